@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Crash and interop tests spawn real processes; two cores, so keep workers modest.
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});
