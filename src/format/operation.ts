@@ -1,0 +1,72 @@
+/** The five WAL operations and their JSS entry form, with BRI's key order. */
+import { BriError, ErrorCodes } from '../errors.js';
+import { decodeJss, encodeJss } from './jss.js';
+
+export type OperationAction = 'SET' | 'DELETE' | 'RENAME' | 'SADD' | 'SREM';
+export const OPERATION_ACTIONS: readonly OperationAction[] = ['SET', 'DELETE', 'RENAME', 'SADD', 'SREM'];
+
+/** Metadata that a committed transaction attaches to each of its entries; replay ignores it. */
+export interface TxnInfo {
+  txnId: string;
+  actions: Array<{ action: string; target: string; ts: number }>;
+}
+
+export type Operation =
+  | { action: 'SET'; target: string; value: string; txn?: TxnInfo }
+  | { action: 'DELETE'; target: string; txn?: TxnInfo }
+  | { action: 'RENAME'; target: string; oldKey: string; txn?: TxnInfo }
+  | { action: 'SADD'; target: string; member: string; txn?: TxnInfo }
+  | { action: 'SREM'; target: string; member: string; txn?: TxnInfo };
+
+function bad(message: string): BriError {
+  return new BriError(ErrorCodes.WAL_CORRUPTED, message, { hint: 'The WAL entry is not a valid operation.' });
+}
+
+function stringField(obj: Record<string, unknown>, name: string): string {
+  const v = obj[name];
+  if (typeof v !== 'string') throw bad(`operation field "${name}" must be a string`);
+  return v;
+}
+
+/** Decodes an entry's plaintext JSS into a typed operation; throws WAL_CORRUPTED when it is not one. */
+export function decodeOperation(entryJss: string): Operation {
+  let raw: unknown;
+  try {
+    raw = decodeJss(entryJss);
+  } catch (err) {
+    throw bad(`entry is not JSS: ${(err as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('entry is not an object');
+  const obj = raw as Record<string, unknown>;
+  const target = stringField(obj, 'target');
+  const txn = obj.txn as TxnInfo | undefined;
+  const extra = txn === undefined ? {} : { txn };
+  switch (obj.action) {
+    case 'SET':
+      return { action: 'SET', target, value: stringField(obj, 'value'), ...extra };
+    case 'DELETE':
+      return { action: 'DELETE', target, ...extra };
+    case 'RENAME':
+      return { action: 'RENAME', target, oldKey: stringField(obj, 'oldKey'), ...extra };
+    case 'SADD':
+    case 'SREM':
+      return { action: obj.action, target, member: stringField(obj, 'member'), ...extra };
+    default:
+      throw bad(`unknown action ${JSON.stringify(obj.action)}`);
+  }
+}
+
+/** Encodes an operation as BRI does: action, target, then the operation's own fields, then txn. */
+export function encodeOperation(op: Operation): string {
+  switch (op.action) {
+    case 'SET':
+      return encodeJss({ action: op.action, target: op.target, value: op.value, txn: op.txn });
+    case 'DELETE':
+      return encodeJss({ action: op.action, target: op.target, txn: op.txn });
+    case 'RENAME':
+      return encodeJss({ action: op.action, target: op.target, oldKey: op.oldKey, txn: op.txn });
+    case 'SADD':
+    case 'SREM':
+      return encodeJss({ action: op.action, target: op.target, member: op.member, txn: op.txn });
+  }
+}

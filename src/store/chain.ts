@@ -1,0 +1,130 @@
+/**
+ * WAL hash-chain verification: recompute every pointer from the one before and
+ * name the first line where the chain breaks (file, line, expected and found).
+ */
+import type { EncryptionKey } from '../format/encryption.js';
+import { computePointer, GENESIS_POINTER } from '../format/pointer.js';
+import { parseWalLine } from '../format/wal-line.js';
+import { listSegments } from './layout.js';
+import { entryPlaintext, isEncryptedEntry } from './wal-entry.js';
+import { readWal, type RawLine } from './wal-reader.js';
+
+export type ChainBreakReason = 'pointer-mismatch' | 'unparsable' | 'blank' | 'decrypt-failed';
+
+export interface ChainBreak {
+  lineNo: number;
+  segment: string;
+  segmentLine: number;
+  reason: ChainBreakReason;
+  /** The pointer the chain requires at this line (null when the line cannot be hashed). */
+  expected: string | null;
+  /** The pointer the line carries (null when it does not parse). */
+  found: string | null;
+}
+
+export interface ChainState {
+  /** Lines seen, including the bad one. */
+  lines: number;
+  /** Pointer of the last good line. */
+  lastPointer: string;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+  /** False when entries are encrypted and no key was given: only line format was checked. */
+  pointersChecked: boolean;
+}
+
+/**
+ * Feeds lines in order and stops at the first break. `startPointer` is the pointer
+ * before the first line: '' for a log complete from line 1, or null to anchor on
+ * the first line (leading segments removed), whose pointer is then taken as given.
+ */
+export class ChainVerifier {
+  readonly state: ChainState;
+  firstBreak: ChainBreak | null = null;
+  /** The first line had to be taken on trust (no known pointer before it). */
+  anchored = false;
+  private prev: string | null;
+
+  constructor(startPointer: string | null, private readonly key?: EncryptionKey) {
+    this.prev = startPointer;
+    this.state = { lines: 0, lastPointer: startPointer ?? '', firstTimestamp: null, lastTimestamp: null, pointersChecked: true };
+  }
+
+  /** Returns false once the chain is broken (further lines are ignored). */
+  push(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine' | 'text'>): boolean {
+    if (this.firstBreak) return false;
+    this.state.lines++;
+    const fail = (reason: ChainBreakReason, expected: string | null, found: string | null): boolean => {
+      this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
+      return false;
+    };
+    if (line.text.length === 0) return fail('blank', null, null);
+    const parsed = parseWalLine(line.text);
+    if (parsed === null) return fail('unparsable', null, null);
+    this.state.firstTimestamp ??= parsed.timestamp;
+    if (isEncryptedEntry(parsed.entry) && this.key === undefined) {
+      this.state.pointersChecked = false;
+    } else if (this.prev === null) {
+      this.anchored = true;
+    } else {
+      let plain: string;
+      try {
+        plain = entryPlaintext(parsed, this.key);
+      } catch {
+        return fail('decrypt-failed', null, parsed.pointer);
+      }
+      const expected = computePointer(this.prev, plain);
+      if (expected !== parsed.pointer) return fail('pointer-mismatch', expected, parsed.pointer);
+    }
+    this.prev = parsed.pointer;
+    this.state.lastPointer = parsed.pointer;
+    this.state.lastTimestamp = parsed.timestamp;
+    return true;
+  }
+}
+
+export interface ChainReport extends ChainState {
+  ok: boolean;
+  segments: number;
+  firstBreak: ChainBreak | null;
+  anchored: boolean;
+  /** A last line with no newline that does not parse: a torn write, tolerated by recovery. */
+  tornTail: { lineNo: number; segment: string } | null;
+}
+
+export interface VerifyChainOptions {
+  encryptionKey?: EncryptionKey;
+  /** Pointer before the first line on disk; default '' when wal/000000.wal is present, else anchor on line 1. */
+  startPointer?: string | null;
+}
+
+export async function verifyChain(dataDir: string, options: VerifyChainOptions = {}): Promise<ChainReport> {
+  const segments = await listSegments(dataDir);
+  const start = options.startPointer !== undefined ? options.startPointer : segments[0]?.index === 0 || segments.length === 0 ? GENESIS_POINTER : null;
+  const verifier = new ChainVerifier(start, options.encryptionKey);
+  let tornTail: ChainReport['tornTail'] = null;
+  let pendingTorn: RawLine | null = null;
+  outer: for await (const batch of readWal(dataDir, { segments })) {
+    for (const line of batch) {
+      if (pendingTorn) {
+        verifier.push(pendingTorn); // something follows: it was not a torn tail after all
+        pendingTorn = null;
+        if (verifier.firstBreak) break outer;
+      }
+      if (!line.terminated && parseWalLine(line.text) === null) {
+        pendingTorn = line;
+        continue;
+      }
+      if (!verifier.push(line)) break outer;
+    }
+  }
+  if (pendingTorn) tornTail = { lineNo: pendingTorn.lineNo, segment: pendingTorn.segment };
+  return {
+    ...verifier.state,
+    ok: verifier.firstBreak === null,
+    segments: segments.length,
+    firstBreak: verifier.firstBreak,
+    anchored: verifier.anchored,
+    tornTail,
+  };
+}

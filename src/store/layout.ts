@@ -1,0 +1,50 @@
+/** Names and paths inside a BRI data directory. */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+
+export const WAL_DIR = 'wal';
+export const SNAPSHOT_FILE = 'snapshot.jss';
+export const SNAPSHOT_TMP = 'snapshot.jss.tmp';
+export const COLD_DIR = 'cold';
+export const TXN_DIR = 'txn';
+export const DEFAULT_WAL_SEGMENT_SIZE = 10 * 1024 * 1024;
+
+const SEGMENT_RE = /^(\d{6,})\.wal$/;
+
+export function segmentName(index: number): string {
+  return `${String(index).padStart(6, '0')}.wal`;
+}
+
+/** The segment number in a file name, or null when the name is not a segment's. */
+export function segmentIndex(name: string): number | null {
+  const m = SEGMENT_RE.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+export interface SegmentInfo {
+  name: string;
+  index: number;
+  path: string;
+  size: number;
+}
+
+/** Lists the WAL segments in lexical order of their names, as BRI reads them. */
+export async function listSegments(dataDir: string): Promise<SegmentInfo[]> {
+  const dir = path.join(dataDir, WAL_DIR);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: SegmentInfo[] = [];
+  for (const name of names.sort()) {
+    const index = segmentIndex(name);
+    if (index === null) continue;
+    const st = await fsp.stat(path.join(dir, name));
+    if (!st.isFile()) continue;
+    out.push({ name, index, path: path.join(dir, name), size: st.size });
+  }
+  return out;
+}

@@ -1,0 +1,178 @@
+/**
+ * Recovery on open: load the snapshot (else the empty state at line 0), add the
+ * cold tier, then replay every WAL line numbered above the snapshot's walLine.
+ * A torn last line (no newline, does not parse) is tolerated: it was never acknowledged.
+ */
+import { BriError, ErrorCodes } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import { parseWalLine } from '../format/wal-line.js';
+import { applyOperation, emptyState, type DbState } from '../format/state.js';
+import type { OperationAction } from '../format/operation.js';
+import { readColdTier } from './cold-tier.js';
+import { listSegments, type SegmentInfo } from './layout.js';
+import { readSnapshot } from './snapshot-store.js';
+import { lineOperation } from './wal-entry.js';
+import { readWal, type RawLine } from './wal-reader.js';
+
+/** What to do with a line above the snapshot that does not parse: BRI skips it; we refuse by default. */
+export type InvalidLinePolicy = 'error' | 'skip';
+
+export interface RecoveryOptions {
+  encryptionKey?: EncryptionKey;
+  invalidLines?: InvalidLinePolicy;
+  /** Replay only lines with timestamp <= this (point in time). */
+  untilTimestamp?: number;
+  /** Replay only lines numbered <= this. */
+  untilLine?: number;
+  /** Ignore snapshot.jss and replay from line 1 (a WAL complete from its first line). */
+  ignoreSnapshot?: boolean;
+}
+
+export interface InvalidLine {
+  lineNo: number;
+  segment: string;
+  segmentLine: number;
+  reason: string;
+}
+
+export interface TornTail {
+  segment: string;
+  path: string;
+  /** Byte offset where the torn line starts: truncate here. */
+  offset: number;
+  lineNo: number;
+}
+
+export interface RecoveryResult {
+  state: DbState;
+  snapshot: { version: 1 | 2; walLine: number; timestamp: number } | null;
+  segments: SegmentInfo[];
+  /** Lines on disk as the reader numbers them (a torn tail included). */
+  totalLines: number;
+  /** Pointer of the last line that parses: the chain continues from it. */
+  lastPointer: string;
+  lastTimestamp: number | null;
+  /** Number of the last line replayed (or the snapshot's walLine). */
+  appliedThrough: number;
+  replayed: number;
+  byOperation: Record<OperationAction, number>;
+  skipped: InvalidLine[];
+  tornTail: TornTail | null;
+  coldDocuments: number;
+}
+
+function walCorrupted(line: RawLine, reason: string, cause?: unknown): BriError {
+  return new BriError(ErrorCodes.WAL_CORRUPTED, `wal/${line.segment} line ${line.segmentLine} (global line ${line.lineNo}): ${reason}`, {
+    hint: "Run 'bri data verify' for details; restore from an archive, or open with invalidLines: 'skip' to replay as BRI does.",
+    details: { segment: line.segment, segmentLine: line.segmentLine, lineNo: line.lineNo },
+    cause,
+  });
+}
+
+export async function recover(dataDir: string, options: RecoveryOptions = {}): Promise<RecoveryResult> {
+  const key = options.encryptionKey;
+  const policy = options.invalidLines ?? 'error';
+  const snap = options.ignoreSnapshot ? null : await readSnapshot(dataDir, key);
+  const state = snap?.state ?? emptyState();
+  const walLine = snap?.walLine ?? 0;
+  let coldDocuments = 0;
+  for (const doc of await readColdTier(dataDir, key)) {
+    if (!state.documents.has(doc.key)) {
+      state.documents.set(doc.key, doc.value);
+      coldDocuments++;
+    }
+  }
+  const segments = await listSegments(dataDir);
+  const byOperation: Record<OperationAction, number> = { SET: 0, DELETE: 0, RENAME: 0, SADD: 0, SREM: 0 };
+  const skipped: InvalidLine[] = [];
+  let totalLines = 0;
+  let lastPointer = '';
+  let lastTimestamp: number | null = null;
+  let replayed = 0;
+  let appliedThrough = walLine;
+  let stopped = false;
+  // An unterminated line that does not parse is torn only if nothing follows it.
+  let suspect: { line: RawLine; reason: string } | null = null;
+
+  const invalid = (line: RawLine, reason: string, cause?: unknown): void => {
+    if (policy === 'error') throw walCorrupted(line, reason, cause);
+    skipped.push({ lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason });
+  };
+
+  for await (const batch of readWal(dataDir, { segments })) {
+    for (const line of batch) {
+      if (suspect !== null) {
+        if (suspect.line.lineNo > walLine) invalid(suspect.line, suspect.reason);
+        suspect = null;
+      }
+      totalLines = line.lineNo;
+      const parsed = parseWalLine(line.text);
+      if (parsed === null) {
+        if (line.text.length === 0 && line.terminated) continue; // a blank line takes a number, nothing else
+        if (!line.terminated) suspect = { line, reason: 'line does not parse' };
+        else if (line.lineNo > walLine && !stopped) invalid(line, 'line does not parse');
+        continue;
+      }
+      if (line.lineNo <= walLine || stopped) {
+        if (line.terminated) lastPointer = parsed.pointer;
+        if (!stopped) lastTimestamp = parsed.timestamp;
+        continue;
+      }
+      if (
+        (options.untilTimestamp !== undefined && parsed.timestamp > options.untilTimestamp) ||
+        (options.untilLine !== undefined && line.lineNo > options.untilLine)
+      ) {
+        stopped = true;
+        lastPointer = parsed.pointer;
+        continue;
+      }
+      let op;
+      try {
+        op = lineOperation(parsed, key);
+      } catch (err) {
+        if ((err as BriError).code === ErrorCodes.ENCRYPTION_KEY_MISSING) throw err;
+        if (!line.terminated) {
+          suspect = { line, reason: (err as Error).message };
+          continue;
+        }
+        invalid(line, (err as Error).message, err);
+        continue;
+      }
+      lastPointer = parsed.pointer;
+      applyOperation(state, op);
+      byOperation[op.action]++;
+      replayed++;
+      appliedThrough = line.lineNo;
+      lastTimestamp = parsed.timestamp;
+    }
+  }
+  let tornTail: TornTail | null = null;
+  if (suspect !== null) {
+    const seg = segments.find((s) => s.name === suspect!.line.segment)!;
+    tornTail = { segment: seg.name, path: seg.path, offset: suspect.line.offset, lineNo: suspect.line.lineNo };
+  }
+  if (walLine > totalLines) {
+    throw new BriError(
+      ErrorCodes.WAL_CORRUPTED,
+      `snapshot.jss says walLine ${walLine} but the WAL holds only ${totalLines} lines: segments were removed without lowering walLine`,
+      {
+        hint: 'Restore the data directory from an archive; replaying now would skip new writes.',
+        details: { walLine, totalLines },
+      },
+    );
+  }
+  return {
+    state,
+    snapshot: snap ? { version: snap.version, walLine: snap.walLine, timestamp: snap.timestamp } : null,
+    segments,
+    totalLines,
+    lastPointer,
+    lastTimestamp,
+    appliedThrough,
+    replayed,
+    byOperation,
+    skipped,
+    tornTail,
+    coldDocuments,
+  };
+}

@@ -1,0 +1,261 @@
+/**
+ * The store on a data directory: an in-memory state made durable by the WAL and
+ * the snapshot, in BRI's on-disk format, with one writer at a time.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
+import { decodeJss, encodeJss } from '../format/jss.js';
+import { encodeOperation, type Operation } from '../format/operation.js';
+import { encodeSnapshot, type SnapshotVersion } from '../format/snapshot-file.js';
+import { applyOperation, type DbState } from '../format/state.js';
+import { writeFileDurable } from './durable-fs.js';
+import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
+import { acquireLock, type DirLock } from './lock.js';
+import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
+import { assertDataDir } from './data-dir.js';
+import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
+
+export interface StoreConfig {
+  /** The data directory (created if missing unless createIfMissing is false). */
+  dataDir: string;
+  /** Rotate a segment before a line would push it past this size. Default 10 MiB, as BRI. */
+  walSegmentSize?: number;
+  /** 'always' (default): each write is acknowledged after fdatasync. 'batched': synced every batchIntervalMs. */
+  fsyncMode?: FsyncMode;
+  batchIntervalMs?: number;
+  /** 64 hex chars; default $BRI_ENCRYPTION_KEY. With a key, new entries and snapshots are encrypted. */
+  encryptionKey?: string;
+  /** Snapshot format written (2, what BRI writes today, by default). */
+  snapshotVersion?: SnapshotVersion;
+  /** Take a snapshot on close(), as BRI's clean shutdown does. Default true. */
+  snapshotOnClose?: boolean;
+  /** Lines above the snapshot that do not parse: 'error' (default) or 'skip' as BRI does. */
+  invalidLines?: InvalidLinePolicy;
+  createIfMissing?: boolean;
+}
+
+export interface WriteAck {
+  lineNo: number;
+  pointer: string;
+  timestamp: number;
+}
+
+export interface SnapshotInfo {
+  walLine: number;
+  timestamp: number;
+  /** The WAL segment opened by the rotation that follows the snapshot. */
+  nextSegment: number;
+}
+
+export interface StoreInfo {
+  dataDir: string;
+  totalLines: number;
+  snapshotLine: number;
+  segment: number;
+  lastPointer: string;
+  documents: number;
+  collections: number;
+  encrypted: boolean;
+}
+
+export function resolveEncryptionKey(explicit: string | undefined): EncryptionKey | undefined {
+  const hex = explicit ?? process.env.BRI_ENCRYPTION_KEY;
+  return hex === undefined || hex === '' ? undefined : parseEncryptionKey(hex);
+}
+
+export class BriStore {
+  private closed = false;
+  private snapshotLine: number;
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly config: Required<Pick<StoreConfig, 'snapshotVersion' | 'snapshotOnClose'>>,
+    private readonly key: EncryptionKey | undefined,
+    private readonly lock: DirLock,
+    private readonly writer: WalWriter,
+    private readonly memory: DbState,
+    recovery: RecoveryResult,
+  ) {
+    this.snapshotLine = recovery.snapshot?.walLine ?? 0;
+  }
+
+  /** Opens (or creates) a data directory: lock, recovery, then the WAL writer. */
+  static async open(config: StoreConfig): Promise<BriStore> {
+    const dataDir = path.resolve(config.dataDir);
+    await assertDataDir(dataDir, config.createIfMissing ?? true);
+    const key = resolveEncryptionKey(config.encryptionKey);
+    const lock = await acquireLock(dataDir, 'store');
+    try {
+      await fsp.mkdir(path.join(dataDir, WAL_DIR), { recursive: true });
+      await fsp.rm(path.join(dataDir, SNAPSHOT_TMP), { force: true }); // a snapshot interrupted by a crash
+      const rec = await recover(dataDir, { encryptionKey: key, invalidLines: config.invalidLines ?? 'error' });
+      let totalLines = rec.totalLines;
+      if (rec.tornTail) {
+        // Never acknowledged: cut it off so that the next line starts on a line of its own.
+        const fh = await fsp.open(rec.tornTail.path, 'r+');
+        try {
+          await fh.truncate(rec.tornTail.offset);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        totalLines = rec.tornTail.lineNo - 1;
+      }
+      const last = rec.segments[rec.segments.length - 1];
+      const writer = await WalWriter.open(
+        {
+          dataDir,
+          segmentSize: config.walSegmentSize ?? DEFAULT_WAL_SEGMENT_SIZE,
+          fsyncMode: config.fsyncMode ?? 'always',
+          batchIntervalMs: config.batchIntervalMs ?? 100,
+          encryptionKey: key,
+        },
+        { segment: last?.index ?? 0, segmentBytes: 0, totalLines, lastPointer: rec.lastPointer },
+      );
+      return new BriStore(
+        dataDir,
+        { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true },
+        key,
+        lock,
+        writer,
+        rec.state,
+        rec,
+      );
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the database is closed', { hint: 'Open it again with createDB().' });
+  }
+
+  private async write(op: Operation): Promise<WriteAck> {
+    this.assertOpen();
+    const res = this.writer.append(encodeOperation(op));
+    applyOperation(this.memory, op);
+    await res.durable;
+    return { lineNo: res.lineNo, pointer: res.pointer, timestamp: res.timestamp };
+  }
+
+  /** Stores a document: an object is JSS-encoded; a string is stored as it is. */
+  set(key: string, value: object | string): Promise<WriteAck> {
+    return this.write({ action: 'SET', target: key, value: typeof value === 'string' ? value : encodeJss(value) });
+  }
+
+  delete(key: string): Promise<WriteAck> {
+    return this.write({ action: 'DELETE', target: key });
+  }
+
+  rename(oldKey: string, newKey: string): Promise<WriteAck> {
+    return this.write({ action: 'RENAME', target: newKey, oldKey });
+  }
+
+  sAdd(set: string, member: string): Promise<WriteAck> {
+    return this.write({ action: 'SADD', target: set, member });
+  }
+
+  sRem(set: string, member: string): Promise<WriteAck> {
+    return this.write({ action: 'SREM', target: set, member });
+  }
+
+  /** The decoded document, or undefined. */
+  get<T = unknown>(key: string): T | undefined {
+    this.assertOpen();
+    const raw = this.memory.documents.get(key);
+    if (raw === undefined) return undefined;
+    try {
+      return decodeJss<T>(raw);
+    } catch {
+      return raw as T;
+    }
+  }
+
+  /** The stored string of a document, as SET wrote it. */
+  getRaw(key: string): string | undefined {
+    this.assertOpen();
+    return this.memory.documents.get(key);
+  }
+
+  has(key: string): boolean {
+    this.assertOpen();
+    return this.memory.documents.has(key);
+  }
+
+  keys(prefix = ''): string[] {
+    this.assertOpen();
+    return [...this.memory.documents.keys()].filter((k) => k.startsWith(prefix));
+  }
+
+  sMembers(set: string): string[] {
+    this.assertOpen();
+    return [...(this.memory.collections.get(set) ?? [])];
+  }
+
+  /** A read-only view of the whole state (for dump and tests). */
+  get state(): Readonly<DbState> {
+    return this.memory;
+  }
+
+  /** Writes snapshot.jss at the current line (tmp, fsync, rename), then rotates the WAL, as BRI does. */
+  async createSnapshot(): Promise<SnapshotInfo> {
+    this.assertOpen();
+    // Capture line and state together (no await in between), then make the WAL durable up to that line first.
+    const walLine = this.writer.position.totalLines;
+    const timestamp = Date.now();
+    const text = encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp, state: this.memory }, this.key);
+    await this.writer.flush();
+    await writeFileDurable(path.join(this.dataDir, SNAPSHOT_FILE), text);
+    this.snapshotLine = walLine;
+    const rot = await this.writer.rotate();
+    return { walLine, timestamp, nextSegment: rot.opened };
+  }
+
+  /** Closes the current segment and opens the next one (archiving uses this to end on a boundary). */
+  rotateWal(): Promise<RotateResult> {
+    this.assertOpen();
+    return this.writer.rotate();
+  }
+
+  /** Waits until every write so far is durable. */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    return this.writer.onAppend(listener);
+  }
+
+  info(): StoreInfo {
+    const pos = this.writer.position;
+    return {
+      dataDir: this.dataDir,
+      totalLines: pos.totalLines,
+      snapshotLine: this.snapshotLine,
+      segment: pos.segment,
+      lastPointer: pos.lastPointer,
+      documents: this.memory.documents.size,
+      collections: this.memory.collections.size,
+      encrypted: this.key !== undefined,
+    };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Flushes, takes a final snapshot (unless disabled), closes the WAL and releases the lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.config.snapshotOnClose) await this.createSnapshot();
+      await this.writer.close();
+    } finally {
+      this.closed = true;
+      await this.lock.release();
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Streams WAL lines from a data directory with their global line numbers:
+ * 1-based positions in the concatenation of all segments, blank and unparsable
+ * lines included, as the spec defines them.
+ */
+import * as fsp from 'node:fs/promises';
+import { listSegments, type SegmentInfo } from './layout.js';
+
+export interface RawLine {
+  /** Global 1-based line number across all segments on disk. */
+  lineNo: number;
+  segment: string;
+  /** 1-based line number inside its segment. */
+  segmentLine: number;
+  /** Byte offset of the line's first byte inside its segment. */
+  offset: number;
+  /** The line without its newline (and without a CR before it). */
+  text: string;
+  /** False for a last line with no newline after it (a torn write). */
+  terminated: boolean;
+}
+
+const CHUNK = 1 << 20;
+
+/** Yields the lines of one file in batches (one batch per chunk read), bounded memory. */
+export async function* readSegmentLines(
+  filePath: string,
+  segment: string,
+  firstLineNo: number,
+): AsyncGenerator<RawLine[]> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    let carry: Buffer = Buffer.alloc(0);
+    let carryOffset = 0;
+    let position = 0;
+    let lineNo = firstLineNo;
+    let segmentLine = 1;
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      const dataOffset = carry.length > 0 ? carryOffset : position;
+      position += bytesRead;
+      const batch: RawLine[] = [];
+      let start = 0;
+      for (;;) {
+        const nl = data.indexOf(0x0a, start);
+        if (nl < 0) break;
+        const end = nl > start && data[nl - 1] === 0x0d ? nl - 1 : nl;
+        batch.push({ lineNo: lineNo++, segment, segmentLine: segmentLine++, offset: dataOffset + start, text: data.toString('utf8', start, end), terminated: true });
+        start = nl + 1;
+      }
+      // Copy the unterminated tail: `buf` is reused by the next read.
+      carry = Buffer.from(data.subarray(start));
+      carryOffset = dataOffset + start;
+      if (batch.length > 0) yield batch;
+    }
+    if (carry.length > 0) {
+      yield [{ lineNo, segment, segmentLine, offset: carryOffset, text: carry.toString('utf8'), terminated: false }];
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface ReadWalOptions {
+  /** Segments to read (default: all in the data directory). */
+  segments?: SegmentInfo[];
+}
+
+/** Yields every WAL line of the data directory, in batches, with global numbers. */
+export async function* readWal(dataDir: string, options: ReadWalOptions = {}): AsyncGenerator<RawLine[]> {
+  const segments = options.segments ?? (await listSegments(dataDir));
+  let next = 1;
+  for (const seg of segments) {
+    for await (const batch of readSegmentLines(seg.path, seg.name, next)) {
+      next = batch[batch.length - 1]!.lineNo + 1;
+      yield batch;
+    }
+  }
+}
+
+/** Counts the lines of a segment as the reader numbers them (without decoding text). */
+export async function countSegmentLines(filePath: string): Promise<{ lines: number; torn: boolean; size: number }> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let position = 0;
+    let lines = 0;
+    let last = -1;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      let i = -1;
+      while ((i = buf.indexOf(0x0a, i + 1)) >= 0 && i < bytesRead) lines++;
+      last = buf[bytesRead - 1]!;
+      position += bytesRead;
+    }
+    const torn = position > 0 && last !== 0x0a;
+    return { lines: lines + (torn ? 1 : 0), torn, size: position };
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Appends lines to the WAL with the pointer chain, segment rotation at
+ * walSegmentSize, and group commit: lines appended while a write or fsync is
+ * in flight go out together in the next one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { BriError, ErrorCodes } from '../errors.js';
+import { encryptText, type EncryptionKey } from '../format/encryption.js';
+import { computePointer } from '../format/pointer.js';
+import { entryAad } from '../format/wal-line.js';
+import { fsyncDir } from './durable-fs.js';
+import { segmentName, WAL_DIR } from './layout.js';
+
+const fdatasync = promisify(fs.fdatasync);
+const closeFd = promisify(fs.close);
+
+export type FsyncMode = 'always' | 'batched';
+
+export interface WalWriterOptions {
+  dataDir: string;
+  /** Rotate before a line would push the segment past this many bytes. */
+  segmentSize: number;
+  /** 'always': a write is acknowledged after fdatasync; 'batched': after the OS has it, synced every batchIntervalMs. */
+  fsyncMode: FsyncMode;
+  batchIntervalMs: number;
+  encryptionKey?: EncryptionKey;
+}
+
+export interface WalPosition {
+  /** Index of the segment being appended to. */
+  segment: number;
+  /** Its size in bytes. */
+  segmentBytes: number;
+  /** Lines on disk (global count, as the reader numbers them). */
+  totalLines: number;
+  /** Pointer of the last line: the chain continues from it. */
+  lastPointer: string;
+}
+
+export interface AppendResult {
+  lineNo: number;
+  pointer: string;
+  timestamp: number;
+  /** Resolves when the line is acknowledged under the fsync mode. */
+  durable: Promise<void>;
+}
+
+export interface RotateResult {
+  /** The segment just closed. */
+  closed: number;
+  /** The new, empty segment now written to. */
+  opened: number;
+}
+
+interface PendingLine {
+  bytes: Buffer;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Called after lines are written: number of lines and bytes, for size and count triggers. */
+export type AppendListener = (lines: number, bytes: number) => void;
+
+export class WalWriter {
+  private fd: number;
+  private pending: PendingLine[] = [];
+  /** The chain of queued I/O steps. */
+  private io: Promise<void> = Promise.resolve();
+  private flushQueued = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private failed: unknown = null;
+  private closed = false;
+  private readonly listeners = new Set<AppendListener>();
+  private pos: WalPosition;
+
+  private constructor(private readonly opts: WalWriterOptions, pos: WalPosition, fd: number) {
+    this.pos = { ...pos };
+    this.fd = fd;
+  }
+
+  /** Opens the segment `pos.segment` in append mode (creating it), continuing the chain from `pos`. */
+  static async open(opts: WalWriterOptions, pos: WalPosition): Promise<WalWriter> {
+    const dir = path.join(opts.dataDir, WAL_DIR);
+    await fs.promises.mkdir(dir, { recursive: true });
+    const file = path.join(dir, segmentName(pos.segment));
+    const existed = fs.existsSync(file);
+    const fd = fs.openSync(file, 'a', 0o644);
+    if (!existed) await fsyncDir(dir);
+    const size = fs.fstatSync(fd).size;
+    return new WalWriter(opts, { ...pos, segmentBytes: size }, fd);
+  }
+
+  get position(): Readonly<WalPosition> {
+    return this.pos;
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Appends one entry (plaintext JSS); the chain and line number are assigned now, in call order. */
+  append(entryJss: string, timestamp: number = Date.now()): AppendResult {
+    if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
+    if (this.failed !== null) throw this.writeFailed(this.failed);
+    const pointer = computePointer(this.pos.lastPointer, entryJss);
+    const entry = this.opts.encryptionKey ? encryptText(this.opts.encryptionKey, entryJss, entryAad(timestamp, pointer)) : entryJss;
+    const bytes = Buffer.from(`${timestamp}|${pointer}|${entry}\n`, 'utf8');
+    this.pos.lastPointer = pointer;
+    this.pos.totalLines++;
+    const lineNo = this.pos.totalLines;
+    const durable = new Promise<void>((resolve, reject) => this.pending.push({ bytes, resolve, reject }));
+    this.scheduleFlush();
+    return { lineNo, pointer, timestamp, durable };
+  }
+
+  private writeFailed(cause: unknown): BriError {
+    return new BriError(ErrorCodes.IO_ERROR, `WAL write failed: ${(cause as Error)?.message ?? cause}`, {
+      hint: 'Check disk space and permissions, then reopen the database; unacknowledged writes were not made durable.',
+      cause,
+    });
+  }
+
+  /** Runs `step` after every I/O step queued before it: writes, syncs and rotations never interleave. */
+  private enqueue<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.io.then(step);
+    this.io = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // setImmediate first, so that appends made in the same tick join this batch.
+    void this.enqueue(async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      this.flushQueued = false;
+      await this.drain();
+    }).catch(() => undefined);
+  }
+
+  /** Writes (and under 'always', syncs) every pending line, acknowledging each batch. */
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        if (this.failed !== null) throw this.failed;
+        await this.writeBatch(batch);
+        if (this.opts.fsyncMode === 'always') await fdatasync(this.fd);
+        else this.scheduleSync();
+      } catch (err) {
+        this.failed ??= err;
+        const error = this.writeFailed(err);
+        for (const p of [...batch, ...this.pending]) p.reject(error);
+        this.pending = [];
+        throw error;
+      }
+      let bytes = 0;
+      for (const p of batch) {
+        bytes += p.bytes.length;
+        p.resolve();
+      }
+      for (const l of this.listeners) l(batch.length, bytes);
+    }
+  }
+
+  /** Writes lines in order, rotating before a line that would push the segment past its size. */
+  private async writeBatch(batch: PendingLine[]): Promise<void> {
+    let chunk: Buffer[] = [];
+    let chunkBytes = 0;
+    for (const p of batch) {
+      const len = p.bytes.length;
+      if (this.pos.segmentBytes + chunkBytes > 0 && this.pos.segmentBytes + chunkBytes + len > this.opts.segmentSize) {
+        this.writeChunk(chunk, chunkBytes);
+        chunk = [];
+        chunkBytes = 0;
+        await this.openNextSegment();
+      }
+      chunk.push(p.bytes);
+      chunkBytes += len;
+    }
+    this.writeChunk(chunk, chunkBytes);
+  }
+
+  private writeChunk(chunk: Buffer[], bytes: number): void {
+    if (bytes === 0) return;
+    const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, bytes);
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
+    this.pos.segmentBytes += bytes;
+    this.dirty = true;
+  }
+
+  private scheduleSync(): void {
+    if (this.syncTimer !== null) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      if (!this.dirty || this.closed) return;
+      this.dirty = false;
+      fs.fdatasync(this.fd, (err) => {
+        if (err) this.failed = err;
+      });
+    }, this.opts.batchIntervalMs);
+    this.syncTimer.unref();
+  }
+
+  /** Syncs, closes the current segment and opens the next number. */
+  private async openNextSegment(): Promise<void> {
+    await fdatasync(this.fd);
+    await closeFd(this.fd);
+    const dir = path.join(this.opts.dataDir, WAL_DIR);
+    this.pos.segment++;
+    this.fd = fs.openSync(path.join(dir, segmentName(this.pos.segment)), 'a', 0o644);
+    this.pos.segmentBytes = 0;
+    this.dirty = false;
+    await fsyncDir(dir);
+  }
+
+  /** Waits until every line appended so far is written and synced. */
+  flush(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.drain();
+      if (this.failed !== null) throw this.writeFailed(this.failed);
+      if (this.dirty) {
+        await fdatasync(this.fd);
+        this.dirty = false;
+      }
+    });
+  }
+
+  /** Rotation on request: flush, sync and close the current segment, open number + 1. */
+  rotate(): Promise<RotateResult> {
+    return this.enqueue(async () => {
+      await this.drain();
+      const closed = this.pos.segment;
+      await this.openNextSegment();
+      return { closed, opened: this.pos.segment };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.closed = true;
+      if (this.syncTimer) clearTimeout(this.syncTimer);
+      await closeFd(this.fd);
+    }
+  }
+}
