@@ -1,0 +1,53 @@
+/** Printing for the CLI: JSON for machines, aligned text for people, errors without stack traces. */
+import { BriError, isBriError } from '../errors.js';
+
+export interface OutputOptions {
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLine(text: string, opts: OutputOptions = {}): void {
+  if (!opts.quiet) process.stdout.write(text + '\n');
+}
+
+/** A plain aligned table. */
+export function formatTable(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+export function formatTime(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : new Date(ms).toISOString();
+}
+
+/** Writes an error to stderr: code, message, hint; JSON under --json. Never a stack for a BriError. */
+export function printError(err: unknown, json: boolean): void {
+  if (json) {
+    const body = isBriError(err) ? err.toJSON() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
+    process.stderr.write(JSON.stringify({ error: body }) + '\n');
+    return;
+  }
+  if (err instanceof BriError) {
+    process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return;
+  }
+  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+}

@@ -1,0 +1,98 @@
+/** Figures about a data directory: segments, lines, bytes, snapshot line, operations by type. */
+import type { EncryptionKey } from '../format/encryption.js';
+import type { OperationAction } from '../format/operation.js';
+import { parseWalLine } from '../format/wal-line.js';
+import { readSnapshot } from './snapshot-store.js';
+import { listColdFiles } from './cold-tier.js';
+import { listSegments } from './layout.js';
+import { isEncryptedEntry, lineOperation } from './wal-entry.js';
+import { readSegmentLines } from './wal-reader.js';
+
+export interface SegmentStats {
+  name: string;
+  bytes: number;
+  lines: number;
+  firstLine: number | null;
+  lastLine: number | null;
+}
+
+export interface DataDirStats {
+  dataDir: string;
+  segments: SegmentStats[];
+  totalLines: number;
+  totalBytes: number;
+  invalidLines: number;
+  snapshot: { version: number; walLine: number; timestamp: number } | null;
+  /** Lines above the snapshot: what recovery replays. */
+  linesToReplay: number;
+  coldDocuments: number;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+  /** null when entries are encrypted and no key was given. */
+  byOperation: Record<OperationAction, number> | null;
+  encrypted: boolean;
+}
+
+export async function collectStats(dataDir: string, key?: EncryptionKey): Promise<DataDirStats> {
+  const segments = await listSegments(dataDir);
+  let snapshot: DataDirStats['snapshot'] = null;
+  let encrypted = false;
+  try {
+    const snap = await readSnapshot(dataDir, key);
+    if (snap) snapshot = { version: snap.version, walLine: snap.walLine, timestamp: snap.timestamp };
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENCRYPTION_KEY_MISSING') throw err;
+    encrypted = true;
+  }
+  const byOperation: Record<OperationAction, number> = { SET: 0, DELETE: 0, RENAME: 0, SADD: 0, SREM: 0 };
+  let opsKnown = true;
+  let invalidLines = 0;
+  let firstTimestamp: number | null = null;
+  let lastTimestamp: number | null = null;
+  const out: SegmentStats[] = [];
+  let next = 1;
+  for (const seg of segments) {
+    const s: SegmentStats = { name: seg.name, bytes: seg.size, lines: 0, firstLine: null, lastLine: null };
+    for await (const batch of readSegmentLines(seg.path, seg.name, next)) {
+      for (const line of batch) {
+        s.lines++;
+        s.firstLine ??= line.lineNo;
+        s.lastLine = line.lineNo;
+        next = line.lineNo + 1;
+        const parsed = parseWalLine(line.text);
+        if (parsed === null) {
+          invalidLines++;
+          continue;
+        }
+        firstTimestamp ??= parsed.timestamp;
+        lastTimestamp = parsed.timestamp;
+        if (isEncryptedEntry(parsed.entry)) encrypted = true;
+        if (isEncryptedEntry(parsed.entry) && key === undefined) {
+          opsKnown = false;
+          continue;
+        }
+        try {
+          byOperation[lineOperation(parsed, key).action]++;
+        } catch {
+          invalidLines++;
+        }
+      }
+    }
+    out.push(s);
+  }
+  const totalLines = next - 1;
+  return {
+    dataDir,
+    segments: out,
+    totalLines,
+    totalBytes: out.reduce((a, s) => a + s.bytes, 0),
+    invalidLines,
+    snapshot,
+    linesToReplay: Math.max(0, totalLines - (snapshot?.walLine ?? 0)),
+    coldDocuments: (await listColdFiles(dataDir)).length,
+    firstTimestamp,
+    lastTimestamp,
+    byOperation: opsKnown ? byOperation : null,
+    encrypted,
+  };
+}
