@@ -75,7 +75,7 @@ function encodeObject(obj: Record<string, unknown>, path: string, ctx: EncodeCon
 
 /** Encodes an object or array as JSS text. */
 export function encodeJss(value: object): string {
-  const ctx: EncodeContext = { seen: new Map() };
+  const ctx: EncodeContext = { seen: new Map([[value, '']]) };
   if (Array.isArray(value)) {
     const [json, tag] = encodeArray(value, '', ctx);
     if (tag !== '') {

@@ -93,7 +93,7 @@ export async function acquireLock(dataDir: string, purpose: string): Promise<Dir
       const current = await readLockOwner(dataDir);
       if (current && isLiveOwner(current)) {
         if (current.pid === process.pid && current.host === owner.host) {
-          throw new BriError(ErrorCodes.LOCKED, `data directory ${dataDir} is already open in this process (${current.purpose})`, {
+          throw new BriError(ErrorCodes.LOCKED, `data directory ${dataDir} is already open in this process (pid ${current.pid}, ${current.purpose})`, {
             hint: 'Use the open database instance, or close it first.',
             details: { dataDir, owner: current },
           });
