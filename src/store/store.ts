@@ -88,9 +88,10 @@ export class BriStore {
     const key = resolveEncryptionKey(config.encryptionKey);
     const lock = await acquireLock(dataDir, 'store');
     try {
+      // Recovery reads only: a directory it refuses is left exactly as it was.
+      const rec = await recover(dataDir, { encryptionKey: key, invalidLines: config.invalidLines ?? 'error' });
       await fsp.mkdir(path.join(dataDir, WAL_DIR), { recursive: true });
       await fsp.rm(path.join(dataDir, SNAPSHOT_TMP), { force: true }); // a snapshot interrupted by a crash
-      const rec = await recover(dataDir, { encryptionKey: key, invalidLines: config.invalidLines ?? 'error' });
       let totalLines = rec.totalLines;
       if (rec.tornTail) {
         // Never acknowledged: cut it off so that the next line starts on a line of its own.

@@ -1,0 +1,48 @@
+/** Running TypeScript children (through tsx) and killing them at chosen moments. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.resolve(here, '../..');
+
+/** Starts `node --import tsx <script> ...args` with stdout piped. */
+export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Collects stdout lines as they come. */
+export function collectLines(child: ChildProcess, onLine: (line: string) => void): void {
+  let carry = '';
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    carry += chunk;
+    let nl: number;
+    while ((nl = carry.indexOf('\n')) >= 0) {
+      onLine(carry.slice(0, nl));
+      carry = carry.slice(nl + 1);
+    }
+  });
+}
+
+export function waitExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    else child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** A seeded PRNG so that a failing run can be replayed (seed printed by the test). */
+export function prng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
