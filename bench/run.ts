@@ -1,0 +1,86 @@
+/**
+ * `npm run bench`: runs each registered benchmark in turn and prints its figures.
+ *
+ *   npm run bench                          every benchmark, full sizes
+ *   npm run bench -- --only store,par2     a selection
+ *   npm run bench -- --quick               smaller sizes (a smoke run)
+ *   npm run bench -- --only store --lines 200000
+ *
+ * Benchmarks are not tests: a benchmark that throws is reported and skipped, and
+ * this script always exits 0, so it never fails a build.
+ */
+import * as fs from 'node:fs';
+
+/** A benchmark that cannot run here (e.g. its module is missing): reported as skipped, without a stack. */
+class SkipBenchmark extends Error {}
+
+interface Benchmark {
+  name: string;
+  run: (argv: readonly string[], quick: boolean) => Promise<unknown>;
+}
+
+const BENCHMARKS: Benchmark[] = [
+  {
+    name: 'store',
+    run: async (argv) => {
+      const { runStoreBench, resolveStoreBenchOptions } = await import('./store.js');
+      return runStoreBench(resolveStoreBenchOptions(argv));
+    },
+  },
+  {
+    name: 'par2',
+    run: async (argv, quick) => {
+      // Written by another part of the project; absent or incomplete is reported, not fatal.
+      if (!fs.existsSync(new URL('./par2.ts', import.meta.url))) throw new SkipBenchmark('bench/par2.ts does not exist');
+      // A specifier in a variable: the type check must not require the file to exist.
+      const specifier = './par2.js';
+      const mod = (await import(specifier)) as { runPar2Bench?: (opts: { quick: boolean; argv: readonly string[] }) => Promise<unknown> };
+      if (typeof mod.runPar2Bench !== 'function') throw new SkipBenchmark('bench/par2.ts does not export runPar2Bench');
+      return mod.runPar2Bench({ quick, argv });
+    },
+  },
+];
+
+function parseOnly(argv: readonly string[]): string[] | null {
+  const i = argv.indexOf('--only');
+  const text = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+  if (text === undefined) return null;
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  const only = parseOnly(argv);
+  const unknown = only?.filter((n) => !BENCHMARKS.some((b) => b.name === n)) ?? [];
+  if (unknown.length > 0) console.log(`bench: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  const selected = BENCHMARKS.filter((b) => only === null || only.includes(b.name));
+  const summary: string[] = [];
+  for (const b of selected) {
+    console.log(`\n=== bench ${b.name}${quick ? ' (quick)' : ''} ===`);
+    const started = performance.now();
+    try {
+      await b.run(argv, quick);
+      summary.push(`${b.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      if (err instanceof SkipBenchmark) {
+        console.log(`bench ${b.name} skipped: ${err.message}`);
+        summary.push(`${b.name}: skipped (${err.message})`);
+        continue;
+      }
+      const message = (err as Error)?.stack ?? String(err);
+      console.log(`bench ${b.name} failed: ${message}`);
+      summary.push(`${b.name}: FAILED (${(err as Error)?.message?.split('\n')[0] ?? String(err)})`);
+    }
+  }
+  console.log(`\n=== bench summary ===\n${summary.join('\n') || 'nothing selected'}`);
+}
+
+main()
+  .catch((err: unknown) => console.log(`bench: ${(err as Error)?.stack ?? String(err)}`))
+  .finally(() => {
+    process.exitCode = 0;
+  });
