@@ -124,6 +124,8 @@ export interface RecoveryFigures {
 export interface StoreBenchResult {
   startedAt: string;
   machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
+  /** Wall time of running `true` the same way as the tools: the start-up share in their figures. */
+  toolStartupMs: number | null;
   options: { lines: number; alwaysLines: number; window: number; toolRuns: number };
   writeBatched: WriteFigures | { error: string };
   writeAlways: WriteFigures | { error: string };
@@ -165,12 +167,12 @@ function walFigures(dataDir: string, lines: number): WalFigures & { files: strin
 async function measureTool(
   label: string,
   cmd: string,
-  files: string[],
+  args: string[],
   runs: number,
   check?: (r: RunResult) => string | undefined,
 ): Promise<ToolFigures> {
   try {
-    const r = await medianOf(runs, () => runMeasured(cmd, files, { captureStdout: cmd === 'wc' }));
+    const r = await medianOf(runs, () => runMeasured(cmd, args, { captureStdout: check !== undefined }));
     if (r.exitCode !== 0) return { command: label, ms: null, runsMs: r.runsMs, peakRssKb: null, error: `exit code ${r.exitCode}: ${r.stderr.trim().slice(0, 200)}` };
     const problem = check?.(r);
     if (problem !== undefined) return { command: label, ms: null, runsMs: r.runsMs, peakRssKb: r.peakRssKb, error: problem };
@@ -184,7 +186,7 @@ async function measureTool(
 async function measureTools(files: string[], expectedLines: number, runs: number): Promise<{ cat: ToolFigures; wc: ToolFigures }> {
   await runMeasured('cat', files, { captureStdout: false }).catch(() => undefined);
   const cat = await measureTool('cat wal/* > /dev/null', 'cat', files, runs);
-  const wc = await measureTool('wc -l wal/*', 'wc', files, runs, (r) => {
+  const wc = await measureTool('wc -l wal/*', 'wc', ['-l', ...files], runs, (r) => {
     const lines = r.stdout.trim().split('\n');
     const total = Number(/^\s*(\d+)/.exec(lines[lines.length - 1] ?? '')?.[1]);
     return total === expectedLines ? undefined : `wc -l counted ${total} lines, expected ${expectedLines}`;
@@ -321,6 +323,7 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
       tmpDir: root,
     },
     options: { lines, alwaysLines, window, toolRuns },
+    toolStartupMs: null,
     writeBatched: { error: 'not run' },
     writeAlways: { error: 'not run' },
     recovery: { error: 'not run' },
@@ -330,6 +333,9 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
     `${cpus.length} CPU(s) ${result.machine.cpuModel}, node ${process.version}, data in ${root}; ` +
       `peak RSS from ${gnuTime ? "GNU time (/usr/bin/time -f '%e %M')" : "the children's process.resourceUsage().maxRSS (standard tools: n/a)"}`,
   );
+  const baseline = await measureTool('true', 'true', [], toolRuns);
+  result.toolStartupMs = baseline.ms;
+  log(`process start-up as the tools are run (spawn${gnuTime ? ' + GNU time' : ''} of \`true\`): ${fmtMs(baseline.ms)}, included in every tool figure below`);
   log(`"ours" is timed inside the child (writes until acknowledged + final flush; open() for recovery); "theirs" is the tool's whole process`);
   const step = async <T>(name: string, dir: string, fn: () => Promise<T>): Promise<T | { error: string }> => {
     try {
