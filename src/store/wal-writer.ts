@@ -55,7 +55,10 @@ export interface RotateResult {
 }
 
 interface PendingLine {
-  bytes: Buffer;
+  /** The line, or null for a rotation marker: rotate exactly here in the sequence. */
+  bytes: Buffer | null;
+  /** Set on a rotation marker once it has been carried out. */
+  rotated?: RotateResult;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -163,19 +166,32 @@ export class WalWriter {
         throw error;
       }
       let bytes = 0;
+      let lines = 0;
       for (const p of batch) {
-        bytes += p.bytes.length;
+        if (p.bytes !== null) {
+          bytes += p.bytes.length;
+          lines++;
+        }
         p.resolve();
       }
-      for (const l of this.listeners) l(batch.length, bytes);
+      if (lines > 0) for (const l of this.listeners) l(lines, bytes);
     }
   }
 
-  /** Writes lines in order, rotating before a line that would push the segment past its size. */
+  /** Writes lines in order, rotating before a line that would push the segment past its size, and at markers. */
   private async writeBatch(batch: PendingLine[]): Promise<void> {
     let chunk: Buffer[] = [];
     let chunkBytes = 0;
     for (const p of batch) {
+      if (p.bytes === null) {
+        this.writeChunk(chunk, chunkBytes);
+        chunk = [];
+        chunkBytes = 0;
+        const closed = this.pos.segment;
+        await this.openNextSegment();
+        p.rotated = { closed, opened: this.pos.segment };
+        continue;
+      }
       const len = p.bytes.length;
       if (this.pos.segmentBytes + chunkBytes > 0 && this.pos.segmentBytes + chunkBytes + len > this.opts.segmentSize) {
         this.writeChunk(chunk, chunkBytes);
@@ -235,14 +251,20 @@ export class WalWriter {
     });
   }
 
-  /** Rotation on request: flush, sync and close the current segment, open number + 1. */
+  /**
+   * Rotation on request, at the current line: lines appended before this call end
+   * the current segment, lines appended after it start the next one.
+   */
   rotate(): Promise<RotateResult> {
-    return this.enqueue(async () => {
-      await this.drain();
-      const closed = this.pos.segment;
-      await this.openNextSegment();
-      return { closed, opened: this.pos.segment };
+    if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
+    const marker: PendingLine = { bytes: null, resolve: () => undefined, reject: () => undefined };
+    const done = new Promise<void>((resolve, reject) => {
+      marker.resolve = resolve;
+      marker.reject = reject;
     });
+    this.pending.push(marker);
+    this.scheduleFlush();
+    return done.then(() => marker.rotated!);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,175 @@
+/**
+ * Reading an archive package without trusting it: only regular-file members
+ * with the expected names, in the expected order, each once, with sizes that
+ * agree with the manifest. Anything else stops the read with a typed error;
+ * nothing is ever written by this module.
+ */
+import * as fs from 'node:fs';
+import * as tar from 'tar-stream';
+import { BriError, ErrorCodes } from '../errors.js';
+import {
+  CHECKSUMS_MEMBER,
+  decodeManifest,
+  MANIFEST_MEMBER,
+  RECOVERY_MEMBER,
+  SNAPSHOT_MEMBER,
+  WAL_MEMBER_RE,
+  type Manifest,
+  type ManifestSegment,
+} from '../format/manifest.js';
+
+export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
+export const MAX_CHECKSUMS_BYTES = 16 * 1024 * 1024;
+
+export type MemberKind = 'snapshot' | 'wal' | 'checksums' | 'recovery';
+
+export interface MemberInfo {
+  name: string;
+  kind: MemberKind;
+  size: number;
+  /** For wal members: the manifest's entry for the segment. */
+  segment?: ManifestSegment;
+}
+
+export interface PackageVisitor {
+  /** Called once the manifest is read and validated, before any other member. */
+  manifest?(manifest: Manifest): void | Promise<void>;
+  /** Called for each member after the manifest; `data` must be consumed or left (it is drained). */
+  member?(info: MemberInfo, data: AsyncIterable<Buffer>): void | Promise<void>;
+}
+
+export function invalid(message: string, details: Record<string, unknown> = {}): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_INVALID, message, {
+    hint: 'This file is not a valid BRI archive, or it is damaged: try `bri archive repair`, or another copy.',
+    details,
+  });
+}
+
+/** Why a member name is refused before it is even compared with the expected one. */
+function unsafeName(name: string): string | null {
+  if (name.length === 0) return 'an empty name';
+  if (name.includes('\0')) return 'a NUL byte in its name';
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) return 'an absolute path';
+  if (name.includes('\\')) return 'a backslash in its name';
+  if (name.split('/').some((p) => p === '..')) return 'a path that climbs out (..)';
+  return null;
+}
+
+async function readAll(data: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of data) {
+    n += c.length;
+    if (n > limit) throw invalid(`${what} is larger than ${limit} bytes`);
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
+}
+
+interface Expectation {
+  kind: MemberKind | 'manifest';
+  name: string;
+  size?: number;
+  segment?: ManifestSegment;
+  optional?: boolean;
+}
+
+function expectations(m: Manifest): Expectation[] {
+  const out: Expectation[] = [{ kind: 'snapshot', name: SNAPSHOT_MEMBER, size: m.contents.snapshot.compressedSize }];
+  for (const s of m.contents.segments) out.push({ kind: 'wal', name: s.file, size: s.compressedSize, segment: s });
+  out.push({ kind: 'checksums', name: CHECKSUMS_MEMBER });
+  if (m.errorCorrection.enabled) out.push({ kind: 'recovery', name: RECOVERY_MEMBER, optional: true });
+  return out;
+}
+
+export interface ReadPackageOptions {
+  /** Stop after the manifest (inspect, catalog). */
+  manifestOnly?: boolean;
+}
+
+/** Streams the package, validating every header, calling the visitor for each member. */
+export async function readPackage(file: string, visitor: PackageVisitor = {}, options: ReadPackageOptions = {}): Promise<Manifest> {
+  let input: fs.ReadStream;
+  try {
+    await fs.promises.access(file, fs.constants.R_OK);
+    input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+  } catch (err) {
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `cannot read archive ${file}: ${(err as Error).message}`, {
+      hint: 'Check the path; `bri archive list` shows the archives there are.',
+      details: { file },
+      cause: err,
+    });
+  }
+  const extract = tar.extract();
+  input.on('error', (err) => extract.destroy(err));
+  input.pipe(extract);
+  let manifest: Manifest | null = null;
+  let plan: Expectation[] = [];
+  let index = 0;
+  try {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const body = entry as unknown as AsyncIterable<Buffer>;
+      const name = h.name;
+      const bad = unsafeName(name);
+      if (bad) throw invalid(`member "${name}" refused: ${bad}`, { member: name });
+      if (h.type !== 'file' && h.type !== 'contiguous-file') {
+        throw invalid(`member "${name}" refused: it is a ${h.type ?? 'special entry'}, not a regular file`, { member: name, type: h.type });
+      }
+      const size = h.size ?? 0;
+      if (manifest === null) {
+        if (name !== MANIFEST_MEMBER) throw invalid(`the first member must be ${MANIFEST_MEMBER}, found "${name}"`, { member: name });
+        const text = (await readAll(body, MAX_MANIFEST_BYTES, MANIFEST_MEMBER)).toString('utf8');
+        manifest = decodeManifest(text);
+        plan = expectations(manifest);
+        await visitor.manifest?.(manifest);
+        if (options.manifestOnly) return manifest;
+        continue;
+      }
+      const exp = plan[index];
+      if (exp === undefined) throw invalid(`unexpected member "${name}" after the last expected one`, { member: name });
+      if (name !== exp.name) {
+        const known = name === MANIFEST_MEMBER || name === SNAPSHOT_MEMBER || name === CHECKSUMS_MEMBER || name === RECOVERY_MEMBER || WAL_MEMBER_RE.test(name);
+        throw invalid(
+          known ? `member "${name}" is out of order or repeated (expected "${exp.name}")` : `unexpected member "${name}" (expected "${exp.name}")`,
+          { member: name, expected: exp.name },
+        );
+      }
+      if (exp.size !== undefined && size !== exp.size) {
+        throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `member "${name}" is ${size} bytes, the manifest says ${exp.size}`, {
+          hint: 'The archive is damaged; try `bri archive repair` or another copy.',
+          details: { member: name, size, declared: exp.size },
+        });
+      }
+      if (exp.kind === 'checksums' && size > MAX_CHECKSUMS_BYTES) throw invalid(`${CHECKSUMS_MEMBER} is larger than ${MAX_CHECKSUMS_BYTES} bytes`);
+      index++;
+      const info: MemberInfo = { name, kind: exp.kind as MemberKind, size, ...(exp.segment ? { segment: exp.segment } : {}) };
+      await visitor.member?.(info, body);
+      for await (const _ of body) void _; // drain what the visitor left
+    }
+  } catch (err) {
+    if (err instanceof BriError) throw err;
+    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} is not a readable tar archive: ${(err as Error).message}`, {
+      hint: 'The file is truncated or damaged; try `bri archive repair` or another copy.',
+      details: { file },
+      cause: err,
+    });
+  } finally {
+    input.destroy();
+    extract.destroy();
+  }
+  if (manifest === null) throw invalid(`${file} holds no ${MANIFEST_MEMBER}`, { file });
+  const missing = plan.slice(index).filter((e) => !e.optional);
+  if (missing.length > 0) {
+    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} ends before member "${missing[0]!.name}"`, {
+      hint: 'The archive is truncated; try `bri archive repair` or another copy.',
+      details: { missing: missing.map((e) => e.name) },
+    });
+  }
+  return manifest;
+}
+
+/** Reads and validates only the manifest (fast: the first member). */
+export function readManifest(file: string): Promise<Manifest> {
+  return readPackage(file, {}, { manifestOnly: true });
+}

@@ -1,0 +1,172 @@
+/**
+ * manifest.jss: what an archive holds, validated with a schema on read
+ * (never trust an archive). Pure: no I/O.
+ */
+import { z } from 'zod';
+import { BriError, ErrorCodes } from '../errors.js';
+import { decodeJss, encodeJss } from './jss.js';
+
+export const MANIFEST_VERSION = 1;
+export const MANIFEST_MEMBER = 'manifest.jss';
+export const SNAPSHOT_MEMBER = 'snapshot.jss.zst';
+export const CHECKSUMS_MEMBER = 'checksums.sha256';
+export const RECOVERY_MEMBER = 'recovery.par2';
+export const WAL_MEMBER_RE = /^wal\/(\d{6,})\.wal\.zst$/;
+
+const ARCHIVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,99}$/u;
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const pointer = z.string().regex(/^([0-9a-f]{8})?$/);
+const lineNo = z.number().int().nonnegative();
+const size = z.number().int().nonnegative();
+const date = z.date();
+const opCounts = z.strictObject({ SET: size, DELETE: size, RENAME: size, SADD: size, SREM: size });
+
+export function isValidArchiveId(id: string): boolean {
+  return ARCHIVE_ID_RE.test(id) && !id.includes('..');
+}
+
+export function isValidArchiveName(name: string): boolean {
+  return NAME_RE.test(name);
+}
+
+const segmentSchema = z.strictObject({
+  /** Member path in the tar, e.g. wal/000003.wal.zst. */
+  file: z.string().regex(WAL_MEMBER_RE),
+  /** The segment's file name in the data directory, e.g. 000003.wal. */
+  segment: z.string().regex(/^\d{6,}\.wal$/),
+  /** Absolute line numbers (first..last inclusive) held by this member. */
+  firstLine: lineNo,
+  lastLine: lineNo,
+  entries: size,
+  firstTimestamp: z.number().int().nullable(),
+  lastTimestamp: z.number().int().nullable(),
+  originalSize: size,
+  compressedSize: size,
+  sha256,
+  /** sha256 of the decompressed bytes. */
+  contentSha256: sha256,
+});
+
+export const manifestSchema = z.strictObject({
+  version: z.literal(MANIFEST_VERSION),
+  archiveId: z.string().refine(isValidArchiveId, 'invalid archive id'),
+  instanceId: z.string().regex(/^[0-9a-f-]{8,64}$/),
+  name: z.string().refine(isValidArchiveName, 'invalid archive name').nullable(),
+  /** The archive before this one in the instance's chain, or null for the first. */
+  previousArchiveId: z.string().refine(isValidArchiveId).nullable(),
+  timeRange: z.strictObject({
+    /** The starting state's time (the last line before the archive, or the first line's for line 0). */
+    start: date,
+    /** The last WAL entry's time. */
+    end: date,
+    /** Absolute line numbers: the state at walLines.start plus lines start+1..end. */
+    walLines: z.strictObject({ start: lineNo, end: lineNo }),
+  }),
+  chain: z.strictObject({
+    /** Pointer of the line before the first one ('' at line 0). */
+    prevPointer: pointer,
+    firstPointer: pointer,
+    lastPointer: pointer,
+    /** False when entries are encrypted and the key was not given at creation. */
+    verified: z.boolean(),
+  }),
+  contents: z.strictObject({
+    snapshot: z.strictObject({
+      file: z.literal(SNAPSHOT_MEMBER),
+      walLine: lineNo,
+      version: z.union([z.literal(1), z.literal(2)]),
+      encrypted: z.boolean(),
+      originalSize: size,
+      compressedSize: size,
+      sha256,
+      contentSha256: sha256,
+    }),
+    segments: z.array(segmentSchema).max(1_000_000),
+    totalWalEntries: size,
+    /** Cold-tier documents folded into the starting snapshot. */
+    coldDocuments: size,
+  }),
+  compression: z.strictObject({
+    algorithm: z.literal('zstd'),
+    level: z.number().int().min(1).max(22),
+    originalSize: size,
+    compressedSize: size,
+  }),
+  integrity: z.strictObject({
+    algorithm: z.literal('sha256'),
+    /** Member path -> sha256 of its bytes as stored in the tar. */
+    members: z.record(z.string(), sha256),
+    /** sha256 over the sorted "path  hash" lines of all data members. */
+    contentSha256: sha256,
+  }),
+  errorCorrection: z.strictObject({
+    enabled: z.boolean(),
+    algorithm: z.literal('par2').nullable(),
+    redundancy: z.number().min(0).max(1),
+    blockSize: size.nullable(),
+    recoveryBlockCount: size.nullable(),
+  }),
+  stats: z.strictObject({
+    documentsAtSnapshot: size.nullable(),
+    collectionsAtSnapshot: size.nullable(),
+    operationsInWal: size,
+    /** null when entries are encrypted and the key was not given. */
+    byOperation: opCounts.nullable(),
+  }),
+  createdAt: date,
+  createdBy: z.string().max(200),
+  retentionUntil: date.nullable(),
+  permanent: z.boolean(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestSegment = z.infer<typeof segmentSchema>;
+
+/** Encodes a manifest as JSS text. */
+export function encodeManifest(manifest: Manifest): string {
+  return encodeJss(manifest);
+}
+
+/** Decodes and validates manifest text; throws ARCHIVE_INVALID naming the first bad field. */
+export function decodeManifest(text: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = decodeJss(text);
+  } catch (err) {
+    throw new BriError(ErrorCodes.ARCHIVE_INVALID, `manifest.jss is not valid JSS: ${(err as Error).message}`, {
+      hint: 'The archive is damaged; try `bri archive repair` or another copy.',
+      cause: err,
+    });
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new BriError(ErrorCodes.ARCHIVE_INVALID, `manifest.jss fails the schema at "${issue.path.join('.')}": ${issue.message}`, {
+      hint: 'The archive is damaged or was not written by this tool; try `bri archive repair` or another copy.',
+      details: { path: issue.path.join('.') },
+    });
+  }
+  const m = parsed.data;
+  // Cross-field rules a schema cannot say.
+  const bad = (msg: string) =>
+    new BriError(ErrorCodes.ARCHIVE_INVALID, `manifest.jss is inconsistent: ${msg}`, { hint: 'The archive is damaged; try another copy.' });
+  if (m.timeRange.walLines.end < m.timeRange.walLines.start) throw bad('walLines.end < walLines.start');
+  if (m.contents.snapshot.walLine !== m.timeRange.walLines.start) throw bad('snapshot walLine differs from walLines.start');
+  let expected = m.timeRange.walLines.start + 1;
+  let entries = 0;
+  const seen = new Set<string>();
+  for (const s of m.contents.segments) {
+    if (seen.has(s.file)) throw bad(`segment ${s.file} listed twice`);
+    seen.add(s.file);
+    if (`wal/${s.segment}.zst` !== s.file) throw bad(`segment ${s.segment} stored as ${s.file}`);
+    if (s.firstLine !== expected || s.lastLine < s.firstLine - 1) throw bad(`segment ${s.segment} lines ${s.firstLine}..${s.lastLine} do not follow line ${expected - 1}`);
+    expected = s.lastLine + 1;
+    entries += s.lastLine - s.firstLine + 1;
+  }
+  if (expected - 1 !== m.timeRange.walLines.end) throw bad('segments do not end at walLines.end');
+  if (entries !== m.contents.totalWalEntries) throw bad('totalWalEntries differs from the segments');
+  const names = m.contents.segments.map((s) => s.file);
+  if ([...names].sort() .join() !== names.join()) throw bad('segments out of order');
+  return m;
+}
