@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { createJsKernel } from './kernel-js.js';
 import { hasWasmSimd, instantiateKernel, kernelModuleBytes, type WasmKernelExports } from './kernel-wasm.js';
+import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
 import { createRunTask, WORKER_SOURCE, type CombineTask, type RunTask } from './task-runner.js';
 
 const WASM_PAGE_BYTES = 65536;
@@ -28,7 +29,7 @@ export interface ComputePoolOptions {
 }
 
 export interface ComputePool {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Number of threads tasks are spread over (1 when inline). */
   readonly parallelism: number;
   readonly kernelName: 'wasm-simd' | 'js';
@@ -38,11 +39,11 @@ export interface ComputePool {
   close(): Promise<void>;
 }
 
-const moduleCache = new Map<boolean, WebAssembly.Module>();
-function kernelModule(shared: boolean): WebAssembly.Module {
+const moduleCache = new Map<boolean, WasmModule>();
+function kernelModule(shared: boolean): WasmModule {
   let m = moduleCache.get(shared);
   if (m === undefined) {
-    m = new WebAssembly.Module(kernelModuleBytes(shared));
+    m = new wasmApi.Module(kernelModuleBytes(shared));
     moduleCache.set(shared, m);
   }
   return m;
@@ -56,7 +57,7 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
   // Threads need the shared memory and the wasm kernel (the JS kernel lives in this module graph only).
   const threads = useWasm ? Math.max(0, Math.floor(options.threads)) : 0;
   const shared = threads > 0;
-  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+  const memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared });
   const kernelName = useWasm ? 'wasm-simd' : 'js';
   if (threads === 0) {
     const kernel: WasmKernelExports = useWasm ? instantiateKernel(kernelModule(false), memory) : createJsKernel(memory);
@@ -69,7 +70,7 @@ class InlinePool implements ComputePool {
   readonly parallelism = 1;
   private readonly runTask: RunTask = createRunTask();
   constructor(
-    readonly memory: WebAssembly.Memory,
+    readonly memory: WasmMemory,
     private readonly kernel: WasmKernelExports,
     readonly kernelName: 'wasm-simd' | 'js',
   ) {}
@@ -101,8 +102,8 @@ class WorkerPool implements ComputePool {
   private closed = false;
 
   constructor(
-    readonly memory: WebAssembly.Memory,
-    module: WebAssembly.Module,
+    readonly memory: WasmMemory,
+    module: WasmModule,
     threads: number,
   ) {
     this.parallelism = threads;

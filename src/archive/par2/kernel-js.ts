@@ -10,6 +10,7 @@
 
 import { gfMul } from './gf16.js';
 import type { WasmKernelExports } from './kernel-wasm.js';
+import type { WasmMemory } from './wasm-api.js';
 
 /** Four 256-entry tables for one coefficient (see the module comment). */
 export interface ByteTables {
@@ -80,7 +81,7 @@ export function mulAddJs(out: Uint8Array, input: Uint8Array, c: number): void {
  * byte tables of the last coefficient are kept, since calls for one
  * coefficient come in runs.
  */
-export function createJsKernel(memory: WebAssembly.Memory): WasmKernelExports {
+export function createJsKernel(memory: WasmMemory): WasmKernelExports {
   let tables: ByteTables | undefined;
   return {
     mac(outPtr, inPtr, tablePtr, byteLength) {

@@ -21,6 +21,7 @@
  */
 
 import { gfMul2 } from './gf16.js';
+import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
 import { I32, V128, encodeModule, op, type WasmFunction } from './wasm-asm.js';
 
 /** Bytes of lookup tables per coefficient: 4 nibble positions × (low, high) × 16 entries. */
@@ -124,16 +125,16 @@ let cachedSupport: boolean | undefined;
 export function hasWasmSimd(): boolean {
   if (cachedSupport === undefined) {
     try {
-      cachedSupport = WebAssembly.validate(kernelModuleBytes(false));
+      cachedSupport = wasmApi.validate(kernelModuleBytes(false));
     } catch {
       cachedSupport = false;
     }
   }
-  return cachedSupport;
+  return cachedSupport === true;
 }
 
 /** Instantiates the kernel over a given memory (shared or not, matching `module`). */
-export function instantiateKernel(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmKernelExports {
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
+export function instantiateKernel(module: WasmModule, memory: WasmMemory): WasmKernelExports {
+  const instance = new wasmApi.Instance(module, { env: { memory } });
   return instance.exports as unknown as WasmKernelExports;
 }

@@ -26,6 +26,8 @@ import { createComputePool, type KernelChoice } from './compute-pool.js';
 import { KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES, writeNibbleTables } from './kernel-wasm.js';
 import type { CombineTask } from './task-runner.js';
 
+/** Default memory for the engine's buffers (create and repair). */
+export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Narrowest column chunk; below this, per-call overheads dominate. */
 const MIN_COLUMN_BYTES = 256;
 /** Most input slices per group. More only adds latency to the double buffer. */
@@ -92,8 +94,9 @@ export function planCombine(shape: CombineShape, options: CombineOptions): Combi
   const padded = roundUp(B, KERNEL_STRIDE_BYTES);
   // Outputs get most of the budget: the wider the column, the fewer passes over the input.
   const maxWidth = Math.max(MIN_COLUMN_BYTES, Math.floor((limit * 0.7) / M / KERNEL_STRIDE_BYTES) * KERNEL_STRIDE_BYTES);
-  const passes = Math.ceil(padded / maxWidth);
-  const columnBytes = roundUp(Math.ceil(padded / passes), KERNEL_STRIDE_BYTES);
+  // Even out the passes, then count them again: rounding W up to 32 may leave fewer.
+  const columnBytes = roundUp(Math.ceil(padded / Math.ceil(padded / maxWidth)), KERNEL_STRIDE_BYTES);
+  const passes = Math.max(1, Math.ceil(B / columnBytes));
   const byInputs = Math.floor((limit * 0.2) / (2 * columnBytes));
   const byTables = Math.floor(Math.min(MAX_TABLE_BYTES, limit * 0.1) / (M * (NIBBLE_TABLE_BYTES + 2)));
   const groupSize = Math.max(1, Math.min(MAX_GROUP_SIZE, K, byInputs, byTables));

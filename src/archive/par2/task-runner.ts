@@ -20,6 +20,7 @@
  */
 
 import type { WasmKernelExports } from './kernel-wasm.js';
+import type { WasmMemory } from './wasm-api.js';
 
 /** What one `runTask` call computes. All pointers are byte offsets into the shared memory. */
 export interface CombineTask {
@@ -56,7 +57,7 @@ export const RUN_TASK_SOURCE = `
   }
 `;
 
-export type RunTask = (kernel: WasmKernelExports, memory: WebAssembly.Memory, task: CombineTask) => void;
+export type RunTask = (kernel: WasmKernelExports, memory: WasmMemory, task: CombineTask) => void;
 
 /** The task loop as a function for the main thread. */
 export function createRunTask(): RunTask {

@@ -1,0 +1,80 @@
+/**
+ * File access for PAR2: positioned reads and writes that loop over short
+ * transfers, and the temp-file / fsync / rename sequence that makes an output
+ * appear complete or not at all.
+ *
+ * (Durability has a shared home planned in store/durable-fs.ts; this module
+ * keeps the PAR2 package free of a dependency on the store layer.)
+ */
+
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { asBriError } from '../../errors.js';
+
+/**
+ * Reads up to dest.length bytes at `position`, stopping at `limit` (an
+ * absolute file offset) or at end of file; zero-fills the rest of dest.
+ * Returns the number of bytes read.
+ */
+export async function readAt(fh: FileHandle, dest: Uint8Array, position: number, limit = Infinity): Promise<number> {
+  const want = Math.max(0, Math.min(dest.length, limit - position));
+  let got = 0;
+  while (got < want) {
+    const { bytesRead } = await fh.read(dest, got, want - got, position + got);
+    if (bytesRead === 0) break;
+    got += bytesRead;
+  }
+  if (got < dest.length) dest.fill(0, got);
+  return got;
+}
+
+/** Writes all of data at `position`. */
+export async function writeAt(fh: FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** An output being written beside its final path. */
+export interface TempOutput {
+  fh: FileHandle;
+  tempPath: string;
+  finalPath: string;
+}
+
+export async function openTempOutput(finalPath: string): Promise<TempOutput> {
+  const tempPath = join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tempPath, 'wx+');
+    return { fh, tempPath, finalPath };
+  } catch (err) {
+    throw asBriError(err, `par2: create ${tempPath}`);
+  }
+}
+
+/** fsync, close, rename over the final path, fsync the directory. */
+export async function commitTempOutput(out: TempOutput): Promise<void> {
+  try {
+    await out.fh.sync();
+    await out.fh.close();
+    await rename(out.tempPath, out.finalPath);
+    const dir = await open(dirname(out.finalPath), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch (err) {
+    await rm(out.tempPath, { force: true }).catch(() => undefined);
+    throw asBriError(err, `par2: commit ${out.finalPath}`);
+  }
+}
+
+/** Closes and deletes a temp output after a failure. Never throws. */
+export async function discardTempOutput(out: TempOutput): Promise<void> {
+  await out.fh.close().catch(() => undefined);
+  await rm(out.tempPath, { force: true }).catch(() => undefined);
+}
