@@ -130,6 +130,11 @@ export interface StoreBenchResult {
   writeBatched: WriteFigures | { error: string };
   writeAlways: WriteFigures | { error: string };
   recovery: RecoveryFigures | { error: string };
+  /**
+   * 'always' per line against the tools' per-line cost over the big 'batched' WAL:
+   * our 'always' time scaled by lines/alwaysLines (an extrapolation of measured figures).
+   */
+  writeAlwaysScaled: { factor: number; oursScaledMs: number; catMs: number | null; wcMs: number | null; ratioCat: number | null; ratioWc: number | null } | null;
   table: TableRow[];
 }
 
@@ -327,6 +332,7 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
     writeBatched: { error: 'not run' },
     writeAlways: { error: 'not run' },
     recovery: { error: 'not run' },
+    writeAlwaysScaled: null,
     table: [],
   };
   log(
@@ -355,6 +361,24 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
         `${fmtInt(alwaysLines)}-line WAL that it produced; compare lines/s, not seconds, with the 'batched' run`,
     );
     result.writeAlways = await step('write always', 'write-always', () => benchWrite(root, 'always', alwaysLines, window, toolRuns, log));
+    const wb = result.writeBatched;
+    const wa = result.writeAlways;
+    if (!('error' in wb) && !('error' in wa)) {
+      const factor = lines / alwaysLines;
+      const oursScaledMs = wa.ms * factor;
+      result.writeAlwaysScaled = {
+        factor,
+        oursScaledMs,
+        catMs: wb.cat.ms,
+        wcMs: wb.wc.ms,
+        ratioCat: ratio(oursScaledMs, wb.cat.ms),
+        ratioWc: ratio(oursScaledMs, wb.wc.ms),
+      };
+      log(
+        `write 'always' scaled x${factor.toFixed(1)} to ${fmtInt(lines)} lines: ${fmtMs(oursScaledMs)} (${((1000 * wa.ms) / alwaysLines).toFixed(2)} us/line) ` +
+          `vs cat/wc -l of the ${fmtInt(lines)}-line 'batched' WAL: ours/cat = ${fmtRatio(oursScaledMs, wb.cat.ms)}, ours/wc = ${fmtRatio(oursScaledMs, wb.wc.ms)}`,
+      );
+    }
     result.recovery = await step('recovery', 'recovery', () => benchRecovery(root, lines, toolRuns, log));
   } finally {
     if (process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
@@ -363,6 +387,12 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
   const rows: TableRow[] = [];
   if (!('error' in result.writeBatched)) rowsFor(`write batched ${fmtInt(lines)}`, result.writeBatched).forEach((r) => rows.push(r));
   if (!('error' in result.writeAlways)) rowsFor(`write always ${fmtInt(alwaysLines)}`, result.writeAlways).forEach((r) => rows.push(r));
+  const scaled = result.writeAlwaysScaled;
+  if (scaled !== null && !('error' in result.writeAlways) && !('error' in result.writeBatched)) {
+    const name = `write always x${scaled.factor.toFixed(1)} (scaled)`;
+    rows.push({ name: `${name} vs cat`, oursMs: scaled.oursScaledMs, theirsMs: scaled.catMs, oursRssKb: result.writeAlways.peakRssKb, theirsRssKb: result.writeBatched.cat.peakRssKb });
+    rows.push({ name: `${name} vs wc -l`, oursMs: scaled.oursScaledMs, theirsMs: scaled.wcMs, oursRssKb: result.writeAlways.peakRssKb, theirsRssKb: result.writeBatched.wc.peakRssKb });
+  }
   if (!('error' in result.recovery)) rowsFor(`recovery ${fmtInt(lines)}`, result.recovery).forEach((r) => rows.push(r));
   result.table = rows;
   console.log('');
