@@ -32,7 +32,9 @@ export const ErrorCodes = {
   ARCHIVE_CORRUPTED: 'ARCHIVE_CORRUPTED',
   /** An archive that is well formed bytes but not a valid package (members, manifest). */
   ARCHIVE_INVALID: 'ARCHIVE_INVALID',
-  /** Archiving could not proceed (nothing to archive, chain gap...). */
+  /** No new WAL line since the last archive. */
+  NOTHING_TO_ARCHIVE: 'NOTHING_TO_ARCHIVE',
+  /** Archiving could not proceed (chain gap, unreadable state...). */
   ARCHIVE_ERROR: 'ARCHIVE_ERROR',
   /** A restore could not be carried out. */
   RESTORE_ERROR: 'RESTORE_ERROR',

@@ -32,7 +32,9 @@ function stringField(obj: Record<string, unknown>, name: string): string {
 export function decodeOperation(entryJss: string): Operation {
   let raw: unknown;
   try {
-    raw = decodeJss(entryJss);
+    // Entries are plain JSON at the top level; the JSS decoder is needed only when a key carries a tag.
+    raw = JSON.parse(entryJss);
+    if (raw !== null && typeof raw === 'object' && Object.keys(raw).some((k) => k.includes('<!'))) raw = decodeJss(entryJss);
   } catch (err) {
     throw bad(`entry is not JSS: ${(err as Error).message}`);
   }
@@ -58,15 +60,17 @@ export function decodeOperation(entryJss: string): Operation {
 
 /** Encodes an operation as BRI does: action, target, then the operation's own fields, then txn. */
 export function encodeOperation(op: Operation): string {
+  // Every field is a string, so JSON.stringify writes exactly the JSS text; txn goes through JSS.
+  const encode = op.txn === undefined ? JSON.stringify : encodeJss;
   switch (op.action) {
     case 'SET':
-      return encodeJss({ action: op.action, target: op.target, value: op.value, txn: op.txn });
+      return encode({ action: op.action, target: op.target, value: op.value, txn: op.txn });
     case 'DELETE':
-      return encodeJss({ action: op.action, target: op.target, txn: op.txn });
+      return encode({ action: op.action, target: op.target, txn: op.txn });
     case 'RENAME':
-      return encodeJss({ action: op.action, target: op.target, oldKey: op.oldKey, txn: op.txn });
+      return encode({ action: op.action, target: op.target, oldKey: op.oldKey, txn: op.txn });
     case 'SADD':
     case 'SREM':
-      return encodeJss({ action: op.action, target: op.target, member: op.member, txn: op.txn });
+      return encode({ action: op.action, target: op.target, member: op.member, txn: op.txn });
   }
 }

@@ -15,6 +15,7 @@ import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from '
 import { acquireLock, type DirLock } from './lock.js';
 import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
+import { fixWalTail } from './tail.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
 
 export interface StoreConfig {
@@ -93,17 +94,8 @@ export class BriStore {
       await fsp.mkdir(path.join(dataDir, WAL_DIR), { recursive: true });
       await fsp.rm(path.join(dataDir, SNAPSHOT_TMP), { force: true }); // a snapshot interrupted by a crash
       let totalLines = rec.totalLines;
-      if (rec.tornTail) {
-        // Never acknowledged: cut it off so that the next line starts on a line of its own.
-        const fh = await fsp.open(rec.tornTail.path, 'r+');
-        try {
-          await fh.truncate(rec.tornTail.offset);
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        totalLines = rec.tornTail.lineNo - 1;
-      }
+      const tail = await fixWalTail(dataDir, key);
+      if (tail.kind === 'cut') totalLines--;
       const last = rec.segments[rec.segments.length - 1];
       const writer = await WalWriter.open(
         {

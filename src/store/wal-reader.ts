@@ -30,32 +30,39 @@ export async function* readSegmentLines(
 ): AsyncGenerator<RawLine[]> {
   const handle = await fsp.open(filePath, 'r');
   try {
-    let carry: Buffer = Buffer.alloc(0);
+    // The unterminated tail of one read is copied to the front of the buffer and the next read lands after it.
+    let buf = Buffer.allocUnsafe(CHUNK);
+    let carryLen = 0;
     let carryOffset = 0;
     let position = 0;
     let lineNo = firstLineNo;
     let segmentLine = 1;
-    const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
+      if (buf.length - carryLen < CHUNK / 2) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, carryLen);
+        buf = bigger;
+      }
+      const { bytesRead } = await handle.read(buf, carryLen, buf.length - carryLen, position);
       if (bytesRead === 0) break;
-      const data = carry.length > 0 ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      const dataOffset = carry.length > 0 ? carryOffset : position;
+      const dataOffset = position - carryLen;
+      const end = carryLen + bytesRead;
       position += bytesRead;
       const batch: RawLine[] = [];
       let start = 0;
       for (;;) {
-        const nl = data.indexOf(0x0a, start);
-        if (nl < 0) break;
-        const end = nl > start && data[nl - 1] === 0x0d ? nl - 1 : nl;
-        batch.push({ lineNo: lineNo++, segment, segmentLine: segmentLine++, offset: dataOffset + start, text: data.toString('utf8', start, end), terminated: true });
+        const nl = buf.indexOf(0x0a, start);
+        if (nl < 0 || nl >= end) break;
+        const stop = nl > start && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+        batch.push({ lineNo: lineNo++, segment, segmentLine: segmentLine++, offset: dataOffset + start, text: buf.toString('utf8', start, stop), terminated: true });
         start = nl + 1;
       }
-      // Copy the unterminated tail: `buf` is reused by the next read.
-      carry = Buffer.from(data.subarray(start));
+      carryLen = end - start;
       carryOffset = dataOffset + start;
+      if (carryLen > 0) buf.copy(buf, 0, start, end);
       if (batch.length > 0) yield batch;
     }
+    const carry = buf.subarray(0, carryLen);
     if (carry.length > 0) {
       yield [{ lineNo, segment, segmentLine, offset: carryOffset, text: carry.toString('utf8'), terminated: false }];
     }
