@@ -1,0 +1,61 @@
+/**
+ * What the data directory remembers about its archives, in `<dataDir>/bri-archive.json`:
+ * its instance id, how many leading WAL lines were removed (so that local line
+ * numbers map to absolute ones), and where the last archive ended.
+ */
+import { randomUUID } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import { writeFileDurable } from '../store/durable-fs.js';
+
+export const ARCHIVE_STATE_FILE = 'bri-archive.json';
+
+export interface ArchiveTip {
+  archiveId: string;
+  /** Absolute number of the archive's last line. */
+  endLine: number;
+  lastPointer: string;
+  endTimestamp: number;
+}
+
+export interface ArchiveState {
+  version: 1;
+  instanceId: string;
+  /** Lines removed from the front of wal/: absolute = removedLines + local. */
+  removedLines: number;
+  last: ArchiveTip | null;
+}
+
+export async function readArchiveState(dataDir: string): Promise<ArchiveState | null> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(dataDir, ARCHIVE_STATE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const s = JSON.parse(text) as ArchiveState;
+    if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isInteger(s.removedLines)) throw new Error('bad fields');
+    return s;
+  } catch (err) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} is damaged: ${(err as Error).message}`, {
+      hint: 'Restore it from a backup of the data directory; it records the instance id and removed WAL lines.',
+      cause: err,
+    });
+  }
+}
+
+export async function writeArchiveState(dataDir: string, state: ArchiveState): Promise<void> {
+  await writeFileDurable(path.join(dataDir, ARCHIVE_STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+}
+
+/** Reads the state, creating it (with a new instance id) on first use. */
+export async function ensureArchiveState(dataDir: string): Promise<ArchiveState> {
+  const existing = await readArchiveState(dataDir);
+  if (existing) return existing;
+  const state: ArchiveState = { version: 1, instanceId: randomUUID(), removedLines: 0, last: null };
+  await writeArchiveState(dataDir, state);
+  return state;
+}

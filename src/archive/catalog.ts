@@ -1,0 +1,136 @@
+/**
+ * The local catalog: the archives in an archive directory, read from their
+ * manifests (the first member of each file), sorted by time.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
+import { readManifest } from './package-reader.js';
+
+export interface LocalArchive {
+  file: string;
+  bytes: number;
+  manifest: Manifest;
+}
+
+export interface UnreadableArchive {
+  file: string;
+  error: BriError;
+}
+
+export interface Listing {
+  archives: LocalArchive[];
+  /** Files that look like archives but whose manifest cannot be read. */
+  unreadable: UnreadableArchive[];
+}
+
+export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(archiveDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { archives: [], unreadable: [] };
+    throw err;
+  }
+  const archives: LocalArchive[] = [];
+  const unreadable: UnreadableArchive[] = [];
+  for (const name of names.filter((n) => n.endsWith(ARCHIVE_EXTENSION)).sort()) {
+    const file = path.join(archiveDir, name);
+    try {
+      const st = await fsp.stat(file);
+      if (!st.isFile()) continue;
+      const manifest = await readManifest(file);
+      if (manifest.archiveId + ARCHIVE_EXTENSION !== name) {
+        throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} holds archive ${manifest.archiveId}`, { hint: 'Rename the file to <archiveId>.bri.' });
+      }
+      archives.push({ file, bytes: st.size, manifest });
+    } catch (err) {
+      if (!isBriError(err)) throw err;
+      unreadable.push({ file, error: err });
+    }
+  }
+  archives.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
+  return { archives, unreadable };
+}
+
+export async function listLocalArchives(archiveDir: string): Promise<LocalArchive[]> {
+  return (await scanArchiveDir(archiveDir)).archives;
+}
+
+/** Finds an archive by id, or by a file path. */
+export async function getLocalArchive(archiveDir: string, idOrFile: string): Promise<LocalArchive> {
+  const asFile = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : null;
+  const file = asFile ?? path.join(archiveDir, archiveFileName(assertArchiveId(idOrFile)));
+  let st;
+  try {
+    st = await fsp.stat(file);
+  } catch {
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${idOrFile} in ${asFile ? path.dirname(file) : archiveDir}`, {
+      hint: '`bri archive list` shows the archives there are.',
+      details: { archiveId: idOrFile },
+    });
+  }
+  return { file, bytes: st.size, manifest: await readManifest(file) };
+}
+
+export async function deleteLocalArchive(archiveDir: string, id: string): Promise<LocalArchive> {
+  const a = await getLocalArchive(archiveDir, assertArchiveId(id));
+  await fsp.rm(a.file);
+  await fsyncDir(archiveDir);
+  return a;
+}
+
+/** Copies an archive to `target` (temp + fsync + rename): a local copy for now, remotes later. */
+export async function downloadLocalArchive(archiveDir: string, id: string, target: string): Promise<LocalArchive> {
+  const a = await getLocalArchive(archiveDir, assertArchiveId(id));
+  const tmp = `${target}.tmp-${process.pid}`;
+  await fsp.copyFile(a.file, tmp);
+  const fh = await fsp.open(tmp, 'r+');
+  await fh.sync();
+  await fh.close();
+  await fsp.rename(tmp, target);
+  await fsyncDir(path.dirname(path.resolve(target)));
+  return { ...a, file: path.resolve(target) };
+}
+
+export interface CatalogStats {
+  archives: number;
+  bytes: number;
+  originalBytes: number;
+  walLines: number;
+  firstLine: number | null;
+  lastLine: number | null;
+  oldest: Date | null;
+  newest: Date | null;
+  /** Places where consecutive archives of an instance do not chain (missing or overlapping lines). */
+  gaps: Array<{ after: string; before: string; fromLine: number; toLine: number }>;
+}
+
+export function catalogStats(archives: LocalArchive[]): CatalogStats {
+  const gaps: CatalogStats['gaps'] = [];
+  const byInstance = new Map<string, LocalArchive[]>();
+  for (const a of archives) byInstance.set(a.manifest.instanceId, [...(byInstance.get(a.manifest.instanceId) ?? []), a]);
+  for (const list of byInstance.values()) {
+    for (let i = 1; i < list.length; i++) {
+      const prev = list[i - 1]!.manifest;
+      const cur = list[i]!.manifest;
+      if (cur.timeRange.walLines.start !== prev.timeRange.walLines.end) {
+        gaps.push({ after: prev.archiveId, before: cur.archiveId, fromLine: prev.timeRange.walLines.end, toLine: cur.timeRange.walLines.start });
+      }
+    }
+  }
+  return {
+    archives: archives.length,
+    bytes: archives.reduce((a, x) => a + x.bytes, 0),
+    originalBytes: archives.reduce((a, x) => a + x.manifest.compression.originalSize, 0),
+    walLines: archives.reduce((a, x) => a + x.manifest.contents.totalWalEntries, 0),
+    firstLine: archives.length ? Math.min(...archives.map((a) => a.manifest.timeRange.walLines.start)) : null,
+    lastLine: archives.length ? Math.max(...archives.map((a) => a.manifest.timeRange.walLines.end)) : null,
+    oldest: archives.length ? archives[0]!.manifest.timeRange.start : null,
+    newest: archives.length ? archives[archives.length - 1]!.manifest.timeRange.end : null,
+    gaps,
+  };
+}

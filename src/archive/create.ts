@@ -1,0 +1,298 @@
+/**
+ * Creating an archive: seal the WAL at a segment boundary, take the starting
+ * state, stream the WAL since the previous archive into zstd members, write
+ * manifest and checksums, package it as a tar in a temp file, fsync, rename.
+ * The file appears under its final name only when complete and durable.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import { contentDigestInput, formatChecksums } from '../format/checksums.js';
+import { CHECKSUMS_MEMBER, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
+import { cloneState } from '../format/state.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { ensureArchiveState, writeArchiveState, type ArchiveState } from './archive-state.js';
+import { listLocalArchives } from './catalog.js';
+import { compressToFile, DEFAULT_ZSTD_LEVEL } from './compress.js';
+import { archiveFileName, assertArchiveName, newArchiveId } from './ids.js';
+import { writePackage, type PackageMember } from './package-writer.js';
+import type { ProgressListener } from './progress.js';
+import { pruneSeeds, writeSeed } from './seeds.js';
+import { resolveStartState, stateSnapshotText } from './start-state.js';
+import { lineAt, segmentSpans, stageWalRange } from './wal-range.js';
+
+export const CREATED_BY = 'bri-archive/0.1.0';
+const TMP_DIR = '.tmp';
+
+export interface SealResult {
+  /** Local line number the archive ends at: the last line of a closed segment. */
+  endLocalLine: number;
+  /** The state at that line as snapshot text (walLine = absolute line), when the caller holds it in memory. */
+  endSnapshotText?: string;
+}
+
+/** Closes the current WAL segment so that the archive ends on a boundary. */
+export type Sealer = (removedLines: number) => Promise<SealResult>;
+
+export type Retention = 'permanent' | Date | { days: number };
+
+export interface CreateArchiveOptions {
+  dataDir: string;
+  archiveDir: string;
+  seal: Sealer;
+  key?: EncryptionKey;
+  name?: string;
+  retention?: Retention;
+  /** zstd level 1..22 (default 19). */
+  level?: number;
+  /** zstd worker threads (default 2: the machine's cores). */
+  workers?: number;
+  /** Adds the recovery member (PAR2) computed over the package written so far. */
+  recovery?: RecoveryWriter;
+  onProgress?: ProgressListener;
+  now?: () => Date;
+}
+
+/**
+ * PAR2 recovery data over the whole package before it. The parameters are planned from
+ * the package's size before anything is written, so that the manifest can record them.
+ */
+export interface RecoveryWriter {
+  redundancy: number;
+  plan(protectedBytes: number): { blockSize: number; recoveryBlockCount: number };
+  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` into `outPath`; returns its size. */
+  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }): Promise<number>;
+}
+
+export interface CreatedArchive {
+  archiveId: string;
+  file: string;
+  manifest: Manifest;
+  bytes: number;
+}
+
+function nothingToArchive(line: number): BriError {
+  return new BriError(ErrorCodes.NOTHING_TO_ARCHIVE, `nothing to archive: no WAL line after line ${line}`, {
+    hint: 'Write to the database first; the previous archive already holds everything.',
+    details: { line },
+  });
+}
+
+function retentionUntil(r: Retention | undefined, createdAt: Date): { retentionUntil: Date | null; permanent: boolean } {
+  if (r === undefined) return { retentionUntil: null, permanent: false };
+  if (r === 'permanent') return { retentionUntil: null, permanent: true };
+  if (r instanceof Date) return { retentionUntil: r, permanent: false };
+  return { retentionUntil: new Date(createdAt.getTime() + r.days * 86_400_000), permanent: false };
+}
+
+/** Where the chain stands: the state file's tip, or a newer archive found on disk (a crash before the state was updated). */
+async function chainTip(state: ArchiveState, archiveDir: string) {
+  let tip = state.last;
+  let tipFile: string | undefined;
+  for (const a of await listLocalArchives(archiveDir)) {
+    if (a.manifest.instanceId !== state.instanceId) continue;
+    const end = a.manifest.timeRange.walLines.end;
+    if (tip === null || end >= tip.endLine) {
+      tip = { archiveId: a.manifest.archiveId, endLine: end, lastPointer: a.manifest.chain.lastPointer, endTimestamp: a.manifest.timeRange.end.getTime() };
+      tipFile = a.file;
+    }
+  }
+  return { tip, tipFile };
+}
+
+export async function createArchive(opts: CreateArchiveOptions): Promise<CreatedArchive> {
+  const now = opts.now ?? (() => new Date());
+  const level = opts.level ?? DEFAULT_ZSTD_LEVEL;
+  if (!Number.isInteger(level) || level < 1 || level > 22) {
+    throw new BriError(ErrorCodes.USAGE, `zstd level must be 1..22, got ${level}`, { hint: 'Use a level from 1 (fast) to 22 (smallest); 19 is the default.' });
+  }
+  if (opts.name !== undefined) assertArchiveName(opts.name);
+  const createdAt = now();
+  const archiveId = newArchiveId(createdAt);
+  await fsp.mkdir(opts.archiveDir, { recursive: true });
+  const state = await ensureArchiveState(opts.dataDir);
+  const tmpRoot = path.join(opts.archiveDir, TMP_DIR);
+  await cleanStaleTemps(tmpRoot, state.instanceId);
+  const stageDir = path.join(tmpRoot, `${state.instanceId}.${archiveId}`);
+  await fsp.mkdir(stageDir, { recursive: true });
+  const emit = (phase: Parameters<ProgressListener>[0]['phase'], doneBytes: number, totalBytes: number, item?: string) =>
+    opts.onProgress?.({ operation: 'create', phase, doneBytes, totalBytes, ...(item ? { item } : {}) });
+  try {
+    emit('prepare', 0, 0);
+    const { tip, tipFile } = await chainTip(state, opts.archiveDir);
+    const sealed = await opts.seal(state.removedLines);
+    const spans = await segmentSpans(opts.dataDir);
+    const startLine = tip?.endLine ?? (spans[0]?.index === 0 && state.removedLines === 0 ? 0 : -1);
+    const endLine = sealed.endLocalLine + state.removedLines;
+    const start = await resolveStartState({
+      dataDir: opts.dataDir,
+      archiveDir: opts.archiveDir,
+      instanceId: state.instanceId,
+      removedLines: state.removedLines,
+      startLine: startLine < 0 ? await snapshotStart(opts.dataDir, opts.key, state.removedLines) : startLine,
+      walCompleteFromStart: spans[0]?.index === 0 && state.removedLines === 0,
+      key: opts.key,
+      timestamp: createdAt.getTime(),
+      ...(tipFile ? { previousArchive: tipFile } : {}),
+    });
+    const M = start.walLine;
+    if (endLine <= M) throw nothingToArchive(M);
+
+    // The line before the archive: its pointer continues the chain, its time starts the range.
+    const before = M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : await lineAt(spans, M - state.removedLines);
+    const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
+    let done = 0;
+    const endState = sealed.endSnapshotText === undefined && start.state ? cloneState(start.state) : undefined;
+    const wal = await stageWalRange({
+      dataDir: opts.dataDir,
+      spans,
+      removedLines: state.removedLines,
+      startLine: M,
+      endLine,
+      prevPointer: M === 0 ? '' : (before?.pointer ?? null),
+      key: opts.key,
+      ...(endState ? { replayInto: endState } : {}),
+      stageDir,
+      level,
+      workers: opts.workers ?? 2,
+      onBytes: (n) => emit('wal', (done += n), totalBytes),
+    });
+
+    emit('snapshot', done, totalBytes, SNAPSHOT_MEMBER);
+    const snap = await compressToFile(Readable.from([Buffer.from(start.snapshotText, 'utf8')]), path.join(stageDir, SNAPSHOT_MEMBER), { level, workers: opts.workers ?? 2 });
+    const members: Record<string, string> = { [SNAPSHOT_MEMBER]: snap.sha256 };
+    for (const s of wal.segments) members[s.file] = s.sha256;
+    const originalSize = snap.originalSize + wal.segments.reduce((a, s) => a + s.originalSize, 0);
+    const compressedSize = snap.compressedSize + wal.segments.reduce((a, s) => a + s.compressedSize, 0);
+    const startTs = M === 0 ? (wal.firstTimestamp ?? createdAt.getTime()) : (before?.timestamp ?? wal.firstTimestamp ?? createdAt.getTime());
+    const manifest: Manifest = {
+      version: MANIFEST_VERSION,
+      archiveId,
+      instanceId: state.instanceId,
+      name: opts.name ?? null,
+      previousArchiveId: tip?.archiveId ?? null,
+      timeRange: { start: new Date(startTs), end: new Date(wal.lastTimestamp ?? startTs), walLines: { start: M, end: endLine } },
+      chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },
+      contents: {
+        snapshot: {
+          file: SNAPSHOT_MEMBER,
+          walLine: M,
+          version: start.snapshotVersion,
+          encrypted: start.encrypted,
+          originalSize: snap.originalSize,
+          compressedSize: snap.compressedSize,
+          sha256: snap.sha256,
+          contentSha256: snap.contentSha256,
+        },
+        segments: wal.segments.map(({ stagedPath: _, ...s }) => s),
+        totalWalEntries: wal.entries,
+        coldDocuments: start.coldDocuments,
+      },
+      compression: { algorithm: 'zstd', level, originalSize, compressedSize },
+      integrity: { algorithm: 'sha256', members, contentSha256: createHash('sha256').update(contentDigestInput(members)).digest('hex') },
+      errorCorrection: { enabled: opts.recovery !== undefined, algorithm: opts.recovery ? 'par2' : null, redundancy: opts.recovery?.redundancy ?? 0, blockSize: null, recoveryBlockCount: null },
+      stats: {
+        documentsAtSnapshot: start.state ? start.state.documents.size : null,
+        collectionsAtSnapshot: start.state ? start.state.collections.size : null,
+        operationsInWal: wal.entries,
+        byOperation: wal.byOperation,
+      },
+      createdAt,
+      createdBy: CREATED_BY,
+      ...retentionUntil(opts.retention, createdAt),
+    };
+    emit('package', done, totalBytes);
+    const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
+
+    // The seed for the next archive is durable before the archive is visible.
+    const endText = sealed.endSnapshotText ?? (endState ? stateSnapshotText(endState, endLine, wal.lastTimestamp ?? createdAt.getTime(), start.encrypted ? opts.key : undefined) : undefined);
+    if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText);
+    const file = path.join(opts.archiveDir, archiveFileName(archiveId));
+    await fsp.rename(written.path, file);
+    await fsyncDir(opts.archiveDir);
+    await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime() } });
+    if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
+    emit('done', totalBytes, totalBytes);
+    return { archiveId, file, manifest: written.manifest, bytes: written.bytes };
+  } finally {
+    await fsp.rm(stageDir, { recursive: true, force: true });
+  }
+}
+
+/** Without a previous archive and with the first segments gone, the archive starts at the data directory's snapshot. */
+async function snapshotStart(dataDir: string, key: EncryptionKey | undefined, removedLines: number): Promise<number> {
+  const { readSnapshot } = await import('../store/snapshot-store.js');
+  const snap = await readSnapshot(dataDir, key).catch((err: unknown) => {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot find where the archive starts: ${(err as Error).message}`, {
+      hint: 'The first WAL segments are gone and the snapshot cannot be read; set BRI_ENCRYPTION_KEY for an encrypted directory.',
+      cause: err,
+    });
+  });
+  if (!snap) throw new BriError(ErrorCodes.ARCHIVE_ERROR, 'the first WAL segments are gone and there is no snapshot to start from', { hint: 'Restore the data directory from an archive.' });
+  return snap.walLine + removedLines;
+}
+
+async function writeArchivePackage(
+  manifest: Manifest,
+  snapshotPath: string,
+  segments: Array<{ file: string; stagedPath: string; compressedSize: number }>,
+  stageDir: string,
+  recovery: RecoveryWriter | undefined,
+  emit: (phase: 'recovery', done: number, total: number) => void,
+  totalBytes: number,
+): Promise<{ path: string; bytes: number; manifest: Manifest }> {
+  const checksums = formatChecksums([
+    ...Object.entries(manifest.integrity.members),
+  ]);
+  if (recovery) {
+    // The protected prefix is every member before recovery.par2: its size is known before writing.
+    const pad = (n: number) => 512 + Math.ceil(n / 512) * 512;
+    const estimate =
+      pad(encodeManifest(manifest).length + 256) +
+      pad(manifest.contents.snapshot.compressedSize) +
+      segments.reduce((a, s) => a + pad(s.compressedSize), 0) +
+      pad(checksums.length + 128);
+    const plan = recovery.plan(estimate);
+    manifest.errorCorrection.blockSize = plan.blockSize;
+    manifest.errorCorrection.recoveryBlockCount = plan.recoveryBlockCount;
+  }
+  const manifestText = encodeManifest(manifest);
+  const manifestSha = createHash('sha256').update(manifestText).digest('hex');
+  const checksumText = formatChecksums([[MANIFEST_MEMBER, manifestSha]]) + checksums;
+  const members: PackageMember[] = [
+    { name: MANIFEST_MEMBER, data: Buffer.from(manifestText, 'utf8'), size: Buffer.byteLength(manifestText) },
+    { name: SNAPSHOT_MEMBER, path: snapshotPath, size: manifest.contents.snapshot.compressedSize },
+    ...segments.map((s) => ({ name: s.file, path: s.stagedPath, size: s.compressedSize })),
+    { name: CHECKSUMS_MEMBER, data: Buffer.from(checksumText, 'utf8'), size: Buffer.byteLength(checksumText) },
+  ];
+  const out = path.join(stageDir, 'package.bri');
+  const result = await writePackage(out, members, {
+    mtime: manifest.createdAt,
+    ...(recovery
+      ? {
+          finalMember: async (prefixBytes: number) => {
+            emit('recovery', totalBytes, totalBytes);
+            const par2Path = path.join(stageDir, 'recovery.par2');
+            const plan = { blockSize: manifest.errorCorrection.blockSize!, recoveryBlockCount: manifest.errorCorrection.recoveryBlockCount! };
+            const bytes = await recovery.write(out, prefixBytes, par2Path, plan);
+            return { name: 'recovery.par2', path: par2Path, size: bytes };
+          },
+        }
+      : {}),
+  });
+  return { path: out, bytes: result.bytes, manifest };
+}
+
+/** Removes temp dirs left by crashed runs of this instance (we hold its lock). */
+async function cleanStaleTemps(tmpRoot: string, instanceId: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(tmpRoot);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(`${instanceId}.`)) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
+}

@@ -1,0 +1,35 @@
+/** Archive ids and names: validated before they ever become a path or an object key. */
+import { randomBytes } from 'node:crypto';
+import { BriError, ErrorCodes } from '../errors.js';
+import { isValidArchiveId, isValidArchiveName } from '../format/manifest.js';
+
+export const ARCHIVE_EXTENSION = '.bri';
+
+/** A new id: UTC time to the millisecond (so ids sort by creation) and 4 random bytes. */
+export function newArchiveId(createdAt: Date): string {
+  const t = createdAt.toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `${t}-${randomBytes(4).toString('hex')}`;
+}
+
+export function assertArchiveId(id: string): string {
+  if (!isValidArchiveId(id)) {
+    throw new BriError(ErrorCodes.USAGE, `"${id}" is not a valid archive id`, {
+      hint: 'Archive ids are letters, digits, ".", "_" and "-" (no path separators); `bri archive list` shows them.',
+      details: { archiveId: id },
+    });
+  }
+  return id;
+}
+
+export function assertArchiveName(name: string): string {
+  if (!isValidArchiveName(name)) {
+    throw new BriError(ErrorCodes.USAGE, `"${name}" is not a valid archive name`, {
+      hint: 'Names are up to 100 letters, digits, spaces and . _ : @ + - characters, starting with a letter or digit.',
+    });
+  }
+  return name;
+}
+
+export function archiveFileName(id: string): string {
+  return assertArchiveId(id) + ARCHIVE_EXTENSION;
+}

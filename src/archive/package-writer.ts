@@ -1,0 +1,96 @@
+/**
+ * Writing an archive package: a POSIX (ustar) tar of regular files, streamed
+ * from staged member files, to a temp path that is fsynced before the caller
+ * renames it into place. A hook may add a last member computed over every
+ * byte written before it (the PAR2 recovery data protects the whole prefix).
+ */
+import * as fs from 'node:fs';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as tar from 'tar-stream';
+
+export interface PackageMember {
+  name: string;
+  /** A file to stream the member from, or the bytes themselves. */
+  path?: string;
+  data?: Buffer;
+  size: number;
+}
+
+export interface WritePackageOptions {
+  mtime: Date;
+  /** Called once the members are on disk, with their total tar length; may return one more member. */
+  finalMember?: (prefixBytes: number) => Promise<PackageMember | null>;
+}
+
+export interface WrittenPackage {
+  bytes: number;
+  /** Offset of each member's data in the file, by name. */
+  offsets: Record<string, number>;
+}
+
+const BLOCK = 512;
+const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** A sink that counts what reached the file, so that the prefix can be read back while the tar is still open. */
+class FileSink extends Writable {
+  written = 0;
+  private waiters: Array<{ at: number; resolve: () => void }> = [];
+  constructor(private readonly fh: fs.promises.FileHandle) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.fh.write(chunk, 0, chunk.length, this.written).then(
+      ({ bytesWritten }) => {
+        this.written += bytesWritten;
+        this.waiters = this.waiters.filter((w) => (w.at <= this.written ? (w.resolve(), false) : true));
+        done();
+      },
+      (err: Error) => done(err),
+    );
+  }
+  reached(at: number): Promise<void> {
+    if (this.written >= at) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ at, resolve }));
+  }
+}
+
+async function addMember(pack: tar.Pack, m: PackageMember, mtime: Date): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const header = { name: m.name, size: m.size, mode: 0o644, mtime, uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const };
+    if (m.data !== undefined) {
+      pack.entry(header, m.data, (err) => (err ? reject(err) : resolve()));
+      return;
+    }
+    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    pipeline(fs.createReadStream(m.path!, { highWaterMark: 1 << 20 }), sink as unknown as NodeJS.WritableStream).catch(reject);
+  });
+}
+
+export async function writePackage(outPath: string, members: PackageMember[], opts: WritePackageOptions): Promise<WrittenPackage> {
+  const fh = await fs.promises.open(outPath, 'w', 0o644);
+  try {
+    const pack = tar.pack();
+    const sink = new FileSink(fh);
+    const piping = pipeline(pack as unknown as NodeJS.ReadableStream, sink);
+    const offsets: Record<string, number> = {};
+    let offset = 0;
+    const add = async (m: PackageMember) => {
+      offsets[m.name] = offset + BLOCK;
+      await addMember(pack, m, opts.mtime);
+      offset += BLOCK + padded(m.size);
+    };
+    for (const m of members) await add(m);
+    if (opts.finalMember) {
+      await sink.reached(offset);
+      const last = await opts.finalMember(offset);
+      if (last) await add(last);
+    }
+    pack.finalize();
+    await piping;
+    await fh.sync();
+    return { bytes: sink.written, offsets };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Seeds: the state at the end of the last archive, kept beside the archives
+ * (`<archiveDir>/.seeds/<instanceId>.<line>.jss.zst`) so that the next archive
+ * can start from it without replaying history. Written before the archive is
+ * renamed into place, so an archive never exists without the seed after it.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { compressToFile, decompressChunks } from './compress.js';
+import { fsyncDir } from '../store/durable-fs.js';
+
+export const SEEDS_DIR = '.seeds';
+const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
+
+function seedPath(archiveDir: string, instanceId: string, line: number): string {
+  return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}.jss.zst`);
+}
+
+/** Writes the snapshot text of the state at absolute `line` durably. */
+export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string): Promise<void> {
+  const dir = path.join(archiveDir, SEEDS_DIR);
+  await fsp.mkdir(dir, { recursive: true });
+  const target = seedPath(archiveDir, instanceId, line);
+  await compressToFile(Readable.from([Buffer.from(snapshotText, 'utf8')]), target + '.tmp', { level: 3 });
+  await fsp.rename(target + '.tmp', target);
+  await fsyncDir(dir);
+}
+
+/** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */
+export async function readSeed(archiveDir: string, instanceId: string, line: number): Promise<string | null> {
+  const file = seedPath(archiveDir, instanceId, line);
+  if (!fs.existsSync(file)) return null;
+  const chunks: Buffer[] = [];
+  for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Removes this instance's seeds other than the one at `keepLine`. */
+export async function pruneSeeds(archiveDir: string, instanceId: string, keepLine: number): Promise<void> {
+  const dir = path.join(archiveDir, SEEDS_DIR);
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return;
+  }
+  const keep = path.basename(seedPath(archiveDir, instanceId, keepLine));
+  for (const n of names) if (n.startsWith(`${instanceId}.`) && n !== keep) await fsp.rm(path.join(dir, n), { force: true });
+}

@@ -1,0 +1,103 @@
+/**
+ * The state an archive starts from, at absolute line M: empty at line 0 (a WAL
+ * complete from its first line), the seed the previous archive left, or the
+ * data directory's snapshot (plus the cold tier, plus a replay up to M).
+ */
+import { BriError, ErrorCodes } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
+import { emptyState, type DbState } from '../format/state.js';
+import { readColdTier } from '../store/cold-tier.js';
+import { replayArchive } from './replay-archive.js';
+import { readSnapshot } from '../store/snapshot-store.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { SNAPSHOT_FILE } from '../store/layout.js';
+import { recover } from '../store/recovery.js';
+import { readSeed } from './seeds.js';
+
+export interface StartState {
+  /** Absolute line the state is at. */
+  walLine: number;
+  /** The snapshot text for the archive member (encrypted when the data directory is). */
+  snapshotText: string;
+  snapshotVersion: 1 | 2;
+  encrypted: boolean;
+  /** The decoded state, when it could be read (plaintext or key given). */
+  state: DbState | null;
+  coldDocuments: number;
+  source: 'empty' | 'seed' | 'data-dir-snapshot' | 'replay';
+}
+
+function cannotRebuild(line: number, why: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot rebuild the state at line ${line}, where this archive must start: ${why}`, {
+    hint: 'Keep the archive directory (its .seeds/) with the data directory; set BRI_ENCRYPTION_KEY for an encrypted one.',
+    details: { line },
+  });
+}
+
+/** Encodes a state as the archive's snapshot member: version 2, walLine = absolute line. */
+export function stateSnapshotText(state: DbState, walLine: number, timestamp: number, key?: EncryptionKey): string {
+  return encodeSnapshot({ version: 2, walLine, timestamp, state }, key);
+}
+
+export interface ResolveStartOptions {
+  dataDir: string;
+  archiveDir: string;
+  instanceId: string;
+  removedLines: number;
+  startLine: number;
+  /** True when wal/ still holds every line from line 1 (the empty state at 0 is valid). */
+  walCompleteFromStart: boolean;
+  key?: EncryptionKey;
+  timestamp: number;
+  /** The previous archive's file, to replay when no seed is kept. */
+  previousArchive?: string;
+}
+
+export async function resolveStartState(o: ResolveStartOptions): Promise<StartState> {
+  const M = o.startLine;
+  const encryptedDir = o.key !== undefined || (await snapshotIsEncrypted(o.dataDir));
+  if (M === 0) {
+    if (!o.walCompleteFromStart) throw cannotRebuild(0, 'the first WAL segments are no longer in the data directory');
+    const state = emptyState();
+    // Nothing secret in an empty state: without the key it is stored in plaintext.
+    return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, coldDocuments: 0, source: 'empty' };
+  }
+  const seed = await readSeed(o.archiveDir, o.instanceId, M);
+  if (seed !== null) {
+    const encrypted = isEncryptedSnapshot(seed);
+    const decoded = !encrypted || o.key ? decodeSnapshot(seed, o.key) : null;
+    return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, coldDocuments: 0, source: 'seed' };
+  }
+  // Replay the previous archive, when it is here and readable.
+  if (o.previousArchive && (!encryptedDir || o.key)) {
+    const r = await replayArchive(o.previousArchive, { key: o.key });
+    if (r.manifest.timeRange.walLines.end === M) {
+      return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state: r.state, coldDocuments: 0, source: 'replay' };
+    }
+  }
+  // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
+  const raw = await fsp.readFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  if (raw === null) throw cannotRebuild(M, 'there is no seed for it and no snapshot.jss in the data directory');
+  if (isEncryptedSnapshot(raw) && o.key === undefined) throw cannotRebuild(M, 'the data directory is encrypted and no key was given');
+  const snap = await readSnapshot(o.dataDir, o.key);
+  const snapAbs = snap!.walLine + o.removedLines;
+  if (snapAbs > M) throw cannotRebuild(M, `no seed for it, and the data directory's snapshot is already at line ${snapAbs}`);
+  const rec = await recover(o.dataDir, { encryptionKey: o.key, untilLine: M - o.removedLines });
+  const cold = await readColdTier(o.dataDir, o.key);
+  return {
+    walLine: M,
+    snapshotText: stateSnapshotText(rec.state, M, o.timestamp, encryptedDir ? o.key : undefined),
+    snapshotVersion: 2,
+    encrypted: encryptedDir && o.key !== undefined,
+    state: rec.state,
+    coldDocuments: cold.length,
+    source: snapAbs === M ? 'data-dir-snapshot' : 'replay',
+  };
+}
+
+async function snapshotIsEncrypted(dataDir: string): Promise<boolean> {
+  const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  return raw !== null && isEncryptedSnapshot(raw);
+}
