@@ -53,10 +53,11 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
   const input = new HashCounter(opts.onBytes);
   const output = new HashCounter();
   const zstd = new CompressStream({ compressionLevel: opts.level, nbWorkers: opts.workers ?? 0, checksumFlag: true, contentSizeFlag: true });
-  const fh = await fs.promises.open(outPath, 'w', 0o644);
+  const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+  // A path-based stream: a FileHandle stream with autoClose off never emits 'close', and pipeline waits for it.
+  await pipeline(readable, input, zstd, output, fs.createWriteStream(outPath, { mode: 0o644 }));
+  const fh = await fs.promises.open(outPath, 'r+');
   try {
-    const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
-    await pipeline(readable, input, zstd, output, fh.createWriteStream({ autoClose: false }));
     await fh.sync();
   } finally {
     await fh.close();

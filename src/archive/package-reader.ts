@@ -4,6 +4,7 @@
  * agree with the manifest. Anything else stops the read with a typed error;
  * nothing is ever written by this module.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as tar from 'tar-stream';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -33,7 +34,7 @@ export interface MemberInfo {
 
 export interface PackageVisitor {
   /** Called once the manifest is read and validated, before any other member. */
-  manifest?(manifest: Manifest): void | Promise<void>;
+  manifest?(manifest: Manifest, rawSha256: string): void | Promise<void>;
   /** Called for each member after the manifest; `data` must be consumed or left (it is drained). */
   member?(info: MemberInfo, data: AsyncIterable<Buffer>): void | Promise<void>;
 }
@@ -119,10 +120,10 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
       const size = h.size ?? 0;
       if (manifest === null) {
         if (name !== MANIFEST_MEMBER) throw invalid(`the first member must be ${MANIFEST_MEMBER}, found "${name}"`, { member: name });
-        const text = (await readAll(body, MAX_MANIFEST_BYTES, MANIFEST_MEMBER)).toString('utf8');
-        manifest = decodeManifest(text);
+        const raw = await readAll(body, MAX_MANIFEST_BYTES, MANIFEST_MEMBER);
+        manifest = decodeManifest(raw.toString('utf8'));
         plan = expectations(manifest);
-        await visitor.manifest?.(manifest);
+        await visitor.manifest?.(manifest, createHash('sha256').update(raw).digest('hex'));
         if (options.manifestOnly) return manifest;
         continue;
       }

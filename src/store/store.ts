@@ -207,7 +207,25 @@ export class BriStore {
     return { walLine, timestamp, nextSegment: rot.opened };
   }
 
-  /** Closes the current segment and opens the next one (archiving uses this to end on a boundary). */
+  /**
+   * Ends the current segment at the current line (unless it is empty) and returns that
+   * line with the state at it, encoded as a snapshot whose walLine is `line + walLineOffset`:
+   * what an archive needs to end on a boundary and to seed the next one.
+   */
+  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string }> {
+    this.assertOpen();
+    const endLocalLine = this.writer.position.totalLines;
+    const text = encodeSnapshot({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: Date.now(), state: this.memory }, this.key);
+    await this.writer.rotate({ skipIfEmpty: true });
+    return { endLocalLine, endSnapshotText: text };
+  }
+
+  /** The key entries are encrypted with, if any (archiving needs it to check the chain). */
+  get encryptionKey(): EncryptionKey | undefined {
+    return this.key;
+  }
+
+  /** Closes the current segment and opens the next one. */
   rotateWal(): Promise<RotateResult> {
     this.assertOpen();
     return this.writer.rotate();

@@ -59,6 +59,8 @@ interface PendingLine {
   bytes: Buffer | null;
   /** Set on a rotation marker once it has been carried out. */
   rotated?: RotateResult;
+  /** On a rotation marker: do nothing when the segment is still empty (already a boundary). */
+  skipIfEmpty?: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -188,6 +190,10 @@ export class WalWriter {
         chunk = [];
         chunkBytes = 0;
         const closed = this.pos.segment;
+        if (p.skipIfEmpty && this.pos.segmentBytes === 0) {
+          p.rotated = { closed: closed - 1, opened: closed };
+          continue;
+        }
         await this.openNextSegment();
         p.rotated = { closed, opened: this.pos.segment };
         continue;
@@ -255,9 +261,9 @@ export class WalWriter {
    * Rotation on request, at the current line: lines appended before this call end
    * the current segment, lines appended after it start the next one.
    */
-  rotate(): Promise<RotateResult> {
+  rotate(options: { skipIfEmpty?: boolean } = {}): Promise<RotateResult> {
     if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
-    const marker: PendingLine = { bytes: null, resolve: () => undefined, reject: () => undefined };
+    const marker: PendingLine = { bytes: null, skipIfEmpty: options.skipIfEmpty === true, resolve: () => undefined, reject: () => undefined };
     const done = new Promise<void>((resolve, reject) => {
       marker.resolve = resolve;
       marker.reject = reject;
