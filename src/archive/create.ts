@@ -125,21 +125,22 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const { tip, tipFile } = await chainTip(state, opts.archiveDir);
     const sealed = await opts.seal(state.removedLines);
     const spans = await segmentSpans(opts.dataDir);
-    const startLine = tip?.endLine ?? (spans[0]?.index === 0 && state.removedLines === 0 ? 0 : -1);
+    const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
+    const startLine = tip?.endLine ?? (walComplete ? 0 : await snapshotStart(opts.dataDir, opts.key, state.removedLines));
     const endLine = sealed.endLocalLine + state.removedLines;
+    if (endLine <= startLine) throw nothingToArchive(startLine);
     const start = await resolveStartState({
       dataDir: opts.dataDir,
       archiveDir: opts.archiveDir,
       instanceId: state.instanceId,
       removedLines: state.removedLines,
-      startLine: startLine < 0 ? await snapshotStart(opts.dataDir, opts.key, state.removedLines) : startLine,
-      walCompleteFromStart: spans[0]?.index === 0 && state.removedLines === 0,
+      startLine,
+      walCompleteFromStart: walComplete,
       key: opts.key,
       timestamp: createdAt.getTime(),
       ...(tipFile ? { previousArchive: tipFile } : {}),
     });
     const M = start.walLine;
-    if (endLine <= M) throw nothingToArchive(M);
 
     // The line before the archive: its pointer continues the chain, its time starts the range.
     const before = M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : await lineAt(spans, M - state.removedLines);
@@ -208,7 +209,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
 
     // The seed for the next archive is durable before the archive is visible.
-    const endText = sealed.endSnapshotText ?? (endState ? stateSnapshotText(endState, endLine, wal.lastTimestamp ?? createdAt.getTime(), start.encrypted ? opts.key : undefined) : undefined);
+    const endText = sealed.endSnapshotText ?? (endState && wal.replayComplete ? stateSnapshotText(endState, endLine, wal.lastTimestamp ?? createdAt.getTime(), start.encrypted ? opts.key : undefined) : undefined);
     if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     await fsp.rename(written.path, file);

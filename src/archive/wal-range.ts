@@ -81,6 +81,8 @@ export interface WalRangeResult {
   lastTimestamp: number | null;
   /** False when entries were encrypted and no key was given: format checked, pointers not. */
   chainVerified: boolean;
+  /** True when every operation was applied to `replayInto` (false without the key for an encrypted WAL). */
+  replayComplete: boolean;
 }
 
 export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResult> {
@@ -117,7 +119,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           firstTs ??= parsed.timestamp;
           lastTs = parsed.timestamp;
           entries++;
-          if (isEncryptedEntry(parsed.entry) && opts.key === undefined) opsKnown = false;
+          if (isEncryptedEntry(parsed.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
           else {
             const op = lineOperation(parsed, opts.key);
             counts[op.action]++;
@@ -164,5 +166,6 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     firstTimestamp: verifier.state.firstTimestamp,
     lastTimestamp: verifier.state.lastTimestamp,
     chainVerified: verifier.state.pointersChecked && !verifier.anchored,
+    replayComplete: opts.replayInto !== undefined && opsKnown,
   };
 }

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { isBriError } from '../errors.js';
+import { registerArchiveCommands } from './commands/archive.js';
 import { registerDataCommands } from './commands/data.js';
 import { EXIT_USAGE, exitCodeFor, EXIT_FAILURE } from './exit-codes.js';
 import { printError } from './output.js';
@@ -15,6 +16,7 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDataCommands(program);
+  registerArchiveCommands(program);
   return program;
 }
 
