@@ -224,10 +224,13 @@ export class WalWriter {
     if (this.syncTimer !== null) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      if (!this.dirty || this.closed) return;
-      this.dirty = false;
-      fs.fdatasync(this.fd, (err) => {
-        if (err) this.failed = err;
+      // Through the I/O queue: a rotation may have closed the fd this sync would otherwise use.
+      void this.enqueue(async () => {
+        if (!this.dirty || this.closed) return;
+        this.dirty = false;
+        await fdatasync(this.fd);
+      }).catch((err: unknown) => {
+        this.failed ??= err;
       });
     }, this.opts.batchIntervalMs);
     this.syncTimer.unref();

@@ -1,0 +1,146 @@
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
+import { createDB } from '../../src/db.js';
+import { parseEncryptionKey } from '../../src/format/encryption.js';
+import { decodeJss } from '../../src/format/jss.js';
+import { decodeManifest } from '../../src/format/manifest.js';
+import { listSegments } from '../../src/store/layout.js';
+import { replayArchive } from '../../src/archive/replay-archive.js';
+import { toPlainState } from '../../src/format/state.js';
+import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, makeTempDir, normalizeState } from '../support/fixtures.js';
+import { requireTools, run } from '../support/tools.js';
+
+const made: string[] = [];
+afterAll(async () => {
+  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
+});
+
+async function walText(dataDir: string): Promise<string> {
+  let out = '';
+  for (const s of await listSegments(dataDir)) out += await fsp.readFile(s.path, 'utf8');
+  return out;
+}
+
+const tools = requireTools('tar', 'zstd', 'sha256sum');
+
+describe.skipIf(!fixturesPresent())('archives of BRI fixtures', () => {
+  for (const name of FIXTURE_NAMES) {
+    it(`${name}: archives (offline, without the key), verifies, and holds the WAL byte for byte`, async () => {
+      const dataDir = await copyFixture(name);
+      made.push(path.dirname(dataDir));
+      const original = await walText(dataDir);
+      const api = new ArchiveApi(offlineHost(dataDir, undefined), { compression: { level: 3 } });
+      const created = await api.create({ name: `${name} archive` });
+      expect(created.manifest.timeRange.walLines).toEqual({ start: 0, end: original.split('\n').length - 1 });
+      expect(created.manifest.name).toBe(`${name} archive`);
+      const report = await api.verify(created.archiveId);
+      expect(report.problems).toEqual([]);
+      expect(report.ok).toBe(true);
+      expect(report.checked.chain).toBe(name === 'encrypted' ? 'format-only' : 'verified');
+
+      if (name === 'encrypted') {
+        const key = parseEncryptionKey(fixtureKey(name)!);
+        const withKey = new ArchiveApi(offlineHost(dataDir, key));
+        expect((await withKey.verify(created.archiveId)).checked.chain).toBe('verified');
+      }
+      // The archive's WAL replayed gives the fixture's last state.
+      const key = fixtureKey(name) ? parseEncryptionKey(fixtureKey(name)!) : undefined;
+      const replayed = await replayArchive(created.file, key ? { key } : {});
+      const cps = loadCheckpoints(name);
+      expect(normalizeState(toPlainState(replayed.state))).toEqual(normalizeState(cps[cps.length - 1]!.state));
+
+      if (!tools) return;
+      const out = path.join(path.dirname(dataDir), 'unpacked');
+      await fsp.mkdir(out);
+      const listing = run('tar', ['-tf', created.file], out).trim().split('\n');
+      expect(listing[0]).toBe('manifest.jss');
+      expect(listing[1]).toBe('snapshot.jss.zst');
+      expect(listing[listing.length - 1]).toBe('checksums.sha256');
+      run('tar', ['-xf', created.file], out);
+      expect(run('sha256sum', ['-c', 'checksums.sha256'], out)).toMatch(/manifest\.jss: OK/);
+      const walMembers = listing.filter((l) => l.startsWith('wal/'));
+      expect(walMembers.length).toBeGreaterThan(3);
+      let joined = '';
+      for (const m of walMembers) joined += run('zstd', ['-dc', m], out);
+      expect(joined).toBe(original);
+      const manifest = decodeManifest(await fsp.readFile(path.join(out, 'manifest.jss'), 'utf8'));
+      expect(manifest.archiveId).toBe(created.archiveId);
+      const snap = decodeJss<{ walLine: number }>(run('zstd', ['-dc', 'snapshot.jss.zst'], out));
+      expect(snap.walLine).toBe(0);
+    });
+  }
+});
+
+describe('the manifest', () => {
+  it('has every field of the package format, validated on read', async () => {
+    const root = await makeTempDir('bri-manifest-');
+    made.push(root);
+    const db = await createDB({ storeConfig: { dataDir: path.join(root, 'data'), snapshotOnClose: false } });
+    await db.set('USER_1', { name: 'Ada' });
+    await db.sAdd('USER?', '1');
+    await db.rename('USER_1', 'X:USER_1:X');
+    const created = await db.archive.create({ name: 'nightly', retention: 'permanent', level: 1 });
+    await db.close();
+    const m = created.manifest;
+    expect(Object.keys(m).sort()).toEqual(
+      ['version', 'archiveId', 'instanceId', 'name', 'previousArchiveId', 'timeRange', 'chain', 'contents', 'compression', 'integrity', 'errorCorrection', 'stats', 'createdAt', 'createdBy', 'retentionUntil', 'permanent'].sort(),
+    );
+    expect(m).toMatchObject({
+      version: 1,
+      name: 'nightly',
+      permanent: true,
+      retentionUntil: null,
+      timeRange: { walLines: { start: 0, end: 3 } },
+      chain: { prevPointer: '', verified: true },
+      contents: { totalWalEntries: 3, snapshot: { walLine: 0, file: 'snapshot.jss.zst' } },
+      compression: { algorithm: 'zstd', level: 1 },
+      stats: { documentsAtSnapshot: 0, operationsInWal: 3, byOperation: { SET: 1, DELETE: 0, RENAME: 1, SADD: 1, SREM: 0 } },
+    });
+    expect(m.contents.segments[0]).toMatchObject({ file: 'wal/000000.wal.zst', segment: '000000.wal', firstLine: 1, lastLine: 3, entries: 3 });
+    expect(Object.keys(m.integrity.members)).toEqual(['snapshot.jss.zst', 'wal/000000.wal.zst']);
+  });
+
+  it('refuses a manifest that fails the schema or is inconsistent', () => {
+    expect(() => decodeManifest('{"version":1}')).toThrowError(expect.objectContaining({ code: 'ARCHIVE_INVALID' }));
+    expect(() => decodeManifest('not jss')).toThrowError(expect.objectContaining({ code: 'ARCHIVE_INVALID' }));
+  });
+});
+
+describe('consecutive archives', () => {
+  it('chain exactly across writes, snapshots and restarts, and a restart continues the chain', async () => {
+    const root = await makeTempDir('bri-chain-');
+    made.push(root);
+    const dataDir = path.join(root, 'data');
+    let db = await createDB({ storeConfig: { dataDir, walSegmentSize: 2048, snapshotOnClose: false } });
+    const ids: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 40; i++) await db.set(`K_${round}_${i}`, { round, i, pad: 'x'.repeat(i) });
+      if (round === 1) await db.createSnapshot();
+      ids.push((await db.archive.create({ level: 1 })).archiveId);
+      if (round === 1) {
+        await db.close();
+        db = await createDB({ storeConfig: { dataDir, walSegmentSize: 2048, snapshotOnClose: false } });
+      }
+    }
+    await expect(db.archive.create()).rejects.toMatchObject({ code: 'NOTHING_TO_ARCHIVE' });
+    const archives = await db.archive.list();
+    expect(archives.map((a) => a.manifest.archiveId)).toEqual(ids);
+    for (let i = 1; i < archives.length; i++) {
+      const prev = archives[i - 1]!.manifest;
+      const cur = archives[i]!.manifest;
+      expect(cur.timeRange.walLines.start).toBe(prev.timeRange.walLines.end);
+      expect(cur.chain.prevPointer).toBe(prev.chain.lastPointer);
+      expect(cur.previousArchiveId).toBe(prev.archiveId);
+    }
+    expect((await db.archive.stats()).gaps).toEqual([]);
+    for (const id of ids) expect((await db.archive.verify(id)).ok).toBe(true);
+    // The end of the last archive is the database's state.
+    const last = await replayArchive(archives[2]!.file);
+    expect(toPlainState(last.state)).toEqual(toPlainState(db.state));
+    await db.close();
+    expect(fs.existsSync(path.join(dataDir, 'archives', '.seeds'))).toBe(true);
+  });
+});
