@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -37,6 +37,13 @@ const BENCHMARKS: Benchmark[] = [
       const mod = (await import(specifier)) as { runPar2Bench?: (opts: { quick: boolean; argv: readonly string[] }) => Promise<unknown> };
       if (typeof mod.runPar2Bench !== 'function') throw new SkipBenchmark('bench/par2.ts does not export runPar2Bench');
       return mod.runPar2Bench({ quick, argv });
+    },
+  },
+  {
+    name: 'archive',
+    run: async (argv) => {
+      const { runArchiveBench, resolveArchiveBenchOptions } = await import('./archive.js');
+      return runArchiveBench(resolveArchiveBenchOptions(argv));
     },
   },
 ];

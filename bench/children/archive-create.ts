@@ -1,0 +1,55 @@
+/**
+ * Benchmark child: archives a data directory that no process has open, with our
+ * own code (`new ArchiveApi(offlineHost(dir)).create()`), and reports the time of
+ * create() alone, the archive's size and what it holds. The data directory is
+ * changed by it (a new empty segment, the archive state), so the parent gives
+ * each run its own copy.
+ *
+ * Usage: archive-create.ts --dir D --level N [--workers N] [--baseline]
+ *   --baseline: load the modules and report, without archiving (the RSS floor of a child).
+ */
+import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
+import { childArgs, reportResult, requireArg, runChildMain } from '../lib/child.js';
+
+runChildMain(async () => {
+  const args = childArgs();
+  const dataDir = requireArg(args, 'dir');
+  const level = Number(requireArg(args, 'level'));
+  const workersText = args.get('workers');
+  const workers = workersText === undefined || workersText === '' ? undefined : Number(workersText);
+  const api = new ArchiveApi(offlineHost(dataDir, undefined), { compression: { level, ...(workers !== undefined ? { workers } : {}) } });
+  if (args.has('baseline')) {
+    reportResult({ baseline: true });
+    return;
+  }
+  // Where the time goes, from the progress events: ms from the start of create() to the first event of each phase.
+  const phaseStartMs: Record<string, number> = {};
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const created = await api.create({
+    onProgress: (e) => {
+      if (!(e.phase in phaseStartMs)) phaseStartMs[e.phase] = performance.now() - t0;
+    },
+  });
+  const createMs = performance.now() - t0;
+  // User + system CPU of the whole process (every thread, zstd workers included) during create().
+  const cpu = process.cpuUsage(cpu0);
+  const m = created.manifest;
+  const mem = process.memoryUsage();
+  reportResult({
+    createMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    phaseStartMs,
+    archiveId: created.archiveId,
+    file: created.file,
+    bytes: created.bytes,
+    level: m.compression.level,
+    workers: workers ?? null,
+    walLines: m.contents.totalWalEntries,
+    segments: m.contents.segments.length,
+    originalSize: m.compression.originalSize,
+    compressedSize: m.compression.compressedSize,
+    chainVerified: m.chain.verified,
+    rssAtEndKb: Math.round(mem.rss / 1024),
+  });
+});
