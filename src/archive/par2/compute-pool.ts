@@ -33,6 +33,8 @@ export interface ComputePool {
   /** Number of threads tasks are spread over (1 when inline). */
   readonly parallelism: number;
   readonly kernelName: 'wasm-simd' | 'js';
+  /** The kernel on this thread, over the same memory (for preparing inputs and joining outputs). */
+  readonly kernel: WasmKernelExports;
   /** Runs the tasks (at most `parallelism` at a time is useful) and resolves when all are done. */
   run(tasks: CombineTask[]): Promise<void>;
   /** Stops the workers. Idempotent. */
@@ -63,7 +65,8 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
     const kernel: WasmKernelExports = useWasm ? instantiateKernel(kernelModule(false), memory) : createJsKernel(memory);
     return new InlinePool(memory, kernel, kernelName);
   }
-  return new WorkerPool(memory, kernelModule(true), threads);
+  const module = kernelModule(true);
+  return new WorkerPool(memory, module, instantiateKernel(module, memory), threads);
 }
 
 class InlinePool implements ComputePool {
@@ -71,7 +74,7 @@ class InlinePool implements ComputePool {
   private readonly runTask: RunTask = createRunTask();
   constructor(
     readonly memory: WasmMemory,
-    private readonly kernel: WasmKernelExports,
+    readonly kernel: WasmKernelExports,
     readonly kernelName: 'wasm-simd' | 'js',
   ) {}
 
@@ -104,6 +107,7 @@ class WorkerPool implements ComputePool {
   constructor(
     readonly memory: WasmMemory,
     module: WasmModule,
+    readonly kernel: WasmKernelExports,
     threads: number,
   ) {
     this.parallelism = threads;

@@ -76,20 +76,29 @@ export function mulAddJs(out: Uint8Array, input: Uint8Array, c: number): void {
 
 /**
  * The same interface as the wasm kernel, over a plain memory, so the
- * engine runs unchanged without SIMD. The coefficient is recovered from the
- * nibble tables the engine writes (entry 1 of the first pair is c·1), and the
- * byte tables of the last coefficient are kept, since calls for one
- * coefficient come in runs.
+ * engine runs unchanged without SIMD. This kernel keeps words interleaved
+ * but honours the prepared layout's addressing: each 32-byte run of input is
+ * copied to the first half of its 64-byte prepared run, and outputs need no
+ * joining. The coefficient is recovered from the nibble tables the engine
+ * writes (entry 1 of the first pair is c·1); the byte tables of the last
+ * coefficient are kept, since calls for one coefficient come in runs.
  */
 export function createJsKernel(memory: WasmMemory): WasmKernelExports {
   let tables: ByteTables | undefined;
   return {
-    mac(outPtr, inPtr, tablePtr, byteLength) {
+    splitInput(dstPtr, srcPtr, byteLength) {
+      const u8 = new Uint8Array(memory.buffer);
+      for (let r = 0; r < byteLength; r += 32) u8.copyWithin(dstPtr + 2 * r, srcPtr + r, srcPtr + r + 32);
+    },
+    mulAdd(outPtr, preparedPtr, tablePtr, byteLength) {
       const u8 = new Uint8Array(memory.buffer);
       const c = u8[tablePtr + 1]! | (u8[tablePtr + 64 + 1]! << 8);
       if (tables?.c !== c) tables = buildByteTables(c, tables);
       const u32 = new Uint32Array(memory.buffer);
-      mulAddWords(u32, outPtr >>> 2, u32, inPtr >>> 2, byteLength >>> 2, tables);
+      for (let r = 0; r < byteLength; r += 32) {
+        mulAddWords(u32, (outPtr + r) >>> 2, u32, (preparedPtr + 2 * r) >>> 2, 8, tables);
+      }
     },
+    joinOutput() {},
   };
 }

@@ -1,19 +1,21 @@
 /**
  * The fast multiply-accumulate kernel: out ^= c · in over GF(2^16), in
- * WebAssembly SIMD.
+ * WebAssembly SIMD (written with wasm-asm.ts, since there is no toolchain).
  *
  * Method ("split nibbles"): a 16-bit word x is four nibbles, and
  * c·x = c·n0 ^ c·(n1<<4) ^ c·(n2<<8) ^ c·(n3<<12). For one coefficient c,
  * eight 16-entry byte tables give the low and high byte of c·(v<<4p) for every
- * nibble value v, and `i8x16.swizzle` looks up 16 of them at once. Per 32
- * bytes of input (16 words) that is 8 swizzles plus a few shifts, masks and
- * XORs, against 32 table loads for the scalar byte-table kernel.
+ * nibble value v, and `i8x16.swizzle` looks up 16 of them at once: 8 swizzles
+ * per 16 words, against 32 table loads for the scalar byte-table kernel.
  *
- * Words are stored little-endian and interleaved (lo, hi, lo, hi...). The
- * kernel splits each 32-byte run into a vector of 16 low bytes and one of 16
- * high bytes (mask/shift then `narrow`, which cannot saturate here), works on
- * those, and interleaves the two product vectors back with two shuffles that
- * map to single unpack instructions.
+ * Data is little-endian words, interleaved (lo, hi, lo, hi...). Rather than
+ * de-interleave and cut nibbles for every (input, output) pair, each input
+ * slice is converted once (`splitInput`) into four "nibble planes", ready to
+ * be swizzle indices, and outputs are accumulated "planar" (16 low bytes,
+ * then 16 high bytes per run) and interleaved once at the end
+ * (`joinOutput`). The inner loop (`mulAdd`) is then only loads, swizzles and
+ * XORs; an input is multiplied into hundreds of outputs, so the conversions
+ * cost next to nothing. Prepared inputs take twice the bytes.
  *
  * The module imports its memory so that worker threads can share one
  * `WebAssembly.Memory({ shared: true })` with the main thread: file data read
@@ -28,60 +30,94 @@ import { I32, V128, encodeModule, op, type WasmFunction } from './wasm-asm.js';
 export const NIBBLE_TABLE_BYTES = 128;
 /** The kernel consumes input in runs of this many bytes; lengths must be multiples of it. */
 export const KERNEL_STRIDE_BYTES = 32;
+/** Bytes of prepared input per byte of data (four nibble planes of 16 bytes per 32 bytes). */
+export const INPUT_EXPANSION = 2;
 /** Most pages a wasm32 memory can have (4 GiB). */
 const MAX_WASM_PAGES = 65536;
 
 const range = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
 
-function macFunction(): WasmFunction {
-  // Parameters and locals, by index.
-  const OUT = 0, IN = 1, TBL = 2, LEN = 3, END = 4;
-  const T = 5; // 8 tables: T+0..3 low bytes for nibble 0..3, T+4..7 high bytes
-  const MASK = 13, WMASK = 14, A = 15, B = 16, LO = 17, HI = 18, PL = 19, PH = 20, N = 21; // N+0..3
+/**
+ * splitInput(dst, src, len): interleaved words → "nibble planes". Each 32-byte run
+ * of src (16 words) becomes 64 bytes at dst: the 16 low nibbles of the low
+ * bytes, then the high nibbles of the low bytes, then the same two for the
+ * high bytes: the swizzle indices `mulAdd` needs.
+ */
+function splitFunction(): WasmFunction {
+  const DST = 0, SRC = 1, LEN = 2, END = 3, MASK = 4, WMASK = 5, A = 6, B = 7, LO = 8, HI = 9;
+  const g = op.localGet;
+  const s = op.localSet;
+  const body: number[][] = [];
+  body.push(op.v128Const(range(16, () => 0x0f)), s(MASK));
+  body.push(op.v128Const(range(16, (i) => (i % 2 === 0 ? 0xff : 0))), s(WMASK));
+  body.push(g(SRC), g(LEN), op.i32Add(), s(END));
+  body.push(op.block(), op.loop());
+  body.push(g(SRC), g(END), op.i32GeU(), op.brIf(1));
+  body.push(g(SRC), op.v128Load(0), s(A), g(SRC), op.v128Load(16), s(B));
+  body.push(g(A), g(WMASK), op.v128And(), g(B), g(WMASK), op.v128And(), op.i8x16NarrowI16x8U(), s(LO));
+  body.push(g(A), op.i32Const(8), op.i16x8ShrU(), g(B), op.i32Const(8), op.i16x8ShrU(), op.i8x16NarrowI16x8U(), s(HI));
+  body.push(g(DST), g(LO), g(MASK), op.v128And(), op.v128Store(0));
+  body.push(g(DST), g(LO), op.i32Const(4), op.i16x8ShrU(), g(MASK), op.v128And(), op.v128Store(16));
+  body.push(g(DST), g(HI), g(MASK), op.v128And(), op.v128Store(32));
+  body.push(g(DST), g(HI), op.i32Const(4), op.i16x8ShrU(), g(MASK), op.v128And(), op.v128Store(48));
+  body.push(g(SRC), op.i32Const(32), op.i32Add(), s(SRC));
+  body.push(g(DST), op.i32Const(64), op.i32Add(), s(DST));
+  body.push(op.br(0), op.end(), op.end());
+  return { name: 'splitInput', params: [I32, I32, I32], results: [], locals: [I32, ...range(6, () => V128)], body };
+}
+
+/**
+ * mulAdd(out, nib, tbl, len): out ^= c · in, with `in` already split into
+ * nibble planes (64 bytes per 32 bytes of data) and `out` kept "planar": per
+ * 32-byte run, 16 low bytes then 16 high bytes. `len` counts data bytes.
+ * Per 16 words: 4 loads, 8 swizzles, 8 XORs and the output's load and store.
+ */
+function macSplitFunction(): WasmFunction {
+  const OUT = 0, NIB = 1, TBL = 2, LEN = 3, END = 4, T = 5, N = 13;
   const g = op.localGet;
   const s = op.localSet;
   const body: number[][] = [];
   for (let k = 0; k < 8; k++) body.push(g(TBL), op.v128Load(16 * k), s(T + k));
-  body.push(op.v128Const(range(16, () => 0x0f)), s(MASK));
-  body.push(op.v128Const(range(16, (i) => (i % 2 === 0 ? 0xff : 0))), s(WMASK));
-  body.push(g(IN), g(LEN), op.i32Add(), s(END));
+  body.push(g(OUT), g(LEN), op.i32Add(), s(END));
   body.push(op.block(), op.loop());
-  body.push(g(IN), g(END), op.i32GeU(), op.brIf(1));
-  body.push(g(IN), op.v128Load(0), s(A), g(IN), op.v128Load(16), s(B));
-  // Low bytes of the 16 words, then high bytes.
-  body.push(g(A), g(WMASK), op.v128And(), g(B), g(WMASK), op.v128And(), op.i8x16NarrowI16x8U(), s(LO));
-  body.push(g(A), op.i32Const(8), op.i16x8ShrU(), g(B), op.i32Const(8), op.i16x8ShrU(), op.i8x16NarrowI16x8U(), s(HI));
-  // The four nibbles of every word. A 16-bit shift then a mask is cheaper than a byte shift.
-  body.push(g(LO), g(MASK), op.v128And(), s(N));
-  body.push(g(LO), op.i32Const(4), op.i16x8ShrU(), g(MASK), op.v128And(), s(N + 1));
-  body.push(g(HI), g(MASK), op.v128And(), s(N + 2));
-  body.push(g(HI), op.i32Const(4), op.i16x8ShrU(), g(MASK), op.v128And(), s(N + 3));
-  for (const [dst, base] of [[PL, T], [PH, T + 4]] as const) {
-    body.push(g(base), g(N), op.i8x16Swizzle());
-    for (let k = 1; k < 4; k++) body.push(g(base + k), g(N + k), op.i8x16Swizzle(), op.v128Xor());
-    body.push(s(dst));
+  body.push(g(OUT), g(END), op.i32GeU(), op.brIf(1));
+  for (let k = 0; k < 4; k++) body.push(g(NIB), op.v128Load(16 * k), s(N + k));
+  for (const [half, base] of [[0, T], [16, T + 4]] as const) {
+    body.push(g(OUT), g(OUT), op.v128Load(half));
+    body.push(g(base), g(N), op.i8x16Swizzle(), g(base + 1), g(N + 1), op.i8x16Swizzle(), op.v128Xor());
+    body.push(g(base + 2), g(N + 2), op.i8x16Swizzle(), g(base + 3), g(N + 3), op.i8x16Swizzle(), op.v128Xor());
+    body.push(op.v128Xor(), op.v128Xor(), op.v128Store(half));
   }
-  const unpackLo = range(16, (i) => (i % 2 === 0 ? i / 2 : 16 + (i - 1) / 2));
-  const unpackHi = unpackLo.map((l) => l + 8);
-  body.push(g(OUT), g(OUT), op.v128Load(0), g(PL), g(PH), op.i8x16Shuffle(unpackLo), op.v128Xor(), op.v128Store(0));
-  body.push(g(OUT), g(OUT), op.v128Load(16), g(PL), g(PH), op.i8x16Shuffle(unpackHi), op.v128Xor(), op.v128Store(16));
-  body.push(g(IN), op.i32Const(32), op.i32Add(), s(IN));
+  body.push(g(NIB), op.i32Const(64), op.i32Add(), s(NIB));
   body.push(g(OUT), op.i32Const(32), op.i32Add(), s(OUT));
   body.push(op.br(0), op.end(), op.end());
-  return {
-    name: 'mac',
-    params: [I32, I32, I32, I32],
-    results: [],
-    locals: [I32, ...range(20, () => V128)],
-    body,
-  };
+  return { name: 'mulAdd', params: [I32, I32, I32, I32], results: [], locals: [I32, ...range(12, () => V128)], body };
+}
+
+/** joinOutput(ptr, len): planar output (16 low bytes, 16 high bytes per run) back to interleaved words, in place. */
+function joinFunction(): WasmFunction {
+  const PTR = 0, LEN = 1, END = 2, PL = 3, PH = 4;
+  const g = op.localGet;
+  const s = op.localSet;
+  const unpackLo = range(16, (i) => (i % 2 === 0 ? i / 2 : 16 + (i - 1) / 2));
+  const unpackHi = unpackLo.map((l) => l + 8);
+  const body: number[][] = [];
+  body.push(g(PTR), g(LEN), op.i32Add(), s(END));
+  body.push(op.block(), op.loop());
+  body.push(g(PTR), g(END), op.i32GeU(), op.brIf(1));
+  body.push(g(PTR), op.v128Load(0), s(PL), g(PTR), op.v128Load(16), s(PH));
+  body.push(g(PTR), g(PL), g(PH), op.i8x16Shuffle(unpackLo), op.v128Store(0));
+  body.push(g(PTR), g(PL), g(PH), op.i8x16Shuffle(unpackHi), op.v128Store(16));
+  body.push(g(PTR), op.i32Const(32), op.i32Add(), s(PTR));
+  body.push(op.br(0), op.end(), op.end());
+  return { name: 'joinOutput', params: [I32, I32], results: [], locals: [I32, V128, V128], body };
 }
 
 /** The kernel module's bytes. `shared` selects a shared (thread-capable) memory import. */
 export function kernelModuleBytes(shared: boolean): Uint8Array {
   return encodeModule(
     { module: 'env', field: 'memory', minPages: 1, maxPages: MAX_WASM_PAGES, shared },
-    [macFunction()],
+    [splitFunction(), macSplitFunction(), joinFunction()],
   );
 }
 
@@ -115,8 +151,18 @@ export function writeNibbleTables(u8: Uint8Array, ptr: number, c: number): void 
   }
 }
 
+/**
+ * What the engine calls. Data lengths are multiples of KERNEL_STRIDE_BYTES.
+ * Prepared inputs take INPUT_EXPANSION bytes per data byte; outputs are in
+ * the kernel's own layout from zero-fill until `joinOutput`.
+ */
 export interface WasmKernelExports {
-  mac(outPtr: number, inPtr: number, tablePtr: number, byteLength: number): void;
+  /** Prepares `byteLength` bytes of input data at src into dst. */
+  splitInput(dstPtr: number, srcPtr: number, byteLength: number): void;
+  /** out ^= c · in for the coefficient whose tables are at tablePtr; `byteLength` counts data bytes. */
+  mulAdd(outPtr: number, preparedPtr: number, tablePtr: number, byteLength: number): void;
+  /** Turns an output back into little-endian words, in place. */
+  joinOutput(ptr: number, byteLength: number): void;
 }
 
 let cachedSupport: boolean | undefined;

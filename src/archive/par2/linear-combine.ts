@@ -16,14 +16,15 @@
  * ceil(B/W) passes, each reading one W-wide slice of every block. Nothing
  * else grows with the file's size.
  *
- * While the threads compute group g, the main thread reads group g+1 and
- * writes its coefficient tables into the second half of a double buffer.
+ * While the threads compute group g, the main thread reads group g+1 into a
+ * staging area, prepares it for the kernel (splitInput) and writes its
+ * coefficient tables, all into the second half of a double buffer.
  */
 
 import { availableParallelism } from 'node:os';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { createComputePool, type KernelChoice } from './compute-pool.js';
-import { KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES, writeNibbleTables } from './kernel-wasm.js';
+import { INPUT_EXPANSION, KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES, writeNibbleTables } from './kernel-wasm.js';
 import type { CombineTask } from './task-runner.js';
 
 /** Default memory for the engine's buffers (create and repair). */
@@ -97,7 +98,8 @@ export function planCombine(shape: CombineShape, options: CombineOptions): Combi
   // Even out the passes, then count them again: rounding W up to 32 may leave fewer.
   const columnBytes = roundUp(Math.ceil(padded / Math.ceil(padded / maxWidth)), KERNEL_STRIDE_BYTES);
   const passes = Math.max(1, Math.ceil(B / columnBytes));
-  const byInputs = Math.floor((limit * 0.2) / (2 * columnBytes));
+  // Per input slot: staging once, prepared twice (double buffer) at INPUT_EXPANSION bytes per byte.
+  const byInputs = Math.floor((limit * 0.2) / ((1 + 2 * INPUT_EXPANSION) * columnBytes));
   const byTables = Math.floor(Math.min(MAX_TABLE_BYTES, limit * 0.1) / (M * (NIBBLE_TABLE_BYTES + 2)));
   const groupSize = Math.max(1, Math.min(MAX_GROUP_SIZE, K, byInputs, byTables));
   const work = K * M * B;
@@ -106,16 +108,22 @@ export function planCombine(shape: CombineShape, options: CombineOptions): Combi
   return { columnBytes, passes, groupSize, memoryBytes: layout(M, groupSize, columnBytes).total, threads };
 }
 
-/** Byte offsets of the engine's buffers in the shared memory. Two halves of everything an input group needs. */
+/**
+ * Byte offsets of the engine's buffers in the shared memory: two halves of
+ * everything a group needs once prepared (coefficients, tables, prepared
+ * inputs), one staging area for raw reads, and the outputs.
+ */
 function layout(M: number, G: number, W: number) {
   const coefBytes = roundUp(M * G * 2, NIBBLE_TABLE_BYTES);
   const tableBytes = M * G * NIBBLE_TABLE_BYTES;
-  const inputBytes = G * W;
+  const slotBytes = INPUT_EXPANSION * W;
+  const preparedBytes = G * slotBytes;
   const coef = [0, coefBytes];
   const tables = [2 * coefBytes, 2 * coefBytes + tableBytes];
-  const inputs = [2 * coefBytes + 2 * tableBytes, 2 * coefBytes + 2 * tableBytes + inputBytes];
-  const outputs = 2 * coefBytes + 2 * tableBytes + 2 * inputBytes;
-  return { coef, tables, inputs, outputs, total: outputs + M * W };
+  const staging = 2 * coefBytes + 2 * tableBytes;
+  const prepared = [staging + G * W, staging + G * W + preparedBytes];
+  const outputs = staging + G * W + 2 * preparedBytes;
+  return { coef, tables, staging, prepared, slotBytes, outputs, total: outputs + M * W };
 }
 
 /** Runs a job to completion. Outputs are delivered once per pass, for every output, in index order. */
@@ -135,17 +143,19 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
     const total = K * B;
     let done = 0;
 
-    // Reads group g's input slices and writes its coefficients and tables into buffer half h.
+    // Reads group g's input slices, prepares them and writes coefficients and tables, into buffer half h.
     const prepare = async (g: number, x: number, width: number, h: 0 | 1): Promise<void> => {
       const first = g * G;
       const count = Math.min(G, K - first);
+      const padded = roundUp(width, KERNEL_STRIDE_BYTES);
       const view = u8();
       const reads: Promise<void>[] = [];
       for (let i = 0; i < count; i++) {
-        const slot = mem.inputs[h]! + i * W;
-        if (width < W) view.fill(0, slot + width, slot + W);
+        const slot = mem.staging + i * W;
+        if (width < padded) view.fill(0, slot + width, slot + padded);
         reads.push(job.readInput(first + i, x, view.subarray(slot, slot + width)));
       }
+      // Tables while the reads are in flight.
       const coef = new Uint16Array(pool.memory.buffer, mem.coef[h]!, M * count);
       job.fillCoefficients(first, count, coef);
       for (let k = 0; k < M * count; k++) {
@@ -153,6 +163,9 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
         if (c !== 0) writeNibbleTables(view, mem.tables[h]! + k * NIBBLE_TABLE_BYTES, c);
       }
       await Promise.all(reads);
+      for (let i = 0; i < count; i++) {
+        pool.kernel.splitInput(mem.prepared[h]! + i * mem.slotBytes, mem.staging + i * W, padded);
+      }
     };
 
     for (let pass = 0; pass < plan.passes; pass++) {
@@ -167,9 +180,9 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
         const running = pool.run(splitTasks(M, count, roundUp(width, KERNEL_STRIDE_BYTES), pool.parallelism, {
           coefPtr: mem.coef[h]!,
           tablePtr: mem.tables[h]!,
-          inBase: mem.inputs[h]!,
+          inBase: mem.prepared[h]!,
           outBase: mem.outputs,
-        }, W));
+        }, mem.slotBytes, W));
         // Read ahead while the threads work; settle both before deciding what failed.
         const next = g + 1 < groups ? prepare(g + 1, x, width, (1 - h) as 0 | 1) : Promise.resolve();
         const [r1, r2] = await Promise.allSettled([running, next]);
@@ -178,6 +191,7 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
         done += count * width;
         job.onProgress?.(done, total);
       }
+      pool.kernel.joinOutput(mem.outputs, M * W);
       for (let j = 0; j < M; j++) {
         const at = mem.outputs + j * W;
         await job.writeOutput(j, x, u8().subarray(at, at + width));
@@ -203,9 +217,10 @@ function splitTasks(
   width: number,
   parallelism: number,
   at: { coefPtr: number; tablePtr: number; inBase: number; outBase: number },
-  stride: number,
+  inStride: number,
+  outStride: number,
 ): CombineTask[] {
-  const base = { ...at, groupSize, inStride: stride, outStride: stride };
+  const base = { ...at, groupSize, inStride, outStride };
   const tasks: CombineTask[] = [];
   if (parallelism <= 1 || M >= parallelism) {
     const parts = Math.min(parallelism, M);

@@ -8,7 +8,8 @@
  * function with `new Function`, so there is one implementation to test.
  *
  * A task says: for outputs j in [j0, j1) and columns [x0, x1) of the current
- * group of G input slices,
+ * group of G input slices (already prepared by the kernel's splitInput, so
+ * column x of input i lies at inBase + i·inStride + 2x),
  *
  *     out_j[x0..x1) ^= Σ_i c(j, i) · in_i[x0..x1)
  *
@@ -19,7 +20,7 @@
  * slices stay in the core's caches while every input is added to it.
  */
 
-import type { WasmKernelExports } from './kernel-wasm.js';
+import { INPUT_EXPANSION, type WasmKernelExports } from './kernel-wasm.js';
 import type { WasmMemory } from './wasm-api.js';
 
 /** What one `runTask` call computes. All pointers are byte offsets into the shared memory. */
@@ -38,7 +39,7 @@ export interface CombineTask {
 }
 
 /** Bytes of columns handled per inner sweep: one output slice plus G input slices of this size stay cache-resident. */
-export const SWEEP_BYTES = 16384;
+export const SWEEP_BYTES = 8192;
 
 export const RUN_TASK_SOURCE = `
   const coef = new Uint16Array(memory.buffer);
@@ -51,7 +52,7 @@ export const RUN_TASK_SOURCE = `
       for (let i = 0; i < G; i++) {
         const k = j * G + i;
         if (coef[coefBase + k] === 0) continue;
-        kernel.mac(out, task.inBase + i * task.inStride + x, task.tablePtr + k * 128, len);
+        kernel.mulAdd(out, task.inBase + i * task.inStride + ${INPUT_EXPANSION} * x, task.tablePtr + k * 128, len);
       }
     }
   }

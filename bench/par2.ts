@@ -1,0 +1,252 @@
+/**
+ * PAR2 benchmark: our create / verify / repair against par2cmdline on the
+ * same files, in the same run.
+ *
+ *   npx tsx bench/par2.ts [--sizes 50,200] [--damage 0.05]
+ *   npm run bench -- --only par2 [--quick]
+ *
+ * For each size (MB = 10^6 bytes) a partly compressible file is generated in
+ * a temp directory (BENCH_TMP, else the OS temp dir), then:
+ *
+ *   create  ours: createPar2, redundancy 0.1 (about 2000 slices of the file)
+ *           theirs: par2 create -r10 -n1 (par2cmdline's default 2000 slices)
+ *   verify  of the intact file, each with its own set (ours: read + verify)
+ *   repair  of a copy with ~5% of its slices damaged (one flipped byte
+ *           each, the same bytes for both); ours: read + verify + repair to
+ *           a new file, par2: repair in place; both results are checked
+ *           against the original's MD5
+ *
+ * Our side runs in a child process (bench/par2-runner.ts) so its peak RSS is
+ * measured like par2's: GNU time when present, else the child's own maxRSS
+ * (par2's is then "n/a"). Times: "ours" is the operation measured inside the
+ * child (without Node and tsx start-up, which are not PAR2's cost); the
+ * child's whole process time is shown beside it. Ratios are ours/theirs:
+ * below 1 means we are faster or smaller.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { runMeasured, runNodeChild, siblingPath, type RunResult } from './lib/measure.js';
+import { fmtMs, fmtRatio, fmtRss, formatTable } from './lib/table.js';
+
+export interface Par2BenchOptions {
+  /** File sizes in MB (10^6 bytes). Default [50, 200]; [20] when quick. */
+  sizesMB?: number[];
+  /** Fraction of slices damaged for the repair run. Default 0.05. */
+  damageFraction?: number;
+  /** Smaller sizes for a smoke run (used by bench/run.ts). */
+  quick?: boolean;
+  /** Command-line arguments (--sizes, --damage), as bench/run.ts passes them. */
+  argv?: readonly string[];
+  /** Where output goes. Default console.log. */
+  log?: (line: string) => void;
+}
+
+export interface Par2BenchRow {
+  sizeMB: number;
+  op: 'create' | 'verify' | 'repair';
+  /** Our operation time (inside the child) and the child's whole process time, ms. */
+  oursMs: number;
+  oursProcessMs: number;
+  oursCpuMs: number;
+  oursRssKb: number | null;
+  theirsMs: number | null;
+  theirsRssKb: number | null;
+}
+
+interface RunnerResult {
+  op: string;
+  opMs: number;
+  cpuMs: number;
+  maxRssKb?: number;
+  result: Record<string, unknown>;
+}
+
+const RUNNER = siblingPath(import.meta.url, 'par2-runner.ts');
+/** par2cmdline's default slice count, which our automatic layout also aims for. */
+const SLICES = 2000;
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(`--${name}`);
+  if (i >= 0) return argv[i + 1];
+  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+export function hasPar2Binary(): boolean {
+  return spawnSync('par2', ['-V'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Writes `bytes` of partly compressible data (random 4 KiB blocks, every fourth one a text run); returns its MD5. */
+async function generateFile(path: string, bytes: number, seed: number): Promise<string> {
+  const fh = await open(path, 'w');
+  const hash = createHash('md5');
+  try {
+    const chunk = Buffer.alloc(4 * 1024 * 1024);
+    let x = seed >>> 0 || 1;
+    const text = Buffer.from('BRI archive line {"op":"SET","key":"user:000123","value":{"name":"x"}}\n');
+    for (let done = 0; done < bytes; ) {
+      const n = Math.min(chunk.length, bytes - done);
+      for (let off = 0; off < n; off += 4096) {
+        const end = Math.min(n, off + 4096);
+        if (((done + off) >> 12) % 4 === 3) {
+          for (let i = off; i < end; i++) chunk[i] = text[i % text.length]!;
+        } else {
+          for (let i = off; i < end; i += 4) {
+            x ^= x << 13;
+            x ^= x >>> 17;
+            x ^= x << 5;
+            chunk.writeUInt32LE(x >>> 0, i);
+          }
+        }
+      }
+      const part = chunk.subarray(0, n);
+      hash.update(part);
+      await fh.write(part, 0, n, done);
+      done += n;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+/** Flips one byte in `fraction` of the file's slices (evenly spread). */
+async function damage(path: string, bytes: number, fraction: number): Promise<number> {
+  const blockSize = Math.ceil(bytes / SLICES / 4) * 4;
+  const blocks = Math.ceil(bytes / blockSize);
+  const count = Math.max(1, Math.round(blocks * fraction));
+  const fh = await open(path, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    for (let k = 0; k < count; k++) {
+      const block = Math.floor((k * blocks) / count);
+      const at = Math.min(bytes - 1, block * blockSize + ((k * 7919) % blockSize));
+      await fh.read(b, 0, 1, at);
+      b[0] = b[0]! ^ 0xa5;
+      await fh.write(b, 0, 1, at);
+    }
+  } finally {
+    await fh.close();
+  }
+  return count;
+}
+
+async function md5File(path: string): Promise<string> {
+  const hash = createHash('md5');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(4 * 1024 * 1024);
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('hex');
+}
+
+async function ours(args: string[]): Promise<{ run: RunResult; r: RunnerResult }> {
+  const run = await runNodeChild<RunnerResult>(RUNNER, args);
+  return { run, r: run.result };
+}
+
+async function theirs(args: string[], cwd: string): Promise<RunResult> {
+  const run = await runMeasured('par2', args, { cwd, captureStdout: false });
+  // par2: 0 = success; verify of a damaged set would be 1. Anything else is a failed benchmark.
+  if (run.exitCode !== 0) throw new Error(`par2 ${args.join(' ')} exited ${run.exitCode}: ${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
+  return run;
+}
+
+/** Runs the benchmark and prints a table; returns the rows. Throws when par2 is missing. */
+export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2BenchRow[]> {
+  const argv = options.argv ?? [];
+  const log = options.log ?? ((line: string) => console.log(line));
+  const sizesFlag = flag(argv, 'sizes');
+  const sizesMB = sizesFlag !== undefined ? sizesFlag.split(',').map(Number) : options.sizesMB ?? (options.quick ? [20] : [50, 200]);
+  const damageFraction = Number(flag(argv, 'damage') ?? options.damageFraction ?? 0.05);
+  if (!hasPar2Binary()) throw new Error('par2 (par2cmdline) is not installed: apt-get install par2');
+
+  const root = await mkdtemp(join(process.env.BENCH_TMP ?? tmpdir(), 'bri-bench-par2-'));
+  const rows: Par2BenchRow[] = [];
+  try {
+    for (const sizeMB of sizesMB) {
+      const bytes = Math.round(sizeMB * 1e6);
+      const oursDir = join(root, `${sizeMB}MB-ours`);
+      const theirsDir = join(root, `${sizeMB}MB-theirs`);
+      await mkdir(oursDir);
+      await mkdir(theirsDir);
+      const data = join(oursDir, 'data.bin');
+      const original = await generateFile(data, bytes, sizeMB * 1000 + 1);
+      await copyFile(data, join(theirsDir, 'data.bin'));
+      const row = (op: Par2BenchRow['op'], o: { run: RunResult; r: RunnerResult }, t: RunResult): Par2BenchRow => ({
+        sizeMB,
+        op,
+        oursMs: o.r.opMs,
+        oursProcessMs: o.run.wallMs,
+        oursCpuMs: o.r.cpuMs,
+        oursRssKb: o.run.peakRssKb,
+        theirsMs: t.wallMs,
+        theirsRssKb: t.peakRssKb,
+      });
+
+      // create
+      const oc = await ours(['create', data, join(oursDir, 'data.bin.par2'), '0.1']);
+      const tc = await theirs(['create', '-q', '-q', '-r10', '-n1', 'data.bin.par2', 'data.bin'], theirsDir);
+      rows.push(row('create', oc, tc));
+
+      // verify (intact)
+      const ov = await ours(['verify', join(oursDir, 'data.bin.par2'), data]);
+      if (ov.r.result.intact !== true) throw new Error('our verify did not find the intact file intact');
+      const tv = await theirs(['verify', '-q', '-q', 'data.bin.par2'], theirsDir);
+      rows.push(row('verify', ov, tv));
+
+      // repair (the same damaged bytes on both sides)
+      const damaged = await damage(data, bytes, damageFraction);
+      await copyFile(data, join(theirsDir, 'data.bin'));
+      const repaired = join(oursDir, 'repaired.bin');
+      const or = await ours(['repair', join(oursDir, 'data.bin.par2'), data, repaired]);
+      const tr = await theirs(['repair', '-q', '-q', 'data.bin.par2'], theirsDir);
+      if ((await md5File(repaired)) !== original) throw new Error('our repair did not reproduce the original');
+      if ((await md5File(join(theirsDir, 'data.bin'))) !== original) throw new Error('par2 repair did not reproduce the original');
+      rows.push(row('repair', or, tr));
+      log(`par2 ${sizeMB} MB: ${damaged} slices damaged for repair; our set ${String(oc.r.result.blockSize)}-byte slices, ` +
+        `par2 files: ${(await readdir(theirsDir)).filter((f) => f.endsWith('.par2')).join(', ')}`);
+      await rm(oursDir, { recursive: true, force: true });
+      await rm(theirsDir, { recursive: true, force: true });
+    }
+  } finally {
+    if (process.env.BENCH_KEEP !== '1') await rm(root, { recursive: true, force: true });
+  }
+
+  log(
+    formatTable(
+      ['par2', 'ours', '(process)', 'par2cmdline', 'ours/theirs', 'peak RSS ours', 'par2cmdline', 'ours/theirs', 'our CPU'],
+      rows.map((r) => [
+        `${r.op} ${r.sizeMB} MB`,
+        fmtMs(r.oursMs),
+        fmtMs(r.oursProcessMs),
+        fmtMs(r.theirsMs),
+        fmtRatio(r.oursMs, r.theirsMs),
+        fmtRss(r.oursRssKb),
+        fmtRss(r.theirsRssKb),
+        fmtRatio(r.oursRssKb, r.theirsRssKb),
+        fmtMs(r.oursCpuMs),
+      ]),
+    ),
+  );
+  return rows;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runPar2Bench({ argv: process.argv.slice(2) }).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}
