@@ -3,6 +3,8 @@
  * as that layer lands).
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
+import { RestoreApi } from './archive/restore-api.js';
+import * as path from 'node:path';
 import { BriStore, type StoreConfig } from './store/store.js';
 
 export interface DBStoreConfig extends StoreConfig {
@@ -13,7 +15,7 @@ export interface CreateDBOptions {
   storeConfig: DBStoreConfig;
 }
 
-export type BriDB = BriStore & { readonly archive: ArchiveApi };
+export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore: RestoreApi };
 
 /** Opens the data directory (recovering it) and returns the database. */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
@@ -29,5 +31,12 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     },
     options.storeConfig.archive,
   );
-  return Object.assign(store, { archive }) as BriDB;
+  const restore = new RestoreApi({
+    dataDir: store.dataDir,
+    archiveDir: archive.archiveDir,
+    ...(key ? { key } : {}),
+    // Restoring over the open database's own directory is refused: close it first.
+    openHere: (dir) => !store.isClosed && path.resolve(dir) === store.dataDir,
+  });
+  return Object.assign(store, { archive, restore }) as BriDB;
 }

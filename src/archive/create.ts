@@ -123,6 +123,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   try {
     emit('prepare', 0, 0);
     const { tip, tipFile } = await chainTip(state, opts.archiveDir);
+    // Every line after the seal is written at or after this instant.
+    const sealedAt = Date.now();
     const sealed = await opts.seal(state.removedLines);
     const spans = await segmentSpans(opts.dataDir);
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
@@ -175,7 +177,12 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       instanceId: state.instanceId,
       name: opts.name ?? null,
       previousArchiveId: tip?.archiveId ?? null,
-      timeRange: { start: new Date(startTs), end: new Date(wal.lastTimestamp ?? startTs), walLines: { start: M, end: endLine } },
+      timeRange: {
+        start: new Date(startTs),
+        end: new Date(wal.lastTimestamp ?? startTs),
+        sealedAt: new Date(Math.max(sealedAt, wal.lastTimestamp ?? startTs)),
+        walLines: { start: M, end: endLine },
+      },
       chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },
       contents: {
         snapshot: {

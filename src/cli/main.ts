@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { isBriError } from '../errors.js';
 import { registerArchiveCommands } from './commands/archive.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerRestoreCommands } from './commands/restore.js';
 import { EXIT_USAGE, exitCodeFor, EXIT_FAILURE } from './exit-codes.js';
 import { printError } from './output.js';
 
@@ -17,6 +18,7 @@ export function createProgram(): Command {
     .exitOverride();
   registerDataCommands(program);
   registerArchiveCommands(program);
+  registerRestoreCommands(program);
   return program;
 }
 

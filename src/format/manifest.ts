@@ -60,6 +60,11 @@ export const manifestSchema = z.strictObject({
     start: date,
     /** The last WAL entry's time. */
     end: date,
+    /**
+     * When the WAL was sealed for this archive: no line was written between `end` and
+     * this instant, so the archive gives the state for any time up to it.
+     */
+    sealedAt: date,
     /** Absolute line numbers: the state at walLines.start plus lines start+1..end. */
     walLines: z.strictObject({ start: lineNo, end: lineNo }),
   }),

@@ -37,9 +37,10 @@ export function describeBreak(b: ChainBreak): string {
   return `wal/${b.segment} line ${b.segmentLine} (global line ${b.lineNo}): ${what}`;
 }
 
-export async function verifyDataDir(dataDir: string, key?: EncryptionKey): Promise<DataDirReport> {
+/** `startPointer`: the pointer before the first line on disk, when known (a restored directory). */
+export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startPointer?: string | null): Promise<DataDirReport> {
   const problems: string[] = [];
-  const chain = await verifyChain(dataDir, { encryptionKey: key });
+  const chain = await verifyChain(dataDir, { encryptionKey: key, ...(startPointer !== undefined ? { startPointer } : {}) });
   if (chain.firstBreak) problems.push(describeBreak(chain.firstBreak));
 
   const snapshot: DataDirReport['snapshot'] = { present: false, ok: true, checked: true };

@@ -22,12 +22,11 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BriError, ErrorCodes, asBriError } from '../../errors.js';
 import type { KernelChoice } from './compute-pool.js';
-import { gfMul } from './gf16.js';
 import { commitTempOutput, discardTempOutput, openTempOutput, readAt, writeAt, type TempOutput } from './io.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './linear-combine.js';
-import type { Par2RecoverySlice, Par2Set } from './read.js';
-import { chooseRecoverySlices } from './solve.js';
-import { recoveryCoefficient, sourceConstantLogs } from './rs-matrix.js';
+import type { Par2Set } from './read.js';
+import { chooseRecoverySlices, repairCoefficients, type RecoverySolution } from './solve.js';
+import { sourceConstantLogs } from './rs-matrix.js';
 import { verifyPar2, type Par2Target, type Par2VerifyResult } from './verify.js';
 
 export interface RepairPar2Options {
@@ -85,7 +84,7 @@ export async function repairPar2(
   const offset = target.offset ?? 0;
   const considered = Math.min(verified.dataLength, L);
 
-  let solved: { slices: Par2RecoverySlice[]; inverse: Uint16Array } | undefined;
+  let solved: RecoverySolution | undefined;
   const logs = sourceConstantLogs(set.sourceBlockCount);
   if (damaged.length > 0) {
     solved = chooseRecoverySlices(damaged.map((d) => logs[d]!), set.recoverySlices);
@@ -111,7 +110,7 @@ export async function repairPar2(
     await out.fh.truncate(L);
 
     if (solved !== undefined) {
-      const { slices, inverse } = solved;
+      const { slices } = solved;
       const m = damaged.length;
       const lost = new Set(damaged);
       const survivors: number[] = [];
@@ -127,28 +126,11 @@ export async function repairPar2(
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       };
       const shape = { inputCount: S + m, outputCount: m, blockBytes: B };
-      const column = new Uint16Array(m);
       const outFh = out.fh;
       await runCombine(
         {
           ...shape,
-          fillCoefficients(first, count, dest) {
-            for (let t = 0; t < count; t++) {
-              const input = first + t;
-              if (input < S) {
-                // Σ_r A⁻¹[k][r] · c_i^e_r for surviving slice i.
-                const log = logs[survivors[input]!]!;
-                for (let r = 0; r < m; r++) column[r] = recoveryCoefficient(log, slices[r]!.exponent);
-                for (let k = 0; k < m; k++) {
-                  let acc = 0;
-                  for (let r = 0; r < m; r++) acc ^= gfMul(inverse[k * m + r]!, column[r]!);
-                  dest[k * count + t] = acc;
-                }
-              } else {
-                for (let k = 0; k < m; k++) dest[k * count + t] = inverse[k * m + (input - S)]!;
-              }
-            }
-          },
+          fillCoefficients: repairCoefficients(solved, Uint16Array.from(survivors, (i) => logs[i]!)),
           async readInput(index, x, dest) {
             if (index < S) {
               const at = survivors[index]! * B + x;

@@ -9,7 +9,7 @@
  * whose row is independent of those already kept.
  */
 
-import { gfDiv, gfMul } from './gf16.js';
+import { GF16_EXP, GF16_LOG, GF16_ORDER, gfDiv, gfMul } from './gf16.js';
 import type { Par2RecoverySlice } from './read.js';
 import { invertMatrix, recoveryCoefficient } from './rs-matrix.js';
 
@@ -59,4 +59,47 @@ function invertFor(missingLogs: number[], slices: Par2RecoverySlice[]): Uint16Ar
   const a = new Uint16Array(m * m);
   slices.forEach((s, r) => a.set(row(missingLogs, s.exponent), r * m));
   return invertMatrix(a, m);
+}
+
+/**
+ * Coefficients of the engine job that rebuilds the lost slices. Inputs are
+ * the S surviving source slices (by their constants' logs) followed by the m
+ * chosen recovery slices; output k is lost slice k:
+ *
+ *     C[k][i]     = Σ_r A⁻¹[k][r] · c_i^e_r     (surviving slice i)
+ *     C[k][S + r] = A⁻¹[k][r]                   (recovery slice r)
+ *
+ * The sum runs in the log domain (one table lookup per term) since it costs
+ * S·m² operations: tens of millions for a large repair.
+ */
+export function repairCoefficients(
+  solution: RecoverySolution,
+  survivorLogs: ArrayLike<number>,
+): (first: number, count: number, dest: Uint16Array) => void {
+  const m = solution.slices.length;
+  const S = survivorLogs.length;
+  const exponents = solution.slices.map((s) => s.exponent);
+  const invLog = new Int32Array(m * m);
+  for (let k = 0; k < m * m; k++) invLog[k] = solution.inverse[k] === 0 ? -1 : GF16_LOG[solution.inverse[k]!]!;
+  const colLog = new Int32Array(m);
+  return (first, count, dest) => {
+    for (let t = 0; t < count; t++) {
+      const input = first + t;
+      if (input < S) {
+        const log = survivorLogs[input]!;
+        for (let r = 0; r < m; r++) colLog[r] = (log * exponents[r]!) % GF16_ORDER;
+        for (let k = 0; k < m; k++) {
+          let acc = 0;
+          const row = k * m;
+          for (let r = 0; r < m; r++) {
+            const a = invLog[row + r]!;
+            if (a >= 0) acc ^= GF16_EXP[a + colLog[r]!]!;
+          }
+          dest[k * count + t] = acc;
+        }
+      } else {
+        for (let k = 0; k < m; k++) dest[k * count + t] = solution.inverse[k * m + (input - S)]!;
+      }
+    }
+  };
 }

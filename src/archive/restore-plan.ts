@@ -1,0 +1,129 @@
+/**
+ * Planning a restore: which archive, up to which line or time. Pure: a plan is
+ * a value that `restore` carries out and `--dry-run` prints.
+ */
+import { BriError, ErrorCodes } from '../errors.js';
+import type { LocalArchive } from './catalog.js';
+
+export type RestoreTarget = { kind: 'latest' } | { kind: 'archive'; archiveId: string } | { kind: 'timestamp'; timestamp: number };
+
+export interface RestorePlan {
+  target: RestoreTarget;
+  archive: LocalArchive;
+  instanceId: string;
+  /** Restore the lines with timestamp <= this (the longest such prefix); null: the whole archive. */
+  untilTimestamp: number | null;
+  /** Absolute line of the starting snapshot. */
+  startLine: number;
+  /** Lines of the archive that will be replayed (exact for a whole archive, an upper bound for a time). */
+  linesToReplay: number;
+  /** The archive's time range. */
+  timeRange: { start: Date; end: Date };
+  bytesToFetch: number;
+  /** Uncompressed bytes written (at most). */
+  bytesToWrite: number;
+  /** True when the result is the end of the newest archive: the chain goes on with the same instance. */
+  continuesChain: boolean;
+}
+
+export interface TimelineRange {
+  instanceId: string;
+  start: Date;
+  end: Date;
+  firstLine: number;
+  lastLine: number;
+  archives: string[];
+}
+
+/** The instance's archives grouped into ranges that chain with no gap. */
+export function timeline(archives: LocalArchive[]): TimelineRange[] {
+  const out: TimelineRange[] = [];
+  for (const a of archives) {
+    const m = a.manifest;
+    const last = out[out.length - 1];
+    if (last && last.instanceId === m.instanceId && last.lastLine === m.timeRange.walLines.start) {
+      last.end = m.timeRange.sealedAt;
+      last.lastLine = m.timeRange.walLines.end;
+      last.archives.push(m.archiveId);
+    } else {
+      out.push({ instanceId: m.instanceId, start: m.timeRange.start, end: m.timeRange.sealedAt, firstLine: m.timeRange.walLines.start, lastLine: m.timeRange.walLines.end, archives: [m.archiveId] });
+    }
+  }
+  return out;
+}
+
+export function describeRanges(ranges: TimelineRange[]): string {
+  if (ranges.length === 0) return 'no archives';
+  return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (lines ${r.firstLine + 1}..${r.lastLine})`).join('; ');
+}
+
+/** The archives of one instance: the one asked for, else the newest archive's. */
+export function instanceArchives(all: LocalArchive[], instanceId?: string): { instanceId: string; archives: LocalArchive[] } {
+  const id = instanceId ?? [...all].sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()?.manifest.instanceId;
+  if (id === undefined) {
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {
+      hint: 'Create one with `bri archive create`, or point --archive-dir at where they are.',
+    });
+  }
+  const archives = all.filter((a) => a.manifest.instanceId === id).sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start);
+  if (archives.length === 0) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archives of instance ${id}`, { hint: '`bri restore list` shows the instances there are.' });
+  return { instanceId: id, archives };
+}
+
+/** Parses an ISO 8601 time with a zone, or ms since the epoch. */
+export function parseTimestamp(text: string | number): number {
+  if (typeof text === 'number') return text;
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
+    throw new BriError(ErrorCodes.USAGE, `"${text}" is not a timestamp`, { hint: 'Give ISO 8601 with a zone (2026-11-24T10:15:02Z) or milliseconds since the epoch.' });
+  }
+  return new Date(text).getTime();
+}
+
+/**
+ * The archive whose range holds T: the newest whose start <= T <= sealedAt (it is
+ * complete up to its seal), so that lines written in the same millisecond as a
+ * boundary are included.
+ */
+export function findForTimestamp(archives: LocalArchive[], ts: number): LocalArchive {
+  const ranges = timeline(archives);
+  const candidates = archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
+  const hit = candidates[candidates.length - 1];
+  if (!hit) {
+    throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}`, {
+      hint: 'Pick a time inside one of the available ranges (`bri restore list`).',
+      details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })) },
+    });
+  }
+  return hit;
+}
+
+export function planRestore(all: LocalArchive[], target: RestoreTarget, instanceId?: string): RestorePlan {
+  let chosen: LocalArchive;
+  let inst: { instanceId: string; archives: LocalArchive[] };
+  if (target.kind === 'archive') {
+    const found = all.find((a) => a.manifest.archiveId === target.archiveId);
+    if (!found) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.', details: { archiveId: target.archiveId } });
+    chosen = found;
+    inst = instanceArchives(all, found.manifest.instanceId);
+  } else {
+    inst = instanceArchives(all, instanceId);
+    chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp);
+  }
+  const m = chosen.manifest;
+  const until = target.kind === 'timestamp' && target.timestamp < m.timeRange.end.getTime() ? target.timestamp : null;
+  const segs = until === null ? m.contents.segments : m.contents.segments.filter((s) => s.firstTimestamp === null || s.firstTimestamp <= until);
+  const newest = inst.archives[inst.archives.length - 1]!;
+  return {
+    target,
+    archive: chosen,
+    instanceId: inst.instanceId,
+    untilTimestamp: until,
+    startLine: m.timeRange.walLines.start,
+    linesToReplay: segs.reduce((a, s) => a + s.entries, 0),
+    timeRange: { start: m.timeRange.start, end: m.timeRange.end },
+    bytesToFetch: chosen.bytes,
+    bytesToWrite: m.contents.snapshot.originalSize + segs.reduce((a, s) => a + s.originalSize, 0),
+    continuesChain: until === null && newest.manifest.archiveId === m.archiveId,
+  };
+}

@@ -1,0 +1,171 @@
+/** `bri restore list|info|latest|from|to-timestamp|clone|verify`. */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { openRestore, type RestoreApi, type RestoreCallOptions } from '../../archive/restore-api.js';
+import type { RestorePlan } from '../../archive/restore-plan.js';
+import type { RestoreResult } from '../../archive/restore.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { addDataDirOption, addOutputOptions, cliEncryptionKey, commonOptions, type CommonOptions } from '../common.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
+import { progressBar } from '../progress.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, manifestSummary } from './archive.js';
+
+function restoreApi(raw: Record<string, unknown>, opts: CommonOptions): RestoreApi {
+  return openRestore({
+    dataDir: opts.dataDir,
+    ...(raw.archiveDir ? { archiveDir: path.resolve(String(raw.archiveDir)) } : {}),
+    ...(cliEncryptionKey() ? { key: cliEncryptionKey()! } : {}),
+  });
+}
+
+function base(cmd: Command): Command {
+  return addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)');
+}
+
+function withRestoreOptions(cmd: Command): Command {
+  return base(cmd)
+    .option('-t, --target <dir>', 'directory to restore into (default: the data directory)')
+    .option('--dry-run', 'print the plan and change nothing', false)
+    .option('--no-verify', 'skip verifying the archive first')
+    .option('-f, --force', 'replace a non-empty target (it is kept beside, renamed)', false)
+    .option('--clean-existing', 'remove the old directory instead of keeping it', false)
+    .option('--instance <id>', "which instance's archives (default: the data directory's, else the newest)");
+}
+
+function callOptions(raw: Record<string, unknown>, opts: CommonOptions): RestoreCallOptions {
+  return {
+    ...(raw.target ? { targetDir: path.resolve(String(raw.target)) } : {}),
+    dryRun: raw.dryRun === true,
+    verify: raw.verify !== false,
+    force: raw.force === true,
+    cleanExisting: raw.cleanExisting === true,
+    ...(raw.instance ? { instanceId: String(raw.instance) } : {}),
+    ...(opts.json || opts.quiet ? {} : {}),
+  };
+}
+
+export function describePlan(plan: RestorePlan): string {
+  const m = plan.archive.manifest;
+  return [
+    `archive      ${m.archiveId}${m.name ? ` (${m.name})` : ''} (${plan.archive.file})`,
+    `instance     ${plan.instanceId}`,
+    `time range   ${formatTime(plan.timeRange.start.getTime())} .. ${formatTime(plan.timeRange.end.getTime())}`,
+    `restore to   ${plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`}`,
+    `lines        snapshot at line ${plan.startLine}, then up to ${plan.linesToReplay} lines to replay`,
+    `bytes        ${formatBytes(plan.bytesToFetch)} to read, up to ${formatBytes(plan.bytesToWrite)} to write`,
+    `chain        ${plan.continuesChain ? 'continues (same instance)' : 'forks: the result gets a new instance id'}`,
+  ].join('\n');
+}
+
+function printResult(result: RestoreResult, opts: CommonOptions): void {
+  if (opts.json) return printJson(result);
+  if (result.dryRun) {
+    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}`, opts);
+    return;
+  }
+  printLine(
+    [
+      `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId}`,
+      `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
+      `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
+      `instance     ${result.instanceId}`,
+      result.repaired ? `repaired     ${result.repaired.repairedBlocks} of ${result.repaired.damagedBlocks} damaged blocks with PAR2` : '',
+      result.movedAside ? `old data     moved to ${result.movedAside}` : '',
+      ...result.hookErrors.map((e) => `hook error   ${e}`),
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    opts,
+  );
+}
+
+export function registerRestoreCommands(program: Command): void {
+  const restore = program.command('restore').description('restore a data directory from archives');
+
+  base(restore.command('list'))
+    .description('archives and the restorable time ranges')
+    .option('--source <name>', "where to look ('local')")
+    .option('--after <time>', 'only archives ending after this time')
+    .option('--before <time>', 'only archives starting before this time')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const listing = await restoreApi(raw, opts).list({
+        ...(raw.source ? { source: String(raw.source) } : {}),
+        ...(raw.after ? { after: String(raw.after) } : {}),
+        ...(raw.before ? { before: String(raw.before) } : {}),
+      });
+      if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges });
+      const ranges = listing.ranges.map((r) => `  local: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)`);
+      printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...ranges].join('\n'), opts);
+    });
+
+  base(restore.command('info'))
+    .argument('<id>', 'archive id')
+    .description('what restoring an archive would give')
+    .action(async (id: string, raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const plan = await restoreApi(raw, opts).plan({ kind: 'archive', archiveId: id });
+      if (opts.json) return printJson(plan);
+      printLine(`${describePlan(plan)}\n\n${manifestSummary(plan.archive.manifest, plan.archive.bytes)}`, opts);
+    });
+
+  const runRestore = async (raw: Record<string, unknown>, go: (api: RestoreApi, o: RestoreCallOptions) => Promise<RestoreResult>) => {
+    const opts = commonOptions(raw);
+    const bar = progressBar(!opts.json && !opts.quiet && raw.dryRun !== true);
+    try {
+      const result = await go(restoreApi(raw, opts), { ...callOptions(raw, opts), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      bar.stop();
+      printResult(result, opts);
+    } finally {
+      bar.stop();
+    }
+  };
+
+  withRestoreOptions(restore.command('latest'))
+    .description('restore the end of the newest archive')
+    .action((raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.fromLatest(o)));
+
+  withRestoreOptions(restore.command('from'))
+    .argument('<id>', 'archive id')
+    .description('restore the end of an archive')
+    .action((id: string, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.from(id, o)));
+
+  withRestoreOptions(restore.command('to-timestamp'))
+    .argument('<time>', 'ISO 8601 with a zone, or ms since the epoch')
+    .description('restore the state at a point in time (every WAL line with timestamp <= it)')
+    .action((ts: string, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.toTimestamp(ts, o)));
+
+  withRestoreOptions(restore.command('clone'))
+    .description('a copy in another directory with a new instance id (the source is untouched)')
+    .option('--archive <id>', 'from this archive (default: the latest)')
+    .option('--at <time>', 'at this point in time')
+    .option('--new-instance-id <id>', 'the instance id of the copy (default: random)')
+    .action((raw: Record<string, unknown>) =>
+      runRestore(raw, (api, o) => {
+        if (!o.targetDir) throw new BriError(ErrorCodes.USAGE, 'clone needs --target <dir>', { hint: 'Name the directory for the copy.' });
+        return api.clone({
+          ...o,
+          targetDir: o.targetDir,
+          ...(raw.archive ? { archiveId: String(raw.archive) } : {}),
+          ...(raw.at ? { timestamp: String(raw.at) } : {}),
+          ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}),
+        });
+      }),
+    );
+
+  base(restore.command('verify'))
+    .argument('<id>', 'archive id')
+    .description('verify an archive before restoring from it')
+    .action(async (id: string, raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const report = await restoreApi(raw, opts).verify(id);
+      if (opts.json) printJson(report);
+      else if (report.ok) printLine(`OK ${id}: ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}`, opts);
+      else {
+        process.stderr.write(`FAILED ${id}\n`);
+        for (const p of report.problems) process.stderr.write(`  ${p}\n`);
+      }
+      if (!report.ok) process.exitCode = exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+    });
+}
