@@ -10,15 +10,20 @@
 
 import { Worker } from 'node:worker_threads';
 import { createJsKernel } from './kernel-js.js';
-import { hasWasmSimd, instantiateKernel, kernelModuleBytes, type WasmKernelExports } from './kernel-wasm.js';
+import { instantiateKernel, kernelModuleBytes, wasmKernelVariant, type WasmKernelExports } from './kernel-wasm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
 import { createRunTask, WORKER_SOURCE, type CombineTask, type RunTask } from './task-runner.js';
 
 const WASM_PAGE_BYTES = 65536;
 const MAX_WASM_PAGES = 65536;
 
-/** Which multiply-accumulate implementation to use. 'auto' = wasm SIMD when available, else JS. */
+/**
+ * Which multiply-accumulate implementation to use. 'auto' = the best wasm
+ * SIMD variant the runtime has, else JS; 'wasm' = plain wasm SIMD (even where
+ * relaxed SIMD exists; for tests and comparisons).
+ */
 export type KernelChoice = 'auto' | 'wasm' | 'js';
+export type KernelName = 'wasm-relaxed-simd' | 'wasm-simd' | 'js';
 
 export interface ComputePoolOptions {
   /** Bytes of memory the engine lays its buffers out in. */
@@ -32,7 +37,7 @@ export interface ComputePool {
   readonly memory: WasmMemory;
   /** Number of threads tasks are spread over (1 when inline). */
   readonly parallelism: number;
-  readonly kernelName: 'wasm-simd' | 'js';
+  readonly kernelName: KernelName;
   /** The kernel on this thread, over the same memory (for preparing inputs and joining outputs). */
   readonly kernel: WasmKernelExports;
   /** Runs the tasks (at most `parallelism` at a time is useful) and resolves when all are done. */
@@ -41,12 +46,13 @@ export interface ComputePool {
   close(): Promise<void>;
 }
 
-const moduleCache = new Map<boolean, WasmModule>();
-function kernelModule(shared: boolean): WasmModule {
-  let m = moduleCache.get(shared);
+const moduleCache = new Map<string, WasmModule>();
+function kernelModule(shared: boolean, relaxed: boolean): WasmModule {
+  const key = `${shared}/${relaxed}`;
+  let m = moduleCache.get(key);
   if (m === undefined) {
-    m = new wasmApi.Module(kernelModuleBytes(shared));
-    moduleCache.set(shared, m);
+    m = new wasmApi.Module(kernelModuleBytes(shared, relaxed));
+    moduleCache.set(key, m);
   }
   return m;
 }
@@ -55,18 +61,21 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
   const pages = Math.max(1, Math.ceil(options.memoryBytes / WASM_PAGE_BYTES));
   if (pages > MAX_WASM_PAGES) throw new RangeError(`engine memory too large: ${options.memoryBytes} bytes`);
   const choice = options.kernel ?? 'auto';
-  const useWasm = choice === 'wasm' || (choice === 'auto' && hasWasmSimd());
+  const variant = choice === 'js' ? 'none' : wasmKernelVariant();
+  if (choice === 'wasm' && variant === 'none') throw new Error('WebAssembly SIMD is not available in this runtime');
+  const useWasm = variant !== 'none';
+  const relaxed = choice === 'auto' && variant === 'relaxed-simd';
   // Threads need the shared memory and the wasm kernel (the JS kernel lives in this module graph only).
   const threads = useWasm ? Math.max(0, Math.floor(options.threads)) : 0;
   const shared = threads > 0;
   const memory = new wasmApi.Memory({ initial: pages, maximum: pages, shared });
-  const kernelName = useWasm ? 'wasm-simd' : 'js';
+  const kernelName: KernelName = !useWasm ? 'js' : relaxed ? 'wasm-relaxed-simd' : 'wasm-simd';
   if (threads === 0) {
-    const kernel: WasmKernelExports = useWasm ? instantiateKernel(kernelModule(false), memory) : createJsKernel(memory);
+    const kernel: WasmKernelExports = useWasm ? instantiateKernel(kernelModule(false, relaxed), memory) : createJsKernel(memory);
     return new InlinePool(memory, kernel, kernelName);
   }
-  const module = kernelModule(true);
-  return new WorkerPool(memory, module, instantiateKernel(module, memory), threads);
+  const module = kernelModule(true, relaxed);
+  return new WorkerPool(memory, module, instantiateKernel(module, memory), threads, kernelName);
 }
 
 class InlinePool implements ComputePool {
@@ -75,7 +84,7 @@ class InlinePool implements ComputePool {
   constructor(
     readonly memory: WasmMemory,
     readonly kernel: WasmKernelExports,
-    readonly kernelName: 'wasm-simd' | 'js',
+    readonly kernelName: KernelName,
   ) {}
 
   run(tasks: CombineTask[]): Promise<void> {
@@ -94,7 +103,6 @@ interface Pending {
 }
 
 class WorkerPool implements ComputePool {
-  readonly kernelName = 'wasm-simd' as const;
   readonly parallelism: number;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
@@ -109,6 +117,7 @@ class WorkerPool implements ComputePool {
     module: WasmModule,
     readonly kernel: WasmKernelExports,
     threads: number,
+    readonly kernelName: KernelName,
   ) {
     this.parallelism = threads;
     for (let t = 0; t < threads; t++) {

@@ -68,6 +68,8 @@ export const op = {
   v128Const: (bytes: number[]): number[] => [0xfd, ...uleb(0x0c), ...bytes],
   i8x16Shuffle: (lanes: number[]): number[] => [0xfd, ...uleb(0x0d), ...lanes],
   i8x16Swizzle: (): number[] => [0xfd, ...uleb(0x0e)],
+  /** Relaxed SIMD: same as swizzle for indices < 16 (ours always are), but a bare pshufb on x64. */
+  i8x16RelaxedSwizzle: (): number[] => [0xfd, ...uleb(0x100)],
   v128And: (): number[] => [0xfd, ...uleb(0x4e)],
   v128Or: (): number[] => [0xfd, ...uleb(0x50)],
   v128Xor: (): number[] => [0xfd, ...uleb(0x51)],
