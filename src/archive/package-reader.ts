@@ -39,6 +39,19 @@ export interface PackageVisitor {
   member?(info: MemberInfo, data: AsyncIterable<Buffer>): void | Promise<void>;
 }
 
+/** Errors thrown by the caller's visitor pass through as they are: they say nothing about the archive. */
+class VisitorFailure {
+  constructor(readonly error: unknown) {}
+}
+
+async function callVisitor<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new VisitorFailure(err);
+  }
+}
+
 export function invalid(message: string, details: Record<string, unknown> = {}): BriError {
   return new BriError(ErrorCodes.ARCHIVE_INVALID, message, {
     hint: 'This file is not a valid BRI archive, or it is damaged: try `bri archive repair`, or another copy.',
@@ -123,7 +136,8 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
         const raw = await readAll(body, MAX_MANIFEST_BYTES, MANIFEST_MEMBER);
         manifest = decodeManifest(raw.toString('utf8'));
         plan = expectations(manifest);
-        await visitor.manifest?.(manifest, createHash('sha256').update(raw).digest('hex'));
+        const sha = createHash('sha256').update(raw).digest('hex');
+        await callVisitor(() => visitor.manifest?.(manifest!, sha));
         if (options.manifestOnly) return manifest;
         continue;
       }
@@ -145,10 +159,11 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
       if (exp.kind === 'checksums' && size > MAX_CHECKSUMS_BYTES) throw invalid(`${CHECKSUMS_MEMBER} is larger than ${MAX_CHECKSUMS_BYTES} bytes`);
       index++;
       const info: MemberInfo = { name, kind: exp.kind as MemberKind, size, ...(exp.segment ? { segment: exp.segment } : {}) };
-      await visitor.member?.(info, body);
+      await callVisitor(() => visitor.member?.(info, body));
       for await (const _ of body) void _; // drain what the visitor left
     }
   } catch (err) {
+    if (err instanceof VisitorFailure) throw err.error;
     if (err instanceof BriError) throw err;
     throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} is not a readable tar archive: ${(err as Error).message}`, {
       hint: 'The file is truncated or damaged; try `bri archive repair` or another copy.',

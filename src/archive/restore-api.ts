@@ -42,6 +42,12 @@ export interface RestoreListing {
   ranges: TimelineRange[];
 }
 
+/** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
+function carryOverFor(archiveDir: string, target: string): string[] {
+  const rel = path.relative(target, archiveDir);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
+}
+
 export class RestoreApi {
   constructor(private readonly ctx: RestoreContext) {}
 
@@ -91,6 +97,7 @@ export class RestoreApi {
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
+      carryOver: carryOverFor(this.ctx.archiveDir, path.resolve(opts.targetDir ?? this.ctx.dataDir)),
     });
   }
 
@@ -110,12 +117,12 @@ export class RestoreApi {
   }
 
   /** A restore into another directory with a new instance id; the source is untouched. */
-  clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult> {
+  async clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult> {
     if (path.resolve(opts.targetDir) === path.resolve(this.ctx.dataDir)) {
       throw new BriError(ErrorCodes.USAGE, 'a clone needs a target other than the data directory', { hint: 'Pass targetDir (--target) for the copy.' });
     }
     const target: RestoreTarget = opts.archiveId ? { kind: 'archive', archiveId: opts.archiveId } : opts.timestamp !== undefined ? { kind: 'timestamp', timestamp: parseTimestamp(opts.timestamp) } : { kind: 'latest' };
-    return this.run(target, opts, opts.newInstanceId ?? randomUUID());
+    return await this.run(target, opts, opts.newInstanceId ?? randomUUID());
   }
 
   async verify(archiveId: string): Promise<VerifyReport> {

@@ -18,6 +18,8 @@ export interface SwapJournal {
   phase: 'building' | 'swapping';
   /** Remove the old directory once the swap is done. */
   cleanExisting: boolean;
+  /** Paths relative to the target that move from the old directory to the new one (its archives). */
+  carryOver: string[];
 }
 
 export function journalPath(target: string): string {
@@ -68,17 +70,33 @@ export async function recoverInterruptedRestore(target: string): Promise<string 
   } else {
     did = 'the interrupted restore had completed';
   }
+  if (j.phase === 'swapping' && (await pathExists(target))) await carryOver(j);
   if (j.phase === 'swapping' && j.cleanExisting && j.oldDir) await fsp.rm(j.oldDir, { recursive: true, force: true });
   await removeJournal(target);
   return did;
 }
 
-/** Moves the old target aside (if any) and the new directory into its place. */
+/** Moves the carried-over paths from the old directory (moved aside) into the target, if still there. */
+async function carryOver(j: SwapJournal): Promise<void> {
+  if (!j.oldDir) return;
+  for (const rel of j.carryOver) {
+    const from = path.join(j.oldDir, rel);
+    const to = path.join(j.target, rel);
+    if (!(await pathExists(from)) || (await pathExists(to))) continue;
+    await fsp.mkdir(path.dirname(to), { recursive: true });
+    await fsp.rename(from, to);
+    await fsyncDir(path.dirname(to));
+    await fsyncDir(path.dirname(from));
+  }
+}
+
+/** Moves the old target aside (if any), the new directory into its place, and the carried-over paths back in. */
 export async function swapIn(j: SwapJournal): Promise<void> {
   await writeJournal({ ...j, phase: 'swapping' });
   if (j.oldDir) await fsp.rename(j.target, j.oldDir);
   await fsp.rename(j.newDir, j.target);
   await fsyncDir(path.dirname(j.target));
+  await carryOver(j);
   if (j.cleanExisting && j.oldDir) await fsp.rm(j.oldDir, { recursive: true, force: true });
   await removeJournal(j.target);
 }

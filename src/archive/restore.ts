@@ -57,6 +57,8 @@ export interface RestoreOptions {
   onProgress?: ProgressListener;
   /** Refuses targets that this process has open (the database's own directory). */
   openHere?: (dir: string) => boolean;
+  /** Paths inside the target that the restored directory keeps (its archive directory). */
+  carryOver?: string[];
 }
 
 export interface RestoreResult {
@@ -270,6 +272,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     oldDir: st.exists ? `${target}.pre-restore-${when}` : null,
     phase: 'building',
     cleanExisting: opts.cleanExisting === true,
+    carryOver: opts.carryOver ?? [],
   };
   let swapped = false;
   try {

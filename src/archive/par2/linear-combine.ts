@@ -31,8 +31,12 @@ import type { CombineTask } from './task-runner.js';
 export const DEFAULT_MEMORY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Narrowest column chunk; below this, per-call overheads dominate. */
 const MIN_COLUMN_BYTES = 256;
-/** Most input slices per group. More only adds latency to the double buffer. */
-const MAX_GROUP_SIZE = 64;
+/**
+ * Most input slices per group. A sweep reads every prepared input of the
+ * group (16 × 16 KiB here) once per output, so they must stay in the core's
+ * L2; more would only add memory.
+ */
+const MAX_GROUP_SIZE = 16;
 /** Cap on coefficient tables per buffer half (they are rebuilt for every group). */
 const MAX_TABLE_BYTES = 4 * 1024 * 1024;
 /** Below this much multiply-accumulate work (bytes), workers cost more than they save. */
@@ -155,14 +159,20 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
         if (width < padded) view.fill(0, slot + width, slot + padded);
         reads.push(job.readInput(first + i, x, view.subarray(slot, slot + width)));
       }
-      // Tables while the reads are in flight.
-      const coef = new Uint16Array(pool.memory.buffer, mem.coef[h]!, M * count);
-      job.fillCoefficients(first, count, coef);
-      for (let k = 0; k < M * count; k++) {
-        const c = coef[k]!;
-        if (c !== 0) writeNibbleTables(view, mem.tables[h]! + k * NIBBLE_TABLE_BYTES, c);
+      try {
+        // Tables while the reads are in flight.
+        const coef = new Uint16Array(pool.memory.buffer, mem.coef[h]!, M * count);
+        job.fillCoefficients(first, count, coef);
+        for (let k = 0; k < M * count; k++) {
+          const c = coef[k]!;
+          if (c !== 0) writeNibbleTables(view, mem.tables[h]! + k * NIBBLE_TABLE_BYTES, c);
+        }
+      } finally {
+        // Never leave a read behind, even when the tables failed: its rejection would go unhandled.
+        const settled = await Promise.allSettled(reads);
+        const failed = settled.find((r) => r.status === 'rejected');
+        if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
       }
-      await Promise.all(reads);
       for (let i = 0; i < count; i++) {
         pool.kernel.splitInput(mem.prepared[h]! + i * mem.slotBytes, mem.staging + i * W, padded);
       }

@@ -1,0 +1,125 @@
+/**
+ * A pass-through stream that hashes what flows through it, so that an upload
+ * is hashed on its way out (one read of the file) and the remote's answer can
+ * be checked against the bytes actually sent.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { crc32cUpdate } from './crc32c.js';
+
+export interface HashTapOptions {
+  /** Also compute CRC-32C (GCS). */
+  crc32c?: boolean;
+  /** Also compute per-part MD5s over parts of this many bytes (S3 multipart ETag). */
+  partSize?: number;
+  /** With partSize: per-part SHA-256s too (S3 composite x-amz-checksum-sha256). */
+  partSha256?: boolean;
+  /** Fail the stream once more than this many bytes went through (a file that grew). */
+  maxBytes?: number;
+}
+
+/** Digests of everything that went through a HashTap. */
+export interface Digests {
+  size: number;
+  sha256: Buffer;
+  md5: Buffer;
+  crc32c?: number;
+  partMd5s?: Buffer[];
+  partSha256s?: Buffer[];
+}
+
+export class HashTap extends Transform {
+  private readonly sha256 = createHash('sha256');
+  private readonly md5 = createHash('md5');
+  private crc: number | undefined;
+  private readonly partSize: number | undefined;
+  private readonly withPartSha: boolean;
+  private partMd5: Hash | undefined;
+  private partSha: Hash | undefined;
+  private partFill = 0;
+  private readonly partMd5s: Buffer[] = [];
+  private readonly partShas: Buffer[] = [];
+  private readonly maxBytes: number;
+  private bytes = 0;
+  private result: Digests | undefined;
+
+  constructor(opts: HashTapOptions = {}) {
+    super();
+    this.crc = opts.crc32c ? 0 : undefined;
+    this.partSize = opts.partSize;
+    this.withPartSha = opts.partSha256 === true;
+    this.maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      cb(new Error(`the source grew past its declared size of ${this.maxBytes} bytes`));
+      return;
+    }
+    this.sha256.update(chunk);
+    this.md5.update(chunk);
+    if (this.crc !== undefined) this.crc = crc32cUpdate(this.crc, chunk);
+    if (this.partSize !== undefined) this.updateParts(chunk);
+    cb(null, chunk);
+  }
+
+  private updateParts(chunk: Buffer): void {
+    const partSize = this.partSize!;
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.partMd5 === undefined) {
+        this.partMd5 = createHash('md5');
+        if (this.withPartSha) this.partSha = createHash('sha256');
+        this.partFill = 0;
+      }
+      const take = Math.min(partSize - this.partFill, chunk.length - off);
+      const piece = chunk.subarray(off, off + take);
+      this.partMd5.update(piece);
+      this.partSha?.update(piece);
+      this.partFill += take;
+      off += take;
+      if (this.partFill === partSize) this.closePart();
+    }
+  }
+
+  private closePart(): void {
+    if (this.partMd5 === undefined) return;
+    this.partMd5s.push(this.partMd5.digest());
+    if (this.partSha !== undefined) this.partShas.push(this.partSha.digest());
+    this.partMd5 = undefined;
+    this.partSha = undefined;
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.finish();
+    cb();
+  }
+
+  private finish(): Digests {
+    if (this.result !== undefined) return this.result;
+    if (this.partSize !== undefined) this.closePart();
+    this.result = {
+      size: this.bytes,
+      sha256: this.sha256.digest(),
+      md5: this.md5.digest(),
+      ...(this.crc !== undefined ? { crc32c: this.crc } : {}),
+      ...(this.partSize !== undefined ? { partMd5s: this.partMd5s } : {}),
+      ...(this.partSize !== undefined && this.withPartSha ? { partSha256s: this.partShas } : {}),
+    };
+    return this.result;
+  }
+
+  /** The digests; only valid once the stream ended (throws before). */
+  digests(): Digests {
+    if (this.result === undefined) throw new Error('HashTap.digests() called before the stream ended');
+    return this.result;
+  }
+}
+
+/** S3's multipart form: hash of the concatenated part digests, hex, then `-<parts>`. */
+export function multipartDigest(algorithm: 'md5' | 'sha256', parts: readonly Buffer[]): string {
+  const h = createHash(algorithm);
+  for (const p of parts) h.update(p);
+  return `${h.digest('hex')}-${parts.length}`;
+}

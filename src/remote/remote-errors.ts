@@ -1,0 +1,231 @@
+/**
+ * Turning SDK and network failures into our errors, once, at the provider
+ * boundary: REMOTE_NOT_FOUND for a missing object, bucket or container;
+ * REMOTE_ERROR for the rest, with `details.retryable` for the retry wrapper;
+ * CANCELLED for an aborted call. Messages and causes are scrubbed of
+ * credentials.
+ */
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import type { ProviderName } from './remote.js';
+
+/** Network failures worth another try (connection reset, timeouts, refused while a server restarts). */
+export const TRANSIENT_NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'REQUEST_SEND_ERROR',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+]);
+
+/** Service error codes that mean "slow down" or "try later", whatever the HTTP status. */
+const THROTTLING_CODES: ReadonlySet<string> = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+  'ServerBusy',
+  'OperationTimedOut',
+  'InternalError',
+  'ServiceUnavailable',
+  'rateLimitExceeded',
+  'backendError',
+]);
+
+const BUCKET_MISSING_CODES: ReadonlySet<string> = new Set(['NoSuchBucket', 'ContainerNotFound', 'ContainerBeingDeleted']);
+const AUTH_CODES: ReadonlySet<string> = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'AuthorizationPermissionMismatch',
+  'InvalidAuthenticationInfo',
+  'ExpiredToken',
+  'InvalidToken',
+  'CredentialsProviderError',
+  'forbidden',
+  'unauthorized',
+]);
+
+/** Where a failure happened, for the message. */
+export interface RemoteErrorContext {
+  provider: ProviderName;
+  /** 'put', 'get', 'head', 'list', 'delete', 'lifecycle'... */
+  op: string;
+  /** Key or prefix (relative), when the operation has one. */
+  key?: string;
+  /** Bucket or container, for hints. */
+  bucket?: string;
+  /** Strings that must never appear in a message (keys, tokens, connection strings). */
+  secrets?: readonly string[];
+}
+
+/** What we could read off a foreign error. */
+export interface FailureFacts {
+  status?: number;
+  /** Service error code or Node error code ('NoSuchKey', 'ECONNRESET'...). */
+  code?: string;
+  message: string;
+}
+
+// Signed-URL and connection-string parameters that carry secrets.
+const SECRET_PATTERNS: readonly RegExp[] = [
+  /([?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|access_token|token|se|sp|sv|spr|srt|ss|st|skoid|sktid|skt|ske|sks|skv)=)[^&\s"'<>]*/gi,
+  /((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"'<>]*/gi,
+  /(Authorization:\s*)[^\r\n"']*/gi,
+  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/g,
+  /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
+];
+
+/** Removes secrets (given ones, and signature-like URL/connection-string parts) from a text. */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
+  }
+  for (const re of SECRET_PATTERNS) out = out.replace(re, (_m, a: string, b?: string) => (typeof b === 'string' && b.startsWith('-----END') ? `${a}***${b}` : `${a}***`));
+  return out;
+}
+
+/** Reads status, code and message off an AWS, Google, Azure or Node error. */
+export function failureFacts(err: unknown): FailureFacts {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const e = err as Record<string, unknown> & { $metadata?: { httpStatusCode?: number }; response?: { status?: number }; errors?: unknown };
+  let status: number | undefined;
+  if (typeof e.$metadata?.httpStatusCode === 'number') status = e.$metadata.httpStatusCode;
+  else if (typeof e.statusCode === 'number') status = e.statusCode;
+  else if (typeof e.code === 'number') status = e.code;
+  else if (typeof e.status === 'number') status = e.status;
+  else if (typeof e.response?.status === 'number') status = e.response.status;
+  let code: string | undefined;
+  if (typeof e.Code === 'string') code = e.Code;
+  else if (typeof e.code === 'string') code = e.code;
+  else if (typeof e.name === 'string' && e.name !== 'Error' && e.name !== 'RestError' && e.name !== 'ApiError' && e.name !== 'GaxiosError') code = e.name;
+  // Google's ApiError carries the reason ('notFound', 'forbidden'...) in errors[0].reason.
+  if (Array.isArray(e.errors)) {
+    const reason = (e.errors[0] as { reason?: unknown } | undefined)?.reason;
+    if (typeof reason === 'string' && code === undefined) code = reason;
+  }
+  const cause = e.cause as { code?: unknown } | undefined;
+  if (code === undefined && typeof cause?.code === 'string') code = cause.code;
+  const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(code ?? status ?? 'unknown error');
+  return { ...(status !== undefined ? { status } : {}), ...(code !== undefined ? { code } : {}), message };
+}
+
+/** Whether a failure is worth retrying: 5xx, 408, 429, throttling, dropped connections. */
+export function isTransientFailure(f: FailureFacts): boolean {
+  if (f.code !== undefined && (TRANSIENT_NETWORK_CODES.has(f.code) || THROTTLING_CODES.has(f.code))) return true;
+  if (f.status !== undefined && (f.status >= 500 || f.status === 408 || f.status === 429)) return true;
+  if (f.status === undefined && /socket hang up|ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED|other side closed|premature close/i.test(f.message)) return true;
+  return false;
+}
+
+function isAbort(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown };
+  return e.name === 'AbortError' || e.code === 'ABORT_ERR' || e.code === 'ERR_ABORTED';
+}
+
+/** A plain Error standing in for the SDK's (which may hold request URLs and headers): name, code, status and a scrubbed message. */
+export function sanitizedCause(err: unknown, secrets: readonly string[] = []): Error {
+  const f = failureFacts(err);
+  const out = new Error(redact(f.message, secrets));
+  const name = (err as { name?: unknown } | null)?.name;
+  if (typeof name === 'string') out.name = name;
+  Object.assign(out, f.code !== undefined ? { code: f.code } : {}, f.status !== undefined ? { status: f.status } : {});
+  return out;
+}
+
+function where(ctx: RemoteErrorContext): string {
+  return `${ctx.provider}: ${ctx.op}${ctx.key !== undefined ? ` ${ctx.key}` : ''}`;
+}
+
+/** A REMOTE_ERROR of our own (integrity, confirmation), not wrapping a foreign error. */
+export function remoteFailure(ctx: RemoteErrorContext, message: string, opts: { hint?: string; details?: Record<string, unknown>; retryable?: boolean } = {}): BriError {
+  return new BriError(ErrorCodes.REMOTE_ERROR, redact(`${where(ctx)}: ${message}`, ctx.secrets), {
+    ...(opts.hint !== undefined ? { hint: opts.hint } : {}),
+    details: { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), retryable: opts.retryable ?? false, ...opts.details },
+  });
+}
+
+/** A REMOTE_NOT_FOUND for an object. */
+export function notFound(ctx: RemoteErrorContext, cause?: unknown): BriError {
+  return new BriError(ErrorCodes.REMOTE_NOT_FOUND, `${where(ctx)}: no such object`, {
+    hint: 'check the key and the store prefix; `list` shows what is there',
+    details: { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), retryable: false },
+    ...(cause !== undefined ? { cause: sanitizedCause(cause, ctx.secrets) } : {}),
+  });
+}
+
+/**
+ * Maps a foreign error to a BriError (a BriError passes through unchanged).
+ * `objectMissing` tells whether a 404 here means the object (true) or the
+ * bucket/container (false; default: decided from the error code).
+ */
+export function toRemoteError(err: unknown, ctx: RemoteErrorContext, objectMissing?: boolean): BriError {
+  if (isBriError(err)) return err;
+  const secrets = ctx.secrets ?? [];
+  if (isAbort(err)) {
+    return new BriError(ErrorCodes.CANCELLED, `${where(ctx)}: cancelled`, { details: { provider: ctx.provider, op: ctx.op, retryable: false }, cause: sanitizedCause(err, secrets) });
+  }
+  const f = failureFacts(err);
+  const cause = sanitizedCause(err, secrets);
+  const base = { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), ...(f.status !== undefined ? { status: f.status } : {}), ...(f.code !== undefined ? { remoteCode: f.code } : {}) };
+  const text = redact(f.message, secrets);
+  const container = ctx.provider === 'azure' ? 'container' : 'bucket';
+  const bucketMissing =
+    (f.code !== undefined && BUCKET_MISSING_CODES.has(f.code)) || (f.status === 404 && /bucket does not exist|no such bucket|container does not exist/i.test(f.message));
+  if (bucketMissing || (f.status === 404 && objectMissing === false)) {
+    return new BriError(ErrorCodes.REMOTE_NOT_FOUND, `${where(ctx)}: the ${container}${ctx.bucket !== undefined ? ` '${ctx.bucket}'` : ''} does not exist`, {
+      hint: `create the ${container} first, or fix the ${container} name in the remote configuration`,
+      details: { ...base, retryable: false, missing: container },
+      cause,
+    });
+  }
+  if (f.status === 404 || f.code === 'NoSuchKey' || f.code === 'NotFound' || f.code === 'BlobNotFound') {
+    return notFound(ctx, err);
+  }
+  if (f.status === 401 || f.status === 403 || (f.code !== undefined && AUTH_CODES.has(f.code))) {
+    return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: access denied (${f.code ?? f.status ?? 'auth'}): ${text}`, {
+      hint: `check the ${ctx.provider} credentials and their permissions on the ${container}${ctx.bucket !== undefined ? ` '${ctx.bucket}'` : ''} (and the system clock, for signed requests)`,
+      details: { ...base, retryable: false, auth: true },
+      cause,
+    });
+  }
+  if (f.status === 416 || f.code === 'InvalidRange') {
+    return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: the requested range is not satisfiable`, {
+      hint: 'ask for a range that starts inside the object (see `head` for its size)',
+      details: { ...base, retryable: false },
+      cause,
+    });
+  }
+  const retryable = isTransientFailure(f);
+  return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: ${text}`, {
+    ...(retryable ? { hint: 'a transient failure (server busy or connection lost): try again later' } : {}),
+    details: { ...base, retryable },
+    cause,
+  });
+}
+
+/** Whether the retry wrapper may try again after this error. */
+export function isRetryable(err: unknown): boolean {
+  return isBriError(err) && err.details.retryable === true;
+}
+
+/** Throws CANCELLED when the signal is already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined, ctx: RemoteErrorContext): void {
+  if (signal?.aborted) throw new BriError(ErrorCodes.CANCELLED, `${where(ctx)}: cancelled`, { details: { provider: ctx.provider, op: ctx.op, retryable: false } });
+}
