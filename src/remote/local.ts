@@ -1,0 +1,335 @@
+/**
+ * The local provider: objects are files under a root directory
+ * (`<path>/<prefix>/<key>`), written durably (temp file in the same
+ * directory, fsync, rename, fsync of the directory). Each object has a
+ * sidecar `.<name>.bri-meta.json` holding its SHA-256, metadata and the inode
+ * it describes; a sidecar that does not match the file (crash between the two
+ * renames) is ignored and the SHA-256 is computed.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { HashTap } from './hash-tap.js';
+import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
+import { checkSent, preparePut } from './put-check.js';
+import { notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
+import type {
+  CallOptions,
+  GetOptions,
+  LifecycleResult,
+  ObjectHead,
+  ObjectInfo,
+  PutOptions,
+  PutResult,
+  PutSource,
+  RemoteDescription,
+  RemoteStore,
+} from './remote.js';
+
+export interface LocalRemoteOptions {
+  /** Root directory. It must exist (like a bucket); directories below it are created as needed. */
+  path: string;
+  /** Key prefix: a subdirectory of the root (default none). */
+  prefix?: string;
+}
+
+const SIDECAR_SUFFIX = '.bri-meta.json';
+const TEMP_MARK = '.bri-tmp-';
+
+interface Sidecar {
+  version: 1;
+  ino: number;
+  size: number;
+  sha256: string;
+  metadata: Record<string, string>;
+  contentType?: string;
+}
+
+function isInternalName(name: string): boolean {
+  return name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.includes(TEMP_MARK));
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+class LocalRemote implements RemoteStore {
+  readonly provider = 'local' as const;
+  private readonly root: string;
+  private readonly prefix: string;
+
+  constructor(opts: LocalRemoteOptions) {
+    this.root = path.resolve(opts.path);
+    this.prefix = normalizeStorePrefix(opts.prefix);
+  }
+
+  private ctx(op: string, key?: string): RemoteErrorContext {
+    return { provider: 'local', op, ...(key !== undefined ? { key } : {}), bucket: this.root };
+  }
+
+  private keyPath(key: string): string {
+    validateKey(key);
+    const base = path.basename(key);
+    if (isInternalName(base)) throw new BriError(ErrorCodes.USAGE, `key ${JSON.stringify(key)} has a name reserved by the local provider`, { details: { key } });
+    return path.join(this.root, this.prefix, ...key.split('/'));
+  }
+
+  private static sidecarPath(file: string): string {
+    return path.join(path.dirname(file), `.${path.basename(file)}${SIDECAR_SUFFIX}`);
+  }
+
+  /** A file system failure as a remote error (ENOENT of the root: REMOTE_NOT_FOUND). */
+  private fsError(err: unknown, ctx: RemoteErrorContext): BriError {
+    if (isBriError(err)) return err;
+    const code = errnoCode(err);
+    const message = err instanceof Error ? err.message : String(err);
+    if (code === 'EACCES' || code === 'EPERM') {
+      return remoteFailure(ctx, `permission denied: ${message}`, { hint: `check the permissions on ${this.root}`, details: { errno: code } });
+    }
+    if (code === 'ENOTDIR' || code === 'EISDIR') {
+      return remoteFailure(ctx, `a key and a key prefix collide on disk: ${message}`, { hint: 'in a local store a key cannot also be a directory of other keys', details: { errno: code } });
+    }
+    return remoteFailure(ctx, message, { details: { ...(code !== undefined ? { errno: code } : {}) }, retryable: code === 'EAGAIN' || code === 'EBUSY' });
+  }
+
+  private async assertRoot(ctx: RemoteErrorContext): Promise<void> {
+    try {
+      const st = await fsp.stat(this.root);
+      if (!st.isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new BriError(ErrorCodes.REMOTE_NOT_FOUND, `local: ${ctx.op}${ctx.key !== undefined ? ` ${ctx.key}` : ''}: the directory ${this.root} does not exist`, {
+        hint: `create ${this.root} first, or fix the path in the remote configuration`,
+        details: { provider: 'local', op: ctx.op, missing: 'directory', path: this.root, retryable: false },
+      });
+    }
+  }
+
+  async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
+    const ctx = this.ctx('put', key);
+    const metadata = await preparePut(ctx, key, source, opts);
+    const file = this.keyPath(key);
+    throwIfAborted(opts.signal, ctx);
+    await this.assertRoot(ctx);
+    const dir = path.dirname(file);
+    const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+    const sidecarTmp = `${tmp}${SIDECAR_SUFFIX}`;
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      const tap = new HashTap({ maxBytes: opts.size });
+      await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
+      let ino: number;
+      const handle = await fsp.open(tmp, 'r+');
+      try {
+        await handle.sync();
+        const st = await handle.stat();
+        ino = st.ino;
+        // What is on disk, not only what went through: the size the file system reports.
+        if (st.size !== opts.size) checkSent(ctx, { ...tap.digests(), size: st.size }, opts);
+      } finally {
+        await handle.close();
+      }
+      const digests = tap.digests();
+      checkSent(ctx, digests, opts);
+      const sha256 = digests.sha256.toString('hex');
+      const sidecar: Sidecar = { version: 1, ino, size: opts.size, sha256, metadata, ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
+      // Sidecar first, naming the new file's inode; then the object. A crash in between leaves a
+      // sidecar that does not match the file in place, which head() ignores.
+      const sh = await fsp.open(sidecarTmp, 'wx', 0o644);
+      try {
+        await sh.writeFile(JSON.stringify(sidecar));
+        await sh.sync();
+      } finally {
+        await sh.close();
+      }
+      await fsp.rename(sidecarTmp, LocalRemote.sidecarPath(file));
+      await fsp.rename(tmp, file);
+      await fsyncDir(dir);
+      return { key, size: opts.size, checksum: { algorithm: 'sha256', value: sha256 } };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      await fsp.rm(sidecarTmp, { force: true }).catch(() => undefined);
+      if ((err as Error | null)?.name === 'AbortError') throw new BriError(ErrorCodes.CANCELLED, `local: put ${key}: cancelled`, { details: { provider: 'local', op: 'put', key } });
+      if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
+      throw this.fsError(err, ctx);
+    }
+  }
+
+  private async statObject(key: string, ctx: RemoteErrorContext): Promise<{ file: string; size: number; mtime: Date; ino: number }> {
+    const file = this.keyPath(key);
+    try {
+      const st = await fsp.stat(file);
+      if (!st.isFile()) throw notFound(ctx);
+      return { file, size: st.size, mtime: st.mtime, ino: st.ino };
+    } catch (err) {
+      if (isBriError(err)) throw err;
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        await this.assertRoot(ctx);
+        throw notFound(ctx);
+      }
+      throw this.fsError(err, ctx);
+    }
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<Readable> {
+    const ctx = this.ctx('get', key);
+    validateRange(opts.range);
+    throwIfAborted(opts.signal, ctx);
+    const { file } = await this.statObject(key, ctx);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(file, 'r');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw notFound(ctx);
+      throw this.fsError(err, ctx);
+    }
+    const { size } = await handle.stat();
+    let start = 0;
+    let end = size - 1;
+    if (opts.range !== undefined) {
+      if (opts.range.start >= size && !(size === 0 && opts.range.start === 0)) {
+        await handle.close();
+        throw remoteFailure(ctx, 'the requested range is not satisfiable', { details: { size, range: opts.range } });
+      }
+      start = opts.range.start;
+      end = Math.min(opts.range.end, size - 1);
+    }
+    if (end < start) {
+      // An empty object: an empty stream.
+      await handle.close();
+      return Readable.from([]);
+    }
+    return handle.createReadStream({ start, end, autoClose: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+  }
+
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
+    const ctx = this.ctx('head', key);
+    throwIfAborted(opts.signal, ctx);
+    const st = await this.statObject(key, ctx);
+    let sidecar: Sidecar | undefined;
+    try {
+      const parsed = JSON.parse(await fsp.readFile(LocalRemote.sidecarPath(st.file), 'utf8')) as Sidecar;
+      if (parsed.version === 1 && parsed.ino === st.ino && parsed.size === st.size) sidecar = parsed;
+    } catch {
+      // missing or unreadable sidecar: compute below
+    }
+    let sha256 = sidecar?.sha256;
+    if (sha256 === undefined) {
+      const tap = new HashTap();
+      try {
+        await pipeline(createReadStream(st.file), tap, async function* (source) {
+          for await (const _ of source) {
+            // drain
+          }
+        });
+      } catch (err) {
+        throw this.fsError(err, ctx);
+      }
+      sha256 = tap.digests().sha256.toString('hex');
+    }
+    return {
+      key,
+      size: st.size,
+      lastModified: st.mtime,
+      metadata: { ...(sidecar?.metadata ?? {}) },
+      checksums: { sha256 },
+      ...(sidecar?.contentType !== undefined ? { contentType: sidecar.contentType } : {}),
+    };
+  }
+
+  async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
+    const ctx = this.ctx('list', prefix);
+    validateListPrefix(prefix);
+    await this.assertRoot(ctx);
+    const slash = prefix.lastIndexOf('/');
+    const dirPart = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+    const namePart = slash >= 0 ? prefix.slice(slash + 1) : prefix;
+    const startDir = path.join(this.root, this.prefix, ...dirPart.split('/').filter((s) => s !== ''));
+    yield* this.walk(startDir, dirPart, namePart, ctx, opts.signal);
+  }
+
+  /** Depth-first walk in key order: a directory sorts as `name/`, so "a-b" comes before "a/x" as in S3. */
+  private async *walk(dir: string, keyBase: string, namePrefix: string, ctx: RemoteErrorContext, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    throwIfAborted(signal, ctx);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fsp.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.fsError(err, ctx);
+    }
+    const items = entries
+      .filter((e) => e.name.startsWith(namePrefix) && !isInternalName(e.name) && (e.isFile() || e.isDirectory()))
+      .map((e) => ({ name: e.name, dir: e.isDirectory(), sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
+      .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+    for (const item of items) {
+      const full = path.join(dir, item.name);
+      if (item.dir) {
+        yield* this.walk(full, `${keyBase}${item.name}/`, '', ctx, signal);
+        continue;
+      }
+      let st: import('node:fs').Stats;
+      try {
+        st = await fsp.stat(full);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') continue; // deleted while listing
+        throw this.fsError(err, ctx);
+      }
+      yield { key: `${keyBase}${item.name}`, size: st.size, lastModified: st.mtime };
+    }
+  }
+
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
+    const ctx = this.ctx('delete', key);
+    throwIfAborted(opts.signal, ctx);
+    const file = this.keyPath(key);
+    try {
+      await fsp.rm(file, { force: true });
+      await fsp.rm(LocalRemote.sidecarPath(file), { force: true });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOTDIR') return;
+      throw this.fsError(err, ctx);
+    }
+    const dir = path.dirname(file);
+    try {
+      await fsyncDir(dir);
+    } catch {
+      return; // the directory itself is gone: nothing to make durable
+    }
+    // Prune directories left empty, up to the store's root (best effort, like S3's implicit folders).
+    const stop = path.join(this.root, this.prefix);
+    let d = dir;
+    while (d.length > stop.length && d.startsWith(stop)) {
+      try {
+        await fsp.rmdir(d);
+      } catch {
+        break;
+      }
+      d = path.dirname(d);
+    }
+  }
+
+  describe(): RemoteDescription {
+    return { provider: 'local', location: path.join(this.root, this.prefix) + (this.prefix === '' ? '' : '/'), path: this.root, prefix: this.prefix };
+  }
+
+  async applyLifecycle(): Promise<LifecycleResult> {
+    return { applied: false, reason: 'a local directory has no lifecycle rules; retention is enforced by `bri archive prune`' };
+  }
+
+  async close(): Promise<void> {
+    // nothing held
+  }
+}
+
+/** A store on a local directory. */
+export function createLocalRemote(opts: LocalRemoteOptions): RemoteStore {
+  return new LocalRemote(opts);
+}

@@ -1,0 +1,66 @@
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLocalRemote } from '../../src/remote/local.js';
+import { expectCode, runConformance, streamDigest } from './conformance.js';
+
+const roots: string[] = [];
+
+async function freshRoot(): Promise<string> {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-local-remote-'));
+  roots.push(root);
+  return root;
+}
+
+afterAll(async () => {
+  for (const r of roots) await fsp.rm(r, { recursive: true, force: true });
+});
+
+runConformance('local', async () => createLocalRemote({ path: await freshRoot(), prefix: `run-${process.pid}/` }), {
+  extraTests: (store, files) => {
+    it('keeps no temp or sidecar names visible and stores the file at <root>/<prefix>/<key>', async () => {
+      await store().put('layout/x.bin', { path: files().other.path }, { size: files().other.size, sha256: files().other.sha256 });
+      const d = store().describe();
+      const onDisk = path.join(d.path!, d.prefix, 'layout', 'x.bin');
+      expect((await fsp.stat(onDisk)).size).toBe(files().other.size);
+      const names = await fsp.readdir(path.dirname(onDisk));
+      expect(names.filter((n) => n.includes('.bri-tmp-'))).toEqual([]);
+      expect(names).toContain('.x.bin.bri-meta.json');
+    });
+
+    it('head computes the SHA-256 when the sidecar does not describe the file (crash between renames)', async () => {
+      await store().put('crash/x.bin', { path: files().small.path }, { size: files().small.size, sha256: files().small.sha256 });
+      const d = store().describe();
+      const onDisk = path.join(d.path!, d.prefix, 'crash', 'x.bin');
+      // Replace the file behind the sidecar's back: a new inode, other content.
+      await fsp.copyFile(files().other.path, `${onDisk}.new`);
+      await fsp.rename(`${onDisk}.new`, onDisk);
+      const head = await store().head('crash/x.bin');
+      expect(head.size).toBe(files().other.size);
+      expect(head.checksums.sha256).toBe(files().other.sha256);
+      expect(head.metadata).toEqual({});
+    });
+  },
+});
+
+describe('local remote', () => {
+  it('a missing root directory is REMOTE_NOT_FOUND with a hint', async () => {
+    const root = path.join(await freshRoot(), 'does-not-exist');
+    const store = createLocalRemote({ path: root });
+    const err = await expectCode(store.head('x'), 'REMOTE_NOT_FOUND');
+    expect(err.hint).toMatch(/create/);
+    await expectCode(store.put('x', { path: __filename }, { size: (await fsp.stat(__filename)).size, sha256: '0'.repeat(64) }), 'REMOTE_NOT_FOUND');
+  });
+
+  it('a key that is also a directory of other keys is a clear REMOTE_ERROR', async () => {
+    const root = await freshRoot();
+    const store = createLocalRemote({ path: root });
+    const f = path.join(root, 'src.txt');
+    await fsp.writeFile(f, 'hello');
+    const sha = (await streamDigest((await import('node:fs')).createReadStream(f))).sha256;
+    await store.put('a/b', { path: f }, { size: 5, sha256: sha });
+    const err = await expectCode(store.put('a', { path: f }, { size: 5, sha256: sha }), 'REMOTE_ERROR');
+    expect(err.message).toMatch(/collide|directory/i);
+  });
+});
