@@ -90,6 +90,29 @@ describe.skipIf(!hasPar2)('par2cmdline interop', () => {
     expect((await readFile(join(dir, 'd.bin'))).equals(bytes)).toBe(true);
   });
 
+  it('reads a par2cmdline set over two files and verifies each by name', async () => {
+    const a = pseudoRandomBytes(300_000, 6);
+    const b = pseudoRandomBytes(123_457, 7);
+    await writeFile(join(dir, 'a.bin'), a);
+    await writeFile(join(dir, 'b.bin'), b);
+    const c = par2(['create', '-q', '-r5', 'two.par2', 'a.bin', 'b.bin'], dir);
+    expect(c.status, c.output).toBe(0);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.par2')).map((f) => join(dir, f));
+    const set = await readPar2Set(files);
+    expect(set.files.map((f) => f.name).sort()).toEqual(['a.bin', 'b.bin']);
+    // Slices are numbered across files in the main packet's order.
+    const [first, second] = set.files;
+    expect(second!.firstBlock).toBe(first!.blockCount);
+    expect(set.sourceBlockCount).toBe(first!.blockCount + second!.blockCount);
+    expect((await verifyPar2(set, { path: join(dir, 'a.bin'), name: 'a.bin' })).intact).toBe(true);
+    expect((await verifyPar2(set, { path: join(dir, 'b.bin'), name: 'b.bin' })).intact).toBe(true);
+    const broken = Buffer.from(b);
+    xorByte(broken, 100, 1);
+    await writeFile(join(dir, 'b.bin'), broken);
+    const v = await verifyPar2(set, { path: join(dir, 'b.bin'), name: 'b.bin' });
+    expect(v).toMatchObject({ damagedBlocks: [0], intact: false, repairable: false }); // multi-file repair is par2's job
+  });
+
   it('reads what par2 create -r10 writes and repairs with it', async () => {
     const bytes = pseudoRandomBytes(1_500_000, 5);
     await writeFile(join(dir, 'their.bin'), bytes);

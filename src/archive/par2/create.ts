@@ -94,6 +94,8 @@ const HASH_READ_BYTES = 1024 * 1024;
  * temp file, fsynced, then renamed). Throws USAGE for bad options, IO_ERROR
  * when the input cannot be read or is shorter than the range, CANCELLED when
  * `signal` aborts. On failure nothing is left at `outPath` or beside it.
+ * An empty range gives a set with no slices, which this module reads and
+ * verifies; par2cmdline refuses to make such sets and reports them damaged.
  */
 export async function createPar2(input: Par2Input, outPath: string, options: CreatePar2Options = {}): Promise<CreatePar2Result> {
   const offset = input.offset ?? 0;

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { BriError, ErrorCodes, asBriError } from '../../errors.js';
+import { createBackgroundMd5, createInlineMd5 } from './background-md5.js';
 import { crc32 } from './crc32.js';
 import { readAt } from './io.js';
 import { IFSC_ENTRY_BYTES } from './packets.js';
@@ -49,6 +50,8 @@ export interface Par2VerifyResult {
 
 /** Bytes read per step. */
 const VERIFY_READ_BYTES = 4 * 1024 * 1024;
+/** From this size on, the whole-range MD5 gets its own thread (starting one costs ~20 ms). */
+const BACKGROUND_MD5_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface VerifyPar2Options {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
@@ -109,7 +112,7 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
   const considered = Math.min(dataLength, L);
   const damagedBlocks: number[] = [];
   let missingBlocks = 0;
-  const fileHash = createHash('md5');
+  let md5Ok = false;
 
   let fh;
   try {
@@ -117,16 +120,20 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
   } catch (err) {
     throw asBriError(err, `par2: open ${target.path}`);
   }
+  // The whole-range MD5 (pointless when bytes are missing) runs on another thread for large
+  // ranges, beside the per-slice hashes here.
+  const fileHash =
+    considered < L ? undefined : considered >= BACKGROUND_MD5_MIN_BYTES ? createBackgroundMd5() : createInlineMd5();
   try {
     // Whole slices per read, so each slice is checked from one buffer.
     const perRead = Math.max(1, Math.floor(VERIFY_READ_BYTES / B));
-    const buf = Buffer.alloc(Math.min(perRead, Math.max(1, file.blockCount)) * B);
+    const readBuf = Buffer.alloc(Math.min(perRead, Math.max(1, file.blockCount)) * B);
     for (let first = 0; first < file.blockCount; first += perRead) {
       options.signal?.throwIfAborted();
       const count = Math.min(perRead, file.blockCount - first);
       const start = first * B;
-      const got = start < considered ? await readAt(fh, buf.subarray(0, count * B), offset + start, offset + considered) : 0;
-      if (got > 0) fileHash.update(buf.subarray(0, got));
+      const buf = readBuf.subarray(0, count * B);
+      const got = start < considered ? await readAt(fh, buf, offset + start, offset + considered) : (buf.fill(0), 0);
       for (let k = 0; k < count; k++) {
         const index = first + k;
         const sliceEnd = Math.min((index + 1) * B, L);
@@ -138,15 +145,17 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
         // readAt zero-filled past the data, which is the padding PAR 2.0 hashes the last slice with.
         if (!sliceMatches(buf.subarray(k * B, (k + 1) * B), file.checksums, index)) damagedBlocks.push(index);
       }
+      if (got > 0) await fileHash?.update(buf.subarray(0, got));
       options.onProgress?.(Math.min(considered, start + count * B), considered);
     }
+    md5Ok = fileHash !== undefined && (await fileHash.digest()).equals(file.md5);
   } catch (err) {
+    await fileHash?.close();
     throw err instanceof BriError ? err : asBriError(err, `par2: verify ${target.path}`);
   } finally {
     await fh.close();
   }
 
-  const md5Ok = considered === L && fileHash.digest().equals(file.md5);
   const recoveryBlocksAvailable = set.recoverySlices.length;
   const intact = damagedBlocks.length === 0 && dataLength === L && md5Ok;
   // Repair needs every other file of the set too; this API handles one, so a multi-file set repairs only if nothing is lost.
