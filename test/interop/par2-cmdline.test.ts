@@ -16,8 +16,22 @@ import { makeTempDir, pseudoRandomBytes, xorByte } from '../archive/par2/helpers
 const hasPar2 = spawnSync('par2', ['-V'], { stdio: 'ignore' }).status === 0;
 if (!hasPar2) console.warn('par2 interop tests skipped: the `par2` binary (par2cmdline) is not installed');
 
+/**
+ * par2cmdline 0.8 spreads work over OpenMP threads that spin while waiting:
+ * on a busy 2-core machine (vitest runs files in parallel) that turns
+ * milliseconds into many seconds. One thread, passive waiting: these tests
+ * check formats, not par2's speed.
+ */
+const par2Help = hasPar2 ? spawnSync('par2', ['-h'], { encoding: 'utf8' }) : undefined;
+const ONE_THREAD = `${par2Help?.stdout ?? ''}${par2Help?.stderr ?? ''}`.includes('-t<n>') ? ['-t1'] : [];
+
 function par2(args: string[], cwd: string): { status: number | null; output: string } {
-  const r = spawnSync('par2', args, { cwd, encoding: 'utf8' });
+  const [command, ...rest] = args;
+  const r = spawnSync('par2', [command!, ...ONE_THREAD, ...rest], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
