@@ -217,9 +217,14 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
   }
 }
 
+/** Column splits fall on cache-line boundaries, so that two threads never write the same line. */
+const CACHE_LINE_BYTES = 64;
+
 /**
- * Splits one group's work across threads: by outputs when there are enough
- * of them (no thread duplicates input traffic), else by column ranges.
+ * Splits one group's work across threads. By columns: every thread does all
+ * outputs over its share of the columns, so the shares are equal whatever
+ * the number of outputs, and no input byte is read by two threads. Columns
+ * too narrow to share are split by outputs instead.
  */
 function splitTasks(
   M: number,
@@ -232,19 +237,19 @@ function splitTasks(
 ): CombineTask[] {
   const base = { ...at, groupSize, inStride, outStride };
   const tasks: CombineTask[] = [];
-  if (parallelism <= 1 || M >= parallelism) {
+  const lines = Math.ceil(width / CACHE_LINE_BYTES);
+  if (parallelism <= 1 || lines >= parallelism) {
+    for (let p = 0; p < parallelism; p++) {
+      const x0 = Math.floor((p * lines) / parallelism) * CACHE_LINE_BYTES;
+      const x1 = Math.min(width, Math.floor(((p + 1) * lines) / parallelism) * CACHE_LINE_BYTES);
+      if (x1 > x0) tasks.push({ ...base, j0: 0, j1: M, x0, x1 });
+    }
+  } else {
     const parts = Math.min(parallelism, M);
     for (let p = 0; p < parts; p++) {
       const j0 = Math.floor((p * M) / parts);
       const j1 = Math.floor(((p + 1) * M) / parts);
       if (j1 > j0) tasks.push({ ...base, j0, j1, x0: 0, x1: width });
-    }
-  } else {
-    const units = width / KERNEL_STRIDE_BYTES;
-    for (let p = 0; p < parallelism; p++) {
-      const x0 = Math.floor((p * units) / parallelism) * KERNEL_STRIDE_BYTES;
-      const x1 = Math.floor(((p + 1) * units) / parallelism) * KERNEL_STRIDE_BYTES;
-      if (x1 > x0) tasks.push({ ...base, j0: 0, j1: M, x0, x1 });
     }
   }
   return tasks;

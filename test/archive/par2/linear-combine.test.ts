@@ -76,6 +76,19 @@ describe('runCombine', () => {
     );
   });
 
+  it('splits narrow columns by outputs and wide ones by columns, on two threads', async () => {
+    for (const B of [32, 64, 4000]) {
+      const inputs = Array.from({ length: 5 }, (_, i) => Uint8Array.from({ length: B }, (_, k) => (k * 31 + i * 7) & 0xff));
+      const coef = [
+        [1, 2, 3, 4, 5],
+        [0, 0x8000, 7, 0xffff, 9],
+        [11, 0, 13, 14, 0],
+      ];
+      const got = await combine(inputs, coef, B, { memoryLimitBytes: 1 << 20, threads: 2 });
+      expect(got).toEqual(naive(inputs, coef, B));
+    }
+  });
+
   it('plans several passes when outputs do not fit the memory limit', () => {
     const plan = planCombine({ inputCount: 2000, outputCount: 200, blockBytes: 1_000_000 }, { memoryLimitBytes: 64 << 20 });
     expect(plan.passes).toBeGreaterThan(1);
