@@ -110,6 +110,35 @@ export class HashTap extends Transform {
     return this.result;
   }
 
+  /** The digests, or undefined while the source has not ended. */
+  tryDigests(): Digests | undefined {
+    return this.result;
+  }
+
+  /**
+   * The digests once the source has ended. A server may answer as soon as it
+   * got the declared number of bytes, a moment before the file stream sees
+   * its end: this waits for that (up to `timeoutMs`), undefined if it never comes.
+   */
+  async settled(timeoutMs = 10_000): Promise<Digests | undefined> {
+    if (this.result !== undefined) return this.result;
+    if (this.destroyed) return undefined;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('finish', done);
+        this.off('close', done);
+        this.off('error', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.once('finish', done);
+      this.once('close', done);
+      this.once('error', done);
+    });
+    return this.result;
+  }
+
   /** The digests; only valid once the stream ended (throws before). */
   digests(): Digests {
     if (this.result === undefined) throw new Error('HashTap.digests() called before the stream ended');

@@ -124,3 +124,14 @@ export function fullKey(storePrefix: string, key: string): string {
 export function relativeKey(storePrefix: string, name: string): string {
   return name.startsWith(storePrefix) ? name.slice(storePrefix.length) : name;
 }
+
+/** Checks a lifecycle rule: whole days >= 1, expiration after transition. Throws USAGE. */
+export function validateLifecycleRule(rule: { transitionAfterDays?: number | undefined; expireAfterDays?: number | undefined }): void {
+  for (const name of ['transitionAfterDays', 'expireAfterDays'] as const) {
+    const v = rule[name];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw usage(`${name} must be a whole number of days >= 1, got ${String(v)}`);
+  }
+  if (rule.transitionAfterDays !== undefined && rule.expireAfterDays !== undefined && rule.expireAfterDays <= rule.transitionAfterDays) {
+    throw usage(`expireAfterDays (${rule.expireAfterDays}) must be later than transitionAfterDays (${rule.transitionAfterDays})`);
+  }
+}
