@@ -3,7 +3,7 @@
  * as that layer lands).
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
-import { RestoreApi } from './archive/restore-api.js';
+import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { BriStore, type StoreConfig } from './store/store.js';
 
@@ -37,6 +37,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     ...(key ? { key } : {}),
     // Restoring over the open database's own directory is refused: close it first.
     openHere: (dir) => !store.isClosed && path.resolve(dir) === store.dataDir,
+    repair: par2Repairer,
   });
   return Object.assign(store, { archive, restore }) as BriDB;
 }

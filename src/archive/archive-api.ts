@@ -2,7 +2,10 @@
  * `db.archive`: create, list, get, stats, delete, download, verify, inspect,
  * over a local archive directory (default `<dataDir>/archives`).
  */
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import { ARCHIVE_EXTENSION, archiveFileName } from './ids.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../store/lock.js';
@@ -23,6 +26,7 @@ import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
@@ -59,9 +63,14 @@ export class ArchiveApi {
   constructor(
     private readonly host: ArchiveHost,
     private readonly config: ArchiveConfig = {},
-    private readonly recoveryFactory?: RecoveryFactory,
+    private readonly recoveryFactory: RecoveryFactory = par2RecoveryWriter,
   ) {
     this.archiveDir = path.resolve(config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
+  }
+
+  /** An archive id (validated) in the archive directory, or a path to a file. */
+  fileFor(idOrFile: string): string {
+    return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));
   }
 
   /** One create at a time in this process; others wait their turn. */
@@ -69,7 +78,8 @@ export class ArchiveApi {
     const run = this.running.then(() =>
       this.host.exclusive(() => {
         const ec = this.config.errorCorrection;
-        const recovery = this.recoveryFactory && (ec?.enabled ?? true) && (ec?.redundancy ?? 0.1) > 0 ? this.recoveryFactory(ec?.redundancy ?? 0.1) : undefined;
+        const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
+        const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
         return createArchive({
           dataDir: this.host.dataDir,
           archiveDir: this.archiveDir,
@@ -115,9 +125,23 @@ export class ArchiveApi {
 
   /** Verifies an archive by id (in the archive directory) or by file path. */
   async verify(idOrFile: string, opts: { onProgress?: ProgressListener } = {}): Promise<VerifyReport> {
-    const target = await getLocalArchive(this.archiveDir, idOrFile);
+    // A damaged manifest must not stop verification: resolve the file without reading it.
+    const file = this.fileFor(idOrFile);
+    await fsp.access(file).catch(() => {
+      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${idOrFile}`, { hint: '`bri archive list` shows the archives there are.', details: { archiveId: idOrFile } });
+    });
     const neighbours = await this.list().catch(() => []);
-    return verifyArchive(target.file, { ...(this.host.key ? { key: this.host.key } : {}), neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    return verifyArchive(file, { ...(this.host.key ? { key: this.host.key } : {}), neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  }
+
+  /**
+   * Repairs a damaged archive with its PAR2 data: into `out` (default: beside it, `<id>.repaired.bri`),
+   * or in place (through a temp file and a rename) with `inPlace`.
+   */
+  async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
+    const file = this.fileFor(idOrFile);
+    const out = opts.inPlace ? file : path.resolve(opts.out ?? file.replace(/\.bri$/, '') + '.repaired.bri');
+    return repairArchive(file, out);
   }
 
   /** The manifest of an archive file, read without unpacking the rest. */

@@ -63,8 +63,8 @@ export interface CreateArchiveOptions {
 export interface RecoveryWriter {
   redundancy: number;
   plan(protectedBytes: number): { blockSize: number; recoveryBlockCount: number };
-  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` into `outPath`; returns its size. */
-  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }): Promise<number>;
+  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` (recorded as file `name`) into `outPath`; returns its size. */
+  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }, name: string): Promise<number>;
 }
 
 export interface CreatedArchive {
@@ -285,7 +285,7 @@ async function writeArchivePackage(
             emit('recovery', totalBytes, totalBytes);
             const par2Path = path.join(stageDir, 'recovery.par2');
             const plan = { blockSize: manifest.errorCorrection.blockSize!, recoveryBlockCount: manifest.errorCorrection.recoveryBlockCount! };
-            const bytes = await recovery.write(out, prefixBytes, par2Path, plan);
+            const bytes = await recovery.write(out, prefixBytes, par2Path, plan, `${manifest.archiveId}.tar`);
             return { name: 'recovery.par2', path: par2Path, size: bytes };
           },
         }

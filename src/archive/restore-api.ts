@@ -4,6 +4,8 @@
  * clone.
  */
 import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import { repairArchive } from './recovery.js';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
@@ -133,6 +135,17 @@ export class RestoreApi {
   }
 }
 
+/** Repairs into a temp file with the archive's PAR2 data; the restore removes it afterwards. */
+export const par2Repairer: ArchiveRepairer = async (file) => {
+  const out = path.join(os.tmpdir(), `bri-repaired-${process.pid}-${Date.now()}-${path.basename(file)}`);
+  try {
+    const r = await repairArchive(file, out);
+    return r.repaired ? { file: out, damagedBlocks: r.damagedBlocks, repairedBlocks: r.repairedBlocks } : null;
+  } catch {
+    return null;
+  }
+};
+
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer }): RestoreApi {
   const dataDir = path.resolve(opts.dataDir);
@@ -140,6 +153,6 @@ export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: 
     dataDir,
     archiveDir: path.resolve(opts.archiveDir ?? path.join(dataDir, 'archives')),
     ...(opts.key ? { key: opts.key } : {}),
-    ...(opts.repair ? { repair: opts.repair } : {}),
+    repair: opts.repair ?? par2Repairer,
   });
 }

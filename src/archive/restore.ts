@@ -275,10 +275,12 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     carryOver: opts.carryOver ?? [],
   };
   let swapped = false;
+  let repairedCopy: string | null = null;
   try {
     if (st.exists) lock = await acquireLock(target, 'bri restore');
     await opts.hooks?.beforeRestore?.(plan);
     const { file, repaired } = await verifyOrRepair(plan, opts);
+    if (file !== plan.archive.file) repairedCopy = file;
     await writeJournal(journal);
     await fsp.mkdir(journal.newDir);
     const built = await buildDataDir(file, plan, journal.newDir, opts);
@@ -324,5 +326,6 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     throw restoreError(`restore failed: ${(err as Error).message}`, 'Nothing was swapped in; the target is as it was.', err);
   } finally {
     if (lock && !swapped) await lock.release();
+    if (repairedCopy) await fsp.rm(repairedCopy, { force: true });
   }
 }

@@ -18,6 +18,7 @@ import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { splitLines } from './replay-archive.js';
+import { par2Status, type Par2Status } from './recovery.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -33,6 +34,8 @@ export interface VerifyReport {
     snapshot: 'verified' | 'encrypted-not-checked' | 'bad' | 'not-reached';
     neighbours: number;
   };
+  /** When damage was found: what the archive's PAR2 data says (null without recovery data). */
+  recovery: Par2Status | null;
 }
 
 export interface VerifyOptions {
@@ -59,6 +62,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     error: null,
     problems: [],
     checked: { members: 0, walLines: 0, chain: 'not-reached', snapshot: 'not-reached', neighbours: 0 },
+    recovery: null,
   };
   const computed = new Map<string, string>();
   let manifest: Manifest | null = null;
@@ -174,6 +178,17 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     report.checked.neighbours = checkNeighbours(m, opts.neighbours ?? [], problem);
   }
   report.ok = report.problems.length === 0;
+  if (!report.ok) {
+    const status = await par2Status(file);
+    if (status.present) {
+      report.recovery = status;
+      problem(
+        status.repairable
+          ? `repairable: ${status.damagedBlocks} damaged blocks, ${status.recoveryBlocksAvailable} recovery blocks available (bri archive repair)`
+          : `beyond repair: ${status.damagedBlocks} damaged blocks, ${status.recoveryBlocksAvailable} recovery blocks available`,
+      );
+    }
+  }
   return report;
 }
 

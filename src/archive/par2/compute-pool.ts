@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { createJsKernel } from './kernel-js.js';
 import { instantiateKernel, kernelModuleBytes, wasmKernelVariant, type WasmKernelExports } from './kernel-wasm.js';
 import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
-import { createRunTask, WORKER_SOURCE, type CombineTask, type RunTask } from './task-runner.js';
+import { runTask, WORKER_SOURCE, type CombineTask } from './task-runner.js';
 
 const WASM_PAGE_BYTES = 65536;
 const MAX_WASM_PAGES = 65536;
@@ -80,7 +80,6 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
 
 class InlinePool implements ComputePool {
   readonly parallelism = 1;
-  private readonly runTask: RunTask = createRunTask();
   constructor(
     readonly memory: WasmMemory,
     readonly kernel: WasmKernelExports,
@@ -88,7 +87,7 @@ class InlinePool implements ComputePool {
   ) {}
 
   run(tasks: CombineTask[]): Promise<void> {
-    for (const task of tasks) this.runTask(this.kernel, this.memory, task);
+    for (const task of tasks) runTask(this.kernel, task);
     return Promise.resolve();
   }
 

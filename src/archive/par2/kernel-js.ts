@@ -100,5 +100,15 @@ export function createJsKernel(memory: WasmMemory): WasmKernelExports {
       }
     },
     joinOutput() {},
+    mulAddTask(outBase, outStride, inBase, inStride, tableBase, coefBase, G, j0, j1, x0, x1) {
+      const coef = new Uint16Array(memory.buffer);
+      for (let j = j0; j < j1; j++) {
+        for (let i = 0; i < G; i++) {
+          const k = j * G + i;
+          if (coef[(coefBase >>> 1) + k] === 0) continue;
+          this.mulAdd(outBase + j * outStride + x0, inBase + i * inStride + 2 * x0, tableBase + k * 128, x1 - x0);
+        }
+      }
+    },
   };
 }

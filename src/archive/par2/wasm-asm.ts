@@ -62,6 +62,14 @@ export const op = {
   i32GeU: (): number[] => [0x4f],
   i32LtU: (): number[] => [0x49],
   i32Eqz: (): number[] => [0x45],
+  i32GtU: (): number[] => [0x4b],
+  i32Mul: (): number[] => [0x6c],
+  i32Shl: (): number[] => [0x74],
+  select: (): number[] => [0x1b],
+  /** if … end with no result (close with `end`). */
+  if: (): number[] => [0x04, 0x40],
+  call: (index: number): number[] => [0x10, ...uleb(index)],
+  i32Load16U: (offset = 0): number[] => [0x2f, 1, ...uleb(offset)],
   // SIMD (prefix 0xfd). Memory arguments: alignment log2, then offset.
   v128Load: (offset = 0): number[] => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Store: (offset = 0): number[] => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],
