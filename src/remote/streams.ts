@@ -87,6 +87,10 @@ export function rangeWindow(ctx: RemoteErrorContext, requested: { start: number;
   } else {
     return {};
   }
+  if (total !== undefined && requested.start >= total && !(total === 0 && requested.start === 0)) {
+    // Some servers (Azurite) answer a range past the end with the whole object instead of 416.
+    throw remoteFailure(ctx, 'the requested range is not satisfiable', { details: { size: total, range: requested } });
+  }
   const wantEnd = total !== undefined ? Math.min(requested.end, total - 1) : requested.end;
   if (first > requested.start || last < wantEnd) {
     throw remoteFailure(ctx, `the server sent bytes ${first}-${last} for a request of ${requested.start}-${requested.end}`, { details: { contentRange } });

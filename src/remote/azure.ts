@@ -1,0 +1,375 @@
+/**
+ * The Azure Blob Storage provider, on @azure/storage-blob (12.32), loaded on
+ * first use.
+ *
+ * Uploads are block uploads streamed from the file: blocks of
+ * `blockSizeBytes`, at most `concurrency` in flight (memory about
+ * (concurrency + 1) x block size), then one Put Block List. Each block is
+ * sent with its own Content-MD5, which the service checks before it accepts
+ * the block (and echoes back; we compare). The block list is committed with
+ * the whole file's MD5 as the blob's Content-MD5, and the upload counts only
+ * once the blob's properties report the committed size and that MD5.
+ *
+ * This is what `BlockBlobClient.uploadStream` does, plus the per-block MD5:
+ * for Put Block List the service stores x-ms-blob-content-md5 without
+ * checking it against the data (the blocks were checked one by one), so
+ * uploadStream's blocks, sent without an MD5, would leave the blob's
+ * Content-MD5 an unverified echo of ours.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
+import {
+  normalizeStorePrefix,
+  relativeKey,
+  SHA256_METADATA_KEY,
+  splitMetadata,
+  validateKey,
+  validateLifecycleRule,
+  validateListPrefix,
+  validateRange,
+} from './keys.js';
+import { checkSent, integrityError, preparePut } from './put-check.js';
+import { failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import type {
+  CallOptions,
+  ChecksumAlgorithm,
+  GetOptions,
+  LifecycleResult,
+  LifecycleRule,
+  ObjectHead,
+  ObjectInfo,
+  PutOptions,
+  PutResult,
+  PutSource,
+  RemoteDescription,
+  RemoteStore,
+} from './remote.js';
+import { guardDownload, openHashed, rangeWindow } from './streams.js';
+
+const MiB = 1024 * 1024;
+/** Block size. Memory per upload is about (CONCURRENCY + 1) x this. */
+export const BLOCK_SIZE_BYTES = 8 * MiB;
+/** Blocks staged in parallel. */
+export const CONCURRENCY = 4;
+/** Blobs per listing page (the service's maximum is 5000). */
+export const LIST_PAGE_SIZE = 1000;
+/** Azure's largest block. */
+const MAX_BLOCK_BYTES = 4000 * MiB;
+
+export type AzureAccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+
+export interface AzureRemoteOptions {
+  /** Container name (must exist). */
+  container: string;
+  /** Key prefix (default none). */
+  prefix?: string;
+  /** A storage connection string (AccountName/AccountKey or SharedAccessSignature, optional BlobEndpoint). */
+  connectionString?: string;
+  /** Account name, with accountKey or sasToken. */
+  accountName?: string;
+  /** Shared key of the account. */
+  accountKey?: string;
+  /** A SAS token (with or without the leading '?'). */
+  sasToken?: string;
+  /** Blob service URL (default https://<accountName>.blob.core.windows.net; Azurite: http://127.0.0.1:10000/devstoreaccount1). */
+  endpoint?: string;
+  /** Access tier for new blobs (default: the account's). */
+  accessTier?: AzureAccessTier;
+  /** Block size in bytes (default 8 MiB). */
+  blockSizeBytes?: number;
+  /** Blocks in flight (default 4). */
+  concurrency?: number;
+  /** Blobs per listing page (default 1000; small values are for tests). */
+  listPageSize?: number;
+  /** Tries per request inside the SDK (default 3); operations are retried by `withRetry`. */
+  sdkMaxTries?: number;
+}
+
+type AzureSdk = typeof import('@azure/storage-blob');
+
+/** Reads `Key=Value;` pairs of a connection string. */
+function parseConnectionString(cs: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of cs.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+function stripQuery(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(invalid endpoint)';
+  }
+}
+
+class AzureRemote implements RemoteStore {
+  readonly provider = 'azure' as const;
+  private readonly opts: AzureRemoteOptions;
+  private readonly prefix: string;
+  private readonly blockSize: number;
+  private readonly concurrency: number;
+  private readonly pageSize: number;
+  private readonly secrets: string[];
+  private readonly account: string | undefined;
+  private readonly endpoint: string | undefined;
+  private sdk: Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> | undefined;
+  private closed = false;
+
+  constructor(opts: AzureRemoteOptions) {
+    this.opts = opts;
+    this.prefix = normalizeStorePrefix(opts.prefix);
+    this.blockSize = Math.min(MAX_BLOCK_BYTES, Math.max(64 * 1024, opts.blockSizeBytes ?? BLOCK_SIZE_BYTES));
+    this.concurrency = Math.max(1, opts.concurrency ?? CONCURRENCY);
+    this.pageSize = Math.min(5000, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
+    const cs = opts.connectionString !== undefined ? parseConnectionString(opts.connectionString) : {};
+    this.account = opts.accountName ?? cs.AccountName;
+    this.endpoint = stripQuery(opts.endpoint ?? cs.BlobEndpoint ?? (this.account !== undefined ? `https://${this.account}.blob.core.windows.net` : undefined));
+    this.secrets = [opts.connectionString, opts.accountKey, opts.sasToken, opts.sasToken?.replace(/^\?/, ''), cs.AccountKey, cs.SharedAccessSignature].filter(
+      (s): s is string => typeof s === 'string' && s !== '',
+    );
+  }
+
+  private ctx(op: string, key?: string): RemoteErrorContext {
+    return { provider: 'azure', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.container, secrets: this.secrets };
+  }
+
+  private client(): Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> {
+    if (this.closed) return Promise.reject(remoteFailure(this.ctx('init'), 'the store is closed'));
+    this.sdk ??= (async () => {
+      const sdk: AzureSdk = await import('@azure/storage-blob');
+      const o = this.opts;
+      const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: o.sdkMaxTries ?? 3, retryDelayInMs: 200, maxRetryDelayInMs: 5000 } };
+      let service: BlobServiceClient;
+      try {
+        if (o.connectionString !== undefined) {
+          service = sdk.BlobServiceClient.fromConnectionString(o.connectionString, pipeline);
+        } else if (o.accountKey !== undefined && this.account !== undefined && this.endpoint !== undefined) {
+          service = new sdk.BlobServiceClient(this.endpoint, new sdk.StorageSharedKeyCredential(this.account, o.accountKey), pipeline);
+        } else if (o.sasToken !== undefined && this.endpoint !== undefined) {
+          service = new sdk.BlobServiceClient(`${this.endpoint}?${o.sasToken.replace(/^\?/, '')}`, undefined, pipeline);
+        } else {
+          throw new Error('give connectionString, accountName + accountKey, or (accountName or endpoint) + sasToken');
+        }
+      } catch (err) {
+        throw remoteFailure(this.ctx('init'), `cannot build the Azure client: ${(err as Error).message}`, {
+          hint: 'check the azure credentials in the remote configuration',
+          details: { auth: true },
+        });
+      }
+      return { sdk, service, container: service.getContainerClient(o.container) };
+    })();
+    this.sdk.catch(() => {
+      this.sdk = undefined;
+    });
+    return this.sdk;
+  }
+
+  async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
+    const ctx = this.ctx('put', key);
+    const userMetadata = await preparePut(ctx, key, source, opts);
+    throwIfAborted(opts.signal, ctx);
+    const { container } = await this.client();
+    const blob = container.getBlockBlobClient(this.prefix + key);
+    const tap = openHashed(source.path, { maxBytes: opts.size });
+    const nonce = randomBytes(6).toString('hex');
+    const ids: string[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown;
+    const abortSignal = opts.signal;
+    const stage = async (data: Buffer): Promise<void> => {
+      while (inflight.size >= this.concurrency) await Promise.race(inflight);
+      if (failure !== undefined) throw failure;
+      const id = Buffer.from(`${nonce}-${String(ids.length).padStart(7, '0')}`).toString('base64');
+      ids.push(id);
+      const md5 = createHash('md5').update(data).digest();
+      const p = blob
+        .stageBlock(id, data, data.length, { transactionalContentMD5: md5, ...(abortSignal ? { abortSignal } : {}) })
+        .then((res) => {
+          // The service checked the block against our MD5; it answers with the MD5 it computed.
+          if (res.contentMD5 !== undefined && !Buffer.from(res.contentMD5).equals(md5)) {
+            throw integrityError(ctx, `block ${ids.indexOf(id)} Content-MD5`, md5.toString('hex'), Buffer.from(res.contentMD5).toString('hex'));
+          }
+        })
+        .catch((err: unknown) => {
+          failure ??= err;
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+    };
+    try {
+      let buf = Buffer.allocUnsafe(Math.min(this.blockSize, Math.max(1, opts.size)));
+      let fill = 0;
+      for await (const c of tap) {
+        const chunk = c as Buffer;
+        let off = 0;
+        while (off < chunk.length) {
+          const n = Math.min(buf.length - fill, chunk.length - off);
+          chunk.copy(buf, fill, off, off + n);
+          fill += n;
+          off += n;
+          if (fill === buf.length) {
+            await stage(buf);
+            buf = Buffer.allocUnsafe(this.blockSize);
+            fill = 0;
+          }
+        }
+        if (failure !== undefined) throw failure;
+      }
+      if (fill > 0) await stage(buf.subarray(0, fill));
+      await Promise.all(inflight);
+      if (failure !== undefined) throw failure;
+      const digests = await tap.settled();
+      if (digests === undefined) throw remoteFailure(ctx, 'the source ended unexpectedly', { details: { integrity: true } });
+      checkSent(ctx, digests, opts);
+      await blob.commitBlockList(ids, {
+        blobHTTPHeaders: { blobContentType: opts.contentType ?? 'application/octet-stream', blobContentMD5: digests.md5 },
+        metadata: { ...userMetadata, [SHA256_METADATA_KEY]: opts.sha256 },
+        ...(this.opts.accessTier !== undefined ? { tier: this.opts.accessTier } : {}),
+        ...(abortSignal ? { abortSignal } : {}),
+      });
+      try {
+        const props = await blob.getProperties();
+        if (props.contentLength !== opts.size) throw integrityError(ctx, 'size stored', opts.size, props.contentLength ?? 'none');
+        const md5 = digests.md5.toString('hex');
+        const stored = props.contentMD5 !== undefined ? Buffer.from(props.contentMD5).toString('hex') : 'none';
+        if (stored !== md5) throw integrityError(ctx, 'Content-MD5', md5, stored);
+        return { key, size: opts.size, ...(props.etag !== undefined ? { etag: props.etag } : {}), checksum: { algorithm: 'md5', value: md5 } };
+      } catch (err) {
+        await blob.deleteIfExists().catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      tap.destroy();
+      await Promise.allSettled(inflight);
+      if (opts.signal?.aborted) throw toRemoteError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx);
+      const hashErr = tap.errored;
+      if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
+      const f = failureFacts(err);
+      if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5') throw remoteFailure(ctx, `Azure refused a block: checksum mismatch (${f.code})`, { details: { integrity: true } });
+      // Staged blocks that were never committed are discarded by the service after a week; nothing is visible.
+      throw toRemoteError(err, ctx, false);
+    }
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<Readable> {
+    const ctx = this.ctx('get', key);
+    validateKey(key);
+    validateRange(opts.range);
+    throwIfAborted(opts.signal, ctx);
+    const { container } = await this.client();
+    const blob = container.getBlobClient(this.prefix + key);
+    try {
+      const res =
+        opts.range !== undefined
+          ? await blob.download(opts.range.start, opts.range.end - opts.range.start + 1, opts.signal ? { abortSignal: opts.signal } : {})
+          : await blob.download(0, undefined, opts.signal ? { abortSignal: opts.signal } : {});
+      const body = res.readableStreamBody as Readable | undefined;
+      if (body === undefined) throw remoteFailure(ctx, 'the response has no body');
+      const window =
+        opts.range !== undefined ? rangeWindow(ctx, opts.range, res.contentRange, res.contentLength) : res.contentLength !== undefined ? { expectedBytes: res.contentLength } : {};
+      return guardDownload(body, ctx, window);
+    } catch (err) {
+      throw toRemoteError(err, ctx, true);
+    }
+  }
+
+  async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
+    const ctx = this.ctx('head', key);
+    validateKey(key);
+    throwIfAborted(opts.signal, ctx);
+    const { container } = await this.client();
+    try {
+      const p = await container.getBlobClient(this.prefix + key).getProperties(opts.signal ? { abortSignal: opts.signal } : {});
+      const { user, sha256 } = splitMetadata(p.metadata);
+      const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
+      if (sha256 !== undefined) checksums.sha256 = sha256;
+      if (p.contentMD5 !== undefined) checksums.md5 = Buffer.from(p.contentMD5).toString('hex');
+      return {
+        key,
+        size: p.contentLength ?? 0,
+        lastModified: p.lastModified ?? new Date(0),
+        metadata: user,
+        checksums,
+        ...(p.etag !== undefined ? { etag: p.etag } : {}),
+        ...(p.contentType !== undefined ? { contentType: p.contentType } : {}),
+      };
+    } catch (err) {
+      throw toRemoteError(err, ctx, true);
+    }
+  }
+
+  async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
+    const ctx = this.ctx('list', prefix);
+    validateListPrefix(prefix);
+    const { container } = await this.client();
+    let continuationToken: string | undefined;
+    do {
+      throwIfAborted(opts.signal, ctx);
+      let page: Awaited<ReturnType<ContainerClient['listBlobFlatSegment']>>;
+      try {
+        const iter = container
+          .listBlobsFlat({ prefix: this.prefix + prefix, ...(opts.signal ? { abortSignal: opts.signal } : {}) })
+          .byPage({ maxPageSize: this.pageSize, ...(continuationToken !== undefined ? { continuationToken } : {}) });
+        const r = await iter.next();
+        if (r.done === true) return;
+        page = r.value;
+      } catch (err) {
+        throw toRemoteError(err, ctx, false);
+      }
+      for (const b of page.segment.blobItems) {
+        yield { key: relativeKey(this.prefix, b.name), size: b.properties.contentLength ?? 0, lastModified: b.properties.lastModified };
+      }
+      continuationToken = page.continuationToken === '' ? undefined : page.continuationToken;
+    } while (continuationToken !== undefined);
+  }
+
+  async delete(key: string, opts: CallOptions = {}): Promise<void> {
+    const ctx = this.ctx('delete', key);
+    validateKey(key);
+    throwIfAborted(opts.signal, ctx);
+    const { container } = await this.client();
+    try {
+      await container.getBlobClient(this.prefix + key).delete(opts.signal ? { abortSignal: opts.signal } : {});
+    } catch (err) {
+      if (failureFacts(err).code === 'BlobNotFound') return;
+      throw toRemoteError(err, ctx, false);
+    }
+  }
+
+  describe(): RemoteDescription {
+    return {
+      provider: 'azure',
+      location: `azure://${this.account ?? '?'}/${this.opts.container}/${this.prefix}`,
+      container: this.opts.container,
+      prefix: this.prefix,
+      ...(this.account !== undefined ? { account: this.account } : {}),
+      ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
+      ...(this.opts.accessTier !== undefined ? { accessTier: this.opts.accessTier } : {}),
+    };
+  }
+
+  async applyLifecycle(rule: LifecycleRule): Promise<LifecycleResult> {
+    validateLifecycleRule(rule);
+    return {
+      applied: false,
+      reason:
+        'Azure lifecycle management policies belong to the storage account and are set through Azure Resource Manager (portal, az CLI, Bicep), not the blob API: add a rule for this prefix there',
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.sdk = undefined;
+  }
+}
+
+/** A store on an Azure Blob Storage container. */
+export function createAzureRemote(opts: AzureRemoteOptions): RemoteStore {
+  return new AzureRemote(opts);
+}
