@@ -96,6 +96,10 @@ const HASH_READ_BYTES = 1024 * 1024;
  * `signal` aborts. On failure nothing is left at `outPath` or beside it.
  * An empty range gives a set with no slices, which this module reads and
  * verifies; par2cmdline refuses to make such sets and reports them damaged.
+ *
+ * The output is deterministic (no clock, no randomness): the same bytes,
+ * name and options always give the same file, so a repaired archive can
+ * regenerate its recovery data byte for byte.
  */
 export async function createPar2(input: Par2Input, outPath: string, options: CreatePar2Options = {}): Promise<CreatePar2Result> {
   const offset = input.offset ?? 0;

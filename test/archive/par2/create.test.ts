@@ -46,6 +46,15 @@ describe('createPar2', () => {
     expect(summary.par2Bytes).toBe((await stat(out)).size);
   });
 
+  it('is deterministic: the same input and options give the same bytes, whatever the threads or memory', async () => {
+    const data = join(dir, 'det.bin');
+    await writeFile(data, pseudoRandomBytes(300_000, 12));
+    const input = { path: data, length: 300_000, name: 'det.bin' };
+    await createPar2(input, join(dir, 'a.par2'), { blockSize: 2048 });
+    await createPar2(input, join(dir, 'b.par2'), { blockSize: 2048, threads: 2, memoryLimitBytes: 32 * 1024 });
+    expect((await readFile(join(dir, 'a.par2'))).equals(await readFile(join(dir, 'b.par2')))).toBe(true);
+  });
+
   it('repeats the critical packets at the start, between recovery packets and at the end', async () => {
     const data = join(dir, 'd.bin');
     await writeFile(data, pseudoRandomBytes(200_000, 7));
