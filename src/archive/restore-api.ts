@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { readArchiveState } from './archive-state.js';
-import { listLocalArchives, type LocalArchive } from './catalog.js';
+import { scanArchiveDir, type LocalArchive, type UnreadableArchive } from './catalog.js';
+import { readManifest } from './package-reader.js';
+import * as fsp from 'node:fs/promises';
 import { findForTimestamp, instanceArchives, parseTimestamp, planRestore, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore-plan.js';
 import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreResult } from './restore.js';
 import type { ProgressListener } from './progress.js';
@@ -53,9 +55,36 @@ function carryOverFor(archiveDir: string, target: string): string[] {
 export class RestoreApi {
   constructor(private readonly ctx: RestoreContext) {}
 
+  /**
+   * The archives, including damaged ones whose manifest can be read after a PAR2 repair
+   * (the restore repairs them again before use). Unreadable ones make `latest` fail loudly.
+   */
   private async archives(): Promise<LocalArchive[]> {
-    return listLocalArchives(this.ctx.archiveDir);
+    const listing = await scanArchiveDir(this.ctx.archiveDir);
+    const out = [...listing.archives];
+    for (const bad of listing.unreadable) {
+      const fixed = this.ctx.repair ? await this.ctx.repair(bad.file) : null;
+      if (!fixed) {
+        this.unreadable.push(bad);
+        continue;
+      }
+      try {
+        out.push({ file: bad.file, bytes: (await fsp.stat(bad.file)).size, manifest: await readManifest(fixed.file) });
+      } finally {
+        await fsp.rm(fixed.file, { force: true });
+      }
+    }
+    if (out.length === 0 && this.unreadable.length > 0) {
+      const first = this.unreadable[0]!;
+      throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `no readable archive in ${this.ctx.archiveDir}: ${first.file}: ${first.error.message}`, {
+        hint: 'The archives there are damaged beyond repair; restore from another copy (another source).',
+        details: { unreadable: this.unreadable.map((u) => u.file) },
+      });
+    }
+    return out.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
   }
+
+  private unreadable: UnreadableArchive[] = [];
 
   private async defaultInstance(explicit?: string): Promise<string | undefined> {
     if (explicit) return explicit;

@@ -182,6 +182,8 @@ export function registerArchiveCommands(program: Command): void {
       );
     });
 
+  registerRepairCommand(archive);
+
   cmd('download')
     .argument('<id>', 'archive id')
     .argument('<file>', 'where to write the copy')
@@ -191,5 +193,23 @@ export function registerArchiveCommands(program: Command): void {
       const a = await api(raw, opts, 'bri archive download').download(id, file);
       if (opts.json) printJson({ archiveId: a.manifest.archiveId, file: a.file, bytes: a.bytes });
       else printLine(`wrote ${a.file} (${formatBytes(a.bytes)})`, opts);
+    });
+}
+
+export function registerRepairCommand(archive: Command): void {
+  addOutputOptions(addArchiveDirOption(addDataDirOption(archive.command('repair'))))
+    .argument('<id|file>', 'archive id or file')
+    .option('-o, --out <file>', 'where to write the repaired copy (default: <archive>.repaired.bri)')
+    .option('--in-place', 'replace the archive (through a temp file and a rename)', false)
+    .description('repair a damaged archive with its PAR2 recovery data')
+    .action(async (target: string, raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const r = await api(raw, opts, 'bri archive repair').repair(target, {
+        ...(raw.out ? { out: String(raw.out) } : {}),
+        inPlace: raw.inPlace === true,
+      });
+      if (opts.json) printJson(r);
+      else if (!r.repaired) printLine(`${r.file}: intact, nothing to repair (${r.recoveryBlocksAvailable} recovery blocks available)`, opts);
+      else printLine(`repaired ${r.repairedBlocks} of ${r.damagedBlocks} damaged blocks (${r.recoveryBlocksAvailable} recovery blocks available) into ${r.file}`, opts);
     });
 }

@@ -1,0 +1,31 @@
+/** The remote layer's public API: explicit re-exports only. */
+export type {
+  ByteRange,
+  CallOptions,
+  ChecksumAlgorithm,
+  GetOptions,
+  LifecycleResult,
+  LifecycleRule,
+  ObjectHead,
+  ObjectInfo,
+  ProviderName,
+  PutOptions,
+  PutResult,
+  PutSource,
+  RemoteDescription,
+  RemoteStore,
+} from './remote.js';
+export { createRemote, lifecycleFromConfig, parseRemoteConfig, PROVIDERS } from './registry.js';
+export type { AzureRemoteConfig, CreateRemoteOptions, GcsRemoteConfig, LocalRemoteConfig, RemoteConfig, S3RemoteConfig } from './registry.js';
+export { withRetry } from './retry.js';
+export type { RetryInfo, RetryOptions } from './retry.js';
+export { createLocalRemote } from './local.js';
+export type { LocalRemoteOptions } from './local.js';
+export { createS3Remote } from './s3.js';
+export type { S3RemoteOptions, S3Credentials } from './s3.js';
+export { createGcsRemote } from './gcs.js';
+export type { GcsRemoteOptions } from './gcs.js';
+export { createAzureRemote } from './azure.js';
+export type { AzureRemoteOptions, AzureAccessTier } from './azure.js';
+export { validateKey, compareKeys } from './keys.js';
+export { redact } from './remote-errors.js';
