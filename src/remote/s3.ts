@@ -96,6 +96,9 @@ export interface S3RemoteOptions {
 }
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+const noop = (): void => undefined;
+const SILENT_LOGGER = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 type StorageSdk = typeof import('@aws-sdk/lib-storage');
 
 /** Strips user info and query from an endpoint URL for display. */
@@ -150,6 +153,9 @@ class S3Remote implements RemoteStore {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: o.sdkMaxAttempts ?? 3,
+        // The SDK's default logger is console for some messages ("An error was encountered in a
+        // non-retryable streaming request."): our errors say what failed, so keep the SDK quiet.
+        logger: SILENT_LOGGER,
         ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
         ...(o.credentials !== undefined ? { credentials: { ...o.credentials } } : {}),
       };
