@@ -22,7 +22,7 @@ import { makeTempDir, normalizeState } from '../support/fixtures.js';
 import { BLOCK, makeSampleArchives, tarLayout, tarMembers, watchWrites, type MemberLayout } from '../support/hostile-tar.js';
 
 /** Runs per property; the total is printed at the end (≥ 2000). */
-const RUNS = { anywhere: 650, headers: 450, truncate: 300, blocks: 350, mixed: 250 };
+const RUNS = { anywhere: 600, headers: 400, truncate: 250, blocks: 300, mixed: 200, recovery: 250 };
 /** A read that takes longer than this is a hang. */
 const HANG_MS = 5_000;
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
@@ -42,17 +42,31 @@ interface Baseline {
   state: ReturnType<typeof normalizeState>;
   appliedThrough: number;
 }
+/** The archive the current properties mutate (plain first, then the one with PAR2 recovery data). */
 let base!: Baseline;
+let plain!: Baseline;
+let withRecovery!: Baseline;
 let mutations = 0;
-const outcomes = { verifyOk: 0, verifyProblems: 0, replayOk: 0, replayRefused: 0, manifestOk: 0, manifestRefused: 0 };
+const outcomes = { verifyOk: 0, verifyProblems: 0, replayOk: 0, replayRefused: 0, manifestOk: 0, manifestRefused: 0, verifyOkWithDamagedRecovery: 0 };
 const codesSeen = new Map<string, number>();
 
-beforeAll(async () => {
-  const sample = await makeSampleArchives(path.join(root, 'sample'), { level: 3, segmentSize: 4096 });
+async function loadBaseline(dir: string, recovery: boolean): Promise<Baseline> {
+  const sample = await makeSampleArchives(dir, { level: 3, segmentSize: 4096, recovery });
   const bytes = await fsp.readFile(sample.second.file);
   const { members, endOffset } = tarLayout(bytes);
   const replay = await replayArchive(sample.second.file);
-  base = {
+  const m = sample.second.manifest;
+  expect(members.map((x) => x.name)).toEqual([
+    'manifest.jss',
+    'snapshot.jss.zst',
+    ...m.contents.segments.map((s) => s.file),
+    'checksums.sha256',
+    ...(recovery ? ['recovery.par2'] : []),
+  ]);
+  expect(m.contents.segments.length).toBeGreaterThanOrEqual(3);
+  expect(replay.state.documents.size).toBeGreaterThan(0);
+  expect((await verifyArchive(sample.second.file)).ok).toBe(true);
+  return {
     bytes,
     fileName: path.basename(sample.second.file),
     layout: members,
@@ -62,11 +76,13 @@ beforeAll(async () => {
     state: normalizeState(toPlainState(replay.state)),
     appliedThrough: replay.appliedThrough,
   };
+}
+
+beforeAll(async () => {
   await fsp.mkdir(casesRoot);
-  expect(members.map((m) => m.name)).toEqual(['manifest.jss', 'snapshot.jss.zst', ...sample.second.manifest.contents.segments.map((s) => s.file), 'checksums.sha256']);
-  expect(sample.second.manifest.contents.segments.length).toBeGreaterThanOrEqual(3);
-  expect(replay.state.documents.size).toBeGreaterThan(0);
-  expect((await verifyArchive(sample.second.file)).ok).toBe(true);
+  plain = await loadBaseline(path.join(root, 'plain'), false);
+  withRecovery = await loadBaseline(path.join(root, 'par2'), true);
+  base = plain;
 }, 60_000);
 
 afterAll(() => {
@@ -281,6 +297,11 @@ async function checkMutated(muts: Mutation[]): Promise<void> {
     // ok only when the bytes that matter are intact: every member exactly as written, and the same state.
     const seen = await memberBytes(file);
     for (const [name, data] of base.members) {
+      if (name === 'recovery.par2') {
+        // Not part of the state; whether verify notices damage to it is checked on its own below.
+        if (!seen.get(name)?.equals(data)) outcomes.verifyOkWithDamagedRecovery++;
+        continue;
+      }
       const expected = name === 'manifest.jss' ? createHash('sha256').update(data).digest() : data;
       expect(seen.get(name)?.equals(expected), `member ${name} after a mutation verify accepted`).toBe(true);
     }
@@ -344,6 +365,32 @@ describe('random corruption of a real archive', () => {
       await checkMutated([{ kind: 'dropBlock', block: b }]);
       await checkMutated([{ kind: 'zero', at: b * BLOCK, len: BLOCK }]);
     }
-    expect(mutations).toBeGreaterThanOrEqual(2000);
   }, 120_000);
+});
+
+describe('random corruption of an archive that carries PAR2 recovery data', () => {
+  beforeAll(() => {
+    base = withRecovery;
+  });
+  afterAll(() => {
+    base = plain;
+  });
+
+  it(`every kind of mutation, anywhere (recovery.par2 included) (${RUNS.recovery} archives)`, async () => {
+    const any = fc.oneof(byteMutationArb(), truncateArb(), blockMutationArb());
+    await fc.assert(fc.asyncProperty(fc.array(any, { minLength: 1, maxLength: 3 }), checkMutated), params(RUNS.recovery));
+    expect(mutations, 'mutated archives in this file').toBeGreaterThanOrEqual(2000);
+  }, 120_000);
+
+  it('damage inside recovery.par2 alone is found by verify (the whole file is protected)', async () => {
+    const rec = base.layout.find((m) => m.name === 'recovery.par2')!;
+    for (const at of [rec.dataOffset + 100, rec.dataOffset + Math.floor(rec.size / 2), rec.dataOffset + rec.size - 1]) {
+      const dir = await fsp.mkdtemp(path.join(casesRoot, 'r-'));
+      const file = path.join(dir, base.fileName);
+      await fsp.writeFile(file, apply(base.bytes, [{ kind: 'flip', at, xor: 0x55 }]));
+      const report = await verifyArchive(file);
+      expect(report.ok, `a byte flipped at offset ${at - rec.dataOffset} of recovery.par2 (${rec.size} bytes): verify said ok`).toBe(false);
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -300,11 +300,23 @@ export interface SampleArchives {
   second: CreatedArchive;
 }
 
-/** A fresh data dir under `root` with small segments, and two chained archives of it. */
-export async function makeSampleArchives(root: string, opts: { level?: number; ops?: [number, number]; segmentSize?: number } = {}): Promise<SampleArchives> {
+/** A fresh data dir under `root` with small segments, and two chained archives of it (with PAR2 recovery data only if asked). */
+export async function makeSampleArchives(
+  root: string,
+  opts: { level?: number; ops?: [number, number]; segmentSize?: number; recovery?: boolean } = {},
+): Promise<SampleArchives> {
   const dataDir = path.join(root, 'sample-data');
   const [n1, n2] = opts.ops ?? [200, 160];
-  const db = await createDB({ storeConfig: { dataDir, walSegmentSize: opts.segmentSize ?? 2048, fsyncMode: 'batched', batchIntervalMs: 2, snapshotOnClose: false } });
+  const db = await createDB({
+    storeConfig: {
+      dataDir,
+      walSegmentSize: opts.segmentSize ?? 2048,
+      fsyncMode: 'batched',
+      batchIntervalMs: 2,
+      snapshotOnClose: false,
+      archive: { errorCorrection: { enabled: opts.recovery ?? false } },
+    },
+  });
   try {
     await writeWorkload(db, 0, n1);
     const first = await db.archive.create({ level: opts.level ?? 3, name: 'sample one' });
