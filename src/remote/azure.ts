@@ -251,7 +251,10 @@ class AzureRemote implements RemoteStore {
       const hashErr = tap.errored;
       if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
       const f = failureFacts(err);
-      if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5') throw remoteFailure(ctx, `Azure refused a block: checksum mismatch (${f.code})`, { details: { integrity: true } });
+      // Azure answers Md5Mismatch; Azurite InvalidOperation "Provided contentMD5 doesn't match."
+      if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5' || (f.status === 400 && /md5/i.test(f.message))) {
+        throw remoteFailure(ctx, `Azure refused a block: its MD5 does not match the bytes received (${f.code ?? f.status})`, { details: { integrity: true } });
+      }
       // Staged blocks that were never committed are discarded by the service after a week; nothing is visible.
       throw toRemoteError(err, ctx, false);
     }

@@ -122,6 +122,16 @@ export function failureFacts(err: unknown): FailureFacts {
   const cause = e.cause as { code?: unknown } | undefined;
   if (code === undefined && typeof cause?.code === 'string') code = cause.code;
   const message = typeof e.message === 'string' && e.message !== '' ? e.message : String(code ?? status ?? 'unknown error');
+  // @google-cloud/storage's resumable upload gives up with a plain Error whose message carries
+  // the facts: "Retry limit exceeded - status: 503 - ... - code: ECONNRESET".
+  if (status === undefined) {
+    const m = /\bstatus: (\d{3})\b/.exec(message);
+    if (m) status = Number(m[1]);
+  }
+  if (code === undefined) {
+    const m = /\bcode: ([A-Z][A-Z_]+)\b/.exec(message);
+    if (m) code = m[1];
+  }
   return { ...(status !== undefined ? { status } : {}), ...(code !== undefined ? { code } : {}), message };
 }
 

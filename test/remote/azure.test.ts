@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAzureRemote } from '../../src/remote/azure.js';
+import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';
+import type { RemoteStore } from '../../src/remote/remote.js';
+import type { RetryInfo } from '../../src/remote/retry.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../support/servers/azurite.js';
-import { runConformance, streamDigest } from './conformance.js';
+import { startFaultProxy, type FaultProxy } from '../support/servers/fault-proxy.js';
+import { expectCode, runConformance, streamDigest, writeFixture, type FileFixture } from './conformance.js';
+
+const MiB = 1024 * 1024;
 
 let server: AzuriteServer;
 
@@ -46,3 +55,102 @@ runConformance(
     },
   },
 );
+
+describe('azure faults', () => {
+  let dir: string;
+  let small: FileFixture;
+  let medium: FileFixture;
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azure-faults-'));
+    small = await writeFixture(path.join(dir, 'small.bin'), 300_000, 1);
+    medium = await writeFixture(path.join(dir, 'medium.bin'), 20 * MiB, 2);
+    proxy = await startFaultProxy(server.port);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    if (dir) await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  const config = (extra: Partial<Extract<RemoteConfig, { provider: 'azure' }>> = {}): RemoteConfig => ({
+    provider: 'azure',
+    container: 'bri-test',
+    prefix: `faults-${randomBytes(3).toString('hex')}/`,
+    accountName: AZURITE_ACCOUNT,
+    accountKey: AZURITE_KEY,
+    endpoint: `${proxy.endpoint}/${AZURITE_ACCOUNT}`,
+    sdkMaxTries: 1,
+    ...extra,
+  });
+  const put = (store: RemoteStore, key: string, f: FileFixture) => store.put(key, { path: f.path }, { size: f.size, sha256: f.sha256 });
+
+  it('a wrong account key is a 403: REMOTE_ERROR at once, with a hint about credentials', async () => {
+    const retries: RetryInfo[] = [];
+    const store = createRemote(config({ accountKey: Buffer.from('not the key, not the key, not the key').toString('base64') }), { retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r) } });
+    const err = await expectCode(put(store, 'auth/x.bin', small), 'REMOTE_ERROR');
+    expect(err.details.auth).toBe(true);
+    expect(err.hint).toMatch(/credentials/);
+    expect(retries).toEqual([]);
+  });
+
+  it('a missing container is REMOTE_NOT_FOUND with a hint', async () => {
+    const store = createRemote(config({ container: 'no-such-container' }), { retry: false });
+    const err = await expectCode(put(store, 'x.bin', small), 'REMOTE_NOT_FOUND');
+    expect(err.hint).toMatch(/create the container/);
+    await expectCode(
+      (async () => {
+        for await (const _ of store.list('')) break;
+      })(),
+      'REMOTE_NOT_FOUND',
+    );
+  });
+
+  it('a 503 on one block is retried and the upload succeeds with the right bytes', async () => {
+    const retries: RetryInfo[] = [];
+    const store = createRemote(config(), { retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r) } });
+    let left = 1;
+    proxy.setPlan((r) => (r.method === 'PUT' && r.url.includes('comp=block&') && left-- > 0 ? { kind: 'status', status: 503, body: '', headers: { 'x-ms-error-code': 'ServerBusy' } } : { kind: 'pass' }));
+    await put(store, 'retry/medium.bin', medium);
+    expect(retries.length).toBe(1);
+    proxy.setPlan(() => ({ kind: 'pass' }));
+    expect(await streamDigest(await store.get('retry/medium.bin'))).toEqual({ sha256: medium.sha256, size: medium.size });
+  });
+
+  it('a byte flipped in a block is refused by the per-block MD5; nothing is stored', async () => {
+    const store = createRemote(config(), { retry: false });
+    proxy.setPlan((r) => (r.method === 'PUT' && r.url.includes('comp=block&') ? { kind: 'corrupt-request', offset: 4321 } : { kind: 'pass' }));
+    const err = await expectCode(put(store, 'corrupt/small.bin', small), 'REMOTE_ERROR');
+    expect(err.details.integrity).toBe(true);
+    proxy.setPlan(() => ({ kind: 'pass' }));
+    await expectCode(store.head('corrupt/small.bin'), 'REMOTE_NOT_FOUND');
+  });
+
+  it('Azurite killed (SIGKILL) in the middle of an upload: put rejects, and after a restart no blob exists', async () => {
+    const crashDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azurite-crash-'));
+    let victim = await startAzurite(undefined, crashDir);
+    const port = victim.port;
+    try {
+      const { BlobServiceClient } = await import('@azure/storage-blob');
+      await BlobServiceClient.fromConnectionString(victim.connectionString).getContainerClient('bri-test').createIfNotExists();
+      const victimProxy = await startFaultProxy(port);
+      let sawBlock = false;
+      victimProxy.setPlan((r) => {
+        if (r.url.includes('comp=block&')) sawBlock = true;
+        return { kind: 'pass' };
+      });
+      const cfg = config({ endpoint: `${victimProxy.endpoint}/${AZURITE_ACCOUNT}` });
+      const store = createRemote(cfg, { retry: { maxAttempts: 2, baseDelayMs: 20 } });
+      const pending = put(store, 'crash/medium.bin', medium);
+      while (!sawBlock) await new Promise((r) => setTimeout(r, 5));
+      await victim.kill();
+      await expectCode(pending, 'REMOTE_ERROR');
+      victim = await startAzurite(port, crashDir);
+      await expectCode(createRemote(cfg, { retry: false }).head('crash/medium.bin'), 'REMOTE_NOT_FOUND');
+      await victimProxy.close();
+    } finally {
+      await victim.dispose();
+    }
+  }, 90_000);
+});

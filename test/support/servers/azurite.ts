@@ -21,9 +21,10 @@ export interface AzuriteServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export async function startAzurite(): Promise<AzuriteServer> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azurite-'));
-  const port = await freePort();
+/** Starts Azurite; pass `port` and `dir` to bring one back up where a killed one was. */
+export async function startAzurite(port0?: number, dir0?: string): Promise<AzuriteServer> {
+  const dir = dir0 ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azurite-')));
+  const port = port0 ?? (await freePort());
   const bin = path.join(REPO_ROOT, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
   const server = await spawnServer({
     command: process.execPath,
