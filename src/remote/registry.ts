@@ -185,7 +185,10 @@ export function parseRemoteConfig(input: unknown): RemoteConfig {
   try {
     normalizeStorePrefix(r.data.prefix);
   } catch (err) {
-    throw new BriError(ErrorCodes.CONFIG_INVALID, `remote.${r.data.provider}.prefix: ${(err as Error).message}`, { details: { key: 'prefix' } });
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `remote.${r.data.provider}.prefix: ${(err as Error).message}`, {
+      hint: "a prefix is '/'-separated names without '.', '..' or empty parts",
+      details: { key: 'prefix' },
+    });
   }
   return r.data;
 }

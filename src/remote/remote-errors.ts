@@ -80,13 +80,15 @@ export interface FailureFacts {
   message: string;
 }
 
-// Signed-URL and connection-string parameters that carry secrets.
+// Signed-URL and connection-string parameters that carry secrets. The private key block goes
+// first, so that a header pattern cannot eat its BEGIN line and leave the body behind.
 const SECRET_PATTERNS: readonly RegExp[] = [
-  /([?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|access_token|token|se|sp|sv|spr|srt|ss|st|skoid|sktid|skt|ske|sks|skv)=)[^&\s"'<>]*/gi,
-  /((?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"'<>]*/gi,
-  /(Authorization:\s*)[^\r\n"']*/gi,
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/g,
   /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
+  /([?&](?:sig|signature|token|access_token)=)[^&\s"'<>]*/gi,
+  /(\b(?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential)=)[^&\s"'<>]*/gi,
+  /(\b(?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"'<>]*/gi,
+  /(\bAuthorization:\s*)[^\r\n"']*/gi,
+  /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/g,
 ];
 
 /** Removes secrets (given ones, and signature-like URL/connection-string parts) from a text. */
