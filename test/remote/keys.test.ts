@@ -59,7 +59,8 @@ describe('metadata', () => {
   });
 
   it('rejects keys Azure or S3 cannot carry, our reserved prefix, non-ASCII values and oversize', () => {
-    for (const m of [{ 'a-b': 'x' }, { A: 'x' }, { '1a': 'x' }, { bri_sha256: 'x' }, { k: 'é' }, { k: 'a\nb' }, { k: 'x'.repeat(3000) }]) {
+    const bad: Array<Record<string, string>> = [{ 'a-b': 'x' }, { A: 'x' }, { '1a': 'x' }, { bri_sha256: 'x' }, { k: 'é' }, { k: 'a\nb' }, { k: 'x'.repeat(3000) }];
+    for (const m of bad) {
       expect(usage(() => validateMetadata(m)), JSON.stringify(m)).toBe(true);
     }
   });
