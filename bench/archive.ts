@@ -38,6 +38,8 @@ export interface ArchiveBenchOptions {
   verify?: boolean;
   /** Runs of each measurement; the median is kept. Default 1 (level 19 on 200 MiB takes minutes). */
   runs?: number;
+  /** Our create with its default PAR2 recovery data (true, the API's default) or without (`--no-par2`). */
+  par2?: boolean;
   quick?: boolean;
   log?: (line: string) => void;
 }
@@ -47,6 +49,10 @@ interface CreateChildResult {
   cpuMs: number;
   /** ms from the start of create() to the first progress event of each phase. */
   phaseStartMs: Record<string, number>;
+  phaseMemMib: Record<string, { rss: number; heapUsed: number; external: number }>;
+  maxHeapUsedAtEventsMib: number;
+  heapUsedAtEndMib: number;
+  errorCorrection: { enabled: boolean; redundancy: number; blockSize: number | null; recoveryBlockCount: number | null };
   archiveId: string;
   file: string;
   bytes: number;
@@ -129,7 +135,9 @@ export interface ArchiveBenchResult {
   startedAt: string;
   machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
   tools: Record<string, string>;
-  options: { sizesMib: number[]; levels: number[]; verify: boolean; runs: number; quick: boolean };
+  options: { sizesMib: number[]; levels: number[]; verify: boolean; par2: boolean; runs: number; quick: boolean };
+  /** The code measured: HEAD and the files of src/ changed from it, at the start and at the end (others may edit src/ during a run). */
+  source: { start: SourceState; end: SourceState | null };
   /** Peak RSS of a child that loaded the archive modules and did nothing: the floor of our figures. */
   childBaselineRssKb: number | null;
   toolStartupMs: number | null;
@@ -166,9 +174,35 @@ export function resolveArchiveBenchOptions(argv: readonly string[], env: NodeJS.
     sizesMib: numberList(flag(argv, 'archive-mib'), '--archive-mib') ?? numberList(env.BENCH_ARCHIVE_MIB, 'BENCH_ARCHIVE_MIB') ?? (quick ? QUICK_ARCHIVE_MIB : DEFAULT_ARCHIVE_MIB),
     levels,
     verify: !argv.includes('--no-verify'),
+    par2: !argv.includes('--no-par2'),
     runs,
     quick,
   };
+}
+
+export interface SourceState {
+  head: string;
+  /** `git status --porcelain -- src` lines. */
+  dirtySrc: string[];
+}
+
+function sourceState(): SourceState {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 });
+  const head = git(['rev-parse', '--short', 'HEAD']).stdout?.trim() || 'unknown';
+  const status = git(['status', '--porcelain', '--', 'src']).stdout ?? '';
+  return { head, dirtySrc: status.split('\n').filter((l) => l.trim() !== '') };
+}
+
+/** Member sizes of a tar file, from `tar -tvf` (GNU tar: mode owner size date time name). */
+function tarMemberSizes(file: string): Record<string, number> {
+  const r = spawnSync('tar', ['-tvf', file], { encoding: 'utf8', maxBuffer: 64 * MIB });
+  if (r.status !== 0) throw new Error(`tar -tvf ${path.basename(file)} failed: ${r.stderr.trim().slice(0, 300)}`);
+  const out: Record<string, number> = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\S+\s+\S+\s+(\d+)\s+\S+\s+\S+\s+(.+)$/.exec(line);
+    if (m) out[m[2]!] = Number(m[1]);
+  }
+  return out;
 }
 
 function toolVersion(cmd: string, args: string[]): string {
@@ -312,7 +346,8 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
       tmpDir: root,
     },
     tools,
-    options: { sizesMib: opts.sizesMib, levels: opts.levels, verify: doVerify, runs, quick: opts.quick ?? false },
+    options: { sizesMib: opts.sizesMib, levels: opts.levels, verify: doVerify, par2: opts.par2 ?? true, runs, quick: opts.quick ?? false },
+    source: { start: sourceState(), end: null },
     childBaselineRssKb: null,
     toolStartupMs: null,
     bytesPerLine: 0,
@@ -397,26 +432,43 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
             if (oursDir !== '') fs.rmSync(oursDir, { recursive: true, force: true });
             oursDir = path.join(sizeDir, `ours-L${level}-${i}`);
             fs.cpSync(templateDir, oursDir, { recursive: true });
-            const c = await runNodeChild<CreateChildResult>(createChild, ['--dir', oursDir, '--level', String(level)]);
+            const c = await runNodeChild<CreateChildResult>(createChild, ['--dir', oursDir, '--level', String(level), ...(opts.par2 === false ? ['--no-par2'] : [])]);
             if (c.result.walLines !== lines) throw new Error(`the archive holds ${c.result.walLines} lines, the WAL ${lines}`);
             childRuns.push(c);
           }
           created = childRuns[childRuns.length - 1]!.result;
-          const members = listTar(created.file, false);
-          if (members.filter((m) => m.startsWith('wal/')).length !== wal.files.length) throw new Error(`tar -tf lists ${members.length} members in our archive`);
+          const sizes = tarMemberSizes(created.file);
+          const names = Object.keys(sizes);
+          if (names.filter((m) => m.startsWith('wal/')).length !== wal.files.length) throw new Error(`tar -tvf lists ${names.length} members in our archive`);
+          const walMembersBytes = names.filter((n) => n.startsWith('wal/')).reduce((a, n) => a + sizes[n]!, 0);
+          const par2Bytes = sizes['recovery.par2'] ?? 0;
+          const ec = created.errorCorrection;
           ours = oursFrom(childRuns, (r) => r.createMs, created.bytes, {
             segments: created.segments,
             originalSize: created.originalSize,
             compressedSize: created.compressedSize,
+            memberBytes: sizes,
+            walMembersBytes,
+            par2Bytes,
+            bytesWithoutPar2: created.bytes - par2Bytes - (par2Bytes > 0 ? 512 + ((512 - (par2Bytes % 512)) % 512) : 0),
+            errorCorrection: ec,
             chainVerified: created.chainVerified,
             rssAtEndKb: created.rssAtEndKb,
             phaseStartMs: created.phaseStartMs,
+            phaseMemMib: created.phaseMemMib,
+            maxHeapUsedAtEventsMib: created.maxHeapUsedAtEventsMib,
+            heapUsedAtEndMib: created.heapUsedAtEndMib,
           });
           log(
-            `  ours create level ${level}: ${fmtMs(ours.ms)}${runs > 1 ? ` (median of ${ours.runsMs.map((m) => fmtMs(m)).join(', ')})` : ''}` +
+            `  ours create level ${level}${ec.enabled ? ` + PAR2 ${Math.round(ec.redundancy * 100)}%` : ' (no PAR2)'}: ${fmtMs(ours.ms)}${runs > 1 ? ` (median of ${ours.runsMs.map((m) => fmtMs(m)).join(', ')})` : ''}` +
               ` = ${(wal.bytes / 1e6 / (ours.ms / 1000)).toFixed(1)} MB/s; archive ${fmtBytes(created.bytes)} (${fmtInt(created.bytes)} B: ` +
-              `${created.segments} wal members ${fmtInt(created.compressedSize)} B zstd + tar headers/manifest/checksums); ` +
+              `${created.segments} wal members ${fmtInt(walMembersBytes)} B${par2Bytes > 0 ? `, recovery.par2 ${fmtInt(par2Bytes)} B` : ''}, the rest snapshot/manifest/checksums/tar headers); ` +
               `CPU ${fmtMs(ours.cpuMs)}; child wall ${fmtMs(ours.childWallMs)}, peak RSS ${fmtRss(ours.peakRssKb)} (${ours.rssSource}), RSS at end ${fmtRss(created.rssAtEndKb)}`,
+          );
+          log(
+            `    memory at each phase's first event (MiB rss/heapUsed/external): ${Object.entries(created.phaseMemMib)
+              .map(([k, v]) => `${k} ${v.rss}/${v.heapUsed}/${v.external}`)
+              .join(', ')}; after create heapUsed ${created.heapUsedAtEndMib} MiB`,
           );
           log(`    phases of that create (first progress event, ms from its start): ${phaseText(created.phaseStartMs, created.createMs)}`);
         } catch (err) {
@@ -510,6 +562,14 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
   }
 
   log(`end: ${noteLoad('end')}`);
+  result.source.end = sourceState();
+  const srcKey = (st: SourceState) => `${st.head} ${st.dirtySrc.join(',')}`;
+  log(
+    `code measured: HEAD ${result.source.start.head}, ${result.source.start.dirtySrc.length} file(s) of src/ changed from it at the start` +
+      (srcKey(result.source.start) !== srcKey(result.source.end)
+        ? `; WARNING: src/ changed during the run (end: HEAD ${result.source.end.head}, ${result.source.end.dirtySrc.length} changed file(s)), rows may measure different code`
+        : ', the same at the end'),
+  );
   const rows = result.rows.map((r) => {
     const o = 'error' in r.ours ? null : r.ours;
     return [
@@ -522,7 +582,10 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
       fmtRss(r.theirs.peakRssKb),
       `${fmtMs(o?.cpuMs ?? null)} / ${fmtMs(r.theirs.cpuMs)}`,
       o?.outputBytes != null && r.theirs.outputBytes !== null && r.theirs.ms !== null
-        ? `${fmtInt(o.outputBytes)} / ${fmtInt(r.theirs.outputBytes)} (${fmtRatio(o.outputBytes, r.theirs.outputBytes)})`
+        ? `${fmtInt(o.outputBytes)} / ${fmtInt(r.theirs.outputBytes)} (${fmtRatio(o.outputBytes, r.theirs.outputBytes)}` +
+          (typeof o.details.par2Bytes === 'number' && o.details.par2Bytes > 0 && typeof o.details.bytesWithoutPar2 === 'number'
+            ? `; w/o PAR2 ${fmtRatio(o.details.bytesWithoutPar2, r.theirs.outputBytes)})`
+            : ')')
         : '-',
     ];
   });

@@ -5,7 +5,8 @@
  * changed by it (a new empty segment, the archive state), so the parent gives
  * each run its own copy.
  *
- * Usage: archive-create.ts --dir D --level N [--workers N] [--baseline]
+ * Usage: archive-create.ts --dir D --level N [--workers N] [--no-par2] [--baseline]
+ *   --no-par2: errorCorrection disabled (by default create() adds PAR2 recovery data).
  *   --baseline: load the modules and report, without archiving (the RSS floor of a child).
  */
 import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
@@ -17,18 +18,31 @@ runChildMain(async () => {
   const level = Number(requireArg(args, 'level'));
   const workersText = args.get('workers');
   const workers = workersText === undefined || workersText === '' ? undefined : Number(workersText);
-  const api = new ArchiveApi(offlineHost(dataDir, undefined), { compression: { level, ...(workers !== undefined ? { workers } : {}) } });
+  const noPar2 = args.has('no-par2');
+  const api = new ArchiveApi(offlineHost(dataDir, undefined), {
+    compression: { level, ...(workers !== undefined ? { workers } : {}) },
+    ...(noPar2 ? { errorCorrection: { enabled: false } } : {}),
+  });
   if (args.has('baseline')) {
     reportResult({ baseline: true });
     return;
   }
   // Where the time goes, from the progress events: ms from the start of create() to the first event of each phase.
   const phaseStartMs: Record<string, number> = {};
+  // Memory (MiB) at the first event of each phase, and the largest heapUsed seen at any event.
+  const mib = (n: number) => Math.round((10 * n) / 1048576) / 10;
+  const phaseMemMib: Record<string, { rss: number; heapUsed: number; external: number }> = {};
+  let maxHeapUsedAtEvents = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const created = await api.create({
     onProgress: (e) => {
-      if (!(e.phase in phaseStartMs)) phaseStartMs[e.phase] = performance.now() - t0;
+      const m = process.memoryUsage();
+      maxHeapUsedAtEvents = Math.max(maxHeapUsedAtEvents, m.heapUsed);
+      if (!(e.phase in phaseStartMs)) {
+        phaseStartMs[e.phase] = performance.now() - t0;
+        phaseMemMib[e.phase] = { rss: mib(m.rss), heapUsed: mib(m.heapUsed), external: mib(m.external) };
+      }
     },
   });
   const createMs = performance.now() - t0;
@@ -40,6 +54,9 @@ runChildMain(async () => {
     createMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
     phaseStartMs,
+    phaseMemMib,
+    maxHeapUsedAtEventsMib: mib(maxHeapUsedAtEvents),
+    errorCorrection: m.errorCorrection,
     archiveId: created.archiveId,
     file: created.file,
     bytes: created.bytes,
@@ -51,5 +68,6 @@ runChildMain(async () => {
     compressedSize: m.compression.compressedSize,
     chainVerified: m.chain.verified,
     rssAtEndKb: Math.round(mem.rss / 1024),
+    heapUsedAtEndMib: mib(mem.heapUsed),
   });
 });
