@@ -16,21 +16,28 @@
  *           a new file, par2: repair in place; both results are checked
  *           against the original's MD5
  *
- * Our side runs in a child process (bench/par2-runner.ts) so its peak RSS is
- * measured like par2's: GNU time when present, else the child's own maxRSS
- * (par2's is then "n/a"). Times: "ours" is the operation measured inside the
- * child (without Node and tsx start-up, which are not PAR2's cost); the
- * child's whole process time is shown beside it. Ratios are ours/theirs:
- * below 1 means we are faster or smaller.
+ * Our side runs in a child process (bench/par2-runner.ts) so that its peak
+ * RSS and CPU time are measured like par2's: GNU time (`%U %S %M`, all
+ * threads) when present, else the child's own figures (par2's are then
+ * "n/a"). Times: "ours" is the operation measured inside the child (without
+ * Node and tsx start-up, which are not PAR2's cost); the child's whole
+ * process time is shown beside it. CPU time is the fairer figure on a busy
+ * machine, where wall times of multithreaded programs swing. Ratios are
+ * ours/theirs: below 1 means we are faster or smaller.
+ *
+ * BENCH_NODE_FLAGS adds node flags to our child, e.g.
+ * `--experimental-wasm-relaxed-simd` to see the relaxed-SIMD kernel on
+ * Node 20 (the default on newer Node).
  */
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { runMeasured, runNodeChild, siblingPath, type RunResult } from './lib/measure.js';
+import { RESULT_PREFIX } from './lib/child.js';
+import { GNU_TIME_PATH, hasGnuTime, siblingPath } from './lib/measure.js';
 import { fmtMs, fmtRatio, fmtRss, formatTable } from './lib/table.js';
 
 export interface Par2BenchOptions {
@@ -49,13 +56,25 @@ export interface Par2BenchOptions {
 export interface Par2BenchRow {
   sizeMB: number;
   op: 'create' | 'verify' | 'repair';
-  /** Our operation time (inside the child) and the child's whole process time, ms. */
+  /** Our operation's wall time (inside the child) and the child's whole process time, ms. */
   oursMs: number;
   oursProcessMs: number;
-  oursCpuMs: number;
+  /** CPU time (user + system, all threads) of the whole process, ms; null when unknown. */
+  oursCpuMs: number | null;
   oursRssKb: number | null;
-  theirsMs: number | null;
+  theirsMs: number;
+  theirsCpuMs: number | null;
   theirsRssKb: number | null;
+}
+
+/** A finished process: wall time measured here, CPU and peak RSS from GNU time when present. */
+interface Timed {
+  wallMs: number;
+  cpuMs: number | null;
+  rssKb: number | null;
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 interface RunnerResult {
@@ -152,15 +171,64 @@ async function md5File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function ours(args: string[]): Promise<{ run: RunResult; r: RunnerResult }> {
-  const run = await runNodeChild<RunnerResult>(RUNNER, args);
-  return { run, r: run.result };
+/**
+ * Runs a command and measures it. GNU time (`%e %U %S %M`) gives CPU time of
+ * all its threads and peak RSS; without it, both are unknown here (our child
+ * reports its own).
+ */
+async function timed(cmd: string, args: readonly string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Timed> {
+  const useTime = hasGnuTime();
+  const timeOut = join(tmpdir(), `bri-bench-par2-time-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const argv = useTime ? [GNU_TIME_PATH, '-f', '%e %U %S %M', '-o', timeOut, cmd, ...args] : [cmd, ...args];
+  const start = process.hrtime.bigint();
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (c) => resolve({ code: c, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  let cpuMs: number | null = null;
+  let rssKb: number | null = null;
+  if (useTime) {
+    const lines = (await readFile(timeOut, 'utf8').catch(() => '')).trim().split('\n');
+    const m = /([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+(\d+)\s*$/.exec(lines[lines.length - 1] ?? '');
+    if (m) {
+      cpuMs = (Number(m[2]) + Number(m[3])) * 1000;
+      rssKb = Number(m[4]);
+    }
+    await rm(timeOut, { force: true });
+  }
+  return { wallMs, cpuMs, rssKb, code, stdout, stderr };
 }
 
-async function theirs(args: string[], cwd: string): Promise<RunResult> {
-  const run = await runMeasured('par2', args, { cwd, captureStdout: false });
-  // par2: 0 = success; verify of a damaged set would be 1. Anything else is a failed benchmark.
-  if (run.exitCode !== 0) throw new Error(`par2 ${args.join(' ')} exited ${run.exitCode}: ${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
+async function ours(args: string[]): Promise<{ run: Timed; r: RunnerResult }> {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+  const run = await timed(process.execPath, [...flags, '--import', import.meta.resolve('tsx'), RUNNER, ...args]);
+  const line = run.stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+  if (run.code !== 0 || line === undefined) throw new Error(`par2-runner ${args[0]} failed (${run.code}): ${run.stderr.trim().slice(-2000)}`);
+  const r = JSON.parse(line.slice(RESULT_PREFIX.length)) as RunnerResult;
+  // CPU of the operation itself (all threads, start-up excluded), as the child measured it;
+  // peak RSS of the whole process from GNU time, else the child's own figure.
+  return { run: { ...run, cpuMs: r.cpuMs, rssKb: run.rssKb ?? r.maxRssKb ?? null }, r };
+}
+
+/**
+ * par2cmdline's OpenMP threads spin while they wait by default; on a machine
+ * with other work (a shared CI box), that turns a 1 s job into 20 s and
+ * burns a core. Passive waiting costs it nothing measurable on an idle
+ * machine, so the comparison uses it; BENCH_PAR2_ACTIVE=1 keeps the default.
+ */
+const PAR2_ENV: NodeJS.ProcessEnv =
+  process.env.BENCH_PAR2_ACTIVE === '1' ? process.env : { ...process.env, OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE' };
+
+async function theirs(args: string[], cwd: string): Promise<Timed> {
+  const run = await timed('par2', args, cwd, PAR2_ENV);
+  // par2: 0 = success. Anything else is a failed benchmark.
+  if (run.code !== 0) throw new Error(`par2 ${args.join(' ')} exited ${run.code}: ${run.stderr.trim().split('\n').slice(-5).join('\n')}`);
   return run;
 }
 
@@ -185,15 +253,16 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
       const data = join(oursDir, 'data.bin');
       const original = await generateFile(data, bytes, sizeMB * 1000 + 1);
       await copyFile(data, join(theirsDir, 'data.bin'));
-      const row = (op: Par2BenchRow['op'], o: { run: RunResult; r: RunnerResult }, t: RunResult): Par2BenchRow => ({
+      const row = (op: Par2BenchRow['op'], o: { run: Timed; r: RunnerResult }, t: Timed): Par2BenchRow => ({
         sizeMB,
         op,
         oursMs: o.r.opMs,
         oursProcessMs: o.run.wallMs,
-        oursCpuMs: o.r.cpuMs,
-        oursRssKb: o.run.peakRssKb,
+        oursCpuMs: o.run.cpuMs,
+        oursRssKb: o.run.rssKb,
         theirsMs: t.wallMs,
-        theirsRssKb: t.peakRssKb,
+        theirsCpuMs: t.cpuMs,
+        theirsRssKb: t.rssKb,
       });
 
       // create
@@ -227,20 +296,25 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
 
   log(
     formatTable(
-      ['par2', 'ours', '(process)', 'par2cmdline', 'ours/theirs', 'peak RSS ours', 'par2cmdline', 'ours/theirs', 'our CPU'],
+      ['par2', 'time ours', '(process)', 'par2cmdline', 'ours/theirs', 'CPU ours', 'par2cmdline', 'ours/theirs', 'peak RSS ours', 'par2cmdline', 'ours/theirs'],
       rows.map((r) => [
         `${r.op} ${r.sizeMB} MB`,
         fmtMs(r.oursMs),
         fmtMs(r.oursProcessMs),
         fmtMs(r.theirsMs),
         fmtRatio(r.oursMs, r.theirsMs),
+        fmtMs(r.oursCpuMs),
+        fmtMs(r.theirsCpuMs),
+        fmtRatio(r.oursCpuMs, r.theirsCpuMs),
         fmtRss(r.oursRssKb),
         fmtRss(r.theirsRssKb),
         fmtRatio(r.oursRssKb, r.theirsRssKb),
-        fmtMs(r.oursCpuMs),
       ]),
     ),
   );
+  log('time ours: the operation inside our child process; (process): that child from spawn to exit (Node + tsx start-up included).');
+  log('CPU: user + system time, all threads (ours: the operation, measured in the child; par2: its whole process, GNU time).');
+  log(`par2cmdline ran with OMP_WAIT_POLICY=${PAR2_ENV.OMP_WAIT_POLICY ?? '(default)'}. Ratios are ours/theirs: below 1, ours is faster or smaller.`);
   return rows;
 }
 

@@ -9,7 +9,7 @@
  */
 
 import { gfMul } from './gf16.js';
-import type { WasmKernelExports } from './kernel-wasm.js';
+import { writeNibbleTables, type WasmKernelExports } from './kernel-wasm.js';
 import type { WasmMemory } from './wasm-api.js';
 
 /** Four 256-entry tables for one coefficient (see the module comment). */
@@ -100,6 +100,11 @@ export function createJsKernel(memory: WasmMemory): WasmKernelExports {
       }
     },
     joinOutput() {},
+    buildTables(coefPtr, count, tablePtr) {
+      const u8 = new Uint8Array(memory.buffer);
+      const coef = new Uint16Array(memory.buffer, coefPtr, count);
+      for (let k = 0; k < count; k++) writeNibbleTables(u8, tablePtr + k * 128, coef[k]!);
+    },
     mulAddTask(outBase, outStride, inBase, inStride, tableBase, coefBase, G, j0, j1, x0, x1) {
       const coef = new Uint16Array(memory.buffer);
       for (let j = j0; j < j1; j++) {

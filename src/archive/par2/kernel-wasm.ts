@@ -168,6 +168,47 @@ function mulAddTaskFunction(mulAddIndex: number): WasmFunction {
 }
 
 /**
+ * buildTables(coefPtr, count, tablePtr): the 128-byte nibble tables (see
+ * writeNibbleTables) of `count` u16 coefficients, in order. Entry v of the
+ * table for nibble position p is Σ_b bit_b(v) · c·2^(4p+b): four masked
+ * splats of the basis products per table half, all 16 entries at once. The
+ * engine needs M tables per input slice, hundreds of thousands per file, so
+ * this runs in wasm rather than in a JavaScript loop.
+ */
+function buildTablesFunction(): WasmFunction {
+  const COEF = 0, COUNT = 1, TBL = 2, END = 3, V = 4, LO = 5, HI = 6;
+  const g = op.localGet;
+  const s = op.localSet;
+  // Lane v of mask b is 0xff when bit b of v is set.
+  const masks = [0, 1, 2, 3].map((b) => range(16, (v) => ((v >> b) & 1 ? 0xff : 0)));
+  const body: number[][] = [];
+  body.push(g(COEF), g(COUNT), op.i32Const(1), op.i32Shl(), op.i32Add(), s(END));
+  body.push(op.block(), op.loop());
+  body.push(g(COEF), g(END), op.i32GeU(), op.brIf(1));
+  body.push(g(COEF), op.i32Load16U(), s(V));
+  for (let p = 0; p < 4; p++) {
+    for (let b = 0; b < 4; b++) {
+      // lo ^= mask_b & splat(low byte of v); hi likewise with the high byte.
+      body.push(op.v128Const(masks[b]!), g(V), op.i8x16Splat(), op.v128And());
+      if (b > 0) body.push(g(LO), op.v128Xor());
+      body.push(s(LO));
+      body.push(op.v128Const(masks[b]!), g(V), op.i32Const(8), op.i32ShrU(), op.i8x16Splat(), op.v128And());
+      if (b > 0) body.push(g(HI), op.v128Xor());
+      body.push(s(HI));
+      // v = v·2 in GF(2^16): shift, and reduce by 0x1100B when bit 15 falls out.
+      body.push(g(V), op.i32Const(1), op.i32Shl(), op.i32Const(0xffff), op.i32And());
+      body.push(op.i32Const(0), g(V), op.i32Const(15), op.i32ShrU(), op.i32Sub(), op.i32Const(0x100b), op.i32And());
+      body.push(op.i32Xor(), s(V));
+    }
+    body.push(g(TBL), g(LO), op.v128Store(16 * p), g(TBL), g(HI), op.v128Store(64 + 16 * p));
+  }
+  body.push(g(COEF), op.i32Const(2), op.i32Add(), s(COEF));
+  body.push(g(TBL), op.i32Const(NIBBLE_TABLE_BYTES), op.i32Add(), s(TBL));
+  body.push(op.br(0), op.end(), op.end());
+  return { name: 'buildTables', params: [I32, I32, I32], results: [], locals: [I32, I32, V128, V128], body };
+}
+
+/**
  * The kernel module's bytes. `shared` selects a shared (thread-capable)
  * memory import; `relaxed` uses relaxed SIMD's swizzle, which V8 compiles to
  * a bare pshufb (plain swizzle must also zero out-of-range lanes, which costs
@@ -178,7 +219,7 @@ export function kernelModuleBytes(shared: boolean, relaxed = false): Uint8Array 
   return encodeModule(
     { module: 'env', field: 'memory', minPages: 1, maxPages: MAX_WASM_PAGES, shared },
     // Order matters: mulAddTask calls mulAdd by its index (1).
-    [splitFunction(), macSplitFunction(relaxed), joinFunction(), mulAddTaskFunction(1)],
+    [splitFunction(), macSplitFunction(relaxed), joinFunction(), mulAddTaskFunction(1), buildTablesFunction()],
   );
 }
 
@@ -224,6 +265,8 @@ export interface WasmKernelExports {
   mulAdd(outPtr: number, preparedPtr: number, tablePtr: number, byteLength: number): void;
   /** Turns an output back into little-endian words, in place. */
   joinOutput(ptr: number, byteLength: number): void;
+  /** Writes the nibble tables of `count` u16 coefficients at coefPtr, 128 bytes each, from tablePtr on. */
+  buildTables(coefPtr: number, count: number, tablePtr: number): void;
   /** One engine task: the loops of task-runner.ts around mulAdd. */
   mulAddTask(
     outBase: number,

@@ -24,7 +24,7 @@
 import { availableParallelism } from 'node:os';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { createComputePool, type KernelChoice } from './compute-pool.js';
-import { INPUT_EXPANSION, KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES, writeNibbleTables } from './kernel-wasm.js';
+import { INPUT_EXPANSION, KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES } from './kernel-wasm.js';
 import type { CombineTask } from './task-runner.js';
 
 /** Default memory for the engine's buffers (create and repair). */
@@ -161,12 +161,8 @@ export async function runCombine(job: CombineJob, plan: CombinePlan, options: Co
       }
       try {
         // Tables while the reads are in flight.
-        const coef = new Uint16Array(pool.memory.buffer, mem.coef[h]!, M * count);
-        job.fillCoefficients(first, count, coef);
-        for (let k = 0; k < M * count; k++) {
-          const c = coef[k]!;
-          if (c !== 0) writeNibbleTables(view, mem.tables[h]! + k * NIBBLE_TABLE_BYTES, c);
-        }
+        job.fillCoefficients(first, count, new Uint16Array(pool.memory.buffer, mem.coef[h]!, M * count));
+        pool.kernel.buildTables(mem.coef[h]!, M * count, mem.tables[h]!);
       } finally {
         // Never leave a read behind, even when the tables failed: its rejection would go unhandled.
         const settled = await Promise.allSettled(reads);

@@ -70,6 +70,10 @@ export const op = {
   if: (): number[] => [0x04, 0x40],
   call: (index: number): number[] => [0x10, ...uleb(index)],
   i32Load16U: (offset = 0): number[] => [0x2f, 1, ...uleb(offset)],
+  i32And: (): number[] => [0x71],
+  i32Xor: (): number[] => [0x73],
+  i32ShrU: (): number[] => [0x76],
+  i8x16Splat: (): number[] => [0xfd, ...uleb(0x0f)],
   // SIMD (prefix 0xfd). Memory arguments: alignment log2, then offset.
   v128Load: (offset = 0): number[] => [0xfd, ...uleb(0x00), 4, ...uleb(offset)],
   v128Store: (offset = 0): number[] => [0xfd, ...uleb(0x0b), 4, ...uleb(offset)],

@@ -47,6 +47,24 @@ describe('multiply-accumulate kernels', () => {
     );
   });
 
+  it.runIf(hasWasmSimd())('wasm buildTables writes the same tables as writeNibbleTables', () => {
+    const memory = new wasmApi.Memory({ initial: 1, maximum: 1 });
+    const kernel = instantiateKernel(new wasmApi.Module(kernelModuleBytes(false)), memory);
+    fc.assert(
+      fc.property(fc.array(coefficient, { minLength: 1, maxLength: 40 }), (coefs) => {
+        const all = [0, 1, 2, 0x8000, 0xffff, ...coefs];
+        const u8 = new Uint8Array(memory.buffer);
+        new Uint16Array(memory.buffer, 0, all.length).set(all);
+        const at = 1024;
+        kernel.buildTables(0, all.length, at);
+        const want = new Uint8Array(all.length * NIBBLE_TABLE_BYTES);
+        all.forEach((c, k) => writeNibbleTables(want, k * NIBBLE_TABLE_BYTES, c));
+        expect(u8.slice(at, at + want.length)).toEqual(want);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('JS byte-table kernel equals the reference', () => {
     fc.assert(
       fc.property(data, data, coefficient, (input, seed, c) => {
