@@ -6,6 +6,7 @@
  *   par2-runner.ts create <data> <out.par2> [redundancy]
  *   par2-runner.ts verify <set.par2> <data>
  *   par2-runner.ts repair <set.par2> <data> <out>
+ *   par2-runner.ts baseline            (loads everything, does nothing)
  *
  * Prints one result line (bench/lib/child.ts): the operation's own wall time
  * (opMs, from just before the call to just after, so Node's and tsx's
@@ -41,6 +42,9 @@ async function run(op: string, args: string[]): Promise<Record<string, unknown>>
       const r = await repairPar2(s, { path: data }, out);
       return { repaired: r.repairedBlocks.length, bytes: r.bytesWritten };
     }
+    case 'baseline':
+      // Loads the PAR2 modules and does nothing: Node + tsx + our code at rest, for comparison.
+      return {};
     default:
       throw new Error(`unknown operation ${op}`);
   }

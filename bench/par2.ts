@@ -243,6 +243,7 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
 
   const root = await mkdtemp(join(process.env.BENCH_TMP ?? tmpdir(), 'bri-bench-par2-'));
   const rows: Par2BenchRow[] = [];
+  const baseline = await ours(['baseline']);
   try {
     for (const sizeMB of sizesMB) {
       const bytes = Math.round(sizeMB * 1e6);
@@ -313,6 +314,7 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
     ),
   );
   log('time ours: the operation inside our child process; (process): that child from spawn to exit (Node + tsx start-up included).');
+  log(`peak RSS ours includes Node + tsx at rest: ${fmtRss(baseline.run.rssKb)} for a child that loads the PAR2 code and does nothing.`);
   log('CPU: user + system time, all threads (ours: the operation, measured in the child; par2: its whole process, GNU time).');
   log(`par2cmdline ran with OMP_WAIT_POLICY=${PAR2_ENV.OMP_WAIT_POLICY ?? '(default)'}. Ratios are ours/theirs: below 1, ours is faster or smaller.`);
   return rows;
