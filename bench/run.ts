@@ -46,6 +46,13 @@ const BENCHMARKS: Benchmark[] = [
       return runArchiveBench(resolveArchiveBenchOptions(argv));
     },
   },
+  {
+    name: 'restore',
+    run: async (argv, quick) => {
+      const { runRestoreBench, resolveRestoreBenchOptions } = await import('./restore.js');
+      return runRestoreBench(resolveRestoreBenchOptions(argv, quick));
+    },
+  },
 ];
 
 function parseOnly(argv: readonly string[]): string[] | null {
