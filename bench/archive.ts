@@ -11,6 +11,7 @@
  * BENCH_NODE_FLAGS (extra node flags for our children, e.g. "--cpu-prof --cpu-prof-dir=.bench/prof").
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -182,6 +183,8 @@ export function resolveArchiveBenchOptions(argv: readonly string[], env: NodeJS.
 
 export interface SourceState {
   head: string;
+  /** sha256 over the paths and contents of every file under src/ (what the children run). */
+  srcSha256: string;
   /** `git status --porcelain -- src` lines. */
   dirtySrc: string[];
 }
@@ -190,7 +193,16 @@ function sourceState(): SourceState {
   const git = (args: string[]) => spawnSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8', timeout: 10_000 });
   const head = git(['rev-parse', '--short', 'HEAD']).stdout?.trim() || 'unknown';
   const status = git(['status', '--porcelain', '--', 'src']).stdout ?? '';
-  return { head, dirtySrc: status.split('\n').filter((l) => l.trim() !== '') };
+  const hash = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) hash.update(`${path.relative(REPO_ROOT, full)}\0`).update(fs.readFileSync(full)).update('\0');
+    }
+  };
+  walk(path.join(REPO_ROOT, 'src'));
+  return { head, srcSha256: hash.digest('hex'), dirtySrc: status.split('\n').filter((l) => l.trim() !== '') };
 }
 
 /** Member sizes of a tar file, from `tar -tvf` (GNU tar: mode owner size date time name). */
@@ -563,12 +575,11 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
 
   log(`end: ${noteLoad('end')}`);
   result.source.end = sourceState();
-  const srcKey = (st: SourceState) => `${st.head} ${st.dirtySrc.join(',')}`;
   log(
     `code measured: HEAD ${result.source.start.head}, ${result.source.start.dirtySrc.length} file(s) of src/ changed from it at the start` +
-      (srcKey(result.source.start) !== srcKey(result.source.end)
-        ? `; WARNING: src/ changed during the run (end: HEAD ${result.source.end.head}, ${result.source.end.dirtySrc.length} changed file(s)), rows may measure different code`
-        : ', the same at the end'),
+      (result.source.start.srcSha256 !== result.source.end.srcSha256
+        ? `; WARNING: the files of src/ changed during the run (end: HEAD ${result.source.end.head}, ${result.source.end.dirtySrc.length} changed file(s)), rows may measure different code`
+        : `; src/ unchanged during the run (sha256 ${result.source.start.srcSha256.slice(0, 12)})`),
   );
   const rows = result.rows.map((r) => {
     const o = 'error' in r.ours ? null : r.ours;
