@@ -481,19 +481,24 @@ describe('a restore killed with SIGKILL at random moments', () => {
     expect(await leftovers()).toEqual({ temps: [], asides: [], journalTmp: false });
   });
 
-  /** The state a restore killed between its two renames leaves: old moved aside, new not yet in place. */
-  async function killedBetweenRenames(): Promise<{ newDir: string; oldDir: string }> {
-    await resetTarget(fx.other);
+  /**
+   * The state a restore killed in its swap leaves: the old target moved aside and the new
+   * directory not yet in place ('between'), or in place with the archives not yet carried over
+   * ('before carry-over', in place only). Laid out by hand: swapIn has no hook to stop at.
+   */
+  async function killedInSwap(old: Old, at: 'between' | 'before carry-over' = 'between'): Promise<{ newDir: string; oldDir: string }> {
+    await resetTarget(old);
     const staging = path.join(root, 'staging');
     await fsp.rm(staging, { recursive: true, force: true });
-    await openRestore({ dataDir: fx.source, archiveDir: fx.archiveDir }).fromLatest({ targetDir: staging });
+    await openRestore({ dataDir: old.dataDir, archiveDir: old.archiveDir }).fromLatest({ targetDir: staging });
     const when = '20260101T000000000Z';
-    const j: SwapJournal = { target, newDir: `${target}.restore-${when}`, oldDir: `${target}.pre-restore-${when}`, phase: 'swapping', cleanExisting: false, carryOver: [] };
+    const j: SwapJournal = { target, newDir: `${target}.restore-${when}`, oldDir: `${target}.pre-restore-${when}`, phase: 'swapping', cleanExisting: false, carryOver: old.inPlace ? ['archives'] : [] };
     await writeJournal(j);
     await fsp.rename(target, j.oldDir!);
-    await fsp.rename(staging, j.newDir);
+    await fsp.rename(staging, at === 'between' ? j.newDir : target);
     return { newDir: j.newDir, oldDir: j.oldDir! };
   }
+  const killedBetweenRenames = () => killedInSwap(fx.other);
 
   it('killed between its two renames, it is finished by the next recovery', async () => {
     await killedBetweenRenames();
@@ -518,6 +523,21 @@ describe('a restore killed with SIGKILL at random moments', () => {
     const what = `opened ${Object.keys(opened.documents).length} documents; recovery: ${recovered}; restored dir still there: ${fs.existsSync(newDir)}`;
     expect([oldState, fx.latest], what).toContainEqual(opened);
     expect([oldState, fx.latest], what).toContainEqual(after);
+  });
+
+  // Found by reading restore-api.ts: a restore in place plans (lists the archives in
+  // <target>/archives) before executeRestore recovers the interrupted one. Killed in its swap,
+  // the archives are in the old directory moved aside, so the next restore finds no archive
+  // and fails, leaving the journal and the target missing or without its archives.
+  it.each(['between', 'before carry-over'] as const)('in place, killed in its swap (%s): the next restore recovers it and succeeds', async (at) => {
+    await killedInSwap(fx.inPlace, at);
+    const result = await openRestore({ dataDir: target })
+      .fromLatest({ force: true })
+      .catch((err: unknown) => err as Error);
+    expect(result instanceof Error ? `${(result as { code?: string }).code}: ${result.message}` : 'ok').toBe('ok');
+    expect(toPlainState((await recover(target)).state)).toEqual(fx.latest);
+    expect(under(await treeDigest(target), 'archives', true)).toEqual(fx.archivesDigest);
+    expect((await leftovers()).temps).toEqual([]);
   });
 });
 
