@@ -23,8 +23,11 @@ type Op =
   | { k: 'srem'; set: number; m: number };
 /** One write, after a pause of `pauseMs` (0 most of the time) so that timestamps differ. */
 type Write = { op: Op; pauseMs: number };
-/** Writes, then an archive; `during` are writes issued while that archive is being created. */
-type Chunk = { writes: Write[]; during: Write[] };
+/**
+ * Writes, then an archive; `during` are writes issued while that archive is being created;
+ * `then`: a snapshot (which rotates the WAL) or a restart of the database after it.
+ */
+type Chunk = { writes: Write[]; during: Write[]; then: 'nothing' | 'snapshot' | 'restart' };
 
 const KEYS = 4;
 const SETS = 2;
@@ -44,6 +47,7 @@ const write: fc.Arbitrary<Write> = fc.record({
 const chunk: fc.Arbitrary<Chunk> = fc.record({
   writes: fc.array(write, { minLength: 1, maxLength: 18 }),
   during: fc.oneof({ weight: 3, arbitrary: fc.constant([] as Write[]) }, { weight: 1, arbitrary: fc.array(write, { minLength: 1, maxLength: 6 }) }),
+  then: fc.oneof({ weight: 3, arbitrary: fc.constant('nothing' as const) }, { weight: 1, arbitrary: fc.constant('snapshot' as const) }, { weight: 1, arbitrary: fc.constant('restart' as const) }),
 });
 
 function apply(db: BriDB, o: Op): Promise<WriteAck> {
@@ -94,9 +98,11 @@ describe('point-in-time restore (property over random workloads, archive points 
           roots.push(root);
           const dataDir = path.join(root, 'data');
           const archiveDir = path.join(root, 'archives');
-          const db = await createDB({
-            storeConfig: { dataDir, walSegmentSize: segmentSize, snapshotOnClose: false, fsyncMode: 'batched', batchIntervalMs: 1, archive: { localDir: archiveDir } },
-          });
+          const open = () =>
+            createDB({
+              storeConfig: { dataDir, walSegmentSize: segmentSize, snapshotOnClose: false, fsyncMode: 'batched', batchIntervalMs: 1, archive: { localDir: archiveDir } },
+            });
+          let db = await open();
           const stamps: number[] = [];
           try {
             for (const c of chunks) {
@@ -105,6 +111,11 @@ describe('point-in-time restore (property over random workloads, archive points 
               const racing = runWrites(db, c.during, stamps);
               await db.archive.create({ level: 1 });
               await racing;
+              if (c.then === 'snapshot') await db.createSnapshot();
+              if (c.then === 'restart') {
+                await db.close();
+                db = await open();
+              }
             }
             await runWrites(db, tail, stamps); // not archived: no restore may include these
             await db.flush();
