@@ -180,7 +180,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       timeRange: {
         start: new Date(startTs),
         end: new Date(wal.lastTimestamp ?? startTs),
-        sealedAt: new Date(Math.max(sealedAt, wal.lastTimestamp ?? startTs)),
+        // Lines after the seal are stamped >= sealedAt: the archive is complete through the ms before.
+        sealedAt: new Date(sealedAt - 1),
         walLines: { start: M, end: endLine },
       },
       chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import { repairArchive } from './recovery.js';
+import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
@@ -115,6 +116,8 @@ export class RestoreApi {
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
+    // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
+    if (!opts.dryRun) await recoverInterruptedRestore(path.resolve(opts.targetDir ?? this.ctx.dataDir));
     const plan = await this.plan(target, opts.instanceId);
     return executeRestore(plan, {
       targetDir: path.resolve(opts.targetDir ?? this.ctx.dataDir),

@@ -26,7 +26,7 @@ import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { splitLines } from './replay-archive.js';
 import type { RestorePlan } from './restore-plan.js';
-import { recoverInterruptedRestore, removeJournal, stamp, swapIn, writeJournal, type SwapJournal } from './restore-swap.js';
+import { recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../store/dir-swap.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 
 export interface RestoreHooks {
@@ -277,7 +277,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   let swapped = false;
   let repairedCopy: string | null = null;
   try {
-    if (st.exists) lock = await acquireLock(target, 'bri restore');
+    if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
     await opts.hooks?.beforeRestore?.(plan);
     const { file, repaired } = await verifyOrRepair(plan, opts);
     if (file !== plan.archive.file) repairedCopy = file;

@@ -1,12 +1,14 @@
 /**
- * Swapping a restored directory in: a journal beside the target records the
+ * Swapping a directory in (a restore): a journal beside the target records the
  * two renames, so that a crash between them is finished (or rolled back) by
- * the next run. The target ends up either the old directory or the new one.
+ * the next restore or the next open of the store. The target ends up either the
+ * old directory or the new one, never a mix, and never an empty one.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir, pathExists, writeFileDurable } from '../store/durable-fs.js';
+import { fsyncDir, pathExists, writeFileDurable } from './durable-fs.js';
+import { isLiveOwner, LOCK_FILE, readLockOwner } from './lock.js';
 
 export interface SwapJournal {
   target: string;
@@ -36,13 +38,31 @@ export async function writeJournal(j: SwapJournal): Promise<void> {
 
 export async function removeJournal(target: string): Promise<void> {
   await fsp.rm(journalPath(target), { force: true });
+  await fsp.rm(journalPath(target) + '.tmp', { force: true });
   await fsyncDir(path.dirname(target));
 }
 
-/** Finishes or rolls back a restore that a crash interrupted. Returns what it did, or null. */
+/** The purpose restores write into the lock file: a dead owner's lock of this kind is theirs to clean. */
+export const RESTORE_LOCK_PURPOSE = 'bri restore';
+
+/** Removes a lock left in `dir` by a restore whose process died. */
+async function removeStaleRestoreLock(dir: string): Promise<void> {
+  const owner = await readLockOwner(dir).catch(() => null);
+  if (owner && owner.purpose === RESTORE_LOCK_PURPOSE && !isLiveOwner(owner)) await fsp.rm(path.join(dir, LOCK_FILE), { force: true });
+}
+
+/**
+ * Finishes or rolls back a restore that a crash interrupted. Returns what it did, or null.
+ * A complete, validated new directory is never deleted once the swap has begun: whatever
+ * stands at the target then (an empty directory a process created in the window) is moved aside.
+ */
 export async function recoverInterruptedRestore(target: string): Promise<string | null> {
   const file = journalPath(target);
-  if (!fs.existsSync(file)) return null;
+  await fsp.rm(file + '.tmp', { force: true }); // a journal being rewritten when the crash came
+  if (!fs.existsSync(file)) {
+    if (await pathExists(target)) await removeStaleRestoreLock(target);
+    return null;
+  }
   let j: SwapJournal;
   try {
     j = JSON.parse(await fsp.readFile(file, 'utf8')) as SwapJournal;
@@ -56,22 +76,20 @@ export async function recoverInterruptedRestore(target: string): Promise<string 
     did = `rolled back an unfinished restore (removed ${j.newDir})`;
   } else if (await pathExists(j.newDir)) {
     if (await pathExists(target)) {
-      // The first rename had not happened: do it now (newDir is complete and validated).
-      if (j.oldDir && !(await pathExists(j.oldDir))) await fsp.rename(target, j.oldDir);
+      // Either the first rename had not happened (the target is the old directory), or
+      // something created the target in between: either way it goes aside, not away.
+      const aside = j.oldDir && !(await pathExists(j.oldDir)) ? j.oldDir : `${target}.displaced-${stamp()}`;
+      await fsp.rename(target, aside);
     }
-    if (!(await pathExists(target))) {
-      await fsp.rename(j.newDir, target);
-      did = `finished an interrupted restore into ${target}`;
-    } else {
-      await fsp.rm(j.newDir, { recursive: true, force: true });
-      did = `rolled back an interrupted restore (kept ${target})`;
-    }
+    await fsp.rename(j.newDir, target);
     await fsyncDir(path.dirname(target));
+    did = `finished an interrupted restore into ${target}`;
   } else {
     did = 'the interrupted restore had completed';
   }
   if (j.phase === 'swapping' && (await pathExists(target))) await carryOver(j);
   if (j.phase === 'swapping' && j.cleanExisting && j.oldDir) await fsp.rm(j.oldDir, { recursive: true, force: true });
+  for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
   await removeJournal(target);
   return did;
 }

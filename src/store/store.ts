@@ -16,6 +16,7 @@ import { acquireLock, type DirLock } from './lock.js';
 import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
 import { fixWalTail } from './tail.js';
+import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
 
 export interface StoreConfig {
@@ -85,6 +86,8 @@ export class BriStore {
   /** Opens (or creates) a data directory: lock, recovery, then the WAL writer. */
   static async open(config: StoreConfig): Promise<BriStore> {
     const dataDir = path.resolve(config.dataDir);
+    // A restore into this directory that a crash interrupted is finished (or rolled back) first.
+    await recoverInterruptedRestore(dataDir);
     await assertDataDir(dataDir, config.createIfMissing ?? true);
     const key = resolveEncryptionKey(config.encryptionKey);
     const lock = await acquireLock(dataDir, 'store');
