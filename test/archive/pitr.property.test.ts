@@ -128,7 +128,8 @@ describe('point-in-time restore (property over random workloads, archive points 
           expect(archives.ranges).toHaveLength(1);
           const ms = archives.archives.map((a) => a.manifest.timeRange);
           const lo = ms[0]!.start.getTime();
-          const hi = ms[ms.length - 1]!.sealedAt.getTime();
+          // Up to the last archive's seal (DESIGN: at least up to its end).
+          const hi = Math.max(ms[ms.length - 1]!.sealedAt.getTime(), ms[ms.length - 1]!.end.getTime());
 
           // Boundaries: every line's time (and its neighbours), every archive's start, end and seal.
           const marks = new Set<number>([lo, hi]);
@@ -171,9 +172,11 @@ describe('point-in-time restore (property over random workloads, archive points 
   // Found while writing the property above: writes racing the newest archive's seal. The archive
   // says it is complete up to sealedAt (taken just before the seal fixes its last line), yet lines
   // written just after the seal, in the same millisecond, carry that same timestamp. Restoring to
-  // T = sealedAt then misses them, while the raw WAL up to T has them. (The property's racing
-  // writes are one at a time and rarely land in that millisecond; a busy writer does.)
-  it('writes racing the newest archive\'s seal: toTimestamp(sealedAt) still equals the raw WAL up to sealedAt', async () => {
+  // T = sealedAt then misses them, while the raw WAL up to T has them. Moving sealedAt back by 1 ms
+  // is not enough: the archive's own last line can carry that millisecond too (end > sealedAt), and
+  // then T = end is not restorable at all. Lines after the seal must be stamped after it.
+  // (The property's racing writes are one at a time and rarely land in that millisecond; a busy writer does.)
+  it('writes racing the newest archive\'s seal: toTimestamp(sealedAt) and toTimestamp(end) equal the raw WAL up to T', async () => {
     const report: string[] = [];
     for (let attempt = 0; attempt < 4; attempt++) {
       const root = await makeTempDir('bri-pitr-seal-');
@@ -198,13 +201,22 @@ describe('point-in-time restore (property over random workloads, archive points 
       await Promise.all(pending);
       await db.close();
       const range = archive.manifest.timeRange;
-      const T = range.sealedAt.getTime();
-      const sameMs = acks.filter((a) => a.lineNo > range.walLines.end && a.timestamp <= T).length;
-      const result = await openRestore({ dataDir, archiveDir }).toTimestamp(T, { targetDir: path.join(root, 'restored') });
-      const expected = toPlainState((await recover(dataDir, { ignoreSnapshot: true, untilTimestamp: T })).state);
-      const got = toPlainState((await recover(path.join(root, 'restored'))).state);
-      report.push(`attempt ${attempt}: archive lines ${range.walLines.start + 1}..${range.walLines.end}, sealedAt ${T}, lines after the seal stamped <= sealedAt: ${sameMs}, restored through line ${result.lastLine}`);
-      expect(got, report.join('\n')).toEqual(expected);
+      const sealedAt = range.sealedAt.getTime();
+      const end = range.end.getTime();
+      const sameMs = acks.filter((a) => a.lineNo > range.walLines.end && a.timestamp <= Math.max(sealedAt, end)).length;
+      report.push(`attempt ${attempt}: archive lines ${range.walLines.start + 1}..${range.walLines.end}, end ${end}, sealedAt ${sealedAt}, lines after the seal stamped <= max(end, sealedAt): ${sameMs}`);
+      // Both the seal and the archive's last line (DESIGN: "every instant from the first archive's start
+      // to the last archive's end can be restored").
+      for (const [what, T] of [['sealedAt', sealedAt], ['end', end]] as const) {
+        const targetDir = path.join(root, `restored-${what}`);
+        const result = await openRestore({ dataDir, archiveDir })
+          .toTimestamp(T, { targetDir })
+          .catch((err: unknown) => err as Error);
+        expect(result instanceof Error ? `${(result as { code?: string }).code}: ${result.message}` : 'ok', `T = ${what}\n${report.join('\n')}`).toBe('ok');
+        const expected = toPlainState((await recover(dataDir, { ignoreSnapshot: true, untilTimestamp: T })).state);
+        const got = toPlainState((await recover(targetDir)).state);
+        expect(got, `T = ${what}\n${report.join('\n')}`).toEqual(expected);
+      }
       await fsp.rm(root, { recursive: true, force: true });
     }
     console.log(report.join('\n'));
