@@ -2,7 +2,7 @@
  * PAR2 benchmark: our create / verify / repair against par2cmdline on the
  * same files, in the same run.
  *
- *   npx tsx bench/par2.ts [--sizes 50,200] [--damage 0.05]
+ *   npx tsx bench/par2.ts [--sizes 50,200] [--damage 0.05] [--runs 3]
  *   npm run bench -- --only par2 [--quick]
  *
  * For each size (MB = 10^6 bytes) a partly compressible file is generated in
@@ -45,6 +45,8 @@ export interface Par2BenchOptions {
   sizesMB?: number[];
   /** Fraction of slices damaged for the repair run. Default 0.05. */
   damageFraction?: number;
+  /** Times each measurement is repeated (median kept). Default 1. */
+  runs?: number;
   /** Smaller sizes for a smoke run (used by bench/run.ts). */
   quick?: boolean;
   /** Command-line arguments (--sizes, --damage), as bench/run.ts passes them. */
@@ -154,6 +156,17 @@ async function damage(path: string, bytes: number, fraction: number): Promise<nu
   return count;
 }
 
+/** The element with the median key (the lower middle one for an even count). */
+function medianBy<T>(items: T[], key: (x: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/** Removes the .par2 files of a directory (par2 create refuses to overwrite them). */
+async function removePar2Files(dir: string): Promise<void> {
+  for (const f of await readdir(dir)) if (f.endsWith('.par2')) await rm(join(dir, f), { force: true });
+}
+
 async function md5File(path: string): Promise<string> {
   const hash = createHash('md5');
   const fh = await open(path, 'r');
@@ -239,6 +252,7 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
   const sizesFlag = flag(argv, 'sizes');
   const sizesMB = sizesFlag !== undefined ? sizesFlag.split(',').map(Number) : options.sizesMB ?? (options.quick ? [20] : [50, 200]);
   const damageFraction = Number(flag(argv, 'damage') ?? options.damageFraction ?? 0.05);
+  const runs = Math.max(1, Math.floor(Number(flag(argv, 'runs') ?? options.runs ?? 1)));
   if (!hasPar2Binary()) throw new Error('par2 (par2cmdline) is not installed: apt-get install par2');
 
   const root = await mkdtemp(join(process.env.BENCH_TMP ?? tmpdir(), 'bri-bench-par2-'));
@@ -265,27 +279,57 @@ export async function runPar2Bench(options: Par2BenchOptions = {}): Promise<Par2
         theirsCpuMs: t.cpuMs,
         theirsRssKb: t.rssKb,
       });
+      // Each measurement `runs` times, ours and theirs alternating, keeping the median run of each.
+      const measure = async (
+        op: Par2BenchRow['op'],
+        runOurs: () => Promise<{ run: Timed; r: RunnerResult }>,
+        runTheirs: () => Promise<Timed>,
+      ): Promise<{ o: { run: Timed; r: RunnerResult }; t: Timed }> => {
+        const os: { run: Timed; r: RunnerResult }[] = [];
+        const ts: Timed[] = [];
+        for (let k = 0; k < runs; k++) {
+          os.push(await runOurs());
+          ts.push(await runTheirs());
+        }
+        const o = medianBy(os, (x) => x.r.opMs);
+        const t = medianBy(ts, (x) => x.wallMs);
+        rows.push(row(op, o, t));
+        return { o, t };
+      };
 
-      // create
-      const oc = await ours(['create', data, join(oursDir, 'data.bin.par2'), '0.1']);
-      const tc = await theirs(['create', '-q', '-q', '-r10', '-n1', 'data.bin.par2', 'data.bin'], theirsDir);
-      rows.push(row('create', oc, tc));
+      const { o: oc } = await measure(
+        'create',
+        () => ours(['create', data, join(oursDir, 'data.bin.par2'), '0.1']),
+        async () => {
+          await removePar2Files(theirsDir);
+          return theirs(['create', '-q', '-q', '-r10', '-n1', 'data.bin.par2', 'data.bin'], theirsDir);
+        },
+      );
 
-      // verify (intact)
-      const ov = await ours(['verify', join(oursDir, 'data.bin.par2'), data]);
-      if (ov.r.result.intact !== true) throw new Error('our verify did not find the intact file intact');
-      const tv = await theirs(['verify', '-q', '-q', 'data.bin.par2'], theirsDir);
-      rows.push(row('verify', ov, tv));
+      await measure(
+        'verify',
+        async () => {
+          const v = await ours(['verify', join(oursDir, 'data.bin.par2'), data]);
+          if (v.r.result.intact !== true) throw new Error('our verify did not find the intact file intact');
+          return v;
+        },
+        () => theirs(['verify', '-q', '-q', 'data.bin.par2'], theirsDir),
+      );
 
-      // repair (the same damaged bytes on both sides)
+      // Repair: the same damaged bytes on both sides; par2 repairs in place, so each run starts from a fresh copy.
       const damaged = await damage(data, bytes, damageFraction);
-      await copyFile(data, join(theirsDir, 'data.bin'));
       const repaired = join(oursDir, 'repaired.bin');
-      const or = await ours(['repair', join(oursDir, 'data.bin.par2'), data, repaired]);
-      const tr = await theirs(['repair', '-q', '-q', 'data.bin.par2'], theirsDir);
+      await measure(
+        'repair',
+        () => ours(['repair', join(oursDir, 'data.bin.par2'), data, repaired]),
+        async () => {
+          await copyFile(data, join(theirsDir, 'data.bin'));
+          await rm(join(theirsDir, 'data.bin.1'), { force: true });
+          return theirs(['repair', '-q', '-q', 'data.bin.par2'], theirsDir);
+        },
+      );
       if ((await md5File(repaired)) !== original) throw new Error('our repair did not reproduce the original');
       if ((await md5File(join(theirsDir, 'data.bin'))) !== original) throw new Error('par2 repair did not reproduce the original');
-      rows.push(row('repair', or, tr));
       log(`par2 ${sizeMB} MB: ${damaged} slices damaged for repair; our set ${String(oc.r.result.blockSize)}-byte slices, ` +
         `par2 files: ${(await readdir(theirsDir)).filter((f) => f.endsWith('.par2')).join(', ')}`);
       await rm(oursDir, { recursive: true, force: true });
