@@ -38,8 +38,8 @@ runConformance(
     }),
   {
     extraTests: (store, files) => {
-      it('a block upload (50 MiB in 8 MiB blocks, per-block MD5) is stored byte for byte and confirmed by Content-MD5', async () => {
-        const f = files().big;
+      it('a block upload (12 MiB in 8 MiB blocks, per-block MD5) is stored byte for byte and confirmed by Content-MD5', async () => {
+        const f = files().medium;
         const res = await store().put('blocks/big.bin', { path: f.path }, { size: f.size, sha256: f.sha256 });
         expect(res.checksum).toEqual({ algorithm: 'md5', value: f.md5 });
         expect(await streamDigest(await store().get('blocks/big.bin'))).toEqual({ sha256: f.sha256, size: f.size });
@@ -65,7 +65,7 @@ describe('azure faults', () => {
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azure-faults-'));
     small = await writeFixture(path.join(dir, 'small.bin'), 300_000, 1);
-    medium = await writeFixture(path.join(dir, 'medium.bin'), 20 * MiB, 2);
+    medium = await writeFixture(path.join(dir, 'medium.bin'), 12 * MiB, 2);
     proxy = await startFaultProxy(server.port);
   });
 

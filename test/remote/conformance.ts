@@ -42,6 +42,8 @@ export interface Fixtures {
   small: FileFixture;
   other: FileFixture;
   empty: FileFixture;
+  /** 12 MiB: more than one part/chunk/block at the providers' 8 MiB defaults. */
+  medium: FileFixture;
   big: FileFixture;
 }
 
@@ -147,6 +149,7 @@ export function runConformance(name: string, factory: () => Promise<RemoteStore>
         small: await writeFixture(path.join(dir, 'small.bin'), 100_000, 1),
         other: await writeFixture(path.join(dir, 'other.bin'), 33_333, 2),
         empty: await writeFixture(path.join(dir, 'empty.bin'), 0, 3),
+        medium: await writeFixture(path.join(dir, 'medium.bin'), 12 * MiB, 5),
         big: await writeFixture(path.join(dir, 'big.bin'), bigBytes, 4),
       };
       store = await factory();

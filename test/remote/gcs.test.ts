@@ -31,8 +31,8 @@ runConformance(
   async () => createGcsRemote({ bucket: 'bri-test', prefix: `conf-${randomBytes(4).toString('hex')}/`, endpoint: server.endpoint, listPageSize: 2 }),
   {
     extraTests: (store, files) => {
-      it('a resumable upload in 8 MiB chunks (50 MiB) is stored byte for byte and confirmed by md5Hash', async () => {
-        const f = files().big;
+      it('a resumable upload in 8 MiB chunks (12 MiB) is stored byte for byte and confirmed by md5Hash', async () => {
+        const f = files().medium;
         const res = await store().put('res/big.bin', { path: f.path }, { size: f.size, sha256: f.sha256 });
         expect(res.checksum).toEqual({ algorithm: 'md5', value: f.md5 });
         expect(await streamDigest(await store().get('res/big.bin'))).toEqual({ sha256: f.sha256, size: f.size });
@@ -65,7 +65,7 @@ describe('gcs faults', () => {
   beforeAll(async () => {
     dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-gcs-faults-'));
     small = await writeFixture(path.join(dir, 'small.bin'), 300_000, 1);
-    medium = await writeFixture(path.join(dir, 'medium.bin'), 20 * MiB, 2);
+    medium = await writeFixture(path.join(dir, 'medium.bin'), 12 * MiB, 2);
     proxy = await startFaultProxy(server.port);
   });
 

@@ -28,7 +28,7 @@ beforeAll(async () => {
   proxy = await startFaultProxy(server.port);
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-s3-faults-'));
   small = await writeFixture(path.join(dir, 'small.bin'), 200_000, 1);
-  medium = await writeFixture(path.join(dir, 'medium.bin'), 20 * MiB, 2);
+  medium = await writeFixture(path.join(dir, 'medium.bin'), 12 * MiB, 2);
   big = await writeFixture(path.join(dir, 'big.bin'), 50 * MiB, 3);
 });
 

@@ -28,8 +28,8 @@ runConformance(
   {
     slashSiblingOrder: false,
     extraTests: (store, files) => {
-      it('a multipart upload (50 MiB in 8 MiB parts) is stored byte for byte, confirmed by the ETag', async () => {
-        const f = files().big;
+      it('a multipart upload (12 MiB in 8 MiB parts) is stored byte for byte, confirmed by the ETag', async () => {
+        const f = files().medium;
         const res = await store().put('mp/big.bin', { path: f.path }, { size: f.size, sha256: f.sha256 });
         // s3rver reports the MD5 of the whole object for multipart uploads; AWS the MD5 of part MD5s.
         expect(['md5', 'multipart-md5', 'multipart-sha256']).toContain(res.checksum.algorithm);
