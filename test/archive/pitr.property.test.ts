@@ -167,7 +167,7 @@ describe('point-in-time restore (property over random workloads, archive points 
       { numRuns: RUNS },
     );
     console.log(`pitr property: ${runs} runs, ${restores} point-in-time restores checked in ${Date.now() - started} ms`);
-  }, 15_000 * RUNS);
+  }, 25_000 * RUNS);
 
   // Found while writing the property above: writes racing the newest archive's seal. The archive
   // says it is complete up to sealedAt (taken just before the seal fixes its last line), yet lines
