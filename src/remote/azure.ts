@@ -30,7 +30,7 @@ import {
   validateRange,
 } from './keys.js';
 import { checkSent, integrityError, preparePut } from './put-check.js';
-import { failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -98,16 +98,6 @@ function parseConnectionString(cs: string): Record<string, string> {
   return out;
 }
 
-function stripQuery(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')}`;
-  } catch {
-    return '(invalid endpoint)';
-  }
-}
-
 class AzureRemote implements RemoteStore {
   readonly provider = 'azure' as const;
   private readonly opts: AzureRemoteOptions;
@@ -129,7 +119,7 @@ class AzureRemote implements RemoteStore {
     this.pageSize = Math.min(5000, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
     const cs = opts.connectionString !== undefined ? parseConnectionString(opts.connectionString) : {};
     this.account = opts.accountName ?? cs.AccountName;
-    this.endpoint = stripQuery(opts.endpoint ?? cs.BlobEndpoint ?? (this.account !== undefined ? `https://${this.account}.blob.core.windows.net` : undefined));
+    this.endpoint = displayEndpoint(opts.endpoint ?? cs.BlobEndpoint ?? (this.account !== undefined ? `https://${this.account}.blob.core.windows.net` : undefined));
     this.secrets = [opts.connectionString, opts.accountKey, opts.sasToken, opts.sasToken?.replace(/^\?/, ''), cs.AccountKey, cs.SharedAccessSignature].filter(
       (s): s is string => typeof s === 'string' && s !== '',
     );

@@ -29,7 +29,7 @@ import {
   validateRange,
 } from './keys.js';
 import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from './put-check.js';
-import { failureFacts, notFound, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { displayEndpoint, failureFacts, notFound, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -44,7 +44,6 @@ import type {
   RemoteDescription,
   RemoteStore,
 } from './remote.js';
-import { displayEndpoint } from './s3.js';
 import { guardDownload, openHashed } from './streams.js';
 
 const MiB = 1024 * 1024;

@@ -102,6 +102,17 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out;
 }
 
+/** An endpoint URL for display: scheme, host and path; no user info, query (SAS) or fragment. */
+export function displayEndpoint(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined) return undefined;
+  try {
+    const u = new URL(endpoint);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(invalid endpoint)';
+  }
+}
+
 /** Reads status, code and message off an AWS, Google, Azure or Node error. */
 export function failureFacts(err: unknown): FailureFacts {
   if (typeof err !== 'object' || err === null) return { message: String(err) };

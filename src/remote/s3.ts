@@ -31,7 +31,7 @@ import {
   validateRange,
 } from './keys.js';
 import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from './put-check.js';
-import { failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -100,17 +100,6 @@ type S3Sdk = typeof import('@aws-sdk/client-s3');
 const noop = (): void => undefined;
 const SILENT_LOGGER = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 type StorageSdk = typeof import('@aws-sdk/lib-storage');
-
-/** Strips user info and query from an endpoint URL for display. */
-export function displayEndpoint(endpoint: string | undefined): string | undefined {
-  if (endpoint === undefined) return undefined;
-  try {
-    const u = new URL(endpoint);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(invalid endpoint)';
-  }
-}
 
 class S3Remote implements RemoteStore {
   readonly provider = 's3' as const;

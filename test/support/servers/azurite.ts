@@ -28,7 +28,7 @@ export async function startAzurite(port0?: number, dir0?: string): Promise<Azuri
   const bin = path.join(REPO_ROOT, 'node_modules', 'azurite', 'dist', 'src', 'blob', 'main.js');
   const server = await spawnServer({
     command: process.execPath,
-    args: [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--skipApiVersionCheck', '--disableTelemetry', '--silent', '--loose'],
+    args: [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', dir, '--skipApiVersionCheck', '--disableTelemetry', '--silent'],
     port,
     timeoutMs: 60_000,
   });

@@ -23,13 +23,15 @@
  * Bodies are streamed to files under `root`, never held whole (multipart
  * uploads, which are for small objects, are buffered up to 64 MiB).
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { crc32cBytes, crc32cUpdate } from '../../../src/remote/crc32c.js';
+import { compareNames, HttpError, readBody, rfc3339, sendError, sendJson, splitMultipart } from './gcs-http.js';
+import { ResumableUploads, type UploadSession } from './gcs-resumable.js';
 
 export interface GcsServerOptions {
   /** Directory for object data (created). */
@@ -42,9 +44,8 @@ export interface GcsServerOptions {
 
 const MAX_MULTIPART_BYTES = 64 * 1024 * 1024;
 const MAX_LIST_RESULTS = 1000;
-const RESUME_INCOMPLETE = 308;
 
-interface StoredObject {
+export interface StoredObject {
   name: string;
   bucket: string;
   generation: string;
@@ -69,73 +70,14 @@ interface BucketState {
   objects: Map<string, StoredObject>;
 }
 
-interface UploadSession {
-  id: string;
-  bucket: string;
-  name: string;
-  contentType: string;
-  metadata: Record<string, string>;
-  storageClass?: string;
-  expected: { md5?: string; crc32c?: string };
-  ifGenerationMatch?: string;
-  file: string;
-  received: number;
-  total?: number;
-  md5: Hash;
-  crc: number;
-  done?: StoredObject;
-  cancelled?: boolean;
-  busy?: boolean;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly reason: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendError(res: http.ServerResponse, err: HttpError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  sendJson(res, err.status, { error: { code: err.status, message: err.message, errors: [{ domain: 'global', reason: err.reason, message: err.message }] } });
-}
-
-async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new HttpError(413, `request body larger than ${limit} bytes`, 'uploadTooLarge');
-    parts.push(c as Buffer);
-  }
-  return Buffer.concat(parts);
-}
-
-function rfc3339(d: Date): string {
-  return d.toISOString();
-}
-
-function compareNames(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 export class GcsServer {
   readonly server: http.Server;
   private readonly root: string;
   private readonly buckets = new Map<string, BucketState>();
-  private readonly sessions = new Map<string, UploadSession>();
+  private readonly uploads = new ResumableUploads(
+    (req, res, s) => this.finishSession(req, res, s),
+    (req, res, s) => sendJson(res, 200, this.objectResource(req, s.done!)),
+  );
   private readonly forbidden: Set<string>;
   private generationCounter = Date.now() * 1000;
   /** Requests seen, by "METHOD path-kind", for tests that count them. */
@@ -243,8 +185,8 @@ export class GcsServer {
       const bucket = decodeURIComponent(m[1]!);
       const uploadId = url.searchParams.get('upload_id');
       if (uploadId !== null) {
-        if (method === 'PUT' || method === 'POST') return this.resumableChunk(req, res, uploadId);
-        if (method === 'DELETE') return this.cancelUpload(req, res, uploadId);
+        if (method === 'PUT' || method === 'POST') return this.uploads.chunk(req, res, uploadId);
+        if (method === 'DELETE') return this.uploads.cancel(req, res, uploadId);
       }
       if (method === 'POST') return this.insert(req, res, bucket, url);
       throw new HttpError(405, `method ${method} not allowed`, 'methodNotAllowed');
@@ -509,7 +451,7 @@ export class GcsServer {
       const id = randomBytes(16).toString('base64url');
       const file = this.tempFile();
       await fsp.writeFile(file, '');
-      this.sessions.set(id, {
+      this.uploads.add({
         id,
         bucket,
         name: meta.name,
@@ -559,102 +501,6 @@ export class GcsServer {
     return { file, size, md5: md5.digest(), crc };
   }
 
-  private incomplete(res: http.ServerResponse, s: UploadSession): void {
-    const headers: Record<string, string> = { 'Content-Length': '0', 'X-GUploader-UploadID': s.id };
-    // No Range header means no byte has been persisted yet.
-    if (s.received > 0) headers.Range = `bytes=0-${s.received - 1}`;
-    res.writeHead(RESUME_INCOMPLETE, headers);
-    res.end();
-  }
-
-  private async resumableChunk(req: http.IncomingMessage, res: http.ServerResponse, id: string): Promise<void> {
-    const s = this.sessions.get(id);
-    if (s === undefined || s.cancelled) throw new HttpError(404, 'No such upload session (it expired or was cancelled).', 'notFound');
-    if (s.done !== undefined) {
-      await readBody(req, Number.POSITIVE_INFINITY);
-      return sendJson(res, 200, this.objectResource(req, s.done));
-    }
-    const cr = req.headers['content-range'];
-    const hashHeader = req.headers['x-goog-hash'];
-    if (typeof hashHeader === 'string') {
-      for (const part of hashHeader.split(',')) {
-        const eq = part.indexOf('=');
-        const k = part.slice(0, eq).trim();
-        const v = part.slice(eq + 1).trim();
-        if (k === 'md5') s.expected.md5 = v;
-        if (k === 'crc32c') s.expected.crc32c = v;
-      }
-    }
-    let first: number | null = null;
-    let last: number | null = null;
-    let total: number | undefined = s.total;
-    if (typeof cr === 'string') {
-      const m = /^bytes (?:(\d+)-(\d+|\*)|\*)\/(\d+|\*)$/.exec(cr.trim());
-      if (!m) throw new HttpError(400, `Invalid Content-Range ${cr}`, 'invalid');
-      if (m[1] !== undefined) {
-        first = Number(m[1]);
-        last = m[2] === '*' ? null : Number(m[2]);
-      }
-      if (m[3] !== '*') total = Number(m[3]);
-    } else {
-      first = s.received === 0 ? 0 : null;
-    }
-    if (total !== undefined) s.total = total;
-    if (first === null) {
-      // A status check (`bytes */total`): no body.
-      await readBody(req, 0).catch(() => undefined);
-      if (s.total !== undefined && s.received === s.total) return this.finishSession(req, res, s);
-      return this.incomplete(res, s);
-    }
-    if (s.busy) throw new HttpError(503, 'A chunk for this upload is already being received.', 'backendError');
-    if (first > s.received) throw new HttpError(400, `Content-Range starts at ${first} but only ${s.received} bytes were persisted`, 'invalid');
-    s.busy = true;
-    let skip = s.received - first;
-    const out = createWriteStream(s.file, { flags: 'a' });
-    let failed = false;
-    try {
-      await pipeline(
-        req,
-        async function* (source) {
-          for await (const c of source) {
-            let chunk = c as Buffer;
-            if (skip > 0) {
-              const drop = Math.min(skip, chunk.length);
-              skip -= drop;
-              chunk = chunk.subarray(drop);
-              if (chunk.length === 0) continue;
-            }
-            if (s.total !== undefined && s.received + chunk.length > s.total) throw new HttpError(400, 'more bytes than the declared total', 'invalid');
-            s.md5.update(chunk);
-            s.crc = crc32cUpdate(s.crc, chunk);
-            s.received += chunk.length;
-            yield chunk;
-          }
-        },
-        out,
-      );
-    } catch (err) {
-      failed = true;
-      if (err instanceof HttpError) throw err;
-      // The client went away mid-chunk: what arrived is persisted; it may resume.
-      res.destroy();
-      return;
-    } finally {
-      s.busy = false;
-      if (failed) out.destroy();
-    }
-    if (last !== null && s.received < last + 1 && s.total !== undefined && last + 1 === s.total) {
-      // The final chunk arrived short: not complete.
-      return this.incomplete(res, s);
-    }
-    const endKnown = s.total ?? (last === null ? s.received : undefined);
-    if (endKnown !== undefined && s.received === endKnown) {
-      s.total = endKnown;
-      return this.finishSession(req, res, s);
-    }
-    return this.incomplete(res, s);
-  }
-
   private async finishSession(req: http.IncomingMessage, res: http.ServerResponse, s: UploadSession): Promise<void> {
     const b = this.bucket(s.bucket);
     this.checkGenerationMatch(b, s.name, s.ifGenerationMatch);
@@ -668,53 +514,16 @@ export class GcsServer {
         s.crc,
       );
     } catch (err) {
-      this.sessions.delete(s.id);
+      this.uploads.forget(s.id);
       throw err;
     }
     sendJson(res, 200, this.objectResource(req, s.done));
   }
 
-  private async cancelUpload(req: http.IncomingMessage, res: http.ServerResponse, id: string): Promise<void> {
-    const s = this.sessions.get(id);
-    await readBody(req, 1024).catch(() => undefined);
-    if (s === undefined) throw new HttpError(404, 'No such upload session.', 'notFound');
-    s.cancelled = true;
-    this.sessions.delete(id);
-    await fsp.rm(s.file, { force: true });
-    res.writeHead(499, { 'Content-Length': '0' });
-    res.end();
-  }
-
   /** Number of live (unfinished, uncancelled) resumable sessions, for tests. */
   openSessions(): number {
-    return [...this.sessions.values()].filter((s) => s.done === undefined && !s.cancelled).length;
+    return this.uploads.open();
   }
-}
-
-/** Splits a multipart/related body into parts (headers lower-cased). */
-export function splitMultipart(body: Buffer, boundary: string): Array<{ headers: Record<string, string>; body: Buffer }> {
-  const delim = Buffer.from(`--${boundary}`);
-  const parts: Array<{ headers: Record<string, string>; body: Buffer }> = [];
-  let pos = body.indexOf(delim);
-  if (pos < 0) return parts;
-  for (;;) {
-    pos += delim.length;
-    if (body.subarray(pos, pos + 2).toString() === '--') break; // closing delimiter
-    if (body.subarray(pos, pos + 2).toString() === '\r\n') pos += 2;
-    const next = body.indexOf(Buffer.concat([Buffer.from('\r\n'), delim]), pos);
-    if (next < 0) break;
-    const part = body.subarray(pos, next);
-    const sep = part.indexOf('\r\n\r\n');
-    const headerText = sep >= 0 ? part.subarray(0, sep).toString('utf8') : '';
-    const headers: Record<string, string> = {};
-    for (const line of headerText.split('\r\n')) {
-      const i = line.indexOf(':');
-      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-    }
-    parts.push({ headers, body: sep >= 0 ? part.subarray(sep + 4) : Buffer.alloc(0) });
-    pos = next + 2;
-  }
-  return parts;
 }
 
 /** Starts a server (for in-process use and for the child in gcs-server-main.ts). */
