@@ -32,6 +32,8 @@ export interface SealResult {
   endLocalLine: number;
   /** The state at that line as snapshot text (walLine = absolute line), when the caller holds it in memory. */
   endSnapshotText?: string;
+  /** The instant of the seal: every line after it is stamped later (default: just before the seal was asked for). */
+  sealedAt?: number;
 }
 
 /** Closes the current WAL segment so that the archive ends on a boundary. */
@@ -123,9 +125,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   try {
     emit('prepare', 0, 0);
     const { tip, tipFile } = await chainTip(state, opts.archiveDir);
-    // Every line after the seal is written at or after this instant.
-    const sealedAt = Date.now();
+    const beforeSeal = Date.now() - 1;
     const sealed = await opts.seal(state.removedLines);
+    // The archive is complete through this instant: later lines are stamped after it.
+    const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
     const startLine = tip?.endLine ?? (walComplete ? 0 : await snapshotStart(opts.dataDir, opts.key, state.removedLines));
@@ -180,8 +183,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       timeRange: {
         start: new Date(startTs),
         end: new Date(wal.lastTimestamp ?? startTs),
-        // Lines after the seal are stamped >= sealedAt: the archive is complete through the ms before.
-        sealedAt: new Date(sealedAt - 1),
+        sealedAt: new Date(Math.max(sealedAt, wal.lastTimestamp ?? startTs)),
         walLines: { start: M, end: endLine },
       },
       chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },

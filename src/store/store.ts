@@ -215,12 +215,15 @@ export class BriStore {
    * line with the state at it, encoded as a snapshot whose walLine is `line + walLineOffset`:
    * what an archive needs to end on a boundary and to seed the next one.
    */
-  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string }> {
+  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string; sealedAt: number }> {
     this.assertOpen();
+    // Line, state and time together: every later line is stamped after sealedAt.
     const endLocalLine = this.writer.position.totalLines;
+    const sealedAt = Date.now();
+    this.writer.stampAfter(sealedAt);
     const text = encodeSnapshot({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: Date.now(), state: this.memory }, this.key);
     await this.writer.rotate({ skipIfEmpty: true });
-    return { endLocalLine, endSnapshotText: text };
+    return { endLocalLine, endSnapshotText: text, sealedAt };
   }
 
   /** The key entries are encrypted with, if any (archiving needs it to check the chain). */

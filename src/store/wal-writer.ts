@@ -74,6 +74,8 @@ export class WalWriter {
   /** The chain of queued I/O steps. */
   private io: Promise<void> = Promise.resolve();
   private flushQueued = false;
+  /** No line is stamped earlier than this (see stampAfter). */
+  private stampFloor = 0;
   private syncTimer: NodeJS.Timeout | null = null;
   private dirty = false;
   private failed: unknown = null;
@@ -107,8 +109,14 @@ export class WalWriter {
     return () => this.listeners.delete(listener);
   }
 
+  /** Lines appended from now on are stamped after `t` (an archive sealed at `t` is complete through it). */
+  stampAfter(t: number): void {
+    this.stampFloor = Math.max(this.stampFloor, t + 1);
+  }
+
   /** Appends one entry (plaintext JSS); the chain and line number are assigned now, in call order. */
-  append(entryJss: string, timestamp: number = Date.now()): AppendResult {
+  append(entryJss: string, now: number = Date.now()): AppendResult {
+    const timestamp = Math.max(now, this.stampFloor);
     if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
     if (this.failed !== null) throw this.writeFailed(this.failed);
     const pointer = computePointer(this.pos.lastPointer, entryJss);
