@@ -382,6 +382,26 @@ describe('random corruption of an archive that carries PAR2 recovery data', () =
     expect(mutations, 'mutated archives in this file').toBeGreaterThanOrEqual(2000);
   }, 120_000);
 
+  it('damaged data and every copy of a PAR2 packet type damaged too: verify still reports, it does not throw', async () => {
+    const rec = base.layout.find((m) => m.name === 'recovery.par2')!;
+    const wal = base.layout.find((m) => m.name.startsWith('wal/'))!;
+    for (const type of ['IFSC', 'Main', 'FileDesc', 'RecvSlic']) {
+      const muts: Mutation[] = [{ kind: 'flip', at: wal.dataOffset + 10, xor: 0xff }];
+      for (let i = base.bytes.indexOf('PAR2\0PKT', rec.dataOffset, 'latin1'); i >= 0; i = base.bytes.indexOf('PAR2\0PKT', i + 8, 'latin1')) {
+        if (base.bytes.toString('latin1', i + 48, i + 64).includes(type)) muts.push({ kind: 'flip', at: i + 70, xor: 0xff });
+      }
+      expect(muts.length, `packets of type ${type}`).toBeGreaterThan(1);
+      const dir = await fsp.mkdtemp(path.join(casesRoot, 'p-'));
+      const file = path.join(dir, base.fileName);
+      await fsp.writeFile(file, apply(base.bytes, muts));
+      const v = await within('verifyArchive', () => verifyArchive(file));
+      if (!v.ok) throw new Error(`verifyArchive threw with every ${type} packet damaged: ${(v.error as Error)?.stack ?? String(v.error)}`);
+      expect(v.value.ok).toBe(false);
+      expect(v.value.problems.join('\n')).toMatch(new RegExp(wal.name.replace(/[./]/g, '\\$&')));
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('damage inside recovery.par2 alone is found by verify (the whole file is protected)', async () => {
     const rec = base.layout.find((m) => m.name === 'recovery.par2')!;
     for (const at of [rec.dataOffset + 100, rec.dataOffset + Math.floor(rec.size / 2), rec.dataOffset + rec.size - 1]) {
