@@ -79,6 +79,15 @@ class LocalRemote implements RemoteStore {
     return path.join(this.root, this.prefix, ...key.split('/'));
   }
 
+  /** Creates `dir` and its missing parents, fsyncing the parent of each new directory so that it survives a crash. */
+  private async mkdirsDurable(dir: string): Promise<void> {
+    const first = await fsp.mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    const created: string[] = [];
+    for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.push(d);
+    for (const d of created.reverse()) await fsyncDir(path.dirname(d));
+  }
+
   private static sidecarPath(file: string): string {
     return path.join(path.dirname(file), `.${path.basename(file)}${SIDECAR_SUFFIX}`);
   }
@@ -119,7 +128,7 @@ class LocalRemote implements RemoteStore {
     const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     const sidecarTmp = `${tmp}${SIDECAR_SUFFIX}`;
     try {
-      await fsp.mkdir(dir, { recursive: true });
+      await this.mkdirsDurable(dir);
       const tap = new HashTap({ maxBytes: opts.size });
       await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
       let ino: number;

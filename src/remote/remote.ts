@@ -179,7 +179,7 @@ export interface RemoteStore {
    */
   list(prefix: string, opts?: CallOptions): AsyncIterable<ObjectInfo>;
 
-  /** Deletes the object. Idempotent: a missing object is not an error. */
+  /** Deletes the object. Idempotent: a missing object is not an error (a missing bucket or container is REMOTE_NOT_FOUND). */
   delete(key: string, opts?: CallOptions): Promise<void>;
 
   /** Where this store points, without credentials. */
