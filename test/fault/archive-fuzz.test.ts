@@ -114,9 +114,11 @@ function apply(original: Buffer, muts: Mutation[]): Buffer {
     const at = (n: number) => n % buf.length;
     const block = (n: number) => buf.subarray((n % blocksOf(buf)) * BLOCK, (n % blocksOf(buf)) * BLOCK + BLOCK);
     switch (m.kind) {
-      case 'flip':
-        buf[at(m.at)] ^= m.xor;
+      case 'flip': {
+        const i = at(m.at);
+        buf[i] = buf[i]! ^ m.xor;
         break;
+      }
       case 'set':
         buf[at(m.at)] = m.value;
         break;
