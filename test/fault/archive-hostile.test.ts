@@ -657,29 +657,30 @@ describe('files that are not archives', () => {
 });
 
 describe('pax and GNU extension headers carrying malicious paths', () => {
+  // Refused for the path they carry, or (stricter) for being extension headers at all: either way the member is named.
   it('a pax path on the first member', async () => {
     const list = entries();
     list[0]!.pax = { path: `../../${TOKEN}` };
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(`../../${TOKEN}`, ' refused: a path that climbs out'), manifestReadable: false, escapes: [`../../${TOKEN}`] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(`../../${TOKEN}`, ' refused'), manifestReadable: false, escapes: [`../../${TOKEN}`] });
   });
 
   it('a pax path on a WAL member (the ustar name looks right)', async () => {
     const list = entries();
     const name = `wal/../../../${TOKEN}`;
     list[2]!.pax = { path: name };
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(name, ' refused: a path that climbs out'), manifestReadable: true, escapes: [name] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(name, ' refused'), manifestReadable: true, escapes: [name] });
   });
 
   it('an absolute pax path', async () => {
     const list = entries();
     list[1]!.pax = { path: `/etc/${TOKEN}` };
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(`/etc/${TOKEN}`, ' refused: an absolute path'), manifestReadable: true, escapes: [`/etc/${TOKEN}`] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(`/etc/${TOKEN}`, ' refused'), manifestReadable: true, escapes: [`/etc/${TOKEN}`] });
   });
 
   it('a pax path with a NUL byte in it', async () => {
     const list = entries();
     list[1]!.pax = { path: `snapshot.jss.zst\0/../../${TOKEN}` };
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: /refused: a (NUL byte|path that climbs out)/, manifestReadable: true, escapes: [TOKEN] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: /snapshot\.jss\.zst.* refused/s, manifestReadable: true, escapes: [TOKEN] });
   });
 
   it('a pax linkpath on a symlink', async () => {
@@ -692,7 +693,7 @@ describe('pax and GNU extension headers carrying malicious paths', () => {
     const list = entries();
     const name = `${'a/'.repeat(60)}${'../'.repeat(63)}${TOKEN}`;
     list[2]!.gnuLongName = name;
-    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: /refused: a path that climbs out/, manifestReadable: true, escapes: [name] });
+    await expectRefused(buildTar(list), { code: 'ARCHIVE_INVALID', message: named(name, ' refused'), manifestReadable: true, escapes: [name] });
   });
 
   it('a pax header larger than tar-stream accepts', async () => {
