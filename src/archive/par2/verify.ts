@@ -3,8 +3,11 @@
  * checksums recorded in a PAR 2.0 set, and whether the rest can be rebuilt.
  *
  * The range is read once, sequentially. Each slice is checked by CRC32 first
- * and, when that matches, by MD5; the whole range's MD5 is computed on the
- * way. A range shorter than recorded (truncated) loses every slice that
+ * and, when that matches, by MD5. When every slice matches and the length is
+ * right, the bytes are the original ones with the same certainty a whole-file
+ * MD5 would give (both rest on MD5), so that second hash over everything is
+ * only computed on request (`checkFileMd5`), on its own thread for large
+ * ranges. A range shorter than recorded (truncated) loses every slice that
  * reaches past its end; a longer one is checked on the recorded length and
  * reported as not intact, since it is not the original bytes.
  */
@@ -44,7 +47,11 @@ export interface Par2VerifyResult {
   recoveryBlocksAvailable: number;
   /** Whether a repair can rebuild the original bytes. */
   repairable: boolean;
-  /** True when the range is exactly the original bytes. */
+  /**
+   * True when the range is the original bytes: every slice matches its
+   * recorded MD5 and CRC32 and the length is the recorded one (and, with
+   * `checkFileMd5`, the whole range matches the recorded MD5 as well).
+   */
   intact: boolean;
 }
 
@@ -54,6 +61,8 @@ const VERIFY_READ_BYTES = 4 * 1024 * 1024;
 const BACKGROUND_MD5_MIN_BYTES = 32 * 1024 * 1024;
 
 export interface VerifyPar2Options {
+  /** Also compare the whole range's MD5 with the file description's (one more hash pass). Default false. */
+  checkFileMd5?: boolean;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   signal?: AbortSignal;
 }
@@ -112,7 +121,8 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
   const considered = Math.min(dataLength, L);
   const damagedBlocks: number[] = [];
   let missingBlocks = 0;
-  let md5Ok = false;
+  // Without the whole-file MD5, "matches" rests on the slice checks (and the length) alone.
+  let md5Ok = options.checkFileMd5 !== true && considered === L;
 
   let fh;
   try {
@@ -123,7 +133,11 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
   // The whole-range MD5 (pointless when bytes are missing) runs on another thread for large
   // ranges, beside the per-slice hashes here.
   const fileHash =
-    considered < L ? undefined : considered >= BACKGROUND_MD5_MIN_BYTES ? createBackgroundMd5() : createInlineMd5();
+    options.checkFileMd5 !== true || considered < L
+      ? undefined
+      : considered >= BACKGROUND_MD5_MIN_BYTES
+        ? createBackgroundMd5()
+        : createInlineMd5();
   try {
     // Whole slices per read, so each slice is checked from one buffer.
     const perRead = Math.max(1, Math.floor(VERIFY_READ_BYTES / B));
@@ -148,7 +162,7 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
       if (got > 0) await fileHash?.update(buf.subarray(0, got));
       options.onProgress?.(Math.min(considered, start + count * B), considered);
     }
-    md5Ok = fileHash !== undefined && (await fileHash.digest()).equals(file.md5);
+    if (fileHash !== undefined) md5Ok = (await fileHash.digest()).equals(file.md5);
   } catch (err) {
     await fileHash?.close();
     throw err instanceof BriError ? err : asBriError(err, `par2: verify ${target.path}`);

@@ -73,6 +73,15 @@ describe('verifyPar2', () => {
     expect((await verifyPar2(set, { path: data, length: 10_000 })).intact).toBe(true);
   });
 
+  it('checks the whole-range MD5 only when asked', async () => {
+    const { data, set } = await setup(10_000, 512, 1);
+    expect((await verifyPar2(set, { path: data }, { checkFileMd5: true })).intact).toBe(true);
+    // A set whose recorded whole-file MD5 disagrees with slices that all match.
+    const forged: Par2Set = { ...set, files: [{ ...set.files[0]!, md5: Buffer.alloc(16) }] };
+    expect((await verifyPar2(forged, { path: data })).intact).toBe(true);
+    expect(await verifyPar2(forged, { path: data }, { checkFileMd5: true })).toMatchObject({ intact: false, damagedBlocks: [] });
+  });
+
   it('needs a name for a multi-file set, and a known one', async () => {
     const { data, set } = await setup(1000, 512, 1);
     const two: Par2Set = { ...set, files: [set.files[0]!, { ...set.files[0]!, name: 'other', firstBlock: 2 }] };
