@@ -7,7 +7,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import { CompressStream } from 'zstd-napi';
+import type * as Binding from 'zstd-napi/binding.js';
+
+// The low-level streaming decoder: DecompressStream would inflate a whole input chunk at once.
+const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
 import { BriError, ErrorCodes } from '../errors.js';
 
 export const DEFAULT_ZSTD_LEVEL = 19;
@@ -74,32 +79,41 @@ function corrupted(member: string, err: unknown): BriError {
   });
 }
 
+const OUT_CHUNK = 128 * 1024;
+
 /**
- * Decompresses `source`, yielding chunks, and stops with ARCHIVE_CORRUPTED as soon as the
- * output passes `limit` bytes (the size the manifest declared) or the data is damaged.
+ * Decompresses `source`, yielding chunks of at most 128 KiB, and stops with ARCHIVE_CORRUPTED
+ * as soon as the output passes `limit` bytes (the size the manifest declared) or the data is
+ * damaged. It drives zstd's streaming decoder one output buffer at a time, so a small bomb
+ * cannot make it inflate (or buffer) more than one chunk past the limit.
  */
 export async function* decompressChunks(source: AsyncIterable<Buffer>, member: string, limit: number): AsyncGenerator<Buffer> {
-  const zstd = new DecompressStream();
-  const input = Readable.from(source, { objectMode: false });
-  input.on('error', (err) => zstd.destroy(err));
-  input.pipe(zstd);
+  const dctx = new binding.DCtx();
   let total = 0;
+  let inFrame = false;
   try {
-    for await (const chunk of zstd as AsyncIterable<Buffer>) {
-      total += chunk.length;
-      if (total > limit) {
-        throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member} decompresses to more than its declared ${limit} bytes`, {
-          hint: 'The archive is damaged or hostile; it was not unpacked.',
-          details: { member, declared: limit },
-        });
+    for await (const chunk of source) {
+      let src: Buffer = chunk;
+      for (;;) {
+        const dst = Buffer.allocUnsafe(OUT_CHUNK);
+        const [ret, produced, consumed] = dctx.decompressStream(dst, src);
+        total += produced;
+        if (total > limit) {
+          throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member} decompresses to more than its declared ${limit} bytes`, {
+            hint: 'The archive is damaged or hostile; it was not unpacked.',
+            details: { member, declared: limit },
+          });
+        }
+        if (produced > 0) yield dst.subarray(0, produced);
+        src = src.subarray(consumed);
+        if (src.length === 0 && (produced < dst.length || ret === 0)) {
+          inFrame = ret !== 0;
+          break;
+        }
       }
-      yield chunk;
     }
   } catch (err) {
     throw corrupted(member, err);
-  } finally {
-    input.unpipe(zstd);
-    input.destroy();
-    zstd.destroy();
   }
+  if (inFrame) throw corrupted(member, new Error('the last zstd frame is truncated'));
 }

@@ -69,6 +69,20 @@ function unsafeName(name: string): string | null {
   return null;
 }
 
+/** Errors while reading a member's bytes (a truncated file) are damage, wherever they surface. */
+async function* guarded(data: AsyncIterable<Buffer>, member: string): AsyncGenerator<Buffer> {
+  try {
+    for await (const c of data) yield c;
+  } catch (err) {
+    if (err instanceof BriError) throw err;
+    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `member "${member}" cannot be read: ${(err as Error).message}`, {
+      hint: 'The archive is truncated or damaged; try `bri archive repair` or another copy.',
+      details: { member },
+      cause: err,
+    });
+  }
+}
+
 async function readAll(data: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
@@ -120,16 +134,28 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
   let manifest: Manifest | null = null;
   let plan: Expectation[] = [];
   let index = 0;
+  // Where the next header must start: members are contiguous, as we write them. A gap (zero
+  // blocks, junk) would make `tar -xf` stop or read something else than what is checked here.
+  let nextHeader = 0;
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const body = entry as unknown as AsyncIterable<Buffer>;
+      const body = guarded(entry as unknown as AsyncIterable<Buffer>, h.name);
+      const offset = (entry as unknown as { offset: number }).offset;
+
       const name = h.name;
       const bad = unsafeName(name);
       if (bad) throw invalid(`member "${name}" refused: ${bad}`, { member: name });
       if (h.type !== 'file' && h.type !== 'contiguous-file') {
         throw invalid(`member "${name}" refused: it is a ${h.type ?? 'special entry'}, not a regular file`, { member: name, type: h.type });
       }
+      if (h.pax || (extract as unknown as { _paxGlobal: unknown })._paxGlobal) {
+        throw invalid(`member "${name}" refused: pax extended headers are not used by BRI archives (they can rename members for other tar readers)`, { member: name });
+      }
+      if (offset !== nextHeader) {
+        throw invalid(`member "${name}" refused: it starts at byte ${offset}, the previous member ends at ${nextHeader}`, { member: name, offset, expected: nextHeader });
+      }
+      nextHeader = offset + 512 + Math.ceil((h.size ?? 0) / 512) * 512;
       const size = h.size ?? 0;
       if (manifest === null) {
         if (name !== MANIFEST_MEMBER) throw invalid(`the first member must be ${MANIFEST_MEMBER}, found "${name}"`, { member: name });

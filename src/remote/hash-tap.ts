@@ -10,9 +10,11 @@ import { crc32cUpdate } from './crc32c.js';
 export interface HashTapOptions {
   /** Also compute CRC-32C (GCS). */
   crc32c?: boolean;
-  /** Also compute per-part MD5s over parts of this many bytes (S3 multipart ETag). */
+  /** Split the bytes into parts of this many bytes for per-part digests (S3 multipart). */
   partSize?: number;
-  /** With partSize: per-part SHA-256s too (S3 composite x-amz-checksum-sha256). */
+  /** With partSize: per-part MD5s (S3 multipart ETag). Default true. */
+  partMd5?: boolean;
+  /** With partSize: per-part SHA-256s (S3 composite x-amz-checksum-sha256). Default false. */
   partSha256?: boolean;
   /** Fail the stream once more than this many bytes went through (a file that grew). */
   maxBytes?: number;
@@ -34,8 +36,10 @@ export class HashTap extends Transform {
   private crc: number | undefined;
   private readonly partSize: number | undefined;
   private readonly withPartSha: boolean;
+  private readonly withPartMd5: boolean;
   private partMd5: Hash | undefined;
   private partSha: Hash | undefined;
+  private inPart = false;
   private partFill = 0;
   private readonly partMd5s: Buffer[] = [];
   private readonly partShas: Buffer[] = [];
@@ -48,6 +52,7 @@ export class HashTap extends Transform {
     this.crc = opts.crc32c ? 0 : undefined;
     this.partSize = opts.partSize;
     this.withPartSha = opts.partSha256 === true;
+    this.withPartMd5 = opts.partMd5 !== false;
     this.maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   }
 
@@ -68,14 +73,15 @@ export class HashTap extends Transform {
     const partSize = this.partSize!;
     let off = 0;
     while (off < chunk.length) {
-      if (this.partMd5 === undefined) {
-        this.partMd5 = createHash('md5');
+      if (!this.inPart) {
+        this.inPart = true;
+        if (this.withPartMd5) this.partMd5 = createHash('md5');
         if (this.withPartSha) this.partSha = createHash('sha256');
         this.partFill = 0;
       }
       const take = Math.min(partSize - this.partFill, chunk.length - off);
       const piece = chunk.subarray(off, off + take);
-      this.partMd5.update(piece);
+      this.partMd5?.update(piece);
       this.partSha?.update(piece);
       this.partFill += take;
       off += take;
@@ -84,9 +90,10 @@ export class HashTap extends Transform {
   }
 
   private closePart(): void {
-    if (this.partMd5 === undefined) return;
-    this.partMd5s.push(this.partMd5.digest());
+    if (!this.inPart) return;
+    if (this.partMd5 !== undefined) this.partMd5s.push(this.partMd5.digest());
     if (this.partSha !== undefined) this.partShas.push(this.partSha.digest());
+    this.inPart = false;
     this.partMd5 = undefined;
     this.partSha = undefined;
   }
@@ -104,7 +111,7 @@ export class HashTap extends Transform {
       sha256: this.sha256.digest(),
       md5: this.md5.digest(),
       ...(this.crc !== undefined ? { crc32c: this.crc } : {}),
-      ...(this.partSize !== undefined ? { partMd5s: this.partMd5s } : {}),
+      ...(this.partSize !== undefined && this.withPartMd5 ? { partMd5s: this.partMd5s } : {}),
       ...(this.partSize !== undefined && this.withPartSha ? { partSha256s: this.partShas } : {}),
     };
     return this.result;

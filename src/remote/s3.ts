@@ -87,7 +87,11 @@ export interface S3RemoteOptions {
   multipartThresholdBytes?: number;
   /** Keys per listing page (default 1000; small values are for tests). */
   listPageSize?: number;
-  /** Send x-amz-checksum-sha256 (single part) / request SHA-256 part checksums (multipart). Default true. */
+  /**
+   * Have S3 verify SHA-256s: x-amz-checksum-sha256 on a single PutObject, SHA-256 part checksums
+   * on a multipart upload (confirmed by the composite checksum). Default: true on AWS, false with
+   * a custom `endpoint` (S3-compatible servers vary; the ETag's MD5 confirms uploads there).
+   */
   sha256Checksums?: boolean;
   /** Storage class that applyLifecycle transitions to (default GLACIER). */
   lifecycleStorageClass?: string;
@@ -121,7 +125,7 @@ class S3Remote implements RemoteStore {
     this.queueSize = Math.max(1, opts.queueSize ?? QUEUE_SIZE);
     this.threshold = opts.multipartThresholdBytes ?? this.partSize;
     this.pageSize = Math.min(LIST_PAGE_SIZE, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
-    this.sha256Checksums = opts.sha256Checksums ?? true;
+    this.sha256Checksums = opts.sha256Checksums ?? opts.endpoint === undefined;
     const c = opts.credentials;
     this.secrets = c ? [c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])] : [];
   }
@@ -161,7 +165,12 @@ class S3Remote implements RemoteStore {
     const Bucket = this.opts.bucket;
     const Key = this.prefix + key;
     const multipart = opts.size > this.threshold;
-    const tap = openHashed(source.path, { maxBytes: opts.size, ...(multipart ? { partSize: this.partSize, partSha256: this.sha256Checksums } : {}) });
+    // Per-part digests for the multipart confirmation: SHA-256s where S3 keeps SHA-256 part
+    // checksums (composite x-amz-checksum-sha256), else MD5s (the multipart ETag).
+    const tap = openHashed(source.path, {
+      maxBytes: opts.size,
+      ...(multipart ? { partSize: this.partSize, partSha256: this.sha256Checksums, partMd5: !this.sha256Checksums } : {}),
+    });
     const Metadata = { ...userMetadata, [SHA256_METADATA_KEY]: opts.sha256 };
     const common = {
       Bucket,
