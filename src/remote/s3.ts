@@ -267,7 +267,7 @@ class S3Remote implements RemoteStore {
     }
     if (confirmed === undefined) {
       throw remoteFailure(ctx, `the server reported no checksum to confirm the upload with (ETag ${etag ?? 'none'}, no x-amz-checksum-sha256)`, {
-        hint: 'enable sha256Checksums, or use a server that reports x-amz-checksum-sha256 or MD5 ETags (SSE-KMS objects have opaque ETags)',
+        hint: 'set sha256Checksums to match the server: true where it keeps SHA-256 checksums (AWS), false where it only has MD5 ETags (SSE-KMS objects have opaque ETags: keep sha256Checksums on)',
         details: { integrity: true },
       });
     }

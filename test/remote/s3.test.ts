@@ -44,6 +44,27 @@ runConformance(
         expect(await streamDigest(await store().get('sp/small.bin'))).toEqual({ sha256: f.sha256, size: f.size });
       });
 
+      it('with sha256Checksums (the AWS default) a server that ignores them still gets byte-exact objects, confirmed by the ETag', async () => {
+        const aws = createS3Remote({
+          bucket: 'bri-test',
+          prefix: `sha-${randomBytes(3).toString('hex')}/`,
+          endpoint: server.endpoint,
+          region: 'us-east-1',
+          credentials: { ...S3RVER_CREDENTIALS },
+          sha256Checksums: true,
+        });
+        for (const [key, f] of [
+          ['single.bin', files().small],
+          ['multi.bin', files().medium],
+        ] as const) {
+          const res = await aws.put(key, { path: f.path }, { size: f.size, sha256: f.sha256 });
+          expect(res.checksum.algorithm).toBe('md5');
+          expect(await streamDigest(await aws.get(key))).toEqual({ sha256: f.sha256, size: f.size });
+          await aws.delete(key);
+        }
+        await aws.close();
+      });
+
       it('applyLifecycle is a documented no-op where the server refuses it', async () => {
         const res = await store().applyLifecycle({ transitionAfterDays: 30, expireAfterDays: 400 });
         expect(res.applied).toBe(false);
