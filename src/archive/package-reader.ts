@@ -26,6 +26,8 @@ export type MemberKind = 'snapshot' | 'wal' | 'checksums' | 'recovery';
 
 export interface MemberInfo {
   name: string;
+  /** Where the member's data starts in the file. */
+  offset: number;
   kind: MemberKind;
   size: number;
   /** For wal members: the manifest's entry for the segment. */
@@ -106,7 +108,7 @@ function expectations(m: Manifest): Expectation[] {
   const out: Expectation[] = [{ kind: 'snapshot', name: SNAPSHOT_MEMBER, size: m.contents.snapshot.compressedSize }];
   for (const s of m.contents.segments) out.push({ kind: 'wal', name: s.file, size: s.compressedSize, segment: s });
   out.push({ kind: 'checksums', name: CHECKSUMS_MEMBER });
-  if (m.errorCorrection.enabled) out.push({ kind: 'recovery', name: RECOVERY_MEMBER, optional: true });
+  if (m.errorCorrection.enabled) out.push({ kind: 'recovery', name: RECOVERY_MEMBER });
   return out;
 }
 
@@ -184,7 +186,7 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
       }
       if (exp.kind === 'checksums' && size > MAX_CHECKSUMS_BYTES) throw invalid(`${CHECKSUMS_MEMBER} is larger than ${MAX_CHECKSUMS_BYTES} bytes`);
       index++;
-      const info: MemberInfo = { name, kind: exp.kind as MemberKind, size, ...(exp.segment ? { segment: exp.segment } : {}) };
+      const info: MemberInfo = { name, offset: offset + 512, kind: exp.kind as MemberKind, size, ...(exp.segment ? { segment: exp.segment } : {}) };
       await callVisitor(() => visitor.member?.(info, body));
       for await (const _ of body) void _; // drain what the visitor left
     }

@@ -69,10 +69,30 @@ async function findSet(file: string): Promise<Par2Set | null> {
 
 /** Checks the archive's bytes against its PAR2 data (works even when the tar cannot be read). */
 export async function par2Status(file: string): Promise<Par2Status> {
+  const none: Par2Status = { present: false, intact: false, repairable: false, damagedBlocks: 0, totalBlocks: 0, recoveryBlocksAvailable: 0 };
   const set = await findSet(file);
-  if (!set) return { present: false, intact: false, repairable: false, damagedBlocks: 0, totalBlocks: 0, recoveryBlocksAvailable: 0 };
-  const v = await verifyPar2(set, { path: file, offset: 0, length: Math.min(set.files[0]!.length, (await fsp.stat(file)).size) });
-  return { present: true, intact: v.intact, repairable: v.repairable, damagedBlocks: v.damagedBlocks.length, totalBlocks: v.totalBlocks, recoveryBlocksAvailable: v.recoveryBlocksAvailable };
+  if (!set) return none;
+  try {
+    const v = await verifyPar2(set, { path: file, offset: 0, length: Math.min(set.files[0]!.length, (await fsp.stat(file)).size) });
+    return { present: true, intact: v.intact, repairable: v.repairable, damagedBlocks: v.damagedBlocks.length, totalBlocks: v.totalBlocks, recoveryBlocksAvailable: v.recoveryBlocksAvailable };
+  } catch {
+    return none; // the recovery data itself is unusable (every copy of a critical packet damaged)
+  }
+}
+
+/** Damage inside the recovery member itself: packets that fail their MD5, slices missing. */
+export async function recoveryMemberDamage(file: string, offset: number, length: number, expectedSlices: number | null): Promise<string | null> {
+  let set: Par2Set;
+  try {
+    set = await readPar2Set([{ path: file, offset, length }]);
+  } catch (err) {
+    return `recovery.par2 cannot be read: ${(err as Error).message}`;
+  }
+  if (set.damagedPackets > 0) return `recovery.par2: ${set.damagedPackets} damaged packets (bri archive repair writes it again)`;
+  if (expectedSlices !== null && set.recoverySlices.length < expectedSlices) {
+    return `recovery.par2: ${set.recoverySlices.length} of ${expectedSlices} recovery blocks readable (bri archive repair writes it again)`;
+  }
+  return null;
 }
 
 export interface RepairResult {
@@ -84,6 +104,24 @@ export interface RepairResult {
   recoveryBlocksAvailable: number;
   /** False when the archive was intact and nothing was written. */
   repaired: boolean;
+}
+
+async function copyPrefix(file: string, length: number, out: string): Promise<{ repairedBlocks: number[] }> {
+  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), fs.createWriteStream(out));
+  return { repairedBlocks: [] };
+}
+
+/** The size the archive has when whole: the prefix, the recovery member's header and data, the tar's end. */
+async function expectedSize(file: string, prefix: number): Promise<number> {
+  const fh = await fsp.open(file, 'r');
+  try {
+    const header = Buffer.alloc(512);
+    await fh.read(header, 0, 512, prefix);
+    const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
+    return prefix + 512 + Math.ceil(size / 512) * 512 + 1024;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Appends the recovery member and the end of the tar after a rebuilt prefix. */
@@ -118,9 +156,11 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
   const target = { path: file, offset: 0, length: Math.min(entry.length, size) };
   const v = await verifyPar2(set, target);
   const archiveId = entry.name.endsWith('.tar') ? entry.name.slice(0, -4) : path.basename(file, ARCHIVE_EXTENSION);
-  if (v.intact) {
+  const expectedSlices = set.recoverySlices.length + (set.damagedPackets > 0 ? 1 : 0);
+  if (v.intact && set.damagedPackets === 0 && size === (await expectedSize(file, entry.length))) {
     return { file, archiveId, damagedBlocks: 0, repairedBlocks: 0, recoveryBlocksAvailable: v.recoveryBlocksAvailable, repaired: false };
   }
+  void expectedSlices;
   if (!v.repairable) {
     throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} is damaged beyond repair: ${v.damagedBlocks.length} damaged blocks, ${v.recoveryBlocksAvailable} recovery blocks available`, {
       hint: 'Use another copy of the archive (another source), or an earlier archive.',
@@ -131,7 +171,8 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
   const tmp = path.join(dir, `.${path.basename(outPath)}.repair-${process.pid}`);
   const par2Tmp = `${tmp}.par2`;
   try {
-    const r = await repairPar2(set, target, tmp, { verified: v });
+    // An intact prefix is copied; a damaged one rebuilt. Either way the recovery member is written anew.
+    const r = v.intact ? await copyPrefix(file, entry.length, tmp) : await repairPar2(set, target, tmp, { verified: v });
     // The rebuilt prefix holds an intact manifest: regenerate the recovery member exactly as at creation.
     const manifest = await readManifest(tmp);
     const ec = manifest.errorCorrection;

@@ -18,7 +18,7 @@ import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { splitLines } from './replay-archive.js';
-import { par2Status, type Par2Status } from './recovery.js';
+import { par2Status, recoveryMemberDamage, type Par2Status } from './recovery.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -149,6 +149,9 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           if (firstTs !== seg.firstTimestamp || lastTs !== seg.lastTimestamp) problem(`${info.name}: timestamps differ from the manifest`);
         } else {
           for await (const _ of stored) void _;
+          // The recovery data is not in the checksums (it is written after them): check its packets.
+          const damage = await recoveryMemberDamage(file, info.offset, info.size, m.errorCorrection.recoveryBlockCount);
+          if (damage) problem(damage);
         }
         const digest = hash.digest('hex');
         computed.set(info.name, digest);
