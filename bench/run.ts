@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection (store, par2, archive)
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, remote)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -51,6 +51,13 @@ const BENCHMARKS: Benchmark[] = [
     run: async (argv, quick) => {
       const { runRestoreBench, resolveRestoreBenchOptions } = await import('./restore.js');
       return runRestoreBench(resolveRestoreBenchOptions(argv, quick));
+    },
+  },
+  {
+    name: 'remote',
+    run: async (argv, quick) => {
+      const { runRemoteBench } = await import('./remote.js');
+      return runRemoteBench({ quick, argv });
     },
   },
 ];

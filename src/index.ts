@@ -11,3 +11,13 @@ export { parseWalLine, serializeWalLine, type WalLine } from './format/wal-line.
 export { decodeOperation, encodeOperation, type Operation } from './format/operation.js';
 export { decodeSnapshot, encodeSnapshot, type SnapshotFile } from './format/snapshot-file.js';
 export { toPlainState, type DbState, type PlainState } from './format/state.js';
+export { ArchiveApi, offlineHost, type ArchiveConfig, type CreateOptions } from './archive/archive-api.js';
+export { RestoreApi, openRestore, type RestoreCallOptions, type RestoreListing } from './archive/restore-api.js';
+export type { RestoreHooks, RestoreResult } from './archive/restore.js';
+export type { RestorePlan, RestoreTarget } from './archive/restore-plan.js';
+export type { CreatedArchive, Retention } from './archive/create.js';
+export type { VerifyReport } from './archive/verify.js';
+export { repairArchive, type RepairResult } from './archive/recovery.js';
+export type { ProgressEvent, ProgressListener } from './archive/progress.js';
+export type { Manifest } from './format/manifest.js';
+export * from './remote/index.js';

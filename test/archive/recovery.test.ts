@@ -9,6 +9,7 @@ import { recover } from '../../src/store/recovery.js';
 import { makeTempDir } from '../support/fixtures.js';
 import { treeDigest } from '../support/tree.js';
 import { runCli } from '../support/cli.js';
+import { flipByte } from '../support/tools.js';
 
 let root: string;
 let dataDir: string;
@@ -42,7 +43,7 @@ async function damaged(name: string, blocks: number[], mode: 'flip' | 'zero'): P
   const buf = Buffer.from(original);
   for (const b of blocks) {
     const at = b * blockSize;
-    if (mode === 'flip') buf[at + (b % blockSize)] ^= 0x5a;
+    if (mode === 'flip') flipByte(buf, at + (b % blockSize), 0x5a);
     else buf.fill(0, at, Math.min(at + blockSize, buf.length));
   }
   const out = path.join(root, 'copies', name);
@@ -79,8 +80,8 @@ describe('PAR2 recovery data in archives', () => {
     const copyDir = path.join(root, 'damaged-archives');
     await fsp.mkdir(copyDir, { recursive: true });
     const buf = Buffer.from(original);
-    buf[700] ^= 0xff; // inside the manifest: the archive cannot even be listed before a repair
-    for (let i = 0; i < 4; i++) buf[Math.floor((protectedBytes * (i + 1)) / 5)] ^= 0xff;
+    flipByte(buf, 700); // inside the manifest: the archive cannot even be listed before a repair
+    for (let i = 0; i < 4; i++) flipByte(buf, Math.floor((protectedBytes * (i + 1)) / 5));
     await fsp.writeFile(path.join(copyDir, path.basename(file)), buf);
     const target = path.join(root, 'restored-from-damaged');
     const result = await openRestore({ dataDir, archiveDir: copyDir }).fromLatest({ targetDir: target });

@@ -5,6 +5,7 @@ import { createDB } from '../../src/db.js';
 import type { ProgressEvent } from '../../src/archive/progress.js';
 import { copyFixture, fixturesPresent, makeTempDir } from '../support/fixtures.js';
 import { runCli } from '../support/cli.js';
+import { flipByte } from '../support/tools.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -48,7 +49,7 @@ describe.skipIf(!fixturesPresent())('bri archive (end to end, child process)', (
 
     // Damage the copy: verify fails with a stable code and names the member.
     const buf = await fsp.readFile(copy);
-    buf[buf.length - 2048] ^= 0xff;
+    flipByte(buf, buf.length - 2048);
     await fsp.writeFile(copy, buf);
     const bad = await runCli(['archive', 'verify', copy, '-d', dataDir]);
     expect(bad.code).not.toBe(0);

@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { openRestore } from '../../src/archive/restore-api.js';
-import { recoverInterruptedRestore, writeJournal, type SwapJournal } from '../../src/archive/restore-swap.js';
+import { recoverInterruptedRestore, writeJournal, type SwapJournal } from '../../src/store/dir-swap.js';
 import type { RestoreHooks } from '../../src/archive/restore.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';
 import { LOCK_FILE, readLockOwner } from '../../src/store/lock.js';

@@ -9,7 +9,7 @@ import { recover } from '../../src/store/recovery.js';
 import { verifyChain } from '../../src/store/chain.js';
 import { copyFixture, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
 import { REPO_ROOT } from '../support/child.js';
-import { requireTools } from '../support/tools.js';
+import { flipByte, requireTools } from '../support/tools.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -53,7 +53,7 @@ describe.skipIf(!tools || !fixturesPresent())('docs/restore-by-hand.md, run as w
     const damaged = path.join(root, 'damaged', path.basename(file));
     await fsp.mkdir(path.dirname(damaged));
     const buf = await fsp.readFile(file);
-    for (const at of [100, 600, 4000, Math.floor(buf.length / 2)]) buf[at] ^= 0xa5;
+    for (const at of [100, 600, 4000, Math.floor(buf.length / 2)]) flipByte(buf, at, 0xa5);
     await fsp.writeFile(damaged, buf);
     const repairedOut = path.join(root, 'by-hand-repaired');
     expect(runByHand({ ARCHIVE: damaged, OUT: repairedOut })).toContain('archive repaired');

@@ -20,3 +20,8 @@ export function requireTools(...names: string[]): boolean {
 export function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
+
+/** Flips bits of one byte in place (damage for corruption tests). */
+export function flipByte(buf: Buffer, at: number, mask = 0xff): void {
+  buf[at] = (buf[at] ?? 0) ^ mask;
+}
