@@ -11,6 +11,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../format/checksums.js';
 import { CHECKSUMS_MEMBER, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
 import { cloneState } from '../format/state.js';
+import { snapshotTextChunks } from '../format/snapshot-file.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -219,7 +220,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
 
     // The seed for the next archive is durable before the archive is visible.
-    const endText = sealed.endSnapshotText ?? (endState && wal.replayComplete ? stateSnapshotText(endState, endLine, wal.lastTimestamp ?? createdAt.getTime(), start.encrypted ? opts.key : undefined) : undefined);
+    // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
+    const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: wal.lastTimestamp ?? createdAt.getTime(), state: endState } : null;
+    const endText =
+      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : snapshotTextChunks(endSnap)) : undefined);
     if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     await fsp.rename(written.path, file);

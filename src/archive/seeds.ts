@@ -18,14 +18,31 @@ function seedPath(archiveDir: string, instanceId: string, line: number): string 
   return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}.jss.zst`);
 }
 
-/** Writes the snapshot text of the state at absolute `line` durably. */
-export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string): Promise<void> {
+/** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably. */
+export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   await fsp.mkdir(dir, { recursive: true });
   const target = seedPath(archiveDir, instanceId, line);
-  await compressToFile(Readable.from([Buffer.from(snapshotText, 'utf8')]), target + '.tmp', { level: 3 });
+  const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
+  await compressToFile(Readable.from(batched(pieces)), target + '.tmp', { level: 3 });
   await fsp.rename(target + '.tmp', target);
   await fsyncDir(dir);
+}
+
+/** Groups small pieces into ~1 MiB buffers for the compressor. */
+function* batched(pieces: Iterable<string>): Generator<Buffer> {
+  let parts: string[] = [];
+  let size = 0;
+  for (const p of pieces) {
+    parts.push(p);
+    size += p.length;
+    if (size >= 1 << 20) {
+      yield Buffer.from(parts.join(''), 'utf8');
+      parts = [];
+      size = 0;
+    }
+  }
+  if (parts.length) yield Buffer.from(parts.join(''), 'utf8');
 }
 
 /** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */

@@ -91,6 +91,17 @@ export function encodeJss(value: object): string {
   return JSON.stringify(encodeObject(value as Record<string, unknown>, '', ctx));
 }
 
+/**
+ * Encodes one property as it appears inside an object: `"key<!T>":json`, with pointers
+ * relative to `path` (where the property sits in the whole document). Writing a large object
+ * property by property gives the same text as encodeJss on the whole, without building it at once.
+ */
+export function encodeProperty(key: string, value: unknown, path: string): string {
+  const ctx: EncodeContext = { seen: new Map() };
+  const [json, tag] = encodeValue(value, joinPath(path, key), ctx);
+  return JSON.stringify(tag === '' ? key : `${key}<!${tag}>`) + ':' + JSON.stringify(json);
+}
+
 // ---------------------------------------------------------------- decoding
 
 /** Splits `name<!T>` into name and tag; the tag is what follows the last `<!` up to the final `>`. */

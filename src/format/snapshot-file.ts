@@ -1,7 +1,7 @@
 /** snapshot.jss: `{ version, walLine, timestamp, documents, collections }`, plain or encrypted. */
 import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
-import { decodeJss, encodeJss } from './jss.js';
+import { decodeJss, encodeJss, encodeProperty } from './jss.js';
 import type { DbState } from './state.js';
 
 export type SnapshotVersion = 1 | 2;
@@ -80,18 +80,30 @@ function decodeDocument(stored: string): unknown {
   }
 }
 
+/**
+ * The snapshot text in pieces (one per document), as BRI writes it: version 2 keeps documents
+ * as decoded objects. Joined, the pieces are exactly encodeJss of the whole snapshot object;
+ * streamed, they never hold the whole text in memory.
+ */
+export function* snapshotTextChunks(snapshot: SnapshotFile): Generator<string> {
+  yield `{"version":${snapshot.version},"walLine":${snapshot.walLine},"timestamp<!D>":${snapshot.timestamp},"documents":{`;
+  let first = true;
+  for (const [k, v] of snapshot.state.documents) {
+    const value = snapshot.version === 1 ? v : decodeDocument(v);
+    yield (first ? '' : ',') + encodeProperty(k, value, 'documents');
+    first = false;
+  }
+  yield '},"collections":{';
+  first = true;
+  for (const [k, v] of snapshot.state.collections) {
+    yield (first ? '' : ',') + JSON.stringify(k) + ':' + JSON.stringify([...v]);
+    first = false;
+  }
+  yield '}}';
+}
+
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */
 export function encodeSnapshot(snapshot: SnapshotFile, key?: EncryptionKey): string {
-  const documents: Record<string, unknown> = {};
-  for (const [k, v] of snapshot.state.documents) documents[k] = snapshot.version === 1 ? v : decodeDocument(v);
-  const collections: Record<string, string[]> = {};
-  for (const [k, v] of snapshot.state.collections) collections[k] = [...v];
-  const text = encodeJss({
-    version: snapshot.version,
-    walLine: snapshot.walLine,
-    timestamp: new Date(snapshot.timestamp),
-    documents,
-    collections,
-  });
+  const text = [...snapshotTextChunks(snapshot)].join('');
   return key === undefined ? text : encryptText(key, text);
 }
