@@ -63,3 +63,15 @@ export function cloneState(state: DbState): DbState {
     collections: new Map([...state.collections].map(([k, v]) => [k, new Set(v)])),
   };
 }
+
+/** Whether two states hold the same documents (stored strings) and the same sets (as sets). */
+export function statesEqual(a: DbState, b: DbState): boolean {
+  if (a.documents.size !== b.documents.size || a.collections.size !== b.collections.size) return false;
+  for (const [k, v] of a.documents) if (b.documents.get(k) !== v) return false;
+  for (const [k, s] of a.collections) {
+    const t = b.collections.get(k);
+    if (t === undefined || t.size !== s.size) return false;
+    for (const m of s) if (!t.has(m)) return false;
+  }
+  return true;
+}
