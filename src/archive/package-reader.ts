@@ -71,18 +71,35 @@ function unsafeName(name: string): string | null {
   return null;
 }
 
-/** Errors while reading a member's bytes (a truncated file) are damage, wherever they surface. */
-async function* guarded(data: AsyncIterable<Buffer>, member: string): AsyncGenerator<Buffer> {
-  try {
-    for await (const c of data) yield c;
-  } catch (err) {
-    if (err instanceof BriError) throw err;
-    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `member "${member}" cannot be read: ${(err as Error).message}`, {
-      hint: 'The archive is truncated or damaged; try `bri archive repair` or another copy.',
-      details: { member },
-      cause: err,
-    });
-  }
+/**
+ * The member's bytes for a visitor. Errors while reading (a truncated file) are damage, wherever
+ * they surface; and a visitor that stops early does not destroy the member (the reader drains it
+ * through the same iterator, so the tar stream can go on to the next member).
+ */
+function guarded(it: AsyncIterator<Buffer>, member: string): AsyncIterable<Buffer> {
+  return {
+    [Symbol.asyncIterator]: () => ({
+      async next() {
+        try {
+          return await it.next();
+        } catch (err) {
+          throw damaged(member, err);
+        }
+      },
+      async return() {
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+}
+
+function damaged(member: string, err: unknown): BriError {
+  if (err instanceof BriError) return err;
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `member "${member}" cannot be read: ${(err as Error).message}`, {
+    hint: 'The archive is truncated or damaged; try `bri archive repair` or another copy.',
+    details: { member },
+    cause: err,
+  });
 }
 
 async function readAll(data: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
@@ -122,7 +139,8 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
   let input: fs.ReadStream;
   try {
     await fs.promises.access(file, fs.constants.R_OK);
-    input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    // Listing reads only the first member: a small buffer keeps a catalog scan cheap.
+    input = fs.createReadStream(file, { highWaterMark: options.manifestOnly ? 64 * 1024 : 1 << 20 });
   } catch (err) {
     throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `cannot read archive ${file}: ${(err as Error).message}`, {
       hint: 'Check the path; `bri archive list` shows the archives there are.',
@@ -142,7 +160,8 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
   try {
     for await (const entry of extract) {
       const h = entry.header;
-      const body = guarded(entry as unknown as AsyncIterable<Buffer>, h.name);
+      const raw = (entry as unknown as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      const body = guarded(raw, h.name);
       const offset = (entry as unknown as { offset: number }).offset;
 
       const name = h.name;
@@ -188,7 +207,11 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
       index++;
       const info: MemberInfo = { name, offset: offset + 512, kind: exp.kind as MemberKind, size, ...(exp.segment ? { segment: exp.segment } : {}) };
       await callVisitor(() => visitor.member?.(info, body));
-      for await (const _ of body) void _; // drain what the visitor left
+      // Drain what the visitor left, through the same iterator.
+      for (;;) {
+        const r = await raw.next().catch((err: unknown) => Promise.reject(damaged(name, err)));
+        if (r.done) break;
+      }
     }
   } catch (err) {
     if (err instanceof VisitorFailure) throw err.error;

@@ -87,11 +87,10 @@ export class RestoreApi {
 
   private unreadable: UnreadableArchive[] = [];
 
-  private async defaultInstance(explicit?: string): Promise<string | undefined> {
+  private async defaultInstance(all: LocalArchive[], explicit?: string): Promise<string | undefined> {
     if (explicit) return explicit;
     const state = await readArchiveState(this.ctx.dataDir).catch(() => null);
     if (!state) return undefined;
-    const all = await this.archives();
     return all.some((a) => a.manifest.instanceId === state.instanceId) ? state.instanceId : undefined;
   }
 
@@ -107,12 +106,14 @@ export class RestoreApi {
   }
 
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<LocalArchive> {
-    const { archives } = instanceArchives(await this.archives(), await this.defaultInstance(instanceId));
+    const all = await this.archives();
+    const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId));
     return findForTimestamp(archives, parseTimestamp(ts));
   }
 
   async plan(target: RestoreTarget, instanceId?: string): Promise<RestorePlan> {
-    return planRestore(await this.archives(), target, await this.defaultInstance(instanceId));
+    const all = await this.archives();
+    return planRestore(all, target, await this.defaultInstance(all, instanceId));
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
