@@ -28,16 +28,18 @@ export interface ReplayResult {
   appliedThrough: number;
 }
 
-/** Splits decompressed chunks into lines (bounded by the chunk size plus one line). */
-export async function* splitLines(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+/**
+ * Splits decompressed chunks into lines, one batch of lines per chunk (a promise per line
+ * would cost more than the lines). Memory: a chunk plus one partial line.
+ */
+export async function* splitLineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   let carry = '';
   for await (const c of chunks) {
-    const text = carry + c.toString('utf8');
-    const parts = text.split('\n');
+    const parts = (carry + c.toString('utf8')).split('\n');
     carry = parts.pop()!;
-    yield* parts;
+    if (parts.length > 0) yield parts;
   }
-  if (carry !== '') yield carry;
+  if (carry !== '') yield [carry];
 }
 
 export async function replayArchive(file: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
@@ -63,7 +65,7 @@ export async function replayArchive(file: string, opts: ReplayOptions = {}): Pro
       }
       if (info.kind !== 'wal' || stopped || state === null) return;
       let lineNo = info.segment!.firstLine;
-      for await (const text of splitLines(decompressChunks(data, info.name, info.segment!.originalSize))) {
+      for await (const batch of splitLineBatches(decompressChunks(data, info.name, info.segment!.originalSize))) for (const text of batch) {
         const parsed = parseWalLine(text);
         if (parsed === null) {
           throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });

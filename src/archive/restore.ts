@@ -24,7 +24,7 @@ import { writeArchiveState } from './archive-state.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
-import { splitLines } from './replay-archive.js';
+import { splitLineBatches } from './replay-archive.js';
 import type { RestorePlan } from './restore-plan.js';
 import { recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../store/dir-swap.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
@@ -185,12 +185,12 @@ async function buildDataDir(file: string, plan: RestorePlan, dir: string, opts: 
           buffer = [];
         };
         let lineNo = seg.firstLine;
-        for await (const text of splitLines(decompressChunks(data, info.name, seg.originalSize))) {
+        lines: for await (const batch of splitLineBatches(decompressChunks(data, info.name, seg.originalSize))) for (const text of batch) {
           const parsed = parseWalLine(text);
           if (!parsed) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });
           if (plan.untilTimestamp !== null && parsed.timestamp > plan.untilTimestamp) {
             stopped = true;
-            break;
+            break lines;
           }
           if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
           else decodable = false;

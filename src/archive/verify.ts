@@ -17,7 +17,7 @@ import type { LocalArchive } from './catalog.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
-import { splitLines } from './replay-archive.js';
+import { splitLineBatches } from './replay-archive.js';
 import { par2Status, recoveryMemberDamage, type Par2Status } from './recovery.js';
 
 export interface VerifyReport {
@@ -131,7 +131,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
               yield c;
             }
           }
-          for await (const text of splitLines(counted())) {
+          for await (const batch of splitLineBatches(counted())) for (const text of batch) {
             const v = verifier!;
             v.push({ lineNo, segment: seg.segment, segmentLine: lineNo - seg.firstLine + 1, text });
             const parsed = parseWalLine(text);
