@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GNU_TIME_PATH, hasGnuTime, medianOf, runMeasured, runNodeChild, siblingPath, type ChildRun } from './lib/measure.js';
+import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 
@@ -215,15 +215,6 @@ function tarMemberSizes(file: string): Record<string, number> {
     if (m) out[m[2]!] = Number(m[1]);
   }
   return out;
-}
-
-function toolVersion(cmd: string, args: string[]): string {
-  try {
-    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
-    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 /**

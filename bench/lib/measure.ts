@@ -172,3 +172,13 @@ export async function medianOf(times: number, fn: () => Promise<RunResult>): Pro
   const pick = sorted[(sorted.length - 1) >> 1]!;
   return { ...pick, runsMs: runs.map((r) => r.wallMs) };
 }
+
+/** The first line a tool prints about its version, or 'unknown'. */
+export function toolVersion(cmd: string, args: string[]): string {
+  try {
+    const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 5000 });
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n')[0] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}

@@ -19,7 +19,7 @@ import { BriError } from '../../src/errors.js';
 import type { Manifest } from '../../src/format/manifest.js';
 import { toPlainState } from '../../src/format/state.js';
 import { makeTempDir, normalizeState } from '../support/fixtures.js';
-import { BLOCK, makeSampleArchives, tarLayout, tarMembers, watchWrites, type MemberLayout } from '../support/hostile-tar.js';
+import { BLOCK, makeSampleArchives, tarLayout, tarMembers, watchWrites, type MemberLayout, within } from '../support/hostile-tar.js';
 
 /** Runs per property; the total is printed at the end (≥ 2000). */
 const RUNS = { anywhere: 600, headers: 400, truncate: 250, blocks: 300, mixed: 200, recovery: 250 };
@@ -217,22 +217,6 @@ function blockMutationArb(): fc.Arbitrary<Mutation> {
 // ---------------------------------------------------------------------------
 // One mutated file through the three readers.
 
-class Hang extends Error {}
-
-async function within<T>(what: string, run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Hang(`${what} did not finish within ${HANG_MS} ms`)), HANG_MS);
-  });
-  try {
-    return { ok: true, value: await Promise.race([run(), timeout]) };
-  } catch (error) {
-    if (error instanceof Hang) throw error;
-    return { ok: false, error };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function expectTypedRefusal(what: string, error: unknown): void {
   if (!(error instanceof BriError)) {
@@ -270,9 +254,9 @@ async function checkMutated(muts: Mutation[]): Promise<void> {
   try {
     // The three readers at once, as concurrent readers of one file would be (and it overlaps their I/O waits).
     [m, v, r] = await Promise.all([
-      within('readManifest', () => readManifest(file)),
-      within('verifyArchive', () => verifyArchive(file)),
-      within('replayArchive', () => replayArchive(file)),
+      within('readManifest', HANG_MS, () => readManifest(file)),
+      within('verifyArchive', HANG_MS, () => verifyArchive(file)),
+      within('replayArchive', HANG_MS, () => replayArchive(file)),
     ]);
   } finally {
     watch.stop();
@@ -396,7 +380,7 @@ describe('random corruption of an archive that carries PAR2 recovery data', () =
       const dir = await fsp.mkdtemp(path.join(casesRoot, 'p-'));
       const file = path.join(dir, base.fileName);
       await fsp.writeFile(file, apply(base.bytes, muts));
-      const v = await within('verifyArchive', () => verifyArchive(file));
+      const v = await within('verifyArchive', HANG_MS, () => verifyArchive(file));
       if (!v.ok) throw new Error(`verifyArchive threw with every ${type} packet damaged: ${(v.error as Error)?.stack ?? String(v.error)}`);
       expect(v.value.ok).toBe(false);
       expect(v.value.problems.join('\n')).toMatch(new RegExp(wal.name.replace(/[./]/g, '\\$&')));

@@ -39,6 +39,7 @@ import {
   watchWrites,
   type Entry,
   type SampleArchives,
+  within,
 } from '../support/hostile-tar.js';
 import { treeDigest } from '../support/tree.js';
 
@@ -123,22 +124,6 @@ function withManifestText(text: string | Buffer): Entry[] {
 // ---------------------------------------------------------------------------
 // Reading a hostile file: all readers, timed, with every writing fs call recorded.
 
-class Hang extends Error {}
-
-async function within<T>(what: string, run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Hang(`${what} did not finish within ${HANG_MS} ms`)), HANG_MS);
-  });
-  try {
-    return { ok: true, value: await Promise.race([run(), timeout]) };
-  } catch (error) {
-    if (error instanceof Hang) throw error;
-    return { ok: false, error };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 interface Outcome {
   dir: string;
@@ -159,16 +144,16 @@ async function readHostile(bytes: Buffer, escapes: string[] = []): Promise<Outco
   const watch = watchWrites();
   let read, manifest, verify, replay;
   try {
-    read = await within('readPackage', () =>
+    read = await within('readPackage', HANG_MS, () =>
       readPackage(file, {
         async member(_info, body) {
           for await (const _ of body) void _;
         },
       }),
     );
-    manifest = await within('readManifest', () => readManifest(file));
-    verify = await within('verifyArchive', () => verifyArchive(file));
-    replay = await within('replayArchive', () => replayArchive(file));
+    manifest = await within('readManifest', HANG_MS, () => readManifest(file));
+    verify = await within('verifyArchive', HANG_MS, () => verifyArchive(file));
+    replay = await within('replayArchive', HANG_MS, () => replayArchive(file));
   } finally {
     watch.stop();
   }

@@ -327,3 +327,22 @@ export async function makeSampleArchives(
     await db.close();
   }
 }
+
+/** Thrown when a reader does not finish in time: a hang, which is a failure in itself. */
+export class Hang extends Error {}
+
+/** Runs `run`, turning a result or an error into a value; a run longer than `ms` throws Hang. */
+export async function within<T>(what: string, ms: number, run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Hang(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  try {
+    return { ok: true, value: await Promise.race([run(), timeout]) };
+  } catch (error) {
+    if (error instanceof Hang) throw error;
+    return { ok: false, error };
+  } finally {
+    clearTimeout(timer);
+  }
+}
