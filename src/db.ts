@@ -3,6 +3,7 @@
  * as that layer lands).
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
+import { parseArchiveConfig } from './archive/config.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { BriStore, type StoreConfig } from './store/store.js';
@@ -19,6 +20,8 @@ export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore:
 
 /** Opens the data directory (recovering it) and returns the database. */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
+  // A bad archive configuration fails before the data directory is touched.
+  parseArchiveConfig(options.storeConfig.archive);
   const store = await BriStore.open(options.storeConfig);
   const key = store.encryptionKey;
   const archive = new ArchiveApi(
@@ -34,10 +37,20 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   const restore = new RestoreApi({
     dataDir: store.dataDir,
     archiveDir: archive.archiveDir,
+    sources: archive.sources,
     ...(key ? { key } : {}),
     // Restoring over the open database's own directory is refused: close it first.
     openHere: (dir) => !store.isClosed && path.resolve(dir) === store.dataDir,
     repair: par2Repairer,
   });
-  return Object.assign(store, { archive, restore }) as BriDB;
+  // Closing the database also releases the remotes' clients (their sockets would keep the process alive).
+  const closeStore = store.close.bind(store);
+  const close = async (...args: Parameters<BriStore['close']>) => {
+    try {
+      return await closeStore(...args);
+    } finally {
+      await archive.close();
+    }
+  };
+  return Object.assign(store, { archive, restore, close }) as BriDB;
 }

@@ -1,47 +1,63 @@
 /**
- * `db.archive`: create, list, get, stats, delete, download, verify, inspect,
- * over a local archive directory (default `<dataDir>/archives`).
+ * `db.archive`: create (and upload to every configured remote), list (every
+ * source, merged by id), get, stats, delete, download, verify, repair,
+ * inspect, upload.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
-import { ARCHIVE_EXTENSION, archiveFileName } from './ids.js';
+import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../store/lock.js';
-import {
-  catalogStats,
-  deleteLocalArchive,
-  downloadLocalArchive,
-  getLocalArchive,
-  listLocalArchives,
-  scanArchiveDir,
-  type CatalogStats,
-  type LocalArchive,
-  type Listing,
-} from './catalog.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { catalogStats, listLocalArchives, scanArchiveDir, type CatalogStats } from './catalog.js';
+import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
+import { readAllCopyRecords, readCopyRecord, removeCopyRecord, type CopyRecord } from './copies.js';
 import { createArchive, type CreatedArchive, type RecoveryWriter, type Retention, type Sealer } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './compress.js';
+import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
 import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
+import { replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
+import { par2Repairer } from './repairer.js';
+import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
+import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
-export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
+export type { ArchiveConfig } from './config.js';
 
-export interface ArchiveConfig {
-  /** Where archives are kept (default `<dataDir>/archives`). */
-  localDir?: string;
-  compression?: { level?: number; workers?: number };
-  errorCorrection?: { enabled?: boolean; redundancy?: number };
-}
+export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
 export interface CreateOptions {
   name?: string;
   retention?: Retention;
   level?: number;
   onProgress?: ProgressListener;
+  /** Upload events (start, done or failed, per remote). */
+  onUpload?: (e: ReplicationEvent) => void;
+}
+
+/** A created archive and what became of its copies on the remotes. */
+export interface CreatedAndStored extends CreatedArchive {
+  /** One status per remote upload made in this run (this archive's, and earlier ones that had failed). */
+  uploads: CopyStatus[];
+}
+
+export interface DeletedCopies {
+  archiveId: string;
+  deleted: Array<{ source: string; location: string }>;
+}
+
+export interface DownloadedArchive {
+  archiveId: string;
+  file: string;
+  bytes: number;
+  source: string;
+  skipped: SourceProblem[];
+  repaired: { damagedBlocks: number; repairedBlocks: number } | null;
 }
 
 /** How the archive system reaches its data directory: through an open store, or offline under the lock. */
@@ -56,16 +72,29 @@ export interface ArchiveHost {
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
 export type RecoveryFactory = (redundancy: number) => RecoveryWriter;
 
+function notFound(id: string, where: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
+    hint: '`bri archive list` shows the archives there are, and where each copy is.',
+    details: { archiveId: id },
+  });
+}
+
 export class ArchiveApi {
   readonly archiveDir: string;
+  readonly config: ParsedArchiveConfig;
+  readonly sources: ArchiveSources;
   private running: Promise<unknown> = Promise.resolve();
+  private readonly manifests: ManifestCache = new Map();
 
   constructor(
     private readonly host: ArchiveHost,
-    private readonly config: ArchiveConfig = {},
+    config: ArchiveConfig = {},
     private readonly recoveryFactory: RecoveryFactory = par2RecoveryWriter,
+    sources?: ArchiveSources,
   ) {
-    this.archiveDir = path.resolve(config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
+    this.config = parseArchiveConfig(config);
+    this.sources = sources ?? new ArchiveSources(this.config.remotes, this.config.restoreSources);
+    this.archiveDir = path.resolve(this.config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
   }
 
   /** An archive id (validated) in the archive directory, or a path to a file. */
@@ -73,10 +102,20 @@ export class ArchiveApi {
     return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));
   }
 
-  /** One create at a time in this process; others wait their turn. */
-  create(opts: CreateOptions = {}): Promise<CreatedArchive> {
-    const run = this.running.then(() =>
-      this.host.exclusive(() => {
+  /** Sources named by `--source` (a name or a provider), else every one in priority order. */
+  private order(source?: string): string[] {
+    return source === undefined ? this.sources.order : this.sources.select(source);
+  }
+
+  /**
+   * Creates an archive, then uploads it to every remote (and any earlier archive a remote
+   * has no confirmed copy of). One create at a time in this process; others wait their turn.
+   * A failed upload does not fail the create: the archive is durable locally, the status says
+   * which remote failed, and the next create (or `upload()`) tries again.
+   */
+  create(opts: CreateOptions = {}): Promise<CreatedAndStored> {
+    const run = this.running.then(async () => {
+      const created = await this.host.exclusive(() => {
         const ec = this.config.errorCorrection;
         const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
         const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
@@ -92,46 +131,148 @@ export class ArchiveApi {
           ...(recovery ? { recovery } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
-      }),
-    );
+      });
+      const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, opts.onUpload ? { onEvent: opts.onUpload } : {}) : [];
+      return { ...created, uploads };
+    });
     this.running = run.catch(() => undefined);
     return run;
   }
 
-  list(): Promise<LocalArchive[]> {
-    return listLocalArchives(this.archiveDir);
+  /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
+  upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void } = {}): Promise<CopyStatus[]> {
+    const run = this.running.then(async () => {
+      const only = opts.source === undefined ? undefined : this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE);
+      const ev = opts.onUpload ? { onEvent: opts.onUpload } : {};
+      if (opts.archiveId !== undefined) {
+        const file = path.join(this.archiveDir, archiveFileName(opts.archiveId));
+        const manifest = await readManifest(file).catch(() => Promise.reject(notFound(opts.archiveId!, this.archiveDir)));
+        return replicateArchive({ file, manifest }, this.sources, this.archiveDir, ev, only);
+      }
+      const all = await listLocalArchives(this.archiveDir);
+      if (only === undefined) return uploadPending(all, this.sources, this.archiveDir, ev);
+      const out: CopyStatus[] = [];
+      for (const a of all) out.push(...(await replicateArchive(a, this.sources, this.archiveDir, ev, only)));
+      return out;
+    });
+    this.running = run.catch(() => undefined);
+    return run;
   }
 
-  /** The listing with the files whose manifest cannot be read. */
-  scan(): Promise<Listing> {
-    return scanArchiveDir(this.archiveDir);
+  /** Every archive of every source (or of `source`), merged by id, oldest first. */
+  async list(opts: { source?: string } = {}): Promise<CatalogArchive[]> {
+    return (await this.scan(opts)).archives;
   }
 
-  get(id: string): Promise<LocalArchive> {
-    return getLocalArchive(this.archiveDir, id);
+  /** The listing, with the copies whose manifest cannot be read and the sources that could not be reached. */
+  scan(opts: { source?: string } = {}): Promise<MergedListing> {
+    return listSources(this.archiveDir, this.sources, { only: this.order(opts.source), cache: this.manifests });
   }
 
-  async stats(): Promise<CatalogStats> {
-    return catalogStats(await this.list());
+  async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {
+    assertArchiveId(id);
+    const found = (await this.list(opts)).find((a) => a.manifest.archiveId === id);
+    if (!found) throw notFound(id, opts.source ?? 'any source');
+    return found;
   }
 
-  delete(id: string): Promise<LocalArchive> {
-    return deleteLocalArchive(this.archiveDir, id);
+  async stats(opts: { source?: string } = {}): Promise<CatalogStats> {
+    return catalogStats(await this.list(opts));
   }
 
-  download(id: string, file: string): Promise<LocalArchive> {
-    return downloadLocalArchive(this.archiveDir, id, file);
+  /** The confirmed remote copies recorded for an archive. */
+  async copies(id: string): Promise<CopyRecord[]> {
+    return (await readAllCopyRecords(this.archiveDir)).get(assertArchiveId(id)) ?? [];
   }
 
-  /** Verifies an archive by id (in the archive directory) or by file path. */
-  async verify(idOrFile: string, opts: { onProgress?: ProgressListener } = {}): Promise<VerifyReport> {
+  /**
+   * True when the archive is durable in the local directory and confirmed (size and
+   * checksum) on every configured remote: only then may the WAL it holds leave the data directory.
+   */
+  async isStoredEverywhere(id: string): Promise<boolean> {
+    const file = path.join(this.archiveDir, archiveFileName(id));
+    const st = await fsp.stat(file).catch(() => null);
+    if (!st?.isFile()) return false;
+    for (const r of this.sources.remotes) {
+      const rec = await readCopyRecord(this.archiveDir, id, r.name);
+      if (!rec || rec.size !== st.size) return false;
+    }
+    return true;
+  }
+
+  /** Deletes an archive's copy on one source (a name or a provider), or every copy when `source` is absent. */
+  async delete(id: string, opts: { source?: string } = {}): Promise<DeletedCopies> {
+    assertArchiveId(id);
+    const names = opts.source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(opts.source);
+    const entry = (await this.scan({ ...(opts.source !== undefined ? { source: opts.source } : {}) })).archives.find((a) => a.manifest.archiveId === id);
+    if (!entry) throw notFound(id, opts.source ?? 'any source');
+    const deleted: DeletedCopies['deleted'] = [];
+    for (const copy of entry.copies.filter((c) => names.includes(c.source))) {
+      if (copy.source === LOCAL_SOURCE) {
+        await fsp.rm(copy.file!);
+        await fsyncDir(this.archiveDir);
+      } else {
+        await this.sources.remote(copy.source)!.store.delete(archiveObjectKey(id));
+        await removeCopyRecord(this.archiveDir, id, copy.source);
+      }
+      deleted.push({ source: copy.source, location: copy.location });
+    }
+    return { archiveId: id, deleted };
+  }
+
+  /**
+   * A verified copy of an archive at `file`, from the first source in priority order that has
+   * a good one (repaired with its PAR2 data if need be); sources passed over are in `skipped`.
+   */
+  async download(id: string, file: string, opts: { source?: string; verify?: boolean; onProblem?: (p: SourceProblem) => void; onProgress?: ProgressListener } = {}): Promise<DownloadedArchive> {
+    assertArchiveId(id);
+    const target = path.resolve(file);
+    const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
+    const entry = listing.archives.find((a) => a.manifest.archiveId === id);
+    if (!entry) throw notFound(id, opts.source ?? `any source${listing.unreachable.length ? ` (unreachable: ${listing.unreachable.map((u) => u.source).join(', ')})` : ''}`);
+    const got = await fetchGoodCopy(entry, {
+      sources: this.sources,
+      archiveDir: this.archiveDir,
+      order: this.order(opts.source),
+      workDir: path.dirname(target),
+      ...(this.host.key ? { key: this.host.key } : {}),
+      ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+      repair: par2Repairer,
+      unreachable: listing.unreachable,
+      ...(opts.onProblem ? { onProblem: opts.onProblem } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    try {
+      const tmp = `${target}.tmp-${process.pid}`;
+      if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
+      else await fsp.copyFile(got.file, tmp);
+      const fh = await fsp.open(tmp, 'r+');
+      await fh.sync();
+      await fh.close();
+      await fsp.rename(tmp, target);
+      await fsyncDir(path.dirname(target));
+    } finally {
+      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+    }
+    return { archiveId: id, file: target, bytes: (await fsp.stat(target)).size, source: got.source, skipped: got.skipped, repaired: got.repaired };
+  }
+
+  /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
+  async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } = {}): Promise<VerifyReport> {
     // A damaged manifest must not stop verification: resolve the file without reading it.
     const file = this.fileFor(idOrFile);
-    await fsp.access(file).catch(() => {
-      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${idOrFile}`, { hint: '`bri archive list` shows the archives there are.', details: { archiveId: idOrFile } });
-    });
     const neighbours = await this.list().catch(() => []);
-    return verifyArchive(file, { ...(this.host.key ? { key: this.host.key } : {}), neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const key = this.host.key ? { key: this.host.key } : {};
+    const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
+    if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const entry = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
+    if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
+    const got = await fetchGoodCopy(entry, { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir, verify: false });
+    try {
+      return { ...(await verifyArchive(got.file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })), file: entry.copies.find((c) => c.source === got.source)!.location };
+    } finally {
+      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+    }
   }
 
   /**
@@ -147,6 +288,11 @@ export class ArchiveApi {
   /** The manifest of an archive file, read without unpacking the rest. */
   inspect(file: string): Promise<Manifest> {
     return readManifest(path.resolve(file));
+  }
+
+  /** Releases the remotes' clients. */
+  close(): Promise<void> {
+    return this.sources.close();
   }
 }
 

@@ -109,9 +109,9 @@ export interface CatalogStats {
   gaps: Array<{ after: string; before: string; fromLine: number; toLine: number }>;
 }
 
-export function catalogStats(archives: LocalArchive[]): CatalogStats {
+export function catalogStats(archives: ReadonlyArray<{ manifest: Manifest; bytes: number }>): CatalogStats {
   const gaps: CatalogStats['gaps'] = [];
-  const byInstance = new Map<string, LocalArchive[]>();
+  const byInstance = new Map<string, Array<{ manifest: Manifest }>>();
   for (const a of archives) byInstance.set(a.manifest.instanceId, [...(byInstance.get(a.manifest.instanceId) ?? []), a]);
   for (const list of byInstance.values()) {
     for (let i = 1; i < list.length; i++) {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { BriError, ErrorCodes } from '../errors.js';
 import {
@@ -132,12 +133,15 @@ function expectations(m: Manifest): Expectation[] {
 export interface ReadPackageOptions {
   /** Stop after the manifest (inspect, catalog). */
   manifestOnly?: boolean;
+  /** Read this stream (a remote object) instead of opening `file`, which then only names it in errors. */
+  input?: Readable;
 }
 
 /** Streams the package, validating every header, calling the visitor for each member. */
 export async function readPackage(file: string, visitor: PackageVisitor = {}, options: ReadPackageOptions = {}): Promise<Manifest> {
-  let input: fs.ReadStream;
-  try {
+  let input: Readable;
+  if (options.input) input = options.input;
+  else try {
     await fs.promises.access(file, fs.constants.R_OK);
     // Listing reads only the first member: a small buffer keeps a catalog scan cheap.
     input = fs.createReadStream(file, { highWaterMark: options.manifestOnly ? 64 * 1024 : 1 << 20 });
@@ -239,4 +243,9 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
 /** Reads and validates only the manifest (fast: the first member). */
 export function readManifest(file: string): Promise<Manifest> {
   return readPackage(file, {}, { manifestOnly: true });
+}
+
+/** The same from a stream of the file's first bytes (a ranged read of a remote copy); `name` names it in errors. */
+export function readManifestFrom(input: Readable, name: string): Promise<Manifest> {
+  return readPackage(name, {}, { manifestOnly: true, input });
 }

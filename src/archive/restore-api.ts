@@ -1,23 +1,29 @@
 /**
- * `db.restore` and `bri restore`: list what can be restored, find the archive
- * for a time, and restore the latest state, an archive, a point in time, or a
- * clone.
+ * `db.restore` and `bri restore`: list what can be restored (every source,
+ * merged), find the archive for a time, and restore the latest state, an
+ * archive, a point in time, or a clone, fetching the archive from the first
+ * source in priority order that has a good copy.
  */
 import { randomUUID } from 'node:crypto';
-import * as os from 'node:os';
-import { repairArchive } from './recovery.js';
-import { recoverInterruptedRestore } from '../store/dir-swap.js';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
+import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
-import { scanArchiveDir, type LocalArchive, type UnreadableArchive } from './catalog.js';
+import { scanArchiveDir, type LocalArchive } from './catalog.js';
+import { parseArchiveConfig, type ArchiveConfig } from './config.js';
+import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
 import { readManifest } from './package-reader.js';
-import * as fsp from 'node:fs/promises';
+import type { ProgressListener } from './progress.js';
+import { par2Repairer } from './repairer.js';
 import { findForTimestamp, instanceArchives, parseTimestamp, planRestore, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore-plan.js';
 import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreResult } from './restore.js';
-import type { ProgressListener } from './progress.js';
+import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
+import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+
+export { par2Repairer } from './repairer.js';
 
 export interface RestoreCallOptions {
   /** Where to restore (default: the data directory). */
@@ -30,6 +36,10 @@ export interface RestoreCallOptions {
   onProgress?: ProgressListener;
   /** Which instance's archives (default: the data directory's, else the newest archive's). */
   instanceId?: string;
+  /** Only this source (a name or a provider); default: every source, in `restoreSources` order. */
+  source?: string;
+  /** Told each time a source is passed over (missing copy, down, damaged beyond repair). */
+  onSourceProblem?: (p: SourceProblem) => void;
 }
 
 export interface RestoreContext {
@@ -39,12 +49,17 @@ export interface RestoreContext {
   /** True for a directory this process has open (the open database's own). */
   openHere?: (dir: string) => boolean;
   repair?: ArchiveRepairer;
+  /** The remotes and the priority order (default: the local directory only). */
+  sources?: ArchiveSources;
 }
 
 export interface RestoreListing {
-  archives: LocalArchive[];
+  archives: CatalogArchive[];
   /** What can be restored: ranges of archives that chain with no gap. */
   ranges: TimelineRange[];
+  unreadable: UnreadableCopy[];
+  /** Sources that could not be listed. */
+  unreachable: SourceFailure[];
 }
 
 /** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
@@ -54,19 +69,22 @@ function carryOverFor(archiveDir: string, target: string): string[] {
 }
 
 export class RestoreApi {
-  constructor(private readonly ctx: RestoreContext) {}
+  private readonly sources: ArchiveSources;
+  private readonly manifests: ManifestCache = new Map();
 
-  /**
-   * The archives, including damaged ones whose manifest can be read after a PAR2 repair
-   * (the restore repairs them again before use). Unreadable ones make `latest` fail loudly.
-   */
-  private async archives(): Promise<LocalArchive[]> {
+  constructor(private readonly ctx: RestoreContext) {
+    this.sources = ctx.sources ?? new ArchiveSources([]);
+  }
+
+  /** The local archives, including damaged ones whose manifest can be read after a PAR2 repair (the restore repairs them again before use). */
+  private async localListing(): Promise<{ archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> }> {
     const listing = await scanArchiveDir(this.ctx.archiveDir);
     const out = [...listing.archives];
+    const unreadable: typeof listing.unreadable = [];
     for (const bad of listing.unreadable) {
       const fixed = this.ctx.repair ? await this.ctx.repair(bad.file) : null;
       if (!fixed) {
-        this.unreadable.push(bad);
+        unreadable.push(bad);
         continue;
       }
       try {
@@ -75,19 +93,29 @@ export class RestoreApi {
         await fsp.rm(fixed.file, { force: true });
       }
     }
-    if (out.length === 0 && this.unreadable.length > 0) {
-      const first = this.unreadable[0]!;
-      throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `no readable archive in ${this.ctx.archiveDir}: ${first.file}: ${first.error.message}`, {
-        hint: 'The archives there are damaged beyond repair; restore from another copy (another source).',
-        details: { unreadable: this.unreadable.map((u) => u.file) },
-      });
-    }
-    return out.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
+    return { archives: out, unreadable };
   }
 
-  private unreadable: UnreadableArchive[] = [];
+  private order(source?: string): string[] {
+    return source === undefined ? this.sources.order : this.sources.select(source);
+  }
 
-  private async defaultInstance(all: LocalArchive[], explicit?: string): Promise<string | undefined> {
+  /** Every source's archives merged; fails loudly when nothing is readable but something is there. */
+  private async listing(source?: string): Promise<MergedListing> {
+    const only = this.order(source);
+    const merged = await listSources(this.ctx.archiveDir, this.sources, { only, cache: this.manifests, ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}) });
+    if (merged.archives.length === 0 && (merged.unreadable.length > 0 || merged.unreachable.length > 0)) {
+      const first = merged.unreadable[0] ?? merged.unreachable[0]!;
+      const where = 'location' in first ? first.location : first.source;
+      throw new BriError(merged.unreadable.length ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR, `no readable archive: ${where}: ${first.error.message}`, {
+        hint: merged.unreadable.length ? 'The archives there are damaged beyond repair; restore from another copy (another source).' : 'The sources could not be reached; check the network and the credentials, or use another source.',
+        details: { unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
+      });
+    }
+    return merged;
+  }
+
+  private async defaultInstance(all: CatalogArchive[], explicit?: string): Promise<string | undefined> {
     if (explicit) return explicit;
     const state = await readArchiveState(this.ctx.dataDir).catch(() => null);
     if (!state) return undefined;
@@ -96,32 +124,37 @@ export class RestoreApi {
 
   /** Archives (optionally by time: overlapping [after, before]) and the restorable ranges. */
   async list(opts: { source?: string; after?: number | string; before?: number | string } = {}): Promise<RestoreListing> {
-    if (opts.source !== undefined && opts.source !== 'local') {
-      throw new BriError(ErrorCodes.REMOTE_NOT_FOUND, `no remote source "${opts.source}" is configured`, { hint: "Configure remotes in the archive config; 'local' is always there." });
-    }
     const after = opts.after === undefined ? -Infinity : parseTimestamp(opts.after);
     const before = opts.before === undefined ? Infinity : parseTimestamp(opts.before);
-    const archives = (await this.archives()).filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
-    return { archives, ranges: timeline(archives) };
+    const merged = await listSources(this.ctx.archiveDir, this.sources, {
+      only: this.order(opts.source),
+      cache: this.manifests,
+      ...(this.order(opts.source).includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
+    });
+    const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
+    return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable };
   }
 
-  async findForTimestamp(ts: number | string, instanceId?: string): Promise<LocalArchive> {
-    const all = await this.archives();
+  async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
+    const all = (await this.listing()).archives;
     const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId));
     return findForTimestamp(archives, parseTimestamp(ts));
   }
 
-  async plan(target: RestoreTarget, instanceId?: string): Promise<RestorePlan> {
-    const all = await this.archives();
+  async plan(target: RestoreTarget, instanceId?: string, source?: string): Promise<RestorePlan> {
+    const all = (await this.listing(source)).archives;
     return planRestore(all, target, await this.defaultInstance(all, instanceId));
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
+    const targetDir = path.resolve(opts.targetDir ?? this.ctx.dataDir);
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
-    if (!opts.dryRun) await recoverInterruptedRestore(path.resolve(opts.targetDir ?? this.ctx.dataDir));
-    const plan = await this.plan(target, opts.instanceId);
+    if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
+    const listing = await this.listing(opts.source);
+    const all = listing.archives;
+    const plan = planRestore(all, target, await this.defaultInstance(all, opts.instanceId));
     return executeRestore(plan, {
-      targetDir: path.resolve(opts.targetDir ?? this.ctx.dataDir),
+      targetDir,
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
       ...(opts.cleanExisting !== undefined ? { cleanExisting: opts.cleanExisting } : {}),
@@ -132,7 +165,20 @@ export class RestoreApi {
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
-      carryOver: carryOverFor(this.ctx.archiveDir, path.resolve(opts.targetDir ?? this.ctx.dataDir)),
+      carryOver: carryOverFor(this.ctx.archiveDir, targetDir),
+      fetch: (p, workDir) =>
+        fetchGoodCopy(p.archive as CatalogArchive, {
+          sources: this.sources,
+          archiveDir: this.ctx.archiveDir,
+          order: this.order(opts.source),
+          workDir,
+          ...(this.ctx.key ? { key: this.ctx.key } : {}),
+          ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+          ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
+          unreachable: listing.unreachable,
+          ...(opts.onSourceProblem ? { onProblem: opts.onSourceProblem } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        }),
     });
   }
 
@@ -160,32 +206,37 @@ export class RestoreApi {
     return await this.run(target, opts, opts.newInstanceId ?? randomUUID());
   }
 
-  async verify(archiveId: string): Promise<VerifyReport> {
-    const all = await this.archives();
+  /** Verifies the first good-looking copy of an archive (local, else downloaded from a remote). */
+  async verify(archiveId: string, opts: { source?: string } = {}): Promise<VerifyReport> {
+    const all = (await this.listing(opts.source)).archives;
     const a = all.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
-    return verifyArchive(a.file, { ...(this.ctx.key ? { key: this.ctx.key } : {}), neighbours: all });
+    const key = this.ctx.key ? { key: this.ctx.key } : {};
+    if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: all });
+    const got = await fetchGoodCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir, verify: false });
+    try {
+      return { ...(await verifyArchive(got.file, { ...key, neighbours: all })), file: a.copies.find((c) => c.source === got.source)!.location };
+    } finally {
+      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+    }
+  }
+
+  /** Releases the remotes' clients (when this API made them). */
+  async close(): Promise<void> {
+    if (!this.ctx.sources) await this.sources.close();
   }
 }
 
-/** Repairs into a temp file with the archive's PAR2 data; the restore removes it afterwards. */
-export const par2Repairer: ArchiveRepairer = async (file) => {
-  const out = path.join(os.tmpdir(), `bri-repaired-${process.pid}-${Date.now()}-${path.basename(file)}`);
-  try {
-    const r = await repairArchive(file, out);
-    return r.repaired ? { file: out, damagedBlocks: r.damagedBlocks, repairedBlocks: r.repairedBlocks } : null;
-  } catch {
-    return null;
-  }
-};
-
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
-export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer }): RestoreApi {
+export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
   const dataDir = path.resolve(opts.dataDir);
+  const config = parseArchiveConfig(opts.config);
+  const archiveDir = opts.archiveDir ?? config.localDir;
   return new RestoreApi({
     dataDir,
-    archiveDir: path.resolve(opts.archiveDir ?? path.join(dataDir, 'archives')),
+    archiveDir: path.resolve(archiveDir ?? path.join(dataDir, 'archives')),
     ...(opts.key ? { key: opts.key } : {}),
     repair: opts.repair ?? par2Repairer,
+    sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),
   });
 }

@@ -3,13 +3,22 @@
  * a value that `restore` carries out and `--dry-run` prints.
  */
 import { BriError, ErrorCodes } from '../errors.js';
-import type { LocalArchive } from './catalog.js';
+import type { Manifest } from '../format/manifest.js';
+import type { ArchiveCopy } from './source-catalog.js';
+
+/** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
+export interface PlanArchive {
+  manifest: Manifest;
+  bytes: number;
+  file: string | null;
+  copies?: ArchiveCopy[];
+}
 
 export type RestoreTarget = { kind: 'latest' } | { kind: 'archive'; archiveId: string } | { kind: 'timestamp'; timestamp: number };
 
 export interface RestorePlan {
   target: RestoreTarget;
-  archive: LocalArchive;
+  archive: PlanArchive;
   instanceId: string;
   /** Restore the lines with timestamp <= this (the longest such prefix); null: the whole archive. */
   untilTimestamp: number | null;
@@ -36,7 +45,7 @@ export interface TimelineRange {
 }
 
 /** The instance's archives grouped into ranges that chain with no gap. */
-export function timeline(archives: LocalArchive[]): TimelineRange[] {
+export function timeline(archives: ReadonlyArray<{ manifest: Manifest }>): TimelineRange[] {
   const out: TimelineRange[] = [];
   for (const a of archives) {
     const m = a.manifest;
@@ -58,7 +67,7 @@ export function describeRanges(ranges: TimelineRange[]): string {
 }
 
 /** The archives of one instance: the one asked for, else the newest archive's. */
-export function instanceArchives(all: LocalArchive[], instanceId?: string): { instanceId: string; archives: LocalArchive[] } {
+export function instanceArchives<A extends { manifest: Manifest }>(all: A[], instanceId?: string): { instanceId: string; archives: A[] } {
   const id = instanceId ?? [...all].sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()?.manifest.instanceId;
   if (id === undefined) {
     throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {
@@ -85,7 +94,7 @@ export function parseTimestamp(text: string | number): number {
  * complete up to its seal), so that lines written in the same millisecond as a
  * boundary are included.
  */
-export function findForTimestamp(archives: LocalArchive[], ts: number): LocalArchive {
+export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[], ts: number): A {
   const ranges = timeline(archives);
   const candidates = archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
   const hit = candidates[candidates.length - 1];
@@ -98,9 +107,9 @@ export function findForTimestamp(archives: LocalArchive[], ts: number): LocalArc
   return hit;
 }
 
-export function planRestore(all: LocalArchive[], target: RestoreTarget, instanceId?: string): RestorePlan {
-  let chosen: LocalArchive;
-  let inst: { instanceId: string; archives: LocalArchive[] };
+export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceId?: string): RestorePlan {
+  let chosen: PlanArchive;
+  let inst: { instanceId: string; archives: PlanArchive[] };
   if (target.kind === 'archive') {
     const found = all.find((a) => a.manifest.archiveId === target.archiveId);
     if (!found) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.', details: { archiveId: target.archiveId } });

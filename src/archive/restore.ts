@@ -59,6 +59,20 @@ export interface RestoreOptions {
   openHere?: (dir: string) => boolean;
   /** Paths inside the target that the restored directory keeps (its archive directory). */
   carryOver?: string[];
+  /**
+   * Gets a verified (or repaired) copy of the planned archive, trying sources in order
+   * (default: the plan's local file, verified and repaired here). `temporary` files are removed afterwards.
+   */
+  fetch?: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
+}
+
+/** A copy of the planned archive, ready to unpack. */
+export interface FetchedArchive {
+  file: string;
+  repaired: RestoreResult['repaired'];
+  source: string;
+  temporary: string[];
+  skipped: Array<{ source: string; reason: string; code?: string }>;
 }
 
 export interface RestoreResult {
@@ -75,6 +89,10 @@ export interface RestoreResult {
   collections: number | null;
   instanceId: string;
   repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+  /** Which source the archive came from (`local`, or a remote's name). */
+  source: string;
+  /** Sources tried first and passed over, with the reason (missing, down, damaged beyond repair). */
+  skipped: Array<{ source: string; reason: string; code?: string }>;
   /** Errors thrown by hooks after the swap (the restore itself succeeded). */
   hookErrors: string[];
 }
@@ -114,6 +132,7 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
 
 async function verifyOrRepair(plan: RestorePlan, opts: RestoreOptions): Promise<{ file: string; repaired: RestoreResult['repaired'] }> {
   const file = plan.archive.file;
+  if (file === null) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `archive ${plan.archive.manifest.archiveId} has no local copy`, { hint: 'Configure the remote that holds it (--config).' });
   if (opts.verify === false) return { file, repaired: null };
   const report: VerifyReport = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   if (report.ok) return { file, repaired: null };
@@ -247,6 +266,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     movedAside: null,
     instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : randomUUID()),
     repaired: null,
+    source: plan.archive.copies?.[0]?.source ?? 'local',
+    skipped: [],
     hookErrors: [],
   };
   if (opts.dryRun) {
@@ -275,12 +296,20 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     carryOver: opts.carryOver ?? [],
   };
   let swapped = false;
-  let repairedCopy: string | null = null;
+  const temporary: string[] = [];
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
     await opts.hooks?.beforeRestore?.(plan);
-    const { file, repaired } = await verifyOrRepair(plan, opts);
-    if (file !== plan.archive.file) repairedCopy = file;
+    let fetched: FetchedArchive;
+    if (opts.fetch) fetched = await opts.fetch(plan, path.dirname(target));
+    else {
+      const v = await verifyOrRepair(plan, opts);
+      fetched = { ...v, source: 'local', skipped: [], temporary: v.file !== plan.archive.file ? [v.file] : [] };
+    }
+    temporary.push(...fetched.temporary);
+    const { file, repaired } = fetched;
+    base.source = fetched.source;
+    base.skipped = fetched.skipped;
     await writeJournal(journal);
     await fsp.mkdir(journal.newDir);
     const built = await buildDataDir(file, plan, journal.newDir, opts);
@@ -326,6 +355,6 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     throw restoreError(`restore failed: ${(err as Error).message}`, 'Nothing was swapped in; the target is as it was.', err);
   } finally {
     if (lock && !swapped) await lock.release();
-    if (repairedCopy) await fsp.rm(repairedCopy, { force: true });
+    await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
   }
 }

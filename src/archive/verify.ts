@@ -41,7 +41,7 @@ export interface VerifyReport {
 export interface VerifyOptions {
   key?: EncryptionKey;
   /** Other archives of the catalog, to check the chain against the neighbours. */
-  neighbours?: LocalArchive[];
+  neighbours?: ReadonlyArray<{ manifest: Manifest }>;
   onProgress?: ProgressListener;
 }
 
@@ -213,7 +213,7 @@ function checkChecksums(m: Manifest, computed: Map<string, string>, text: string
 }
 
 /** The previous archive must end where this one starts, with the pointer it continues; likewise the next. */
-function checkNeighbours(m: Manifest, others: LocalArchive[], problem: (p: string) => void): number {
+function checkNeighbours(m: Manifest, others: ReadonlyArray<{ manifest: Manifest }>, problem: (p: string) => void): number {
   let n = 0;
   for (const o of others) {
     const x = o.manifest;

@@ -1,6 +1,9 @@
 /** Options shared by commands: the data directory, --json, --quiet, the encryption key. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
+import { parseArchiveConfig, type ArchiveConfig } from '../archive/config.js';
+import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { resolveEncryptionKey } from '../store/store.js';
 
@@ -33,4 +36,55 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
 /** The key comes from $BRI_ENCRYPTION_KEY only: never from argv, where other users could read it. */
 export function cliEncryptionKey(): EncryptionKey | undefined {
   return resolveEncryptionKey(undefined);
+}
+
+export function addConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)");
+}
+
+/**
+ * The archive block of `--config` (validated), with `--archive-dir` overriding its localDir.
+ * The file may hold credentials: its values are never printed, errors name keys only.
+ */
+export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
+  let config: Record<string, unknown> = {};
+  if (raw.config !== undefined) {
+    const file = path.resolve(String(raw.config));
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Give the path of a JSON file holding the archive configuration.' });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      // JSON.parse quotes the text near the error, which may be a secret: only the position is kept.
+      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} is not valid JSON${pos ? ` (at character ${pos})` : ''}`, { hint: 'The file must be one JSON object.' });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} must hold a JSON object`, { hint: 'Put the archive block ({ "remotes": [...] }) or { "archive": {...} } in it.' });
+    }
+    const obj = parsed as Record<string, unknown>;
+    config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
+    // Relative paths in the file are relative to the file, like any config file.
+    if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
+  }
+  if (raw.archiveDir) config = { ...config, localDir: path.resolve(String(raw.archiveDir)) };
+  parseArchiveConfig(config);
+  return config as ArchiveConfig;
+}
+
+const closers: Array<() => Promise<void>> = [];
+
+/** Something to close when the command is done (remote clients keep sockets open). */
+export function closeAtExit<T extends { close(): Promise<void> }>(thing: T): T {
+  closers.push(() => thing.close());
+  return thing;
+}
+
+export async function closeAll(): Promise<void> {
+  await Promise.allSettled(closers.splice(0).map((c) => c()));
 }

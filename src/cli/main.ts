@@ -9,6 +9,7 @@ import { registerDataCommands } from './commands/data.js';
 import { registerRestoreCommands } from './commands/restore.js';
 import { EXIT_USAGE, exitCodeFor, EXIT_FAILURE } from './exit-codes.js';
 import { printError } from './output.js';
+import { closeAll } from './common.js';
 
 export function createProgram(): Command {
   const program = new Command('bri')
@@ -36,6 +37,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     printError(err, json);
     return isBriError(err) ? exitCodeFor(err.code) : EXIT_FAILURE;
+  } finally {
+    await closeAll();
   }
 }
 

@@ -45,6 +45,11 @@ const retry = z.union([
 ]);
 
 const common = {
+  /** The source's name in listings, `--source` and `restoreSources` (default: the provider's name, numbered when taken). */
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be 1-32 lowercase letters, digits or hyphens, starting with a letter' })
+    .optional(),
   /** Key prefix inside the bucket/container/directory. */
   prefix: z.string().optional(),
   /** Retry policy (default on: 5 attempts); false disables it. */
@@ -150,9 +155,9 @@ export type RemoteConfig = z.infer<typeof schema>;
 /** The providers, in one explicit table. */
 const FACTORIES: { [P in ProviderName]: (c: Extract<RemoteConfig, { provider: P }>) => RemoteStore } = {
   local: (c) => createLocalRemote({ path: c.path, ...(c.prefix !== undefined ? { prefix: c.prefix } : {}) }),
-  s3: ({ provider: _p, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createS3Remote(o),
-  gcs: ({ provider: _p, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createGcsRemote(o),
-  azure: ({ provider: _p, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createAzureRemote(o),
+  s3: ({ provider: _p, name: _n, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createS3Remote(o),
+  gcs: ({ provider: _p, name: _n, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createGcsRemote(o),
+  azure: ({ provider: _p, name: _n, retry: _r, glacierAfterDays: _g, retentionDays: _d, ...o }) => createAzureRemote(o),
 };
 
 /** The provider names createRemote knows. */

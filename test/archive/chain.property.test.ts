@@ -72,7 +72,7 @@ describe('archives chain exactly (property over random workloads and archive poi
               expect(m.chain.prevPointer).toBe(prev.chain.lastPointer);
             }
             expect((await db.archive.verify(m.archiveId)).problems).toEqual([]);
-            const replayed = await replayArchive(archives[i]!.file);
+            const replayed = await replayArchive(archives[i]!.file!);
             expect(toPlainState(replayed.state)).toEqual(expectedEnd.get(m.archiveId));
           }
           // Every line of the WAL is in exactly one archive: the last ends where the WAL ends.

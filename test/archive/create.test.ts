@@ -138,7 +138,7 @@ describe('consecutive archives', () => {
     expect((await db.archive.stats()).gaps).toEqual([]);
     for (const id of ids) expect((await db.archive.verify(id)).ok).toBe(true);
     // The end of the last archive is the database's state.
-    const last = await replayArchive(archives[2]!.file);
+    const last = await replayArchive(archives[2]!.file!);
     expect(toPlainState(last.state)).toEqual(toPlainState(db.state));
     await db.close();
     expect(fs.existsSync(path.join(dataDir, 'archives', '.seeds'))).toBe(true);

@@ -232,7 +232,7 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
         expect(report.ok, `${a.manifest.archiveId} with its neighbours (seed ${seed}): ${report.problems.join('; ')}`).toBe(true);
         if (list.length > 1) expect(report.checked.neighbours).toBeGreaterThanOrEqual(1);
       }
-      const last = await replayArchive(list[list.length - 1]!.file);
+      const last = await replayArchive(list[list.length - 1]!.file!);
       expect(normalizeState(toPlainState(last.state)), `the last archive replays to the database's state (seed ${seed})`).toEqual(stateOf(db));
       console.log(
         `archive crash: seed ${seed}, ${RUNS} runs, ${kills} SIGKILLs (by phase ${JSON.stringify(Object.fromEntries(killedIn))}; ` +

@@ -1,24 +1,40 @@
-/** `bri archive create|list|get|verify|inspect|delete|stats|download`. */
+/** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair`. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ArchiveApi, offlineHost } from '../../archive/archive-api.js';
-import type { LocalArchive } from '../../archive/catalog.js';
+import type { CopyStatus } from '../../archive/replicate.js';
+import type { CatalogArchive } from '../../archive/source-catalog.js';
 import type { Retention } from '../../archive/create.js';
 import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';
-import { addDataDirOption, addOutputOptions, cliEncryptionKey, commonOptions, type CommonOptions } from '../common.js';
+import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, type CommonOptions } from '../common.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 
 function addArchiveDirOption(cmd: Command): Command {
-  return cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)');
+  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)'));
 }
 
 function api(raw: Record<string, unknown>, opts: CommonOptions, purpose: string): ArchiveApi {
-  const archiveDir = raw.archiveDir ? path.resolve(String(raw.archiveDir)) : undefined;
-  return new ArchiveApi(offlineHost(opts.dataDir, cliEncryptionKey(), purpose), archiveDir ? { localDir: archiveDir } : {});
+  return closeAtExit(new ArchiveApi(offlineHost(opts.dataDir, cliEncryptionKey(), purpose), cliArchiveConfig(raw)));
+}
+
+function sourceOpt(raw: Record<string, unknown>): { source?: string } {
+  return raw.source !== undefined ? { source: String(raw.source) } : {};
+}
+
+/** Failed uploads go to stderr, with what happens next; the exit code says it too. */
+export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
+  for (const u of uploads) {
+    if (u.outcome === 'failed') {
+      process.stderr.write(`upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`);
+    } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
+      process.stderr.write(`${u.outcome === 'uploaded' ? 'uploaded' : 'already on'} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed)\n`);
+    }
+  }
+  if (uploads.some((u) => u.outcome === 'failed')) process.exitCode = exitCodeFor(ErrorCodes.REMOTE_ERROR);
 }
 
 export function parseRetention(text: string | undefined): Retention | undefined {
@@ -34,7 +50,7 @@ export function parseRetention(text: string | undefined): Retention | undefined 
 }
 
 /** One line per archive, the summary people read. */
-export function archiveRow(a: LocalArchive): Array<string | number> {
+export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: CatalogArchive['copies'] }): Array<string | number> {
   const m = a.manifest;
   const ratio = m.compression.compressedSize > 0 ? (m.compression.originalSize / m.compression.compressedSize).toFixed(1) + 'x' : '-';
   return [
@@ -45,13 +61,31 @@ export function archiveRow(a: LocalArchive): Array<string | number> {
     formatBytes(m.compression.originalSize),
     formatBytes(a.bytes),
     ratio,
+    (a.copies ?? []).map((c) => c.source).join(',') || 'local',
   ];
 }
 
-export const ARCHIVE_HEADERS = ['id', 'name', 'time range', 'lines', 'original', 'size', 'ratio'];
+export const ARCHIVE_HEADERS = ['id', 'name', 'time range', 'lines', 'original', 'size', 'ratio', 'copies'];
 
-export function archiveJson(a: LocalArchive): Record<string, unknown> {
-  return { file: a.file, bytes: a.bytes, manifest: a.manifest };
+export function archiveJson(a: CatalogArchive): Record<string, unknown> {
+  return { file: a.file, bytes: a.bytes, copies: a.copies, manifest: a.manifest };
+}
+
+/** Copies that cannot be read and sources that cannot be reached, on stderr. */
+export function reportListingProblems(l: { unreadable: Array<{ location: string; source: string; error: BriError }>; unreachable: Array<{ source: string; error: BriError }> }): void {
+  for (const u of l.unreadable) process.stderr.write(`unreadable: ${u.source}: ${u.location}: [${u.error.code}] ${u.error.message}\n`);
+  for (const u of l.unreachable) process.stderr.write(`unreachable: ${u.source}: [${u.error.code}] ${u.error.message}\n`);
+}
+
+export function listingProblemsJson(l: { unreadable: Array<{ location: string; source: string; error: BriError }>; unreachable: Array<{ source: string; error: BriError }> }): Record<string, unknown> {
+  return {
+    unreadable: l.unreadable.map((u) => ({ source: u.source, location: u.location, error: u.error.toJSON() })),
+    unreachable: l.unreachable.map((u) => ({ source: u.source, error: u.error.toJSON() })),
+  };
+}
+
+function copiesSummary(a: CatalogArchive): string {
+  return a.copies.map((c) => `copy        ${c.source}: ${c.location} (${formatBytes(c.bytes)}${c.source !== 'local' && c.recorded ? ', upload confirmed here' : ''})`).join('\n');
 }
 
 export function manifestSummary(m: Manifest, bytes?: number): string {
@@ -93,34 +127,37 @@ export function registerArchiveCommands(program: Command): void {
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
-        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, manifest: created.manifest });
+        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, opts);
+        reportUploads(created.uploads, opts);
       } finally {
         bar.stop();
       }
     });
 
   cmd('list')
-    .description('the archives, oldest first')
+    .description('the archives of every source (or --source), merged by id, oldest first, with where each copy is')
+    .option('-s, --source <name>', "only this source: 'local', a remote's name, or a provider (s3, gcs, azure)")
     .action(async (raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const listing = await api(raw, opts, 'bri archive list').scan();
+      const listing = await api(raw, opts, 'bri archive list').scan(sourceOpt(raw));
       if (opts.json) {
-        printJson({ archives: listing.archives.map(archiveJson), unreadable: listing.unreadable.map((u) => ({ file: u.file, error: u.error.toJSON() })) });
+        printJson({ archives: listing.archives.map(archiveJson), ...listingProblemsJson(listing) });
         return;
       }
       printLine(listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', opts);
-      for (const u of listing.unreadable) process.stderr.write(`unreadable: ${u.file}: [${u.error.code}] ${u.error.message}\n`);
+      reportListingProblems(listing);
     });
 
   cmd('get')
     .argument('<id>', 'archive id')
-    .description("an archive's manifest")
+    .option('-s, --source <name>', 'only this source')
+    .description("an archive's manifest and where its copies are")
     .action(async (id: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const a = await api(raw, opts, 'bri archive get').get(id);
+      const a = await api(raw, opts, 'bri archive get').get(id, sourceOpt(raw));
       if (opts.json) printJson(archiveJson(a));
-      else printLine(`${a.file}\n${manifestSummary(a.manifest, a.bytes)}`, opts);
+      else printLine(`${manifestSummary(a.manifest, a.bytes)}\n${copiesSummary(a)}`, opts);
     });
 
   cmd('inspect')
@@ -135,11 +172,12 @@ export function registerArchiveCommands(program: Command): void {
 
   cmd('verify')
     .argument('<id|file>', 'archive id or file')
+    .option('-s, --source <name>', 'verify the copy on this source (downloaded to a temp file)')
     .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes')
     .action(async (target: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
       const bar = progressBar(!opts.json && !opts.quiet);
-      const report = await api(raw, opts, 'bri archive verify').verify(target, bar.listener ? { onProgress: bar.listener } : {});
+      const report = await api(raw, opts, 'bri archive verify').verify(target, { ...sourceOpt(raw), ...(bar.listener ? { onProgress: bar.listener } : {}) });
       bar.stop();
       if (opts.json) printJson(report);
       else if (report.ok) {
@@ -156,19 +194,35 @@ export function registerArchiveCommands(program: Command): void {
 
   cmd('delete')
     .argument('<id>', 'archive id')
-    .description('delete a local archive')
+    .option('-s, --source <name>', "delete only the copy on this source ('local', a remote's name or a provider)")
+    .description('delete an archive: every copy, or the one on --source')
     .action(async (id: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const a = await api(raw, opts, 'bri archive delete').delete(id);
-      if (opts.json) printJson({ deleted: a.manifest.archiveId, file: a.file });
-      else printLine(`deleted ${a.file}`, opts);
+      const r = await api(raw, opts, 'bri archive delete').delete(id, sourceOpt(raw));
+      if (opts.json) printJson(r);
+      else printLine(r.deleted.map((d) => `deleted ${d.source}: ${d.location}`).join('\n'), opts);
+    });
+
+  cmd('upload')
+    .argument('[id]', 'archive id (default: every local archive some remote has no confirmed copy of)')
+    .option('-s, --source <name>', 'only to this remote')
+    .description('upload local archives to the remotes (what a failed upload left), confirmed by size and checksum')
+    .action(async (id: string | undefined, raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const a = api(raw, opts, 'bri archive upload');
+      if (a.sources.remotes.length === 0) throw new BriError(ErrorCodes.USAGE, 'no remote is configured', { hint: 'Give the remotes with --config <file> ({ "remotes": [...] }).' });
+      const uploads = await a.upload({ ...(id !== undefined ? { archiveId: id } : {}), ...sourceOpt(raw) });
+      if (opts.json) printJson({ uploads: uploads.map(uploadJson) });
+      else if (uploads.length === 0) printLine('every archive is confirmed on every remote', opts);
+      reportUploads(uploads, { ...opts, quiet: opts.quiet || opts.json });
     });
 
   cmd('stats')
     .description('archive count, sizes, covered lines and gaps')
+    .option('-s, --source <name>', 'only this source')
     .action(async (raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const s = await api(raw, opts, 'bri archive stats').stats();
+      const s = await api(raw, opts, 'bri archive stats').stats(sourceOpt(raw));
       if (opts.json) return printJson(s);
       printLine(
         [
@@ -187,13 +241,23 @@ export function registerArchiveCommands(program: Command): void {
   cmd('download')
     .argument('<id>', 'archive id')
     .argument('<file>', 'where to write the copy')
-    .description('a copy of an archive (from the local directory; remotes later)')
+    .option('-s, --source <name>', 'only from this source')
+    .option('--no-verify', 'take the first copy that downloads, without verifying it')
+    .description('a verified copy of an archive, from the first source (in restoreSources order) that has a good one')
     .action(async (id: string, file: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const a = await api(raw, opts, 'bri archive download').download(id, file);
-      if (opts.json) printJson({ archiveId: a.manifest.archiveId, file: a.file, bytes: a.bytes });
-      else printLine(`wrote ${a.file} (${formatBytes(a.bytes)})`, opts);
+      const a = await api(raw, opts, 'bri archive download').download(id, file, {
+        ...sourceOpt(raw),
+        verify: raw.verify !== false,
+        ...(opts.json ? {} : { onProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
+      });
+      if (opts.json) printJson(a);
+      else printLine(`wrote ${a.file} (${formatBytes(a.bytes)}) from ${a.source}${a.repaired ? `, repaired ${a.repaired.repairedBlocks} blocks with PAR2` : ''}`, opts);
     });
+}
+
+function uploadJson(u: CopyStatus): Record<string, unknown> {
+  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
 }
 
 export function registerRepairCommand(archive: Command): void {

@@ -5,22 +5,28 @@ import { openRestore, type RestoreApi, type RestoreCallOptions } from '../../arc
 import type { RestorePlan } from '../../archive/restore-plan.js';
 import type { RestoreResult } from '../../archive/restore.js';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { addDataDirOption, addOutputOptions, cliEncryptionKey, commonOptions, type CommonOptions } from '../common.js';
+import { timeline } from '../../archive/restore-plan.js';
+import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, type CommonOptions } from '../common.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, archiveRow, manifestSummary } from './archive.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, listingProblemsJson, manifestSummary, reportListingProblems } from './archive.js';
 
 function restoreApi(raw: Record<string, unknown>, opts: CommonOptions): RestoreApi {
-  return openRestore({
-    dataDir: opts.dataDir,
-    ...(raw.archiveDir ? { archiveDir: path.resolve(String(raw.archiveDir)) } : {}),
-    ...(cliEncryptionKey() ? { key: cliEncryptionKey()! } : {}),
-  });
+  return closeAtExit(
+    openRestore({
+      dataDir: opts.dataDir,
+      config: cliArchiveConfig(raw),
+      ...(cliEncryptionKey() ? { key: cliEncryptionKey()! } : {}),
+    }),
+  );
 }
 
 function base(cmd: Command): Command {
-  return addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)');
+  return addConfigOption(addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)')).option(
+    '-s, --source <name>',
+    "only this source: 'local', a remote's name, or a provider (s3, gcs, azure); default: every source in restoreSources order",
+  );
 }
 
 function withRestoreOptions(cmd: Command): Command {
@@ -41,14 +47,17 @@ function callOptions(raw: Record<string, unknown>, opts: CommonOptions): Restore
     force: raw.force === true,
     cleanExisting: raw.cleanExisting === true,
     ...(raw.instance ? { instanceId: String(raw.instance) } : {}),
-    ...(opts.json || opts.quiet ? {} : {}),
+    ...(raw.source ? { source: String(raw.source) } : {}),
+    // Saying so when a source is passed over: on stderr, so that --json output stays one document.
+    ...(opts.quiet ? {} : { onSourceProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
   };
 }
 
 export function describePlan(plan: RestorePlan): string {
   const m = plan.archive.manifest;
   return [
-    `archive      ${m.archiveId}${m.name ? ` (${m.name})` : ''} (${plan.archive.file})`,
+    `archive      ${m.archiveId}${m.name ? ` (${m.name})` : ''}`,
+    `copies       ${(plan.archive.copies ?? []).map((c) => `${c.source} (${c.location})`).join(', ') || plan.archive.file}`,
     `instance     ${plan.instanceId}`,
     `time range   ${formatTime(plan.timeRange.start.getTime())} .. ${formatTime(plan.timeRange.end.getTime())}`,
     `restore to   ${plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`}`,
@@ -66,7 +75,8 @@ function printResult(result: RestoreResult, opts: CommonOptions): void {
   }
   printLine(
     [
-      `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId}`,
+      `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})`,
+      ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
       `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
       `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
       `instance     ${result.instanceId}`,
@@ -84,8 +94,7 @@ export function registerRestoreCommands(program: Command): void {
   const restore = program.command('restore').description('restore a data directory from archives');
 
   base(restore.command('list'))
-    .description('archives and the restorable time ranges')
-    .option('--source <name>', "where to look ('local')")
+    .description('archives of every source, merged, and the restorable time ranges per source')
     .option('--after <time>', 'only archives ending after this time')
     .option('--before <time>', 'only archives starting before this time')
     .action(async (raw: Record<string, unknown>) => {
@@ -95,9 +104,14 @@ export function registerRestoreCommands(program: Command): void {
         ...(raw.after ? { after: String(raw.after) } : {}),
         ...(raw.before ? { before: String(raw.before) } : {}),
       });
-      if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges });
-      const ranges = listing.ranges.map((r) => `  local: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)`);
+      const sources = [...new Set(listing.archives.flatMap((a) => a.copies.map((c) => c.source)))];
+      const bySource = sources.map((source) => ({ source, ranges: timeline(listing.archives.filter((a) => a.copies.some((c) => c.source === source))) }));
+      if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges, bySource, ...listingProblemsJson(listing) });
+      const ranges = bySource.flatMap(({ source, ranges }) =>
+        ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)`),
+      );
       printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...ranges].join('\n'), opts);
+      reportListingProblems(listing);
     });
 
   base(restore.command('info'))
@@ -105,7 +119,7 @@ export function registerRestoreCommands(program: Command): void {
     .description('what restoring an archive would give')
     .action(async (id: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const plan = await restoreApi(raw, opts).plan({ kind: 'archive', archiveId: id });
+      const plan = await restoreApi(raw, opts).plan({ kind: 'archive', archiveId: id }, undefined, raw.source ? String(raw.source) : undefined);
       if (opts.json) return printJson(plan);
       printLine(`${describePlan(plan)}\n\n${manifestSummary(plan.archive.manifest, plan.archive.bytes)}`, opts);
     });
@@ -159,7 +173,7 @@ export function registerRestoreCommands(program: Command): void {
     .description('verify an archive before restoring from it')
     .action(async (id: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const report = await restoreApi(raw, opts).verify(id);
+      const report = await restoreApi(raw, opts).verify(id, raw.source ? { source: String(raw.source) } : {});
       if (opts.json) printJson(report);
       else if (report.ok) printLine(`OK ${id}: ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}`, opts);
       else {

@@ -1,0 +1,95 @@
+/**
+ * Where each archive's copies are: one small file per (archive, remote) in
+ * `<archiveDir>/.copies/`, written durably only after the remote confirmed the
+ * size and a checksum of what it stored. A half-finished upload never gets a
+ * record, so it never counts as a copy (WAL cleanup trusts these records).
+ * One file per copy: concurrent uploads to several remotes never race on a file.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ChecksumAlgorithm, ProviderName } from '../remote/remote.js';
+import { fsyncDir, writeFileDurable } from '../store/durable-fs.js';
+import { assertArchiveId } from './ids.js';
+
+export const COPIES_DIR = '.copies';
+
+export interface CopyRecord {
+  version: 1;
+  archiveId: string;
+  source: string;
+  provider: ProviderName;
+  /** Where the source points (no credentials). */
+  location: string;
+  key: string;
+  /** Size and SHA-256 of the archive file, as confirmed by the remote. */
+  size: number;
+  sha256: string;
+  /** The checksum the remote itself reported and that matched. */
+  checksum: { algorithm: ChecksumAlgorithm; value: string };
+  confirmedAt: string;
+}
+
+const NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
+
+function recordFile(archiveDir: string, archiveId: string, source: string): string {
+  if (!NAME_RE.test(source)) throw new Error(`bad source name ${source}`);
+  return path.join(archiveDir, COPIES_DIR, `${assertArchiveId(archiveId)}.${source}.json`);
+}
+
+function isRecord(x: unknown, archiveId: string, source: string): x is CopyRecord {
+  const r = x as Partial<CopyRecord> | null;
+  return (
+    !!r &&
+    r.version === 1 &&
+    r.archiveId === archiveId &&
+    r.source === source &&
+    typeof r.key === 'string' &&
+    Number.isSafeInteger(r.size) &&
+    typeof r.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(r.sha256) &&
+    typeof r.checksum?.value === 'string'
+  );
+}
+
+export async function writeCopyRecord(archiveDir: string, record: CopyRecord): Promise<void> {
+  await fsp.mkdir(path.join(archiveDir, COPIES_DIR), { recursive: true });
+  await writeFileDurable(recordFile(archiveDir, record.archiveId, record.source), JSON.stringify(record, null, 2) + '\n');
+}
+
+/** The confirmed copy of an archive on a source, or null (no record, or a damaged one: not a copy). */
+export async function readCopyRecord(archiveDir: string, archiveId: string, source: string): Promise<CopyRecord | null> {
+  try {
+    const parsed: unknown = JSON.parse(await fsp.readFile(recordFile(archiveDir, archiveId, source), 'utf8'));
+    return isRecord(parsed, archiveId, source) ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every confirmed copy record, by archive id. */
+export async function readAllCopyRecords(archiveDir: string): Promise<Map<string, CopyRecord[]>> {
+  const out = new Map<string, CopyRecord[]>();
+  let names: string[];
+  try {
+    names = await fsp.readdir(path.join(archiveDir, COPIES_DIR));
+  } catch {
+    return out;
+  }
+  for (const name of names.sort()) {
+    const m = /^(.+)\.([a-z][a-z0-9-]*)\.json$/.exec(name);
+    if (!m) continue;
+    let rec: CopyRecord | null = null;
+    try {
+      rec = await readCopyRecord(archiveDir, m[1]!, m[2]!);
+    } catch {
+      rec = null; // an invalid id in a file name is not a record
+    }
+    if (rec) out.set(rec.archiveId, [...(out.get(rec.archiveId) ?? []), rec]);
+  }
+  return out;
+}
+
+export async function removeCopyRecord(archiveDir: string, archiveId: string, source: string): Promise<void> {
+  await fsp.rm(recordFile(archiveDir, archiveId, source), { force: true });
+  await fsyncDir(path.join(archiveDir, COPIES_DIR)).catch(() => undefined);
+}

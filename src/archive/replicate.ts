@@ -1,0 +1,146 @@
+/**
+ * Uploading archives to the remotes: every archive goes to each configured
+ * remote, and counts as stored there only once the remote confirmed the size
+ * and a checksum (the provider's put does that) and the record is durable.
+ * An upload that failed (server gone, credentials refused) leaves no record:
+ * the next run (create, or `bri archive upload`) uploads it again.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { asBriError, BriError } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import { readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
+import { archiveObjectKey, type ArchiveSources, type RemoteSource } from './sources.js';
+
+/** An archive file on this machine and its manifest. */
+export interface LocalFile {
+  file: string;
+  manifest: Manifest;
+}
+
+export type CopyOutcome = 'uploaded' | 'already-there' | 'recorded-before' | 'failed';
+
+export interface CopyStatus {
+  archiveId: string;
+  source: string;
+  outcome: CopyOutcome;
+  /** The confirmed copy (absent when the upload failed). */
+  record?: CopyRecord;
+  error?: BriError;
+}
+
+/** Events of an upload run, for the API's listeners and the CLI. */
+export type ReplicationEvent =
+  | { kind: 'upload-start'; archiveId: string; source: string; bytes: number }
+  | { kind: 'upload-done'; status: CopyStatus };
+
+export interface ReplicateOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: ReplicationEvent) => void;
+}
+
+export async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** Object metadata that lets a person (or a listing) tell what an archive holds without opening it. */
+export function archiveMetadata(m: Manifest): Record<string, string> {
+  return {
+    archive_id: m.archiveId,
+    instance_id: m.instanceId,
+    first_line: String(m.timeRange.walLines.start + 1),
+    last_line: String(m.timeRange.walLines.end),
+    time_start: m.timeRange.start.toISOString(),
+    time_end: m.timeRange.end.toISOString(),
+  };
+}
+
+async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions): Promise<CopyStatus> {
+  const archiveId = archive.manifest.archiveId;
+  const base = { archiveId, source: remote.name };
+  const key = archiveObjectKey(archiveId);
+  const record = (checksum: CopyRecord['checksum']): CopyRecord => ({
+    version: 1,
+    archiveId,
+    source: remote.name,
+    provider: remote.config.provider,
+    location: remote.store.describe().location,
+    key,
+    size: digest.size,
+    sha256: digest.sha256,
+    checksum,
+    confirmedAt: new Date().toISOString(),
+  });
+  try {
+    const before = await readCopyRecord(archiveDir, archiveId, remote.name);
+    if (before && before.sha256 === digest.sha256 && before.size === digest.size) return { ...base, outcome: 'recorded-before', record: before };
+    // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so.
+    const head = await remote.store.head(key, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
+      // A missing object is expected; a missing bucket is a failure like any other.
+      if (err instanceof BriError && err.code === 'REMOTE_NOT_FOUND' && err.message.endsWith('no such object')) return null;
+      throw err;
+    });
+    if (head && head.size === digest.size && head.checksums.sha256 === digest.sha256) {
+      const rec = record({ algorithm: 'sha256', value: digest.sha256 });
+      await writeCopyRecord(archiveDir, rec);
+      return { ...base, outcome: 'already-there', record: rec };
+    }
+    opts.onEvent?.({ kind: 'upload-start', archiveId, source: remote.name, bytes: digest.size });
+    const put = await remote.store.put(
+      key,
+      { path: archive.file },
+      { size: digest.size, sha256: digest.sha256, metadata: archiveMetadata(archive.manifest), contentType: 'application/x-tar', ...(opts.signal ? { signal: opts.signal } : {}) },
+    );
+    const rec = record(put.checksum);
+    await writeCopyRecord(archiveDir, rec);
+    return { ...base, outcome: 'uploaded', record: rec };
+  } catch (err) {
+    return { ...base, outcome: 'failed', error: err instanceof BriError ? err : asBriError(err, `upload of ${archiveId} to ${remote.name}`) };
+  }
+}
+
+/**
+ * Uploads one local archive to each remote, in parallel (each upload streams
+ * from disk with the provider's bounded buffers). Never throws for a remote's
+ * failure: the status says it, and no record is written for it.
+ */
+export async function replicateArchive(
+  archive: LocalFile,
+  sources: ArchiveSources,
+  archiveDir: string,
+  opts: ReplicateOptions = {},
+  only?: string[],
+): Promise<CopyStatus[]> {
+  const remotes = sources.remotes.filter((r) => only === undefined || only.includes(r.name));
+  if (remotes.length === 0) return [];
+  const digest = await fileSha256(archive.file);
+  return Promise.all(
+    remotes.map(async (r) => {
+      const status = await copyTo(r, archiveDir, archive, digest, opts);
+      opts.onEvent?.({ kind: 'upload-done', status });
+      return status;
+    }),
+  );
+}
+
+/** Uploads every local archive that some remote has no confirmed copy of, oldest first. */
+export async function uploadPending(
+  archives: Array<LocalFile>,
+  sources: ArchiveSources,
+  archiveDir: string,
+  opts: ReplicateOptions = {},
+): Promise<CopyStatus[]> {
+  const out: CopyStatus[] = [];
+  for (const a of archives) {
+    const missing: string[] = [];
+    for (const r of sources.remotes) if (!(await readCopyRecord(archiveDir, a.manifest.archiveId, r.name))) missing.push(r.name);
+    if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
+  }
+  return out;
+}

@@ -1,0 +1,165 @@
+/**
+ * The archives of every source, merged by id: for each archive its manifest
+ * and where each copy lives (the local directory, the remotes). A remote's
+ * manifest is read with a ranged GET of the object's first bytes (it is the
+ * package's first member), or taken from the local copy when our own record
+ * says the remote holds that very file. A source that cannot be listed is
+ * reported, not fatal: the others still answer.
+ */
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import type { ProviderName } from '../remote/remote.js';
+import { scanArchiveDir, type LocalArchive } from './catalog.js';
+import { readAllCopyRecords, type CopyRecord } from './copies.js';
+import { MAX_MANIFEST_BYTES, readManifestFrom } from './package-reader.js';
+import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+
+export interface ArchiveCopy {
+  source: string;
+  provider: ProviderName;
+  /** The file (local) or the object's location (remote). */
+  location: string;
+  bytes: number;
+  file?: string;
+  key?: string;
+  /** A confirmed upload recorded on this machine (size and checksum matched). */
+  recorded: boolean;
+}
+
+/** One archive across sources. `file` is the local copy, if there is one. */
+export interface CatalogArchive {
+  manifest: Manifest;
+  bytes: number;
+  file: string | null;
+  copies: ArchiveCopy[];
+}
+
+export interface SourceFailure {
+  source: string;
+  error: BriError;
+}
+
+export interface UnreadableCopy {
+  source: string;
+  location: string;
+  error: BriError;
+}
+
+export interface MergedListing {
+  archives: CatalogArchive[];
+  unreadable: UnreadableCopy[];
+  /** Sources that could not be listed (down, refused). */
+  unreachable: SourceFailure[];
+}
+
+/** Manifests of remote objects, by source, key, size and date (objects are immutable in practice). */
+export type ManifestCache = Map<string, Manifest>;
+
+const PROBE_BYTES = 256 * 1024;
+
+/** Reads the manifest at the start of a remote object: a small range first, more if the manifest is larger. */
+export async function readRemoteManifest(remote: RemoteSource, key: string, size: number): Promise<Manifest> {
+  const name = `${remote.store.describe().location}${key}`;
+  try {
+    return await readManifestFrom(await remote.store.get(key, { range: { start: 0, end: Math.min(size, PROBE_BYTES) - 1 } }), name);
+  } catch (err) {
+    if (size <= PROBE_BYTES || !isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED)) throw err;
+    return readManifestFrom(await remote.store.get(key, { range: { start: 0, end: Math.min(size, MAX_MANIFEST_BYTES + 1024) - 1 } }), name);
+  }
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+interface RemoteListing {
+  found: Array<{ manifest: Manifest; copy: ArchiveCopy }>;
+  unreadable: UnreadableCopy[];
+}
+
+async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[]>, local: Map<string, LocalArchive>, cache: ManifestCache): Promise<RemoteListing> {
+  const objects: Array<{ id: string; key: string; size: number; lastModified: Date }> = [];
+  for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX)) {
+    const id = archiveIdFromKey(o.key);
+    if (id) objects.push({ id, key: o.key, size: o.size, lastModified: o.lastModified });
+  }
+  const location = remote.store.describe().location;
+  const unreadable: UnreadableCopy[] = [];
+  const found = await mapLimited(objects, 4, async (o) => {
+    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size) ?? null;
+    const mine = local.get(o.id);
+    const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
+    let manifest = rec && mine && mine.bytes === o.size ? mine.manifest : cache.get(cacheKey);
+    if (!manifest) {
+      try {
+        manifest = await readRemoteManifest(remote, o.key, o.size);
+        if (manifest.archiveId !== o.id) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${o.key} holds archive ${manifest.archiveId}`, { hint: 'The object was renamed or replaced; it is not used.' });
+        cache.set(cacheKey, manifest);
+      } catch (err) {
+        if (!isBriError(err)) throw err;
+        // A transport failure is the source's, not the copy's.
+        if (err.code === ErrorCodes.REMOTE_ERROR || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
+        unreadable.push({ source: remote.name, location: `${location}${o.key}`, error: err });
+        return null;
+      }
+    }
+    const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: `${location}${o.key}`, bytes: o.size, key: o.key, recorded: rec !== null };
+    return { manifest, copy };
+  });
+  return { found: found.filter((x): x is NonNullable<typeof x> => x !== null), unreadable };
+}
+
+export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
+  return list.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
+}
+
+/** Lists the given sources (default: all) and merges them by archive id. */
+export async function listSources(archiveDir: string, sources: ArchiveSources, opts: { only?: string[]; cache?: ManifestCache; localListing?: { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> } } = {}): Promise<MergedListing> {
+  const wanted = opts.only ?? [LOCAL_SOURCE, ...sources.remotes.map((r) => r.name)];
+  const localListing = opts.localListing ?? (await scanArchiveDir(archiveDir));
+  const localById = new Map(localListing.archives.map((a) => [a.manifest.archiveId, a]));
+  const records = await readAllCopyRecords(archiveDir);
+  const byId = new Map<string, CatalogArchive>();
+  const unreadable: UnreadableCopy[] = [];
+  const unreachable: SourceFailure[] = [];
+  const add = (manifest: Manifest, copy: ArchiveCopy, file: string | null) => {
+    const e = byId.get(manifest.archiveId);
+    if (!e) byId.set(manifest.archiveId, { manifest, bytes: copy.bytes, file, copies: [copy] });
+    else {
+      e.copies.push(copy);
+      if (file && !e.file) e.file = file;
+    }
+  };
+  if (wanted.includes(LOCAL_SOURCE)) {
+    for (const a of localListing.archives) add(a.manifest, { source: LOCAL_SOURCE, provider: 'local', location: a.file, bytes: a.bytes, file: a.file, recorded: true }, a.file);
+    for (const u of localListing.unreadable) unreadable.push({ source: LOCAL_SOURCE, location: u.file, error: u.error });
+  }
+  const remotes = sources.remotes.filter((r) => wanted.includes(r.name));
+  const results = await Promise.all(
+    remotes.map(async (r) => {
+      try {
+        return { r, listing: await listRemote(r, records, localById, opts.cache ?? new Map()) };
+      } catch (err) {
+        unreachable.push({ source: r.name, error: isBriError(err) ? err : new BriError(ErrorCodes.REMOTE_ERROR, `${r.name}: ${(err as Error).message}`, { cause: err }) });
+        return null;
+      }
+    }),
+  );
+  // Merged in source order, so that a copy list reads local, then the remotes as configured.
+  for (const res of results) {
+    if (!res) continue;
+    for (const f of res.listing.found) add(f.manifest, f.copy, null);
+    unreadable.push(...res.listing.unreadable);
+  }
+  return { archives: sortArchives([...byId.values()]), unreadable, unreachable };
+}
