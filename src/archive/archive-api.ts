@@ -159,6 +159,11 @@ export class ArchiveApi {
     return run;
   }
 
+  /** Every source (for listings), or the ones `--source` names. */
+  private listed(source?: string): string[] {
+    return source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(source);
+  }
+
   /** Every archive of every source (or of `source`), merged by id, oldest first. */
   async list(opts: { source?: string } = {}): Promise<CatalogArchive[]> {
     return (await this.scan(opts)).archives;
@@ -166,7 +171,7 @@ export class ArchiveApi {
 
   /** The listing, with the copies whose manifest cannot be read and the sources that could not be reached. */
   scan(opts: { source?: string } = {}): Promise<MergedListing> {
-    return listSources(this.archiveDir, this.sources, { only: this.order(opts.source), cache: this.manifests });
+    return listSources(this.archiveDir, this.sources, { only: this.listed(opts.source), cache: this.manifests });
   }
 
   async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {

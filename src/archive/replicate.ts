@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { asBriError, BriError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
+import { objectLocation } from './source-catalog.js';
 import { archiveObjectKey, type ArchiveSources, type RemoteSource } from './sources.js';
 
 /** An archive file on this machine and its manifest. */
@@ -70,7 +71,7 @@ async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFi
     archiveId,
     source: remote.name,
     provider: remote.config.provider,
-    location: remote.store.describe().location,
+    location: objectLocation(remote, key),
     key,
     size: digest.size,
     sha256: digest.sha256,

@@ -126,10 +126,12 @@ export class RestoreApi {
   async list(opts: { source?: string; after?: number | string; before?: number | string } = {}): Promise<RestoreListing> {
     const after = opts.after === undefined ? -Infinity : parseTimestamp(opts.after);
     const before = opts.before === undefined ? Infinity : parseTimestamp(opts.before);
+    // A listing shows every source, not only those restore tries (restoreSources).
+    const only = opts.source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(opts.source);
     const merged = await listSources(this.ctx.archiveDir, this.sources, {
-      only: this.order(opts.source),
+      only,
       cache: this.manifests,
-      ...(this.order(opts.source).includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
+      ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
     });
     const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
     return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable };

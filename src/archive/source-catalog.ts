@@ -24,6 +24,8 @@ export interface ArchiveCopy {
   key?: string;
   /** A confirmed upload recorded on this machine (size and checksum matched). */
   recorded: boolean;
+  /** The copy's own manifest could not be read (damage): listed from another copy, to be repaired on use. */
+  damaged?: true;
 }
 
 /** One archive across sources. `file` is the local copy, if there is one. */
@@ -43,6 +45,8 @@ export interface UnreadableCopy {
   source: string;
   location: string;
   error: BriError;
+  /** The id its object name gives (remote copies), when valid. */
+  archiveId?: string;
 }
 
 export interface MergedListing {
@@ -57,9 +61,15 @@ export type ManifestCache = Map<string, Manifest>;
 
 const PROBE_BYTES = 256 * 1024;
 
+/** A remote's location and an object key as one human-readable place. */
+export function objectLocation(remote: RemoteSource, key: string): string {
+  const loc = remote.store.describe().location;
+  return loc.endsWith('/') ? loc + key : `${loc}/${key}`;
+}
+
 /** Reads the manifest at the start of a remote object: a small range first, more if the manifest is larger. */
 export async function readRemoteManifest(remote: RemoteSource, key: string, size: number): Promise<Manifest> {
-  const name = `${remote.store.describe().location}${key}`;
+  const name = objectLocation(remote, key);
   try {
     return await readManifestFrom(await remote.store.get(key, { range: { start: 0, end: Math.min(size, PROBE_BYTES) - 1 } }), name);
   } catch (err) {
@@ -84,7 +94,7 @@ async function mapLimited<T, R>(items: T[], limit: number, fn: (t: T) => Promise
 
 interface RemoteListing {
   found: Array<{ manifest: Manifest; copy: ArchiveCopy }>;
-  unreadable: UnreadableCopy[];
+  unreadable: Array<UnreadableCopy & { copy: ArchiveCopy }>;
 }
 
 async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[]>, local: Map<string, LocalArchive>, cache: ManifestCache): Promise<RemoteListing> {
@@ -93,12 +103,12 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
     const id = archiveIdFromKey(o.key);
     if (id) objects.push({ id, key: o.key, size: o.size, lastModified: o.lastModified });
   }
-  const location = remote.store.describe().location;
-  const unreadable: UnreadableCopy[] = [];
+  const unreadable: RemoteListing['unreadable'] = [];
   const found = await mapLimited(objects, 4, async (o) => {
     const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size) ?? null;
     const mine = local.get(o.id);
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
+    const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: objectLocation(remote, o.key), bytes: o.size, key: o.key, recorded: rec !== null };
     let manifest = rec && mine && mine.bytes === o.size ? mine.manifest : cache.get(cacheKey);
     if (!manifest) {
       try {
@@ -109,11 +119,10 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
         if (!isBriError(err)) throw err;
         // A transport failure is the source's, not the copy's.
         if (err.code === ErrorCodes.REMOTE_ERROR || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
-        unreadable.push({ source: remote.name, location: `${location}${o.key}`, error: err });
+        unreadable.push({ source: remote.name, location: copy.location, error: err, archiveId: o.id, copy: { ...copy, damaged: true } });
         return null;
       }
     }
-    const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: `${location}${o.key}`, bytes: o.size, key: o.key, recorded: rec !== null };
     return { manifest, copy };
   });
   return { found: found.filter((x): x is NonNullable<typeof x> => x !== null), unreadable };
@@ -159,7 +168,14 @@ export async function listSources(archiveDir: string, sources: ArchiveSources, o
   for (const res of results) {
     if (!res) continue;
     for (const f of res.listing.found) add(f.manifest, f.copy, null);
-    unreadable.push(...res.listing.unreadable);
+  }
+  // A copy whose manifest is damaged still counts where another copy says what it is: PAR2 may repair it.
+  for (const res of results) {
+    for (const { copy, ...u } of res?.listing.unreadable ?? []) {
+      unreadable.push(u);
+      const e = u.archiveId !== undefined ? byId.get(u.archiveId) : undefined;
+      if (e) e.copies.push(copy);
+    }
   }
   return { archives: sortArchives([...byId.values()]), unreadable, unreachable };
 }

@@ -125,7 +125,7 @@ class GcsRemote implements RemoteStore {
       const sdk: GcsSdk = await import('@google-cloud/storage');
       const o = this.opts;
       const options: StorageOptions = {
-        retryOptions: { autoRetry: true, maxRetries: o.sdkMaxRetries ?? 2, retryDelayMultiplier: 2, maxRetryDelay: 8, totalTimeout: 300 },
+        retryOptions: { autoRetry: o.sdkMaxRetries !== 0, maxRetries: o.sdkMaxRetries ?? 2, retryDelayMultiplier: 2, maxRetryDelay: 8, totalTimeout: 300 },
         ...(o.endpoint !== undefined ? { apiEndpoint: o.endpoint } : {}),
         ...(o.projectId !== undefined ? { projectId: o.projectId } : o.endpoint !== undefined ? { projectId: 'bri-local' } : {}),
         ...(o.credentials !== undefined ? { credentials: { ...o.credentials } } : {}),
