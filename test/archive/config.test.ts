@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { parseArchiveConfig } from '../../src/archive/config.js';
+import { ArchiveSources, archiveIdFromKey, archiveObjectKey, nameRemotes } from '../../src/archive/sources.js';
+import { createDB } from '../../src/db.js';
+import type { RemoteConfig } from '../../src/remote/registry.js';
+import { makeTempDir } from '../support/fixtures.js';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const s3 = (extra: Record<string, unknown> = {}) => ({ provider: 's3', bucket: 'my-bucket', ...extra });
+
+describe('archive configuration', () => {
+  it('takes remote and remotes together, in order', () => {
+    const c = parseArchiveConfig({ remote: s3(), remotes: [{ provider: 'local', path: '/mnt/nas' }, s3({ name: 'eu' })] });
+    expect(c.remotes.map((r) => r.provider)).toEqual(['s3', 'local', 's3']);
+  });
+
+  it.each([
+    [{ remotes: [s3({ bucket: undefined })] }, /^archive\.remotes\[0\]\.s3\.bucket: is required$/],
+    [{ remote: { provider: 'ftp' } }, /^archive\.remote\.provider: must be one of/],
+    [{ remotes: [s3(), s3({ secretKey: 'x' })] }, /^archive\.remotes\[1\]\.s3: unknown key\(s\) 'secretKey'$/],
+    [{ compression: { level: 30 } }, /^archive\.compression\.level: /],
+    [{ errorCorrection: { redundancy: -1 } }, /^archive\.errorCorrection\.redundancy: /],
+    [{ restoreSources: ['Bad Name'] }, /^archive\.restoreSources\.0: /],
+    [{ remotes: 's3' }, /^archive\.remotes: /],
+    [{ trigers: {} }, /^archive\.\(root\): unknown key\(s\) 'trigers'$/],
+  ])('refuses %j with an error naming the key', (input, message) => {
+    expect(() => parseArchiveConfig(input)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(message) }));
+  });
+
+  it('never repeats a value in its errors (values may be secrets)', () => {
+    const secret = 'AKIA-very-secret-value';
+    try {
+      parseArchiveConfig({ remotes: [s3({ credentials: { accessKeyId: secret } })] });
+      expect.unreachable();
+    } catch (err) {
+      expect(JSON.stringify({ m: (err as Error).message, d: (err as { details: unknown }).details })).not.toContain(secret);
+    }
+  });
+
+  it('names remotes by name, else by provider, numbered when taken; local is the archive directory', () => {
+    const configs = [s3(), s3(), { provider: 'local', path: '/x' }, s3({ name: 'eu' })] as RemoteConfig[];
+    expect(nameRemotes(configs)).toEqual(['s3', 's3-2', 'local-2', 'eu']);
+    expect(() => nameRemotes([s3({ name: 'local' })] as RemoteConfig[])).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining("'local' is used twice") }));
+    expect(() => nameRemotes([s3({ name: 'a' }), s3({ name: 'a' })] as RemoteConfig[])).toThrow(/used twice/);
+  });
+
+  it('orders restore sources as configured: names or providers, unknown ones refused', () => {
+    const configs = parseArchiveConfig({ remotes: [s3(), { provider: 'azure', container: 'c-1', connectionString: 'UseDevelopmentStorage=true' }, s3({ name: 'eu' })] }).remotes;
+    expect(new ArchiveSources(configs).order).toEqual(['local', 's3', 'azure', 'eu']);
+    // A name first; a provider means every remote of it when no remote has that name.
+    expect(new ArchiveSources(configs, ['azure', 's3', 'local']).order).toEqual(['azure', 's3', 'local']);
+    const named = parseArchiveConfig({ remotes: [s3({ name: 'us' }), s3({ name: 'eu' })] }).remotes;
+    expect(new ArchiveSources(named, ['s3', 'local']).order).toEqual(['us', 'eu', 'local']);
+    expect(() => new ArchiveSources(configs, ['gcs'])).toThrow(expect.objectContaining({ code: 'REMOTE_NOT_FOUND', message: expect.stringContaining('restoreSources: no source "gcs"') }));
+  });
+
+  it('derives object keys from validated archive ids only', () => {
+    expect(archiveObjectKey('20261201T101010123Z-0a0b0c0d')).toBe('archives/20261201T101010123Z-0a0b0c0d.bri');
+    expect(() => archiveObjectKey('../../etc/passwd')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(archiveIdFromKey('archives/20261201T101010123Z-0a0b0c0d.bri')).toBe('20261201T101010123Z-0a0b0c0d');
+    expect(archiveIdFromKey('archives/../x.bri')).toBeNull();
+    expect(archiveIdFromKey('other/20261201T101010123Z-0a0b0c0d.bri')).toBeNull();
+  });
+
+  it('a bad archive config makes createDB fail before it touches the data directory', async () => {
+    const dir = path.join(await makeTempDir('bri-config-'), 'data');
+    await expect(createDB({ storeConfig: { dataDir: dir, archive: { remotes: [{ provider: 's3' }] } } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
