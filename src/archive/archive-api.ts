@@ -20,7 +20,7 @@ import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
 import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
-import { replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
+import { applyLifecycles, replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
 import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
@@ -85,6 +85,7 @@ export class ArchiveApi {
   readonly sources: ArchiveSources;
   private running: Promise<unknown> = Promise.resolve();
   private readonly manifests: ManifestCache = new Map();
+  private readonly lifecycles = new Set<string>();
 
   constructor(
     private readonly host: ArchiveHost,
@@ -132,6 +133,7 @@ export class ArchiveApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         });
       });
+      if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, opts.onUpload);
       const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, opts.onUpload ? { onEvent: opts.onUpload } : {}) : [];
       return { ...created, uploads };
     });

@@ -33,7 +33,8 @@ export interface CopyStatus {
 /** Events of an upload run, for the API's listeners and the CLI. */
 export type ReplicationEvent =
   | { kind: 'upload-start'; archiveId: string; source: string; bytes: number }
-  | { kind: 'upload-done'; status: CopyStatus };
+  | { kind: 'upload-done'; status: CopyStatus }
+  | { kind: 'lifecycle'; source: string; applied: boolean; reason?: string };
 
 export interface ReplicateOptions {
   signal?: AbortSignal;
@@ -144,4 +145,24 @@ export async function uploadPending(
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
   return out;
+}
+
+/**
+ * Installs `glacierAfterDays` as the bucket's lifecycle rule where the provider
+ * supports it (once per remote per process). Only the transition: expiry is
+ * our pruning's job, because a provider rule would also delete permanent archives.
+ */
+export async function applyLifecycles(sources: ArchiveSources, done: Set<string>, onEvent?: (e: ReplicationEvent) => void): Promise<void> {
+  for (const r of sources.remotes) {
+    if (done.has(r.name) || r.config.glacierAfterDays === undefined) continue;
+    done.add(r.name);
+    try {
+      const res = await r.store.applyLifecycle({ transitionAfterDays: r.config.glacierAfterDays });
+      onEvent?.({ kind: 'lifecycle', source: r.name, applied: res.applied, ...(res.reason ? { reason: res.reason } : {}) });
+    } catch (err) {
+      // Not fatal: the archives are stored either way; the next process tries again.
+      done.delete(r.name);
+      onEvent?.({ kind: 'lifecycle', source: r.name, applied: false, reason: (err as Error).message });
+    }
+  }
 }
