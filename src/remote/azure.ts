@@ -245,6 +245,11 @@ class AzureRemote implements RemoteStore {
       if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5' || (f.status === 400 && /md5/i.test(f.message))) {
         throw remoteFailure(ctx, `Azure refused a block: its MD5 does not match the bytes received (${f.code ?? f.status})`, { details: { integrity: true } });
       }
+      // A server that refuses a request (missing container) may reset the connection before it has
+      // read the body: the client sees ECONNRESET, not the 404. Ask once, so the error says which.
+      if (f.status === undefined && !(await container.exists().catch(() => true))) {
+        throw toRemoteError(Object.assign(new Error('The specified container does not exist.'), { statusCode: 404, code: 'ContainerNotFound' }), ctx, false);
+      }
       // Staged blocks that were never committed are discarded by the service after a week; nothing is visible.
       throw toRemoteError(err, ctx, false);
     }

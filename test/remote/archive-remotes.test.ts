@@ -262,3 +262,30 @@ describe('falling back to the next source', () => {
     expect(r.skipped).toEqual([{ source: 's3', reason: 'has no copy of this archive', code: 'ARCHIVE_NOT_FOUND' }]);
   });
 });
+
+describe('remote lifecycle', () => {
+  it('glacierAfterDays becomes a transition rule on GCS (never an expiry), and a documented no-op elsewhere', async () => {
+    const root = await tempDir();
+    const prefix = `lc-${randomBytes(3).toString('hex')}`;
+    const configs = remotes.configs(prefix).map((c) => ({ ...c, glacierAfterDays: 45 }));
+    const events: Array<{ source: string; applied: boolean }> = [];
+    const db = await createDB({ storeConfig: { dataDir: path.join(root, 'data'), snapshotOnClose: false, archive: { remotes: configs } } });
+    try {
+      await db.set('A', { a: 1 });
+      await db.archive.create({ level: 1, onUpload: (e) => e.kind === 'lifecycle' && events.push({ source: e.source, applied: e.applied }) });
+      await db.set('B', { b: 1 });
+      await db.archive.create({ level: 1, onUpload: (e) => e.kind === 'lifecycle' && events.push({ source: e.source, applied: e.applied }) });
+    } finally {
+      await db.close();
+    }
+    // Once per remote per process; GCS applies it, the local directory and Azure say why not.
+    expect(events.filter((e) => e.source === 'gcs')).toEqual([{ source: 'gcs', applied: true }]);
+    expect(events.find((e) => e.source === 'nas')?.applied).toBe(false);
+    expect(events.find((e) => e.source === 'azure')?.applied).toBe(false);
+    const res = await fetch(`${remotes.gcs.endpoint}/storage/v1/b/bri-e2e`);
+    const bucket = (await res.json()) as { lifecycle?: { rule?: Array<{ action: { type: string }; condition: { age: number; matchesPrefix?: string[] } }> } };
+    const ours = (bucket.lifecycle?.rule ?? []).filter((r) => r.condition.matchesPrefix?.[0]?.startsWith(prefix));
+    expect(ours.map((r) => [r.action.type, r.condition.age])).toEqual([['SetStorageClass', 45]]);
+  });
+});
+
