@@ -4,6 +4,7 @@
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
 import { parseArchiveConfig } from './archive/config.js';
+import type { SchedulerOptions } from './archive/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { BriStore, type StoreConfig } from './store/store.js';
@@ -14,6 +15,8 @@ export interface DBStoreConfig extends StoreConfig {
 
 export interface CreateDBOptions {
   storeConfig: DBStoreConfig;
+  /** The triggers' clock and retry holdoff (tests drive cron and interval triggers with a fake clock). */
+  scheduler?: SchedulerOptions;
 }
 
 export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore: RestoreApi };
@@ -29,6 +32,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
       dataDir: store.dataDir,
       ...(key ? { key } : {}),
       seal: (removedLines) => store.sealForArchive(removedLines),
+      removeSegments: (safeLocalLine, removedLines, onStep) => store.removeArchivedSegments(safeLocalLine, removedLines, onStep),
       // The open store holds the directory's lock; in-process exclusivity is the API's own queue.
       exclusive: (fn) => fn(),
     },
@@ -43,13 +47,21 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     openHere: (dir) => !store.isClosed && path.resolve(dir) === store.dataDir,
     repair: par2Repairer,
   });
-  // Closing the database also releases the remotes' clients (their sockets would keep the process alive).
+  // Triggers start with the database: WAL growth is watched through the writer's append events.
+  archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
+  // close() stops the triggers and waits for a running archive, then closes the store, then the remotes' clients.
   const closeStore = store.close.bind(store);
-  const close = async (...args: Parameters<BriStore['close']>) => {
+  const close = async () => {
+    if (store.isClosed) return;
     try {
-      return await closeStore(...args);
+      await archive.stopTriggers();
+      await archive.idle();
     } finally {
-      await archive.close();
+      try {
+        await closeStore();
+      } finally {
+        await archive.close();
+      }
     }
   };
   return Object.assign(store, { archive, restore, close }) as BriDB;

@@ -3,6 +3,7 @@
  * source, merged by id), get, stats, delete, download, verify, repair,
  * inspect, upload.
  */
+import { EventEmitter } from 'node:events';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -25,6 +26,11 @@ import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveEvents, type ArchiveRunResult, type CleanupReport, type RunReason } from './archive-job.js';
+import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js';
+import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
+import { offlineRemover, type SegmentRemover } from './wal-cleanup.js';
+import { completeWalCleanup } from '../store/wal-cleanup.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -32,6 +38,8 @@ export type { ArchiveConfig } from './config.js';
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
 export interface CreateOptions {
+  /** Why this run (events, hooks); 'manual' by default. */
+  reason?: RunReason;
   name?: string;
   retention?: Retention;
   level?: number;
@@ -40,11 +48,8 @@ export interface CreateOptions {
   onUpload?: (e: ReplicationEvent) => void;
 }
 
-/** A created archive and what became of its copies on the remotes. */
-export interface CreatedAndStored extends CreatedArchive {
-  /** One status per remote upload made in this run (this archive's, and earlier ones that had failed). */
-  uploads: CopyStatus[];
-}
+/** A created archive and what became of its copies on the remotes, the WAL and retention. */
+export type CreatedAndStored = ArchiveRunResult;
 
 export interface DeletedCopies {
   archiveId: string;
@@ -67,6 +72,8 @@ export interface ArchiveHost {
   seal: Sealer;
   /** Runs `fn` with the right to change the data directory. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** Removes archived WAL segments (run inside `exclusive`). */
+  removeSegments: SegmentRemover;
 }
 
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
@@ -79,7 +86,7 @@ function notFound(id: string, where: string): BriError {
   });
 }
 
-export class ArchiveApi {
+export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   readonly archiveDir: string;
   readonly config: ParsedArchiveConfig;
   readonly sources: ArchiveSources;
@@ -93,6 +100,7 @@ export class ArchiveApi {
     private readonly recoveryFactory: RecoveryFactory = par2RecoveryWriter,
     sources?: ArchiveSources,
   ) {
+    super();
     this.config = parseArchiveConfig(config);
     this.sources = sources ?? new ArchiveSources(this.config.remotes, this.config.restoreSources);
     this.archiveDir = path.resolve(this.config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
@@ -109,41 +117,136 @@ export class ArchiveApi {
   }
 
   /**
-   * Creates an archive, then uploads it to every remote (and any earlier archive a remote
-   * has no confirmed copy of). One create at a time in this process; others wait their turn.
-   * A failed upload does not fail the create: the archive is durable locally, the status says
-   * which remote failed, and the next create (or `upload()`) tries again.
+   * The archive job: creates an archive, uploads it to every remote (and any earlier archive a
+   * remote has no confirmed copy of), removes the WAL it made safe (cleanupWal) and prunes what
+   * the retention policy lets go. One run at a time in this process; others wait their turn.
+   * A failed upload, cleanup or prune does not fail the run: the archive is durable locally,
+   * the result says what failed, and the next run tries again.
    */
   create(opts: CreateOptions = {}): Promise<CreatedAndStored> {
+    const reason = opts.reason ?? 'manual';
     const run = this.running.then(async () => {
-      const created = await this.host.exclusive(() => {
-        const ec = this.config.errorCorrection;
-        const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
-        const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
-        return createArchive({
-          dataDir: this.host.dataDir,
-          archiveDir: this.archiveDir,
-          seal: this.host.seal,
-          ...(this.host.key ? { key: this.host.key } : {}),
-          ...(opts.name !== undefined ? { name: opts.name } : {}),
-          ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
-          level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL,
-          workers: this.config.compression?.workers ?? 2,
-          ...(recovery ? { recovery } : {}),
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      this.emit('started', { reason });
+      try {
+        await this.config.hooks?.beforeArchive?.({ reason });
+        const onProgress = (e: Parameters<ProgressListener>[0]) => {
+          opts.onProgress?.(e);
+          this.emit('progress', e);
+        };
+        const created = await this.host.exclusive(() => {
+          const ec = this.config.errorCorrection;
+          const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
+          const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
+          return createArchive({
+            dataDir: this.host.dataDir,
+            archiveDir: this.archiveDir,
+            seal: this.host.seal,
+            ...(this.host.key ? { key: this.host.key } : {}),
+            ...(opts.name !== undefined ? { name: opts.name } : {}),
+            ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
+            level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL,
+            workers: this.config.compression?.workers ?? 2,
+            ...(recovery ? { recovery } : {}),
+            onProgress,
+          });
         });
-      });
-      if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, opts.onUpload);
-      const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, opts.onUpload ? { onEvent: opts.onUpload } : {}) : [];
-      return { ...created, uploads };
+        const onUpload = (e: ReplicationEvent) => {
+          opts.onUpload?.(e);
+          this.emit('upload', e);
+        };
+        if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
+        const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
+        const result: ArchiveRunResult = { ...created, reason, uploads };
+        if (this.config.cleanupWal) result.cleanup = await reported(() => this.cleanupNow());
+        const policy = policyFromConfig(this.config, this.sources);
+        if (hasPolicy(policy)) result.prune = await reported(() => this.pruneNow({}));
+        await this.config.hooks?.afterArchive?.(result);
+        this.emit('finished', result);
+        return result;
+      } catch (err) {
+        if (isNothingToArchive(err)) this.emit('skipped', { reason, error: err });
+        else {
+          this.emit('failed', { reason, error: err });
+          await Promise.resolve(this.config.hooks?.onError?.(err)).catch(() => undefined);
+        }
+        throw err;
+      }
     });
     this.running = run.catch(() => undefined);
     return run;
   }
 
+  /** Runs `fn` after every run queued before it (creates, cleanups, prunes never interleave). */
+  private queued<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.running.then(fn);
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private cleanupNow(): Promise<CleanupReport> {
+    return this.host.exclusive(() =>
+      cleanupArchivedWal({
+        dataDir: this.host.dataDir,
+        archiveDir: this.archiveDir,
+        storedEverywhere: (id) => this.isStoredEverywhere(id),
+        remove: this.host.removeSegments,
+        onStep: (step, item) => this.emit('cleanup', { step, ...(item !== undefined ? { item } : {}) }),
+      }),
+    );
+  }
+
+  /**
+   * Removes the WAL segments whose every line is in an archive that is durable locally and
+   * confirmed on every remote (what `cleanupWal: true` does after each archive).
+   */
+  cleanupWal(): Promise<CleanupReport> {
+    return this.queued(() => this.cleanupNow());
+  }
+
+  private async pruneNow(opts: { dryRun?: boolean; now?: Date }): Promise<PruneReport> {
+    const listing = await this.scan();
+    return prune(listing, policyFromConfig(this.config, this.sources), this.sources, this.archiveDir, opts);
+  }
+
+  /** Applies the retention policy (keepLocal, retentionDays, each remote's retentionDays); `dryRun` only reports. */
+  prune(opts: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
+    return this.queued(() => this.pruneNow(opts));
+  }
+
+  private scheduler: ArchiveScheduler | null = null;
+
+  /** Starts the configured triggers (createDB does, when `enabled` is not false). */
+  startTriggers(growth?: WalGrowth, opts: SchedulerOptions = {}): ArchiveScheduler | null {
+    if (this.config.enabled === false || this.scheduler) return this.scheduler;
+    const s = new ArchiveScheduler(
+      this.config.triggers ?? {},
+      async (reason) => {
+        try {
+          await this.create({ reason });
+        } catch (err) {
+          // Nothing to archive is a quiet success; anything else was emitted as 'failed' and is retried.
+          if (!isNothingToArchive(err)) throw err;
+        }
+      },
+      growth,
+      opts,
+    );
+    if (!s.hasTriggers) return null;
+    this.scheduler = s;
+    s.start();
+    return s;
+  }
+
+  /** Stops the triggers and waits for a run in progress to end. */
+  async stopTriggers(): Promise<void> {
+    const s = this.scheduler;
+    this.scheduler = null;
+    await s?.stop();
+  }
+
   /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
   upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void } = {}): Promise<CopyStatus[]> {
-    const run = this.running.then(async () => {
+    return this.queued(async () => {
       const only = opts.source === undefined ? undefined : this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE);
       const ev = opts.onUpload ? { onEvent: opts.onUpload } : {};
       if (opts.archiveId !== undefined) {
@@ -157,8 +260,6 @@ export class ArchiveApi {
       for (const a of all) out.push(...(await replicateArchive(a, this.sources, this.archiveDir, ev, only)));
       return out;
     });
-    this.running = run.catch(() => undefined);
-    return run;
   }
 
   /** Every source (for listings), or the ones `--source` names. */
@@ -297,9 +398,16 @@ export class ArchiveApi {
     return readManifest(path.resolve(file));
   }
 
-  /** Releases the remotes' clients. */
-  close(): Promise<void> {
-    return this.sources.close();
+  /** Resolves when every run queued so far has ended. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  /** Stops the triggers (waiting for a run in progress), then releases the remotes' clients. */
+  async close(): Promise<void> {
+    await this.stopTriggers();
+    await this.running;
+    await this.sources.close();
   }
 }
 
@@ -309,9 +417,12 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
     dataDir,
     ...(key ? { key } : {}),
     seal: offlineSealer(dataDir, key),
+    removeSegments: offlineRemover(dataDir, key),
     async exclusive(fn) {
       const lock = await acquireLock(dataDir, purpose);
       try {
+        // A WAL cleanup a crash interrupted is finished first, so that line numbers are right.
+        await completeWalCleanup(dataDir);
         return await fn();
       } finally {
         await lock.release();

@@ -4,6 +4,7 @@
  * key, a wrong type or a bad remote is a CONFIG_INVALID naming the key, and
  * values are never echoed (they may be secrets).
  */
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
@@ -18,9 +19,54 @@ const errorCorrection = z.strictObject({
   redundancy: z.number().gt(0).max(1).optional(),
 });
 
+/** A cron expression croner accepts (5 or 6 fields, or @daily and the like). */
+const cron = z.string().refine(
+  (expr) => {
+    try {
+      new Cron(expr, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a cron expression (e.g. "0 3 * * *", or "@daily")' },
+);
+
+const triggers = z.strictObject({
+  /** Cron (croner): archive at these times. */
+  schedule: cron.optional(),
+  /** Archive every this many ms. */
+  intervalMs: z.number().int().min(1).optional(),
+  /** Archive once this many MiB of WAL were written since the last archive. */
+  walSizeMB: z.number().positive().optional(),
+  /** ... once this many segments were started since the last archive. */
+  walSegments: z.number().int().positive().optional(),
+  /** ... once this many entries were written since the last archive. */
+  walEntries: z.number().int().positive().optional(),
+  /** Only by hand (db.archive.create, bri archive create); the default when no trigger is given. */
+  manual: z.boolean().optional(),
+});
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
+const hooks = z.strictObject({
+  beforeArchive: fn.optional(),
+  afterArchive: fn.optional(),
+  onError: fn.optional(),
+});
+
 const sourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be a source name (local, or a remote name or provider)' });
 
 const schema = z.strictObject({
+  /** Triggers run while the database is open (default true; create by hand works either way). */
+  enabled: z.boolean().optional(),
+  /** At most this many of the newest archives keep a local copy, once a remote copy remains. */
+  keepLocal: z.number().int().min(0).optional(),
+  /** Archives are pruned this many days after their seal, unless permanent or dated (default: kept). */
+  retentionDays: z.number().positive().optional(),
+  triggers: triggers.optional(),
+  /** Remove WAL segments once every line in them is archived and stored everywhere. */
+  cleanupWal: z.boolean().optional(),
+  hooks: hooks.optional(),
   /** Where archives are kept (default `<dataDir>/archives`). */
   localDir: z.string().min(1).optional(),
   compression: compression.optional(),
@@ -36,7 +82,29 @@ const schema = z.strictObject({
 type Parsed = z.infer<typeof schema>;
 
 /** The archive configuration after validation; `remotes` holds `remote` and `remotes` together. */
+export interface ArchiveTriggers {
+  schedule?: string;
+  intervalMs?: number;
+  walSizeMB?: number;
+  walSegments?: number;
+  walEntries?: number;
+  manual?: boolean;
+}
+
+/** Called around automatic and manual runs of the archive job. */
+export interface ArchiveHooks {
+  beforeArchive?(info: { reason: string }): void | Promise<void>;
+  afterArchive?(result: unknown): void | Promise<void>;
+  onError?(error: unknown): void | Promise<void>;
+}
+
 export interface ArchiveConfig {
+  enabled?: boolean;
+  keepLocal?: number;
+  retentionDays?: number;
+  triggers?: ArchiveTriggers;
+  cleanupWal?: boolean;
+  hooks?: ArchiveHooks;
   localDir?: string;
   compression?: { level?: number; workers?: number };
   errorCorrection?: { enabled?: boolean; redundancy?: number };
@@ -45,8 +113,9 @@ export interface ArchiveConfig {
   restoreSources?: string[];
 }
 
-export interface ParsedArchiveConfig extends Omit<Parsed, 'remote' | 'remotes'> {
+export interface ParsedArchiveConfig extends Omit<Parsed, 'remote' | 'remotes' | 'hooks'> {
   remotes: RemoteConfig[];
+  hooks?: ArchiveHooks;
 }
 
 function configError(key: string, message: string): BriError {
@@ -66,7 +135,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
     if (issue.code === 'unrecognized_keys') throw configError(key || '(root)', `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
     throw configError(key || '(root)', /received undefined/.test(issue.message) ? 'is required' : issue.message.replace(/^Invalid input: /, ''));
   }
-  const { remote, remotes, ...rest } = r.data;
+  const { remote, remotes, hooks: h, ...rest } = r.data;
   const raw: Array<{ where: string; value: unknown }> = [
     ...(remote !== undefined ? [{ where: 'remote', value: remote }] : []),
     ...(remotes ?? []).map((value, i) => ({ where: `remotes[${i}]`, value })),
@@ -80,5 +149,5 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.${where}${err.message.replace(/^remote/, '')}`, { ...(err.hint ? { hint: err.hint } : {}), details: { ...err.details, entry: where } });
     }
   });
-  return { ...rest, remotes: parsed };
+  return { ...rest, remotes: parsed, ...(h ? { hooks: h as ArchiveHooks } : {}) };
 }

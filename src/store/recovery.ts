@@ -3,6 +3,7 @@
  * cold tier, then replay every WAL line numbered above the snapshot's walLine.
  * A torn last line (no newline, does not parse) is tolerated: it was never acknowledged.
  */
+import { segmentsBeingRemoved } from './wal-cleanup.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { parseWalLine } from '../format/wal-line.js';
@@ -82,7 +83,9 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
       coldDocuments++;
     }
   }
-  const segments = await listSegments(dataDir);
+  // A cleanup that committed but did not finish (a crash; the next open finishes it) no longer has these.
+  const leaving = await segmentsBeingRemoved(dataDir);
+  const segments = (await listSegments(dataDir)).filter((seg) => !leaving.has(seg.name));
   const byOperation: Record<OperationAction, number> = { SET: 0, DELETE: 0, RENAME: 0, SADD: 0, SREM: 0 };
   const skipped: InvalidLine[] = [];
   let totalLines = 0;

@@ -18,6 +18,15 @@ import { assertDataDir } from './data-dir.js';
 import { fixWalTail } from './tail.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
+import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupStep } from './wal-cleanup.js';
+
+export interface CleanupResult {
+  /** Segment files removed, from the first on disk. */
+  segments: string[];
+  lines: number;
+  /** The walLine of the snapshot written with it. */
+  snapshotLine: number;
+}
 
 export interface StoreConfig {
   /** The data directory (created if missing unless createIfMissing is false). */
@@ -70,6 +79,8 @@ export function resolveEncryptionKey(explicit: string | undefined): EncryptionKe
 export class BriStore {
   private closed = false;
   private snapshotLine: number;
+  /** Snapshot writes (createSnapshot, WAL cleanup) one at a time: both replace snapshot.jss. */
+  private snapshotQueue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly dataDir: string,
@@ -92,6 +103,8 @@ export class BriStore {
     const key = resolveEncryptionKey(config.encryptionKey);
     const lock = await acquireLock(dataDir, 'store');
     try {
+      // A WAL cleanup a crash interrupted is finished (or dropped) before the lines are counted.
+      await completeWalCleanup(dataDir);
       // Recovery reads only: a directory it refuses is left exactly as it was.
       const rec = await recover(dataDir, { encryptionKey: key, invalidLines: config.invalidLines ?? 'error' });
       await fsp.mkdir(path.join(dataDir, WAL_DIR), { recursive: true });
@@ -196,9 +209,19 @@ export class BriStore {
     return this.memory;
   }
 
+  private serialSnapshot<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.snapshotQueue.then(fn);
+    this.snapshotQueue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Writes snapshot.jss at the current line (tmp, fsync, rename), then rotates the WAL, as BRI does. */
-  async createSnapshot(): Promise<SnapshotInfo> {
+  createSnapshot(): Promise<SnapshotInfo> {
     this.assertOpen();
+    return this.serialSnapshot(() => this.writeSnapshotNow());
+  }
+
+  private async writeSnapshotNow(): Promise<SnapshotInfo> {
     // Capture line and state together (no await in between), then make the WAL durable up to that line first.
     const walLine = this.writer.position.totalLines;
     const timestamp = Date.now();
@@ -224,6 +247,44 @@ export class BriStore {
     const text = encodeSnapshot({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: Date.now(), state: this.memory }, this.key);
     await this.writer.rotate({ skipIfEmpty: true });
     return { endLocalLine, endSnapshotText: text, sealedAt };
+  }
+
+  /**
+   * Removes the leading closed segments whose lines are all at or below `safeLocalLine` (lines
+   * archived and stored everywhere), with a snapshot at the current line whose walLine is lowered
+   * by the lines removed, and `removedLines` raised by as many (see wal-cleanup.ts for the
+   * journal that makes it crash-safe). Reads, writes and later snapshots go on as before.
+   */
+  removeArchivedSegments(safeLocalLine: number, removedLinesBefore: number, onStep?: (step: CleanupStep, item?: string) => void): Promise<CleanupResult> {
+    this.assertOpen();
+    return this.serialSnapshot(async () => {
+      const plan = await removableSegments(this.dataDir, safeLocalLine, this.writer.position.segment);
+      const lines = plan.reduce((a, s) => a + s.lines, 0);
+      if (plan.length === 0) return { segments: [], lines: 0, snapshotLine: this.snapshotLine };
+      // Line, state and renumbering together (no await in between): appends after this are numbered anew.
+      const walLine = this.writer.position.totalLines - lines;
+      const text = encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: this.memory }, this.key);
+      const before = this.snapshotLine;
+      this.writer.shiftLines(-lines);
+      this.snapshotLine = walLine;
+      try {
+        // The snapshot must not claim lines that are not on disk yet.
+        await this.writer.flush();
+        await applyWalCleanup(this.dataDir, { segments: plan, lines, removedLinesBefore }, text, onStep);
+      } catch (err) {
+        const outcome = await completeWalCleanup(this.dataDir).catch(() => null);
+        if (outcome === 'finished') return { segments: plan.map((s) => s.name), lines, snapshotLine: walLine };
+        if (outcome === 'rolled-back' || outcome === 'none') {
+          this.writer.shiftLines(lines);
+          this.snapshotLine = before;
+        } else {
+          // Whether it committed is unknown: stop writing; reopening finishes or drops it.
+          this.writer.fail(err);
+        }
+        throw err;
+      }
+      return { segments: plan.map((s) => s.name), lines, snapshotLine: walLine };
+    });
   }
 
   /** The key entries are encrypted with, if any (archiving needs it to check the chain). */
@@ -269,6 +330,7 @@ export class BriStore {
     if (this.closed) return;
     try {
       if (this.config.snapshotOnClose) await this.createSnapshot();
+      else await this.snapshotQueue;
       await this.writer.close();
     } finally {
       this.closed = true;

@@ -109,6 +109,20 @@ export class WalWriter {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Renumbers lines after `lines` were removed from the front of wal/ (WAL cleanup): BRI numbers
+   * lines from the first segment on disk. Synchronous, so no append sees half of it.
+   */
+  shiftLines(delta: number): void {
+    if (this.pos.totalLines + delta < 0) throw new Error(`cannot shift ${this.pos.totalLines} lines by ${delta}`);
+    this.pos.totalLines += delta;
+  }
+
+  /** Puts the writer in the failed state: later writes throw until the database is reopened. */
+  fail(cause: unknown): void {
+    this.failed ??= cause;
+  }
+
   /** Lines appended from now on are stamped after `t` (an archive sealed at `t` is complete through it). */
   stampAfter(t: number): void {
     this.stampFloor = Math.max(this.stampFloor, t + 1);

@@ -1,0 +1,79 @@
+/**
+ * The archive job, what every trigger (and a create by hand) runs: create the
+ * archive, upload it, remove the WAL it made safe (cleanupWal), prune what the
+ * retention policy lets go. Each step's outcome is in the result; a step
+ * after the archive exists never undoes it: its error is reported with it.
+ */
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import type { CleanupResult } from '../store/store.js';
+import type { CleanupStep } from '../store/wal-cleanup.js';
+import { readArchiveState } from './archive-state.js';
+import { listLocalArchives } from './catalog.js';
+import type { CreatedArchive } from './create.js';
+import type { PruneReport } from './prune.js';
+import type { ProgressEvent } from './progress.js';
+import type { CopyStatus, ReplicationEvent } from './replicate.js';
+import type { TriggerReason } from './scheduler.js';
+import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
+
+export type RunReason = TriggerReason | 'manual';
+
+/** What the WAL cleanup of a run did. */
+export interface CleanupReport extends CleanupResult {
+  /** Absolute line through which every line is archived and stored everywhere. */
+  safeLine: number;
+}
+
+export interface ArchiveRunResult extends CreatedArchive {
+  reason: RunReason;
+  uploads: CopyStatus[];
+  /** Absent when cleanupWal is off. */
+  cleanup?: CleanupReport | { error: BriError };
+  /** Absent when no retention policy is configured. */
+  prune?: PruneReport | { error: BriError };
+}
+
+/** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */
+export interface ArchiveEvents {
+  started: [{ reason: RunReason }];
+  progress: [ProgressEvent];
+  upload: [ReplicationEvent];
+  cleanup: [{ step: CleanupStep; item?: string }];
+  finished: [ArchiveRunResult];
+  /** Nothing new to archive: not a failure. */
+  skipped: [{ reason: RunReason; error: BriError }];
+  failed: [{ reason: RunReason; error: unknown }];
+}
+
+/** Where the safe line is computed from: the local archives and the copy records. */
+export interface CleanupContext {
+  dataDir: string;
+  archiveDir: string;
+  storedEverywhere(archiveId: string): Promise<boolean>;
+  remove: SegmentRemover;
+  onStep?: (step: CleanupStep, item?: string) => void;
+}
+
+/** Removes the WAL segments that are archived and stored everywhere (the caller holds the right to change the directory). */
+export async function cleanupArchivedWal(ctx: CleanupContext): Promise<CleanupReport> {
+  const state = await readArchiveState(ctx.dataDir);
+  if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0 };
+  const manifests = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
+  const safeLine = await safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  const local = safeLine - state.removedLines;
+  if (local <= 0) return { segments: [], lines: 0, snapshotLine: 0, safeLine };
+  return { ...(await ctx.remove(local, state.removedLines, ctx.onStep)), safeLine };
+}
+
+export function isNothingToArchive(err: unknown): err is BriError {
+  return isBriError(err, ErrorCodes.NOTHING_TO_ARCHIVE);
+}
+
+/** Runs a step after the archive exists; its failure is reported, not thrown. */
+export async function reported<T>(step: () => Promise<T>): Promise<T | { error: BriError }> {
+  try {
+    return await step();
+  } catch (err) {
+    return { error: isBriError(err) ? err : new BriError(ErrorCodes.ARCHIVE_ERROR, (err as Error).message, { cause: err }) };
+  }
+}

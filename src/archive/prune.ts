@@ -1,0 +1,76 @@
+/**
+ * Carrying out retention: the plan (retention.ts, pure) over every source's
+ * copies, then the deletions, each reported. A remote copy counts toward
+ * "another copy remains" only when it is whole (its size is the local
+ * copy's, when there is one); a source that cannot be listed keeps every
+ * local copy it might have been the other copy of.
+ */
+import * as fsp from 'node:fs/promises';
+import { BriError, isBriError } from '../errors.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import type { ParsedArchiveConfig } from './config.js';
+import { removeCopyRecord } from './copies.js';
+import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
+import type { MergedListing } from './source-catalog.js';
+import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+
+export interface PruneReport {
+  dryRun: boolean;
+  /** Copies removed (or, in a dry run, that would be). */
+  removed: Array<CopyDecision & { location: string }>;
+  kept: CopyDecision[];
+  /** Deletions that failed; the copy is still there. */
+  failed: Array<CopyDecision & { error: BriError }>;
+}
+
+/** The policy the configuration gives: keepLocal, retentionDays, and each remote's own retentionDays. */
+export function policyFromConfig(config: ParsedArchiveConfig, sources: ArchiveSources): RetentionPolicy {
+  const sourceRetentionDays: Record<string, number | undefined> = {};
+  for (const r of sources.remotes) if (r.config.retentionDays !== undefined) sourceRetentionDays[r.name] = r.config.retentionDays;
+  return {
+    ...(config.keepLocal !== undefined ? { keepLocal: config.keepLocal } : {}),
+    ...(config.retentionDays !== undefined ? { retentionDays: config.retentionDays } : {}),
+    sourceRetentionDays,
+  };
+}
+
+export function hasPolicy(p: RetentionPolicy): boolean {
+  return p.keepLocal !== undefined || p.retentionDays !== undefined || Object.keys(p.sourceRetentionDays ?? {}).length > 0;
+}
+
+export async function prune(listing: MergedListing, policy: RetentionPolicy, sources: ArchiveSources, archiveDir: string, opts: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
+  const down = new Set(listing.unreachable.map((u) => u.source));
+  const archives = listing.archives.map((a) => {
+    const local = a.copies.find((c) => c.source === LOCAL_SOURCE);
+    const whole = a.copies.filter((c) => c.source === LOCAL_SOURCE || !c.damaged).filter((c) => !local || c.source === LOCAL_SOURCE || c.bytes === local.bytes);
+    return { manifest: a.manifest, copies: whole, all: a.copies };
+  });
+  const plan = planPrune(
+    archives.map((a) => ({ manifest: a.manifest, copies: a.copies })),
+    policy,
+    opts.now ?? new Date(),
+  );
+  // With a source down, a local copy must not go on the word of the remaining ones only.
+  const remove = plan.remove.filter((d) => !(d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local' && down.size > 0));
+  const kept = [...plan.keep, ...plan.remove.filter((d) => !remove.includes(d)).map((d) => ({ ...d, reason: 'only-copy' as const }))];
+  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [] };
+  for (const d of remove) {
+    const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;
+    if (!opts.dryRun) {
+      try {
+        if (d.source === LOCAL_SOURCE) {
+          await fsp.rm(copy.file!, { force: true });
+        } else {
+          await sources.remote(d.source)!.store.delete(archiveObjectKey(d.archiveId));
+          await removeCopyRecord(archiveDir, d.archiveId, d.source);
+        }
+      } catch (err) {
+        report.failed.push({ ...d, error: isBriError(err) ? err : new BriError('IO_ERROR', (err as Error).message, { cause: err }) });
+        continue;
+      }
+    }
+    report.removed.push({ ...d, location: copy.location });
+  }
+  if (!opts.dryRun && report.removed.some((r) => r.source === LOCAL_SOURCE)) await fsyncDir(archiveDir);
+  return report;
+}

@@ -1,0 +1,162 @@
+/**
+ * Removing WAL segments from the front of wal/ without ever breaking line
+ * numbers. BRI numbers lines from the first segment on disk and snapshot.jss
+ * says how many of them it holds (walLine), so removing n lines means writing
+ * a snapshot whose walLine is n lower, and raising `removedLines` in
+ * bri-archive.json (absolute = removedLines + local) by n. Neither order of
+ * "delete segments" and "rewrite the snapshot" is safe on its own, so a small
+ * journal makes the three changes one:
+ *
+ *   1. journal (segments, n, SHA-256 of the new snapshot) written durably
+ *   2. the new snapshot.jss renamed into place        <- the commit point
+ *   3. removedLines raised, 4. segments deleted, 5. journal removed
+ *
+ * After a crash, `completeWalCleanup` looks at snapshot.jss: if it is the
+ * journal's new one, steps 3-5 are finished (each is idempotent); if not,
+ * nothing was changed and the journal is dropped.
+ */
+import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import { fsyncDir, writeFileDurable } from './durable-fs.js';
+import { listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
+import { countSegmentLines } from './wal-reader.js';
+
+export const CLEANUP_JOURNAL = 'wal-cleanup.json';
+/** The file the archive layer keeps its line offset in; its `removedLines` field is the data directory's. */
+export const LINE_OFFSET_FILE = 'bri-archive.json';
+
+export interface CleanupJournal {
+  version: 1;
+  /** Segment file names removed, from the first on disk. */
+  segments: string[];
+  lines: number;
+  removedLinesBefore: number;
+  /** SHA-256 of the snapshot.jss text that commits the cleanup. */
+  snapshotSha256: string;
+}
+
+export interface RemovableSegment extends SegmentInfo {
+  lines: number;
+  /** Local number of its last line. */
+  lastLine: number;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The leading segments whose lines all lie at or below `limitLine` (local numbers), excluding `beforeSegment` and later. */
+export async function removableSegments(dataDir: string, limitLine: number, beforeSegment: number): Promise<RemovableSegment[]> {
+  const out: RemovableSegment[] = [];
+  let last = 0;
+  for (const seg of await listSegments(dataDir)) {
+    if (seg.index >= beforeSegment) break;
+    const { lines, torn } = await countSegmentLines(seg.path);
+    // A closed segment ending mid-line is damage for someone to look at, not something to delete.
+    if (torn || last + lines > limitLine) break;
+    last += lines;
+    out.push({ ...seg, lines, lastLine: last });
+  }
+  return out;
+}
+
+async function readJournal(dataDir: string): Promise<CleanupJournal | null> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path.join(dataDir, CLEANUP_JOURNAL), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    const j = JSON.parse(text) as CleanupJournal;
+    if (j.version !== 1 || !Array.isArray(j.segments) || !Number.isSafeInteger(j.lines) || typeof j.snapshotSha256 !== 'string') throw new Error('bad fields');
+    if (j.segments.some((s) => typeof s !== 'string' || !/^\d{6,}\.wal$/.test(s))) throw new Error('bad segment name');
+    return j;
+  } catch {
+    // A torn journal was never acted on: the snapshot it would commit was not yet written.
+    return { version: 1, segments: [], lines: 0, removedLinesBefore: 0, snapshotSha256: '' };
+  }
+}
+
+async function setRemovedLines(dataDir: string, before: number, after: number): Promise<void> {
+  const file = path.join(dataDir, LINE_OFFSET_FILE);
+  const state = JSON.parse(await fsp.readFile(file, 'utf8')) as { removedLines: number };
+  if (state.removedLines === after) return;
+  if (state.removedLines !== before) {
+    throw new BriError(ErrorCodes.WAL_CORRUPTED, `${LINE_OFFSET_FILE} says removedLines ${state.removedLines}; the WAL cleanup journal expected ${before}`, {
+      hint: 'Something else changed the data directory during a WAL cleanup; restore it from an archive.',
+    });
+  }
+  await writeFileDurable(file, JSON.stringify({ ...state, removedLines: after }, null, 2) + '\n');
+}
+
+async function finish(dataDir: string, j: CleanupJournal): Promise<void> {
+  await setRemovedLines(dataDir, j.removedLinesBefore, j.removedLinesBefore + j.lines);
+  for (const name of j.segments) await fsp.rm(path.join(dataDir, WAL_DIR, name), { force: true });
+  await fsyncDir(path.join(dataDir, WAL_DIR));
+  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await fsyncDir(dataDir);
+}
+
+/** Whether the journal's snapshot is the one on disk (the cleanup committed). */
+async function committed(dataDir: string, j: CleanupJournal): Promise<boolean> {
+  const text = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  return text !== null && j.snapshotSha256 !== '' && sha256(text) === j.snapshotSha256;
+}
+
+/** Finishes or rolls back a cleanup a crash interrupted. Returns what it did. Needs the directory's lock. */
+export async function completeWalCleanup(dataDir: string): Promise<'none' | 'finished' | 'rolled-back'> {
+  const j = await readJournal(dataDir);
+  if (!j) return 'none';
+  if (await committed(dataDir, j)) {
+    await finish(dataDir, j);
+    return 'finished';
+  }
+  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await fsyncDir(dataDir);
+  return 'rolled-back';
+}
+
+/** Segments a committed but unfinished cleanup removes: readers without the lock skip them. */
+export async function segmentsBeingRemoved(dataDir: string): Promise<Set<string>> {
+  const j = await readJournal(dataDir).catch(() => null);
+  return j && (await committed(dataDir, j)) ? new Set(j.segments) : new Set();
+}
+
+export interface CleanupPlan {
+  segments: RemovableSegment[];
+  lines: number;
+  removedLinesBefore: number;
+}
+
+/** Each step of a cleanup as it happens (events for the API, and for crash tests that kill in between). */
+export type CleanupStep = 'journal-written' | 'snapshot-committed' | 'offset-raised' | 'segment-removed' | 'done';
+
+/**
+ * Carries out a cleanup: `snapshotText` is the snapshot to commit with (its walLine already
+ * lowered by `plan.lines`). Throws if any step fails; `completeWalCleanup` then decides.
+ */
+export async function applyWalCleanup(dataDir: string, plan: CleanupPlan, snapshotText: string, onStep?: (step: CleanupStep, item?: string) => void): Promise<void> {
+  const journal: CleanupJournal = {
+    version: 1,
+    segments: plan.segments.map((s) => s.name),
+    lines: plan.lines,
+    removedLinesBefore: plan.removedLinesBefore,
+    snapshotSha256: sha256(snapshotText),
+  };
+  await writeFileDurable(path.join(dataDir, CLEANUP_JOURNAL), JSON.stringify(journal) + '\n');
+  onStep?.('journal-written');
+  await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), snapshotText);
+  onStep?.('snapshot-committed');
+  await setRemovedLines(dataDir, journal.removedLinesBefore, journal.removedLinesBefore + journal.lines);
+  onStep?.('offset-raised');
+  for (const name of journal.segments) {
+    await fsp.rm(path.join(dataDir, WAL_DIR, name), { force: true });
+    onStep?.('segment-removed', name);
+  }
+  await fsyncDir(path.join(dataDir, WAL_DIR));
+  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await fsyncDir(dataDir);
+  onStep?.('done');
+}
