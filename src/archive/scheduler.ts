@@ -157,6 +157,8 @@ export class ArchiveScheduler {
     try {
       await this.job(reason);
       this.failedAt = -Infinity;
+      // The archive's own seal rotates the WAL: segments count from the end of the run.
+      if (this.growth) this.segmentAtRun = this.growth.segment();
     } catch {
       // Nothing was archived: the growth counts are owed to the next run.
       this.entries += taken.entries;

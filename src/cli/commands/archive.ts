@@ -1,7 +1,7 @@
 /** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair`. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { ArchiveApi, offlineHost } from '../../archive/archive-api.js';
+import { ArchiveApi, offlineHost, type CreatedAndStored } from '../../archive/archive-api.js';
 import type { CopyStatus } from '../../archive/replicate.js';
 import type { CatalogArchive } from '../../archive/source-catalog.js';
 import type { Retention } from '../../archive/create.js';
@@ -9,7 +9,7 @@ import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';
 import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, type CommonOptions } from '../common.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { EXIT_FAILURE as EXIT_FAILURE_CODE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 
@@ -127,9 +127,10 @@ export function registerArchiveCommands(program: Command): void {
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
-        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), manifest: created.manifest });
+        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, opts);
         reportUploads(created.uploads, opts);
+        if (!opts.json) reportAfterSteps(created, opts);
       } finally {
         bar.stop();
       }
@@ -236,6 +237,29 @@ export function registerArchiveCommands(program: Command): void {
       );
     });
 
+  cmd('prune')
+    .option('--dry-run', 'say what would be removed, remove nothing', false)
+    .description('apply the retention policy of --config (keepLocal, retentionDays, each remote\'s retentionDays); never a permanent archive or the newest')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      const r = await api(raw, opts, 'bri archive prune').prune({ dryRun: raw.dryRun === true });
+      if (opts.json) return printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
+      const verb = r.dryRun ? 'would remove' : 'removed';
+      printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept`].join('\n'), opts);
+      for (const f of r.failed) process.stderr.write(`could not remove ${f.source}: ${f.archiveId}: [${f.error.code}] ${f.error.message}\n`);
+      if (r.failed.length) process.exitCode = exitCodeFor(r.failed[0]!.error.code);
+    });
+
+  cmd('cleanup-wal')
+    .description('remove the WAL segments whose every line is archived and stored everywhere (the database must not be open)')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = commonOptions(raw);
+      await assertDataDir(opts.dataDir, false);
+      const r = await api(raw, opts, 'bri archive cleanup-wal').cleanupWal();
+      if (opts.json) return printJson(r);
+      printLine(r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines, archived through line ${r.safeLine}): ${r.segments.join(', ')}` : `nothing to remove (archived and stored everywhere through line ${r.safeLine})`, opts);
+    });
+
   registerRepairCommand(archive);
 
   cmd('download')
@@ -254,6 +278,15 @@ export function registerArchiveCommands(program: Command): void {
       if (opts.json) printJson(a);
       else printLine(`wrote ${a.file} (${formatBytes(a.bytes)}) from ${a.source}${a.repaired ? `, repaired ${a.repaired.repairedBlocks} blocks with PAR2` : ''}`, opts);
     });
+}
+
+/** What the WAL cleanup and the pruning after an archive did (or why they failed). */
+function reportAfterSteps(r: CreatedAndStored, opts: CommonOptions): void {
+  if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
+  else if (r.cleanup) printLine(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`, opts);
+  if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);
+  else if (r.prune) printLine(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}`, opts);
+  if ((r.cleanup && 'error' in r.cleanup) || (r.prune && 'error' in r.prune)) process.exitCode = EXIT_FAILURE_CODE;
 }
 
 function uploadJson(u: CopyStatus): Record<string, unknown> {

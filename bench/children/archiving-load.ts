@@ -1,0 +1,290 @@
+/**
+ * Benchmark child: a database under a steady write load, with or without archiving.
+ *
+ * Opens a fresh data directory with createDB() and issues `db.set()` at a fixed target
+ * rate for a fixed time, open loop: write i is due at t0 + i/rate and is started then
+ * (from a 1 ms timer), without waiting for the writes before it, so that its latency,
+ * from its due time to its acknowledgement, includes any queueing (a late timer, a busy
+ * event loop, a write batch that waits). At most `--max-inflight` writes are
+ * outstanding; a due write beyond that starts when a slot frees, still timed from its due
+ * time. Due writes not started when the time is up are counted as `notStarted`.
+ *
+ * With `--every N` (> 0) the archive triggers are `{ walEntries: N }` with
+ * `cleanupWal: true`; with `--every 0` there are no triggers (no archiving at all).
+ * Either way `compression: { level: 3 }`; error correction (PAR2) is left at its default.
+ *
+ * Usage: archiving-load.ts --dir D --rate 5000 --seconds 20 --every 20000
+ *        [--max-inflight 2000] [--keys 50000] [--seed 1]
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createDB } from '../../src/db.js';
+import { childArgs, reportResult, requireArg, runChildMain } from '../lib/child.js';
+import { createRng } from '../lib/workload.js';
+
+const WORDS = [
+  'archive', 'segment', 'journal', 'replica', 'harbor', 'lantern', 'quartz', 'meadow', 'cobalt', 'ember',
+  'falcon', 'glacier', 'hollow', 'indigo', 'juniper', 'kestrel', 'lumen', 'marble', 'nectar', 'orchid',
+  'pepper', 'quiver', 'raven', 'saffron', 'tundra', 'umber', 'velvet', 'willow', 'xenon', 'yarrow',
+  'zephyr', 'amber', 'basalt', 'cedar', 'delta', 'elm', 'fjord', 'garnet', 'heron', 'iris',
+];
+
+/** About 200 bytes of text from the rng: words, a number now and then (compresses like prose, not like a repeated string). */
+function payloadFrom(rng: () => number, target: number): string {
+  let s = '';
+  while (s.length < target) {
+    const r = rng();
+    s += r < 0.15 ? `${Math.floor(r * 1e9)} ` : `${WORDS[Math.floor(rng() * WORDS.length)]!} `;
+  }
+  return s.slice(0, target);
+}
+
+/** Bytes of the regular files directly in `dir` (0 when it does not exist). */
+async function dirBytes(dir: string): Promise<{ bytes: number; files: number }> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return { bytes: 0, files: 0 };
+  }
+  let bytes = 0;
+  let files = 0;
+  for (const n of names) {
+    const st = await fsp.stat(path.join(dir, n)).catch(() => null);
+    if (st?.isFile()) {
+      bytes += st.size;
+      files++;
+    }
+  }
+  return { bytes, files };
+}
+
+/** The q-quantile (0..1) of sorted values, nearest rank. */
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+interface ArchiveRecord {
+  reason: string;
+  /** ms since t0 when the run started and finished. */
+  startMs: number;
+  endMs: number;
+  archiveId: string;
+  bytes: number;
+  lines: number | null;
+  cleanupSegments: number | null;
+  cleanupLines: number | null;
+  cleanupError?: string;
+}
+
+runChildMain(async () => {
+  const args = childArgs();
+  const dataDir = requireArg(args, 'dir');
+  const rate = Number(requireArg(args, 'rate'));
+  const seconds = Number(requireArg(args, 'seconds'));
+  const every = Number(args.get('every') ?? 0);
+  const maxInFlight = Number(args.get('max-inflight') ?? 2000);
+  const keys = Number(args.get('keys') ?? 50_000);
+  const seed = Number(args.get('seed') ?? 1);
+  for (const [name, v] of [['rate', rate], ['seconds', seconds], ['max-inflight', maxInFlight], ['keys', keys]] as const) {
+    if (!(v > 0) || !Number.isFinite(v)) throw new Error(`--${name} must be positive, got ${v}`);
+  }
+  const archiving = every > 0;
+
+  const tOpen = performance.now();
+  const db = await createDB({
+    storeConfig: {
+      dataDir,
+      fsyncMode: 'batched',
+      batchIntervalMs: 10,
+      walSegmentSize: 1 << 20,
+      snapshotOnClose: false,
+      archive: archiving ? { triggers: { walEntries: every }, compression: { level: 3 }, cleanupWal: true } : { compression: { level: 3 } },
+    },
+  });
+  const openMs = performance.now() - tOpen;
+
+  const t0n = process.hrtime.bigint();
+  /** ns since t0, as a number (exact below 2^53 ns, about 104 days). */
+  const nowNs = (): number => Number(process.hrtime.bigint() - t0n);
+
+  const archives: ArchiveRecord[] = [];
+  const failures: Array<{ reason: string; atMs: number; error: string }> = [];
+  let skipped = 0;
+  let runStartedMs = 0;
+  db.archive.on('started', () => {
+    runStartedMs = nowNs() / 1e6;
+  });
+  db.archive.on('finished', (r) => {
+    const c = r.cleanup;
+    const cleanupOk = c !== undefined && !('error' in c) ? c : undefined;
+    archives.push({
+      reason: r.reason,
+      startMs: runStartedMs,
+      endMs: nowNs() / 1e6,
+      archiveId: r.archiveId,
+      bytes: r.bytes,
+      lines: r.manifest.contents.totalWalEntries,
+      cleanupSegments: cleanupOk ? cleanupOk.segments.length : null,
+      cleanupLines: cleanupOk ? cleanupOk.lines : null,
+      ...(c !== undefined && 'error' in c ? { cleanupError: c.error.message } : {}),
+    });
+  });
+  db.archive.on('skipped', () => {
+    skipped++;
+  });
+  db.archive.on('failed', (e) => {
+    failures.push({ reason: e.reason, atMs: nowNs() / 1e6, error: (e.error as Error)?.message ?? String(e.error) });
+  });
+
+  const walDir = path.join(dataDir, 'wal');
+  let walPeakBytes = 0;
+  let walPeakFiles = 0;
+  let sampling = false;
+  const sampler = setInterval(() => {
+    if (sampling) return;
+    sampling = true;
+    void dirBytes(walDir)
+      .then((w) => {
+        walPeakBytes = Math.max(walPeakBytes, w.bytes);
+        walPeakFiles = Math.max(walPeakFiles, w.files);
+      })
+      .finally(() => {
+        sampling = false;
+      });
+  }, 500);
+  sampler.unref();
+
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+
+  const rng = createRng(seed);
+  const scheduled = Math.floor(rate * seconds);
+  const intervalNs = 1e9 / rate;
+  const durationNs = seconds * 1e9;
+  const latMs = new Float64Array(scheduled);
+  /** Acks and the worst latency per second of the schedule (by ack time). */
+  const perSecondAcks = new Array<number>(Math.ceil(seconds) + 1).fill(0);
+  const perSecondMaxMs = new Array<number>(Math.ceil(seconds) + 1).fill(0);
+  let started = 0;
+  let acked = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let inFlight = 0;
+  let maxInFlightSeen = 0;
+  let deferredByCap = 0;
+  let lastAckNs = 0;
+  let drained: (() => void) | null = null;
+
+  const startWrite = (i: number): void => {
+    const dueNs = i * intervalNs;
+    const value = { i, payload: payloadFrom(rng, 200) };
+    inFlight++;
+    if (inFlight > maxInFlightSeen) maxInFlightSeen = inFlight;
+    db.set(`ITEM_${(i % keys).toString(36)}`, value).then(
+      () => {
+        const t = nowNs();
+        const ms = (t - dueNs) / 1e6;
+        latMs[acked++] = ms;
+        lastAckNs = t;
+        const sec = Math.min(perSecondAcks.length - 1, Math.floor(t / 1e9));
+        perSecondAcks[sec]!++;
+        if (ms > perSecondMaxMs[sec]!) perSecondMaxMs[sec] = ms;
+        if (--inFlight === 0) drained?.();
+      },
+      (err: unknown) => {
+        errors++;
+        firstError ??= (err as Error)?.message ?? String(err);
+        if (--inFlight === 0) drained?.();
+      },
+    );
+  };
+
+  // The generator: every ~1 ms, start each write that is due by now (up to the in-flight cap).
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const t = nowNs();
+      const dueCount = t >= durationNs ? scheduled : Math.min(scheduled, Math.floor(t / intervalNs) + 1);
+      while (started < dueCount && inFlight < maxInFlight) startWrite(started++);
+      if (started < dueCount) deferredByCap++;
+      if (t >= durationNs) return resolve();
+      setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const scheduleEndNs = nowNs();
+  // Due writes never started within the time: the database did not keep up with the rate.
+  const notStarted = scheduled - started;
+  if (inFlight > 0) await new Promise<void>((resolve) => (drained = resolve));
+  const drainedNs = nowNs();
+  loopDelay.disable();
+  clearInterval(sampler);
+
+  const walEnd = await dirBytes(walDir);
+  walPeakBytes = Math.max(walPeakBytes, walEnd.bytes);
+  walPeakFiles = Math.max(walPeakFiles, walEnd.files);
+  const info = db.info();
+  const archivingAtEnd = archives.length + failures.length + skipped;
+  const tClose = performance.now();
+  await db.close();
+  const closeMs = performance.now() - tClose;
+  const archivesDir = await dirBytes(path.join(dataDir, 'archives'));
+
+  const sorted = latMs.slice(0, acked).sort();
+  const wallS = (lastAckNs > 0 ? lastAckNs : drainedNs) / 1e9;
+  const cleanedLines = archives.reduce((a, r) => a + (r.cleanupLines ?? 0), 0);
+  reportResult({
+    archiving,
+    every,
+    rate,
+    seconds,
+    maxInFlight,
+    keys,
+    scheduled,
+    started,
+    acked,
+    errors,
+    ...(firstError !== undefined ? { firstError } : {}),
+    notStarted,
+    deferredTicks: deferredByCap,
+    maxInFlightSeen,
+    /** From t0 to the last acknowledgement. */
+    wallS,
+    scheduleEndS: scheduleEndNs / 1e9,
+    drainedS: drainedNs / 1e9,
+    throughput: wallS > 0 ? acked / wallS : 0,
+    latencyMs: {
+      p50: quantile(sorted, 0.5),
+      p90: quantile(sorted, 0.9),
+      p99: quantile(sorted, 0.99),
+      p999: quantile(sorted, 0.999),
+      max: sorted.length > 0 ? sorted[sorted.length - 1]! : NaN,
+      mean: sorted.length > 0 ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN,
+    },
+    eventLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+    perSecondAcks,
+    perSecondMaxMs,
+    archives,
+    archivesMade: archives.length,
+    archiveFailures: failures,
+    archivesSkipped: skipped,
+    archiveEventsBeforeClose: archivingAtEnd,
+    archiveBytes: archives.reduce((a, r) => a + r.bytes, 0),
+    archivesDirBytes: archivesDir.bytes,
+    walEndBytes: walEnd.bytes,
+    walEndFiles: walEnd.files,
+    walPeakBytes,
+    walPeakFiles,
+    /** The store's line count after the run, plus the lines WAL cleanup removed: must equal the acked writes. */
+    totalLines: info.totalLines,
+    cleanedLines,
+    documents: info.documents,
+    openMs,
+    closeMs,
+    cpuUserMs: process.resourceUsage().userCPUTime / 1000,
+    cpuSystemMs: process.resourceUsage().systemCPUTime / 1000,
+  });
+});
