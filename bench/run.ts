@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, remote)
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, remote, archiving)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -58,6 +58,13 @@ const BENCHMARKS: Benchmark[] = [
     run: async (argv, quick) => {
       const { runRemoteBench } = await import('./remote.js');
       return runRemoteBench({ quick, argv });
+    },
+  },
+  {
+    name: 'archiving',
+    run: async (argv, quick) => {
+      const { runArchivingBench } = await import('./archiving.js');
+      return runArchivingBench({ quick, argv });
     },
   },
 ];

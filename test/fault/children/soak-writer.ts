@@ -8,8 +8,12 @@
  * key's presence is the whole truth about it. Prints:
  *   READY                                       once the database is open
  *   ACK <key> <timestamp> <valueDigest>          once a write is acknowledged
+ *   STARTED <reason>                             when an archive run starts
+ *   CLEANUP <step>                               as its WAL cleanup goes (journal-written .. done)
  *   ARCHIVE <archiveId> <startLine> <endLine> <segmentsRemoved>   on 'finished'
+ *   SKIPPED <reason>                             on 'skipped' (nothing new to archive)
  *   FAIL <reason> <message>                      on 'failed'
+ *   WRITEFAIL <key> <message>                    if a write is rejected (never expected)
  *   CLOSED                                       after db.close() (SIGTERM only)
  * valueDigest is sha256(encodeJss(value)) cut to 16 hex chars: the stored string's digest.
  */
@@ -37,6 +41,9 @@ const db = await createDB({
     archive: { triggers: { walEntries: 300 }, cleanupWal: true, compression: { level: 1 } },
   },
 });
+db.archive.on('started', ({ reason }) => out(`STARTED ${reason}`));
+db.archive.on('cleanup', ({ step }) => out(`CLEANUP ${step}`));
+db.archive.on('skipped', ({ reason }) => out(`SKIPPED ${reason}`));
 db.archive.on('finished', (r) => {
   const cleanup = r.cleanup && 'segments' in r.cleanup ? r.cleanup.segments.length : -1;
   out(`ARCHIVE ${r.archiveId} ${r.manifest.timeRange.walLines.start} ${r.manifest.timeRange.walLines.end} ${cleanup}`);
