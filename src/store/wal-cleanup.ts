@@ -45,18 +45,29 @@ export interface RemovableSegment extends SegmentInfo {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The leading segments whose lines all lie at or below `limitLine` (local numbers), excluding `beforeSegment` and later. */
+/**
+ * The leading segments whose lines all lie at or below `limitLine` (local numbers), excluding
+ * `beforeSegment` and later. At least one line always stays on disk: the chain continues from the
+ * WAL's last line (BRI, and our recovery, start the next pointer from it), so a WAL emptied to
+ * nothing would restart the chain from the empty string.
+ */
 export async function removableSegments(dataDir: string, limitLine: number, beforeSegment: number): Promise<RemovableSegment[]> {
   const out: RemovableSegment[] = [];
   let last = 0;
+  let open = true;
+  let remaining = 0;
   for (const seg of await listSegments(dataDir)) {
-    if (seg.index >= beforeSegment) break;
     const { lines, torn } = await countSegmentLines(seg.path);
     // A closed segment ending mid-line is damage for someone to look at, not something to delete.
-    if (torn || last + lines > limitLine) break;
+    if (open && (seg.index >= beforeSegment || torn || last + lines > limitLine)) open = false;
+    if (!open) {
+      remaining += lines;
+      continue;
+    }
     last += lines;
     out.push({ ...seg, lines, lastLine: last });
   }
+  while (out.length > 0 && remaining === 0) remaining += out.pop()!.lines;
   return out;
 }
 
