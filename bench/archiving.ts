@@ -84,6 +84,8 @@ export interface LoadChildResult {
   archivesDirBytes: number;
   walEndBytes: number;
   walEndFiles: number;
+  walAfterCloseBytes: number;
+  walAfterCloseFiles: number;
   walPeakBytes: number;
   walPeakFiles: number;
   totalLines: number;
@@ -286,7 +288,8 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
         `cleanup removed ${cleaned} segment(s), ${fmtInt(w.cleanedLines)} lines`,
     );
     log(
-      `WAL at the end: ${fmtBytes(w.walEndBytes)} in ${w.walEndFiles} file(s) with archiving (peak sampled ${fmtBytes(w.walPeakBytes)})` +
+      `WAL at the end of the load: ${fmtBytes(w.walEndBytes)} in ${w.walEndFiles} file(s) with archiving (peak sampled every 0.5 s: ${fmtBytes(w.walPeakBytes)}; ` +
+        `after close, which waits for the last archive: ${fmtBytes(w.walAfterCloseBytes)} in ${w.walAfterCloseFiles})` +
         (wo ? `, ${fmtBytes(wo.walEndBytes)} in ${wo.walEndFiles} file(s) without` : ''),
     );
   }
@@ -294,7 +297,7 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
   log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
   const failed = (['without', 'with'] as const).filter((l) => !isRun(result[l]));
-  if (failed.length > 0) throw new Error(`the run(s) ${failed.join(' and ')} failed: ${failed.map((l) => (result[l] as { error: string }).error.split('\n')[0]).join('; ')}`);
+  if (failed.length > 0) throw new Error(`the run(s) ${failed.join(' and ')} failed: ${failed.map((l) => (result[l] as { error: string }).error.replace(/\s*\n\s*/g, ' ').slice(0, 300)).join('; ')}`);
   return result;
 }
 

@@ -228,11 +228,13 @@ runChildMain(async () => {
   const walEnd = await dirBytes(walDir);
   walPeakBytes = Math.max(walPeakBytes, walEnd.bytes);
   walPeakFiles = Math.max(walPeakFiles, walEnd.files);
-  const info = db.info();
   const archivingAtEnd = archives.length + failures.length + skipped;
   const tClose = performance.now();
   await db.close();
   const closeMs = performance.now() - tClose;
+  // After close: an archive that was running when the writes ended has finished (close waits for it), with its cleanup.
+  const info = db.info();
+  const walAfterClose = await dirBytes(walDir);
   const archivesDir = await dirBytes(path.join(dataDir, 'archives'));
 
   const sorted = latMs.slice(0, acked).sort();
@@ -279,9 +281,11 @@ runChildMain(async () => {
     archivesDirBytes: archivesDir.bytes,
     walEndBytes: walEnd.bytes,
     walEndFiles: walEnd.files,
+    walAfterCloseBytes: walAfterClose.bytes,
+    walAfterCloseFiles: walAfterClose.files,
     walPeakBytes,
     walPeakFiles,
-    /** The store's line count after the run, plus the lines WAL cleanup removed: must equal the acked writes. */
+    /** The store's line count after close, plus the lines WAL cleanup removed: must equal the acked writes. */
     totalLines: info.totalLines,
     cleanedLines,
     documents: info.documents,
