@@ -6,6 +6,7 @@ import type { RemoteConfig } from '../../src/remote/registry.js';
 import { makeTempDir } from '../support/fixtures.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runCli } from '../support/cli.js';
 
 const s3 = (extra: Record<string, unknown> = {}) => ({ provider: 's3', bucket: 'my-bucket', ...extra });
 
@@ -16,6 +17,14 @@ describe('archive configuration', () => {
   });
 
   it.each([
+    [{ triggers: { schedule: 'every day at 3' } }, /^archive\.triggers\.schedule: is not a cron expression/],
+    [{ triggers: { walSizeMB: -5 } }, /^archive\.triggers\.walSizeMB: /],
+    [{ triggers: { walEntries: 1.5 } }, /^archive\.triggers\.walEntries: /],
+    [{ triggers: { every: '1h' } }, /^archive\.triggers: unknown key\(s\) 'every'$/],
+    [{ keepLocal: -1 }, /^archive\.keepLocal: /],
+    [{ retentionDays: 0 }, /^archive\.retentionDays: /],
+    [{ cleanupWal: 'yes' }, /^archive\.cleanupWal: /],
+    [{ hooks: { afterArchive: 'echo done' } }, /^archive\.hooks\.afterArchive: must be a function$/],
     [{ remotes: [s3({ bucket: undefined })] }, /^archive\.remotes\[0\]\.s3\.bucket: is required$/],
     [{ remote: { provider: 'ftp' } }, /^archive\.remote\.provider: must be one of/],
     [{ remotes: [s3(), s3({ secretKey: 'x' })] }, /^archive\.remotes\[1\]\.s3: unknown key\(s\) 'secretKey'$/],
@@ -67,5 +76,34 @@ describe('archive configuration', () => {
     const dir = path.join(await makeTempDir('bri-config-'), 'data');
     await expect(createDB({ storeConfig: { dataDir: dir, archive: { remotes: [{ provider: 's3' }] } } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('a bad cron expression makes createDB fail before anything starts', async () => {
+    const dir = path.join(await makeTempDir('bri-config-'), 'data');
+    await expect(createDB({ storeConfig: { dataDir: dir, archive: { triggers: { schedule: '61 * * * *' } } } })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('archive.triggers.schedule'),
+    });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('bri --config with a bad key exits 2 naming it, and changes nothing', async () => {
+    const root = await makeTempDir('bri-config-');
+    const dir = path.join(root, 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir, snapshotOnClose: false } });
+    await db.set('A', { a: 1 });
+    await db.close();
+    const cfg = path.join(root, 'bad.json');
+    fs.writeFileSync(cfg, JSON.stringify({ triggers: { walEntries: -3 }, remotes: [{ provider: 's3', bucket: 'b-1', credentials: { accessKeyId: 'AKIAXXXX', secretAccessKey: 'TOPSECRET' } }] }));
+    const r = await runCli(['archive', 'create', '-d', dir, '--config', cfg]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('archive.triggers.walEntries');
+    expect(r.stderr).not.toContain('TOPSECRET');
+    expect(fs.existsSync(path.join(dir, 'archives'))).toBe(false);
+    fs.writeFileSync(cfg, '{ "remotes": [ { "provider": "s3", "secretAccessKey": "TOPSECRET" ');
+    const broken = await runCli(['archive', 'list', '-d', dir, '--config', cfg]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain('is not valid JSON');
+    expect(broken.stderr).not.toContain('TOPSECRET');
   });
 });

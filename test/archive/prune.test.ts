@@ -1,0 +1,107 @@
+/**
+ * Retention carried out: automatic pruning after each archive (keepLocal with a
+ * remote), retentionDays and per-archive retention by `bri archive prune`
+ * (dry run first), never the newest or a permanent archive, and what is left
+ * still restores.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openRestore } from '../../src/archive/restore-api.js';
+import { createDB } from '../../src/db.js';
+import { toPlainState } from '../../src/format/state.js';
+import { recover } from '../../src/store/recovery.js';
+import { runCli } from '../support/cli.js';
+import { makeTempDir } from '../support/fixtures.js';
+
+const made: string[] = [];
+afterAll(async () => {
+  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
+});
+
+async function root(): Promise<string> {
+  const d = await makeTempDir('bri-prune-');
+  made.push(d);
+  return d;
+}
+
+describe('pruning', () => {
+  it('keepLocal: older local copies go once the remote has them, the archives stay restorable from it', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const archive = { keepLocal: 2, compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] };
+    const db = await createDB({ storeConfig: { dataDir: dir, snapshotOnClose: false, archive } });
+    const ids: string[] = [];
+    try {
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 20; i++) await db.set(`R${round}_${i}`, { round, i });
+        const a = await db.archive.create({ ...(round === 0 ? { retention: 'permanent' as const } : {}) });
+        ids.push(a.archiveId);
+        if (round >= 3) expect(a.prune && 'removed' in a.prune ? a.prune.removed.map((x) => [x.archiveId, x.source, x.reason]) : a.prune).toEqual([[ids[round - 2], 'local', 'beyond-keep-local']]);
+      }
+      const local = fs.readdirSync(path.join(dir, 'archives')).filter((n) => n.endsWith('.bri')).sort();
+      // The permanent first archive keeps its local copy; the two newest keep theirs.
+      expect(local).toEqual([ids[0], ids[3], ids[4]].map((id) => `${id}.bri`));
+      const list = await db.archive.list();
+      expect(list.map((a) => a.manifest.archiveId)).toEqual(ids);
+      expect(list[1]!.copies.map((c) => c.source)).toEqual(['nas']);
+      const expected = toPlainState(db.state);
+      await db.close();
+      const target = path.join(r, 'restored');
+      await openRestore({ dataDir: target, config: { remotes: archive.remotes } }).from(ids[1]!);
+      expect(Object.keys(toPlainState((await recover(target)).state).documents)).toHaveLength(40);
+      const latest = path.join(r, 'latest');
+      await openRestore({ dataDir: dir, config: { remotes: archive.remotes } }).fromLatest({ targetDir: latest });
+      expect(toPlainState((await recover(latest)).state)).toEqual(expected);
+    } finally {
+      if (!db.isClosed) await db.close();
+    }
+  });
+
+  it('without a remote, keepLocal never removes the only copy', async () => {
+    const dir = path.join(await root(), 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir, snapshotOnClose: false, archive: { keepLocal: 1, compression: { level: 1 } } } });
+    try {
+      for (let round = 0; round < 3; round++) {
+        await db.set(`K${round}`, { round });
+        const a = await db.archive.create();
+        expect(a.prune && 'removed' in a.prune ? a.prune.removed : a.prune).toEqual([]);
+      }
+      expect(await db.archive.list()).toHaveLength(3);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('bri archive prune: retentionDays, a dated archive, a permanent one and the newest; --dry-run first', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir, snapshotOnClose: false } });
+    const ids: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      await db.set(`K${round}`, { round });
+      const retention = round === 0 ? ('permanent' as const) : round === 1 ? new Date(Date.now() + 365 * 86_400_000) : undefined;
+      ids.push((await db.archive.create({ level: 1, ...(retention ? { retention } : {}) })).archiveId);
+    }
+    await db.close();
+    // Pretend the archives are 10 days old: prune with a clock 10 days on, through the API.
+    const later = new Date(Date.now() + 10 * 86_400_000);
+    const api = (await import('../../src/archive/archive-api.js')).ArchiveApi;
+    const { offlineHost } = await import('../../src/archive/archive-api.js');
+    const dry = await new api(offlineHost(dir, undefined), { retentionDays: 7 }).prune({ dryRun: true, now: later });
+    expect(dry.removed.map((d) => [d.archiveId, d.reason])).toEqual([[ids[2], 'expired']]);
+    expect(fs.existsSync(path.join(dir, 'archives', `${ids[2]}.bri`))).toBe(true);
+    // Today nothing is older than 7 days: the CLI's dry run removes nothing, and says so as JSON.
+    const cfg = path.join(r, 'cfg.json');
+    await fsp.writeFile(cfg, JSON.stringify({ retentionDays: 7 }));
+    const cliDry = await runCli(['archive', 'prune', '-d', dir, '--config', cfg, '--dry-run', '--json']);
+    expect(cliDry.code, cliDry.stderr).toBe(0);
+    expect((JSON.parse(cliDry.stdout) as { removed: unknown[]; dryRun: boolean }).removed).toEqual([]);
+    const real = await new api(offlineHost(dir, undefined), { retentionDays: 7 }).prune({ now: later });
+    expect(real.removed.map((d) => d.archiveId)).toEqual([ids[2]]);
+    expect(fs.readdirSync(path.join(dir, 'archives')).filter((n) => n.endsWith('.bri')).sort()).toEqual([ids[0], ids[1], ids[3]].map((id) => `${id}.bri`));
+  });
+});
