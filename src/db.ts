@@ -33,6 +33,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
       ...(key ? { key } : {}),
       seal: (removedLines) => store.sealForArchive(removedLines),
       removeSegments: (safeLocalLine, removedLines, onStep) => store.removeArchivedSegments(safeLocalLine, removedLines, onStep),
+      releaseSeal: () => store.releaseSeal(),
       // The open store holds the directory's lock; in-process exclusivity is the API's own queue.
       exclusive: (fn) => fn(),
     },

@@ -74,6 +74,8 @@ export interface ArchiveHost {
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
   /** Removes archived WAL segments (run inside `exclusive`). */
   removeSegments: SegmentRemover;
+  /** Called when a run is over: what the seal kept for the cleanup can go. */
+  releaseSeal?(): void;
 }
 
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
@@ -133,33 +135,30 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
           opts.onProgress?.(e);
           this.emit('progress', e);
         };
-        const created = await this.host.exclusive(() => {
-          const ec = this.config.errorCorrection;
-          const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
-          const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
-          return createArchive({
-            dataDir: this.host.dataDir,
-            archiveDir: this.archiveDir,
-            seal: this.host.seal,
-            ...(this.host.key ? { key: this.host.key } : {}),
-            ...(opts.name !== undefined ? { name: opts.name } : {}),
-            ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
-            level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL,
-            workers: this.config.compression?.workers ?? 2,
-            ...(recovery ? { recovery } : {}),
-            onProgress,
+        const created = await this.host
+          .exclusive(() => {
+            const ec = this.config.errorCorrection;
+            const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
+            const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
+            return createArchive({
+              dataDir: this.host.dataDir,
+              archiveDir: this.archiveDir,
+              seal: this.host.seal,
+              ...(this.host.key ? { key: this.host.key } : {}),
+              ...(opts.name !== undefined ? { name: opts.name } : {}),
+              ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
+              level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL,
+              workers: this.config.compression?.workers ?? 2,
+              ...(recovery ? { recovery } : {}),
+              onProgress,
+            });
+          })
+          .catch(async (err: unknown) => {
+            // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done.
+            if (isNothingToArchive(err)) await this.afterSteps(opts).catch(() => undefined);
+            throw err;
           });
-        });
-        const onUpload = (e: ReplicationEvent) => {
-          opts.onUpload?.(e);
-          this.emit('upload', e);
-        };
-        if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
-        const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
-        const result: ArchiveRunResult = { ...created, reason, uploads };
-        if (this.config.cleanupWal) result.cleanup = await reported(() => this.cleanupNow());
-        const policy = policyFromConfig(this.config, this.sources);
-        if (hasPolicy(policy)) result.prune = await reported(() => this.pruneNow({}));
+        const result: ArchiveRunResult = { ...created, reason, ...(await this.afterSteps(opts)) };
         await this.config.hooks?.afterArchive?.(result);
         this.emit('finished', result);
         return result;
@@ -170,10 +169,27 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
           await Promise.resolve(this.config.hooks?.onError?.(err)).catch(() => undefined);
         }
         throw err;
+      } finally {
+        this.host.releaseSeal?.();
       }
     });
     this.running = run.catch(() => undefined);
     return run;
+  }
+
+  /** Uploads what a remote lacks, removes the WAL that is now safe, prunes: each step reported, none undoes the archive. */
+  private async afterSteps(opts: CreateOptions): Promise<Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'>> {
+    const onUpload = (e: ReplicationEvent) => {
+      opts.onUpload?.(e);
+      this.emit('upload', e);
+    };
+    if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
+    const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
+    const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
+    if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
+    const policy = policyFromConfig(this.config, this.sources);
+    if (hasPolicy(policy)) out.prune = await reported(() => this.pruneNow({}));
+    return out;
   }
 
   /** Runs `fn` after every run queued before it (creates, cleanups, prunes never interleave). */

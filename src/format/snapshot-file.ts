@@ -107,3 +107,19 @@ export function encodeSnapshot(snapshot: SnapshotFile, key?: EncryptionKey): str
   const text = [...snapshotTextChunks(snapshot)].join('');
   return key === undefined ? text : encryptText(key, text);
 }
+
+const HEADER_RE = /^\{"version":([12]),"walLine":(\d+),/;
+
+/**
+ * The same snapshot with another walLine, without re-encoding its documents: the header is
+ * always written first (snapshotTextChunks), so it is rewritten in place. Null when the text
+ * does not start with our header (written by someone else).
+ */
+export function withWalLine(text: string, walLine: number, key?: EncryptionKey): string | null {
+  const plain = looksEncrypted(text) ? (key ? decryptText(key, text) : null) : text;
+  if (plain === null) return null;
+  const m = HEADER_RE.exec(plain);
+  if (!m) return null;
+  const out = `{"version":${m[1]},"walLine":${walLine},` + plain.slice(m[0].length);
+  return key !== undefined && looksEncrypted(text) ? encryptText(key, out) : out;
+}

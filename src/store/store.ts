@@ -8,7 +8,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
-import { encodeSnapshot, type SnapshotVersion } from '../format/snapshot-file.js';
+import { encodeSnapshot, withWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { applyOperation, type DbState } from '../format/state.js';
 import { writeFileDurable } from './durable-fs.js';
 import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
@@ -79,6 +79,8 @@ export function resolveEncryptionKey(explicit: string | undefined): EncryptionKe
 export class BriStore {
   private closed = false;
   private snapshotLine: number;
+  /** The state at the last seal (an archive's end), reused by the WAL cleanup that follows it. */
+  private sealed: { localLine: number; text: string } | null = null;
   /** Snapshot writes (createSnapshot, WAL cleanup) one at a time: both replace snapshot.jss. */
   private snapshotQueue: Promise<unknown> = Promise.resolve();
 
@@ -245,6 +247,7 @@ export class BriStore {
     const sealedAt = Date.now();
     this.writer.stampAfter(sealedAt);
     const text = encodeSnapshot({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: Date.now(), state: this.memory }, this.key);
+    this.sealed = { localLine: endLocalLine, text };
     await this.writer.rotate({ skipIfEmpty: true });
     return { endLocalLine, endSnapshotText: text, sealedAt };
   }
@@ -262,8 +265,14 @@ export class BriStore {
       const lines = plan.reduce((a, s) => a + s.lines, 0);
       if (plan.length === 0) return { segments: [], lines: 0, snapshotLine: this.snapshotLine };
       // Line, state and renumbering together (no await in between): appends after this are numbered anew.
-      const walLine = this.writer.position.totalLines - lines;
-      const text = encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: this.memory }, this.key);
+      // The state at the last seal is already encoded: when the lines removed are all below it, that
+      // snapshot (lines after it are replayed) only needs its walLine lowered, not a new encode.
+      const last = plan[plan.length - 1]!.lastLine;
+      const seal = this.sealed && this.sealed.localLine >= last ? this.sealed : null;
+      const reused = seal ? withWalLine(seal.text, seal.localLine - lines, this.key) : null;
+      const walLine = reused !== null ? seal!.localLine - lines : this.writer.position.totalLines - lines;
+      const text = reused ?? encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: this.memory }, this.key);
+      this.sealed = null;
       const before = this.snapshotLine;
       this.writer.shiftLines(-lines);
       this.snapshotLine = walLine;
@@ -285,6 +294,11 @@ export class BriStore {
       }
       return { segments: plan.map((s) => s.name), lines, snapshotLine: walLine };
     });
+  }
+
+  /** Drops the state kept from the last seal (the archive job is over: it only saves an encode right after). */
+  releaseSeal(): void {
+    this.sealed = null;
   }
 
   /** The key entries are encrypted with, if any (archiving needs it to check the chain). */

@@ -130,6 +130,26 @@ describe('WAL cleanup in a running database', () => {
     }
   });
 
+  it('a run with nothing new to archive still uploads what failed before, and cleans up after it', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    const db = await open(dir, { cleanupWal: true, compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] });
+    try {
+      await writeSome(db, 'A', 100, []);
+      const first = await db.archive.create();
+      expect(first.uploads.map((u) => u.outcome)).toEqual(['failed']);
+      await fsp.mkdir(nas);
+      const uploads: string[] = [];
+      await expect(db.archive.create({ onUpload: (e) => e.kind === 'upload-done' && uploads.push(e.status.outcome) })).rejects.toMatchObject({ code: 'NOTHING_TO_ARCHIVE' });
+      expect(uploads).toEqual(['uploaded']);
+      expect(await db.archive.isStoredEverywhere(first.archiveId)).toBe(true);
+      expect((await readArchiveState(dir))!.removedLines).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('bri archive create on a stopped database cleans up too, and the database reopens to its state', async () => {
     const r = await root();
     const dir = path.join(r, 'data');
