@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshot, encodeSnapshot, snapshotTextChunks } from '../../src/format/snapshot-file.js';
+import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, withWalLine } from '../../src/format/snapshot-file.js';
 import { decodeJss, encodeJss } from '../../src/format/jss.js';
 import { FIXTURES_DIR, fixturesPresent } from '../support/fixtures.js';
 
@@ -41,3 +41,23 @@ describe('snapshot.jss codec', () => {
   });
 });
 
+
+describe('withWalLine', () => {
+  it('gives the same snapshot with another walLine, plain and encrypted, and refuses foreign text', async () => {
+    const { parseEncryptionKey } = await import('../../src/format/encryption.js');
+    const key = parseEncryptionKey('11'.repeat(32));
+    const state = { documents: new Map([['A_1', encodeJss({ a: 1, when: new Date(5) })]]), collections: new Map([['S', new Set(['x', 'y'])]]) };
+    for (const k of [undefined, key]) {
+      const text = encodeSnapshot({ version: 2, walLine: 1234, timestamp: 99, state }, k);
+      const moved = withWalLine(text, 7, k)!;
+      const back = decodeSnapshot(moved, k);
+      expect(back.walLine).toBe(7);
+      expect(back.timestamp).toBe(99);
+      expect(back.state).toEqual(decodeSnapshot(text, k).state);
+      // Plain text is byte for byte what encoding with that walLine gives (encrypted text has a fresh IV).
+      if (!k) expect(moved).toBe(encodeSnapshot({ version: 2, walLine: 7, timestamp: 99, state }));
+    }
+    expect(withWalLine('{"walLine":1,"version":2}', 3)).toBeNull();
+    expect(withWalLine(encodeSnapshot({ version: 2, walLine: 1, timestamp: 1, state }, key), 3)).toBeNull();
+  });
+});
