@@ -11,20 +11,20 @@ import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import type { Manifest } from '../format/manifest.js';
 import { acquireLock } from '../store/lock.js';
-import { fsyncDir } from '../store/durable-fs.js';
-import { catalogStats, listLocalArchives, scanArchiveDir, type CatalogStats } from './catalog.js';
+import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
-import { readAllCopyRecords, readCopyRecord, removeCopyRecord, type CopyRecord } from './copies.js';
-import { createArchive, type CreatedArchive, type RecoveryWriter, type Retention, type Sealer } from './create.js';
+import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
+import { createArchive, type RecoveryWriter, type Retention, type Sealer } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './compress.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
+import { placeFetched, removeCopy, verifyRemoteCopy } from './copy-ops.js';
 import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { applyLifecycles, replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
 import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
-import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
+import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveEvents, type ArchiveRunResult, type CleanupReport, type RunReason } from './archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js';
@@ -332,13 +332,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     if (!entry) throw notFound(id, opts.source ?? 'any source');
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of entry.copies.filter((c) => names.includes(c.source))) {
-      if (copy.source === LOCAL_SOURCE) {
-        await fsp.rm(copy.file!);
-        await fsyncDir(this.archiveDir);
-      } else {
-        await this.sources.remote(copy.source)!.store.delete(archiveObjectKey(id));
-        await removeCopyRecord(this.archiveDir, id, copy.source);
-      }
+      await removeCopy(copy, id, this.sources, this.archiveDir);
       deleted.push({ source: copy.source, location: copy.location });
     }
     return { archiveId: id, deleted };
@@ -366,18 +360,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
       ...(opts.onProblem ? { onProblem: opts.onProblem } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    try {
-      const tmp = `${target}.tmp-${process.pid}`;
-      if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
-      else await fsp.copyFile(got.file, tmp);
-      const fh = await fsp.open(tmp, 'r+');
-      await fh.sync();
-      await fh.close();
-      await fsp.rename(tmp, target);
-      await fsyncDir(path.dirname(target));
-    } finally {
-      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
-    }
+    await placeFetched(got, target);
     return { archiveId: id, file: target, bytes: (await fsp.stat(target)).size, source: got.source, skipped: got.skipped, repaired: got.repaired };
   }
 
@@ -391,12 +374,8 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     const entry = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
-    const got = await fetchGoodCopy(entry, { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir, verify: false });
-    try {
-      return { ...(await verifyArchive(got.file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) })), file: entry.copies.find((c) => c.source === got.source)!.location };
-    } finally {
-      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
-    }
+    const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };
+    return verifyRemoteCopy(entry, fetch, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }
 
   /**

@@ -5,14 +5,12 @@
  * copy's, when there is one); a source that cannot be listed keeps every
  * local copy it might have been the other copy of.
  */
-import * as fsp from 'node:fs/promises';
 import { BriError, isBriError } from '../errors.js';
-import { fsyncDir } from '../store/durable-fs.js';
 import type { ParsedArchiveConfig } from './config.js';
-import { removeCopyRecord } from './copies.js';
+import { removeCopy } from './copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
 import type { MergedListing } from './source-catalog.js';
-import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 
 export interface PruneReport {
   dryRun: boolean;
@@ -58,12 +56,7 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;
     if (!opts.dryRun) {
       try {
-        if (d.source === LOCAL_SOURCE) {
-          await fsp.rm(copy.file!, { force: true });
-        } else {
-          await sources.remote(d.source)!.store.delete(archiveObjectKey(d.archiveId));
-          await removeCopyRecord(archiveDir, d.archiveId, d.source);
-        }
+        await removeCopy(copy, d.archiveId, sources, archiveDir);
       } catch (err) {
         report.failed.push({ ...d, error: isBriError(err) ? err : new BriError('IO_ERROR', (err as Error).message, { cause: err }) });
         continue;
@@ -71,6 +64,5 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
     }
     report.removed.push({ ...d, location: copy.location });
   }
-  if (!opts.dryRun && report.removed.some((r) => r.source === LOCAL_SOURCE)) await fsyncDir(archiveDir);
   return report;
 }

@@ -14,6 +14,7 @@ import { readArchiveState } from './archive-state.js';
 import { scanArchiveDir, type LocalArchive } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
+import { verifyRemoteCopy } from './copy-ops.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { par2Repairer } from './repairer.js';
@@ -215,12 +216,7 @@ export class RestoreApi {
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
     const key = this.ctx.key ? { key: this.ctx.key } : {};
     if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: all });
-    const got = await fetchGoodCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir, verify: false });
-    try {
-      return { ...(await verifyArchive(got.file, { ...key, neighbours: all })), file: a.copies.find((c) => c.source === got.source)!.location };
-    } finally {
-      await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
-    }
+    return verifyRemoteCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir }, { ...key, neighbours: all });
   }
 
   /** Releases the remotes' clients (when this API made them). */

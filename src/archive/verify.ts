@@ -13,7 +13,6 @@ import { decodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js'
 import { parseWalLine } from '../format/wal-line.js';
 import { ChainVerifier } from '../store/chain.js';
 import { describeBreak } from '../store/verify-data-dir.js';
-import type { LocalArchive } from './catalog.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';

@@ -1,5 +1,4 @@
 /** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair`. */
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { ArchiveApi, offlineHost, type CreatedAndStored } from '../../archive/archive-api.js';
 import type { CopyStatus } from '../../archive/replicate.js';

@@ -1,0 +1,50 @@
+/**
+ * What several commands do to one copy of an archive: remove it (delete,
+ * prune), put a fetched copy in place durably (download), verify a remote
+ * copy through a temporary download (archive verify, restore verify).
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { fsyncDir } from '../store/durable-fs.js';
+import { removeCopyRecord } from './copies.js';
+import { fetchGoodCopy, type FetchedCopy, type FetchOptions } from './fetch-copy.js';
+import type { ArchiveCopy, CatalogArchive } from './source-catalog.js';
+import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+import { verifyArchive, type VerifyOptions, type VerifyReport } from './verify.js';
+
+/** Removes one copy: the local file (and its directory entry, durably), or the remote object and our record of it. */
+export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: ArchiveSources, archiveDir: string): Promise<void> {
+  if (copy.source === LOCAL_SOURCE) {
+    await fsp.rm(copy.file!, { force: true });
+    await fsyncDir(path.dirname(copy.file!));
+    return;
+  }
+  await sources.remote(copy.source)!.store.delete(archiveObjectKey(archiveId));
+  await removeCopyRecord(archiveDir, archiveId, copy.source);
+}
+
+/** Puts a fetched copy at `target` (temp file, fsync, rename, directory fsync) and removes the fetch's temporaries. */
+export async function placeFetched(got: FetchedCopy, target: string): Promise<void> {
+  try {
+    const tmp = `${target}.tmp-${process.pid}`;
+    if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
+    else await fsp.copyFile(got.file, tmp);
+    const fh = await fsp.open(tmp, 'r+');
+    await fh.sync();
+    await fh.close();
+    await fsp.rename(tmp, target);
+    await fsyncDir(path.dirname(target));
+  } finally {
+    await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+  }
+}
+
+/** Downloads the first copy that can be fetched (unverified), verifies it, and reports it under the copy's location. */
+export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchOptions, 'verify'>, verify: VerifyOptions): Promise<VerifyReport> {
+  const got = await fetchGoodCopy(entry, { ...fetch, verify: false });
+  try {
+    return { ...(await verifyArchive(got.file, verify)), file: entry.copies.find((c) => c.source === got.source)!.location };
+  } finally {
+    await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+  }
+}
