@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun } from './lib/measure.js';
+import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 
@@ -134,7 +134,7 @@ export interface SizeFigures {
 
 export interface ArchiveBenchResult {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
+  machine: MachineInfo;
   tools: Record<string, string>;
   options: { sizesMib: number[]; levels: number[]; verify: boolean; par2: boolean; runs: number; quick: boolean };
   /** The code measured: HEAD and the files of src/ changed from it, at the start and at the end (others may edit src/ during a run). */
@@ -339,15 +339,7 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
   };
   const result: ArchiveBenchResult = {
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      totalMemMb: Math.round(os.totalmem() / MIB),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      gnuTime,
-      tmpDir: root,
-    },
+    machine: machineInfo(root, gnuTime),
     tools,
     options: { sizesMib: opts.sizesMib, levels: opts.levels, verify: doVerify, par2: opts.par2 ?? true, runs, quick: opts.quick ?? false },
     source: { start: sourceState(), end: null },

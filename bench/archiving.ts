@@ -19,7 +19,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasGnuTime, runNodeChild, siblingPath } from './lib/measure.js';
+import type { ArchiveRecord } from './children/archiving-load.js';
+import { hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable } from './lib/table.js';
 
 export const DEFAULT_RATE = 5000;
@@ -65,17 +66,7 @@ export interface LoadChildResult {
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   perSecondAcks: number[];
   perSecondMaxMs: number[];
-  archives: Array<{
-    reason: string;
-    startMs: number;
-    endMs: number;
-    archiveId: string;
-    bytes: number;
-    lines: number | null;
-    cleanupSegments: number | null;
-    cleanupLines: number | null;
-    cleanupError?: string;
-  }>;
+  archives: ArchiveRecord[];
   archivesMade: number;
   archiveFailures: Array<{ reason: string; atMs: number; error: string }>;
   archivesSkipped: number;
@@ -110,7 +101,7 @@ export interface LoadRunFigures extends LoadChildResult {
 
 export interface ArchivingBenchResult {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
+  machine: MachineInfo;
   options: { rate: number; seconds: number; every: number; maxInFlight: number; keys: number; quick: boolean };
   without: LoadRunFigures | { error: string };
   with: LoadRunFigures | { error: string };
@@ -216,15 +207,7 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
   const gnuTime = hasGnuTime();
   const result: ArchivingBenchResult = {
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      totalMemMb: Math.round(os.totalmem() / 1024 / 1024),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      gnuTime,
-      tmpDir: root,
-    },
+    machine: machineInfo(root, gnuTime),
     options: o,
     without: { error: 'not run' },
     with: { error: 'not run' },

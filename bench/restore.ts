@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun } from './lib/measure.js';
+import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 
@@ -195,7 +195,7 @@ export interface LookupFigures {
 
 export interface RestoreBenchResult {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
+  machine: MachineInfo;
   tools: Record<string, string>;
   options: { walMib: number; archives: number; lookups: number; runs: number; toolRuns: number; quick: boolean; profileDir: string | null };
   childBaselineRssKb: number | null;
@@ -399,7 +399,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
   };
   const result: RestoreBenchResult = {
     startedAt: new Date().toISOString(),
-    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model ?? 'unknown', totalMemMb: Math.round(os.totalmem() / MIB), node: process.version, platform: `${os.platform()} ${os.release()}`, gnuTime, tmpDir: root },
+    machine: machineInfo(root, gnuTime),
     tools,
     options: { walMib, archives: archivesWanted, lookups, runs, toolRuns, quick, profileDir: opts.profileDir ?? null },
     childBaselineRssKb: null,

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasGnuTime, medianOf, runMeasured, runNodeChild, siblingPath, type ChildRun, type RunResult } from './lib/measure.js';
+import { hasGnuTime, medianOf, runMeasured, runNodeChild, siblingPath, type ChildRun, type RunResult, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatResultsTable, ratio, throughput, type TableRow } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 
@@ -123,7 +123,7 @@ export interface RecoveryFigures {
 
 export interface StoreBenchResult {
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; totalMemMb: number; node: string; platform: string; gnuTime: boolean; tmpDir: string };
+  machine: MachineInfo;
   /** Wall time of running `true` the same way as the tools: the start-up share in their figures. */
   toolStartupMs: number | null;
   options: { lines: number; alwaysLines: number; window: number; toolRuns: number };
@@ -318,15 +318,7 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
   const cpus = os.cpus();
   const result: StoreBenchResult = {
     startedAt: new Date().toISOString(),
-    machine: {
-      cpus: cpus.length,
-      cpuModel: cpus[0]?.model ?? 'unknown',
-      totalMemMb: Math.round(os.totalmem() / 1024 / 1024),
-      node: process.version,
-      platform: `${os.platform()} ${os.release()}`,
-      gnuTime,
-      tmpDir: root,
-    },
+    machine: machineInfo(root, gnuTime),
     options: { lines, alwaysLines, window, toolRuns },
     toolStartupMs: null,
     writeBatched: { error: 'not run' },

@@ -67,7 +67,7 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[rank]!;
 }
 
-interface ArchiveRecord {
+export interface ArchiveRecord {
   reason: string;
   /** ms since t0 when the run started and finished. */
   startMs: number;

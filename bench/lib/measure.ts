@@ -182,3 +182,27 @@ export function toolVersion(cmd: string, args: string[]): string {
     return 'unknown';
   }
 }
+
+/** What a benchmark's JSON records about the machine it ran on. */
+export interface MachineInfo {
+  cpus: number;
+  cpuModel: string;
+  totalMemMb: number;
+  node: string;
+  platform: string;
+  gnuTime: boolean;
+  tmpDir: string;
+}
+
+export function machineInfo(tmpDir: string, gnuTime: boolean): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    totalMemMb: Math.round(os.totalmem() / 1024 / 1024),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    gnuTime,
+    tmpDir,
+  };
+}
