@@ -7,24 +7,15 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
-});
-
-async function root(): Promise<string> {
-  const d = await makeTempDir('bri-prune-');
-  made.push(d);
-  return d;
-}
+const root = useTempDirs('bri-prune-');
 
 describe('pruning', () => {
   it('keepLocal: older local copies go once the remote has them, the archives stay restorable from it', async () => {

@@ -5,26 +5,17 @@
  * failed run is retried by the next trigger with nothing lost, and close()
  * waits for a run in progress.
  */
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../src/archive/scheduler.js';
 import { createDB, type BriDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { replayArchive } from '../../src/archive/replay-archive.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
-});
-
-async function dataDir(): Promise<string> {
-  const root = await makeTempDir('bri-triggers-');
-  made.push(root);
-  return path.join(root, 'data');
-}
+const tempDir = useTempDirs('bri-triggers-');
+const dataDir = async () => path.join(await tempDir(), 'data');
 
 const START = Date.UTC(2026, 11, 1, 0, 0, 0);
 const flush = () => new Promise((r) => setImmediate(r));

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readArchiveState } from '../../src/archive/archive-state.js';
 import { offlineRemover } from '../../src/archive/wal-cleanup.js';
 import { openRestore } from '../../src/archive/restore-api.js';
@@ -21,18 +21,9 @@ import { readSnapshot } from '../../src/store/snapshot-store.js';
 import { CLEANUP_JOURNAL, completeWalCleanup } from '../../src/store/wal-cleanup.js';
 import { verifyDataDir } from '../../src/store/verify-data-dir.js';
 import { runCli } from '../support/cli.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 
-const made: string[] = [];
-afterAll(async () => {
-  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
-});
-
-async function root(): Promise<string> {
-  const d = await makeTempDir('bri-cleanup-');
-  made.push(d);
-  return d;
-}
+const root = useTempDirs('bri-cleanup-');
 
 const SEG = 2048;
 const open = (dataDir: string, archive: Record<string, unknown> = { cleanupWal: true, compression: { level: 1 } }) =>

@@ -16,12 +16,11 @@ import { toPlainState, type PlainState } from '../../src/format/state.js';
 import { createRemote } from '../../src/remote/registry.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 import { startAllRemotes, type AllRemotes } from '../support/servers/all-remotes.js';
 import { AZURITE_KEY } from '../support/servers/azurite.js';
 
 let remotes: AllRemotes;
-const made: string[] = [];
 
 beforeAll(async () => {
   remotes = await startAllRemotes();
@@ -29,14 +28,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await remotes?.dispose();
-  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
 });
 
-async function tempDir(): Promise<string> {
-  const d = await makeTempDir('bri-e2e-');
-  made.push(d);
-  return d;
-}
+const tempDir = useTempDirs('bri-e2e-');
 
 interface History {
   root: string;

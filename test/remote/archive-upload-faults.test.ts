@@ -15,14 +15,13 @@ import { toPlainState } from '../../src/format/state.js';
 import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../support/servers/azurite.js';
 import { startFaultProxy, type FaultProxy } from '../support/servers/fault-proxy.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'bri-faults';
-const made: string[] = [];
 let azure: AzuriteServer;
 
 beforeAll(async () => {
@@ -33,14 +32,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await azure?.dispose();
-  for (const d of made) await fsp.rm(d, { recursive: true, force: true });
 });
 
-async function tempDir(): Promise<string> {
-  const d = await makeTempDir('bri-upfault-');
-  made.push(d);
-  return d;
-}
+const tempDir = useTempDirs('bri-upfault-');
 
 function s3Config(endpoint: string, prefix: string): RemoteConfig {
   return {
