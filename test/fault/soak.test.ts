@@ -47,13 +47,16 @@ const SEGMENT_SIZE = 16 * 1024;
  */
 const LINE_MAX = 160;
 /**
- * What wal/ may hold. Between two archive runs it holds the lines since the seal of the last
- * run whose cleanup finished: the ~300 entries that fire the next trigger plus the lines written
- * while that run works (a run seals, archives, then removes every closed segment up to its
- * seal). A kill before the cleanup leaves those lines for the next child, whose own first
- * trigger needs 300 more entries: so about 2 intervals normally, 4 across a kill; 8 leaves room
- * for slow runs on a loaded machine (or two kills in a row before a run finishes). Plus two
- * segments of slack: the open segment, and a closed one ending mid-interval.
+ * What wal/ may hold. An archive run seals the WAL (the open segment is closed), archives, then
+ * removes every closed segment up to its seal. So wal/ holds the lines since the seal of the
+ * last run whose cleanup finished: the 300 entries that fire the next trigger (or, once runs
+ * take longer than that, what one run lasts: the coalesced follow-up starts at once), plus what
+ * is written while the next run works: about 2 intervals. A kill before the cleanup leaves those
+ * lines to the next child, whose first trigger needs 300 more: about 4. Runs get slower as the
+ * state grows (each archive carries a snapshot of all of it), so 8 leaves room for that over the
+ * five-minute soak and for a loaded machine. Plus two segments of slack: the open one, and a
+ * closed one that ends past the last seal. (Seen on 2 shared cores: about 60 KB between runs and
+ * 130 KB during them at 60 s; 141 KB and 235 KB at 300 s; the bound is 417 KB.)
  */
 const WAL_BOUND = 8 * ARCHIVE_EVERY * LINE_MAX + 2 * SEGMENT_SIZE;
 /** The WAL bytes that went through the directory must exceed the bound this many times over (so cleanup really happened). */
@@ -99,18 +102,30 @@ type Where = 'writing' | 'archiving' | 'cleanup';
 interface Writer {
   child: ChildProcess;
   ready: Promise<void>;
+  /** Resolves once the child has exited and its stdout is drained (every ACK it printed is recorded). */
+  closed: Promise<void>;
   stderr: () => string;
   where: () => Where;
   /** Resolves on the next line that `match` accepts. */
   next: (match: (line: string) => boolean) => Promise<void>;
 }
 
-function startWriter(dataDir: string, run: number, acks: Map<string, Ack>, events: { archives: string[]; fails: string[] }): Writer {
+interface Events {
+  /** Archives the children announced ('finished'). */
+  archives: string[];
+  /** How long each of those runs took, 'started' to 'finished' (ms, as the parent saw the lines). */
+  runMs: number[];
+  fails: string[];
+}
+
+function startWriter(dataDir: string, run: number, acks: Map<string, Ack>, events: Events): Writer {
   const child = spawnTs('test/fault/children/soak-writer.ts', [dataDir, String(run)]);
   children.add(child);
   child.once('exit', () => children.delete(child));
+  const closed = new Promise<void>((r) => child.once('close', () => r()));
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
+  let startedAt = 0;
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
   let where: Where = 'writing';
@@ -119,11 +134,17 @@ function startWriter(dataDir: string, run: number, acks: Map<string, Ack>, event
     const [kind, a, b, c] = line.split(' ');
     if (kind === 'ACK') acks.set(a!, { ts: Number(b), digest: c! });
     else if (kind === 'READY') readyResolve();
-    else if (kind === 'STARTED') where = 'archiving';
+    else if (kind === 'STARTED') {
+      where = 'archiving';
+      startedAt = Date.now();
+    }
     else if (kind === 'CLEANUP') where = a === 'done' ? 'archiving' : 'cleanup';
     else if (kind === 'ARCHIVE' || kind === 'SKIPPED') {
       where = 'writing';
-      if (kind === 'ARCHIVE') events.archives.push(a!);
+      if (kind === 'ARCHIVE') {
+        events.archives.push(a!);
+        events.runMs.push(Date.now() - startedAt);
+      }
     } else if (kind === 'FAIL' || kind === 'WRITEFAIL') {
       where = 'writing';
       events.fails.push(`run ${run}: ${line}`);
@@ -135,6 +156,7 @@ function startWriter(dataDir: string, run: number, acks: Map<string, Ack>, event
   return {
     child,
     ready,
+    closed,
     stderr: () => stderr,
     where: () => where,
     next: (match) => new Promise<void>((resolve) => waiters.push({ match, resolve })),
@@ -150,7 +172,7 @@ describe('soak: steady writes with archive triggers, random SIGKILLs and restart
     const t0 = Date.now();
     const dataDir = path.join(root, 'data');
     const acks = new Map<string, Ack>();
-    const events = { archives: [] as string[], fails: [] as string[] };
+    const events: Events = { archives: [], runMs: [], fails: [] };
     const kills = { total: 0, by: { writing: 0, archiving: 0, cleanup: 0 } as Record<Where, number>, mode: { clock: 0, archive: 0, cleanup: 0 } };
     let maxBetween = 0;
     let maxDuring = 0;
@@ -170,7 +192,8 @@ describe('soak: steady writes with archive triggers, random SIGKILLs and restart
       const w = startWriter(dataDir, run, acks, events);
       await Promise.race([w.ready, waitExit(w.child)]);
       expect(w.child.exitCode, at(`child of run ${run} failed to start: ${w.stderr()}`)).toBeNull();
-      const sampler = setInterval(() => void walBytes(dataDir).then((b) => (maxDuring = Math.max(maxDuring, b))), 200);
+      let runMax = 0;
+      const sampler = setInterval(() => void walBytes(dataDir).then((b) => ((runMax = Math.max(runMax, b)), (maxDuring = Math.max(maxDuring, b)))), 200);
       const readyAt = Date.now();
       const r = random();
       const mode = r < 0.5 ? 'clock' : r < 0.75 ? 'archive' : 'cleanup';
@@ -191,13 +214,14 @@ describe('soak: steady writes with archive triggers, random SIGKILLs and restart
       const where = w.where();
       w.child.kill('SIGKILL');
       const exit = await waitExit(w.child);
+      await w.closed;
       clearInterval(sampler);
       expect(exit.signal, at(`run ${run} exit`)).toBe('SIGKILL');
       kills.total++;
       kills.by[where]++;
       kills.mode[mode]++;
       maxBetween = Math.max(maxBetween, await walBytes(dataDir));
-      if (process.env.SOAK_TRACE) console.log(`run ${run}: ${mode} after ${Date.now() - readyAt} ms, killed while ${where}, ${acks.size} acks, ${events.archives.length} archives, wal ${await walBytes(dataDir)}`);
+      if (process.env.SOAK_TRACE) console.log(`run ${run}: ${mode} after ${Date.now() - readyAt} ms, killed while ${where}, ${acks.size} acks, ${events.archives.length} archives, wal ${await walBytes(dataDir)} (max ${runMax} during the run)`);
 
       if (run % CHECK_EVERY === CHECK_EVERY - 1) {
         const db = await createDB({ storeConfig: storeConfig(dataDir) });
@@ -214,12 +238,14 @@ describe('soak: steady writes with archive triggers, random SIGKILLs and restart
     const last = startWriter(dataDir, run, acks, events);
     await Promise.race([last.ready, waitExit(last.child)]);
     expect(last.child.exitCode, at(`last child failed to start: ${last.stderr()}`)).toBeNull();
-    const closed = last.next((l) => l === 'CLOSED');
+    let sawClosed = false;
+    void last.next((l) => l === 'CLOSED').then(() => (sawClosed = true));
     await sleep(2000);
     last.child.kill('SIGTERM');
     const lastExit = await waitExit(last.child);
+    await last.closed;
     expect(lastExit.code, at(`last child's graceful exit: ${last.stderr()}`)).toBe(0);
-    await closed;
+    expect(sawClosed, at('the last child closed its database')).toBe(true);
     maxBetween = Math.max(maxBetween, await walBytes(dataDir));
 
     // Whatever is not archived yet is archived here, with the same configuration.
@@ -325,6 +351,7 @@ describe('soak: steady writes with archive triggers, random SIGKILLs and restart
       `soak: seed ${seed}, ${run} runs killed (${JSON.stringify(kills.mode)}; killed while ${JSON.stringify(kills.by)}), ${reopenChecks} reopen checks, ` +
         `${acks.size} acked writes, ${list.length} archives (${events.archives.length} by the children), ${walWritten} WAL bytes archived, ` +
         `max wal/ ${maxBetween} between runs, ${maxDuring} during (bound ${WAL_BOUND}), ${walAfter} after; ` +
+        `archive runs ${Math.round(events.runMs.reduce((a, x) => a + x, 0) / Math.max(1, events.runMs.length))} ms mean, ${Math.max(0, ...events.runMs)} ms max; ` +
         `${restores + 1} restores; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
   }, SOAK_MS + 120_000);
