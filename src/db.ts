@@ -4,6 +4,7 @@
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
 import { parseArchiveConfig } from './archive/config.js';
+import { readArchiveState } from './archive/archive-state.js';
 import type { SchedulerOptions } from './archive/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
@@ -50,13 +51,20 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   });
   // Triggers start with the database: WAL growth is watched through the writer's append events.
   archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
-  // close() stops the triggers and waits for a running archive, then closes the store, then the remotes' clients.
+  // Continuous shipping reads the WAL files; the absolute end is the store's line count plus the lines removed.
+  await archive.startShipping(
+    { onAppend: (l) => store.onAppend(l), segment: () => store.info().segment },
+    async () => store.info().totalLines + ((await readArchiveState(store.dataDir))?.removedLines ?? 0),
+    options.scheduler?.clock,
+  );
+  // close() stops the triggers and waits for a running archive, ships what is left, then closes the store, then the remotes' clients.
   const closeStore = store.close.bind(store);
   const close = async () => {
     if (store.isClosed) return;
     try {
       await archive.stopTriggers();
       await archive.idle();
+      await archive.stopShipping();
     } finally {
       try {
         await closeStore();

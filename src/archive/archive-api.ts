@@ -31,6 +31,10 @@ import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js
 import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
 import { offlineRemover, type SegmentRemover } from './wal-cleanup.js';
 import { completeWalCleanup } from '../store/wal-cleanup.js';
+import { ensureArchiveState, readArchiveState } from './archive-state.js';
+import type { Clock } from './scheduler.js';
+import { absorbShipments, shippingBase, WalShipping } from './shipping/shipping.js';
+import type { ShippingStatus } from './shipping/shipper.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -186,10 +190,21 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
     const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
     const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
+    if (this.config.continuous?.enabled) await this.absorbShipped();
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
     const policy = policyFromConfig(this.config, this.sources);
     if (hasPolicy(policy)) out.prune = await reported(() => this.pruneNow({}));
     return out;
+  }
+
+  /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
+  private async absorbShipped(): Promise<void> {
+    const state = await readArchiveState(this.host.dataDir);
+    if (!state) return;
+    for (const r of this.sources.remotes) {
+      const base = await shippingBase(this.host.dataDir, this.archiveDir, state.instanceId, r.name);
+      if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line).catch(() => undefined);
+    }
   }
 
   /** Runs `fn` after every run queued before it (creates, cleanups, prunes never interleave). */
@@ -230,6 +245,46 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   }
 
   private scheduler: ArchiveScheduler | null = null;
+  private shipping: WalShipping | null = null;
+
+  /**
+   * Starts continuous shipping to every remote (createDB does, when `continuous.enabled`).
+   * `endLine` is the absolute number of the last line written.
+   */
+  async startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
+    const c = this.config.continuous;
+    if (!c?.enabled || this.sources.remotes.length === 0 || this.shipping) return this.shipping;
+    const state = await ensureArchiveState(this.host.dataDir);
+    this.shipping = new WalShipping({
+      dataDir: this.host.dataDir,
+      archiveDir: this.archiveDir,
+      sources: this.sources,
+      instanceId: state.instanceId,
+      intervalMs: c.intervalMs ?? 1000,
+      endLine,
+      ...(clock ? { clock } : {}),
+      onEvent: (e) => this.emit('shipping', e),
+    });
+    this.shipping.start(growth);
+    return this.shipping;
+  }
+
+  /** Per remote: what is shipped, the lag in lines and seconds, the last error. Empty without continuous shipping. */
+  shippingStatus(): ShippingStatus[] {
+    return this.shipping?.status() ?? [];
+  }
+
+  /** Ships everything written so far, now. */
+  async flushShipping(): Promise<void> {
+    await this.shipping?.flush();
+  }
+
+  /** Stops shipping after a last shipment of what is written (close() does). */
+  async stopShipping(): Promise<void> {
+    const s = this.shipping;
+    this.shipping = null;
+    await s?.stop();
+  }
 
   /** Starts the configured triggers (createDB does, when `enabled` is not false). */
   startTriggers(growth?: WalGrowth, opts: SchedulerOptions = {}): ArchiveScheduler | null {
@@ -401,6 +456,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   /** Stops the triggers (waiting for a run in progress), then releases the remotes' clients. */
   async close(): Promise<void> {
     await this.stopTriggers();
+    await this.stopShipping();
     await this.running;
     await this.sources.close();
   }

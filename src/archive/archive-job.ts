@@ -14,6 +14,7 @@ import type { PruneReport } from './prune.js';
 import type { ProgressEvent } from './progress.js';
 import type { CopyStatus, ReplicationEvent } from './replicate.js';
 import type { TriggerReason } from './scheduler.js';
+import type { ShippingEvent } from './shipping/shipper.js';
 import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
 
 export type RunReason = TriggerReason | 'manual';
@@ -43,6 +44,8 @@ export interface ArchiveEvents {
   /** Nothing new to archive: not a failure. */
   skipped: [{ reason: RunReason; error: BriError }];
   failed: [{ reason: RunReason; error: unknown }];
+  /** Continuous shipping: a shipment made or a remote that failed (retried with backoff). */
+  shipping: [ShippingEvent];
 }
 
 /** Where the safe line is computed from: the local archives and the copy records. */

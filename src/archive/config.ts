@@ -66,6 +66,8 @@ const schema = z.strictObject({
   triggers: triggers.optional(),
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
   cleanupWal: z.boolean().optional(),
+  /** Ship the WAL to every remote as it is written, between archives. */
+  continuous: z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(10).optional() }).optional(),
   hooks: hooks.optional(),
   /** Where archives are kept (default `<dataDir>/archives`). */
   localDir: z.string().min(1).optional(),
@@ -104,6 +106,7 @@ export interface ArchiveConfig {
   retentionDays?: number;
   triggers?: ArchiveTriggers;
   cleanupWal?: boolean;
+  continuous?: { enabled?: boolean; intervalMs?: number };
   hooks?: ArchiveHooks;
   localDir?: string;
   compression?: { level?: number; workers?: number };

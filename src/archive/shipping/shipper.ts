@@ -1,0 +1,207 @@
+/**
+ * Continuous WAL shipping: between archives, the lines written since the
+ * last shipment go to each remote as small immutable objects, at most every
+ * `intervalMs` and at every segment rotation. Off the write path: a timer
+ * reads the WAL files and uploads; writes never wait for it. A remote that
+ * fails is retried with backoff and jitter while the lag (lines and seconds
+ * not yet shipped) is reported.
+ *
+ * Objects chain like archives: each starts at the line after the previous
+ * one and continues its pointer. After a restart the shipper resumes from
+ * what the remote already holds (the highest shipped line of the instance),
+ * so it never ships a line twice nor skips one; lines an archive on that
+ * remote already holds are not shipped again.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { RemoteSource } from '../sources.js';
+import { encodeShipment, instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import type { WalTail } from './wal-tail.js';
+import { createHash } from 'node:crypto';
+
+/** Where a remote's shipping may start: the end of the newest archive it holds, or line 0 of a WAL complete from its first line. */
+export interface ShippingBase {
+  line: number;
+  pointer: string;
+}
+
+export interface ShippingStatus {
+  source: string;
+  /** Absolute line through which the remote holds every line (archives and shipments); null before the first base is known. */
+  shippedThrough: number | null;
+  /** Lines written and not yet on the remote. */
+  lagLines: number;
+  /** How long the oldest unshipped line has waited, ms. */
+  lagMs: number;
+  lastShipmentAt: number | null;
+  shipments: number;
+  failures: number;
+  lastError: string | null;
+  state: 'waiting-for-archive' | 'idle' | 'shipping' | 'backoff';
+}
+
+export type ShippingEvent =
+  | { kind: 'shipped'; source: string; key: string; firstLine: number; lastLine: number; bytes: number; lagLines: number }
+  | { kind: 'ship-failed'; source: string; error: BriError; retryInMs: number };
+
+export interface RemoteShipperContext {
+  dataDir: string;
+  /** For temporary object files. */
+  tmpDir: string;
+  instanceId: string;
+  tail: WalTail;
+  /** Absolute number of the last line written so far. */
+  endLine(): Promise<number>;
+  /** The newest archive confirmed on this remote (its end line and pointer), or the genesis when the WAL is complete; null: none yet. */
+  base(): Promise<ShippingBase | null>;
+  onEvent?: (e: ShippingEvent) => void;
+  maxShipmentBytes: number;
+  backoff: { baseMs: number; maxMs: number };
+}
+
+export class RemoteShipper {
+  private shippedThrough: number | null = null;
+  private lastPointer = '';
+  private resumed = false;
+  private running: Promise<void> | null = null;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError: string | null = null;
+  private lastShipmentAt: number | null = null;
+  private shipments = 0;
+  private unshippedSince: number | null = null;
+  private lastLag = 0;
+
+  constructor(
+    readonly remote: RemoteSource,
+    private readonly ctx: RemoteShipperContext,
+  ) {}
+
+  /** Lines were written: the lag clock starts when the shipper was caught up. */
+  noteAppend(now: number): void {
+    this.unshippedSince ??= now;
+  }
+
+  status(now = Date.now()): ShippingStatus {
+    return {
+      source: this.remote.name,
+      shippedThrough: this.shippedThrough,
+      lagLines: this.lastLag,
+      lagMs: this.unshippedSince === null ? 0 : now - this.unshippedSince,
+      lastShipmentAt: this.lastShipmentAt,
+      shipments: this.shipments,
+      failures: this.failures,
+      lastError: this.lastError,
+      state: this.running ? 'shipping' : this.shippedThrough === null ? 'waiting-for-archive' : now < this.retryAt ? 'backoff' : 'idle',
+    };
+  }
+
+  /** Ships what is new (one run at a time; a run already going is awaited). */
+  tick(force = false): Promise<void> {
+    if (this.running) return this.running;
+    if (!force && Date.now() < this.retryAt) return Promise.resolve();
+    this.running = this.run().finally(() => (this.running = null));
+    return this.running;
+  }
+
+  /** The highest line the remote holds for the instance, from its shipments (and the base archive). */
+  private async resume(): Promise<void> {
+    const base = await this.ctx.base();
+    let best: ShipmentRef | null = null;
+    for await (const o of this.remote.store.list(instancePrefix(this.ctx.instanceId))) {
+      const ref = parseShipmentKey(o.key, o.size);
+      if (ref && (!best || ref.lastLine > best.lastLine)) best = ref;
+    }
+    if (best && (!base || best.lastLine > base.line)) {
+      const head = await this.remote.store.head(best.key);
+      const pointer = head.metadata.last_pointer;
+      if (pointer === undefined) throw new BriError(ErrorCodes.REMOTE_ERROR, `${best.key} has no last_pointer metadata`, { hint: 'The object was not written by this shipper; remove it or ship to another prefix.' });
+      this.shippedThrough = best.lastLine;
+      this.lastPointer = pointer;
+    } else if (base) {
+      this.shippedThrough = base.line;
+      this.lastPointer = base.pointer;
+    }
+    this.resumed = this.shippedThrough !== null;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      if (!this.resumed) await this.resume();
+      if (this.shippedThrough === null) return;
+      // An archive on this remote that reaches past the shipments makes them moot up to its end.
+      const base = await this.ctx.base();
+      if (base && base.line > this.shippedThrough) {
+        this.shippedThrough = base.line;
+        this.lastPointer = base.pointer;
+        this.ctx.tail.reset();
+      }
+      for (let n = 0; n < 64; n++) {
+        const read = await this.ctx.tail.read(this.shippedThrough, this.ctx.maxShipmentBytes);
+        if (read === 'nothing') break;
+        if (read === null) throw new BriError(ErrorCodes.ARCHIVE_ERROR, `line ${this.shippedThrough + 1} left the WAL before it was shipped to ${this.remote.name} or archived there`, { hint: 'Create an archive (it covers those lines); shipping resumes after it.' });
+        if (read.prevPointer !== null && read.prevPointer !== this.lastPointer) {
+          throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the WAL at line ${read.firstLine} does not continue the pointer shipped to ${this.remote.name} (${this.lastPointer})`, { hint: "Run 'bri data verify'; shipping stops until the chain is right." });
+        }
+        await this.ship(read.firstLine, read.texts);
+      }
+      this.lastLag = Math.max(0, (await this.ctx.endLine()) - this.shippedThrough);
+      if (this.lastLag === 0) this.unshippedSince = null;
+      this.failures = 0;
+      this.retryAt = 0;
+      this.lastError = null;
+    } catch (err) {
+      const error = isBriError(err) ? err : new BriError(ErrorCodes.REMOTE_ERROR, (err as Error).message, { cause: err });
+      this.failures++;
+      const { baseMs, maxMs } = this.ctx.backoff;
+      const wait = Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
+      this.retryAt = Date.now() + wait;
+      this.lastError = error.message;
+      this.lastLag = Math.max(0, (await this.ctx.endLine().catch(() => 0)) - (this.shippedThrough ?? 0));
+      this.ctx.onEvent?.({ kind: 'ship-failed', source: this.remote.name, error, retryInMs: Math.round(wait) });
+    }
+  }
+
+  private async ship(firstLine: number, texts: string[]): Promise<void> {
+    const first = parseWalLine(texts[0]!);
+    const last = parseWalLine(texts[texts.length - 1]!);
+    if (!first || !last) throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the WAL at line ${firstLine} does not parse; nothing was shipped`, { hint: "Run 'bri data verify'." });
+    const header: ShipmentHeader = {
+      v: 1,
+      instanceId: this.ctx.instanceId,
+      firstLine,
+      lastLine: firstLine + texts.length - 1,
+      prevPointer: this.lastPointer,
+      firstPointer: first.pointer,
+      lastPointer: last.pointer,
+      firstTimestamp: first.timestamp,
+      lastTimestamp: last.timestamp,
+      linesSha256: linesDigest(texts),
+    };
+    const body = encodeShipment(header, texts);
+    const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine);
+    await fsp.mkdir(this.ctx.tmpDir, { recursive: true });
+    const tmp = path.join(this.ctx.tmpDir, `${this.remote.name}-${randomBytes(4).toString('hex')}.wal.zst`);
+    try {
+      await fsp.writeFile(tmp, body);
+      await this.remote.store.put(key, { path: tmp }, { size: body.length, sha256: createHash('sha256').update(body).digest('hex'), metadata: shipmentMetadata(header), contentType: 'application/zstd' });
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
+    this.shippedThrough = header.lastLine;
+    this.lastPointer = header.lastPointer;
+    this.lastShipmentAt = Date.now();
+    this.shipments++;
+    const lag = Math.max(0, (await this.ctx.endLine()) - header.lastLine);
+    this.lastLag = lag;
+    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.length, lagLines: lag });
+  }
+
+  /** Waits for a run in progress. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Continuous shipping for a running database: one RemoteShipper per remote,
+ * ticked every `intervalMs` and at every segment rotation, the lag noted as
+ * lines are written, and the shipments an archive covers removed once that
+ * archive is confirmed on the remote (archives absorb shipments).
+ */
+import * as path from 'node:path';
+import { readArchiveState } from '../archive-state.js';
+import { listLocalArchives } from '../catalog.js';
+import { readAllCopyRecords } from '../copies.js';
+import type { Clock, WalGrowth } from '../scheduler.js';
+import { systemClock } from '../scheduler.js';
+import type { ArchiveSources, RemoteSource } from '../sources.js';
+import { listSegments } from '../../store/layout.js';
+import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStatus } from './shipper.js';
+import { instancePrefix, parseShipmentKey } from './shipment.js';
+import { WalTail } from './wal-tail.js';
+
+export interface ShippingConfig {
+  enabled?: boolean;
+  /** Ship at most this often (and at every segment rotation). Default 1000 ms. */
+  intervalMs?: number;
+}
+
+export interface ShippingOptions {
+  dataDir: string;
+  archiveDir: string;
+  sources: ArchiveSources;
+  instanceId: string;
+  intervalMs: number;
+  /** Absolute number of the last line written. */
+  endLine(): Promise<number>;
+  clock?: Clock;
+  onEvent?: (e: ShippingEvent) => void;
+  backoff?: { baseMs: number; maxMs: number };
+}
+
+/** The newest archive of the instance confirmed on `remote` (end line and pointer), else line 0 of a WAL complete from line 1. */
+export async function shippingBase(dataDir: string, archiveDir: string, instanceId: string, remote: string): Promise<ShippingBase | null> {
+  const records = await readAllCopyRecords(archiveDir);
+  let best: ShippingBase | null = null;
+  for (const a of await listLocalArchives(archiveDir)) {
+    const m = a.manifest;
+    if (m.instanceId !== instanceId || !records.get(m.archiveId)?.some((r) => r.source === remote)) continue;
+    if (!best || m.timeRange.walLines.end > best.line) best = { line: m.timeRange.walLines.end, pointer: m.chain.lastPointer };
+  }
+  const state = await readArchiveState(dataDir);
+  const tip = state?.last;
+  if (tip && (!best || tip.endLine > best.line) && records.get(tip.archiveId)?.some((r) => r.source === remote)) best = { line: tip.endLine, pointer: tip.lastPointer };
+  if (best) return best;
+  const segments = await listSegments(dataDir);
+  return (state?.removedLines ?? 0) === 0 && (segments.length === 0 || segments[0]!.index === 0) ? { line: 0, pointer: '' } : null;
+}
+
+/** Deletes the shipments of `instanceId` on `remote` that end at or before `throughLine` (an archive there holds them). */
+export async function absorbShipments(remote: RemoteSource, instanceId: string, throughLine: number): Promise<number> {
+  const doomed: string[] = [];
+  for await (const o of remote.store.list(instancePrefix(instanceId))) {
+    const ref = parseShipmentKey(o.key, o.size);
+    if (ref && ref.lastLine <= throughLine) doomed.push(ref.key);
+  }
+  for (const key of doomed) await remote.store.delete(key);
+  return doomed.length;
+}
+
+export class WalShipping {
+  readonly shippers: RemoteShipper[];
+  private timer: unknown = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  private readonly clock: Clock;
+  private lastSegment = -1;
+
+  constructor(private readonly opts: ShippingOptions) {
+    this.clock = opts.clock ?? systemClock;
+    const tailFor = () =>
+      new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0);
+    this.shippers = opts.sources.remotes.map(
+      (remote) =>
+        new RemoteShipper(remote, {
+          dataDir: opts.dataDir,
+          tmpDir: path.join(opts.archiveDir, '.tmp', 'shipping'),
+          instanceId: opts.instanceId,
+          tail: tailFor(),
+          endLine: opts.endLine,
+          base: () => shippingBase(opts.dataDir, opts.archiveDir, opts.instanceId, remote.name),
+          maxShipmentBytes: 4 * 1024 * 1024,
+          backoff: opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
+          ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+        }),
+    );
+  }
+
+  start(growth: WalGrowth): void {
+    this.lastSegment = growth.segment();
+    this.unsubscribe = growth.onAppend(() => {
+      const now = this.clock.now();
+      for (const s of this.shippers) s.noteAppend(now);
+      // A rotation closes a segment: ship it now rather than at the next tick.
+      const seg = growth.segment();
+      if (seg !== this.lastSegment) {
+        this.lastSegment = seg;
+        void this.tickAll();
+      }
+    });
+    this.arm();
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    this.timer = this.clock.setTimeout(() => {
+      void this.tickAll().finally(() => this.arm());
+    }, this.opts.intervalMs);
+  }
+
+  tickAll(force = false): Promise<void> {
+    return Promise.all(this.shippers.map((s) => s.tick(force))).then(() => undefined);
+  }
+
+  status(): ShippingStatus[] {
+    const now = this.clock.now();
+    return this.shippers.map((s) => s.status(now));
+  }
+
+  /** Ships everything written so far (retrying a failed remote once, now). */
+  async flush(): Promise<void> {
+    await Promise.all(this.shippers.map((s) => s.idle()));
+    await this.tickAll(true);
+  }
+
+  /** Stops the timer and the append watch, ships what is left (best effort), and waits. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.unsubscribe?.();
+    await this.flush().catch(() => undefined);
+    await Promise.all(this.shippers.map((s) => s.idle()));
+  }
+}
