@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
@@ -23,6 +23,8 @@ import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreRe
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+import { findShipped } from './shipping/plan-shipped.js';
+import { fetchShipment } from './shipping/shipped-catalog.js';
 
 export { par2Repairer } from './repairer.js';
 
@@ -61,6 +63,19 @@ export interface RestoreListing {
   unreadable: UnreadableCopy[];
   /** Sources that could not be listed. */
   unreachable: SourceFailure[];
+  /** Per source and instance: the shipped WAL after the instance's newest archive. */
+  shipped: ShippedRange[];
+}
+
+export interface ShippedRange {
+  source: string;
+  instanceId: string;
+  /** The newest archive's end line, which the shipments continue. */
+  afterLine: number;
+  throughLine: number;
+  endTime: Date | null;
+  /** First missing line, when shipments exist past a gap. */
+  gapAt: number | null;
 }
 
 /** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
@@ -135,7 +150,21 @@ export class RestoreApi {
       ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
     });
     const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
-    return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable };
+    return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable, shipped: await this.shippedRanges(merged, only) };
+  }
+
+  private async shippedRanges(merged: MergedListing, only: string[]): Promise<ShippedRange[]> {
+    const newest = new Map<string, number>();
+    for (const a of merged.archives) newest.set(a.manifest.instanceId, Math.max(newest.get(a.manifest.instanceId) ?? 0, a.manifest.timeRange.walLines.end));
+    const down = new Set(merged.unreachable.map((u) => u.source));
+    const out: ShippedRange[] = [];
+    for (const [instanceId, end] of newest) {
+      for (const name of only) {
+        const p = await findShipped(this.sources, [name], down, instanceId, end);
+        if (p) out.push({ source: p.source, instanceId, afterLine: end, throughLine: p.throughLine, endTime: p.endTime === null ? null : new Date(p.endTime), gapAt: p.gapAt });
+      }
+    }
+    return out;
   }
 
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
@@ -154,9 +183,10 @@ export class RestoreApi {
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
     const listing = await this.listing(opts.source);
-    const all = listing.archives;
-    const plan = planRestore(all, target, await this.defaultInstance(all, opts.instanceId));
+    const plan = await this.planWithShipped(listing, target, opts);
+    const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
     return executeRestore(plan, {
+      ...(plan.shipped && shipRemote ? { shipped: { source: plan.shipped.source, refs: plan.shipped.refs, fetch: (ref) => fetchShipment(shipRemote, ref, this.ctx.key) } } : {}),
       targetDir,
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
@@ -183,6 +213,36 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
+  }
+
+  /**
+   * The plan, with the shipped WAL after the newest archive when the target is the latest state
+   * or a time past the archives: `latest` ends at the last shipped line; a time is restored from
+   * the newest archive plus the shipped lines up to it.
+   */
+  private async planWithShipped(listing: MergedListing, target: RestoreTarget, opts: RestoreCallOptions): Promise<RestorePlan> {
+    const all = listing.archives;
+    const instance = await this.defaultInstance(all, opts.instanceId);
+    const unreachable = new Set(listing.unreachable.map((u) => u.source));
+    const shippedAfter = async (p: RestorePlan) => findShipped(this.sources, this.order(opts.source), unreachable, p.instanceId, p.archive.manifest.timeRange.walLines.end);
+    if (target.kind === 'latest') {
+      const plan = planRestore(all, target, instance);
+      return { ...plan, shipped: await shippedAfter(plan) };
+    }
+    if (target.kind !== 'timestamp') return planRestore(all, target, instance);
+    try {
+      return planRestore(all, target, instance);
+    } catch (err) {
+      if (!isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND)) throw err;
+      const latest = planRestore(all, { kind: 'latest' }, instance);
+      const shipped = await shippedAfter(latest);
+      // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines.
+      if (!shipped || shipped.endTime === null || target.timestamp < latest.archive.manifest.timeRange.sealedAt.getTime() || target.timestamp > shipped.endTime) {
+        const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source} reaches ${new Date(shipped.endTime).toISOString()}` : '';
+        throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${err.message}${reach}`, { ...(err.hint ? { hint: err.hint } : {}), details: err.details });
+      }
+      return { ...latest, target, untilTimestamp: target.timestamp, continuesChain: false, shipped };
+    }
   }
 
   /** The end of the newest archive. */

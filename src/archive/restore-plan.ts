@@ -5,6 +5,7 @@
 import { BriError, ErrorCodes } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ArchiveCopy } from './source-catalog.js';
+import type { ShippedPlan } from './shipping/plan-shipped.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
 export interface PlanArchive {
@@ -33,6 +34,8 @@ export interface RestorePlan {
   bytesToWrite: number;
   /** True when the result is the end of the newest archive: the chain goes on with the same instance. */
   continuesChain: boolean;
+  /** Shipped WAL restored after the archive (latest, or a time past the archives). */
+  shipped?: ShippedPlan | null;
 }
 
 export interface TimelineRange {

@@ -15,7 +15,8 @@ import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/s
 import { applyOperation, statesEqual, type DbState } from '../format/state.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { fsyncDir } from '../store/durable-fs.js';
-import { COLD_DIR, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../store/layout.js';
+import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../store/layout.js';
+import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../store/lock.js';
 import { recover } from '../store/recovery.js';
 import { verifyDataDir } from '../store/verify-data-dir.js';
@@ -64,6 +65,8 @@ export interface RestoreOptions {
    * (default: the plan's local file, verified and repaired here). `temporary` files are removed afterwards.
    */
   fetch?: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
+  /** Shipped WAL that continues the archive (latest, or a time after the archive's end). */
+  shipped?: ShippedInput;
 }
 
 /** A copy of the planned archive, ready to unpack. */
@@ -93,6 +96,8 @@ export interface RestoreResult {
   source: string;
   /** Sources tried first and passed over, with the reason (missing, down, damaged beyond repair). */
   skipped: Array<{ source: string; reason: string; code?: string }>;
+  /** The shipped WAL restored after the archive (null: none was used). */
+  shipped: ShippedOutcome | null;
   /** Errors thrown by hooks after the swap (the restore itself succeeded). */
   hookErrors: string[];
 }
@@ -153,6 +158,7 @@ interface Built {
   lastTimestamp: number | null;
   lastPointer: string;
   expected: DbState | null;
+  shipped: ShippedOutcome | null;
 }
 
 /** Writes the data directory for the plan into `dir` (which exists and is empty). */
@@ -233,7 +239,18 @@ async function buildDataDir(file: string, plan: RestorePlan, dir: string, opts: 
       await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
     },
   });
-  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: decodable ? expected : null };
+  let shipped: ShippedOutcome | null = null;
+  if (opts.shipped && !stopped) {
+    // The shipped WAL goes on in one more segment after the archive's last.
+    const lastSeg = m.contents.segments[m.contents.segments.length - 1];
+    const index = lastSeg ? (segmentIndex(lastSeg.segment) ?? 0) + 1 : 0;
+    const pos: ChainPosition = { lastLine, lastPointer, lastTimestamp, expected: decodable ? expected : null };
+    shipped = await appendShipped(dir, index, pos, opts.shipped, plan.untilTimestamp, opts.key);
+    linesRestored += shipped.lines;
+    ({ lastLine, lastPointer, lastTimestamp } = pos);
+    if (pos.expected === null) decodable = false;
+  }
+  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: decodable ? expected : null, shipped };
 }
 
 async function fsyncTree(dir: string): Promise<void> {
@@ -268,6 +285,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     repaired: null,
     source: plan.archive.copies?.[0]?.source ?? 'local',
     skipped: [],
+    shipped: null,
     hookErrors: [],
   };
   if (opts.dryRun) {
@@ -330,6 +348,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       movedAside: journal.cleanExisting ? null : journal.oldDir,
       repaired,
       linesRestored: built.linesRestored,
+      shipped: built.shipped,
       lastLine: built.lastLine,
       lastTimestamp: built.lastTimestamp,
       ...counts,

@@ -74,6 +74,8 @@ export class RemoteShipper {
   private shipments = 0;
   private unshippedSince: number | null = null;
   private lastLag = 0;
+  /** Lines written since lastLag was measured (status stays live between runs). */
+  private appendedSince = 0;
 
   constructor(
     readonly remote: RemoteSource,
@@ -81,15 +83,21 @@ export class RemoteShipper {
   ) {}
 
   /** Lines were written: the lag clock starts when the shipper was caught up. */
-  noteAppend(now: number): void {
+  noteAppend(now: number, lines: number): void {
     this.unshippedSince ??= now;
+    this.appendedSince += lines;
+  }
+
+  private async measureLag(): Promise<void> {
+    this.appendedSince = 0;
+    this.lastLag = Math.max(0, (await this.ctx.endLine().catch(() => this.shippedThrough ?? 0)) - (this.shippedThrough ?? 0));
   }
 
   status(now = Date.now()): ShippingStatus {
     return {
       source: this.remote.name,
       shippedThrough: this.shippedThrough,
-      lagLines: this.lastLag,
+      lagLines: this.lastLag + this.appendedSince,
       lagMs: this.unshippedSince === null ? 0 : now - this.unshippedSince,
       lastShipmentAt: this.lastShipmentAt,
       shipments: this.shipments,
@@ -148,8 +156,8 @@ export class RemoteShipper {
         }
         await this.ship(read.firstLine, read.texts);
       }
-      this.lastLag = Math.max(0, (await this.ctx.endLine()) - this.shippedThrough);
-      if (this.lastLag === 0) this.unshippedSince = null;
+      await this.measureLag();
+      if (this.lastLag + this.appendedSince === 0) this.unshippedSince = null;
       this.failures = 0;
       this.retryAt = 0;
       this.lastError = null;
@@ -160,7 +168,7 @@ export class RemoteShipper {
       const wait = Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
       this.retryAt = Date.now() + wait;
       this.lastError = error.message;
-      this.lastLag = Math.max(0, (await this.ctx.endLine().catch(() => 0)) - (this.shippedThrough ?? 0));
+      await this.measureLag();
       this.ctx.onEvent?.({ kind: 'ship-failed', source: this.remote.name, error, retryInMs: Math.round(wait) });
     }
   }
@@ -195,9 +203,8 @@ export class RemoteShipper {
     this.lastPointer = header.lastPointer;
     this.lastShipmentAt = Date.now();
     this.shipments++;
-    const lag = Math.max(0, (await this.ctx.endLine()) - header.lastLine);
-    this.lastLag = lag;
-    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.length, lagLines: lag });
+    await this.measureLag();
+    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.length, lagLines: this.lastLag });
   }
 
   /** Waits for a run in progress. */

@@ -93,9 +93,9 @@ export class WalShipping {
 
   start(growth: WalGrowth): void {
     this.lastSegment = growth.segment();
-    this.unsubscribe = growth.onAppend(() => {
+    this.unsubscribe = growth.onAppend((lines) => {
       const now = this.clock.now();
-      for (const s of this.shippers) s.noteAppend(now);
+      for (const s of this.shippers) s.noteAppend(now, lines);
       // A rotation closes a segment: ship it now rather than at the next tick.
       const seg = growth.segment();
       if (seg !== this.lastSegment) {

@@ -77,6 +77,8 @@ function printResult(result: RestoreResult, opts: CommonOptions): void {
     [
       `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})`,
       ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
+      result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
+      result.shipped?.broken ? `WARNING      shipped WAL lines ${result.shipped.broken.fromLine}..${result.shipped.broken.toLine} are unusable (${result.shipped.broken.reason}); restored up to line ${result.shipped.throughLine}` : '',
       `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
       `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
       `instance     ${result.instanceId}`,
@@ -107,8 +109,12 @@ export function registerRestoreCommands(program: Command): void {
       const sources = [...new Set(listing.archives.flatMap((a) => a.copies.map((c) => c.source)))];
       const bySource = sources.map((source) => ({ source, ranges: timeline(listing.archives.filter((a) => a.copies.some((c) => c.source === source))) }));
       if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges, bySource, ...listingProblemsJson(listing) });
+      const shippedText = (source: string, instanceId: string) => {
+        const s = listing.shipped.find((x) => x.source === source && x.instanceId === instanceId);
+        return s ? `, shipped WAL to ${s.endTime ? formatTime(s.endTime.getTime()) : '?'} (line ${s.throughLine}${s.gapAt !== null ? `; missing from line ${s.gapAt}` : ''})` : '';
+      };
       const ranges = bySource.flatMap(({ source, ranges }) =>
-        ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)`),
+        ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
       );
       printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...ranges].join('\n'), opts);
       reportListingProblems(listing);

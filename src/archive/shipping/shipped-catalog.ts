@@ -1,0 +1,59 @@
+/**
+ * What a remote holds of shipped WAL: the shipments of each instance, the
+ * chain of them that continues an archive (from the line after its end, with
+ * no line missing), where that chain breaks, and how far in time it reaches.
+ */
+import { isBriError } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import type { RemoteSource } from '../sources.js';
+import { decodeShipment, parseShipmentKey, SHIPPED_PREFIX, type DecodedShipment, type ShipmentRef } from './shipment.js';
+
+/** Shipments on a remote, by instance, in line order. */
+export async function listShipments(remote: RemoteSource): Promise<Map<string, ShipmentRef[]>> {
+  const out = new Map<string, ShipmentRef[]>();
+  for await (const o of remote.store.list(SHIPPED_PREFIX)) {
+    const ref = parseShipmentKey(o.key, o.size);
+    if (ref) out.set(ref.instanceId, [...(out.get(ref.instanceId) ?? []), ref]);
+  }
+  for (const refs of out.values()) refs.sort((a, b) => a.firstLine - b.firstLine || b.lastLine - a.lastLine);
+  return out;
+}
+
+export interface ShippedChain {
+  refs: ShipmentRef[];
+  /** Absolute line the chain reaches (the archive's end when it is empty). */
+  throughLine: number;
+  /** The first line missing after the chain, when later shipments exist past a gap. */
+  gapAt: number | null;
+}
+
+/** The shipments that continue line `afterLine` with no line missing (overlaps are cut by reading past them). */
+export function chainAfter(refs: readonly ShipmentRef[], afterLine: number): ShippedChain {
+  const chain: ShipmentRef[] = [];
+  let through = afterLine;
+  for (const r of refs) {
+    if (r.lastLine <= through) continue;
+    if (r.firstLine > through + 1) return { refs: chain, throughLine: through, gapAt: through + 1 };
+    chain.push(r);
+    through = r.lastLine;
+  }
+  return { refs: chain, throughLine: through, gapAt: null };
+}
+
+/** The last shipped instant of a chain (from the last object's metadata; null when it cannot be read). */
+export async function chainEndTime(remote: RemoteSource, chain: ShippedChain): Promise<number | null> {
+  const last = chain.refs[chain.refs.length - 1];
+  if (!last) return null;
+  try {
+    const t = Number((await remote.store.head(last.key)).metadata.last_timestamp);
+    return Number.isFinite(t) ? t : null;
+  } catch (err) {
+    if (isBriError(err)) return null;
+    throw err;
+  }
+}
+
+/** Downloads and checks one shipment (bounded: a shipment is small, and decoding stops at its limit). */
+export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?: EncryptionKey): Promise<DecodedShipment> {
+  return decodeShipment(await remote.store.get(ref.key), ref, key);
+}

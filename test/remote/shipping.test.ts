@@ -1,0 +1,239 @@
+/**
+ * Continuous WAL shipping against a local directory and s3rver: a writer
+ * SIGKILLed and its data directory deleted restores from the remote alone to
+ * within the loss window; repeated kills never leave a gap or a duplicate
+ * line on the remote; a remote that is down lets writes go on, reports the
+ * lag and catches up; a point in time between the last archive and the last
+ * shipment restores exactly the raw WAL's state at that time.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRestore } from '../../src/archive/restore-api.js';
+import { ArchiveSources } from '../../src/archive/sources.js';
+import { decodeShipment } from '../../src/archive/shipping/shipment.js';
+import { listShipments } from '../../src/archive/shipping/shipped-catalog.js';
+import { createDB } from '../../src/db.js';
+import { toPlainState } from '../../src/format/state.js';
+import type { RemoteConfig } from '../../src/remote/registry.js';
+import { recover } from '../../src/store/recovery.js';
+import { collectLines, prng, spawnTs, waitExit } from '../support/child.js';
+import { startFaultProxy, s3ErrorBody } from '../support/servers/fault-proxy.js';
+import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const BUCKET = 'bri-ship';
+const INTERVAL = 200;
+const CHILD = path.join(import.meta.dirname, 'children', 'shipping-writer.ts');
+const tempDir = useTempDirs('bri-ship-');
+let s3: S3rverServer;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  s3 = await startS3rver([BUCKET]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await s3?.dispose();
+});
+
+function s3Config(prefix: string, endpoint = s3.endpoint): RemoteConfig {
+  return { provider: 's3', name: 's3', bucket: BUCKET, prefix, endpoint, region: 'us-east-1', credentials: { ...S3RVER_CREDENTIALS }, sdkMaxAttempts: 1, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } };
+}
+
+async function remotesFor(root: string): Promise<RemoteConfig[]> {
+  const nas = path.join(root, 'nas');
+  await fsp.mkdir(nas, { recursive: true });
+  return [{ provider: 'local', name: 'nas', path: nas }, s3Config(`ship-${randomBytes(4).toString('hex')}`)];
+}
+
+interface ChildRun {
+  acks: Map<string, number>;
+  shipped: Array<{ source: string; first: number; last: number; at: number }>;
+  failures: string[];
+  killedAt: number;
+}
+
+/** Runs the writer until `ms` after READY, then SIGKILLs it. */
+async function runWriter(dataDir: string, remotes: RemoteConfig[], run: number, ms: number, archiveFirst: boolean): Promise<ChildRun> {
+  const child = spawnTs(CHILD, [dataDir, JSON.stringify(remotes), String(INTERVAL), String(run), archiveFirst ? '1' : '0']);
+  children.add(child);
+  const out: ChildRun = { acks: new Map(), shipped: [], failures: [], killedAt: 0 };
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  collectLines(child, (line) => {
+    const [w, a, b, c, d] = line.split(' ');
+    if (w === 'READY') {
+      setTimeout(() => {
+        out.killedAt = Date.now();
+        child.kill('SIGKILL');
+      }, ms);
+    } else if (w === 'ACK') out.acks.set(a!, Number(b));
+    else if (w === 'SHIPPED') out.shipped.push({ source: a!, first: Number(b), last: Number(c), at: Number(d) });
+    else if (w === 'SHIPFAIL') out.failures.push(line);
+  });
+  const exit = await waitExit(child);
+  children.delete(child);
+  if (exit.signal !== 'SIGKILL') throw new Error(`writer exited ${exit.code}: ${stderr}`);
+  return out;
+}
+
+/** Every shipment of the instance on a remote, in order: contiguous, no overlap, each chaining from the one before. */
+async function checkRemoteChain(remote: RemoteConfig, instanceId: string, fromLine: number): Promise<number> {
+  const sources = new ArchiveSources([remote]);
+  try {
+    const r = sources.remotes[0]!;
+    const refs = (await listShipments(r)).get(instanceId) ?? [];
+    let through = fromLine;
+    let pointer: string | null = null;
+    for (const ref of refs) {
+      expect(ref.firstLine, `${ref.key} after line ${through}`).toBe(through + 1);
+      const s = await decodeShipment(await r.store.get(ref.key), ref);
+      if (pointer !== null) expect(s.header.prevPointer).toBe(pointer);
+      pointer = s.header.lastPointer;
+      through = ref.lastLine;
+    }
+    return through;
+  } finally {
+    await sources.close();
+  }
+}
+
+describe('continuous shipping', () => {
+  it('after a SIGKILL and the loss of the data directory, the remote alone restores every write older than the loss window', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const run = await runWriter(dataDir, remotes, 0, 3000, true);
+    expect(run.shipped.length).toBeGreaterThan(5);
+    await fsp.rm(dataDir, { recursive: true, force: true });
+    const target = path.join(root, 'restored');
+    const r = await openRestore({ dataDir: target, config: { remotes: [remotes[1]!] } }).fromLatest();
+    expect(r.source).toBe('s3');
+    expect(r.shipped?.lines).toBeGreaterThan(0);
+    const state = toPlainState((await recover(target)).state);
+    // Every write acknowledged more than intervalMs + one shipment (bounded here by 1 s) before the kill is there.
+    const lost = [...run.acks].filter(([k]) => state.documents[k] === undefined);
+    const oldestLost = Math.min(...lost.map(([, t]) => t));
+    const window = lost.length ? run.killedAt - oldestLost : 0;
+    for (const [k, t] of run.acks) if (t < run.killedAt - (INTERVAL + 1000)) expect(state.documents[k], `${k} acked ${run.killedAt - t} ms before the kill`).toBeDefined();
+    expect(window).toBeLessThan(INTERVAL + 1000);
+    console.log(`loss window: ${window} ms (${lost.length} of ${run.acks.size} acknowledged writes not shipped at the kill; interval ${INTERVAL} ms)`);
+    // The restored instance goes on and ships from where the remote is.
+    const db = await createDB({ storeConfig: { dataDir: target, snapshotOnClose: false, archive: { remotes: [remotes[1]!], continuous: { enabled: true, intervalMs: INTERVAL } } } });
+    try {
+      await db.set('AFTER_RESTORE', { ok: true });
+      await db.archive.flushShipping();
+      expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null });
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it('20 kills and restarts during shipping leave no gap and no duplicate line on either remote', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const rand = prng(Number(process.env.SHIP_SEED ?? 4711));
+    const acks = new Map<string, number>();
+    for (let i = 0; i < 20; i++) {
+      const run = await runWriter(dataDir, remotes, i, 200 + Math.floor(rand() * 900), i === 0);
+      for (const [k, t] of run.acks) acks.set(k, t);
+    }
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { remotes, continuous: { enabled: true, intervalMs: INTERVAL } } } });
+    let instanceId: string;
+    let end: number;
+    try {
+      await db.archive.flushShipping();
+      instanceId = (await db.archive.list())[0]!.manifest.instanceId;
+      end = db.info().totalLines;
+      for (const s of db.archive.shippingStatus()) expect(s).toMatchObject({ shippedThrough: end, lagLines: 0 });
+    } finally {
+      await db.close();
+    }
+    const archiveEnd = (await openRestore({ dataDir }).list()).archives[0]!.manifest.timeRange.walLines.end;
+    for (const remote of remotes) expect(await checkRemoteChain(remote, instanceId, archiveEnd)).toBe(end);
+    // And the remote restores every acknowledged write.
+    const target = path.join(root, 'restored');
+    await openRestore({ dataDir: target, config: { remotes: [remotes[0]!] } }).fromLatest();
+    const state = toPlainState((await recover(target)).state);
+    for (const k of acks.keys()) expect(state.documents[k], k).toBeDefined();
+  }, 240_000);
+
+  it('a remote that is down: writes go on, the lag grows and is reported, shipping catches up when it returns', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const proxy = await startFaultProxy(s3.port);
+    let down = false;
+    proxy.setPlan(() => (down ? { kind: 'status', status: 503, body: s3ErrorBody('SlowDown') } : { kind: 'pass' }));
+    const remote = s3Config(`down-${randomBytes(3).toString('hex')}`, `http://127.0.0.1:${proxy.port}`);
+    const failures: string[] = [];
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { remotes: [remote], continuous: { enabled: true, intervalMs: 50 } } } });
+    try {
+      await db.set('FIRST', { n: 0 });
+      await db.archive.create({ level: 1 });
+      db.archive.on('shipping', (e) => e.kind === 'ship-failed' && failures.push(e.error.message));
+      down = true;
+      const t0 = Date.now();
+      for (let i = 0; i < 300; i++) await db.set(`D_${i}`, { i });
+      expect(Date.now() - t0).toBeLessThan(20_000); // writes never waited for the network
+      await new Promise((r) => setTimeout(r, 400));
+      const lagging = db.archive.shippingStatus()[0]!;
+      expect(lagging.lagLines).toBeGreaterThanOrEqual(300);
+      expect(lagging.lagMs).toBeGreaterThan(0);
+      expect(lagging.lastError).toBeTruthy();
+      expect(failures.length).toBeGreaterThan(0);
+      down = false;
+      await db.archive.flushShipping();
+      expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null });
+      const expected = toPlainState(db.state);
+      await db.close();
+      const target = path.join(root, 'restored');
+      const r = await openRestore({ dataDir: target, config: { remotes: [s3Config(remote.prefix!)] } }).fromLatest();
+      expect(r.shipped?.lines).toBe(300);
+      expect(toPlainState((await recover(target)).state)).toEqual(expected);
+    } finally {
+      if (!db.isClosed) await db.close();
+      await proxy.close();
+    }
+  }, 120_000);
+
+  it('a point in time between the last archive and the last shipment restores exactly what the raw WAL gives', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, walSegmentSize: 4096, archive: { remotes, continuous: { enabled: true, intervalMs: 100 } } } });
+    const stamps: number[] = [];
+    try {
+      for (let i = 0; i < 50; i++) await db.set(`A_${i}`, { i });
+      await db.archive.create({ level: 1 });
+      for (let i = 0; i < 200; i++) {
+        await db.set(`B_${i % 37}`, { i });
+        if (i % 9 === 0) await db.sAdd('SET', `m${i % 5}`);
+        if (i % 13 === 0) await db.delete(`B_${(i + 3) % 37}`);
+        if (i % 40 === 20) {
+          const t = Date.now();
+          stamps.push(t);
+          while (Date.now() <= t) await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+      await db.archive.flushShipping();
+    } finally {
+      await db.close();
+    }
+    const listing = await openRestore({ dataDir, config: { remotes } }).list();
+    expect(listing.shipped.map((s) => s.source).sort()).toEqual(['nas', 's3']);
+    for (const [i, t] of stamps.entries()) {
+      const expected = toPlainState((await recover(dataDir, { untilTimestamp: t })).state);
+      const target = path.join(root, `pitr-${i}`);
+      const r = await openRestore({ dataDir: target, config: { remotes: [remotes[i % 2]!] } }).toTimestamp(t);
+      expect(r.shipped?.stoppedByTime).toBe(true);
+      expect(toPlainState((await recover(target)).state), `instant ${i}`).toEqual(expected);
+    }
+    // Past the last shipped line there is nothing to restore from.
+    await expect(openRestore({ dataDir: path.join(root, 'late'), config: { remotes } }).toTimestamp(Date.now() + 60_000)).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+  }, 120_000);
+});
