@@ -35,6 +35,8 @@ import { ensureArchiveState, readArchiveState } from './archive-state.js';
 import type { Clock } from './scheduler.js';
 import { absorbShipments, shippingBase, WalShipping } from './shipping/shipping.js';
 import type { ShippingStatus } from './shipping/shipper.js';
+import { shippingMetrics } from './shipping/metrics.js';
+import { shippingReport, type ShippingReport } from './shipping/report.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -272,6 +274,19 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   /** Per remote: what is shipped, the lag in lines and seconds, the last error. Empty without continuous shipping. */
   shippingStatus(): ShippingStatus[] {
     return this.shipping?.status() ?? [];
+  }
+
+  /** The shipping status as Prometheus text (gauges per remote: lag in lines and seconds, shipments, failures). */
+  metrics(): string {
+    return shippingMetrics(this.shippingStatus());
+  }
+
+  /**
+   * How far each remote's shipped WAL reaches against the data directory, computed from the
+   * remotes themselves (so it works for a stopped database too): lines and seconds behind.
+   */
+  shippingReport(): Promise<ShippingReport[]> {
+    return shippingReport(this.host.dataDir, this.archiveDir, this.sources, this.shippingStatus());
   }
 
   /** Ships everything written so far, now. */

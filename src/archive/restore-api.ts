@@ -23,7 +23,9 @@ import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreRe
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
-import { findShipped } from './shipping/plan-shipped.js';
+import { findShipped, type ShippedPlan } from './shipping/plan-shipped.js';
+import type { ShippedInput } from './shipping/restore-shipped.js';
+import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
 
 export { par2Repairer } from './repairer.js';
@@ -185,8 +187,8 @@ export class RestoreApi {
     const listing = await this.listing(opts.source);
     const plan = await this.planWithShipped(listing, target, opts);
     const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
-    return executeRestore(plan, {
-      ...(plan.shipped && shipRemote ? { shipped: { source: plan.shipped.source, refs: plan.shipped.refs, fetch: (ref) => fetchShipment(shipRemote, ref, this.ctx.key) } } : {}),
+    const result = await executeRestore(plan, {
+      ...(plan.shipped && shipRemote ? { shipped: this.shippedInput(plan.shipped) } : {}),
       targetDir,
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
@@ -213,6 +215,25 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
+    // A shipment missing in the middle (later ones exist) stops the chain like a damaged one: say so.
+    const shipped = result.shipped;
+    if (shipped && !shipped.broken && !shipped.stoppedByTime && plan.shipped?.gapAt != null && shipped.throughLine < plan.shipped.gapAt) {
+      shipped.broken = { fromLine: plan.shipped.gapAt, toLine: plan.shipped.gapAt, reason: 'missing: no shipment holds this line, later ones exist' };
+    }
+    for (const f of shipped?.replaced ?? []) opts.onSourceProblem?.({ source: f.source, reason: `shipped WAL lines ${f.fromLine}..${f.toLine}: ${f.reason}; taken from another source` });
+    if (shipped?.broken) {
+      opts.onSourceProblem?.({ source: shipped.source, reason: `shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine}: ${shipped.broken.reason}; restored up to line ${shipped.throughLine}` });
+    }
+    return result;
+  }
+
+  /** Where the restore takes shipped lines from: the chosen source's chain, then the others'. */
+  private shippedInput(p: ShippedPlan): ShippedInput {
+    const input = (source: string, refs: ShipmentRef[]) => {
+      const remote = this.sources.remote(source)!;
+      return { source, refs, fetch: (ref: ShipmentRef) => fetchShipment(remote, ref, this.ctx.key) };
+    };
+    return { sources: [input(p.source, p.refs), ...p.others.map((o) => input(o.source, o.refs))] };
   }
 
   /**

@@ -237,3 +237,76 @@ describe('continuous shipping', () => {
     await expect(openRestore({ dataDir: path.join(root, 'late'), config: { remotes } }).toTimestamp(Date.now() + 60_000)).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
   }, 120_000);
 });
+
+describe('shipped WAL that is damaged or missing', () => {
+  async function shippedHistory() {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, walSegmentSize: 2048, archive: { remotes, continuous: { enabled: true, intervalMs: 20 } } } });
+    try {
+      await db.set('BASE', { b: 1 });
+      await db.archive.create({ level: 1 });
+      for (let i = 0; i < 120; i++) await db.set(`S_${i}`, { i, pad: 'y'.repeat(40) });
+      await db.archive.flushShipping();
+      const cfg = path.join(root, 'cfg.json');
+      await fsp.writeFile(cfg, JSON.stringify({ remotes }));
+      return { root, dataDir, remotes, cfg, instanceId: (await db.archive.list())[0]!.manifest.instanceId, metrics: db.archive.metrics() };
+    } finally {
+      await db.close();
+    }
+  }
+
+  it('a damaged shipment in the middle: the restore stops at the last good line before it and says which range', async () => {
+    const h = await shippedHistory();
+    expect(h.metrics).toMatch(/bri_shipping_lag_lines\{source="nas"\} 0/);
+    const sources = new ArchiveSources([h.remotes[0]!]);
+    const refs = (await listShipments(sources.remotes[0]!)).get(h.instanceId)!;
+    await sources.close();
+    expect(refs.length).toBeGreaterThan(3);
+    const victim = refs[Math.floor(refs.length / 2)]!;
+    const file = path.join(h.root, 'nas', ...(h.remotes[0]!.prefix ? [h.remotes[0]!.prefix] : []), ...victim.key.split('/'));
+    const bytes = await fsp.readFile(file);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await fsp.writeFile(file, bytes);
+    const problems: string[] = [];
+    const target = path.join(h.root, 'restored');
+    const r = await openRestore({ dataDir: target, config: { remotes: [h.remotes[0]!] } }).fromLatest({ onSourceProblem: (p) => problems.push(p.reason) });
+    expect(r.shipped?.broken).toMatchObject({ fromLine: victim.firstLine, toLine: victim.lastLine });
+    expect(r.shipped?.throughLine).toBe(victim.firstLine - 1);
+    expect(problems.join('\n')).toContain(`shipped WAL lines ${victim.firstLine}..${victim.lastLine}`);
+    const expected = toPlainState((await recover(h.dataDir, { untilLine: victim.firstLine - 1 })).state);
+    expect(toPlainState((await recover(target)).state)).toEqual(expected);
+    // The other remote is whole: with both, the damaged shipment's lines are taken from it.
+    const both = path.join(h.root, 'both');
+    const r2 = await openRestore({ dataDir: both, config: { remotes: h.remotes } }).fromLatest();
+    expect(r2.shipped?.broken).toBeNull();
+    expect(r2.shipped?.replaced.map((x) => x.source)).toEqual(['nas']);
+    expect(r2.shipped?.sources).toEqual(['nas', 's3']);
+    expect(toPlainState((await recover(both)).state)).toEqual(toPlainState((await recover(h.dataDir)).state));
+  }, 60_000);
+
+  it('a missing shipment in the middle: stopped before it, reported; bri archive stats shows no lag', async () => {
+    const h = await shippedHistory();
+    const sources = new ArchiveSources([h.remotes[1]!]);
+    const s3r = sources.remotes[0]!;
+    const refs = (await listShipments(s3r)).get(h.instanceId)!;
+    const victim = refs[1]!;
+    const stats = await (await import('../support/cli.js')).runCli(['archive', 'stats', '-d', h.dataDir, '--config', h.cfg, '--json']);
+    expect(stats.code, stats.stderr).toBe(0);
+    const shipping = (JSON.parse(stats.stdout) as { shipping: Array<{ source: string; lagLines: number; shippedThrough: number }> }).shipping;
+    expect(shipping.map((s) => [s.source, s.lagLines])).toEqual([
+      ['nas', 0],
+      ['s3', 0],
+    ]);
+    await s3r.store.delete(victim.key);
+    await sources.close();
+    const target = path.join(h.root, 'restored');
+    const r = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest();
+    expect(r.shipped?.throughLine).toBe(victim.firstLine - 1);
+    expect(r.shipped?.broken).toMatchObject({ fromLine: victim.firstLine });
+    const list = await (await import('../support/cli.js')).runCli(['restore', 'list', '-d', h.dataDir, '--config', h.cfg]);
+    expect(list.stdout).toMatch(/s3: .*shipped WAL to .*missing from line \d+/);
+    expect(list.stdout).toMatch(/nas: .*shipped WAL to .*\(line \d+\)/);
+  }, 60_000);
+});

@@ -19,10 +19,12 @@ export interface ShippedPlan {
   endTime: number | null;
   /** First missing line when shipments exist past a gap (the restore stops before it). */
   gapAt: number | null;
+  /** The other sources' chains, in priority order: a shipment that fails is taken from them. */
+  others: Array<{ source: string; refs: ShipmentRef[] }>;
 }
 
 export async function findShipped(sources: ArchiveSources, order: readonly string[], unreachable: ReadonlySet<string>, instanceId: string, afterLine: number): Promise<ShippedPlan | null> {
-  let best: ShippedPlan | null = null;
+  const chains: Array<{ source: string; chain: ReturnType<typeof chainAfter> }> = [];
   for (const name of order) {
     const remote = sources.remote(name);
     if (!remote || unreachable.has(name)) continue;
@@ -34,8 +36,17 @@ export async function findShipped(sources: ArchiveSources, order: readonly strin
       throw err;
     }
     const chain = chainAfter(refs, afterLine);
-    if (chain.refs.length === 0 || (best && chain.throughLine <= best.throughLine)) continue;
-    best = { source: name, refs: chain.refs, afterLine, throughLine: chain.throughLine, endTime: await chainEndTime(remote, chain), gapAt: chain.gapAt };
+    if (chain.refs.length > 0) chains.push({ source: name, chain });
   }
-  return best;
+  if (chains.length === 0) return null;
+  const best = chains.reduce((a, b) => (b.chain.throughLine > a.chain.throughLine ? b : a));
+  return {
+    source: best.source,
+    refs: best.chain.refs,
+    afterLine,
+    throughLine: best.chain.throughLine,
+    endTime: await chainEndTime(sources.remote(best.source)!, best.chain),
+    gapAt: best.chain.gapAt,
+    others: chains.filter((c) => c !== best).map((c) => ({ source: c.source, refs: c.chain.refs })),
+  };
 }

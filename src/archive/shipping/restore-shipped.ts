@@ -1,13 +1,13 @@
 /**
  * The shipped WAL after an archive, written into a restored data directory:
  * one more segment after the archive's last, holding the shipped lines that
- * continue the archive's chain (up to a time, for a point in time). A
- * shipment that cannot be fetched or fails its checks stops the restore at
- * the last good line before it, and the result says which range it broke.
+ * continue the archive's chain (up to a time, for a point in time). Each
+ * next line is taken from the first source whose shipment holding it can be
+ * fetched and passes its checks; when none can, the restore stops at the
+ * last good line and the result says which range broke it.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
@@ -15,10 +15,15 @@ import { segmentName, WAL_DIR } from '../../store/layout.js';
 import { isEncryptedEntry, lineOperation } from '../../store/wal-entry.js';
 import type { DecodedShipment, ShipmentRef } from './shipment.js';
 
-export interface ShippedInput {
+export interface ShippedSourceInput {
   source: string;
   refs: readonly ShipmentRef[];
   fetch(ref: ShipmentRef): Promise<DecodedShipment>;
+}
+
+/** The chosen source first, then the others in priority order. */
+export interface ShippedInput {
+  sources: readonly ShippedSourceInput[];
 }
 
 /** Where the restored chain stands; updated as lines are appended. */
@@ -31,64 +36,99 @@ export interface ChainPosition {
 }
 
 export interface ShippedOutcome {
+  /** The sources lines were taken from, in the order first used. */
   source: string;
+  sources: string[];
   lines: number;
   throughLine: number;
-  /** The shipment that stopped the restore before the chain's end, and why. */
+  /** The shipment that stopped the restore before the chain's end, and why (null: none did). */
   broken: { fromLine: number; toLine: number; reason: string } | null;
+  /** Shipments that failed and were taken from another source instead. */
+  replaced: Array<{ source: string; fromLine: number; toLine: number; reason: string }>;
   /** The point in time stopped it (lines after it are not restored). */
   stoppedByTime: boolean;
 }
 
+type Failure = { source: string; fromLine: number; toLine: number; reason: string };
+
+/** Appends the lines of one shipment that continue `pos`; a line that does not continue the chain is a failure. */
+function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPosition, until: number | null, key: EncryptionKey | undefined, buffer: string[]): { failure: string | null; stoppedByTime: boolean } {
+  for (const [i, text] of shipment.lines.entries()) {
+    const abs = ref.firstLine + i;
+    const parsed = parseWalLine(text)!; // decodeShipment checked every line
+    if (abs < pos.lastLine) continue;
+    if (abs === pos.lastLine) {
+      // The line the chain already has: the pointers must agree.
+      if (parsed.pointer !== pos.lastPointer) return { failure: `line ${abs} has pointer ${parsed.pointer}, the restored chain ${pos.lastPointer}`, stoppedByTime: false };
+      continue;
+    }
+    if (abs === ref.firstLine && shipment.header.prevPointer !== pos.lastPointer) {
+      return { failure: `it continues pointer ${shipment.header.prevPointer}, the restored chain ends at ${pos.lastPointer}`, stoppedByTime: false };
+    }
+    if (until !== null && parsed.timestamp > until) return { failure: null, stoppedByTime: true };
+    if (pos.expected && !(isEncryptedEntry(parsed.entry) && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
+    else pos.expected = null;
+    buffer.push(text + '\n');
+    pos.lastLine = abs;
+    pos.lastPointer = parsed.pointer;
+    pos.lastTimestamp = parsed.timestamp;
+  }
+  return { failure: null, stoppedByTime: false };
+}
+
 export async function appendShipped(dir: string, segmentIndex: number, pos: ChainPosition, input: ShippedInput, untilTimestamp: number | null, key?: EncryptionKey): Promise<ShippedOutcome> {
-  const out: ShippedOutcome = { source: input.source, lines: 0, throughLine: pos.lastLine, broken: null, stoppedByTime: false };
+  const start = pos.lastLine;
+  const out: ShippedOutcome = { source: input.sources[0]?.source ?? '', sources: [], lines: 0, throughLine: pos.lastLine, broken: null, replaced: [], stoppedByTime: false };
+  const failed = new Set<string>();
+  const failures: Failure[] = [];
   const file = path.join(dir, WAL_DIR, segmentName(segmentIndex));
   const fh = await fsp.open(file, 'w', 0o644);
   try {
-    refs: for (const ref of input.refs) {
-      let shipment: DecodedShipment;
-      try {
-        shipment = await input.fetch(ref);
-      } catch (err) {
-        out.broken = { fromLine: ref.firstLine, toLine: ref.lastLine, reason: isBriError(err) || err instanceof Error ? err.message : String(err) };
-        break;
-      }
-      const buffer: string[] = [];
-      for (const [i, text] of shipment.lines.entries()) {
-        const abs = ref.firstLine + i;
-        const parsed = parseWalLine(text)!; // decodeShipment checked every line
-        if (abs <= pos.lastLine) {
-          // Lines the archive (or an earlier shipment) already has: the pointers must agree.
-          if (abs === pos.lastLine && parsed.pointer !== pos.lastPointer) {
-            out.broken = { fromLine: ref.firstLine, toLine: ref.lastLine, reason: `line ${abs} has pointer ${parsed.pointer}, the restored chain ${pos.lastPointer}` };
-            break refs;
-          }
+    next: for (;;) {
+      const want = pos.lastLine + 1;
+      for (const src of input.sources) {
+        const ref = src.refs.find((r) => r.firstLine <= want && want <= r.lastLine && !failed.has(`${src.source}\n${r.key}`));
+        if (!ref) continue;
+        let shipment: DecodedShipment;
+        try {
+          shipment = await src.fetch(ref);
+        } catch (err) {
+          failed.add(`${src.source}\n${ref.key}`);
+          failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: (err as Error).message });
           continue;
         }
-        if (abs === ref.firstLine && shipment.header.prevPointer !== pos.lastPointer) {
-          out.broken = { fromLine: ref.firstLine, toLine: ref.lastLine, reason: `it continues pointer ${shipment.header.prevPointer}, the restored chain ends at ${pos.lastPointer}` };
-          break refs;
+        const buffer: string[] = [];
+        const before = { ...pos };
+        const r = continueWith(shipment, ref, pos, untilTimestamp, key, buffer);
+        if (r.failure) {
+          Object.assign(pos, before);
+          failed.add(`${src.source}\n${ref.key}`);
+          failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: r.failure });
+          continue;
         }
-        if (untilTimestamp !== null && parsed.timestamp > untilTimestamp) {
+        await fh.write(buffer.join(''));
+        if (buffer.length > 0 && !out.sources.includes(src.source)) out.sources.push(src.source);
+        if (r.stoppedByTime) {
           out.stoppedByTime = true;
-          await fh.write(buffer.join(''));
-          break refs;
+          break next;
         }
-        if (pos.expected && !(isEncryptedEntry(parsed.entry) && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
-        else pos.expected = null;
-        buffer.push(text + '\n');
-        pos.lastLine = abs;
-        pos.lastPointer = parsed.pointer;
-        pos.lastTimestamp = parsed.timestamp;
-        out.lines++;
+        if (pos.lastLine >= want) continue next;
       }
-      await fh.write(buffer.join(''));
+      break;
     }
     await fh.sync();
   } finally {
     await fh.close();
   }
+  out.lines = pos.lastLine - start;
   if (out.lines === 0) await fsp.rm(file, { force: true });
   out.throughLine = pos.lastLine;
+  if (out.sources.length) out.source = out.sources[0]!;
+  // A failure the restore got past (another source had the lines) is a replacement; one it stopped at breaks it.
+  for (const f of failures) {
+    if (f.toLine <= pos.lastLine) out.replaced.push(f);
+    else out.broken ??= { fromLine: f.fromLine, toLine: f.toLine, reason: `${f.source}: ${f.reason}` };
+  }
+  if (out.stoppedByTime) out.broken = null;
   return out;
 }

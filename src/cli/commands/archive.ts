@@ -222,8 +222,10 @@ export function registerArchiveCommands(program: Command): void {
     .option('-s, --source <name>', 'only this source')
     .action(async (raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const s = await api(raw, opts, 'bri archive stats').stats(sourceOpt(raw));
-      if (opts.json) return printJson(s);
+      const a = api(raw, opts, 'bri archive stats');
+      const s = await a.stats(sourceOpt(raw));
+      const shipping = await a.shippingReport();
+      if (opts.json) return printJson({ ...s, shipping });
       printLine(
         [
           `archives    ${s.archives}`,
@@ -231,6 +233,10 @@ export function registerArchiveCommands(program: Command): void {
           `lines       ${s.firstLine === null ? '-' : `${s.firstLine + 1}..${s.lastLine}`} (${s.walLines})`,
           `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
           `gaps        ${s.gaps.length ? s.gaps.map((g) => `lines ${g.fromLine}..${g.toLine} between ${g.after} and ${g.before}`).join('; ') : 'none'}`,
+          ...shipping.map(
+            (r) =>
+              `shipped     ${r.source}: ${r.error ? `unknown (${r.error})` : r.shippedThrough === null ? 'nothing yet (no archive there to continue)' : `through line ${r.shippedThrough}${r.shippedTimestamp ? ` (${formatTime(r.shippedTimestamp)})` : ''}, ${r.lagLines} lines / ${r.lagSeconds.toFixed(1)} s behind the data directory (line ${r.endLine})`}`,
+          ),
         ].join('\n'),
         opts,
       );
