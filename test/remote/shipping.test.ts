@@ -267,7 +267,8 @@ describe('shipped WAL that is damaged or missing', () => {
     const victim = refs[Math.floor(refs.length / 2)]!;
     const file = path.join(h.root, 'nas', ...(h.remotes[0]!.prefix ? [h.remotes[0]!.prefix] : []), ...victim.key.split('/'));
     const bytes = await fsp.readFile(file);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const at = Math.floor(bytes.length / 2);
+    bytes[at] = bytes[at]! ^ 0xff;
     await fsp.writeFile(file, bytes);
     const problems: string[] = [];
     const target = path.join(h.root, 'restored');
