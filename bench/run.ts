@@ -67,6 +67,13 @@ const BENCHMARKS: Benchmark[] = [
       return runArchivingBench({ quick, argv });
     },
   },
+  {
+    name: 'shipping',
+    run: async (argv, quick) => {
+      const { runShippingBench } = await import('./shipping.js');
+      return runShippingBench({ quick, argv });
+    },
+  },
 ];
 
 function parseOnly(argv: readonly string[]): string[] | null {

@@ -13,8 +13,21 @@
  * `cleanupWal: true`; with `--every 0` there are no triggers (no archiving at all).
  * Either way `compression: { level: 3 }`; error correction (PAR2) is left at its default.
  *
+ * Continuous WAL shipping (the shipping bench): `--remotes JSON` (an array of remote
+ * configs) adds `archive.remotes`, and `--interval N` (> 0, with remotes) adds
+ * `continuous: { enabled: true, intervalMs: N }`. Then `db.archive.shippingStatus()` is
+ * sampled every `--sample-ms` (default 100) during the load, the 'shipping' events are
+ * counted per remote, and after the last acknowledgement `flushShipping()` is timed before
+ * close; the result has a `shipping` block. `--archive-first 1` writes one line (`BASE`) and
+ * makes an archive before the load starts (a restore needs one). `--print-acks 1` prints
+ * `READY <epoch ms>` at t0, `ACK <i> <epoch ms>` for each acknowledged write i and
+ * `SHIPPED <remote> <firstLine> <lastLine> <bytes> <epoch ms>` for each shipment (epoch ms
+ * with 3 decimals, `performance.timeOrigin + performance.now()`), for a parent that
+ * SIGKILLs it. Without these flags the child behaves as before.
+ *
  * Usage: archiving-load.ts --dir D --rate 5000 --seconds 20 --every 20000
  *        [--max-inflight 2000] [--keys 50000] [--seed 1]
+ *        [--remotes JSON --interval 1000 [--sample-ms 100]] [--archive-first 1] [--print-acks 1]
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -80,6 +93,50 @@ export interface ArchiveRecord {
   cleanupError?: string;
 }
 
+/** Per remote, with continuous shipping: the lag sampled during the load, the shipments made. */
+export interface ShippingSourceFigures {
+  source: string;
+  samples: number;
+  lagMs: { mean: number; p99: number; max: number };
+  lagLines: { mean: number; p99: number; max: number };
+  /** Every sample: ms since t0, lagMs, lagLines. */
+  series: { tMs: number[]; lagMs: number[]; lagLines: number[] };
+  /** 'shipped' events up to the last acknowledgement of the load. */
+  shipmentsDuringLoad: number;
+  bytesDuringLoad: number;
+  /** Of those shipments: median lines in one, median and max ms from one to the next. */
+  linesPerShipmentMedian: number;
+  gapMsMedian: number;
+  gapMsMax: number;
+  /** 'shipped' events in all (the load, flushShipping() and close). */
+  shipments: number;
+  bytes: number;
+  lines: number;
+  failures: number;
+  firstFailure?: string;
+  /** shippingStatus() right after flushShipping(). */
+  afterFlush: { shippedThrough: number | null; lagLines: number; lagMs: number; state: string; lastError: string | null } | null;
+}
+
+export interface ShippingFigures {
+  intervalMs: number;
+  sampleMs: number;
+  /** Lines written before t0 (`--archive-first`: the BASE line). */
+  preloadLines: number;
+  archiveFirstMs: number | null;
+  /** The store's last line when flushShipping() was called (after the load). */
+  linesAtFlush: number;
+  flushMs: number;
+  sources: ShippingSourceFigures[];
+}
+
+/** Mean, nearest-rank p99 and max of a list (NaN when empty). */
+function summary(values: number[]): { mean: number; p99: number; max: number } {
+  if (values.length === 0) return { mean: NaN, p99: NaN, max: NaN };
+  const sorted = Float64Array.from(values).sort();
+  return { mean: values.reduce((a, b) => a + b, 0) / values.length, p99: quantile(sorted, 0.99), max: sorted[sorted.length - 1]! };
+}
+
 runChildMain(async () => {
   const args = childArgs();
   const dataDir = requireArg(args, 'dir');
@@ -89,6 +146,14 @@ runChildMain(async () => {
   const maxInFlight = Number(args.get('max-inflight') ?? 2000);
   const keys = Number(args.get('keys') ?? 50_000);
   const seed = Number(args.get('seed') ?? 1);
+  const remotes = args.has('remotes') ? (JSON.parse(requireArg(args, 'remotes')) as unknown[]) : [];
+  if (!Array.isArray(remotes)) throw new Error('--remotes must be a JSON array of remote configs');
+  const shipIntervalMs = Number(args.get('interval') ?? 0);
+  const shipping = remotes.length > 0 && shipIntervalMs > 0;
+  if (shipIntervalMs > 0 && remotes.length === 0) throw new Error('--interval needs --remotes');
+  const sampleMs = Number(args.get('sample-ms') ?? 100);
+  const archiveFirst = args.get('archive-first') === '1';
+  const printAcks = args.get('print-acks') === '1';
   for (const [name, v] of [['rate', rate], ['seconds', seconds], ['max-inflight', maxInFlight], ['keys', keys]] as const) {
     if (!(v > 0) || !Number.isFinite(v)) throw new Error(`--${name} must be positive, got ${v}`);
   }
@@ -102,14 +167,78 @@ runChildMain(async () => {
       batchIntervalMs: 10,
       walSegmentSize: 1 << 20,
       snapshotOnClose: false,
-      archive: archiving ? { triggers: { walEntries: every }, compression: { level: 3 }, cleanupWal: true } : { compression: { level: 3 } },
+      archive: {
+        ...(archiving ? { triggers: { walEntries: every }, compression: { level: 3 }, cleanupWal: true } : { compression: { level: 3 } }),
+        ...(remotes.length > 0 ? { remotes } : {}),
+        ...(shipping ? { continuous: { enabled: true, intervalMs: shipIntervalMs } } : {}),
+      },
     },
   });
   const openMs = performance.now() - tOpen;
 
+  let preloadLines = 0;
+  let archiveFirstMs: number | null = null;
+  if (archiveFirst) {
+    const tArchive = performance.now();
+    await db.set('BASE', { base: true });
+    preloadLines = 1;
+    await db.archive.create();
+    archiveFirstMs = performance.now() - tArchive;
+  }
+
   const t0n = process.hrtime.bigint();
   /** ns since t0, as a number (exact below 2^53 ns, about 104 days). */
   const nowNs = (): number => Number(process.hrtime.bigint() - t0n);
+  /** t0 on the wall clock, ms since the epoch (for `--print-acks`: the parent compares with its own clock). */
+  const epochT0 = performance.timeOrigin + performance.now();
+  const say = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+
+  // Continuous shipping: the events per remote, and the status sampled during the load.
+  let loadRunning = true;
+  const shipBySource = new Map<
+    string,
+    { shipments: number; bytes: number; lines: number; shipmentsDuringLoad: number; bytesDuringLoad: number; atMs: number[]; linesEach: number[]; failures: number; firstFailure?: string }
+  >();
+  const shipEntry = (source: string) => {
+    let e = shipBySource.get(source);
+    if (!e) shipBySource.set(source, (e = { shipments: 0, bytes: 0, lines: 0, shipmentsDuringLoad: 0, bytesDuringLoad: 0, atMs: [], linesEach: [], failures: 0 }));
+    return e;
+  };
+  const lagSamples = new Map<string, { tMs: number[]; lagMs: number[]; lagLines: number[] }>();
+  let lagSampler: NodeJS.Timeout | null = null;
+  if (shipping) {
+    db.archive.on('shipping', (e) => {
+      const s = shipEntry(e.source);
+      if (e.kind === 'shipped') {
+        s.shipments++;
+        s.bytes += e.bytes;
+        s.lines += e.lastLine - e.firstLine + 1;
+        if (loadRunning) {
+          s.shipmentsDuringLoad++;
+          s.bytesDuringLoad += e.bytes;
+          s.atMs.push(nowNs() / 1e6);
+          s.linesEach.push(e.lastLine - e.firstLine + 1);
+        }
+        if (printAcks) say(`SHIPPED ${e.source} ${e.firstLine} ${e.lastLine} ${e.bytes} ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
+      } else {
+        s.failures++;
+        s.firstFailure ??= e.error.message;
+      }
+    });
+    lagSampler = setInterval(() => {
+      const tMs = nowNs() / 1e6;
+      for (const st of db.archive.shippingStatus()) {
+        let l = lagSamples.get(st.source);
+        if (!l) lagSamples.set(st.source, (l = { tMs: [], lagMs: [], lagLines: [] }));
+        l.tMs.push(Math.round(tMs));
+        l.lagMs.push(st.lagMs);
+        l.lagLines.push(st.lagLines);
+      }
+    }, sampleMs);
+  }
+  if (printAcks) say(`READY ${epochT0.toFixed(3)}`);
 
   const archives: ArchiveRecord[] = [];
   const failures: Array<{ reason: string; atMs: number; error: string }> = [];
@@ -195,6 +324,7 @@ runChildMain(async () => {
         const sec = Math.min(perSecondAcks.length - 1, Math.floor(t / 1e9));
         perSecondAcks[sec]!++;
         if (ms > perSecondMaxMs[sec]!) perSecondMaxMs[sec] = ms;
+        if (printAcks) say(`ACK ${i} ${(epochT0 + t / 1e6).toFixed(3)}`);
         if (--inFlight === 0) drained?.();
       },
       (err: unknown) => {
@@ -224,11 +354,23 @@ runChildMain(async () => {
   const drainedNs = nowNs();
   loopDelay.disable();
   clearInterval(sampler);
+  loadRunning = false;
+  if (lagSampler !== null) clearInterval(lagSampler);
 
   const walEnd = await dirBytes(walDir);
   walPeakBytes = Math.max(walPeakBytes, walEnd.bytes);
   walPeakFiles = Math.max(walPeakFiles, walEnd.files);
   const archivingAtEnd = archives.length + failures.length + skipped;
+  let linesAtFlush = 0;
+  let flushMs = 0;
+  let statusAfterFlush: ReturnType<typeof db.archive.shippingStatus> = [];
+  if (shipping) {
+    linesAtFlush = db.info().totalLines;
+    const tFlush = performance.now();
+    await db.archive.flushShipping();
+    flushMs = performance.now() - tFlush;
+    statusAfterFlush = db.archive.shippingStatus();
+  }
   const tClose = performance.now();
   await db.close();
   const closeMs = performance.now() - tClose;
@@ -291,6 +433,41 @@ runChildMain(async () => {
     documents: info.documents,
     openMs,
     closeMs,
+    ...(shipping
+      ? {
+          shipping: {
+            intervalMs: shipIntervalMs,
+            sampleMs,
+            preloadLines,
+            archiveFirstMs,
+            linesAtFlush,
+            flushMs,
+            sources: statusAfterFlush.map((st): ShippingSourceFigures => {
+              const l = lagSamples.get(st.source) ?? { tMs: [], lagMs: [], lagLines: [] };
+              const e = shipEntry(st.source);
+              const gaps = e.atMs.slice(1).map((t, k) => t - e.atMs[k]!);
+              return {
+                source: st.source,
+                samples: l.lagMs.length,
+                lagMs: summary(l.lagMs),
+                lagLines: summary(l.lagLines),
+                series: l,
+                shipmentsDuringLoad: e.shipmentsDuringLoad,
+                bytesDuringLoad: e.bytesDuringLoad,
+                linesPerShipmentMedian: quantile(Float64Array.from(e.linesEach).sort(), 0.5),
+                gapMsMedian: quantile(Float64Array.from(gaps).sort(), 0.5),
+                gapMsMax: gaps.length > 0 ? Math.max(...gaps) : NaN,
+                shipments: e.shipments,
+                bytes: e.bytes,
+                lines: e.lines,
+                failures: e.failures,
+                ...(e.firstFailure !== undefined ? { firstFailure: e.firstFailure } : {}),
+                afterFlush: { shippedThrough: st.shippedThrough, lagLines: st.lagLines, lagMs: st.lagMs, state: st.state, lastError: st.lastError },
+              };
+            }),
+          } satisfies ShippingFigures,
+        }
+      : {}),
     cpuUserMs: process.resourceUsage().userCPUTime / 1000,
     cpuSystemMs: process.resourceUsage().systemCPUTime / 1000,
   });

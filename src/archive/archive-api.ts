@@ -34,6 +34,7 @@ import { completeWalCleanup } from '../store/wal-cleanup.js';
 import { ensureArchiveState, readArchiveState } from './archive-state.js';
 import type { Clock } from './scheduler.js';
 import { absorbShipments, shippingBase, WalShipping } from './shipping/shipping.js';
+import { fetchShippedLines } from './shipping/shipped-catalog.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import { shippingMetrics } from './shipping/metrics.js';
 import { shippingReport, type ShippingReport } from './shipping/report.js';
@@ -157,6 +158,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
               workers: this.config.compression?.workers ?? 2,
               ...(recovery ? { recovery } : {}),
               onProgress,
+              ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.fetchRemovedLines(after, through, pointer, file) } : {}),
             });
           })
           .catch(async (err: unknown) => {
@@ -216,11 +218,30 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     return run;
   }
 
+  /** Shipped lines that WAL cleanup removed, fetched back for a new archive (remotes in priority order). */
+  private async fetchRemovedLines(after: number, through: number, pointer: string, file: string): Promise<void> {
+    const state = await readArchiveState(this.host.dataDir);
+    const remotes = this.sources.order.map((n) => this.sources.remote(n)).filter((r): r is NonNullable<typeof r> => r !== undefined);
+    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.host.key);
+  }
+
+  /**
+   * With continuous shipping, the line through which every remote holds every line (its archives
+   * and shipments): WAL cleanup may remove up to there too. 0 without shipping.
+   */
+  private async shippedEverywhere(): Promise<number> {
+    if (!this.config.continuous?.enabled || this.sources.remotes.length === 0) return 0;
+    const live = this.shippingStatus();
+    const through = live.length ? live.map((s) => s.shippedThrough) : (await this.shippingReport()).map((r) => (r.error ? null : r.shippedThrough));
+    return through.some((t) => t === null) ? 0 : Math.min(...(through as number[]));
+  }
+
   private cleanupNow(): Promise<CleanupReport> {
     return this.host.exclusive(() =>
       cleanupArchivedWal({
         dataDir: this.host.dataDir,
         archiveDir: this.archiveDir,
+        shippedEverywhere: () => this.shippedEverywhere(),
         storedEverywhere: (id) => this.isStoredEverywhere(id),
         remove: this.host.removeSegments,
         onStep: (step, item) => this.emit('cleanup', { step, ...(item !== undefined ? { item } : {}) }),
@@ -268,6 +289,10 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
       onEvent: (e) => this.emit('shipping', e),
     });
     this.shipping.start(growth);
+    // The first tick resumes from what each remote holds and loads its SDK (a stall of a tenth of a
+    // second that would otherwise land in the middle of the writes); a remote that is down does not hold up the open.
+    const first = this.shipping.tickAll();
+    await Promise.race([first, new Promise((r) => setTimeout(r, 2000).unref())]);
     return this.shipping;
   }
 

@@ -53,6 +53,8 @@ export interface CleanupContext {
   dataDir: string;
   archiveDir: string;
   storedEverywhere(archiveId: string): Promise<boolean>;
+  /** The line through which every remote holds every line by shipments (0: not shipping). */
+  shippedEverywhere?(): Promise<number>;
   remove: SegmentRemover;
   onStep?: (step: CleanupStep, item?: string) => void;
 }
@@ -62,7 +64,9 @@ export async function cleanupArchivedWal(ctx: CleanupContext): Promise<CleanupRe
   const state = await readArchiveState(ctx.dataDir);
   if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0 };
   const manifests = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
-  const safeLine = await safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  const archived = await safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  // Shipped to every remote counts too: the next archive fetches those lines back from a remote.
+  const safeLine = Math.max(archived, (await ctx.shippedEverywhere?.()) ?? 0);
   const local = safeLine - state.removedLines;
   if (local <= 0) return { segments: [], lines: 0, snapshotLine: 0, safeLine };
   return { ...(await ctx.remove(local, state.removedLines, ctx.onStep)), safeLine };

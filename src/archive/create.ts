@@ -7,6 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
+import { segmentName } from '../store/layout.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../format/checksums.js';
 import { CHECKSUMS_MEMBER, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
@@ -57,6 +58,12 @@ export interface CreateArchiveOptions {
   recovery?: RecoveryWriter;
   onProgress?: ProgressListener;
   now?: () => Date;
+  /**
+   * Writes WAL lines `afterLine+1 .. throughLine` (absolute) to `file`, one per line, chaining
+   * from the pointer at `afterLine`: lines WAL cleanup removed because they were shipped to every
+   * remote, fetched back from a remote for this archive.
+   */
+  fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
 }
 
 /**
@@ -147,6 +154,20 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...(tipFile ? { previousArchive: tipFile } : {}),
     });
     const M = start.walLine;
+    if (M < state.removedLines) {
+      // Lines the WAL cleanup removed once they were shipped everywhere: fetched back, as the segment before the first on disk.
+      if (!opts.fetchRemovedLines || !tip || tip.endLine !== M) {
+        throw new BriError(ErrorCodes.ARCHIVE_ERROR, `lines ${M + 1}..${state.removedLines} are no longer in the WAL and no shipped copy can be fetched`, {
+          hint: 'Configure the remotes they were shipped to (continuous shipping), or restore the data directory from an archive.',
+          details: { from: M + 1, to: state.removedLines },
+        });
+      }
+      const file = path.join(stageDir, 'removed-lines.wal');
+      await opts.fetchRemovedLines(M, state.removedLines, tip.lastPointer, file);
+      const first = spans[0];
+      const index = Math.max(0, (first?.index ?? 1) - 1);
+      spans.unshift({ name: segmentName(index), index, path: file, size: (await fsp.stat(file)).size, firstLine: M + 1 - state.removedLines, lastLine: 0 });
+    }
 
     // The line before the archive: its pointer continues the chain, its time starts the range.
     const before = M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : await lineAt(spans, M - state.removedLines);

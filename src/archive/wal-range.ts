@@ -98,7 +98,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     let entries = 0;
     let firstTs: number | null = null;
     let lastTs: number | null = null;
-    let first = -1;
+    let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
     let last = -1;
     async function* lines(): AsyncGenerator<Buffer> {
       for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
@@ -114,7 +114,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           }
           const parsed = parseWalLine(line.text)!;
           firstPointer ??= parsed.pointer;
-          if (first < 0) first = line.lineNo;
+          first ??= line.lineNo;
           last = line.lineNo;
           firstTs ??= parsed.timestamp;
           lastTs = parsed.timestamp;
@@ -139,7 +139,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     segments.push({
       file: `wal/${seg.name}.zst`,
       segment: seg.name,
-      firstLine: first + opts.removedLines,
+      firstLine: first! + opts.removedLines,
       lastLine: last + opts.removedLines,
       entries,
       firstTimestamp: firstTs,

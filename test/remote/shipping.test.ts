@@ -311,3 +311,47 @@ describe('shipped WAL that is damaged or missing', () => {
     expect(list.stdout).toMatch(/nas: .*shipped WAL to .*\(line \d+\)/);
   }, 60_000);
 });
+
+describe('WAL cleanup with shipping', () => {
+  it('counts lines shipped to every remote as safe, and the next archive fetches them back', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const archive = { remotes, cleanupWal: true, continuous: { enabled: true, intervalMs: 20 }, compression: { level: 1 } };
+    let db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, walSegmentSize: 2048, archive } });
+    let first;
+    try {
+      await db.set('BASE', { b: 1 });
+      first = await db.archive.create();
+      for (let i = 0; i < 150; i++) await db.set(`C_${i}`, { i, pad: 'c'.repeat(30) });
+      await db.archive.flushShipping();
+      const c = await db.archive.cleanupWal();
+      // Beyond the archive: the lines shipped to both remotes left wal/ too.
+      expect(c.safeLine).toBeGreaterThan(first.manifest.timeRange.walLines.end);
+      expect(c.lines).toBeGreaterThan(100);
+      for (let i = 0; i < 40; i++) await db.set(`D_${i}`, { i });
+      const second = await db.archive.create();
+      const scanned = await (await import('../../src/archive/catalog.js')).scanArchiveDir(path.join(dataDir, 'archives'));
+      expect(scanned.unreadable.map((u) => u.error.message)).toEqual([]);
+      expect(second.uploads.filter((u) => u.archiveId === second.archiveId).map((u) => u.outcome), JSON.stringify(second.uploads.map((u) => u.error?.message))).toEqual(['uploaded', 'uploaded']);
+      expect(second.manifest.timeRange.walLines.start).toBe(first.manifest.timeRange.walLines.end);
+      expect(second.manifest.chain.prevPointer).toBe(first.manifest.chain.lastPointer);
+      expect(second.manifest.contents.totalWalEntries).toBe(190);
+      await db.set('AFTER', { a: 1 });
+      await db.archive.flushShipping();
+      const expected = toPlainState(db.state);
+      await db.close();
+      db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive } });
+      expect(toPlainState(db.state)).toEqual(expected);
+      await db.close();
+      // From S3 alone: the second archive plus the shipped line after it.
+      const target = path.join(root, 'restored');
+      const r = await openRestore({ dataDir: target, config: { remotes: [remotes[1]!] } }).fromLatest();
+      expect(r.plan.archive.manifest.archiveId).toBe(second.archiveId);
+      expect(r.shipped?.lines).toBe(1);
+      expect(toPlainState((await recover(target)).state)).toEqual(expected);
+    } finally {
+      if (!db.isClosed) await db.close();
+    }
+  }, 60_000);
+});

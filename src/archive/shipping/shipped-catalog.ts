@@ -3,7 +3,9 @@
  * chain of them that continues an archive (from the line after its end, with
  * no line missing), where that chain breaks, and how far in time it reaches.
  */
-import { isBriError } from '../../errors.js';
+import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { parseWalLine } from '../../format/wal-line.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { RemoteSource } from '../sources.js';
 import { decodeShipment, parseShipmentKey, SHIPPED_PREFIX, type DecodedShipment, type ShipmentRef } from './shipment.js';
@@ -56,4 +58,54 @@ export async function chainEndTime(remote: RemoteSource, chain: ShippedChain): P
 /** Downloads and checks one shipment (bounded: a shipment is small, and decoding stops at its limit). */
 export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?: EncryptionKey): Promise<DecodedShipment> {
   return decodeShipment(await remote.store.get(ref.key), ref, key);
+}
+
+/**
+ * Writes the shipped lines `afterLine+1 .. throughLine` to `file` (a new archive needs them once WAL
+ * cleanup removed them): from the first source in `remotes` whose shipments hold every one of them,
+ * each shipment checked and chained from `pointer`. Throws ARCHIVE_ERROR when no source has them all.
+ */
+export async function fetchShippedLines(remotes: readonly RemoteSource[], instanceId: string, afterLine: number, throughLine: number, pointer: string, file: string, key?: EncryptionKey): Promise<void> {
+  const problems: string[] = [];
+  for (const remote of remotes) {
+    try {
+      const chain = chainAfter((await listShipments(remote)).get(instanceId) ?? [], afterLine);
+      if (chain.throughLine < throughLine) {
+        problems.push(`${remote.name}: shipped only through line ${chain.throughLine}`);
+        continue;
+      }
+      const fh = await fsp.open(file, 'w', 0o600);
+      try {
+        let last = afterLine;
+        let prev = pointer;
+        for (const ref of chain.refs) {
+          if (last >= throughLine) break;
+          const s = await fetchShipment(remote, ref, key);
+          const out: string[] = [];
+          for (const [i, text] of s.lines.entries()) {
+            const abs = ref.firstLine + i;
+            if (abs <= last) continue;
+            if (abs > throughLine) break;
+            if (abs === ref.firstLine && s.header.prevPointer !== prev) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${ref.key} does not continue pointer ${prev}`);
+            out.push(text + '\n');
+            last = abs;
+            prev = s.header.lastPointer;
+          }
+          // The pointer at `last`: the header's last one only when the whole shipment was taken.
+          if (out.length > 0 && last !== ref.lastLine) prev = parseWalLine(out[out.length - 1]!.trimEnd())!.pointer;
+          await fh.write(out.join(''));
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return;
+    } catch (err) {
+      if (!isBriError(err)) throw err;
+      problems.push(`${remote.name}: ${err.message}`);
+    }
+  }
+  throw new BriError(ErrorCodes.ARCHIVE_ERROR, `lines ${afterLine + 1}..${throughLine} were removed from the WAL once shipped, and no remote gives them back: ${problems.join('; ') || 'no remote'}`, {
+    hint: 'The next archive waits for a remote that holds them; nothing was archived, nothing is lost while one does.',
+  });
 }

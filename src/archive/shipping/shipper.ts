@@ -76,6 +76,9 @@ export class RemoteShipper {
   private lastLag = 0;
   /** Lines written since lastLag was measured (status stays live between runs). */
   private appendedSince = 0;
+  /** When lines were written: [lines written in all, at ms], oldest first, to tell the age of the oldest unshipped one. */
+  private writes: Array<[number, number]> = [];
+  private written = 0;
 
   constructor(
     readonly remote: RemoteSource,
@@ -84,13 +87,19 @@ export class RemoteShipper {
 
   /** Lines were written: the lag clock starts when the shipper was caught up. */
   noteAppend(now: number, lines: number): void {
-    this.unshippedSince ??= now;
     this.appendedSince += lines;
+    this.written += lines;
+    this.writes.push([this.written, now]);
+    if (this.writes.length > 100_000) this.writes.splice(0, 50_000);
   }
 
   private async measureLag(): Promise<void> {
     this.appendedSince = 0;
     this.lastLag = Math.max(0, (await this.ctx.endLine().catch(() => this.shippedThrough ?? 0)) - (this.shippedThrough ?? 0));
+    // The oldest unshipped line is `lastLag` lines back from the newest: the first write batch holding it gives its age.
+    const firstUnshipped = this.written - this.lastLag;
+    while (this.writes.length > 0 && this.writes[0]![0] <= firstUnshipped) this.writes.shift();
+    this.unshippedSince = this.lastLag === 0 ? null : (this.writes[0]?.[1] ?? this.unshippedSince);
   }
 
   status(now = Date.now()): ShippingStatus {
@@ -98,7 +107,7 @@ export class RemoteShipper {
       source: this.remote.name,
       shippedThrough: this.shippedThrough,
       lagLines: this.lastLag + this.appendedSince,
-      lagMs: this.unshippedSince === null ? 0 : now - this.unshippedSince,
+      lagMs: this.lastLag + this.appendedSince === 0 ? 0 : now - (this.unshippedSince ?? this.writes[0]?.[1] ?? now),
       lastShipmentAt: this.lastShipmentAt,
       shipments: this.shipments,
       failures: this.failures,
@@ -147,8 +156,11 @@ export class RemoteShipper {
         this.lastPointer = base.pointer;
         this.ctx.tail.reset();
       }
-      for (let n = 0; n < 64; n++) {
-        const read = await this.ctx.tail.read(this.shippedThrough, this.ctx.maxShipmentBytes);
+      // One tick ships what was written when it began (one shipment per segment), not what
+      // arrives while it ships: under a steady load that would be a stream of tiny objects.
+      const target = await this.ctx.endLine();
+      for (let n = 0; n < 64 && this.shippedThrough < target; n++) {
+        const read = await this.ctx.tail.read(this.shippedThrough, this.ctx.maxShipmentBytes, target - this.shippedThrough);
         if (read === 'nothing') break;
         if (read === null) throw new BriError(ErrorCodes.ARCHIVE_ERROR, `line ${this.shippedThrough + 1} left the WAL before it was shipped to ${this.remote.name} or archived there`, { hint: 'Create an archive (it covers those lines); shipping resumes after it.' });
         if (read.prevPointer !== null && read.prevPointer !== this.lastPointer) {
@@ -157,7 +169,6 @@ export class RemoteShipper {
         await this.ship(read.firstLine, read.texts);
       }
       await this.measureLag();
-      if (this.lastLag + this.appendedSince === 0) this.unshippedSince = null;
       this.failures = 0;
       this.retryAt = 0;
       this.lastError = null;

@@ -84,7 +84,7 @@ export class WalTail {
    * Complete lines from absolute line `from + 1` on, at most `maxBytes`, from one segment.
    * Empty when nothing new is on disk; null when line `from + 1` is no longer on disk.
    */
-  async read(from: number, maxBytes: number): Promise<TailRead | null | 'nothing'> {
+  async read(from: number, maxBytes: number, maxLines = Number.POSITIVE_INFINITY): Promise<TailRead | null | 'nothing'> {
     if (!this.cursor || this.cursor.nextLine !== from + 1) this.cursor = await this.seek(from + 1);
     if (!this.cursor) {
       // Not on disk: either not written yet (a future line) or already removed.
@@ -98,8 +98,10 @@ export class WalTail {
       try {
         handle = await fsp.open(file, 'r');
       } catch {
-        this.cursor = null; // removed under us (cleanup): seek again next time
-        return null;
+        // Removed under us (a cleanup of lines already shipped): find the line again where it is now.
+        this.cursor = await this.seek(from + 1);
+        if (!this.cursor) return from + 1 <= (await this.removedLines()) ? null : 'nothing';
+        continue;
       }
       let chunk: Buffer;
       try {
@@ -116,9 +118,11 @@ export class WalTail {
         continue;
       }
       if (end >= 0) {
-        const texts = chunk.toString('utf8', 0, end).split('\n');
+        let texts = chunk.toString('utf8', 0, end).split('\n');
+        if (texts.length > maxLines) texts = texts.slice(0, maxLines);
+        const used = texts.reduce((a, t) => a + Buffer.byteLength(t) + 1, 0) - 1;
         const read: TailRead = { firstLine: c.nextLine, texts, prevPointer: c.prevPointer, segment: c.segment };
-        this.cursor = { ...c, offset: c.offset + end + 1, nextLine: c.nextLine + texts.length, prevPointer: parseWalLine(texts[texts.length - 1]!)?.pointer ?? null };
+        this.cursor = { ...c, offset: c.offset + used + 1, nextLine: c.nextLine + texts.length, prevPointer: parseWalLine(texts[texts.length - 1]!)?.pointer ?? null };
         return read;
       }
       // Nothing complete here: move on once a later segment exists (this one is closed).
