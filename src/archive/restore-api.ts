@@ -45,6 +45,8 @@ export interface RestoreCallOptions {
   source?: string;
   /** Told each time a source is passed over (missing copy, down, damaged beyond repair). */
   onSourceProblem?: (p: SourceProblem) => void;
+  /** A damaged or missing shipment in the middle: 'stop' at the last good line before it (default), or 'fail' the restore. */
+  onBrokenShipment?: 'stop' | 'fail';
 }
 
 export interface RestoreContext {
@@ -188,7 +190,7 @@ export class RestoreApi {
     const plan = await this.planWithShipped(listing, target, opts);
     const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
     const result = await executeRestore(plan, {
-      ...(plan.shipped && shipRemote ? { shipped: this.shippedInput(plan.shipped) } : {}),
+      ...(plan.shipped && shipRemote ? { shipped: this.shippedInput(plan.shipped), ...(opts.onBrokenShipment === 'fail' ? { shippedMustBeWhole: true } : {}) } : {}),
       targetDir,
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
@@ -215,11 +217,7 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
-    // A shipment missing in the middle (later ones exist) stops the chain like a damaged one: say so.
     const shipped = result.shipped;
-    if (shipped && !shipped.broken && !shipped.stoppedByTime && plan.shipped?.gapAt != null && shipped.throughLine < plan.shipped.gapAt) {
-      shipped.broken = { fromLine: plan.shipped.gapAt, toLine: plan.shipped.gapAt, reason: 'missing: no shipment holds this line, later ones exist' };
-    }
     for (const f of shipped?.replaced ?? []) opts.onSourceProblem?.({ source: f.source, reason: `shipped WAL lines ${f.fromLine}..${f.toLine}: ${f.reason}; taken from another source` });
     if (shipped?.broken) {
       opts.onSourceProblem?.({ source: shipped.source, reason: `shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine}: ${shipped.broken.reason}; restored up to line ${shipped.throughLine}` });
@@ -233,7 +231,7 @@ export class RestoreApi {
       const remote = this.sources.remote(source)!;
       return { source, refs, fetch: (ref: ShipmentRef) => fetchShipment(remote, ref, this.ctx.key) };
     };
-    return { sources: [input(p.source, p.refs), ...p.others.map((o) => input(o.source, o.refs))] };
+    return { sources: [input(p.source, p.refs), ...p.others.map((o) => input(o.source, o.refs))], gapAt: p.gapAt };
   }
 
   /**

@@ -67,6 +67,8 @@ export interface RestoreOptions {
   fetch?: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
   /** Shipped WAL that continues the archive (latest, or a time after the archive's end). */
   shipped?: ShippedInput;
+  /** Fail (before anything is swapped in) when a shipment in the middle is damaged or missing. */
+  shippedMustBeWhole?: boolean;
 }
 
 /** A copy of the planned archive, ready to unpack. */
@@ -246,6 +248,9 @@ async function buildDataDir(file: string, plan: RestorePlan, dir: string, opts: 
     const index = lastSeg ? (segmentIndex(lastSeg.segment) ?? 0) + 1 : 0;
     const pos: ChainPosition = { lastLine, lastPointer, lastTimestamp, expected: decodable ? expected : null };
     shipped = await appendShipped(dir, index, pos, opts.shipped, plan.untilTimestamp, opts.key);
+    if (shipped.broken && opts.shippedMustBeWhole) {
+      throw restoreError(`shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} are unusable: ${shipped.broken.reason}`, 'Nothing was swapped in; restore without --on-broken-shipment fail to stop at the last good line, or from another source.');
+    }
     linesRestored += shipped.lines;
     ({ lastLine, lastPointer, lastTimestamp } = pos);
     if (pos.expected === null) decodable = false;

@@ -303,6 +303,9 @@ describe('shipped WAL that is damaged or missing', () => {
     await s3r.store.delete(victim.key);
     await sources.close();
     const target = path.join(h.root, 'restored');
+    // Told otherwise, the restore fails and leaves nothing.
+    await expect(openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest({ onBrokenShipment: 'fail' })).rejects.toMatchObject({ code: 'RESTORE_ERROR' });
+    await expect(fsp.access(target)).rejects.toThrow();
     const r = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest();
     expect(r.shipped?.throughLine).toBe(victim.firstLine - 1);
     expect(r.shipped?.broken).toMatchObject({ fromLine: victim.firstLine });

@@ -24,6 +24,8 @@ export interface ShippedSourceInput {
 /** The chosen source first, then the others in priority order. */
 export interface ShippedInput {
   sources: readonly ShippedSourceInput[];
+  /** The first line no source has although later ones exist (a shipment missing in the middle). */
+  gapAt?: number | null;
 }
 
 /** Where the restored chain stands; updated as lines are appended. */
@@ -130,5 +132,8 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
     else out.broken ??= { fromLine: f.fromLine, toLine: f.toLine, reason: `${f.source}: ${f.reason}` };
   }
   if (out.stoppedByTime) out.broken = null;
+  else if (!out.broken && input.gapAt != null && pos.lastLine < input.gapAt) {
+    out.broken = { fromLine: input.gapAt, toLine: input.gapAt, reason: 'missing: no shipment holds this line, later ones exist' };
+  }
   return out;
 }

@@ -36,7 +36,8 @@ function withRestoreOptions(cmd: Command): Command {
     .option('--no-verify', 'skip verifying the archive first')
     .option('-f, --force', 'replace a non-empty target (it is kept beside, renamed)', false)
     .option('--clean-existing', 'remove the old directory instead of keeping it', false)
-    .option('--instance <id>', "which instance's archives (default: the data directory's, else the newest)");
+    .option('--instance <id>', "which instance's archives (default: the data directory's, else the newest)")
+    .option('--on-broken-shipment <what>', "a damaged or missing shipped WAL object: 'stop' at the last good line (default) or 'fail'", 'stop');
 }
 
 function callOptions(raw: Record<string, unknown>, opts: CommonOptions): RestoreCallOptions {
@@ -48,6 +49,7 @@ function callOptions(raw: Record<string, unknown>, opts: CommonOptions): Restore
     cleanExisting: raw.cleanExisting === true,
     ...(raw.instance ? { instanceId: String(raw.instance) } : {}),
     ...(raw.source ? { source: String(raw.source) } : {}),
+    ...(raw.onBrokenShipment === 'fail' ? { onBrokenShipment: 'fail' as const } : {}),
     // Saying so when a source is passed over: on stderr, so that --json output stays one document.
     ...(opts.quiet ? {} : { onSourceProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
   };
