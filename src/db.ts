@@ -4,6 +4,7 @@
  */
 import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
 import { parseArchiveConfig } from './archive/config.js';
+import { par2RecoveryWriter } from './archive/recovery.js';
 import { readArchiveState } from './archive/archive-state.js';
 import type { SchedulerOptions } from './archive/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
@@ -39,6 +40,8 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
       exclusive: (fn) => fn(),
     },
     options.storeConfig.archive,
+    // In a running database PAR2's arithmetic goes to a worker thread, whatever the archive's size: writes go on meanwhile.
+    (redundancy) => par2RecoveryWriter(redundancy, { threads: 1 }),
   );
   const restore = new RestoreApi({
     dataDir: store.dataDir,

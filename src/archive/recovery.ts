@@ -21,7 +21,11 @@ import { readManifest } from './package-reader.js';
 
 export const DEFAULT_REDUNDANCY = 0.1;
 
-export function par2RecoveryWriter(redundancy: number = DEFAULT_REDUNDANCY): RecoveryWriter {
+/**
+ * `threads`: PAR2 arithmetic on worker threads even for small archives (a running database
+ * passes 1, so that its writers' thread is not held for the length of the computation).
+ */
+export function par2RecoveryWriter(redundancy: number = DEFAULT_REDUNDANCY, opts: { threads?: number } = {}): RecoveryWriter {
   if (!(redundancy > 0 && redundancy <= 1)) {
     throw new BriError(ErrorCodes.CONFIG_INVALID, `errorCorrection.redundancy must be in (0, 1], got ${redundancy}`, {
       hint: 'Use 0.1 for 10%; disable error correction with enabled: false.',
@@ -37,6 +41,7 @@ export function par2RecoveryWriter(redundancy: number = DEFAULT_REDUNDANCY): Rec
       const r = await createPar2({ path: packagePath, offset: 0, length: prefixBytes, name }, outPath, {
         blockSize: plan.blockSize,
         recoveryBlockCount: plan.recoveryBlockCount,
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       });
       return r.par2Bytes;
     },

@@ -8,8 +8,8 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
-import { encodeSnapshot, withWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
-import { applyOperation, type DbState } from '../format/state.js';
+import { encodeSnapshot, encodeSnapshotYielding, withWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
+import { applyOperation, cloneState, type DbState } from '../format/state.js';
 import { writeFileDurable } from './durable-fs.js';
 import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
 import { acquireLock, type DirLock } from './lock.js';
@@ -246,9 +246,13 @@ export class BriStore {
     const endLocalLine = this.writer.position.totalLines;
     const sealedAt = Date.now();
     this.writer.stampAfter(sealedAt);
-    const text = encodeSnapshot({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: Date.now(), state: this.memory }, this.key);
+    // A copy of the state (cheap: the stored strings are shared) and the rotation marker, in the
+    // same tick; the copy is then encoded a piece at a time while writes go on.
+    const frozen = cloneState(this.memory);
+    const rotated = this.writer.rotate({ skipIfEmpty: true });
+    const text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen }, this.key);
     this.sealed = { localLine: endLocalLine, text };
-    await this.writer.rotate({ skipIfEmpty: true });
+    await rotated;
     return { endLocalLine, endSnapshotText: text, sealedAt };
   }
 
