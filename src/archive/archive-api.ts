@@ -16,8 +16,9 @@ import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from
 import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
 import { createArchive, type RecoveryWriter, type Retention, type Sealer } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './compress.js';
-import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
-import { placeFetched, removeCopy, verifyRemoteCopy } from './copy-ops.js';
+import type { SourceProblem } from './fetch-copy.js';
+import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
+export type { DeletedCopies, DownloadedArchive } from './copy-ops.js';
 import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
@@ -31,13 +32,11 @@ import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js
 import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
 import { offlineRemover, type SegmentRemover } from './wal-cleanup.js';
 import { completeWalCleanup } from '../store/wal-cleanup.js';
-import { ensureArchiveState, readArchiveState } from './archive-state.js';
 import type { Clock } from './scheduler.js';
-import { absorbShipments, shippingBase, WalShipping } from './shipping/shipping.js';
-import { fetchShippedLines } from './shipping/shipped-catalog.js';
+import type { WalShipping } from './shipping/shipping.js';
 import type { ShippingStatus } from './shipping/shipper.js';
-import { shippingMetrics } from './shipping/metrics.js';
-import { shippingReport, type ShippingReport } from './shipping/report.js';
+import type { ShippingReport } from './shipping/report.js';
+import { ShippingControl } from './shipping/shipping-control.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -57,20 +56,6 @@ export interface CreateOptions {
 
 /** A created archive and what became of its copies on the remotes, the WAL and retention. */
 export type CreatedAndStored = ArchiveRunResult;
-
-export interface DeletedCopies {
-  archiveId: string;
-  deleted: Array<{ source: string; location: string }>;
-}
-
-export interface DownloadedArchive {
-  archiveId: string;
-  file: string;
-  bytes: number;
-  source: string;
-  skipped: SourceProblem[];
-  repaired: { damagedBlocks: number; repairedBlocks: number } | null;
-}
 
 /** How the archive system reaches its data directory: through an open store, or offline under the lock. */
 export interface ArchiveHost {
@@ -102,6 +87,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   private running: Promise<unknown> = Promise.resolve();
   private readonly manifests: ManifestCache = new Map();
   private readonly lifecycles = new Set<string>();
+  private readonly shippingCtl: ShippingControl;
 
   constructor(
     private readonly host: ArchiveHost,
@@ -113,6 +99,14 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     this.config = parseArchiveConfig(config);
     this.sources = sources ?? new ArchiveSources(this.config.remotes, this.config.restoreSources);
     this.archiveDir = path.resolve(this.config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
+    this.shippingCtl = new ShippingControl({
+      dataDir: host.dataDir,
+      archiveDir: this.archiveDir,
+      sources: this.sources,
+      config: this.config,
+      ...(host.key ? { key: host.key } : {}),
+      onEvent: (e) => this.emit('shipping', e),
+    });
   }
 
   /** An archive id (validated) in the archive directory, or a path to a file. */
@@ -158,7 +152,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
               workers: this.config.compression?.workers ?? 2,
               ...(recovery ? { recovery } : {}),
               onProgress,
-              ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.fetchRemovedLines(after, through, pointer, file) } : {}),
+              ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.shippingCtl.fetchRemovedLines(after, through, pointer, file) } : {}),
             });
           })
           .catch(async (err: unknown) => {
@@ -194,21 +188,11 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
     const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
     const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
-    if (this.config.continuous?.enabled) await this.absorbShipped();
+    await this.shippingCtl.absorb();
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
     const policy = policyFromConfig(this.config, this.sources);
     if (hasPolicy(policy)) out.prune = await reported(() => this.pruneNow({}));
     return out;
-  }
-
-  /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
-  private async absorbShipped(): Promise<void> {
-    const state = await readArchiveState(this.host.dataDir);
-    if (!state) return;
-    for (const r of this.sources.remotes) {
-      const base = await shippingBase(this.host.dataDir, this.archiveDir, state.instanceId, r.name);
-      if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line).catch(() => undefined);
-    }
   }
 
   /** Runs `fn` after every run queued before it (creates, cleanups, prunes never interleave). */
@@ -218,30 +202,12 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     return run;
   }
 
-  /** Shipped lines that WAL cleanup removed, fetched back for a new archive (remotes in priority order). */
-  private async fetchRemovedLines(after: number, through: number, pointer: string, file: string): Promise<void> {
-    const state = await readArchiveState(this.host.dataDir);
-    const remotes = this.sources.order.map((n) => this.sources.remote(n)).filter((r): r is NonNullable<typeof r> => r !== undefined);
-    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.host.key);
-  }
-
-  /**
-   * With continuous shipping, the line through which every remote holds every line (its archives
-   * and shipments): WAL cleanup may remove up to there too. 0 without shipping.
-   */
-  private async shippedEverywhere(): Promise<number> {
-    if (!this.config.continuous?.enabled || this.sources.remotes.length === 0) return 0;
-    const live = this.shippingStatus();
-    const through = live.length ? live.map((s) => s.shippedThrough) : (await this.shippingReport()).map((r) => (r.error ? null : r.shippedThrough));
-    return through.some((t) => t === null) ? 0 : Math.min(...(through as number[]));
-  }
-
   private cleanupNow(): Promise<CleanupReport> {
     return this.host.exclusive(() =>
       cleanupArchivedWal({
         dataDir: this.host.dataDir,
         archiveDir: this.archiveDir,
-        shippedEverywhere: () => this.shippedEverywhere(),
+        shippedEverywhere: () => this.shippingCtl.shippedEverywhere(),
         storedEverywhere: (id) => this.isStoredEverywhere(id),
         remove: this.host.removeSegments,
         onStep: (step, item) => this.emit('cleanup', { step, ...(item !== undefined ? { item } : {}) }),
@@ -268,62 +234,34 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   }
 
   private scheduler: ArchiveScheduler | null = null;
-  private shipping: WalShipping | null = null;
-
-  /**
-   * Starts continuous shipping to every remote (createDB does, when `continuous.enabled`).
-   * `endLine` is the absolute number of the last line written.
-   */
-  async startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
-    const c = this.config.continuous;
-    if (!c?.enabled || this.sources.remotes.length === 0 || this.shipping) return this.shipping;
-    const state = await ensureArchiveState(this.host.dataDir);
-    this.shipping = new WalShipping({
-      dataDir: this.host.dataDir,
-      archiveDir: this.archiveDir,
-      sources: this.sources,
-      instanceId: state.instanceId,
-      intervalMs: c.intervalMs ?? 1000,
-      endLine,
-      ...(clock ? { clock } : {}),
-      onEvent: (e) => this.emit('shipping', e),
-    });
-    this.shipping.start(growth);
-    // The first tick resumes from what each remote holds and loads its SDK (a stall of a tenth of a
-    // second that would otherwise land in the middle of the writes); a remote that is down does not hold up the open.
-    const first = this.shipping.tickAll();
-    await Promise.race([first, new Promise((r) => setTimeout(r, 2000).unref())]);
-    return this.shipping;
+  /** Starts continuous shipping to every remote (createDB does, when `continuous.enabled`); `endLine`: the absolute last line. */
+  startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
+    return this.shippingCtl.start(growth, endLine, clock);
   }
 
   /** Per remote: what is shipped, the lag in lines and seconds, the last error. Empty without continuous shipping. */
   shippingStatus(): ShippingStatus[] {
-    return this.shipping?.status() ?? [];
+    return this.shippingCtl.status();
   }
 
   /** The shipping status as Prometheus text (gauges per remote: lag in lines and seconds, shipments, failures). */
   metrics(): string {
-    return shippingMetrics(this.shippingStatus());
+    return this.shippingCtl.metrics();
   }
 
-  /**
-   * How far each remote's shipped WAL reaches against the data directory, computed from the
-   * remotes themselves (so it works for a stopped database too): lines and seconds behind.
-   */
+  /** How far each remote's shipped WAL reaches against the data directory, from the remotes (a stopped database too). */
   shippingReport(): Promise<ShippingReport[]> {
-    return shippingReport(this.host.dataDir, this.archiveDir, this.sources, this.shippingStatus());
+    return this.shippingCtl.report();
   }
 
   /** Ships everything written so far, now. */
-  async flushShipping(): Promise<void> {
-    await this.shipping?.flush();
+  flushShipping(): Promise<void> {
+    return this.shippingCtl.flush();
   }
 
   /** Stops shipping after a last shipment of what is written (close() does). */
-  async stopShipping(): Promise<void> {
-    const s = this.shipping;
-    this.shipping = null;
-    await s?.stop();
+  stopShipping(): Promise<void> {
+    return this.shippingCtl.stop();
   }
 
   /** Starts the configured triggers (createDB does, when `enabled` is not false). */
@@ -443,7 +381,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!entry) throw notFound(id, opts.source ?? `any source${listing.unreachable.length ? ` (unreachable: ${listing.unreachable.map((u) => u.source).join(', ')})` : ''}`);
-    const got = await fetchGoodCopy(entry, {
+    return downloadTo(entry, target, {
       sources: this.sources,
       archiveDir: this.archiveDir,
       order: this.order(opts.source),
@@ -455,8 +393,6 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
       ...(opts.onProblem ? { onProblem: opts.onProblem } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-    await placeFetched(got, target);
-    return { archiveId: id, file: target, bytes: (await fsp.stat(target)).size, source: got.source, skipped: got.skipped, repaired: got.repaired };
   }
 
   /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */

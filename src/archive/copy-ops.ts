@@ -7,10 +7,24 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir } from '../store/durable-fs.js';
 import { removeCopyRecord } from './copies.js';
-import { fetchGoodCopy, type FetchedCopy, type FetchOptions } from './fetch-copy.js';
+import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type SourceProblem } from './fetch-copy.js';
 import type { ArchiveCopy, CatalogArchive } from './source-catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from './verify.js';
+
+export interface DeletedCopies {
+  archiveId: string;
+  deleted: Array<{ source: string; location: string }>;
+}
+
+export interface DownloadedArchive {
+  archiveId: string;
+  file: string;
+  bytes: number;
+  source: string;
+  skipped: SourceProblem[];
+  repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+}
 
 /** Removes one copy: the local file (and its directory entry, durably), or the remote object and our record of it. */
 export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: ArchiveSources, archiveDir: string): Promise<void> {
@@ -47,4 +61,11 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
   } finally {
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
   }
+}
+
+/** A verified (or repaired) copy of `entry` at `target`, from the first source in `fetch.order` that has a good one. */
+export async function downloadTo(entry: CatalogArchive, target: string, fetch: FetchOptions): Promise<DownloadedArchive> {
+  const got = await fetchGoodCopy(entry, fetch);
+  await placeFetched(got, target);
+  return { archiveId: entry.manifest.archiveId, file: target, bytes: (await fsp.stat(target)).size, source: got.source, skipped: got.skipped, repaired: got.repaired };
 }

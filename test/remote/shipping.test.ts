@@ -233,6 +233,12 @@ describe('continuous shipping', () => {
       expect(r.shipped?.stoppedByTime).toBe(true);
       expect(toPlainState((await recover(target)).state), `instant ${i}`).toEqual(expected);
     }
+    // A clone takes the shipped WAL too, under a new instance id.
+    const clone = path.join(root, 'clone');
+    const c = await openRestore({ dataDir: path.join(root, 'elsewhere'), config: { remotes: [remotes[1]!] } }).clone({ targetDir: clone });
+    expect(c.shipped?.lines).toBeGreaterThan(0);
+    expect(c.instanceId).not.toBe(c.plan.instanceId);
+    expect(toPlainState((await recover(clone)).state)).toEqual(toPlainState((await recover(dataDir)).state));
     // Past the last shipped line there is nothing to restore from.
     await expect(openRestore({ dataDir: path.join(root, 'late'), config: { remotes } }).toTimestamp(Date.now() + 60_000)).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
   }, 120_000);

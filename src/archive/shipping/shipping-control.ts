@@ -1,0 +1,104 @@
+/**
+ * What `db.archive` does about continuous shipping: start and stop it, report
+ * it (status, metrics, how far each remote reaches), let the archive job
+ * absorb shipments, tell WAL cleanup how far every remote holds the WAL, and
+ * fetch removed lines back for a new archive.
+ */
+import type { EncryptionKey } from '../../format/encryption.js';
+import { ensureArchiveState, readArchiveState } from '../archive-state.js';
+import type { ParsedArchiveConfig } from '../config.js';
+import type { Clock, WalGrowth } from '../scheduler.js';
+import type { ArchiveSources } from '../sources.js';
+import { shippingMetrics } from './metrics.js';
+import { shippingReport, type ShippingReport } from './report.js';
+import { fetchShippedLines } from './shipped-catalog.js';
+import type { ShippingEvent, ShippingStatus } from './shipper.js';
+import { absorbShipments, shippingBase, WalShipping } from './shipping.js';
+
+export interface ShippingControlContext {
+  dataDir: string;
+  archiveDir: string;
+  sources: ArchiveSources;
+  config: ParsedArchiveConfig;
+  key?: EncryptionKey;
+  onEvent(e: ShippingEvent): void;
+}
+
+export class ShippingControl {
+  private shipping: WalShipping | null = null;
+
+  constructor(private readonly ctx: ShippingControlContext) {}
+
+  private get enabled(): boolean {
+    return this.ctx.config.continuous?.enabled === true && this.ctx.sources.remotes.length > 0;
+  }
+
+  /** Starts shipping to every remote; `endLine` is the absolute number of the last line written. */
+  async start(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
+    if (!this.enabled || this.shipping) return this.shipping;
+    const state = await ensureArchiveState(this.ctx.dataDir);
+    this.shipping = new WalShipping({
+      dataDir: this.ctx.dataDir,
+      archiveDir: this.ctx.archiveDir,
+      sources: this.ctx.sources,
+      instanceId: state.instanceId,
+      intervalMs: this.ctx.config.continuous?.intervalMs ?? 1000,
+      endLine,
+      ...(clock ? { clock } : {}),
+      onEvent: (e) => this.ctx.onEvent(e),
+    });
+    this.shipping.start(growth);
+    // The first tick resumes from what each remote holds and loads its SDK (a stall of a tenth of a
+    // second that would otherwise land in the middle of the writes); a remote that is down does not hold up the open.
+    await Promise.race([this.shipping.tickAll(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    return this.shipping;
+  }
+
+  status(): ShippingStatus[] {
+    return this.shipping?.status() ?? [];
+  }
+
+  metrics(): string {
+    return shippingMetrics(this.status());
+  }
+
+  report(): Promise<ShippingReport[]> {
+    return shippingReport(this.ctx.dataDir, this.ctx.archiveDir, this.ctx.sources, this.status());
+  }
+
+  async flush(): Promise<void> {
+    await this.shipping?.flush();
+  }
+
+  async stop(): Promise<void> {
+    const s = this.shipping;
+    this.shipping = null;
+    await s?.stop();
+  }
+
+  /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
+  async absorb(): Promise<void> {
+    if (this.ctx.config.continuous?.enabled !== true) return;
+    const state = await readArchiveState(this.ctx.dataDir);
+    if (!state) return;
+    for (const r of this.ctx.sources.remotes) {
+      const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r.name);
+      if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line).catch(() => undefined);
+    }
+  }
+
+  /** The line through which every remote holds every line (archives and shipments); 0 without shipping. */
+  async shippedEverywhere(): Promise<number> {
+    if (!this.enabled) return 0;
+    const live = this.status();
+    const through = live.length ? live.map((s) => s.shippedThrough) : (await this.report()).map((r) => (r.error ? null : r.shippedThrough));
+    return through.some((t) => t === null) ? 0 : Math.min(...(through as number[]));
+  }
+
+  /** Shipped lines that WAL cleanup removed, fetched back for a new archive (remotes in priority order). */
+  async fetchRemovedLines(after: number, through: number, pointer: string, file: string): Promise<void> {
+    const state = await readArchiveState(this.ctx.dataDir);
+    const remotes = this.ctx.sources.order.map((n) => this.ctx.sources.remote(n)).filter((r): r is NonNullable<typeof r> => r !== undefined);
+    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.ctx.key);
+  }
+}
