@@ -90,6 +90,8 @@ async function checkRemoteChain(remote: RemoteConfig, instanceId: string, fromLi
     let through = fromLine;
     let pointer: string | null = null;
     for (const ref of refs) {
+      // A shipment an archive holds whole may still be there (shipped while the archive was made; the next archive absorbs it).
+      if (pointer === null && ref.lastLine <= fromLine) continue;
       expect(ref.firstLine, `${ref.key} after line ${through}`).toBe(through + 1);
       const s = await decodeShipment(await r.store.get(ref.key), ref);
       if (pointer !== null) expect(s.header.prevPointer).toBe(pointer);
