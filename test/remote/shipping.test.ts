@@ -117,12 +117,12 @@ describe('continuous shipping', () => {
     expect(r.source).toBe('s3');
     expect(r.shipped?.lines).toBeGreaterThan(0);
     const state = toPlainState((await recover(target)).state);
-    // Every write acknowledged more than intervalMs + one shipment (bounded here by 1 s) before the kill is there.
+    // Every write acknowledged more than intervalMs + one shipment (bounded here by 1.5 s on a busy machine) before the kill is there.
     const lost = [...run.acks].filter(([k]) => state.documents[k] === undefined);
     const oldestLost = Math.min(...lost.map(([, t]) => t));
     const window = lost.length ? run.killedAt - oldestLost : 0;
-    for (const [k, t] of run.acks) if (t < run.killedAt - (INTERVAL + 1000)) expect(state.documents[k], `${k} acked ${run.killedAt - t} ms before the kill`).toBeDefined();
-    expect(window).toBeLessThan(INTERVAL + 1000);
+    for (const [k, t] of run.acks) if (t < run.killedAt - (INTERVAL + 1500)) expect(state.documents[k], `${k} acked ${run.killedAt - t} ms before the kill`).toBeDefined();
+    expect(window).toBeLessThan(INTERVAL + 1500);
     console.log(`loss window: ${window} ms (${lost.length} of ${run.acks.size} acknowledged writes not shipped at the kill; interval ${INTERVAL} ms)`);
     // The restored instance goes on and ships from where the remote is.
     const db = await createDB({ storeConfig: { dataDir: target, snapshotOnClose: false, archive: { remotes: [remotes[1]!], continuous: { enabled: true, intervalMs: INTERVAL } } } });
