@@ -14,6 +14,7 @@ import type * as Binding from 'zstd-napi/binding.js';
 // The low-level streaming decoder: DecompressStream would inflate a whole input chunk at once.
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
 import { BriError, ErrorCodes } from '../errors.js';
+import { compressOffThread } from './compress-worker.js';
 
 export const DEFAULT_ZSTD_LEVEL = 19;
 
@@ -32,6 +33,8 @@ export interface CompressOptions {
   level: number;
   /** zstd worker threads (0: compress on the calling thread). */
   workers?: number;
+  /** Compress on a worker thread (default), so that the calling thread stays free for writes; false: inline. */
+  offThread?: boolean;
   onBytes?: (originalBytes: number) => void;
 }
 
@@ -56,6 +59,14 @@ export class HashCounter extends Transform {
 /** Compresses a stream of bytes into `outPath` (fsynced), returning sizes and hashes. */
 export async function compressToFile(source: AsyncIterable<Buffer> | Readable, outPath: string, opts: CompressOptions): Promise<CompressedMember> {
   const input = new HashCounter(opts.onBytes);
+  if (opts.offThread !== false) {
+    // The compression itself on the worker thread; this thread only reads, hashes the input and hands it over.
+    const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
+    const counted = readable.pipe(input);
+    readable.on('error', (err) => counted.destroy(err));
+    const r = await compressOffThread(counted, outPath, opts.level, opts.workers ?? 0);
+    return { path: outPath, originalSize: input.bytes, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: input.digest() };
+  }
   const output = new HashCounter();
   const zstd = new CompressStream({ compressionLevel: opts.level, nbWorkers: opts.workers ?? 0, checksumFlag: true, contentSizeFlag: true });
   const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
