@@ -79,6 +79,7 @@ export class ShippingControl {
   /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
   async absorb(): Promise<void> {
     if (this.ctx.config.continuous?.enabled !== true) return;
+    this.shipping?.invalidateBases();
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state) return;
     for (const r of this.ctx.sources.remotes) {

@@ -83,12 +83,30 @@ export class WalShipping {
           instanceId: opts.instanceId,
           tail: tailFor(),
           endLine: opts.endLine,
-          base: () => shippingBase(opts.dataDir, opts.archiveDir, opts.instanceId, remote.name),
+          base: () => this.baseOf(remote.name),
           maxShipmentBytes: 4 * 1024 * 1024,
           backoff: opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
           ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
         }),
     );
+  }
+
+  /** Each remote's base, computed once per archive (reading every local manifest each tick would cost more than the tick). */
+  private readonly bases = new Map<string, Promise<ShippingBase | null>>();
+
+  private baseOf(remote: string): Promise<ShippingBase | null> {
+    let b = this.bases.get(remote);
+    if (!b) {
+      b = shippingBase(this.opts.dataDir, this.opts.archiveDir, this.opts.instanceId, remote);
+      b.catch(() => this.bases.delete(remote));
+      this.bases.set(remote, b);
+    }
+    return b;
+  }
+
+  /** An archive was made or uploaded: the bases may have moved. */
+  invalidateBases(): void {
+    this.bases.clear();
   }
 
   start(growth: WalGrowth): void {
