@@ -21,7 +21,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchiveRecord } from './children/archiving-load.js';
 import { hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
-import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable } from './lib/table.js';
+import { fmtBytes, fmtInt, fmtMs, fmtRss } from './lib/table.js';
+import { withWithoutTable } from './lib/with-without.js';
 
 export const DEFAULT_RATE = 5000;
 export const DEFAULT_SECONDS = 20;
@@ -134,8 +135,6 @@ function resolveOptions(opts: ArchivingBenchOptions): ArchivingBenchResult['opti
   };
 }
 
-const ratioOf = (w: number | null | undefined, wo: number | null | undefined): number | null =>
-  w === null || w === undefined || wo === null || wo === undefined || !Number.isFinite(w) || !Number.isFinite(wo) || !(wo > 0) ? null : w / wo;
 
 const isRun = (r: LoadRunFigures | { error: string }): r is LoadRunFigures => !('error' in r);
 
@@ -239,27 +238,8 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
 
   const wo = isRun(result.without) ? result.without : null;
   const w = isRun(result.with) ? result.with : null;
-  const rows: Array<{ name: string; key: string; get: (r: LoadRunFigures) => number | null; fmt: (v: number | null) => string }> = [
-    { name: 'throughput (acked writes/s)', key: 'throughput', get: (r) => r.throughput, fmt: (v) => (v === null ? 'n/a' : fmtInt(v)) },
-    { name: 'latency p50', key: 'p50', get: (r) => r.latencyMs.p50, fmt: fmtMs },
-    { name: 'latency p99', key: 'p99', get: (r) => r.latencyMs.p99, fmt: fmtMs },
-    { name: 'latency p99.9', key: 'p999', get: (r) => r.latencyMs.p999, fmt: fmtMs },
-    { name: 'latency max', key: 'max', get: (r) => r.latencyMs.max, fmt: fmtMs },
-    { name: 'peak RSS', key: 'peakRss', get: (r) => r.peakRssKb, fmt: fmtRss },
-    { name: 'CPU time (user + system)', key: 'cpu', get: (r) => r.cpuUserMs + r.cpuSystemMs, fmt: fmtMs },
-  ];
-  for (const row of rows) result.ratios[row.key] = ratioOf(w ? row.get(w) : null, wo ? row.get(wo) : null);
   console.log('');
-  console.log(
-    formatTable(
-      [`${fmtInt(o.rate)} writes/s for ${o.seconds} s`, 'without', 'with', 'with/without'],
-      rows.map((row) => {
-        const a = wo ? row.get(wo) : null;
-        const b = w ? row.get(w) : null;
-        return [row.name, row.fmt(a), row.fmt(b), fmtRatio(b, a)];
-      }),
-    ),
-  );
+  console.log(withWithoutTable([`${fmtInt(o.rate)} writes/s for ${o.seconds} s`, 'without', 'with'], wo, w, result.ratios));
   console.log('');
   if (w) {
     const runs = w.archives.map((a) => a.endMs - a.startMs);
