@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { asBriError, BriError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
-import { readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
+import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
 import { objectLocation } from './source-catalog.js';
 import { archiveObjectKey, type ArchiveSources, type RemoteSource } from './sources.js';
 
@@ -139,9 +139,11 @@ export async function uploadPending(
   opts: ReplicateOptions = {},
 ): Promise<CopyStatus[]> {
   const out: CopyStatus[] = [];
+  // One read of the records, not one per archive and remote: every create runs this over all local archives.
+  const records = await readAllCopyRecords(archiveDir);
   for (const a of archives) {
-    const missing: string[] = [];
-    for (const r of sources.remotes) if (!(await readCopyRecord(archiveDir, a.manifest.archiveId, r.name))) missing.push(r.name);
+    const have = records.get(a.manifest.archiveId) ?? [];
+    const missing = sources.remotes.filter((r) => !have.some((c) => c.source === r.name)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
   return out;

@@ -12,7 +12,7 @@
  * so it never ships a line twice nor skips one; lines an archive on that
  * remote already holds are not shipped again.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
@@ -20,7 +20,6 @@ import type { RemoteSource } from '../sources.js';
 import { encodeShipment, instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { WalTail } from './wal-tail.js';
-import { createHash } from 'node:crypto';
 
 /** Where a remote's shipping may start: the end of the newest archive it holds, or line 0 of a WAL complete from its first line. */
 export interface ShippingBase {
