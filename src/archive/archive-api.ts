@@ -313,7 +313,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   /** Every source (for listings), or the ones `--source` names. */
   private listed(source?: string): string[] {
-    return source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(source);
+    return this.sources.selectOrAll(source);
   }
 
   /** Every archive of every source (or of `source`), merged by id, oldest first. */
@@ -360,7 +360,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   /** Deletes an archive's copy on one source (a name or a provider), or every copy when `source` is absent. */
   async delete(id: string, opts: { source?: string } = {}): Promise<DeletedCopies> {
     assertArchiveId(id);
-    const names = opts.source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(opts.source);
+    const names = this.sources.selectOrAll(opts.source);
     const entry = (await this.scan({ ...(opts.source !== undefined ? { source: opts.source } : {}) })).archives.find((a) => a.manifest.archiveId === id);
     if (!entry) throw notFound(id, opts.source ?? 'any source');
     const deleted: DeletedCopies['deleted'] = [];

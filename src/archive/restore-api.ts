@@ -147,7 +147,7 @@ export class RestoreApi {
     const after = opts.after === undefined ? -Infinity : parseTimestamp(opts.after);
     const before = opts.before === undefined ? Infinity : parseTimestamp(opts.before);
     // A listing shows every source, not only those restore tries (restoreSources).
-    const only = opts.source === undefined ? [LOCAL_SOURCE, ...this.sources.remotes.map((r) => r.name)] : this.sources.select(opts.source);
+    const only = this.sources.selectOrAll(opts.source);
     const merged = await listSources(this.ctx.archiveDir, this.sources, {
       only,
       cache: this.manifests,

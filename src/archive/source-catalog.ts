@@ -134,7 +134,7 @@ export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
 
 /** Lists the given sources (default: all) and merges them by archive id. */
 export async function listSources(archiveDir: string, sources: ArchiveSources, opts: { only?: string[]; cache?: ManifestCache; localListing?: { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> } } = {}): Promise<MergedListing> {
-  const wanted = opts.only ?? [LOCAL_SOURCE, ...sources.remotes.map((r) => r.name)];
+  const wanted = opts.only ?? sources.all;
   const localListing = opts.localListing ?? (await scanArchiveDir(archiveDir));
   const localById = new Map(localListing.archives.map((a) => [a.manifest.archiveId, a]));
   const records = await readAllCopyRecords(archiveDir);

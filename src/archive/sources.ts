@@ -86,6 +86,16 @@ export class ArchiveSources {
     return found.map((r) => r.name);
   }
 
+  /** Every source: `local`, then the remotes as configured (what listings show). */
+  get all(): string[] {
+    return [LOCAL_SOURCE, ...this.remotes.map((r) => r.name)];
+  }
+
+  /** The sources `--source` names, or every one. */
+  selectOrAll(nameOrProvider: string | undefined): string[] {
+    return nameOrProvider === undefined ? this.all : this.select(nameOrProvider);
+  }
+
   remote(name: string): RemoteSource | undefined {
     return this.remotes.find((r) => r.name === name);
   }
