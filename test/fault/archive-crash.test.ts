@@ -25,8 +25,10 @@ import { collectLines, prng, spawnTs, waitExit } from '../support/child.js';
 import { copyFixture, fixturesPresent, normalizeState } from '../support/fixtures.js';
 import { writeWorkload } from '../support/hostile-tar.js';
 
+/** Runs at least this many; more (up to MAX_RUNS) while fewer than MIN_KILLS of them were killed (a child can finish before its kill lands). */
 const RUNS = 22;
 const MIN_KILLS = 18;
+const MAX_RUNS = 40;
 const LEVEL = 19;
 /** Operations written between runs (so that each run has something to archive). */
 const OPS_PER_RUN = 200;
@@ -83,7 +85,7 @@ function startArchiver(dataDir: string, mode: 'db' | 'offline'): Archiver {
 }
 
 describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at random moments', () => {
-  it(`never leaves a half archive, never changes the data, and the chain has no gap (${RUNS} runs)`, async () => {
+  it(`never leaves a half archive, never changes the data, and the chain has no gap (at least ${RUNS} runs and ${MIN_KILLS} kills)`, async () => {
     const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
     const random = prng(seed);
     const at = (run: number) => `(run ${run}, seed ${seed}; replay with CRASH_SEED=${seed})`;
@@ -113,7 +115,10 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
     const spent = { waitingForChild: 0, archiving: 0, parentChecks: 0 };
 
     let archiver = startArchiver(dataDir, 'db');
-    for (let run = 0; run < RUNS; run++) {
+    const more = (run: number) => run < RUNS || (kills < MIN_KILLS && run < MAX_RUNS);
+    let runs = 0;
+    for (let run = 0; more(run); run++) {
+      runs++;
       const tWait = Date.now();
       const current = archiver;
       const { child, mode } = current;
@@ -151,8 +156,6 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
       const exit = await waitExit(child);
       spent.archiving += Date.now() - tStart;
       const tParent = Date.now();
-      // The next child loads its modules while this run is checked (it waits for its signal).
-      if (run + 1 < RUNS) archiver = startArchiver(dataDir, (run + 1) % 2 === 0 ? 'db' : 'offline');
 
       if (exit.signal === 'SIGKILL') {
         kills++;
@@ -165,6 +168,8 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
         completed++;
         window = Math.round(0.5 * window + 0.5 * (Date.now() - readyAt));
       }
+      // The next child loads its modules while this run is checked (it waits for its signal).
+      if (more(run + 1)) archiver = startArchiver(dataDir, (run + 1) % 2 === 0 ? 'db' : 'offline');
 
       // No half archive under a .bri name: at most one new file, complete, and it verifies.
       const after = await bris(archiveDir);
@@ -186,7 +191,7 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
       try {
         expect(stateOf(db), `state after run ${at(run)} (${mode}, killed in phase ${phase})`).toEqual(expected);
         // Every other run, the next archive is made here; otherwise by the next child.
-        if (run % 2 === 1 || run === RUNS - 1) {
+        if (run % 2 === 1 || !more(run + 1)) {
           try {
             const created = await db.archive.create({ level: 3 });
             parentCreates++;
@@ -235,7 +240,7 @@ describe.skipIf(!fixturesPresent())('archive creation killed with SIGKILL at ran
       const last = await replayArchive(list[list.length - 1]!.file!);
       expect(normalizeState(toPlainState(last.state)), `the last archive replays to the database's state (seed ${seed})`).toEqual(stateOf(db));
       console.log(
-        `archive crash: seed ${seed}, ${RUNS} runs, ${kills} SIGKILLs (by phase ${JSON.stringify(Object.fromEntries(killedIn))}; ` +
+        `archive crash: seed ${seed}, ${runs} runs, ${kills} SIGKILLs (by phase ${JSON.stringify(Object.fromEntries(killedIn))}; ` +
           `${afterKill.completeArchive} left a complete archive, ${afterKill.noArchive} none), ${completed} completed, ` +
           `${parentCreates} archives made by the parent, ${list.length} archives chained, window ${window} ms, ` +
           `${((Date.now() - t0) / 1000).toFixed(1)} s (ms ${JSON.stringify(spent)})`,
