@@ -177,9 +177,9 @@ export class RestoreApi {
     return findForTimestamp(archives, parseTimestamp(ts));
   }
 
+  /** What a restore to `target` would use: the archive and, for the latest state or a time past the archives, the shipped WAL after it. */
   async plan(target: RestoreTarget, instanceId?: string, source?: string): Promise<RestorePlan> {
-    const all = (await this.listing(source)).archives;
-    return planRestore(all, target, await this.defaultInstance(all, instanceId));
+    return this.planWithShipped(await this.listing(source), target, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {

@@ -16,7 +16,7 @@ import { applyOperation, statesEqual, type DbState } from '../format/state.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../store/layout.js';
-import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
+import { appendShipped, MISSING_SHIPMENT, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../store/lock.js';
 import { recover } from '../store/recovery.js';
 import { verifyDataDir } from '../store/verify-data-dir.js';
@@ -279,6 +279,25 @@ async function validate(dir: string, plan: RestorePlan, built: Built, opts: Rest
   return { documents: rec.state.documents.size, collections: rec.state.collections.size };
 }
 
+/**
+ * What a dry run reports of the shipped WAL: the chain as listed, without fetching it. A point in
+ * time may stop inside it; that is known only once the lines are read, so the dry run gives the
+ * chain's end as the upper bound.
+ */
+function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null {
+  const p = plan.shipped;
+  if (!used || !p || p.throughLine <= p.afterLine) return null;
+  return {
+    source: p.source,
+    sources: [p.source],
+    lines: p.throughLine - p.afterLine,
+    throughLine: p.throughLine,
+    broken: p.gapAt === null ? null : { fromLine: p.gapAt, toLine: p.gapAt, reason: MISSING_SHIPMENT },
+    replaced: [],
+    stoppedByTime: false,
+  };
+}
+
 export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   const target = path.resolve(opts.targetDir);
   const base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'> = {
@@ -295,12 +314,14 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   };
   if (opts.dryRun) {
     const st = await targetState(target);
+    const shipped = plannedShipped(plan, opts.shipped !== undefined);
     return {
       ...base,
       movedAside: st.exists && !st.empty && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null,
-      linesRestored: plan.linesToReplay,
-      lastLine: plan.startLine + plan.linesToReplay,
-      lastTimestamp: plan.untilTimestamp ?? plan.timeRange.end.getTime(),
+      shipped,
+      linesRestored: plan.linesToReplay + (shipped?.lines ?? 0),
+      lastLine: shipped?.throughLine ?? plan.startLine + plan.linesToReplay,
+      lastTimestamp: plan.untilTimestamp ?? plan.shipped?.endTime ?? plan.timeRange.end.getTime(),
       documents: plan.archive.manifest.stats.documentsAtSnapshot,
       collections: plan.archive.manifest.stats.collectionsAtSnapshot,
     };

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -228,6 +229,18 @@ describe('continuous shipping', () => {
     }
     const listing = await openRestore({ dataDir, config: { remotes } }).list();
     expect(listing.shipped.map((s) => s.source).sort()).toEqual(['nas', 's3']);
+    // The plan (what `bri restore info` and a dry run show) takes the shipped WAL too.
+    const planner = openRestore({ dataDir, config: { remotes } });
+    const total = (await recover(dataDir)).totalLines;
+    expect((await planner.plan({ kind: 'latest' })).shipped?.throughLine).toBe(total);
+    const pitrPlan = await planner.plan({ kind: 'timestamp', timestamp: stamps[stamps.length - 1]! });
+    expect(pitrPlan.untilTimestamp).toBe(stamps[stamps.length - 1]);
+    expect(pitrPlan.shipped?.afterLine).toBe(pitrPlan.archive.manifest.timeRange.walLines.end);
+    // A dry run says how far the restore will go, shipped WAL included, and writes nothing.
+    const dry = await openRestore({ dataDir: path.join(root, 'dry'), config: { remotes } }).fromLatest({ dryRun: true });
+    expect(dry.lastLine).toBe(total);
+    expect(dry.shipped?.lines).toBe(total - dry.plan.archive.manifest.timeRange.walLines.end);
+    expect(fs.existsSync(path.join(root, 'dry'))).toBe(false);
     for (const [i, t] of stamps.entries()) {
       const expected = toPlainState((await recover(dataDir, { untilTimestamp: t })).state);
       const target = path.join(root, `pitr-${i}`);

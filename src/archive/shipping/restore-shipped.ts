@@ -51,6 +51,9 @@ export interface ShippedOutcome {
   stoppedByTime: boolean;
 }
 
+/** Why a restore stopped at a line no shipment holds while later ones exist. */
+export const MISSING_SHIPMENT = 'missing: no shipment holds this line, later ones exist';
+
 type Failure = { source: string; fromLine: number; toLine: number; reason: string };
 
 /** Appends the lines of one shipment that continue `pos`; a line that does not continue the chain is a failure. */
@@ -133,7 +136,7 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
   }
   if (out.stoppedByTime) out.broken = null;
   else if (!out.broken && input.gapAt != null && pos.lastLine < input.gapAt) {
-    out.broken = { fromLine: input.gapAt, toLine: input.gapAt, reason: 'missing: no shipment holds this line, later ones exist' };
+    out.broken = { fromLine: input.gapAt, toLine: input.gapAt, reason: MISSING_SHIPMENT };
   }
   return out;
 }
