@@ -46,6 +46,8 @@ export const ErrorCodes = {
   REMOTE_ERROR: 'REMOTE_ERROR',
   /** PAR2 data that cannot be parsed or used. */
   PAR2_INVALID: 'PAR2_INVALID',
+  /** A hook (a function or a command) failed; a `before` hook failing stops the operation. */
+  HOOK_FAILED: 'HOOK_FAILED',
   /** An operation was cancelled. */
   CANCELLED: 'CANCELLED',
   /** A file system operation failed unexpectedly. */

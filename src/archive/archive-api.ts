@@ -160,8 +160,14 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
             if (isNothingToArchive(err)) await this.afterSteps(opts).catch(() => undefined);
             throw err;
           });
-        const result: ArchiveRunResult = { ...created, reason, ...(await this.afterSteps(opts)) };
-        await this.config.hooks?.afterArchive?.(result);
+        const result: ArchiveRunResult = { ...created, reason, ...(await this.afterSteps(opts)), hookErrors: [] };
+        try {
+          await this.config.hooks?.afterArchive?.(result);
+        } catch (err) {
+          // The archive is made and stored: a failing afterArchive is reported, it does not undo the run.
+          result.hookErrors.push(`afterArchive: ${(err as Error).message}`);
+          await Promise.resolve(this.config.hooks?.onError?.(err)).catch(() => undefined);
+        }
         this.emit('finished', result);
         return result;
       } catch (err) {

@@ -32,6 +32,8 @@ export interface ArchiveRunResult extends CreatedArchive {
   cleanup?: CleanupReport | { error: BriError };
   /** Absent when no retention policy is configured. */
   prune?: PruneReport | { error: BriError };
+  /** afterArchive hook failures (the archive stands; onError was told). */
+  hookErrors: string[];
 }
 
 /** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */

@@ -8,6 +8,8 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
+import { commandHook, type CommandHookSpec } from './command-hook.js';
+import type { RestoreHooks } from './restore.js';
 
 const compression = z.strictObject({
   level: z.number().int().min(1).max(22).optional(),
@@ -48,10 +50,22 @@ const triggers = z.strictObject({
 });
 
 const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
+const argv = z.array(z.string().min(1)).min(1);
+/** A hook: a function (API), or a command (JSON config): a shell line, an argv, or { command, timeoutMs, cwd }. */
+const hook = z.union([fn, z.string().min(1), argv, z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: z.number().int().positive().optional(), cwd: z.string().min(1).optional() })], {
+  message: 'must be a function, a command line, an argv array, or { command, timeoutMs, cwd }',
+});
 const hooks = z.strictObject({
-  beforeArchive: fn.optional(),
-  afterArchive: fn.optional(),
-  onError: fn.optional(),
+  beforeArchive: hook.optional(),
+  afterArchive: hook.optional(),
+  onError: hook.optional(),
+});
+const restoreHooks = z.strictObject({
+  beforeRestore: hook.optional(),
+  afterSnapshotRestore: hook.optional(),
+  afterWalSegmentRestore: hook.optional(),
+  afterRestore: hook.optional(),
+  onError: hook.optional(),
 });
 
 const sourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be a source name (local, or a remote name or provider)' });
@@ -69,6 +83,8 @@ const schema = z.strictObject({
   /** Ship the WAL to every remote as it is written, between archives. */
   continuous: z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(10).optional() }).optional(),
   hooks: hooks.optional(),
+  /** Around restores (default hooks of db.restore, openRestore and `bri restore`). */
+  restoreHooks: restoreHooks.optional(),
   /** Where archives are kept (default `<dataDir>/archives`). */
   localDir: z.string().min(1).optional(),
   compression: compression.optional(),
@@ -100,6 +116,10 @@ export interface ArchiveHooks {
   onError?(error: unknown): void | Promise<void>;
 }
 
+/** A hook as the configuration takes it: a function, or a command (see command-hook.ts). */
+export type HookSetting<F> = F | string | string[] | CommandHookSpec;
+export type HookSettings<H> = { [K in keyof H]?: HookSetting<NonNullable<H[K]>> };
+
 export interface ArchiveConfig {
   enabled?: boolean;
   keepLocal?: number;
@@ -107,7 +127,8 @@ export interface ArchiveConfig {
   triggers?: ArchiveTriggers;
   cleanupWal?: boolean;
   continuous?: { enabled?: boolean; intervalMs?: number };
-  hooks?: ArchiveHooks;
+  hooks?: HookSettings<ArchiveHooks>;
+  restoreHooks?: HookSettings<RestoreHooks>;
   localDir?: string;
   compression?: { level?: number; workers?: number };
   errorCorrection?: { enabled?: boolean; redundancy?: number };
@@ -116,9 +137,23 @@ export interface ArchiveConfig {
   restoreSources?: string[];
 }
 
-export interface ParsedArchiveConfig extends Omit<Parsed, 'remote' | 'remotes' | 'hooks'> {
+export interface ParsedArchiveConfig extends Omit<Parsed, 'remote' | 'remotes' | 'hooks' | 'restoreHooks'> {
   remotes: RemoteConfig[];
+  /** Every hook as a function (commands wrapped). */
   hooks?: ArchiveHooks;
+  restoreHooks?: RestoreHooks;
+}
+
+/** Hooks with every command wrapped into a function that runs it. */
+function asFunctions<H>(settings: Record<string, unknown> | undefined): H | undefined {
+  if (!settings) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(settings)) {
+    if (v === undefined) continue;
+    if (typeof v === 'function') out[name] = v;
+    else out[name] = commandHook(name, typeof v === 'string' || Array.isArray(v) ? { command: v as string | string[] } : (v as CommandHookSpec));
+  }
+  return out as H;
 }
 
 function configError(key: string, message: string): BriError {
@@ -138,7 +173,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
     if (issue.code === 'unrecognized_keys') throw configError(key || '(root)', `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
     throw configError(key || '(root)', /received undefined/.test(issue.message) ? 'is required' : issue.message.replace(/^Invalid input: /, ''));
   }
-  const { remote, remotes, hooks: h, ...rest } = r.data;
+  const { remote, remotes, hooks: h, restoreHooks: rh, ...rest } = r.data;
   const raw: Array<{ where: string; value: unknown }> = [
     ...(remote !== undefined ? [{ where: 'remote', value: remote }] : []),
     ...(remotes ?? []).map((value, i) => ({ where: `remotes[${i}]`, value })),
@@ -152,5 +187,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.${where}${err.message.replace(/^remote/, '')}`, { ...(err.hint ? { hint: err.hint } : {}), details: { ...err.details, entry: where } });
     }
   });
-  return { ...rest, remotes: parsed, ...(h ? { hooks: h as ArchiveHooks } : {}) };
+  const archiveHooks = asFunctions<ArchiveHooks>(h);
+  const restore = asFunctions<RestoreHooks>(rh);
+  return { ...rest, remotes: parsed, ...(archiveHooks ? { hooks: archiveHooks } : {}), ...(restore ? { restoreHooks: restore } : {}) };
 }

@@ -58,6 +58,8 @@ export interface RestoreContext {
   repair?: ArchiveRepairer;
   /** The remotes and the priority order (default: the local directory only). */
   sources?: ArchiveSources;
+  /** Hooks of every restore that does not pass its own (the configuration's restoreHooks). */
+  hooks?: RestoreHooks;
 }
 
 export interface RestoreListing {
@@ -197,7 +199,7 @@ export class RestoreApi {
       ...(opts.cleanExisting !== undefined ? { cleanExisting: opts.cleanExisting } : {}),
       ...(opts.force !== undefined ? { force: opts.force } : {}),
       ...(opts.dryRun !== undefined ? { dryRun: opts.dryRun } : {}),
-      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(opts.hooks ?? this.ctx.hooks ? { hooks: opts.hooks ?? this.ctx.hooks } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
@@ -315,5 +317,6 @@ export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: 
     ...(opts.key ? { key: opts.key } : {}),
     repair: opts.repair ?? par2Repairer,
     sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),
+    ...(config.restoreHooks ? { hooks: config.restoreHooks } : {}),
   });
 }

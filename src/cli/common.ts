@@ -42,6 +42,18 @@ export function addConfigOption(cmd: Command): Command {
   return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)");
 }
 
+/** Hook commands of a config file run in the file's directory (unless they name their cwd), so `./notify.sh` works. */
+function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(hooks)) {
+    if (typeof v === 'string' || Array.isArray(v)) out[name] = { command: v, cwd: dir };
+    else if (typeof v === 'object' && v !== null && !('cwd' in v)) out[name] = { ...v, cwd: dir };
+    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
+    else out[name] = v;
+  }
+  return out;
+}
+
 /**
  * The archive block of `--config` (validated), with `--archive-dir` overriding its localDir.
  * The file may hold credentials: its values are never printed, errors name keys only.
@@ -71,6 +83,9 @@ export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
     config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
     // Relative paths in the file are relative to the file, like any config file.
     if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
+    for (const key of ['hooks', 'restoreHooks']) {
+      if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
+    }
   }
   if (raw.archiveDir) config = { ...config, localDir: path.resolve(String(raw.archiveDir)) };
   parseArchiveConfig(config);

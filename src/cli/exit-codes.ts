@@ -26,6 +26,7 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
   [ErrorCodes.TIMESTAMP_NOT_FOUND]: 31,
   [ErrorCodes.REMOTE_NOT_FOUND]: 40,
   [ErrorCodes.REMOTE_ERROR]: 41,
+  [ErrorCodes.HOOK_FAILED]: 50,
   [ErrorCodes.CANCELLED]: 130,
 };
 

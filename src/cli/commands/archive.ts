@@ -126,10 +126,10 @@ export function registerArchiveCommands(program: Command): void {
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
-        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, manifest: created.manifest });
+        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, opts);
         reportUploads(created.uploads, opts);
-        if (!opts.json) reportAfterSteps(created, opts);
+        reportAfterSteps(created, opts);
       } finally {
         bar.stop();
       }
@@ -287,11 +287,14 @@ export function registerArchiveCommands(program: Command): void {
 
 /** What the WAL cleanup and the pruning after an archive did (or why they failed). */
 function reportAfterSteps(r: CreatedAndStored, opts: CommonOptions): void {
+  const text = (line: string) => !opts.json && printLine(line, opts);
   if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
-  else if (r.cleanup) printLine(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`, opts);
+  else if (r.cleanup) text(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`);
   if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);
-  else if (r.prune) printLine(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}`, opts);
-  if ((r.cleanup && 'error' in r.cleanup) || (r.prune && 'error' in r.prune)) process.exitCode = EXIT_FAILURE_CODE;
+  else if (r.prune) text(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}`);
+  for (const e of r.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
+  // A failed upload's own exit code (set before) says more than this one.
+  if (((r.cleanup && 'error' in r.cleanup) || (r.prune && 'error' in r.prune) || r.hookErrors.length) && !process.exitCode) process.exitCode = EXIT_FAILURE_CODE;
 }
 
 function uploadJson(u: CopyStatus): Record<string, unknown> {

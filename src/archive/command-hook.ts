@@ -1,0 +1,128 @@
+/**
+ * Hooks given as commands (a JSON config cannot hold functions): the command
+ * runs with the event as JSON on its stdin and the main facts in BRI_*
+ * environment variables. A command that exits non-zero, is killed, or runs
+ * past its timeout fails the hook the way a throwing function does: a
+ * `beforeArchive` / `beforeRestore` that fails stops the operation.
+ */
+import { spawn } from 'node:child_process';
+import { BriError, ErrorCodes } from '../errors.js';
+
+/** A hook command: a shell command line, or an argv run without a shell. */
+export interface CommandHookSpec {
+  command: string | string[];
+  /** Killed (SIGTERM, then SIGKILL 5 s later) and failed past this (default 5 minutes). */
+  timeoutMs?: number;
+  /** Working directory (default: the process's; the CLI uses the config file's directory). */
+  cwd?: string;
+}
+
+export const DEFAULT_HOOK_TIMEOUT_MS = 5 * 60_000;
+/** How much of the command's stderr a failure quotes. */
+const STDERR_TAIL = 2000;
+
+/** The facts a hook command gets as BRI_* variables (the whole event is on stdin). */
+function envFor(hook: string, event: unknown): Record<string, string> {
+  const env: Record<string, string> = { BRI_HOOK: hook };
+  const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  const put = (name: string, v: unknown) => {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') env[name] = String(v);
+  };
+  put('BRI_REASON', e.reason);
+  const archiveOf = (x: unknown) => (x as { archive?: { manifest?: { archiveId?: unknown } } } | undefined)?.archive?.manifest?.archiveId;
+  put('BRI_ARCHIVE_ID', e.archiveId ?? archiveOf(e) ?? archiveOf(e.plan));
+  put('BRI_ARCHIVE_FILE', e.file);
+  put('BRI_TARGET_DIR', e.targetDir);
+  if (e.error instanceof Error) {
+    put('BRI_ERROR_MESSAGE', e.error.message);
+    put('BRI_ERROR_CODE', (e.error as { code?: unknown }).code);
+  }
+  return env;
+}
+
+/** JSON of an event, errors included (JSON.stringify drops their fields), bigints as strings. */
+function eventJson(hook: string, event: unknown): string {
+  return JSON.stringify({ hook, event }, (_k, v: unknown) => {
+    if (v instanceof Error) return { name: v.name, message: v.message, ...((v as { code?: unknown }).code !== undefined ? { code: (v as { code?: unknown }).code } : {}) };
+    if (typeof v === 'bigint') return v.toString();
+    return v;
+  });
+}
+
+function hookError(hook: string, spec: CommandHookSpec, why: string, stderr: string): BriError {
+  const tail = stderr.length > STDERR_TAIL ? `...${stderr.slice(-STDERR_TAIL)}` : stderr;
+  return new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} (${describeCommand(spec)}) ${why}${tail.trim() ? `: ${tail.trim()}` : ''}`, {
+    hint: 'Fix the hook command, or remove it from the configuration; run it by hand with the same stdin to see what it does.',
+    details: { hook },
+  });
+}
+
+/** The command as shown in errors: its first word only (the rest may hold tokens). */
+export function describeCommand(spec: CommandHookSpec): string {
+  const first = Array.isArray(spec.command) ? spec.command[0] : spec.command.trim().split(/\s+/)[0];
+  return first ?? '';
+}
+
+/** Runs one hook command for an event; resolves when it exits 0. */
+export function runCommandHook(hook: string, spec: CommandHookSpec, event: unknown): Promise<void> {
+  const argv = Array.isArray(spec.command) ? spec.command : ['/bin/sh', '-c', spec.command];
+  const timeoutMs = spec.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+  return new Promise<void>((resolve, reject) => {
+    // Its own process group, so that a timeout kills what the command started too (sh -c 'sleep ...').
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: spec.cwd ?? process.cwd(),
+      env: { ...process.env, ...envFor(hook, event) },
+      stdio: ['pipe', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let stderr = '';
+    let timedOut = false;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => {
+      stderr = (stderr + d).slice(-2 * STDERR_TAIL);
+    });
+    // A command that does not read its stdin closes the pipe: that is not its failure.
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(eventJson(hook, event));
+    const killGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      killer = setTimeout(() => killGroup('SIGKILL'), 5000);
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(hookError(hook, spec, `could not start: ${(err as NodeJS.ErrnoException).code ?? err.message}`, ''));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (killer) clearTimeout(killer);
+      const settle = () => {
+        if (timedOut) reject(hookError(hook, spec, `ran past its ${timeoutMs} ms timeout and was killed`, stderr));
+        else if (code === 0) resolve();
+        else reject(hookError(hook, spec, signal ? `was killed by ${signal}` : `exited with ${code}`, stderr));
+      };
+      // The rest of stderr, unless something the command left running in the background holds the pipe.
+      if (child.stderr!.readableEnded) settle();
+      else {
+        const grace = setTimeout(settle, 200);
+        child.stderr!.once('close', () => {
+          clearTimeout(grace);
+          settle();
+        });
+      }
+    });
+  });
+}
+
+/** A hook function that runs the command (the shape function hooks have; onError's arguments become `{ error, plan }`). */
+export function commandHook(hook: string, spec: CommandHookSpec): (first?: unknown, second?: unknown) => Promise<void> {
+  return (first?: unknown, second?: unknown) => runCommandHook(hook, spec, hook === 'onError' ? { error: first, ...(second !== undefined ? { plan: second } : {}) } : first);
+}
