@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { asBriError, BriError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
+import { isMissingObject } from '../remote/index.js';
 import { objectLocation } from './source-catalog.js';
 import { archiveObjectKey, type ArchiveSources, type RemoteSource } from './sources.js';
 
@@ -85,7 +86,7 @@ async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFi
     // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so.
     const head = await remote.store.head(key, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
       // A missing object is expected; a missing bucket is a failure like any other.
-      if (err instanceof BriError && err.code === 'REMOTE_NOT_FOUND' && err.message.endsWith('no such object')) return null;
+      if (isMissingObject(err)) return null;
       throw err;
     });
     if (head && head.size === digest.size && head.checksums.sha256 === digest.sha256) {

@@ -188,9 +188,14 @@ export function remoteFailure(ctx: RemoteErrorContext, message: string, opts: { 
 export function notFound(ctx: RemoteErrorContext, cause?: unknown): BriError {
   return new BriError(ErrorCodes.REMOTE_NOT_FOUND, `${where(ctx)}: no such object`, {
     hint: 'check the key and the store prefix; `list` shows what is there',
-    details: { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), retryable: false },
+    details: { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), retryable: false, missing: 'object' },
     ...(cause !== undefined ? { cause: sanitizedCause(cause, ctx.secrets) } : {}),
   });
+}
+
+/** True for a REMOTE_NOT_FOUND about the object itself (not its bucket, container or directory: those are configuration faults). */
+export function isMissingObject(err: unknown): boolean {
+  return isBriError(err, ErrorCodes.REMOTE_NOT_FOUND) && err.details.missing === 'object';
 }
 
 /**

@@ -203,8 +203,9 @@ export function runConformance(name: string, factory: () => Promise<RemoteStore>
     });
 
     it('a missing object: get and head are REMOTE_NOT_FOUND, delete succeeds', async () => {
-      await expectCode(store.get('missing/nope.bin'), 'REMOTE_NOT_FOUND');
-      await expectCode(store.head('missing/nope.bin'), 'REMOTE_NOT_FOUND');
+      // details.missing tells the object from its bucket (a configuration fault, not "no copy yet").
+      expect((await expectCode(store.get('missing/nope.bin'), 'REMOTE_NOT_FOUND')).details.missing).toBe('object');
+      expect((await expectCode(store.head('missing/nope.bin'), 'REMOTE_NOT_FOUND')).details.missing).toBe('object');
       await store.delete('missing/nope.bin');
     });
 
