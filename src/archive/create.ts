@@ -36,6 +36,8 @@ export interface SealResult {
   endSnapshotText?: string;
   /** The instant of the seal: every line after it is stamped later (default: just before the seal was asked for). */
   sealedAt?: number;
+  /** Document and set counts of the end state, with endSnapshotText (kept beside the seed: the next archive need not decode it). */
+  endCounts?: { documents: number; collections: number };
 }
 
 /** Closes the current WAL segment so that the archive ends on a boundary. */
@@ -152,6 +154,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       key: opts.key,
       timestamp: createdAt.getTime(),
       ...(tipFile ? { previousArchive: tipFile } : {}),
+      // With the end state's text from the caller, the start state is needed as text and counts only.
+      needState: sealed.endSnapshotText === undefined,
     });
     const M = start.walLine;
     if (M < state.removedLines) {
@@ -228,8 +232,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       integrity: { algorithm: 'sha256', members, contentSha256: createHash('sha256').update(contentDigestInput(members)).digest('hex') },
       errorCorrection: { enabled: opts.recovery !== undefined, algorithm: opts.recovery ? 'par2' : null, redundancy: opts.recovery?.redundancy ?? 0, blockSize: null, recoveryBlockCount: null },
       stats: {
-        documentsAtSnapshot: start.state ? start.state.documents.size : null,
-        collectionsAtSnapshot: start.state ? start.state.collections.size : null,
+        documentsAtSnapshot: start.documents,
+        collectionsAtSnapshot: start.collections,
         operationsInWal: wal.entries,
         byOperation: wal.byOperation,
       },
@@ -245,7 +249,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: wal.lastTimestamp ?? createdAt.getTime(), state: endState } : null;
     const endText =
       sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : snapshotTextChunks(endSnap)) : undefined);
-    if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText);
+    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
+    if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     await fsp.rename(written.path, file);
     await fsyncDir(opts.archiveDir);

@@ -18,15 +18,46 @@ function seedPath(archiveDir: string, instanceId: string, line: number): string 
   return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}.jss.zst`);
 }
 
-/** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably. */
-export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>): Promise<void> {
+function factsPath(archiveDir: string, instanceId: string, line: number): string {
+  return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}.facts.json`);
+}
+
+/**
+ * What the next archive's manifest needs from a seed without decoding it (decoding a large
+ * state holds the writers' thread for as long as it takes; the seed's bytes are checked by
+ * zstd's frame checksum when read).
+ */
+export interface SeedFacts {
+  documents: number;
+  collections: number;
+}
+
+/** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
+export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts?: SeedFacts): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   await fsp.mkdir(dir, { recursive: true });
   const target = seedPath(archiveDir, instanceId, line);
+  // The facts go first: a seed under its name always has the facts beside it (when there are any).
+  if (facts) {
+    const f = factsPath(archiveDir, instanceId, line);
+    await fsp.writeFile(f + '.tmp', JSON.stringify({ documents: facts.documents, collections: facts.collections }), { mode: 0o644, flush: true });
+    await fsp.rename(f + '.tmp', f);
+  }
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   await compressToFile(Readable.from(batched(pieces)), target + '.tmp', { level: 3 });
   await fsp.rename(target + '.tmp', target);
   await fsyncDir(dir);
+}
+
+/** The facts written with a seed; null when there are none or they do not parse (the caller decodes the seed instead). */
+export async function readSeedFacts(archiveDir: string, instanceId: string, line: number): Promise<SeedFacts | null> {
+  try {
+    const v = JSON.parse(await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8')) as Partial<SeedFacts>;
+    const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    return count(v.documents) && count(v.collections) ? { documents: v.documents!, collections: v.collections! } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Groups small pieces into ~1 MiB buffers for the compressor. */
@@ -63,6 +94,6 @@ export async function pruneSeeds(archiveDir: string, instanceId: string, keepLin
   } catch {
     return;
   }
-  const keep = path.basename(seedPath(archiveDir, instanceId, keepLine));
-  for (const n of names) if (n.startsWith(`${instanceId}.`) && n !== keep) await fsp.rm(path.join(dir, n), { force: true });
+  const keep = new Set([path.basename(seedPath(archiveDir, instanceId, keepLine)), path.basename(factsPath(archiveDir, instanceId, keepLine))]);
+  for (const n of names) if (n.startsWith(`${instanceId}.`) && !keep.has(n)) await fsp.rm(path.join(dir, n), { force: true });
 }

@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../store/layout.js';
 import { recover } from '../store/recovery.js';
-import { readSeed } from './seeds.js';
+import { readSeed, readSeedFacts } from './seeds.js';
 
 export interface StartState {
   /** Absolute line the state is at. */
@@ -23,8 +23,11 @@ export interface StartState {
   snapshotText: string;
   snapshotVersion: 1 | 2;
   encrypted: boolean;
-  /** The decoded state, when it could be read (plaintext or key given). */
+  /** The decoded state, when it could be read (plaintext or key given) and was asked for. */
   state: DbState | null;
+  /** Document and set counts of the state (null: unknown, e.g. encrypted without the key). */
+  documents: number | null;
+  collections: number | null;
   coldDocuments: number;
   source: 'empty' | 'seed' | 'data-dir-snapshot' | 'replay';
 }
@@ -53,7 +56,14 @@ export interface ResolveStartOptions {
   timestamp: number;
   /** The previous archive's file, to replay when no seed is kept. */
   previousArchive?: string;
+  /**
+   * False when the caller needs the state's text and counts only (a running database holds the
+   * end state itself): a seed with its facts is then not decoded (default true).
+   */
+  needState?: boolean;
 }
+
+const counts = (state: DbState | null) => ({ documents: state ? state.documents.size : null, collections: state ? state.collections.size : null });
 
 export async function resolveStartState(o: ResolveStartOptions): Promise<StartState> {
   const M = o.startLine;
@@ -62,19 +72,22 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     if (!o.walCompleteFromStart) throw cannotRebuild(0, 'the first WAL segments are no longer in the data directory');
     const state = emptyState();
     // Nothing secret in an empty state: without the key it is stored in plaintext.
-    return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, coldDocuments: 0, source: 'empty' };
+    return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
   }
   const seed = await readSeed(o.archiveDir, o.instanceId, M);
   if (seed !== null) {
     const encrypted = isEncryptedSnapshot(seed);
+    const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
+    // Seeds are written as version 2 by this code, with their facts beside them.
+    if (facts) return { walLine: M, snapshotText: seed, snapshotVersion: 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
     const decoded = !encrypted || o.key ? decodeSnapshot(seed, o.key) : null;
-    return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, coldDocuments: 0, source: 'seed' };
+    return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
   }
   // Replay the previous archive, when it is here and readable.
   if (o.previousArchive && (!encryptedDir || o.key)) {
     const r = await replayArchive(o.previousArchive, { key: o.key });
     if (r.manifest.timeRange.walLines.end === M) {
-      return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state: r.state, coldDocuments: 0, source: 'replay' };
+      return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state: r.state, ...counts(r.state), coldDocuments: 0, source: 'replay' };
     }
   }
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
@@ -92,6 +105,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     snapshotVersion: 2,
     encrypted: encryptedDir && o.key !== undefined,
     state: rec.state,
+    ...counts(rec.state),
     coldDocuments: cold.length,
     source: snapAbs === M ? 'data-dir-snapshot' : 'replay',
   };

@@ -16,6 +16,7 @@ import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
 import { countSegmentLines, readSegmentLines } from '../store/wal-reader.js';
 import { describeBreak } from '../store/verify-data-dir.js';
 import { compressToFile } from './compress.js';
+import { timeSlicer } from '../format/time-slice.js';
 
 export interface SegmentSpan extends SegmentInfo {
   /** Local line numbers held by the segment (last < first when empty). */
@@ -93,6 +94,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
   let opsKnown = true;
   let firstPointer: string | null = null;
   const segments: StagedSegment[] = [];
+  const slicer = timeSlicer();
   for (const seg of opts.spans) {
     if (seg.lastLine <= localStart || seg.firstLine > localEnd || seg.lastLine < seg.firstLine) continue;
     let entries = 0;
@@ -102,8 +104,15 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     let last = -1;
     async function* lines(): AsyncGenerator<Buffer> {
       for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
-        const out: string[] = [];
+        let out: string[] = [];
         for (const line of batch) {
+          // A whole segment comes as one batch: the event loop gets a turn between slices of it.
+          const turn = (entries & 255) === 255 ? slicer.maybeYield() : null;
+          if (turn) {
+            if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
+            out = [];
+            await turn;
+          }
           if (line.lineNo <= localStart || line.lineNo > localEnd) continue;
           if (!verifier.push(line) || !line.terminated) {
             const b = verifier.firstBreak;

@@ -3,6 +3,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
 import { decodeJss, encodeJss, encodeProperty } from './jss.js';
 import type { DbState } from './state.js';
+import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 
 export type SnapshotVersion = 1 | 2;
 
@@ -103,16 +104,19 @@ export function* snapshotTextChunks(snapshot: SnapshotFile): Generator<string> {
 }
 
 /**
- * The same as encodeSnapshot, giving the event loop back every `batch` documents, so that a
+ * The same as encodeSnapshot, giving the event loop a turn every few milliseconds, so that a
  * large state is encoded without holding up everything else (the caller passes a state no one
  * changes meanwhile: a copy).
  */
-export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, batch = 2000): Promise<string> {
+export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string> {
   const parts: string[] = [];
+  const slicer = timeSlicer(sliceMs);
   let n = 0;
   for (const piece of snapshotTextChunks(snapshot)) {
     parts.push(piece);
-    if (++n % batch === 0) await new Promise<void>((r) => setImmediate(r));
+    // The clock is read every 64 pieces: a document costs microseconds.
+    const turn = (++n & 63) === 0 ? slicer.maybeYield() : null;
+    if (turn) await turn;
   }
   const text = parts.join('');
   return key === undefined ? text : encryptText(key, text);

@@ -240,7 +240,7 @@ export class BriStore {
    * line with the state at it, encoded as a snapshot whose walLine is `line + walLineOffset`:
    * what an archive needs to end on a boundary and to seed the next one.
    */
-  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string; sealedAt: number }> {
+  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string; sealedAt: number; endCounts: { documents: number; collections: number } }> {
     this.assertOpen();
     // Line, state and time together: every later line is stamped after sealedAt.
     const endLocalLine = this.writer.position.totalLines;
@@ -253,7 +253,7 @@ export class BriStore {
     const text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen }, this.key);
     this.sealed = { localLine: endLocalLine, text };
     await rotated;
-    return { endLocalLine, endSnapshotText: text, sealedAt };
+    return { endLocalLine, endSnapshotText: text, sealedAt, endCounts: { documents: frozen.documents.size, collections: frozen.collections.size } };
   }
 
   /**

@@ -144,3 +144,37 @@ describe('consecutive archives', () => {
     expect(fs.existsSync(path.join(dataDir, 'archives', '.seeds'))).toBe(true);
   });
 });
+
+describe('seeds: the state the next archive starts from', () => {
+  it('a running database keeps the counts beside the seed; the manifest says the same with or without them', async () => {
+    const root = await makeTempDir('bri-seed-facts-');
+    made.push(root);
+    const dataDir = path.join(root, 'data');
+    const seeds = path.join(dataDir, 'archives', '.seeds');
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false } });
+    try {
+      const counts: Array<{ documents: number; collections: number }> = [];
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 30; i++) await db.set(`R${round}_${i}`, { i });
+        await db.sAdd(`S${round}`, 'm');
+        if (round > 0) await db.delete(`R${round - 1}_0`);
+        if (round === 2) {
+          // Without the facts the seed is decoded: the numbers must not change.
+          for (const n of fs.readdirSync(seeds)) if (n.endsWith('.facts.json')) fs.rmSync(path.join(seeds, n));
+        }
+        const a = await db.archive.create({ level: 1 });
+        counts.push({ documents: db.state.documents.size, collections: db.state.collections.size });
+        const facts = fs.readdirSync(seeds).filter((n) => n.endsWith('.facts.json'));
+        expect(facts, 'one facts file, for the newest seed').toEqual([`${a.manifest.instanceId}.${a.manifest.timeRange.walLines.end}.facts.json`]);
+        expect(JSON.parse(fs.readFileSync(path.join(seeds, facts[0]!), 'utf8'))).toEqual(counts[round]);
+        if (round > 0) {
+          expect({ documents: a.manifest.stats.documentsAtSnapshot, collections: a.manifest.stats.collectionsAtSnapshot }, `round ${round}`).toEqual(counts[round - 1]);
+          const replayed = await replayArchive(a.file);
+          expect(toPlainState(replayed.state)).toEqual(toPlainState(db.state));
+        }
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
