@@ -10,16 +10,14 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import type { Manifest } from '../format/manifest.js';
-import { acquireLock } from '../store/lock.js';
 import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
 import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
-import { createArchive, type RecoveryWriter, type Retention, type Sealer } from './create.js';
+import { createArchive, type RecoveryWriter, type Retention } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './compress.js';
 import type { SourceProblem } from './fetch-copy.js';
 import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
 export type { DeletedCopies, DownloadedArchive } from './copy-ops.js';
-import { offlineSealer } from './offline-seal.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { applyLifecycles, replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
@@ -30,8 +28,6 @@ import { verifyArchive, type VerifyReport } from './verify.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveEvents, type ArchiveRunResult, type CleanupReport, type RunReason } from './archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js';
 import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
-import { offlineRemover, type SegmentRemover } from './wal-cleanup.js';
-import { completeWalCleanup } from '../store/wal-cleanup.js';
 import type { Clock } from './scheduler.js';
 import type { WalShipping } from './shipping/shipping.js';
 import type { ShippingStatus } from './shipping/shipper.js';
@@ -40,6 +36,8 @@ import { ShippingControl } from './shipping/shipping-control.js';
 import { DEFAULT_REDUNDANCY, par2RecoveryWriter, repairArchive, type RepairResult } from './recovery.js';
 
 export type { ArchiveConfig } from './config.js';
+import type { ArchiveHost } from './archive-host.js';
+export { offlineHost, type ArchiveHost } from './archive-host.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
@@ -56,19 +54,6 @@ export interface CreateOptions {
 
 /** A created archive and what became of its copies on the remotes, the WAL and retention. */
 export type CreatedAndStored = ArchiveRunResult;
-
-/** How the archive system reaches its data directory: through an open store, or offline under the lock. */
-export interface ArchiveHost {
-  dataDir: string;
-  key?: EncryptionKey;
-  seal: Sealer;
-  /** Runs `fn` with the right to change the data directory. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
-  /** Removes archived WAL segments (run inside `exclusive`). */
-  removeSegments: SegmentRemover;
-  /** Called when a run is over: what the seal kept for the cleanup can go. */
-  releaseSeal?(): void;
-}
 
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
 export type RecoveryFactory = (redundancy: number) => RecoveryWriter;
@@ -442,24 +427,4 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     await this.running;
     await this.sources.close();
   }
-}
-
-/** The host for a data directory that no process has open: the lock is taken per operation. */
-export function offlineHost(dataDir: string, key: EncryptionKey | undefined, purpose = 'bri archive'): ArchiveHost {
-  return {
-    dataDir,
-    ...(key ? { key } : {}),
-    seal: offlineSealer(dataDir, key),
-    removeSegments: offlineRemover(dataDir, key),
-    async exclusive(fn) {
-      const lock = await acquireLock(dataDir, purpose);
-      try {
-        // A WAL cleanup a crash interrupted is finished first, so that line numbers are right.
-        await completeWalCleanup(dataDir);
-        return await fn();
-      } finally {
-        await lock.release();
-      }
-    },
-  };
 }
