@@ -25,6 +25,8 @@ import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+import { thawArchives, type ThawStatus } from './thaw.js';
+import type { ThawOptions } from '../remote/remote.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveEvents, type ArchiveRunResult, type CleanupReport, type RunReason } from './archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js';
 import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
@@ -408,6 +410,23 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     const file = this.fileFor(idOrFile);
     const out = opts.inPlace ? file : path.resolve(opts.out ?? file.replace(/\.bri$/, '') + '.repaired.bri');
     return repairArchive(file, out);
+  }
+
+  /**
+   * Asks the remotes to make an archive in an archive tier (S3 Glacier, Azure Archive) readable
+   * again: one archive, or every archive on them with `all`. Hours on S3 Glacier standard;
+   * `tier: 'expedited'` minutes, at a price. Each copy's status is reported; nothing is thrown for one copy.
+   */
+  thaw(opts: { archiveId?: string; all?: boolean; source?: string; days?: number; tier?: ThawOptions['tier']; onStatus?: (s: ThawStatus) => void }): Promise<ThawStatus[]> {
+    if ((opts.archiveId === undefined) === (opts.all !== true)) {
+      throw new BriError(ErrorCodes.USAGE, 'thaw takes an archive id or all, not both and not neither', { hint: 'Name the archive to restore from its archive tier, or pass all (every archive: each restore is billed).' });
+    }
+    if (opts.archiveId !== undefined) assertArchiveId(opts.archiveId);
+    return thawArchives(this.sources, this.listed(opts.source), opts.archiveId, {
+      ...(opts.days !== undefined ? { days: opts.days } : {}),
+      ...(opts.tier !== undefined ? { tier: opts.tier } : {}),
+      ...(opts.onStatus ? { onStatus: opts.onStatus } : {}),
+    });
   }
 
   /** The manifest of an archive file, read without unpacking the rest. */

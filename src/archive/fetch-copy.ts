@@ -20,6 +20,7 @@ import type { ArchiveRepairer } from './restore.js';
 import type { ArchiveCopy, CatalogArchive, SourceFailure } from './source-catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 import { verifyArchive } from './verify.js';
+import { isColdObject } from '../remote/index.js';
 
 /** Why a source was passed over. */
 export interface SourceProblem {
@@ -135,7 +136,8 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
       if (!isBriError(err) && !(err instanceof Error)) throw err;
       const e = err as BriError;
-      skip({ source, reason: e.message, ...(isBriError(e) ? { code: e.code } : {}) });
+      const thaw = isColdObject(e) ? `; \`bri archive thaw ${id} --source ${source}\` asks for it back` : '';
+      skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });
     }
   }
   const anyCopy = skipped.some((p) => p.code !== ErrorCodes.ARCHIVE_NOT_FOUND);

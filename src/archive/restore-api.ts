@@ -23,6 +23,7 @@ import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreRe
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
+import { isColdObject } from '../remote/index.js';
 import { findShipped, type ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
@@ -129,8 +130,13 @@ export class RestoreApi {
     if (merged.archives.length === 0 && (merged.unreadable.length > 0 || merged.unreachable.length > 0)) {
       const first = merged.unreadable[0] ?? merged.unreachable[0]!;
       const where = 'location' in first ? first.location : first.source;
-      throw new BriError(merged.unreadable.length ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR, `no readable archive: ${where}: ${first.error.message}`, {
-        hint: merged.unreadable.length ? 'The archives there are damaged beyond repair; restore from another copy (another source).' : 'The sources could not be reached; check the network and the credentials, or use another source.',
+      const cold = merged.unreadable.length > 0 && merged.unreadable.every((u) => isColdObject(u.error));
+      throw new BriError(merged.unreadable.length && !cold ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR, `no readable archive: ${where}: ${first.error.message}`, {
+        hint: cold
+          ? 'The copies are in an archive tier: `bri archive thaw --all --source <name>` (or db.archive.thaw) asks for them back; restore once they are readable.'
+          : merged.unreadable.length
+            ? 'The archives there are damaged beyond repair; restore from another copy (another source).'
+            : 'The sources could not be reached; check the network and the credentials, or use another source.',
         details: { unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
       });
     }

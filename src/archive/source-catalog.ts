@@ -7,6 +7,7 @@
  * reported, not fatal: the others still answer.
  */
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { isColdObject } from '../remote/index.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ProviderName } from '../remote/remote.js';
 import { scanArchiveDir, type LocalArchive } from './catalog.js';
@@ -26,6 +27,8 @@ export interface ArchiveCopy {
   recorded: boolean;
   /** The copy's own manifest could not be read (damage): listed from another copy, to be repaired on use. */
   damaged?: true;
+  /** Its manifest could not be read because the object is in an archive tier (S3 Glacier, Azure Archive): `thaw` it. */
+  frozen?: true;
 }
 
 /** One archive across sources. `file` is the local copy, if there is one. */
@@ -117,9 +120,10 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
         cache.set(cacheKey, manifest);
       } catch (err) {
         if (!isBriError(err)) throw err;
-        // A transport failure is the source's, not the copy's.
-        if (err.code === ErrorCodes.REMOTE_ERROR || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
-        unreadable.push({ source: remote.name, location: copy.location, error: err, archiveId: o.id, copy: { ...copy, damaged: true } });
+        // A transport failure is the source's, not the copy's; a copy in an archive tier is the copy's (frozen, not damaged).
+        const cold = isColdObject(err);
+        if ((err.code === ErrorCodes.REMOTE_ERROR && !cold) || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
+        unreadable.push({ source: remote.name, location: copy.location, error: err, archiveId: o.id, copy: { ...copy, ...(cold ? { frozen: true } : { damaged: true }) } });
         return null;
       }
     }

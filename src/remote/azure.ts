@@ -44,6 +44,8 @@ import type {
   PutSource,
   RemoteDescription,
   RemoteStore,
+  ThawOptions,
+  ThawOutcome,
 } from './remote.js';
 import { guardDownload, openHashed, rangeWindow } from './streams.js';
 
@@ -350,6 +352,25 @@ class AzureRemote implements RemoteStore {
       ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}),
       ...(this.opts.accessTier !== undefined ? { accessTier: this.opts.accessTier } : {}),
     };
+  }
+
+  /** A blob in the Archive tier is rehydrated to Hot (the archive status says when one is under way). */
+  async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
+    const ctx = this.ctx('thaw', key);
+    validateKey(key);
+    throwIfAborted(opts.signal, ctx);
+    const { container } = await this.client();
+    const blob = container.getBlobClient(this.prefix + key);
+    const signal = opts.signal ? { abortSignal: opts.signal } : {};
+    try {
+      const p = await blob.getProperties(signal);
+      if (p.archiveStatus?.startsWith('rehydrate-pending')) return 'in-progress';
+      if (p.accessTier !== 'Archive') return 'readable';
+      await blob.setAccessTier('Hot', { rehydratePriority: opts.tier === 'expedited' ? 'High' : 'Standard', ...signal });
+      return 'requested';
+    } catch (err) {
+      throw toRemoteError(err, ctx, true);
+    }
   }
 
   async applyLifecycle(rule: LifecycleRule): Promise<LifecycleResult> {

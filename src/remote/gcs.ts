@@ -43,6 +43,8 @@ import type {
   PutSource,
   RemoteDescription,
   RemoteStore,
+  ThawOptions,
+  ThawOutcome,
 } from './remote.js';
 import { guardDownload, openHashed } from './streams.js';
 
@@ -334,6 +336,12 @@ class GcsRemote implements RemoteStore {
     const mp = r.condition?.matchesPrefix;
     if (this.prefix === '') return mp === undefined || mp.length === 0;
     return mp !== undefined && mp.length === 1 && mp[0] === this.prefix;
+  }
+
+  /** GCS serves every storage class (Archive included) at once: nothing to restore. */
+  async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
+    await this.head(key, opts);
+    return 'readable';
   }
 
   async applyLifecycle(rule: LifecycleRule, opts: CallOptions = {}): Promise<LifecycleResult> {

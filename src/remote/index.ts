@@ -17,7 +17,7 @@ export type {
 } from './remote.js';
 export { createRemote, lifecycleFromConfig, parseRemoteConfig, PROVIDERS } from './registry.js';
 export type { AzureRemoteConfig, CreateRemoteOptions, GcsRemoteConfig, LocalRemoteConfig, RemoteConfig, S3RemoteConfig } from './registry.js';
-export { isMissingObject } from './remote-errors.js';
+export { isColdObject, isMissingObject } from './remote-errors.js';
 export { withRetry } from './retry.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
 export { createLocalRemote } from './local.js';

@@ -29,6 +29,8 @@ import type {
   PutSource,
   RemoteDescription,
   RemoteStore,
+  ThawOptions,
+  ThawOutcome,
 } from './remote.js';
 
 export interface LocalRemoteOptions {
@@ -327,6 +329,12 @@ class LocalRemote implements RemoteStore {
 
   describe(): RemoteDescription {
     return { provider: 'local', location: path.join(this.root, this.prefix) + (this.prefix === '' ? '' : '/'), path: this.root, prefix: this.prefix };
+  }
+
+  /** Files are always readable. */
+  async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
+    await this.head(key, opts);
+    return 'readable';
   }
 
   async applyLifecycle(): Promise<LifecycleResult> {

@@ -193,6 +193,11 @@ export function notFound(ctx: RemoteErrorContext, cause?: unknown): BriError {
   });
 }
 
+/** True for an object that is in an archive tier (S3 Glacier, Azure Archive) and must be thawed before it can be read. */
+export function isColdObject(err: unknown): boolean {
+  return isBriError(err, ErrorCodes.REMOTE_ERROR) && err.details.cold === true;
+}
+
 /** True for a REMOTE_NOT_FOUND about the object itself (not its bucket, container or directory: those are configuration faults). */
 export function isMissingObject(err: unknown): boolean {
   return isBriError(err, ErrorCodes.REMOTE_NOT_FOUND) && err.details.missing === 'object';
@@ -225,6 +230,14 @@ export function toRemoteError(err: unknown, ctx: RemoteErrorContext, objectMissi
   }
   if (f.status === 404 || f.code === 'NoSuchKey' || f.code === 'NotFound' || f.code === 'BlobNotFound') {
     return notFound(ctx, err);
+  }
+  // An object a lifecycle rule moved to an archive tier (S3 Glacier, Azure Archive): readable only once restored.
+  if (f.code === 'InvalidObjectState' || f.code === 'BlobArchived') {
+    return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: the object is in an archive tier (${f.code}) and cannot be read until it is restored`, {
+      hint: 'Ask for it back with `bri archive thaw <id> --source <name>` (db.archive.thaw); S3 Glacier takes minutes (expedited) to hours (standard, bulk), Azure Archive hours; then try again.',
+      details: { ...base, retryable: false, cold: true },
+      cause,
+    });
   }
   if (f.status === 401 || f.status === 403 || (f.code !== undefined && AUTH_CODES.has(f.code))) {
     return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: access denied (${f.code ?? f.status ?? 'auth'}): ${text}`, {

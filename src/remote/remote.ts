@@ -121,6 +121,20 @@ export interface LifecycleRule {
   expireAfterDays?: number;
 }
 
+/**
+ * Whether an object can be read now, after `thaw` did what it could: 'readable' (it was not in
+ * an archive tier, or a restored copy is there), 'requested' (a restore was asked for just now),
+ * 'in-progress' (one was asked for before and is not done).
+ */
+export type ThawOutcome = 'readable' | 'requested' | 'in-progress';
+
+export interface ThawOptions extends CallOptions {
+  /** How long the restored copy stays readable (S3; default 7 days). */
+  days?: number;
+  /** How fast (and how dear): S3 Expedited / Standard / Bulk; Azure High / Standard priority. */
+  tier?: 'expedited' | 'standard' | 'bulk';
+}
+
 /** Outcome of `applyLifecycle`: either applied, or a documented no-op with the reason. */
 export interface LifecycleResult {
   applied: boolean;
@@ -192,6 +206,14 @@ export interface RemoteStore {
    * server that refuses) it changes nothing and resolves `{ applied: false, reason }`.
    */
   applyLifecycle(rule: LifecycleRule, opts?: CallOptions): Promise<LifecycleResult>;
+
+  /**
+   * Makes an object that a lifecycle rule moved to an archive tier readable again (S3 Glacier
+   * Flexible Retrieval / Deep Archive: RestoreObject; Azure Archive tier: rehydration to Hot).
+   * Elsewhere objects are always readable (GCS Archive class included): 'readable' once the
+   * object is known to exist. REMOTE_NOT_FOUND when it does not.
+   */
+  thaw(key: string, opts?: ThawOptions): Promise<ThawOutcome>;
 
   /** Releases sockets and clients. Idempotent; the store must not be used afterwards. */
   close(): Promise<void>;

@@ -29,6 +29,8 @@ import type {
   PutSource,
   RemoteDescription,
   RemoteStore,
+  ThawOptions,
+  ThawOutcome,
 } from './remote.js';
 
 /** Attempts in all, the first included. */
@@ -217,6 +219,10 @@ class RetryingRemote implements RemoteStore {
 
   applyLifecycle(rule: LifecycleRule, opts: CallOptions = {}): Promise<LifecycleResult> {
     return this.run('lifecycle', undefined, opts.signal, () => this.inner.applyLifecycle(rule, opts));
+  }
+
+  thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
+    return this.run('thaw', key, opts.signal, () => this.inner.thaw(key, opts));
   }
 
   close(): Promise<void> {

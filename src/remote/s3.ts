@@ -45,6 +45,8 @@ import type {
   PutSource,
   RemoteDescription,
   RemoteStore,
+  ThawOptions,
+  ThawOutcome,
 } from './remote.js';
 import { guardDownload, linkedController, openHashed, rangeWindow } from './streams.js';
 
@@ -376,6 +378,32 @@ class S3Remote implements RemoteStore {
       ...(endpoint !== undefined ? { endpoint } : {}),
       ...(this.opts.storageClass !== undefined ? { storageClass: this.opts.storageClass } : {}),
     };
+  }
+
+  /** RestoreObject for an object in Glacier Flexible Retrieval or Deep Archive; other classes are readable as they are. */
+  async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
+    const ctx = this.ctx('thaw', key);
+    validateKey(key);
+    throwIfAborted(opts.signal, ctx);
+    const { s3, client } = await this.client();
+    const tier = opts.tier === 'expedited' ? 'Expedited' : opts.tier === 'bulk' ? 'Bulk' : 'Standard';
+    try {
+      const res = await client.send(
+        new s3.RestoreObjectCommand({ Bucket: this.opts.bucket, Key: this.prefix + key, RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: tier } } }),
+        opts.signal ? { abortSignal: opts.signal } : {},
+      );
+      // 202: the restore is under way; 200: a restored copy is already there.
+      return res.$metadata.httpStatusCode === 200 ? 'readable' : 'requested';
+    } catch (err) {
+      const f = failureFacts(err);
+      if (f.code === 'RestoreAlreadyInProgress') return 'in-progress';
+      // Not in an archive class: nothing to restore, once we know the object is there.
+      if (f.code === 'InvalidObjectState') {
+        await this.head(key, opts);
+        return 'readable';
+      }
+      throw toRemoteError(err, ctx, true);
+    }
   }
 
   /** The id of our lifecycle rule for this prefix (one rule per store prefix). */

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAzureRemote } from '../../src/remote/azure.js';
+import { isColdObject } from '../../src/remote/remote-errors.js';
 import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';
 import type { RemoteStore } from '../../src/remote/remote.js';
 import type { RetryInfo } from '../../src/remote/retry.js';
@@ -45,6 +46,29 @@ runConformance(
         expect(await streamDigest(await store().get('blocks/big.bin'))).toEqual({ sha256: f.sha256, size: f.size });
         expect((await store().head('blocks/big.bin')).checksums.md5).toBe(f.md5);
         await store().delete('blocks/big.bin');
+      });
+
+      it('a blob moved to the Archive tier cannot be read (a cold-object error with a hint); thaw rehydrates it', async () => {
+        const f = files().small;
+        await store().put('cold/a.bin', { path: f.path }, { size: f.size, sha256: f.sha256 });
+        expect(await store().thaw('cold/a.bin')).toBe('readable');
+        const { BlobServiceClient } = await import('@azure/storage-blob');
+        const blob = BlobServiceClient.fromConnectionString(server.connectionString).getContainerClient('bri-test').getBlobClient(`${store().describe().prefix}cold/a.bin`);
+        await blob.setAccessTier('Archive');
+        const err = await expectCode(
+          (async () => {
+            for await (const _ of await store().get('cold/a.bin')) break;
+          })(),
+          'REMOTE_ERROR',
+        );
+        expect(isColdObject(err), err.message).toBe(true);
+        expect(err.hint).toMatch(/bri archive thaw/);
+        expect(await store().thaw('cold/a.bin', { tier: 'expedited' })).toBe('requested');
+        // Azure takes hours (archiveStatus 'rehydrate-pending-to-hot' meanwhile: 'in-progress'); Azurite rehydrates at once.
+        expect((await blob.getProperties()).accessTier).toBe('Hot');
+        expect(await store().thaw('cold/a.bin')).toBe('readable');
+        expect(await streamDigest(await store().get('cold/a.bin'))).toEqual({ sha256: f.sha256, size: f.size });
+        await expectCode(store().thaw('cold/none.bin'), 'REMOTE_NOT_FOUND');
       });
 
       it('applyLifecycle is a documented no-op (account-level policies)', async () => {

@@ -22,6 +22,7 @@ function fake(over: Partial<RemoteStore>): RemoteStore {
     delete: unused,
     describe: () => ({ provider: 'local', location: 'fake', prefix: '' }),
     applyLifecycle: unused,
+    thaw: unused,
     close: async () => undefined,
     ...over,
   };

@@ -1,28 +1,18 @@
-/** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair`. */
+/** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair|thaw`. */
 import type { Command } from 'commander';
-import { ArchiveApi, offlineHost, type CreatedAndStored } from '../../archive/archive-api.js';
+import type { CreatedAndStored } from '../../archive/archive-api.js';
 import type { CopyStatus } from '../../archive/replicate.js';
 import type { CatalogArchive } from '../../archive/source-catalog.js';
 import type { Retention } from '../../archive/create.js';
 import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';
-import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, type CommonOptions } from '../common.js';
+import { addDataDirOption, addOutputOptions, commonOptions, type CommonOptions } from '../common.js';
 import { EXIT_FAILURE as EXIT_FAILURE_CODE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-
-function addArchiveDirOption(cmd: Command): Command {
-  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)'));
-}
-
-function api(raw: Record<string, unknown>, opts: CommonOptions, purpose: string): ArchiveApi {
-  return closeAtExit(new ArchiveApi(offlineHost(opts.dataDir, cliEncryptionKey(), purpose), cliArchiveConfig(raw)));
-}
-
-function sourceOpt(raw: Record<string, unknown>): { source?: string } {
-  return raw.source !== undefined ? { source: String(raw.source) } : {};
-}
+import { addArchiveDirOption, api, sourceOpt } from './archive-common.js';
+import { registerThawCommand } from './archive-thaw.js';
 
 /** Failed uploads go to stderr, with what happens next; the exit code says it too. */
 export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
@@ -84,7 +74,8 @@ export function listingProblemsJson(l: { unreadable: Array<{ location: string; s
 }
 
 function copiesSummary(a: CatalogArchive): string {
-  return a.copies.map((c) => `copy        ${c.source}: ${c.location} (${formatBytes(c.bytes)}${c.source !== 'local' && c.recorded ? ', upload confirmed here' : ''})`).join('\n');
+  const state = (c: CatalogArchive['copies'][number]) => (c.frozen ? ', in an archive tier: `bri archive thaw` first' : c.damaged ? ', its manifest is damaged' : '');
+  return a.copies.map((c) => `copy        ${c.source}: ${c.location} (${formatBytes(c.bytes)}${c.source !== 'local' && c.recorded ? ', upload confirmed here' : ''}${state(c)})`).join('\n');
 }
 
 export function manifestSummary(m: Manifest, bytes?: number): string {
@@ -266,6 +257,7 @@ export function registerArchiveCommands(program: Command): void {
     });
 
   registerRepairCommand(archive);
+  registerThawCommand(archive);
 
   cmd('download')
     .argument('<id>', 'archive id')
