@@ -19,7 +19,7 @@ import type { SourceProblem } from './fetch-copy.js';
 import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
 export type { DeletedCopies, DownloadedArchive } from './copy-ops.js';
 import { readManifest } from './package-reader.js';
-import type { ProgressListener } from './progress.js';
+import { uploadProgress, type ProgressListener } from './progress.js';
 import { applyLifecycles, replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
 import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
@@ -174,9 +174,14 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   /** Uploads what a remote lacks, removes the WAL that is now safe, prunes: each step reported, none undoes the archive. */
   private async afterSteps(opts: CreateOptions): Promise<Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'>> {
+    const progress = uploadProgress((p) => {
+      opts.onProgress?.(p);
+      this.emit('progress', p);
+    });
     const onUpload = (e: ReplicationEvent) => {
       opts.onUpload?.(e);
       this.emit('upload', e);
+      if (e.kind === 'upload-progress') progress(e);
     };
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
     const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
@@ -287,10 +292,19 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   }
 
   /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
-  upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void } = {}): Promise<CopyStatus[]> {
+  upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void; onProgress?: ProgressListener } = {}): Promise<CopyStatus[]> {
     return this.queued(async () => {
       const only = opts.source === undefined ? undefined : this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE);
-      const ev = opts.onUpload ? { onEvent: opts.onUpload } : {};
+      const progress = opts.onProgress ? uploadProgress(opts.onProgress) : undefined;
+      const ev =
+        opts.onUpload || progress
+          ? {
+              onEvent: (e: ReplicationEvent) => {
+                opts.onUpload?.(e);
+                if (e.kind === 'upload-progress') progress?.(e);
+              },
+            }
+          : {};
       if (opts.archiveId !== undefined) {
         const file = path.join(this.archiveDir, archiveFileName(opts.archiveId));
         const manifest = await readManifest(file).catch(() => Promise.reject(notFound(opts.archiveId!, this.archiveDir)));

@@ -34,6 +34,8 @@ export interface CopyStatus {
 /** Events of an upload run, for the API's listeners and the CLI. */
 export type ReplicationEvent =
   | { kind: 'upload-start'; archiveId: string; source: string; bytes: number }
+  /** Bytes sent so far (every 1% or 4 MiB at most; from 0 again when the provider retries). */
+  | { kind: 'upload-progress'; archiveId: string; source: string; doneBytes: number; totalBytes: number }
   | { kind: 'upload-done'; status: CopyStatus }
   | { kind: 'lifecycle'; source: string; applied: boolean; reason?: string };
 
@@ -95,10 +97,28 @@ async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFi
       return { ...base, outcome: 'already-there', record: rec };
     }
     opts.onEvent?.({ kind: 'upload-start', archiveId, source: remote.name, bytes: digest.size });
+    const step = Math.min(4 << 20, Math.max(1, Math.ceil(digest.size / 100)));
+    let reported = -step;
+    const onEvent = opts.onEvent;
+    const onProgress = onEvent
+      ? (doneBytes: number, totalBytes: number) => {
+          if (doneBytes < reported || doneBytes - reported >= step || doneBytes === totalBytes) {
+            reported = doneBytes;
+            onEvent({ kind: 'upload-progress', archiveId, source: remote.name, doneBytes, totalBytes });
+          }
+        }
+      : undefined;
     const put = await remote.store.put(
       key,
       { path: archive.file },
-      { size: digest.size, sha256: digest.sha256, metadata: archiveMetadata(archive.manifest), contentType: 'application/x-tar', ...(opts.signal ? { signal: opts.signal } : {}) },
+      {
+        size: digest.size,
+        sha256: digest.sha256,
+        metadata: archiveMetadata(archive.manifest),
+        contentType: 'application/x-tar',
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      },
     );
     const rec = record(put.checksum);
     await writeCopyRecord(archiveDir, rec);

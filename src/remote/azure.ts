@@ -47,7 +47,7 @@ import type {
   ThawOptions,
   ThawOutcome,
 } from './remote.js';
-import { guardDownload, openHashed, rangeWindow } from './streams.js';
+import { guardDownload, openHashed, progressOf, rangeWindow } from './streams.js';
 
 const MiB = 1024 * 1024;
 /** Block size. Memory per upload is about (CONCURRENCY + 1) x this. */
@@ -168,7 +168,7 @@ class AzureRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     const blob = container.getBlockBlobClient(this.prefix + key);
-    const tap = openHashed(source.path, { maxBytes: opts.size });
+    const tap = openHashed(source.path, { maxBytes: opts.size, ...progressOf(opts) });
     const nonce = randomBytes(6).toString('hex');
     const ids: string[] = [];
     const inflight = new Set<Promise<void>>();

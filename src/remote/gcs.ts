@@ -46,7 +46,7 @@ import type {
   ThawOptions,
   ThawOutcome,
 } from './remote.js';
-import { guardDownload, openHashed } from './streams.js';
+import { guardDownload, openHashed, progressOf } from './streams.js';
 
 const MiB = 1024 * 1024;
 /** Above this size, uploads are resumable. */
@@ -146,7 +146,7 @@ class GcsRemote implements RemoteStore {
     const { bucket } = await this.client();
     const file = bucket.file(this.prefix + key);
     const resumable = opts.size > this.threshold;
-    const tap = openHashed(source.path, { maxBytes: opts.size, crc32c: true });
+    const tap = openHashed(source.path, { maxBytes: opts.size, crc32c: true, ...progressOf(opts) });
     let sessionUri: string | undefined;
     const ws = file.createWriteStream({
       resumable,

@@ -18,6 +18,8 @@ export interface HashTapOptions {
   partSha256?: boolean;
   /** Fail the stream once more than this many bytes went through (a file that grew). */
   maxBytes?: number;
+  /** Told the bytes through so far, after each chunk (upload progress). */
+  onBytes?: (bytes: number) => void;
 }
 
 /** Digests of everything that went through a HashTap. */
@@ -44,6 +46,7 @@ export class HashTap extends Transform {
   private readonly partMd5s: Buffer[] = [];
   private readonly partShas: Buffer[] = [];
   private readonly maxBytes: number;
+  private readonly onBytes: ((bytes: number) => void) | undefined;
   private bytes = 0;
   private result: Digests | undefined;
 
@@ -54,6 +57,7 @@ export class HashTap extends Transform {
     this.withPartSha = opts.partSha256 === true;
     this.withPartMd5 = opts.partMd5 !== false;
     this.maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
+    this.onBytes = opts.onBytes;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -66,6 +70,7 @@ export class HashTap extends Transform {
     this.md5.update(chunk);
     if (this.crc !== undefined) this.crc = crc32cUpdate(this.crc, chunk);
     if (this.partSize !== undefined) this.updateParts(chunk);
+    this.onBytes?.(this.bytes);
     cb(null, chunk);
   }
 

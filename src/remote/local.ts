@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
+import { progressOf } from './streams.js';
 import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
 import { checkSent, preparePut } from './put-check.js';
 import { notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
@@ -131,7 +132,7 @@ class LocalRemote implements RemoteStore {
     const sidecarTmp = `${tmp}${SIDECAR_SUFFIX}`;
     try {
       await this.mkdirsDurable(dir);
-      const tap = new HashTap({ maxBytes: opts.size });
+      const tap = new HashTap({ maxBytes: opts.size, ...progressOf(opts) });
       await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
       let ino: number;
       const handle = await fsp.open(tmp, 'r+');

@@ -46,6 +46,8 @@ export interface PutOptions extends CallOptions {
   metadata?: Record<string, string>;
   /** MIME type stored with the object (default `application/octet-stream`). */
   contentType?: string;
+  /** Told the bytes read from the file and sent so far (from 0 again on a retry). */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
 }
 
 /** What `put` confirmed. */

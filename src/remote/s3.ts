@@ -48,7 +48,7 @@ import type {
   ThawOptions,
   ThawOutcome,
 } from './remote.js';
-import { guardDownload, linkedController, openHashed, rangeWindow } from './streams.js';
+import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from './streams.js';
 
 const MiB = 1024 * 1024;
 /** Default multipart part size. Memory per upload is about (QUEUE_SIZE + 1) x this. */
@@ -171,6 +171,7 @@ class S3Remote implements RemoteStore {
     // checksums (composite x-amz-checksum-sha256), else MD5s (the multipart ETag).
     const tap = openHashed(source.path, {
       maxBytes: opts.size,
+      ...progressOf(opts),
       ...(multipart ? { partSize: this.partSize, partSha256: this.sha256Checksums, partMd5: !this.sha256Checksums } : {}),
     });
     const Metadata = { ...userMetadata, [SHA256_METADATA_KEY]: opts.sha256 };

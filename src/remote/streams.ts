@@ -9,6 +9,12 @@ import { remoteFailure, toRemoteError, type RemoteErrorContext } from './remote-
  * on in both directions (a read error fails the tap; destroying the tap
  * closes the file). Called once per attempt: a retry re-opens the file.
  */
+/** The tap option that reports a put's progress. */
+export function progressOf(opts: { size: number; onProgress?: (sent: number, total: number) => void }): Pick<HashTapOptions, 'onBytes'> {
+  const report = opts.onProgress;
+  return report ? { onBytes: (n) => report(n, opts.size) } : {};
+}
+
 export function openHashed(file: string, opts: HashTapOptions, highWaterMark = 1024 * 1024): HashTap {
   const tap = new HashTap(opts);
   const src = createReadStream(file, { highWaterMark });

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProgressEvent } from '../../src/archive/progress.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';
@@ -64,8 +65,14 @@ async function archivedTwice(restoreSources?: string[]): Promise<History> {
         states.push(toPlainState(db.state));
         await db.set('AFTER_MID', { v: 1 });
       }
-      const created = await db.archive.create({ level: 3 });
+      const uploadProgress: ProgressEvent[] = [];
+      const created = await db.archive.create({ level: 3, onProgress: (e) => e.operation === 'upload' && uploadProgress.push(e) });
       archiveIds.push(created.archiveId);
+      // One progress figure for the parallel uploads: every remote's bytes over all of them, ending complete.
+      const last = uploadProgress[uploadProgress.length - 1]!;
+      expect(last.totalBytes).toBe(4 * created.bytes);
+      expect(last.doneBytes).toBe(last.totalBytes);
+      expect(new Set(uploadProgress.map((e) => e.item!.split(' to ')[1])).size).toBe(4);
       expect(created.uploads.filter((u) => u.archiveId === created.archiveId).map((u) => [u.source, u.outcome]).sort()).toEqual([
         ['azure', 'uploaded'],
         ['gcs', 'uploaded'],

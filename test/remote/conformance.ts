@@ -304,8 +304,15 @@ export function runConformance(name: string, factory: () => Promise<RemoteStore>
     });
 
     it(`streams a ${Math.round(bigBytes / MiB)} MiB object both ways with bounded memory and byte equality`, async () => {
-      const up = await peakRssGrowth(() => store.put('big/object.bin', { path: files.big.path }, { size: files.big.size, sha256: files.big.sha256, md5: files.big.md5 }));
+      const progress: Array<[number, number]> = [];
+      const up = await peakRssGrowth(() =>
+        store.put('big/object.bin', { path: files.big.path }, { size: files.big.size, sha256: files.big.sha256, md5: files.big.md5, onProgress: (sent, total) => progress.push([sent, total]) }),
+      );
       expect(up.value.size).toBe(files.big.size);
+      // Progress as the bytes go: many steps, rising, ending at the size (one attempt: no retry here).
+      expect(progress.length).toBeGreaterThan(10);
+      expect(progress.every(([sent, total], i) => total === files.big.size && sent > 0 && (i === 0 || sent > progress[i - 1]![0]))).toBe(true);
+      expect(progress[progress.length - 1]![0]).toBe(files.big.size);
       const down = await peakRssGrowth(async () => streamDigest(await store.get('big/object.bin')));
       expect(down.value).toEqual({ sha256: files.big.sha256, size: files.big.size });
       const head = await store.head('big/object.bin');

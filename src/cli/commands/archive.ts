@@ -202,7 +202,13 @@ export function registerArchiveCommands(program: Command): void {
       const opts = commonOptions(raw);
       const a = api(raw, opts, 'bri archive upload');
       if (a.sources.remotes.length === 0) throw new BriError(ErrorCodes.USAGE, 'no remote is configured', { hint: 'Give the remotes with --config <file> ({ "remotes": [...] }).' });
-      const uploads = await a.upload({ ...(id !== undefined ? { archiveId: id } : {}), ...sourceOpt(raw) });
+      const bar = progressBar(!opts.json && !opts.quiet);
+      let uploads: CopyStatus[];
+      try {
+        uploads = await a.upload({ ...(id !== undefined ? { archiveId: id } : {}), ...sourceOpt(raw), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      } finally {
+        bar.stop();
+      }
       if (opts.json) printJson({ uploads: uploads.map(uploadJson) });
       else if (uploads.length === 0) printLine('every archive is confirmed on every remote', opts);
       reportUploads(uploads, { ...opts, quiet: opts.quiet || opts.json });
