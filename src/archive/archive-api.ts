@@ -8,7 +8,6 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
-import type { EncryptionKey } from '../format/encryption.js';
 import type { Manifest } from '../format/manifest.js';
 import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
@@ -19,8 +18,8 @@ import type { SourceProblem } from './fetch-copy.js';
 import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
 export type { DeletedCopies, DownloadedArchive } from './copy-ops.js';
 import { readManifest } from './package-reader.js';
-import { uploadProgress, type ProgressListener } from './progress.js';
-import { applyLifecycles, replicateArchive, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
+import type { ProgressListener } from './progress.js';
+import { applyLifecycles, uploadArchives, uploadEvents, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
 import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
@@ -174,15 +173,16 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   /** Uploads what a remote lacks, removes the WAL that is now safe, prunes: each step reported, none undoes the archive. */
   private async afterSteps(opts: CreateOptions): Promise<Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'>> {
-    const progress = uploadProgress((p) => {
-      opts.onProgress?.(p);
-      this.emit('progress', p);
-    });
-    const onUpload = (e: ReplicationEvent) => {
-      opts.onUpload?.(e);
-      this.emit('upload', e);
-      if (e.kind === 'upload-progress') progress(e);
-    };
+    const onUpload = uploadEvents(
+      (e) => {
+        opts.onUpload?.(e);
+        this.emit('upload', e);
+      },
+      (p) => {
+        opts.onProgress?.(p);
+        this.emit('progress', p);
+      },
+    )!;
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
     const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
     const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
@@ -293,28 +293,13 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
   upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void; onProgress?: ProgressListener } = {}): Promise<CopyStatus[]> {
-    return this.queued(async () => {
-      const only = opts.source === undefined ? undefined : this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE);
-      const progress = opts.onProgress ? uploadProgress(opts.onProgress) : undefined;
-      const ev =
-        opts.onUpload || progress
-          ? {
-              onEvent: (e: ReplicationEvent) => {
-                opts.onUpload?.(e);
-                if (e.kind === 'upload-progress') progress?.(e);
-              },
-            }
-          : {};
-      if (opts.archiveId !== undefined) {
-        const file = path.join(this.archiveDir, archiveFileName(opts.archiveId));
-        const manifest = await readManifest(file).catch(() => Promise.reject(notFound(opts.archiveId!, this.archiveDir)));
-        return replicateArchive({ file, manifest }, this.sources, this.archiveDir, ev, only);
-      }
-      const all = await listLocalArchives(this.archiveDir);
-      if (only === undefined) return uploadPending(all, this.sources, this.archiveDir, ev);
-      const out: CopyStatus[] = [];
-      for (const a of all) out.push(...(await replicateArchive(a, this.sources, this.archiveDir, ev, only)));
-      return out;
+    return this.queued(() => {
+      const onEvent = uploadEvents(opts.onUpload, opts.onProgress);
+      return uploadArchives(this.archiveDir, this.sources, {
+        ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}),
+        ...(opts.source !== undefined ? { only: this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE) } : {}),
+        ...(onEvent ? { onEvent } : {}),
+      });
     });
   }
 

@@ -7,7 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { asBriError, BriError } from '../errors.js';
+import * as path from 'node:path';
+import { asBriError, BriError, ErrorCodes } from '../errors.js';
+import { listLocalArchives } from './catalog.js';
+import { archiveFileName } from './ids.js';
+import { readManifest } from './package-reader.js';
+import { uploadProgress, type ProgressListener } from './progress.js';
 import type { Manifest } from '../format/manifest.js';
 import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
 import { isMissingObject } from '../remote/index.js';
@@ -167,6 +172,36 @@ export async function uploadPending(
     const missing = sources.remotes.filter((r) => !have.some((c) => c.source === r.name)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
+  return out;
+}
+
+/** One handler for upload events: the caller's, and the bytes sent as one progress figure over the parallel uploads. */
+export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress?: ProgressListener): ((e: ReplicationEvent) => void) | undefined {
+  if (!onEvent && !onProgress) return undefined;
+  const progress = onProgress ? uploadProgress(onProgress) : undefined;
+  return (e) => {
+    onEvent?.(e);
+    if (e.kind === 'upload-progress') progress?.(e);
+  };
+}
+
+/**
+ * `upload`: one local archive (to the remotes in `only`, default every one), or every local
+ * archive some remote (of `only`) has no confirmed copy of.
+ */
+export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: ReplicationEvent) => void }): Promise<CopyStatus[]> {
+  const ev = opts.onEvent ? { onEvent: opts.onEvent } : {};
+  if (opts.archiveId !== undefined) {
+    const file = path.join(archiveDir, archiveFileName(opts.archiveId));
+    const manifest = await readManifest(file).catch(() => {
+      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${opts.archiveId} in ${archiveDir}`, { hint: '`bri archive list` shows the archives there are.', details: { archiveId: opts.archiveId } });
+    });
+    return replicateArchive({ file, manifest }, sources, archiveDir, ev, opts.only);
+  }
+  const all = await listLocalArchives(archiveDir);
+  if (opts.only === undefined) return uploadPending(all, sources, archiveDir, ev);
+  const out: CopyStatus[] = [];
+  for (const a of all) out.push(...(await replicateArchive(a, sources, archiveDir, ev, opts.only)));
   return out;
 }
 

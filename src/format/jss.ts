@@ -19,12 +19,6 @@ function joinPath(path: string, key: string): string {
   return path === '' ? key : `${path}/${key}`;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 /** Encodes one value; returns the JSON value and the tag its key must carry ('' for none). */
 function encodeValue(value: unknown, path: string, ctx: EncodeContext): [Json, Tag] {
   if (value === undefined) return [null, 'U'];
