@@ -30,8 +30,10 @@ parentPort.on('message', (m) => {
     out.on('finish', () => {
       if (job.failed) return;
       try {
-        const fd = fs.openSync(m.path, 'r+');
-        try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+        if (m.sync !== false) {
+          const fd = fs.openSync(m.path, 'r+');
+          try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+        }
         parentPort.postMessage({ id: m.id, type: 'done', compressedSize: job.bytes, sha256: job.hash.digest('hex') });
       } catch (err) { fail(err); }
       jobs.delete(m.id);
@@ -86,8 +88,8 @@ function pool() {
   return s;
 }
 
-/** Compresses `chunks` into `path` on the worker thread; resolves with the compressed size and SHA-256 once the file is fsynced. */
-export async function compressOffThread(chunks: AsyncIterable<Buffer>, path: string, level: number, workers: number): Promise<{ compressedSize: number; sha256: string }> {
+/** Compresses `chunks` into `path` on the worker thread; resolves with the compressed size and SHA-256 once the file is fsynced (unless `sync` is false: a temporary file). */
+export async function compressOffThread(chunks: AsyncIterable<Buffer>, path: string, level: number, workers: number, sync = true): Promise<{ compressedSize: number; sha256: string }> {
   const p = pool();
   const id = p.next++;
   p.worker.ref();
@@ -97,7 +99,7 @@ export async function compressOffThread(chunks: AsyncIterable<Buffer>, path: str
   });
   result.catch(() => undefined);
   const job = p.jobs.get(id)!;
-  p.worker.postMessage({ type: 'open', id, path, level, workers });
+  p.worker.postMessage({ type: 'open', id, path, level, workers, sync });
   const inFlight: Array<Promise<void>> = [];
   for await (const chunk of chunks) {
     if (failure) break;

@@ -35,6 +35,8 @@ export interface CompressOptions {
   workers?: number;
   /** Compress on a worker thread (default), so that the calling thread stays free for writes; false: inline. */
   offThread?: boolean;
+  /** fsync the file before resolving (default true; false for a temporary file that is only read back). */
+  durable?: boolean;
   onBytes?: (originalBytes: number) => void;
 }
 
@@ -56,7 +58,7 @@ export class HashCounter extends Transform {
   }
 }
 
-/** Compresses a stream of bytes into `outPath` (fsynced), returning sizes and hashes. */
+/** Compresses a stream of bytes into `outPath` (fsynced unless `durable` is false), returning sizes and hashes. */
 export async function compressToFile(source: AsyncIterable<Buffer> | Readable, outPath: string, opts: CompressOptions): Promise<CompressedMember> {
   const input = new HashCounter(opts.onBytes);
   if (opts.offThread !== false) {
@@ -64,7 +66,7 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
     const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     const counted = readable.pipe(input);
     readable.on('error', (err) => counted.destroy(err));
-    const r = await compressOffThread(counted, outPath, opts.level, opts.workers ?? 0);
+    const r = await compressOffThread(counted, outPath, opts.level, opts.workers ?? 0, opts.durable !== false);
     return { path: outPath, originalSize: input.bytes, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: input.digest() };
   }
   const output = new HashCounter();
@@ -72,11 +74,13 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
   const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
   // A path-based stream: a FileHandle stream with autoClose off never emits 'close', and pipeline waits for it.
   await pipeline(readable, input, zstd, output, fs.createWriteStream(outPath, { mode: 0o644 }));
-  const fh = await fs.promises.open(outPath, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+  if (opts.durable !== false) {
+    const fh = await fs.promises.open(outPath, 'r+');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
   }
   return { path: outPath, originalSize: input.bytes, compressedSize: output.bytes, sha256: output.digest(), contentSha256: input.digest() };
 }

@@ -16,7 +16,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { ChainVerifier } from '../../store/chain.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { decompressChunks } from '../compress.js';
+import { compressToFile, decompressChunks } from '../compress.js';
 
 export const SHIPPED_PREFIX = 'shipped/';
 /** Largest body a shipment may decompress to (the shipper cuts far smaller ones). */
@@ -74,10 +74,23 @@ export function parseShipmentKey(key: string, size: number): ShipmentRef | null 
   return { key, instanceId: m[1]!, firstLine, lastLine, size };
 }
 
+function shipmentText(header: ShipmentHeader, texts: readonly string[]): Buffer {
+  return Buffer.from(JSON.stringify(header) + '\n' + texts.map((t) => t + '\n').join(''), 'utf8');
+}
+
 /** Builds the object body (compressed) for lines `texts` (without newlines). */
 export function encodeShipment(header: ShipmentHeader, texts: readonly string[]): Buffer {
-  const body = Buffer.from(JSON.stringify(header) + '\n' + texts.map((t) => t + '\n').join(''), 'utf8');
-  return compress(body, { compressionLevel: 3 });
+  return compress(shipmentText(header, texts), { compressionLevel: 3 });
+}
+
+/**
+ * The same body written to `file`, compressed on the worker thread (a running database ships
+ * from the writers' thread: zstd there was part of the write latency under shipping).
+ */
+export async function encodeShipmentToFile(header: ShipmentHeader, texts: readonly string[], file: string): Promise<{ size: number; sha256: string }> {
+  // A temporary file, read once by the upload: no fsync.
+  const r = await compressToFile(Readable.from([shipmentText(header, texts)]), file, { level: 3, durable: false });
+  return { size: r.compressedSize, sha256: r.sha256 };
 }
 
 export function linesDigest(texts: readonly string[]): string {

@@ -12,12 +12,12 @@
  * so it never ships a line twice nor skips one; lines an archive on that
  * remote already holds are not shipped again.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { RemoteSource } from '../sources.js';
-import { encodeShipment, instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
+import { encodeShipmentToFile, instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { WalTail } from './wal-tail.js';
 
@@ -199,13 +199,13 @@ export class RemoteShipper {
       lastTimestamp: last.timestamp,
       linesSha256: linesDigest(texts),
     };
-    const body = encodeShipment(header, texts);
     const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine);
     await fsp.mkdir(this.ctx.tmpDir, { recursive: true });
     const tmp = path.join(this.ctx.tmpDir, `${this.remote.name}-${randomBytes(4).toString('hex')}.wal.zst`);
+    let body: { size: number; sha256: string };
     try {
-      await fsp.writeFile(tmp, body);
-      await this.remote.store.put(key, { path: tmp }, { size: body.length, sha256: createHash('sha256').update(body).digest('hex'), metadata: shipmentMetadata(header), contentType: 'application/zstd' });
+      body = await encodeShipmentToFile(header, texts, tmp);
+      await this.remote.store.put(key, { path: tmp }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: 'application/zstd' });
     } finally {
       await fsp.rm(tmp, { force: true });
     }
@@ -214,7 +214,7 @@ export class RemoteShipper {
     this.lastShipmentAt = Date.now();
     this.shipments++;
     await this.measureLag();
-    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.length, lagLines: this.lastLag });
+    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.size, lagLines: this.lastLag });
   }
 
   /** Waits for a run in progress. */
