@@ -49,6 +49,7 @@ import type {
   ThawOutcome,
 } from './remote.js';
 import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from './streams.js';
+import { applyS3Lifecycle, thawS3Object, type S3Target } from './s3-tiers.js';
 
 const MiB = 1024 * 1024;
 /** Default multipart part size. Memory per upload is about (QUEUE_SIZE + 1) x this. */
@@ -381,71 +382,20 @@ class S3Remote implements RemoteStore {
     };
   }
 
-  /** RestoreObject for an object in Glacier Flexible Retrieval or Deep Archive; other classes are readable as they are. */
   async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
-    const ctx = this.ctx('thaw', key);
     validateKey(key);
-    throwIfAborted(opts.signal, ctx);
-    const { s3, client } = await this.client();
-    const tier = opts.tier === 'expedited' ? 'Expedited' : opts.tier === 'bulk' ? 'Bulk' : 'Standard';
-    try {
-      const res = await client.send(
-        new s3.RestoreObjectCommand({ Bucket: this.opts.bucket, Key: this.prefix + key, RestoreRequest: { Days: opts.days ?? 7, GlacierJobParameters: { Tier: tier } } }),
-        opts.signal ? { abortSignal: opts.signal } : {},
-      );
-      // 202: the restore is under way; 200: a restored copy is already there.
-      return res.$metadata.httpStatusCode === 200 ? 'readable' : 'requested';
-    } catch (err) {
-      const f = failureFacts(err);
-      if (f.code === 'RestoreAlreadyInProgress') return 'in-progress';
-      // Not in an archive class: nothing to restore, once we know the object is there.
-      if (f.code === 'InvalidObjectState') {
-        await this.head(key, opts);
-        return 'readable';
-      }
-      throw toRemoteError(err, ctx, true);
-    }
-  }
-
-  /** The id of our lifecycle rule for this prefix (one rule per store prefix). */
-  private ruleId(): string {
-    return `bri-archive:${this.prefix === '' ? '*' : this.prefix}`.slice(0, 255);
+    return thawS3Object(await this.target('thaw', key), key, opts, () => this.head(key, opts));
   }
 
   async applyLifecycle(rule: LifecycleRule, opts: CallOptions = {}): Promise<LifecycleResult> {
-    const ctx = this.ctx('lifecycle');
     validateLifecycleRule(rule);
     if (rule.transitionAfterDays === undefined && rule.expireAfterDays === undefined) return { applied: false, reason: 'no transition or expiration was asked for' };
-    throwIfAborted(opts.signal, ctx);
+    return applyS3Lifecycle(await this.target('lifecycle'), rule, this.opts.lifecycleStorageClass ?? 'GLACIER', opts);
+  }
+
+  private async target(op: string, key?: string): Promise<S3Target> {
     const { s3, client } = await this.client();
-    const Bucket = this.opts.bucket;
-    let rules: import('@aws-sdk/client-s3').LifecycleRule[] = [];
-    try {
-      const current = await client.send(new s3.GetBucketLifecycleConfigurationCommand({ Bucket }));
-      rules = current.Rules ?? [];
-    } catch (err) {
-      const f = failureFacts(err);
-      if (f.code === 'NoSuchLifecycleConfiguration') rules = [];
-      else if (f.code === 'NotImplemented' || f.status === 501 || f.status === 405) return { applied: false, reason: `the server does not support bucket lifecycle rules (${f.code ?? f.status})` };
-      else throw toRemoteError(err, ctx, false);
-    }
-    const ours: import('@aws-sdk/client-s3').LifecycleRule = {
-      ID: this.ruleId(),
-      Status: 'Enabled',
-      Filter: { Prefix: this.prefix },
-      ...(rule.transitionAfterDays !== undefined
-        ? { Transitions: [{ Days: rule.transitionAfterDays, StorageClass: (this.opts.lifecycleStorageClass ?? 'GLACIER') as import('@aws-sdk/client-s3').TransitionStorageClass }] }
-        : {}),
-      ...(rule.expireAfterDays !== undefined ? { Expiration: { Days: rule.expireAfterDays } } : {}),
-    };
-    try {
-      await client.send(new s3.PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [...rules.filter((r) => r.ID !== ours.ID), ours] } }));
-    } catch (err) {
-      const f = failureFacts(err);
-      if (f.code === 'NotImplemented' || f.status === 501 || f.status === 405) return { applied: false, reason: `the server does not support bucket lifecycle rules (${f.code ?? f.status})` };
-      throw toRemoteError(err, ctx, false);
-    }
-    return { applied: true };
+    return { s3, client, bucket: this.opts.bucket, prefix: this.prefix, ctx: this.ctx(op, key) };
   }
 
   async close(): Promise<void> {
