@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
+import { flag } from './lib/args.js';
 
 const MIB = 1024 * 1024;
 export const DEFAULT_ARCHIVE_MIB = [200, 50];
@@ -149,12 +150,6 @@ export interface ArchiveBenchResult {
   loadAverages: Array<{ at: string; load: number[] }>;
   /** Our create's peak RSS at the biggest size against the smallest, per level. */
   rssGrowth: Array<{ level: number; smallMib: number; bigMib: number; smallRssKb: number; bigRssKb: number; walFactor: number; rssFactor: number }>;
-}
-
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
 function numberList(text: string | undefined, what: string): number[] | undefined {

@@ -23,6 +23,7 @@ import type { ArchiveRecord } from './children/archiving-load.js';
 import { hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRss } from './lib/table.js';
 import { withWithoutTable } from './lib/with-without.js';
+import { flag, positiveInt } from './lib/args.js';
 
 export const DEFAULT_RATE = 5000;
 export const DEFAULT_SECONDS = 20;
@@ -109,19 +110,6 @@ export interface ArchivingBenchResult {
   ratios: Record<string, number | null>;
 }
 
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-function positiveInt(text: string | undefined, what: string): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  const n = Number(text.replace(/[_,]/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got "${text}"`);
-  return n;
-}
-
 function resolveOptions(opts: ArchivingBenchOptions): ArchivingBenchResult['options'] {
   const argv = opts.argv ?? [];
   const quick = opts.quick ?? argv.includes('--quick');
@@ -134,7 +122,6 @@ function resolveOptions(opts: ArchivingBenchOptions): ArchivingBenchResult['opti
     quick,
   };
 }
-
 
 const isRun = (r: LoadRunFigures | { error: string }): r is LoadRunFigures => !('error' in r);
 

@@ -39,6 +39,7 @@ import { pathToFileURL } from 'node:url';
 import { RESULT_PREFIX } from './lib/child.js';
 import { GNU_TIME_PATH, hasGnuTime, siblingPath } from './lib/measure.js';
 import { fmtMs, fmtRatio, fmtRss, formatTable } from './lib/table.js';
+import { flag } from './lib/args.js';
 
 export interface Par2BenchOptions {
   /** File sizes in MB (10^6 bytes). Default [50, 200]; [20] when quick. */
@@ -90,12 +91,6 @@ interface RunnerResult {
 const RUNNER = siblingPath(import.meta.url, 'par2-runner.ts');
 /** par2cmdline's default slice count, which our automatic layout also aims for. */
 const SLICES = 2000;
-
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
 
 export function hasPar2Binary(): boolean {
   return spawnSync('par2', ['-V'], { stdio: 'ignore' }).status === 0;

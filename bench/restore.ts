@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
+import { flag, positive, positiveInt } from './lib/args.js';
 
 const MIB = 1024 * 1024;
 export const DEFAULT_RESTORE_MIB = 200;
@@ -214,25 +215,6 @@ export interface RestoreBenchResult {
   rows: RestoreRow[];
   lookup: LookupFigures | { error: string } | null;
   profiles: Record<string, string>;
-}
-
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-function positive(text: string | undefined, what: string): number | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  const n = Number(text.replace(/[_,]/g, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${what} must be a positive number, got "${text}"`);
-  return n;
-}
-
-function positiveInt(text: string | undefined, what: string): number | undefined {
-  const n = positive(text, what);
-  if (n !== undefined && !Number.isInteger(n)) throw new Error(`${what} must be a positive integer, got "${text}"`);
-  return n;
 }
 
 /** Options from flags and the environment; `quick` from the caller (bench/run.ts) or `--quick`. */

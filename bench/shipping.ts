@@ -43,6 +43,7 @@ import type { ShippingFigures } from './children/archiving-load.js';
 import { hasGnuTime, machineInfo, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRss, formatTable } from './lib/table.js';
 import { withWithoutTable } from './lib/with-without.js';
+import { flag, positiveInt } from './lib/args.js';
 
 export const DEFAULT_RATE = 5000;
 export const DEFAULT_SECONDS = 20;
@@ -131,19 +132,6 @@ export interface ShippingBenchResult {
   lossWindow: { intervalMs: number; runs: Array<LossWindowRun | { run: number; error: string }>; maxMs: number | null };
 }
 
-function flag(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  if (i >= 0) return argv[i + 1];
-  return argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-function positiveInt(text: string | undefined, what: string): number | undefined {
-  if (text === undefined || text === '') return undefined;
-  const n = Number(text.replace(/[_,]/g, ''));
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive integer, got "${text}"`);
-  return n;
-}
-
 function resolveOptions(opts: ShippingBenchOptions): ResolvedOptions {
   const argv = opts.argv ?? [];
   const quick = opts.quick ?? argv.includes('--quick');
@@ -159,7 +147,6 @@ function resolveOptions(opts: ShippingBenchOptions): ResolvedOptions {
     quick,
   };
 }
-
 
 const isRun = <T extends object>(r: T | { error: string }): r is T => !('error' in r);
 
