@@ -21,8 +21,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchiveRecord } from './children/archiving-load.js';
 import { hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
-import { fmtBytes, fmtInt, fmtMs, fmtRss } from './lib/table.js';
-import { withWithoutTable } from './lib/with-without.js';
+import { fmtBytes, fmtInt, fmtMs } from './lib/table.js';
+import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
 
 export const DEFAULT_RATE = 5000;
@@ -170,14 +170,7 @@ async function runLoad(
     loadavgAfter: os.loadavg(),
     problems: problemsOf(r),
   };
-  const minSecond = Math.min(...r.perSecondAcks.slice(0, Math.floor(r.seconds)));
-  log(
-    `${label} archiving: ${fmtInt(r.acked)}/${fmtInt(r.scheduled)} writes acked in ${r.wallS.toFixed(2)} s = ${fmtInt(r.throughput)}/s ` +
-      `(slowest second ${fmtInt(minSecond)}), p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99)}, max ${fmtMs(r.latencyMs.max)}; ` +
-      `most in flight ${fmtInt(r.maxInFlightSeen)}; event loop delay p99 ${fmtMs(r.eventLoopDelayMs.p99)}, max ${fmtMs(r.eventLoopDelayMs.max)}; ` +
-      `CPU ${fmtMs(r.cpuUserMs + r.cpuSystemMs)}; close ${fmtMs(r.closeMs)}; peak RSS ${fmtRss(child.peakRssKb)} (${child.rssSource}); ` +
-      `load avg ${loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`,
-  );
+  log(loadRunLine(`${label} archiving`, r, child, loadavgBefore));
   for (const p of figures.problems) log(`  ${label}: PROBLEM: ${p}`);
   return figures;
 }

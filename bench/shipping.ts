@@ -41,8 +41,8 @@ import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../test/supp
 import type { LoadChildResult } from './archiving.js';
 import type { ShippingFigures } from './children/archiving-load.js';
 import { hasGnuTime, machineInfo, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
-import { fmtBytes, fmtInt, fmtMs, fmtRss, formatTable } from './lib/table.js';
-import { withWithoutTable } from './lib/with-without.js';
+import { fmtBytes, fmtInt, fmtMs, formatTable } from './lib/table.js';
+import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
 
 export const DEFAULT_RATE = 5000;
@@ -203,14 +203,7 @@ async function runLoad(root: string, label: 'without' | 'with', o: ResolvedOptio
     loadavgAfter: os.loadavg(),
     problems: problemsOf(r, label === 'with'),
   };
-  const minSecond = Math.min(...r.perSecondAcks.slice(0, Math.floor(r.seconds)));
-  log(
-    `${label} shipping: ${fmtInt(r.acked)}/${fmtInt(r.scheduled)} writes acked in ${r.wallS.toFixed(2)} s = ${fmtInt(r.throughput)}/s ` +
-      `(slowest second ${fmtInt(minSecond)}), p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99)}, max ${fmtMs(r.latencyMs.max)}; ` +
-      `most in flight ${fmtInt(r.maxInFlightSeen)}; event loop delay p99 ${fmtMs(r.eventLoopDelayMs.p99)}, max ${fmtMs(r.eventLoopDelayMs.max)}; ` +
-      `CPU ${fmtMs(r.cpuUserMs + r.cpuSystemMs)}; close ${fmtMs(r.closeMs)}; peak RSS ${fmtRss(child.peakRssKb)} (${child.rssSource}); ` +
-      `load avg ${loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`,
-  );
+  log(loadRunLine(`${label} shipping`, r, child, loadavgBefore));
   for (const p of figures.problems) log(`  ${label}: PROBLEM: ${p}`);
   return figures;
 }

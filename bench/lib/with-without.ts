@@ -35,3 +35,31 @@ export function withWithoutTable(headers: [string, string, string], without: Loa
     }),
   );
 }
+
+/** What a load child reports that the one-line summary of a run shows. */
+export interface LoadRunSummary {
+  acked: number;
+  scheduled: number;
+  wallS: number;
+  throughput: number;
+  seconds: number;
+  perSecondAcks: number[];
+  latencyMs: { p50: number; p99: number; max: number };
+  maxInFlightSeen: number;
+  eventLoopDelayMs: { p99: number; max: number };
+  cpuUserMs: number;
+  cpuSystemMs: number;
+  closeMs: number;
+}
+
+/** One run in a line: throughput, latency, in flight, event loop delay, CPU, close, peak RSS and load. */
+export function loadRunLine(title: string, r: LoadRunSummary, child: { peakRssKb: number | null; rssSource: string }, loadavgBefore: number[]): string {
+  const minSecond = Math.min(...r.perSecondAcks.slice(0, Math.floor(r.seconds)));
+  return (
+    `${title}: ${fmtInt(r.acked)}/${fmtInt(r.scheduled)} writes acked in ${r.wallS.toFixed(2)} s = ${fmtInt(r.throughput)}/s ` +
+    `(slowest second ${fmtInt(minSecond)}), p50 ${fmtMs(r.latencyMs.p50)}, p99 ${fmtMs(r.latencyMs.p99)}, max ${fmtMs(r.latencyMs.max)}; ` +
+    `most in flight ${fmtInt(r.maxInFlightSeen)}; event loop delay p99 ${fmtMs(r.eventLoopDelayMs.p99)}, max ${fmtMs(r.eventLoopDelayMs.max)}; ` +
+    `CPU ${fmtMs(r.cpuUserMs + r.cpuSystemMs)}; close ${fmtMs(r.closeMs)}; peak RSS ${fmtRss(child.peakRssKb)} (${child.rssSource}); ` +
+    `load avg ${loadavgBefore.map((x) => x.toFixed(2)).join(' ')}`
+  );
+}
