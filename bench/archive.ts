@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
+import { benchRoot, GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 import { flag } from './lib/args.js';
@@ -322,9 +322,7 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
   const runs = opts.runs ?? 1;
   const doVerify = opts.verify ?? true;
   const gnuTime = hasGnuTime();
-  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
-  fs.mkdirSync(tmpBase, { recursive: true });
-  const root = fs.mkdtempSync(path.join(tmpBase, 'bri-bench-archive-'));
+  const root = benchRoot('archive');
   const cpus = os.cpus();
   const tools: Record<string, string> = {
     tar: toolVersion('tar', ['--version']),

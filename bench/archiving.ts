@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArchiveRecord } from './children/archiving-load.js';
-import { hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
+import { benchRoot, hasGnuTime, runNodeChild, siblingPath, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs } from './lib/table.js';
 import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
@@ -179,9 +179,7 @@ async function runLoad(
 export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promise<ArchivingBenchResult> {
   const log = opts.log ?? ((s: string) => console.log(`[archiving] ${s}`));
   const o = resolveOptions(opts);
-  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
-  fs.mkdirSync(tmpBase, { recursive: true });
-  const root = fs.mkdtempSync(path.join(tmpBase, 'bri-bench-archiving-'));
+  const root = benchRoot('archiving');
   const cpus = os.cpus();
   const gnuTime = hasGnuTime();
   const result: ArchivingBenchResult = {

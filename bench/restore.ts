@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
+import { benchRoot, GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 import { flag, positive, positiveInt } from './lib/args.js';
@@ -368,9 +368,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
   const runs = opts.runs ?? 1;
   const toolRuns = opts.toolRuns ?? 3;
   const gnuTime = hasGnuTime();
-  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
-  fs.mkdirSync(tmpBase, { recursive: true });
-  const root = fs.mkdtempSync(path.join(tmpBase, 'bri-bench-restore-'));
+  const root = benchRoot('restore');
   const cpus = os.cpus();
   const tools: Record<string, string> = {
     par2: toolVersion('par2', ['-V']),

@@ -40,7 +40,7 @@ import { recover } from '../src/store/recovery.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../test/support/servers/s3rver.js';
 import type { LoadChildResult } from './archiving.js';
 import type { ShippingFigures } from './children/archiving-load.js';
-import { hasGnuTime, machineInfo, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
+import { benchRoot, hasGnuTime, machineInfo, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, formatTable } from './lib/table.js';
 import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
@@ -373,9 +373,7 @@ async function runLossWindow(root: string, run: number, o: ResolvedOptions, s3: 
 export async function runShippingBench(opts: ShippingBenchOptions = {}): Promise<ShippingBenchResult> {
   const log = opts.log ?? ((s: string) => console.log(`[shipping] ${s}`));
   const o = resolveOptions(opts);
-  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
-  fs.mkdirSync(tmpBase, { recursive: true });
-  const root = fs.mkdtempSync(path.join(tmpBase, 'bri-bench-shipping-'));
+  const root = benchRoot('shipping');
   const gnuTime = hasGnuTime();
   const result: ShippingBenchResult = {
     startedAt: new Date().toISOString(),

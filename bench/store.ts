@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasGnuTime, medianOf, runMeasured, runNodeChild, siblingPath, type ChildRun, type RunResult, machineInfo, type MachineInfo } from './lib/measure.js';
+import { benchRoot, hasGnuTime, medianOf, runMeasured, runNodeChild, siblingPath, type ChildRun, type RunResult, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatResultsTable, ratio, throughput, type TableRow } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 
@@ -312,9 +312,7 @@ export async function runStoreBench(opts: StoreBenchOptions = { lines: DEFAULT_S
   const window = opts.window ?? DEFAULT_WINDOW;
   const toolRuns = opts.toolRuns ?? DEFAULT_TOOL_RUNS;
   const gnuTime = hasGnuTime();
-  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
-  fs.mkdirSync(tmpBase, { recursive: true });
-  const root = fs.mkdtempSync(path.join(tmpBase, 'bri-bench-store-'));
+  const root = benchRoot('store');
   const cpus = os.cpus();
   const result: StoreBenchResult = {
     startedAt: new Date().toISOString(),

@@ -206,3 +206,10 @@ export function machineInfo(tmpDir: string, gnuTime: boolean): MachineInfo {
     tmpDir,
   };
 }
+
+/** A new directory for one benchmark's data under $BENCH_TMP (default the OS temp dir). */
+export function benchRoot(name: string): string {
+  const tmpBase = process.env.BENCH_TMP ?? os.tmpdir();
+  fs.mkdirSync(tmpBase, { recursive: true });
+  return fs.mkdtempSync(path.join(tmpBase, `bri-bench-${name}-`));
+}
