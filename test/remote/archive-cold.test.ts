@@ -6,14 +6,14 @@
  * proxy stands in for that one part of S3; everything else is s3rver's.
  */
 import * as fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';
 import { toPlainState } from '../../src/format/state.js';
-import type { RemoteConfig } from '../../src/remote/registry.js';
+import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';
 import { isColdObject } from '../../src/remote/remote-errors.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';
@@ -129,4 +129,30 @@ describe('archives in S3 Glacier', () => {
     expect(thawed.source).toBe('s3');
     expect(toPlainState((await recover(path.join(root, 'd'))).state)).toEqual(expected);
   }, 120_000);
+
+  it('thaw of an object S3 holds in a readable class (RestoreObject refused with InvalidObjectState) or already restored (200) is readable', async () => {
+    const prefix = `warm-${randomBytes(3).toString('hex')}`;
+    const store = createRemote(s3Config(prefix), { retry: false });
+    const root = await tempDir();
+    const file = path.join(root, 'x.bin');
+    fs.writeFileSync(file, 'not in glacier');
+    await store.put('archives/x.bin', { path: file }, { size: 14, sha256: createHash('sha256').update('not in glacier').digest('hex') });
+    let answer = 403;
+    proxy.setPlan((r) =>
+      r.method === 'POST' && /[?&]restore/.test(r.url)
+        ? answer === 403
+          ? { kind: 'status', status: 403, body: s3ErrorBody('InvalidObjectState', 'Restore is not allowed for the object\'s current storage class') }
+          : { kind: 'status', status: 200 }
+        : { kind: 'pass' },
+    );
+    try {
+      expect(await store.thaw('archives/x.bin')).toBe('readable');
+      await expect(store.thaw('archives/none.bin')).rejects.toMatchObject({ code: 'REMOTE_NOT_FOUND' });
+      answer = 200;
+      expect(await store.thaw('archives/x.bin')).toBe('readable');
+    } finally {
+      proxy.setPlan(() => ({ kind: 'pass' }));
+      await store.close();
+    }
+  });
 });

@@ -131,6 +131,29 @@ describe('azure faults', () => {
     );
   });
 
+  it('thaw: a blob that Azure is still rehydrating is in progress, and no second rehydration is asked for', async () => {
+    // Azurite rehydrates at once, so the proxy answers the blob's properties as Azure does meanwhile.
+    const store = createRemote(config(), { retry: false });
+    await put(store, 'cold/pending.bin', small);
+    const seen: string[] = [];
+    proxy.setPlan((r) => {
+      if (!r.url.includes('cold/pending.bin')) return { kind: 'pass' };
+      seen.push(r.method);
+      if (r.method !== 'HEAD') return { kind: 'pass' };
+      return {
+        kind: 'status',
+        status: 200,
+        headers: { 'x-ms-access-tier': 'Archive', 'x-ms-archive-status': 'rehydrate-pending-to-hot', 'x-ms-blob-type': 'BlockBlob', 'Last-Modified': new Date().toUTCString() },
+      };
+    });
+    try {
+      expect(await store.thaw('cold/pending.bin')).toBe('in-progress');
+      expect(seen).toEqual(['HEAD']);
+    } finally {
+      proxy.setPlan(() => ({ kind: 'pass' }));
+    }
+  });
+
   it('a 503 on one block is retried and the upload succeeds with the right bytes', async () => {
     const retries: RetryInfo[] = [];
     const store = createRemote(config(), { retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r) } });
