@@ -104,7 +104,13 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
+      let settled = false;
       const settle = () => {
+        if (settled) return;
+        settled = true;
+        // Something the command left running in the background must not keep this process alive.
+        child.stderr!.destroy();
+        child.unref();
         if (timedOut) reject(hookError(hook, spec, `ran past its ${timeoutMs} ms timeout and was killed`, stderr));
         else if (code === 0) resolve();
         else reject(hookError(hook, spec, signal ? `was killed by ${signal}` : `exited with ${code}`, stderr));

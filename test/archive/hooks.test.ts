@@ -3,6 +3,7 @@
  * command receives, what its failure does to the archive or restore around
  * it, and the same from the CLI's --config, with real /bin/sh children.
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -46,6 +47,26 @@ describe('command hooks', () => {
     // A command that ignores its stdin is not a failure.
     await runCommandHook('afterArchive', { command: 'true' }, { large: 'x'.repeat(1 << 20) });
   });
+
+  it('a command that leaves something running in the background does not keep the process alive', async () => {
+    const dir = await tempDir();
+    const marker = path.join(dir, 'background-started');
+    const script = `import { runCommandHook } from ${JSON.stringify(path.resolve('src/archive/command-hook.ts'))};
+await runCommandHook('afterArchive', { command: 'sleep 30 & touch ${marker}' }, {});`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+    const exit = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 20_000);
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        resolve(code);
+      });
+    });
+    expect(exit, 'the process exited by itself, not held for the 30 s the background sleep runs').toBe(0);
+    expect(fs.existsSync(marker)).toBe(true);
+  }, 30_000);
 
   it('a failing beforeArchive stops the archive; afterArchive gets it; a failing afterArchive is reported and the archive stands', async () => {
     const dir = await tempDir();
