@@ -12,12 +12,10 @@
  * so it never ships a line twice nor skips one; lines an archive on that
  * remote already holds are not shipped again.
  */
-import { randomBytes } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { RemoteSource } from '../sources.js';
-import { encodeShipmentToFile, instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
+import type { ShipmentEncoder } from './shared-encoder.js';
+import { instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { WalTail } from './wal-tail.js';
 
@@ -48,8 +46,8 @@ export type ShippingEvent =
 
 export interface RemoteShipperContext {
   dataDir: string;
-  /** For temporary object files. */
-  tmpDir: string;
+  /** Compresses a shipment into a temporary file (shared by the remotes that ship the same range). */
+  encode: ShipmentEncoder;
   instanceId: string;
   tail: WalTail;
   /** Absolute number of the last line written so far. */
@@ -200,14 +198,11 @@ export class RemoteShipper {
       linesSha256: linesDigest(texts),
     };
     const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine);
-    await fsp.mkdir(this.ctx.tmpDir, { recursive: true });
-    const tmp = path.join(this.ctx.tmpDir, `${this.remote.name}-${randomBytes(4).toString('hex')}.wal.zst`);
-    let body: { size: number; sha256: string };
+    const body = await this.ctx.encode(header, texts);
     try {
-      body = await encodeShipmentToFile(header, texts, tmp);
-      await this.remote.store.put(key, { path: tmp }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: 'application/zstd' });
+      await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: 'application/zstd' });
     } finally {
-      await fsp.rm(tmp, { force: true });
+      await body.release();
     }
     this.shippedThrough = header.lastLine;
     this.lastPointer = header.lastPointer;

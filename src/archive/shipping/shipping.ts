@@ -15,6 +15,7 @@ import { listSegments } from '../../store/layout.js';
 import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStatus } from './shipper.js';
 import { instancePrefix, parseShipmentKey } from './shipment.js';
 import { WalTail } from './wal-tail.js';
+import { sharedShipmentEncoder } from './shared-encoder.js';
 
 export interface ShippingConfig {
   enabled?: boolean;
@@ -73,13 +74,14 @@ export class WalShipping {
 
   constructor(private readonly opts: ShippingOptions) {
     this.clock = opts.clock ?? systemClock;
+    const encode = sharedShipmentEncoder(path.join(opts.archiveDir, '.tmp', 'shipping'));
     const tailFor = () =>
       new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0);
     this.shippers = opts.sources.remotes.map(
       (remote) =>
         new RemoteShipper(remote, {
           dataDir: opts.dataDir,
-          tmpDir: path.join(opts.archiveDir, '.tmp', 'shipping'),
+          encode,
           instanceId: opts.instanceId,
           tail: tailFor(),
           endLine: opts.endLine,
