@@ -139,7 +139,9 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
         if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
       }
     }
+    // Staged, not kept: the package they go into is fsynced whole.
     const staged = await compressToFile(lines(), path.join(opts.stageDir, `${seg.name}.zst`), {
+      durable: false,
       level: opts.level,
       workers: opts.workers,
       onBytes: opts.onBytes,
