@@ -23,14 +23,14 @@ export interface EncodedShipment {
 export type ShipmentEncoder = (header: ShipmentHeader, texts: readonly string[]) => Promise<EncodedShipment>;
 
 export function sharedShipmentEncoder(tmpDir: string): ShipmentEncoder {
-  const open = new Map<string, { body: Promise<{ file: string; size: number; sha256: string }>; users: number }>();
+  const open = new Map<string, { file: string; body: Promise<{ file: string; size: number; sha256: string }>; users: number }>();
   return async (header, texts) => {
     const key = JSON.stringify(header);
     let entry = open.get(key);
     if (!entry) {
       const file = path.join(tmpDir, `${header.firstLine}-${header.lastLine}-${randomBytes(4).toString('hex')}.wal.zst`);
       const body = fsp.mkdir(tmpDir, { recursive: true }).then(async () => ({ file, ...(await encodeShipmentToFile(header, texts, file)) }));
-      entry = { body, users: 0 };
+      entry = { file, body, users: 0 };
       open.set(key, entry);
     }
     const e = entry;
@@ -38,8 +38,9 @@ export function sharedShipmentEncoder(tmpDir: string): ShipmentEncoder {
     const release = async (): Promise<void> => {
       if (--e.users > 0) return;
       if (open.get(key) === e) open.delete(key);
-      const done = await e.body.catch(() => null);
-      await fsp.rm(done?.file ?? '', { force: true }).catch(() => undefined);
+      // Also what a failed compression left half written.
+      await e.body.catch(() => undefined);
+      await fsp.rm(e.file, { force: true }).catch(() => undefined);
     };
     try {
       return { ...(await e.body), release };
