@@ -27,6 +27,24 @@ export interface Listing {
   unreadable: UnreadableArchive[];
 }
 
+/**
+ * Manifests already read in this process, by file. An archive file never changes once it is
+ * renamed into place, so (size, mtime, inode) tell a stale entry: a create, cleanup and prune
+ * list the directory several times, and with years of archives each read of every manifest
+ * made every create slower than the one before. Verification and restore always read the file.
+ */
+const manifestCache = new Map<string, { size: number; mtimeMs: number; ino: number; manifest: Manifest }>();
+const MANIFEST_CACHE_LIMIT = 50_000;
+
+async function cachedManifest(file: string, st: { size: number; mtimeMs: number; ino: number }): Promise<Manifest> {
+  const hit = manifestCache.get(file);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit.manifest;
+  const manifest = await readManifest(file);
+  if (manifestCache.size >= MANIFEST_CACHE_LIMIT) manifestCache.clear();
+  manifestCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, manifest });
+  return manifest;
+}
+
 export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
   let names: string[];
   try {
@@ -42,7 +60,7 @@ export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
     try {
       const st = await fsp.stat(file);
       if (!st.isFile()) continue;
-      const manifest = await readManifest(file);
+      const manifest = await cachedManifest(file, st);
       if (manifest.archiveId + ARCHIVE_EXTENSION !== name) {
         throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} holds archive ${manifest.archiveId}`, { hint: 'Rename the file to <archiveId>.bri.' });
       }

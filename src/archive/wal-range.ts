@@ -13,7 +13,7 @@ import { parseWalLine } from '../format/wal-line.js';
 import { ChainVerifier } from '../store/chain.js';
 import { listSegments, type SegmentInfo } from '../store/layout.js';
 import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { countSegmentLines, readSegmentLines } from '../store/wal-reader.js';
+import { countSegmentLinesCached, readSegmentLines } from '../store/wal-reader.js';
 import { describeBreak } from '../store/verify-data-dir.js';
 import { compressToFile } from './compress.js';
 import { timeSlicer } from '../format/time-slice.js';
@@ -29,7 +29,7 @@ export async function segmentSpans(dataDir: string): Promise<SegmentSpan[]> {
   const out: SegmentSpan[] = [];
   let next = 1;
   for (const seg of await listSegments(dataDir)) {
-    const { lines } = await countSegmentLines(seg.path);
+    const { lines } = await countSegmentLinesCached(seg.path);
     out.push({ ...seg, firstLine: next, lastLine: next + lines - 1 });
     next += lines;
   }

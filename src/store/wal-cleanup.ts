@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import { fsyncDir, writeFileDurable } from './durable-fs.js';
 import { listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
-import { countSegmentLines } from './wal-reader.js';
+import { countSegmentLinesCached } from './wal-reader.js';
 
 export const CLEANUP_JOURNAL = 'wal-cleanup.json';
 /** The file the archive layer keeps its line offset in; its `removedLines` field is the data directory's. */
@@ -57,7 +57,7 @@ export async function removableSegments(dataDir: string, limitLine: number, befo
   let open = true;
   let remaining = 0;
   for (const seg of await listSegments(dataDir)) {
-    const { lines, torn } = await countSegmentLines(seg.path);
+    const { lines, torn } = await countSegmentLinesCached(seg.path);
     // A closed segment ending mid-line is damage for someone to look at, not something to delete.
     if (open && (seg.index >= beforeSegment || torn || last + lines > limitLine)) open = false;
     if (!open) {

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseWalLine } from '../../format/wal-line.js';
 import { listSegments, WAL_DIR, type SegmentInfo } from '../../store/layout.js';
-import { countSegmentLines } from '../../store/wal-reader.js';
+import { countSegmentLinesCached } from '../../store/wal-reader.js';
 
 export interface TailRead {
   /** Absolute number of the first line read. */
@@ -59,7 +59,7 @@ export class WalTail {
     let prevPointer: string | null = null;
     let before: SegmentInfo | null = null; // the last non-empty segment before the one holding the line
     for (const seg of await listSegments(this.dataDir)) {
-      const { lines } = await countSegmentLines(seg.path);
+      const { lines } = await countSegmentLinesCached(seg.path);
       if (local > lines) {
         local -= lines;
         if (lines > 0) before = seg;
