@@ -26,7 +26,7 @@ export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore:
 /** Opens the data directory (recovering it) and returns the database. */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   // A bad archive configuration fails before the data directory is touched.
-  const config = parseArchiveConfig(options.storeConfig.archive);
+  parseArchiveConfig(options.storeConfig.archive);
   const store = await BriStore.open(options.storeConfig);
   const key = store.encryptionKey;
   const archive = new ArchiveApi(
@@ -51,7 +51,8 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     // Restoring over the open database's own directory is refused: close it first.
     openHere: (dir) => !store.isClosed && path.resolve(dir) === store.dataDir,
     repair: par2Repairer,
-    ...(config.restoreHooks ? { hooks: config.restoreHooks } : {}),
+    // The configuration as the archive API parsed it (command hooks wrapped once).
+    ...(archive.config.restoreHooks ? { hooks: archive.config.restoreHooks } : {}),
   });
   // Triggers start with the database: WAL growth is watched through the writer's append events.
   archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});

@@ -121,8 +121,14 @@ await runCommandHook('afterArchive', { command: 'sleep 30 & touch ${marker}' }, 
     const r = await told.fromLatest();
     expect(r.hookErrors).toEqual([]);
     expect(read(marks)).toBe(`${target}\n`);
-    // Per call hooks replace the configured ones; a dry run runs none.
-    await told.fromLatest({ dryRun: true, hooks: {} });
+    // A dry run runs no hook; hooks given to a call replace the configured ones.
+    fs.rmSync(marks);
+    await told.fromLatest({ dryRun: true });
+    expect(fs.existsSync(marks), 'a dry run ran the afterRestore hook').toBe(false);
+    let called = 0;
+    await told.fromLatest({ force: true, hooks: { afterRestore: () => void called++ } });
+    expect(called).toBe(1);
+    expect(fs.existsSync(marks), 'the configured hook ran beside the call\'s own').toBe(false);
   });
 
   it('from the CLI: hooks of --config run in the file\'s directory; a failing beforeRestore exits 50', async () => {

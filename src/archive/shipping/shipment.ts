@@ -11,7 +11,6 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { compress } from 'zstd-napi';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { ChainVerifier } from '../../store/chain.js';
@@ -78,13 +77,8 @@ function shipmentText(header: ShipmentHeader, texts: readonly string[]): Buffer 
   return Buffer.from(JSON.stringify(header) + '\n' + texts.map((t) => t + '\n').join(''), 'utf8');
 }
 
-/** Builds the object body (compressed) for lines `texts` (without newlines). */
-export function encodeShipment(header: ShipmentHeader, texts: readonly string[]): Buffer {
-  return compress(shipmentText(header, texts), { compressionLevel: 3 });
-}
-
 /**
- * The same body written to `file`, compressed on the worker thread (a running database ships
+ * The object body for lines `texts` (without newlines), zstd, written to `file`: compressed on the worker thread (a running database ships
  * from the writers' thread: zstd there was part of the write latency under shipping).
  */
 export async function encodeShipmentToFile(header: ShipmentHeader, texts: readonly string[], file: string): Promise<{ size: number; sha256: string }> {
