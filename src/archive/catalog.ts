@@ -130,7 +130,11 @@ export interface CatalogStats {
 export function catalogStats(archives: ReadonlyArray<{ manifest: Manifest; bytes: number }>): CatalogStats {
   const gaps: CatalogStats['gaps'] = [];
   const byInstance = new Map<string, Array<{ manifest: Manifest }>>();
-  for (const a of archives) byInstance.set(a.manifest.instanceId, [...(byInstance.get(a.manifest.instanceId) ?? []), a]);
+  for (const a of archives) {
+    const list = byInstance.get(a.manifest.instanceId);
+    if (list) list.push(a);
+    else byInstance.set(a.manifest.instanceId, [a]);
+  }
   for (const list of byInstance.values()) {
     for (let i = 1; i < list.length; i++) {
       const prev = list[i - 1]!.manifest;

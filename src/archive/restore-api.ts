@@ -24,7 +24,7 @@ import { listSources, type CatalogArchive, type ManifestCache, type MergedListin
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { isColdObject } from '../remote/index.js';
-import { findShipped, type ShippedPlan } from './shipping/plan-shipped.js';
+import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
@@ -170,9 +170,10 @@ export class RestoreApi {
     for (const a of merged.archives) newest.set(a.manifest.instanceId, Math.max(newest.get(a.manifest.instanceId) ?? 0, a.manifest.timeRange.walLines.end));
     const down = new Set(merged.unreachable.map((u) => u.source));
     const out: ShippedRange[] = [];
+    const listings: ShipmentListings = new Map();
     for (const [instanceId, end] of newest) {
       for (const name of only) {
-        const p = await findShipped(this.sources, [name], down, instanceId, end);
+        const p = await findShipped(this.sources, [name], down, instanceId, end, listings);
         if (p) out.push({ source: p.source, instanceId, afterLine: end, throughLine: p.throughLine, endTime: p.endTime === null ? null : new Date(p.endTime), gapAt: p.gapAt });
       }
     }

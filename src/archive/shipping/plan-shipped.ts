@@ -23,14 +23,29 @@ export interface ShippedPlan {
   others: Array<{ source: string; refs: ShipmentRef[] }>;
 }
 
-export async function findShipped(sources: ArchiveSources, order: readonly string[], unreachable: ReadonlySet<string>, instanceId: string, afterLine: number): Promise<ShippedPlan | null> {
+/** Each source's shipments, listed once for every instance a caller plans for. */
+export type ShipmentListings = Map<string, Promise<Map<string, ShipmentRef[]>>>;
+
+export async function findShipped(
+  sources: ArchiveSources,
+  order: readonly string[],
+  unreachable: ReadonlySet<string>,
+  instanceId: string,
+  afterLine: number,
+  listings: ShipmentListings = new Map(),
+): Promise<ShippedPlan | null> {
   const chains: Array<{ source: string; chain: ReturnType<typeof chainAfter> }> = [];
   for (const name of order) {
     const remote = sources.remote(name);
     if (!remote || unreachable.has(name)) continue;
     let refs: ShipmentRef[];
     try {
-      refs = (await listShipments(remote)).get(instanceId) ?? [];
+      let listing = listings.get(name);
+      if (!listing) {
+        listing = listShipments(remote);
+        listings.set(name, listing);
+      }
+      refs = (await listing).get(instanceId) ?? [];
     } catch (err) {
       if (isBriError(err)) continue; // a source that cannot be listed has nothing to give
       throw err;

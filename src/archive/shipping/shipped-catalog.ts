@@ -15,7 +15,11 @@ export async function listShipments(remote: RemoteSource): Promise<Map<string, S
   const out = new Map<string, ShipmentRef[]>();
   for await (const o of remote.store.list(SHIPPED_PREFIX)) {
     const ref = parseShipmentKey(o.key, o.size);
-    if (ref) out.set(ref.instanceId, [...(out.get(ref.instanceId) ?? []), ref]);
+    if (!ref) continue;
+    // Pushed, not copied: a day of shipments between two archives is tens of thousands of objects.
+    const refs = out.get(ref.instanceId);
+    if (refs) refs.push(ref);
+    else out.set(ref.instanceId, [ref]);
   }
   for (const refs of out.values()) refs.sort((a, b) => a.firstLine - b.firstLine || b.lastLine - a.lastLine);
   return out;
