@@ -4,6 +4,7 @@
  */
 import { BriError, ErrorCodes } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
+import { parseTime } from '../format/input.js';
 import type { ArchiveCopy } from './source-catalog.js';
 import type { ShippedPlan } from './shipping/plan-shipped.js';
 
@@ -82,14 +83,9 @@ export function instanceArchives<A extends { manifest: Manifest }>(all: A[], ins
   return { instanceId: id, archives };
 }
 
-/** Parses an ISO 8601 time with a zone, or ms since the epoch. */
-export function parseTimestamp(text: string | number): number {
-  if (typeof text === 'number') return text;
-  if (/^\d+$/.test(text)) return Number(text);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
-    throw new BriError(ErrorCodes.USAGE, `"${text}" is not a timestamp`, { hint: 'Give ISO 8601 with a zone (2026-11-24T10:15:02Z) or milliseconds since the epoch.' });
-  }
-  return new Date(text).getTime();
+/** A point in time given by a caller (ISO 8601 with a zone, a date: midnight UTC, ms since the epoch): the one time parser, USAGE otherwise. */
+export function parseTimestamp(text: string | number | Date, label = 'timestamp'): number {
+  return parseTime(text, label);
 }
 
 /**

@@ -3,8 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseArchiveConfig, type ArchiveConfig } from '../archive/config.js';
+import { assertRegularFileInput } from '../archive/input-file.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
+import { parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import { resolveEncryptionKey } from '../store/store.js';
 
 export interface CommonOptions {
@@ -62,6 +64,7 @@ export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
   let config: Record<string, unknown> = {};
   if (raw.config !== undefined) {
     const file = path.resolve(String(raw.config));
+    assertRegularFileInput(file, '--config');
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -91,6 +94,19 @@ export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
   parseArchiveConfig(config);
   return config as ArchiveConfig;
 }
+
+/**
+ * Commander parsers for option and argument values, over the one input parser
+ * (src/format/input.ts): a bad value stops the command before it starts, with USAGE (exit 2)
+ * and a hint listing the accepted forms.
+ */
+export const parseOpt = {
+  time: (label: string) => (v: string): number => parseTime(v, label),
+  retention: (label: string) => (v: string): ParsedRetention => parseRetention(v, Date.now(), label),
+  integer: (label: string, min: number, max: number) => (v: string): number => parseInteger(v, label, { min, max }),
+  days: (label: string) => (v: string): number => parseDays(v, label, Date.now()),
+  choice: <T extends string>(label: string, choices: readonly T[]) => (v: string): T => parseChoice(v, choices, label),
+};
 
 const closers: Array<() => Promise<void>> = [];
 

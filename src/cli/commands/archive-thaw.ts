@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ThawStatus } from '../../archive/thaw.js';
-import { addDataDirOption, addOutputOptions, commonOptions } from '../common.js';
+import { addDataDirOption, addOutputOptions, commonOptions, parseOpt } from '../common.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 import { formatTable, printJson, printLine } from '../output.js';
 import { addArchiveDirOption, api, sourceOpt } from './archive-common.js';
@@ -22,15 +22,13 @@ export function registerThawCommand(archive: Command): void {
     .argument('[id]', 'the archive to make readable again')
     .option('--all', 'every archive on the remotes (each restore is billed by the provider)', false)
     .option('-s, --source <name>', 'only this remote')
-    .option('--days <n>', 'how long the restored copy stays readable (S3; default 7)', (v) => Number(v))
-    .option('--tier <tier>', `how fast: ${TIERS.join(', ')} (default standard: hours on S3 Glacier; expedited: minutes)`)
+    .option('--days <n>', 'how long the restored copy stays readable, in days (S3; default 7)', parseOpt.days('--days'))
+    .option('--tier <tier>', `how fast: ${TIERS.join(', ')} (default standard: hours on S3 Glacier; expedited: minutes)`, parseOpt.choice('--tier', TIERS))
     .description('restore archives from an archive tier (S3 Glacier, Azure Archive) so that they can be read again')
     .action(async (id: string | undefined, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const tier = raw.tier === undefined ? undefined : String(raw.tier);
-      if (tier !== undefined && !(TIERS as readonly string[]).includes(tier)) throw new BriError(ErrorCodes.USAGE, `--tier must be one of ${TIERS.join(', ')}`, { hint: 'standard is the usual choice; expedited costs more.' });
-      const days = raw.days === undefined ? undefined : Number(raw.days);
-      if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new BriError(ErrorCodes.USAGE, '--days must be a whole number of days, at least 1', { hint: 'For example --days 7.' });
+      const tier = raw.tier as Tier | undefined;
+      const days = raw.days as number | undefined;
       if ((id === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or --all', { hint: '`bri archive list` shows the ids; --all asks for every archive on the remotes.' });
       const statuses = await api(raw, opts, 'bri archive thaw').thaw({
         ...(id !== undefined ? { archiveId: id } : { all: true }),

@@ -3,11 +3,12 @@ import type { Command } from 'commander';
 import type { CreatedAndStored } from '../../archive/archive-api.js';
 import type { CopyStatus } from '../../archive/replicate.js';
 import type { CatalogArchive } from '../../archive/source-catalog.js';
-import type { Retention } from '../../archive/create.js';
 import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';
-import { addDataDirOption, addOutputOptions, commonOptions, type CommonOptions } from '../common.js';
+import { assertRegularFileInput } from '../../archive/input-file.js';
+import type { ParsedRetention } from '../../format/input.js';
+import { addDataDirOption, addOutputOptions, commonOptions, parseOpt, type CommonOptions } from '../common.js';
 import { EXIT_FAILURE as EXIT_FAILURE_CODE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -24,18 +25,6 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
     }
   }
   if (uploads.some((u) => u.outcome === 'failed')) process.exitCode = exitCodeFor(ErrorCodes.REMOTE_ERROR);
-}
-
-export function parseRetention(text: string | undefined): Retention | undefined {
-  if (text === undefined) return undefined;
-  if (text === 'permanent') return 'permanent';
-  const days = /^(\d+)d$/.exec(text);
-  if (days) return { days: Number(days[1]) };
-  const d = new Date(text);
-  if (!Number.isNaN(d.getTime()) && /^\d{4}-\d{2}-\d{2}/.test(text)) return d;
-  throw new BriError(ErrorCodes.USAGE, `--retention "${text}" is not 'permanent', a number of days (e.g. 30d) or a date`, {
-    hint: "Use --retention permanent, --retention 90d or --retention 2027-01-01.",
-  });
 }
 
 /** One line per archive, the summary people read. */
@@ -103,8 +92,8 @@ export function registerArchiveCommands(program: Command): void {
   cmd('create')
     .description('archive the WAL since the previous archive (the data directory must not be open elsewhere)')
     .option('-n, --name <name>', 'a name for the archive')
-    .option('-r, --retention <when>', "'permanent', a number of days (30d) or a date")
-    .option('-l, --level <n>', 'zstd level 1..22', (v) => Number(v))
+    .option('-r, --retention <when>', "'permanent', a number of days (30d) or a date (2027-01-01: midnight UTC)", parseOpt.retention('--retention'))
+    .option('-l, --level <n>', 'zstd level 1..22', parseOpt.integer('--level', 1, 22))
     .action(async (raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
       await assertDataDir(opts.dataDir, false);
@@ -112,8 +101,8 @@ export function registerArchiveCommands(program: Command): void {
       try {
         const created = await api(raw, opts, 'bri archive create').create({
           ...(raw.name !== undefined ? { name: String(raw.name) } : {}),
-          ...(raw.retention !== undefined ? { retention: parseRetention(String(raw.retention))! } : {}),
-          ...(raw.level !== undefined ? { level: Number(raw.level) } : {}),
+          ...(raw.retention !== undefined ? { retention: raw.retention as ParsedRetention } : {}),
+          ...(raw.level !== undefined ? { level: raw.level as number } : {}),
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
@@ -156,6 +145,7 @@ export function registerArchiveCommands(program: Command): void {
     .description('the manifest summary of an archive file, without unpacking it')
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
+      assertRegularFileInput(file, 'the archive file');
       const manifest = await api(raw, opts, 'bri archive inspect').inspect(file);
       if (opts.json) printJson(manifest);
       else printLine(manifestSummary(manifest), opts);
@@ -167,8 +157,10 @@ export function registerArchiveCommands(program: Command): void {
     .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes')
     .action(async (target: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
+      const archives = api(raw, opts, 'bri archive verify');
+      assertRegularFileInput(archives.fileFor(target), 'the archive file');
       const bar = progressBar(!opts.json && !opts.quiet);
-      const report = await api(raw, opts, 'bri archive verify').verify(target, { ...sourceOpt(raw), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      const report = await archives.verify(target, { ...sourceOpt(raw), ...(bar.listener ? { onProgress: bar.listener } : {}) });
       bar.stop();
       if (opts.json) printJson(report);
       else if (report.ok) {
@@ -307,7 +299,9 @@ export function registerRepairCommand(archive: Command): void {
     .description('repair a damaged archive with its PAR2 recovery data')
     .action(async (target: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const r = await api(raw, opts, 'bri archive repair').repair(target, {
+      const archives = api(raw, opts, 'bri archive repair');
+      assertRegularFileInput(archives.fileFor(target), 'the archive file');
+      const r = await archives.repair(target, {
         ...(raw.out ? { out: String(raw.out) } : {}),
         inPlace: raw.inPlace === true,
       });

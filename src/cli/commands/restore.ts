@@ -6,7 +6,8 @@ import type { RestorePlan } from '../../archive/restore-plan.js';
 import type { RestoreResult } from '../../archive/restore.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { timeline } from '../../archive/restore-plan.js';
-import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, type CommonOptions } from '../common.js';
+import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
+import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, parseOpt, type CommonOptions } from '../common.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -29,6 +30,8 @@ function base(cmd: Command): Command {
   );
 }
 
+const BROKEN_SHIPMENT = ['stop', 'fail'] as const;
+
 function withRestoreOptions(cmd: Command): Command {
   return base(cmd)
     .option('-t, --target <dir>', 'directory to restore into (default: the data directory)')
@@ -37,7 +40,7 @@ function withRestoreOptions(cmd: Command): Command {
     .option('-f, --force', 'replace a non-empty target (it is kept beside, renamed)', false)
     .option('--clean-existing', 'remove the old directory instead of keeping it', false)
     .option('--instance <id>', "which instance's archives (default: the data directory's, else the newest)")
-    .option('--on-broken-shipment <what>', "a damaged or missing shipped WAL object: 'stop' at the last good line (default) or 'fail'", 'stop');
+    .option('--on-broken-shipment <what>', "a damaged or missing shipped WAL object: 'stop' at the last good line (default) or 'fail'", parseOpt.choice('--on-broken-shipment', BROKEN_SHIPMENT), 'stop');
 }
 
 function callOptions(raw: Record<string, unknown>, opts: CommonOptions): RestoreCallOptions {
@@ -99,14 +102,14 @@ export function registerRestoreCommands(program: Command): void {
 
   base(restore.command('list'))
     .description('archives of every source, merged, and the restorable time ranges per source')
-    .option('--after <time>', 'only archives ending after this time')
-    .option('--before <time>', 'only archives starting before this time')
+    .option('--after <time>', `only archives ending after this time: ${TIME_FORMS}`, parseOpt.time('--after'))
+    .option('--before <time>', 'only archives starting before this time (the same forms)', parseOpt.time('--before'))
     .action(async (raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
+      const range = parseTimeRange({ after: raw.after as number | undefined, before: raw.before as number | undefined }, { after: '--after', before: '--before' });
       const listing = await restoreApi(raw, opts).list({
         ...(raw.source ? { source: String(raw.source) } : {}),
-        ...(raw.after ? { after: String(raw.after) } : {}),
-        ...(raw.before ? { before: String(raw.before) } : {}),
+        ...range,
       });
       const sources = [...new Set(listing.archives.flatMap((a) => a.copies.map((c) => c.source)))];
       const bySource = sources.map((source) => ({ source, ranges: timeline(listing.archives.filter((a) => a.copies.some((c) => c.source === source))) }));
@@ -154,23 +157,24 @@ export function registerRestoreCommands(program: Command): void {
     .action((id: string, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.from(id, o)));
 
   withRestoreOptions(restore.command('to-timestamp'))
-    .argument('<time>', 'ISO 8601 with a zone, or ms since the epoch')
+    .argument('<time>', TIME_FORMS, parseOpt.time('the time'))
     .description('restore the state at a point in time (every WAL line with timestamp <= it)')
-    .action((ts: string, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.toTimestamp(ts, o)));
+    .action((ts: number, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.toTimestamp(ts, o)));
 
   withRestoreOptions(restore.command('clone'))
     .description('a copy in another directory with a new instance id (the source is untouched)')
     .option('--archive <id>', 'from this archive (default: the latest)')
-    .option('--at <time>', 'at this point in time')
+    .option('--at <time>', `at this point in time: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--new-instance-id <id>', 'the instance id of the copy (default: random)')
     .action((raw: Record<string, unknown>) =>
       runRestore(raw, (api, o) => {
         if (!o.targetDir) throw new BriError(ErrorCodes.USAGE, 'clone needs --target <dir>', { hint: 'Name the directory for the copy.' });
+        if (raw.archive !== undefined && raw.at !== undefined) throw new BriError(ErrorCodes.USAGE, 'clone takes --archive or --at, not both', { hint: '--archive <id> clones the end of an archive; --at <time> the state at a point in time.' });
         return api.clone({
           ...o,
           targetDir: o.targetDir,
           ...(raw.archive ? { archiveId: String(raw.archive) } : {}),
-          ...(raw.at ? { timestamp: String(raw.at) } : {}),
+          ...(raw.at !== undefined ? { timestamp: raw.at as number } : {}),
           ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}),
         });
       }),

@@ -1,0 +1,35 @@
+/**
+ * Files a caller names as input (an archive to inspect, verify or repair, a config file) must be
+ * regular files: /dev/zero, a FIFO or a directory would make a reader wait forever or read
+ * without end. Checked with stat, before anything opens the file.
+ */
+import * as fs from 'node:fs';
+import { BriError, ErrorCodes } from '../errors.js';
+
+function kindOf(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * Throws USAGE when `file` exists and is not a regular file (links are followed). A missing or
+ * unreadable file passes: whatever reads it next reports that in its own words.
+ */
+export function assertRegularFileInput(file: string, what: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(file, { throwIfNoEntry: false });
+  } catch {
+    return;
+  }
+  if (st && !st.isFile()) {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kindOf(st)}, not a regular file`, {
+      hint: `Give the path of a regular file as ${what}.`,
+      details: { file },
+    });
+  }
+}
