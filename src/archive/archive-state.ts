@@ -7,9 +7,11 @@ import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
+import { isValidInstanceId } from '../format/manifest.js';
 import { writeFileDurable } from '../store/durable-fs.js';
 
-export const ARCHIVE_STATE_FILE = 'bri-archive.json';
+export { ARCHIVE_STATE_FILE } from '../store/layout.js';
+import { ARCHIVE_STATE_FILE } from '../store/layout.js';
 
 export interface ArchiveTip {
   archiveId: string;
@@ -37,7 +39,9 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
   }
   try {
     const s = JSON.parse(text) as ArchiveState;
-    if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isInteger(s.removedLines)) throw new Error('bad fields');
+    if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isSafeInteger(s.removedLines) || s.removedLines < 0) throw new Error('bad fields');
+    // It becomes paths and object keys: the manifest reader's rule, or nothing is written under it.
+    if (!isValidInstanceId(s.instanceId)) throw new Error(`instanceId ${JSON.stringify(s.instanceId)} is not a valid instance id`);
     return s;
   } catch (err) {
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} is damaged: ${(err as Error).message}`, {
@@ -48,6 +52,7 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
 }
 
 export async function writeArchiveState(dataDir: string, state: ArchiveState): Promise<void> {
+  if (!isValidInstanceId(state.instanceId)) throw new BriError(ErrorCodes.USAGE, `${JSON.stringify(state.instanceId)} is not a valid instance id`, { hint: 'Instance ids are lowercase letters, digits, "-" and "_".' });
   await writeFileDurable(path.join(dataDir, ARCHIVE_STATE_FILE), JSON.stringify(state, null, 2) + '\n');
 }
 

@@ -10,7 +10,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { segmentName } from '../store/layout.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../format/checksums.js';
-import { CHECKSUMS_MEMBER, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
+import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
 import { cloneState } from '../format/state.js';
 import { snapshotTextChunks } from '../format/snapshot-file.js';
 import { fsyncDir } from '../store/durable-fs.js';
@@ -93,11 +93,32 @@ function nothingToArchive(line: number): BriError {
   });
 }
 
-function retentionUntil(r: Retention | undefined, createdAt: Date): { retentionUntil: Date | null; permanent: boolean } {
+/** The last instant a manifest date can hold (ISO 8601's four-digit years): later ones would not read back. */
+const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+function retentionError(message: string): BriError {
+  return new BriError(ErrorCodes.USAGE, `retention ${message}`, {
+    hint: "Use 'permanent', a whole number of days of at least 1 (30d, { days: 30 }), or a date after now and before the year 10000.",
+  });
+}
+
+/**
+ * What a retention becomes in the manifest, checked before anything is written: the reader
+ * accepts only real dates, so a retention that would give none is refused here (USAGE).
+ */
+export function retentionUntil(r: Retention | undefined, createdAt: Date): { retentionUntil: Date | null; permanent: boolean } {
   if (r === undefined) return { retentionUntil: null, permanent: false };
   if (r === 'permanent') return { retentionUntil: null, permanent: true };
-  if (r instanceof Date) return { retentionUntil: r, permanent: false };
-  return { retentionUntil: new Date(createdAt.getTime() + r.days * 86_400_000), permanent: false };
+  let until: Date;
+  if (r instanceof Date) until = r;
+  else if (typeof r === 'object' && r !== null && typeof r.days === 'number') {
+    if (!Number.isSafeInteger(r.days) || r.days < 1) throw retentionError(`of ${r.days} days: days must be a whole number, at least 1`);
+    until = new Date(createdAt.getTime() + r.days * 86_400_000);
+  } else throw retentionError(`${JSON.stringify(r)} is not 'permanent', { days } or a Date`);
+  const ms = until.getTime();
+  if (!Number.isFinite(ms) || ms > LATEST_DATE_MS) throw retentionError(`ends after 9999-12-31 or is not a date`);
+  if (ms <= createdAt.getTime()) throw retentionError(`until ${until.toISOString()} is not after the archive's creation (${createdAt.toISOString()})`);
+  return { retentionUntil: until, permanent: false };
 }
 
 /** Where the chain stands: the state file's tip, or a newer archive found on disk (a crash before the state was updated). */
@@ -123,6 +144,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   }
   if (opts.name !== undefined) assertArchiveName(opts.name);
   const createdAt = now();
+  const retention = retentionUntil(opts.retention, createdAt);
   const archiveId = newArchiveId(createdAt);
   await fsp.mkdir(opts.archiveDir, { recursive: true });
   const state = await ensureArchiveState(opts.dataDir);
@@ -240,7 +262,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       },
       createdAt,
       createdBy: CREATED_BY,
-      ...retentionUntil(opts.retention, createdAt),
+      ...retention,
     };
     emit('package', done, totalBytes);
     const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
@@ -302,6 +324,7 @@ async function writeArchivePackage(
     manifest.errorCorrection.recoveryBlockCount = plan.recoveryBlockCount;
   }
   const manifestText = encodeManifest(manifest);
+  readBackManifest(manifestText);
   const manifestSha = createHash('sha256').update(manifestText).digest('hex');
   const checksumText = formatChecksums([[MANIFEST_MEMBER, manifestSha]]) + checksums;
   const members: PackageMember[] = [
@@ -326,6 +349,21 @@ async function writeArchivePackage(
       : {}),
   });
   return { path: out, bytes: result.bytes, manifest };
+}
+
+/**
+ * Whatever is written, the reader must accept: a manifest the reader would refuse makes an
+ * archive that can never be restored, so it is checked before the package exists.
+ */
+function readBackManifest(text: string): void {
+  try {
+    decodeManifest(text);
+  } catch (err) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the archive's manifest would not read back: ${(err as Error).message}`, {
+      hint: 'Nothing was written. A value given to create (name, retention, instance id in bri-archive.json) breaks the manifest rules.',
+      cause: err,
+    });
+  }
 }
 
 /** Removes temp dirs left by crashed runs of this instance (we hold its lock). */

@@ -1,7 +1,7 @@
 /** Archive ids and names: validated before they ever become a path or an object key. */
 import { randomBytes } from 'node:crypto';
 import { BriError, ErrorCodes } from '../errors.js';
-import { isValidArchiveId, isValidArchiveName } from '../format/manifest.js';
+import { isValidArchiveId, isValidArchiveName, isValidInstanceId } from '../format/manifest.js';
 
 export const ARCHIVE_EXTENSION = '.bri';
 
@@ -16,6 +16,17 @@ export function assertArchiveId(id: string): string {
     throw new BriError(ErrorCodes.USAGE, `"${id}" is not a valid archive id`, {
       hint: 'Archive ids are letters, digits, ".", "_" and "-" (no path separators); `bri archive list` shows them.',
       details: { archiveId: id },
+    });
+  }
+  return id;
+}
+
+/** An instance id given by a caller (a clone's new id, --instance): the manifest reader's own rule. */
+export function assertInstanceId(id: string, what = 'instance id'): string {
+  if (!isValidInstanceId(id)) {
+    throw new BriError(ErrorCodes.USAGE, `${JSON.stringify(id)} is not a valid ${what}`, {
+      hint: 'Instance ids are 1-64 lowercase letters, digits, "-" and "_", starting with a letter or digit (e.g. staging, or a UUID).',
+      details: { instanceId: id },
     });
   }
   return id;

@@ -22,6 +22,7 @@ import { recover } from '../store/recovery.js';
 import { verifyDataDir } from '../store/verify-data-dir.js';
 import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
 import { writeArchiveState } from './archive-state.js';
+import { assertInstanceId } from './ids.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
@@ -299,6 +300,7 @@ function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null
 }
 
 export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+  if (opts.newInstanceId !== undefined) assertInstanceId(opts.newInstanceId, 'new instance id');
   const target = path.resolve(opts.targetDir);
   const base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'> = {
     dryRun: opts.dryRun === true,

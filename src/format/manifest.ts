@@ -14,6 +14,13 @@ export const RECOVERY_MEMBER = 'recovery.par2';
 export const WAL_MEMBER_RE = /^wal\/(\d{6,})\.wal\.zst$/;
 
 const ARCHIVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/**
+ * Instance ids become directory names (`.seeds/<id>.<line>`), object keys (`shipped/<id>/`) and
+ * manifest fields: lowercase letters, digits, '-' and '_' (a UUID, or a name such as `staging`),
+ * no '.' (seed file names split on it), lowercase so that case-insensitive file systems never merge two.
+ */
+export const INSTANCE_ID_PATTERN = '[a-z0-9][a-z0-9_-]{0,63}';
+const INSTANCE_ID_RE = new RegExp(`^${INSTANCE_ID_PATTERN}$`);
 const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,99}$/u;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const pointer = z.string().regex(/^([0-9a-f]{8})?$/);
@@ -24,6 +31,10 @@ const opCounts = z.strictObject({ SET: size, DELETE: size, RENAME: size, SADD: s
 
 export function isValidArchiveId(id: string): boolean {
   return ARCHIVE_ID_RE.test(id) && !id.includes('..');
+}
+
+export function isValidInstanceId(id: string): boolean {
+  return INSTANCE_ID_RE.test(id);
 }
 
 export function isValidArchiveName(name: string): boolean {
@@ -51,7 +62,7 @@ const segmentSchema = z.strictObject({
 export const manifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
   archiveId: z.string().refine(isValidArchiveId, 'invalid archive id'),
-  instanceId: z.string().regex(/^[0-9a-f-]{8,64}$/),
+  instanceId: z.string().refine(isValidInstanceId, 'invalid instance id'),
   name: z.string().refine(isValidArchiveName, 'invalid archive name').nullable(),
   /** The archive before this one in the instance's chain, or null for the first. */
   previousArchiveId: z.string().refine(isValidArchiveId).nullable(),

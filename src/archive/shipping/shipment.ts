@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
+import { INSTANCE_ID_PATTERN, isValidInstanceId } from '../../format/manifest.js';
 import { ChainVerifier } from '../../store/chain.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { compressToFile, decompressChunks } from '../compress.js';
@@ -21,8 +22,7 @@ export const SHIPPED_PREFIX = 'shipped/';
 /** Largest body a shipment may decompress to (the shipper cuts far smaller ones). */
 export const MAX_SHIPMENT_BYTES = 64 * 1024 * 1024;
 const LINE_DIGITS = 16;
-const NAME_RE = /^shipped\/([0-9a-f-]{36})\/(\d{16})-(\d{16})\.wal\.zst$/;
-const INSTANCE_RE = /^[0-9a-f-]{36}$/;
+const NAME_RE = new RegExp(`^shipped/(${INSTANCE_ID_PATTERN})/(\\d{16})-(\\d{16})\\.wal\\.zst$`);
 
 export interface ShipmentHeader {
   v: 1;
@@ -54,7 +54,7 @@ function shippingError(message: string, details: Record<string, unknown> = {}): 
 }
 
 export function instancePrefix(instanceId: string): string {
-  if (!INSTANCE_RE.test(instanceId)) throw new BriError(ErrorCodes.USAGE, `"${instanceId}" is not an instance id`);
+  if (!isValidInstanceId(instanceId)) throw new BriError(ErrorCodes.USAGE, `"${instanceId}" is not an instance id`);
   return `${SHIPPED_PREFIX}${instanceId}/`;
 }
 
