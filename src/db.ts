@@ -2,7 +2,9 @@
  * createDB(): the store on a data directory, plus db.archive (and db.restore
  * as that layer lands).
  */
-import { ArchiveApi, type ArchiveConfig } from './archive/archive-api.js';
+import { ArchiveApi, archiveDirFor, type ArchiveConfig } from './archive/archive-api.js';
+import { checkLocations } from './archive/locations.js';
+import { ArchiveSources } from './archive/sources.js';
 import { parseArchiveConfig } from './archive/config.js';
 import { par2RecoveryWriter } from './archive/recovery.js';
 import { readArchiveState } from './archive/archive-state.js';
@@ -25,9 +27,22 @@ export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore:
 
 /** Opens the data directory (recovering it) and returns the database. */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
-  // A bad archive configuration fails before the data directory is touched.
-  parseArchiveConfig(options.storeConfig.archive);
-  const store = await BriStore.open(options.storeConfig);
+  // A bad archive configuration, or settings that overlap (a remote in the data directory), fail before the data directory is touched.
+  const config = parseArchiveConfig(options.storeConfig.archive);
+  const sources = new ArchiveSources(config.remotes, config.restoreSources);
+  try {
+    checkLocations({ dataDir: path.resolve(options.storeConfig.dataDir), archiveDir: archiveDirFor(path.resolve(options.storeConfig.dataDir), config), remotes: sources.places() });
+  } catch (err) {
+    await sources.close();
+    throw err;
+  }
+  let store: BriStore;
+  try {
+    store = await BriStore.open(options.storeConfig);
+  } catch (err) {
+    await sources.close();
+    throw err;
+  }
   const key = store.encryptionKey;
   const archive = new ArchiveApi(
     {
@@ -42,6 +57,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     options.storeConfig.archive,
     // In a running database PAR2's arithmetic goes to a worker thread, whatever the archive's size: writes go on meanwhile.
     (redundancy) => par2RecoveryWriter(redundancy, { threads: 1 }),
+    sources,
   );
   const restore = new RestoreApi({
     dataDir: store.dataDir,

@@ -22,7 +22,9 @@ import type { ProgressListener } from './progress.js';
 import { applyLifecycles, uploadArchives, uploadEvents, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
 import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
-import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
+import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
+import { sameCopyAs } from './copy-identity.js';
+import { checkLocations } from './locations.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { thawArchives, type ThawStatus } from './thaw.js';
 import type { ThawOptions } from '../remote/remote.js';
@@ -41,6 +43,11 @@ import type { ArchiveHost } from './archive-host.js';
 export { offlineHost, type ArchiveHost } from './archive-host.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
+
+/** The archive directory a configuration gives a data directory (default `<dataDir>/archives`). */
+export function archiveDirFor(dataDir: string, config: { localDir?: string | undefined }): string {
+  return path.resolve(config.localDir ?? path.join(dataDir, DEFAULT_ARCHIVE_SUBDIR));
+}
 
 export interface CreateOptions {
   /** Why this run (events, hooks); 'manual' by default. */
@@ -84,7 +91,8 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     super();
     this.config = parseArchiveConfig(config);
     this.sources = sources ?? new ArchiveSources(this.config.remotes, this.config.restoreSources);
-    this.archiveDir = path.resolve(this.config.localDir ?? path.join(host.dataDir, DEFAULT_ARCHIVE_SUBDIR));
+    this.archiveDir = archiveDirFor(host.dataDir, this.config);
+    checkLocations({ dataDir: host.dataDir, archiveDir: this.archiveDir, remotes: this.sources.places() });
     this.shippingCtl = new ShippingControl({
       dataDir: host.dataDir,
       archiveDir: this.archiveDir,
@@ -345,6 +353,8 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     for (const r of this.sources.remotes) {
       const rec = await readCopyRecord(this.archiveDir, id, r.name);
       if (!rec || rec.size !== st.size) return false;
+      // A record says a copy was confirmed; only a copy at another location counts.
+      if ((await sameCopyAs(r, archiveObjectKey(id), file, this.sources)) !== null) return false;
     }
     return true;
   }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { fsyncDir } from '../store/durable-fs.js';
+import { fileIdentity } from '../remote/index.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
 import { readManifest } from './package-reader.js';
 
@@ -14,6 +15,8 @@ export interface LocalArchive {
   file: string;
   bytes: number;
   manifest: Manifest;
+  /** The file's identity (device and inode): a remote copy with the same one is this file, not another copy. */
+  identity?: string;
 }
 
 export interface UnreadableArchive {
@@ -64,7 +67,7 @@ export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
       if (manifest.archiveId + ARCHIVE_EXTENSION !== name) {
         throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} holds archive ${manifest.archiveId}`, { hint: 'Rename the file to <archiveId>.bri.' });
       }
-      archives.push({ file, bytes: st.size, manifest });
+      archives.push({ file, bytes: st.size, manifest, identity: fileIdentity(st) });
     } catch (err) {
       if (!isBriError(err)) throw err;
       unreadable.push({ file, error: err });

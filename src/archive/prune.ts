@@ -9,7 +9,7 @@ import { BriError, isBriError } from '../errors.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { removeCopy } from './copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
-import type { MergedListing } from './source-catalog.js';
+import type { ArchiveCopy, MergedListing } from './source-catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 
 export interface PruneReport {
@@ -36,12 +36,36 @@ export function hasPolicy(p: RetentionPolicy): boolean {
   return p.keepLocal !== undefined || p.retentionDays !== undefined || Object.keys(p.sourceRetentionDays ?? {}).length > 0;
 }
 
+/**
+ * Copies that are one file under two names (a remote whose location turned out to be the archive
+ * directory, through a link made after the configuration was checked) count once: the first in
+ * source order stands for them, the others are its twins.
+ */
+function oneCopyPerLocation(copies: ArchiveCopy[]): { distinct: ArchiveCopy[]; twins: Map<string, ArchiveCopy[]> } {
+  const first = new Map<string, ArchiveCopy>();
+  const distinct: ArchiveCopy[] = [];
+  const twins = new Map<string, ArchiveCopy[]>();
+  for (const c of copies) {
+    const seen = c.identity !== undefined ? first.get(c.identity) : undefined;
+    if (!seen) {
+      if (c.identity !== undefined) first.set(c.identity, c);
+      distinct.push(c);
+      continue;
+    }
+    twins.set(seen.source, [...(twins.get(seen.source) ?? []), c]);
+  }
+  return { distinct, twins };
+}
+
 export async function prune(listing: MergedListing, policy: RetentionPolicy, sources: ArchiveSources, archiveDir: string, opts: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
   const down = new Set(listing.unreachable.map((u) => u.source));
+  const twinsOf = new Map<string, Map<string, ArchiveCopy[]>>();
   const archives = listing.archives.map((a) => {
     const local = a.copies.find((c) => c.source === LOCAL_SOURCE);
     const whole = a.copies.filter((c) => c.source === LOCAL_SOURCE || !c.damaged).filter((c) => !local || c.source === LOCAL_SOURCE || c.bytes === local.bytes);
-    return { manifest: a.manifest, copies: whole, all: a.copies };
+    const { distinct, twins } = oneCopyPerLocation(whole);
+    twinsOf.set(a.manifest.archiveId, twins);
+    return { manifest: a.manifest, copies: distinct, all: a.copies };
   });
   const plan = planPrune(
     archives.map((a) => ({ manifest: a.manifest, copies: a.copies })),
@@ -50,7 +74,10 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   );
   // With a source down, a local copy must not go on the word of the remaining ones only.
   const remove = plan.remove.filter((d) => !(d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local' && down.size > 0));
-  const kept = [...plan.keep, ...plan.remove.filter((d) => !remove.includes(d)).map((d) => ({ ...d, reason: 'only-copy' as const }))];
+  // A copy's other names go with it when it goes (its bytes are theirs), and stay when it stays.
+  for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });
+  const twinsKept = plan.keep.flatMap((d) => (twinsOf.get(d.archiveId)?.get(d.source) ?? []).map((t) => ({ archiveId: d.archiveId, source: t.source, reason: 'same-location' as const })));
+  const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d) => ({ ...d, reason: 'only-copy' as const }))];
   const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [] };
   for (const d of remove) {
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;

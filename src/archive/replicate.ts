@@ -17,7 +17,8 @@ import type { Manifest } from '../format/manifest.js';
 import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
 import { isMissingObject } from '../remote/index.js';
 import { objectLocation } from './source-catalog.js';
-import { archiveObjectKey, type ArchiveSources, type RemoteSource } from './sources.js';
+import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+import { sameCopyAs } from './copy-identity.js';
 
 /** An archive file on this machine and its manifest. */
 export interface LocalFile {
@@ -71,7 +72,14 @@ export function archiveMetadata(m: Manifest): Record<string, string> {
   };
 }
 
-async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions): Promise<CopyStatus> {
+function sameLocation(remote: RemoteSource, other: string): BriError {
+  return new BriError(ErrorCodes.CONFIG_INVALID, `${remote.name} stores this archive in the very file ${other === LOCAL_SOURCE ? 'of the archive directory' : `of remote ${other}`}: it is not another copy`, {
+    hint: `Point remote ${remote.name} at a directory of its own (not the data directory, the archive directory or another remote's, directly or through a link).`,
+    details: { source: remote.name, sameAs: other },
+  });
+}
+
+async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions): Promise<CopyStatus> {
   const archiveId = archive.manifest.archiveId;
   const base = { archiveId, source: remote.name };
   const key = archiveObjectKey(archiveId);
@@ -88,6 +96,9 @@ async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFi
     confirmedAt: new Date().toISOString(),
   });
   try {
+    // The same file under another name is no copy: checked before (nothing is uploaded over it) and after the put.
+    const twin = await sameCopyAs(remote, key, archive.file, sources);
+    if (twin !== null) throw sameLocation(remote, twin);
     const before = await readCopyRecord(archiveDir, archiveId, remote.name);
     if (before && before.sha256 === digest.sha256 && before.size === digest.size) return { ...base, outcome: 'recorded-before', record: before };
     // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so.
@@ -125,6 +136,8 @@ async function copyTo(remote: RemoteSource, archiveDir: string, archive: LocalFi
         ...(onProgress ? { onProgress } : {}),
       },
     );
+    const after = await sameCopyAs(remote, key, archive.file, sources);
+    if (after !== null) throw sameLocation(remote, after);
     const rec = record(put.checksum);
     await writeCopyRecord(archiveDir, rec);
     return { ...base, outcome: 'uploaded', record: rec };
@@ -150,7 +163,7 @@ export async function replicateArchive(
   const digest = await fileSha256(archive.file);
   return Promise.all(
     remotes.map(async (r) => {
-      const status = await copyTo(r, archiveDir, archive, digest, opts);
+      const status = await copyTo(r, sources, archiveDir, archive, digest, opts);
       opts.onEvent?.({ kind: 'upload-done', status });
       return status;
     }),

@@ -11,6 +11,8 @@ import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
+import { assertInstanceId } from './ids.js';
+import { checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
 import { scanArchiveDir, type LocalArchive } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
@@ -97,6 +99,11 @@ export class RestoreApi {
 
   constructor(private readonly ctx: RestoreContext) {
     this.sources = ctx.sources ?? new ArchiveSources([]);
+    checkLocations(this.locations());
+  }
+
+  private locations(): LocationSettings {
+    return { dataDir: this.ctx.dataDir, archiveDir: this.ctx.archiveDir, remotes: this.sources.places() };
   }
 
   /** The local archives, including damaged ones whose manifest can be read after a PAR2 repair (the restore repairs them again before use). */
@@ -192,10 +199,19 @@ export class RestoreApi {
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
+    if (opts.instanceId !== undefined) assertInstanceId(opts.instanceId);
     const targetDir = path.resolve(opts.targetDir ?? this.ctx.dataDir);
+    checkRestoreTarget(targetDir, this.locations());
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
     const listing = await this.listing(opts.source);
+    if (newInstanceId !== undefined && listing.archives.some((a) => a.manifest.instanceId === newInstanceId)) {
+      // Two directories under one instance id would write one chain of archives and shipments: each would break the other's.
+      throw new BriError(ErrorCodes.USAGE, `instance id ${newInstanceId} is already used by archives in ${opts.source ?? 'the sources'}`, {
+        hint: 'A clone is a new instance: give it an id no archive uses (or leave it out for a random one).',
+        details: { instanceId: newInstanceId },
+      });
+    }
     const plan = await this.planWithShipped(listing, target, opts);
     const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
     const result = await executeRestore(plan, {
@@ -294,7 +310,7 @@ export class RestoreApi {
       throw new BriError(ErrorCodes.USAGE, 'a clone needs a target other than the data directory', { hint: 'Pass targetDir (--target) for the copy.' });
     }
     const target: RestoreTarget = opts.archiveId ? { kind: 'archive', archiveId: opts.archiveId } : opts.timestamp !== undefined ? { kind: 'timestamp', timestamp: parseTimestamp(opts.timestamp) } : { kind: 'latest' };
-    return await this.run(target, opts, opts.newInstanceId ?? randomUUID());
+    return await this.run(target, opts, opts.newInstanceId !== undefined ? assertInstanceId(opts.newInstanceId, 'new instance id') : randomUUID());
   }
 
   /** Verifies the first good-looking copy of an archive (local, else downloaded from a remote). */

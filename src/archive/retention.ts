@@ -26,7 +26,8 @@ export interface RetentionArchive {
 }
 
 export type RemoveReason = 'expired' | 'beyond-keep-local';
-export type KeepReason = 'newest' | 'permanent' | 'retention-date' | 'within-retention' | 'no-age-limit' | 'keep-local' | 'only-copy';
+/** `same-location`: the copy is another name for a copy the plan decides on (one file, two sources): it goes only with it. */
+export type KeepReason = 'newest' | 'permanent' | 'retention-date' | 'within-retention' | 'no-age-limit' | 'keep-local' | 'only-copy' | 'same-location';
 
 export interface CopyDecision {
   archiveId: string;

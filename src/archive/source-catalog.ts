@@ -29,6 +29,11 @@ export interface ArchiveCopy {
   damaged?: true;
   /** Its manifest could not be read because the object is in an archive tier (S3 Glacier, Azure Archive): `thaw` it. */
   frozen?: true;
+  /**
+   * The identity of the bytes where the source can tell one (a local file's device and inode).
+   * Copies with one identity are one copy under two names: never counted as two, never removed as if another remained.
+   */
+  identity?: string;
 }
 
 /** One archive across sources. `file` is the local copy, if there is one. */
@@ -111,7 +116,8 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
     const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size) ?? null;
     const mine = local.get(o.id);
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
-    const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: objectLocation(remote, o.key), bytes: o.size, key: o.key, recorded: rec !== null };
+    const identity = remote.store.identify ? await remote.store.identify(o.key) : null;
+    const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: objectLocation(remote, o.key), bytes: o.size, key: o.key, recorded: rec !== null, ...(identity ? { identity } : {}) };
     let manifest = rec && mine && mine.bytes === o.size ? mine.manifest : cache.get(cacheKey);
     if (!manifest) {
       try {
@@ -154,7 +160,7 @@ export async function listSources(archiveDir: string, sources: ArchiveSources, o
     }
   };
   if (wanted.includes(LOCAL_SOURCE)) {
-    for (const a of localListing.archives) add(a.manifest, { source: LOCAL_SOURCE, provider: 'local', location: a.file, bytes: a.bytes, file: a.file, recorded: true }, a.file);
+    for (const a of localListing.archives) add(a.manifest, { source: LOCAL_SOURCE, provider: 'local', location: a.file, bytes: a.bytes, file: a.file, recorded: true, ...(a.identity ? { identity: a.identity } : {}) }, a.file);
     for (const u of localListing.unreadable) unreadable.push({ source: LOCAL_SOURCE, location: u.file, error: u.error });
   }
   const remotes = sources.remotes.filter((r) => wanted.includes(r.name));

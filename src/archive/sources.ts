@@ -8,6 +8,7 @@ import { createRemote, type RemoteConfig } from '../remote/registry.js';
 import type { RemoteDescription, RemoteStore } from '../remote/remote.js';
 import type { RetryOptions } from '../remote/retry.js';
 import { ARCHIVE_EXTENSION, assertArchiveId } from './ids.js';
+import type { RemotePlace } from './locations.js';
 
 export const LOCAL_SOURCE = 'local';
 /** Archives live under this key prefix, inside the remote's own prefix. */
@@ -98,6 +99,11 @@ export class ArchiveSources {
 
   remote(name: string): RemoteSource | undefined {
     return this.remotes.find((r) => r.name === name);
+  }
+
+  /** Each remote as the location check names it. */
+  places(): RemotePlace[] {
+    return this.remotes.map((r) => ({ setting: `archive remote '${r.name}'`, description: r.store.describe() }));
   }
 
   describe(name: string): RemoteDescription | { provider: 'local'; location: string } {

@@ -20,7 +20,7 @@ export type { AzureRemoteConfig, CreateRemoteOptions, GcsRemoteConfig, LocalRemo
 export { isColdObject, isMissingObject } from './remote-errors.js';
 export { withRetry } from './retry.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
-export { createLocalRemote } from './local.js';
+export { createLocalRemote, fileIdentity } from './local.js';
 export type { LocalRemoteOptions } from './local.js';
 export { createS3Remote } from './s3.js';
 export type { S3RemoteOptions, S3Credentials } from './s3.js';

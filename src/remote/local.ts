@@ -42,6 +42,11 @@ export interface LocalRemoteOptions {
 }
 
 const SIDECAR_SUFFIX = '.bri-meta.json';
+
+/** One file's identity on this machine (device and inode), in the form `RemoteStore.identify` gives. */
+export function fileIdentity(st: { dev: number; ino: number }): string {
+  return `file:${st.dev}:${st.ino}`;
+}
 const TEMP_MARK = '.bri-tmp-';
 
 interface Sidecar {
@@ -171,12 +176,12 @@ class LocalRemote implements RemoteStore {
     }
   }
 
-  private async statObject(key: string, ctx: RemoteErrorContext): Promise<{ file: string; size: number; mtime: Date; ino: number }> {
+  private async statObject(key: string, ctx: RemoteErrorContext): Promise<{ file: string; size: number; mtime: Date; ino: number; dev: number }> {
     const file = this.keyPath(key);
     try {
       const st = await fsp.stat(file);
       if (!st.isFile()) throw notFound(ctx);
-      return { file, size: st.size, mtime: st.mtime, ino: st.ino };
+      return { file, size: st.size, mtime: st.mtime, ino: st.ino, dev: st.dev };
     } catch (err) {
       if (isBriError(err)) throw err;
       const code = errnoCode(err);
@@ -185,6 +190,18 @@ class LocalRemote implements RemoteStore {
         throw notFound(ctx);
       }
       throw this.fsError(err, ctx);
+    }
+  }
+
+  /** The object is a file: its device and inode say whether another name (a local archive, another store) is the same bytes. */
+  async identify(key: string, opts: CallOptions = {}): Promise<string | null> {
+    const ctx = this.ctx('identify', key);
+    throwIfAborted(opts.signal, ctx);
+    try {
+      return fileIdentity(await this.statObject(key, ctx));
+    } catch (err) {
+      if (isBriError(err, ErrorCodes.REMOTE_NOT_FOUND) && err.details.missing !== 'directory') return null;
+      throw err;
     }
   }
 

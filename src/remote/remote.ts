@@ -217,6 +217,14 @@ export interface RemoteStore {
    */
   thaw(key: string, opts?: ThawOptions): Promise<ThawOutcome>;
 
+  /**
+   * Where the store can tell one, an identity of the bytes behind `key` on this machine (local:
+   * `file:<device>:<inode>` of its file), null when the object is missing. Two names with one
+   * identity are one copy, not two: a caller counting copies compares identities, never names.
+   * Stores whose objects live elsewhere (S3, GCS, Azure) do not have it.
+   */
+  identify?(key: string, opts?: CallOptions): Promise<string | null>;
+
   /** Releases sockets and clients. Idempotent; the store must not be used afterwards. */
   close(): Promise<void>;
 }

@@ -118,11 +118,16 @@ function exhausted(err: BriError, attempts: number): BriError {
 class RetryingRemote implements RemoteStore {
   readonly provider: RemoteStore['provider'];
 
+  readonly identify?: RemoteStore['identify'];
+
   constructor(
     private readonly inner: RemoteStore,
     private readonly o: Resolved,
   ) {
     this.provider = inner.provider;
+    // Only where the inner store has it: callers test for the method to know whether identities exist.
+    const identify = inner.identify?.bind(inner);
+    if (identify) this.identify = (key, opts = {}) => this.run('identify', key, opts.signal, () => identify(key, opts));
   }
 
   /** Runs `fn` until it succeeds, fails permanently, or the attempts run out. */

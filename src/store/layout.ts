@@ -8,6 +8,16 @@ export const SNAPSHOT_TMP = 'snapshot.jss.tmp';
 export const COLD_DIR = 'cold';
 export const TXN_DIR = 'txn';
 export const DEFAULT_WAL_SEGMENT_SIZE = 10 * 1024 * 1024;
+/** The lock file (lock.ts), the archive layer's line offset and instance (archive-state.ts), the WAL cleanup journal. */
+export const LOCK_FILE = 'bri.lock';
+export const ARCHIVE_STATE_FILE = 'bri-archive.json';
+export const CLEANUP_JOURNAL = 'wal-cleanup.json';
+/**
+ * Every entry of a data directory that the store (or the archive layer's bookkeeping) writes,
+ * rewrites or removes: nothing else may be kept under these names (an archive directory in wal/
+ * would be deleted by the next restore, which rebuilds wal/).
+ */
+export const DATA_DIR_ENTRIES: readonly string[] = [WAL_DIR, COLD_DIR, TXN_DIR, SNAPSHOT_FILE, SNAPSHOT_TMP, LOCK_FILE, ARCHIVE_STATE_FILE, CLEANUP_JOURNAL];
 
 const SEGMENT_RE = /^(\d{6,})\.wal$/;
 

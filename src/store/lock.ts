@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 
-export const LOCK_FILE = 'bri.lock';
+export { LOCK_FILE } from './layout.js';
+import { LOCK_FILE } from './layout.js';
 
 export interface LockOwner {
   pid: number;

@@ -20,12 +20,12 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import { fsyncDir, writeFileDurable } from './durable-fs.js';
-import { listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
+import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
 import { countSegmentLinesCached } from './wal-reader.js';
 
-export const CLEANUP_JOURNAL = 'wal-cleanup.json';
+export { CLEANUP_JOURNAL } from './layout.js';
 /** The file the archive layer keeps its line offset in; its `removedLines` field is the data directory's. */
-export const LINE_OFFSET_FILE = 'bri-archive.json';
+export const LINE_OFFSET_FILE = ARCHIVE_STATE_FILE;
 
 export interface CleanupJournal {
   version: 1;

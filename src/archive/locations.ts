@@ -1,0 +1,149 @@
+/**
+ * Where things are kept must never overlap: the data directory, the archive
+ * directory, each remote's location and a restore target. Settings that are
+ * valid one by one can be dangerous together: a local remote whose path is the
+ * data directory makes the archive directory's files count as their own
+ * "remote copy", and pruning or a clean restore then deletes the only copy.
+ * Paths are compared by real path (symlinks resolved, as far as they exist),
+ * remotes by what their store points at (provider, endpoint, bucket, prefix).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import type { RemoteDescription } from '../remote/remote.js';
+import { DATA_DIR_ENTRIES } from '../store/layout.js';
+
+/** A place and the setting it comes from, for messages that name both sides. */
+export interface Place {
+  setting: string;
+  path: string;
+}
+
+/** The real path of `p`: symlinks of the part that exists resolved, the rest appended. */
+export function realPath(p: string): string {
+  const abs = path.resolve(p);
+  const rest: string[] = [];
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    try {
+      return path.join(fs.realpathSync.native(dir), ...rest.reverse());
+    } catch {
+      const parent = path.dirname(dir);
+      if (parent === dir) return abs;
+      rest.push(path.basename(dir));
+    }
+  }
+}
+
+/** Whether `inner` is `outer` or lies below it (both real, absolute paths). */
+export function isWithin(inner: string, outer: string): boolean {
+  const rel = path.relative(outer, inner);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function overlap(a: string, b: string): boolean {
+  return isWithin(a, b) || isWithin(b, a);
+}
+
+function relation(a: Place, b: Place): string {
+  if (a.path === b.path) return 'is the same directory as';
+  return isWithin(a.path, b.path) ? 'is inside' : 'contains';
+}
+
+function refused(code: typeof ErrorCodes.CONFIG_INVALID | typeof ErrorCodes.USAGE, a: Place, b: Place, why: string): BriError {
+  return new BriError(code, `${a.setting} (${a.path}) ${relation(a, b)} ${b.setting} (${b.path}): ${why}`, {
+    hint: 'Keep the data directory, the archive directory, each local remote and a restore target apart (none inside another); the archive directory may be a subdirectory of the data directory of its own (the default, archives/).',
+    details: { settings: [a.setting, b.setting], paths: [a.path, b.path] },
+  });
+}
+
+/** A remote as the location check sees it: its setting's name and where its store points. */
+export interface RemotePlace {
+  setting: string;
+  description: RemoteDescription;
+}
+
+/** Local remotes: the directory their objects live in. Others: null (compared by `remoteIdentity`). */
+function localRemoteDir(d: RemoteDescription): string | null {
+  return d.provider === 'local' && d.path !== undefined ? path.join(realPath(d.path), d.prefix) : null;
+}
+
+/** The container a cloud remote writes into: provider, endpoint (or the provider's own), account, bucket or container. */
+function remoteContainer(d: RemoteDescription): string {
+  return [d.provider, d.endpoint ?? 'default', d.account ?? '', d.bucket ?? d.container ?? ''].join('|');
+}
+
+/** Two prefixes in one container overlap when one is a prefix of the other by whole segments. */
+function prefixesOverlap(a: string, b: string): boolean {
+  return a.startsWith(b) || b.startsWith(a);
+}
+
+export interface LocationSettings {
+  dataDir: string;
+  archiveDir: string;
+  remotes: readonly RemotePlace[];
+}
+
+/**
+ * Refuses (CONFIG_INVALID, naming both settings) any overlap between the data directory, the
+ * archive directory and the remotes' locations, and two remotes that resolve to one location.
+ * The archive directory may lie inside the data directory, as its own entry (a restore carries
+ * it over), never as the data directory itself, its wal/ or any other entry the store owns.
+ */
+export function checkLocations(s: LocationSettings): void {
+  const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
+  const archives: Place = { setting: 'the archive directory (archive.localDir, --archive-dir)', path: realPath(s.archiveDir) };
+  if (overlap(archives.path, data.path)) {
+    const rel = path.relative(data.path, archives.path);
+    const first = rel.split(path.sep)[0] ?? '';
+    if (rel === '' || rel.startsWith('..') || DATA_DIR_ENTRIES.includes(first)) {
+      throw refused(ErrorCodes.CONFIG_INVALID, archives, data, rel === '' || rel.startsWith('..') ? 'archives and the data directory would be one tree' : `${first} belongs to the store, which rewrites and removes what is in it`);
+    }
+  }
+  const locals: Place[] = [];
+  const clouds: Array<{ setting: string; container: string; prefix: string }> = [];
+  for (const r of s.remotes) {
+    const dir = localRemoteDir(r.description);
+    if (dir === null) {
+      const container = remoteContainer(r.description);
+      for (const c of clouds) {
+        if (c.container === container && prefixesOverlap(c.prefix, r.description.prefix)) {
+          throw new BriError(ErrorCodes.CONFIG_INVALID, `${r.setting} and ${c.setting} point at one location (${r.description.location}): pruning one would delete the other's copies`, {
+            hint: 'Give each remote its own bucket, container or prefix (prefixes must not contain one another).',
+            details: { settings: [c.setting, r.setting] },
+          });
+        }
+      }
+      clouds.push({ setting: r.setting, container, prefix: r.description.prefix });
+      continue;
+    }
+    const place: Place = { setting: r.setting, path: dir };
+    for (const other of [data, archives, ...locals]) {
+      if (overlap(place.path, other.path)) {
+        throw refused(ErrorCodes.CONFIG_INVALID, place, other, other === data || other === archives ? 'its copies would be the same files, and removing one copy would remove them' : 'two remotes would hold one copy, and pruning one would delete the other\'s');
+      }
+    }
+    locals.push(place);
+  }
+}
+
+/**
+ * A restore target: the data directory itself (an in-place restore, which carries the archive
+ * directory over), or a directory apart from the data directory, the archive directory and every
+ * local remote. Anything else is refused (USAGE) before the restore reads or writes anything.
+ */
+export function checkRestoreTarget(target: string, s: LocationSettings): void {
+  const t: Place = { setting: 'the restore target (--target, targetDir)', path: realPath(target) };
+  const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
+  if (t.path === data.path) return;
+  const others: Place[] = [
+    data,
+    { setting: 'the archive directory (archive.localDir, --archive-dir)', path: realPath(s.archiveDir) },
+    ...s.remotes.flatMap((r) => {
+      const dir = localRemoteDir(r.description);
+      return dir === null ? [] : [{ setting: r.setting, path: dir }];
+    }),
+  ];
+  for (const o of others) {
+    if (overlap(t.path, o.path)) throw refused(ErrorCodes.USAGE, t, o, 'a restore replaces (or with --clean-existing removes) everything in its target');
+  }
+}
