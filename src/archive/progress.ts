@@ -1,11 +1,46 @@
-/** Progress events of long operations (create, verify, restore), for the API and the CLI's bar. */
+/** Progress events of long operations (create, verify, repair, restore, upload), for the API and the CLI's bar. */
 
-export type ProgressPhase = 'prepare' | 'snapshot' | 'wal' | 'package' | 'recovery' | 'verify' | 'restore' | 'upload' | 'done';
+/**
+ * Every phase an operation reports, in the order they come:
+ * - create: prepare, wal (the WAL staged and compressed, byte by byte), snapshot, package, recovery (PAR2), done
+ * - verify: verify (members hashed and decoded, byte by byte), recovery (PAR2 packets checked)
+ * - repair: verify (the damage found), repair (PAR2 blocks rebuilt), write (the repaired copy), fsync
+ * - restore: download (a remote copy), verify, repair (a damaged copy), write (snapshot and WAL
+ *   written), fsync, validate (the new directory recovered and checked), swap (moved into place), done
+ * - upload: upload
+ * 'restore' is the former name of 'write' in a restore (still understood).
+ */
+export const PROGRESS_PHASES = ['prepare', 'download', 'snapshot', 'wal', 'package', 'recovery', 'verify', 'repair', 'write', 'restore', 'fsync', 'validate', 'swap', 'upload', 'done'] as const;
+
+export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
+
+/** What a person reads for each phase: one word, the same in every operation. */
+export const PHASE_LABELS: Record<ProgressPhase, string> = {
+  prepare: 'prepare',
+  download: 'download',
+  snapshot: 'snapshot',
+  wal: 'WAL',
+  package: 'package',
+  recovery: 'PAR2',
+  verify: 'verify',
+  repair: 'repair',
+  write: 'write',
+  restore: 'write',
+  fsync: 'fsync',
+  validate: 'validate',
+  swap: 'swap',
+  upload: 'upload',
+  done: 'done',
+};
 
 export interface ProgressEvent {
   operation: 'create' | 'verify' | 'repair' | 'restore' | 'upload';
   phase: ProgressPhase;
-  /** Bytes done and expected in the whole operation (uncompressed input for create). */
+  /**
+   * Bytes done and expected in the current phase (uncompressed input for create's WAL). A phase
+   * whose size is not known in bytes (fsync, validate, swap) reports totalBytes 0: the CLI shows
+   * its name without a bar.
+   */
   doneBytes: number;
   totalBytes: number;
   /** What is being worked on, e.g. "wal/000003.wal". */

@@ -18,6 +18,9 @@ import { describeBreak } from '../store/verify-data-dir.js';
 import { compressToFile } from './compress.js';
 import { timeSlicer } from '../format/time-slice.js';
 
+/** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */
+const STAGE_CHUNK = 256 * 1024;
+
 export interface SegmentSpan extends SegmentInfo {
   /** Local line numbers held by the segment (last < first when empty). */
   firstLine: number;
@@ -105,13 +108,16 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     async function* lines(): AsyncGenerator<Buffer> {
       for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
         let out: string[] = [];
+        let outChars = 0;
         for (const line of batch) {
           // A whole segment comes as one batch: the event loop gets a turn between slices of it.
           const turn = (entries & 255) === 255 ? slicer.maybeYield() : null;
-          if (turn) {
+          // Handed on in chunks of about STAGE_CHUNK, so that progress moves within a segment.
+          if (turn || outChars >= STAGE_CHUNK) {
             if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
             out = [];
-            await turn;
+            outChars = 0;
+            if (turn) await turn;
           }
           if (line.lineNo <= localStart || line.lineNo > localEnd) continue;
           if (!verifier.push(line) || !line.terminated) {
@@ -135,6 +141,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
             if (opts.replayInto) applyOperation(opts.replayInto, op);
           }
           out.push(line.text);
+          outChars += line.text.length + 1;
         }
         if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
       }

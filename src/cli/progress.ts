@@ -1,6 +1,6 @@
-/** A progress bar on a terminal (cli-progress), nothing otherwise. */
+/** A progress bar on a terminal (cli-progress), nothing otherwise; the line itself is a pure function. */
 import cliProgress from 'cli-progress';
-import type { ProgressEvent, ProgressListener } from '../archive/progress.js';
+import { PHASE_LABELS, type ProgressEvent, type ProgressListener } from '../archive/progress.js';
 import { formatBytes } from './output.js';
 
 export interface ProgressHandle {
@@ -8,32 +8,52 @@ export interface ProgressHandle {
   stop(): void;
 }
 
-export function progressBar(enabled: boolean): ProgressHandle {
-  if (!enabled || !process.stderr.isTTY) return { listener: undefined, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: '{operation} {phase} [{bar}] {percentage}% {done}/{total} {item}',
-      hideCursor: true,
-      clearOnComplete: true,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+const LABEL_WIDTH = Math.max(...Object.values(PHASE_LABELS).map((l) => l.length));
+const BAR_WIDTH = 30;
+const FULL = '\u2588';
+const EMPTY = '\u2591';
+
+/**
+ * One line of progress: the phase's name (once), a bar, the percentage, and done/total both in
+ * human units. A phase without a size in bytes (fsync, validate, swap) shows its name alone.
+ */
+export function progressLine(e: ProgressEvent, barWidth = BAR_WIDTH): string {
+  const label = (PHASE_LABELS[e.phase] ?? String(e.phase)).padEnd(LABEL_WIDTH);
+  const item = e.item ? ` ${e.item}` : '';
+  if (!(e.totalBytes > 0)) return `${label}${item}`.trimEnd();
+  const frac = Math.min(1, Math.max(0, e.doneBytes / e.totalBytes));
+  const filled = Math.round(frac * barWidth);
+  const pct = String(Math.floor(frac * 100)).padStart(3);
+  return `${label} [${FULL.repeat(filled)}${EMPTY.repeat(barWidth - filled)}] ${pct}% ${formatBytes(Math.max(0, e.doneBytes))}/${formatBytes(e.totalBytes)}${item}`;
+}
+
+/** The bar on `stream` (stderr) when it is a terminal and `enabled`; otherwise no listener at all. */
+export function progressBar(enabled: boolean, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): ProgressHandle {
+  if (!enabled || !stream.isTTY) return { listener: undefined, stop() {} };
+  const bar = new cliProgress.SingleBar({
+    stream,
+    // The whole line comes from progressLine: cli-progress's own {total} and {value} are raw numbers.
+    format: (options, _params, payload: { event?: ProgressEvent }) => (payload.event ? progressLine(payload.event, options.barsize ?? BAR_WIDTH) : ''),
+    barsize: BAR_WIDTH,
+    hideCursor: true,
+    clearOnComplete: true,
+    fps: 10,
+  });
   let started = false;
   return {
     listener(e: ProgressEvent) {
-      const payload = { operation: e.operation, phase: e.phase, done: formatBytes(e.doneBytes), total: formatBytes(e.totalBytes), item: e.item ?? '' };
+      const total = Math.max(1, e.totalBytes);
       if (!started) {
-        bar.start(Math.max(1, e.totalBytes), e.doneBytes, payload);
+        bar.start(total, Math.min(total, Math.max(0, e.doneBytes)), { event: e });
         started = true;
       } else {
-        bar.setTotal(Math.max(1, e.totalBytes));
-        bar.update(e.doneBytes, payload);
+        bar.setTotal(total);
+        bar.update(Math.min(total, Math.max(0, e.doneBytes)), { event: e });
       }
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
 }
