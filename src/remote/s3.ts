@@ -50,6 +50,7 @@ import type {
 } from './remote.js';
 import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from './streams.js';
 import { applyS3Lifecycle, thawS3Object, type S3Target } from './s3-tiers.js';
+import { withoutNodeVersionWarning } from './sdk-warning.js';
 
 const MiB = 1024 * 1024;
 /** Default multipart part size. Memory per upload is about (QUEUE_SIZE + 1) x this. */
@@ -155,7 +156,7 @@ class S3Remote implements RemoteStore {
         ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
         ...(o.credentials !== undefined ? { credentials: { ...o.credentials } } : {}),
       };
-      return { s3, storage, client: new s3.S3Client(config) };
+      return { s3, storage, client: withoutNodeVersionWarning(() => new s3.S3Client(config)) };
     })();
     return this.sdk;
   }
