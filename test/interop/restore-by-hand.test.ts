@@ -59,4 +59,69 @@ describe.skipIf(!tools || !fixturesPresent())('docs/restore-by-hand.md, run as w
     expect(runByHand({ ARCHIVE: damaged, OUT: repairedOut })).toContain('archive repaired');
     expect(normalizeState(toPlainState((await recover(repairedOut)).state))).toEqual(normalizeState(cps[cps.length - 1]!.state));
   });
+
+  it('works on any file name: the archive id comes from its content, intact, damaged, or named like another archive', async () => {
+    const dataDir = await copyFixture('crashed');
+    const root = path.dirname(dataDir);
+    made.push(root);
+    const { file, archiveId } = await new ArchiveApi(offlineHost(dataDir, undefined)).create();
+    const last = normalizeState(loadCheckpoints('crashed').at(-1)!.state);
+    const copies = path.join(root, 'copies');
+    await fsp.mkdir(copies);
+    const names = ['backup.bri', 'latest', 'my backup (copy).bri', '-dash.tar', '20990101T000000000Z-deadbeef.bri'];
+    for (const [i, name] of names.entries()) {
+      const renamed = path.join(copies, name);
+      await fsp.copyFile(file, renamed);
+      const out = path.join(root, `out-${i}`);
+      const said = runByHand({ ARCHIVE: renamed, OUT: out });
+      expect(said, name).toContain('archive intact');
+      expect(said, name).toContain(`archive ${archiveId}`);
+      expect(said, name).toContain(`restored into ${out}`);
+      expect(normalizeState(toPlainState((await recover(out)).state)), name).toEqual(last);
+      expect((await verifyChain(out)).ok, name).toBe(true);
+    }
+
+    // A renamed, damaged copy is repaired under the name its PAR2 set records.
+    const buf = await fsp.readFile(file);
+    for (const at of [100, 600, 4000, Math.floor(buf.length / 2)]) flipByte(buf, at, 0x5a);
+    const damaged = path.join(copies, 'damaged copy.bri');
+    await fsp.writeFile(damaged, buf);
+    const repairedOut = path.join(root, 'out-repaired');
+    const said = runByHand({ ARCHIVE: damaged, OUT: repairedOut });
+    expect(said).toContain('archive repaired');
+    expect(said).toContain(`archive ${archiveId}`);
+    expect(normalizeState(toPlainState((await recover(repairedOut)).state))).toEqual(last);
+
+    // Damage past what PAR2 can repair stops the steps before a directory is made, and says nothing was restored.
+    const ruined = Buffer.from(await fsp.readFile(file));
+    ruined.fill(0x42, 512, Math.floor(ruined.length * 0.9));
+    const ruinedFile = path.join(copies, 'ruined.bri');
+    await fsp.writeFile(ruinedFile, ruined);
+    const ruinedOut = path.join(root, 'out-ruined');
+    let stdout = '';
+    expect(() => {
+      try {
+        runByHand({ ARCHIVE: ruinedFile, OUT: ruinedOut });
+      } catch (err) {
+        stdout = String((err as { stdout?: string }).stdout ?? '');
+        throw err;
+      }
+    }).toThrow();
+    expect(stdout).not.toContain('restored into');
+    await expect(fsp.access(ruinedOut)).rejects.toThrow();
+  });
+
+  it('an archive without recovery data, renamed, restores as it is', async () => {
+    const dataDir = await copyFixture('crashed');
+    const root = path.dirname(dataDir);
+    made.push(root);
+    const { file, archiveId } = await new ArchiveApi(offlineHost(dataDir, undefined), { errorCorrection: { enabled: false } }).create();
+    const renamed = path.join(root, 'no-par2.bri');
+    await fsp.rename(file, renamed);
+    const out = path.join(root, 'out');
+    const said = runByHand({ ARCHIVE: renamed, OUT: out });
+    expect(said).toContain('archive has no recovery data');
+    expect(said).toContain(`archive ${archiveId}`);
+    expect(normalizeState(toPlainState((await recover(out)).state))).toEqual(normalizeState(loadCheckpoints('crashed').at(-1)!.state));
+  });
 });
