@@ -1,7 +1,8 @@
 /**
  * Files a caller names as input (an archive to inspect, verify or repair, a config file) must be
  * regular files: /dev/zero, a FIFO or a directory would make a reader wait forever or read
- * without end. Checked with stat, before anything opens the file.
+ * without end; a directory named as one (an archive directory, a restore target) must be a
+ * directory when it exists. Checked with stat, before anything opens them.
  */
 import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -30,6 +31,22 @@ export function assertRegularFileInput(file: string, what: string): void {
     throw new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kindOf(st)}, not a regular file`, {
       hint: `Give the path of a regular file as ${what}.`,
       details: { file },
+    });
+  }
+}
+
+/** Throws USAGE when `dir` exists and is not a directory (links are followed); a missing one passes (it may be made). */
+export function assertDirectoryInput(dir: string, what: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir, { throwIfNoEntry: false });
+  } catch {
+    return;
+  }
+  if (st && !st.isDirectory()) {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${dir} is ${st.isFile() ? 'a file' : kindOf(st)}, not a directory`, {
+      hint: `Give ${what} as a directory (or a path where one can be made).`,
+      details: { dir },
     });
   }
 }

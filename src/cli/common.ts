@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseArchiveConfig, type ArchiveConfig } from '../archive/config.js';
-import { assertRegularFileInput } from '../archive/input-file.js';
+import { assertDirectoryInput, assertRegularFileInput } from '../archive/input-file.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
@@ -91,6 +91,7 @@ export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
     }
   }
   if (raw.archiveDir) config = { ...config, localDir: path.resolve(String(raw.archiveDir)) };
+  if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, raw.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
   parseArchiveConfig(config);
   return config as ArchiveConfig;
 }

@@ -172,4 +172,22 @@ describe.skipIf(!fixturesPresent())('bri: every input is parsed strictly', () =>
       expect(runs[i]!.stderr).toMatch(/is (a character device|a FIFO \(named pipe\)|a directory), not a regular file/);
     });
   });
+
+  it('a file or a device given where a directory goes (--archive-dir, --target) is refused at once, not an internal error', async () => {
+    const file = path.join(root, 'plain-file');
+    await fsp.writeFile(file, 'not a directory');
+    const cases: string[][] = [
+      ['archive', 'list', '-a', '/dev/zero'],
+      ['archive', 'stats', '-a', file],
+      ['restore', 'list', '-a', file],
+      ['restore', 'latest', '--target', '/dev/zero'],
+      ['restore', 'clone', '--target', file],
+    ];
+    const runs = await all(cases.map((args) => () => bri([...args, '-d', dataDir], {}, 15_000)));
+    cases.forEach((args, i) => {
+      expectUsage(runs[i]!, args.join(' '), /hint: Give (--archive-dir|--target) as a directory/);
+      expect(runs[i]!.stderr).toMatch(/is (a character device|a file), not a directory/);
+    });
+    expect(await fsp.readFile(file, 'utf8')).toBe('not a directory');
+  });
 });

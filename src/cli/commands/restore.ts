@@ -6,9 +6,10 @@ import type { RestorePlan } from '../../archive/restore-plan.js';
 import type { RestoreResult } from '../../archive/restore.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { timeline } from '../../archive/restore-plan.js';
+import { assertDirectoryInput } from '../../archive/input-file.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
 import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, parseOpt, type CommonOptions } from '../common.js';
-import { exitCodeFor } from '../exit-codes.js';
+import { EXIT_FAILURE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, listingProblemsJson, manifestSummary, reportListingProblems } from './archive.js';
@@ -44,6 +45,7 @@ function withRestoreOptions(cmd: Command): Command {
 }
 
 function callOptions(raw: Record<string, unknown>, opts: CommonOptions): RestoreCallOptions {
+  if (raw.target) assertDirectoryInput(path.resolve(String(raw.target)), '--target');
   return {
     ...(raw.target ? { targetDir: path.resolve(String(raw.target)) } : {}),
     dryRun: raw.dryRun === true,
@@ -59,17 +61,21 @@ function callOptions(raw: Record<string, unknown>, opts: CommonOptions): Restore
 }
 
 export function describePlan(plan: RestorePlan): string {
-  const m = plan.archive.manifest;
+  const a = plan.archive;
+  const shipped = plan.shipped ? `shipped WAL  lines ${plan.shipped.afterLine + 1}..${plan.shipped.throughLine} on ${plan.shipped.source}${plan.shipped.gapAt !== null ? ` (missing from line ${plan.shipped.gapAt})` : ''}` : '';
   return [
-    `archive      ${m.archiveId}${m.name ? ` (${m.name})` : ''}`,
-    `copies       ${(plan.archive.copies ?? []).map((c) => `${c.source} (${c.location})`).join(', ') || plan.archive.file}`,
+    a ? `archive      ${a.manifest.archiveId}${a.manifest.name ? ` (${a.manifest.name})` : ''}` : 'archive      none yet: from the empty state at line 0 and the shipped WAL',
+    a ? `copies       ${(a.copies ?? []).map((c) => `${c.source} (${c.location})`).join(', ') || a.file}` : '',
+    shipped,
     `instance     ${plan.instanceId}`,
     `time range   ${formatTime(plan.timeRange.start.getTime())} .. ${formatTime(plan.timeRange.end.getTime())}`,
     `restore to   ${plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`}`,
     `lines        snapshot at line ${plan.startLine}, then up to ${plan.linesToReplay} lines to replay`,
     `bytes        ${formatBytes(plan.bytesToFetch)} to read, up to ${formatBytes(plan.bytesToWrite)} to write`,
     `chain        ${plan.continuesChain ? 'continues (same instance)' : 'forks: the result gets a new instance id'}`,
-  ].join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 function printResult(result: RestoreResult, opts: CommonOptions): void {
@@ -80,7 +86,7 @@ function printResult(result: RestoreResult, opts: CommonOptions): void {
   }
   printLine(
     [
-      `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})`,
+      result.plan.archive ? `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})` : `restored ${result.targetDir} from the shipped WAL on ${result.source} (no archive yet)`,
       ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
       result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
       result.shipped?.broken ? `WARNING      shipped WAL lines ${result.shipped.broken.fromLine}..${result.shipped.broken.toLine} are unusable (${result.shipped.broken.reason}); restored up to line ${result.shipped.throughLine}` : '',
@@ -89,6 +95,7 @@ function printResult(result: RestoreResult, opts: CommonOptions): void {
       `instance     ${result.instanceId}`,
       result.repaired ? `repaired     ${result.repaired.repairedBlocks} of ${result.repaired.damagedBlocks} damaged blocks with PAR2` : '',
       result.movedAside ? `old data     moved to ${result.movedAside}` : '',
+      ...result.warnings.map((w) => `WARNING      ${w}`),
       ...result.hookErrors.map((e) => `hook error   ${e}`),
     ]
       .filter(Boolean)
@@ -132,7 +139,7 @@ export function registerRestoreCommands(program: Command): void {
       const opts = commonOptions(raw);
       const plan = await restoreApi(raw, opts).plan({ kind: 'archive', archiveId: id }, undefined, raw.source ? String(raw.source) : undefined);
       if (opts.json) return printJson(plan);
-      printLine(`${describePlan(plan)}\n\n${manifestSummary(plan.archive.manifest, plan.archive.bytes)}`, opts);
+      printLine(plan.archive ? `${describePlan(plan)}\n\n${manifestSummary(plan.archive.manifest, plan.archive.bytes)}` : describePlan(plan), opts);
     });
 
   const runRestore = async (raw: Record<string, unknown>, go: (api: RestoreApi, o: RestoreCallOptions) => Promise<RestoreResult>) => {
@@ -142,6 +149,11 @@ export function registerRestoreCommands(program: Command): void {
       const result = await go(restoreApi(raw, opts), { ...callOptions(raw, opts), ...(bar.listener ? { onProgress: bar.listener } : {}) });
       bar.stop();
       printResult(result, opts);
+      // The directory is restored, but a hook that failed is a failure to report (as for afterArchive).
+      if (result.hookErrors.length > 0) {
+        if (opts.json) for (const e of result.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
+        process.exitCode = EXIT_FAILURE;
+      }
     } finally {
       bar.stop();
     }
