@@ -59,7 +59,7 @@ step('restoring');
 const latest = await restore.fromLatest({ targetDir: path.join(root, 'restored-latest') });
 console.log(`latest: ${latest.documents} documents (the database had ${documents}), through line ${latest.lastLine}`);
 const pitr = await restore.toTimestamp(pointInTime, { targetDir: path.join(root, 'restored-at-first') });
-console.log(`at ${new Date(pointInTime).toISOString()}: ${pitr.documents} documents, from ${pitr.plan.archive.manifest.archiveId}`);
+console.log(`at ${new Date(pointInTime).toISOString()}: ${pitr.documents} documents, from ${pitr.plan.archive!.manifest.archiveId}`);
 const check = await verifyDataDir(latest.targetDir);
 console.log(`bri data verify on the restored directory: ${check.ok ? 'OK' : 'FAILED'}`);
 if (!check.ok || latest.documents !== documents) process.exitCode = 1;

@@ -65,7 +65,7 @@ runChildMain(async () => {
     const [fMs, found] = await time(() => api.findForTimestamp(t));
     if (!holds(found.manifest.archiveId, t)) throw new Error(`findForTimestamp(${t}) gave ${found.manifest.archiveId}, which does not hold it`);
     const [pMs, p] = await time(() => api.plan({ kind: 'timestamp', timestamp: t }));
-    if (!holds(p.archive.manifest.archiveId, t)) throw new Error(`plan(${t}) picked ${p.archive.manifest.archiveId}, which does not hold it`);
+    if (!holds(p.archive!.manifest.archiveId, t)) throw new Error(`plan(${t}) picked ${p.archive!.manifest.archiveId}, which does not hold it`);
     const [sMs, l] = await time(() => scanArchiveDir(archiveDir));
     if (l.archives.length !== archives.length) throw new Error(`the scan found ${l.archives.length} archives, then ${archives.length}`);
     const [xMs] = await time(() => findForTimestamp(archives, t));

@@ -79,7 +79,7 @@ runChildMain(async () => {
     lastTimestamp: result.lastTimestamp,
     documents: result.documents,
     collections: result.collections,
-    archiveId: result.plan.archive.manifest.archiveId,
+    archiveId: result.plan.archive!.manifest.archiveId,
     untilTimestamp: result.plan.untilTimestamp,
     targetDir: result.targetDir,
     rssAtEndKb: Math.round(process.memoryUsage().rss / 1024),

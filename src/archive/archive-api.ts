@@ -12,7 +12,8 @@ import type { Manifest } from '../format/manifest.js';
 import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
 import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
-import { createArchive, type RecoveryWriter, type Retention } from './create.js';
+import { readArchiveState } from './archive-state.js';
+import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './compress.js';
 import type { SourceProblem } from './fetch-copy.js';
 import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
@@ -24,7 +25,7 @@ import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { sameCopyAs } from './copy-identity.js';
-import { checkLocations } from './locations.js';
+import { archiveDirFor, checkLocations } from './locations.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { thawArchives, type ThawStatus } from './thaw.js';
 import type { ThawOptions } from '../remote/remote.js';
@@ -42,12 +43,7 @@ export type { ArchiveConfig } from './config.js';
 import type { ArchiveHost } from './archive-host.js';
 export { offlineHost, type ArchiveHost } from './archive-host.js';
 
-export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
-
-/** The archive directory a configuration gives a data directory (default `<dataDir>/archives`). */
-export function archiveDirFor(dataDir: string, config: { localDir?: string | undefined }): string {
-  return path.resolve(config.localDir ?? path.join(dataDir, DEFAULT_ARCHIVE_SUBDIR));
-}
+export { archiveDirFor, DEFAULT_ARCHIVE_SUBDIR } from './locations.js';
 
 export interface CreateOptions {
   /** Why this run (events, hooks); 'manual' by default. */
@@ -122,6 +118,12 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
    */
   create(opts: CreateOptions = {}): Promise<CreatedAndStored> {
     const reason = opts.reason ?? 'manual';
+    try {
+      // Bad options are the caller's error, said before any hook runs or anything is sealed.
+      checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL });
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const run = this.running.then(async () => {
       this.emit('started', { reason });
       try {
@@ -147,6 +149,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
               ...(recovery ? { recovery } : {}),
               onProgress,
               ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.shippingCtl.fetchRemovedLines(after, through, pointer, file) } : {}),
+              knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
             });
           })
           .catch(async (err: unknown) => {
@@ -360,17 +363,41 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   }
 
   /** Deletes an archive's copy on one source (a name or a provider), or every copy when `source` is absent. */
-  async delete(id: string, opts: { source?: string } = {}): Promise<DeletedCopies> {
+  async delete(id: string, opts: { source?: string; force?: boolean } = {}): Promise<DeletedCopies> {
     assertArchiveId(id);
     const names = this.sources.selectOrAll(opts.source);
-    const entry = (await this.scan({ ...(opts.source !== undefined ? { source: opts.source } : {}) })).archives.find((a) => a.manifest.archiveId === id);
-    if (!entry) throw notFound(id, opts.source ?? 'any source');
+    // Every source is listed, whatever --source says: what would remain decides whether this is the last copy.
+    const entry = (await this.scan()).archives.find((a) => a.manifest.archiveId === id);
+    const doomed = entry?.copies.filter((c) => names.includes(c.source)) ?? [];
+    if (!entry || doomed.length === 0) throw notFound(id, opts.source ?? 'any source');
+    if (!opts.force) await this.refuseLoss(entry, doomed);
     const deleted: DeletedCopies['deleted'] = [];
-    for (const copy of entry.copies.filter((c) => names.includes(c.source))) {
+    for (const copy of doomed) {
       await removeCopy(copy, id, this.sources, this.archiveDir);
       deleted.push({ source: copy.source, location: copy.location });
     }
     return { archiveId: id, deleted };
+  }
+
+  /**
+   * Deleting a permanent archive, or the last copy of lines wal/ no longer holds, loses what no
+   * later step can give back: it takes `force`. (The last copy of lines still in wal/ may go:
+   * the next archive holds them again.)
+   */
+  private async refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies']): Promise<void> {
+    const m = entry.manifest;
+    if (m.permanent) {
+      throw new BriError(ErrorCodes.USAGE, `archive ${m.archiveId} is permanent`, { hint: 'Pass --force (force: true) to delete it anyway.', details: { archiveId: m.archiveId } });
+    }
+    const gone = new Set(doomed.map((c) => c.identity ?? `${c.source}\n${c.location}`));
+    const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
+    if (remaining.length > 0) return;
+    const state = await readArchiveState(this.host.dataDir).catch(() => null);
+    if (state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines) return;
+    throw new BriError(ErrorCodes.USAGE, `this is the only copy of archive ${m.archiveId}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
+      hint: 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
+      details: { archiveId: m.archiveId },
+    });
   }
 
   /**

@@ -27,6 +27,12 @@ export interface ArchiveState {
   /** Lines removed from the front of wal/: absolute = removedLines + local. */
   removedLines: number;
   last: ArchiveTip | null;
+  /**
+   * Where the instance's history begins when not at line 0 (a clone, a restore to an earlier
+   * point): the state there is the restore's starting state; its line's pointer and time let the
+   * first archive continue that chain.
+   */
+  origin?: { line: number; pointer: string; timestamp: number };
 }
 
 export async function readArchiveState(dataDir: string): Promise<ArchiveState | null> {

@@ -6,7 +6,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { segmentName } from '../store/layout.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../format/checksums.js';
@@ -16,8 +16,8 @@ import { snapshotTextChunks } from '../format/snapshot-file.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ensureArchiveState, writeArchiveState, type ArchiveState } from './archive-state.js';
-import { listLocalArchives } from './catalog.js';
+import { ensureArchiveState, writeArchiveState, type ArchiveTip } from './archive-state.js';
+import { chainTip, earliestBuildableLine } from './chain-start.js';
 import { compressToFile, DEFAULT_ZSTD_LEVEL } from './compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from './ids.js';
 import { writePackage, type PackageMember } from './package-writer.js';
@@ -66,6 +66,8 @@ export interface CreateArchiveOptions {
    * remote, fetched back from a remote for this archive.
    */
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
+  /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
+  knownArchives?: () => Promise<Manifest[]>;
 }
 
 /**
@@ -84,13 +86,29 @@ export interface CreatedArchive {
   file: string;
   manifest: Manifest;
   bytes: number;
+  /** Lines before this archive that no archive holds (its previous one was deleted after wal/ lost them), said rather than skipped. */
+  gap: ArchiveGap | null;
 }
 
-function nothingToArchive(line: number): BriError {
+function nothingToArchive(line: number, tip: ArchiveTip | null): BriError {
   return new BriError(ErrorCodes.NOTHING_TO_ARCHIVE, `nothing to archive: no WAL line after line ${line}`, {
-    hint: 'Write to the database first; the previous archive already holds everything.',
+    hint: tip ? `Write to the database first; archive ${tip.archiveId} already holds everything through line ${tip.endLine}.` : 'Write to the database first: it holds no line yet.',
     details: { line },
   });
+}
+
+function diverged(tip: ArchiveTip, endLine: number): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's WAL ends at line ${endLine}, before the end of its archive ${tip.archiveId} (line ${tip.endLine}): it is not the directory those archives were made from`, {
+    hint: 'A data directory put back from an older copy is a new timeline: restore it from the archives (`bri restore`), or clone it (`bri restore clone`) to archive it as a new instance.',
+    details: { endLine, archiveEnd: tip.endLine, archiveId: tip.archiveId },
+  });
+}
+
+/** Lines between the previous archive and this one that no archive holds: the history of those lines is lost, their effect is in this archive's starting state. */
+export interface ArchiveGap {
+  fromLine: number;
+  toLine: number;
+  reason: string;
 }
 
 /** The last instant a manifest date can hold (ISO 8601's four-digit years): later ones would not read back. */
@@ -121,30 +139,21 @@ export function retentionUntil(r: Retention | undefined, createdAt: Date): { ret
   return { retentionUntil: until, permanent: false };
 }
 
-/** Where the chain stands: the state file's tip, or a newer archive found on disk (a crash before the state was updated). */
-async function chainTip(state: ArchiveState, archiveDir: string) {
-  let tip = state.last;
-  let tipFile: string | undefined;
-  for (const a of await listLocalArchives(archiveDir)) {
-    if (a.manifest.instanceId !== state.instanceId) continue;
-    const end = a.manifest.timeRange.walLines.end;
-    if (tip === null || end >= tip.endLine) {
-      tip = { archiveId: a.manifest.archiveId, endLine: end, lastPointer: a.manifest.chain.lastPointer, endTimestamp: a.manifest.timeRange.end.getTime() };
-      tipFile = a.file;
-    }
-  }
-  return { tip, tipFile };
-}
-
-export async function createArchive(opts: CreateArchiveOptions): Promise<CreatedArchive> {
-  const now = opts.now ?? (() => new Date());
+/** The caller's options, checked with the rules the manifest reader applies (USAGE). */
+export function checkCreateOptions(opts: { name?: string; level?: number; retention?: Retention }, createdAt = new Date()): { retentionUntil: Date | null; permanent: boolean } {
   const level = opts.level ?? DEFAULT_ZSTD_LEVEL;
   if (!Number.isInteger(level) || level < 1 || level > 22) {
     throw new BriError(ErrorCodes.USAGE, `zstd level must be 1..22, got ${level}`, { hint: 'Use a level from 1 (fast) to 22 (smallest); 19 is the default.' });
   }
   if (opts.name !== undefined) assertArchiveName(opts.name);
+  return retentionUntil(opts.retention, createdAt);
+}
+
+export async function createArchive(opts: CreateArchiveOptions): Promise<CreatedArchive> {
+  const now = opts.now ?? (() => new Date());
+  const level = opts.level ?? DEFAULT_ZSTD_LEVEL;
   const createdAt = now();
-  const retention = retentionUntil(opts.retention, createdAt);
+  const retention = checkCreateOptions(opts, createdAt);
   const archiveId = newArchiveId(createdAt);
   await fsp.mkdir(opts.archiveDir, { recursive: true });
   const state = await ensureArchiveState(opts.dataDir);
@@ -156,16 +165,46 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     opts.onProgress?.({ operation: 'create', phase, doneBytes, totalBytes, ...(item ? { item } : {}) });
   try {
     emit('prepare', 0, 0);
-    const { tip, tipFile } = await chainTip(state, opts.archiveDir);
+    const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
     const beforeSeal = Date.now() - 1;
     const sealed = await opts.seal(state.removedLines);
     // The archive is complete through this instant: later lines are stamped after it.
     const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
-    const startLine = tip?.endLine ?? (walComplete ? 0 : await snapshotStart(opts.dataDir, opts.key, state.removedLines));
     const endLine = sealed.endLocalLine + state.removedLines;
-    if (endLine <= startLine) throw nothingToArchive(startLine);
+    const { tip } = chain;
+    if (tip && tip.endLine > endLine) throw diverged(tip, endLine);
+    let startLine: number | null = null;
+    let gap: ArchiveGap | null = null;
+    let removedLinesFile: string | null = null;
+    if (tip && tip.endLine >= state.removedLines) startLine = tip.endLine;
+    else if (tip && opts.fetchRemovedLines) {
+      // Lines the WAL cleanup removed once they were shipped everywhere: fetched back, as the segment before the first on disk.
+      const file = path.join(stageDir, 'removed-lines.wal');
+      try {
+        await opts.fetchRemovedLines(tip.endLine, state.removedLines, tip.lastPointer, file);
+        startLine = tip.endLine;
+        removedLinesFile = file;
+      } catch (err) {
+        // A remote that could not answer may still hold them: wait for it. Only lines no remote has are a gap.
+        if (!isBriError(err) || err.details.incomplete !== false) throw err;
+      }
+    }
+    if (startLine === null) {
+      if (!tip && walComplete) startLine = 0;
+      else {
+        startLine = await earliestBuildableLine({ dataDir: opts.dataDir, archiveDir: opts.archiveDir, instanceId: state.instanceId, removedLines: state.removedLines, from: state.removedLines, endLine, ...(opts.key ? { key: opts.key } : {}) });
+        // Lines after the last archive (even one no source holds any more) that this one does not hold are said.
+        const prevEnd = tip?.endLine ?? chain.deleted?.endLine;
+        if (prevEnd !== undefined && startLine > prevEnd) {
+          const why = tip ? 'they are no longer in wal/ and no remote holds them' : `archive ${chain.deleted!.archiveId}, which this directory continues, is in no source`;
+          gap = { fromLine: prevEnd + 1, toLine: startLine, reason: `${why}; this archive starts from the state at line ${startLine}` };
+        }
+      }
+    }
+    // A first archive (or one after a gap) may hold the state alone; continuing an archive needs a new line.
+    if (endLine === startLine && gap === null && (tip !== null || walComplete)) throw nothingToArchive(startLine, tip);
     const start = await resolveStartState({
       dataDir: opts.dataDir,
       archiveDir: opts.archiveDir,
@@ -175,28 +214,20 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       walCompleteFromStart: walComplete,
       key: opts.key,
       timestamp: createdAt.getTime(),
-      ...(tipFile ? { previousArchive: tipFile } : {}),
+      ...(chain.tipFile && startLine === tip?.endLine ? { previousArchive: chain.tipFile } : {}),
       // With the end state's text from the caller, the start state is needed as text and counts only.
       needState: sealed.endSnapshotText === undefined,
     });
     const M = start.walLine;
-    if (M < state.removedLines) {
-      // Lines the WAL cleanup removed once they were shipped everywhere: fetched back, as the segment before the first on disk.
-      if (!opts.fetchRemovedLines || !tip || tip.endLine !== M) {
-        throw new BriError(ErrorCodes.ARCHIVE_ERROR, `lines ${M + 1}..${state.removedLines} are no longer in the WAL and no shipped copy can be fetched`, {
-          hint: 'Configure the remotes they were shipped to (continuous shipping), or restore the data directory from an archive.',
-          details: { from: M + 1, to: state.removedLines },
-        });
-      }
-      const file = path.join(stageDir, 'removed-lines.wal');
-      await opts.fetchRemovedLines(M, state.removedLines, tip.lastPointer, file);
+    if (removedLinesFile !== null) {
       const first = spans[0];
       const index = Math.max(0, (first?.index ?? 1) - 1);
-      spans.unshift({ name: segmentName(index), index, path: file, size: (await fsp.stat(file)).size, firstLine: M + 1 - state.removedLines, lastLine: 0 });
+      spans.unshift({ name: segmentName(index), index, path: removedLinesFile, size: (await fsp.stat(removedLinesFile)).size, firstLine: M + 1 - state.removedLines, lastLine: 0 });
     }
 
     // The line before the archive: its pointer continues the chain, its time starts the range.
-    const before = M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : await lineAt(spans, M - state.removedLines);
+    const before =
+      M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : state.origin?.line === M ? state.origin : await lineAt(spans, M - state.removedLines);
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
     const endState = sealed.endSnapshotText === undefined && start.state ? cloneState(start.state) : undefined;
@@ -280,23 +311,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);
-    return { archiveId, file, manifest: written.manifest, bytes: written.bytes };
+    return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap };
   } finally {
     await fsp.rm(stageDir, { recursive: true, force: true });
   }
-}
-
-/** Without a previous archive and with the first segments gone, the archive starts at the data directory's snapshot. */
-async function snapshotStart(dataDir: string, key: EncryptionKey | undefined, removedLines: number): Promise<number> {
-  const { readSnapshot } = await import('../store/snapshot-store.js');
-  const snap = await readSnapshot(dataDir, key).catch((err: unknown) => {
-    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot find where the archive starts: ${(err as Error).message}`, {
-      hint: 'The first WAL segments are gone and the snapshot cannot be read; set BRI_ENCRYPTION_KEY for an encrypted directory.',
-      cause: err,
-    });
-  });
-  if (!snap) throw new BriError(ErrorCodes.ARCHIVE_ERROR, 'the first WAL segments are gone and there is no snapshot to start from', { hint: 'Restore the data directory from an archive.' });
-  return snap.walLine + removedLines;
 }
 
 async function writeArchivePackage(

@@ -13,6 +13,13 @@ import { BriError, ErrorCodes } from '../errors.js';
 import type { RemoteDescription } from '../remote/remote.js';
 import { DATA_DIR_ENTRIES } from '../store/layout.js';
 
+export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
+
+/** The archive directory a configuration gives a data directory (default `<dataDir>/archives`). */
+export function archiveDirFor(dataDir: string, config: { localDir?: string | undefined }): string {
+  return path.resolve(config.localDir ?? path.join(dataDir, DEFAULT_ARCHIVE_SUBDIR));
+}
+
 /** A place and the setting it comes from, for messages that name both sides. */
 export interface Place {
   setting: string;

@@ -7,12 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
 import { assertInstanceId } from './ids.js';
-import { checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
+import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
+import { planFor } from './restore-planner.js';
 import { scanArchiveDir, type LocalArchive } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
@@ -20,7 +21,7 @@ import { verifyRemoteCopy } from './copy-ops.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { par2Repairer } from './repairer.js';
-import { findForTimestamp, instanceArchives, parseTimestamp, planRestore, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore-plan.js';
+import { findForTimestamp, instanceArchives, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore-plan.js';
 import { executeRestore, type ArchiveRepairer, type RestoreHooks, type RestoreResult } from './restore.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
@@ -225,9 +226,10 @@ export class RestoreApi {
       ...(opts.hooks ?? this.ctx.hooks ? { hooks: opts.hooks ?? this.ctx.hooks } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(newInstanceId ? { newInstanceId } : {}),
-      ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
       carryOver: carryOverFor(this.ctx.archiveDir, targetDir),
+      // In place, the directory keeps this archive directory; a copy elsewhere gets the default one.
+      seedDir: targetDir === this.ctx.dataDir ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
       fetch: (p, workDir) =>
         fetchGoodCopy(p.archive as CatalogArchive, {
           sources: this.sources,
@@ -259,34 +261,20 @@ export class RestoreApi {
     return { sources: [input(p.source, p.refs), ...p.others.map((o) => input(o.source, o.refs))], gapAt: p.gapAt };
   }
 
-  /**
-   * The plan, with the shipped WAL after the newest archive when the target is the latest state
-   * or a time past the archives: `latest` ends at the last shipped line; a time is restored from
-   * the newest archive plus the shipped lines up to it.
-   */
+  /** The one plan for a target: the archive (or none), the shipped WAL after it, where it stops. */
   private async planWithShipped(listing: MergedListing, target: RestoreTarget, opts: RestoreCallOptions): Promise<RestorePlan> {
-    const all = listing.archives;
-    const instance = await this.defaultInstance(all, opts.instanceId);
-    const unreachable = new Set(listing.unreachable.map((u) => u.source));
-    const shippedAfter = async (p: RestorePlan) => findShipped(this.sources, this.order(opts.source), unreachable, p.instanceId, p.archive.manifest.timeRange.walLines.end);
-    if (target.kind === 'latest') {
-      const plan = planRestore(all, target, instance);
-      return { ...plan, shipped: await shippedAfter(plan) };
-    }
-    if (target.kind !== 'timestamp') return planRestore(all, target, instance);
-    try {
-      return planRestore(all, target, instance);
-    } catch (err) {
-      if (!isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND)) throw err;
-      const latest = planRestore(all, { kind: 'latest' }, instance);
-      const shipped = await shippedAfter(latest);
-      // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines.
-      if (!shipped || shipped.endTime === null || target.timestamp < latest.archive.manifest.timeRange.sealedAt.getTime() || target.timestamp > shipped.endTime) {
-        const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source} reaches ${new Date(shipped.endTime).toISOString()}` : '';
-        throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${err.message}${reach}`, { ...(err.hint ? { hint: err.hint } : {}), details: err.details });
-      }
-      return { ...latest, target, untilTimestamp: target.timestamp, continuesChain: false, shipped };
-    }
+    const own = (await readArchiveState(this.ctx.dataDir).catch(() => null))?.instanceId;
+    return planFor(
+      {
+        archives: listing.archives,
+        sources: this.sources,
+        order: this.order(opts.source),
+        unreachable: new Set(listing.unreachable.map((u) => u.source)),
+        ...(opts.instanceId !== undefined ? { explicitInstance: opts.instanceId } : {}),
+        ...(own !== undefined ? { ownInstance: own } : {}),
+      },
+      target,
+    );
   }
 
   /** The end of the newest archive. */
@@ -336,7 +324,7 @@ export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: 
   const archiveDir = opts.archiveDir ?? config.localDir;
   return new RestoreApi({
     dataDir,
-    archiveDir: path.resolve(archiveDir ?? path.join(dataDir, 'archives')),
+    archiveDir: archiveDir !== undefined ? path.resolve(archiveDir) : archiveDirFor(dataDir, {}),
     ...(opts.key ? { key: opts.key } : {}),
     repair: opts.repair ?? par2Repairer,
     sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),

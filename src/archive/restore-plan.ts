@@ -20,7 +20,11 @@ export type RestoreTarget = { kind: 'latest' } | { kind: 'archive'; archiveId: s
 
 export interface RestorePlan {
   target: RestoreTarget;
-  archive: PlanArchive;
+  /**
+   * The archive the restore starts from; null when the instance has no archive yet and its shipped
+   * WAL starts at line 1: the restore starts from the empty state at line 0 and replays `shipped`.
+   */
+  archive: PlanArchive | null;
   instanceId: string;
   /** Restore the lines with timestamp <= this (the longest such prefix); null: the whole archive. */
   untilTimestamp: number | null;
@@ -37,6 +41,37 @@ export interface RestorePlan {
   continuesChain: boolean;
   /** Shipped WAL restored after the archive (latest, or a time past the archives). */
   shipped?: ShippedPlan | null;
+}
+
+/**
+ * The plan for an instance that has shipped WAL from its first line and no archive (a new database
+ * lost before its first archive): the empty state at line 0, then the shipped lines, up to `until`.
+ */
+export function planShippedOnly(target: RestoreTarget, instanceId: string, shipped: ShippedPlan): RestorePlan {
+  if (target.kind === 'archive') throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
+  const end = shipped.endTime;
+  if (target.kind === 'timestamp' && ((end !== null && target.timestamp > end) || (shipped.startTime !== null && target.timestamp < shipped.startTime))) {
+    const range = `shipped WAL of instance ${instanceId} on ${shipped.source}: ${shipped.startTime === null ? '?' : new Date(shipped.startTime).toISOString()} .. ${end === null ? '?' : new Date(end).toISOString()}`;
+    throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive or shipped WAL holds ${new Date(target.timestamp).toISOString()}; available: ${range}`, {
+      hint: 'Pick a time inside the available range (`bri restore list`).',
+      details: { timestamp: target.timestamp },
+    });
+  }
+  const until = target.kind === 'timestamp' ? target.timestamp : null;
+  return {
+    target,
+    archive: null,
+    instanceId,
+    untilTimestamp: until,
+    startLine: 0,
+    linesToReplay: 0,
+    timeRange: { start: new Date(shipped.startTime ?? end ?? 0), end: new Date(end ?? shipped.startTime ?? 0) },
+    bytesToFetch: shipped.refs.reduce((a, r) => a + r.size, 0),
+    bytesToWrite: 0,
+    // The latest state of the instance goes on as that instance (its shipping and first archive continue the chain).
+    continuesChain: until === null,
+    shipped,
+  };
 }
 
 export interface TimelineRange {

@@ -11,25 +11,16 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
-import { applyOperation, statesEqual, type DbState } from '../format/state.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { fsyncDir } from '../store/durable-fs.js';
-import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../store/layout.js';
-import { appendShipped, MISSING_SHIPMENT, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
+import { SNAPSHOT_FILE, WAL_DIR } from '../store/layout.js';
+import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../store/lock.js';
-import { recover } from '../store/recovery.js';
-import { verifyDataDir } from '../store/verify-data-dir.js';
-import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { writeArchiveState } from './archive-state.js';
+import { writeArchiveState, type ArchiveState } from './archive-state.js';
 import { assertInstanceId } from './ids.js';
-import { decompressChunks } from './compress.js';
-import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
-import { splitLineBatches } from './replay-archive.js';
 import type { RestorePlan } from './restore-plan.js';
-import { recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../store/dir-swap.js';
-import { verifyArchive, type VerifyReport } from './verify.js';
+import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../store/dir-swap.js';
+import { buildDataDir, fsyncTree, restoreError, validateBuilt, type Built } from './restore-build.js';
+import { writeSeedMember } from './seeds.js';
 
 export interface RestoreHooks {
   beforeRestore?(plan: RestorePlan): void | Promise<void>;
@@ -55,17 +46,21 @@ export interface RestoreOptions {
   hooks?: RestoreHooks;
   /** A new instance id for the result (clone); default: kept when the chain goes on, new otherwise. */
   newInstanceId?: string;
-  repair?: ArchiveRepairer;
   onProgress?: ProgressListener;
   /** Refuses targets that this process has open (the database's own directory). */
   openHere?: (dir: string) => boolean;
   /** Paths inside the target that the restored directory keeps (its archive directory). */
   carryOver?: string[];
   /**
-   * Gets a verified (or repaired) copy of the planned archive, trying sources in order
-   * (default: the plan's local file, verified and repaired here). `temporary` files are removed afterwards.
+   * Gets a verified (or repaired) copy of the planned archive, trying sources in order.
+   * `temporary` files are removed afterwards.
    */
-  fetch?: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
+  fetch: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
+  /**
+   * The archive directory the restored directory will use: a new instance's starting state is kept
+   * there as a seed, so that its first archive starts where the restore did.
+   */
+  seedDir?: string;
   /** Shipped WAL that continues the archive (latest, or a time after the archive's end). */
   shipped?: ShippedInput;
   /** Fail (before anything is swapped in) when a shipment in the middle is damaged or missing. */
@@ -103,10 +98,8 @@ export interface RestoreResult {
   shipped: ShippedOutcome | null;
   /** Errors thrown by hooks after the swap (the restore itself succeeded). */
   hookErrors: string[];
-}
-
-function restoreError(message: string, hint: string, cause?: unknown): BriError {
-  return new BriError(ErrorCodes.RESTORE_ERROR, message, { hint, cause });
+  /** What the restore got past and a person should know (it succeeded): damaged recovery data, a seed not kept. */
+  warnings: string[];
 }
 
 async function targetState(target: string): Promise<{ exists: boolean; empty: boolean; isDataDir: boolean }> {
@@ -122,7 +115,7 @@ async function targetState(target: string): Promise<{ exists: boolean; empty: bo
 
 async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exists: boolean; empty: boolean }> {
   if (opts.openHere?.(target)) {
-    throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or restoreDataDir(); or restore into another --target.');
+    throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or openRestore({ dataDir }); or restore into another --target.');
   }
   const st = await targetState(target);
   if (st.exists && !st.empty && !opts.force) {
@@ -136,148 +129,6 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
     });
   }
   return st;
-}
-
-async function verifyOrRepair(plan: RestorePlan, opts: RestoreOptions): Promise<{ file: string; repaired: RestoreResult['repaired'] }> {
-  const file = plan.archive.file;
-  if (file === null) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `archive ${plan.archive.manifest.archiveId} has no local copy`, { hint: 'Configure the remote that holds it (--config).' });
-  if (opts.verify === false) return { file, repaired: null };
-  const report: VerifyReport = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  if (report.ok) return { file, repaired: null };
-  const fixed = opts.repair ? await opts.repair(file) : null;
-  if (fixed) {
-    const again = await verifyArchive(fixed.file, opts.key ? { key: opts.key } : {});
-    if (again.ok) return { file: fixed.file, repaired: { damagedBlocks: fixed.damagedBlocks, repairedBlocks: fixed.repairedBlocks } };
-  }
-  throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `archive ${plan.archive.manifest.archiveId} is damaged${opts.repair ? ' beyond repair' : ''}: ${report.problems[0] ?? 'unknown damage'}`, {
-    hint: 'Restore from another copy of the archive (another source), or an earlier archive.',
-    details: { archiveId: plan.archive.manifest.archiveId, problems: report.problems },
-  });
-}
-
-interface Built {
-  linesRestored: number;
-  lastLine: number;
-  lastTimestamp: number | null;
-  lastPointer: string;
-  expected: DbState | null;
-  shipped: ShippedOutcome | null;
-}
-
-/** Writes the data directory for the plan into `dir` (which exists and is empty). */
-async function buildDataDir(file: string, plan: RestorePlan, dir: string, opts: RestoreOptions): Promise<Built> {
-  const m = plan.archive.manifest;
-  for (const d of [WAL_DIR, COLD_DIR, TXN_DIR]) await fsp.mkdir(path.join(dir, d), { recursive: true });
-  let expected: DbState | null = null;
-  let decodable = true;
-  let stopped = false;
-  let linesRestored = 0;
-  let lastLine = m.timeRange.walLines.start;
-  let lastTimestamp: number | null = null;
-  let lastPointer = m.chain.prevPointer;
-  let segmentsDone = 0;
-  let done = 0;
-  const segmentsTotal = m.contents.segments.length;
-  await readPackage(file, {
-    async member(info, data) {
-      if (info.kind === 'snapshot') {
-        const parts: Buffer[] = [];
-        for await (const c of decompressChunks(data, info.name, m.contents.snapshot.originalSize)) parts.push(c);
-        const text = Buffer.concat(parts).toString('utf8');
-        if (isEncryptedSnapshot(text) && !opts.key) {
-          if (m.timeRange.walLines.start !== 0) {
-            throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, 'the archive is encrypted: restoring it needs the key', { hint: 'Set BRI_ENCRYPTION_KEY to the key of the archived database.' });
-          }
-          decodable = false;
-          return; // the empty state at line 0: no snapshot.jss, BRI starts empty and replays the WAL
-        }
-        const snap = decodeSnapshot(text, opts.key);
-        expected = snap.state;
-        // Line numbers restart at 1 in the restored wal/: the snapshot is before all of them.
-        if (m.timeRange.walLines.start > 0 || snap.state.documents.size > 0 || snap.state.collections.size > 0) {
-          const out = path.join(dir, SNAPSHOT_FILE);
-          await fsp.writeFile(out, encodeSnapshot({ version: 2, walLine: 0, timestamp: snap.timestamp, state: snap.state }, m.contents.snapshot.encrypted ? opts.key : undefined));
-          await opts.hooks?.afterSnapshotRestore?.({ path: out, walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
-        }
-        return;
-      }
-      if (info.kind !== 'wal' || stopped) return;
-      const seg = info.segment!;
-      const out = path.join(dir, WAL_DIR, seg.segment);
-      const fh = await fsp.open(out, 'w', 0o644);
-      let lines = 0;
-      try {
-        let buffer: string[] = [];
-        const flush = async () => {
-          if (buffer.length) await fh.write(buffer.join(''));
-          buffer = [];
-        };
-        let lineNo = seg.firstLine;
-        lines: for await (const batch of splitLineBatches(decompressChunks(data, info.name, seg.originalSize))) for (const text of batch) {
-          const parsed = parseWalLine(text);
-          if (!parsed) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });
-          if (plan.untilTimestamp !== null && parsed.timestamp > plan.untilTimestamp) {
-            stopped = true;
-            break lines;
-          }
-          if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
-          else decodable = false;
-          buffer.push(text + '\n');
-          if (buffer.length >= 4096) await flush();
-          lines++;
-          lastLine = lineNo++;
-          lastTimestamp = parsed.timestamp;
-          lastPointer = parsed.pointer;
-          done += text.length + 1;
-        }
-        await flush();
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      if (lines === 0) await fsp.rm(out);
-      linesRestored += lines;
-      segmentsDone++;
-      opts.onProgress?.({ operation: 'restore', phase: 'restore', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
-      await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
-    },
-  });
-  let shipped: ShippedOutcome | null = null;
-  if (opts.shipped && !stopped) {
-    // The shipped WAL goes on in one more segment after the archive's last.
-    const lastSeg = m.contents.segments[m.contents.segments.length - 1];
-    const index = lastSeg ? (segmentIndex(lastSeg.segment) ?? 0) + 1 : 0;
-    const pos: ChainPosition = { lastLine, lastPointer, lastTimestamp, expected: decodable ? expected : null };
-    shipped = await appendShipped(dir, index, pos, opts.shipped, plan.untilTimestamp, opts.key);
-    if (shipped.broken && opts.shippedMustBeWhole) {
-      throw restoreError(`shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} are unusable: ${shipped.broken.reason}`, 'Nothing was swapped in; restore without --on-broken-shipment fail to stop at the last good line, or from another source.');
-    }
-    linesRestored += shipped.lines;
-    ({ lastLine, lastPointer, lastTimestamp } = pos);
-    if (pos.expected === null) decodable = false;
-  }
-  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: decodable ? expected : null, shipped };
-}
-
-async function fsyncTree(dir: string): Promise<void> {
-  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) await fsyncTree(path.join(dir, e.name));
-  }
-  await fsyncDir(dir);
-}
-
-/** Checks the built directory: it loads, the chain verifies, and it holds exactly the replayed state. */
-async function validate(dir: string, plan: RestorePlan, built: Built, opts: RestoreOptions): Promise<{ documents: number | null; collections: number | null }> {
-  const report = await verifyDataDir(dir, opts.key, plan.archive.manifest.chain.prevPointer === '' && plan.startLine > 0 ? null : plan.archive.manifest.chain.prevPointer);
-  if (!report.ok) throw restoreError(`the restored directory fails verification: ${report.problems[0]}`, 'Nothing was swapped in; try another archive or copy.');
-  if (report.chain.lines !== built.linesRestored) throw restoreError(`the restored WAL holds ${report.chain.lines} lines, expected ${built.linesRestored}`, 'Nothing was swapped in.');
-  if (built.expected === null) return { documents: null, collections: null };
-  const rec = await recover(dir, opts.key ? { encryptionKey: opts.key } : {});
-  // Compared in place: serialising two copies of a large state would cost more than the state itself.
-  if (!statesEqual(rec.state, built.expected)) {
-    throw restoreError('the restored directory does not open to the state the archive replays to', 'Nothing was swapped in; this is a bug, please report it.');
-  }
-  return { documents: rec.state.documents.size, collections: rec.state.collections.size };
 }
 
 /**
@@ -299,6 +150,20 @@ function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null
   };
 }
 
+/** What the restored directory records of its instance: the chain it continues, or where a new one begins. */
+function restoredState(plan: RestorePlan, instanceId: string): ArchiveState {
+  const m = plan.archive?.manifest ?? null;
+  const continues = plan.continuesChain && instanceId === plan.instanceId;
+  const origin = !continues && m !== null && m.timeRange.walLines.start > 0 && m.chain.prevPointer !== '' ? { line: m.timeRange.walLines.start, pointer: m.chain.prevPointer, timestamp: m.timeRange.start.getTime() } : null;
+  return {
+    version: 1,
+    instanceId,
+    removedLines: m?.timeRange.walLines.start ?? 0,
+    last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime() } : null,
+    ...(origin ? { origin } : {}),
+  };
+}
+
 export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   if (opts.newInstanceId !== undefined) assertInstanceId(opts.newInstanceId, 'new instance id');
   const target = path.resolve(opts.targetDir);
@@ -309,13 +174,15 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     movedAside: null,
     instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : randomUUID()),
     repaired: null,
-    source: plan.archive.copies?.[0]?.source ?? 'local',
+    source: plan.archive?.copies?.[0]?.source ?? plan.shipped?.source ?? 'local',
     skipped: [],
     shipped: null,
     hookErrors: [],
+    warnings: [],
   };
   if (opts.dryRun) {
-    const st = await targetState(target);
+    // The same refusals as the real run (a non-empty target without force, a locked one): a dry run says what would happen.
+    const st = await checkTarget(target, opts);
     const shipped = plannedShipped(plan, opts.shipped !== undefined);
     return {
       ...base,
@@ -324,13 +191,23 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       linesRestored: plan.linesToReplay + (shipped?.lines ?? 0),
       lastLine: shipped?.throughLine ?? plan.startLine + plan.linesToReplay,
       lastTimestamp: plan.untilTimestamp ?? plan.shipped?.endTime ?? plan.timeRange.end.getTime(),
-      documents: plan.archive.manifest.stats.documentsAtSnapshot,
-      collections: plan.archive.manifest.stats.collectionsAtSnapshot,
+      documents: plan.archive ? plan.archive.manifest.stats.documentsAtSnapshot : 0,
+      collections: plan.archive ? plan.archive.manifest.stats.collectionsAtSnapshot : 0,
     };
   }
-  await recoverInterruptedRestore(target);
-  const st = await checkTarget(target, opts);
   await fsp.mkdir(path.dirname(target), { recursive: true });
+  // One restore per target: the lock comes before anything reads the journal, so a second restore never "recovers" a live one's build.
+  const restoreLock = await acquireRestoreLock(target, RESTORE_LOCK_PURPOSE);
+  try {
+    await recoverInterruptedRestore(target, { locked: true });
+    return await restoreUnderLock(plan, opts, target, base);
+  } finally {
+    await restoreLock.release();
+  }
+}
+
+async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target: string, base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'>): Promise<RestoreResult> {
+  const st = await checkTarget(target, opts);
   let lock: DirLock | null = null;
   const when = stamp();
   const journal: SwapJournal = {
@@ -346,46 +223,46 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
     await opts.hooks?.beforeRestore?.(plan);
-    let fetched: FetchedArchive;
-    if (opts.fetch) fetched = await opts.fetch(plan, path.dirname(target));
-    else {
-      const v = await verifyOrRepair(plan, opts);
-      fetched = { ...v, source: 'local', skipped: [], temporary: v.file !== plan.archive.file ? [v.file] : [] };
+    let file: string | null = null;
+    if (plan.archive !== null) {
+      const fetched = await opts.fetch(plan, path.dirname(target));
+      temporary.push(...fetched.temporary);
+      file = fetched.file;
+      base.repaired = fetched.repaired;
+      base.source = fetched.source;
+      base.skipped = fetched.skipped;
     }
-    temporary.push(...fetched.temporary);
-    const { file, repaired } = fetched;
-    base.source = fetched.source;
-    base.skipped = fetched.skipped;
     await writeJournal(journal);
     await fsp.mkdir(journal.newDir);
-    const built = await buildDataDir(file, plan, journal.newDir, opts);
-    const m = plan.archive.manifest;
-    await writeArchiveState(journal.newDir, {
-      version: 1,
-      instanceId: base.instanceId,
-      removedLines: m.timeRange.walLines.start,
-      last: plan.continuesChain && base.instanceId === plan.instanceId ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime() } : null,
+    const built: Built = await buildDataDir(file, plan, journal.newDir, {
+      ...(opts.key ? { key: opts.key } : {}),
+      ...(opts.hooks ? { hooks: opts.hooks } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.shipped ? { shipped: opts.shipped } : {}),
+      ...(opts.shippedMustBeWhole ? { shippedMustBeWhole: true } : {}),
     });
+    const state = restoredState(plan, base.instanceId);
+    await writeArchiveState(journal.newDir, state);
     await fsyncTree(journal.newDir);
-    const counts = await validate(journal.newDir, plan, built, opts);
+    const counts = await validateBuilt(journal.newDir, plan, built, opts.key);
     await swapIn(journal);
     swapped = true;
     if (journal.oldDir && !journal.cleanExisting) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true });
     const result: RestoreResult = {
       ...base,
       movedAside: journal.cleanExisting ? null : journal.oldDir,
-      repaired,
       linesRestored: built.linesRestored,
       shipped: built.shipped,
       lastLine: built.lastLine,
       lastTimestamp: built.lastTimestamp,
       ...counts,
     };
+    await keepStartAsSeed(plan, state, built, opts, result);
     try {
       await opts.hooks?.afterRestore?.(result);
     } catch (err) {
       result.hookErrors.push(`afterRestore: ${(err as Error).message}`);
-      await opts.hooks?.onError?.(err, plan);
+      await Promise.resolve(opts.hooks?.onError?.(err, plan)).catch(() => undefined);
     }
     return result;
   } catch (err) {
@@ -403,5 +280,22 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
   } finally {
     if (lock && !swapped) await lock.release();
     await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
+  }
+}
+
+/**
+ * A new instance that does not start at line 0 (a clone, a restore to an earlier point) keeps the
+ * restore's starting state as a seed: its first archive then starts where the restore did and holds
+ * every restored line, whatever the data directory's snapshot has become. Best effort after the swap:
+ * without it, the first archive starts at the data directory's snapshot.
+ */
+async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Built, opts: RestoreOptions, result: RestoreResult): Promise<void> {
+  const m = plan.archive?.manifest;
+  if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return;
+  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot } : undefined;
+  try {
+    await writeSeedMember(opts.seedDir, state.instanceId, state.removedLines, built.startSnapshot, facts);
+  } catch (err) {
+    result.warnings.push(`the starting state could not be kept in ${opts.seedDir} (${(err as Error).message}); the first archive will start at the data directory's snapshot`);
   }
 }

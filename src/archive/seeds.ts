@@ -32,19 +32,42 @@ export interface SeedFacts {
   collections: number;
 }
 
+/** The facts go first: a seed under its name always has the facts beside it (when there are any). */
+async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined): Promise<void> {
+  if (!facts) return;
+  const f = factsPath(archiveDir, instanceId, line);
+  await fsp.writeFile(f + '.tmp', JSON.stringify({ documents: facts.documents, collections: facts.collections }), { mode: 0o644, flush: true });
+  await fsp.rename(f + '.tmp', f);
+}
+
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
 export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts?: SeedFacts): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   await fsp.mkdir(dir, { recursive: true });
   const target = seedPath(archiveDir, instanceId, line);
-  // The facts go first: a seed under its name always has the facts beside it (when there are any).
-  if (facts) {
-    const f = factsPath(archiveDir, instanceId, line);
-    await fsp.writeFile(f + '.tmp', JSON.stringify({ documents: facts.documents, collections: facts.collections }), { mode: 0o644, flush: true });
-    await fsp.rename(f + '.tmp', f);
-  }
+  await writeFacts(archiveDir, instanceId, line, facts);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   await compressToFile(Readable.from(batched(pieces)), target + '.tmp', { level: 3 });
+  await fsp.rename(target + '.tmp', target);
+  await fsyncDir(dir);
+}
+
+/**
+ * Keeps an archive's snapshot member (zstd of the snapshot text at absolute `line`) as the seed
+ * at that line, as stored: a restore's starting state becomes its new instance's first seed.
+ */
+export async function writeSeedMember(archiveDir: string, instanceId: string, line: number, compressed: readonly Buffer[], facts?: SeedFacts): Promise<void> {
+  const dir = path.join(archiveDir, SEEDS_DIR);
+  await fsp.mkdir(dir, { recursive: true });
+  await writeFacts(archiveDir, instanceId, line, facts);
+  const target = seedPath(archiveDir, instanceId, line);
+  const fh = await fsp.open(target + '.tmp', 'w', 0o644);
+  try {
+    for (const b of compressed) await fh.write(b);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await fsp.rename(target + '.tmp', target);
   await fsyncDir(dir);
 }
@@ -83,6 +106,18 @@ export async function readSeed(archiveDir: string, instanceId: string, line: num
   const chunks: Buffer[] = [];
   for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The lines this instance has seeds at (a state that can start an archive without a replay). */
+export async function seedLines(archiveDir: string, instanceId: string): Promise<number[]> {
+  const names = await fsp.readdir(path.join(archiveDir, SEEDS_DIR)).catch(() => [] as string[]);
+  const out: number[] = [];
+  for (const n of names) {
+    if (!n.startsWith(`${instanceId}.`) || !n.endsWith('.jss.zst')) continue;
+    const line = Number(n.slice(instanceId.length + 1, -'.jss.zst'.length));
+    if (Number.isSafeInteger(line) && line >= 0) out.push(line);
+  }
+  return out;
 }
 
 /** Removes this instance's seeds other than the one at `keepLine`. */

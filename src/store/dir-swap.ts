@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir, pathExists, writeFileDurable } from './durable-fs.js';
-import { isLiveOwner, LOCK_FILE, readLockOwner } from './lock.js';
+import { acquireLockFile, isLiveOwner, LOCK_FILE, readLockFileOwner, readLockOwner, type DirLock } from './lock.js';
 
 export interface SwapJournal {
   target: string;
@@ -26,6 +26,27 @@ export interface SwapJournal {
 
 export function journalPath(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.restore.json`);
+}
+
+/**
+ * One restore at a time per target: a lock file beside it (the target may not exist yet), taken
+ * before anything looks at the journal, so that a second restore (or an open of the store) never
+ * "recovers" the build directory of a restore that is alive.
+ */
+export function acquireRestoreLock(target: string, purpose: string): Promise<DirLock> {
+  return acquireLockFile(restoreLockPath(target), purpose, `restore target ${target}`);
+}
+
+function restoreLockPath(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.restore.lock`);
+}
+
+/** A restore lock whose process died (a kill) is removed by the next look at the target. */
+async function removeStaleRestoreLockFile(target: string): Promise<void> {
+  const file = restoreLockPath(target);
+  if (!fs.existsSync(file)) return;
+  const owner = await readLockFileOwner(file);
+  if (!isLiveOwner(owner)) await fsp.rm(file, { force: true });
 }
 
 export function stamp(date = new Date()): string {
@@ -56,7 +77,23 @@ async function removeStaleRestoreLock(dir: string): Promise<void> {
  * A complete, validated new directory is never deleted once the swap has begun: whatever
  * stands at the target then (an empty directory a process created in the window) is moved aside.
  */
-export async function recoverInterruptedRestore(target: string): Promise<string | null> {
+export async function recoverInterruptedRestore(target: string, opts: { locked?: boolean } = {}): Promise<string | null> {
+  const file = journalPath(target);
+  // Nothing to recover is the common case: no lock file is created beside every directory opened.
+  if (!fs.existsSync(file) && !fs.existsSync(file + '.tmp')) {
+    if (await pathExists(target)) await removeStaleRestoreLock(target);
+    if (!opts.locked) await removeStaleRestoreLockFile(target);
+    return null;
+  }
+  const lock = opts.locked ? null : await acquireRestoreLock(target, 'recovering an interrupted restore');
+  try {
+    return await recoverUnderLock(target);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function recoverUnderLock(target: string): Promise<string | null> {
   const file = journalPath(target);
   await fsp.rm(file + '.tmp', { force: true }); // a journal being rewritten when the crash came
   if (!fs.existsSync(file)) {

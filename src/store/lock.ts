@@ -35,8 +35,12 @@ function pidAlive(pid: number): boolean {
 }
 
 export async function readLockOwner(dataDir: string): Promise<LockOwner | null> {
+  return readLockFileOwner(path.join(dataDir, LOCK_FILE));
+}
+
+export async function readLockFileOwner(lockPath: string): Promise<LockOwner | null> {
   try {
-    const text = await fsp.readFile(path.join(dataDir, LOCK_FILE), 'utf8');
+    const text = await fsp.readFile(lockPath, 'utf8');
     const parsed = JSON.parse(text) as Partial<LockOwner>;
     if (typeof parsed.pid !== 'number') return null;
     return { pid: parsed.pid, host: String(parsed.host ?? ''), since: Number(parsed.since ?? 0), purpose: String(parsed.purpose ?? '') };
@@ -54,20 +58,27 @@ export function isLiveOwner(owner: LockOwner | null): boolean {
   return pidAlive(owner.pid);
 }
 
-function lockedError(dataDir: string, owner: LockOwner): BriError {
+function lockedError(what: string, lockPath: string, owner: LockOwner): BriError {
   return new BriError(
     ErrorCodes.LOCKED,
-    `data directory ${dataDir} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose || 'unknown'}) since ${new Date(owner.since).toISOString()}`,
+    `${what} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose || 'unknown'}) since ${new Date(owner.since).toISOString()}`,
     {
-      hint: 'Close the database in that process first; if it is gone and on another host, remove bri.lock by hand.',
-      details: { dataDir, owner },
+      hint: `Wait for that process, or stop it; if it is gone and on another host, remove ${lockPath} by hand.`,
+      details: { lockPath, owner },
     },
   );
 }
 
 /** Takes the data directory's lock, taking over a stale one; throws LOCKED if a live process holds it. */
 export async function acquireLock(dataDir: string, purpose: string): Promise<DirLock> {
-  const lockPath = path.join(dataDir, LOCK_FILE);
+  return acquireLockFile(path.join(dataDir, LOCK_FILE), purpose, `data directory ${dataDir}`);
+}
+
+/**
+ * Takes the lock file at `lockPath` (created with O_EXCL, holding pid and host), taking over a
+ * stale one; throws LOCKED naming `what` if a live process holds it.
+ */
+export async function acquireLockFile(lockPath: string, purpose: string, what: string): Promise<DirLock> {
   const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: Date.now(), purpose };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -85,26 +96,26 @@ export async function acquireLock(dataDir: string, purpose: string): Promise<Dir
         async release() {
           if (released) return;
           released = true;
-          const current = await readLockOwner(dataDir);
+          const current = await readLockFileOwner(lockPath);
           if (current && current.pid === owner.pid && current.since === owner.since) await fsp.rm(lockPath, { force: true });
         },
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const current = await readLockOwner(dataDir);
+      const current = await readLockFileOwner(lockPath);
       if (current && isLiveOwner(current)) {
         if (current.pid === process.pid && current.host === owner.host) {
-          throw new BriError(ErrorCodes.LOCKED, `data directory ${dataDir} is already open in this process (pid ${current.pid}, ${current.purpose})`, {
-            hint: 'Use the open database instance, or close it first.',
-            details: { dataDir, owner: current },
+          throw new BriError(ErrorCodes.LOCKED, `${what} is already in use in this process (pid ${current.pid}, ${current.purpose})`, {
+            hint: 'Use the open database instance, or wait for the operation in progress, or close it first.',
+            details: { lockPath, owner: current },
           });
         }
-        throw lockedError(dataDir, current);
+        throw lockedError(what, lockPath, current);
       }
       // Stale: the owner died without releasing. Remove and retry the exclusive create.
       await fsp.rm(lockPath, { force: true });
     }
   }
-  const current = await readLockOwner(dataDir);
-  throw lockedError(dataDir, current ?? { pid: -1, host: '?', since: 0, purpose: 'unknown' });
+  const current = await readLockFileOwner(lockPath);
+  throw lockedError(what, lockPath, current ?? { pid: -1, host: '?', since: 0, purpose: 'unknown' });
 }

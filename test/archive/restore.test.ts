@@ -59,13 +59,18 @@ describe('restore', () => {
     await fsp.mkdir(target);
     await fsp.writeFile(path.join(target, 'keep.txt'), 'old');
     const before = await treeDigest(root);
-    const result = await openRestore({ dataDir }).fromLatest({ targetDir: target, dryRun: true });
+    // A dry run answers what the real run would do: without force, a non-empty target is refused by both.
+    await expect(openRestore({ dataDir }).fromLatest({ targetDir: target, dryRun: true })).rejects.toMatchObject({ code: 'RESTORE_ERROR', message: expect.stringContaining('not empty') });
+    const refused = await runCli(['restore', 'latest', '-d', dataDir, '--target', target, '--dry-run']);
+    expect(refused.code).toBe(30);
+    expect(refused.stderr).toContain('not empty');
+    const result = await openRestore({ dataDir }).fromLatest({ targetDir: target, dryRun: true, force: true });
     expect(result.dryRun).toBe(true);
-    expect(result.plan.archive.manifest.archiveId).toBe(archives[1]);
+    expect(result.plan.archive!.manifest.archiveId).toBe(archives[1]);
     expect(result.plan.linesToReplay).toBe(51);
     expect(result.movedAside).toContain('target.pre-restore-');
     expect(await treeDigest(root)).toEqual(before);
-    const cli = await runCli(['restore', 'latest', '-d', dataDir, '--target', target, '--dry-run', '--json']);
+    const cli = await runCli(['restore', 'latest', '-d', dataDir, '--target', target, '--dry-run', '--force', '--json']);
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout).plan.archive.manifest.archiveId).toBe(archives[1]);
     expect(await treeDigest(root)).toEqual(before);
@@ -78,7 +83,7 @@ describe('restore', () => {
     const result = await db.restore.from(archives[1]!, {
       targetDir: target,
       hooks: {
-        beforeRestore: (plan) => void calls.push(`before:${plan.archive.manifest.archiveId}`),
+        beforeRestore: (plan) => void calls.push(`before:${plan.archive!.manifest.archiveId}`),
         afterSnapshotRestore: (info) => void calls.push(`snapshot:${info.walLine}:${info.documents}`),
         afterWalSegmentRestore: (info) => void calls.push(`segment:${info.segmentsDone}/${info.segmentsTotal}`),
         afterRestore: (r) => void calls.push(`after:${r.linesRestored}`),

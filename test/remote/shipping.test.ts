@@ -235,11 +235,11 @@ describe('continuous shipping', () => {
     expect((await planner.plan({ kind: 'latest' })).shipped?.throughLine).toBe(total);
     const pitrPlan = await planner.plan({ kind: 'timestamp', timestamp: stamps[stamps.length - 1]! });
     expect(pitrPlan.untilTimestamp).toBe(stamps[stamps.length - 1]);
-    expect(pitrPlan.shipped?.afterLine).toBe(pitrPlan.archive.manifest.timeRange.walLines.end);
+    expect(pitrPlan.shipped?.afterLine).toBe(pitrPlan.archive!.manifest.timeRange.walLines.end);
     // A dry run says how far the restore will go, shipped WAL included, and writes nothing.
     const dry = await openRestore({ dataDir: path.join(root, 'dry'), config: { remotes } }).fromLatest({ dryRun: true });
     expect(dry.lastLine).toBe(total);
-    expect(dry.shipped?.lines).toBe(total - dry.plan.archive.manifest.timeRange.walLines.end);
+    expect(dry.shipped?.lines).toBe(total - dry.plan.archive!.manifest.timeRange.walLines.end);
     expect(fs.existsSync(path.join(root, 'dry'))).toBe(false);
     for (const [i, t] of stamps.entries()) {
       const expected = toPlainState((await recover(dataDir, { untilTimestamp: t })).state);
@@ -371,7 +371,7 @@ describe('WAL cleanup with shipping', () => {
       // From S3 alone: the second archive plus the shipped line after it.
       const target = path.join(root, 'restored');
       const r = await openRestore({ dataDir: target, config: { remotes: [remotes[1]!] } }).fromLatest();
-      expect(r.plan.archive.manifest.archiveId).toBe(second.archiveId);
+      expect(r.plan.archive!.manifest.archiveId).toBe(second.archiveId);
       expect(r.shipped?.lines).toBe(1);
       expect(toPlainState((await recover(target)).state)).toEqual(expected);
     } finally {

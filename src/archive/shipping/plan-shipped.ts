@@ -6,7 +6,7 @@
  */
 import { isBriError } from '../../errors.js';
 import type { ArchiveSources } from '../sources.js';
-import { chainAfter, chainEndTime, listShipments } from './shipped-catalog.js';
+import { chainAfter, chainEndTime, chainStartTime, listShipments } from './shipped-catalog.js';
 import type { ShipmentRef } from './shipment.js';
 
 export interface ShippedPlan {
@@ -17,6 +17,8 @@ export interface ShippedPlan {
   throughLine: number;
   /** Timestamp of the last shipped line (null: unknown). */
   endTime: number | null;
+  /** Timestamp of the first line the chain holds (null: unknown; read only for a chain from line 1, which no archive precedes). */
+  startTime: number | null;
   /** First missing line when shipments exist past a gap (the restore stops before it). */
   gapAt: number | null;
   /** The other sources' chains, in priority order: a shipment that fails is taken from them. */
@@ -61,6 +63,7 @@ export async function findShipped(
     afterLine,
     throughLine: best.chain.throughLine,
     endTime: await chainEndTime(sources.remote(best.source)!, best.chain),
+    startTime: afterLine === 0 ? await chainStartTime(sources.remote(best.source)!, best.chain) : null,
     gapAt: best.chain.gapAt,
     others: chains.filter((c) => c !== best).map((c) => ({ source: c.source, refs: c.chain.refs })),
   };

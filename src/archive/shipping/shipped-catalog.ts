@@ -46,17 +46,25 @@ export function chainAfter(refs: readonly ShipmentRef[], afterLine: number): Shi
   return { refs: chain, throughLine: through, gapAt: null };
 }
 
-/** The last shipped instant of a chain (from the last object's metadata; null when it cannot be read). */
-export async function chainEndTime(remote: RemoteSource, chain: ShippedChain): Promise<number | null> {
-  const last = chain.refs[chain.refs.length - 1];
-  if (!last) return null;
+async function metadataTime(remote: RemoteSource, ref: ShipmentRef | undefined, field: 'first_timestamp' | 'last_timestamp'): Promise<number | null> {
+  if (!ref) return null;
   try {
-    const t = Number((await remote.store.head(last.key)).metadata.last_timestamp);
+    const t = Number((await remote.store.head(ref.key)).metadata[field]);
     return Number.isFinite(t) ? t : null;
   } catch (err) {
     if (isBriError(err)) return null;
     throw err;
   }
+}
+
+/** The last shipped instant of a chain (from the last object's metadata; null when it cannot be read). */
+export function chainEndTime(remote: RemoteSource, chain: ShippedChain): Promise<number | null> {
+  return metadataTime(remote, chain.refs[chain.refs.length - 1], 'last_timestamp');
+}
+
+/** The first shipped instant of a chain (from the first object's metadata; null when it cannot be read). */
+export function chainStartTime(remote: RemoteSource, chain: ShippedChain): Promise<number | null> {
+  return metadataTime(remote, chain.refs[0], 'first_timestamp');
 }
 
 /** Downloads and checks one shipment (bounded: a shipment is small, and decoding stops at its limit). */
@@ -71,6 +79,7 @@ export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?
  */
 export async function fetchShippedLines(remotes: readonly RemoteSource[], instanceId: string, afterLine: number, throughLine: number, pointer: string, file: string, key?: EncryptionKey): Promise<void> {
   const problems: string[] = [];
+  let incomplete = false;
   for (const remote of remotes) {
     try {
       const chain = chainAfter((await listShipments(remote)).get(instanceId) ?? [], afterLine);
@@ -106,10 +115,13 @@ export async function fetchShippedLines(remotes: readonly RemoteSource[], instan
       return;
     } catch (err) {
       if (!isBriError(err)) throw err;
+      incomplete = true;
       problems.push(`${remote.name}: ${err.message}`);
     }
   }
+  // `incomplete`: some remote could not be read to the end and may still hold them; false: every remote answered that it does not.
   throw new BriError(ErrorCodes.ARCHIVE_ERROR, `lines ${afterLine + 1}..${throughLine} were removed from the WAL once shipped, and no remote gives them back: ${problems.join('; ') || 'no remote'}`, {
-    hint: 'The next archive waits for a remote that holds them; nothing was archived, nothing is lost while one does.',
+    hint: incomplete ? 'The next archive waits for a remote that holds them; nothing was archived, nothing is lost while one does.' : 'No remote holds them any more.',
+    details: { incomplete },
   });
 }

@@ -27,6 +27,12 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
   if (uploads.some((u) => u.outcome === 'failed')) process.exitCode = exitCodeFor(ErrorCodes.REMOTE_ERROR);
 }
 
+/** The lines an archive holds; one that holds a state and no line says so. */
+function lineRange(m: Manifest): string {
+  const { start, end } = m.timeRange.walLines;
+  return end === start ? `none (the state at line ${start})` : `${start + 1}..${end}`;
+}
+
 /** One line per archive, the summary people read. */
 export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: CatalogArchive['copies'] }): Array<string | number> {
   const m = a.manifest;
@@ -35,7 +41,7 @@ export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: Cata
     m.archiveId,
     m.name ?? '',
     `${formatTime(m.timeRange.start.getTime())} .. ${formatTime(m.timeRange.end.getTime())}`,
-    `${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end}`,
+    lineRange(m),
     formatBytes(m.compression.originalSize),
     formatBytes(a.bytes),
     ratio,
@@ -74,7 +80,7 @@ export function manifestSummary(m: Manifest, bytes?: number): string {
     `instance    ${m.instanceId}`,
     `previous    ${m.previousArchiveId ?? '(first of its chain)'}`,
     `time range  ${formatTime(m.timeRange.start.getTime())} .. ${formatTime(m.timeRange.end.getTime())}`,
-    `lines       ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} (${m.contents.totalWalEntries} entries in ${m.contents.segments.length} segments)`,
+    `lines       ${lineRange(m)} (${m.contents.totalWalEntries} entries in ${m.contents.segments.length} segments)`,
     `snapshot    at line ${m.contents.snapshot.walLine}, ${s.documentsAtSnapshot ?? '?'} documents${m.contents.snapshot.encrypted ? ', encrypted' : ''}`,
     `operations  ${s.byOperation ? Object.entries(s.byOperation).map(([k, v]) => `${k} ${v}`).join(', ') : 'unknown (encrypted)'}`,
     `chain       ${m.chain.prevPointer || '(start)'} -> ${m.chain.firstPointer} .. ${m.chain.lastPointer}${m.chain.verified ? '' : ' (not verified: encrypted)'}`,
@@ -106,8 +112,9 @@ export function registerArchiveCommands(program: Command): void {
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
-        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
+        if (opts.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, gap: created.gap, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, opts);
+        if (created.gap) process.stderr.write(`WARNING: lines ${created.gap.fromLine}..${created.gap.toLine} are in no archive: ${created.gap.reason}. Times within them cannot be restored; their effect is in this archive's starting state.\n`);
         reportUploads(created.uploads, opts);
         reportAfterSteps(created, opts);
       } finally {
@@ -178,10 +185,11 @@ export function registerArchiveCommands(program: Command): void {
   cmd('delete')
     .argument('<id>', 'archive id')
     .option('-s, --source <name>', "delete only the copy on this source ('local', a remote's name or a provider)")
+    .option('-f, --force', 'delete a permanent archive, or the last copy of lines no longer in wal/', false)
     .description('delete an archive: every copy, or the one on --source')
     .action(async (id: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      const r = await api(raw, opts, 'bri archive delete').delete(id, sourceOpt(raw));
+      const r = await api(raw, opts, 'bri archive delete').delete(id, { ...sourceOpt(raw), force: raw.force === true });
       if (opts.json) printJson(r);
       else printLine(r.deleted.map((d) => `deleted ${d.source}: ${d.location}`).join('\n'), opts);
     });

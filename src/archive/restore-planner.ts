@@ -1,0 +1,97 @@
+/**
+ * One restore plan from what the sources hold: the archive (or none), the
+ * shipped WAL that continues it, and where the restore stops. For a time T:
+ * the archive whose range holds T, else the newest archive plus the shipped
+ * lines up to T when T lies past it, else TIMESTAMP_NOT_FOUND naming every
+ * range there is. An instance with no archive yet restores from its shipped
+ * WAL alone when that starts at line 1 (a database lost before its first
+ * archive). Pure decisions over listings; the only I/O is listing shipments.
+ */
+import { BriError, ErrorCodes } from '../errors.js';
+import type { Manifest } from '../format/manifest.js';
+import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './restore-plan.js';
+import type { ArchiveSources } from './sources.js';
+import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
+import { listShipments } from './shipping/shipped-catalog.js';
+
+export interface PlannerContext {
+  archives: PlanArchive[];
+  sources: ArchiveSources;
+  /** Sources in the order the restore tries them. */
+  order: readonly string[];
+  unreachable: ReadonlySet<string>;
+  /** The instance asked for (--instance), and the data directory's own (bri-archive.json), if any. */
+  explicitInstance?: string;
+  ownInstance?: string;
+}
+
+/** The archive whose range holds `ts` (start <= ts <= sealedAt), the newest such; undefined when none does. */
+export function archiveHolding<A extends { manifest: Manifest }>(archives: readonly A[], ts: number): A | undefined {
+  return archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime()).pop();
+}
+
+function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null): BriError {
+  const ranges = timeline(archives);
+  const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source} reaches ${new Date(shipped.endTime).toISOString()}` : '';
+  return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}${reach}`, {
+    hint: 'Pick a time inside one of the available ranges (`bri restore list`).',
+    details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })), ...(shipped?.endTime ? { shippedThrough: new Date(shipped.endTime) } : {}) },
+  });
+}
+
+/** Instances with shipped WAL from line 1 and no archive, by the time their WAL reaches (newest last). */
+async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListings): Promise<string[]> {
+  const withArchives = new Set(ctx.archives.map((a) => a.manifest.instanceId));
+  const found = new Set<string>();
+  for (const name of ctx.order) {
+    const remote = ctx.sources.remote(name);
+    if (!remote || ctx.unreachable.has(name)) continue;
+    let listing = listings.get(name);
+    if (!listing) {
+      listing = listShipments(remote);
+      listings.set(name, listing);
+    }
+    const byInstance = await listing.catch(() => new Map());
+    for (const [id, refs] of byInstance) if (!withArchives.has(id) && refs.some((r: { firstLine: number }) => r.firstLine === 1)) found.add(id);
+  }
+  return [...found];
+}
+
+export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
+  const listings: ShipmentListings = new Map();
+  const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, ctx.unreachable, instanceId, afterLine, listings);
+  if (target.kind === 'archive') return planRestore(ctx.archives, target);
+  const hasArchives = (id: string) => ctx.archives.some((a) => a.manifest.instanceId === id);
+  const wanted = ctx.explicitInstance ?? ctx.ownInstance;
+  // An instance without archives restores from its shipped WAL when that starts at line 1.
+  const shippedOnly = async (id: string): Promise<RestorePlan | null> => {
+    const shipped = await shippedAfter(id, 0);
+    return shipped ? planShippedOnly(target, id, shipped) : null;
+  };
+  if (wanted !== undefined && !hasArchives(wanted)) {
+    const p = await shippedOnly(wanted);
+    if (p) return p;
+    if (ctx.explicitInstance !== undefined) {
+      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive and no shipped WAL of instance ${wanted}`, { hint: '`bri restore list` shows the instances there are.', details: { instanceId: wanted } });
+    }
+  }
+  if (ctx.archives.length === 0) {
+    // Nothing archived anywhere: the instance whose shipped WAL reaches furthest in time.
+    let best: RestorePlan | null = null;
+    for (const id of await shippedOnlyInstances(ctx, listings)) {
+      const p = await shippedOnly(id).catch(() => null);
+      if (p && (!best || (p.shipped?.endTime ?? 0) > (best.shipped?.endTime ?? 0))) best = p;
+    }
+    if (best) return best;
+  }
+  const instance = wanted !== undefined && hasArchives(wanted) ? wanted : undefined;
+  const latest = planRestore(ctx.archives, { kind: 'latest' }, instance);
+  if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
+  const { archives } = instanceArchives(ctx.archives, latest.instanceId);
+  if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId);
+  // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines up to T.
+  const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
+  const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();
+  if (!shipped || shipped.endTime === null || target.timestamp < sealedAt || target.timestamp > shipped.endTime) throw notFound(target.timestamp, archives, shipped);
+  return { ...latest, target, untilTimestamp: target.timestamp, continuesChain: false, shipped };
+}
