@@ -187,6 +187,14 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
   };
 }
 
+/**
+ * Whether `slice` (a whole block, zero-filled past the file's end as PAR 2.0 hashes the last one) is
+ * slice `index` of `file` as recorded: lets a caller try a candidate fix of a damaged block.
+ */
+export function sliceIsRecorded(file: Par2FileEntry, index: number, slice: Uint8Array): boolean {
+  return file.checksums !== undefined && index < file.blockCount && sliceMatches(slice, file.checksums, index);
+}
+
 function sliceMatches(slice: Uint8Array, checksums: Buffer, index: number): boolean {
   const at = index * IFSC_ENTRY_BYTES;
   if (crc32(slice) !== checksums.readUInt32LE(at + 16)) return false;
