@@ -7,7 +7,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir } from '../store/durable-fs.js';
 import { removeCopyRecord } from './copies.js';
-import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type SourceProblem } from './fetch-copy.js';
+import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch-copy.js';
+import { scratchPath } from './scratch.js';
 import type { ArchiveCopy, CatalogArchive } from './source-catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from './verify.js';
@@ -24,6 +25,8 @@ export interface DownloadedArchive {
   source: string;
   skipped: SourceProblem[];
   repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+  /** The source copy's recovery data was damaged (its data intact): the file written has it written again. */
+  recoveryDamaged: RecoveryDamage | null;
 }
 
 /** Removes one copy: the local file (and its directory entry, durably), or the remote object and our record of it. */
@@ -37,10 +40,10 @@ export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: 
   await removeCopyRecord(archiveDir, archiveId, copy.source);
 }
 
-/** Puts a fetched copy at `target` (temp file, fsync, rename, directory fsync) and removes the fetch's temporaries. */
+/** Puts a fetched copy at `target` (scratch file beside it, fsync, rename, directory fsync) and removes the fetch's scratch files. */
 export async function placeFetched(got: FetchedCopy, target: string): Promise<void> {
+  const tmp = scratchPath(path.dirname(target), `placing-${path.basename(target)}`);
   try {
-    const tmp = `${target}.tmp-${process.pid}`;
     if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
     else await fsp.copyFile(got.file, tmp);
     const fh = await fsp.open(tmp, 'r+');
@@ -49,6 +52,7 @@ export async function placeFetched(got: FetchedCopy, target: string): Promise<vo
     await fsp.rename(tmp, target);
     await fsyncDir(path.dirname(target));
   } finally {
+    await fsp.rm(tmp, { force: true });
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
   }
 }
@@ -67,5 +71,13 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
 export async function downloadTo(entry: CatalogArchive, target: string, fetch: FetchOptions): Promise<DownloadedArchive> {
   const got = await fetchGoodCopy(entry, fetch);
   await placeFetched(got, target);
-  return { archiveId: entry.manifest.archiveId, file: target, bytes: (await fsp.stat(target)).size, source: got.source, skipped: got.skipped, repaired: got.repaired };
+  return {
+    archiveId: entry.manifest.archiveId,
+    file: target,
+    bytes: (await fsp.stat(target)).size,
+    source: got.source,
+    skipped: got.skipped,
+    repaired: got.repaired,
+    recoveryDamaged: got.recoveryDamaged,
+  };
 }

@@ -2,13 +2,16 @@
  * Getting a good copy of an archive: the sources are tried in priority order;
  * a copy that is missing, cannot be fetched (the source is down), holds
  * another archive, or fails its checksums beyond PAR2 repair is skipped with
- * the reason, and the next source is tried. Downloads go to a temporary file
- * (hashed on the way) that the caller removes once it is done with it.
+ * the reason, and the next source is tried. A copy whose data is intact but
+ * whose recovery data is damaged is used as it is, with a warning saying how
+ * to fix it. A key that does not open intact data is the caller's error, not
+ * the copy's: it stops the search (every copy would say the same). Downloads
+ * and repaired copies are scratch files beside where the copy is needed
+ * (scratch.ts), hashed on the way, that the caller removes once done.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
@@ -16,7 +19,8 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { readCopyRecord } from './copies.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
-import type { ArchiveRepairer } from './restore.js';
+import type { RepairedCopy } from './repairer.js';
+import { scratchPath, sweepScratch } from './scratch.js';
 import type { ArchiveCopy, CatalogArchive, SourceFailure } from './source-catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 import { verifyArchive } from './verify.js';
@@ -29,10 +33,25 @@ export interface SourceProblem {
   code?: string;
 }
 
+/** A copy whose data is intact and whose recovery data is damaged: usable, and what fixes it. */
+export interface RecoveryDamage {
+  source: string;
+  /** The copy's file or object. */
+  location: string;
+  problem: string;
+  /** What to do about it (the command). */
+  hint: string;
+}
+
+/** Repairs `file` into a scratch file in `workDir` (default: beside it); null when it cannot. */
+export type CopyRepairer = (file: string, workDir?: string) => Promise<RepairedCopy | null>;
+
 export interface FetchedCopy {
   file: string;
   source: string;
   repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+  /** The copy's recovery data is damaged (its data is intact): restored from, with this warning. */
+  recoveryDamaged: RecoveryDamage | null;
   /** Files this fetch made (downloads, repaired copies): the caller removes them. */
   temporary: string[];
   /** Sources tried before this one, and why they were not used. */
@@ -49,7 +68,7 @@ export interface FetchOptions {
   key?: EncryptionKey;
   /** Verify the copy (default true); without it, any copy that downloads is taken. */
   verify?: boolean;
-  repair?: ArchiveRepairer;
+  repair?: CopyRepairer;
   /** Sources the listing could not reach, with the error. */
   unreachable?: SourceFailure[];
   onProblem?: (p: SourceProblem) => void;
@@ -73,22 +92,36 @@ async function download(remote: RemoteSource, copy: ArchiveCopy, to: string, opt
   return { sha256: hash.digest('hex'), size };
 }
 
-/** Checks a copy on disk; repairs it into a temp file when it can. Throws a BriError saying what is wrong. */
-async function check(file: string, entry: CatalogArchive, opts: FetchOptions, made: string[]): Promise<{ file: string; repaired: FetchedCopy['repaired'] }> {
+function recoveryDamage(id: string, copy: ArchiveCopy, problem: string): RecoveryDamage {
+  const hint =
+    copy.source === LOCAL_SOURCE
+      ? `\`bri archive repair ${id} --in-place\` writes the recovery data again from the intact data`
+      : `the copy on ${copy.source} needs replacing: \`bri archive download ${id} <file> --source ${copy.source}\` gives a whole copy (recovery data written again), or upload a good local copy again (\`bri archive delete ${id} --source ${copy.source}\`, then \`bri archive upload ${id} --source ${copy.source}\`)`;
+  return { source: copy.source, location: copy.location, problem, hint };
+}
+
+/** Checks a copy on disk; repairs it into a scratch file when it can. Throws a BriError saying what is wrong. */
+async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opts: FetchOptions, made: string[]): Promise<Pick<FetchedCopy, 'file' | 'repaired' | 'recoveryDamaged'>> {
   const id = entry.manifest.archiveId;
   if (opts.verify === false) {
     const m = await readManifest(file);
     if (m.archiveId !== id) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${m.archiveId}, not ${id}`);
-    return { file, repaired: null };
+    return { file, repaired: null, recoveryDamaged: null };
   }
+  // A wrong key is thrown from here (DECRYPTION_FAILED), never reported as damage.
   const report = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  if (report.ok && report.archiveId === id) return { file, repaired: null };
-  if (report.ok) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${report.archiveId}, not ${id}`);
-  const fixed = opts.repair ? await opts.repair(file) : null;
+  if (report.archiveId !== null && report.archiveId !== id && (report.ok || report.restorable)) {
+    throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${report.archiveId}, not ${id}`);
+  }
+  if (report.ok) return { file, repaired: null, recoveryDamaged: null };
+  const fixed = opts.repair ? await opts.repair(file, opts.workDir) : null;
+  if (fixed) made.push(fixed.file);
+  // Intact data is never refused because its recovery data is hurt: used with a warning. The copy used has its
+  // recovery data written again (the tar may not even read to its end); without a repairer, the copy as it is.
+  if (report.restorable) return { file: fixed?.file ?? file, repaired: null, recoveryDamaged: recoveryDamage(id, copy, report.problems[0]!) };
   if (fixed) {
-    made.push(fixed.file);
     const again = await verifyArchive(fixed.file, opts.key ? { key: opts.key } : {});
-    if (again.ok && again.archiveId === id) return { file: fixed.file, repaired: { damagedBlocks: fixed.damagedBlocks, repairedBlocks: fixed.repairedBlocks } };
+    if (again.ok && again.archiveId === id) return { file: fixed.file, repaired: { damagedBlocks: fixed.damagedBlocks, repairedBlocks: fixed.repairedBlocks }, recoveryDamaged: null };
   }
   throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy is damaged${opts.repair ? ' beyond repair' : ''}: ${report.problems[0] ?? report.error?.message ?? 'unknown damage'}`, {
     details: { archiveId: id, problems: report.problems },
@@ -103,6 +136,9 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
     skipped.push(p);
     opts.onProblem?.(p);
   };
+  // What killed runs left here is removed first; this run's own scratch files are removed by the caller.
+  await sweepScratch(opts.workDir);
+  await sweepScratch(opts.archiveDir);
   for (const source of opts.order) {
     const down = opts.unreachable?.find((u) => u.source === source);
     if (down) {
@@ -120,9 +156,9 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       if (source === LOCAL_SOURCE) file = copy.file!;
       else {
         const remote = opts.sources.remote(source)!;
-        file = path.join(opts.workDir, `.bri-fetch-${id}-${source}-${randomBytes(3).toString('hex')}.bri`);
-        made.push(file);
         await fsp.mkdir(opts.workDir, { recursive: true });
+        file = scratchPath(opts.workDir, `download-${id}-from-${source}`);
+        made.push(file);
         const got = await download(remote, copy, file, opts);
         // A mismatch with our own upload record is damage; PAR2 may still repair it, so it is checked below.
         const rec = await readCopyRecord(opts.archiveDir, id, source);
@@ -130,11 +166,13 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
           throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy's SHA-256 differs from the one confirmed at upload`, { details: { expected: rec.sha256, actual: got.sha256 } });
         }
       }
-      const good = await check(file, entry, opts, made);
-      return { file: good.file, source, repaired: good.repaired, temporary: made, skipped };
+      const good = await check(file, entry, copy, opts, made);
+      return { ...good, source, temporary: made, skipped };
     } catch (err) {
       await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
       if (!isBriError(err) && !(err instanceof Error)) throw err;
+      // The key is the caller's: another copy would not open with it either.
+      if (isBriError(err, ErrorCodes.DECRYPTION_FAILED) || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
       const e = err as BriError;
       const thaw = isColdObject(e) ? `; \`bri archive thaw ${id} --source ${source}\` asks for it back` : '';
       skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });

@@ -36,8 +36,8 @@ export interface MemberInfo {
 }
 
 export interface PackageVisitor {
-  /** Called once the manifest is read and validated, before any other member. */
-  manifest?(manifest: Manifest, rawSha256: string): void | Promise<void>;
+  /** Called once the manifest is read and validated, before any other member (`size`: its bytes, for the layout). */
+  manifest?(manifest: Manifest, rawSha256: string, size: number): void | Promise<void>;
   /** Called for each member after the manifest; `data` must be consumed or left (it is drained). */
   member?(info: MemberInfo, data: AsyncIterable<Buffer>): void | Promise<void>;
 }
@@ -188,7 +188,7 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
         manifest = decodeManifest(raw.toString('utf8'));
         plan = expectations(manifest);
         const sha = createHash('sha256').update(raw).digest('hex');
-        await callVisitor(() => visitor.manifest?.(manifest!, sha));
+        await callVisitor(() => visitor.manifest?.(manifest!, sha, raw.length));
         if (options.manifestOnly) return manifest;
         continue;
       }

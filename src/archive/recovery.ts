@@ -3,7 +3,9 @@
  * the package before the `recovery.par2` member (tar headers, manifest,
  * members, checksums), recorded as a file named `<archiveId>.tar`, so that
  * par2cmdline can rebuild it from a damaged archive too. Repair rebuilds that
- * prefix, then writes the recovery member again from it (PAR2 output is
+ * prefix (or, when the recovery data alone is hurt, takes it as it is: its
+ * checks are in integrity.ts), then writes the recovery member again from it
+ * with the block size and count the manifest records (PAR2 output is
  * deterministic), giving back the original file byte for byte.
  */
 import * as fs from 'node:fs';
@@ -16,8 +18,12 @@ import { RECOVERY_MEMBER, type Manifest } from '../format/manifest.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import type { RecoveryWriter } from './create.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
-import { chooseSliceLayout, createPar2, readPar2Set, repairPar2, verifyPar2, type Par2Set } from './par2/index.js';
+import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
+import { chooseSliceLayout, createPar2, repairPar2 } from './par2/index.js';
 import { readManifest } from './package-reader.js';
+import { scratchPath, sweepScratch } from './scratch.js';
+
+export { protectedName, type Par2Status } from './integrity.js';
 
 export const DEFAULT_REDUNDANCY = 0.1;
 
@@ -48,58 +54,6 @@ export function par2RecoveryWriter(redundancy: number = DEFAULT_REDUNDANCY, opts
   };
 }
 
-/** The name the PAR2 set gives the protected prefix of an archive. */
-export function protectedName(archiveId: string): string {
-  return `${archiveId}.tar`;
-}
-
-export interface Par2Status {
-  /** Whether the archive carries readable PAR2 data. */
-  present: boolean;
-  intact: boolean;
-  repairable: boolean;
-  damagedBlocks: number;
-  totalBlocks: number;
-  recoveryBlocksAvailable: number;
-}
-
-async function findSet(file: string): Promise<Par2Set | null> {
-  try {
-    const set = await readPar2Set([file]);
-    return set.files.length === 1 ? set : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Checks the archive's bytes against its PAR2 data (works even when the tar cannot be read). */
-export async function par2Status(file: string): Promise<Par2Status> {
-  const none: Par2Status = { present: false, intact: false, repairable: false, damagedBlocks: 0, totalBlocks: 0, recoveryBlocksAvailable: 0 };
-  const set = await findSet(file);
-  if (!set) return none;
-  try {
-    const v = await verifyPar2(set, { path: file, offset: 0, length: Math.min(set.files[0]!.length, (await fsp.stat(file)).size) });
-    return { present: true, intact: v.intact, repairable: v.repairable, damagedBlocks: v.damagedBlocks.length, totalBlocks: v.totalBlocks, recoveryBlocksAvailable: v.recoveryBlocksAvailable };
-  } catch {
-    return none; // the recovery data itself is unusable (every copy of a critical packet damaged)
-  }
-}
-
-/** Damage inside the recovery member itself: packets that fail their MD5, slices missing. */
-export async function recoveryMemberDamage(file: string, offset: number, length: number, expectedSlices: number | null): Promise<string | null> {
-  let set: Par2Set;
-  try {
-    set = await readPar2Set([{ path: file, offset, length }]);
-  } catch (err) {
-    return `recovery.par2 cannot be read: ${(err as Error).message}`;
-  }
-  if (set.damagedPackets > 0) return `recovery.par2: ${set.damagedPackets} damaged packets (bri archive repair writes it again)`;
-  if (expectedSlices !== null && set.recoverySlices.length < expectedSlices) {
-    return `recovery.par2: ${set.recoverySlices.length} of ${expectedSlices} recovery blocks readable (bri archive repair writes it again)`;
-  }
-  return null;
-}
-
 export interface RepairResult {
   /** The repaired archive (equal to `file` for an intact one). */
   file: string;
@@ -109,21 +63,27 @@ export interface RepairResult {
   recoveryBlocksAvailable: number;
   /** False when the archive was intact and nothing was written. */
   repaired: boolean;
+  /** The data itself was damaged (and is rebuilt). */
+  dataRepaired: boolean;
+  /** The recovery data was damaged or missing, and is written again from the (intact or rebuilt) data. */
+  recoveryDataDamaged: boolean;
+  /** What was wrong, as verification says it. */
+  problems: string[];
 }
 
-async function copyPrefix(file: string, length: number, out: string): Promise<{ repairedBlocks: number[] }> {
-  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), fs.createWriteStream(out));
-  return { repairedBlocks: [] };
+async function copyPrefix(file: string, length: number, out: string): Promise<void> {
+  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), fs.createWriteStream(out, { mode: 0o644 }));
 }
 
-/** The size the archive has when whole: the prefix, the recovery member's header and data, the tar's end. */
-async function expectedSize(file: string, prefix: number): Promise<number> {
-  const fh = await fsp.open(file, 'r');
+/** The prefix with its tar padding as the writer leaves it (zeros); members and headers as they are. */
+async function copyPrefixZeroPadding(file: string, layout: PackageLayout, length: number, out: string): Promise<void> {
+  await copyPrefix(file, length, out);
+  const fh = await fsp.open(out, 'r+');
   try {
-    const header = Buffer.alloc(512);
-    await fh.read(header, 0, 512, prefix);
-    const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
-    return prefix + 512 + Math.ceil(size / 512) * 512 + 1024;
+    for (const m of layout.members) {
+      const end = m.offset + Math.ceil(m.size / TAR_BLOCK) * TAR_BLOCK;
+      if (end > m.offset + m.size) await fh.write(Buffer.alloc(end - m.offset - m.size), 0, end - m.offset - m.size, m.offset + m.size);
+    }
   } finally {
     await fh.close();
   }
@@ -143,47 +103,67 @@ async function appendRecoveryMember(prefixPath: string, manifest: Manifest, par2
   await done;
 }
 
+function beyondRepair(file: string, bytes: ByteCheck, read: Awaited<ReturnType<typeof readLayout>>): BriError {
+  const hint = 'Use another copy of the archive (another source), or an earlier archive.';
+  if (bytes.par2) {
+    return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} is damaged beyond repair: ${bytes.par2.damagedBlocks} damaged blocks, ${bytes.par2.recoveryBlocksAvailable} recovery blocks available`, {
+      hint,
+      details: { damaged: bytes.par2.damagedBlocks, available: bytes.par2.recoveryBlocksAvailable, file },
+    });
+  }
+  const data = read.error ? read.error.message : read.membersMatch ? 'the archive was made without recovery data' : 'its members do not match their checksums';
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} cannot be repaired: ${bytes.recoveryProblem ?? 'it holds no usable PAR2 recovery data'}, and ${data}`, {
+    hint,
+    details: { file, problems: [...bytes.dataProblems, ...(bytes.recoveryProblem ? [bytes.recoveryProblem] : [])] },
+  });
+}
+
 /**
- * Repairs a damaged archive with its PAR2 data into `outPath` (temp file, fsync, rename;
- * `outPath` may be `file` itself for an in-place repair). ARCHIVE_CORRUPTED with the counts
- * when the damage is beyond what the recovery data can rebuild.
+ * Repairs a damaged archive into `outPath` (scratch file beside it, fsync, rename; `outPath` may be
+ * `file` itself for an in-place repair): damaged data from the PAR2 data, damaged recovery data from
+ * the intact data. ARCHIVE_CORRUPTED with the counts when the damage is beyond what can be rebuilt.
  */
 export async function repairArchive(file: string, outPath: string): Promise<RepairResult> {
-  const set = await findSet(file);
-  if (!set) {
-    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} holds no readable PAR2 recovery data`, {
-      hint: 'The archive was made without error correction, or its recovery data is destroyed too; use another copy.',
-      details: { file },
-    });
-  }
-  const entry = set.files[0]!;
-  const size = (await fsp.stat(file)).size;
-  const target = { path: file, offset: 0, length: Math.min(entry.length, size) };
-  const v = await verifyPar2(set, target);
-  const archiveId = entry.name.endsWith('.tar') ? entry.name.slice(0, -4) : path.basename(file, ARCHIVE_EXTENSION);
-  const expectedSlices = set.recoverySlices.length + (set.damagedPackets > 0 ? 1 : 0);
-  if (v.intact && set.damagedPackets === 0 && size === (await expectedSize(file, entry.length))) {
-    return { file, archiveId, damagedBlocks: 0, repairedBlocks: 0, recoveryBlocksAvailable: v.recoveryBlocksAvailable, repaired: false };
-  }
-  void expectedSlices;
-  if (!v.repairable) {
-    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} is damaged beyond repair: ${v.damagedBlocks.length} damaged blocks, ${v.recoveryBlocksAvailable} recovery blocks available`, {
-      hint: 'Use another copy of the archive (another source), or an earlier archive.',
-      details: { damaged: v.damagedBlocks.length, available: v.recoveryBlocksAvailable, file },
-    });
-  }
   const dir = path.dirname(path.resolve(outPath));
-  const tmp = path.join(dir, `.${path.basename(outPath)}.repair-${process.pid}`);
-  const par2Tmp = `${tmp}.par2`;
+  await sweepScratch(dir);
+  const read = await readLayout(file);
+  const bytes = await checkArchiveBytes(file, read);
+  const archiveId = read.manifest?.archiveId ?? bytes.set?.files[0]!.name.replace(/\.tar$/, '') ?? path.basename(file, ARCHIVE_EXTENSION);
+  const counts = { damagedBlocks: bytes.par2?.damagedBlocks ?? 0, recoveryBlocksAvailable: bytes.par2?.recoveryBlocksAvailable ?? 0 };
+  const problems = [...bytes.dataProblems, ...(bytes.recoveryProblem ? [bytes.recoveryProblem] : [])];
+  if (bytes.dataIntact && bytes.recoveryProblem === null) {
+    return { file, archiveId, ...counts, repairedBlocks: 0, repaired: false, dataRepaired: false, recoveryDataDamaged: false, problems };
+  }
+  if (!bytes.repairable) throw beyondRepair(file, bytes, read);
+  const tmp = scratchPath(dir, `repair-${path.basename(outPath)}`);
+  const par2Tmp = scratchPath(dir, 'recovery.par2');
+  const zeroed = scratchPath(dir, 'zeroed-padding');
   try {
-    // An intact prefix is copied; a damaged one rebuilt. Either way the recovery member is written anew.
-    const r = v.intact ? await copyPrefix(file, entry.length, tmp) : await repairPar2(set, target, tmp, { verified: v });
-    // The rebuilt prefix holds an intact manifest: regenerate the recovery member exactly as at creation.
+    let repairedBlocks = 0;
+    let prefixBytes: number;
+    if (bytes.set && bytes.verified) {
+      const v = bytes.verified;
+      prefixBytes = bytes.set.files[0]!.length;
+      if (v.intact) await copyPrefix(file, prefixBytes, tmp);
+      else if (!bytes.zeroPadding) repairedBlocks = (await repairPar2(bytes.set, { path: file, offset: 0, length: v.dataLength }, tmp, { verified: v })).repairedBlocks.length;
+      else {
+        // Zeros in the padding mend some blocks (checked against their PAR2 checksums); the PAR2 data rebuilds the rest.
+        await copyPrefixZeroPadding(file, read.layout, Math.min(prefixBytes, v.dataLength), zeroed);
+        if (bytes.blocksToRebuild === 0) await fsp.rename(zeroed, tmp);
+        else await repairPar2(bytes.set, { path: zeroed, offset: 0, length: Math.min(prefixBytes, v.dataLength) }, tmp);
+        repairedBlocks = v.damagedBlocks.length;
+      }
+    } else {
+      prefixBytes = read.layout.prefixBytes!;
+      await copyPrefixZeroPadding(file, read.layout, prefixBytes, tmp);
+    }
+    // The prefix now holds an intact manifest: the recovery member is made again exactly as at creation.
     const manifest = await readManifest(tmp);
     const ec = manifest.errorCorrection;
-    const made = await createPar2({ path: tmp, offset: 0, length: entry.length, name: entry.name }, par2Tmp, {
-      blockSize: set.blockSize,
-      recoveryBlockCount: ec.recoveryBlockCount ?? set.recoverySlices.length,
+    const made = await createPar2({ path: tmp, offset: 0, length: prefixBytes, name: protectedName(manifest.archiveId) }, par2Tmp, {
+      redundancy: ec.redundancy,
+      ...((ec.blockSize ?? bytes.set?.blockSize) !== undefined ? { blockSize: (ec.blockSize ?? bytes.set?.blockSize)! } : {}),
+      ...((ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length) !== undefined ? { recoveryBlockCount: (ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length)! } : {}),
     });
     await appendRecoveryMember(tmp, manifest, par2Tmp, made.par2Bytes);
     const fh = await fsp.open(tmp, 'r+');
@@ -191,9 +171,17 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
     await fh.close();
     await fsp.rename(tmp, outPath);
     await fsyncDir(dir);
-    return { file: path.resolve(outPath), archiveId, damagedBlocks: v.damagedBlocks.length, repairedBlocks: r.repairedBlocks.length, recoveryBlocksAvailable: v.recoveryBlocksAvailable, repaired: true };
+    return {
+      file: path.resolve(outPath),
+      archiveId: manifest.archiveId,
+      ...counts,
+      repairedBlocks,
+      repaired: true,
+      dataRepaired: !bytes.dataIntact,
+      recoveryDataDamaged: bytes.recoveryProblem !== null,
+      problems,
+    };
   } finally {
-    await fsp.rm(tmp, { force: true });
-    await fsp.rm(par2Tmp, { force: true });
+    await Promise.all([tmp, par2Tmp, zeroed].map((f) => fsp.rm(f, { force: true })));
   }
 }

@@ -1,17 +1,30 @@
-/** The PAR2 repairer that restore, download and listing use: a repaired copy in a temp file, or null. */
-import * as os from 'node:os';
+/** The PAR2 repairer that restore, download and listing use: a repaired copy in a scratch file, or null. */
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { repairArchive } from './recovery.js';
-import type { ArchiveRepairer } from './restore.js';
+import { scratchPath, sweepScratch } from './scratch.js';
 
-/** Repairs into a temp file with the archive's PAR2 data; the caller removes it afterwards. */
-export const par2Repairer: ArchiveRepairer = async (file) => {
-  const out = path.join(os.tmpdir(), `bri-repaired-${process.pid}-${Date.now()}-${path.basename(file)}`);
+export interface RepairedCopy {
+  file: string;
+  damagedBlocks: number;
+  repairedBlocks: number;
+}
+
+/**
+ * Repairs `file` into a scratch file in `workDir` (where the copy is needed, e.g. beside the
+ * restore target; default: beside the archive), never in the OS temp directory, so that what a
+ * kill leaves is found and removed by the next run there. The caller removes the copy afterwards.
+ * Null when the archive is intact or cannot be repaired.
+ */
+export async function par2Repairer(file: string, workDir?: string): Promise<RepairedCopy | null> {
+  const dir = workDir ?? path.dirname(path.resolve(file));
+  await sweepScratch(dir);
+  const out = scratchPath(dir, `repaired-${path.basename(file)}`);
   try {
     const r = await repairArchive(file, out);
     return r.repaired ? { file: out, damagedBlocks: r.damagedBlocks, repairedBlocks: r.repairedBlocks } : null;
   } catch {
-    await import('node:fs/promises').then((f) => f.rm(out, { force: true }));
+    await fsp.rm(out, { force: true });
     return null;
   }
-};
+}

@@ -2,28 +2,35 @@
  * Verifying an archive end to end, streamed: member checksums, the manifest
  * against the members (names, sizes, line ranges, counts), decompressed sizes
  * as declared, the WAL chain inside the archive and against its neighbours,
- * and the starting snapshot.
+ * and the starting snapshot; then every byte against the PAR2 data
+ * (integrity.ts), and the recovery data itself.
+ *
+ * The report keeps apart what a caller acts on differently: damaged data
+ * (repair first), damaged recovery data alone (the data is restorable as it
+ * is; repair writes the recovery data again), and a key that does not open
+ * intact data (DECRYPTION_FAILED is thrown: nothing is damaged, nothing to
+ * repair).
  */
 import { createHash } from 'node:crypto';
-import { BriError, isBriError } from '../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { contentDigestInput, parseChecksums } from '../format/checksums.js';
-import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../format/manifest.js';
+import { MANIFEST_MEMBER, type Manifest } from '../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { ChainVerifier } from '../store/chain.js';
 import { describeBreak } from '../store/verify-data-dir.js';
+import { entryPlaintext, isEncryptedEntry } from '../store/wal-entry.js';
 import { decompressChunks } from './compress.js';
+import { checkArchiveBytes, checksumProblems, LayoutRecorder, type Par2Status } from './integrity.js';
 import { readPackage } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import { splitLineBatches } from './replay-archive.js';
-import { par2Status, recoveryMemberDamage, type Par2Status } from './recovery.js';
 
 export interface VerifyReport {
   ok: boolean;
   file: string;
   archiveId: string | null;
-  /** The error that stopped the read (damaged or hostile structure), if any. */
+  /** The error that stopped the read of the data (damaged or hostile structure), if any. */
   error: { code: string; message: string } | null;
   problems: string[];
   checked: {
@@ -33,8 +40,16 @@ export interface VerifyReport {
     snapshot: 'verified' | 'encrypted-not-checked' | 'bad' | 'not-reached';
     neighbours: number;
   };
-  /** When damage was found: what the archive's PAR2 data says (null without recovery data). */
+  /** What the archive's PAR2 data says of its bytes (null: no usable recovery data). */
   recovery: Par2Status | null;
+  /** Every byte before recovery.par2 is the original one (by its PAR2 blocks, else its member checksums). */
+  dataIntact: boolean;
+  /** The recovery data (recovery.par2 and the end of the tar): 'none' for an archive made without it. */
+  recoveryData: 'intact' | 'damaged' | 'none';
+  /** Not ok, and `bri archive repair` gives back the original file. */
+  repairable: boolean;
+  /** The data can be restored from this file as it is: nothing is wrong but, perhaps, the recovery data. */
+  restorable: boolean;
 }
 
 export interface VerifyOptions {
@@ -44,10 +59,9 @@ export interface VerifyOptions {
   onProgress?: ProgressListener;
 }
 
-async function* hashing(data: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, count: { bytes: number }, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
+async function* hashing(data: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
   for await (const c of data) {
     hash.update(c);
-    count.bytes += c.length;
     onBytes?.(c.length);
     yield c;
   }
@@ -62,30 +76,41 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     problems: [],
     checked: { members: 0, walLines: 0, chain: 'not-reached', snapshot: 'not-reached', neighbours: 0 },
     recovery: null,
+    dataIntact: false,
+    recoveryData: 'intact',
+    repairable: false,
+    restorable: false,
   };
   const computed = new Map<string, string>();
+  const layout = new LayoutRecorder();
   let manifest: Manifest | null = null;
   let verifier: ChainVerifier | null = null;
   let checksumsText: string | null = null;
+  /** A member whose stored bytes do not hash to what the manifest says. */
+  let hashMismatch = false;
+  /** Whether the key opens the first encrypted thing in the archive (only asked with a key). */
+  let keyWorks: boolean | null = null;
   let total = 0;
   let done = 0;
   const problem = (p: string) => report.problems.push(p);
   try {
     await readPackage(file, {
-      manifest(m, rawSha) {
+      manifest(m, rawSha, size) {
         manifest = m;
         report.archiveId = m.archiveId;
         computed.set(MANIFEST_MEMBER, rawSha);
+        layout.manifest(size);
         verifier = new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key);
         total = m.compression.compressedSize;
       },
       async member(info, data) {
         const m = manifest!;
+        layout.member(info);
         report.checked.members++;
+        if (info.kind === 'recovery') return; // not in the checksums (written after them): checked with the bytes, below
         const hash = createHash('sha256');
-        const count = { bytes: 0 };
         const onBytes = (n: number) => opts.onProgress?.({ operation: 'verify', phase: 'verify', doneBytes: (done += n), totalBytes: total, item: info.name });
-        const stored = hashing(data, hash, count, onBytes);
+        const stored = hashing(data, hash, onBytes);
         if (info.kind === 'checksums') {
           const chunks: Buffer[] = [];
           for await (const c of stored) chunks.push(c);
@@ -102,21 +127,24 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           if (size !== m.contents.snapshot.originalSize) problem(`${info.name}: decompresses to ${size} bytes, the manifest says ${m.contents.snapshot.originalSize}`);
           if (content.digest('hex') !== m.contents.snapshot.contentSha256) problem(`${info.name}: content does not match its sha256`);
           const text = Buffer.concat(parts).toString('utf8');
-          if (isEncryptedSnapshot(text) && opts.key === undefined) report.checked.snapshot = 'encrypted-not-checked';
+          const encrypted = isEncryptedSnapshot(text);
+          if (encrypted && opts.key === undefined) report.checked.snapshot = 'encrypted-not-checked';
           else {
             try {
               const snap = decodeSnapshot(text, opts.key);
+              if (encrypted) keyWorks = true;
               if (snap.walLine !== m.contents.snapshot.walLine) problem(`${info.name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
               if (m.stats.documentsAtSnapshot !== null && snap.state.documents.size !== m.stats.documentsAtSnapshot) {
                 problem(`${info.name}: ${snap.state.documents.size} documents, the manifest says ${m.stats.documentsAtSnapshot}`);
               }
               report.checked.snapshot = report.problems.length ? 'bad' : 'verified';
             } catch (err) {
+              if (encrypted && isBriError(err, ErrorCodes.DECRYPTION_FAILED)) keyWorks ??= false;
               report.checked.snapshot = 'bad';
               problem(`${info.name}: does not load: ${(err as Error).message}`);
             }
           }
-        } else if (info.kind === 'wal') {
+        } else {
           const seg = info.segment!;
           const content = createHash('sha256');
           let size = 0;
@@ -137,6 +165,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
             if (parsed) {
               firstTs ??= parsed.timestamp;
               lastTs = parsed.timestamp;
+              if (keyWorks === null && opts.key !== undefined && isEncryptedEntry(parsed.entry)) keyWorks = opensWith(parsed, opts.key);
             }
             lineNo++;
           }
@@ -146,26 +175,27 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           if (size !== seg.originalSize) problem(`${info.name}: decompresses to ${size} bytes, the manifest says ${seg.originalSize}`);
           if (content.digest('hex') !== seg.contentSha256) problem(`${info.name}: content does not match its sha256`);
           if (firstTs !== seg.firstTimestamp || lastTs !== seg.lastTimestamp) problem(`${info.name}: timestamps differ from the manifest`);
-        } else {
-          for await (const _ of stored) void _;
-          // The recovery data is not in the checksums (it is written after them): check its packets.
-          const damage = await recoveryMemberDamage(file, info.offset, info.size, m.errorCorrection.recoveryBlockCount);
-          if (damage) problem(damage);
         }
         const digest = hash.digest('hex');
         computed.set(info.name, digest);
-        if (info.kind !== 'recovery' && info.kind !== 'checksums' && m.integrity.members[info.name] !== digest) {
+        if (info.kind !== 'checksums' && m.integrity.members[info.name] !== digest) {
+          hashMismatch = true;
           problem(`${info.name}: sha256 ${digest} differs from the manifest's ${m.integrity.members[info.name]}`);
         }
+        layout.memberRead(info);
       },
     });
   } catch (err) {
     if (!isBriError(err)) throw err;
-    report.error = { code: err.code, message: err.message };
-    problem(err.message);
+    // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's.
+    if (!layout.readFailed(err, manifest)) {
+      report.error = { code: err.code, message: err.message };
+      problem(err.message);
+    }
   }
   const m = manifest as Manifest | null;
   const v = verifier as ChainVerifier | null;
+  let listProblems: string[] = [];
   if (m && v) {
     if (report.error === null) {
       if (v.firstBreak) {
@@ -175,40 +205,49 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         report.checked.chain = v.state.pointersChecked ? 'verified' : 'format-only';
         if (v.state.pointersChecked && v.state.lastPointer !== m.chain.lastPointer) problem(`chain: ends at ${v.state.lastPointer}, the manifest says ${m.chain.lastPointer}`);
       }
-      checkChecksums(m, computed, checksumsText, problem);
+      listProblems = checksumProblems(m, computed, checksumsText);
+      listProblems.forEach(problem);
     }
     report.checked.neighbours = checkNeighbours(m, opts.neighbours ?? [], problem);
   }
+  const membersMatch = m !== null && report.error === null && !hashMismatch && listProblems.length === 0;
+  const bytes = await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch });
+  report.recovery = bytes.par2;
+  report.dataIntact = bytes.dataIntact;
+  report.recoveryData = m && !m.errorCorrection.enabled ? 'none' : bytes.recoveryProblem ? 'damaged' : 'intact';
+  bytes.dataProblems.forEach(problem);
+  if (bytes.recoveryProblem) problem(bytes.recoveryProblem);
   report.ok = report.problems.length === 0;
-  if (!report.ok) {
-    const status = await par2Status(file);
-    if (status.present) {
-      report.recovery = status;
-      problem(
-        status.repairable
-          ? `repairable: ${status.damagedBlocks} damaged blocks, ${status.recoveryBlocksAvailable} recovery blocks available (bri archive repair)`
-          : `beyond repair: ${status.damagedBlocks} damaged blocks, ${status.recoveryBlocksAvailable} recovery blocks available`,
-      );
-    }
-  }
+  if (keyWorks === false && report.dataIntact) throw wrongKey(file, m!);
+  report.restorable = report.ok || (report.dataIntact && report.problems.length === 1 && bytes.recoveryProblem !== null);
+  report.repairable = !report.ok && bytes.repairable && (report.dataIntact ? report.restorable : true);
+  if (!report.ok) problem(summary(report, bytes.recoveryProblem !== null));
   return report;
 }
 
-function checkChecksums(m: Manifest, computed: Map<string, string>, text: string | null, problem: (p: string) => void): void {
-  if (text === null) return problem(`${CHECKSUMS_MEMBER} is missing`);
-  let listed: Map<string, string>;
+/** The last line of a report that is not ok: what can be done. */
+function summary(r: VerifyReport, recoveryHurt: boolean): string {
+  const counts = r.recovery ? `${r.recovery.damagedBlocks} damaged blocks, ${r.recovery.recoveryBlocksAvailable} recovery blocks available` : null;
+  if (r.restorable && recoveryHurt) return 'repairable: the data is intact (restorable as it is), only the recovery data is damaged; `bri archive repair` writes it again';
+  if (r.repairable) return `repairable: ${counts ?? 'every member matches its checksum'} (bri archive repair)`;
+  if (r.dataIntact) return 'not a matter of damage: the bytes are the ones the archive was written with';
+  return `beyond repair: ${counts ?? 'no usable recovery data'}`;
+}
+
+function opensWith(line: NonNullable<ReturnType<typeof parseWalLine>>, key: EncryptionKey): boolean {
   try {
-    listed = parseChecksums(text);
-  } catch (err) {
-    return problem((err as BriError).message);
+    entryPlaintext(line, key);
+    return true;
+  } catch {
+    return false;
   }
-  for (const [name, hash] of listed) {
-    if (computed.get(name) !== hash) problem(`${CHECKSUMS_MEMBER}: ${name} is listed as ${hash}, the member hashes to ${computed.get(name) ?? '(absent)'}`);
-  }
-  for (const name of Object.keys(m.integrity.members)) if (!listed.has(name)) problem(`${CHECKSUMS_MEMBER} does not list ${name}`);
-  if (!listed.has(MANIFEST_MEMBER)) problem(`${CHECKSUMS_MEMBER} does not list ${MANIFEST_MEMBER}`);
-  const content = createHash('sha256').update(contentDigestInput(m.integrity.members)).digest('hex');
-  if (content !== m.integrity.contentSha256) problem('integrity.contentSha256 does not match the members');
+}
+
+function wrongKey(file: string, m: Manifest): BriError {
+  return new BriError(ErrorCodes.DECRYPTION_FAILED, `archive ${m.archiveId} cannot be decrypted with the key given: its bytes are intact, so the key is not the one it was written with`, {
+    hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) to the key of the database the archive was made from.',
+    details: { archiveId: m.archiveId, file },
+  });
 }
 
 /** The previous archive must end where this one starts, with the pointer it continues; likewise the next. */

@@ -9,7 +9,7 @@ import { assertDataDir } from '../../store/data-dir.js';
 import { assertRegularFileInput } from '../../archive/input-file.js';
 import type { ParsedRetention } from '../../format/input.js';
 import { addDataDirOption, addOutputOptions, commonOptions, parseOpt, type CommonOptions } from '../common.js';
-import { EXIT_FAILURE as EXIT_FAILURE_CODE, exitCodeFor } from '../exit-codes.js';
+import { EXIT_FAILURE as EXIT_FAILURE_CODE, EXIT_REPAIRABLE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { addArchiveDirOption, api, sourceOpt } from './archive-common.js';
@@ -178,8 +178,10 @@ export function registerArchiveCommands(program: Command): void {
       } else {
         process.stderr.write(`FAILED ${report.file}${report.error ? ` [${report.error.code}]` : ''}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);
+        if (report.repairable) process.stderr.write(`  to repair it: bri archive repair ${target} --in-place\n`);
       }
-      if (!report.ok) process.exitCode = report.error ? exitCodeFor(report.error.code as never) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+      // Repairable damage has its own code (also when the data is intact and only the recovery data is hurt).
+      if (!report.ok) process.exitCode = report.repairable ? EXIT_REPAIRABLE : report.error ? exitCodeFor(report.error.code as never) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
     });
 
   cmd('delete')
@@ -222,14 +224,17 @@ export function registerArchiveCommands(program: Command): void {
       const a = api(raw, opts, 'bri archive stats');
       const s = await a.stats(sourceOpt(raw));
       const shipping = await a.shippingReport();
-      if (opts.json) return printJson({ ...s, shipping });
+      // Figures that leave out an archive that cannot be read are not the whole answer: said, and exit 1.
+      if (s.unreadable.length > 0) process.exitCode = EXIT_FAILURE_CODE;
+      if (opts.json) return printJson({ ...s, ...listingProblemsJson(s), shipping });
+      reportListingProblems(s);
       printLine(
         [
           `archives    ${s.archives}`,
           `size        ${formatBytes(s.bytes)} (from ${formatBytes(s.originalBytes)}${s.bytes ? `, ${(s.originalBytes / s.bytes).toFixed(1)}x` : ''})`,
           `lines       ${s.firstLine === null ? '-' : `${s.firstLine + 1}..${s.lastLine}`} (${s.walLines})`,
           `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
-          `gaps        ${s.gaps.length ? s.gaps.map((g) => `lines ${g.fromLine}..${g.toLine} between ${g.after} and ${g.before}`).join('; ') : 'none'}`,
+          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine > g.fromLine ? `lines ${g.fromLine + 1}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${s.unreadable.length} cannot)` : ''}`,
           ...shipping.map(
             (r) =>
               `shipped     ${r.source}: ${r.error ? `unknown (${r.error})` : r.shippedThrough === null ? 'nothing yet (no archive there to continue)' : `through line ${r.shippedThrough}${r.shippedTimestamp ? ` (${formatTime(r.shippedTimestamp)})` : ''}, ${r.lagLines} lines / ${r.lagSeconds.toFixed(1)} s behind the data directory (line ${r.endLine})`}`,
@@ -315,6 +320,8 @@ export function registerRepairCommand(archive: Command): void {
       });
       if (opts.json) printJson(r);
       else if (!r.repaired) printLine(`${r.file}: intact, nothing to repair (${r.recoveryBlocksAvailable} recovery blocks available)`, opts);
-      else printLine(`repaired ${r.repairedBlocks} of ${r.damagedBlocks} damaged blocks (${r.recoveryBlocksAvailable} recovery blocks available) into ${r.file}`, opts);
+      else if (!r.dataRepaired) printLine(`the data is intact; wrote the recovery data again (${r.problems.join('; ')}) into ${r.file}`, opts);
+      else if (r.damagedBlocks === 0) printLine(`repaired ${r.problems.join('; ')}; wrote the recovery data again into ${r.file}`, opts);
+      else printLine(`repaired ${r.repairedBlocks} of ${r.damagedBlocks} damaged blocks (${r.recoveryBlocksAvailable} recovery blocks available)${r.recoveryDataDamaged ? ' and wrote the recovery data again' : ''} into ${r.file}`, opts);
     });
 }

@@ -1,0 +1,81 @@
+/**
+ * Scratch files (downloaded copies, repaired copies, a copy being put in
+ * place) live beside the archive or the restore target, never in the OS temp
+ * directory: on the same file system as where they end up (a rename, not a
+ * copy), and where the next run looks. Their names say who made them,
+ *
+ *     .bri-scratch.<host>.<pid>.<random>.<what>
+ *
+ * so that what a killed process left is recognised and removed by the next
+ * run in that directory (`sweepScratch`), and a person sees what they are.
+ * Names never end in `.bri`: the catalog must not take one for an archive.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const PREFIX = '.bri-scratch';
+/** Anywhere in a name: helpers' own temp files beside a scratch file (`.<scratch>.<random>.tmp`) carry it too. */
+const OWNER_RE = /\.bri-scratch\.([A-Za-z0-9-]+)\.(\d+)\./;
+
+/** This host, as a name part (no dots: they separate the parts). */
+function hostTag(): string {
+  return os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
+}
+
+/** A new scratch path in `dir`; `what` says what it holds (e.g. `repaired`, `download`). */
+export function scratchPath(dir: string, what: string): string {
+  const label = what.replace(/[^A-Za-z0-9._-]/g, '-').replace(/\.bri$/, '') || 'file';
+  return path.join(dir, `${PREFIX}.${hostTag()}.${process.pid}.${randomBytes(4).toString('hex')}.${label}`);
+}
+
+/** Whether `name` is a scratch file of a process of this host that no longer runs. */
+export function isStaleScratch(name: string): boolean {
+  const m = OWNER_RE.exec(name);
+  if (!m || m[1] !== hostTag()) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false; // alive (or not ours to signal: EPERM is thrown, below)
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Removes the scratch files that dead processes of this host left in `dir`. Best effort: a
+ * directory that does not exist or cannot be read is left as it is, and nothing is thrown.
+ */
+export async function sweepScratch(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!isStaleScratch(name)) continue;
+    try {
+      await fsp.rm(path.join(dir, name), { force: true, recursive: true });
+      removed.push(name);
+    } catch {
+      // another process removed it, or it cannot be: the next run tries again
+    }
+  }
+  return removed;
+}
+
+/** The nearest directory that exists at or above `dir` (scratch for a directory not made yet goes beside it). */
+export async function existingDir(dir: string): Promise<string> {
+  let d = path.resolve(dir);
+  for (;;) {
+    const st = await fsp.stat(d).catch(() => null);
+    if (st?.isDirectory()) return d;
+    const up = path.dirname(d);
+    if (up === d) return d;
+    d = up;
+  }
+}
