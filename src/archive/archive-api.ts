@@ -244,8 +244,13 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   private scheduler: ArchiveScheduler | null = null;
   /** Starts continuous shipping to every remote (createDB does, when `continuous.enabled`); `endLine`: the absolute last line. */
-  startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
-    return this.shippingCtl.start(growth, endLine, clock);
+  async startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
+    const shipping = await this.shippingCtl.start(growth, endLine, clock);
+    // Shipping continues an archive (or line 0 of a WAL complete from line 1): without one, nothing
+    // would be shipped until the first scheduled archive. One is made now, so the loss window is the
+    // same from the first day. Its failure is reported like any run's ('failed', onError) and retried by the triggers.
+    if (shipping && (await this.shippingCtl.waitsForArchive())) void this.create({ reason: 'first-archive' }).catch(() => undefined);
+    return shipping;
   }
 
   /** Per remote: what is shipped, the lag in lines and seconds, the last error. Empty without continuous shipping. */
@@ -326,7 +331,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
 
   /** The listing, with the copies whose manifest cannot be read and the sources that could not be reached. */
   scan(opts: { source?: string } = {}): Promise<MergedListing> {
-    return listSources(this.archiveDir, this.sources, { only: this.listed(opts.source), cache: this.manifests });
+    return listSources(this.archiveDir, this.sources, { only: this.listed(opts.source), cache: this.manifests, dataDir: this.host.dataDir });
   }
 
   async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {
@@ -336,8 +341,10 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     return found;
   }
 
-  async stats(opts: { source?: string } = {}): Promise<CatalogStats> {
-    return catalogStats(await this.list(opts));
+  /** Counts, sizes, covered lines and gaps, with the copies that could not be read and the sources that could not be listed (the figures leave them out). */
+  async stats(opts: { source?: string } = {}): Promise<CatalogStats & Pick<MergedListing, 'unreadable' | 'unreachable'>> {
+    const listing = await this.scan(opts);
+    return { ...catalogStats(listing.archives), unreadable: listing.unreadable, unreachable: listing.unreachable };
   }
 
   /** The confirmed remote copies recorded for an archive. */

@@ -17,7 +17,8 @@ import type { TriggerReason } from './scheduler.js';
 import type { ShippingEvent } from './shipping/shipper.js';
 import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
 
-export type RunReason = TriggerReason | 'manual';
+/** 'first-archive': shipping started on a database with no archive to continue (see ArchiveApi.startShipping). */
+export type RunReason = TriggerReason | 'manual' | 'first-archive';
 
 /** What the WAL cleanup of a run did. */
 export interface CleanupReport extends CleanupResult {

@@ -77,6 +77,20 @@ export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
   return { archives, unreadable };
 }
 
+/**
+ * Why the local source cannot be listed at all: neither the data directory nor the archive
+ * directory exists (a mistyped --data-dir, a lost machine). "No archives" would be the wrong
+ * answer there; null when either exists (an archive directory not made yet holds none, truly).
+ */
+export async function missingLocalSource(dataDir: string, archiveDir: string): Promise<BriError | null> {
+  const exists = async (p: string) => (await fsp.stat(p).catch(() => null)) !== null;
+  if ((await exists(archiveDir)) || (await exists(dataDir))) return null;
+  return new BriError(ErrorCodes.NOT_A_DATA_DIR, `there is no data directory at ${dataDir} and no archive directory at ${archiveDir}`, {
+    hint: 'Check --data-dir (default $BRI_DATA_DIR or ./data) and --archive-dir; to see what remotes hold after losing the machine, give them with --config.',
+    details: { dataDir, archiveDir },
+  });
+}
+
 export async function listLocalArchives(archiveDir: string): Promise<LocalArchive[]> {
   return (await scanArchiveDir(archiveDir)).archives;
 }

@@ -30,7 +30,7 @@ import { isColdObject } from '../remote/index.js';
 import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
-import { fetchShipment } from './shipping/shipped-catalog.js';
+import { fetchShipment, listShipments } from './shipping/shipped-catalog.js';
 
 export { par2Repairer } from './repairer.js';
 
@@ -80,8 +80,10 @@ export interface RestoreListing {
 export interface ShippedRange {
   source: string;
   instanceId: string;
-  /** The newest archive's end line, which the shipments continue. */
+  /** The newest archive's end line, which the shipments continue (0: the instance has no archive, its shipped WAL starts at line 1). */
   afterLine: number;
+  /** When the shipped WAL begins (known for an instance with no archive). */
+  startTime: Date | null;
   throughLine: number;
   endTime: Date | null;
   /** First missing line, when shipments exist past a gap. */
@@ -134,7 +136,7 @@ export class RestoreApi {
   /** Every source's archives merged; fails loudly when nothing is readable but something is there. */
   private async listing(source?: string): Promise<MergedListing> {
     const only = this.order(source);
-    const merged = await listSources(this.ctx.archiveDir, this.sources, { only, cache: this.manifests, ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}) });
+    const merged = await listSources(this.ctx.archiveDir, this.sources, { only, cache: this.manifests, dataDir: this.ctx.dataDir, ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}) });
     if (merged.archives.length === 0 && (merged.unreadable.length > 0 || merged.unreachable.length > 0)) {
       const first = merged.unreadable[0] ?? merged.unreachable[0]!;
       const where = 'location' in first ? first.location : first.source;
@@ -167,6 +169,7 @@ export class RestoreApi {
     const merged = await listSources(this.ctx.archiveDir, this.sources, {
       only,
       cache: this.manifests,
+      dataDir: this.ctx.dataDir,
       ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
     });
     const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
@@ -179,10 +182,18 @@ export class RestoreApi {
     const down = new Set(merged.unreachable.map((u) => u.source));
     const out: ShippedRange[] = [];
     const listings: ShipmentListings = new Map();
+    // Instances with no archive yet restore from their shipped WAL when it starts at line 1 (after line 0).
+    for (const name of only) {
+      const remote = this.sources.remote(name);
+      if (!remote || down.has(name)) continue;
+      if (!listings.has(name)) listings.set(name, listShipments(remote));
+      const byInstance = await listings.get(name)!.catch(() => new Map<string, ShipmentRef[]>());
+      for (const [id, refs] of byInstance) if (!newest.has(id) && refs.some((r) => r.firstLine === 1)) newest.set(id, 0);
+    }
     for (const [instanceId, end] of newest) {
       for (const name of only) {
         const p = await findShipped(this.sources, [name], down, instanceId, end, listings);
-        if (p) out.push({ source: p.source, instanceId, afterLine: end, throughLine: p.throughLine, endTime: p.endTime === null ? null : new Date(p.endTime), gapAt: p.gapAt });
+        if (p) out.push({ source: p.source, instanceId, afterLine: end, throughLine: p.throughLine, startTime: p.startTime === null ? null : new Date(p.startTime), endTime: p.endTime === null ? null : new Date(p.endTime), gapAt: p.gapAt });
       }
     }
     return out;

@@ -10,7 +10,7 @@ import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { isColdObject } from '../remote/index.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ProviderName } from '../remote/remote.js';
-import { scanArchiveDir, type LocalArchive } from './catalog.js';
+import { missingLocalSource, scanArchiveDir, type LocalArchive } from './catalog.js';
 import { readAllCopyRecords, type CopyRecord } from './copies.js';
 import { MAX_MANIFEST_BYTES, readManifestFrom } from './package-reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
@@ -143,14 +143,21 @@ export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
 }
 
 /** Lists the given sources (default: all) and merges them by archive id. */
-export async function listSources(archiveDir: string, sources: ArchiveSources, opts: { only?: string[]; cache?: ManifestCache; localListing?: { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> } } = {}): Promise<MergedListing> {
+export async function listSources(
+  archiveDir: string,
+  sources: ArchiveSources,
+  opts: { only?: string[]; cache?: ManifestCache; localListing?: { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> }; dataDir?: string } = {},
+): Promise<MergedListing> {
   const wanted = opts.only ?? sources.all;
+  // Neither the data directory nor the archive directory: an error when that is all there is to list, else the local source is unreachable.
+  const missing = opts.dataDir !== undefined && wanted.includes(LOCAL_SOURCE) ? await missingLocalSource(opts.dataDir, archiveDir) : null;
+  if (missing && !wanted.some((w) => w !== LOCAL_SOURCE)) throw missing;
   const localListing = opts.localListing ?? (await scanArchiveDir(archiveDir));
   const localById = new Map(localListing.archives.map((a) => [a.manifest.archiveId, a]));
   const records = await readAllCopyRecords(archiveDir);
   const byId = new Map<string, CatalogArchive>();
   const unreadable: UnreadableCopy[] = [];
-  const unreachable: SourceFailure[] = [];
+  const unreachable: SourceFailure[] = missing ? [{ source: LOCAL_SOURCE, error: missing }] : [];
   const add = (manifest: Manifest, copy: ArchiveCopy, file: string | null) => {
     const e = byId.get(manifest.archiveId);
     if (!e) byId.set(manifest.archiveId, { manifest, bytes: copy.bytes, file, copies: [copy] });

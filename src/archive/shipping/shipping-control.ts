@@ -54,6 +54,14 @@ export class ShippingControl {
     return this.shipping;
   }
 
+  /** Whether some remote has no base to ship from (no archive of the instance confirmed there, and the WAL does not start at line 1). */
+  async waitsForArchive(): Promise<boolean> {
+    const state = await readArchiveState(this.ctx.dataDir);
+    if (!state || !this.shipping) return false;
+    for (const r of this.ctx.sources.remotes) if ((await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r.name)) === null) return true;
+    return false;
+  }
+
   status(): ShippingStatus[] {
     return this.shipping?.status() ?? [];
   }

@@ -37,6 +37,7 @@ function withRestoreOptions(cmd: Command): Command {
   return base(cmd)
     .option('-t, --target <dir>', 'directory to restore into (default: the data directory)')
     .option('--dry-run', 'print the plan and change nothing', false)
+    .option('--verify', 'verify (and repair with PAR2) the archive first: the default')
     .option('--no-verify', 'skip verifying the archive first')
     .option('-f, --force', 'replace a non-empty target (it is kept beside, renamed)', false)
     .option('--clean-existing', 'remove the old directory instead of keeping it', false)
@@ -120,7 +121,7 @@ export function registerRestoreCommands(program: Command): void {
       });
       const sources = [...new Set(listing.archives.flatMap((a) => a.copies.map((c) => c.source)))];
       const bySource = sources.map((source) => ({ source, ranges: timeline(listing.archives.filter((a) => a.copies.some((c) => c.source === source))) }));
-      if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges, bySource, ...listingProblemsJson(listing) });
+      if (opts.json) return printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges, bySource, shipped: listing.shipped, ...listingProblemsJson(listing) });
       const shippedText = (source: string, instanceId: string) => {
         const s = listing.shipped.find((x) => x.source === source && x.instanceId === instanceId);
         return s ? `, shipped WAL to ${s.endTime ? formatTime(s.endTime.getTime()) : '?'} (line ${s.throughLine}${s.gapAt !== null ? `; missing from line ${s.gapAt}` : ''})` : '';
@@ -128,7 +129,12 @@ export function registerRestoreCommands(program: Command): void {
       const ranges = bySource.flatMap(({ source, ranges }) =>
         ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
       );
-      printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...ranges].join('\n'), opts);
+      // An instance with no archive yet restores from its shipped WAL alone (from line 1).
+      const shippedOnly = listing.shipped
+        .filter((x) => x.afterLine === 0 && !listing.archives.some((a) => a.manifest.instanceId === x.instanceId))
+        .map((x) => `  ${x.source}: ${x.instanceId}: no archive yet; shipped WAL ${formatTime(x.startTime?.getTime())} .. ${formatTime(x.endTime?.getTime())} (lines 1..${x.throughLine}${x.gapAt !== null ? `; missing from line ${x.gapAt}` : ''})`);
+      const restorable = [...ranges, ...shippedOnly];
+      printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...(restorable.length ? restorable : ['  nothing'])].join('\n'), opts);
       reportListingProblems(listing);
     });
 
@@ -174,18 +180,21 @@ export function registerRestoreCommands(program: Command): void {
     .action((ts: number, raw: Record<string, unknown>) => runRestore(raw, (api, o) => api.toTimestamp(ts, o)));
 
   withRestoreOptions(restore.command('clone'))
+    .argument('[id]', 'from this archive (the same as --archive; default: the latest)')
     .description('a copy in another directory with a new instance id (the source is untouched)')
     .option('--archive <id>', 'from this archive (default: the latest)')
     .option('--at <time>', `at this point in time: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--new-instance-id <id>', 'the instance id of the copy (default: random)')
-    .action((raw: Record<string, unknown>) =>
+    .action((id: string | undefined, raw: Record<string, unknown>) =>
       runRestore(raw, (api, o) => {
         if (!o.targetDir) throw new BriError(ErrorCodes.USAGE, 'clone needs --target <dir>', { hint: 'Name the directory for the copy.' });
-        if (raw.archive !== undefined && raw.at !== undefined) throw new BriError(ErrorCodes.USAGE, 'clone takes --archive or --at, not both', { hint: '--archive <id> clones the end of an archive; --at <time> the state at a point in time.' });
+        if (id !== undefined && raw.archive !== undefined && id !== raw.archive) throw new BriError(ErrorCodes.USAGE, `clone names two archives (${id} and --archive ${String(raw.archive)})`, { hint: 'Give the archive once: bri restore clone <id> --target DIR.' });
+        const archive = id ?? (raw.archive !== undefined ? String(raw.archive) : undefined);
+        if (archive !== undefined && raw.at !== undefined) throw new BriError(ErrorCodes.USAGE, 'clone takes an archive or --at, not both', { hint: '<id> (or --archive <id>) clones the end of an archive; --at <time> the state at a point in time.' });
         return api.clone({
           ...o,
           targetDir: o.targetDir,
-          ...(raw.archive ? { archiveId: String(raw.archive) } : {}),
+          ...(archive !== undefined ? { archiveId: archive } : {}),
           ...(raw.at !== undefined ? { timestamp: raw.at as number } : {}),
           ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}),
         });
