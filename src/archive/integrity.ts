@@ -312,10 +312,10 @@ async function recoveryProblemOf(file: string, layout: PackageLayout, manifest: 
  */
 export async function checkArchiveBytes(file: string, read: { manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean }): Promise<ByteCheck> {
   const { manifest, layout } = read;
-  const found = await usableSet(file, layout, manifest?.archiveId ?? null);
+  const withEc = manifest === null || manifest.errorCorrection.enabled;
+  const found = withEc ? await usableSet(file, layout, manifest?.archiveId ?? null) : { why: 'the archive was made without recovery data' };
   const set = 'set' in found ? found.set : null;
   let recoveryProblem = await recoveryProblemOf(file, layout, manifest, set);
-  const withEc = manifest === null || manifest.errorCorrection.enabled;
   if (!set && withEc && recoveryProblem === null) {
     recoveryProblem = layout.prefixBytes !== null && !layout.recovery ? 'recovery.par2 is missing' : `recovery.par2 cannot be used: ${(found as { why: string }).why}`;
   }
