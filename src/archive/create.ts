@@ -228,6 +228,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // The line before the archive: its pointer continues the chain, its time starts the range.
     const before =
       M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : state.origin?.line === M ? state.origin : await lineAt(spans, M - state.removedLines);
+    // An origin with pointer '' is a chain that starts again after it (a restore that restored no line): checked from ''.
+    const prevPointer = M === 0 ? '' : before === null ? null : before.pointer;
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
     const endState = sealed.endSnapshotText === undefined && start.state ? cloneState(start.state) : undefined;
@@ -237,7 +239,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       removedLines: state.removedLines,
       startLine: M,
       endLine,
-      prevPointer: M === 0 ? '' : (before?.pointer ?? null),
+      prevPointer,
       key: opts.key,
       ...(endState ? { replayInto: endState } : {}),
       stageDir,

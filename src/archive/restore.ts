@@ -151,10 +151,12 @@ function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null
 }
 
 /** What the restored directory records of its instance: the chain it continues, or where a new one begins. */
-function restoredState(plan: RestorePlan, instanceId: string): ArchiveState {
+function restoredState(plan: RestorePlan, instanceId: string, linesRestored: number): ArchiveState {
   const m = plan.archive?.manifest ?? null;
   const continues = plan.continuesChain && instanceId === plan.instanceId;
-  const origin = !continues && m !== null && m.timeRange.walLines.start > 0 && m.chain.prevPointer !== '' ? { line: m.timeRange.walLines.start, pointer: m.chain.prevPointer, timestamp: m.timeRange.start.getTime() } : null;
+  // With no line restored, wal/ is empty and the next line's pointer starts from '' again (as in BRI): that is the chain the new instance continues.
+  const pointer = linesRestored > 0 ? (m?.chain.prevPointer ?? '') : '';
+  const origin = !continues && m !== null && m.timeRange.walLines.start > 0 ? { line: m.timeRange.walLines.start, pointer, timestamp: m.timeRange.start.getTime() } : null;
   return {
     version: 1,
     instanceId,
@@ -241,7 +243,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       ...(opts.shipped ? { shipped: opts.shipped } : {}),
       ...(opts.shippedMustBeWhole ? { shippedMustBeWhole: true } : {}),
     });
-    const state = restoredState(plan, base.instanceId);
+    const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
     await fsyncTree(journal.newDir);
     const counts = await validateBuilt(journal.newDir, plan, built, opts.key);

@@ -25,10 +25,12 @@ export type SegmentRemover = (safeLocalLine: number, removedLinesBefore: number,
 export async function safeArchivedLine(manifests: ReadonlyArray<Manifest>, instanceId: string, removedLines: number, storedEverywhere: (archiveId: string) => Promise<boolean>): Promise<number> {
   const mine = manifests.filter((m) => m.instanceId === instanceId).sort((a, b) => a.timeRange.walLines.start - b.timeRange.walLines.start);
   let covered = removedLines;
-  for (const m of mine) {
+  for (const [i, m] of mine.entries()) {
     const { start, end } = m.timeRange.walLines;
     if (end <= covered) continue;
-    if (start > covered) break;
+    // The instance's first archive may start after the first line on disk (a clone whose seed was lost starts at
+    // its snapshot): the lines before it are in its starting state, never in any archive as lines.
+    if (start > covered && !(i === 0 && m.previousArchiveId === null)) break;
     if (!(await storedEverywhere(m.archiveId))) break;
     covered = end;
   }

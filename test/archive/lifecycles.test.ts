@@ -1,0 +1,238 @@
+/**
+ * Lifecycles longer than one step: a clone (or a restore to an earlier point)
+ * is a full database that archives, restores and prunes like any other; an
+ * archive deleted after the fact never makes the next create skip lines
+ * silently; deleting what cannot be given back takes --force.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openRestore } from '../../src/archive/restore-api.js';
+import { createDB } from '../../src/db.js';
+import { toPlainState, type PlainState } from '../../src/format/state.js';
+import { recover } from '../../src/store/recovery.js';
+import { runCli } from '../support/cli.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-lifecycle-');
+
+async function stateOf(dir: string): Promise<PlainState> {
+  return toPlainState((await recover(dir)).state);
+}
+
+/** A data directory with two archives (the second starting at line 20) and the state at the end. */
+async function twoArchives(opts: { walSegmentSize?: number } = {}) {
+  const r = await tmp();
+  const dataDir = path.join(r, 'data');
+  const db = await createDB({ storeConfig: { dataDir, ...(opts.walSegmentSize ? { walSegmentSize: opts.walSegmentSize } : {}), archive: { compression: { level: 1 } } } });
+  for (let i = 0; i < 20; i++) await db.set(`A_${i}`, { i });
+  const first = await db.archive.create();
+  const mid = Date.now();
+  await new Promise((res) => setTimeout(res, 5));
+  for (let i = 0; i < 20; i++) await db.set(`B_${i}`, { i });
+  const second = await db.archive.create();
+  const state = toPlainState(db.state);
+  await db.close();
+  return { r, dataDir, first, second, mid, state };
+}
+
+describe('a clone is a full database', () => {
+  it('cloned from an archive that does not start at line 0, written to and closed: bri archive create holds every restored line and the new ones, and that archive restores', async () => {
+    const { r, dataDir, second, state } = await twoArchives();
+    expect(second.manifest.timeRange.walLines.start).toBe(20);
+    const clone = path.join(r, 'clone');
+    const cloned = await runCli(['restore', 'clone', second.archiveId, '-d', dataDir, '--target', clone]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const db = await createDB({ storeConfig: { dataDir: clone } });
+    await db.set('CLONE_1', { mine: true });
+    await db.close();
+    const made = await runCli(['archive', 'create', '-d', clone, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const m = JSON.parse(made.stdout).manifest;
+    expect(m.timeRange.walLines).toEqual({ start: 20, end: 41 });
+    expect(m.chain.prevPointer).toBe(second.manifest.chain.prevPointer);
+    expect(JSON.parse(made.stdout).gap).toBeNull();
+    // And again: the clone's archives chain.
+    const db2 = await createDB({ storeConfig: { dataDir: clone } });
+    await db2.set('CLONE_2', { mine: true });
+    const cloneState = toPlainState(db2.state);
+    await db2.close();
+    expect(Object.keys(cloneState.documents)).toEqual(expect.arrayContaining([...Object.keys(state.documents), 'CLONE_1', 'CLONE_2']));
+    const again = await runCli(['archive', 'create', '-d', clone, '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout).manifest.timeRange.walLines).toEqual({ start: 41, end: 42 });
+    const out = path.join(r, 'out');
+    const restored = await runCli(['restore', 'latest', '-d', clone, '--target', out]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await stateOf(out)).toEqual(cloneState);
+    const stats = await runCli(['archive', 'stats', '-d', clone, '--json']);
+    expect(JSON.parse(stats.stdout).gaps).toEqual([]);
+  });
+
+  it('in process: a clone opened with archiving archives (and prunes with a remote) without being closed first', async () => {
+    const { r, dataDir, second } = await twoArchives();
+    const clone = path.join(r, 'clone');
+    await openRestore({ dataDir }).clone({ archiveId: second.archiveId, targetDir: clone });
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const db = await createDB({ storeConfig: { dataDir: clone, archive: { keepLocal: 1, compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
+    try {
+      const ids: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        await db.set(`C_${round}`, { round });
+        const a = await db.archive.create();
+        expect(a.uploads.map((u) => u.outcome)).toEqual(['uploaded']);
+        ids.push(a.archiveId);
+      }
+      const list = await db.archive.list();
+      expect(list.map((a) => a.manifest.timeRange.walLines)).toEqual([
+        { start: 20, end: 41 },
+        { start: 41, end: 42 },
+        { start: 42, end: 43 },
+      ]);
+      // keepLocal 1: the older local copies went once the remote had them.
+      expect(fs.readdirSync(path.join(clone, 'archives')).filter((n) => n.endsWith('.bri'))).toEqual([`${ids[2]}.bri`]);
+      const expected = toPlainState(db.state);
+      await db.close();
+      const out = path.join(r, 'from-remote');
+      await openRestore({ dataDir: out, config: { remotes: [{ provider: 'local', name: 'nas', path: nas }] } }).from(ids[1]!, { targetDir: out });
+      expect((await stateOf(out)).documents).toHaveProperty('C_1');
+      const latest = path.join(r, 'latest');
+      await openRestore({ dataDir: clone, config: { remotes: [{ provider: 'local', name: 'nas', path: nas }] } }).fromLatest({ targetDir: latest });
+      expect(await stateOf(latest)).toEqual(expected);
+    } finally {
+      if (!db.isClosed) await db.close();
+    }
+  });
+
+  it('a restore in place to an earlier point is a new timeline that archives and restores', async () => {
+    const { r, dataDir, mid, first } = await twoArchives();
+    const back = await runCli(['restore', 'to-timestamp', String(mid), '-d', dataDir, '--force', '--clean-existing']);
+    expect(back.code, back.stderr).toBe(0);
+    const db = await createDB({ storeConfig: { dataDir } });
+    expect(Object.keys(toPlainState(db.state).documents)).toHaveLength(20);
+    await db.set('AFTER_FORK', { yes: true });
+    await db.close();
+    const made = await runCli(['archive', 'create', '-d', dataDir, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const m = JSON.parse(made.stdout).manifest;
+    expect(m.instanceId).not.toBe(first.manifest.instanceId);
+    const out = path.join(r, 'out');
+    expect((await runCli(['restore', 'latest', '-d', dataDir, '--target', out])).code).toBe(0);
+    const s = await stateOf(out);
+    expect(s.documents).toHaveProperty('AFTER_FORK');
+    expect(Object.keys(s.documents)).toHaveLength(21);
+  });
+
+  it('without its starting seed (an archive directory moved), a clone still archives: from its snapshot, the state alone when nothing follows', async () => {
+    const { r, dataDir, second, state } = await twoArchives();
+    const clone = path.join(r, 'clone');
+    await openRestore({ dataDir }).clone({ archiveId: second.archiveId, targetDir: clone });
+    await fsp.rm(path.join(clone, 'archives'), { recursive: true });
+    const db = await createDB({ storeConfig: { dataDir: clone } });
+    await db.close(); // the snapshot is now at the WAL's end
+    const made = await runCli(['archive', 'create', '-d', clone, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const m = JSON.parse(made.stdout).manifest;
+    expect(m.timeRange.walLines).toEqual({ start: 40, end: 40 });
+    const listed = await runCli(['archive', 'list', '-d', clone]);
+    expect(listed.stdout).toContain('none (the state at line 40)');
+    const out = path.join(r, 'out');
+    const restored = await runCli(['restore', 'latest', '-d', clone, '--target', out]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await stateOf(out)).toEqual(state);
+    // The next write archives after it, chained; and the WAL before the first archive can go (it is in its starting state).
+    const db2 = await createDB({ storeConfig: { dataDir: clone } });
+    await db2.set('NEXT', { n: 1 });
+    const cloneState = toPlainState(db2.state);
+    await db2.close();
+    const next = await runCli(['archive', 'create', '-d', clone, '--json']);
+    expect(JSON.parse(next.stdout).manifest.timeRange.walLines).toEqual({ start: 40, end: 41 });
+    const cleaned = await runCli(['archive', 'cleanup-wal', '-d', clone, '--json']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(JSON.parse(cleaned.stdout).lines).toBeGreaterThan(0);
+    expect(await stateOf(clone)).toEqual(cloneState);
+  });
+});
+
+describe('no silent gaps, no silent loss', () => {
+  it('the newest archive deleted while wal/ holds its lines: the next create holds them again, from where the one before ended', async () => {
+    const { dataDir, first, second } = await twoArchives();
+    const del = await runCli(['archive', 'delete', second.archiveId, '-d', dataDir]);
+    expect(del.code, del.stderr).toBe(0);
+    const made = await runCli(['archive', 'create', '-d', dataDir, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const out = JSON.parse(made.stdout);
+    expect(out.manifest.timeRange.walLines).toEqual({ start: 20, end: 40 });
+    expect(out.manifest.previousArchiveId).toBe(first.archiveId);
+    expect(out.gap).toBeNull();
+    // Nothing more to archive now, and the message names the archive that holds it all.
+    const nothing = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(nothing.stderr).toMatch(new RegExp(`NOTHING_TO_ARCHIVE[\\s\\S]*${out.archiveId} already holds everything through line 40`));
+  });
+
+  it('an archive deleted after the WAL cleanup removed its lines: the next create says which lines no archive holds', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 1024, archive: { cleanupWal: true, compression: { level: 1 } } } });
+    for (let i = 0; i < 30; i++) await db.set(`A_${i}`, { i, pad: 'p'.repeat(60) });
+    await db.archive.create();
+    for (let i = 0; i < 30; i++) await db.set(`B_${i}`, { i, pad: 'p'.repeat(60) });
+    const second = await db.archive.create();
+    for (let i = 0; i < 5; i++) await db.set(`C_${i}`, { i });
+    const state = toPlainState(db.state);
+    await db.close();
+    expect(JSON.parse(fs.readFileSync(path.join(dataDir, 'bri-archive.json'), 'utf8')).removedLines).toBeGreaterThan(30);
+    // Its lines are gone from wal/: deleting the only copy takes --force.
+    const refused = await runCli(['archive', 'delete', second.archiveId, '-d', dataDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/only copy[\s\S]*--force/);
+    expect(fs.existsSync(second.file)).toBe(true);
+    expect((await runCli(['archive', 'delete', second.archiveId, '-d', dataDir, '--force'])).code).toBe(0);
+    const made = await runCli(['archive', 'create', '-d', dataDir, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const out = JSON.parse(made.stdout);
+    expect(out.gap.fromLine).toBe(31);
+    expect(out.gap.toLine).toBe(out.manifest.timeRange.walLines.start);
+    expect(made.stderr).toMatch(new RegExp(`WARNING: lines 31\\.\\.${out.gap.toLine} are in no archive`));
+    const stats = JSON.parse((await runCli(['archive', 'stats', '-d', dataDir, '--json'])).stdout);
+    expect(stats.gaps).toHaveLength(1);
+    // What is left restores to the whole state.
+    const target = path.join(r, 'out');
+    expect((await runCli(['restore', 'latest', '-d', dataDir, '--target', target])).code).toBe(0);
+    expect(await stateOf(target)).toEqual(state);
+  });
+
+  it('a permanent archive is deleted only with --force', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('K', { v: 1 });
+    const a = await db.archive.create({ retention: 'permanent', level: 1 });
+    await db.close();
+    const refused = await runCli(['archive', 'delete', a.archiveId, '-d', dataDir]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/is permanent[\s\S]*--force/);
+    expect(fs.existsSync(a.file)).toBe(true);
+    const forced = await runCli(['archive', 'delete', a.archiveId, '-d', dataDir, '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(fs.existsSync(a.file)).toBe(false);
+  });
+
+  it('the data directory put back from an older copy (its WAL shorter than its archives) is refused, not "nothing to archive"', async () => {
+    const { r, dataDir } = await twoArchives();
+    const older = path.join(r, 'older');
+    const db = await createDB({ storeConfig: { dataDir: older } });
+    for (let i = 0; i < 5; i++) await db.set(`X_${i}`, { i });
+    await db.close();
+    // The archives' bookkeeping of the newer directory, with the older WAL.
+    await fsp.copyFile(path.join(dataDir, 'bri-archive.json'), path.join(older, 'bri-archive.json'));
+    const archives = () => fs.readdirSync(path.join(dataDir, 'archives')).filter((n) => n.endsWith('.bri')).sort();
+    const before = archives();
+    const made = await runCli(['archive', 'create', '-d', older, '-a', path.join(dataDir, 'archives')]);
+    expect(made.code).toBe(23);
+    expect(made.stderr).toMatch(/WAL ends at line 5, before the end of its archive/);
+    expect(archives()).toEqual(before);
+  });
+});
