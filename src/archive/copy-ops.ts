@@ -69,6 +69,7 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
 
 /** A verified (or repaired) copy of `entry` at `target`, from the first source in `fetch.order` that has a good one. */
 export async function downloadTo(entry: CatalogArchive, target: string, fetch: FetchOptions): Promise<DownloadedArchive> {
+  await fsp.mkdir(path.dirname(target), { recursive: true });
   const got = await fetchGoodCopy(entry, fetch);
   await placeFetched(got, target);
   return {

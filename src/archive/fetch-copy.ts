@@ -20,7 +20,7 @@ import { readCopyRecord } from './copies.js';
 import { readManifest } from './package-reader.js';
 import type { ProgressListener } from './progress.js';
 import type { RepairedCopy } from './repairer.js';
-import { scratchPath, sweepScratch } from './scratch.js';
+import { existingDir, scratchPath, sweepScratch } from './scratch.js';
 import type { ArchiveCopy, CatalogArchive, SourceFailure } from './source-catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 import { verifyArchive } from './verify.js';
@@ -139,6 +139,8 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
   // What killed runs left here is removed first; this run's own scratch files are removed by the caller.
   await sweepScratch(opts.workDir);
   await sweepScratch(opts.archiveDir);
+  // Scratch goes where the copy is needed; a directory not made yet (a first archive directory) is not made for it.
+  const work = { ...opts, workDir: await existingDir(opts.workDir) };
   for (const source of opts.order) {
     const down = opts.unreachable?.find((u) => u.source === source);
     if (down) {
@@ -156,8 +158,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       if (source === LOCAL_SOURCE) file = copy.file!;
       else {
         const remote = opts.sources.remote(source)!;
-        await fsp.mkdir(opts.workDir, { recursive: true });
-        file = scratchPath(opts.workDir, `download-${id}-from-${source}`);
+        file = scratchPath(work.workDir, `download-${id}-from-${source}`);
         made.push(file);
         const got = await download(remote, copy, file, opts);
         // A mismatch with our own upload record is damage; PAR2 may still repair it, so it is checked below.
@@ -166,7 +167,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
           throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy's SHA-256 differs from the one confirmed at upload`, { details: { expected: rec.sha256, actual: got.sha256 } });
         }
       }
-      const good = await check(file, entry, copy, opts, made);
+      const good = await check(file, entry, copy, work, made);
       return { ...good, source, temporary: made, skipped };
     } catch (err) {
       await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
