@@ -326,7 +326,7 @@ export async function checkArchiveBytes(file: string, read: { manifest: Manifest
     return {
       par2: { present: true, intact: v.intact, repairable: v.intact || repairable, damagedBlocks: v.damagedBlocks.length, totalBlocks: v.totalBlocks, recoveryBlocksAvailable: v.recoveryBlocksAvailable },
       dataIntact: v.intact,
-      dataProblems: v.intact ? [] : [describeBlocks(v, found.set.blockSize, layout) + (rest.length < v.damagedBlocks.length ? ` (${v.damagedBlocks.length - rest.length} of them mended by zeroing the tar padding)` : '')],
+      dataProblems: v.intact ? [] : [describeBlocks(v, found.set.blockSize, layout) + (rest.length < v.damagedBlocks.length ? ` (${v.damagedBlocks.length - rest.length} of them are damaged only in the tar padding, which zeros mend)` : '')],
       recoveryProblem,
       repairable,
       set: found.set,

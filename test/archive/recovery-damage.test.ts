@@ -104,16 +104,22 @@ describe('recovery data damaged, data intact', () => {
 });
 
 describe('damage the member checksums do not see: verify compares every PAR2 block', () => {
-  it('200 bytes flipped in tar padding: verify finds every damaged block (exit 24), repair gives the original back', async () => {
+  it('200 bytes flipped in tar padding: verify finds every damaged block (exit 24), restore and repair give the original back', async () => {
     const buf = Buffer.from(a.original);
     const blocks = hurtPadding(a, buf, 200);
-    const { file } = await copyDir(root, 'padding', a, buf);
+    // More blocks than recovery blocks: zeros mend the padding (each block checked against its PAR2 checksum).
+    expect(blocks.size).toBeGreaterThan(a.manifest.errorCorrection.recoveryBlockCount!);
+    const { dir, file } = await copyDir(root, 'padding', a, buf);
     if (haveTools) expect(await sha256sumPasses(file), 'the members still pass sha256sum -c').toBe(true);
     const verify = await runCli(['archive', 'verify', file, '-d', a.dataDir, '--json']);
     expect(verify.code, verify.stderr).toBe(EXIT_REPAIRABLE);
     const report = JSON.parse(verify.stdout);
     expect(report).toMatchObject({ ok: false, dataIntact: false, repairable: true, restorable: false, recovery: { damagedBlocks: blocks.size } });
     expect(report.problems.join('\n')).toMatch(/tar padding after wal\//);
+    const target = path.join(root, 'restored-padding');
+    const restore = await runCli(['restore', 'latest', '-d', a.dataDir, '-a', dir, '--target', target]);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(toPlainState((await recover(target)).state)).toEqual(a.expected);
     const repair = await runCli(['archive', 'repair', file, '--in-place', '-d', a.dataDir, '--json']);
     expect(repair.code, repair.stderr).toBe(0);
     expect(JSON.parse(repair.stdout)).toMatchObject({ repaired: true, dataRepaired: true, repairedBlocks: blocks.size });
