@@ -137,7 +137,9 @@ export class RestoreApi {
   private async listing(source?: string): Promise<MergedListing> {
     const only = this.order(source);
     const merged = await listSources(this.ctx.archiveDir, this.sources, { only, cache: this.manifests, dataDir: this.ctx.dataDir, ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}) });
-    if (merged.archives.length === 0 && (merged.unreadable.length > 0 || merged.unreachable.length > 0)) {
+    // Nothing readable, and something there that could not be read (or no source could be listed at all): say that, not "no archives".
+    // A source that answered with nothing (a remote holding only shipped WAL) leaves the planning to go on.
+    if (merged.archives.length === 0 && (merged.unreadable.length > 0 || (merged.unreachable.length > 0 && merged.unreachable.length >= only.length))) {
       const first = merged.unreadable[0] ?? merged.unreachable[0]!;
       const where = 'location' in first ? first.location : first.source;
       const cold = merged.unreadable.length > 0 && merged.unreadable.every((u) => isColdObject(u.error));
