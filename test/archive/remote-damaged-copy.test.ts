@@ -110,6 +110,25 @@ describe('a remote copy whose manifest is damaged', () => {
     await expectRepairedLikeALocalCopy(h, 'nas');
   }, 60_000);
 
+  it('a remote copy cut where recovery.par2 begins: restored with a warning that names the copy, downloaded whole', async () => {
+    const root = await tempDir();
+    const nas = path.join(root, 'nas');
+    await fsp.mkdir(nas);
+    const h = await archivedOnRemoteOnly({ provider: 'local', name: 'nas', path: nas });
+    const object = path.join(nas, 'archives', `${h.id}.bri`);
+    await fsp.truncate(object, h.original.indexOf(Buffer.from('recovery.par2\0')));
+    const target = path.join(h.root, 'restored');
+    const restore = await runCli(['restore', 'latest', '-d', h.dataDir, '--config', h.config, '--target', target]);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(restore.stdout).toMatch(/WARNING +the recovery data of the copy on nas is damaged/);
+    expect(toPlainState((await recover(target)).state)).toEqual(h.expected);
+    const copy = path.join(h.root, 'downloaded.bri');
+    const download = await runCli(['archive', 'download', h.id, copy, '-d', h.dataDir, '--config', h.config, '--json']);
+    expect(download.code, download.stderr).toBe(0);
+    expect(JSON.parse(download.stdout).recoveryDamaged).toMatchObject({ source: 'nas' });
+    expect((await fsp.readFile(copy)).equals(h.original), 'the download has its recovery data written again').toBe(true);
+  }, 60_000);
+
   it('on S3: listed as damaged, restored and downloaded after a PAR2 repair', async () => {
     const h = await archivedOnRemoteOnly({
       provider: 's3',
