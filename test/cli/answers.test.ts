@@ -1,0 +1,131 @@
+/**
+ * Answers that tell what is, through the CLI: a missing data directory is not
+ * "no archives"; a failed afterRestore hook is a failure; one restore at a time
+ * per target (the second is LOCKED before it touches the first one's build);
+ * and the design note's commands work as it writes them.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../src/db.js';
+import { toPlainState } from '../../src/format/state.js';
+import { recover } from '../../src/store/recovery.js';
+import { REPO_ROOT } from '../support/child.js';
+import { runCli } from '../support/cli.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-answers-');
+
+async function withArchives(n = 2): Promise<{ r: string; dataDir: string; ids: string[] }> {
+  const r = await tmp();
+  const dataDir = path.join(r, 'data');
+  const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+  const ids: string[] = [];
+  for (let k = 0; k < n; k++) {
+    for (let i = 0; i < 10; i++) await db.set(`R${k}_${i}`, { k, i });
+    ids.push((await db.archive.create()).archiveId);
+  }
+  await db.close();
+  return { r, dataDir, ids };
+}
+
+describe('answers that tell what is', () => {
+  it('archive list, archive stats, restore list on a data directory that does not exist: NOT_A_DATA_DIR (exit 10), not "no archives"', async () => {
+    const r = await tmp();
+    const missing = path.join(r, 'nope');
+    for (const args of [['archive', 'list'], ['archive', 'stats'], ['restore', 'list'], ['archive', 'list', '--json']]) {
+      const res = await runCli([...args, '-d', missing]);
+      expect(res.code, `${args.join(' ')}: ${res.stdout}`).toBe(10);
+      expect(res.stdout).not.toMatch(/no archives/);
+      expect(res.stderr).toMatch(/NOT_A_DATA_DIR[\s\S]*no data directory at/);
+    }
+    // An existing data directory with no archive yet holds none, truly.
+    const fresh = path.join(r, 'fresh');
+    const db = await createDB({ storeConfig: { dataDir: fresh } });
+    await db.close();
+    const ok = await runCli(['archive', 'list', '-d', fresh]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/no archives/);
+  });
+
+  it('a failing afterRestore hook: the directory is restored, the hook failure is said, exit 1', async () => {
+    const { r, dataDir } = await withArchives(1);
+    const config = path.join(r, 'hooks.json');
+    await fsp.writeFile(config, JSON.stringify({ restoreHooks: { afterRestore: 'echo hook-said-no >&2; exit 3' } }));
+    const target = path.join(r, 'out');
+    const res = await runCli(['restore', 'latest', '-d', dataDir, '-c', config, '--target', target]);
+    expect(res.code).toBe(1);
+    expect(res.stdout + res.stderr).toMatch(/afterRestore[\s\S]*hook-said-no/);
+    expect(Object.keys(toPlainState((await recover(target)).state).documents)).toHaveLength(10);
+  });
+
+  it('a restore into a target another restore is building: LOCKED before anything of the first is touched, and the first finishes', async () => {
+    const { r, dataDir } = await withArchives(1);
+    const config = path.join(r, 'slow.json');
+    const gate = path.join(r, 'gate');
+    // The first restore waits in afterSnapshotRestore (its build directory exists) until the gate file appears.
+    await fsp.writeFile(config, JSON.stringify({ restoreHooks: { afterWalSegmentRestore: `touch ${r}/building; while [ ! -f ${gate} ]; do sleep 0.05; done` } }));
+    const target = path.join(r, 'target');
+    const first = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'restore', 'latest', '-d', dataDir, '-c', config, '--target', target], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BRI_ENCRYPTION_KEY: '' } });
+    let firstErr = '';
+    first.stderr.on('data', (b) => (firstErr += b));
+    const exited = new Promise<number | null>((res) => first.on('close', (code) => res(code)));
+    const deadline = Date.now() + 30_000;
+    while (!fs.existsSync(path.join(r, 'building'))) {
+      if (Date.now() > deadline) throw new Error(`the first restore never reached its hook: ${firstErr}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const building = fs.readdirSync(r).filter((n) => n.startsWith('target.restore-'));
+    expect(building).toHaveLength(1);
+    const second = await runCli(['restore', 'latest', '-d', dataDir, '--target', target, '--force']);
+    expect(second.code, second.stderr).toBe(11);
+    expect(second.stderr).toMatch(/LOCKED[\s\S]*restore target/);
+    // The first one's build directory and journal are untouched.
+    expect(fs.readdirSync(r).filter((n) => n.startsWith('target.restore-'))).toEqual(building);
+    expect(fs.existsSync(path.join(r, '.target.restore.json'))).toBe(true);
+    await fsp.writeFile(gate, '');
+    expect(await exited, firstErr).toBe(0);
+    expect(Object.keys(toPlainState((await recover(target)).state).documents)).toHaveLength(10);
+    expect(fs.readdirSync(r).filter((n) => n.startsWith('.target.') || n.startsWith('target.restore-'))).toEqual([]);
+  }, 60_000);
+});
+
+describe("the design note's commands, as written", () => {
+  it('archive create --name, list, verify, download to ./backup.bri.zst, inspect and repair it, stats; restore list --after/--before (dates), info, from --verify, from --dry-run, clone <id> --target, verify, from --force', async () => {
+    const { r, dataDir, ids } = await withArchives(2);
+    const run = async (...args: string[]) => {
+      const res = await runCli([...args, '-d', dataDir]);
+      expect(res.code, `bri ${args.join(' ')}: ${res.stderr}`).toBe(0);
+      expect(res.stderr).not.toMatch(/internal error|    at /);
+      return res;
+    };
+    const cwd = r;
+    const backup = path.join(cwd, 'backup.bri.zst');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('MIGRATION', { v: 1 });
+    await db.close();
+    const named = await run('archive', 'create', '--name', 'pre-migration', '--json');
+    const preMigration = JSON.parse(named.stdout).archiveId as string;
+    expect((await run('archive', 'list')).stdout).toContain('pre-migration');
+    await run('archive', 'verify', ids[0]!);
+    await run('archive', 'download', ids[0]!, backup);
+    expect((await run('archive', 'inspect', backup)).stdout).toContain(ids[0]!);
+    await run('archive', 'repair', backup);
+    await run('archive', 'stats');
+    await run('restore', 'list');
+    const listed = await run('restore', 'list', '--after', '2024-01-01', '--before', '2099-02-01');
+    expect(listed.stdout).toContain(ids[1]!);
+    const none = await run('restore', 'list', '--after', '2024-01-01', '--before', '2024-02-01');
+    expect(none.stdout).not.toContain(ids[1]!);
+    await run('restore', 'info', ids[0]!);
+    await run('restore', 'from', ids[0]!, '--verify', '--dry-run', '--force');
+    await run('restore', 'clone', ids[0]!, '--target', path.join(cwd, 'data-clone'));
+    expect(Object.keys(toPlainState((await recover(path.join(cwd, 'data-clone'))).state).documents)).toHaveLength(10);
+    await run('restore', 'verify', ids[0]!);
+    // Its lines are still in wal/: deleting it needs no --force.
+    await run('archive', 'delete', preMigration);
+    await run('restore', 'from', ids[1]!, '--force');
+  }, 120_000);
+});
