@@ -16,6 +16,7 @@ import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from './ship
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../store/lock.js';
 import { writeArchiveState, type ArchiveState } from './archive-state.js';
 import { assertInstanceId } from './ids.js';
+import type { RecoveryDamage } from './fetch-copy.js';
 import type { ProgressListener } from './progress.js';
 import type { RestorePlan } from './restore-plan.js';
 import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../store/dir-swap.js';
@@ -71,6 +72,7 @@ export interface RestoreOptions {
 export interface FetchedArchive {
   file: string;
   repaired: RestoreResult['repaired'];
+  recoveryDamaged?: RecoveryDamage | null;
   source: string;
   temporary: string[];
   skipped: Array<{ source: string; reason: string; code?: string }>;
@@ -90,6 +92,8 @@ export interface RestoreResult {
   collections: number | null;
   instanceId: string;
   repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+  /** The copy's recovery data is damaged, its data intact (so it was restored from): what is wrong and how to fix it. */
+  recoveryDamaged: RecoveryDamage | null;
   /** Which source the archive came from (`local`, or a remote's name). */
   source: string;
   /** Sources tried first and passed over, with the reason (missing, down, damaged beyond repair). */
@@ -176,6 +180,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     movedAside: null,
     instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : randomUUID()),
     repaired: null,
+    recoveryDamaged: null,
     source: plan.archive?.copies?.[0]?.source ?? plan.shipped?.source ?? 'local',
     skipped: [],
     shipped: null,
@@ -231,6 +236,9 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       temporary.push(...fetched.temporary);
       file = fetched.file;
       base.repaired = fetched.repaired;
+      base.recoveryDamaged = fetched.recoveryDamaged ?? null;
+      const rd = base.recoveryDamaged;
+      if (rd) base.warnings.push(`the recovery data of the copy on ${rd.source} is damaged (${rd.problem}); its data is intact and was restored; ${rd.hint}`);
       base.source = fetched.source;
       base.skipped = fetched.skipped;
     }

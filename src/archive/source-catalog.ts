@@ -12,6 +12,8 @@ import type { Manifest } from '../format/manifest.js';
 import type { ProviderName } from '../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, type LocalArchive } from './catalog.js';
 import { readAllCopyRecords, type CopyRecord } from './copies.js';
+import { manifestOfDamagedCopy } from './damaged-copy.js';
+import { sweepScratch } from './scratch.js';
 import { MAX_MANIFEST_BYTES, readManifestFrom } from './package-reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
@@ -105,7 +107,7 @@ interface RemoteListing {
   unreadable: Array<UnreadableCopy & { copy: ArchiveCopy }>;
 }
 
-async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[]>, local: Map<string, LocalArchive>, cache: ManifestCache): Promise<RemoteListing> {
+async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[]>, local: Map<string, LocalArchive>, cache: ManifestCache, archiveDir: string): Promise<RemoteListing> {
   const objects: Array<{ id: string; key: string; size: number; lastModified: Date }> = [];
   for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX)) {
     const id = archiveIdFromKey(o.key);
@@ -129,6 +131,9 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
         // A transport failure is the source's, not the copy's; a copy in an archive tier is the copy's (frozen, not damaged).
         const cold = isColdObject(err);
         if ((err.code === ErrorCodes.REMOTE_ERROR && !cold) || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
+        // A damaged manifest is repaired with the copy's PAR2 data, as a local copy's is (the copy stays marked damaged).
+        const repaired = cold ? null : await manifestOfDamagedCopy(remote, o.key, archiveDir).catch(() => null);
+        if (repaired?.archiveId === o.id) return { manifest: repaired, copy: { ...copy, damaged: true as const } };
         unreadable.push({ source: remote.name, location: copy.location, error: err, archiveId: o.id, copy: { ...copy, ...(cold ? { frozen: true } : { damaged: true }) } });
         return null;
       }
@@ -149,6 +154,8 @@ export async function listSources(
   opts: { only?: string[]; cache?: ManifestCache; localListing?: { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> }; dataDir?: string } = {},
 ): Promise<MergedListing> {
   const wanted = opts.only ?? sources.all;
+  // What killed fetches and repairs left in the archive directory goes with the next listing there.
+  await sweepScratch(archiveDir);
   // Neither the data directory nor the archive directory: an error when that is all there is to list, else the local source is unreachable.
   const missing = opts.dataDir !== undefined && wanted.includes(LOCAL_SOURCE) ? await missingLocalSource(opts.dataDir, archiveDir) : null;
   if (missing && !wanted.some((w) => w !== LOCAL_SOURCE)) throw missing;
@@ -174,7 +181,7 @@ export async function listSources(
   const results = await Promise.all(
     remotes.map(async (r) => {
       try {
-        return { r, listing: await listRemote(r, records, localById, opts.cache ?? new Map()) };
+        return { r, listing: await listRemote(r, records, localById, opts.cache ?? new Map(), archiveDir) };
       } catch (err) {
         unreachable.push({ source: r.name, error: isBriError(err) ? err : new BriError(ErrorCodes.REMOTE_ERROR, `${r.name}: ${(err as Error).message}`, { cause: err }) });
         return null;

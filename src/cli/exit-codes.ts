@@ -6,6 +6,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** Bad usage: unknown command, bad option. */
 export const EXIT_USAGE = 2;
+/** `bri archive verify`: damaged, and `bri archive repair` gives the original file back (beyond repair is ARCHIVE_CORRUPTED's 21). */
+export const EXIT_REPAIRABLE = 24;
 
 /** A stable exit code per error class, so scripts can tell them apart. */
 const BY_CODE: Partial<Record<ErrorCode, number>> = {

@@ -9,7 +9,7 @@ import { timeline } from '../../archive/restore-plan.js';
 import { assertDirectoryInput } from '../../archive/input-file.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
 import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, parseOpt, type CommonOptions } from '../common.js';
-import { EXIT_FAILURE, exitCodeFor } from '../exit-codes.js';
+import { EXIT_FAILURE, EXIT_REPAIRABLE, exitCodeFor } from '../exit-codes.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, listingProblemsJson, manifestSummary, reportListingProblems } from './archive.js';
@@ -213,6 +213,6 @@ export function registerRestoreCommands(program: Command): void {
         process.stderr.write(`FAILED ${id}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);
       }
-      if (!report.ok) process.exitCode = exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+      if (!report.ok) process.exitCode = report.repairable ? EXIT_REPAIRABLE : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
     });
 }
