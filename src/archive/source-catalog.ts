@@ -156,15 +156,16 @@ export async function listSources(
   const wanted = opts.only ?? sources.all;
   // What killed fetches and repairs left in the archive directory goes with the next listing there.
   await sweepScratch(archiveDir);
-  // Neither the data directory nor the archive directory: an error when that is all there is to list, else the local source is unreachable.
-  const missing = opts.dataDir !== undefined && wanted.includes(LOCAL_SOURCE) ? await missingLocalSource(opts.dataDir, archiveDir) : null;
-  if (missing && !wanted.some((w) => w !== LOCAL_SOURCE)) throw missing;
+  // Neither the data directory nor the archive directory, and nothing else to list: an error, not "no archives".
+  // With remotes (a new machine after a loss), the remotes' answer stands and the local source simply holds nothing.
+  const missing = opts.dataDir !== undefined && wanted.length === 1 && wanted[0] === LOCAL_SOURCE ? await missingLocalSource(opts.dataDir, archiveDir) : null;
+  if (missing) throw missing;
   const localListing = opts.localListing ?? (await scanArchiveDir(archiveDir));
   const localById = new Map(localListing.archives.map((a) => [a.manifest.archiveId, a]));
   const records = await readAllCopyRecords(archiveDir);
   const byId = new Map<string, CatalogArchive>();
   const unreadable: UnreadableCopy[] = [];
-  const unreachable: SourceFailure[] = missing ? [{ source: LOCAL_SOURCE, error: missing }] : [];
+  const unreachable: SourceFailure[] = [];
   const add = (manifest: Manifest, copy: ArchiveCopy, file: string | null) => {
     const e = byId.get(manifest.archiveId);
     if (!e) byId.set(manifest.archiveId, { manifest, bytes: copy.bytes, file, copies: [copy] });
