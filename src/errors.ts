@@ -90,9 +90,69 @@ export function isBriError(err: unknown, code?: ErrorCode): err is BriError {
   return err instanceof BriError && (code === undefined || err.code === code);
 }
 
-/** Wraps an unknown failure from the file system into an IO_ERROR, keeping BriErrors as they are. */
+/** What a person can do about a failed system call, by errno. */
+const IO_HINTS: Record<string, (where: string) => string> = {
+  ENOSPC: (w) => `The disk (or quota) holding ${w} is full: free space there and run it again; nothing half-written was kept.`,
+  EDQUOT: (w) => `The disk quota for ${w} is used up: free space there and run it again; nothing half-written was kept.`,
+  EACCES: (w) => `No permission for ${w}: check its owner and mode (and its directory's).`,
+  EPERM: (w) => `The system refused the operation on ${w}: check its owner, mode and attributes.`,
+  ENOENT: (w) => `${w} does not exist: check the path (the directory it goes in must exist).`,
+  EISDIR: (w) => `${w} is a directory where a file was expected: give a file's path.`,
+  ENOTDIR: (w) => `a part of ${w} is a file where a directory was expected: check the path.`,
+  EROFS: (w) => `${w} is on a read-only file system: use a writable place.`,
+  EIO: (w) => `The device holding ${w} reported an I/O error: check the disk (dmesg), then run it again.`,
+  EMFILE: () => 'Too many open files: raise the limit (ulimit -n) and run it again.',
+  ENFILE: () => 'The system is out of file handles: close other programs and run it again.',
+  EEXIST: (w) => `${w} already exists.`,
+  EXDEV: (w) => `${w} is on another file system than the directory beside it.`,
+};
+
+/** The errno code of a system call's failure, when it is one. */
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
+}
+
+/** What to do about a failed system call (a full disk, a permission, a missing folder), when it is one. */
+export function ioHint(err: unknown): string | undefined {
+  const errno = errnoOf(err);
+  return errno !== undefined ? IO_HINTS[errno]?.(String((err as NodeJS.ErrnoException | null)?.path ?? 'the path')) : undefined;
+}
+
+/**
+ * Wraps a failure from the file system into an IO_ERROR that names the errno and the path and
+ * says what to do (a full disk, a permission, a missing folder), keeping BriErrors as they are.
+ */
 export function asBriError(err: unknown, context: string): BriError {
   if (err instanceof BriError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new BriError(ErrorCodes.IO_ERROR, `${context}: ${message}`, { cause: err });
+  const errno = errnoOf(err);
+  const hint = ioHint(err);
+  return new BriError(ErrorCodes.IO_ERROR, `${context}: ${message}`, {
+    ...(hint ? { hint } : {}),
+    details: { ...(errno ? { errno } : {}), ...((err as NodeJS.ErrnoException | null)?.path ? { path: (err as NodeJS.ErrnoException).path } : {}), ...((err as NodeJS.ErrnoException | null)?.syscall ? { syscall: (err as NodeJS.ErrnoException).syscall } : {}) },
+    cause: err,
+  });
+}
+
+/** A failed system call (anything with an errno) as a typed IO_ERROR; any other error as it is (a bug stays visible as one). */
+export function typedIoError(err: unknown, context: string): unknown {
+  return err instanceof BriError || errnoOf(err) === undefined ? err : asBriError(err, context);
+}
+
+/**
+ * Makes the named async methods of a class answer a failed system call (ENOSPC, EACCES, ENOENT,
+ * EISDIR, ...) as a typed IO_ERROR naming the operation, for API callers as for the CLI: one place,
+ * so that no public operation lets a raw errno error (or a stack trace) reach its caller.
+ */
+export function withTypedIoErrors(proto: object, names: readonly string[], prefix: string): void {
+  const methods = proto as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of names) {
+    const original = methods[name];
+    if (typeof original !== 'function') throw new Error(`withTypedIoErrors: no method ${name}`);
+    methods[name] = function (this: unknown, ...args: unknown[]) {
+      const result = original.apply(this, args);
+      return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(typedIoError(err, `${prefix} ${name}`))) : result;
+    };
+  }
 }

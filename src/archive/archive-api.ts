@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
 import type { Manifest } from '../format/manifest.js';
 import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
@@ -25,6 +25,7 @@ import { par2Repairer } from './repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
 import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
 import { sameCopyAs } from './copy-identity.js';
+import { assertRegularFileInput } from './input-file.js';
 import { archiveDirFor, checkLocations } from './locations.js';
 import { verifyArchive, type VerifyReport } from './verify.js';
 import { thawArchives, type ThawStatus } from './thaw.js';
@@ -61,6 +62,15 @@ export type CreatedAndStored = ArchiveRunResult;
 
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
 export type RecoveryFactory = (redundancy: number) => RecoveryWriter;
+
+/** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
+async function archiveFileInput(file: string): Promise<string> {
+  assertRegularFileInput(file, 'the archive file');
+  if (!(await fsp.stat(file).catch(() => null))) {
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}`, { hint: '`bri archive list` shows the archives there are; a path names a file.', details: { file } });
+  }
+  return file;
+}
 
 function notFound(id: string, where: string): BriError {
   return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
@@ -413,7 +423,9 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
    */
   async download(id: string, file: string, opts: { source?: string; verify?: boolean; onProblem?: (p: SourceProblem) => void; onProgress?: ProgressListener } = {}): Promise<DownloadedArchive> {
     assertArchiveId(id);
-    const target = path.resolve(file);
+    // A directory as the target means "into it", under the archive's own name (as cp does).
+    const named = path.resolve(file);
+    const target = (await fsp.stat(named).catch(() => null))?.isDirectory() ? path.join(named, archiveFileName(id)) : named;
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!entry) throw notFound(id, opts.source ?? `any source${listing.unreachable.length ? ` (unreachable: ${listing.unreachable.map((u) => u.source).join(', ')})` : ''}`);
@@ -438,6 +450,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     const neighbours = await this.list().catch(() => []);
     const key = this.host.key ? { key: this.host.key } : {};
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
+    if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
     const entry = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
@@ -450,7 +463,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
    * or in place (through a temp file and a rename) with `inPlace`.
    */
   async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
-    const file = this.fileFor(idOrFile);
+    const file = await archiveFileInput(this.fileFor(idOrFile));
     const out = opts.inPlace ? file : path.resolve(opts.out ?? file.replace(/\.bri$/, '') + '.repaired.bri');
     return repairArchive(file, out);
   }
@@ -473,8 +486,8 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   }
 
   /** The manifest of an archive file, read without unpacking the rest. */
-  inspect(file: string): Promise<Manifest> {
-    return readManifest(path.resolve(file));
+  async inspect(file: string): Promise<Manifest> {
+    return readManifest(await archiveFileInput(path.resolve(file)));
   }
 
   /** Resolves when every run queued so far has ended. */
@@ -490,3 +503,6 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
     await this.sources.close();
   }
 }
+
+// Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
+withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'upload', 'list', 'scan', 'get', 'stats', 'delete', 'download', 'verify', 'repair', 'thaw', 'inspect', 'shippingReport', 'isStoredEverywhere', 'copies'], 'archive');

@@ -67,29 +67,48 @@ async function addMember(pack: tar.Pack, m: PackageMember, mtime: Date): Promise
   });
 }
 
+/**
+ * Pipes a tar stream into its sink. A write that fails (a full disk) fails the pipe while members
+ * are still being added, which then wait for a drain that never comes: `guarded` races each such
+ * wait against the pipe, so the failure is the caller's error, never an unhandled rejection or a hang.
+ */
+export function guardedPipe(pack: tar.Pack, sink: NodeJS.WritableStream): { done: Promise<void>; guarded: <T>(p: Promise<T>) => Promise<T> } {
+  const done = pipeline(pack as unknown as NodeJS.ReadableStream, sink);
+  const broken = done.then(
+    () => new Promise<never>(() => undefined),
+    (err: unknown) => Promise.reject(err),
+  );
+  broken.catch(() => undefined);
+  done.catch(() => undefined);
+  return { done, guarded: (p) => Promise.race([p, broken]) };
+}
+
 export async function writePackage(outPath: string, members: PackageMember[], opts: WritePackageOptions): Promise<WrittenPackage> {
   const fh = await fs.promises.open(outPath, 'w', 0o644);
+  const pack = tar.pack();
   try {
-    const pack = tar.pack();
     const sink = new FileSink(fh);
-    const piping = pipeline(pack as unknown as NodeJS.ReadableStream, sink);
+    const { done: piping, guarded } = guardedPipe(pack, sink);
     const offsets: Record<string, number> = {};
     let offset = 0;
     const add = async (m: PackageMember) => {
       offsets[m.name] = offset + BLOCK;
-      await addMember(pack, m, opts.mtime);
+      await guarded(addMember(pack, m, opts.mtime));
       offset += BLOCK + padded(m.size);
     };
     for (const m of members) await add(m);
     if (opts.finalMember) {
-      await sink.reached(offset);
-      const last = await opts.finalMember(offset);
+      await guarded(sink.reached(offset));
+      const last = await guarded(opts.finalMember(offset));
       if (last) await add(last);
     }
     pack.finalize();
     await piping;
     await fh.sync();
     return { bytes: sink.written, offsets };
+  } catch (err) {
+    pack.destroy();
+    throw err;
   } finally {
     await fh.close();
   }

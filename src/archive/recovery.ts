@@ -21,6 +21,7 @@ import { ARCHIVE_EXTENSION } from './ids.js';
 import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
 import { chooseSliceLayout, createPar2, repairPar2 } from './par2/index.js';
 import { readManifest } from './package-reader.js';
+import { guardedPipe } from './package-writer.js';
 import { scratchPath, sweepScratch } from './scratch.js';
 
 export { protectedName, type Par2Status } from './integrity.js';
@@ -92,15 +93,21 @@ async function copyPrefixZeroPadding(file: string, layout: PackageLayout, length
 /** Appends the recovery member and the end of the tar after a rebuilt prefix. */
 async function appendRecoveryMember(prefixPath: string, manifest: Manifest, par2Path: string, par2Bytes: number): Promise<void> {
   const pack = tar.pack();
-  const out = fs.createWriteStream(prefixPath, { flags: 'a' });
-  const done = pipeline(pack as unknown as NodeJS.ReadableStream, out);
-  await new Promise<void>((resolve, reject) => {
-    const header = { name: RECOVERY_MEMBER, size: par2Bytes, mode: 0o644, mtime: manifest.createdAt, uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const };
-    const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    pipeline(fs.createReadStream(par2Path), sink as unknown as NodeJS.WritableStream).catch(reject);
-  });
-  pack.finalize();
-  await done;
+  const { done, guarded } = guardedPipe(pack, fs.createWriteStream(prefixPath, { flags: 'a' }));
+  try {
+    await guarded(
+      new Promise<void>((resolve, reject) => {
+        const header = { name: RECOVERY_MEMBER, size: par2Bytes, mode: 0o644, mtime: manifest.createdAt, uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const };
+        const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+        pipeline(fs.createReadStream(par2Path), sink as unknown as NodeJS.WritableStream).catch(reject);
+      }),
+    );
+    pack.finalize();
+    await done;
+  } catch (err) {
+    pack.destroy();
+    throw err;
+  }
 }
 
 function beyondRepair(file: string, bytes: ByteCheck, read: Awaited<ReturnType<typeof readLayout>>): BriError {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
@@ -329,6 +329,9 @@ export class RestoreApi {
     if (!this.ctx.sources) await this.sources.close();
   }
 }
+
+// Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
+withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify'], 'restore');
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { asBriError, BriError, ErrorCodes, errnoOf, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../store/layout.js';
 import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
@@ -286,6 +286,8 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       // the original error is the one to report
     }
     if (isBriError(err)) throw err;
+    // A failed system call (a full disk, a permission) is said as such; the target is as it was either way.
+    if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`);
     throw restoreError(`restore failed: ${(err as Error).message}`, 'Nothing was swapped in; the target is as it was.', err);
   } finally {
     if (lock && !swapped) await lock.release();

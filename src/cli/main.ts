@@ -3,7 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { isBriError } from '../errors.js';
+import { isBriError, typedIoError } from '../errors.js';
 import { registerArchiveCommands } from './commands/archive.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerRestoreCommands } from './commands/restore.js';
@@ -35,8 +35,10 @@ export async function run(argv: string[]): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
       return EXIT_USAGE;
     }
-    printError(err, json);
-    return isBriError(err) ? exitCodeFor(err.code) : EXIT_FAILURE;
+    // The last line of defence: a failed system call that reached here is still said as one, with its hint.
+    const said = typedIoError(err, 'bri');
+    printError(said, json);
+    return isBriError(said) ? exitCodeFor(said.code) : EXIT_FAILURE;
   } finally {
     await closeAll();
   }

@@ -12,7 +12,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
@@ -111,7 +111,8 @@ class LocalRemote implements RemoteStore {
     if (code === 'ENOTDIR' || code === 'EISDIR') {
       return remoteFailure(ctx, `a key and a key prefix collide on disk: ${message}`, { hint: 'in a local store a key cannot also be a directory of other keys', details: { errno: code } });
     }
-    return remoteFailure(ctx, message, { details: { ...(code !== undefined ? { errno: code } : {}) }, retryable: code === 'EAGAIN' || code === 'EBUSY' });
+    const hint = ioHint(err);
+    return remoteFailure(ctx, message, { ...(hint ? { hint } : {}), details: { ...(code !== undefined ? { errno: code } : {}) }, retryable: code === 'EAGAIN' || code === 'EBUSY' });
   }
 
   private async assertRoot(ctx: RemoteErrorContext): Promise<void> {

@@ -25,14 +25,20 @@ export async function fsyncFile(file: string): Promise<void> {
 /** Writes `data` to `target` atomically: `<target>.tmp`, fsync, rename, fsync of the directory. */
 export async function writeFileDurable(target: string, data: string | Uint8Array, tmpSuffix = '.tmp'): Promise<void> {
   const tmp = target + tmpSuffix;
-  const handle = await fsp.open(tmp, 'w', 0o644);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await fsp.open(tmp, 'w', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    // A failed write (a full disk) leaves the target as it was and no temp file beside it.
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
-  await fsp.rename(tmp, target);
   await fsyncDir(path.dirname(target));
 }
 

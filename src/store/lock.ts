@@ -86,8 +86,13 @@ export async function acquireLockFile(lockPath: string, purpose: string, what: s
       try {
         await handle.writeFile(JSON.stringify(owner) + '\n');
         await handle.sync();
+      } catch (err) {
+        // A lock that could not be written (a full disk) is not left behind as an empty file.
+        await handle.close().catch(() => undefined);
+        await fsp.rm(lockPath, { force: true });
+        throw err;
       } finally {
-        await handle.close();
+        await handle.close().catch(() => undefined);
       }
       let released = false;
       return {

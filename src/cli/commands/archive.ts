@@ -6,7 +6,6 @@ import type { CatalogArchive } from '../../archive/source-catalog.js';
 import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';
-import { assertRegularFileInput } from '../../archive/input-file.js';
 import type { ParsedRetention } from '../../format/input.js';
 import { addDataDirOption, addOutputOptions, commonOptions, parseOpt, type CommonOptions } from '../common.js';
 import { EXIT_FAILURE as EXIT_FAILURE_CODE, EXIT_REPAIRABLE, exitCodeFor } from '../exit-codes.js';
@@ -19,7 +18,9 @@ import { registerThawCommand } from './archive-thaw.js';
 export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
   for (const u of uploads) {
     if (u.outcome === 'failed') {
-      process.stderr.write(`upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`);
+      process.stderr.write(
+        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
+      );
     } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
       process.stderr.write(`${u.outcome === 'uploaded' ? 'uploaded' : 'already on'} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed)\n`);
     }
@@ -152,7 +153,6 @@ export function registerArchiveCommands(program: Command): void {
     .description('the manifest summary of an archive file, without unpacking it')
     .action(async (file: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
-      assertRegularFileInput(file, 'the archive file');
       const manifest = await api(raw, opts, 'bri archive inspect').inspect(file);
       if (opts.json) printJson(manifest);
       else printLine(manifestSummary(manifest), opts);
@@ -165,7 +165,6 @@ export function registerArchiveCommands(program: Command): void {
     .action(async (target: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
       const archives = api(raw, opts, 'bri archive verify');
-      assertRegularFileInput(archives.fileFor(target), 'the archive file');
       const bar = progressBar(!opts.json && !opts.quiet);
       const report = await archives.verify(target, { ...sourceOpt(raw), ...(bar.listener ? { onProgress: bar.listener } : {}) });
       bar.stop();
@@ -313,7 +312,6 @@ export function registerRepairCommand(archive: Command): void {
     .action(async (target: string, raw: Record<string, unknown>) => {
       const opts = commonOptions(raw);
       const archives = api(raw, opts, 'bri archive repair');
-      assertRegularFileInput(archives.fileFor(target), 'the archive file');
       const r = await archives.repair(target, {
         ...(raw.out ? { out: String(raw.out) } : {}),
         inPlace: raw.inPlace === true,
