@@ -83,7 +83,7 @@ async function download(remote: RemoteSource, copy: ArchiveCopy, to: string, opt
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       size += chunk.length;
-      opts.onProgress?.({ operation: 'restore', phase: 'prepare', doneBytes: size, totalBytes: copy.bytes, item: `download from ${remote.name}` });
+      opts.onProgress?.({ operation: 'restore', phase: 'download', doneBytes: size, totalBytes: copy.bytes, item: `from ${remote.name}` });
       cb(null, chunk);
     },
   });
@@ -114,6 +114,7 @@ async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opt
     throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${report.archiveId}, not ${id}`);
   }
   if (report.ok) return { file, repaired: null, recoveryDamaged: null };
+  if (opts.repair) opts.onProgress?.({ operation: 'restore', phase: 'repair', doneBytes: 0, totalBytes: 0, item: `the copy on ${copy.source}` });
   const fixed = opts.repair ? await opts.repair(file, opts.workDir) : null;
   if (fixed) made.push(fixed.file);
   // Intact data is never refused because its recovery data is hurt: used with a warning. The copy used has its

@@ -85,6 +85,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
             }
           })();
           const parts: Buffer[] = [];
+          opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: 0, totalBytes: plan.bytesToWrite, item: 'snapshot.jss' });
           for await (const c of decompressChunks(kept, info.name, m.contents.snapshot.originalSize)) parts.push(c);
           if (m.timeRange.walLines.start > 0) startSnapshot = stored;
           const text = Buffer.concat(parts).toString('utf8');
@@ -115,6 +116,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           const flush = async () => {
             if (buffer.length) await fh.write(buffer.join(''));
             buffer = [];
+            // Within a segment too: the bar moves with the bytes written, not one jump per segment.
+            opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
           };
           let lineNo = seg.firstLine;
           lines: for await (const batch of splitLineBatches(decompressChunks(data, info.name, seg.originalSize))) for (const text of batch) {
@@ -142,7 +145,6 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         if (lines === 0) await fsp.rm(out);
         linesRestored += lines;
         segmentsDone++;
-        opts.onProgress?.({ operation: 'restore', phase: 'restore', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
         await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
       },
     });

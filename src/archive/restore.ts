@@ -253,8 +253,13 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     });
     const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
+    // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
+    const phase = (p: 'fsync' | 'validate' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: p === 'validate' ? `${built.linesRestored} lines` : target });
+    phase('fsync');
     await fsyncTree(journal.newDir);
+    phase('validate');
     const counts = await validateBuilt(journal.newDir, plan, built, opts.key);
+    phase('swap');
     await swapIn(journal);
     swapped = true;
     if (journal.oldDir && !journal.cleanExisting) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true });
@@ -268,6 +273,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       ...counts,
     };
     await keepStartAsSeed(plan, state, built, opts, result);
+    phase('done');
     try {
       await opts.hooks?.afterRestore?.(result);
     } catch (err) {
