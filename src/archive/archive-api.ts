@@ -478,6 +478,9 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
       throw new BriError(ErrorCodes.USAGE, 'thaw takes an archive id or all, not both and not neither', { hint: 'Name the archive to restore from its archive tier, or pass all (every archive: each restore is billed).' });
     }
     if (opts.archiveId !== undefined) assertArchiveId(opts.archiveId);
+    if (opts.days !== undefined && !(Number.isSafeInteger(opts.days) && opts.days >= 1 && opts.days <= 365_000)) {
+      throw new BriError(ErrorCodes.USAGE, `thaw days ${opts.days} is not a whole number of days from 1 to 365000`, { hint: 'Give how many days the restored copy stays readable, e.g. 7.' });
+    }
     return thawArchives(this.sources, this.listed(opts.source), opts.archiveId, {
       ...(opts.days !== undefined ? { days: opts.days } : {}),
       ...(opts.tier !== undefined ? { tier: opts.tier } : {}),

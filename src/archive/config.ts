@@ -76,7 +76,7 @@ const schema = z.strictObject({
   /** At most this many of the newest archives keep a local copy, once a remote copy remains. */
   keepLocal: z.number().int().min(0).optional(),
   /** Archives are pruned this many days after their seal, unless permanent or dated (default: kept). */
-  retentionDays: z.number().positive().optional(),
+  retentionDays: z.number().positive().max(3_650_000, { message: 'must be at most 3650000 days (10000 years)' }).optional(),
   triggers: triggers.optional(),
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
   cleanupWal: z.boolean().optional(),

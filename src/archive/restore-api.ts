@@ -14,6 +14,7 @@ import { readArchiveState } from './archive-state.js';
 import { assertInstanceId } from './ids.js';
 import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
 import { planFor } from './restore-planner.js';
+import { parseTimeRange } from '../format/input.js';
 import { scanArchiveDir, type LocalArchive } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
@@ -164,8 +165,10 @@ export class RestoreApi {
 
   /** Archives (optionally by time: overlapping [after, before]) and the restorable ranges. */
   async list(opts: { source?: string; after?: number | string; before?: number | string } = {}): Promise<RestoreListing> {
-    const after = opts.after === undefined ? -Infinity : parseTimestamp(opts.after);
-    const before = opts.before === undefined ? Infinity : parseTimestamp(opts.before);
+    // One parser for both ends, which also refuses an `after` later than `before` (nothing could match).
+    const range = parseTimeRange({ after: opts.after, before: opts.before });
+    const after = range.after ?? -Infinity;
+    const before = range.before ?? Infinity;
     // A listing shows every source, not only those restore tries (restoreSources).
     const only = this.sources.selectOrAll(opts.source);
     const merged = await listSources(this.ctx.archiveDir, this.sources, {

@@ -17,7 +17,8 @@ import { createS3Remote } from './s3.js';
 
 const nonEmpty = z.string().min(1);
 const positiveInt = z.number().int().positive();
-const days = z.number().int().min(1);
+/** A provider lifecycle counts whole days; beyond 10000 years no provider takes it. */
+const days = z.number().int().min(1).max(3_650_000);
 
 /** An http(s) URL without user info (credentials never go in an endpoint). */
 const endpoint = z
