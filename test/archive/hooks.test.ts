@@ -123,7 +123,7 @@ await runCommandHook('afterArchive', { command: 'sleep 30 & touch ${marker}' }, 
     expect(read(marks)).toBe(`${target}\n`);
     // A dry run runs no hook; hooks given to a call replace the configured ones.
     fs.rmSync(marks);
-    await told.fromLatest({ dryRun: true });
+    await told.fromLatest({ dryRun: true, force: true });
     expect(fs.existsSync(marks), 'a dry run ran the afterRestore hook').toBe(false);
     let called = 0;
     await told.fromLatest({ force: true, hooks: { afterRestore: () => void called++ } });

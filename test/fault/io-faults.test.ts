@@ -9,13 +9,13 @@
  * and the same command without the fault must then succeed. An application
  * whose db.archive.create() hits a full disk catches the error and goes on.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { REPO_ROOT } from '../support/child.js';
+import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-io-');
@@ -28,20 +28,9 @@ interface Fault {
   after: number;
 }
 
-function run(args: string[], fault: Fault | null, script = 'src/cli/main.ts'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--unhandled-rejections=strict', '--import', 'tsx', '--import', PRELOAD, script, ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...(fault ? { BRI_IO_FAULT: JSON.stringify(fault) } : { BRI_IO_FAULT: '' }) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+function run(args: string[], fault: Fault | null, script?: string) {
+  // The preload comes after tsx: the fault wraps node:fs before the program under test loads.
+  return runCli(args, { BRI_IO_FAULT: fault ? JSON.stringify(fault) : '' }, { nodeArgs: ['--unhandled-rejections=strict'], ...(script ? { script } : {}), preload: PRELOAD });
 }
 
 /** Every file and directory below `dir` (relative), with sizes: what a failed run must leave as it was. */

@@ -8,9 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** `nodeArgs` go before everything (e.g. --unhandled-rejections=strict), `preload` is imported after tsx, `script` replaces the CLI's entry point. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { nodeArgs?: string[]; script?: string; preload?: string } = {}): Promise<CliResult & { signal?: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...(opts.preload ? ['--import', opts.preload] : []), opts.script ?? 'src/cli/main.ts', ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -20,6 +21,6 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
