@@ -4,6 +4,7 @@
  * absorb shipments, tell WAL cleanup how far every remote holds the WAL, and
  * fetch removed lines back for a new archive.
  */
+import * as fsp from 'node:fs/promises';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { ensureArchiveState, readArchiveState } from '../archive-state.js';
 import type { ParsedArchiveConfig } from '../config.js';
@@ -13,7 +14,7 @@ import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
 import { fetchShippedLines } from './shipped-catalog.js';
 import type { ShippingEvent, ShippingStatus } from './shipper.js';
-import { absorbShipments, shippingBase, WalShipping } from './shipping.js';
+import { absorbShipments, shippingBase, shippingTmpDir, WalShipping } from './shipping.js';
 
 export interface ShippingControlContext {
   dataDir: string;
@@ -37,6 +38,8 @@ export class ShippingControl {
   async start(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
     if (!this.enabled || this.shipping) return this.shipping;
     const state = await ensureArchiveState(this.ctx.dataDir);
+    // What a killed process left half compressed goes before shipping starts again (this process holds the directory's lock).
+    await fsp.rm(shippingTmpDir(this.ctx.archiveDir, state.instanceId), { recursive: true, force: true });
     this.shipping = new WalShipping({
       dataDir: this.ctx.dataDir,
       archiveDir: this.ctx.archiveDir,

@@ -36,6 +36,11 @@ export interface ShippingOptions {
   backoff?: { baseMs: number; maxMs: number };
 }
 
+/** Where an instance's shipments are compressed before they go out (its own: archive directories may be shared). */
+export function shippingTmpDir(archiveDir: string, instanceId: string): string {
+  return path.join(archiveDir, '.tmp', `shipping-${instanceId}`);
+}
+
 /** The newest archive of the instance confirmed on `remote` (end line and pointer), else line 0 of a WAL complete from line 1. */
 export async function shippingBase(dataDir: string, archiveDir: string, instanceId: string, remote: string): Promise<ShippingBase | null> {
   const records = await readAllCopyRecords(archiveDir);
@@ -74,7 +79,7 @@ export class WalShipping {
 
   constructor(private readonly opts: ShippingOptions) {
     this.clock = opts.clock ?? systemClock;
-    const encode = sharedShipmentEncoder(path.join(opts.archiveDir, '.tmp', 'shipping'));
+    const encode = sharedShipmentEncoder(shippingTmpDir(opts.archiveDir, opts.instanceId));
     const tailFor = () =>
       new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0);
     this.shippers = opts.sources.remotes.map(
