@@ -19,6 +19,8 @@ export interface PruneReport {
   kept: CopyDecision[];
   /** Deletions that failed; the copy is still there. */
   failed: Array<CopyDecision & { error: BriError }>;
+  /** False when no retention setting is configured (keepLocal, retentionDays, a remote's retentionDays): nothing can expire. */
+  policyConfigured: boolean;
 }
 
 /** The policy the configuration gives: keepLocal, retentionDays, and each remote's own retentionDays. */
@@ -78,7 +80,7 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });
   const twinsKept = plan.keep.flatMap((d) => (twinsOf.get(d.archiveId)?.get(d.source) ?? []).map((t) => ({ archiveId: d.archiveId, source: t.source, reason: 'same-location' as const })));
   const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d) => ({ ...d, reason: 'only-copy' as const }))];
-  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [] };
+  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy) };
   for (const d of remove) {
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;
     if (!opts.dryRun) {

@@ -50,6 +50,14 @@ describe('answers that tell what is', () => {
     expect(ok.stdout).toMatch(/no archives/);
   });
 
+  it('archive prune with no retention policy says so instead of "0 removed"', async () => {
+    const { dataDir } = await withArchives(1);
+    const res = await runCli(['archive', 'prune', '-d', dataDir]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/no retention policy is configured/);
+    expect(JSON.parse((await runCli(['archive', 'prune', '-d', dataDir, '--json'])).stdout).policyConfigured).toBe(false);
+  });
+
   it('a failing afterRestore hook: the directory is restored, the hook failure is said, exit 1', async () => {
     const { r, dataDir } = await withArchives(1);
     const config = path.join(r, 'hooks.json');

@@ -250,6 +250,10 @@ export function registerArchiveCommands(program: Command): void {
       const opts = commonOptions(raw);
       const r = await api(raw, opts, 'bri archive prune').prune({ dryRun: raw.dryRun === true });
       if (opts.json) return printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
+      if (!r.policyConfigured) {
+        printLine('no retention policy is configured (keepLocal, retentionDays, a remote\'s retentionDays in --config): nothing expires, nothing was removed', opts);
+        return;
+      }
       const verb = r.dryRun ? 'would remove' : 'removed';
       printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept`].join('\n'), opts);
       for (const f of r.failed) process.stderr.write(`could not remove ${f.source}: ${f.archiveId}: [${f.error.code}] ${f.error.message}\n`);
