@@ -20,12 +20,14 @@ import { ensureArchiveState, writeArchiveState, type ArchiveTip } from './archiv
 import { chainTip, earliestBuildableLine } from './chain-start.js';
 import { compressToFile, DEFAULT_ZSTD_LEVEL } from './compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from './ids.js';
+import type { RecoveryWriter } from './recovery.js';
 import { writePackage, type PackageMember } from './package-writer.js';
 import type { ProgressListener } from './progress.js';
 import { pruneSeeds, writeSeed } from './seeds.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { lineAt, segmentSpans, stageWalRange } from './wal-range.js';
 
+export type { RecoveryWriter } from './recovery.js';
 export const CREATED_BY = 'bri-archive/0.1.0';
 const TMP_DIR = '.tmp';
 
@@ -68,17 +70,6 @@ export interface CreateArchiveOptions {
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
   /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
   knownArchives?: () => Promise<Manifest[]>;
-}
-
-/**
- * PAR2 recovery data over the whole package before it. The parameters are planned from
- * the package's size before anything is written, so that the manifest can record them.
- */
-export interface RecoveryWriter {
-  redundancy: number;
-  plan(protectedBytes: number): { blockSize: number; recoveryBlockCount: number };
-  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` (recorded as file `name`) into `outPath`; returns its size. */
-  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }, name: string): Promise<number>;
 }
 
 export interface CreatedArchive {

@@ -16,7 +16,6 @@ import * as tar from 'tar-stream';
 import { BriError, ErrorCodes } from '../errors.js';
 import { RECOVERY_MEMBER, type Manifest } from '../format/manifest.js';
 import { fsyncDir } from '../store/durable-fs.js';
-import type { RecoveryWriter } from './create.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
 import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
 import { chooseSliceLayout, createPar2, repairPar2 } from './par2/index.js';
@@ -25,6 +24,17 @@ import { guardedPipe } from './package-writer.js';
 import { scratchPath, sweepScratch } from './scratch.js';
 
 export { protectedName, type Par2Status } from './integrity.js';
+
+/**
+ * PAR2 recovery data over the whole package before it. The parameters are planned from
+ * the package's size before anything is written, so that the manifest can record them.
+ */
+export interface RecoveryWriter {
+  redundancy: number;
+  plan(protectedBytes: number): { blockSize: number; recoveryBlockCount: number };
+  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` (recorded as file `name`) into `outPath`; returns its size. */
+  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }, name: string): Promise<number>;
+}
 
 export const DEFAULT_REDUNDANCY = 0.1;
 
