@@ -10,6 +10,9 @@ export interface RepairedCopy {
   repairedBlocks: number;
 }
 
+/** Repairs a damaged archive into a new file with its recovery data (in `workDir` when given); null when it cannot. */
+export type ArchiveRepairer = (file: string, workDir?: string) => Promise<RepairedCopy | null>;
+
 /**
  * Repairs `file` into a scratch file in `workDir` (where the copy is needed, e.g. beside the
  * restore target; default: beside the archive), never in the OS temp directory, so that what a

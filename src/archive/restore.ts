@@ -31,8 +31,7 @@ export interface RestoreHooks {
   onError?(error: unknown, plan: RestorePlan): void | Promise<void>;
 }
 
-/** Repairs a damaged archive into a new file with its recovery data; null when it cannot. */
-export type ArchiveRepairer = (file: string) => Promise<{ file: string; damagedBlocks: number; repairedBlocks: number } | null>;
+
 
 export interface RestoreOptions {
   targetDir: string;
