@@ -16,8 +16,8 @@ export { RestoreApi, openRestore, type RestoreCallOptions, type RestoreListing }
 export type { RestoreHooks, RestoreResult } from './archive/restore.js';
 export type { RestorePlan, RestoreTarget } from './archive/restore-plan.js';
 export type { CreatedArchive, Retention } from './archive/create.js';
-export type { VerifyReport } from './archive/verify.js';
-export { repairArchive, type RepairResult } from './archive/recovery.js';
-export type { ProgressEvent, ProgressListener } from './archive/progress.js';
+export type { VerifyReport } from './archive/package/verify.js';
+export { repairArchive, type RepairResult } from './archive/package/recovery.js';
+export type { ProgressEvent, ProgressListener } from './archive/package/progress.js';
 export type { Manifest } from './format/manifest.js';
 export * from './remote/index.js';

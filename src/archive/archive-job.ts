@@ -11,7 +11,7 @@ import { readArchiveState } from './archive-state.js';
 import { listLocalArchives } from './catalog.js';
 import type { CreatedArchive } from './create.js';
 import type { PruneReport } from './prune.js';
-import type { ProgressEvent } from './progress.js';
+import type { ProgressEvent } from './package/progress.js';
 import type { CopyStatus, ReplicationEvent } from './replicate.js';
 import type { TriggerReason } from './scheduler.js';
 import type { ShippingEvent } from './shipping/shipper.js';

@@ -8,8 +8,8 @@ import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { fileIdentity } from '../remote/index.js';
-import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './ids.js';
-import { readManifest } from './package-reader.js';
+import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './package/ids.js';
+import { readManifest } from './package/reader.js';
 
 export interface LocalArchive {
   file: string;

@@ -18,16 +18,16 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from './archive-state.js';
 import { chainTip, earliestBuildableLine } from './chain-start.js';
-import { compressToFile, DEFAULT_ZSTD_LEVEL } from './compress.js';
-import { archiveFileName, assertArchiveName, newArchiveId } from './ids.js';
-import type { RecoveryWriter } from './recovery.js';
-import { writePackage, type PackageMember } from './package-writer.js';
-import type { ProgressListener } from './progress.js';
+import { compressToFile, DEFAULT_ZSTD_LEVEL } from './package/compress.js';
+import { archiveFileName, assertArchiveName, newArchiveId } from './package/ids.js';
+import type { RecoveryWriter } from './package/recovery.js';
+import { writePackage, type PackageMember } from './package/writer.js';
+import type { ProgressListener } from './package/progress.js';
 import { pruneSeeds, writeSeed } from './seeds.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { lineAt, segmentSpans, stageWalRange } from './wal-range.js';
 
-export type { RecoveryWriter } from './recovery.js';
+export type { RecoveryWriter } from './package/recovery.js';
 export const CREATED_BY = 'bri-archive/0.1.0';
 const TMP_DIR = '.tmp';
 

@@ -12,9 +12,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Manifest } from '../format/manifest.js';
-import { readManifest } from './package-reader.js';
-import { repairArchive } from './recovery.js';
-import { existingDir, scratchPath, sweepScratch } from './scratch.js';
+import { readManifest } from './package/reader.js';
+import { repairArchive } from './package/recovery.js';
+import { existingDir, scratchPath, sweepScratch } from './package/scratch.js';
 import type { RemoteSource } from './sources.js';
 
 /** Throws (ARCHIVE_CORRUPTED, REMOTE_ERROR...) when the copy cannot be fetched or repaired. */

@@ -11,7 +11,7 @@ import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from './archive-state.js';
-import { assertInstanceId } from './ids.js';
+import { assertInstanceId } from './package/ids.js';
 import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
 import { planFor } from './restore-planner.js';
 import { parseTimeRange } from '../format/input.js';
@@ -19,22 +19,22 @@ import { scanArchiveDir, type LocalArchive } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type SourceProblem } from './fetch-copy.js';
 import { verifyRemoteCopy } from './copy-ops.js';
-import { readManifest } from './package-reader.js';
-import type { ProgressListener } from './progress.js';
-import { par2Repairer } from './repairer.js';
+import { readManifest } from './package/reader.js';
+import type { ProgressListener } from './package/progress.js';
+import { par2Repairer } from './package/repairer.js';
 import { findForTimestamp, instanceArchives, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore-plan.js';
 import { executeRestore, type RestoreHooks, type RestoreResult } from './restore.js';
-import type { ArchiveRepairer } from './repairer.js';
+import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './source-catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './sources.js';
-import { verifyArchive, type VerifyReport } from './verify.js';
+import { verifyArchive, type VerifyReport } from './package/verify.js';
 import { isColdObject } from '../remote/index.js';
 import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment, listShipments } from './shipping/shipped-catalog.js';
 
-export { par2Repairer } from './repairer.js';
+export { par2Repairer } from './package/repairer.js';
 
 export interface RestoreCallOptions {
   /** Where to restore (default: the data directory). */

@@ -16,10 +16,10 @@ import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../stor
 import { recover } from '../store/recovery.js';
 import { verifyDataDir } from '../store/verify-data-dir.js';
 import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { decompressChunks } from './compress.js';
-import { readPackage } from './package-reader.js';
-import type { ProgressListener } from './progress.js';
-import { splitLineBatches } from './replay-archive.js';
+import { decompressChunks } from './package/compress.js';
+import { readPackage } from './package/reader.js';
+import type { ProgressListener } from './package/progress.js';
+import { splitLineBatches } from './package/replay.js';
 import type { RestorePlan } from './restore-plan.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { compressToFile, decompressChunks } from './compress.js';
+import { compressToFile, decompressChunks } from './package/compress.js';
 import { fsyncDir } from '../store/durable-fs.js';
 
 export const SEEDS_DIR = '.seeds';

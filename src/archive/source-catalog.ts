@@ -13,8 +13,8 @@ import type { ProviderName } from '../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, type LocalArchive } from './catalog.js';
 import { readAllCopyRecords, type CopyRecord } from './copies.js';
 import { manifestOfDamagedCopy } from './damaged-copy.js';
-import { sweepScratch } from './scratch.js';
-import { MAX_MANIFEST_BYTES, readManifestFrom } from './package-reader.js';
+import { sweepScratch } from './package/scratch.js';
+import { MAX_MANIFEST_BYTES, readManifestFrom } from './package/reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 export interface ArchiveCopy {

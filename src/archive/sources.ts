@@ -7,7 +7,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { createRemote, type RemoteConfig } from '../remote/registry.js';
 import type { RemoteDescription, RemoteStore } from '../remote/remote.js';
 import type { RetryOptions } from '../remote/retry.js';
-import { ARCHIVE_EXTENSION, assertArchiveId } from './ids.js';
+import { ARCHIVE_EXTENSION, assertArchiveId } from './package/ids.js';
 import type { RemotePlace } from './locations.js';
 
 export const LOCAL_SOURCE = 'local';

@@ -8,7 +8,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
 import { emptyState, type DbState } from '../format/state.js';
 import { readColdTier } from '../store/cold-tier.js';
-import { replayArchive } from './replay-archive.js';
+import { replayArchive } from './package/replay.js';
 import { readSnapshot } from '../store/snapshot-store.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';

@@ -15,7 +15,7 @@ import { listSegments, type SegmentInfo } from '../store/layout.js';
 import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
 import { countSegmentLinesCached, readSegmentLines } from '../store/wal-reader.js';
 import { describeBreak } from '../store/verify-data-dir.js';
-import { compressToFile } from './compress.js';
+import { compressToFile } from './package/compress.js';
 import { timeSlicer } from '../format/time-slice.js';
 
 /** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseArchiveConfig, type ArchiveConfig } from '../archive/config.js';
-import { assertDirectoryInput, assertRegularFileInput } from '../archive/input-file.js';
+import { assertDirectoryInput, assertRegularFileInput } from '../archive/package/input-file.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';

@@ -8,7 +8,7 @@ import { parseEncryptionKey } from '../../src/format/encryption.js';
 import { decodeJss } from '../../src/format/jss.js';
 import { decodeManifest } from '../../src/format/manifest.js';
 import { listSegments } from '../../src/store/layout.js';
-import { replayArchive } from '../../src/archive/replay-archive.js';
+import { replayArchive } from '../../src/archive/package/replay.js';
 import { toPlainState } from '../../src/format/state.js';
 import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, makeTempDir, normalizeState } from '../support/fixtures.js';
 import { requireTools, run } from '../support/tools.js';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/archive/package-reader.js';
+import { readManifest } from '../../src/archive/package/reader.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import type { Retention } from '../../src/archive/create.js';
 import { createDB } from '../../src/db.js';

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifyArchive } from '../../src/archive/verify.js';
+import { verifyArchive } from '../../src/archive/package/verify.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../src/archive/scheduler.js';
 import { createDB, type BriDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
-import { replayArchive } from '../../src/archive/replay-archive.js';
+import { replayArchive } from '../../src/archive/package/replay.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 

@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import type { ProgressEvent } from '../../src/archive/progress.js';
+import type { ProgressEvent } from '../../src/archive/package/progress.js';
 import { copyFixture, fixturesPresent, makeTempDir } from '../support/fixtures.js';
 import { runCli } from '../support/cli.js';
 import { flipByte } from '../support/tools.js';

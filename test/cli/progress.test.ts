@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
-import { PHASE_LABELS, PROGRESS_PHASES, type ProgressEvent } from '../../src/archive/progress.js';
+import { PHASE_LABELS, PROGRESS_PHASES, type ProgressEvent } from '../../src/archive/package/progress.js';
 import { progressBar, progressLine } from '../../src/cli/progress.js';
 import { formatBytes } from '../../src/cli/output.js';
 import { createDB } from '../../src/db.js';

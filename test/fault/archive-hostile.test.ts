@@ -18,9 +18,9 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest, readPackage } from '../../src/archive/package-reader.js';
-import { replayArchive } from '../../src/archive/replay-archive.js';
-import { verifyArchive, type VerifyReport } from '../../src/archive/verify.js';
+import { readManifest, readPackage } from '../../src/archive/package/reader.js';
+import { replayArchive } from '../../src/archive/package/replay.js';
+import { verifyArchive, type VerifyReport } from '../../src/archive/package/verify.js';
 import { BriError } from '../../src/errors.js';
 import { contentDigestInput, formatChecksums } from '../../src/format/checksums.js';
 import { decodeJss, encodeJss } from '../../src/format/jss.js';
@@ -467,8 +467,8 @@ describe('zip bombs: decompression beyond the declared size stops there', () => 
    */
   const CHILD = `
     const file = process.argv[1];
-    const { verifyArchive } = await import(${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/archive/verify.ts')).href)});
-    const { replayArchive } = await import(${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/archive/replay-archive.ts')).href)});
+    const { verifyArchive } = await import(${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/archive/package/verify.ts')).href)});
+    const { replayArchive } = await import(${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'src/archive/package/replay.ts')).href)});
     const rss0 = process.memoryUsage().rss;
     let peak = rss0;
     const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProgressEvent } from '../../src/archive/progress.js';
+import type { ProgressEvent } from '../../src/archive/package/progress.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';

@@ -16,7 +16,7 @@ import { parseWalLine } from '../../format/wal-line.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from '../../format/manifest.js';
 import { ChainVerifier } from '../../store/chain.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { compressToFile, decompressChunks } from '../compress.js';
+import { compressToFile, decompressChunks } from '../package/compress.js';
 
 export const SHIPPED_PREFIX = 'shipped/';
 /** Largest body a shipment may decompress to (the shipper cuts far smaller ones). */

@@ -6,7 +6,7 @@ import type { RestorePlan } from '../../archive/restore-plan.js';
 import type { RestoreResult } from '../../archive/restore.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { timeline } from '../../archive/restore-plan.js';
-import { assertDirectoryInput } from '../../archive/input-file.js';
+import { assertDirectoryInput } from '../../archive/package/input-file.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
 import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, parseOpt, type CommonOptions } from '../common.js';
 import { EXIT_FAILURE, EXIT_REPAIRABLE, exitCodeFor } from '../exit-codes.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 import {
   CHECKSUMS_MEMBER,
   decodeManifest,
@@ -18,7 +18,7 @@ import {
   WAL_MEMBER_RE,
   type Manifest,
   type ManifestSegment,
-} from '../format/manifest.js';
+} from '../../format/manifest.js';
 
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 export const MAX_CHECKSUMS_BYTES = 16 * 1024 * 1024;

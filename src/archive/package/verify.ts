@@ -12,19 +12,19 @@
  * repair).
  */
 import { createHash } from 'node:crypto';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { MANIFEST_MEMBER, type Manifest } from '../format/manifest.js';
-import { decodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { ChainVerifier } from '../store/chain.js';
-import { describeBreak } from '../store/verify-data-dir.js';
-import { entryPlaintext, isEncryptedEntry } from '../store/wal-entry.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
+import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { ChainVerifier } from '../../store/chain.js';
+import { describeBreak } from '../../store/verify-data-dir.js';
+import { entryPlaintext, isEncryptedEntry } from '../../store/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { checkArchiveBytes, checksumProblems, LayoutRecorder, type Par2Status } from './integrity.js';
-import { readPackage } from './package-reader.js';
+import { readPackage } from './reader.js';
 import type { ProgressListener } from './progress.js';
-import { splitLineBatches } from './replay-archive.js';
+import { splitLineBatches } from './replay.js';
 
 export interface VerifyReport {
   ok: boolean;

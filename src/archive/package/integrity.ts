@@ -17,11 +17,11 @@
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { ErrorCodes, type BriError } from '../errors.js';
-import { contentDigestInput, parseChecksums } from '../format/checksums.js';
-import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../format/manifest.js';
-import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type Par2Set, type Par2VerifyResult } from './par2/index.js';
-import { readPackage, type MemberInfo } from './package-reader.js';
+import { ErrorCodes, type BriError } from '../../errors.js';
+import { contentDigestInput, parseChecksums } from '../../format/checksums.js';
+import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
+import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
+import { readPackage, type MemberInfo } from './reader.js';
 
 export const TAR_BLOCK = 512;
 const padded = (n: number) => Math.ceil(n / TAR_BLOCK) * TAR_BLOCK;

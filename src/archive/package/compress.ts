@@ -13,7 +13,7 @@ import type * as Binding from 'zstd-napi/binding.js';
 
 // The low-level streaming decoder: DecompressStream would inflate a whole input chunk at once.
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 import { compressOffThread } from './compress-worker.js';
 
 export const DEFAULT_ZSTD_LEVEL = 19;

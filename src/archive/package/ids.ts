@@ -1,7 +1,7 @@
 /** Archive ids and names: validated before they ever become a path or an object key. */
 import { randomBytes } from 'node:crypto';
-import { BriError, ErrorCodes } from '../errors.js';
-import { isValidArchiveId, isValidArchiveName, isValidInstanceId } from '../format/manifest.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { isValidArchiveId, isValidArchiveName, isValidInstanceId } from '../../format/manifest.js';
 
 export const ARCHIVE_EXTENSION = '.bri';
 

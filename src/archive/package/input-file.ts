@@ -5,7 +5,7 @@
  * directory when it exists. Checked with stat, before anything opens them.
  */
 import * as fs from 'node:fs';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 
 function kindOf(st: fs.Stats): string {
   if (st.isDirectory()) return 'a directory';

@@ -3,15 +3,15 @@
  * reading its starting snapshot and replaying its WAL members, streamed.
  */
 import { createHash } from 'node:crypto';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { decodeSnapshot } from '../format/snapshot-file.js';
-import { applyOperation, type DbState } from '../format/state.js';
-import { parseWalLine } from '../format/wal-line.js';
-import type { Manifest } from '../format/manifest.js';
-import { lineOperation } from '../store/wal-entry.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { decodeSnapshot } from '../../format/snapshot-file.js';
+import { applyOperation, type DbState } from '../../format/state.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import type { Manifest } from '../../format/manifest.js';
+import { lineOperation } from '../../store/wal-entry.js';
 import { decompressChunks } from './compress.js';
-import { readPackage } from './package-reader.js';
+import { readPackage } from './reader.js';
 
 export interface ReplayOptions {
   key?: EncryptionKey;
