@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { createDB, openRestore } from '../src/index.js';
-import { repairArchive } from '../src/archive/recovery.js';
+import { repairArchive } from '../src/archive/package/recovery.js';
 import { verifyDataDir } from '../src/store/verify-data-dir.js';
 
 const root = path.resolve(process.env.BRI_DEMO_DIR ?? '.demo');
