@@ -10,7 +10,7 @@ import { fsyncDir } from '../store/durable-fs.js';
 import { segmentName, WAL_DIR } from '../store/layout.js';
 import { fixWalTail } from '../store/tail.js';
 import type { Sealer } from './create.js';
-import { segmentSpans } from './wal-range.js';
+import { segmentSpans } from '../store/wal-spans.js';
 
 export function offlineSealer(dataDir: string, key: EncryptionKey | undefined): Sealer {
   return async () => {

@@ -11,47 +11,15 @@ import type { OperationAction } from '../format/operation.js';
 import { applyOperation, type DbState } from '../format/state.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { ChainVerifier } from '../store/chain.js';
-import { listSegments, type SegmentInfo } from '../store/layout.js';
 import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { countSegmentLinesCached, readSegmentLines } from '../store/wal-reader.js';
+import { readSegmentLines } from '../store/wal-reader.js';
+import type { SegmentSpan } from '../store/wal-spans.js';
 import { describeBreak } from '../store/verify-data-dir.js';
 import { compressToFile } from './package/compress.js';
 import { timeSlicer } from '../format/time-slice.js';
 
 /** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */
 const STAGE_CHUNK = 256 * 1024;
-
-export interface SegmentSpan extends SegmentInfo {
-  /** Local line numbers held by the segment (last < first when empty). */
-  firstLine: number;
-  lastLine: number;
-}
-
-/** Every segment with the local line numbers it holds (a fast newline count, no decoding). */
-export async function segmentSpans(dataDir: string): Promise<SegmentSpan[]> {
-  const out: SegmentSpan[] = [];
-  let next = 1;
-  for (const seg of await listSegments(dataDir)) {
-    const { lines } = await countSegmentLinesCached(seg.path);
-    out.push({ ...seg, firstLine: next, lastLine: next + lines - 1 });
-    next += lines;
-  }
-  return out;
-}
-
-/** The line at a local number, read from its segment (null when not on disk). */
-export async function lineAt(spans: SegmentSpan[], local: number): Promise<{ pointer: string; timestamp: number } | null> {
-  const seg = spans.find((s) => s.firstLine <= local && local <= s.lastLine);
-  if (!seg) return null;
-  for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
-    const line = batch.find((l) => l.lineNo === local);
-    if (line) {
-      const parsed = parseWalLine(line.text);
-      return parsed ? { pointer: parsed.pointer, timestamp: parsed.timestamp } : null;
-    }
-  }
-  return null;
-}
 
 export interface WalRangeOptions {
   dataDir: string;
