@@ -7,7 +7,7 @@ import { checkLocations } from './archive/locations.js';
 import { ArchiveSources } from './archive/sources.js';
 import { parseArchiveConfig } from './archive/config.js';
 import { par2RecoveryWriter } from './archive/package/recovery.js';
-import { readArchiveState } from './archive/archive-state.js';
+import { readArchiveState } from './store/archive-state.js';
 import type { SchedulerOptions } from './archive/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';

@@ -12,7 +12,7 @@ import type { Manifest } from '../format/manifest.js';
 import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
 import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
-import { readArchiveState } from './archive-state.js';
+import { readArchiveState } from '../store/archive-state.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import type { SourceProblem } from './fetch-copy.js';

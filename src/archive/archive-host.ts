@@ -6,9 +6,7 @@
 import type { EncryptionKey } from '../format/encryption.js';
 import { acquireLock } from '../store/lock.js';
 import { completeWalCleanup } from '../store/wal-cleanup.js';
-import type { Sealer } from './create.js';
-import { offlineSealer } from './offline-seal.js';
-import { offlineRemover, type SegmentRemover } from './wal-cleanup.js';
+import { offlineRemover, offlineSealer, type Sealer, type SegmentRemover } from '../store/offline.js';
 
 /** How the archive system reaches its data directory: through an open store, or offline under the lock. */
 export interface ArchiveHost {

@@ -5,9 +5,9 @@
  * after the archive exists never undoes it: its error is reported with it.
  */
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { CleanupResult } from '../store/store.js';
+import type { CleanupResult } from '../store/wal-cleanup.js';
 import type { CleanupStep } from '../store/wal-cleanup.js';
-import { readArchiveState } from './archive-state.js';
+import { readArchiveState } from '../store/archive-state.js';
 import { listLocalArchives } from './catalog.js';
 import type { CreatedArchive } from './create.js';
 import type { PruneReport } from './prune.js';

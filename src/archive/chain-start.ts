@@ -15,7 +15,7 @@ import type { Manifest } from '../format/manifest.js';
 import { isEncryptedSnapshot } from '../format/snapshot-file.js';
 import { SNAPSHOT_FILE } from '../store/layout.js';
 import { readSnapshot } from '../store/snapshot-store.js';
-import type { ArchiveState, ArchiveTip } from './archive-state.js';
+import type { ArchiveState, ArchiveTip } from '../store/archive-state.js';
 import { listLocalArchives } from './catalog.js';
 import { readAllCopyRecords } from './copies.js';
 import { seedLines } from './seeds.js';

@@ -16,7 +16,7 @@ import { snapshotTextChunks } from '../format/snapshot-file.js';
 import { fsyncDir } from '../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ensureArchiveState, writeArchiveState, type ArchiveTip } from './archive-state.js';
+import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../store/archive-state.js';
 import { chainTip, earliestBuildableLine } from './chain-start.js';
 import { compressToFile, DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from './package/ids.js';
@@ -32,19 +32,8 @@ export type { RecoveryWriter } from './package/recovery.js';
 export const CREATED_BY = 'bri-archive/0.1.0';
 const TMP_DIR = '.tmp';
 
-export interface SealResult {
-  /** Local line number the archive ends at: the last line of a closed segment. */
-  endLocalLine: number;
-  /** The state at that line as snapshot text (walLine = absolute line), when the caller holds it in memory. */
-  endSnapshotText?: string;
-  /** The instant of the seal: every line after it is stamped later (default: just before the seal was asked for). */
-  sealedAt?: number;
-  /** Document and set counts of the end state, with endSnapshotText (kept beside the seed: the next archive need not decode it). */
-  endCounts?: { documents: number; collections: number };
-}
-
-/** Closes the current WAL segment so that the archive ends on a boundary. */
-export type Sealer = (removedLines: number) => Promise<SealResult>;
+import type { Sealer } from '../store/offline.js';
+export type { SealResult, Sealer } from '../store/offline.js';
 
 export type Retention = 'permanent' | Date | { days: number };
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
-import { readArchiveState } from './archive-state.js';
+import { readArchiveState } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
 import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './locations.js';
 import { planFor } from './restore-planner.js';

@@ -14,7 +14,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../store/layout.js';
 import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../store/lock.js';
-import { writeArchiveState, type ArchiveState } from './archive-state.js';
+import { writeArchiveState, type ArchiveState } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
 import type { RecoveryDamage } from './fetch-copy.js';
 import type { ProgressListener } from './package/progress.js';

@@ -18,15 +18,8 @@ import { assertDataDir } from './data-dir.js';
 import { fixWalTail } from './tail.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
-import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupStep } from './wal-cleanup.js';
-
-export interface CleanupResult {
-  /** Segment files removed, from the first on disk. */
-  segments: string[];
-  lines: number;
-  /** The walLine of the snapshot written with it. */
-  snapshotLine: number;
-}
+import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal-cleanup.js';
+export type { CleanupResult } from './wal-cleanup.js';
 
 export interface StoreConfig {
   /** The data directory (created if missing unless createIfMissing is false). */

@@ -19,13 +19,12 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
+import { readArchiveState, writeArchiveState } from './archive-state.js';
 import { fsyncDir, writeFileDurable } from './durable-fs.js';
 import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
 import { countSegmentLinesCached } from './wal-reader.js';
 
 export { CLEANUP_JOURNAL } from './layout.js';
-/** The file the archive layer keeps its line offset in; its `removedLines` field is the data directory's. */
-export const LINE_OFFSET_FILE = ARCHIVE_STATE_FILE;
 
 export interface CleanupJournal {
   version: 1;
@@ -91,15 +90,15 @@ async function readJournal(dataDir: string): Promise<CleanupJournal | null> {
 }
 
 async function setRemovedLines(dataDir: string, before: number, after: number): Promise<void> {
-  const file = path.join(dataDir, LINE_OFFSET_FILE);
-  const state = JSON.parse(await fsp.readFile(file, 'utf8')) as { removedLines: number };
-  if (state.removedLines === after) return;
-  if (state.removedLines !== before) {
-    throw new BriError(ErrorCodes.WAL_CORRUPTED, `${LINE_OFFSET_FILE} says removedLines ${state.removedLines}; the WAL cleanup journal expected ${before}`, {
+  // bri-archive.json has one owner (archive-state.ts): read and written through it.
+  const state = await readArchiveState(dataDir);
+  if (state?.removedLines === after) return;
+  if (state?.removedLines !== before) {
+    throw new BriError(ErrorCodes.WAL_CORRUPTED, `${ARCHIVE_STATE_FILE} says removedLines ${state?.removedLines ?? '(missing)'}; the WAL cleanup journal expected ${before}`, {
       hint: 'Something else changed the data directory during a WAL cleanup; restore it from an archive.',
     });
   }
-  await writeFileDurable(file, JSON.stringify({ ...state, removedLines: after }, null, 2) + '\n');
+  await writeArchiveState(dataDir, { ...state, removedLines: after });
 }
 
 async function finish(dataDir: string, j: CleanupJournal): Promise<void> {
@@ -133,6 +132,15 @@ export async function completeWalCleanup(dataDir: string): Promise<'none' | 'fin
 export async function segmentsBeingRemoved(dataDir: string): Promise<Set<string>> {
   const j = await readJournal(dataDir).catch(() => null);
   return j && (await committed(dataDir, j)) ? new Set(j.segments) : new Set();
+}
+
+/** What a cleanup removed. */
+export interface CleanupResult {
+  /** Segment files removed, from the first on disk. */
+  segments: string[];
+  lines: number;
+  /** The walLine of the snapshot written with it. */
+  snapshotLine: number;
 }
 
 export interface CleanupPlan {

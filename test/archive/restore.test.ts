@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDB, type BriDB } from '../../src/db.js';
 import { openRestore } from '../../src/archive/restore-api.js';
-import { readArchiveState } from '../../src/archive/archive-state.js';
+import { readArchiveState } from '../../src/store/archive-state.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
 import { makeTempDir } from '../support/fixtures.js';

@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readArchiveState } from '../../src/archive/archive-state.js';
+import { readArchiveState } from '../../src/store/archive-state.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB, type BriDB, type DBStoreConfig } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';

@@ -6,7 +6,7 @@
  * this process ships.
  */
 import { isBriError } from '../../errors.js';
-import { readArchiveState } from '../archive-state.js';
+import { readArchiveState } from '../../store/archive-state.js';
 import type { ArchiveSources } from '../sources.js';
 import { lineAt, segmentSpans } from '../../store/wal-spans.js';
 import { chainAfter, chainEndTime, listShipments } from './shipped-catalog.js';

@@ -6,7 +6,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { ensureArchiveState, readArchiveState } from '../archive-state.js';
+import { ensureArchiveState, readArchiveState } from '../../store/archive-state.js';
 import type { ParsedArchiveConfig } from '../config.js';
 import type { Clock, WalGrowth } from '../scheduler.js';
 import type { ArchiveSources } from '../sources.js';

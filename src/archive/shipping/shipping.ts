@@ -5,7 +5,7 @@
  * archive is confirmed on the remote (archives absorb shipments).
  */
 import * as path from 'node:path';
-import { readArchiveState } from '../archive-state.js';
+import { readArchiveState } from '../../store/archive-state.js';
 import { listLocalArchives } from '../catalog.js';
 import { readAllCopyRecords } from '../copies.js';
 import type { Clock, WalGrowth } from '../scheduler.js';

@@ -8,10 +8,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import { isValidInstanceId } from '../format/manifest.js';
-import { writeFileDurable } from '../store/durable-fs.js';
+import { writeFileDurable } from './durable-fs.js';
 
-export { ARCHIVE_STATE_FILE } from '../store/layout.js';
-import { ARCHIVE_STATE_FILE } from '../store/layout.js';
+export { ARCHIVE_STATE_FILE } from './layout.js';
+import { ARCHIVE_STATE_FILE } from './layout.js';
 
 export interface ArchiveTip {
   archiveId: string;
