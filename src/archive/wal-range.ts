@@ -16,7 +16,7 @@ import { readSegmentLines } from '../store/wal-reader.js';
 import type { SegmentSpan } from '../store/wal-spans.js';
 import { describeBreak } from '../store/verify-data-dir.js';
 import { compressToFile } from './package/compress.js';
-import { timeSlicer } from '../format/time-slice.js';
+import { timeSlicer } from '../store/time-slice.js';
 
 /** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */
 const STAGE_CHUNK = 256 * 1024;

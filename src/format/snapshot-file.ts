@@ -3,7 +3,6 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
 import { decodeJss, encodeJss, encodeProperty } from './jss.js';
 import type { DbState } from './state.js';
-import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 
 export type SnapshotVersion = 1 | 2;
 
@@ -101,25 +100,6 @@ export function* snapshotTextChunks(snapshot: SnapshotFile): Generator<string> {
     first = false;
   }
   yield '}}';
-}
-
-/**
- * The same as encodeSnapshot, giving the event loop a turn every few milliseconds, so that a
- * large state is encoded without holding up everything else (the caller passes a state no one
- * changes meanwhile: a copy).
- */
-export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string> {
-  const parts: string[] = [];
-  const slicer = timeSlicer(sliceMs);
-  let n = 0;
-  for (const piece of snapshotTextChunks(snapshot)) {
-    parts.push(piece);
-    // The clock is read every 64 pieces: a document costs microseconds.
-    const turn = (++n & 63) === 0 ? slicer.maybeYield() : null;
-    if (turn) await turn;
-  }
-  const text = parts.join('');
-  return key === undefined ? text : encryptText(key, text);
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */

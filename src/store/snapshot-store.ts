@@ -3,7 +3,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, type SnapshotFile } from '../format/snapshot-file.js';
+import { encryptText } from '../format/encryption.js';
+import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type SnapshotFile } from '../format/snapshot-file.js';
+import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
 import { SNAPSHOT_FILE } from './layout.js';
 
@@ -28,4 +30,23 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
 /** Writes the snapshot atomically, as BRI does (snapshot.jss.tmp then rename). */
 export async function writeSnapshot(dataDir: string, snapshot: SnapshotFile, key?: EncryptionKey): Promise<void> {
   await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), encodeSnapshot(snapshot, key));
+}
+
+/**
+ * The same as encodeSnapshot, giving the event loop a turn every few milliseconds, so that a
+ * large state is encoded without holding up everything else (the caller passes a state no one
+ * changes meanwhile: a copy).
+ */
+export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string> {
+  const parts: string[] = [];
+  const slicer = timeSlicer(sliceMs);
+  let n = 0;
+  for (const piece of snapshotTextChunks(snapshot)) {
+    parts.push(piece);
+    // The clock is read every 64 pieces: a document costs microseconds.
+    const turn = (++n & 63) === 0 ? slicer.maybeYield() : null;
+    if (turn) await turn;
+  }
+  const text = parts.join('');
+  return key === undefined ? text : encryptText(key, text);
 }
