@@ -3,12 +3,12 @@
  * as that layer lands).
  */
 import { ArchiveApi, archiveDirFor, type ArchiveConfig } from './archive/archive-api.js';
-import { checkLocations } from './archive/locations.js';
-import { ArchiveSources } from './archive/sources.js';
+import { checkLocations } from './archive/copies/locations.js';
+import { ArchiveSources } from './archive/copies/sources.js';
 import { parseArchiveConfig } from './archive/config.js';
 import { par2RecoveryWriter } from './archive/package/recovery.js';
 import { readArchiveState } from './store/archive-state.js';
-import type { SchedulerOptions } from './archive/scheduler.js';
+import type { SchedulerOptions } from './archive/jobs/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { BriStore, type StoreConfig } from './store/store.js';

@@ -13,9 +13,9 @@ export { decodeSnapshot, encodeSnapshot, type SnapshotFile } from './format/snap
 export { toPlainState, type DbState, type PlainState } from './format/state.js';
 export { ArchiveApi, offlineHost, type ArchiveConfig, type CreateOptions } from './archive/archive-api.js';
 export { RestoreApi, openRestore, type RestoreCallOptions, type RestoreListing } from './archive/restore-api.js';
-export type { RestoreHooks, RestoreResult } from './archive/restore.js';
-export type { RestorePlan, RestoreTarget } from './archive/restore-plan.js';
-export type { CreatedArchive, Retention } from './archive/create.js';
+export type { RestoreHooks, RestoreResult } from './archive/restore/execute.js';
+export type { RestorePlan, RestoreTarget } from './archive/restore/plan.js';
+export type { CreatedArchive, Retention } from './archive/create/create.js';
 export type { VerifyReport } from './archive/package/verify.js';
 export { repairArchive, type RepairResult } from './archive/package/recovery.js';
 export type { ProgressEvent, ProgressListener } from './archive/package/progress.js';

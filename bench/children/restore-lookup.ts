@@ -13,9 +13,9 @@
  * Every answer is checked: the archive found must hold T.
  */
 import * as path from 'node:path';
-import { scanArchiveDir } from '../../src/archive/catalog.js';
+import { scanArchiveDir } from '../../src/archive/copies/local-catalog.js';
 import { openRestore } from '../../src/archive/restore-api.js';
-import { findForTimestamp } from '../../src/archive/restore-plan.js';
+import { findForTimestamp } from '../../src/archive/restore/plan.js';
 import { childArgs, reportResult, requireArg, runChildMain } from '../lib/child.js';
 import { createRng } from '../lib/workload.js';
 

@@ -9,31 +9,35 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './package/ids.js';
 import type { Manifest } from '../format/manifest.js';
-import { catalogStats, listLocalArchives, type CatalogStats } from './catalog.js';
+import { catalogStats, listLocalArchives, type CatalogStats } from './copies/local-catalog.js';
 import { parseArchiveConfig, type ArchiveConfig, type ParsedArchiveConfig } from './config.js';
-import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies.js';
+import { readAllCopyRecords, readCopyRecord, type CopyRecord } from './copies/records.js';
 import { readArchiveState } from '../store/archive-state.js';
-import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create.js';
+import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
-import type { SourceProblem } from './fetch-copy.js';
-import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copy-ops.js';
-export type { DeletedCopies, DownloadedArchive } from './copy-ops.js';
+import type { SourceProblem } from './copies/fetch.js';
+import { downloadTo, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
+export type { DeletedCopies, DownloadedArchive } from './copies/copy-ops.js';
 import { readManifest } from './package/reader.js';
 import type { ProgressListener } from './package/progress.js';
-import { applyLifecycles, uploadArchives, uploadEvents, uploadPending, type CopyStatus, type ReplicationEvent } from './replicate.js';
+import { applyLifecycles, uploadArchives, uploadEvents, uploadPending, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
 import { par2Repairer } from './package/repairer.js';
-import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './source-catalog.js';
-import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './sources.js';
-import { sameCopyAs } from './copy-identity.js';
+import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
+import { archiveObjectKey, ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
+import { sameCopyAs } from './copies/identity.js';
 import { assertRegularFileInput } from './package/input-file.js';
-import { archiveDirFor, checkLocations } from './locations.js';
+import { archiveDirFor, checkLocations } from './copies/locations.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
-import { thawArchives, type ThawStatus } from './thaw.js';
+import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import type { ThawOptions } from '../remote/remote.js';
-import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveEvents, type ArchiveRunResult, type CleanupReport, type RunReason } from './archive-job.js';
-import { hasPolicy, policyFromConfig, prune, type PruneReport } from './prune.js';
-import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './scheduler.js';
-import type { Clock } from './scheduler.js';
+import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
+import type { CleanupStep } from '../store/wal-cleanup.js';
+import type { ProgressEvent } from './package/progress.js';
+import type { ReplicationEvent as UploadEvent } from './copies/upload.js';
+import type { ShippingEvent } from './shipping/shipper.js';
+import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
+import { ArchiveScheduler, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
+import type { Clock } from './jobs/scheduler.js';
 import type { WalShipping } from './shipping/shipping.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import type { ShippingReport } from './shipping/report.js';
@@ -44,7 +48,7 @@ export type { ArchiveConfig } from './config.js';
 import type { ArchiveHost } from './archive-host.js';
 export { offlineHost, type ArchiveHost } from './archive-host.js';
 
-export { archiveDirFor, DEFAULT_ARCHIVE_SUBDIR } from './locations.js';
+export { archiveDirFor, DEFAULT_ARCHIVE_SUBDIR } from './copies/locations.js';
 
 export interface CreateOptions {
   /** Why this run (events, hooks); 'manual' by default. */
@@ -79,6 +83,20 @@ function notFound(id: string, where: string): BriError {
   });
 }
 
+/** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */
+export interface ArchiveEvents {
+  started: [{ reason: RunReason }];
+  progress: [ProgressEvent];
+  upload: [UploadEvent];
+  cleanup: [{ step: CleanupStep; item?: string }];
+  finished: [ArchiveRunResult];
+  /** Nothing new to archive: not a failure. */
+  skipped: [{ reason: RunReason; error: BriError }];
+  failed: [{ reason: RunReason; error: unknown }];
+  /** Continuous shipping: a shipment made or a remote that failed (retried with backoff). */
+  shipping: [ShippingEvent];
+}
+
 export class ArchiveApi extends EventEmitter<ArchiveEvents> {
   readonly archiveDir: string;
   readonly config: ParsedArchiveConfig;
@@ -103,7 +121,7 @@ export class ArchiveApi extends EventEmitter<ArchiveEvents> {
       dataDir: host.dataDir,
       archiveDir: this.archiveDir,
       sources: this.sources,
-      config: this.config,
+      continuous: this.config.continuous,
       ...(host.key ? { key: host.key } : {}),
       onEvent: (e) => this.emit('shipping', e),
     });

@@ -8,8 +8,8 @@ import { Cron } from 'croner';
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
-import { commandHook, type CommandHookSpec } from './command-hook.js';
-import type { RestoreHooks } from './restore.js';
+import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
+import type { RestoreHooks } from './restore/execute.js';
 
 const compression = z.strictObject({
   level: z.number().int().min(1).max(22).optional(),
@@ -99,15 +99,8 @@ const schema = z.strictObject({
 
 type Parsed = z.infer<typeof schema>;
 
-/** The archive configuration after validation; `remotes` holds `remote` and `remotes` together. */
-export interface ArchiveTriggers {
-  schedule?: string;
-  intervalMs?: number;
-  walSizeMB?: number;
-  walSegments?: number;
-  walEntries?: number;
-  manual?: boolean;
-}
+import type { ArchiveTriggers } from './jobs/scheduler.js';
+export type { ArchiveTriggers } from './jobs/scheduler.js';
 
 /** Called around automatic and manual runs of the archive job. */
 export interface ArchiveHooks {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArchiveConfig } from '../../src/archive/config.js';
-import { ArchiveSources, archiveIdFromKey, archiveObjectKey, nameRemotes } from '../../src/archive/sources.js';
+import { ArchiveSources, archiveIdFromKey, archiveObjectKey, nameRemotes } from '../../src/archive/copies/sources.js';
 import { createDB } from '../../src/db.js';
 import type { RemoteConfig } from '../../src/remote/registry.js';
 import { makeTempDir } from '../support/fixtures.js';

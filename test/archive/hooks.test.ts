@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCommandHook } from '../../src/archive/command-hook.js';
+import { runCommandHook } from '../../src/archive/jobs/command-hook.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';
@@ -51,7 +51,7 @@ describe('command hooks', () => {
   it('a command that leaves something running in the background does not keep the process alive', async () => {
     const dir = await tempDir();
     const marker = path.join(dir, 'background-started');
-    const script = `import { runCommandHook } from ${JSON.stringify(path.resolve('src/archive/command-hook.ts'))};
+    const script = `import { runCommandHook } from ${JSON.stringify(path.resolve('src/archive/jobs/command-hook.ts'))};
 await runCommandHook('afterArchive', { command: 'sleep 30 & touch ${marker}' }, {});`;
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
     const exit = await new Promise<number | null>((resolve) => {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
-import { checkLocations, checkRestoreTarget } from '../../src/archive/locations.js';
+import { checkLocations, checkRestoreTarget } from '../../src/archive/copies/locations.js';
 import { createDB } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';

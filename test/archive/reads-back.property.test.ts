@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/archive/package/reader.js';
 import { openRestore } from '../../src/archive/restore-api.js';
-import type { Retention } from '../../src/archive/create.js';
+import type { Retention } from '../../src/archive/create/create.js';
 import { createDB } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';
 import { toPlainState } from '../../src/format/state.js';

@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../src/archive/scheduler.js';
+import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../src/archive/jobs/scheduler.js';
 import { createDB, type BriDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { replayArchive } from '../../src/archive/package/replay.js';

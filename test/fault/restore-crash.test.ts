@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { recoverInterruptedRestore, writeJournal, type SwapJournal } from '../../src/store/dir-swap.js';
-import type { RestoreHooks } from '../../src/archive/restore.js';
+import type { RestoreHooks } from '../../src/archive/restore/execute.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';
 import { LOCK_FILE, readLockFileOwner, readLockOwner } from '../../src/store/lock.js';
 import { recover } from '../../src/store/recovery.js';

@@ -13,7 +13,7 @@ import {
   parseTime,
   parseTimeRange,
 } from '../../src/format/input.js';
-import { parseTimestamp } from '../../src/archive/restore-plan.js';
+import { parseTimestamp } from '../../src/archive/restore/plan.js';
 
 const NOW = Date.UTC(2026, 5, 15, 12, 0, 0);
 

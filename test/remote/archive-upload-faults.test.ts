@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
-import type { ReplicationEvent } from '../../src/archive/replicate.js';
+import type { ReplicationEvent } from '../../src/archive/copies/upload.js';
 import { createDB, type BriDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';

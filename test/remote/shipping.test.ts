@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
-import { ArchiveSources } from '../../src/archive/sources.js';
+import { ArchiveSources } from '../../src/archive/copies/sources.js';
 import { decodeShipment } from '../../src/archive/shipping/shipment.js';
 import { listShipments } from '../../src/archive/shipping/shipped-catalog.js';
 import { createDB } from '../../src/db.js';
@@ -355,7 +355,7 @@ describe('WAL cleanup with shipping', () => {
       expect(c.lines).toBeGreaterThan(100);
       for (let i = 0; i < 40; i++) await db.set(`D_${i}`, { i });
       const second = await db.archive.create();
-      const scanned = await (await import('../../src/archive/catalog.js')).scanArchiveDir(path.join(dataDir, 'archives'));
+      const scanned = await (await import('../../src/archive/copies/local-catalog.js')).scanArchiveDir(path.join(dataDir, 'archives'));
       expect(scanned.unreadable.map((u) => u.error.message)).toEqual([]);
       expect(second.uploads.filter((u) => u.archiveId === second.archiveId).map((u) => u.outcome), JSON.stringify(second.uploads.map((u) => u.error?.message))).toEqual(['uploaded', 'uploaded']);
       expect(second.manifest.timeRange.walLines.start).toBe(first.manifest.timeRange.walLines.end);

@@ -1,5 +1,5 @@
 /** A clock the test moves by hand: timers fire in time order as `advance` passes them. */
-import type { Clock } from '../../src/archive/scheduler.js';
+import type { Clock } from '../../src/archive/jobs/scheduler.js';
 
 export class FakeClock implements Clock {
   private t: number;

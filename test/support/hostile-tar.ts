@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { createDB } from '../../src/db.js';
-import type { CreatedArchive } from '../../src/archive/create.js';
+import type { CreatedArchive } from '../../src/archive/create/create.js';
 
 export const BLOCK = 512;
 

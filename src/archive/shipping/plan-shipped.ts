@@ -5,7 +5,7 @@
  * restore after losing the machine ends at the last line any remote has.
  */
 import { isBriError } from '../../errors.js';
-import type { ArchiveSources } from '../sources.js';
+import type { ArchiveSources } from '../copies/sources.js';
 import { chainAfter, chainEndTime, chainStartTime, listShipments } from './shipped-catalog.js';
 import type { ShipmentRef } from './shipment.js';
 

@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import type { RemoteSource } from '../sources.js';
+import type { RemoteSource } from '../copies/sources.js';
 import { decodeShipment, parseShipmentKey, SHIPPED_PREFIX, type DecodedShipment, type ShipmentRef } from './shipment.js';
 
 /** Shipments on a remote, by instance, in line order. */

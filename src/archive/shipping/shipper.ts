@@ -13,7 +13,7 @@
  * remote already holds are not shipped again.
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import type { RemoteSource } from '../sources.js';
+import type { RemoteSource } from '../copies/sources.js';
 import type { ShipmentEncoder } from './shared-encoder.js';
 import { instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
 import { parseWalLine } from '../../format/wal-line.js';

@@ -7,9 +7,8 @@
 import * as fsp from 'node:fs/promises';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { ensureArchiveState, readArchiveState } from '../../store/archive-state.js';
-import type { ParsedArchiveConfig } from '../config.js';
-import type { Clock, WalGrowth } from '../scheduler.js';
-import type { ArchiveSources } from '../sources.js';
+import type { Clock, WalGrowth } from '../jobs/scheduler.js';
+import type { ArchiveSources } from '../copies/sources.js';
 import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
 import { fetchShippedLines } from './shipped-catalog.js';
@@ -20,7 +19,8 @@ export interface ShippingControlContext {
   dataDir: string;
   archiveDir: string;
   sources: ArchiveSources;
-  config: ParsedArchiveConfig;
+  /** The `continuous` settings of the archive configuration. */
+  continuous: { enabled?: boolean | undefined; intervalMs?: number | undefined } | undefined;
   key?: EncryptionKey;
   onEvent(e: ShippingEvent): void;
 }
@@ -31,7 +31,7 @@ export class ShippingControl {
   constructor(private readonly ctx: ShippingControlContext) {}
 
   private get enabled(): boolean {
-    return this.ctx.config.continuous?.enabled === true && this.ctx.sources.remotes.length > 0;
+    return this.ctx.continuous?.enabled === true && this.ctx.sources.remotes.length > 0;
   }
 
   /** Starts shipping to every remote; `endLine` is the absolute number of the last line written. */
@@ -45,7 +45,7 @@ export class ShippingControl {
       archiveDir: this.ctx.archiveDir,
       sources: this.ctx.sources,
       instanceId: state.instanceId,
-      intervalMs: this.ctx.config.continuous?.intervalMs ?? 1000,
+      intervalMs: this.ctx.continuous?.intervalMs ?? 1000,
       endLine,
       ...(clock ? { clock } : {}),
       onEvent: (e) => this.ctx.onEvent(e),
@@ -89,7 +89,7 @@ export class ShippingControl {
 
   /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
   async absorb(): Promise<void> {
-    if (this.ctx.config.continuous?.enabled !== true) return;
+    if (this.ctx.continuous?.enabled !== true) return;
     this.shipping?.invalidateBases();
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state) return;

@@ -6,11 +6,11 @@
  */
 import * as path from 'node:path';
 import { readArchiveState } from '../../store/archive-state.js';
-import { listLocalArchives } from '../catalog.js';
-import { readAllCopyRecords } from '../copies.js';
-import type { Clock, WalGrowth } from '../scheduler.js';
-import { systemClock } from '../scheduler.js';
-import type { ArchiveSources, RemoteSource } from '../sources.js';
+import { listLocalArchives } from '../copies/local-catalog.js';
+import { readAllCopyRecords } from '../copies/records.js';
+import type { Clock, WalGrowth } from '../jobs/scheduler.js';
+import { systemClock } from '../jobs/scheduler.js';
+import type { ArchiveSources, RemoteSource } from '../copies/sources.js';
 import { listSegments } from '../../store/layout.js';
 import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStatus } from './shipper.js';
 import { instancePrefix, parseShipmentKey } from './shipment.js';

@@ -1,7 +1,7 @@
 /** `bri archive thaw`: asks the remotes for archives a lifecycle rule moved to an archive tier (S3 Glacier, Azure Archive). */
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
-import type { ThawStatus } from '../../archive/thaw.js';
+import type { ThawStatus } from '../../archive/copies/thaw.js';
 import { addDataDirOption, addOutputOptions, commonOptions, parseOpt } from '../common.js';
 import { EXIT_FAILURE } from '../exit-codes.js';
 import { formatTable, printJson, printLine } from '../output.js';

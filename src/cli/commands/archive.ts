@@ -1,8 +1,8 @@
 /** `bri archive create|list|get|verify|inspect|delete|stats|download|upload|repair|thaw`. */
 import type { Command } from 'commander';
 import type { CreatedAndStored } from '../../archive/archive-api.js';
-import type { CopyStatus } from '../../archive/replicate.js';
-import type { CatalogArchive } from '../../archive/source-catalog.js';
+import type { CopyStatus } from '../../archive/copies/upload.js';
+import type { CatalogArchive } from '../../archive/copies/catalog.js';
 import type { Manifest } from '../../format/manifest.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { assertDataDir } from '../../store/data-dir.js';

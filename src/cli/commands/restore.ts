@@ -2,10 +2,10 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { openRestore, type RestoreApi, type RestoreCallOptions } from '../../archive/restore-api.js';
-import type { RestorePlan } from '../../archive/restore-plan.js';
-import type { RestoreResult } from '../../archive/restore.js';
+import type { RestorePlan } from '../../archive/restore/plan.js';
+import type { RestoreResult } from '../../archive/restore/execute.js';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { timeline } from '../../archive/restore-plan.js';
+import { timeline } from '../../archive/restore/plan.js';
 import { assertDirectoryInput } from '../../archive/package/input-file.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
 import { addConfigOption, addDataDirOption, addOutputOptions, cliArchiveConfig, cliEncryptionKey, closeAtExit, commonOptions, parseOpt, type CommonOptions } from '../common.js';

@@ -11,7 +11,7 @@
  *   clean: "clean" for cleanExisting
  */
 import { openRestore } from '../../../src/archive/restore-api.js';
-import type { RestoreHooks } from '../../../src/archive/restore.js';
+import type { RestoreHooks } from '../../../src/archive/restore/execute.js';
 
 const [source, archiveDir, target, what, hang = 'none', clean = ''] = process.argv.slice(2) as [string, string, string, string, string?, string?];
 

@@ -8,17 +8,17 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { asBriError, BriError, ErrorCodes } from '../errors.js';
-import { listLocalArchives } from './catalog.js';
-import { archiveFileName } from './package/ids.js';
-import { readManifest } from './package/reader.js';
-import { uploadProgress, type ProgressListener } from './package/progress.js';
-import type { Manifest } from '../format/manifest.js';
-import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './copies.js';
-import { isMissingObject } from '../remote/index.js';
-import { objectLocation } from './source-catalog.js';
+import { asBriError, BriError, ErrorCodes } from '../../errors.js';
+import { listLocalArchives } from './local-catalog.js';
+import { archiveFileName } from '../package/ids.js';
+import { readManifest } from '../package/reader.js';
+import { uploadProgress, type ProgressListener } from '../package/progress.js';
+import type { Manifest } from '../../format/manifest.js';
+import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import { isMissingObject } from '../../remote/index.js';
+import { objectLocation } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
-import { sameCopyAs } from './copy-identity.js';
+import { sameCopyAs } from './identity.js';
 
 /** An archive file on this machine and its manifest. */
 export interface LocalFile {

@@ -6,15 +6,15 @@
  * says the remote holds that very file. A source that cannot be listed is
  * reported, not fatal: the others still answer.
  */
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import { isColdObject } from '../remote/index.js';
-import type { Manifest } from '../format/manifest.js';
-import type { ProviderName } from '../remote/remote.js';
-import { missingLocalSource, scanArchiveDir, type LocalArchive } from './catalog.js';
-import { readAllCopyRecords, type CopyRecord } from './copies.js';
-import { manifestOfDamagedCopy } from './damaged-copy.js';
-import { sweepScratch } from './package/scratch.js';
-import { MAX_MANIFEST_BYTES, readManifestFrom } from './package/reader.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { isColdObject } from '../../remote/index.js';
+import type { Manifest } from '../../format/manifest.js';
+import type { ProviderName } from '../../remote/remote.js';
+import { missingLocalSource, scanArchiveDir, type LocalArchive } from './local-catalog.js';
+import { readAllCopyRecords, type CopyRecord } from './records.js';
+import { manifestOfDamagedCopy } from './damaged.js';
+import { sweepScratch } from '../package/scratch.js';
+import { MAX_MANIFEST_BYTES, readManifestFrom } from '../package/reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 export interface ArchiveCopy {

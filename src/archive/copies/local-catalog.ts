@@ -4,12 +4,12 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
-import { fsyncDir } from '../store/durable-fs.js';
-import { fileIdentity } from '../remote/index.js';
-import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './package/ids.js';
-import { readManifest } from './package/reader.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import { fsyncDir } from '../../store/durable-fs.js';
+import { fileIdentity } from '../../remote/index.js';
+import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from '../package/ids.js';
+import { readManifest } from '../package/reader.js';
 
 export interface LocalArchive {
   file: string;

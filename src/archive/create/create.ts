@@ -6,34 +6,34 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import { segmentName } from '../store/layout.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { contentDigestInput, formatChecksums } from '../format/checksums.js';
-import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../format/manifest.js';
-import { cloneState } from '../format/state.js';
-import { snapshotTextChunks } from '../format/snapshot-file.js';
-import { fsyncDir } from '../store/durable-fs.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { segmentName } from '../../store/layout.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
+import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../../format/manifest.js';
+import { cloneState } from '../../format/state.js';
+import { snapshotTextChunks } from '../../format/snapshot-file.js';
+import { fsyncDir } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../store/archive-state.js';
+import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { chainTip, earliestBuildableLine } from './chain-start.js';
-import { compressToFile, DEFAULT_ZSTD_LEVEL } from './package/compress.js';
-import { archiveFileName, assertArchiveName, newArchiveId } from './package/ids.js';
-import type { RecoveryWriter } from './package/recovery.js';
-import { writePackage, type PackageMember } from './package/writer.js';
-import type { ProgressListener } from './package/progress.js';
+import { compressToFile, DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
+import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
+import type { RecoveryWriter } from '../package/recovery.js';
+import { writePackage, type PackageMember } from '../package/writer.js';
+import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, writeSeed } from './seeds.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
-import { lineAt, segmentSpans } from '../store/wal-spans.js';
+import { lineAt, segmentSpans } from '../../store/wal-spans.js';
 
-export type { RecoveryWriter } from './package/recovery.js';
+export type { RecoveryWriter } from '../package/recovery.js';
 export const CREATED_BY = 'bri-archive/0.1.0';
 const TMP_DIR = '.tmp';
 
-import type { Sealer } from '../store/offline.js';
-export type { SealResult, Sealer } from '../store/offline.js';
+import type { Sealer } from '../../store/offline.js';
+export type { SealResult, Sealer } from '../../store/offline.js';
 
 export type Retention = 'permanent' | Date | { days: number };
 

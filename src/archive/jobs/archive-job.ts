@@ -4,17 +4,15 @@
  * retention policy lets go. Each step's outcome is in the result; a step
  * after the archive exists never undoes it: its error is reported with it.
  */
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { CleanupResult } from '../store/wal-cleanup.js';
-import type { CleanupStep } from '../store/wal-cleanup.js';
-import { readArchiveState } from '../store/archive-state.js';
-import { listLocalArchives } from './catalog.js';
-import type { CreatedArchive } from './create.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { CleanupResult } from '../../store/wal-cleanup.js';
+import type { CleanupStep } from '../../store/wal-cleanup.js';
+import { readArchiveState } from '../../store/archive-state.js';
+import { listLocalArchives } from '../copies/local-catalog.js';
+import type { CreatedArchive } from '../create/create.js';
 import type { PruneReport } from './prune.js';
-import type { ProgressEvent } from './package/progress.js';
-import type { CopyStatus, ReplicationEvent } from './replicate.js';
+import type { CopyStatus } from '../copies/upload.js';
 import type { TriggerReason } from './scheduler.js';
-import type { ShippingEvent } from './shipping/shipper.js';
 import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
 
 /** 'first-archive': shipping started on a database with no archive to continue (see ArchiveApi.startShipping). */
@@ -35,20 +33,6 @@ export interface ArchiveRunResult extends CreatedArchive {
   prune?: PruneReport | { error: BriError };
   /** afterArchive hook failures (the archive stands; onError was told). */
   hookErrors: string[];
-}
-
-/** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */
-export interface ArchiveEvents {
-  started: [{ reason: RunReason }];
-  progress: [ProgressEvent];
-  upload: [ReplicationEvent];
-  cleanup: [{ step: CleanupStep; item?: string }];
-  finished: [ArchiveRunResult];
-  /** Nothing new to archive: not a failure. */
-  skipped: [{ reason: RunReason; error: BriError }];
-  failed: [{ reason: RunReason; error: unknown }];
-  /** Continuous shipping: a shipment made or a remote that failed (retried with backoff). */
-  shipping: [ShippingEvent];
 }
 
 /** Where the safe line is computed from: the local archives and the copy records. */

@@ -6,7 +6,7 @@
  * `beforeArchive` / `beforeRestore` that fails stops the operation.
  */
 import { spawn } from 'node:child_process';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 
 /** A hook command: a shell command line, or an argv run without a shell. */
 export interface CommandHookSpec {

@@ -7,9 +7,9 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ChecksumAlgorithm, ProviderName } from '../remote/remote.js';
-import { fsyncDir, writeFileDurable } from '../store/durable-fs.js';
-import { assertArchiveId } from './package/ids.js';
+import type { ChecksumAlgorithm, ProviderName } from '../../remote/remote.js';
+import { fsyncDir, writeFileDurable } from '../../store/durable-fs.js';
+import { assertArchiveId } from '../package/ids.js';
 
 export const COPIES_DIR = '.copies';
 

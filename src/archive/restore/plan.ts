@@ -2,11 +2,11 @@
  * Planning a restore: which archive, up to which line or time. Pure: a plan is
  * a value that `restore` carries out and `--dry-run` prints.
  */
-import { BriError, ErrorCodes } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
-import { parseTime } from '../format/input.js';
-import type { ArchiveCopy } from './source-catalog.js';
-import type { ShippedPlan } from './shipping/plan-shipped.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import { parseTime } from '../../format/input.js';
+import type { ArchiveCopy } from '../copies/catalog.js';
+import type { ShippedPlan } from '../shipping/plan-shipped.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
 export interface PlanArchive {

@@ -7,9 +7,9 @@
  * unreadable date, a copy it was not told about) stays, because a copy kept
  * too long costs storage while a copy removed too early can cost data.
  */
-import { BriError, ErrorCodes } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
-import { LOCAL_SOURCE } from './sources.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import { LOCAL_SOURCE } from '../copies/sources.js';
 
 export interface RetentionPolicy {
   /** At most this many of the newest archives keep their local copy (others lose it once a remote copy remains). Undefined: no limit. */

@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { compressToFile, decompressChunks } from './package/compress.js';
-import { fsyncDir } from '../store/durable-fs.js';
+import { compressToFile, decompressChunks } from '../package/compress.js';
+import { fsyncDir } from '../../store/durable-fs.js';
 
 export const SEEDS_DIR = '.seeds';
 const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;

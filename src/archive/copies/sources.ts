@@ -3,11 +3,11 @@
  * and the configured remotes, each with a name, in the priority order that
  * restore and download follow (`restoreSources`).
  */
-import { BriError, ErrorCodes } from '../errors.js';
-import { createRemote, type RemoteConfig } from '../remote/registry.js';
-import type { RemoteDescription, RemoteStore } from '../remote/remote.js';
-import type { RetryOptions } from '../remote/retry.js';
-import { ARCHIVE_EXTENSION, assertArchiveId } from './package/ids.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { createRemote, type RemoteConfig } from '../../remote/registry.js';
+import type { RemoteDescription, RemoteStore } from '../../remote/remote.js';
+import type { RetryOptions } from '../../remote/retry.js';
+import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
 import type { RemotePlace } from './locations.js';
 
 export const LOCAL_SOURCE = 'local';

@@ -7,12 +7,12 @@
  * WAL alone when that starts at line 1 (a database lost before its first
  * archive). Pure decisions over listings; the only I/O is listing shipments.
  */
-import { BriError, ErrorCodes } from '../errors.js';
-import type { Manifest } from '../format/manifest.js';
-import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './restore-plan.js';
-import type { ArchiveSources } from './sources.js';
-import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
-import { listShipments } from './shipping/shipped-catalog.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
+import type { ArchiveSources } from '../copies/sources.js';
+import { findShipped, type ShipmentListings, type ShippedPlan } from '../shipping/plan-shipped.js';
+import { listShipments } from '../shipping/shipped-catalog.js';
 
 export interface PlannerContext {
   archives: PlanArchive[];

@@ -11,10 +11,10 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Manifest } from '../format/manifest.js';
-import { readManifest } from './package/reader.js';
-import { repairArchive } from './package/recovery.js';
-import { existingDir, scratchPath, sweepScratch } from './package/scratch.js';
+import type { Manifest } from '../../format/manifest.js';
+import { readManifest } from '../package/reader.js';
+import { repairArchive } from '../package/recovery.js';
+import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
 import type { RemoteSource } from './sources.js';
 
 /** Throws (ARCHIVE_CORRUPTED, REMOTE_ERROR...) when the copy cannot be fetched or repaired. */

@@ -5,7 +5,7 @@
  * file count twice, and WAL cleanup or pruning would act on a copy that is not there.
  */
 import * as fsp from 'node:fs/promises';
-import { fileIdentity } from '../remote/index.js';
+import { fileIdentity } from '../../remote/index.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 async function localFileIdentity(file: string): Promise<string | null> {

@@ -6,9 +6,9 @@
  * listing keys: a frozen copy's manifest cannot be read), and says where
  * each stands.
  */
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { ThawOptions, ThawOutcome } from '../remote/remote.js';
-import { isMissingObject } from '../remote/index.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { ThawOptions, ThawOutcome } from '../../remote/remote.js';
+import { isMissingObject } from '../../remote/index.js';
 import { ARCHIVE_KEY_PREFIX, archiveIdFromKey, archiveObjectKey, type ArchiveSources } from './sources.js';
 
 export interface ThawStatus {

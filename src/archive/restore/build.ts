@@ -6,22 +6,22 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
-import { applyOperation, emptyState, statesEqual, type DbState } from '../format/state.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { fsyncDir } from '../store/durable-fs.js';
-import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../store/layout.js';
-import { recover } from '../store/recovery.js';
-import { verifyDataDir } from '../store/verify-data-dir.js';
-import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { decompressChunks } from './package/compress.js';
-import { readPackage } from './package/reader.js';
-import type { ProgressListener } from './package/progress.js';
-import { splitLineBatches } from './package/replay.js';
-import type { RestorePlan } from './restore-plan.js';
-import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from './shipping/restore-shipped.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { applyOperation, emptyState, statesEqual, type DbState } from '../../format/state.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { fsyncDir } from '../../store/durable-fs.js';
+import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
+import { recover } from '../../store/recovery.js';
+import { verifyDataDir } from '../../store/verify-data-dir.js';
+import { isEncryptedEntry, lineOperation } from '../../store/wal-entry.js';
+import { decompressChunks } from '../package/compress.js';
+import { readPackage } from '../package/reader.js';
+import type { ProgressListener } from '../package/progress.js';
+import { splitLineBatches } from '../package/replay.js';
+import type { RestorePlan } from './plan.js';
+import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
 export function restoreError(message: string, hint: string, cause?: unknown): BriError {
   return new BriError(ErrorCodes.RESTORE_ERROR, message, { hint, cause });

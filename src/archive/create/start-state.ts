@@ -3,17 +3,17 @@
  * complete from its first line), the seed the previous archive left, or the
  * data directory's snapshot (plus the cold tier, plus a replay up to M).
  */
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../format/snapshot-file.js';
-import { emptyState, type DbState } from '../format/state.js';
-import { readColdTier } from '../store/cold-tier.js';
-import { replayArchive } from './package/replay.js';
-import { readSnapshot } from '../store/snapshot-store.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { emptyState, type DbState } from '../../format/state.js';
+import { readColdTier } from '../../store/cold-tier.js';
+import { replayArchive } from '../package/replay.js';
+import { readSnapshot } from '../../store/snapshot-store.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { SNAPSHOT_FILE } from '../store/layout.js';
-import { recover } from '../store/recovery.js';
+import { SNAPSHOT_FILE } from '../../store/layout.js';
+import { recover } from '../../store/recovery.js';
 import { readSeed, readSeedFacts } from './seeds.js';
 
 export interface StartState {

@@ -5,12 +5,11 @@
  * copy's, when there is one); a source that cannot be listed keeps every
  * local copy it might have been the other copy of.
  */
-import { BriError, isBriError } from '../errors.js';
-import type { ParsedArchiveConfig } from './config.js';
-import { removeCopy } from './copy-ops.js';
+import { BriError, isBriError } from '../../errors.js';
+import { removeCopy } from '../copies/copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
-import type { ArchiveCopy, MergedListing } from './source-catalog.js';
-import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+import type { ArchiveCopy, MergedListing } from '../copies/catalog.js';
+import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
 
 export interface PruneReport {
   dryRun: boolean;
@@ -24,7 +23,7 @@ export interface PruneReport {
 }
 
 /** The policy the configuration gives: keepLocal, retentionDays, and each remote's own retentionDays. */
-export function policyFromConfig(config: ParsedArchiveConfig, sources: ArchiveSources): RetentionPolicy {
+export function policyFromConfig(config: { keepLocal?: number | undefined; retentionDays?: number | undefined }, sources: ArchiveSources): RetentionPolicy {
   const sourceRetentionDays: Record<string, number | undefined> = {};
   for (const r of sources.remotes) if (r.config.retentionDays !== undefined) sourceRetentionDays[r.name] = r.config.retentionDays;
   return {

@@ -14,17 +14,17 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import { readCopyRecord } from './copies.js';
-import { readManifest } from './package/reader.js';
-import type { ProgressListener } from './package/progress.js';
-import type { RepairedCopy } from './package/repairer.js';
-import { existingDir, scratchPath, sweepScratch } from './package/scratch.js';
-import type { ArchiveCopy, CatalogArchive, SourceFailure } from './source-catalog.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { readCopyRecord } from './records.js';
+import { readManifest } from '../package/reader.js';
+import type { ProgressListener } from '../package/progress.js';
+import type { RepairedCopy } from '../package/repairer.js';
+import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
+import type { ArchiveCopy, CatalogArchive, SourceFailure } from './catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
-import { verifyArchive } from './package/verify.js';
-import { isColdObject } from '../remote/index.js';
+import { verifyArchive } from '../package/verify.js';
+import { isColdObject } from '../../remote/index.js';
 
 /** Why a source was passed over. */
 export interface SourceProblem {

@@ -6,8 +6,8 @@
  * that line (src/store/wal-cleanup.ts, src/store/offline.ts); this module
  * decides the line.
  */
-import type { Manifest } from '../format/manifest.js';
-export type { SegmentRemover } from '../store/offline.js';
+import type { Manifest } from '../../format/manifest.js';
+export type { SegmentRemover } from '../../store/offline.js';
 
 
 /**

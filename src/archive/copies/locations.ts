@@ -9,9 +9,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { RemoteDescription } from '../remote/remote.js';
-import { DATA_DIR_ENTRIES } from '../store/layout.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { RemoteDescription } from '../../remote/remote.js';
+import { DATA_DIR_ENTRIES } from '../../store/layout.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 

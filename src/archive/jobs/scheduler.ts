@@ -11,7 +11,6 @@
  * fake one instead of waiting.
  */
 import { Cron } from 'croner';
-import type { ArchiveTriggers } from './config.js';
 
 export interface Clock {
   now(): number;
@@ -29,6 +28,16 @@ export const systemClock: Clock = {
   },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
+
+/** When the archive job runs by itself (the `triggers` block of the configuration). */
+export interface ArchiveTriggers {
+  schedule?: string;
+  intervalMs?: number;
+  walSizeMB?: number;
+  walSegments?: number;
+  walEntries?: number;
+  manual?: boolean;
+}
 
 export type TriggerReason = 'schedule' | 'interval' | 'walSize' | 'walSegments' | 'walEntries';
 

@@ -9,15 +9,15 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import type { Manifest } from '../format/manifest.js';
-import { isEncryptedSnapshot } from '../format/snapshot-file.js';
-import { SNAPSHOT_FILE } from '../store/layout.js';
-import { readSnapshot } from '../store/snapshot-store.js';
-import type { ArchiveState, ArchiveTip } from '../store/archive-state.js';
-import { listLocalArchives } from './catalog.js';
-import { readAllCopyRecords } from './copies.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import type { Manifest } from '../../format/manifest.js';
+import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { SNAPSHOT_FILE } from '../../store/layout.js';
+import { readSnapshot } from '../../store/snapshot-store.js';
+import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
+import { listLocalArchives } from '../copies/local-catalog.js';
+import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
 
 export interface ChainTip {

@@ -4,19 +4,19 @@
  * operations and, when asked, replaying them into a state (the archive's end state).
  */
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
-import type { ManifestSegment } from '../format/manifest.js';
-import type { OperationAction } from '../format/operation.js';
-import { applyOperation, type DbState } from '../format/state.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { ChainVerifier } from '../store/chain.js';
-import { isEncryptedEntry, lineOperation } from '../store/wal-entry.js';
-import { readSegmentLines } from '../store/wal-reader.js';
-import type { SegmentSpan } from '../store/wal-spans.js';
-import { describeBreak } from '../store/verify-data-dir.js';
-import { compressToFile } from './package/compress.js';
-import { timeSlicer } from '../store/time-slice.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import type { ManifestSegment } from '../../format/manifest.js';
+import type { OperationAction } from '../../format/operation.js';
+import { applyOperation, type DbState } from '../../format/state.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { ChainVerifier } from '../../store/chain.js';
+import { isEncryptedEntry, lineOperation } from '../../store/wal-entry.js';
+import { readSegmentLines } from '../../store/wal-reader.js';
+import type { SegmentSpan } from '../../store/wal-spans.js';
+import { describeBreak } from '../../store/verify-data-dir.js';
+import { compressToFile } from '../package/compress.js';
+import { timeSlicer } from '../../store/time-slice.js';
 
 /** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */
 const STAGE_CHUNK = 256 * 1024;

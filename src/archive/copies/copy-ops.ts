@@ -5,13 +5,13 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir } from '../store/durable-fs.js';
-import { removeCopyRecord } from './copies.js';
-import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch-copy.js';
-import { scratchPath } from './package/scratch.js';
-import type { ArchiveCopy, CatalogArchive } from './source-catalog.js';
+import { fsyncDir } from '../../store/durable-fs.js';
+import { removeCopyRecord } from './records.js';
+import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
+import { scratchPath } from '../package/scratch.js';
+import type { ArchiveCopy, CatalogArchive } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
-import { verifyArchive, type VerifyOptions, type VerifyReport } from './package/verify.js';
+import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
 
 export interface DeletedCopies {
   archiveId: string;
