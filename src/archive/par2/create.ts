@@ -18,10 +18,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { BriError, ErrorCodes, asBriError } from '../../errors.js';
-import type { KernelChoice } from './compute-pool.js';
+import type { KernelChoice } from './math/compute-pool.js';
 import { commitTempOutput, discardTempOutput, openTempOutput, readAt, writeAt } from './io.js';
 import { chooseSliceLayout, planPar2File } from './layout.js';
-import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './linear-combine.js';
+import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './math/linear-combine.js';
 import {
   MD5_16K_BYTES,
   PACKET_HEADER_BYTES,
@@ -38,7 +38,7 @@ import {
   md5,
   startPacketHash,
 } from './packets.js';
-import { recoveryCoefficient, sourceConstantLogs } from './rs-matrix.js';
+import { recoveryCoefficient, sourceConstantLogs } from './math/rs-matrix.js';
 import { SliceHasher } from './slice-hasher.js';
 
 /** A byte range of a file, protected under the name `name`. */

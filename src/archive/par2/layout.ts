@@ -4,7 +4,7 @@
  */
 
 import { BriError, ErrorCodes } from '../../errors.js';
-import { MAX_RECOVERY_EXPONENT, MAX_SOURCE_BLOCKS } from './rs-matrix.js';
+import { MAX_RECOVERY_EXPONENT, MAX_SOURCE_BLOCKS } from './math/rs-matrix.js';
 
 /**
  * Source blocks aimed for when the block size is chosen automatically.

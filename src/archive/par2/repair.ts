@@ -21,12 +21,12 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { BriError, ErrorCodes, asBriError } from '../../errors.js';
-import type { KernelChoice } from './compute-pool.js';
+import type { KernelChoice } from './math/compute-pool.js';
 import { commitTempOutput, discardTempOutput, openTempOutput, readAt, writeAt, type TempOutput } from './io.js';
-import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './linear-combine.js';
+import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './math/linear-combine.js';
 import type { Par2Set } from './read.js';
 import { chooseRecoverySlices, repairCoefficients, type RecoverySolution } from './solve.js';
-import { sourceConstantLogs } from './rs-matrix.js';
+import { sourceConstantLogs } from './math/rs-matrix.js';
 import { verifyPar2, type Par2Target, type Par2VerifyResult } from './verify.js';
 
 export interface RepairPar2Options {

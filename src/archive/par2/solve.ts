@@ -9,9 +9,9 @@
  * whose row is independent of those already kept.
  */
 
-import { GF16_EXP, GF16_LOG, GF16_ORDER, gfDiv, gfMul } from './gf16.js';
+import { GF16_EXP, GF16_LOG, GF16_ORDER, gfDiv, gfMul } from './math/gf16.js';
 import type { Par2RecoverySlice } from './read.js';
-import { invertMatrix, recoveryCoefficient } from './rs-matrix.js';
+import { invertMatrix, recoveryCoefficient } from './math/rs-matrix.js';
 
 export interface RecoverySolution {
   slices: Par2RecoverySlice[];

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GF16_EXP, GF16_LOG, gfDiv, gfInv, gfMul, gfMul2, gfPow } from '../../../src/archive/par2/gf16.js';
+import { GF16_EXP, GF16_LOG, gfDiv, gfInv, gfMul, gfMul2, gfPow } from '../../../src/archive/par2/math/gf16.js';
 
 const elem = fc.integer({ min: 0, max: 0xffff });
 const nonZero = fc.integer({ min: 1, max: 0xffff });

@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gfMul } from '../../../src/archive/par2/gf16.js';
-import { createJsKernel, mulAddJs } from '../../../src/archive/par2/kernel-js.js';
-import { mulAddReference } from '../../../src/archive/par2/kernel-ref.js';
+import { gfMul } from '../../../src/archive/par2/math/gf16.js';
+import { createJsKernel, mulAddJs } from '../../../src/archive/par2/math/kernel-js.js';
+import { mulAddReference } from '../../../src/archive/par2/math/kernel-ref.js';
 import {
   hasWasmSimd,
   INPUT_EXPANSION,
@@ -12,8 +12,8 @@ import {
   kernelModuleBytes,
   NIBBLE_TABLE_BYTES,
   writeNibbleTables,
-} from '../../../src/archive/par2/kernel-wasm.js';
-import { wasmApi } from '../../../src/archive/par2/wasm-api.js';
+} from '../../../src/archive/par2/math/kernel-wasm.js';
+import { wasmApi } from '../../../src/archive/par2/math/wasm-api.js';
 
 const coefficient = fc.integer({ min: 0, max: 0xffff });
 /** Byte lengths in units of the wasm kernel's 32-byte stride. */

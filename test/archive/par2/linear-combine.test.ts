@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mulAddReference } from '../../../src/archive/par2/kernel-ref.js';
-import { planCombine, runCombine, type CombineOptions } from '../../../src/archive/par2/linear-combine.js';
+import { mulAddReference } from '../../../src/archive/par2/math/kernel-ref.js';
+import { planCombine, runCombine, type CombineOptions } from '../../../src/archive/par2/math/linear-combine.js';
 
 /** Runs the engine on in-memory blocks and returns its outputs. */
 async function combine(inputs: Uint8Array[], coef: number[][], B: number, options: CombineOptions): Promise<Uint8Array[]> {

@@ -9,9 +9,9 @@ import { setFlagsFromString } from 'node:v8';
 
 setFlagsFromString('--experimental-wasm-relaxed-simd');
 
-const { instantiateKernel, kernelModuleBytes, writeNibbleTables, INPUT_EXPANSION } = await import('../../../src/archive/par2/kernel-wasm.js');
-const { mulAddReference } = await import('../../../src/archive/par2/kernel-ref.js');
-const { wasmApi } = await import('../../../src/archive/par2/wasm-api.js');
+const { instantiateKernel, kernelModuleBytes, writeNibbleTables, INPUT_EXPANSION } = await import('../../../src/archive/par2/math/kernel-wasm.js');
+const { mulAddReference } = await import('../../../src/archive/par2/math/kernel-ref.js');
+const { wasmApi } = await import('../../../src/archive/par2/math/wasm-api.js');
 
 const bytes = kernelModuleBytes(false, true);
 if (!wasmApi.validate(bytes)) {

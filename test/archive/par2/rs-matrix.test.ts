@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gfMul, gfPow } from '../../../src/archive/par2/gf16.js';
-import { invertMatrix, MAX_SOURCE_BLOCKS, recoveryCoefficient, sourceConstantLogs } from '../../../src/archive/par2/rs-matrix.js';
+import { gfMul, gfPow } from '../../../src/archive/par2/math/gf16.js';
+import { invertMatrix, MAX_SOURCE_BLOCKS, recoveryCoefficient, sourceConstantLogs } from '../../../src/archive/par2/math/rs-matrix.js';
 
 describe('PAR 2.0 Reed-Solomon constants', () => {
   it('uses the powers of 2 whose exponent shares no factor with 65535', () => {

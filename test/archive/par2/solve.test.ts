@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gfMul } from '../../../src/archive/par2/gf16.js';
+import { gfMul } from '../../../src/archive/par2/math/gf16.js';
 import type { Par2RecoverySlice } from '../../../src/archive/par2/read.js';
-import { recoveryCoefficient, sourceConstantLogs } from '../../../src/archive/par2/rs-matrix.js';
+import { recoveryCoefficient, sourceConstantLogs } from '../../../src/archive/par2/math/rs-matrix.js';
 import { chooseRecoverySlices, repairCoefficients } from '../../../src/archive/par2/solve.js';
 
 const slice = (exponent: number): Par2RecoverySlice => ({ exponent, path: 'x', dataOffset: 0 });

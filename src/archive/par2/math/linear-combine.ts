@@ -22,7 +22,7 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes } from '../../../errors.js';
 import { createComputePool, type KernelChoice } from './compute-pool.js';
 import { INPUT_EXPANSION, KERNEL_STRIDE_BYTES, NIBBLE_TABLE_BYTES } from './kernel-wasm.js';
 import type { CombineTask } from './task-runner.js';
