@@ -4,6 +4,7 @@
  * copy through a temporary download (archive verify, restore verify).
  */
 import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
 import * as path from 'node:path';
 import { fsyncDir } from '../../store/durable-fs.js';
 import { removeCopyRecord } from './records.js';
@@ -81,4 +82,24 @@ export async function downloadTo(entry: CatalogArchive, target: string, fetch: F
     repaired: got.repaired,
     recoveryDamaged: got.recoveryDamaged,
   };
+}
+
+/**
+ * Deleting a permanent archive, or the last copy of lines wal/ no longer holds, loses what no
+ * later step can give back: it takes `force`. (The last copy of lines still in wal/ may go:
+ * the next archive holds them again.)
+ */
+export function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null): void {
+  const m = entry.manifest;
+  if (m.permanent) {
+    throw new BriError(ErrorCodes.USAGE, `archive ${m.archiveId} is permanent`, { hint: 'Pass --force (force: true) to delete it anyway.', details: { archiveId: m.archiveId } });
+  }
+  const gone = new Set(doomed.map((c) => c.identity ?? `${c.source}\n${c.location}`));
+  const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
+  if (remaining.length > 0) return;
+  if (state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines) return;
+  throw new BriError(ErrorCodes.USAGE, `this is the only copy of archive ${m.archiveId}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
+    hint: 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
+    details: { archiveId: m.archiveId },
+  });
 }

@@ -5,8 +5,11 @@
  * file count twice, and WAL cleanup or pruning would act on a copy that is not there.
  */
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { fileIdentity } from '../../remote/index.js';
-import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+import { archiveFileName } from '../package/ids.js';
+import { readCopyRecord } from './records.js';
+import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 async function localFileIdentity(file: string): Promise<string | null> {
   const st = await fsp.stat(file).catch(() => null);
@@ -27,4 +30,21 @@ export async function sameCopyAs(remote: RemoteSource, key: string, localFile: s
     if ((await other.store.identify(key).catch(() => null)) === mine) return other.name;
   }
   return null;
+}
+
+/**
+ * True when the archive is durable in the local directory and confirmed (size and checksum) on
+ * every configured remote at a location of its own: only then may the WAL it holds leave the data directory.
+ */
+export async function storedEverywhere(archiveDir: string, id: string, sources: ArchiveSources): Promise<boolean> {
+  const file = path.join(archiveDir, archiveFileName(id));
+  const st = await fsp.stat(file).catch(() => null);
+  if (!st?.isFile()) return false;
+  for (const r of sources.remotes) {
+    const rec = await readCopyRecord(archiveDir, id, r.name);
+    if (!rec || rec.size !== st.size) return false;
+    // A record says a copy was confirmed; only a copy at another location counts.
+    if ((await sameCopyAs(r, archiveObjectKey(id), file, sources)) !== null) return false;
+  }
+  return true;
 }
