@@ -51,60 +51,11 @@ import type {
 import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from './streams.js';
 import { applyS3Lifecycle, thawS3Object, type S3Target } from './s3-tiers.js';
 import { withoutNodeVersionWarning } from './sdk-warning.js';
+import { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3RemoteOptions } from './s3-options.js';
 
-const MiB = 1024 * 1024;
-/** Default multipart part size. Memory per upload is about (QUEUE_SIZE + 1) x this. */
-export const PART_SIZE_BYTES = 8 * MiB;
-/** S3's smallest part (all but the last). */
-export const MIN_PART_SIZE_BYTES = 5 * MiB;
-/** Parts uploaded in parallel. */
-export const QUEUE_SIZE = 4;
-/** Keys per ListObjectsV2 page (S3's maximum). */
-export const LIST_PAGE_SIZE = 1000;
-
-export interface S3Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-export interface S3RemoteOptions {
-  /** Bucket name (must exist). */
-  bucket: string;
-  /** Key prefix (default none). */
-  prefix?: string;
-  /** Region (default AWS_REGION / AWS_DEFAULT_REGION, else us-east-1). */
-  region?: string;
-  /** Custom endpoint for S3-compatible servers (MinIO, s3rver, R2...). Default: AWS. */
-  endpoint?: string;
-  /** Path-style URLs (`endpoint/bucket/key`). Default: true with a custom endpoint, else false. */
-  forcePathStyle?: boolean;
-  /** Static credentials. Default: the SDK's chain (env, shared config, SSO, instance/container roles). */
-  credentials?: S3Credentials;
-  /** Storage class for new objects (STANDARD, STANDARD_IA, GLACIER_IR...). Default: the bucket's. */
-  storageClass?: string;
-  /** Multipart part size in bytes (default 8 MiB, at least 5 MiB). */
-  partSizeBytes?: number;
-  /** Parts in flight (default 4). */
-  queueSize?: number;
-  /** Files larger than this go multipart (default: partSizeBytes). */
-  multipartThresholdBytes?: number;
-  /** Keys per listing page (default 1000; small values are for tests). */
-  listPageSize?: number;
-  /**
-   * Have S3 verify SHA-256s: x-amz-checksum-sha256 on a single PutObject, SHA-256 part checksums
-   * on a multipart upload (confirmed by the composite checksum). Default: true on AWS, false with
-   * a custom `endpoint` (S3-compatible servers vary; the ETag's MD5 confirms uploads there).
-   */
-  sha256Checksums?: boolean;
-  /** Storage class that applyLifecycle transitions to (default GLACIER). */
-  lifecycleStorageClass?: string;
-  /** Attempts per request inside the SDK (default 3); whole operations are retried by `withRetry`. */
-  sdkMaxAttempts?: number;
-}
+export { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3Credentials, type S3RemoteOptions } from './s3-options.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
-
 const noop = (): void => undefined;
 const SILENT_LOGGER = { trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 type StorageSdk = typeof import('@aws-sdk/lib-storage');
