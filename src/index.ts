@@ -2,7 +2,7 @@
 export { createDB, type CreateDBOptions, type BriDB } from './db.js';
 export { BriError, ErrorCodes, isBriError, type ErrorCode } from './errors.js';
 export { BriStore, type StoreConfig, type WriteAck, type SnapshotInfo, type StoreInfo } from './store/store.js';
-export { verifyChain, ChainVerifier, type ChainReport, type ChainBreak } from './store/chain.js';
+export { verifyChain, ChainVerifier, type ChainReport, type ChainBreak } from './store/wal/chain.js';
 export { recover, type RecoveryOptions, type RecoveryResult } from './store/recovery.js';
 export { collectStats, type DataDirStats } from './store/stats.js';
 export { encodeJss, decodeJss } from './format/jss.js';

@@ -5,7 +5,7 @@
  */
 import type { EncryptionKey } from '../format/encryption.js';
 import { acquireLock } from '../store/lock.js';
-import { completeWalCleanup } from '../store/wal-cleanup.js';
+import { completeWalCleanup } from '../store/wal/wal-cleanup.js';
 import { offlineRemover, offlineSealer, type Sealer, type SegmentRemover } from '../store/offline.js';
 
 /** How the archive system reaches its data directory: through an open store, or offline under the lock. */

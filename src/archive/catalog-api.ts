@@ -12,7 +12,7 @@ import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ThawOptions } from '../remote/remote.js';
 import { readArchiveState } from '../store/archive-state.js';
-import type { CleanupStep } from '../store/wal-cleanup.js';
+import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import type { ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';

@@ -13,7 +13,7 @@ import { normalizeStorePrefix } from './keys.js';
 import { createLocalRemote } from './local.js';
 import type { LifecycleRule, ProviderName, RemoteStore } from './remote.js';
 import { withRetry, type RetryOptions } from './retry.js';
-import { createS3Remote } from './s3.js';
+import { createS3Remote } from './s3/s3.js';
 
 const nonEmpty = z.string().min(1);
 const positiveInt = z.number().int().positive();

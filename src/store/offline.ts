@@ -11,9 +11,9 @@ import { encodeSnapshot } from '../format/snapshot-file.js';
 import { fsyncDir } from './durable-fs.js';
 import { listSegments, segmentName, WAL_DIR } from './layout.js';
 import { recover } from './recovery.js';
-import { fixWalTail } from './tail.js';
-import { applyWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal-cleanup.js';
-import { segmentSpans } from './wal-spans.js';
+import { fixWalTail } from './wal/tail.js';
+import { applyWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
+import { segmentSpans } from './wal/wal-spans.js';
 
 export interface SealResult {
   /** Local line number the archive ends at: the last line of a closed segment. */

@@ -3,7 +3,7 @@
  * cold tier, then replay every WAL line numbered above the snapshot's walLine.
  * A torn last line (no newline, does not parse) is tolerated: it was never acknowledged.
  */
-import { segmentsBeingRemoved } from './wal-cleanup.js';
+import { segmentsBeingRemoved } from './wal/wal-cleanup.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { parseWalLine } from '../format/wal-line.js';
@@ -12,8 +12,8 @@ import type { OperationAction } from '../format/operation.js';
 import { readColdTier } from './cold-tier.js';
 import { listSegments, type SegmentInfo } from './layout.js';
 import { readSnapshot } from './snapshot-store.js';
-import { lineOperation } from './wal-entry.js';
-import { readWal, type RawLine } from './wal-reader.js';
+import { lineOperation } from './wal/wal-entry.js';
+import { readWal, type RawLine } from './wal/wal-reader.js';
 
 /** What to do with a line above the snapshot that does not parse: BRI skips it; we refuse by default. */
 export type InvalidLinePolicy = 'error' | 'skip';

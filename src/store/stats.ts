@@ -5,8 +5,8 @@ import { parseWalLine } from '../format/wal-line.js';
 import { readSnapshot } from './snapshot-store.js';
 import { listColdFiles } from './cold-tier.js';
 import { listSegments } from './layout.js';
-import { isEncryptedEntry, lineOperation } from './wal-entry.js';
-import { readSegmentLines } from './wal-reader.js';
+import { isEncryptedEntry, lineOperation } from './wal/wal-entry.js';
+import { readSegmentLines } from './wal/wal-reader.js';
 
 export interface SegmentStats {
   name: string;

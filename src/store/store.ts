@@ -16,11 +16,11 @@ import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from '
 import { acquireLock, type DirLock } from './lock.js';
 import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
-import { fixWalTail } from './tail.js';
+import { fixWalTail } from './wal/tail.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
-import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal-writer.js';
-import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal-cleanup.js';
-export type { CleanupResult } from './wal-cleanup.js';
+import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal/wal-writer.js';
+import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
+export type { CleanupResult } from './wal/wal-cleanup.js';
 
 export interface StoreConfig {
   /** The data directory (created if missing unless createIfMissing is false). */

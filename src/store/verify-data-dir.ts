@@ -1,7 +1,7 @@
 /** A whole data-directory check: WAL chain, snapshot, cold tier; reads only, takes no lock. */
 import { isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { verifyChain, type ChainBreak, type ChainReport } from './chain.js';
+import { verifyChain, type ChainBreak, type ChainReport } from './wal/chain.js';
 import { readColdTier } from './cold-tier.js';
 import { readSnapshot } from './snapshot-store.js';
 

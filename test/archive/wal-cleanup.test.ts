@@ -18,7 +18,7 @@ import { toPlainState, type PlainState } from '../../src/format/state.js';
 import { listSegments } from '../../src/store/layout.js';
 import { recover } from '../../src/store/recovery.js';
 import { readSnapshot } from '../../src/store/snapshot-store.js';
-import { CLEANUP_JOURNAL, completeWalCleanup } from '../../src/store/wal-cleanup.js';
+import { CLEANUP_JOURNAL, completeWalCleanup } from '../../src/store/wal/wal-cleanup.js';
 import { verifyDataDir } from '../../src/store/verify-data-dir.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';

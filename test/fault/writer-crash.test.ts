@@ -2,7 +2,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BriStore } from '../../src/store/store.js';
-import { verifyChain } from '../../src/store/chain.js';
+import { verifyChain } from '../../src/store/wal/chain.js';
 import { collectLines, prng, spawnTs, waitExit } from '../support/child.js';
 import { makeTempDir } from '../support/fixtures.js';
 

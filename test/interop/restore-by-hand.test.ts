@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
-import { verifyChain } from '../../src/store/chain.js';
+import { verifyChain } from '../../src/store/wal/chain.js';
 import { copyFixture, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
 import { REPO_ROOT } from '../support/child.js';
 import { flipByte, requireTools } from '../support/tools.js';

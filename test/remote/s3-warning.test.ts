@@ -7,7 +7,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createS3Remote } from '../../src/remote/s3.js';
+import { createS3Remote } from '../../src/remote/s3/s3.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';

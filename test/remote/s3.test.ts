@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createS3Remote } from '../../src/remote/s3.js';
+import { createS3Remote } from '../../src/remote/s3/s3.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
 import { runConformance, streamDigest } from './conformance.js';
 

@@ -5,7 +5,7 @@ import { createDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { parseEncryptionKey } from '../../src/format/encryption.js';
 import { recover } from '../../src/store/recovery.js';
-import { verifyChain } from '../../src/store/chain.js';
+import { verifyChain } from '../../src/store/wal/chain.js';
 import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
 
 const made: string[] = [];

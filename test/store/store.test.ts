@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BriStore } from '../../src/store/store.js';
-import { verifyChain } from '../../src/store/chain.js';
+import { verifyChain } from '../../src/store/wal/chain.js';
 import { recover } from '../../src/store/recovery.js';
 import { listSegments } from '../../src/store/layout.js';
 import { computePointer } from '../../src/format/pointer.js';

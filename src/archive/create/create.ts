@@ -26,7 +26,7 @@ import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, writeSeed } from './seeds.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
-import { lineAt, segmentSpans } from '../../store/wal-spans.js';
+import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
 export type { RecoveryWriter } from '../package/recovery.js';
 export const CREATED_BY = 'bri-archive/0.1.0';

@@ -5,8 +5,8 @@
  * after the archive exists never undoes it: its error is reported with it.
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import type { CleanupResult } from '../../store/wal-cleanup.js';
-import type { CleanupStep } from '../../store/wal-cleanup.js';
+import type { CleanupResult } from '../../store/wal/wal-cleanup.js';
+import type { CleanupStep } from '../../store/wal/wal-cleanup.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import type { CreatedArchive } from '../create/create.js';

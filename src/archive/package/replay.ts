@@ -9,7 +9,7 @@ import { decodeSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { Manifest } from '../../format/manifest.js';
-import { lineOperation } from '../../store/wal-entry.js';
+import { lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './reader.js';
 

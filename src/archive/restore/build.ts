@@ -15,7 +15,7 @@ import { fsyncDir } from '../../store/durable-fs.js';
 import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
 import { verifyDataDir } from '../../store/verify-data-dir.js';
-import { isEncryptedEntry, lineOperation } from '../../store/wal-entry.js';
+import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from '../package/compress.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';

@@ -8,7 +8,7 @@
 import { isBriError } from '../../errors.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import type { ArchiveSources } from '../copies/sources.js';
-import { lineAt, segmentSpans } from '../../store/wal-spans.js';
+import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 import { chainAfter, chainEndTime, listShipments } from './shipped-catalog.js';
 import type { ShippingStatus } from './shipper.js';
 import { shippingBase } from './shipping.js';

@@ -12,7 +12,7 @@ import type { EncryptionKey } from '../../format/encryption.js';
 import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { segmentName, WAL_DIR } from '../../store/layout.js';
-import { isEncryptedEntry, lineOperation } from '../../store/wal-entry.js';
+import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import type { DecodedShipment, ShipmentRef } from './shipment.js';
 
 export interface ShippedSourceInput {

@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from '../../format/manifest.js';
-import { ChainVerifier } from '../../store/chain.js';
+import { ChainVerifier } from '../../store/wal/chain.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { compressToFile, decompressChunks } from '../package/compress.js';
 

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { parseWalLine } from '../../format/wal-line.js';
 import { listSegments, WAL_DIR, type SegmentInfo } from '../../store/layout.js';
-import { countSegmentLinesCached } from '../../store/wal-reader.js';
+import { countSegmentLinesCached } from '../../store/wal/wal-reader.js';
 
 export interface TailRead {
   /** Absolute number of the first line read. */

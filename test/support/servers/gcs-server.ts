@@ -22,6 +22,11 @@
  * No authentication; buckets listed in `forbiddenBuckets` answer 403.
  * Bodies are streamed to files under `root`, never held whole (multipart
  * uploads, which are for small objects, are buffered up to 64 MiB).
+ *
+ * What the server acknowledged survives a crash: buckets and finished objects
+ * are indexed in `<root>/index.json` (written before the answer), and a
+ * server started again on the same root has them (open resumable sessions
+ * are not kept).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -43,6 +48,7 @@ export interface GcsServerOptions {
 }
 
 const MAX_MULTIPART_BYTES = 64 * 1024 * 1024;
+const INDEX_FILE = 'index.json';
 const MAX_LIST_RESULTS = 1000;
 
 export interface StoredObject {
@@ -59,6 +65,12 @@ export interface StoredObject {
   timeCreated: string;
   updated: string;
   file: string;
+}
+
+/** `<root>/index.json`: the buckets and finished objects (md5 in base64). */
+interface SavedIndex {
+  version: 1;
+  buckets: Array<Omit<BucketState, 'objects'> & { objects: Array<Omit<StoredObject, 'md5'> & { md5: string }> }>;
 }
 
 interface BucketState {
@@ -80,6 +92,8 @@ export class GcsServer {
   );
   private readonly forbidden: Set<string>;
   private generationCounter = Date.now() * 1000;
+  /** Index writes, one after the other. */
+  private saving: Promise<void> = Promise.resolve();
   /** Requests seen, by "METHOD path-kind", for tests that count them. */
   readonly requestLog: string[] = [];
 
@@ -98,6 +112,35 @@ export class GcsServer {
   async init(): Promise<void> {
     await fsp.mkdir(path.join(this.root, 'objects'), { recursive: true });
     await fsp.mkdir(path.join(this.root, 'uploads'), { recursive: true });
+    let saved: SavedIndex | undefined;
+    try {
+      saved = JSON.parse(await fsp.readFile(path.join(this.root, INDEX_FILE), 'utf8')) as SavedIndex;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const b of saved?.buckets ?? []) {
+      const objects = new Map<string, StoredObject>();
+      for (const o of b.objects) {
+        objects.set(o.name, { ...o, md5: Buffer.from(o.md5, 'base64') });
+        this.generationCounter = Math.max(this.generationCounter, Number(o.generation));
+      }
+      this.buckets.set(b.name, { ...b, objects });
+    }
+    await this.persist();
+  }
+
+  /** Writes the index (temp file, rename): what is acknowledged after this survives a kill. */
+  private persist(): Promise<void> {
+    this.saving = this.saving.then(async () => {
+      const index: SavedIndex = {
+        version: 1,
+        buckets: [...this.buckets.values()].map((b) => ({ ...b, objects: [...b.objects.values()].map((o) => ({ ...o, md5: o.md5.toString('base64') })) })),
+      };
+      const tmp = path.join(this.root, `${INDEX_FILE}.tmp`);
+      await fsp.writeFile(tmp, JSON.stringify(index));
+      await fsp.rename(tmp, path.join(this.root, INDEX_FILE));
+    });
+    return this.saving;
   }
 
   listen(port: number, host = '127.0.0.1'): Promise<number> {
@@ -214,12 +257,14 @@ export class GcsServer {
         const body = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8') || '{}') as { lifecycle?: unknown };
         if ('lifecycle' in body) b.lifecycle = body.lifecycle;
         b.metageneration++;
+        await this.persist();
         return sendJson(res, 200, this.bucketResource(req, b));
       }
       if (method === 'DELETE') {
         const b = this.bucket(name);
         if (b.objects.size > 0) throw new HttpError(409, 'The bucket you tried to delete is not empty.', 'conflict');
         this.buckets.delete(name);
+        await this.persist();
         res.writeHead(204).end();
         return;
       }
@@ -228,7 +273,9 @@ export class GcsServer {
       const body = JSON.parse((await readBody(req, 1024 * 1024)).toString('utf8') || '{}') as { name?: string };
       if (typeof body.name !== 'string' || !/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(body.name)) throw new HttpError(400, 'Invalid bucket name', 'invalid');
       if (this.buckets.has(body.name)) throw new HttpError(409, 'Your previous request to create the named bucket succeeded and you already own it.', 'conflict');
-      return sendJson(res, 200, this.bucketResource(req, this.createBucket(body.name)));
+      const created = this.createBucket(body.name);
+      await this.persist();
+      return sendJson(res, 200, this.bucketResource(req, created));
     }
     throw new HttpError(404, `Not Found: ${method} ${p}`, 'notFound');
   }
@@ -332,12 +379,13 @@ export class GcsServer {
     sendJson(res, 200, body);
   }
 
-  private deleteObject(res: http.ServerResponse, bucket: string, name: string, url: URL): void {
+  private async deleteObject(res: http.ServerResponse, bucket: string, name: string, url: URL): Promise<void> {
     const b = this.bucket(bucket);
     const o = b.objects.get(name);
     if (o === undefined) throw new HttpError(404, `No such object: ${bucket}/${name}`, 'notFound');
     this.checkGenerationMatch(b, name, url.searchParams.get('ifGenerationMatch'));
     b.objects.delete(name);
+    await this.persist();
     void fsp.rm(o.file, { force: true });
     res.writeHead(204).end();
   }
@@ -386,6 +434,7 @@ export class GcsServer {
       file: finalFile,
     };
     b.objects.set(meta.name, o);
+    await this.persist();
     if (old !== undefined) void fsp.rm(old.file, { force: true });
     return o;
   }

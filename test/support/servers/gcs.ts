@@ -10,9 +10,10 @@ export interface GcsTestServer extends RunningServer {
   dispose(): Promise<void>;
 }
 
-export async function startGcsServer(buckets: string[] = ['bri-test'], forbidden: string[] = []): Promise<GcsTestServer> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-gcs-'));
-  const port = await freePort();
+/** Starts the server; pass `port` and `dir` to bring one back up where a killed one was (it keeps what it acknowledged). */
+export async function startGcsServer(buckets: string[] = ['bri-test'], forbidden: string[] = [], port0?: number, dir0?: string): Promise<GcsTestServer> {
+  const dir = dir0 ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-gcs-')));
+  const port = port0 ?? (await freePort());
   const { command, args } = tsServerArgs('gcs-server-main.ts', ['--port', String(port), '--dir', dir, '--buckets', buckets.join(','), '--forbidden', forbidden.join(',')]);
   const server = await spawnServer({ command, args, port, ready: /GCS READY/ });
   return {

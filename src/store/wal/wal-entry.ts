@@ -1,8 +1,8 @@
 /** From a raw WAL line to its plaintext entry and operation, decrypting where needed. */
-import { BriError, ErrorCodes } from '../errors.js';
-import { decryptText, type EncryptionKey } from '../format/encryption.js';
-import { decodeOperation, type Operation } from '../format/operation.js';
-import { entryAad, type WalLine } from '../format/wal-line.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { decryptText, type EncryptionKey } from '../../format/encryption.js';
+import { decodeOperation, type Operation } from '../../format/operation.js';
+import { entryAad, type WalLine } from '../../format/wal-line.js';
 
 /** Whether a stored entry is ciphertext (plaintext JSS entries are objects and start with '{'). */
 export function isEncryptedEntry(entry: string): boolean {

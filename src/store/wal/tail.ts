@@ -5,9 +5,9 @@
  * way the next line written starts on a line of its own.
  */
 import * as fsp from 'node:fs/promises';
-import type { EncryptionKey } from '../format/encryption.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { listSegments } from './layout.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { listSegments } from '../layout.js';
 import { isEncryptedEntry, lineOperation } from './wal-entry.js';
 import { readSegmentLines } from './wal-reader.js';
 

@@ -4,8 +4,8 @@
  * again (`thaw`).
  */
 import type { LifecycleRule as S3LifecycleRule, S3Client, TransitionStorageClass } from '@aws-sdk/client-s3';
-import { failureFacts, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
-import type { CallOptions, LifecycleResult, LifecycleRule, ThawOptions, ThawOutcome } from './remote.js';
+import { failureFacts, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
+import type { CallOptions, LifecycleResult, LifecycleRule, ThawOptions, ThawOutcome } from '../remote.js';
 
 /** What the tier operations need from the S3 store: its client, bucket, prefix and error context. */
 export interface S3Target {

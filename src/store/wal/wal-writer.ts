@@ -6,12 +6,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { BriError, ErrorCodes } from '../errors.js';
-import { encryptText, type EncryptionKey } from '../format/encryption.js';
-import { computePointer } from '../format/pointer.js';
-import { entryAad } from '../format/wal-line.js';
-import { fsyncDir } from './durable-fs.js';
-import { segmentName, WAL_DIR } from './layout.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { encryptText, type EncryptionKey } from '../../format/encryption.js';
+import { computePointer } from '../../format/pointer.js';
+import { entryAad } from '../../format/wal-line.js';
+import { fsyncDir } from '../durable-fs.js';
+import { segmentName, WAL_DIR } from '../layout.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const closeFd = promisify(fs.close);

@@ -2,10 +2,10 @@
  * WAL hash-chain verification: recompute every pointer from the one before and
  * name the first line where the chain breaks (file, line, expected and found).
  */
-import type { EncryptionKey } from '../format/encryption.js';
-import { computePointer, GENESIS_POINTER } from '../format/pointer.js';
-import { parseWalLine } from '../format/wal-line.js';
-import { listSegments } from './layout.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { computePointer, GENESIS_POINTER } from '../../format/pointer.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { listSegments } from '../layout.js';
 import { entryPlaintext, isEncryptedEntry } from './wal-entry.js';
 import { readWal, type RawLine } from './wal-reader.js';
 

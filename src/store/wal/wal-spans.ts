@@ -3,8 +3,8 @@
  * count, no decoding), and one line read by its number. Line numbers are local (from the first
  * segment on disk, as BRI counts them).
  */
-import { parseWalLine } from '../format/wal-line.js';
-import { listSegments, type SegmentInfo } from './layout.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { listSegments, type SegmentInfo } from '../layout.js';
 import { countSegmentLinesCached, readSegmentLines } from './wal-reader.js';
 
 export interface SegmentSpan extends SegmentInfo {

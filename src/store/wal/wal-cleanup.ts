@@ -18,13 +18,13 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import { readArchiveState, writeArchiveState } from './archive-state.js';
-import { fsyncDir, writeFileDurable } from './durable-fs.js';
-import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from './layout.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { readArchiveState, writeArchiveState } from '../archive-state.js';
+import { fsyncDir, writeFileDurable } from '../durable-fs.js';
+import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from '../layout.js';
 import { countSegmentLinesCached } from './wal-reader.js';
 
-export { CLEANUP_JOURNAL } from './layout.js';
+export { CLEANUP_JOURNAL } from '../layout.js';
 
 export interface CleanupJournal {
   version: 1;

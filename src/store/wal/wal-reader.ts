@@ -4,7 +4,7 @@
  * lines included, as the spec defines them.
  */
 import * as fsp from 'node:fs/promises';
-import { listSegments, type SegmentInfo } from './layout.js';
+import { listSegments, type SegmentInfo } from '../layout.js';
 
 export interface RawLine {
   /** Global 1-based line number across all segments on disk. */

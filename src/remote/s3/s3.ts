@@ -19,7 +19,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import { multipartDigest, type Digests } from './hash-tap.js';
+import { multipartDigest, type Digests } from '../hash-tap.js';
 import {
   normalizeStorePrefix,
   relativeKey,
@@ -29,9 +29,9 @@ import {
   validateLifecycleRule,
   validateListPrefix,
   validateRange,
-} from './keys.js';
-import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from './put-check.js';
-import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+} from '../keys.js';
+import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from '../put-check.js';
+import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -47,13 +47,13 @@ import type {
   RemoteStore,
   ThawOptions,
   ThawOutcome,
-} from './remote.js';
-import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from './streams.js';
-import { applyS3Lifecycle, thawS3Object, type S3Target } from './s3-tiers.js';
+} from '../remote.js';
+import { guardDownload, linkedController, openHashed, progressOf, rangeWindow } from '../streams.js';
+import { applyS3Lifecycle, thawS3Object, type S3Target } from './tiers.js';
 import { withoutNodeVersionWarning } from './sdk-warning.js';
-import { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3RemoteOptions } from './s3-options.js';
+import { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3RemoteOptions } from './options.js';
 
-export { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3Credentials, type S3RemoteOptions } from './s3-options.js';
+export { LIST_PAGE_SIZE, MIN_PART_SIZE_BYTES, PART_SIZE_BYTES, QUEUE_SIZE, type S3Credentials, type S3RemoteOptions } from './options.js';
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
 const noop = (): void => undefined;
