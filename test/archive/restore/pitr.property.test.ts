@@ -7,13 +7,13 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDB, type BriDB } from '../../src/db.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { verifyDataDir } from '../../src/store/verify-data-dir.js';
-import type { WriteAck } from '../../src/store/store.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { createDB, type BriDB } from '../../../src/db.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { verifyDataDir } from '../../../src/store/verify-data-dir.js';
+import type { WriteAck } from '../../../src/store/store.js';
+import { makeTempDir } from '../../support/fixtures.js';
 
 type Op =
   | { k: 'set'; key: number; v: number }

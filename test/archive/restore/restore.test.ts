@@ -2,14 +2,14 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDB, type BriDB } from '../../src/db.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { readArchiveState } from '../../src/store/archive-state.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { makeTempDir } from '../support/fixtures.js';
-import { treeDigest } from '../support/tree.js';
-import { runCli } from '../support/cli.js';
+import { createDB, type BriDB } from '../../../src/db.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { readArchiveState } from '../../../src/store/archive-state.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { makeTempDir } from '../../support/fixtures.js';
+import { treeDigest } from '../../support/tree.js';
+import { runCli } from '../../support/cli.js';
 
 const made: string[] = [];
 afterAll(async () => {

@@ -10,15 +10,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readManifest } from '../../src/archive/package/reader.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import type { Retention } from '../../src/archive/create/create.js';
-import { createDB } from '../../src/db.js';
-import { isBriError } from '../../src/errors.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { readManifest } from '../../../src/archive/package/reader.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import type { Retention } from '../../../src/archive/create/create.js';
+import { createDB } from '../../../src/db.js';
+import { isBriError } from '../../../src/errors.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-readback-');
 

@@ -2,10 +2,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '../../src/store/wal/chain.js';
-import { listSegments } from '../../src/store/layout.js';
-import { parseEncryptionKey } from '../../src/format/encryption.js';
-import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, type FixtureName } from '../support/fixtures.js';
+import { verifyChain } from '../../../src/store/wal/chain.js';
+import { listSegments } from '../../../src/store/layout.js';
+import { parseEncryptionKey } from '../../../src/format/encryption.js';
+import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, type FixtureName } from '../../support/fixtures.js';
 
 interface Located {
   file: string;

@@ -4,9 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
-import { sharedShipmentEncoder } from '../../src/archive/shipping/shared-encoder.js';
-import type { ShipmentHeader } from '../../src/archive/shipping/shipment.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { sharedShipmentEncoder } from '../../../src/archive/shipping/shared-encoder.js';
+import type { ShipmentHeader } from '../../../src/archive/shipping/shipment.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-ship-enc-');
 

@@ -2,14 +2,14 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDB } from '../../src/db.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { makeTempDir } from '../support/fixtures.js';
-import { treeDigest } from '../support/tree.js';
-import { runCli } from '../support/cli.js';
-import { flipByte } from '../support/tools.js';
+import { createDB } from '../../../src/db.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { makeTempDir } from '../../support/fixtures.js';
+import { treeDigest } from '../../support/tree.js';
+import { runCli } from '../../support/cli.js';
+import { flipByte } from '../../support/tools.js';
 
 let root: string;
 let dataDir: string;
@@ -63,10 +63,10 @@ describe('PAR2 recovery data in archives', () => {
         async (picked, mode) => {
           const set = [0, ...picked].slice(0, recoveryBlocks); // always the first block: tar header + manifest
           const copy = await damaged(`within-${n++}.bri`, [...new Set(set)], mode);
-          const report = await (await import('../../src/archive/package/verify.js')).verifyArchive(copy);
+          const report = await (await import('../../../src/archive/package/verify.js')).verifyArchive(copy);
           expect(report.ok).toBe(false);
           expect(report.recovery).toMatchObject({ present: true, repairable: true });
-          const { repairArchive } = await import('../../src/archive/package/recovery.js');
+          const { repairArchive } = await import('../../../src/archive/package/recovery.js');
           const r = await repairArchive(copy, copy + '.fixed');
           expect(r.repaired).toBe(true);
           expect((await fsp.readFile(copy + '.fixed')).equals(original)).toBe(true);
@@ -93,7 +93,7 @@ describe('PAR2 recovery data in archives', () => {
     const blocks = Math.floor(protectedBytes / blockSize);
     const many = Array.from({ length: recoveryBlocks + 3 }, (_, i) => Math.floor((i * blocks) / (recoveryBlocks + 3)));
     const copy = await damaged('beyond.bri', many, 'zero');
-    const { repairArchive } = await import('../../src/archive/package/recovery.js');
+    const { repairArchive } = await import('../../../src/archive/package/recovery.js');
     await expect(repairArchive(copy, copy + '.fixed')).rejects.toMatchObject({
       code: 'ARCHIVE_CORRUPTED',
       details: { damaged: recoveryBlocks + 3, available: recoveryBlocks },

@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCommandHook } from '../../src/archive/jobs/command-hook.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { createDB } from '../../src/db.js';
-import { isBriError } from '../../src/errors.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { runCommandHook } from '../../../src/archive/jobs/command-hook.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { createDB } from '../../../src/db.js';
+import { isBriError } from '../../../src/errors.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-hooks-');
 const read = (f: string) => fs.readFileSync(f, 'utf8');

@@ -2,16 +2,16 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
-import { createDB } from '../../src/db.js';
-import { parseEncryptionKey } from '../../src/format/encryption.js';
-import { decodeJss } from '../../src/format/jss.js';
-import { decodeManifest } from '../../src/format/manifest.js';
-import { listSegments } from '../../src/store/layout.js';
-import { replayArchive } from '../../src/archive/package/replay.js';
-import { toPlainState } from '../../src/format/state.js';
-import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, makeTempDir, normalizeState } from '../support/fixtures.js';
-import { requireTools, run } from '../support/tools.js';
+import { ArchiveApi, offlineHost } from '../../../src/archive/archive-api.js';
+import { createDB } from '../../../src/db.js';
+import { parseEncryptionKey } from '../../../src/format/encryption.js';
+import { decodeJss } from '../../../src/format/jss.js';
+import { decodeManifest } from '../../../src/format/manifest.js';
+import { listSegments } from '../../../src/store/layout.js';
+import { replayArchive } from '../../../src/archive/package/replay.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, makeTempDir, normalizeState } from '../../support/fixtures.js';
+import { requireTools, run } from '../../support/tools.js';
 
 const made: string[] = [];
 afterAll(async () => {

@@ -7,12 +7,12 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../src/archive/jobs/scheduler.js';
-import { createDB, type BriDB } from '../../src/db.js';
-import { toPlainState } from '../../src/format/state.js';
-import { replayArchive } from '../../src/archive/package/replay.js';
-import { FakeClock } from '../support/fake-clock.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { ArchiveScheduler, type TriggerReason, type WalGrowth } from '../../../src/archive/jobs/scheduler.js';
+import { createDB, type BriDB } from '../../../src/db.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { replayArchive } from '../../../src/archive/package/replay.js';
+import { FakeClock } from '../../support/fake-clock.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-triggers-');
 const dataDir = async () => path.join(await tempDir(), 'data');

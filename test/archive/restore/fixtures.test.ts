@@ -1,14 +1,14 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { parseEncryptionKey } from '../../src/format/encryption.js';
-import { createDB } from '../../src/db.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { verifyDataDir } from '../../src/store/verify-data-dir.js';
-import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
+import { ArchiveApi, offlineHost } from '../../../src/archive/archive-api.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { parseEncryptionKey } from '../../../src/format/encryption.js';
+import { createDB } from '../../../src/db.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { verifyDataDir } from '../../../src/store/verify-data-dir.js';
+import { copyFixture, FIXTURE_NAMES, fixtureKey, fixturesPresent, loadCheckpoints, normalizeState } from '../../support/fixtures.js';
 
 const made: string[] = [];
 afterAll(async () => {

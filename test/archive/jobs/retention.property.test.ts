@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BriError, ErrorCodes } from '../../src/errors.js';
-import type { Manifest } from '../../src/format/manifest.js';
-import { assertPolicy, planPrune, type CopyDecision, type PrunePlan, type RetentionArchive, type RetentionPolicy } from '../../src/archive/jobs/retention.js';
+import { BriError, ErrorCodes } from '../../../src/errors.js';
+import type { Manifest } from '../../../src/format/manifest.js';
+import { assertPolicy, planPrune, type CopyDecision, type PrunePlan, type RetentionArchive, type RetentionPolicy } from '../../../src/archive/jobs/retention.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -4,10 +4,10 @@
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ProgressEvent } from '../../src/archive/package/progress.js';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { createDB } from '../../src/db.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import type { ProgressEvent } from '../../../src/archive/package/progress.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { createDB } from '../../../src/db.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-restore-progress-');
 

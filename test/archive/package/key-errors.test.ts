@@ -8,12 +8,12 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDB } from '../../src/db.js';
-import { toPlainState, type PlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { runCli, type CliResult } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
-import { flipByte } from '../support/tools.js';
+import { createDB } from '../../../src/db.js';
+import { toPlainState, type PlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { runCli, type CliResult } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+import { flipByte } from '../../support/tools.js';
 import { copyDir, hurtEveryPacket, packetsIn, type Archived } from './damage-kit.js';
 
 const KEY = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f';
@@ -75,7 +75,7 @@ describe('a wrong key', () => {
 
     const right = await runCli(['restore', 'latest', '-d', dataDir, '--target', path.join(root, 'restored-right')], { BRI_ENCRYPTION_KEY: KEY });
     expect(right.code, right.stderr).toBe(0);
-    expect(toPlainState((await recover(path.join(root, 'restored-right'), { encryptionKey: (await import('../../src/format/encryption.js')).parseEncryptionKey(KEY) })).state)).toEqual(latest);
+    expect(toPlainState((await recover(path.join(root, 'restored-right'), { encryptionKey: (await import('../../../src/format/encryption.js')).parseEncryptionKey(KEY) })).state)).toEqual(latest);
     await fsp.rm(path.join(root, 'restored-right'), { recursive: true });
   });
 

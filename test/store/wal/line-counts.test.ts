@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { countSegmentLines, countSegmentLinesCached } from '../../src/store/wal/wal-reader.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { countSegmentLines, countSegmentLinesCached } from '../../../src/store/wal/wal-reader.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-line-counts-');
 

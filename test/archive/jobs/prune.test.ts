@@ -8,12 +8,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { createDB } from '../../src/db.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { createDB } from '../../../src/db.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const root = useTempDirs('bri-prune-');
 
@@ -80,8 +80,8 @@ describe('pruning', () => {
     await db.close();
     // Pretend the archives are 10 days old: prune with a clock 10 days on, through the API.
     const later = new Date(Date.now() + 10 * 86_400_000);
-    const api = (await import('../../src/archive/archive-api.js')).ArchiveApi;
-    const { offlineHost } = await import('../../src/archive/archive-api.js');
+    const api = (await import('../../../src/archive/archive-api.js')).ArchiveApi;
+    const { offlineHost } = await import('../../../src/archive/archive-api.js');
     const dry = await new api(offlineHost(dir, undefined), { retentionDays: 7 }).prune({ dryRun: true, now: later });
     expect(dry.removed.map((d) => [d.archiveId, d.reason])).toEqual([[ids[2], 'expired']]);
     expect(fs.existsSync(path.join(dir, 'archives', `${ids[2]}.bri`))).toBe(true);

@@ -11,13 +11,13 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createDB } from '../../src/db.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { spawnTs, waitExit } from '../support/child.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
-import { flipByte } from '../support/tools.js';
+import { createDB } from '../../../src/db.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { spawnTs, waitExit } from '../../support/child.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+import { flipByte } from '../../support/tools.js';
 
 const tempDir = useTempDirs('bri-scratch-kill-');
 

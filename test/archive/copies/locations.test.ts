@@ -12,14 +12,14 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openRestore } from '../../src/archive/restore-api.js';
-import { checkLocations, checkRestoreTarget } from '../../src/archive/copies/locations.js';
-import { createDB } from '../../src/db.js';
-import { isBriError } from '../../src/errors.js';
-import { toPlainState, type PlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import { checkLocations, checkRestoreTarget } from '../../../src/archive/copies/locations.js';
+import { createDB } from '../../../src/db.js';
+import { isBriError } from '../../../src/errors.js';
+import { toPlainState, type PlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-locations-');
 

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDB } from '../../src/db.js';
-import { recover } from '../../src/store/recovery.js';
-import { toPlainState } from '../../src/format/state.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { createDB } from '../../../src/db.js';
+import { recover } from '../../../src/store/recovery.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { makeTempDir } from '../../support/fixtures.js';
 
 const made: string[] = [];
 afterAll(async () => {

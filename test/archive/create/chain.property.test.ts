@@ -2,11 +2,11 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDB, type BriDB } from '../../src/db.js';
-import { replayArchive } from '../../src/archive/package/replay.js';
-import { recover } from '../../src/store/recovery.js';
-import { toPlainState } from '../../src/format/state.js';
-import { makeTempDir } from '../support/fixtures.js';
+import { createDB, type BriDB } from '../../../src/db.js';
+import { replayArchive } from '../../../src/archive/package/replay.js';
+import { recover } from '../../../src/store/recovery.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { makeTempDir } from '../../support/fixtures.js';
 
 type Step = { kind: 'write'; n: number; seed: number } | { kind: 'archive' } | { kind: 'snapshot' } | { kind: 'restart' };
 

@@ -13,12 +13,12 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { verifyArchive } from '../../src/archive/package/verify.js';
-import { toPlainState } from '../../src/format/state.js';
-import { recover } from '../../src/store/recovery.js';
-import { runCli } from '../support/cli.js';
-import { useTempDirs } from '../support/temp-dirs.js';
-import { flipByte, requireTools } from '../support/tools.js';
+import { verifyArchive } from '../../../src/archive/package/verify.js';
+import { toPlainState } from '../../../src/format/state.js';
+import { recover } from '../../../src/store/recovery.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+import { flipByte, requireTools } from '../../support/tools.js';
 import { archivedDb, copyDir, hurtEveryPacket, hurtPadding, type Archived } from './damage-kit.js';
 
 const EXIT_REPAIRABLE = 24;

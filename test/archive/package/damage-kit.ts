@@ -1,11 +1,11 @@
 /** Real archives and the ways the recovery tests hurt them: where the members, the padding and the PAR2 packets lie. */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { createDB } from '../../src/db.js';
-import type { Manifest } from '../../src/format/manifest.js';
-import { toPlainState, type PlainState } from '../../src/format/state.js';
-import { BLOCK, tarLayout, type MemberLayout } from '../support/hostile-tar.js';
-import { flipByte } from '../support/tools.js';
+import { createDB } from '../../../src/db.js';
+import type { Manifest } from '../../../src/format/manifest.js';
+import { toPlainState, type PlainState } from '../../../src/format/state.js';
+import { BLOCK, tarLayout, type MemberLayout } from '../../support/hostile-tar.js';
+import { flipByte } from '../../support/tools.js';
 
 export interface Archived {
   dataDir: string;
