@@ -1,7 +1,8 @@
 /**
  * A tiny HTTP reverse proxy on 127.0.0.1 that sits in front of a test server
  * and injects faults by plan: answer with a status (503, 500, 403...) instead
- * of forwarding, flip a byte of a request body on its way in, or cut a
+ * of forwarding, flip a byte of a request body on its way in, hold a request
+ * body part-way (the server waits mid-request, for crash tests), or cut a
  * response body after some bytes. Headers (Host included, which S3
  * signatures cover) are forwarded unchanged.
  */
@@ -15,6 +16,12 @@ export type FaultAction =
   | { kind: 'status'; status: number; body?: string; contentType?: string; headers?: Record<string, string> }
   /** Forward, flipping the request body's byte at `offset` (a corrupted upload). */
   | { kind: 'corrupt-request'; offset: number }
+  /**
+   * Forward the headers and the first `afterBytes` bytes of the request body, then hold the
+   * rest: the server waits in the middle of the request until it or the client gives up (or
+   * is killed, which the client then sees as a dropped connection).
+   */
+  | { kind: 'stall-request'; afterBytes: number }
   /** Forward, then drop the connection after `afterBytes` bytes of the response body. */
   | { kind: 'cut-response'; afterBytes: number };
 
@@ -45,6 +52,25 @@ export function s3ErrorBody(code: string, message = 'injected by the fault proxy
 /** GCS JSON-API-style error body. */
 export function gcsErrorBody(status: number, reason: string, message = 'injected by the fault proxy'): string {
   return JSON.stringify({ error: { code: status, message, errors: [{ domain: 'global', reason, message }] } });
+}
+
+/** Azure-style XML error body (the SDK also reads the code from the `x-ms-error-code` header). */
+export function azureErrorBody(code: string, message = 'injected by the fault proxy'): string {
+  return `<?xml version="1.0" encoding="utf-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+}
+
+/** Passes the first `limit` bytes, then holds everything after them (never calls back). */
+function holdAfter(limit: number): Transform {
+  let pos = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (pos >= limit) return; // held: no callback, so the source is paused by backpressure
+      const room = limit - pos;
+      pos += Math.min(room, chunk.length);
+      if (chunk.length <= room) cb(null, chunk);
+      else this.push(chunk.subarray(0, room)); // the rest is held, and so is this callback
+    },
+  });
 }
 
 function flipAt(offset: number): Transform {
@@ -108,6 +134,7 @@ export async function startFaultProxy(targetPort: number, plan: (r: ProxiedReque
       if (!res.writableFinished) upstream.destroy();
     });
     if (action.kind === 'corrupt-request') req.pipe(flipAt(action.offset)).pipe(upstream);
+    else if (action.kind === 'stall-request') req.pipe(holdAfter(action.afterBytes)).pipe(upstream);
     else req.pipe(upstream);
   });
   server.keepAliveTimeout = 5000;
