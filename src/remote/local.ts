@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
-import { fsyncDir } from '../store/durable-fs.js';
+import { commitFile, fsyncDir, writeFileDurable } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
 import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
@@ -135,7 +135,6 @@ class LocalRemote implements RemoteStore {
     await this.assertRoot(ctx);
     const dir = path.dirname(file);
     const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
-    const sidecarTmp = `${tmp}${SIDECAR_SUFFIX}`;
     try {
       await this.mkdirsDurable(dir);
       const tap = new HashTap({ maxBytes: opts.size, ...progressOf(opts) });
@@ -157,20 +156,12 @@ class LocalRemote implements RemoteStore {
       const sidecar: Sidecar = { version: 1, ino, size: opts.size, sha256, metadata, ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
       // Sidecar first, naming the new file's inode; then the object. A crash in between leaves a
       // sidecar that does not match the file in place, which head() ignores.
-      const sh = await fsp.open(sidecarTmp, 'wx', 0o644);
-      try {
-        await sh.writeFile(JSON.stringify(sidecar));
-        await sh.sync();
-      } finally {
-        await sh.close();
-      }
-      await fsp.rename(sidecarTmp, LocalRemote.sidecarPath(file));
-      await fsp.rename(tmp, file);
-      await fsyncDir(dir);
+      // Its temp name carries the temp mark, so that a listing never takes it for an object.
+      await writeFileDurable(LocalRemote.sidecarPath(file), JSON.stringify(sidecar), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
+      await commitFile(tmp, file, { synced: true });
       return { key, size: opts.size, checksum: { algorithm: 'sha256', value: sha256 } };
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      await fsp.rm(sidecarTmp, { force: true }).catch(() => undefined);
       if ((err as Error | null)?.name === 'AbortError') throw new BriError(ErrorCodes.CANCELLED, `local: put ${key}: cancelled`, { details: { provider: 'local', op: 'put', key } });
       if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
       throw this.fsError(err, ctx);

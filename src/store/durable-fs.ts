@@ -22,7 +22,23 @@ export async function fsyncFile(file: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `target` atomically: `<target>.tmp`, fsync, rename, fsync of the directory. */
+/**
+ * The one durable write: a finished temp file becomes `target` (fsync of the file unless it was
+ * synced already, rename over the target, fsync of the directory), so that a crash leaves the old
+ * target or the new one, never a part. A failure removes the temp file and leaves the target as it was.
+ */
+export async function commitFile(tmp: string, target: string, opts: { synced?: boolean } = {}): Promise<void> {
+  try {
+    if (!opts.synced) await fsyncFile(tmp);
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await fsyncDir(path.dirname(target));
+}
+
+/** Writes `data` to `target` atomically: `<target><tmpSuffix>`, fsync, then commitFile. */
 export async function writeFileDurable(target: string, data: string | Uint8Array, tmpSuffix = '.tmp'): Promise<void> {
   const tmp = target + tmpSuffix;
   try {
@@ -33,20 +49,12 @@ export async function writeFileDurable(target: string, data: string | Uint8Array
     } finally {
       await handle.close();
     }
-    await fsp.rename(tmp, target);
   } catch (err) {
     // A failed write (a full disk) leaves the target as it was and no temp file beside it.
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(path.dirname(target));
-}
-
-/** Renames and makes the rename durable in both directories. */
-export async function renameDurable(from: string, to: string): Promise<void> {
-  await fsp.rename(from, to);
-  await fsyncDir(path.dirname(to));
-  if (path.dirname(from) !== path.dirname(to)) await fsyncDir(path.dirname(from));
+  await commitFile(tmp, target, { synced: true });
 }
 
 export async function pathExists(p: string): Promise<boolean> {
@@ -57,11 +65,4 @@ export async function pathExists(p: string): Promise<boolean> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
   }
-}
-
-/** Creates a directory (and parents) and fsyncs its parent so that it survives a crash. */
-export async function mkdirDurable(dir: string): Promise<void> {
-  const existed = await pathExists(dir);
-  await fsp.mkdir(dir, { recursive: true });
-  if (!existed) await fsyncDir(path.dirname(path.resolve(dir)));
 }

@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes } from '../../errors.js';
 import * as path from 'node:path';
-import { fsyncDir } from '../../store/durable-fs.js';
+import { commitFile, fsyncDir } from '../../store/durable-fs.js';
 import { removeCopyRecord } from './records.js';
 import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
 import { scratchPath } from '../package/scratch.js';
@@ -47,11 +47,7 @@ export async function placeFetched(got: FetchedCopy, target: string): Promise<vo
   try {
     if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
     else await fsp.copyFile(got.file, tmp);
-    const fh = await fsp.open(tmp, 'r+');
-    await fh.sync();
-    await fh.close();
-    await fsp.rename(tmp, target);
-    await fsyncDir(path.dirname(target));
+    await commitFile(tmp, target);
   } finally {
     await fsp.rm(tmp, { force: true });
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));

@@ -6,9 +6,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import { fsyncDir } from '../../store/durable-fs.js';
 import { fileIdentity } from '../../remote/index.js';
-import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from '../package/ids.js';
+import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
 
 export interface LocalArchive {
@@ -93,42 +92,6 @@ export async function missingLocalSource(dataDir: string, archiveDir: string): P
 
 export async function listLocalArchives(archiveDir: string): Promise<LocalArchive[]> {
   return (await scanArchiveDir(archiveDir)).archives;
-}
-
-/** Finds an archive by id, or by a file path. */
-export async function getLocalArchive(archiveDir: string, idOrFile: string): Promise<LocalArchive> {
-  const asFile = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : null;
-  const file = asFile ?? path.join(archiveDir, archiveFileName(assertArchiveId(idOrFile)));
-  let st;
-  try {
-    st = await fsp.stat(file);
-  } catch {
-    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${idOrFile} in ${asFile ? path.dirname(file) : archiveDir}`, {
-      hint: '`bri archive list` shows the archives there are.',
-      details: { archiveId: idOrFile },
-    });
-  }
-  return { file, bytes: st.size, manifest: await readManifest(file) };
-}
-
-export async function deleteLocalArchive(archiveDir: string, id: string): Promise<LocalArchive> {
-  const a = await getLocalArchive(archiveDir, assertArchiveId(id));
-  await fsp.rm(a.file);
-  await fsyncDir(archiveDir);
-  return a;
-}
-
-/** Copies an archive to `target` (temp + fsync + rename): a local copy for now, remotes later. */
-export async function downloadLocalArchive(archiveDir: string, id: string, target: string): Promise<LocalArchive> {
-  const a = await getLocalArchive(archiveDir, assertArchiveId(id));
-  const tmp = `${target}.tmp-${process.pid}`;
-  await fsp.copyFile(a.file, tmp);
-  const fh = await fsp.open(tmp, 'r+');
-  await fh.sync();
-  await fh.close();
-  await fsp.rename(tmp, target);
-  await fsyncDir(path.dirname(path.resolve(target)));
-  return { ...a, file: path.resolve(target) };
 }
 
 export interface CatalogStats {

@@ -13,7 +13,7 @@ import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../../format/manifest.js';
 import { cloneState } from '../../format/state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
-import { fsyncDir } from '../../store/durable-fs.js';
+import { commitFile } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
@@ -289,8 +289,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
     if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
-    await fsp.rename(written.path, file);
-    await fsyncDir(opts.archiveDir);
+    // The package was fsynced whole by its writer: only the rename and the directory are left.
+    await commitFile(written.path, file, { synced: true });
     await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);

@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { compressToFile, decompressChunks } from '../package/compress.js';
-import { fsyncDir } from '../../store/durable-fs.js';
+import { commitFile, writeFileDurable } from '../../store/durable-fs.js';
 
 export const SEEDS_DIR = '.seeds';
 const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
@@ -35,9 +35,7 @@ export interface SeedFacts {
 /** The facts go first: a seed under its name always has the facts beside it (when there are any). */
 async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined): Promise<void> {
   if (!facts) return;
-  const f = factsPath(archiveDir, instanceId, line);
-  await fsp.writeFile(f + '.tmp', JSON.stringify({ documents: facts.documents, collections: facts.collections }), { mode: 0o644, flush: true });
-  await fsp.rename(f + '.tmp', f);
+  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ documents: facts.documents, collections: facts.collections }));
 }
 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
@@ -48,8 +46,7 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
   await writeFacts(archiveDir, instanceId, line, facts);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   await compressToFile(Readable.from(batched(pieces)), target + '.tmp', { level: 3 });
-  await fsp.rename(target + '.tmp', target);
-  await fsyncDir(dir);
+  await commitFile(target + '.tmp', target, { synced: true });
 }
 
 /**
@@ -61,15 +58,7 @@ export async function writeSeedMember(archiveDir: string, instanceId: string, li
   await fsp.mkdir(dir, { recursive: true });
   await writeFacts(archiveDir, instanceId, line, facts);
   const target = seedPath(archiveDir, instanceId, line);
-  const fh = await fsp.open(target + '.tmp', 'w', 0o644);
-  try {
-    for (const b of compressed) await fh.write(b);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fsp.rename(target + '.tmp', target);
-  await fsyncDir(dir);
+  await writeFileDurable(target, Buffer.concat(compressed));
 }
 
 /** The facts written with a seed; null when there are none or they do not parse (the caller decodes the seed instead). */

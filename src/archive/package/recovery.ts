@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { RECOVERY_MEMBER, type Manifest } from '../../format/manifest.js';
-import { fsyncDir } from '../../store/durable-fs.js';
+import { commitFile } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
 import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
 import { chooseSliceLayout, createPar2, repairPar2 } from '../par2/index.js';
@@ -183,11 +183,7 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
       ...((ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length) !== undefined ? { recoveryBlockCount: (ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length)! } : {}),
     });
     await appendRecoveryMember(tmp, manifest, par2Tmp, made.par2Bytes);
-    const fh = await fsp.open(tmp, 'r+');
-    await fh.sync();
-    await fh.close();
-    await fsp.rename(tmp, outPath);
-    await fsyncDir(dir);
+    await commitFile(tmp, outPath);
     return {
       file: path.resolve(outPath),
       archiveId: manifest.archiveId,

@@ -8,9 +8,10 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { asBriError } from '../../errors.js';
+import { commitFile } from '../../store/durable-fs.js';
 
 /**
  * Reads up to dest.length bytes at `position`, stopping at `limit` (an
@@ -60,13 +61,7 @@ export async function commitTempOutput(out: TempOutput): Promise<void> {
   try {
     await out.fh.sync();
     await out.fh.close();
-    await rename(out.tempPath, out.finalPath);
-    const dir = await open(dirname(out.finalPath), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await commitFile(out.tempPath, out.finalPath, { synced: true });
   } catch (err) {
     await rm(out.tempPath, { force: true }).catch(() => undefined);
     throw asBriError(err, `par2: commit ${out.finalPath}`);
