@@ -7,12 +7,10 @@ import { createAzureRemote } from '../../src/remote/azure.js';
 import { isColdObject } from '../../src/remote/remote-errors.js';
 import { createRemote, type RemoteConfig } from '../../src/remote/registry.js';
 import type { RemoteStore } from '../../src/remote/remote.js';
-import type { RetryInfo } from '../../src/remote/retry.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type AzuriteServer } from '../support/servers/azurite.js';
-import { startFaultProxy, type FaultProxy } from '../support/servers/fault-proxy.js';
+import { azureErrorBody, startFaultProxy, type FaultProxy } from '../support/servers/fault-proxy.js';
 import { expectCode, runConformance, streamDigest, writeFixture, type FileFixture } from './conformance.js';
-
-const MiB = 1024 * 1024;
+import { faultPrefix, runFaultSuite, type FaultConfigOptions } from './fault-suite.js';
 
 let server: AzuriteServer;
 
@@ -80,16 +78,77 @@ runConformance(
   },
 );
 
-describe('azure faults', () => {
+const AZURE_ERROR_CODES = { 403: 'AuthorizationFailure', 500: 'InternalError', 503: 'ServerBusy' } as const;
+const isAzureList = (r: { method: string; url: string }): boolean => r.method === 'GET' && /[?&]comp=list/.test(r.url);
+
+function azureFaultConfig(o: FaultConfigOptions): RemoteConfig {
+  return {
+    provider: 'azure',
+    container: o.missingBucket ? 'no-such-container' : 'bri-test',
+    prefix: faultPrefix(),
+    accountName: AZURITE_ACCOUNT,
+    accountKey: o.forbidden ? Buffer.from('not the key, not the key, not the key').toString('base64') : AZURITE_KEY,
+    endpoint: `http://127.0.0.1:${o.port}/${AZURITE_ACCOUNT}`,
+    sdkMaxTries: 1,
+    ...(o.listPageSize !== undefined ? { listPageSize: o.listPageSize } : {}),
+  };
+}
+
+runFaultSuite({
+  name: 'azure (Azurite)',
+  missing: 'container',
+  config: azureFaultConfig,
+  http: {
+    serverPort: () => server.port,
+    error: (status) => ({ kind: 'status', status, body: azureErrorBody(AZURE_ERROR_CODES[status]), headers: { 'x-ms-error-code': AZURE_ERROR_CODES[status] } }),
+    // Every upload is blocks (Put Block, each with its MD5) and a Put Block List.
+    isUpload: (r) => r.method === 'PUT',
+    isPart: (r) => r.method === 'PUT' && /[?&]comp=block&/.test(r.url),
+    isList: isAzureList,
+    isListNextPage: (r) => isAzureList(r) && /[?&]marker=/.test(r.url),
+    isDownload: (r) => r.method === 'GET' && !/[?&](comp|restype)=/.test(r.url),
+    // Each block is sent with its MD5, which the server checks.
+    integrityCheck: /block.*MD5/,
+    rangeStart: (r) => Number(/^bytes=(\d+)-/.exec(String(r.headers['x-ms-range'] ?? r.headers.range ?? 'bytes=0-'))?.[1] ?? NaN),
+    startVictim: async () => {
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azurite-crash-'));
+      let victim = await startAzurite(undefined, dir);
+      const { BlobServiceClient } = await import('@azure/storage-blob');
+      await BlobServiceClient.fromConnectionString(victim.connectionString).getContainerClient('bri-test').createIfNotExists();
+      const port = victim.port;
+      return {
+        port,
+        kill: () => victim.kill(),
+        restart: async () => {
+          victim = await startAzurite(port, dir);
+        },
+        // Azurite keeps its blob index in memory and saves it to this file every 5 s.
+        settle: async (name) => {
+          const deadline = Date.now() + 20_000;
+          while (!(await fsp.readFile(path.join(dir, '__azurite_db_blob__.json'), 'utf8').catch(() => '')).includes(name)) {
+            if (Date.now() > deadline) throw new Error(`Azurite never saved ${name}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        },
+        dispose: () => victim.dispose(),
+      };
+    },
+  },
+  skips: {
+    'download-resume':
+      "gap in src/remote (azure.ts, remote-errors.ts): the SDK reports a connection dropped mid-download as an AbortError, which is mapped to CANCELLED (not retryable) though no caller cancelled, so the get fails instead of resuming",
+    'missing-head': 'gap in src/remote/azure.ts: the body-less 404 of Get Blob Properties on a missing container is reported as a missing object (details.missing "object")',
+  },
+});
+
+describe('azure thaw through the fault proxy', () => {
   let dir: string;
   let small: FileFixture;
-  let medium: FileFixture;
   let proxy: FaultProxy;
 
   beforeAll(async () => {
-    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azure-faults-'));
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azure-thaw-'));
     small = await writeFixture(path.join(dir, 'small.bin'), 300_000, 1);
-    medium = await writeFixture(path.join(dir, 'medium.bin'), 12 * MiB, 2);
     proxy = await startFaultProxy(server.port);
   });
 
@@ -98,42 +157,11 @@ describe('azure faults', () => {
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
   });
 
-  const config = (extra: Partial<Extract<RemoteConfig, { provider: 'azure' }>> = {}): RemoteConfig => ({
-    provider: 'azure',
-    container: 'bri-test',
-    prefix: `faults-${randomBytes(3).toString('hex')}/`,
-    accountName: AZURITE_ACCOUNT,
-    accountKey: AZURITE_KEY,
-    endpoint: `${proxy.endpoint}/${AZURITE_ACCOUNT}`,
-    sdkMaxTries: 1,
-    ...extra,
-  });
   const put = (store: RemoteStore, key: string, f: FileFixture) => store.put(key, { path: f.path }, { size: f.size, sha256: f.sha256 });
-
-  it('a wrong account key is a 403: REMOTE_ERROR at once, with a hint about credentials', async () => {
-    const retries: RetryInfo[] = [];
-    const store = createRemote(config({ accountKey: Buffer.from('not the key, not the key, not the key').toString('base64') }), { retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r) } });
-    const err = await expectCode(put(store, 'auth/x.bin', small), 'REMOTE_ERROR');
-    expect(err.details.auth).toBe(true);
-    expect(err.hint).toMatch(/credentials/);
-    expect(retries).toEqual([]);
-  });
-
-  it('a missing container is REMOTE_NOT_FOUND with a hint', async () => {
-    const store = createRemote(config({ container: 'no-such-container' }), { retry: false });
-    const err = await expectCode(put(store, 'x.bin', small), 'REMOTE_NOT_FOUND');
-    expect(err.hint).toMatch(/create the container/);
-    await expectCode(
-      (async () => {
-        for await (const _ of store.list('')) break;
-      })(),
-      'REMOTE_NOT_FOUND',
-    );
-  });
 
   it('thaw: a blob that Azure is still rehydrating is in progress, and no second rehydration is asked for', async () => {
     // Azurite rehydrates at once, so the proxy answers the blob's properties as Azure does meanwhile.
-    const store = createRemote(config(), { retry: false });
+    const store = createRemote(azureFaultConfig({ port: proxy.port }), { retry: false });
     await put(store, 'cold/pending.bin', small);
     const seen: string[] = [];
     proxy.setPlan((r) => {
@@ -153,51 +181,4 @@ describe('azure faults', () => {
       proxy.setPlan(() => ({ kind: 'pass' }));
     }
   });
-
-  it('a 503 on one block is retried and the upload succeeds with the right bytes', async () => {
-    const retries: RetryInfo[] = [];
-    const store = createRemote(config(), { retry: { baseDelayMs: 5, onRetry: (r) => retries.push(r) } });
-    let left = 1;
-    proxy.setPlan((r) => (r.method === 'PUT' && r.url.includes('comp=block&') && left-- > 0 ? { kind: 'status', status: 503, body: '', headers: { 'x-ms-error-code': 'ServerBusy' } } : { kind: 'pass' }));
-    await put(store, 'retry/medium.bin', medium);
-    expect(retries.length).toBe(1);
-    proxy.setPlan(() => ({ kind: 'pass' }));
-    expect(await streamDigest(await store.get('retry/medium.bin'))).toEqual({ sha256: medium.sha256, size: medium.size });
-  });
-
-  it('a byte flipped in a block is refused by the per-block MD5; nothing is stored', async () => {
-    const store = createRemote(config(), { retry: false });
-    proxy.setPlan((r) => (r.method === 'PUT' && r.url.includes('comp=block&') ? { kind: 'corrupt-request', offset: 4321 } : { kind: 'pass' }));
-    const err = await expectCode(put(store, 'corrupt/small.bin', small), 'REMOTE_ERROR');
-    expect(err.details.integrity).toBe(true);
-    proxy.setPlan(() => ({ kind: 'pass' }));
-    await expectCode(store.head('corrupt/small.bin'), 'REMOTE_NOT_FOUND');
-  });
-
-  it('Azurite killed (SIGKILL) in the middle of an upload: put rejects, and after a restart no blob exists', async () => {
-    const crashDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-azurite-crash-'));
-    let victim = await startAzurite(undefined, crashDir);
-    const port = victim.port;
-    try {
-      const { BlobServiceClient } = await import('@azure/storage-blob');
-      await BlobServiceClient.fromConnectionString(victim.connectionString).getContainerClient('bri-test').createIfNotExists();
-      const victimProxy = await startFaultProxy(port);
-      let sawBlock = false;
-      victimProxy.setPlan((r) => {
-        if (r.url.includes('comp=block&')) sawBlock = true;
-        return { kind: 'pass' };
-      });
-      const cfg = config({ endpoint: `${victimProxy.endpoint}/${AZURITE_ACCOUNT}` });
-      const store = createRemote(cfg, { retry: { maxAttempts: 2, baseDelayMs: 20 } });
-      const pending = put(store, 'crash/medium.bin', medium);
-      while (!sawBlock) await new Promise((r) => setTimeout(r, 5));
-      await victim.kill();
-      await expectCode(pending, 'REMOTE_ERROR');
-      victim = await startAzurite(port, crashDir);
-      await expectCode(createRemote(cfg, { retry: false }).head('crash/medium.bin'), 'REMOTE_NOT_FOUND');
-      await victimProxy.close();
-    } finally {
-      await victim.dispose();
-    }
-  }, 90_000);
 });

@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RemoteConfig } from '../../src/remote/registry.js';
 import { createS3Remote } from '../../src/remote/s3/s3.js';
+import { s3ErrorBody } from '../support/servers/fault-proxy.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
 import { runConformance, streamDigest } from './conformance.js';
+import { faultPrefix, runFaultSuite, type FaultConfigOptions } from './fault-suite.js';
 
 let server: S3rverServer;
 
@@ -73,3 +79,54 @@ runConformance(
     },
   },
 );
+
+const S3_ERROR_CODES = { 403: 'AccessDenied', 500: 'InternalError', 503: 'SlowDown' } as const;
+const isS3List = (r: { method: string; url: string }): boolean => r.method === 'GET' && /[?&]list-type=2/.test(r.url);
+
+function s3FaultConfig(o: FaultConfigOptions): RemoteConfig {
+  return {
+    provider: 's3',
+    bucket: o.missingBucket ? 'no-such-bucket' : 'bri-test',
+    prefix: faultPrefix(),
+    endpoint: `http://127.0.0.1:${o.port}`,
+    region: 'us-east-1',
+    credentials: o.forbidden ? { accessKeyId: 'WRONG', secretAccessKey: 'WRONG-SECRET-1234' } : { ...S3RVER_CREDENTIALS },
+    sdkMaxAttempts: 1,
+    ...(o.listPageSize !== undefined ? { listPageSize: o.listPageSize } : {}),
+  };
+}
+
+runFaultSuite({
+  name: 's3 (s3rver)',
+  missing: 'bucket',
+  config: s3FaultConfig,
+  http: {
+    serverPort: () => server.port,
+    error: (status) => ({ kind: 'status', status, body: s3ErrorBody(S3_ERROR_CODES[status]) }),
+    isUpload: (r) => r.method === 'PUT',
+    isPart: (r) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url),
+    isList: isS3List,
+    isListNextPage: (r) => isS3List(r) && /[?&]continuation-token=/.test(r.url),
+    isDownload: (r) => r.method === 'GET' && !isS3List(r),
+    // Custom endpoints keep no SHA-256 checksums: the (multipart) ETag confirms the upload.
+    integrityCheck: /ETag/,
+    rangeStart: (r) => Number(/^bytes=(\d+)-/.exec(String(r.headers.range ?? 'bytes=0-'))?.[1] ?? NaN),
+    startVictim: async () => {
+      const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-s3rver-crash-'));
+      let victim = await startS3rver(['bri-test'], undefined, dir);
+      const port = victim.port;
+      return {
+        port,
+        kill: () => victim.kill(),
+        restart: async () => {
+          victim = await startS3rver(['bri-test'], port, dir);
+        },
+        dispose: () => victim.dispose(),
+      };
+    },
+  },
+  skips: {
+    'missing-head': 'gap in src/remote/s3: the body-less 404 of HeadObject on a missing bucket is reported as a missing object (details.missing "object")',
+    'flip-declared-md5': 's3rver does not check Content-MD5: it stores the corrupt bytes, which the ETag check then catches and deletes (the flip-small case)',
+  },
+});
