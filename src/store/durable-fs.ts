@@ -13,6 +13,14 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsyncs a directory and every directory below it (a tree just written, before it is swapped in). */
+export async function fsyncTree(dir: string): Promise<void> {
+  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) await fsyncTree(path.join(dir, e.name));
+  }
+  await fsyncDir(dir);
+}
+
 export async function fsyncFile(file: string): Promise<void> {
   const handle = await fsp.open(file, 'r+');
   try {

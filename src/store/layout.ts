@@ -21,6 +21,11 @@ export const DATA_DIR_ENTRIES: readonly string[] = [WAL_DIR, COLD_DIR, TXN_DIR, 
 
 const SEGMENT_RE = /^(\d{6,})\.wal$/;
 
+/** The directories of a new data directory (a restore builds one beside its target). */
+export async function makeDataDirLayout(dataDir: string): Promise<void> {
+  for (const d of [WAL_DIR, COLD_DIR, TXN_DIR]) await fsp.mkdir(path.join(dataDir, d), { recursive: true });
+}
+
 export function segmentName(index: number): string {
   return `${String(index).padStart(6, '0')}.wal`;
 }

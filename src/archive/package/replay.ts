@@ -86,3 +86,11 @@ export async function replayArchive(file: string, opts: ReplayOptions = {}): Pro
   if (state === null) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${file} has no starting snapshot`, { hint: 'Use another copy.' });
   return { manifest, state, appliedThrough: applied };
 }
+
+/**
+ * The point-in-time rule, one for every executor (an archive's lines, shipped lines): a restore to
+ * T holds every line whose timestamp is <= T and stops at the first later one.
+ */
+export function pastTarget(timestamp: number, untilTimestamp: number | null): boolean {
+  return untilTimestamp !== null && timestamp > untilTimestamp;
+}

@@ -4,22 +4,22 @@
  * that continues it, replaying every line into the state the directory must
  * open to; then checking the built directory against that state.
  */
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, emptyState, statesEqual, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
-import { fsyncDir } from '../../store/durable-fs.js';
-import { COLD_DIR, segmentIndex, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
+import { makeDataDirLayout, segmentIndex, SNAPSHOT_FILE } from '../../store/layout.js';
+import { writeSnapshot } from '../../store/snapshot-store.js';
+import { SegmentFile } from '../../store/wal/segment-file.js';
 import { recover } from '../../store/recovery.js';
 import { verifyDataDir } from '../../store/verify-data-dir.js';
 import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from '../package/compress.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
-import { splitLineBatches } from '../package/replay.js';
+import { pastTarget, splitLineBatches } from '../package/replay.js';
 import type { RestorePlan } from './plan.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
@@ -61,7 +61,7 @@ export interface Built {
 /** Writes the data directory for the plan into `dir` (which exists and is empty); `file` is the archive (null: none, shipped WAL only). */
 export async function buildDataDir(file: string | null, plan: RestorePlan, dir: string, opts: BuildOptions): Promise<Built> {
   const m = plan.archive?.manifest ?? null;
-  for (const d of [WAL_DIR, COLD_DIR, TXN_DIR]) await fsp.mkdir(path.join(dir, d), { recursive: true });
+  await makeDataDirLayout(dir);
   let expected: DbState | null = m === null ? emptyState() : null;
   let decodable = true;
   let stopped = false;
@@ -100,21 +100,19 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           expected = snap.state;
           // Line numbers restart at 1 in the restored wal/: the snapshot is before all of them.
           if (m.timeRange.walLines.start > 0 || snap.state.documents.size > 0 || snap.state.collections.size > 0) {
-            const out = path.join(dir, SNAPSHOT_FILE);
-            await fsp.writeFile(out, encodeSnapshot({ version: 2, walLine: 0, timestamp: snap.timestamp, state: snap.state }, m.contents.snapshot.encrypted ? opts.key : undefined));
-            await opts.hooks?.afterSnapshotRestore?.({ path: out, walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
+            await writeSnapshot(dir, { version: 2, walLine: 0, timestamp: snap.timestamp, state: snap.state }, m.contents.snapshot.encrypted ? opts.key : undefined);
+            await opts.hooks?.afterSnapshotRestore?.({ path: path.join(dir, SNAPSHOT_FILE), walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
           }
           return;
         }
         if (info.kind !== 'wal' || stopped) return;
         const seg = info.segment!;
-        const out = path.join(dir, WAL_DIR, seg.segment);
-        const fh = await fsp.open(out, 'w', 0o644);
+        const out = await SegmentFile.create(dir, seg.segment);
         let lines = 0;
         try {
           let buffer: string[] = [];
           const flush = async () => {
-            if (buffer.length) await fh.write(buffer.join(''));
+            await out.append(buffer.join(''), buffer.length);
             buffer = [];
             // Within a segment too: the bar moves with the bytes written, not one jump per segment.
             opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
@@ -123,7 +121,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           lines: for await (const batch of splitLineBatches(decompressChunks(data, info.name, seg.originalSize))) for (const text of batch) {
             const parsed = parseWalLine(text);
             if (!parsed) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });
-            if (plan.untilTimestamp !== null && parsed.timestamp > plan.untilTimestamp) {
+            if (pastTarget(parsed.timestamp, plan.untilTimestamp)) {
               stopped = true;
               break lines;
             }
@@ -138,11 +136,11 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
             done += text.length + 1;
           }
           await flush();
-          await fh.sync();
-        } finally {
-          await fh.close();
+          await out.finish();
+        } catch (err) {
+          await out.discard();
+          throw err;
         }
-        if (lines === 0) await fsp.rm(out);
         linesRestored += lines;
         segmentsDone++;
         await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
@@ -164,13 +162,6 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     if (pos.expected === null) decodable = false;
   }
   return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: decodable ? expected : null, shipped, startSnapshot };
-}
-
-export async function fsyncTree(dir: string): Promise<void> {
-  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory()) await fsyncTree(path.join(dir, e.name));
-  }
-  await fsyncDir(dir);
 }
 
 /** Checks the built directory: it loads, the chain verifies, and it holds exactly the replayed state. */

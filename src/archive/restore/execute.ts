@@ -20,7 +20,8 @@ import type { RecoveryDamage } from '../copies/fetch.js';
 import type { ProgressListener } from '../package/progress.js';
 import type { RestorePlan } from './plan.js';
 import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
-import { buildDataDir, fsyncTree, restoreError, validateBuilt, type Built } from './build.js';
+import { buildDataDir, restoreError, validateBuilt, type Built } from './build.js';
+import { fsyncTree } from '../../store/durable-fs.js';
 import { writeSeedMember } from '../create/seeds.js';
 
 export interface RestoreHooks {

@@ -6,12 +6,11 @@
  * fetched and passes its checks; when none can, the restore stops at the
  * last good line and the result says which range broke it.
  */
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
-import { segmentName, WAL_DIR } from '../../store/layout.js';
+import { SegmentFile } from '../../store/wal/segment-file.js';
+import { pastTarget } from '../package/replay.js';
 import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import type { DecodedShipment, ShipmentRef } from './shipment.js';
 
@@ -70,7 +69,7 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
     if (abs === ref.firstLine && shipment.header.prevPointer !== pos.lastPointer) {
       return { failure: `it continues pointer ${shipment.header.prevPointer}, the restored chain ends at ${pos.lastPointer}`, stoppedByTime: false };
     }
-    if (until !== null && parsed.timestamp > until) return { failure: null, stoppedByTime: true };
+    if (pastTarget(parsed.timestamp, until)) return { failure: null, stoppedByTime: true };
     if (pos.expected && !(isEncryptedEntry(parsed.entry) && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
     else pos.expected = null;
     buffer.push(text + '\n');
@@ -86,8 +85,7 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
   const out: ShippedOutcome = { source: input.sources[0]?.source ?? '', sources: [], lines: 0, throughLine: pos.lastLine, broken: null, replaced: [], stoppedByTime: false };
   const failed = new Set<string>();
   const failures: Failure[] = [];
-  const file = path.join(dir, WAL_DIR, segmentName(segmentIndex));
-  const fh = await fsp.open(file, 'w', 0o644);
+  const file = await SegmentFile.create(dir, segmentIndex);
   try {
     next: for (;;) {
       const want = pos.lastLine + 1;
@@ -111,7 +109,7 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
           failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: r.failure });
           continue;
         }
-        await fh.write(buffer.join(''));
+        await file.append(buffer.join(''), buffer.length);
         if (buffer.length > 0 && !out.sources.includes(src.source)) out.sources.push(src.source);
         if (r.stoppedByTime) {
           out.stoppedByTime = true;
@@ -121,12 +119,12 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
       }
       break;
     }
-    await fh.sync();
-  } finally {
-    await fh.close();
+    await file.finish();
+  } catch (err) {
+    await file.discard();
+    throw err;
   }
   out.lines = pos.lastLine - start;
-  if (out.lines === 0) await fsp.rm(file, { force: true });
   out.throughLine = pos.lastLine;
   if (out.sources.length) out.source = out.sources[0]!;
   // A failure the restore got past (another source had the lines) is a replacement; one it stopped at breaks it.
