@@ -15,22 +15,25 @@
  * test server cannot stage, is skipped the same way, saying which
  * (`FaultTarget.skips`).
  *
- *   case                 s3  gcs azure local
- *   retry-503            run run run   skip (no HTTP status to inject)
- *   retry-part-503       run run run   skip (no HTTP status to inject)
- *   gives-up             run run run   skip (no HTTP status to inject)
- *   list-resume          run run run   skip (no pages, no connection to drop)
- *   download-resume      run run run   skip (no pages, no connection to drop)
- *   forbidden-server     run run run   skip (no HTTP)
- *   forbidden-injected   run run run   skip (no HTTP)
- *   missing              run run run   run
- *   missing-head         gap run gap   run
- *   missing-delete       run run run   gap
- *   flip-small           run run run   skip (no transit to corrupt)
- *   flip-part            run run run   skip (no transit to corrupt)
- *   flip-declared-md5    see gaps      skip (no transit to corrupt)
- *   server-kill          run run run   skip (no server: see uploader-kill)
- *   uploader-kill        run run run   run
+ *   case                 s3    gcs   azure local
+ *   retry-503            run   run   run   skip: no HTTP status to inject
+ *   retry-part-503       run   run   run   skip: no HTTP status to inject
+ *   gives-up             run   run   run   skip: no HTTP status to inject
+ *   list-resume          run   run   run   skip: no pages, no connection to drop
+ *   download-resume      run   gap   gap   skip: no pages, no connection to drop
+ *   forbidden-server     run   run   run   skip: no HTTP
+ *   forbidden-injected   run   run   run   skip: no HTTP
+ *   missing              run   run   run   run
+ *   missing-head         gap   run   gap   run
+ *   missing-delete       run   run   run   gap
+ *   flip-small           run   run   run   skip: no transit to corrupt
+ *   flip-part            run   run   run   skip: no transit to corrupt
+ *   flip-declared-md5    srv   run   run   skip: no transit to corrupt
+ *   server-kill          run   run   run   skip: no server (see uploader-kill)
+ *   uploader-kill        run   run   run   run
+ *
+ * gap: a gap in src/remote, named in the provider's `skips` (and the skipped test's title);
+ * srv: s3rver does not check Content-MD5, so the case cannot be staged on it.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
