@@ -15,9 +15,8 @@ import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention 
 import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
-import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import type { ProgressListener } from './package/progress.js';
-import { DEFAULT_REDUNDANCY, par2RecoveryWriter } from './package/recovery.js';
+import { par2RecoveryWriter } from './package/recovery.js';
 import type { ShippingReport } from './shipping/report.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import { ShippingControl } from './shipping/shipping-control.js';
@@ -81,7 +80,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
     const reason = opts.reason ?? 'manual';
     try {
       // Bad options are the caller's error, said before any hook runs or anything is sealed.
-      checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL });
+      checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression.level });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -96,8 +95,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         const created = await this.host
           .exclusive(() => {
             const ec = this.config.errorCorrection;
-            const redundancy = ec?.redundancy ?? DEFAULT_REDUNDANCY;
-            const recovery = (ec?.enabled ?? true) && redundancy > 0 ? this.recoveryFactory(redundancy) : undefined;
+            const recovery = ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined;
             return createArchive({
               dataDir: this.host.dataDir,
               archiveDir: this.archiveDir,
@@ -105,8 +103,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
               ...(this.host.key ? { key: this.host.key } : {}),
               ...(opts.name !== undefined ? { name: opts.name } : {}),
               ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
-              level: opts.level ?? this.config.compression?.level ?? DEFAULT_ZSTD_LEVEL,
-              workers: this.config.compression?.workers ?? 2,
+              level: opts.level ?? this.config.compression.level,
+              workers: this.config.compression.workers,
               ...(recovery ? { recovery } : {}),
               onProgress,
               ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.shippingCtl.fetchRemovedLines(after, through, pointer, file) } : {}),
@@ -234,9 +232,9 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
   /** Starts the configured triggers (createDB does, when `enabled` is not false). */
   startTriggers(growth?: WalGrowth, opts: SchedulerOptions = {}): ArchiveScheduler | null {
-    if (this.config.enabled === false || this.scheduler) return this.scheduler;
+    if (!this.config.enabled || this.scheduler) return this.scheduler;
     const s = new ArchiveScheduler(
-      this.config.triggers ?? {},
+      this.config.triggers,
       async (reason) => {
         try {
           await this.create({ reason });

@@ -4,91 +4,76 @@
  * key, a wrong type or a bad remote is a CONFIG_INVALID naming the key, and
  * values are never echoed (they may be secrets).
  */
-import { Cron } from 'croner';
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
 import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
 import type { RestoreHooks } from './restore/execute.js';
+import { triggersSchema } from './jobs/scheduler.js';
+import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
+import { DEFAULT_REDUNDANCY } from './package/recovery.js';
+
+/** Where each default lives: the one place a setting left out is given its value. */
+export const ARCHIVE_DEFAULTS = {
+  level: DEFAULT_ZSTD_LEVEL,
+  /** zstd worker threads: the machine's two cores. */
+  workers: 2,
+  redundancy: DEFAULT_REDUNDANCY,
+  shipIntervalMs: 1000,
+} as const;
 
 const compression = z.strictObject({
-  level: z.number().int().min(1).max(22).optional(),
-  workers: z.number().int().min(0).max(64).optional(),
+  level: z.number().int().min(1).max(22).default(ARCHIVE_DEFAULTS.level),
+  workers: z.number().int().min(0).max(64).default(ARCHIVE_DEFAULTS.workers),
 });
 
 const errorCorrection = z.strictObject({
-  enabled: z.boolean().optional(),
-  redundancy: z.number().gt(0).max(1).optional(),
+  enabled: z.boolean().default(true),
+  redundancy: z.number().gt(0).max(1).default(ARCHIVE_DEFAULTS.redundancy),
 });
 
-/** A cron expression croner accepts (5 or 6 fields, or @daily and the like). */
-const cron = z.string().refine(
-  (expr) => {
-    try {
-      new Cron(expr, { paused: true }).stop();
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not a cron expression (e.g. "0 3 * * *", or "@daily")' },
-);
-
-const triggers = z.strictObject({
-  /** Cron (croner): archive at these times. */
-  schedule: cron.optional(),
-  /** Archive every this many ms. */
-  intervalMs: z.number().int().min(1).optional(),
-  /** Archive once this many MiB of WAL were written since the last archive. */
-  walSizeMB: z.number().positive().optional(),
-  /** ... once this many segments were started since the last archive. */
-  walSegments: z.number().int().positive().optional(),
-  /** ... once this many entries were written since the last archive. */
-  walEntries: z.number().int().positive().optional(),
-  /** Only by hand (db.archive.create, bri archive create); the default when no trigger is given. */
-  manual: z.boolean().optional(),
-});
-
-const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
+const fn = <F>() => z.custom<F>((v) => typeof v === 'function', { message: 'must be a function' });
 const argv = z.array(z.string().min(1)).min(1);
+const command = z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: z.number().int().positive().optional(), cwd: z.string().min(1).optional() });
 /** A hook: a function (API), or a command (JSON config): a shell line, an argv, or { command, timeoutMs, cwd }. */
-const hook = z.union([fn, z.string().min(1), argv, z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: z.number().int().positive().optional(), cwd: z.string().min(1).optional() })], {
-  message: 'must be a function, a command line, an argv array, or { command, timeoutMs, cwd }',
-});
+const hook = <F>() =>
+  z
+    .union([fn<F>(), z.string().min(1), argv, command], { message: 'must be a function, a command line, an argv array, or { command, timeoutMs, cwd }' })
+    .optional();
 const hooks = z.strictObject({
-  beforeArchive: hook.optional(),
-  afterArchive: hook.optional(),
-  onError: hook.optional(),
+  beforeArchive: hook<NonNullable<ArchiveHooks['beforeArchive']>>(),
+  afterArchive: hook<NonNullable<ArchiveHooks['afterArchive']>>(),
+  onError: hook<NonNullable<ArchiveHooks['onError']>>(),
 });
 const restoreHooks = z.strictObject({
-  beforeRestore: hook.optional(),
-  afterSnapshotRestore: hook.optional(),
-  afterWalSegmentRestore: hook.optional(),
-  afterRestore: hook.optional(),
-  onError: hook.optional(),
+  beforeRestore: hook<NonNullable<RestoreHooks['beforeRestore']>>(),
+  afterSnapshotRestore: hook<NonNullable<RestoreHooks['afterSnapshotRestore']>>(),
+  afterWalSegmentRestore: hook<NonNullable<RestoreHooks['afterWalSegmentRestore']>>(),
+  afterRestore: hook<NonNullable<RestoreHooks['afterRestore']>>(),
+  onError: hook<NonNullable<RestoreHooks['onError']>>(),
 });
 
 const sourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be a source name (local, or a remote name or provider)' });
 
 const schema = z.strictObject({
   /** Triggers run while the database is open (default true; create by hand works either way). */
-  enabled: z.boolean().optional(),
+  enabled: z.boolean().default(true),
   /** At most this many of the newest archives keep a local copy, once a remote copy remains. */
   keepLocal: z.number().int().min(0).optional(),
   /** Archives are pruned this many days after their seal, unless permanent or dated (default: kept). */
   retentionDays: z.number().positive().max(3_650_000, { message: 'must be at most 3650000 days (10000 years)' }).optional(),
-  triggers: triggers.optional(),
+  triggers: triggersSchema.prefault({}),
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
-  cleanupWal: z.boolean().optional(),
+  cleanupWal: z.boolean().default(false),
   /** Ship the WAL to every remote as it is written, between archives. */
-  continuous: z.strictObject({ enabled: z.boolean().optional(), intervalMs: z.number().int().min(10).optional() }).optional(),
+  continuous: z.strictObject({ enabled: z.boolean().default(false), intervalMs: z.number().int().min(10).default(ARCHIVE_DEFAULTS.shipIntervalMs) }).prefault({}),
   hooks: hooks.optional(),
   /** Around restores (default hooks of db.restore, openRestore and `bri restore`). */
   restoreHooks: restoreHooks.optional(),
   /** Where archives are kept (default `<dataDir>/archives`). */
   localDir: z.string().min(1).optional(),
-  compression: compression.optional(),
-  errorCorrection: errorCorrection.optional(),
+  compression: compression.prefault({}),
+  errorCorrection: errorCorrection.prefault({}),
   /** One remote (validated by the remote registry). */
   remote: z.unknown().optional(),
   /** Several remotes: every archive goes to each. */
@@ -97,9 +82,6 @@ const schema = z.strictObject({
   restoreSources: z.array(sourceName).min(1).optional(),
 });
 
-type Parsed = z.infer<typeof schema>;
-
-import type { ArchiveTriggers } from './jobs/scheduler.js';
 export type { ArchiveTriggers } from './jobs/scheduler.js';
 
 /** Called around automatic and manual runs of the archive job. */
@@ -113,29 +95,16 @@ export interface ArchiveHooks {
 export type HookSetting<F> = F | string | string[] | CommandHookSpec;
 export type HookSettings<H> = { [K in keyof H]?: HookSetting<NonNullable<H[K]>> };
 
-export interface ArchiveConfig {
-  enabled?: boolean;
-  keepLocal?: number;
-  retentionDays?: number;
-  triggers?: ArchiveTriggers;
-  cleanupWal?: boolean;
-  continuous?: { enabled?: boolean; intervalMs?: number };
-  hooks?: HookSettings<ArchiveHooks>;
-  restoreHooks?: HookSettings<RestoreHooks>;
-  localDir?: string;
-  compression?: { level?: number; workers?: number };
-  errorCorrection?: { enabled?: boolean; redundancy?: number };
-  remote?: unknown;
-  remotes?: unknown[];
-  restoreSources?: string[];
-}
+/** The archive configuration as a caller writes it (createDB's storeConfig.archive, the JSON of --config): the schema's input. */
+export type ArchiveConfig = z.input<typeof schema>;
 
-export interface ParsedArchiveConfig extends Omit<Parsed, 'remote' | 'remotes' | 'hooks' | 'restoreHooks'> {
+/** After validation: every default filled in (ARCHIVE_DEFAULTS), `remote` and `remotes` as one list, every hook a function. */
+export type ParsedArchiveConfig = Omit<z.output<typeof schema>, 'remote' | 'remotes' | 'hooks' | 'restoreHooks'> & {
   remotes: RemoteConfig[];
   /** Every hook as a function (commands wrapped). */
   hooks?: ArchiveHooks;
   restoreHooks?: RestoreHooks;
-}
+};
 
 /** Hooks with every command wrapped into a function that runs it. */
 function asFunctions<H>(settings: Record<string, unknown> | undefined): H | undefined {
@@ -158,8 +127,7 @@ function configError(key: string, message: string): BriError {
 
 /** Validates the archive block. Throws CONFIG_INVALID naming the key (`archive.remotes[1].s3.bucket: is required`). */
 export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
-  if (input === undefined || input === null) return { remotes: [] };
-  const r = schema.safeParse(input);
+  const r = schema.safeParse(input ?? {});
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = issue.path.map(String).join('.');

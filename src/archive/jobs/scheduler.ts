@@ -11,6 +11,7 @@
  * fake one instead of waiting.
  */
 import { Cron } from 'croner';
+import { z } from 'zod';
 
 export interface Clock {
   now(): number;
@@ -29,15 +30,36 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** When the archive job runs by itself (the `triggers` block of the configuration). */
-export interface ArchiveTriggers {
-  schedule?: string;
-  intervalMs?: number;
-  walSizeMB?: number;
-  walSegments?: number;
-  walEntries?: number;
-  manual?: boolean;
-}
+/** A cron expression croner accepts (5 or 6 fields, or @daily and the like). */
+const cron = z.string().refine(
+  (expr) => {
+    try {
+      new Cron(expr, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'is not a cron expression (e.g. "0 3 * * *", or "@daily")' },
+);
+
+/** When the archive job runs by itself: the `triggers` block of the configuration (validated with it). */
+export const triggersSchema = z.strictObject({
+  /** Cron (croner): archive at these times. */
+  schedule: cron.optional(),
+  /** Archive every this many ms. */
+  intervalMs: z.number().int().min(1).optional(),
+  /** Archive once this many MiB of WAL were written since the last archive. */
+  walSizeMB: z.number().positive().optional(),
+  /** ... once this many segments were started since the last archive. */
+  walSegments: z.number().int().positive().optional(),
+  /** ... once this many entries were written since the last archive. */
+  walEntries: z.number().int().positive().optional(),
+  /** Only by hand (db.archive.create, bri archive create); the default when no trigger is given. */
+  manual: z.boolean().optional(),
+});
+
+export type ArchiveTriggers = z.infer<typeof triggersSchema>;
 
 export type TriggerReason = 'schedule' | 'interval' | 'walSize' | 'walSegments' | 'walEntries';
 

@@ -20,7 +20,7 @@ export interface ShippingControlContext {
   archiveDir: string;
   sources: ArchiveSources;
   /** The `continuous` settings of the archive configuration. */
-  continuous: { enabled?: boolean | undefined; intervalMs?: number | undefined } | undefined;
+  continuous: { enabled: boolean; intervalMs: number };
   key?: EncryptionKey;
   onEvent(e: ShippingEvent): void;
 }
@@ -31,7 +31,7 @@ export class ShippingControl {
   constructor(private readonly ctx: ShippingControlContext) {}
 
   private get enabled(): boolean {
-    return this.ctx.continuous?.enabled === true && this.ctx.sources.remotes.length > 0;
+    return this.ctx.continuous.enabled && this.ctx.sources.remotes.length > 0;
   }
 
   /** Starts shipping to every remote; `endLine` is the absolute number of the last line written. */
@@ -45,7 +45,7 @@ export class ShippingControl {
       archiveDir: this.ctx.archiveDir,
       sources: this.ctx.sources,
       instanceId: state.instanceId,
-      intervalMs: this.ctx.continuous?.intervalMs ?? 1000,
+      intervalMs: this.ctx.continuous.intervalMs,
       endLine,
       ...(clock ? { clock } : {}),
       onEvent: (e) => this.ctx.onEvent(e),
@@ -89,7 +89,7 @@ export class ShippingControl {
 
   /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
   async absorb(): Promise<void> {
-    if (this.ctx.continuous?.enabled !== true) return;
+    if (!this.ctx.continuous.enabled) return;
     this.shipping?.invalidateBases();
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state) return;
