@@ -4,6 +4,7 @@
  * db.close()).
  */
 import type { EncryptionKey } from '../format/encryption.js';
+import { assertDataDir } from '../store/data-dir.js';
 import { acquireLock } from '../store/lock.js';
 import { completeWalCleanup } from '../store/wal/wal-cleanup.js';
 import { offlineRemover, offlineSealer, type Sealer, type SegmentRemover } from '../store/offline.js';
@@ -29,6 +30,8 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
     seal: offlineSealer(dataDir, key),
     removeSegments: offlineRemover(dataDir, key),
     async exclusive(fn) {
+      // A directory that is not a data directory is refused before its lock file is written into it.
+      await assertDataDir(dataDir, false);
       const lock = await acquireLock(dataDir, purpose);
       try {
         // A WAL cleanup a crash interrupted is finished first, so that line numbers are right.

@@ -96,6 +96,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
   upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void; onProgress?: ProgressListener } = {}): Promise<CopyStatus[]> {
+    // With no remote there is nothing to upload to: an empty answer would read as "everything is confirmed".
+    if (this.sources.remotes.length === 0) return Promise.reject(new BriError(ErrorCodes.USAGE, 'no remote is configured', { hint: 'Give the remotes with --config <file> ({ "remotes": [...] }).' }));
     return this.queued(() => {
       const onEvent = uploadEvents(opts.onUpload, opts.onProgress);
       return uploadArchives(this.archiveDir, this.sources, {

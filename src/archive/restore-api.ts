@@ -12,6 +12,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
+import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
 import { parseTimeRange } from '../format/input.js';
@@ -77,6 +78,10 @@ export interface RestoreListing {
   unreachable: SourceFailure[];
   /** Per source and instance: the shipped WAL after the instance's newest archive. */
   shipped: ShippedRange[];
+  /** Per source that holds a listed archive: the ranges its copies alone can restore. */
+  bySource: Array<{ source: string; ranges: TimelineRange[] }>;
+  /** Instances with no archive yet, restorable from their shipped WAL alone (from line 1): one entry per source. */
+  shippedOnly: ShippedRange[];
 }
 
 export interface ShippedRange {
@@ -179,7 +184,11 @@ export class RestoreApi {
       ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
     });
     const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
-    return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable, shipped: await this.shippedRanges(merged, only) };
+    const shipped = await this.shippedRanges(merged, only);
+    const sources = [...new Set(archives.flatMap((a) => a.copies.map((c) => c.source)))];
+    const bySource = sources.map((source) => ({ source, ranges: timeline(archives.filter((a) => a.copies.some((c) => c.source === source))) }));
+    const shippedOnly = shipped.filter((x) => x.afterLine === 0 && !archives.some((a) => a.manifest.instanceId === x.instanceId));
+    return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable, shipped, bySource, shippedOnly };
   }
 
   private async shippedRanges(merged: MergedListing, only: string[]): Promise<ShippedRange[]> {
@@ -219,6 +228,8 @@ export class RestoreApi {
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
     if (opts.instanceId !== undefined) assertInstanceId(opts.instanceId);
     const targetDir = path.resolve(opts.targetDir ?? this.ctx.dataDir);
+    // A target that exists must be a directory (a file or a device is refused before anything is read).
+    if (opts.targetDir !== undefined) assertDirectoryInput(targetDir, '--target');
     checkRestoreTarget(targetDir, this.locations());
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestore(targetDir);

@@ -1,0 +1,140 @@
+/**
+ * For a program that does not open the database (the `bri` CLI, scripts): the archive
+ * configuration from a JSON file, the encryption key from the environment, the archive and
+ * restore APIs over a stopped data directory, and the data directory's read-only checks.
+ * The archive and restore APIs are loaded when first opened: a program that only checks a data
+ * directory (or prints its help) does not load compression, PAR2 or the remotes' SDKs.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import { toPlainState, type PlainState } from '../format/state.js';
+import { assertDataDir } from '../store/data-dir.js';
+import { recover } from '../store/recovery.js';
+import { collectStats, type DataDirStats } from '../store/stats.js';
+import { resolveEncryptionKey } from '../store/store.js';
+import { verifyDataDir, type DataDirReport } from '../store/verify-data-dir.js';
+import type { ArchiveApi } from './archive-api.js';
+import type { ArchiveConfig } from './config.js';
+import { assertDirectoryInput, assertRegularFileInput } from './package/input-file.js';
+import type { RestoreApi } from './restore-api.js';
+
+// What a program over these APIs prints: the types of their answers.
+export type { ArchiveApi, CreatedAndStored } from './archive-api.js';
+export type { RestoreApi, RestoreCallOptions, RestoreListing, ShippedRange } from './restore-api.js';
+export type { CatalogArchive, MergedListing, UnreadableCopy, SourceFailure } from './copies/catalog.js';
+export type { CopyStatus } from './copies/upload.js';
+export type { ThawStatus } from './copies/thaw.js';
+export type { VerifyReport } from './package/verify.js';
+export type { RestorePlan, TimelineRange } from './restore/plan.js';
+export type { RestoreResult } from './restore/execute.js';
+export type { DataDirReport } from '../store/verify-data-dir.js';
+export type { DataDirStats } from '../store/stats.js';
+export { PHASE_LABELS, type ProgressEvent, type ProgressListener } from './package/progress.js';
+
+/** Where the archive configuration of an offline program comes from (`bri --config`, `--archive-dir`). */
+export interface OfflineConfigSource {
+  /** A JSON file: the archive block of createDB's storeConfig, or an object with an `archive` key. */
+  configFile?: string;
+  /** Where archives are kept: overrides the file's localDir. */
+  archiveDir?: string;
+}
+
+/** Hook commands of a config file run in the file's directory (unless they name their cwd), so `./notify.sh` works. */
+function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(hooks)) {
+    if (typeof v === 'string' || Array.isArray(v)) out[name] = { command: v, cwd: dir };
+    else if (typeof v === 'object' && v !== null && !('cwd' in v)) out[name] = { ...v, cwd: dir };
+    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
+    else out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * The archive block of a JSON config file, not yet validated: relative paths in it (localDir,
+ * hooks' cwd) are relative to the file, and hook commands run in the file's directory. The file
+ * may hold credentials: its values are never printed, errors name keys only.
+ */
+export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
+  const file = path.resolve(configFile);
+  assertRegularFileInput(file, '--config');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Give the path of a JSON file holding the archive configuration.' });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    // JSON.parse quotes the text near the error, which may be a secret: only the position is kept.
+    const pos = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} is not valid JSON${pos ? ` (at character ${pos})` : ''}`, { hint: 'The file must be one JSON object.' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} must hold a JSON object`, { hint: 'Put the archive block ({ "remotes": [...] }) or { "archive": {...} } in it.' });
+  }
+  const obj = parsed as Record<string, unknown>;
+  let config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
+  // Relative paths in the file are relative to the file, like any config file.
+  if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
+  for (const key of ['hooks', 'restoreHooks']) {
+    if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
+  }
+  return config as ArchiveConfig;
+}
+
+/**
+ * The archive configuration of the file (if any) with `archiveDir` overriding its localDir,
+ * validated; an archive directory that exists and is not a directory is refused at once.
+ */
+export async function offlineArchiveConfig(from: OfflineConfigSource): Promise<ArchiveConfig> {
+  let config: Record<string, unknown> = from.configFile !== undefined ? { ...loadArchiveConfigFile(from.configFile) } : {};
+  if (from.archiveDir) config = { ...config, localDir: path.resolve(from.archiveDir) };
+  if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, from.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
+  (await import('./config.js')).parseArchiveConfig(config);
+  return config as ArchiveConfig;
+}
+
+/** The key of an offline program: $BRI_ENCRYPTION_KEY only, never an argument (other users could read it). */
+export function encryptionKeyFromEnv(): EncryptionKey | undefined {
+  return resolveEncryptionKey(undefined);
+}
+
+/** `db.archive` over a data directory no process has open: its lock is taken per operation (`purpose` names the holder). */
+export async function openOfflineArchive(opts: { dataDir: string; purpose: string } & OfflineConfigSource): Promise<ArchiveApi> {
+  const { ArchiveApi, offlineHost } = await import('./archive-api.js');
+  const host = offlineHost(path.resolve(opts.dataDir), encryptionKeyFromEnv(), opts.purpose);
+  return new ArchiveApi(host, await offlineArchiveConfig(opts));
+}
+
+/** `db.restore` for a data directory that is not open in this process. */
+export async function openOfflineRestore(opts: { dataDir: string } & OfflineConfigSource): Promise<RestoreApi> {
+  const config = await offlineArchiveConfig(opts);
+  const key = encryptionKeyFromEnv();
+  const { openRestore } = await import('./restore-api.js');
+  return openRestore({ dataDir: opts.dataDir, config, ...(key ? { key } : {}) });
+}
+
+/** The WAL hash chain, the snapshot and the cold tier of a data directory (reads only, takes no lock). */
+export async function verifyDataDirectory(dataDir: string): Promise<DataDirReport> {
+  await assertDataDir(dataDir, false);
+  return verifyDataDir(dataDir, encryptionKeyFromEnv());
+}
+
+/** The documents and sets of a data directory as the store sees them (reads only). */
+export async function dumpDataDirectory(dataDir: string, opts: { skipInvalid?: boolean } = {}): Promise<PlainState> {
+  await assertDataDir(dataDir, false);
+  const rec = await recover(dataDir, { encryptionKey: encryptionKeyFromEnv(), invalidLines: opts.skipInvalid ? 'skip' : 'error' });
+  return toPlainState(rec.state);
+}
+
+/** Segments, lines, bytes, the snapshot's line, operations by type. */
+export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats> {
+  await assertDataDir(dataDir, false);
+  return collectStats(dataDir, encryptionKeyFromEnv());
+}
