@@ -310,6 +310,8 @@ class LocalRemote implements RemoteStore {
     const ctx = this.ctx('delete', key);
     throwIfAborted(opts.signal, ctx);
     const file = this.keyPath(key);
+    // A missing object is no error, a missing root is (as a missing bucket is): rm's force would hide it.
+    await this.assertRoot(ctx);
     try {
       await fsp.rm(file, { force: true });
       await fsp.rm(LocalRemote.sidecarPath(file), { force: true });

@@ -25,7 +25,7 @@
  *   forbidden-injected   run   run   run   skip: no HTTP
  *   missing              run   run   run   run
  *   missing-head         gap   run   gap   run
- *   missing-delete       run   run   run   gap
+ *   missing-delete       run   run   run   run
  *   flip-small           run   run   run   skip: no transit to corrupt
  *   flip-part            run   run   run   skip: no transit to corrupt
  *   flip-declared-md5    srv   run   run   skip: no transit to corrupt

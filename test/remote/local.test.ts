@@ -54,9 +54,7 @@ runFaultSuite({
   name: 'local',
   missing: 'directory',
   config: (o) => ({ provider: 'local', path: o.missingBucket ? path.join(faultRoot, 'does-not-exist') : faultRoot, prefix: faultPrefix() }),
-  skips: {
-    'missing-delete': 'gap in src/remote/local.ts: delete under a missing root directory resolves (rm with force), where a missing bucket or container is REMOTE_NOT_FOUND',
-  },
+
 });
 
 describe('local remote', () => {
