@@ -2,34 +2,23 @@
  * The Azure Blob Storage provider, on @azure/storage-blob (12.32), loaded on
  * first use.
  *
- * Uploads are block uploads streamed from the file: blocks of
- * `blockSizeBytes`, at most `concurrency` in flight (memory about
- * (concurrency + 1) x block size), then one Put Block List. Each block is
- * sent with its own Content-MD5, which the service checks before it accepts
- * the block (and echoes back; we compare). The block list is committed with
- * the whole file's MD5 as the blob's Content-MD5, and the upload counts only
- * once the blob's properties report the committed size and that MD5.
- *
- * This is what `BlockBlobClient.uploadStream` does, plus the per-block MD5:
- * for Put Block List the service stores x-ms-blob-content-md5 without
- * checking it against the data (the blocks were checked one by one), so
- * uploadStream's blocks, sent without an MD5, would leave the blob's
- * Content-MD5 an unverified echo of ours.
+ * Uploads are block uploads streamed from the file, each block with its own
+ * Content-MD5 that the service checks, confirmed by the blob's size and
+ * Content-MD5 once committed (azure-upload.ts).
  */
-import { randomBytes, createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import {
   normalizeStorePrefix,
   relativeKey,
-  SHA256_METADATA_KEY,
   splitMetadata,
   validateKey,
   validateLifecycleRule,
   validateListPrefix,
   validateRange,
 } from './keys.js';
-import { checkSent, integrityError, preparePut } from './put-check.js';
+import { uploadBlocks } from './azure-upload.js';
+import { preparePut } from './put-check.js';
 import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
@@ -47,7 +36,7 @@ import type {
   ThawOptions,
   ThawOutcome,
 } from './remote.js';
-import { guardDownload, openHashed, progressOf, rangeWindow } from './streams.js';
+import { guardDownload, rangeWindow } from './streams.js';
 
 const MiB = 1024 * 1024;
 /** Block size. Memory per upload is about (CONCURRENCY + 1) x this. */
@@ -167,94 +156,8 @@ class AzureRemote implements RemoteStore {
     const userMetadata = await preparePut(ctx, key, source, opts);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
-    const blob = container.getBlockBlobClient(this.prefix + key);
-    const tap = openHashed(source.path, { maxBytes: opts.size, ...progressOf(opts) });
-    const nonce = randomBytes(6).toString('hex');
-    const ids: string[] = [];
-    const inflight = new Set<Promise<void>>();
-    let failure: unknown;
-    const abortSignal = opts.signal;
-    const stage = async (data: Buffer): Promise<void> => {
-      while (inflight.size >= this.concurrency) await Promise.race(inflight);
-      if (failure !== undefined) throw failure;
-      const id = Buffer.from(`${nonce}-${String(ids.length).padStart(7, '0')}`).toString('base64');
-      ids.push(id);
-      const md5 = createHash('md5').update(data).digest();
-      const p = blob
-        .stageBlock(id, data, data.length, { transactionalContentMD5: md5, ...(abortSignal ? { abortSignal } : {}) })
-        .then((res) => {
-          // The service checked the block against our MD5; it answers with the MD5 it computed.
-          if (res.contentMD5 !== undefined && !Buffer.from(res.contentMD5).equals(md5)) {
-            throw integrityError(ctx, `block ${ids.indexOf(id)} Content-MD5`, md5.toString('hex'), Buffer.from(res.contentMD5).toString('hex'));
-          }
-        })
-        .catch((err: unknown) => {
-          failure ??= err;
-        })
-        .finally(() => inflight.delete(p));
-      inflight.add(p);
-    };
-    try {
-      let buf = Buffer.allocUnsafe(Math.min(this.blockSize, Math.max(1, opts.size)));
-      let fill = 0;
-      for await (const c of tap) {
-        const chunk = c as Buffer;
-        let off = 0;
-        while (off < chunk.length) {
-          const n = Math.min(buf.length - fill, chunk.length - off);
-          chunk.copy(buf, fill, off, off + n);
-          fill += n;
-          off += n;
-          if (fill === buf.length) {
-            await stage(buf);
-            buf = Buffer.allocUnsafe(this.blockSize);
-            fill = 0;
-          }
-        }
-        if (failure !== undefined) throw failure;
-      }
-      if (fill > 0) await stage(buf.subarray(0, fill));
-      await Promise.all(inflight);
-      if (failure !== undefined) throw failure;
-      const digests = await tap.settled();
-      if (digests === undefined) throw remoteFailure(ctx, 'the source ended unexpectedly', { details: { integrity: true } });
-      checkSent(ctx, digests, opts);
-      await blob.commitBlockList(ids, {
-        blobHTTPHeaders: { blobContentType: opts.contentType ?? 'application/octet-stream', blobContentMD5: digests.md5 },
-        metadata: { ...userMetadata, [SHA256_METADATA_KEY]: opts.sha256 },
-        ...(this.opts.accessTier !== undefined ? { tier: this.opts.accessTier } : {}),
-        ...(abortSignal ? { abortSignal } : {}),
-      });
-      try {
-        const props = await blob.getProperties();
-        if (props.contentLength !== opts.size) throw integrityError(ctx, 'size stored', opts.size, props.contentLength ?? 'none');
-        const md5 = digests.md5.toString('hex');
-        const stored = props.contentMD5 !== undefined ? Buffer.from(props.contentMD5).toString('hex') : 'none';
-        if (stored !== md5) throw integrityError(ctx, 'Content-MD5', md5, stored);
-        return { key, size: opts.size, ...(props.etag !== undefined ? { etag: props.etag } : {}), checksum: { algorithm: 'md5', value: md5 } };
-      } catch (err) {
-        await blob.deleteIfExists().catch(() => undefined);
-        throw err;
-      }
-    } catch (err) {
-      tap.destroy();
-      await Promise.allSettled(inflight);
-      if (opts.signal?.aborted) throw toRemoteError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx);
-      const hashErr = tap.errored;
-      if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
-      const f = failureFacts(err);
-      // Azure answers Md5Mismatch; Azurite InvalidOperation "Provided contentMD5 doesn't match."
-      if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5' || (f.status === 400 && /md5/i.test(f.message))) {
-        throw remoteFailure(ctx, `Azure refused a block: its MD5 does not match the bytes received (${f.code ?? f.status})`, { details: { integrity: true } });
-      }
-      // A server that refuses a request (missing container) may reset the connection before it has
-      // read the body: the client sees ECONNRESET, not the 404. Ask once, so the error says which.
-      if (f.status === undefined && !(await container.exists().catch(() => true))) {
-        throw toRemoteError(Object.assign(new Error('The specified container does not exist.'), { statusCode: 404, code: 'ContainerNotFound' }), ctx, false);
-      }
-      // Staged blocks that were never committed are discarded by the service after a week; nothing is visible.
-      throw toRemoteError(err, ctx, false);
-    }
+    const settings = { blockSize: this.blockSize, concurrency: this.concurrency, ...(this.opts.accessTier !== undefined ? { accessTier: this.opts.accessTier } : {}) };
+    return uploadBlocks(container, this.prefix + key, source, opts, userMetadata, settings, ctx);
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
