@@ -7,6 +7,7 @@
  * Content-MD5 once committed (azure-upload.ts).
  */
 import type { Readable } from 'node:stream';
+import type { BriError } from '../errors.js';
 import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import {
   normalizeStorePrefix,
@@ -19,7 +20,7 @@ import {
 } from './keys.js';
 import { uploadBlocks } from './azure-upload.js';
 import { preparePut } from './put-check.js';
-import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { BucketCheck, displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -101,6 +102,7 @@ class AzureRemote implements RemoteStore {
   private readonly endpoint: string | undefined;
   private sdk: Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> | undefined;
   private closed = false;
+  private readonly containerCheck = new BucketCheck(async (signal) => (await this.client()).container.exists(signal ? { abortSignal: signal } : {}));
 
   constructor(opts: AzureRemoteOptions) {
     this.opts = opts;
@@ -160,6 +162,11 @@ class AzureRemote implements RemoteStore {
     return uploadBlocks(container, this.prefix + key, source, opts, userMetadata, settings, ctx);
   }
 
+  /** A failure of Get Blob Properties: its 404 has no body, so whether the blob or the container is missing, the container tells. */
+  private async missing(err: unknown, ctx: RemoteErrorContext, signal: AbortSignal | undefined): Promise<BriError> {
+    return this.containerCheck.refine(toRemoteError(err, ctx, true), err, ctx, signal);
+  }
+
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
     const ctx = this.ctx('get', key);
     validateKey(key);
@@ -189,6 +196,7 @@ class AzureRemote implements RemoteStore {
     const { container } = await this.client();
     try {
       const p = await container.getBlobClient(this.prefix + key).getProperties(opts.signal ? { abortSignal: opts.signal } : {});
+      this.containerCheck.found();
       const { user, sha256 } = splitMetadata(p.metadata);
       const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
       if (sha256 !== undefined) checksums.sha256 = sha256;
@@ -203,7 +211,7 @@ class AzureRemote implements RemoteStore {
         ...(p.contentType !== undefined ? { contentType: p.contentType } : {}),
       };
     } catch (err) {
-      throw toRemoteError(err, ctx, true);
+      throw await this.missing(err, ctx, opts.signal);
     }
   }
 
@@ -267,12 +275,13 @@ class AzureRemote implements RemoteStore {
     const signal = opts.signal ? { abortSignal: opts.signal } : {};
     try {
       const p = await blob.getProperties(signal);
+      this.containerCheck.found();
       if (p.archiveStatus?.startsWith('rehydrate-pending')) return 'in-progress';
       if (p.accessTier !== 'Archive') return 'readable';
       await blob.setAccessTier('Hot', { rehydratePriority: opts.tier === 'expedited' ? 'High' : 'Standard', ...signal });
       return 'requested';
     } catch (err) {
-      throw toRemoteError(err, ctx, true);
+      throw await this.missing(err, ctx, opts.signal);
     }
   }
 

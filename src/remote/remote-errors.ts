@@ -261,6 +261,46 @@ export function toRemoteError(err: unknown, ctx: RemoteErrorContext, objectMissi
   });
 }
 
+/**
+ * Tells a missing bucket (or container) from a missing object after the
+ * body-less 404 of a HEAD request (S3 HeadObject, Azure Get Blob Properties),
+ * which carries no error code to say which: when such a 404 comes back, the
+ * bucket is asked about (`probe`: true when it exists). That it exists is
+ * remembered for the life of the store; that it is missing is not (it may be
+ * created meanwhile). A probe that fails (permissions, network) tells nothing:
+ * the object is reported missing, as before.
+ */
+export class BucketCheck {
+  private exists = false;
+
+  constructor(private readonly probe: (signal?: AbortSignal) => Promise<boolean>) {}
+
+  /** The bucket is known to exist (a request on an object in it succeeded). */
+  found(): void {
+    this.exists = true;
+  }
+
+  /**
+   * `mapped` (the 404 of an object request, mapped) when it is a missing object and the bucket
+   * exists; the bucket's REMOTE_NOT_FOUND when it does not. Other errors pass through.
+   */
+  async refine(mapped: BriError, cause: unknown, ctx: RemoteErrorContext, signal?: AbortSignal): Promise<BriError> {
+    if (this.exists || !isMissingObject(mapped)) return mapped;
+    let present: boolean;
+    try {
+      present = await this.probe(signal);
+    } catch {
+      return mapped;
+    }
+    if (present) {
+      this.exists = true;
+      return mapped;
+    }
+    const f = failureFacts(cause);
+    return toRemoteError(Object.assign(new Error(f.message), { statusCode: 404, ...(f.code !== undefined ? { code: f.code } : {}) }), ctx, false);
+  }
+}
+
 /** Whether the retry wrapper may try again after this error. */
 export function isRetryable(err: unknown): boolean {
   return isBriError(err) && err.details.retryable === true;

@@ -137,7 +137,6 @@ runFaultSuite({
   skips: {
     'download-resume':
       "gap in src/remote (azure.ts, remote-errors.ts): the SDK reports a connection dropped mid-download as an AbortError, which is mapped to CANCELLED (not retryable) though no caller cancelled, so the get fails instead of resuming",
-    'missing-head': 'gap in src/remote/azure.ts: the body-less 404 of Get Blob Properties on a missing container is reported as a missing object (details.missing "object")',
   },
 });
 

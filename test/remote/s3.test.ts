@@ -126,7 +126,6 @@ runFaultSuite({
     },
   },
   skips: {
-    'missing-head': 'gap in src/remote/s3: the body-less 404 of HeadObject on a missing bucket is reported as a missing object (details.missing "object")',
     'flip-declared-md5': 's3rver does not check Content-MD5: it stores the corrupt bytes, which the ETag check then catches and deletes (the flip-small case)',
   },
 });

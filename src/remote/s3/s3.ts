@@ -31,7 +31,7 @@ import {
   validateRange,
 } from '../keys.js';
 import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from '../put-check.js';
-import { displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
+import { BucketCheck, displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -72,6 +72,17 @@ class S3Remote implements RemoteStore {
   private readonly secrets: string[];
   private sdk: Promise<{ s3: S3Sdk; storage: StorageSdk; client: S3Client }> | undefined;
   private closed = false;
+  private readonly bucketCheck = new BucketCheck(async (signal) => {
+    const { s3, client } = await this.client();
+    try {
+      await client.send(new s3.HeadBucketCommand({ Bucket: this.opts.bucket }), signal ? { abortSignal: signal } : {});
+      return true;
+    } catch (err) {
+      const f = failureFacts(err);
+      if (f.status === 404 || f.code === 'NoSuchBucket') return false;
+      throw err;
+    }
+  });
 
   constructor(opts: S3RemoteOptions) {
     this.opts = opts;
@@ -262,6 +273,7 @@ class S3Remote implements RemoteStore {
     const { s3, client } = await this.client();
     try {
       const h = await client.send(new s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.prefix + key, ChecksumMode: 'ENABLED' }), opts.signal ? { abortSignal: opts.signal } : {});
+      this.bucketCheck.found();
       const { user, sha256 } = splitMetadata(h.Metadata);
       const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
       const etag = h.ETag?.replace(/"/g, '');
@@ -279,7 +291,8 @@ class S3Remote implements RemoteStore {
         ...(h.ContentType !== undefined ? { contentType: h.ContentType } : {}),
       };
     } catch (err) {
-      throw toRemoteError(err, ctx, true);
+      // HeadObject's 404 has no body: whether the object or the bucket is missing, HeadBucket tells.
+      throw await this.bucketCheck.refine(toRemoteError(err, ctx, true), err, ctx, opts.signal);
     }
   }
 
