@@ -158,6 +158,19 @@ describe('azure thaw through the fault proxy', () => {
 
   const put = (store: RemoteStore, key: string, f: FileFixture) => store.put(key, { path: f.path }, { size: f.size, sha256: f.sha256 });
 
+  it('thaw on a missing container says the container is missing (its properties 404 has no body), a missing blob the blob', async () => {
+    const missing = createRemote(azureFaultConfig({ port: proxy.port, missingBucket: true }), { retry: false });
+    const present = createRemote(azureFaultConfig({ port: proxy.port }), { retry: false });
+    try {
+      const err = await expectCode(missing.thaw('cold/x.bin'), 'REMOTE_NOT_FOUND');
+      expect(err.details.missing).toBe('container');
+      expect(err.hint).toMatch(/^create /);
+      expect((await expectCode(present.thaw('cold/none.bin'), 'REMOTE_NOT_FOUND')).details.missing).toBe('object');
+    } finally {
+      await Promise.all([missing.close(), present.close()]);
+    }
+  });
+
   it('thaw: a blob that Azure is still rehydrating is in progress, and no second rehydration is asked for', async () => {
     // Azurite rehydrates at once, so the proxy answers the blob's properties as Azure does meanwhile.
     const store = createRemote(azureFaultConfig({ port: proxy.port }), { retry: false });
