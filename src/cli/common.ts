@@ -1,19 +1,11 @@
-/** Options shared by commands: the data directory, --json, --quiet, the encryption key. */
-import * as fs from 'node:fs';
+/**
+ * Options shared by commands (the data directory, --json, --quiet, --config, --archive-dir) and
+ * the parsers of option values. Parsing only: no file is read here, no API is loaded.
+ */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { parseArchiveConfig, type ArchiveConfig } from '../archive/config.js';
-import { assertDirectoryInput, assertRegularFileInput } from '../archive/package/input-file.js';
-import { BriError, ErrorCodes } from '../errors.js';
-import type { EncryptionKey } from '../format/encryption.js';
 import { parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
-import { resolveEncryptionKey } from '../store/store.js';
-
-export interface CommonOptions {
-  dataDir: string;
-  json: boolean;
-  quiet: boolean;
-}
+import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
 
 export function defaultDataDir(): string {
   return process.env.BRI_DATA_DIR && process.env.BRI_DATA_DIR !== '' ? process.env.BRI_DATA_DIR : './data';
@@ -27,6 +19,19 @@ export function addOutputOptions(cmd: Command): Command {
   return cmd.option('--json', 'print machine-readable JSON', false).option('-q, --quiet', 'print nothing but errors', false);
 }
 
+export function addConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)");
+}
+
+export function addArchiveDirOption(cmd: Command): Command {
+  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)'));
+}
+
+/** The object without its undefined values: an options object says only what was given. */
+export function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   return {
     dataDir: path.resolve(String(raw.dataDir ?? defaultDataDir())),
@@ -35,65 +40,21 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   };
 }
 
-/** The key comes from $BRI_ENCRYPTION_KEY only: never from argv, where other users could read it. */
-export function cliEncryptionKey(): EncryptionKey | undefined {
-  return resolveEncryptionKey(undefined);
+/** --config and --archive-dir as given (an empty --archive-dir is none). */
+export function archiveSetup(raw: Record<string, unknown>): ArchiveSetup {
+  return compact({
+    configFile: raw.config !== undefined ? String(raw.config) : undefined,
+    archiveDir: raw.archiveDir ? String(raw.archiveDir) : undefined,
+  });
 }
 
-export function addConfigOption(cmd: Command): Command {
-  return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)");
+export function archiveCommon(raw: Record<string, unknown>): ArchiveCommon {
+  return { ...commonOptions(raw), ...archiveSetup(raw) };
 }
 
-/** Hook commands of a config file run in the file's directory (unless they name their cwd), so `./notify.sh` works. */
-function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(hooks)) {
-    if (typeof v === 'string' || Array.isArray(v)) out[name] = { command: v, cwd: dir };
-    else if (typeof v === 'object' && v !== null && !('cwd' in v)) out[name] = { ...v, cwd: dir };
-    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
-    else out[name] = v;
-  }
-  return out;
-}
-
-/**
- * The archive block of `--config` (validated), with `--archive-dir` overriding its localDir.
- * The file may hold credentials: its values are never printed, errors name keys only.
- */
-export function cliArchiveConfig(raw: Record<string, unknown>): ArchiveConfig {
-  let config: Record<string, unknown> = {};
-  if (raw.config !== undefined) {
-    const file = path.resolve(String(raw.config));
-    assertRegularFileInput(file, '--config');
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new BriError(ErrorCodes.CONFIG_INVALID, `cannot read --config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: 'Give the path of a JSON file holding the archive configuration.' });
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      // JSON.parse quotes the text near the error, which may be a secret: only the position is kept.
-      const pos = /position (\d+)/.exec((err as Error).message)?.[1];
-      throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} is not valid JSON${pos ? ` (at character ${pos})` : ''}`, { hint: 'The file must be one JSON object.' });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} must hold a JSON object`, { hint: 'Put the archive block ({ "remotes": [...] }) or { "archive": {...} } in it.' });
-    }
-    const obj = parsed as Record<string, unknown>;
-    config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
-    // Relative paths in the file are relative to the file, like any config file.
-    if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
-    for (const key of ['hooks', 'restoreHooks']) {
-      if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
-    }
-  }
-  if (raw.archiveDir) config = { ...config, localDir: path.resolve(String(raw.archiveDir)) };
-  if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, raw.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
-  parseArchiveConfig(config);
-  return config as ArchiveConfig;
+/** `--source` as given. */
+export function sourceOpt(raw: Record<string, unknown>): { source?: string } {
+  return raw.source !== undefined ? { source: String(raw.source) } : {};
 }
 
 /**
@@ -108,15 +69,3 @@ export const parseOpt = {
   days: (label: string) => (v: string): number => parseDays(v, label, Date.now()),
   choice: <T extends string>(label: string, choices: readonly T[]) => (v: string): T => parseChoice(v, choices, label),
 };
-
-const closers: Array<() => Promise<void>> = [];
-
-/** Something to close when the command is done (remote clients keep sockets open). */
-export function closeAtExit<T extends { close(): Promise<void> }>(thing: T): T {
-  closers.push(() => thing.close());
-  return thing;
-}
-
-export async function closeAll(): Promise<void> {
-  await Promise.allSettled(closers.splice(0).map((c) => c()));
-}

@@ -1,4 +1,4 @@
-/** The one place that maps errors to exit codes. */
+/** The one place that maps errors, and answers that report failures, to exit codes (main.ts sets the one it gets). */
 import { ErrorCodes, type ErrorCode } from '../errors.js';
 
 export const EXIT_OK = 0;
@@ -35,3 +35,40 @@ const BY_CODE: Partial<Record<ErrorCode, number>> = {
 export function exitCodeFor(code: ErrorCode): number {
   return BY_CODE[code] ?? EXIT_FAILURE;
 }
+
+/** What a command that ran exits with, from what its answer reports (an error thrown is exitCodeFor's). */
+export const outcomeExitCode = {
+  /** A failed upload's own code says more than a failed cleanup, prune or hook (1). */
+  created(r: { uploads: Array<{ outcome: string }>; cleanup?: object | null; prune?: object | null; hookErrors: string[] }): number {
+    if (r.uploads.some((u) => u.outcome === 'failed')) return exitCodeFor(ErrorCodes.REMOTE_ERROR);
+    return (r.cleanup && 'error' in r.cleanup) || (r.prune && 'error' in r.prune) || r.hookErrors.length ? EXIT_FAILURE : EXIT_OK;
+  },
+  uploads(uploads: Array<{ outcome: string }>): number {
+    return uploads.some((u) => u.outcome === 'failed') ? exitCodeFor(ErrorCodes.REMOTE_ERROR) : EXIT_OK;
+  },
+  /** Repairable damage has its own code (also when the data is intact and only the recovery data is hurt). */
+  archiveVerify(r: { ok: boolean; repairable: boolean; error: { code: string } | null }): number {
+    if (r.ok) return EXIT_OK;
+    return r.repairable ? EXIT_REPAIRABLE : r.error ? exitCodeFor(r.error.code as ErrorCode) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+  },
+  restoreVerify(r: { ok: boolean; repairable: boolean }): number {
+    return r.ok ? EXIT_OK : r.repairable ? EXIT_REPAIRABLE : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+  },
+  /** Figures that leave out an archive that cannot be read are not the whole answer. */
+  stats(s: { unreadable: unknown[] }): number {
+    return s.unreadable.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  },
+  prune(r: { failed: Array<{ error: { code: string } }> }): number {
+    return r.failed.length ? exitCodeFor(r.failed[0]!.error.code as ErrorCode) : EXIT_OK;
+  },
+  thaw(statuses: Array<{ error?: unknown }>): number {
+    return statuses.some((s) => s.error) ? EXIT_FAILURE : EXIT_OK;
+  },
+  /** The directory is restored, but a hook that failed is a failure to report (as for afterArchive). */
+  restored(r: { hookErrors: string[] }): number {
+    return r.hookErrors.length > 0 ? EXIT_FAILURE : EXIT_OK;
+  },
+  dataVerify(r: { ok: boolean }): number {
+    return r.ok ? EXIT_OK : EXIT_FAILURE;
+  },
+};

@@ -1,46 +1,33 @@
 #!/usr/bin/env node
-/** The `bri` program: parsing and the one exit point. Commands call the API. */
+/** The `bri` program's entry and its one exit point: parsing (program.ts), then the command's exit code or its error's. */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { isBriError, typedIoError } from '../errors.js';
-import { registerArchiveCommands } from './commands/archive.js';
-import { registerDataCommands } from './commands/data.js';
-import { registerRestoreCommands } from './commands/restore.js';
-import { EXIT_USAGE, exitCodeFor, EXIT_FAILURE } from './exit-codes.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import type { Runner } from './options.js';
 import { printError } from './output.js';
-import { closeAll } from './common.js';
+import { createProgram, runHandler } from './program.js';
 
-export function createProgram(): Command {
-  const program = new Command('bri')
-    .description('BRI archive & restore: archive, verify and restore BRI data directories')
-    .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride();
-  registerDataCommands(program);
-  registerArchiveCommands(program);
-  registerRestoreCommands(program);
-  return program;
-}
+export { createProgram } from './program.js';
 
-/** Runs the CLI and returns the exit code (the caller exits). */
-export async function run(argv: string[]): Promise<number> {
-  const program = createProgram();
+/** Runs the CLI and returns the exit code (the caller exits): the command's, or its error's. */
+export async function run(argv: string[], runner: Runner = runHandler): Promise<number> {
+  let code = EXIT_OK;
+  const program = createProgram(async (name, opts) => (code = await runner(name, opts)));
   const json = argv.includes('--json');
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
       return EXIT_USAGE;
     }
     // The last line of defence: a failed system call that reached here is still said as one, with its hint.
     const said = typedIoError(err, 'bri');
     printError(said, json);
     return isBriError(said) ? exitCodeFor(said.code) : EXIT_FAILURE;
-  } finally {
-    await closeAll();
   }
 }
 

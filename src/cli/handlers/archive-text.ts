@@ -1,0 +1,99 @@
+/** How archives, listings and the archive job's results read: text for people, JSON for machines. */
+import type { BriError } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import type { CatalogArchive, CopyStatus, CreatedAndStored } from '../../archive/offline.js';
+import type { CommonOptions } from '../options.js';
+import { formatBytes, formatTime, printLine } from '../output.js';
+
+/** Failed uploads go to stderr, with what happens next (the exit code says it too). */
+export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
+  for (const u of uploads) {
+    if (u.outcome === 'failed') {
+      process.stderr.write(
+        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
+      );
+    } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
+      process.stderr.write(`${u.outcome === 'uploaded' ? 'uploaded' : 'already on'} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed)\n`);
+    }
+  }
+}
+
+/** What the WAL cleanup and the pruning after an archive did (or why they failed). */
+export function reportAfterSteps(r: CreatedAndStored, opts: CommonOptions): void {
+  const text = (line: string) => !opts.json && printLine(line, opts);
+  if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
+  else if (r.cleanup) text(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`);
+  if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);
+  else if (r.prune) text(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}`);
+  for (const e of r.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
+}
+
+export function uploadJson(u: CopyStatus): Record<string, unknown> {
+  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
+}
+
+/** The lines an archive holds; one that holds a state and no line says so. */
+function lineRange(m: Manifest): string {
+  const { start, end } = m.timeRange.walLines;
+  return end === start ? `none (the state at line ${start})` : `${start + 1}..${end}`;
+}
+
+/** One line per archive, the summary people read. */
+export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: CatalogArchive['copies'] }): Array<string | number> {
+  const m = a.manifest;
+  const ratio = m.compression.compressedSize > 0 ? (m.compression.originalSize / m.compression.compressedSize).toFixed(1) + 'x' : '-';
+  return [
+    m.archiveId,
+    m.name ?? '',
+    `${formatTime(m.timeRange.start.getTime())} .. ${formatTime(m.timeRange.end.getTime())}`,
+    lineRange(m),
+    formatBytes(m.compression.originalSize),
+    formatBytes(a.bytes),
+    ratio,
+    (a.copies ?? []).map((c) => c.source).join(',') || 'local',
+  ];
+}
+
+export const ARCHIVE_HEADERS = ['id', 'name', 'time range', 'lines', 'original', 'size', 'ratio', 'copies'];
+
+export function archiveJson(a: CatalogArchive): Record<string, unknown> {
+  return { file: a.file, bytes: a.bytes, copies: a.copies, manifest: a.manifest };
+}
+
+type ListingProblems = { unreadable: Array<{ location: string; source: string; error: BriError }>; unreachable: Array<{ source: string; error: BriError }> };
+
+/** Copies that cannot be read and sources that cannot be reached, on stderr. */
+export function reportListingProblems(l: ListingProblems): void {
+  for (const u of l.unreadable) process.stderr.write(`unreadable: ${u.source}: ${u.location}: [${u.error.code}] ${u.error.message}\n`);
+  for (const u of l.unreachable) process.stderr.write(`unreachable: ${u.source}: [${u.error.code}] ${u.error.message}\n`);
+}
+
+export function listingProblemsJson(l: ListingProblems): Record<string, unknown> {
+  return {
+    unreadable: l.unreadable.map((u) => ({ source: u.source, location: u.location, error: u.error.toJSON() })),
+    unreachable: l.unreachable.map((u) => ({ source: u.source, error: u.error.toJSON() })),
+  };
+}
+
+export function copiesSummary(a: CatalogArchive): string {
+  const state = (c: CatalogArchive['copies'][number]) => (c.frozen ? ', in an archive tier: `bri archive thaw` first' : c.damaged ? ', its manifest is damaged' : '');
+  return a.copies.map((c) => `copy        ${c.source}: ${c.location} (${formatBytes(c.bytes)}${c.source !== 'local' && c.recorded ? ', upload confirmed here' : ''}${state(c)})`).join('\n');
+}
+
+export function manifestSummary(m: Manifest, bytes?: number): string {
+  const s = m.stats;
+  return [
+    `archive     ${m.archiveId}${m.name ? ` (${m.name})` : ''}`,
+    `instance    ${m.instanceId}`,
+    `previous    ${m.previousArchiveId ?? '(first of its chain)'}`,
+    `time range  ${formatTime(m.timeRange.start.getTime())} .. ${formatTime(m.timeRange.end.getTime())}`,
+    `lines       ${lineRange(m)} (${m.contents.totalWalEntries} entries in ${m.contents.segments.length} segments)`,
+    `snapshot    at line ${m.contents.snapshot.walLine}, ${s.documentsAtSnapshot ?? '?'} documents${m.contents.snapshot.encrypted ? ', encrypted' : ''}`,
+    `operations  ${s.byOperation ? Object.entries(s.byOperation).map(([k, v]) => `${k} ${v}`).join(', ') : 'unknown (encrypted)'}`,
+    `chain       ${m.chain.prevPointer || '(start)'} -> ${m.chain.firstPointer} .. ${m.chain.lastPointer}${m.chain.verified ? '' : ' (not verified: encrypted)'}`,
+    `size        ${formatBytes(m.compression.originalSize)} -> ${formatBytes(m.compression.compressedSize)} zstd-${m.compression.level}${bytes ? `, file ${formatBytes(bytes)}` : ''}`,
+    `recovery    ${m.errorCorrection.enabled ? `par2, ${Math.round(m.errorCorrection.redundancy * 100)}%, ${m.errorCorrection.recoveryBlockCount} blocks of ${m.errorCorrection.blockSize} bytes` : 'none'}`,
+    `created     ${formatTime(m.createdAt.getTime())} by ${m.createdBy}`,
+    `retention   ${m.permanent ? 'permanent' : m.retentionUntil ? `until ${formatTime(m.retentionUntil.getTime())}` : 'policy'}`,
+  ].join('\n');
+}

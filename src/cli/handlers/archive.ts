@@ -1,0 +1,205 @@
+/** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
+import { openOfflineArchive, type ArchiveApi, type CopyStatus, type ThawStatus } from '../../archive/offline.js';
+import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
+import type { ArchiveCommon, CommandsOf, Handlers } from '../options.js';
+import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
+import { progressBar } from '../progress.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, copiesSummary, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
+
+/** The API for one command, closed when it is done (remote clients keep sockets open). */
+async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
+  const api = await openOfflineArchive({ dataDir: o.dataDir, purpose, ...(o.configFile !== undefined ? { configFile: o.configFile } : {}), ...(o.archiveDir !== undefined ? { archiveDir: o.archiveDir } : {}) });
+  try {
+    return await fn(api);
+  } finally {
+    await api.close().catch(() => undefined);
+  }
+}
+
+const only = (source: string | undefined) => (source !== undefined ? { source } : {});
+
+const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
+  readable: 'readable now',
+  requested: 'restore requested',
+  'in-progress': 'restore in progress',
+  'no-copy': 'no copy there',
+};
+
+export const handlers: Handlers<CommandsOf<'archive'>> = {
+  'archive create': (o) =>
+    withArchive(o, 'bri archive create', async (api) => {
+      const bar = progressBar(!o.json && !o.quiet);
+      try {
+        const created = await api.create({
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.retention !== undefined ? { retention: o.retention } : {}),
+          ...(o.level !== undefined ? { level: o.level } : {}),
+          ...(bar.listener ? { onProgress: bar.listener } : {}),
+        });
+        bar.stop();
+        if (o.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, gap: created.gap, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
+        else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, o);
+        if (created.gap) process.stderr.write(`WARNING: lines ${created.gap.fromLine}..${created.gap.toLine} are in no archive: ${created.gap.reason}. Times within them cannot be restored; their effect is in this archive's starting state.\n`);
+        reportUploads(created.uploads, o);
+        reportAfterSteps(created, o);
+        return outcomeExitCode.created(created);
+      } finally {
+        bar.stop();
+      }
+    }),
+
+  'archive list': (o) =>
+    withArchive(o, 'bri archive list', async (api) => {
+      const listing = await api.scan(only(o.source));
+      if (o.json) {
+        printJson({ archives: listing.archives.map(archiveJson), ...listingProblemsJson(listing) });
+        return EXIT_OK;
+      }
+      printLine(listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', o);
+      reportListingProblems(listing);
+      return EXIT_OK;
+    }),
+
+  'archive get': (o) =>
+    withArchive(o, 'bri archive get', async (api) => {
+      const a = await api.get(o.id, only(o.source));
+      if (o.json) printJson(archiveJson(a));
+      else printLine(`${manifestSummary(a.manifest, a.bytes)}\n${copiesSummary(a)}`, o);
+      return EXIT_OK;
+    }),
+
+  'archive inspect': (o) =>
+    withArchive(o, 'bri archive inspect', async (api) => {
+      const manifest = await api.inspect(o.file);
+      if (o.json) printJson(manifest);
+      else printLine(manifestSummary(manifest), o);
+      return EXIT_OK;
+    }),
+
+  'archive verify': (o) =>
+    withArchive(o, 'bri archive verify', async (api) => {
+      const bar = progressBar(!o.json && !o.quiet);
+      const report = await api.verify(o.target, { ...only(o.source), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      bar.stop();
+      if (o.json) printJson(report);
+      else if (report.ok) {
+        printLine(`OK ${report.archiveId}: ${report.checked.members} members, ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}, ${report.checked.neighbours} neighbours checked`, o);
+      } else {
+        process.stderr.write(`FAILED ${report.file}${report.error ? ` [${report.error.code}]` : ''}\n`);
+        for (const p of report.problems) process.stderr.write(`  ${p}\n`);
+        if (report.repairable) process.stderr.write(`  to repair it: bri archive repair ${o.target} --in-place\n`);
+      }
+      return outcomeExitCode.archiveVerify(report);
+    }),
+
+  'archive delete': (o) =>
+    withArchive(o, 'bri archive delete', async (api) => {
+      const r = await api.delete(o.id, { ...only(o.source), force: o.force });
+      if (o.json) printJson(r);
+      else printLine(r.deleted.map((d) => `deleted ${d.source}: ${d.location}`).join('\n'), o);
+      return EXIT_OK;
+    }),
+
+  'archive upload': (o) =>
+    withArchive(o, 'bri archive upload', async (api) => {
+      const bar = progressBar(!o.json && !o.quiet);
+      let uploads: CopyStatus[];
+      try {
+        uploads = await api.upload({ ...(o.id !== undefined ? { archiveId: o.id } : {}), ...only(o.source), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      } finally {
+        bar.stop();
+      }
+      if (o.json) printJson({ uploads: uploads.map(uploadJson) });
+      else if (uploads.length === 0) printLine('every archive is confirmed on every remote', o);
+      reportUploads(uploads, { ...o, quiet: o.quiet || o.json });
+      return outcomeExitCode.uploads(uploads);
+    }),
+
+  'archive stats': (o) =>
+    withArchive(o, 'bri archive stats', async (api) => {
+      const s = await api.stats(only(o.source));
+      const shipping = await api.shippingReport();
+      if (o.json) {
+        printJson({ ...s, ...listingProblemsJson(s), shipping });
+        return outcomeExitCode.stats(s);
+      }
+      reportListingProblems(s);
+      printLine(
+        [
+          `archives    ${s.archives}`,
+          `size        ${formatBytes(s.bytes)} (from ${formatBytes(s.originalBytes)}${s.bytes ? `, ${(s.originalBytes / s.bytes).toFixed(1)}x` : ''})`,
+          `lines       ${s.firstLine === null ? '-' : `${s.firstLine + 1}..${s.lastLine}`} (${s.walLines})`,
+          `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
+          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine > g.fromLine ? `lines ${g.fromLine + 1}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${s.unreadable.length} cannot)` : ''}`,
+          ...shipping.map(
+            (r) =>
+              `shipped     ${r.source}: ${r.error ? `unknown (${r.error})` : r.shippedThrough === null ? 'nothing yet (no archive there to continue)' : `through line ${r.shippedThrough}${r.shippedTimestamp ? ` (${formatTime(r.shippedTimestamp)})` : ''}, ${r.lagLines} lines / ${r.lagSeconds.toFixed(1)} s behind the data directory (line ${r.endLine})`}`,
+          ),
+        ].join('\n'),
+        o,
+      );
+      return outcomeExitCode.stats(s);
+    }),
+
+  'archive prune': (o) =>
+    withArchive(o, 'bri archive prune', async (api) => {
+      const r = await api.prune({ dryRun: o.dryRun });
+      if (o.json) {
+        printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
+        return EXIT_OK;
+      }
+      if (!r.policyConfigured) {
+        printLine("no retention policy is configured (keepLocal, retentionDays, a remote's retentionDays in --config): nothing expires, nothing was removed", o);
+        return EXIT_OK;
+      }
+      const verb = r.dryRun ? 'would remove' : 'removed';
+      printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept`].join('\n'), o);
+      for (const f of r.failed) process.stderr.write(`could not remove ${f.source}: ${f.archiveId}: [${f.error.code}] ${f.error.message}\n`);
+      return outcomeExitCode.prune(r);
+    }),
+
+  'archive cleanup-wal': (o) =>
+    withArchive(o, 'bri archive cleanup-wal', async (api) => {
+      const r = await api.cleanupWal();
+      if (o.json) printJson(r);
+      else printLine(r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines, archived through line ${r.safeLine}): ${r.segments.join(', ')}` : `nothing to remove (archived and stored everywhere through line ${r.safeLine})`, o);
+      return EXIT_OK;
+    }),
+
+  'archive repair': (o) =>
+    withArchive(o, 'bri archive repair', async (api) => {
+      const r = await api.repair(o.target, { ...(o.out !== undefined ? { out: o.out } : {}), inPlace: o.inPlace });
+      if (o.json) printJson(r);
+      else if (!r.repaired) printLine(`${r.file}: intact, nothing to repair (${r.recoveryBlocksAvailable} recovery blocks available)`, o);
+      else if (!r.dataRepaired) printLine(`the data is intact; wrote the recovery data again (${r.problems.join('; ')}) into ${r.file}`, o);
+      else if (r.damagedBlocks === 0) printLine(`repaired ${r.problems.join('; ')}; wrote the recovery data again into ${r.file}`, o);
+      else printLine(`repaired ${r.repairedBlocks} of ${r.damagedBlocks} damaged blocks (${r.recoveryBlocksAvailable} recovery blocks available)${r.recoveryDataDamaged ? ' and wrote the recovery data again' : ''} into ${r.file}`, o);
+      return EXIT_OK;
+    }),
+
+  'archive thaw': (o) =>
+    withArchive(o, 'bri archive thaw', async (api) => {
+      const statuses = await api.thaw({
+        ...(o.id !== undefined ? { archiveId: o.id } : { all: true }),
+        ...only(o.source),
+        ...(o.days !== undefined ? { days: o.days } : {}),
+        ...(o.tier !== undefined ? { tier: o.tier } : {}),
+      });
+      if (o.json) printJson({ thaw: statuses.map((s) => ({ archiveId: s.archiveId, source: s.source, ...(s.outcome ? { outcome: s.outcome } : {}), ...(s.error ? { error: s.error.toJSON() } : {}) })) });
+      else if (statuses.length === 0) printLine('no archives on the remotes', o);
+      else printLine(formatTable(['ARCHIVE', 'SOURCE', 'STATE'], statuses.map((s) => [s.archiveId, s.source, s.outcome ? THAW_TEXT[s.outcome] : `FAILED: [${s.error!.code}] ${s.error!.message}`])), o);
+      return outcomeExitCode.thaw(statuses);
+    }),
+
+  'archive download': (o) =>
+    withArchive(o, 'bri archive download', async (api) => {
+      const a = await api.download(o.id, o.file, {
+        ...only(o.source),
+        verify: o.verify,
+        ...(o.json ? {} : { onProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
+      });
+      if (o.json) printJson(a);
+      else printLine(`wrote ${a.file} (${formatBytes(a.bytes)}) from ${a.source}${a.repaired ? `, repaired ${a.repaired.repairedBlocks} blocks with PAR2` : ''}`, o);
+      return EXIT_OK;
+    }),
+};

@@ -1,0 +1,63 @@
+/** How restore plans, results and listings read. */
+import type { RestoreListing, RestorePlan, RestoreResult } from '../../archive/offline.js';
+import type { CommonOptions } from '../options.js';
+import { formatBytes, formatTime, printJson, printLine } from '../output.js';
+
+export function describePlan(plan: RestorePlan): string {
+  const a = plan.archive;
+  const shipped = plan.shipped ? `shipped WAL  lines ${plan.shipped.afterLine + 1}..${plan.shipped.throughLine} on ${plan.shipped.source}${plan.shipped.gapAt !== null ? ` (missing from line ${plan.shipped.gapAt})` : ''}` : '';
+  return [
+    a ? `archive      ${a.manifest.archiveId}${a.manifest.name ? ` (${a.manifest.name})` : ''}` : 'archive      none yet: from the empty state at line 0 and the shipped WAL',
+    a ? `copies       ${(a.copies ?? []).map((c) => `${c.source} (${c.location})`).join(', ') || a.file}` : '',
+    shipped,
+    `instance     ${plan.instanceId}`,
+    `time range   ${formatTime(plan.timeRange.start.getTime())} .. ${formatTime(plan.timeRange.end.getTime())}`,
+    `restore to   ${plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`}`,
+    `lines        snapshot at line ${plan.startLine}, then up to ${plan.linesToReplay} lines to replay`,
+    `bytes        ${formatBytes(plan.bytesToFetch)} to read, up to ${formatBytes(plan.bytesToWrite)} to write`,
+    `chain        ${plan.continuesChain ? 'continues (same instance)' : 'forks: the result gets a new instance id'}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+export function printResult(result: RestoreResult, opts: CommonOptions): void {
+  if (opts.json) return printJson(result);
+  if (result.dryRun) {
+    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}`, opts);
+    return;
+  }
+  printLine(
+    [
+      result.plan.archive ? `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})` : `restored ${result.targetDir} from the shipped WAL on ${result.source} (no archive yet)`,
+      ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
+      result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
+      result.shipped?.broken ? `WARNING      shipped WAL lines ${result.shipped.broken.fromLine}..${result.shipped.broken.toLine} are unusable (${result.shipped.broken.reason}); restored up to line ${result.shipped.throughLine}` : '',
+      `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
+      `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
+      `instance     ${result.instanceId}`,
+      result.repaired ? `repaired     ${result.repaired.repairedBlocks} of ${result.repaired.damagedBlocks} damaged blocks with PAR2` : '',
+      result.movedAside ? `old data     moved to ${result.movedAside}` : '',
+      ...result.warnings.map((w) => `WARNING      ${w}`),
+      ...result.hookErrors.map((e) => `hook error   ${e}`),
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    opts,
+  );
+}
+
+/** The restorable lines of `bri restore list`: per source and instance, then the instances restorable from their shipped WAL alone. */
+export function restorableLines(listing: RestoreListing): string[] {
+  const shippedText = (source: string, instanceId: string) => {
+    const s = listing.shipped.find((x) => x.source === source && x.instanceId === instanceId);
+    return s ? `, shipped WAL to ${s.endTime ? formatTime(s.endTime.getTime()) : '?'} (line ${s.throughLine}${s.gapAt !== null ? `; missing from line ${s.gapAt}` : ''})` : '';
+  };
+  const ranges = listing.bySource.flatMap(({ source, ranges }) =>
+    ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
+  );
+  const shippedOnly = listing.shippedOnly.map(
+    (x) => `  ${x.source}: ${x.instanceId}: no archive yet; shipped WAL ${formatTime(x.startTime?.getTime())} .. ${formatTime(x.endTime?.getTime())} (lines 1..${x.throughLine}${x.gapAt !== null ? `; missing from line ${x.gapAt}` : ''})`,
+  );
+  return [...ranges, ...shippedOnly];
+}
