@@ -17,7 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
 import { SHA256_METADATA_KEY } from './keys.js';
 import { checkSent, integrityError } from './put-check.js';
-import { failureFacts, remoteFailure, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { cancelled, failureFacts, remoteFailure, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type { PutOptions, PutResult, PutSource } from './remote.js';
 import { openHashed, progressOf } from './streams.js';
 
@@ -117,7 +117,7 @@ export async function uploadBlocks(
   } catch (err) {
     tap.destroy();
     await Promise.allSettled(inflight);
-    if (opts.signal?.aborted) throw toRemoteError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx);
+    if (opts.signal?.aborted) throw cancelled(ctx);
     const hashErr = tap.errored;
     if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
     const f = failureFacts(err);

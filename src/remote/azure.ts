@@ -118,8 +118,9 @@ class AzureRemote implements RemoteStore {
     );
   }
 
-  private ctx(op: string, key?: string): RemoteErrorContext {
-    return { provider: 'azure', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.container, secrets: this.secrets };
+  /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
+  private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
+    return { provider: 'azure', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.container, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
   }
 
   private client(): Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> {
@@ -154,7 +155,7 @@ class AzureRemote implements RemoteStore {
   }
 
   async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
-    const ctx = this.ctx('put', key);
+    const ctx = this.ctx('put', key, opts.signal);
     const userMetadata = await preparePut(ctx, key, source, opts);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
@@ -168,7 +169,7 @@ class AzureRemote implements RemoteStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
-    const ctx = this.ctx('get', key);
+    const ctx = this.ctx('get', key, opts.signal);
     validateKey(key);
     validateRange(opts.range);
     throwIfAborted(opts.signal, ctx);
@@ -190,7 +191,7 @@ class AzureRemote implements RemoteStore {
   }
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
-    const ctx = this.ctx('head', key);
+    const ctx = this.ctx('head', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
@@ -216,7 +217,7 @@ class AzureRemote implements RemoteStore {
   }
 
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
-    const ctx = this.ctx('list', prefix);
+    const ctx = this.ctx('list', prefix, opts.signal);
     validateListPrefix(prefix);
     const { container } = await this.client();
     let continuationToken: string | undefined;
@@ -241,7 +242,7 @@ class AzureRemote implements RemoteStore {
   }
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
-    const ctx = this.ctx('delete', key);
+    const ctx = this.ctx('delete', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
@@ -267,7 +268,7 @@ class AzureRemote implements RemoteStore {
 
   /** A blob in the Archive tier is rehydrated to Hot (the archive status says when one is under way). */
   async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
-    const ctx = this.ctx('thaw', key);
+    const ctx = this.ctx('thaw', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();

@@ -29,7 +29,7 @@ import {
   validateRange,
 } from './keys.js';
 import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from './put-check.js';
-import { displayEndpoint, failureFacts, notFound, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { cancelled, displayEndpoint, failureFacts, notFound, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -117,8 +117,9 @@ class GcsRemote implements RemoteStore {
     this.secrets = opts.credentials ? [opts.credentials.private_key] : [];
   }
 
-  private ctx(op: string, key?: string): RemoteErrorContext {
-    return { provider: 'gcs', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets };
+  /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
+  private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
+    return { provider: 'gcs', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
   }
 
   private client(): Promise<{ storage: Storage; bucket: Bucket }> {
@@ -140,7 +141,7 @@ class GcsRemote implements RemoteStore {
   }
 
   async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
-    const ctx = this.ctx('put', key);
+    const ctx = this.ctx('put', key, opts.signal);
     const userMetadata = await preparePut(ctx, key, source, opts);
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
@@ -168,7 +169,7 @@ class GcsRemote implements RemoteStore {
       await pipeline(tap, ws, opts.signal ? { signal: opts.signal } : {});
     } catch (err) {
       if (sessionUri !== undefined) await this.cancelSession(sessionUri);
-      if (opts.signal?.aborted) throw toRemoteError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx);
+      if (opts.signal?.aborted) throw cancelled(ctx);
       const hashErr = tap.errored;
       if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
       const f = failureFacts(err);
@@ -220,7 +221,7 @@ class GcsRemote implements RemoteStore {
   }
 
   private async metadataOf(key: string, op: string, signal?: AbortSignal): Promise<{ file: File; meta: Record<string, unknown> }> {
-    const ctx = this.ctx(op, key);
+    const ctx = this.ctx(op, key, signal);
     validateKey(key);
     throwIfAborted(signal, ctx);
     const { bucket } = await this.client();
@@ -236,7 +237,7 @@ class GcsRemote implements RemoteStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
-    const ctx = this.ctx('get', key);
+    const ctx = this.ctx('get', key, opts.signal);
     validateKey(key);
     validateRange(opts.range);
     const { meta } = await this.metadataOf(key, 'get', opts.signal);
@@ -279,7 +280,7 @@ class GcsRemote implements RemoteStore {
   }
 
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
-    const ctx = this.ctx('list', prefix);
+    const ctx = this.ctx('list', prefix, opts.signal);
     validateListPrefix(prefix);
     const { bucket } = await this.client();
     let pageToken: string | undefined;
@@ -304,7 +305,7 @@ class GcsRemote implements RemoteStore {
   }
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
-    const ctx = this.ctx('delete', key);
+    const ctx = this.ctx('delete', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
@@ -345,7 +346,7 @@ class GcsRemote implements RemoteStore {
   }
 
   async applyLifecycle(rule: LifecycleRule, opts: CallOptions = {}): Promise<LifecycleResult> {
-    const ctx = this.ctx('lifecycle');
+    const ctx = this.ctx('lifecycle', undefined, opts.signal);
     validateLifecycleRule(rule);
     if (rule.transitionAfterDays === undefined && rule.expireAfterDays === undefined) return { applied: false, reason: 'no transition or expiration was asked for' };
     throwIfAborted(opts.signal, ctx);

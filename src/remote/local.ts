@@ -18,7 +18,7 @@ import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
 import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
 import { checkSent, preparePut } from './put-check.js';
-import { notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
+import { cancelled, notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
 import type {
   CallOptions,
   GetOptions,
@@ -162,7 +162,7 @@ class LocalRemote implements RemoteStore {
       return { key, size: opts.size, checksum: { algorithm: 'sha256', value: sha256 } };
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
-      if ((err as Error | null)?.name === 'AbortError') throw new BriError(ErrorCodes.CANCELLED, `local: put ${key}: cancelled`, { details: { provider: 'local', op: 'put', key } });
+      if (opts.signal?.aborted) throw cancelled(ctx, err);
       if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
       throw this.fsError(err, ctx);
     }

@@ -2,8 +2,9 @@
  * Turning SDK and network failures into our errors, once, at the provider
  * boundary: REMOTE_NOT_FOUND for a missing object, bucket or container;
  * REMOTE_ERROR for the rest, with `details.retryable` for the retry wrapper;
- * CANCELLED for an aborted call. Messages and causes are scrubbed of
- * credentials.
+ * CANCELLED for a call its caller aborted (and only then: an SDK's
+ * AbortError while the caller's signal has not fired is a dropped
+ * connection). Messages and causes are scrubbed of credentials.
  */
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { ProviderName } from './remote.js';
@@ -70,6 +71,12 @@ export interface RemoteErrorContext {
   bucket?: string;
   /** Strings that must never appear in a message (keys, tokens, connection strings). */
   secrets?: readonly string[];
+  /**
+   * The caller's signal, where the call has one. An abort-shaped failure (AbortError) is
+   * CANCELLED only when this signal fired: otherwise nobody cancelled, and it is how an SDK
+   * reports a dropped connection (Azure's download stream), a retryable REMOTE_ERROR.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** What we could read off a foreign error. */
@@ -211,13 +218,20 @@ export function isMissingObject(err: unknown): boolean {
 export function toRemoteError(err: unknown, ctx: RemoteErrorContext, objectMissing?: boolean): BriError {
   if (isBriError(err)) return err;
   const secrets = ctx.secrets ?? [];
-  if (isAbort(err)) {
-    return new BriError(ErrorCodes.CANCELLED, `${where(ctx)}: cancelled`, { details: { provider: ctx.provider, op: ctx.op, retryable: false }, cause: sanitizedCause(err, secrets) });
-  }
+  if (isAbort(err) && ctx.signal?.aborted === true) return cancelled(ctx, err);
   const f = failureFacts(err);
   const cause = sanitizedCause(err, secrets);
   const base = { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), ...(f.status !== undefined ? { status: f.status } : {}), ...(f.code !== undefined ? { remoteCode: f.code } : {}) };
   const text = redact(f.message, secrets);
+  if (isAbort(err)) {
+    // Not the caller's abort: the SDK gave up on the connection (Azure's download stream turns a
+    // response cut short into an AbortError). Another try, or a resumed download, may help.
+    return new BriError(ErrorCodes.REMOTE_ERROR, `${where(ctx)}: the connection was aborted (no cancellation was asked for): ${text}`, {
+      hint: 'a transient failure (connection lost): try again later',
+      details: { ...base, retryable: true, dropped: true },
+      cause,
+    });
+  }
   const container = ctx.provider === 'azure' ? 'container' : 'bucket';
   const bucketMissing =
     (f.code !== undefined && BUCKET_MISSING_CODES.has(f.code)) || (f.status === 404 && /bucket does not exist|no such bucket|container does not exist/i.test(f.message));
@@ -306,7 +320,15 @@ export function isRetryable(err: unknown): boolean {
   return isBriError(err) && err.details.retryable === true;
 }
 
+/** The CANCELLED for a call whose caller aborted it. */
+export function cancelled(ctx: RemoteErrorContext, cause?: unknown): BriError {
+  return new BriError(ErrorCodes.CANCELLED, `${where(ctx)}: cancelled`, {
+    details: { provider: ctx.provider, op: ctx.op, retryable: false },
+    ...(cause !== undefined ? { cause: sanitizedCause(cause, ctx.secrets) } : {}),
+  });
+}
+
 /** Throws CANCELLED when the signal is already aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined, ctx: RemoteErrorContext): void {
-  if (signal?.aborted) throw new BriError(ErrorCodes.CANCELLED, `${where(ctx)}: cancelled`, { details: { provider: ctx.provider, op: ctx.op, retryable: false } });
+  if (signal?.aborted) throw cancelled(ctx);
 }

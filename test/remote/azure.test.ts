@@ -134,10 +134,7 @@ runFaultSuite({
       };
     },
   },
-  skips: {
-    'download-resume':
-      "gap in src/remote (azure.ts, remote-errors.ts): the SDK reports a connection dropped mid-download as an AbortError, which is mapped to CANCELLED (not retryable) though no caller cancelled, so the get fails instead of resuming",
-  },
+
 });
 
 describe('azure thaw through the fault proxy', () => {
@@ -157,6 +154,24 @@ describe('azure thaw through the fault proxy', () => {
   });
 
   const put = (store: RemoteStore, key: string, f: FileFixture) => store.put(key, { path: f.path }, { size: f.size, sha256: f.sha256 });
+
+  it('a download its caller aborts part-way fails with CANCELLED (not a retryable dropped connection)', async () => {
+    const store = createRemote(azureFaultConfig({ port: proxy.port }), { retry: false });
+    try {
+      const big = await writeFixture(path.join(dir, 'big.bin'), 6 * 1024 * 1024, 3);
+      await put(store, 'abort/big.bin', big);
+      const ac = new AbortController();
+      const err = await expectCode(
+        (async () => {
+          for await (const _ of await store.get('abort/big.bin', { signal: ac.signal })) ac.abort();
+        })(),
+        'CANCELLED',
+      );
+      expect(err.details.retryable).toBe(false);
+    } finally {
+      await store.close();
+    }
+  });
 
   it('thaw on a missing container says the container is missing (its properties 404 has no body), a missing blob the blob', async () => {
     const missing = createRemote(azureFaultConfig({ port: proxy.port, missingBucket: true }), { retry: false });

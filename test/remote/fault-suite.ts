@@ -20,7 +20,7 @@
  *   retry-part-503       run   run   run   skip: no HTTP status to inject
  *   gives-up             run   run   run   skip: no HTTP status to inject
  *   list-resume          run   run   run   skip: no pages, no connection to drop
- *   download-resume      run   gap   gap   skip: no pages, no connection to drop
+ *   download-resume      run   gap   run   skip: no pages, no connection to drop
  *   forbidden-server     run   run   run   skip: no HTTP
  *   forbidden-injected   run   run   run   skip: no HTTP
  *   missing              run   run   run   run

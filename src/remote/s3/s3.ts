@@ -31,7 +31,7 @@ import {
   validateRange,
 } from '../keys.js';
 import { b64ToHex, checkSent, hexToB64, integrityError, preparePut } from '../put-check.js';
-import { BucketCheck, displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
+import { BucketCheck, cancelled, displayEndpoint, failureFacts, remoteFailure, throwIfAborted, toRemoteError, type RemoteErrorContext } from '../remote-errors.js';
 import type {
   CallOptions,
   ChecksumAlgorithm,
@@ -96,8 +96,9 @@ class S3Remote implements RemoteStore {
     this.secrets = c ? [c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])] : [];
   }
 
-  private ctx(op: string, key?: string): RemoteErrorContext {
-    return { provider: 's3', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets };
+  /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
+  private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
+    return { provider: 's3', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
   }
 
   /** Loads the SDK and builds the client once (lazy, so `bri` without S3 never loads it). */
@@ -124,7 +125,7 @@ class S3Remote implements RemoteStore {
   }
 
   async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
-    const ctx = this.ctx('put', key);
+    const ctx = this.ctx('put', key, opts.signal);
     const userMetadata = await preparePut(ctx, key, source, opts);
     throwIfAborted(opts.signal, ctx);
     const { s3, storage, client } = await this.client();
@@ -181,7 +182,7 @@ class S3Remote implements RemoteStore {
       }
     } catch (err) {
       tap.destroy();
-      if (controller.signal.aborted) throw toRemoteError(Object.assign(new Error('aborted'), { name: 'AbortError' }), ctx);
+      if (controller.signal.aborted) throw cancelled(ctx);
       const hashErr = tap.errored;
       if (hashErr instanceof Error && /grew past/.test(hashErr.message)) throw remoteFailure(ctx, hashErr.message, { details: { integrity: true } });
       throw toRemoteError(err, ctx);
@@ -201,7 +202,7 @@ class S3Remote implements RemoteStore {
 
   /** HeadObject after the upload: size, then the strongest checksum the server reports. */
   private async confirm(key: string, d: Digests, opts: PutOptions): Promise<PutResult> {
-    const ctx = this.ctx('put', key);
+    const ctx = this.ctx('put', key, opts.signal);
     const { s3, client } = await this.client();
     const head = await client.send(new s3.HeadObjectCommand({ Bucket: this.opts.bucket, Key: this.prefix + key, ChecksumMode: 'ENABLED' }));
     if (head.ContentLength !== opts.size) throw integrityError(ctx, 'size stored', opts.size, head.ContentLength ?? 'none');
@@ -242,7 +243,7 @@ class S3Remote implements RemoteStore {
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
-    const ctx = this.ctx('get', key);
+    const ctx = this.ctx('get', key, opts.signal);
     validateKey(key);
     validateRange(opts.range);
     throwIfAborted(opts.signal, ctx);
@@ -267,7 +268,7 @@ class S3Remote implements RemoteStore {
   }
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
-    const ctx = this.ctx('head', key);
+    const ctx = this.ctx('head', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { s3, client } = await this.client();
@@ -297,7 +298,7 @@ class S3Remote implements RemoteStore {
   }
 
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
-    const ctx = this.ctx('list', prefix);
+    const ctx = this.ctx('list', prefix, opts.signal);
     validateListPrefix(prefix);
     const { s3, client } = await this.client();
     let token: string | undefined;
@@ -321,7 +322,7 @@ class S3Remote implements RemoteStore {
   }
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
-    const ctx = this.ctx('delete', key);
+    const ctx = this.ctx('delete', key, opts.signal);
     validateKey(key);
     throwIfAborted(opts.signal, ctx);
     const { s3, client } = await this.client();
@@ -349,18 +350,18 @@ class S3Remote implements RemoteStore {
 
   async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
     validateKey(key);
-    return thawS3Object(await this.target('thaw', key), key, opts, () => this.head(key, opts));
+    return thawS3Object(await this.target('thaw', key, opts.signal), key, opts, () => this.head(key, opts));
   }
 
   async applyLifecycle(rule: LifecycleRule, opts: CallOptions = {}): Promise<LifecycleResult> {
     validateLifecycleRule(rule);
     if (rule.transitionAfterDays === undefined && rule.expireAfterDays === undefined) return { applied: false, reason: 'no transition or expiration was asked for' };
-    return applyS3Lifecycle(await this.target('lifecycle'), rule, this.opts.lifecycleStorageClass ?? 'GLACIER', opts);
+    return applyS3Lifecycle(await this.target('lifecycle', undefined, opts.signal), rule, this.opts.lifecycleStorageClass ?? 'GLACIER', opts);
   }
 
-  private async target(op: string, key?: string): Promise<S3Target> {
+  private async target(op: string, key?: string, signal?: AbortSignal): Promise<S3Target> {
     const { s3, client } = await this.client();
-    return { s3, client, bucket: this.opts.bucket, prefix: this.prefix, ctx: this.ctx(op, key) };
+    return { s3, client, bucket: this.opts.bucket, prefix: this.prefix, ctx: this.ctx(op, key, signal) };
   }
 
   async close(): Promise<void> {
