@@ -1,6 +1,6 @@
 /** A progress bar on a terminal (cli-progress), nothing otherwise; the line itself is a pure function. */
 import cliProgress from 'cli-progress';
-import { PHASE_LABELS, type ProgressEvent, type ProgressListener } from '../archive/package/progress.js';
+import { PHASE_LABELS, type ProgressEvent, type ProgressListener } from '../archive/offline.js';
 import { formatBytes } from './output.js';
 
 export interface ProgressHandle {
