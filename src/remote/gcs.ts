@@ -56,6 +56,12 @@ export const CHUNK_SIZE_BYTES = 8 * MiB;
 const CHUNK_GRANULARITY_BYTES = 256 * 1024;
 /** Objects per list page (the API's maximum). */
 export const LIST_PAGE_SIZE = 1000;
+/**
+ * The longest a download waits for its next bytes before it counts as dropped (and is resumed
+ * by the retry wrapper): the library's read stream neither ends nor errors when the connection
+ * drops mid-body (node-fetch 2 does not pass the response's error on), so silence is the sign.
+ */
+export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 export interface GcsServiceAccountCredentials {
   client_email: string;
@@ -87,6 +93,8 @@ export interface GcsRemoteOptions {
   lifecycleStorageClass?: string;
   /** Retries inside the library for idempotent requests (default 2); operations are retried by `withRetry`. */
   sdkMaxRetries?: number;
+  /** A download silent this long is taken for dropped and fails, retryable (default 60 s; see DOWNLOAD_IDLE_TIMEOUT_MS). */
+  downloadIdleTimeoutMs?: number;
 }
 
 type GcsSdk = typeof import('@google-cloud/storage');
@@ -245,19 +253,21 @@ class GcsRemote implements RemoteStore {
     const { bucket } = await this.client();
     // Pin the generation we saw, so that an overwrite in between cannot mix two objects.
     const file = bucket.file(this.prefix + key, { generation: Number(meta.generation) });
+    // A dropped connection shows only as silence (see DOWNLOAD_IDLE_TIMEOUT_MS): the guard turns it into a retryable error.
+    const guard = { idleTimeoutMs: this.opts.downloadIdleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS };
     if (opts.range !== undefined) {
       const { start } = opts.range;
       if (start >= size && !(size === 0 && start === 0)) throw remoteFailure(ctx, 'the requested range is not satisfiable', { details: { size, range: opts.range } });
       const end = Math.min(opts.range.end, size - 1);
-      if (end < start) return guardDownload(file.createReadStream({ start: 0, end: 0, validation: false }), ctx, { takeBytes: 0 });
-      return guardDownload(file.createReadStream({ start, end, validation: false }), ctx, { takeBytes: end - start + 1, expectedBytes: end - start + 1 });
+      if (end < start) return guardDownload(file.createReadStream({ start: 0, end: 0, validation: false }), ctx, { takeBytes: 0 }, guard);
+      return guardDownload(file.createReadStream({ start, end, validation: false }), ctx, { takeBytes: end - start + 1, expectedBytes: end - start + 1 }, guard);
     }
     if (size === 0) {
       const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
     // Whole object: the library checks the body against x-goog-hash's crc32c at the end.
-    return guardDownload(file.createReadStream({ validation: 'crc32c' }), ctx, { expectedBytes: size, takeBytes: size });
+    return guardDownload(file.createReadStream({ validation: 'crc32c' }), ctx, { expectedBytes: size, takeBytes: size }, guard);
   }
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {

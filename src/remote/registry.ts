@@ -106,6 +106,7 @@ const gcsSchema = z
     listPageSize: z.number().int().min(1).max(1000).optional(),
     lifecycleStorageClass: nonEmpty.optional(),
     sdkMaxRetries: z.number().int().min(0).optional(),
+    downloadIdleTimeoutMs: positiveInt.optional(),
   })
   .refine((c) => !(c.credentials !== undefined && c.keyFilename !== undefined), { message: 'give credentials or keyFilename, not both', path: ['credentials'] });
 

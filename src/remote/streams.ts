@@ -34,23 +34,45 @@ export interface DownloadWindow {
   expectedBytes?: number;
 }
 
+/** How long a download may wait for its next bytes. */
+export interface DownloadGuardOptions {
+  /**
+   * While the consumer is asking for bytes, the longest wait for the next chunk (headers
+   * included) before the download counts as dropped: a retryable REMOTE_ERROR, so that the
+   * retry wrapper resumes it. For SDKs whose stream neither ends nor errors when the connection
+   * drops (@google-cloud/storage); absent, a download may wait for ever.
+   */
+  idleTimeoutMs?: number;
+}
+
 /**
  * Wraps a download so that the consumer sees BriErrors: a failure of the
  * underlying stream becomes `toRemoteError(...)`, and a body that ends short
- * of `expectedBytes` is a REMOTE_ERROR (retryable: the connection dropped).
+ * of `expectedBytes` is a REMOTE_ERROR (retryable: the connection dropped),
+ * as is one that delivers nothing for `idleTimeoutMs`.
  * `skipBytes`/`takeBytes` cut a window out of a body that holds more than was
  * asked for. Destroying the returned stream releases the underlying one.
  */
-export function guardDownload(src: Readable, ctx: RemoteErrorContext, window: DownloadWindow = {}): Readable {
+export function guardDownload(src: Readable, ctx: RemoteErrorContext, window: DownloadWindow = {}, opts: DownloadGuardOptions = {}): Readable {
   const skip = window.skipBytes ?? 0;
   const take = window.takeBytes ?? Number.POSITIVE_INFINITY;
   const expected = window.expectedBytes;
+  const idle = opts.idleTimeoutMs;
   async function* body(): AsyncGenerator<Buffer> {
     let pos = 0; // bytes of the body seen
     let delivered = 0;
+    const chunks = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const stalled = (): Error =>
+      remoteFailure(ctx, `no bytes for ${idle} ms after ${pos}${expected !== undefined ? ` of ${expected}` : ''} bytes: the connection stalled or dropped`, {
+        retryable: true,
+        hint: 'a transient failure (connection lost): try again later',
+        details: { received: pos, ...(expected !== undefined ? { expectedBytes: expected } : {}), stalled: true },
+      });
     try {
-      for await (const c of src) {
-        const chunk = c as Buffer;
+      for (;;) {
+        const next = await withDeadline(chunks.next(), idle, stalled);
+        if (next.done === true) break;
+        const chunk = next.value;
         const from = Math.max(0, skip - pos);
         pos += chunk.length;
         if (from >= chunk.length) continue;
@@ -70,6 +92,24 @@ export function guardDownload(src: Readable, ctx: RemoteErrorContext, window: Do
     }
   }
   return Readable.from(body(), { objectMode: false, highWaterMark: 1024 * 1024 });
+}
+
+/** `p`, or `onTimeout()`'s error when it has not settled within `ms` (no limit when `ms` is undefined). */
+function withDeadline<T>(p: Promise<T>, ms: number | undefined, onTimeout: () => Error): Promise<T> {
+  if (ms === undefined) return p;
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**
