@@ -166,9 +166,11 @@ export interface RemoteStore {
    *
    * Resolves only after the remote confirmed what it stored: its size equals
    * `opts.size` and a checksum it reports (S3: x-amz-checksum-sha256 or the
-   * ETag's MD5; GCS: md5Hash/crc32c; Azure: per-block and blob Content-MD5;
-   * local: SHA-256 of the fsynced file) equals the one computed over the
-   * bytes sent, and those bytes hash to `opts.sha256`. On any mismatch it
+   * ETag's MD5; GCS: md5Hash/crc32c; Azure: per-block and blob Content-MD5)
+   * equals the one computed over the bytes sent, and those bytes hash to
+   * `opts.sha256`. Local has no transit: it hashes the bytes on their way
+   * into the file and checks the size of the file once fsynced; it does not
+   * read the file back. On any mismatch it
    * rejects with REMOTE_ERROR (`details.expected`/`actual`) and deletes the
    * object (best effort). On failure no partial object is left visible
    * (multipart uploads are aborted, best effort).
