@@ -4,7 +4,8 @@
  * directory, fsync, rename, fsync of the directory). Each object has a
  * sidecar `.<name>.bri-meta.json` holding its SHA-256, metadata and the inode
  * it describes; a sidecar that does not match the file (crash between the two
- * renames) is ignored and the SHA-256 is computed.
+ * renames) is ignored and the SHA-256 is computed. A temp file left by a put
+ * killed mid-write is removed by a later put into its directory, once stale.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -48,6 +49,11 @@ export function fileIdentity(st: { dev: number; ino: number }): string {
   return `file:${st.dev}:${st.ino}`;
 }
 const TEMP_MARK = '.bri-tmp-';
+/**
+ * A temp file of ours untouched for this long is a dead put's (killed mid-write: nothing renames
+ * or removes it). A live put writes its temp file without pause and renames it moments later.
+ */
+export const STALE_TEMP_MS = 15 * 60_000;
 
 interface Sidecar {
   version: 1;
@@ -70,6 +76,8 @@ class LocalRemote implements RemoteStore {
   readonly provider = 'local' as const;
   private readonly root: string;
   private readonly prefix: string;
+  /** When each directory was last swept of stale temp files. */
+  private readonly swept = new Map<string, number>();
 
   constructor(opts: LocalRemoteOptions) {
     this.root = path.resolve(opts.path);
@@ -137,6 +145,7 @@ class LocalRemote implements RemoteStore {
     const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     try {
       await this.mkdirsDurable(dir);
+      await this.sweepStaleTemps(dir);
       const tap = new HashTap({ maxBytes: opts.size, ...progressOf(opts) });
       await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
       let ino: number;
@@ -165,6 +174,27 @@ class LocalRemote implements RemoteStore {
       if (opts.signal?.aborted) throw cancelled(ctx, err);
       if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
       throw this.fsError(err, ctx);
+    }
+  }
+
+  /**
+   * Removes the temp files (`.<name>.bri-tmp-*`, of objects and sidecars) in `dir` that puts
+   * killed mid-write left behind: those untouched for STALE_TEMP_MS. At most once per
+   * STALE_TEMP_MS per directory and store; best effort (a failure here never fails the put).
+   */
+  private async sweepStaleTemps(dir: string): Promise<void> {
+    const now = Date.now();
+    if (now - (this.swept.get(dir) ?? Number.NEGATIVE_INFINITY) < STALE_TEMP_MS) return;
+    this.swept.set(dir, now);
+    for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+      if (!name.startsWith('.') || !name.includes(TEMP_MARK)) continue;
+      const p = path.join(dir, name);
+      try {
+        const st = await fsp.lstat(p);
+        if (st.isFile() && st.mtimeMs < now - STALE_TEMP_MS) await fsp.rm(p, { force: true });
+      } catch {
+        // gone meanwhile (its put finished), or not ours to remove
+      }
     }
   }
 

@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLocalRemote } from '../../src/remote/local.js';
+import { createLocalRemote, STALE_TEMP_MS } from '../../src/remote/local.js';
 import { expectCode, runConformance, streamDigest } from './conformance.js';
 import { faultPrefix, runFaultSuite } from './fault-suite.js';
 
@@ -58,6 +58,32 @@ runFaultSuite({
 });
 
 describe('local remote', () => {
+  it('a put removes the temp files that puts killed mid-write left in its directory once stale, and no other file', async () => {
+    const root = await freshRoot();
+    const f = path.join(root, 'src.txt');
+    await fsp.writeFile(f, 'hello');
+    const sha = (await streamDigest(fs.createReadStream(f))).sha256;
+    await createLocalRemote({ path: root }).put('d/kept.bin', { path: f }, { size: 5, sha256: sha });
+    const dir = path.join(root, 'd');
+    const old = new Date(Date.now() - STALE_TEMP_MS - 60_000);
+    const names = {
+      staleObject: '.a.bin.bri-tmp-0123456789ab',
+      staleSidecar: '.a.bin.bri-meta.json.bri-tmp-0123456789ab',
+      fresh: '.b.bin.bri-tmp-ba9876543210',
+      oldObject: 'old.bin',
+    };
+    for (const name of Object.values(names)) await fsp.writeFile(path.join(dir, name), 'x');
+    for (const name of [names.staleObject, names.staleSidecar, names.oldObject]) await fsp.utimes(path.join(dir, name), old, old);
+    // A store that has not swept this directory yet (a new process after the crash).
+    await createLocalRemote({ path: root }).put('d/new.bin', { path: f }, { size: 5, sha256: sha });
+    const after = await fsp.readdir(dir);
+    expect(after).not.toContain(names.staleObject);
+    expect(after).not.toContain(names.staleSidecar);
+    expect(after).toContain(names.fresh);
+    expect(after).toContain(names.oldObject);
+    expect(after).toEqual(expect.arrayContaining(['kept.bin', 'new.bin', '.kept.bin.bri-meta.json', '.new.bin.bri-meta.json']));
+  });
+
   it('a key that is also a directory of other keys is a clear REMOTE_ERROR', async () => {
     const root = await freshRoot();
     const store = createLocalRemote({ path: root });
