@@ -304,7 +304,7 @@ export class BucketCheck {
     try {
       present = await this.probe(signal);
     } catch {
-      return mapped;
+      return signal?.aborted === true ? cancelled(ctx) : mapped;
     }
     if (present) {
       this.exists = true;
