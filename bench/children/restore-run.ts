@@ -8,13 +8,13 @@
  *   restore-run.ts --baseline
  *     loads the modules and reports (the RSS floor of a child)
  *
- * The restore verifies the archive (sha256 of every member, decompression, the hash
- * chain), writes the data directory beside the target, fsyncs it, validates it
- * (re-reads the chain and recovers the state) and swaps it in. Where the time goes
- * comes from the restore's hooks and progress events (ms from the start of the call):
- * beforeRestore (after the catalog scan + plan), the last 'verify' progress event
- * (verify's end, approximately), each WAL segment written, afterRestore (after
- * fsync + validate + swap).
+ * The restore makes one pass over the archive: each member's sha256, decompression,
+ * the hash chain, the counts against the manifest and the replay are checked while the
+ * data directory is written beside the target; then the PAR2 recovery data is audited,
+ * the directory fsynced and swapped in. Where the time goes comes from the restore's
+ * hooks and progress events (ms from the start of the call): beforeRestore (after the
+ * catalog scan + plan), the start of each phase ('recovery', 'fsync', 'swap'),
+ * afterRestore.
  */
 import { openRestore } from '../../src/archive/restore-api.js';
 import { childArgs, reportResult, requireArg, runChildMain } from '../lib/child.js';
@@ -40,11 +40,12 @@ runChildMain(async () => {
   const now = (): number => performance.now() - t0;
   const opts = {
     targetDir,
-    onProgress: (e: { operation: string }) => {
+    onProgress: (e: { operation: string; phase?: string }) => {
       if (e.operation === 'verify') {
         firstVerifyMs ??= now();
         lastVerifyMs = now();
       }
+      if (e.operation === 'restore' && e.phase && e.phase !== 'write') marks[e.phase] ??= now();
     },
     hooks: {
       beforeRestore: () => {

@@ -258,14 +258,15 @@ export class RestoreApi {
       carryOver: carryOverFor(this.ctx.archiveDir, targetDir),
       // In place, the directory keeps this archive directory; a copy elsewhere gets the default one.
       seedDir: targetDir === this.ctx.dataDir ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
-      fetch: (p, workDir) =>
+      fetch: (p, workDir, verified) =>
         fetchGoodCopy(p.archive as CatalogArchive, {
           sources: this.sources,
           archiveDir: this.ctx.archiveDir,
           order: this.order(opts.source),
           workDir,
           ...(this.ctx.key ? { key: this.ctx.key } : {}),
-          ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+          // First the copy as it is (the build checks every member); verified and repaired first only when it does not match.
+          verify: verified && opts.verify !== false,
           ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
           unreachable: listing.unreachable,
           ...(opts.onSourceProblem ? { onProblem: opts.onSourceProblem } : {}),

@@ -4,15 +4,13 @@
  * (sealForArchive, removeArchivedSegments); here are the forms for a directory no process has open
  * (the caller holds its lock), as BRI's rotation and our WAL cleanup journal do them.
  */
-import * as fsp from 'node:fs/promises';
-import * as path from 'node:path';
 import type { EncryptionKey } from '../format/encryption.js';
 import { encodeSnapshot } from '../format/snapshot-file.js';
-import { fsyncDir } from './durable-fs.js';
-import { listSegments, segmentName, WAL_DIR } from './layout.js';
+import { listSegments } from './layout.js';
 import { recover } from './recovery.js';
 import { fixWalTail } from './wal/tail.js';
 import { applyWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
+import { rotateWal } from './wal/segment-file.js';
 import { segmentSpans } from './wal/wal-spans.js';
 
 export interface SealResult {
@@ -40,13 +38,8 @@ export function offlineSealer(dataDir: string, key: EncryptionKey | undefined): 
   return async () => {
     await fixWalTail(dataDir, key);
     const spans = await segmentSpans(dataDir);
-    const last = spans[spans.length - 1];
-    if (last && last.size > 0) {
-      const dir = path.join(dataDir, WAL_DIR);
-      await (await fsp.open(path.join(dir, segmentName(last.index + 1)), 'a', 0o644)).close();
-      await fsyncDir(dir);
-    }
-    return { endLocalLine: last ? last.lastLine : 0 };
+    await rotateWal(dataDir);
+    return { endLocalLine: spans[spans.length - 1]?.lastLine ?? 0 };
   };
 }
 

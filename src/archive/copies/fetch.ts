@@ -92,7 +92,7 @@ async function download(remote: RemoteSource, copy: ArchiveCopy, to: string, opt
   return { sha256: hash.digest('hex'), size };
 }
 
-function recoveryDamage(id: string, copy: ArchiveCopy, problem: string): RecoveryDamage {
+export function recoveryDamage(id: string, copy: Pick<ArchiveCopy, 'source' | 'location'>, problem: string): RecoveryDamage {
   const hint =
     copy.source === LOCAL_SOURCE
       ? `\`bri archive repair ${id} --in-place\` writes the recovery data again from the intact data`

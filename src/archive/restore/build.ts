@@ -1,25 +1,30 @@
 /**
- * Building a restored data directory beside the target: the archive's
- * snapshot, its WAL segments (cut at the plan's time), then the shipped WAL
- * that continues it, replaying every line into the state the directory must
- * open to; then checking the built directory against that state.
+ * Building a restored data directory beside the target in one pass over the
+ * archive: each member's stored bytes hashed against the manifest, each WAL
+ * member decompressed once, each line parsed once, chained from the
+ * archive's prevPointer and replayed into the state, and its bytes written as
+ * they came (cut at the plan's time); then the shipped WAL that continues it;
+ * then a snapshot at the last line, so that the first open replays nothing.
+ * What was computed while writing (hashes, counts, the chain's end) proves
+ * the directory against the manifest: it is not read again.
  */
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
+import { MANIFEST_MEMBER } from '../../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
-import { applyOperation, emptyState, statesEqual, type DbState } from '../../format/state.js';
-import { parseWalLine } from '../../format/wal-line.js';
+import { applyOperation, cloneState, emptyState, type DbState } from '../../format/state.js';
 import { makeDataDirLayout, segmentIndex, SNAPSHOT_FILE } from '../../store/layout.js';
 import { writeSnapshot } from '../../store/snapshot-store.js';
-import { SegmentFile } from '../../store/wal/segment-file.js';
-import { recover } from '../../store/recovery.js';
-import { verifyDataDir } from '../../store/verify-data-dir.js';
+import { ChainVerifier } from '../../store/wal/chain.js';
+import { rotateWal, SegmentFile } from '../../store/wal/segment-file.js';
 import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from '../package/compress.js';
+import { checksumProblems } from '../package/integrity.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
-import { pastTarget, splitLineBatches } from '../package/replay.js';
+import { passWalMember } from '../package/wal-member.js';
 import type { RestorePlan } from './plan.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
@@ -35,6 +40,8 @@ export interface BuildHooks {
 
 export interface BuildOptions {
   key?: EncryptionKey;
+  /** Check every member against the manifest (hashes, sizes, line counts, the chain) while building (default true). */
+  verify?: boolean;
   hooks?: BuildHooks;
   onProgress?: ProgressListener;
   /** Shipped WAL that continues the archive (or, without an archive, the empty state at line 0). */
@@ -56,14 +63,28 @@ export interface Built {
    * line): a new instance's first archive starts from it (a seed), so nothing is decoded again.
    */
   startSnapshot: Buffer[] | null;
+  /** Where recovery.par2 lies in the archive (to audit it after the build), null when it was not reached or there is none. */
+  recovery: { offset: number; size: number } | null;
 }
+
+/** An archive that does not match its manifest: the restore goes back to verifying (and repairing) a copy first. */
+function damaged(message: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, message, { hint: 'Repair the archive (`bri archive repair`) or use another copy.', details: { duringRestore: true } });
+}
+
+/** Read no further: the point in time is behind, and the member it stopped in was read (and hashed) to its end. */
+const ENOUGH = Symbol('enough');
 
 /** Writes the data directory for the plan into `dir` (which exists and is empty); `file` is the archive (null: none, shipped WAL only). */
 export async function buildDataDir(file: string | null, plan: RestorePlan, dir: string, opts: BuildOptions): Promise<Built> {
   const m = plan.archive?.manifest ?? null;
+  const verify = opts.verify !== false;
   await makeDataDirLayout(dir);
   let expected: DbState | null = m === null ? emptyState() : null;
+  /** The snapshot's own state as it was decoded (written as it is when the WAL cannot be replayed). */
+  let snapAtStart = null as { state: DbState; timestamp: number } | null;
   let decodable = true;
+  let encrypted = m?.contents.snapshot.encrypted ?? false;
   let stopped = false;
   let linesRestored = 0;
   let lastLine = m?.timeRange.walLines.start ?? 0;
@@ -72,80 +93,124 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   let segmentsDone = 0;
   let done = 0;
   let startSnapshot: Buffer[] | null = null;
+  let recovery: Built['recovery'] = null;
+  const computed = new Map<string, string>();
+  let checksumsText: string | null = null;
   const segmentsTotal = m?.contents.segments.length ?? 0;
+  const chain = m !== null && verify ? new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key) : null;
+  const checkStored = (name: string, sha: string) => {
+    computed.set(name, sha);
+    if (verify && m!.integrity.members[name] !== sha) throw damaged(`${name}: sha256 ${sha} differs from the manifest's`);
+  };
   if (file !== null && m !== null) {
-    await readPackage(file, {
-      async member(info, data) {
-        if (info.kind === 'snapshot') {
-          const stored: Buffer[] = [];
-          const kept = (async function* () {
-            for await (const c of data) {
-              stored.push(c);
-              yield c;
-            }
-          })();
-          const parts: Buffer[] = [];
-          opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: 0, totalBytes: plan.bytesToWrite, item: 'snapshot.jss' });
-          for await (const c of decompressChunks(kept, info.name, m.contents.snapshot.originalSize)) parts.push(c);
-          if (m.timeRange.walLines.start > 0) startSnapshot = stored;
-          const text = Buffer.concat(parts).toString('utf8');
-          if (isEncryptedSnapshot(text) && !opts.key) {
-            if (m.timeRange.walLines.start !== 0) {
-              throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, 'the archive is encrypted: restoring it needs the key', { hint: 'Set BRI_ENCRYPTION_KEY to the key of the archived database.' });
-            }
-            decodable = false;
-            return; // the empty state at line 0: no snapshot.jss, BRI starts empty and replays the WAL
+    try {
+      await readPackage(file, {
+        manifest(_m, rawSha) {
+          computed.set(MANIFEST_MEMBER, rawSha);
+        },
+        async member(info, data) {
+          if (info.kind === 'recovery') {
+            recovery = { offset: info.offset, size: info.size };
+            return;
           }
-          const snap = decodeSnapshot(text, opts.key);
-          expected = snap.state;
-          // Line numbers restart at 1 in the restored wal/: the snapshot is before all of them.
-          if (m.timeRange.walLines.start > 0 || snap.state.documents.size > 0 || snap.state.collections.size > 0) {
-            await writeSnapshot(dir, { version: 2, walLine: 0, timestamp: snap.timestamp, state: snap.state }, m.contents.snapshot.encrypted ? opts.key : undefined);
+          if (info.kind === 'checksums') {
+            if (!verify) return;
+            const parts: Buffer[] = [];
+            for await (const c of data) parts.push(c);
+            checksumsText = Buffer.concat(parts).toString('utf8');
+            return;
+          }
+          if (info.kind === 'snapshot') {
+            const stored: Buffer[] = [];
+            const storedHash = createHash('sha256');
+            const content = createHash('sha256');
+            const kept = (async function* () {
+              for await (const c of data) {
+                stored.push(c);
+                storedHash.update(c);
+                yield c;
+              }
+            })();
+            const parts: Buffer[] = [];
+            opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: 0, totalBytes: plan.bytesToWrite, item: 'snapshot.jss' });
+            for await (const c of decompressChunks(kept, info.name, m.contents.snapshot.originalSize)) {
+              content.update(c);
+              parts.push(c);
+            }
+            checkStored(info.name, storedHash.digest('hex'));
+            if (verify && content.digest('hex') !== m.contents.snapshot.contentSha256) throw damaged(`${info.name}: content does not match its sha256`);
+            if (m.timeRange.walLines.start > 0) startSnapshot = stored;
+            const text = Buffer.concat(parts).toString('utf8');
+            if (isEncryptedSnapshot(text) && !opts.key) {
+              if (m.timeRange.walLines.start !== 0) {
+                throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, 'the archive is encrypted: restoring it needs the key', { hint: 'Set BRI_ENCRYPTION_KEY to the key of the archived database.' });
+              }
+              decodable = false;
+              return; // the empty state at line 0: no snapshot.jss, BRI starts empty and replays the WAL
+            }
+            const snap = decodeSnapshot(text, opts.key);
+            if (verify && snap.walLine !== m.contents.snapshot.walLine) throw damaged(`${info.name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
+            expected = snap.state;
+            snapAtStart = { state: cloneState(snap.state), timestamp: snap.timestamp };
             await opts.hooks?.afterSnapshotRestore?.({ path: path.join(dir, SNAPSHOT_FILE), walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
+            return;
           }
-          return;
-        }
-        if (info.kind !== 'wal' || stopped) return;
-        const seg = info.segment!;
-        const out = await SegmentFile.create(dir, seg.segment);
-        let lines = 0;
-        try {
-          let buffer: string[] = [];
-          const flush = async () => {
-            await out.append(buffer.join(''), buffer.length);
-            buffer = [];
-            // Within a segment too: the bar moves with the bytes written, not one jump per segment.
-            opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
-          };
-          let lineNo = seg.firstLine;
-          lines: for await (const batch of splitLineBatches(decompressChunks(data, info.name, seg.originalSize))) for (const text of batch) {
-            const parsed = parseWalLine(text);
-            if (!parsed) throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });
-            if (pastTarget(parsed.timestamp, plan.untilTimestamp)) {
-              stopped = true;
-              break lines;
-            }
-            if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
-            else decodable = false;
-            buffer.push(text + '\n');
-            if (buffer.length >= 4096) await flush();
-            lines++;
-            lastLine = lineNo++;
-            lastTimestamp = parsed.timestamp;
-            lastPointer = parsed.pointer;
-            done += text.length + 1;
+          if (info.kind !== 'wal' || stopped) return;
+          const seg = info.segment!;
+          const out = await SegmentFile.create(dir, seg.segment);
+          let r;
+          let pendingLines = 0;
+          try {
+            r = await passWalMember(data, info.name, seg, {
+              chain,
+              untilTimestamp: plan.untilTimestamp,
+              onLine(parsed, lineNo) {
+                if (!parsed) throw damaged(`${info.name}: line ${lineNo} does not parse`);
+                if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
+                else decodable = false;
+                if (isEncryptedEntry(parsed.entry)) encrypted = true;
+                lastLine = lineNo;
+                lastTimestamp = parsed.timestamp;
+                lastPointer = parsed.pointer;
+                pendingLines++;
+              },
+              async sink(bytes) {
+                await out.append(bytes, pendingLines);
+                pendingLines = 0;
+                done += bytes.length;
+                // The bar moves with the bytes written, within a segment too.
+                opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
+              },
+            });
+            await out.finish();
+          } catch (err) {
+            await out.discard();
+            throw err;
           }
-          await flush();
-          await out.finish();
-        } catch (err) {
-          await out.discard();
-          throw err;
-        }
-        linesRestored += lines;
-        segmentsDone++;
-        await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
-      },
-    });
+          checkStored(info.name, r.storedSha256);
+          if (chain?.firstBreak) throw damaged(`${info.name}: the chain breaks at line ${chain.firstBreak.lineNo} (${chain.firstBreak.reason})`);
+          if (verify && !r.stopped) {
+            if (r.lines !== seg.lastLine - seg.firstLine + 1) throw damaged(`${info.name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
+            if (r.contentBytes !== seg.originalSize || r.contentSha256 !== seg.contentSha256) throw damaged(`${info.name}: content does not match its size and sha256`);
+            if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) throw damaged(`${info.name}: timestamps differ from the manifest`);
+          }
+          linesRestored += r.lines;
+          segmentsDone++;
+          await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines: r.lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
+          if (r.stopped) {
+            stopped = true;
+            throw ENOUGH;
+          }
+        },
+      });
+    } catch (err) {
+      if (err !== ENOUGH) throw err;
+    }
+    if (verify && !stopped) {
+      const problems = checksumProblems(m, computed, checksumsText);
+      if (problems.length > 0) throw damaged(problems[0]!);
+      if (chain && chain.state.pointersChecked && chain.state.lastPointer !== m.chain.lastPointer) throw damaged(`the chain ends at ${chain.state.lastPointer}, the manifest says ${m.chain.lastPointer}`);
+    }
   }
   let shipped: ShippedOutcome | null = null;
   if (opts.shipped && !stopped) {
@@ -160,21 +225,24 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     linesRestored += shipped.lines;
     ({ lastLine, lastPointer, lastTimestamp } = pos);
     if (pos.expected === null) decodable = false;
+    if (shipped.encrypted) encrypted = true;
   }
-  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: decodable ? expected : null, shipped, startSnapshot };
+  // The snapshot at the last line: the first open replays nothing. Without the replayed state (an encrypted WAL and
+  // no key), the archive's own snapshot at line 0, as BRI would have it before replaying the WAL.
+  const key = encrypted ? opts.key : undefined;
+  const snapAtEnd = decodable && expected !== null;
+  if (snapAtEnd) {
+    await writeSnapshot(dir, { version: 2, walLine: linesRestored, timestamp: lastTimestamp ?? snapAtStart?.timestamp ?? Date.now(), state: expected! }, key);
+    // As BRI leaves a clean shutdown: the snapshot at the last line, the WAL rotated.
+    await rotateWal(dir);
+  }
+  else if (snapAtStart !== null && (m!.timeRange.walLines.start > 0 || snapAtStart.state.documents.size > 0 || snapAtStart.state.collections.size > 0)) {
+    await writeSnapshot(dir, { version: 2, walLine: 0, timestamp: snapAtStart.timestamp, state: snapAtStart.state }, key);
+  }
+  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: snapAtEnd ? expected : null, shipped, startSnapshot, recovery };
 }
 
-/** Checks the built directory: it loads, the chain verifies, and it holds exactly the replayed state. */
-export async function validateBuilt(dir: string, plan: RestorePlan, built: Built, key: EncryptionKey | undefined): Promise<{ documents: number | null; collections: number | null }> {
-  const prev = plan.archive?.manifest.chain.prevPointer ?? '';
-  const report = await verifyDataDir(dir, key, prev === '' && plan.startLine > 0 ? null : prev);
-  if (!report.ok) throw restoreError(`the restored directory fails verification: ${report.problems[0]}`, 'Nothing was swapped in; try another archive or copy.');
-  if (report.chain.lines !== built.linesRestored) throw restoreError(`the restored WAL holds ${report.chain.lines} lines, expected ${built.linesRestored}`, 'Nothing was swapped in.');
-  if (built.expected === null) return { documents: null, collections: null };
-  const rec = await recover(dir, key ? { encryptionKey: key } : {});
-  // Compared in place: serialising two copies of a large state would cost more than the state itself.
-  if (!statesEqual(rec.state, built.expected)) {
-    throw restoreError('the restored directory does not open to the state the archive replays to', 'Nothing was swapped in; this is a bug, please report it.');
-  }
-  return { documents: rec.state.documents.size, collections: rec.state.collections.size };
+/** What the build proved: the counts of the state it replayed (the directory is not read again). */
+export function builtCounts(built: Built): { documents: number | null; collections: number | null } {
+  return built.expected === null ? { documents: null, collections: null } : { documents: built.expected.documents.size, collections: built.expected.collections.size };
 }

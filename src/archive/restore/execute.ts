@@ -1,7 +1,10 @@
 /**
- * Carrying out a restore plan: verify (and repair) the archive, build the data
- * directory beside the target (snapshot, WAL segments, cold tier, line numbers
- * right for the restored segments), fsync it, validate it, then swap it in.
+ * Carrying out a restore plan in one pass: the archive is read once, and each
+ * member's checksum, the hash chain, the counts and the replay are checked while
+ * the data directory is built beside the target (WAL segments, cold tier, a
+ * snapshot at the last restored line so the first open replays nothing). A
+ * damaged archive is repaired and the pass run again; then the recovery data is
+ * audited, the directory fsynced and swapped in.
  * Never a half-restored directory: anything that fails before the swap leaves
  * the target as it was.
  */
@@ -16,11 +19,12 @@ import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from '../shi
 import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../../store/lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
-import type { RecoveryDamage } from '../copies/fetch.js';
+import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';
 import type { ProgressListener } from '../package/progress.js';
 import type { RestorePlan } from './plan.js';
 import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
-import { buildDataDir, restoreError, validateBuilt, type Built } from './build.js';
+import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
+import { auditPar2File } from '../par2/audit.js';
 import { fsyncTree } from '../../store/durable-fs.js';
 import { writeSeedMember } from '../create/seeds.js';
 
@@ -56,7 +60,7 @@ export interface RestoreOptions {
    * Gets a verified (or repaired) copy of the planned archive, trying sources in order.
    * `temporary` files are removed afterwards.
    */
-  fetch: (plan: RestorePlan, workDir: string) => Promise<FetchedArchive>;
+  fetch: (plan: RestorePlan, workDir: string, verified: boolean) => Promise<FetchedArchive>;
   /**
    * The archive directory the restored directory will use: a new instance's starting state is kept
    * there as a seed, so that its first archive starts where the restore did.
@@ -151,6 +155,7 @@ function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null
     broken: p.gapAt === null ? null : { fromLine: p.gapAt, toLine: p.gapAt, reason: MISSING_SHIPMENT },
     replaced: [],
     stoppedByTime: false,
+    encrypted: false,
   };
 }
 
@@ -230,35 +235,56 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
     await opts.hooks?.beforeRestore?.(plan);
-    let file: string | null = null;
-    if (plan.archive !== null) {
-      const fetched = await opts.fetch(plan, path.dirname(target));
-      temporary.push(...fetched.temporary);
-      file = fetched.file;
-      base.repaired = fetched.repaired;
-      base.recoveryDamaged = fetched.recoveryDamaged ?? null;
-      const rd = base.recoveryDamaged;
-      if (rd) base.warnings.push(`the recovery data of the copy on ${rd.source} is damaged (${rd.problem}); its data is intact and was restored; ${rd.hint}`);
-      base.source = fetched.source;
-      base.skipped = fetched.skipped;
-    }
     await writeJournal(journal);
-    await fsp.mkdir(journal.newDir);
-    const built: Built = await buildDataDir(file, plan, journal.newDir, {
-      ...(opts.key ? { key: opts.key } : {}),
-      ...(opts.hooks ? { hooks: opts.hooks } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.shipped ? { shipped: opts.shipped } : {}),
-      ...(opts.shippedMustBeWhole ? { shippedMustBeWhole: true } : {}),
-    });
+    // One pass: the copy is built from as it is, every member checked against the manifest on the way.
+    // A copy that does not match is verified (and repaired, or passed over for another source) first, then built again.
+    let built: Built;
+    let file: string | null = null;
+    const attempt = async (verifiedFirst: boolean): Promise<Built> => {
+      file = null;
+      if (plan.archive !== null) {
+        const fetched = await opts.fetch(plan, path.dirname(target), verifiedFirst);
+        temporary.push(...fetched.temporary);
+        file = fetched.file;
+        base.repaired = fetched.repaired;
+        base.recoveryDamaged = fetched.recoveryDamaged ?? null;
+        base.source = fetched.source;
+        base.skipped = fetched.skipped;
+      }
+      await fsp.rm(journal.newDir, { recursive: true, force: true });
+      await fsp.mkdir(journal.newDir);
+      return buildDataDir(file, plan, journal.newDir, {
+        ...(opts.key ? { key: opts.key } : {}),
+        ...(opts.verify === false ? { verify: false } : {}),
+        ...(opts.hooks ? { hooks: opts.hooks } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(opts.shipped ? { shipped: opts.shipped } : {}),
+        ...(opts.shippedMustBeWhole ? { shippedMustBeWhole: true } : {}),
+      });
+    };
+    try {
+      built = await attempt(false);
+    } catch (err) {
+      if (opts.verify === false || !(isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED) || isBriError(err, ErrorCodes.ARCHIVE_INVALID))) throw err;
+      built = await attempt(true);
+    }
+    // The recovery data, audited on its own (its packets' MD5s): intact data is restored whatever it says, with a warning.
+    if (base.recoveryDamaged === null && built.recovery && file !== null && opts.verify !== false && plan.archive) {
+      const m = plan.archive.manifest;
+      opts.onProgress?.({ operation: 'restore', phase: 'recovery', doneBytes: 0, totalBytes: 0, item: 'recovery.par2' });
+      const audit = await auditPar2File(file, built.recovery.offset, built.recovery.size, m.errorCorrection.recoveryBlockCount ?? 0);
+      if (!audit.intact) base.recoveryDamaged = recoveryDamage(m.archiveId, plan.archive.copies?.find((c) => c.source === base.source) ?? { source: base.source, location: file }, `recovery.par2: ${audit.problems.join('; ')}`);
+    }
+    const rd = base.recoveryDamaged;
+    if (rd) base.warnings.push(`the recovery data of the copy on ${rd.source} is damaged (${rd.problem}); its data is intact and was restored; ${rd.hint}`);
     const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
-    const phase = (p: 'fsync' | 'validate' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: p === 'validate' ? `${built.linesRestored} lines` : target });
+    const phase = (p: 'fsync' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: target });
     phase('fsync');
     await fsyncTree(journal.newDir);
-    phase('validate');
-    const counts = await validateBuilt(journal.newDir, plan, built, opts.key);
+    // Proven while it was written (hashes, counts, the chain's end against the manifest): not read again.
+    const counts = builtCounts(built);
     phase('swap');
     await swapIn(journal);
     swapped = true;

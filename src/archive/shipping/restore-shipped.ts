@@ -34,6 +34,8 @@ export interface ChainPosition {
   lastTimestamp: number | null;
   /** The state replayed so far (null once it cannot be: encrypted without the key). */
   expected: DbState | null;
+  /** Set once a line encrypted at rest was appended. */
+  encrypted?: boolean;
 }
 
 export interface ShippedOutcome {
@@ -48,6 +50,8 @@ export interface ShippedOutcome {
   replaced: Array<{ source: string; fromLine: number; toLine: number; reason: string }>;
   /** The point in time stopped it (lines after it are not restored). */
   stoppedByTime: boolean;
+  /** Some line restored was encrypted at rest (the restored snapshot is then encrypted too). */
+  encrypted: boolean;
 }
 
 /** Why a restore stopped at a line no shipment holds while later ones exist. */
@@ -71,6 +75,7 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
     }
     if (pastTarget(parsed.timestamp, until)) return { failure: null, stoppedByTime: true };
     if (pos.expected && !(isEncryptedEntry(parsed.entry) && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
+    if (isEncryptedEntry(parsed.entry)) pos.encrypted = true;
     else pos.expected = null;
     buffer.push(text + '\n');
     pos.lastLine = abs;
@@ -82,7 +87,7 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
 
 export async function appendShipped(dir: string, segmentIndex: number, pos: ChainPosition, input: ShippedInput, untilTimestamp: number | null, key?: EncryptionKey): Promise<ShippedOutcome> {
   const start = pos.lastLine;
-  const out: ShippedOutcome = { source: input.sources[0]?.source ?? '', sources: [], lines: 0, throughLine: pos.lastLine, broken: null, replaced: [], stoppedByTime: false };
+  const out: ShippedOutcome = { source: input.sources[0]?.source ?? '', sources: [], lines: 0, throughLine: pos.lastLine, broken: null, replaced: [], stoppedByTime: false, encrypted: false };
   const failed = new Set<string>();
   const failures: Failure[] = [];
   const file = await SegmentFile.create(dir, segmentIndex);
@@ -126,6 +131,7 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
   }
   out.lines = pos.lastLine - start;
   out.throughLine = pos.lastLine;
+  out.encrypted = pos.encrypted === true;
   if (out.sources.length) out.source = out.sources[0]!;
   // A failure the restore got past (another source had the lines) is a replacement; one it stopped at breaks it.
   for (const f of failures) {

@@ -4,7 +4,7 @@
  */
 import type { EncryptionKey } from '../../format/encryption.js';
 import { computePointer, GENESIS_POINTER } from '../../format/pointer.js';
-import { parseWalLine } from '../../format/wal-line.js';
+import { parseWalLine, type WalLine } from '../../format/wal-line.js';
 import { listSegments } from '../layout.js';
 import { entryPlaintext, isEncryptedEntry } from './wal-entry.js';
 import { readWal, type RawLine } from './wal-reader.js';
@@ -52,14 +52,18 @@ export class ChainVerifier {
 
   /** Returns false once the chain is broken (further lines are ignored). */
   push(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine' | 'text'>): boolean {
+    return this.pushParsed(line, line.text.length === 0 ? null : parseWalLine(line.text), line.text.length === 0);
+  }
+
+  /** The same, for a line its caller has parsed already (null: it does not parse; `blank`: it is empty): each line is parsed once. */
+  pushParsed(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, parsed: WalLine | null, blank = false): boolean {
     if (this.firstBreak) return false;
     this.state.lines++;
     const fail = (reason: ChainBreakReason, expected: string | null, found: string | null): boolean => {
       this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
       return false;
     };
-    if (line.text.length === 0) return fail('blank', null, null);
-    const parsed = parseWalLine(line.text);
+    if (blank) return fail('blank', null, null);
     if (parsed === null) return fail('unparsable', null, null);
     this.state.firstTimestamp ??= parsed.timestamp;
     if (isEncryptedEntry(parsed.entry) && this.key === undefined) {

@@ -5,7 +5,8 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { segmentName, WAL_DIR } from '../layout.js';
+import { fsyncDir } from '../durable-fs.js';
+import { listSegments, segmentName, WAL_DIR } from '../layout.js';
 
 export class SegmentFile {
   private lines = 0;
@@ -22,9 +23,10 @@ export class SegmentFile {
   }
 
   /** Appends whole lines (each ending with a newline); `count` of them. */
-  async append(text: string, count: number): Promise<void> {
+  async append(text: string | Uint8Array, count: number): Promise<void> {
     if (text.length === 0) return;
-    await this.fh.write(text);
+    if (typeof text === "string") await this.fh.write(text);
+    else await this.fh.write(text);
     this.lines += count;
   }
 
@@ -42,4 +44,17 @@ export class SegmentFile {
   async discard(): Promise<void> {
     await this.fh.close().catch(() => undefined);
   }
+}
+
+/**
+ * Starts an empty segment after the last one when that one holds something, as BRI's rotation does
+ * (after a snapshot, at a clean shutdown): the next line goes into a segment of its own.
+ */
+export async function rotateWal(dataDir: string): Promise<void> {
+  const segments = await listSegments(dataDir);
+  const last = segments[segments.length - 1];
+  if (!last || last.size === 0) return;
+  const dir = path.join(dataDir, WAL_DIR);
+  await (await fsp.open(path.join(dir, segmentName(last.index + 1)), 'a', 0o644)).close();
+  await fsyncDir(dir);
 }
