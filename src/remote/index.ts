@@ -19,6 +19,8 @@ export { createRemote, lifecycleFromConfig, parseRemoteConfig, PROVIDERS } from 
 export type { AzureRemoteConfig, CreateRemoteOptions, GcsRemoteConfig, LocalRemoteConfig, RemoteConfig, S3RemoteConfig } from './registry.js';
 export { isColdObject, isMissingObject } from './remote-errors.js';
 export { withRetry } from './retry.js';
+export { downloadRanged, DEFAULT_CONCURRENCY, DEFAULT_PART_BYTES } from './ranged-download.js';
+export type { RangedDownloadOptions, RangedDownloadResult } from './ranged-download.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
 export { createLocalRemote, fileIdentity } from './local.js';
 export type { LocalRemoteOptions } from './local.js';

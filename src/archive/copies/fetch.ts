@@ -9,11 +9,7 @@
  * and repaired copies are scratch files beside where the copy is needed
  * (scratch.ts), hashed on the way, that the caller removes once done.
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { readCopyRecord } from './records.js';
@@ -24,7 +20,7 @@ import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
 import type { ArchiveCopy, CatalogArchive, SourceFailure } from './catalog.js';
 import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 import { verifyArchive } from '../package/verify.js';
-import { isColdObject } from '../../remote/index.js';
+import { downloadRanged, isColdObject } from '../../remote/index.js';
 
 /** Why a source was passed over. */
 export interface SourceProblem {
@@ -76,20 +72,19 @@ export interface FetchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Downloads the copy into `to`: parallel ranged reads (src/remote/ranged-download.ts), each
+ * part resumed from the byte it reached when its connection drops, hashed on the way, fsynced.
+ * A size other than the catalog's is an error (the file is removed).
+ */
 async function download(remote: RemoteSource, copy: ArchiveCopy, to: string, opts: FetchOptions): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      opts.onProgress?.({ operation: 'restore', phase: 'download', doneBytes: size, totalBytes: copy.bytes, item: `from ${remote.name}` });
-      cb(null, chunk);
-    },
+  const item = `from ${remote.name}`;
+  const got = await downloadRanged(remote.store, copy.key!, to, {
+    size: copy.bytes,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onBytes: (doneBytes: number, totalBytes: number) => opts.onProgress!({ operation: 'restore', phase: 'download', doneBytes, totalBytes, item }) } : {}),
   });
-  const body = await remote.store.get(copy.key!, opts.signal ? { signal: opts.signal } : {});
-  await pipeline(body, tap, fs.createWriteStream(to, { mode: 0o600 }));
-  return { sha256: hash.digest('hex'), size };
+  return { sha256: got.sha256, size: got.size };
 }
 
 export function recoveryDamage(id: string, copy: Pick<ArchiveCopy, 'source' | 'location'>, problem: string): RecoveryDamage {
