@@ -15,16 +15,16 @@ import { createHash } from 'node:crypto';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
+import type { WalLine } from '../../format/wal-line.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
-import { parseWalLine } from '../../format/wal-line.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
 import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { checkArchiveBytes, checksumProblems, LayoutRecorder, type Par2Status } from './integrity.js';
 import { readPackage } from './reader.js';
+import { passWalMember } from './wal-member.js';
 import type { ProgressListener } from './progress.js';
-import { splitLineBatches } from './replay.js';
 
 export interface VerifyReport {
   ok: boolean;
@@ -57,6 +57,13 @@ export interface VerifyOptions {
   /** Other archives of the catalog, to check the chain against the neighbours. */
   neighbours?: ReadonlyArray<{ manifest: Manifest }>;
   onProgress?: ProgressListener;
+}
+
+async function* counting(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const c of data) {
+    onBytes(c.length);
+    yield c;
+  }
 }
 
 async function* hashing(data: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
@@ -108,8 +115,26 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         layout.member(info);
         report.checked.members++;
         if (info.kind === 'recovery') return; // not in the checksums (written after them): checked with the bytes, below
-        const hash = createHash('sha256');
         const onBytes = (n: number) => opts.onProgress?.({ operation: 'verify', phase: 'verify', doneBytes: (done += n), totalBytes: total, item: info.name });
+        let digest: string;
+        if (info.kind === 'wal') {
+          // One pass (package/wal-member.ts): stored hash, decompression, each line parsed once for the chain and the checks.
+          const seg = info.segment!;
+          const r = await passWalMember(counting(data, onBytes), info.name, seg, {
+            chain: verifier!,
+            untilTimestamp: null,
+            onLine(parsed) {
+              if (parsed && keyWorks === null && opts.key !== undefined && isEncryptedEntry(parsed.entry)) keyWorks = opensWith(parsed, opts.key);
+            },
+          });
+          digest = r.storedSha256;
+          report.checked.walLines += r.lines;
+          if (r.lines !== seg.lastLine - seg.firstLine + 1) problem(`${info.name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
+          if (r.contentBytes !== seg.originalSize) problem(`${info.name}: decompresses to ${r.contentBytes} bytes, the manifest says ${seg.originalSize}`);
+          if (r.contentSha256 !== seg.contentSha256) problem(`${info.name}: content does not match its sha256`);
+          if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) problem(`${info.name}: timestamps differ from the manifest`);
+        } else {
+        const hash = createHash('sha256');
         const stored = hashing(data, hash, onBytes);
         if (info.kind === 'checksums') {
           const chunks: Buffer[] = [];
@@ -144,39 +169,9 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
               problem(`${info.name}: does not load: ${(err as Error).message}`);
             }
           }
-        } else {
-          const seg = info.segment!;
-          const content = createHash('sha256');
-          let size = 0;
-          let lineNo = seg.firstLine;
-          let firstTs: number | null = null;
-          let lastTs: number | null = null;
-          async function* counted(): AsyncGenerator<Buffer> {
-            for await (const c of decompressChunks(stored, info.name, seg.originalSize)) {
-              content.update(c);
-              size += c.length;
-              yield c;
-            }
-          }
-          for await (const batch of splitLineBatches(counted())) for (const text of batch) {
-            const v = verifier!;
-            v.push({ lineNo, segment: seg.segment, segmentLine: lineNo - seg.firstLine + 1, text });
-            const parsed = parseWalLine(text);
-            if (parsed) {
-              firstTs ??= parsed.timestamp;
-              lastTs = parsed.timestamp;
-              if (keyWorks === null && opts.key !== undefined && isEncryptedEntry(parsed.entry)) keyWorks = opensWith(parsed, opts.key);
-            }
-            lineNo++;
-          }
-          const lines = lineNo - seg.firstLine;
-          report.checked.walLines += lines;
-          if (lines !== seg.lastLine - seg.firstLine + 1) problem(`${info.name}: holds ${lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
-          if (size !== seg.originalSize) problem(`${info.name}: decompresses to ${size} bytes, the manifest says ${seg.originalSize}`);
-          if (content.digest('hex') !== seg.contentSha256) problem(`${info.name}: content does not match its sha256`);
-          if (firstTs !== seg.firstTimestamp || lastTs !== seg.lastTimestamp) problem(`${info.name}: timestamps differ from the manifest`);
         }
-        const digest = hash.digest('hex');
+        digest = hash.digest('hex');
+        }
         computed.set(info.name, digest);
         if (info.kind !== 'checksums' && m.integrity.members[info.name] !== digest) {
           hashMismatch = true;
@@ -236,7 +231,7 @@ function summary(r: VerifyReport, recoveryHurt: boolean): string {
   return `beyond repair: ${counts ?? 'no usable recovery data'}`;
 }
 
-function opensWith(line: NonNullable<ReturnType<typeof parseWalLine>>, key: EncryptionKey): boolean {
+function opensWith(line: WalLine, key: EncryptionKey): boolean {
   try {
     entryPlaintext(line, key);
     return true;
