@@ -21,7 +21,9 @@ import { fileURLToPath } from 'node:url';
 import { benchRoot, GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasured, runNodeChild, siblingPath, type ChildRun, machineInfo, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
+import type { SummaryRow } from './lib/summary.js';
 import { flag, positive, positiveInt } from './lib/args.js';
+import { openFigures, restoreSummaryRows, workingDb, workingDbLine, type OpenFigures, type WorkingDbFigures } from './restore-figures.js';
 
 const MIB = 1024 * 1024;
 export const DEFAULT_RESTORE_MIB = 200;
@@ -48,6 +50,8 @@ export interface RestoreBenchOptions {
   runs?: number;
   /** Runs of each tool pipeline (median kept). Default 3. */
   toolRuns?: number;
+  /** Time the pick among many archives (default true; bench/run.ts does it at one size only). */
+  lookup?: boolean;
   /** Profile our restore children with --cpu-prof into this directory. */
   profileDir?: string;
   quick?: boolean;
@@ -145,6 +149,8 @@ export interface OursFigures {
   documents: number | null;
   /** ms spent in each part, from the child's hooks and progress events. */
   phasesMs: Record<string, number | null>;
+  /** The store's first open of the restored directory (latest only): its time and the state's own heap. */
+  open: OpenFigures | null;
 }
 
 /** A tool pipeline's figures. */
@@ -216,6 +222,9 @@ export interface RestoreBenchResult {
     midTimestamp: number;
   } | null;
   rows: RestoreRow[];
+  /** Time to a working database: restore + first open, ours against the tools' unpacking + the store's open of it. */
+  workingDb: WorkingDbFigures | null;
+  summaryRows: SummaryRow[];
   lookup: LookupFigures | { error: string } | null;
   profiles: Record<string, string>;
 }
@@ -401,6 +410,8 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
     wal: null,
     archive: null,
     rows: [],
+    workingDb: null,
+    summaryRows: [],
     lookup: null,
     profiles: {},
   };
@@ -497,6 +508,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
     // 3. Ours.
     const oursRun = async (mode: 'latest' | 'timestamp', ts: number | null, tag: string): Promise<OursFigures> => {
       const childRuns: Array<ChildRun<RestoreChildResult>> = [];
+      const opens: OpenFigures[] = [];
       let restored = { lines: 0, bytes: 0 };
       for (let i = 0; i < runs; i++) {
         const target = path.join(root, `ours-${tag}-${i}`);
@@ -508,6 +520,8 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
         if (problem) throw new Error(`ours ${tag}: ${problem}`);
         if (mode === 'latest' && cw.lines !== lines) throw new Error(`ours ${tag}: ${cw.lines} lines restored, the WAL has ${lines}`);
         restored = { lines: cw.lines, bytes: cw.bytes };
+        // Time to a working database: the first open of what was restored (a snapshot at the last line: nothing replayed).
+        if (mode === 'latest') opens.push(await openFigures(target));
         childRuns.push(c);
         if (!keep) for (const e of fs.readdirSync(root)) if (e.startsWith(`ours-${tag}-${i}`)) fs.rmSync(path.join(root, e), { recursive: true, force: true });
       }
@@ -527,6 +541,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
         bytesRestored: restored.bytes,
         documents: r.documents,
         phasesMs: phases(r),
+        open: opens[childRuns.indexOf(pick)] ?? null,
       };
     };
     const oursLine = (label: string, o: OursFigures): string =>
@@ -557,8 +572,12 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
     log(`--- latest (${noteLoad('latest')})`);
     const tLatest = await measureScript(latestLabel, latestScript, work, { ID: id }, toolRuns, prepare, checkTheirs(true));
     log(theirsLine(tLatest));
+    // What the tools unpacked is a data directory too: the store's open of it replays every line above the archive's snapshot.
+    const theirsOpen = await openFigures(path.join(work, 'x')).catch((err: Error) => ({ error: err.message }));
     const oLatest = await attempt('fromLatest()', () => oursRun('latest', null, 'latest'));
     result.rows.push(row('restore latest vs par2+tar+zstd -d', oLatest, tLatest));
+    result.workingDb = workingDb(oLatest, tLatest, theirsOpen);
+    log(workingDbLine(result.workingDb));
 
     log(`--- mid-point T = ${midTimestamp} (${noteLoad('mid')})`);
     const tCut = await measureScript(cutLabel, cutScript, work, { ID: id, TS: String(midTimestamp) }, toolRuns, prepare, checkTheirs(false));
@@ -584,8 +603,8 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
     if (!keep) fs.rmSync(dataDir, { recursive: true, force: true });
 
     // 4. Picking the archive for a time among many.
-    log(`--- lookup among ${fmtInt(archivesWanted)} archives (${noteLoad('lookup')})`);
-    try {
+    if (opts.lookup !== false) log(`--- lookup among ${fmtInt(archivesWanted)} archives (${noteLoad('lookup')})`);
+    if (opts.lookup !== false) try {
       const manyDir = path.join(root, 'many');
       const s = await runNodeChild<SetupManyResult>(setupChild, ['--mode', 'many', '--dir', manyDir, '--count', String(archivesWanted), '--lines', String(LINES_PER_SMALL_ARCHIVE), '--level', '1'], {
         timeoutMs: 4 * 60 * 60 * 1000,
@@ -663,6 +682,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
     `WAL ${result.wal ? `${fmtBytes(result.wal.bytes)}, ${fmtInt(result.wal.lines)} lines` : '?'}; archive ${result.archive ? fmtBytes(result.archive.bytes) : '?'} at level ${SETUP_LEVEL}. ` +
       `"ours" peak RSS = the whole child (node + tsx; floor ${fmtRss(result.childBaselineRssKb)}); "theirs" = the largest step (par2, tar, zstd, sync run one after the other; zstd | awk added up).`,
   );
+  result.summaryRows = restoreSummaryRows(result);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
   log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);

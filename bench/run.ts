@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, remote, archiving)
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, restore-remote, remote, archiving, shipping)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -10,6 +10,9 @@
  * this script always exits 0, so it never fails a build.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatSummary, readSummaryRows, type SummaryRow } from './lib/summary.js';
 
 /** A benchmark that cannot run here (e.g. its module is missing): reported as skipped, without a stack. */
 class SkipBenchmark extends Error {}
@@ -50,7 +53,27 @@ const BENCHMARKS: Benchmark[] = [
     name: 'restore',
     run: async (argv, quick) => {
       const { runRestoreBench, resolveRestoreBenchOptions } = await import('./restore.js');
-      return runRestoreBench(resolveRestoreBenchOptions(argv, quick));
+      const base = resolveRestoreBenchOptions(argv, quick);
+      // Issue 15's sizes: 50, 200 and 500 MiB (the lookup among many archives once), unless a size is given.
+      const given = argv.some((a) => a.startsWith('--restore-mib')) || process.env.BENCH_RESTORE_MIB !== undefined;
+      const sizes = quick || given ? [base.walMib] : [50, 200, 500];
+      const summaryRows: SummaryRow[] = [];
+      for (const [i, walMib] of sizes.entries()) {
+        const r = await runRestoreBench({ ...base, walMib, lookup: i === sizes.length - 1 });
+        summaryRows.push(...r.summaryRows);
+      }
+      return { summaryRows };
+    },
+  },
+  {
+    name: 'restore-remote',
+    run: async (argv, quick) => {
+      // A restore from S3 against the same restore from a local file (bench/restore-remote.ts).
+      if (!fs.existsSync(new URL('./restore-remote.ts', import.meta.url))) throw new SkipBenchmark('bench/restore-remote.ts does not exist');
+      const specifier = './restore-remote.js';
+      const mod = (await import(specifier)) as { runRestoreRemoteBench?: (opts: { quick: boolean; argv: readonly string[] }) => Promise<unknown> };
+      if (typeof mod.runRestoreRemoteBench !== 'function') throw new SkipBenchmark('bench/restore-remote.ts does not export runRestoreRemoteBench');
+      return mod.runRestoreRemoteBench({ quick, argv });
     },
   },
   {
@@ -94,11 +117,16 @@ async function main(): Promise<void> {
   if (unknown.length > 0) console.log(`bench: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
   const selected = BENCHMARKS.filter((b) => only === null || only.includes(b.name));
   const summary: string[] = [];
+  const ratios: Array<{ bench: string; row: SummaryRow }> = [];
+  const resultsDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.bench');
   for (const b of selected) {
     console.log(`\n=== bench ${b.name}${quick ? ' (quick)' : ''} ===`);
     const started = performance.now();
     try {
-      await b.run(argv, quick);
+      const result = (await b.run(argv, quick)) as { summaryRows?: SummaryRow[] } | undefined;
+      // The ratios it measured: from what it returned, else from the results file it wrote.
+      if (Array.isArray(result?.summaryRows)) ratios.push(...result.summaryRows.map((row) => ({ bench: b.name, row })));
+      else ratios.push(...readSummaryRows(resultsDir, [b.name], started));
       summary.push(`${b.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     } catch (err) {
       if (err instanceof SkipBenchmark) {
@@ -112,6 +140,9 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\n=== bench summary ===\n${summary.join('\n') || 'nothing selected'}`);
+  if (ratios.length > 0) {
+    console.log(`\n=== ours / theirs, measured interleaved in this run (targets: issue 15) ===\n${formatSummary(ratios)}`);
+  }
 }
 
 main()
