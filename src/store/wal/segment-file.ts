@@ -2,14 +2,25 @@
  * A WAL segment written whole, from the first line (a restore builds one per archived segment,
  * and one for the shipped WAL): created empty under its segment name in wal/, appended to in
  * batches, fsynced on finish, removed when it ends up holding no line.
+ *
+ * Writes go behind: appended bytes are gathered up to WRITE_BATCH and written with one
+ * writev while the caller goes on decompressing and checking the next ones (one write in
+ * flight at a time, so memory stays bounded). A write that fails is thrown by the next
+ * append or by finish().
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir } from '../durable-fs.js';
 import { listSegments, segmentName, WAL_DIR } from '../layout.js';
 
+/** Bytes gathered before one writev: fewer thread-pool round trips than a write per 64 KiB piece. */
+const WRITE_BATCH = 1024 * 1024;
+
 export class SegmentFile {
   private lines = 0;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  private inflight: Promise<void> | null = null;
 
   private constructor(
     readonly path: string,
@@ -22,17 +33,36 @@ export class SegmentFile {
     return new SegmentFile(file, await fsp.open(file, 'w', 0o644));
   }
 
-  /** Appends whole lines (each ending with a newline); `count` of them. */
+  /**
+   * Appends whole lines (each ending with a newline); `count` of them. The bytes are written
+   * behind: the caller must not change a buffer it gave (a fresh one per call).
+   */
   async append(text: string | Uint8Array, count: number): Promise<void> {
     if (text.length === 0) return;
-    if (typeof text === "string") await this.fh.write(text);
-    else await this.fh.write(text);
+    const b = typeof text === 'string' ? Buffer.from(text) : Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+    this.queued.push(b);
+    this.queuedBytes += b.length;
     this.lines += count;
+    if (this.queuedBytes >= WRITE_BATCH) await this.flush();
+  }
+
+  /** Waits for the write in flight, then starts writing what is queued. */
+  private async flush(): Promise<void> {
+    if (this.inflight) await this.inflight;
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.inflight = writeAll(this.fh, batch);
+    // Seen by the next flush (or finish) that awaits it; never an unhandled rejection meanwhile.
+    this.inflight.catch(() => undefined);
   }
 
   /** fsyncs and closes; a segment that holds no line is removed (BRI would read it as empty anyway). */
   async finish(): Promise<void> {
     try {
+      await this.flush();
+      if (this.inflight) await this.inflight;
       await this.fh.sync();
     } finally {
       await this.fh.close();
@@ -42,7 +72,22 @@ export class SegmentFile {
 
   /** Closes without keeping anything (a failed build removes its directory). */
   async discard(): Promise<void> {
+    this.queued = [];
+    await this.inflight?.catch(() => undefined);
     await this.fh.close().catch(() => undefined);
+  }
+}
+
+/** writev of every buffer, going on after a short write (writev may write less than asked). */
+async function writeAll(fh: fsp.FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest);
+    let n = bytesWritten;
+    let i = 0;
+    while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
   }
 }
 
