@@ -206,9 +206,11 @@ export async function runRestoreRemoteBench(opts: RestoreRemoteBenchOptions = {}
       ),
     );
     const dl = o.marks.download;
+    const dlMs = dl !== undefined && o.marks.write !== undefined ? o.marks.write - dl : null;
     log(
       `S3 runs ${o.runsMs.map(fmtMs).join(', ')}; local runs ${t.runsMs.map(fmtMs).join(', ')}. ` +
-        `${dl !== undefined ? `The download started at ${fmtMs(dl)} into the S3 restore. ` : ''}` +
+        `Listing and plan: ${fmtMs(o.marks.beforeRestore ?? null)} from S3, ${fmtMs(t.marks.beforeRestore ?? null)} local. ` +
+        `${dlMs !== null && result.archive ? `Download of the ${fmtBytes(result.archive.bytes)} archive (parallel ranged GETs, hashed, fsynced): ${fmtMs(dlMs)} (${(result.archive.bytes / 1e6 / (dlMs / 1000)).toFixed(0)} MB/s). ` : ''}` +
         `s3rver's own CPU in the median S3 run: ${o.serverCpuMs !== undefined ? fmtMs(o.serverCpuMs) : 'n/a'} (not in the CPU ratio).`,
     );
   } catch (err) {
