@@ -12,7 +12,7 @@ import type { EncryptionKey } from '../../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../../format/manifest.js';
 import { cloneState } from '../../format/state.js';
-import { snapshotTextChunks } from '../../format/snapshot-file.js';
+import { seedTextChunks } from './seed-text.js';
 import { commitFile } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -279,15 +279,20 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...retention,
     };
     emit('package', done, totalBytes);
-    const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
-
-    // The seed for the next archive is durable before the archive is visible.
+    // The seed for the next archive is durable before the archive is visible; it is written while the
+    // package is (the tar writer mostly waits on the disk, the seed's encoding is CPU).
     // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
     const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: wal.lastTimestamp ?? createdAt.getTime(), state: endState } : null;
     const endText =
-      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : snapshotTextChunks(endSnap)) : undefined);
+      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
-    if (endText !== undefined) await writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
+    const seeding = endText !== undefined ? writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts) : Promise.resolve();
+    seeding.catch(() => undefined);
+    const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes).catch(async (err: unknown) => {
+      await seeding.catch(() => undefined);
+      throw err;
+    });
+    await seeding;
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     // The package was fsynced whole by its writer: only the rename and the directory are left.
     await commitFile(written.path, file, { synced: true });

@@ -12,14 +12,29 @@ import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
 import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
-import { readSegmentLines } from '../../store/wal/wal-reader.js';
 import type { SegmentSpan } from '../../store/wal/wal-spans.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
-import { compressToFile } from '../package/compress.js';
+import { compressOffThread } from '../package/compress-worker.js';
+import { lineOffset, readWalChunks, type TornTail } from './wal-chunks.js';
 import { timeSlicer } from '../../store/time-slice.js';
 
-/** WAL text is handed to the compressor (and counted for progress) in chunks of about this many characters. */
-const STAGE_CHUNK = 256 * 1024;
+/** Progress is told about once per this many bytes. */
+const PROGRESS_STEP = 1 << 20;
+
+/** Counts what goes by, for progress; `ended` is called once every chunk was taken (not on a failure: the compressor's promise says it). */
+async function* counted(chunks: AsyncIterable<Buffer>, onBytes: ((n: number) => void) | undefined, ended: () => void): AsyncGenerator<Buffer> {
+  let untold = 0;
+  for await (const c of chunks) {
+    untold += c.length;
+    if (untold >= PROGRESS_STEP) {
+      onBytes?.(untold);
+      untold = 0;
+    }
+    yield c;
+  }
+    if (untold > 0) onBytes?.(untold);
+  ended();
+}
 
 export interface WalRangeOptions {
   dataDir: string;
@@ -65,6 +80,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
   let opsKnown = true;
   let firstPointer: string | null = null;
   const segments: StagedSegment[] = [];
+  const pending: Array<Promise<StagedSegment>> = [];
   const slicer = timeSlicer();
   for (const seg of opts.spans) {
     if (seg.lastLine <= localStart || seg.firstLine > localEnd || seg.lastLine < seg.firstLine) continue;
@@ -73,70 +89,80 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     let lastTs: number | null = null;
     let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
     let last = -1;
-    async function* lines(): AsyncGenerator<Buffer> {
-      for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
-        let out: string[] = [];
-        let outChars = 0;
-        for (const line of batch) {
-          // A whole segment comes as one batch: the event loop gets a turn between slices of it.
-          const turn = (entries & 255) === 255 ? slicer.maybeYield() : null;
-          // Handed on in chunks of about STAGE_CHUNK, so that progress moves within a segment.
-          if (turn || outChars >= STAGE_CHUNK) {
-            if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
-            out = [];
-            outChars = 0;
+    const broken = (lineNo: number, segmentLine: number, torn: boolean): BriError => {
+      const b = verifier.firstBreak;
+      return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${!torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
+        hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
+        details: { segment: seg.name, lineNo },
+      });
+    };
+    // The segment's bytes go to the compressor as read (their buffers given up to it); the lines are parsed once, for the chain and the replay.
+    async function* chunks(): AsyncGenerator<Buffer> {
+      let torn: TornTail | null = null;
+      for await (const chunk of readWalChunks(seg.path, seg.firstLine, (t) => (torn = t))) {
+        const { lines } = chunk;
+        const n = lines.length;
+        // Lines of the chunk in the range: [from, to).
+        const from = Math.max(0, Math.min(n, localStart + 1 - chunk.firstLineNo));
+        const to = Math.max(from, Math.min(n, localEnd + 1 - chunk.firstLineNo));
+        for (let i = from; i < to; i++) {
+          // A whole segment may be in memory: the event loop gets a turn between slices of it.
+          if ((entries & 255) === 255) {
+            const turn = slicer.maybeYield();
             if (turn) await turn;
           }
-          if (line.lineNo <= localStart || line.lineNo > localEnd) continue;
-          if (!verifier.push(line) || !line.terminated) {
-            const b = verifier.firstBreak;
-            throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${b ? describeBreak(b) : `wal/${seg.name} line ${line.segmentLine} is torn`}`, {
-              hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
-              details: { segment: seg.name, lineNo: line.lineNo },
-            });
-          }
-          const parsed = parseWalLine(line.text)!;
-          firstPointer ??= parsed.pointer;
-          first ??= line.lineNo;
-          last = line.lineNo;
-          firstTs ??= parsed.timestamp;
-          lastTs = parsed.timestamp;
+          const text = lines[i]!;
+          const lineNo = chunk.firstLineNo + i;
+          const pos = { lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i };
+          const parsed = text.length === 0 ? null : parseWalLine(text);
+          if (!verifier.pushParsed(pos, parsed, text.length === 0)) throw broken(lineNo, pos.segmentLine, false);
+          const line = parsed!;
+          firstPointer ??= line.pointer;
+          first ??= lineNo;
+          last = lineNo;
+          firstTs ??= line.timestamp;
+          lastTs = line.timestamp;
           entries++;
-          if (isEncryptedEntry(parsed.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
+          if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
           else {
-            const op = lineOperation(parsed, opts.key);
+            const op = lineOperation(line, opts.key);
             counts[op.action]++;
             if (opts.replayInto) applyOperation(opts.replayInto, op);
           }
-          out.push(line.text);
-          outChars += line.text.length + 1;
         }
-        if (out.length > 0) yield Buffer.from(out.join('\n') + '\n', 'utf8');
+        if (to === from) continue;
+        if (chunk.hasCr) yield Buffer.from(lines.slice(from, to).join('\n') + '\n', 'utf8');
+        else if (from === 0 && to === n) yield chunk.bytes;
+        else yield chunk.bytes.subarray(lineOffset(chunk.bytes, from), lineOffset(chunk.bytes, to));
+      }
+      const t = torn as TornTail | null;
+      if (t !== null && t.lineNo > localStart && t.lineNo <= localEnd) {
+        // Checked as the old reader did: a chain break names itself, a line that parses is still torn.
+        const parsed = t.text.length === 0 ? null : parseWalLine(t.text);
+        const ok = verifier.pushParsed({ lineNo: t.lineNo, segment: seg.name, segmentLine: t.segmentLine }, parsed, t.text.length === 0);
+        throw broken(t.lineNo, t.segmentLine, ok);
       }
     }
     // Staged, not kept: the package they go into is fsynced whole.
-    const staged = await compressToFile(lines(), path.join(opts.stageDir, `${seg.name}.zst`), {
-      durable: false,
-      level: opts.level,
-      workers: opts.workers,
-      onBytes: opts.onBytes,
-    });
-    if (entries === 0) continue;
-    segments.push({
-      file: `wal/${seg.name}.zst`,
-      segment: seg.name,
-      firstLine: first! + opts.removedLines,
-      lastLine: last + opts.removedLines,
-      entries,
-      firstTimestamp: firstTs,
-      lastTimestamp: lastTs,
-      originalSize: staged.originalSize,
-      compressedSize: staged.compressedSize,
-      sha256: staged.sha256,
-      contentSha256: staged.contentSha256,
-      stagedPath: staged.path,
-    });
+    const stagedPath = path.join(opts.stageDir, `${seg.name}.zst`);
+    // The member is compressed while the next segment is read: its lines are all handed over once `sent` resolves.
+    let sent!: () => void;
+    const allSent = new Promise<void>((r) => (sent = r));
+    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, false, true);
+    job.catch(() => undefined);
+    await Promise.race([allSent, job]);
+    if (entries === 0) {
+      await job;
+      continue;
+    }
+    const meta = { file: `wal/${seg.name}.zst`, segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
+    const staged = job.then((r) => ({ ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath }));
+    staged.catch(() => undefined);
+    pending.push(staged);
+    // At most two members at the compressor at once (memory: each may be buffered whole there).
+    if (pending.length - segments.length >= 2) segments.push(await pending[segments.length]!);
   }
+  for (const p of pending.slice(segments.length)) segments.push(await p);
   const total = segments.reduce((a, s) => a + s.entries, 0);
   if (total !== opts.endLine - opts.startLine) {
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `expected lines ${opts.startLine + 1}..${opts.endLine} in the WAL, found ${total}`, {
