@@ -20,6 +20,7 @@ import { benchRoot, GNU_TIME_PATH, hasGnuTime, medianOf, toolVersion, runMeasure
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
 import { flag } from './lib/args.js';
+import { archiveSummaryRows, runSmallMembers, type SmallMembersFigures, type SummaryRow } from './archive-summary.js';
 
 const MIB = 1024 * 1024;
 export const DEFAULT_ARCHIVE_MIB = [200, 50];
@@ -42,6 +43,8 @@ export interface ArchiveBenchOptions {
   runs?: number;
   /** Our create with its default PAR2 recovery data (true, the API's default) or without (`--no-par2`). */
   par2?: boolean;
+  /** Also time 47 members of 16 KiB at level 19 against the same bytes as one member (default true; `--no-small`). */
+  smallMembers?: boolean;
   quick?: boolean;
   log?: (line: string) => void;
 }
@@ -148,6 +151,10 @@ export interface ArchiveBenchResult {
   rows: ArchiveRow[];
   /** os.loadavg() (1, 5, 15 min) when each size started and at the end: other work on the machine skews wall times. */
   loadAverages: Array<{ at: string; load: number[] }>;
+  /** Many small members at level 19 against the same bytes in one member (our create both times). */
+  smallMembers: SmallMembersFigures | null;
+  /** One row per ratio that issue 15 names (bench/run.ts prints them in its summary table). */
+  summaryRows: SummaryRow[];
   /** Our create's peak RSS at the biggest size against the smallest, per level. */
   rssGrowth: Array<{ level: number; smallMib: number; bigMib: number; smallRssKb: number; bigRssKb: number; walFactor: number; rssFactor: number }>;
 }
@@ -171,6 +178,7 @@ export function resolveArchiveBenchOptions(argv: readonly string[], env: NodeJS.
     levels,
     verify: !argv.includes('--no-verify'),
     par2: !argv.includes('--no-par2'),
+    smallMembers: !argv.includes('--no-small'),
     runs,
     quick,
   };
@@ -342,6 +350,8 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
     sizes: [],
     rows: [],
     loadAverages: [],
+    smallMembers: null,
+    summaryRows: [],
     rssGrowth: [],
   };
   const noteLoad = (at: string): string => {
@@ -523,6 +533,10 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
       }
       if (process.env.BENCH_KEEP !== '1') fs.rmSync(sizeDir, { recursive: true, force: true });
     }
+    if (opts.smallMembers !== false) {
+      log(`--- small members (${noteLoad('small members')})`);
+      result.smallMembers = await runSmallMembers({ root, createChild, bytesPerLine: result.bytesPerLine, level: 19, par2: opts.par2 !== false, log });
+    }
   } finally {
     if (process.env.BENCH_KEEP !== '1') fs.rmSync(root, { recursive: true, force: true });
   }
@@ -589,6 +603,8 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
     '"theirs" peak RSS = tar + zstd (concurrent, per-process peaks added); ours = the whole child process (node + tsx + zstd threads). ' +
       'Their output has no manifest, no per-segment frames, no checksums member; ours is a tar of per-segment .zst members.',
   );
+  result.summaryRows = archiveSummaryRows(result.rows, result.smallMembers, cpus.length);
+  for (const r of result.summaryRows) log(`summary: ${r.operation}: ${fmtRatio(r.oursMs, r.theirsMs)} wall, CPU ${r.cpuRatio === null ? 'n/a' : `${r.cpuRatio.toFixed(2)}x`} (target ${r.target})`);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
   log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
