@@ -24,6 +24,7 @@ import { benchRoot, hasGnuTime, runNodeChild, siblingPath, machineInfo, type Mac
 import { fmtBytes, fmtInt, fmtMs } from './lib/table.js';
 import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
+import type { SummaryRow } from './archive-summary.js';
 
 export const DEFAULT_RATE = 5000;
 export const DEFAULT_SECONDS = 20;
@@ -108,6 +109,26 @@ export interface ArchivingBenchResult {
   without: LoadRunFigures | { error: string };
   with: LoadRunFigures | { error: string };
   ratios: Record<string, number | null>;
+  /** Issue 15's ratio: the writers' p99 with archiving against without (bench/run.ts prints it in its summary table). */
+  summaryRows: SummaryRow[];
+}
+
+/** The writers' p99 latency with archiving beside them against without; CPU of the whole child with/without. */
+export function archivingSummaryRows(wo: LoadRunFigures | null, w: LoadRunFigures | null): SummaryRow[] {
+  const div = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
+  const cpu = (r: LoadRunFigures | null) => (r ? r.cpuUserMs + r.cpuSystemMs : null);
+  return [
+    {
+      operation: `writers' p99 latency with archiving (every ${w?.every ?? '?'} entries) / without`,
+      oursMs: w?.latencyMs.p99 ?? null,
+      theirsMs: wo?.latencyMs.p99 ?? null,
+      ratio: div(w?.latencyMs.p99, wo?.latencyMs.p99),
+      cpuRatio: div(cpu(w), cpu(wo)),
+      oursRssKb: w?.peakRssKb ?? null,
+      theirsRssKb: wo?.peakRssKb ?? null,
+      target: '<= 3x',
+    },
+  ];
 }
 
 function resolveOptions(opts: ArchivingBenchOptions): ArchivingBenchResult['options'] {
@@ -189,6 +210,7 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
     without: { error: 'not run' },
     with: { error: 'not run' },
     ratios: {},
+    summaryRows: [],
   };
   log(
     `${cpus.length} CPU(s) ${result.machine.cpuModel}, node ${process.version}, data in ${root}; ` +
@@ -234,6 +256,8 @@ export async function runArchivingBench(opts: ArchivingBenchOptions = {}): Promi
         (wo ? `, ${fmtBytes(wo.walEndBytes)} in ${wo.walEndFiles} file(s) without` : ''),
     );
   }
+  result.summaryRows = archivingSummaryRows(wo, w);
+  for (const r of result.summaryRows) log(`summary: ${r.operation}: ${r.oursMs === null ? 'n/a' : fmtMs(r.oursMs)} / ${r.theirsMs === null ? 'n/a' : fmtMs(r.theirsMs)} = ${r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}x`} (target ${r.target})`);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(result, null, 2)}\n`);
   log(`results written to ${path.relative(process.cwd(), RESULTS_FILE) || RESULTS_FILE}`);
