@@ -38,11 +38,21 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
     }
     plain = decryptText(key, text);
   }
+  // The native parser first: each document's stored form is then its JSON text as written
+  // (what encodeJss gives back for a document decoded from it), unless a pointer ties it
+  // to another part of the file; anything else takes the JSS decoder (fastDocuments: null).
   let raw: unknown;
+  let fast: Map<string, string> | null = null;
   try {
-    raw = decodeJss(plain);
+    const parsed = noPointerTags(plain) ? (JSON.parse(plain) as unknown) : null;
+    fast = parsed === null ? null : fastDocuments(parsed);
+    raw = fast !== null ? parsed : decodeJss(plain);
   } catch (err) {
     throw corrupted((err as Error).message, err);
+  }
+  if (fast !== null) {
+    const o = raw as Record<string, unknown>;
+    if ('timestamp<!D>' in o) o.timestamp = o['timestamp<!D>'];
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw corrupted('not an object');
   const obj = raw as Record<string, unknown>;
@@ -57,8 +67,8 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
   const cols = obj.collections ?? {};
   if (typeof docs !== 'object' || docs === null || Array.isArray(docs)) throw corrupted('documents must be an object');
   if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) throw corrupted('collections must be an object');
-  const state: DbState = { documents: new Map(), collections: new Map() };
-  for (const [k, v] of Object.entries(docs as Record<string, unknown>)) {
+  const state: DbState = { documents: fast ?? new Map(), collections: new Map() };
+  if (fast === null) for (const [k, v] of Object.entries(docs as Record<string, unknown>)) {
     // v1 keeps the stored string; v2 keeps the decoded object, re-encoded here to the stored form.
     if (typeof v === 'string') state.documents.set(k, v);
     else if (v !== null && typeof v === 'object') state.documents.set(k, encodeJss(v));
@@ -70,6 +80,38 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
     state.collections.set(k, new Set(members.map(String)));
   }
   return { version, walLine, timestamp, state };
+}
+
+/** No pointer tag (`P`, alone or in an array's list of tags) and no `__proto__` key anywhere in the text. */
+function noPointerTags(text: string): boolean {
+  if (text.includes('"__proto__"')) return false;
+  const tags = /<!([^>]*)>/g;
+  for (let m = tags.exec(text); m !== null; m = tags.exec(text)) if (m[1]!.includes('P')) return false;
+  return true;
+}
+
+/**
+ * The documents' stored forms from the natively parsed snapshot, or null when it needs the JSS
+ * decoder: a tagged key among the top-level fields, documents or collections (a document or a
+ * collection that is itself a Map, Set, ...), or a document that is neither object nor string.
+ */
+function fastDocuments(parsed: unknown): Map<string, string> | null {
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const o = parsed as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k.includes('<!') && k !== 'timestamp<!D>') return null;
+  const docs = o.documents ?? {};
+  const cols = o.collections ?? {};
+  if (typeof docs !== 'object' || docs === null || Array.isArray(docs)) return null;
+  if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) return null;
+  for (const k of Object.keys(cols)) if (k.includes('<!')) return null;
+  const out = new Map<string, string>();
+  for (const [k, v] of Object.entries(docs as Record<string, unknown>)) {
+    if (k.includes('<!')) return null;
+    if (typeof v === 'string') out.set(k, v);
+    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.set(k, JSON.stringify(v));
+    else return null;
+  }
+  return out;
 }
 
 function decodeDocument(stored: string): unknown {

@@ -60,4 +60,57 @@ describe('withWalLine', () => {
     expect(withWalLine('{"walLine":1,"version":2}', 3)).toBeNull();
     expect(withWalLine(encodeSnapshot({ version: 2, walLine: 1, timestamp: 1, state }, key), 3)).toBeNull();
   });
+
+  // decodeSnapshot parses natively when no pointer ties documents together: the stored forms must be
+  // exactly those the JSS decoder + encoder give, whatever the documents hold (tags, nesting, sharing).
+  const leaf = fc.oneof(
+    fc.string(),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.date({ noInvalidDate: true }),
+    fc.constantFrom(/x+/g, /a.b/i, new Error('boom')),
+    fc.uniqueArray(fc.oneof(fc.string(), fc.integer())).map((a) => new Set(a)),
+    fc.dictionary(fc.string().filter((k) => !k.includes('<!') && k !== '__proto__'), fc.integer(), { maxKeys: 3 }).map((o) => new Map(Object.entries(o))),
+  );
+  const value = fc.letrec((tie) => ({
+    arr: fc.array(fc.oneof(leaf, tie('obj'), fc.constant(undefined)), { maxLength: 4 }),
+    obj: fc.dictionary(fc.string().filter((k) => !k.includes('<!') && !k.includes('/') && k !== '__proto__'), fc.oneof({ depthSize: 'small' }, leaf, tie('arr'), tie('obj')), { maxKeys: 5 }),
+  }));
+  const docKey = fc.string().filter((k) => !k.includes('<!') && !k.includes('/') && k !== '__proto__');
+
+  it('property: the native parse gives the stored forms the JSS decoder gives, shared references and tags included', () => {
+    fc.assert(
+      fc.property(fc.dictionary(docKey, value.obj, { maxKeys: 6 }), fc.boolean(), fc.dictionary(docKey, fc.uniqueArray(fc.string()), { maxKeys: 3 }), (docs, share, sets) => {
+        const keys = Object.keys(docs);
+        // A field holding another document itself: BRI's writer makes it a pointer across documents.
+        if (share && keys.length >= 2) (docs[keys[0]!] as Record<string, unknown>).peer = docs[keys[1]!];
+        const text = encodeJss({ version: 2, walLine: 3, timestamp: new Date(1700000000000), documents: docs, collections: sets });
+        const slow = decodeJss(text) as { documents: Record<string, object> };
+        const expected = new Map(Object.entries(slow.documents).map(([k, v]) => [k, encodeJss(v)]));
+        const got = decodeSnapshot(text);
+        expect(got.state.documents).toEqual(expected);
+        expect([...got.state.documents.keys()]).toEqual([...expected.keys()]);
+        expect(got.timestamp).toBe(1700000000000);
+        expect(got.state.collections).toEqual(new Map(Object.entries(sets).map(([k, v]) => [k, new Set(v)])));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a pointer, a tagged collection, or __proto__ takes the JSS decoder and stays right', () => {
+    const cases = [
+      '{"version":2,"walLine":1,"timestamp<!D>":5,"documents":{"A":{"x":{"y":1}},"B":{"z<!P>":"documents/A/x"}},"collections":{}}',
+      '{"version":2,"walLine":1,"timestamp<!D>":5,"documents":{"A":{"__proto__":{"a":1}}},"collections":{}}',
+      '{"version":2,"walLine":1,"timestamp<!D>":5,"documents":{},"collections":{"S<!S>":["a","b"]}}',
+      '{"version":2,"walLine":1,"timestamp<!D>":5,"documents":{"A":{"list<![D,P]>":[1,"documents/A"]}},"collections":{}}',
+    ];
+    for (const text of cases) {
+      const slow = decodeJss(text) as { documents: Record<string, unknown>; collections: Record<string, unknown> };
+      const got = decodeSnapshot(text);
+      expect(got.state.documents).toEqual(new Map(Object.entries(slow.documents).map(([k, v]) => [k, typeof v === 'string' ? v : encodeJss(v as object)])));
+      expect(got.state.collections.size).toBe(Object.keys(slow.collections).length);
+    }
+  });
 });
