@@ -15,15 +15,15 @@ import { cloneState } from '../../format/state.js';
 import { seedTextChunks } from './seed-text.js';
 import { commitFile } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { chainTip, earliestBuildableLine } from './chain-start.js';
-import { compressToFile, DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
+import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { writePackage, type PackageMember } from '../package/writer.js';
 import type { ProgressListener } from '../package/progress.js';
-import { pruneSeeds, writeSeed } from './seeds.js';
+import { encodedPieces, pruneSeeds, writeSeed } from './seeds.js';
+import { compressOffThread } from '../package/compress-worker.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
@@ -231,7 +231,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
 
     emit('snapshot', done, totalBytes, SNAPSHOT_MEMBER);
     // Staged members are copied into the package, which is fsynced whole: flushing them too only doubles the disk writes.
-    const snap = await compressToFile(Readable.from([Buffer.from(start.snapshotText, 'utf8')]), path.join(stageDir, SNAPSHOT_MEMBER), { level, workers: opts.workers ?? 2, durable: false });
+    const snapPath = path.join(stageDir, SNAPSHOT_MEMBER);
+    // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.
+    const snapSource = start.snapshotBytes ? toAsync(start.snapshotBytes) : encodedPieces([start.snapshotText]);
+    const snap = { path: snapPath, ...(await compressOffThread(snapSource, snapPath, level, opts.workers ?? 2, false, true)) };
     const members: Record<string, string> = { [SNAPSHOT_MEMBER]: snap.sha256 };
     for (const s of wal.segments) members[s.file] = s.sha256;
     const originalSize = snap.originalSize + wal.segments.reduce((a, s) => a + s.originalSize, 0);
@@ -370,6 +373,10 @@ function readBackManifest(text: string): void {
       cause: err,
     });
   }
+}
+
+async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
 }
 
 /** Removes temp dirs left by crashed runs of this instance (we hold its lock). */

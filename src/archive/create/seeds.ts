@@ -7,9 +7,10 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { compressToFile, decompressChunks } from '../package/compress.js';
+import { decompressChunks } from '../package/compress.js';
+import { compressOffThread } from '../package/compress-worker.js';
 import { commitFile, writeFileDurable } from '../../store/durable-fs.js';
+import { timeSlicer } from '../../store/time-slice.js';
 
 export const SEEDS_DIR = '.seeds';
 const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
@@ -45,7 +46,8 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
   const target = seedPath(archiveDir, instanceId, line);
   await writeFacts(archiveDir, instanceId, line, facts);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
-  await compressToFile(Readable.from(batched(pieces)), target + '.tmp', { level: 3 });
+  // Encoded a piece at a time with turns for the event loop between pieces; zstd and both hashes on the worker.
+  await compressOffThread(encodedPieces(pieces), target + '.tmp', 3, 0, true, true);
   await commitFile(target + '.tmp', target, { synced: true });
 }
 
@@ -72,29 +74,71 @@ export async function readSeedFacts(archiveDir: string, instanceId: string, line
   }
 }
 
-/** Groups small pieces into ~1 MiB buffers for the compressor. */
-function* batched(pieces: Iterable<string>): Generator<Buffer> {
-  let parts: string[] = [];
-  let size = 0;
-  for (const p of pieces) {
-    parts.push(p);
-    size += p.length;
-    if (size >= 1 << 20) {
-      yield Buffer.from(parts.join(''), 'utf8');
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length) yield Buffer.from(parts.join(''), 'utf8');
+/** Text is encoded for the compressor in pieces of about this many characters. */
+const PIECE = 256 * 1024;
+
+/** Where a long string may be cut near `at` without splitting a surrogate pair. */
+function cutAt(text: string, at: number): number {
+  if (at >= text.length) return text.length;
+  const c = text.charCodeAt(at - 1);
+  return c >= 0xd800 && c <= 0xdbff ? at - 1 : at;
 }
 
-/** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */
-export async function readSeed(archiveDir: string, instanceId: string, line: number): Promise<string | null> {
+/**
+ * UTF-8 buffers of ~PIECE characters from pieces of text (small ones grouped, a long one cut),
+ * each in a buffer of its own (transferable), with a turn for the event loop once a slice of time is used.
+ */
+export async function* encodedPieces(pieces: Iterable<string>): AsyncGenerator<Buffer> {
+  const slicer = timeSlicer();
+  let parts: string[] = [];
+  let size = 0;
+  const flush = async function* (text: string): AsyncGenerator<Buffer> {
+    for (let at = 0; at < text.length; ) {
+      const end = cutAt(text, Math.min(text.length, at + PIECE));
+      const piece = text.slice(at, end);
+      const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(piece, 'utf8'));
+      buf.write(piece, 0, 'utf8');
+      yield buf;
+      at = end;
+      const turn = slicer.maybeYield();
+      if (turn) await turn;
+    }
+  };
+  for (const p of pieces) {
+    if (p.length >= PIECE) {
+      if (parts.length) yield* flush(parts.join(''));
+      parts = [];
+      size = 0;
+      yield* flush(p);
+      continue;
+    }
+    parts.push(p);
+    size += p.length;
+    if (size >= PIECE) {
+      yield* flush(parts.join(''));
+      parts = [];
+      size = 0;
+    } else {
+      const turn = slicer.maybeYield();
+      if (turn) await turn;
+    }
+  }
+  if (parts.length) yield* flush(parts.join(''));
+}
+
+/** The decompressed bytes of the seed at absolute `line` (each chunk in a buffer of its own), or null when none is kept. */
+export async function readSeedChunks(archiveDir: string, instanceId: string, line: number): Promise<Buffer[] | null> {
   const file = seedPath(archiveDir, instanceId, line);
   if (!fs.existsSync(file)) return null;
   const chunks: Buffer[] = [];
   for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
-  return Buffer.concat(chunks).toString('utf8');
+  return chunks;
+}
+
+/** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */
+export async function readSeed(archiveDir: string, instanceId: string, line: number): Promise<string | null> {
+  const chunks = await readSeedChunks(archiveDir, instanceId, line);
+  return chunks === null ? null : Buffer.concat(chunks).toString('utf8');
 }
 
 /** The lines this instance has seeds at (a state that can start an archive without a replay). */

@@ -14,13 +14,15 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
-import { readSeed, readSeedFacts } from './seeds.js';
+import { readSeed, readSeedChunks, readSeedFacts } from './seeds.js';
 
 export interface StartState {
   /** Absolute line the state is at. */
   walLine: number;
-  /** The snapshot text for the archive member (encrypted when the data directory is). */
+  /** The snapshot text for the archive member (encrypted when the data directory is); '' when `snapshotBytes` holds it. */
   snapshotText: string;
+  /** The same as UTF-8 bytes, each chunk in a buffer of its own (a seed read as it is, never turned into one string). */
+  snapshotBytes?: Buffer[];
   snapshotVersion: 1 | 2;
   encrypted: boolean;
   /** The decoded state, when it could be read (plaintext or key given) and was asked for. */
@@ -74,12 +76,18 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     // Nothing secret in an empty state: without the key it is stored in plaintext.
     return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
   }
+  const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
+  if (facts) {
+    // Seeds are written as version 2 by this code, with their facts beside them: the bytes go to the member as they are.
+    const bytes = await readSeedChunks(o.archiveDir, o.instanceId, M);
+    if (bytes !== null) {
+      const encrypted = isEncryptedSnapshot(headText(bytes));
+      return { walLine: M, snapshotText: '', snapshotBytes: bytes, snapshotVersion: 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
+    }
+  }
   const seed = await readSeed(o.archiveDir, o.instanceId, M);
   if (seed !== null) {
     const encrypted = isEncryptedSnapshot(seed);
-    const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
-    // Seeds are written as version 2 by this code, with their facts beside them.
-    if (facts) return { walLine: M, snapshotText: seed, snapshotVersion: 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
     const decoded = !encrypted || o.key ? decodeSnapshot(seed, o.key) : null;
     return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
   }
@@ -111,7 +119,21 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   };
 }
 
+/** The first KiB of a text given as chunks (what tells an encrypted snapshot). */
+function headText(chunks: Buffer[]): string {
+  const head = Buffer.concat(chunks.slice(0, 2)).subarray(0, 1024);
+  return head.toString('utf8');
+}
+
+/** Reads the snapshot's first KiB only: the whole file decoded as one string held the writers' thread. */
 async function snapshotIsEncrypted(dataDir: string): Promise<boolean> {
-  const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
-  return raw !== null && isEncryptedSnapshot(raw);
+  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return bytesRead > 0 && isEncryptedSnapshot(buf.toString('utf8', 0, bytesRead));
+  } finally {
+    await fh.close();
+  }
 }
