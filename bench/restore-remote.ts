@@ -50,6 +50,14 @@ interface RunChildResult {
   maxRssKb: number;
 }
 
+interface DownloadChildResult {
+  ms: number;
+  cpuMs: number;
+  sha256: string;
+  parts: number;
+  maxRssKb: number;
+}
+
 interface SetupResult {
   createMs: number;
   archiveId: string;
@@ -92,6 +100,8 @@ export interface RestoreRemoteBenchResult {
   archive: { archiveId: string; bytes: number; createMs: number } | null;
   ours: SideFigures | null;
   theirs: SideFigures | null;
+  /** The download alone, median of the runs. */
+  download?: { oneGetMs: number; parallelMs: number; parallelParts: number };
   summaryRows: SummaryRow[];
   error?: string;
 }
@@ -183,6 +193,23 @@ export async function runRestoreRemoteBench(opts: RestoreRemoteBenchOptions = {}
       const order: Array<'local' | 's3'> = i % 2 === 0 ? ['local', 's3'] : ['s3', 'local'];
       for (const s of order) await once(s, i);
     }
+    // The download alone: one plain GET streamed into the file (as before) vs 4 ranged parts of 8 MiB, interleaved.
+    const dlChild = siblingPath(import.meta.url, 'children', 'restore-remote-download.ts');
+    const dlArgs = ['--key', `archives/${a.archiveId}.bri`, '--size', String(a.bytes), '--to', path.join(root, 'download.bin'), ...common];
+    const downloads: Record<'one' | 'parallel', Array<ChildRun<DownloadChildResult>>> = { one: [], parallel: [] };
+    for (let i = 0; i < runs; i++) {
+      for (const mode of i % 2 === 0 ? (['one', 'parallel'] as const) : (['parallel', 'one'] as const)) {
+        const extra = mode === 'one' ? ['--parts', '1', '--part-mib', String(Math.ceil(a.bytes / MIB) + 1)] : ['--parts', '4', '--part-mib', '8'];
+        const c = await runNodeChild<DownloadChildResult>(dlChild, [...dlArgs, ...extra]);
+        downloads[mode].push(c);
+        fs.rmSync(path.join(root, 'download.bin'), { force: true });
+      }
+    }
+    const mid = (xs: Array<ChildRun<DownloadChildResult>>): ChildRun<DownloadChildResult> => [...xs].sort((x, y) => x.result.ms - y.result.ms)[(xs.length - 1) >> 1]!;
+    const dOne = mid(downloads.one);
+    const dPar = mid(downloads.parallel);
+    if (dOne.result.sha256 !== dPar.result.sha256) throw new Error('the two downloads differ');
+    result.download = { oneGetMs: dOne.result.ms, parallelMs: dPar.result.ms, parallelParts: dPar.result.parts };
     const o = pickMedian(ours, serverCpu);
     const t = pickMedian(theirs, []);
     result.ours = o;
@@ -197,7 +224,16 @@ export async function runRestoreRemoteBench(opts: RestoreRemoteBenchOptions = {}
       theirsRssKb: t.peakRssKb,
       target: TARGET,
     };
-    result.summaryRows.push(row);
+    result.summaryRows.push(row, {
+      operation: `download of the ${fmtBytes(a.bytes)} archive from S3: ${dPar.result.parts} ranged parts, 4 in flight (ours) vs one plain GET (theirs)`,
+      oursMs: dPar.result.ms,
+      theirsMs: dOne.result.ms,
+      ratio: ratio(dPar.result.ms, dOne.result.ms),
+      cpuRatio: ratio(dPar.result.cpuMs, dOne.result.cpuMs),
+      oursRssKb: dPar.peakRssKb,
+      theirsRssKb: dOne.peakRssKb,
+      target: 'n/a (figure)',
+    });
     log('');
     log(
       formatTable(
@@ -211,6 +247,7 @@ export async function runRestoreRemoteBench(opts: RestoreRemoteBenchOptions = {}
       `S3 runs ${o.runsMs.map(fmtMs).join(', ')}; local runs ${t.runsMs.map(fmtMs).join(', ')}. ` +
         `Listing and plan: ${fmtMs(o.marks.beforeRestore ?? null)} from S3, ${fmtMs(t.marks.beforeRestore ?? null)} local. ` +
         `${dlMs !== null && result.archive ? `Download of the ${fmtBytes(result.archive.bytes)} archive (parallel ranged GETs, hashed, fsynced): ${fmtMs(dlMs)} (${(result.archive.bytes / 1e6 / (dlMs / 1000)).toFixed(0)} MB/s). ` : ''}` +
+        `Download alone: ${dPar.result.parts} ranged parts ${fmtMs(dPar.result.ms)} vs one GET ${fmtMs(dOne.result.ms)} (peak RSS ${fmtRss(dPar.peakRssKb)} / ${fmtRss(dOne.peakRssKb)}). ` +
         `s3rver's own CPU in the median S3 run: ${o.serverCpuMs !== undefined ? fmtMs(o.serverCpuMs) : 'n/a'} (not in the CPU ratio).`,
     );
   } catch (err) {
