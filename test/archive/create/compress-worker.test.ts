@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decompress } from 'zstd-napi';
+import { compressOffThread, ONE_SHOT_MAX } from '../../../src/archive/package/compress-worker.js';
+import { makeTempDir } from '../../support/fixtures.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function chunksOf(total: number, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0, i = 0; at < total; at += size, i++) {
+    const b = Buffer.allocUnsafeSlow(Math.min(size, total - at));
+    for (let j = 0; j < b.length; j++) b[j] = 97 + ((i * 7 + j * 13) % 23);
+    out.push(b);
+  }
+  return out;
+}
+
+async function* from(chunks: Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
+}
+
+describe('compressOffThread', () => {
+  it('a small member (one shot) and a large one (streamed) are standard frames with content size, both sides hashed', async () => {
+    const dir = await makeTempDir();
+    for (const [name, total, level, workers] of [
+      ['small', 100_000, 19, 2],
+      ['large', ONE_SHOT_MAX + 3 * 65536, 1, 0],
+    ] as const) {
+      const chunks = chunksOf(total, 65536);
+      const plain = Buffer.concat(chunks);
+      const file = path.join(dir, `${name}.zst`);
+      const r = await compressOffThread(from(chunks), file, level, workers, false, true);
+      const z = await fsp.readFile(file);
+      expect(r.originalSize).toBe(total);
+      expect(r.contentSha256).toBe(sha(plain));
+      expect(r.compressedSize).toBe(z.length);
+      expect(r.sha256).toBe(sha(z));
+      // Frame header: the checksum flag (bit 2); a one-shot member declares its content size (a size field, or single segment).
+      expect(z.readUInt32LE(0)).toBe(0xfd2fb528);
+      expect(z[4]! & 4).toBe(4);
+      if (name === 'small') expect((z[4]! >> 6 !== 0) || (z[4]! & 0x20) !== 0).toBe(true);
+      expect(decompress(z).equals(plain)).toBe(true);
+      // Owned chunks were transferred to the worker, not copied.
+      expect(chunks.every((c) => c.buffer.byteLength === 0)).toBe(true);
+    }
+  });
+
+  it('copies chunks it does not own, and a failing input fails the call and leaves the worker usable', async () => {
+    const dir = await makeTempDir();
+    const chunks = chunksOf(200_000, 65536);
+    const plain = Buffer.concat(chunks);
+    const r = await compressOffThread(from(chunks), path.join(dir, 'a.zst'), 3, 0, false);
+    expect(r.contentSha256).toBe(sha(plain));
+    expect(Buffer.concat(chunks).equals(plain)).toBe(true);
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('abc');
+      throw new Error('input broke');
+    }
+    await expect(compressOffThread(failing(), path.join(dir, 'b.zst'), 3, 0, false)).rejects.toThrow('input broke');
+    const again = await compressOffThread(from([Buffer.from('hello')]), path.join(dir, 'c.zst'), 3, 0, false);
+    expect(decompress(await fsp.readFile(path.join(dir, 'c.zst'))).toString()).toBe('hello');
+    expect(again.originalSize).toBe(5);
+  });
+});
