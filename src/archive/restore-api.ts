@@ -266,7 +266,7 @@ export class RestoreApi {
           workDir,
           ...(this.ctx.key ? { key: this.ctx.key } : {}),
           // First the copy as it is (the build checks every member); verified and repaired first only when it does not match.
-          verify: verified && opts.verify !== false,
+          verify: opts.verify === false ? false : verified ? true : 'on-doubt',
           ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
           unreachable: listing.unreachable,
           ...(opts.onSourceProblem ? { onProblem: opts.onSourceProblem } : {}),

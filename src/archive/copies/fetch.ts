@@ -62,8 +62,12 @@ export interface FetchOptions {
   /** Where downloads go (a directory on the file system where the copy is needed). */
   workDir: string;
   key?: EncryptionKey;
-  /** Verify the copy (default true); without it, any copy that downloads is taken. */
-  verify?: boolean;
+  /**
+   * Verify the copy (default true); false: any copy that downloads is taken. 'on-doubt': the copy
+   * is taken as it is (its reader checks every member) unless its manifest does not read or it
+   * differs from the upload record; then it is verified, and repaired, like any other.
+   */
+  verify?: boolean | 'on-doubt';
   repair?: CopyRepairer;
   /** Sources the listing could not reach, with the error. */
   unreachable?: SourceFailure[];
@@ -96,12 +100,15 @@ export function recoveryDamage(id: string, copy: Pick<ArchiveCopy, 'source' | 'l
 }
 
 /** Checks a copy on disk; repairs it into a scratch file when it can. Throws a BriError saying what is wrong. */
-async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opts: FetchOptions, made: string[]): Promise<Pick<FetchedCopy, 'file' | 'repaired' | 'recoveryDamaged'>> {
+async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opts: FetchOptions, made: string[], doubt = false): Promise<Pick<FetchedCopy, 'file' | 'repaired' | 'recoveryDamaged'>> {
   const id = entry.manifest.archiveId;
-  if (opts.verify === false) {
-    const m = await readManifest(file);
-    if (m.archiveId !== id) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${m.archiveId}, not ${id}`);
-    return { file, repaired: null, recoveryDamaged: null };
+  if (opts.verify === false || (opts.verify === 'on-doubt' && !doubt)) {
+    const m = await readManifest(file).catch((err: unknown) => {
+      if (opts.verify === false || !(isBriError(err, ErrorCodes.ARCHIVE_INVALID) || isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED))) throw err;
+      return null; // damaged: verified (and repaired) below
+    });
+    if (m !== null && m.archiveId !== id) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${m.archiveId}, not ${id}`);
+    if (m !== null) return { file, repaired: null, recoveryDamaged: null };
   }
   // A wrong key is thrown from here (DECRYPTION_FAILED), never reported as damage.
   const report = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
@@ -149,6 +156,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       continue;
     }
     const made: string[] = [];
+    let doubt = false;
     try {
       let file: string;
       if (source === LOCAL_SOURCE) file = copy.file!;
@@ -159,11 +167,12 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
         const got = await download(remote, copy, file, opts);
         // A mismatch with our own upload record is damage; PAR2 may still repair it, so it is checked below.
         const rec = await readCopyRecord(opts.archiveDir, id, source);
-        if (rec && (rec.sha256 !== got.sha256 || rec.size !== got.size) && opts.verify === false) {
-          throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy's SHA-256 differs from the one confirmed at upload`, { details: { expected: rec.sha256, actual: got.sha256 } });
+        doubt = rec !== null && (rec.sha256 !== got.sha256 || rec.size !== got.size);
+        if (doubt && opts.verify === false) {
+          throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy's SHA-256 differs from the one confirmed at upload`, { details: { expected: rec!.sha256, actual: got.sha256 } });
         }
       }
-      const good = await check(file, entry, copy, work, made);
+      const good = await check(file, entry, copy, work, made, doubt);
       return { ...good, source, temporary: made, skipped };
     } catch (err) {
       await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
