@@ -18,8 +18,8 @@ import { compressOffThread } from '../package/compress-worker.js';
 import { lineOffset, readWalChunks, type TornTail } from './wal-chunks.js';
 import { timeSlicer } from '../../store/time-slice.js';
 
-/** Progress is told about once per this many bytes. */
-const PROGRESS_STEP = 1 << 20;
+/** Progress is told once this many bytes went by (each read chunk of ~256 KiB: at least every 256 KiB within a segment, as the CLI shows it). */
+const PROGRESS_STEP = 128 * 1024;
 
 /** Counts what goes by, for progress; `ended` is called once every chunk was taken (not on a failure: the compressor's promise says it). */
 async function* counted(chunks: AsyncIterable<Buffer>, onBytes: ((n: number) => void) | undefined, ended: () => void): AsyncGenerator<Buffer> {
