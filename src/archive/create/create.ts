@@ -22,7 +22,7 @@ import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids
 import type { RecoveryWriter } from '../package/recovery.js';
 import { writePackage, type PackageMember } from '../package/writer.js';
 import type { ProgressListener } from '../package/progress.js';
-import { encodedPieces, pruneSeeds, writeSeed } from './seeds.js';
+import { encodedPieces, pruneSeeds, removeSeed, seedExists, writeSeed } from './seeds.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
@@ -289,16 +289,22 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const endText =
       sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
+    const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
     const seeding = endText !== undefined ? writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts) : Promise.resolve();
     seeding.catch(() => undefined);
-    const written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes).catch(async (err: unknown) => {
-      await seeding.catch(() => undefined);
-      throw err;
-    });
-    await seeding;
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
-    // The package was fsynced whole by its writer: only the rename and the directory are left.
-    await commitFile(written.path, file, { synced: true });
+    let written: Awaited<ReturnType<typeof writeArchivePackage>>;
+    try {
+      written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
+      await seeding;
+      // The package was fsynced whole by its writer: only the rename and the directory are left.
+      await commitFile(written.path, file, { synced: true });
+    } catch (err) {
+      // No archive, so no seed of it either: a failed create leaves the archive directory as it was.
+      await seeding.catch(() => undefined);
+      if (endText !== undefined && !seededBefore) await removeSeed(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
+      throw err;
+    }
     await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);

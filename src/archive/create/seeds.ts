@@ -51,6 +51,18 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
   await commitFile(target + '.tmp', target, { synced: true });
 }
 
+/** Whether a seed exists at that line (a create that fails removes only a seed it wrote itself). */
+export async function seedExists(archiveDir: string, instanceId: string, line: number): Promise<boolean> {
+  return fsp.stat(seedPath(archiveDir, instanceId, line)).then(() => true, () => false);
+}
+
+/** Removes the seed at that line and its facts (a create that failed after writing them leaves nothing). */
+export async function removeSeed(archiveDir: string, instanceId: string, line: number): Promise<void> {
+  await fsp.rm(seedPath(archiveDir, instanceId, line), { force: true });
+  await fsp.rm(seedPath(archiveDir, instanceId, line) + '.tmp', { force: true });
+  await fsp.rm(factsPath(archiveDir, instanceId, line), { force: true });
+}
+
 /**
  * Keeps an archive's snapshot member (zstd of the snapshot text at absolute `line`) as the seed
  * at that line, as stored: a restore's starting state becomes its new instance's first seed.
