@@ -9,19 +9,9 @@ import * as path from 'node:path';
 import { runNodeChild } from './lib/measure.js';
 import { fmtBytes, fmtMs, fmtRatio, fmtRss } from './lib/table.js';
 import { generateWal } from './lib/walgen.js';
+import type { SummaryRow } from './lib/summary.js';
 
-/** One ratio of issue 15: ours against theirs (a standard tool, or our own reference run), wall and CPU, peak RSS of both. */
-export interface SummaryRow {
-  operation: string;
-  oursMs: number | null;
-  theirsMs: number | null;
-  ratio: number | null;
-  cpuRatio: number | null;
-  oursRssKb: number | null;
-  theirsRssKb: number | null;
-  /** The issue's target, e.g. "<= 5x". */
-  target: string;
-}
+export type { SummaryRow };
 
 export interface SmallMembersFigures {
   segments: number;

@@ -23,6 +23,7 @@ import { flag, positive, positiveInt } from './lib/args.js';
 import { benchRoot, hasGnuTime, machineInfo, median, runNodeChild, siblingPath, type ChildRun, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, fmtRatio, fmtRss, formatTable, ratio } from './lib/table.js';
 import { generateWal, walFiles } from './lib/walgen.js';
+import type { SummaryRow } from './lib/summary.js';
 
 const MIB = 1024 * 1024;
 export const DEFAULT_RESTORE_REMOTE_MIB = 200;
@@ -66,17 +67,6 @@ interface SetupResult {
   walLines: number;
   uploads: unknown;
   maxRssKb: number;
-}
-
-export interface SummaryRow {
-  operation: string;
-  oursMs: number | null;
-  theirsMs: number | null;
-  ratio: number | null;
-  cpuRatio: number | null;
-  oursRssKb: number | null;
-  theirsRssKb: number | null;
-  target: string;
 }
 
 interface SideFigures {
