@@ -46,13 +46,33 @@ export async function commitFile(tmp: string, target: string, opts: { synced?: b
   await fsyncDir(path.dirname(target));
 }
 
-/** Writes `data` to `target` atomically: `<target><tmpSuffix>`, fsync, then commitFile. */
-export async function writeFileDurable(target: string, data: string | Uint8Array, tmpSuffix = '.tmp'): Promise<void> {
+/** Pieces gathered before one write when the data comes in pieces. */
+const PIECES_BATCH = 1024 * 1024;
+
+/**
+ * Writes `data` to `target` atomically: `<target><tmpSuffix>`, fsync, then commitFile. Data in
+ * pieces (an iterable of strings) is written as it comes, in writes of about 1 MiB: the whole
+ * text is never held.
+ */
+export async function writeFileDurable(target: string, data: string | Uint8Array | Iterable<string>, tmpSuffix = '.tmp'): Promise<void> {
   const tmp = target + tmpSuffix;
   try {
     const handle = await fsp.open(tmp, 'w', 0o644);
     try {
-      await handle.writeFile(data);
+      if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+      else {
+        let batch: string[] = [];
+        let size = 0;
+        for (const piece of data) {
+          batch.push(piece);
+          size += piece.length;
+          if (size < PIECES_BATCH) continue;
+          await handle.writeFile(batch.join(''));
+          batch = [];
+          size = 0;
+        }
+        if (batch.length > 0) await handle.writeFile(batch.join(''));
+      }
       await handle.sync();
     } finally {
       await handle.close();

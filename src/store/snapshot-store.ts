@@ -6,7 +6,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { encryptText } from '../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type SnapshotFile } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
-import { commitFile, writeFileDurable } from './durable-fs.js';
+import { writeFileDurable } from './durable-fs.js';
 import { SNAPSHOT_FILE } from './layout.js';
 
 /** Loads the snapshot, or null when there is none. */
@@ -27,9 +27,6 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
   return decodeSnapshot(text, key);
 }
 
-/** Pieces gathered before one write when a snapshot is streamed to its file. */
-const STREAM_BATCH = 1024 * 1024;
-
 /**
  * Writes the snapshot atomically, as BRI does (snapshot.jss.tmp then rename). A plain one is
  * streamed a document at a time, so the whole text is never held (nor its bytes); an encrypted
@@ -37,33 +34,7 @@ const STREAM_BATCH = 1024 * 1024;
  */
 export async function writeSnapshot(dataDir: string, snapshot: SnapshotFile, key?: EncryptionKey): Promise<void> {
   const target = path.join(dataDir, SNAPSHOT_FILE);
-  if (key !== undefined) return writeFileDurable(target, encodeSnapshot(snapshot, key));
-  const tmp = `${target}.tmp`;
-  try {
-    const handle = await fsp.open(tmp, 'w', 0o644);
-    try {
-      let batch: string[] = [];
-      let size = 0;
-      for (const piece of snapshotTextChunks(snapshot)) {
-        batch.push(piece);
-        size += piece.length;
-        if (size >= STREAM_BATCH) {
-          await handle.writeFile(batch.join(''));
-          batch = [];
-          size = 0;
-        }
-      }
-      if (batch.length > 0) await handle.writeFile(batch.join(''));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    // A failed write (a full disk) leaves the snapshot as it was and no temp file beside it.
-    await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
-  }
-  await commitFile(tmp, target, { synced: true });
+  await writeFileDurable(target, key === undefined ? snapshotTextChunks(snapshot) : encodeSnapshot(snapshot, key));
 }
 
 /**
