@@ -213,8 +213,9 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
         wake?.();
       });
       unacked += size;
-      // Never a pooled buffer (Buffer.allocUnsafe's small slices share one): transferring it would detach its neighbours.
-      const transfer = owned && chunk.buffer instanceof ArrayBuffer && chunk.buffer.byteLength > Buffer.poolSize;
+      // Only a chunk that spans its whole ArrayBuffer: never a slice of Buffer.allocUnsafe's pool (slices are under half
+      // the pool), whose transfer would detach its neighbours. Not a size test: the pool is 8 KiB on Node 20, 64 KiB on 24.
+      const transfer = owned && chunk.buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
       let send: Uint8Array;
       if (transfer) send = chunk;
       else {
