@@ -15,7 +15,7 @@ const EMPTY = '\u2591';
 
 /**
  * One line of progress: the phase's name (once), a bar, the percentage, and done/total both in
- * human units. A phase without a size in bytes (fsync, validate, swap) shows its name alone.
+ * human units. A phase without a size in bytes (fsync, swap) shows its name alone.
  */
 export function progressLine(e: ProgressEvent, barWidth = BAR_WIDTH): string {
   const label = (PHASE_LABELS[e.phase] ?? String(e.phase)).padEnd(LABEL_WIDTH);
