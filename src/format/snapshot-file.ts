@@ -127,12 +127,11 @@ function decodeDocument(stored: string): unknown {
  * as decoded objects. Joined, the pieces are exactly encodeJss of the whole snapshot object;
  * streamed, they never hold the whole text in memory.
  */
-export function* snapshotTextChunks(snapshot: SnapshotFile): Generator<string> {
+export function* snapshotTextChunks(snapshot: SnapshotFile, documentPiece: (key: string, stored: string) => string = defaultPiece(snapshot)): Generator<string> {
   yield `{"version":${snapshot.version},"walLine":${snapshot.walLine},"timestamp<!D>":${snapshot.timestamp},"documents":{`;
   let first = true;
   for (const [k, v] of snapshot.state.documents) {
-    const value = snapshot.version === 1 ? v : decodeDocument(v);
-    yield (first ? '' : ',') + encodeProperty(k, value, 'documents');
+    yield (first ? '' : ',') + documentPiece(k, v);
     first = false;
   }
   yield '},"collections":{';
@@ -142,6 +141,11 @@ export function* snapshotTextChunks(snapshot: SnapshotFile): Generator<string> {
     first = false;
   }
   yield '}}';
+}
+
+/** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object. */
+function defaultPiece(snapshot: SnapshotFile): (key: string, stored: string) => string {
+  return snapshot.version === 1 ? (k, v) => encodeProperty(k, v, 'documents') : (k, v) => encodeProperty(k, decodeDocument(v), 'documents');
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */

@@ -7,7 +7,7 @@
  * (which the JSS decoder turns into a prototype), take the JSS path.
  */
 import { encodeProperty, decodeJss } from '../../format/jss.js';
-import type { SnapshotFile } from '../../format/snapshot-file.js';
+import { snapshotTextChunks, type SnapshotFile } from '../../format/snapshot-file.js';
 
 function jssPiece(k: string, v: string): string {
   let value: unknown;
@@ -31,19 +31,7 @@ export function documentPiece(k: string, v: string): string {
   return JSON.stringify(k) + ':' + JSON.stringify(json);
 }
 
-/** The same pieces as snapshotTextChunks for a version 2 snapshot. */
-export function* seedTextChunks(snapshot: SnapshotFile & { version: 2 }): Generator<string> {
-  yield `{"version":${snapshot.version},"walLine":${snapshot.walLine},"timestamp<!D>":${snapshot.timestamp},"documents":{`;
-  let first = true;
-  for (const [k, v] of snapshot.state.documents) {
-    yield (first ? '' : ',') + documentPiece(k, v);
-    first = false;
-  }
-  yield '},"collections":{';
-  first = true;
-  for (const [k, v] of snapshot.state.collections) {
-    yield (first ? '' : ',') + JSON.stringify(k) + ':' + JSON.stringify([...v]);
-    first = false;
-  }
-  yield '}}';
+/** The same pieces as snapshotTextChunks for a version 2 snapshot, each plain-JSON document re-serialized natively. */
+export function seedTextChunks(snapshot: SnapshotFile & { version: 2 }): Generator<string> {
+  return snapshotTextChunks(snapshot, documentPiece);
 }
