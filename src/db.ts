@@ -69,6 +69,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     repair: par2Repairer,
     // The configuration as the archive API parsed it (command hooks wrapped once).
     ...(archive.config.restoreHooks ? { hooks: archive.config.restoreHooks } : {}),
+    ...(archive.config.encryption?.identityFile ? { identityFile: archive.config.encryption.identityFile } : {}),
   });
   // Triggers start with the database: WAL growth is watched through the writer's append events.
   archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});

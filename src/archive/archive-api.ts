@@ -20,6 +20,10 @@ import { par2RecoveryWriter } from './package/recovery.js';
 import type { ShippingReport } from './shipping/report.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import { ShippingControl } from './shipping/shipping-control.js';
+import { ageRecipientsOf } from './config.js';
+import { assertRecipients, loadIdentity, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
+import { identityMissing } from './crypto/errors.js';
+import { rekeyCopies, type RekeyResult } from './copies/rekey-copies.js';
 import type { WalShipping } from './shipping/shipping.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -65,6 +69,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
       sources: this.sources,
       continuous: this.config.continuous,
       ...(host.key ? { key: host.key } : {}),
+      ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
+      ...(this.config.encryption?.identityFile ? { identityFile: this.config.encryption.identityFile } : {}),
       onEvent: (e) => this.emit('shipping', e),
     });
   }
@@ -109,6 +115,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
               onProgress,
               ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.shippingCtl.fetchRemovedLines(after, through, pointer, file) } : {}),
               knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
+              ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
             });
           })
           .catch(async (err: unknown) => {
@@ -192,6 +199,34 @@ export class ArchiveApi extends ArchiveCatalogApi {
   /** Applies the retention policy (keepLocal, retentionDays, each remote's retentionDays); `dryRun` only reports. */
   prune(opts: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
     return this.queued(() => this.pruneNow(opts));
+  }
+
+  /**
+   * Rotates the age recipients of every archive encrypted with age (or `archiveId`'s, or the copies on
+   * `source`), of every encrypted shipment and sealed seed: new headers for `recipients` (or a
+   * passphrase), unwrapped with `identity` (default: the configuration's identityFile, else
+   * $BRI_AGE_IDENTITY); payloads are not re-encrypted, PAR2 is written again. Set
+   * archive.encryption.recipients to the new ones afterwards, so that new archives follow.
+   */
+  rekey(opts: { recipients?: string[]; passphrase?: string; identity?: string | AgeIdentity; archiveId?: string; source?: string }): Promise<RekeyResult> {
+    return this.queued(async () => {
+      const to: AgeRecipients = { recipients: opts.recipients ?? [], ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) };
+      assertRecipients(to);
+      const identity = opts.identity !== undefined && typeof opts.identity !== 'string' ? opts.identity : await loadIdentity({ ...(opts.identity ?? this.config.encryption?.identityFile ? { identityFile: opts.identity ?? this.config.encryption?.identityFile } : {}) });
+      if (identity === null) throw identityMissing('rekeying archives');
+      const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
+      const ec = this.config.errorCorrection;
+      return rekeyCopies(
+        {
+          archiveDir: this.archiveDir,
+          sources: this.sources,
+          archives: listing.archives,
+          recovery: ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined,
+          instanceIds: [...new Set(listing.archives.map((a) => a.manifest.instanceId))],
+        },
+        { to, identity, ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}), ...(opts.source !== undefined ? { only: this.sources.select(opts.source) } : {}) },
+      );
+    });
   }
 
   private scheduler: ArchiveScheduler | null = null;

@@ -32,6 +32,7 @@ import { readManifest } from './package/reader.js';
 import { repairArchive, type RepairResult } from './package/recovery.js';
 import { par2Repairer } from './package/repairer.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
+import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 import type { ShippingEvent } from './shipping/shipper.js';
 
 /** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
@@ -193,11 +194,12 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   }
 
   /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
-  async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } = {}): Promise<VerifyReport> {
+  async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
     // A damaged manifest must not stop verification: resolve the file without reading it.
     const file = this.fileFor(idOrFile);
     const neighbours = await this.list().catch(() => []);
-    const key = this.host.key ? { key: this.host.key } : {};
+    const age = await verifyIdentity(opts, this.config.encryption?.identityFile);
+    const key = { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });

@@ -12,6 +12,7 @@ import type { RestoreHooks } from './restore/execute.js';
 import { triggersSchema } from './jobs/scheduler.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import { DEFAULT_REDUNDANCY } from './package/recovery.js';
+import { recipientProblem, type AgeRecipients } from './crypto/age-keys.js';
 
 /** Where each default lives: the one place a setting left out is given its value. */
 export const ARCHIVE_DEFAULTS = {
@@ -53,6 +54,29 @@ const restoreHooks = z.strictObject({
   onError: hook<NonNullable<RestoreHooks['onError']>>(),
 });
 
+/**
+ * Archives encrypted with age for these recipients: the machine that makes archives holds public keys
+ * only (it can write backups it cannot read); restores take an identity (--identity, BRI_AGE_IDENTITY).
+ */
+const encryption = z
+  .strictObject({
+    /** age recipients: X25519 `age1...` public keys (or post-quantum `age1pq1...`). */
+    recipients: z.array(z.string().min(1)).default([]),
+    /** A passphrase instead of recipients (scrypt; restores then need $BRI_AGE_PASSPHRASE). */
+    passphrase: z.string().min(1).optional(),
+    /** An identity file for restores made through this configuration (default: $BRI_AGE_IDENTITY). */
+    identityFile: z.string().min(1).optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (e.recipients.length === 0 && e.passphrase === undefined) ctx.addIssue({ code: 'custom', path: ['recipients'], message: 'needs at least one age recipient (age1...), or a passphrase' });
+    if (e.recipients.length > 0 && e.passphrase !== undefined) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'age encrypts to recipients or to a passphrase, not both' });
+    e.recipients.forEach((r, i) => {
+      const problem = recipientProblem(r);
+      // The recipient is a public key: naming its position is enough, and safe.
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['recipients', i], message: problem });
+    });
+  });
+
 const sourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be a source name (local, or a remote name or provider)' });
 
 const schema = z.strictObject({
@@ -80,6 +104,8 @@ const schema = z.strictObject({
   remotes: z.array(z.unknown()).optional(),
   /** Where restore and download look, in priority order (names or providers; default: local, then the remotes in order). */
   restoreSources: z.array(sourceName).min(1).optional(),
+  /** age encryption of every data member, seed and shipped WAL object (default: none). */
+  encryption: encryption.optional(),
 });
 
 export type { ArchiveTriggers } from './jobs/scheduler.js';
@@ -151,4 +177,9 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
   const archiveHooks = asFunctions<ArchiveHooks>(h);
   const restore = asFunctions<RestoreHooks>(rh);
   return { ...rest, remotes: parsed, ...(archiveHooks ? { hooks: archiveHooks } : {}), ...(restore ? { restoreHooks: restore } : {}) };
+}
+
+/** The recipients an archive is encrypted for, from the configuration's `encryption` block. */
+export function ageRecipientsOf(e: NonNullable<ParsedArchiveConfig['encryption']>): AgeRecipients {
+  return { recipients: [...e.recipients], ...(e.passphrase !== undefined ? { passphrase: e.passphrase } : {}) };
 }

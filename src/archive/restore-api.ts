@@ -34,6 +34,8 @@ import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment, listShipments } from './shipping/shipped-catalog.js';
+import { loadIdentity, type AgeIdentity } from './crypto/age-keys.js';
+import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 
 export { par2Repairer } from './package/repairer.js';
 
@@ -54,6 +56,8 @@ export interface RestoreCallOptions {
   onSourceProblem?: (p: SourceProblem) => void;
   /** A damaged or missing shipment in the middle: 'stop' at the last good line before it (default), or 'fail' the restore. */
   onBrokenShipment?: 'stop' | 'fail';
+  /** What opens archives encrypted with age: an identity file's path, or identities already read (default: the configuration's identityFile, else $BRI_AGE_IDENTITY). */
+  identity?: string | AgeIdentity;
 }
 
 export interface RestoreContext {
@@ -67,6 +71,8 @@ export interface RestoreContext {
   sources?: ArchiveSources;
   /** Hooks of every restore that does not pass its own (the configuration's restoreHooks). */
   hooks?: RestoreHooks;
+  /** The age identity file of the configuration (archive.encryption.identityFile). */
+  identityFile?: string;
 }
 
 export interface RestoreListing {
@@ -242,11 +248,13 @@ export class RestoreApi {
       });
     }
     const plan = await this.planWithShipped(listing, target, opts);
+    const age = await this.identity(opts.identity);
     const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
     const result = await executeRestore(plan, {
-      ...(plan.shipped && shipRemote ? { shipped: this.shippedInput(plan.shipped), ...(opts.onBrokenShipment === 'fail' ? { shippedMustBeWhole: true } : {}) } : {}),
+      ...(plan.shipped && shipRemote ? { shipped: this.shippedInput(plan.shipped, age), ...(opts.onBrokenShipment === 'fail' ? { shippedMustBeWhole: true } : {}) } : {}),
       targetDir,
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
+      ...(age ? { age } : {}),
       ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
       ...(opts.cleanExisting !== undefined ? { cleanExisting: opts.cleanExisting } : {}),
       ...(opts.force !== undefined ? { force: opts.force } : {}),
@@ -282,10 +290,10 @@ export class RestoreApi {
   }
 
   /** Where the restore takes shipped lines from: the chosen source's chain, then the others'. */
-  private shippedInput(p: ShippedPlan): ShippedInput {
+  private shippedInput(p: ShippedPlan, age: AgeIdentity | null): ShippedInput {
     const input = (source: string, refs: ShipmentRef[]) => {
       const remote = this.sources.remote(source)!;
-      return { source, refs, fetch: (ref: ShipmentRef) => fetchShipment(remote, ref, this.ctx.key) };
+      return { source, refs, fetch: (ref: ShipmentRef) => fetchShipment(remote, ref, this.ctx.key, age) };
     };
     return { sources: [input(p.source, p.refs), ...p.others.map((o) => input(o.source, o.refs))], gapAt: p.gapAt };
   }
@@ -330,12 +338,24 @@ export class RestoreApi {
     return await this.run(target, opts, opts.newInstanceId !== undefined ? assertInstanceId(opts.newInstanceId, 'new instance id') : randomUUID());
   }
 
-  /** Verifies the first good-looking copy of an archive (local, else downloaded from a remote). */
-  async verify(archiveId: string, opts: { source?: string } = {}): Promise<VerifyReport> {
+  /** The identity given, else the configuration's file, else $BRI_AGE_IDENTITY / $BRI_AGE_PASSPHRASE (null: none). */
+  private async identity(given: string | AgeIdentity | undefined): Promise<AgeIdentity | null> {
+    if (given !== undefined && typeof given !== 'string') return given;
+    const file = given ?? this.ctx.identityFile;
+    return loadIdentity(file !== undefined ? { identityFile: file } : {});
+  }
+
+  /**
+   * Verifies the first good-looking copy of an archive (local, else downloaded from a remote). An archive
+   * encrypted with age is verified as stored without an identity (checksums, sizes, PAR2); with one
+   * (`identity`, or the defaults of a restore), its contents too: the age authentication, the chain, the counts.
+   */
+  async verify(archiveId: string, opts: { source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
     const all = (await this.listing(opts.source)).archives;
     const a = all.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
-    const key = this.ctx.key ? { key: this.ctx.key } : {};
+    const age = await verifyIdentity(opts, this.ctx.identityFile);
+    const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
     if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: all });
     return verifyRemoteCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir }, { ...key, neighbours: all });
   }
@@ -361,5 +381,6 @@ export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: 
     repair: opts.repair ?? par2Repairer,
     sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),
     ...(config.restoreHooks ? { hooks: config.restoreHooks } : {}),
+    ...(config.encryption?.identityFile ? { identityFile: config.encryption.identityFile } : {}),
   });
 }

@@ -52,6 +52,15 @@ export function archiveCommon(raw: Record<string, unknown>): ArchiveCommon {
   return { ...commonOptions(raw), ...archiveSetup(raw) };
 }
 
+/** `--identity FILE`: where an age identity is read from (never the secret itself on the command line). */
+export function addIdentityOption(cmd: Command): Command {
+  return cmd.option('-i, --identity <file>', 'an age identity file (as age-keygen writes it) for archives encrypted with age; default: $BRI_AGE_IDENTITY');
+}
+
+export function identityOpt(raw: Record<string, unknown>): { identity?: string } {
+  return raw.identity !== undefined ? { identity: path.resolve(String(raw.identity)) } : {};
+}
+
 /** `--source` as given. */
 export function sourceOpt(raw: Record<string, unknown>): { source?: string } {
   return raw.source !== undefined ? { source: String(raw.source) } : {};

@@ -35,6 +35,8 @@ export interface RestoreRunOptions extends ArchiveCommon {
   cleanExisting: boolean;
   instanceId?: string;
   onBrokenShipment: (typeof BROKEN_SHIPMENT)[number];
+  /** An age identity file (archives encrypted with age); default $BRI_AGE_IDENTITY. */
+  identity?: string;
 }
 
 export interface CommandOptions {
@@ -45,7 +47,9 @@ export interface CommandOptions {
   'archive list': ArchiveCommon & { source?: string };
   'archive get': ArchiveCommon & { id: string; source?: string };
   'archive inspect': ArchiveCommon & { file: string };
-  'archive verify': ArchiveCommon & { target: string; source?: string };
+  /** `deep`: the contents of an archive encrypted with age too (needs `identity` or $BRI_AGE_IDENTITY). */
+  'archive verify': ArchiveCommon & { target: string; source?: string; deep: boolean; identity?: string };
+  'archive rekey': ArchiveCommon & { recipients: string[]; passphrase: boolean; identity?: string; id?: string; source?: string };
   'archive delete': ArchiveCommon & { id: string; source?: string; force: boolean };
   'archive upload': ArchiveCommon & { id?: string; source?: string };
   'archive stats': ArchiveCommon & { source?: string };
@@ -61,7 +65,7 @@ export interface CommandOptions {
   'restore from': RestoreRunOptions & { id: string };
   'restore to-timestamp': RestoreRunOptions & { timestamp: number };
   'restore clone': RestoreRunOptions & { targetDir: string; archiveId?: string; timestamp?: number; newInstanceId?: string };
-  'restore verify': ArchiveCommon & { id: string; source?: string };
+  'restore verify': ArchiveCommon & { id: string; source?: string; deep: boolean; identity?: string };
 }
 
 export type CommandName = keyof CommandOptions;

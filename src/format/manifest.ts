@@ -9,9 +9,22 @@ import { decodeJss, encodeJss } from './jss.js';
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_MEMBER = 'manifest.jss';
 export const SNAPSHOT_MEMBER = 'snapshot.jss.zst';
+/** Data members of an archive encrypted with age carry the age suffix: `age -d` is how one reads them by hand. */
+export const AGE_SUFFIX = '.age';
+export const ENCRYPTED_SNAPSHOT_MEMBER = `${SNAPSHOT_MEMBER}${AGE_SUFFIX}`;
 export const CHECKSUMS_MEMBER = 'checksums.sha256';
 export const RECOVERY_MEMBER = 'recovery.par2';
-export const WAL_MEMBER_RE = /^wal\/(\d{6,})\.wal\.zst$/;
+export const WAL_MEMBER_RE = /^wal\/(\d{6,})\.wal\.zst(\.age)?$/;
+
+/** The snapshot member's name in an archive, encrypted with age or not. */
+export function snapshotMemberName(ageEncrypted: boolean): typeof SNAPSHOT_MEMBER | typeof ENCRYPTED_SNAPSHOT_MEMBER {
+  return ageEncrypted ? ENCRYPTED_SNAPSHOT_MEMBER : SNAPSHOT_MEMBER;
+}
+
+/** A WAL segment's member name (`wal/000003.wal.zst`, `.age` after it when encrypted). */
+export function walMemberName(segment: string, ageEncrypted: boolean): string {
+  return `wal/${segment}.zst${ageEncrypted ? AGE_SUFFIX : ''}`;
+}
 
 const ARCHIVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /**
@@ -89,7 +102,7 @@ export const manifestSchema = z.strictObject({
   }),
   contents: z.strictObject({
     snapshot: z.strictObject({
-      file: z.literal(SNAPSHOT_MEMBER),
+      file: z.union([z.literal(SNAPSHOT_MEMBER), z.literal(ENCRYPTED_SNAPSHOT_MEMBER)]),
       walLine: lineNo,
       version: z.union([z.literal(1), z.literal(2)]),
       encrypted: z.boolean(),
@@ -134,6 +147,19 @@ export const manifestSchema = z.strictObject({
   createdBy: z.string().max(200),
   retentionUntil: date.nullable(),
   permanent: z.boolean(),
+  /**
+   * Absent: data members are plain zstd. Otherwise each data member is an age file (zstd inside), for
+   * these recipients (public keys, kept so that an operator knows which identity a restore needs; a
+   * passphrase is said, never written). Everything else in the manifest stays readable: a restore can
+   * be planned and a time checked without the identity.
+   */
+  encryption: z
+    .strictObject({
+      scheme: z.literal('age'),
+      recipients: z.array(z.string().min(1).max(4096)).max(256),
+      passphrase: z.boolean(),
+    })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;
@@ -169,13 +195,15 @@ export function decodeManifest(text: string): Manifest {
     new BriError(ErrorCodes.ARCHIVE_INVALID, `manifest.jss is inconsistent: ${msg}`, { hint: 'The archive is damaged; try another copy.' });
   if (m.timeRange.walLines.end < m.timeRange.walLines.start) throw bad('walLines.end < walLines.start');
   if (m.contents.snapshot.walLine !== m.timeRange.walLines.start) throw bad('snapshot walLine differs from walLines.start');
+  const ageEncrypted = m.encryption !== undefined;
+  if (m.contents.snapshot.file !== snapshotMemberName(ageEncrypted)) throw bad(`the snapshot is stored as ${m.contents.snapshot.file}, ${ageEncrypted ? 'an encrypted' : 'a plain'} archive stores it as ${snapshotMemberName(ageEncrypted)}`);
   let expected = m.timeRange.walLines.start + 1;
   let entries = 0;
   const seen = new Set<string>();
   for (const s of m.contents.segments) {
     if (seen.has(s.file)) throw bad(`segment ${s.file} listed twice`);
     seen.add(s.file);
-    if (`wal/${s.segment}.zst` !== s.file) throw bad(`segment ${s.segment} stored as ${s.file}`);
+    if (walMemberName(s.segment, ageEncrypted) !== s.file) throw bad(`segment ${s.segment} stored as ${s.file}`);
     if (s.firstLine !== expected || s.lastLine < s.firstLine - 1) throw bad(`segment ${s.segment} lines ${s.firstLine}..${s.lastLine} do not follow line ${expected - 1}`);
     expected = s.lastLine + 1;
     entries += s.lastLine - s.firstLine + 1;

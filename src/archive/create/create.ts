@@ -10,7 +10,9 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { segmentName } from '../../store/layout.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
-import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, SNAPSHOT_MEMBER, type Manifest } from '../../format/manifest.js';
+import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, snapshotMemberName, type Manifest } from '../../format/manifest.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
+import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { cloneState } from '../../format/state.js';
 import { seedTextChunks } from './seed-text.js';
 import { commitFile } from '../../store/durable-fs.js';
@@ -22,8 +24,7 @@ import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids
 import type { RecoveryWriter } from '../package/recovery.js';
 import { writePackage, type PackageMember } from '../package/writer.js';
 import type { ProgressListener } from '../package/progress.js';
-import { encodedPieces, pruneSeeds, removeSeed, seedExists, writeSeed } from './seeds.js';
-import { compressOffThread } from '../package/compress-worker.js';
+import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
 import { resolveStartState, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
@@ -60,6 +61,8 @@ export interface CreateArchiveOptions {
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
   /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
   knownArchives?: () => Promise<Manifest[]>;
+  /** Encrypt every data member and the seed with age for these recipients (the archive config's `encryption`). */
+  encryptTo?: AgeRecipients;
 }
 
 export interface CreatedArchive {
@@ -148,7 +151,9 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     emit('prepare', 0, 0);
     const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
     const beforeSeal = Date.now() - 1;
-    const sealed = await opts.seal(state.removedLines);
+    let sealed = await opts.seal(state.removedLines);
+    // Sealed for recipients only, the next archive cannot open this one's seed: the end state comes from the data directory now.
+    if (opts.encryptTo && sealed.endSnapshotText === undefined) sealed = { ...sealed, ...(await endStateOfDir(opts.dataDir, opts.key, state.removedLines, sealed.endLocalLine, createdAt.getTime())) };
     // The archive is complete through this instant: later lines are stamped after it.
     const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
@@ -198,6 +203,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...(chain.tipFile && startLine === tip?.endLine ? { previousArchive: chain.tipFile } : {}),
       // With the end state's text from the caller, the start state is needed as text and counts only.
       needState: sealed.endSnapshotText === undefined,
+      ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}),
     });
     const M = start.walLine;
     if (removedLinesFile !== null) {
@@ -222,6 +228,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       endLine,
       prevPointer,
       key: opts.key,
+      ...(opts.encryptTo ? { encryptTo: opts.encryptTo } : {}),
       ...(endState ? { replayInto: endState } : {}),
       stageDir,
       level,
@@ -229,13 +236,11 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       onBytes: (n) => emit('wal', (done += n), totalBytes),
     });
 
-    emit('snapshot', done, totalBytes, SNAPSHOT_MEMBER);
-    // Staged members are copied into the package, which is fsynced whole: flushing them too only doubles the disk writes.
-    const snapPath = path.join(stageDir, SNAPSHOT_MEMBER);
-    // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.
-    const snapSource = start.snapshotBytes ? toAsync(start.snapshotBytes) : encodedPieces([start.snapshotText]);
-    const snap = { path: snapPath, ...(await compressOffThread(snapSource, snapPath, level, opts.workers ?? 2, false, true)) };
-    const members: Record<string, string> = { [SNAPSHOT_MEMBER]: snap.sha256 };
+    const sealedArchive = opts.encryptTo !== undefined;
+    const snapName = snapshotMemberName(sealedArchive);
+    emit('snapshot', done, totalBytes, snapName);
+    const snap = await stageSnapshot(start, stageDir, level, opts.workers ?? 2, opts.encryptTo);
+    const members: Record<string, string> = { [snapName]: snap.sha256 };
     for (const s of wal.segments) members[s.file] = s.sha256;
     const originalSize = snap.originalSize + wal.segments.reduce((a, s) => a + s.originalSize, 0);
     const compressedSize = snap.compressedSize + wal.segments.reduce((a, s) => a + s.compressedSize, 0);
@@ -255,7 +260,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },
       contents: {
         snapshot: {
-          file: SNAPSHOT_MEMBER,
+          file: snapName,
           walLine: M,
           version: start.snapshotVersion,
           encrypted: start.encrypted,
@@ -280,6 +285,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       createdAt,
       createdBy: CREATED_BY,
       ...retention,
+      ...(opts.encryptTo ? { encryption: { scheme: 'age' as const, recipients: [...opts.encryptTo.recipients], passphrase: opts.encryptTo.passphrase !== undefined } } : {}),
     };
     emit('package', done, totalBytes);
     // The seed for the next archive is durable before the archive is visible; it is written while the
@@ -290,7 +296,12 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
-    const seeding = endText !== undefined ? writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts) : Promise.resolve();
+    const seeding =
+      endText === undefined
+        ? Promise.resolve()
+        : opts.encryptTo
+          ? writeSealedSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts, opts.encryptTo, opts.key !== undefined || start.encrypted)
+          : writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
     seeding.catch(() => undefined);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     let written: Awaited<ReturnType<typeof writeArchivePackage>>;
@@ -314,7 +325,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   }
 }
 
-async function writeArchivePackage(
+export async function writeArchivePackage(
   manifest: Manifest,
   snapshotPath: string,
   segments: Array<{ file: string; stagedPath: string; compressedSize: number }>,
@@ -344,7 +355,7 @@ async function writeArchivePackage(
   const checksumText = formatChecksums([[MANIFEST_MEMBER, manifestSha]]) + checksums;
   const members: PackageMember[] = [
     { name: MANIFEST_MEMBER, data: Buffer.from(manifestText, 'utf8'), size: Buffer.byteLength(manifestText) },
-    { name: SNAPSHOT_MEMBER, path: snapshotPath, size: manifest.contents.snapshot.compressedSize },
+    { name: manifest.contents.snapshot.file, path: snapshotPath, size: manifest.contents.snapshot.compressedSize },
     ...segments.map((s) => ({ name: s.file, path: s.stagedPath, size: s.compressedSize })),
     { name: CHECKSUMS_MEMBER, data: Buffer.from(checksumText, 'utf8'), size: Buffer.byteLength(checksumText) },
   ];
@@ -379,10 +390,6 @@ function readBackManifest(text: string): void {
       cause: err,
     });
   }
-}
-
-async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
 }
 
 /** Removes temp dirs left by crashed runs of this instance (we hold its lock). */

@@ -11,12 +11,20 @@ import { decompressChunks } from '../package/compress.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import { commitFile, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
+import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { encryptFile } from '../crypto/age-stream.js';
+import { rekeyHeader } from '../crypto/age-rekey.js';
+import { createHash } from 'node:crypto';
 
 export const SEEDS_DIR = '.seeds';
 const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
 
-function seedPath(archiveDir: string, instanceId: string, line: number): string {
-  return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}.jss.zst`);
+const SEED_SUFFIX = '.jss.zst';
+/** A seed encrypted with age: kept as the archive member it becomes (the machine that makes archives cannot open it). */
+const SEALED_SUFFIX = '.jss.zst.age';
+
+function seedPath(archiveDir: string, instanceId: string, line: number, sealed = false): string {
+  return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}${sealed ? SEALED_SUFFIX : SEED_SUFFIX}`);
 }
 
 function factsPath(archiveDir: string, instanceId: string, line: number): string {
@@ -33,10 +41,23 @@ export interface SeedFacts {
   collections: number;
 }
 
+/** What the manifest says of a sealed (age-encrypted) seed's member, and whom it is encrypted for. */
+export interface SealedSeedMember {
+  originalSize: number;
+  contentSha256: string;
+  /** Size and sha256 of the age file as stored. */
+  compressedSize: number;
+  sha256: string;
+  /** The snapshot text inside is BRI's own at-rest encryption. */
+  briEncrypted: boolean;
+  recipients: string[];
+  passphrase: boolean;
+}
+
 /** The facts go first: a seed under its name always has the facts beside it (when there are any). */
-async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined): Promise<void> {
-  if (!facts) return;
-  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ documents: facts.documents, collections: facts.collections }));
+async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined, sealed?: SealedSeedMember): Promise<void> {
+  if (!facts && !sealed) return;
+  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...(facts ? { documents: facts.documents, collections: facts.collections } : {}), ...(sealed ? { sealed } : {}) }));
 }
 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
@@ -53,25 +74,93 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
 
 /** Whether a seed exists at that line (a create that fails removes only a seed it wrote itself). */
 export async function seedExists(archiveDir: string, instanceId: string, line: number): Promise<boolean> {
-  return fsp.stat(seedPath(archiveDir, instanceId, line)).then(() => true, () => false);
+  const exists = (p: string) => fsp.stat(p).then(() => true, () => false);
+  return (await exists(seedPath(archiveDir, instanceId, line))) || exists(seedPath(archiveDir, instanceId, line, true));
 }
 
 /** Removes the seed at that line and its facts (a create that failed after writing them leaves nothing). */
 export async function removeSeed(archiveDir: string, instanceId: string, line: number): Promise<void> {
-  await fsp.rm(seedPath(archiveDir, instanceId, line), { force: true });
-  await fsp.rm(seedPath(archiveDir, instanceId, line) + '.tmp', { force: true });
+  for (const sealed of [false, true]) {
+    await fsp.rm(seedPath(archiveDir, instanceId, line, sealed), { force: true });
+    await fsp.rm(seedPath(archiveDir, instanceId, line, sealed) + '.tmp', { force: true });
+  }
   await fsp.rm(factsPath(archiveDir, instanceId, line), { force: true });
+}
+
+/**
+ * Writes a sealed seed: the snapshot text compressed and encrypted for `to`, stored as the archive
+ * member it will become, with what the manifest needs of it (the next create never opens it).
+ */
+export async function writeSealedSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts: SeedFacts | undefined, to: AgeRecipients, briEncrypted: boolean): Promise<void> {
+  await fsp.mkdir(path.join(archiveDir, SEEDS_DIR), { recursive: true });
+  const target = seedPath(archiveDir, instanceId, line, true);
+  const plain = target + '.zst.tmp';
+  try {
+    const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
+    const z = await compressOffThread(encodedPieces(pieces), plain, 3, 0, false, true);
+    const e = await encryptFile(plain, target + '.tmp', to);
+    const sealed: SealedSeedMember = { originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: e.size, sha256: e.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
+    await writeFacts(archiveDir, instanceId, line, facts, sealed);
+    await commitFile(target + '.tmp', target, { synced: true });
+  } finally {
+    await fsp.rm(plain, { force: true });
+  }
+}
+
+/** The sealed seed at that line when it is encrypted for exactly `to` (another set of recipients could not read it). */
+export async function readSealedSeed(archiveDir: string, instanceId: string, line: number, to: AgeRecipients): Promise<{ path: string; member: SealedSeedMember; facts: SeedFacts | null } | null> {
+  const file = seedPath(archiveDir, instanceId, line, true);
+  if (!fs.existsSync(file)) return null;
+  const raw = (await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null)) ?? {};
+  const member = raw.sealed as SealedSeedMember | undefined;
+  if (!member || !sameRecipients(member, to)) return null;
+  // Its bytes become a member as they are: checked against the facts (an interrupted rekey may have left them apart).
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of fs.createReadStream(file)) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  if (size !== member.compressedSize || hash.digest('hex') !== member.sha256) return null;
+  return { path: file, member, facts: await readSeedFacts(archiveDir, instanceId, line) };
+}
+
+/** Gives each sealed seed of the instance a new age header for `to` (rekey); answers how many. */
+export async function rekeySealedSeeds(archiveDir: string, instanceId: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<number> {
+  let n = 0;
+  for (const line of await seedLines(archiveDir, instanceId)) {
+    const file = seedPath(archiveDir, instanceId, line, true);
+    if (!fs.existsSync(file)) continue;
+    const raw = JSON.parse(await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    const bytes = await fsp.readFile(file);
+    const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
+    const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
+    const sealed = raw.sealed as SealedSeedMember | undefined;
+    if (sealed) {
+      const member: SealedSeedMember = { ...sealed, compressedSize: next.length, sha256: createHash('sha256').update(next).digest('hex'), recipients: [...to.recipients], passphrase: to.passphrase !== undefined };
+      await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...raw, sealed: member }));
+    }
+    await writeFileDurable(file, next);
+    n++;
+  }
+  return n;
+}
+
+function sameRecipients(member: SealedSeedMember, to: AgeRecipients): boolean {
+  const a = [...member.recipients].sort().join('\n');
+  const b = [...to.recipients].sort().join('\n');
+  return a === b && member.passphrase === (to.passphrase !== undefined);
 }
 
 /**
  * Keeps an archive's snapshot member (zstd of the snapshot text at absolute `line`) as the seed
  * at that line, as stored: a restore's starting state becomes its new instance's first seed.
  */
-export async function writeSeedMember(archiveDir: string, instanceId: string, line: number, compressed: readonly Buffer[], facts?: SeedFacts): Promise<void> {
+export async function writeSeedMember(archiveDir: string, instanceId: string, line: number, compressed: readonly Buffer[], facts?: SeedFacts, sealed?: SealedSeedMember): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   await fsp.mkdir(dir, { recursive: true });
-  await writeFacts(archiveDir, instanceId, line, facts);
-  const target = seedPath(archiveDir, instanceId, line);
+  await writeFacts(archiveDir, instanceId, line, facts, sealed);
+  const target = seedPath(archiveDir, instanceId, line, sealed !== undefined);
   await writeFileDurable(target, Buffer.concat(compressed));
 }
 
@@ -158,8 +247,10 @@ export async function seedLines(archiveDir: string, instanceId: string): Promise
   const names = await fsp.readdir(path.join(archiveDir, SEEDS_DIR)).catch(() => [] as string[]);
   const out: number[] = [];
   for (const n of names) {
-    if (!n.startsWith(`${instanceId}.`) || !n.endsWith('.jss.zst')) continue;
-    const line = Number(n.slice(instanceId.length + 1, -'.jss.zst'.length));
+    if (!n.startsWith(`${instanceId}.`)) continue;
+    const suffix = n.endsWith(SEED_SUFFIX) ? SEED_SUFFIX : n.endsWith(SEALED_SUFFIX) ? SEALED_SUFFIX : null;
+    if (suffix === null) continue;
+    const line = Number(n.slice(instanceId.length + 1, -suffix.length));
     if (Number.isSafeInteger(line) && line >= 0) out.push(line);
   }
   return out;
@@ -174,6 +265,6 @@ export async function pruneSeeds(archiveDir: string, instanceId: string, keepLin
   } catch {
     return;
   }
-  const keep = new Set([path.basename(seedPath(archiveDir, instanceId, keepLine)), path.basename(factsPath(archiveDir, instanceId, keepLine))]);
+  const keep = new Set([path.basename(seedPath(archiveDir, instanceId, keepLine)), path.basename(seedPath(archiveDir, instanceId, keepLine, true)), path.basename(factsPath(archiveDir, instanceId, keepLine))]);
   for (const n of names) if (n.startsWith(`${instanceId}.`) && !keep.has(n)) await fsp.rm(path.join(dir, n), { force: true });
 }

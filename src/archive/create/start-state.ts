@@ -3,7 +3,7 @@
  * complete from its first line), the seed the previous archive left, or the
  * data directory's snapshot (plus the cold tier, plus a replay up to M).
  */
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { emptyState, type DbState } from '../../format/state.js';
@@ -14,7 +14,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
-import { readSeed, readSeedChunks, readSeedFacts } from './seeds.js';
+import { readSealedSeed, readSeed, readSeedChunks, readSeedFacts, type SealedSeedMember } from './seeds.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
 
 export interface StartState {
   /** Absolute line the state is at. */
@@ -23,6 +24,8 @@ export interface StartState {
   snapshotText: string;
   /** The same as UTF-8 bytes, each chunk in a buffer of its own (a seed read as it is, never turned into one string). */
   snapshotBytes?: Buffer[];
+  /** The member itself, compressed and encrypted with age (a sealed seed, taken unopened), with what the manifest says of it. */
+  sealedMember?: { path: string } & SealedSeedMember;
   snapshotVersion: 1 | 2;
   encrypted: boolean;
   /** The decoded state, when it could be read (plaintext or key given) and was asked for. */
@@ -63,6 +66,8 @@ export interface ResolveStartOptions {
    * end state itself): a seed with its facts is then not decoded (default true).
    */
   needState?: boolean;
+  /** The archive is encrypted for these recipients: a seed sealed for them is its snapshot member as it is. */
+  sealTo?: AgeRecipients;
 }
 
 const counts = (state: DbState | null) => ({ documents: state ? state.documents.size : null, collections: state ? state.collections.size : null });
@@ -75,6 +80,13 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     const state = emptyState();
     // Nothing secret in an empty state: without the key it is stored in plaintext.
     return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
+  }
+  if (o.sealTo && o.needState === false) {
+    const sealed = await readSealedSeed(o.archiveDir, o.instanceId, M, o.sealTo);
+    if (sealed) {
+      const sealedMember = { path: sealed.path, ...sealed.member };
+      return { walLine: M, snapshotText: '', sealedMember, snapshotVersion: 2, encrypted: sealed.member.briEncrypted, state: null, documents: sealed.facts?.documents ?? null, collections: sealed.facts?.collections ?? null, coldDocuments: 0, source: 'seed' };
+    }
   }
   const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
   if (facts) {
@@ -93,8 +105,12 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   }
   // Replay the previous archive, when it is here and readable.
   if (o.previousArchive && (!encryptedDir || o.key)) {
-    const r = await replayArchive(o.previousArchive, { key: o.key });
-    if (r.manifest.timeRange.walLines.end === M) {
+    // An archive encrypted with age cannot be read here (this machine holds recipients only): the data directory is the way then.
+    const r = await replayArchive(o.previousArchive, { key: o.key }).catch((err: unknown) => {
+      if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) return null;
+      throw err;
+    });
+    if (r !== null && r.manifest.timeRange.walLines.end === M) {
       return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state: r.state, ...counts(r.state), coldDocuments: 0, source: 'replay' };
     }
   }

@@ -15,6 +15,9 @@ import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
 import type { SegmentSpan } from '../../store/wal/wal-spans.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
 import { compressOffThread } from '../package/compress-worker.js';
+import { walMemberName } from '../../format/manifest.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
+import { encryptStaged } from './encrypt-member.js';
 import { lineOffset, readWalChunks, type TornTail } from './wal-chunks.js';
 import { timeSlicer } from '../../store/time-slice.js';
 
@@ -46,6 +49,8 @@ export interface WalRangeOptions {
   /** The pointer before line start+1, or null to take the first line on trust. */
   prevPointer: string | null;
   key?: EncryptionKey;
+  /** Each member is encrypted with age for these recipients once compressed (named `.age`). */
+  encryptTo?: AgeRecipients;
   /** When given, every operation is applied to it (needs plaintext or the key). */
   replayInto?: DbState;
   stageDir: string;
@@ -155,8 +160,9 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       await job;
       continue;
     }
-    const meta = { file: `wal/${seg.name}.zst`, segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
-    const staged = job.then((r) => ({ ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath }));
+    const meta = { file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
+    const compressed = job.then((r) => ({ ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath }));
+    const staged = opts.encryptTo ? compressed.then((m) => encryptStaged(m, opts.encryptTo!)) : compressed;
     staged.catch(() => undefined);
     pending.push(staged);
     // At most two members at the compressor at once (memory: each may be buffered whole there).

@@ -12,6 +12,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import {
   CHECKSUMS_MEMBER,
   decodeManifest,
+  ENCRYPTED_SNAPSHOT_MEMBER,
   MANIFEST_MEMBER,
   RECOVERY_MEMBER,
   SNAPSHOT_MEMBER,
@@ -123,7 +124,7 @@ interface Expectation {
 }
 
 function expectations(m: Manifest): Expectation[] {
-  const out: Expectation[] = [{ kind: 'snapshot', name: SNAPSHOT_MEMBER, size: m.contents.snapshot.compressedSize }];
+  const out: Expectation[] = [{ kind: 'snapshot', name: m.contents.snapshot.file, size: m.contents.snapshot.compressedSize }];
   for (const s of m.contents.segments) out.push({ kind: 'wal', name: s.file, size: s.compressedSize, segment: s });
   out.push({ kind: 'checksums', name: CHECKSUMS_MEMBER });
   if (m.errorCorrection.enabled) out.push({ kind: 'recovery', name: RECOVERY_MEMBER });
@@ -195,7 +196,7 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
       const exp = plan[index];
       if (exp === undefined) throw invalid(`unexpected member "${name}" after the last expected one`, { member: name });
       if (name !== exp.name) {
-        const known = name === MANIFEST_MEMBER || name === SNAPSHOT_MEMBER || name === CHECKSUMS_MEMBER || name === RECOVERY_MEMBER || WAL_MEMBER_RE.test(name);
+        const known = name === MANIFEST_MEMBER || name === SNAPSHOT_MEMBER || name === ENCRYPTED_SNAPSHOT_MEMBER || name === CHECKSUMS_MEMBER || name === RECOVERY_MEMBER || WAL_MEMBER_RE.test(name);
         throw invalid(
           known ? `member "${name}" is out of order or repeated (expected "${exp.name}")` : `unexpected member "${name}" (expected "${exp.name}")`,
           { member: name, expected: exp.name },

@@ -12,9 +12,14 @@ import type { Manifest } from '../../format/manifest.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { readPackage } from './reader.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { decryptChunks } from '../crypto/age-stream.js';
+import { identityMissing } from '../crypto/errors.js';
 
 export interface ReplayOptions {
   key?: EncryptionKey;
+  /** Opens an archive encrypted with age (without it, such an archive is ENCRYPTION_KEY_MISSING). */
+  age?: AgeIdentity | null;
   /** Stop before the first line with a timestamp after this. */
   untilTimestamp?: number;
   /** Stop after this absolute line. */
@@ -48,7 +53,8 @@ export async function replayArchive(file: string, opts: ReplayOptions = {}): Pro
   let stopped = false;
   let manifestRef: Manifest | null = null;
   const manifest = await readPackage(file, {
-    async member(info, data) {
+    async member(info, stored) {
+      const data = manifestRef!.encryption ? decryptChunks(stored, opts.age ?? null, info.name) : stored;
       if (info.kind === 'snapshot') {
         const chunks: Buffer[] = [];
         const hash = createHash('sha256');
@@ -80,6 +86,7 @@ export async function replayArchive(file: string, opts: ReplayOptions = {}): Pro
       }
     },
     manifest(m) {
+      if (m.encryption && !opts.age) throw identityMissing(`archive ${m.archiveId}`);
       manifestRef = m;
     },
   });

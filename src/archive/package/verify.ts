@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
+import { MANIFEST_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
 import type { WalLine } from '../../format/wal-line.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
@@ -23,7 +23,10 @@ import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { checkArchiveBytes, checksumProblems, LayoutRecorder, type Par2Status } from './integrity.js';
 import { readPackage } from './reader.js';
-import { passWalMember } from './wal-member.js';
+import { passWalMember, type WalMemberResult } from './wal-member.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { decryptChunks } from '../crypto/age-stream.js';
+import { identityMissing } from '../crypto/errors.js';
 import type { ProgressListener } from './progress.js';
 
 export interface VerifyReport {
@@ -36,7 +39,8 @@ export interface VerifyReport {
   checked: {
     members: number;
     walLines: number;
-    chain: 'verified' | 'format-only' | 'broken' | 'not-reached';
+    /** 'encrypted-not-checked': an archive encrypted with age verified without an identity (its stored bytes only). */
+    chain: 'verified' | 'format-only' | 'broken' | 'not-reached' | 'encrypted-not-checked';
     snapshot: 'verified' | 'encrypted-not-checked' | 'bad' | 'not-reached';
     neighbours: number;
   };
@@ -54,6 +58,14 @@ export interface VerifyReport {
 
 export interface VerifyOptions {
   key?: EncryptionKey;
+  /**
+   * Opens an archive encrypted with age: its contents are then checked too (the age authentication of
+   * every chunk, the chain, the counts). Without it such an archive is verified as stored: checksums,
+   * sizes, PAR2, its neighbours.
+   */
+  age?: AgeIdentity | null;
+  /** The contents of an archive encrypted with age must be checked: without `age`, ENCRYPTION_KEY_MISSING. */
+  deep?: boolean;
   /** Other archives of the catalog, to check the chain against the neighbours. */
   neighbours?: ReadonlyArray<{ manifest: Manifest }>;
   onProgress?: ProgressListener;
@@ -97,12 +109,15 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   let hashMismatch = false;
   /** Whether the key opens the first encrypted thing in the archive (only asked with a key). */
   let keyWorks: boolean | null = null;
+  /** Whether the age identity opens the archive's members (null: not encrypted with age, or no identity). */
+  let ageWorks: boolean | null = null;
   let total = 0;
   let done = 0;
   const problem = (p: string) => report.problems.push(p);
   try {
     await readPackage(file, {
       manifest(m, rawSha, size) {
+        if (m.encryption !== undefined && opts.deep && !opts.age) throw identityMissing(`archive ${m.archiveId}`);
         manifest = m;
         report.archiveId = m.archiveId;
         computed.set(MANIFEST_MEMBER, rawSha);
@@ -117,7 +132,27 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         if (info.kind === 'recovery') return; // not in the checksums (written after them): checked with the bytes, below
         const onBytes = (n: number) => opts.onProgress?.({ operation: 'verify', phase: 'verify', doneBytes: (done += n), totalBytes: total, item: info.name });
         let digest: string;
-        if (info.kind === 'wal') {
+        const sealed = m.encryption !== undefined && (info.kind === 'wal' || info.kind === 'snapshot');
+        if (sealed) {
+          // Stored bytes hashed here whatever happens inside; their contents are checked only with an identity.
+          const tap = storedTap(data, onBytes);
+          if (opts.age) {
+            const decrypt = (stored: AsyncIterable<Buffer>) => decryptChunks(stored, opts.age!, info.name);
+            try {
+              if (info.kind === 'wal') checkWalMember(await passWalMember(tap.bytes, info.name, info.segment!, { chain: verifier!, untilTimestamp: null, decrypt }), info.name, info.segment!);
+              else await checkSnapshotMember(decompressChunks(decrypt(tap.bytes), info.name, m.contents.snapshot.originalSize), info.name);
+              ageWorks ??= true;
+            } catch (err) {
+              if (isBriError(err, ErrorCodes.DECRYPTION_FAILED)) ageWorks = false;
+              else if (isBriError(err)) problem(err.message);
+              else throw err;
+            }
+          } else {
+            report.checked.chain = 'encrypted-not-checked';
+            report.checked.snapshot = 'encrypted-not-checked';
+          }
+          digest = await tap.digest();
+        } else if (info.kind === 'wal') {
           // One pass (package/wal-member.ts): stored hash, decompression, each line parsed once for the chain and the checks.
           const seg = info.segment!;
           const r = await passWalMember(counting(data, onBytes), info.name, seg, {
@@ -128,11 +163,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
             },
           });
           digest = r.storedSha256;
-          report.checked.walLines += r.lines;
-          if (r.lines !== seg.lastLine - seg.firstLine + 1) problem(`${info.name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
-          if (r.contentBytes !== seg.originalSize) problem(`${info.name}: decompresses to ${r.contentBytes} bytes, the manifest says ${seg.originalSize}`);
-          if (r.contentSha256 !== seg.contentSha256) problem(`${info.name}: content does not match its sha256`);
-          if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) problem(`${info.name}: timestamps differ from the manifest`);
+          checkWalMember(r, info.name, seg);
         } else {
         const hash = createHash('sha256');
         const stored = hashing(data, hash, onBytes);
@@ -141,34 +172,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           for await (const c of stored) chunks.push(c);
           checksumsText = Buffer.concat(chunks).toString('utf8');
         } else if (info.kind === 'snapshot') {
-          const content = createHash('sha256');
-          const parts: Buffer[] = [];
-          let size = 0;
-          for await (const c of decompressChunks(stored, info.name, m.contents.snapshot.originalSize)) {
-            content.update(c);
-            parts.push(c);
-            size += c.length;
-          }
-          if (size !== m.contents.snapshot.originalSize) problem(`${info.name}: decompresses to ${size} bytes, the manifest says ${m.contents.snapshot.originalSize}`);
-          if (content.digest('hex') !== m.contents.snapshot.contentSha256) problem(`${info.name}: content does not match its sha256`);
-          const text = Buffer.concat(parts).toString('utf8');
-          const encrypted = isEncryptedSnapshot(text);
-          if (encrypted && opts.key === undefined) report.checked.snapshot = 'encrypted-not-checked';
-          else {
-            try {
-              const snap = decodeSnapshot(text, opts.key);
-              if (encrypted) keyWorks = true;
-              if (snap.walLine !== m.contents.snapshot.walLine) problem(`${info.name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
-              if (m.stats.documentsAtSnapshot !== null && snap.state.documents.size !== m.stats.documentsAtSnapshot) {
-                problem(`${info.name}: ${snap.state.documents.size} documents, the manifest says ${m.stats.documentsAtSnapshot}`);
-              }
-              report.checked.snapshot = report.problems.length ? 'bad' : 'verified';
-            } catch (err) {
-              if (encrypted && isBriError(err, ErrorCodes.DECRYPTION_FAILED)) keyWorks ??= false;
-              report.checked.snapshot = 'bad';
-              problem(`${info.name}: does not load: ${(err as Error).message}`);
-            }
-          }
+          await checkSnapshotMember(decompressChunks(stored, info.name, m.contents.snapshot.originalSize), info.name);
         }
         digest = hash.digest('hex');
         }
@@ -182,10 +186,52 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     });
   } catch (err) {
     if (!isBriError(err)) throw err;
+    if (err.code === ErrorCodes.ENCRYPTION_KEY_MISSING) throw err;
     // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's.
     if (!layout.readFailed(err, manifest)) {
       report.error = { code: err.code, message: err.message };
       problem(err.message);
+    }
+  }
+  /** The line counts, sizes, hashes and times of a WAL member read in one pass, against the manifest. */
+  function checkWalMember(r: WalMemberResult, name: string, seg: ManifestSegment): void {
+    report.checked.walLines += r.lines;
+    if (r.lines !== seg.lastLine - seg.firstLine + 1) problem(`${name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
+    if (r.contentBytes !== seg.originalSize) problem(`${name}: decompresses to ${r.contentBytes} bytes, the manifest says ${seg.originalSize}`);
+    if (r.contentSha256 !== seg.contentSha256) problem(`${name}: content does not match its sha256`);
+    if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) problem(`${name}: timestamps differ from the manifest`);
+  }
+  /** The starting snapshot's size, sha256, walLine and counts against the manifest. */
+  async function checkSnapshotMember(chunks: AsyncIterable<Buffer>, name: string): Promise<void> {
+    const m = manifest!;
+    const content = createHash('sha256');
+    const parts: Buffer[] = [];
+    let size = 0;
+    for await (const c of chunks) {
+      content.update(c);
+      parts.push(c);
+      size += c.length;
+    }
+    if (size !== m.contents.snapshot.originalSize) problem(`${name}: decompresses to ${size} bytes, the manifest says ${m.contents.snapshot.originalSize}`);
+    if (content.digest('hex') !== m.contents.snapshot.contentSha256) problem(`${name}: content does not match its sha256`);
+    const text = Buffer.concat(parts).toString('utf8');
+    const encrypted = isEncryptedSnapshot(text);
+    if (encrypted && opts.key === undefined) {
+      report.checked.snapshot = 'encrypted-not-checked';
+      return;
+    }
+    try {
+      const snap = decodeSnapshot(text, opts.key);
+      if (encrypted) keyWorks = true;
+      if (snap.walLine !== m.contents.snapshot.walLine) problem(`${name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
+      if (m.stats.documentsAtSnapshot !== null && snap.state.documents.size !== m.stats.documentsAtSnapshot) {
+        problem(`${name}: ${snap.state.documents.size} documents, the manifest says ${m.stats.documentsAtSnapshot}`);
+      }
+      report.checked.snapshot = report.problems.length ? 'bad' : 'verified';
+    } catch (err) {
+      if (encrypted && isBriError(err, ErrorCodes.DECRYPTION_FAILED)) keyWorks ??= false;
+      report.checked.snapshot = 'bad';
+      problem(`${name}: does not load: ${(err as Error).message}`);
     }
   }
   const m = manifest as Manifest | null;
@@ -196,6 +242,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
       if (v.firstBreak) {
         report.checked.chain = 'broken';
         problem(`chain: ${describeBreak(v.firstBreak)}`);
+      } else if (m.encryption !== undefined && !opts.age) {
+        // Sealed lines: the chain is the identity holder's to check (the stored bytes were, above).
       } else {
         report.checked.chain = v.state.pointersChecked ? 'verified' : 'format-only';
         if (v.state.pointersChecked && v.state.lastPointer !== m.chain.lastPointer) problem(`chain: ends at ${v.state.lastPointer}, the manifest says ${m.chain.lastPointer}`);
@@ -216,6 +264,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   if (bytes.recoveryProblem) problem(bytes.recoveryProblem);
   report.ok = report.problems.length === 0;
   if (keyWorks === false && report.dataIntact) throw wrongKey(file, m!);
+  if (ageWorks === false && report.dataIntact) throw wrongIdentity(file, m!);
   report.restorable = report.ok || (report.dataIntact && report.problems.length === 1 && bytes.recoveryProblem !== null);
   report.repairable = !report.ok && bytes.repairable && (report.dataIntact ? report.restorable : true);
   if (!report.ok) problem(summary(report, bytes.recoveryProblem !== null));
@@ -245,6 +294,36 @@ function wrongKey(file: string, m: Manifest): BriError {
     hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) to the key of the database the archive was made from.',
     details: { archiveId: m.archiveId, file },
   });
+}
+
+function wrongIdentity(file: string, m: Manifest): BriError {
+  return new BriError(ErrorCodes.DECRYPTION_FAILED, `archive ${m.archiveId} cannot be decrypted with the age identity given: its bytes are intact, so it is encrypted for other recipients`, {
+    hint: `It is encrypted for ${m.encryption?.passphrase ? 'a passphrase' : (m.encryption?.recipients.join(', ') ?? 'other recipients')}; pass the identity of one of them (--identity FILE or BRI_AGE_IDENTITY).`,
+    details: { archiveId: m.archiveId, file },
+  });
+}
+
+/** A member's stored bytes, hashed as they pass, whoever reads them and however far: `digest` reads the rest. */
+function storedTap(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): { bytes: AsyncIterable<Buffer>; digest(): Promise<string> } {
+  const hash = createHash('sha256');
+  const it = data[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await it.next();
+    if (!r.done) {
+      hash.update(r.value);
+      onBytes(r.value.length);
+    }
+    return r;
+  };
+  // No return(): a reader that stops early (a decryption error) leaves the rest for digest().
+  const bytes: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next }) };
+  return {
+    bytes,
+    async digest() {
+      while (!(await next()).done);
+      return hash.digest('hex');
+    },
+  };
 }
 
 /** The previous archive must end where this one starts, with the pointer it continues; likewise the next. */

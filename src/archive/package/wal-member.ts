@@ -29,6 +29,8 @@ export interface WalMemberOptions {
   sink?(bytes: Buffer): Promise<void> | void;
   /** Decompressed bytes so far (progress). */
   onBytes?(n: number): void;
+  /** The stored bytes are an age file: decrypted here, after the stored hash and before zstd. */
+  decrypt?(stored: AsyncIterable<Buffer>): AsyncIterable<Buffer>;
 }
 
 export interface WalMemberResult {
@@ -88,7 +90,7 @@ export async function passWalMember(stored: AsyncIterable<Buffer>, name: string,
       await opts.sink?.(p);
     }
   };
-  for await (const chunk of decompressChunks(hashed, name, seg.originalSize)) {
+  for await (const chunk of decompressChunks(opts.decrypt ? opts.decrypt(hashed) : hashed, name, seg.originalSize)) {
     if (r.stopped) continue; // read on: the stored hash covers the whole member
     opts.onBytes?.(chunk.length);
     const lastNl = chunk.lastIndexOf(NL);

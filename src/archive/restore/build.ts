@@ -26,6 +26,8 @@ import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
 import { passWalMember } from '../package/wal-member.js';
 import type { RestorePlan } from './plan.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { decryptChunks } from '../crypto/age-stream.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
 export function restoreError(message: string, hint: string, cause?: unknown): BriError {
@@ -40,6 +42,8 @@ export interface BuildHooks {
 
 export interface BuildOptions {
   key?: EncryptionKey;
+  /** Opens the data members of an archive encrypted with age (and encrypted shipments). */
+  age?: AgeIdentity | null;
   /** Check every member against the manifest (hashes, sizes, line counts, the chain) while building (default true). */
   verify?: boolean;
   hooks?: BuildHooks;
@@ -94,6 +98,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   const computed = new Map<string, string>();
   let checksumsText: string | null = null;
   const segmentsTotal = m?.contents.segments.length ?? 0;
+  // An archive encrypted with age: each data member is decrypted after its stored bytes are hashed, before zstd.
+  const decrypt = m?.encryption !== undefined ? (name: string) => (stored: AsyncIterable<Buffer>) => decryptChunks(stored, opts.age ?? null, name) : null;
   const chain = m !== null && verify ? new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key) : null;
   const checkStored = (name: string, sha: string) => {
     computed.set(name, sha);
@@ -129,7 +135,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           })();
           const parts: Buffer[] = [];
           opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: 0, totalBytes: plan.bytesToWrite, item: 'snapshot.jss' });
-          for await (const c of decompressChunks(kept, info.name, m.contents.snapshot.originalSize)) {
+          for await (const c of decompressChunks(decrypt ? decrypt(info.name)(kept) : kept, info.name, m.contents.snapshot.originalSize)) {
             content.update(c);
             parts.push(c);
           }
@@ -169,6 +175,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         try {
           r = await passWalMember(data, info.name, seg, {
             chain,
+            ...(decrypt ? { decrypt: decrypt(info.name) } : {}),
             untilTimestamp: plan.untilTimestamp,
             onLine(parsed, lineNo) {
               if (!parsed) throw damaged(`${info.name}: line ${lineNo} does not parse`);

@@ -27,6 +27,8 @@ import { buildDataDir, builtCounts, restoreError, type Built } from './build.js'
 import { auditPar2File } from '../par2/audit.js';
 import { fsyncTree } from '../../store/durable-fs.js';
 import { writeSeedMember } from '../create/seeds.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { identityMissing } from '../crypto/errors.js';
 
 export interface RestoreHooks {
   beforeRestore?(plan: RestorePlan): void | Promise<void>;
@@ -41,6 +43,8 @@ export interface RestoreHooks {
 export interface RestoreOptions {
   targetDir: string;
   key?: EncryptionKey;
+  /** The age identity that opens an archive encrypted with age (null or absent: none given). */
+  age?: AgeIdentity | null;
   /** Verify the archive first (default true). */
   verify?: boolean;
   /** Remove the old directory instead of keeping it renamed. */
@@ -192,6 +196,8 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
     hookErrors: [],
     warnings: [],
   };
+  // An archive encrypted with age needs an identity: said before anything is fetched (a dry run says it too).
+  if (plan.archive?.manifest.encryption !== undefined && !opts.age) throw identityMissing(`archive ${plan.archive.manifest.archiveId}`);
   if (opts.dryRun) {
     // The same refusals as the real run (a non-empty target without force, a locked one): a dry run says what would happen.
     const st = await checkTarget(target, opts);
@@ -255,6 +261,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       await fsp.mkdir(journal.newDir);
       return buildDataDir(file, plan, journal.newDir, {
         ...(opts.key ? { key: opts.key } : {}),
+        ...(opts.age ? { age: opts.age } : {}),
         ...(opts.verify === false ? { verify: false } : {}),
         ...(opts.hooks ? { hooks: opts.hooks } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -265,7 +272,9 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     try {
       built = await attempt(false);
     } catch (err) {
-      if (opts.verify === false || !(isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED) || isBriError(err, ErrorCodes.ARCHIVE_INVALID))) throw err;
+      // An age header that no identity opens may be a damaged one: the verified copy says which (the same error again: the identity is wrong).
+      const doubt = isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED) || isBriError(err, ErrorCodes.ARCHIVE_INVALID) || (isBriError(err, ErrorCodes.DECRYPTION_FAILED) && plan.archive?.manifest.encryption !== undefined);
+      if (opts.verify === false || !doubt) throw err;
       built = await attempt(true);
     }
     // The recovery data, audited on its own (its packets' MD5s): intact data is restored whatever it says, with a warning.
@@ -337,8 +346,11 @@ async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Bu
   const m = plan.archive?.manifest;
   if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return;
   const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot } : undefined;
+  const s = m.contents.snapshot;
+  // An encrypted member is kept as it is (its recipients with it): the next archive, encrypted for them, takes it unopened.
+  const sealed = m.encryption ? { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
   try {
-    await writeSeedMember(opts.seedDir, state.instanceId, state.removedLines, built.startSnapshot, facts);
+    await writeSeedMember(opts.seedDir, state.instanceId, state.removedLines, built.startSnapshot, facts, sealed);
   } catch (err) {
     result.warnings.push(`the starting state could not be kept in ${opts.seedDir} (${(err as Error).message}); the first archive will start at the data directory's snapshot`);
   }

@@ -6,6 +6,7 @@
  * fetched and passes its checks; when none can, the restore stops at the
  * last good line and the result says which range broke it.
  */
+import { ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { applyOperation, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
@@ -101,6 +102,8 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
         try {
           shipment = await src.fetch(ref);
         } catch (err) {
+          // No identity, or the wrong one, is not a damaged shipment: restoring less would hide it.
+          if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
           failed.add(`${src.source}\n${ref.key}`);
           failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: (err as Error).message });
           continue;

@@ -11,9 +11,12 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { encodeShipmentToFile, type ShipmentHeader } from './shipment.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
 
 export interface EncodedShipment {
   file: string;
+  /** Encrypted with age (the object's name then ends in .age). */
+  encrypted: boolean;
   size: number;
   sha256: string;
   /** Done with the file (it is removed after the last user). */
@@ -22,14 +25,14 @@ export interface EncodedShipment {
 
 export type ShipmentEncoder = (header: ShipmentHeader, texts: readonly string[]) => Promise<EncodedShipment>;
 
-export function sharedShipmentEncoder(tmpDir: string): ShipmentEncoder {
+export function sharedShipmentEncoder(tmpDir: string, encryptTo?: AgeRecipients): ShipmentEncoder {
   const open = new Map<string, { file: string; body: Promise<{ file: string; size: number; sha256: string }>; users: number }>();
   return async (header, texts) => {
     const key = JSON.stringify(header);
     let entry = open.get(key);
     if (!entry) {
       const file = path.join(tmpDir, `${header.firstLine}-${header.lastLine}-${randomBytes(4).toString('hex')}.wal.zst`);
-      const body = fsp.mkdir(tmpDir, { recursive: true }).then(async () => ({ file, ...(await encodeShipmentToFile(header, texts, file)) }));
+      const body = fsp.mkdir(tmpDir, { recursive: true }).then(async () => ({ file, ...(await encodeShipmentToFile(header, texts, file, encryptTo)) }));
       entry = { file, body, users: 0 };
       open.set(key, entry);
     }
@@ -43,7 +46,7 @@ export function sharedShipmentEncoder(tmpDir: string): ShipmentEncoder {
       await fsp.rm(e.file, { force: true }).catch(() => undefined);
     };
     try {
-      return { ...(await e.body), release };
+      return { ...(await e.body), encrypted: encryptTo !== undefined, release };
     } catch (err) {
       await release();
       throw err;

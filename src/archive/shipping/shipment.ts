@@ -11,7 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { BriError, ErrorCodes } from '../../errors.js';
+import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { decryptChunks, encryptFile } from '../crypto/age-stream.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from '../../format/manifest.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
@@ -22,7 +25,7 @@ export const SHIPPED_PREFIX = 'shipped/';
 /** Largest body a shipment may decompress to (the shipper cuts far smaller ones). */
 export const MAX_SHIPMENT_BYTES = 64 * 1024 * 1024;
 const LINE_DIGITS = 16;
-const NAME_RE = new RegExp(`^shipped/(${INSTANCE_ID_PATTERN})/(\\d{16})-(\\d{16})\\.wal\\.zst$`);
+const NAME_RE = new RegExp(`^shipped/(${INSTANCE_ID_PATTERN})/(\\d{16})-(\\d{16})\\.wal\\.zst(\\.age)?$`);
 
 export interface ShipmentHeader {
   v: 1;
@@ -47,6 +50,8 @@ export interface ShipmentRef {
   firstLine: number;
   lastLine: number;
   size: number;
+  /** An age file (`.wal.zst.age`): its body opens with an identity only. */
+  encrypted: boolean;
 }
 
 function shippingError(message: string, details: Record<string, unknown> = {}): BriError {
@@ -58,9 +63,9 @@ export function instancePrefix(instanceId: string): string {
   return `${SHIPPED_PREFIX}${instanceId}/`;
 }
 
-export function shipmentKey(instanceId: string, firstLine: number, lastLine: number): string {
+export function shipmentKey(instanceId: string, firstLine: number, lastLine: number, encrypted = false): string {
   const pad = (n: number) => String(n).padStart(LINE_DIGITS, '0');
-  return `${instancePrefix(instanceId)}${pad(firstLine)}-${pad(lastLine)}.wal.zst`;
+  return `${instancePrefix(instanceId)}${pad(firstLine)}-${pad(lastLine)}.wal.zst${encrypted ? '.age' : ''}`;
 }
 
 /** The shipment a key names, or null for any other object. */
@@ -70,7 +75,7 @@ export function parseShipmentKey(key: string, size: number): ShipmentRef | null 
   const firstLine = Number(m[2]);
   const lastLine = Number(m[3]);
   if (!Number.isSafeInteger(firstLine) || !Number.isSafeInteger(lastLine) || firstLine < 1 || lastLine < firstLine) return null;
-  return { key, instanceId: m[1]!, firstLine, lastLine, size };
+  return { key, instanceId: m[1]!, firstLine, lastLine, size, encrypted: m[4] !== undefined };
 }
 
 function shipmentText(header: ShipmentHeader, texts: readonly string[]): Buffer {
@@ -81,10 +86,16 @@ function shipmentText(header: ShipmentHeader, texts: readonly string[]): Buffer 
  * The object body for lines `texts` (without newlines), zstd, written to `file`: compressed on the worker thread (a running database ships
  * from the writers' thread: zstd there was part of the write latency under shipping).
  */
-export async function encodeShipmentToFile(header: ShipmentHeader, texts: readonly string[], file: string): Promise<{ size: number; sha256: string }> {
+export async function encodeShipmentToFile(header: ShipmentHeader, texts: readonly string[], file: string, encryptTo?: AgeRecipients): Promise<{ size: number; sha256: string }> {
   // A temporary file, read once by the upload: no fsync.
-  const r = await compressToFile(Readable.from([shipmentText(header, texts)]), file, { level: 3, durable: false });
-  return { size: r.compressedSize, sha256: r.sha256 };
+  const plain = encryptTo ? `${file}.zst` : file;
+  const r = await compressToFile(Readable.from([shipmentText(header, texts)]), plain, { level: 3, durable: false });
+  if (!encryptTo) return { size: r.compressedSize, sha256: r.sha256 };
+  try {
+    return await encryptFile(plain, file, encryptTo, false);
+  } finally {
+    await fsp.rm(plain, { force: true });
+  }
 }
 
 export function linesDigest(texts: readonly string[]): string {
@@ -118,12 +129,14 @@ export interface DecodedShipment {
  * lines must be the name's, the lines must hash to the header's digest, parse, chain from
  * prevPointer, and end at lastPointer. Throws ARCHIVE_CORRUPTED saying what is wrong.
  */
-export async function decodeShipment(body: AsyncIterable<Buffer> | Buffer, ref: ShipmentRef, key?: EncryptionKey): Promise<DecodedShipment> {
-  const source = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+export async function decodeShipment(body: AsyncIterable<Buffer> | Buffer, ref: ShipmentRef, key?: EncryptionKey, age?: AgeIdentity | null): Promise<DecodedShipment> {
+  const stored = Buffer.isBuffer(body) ? Readable.from([body]) : body;
+  const source = ref.encrypted ? decryptChunks(stored, age ?? null, ref.key) : stored;
   const parts: Buffer[] = [];
   try {
     for await (const c of decompressChunks(source, ref.key, MAX_SHIPMENT_BYTES)) parts.push(c);
   } catch (err) {
+    if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
     throw shippingError(`${ref.key}: ${(err as Error).message}`, { key: ref.key });
   }
   const text = Buffer.concat(parts).toString('utf8');

@@ -8,6 +8,7 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { RemoteSource } from '../copies/sources.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decodeShipment, parseShipmentKey, SHIPPED_PREFIX, type DecodedShipment, type ShipmentRef } from './shipment.js';
 
 /** Shipments on a remote, by instance, in line order. */
@@ -68,8 +69,8 @@ export function chainStartTime(remote: RemoteSource, chain: ShippedChain): Promi
 }
 
 /** Downloads and checks one shipment (bounded: a shipment is small, and decoding stops at its limit). */
-export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?: EncryptionKey): Promise<DecodedShipment> {
-  return decodeShipment(await remote.store.get(ref.key), ref, key);
+export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?: EncryptionKey, age?: AgeIdentity | null): Promise<DecodedShipment> {
+  return decodeShipment(await remote.store.get(ref.key), ref, key, age);
 }
 
 /**
@@ -77,7 +78,7 @@ export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?
  * cleanup removed them): from the first source in `remotes` whose shipments hold every one of them,
  * each shipment checked and chained from `pointer`. Throws ARCHIVE_ERROR when no source has them all.
  */
-export async function fetchShippedLines(remotes: readonly RemoteSource[], instanceId: string, afterLine: number, throughLine: number, pointer: string, file: string, key?: EncryptionKey): Promise<void> {
+export async function fetchShippedLines(remotes: readonly RemoteSource[], instanceId: string, afterLine: number, throughLine: number, pointer: string, file: string, key?: EncryptionKey, age?: AgeIdentity | null): Promise<void> {
   const problems: string[] = [];
   let incomplete = false;
   for (const remote of remotes) {
@@ -93,7 +94,7 @@ export async function fetchShippedLines(remotes: readonly RemoteSource[], instan
         let prev = pointer;
         for (const ref of chain.refs) {
           if (last >= throughLine) break;
-          const s = await fetchShipment(remote, ref, key);
+          const s = await fetchShipment(remote, ref, key, age);
           const out: string[] = [];
           for (const [i, text] of s.lines.entries()) {
             const abs = ref.firstLine + i;

@@ -197,10 +197,10 @@ export class RemoteShipper {
       lastTimestamp: last.timestamp,
       linesSha256: linesDigest(texts),
     };
-    const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine);
     const body = await this.ctx.encode(header, texts);
+    const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine, body.encrypted);
     try {
-      await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: 'application/zstd' });
+      await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: body.encrypted ? 'application/octet-stream' : 'application/zstd' });
     } finally {
       await body.release();
     }

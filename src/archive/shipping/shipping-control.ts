@@ -12,6 +12,7 @@ import type { ArchiveSources } from '../copies/sources.js';
 import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
 import { fetchShippedLines } from './shipped-catalog.js';
+import { loadIdentity, type AgeIdentity, type AgeRecipients } from '../crypto/age-keys.js';
 import type { ShippingEvent, ShippingStatus } from './shipper.js';
 import { absorbShipments, shippingBase, shippingTmpDir, WalShipping } from './shipping.js';
 
@@ -22,6 +23,10 @@ export interface ShippingControlContext {
   /** The `continuous` settings of the archive configuration. */
   continuous: { enabled: boolean; intervalMs: number };
   key?: EncryptionKey;
+  /** Shipments are encrypted with age for these recipients. */
+  encryptTo?: AgeRecipients;
+  /** An identity file this machine holds (archive.encryption.identityFile): it can read encrypted shipments back. */
+  identityFile?: string;
   onEvent(e: ShippingEvent): void;
 }
 
@@ -48,6 +53,7 @@ export class ShippingControl {
       intervalMs: this.ctx.continuous.intervalMs,
       endLine,
       ...(clock ? { clock } : {}),
+      ...(this.ctx.encryptTo ? { encryptTo: this.ctx.encryptTo } : {}),
       onEvent: (e) => this.ctx.onEvent(e),
     });
     this.shipping.start(growth);
@@ -101,7 +107,8 @@ export class ShippingControl {
 
   /** The line through which every remote holds every line (archives and shipments); 0 without shipping. */
   async shippedEverywhere(): Promise<number> {
-    if (!this.enabled) return 0;
+    // Encrypted shipments that this machine could not read back do not make WAL safe to remove: the next archive needs those lines.
+    if (!this.enabled || (this.ctx.encryptTo && (await this.identity()) === null)) return 0;
     const live = this.status();
     const through = live.length ? live.map((s) => s.shippedThrough) : (await this.report()).map((r) => (r.error ? null : r.shippedThrough));
     return through.some((t) => t === null) ? 0 : Math.min(...(through as number[]));
@@ -111,6 +118,10 @@ export class ShippingControl {
   async fetchRemovedLines(after: number, through: number, pointer: string, file: string): Promise<void> {
     const state = await readArchiveState(this.ctx.dataDir);
     const remotes = this.ctx.sources.order.map((n) => this.ctx.sources.remote(n)).filter((r): r is NonNullable<typeof r> => r !== undefined);
-    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.ctx.key);
+    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.ctx.key, await this.identity());
+  }
+
+  private identity(): Promise<AgeIdentity | null> {
+    return loadIdentity(this.ctx.identityFile !== undefined ? { identityFile: this.ctx.identityFile } : {});
   }
 }

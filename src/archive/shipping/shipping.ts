@@ -16,6 +16,7 @@ import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStat
 import { instancePrefix, parseShipmentKey } from './shipment.js';
 import { WalTail } from './wal-tail.js';
 import { sharedShipmentEncoder } from './shared-encoder.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
 
 export interface ShippingConfig {
   enabled?: boolean;
@@ -34,6 +35,8 @@ export interface ShippingOptions {
   clock?: Clock;
   onEvent?: (e: ShippingEvent) => void;
   backoff?: { baseMs: number; maxMs: number };
+  /** Every shipment is encrypted with age for these recipients. */
+  encryptTo?: AgeRecipients;
 }
 
 /** Where an instance's shipments are compressed before they go out (its own: archive directories may be shared). */
@@ -79,7 +82,7 @@ export class WalShipping {
 
   constructor(private readonly opts: ShippingOptions) {
     this.clock = opts.clock ?? systemClock;
-    const encode = sharedShipmentEncoder(shippingTmpDir(opts.archiveDir, opts.instanceId));
+    const encode = sharedShipmentEncoder(shippingTmpDir(opts.archiveDir, opts.instanceId), opts.encryptTo);
     const tailFor = () =>
       new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0);
     this.shippers = opts.sources.remotes.map(

@@ -1,8 +1,8 @@
-/** `bri archive create|list|get|inspect|verify|delete|upload|stats|prune|cleanup-wal|repair|thaw|download`: options into options objects (handlers/archive.ts runs them). */
+/** `bri archive create|list|get|inspect|verify|rekey|delete|upload|stats|prune|cleanup-wal|repair|thaw|download`: options into options objects (handlers/archive.ts runs them). */
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ParsedRetention } from '../../format/input.js';
-import { addArchiveDirOption, addDataDirOption, addOutputOptions, archiveCommon, compact, parseOpt, sourceOpt } from '../common.js';
+import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt, sourceOpt } from '../common.js';
 import { THAW_TIERS, type Dispatch, type ThawTier } from '../options.js';
 
 type Raw = Record<string, unknown>;
@@ -39,11 +39,24 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .description('the manifest summary of an archive file, without unpacking it')
     .action((file: string, raw: Raw) => run('archive inspect', { ...archiveCommon(raw), file }));
 
-  cmd('verify')
+  addIdentityOption(cmd('verify'))
     .argument('<id|file>', 'archive id or file')
     .option('-s, --source <name>', 'verify the copy on this source (downloaded to a temp file)')
-    .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes')
-    .action((target: string, raw: Raw) => run('archive verify', { ...archiveCommon(raw), target, ...sourceOpt(raw) }));
+    .option('--deep', 'also the contents of an archive encrypted with age: age authentication, chain, counts (needs --identity or $BRI_AGE_IDENTITY)', false)
+    .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes; an archive encrypted with age is checked as stored unless --deep')
+    .action((target: string, raw: Raw) => run('archive verify', { ...archiveCommon(raw), target, ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) }));
+
+  addIdentityOption(cmd('rekey'))
+    .argument('[id]', 'one archive (default: every archive and shipment of every source, and the seeds)')
+    .option('-r, --recipient <age1...>', 'a new recipient (repeat for several); replaces the old ones', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--passphrase', 'encrypt to the passphrase in $BRI_AGE_NEW_PASSPHRASE instead of recipients', false)
+    .option('-s, --source <name>', 'only the copies on this source')
+    .description("re-encrypt the age headers of archives (and shipments, seeds) for new recipients with the old identity; the payload is not re-encrypted, PAR2 is written again")
+    .action((id: string | undefined, raw: Raw) => {
+      const recipients = (raw.recipient as string[] | undefined) ?? [];
+      if (recipients.length === 0 && raw.passphrase !== true) throw new BriError(ErrorCodes.USAGE, 'rekey needs the new recipients', { hint: 'bri archive rekey --recipient age1... [--recipient age1...] --identity OLD_KEY_FILE' });
+      return run('archive rekey', { ...archiveCommon(raw), recipients, passphrase: raw.passphrase === true, ...identityOpt(raw), ...compact({ id }), ...sourceOpt(raw) });
+    });
 
   cmd('delete')
     .argument('<id>', 'archive id')

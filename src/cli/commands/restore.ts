@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
-import { addConfigOption, addDataDirOption, addOutputOptions, archiveCommon, compact, parseOpt } from '../common.js';
+import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt } from '../common.js';
 import { BROKEN_SHIPMENT, type Dispatch, type RestoreRunOptions } from '../options.js';
 
 type Raw = Record<string, unknown>;
@@ -16,7 +16,7 @@ function base(cmd: Command): Command {
 }
 
 function withRestoreOptions(cmd: Command): Command {
-  return base(cmd)
+  return addIdentityOption(base(cmd))
     .option('-t, --target <dir>', 'directory to restore into (default: the data directory)')
     .option('--dry-run', 'print the plan and change nothing', false)
     .option('--verify', 'verify (and repair with PAR2) the archive first: the default')
@@ -38,6 +38,7 @@ function restoreRunOptions(raw: Raw): RestoreRunOptions {
     cleanExisting: raw.cleanExisting === true,
     ...(raw.instance ? { instanceId: String(raw.instance) } : {}),
     onBrokenShipment: raw.onBrokenShipment === 'fail' ? 'fail' : 'stop',
+    ...identityOpt(raw),
   };
 }
 
@@ -88,8 +89,9 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
       return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}) });
     });
 
-  base(restore.command('verify'))
+  addIdentityOption(base(restore.command('verify')))
     .argument('<id>', 'archive id')
+    .option('--deep', 'also the contents of an archive encrypted with age (needs --identity or $BRI_AGE_IDENTITY)', false)
     .description('verify an archive before restoring from it')
-    .action((id: string, raw: Raw) => run('restore verify', { ...archiveCommon(raw), id, ...(raw.source ? { source: String(raw.source) } : {}) }));
+    .action((id: string, raw: Raw) => run('restore verify', { ...archiveCommon(raw), id, ...(raw.source ? { source: String(raw.source) } : {}), deep: raw.deep === true, ...identityOpt(raw) }));
 }

@@ -1,6 +1,7 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type ThawStatus } from '../../archive/offline.js';
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 import type { ArchiveCommon, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -79,7 +80,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
   'archive verify': (o) =>
     withArchive(o, 'bri archive verify', async (api) => {
       const bar = progressBar(!o.json && !o.quiet);
-      const report = await api.verify(o.target, { ...only(o.source), ...(bar.listener ? { onProgress: bar.listener } : {}) });
+      const report = await api.verify(o.target, { ...only(o.source), ...(bar.listener ? { onProgress: bar.listener } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), deep: o.deep });
       bar.stop();
       if (o.json) printJson(report);
       else if (report.ok) {
@@ -189,6 +190,22 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       else if (statuses.length === 0) printLine('no archives on the remotes', o);
       else printLine(formatTable(['ARCHIVE', 'SOURCE', 'STATE'], statuses.map((s) => [s.archiveId, s.source, s.outcome ? THAW_TEXT[s.outcome] : `FAILED: [${s.error!.code}] ${s.error!.message}`])), o);
       return outcomeExitCode.thaw(statuses);
+    }),
+
+  'archive rekey': (o) =>
+    withArchive(o, 'bri archive rekey', async (api) => {
+      const passphrase = o.passphrase ? process.env.BRI_AGE_NEW_PASSPHRASE : undefined;
+      if (o.passphrase && !passphrase) throw new BriError(ErrorCodes.USAGE, '--passphrase reads the new passphrase from $BRI_AGE_NEW_PASSPHRASE, which is not set', { hint: 'Set BRI_AGE_NEW_PASSPHRASE (never on the command line: other users could read it).' });
+      const r = await api.rekey({ recipients: o.recipients, ...(passphrase ? { passphrase } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), ...(o.id !== undefined ? { archiveId: o.id } : {}), ...only(o.source) });
+      if (o.json) printJson(r);
+      else {
+        const lines = r.archives.map((a) => `rekeyed ${a.archiveId}: ${a.sources.join(', ') || 'no copy'}`);
+        lines.push(`${r.shipments} shipments, ${r.seeds} seeds rekeyed${r.notEncrypted.length ? `; not encrypted, left as they are: ${r.notEncrypted.join(', ')}` : ''}`);
+        lines.push('Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
+        printLine(lines.join('\n'), o);
+      }
+      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.error}; that copy still opens with the old identity only\n`);
+      return r.failures.length ? 1 : EXIT_OK;
     }),
 
   'archive download': (o) =>

@@ -31,6 +31,7 @@ function restoreRun(o: RestoreRunOptions, go: (api: RestoreApi, call: RestoreCal
         ...(o.instanceId !== undefined ? { instanceId: o.instanceId } : {}),
         ...(o.source !== undefined ? { source: o.source } : {}),
         ...(o.onBrokenShipment === 'fail' ? { onBrokenShipment: 'fail' as const } : {}),
+        ...(o.identity !== undefined ? { identity: o.identity } : {}),
         // Saying so when a source is passed over: on stderr, so that --json output stays one document.
         ...(o.quiet ? {} : { onSourceProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
         ...(bar.listener ? { onProgress: bar.listener } : {}),
@@ -83,7 +84,7 @@ export const handlers: Handlers<CommandsOf<'restore'>> = {
 
   'restore verify': (o) =>
     withRestore(o, async (api) => {
-      const report = await api.verify(o.id, o.source !== undefined ? { source: o.source } : {});
+      const report = await api.verify(o.id, { ...(o.source !== undefined ? { source: o.source } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), deep: o.deep });
       if (o.json) printJson(report);
       else if (report.ok) printLine(`OK ${o.id}: ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}`, o);
       else {

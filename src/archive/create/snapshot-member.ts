@@ -1,0 +1,48 @@
+/**
+ * The archive's snapshot member, staged for the package, and the end state a sealed archive's seed
+ * is made of (create.ts's parts that depend on where the starting state came from).
+ */
+import * as path from 'node:path';
+import { ErrorCodes, isBriError } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { SNAPSHOT_MEMBER } from '../../format/manifest.js';
+import type { SealResult } from '../../store/offline.js';
+import { recover } from '../../store/recovery.js';
+import { compressOffThread } from '../package/compress-worker.js';
+import type { AgeRecipients } from '../crypto/age-keys.js';
+import { encryptStaged } from './encrypt-member.js';
+import { encodedPieces } from './seeds.js';
+import { stateSnapshotText, type StartState } from './start-state.js';
+
+async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+/** The snapshot member, staged: a sealed seed as it is, else the start state compressed (and encrypted when the archive is). */
+export async function stageSnapshot(start: StartState, stageDir: string, level: number, workers: number, encryptTo: AgeRecipients | undefined) {
+  if (start.sealedMember) {
+    const s = start.sealedMember;
+    return { path: s.path, originalSize: s.originalSize, compressedSize: s.compressedSize, sha256: s.sha256, contentSha256: s.contentSha256 };
+  }
+  // Staged members are copied into the package, which is fsynced whole: flushing them too only doubles the disk writes.
+  const snapPath = path.join(stageDir, SNAPSHOT_MEMBER);
+  // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.
+  const source = start.snapshotBytes ? toAsync(start.snapshotBytes) : encodedPieces([start.snapshotText]);
+  const z = await compressOffThread(source, snapPath, level, workers, false, true);
+  const staged = { stagedPath: snapPath, ...z };
+  const stored = encryptTo ? await encryptStaged(staged, encryptTo) : staged;
+  return { path: stored.stagedPath, originalSize: z.originalSize, compressedSize: stored.compressedSize, sha256: stored.sha256, contentSha256: z.contentSha256 };
+}
+
+/** The state at the seal, from the data directory itself (snapshot, cold tier aside, plus the WAL up to the seal), as the seed's text. */
+export async function endStateOfDir(dataDir: string, key: EncryptionKey | undefined, removedLines: number, endLocalLine: number, timestamp: number): Promise<Partial<SealResult>> {
+  try {
+    const rec = await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), untilLine: endLocalLine });
+    const text = stateSnapshotText(rec.state, endLocalLine + removedLines, rec.lastTimestamp ?? timestamp, key);
+    return { endSnapshotText: text, endCounts: { documents: rec.state.documents.size, collections: rec.state.collections.size } };
+  } catch (err) {
+    // An encrypted directory without its key: the archive is still made, its seed from the replay when there is one.
+    if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return {};
+    throw err;
+  }
+}
