@@ -125,3 +125,40 @@ describe.skipIf(!tools || !fixturesPresent())('docs/restore-by-hand.md, run as w
     expect(normalizeState(toPlainState((await recover(out)).state))).toEqual(normalizeState(loadCheckpoints('crashed').at(-1)!.state));
   });
 });
+
+const ageTool = requireTools('par2', 'tar', 'zstd', 'sha256sum', 'awk', 'sed', 'age', 'age-keygen');
+
+describe.skipIf(!ageTool || !fixturesPresent())('docs/restore-by-hand.md on an archive encrypted with age', () => {
+  it('decrypts every member with age -d -i, to the end and to a point in time, after a PAR2 repair made with no key; a wrong identity stops it before any WAL is written', async () => {
+    const dataDir = await copyFixture('crashed');
+    const root = path.dirname(dataDir);
+    made.push(root);
+    const keyFile = path.join(root, 'key.txt');
+    execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
+    const recipient = execFileSync('age-keygen', ['-y', keyFile], { encoding: 'utf8' }).trim();
+    const api = new ArchiveApi(offlineHost(dataDir, undefined), { encryption: { recipients: [recipient] } });
+    const { file, manifest } = await api.create();
+    expect(manifest.contents.snapshot.file).toBe('snapshot.jss.zst.age');
+    const cps = loadCheckpoints('crashed');
+
+    const damaged = path.join(root, 'damaged', path.basename(file));
+    await fsp.mkdir(path.dirname(damaged));
+    const buf = await fsp.readFile(file);
+    for (const at of [600, Math.floor(buf.length / 2)]) flipByte(buf, at, 0xa5);
+    await fsp.writeFile(damaged, buf);
+    const latest = path.join(root, 'age-latest');
+    expect(runByHand({ ARCHIVE: damaged, OUT: latest, AGE_IDENTITY: keyFile })).toContain('archive repaired');
+    expect(normalizeState(toPlainState((await recover(latest)).state))).toEqual(normalizeState(cps[cps.length - 1]!.state));
+
+    const cp = cps[2]!;
+    const pitr = path.join(root, 'age-pitr');
+    runByHand({ ARCHIVE: file, OUT: pitr, T: String(cp.at), AGE_IDENTITY: keyFile });
+    expect(normalizeState(toPlainState((await recover(pitr)).state))).toEqual(normalizeState(cp.state));
+
+    const other = path.join(root, 'other.txt');
+    execFileSync('age-keygen', ['-o', other], { stdio: 'ignore' });
+    const wrong = path.join(root, 'age-wrong');
+    expect(() => runByHand({ ARCHIVE: file, OUT: wrong, AGE_IDENTITY: other })).toThrow();
+    expect(fs.existsSync(path.join(wrong, 'wal')) ? fs.readdirSync(path.join(wrong, 'wal')) : []).toEqual([]);
+  });
+});
