@@ -124,13 +124,8 @@ export async function identityRecipients(id: AgeIdentity): Promise<string[]> {
 
 /* ---- shared by age-stream and age-rekey ---- */
 
-/** The error for an encrypted member read without any identity. */
-export function identityMissingError(member: string): BriError {
-  return new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, `${member} is encrypted with age: reading it needs an identity`, {
-    hint: 'Pass --identity FILE (an age identity file, as age-keygen writes it) or set BRI_AGE_IDENTITY; a passphrase-encrypted archive reads BRI_AGE_PASSPHRASE.',
-    details: { member },
-  });
-}
+/** The error for an encrypted member read without any identity (one wording everywhere: errors.ts). */
+export { identityMissing as identityMissingError } from './errors.js';
 
 /** What the library did with a header, seen through two probe identities (so no error message is parsed). */
 export interface HeaderTrace {
