@@ -202,3 +202,46 @@ describe('rekey', () => {
     expect(JSON.parse(good.stdout).checked.chain).toBe('verified');
   });
 });
+
+describe('damage to an encrypted archive is damage, not a key problem', () => {
+  /** Offset of the n-th age header (0: the snapshot member's) in the archive file. */
+  function ageHeaderAt(buf: Buffer, n: number): number {
+    let at = -1;
+    for (let i = 0; i <= n; i++) at = buf.indexOf('age-encryption.org/v1\n', at + 1);
+    expect(at).toBeGreaterThan(0);
+    return at;
+  }
+
+  it('a damaged recipient stanza (which age cannot tell from a wrong key) is repaired from PAR2 and the restore goes on; without PAR2 it is ARCHIVE_CORRUPTED naming the member', async () => {
+    const { r, dataDir, key, archive, second, state } = await encryptedDb();
+    const buf = await fsp.readFile(second.file);
+    const stanza = ageHeaderAt(buf, 1) + 30; // inside the first WAL member's X25519 stanza
+    buf[stanza] = buf[stanza]! ^ 0x01;
+    await fsp.writeFile(second.file, buf);
+    const api = openRestore({ dataDir, config: archive });
+    const target = path.join(r, 'restored');
+    const res = await api.fromLatest({ targetDir: target, identity: key.file });
+    expect(res.repaired?.repairedBlocks).toBeGreaterThan(0);
+    expect(toPlainState((await recover(target)).state)).toEqual(state);
+    await api.close();
+
+    // The same archive made without recovery data: a flipped payload byte names the member.
+    const r2 = await tmp();
+    const dataDir2 = path.join(r2, 'data');
+    const plainPar = { ...archive, errorCorrection: { enabled: false } };
+    const db = await createDB({ storeConfig: { dataDir: dataDir2, archive: plainPar } });
+    for (let i = 0; i < 50; i++) await db.set(`K_${i}`, { v: 'x'.repeat(200) });
+    const made = await db.archive.create();
+    await db.close();
+    const b2 = await fsp.readFile(made.file);
+    const payload = ageHeaderAt(b2, 1) + 400;
+    b2[payload] = b2[payload]! ^ 0x10;
+    await fsp.writeFile(made.file, b2);
+    const api2 = openRestore({ dataDir: dataDir2, config: plainPar });
+    const err = await api2.fromLatest({ targetDir: path.join(r2, 'out'), identity: key.file }).catch((e: unknown) => e as { code?: string; message?: string });
+    await api2.close();
+    expect(err.code).toBe('ARCHIVE_CORRUPTED');
+    expect(err.message).toContain('wal/');
+    expect(fs.existsSync(path.join(r2, 'out'))).toBe(false);
+  });
+});
