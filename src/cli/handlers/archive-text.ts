@@ -92,6 +92,7 @@ export function manifestSummary(m: Manifest, bytes?: number): string {
     `operations  ${s.byOperation ? Object.entries(s.byOperation).map(([k, v]) => `${k} ${v}`).join(', ') : 'unknown (encrypted)'}`,
     `chain       ${m.chain.prevPointer || '(start)'} -> ${m.chain.firstPointer} .. ${m.chain.lastPointer}${m.chain.verified ? '' : ' (not verified: encrypted)'}`,
     `size        ${formatBytes(m.compression.originalSize)} -> ${formatBytes(m.compression.compressedSize)} zstd-${m.compression.level}${bytes ? `, file ${formatBytes(bytes)}` : ''}`,
+    `encryption  ${m.encryption ? `age, ${m.encryption.passphrase ? 'a passphrase' : m.encryption.recipients.join(', ')}` : 'none'}`,
     `recovery    ${m.errorCorrection.enabled ? `par2, ${Math.round(m.errorCorrection.redundancy * 100)}%, ${m.errorCorrection.recoveryBlockCount} blocks of ${m.errorCorrection.blockSize} bytes` : 'none'}`,
     `created     ${formatTime(m.createdAt.getTime())} by ${m.createdBy}`,
     `retention   ${m.permanent ? 'permanent' : m.retentionUntil ? `until ${formatTime(m.retentionUntil.getTime())}` : 'policy'}`,

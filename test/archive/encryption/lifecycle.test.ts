@@ -245,3 +245,50 @@ describe('damage to an encrypted archive is damage, not a key problem', () => {
     expect(fs.existsSync(path.join(r2, 'out'))).toBe(false);
   });
 });
+
+describe('the encryption settings', () => {
+  it('refuse a bad recipient, a secret key given as a recipient, and recipients with a passphrase, naming the key and never the value', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const secret = await generateIdentity();
+    const cases: Array<[unknown, string]> = [
+      [{ recipients: ['age1notakey'] }, 'archive.encryption.recipients.0'],
+      [{ recipients: [secret] }, 'archive.encryption.recipients.0'],
+      [{ recipients: [] }, 'archive.encryption.recipients'],
+      [{ recipients: [await identityToRecipient(secret)], passphrase: 'pw' }, 'archive.encryption.passphrase'],
+      [{ recipients: [await identityToRecipient(secret)], extra: 1 }, 'archive.encryption'],
+    ];
+    for (const [encryption, where] of cases) {
+      const err = await createDB({ storeConfig: { dataDir, archive: { encryption } as never } }).then(
+        async (db) => {
+          await db.close();
+          return null;
+        },
+        (e: unknown) => e as { code: string; message: string },
+      );
+      expect(err?.code, JSON.stringify(encryption)).toBe('CONFIG_INVALID');
+      expect(err!.message).toContain(where);
+      expect(err!.message).not.toContain(secret);
+      expect(err!.message).not.toContain('pw');
+    }
+  });
+
+  it('a passphrase instead of recipients: restores with BRI_AGE_PASSPHRASE, and says which is missing without it', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const archive = { compression: { level: 1 }, encryption: { passphrase: 'correct horse battery staple' } };
+    const db = await createDB({ storeConfig: { dataDir, archive } });
+    for (let i = 0; i < 5; i++) await db.set(`P_${i}`, { i });
+    const made = await db.archive.create();
+    const state = toPlainState(db.state);
+    await db.close();
+    expect(made.manifest.encryption).toEqual({ scheme: 'age', recipients: [], passphrase: true });
+    const api = openRestore({ dataDir, config: archive });
+    const none = await api.fromLatest({ targetDir: path.join(r, 'none'), identity: { identities: [], passphrases: ['wrong'], source: 'test' } }).catch((e: unknown) => e as { code: string });
+    expect(none.code).toBe('DECRYPTION_FAILED');
+    const target = path.join(r, 'restored');
+    await api.fromLatest({ targetDir: target, identity: { identities: [], passphrases: ['correct horse battery staple'], source: 'BRI_AGE_PASSPHRASE' } });
+    await api.close();
+    expect(toPlainState((await recover(target)).state)).toEqual(state);
+  }, 120_000);
+});
