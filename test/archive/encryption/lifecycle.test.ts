@@ -238,7 +238,7 @@ describe('damage to an encrypted archive is damage, not a key problem', () => {
     b2[payload] = b2[payload]! ^ 0x10;
     await fsp.writeFile(made.file, b2);
     const api2 = openRestore({ dataDir: dataDir2, config: plainPar });
-    const err = await api2.fromLatest({ targetDir: path.join(r2, 'out'), identity: key.file }).catch((e: unknown) => e as { code?: string; message?: string });
+    const err = (await api2.fromLatest({ targetDir: path.join(r2, 'out'), identity: key.file }).then(() => ({}), (e: unknown) => e)) as { code?: string; message?: string };
     await api2.close();
     expect(err.code).toBe('ARCHIVE_CORRUPTED');
     expect(err.message).toContain('wal/');
@@ -284,7 +284,7 @@ describe('the encryption settings', () => {
     await db.close();
     expect(made.manifest.encryption).toEqual({ scheme: 'age', recipients: [], passphrase: true });
     const api = openRestore({ dataDir, config: archive });
-    const none = await api.fromLatest({ targetDir: path.join(r, 'none'), identity: { identities: [], passphrases: ['wrong'], source: 'test' } }).catch((e: unknown) => e as { code: string });
+    const none = (await api.fromLatest({ targetDir: path.join(r, 'none'), identity: { identities: [], passphrases: ['wrong'], source: 'test' } }).then(() => ({}), (e: unknown) => e)) as { code?: string };
     expect(none.code).toBe('DECRYPTION_FAILED');
     const target = path.join(r, 'restored');
     await api.fromLatest({ targetDir: target, identity: { identities: [], passphrases: ['correct horse battery staple'], source: 'BRI_AGE_PASSPHRASE' } });
