@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, restore-remote, remote, archiving, shipping)
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, restore-remote, remote, archiving, shipping, encryption)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -97,6 +97,14 @@ const BENCHMARKS: Benchmark[] = [
       return runShippingBench({ quick, argv });
     },
   },
+  {
+    name: 'encryption',
+    run: async (argv, quick) => {
+      // Issue 16: create and restore with age encryption on against off, and the tools with age in the pipeline.
+      const { runEncryptionBench, resolveEncryptionBenchOptions } = await import('./encryption.js');
+      return runEncryptionBench(resolveEncryptionBenchOptions(argv, quick));
+    },
+  },
 ];
 
 function parseOnly(argv: readonly string[]): string[] | null {
@@ -141,7 +149,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n=== bench summary ===\n${summary.join('\n') || 'nothing selected'}`);
   if (ratios.length > 0) {
-    console.log(`\n=== ours / theirs, measured interleaved in this run (targets: issue 15) ===\n${formatSummary(ratios)}`);
+    console.log(`\n=== ours / theirs, measured interleaved in this run (targets: issues 15 and 16) ===\n${formatSummary(ratios)}`);
   }
 }
 
