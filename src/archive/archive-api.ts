@@ -23,7 +23,7 @@ import { ShippingControl } from './shipping/shipping-control.js';
 import { ageRecipientsOf } from './config.js';
 import { assertRecipients, loadIdentity, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
 import { identityMissing } from './crypto/errors.js';
-import { rekeyCopies, type RekeyResult } from './copies/rekey-copies.js';
+import { rekeyCopies, type RekeyResult } from './rekey/rekey-copies.js';
 import type { WalShipping } from './shipping/shipping.js';
 
 export type { ArchiveConfig } from './config.js';

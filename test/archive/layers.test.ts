@@ -1,7 +1,7 @@
 /**
  * The layers hold: src/ imports only downwards (errors <- format <- store <- remote <- archive <-
  * db, cli, index), and inside src/archive each concept folder imports only folders below it
- * (par2 <- package <- copies <- create <- jobs <- shipping <- restore <- the facade at its root),
+ * (crypto <- par2 <- package <- copies <- create <- jobs <- shipping <- rekey <- restore <- timetravel <- the facade at its root),
  * type-only imports included: an interface lives with the lowest module that needs it.
  */
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { REPO_ROOT } from '../support/child.js';
 const SRC = path.join(REPO_ROOT, 'src');
 const TOP = ['errors.ts', 'format', 'store', 'remote', 'archive', 'db.ts', 'cli', 'index.ts'];
 const TOP_RANK: Record<string, number> = { 'errors.ts': 0, format: 1, store: 2, remote: 3, archive: 4, 'db.ts': 5, cli: 6, 'index.ts': 7 };
-const ARCHIVE = ['par2', 'package', 'copies', 'create', 'jobs', 'shipping', 'restore'];
+const ARCHIVE = ['crypto', 'par2', 'package', 'copies', 'create', 'jobs', 'shipping', 'rekey', 'restore', 'timetravel'];
 
 function tsFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));

@@ -49,7 +49,10 @@ const CASES: Array<[string[], CommandName, Record<string, unknown>]> = [
   [['archive', 'list', '-d', '/srv/d'], 'archive list', D],
   [['archive', 'get', 'ID1', '-d', '/srv/d', '--source', 'local'], 'archive get', { ...D, id: 'ID1', source: 'local' }],
   [['archive', 'inspect', 'some/file.bri', '-d', '/srv/d'], 'archive inspect', { ...D, file: 'some/file.bri' }],
-  [['archive', 'verify', 'ID1', '-d', '/srv/d', '-s', 'nas'], 'archive verify', { ...D, target: 'ID1', source: 'nas' }],
+  [['archive', 'verify', 'ID1', '-d', '/srv/d', '-s', 'nas'], 'archive verify', { ...D, target: 'ID1', source: 'nas', deep: false }],
+  [['archive', 'verify', 'ID1', '-d', '/srv/d', '--deep', '-i', '/keys/k.txt'], 'archive verify', { ...D, target: 'ID1', deep: true, identity: '/keys/k.txt' }],
+  [['archive', 'rekey', '-d', '/srv/d', '-r', 'age1a', '--recipient', 'age1b', '--identity', '/keys/old.txt'], 'archive rekey', { ...D, recipients: ['age1a', 'age1b'], passphrase: false, identity: '/keys/old.txt' }],
+  [['archive', 'rekey', 'ID1', '-d', '/srv/d', '--passphrase', '-s', 's3'], 'archive rekey', { ...D, id: 'ID1', recipients: [], passphrase: true, source: 's3' }],
   [['archive', 'delete', 'ID1', '-d', '/srv/d', '-f'], 'archive delete', { ...D, id: 'ID1', force: true }],
   [['archive', 'delete', 'ID1', '-d', '/srv/d', '-s', 'nas'], 'archive delete', { ...D, id: 'ID1', source: 'nas', force: false }],
   [['archive', 'upload', '-d', '/srv/d'], 'archive upload', D],
@@ -80,7 +83,8 @@ const CASES: Array<[string[], CommandName, Record<string, unknown>]> = [
   [['restore', 'clone', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],
   [['restore', 'clone', 'ID1', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],
   [['restore', 'clone', '--at', '2026-03-01', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', timestamp: day('2026-03-01') }],
-  [['restore', 'verify', 'ID1', '-d', '/srv/d', '-s', 'local'], 'restore verify', { ...D, id: 'ID1', source: 'local' }],
+  [['restore', 'verify', 'ID1', '-d', '/srv/d', '-s', 'local'], 'restore verify', { ...D, id: 'ID1', source: 'local', deep: false }],
+  [['restore', 'latest', '-d', '/srv/d', '-i', '/keys/k.txt'], 'restore latest', { ...RESTORE, identity: '/keys/k.txt' }],
 ];
 
 /** Every command a user can run: the leaves of the program's tree. */

@@ -151,9 +151,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     emit('prepare', 0, 0);
     const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
     const beforeSeal = Date.now() - 1;
-    let sealed = await opts.seal(state.removedLines);
-    // Sealed for recipients only, the next archive cannot open this one's seed: the end state comes from the data directory now.
-    if (opts.encryptTo && sealed.endSnapshotText === undefined) sealed = { ...sealed, ...(await endStateOfDir(opts.dataDir, opts.key, state.removedLines, sealed.endLocalLine, createdAt.getTime())) };
+    const sealed = await opts.seal(state.removedLines);
     // The archive is complete through this instant: later lines are stamped after it.
     const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
@@ -220,6 +218,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
     const endState = sealed.endSnapshotText === undefined && start.state ? cloneState(start.state) : undefined;
+    // A sealed seed cannot be opened here (recipients only): without the end state from the caller, it comes from the data directory itself.
+    const dirEnd = start.sealedMember && sealed.endSnapshotText === undefined ? await endStateOfDir(opts.dataDir, opts.key, sealed.endLocalLine) : null;
     const wal = await stageWalRange({
       dataDir: opts.dataDir,
       spans,
@@ -291,17 +291,14 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // The seed for the next archive is durable before the archive is visible; it is written while the
     // package is (the tar writer mostly waits on the disk, the seed's encoding is CPU).
     // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
-    const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: wal.lastTimestamp ?? createdAt.getTime(), state: endState } : null;
+    const endTs = wal.lastTimestamp ?? createdAt.getTime();
+    const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: 2 as const, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
     const endText =
-      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endState!, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
-    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endState!.documents.size, collections: endState!.collections.size } : undefined;
+      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
+    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
-    const seeding =
-      endText === undefined
-        ? Promise.resolve()
-        : opts.encryptTo
-          ? writeSealedSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts, opts.encryptTo, opts.key !== undefined || start.encrypted)
-          : writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
+    const seal = opts.encryptTo ? (t: string | Iterable<string>) => writeSealedSeed(opts.archiveDir, state.instanceId, endLine, t, endFacts, opts.encryptTo!, opts.key !== undefined || start.encrypted) : null;
+    const seeding = endText === undefined ? Promise.resolve() : seal ? seal(endText) : writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);
     seeding.catch(() => undefined);
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     let written: Awaited<ReturnType<typeof writeArchivePackage>>;
@@ -334,9 +331,7 @@ export async function writeArchivePackage(
   emit: (phase: 'recovery', done: number, total: number) => void,
   totalBytes: number,
 ): Promise<{ path: string; bytes: number; manifest: Manifest }> {
-  const checksums = formatChecksums([
-    ...Object.entries(manifest.integrity.members),
-  ]);
+  const checksums = formatChecksums(Object.entries(manifest.integrity.members));
   if (recovery) {
     // The protected prefix is every member before recovery.par2: its size is known before writing.
     const pad = (n: number) => 512 + Math.ceil(n / 512) * 512;

@@ -6,13 +6,13 @@ import * as path from 'node:path';
 import { ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_MEMBER } from '../../format/manifest.js';
-import type { SealResult } from '../../store/offline.js';
+import type { DbState } from '../../format/state.js';
 import { recover } from '../../store/recovery.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 import { encryptStaged } from './encrypt-member.js';
 import { encodedPieces } from './seeds.js';
-import { stateSnapshotText, type StartState } from './start-state.js';
+import type { StartState } from './start-state.js';
 
 async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
@@ -34,15 +34,13 @@ export async function stageSnapshot(start: StartState, stageDir: string, level: 
   return { path: stored.stagedPath, originalSize: z.originalSize, compressedSize: stored.compressedSize, sha256: stored.sha256, contentSha256: z.contentSha256 };
 }
 
-/** The state at the seal, from the data directory itself (snapshot, cold tier aside, plus the WAL up to the seal), as the seed's text. */
-export async function endStateOfDir(dataDir: string, key: EncryptionKey | undefined, removedLines: number, endLocalLine: number, timestamp: number): Promise<Partial<SealResult>> {
+/** The state at the seal, from the data directory itself (its snapshot plus the WAL up to the seal): the next seed, when the start was sealed. */
+export async function endStateOfDir(dataDir: string, key: EncryptionKey | undefined, endLocalLine: number): Promise<DbState | null> {
   try {
-    const rec = await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), untilLine: endLocalLine });
-    const text = stateSnapshotText(rec.state, endLocalLine + removedLines, rec.lastTimestamp ?? timestamp, key);
-    return { endSnapshotText: text, endCounts: { documents: rec.state.documents.size, collections: rec.state.collections.size } };
+    return (await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), untilLine: endLocalLine })).state;
   } catch (err) {
     // An encrypted directory without its key: the archive is still made, its seed from the replay when there is one.
-    if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return {};
+    if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return null;
     throw err;
   }
 }

@@ -81,7 +81,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     // Nothing secret in an empty state: without the key it is stored in plaintext.
     return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
   }
-  if (o.sealTo && o.needState === false) {
+  if (o.sealTo) {
     const sealed = await readSealedSeed(o.archiveDir, o.instanceId, M, o.sealTo);
     if (sealed) {
       const sealedMember = { path: sealed.path, ...sealed.member };

@@ -11,14 +11,14 @@ import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes } from '../../errors.js';
 import { commitFile } from '../../store/durable-fs.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
-import { rekeyPackage } from '../package/rekey-package.js';
+import { rekeyPackage } from './rekey-package.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { rekeySealedSeeds } from '../create/seeds.js';
 import { rekeyShipments } from '../shipping/rekey-shipments.js';
-import type { CatalogArchive } from './catalog.js';
-import { downloadTo } from './copy-ops.js';
-import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
-import { replicateArchive } from './upload.js';
+import type { CatalogArchive } from '../copies/catalog.js';
+import { downloadTo } from '../copies/copy-ops.js';
+import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
+import { replicateArchive } from '../copies/upload.js';
 
 export interface RekeyOptions {
   /** The new recipients (or passphrase): they replace the old ones. */

@@ -13,9 +13,9 @@ import type { Manifest } from '../../format/manifest.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { rekeyHeader } from '../crypto/age-rekey.js';
 import { writeArchivePackage } from '../create/create.js';
-import { readPackage } from './reader.js';
-import type { RecoveryWriter } from './recovery.js';
-import { verifyArchive } from './verify.js';
+import { readPackage } from '../package/reader.js';
+import type { RecoveryWriter } from '../package/recovery.js';
+import { verifyArchive } from '../package/verify.js';
 
 /** An age header is a few hundred bytes per recipient: the first piece of this size holds it. */
 const HEAD_BYTES = 64 * 1024;
