@@ -70,7 +70,9 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     // The configuration as the archive API parsed it (command hooks wrapped once).
     ...(archive.config.restoreHooks ? { hooks: archive.config.restoreHooks } : {}),
     ...(archive.config.encryption?.identityFile ? { identityFile: archive.config.encryption.identityFile } : {}),
+    live: store,
   });
+  archive.bindPast(restore);
   // Triggers start with the database: WAL growth is watched through the writer's append events.
   archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
   // Continuous shipping reads the WAL files; the absolute end is the store's line count plus the lines removed.

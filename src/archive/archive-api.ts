@@ -24,6 +24,11 @@ import { ageRecipientsOf } from './config.js';
 import { assertRecipients, loadIdentity, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
 import { identityMissing } from './crypto/errors.js';
 import { rekeyCopies, type RekeyResult } from './rekey/rekey-copies.js';
+import type { RestoreApi } from './restore-api.js';
+import { BriError, ErrorCodes } from '../errors.js';
+
+/** The part of the restore API that db.archive answers history and read with. */
+export type PastReader = Pick<RestoreApi, 'history' | 'read'>;
 import type { WalShipping } from './shipping/shipping.js';
 
 export type { ArchiveConfig } from './config.js';
@@ -227,6 +232,28 @@ export class ArchiveApi extends ArchiveCatalogApi {
         { to, identity, ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}), ...(opts.source !== undefined ? { only: this.sources.select(opts.source) } : {}) },
       );
     });
+  }
+
+  private past: PastReader | null = null;
+
+  /** Where history and read are answered from: the restore side of the same sources (createDB and the CLI bind it). */
+  bindPast(reader: PastReader): void {
+    this.past = reader;
+  }
+
+  private pastReader(): PastReader {
+    if (!this.past) throw new BriError(ErrorCodes.USAGE, 'history and read need the restore side of this database', { hint: 'Use db.archive from createDB, or openRestore({ dataDir }).history / .read.' });
+    return this.past;
+  }
+
+  /** The changes to one document, oldest first, across archives and shipped WAL (following renames both ways). */
+  history(key: string, opts: Parameters<PastReader['history']>[1] = {}): ReturnType<PastReader['history']> {
+    return this.pastReader().history(key, opts);
+  }
+
+  /** The document `key` as it was at `opts.at`, or that it did not exist. */
+  read(key: string, opts: Parameters<PastReader['read']>[1]): ReturnType<PastReader['read']> {
+    return this.pastReader().read(key, opts);
   }
 
   private scheduler: ArchiveScheduler | null = null;

@@ -30,11 +30,14 @@ import { listSources, type CatalogArchive, type ManifestCache, type MergedListin
 import { ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
 import { isColdObject } from '../remote/index.js';
-import { findShipped, type ShipmentListings, type ShippedPlan } from './shipping/plan-shipped.js';
+import type { ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
-import { fetchShipment, listShipments } from './shipping/shipped-catalog.js';
+import { fetchShipment } from './shipping/shipped-catalog.js';
+import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import { loadIdentity, type AgeIdentity } from './crypto/age-keys.js';
+import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
+import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 
 export { par2Repairer } from './package/repairer.js';
@@ -73,6 +76,8 @@ export interface RestoreContext {
   hooks?: RestoreHooks;
   /** The age identity file of the configuration (archive.encryption.identityFile). */
   identityFile?: string;
+  /** The open database a rollback writes into (db.restore). */
+  live?: LiveStore;
 }
 
 export interface RestoreListing {
@@ -90,18 +95,7 @@ export interface RestoreListing {
   shippedOnly: ShippedRange[];
 }
 
-export interface ShippedRange {
-  source: string;
-  instanceId: string;
-  /** The newest archive's end line, which the shipments continue (0: the instance has no archive, its shipped WAL starts at line 1). */
-  afterLine: number;
-  /** When the shipped WAL begins (known for an instance with no archive). */
-  startTime: Date | null;
-  throughLine: number;
-  endTime: Date | null;
-  /** First missing line, when shipments exist past a gap. */
-  gapAt: number | null;
-}
+export type { ShippedRange } from './shipping/shipped-ranges.js';
 
 /** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
 function carryOverFor(archiveDir: string, target: string): string[] {
@@ -190,34 +184,11 @@ export class RestoreApi {
       ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}),
     });
     const archives = merged.archives.filter((a) => a.manifest.timeRange.sealedAt.getTime() >= after && a.manifest.timeRange.start.getTime() <= before);
-    const shipped = await this.shippedRanges(merged, only);
+    const shipped = await shippedRanges(this.sources, merged, only);
     const sources = [...new Set(archives.flatMap((a) => a.copies.map((c) => c.source)))];
     const bySource = sources.map((source) => ({ source, ranges: timeline(archives.filter((a) => a.copies.some((c) => c.source === source))) }));
     const shippedOnly = shipped.filter((x) => x.afterLine === 0 && !archives.some((a) => a.manifest.instanceId === x.instanceId));
     return { archives, ranges: timeline(archives), unreadable: merged.unreadable, unreachable: merged.unreachable, shipped, bySource, shippedOnly };
-  }
-
-  private async shippedRanges(merged: MergedListing, only: string[]): Promise<ShippedRange[]> {
-    const newest = new Map<string, number>();
-    for (const a of merged.archives) newest.set(a.manifest.instanceId, Math.max(newest.get(a.manifest.instanceId) ?? 0, a.manifest.timeRange.walLines.end));
-    const down = new Set(merged.unreachable.map((u) => u.source));
-    const out: ShippedRange[] = [];
-    const listings: ShipmentListings = new Map();
-    // Instances with no archive yet restore from their shipped WAL when it starts at line 1 (after line 0).
-    for (const name of only) {
-      const remote = this.sources.remote(name);
-      if (!remote || down.has(name)) continue;
-      if (!listings.has(name)) listings.set(name, listShipments(remote));
-      const byInstance = await listings.get(name)!.catch(() => new Map<string, ShipmentRef[]>());
-      for (const [id, refs] of byInstance) if (!newest.has(id) && refs.some((r) => r.firstLine === 1)) newest.set(id, 0);
-    }
-    for (const [instanceId, end] of newest) {
-      for (const name of only) {
-        const p = await findShipped(this.sources, [name], down, instanceId, end, listings);
-        if (p) out.push({ source: p.source, instanceId, afterLine: end, throughLine: p.throughLine, startTime: p.startTime === null ? null : new Date(p.startTime), endTime: p.endTime === null ? null : new Date(p.endTime), gapAt: p.gapAt });
-      }
-    }
-    return out;
   }
 
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
@@ -360,6 +331,45 @@ export class RestoreApi {
     return verifyRemoteCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir }, { ...key, neighbours: all });
   }
 
+  /** Questions about the past answered from the archives and the shipped WAL, without a restore (timetravel/). */
+  private timeTravel(): TimeTravel {
+    return new TimeTravel({
+      archives: async (source) => (await this.listing(source)).archives,
+      plan: (target, instanceId, source) => this.plan(target, instanceId, source),
+      shipped: (p, age) => this.shippedInput(p, age).sources[0]!,
+      sources: this.sources,
+      order: (source) => this.order(source),
+      ...(this.ctx.key ? { key: this.ctx.key } : {}),
+      identity: (given) => this.identity(given),
+    });
+  }
+
+  /** The changes to one document, oldest first (absolute line, time, action, value after), following renames both ways. */
+  history(key: string, opts: TimeTravelOptions & { from?: number | string; to?: number | string } = {}): Promise<HistoryAnswer> {
+    return this.timeTravel().history(key, opts);
+  }
+
+  /** The document `key` as it was at `at`, or that it did not exist. */
+  read(key: string, opts: TimeTravelOptions & { at: number | string }): Promise<ReadAnswer> {
+    return this.timeTravel().read(key, opts);
+  }
+
+  /** Documents added, changed and removed, and set members added and removed, between `at` and `to` (default: the newest restorable moment). */
+  diff(opts: TimeTravelOptions & { at: number | string; to?: number | string }): Promise<DiffAnswer> {
+    return this.timeTravel().diff(opts);
+  }
+
+  /**
+   * Writes the values `keys` (or every name under `prefix`) had at `at` back into the live database
+   * (the open one, or `live`), as new writes; documents absent at `at` are deleted. `dryRun` lists
+   * each key with its value now and at `at`, and writes nothing.
+   */
+  rollback(target: RollbackTarget, opts: TimeTravelOptions & { at: number | string; dryRun?: boolean; live?: LiveStore }): Promise<RollbackResult> {
+    const live = opts.live ?? this.ctx.live;
+    if (!live) return Promise.reject(new BriError(ErrorCodes.USAGE, 'a rollback writes into an open database', { hint: 'Use db.restore.rollback on the open database, or `bri restore keys` on a stopped one.' }));
+    return rollbackKeys(this.timeTravel(), live, target, opts);
+  }
+
   /** Releases the remotes' clients (when this API made them). */
   async close(): Promise<void> {
     if (!this.ctx.sources) await this.sources.close();
@@ -367,7 +377,7 @@ export class RestoreApi {
 }
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
-withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify'], 'restore');
+withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify', 'history', 'read', 'diff', 'rollback'], 'restore');
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {

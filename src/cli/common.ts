@@ -61,6 +61,15 @@ export function identityOpt(raw: Record<string, unknown>): { identity?: string }
   return raw.identity !== undefined ? { identity: path.resolve(String(raw.identity)) } : {};
 }
 
+/** --source, --instance and --identity of the time-travel commands. */
+export function addPastOptions(cmd: Command): Command {
+  return addIdentityOption(cmd.option('-s, --source <name>', 'only this source (default: every source in restoreSources order)').option('--instance <id>', "which instance's archives (default: the data directory's, else the newest)"));
+}
+
+export function pastOpts(raw: Record<string, unknown>): { source?: string; instanceId?: string; identity?: string } {
+  return compact({ ...sourceOpt(raw), instanceId: raw.instance !== undefined ? String(raw.instance) : undefined, ...identityOpt(raw) });
+}
+
 /** `--source` as given. */
 export function sourceOpt(raw: Record<string, unknown>): { source?: string } {
   return raw.source !== undefined ? { source: String(raw.source) } : {};

@@ -39,6 +39,13 @@ export interface RestoreRunOptions extends ArchiveCommon {
   identity?: string;
 }
 
+/** The time-travel commands' common options: where to read (a source, an instance) and what opens encrypted archives. */
+export interface PastOptions extends ArchiveCommon {
+  source?: string;
+  instanceId?: string;
+  identity?: string;
+}
+
 export interface CommandOptions {
   'data verify': CommonOptions;
   'data dump': CommonOptions & { skipInvalid: boolean };
@@ -59,6 +66,8 @@ export interface CommandOptions {
   /** One archive (`id`) or every archive (`all`), never both. */
   'archive thaw': ArchiveCommon & { id?: string; all: boolean; source?: string; days?: number; tier?: ThawTier };
   'archive download': ArchiveCommon & { id: string; file: string; source?: string; verify: boolean };
+  'archive history': PastOptions & { key: string; from?: number; to?: number };
+  'archive show': PastOptions & { key: string; at: number };
   'restore list': ArchiveCommon & { source?: string; after?: number; before?: number };
   'restore info': ArchiveCommon & { id: string; source?: string };
   'restore latest': RestoreRunOptions;
@@ -66,6 +75,9 @@ export interface CommandOptions {
   'restore to-timestamp': RestoreRunOptions & { timestamp: number };
   'restore clone': RestoreRunOptions & { targetDir: string; archiveId?: string; timestamp?: number; newInstanceId?: string };
   'restore verify': ArchiveCommon & { id: string; source?: string; deep: boolean; identity?: string };
+  'restore diff': PastOptions & { at: number; to?: number };
+  /** Keys to roll back to their values at `at` (and every name under `prefix`). */
+  'restore keys': PastOptions & { keys: string[]; prefix?: string; at: number; dryRun: boolean };
 }
 
 export type CommandName = keyof CommandOptions;

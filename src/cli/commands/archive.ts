@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ParsedRetention } from '../../format/input.js';
-import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt, sourceOpt } from '../common.js';
+import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, addPastOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts, sourceOpt } from '../common.js';
+import { TIME_FORMS } from '../../format/input.js';
 import { THAW_TIERS, type Dispatch, type ThawTier } from '../options.js';
 
 type Raw = Record<string, unknown>;
@@ -103,6 +104,19 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
       if ((id === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or --all', { hint: '`bri archive list` shows the ids; --all asks for every archive on the remotes.' });
       return run('archive thaw', { ...archiveCommon(raw), ...compact({ id }), all: raw.all === true, ...sourceOpt(raw), ...compact({ days: raw.days as number | undefined, tier: raw.tier as ThawTier | undefined }) });
     });
+
+  addPastOptions(cmd('history'))
+    .argument('<key>', 'the document (or set) key')
+    .option('--from <time>', `only changes at or after this time: ${TIME_FORMS}`, parseOpt.time('--from'))
+    .option('--to <time>', 'only changes at or before this time (the same forms)', parseOpt.time('--to'))
+    .description("a document's changes, oldest first, across archives and shipped WAL (following renames both ways), without a restore")
+    .action((key: string, raw: Raw) => run('archive history', { ...archiveCommon(raw), ...pastOpts(raw), key, ...compact({ from: raw.from as number | undefined, to: raw.to as number | undefined }) }));
+
+  addPastOptions(cmd('show'))
+    .argument('<key>', 'the document (or set) key')
+    .requiredOption('--at <time>', `the moment: ${TIME_FORMS}`, parseOpt.time('--at'))
+    .description('a document as it was at a moment, without a restore')
+    .action((key: string, raw: Raw) => run('archive show', { ...archiveCommon(raw), ...pastOpts(raw), key, at: raw.at as number }));
 
   cmd('download')
     .argument('<id>', 'archive id')

@@ -1,9 +1,9 @@
-/** `bri restore list|info|latest|from|to-timestamp|clone|verify`: options into options objects (handlers/restore.ts runs them). */
+/** `bri restore list|info|latest|from|to-timestamp|clone|verify|diff|keys`: options into options objects (handlers/restore.ts runs them). */
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
-import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt } from '../common.js';
+import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts } from '../common.js';
 import { BROKEN_SHIPMENT, type Dispatch, type RestoreRunOptions } from '../options.js';
 
 type Raw = Record<string, unknown>;
@@ -87,6 +87,23 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
       const archiveId = id ?? (raw.archive !== undefined ? String(raw.archive) : undefined);
       if (archiveId !== undefined && raw.at !== undefined) throw new BriError(ErrorCodes.USAGE, 'clone takes an archive or --at, not both', { hint: '<id> (or --archive <id>) clones the end of an archive; --at <time> the state at a point in time.' });
       return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}) });
+    });
+
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+    .requiredOption('--at <time>', `the first moment: ${TIME_FORMS}`, parseOpt.time('--at'))
+    .option('--to <time>', 'the second moment (default: the newest restorable one)', parseOpt.time('--to'))
+    .description('documents added, changed and removed (and set members) between two moments, without a restore')
+    .action((raw: Raw) => run('restore diff', { ...archiveCommon(raw), ...pastOpts(raw), at: raw.at as number, ...compact({ to: raw.to as number | undefined }) }));
+
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('keys')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+    .argument('[keys...]', 'the keys to roll back')
+    .requiredOption('--at <time>', `their values at this moment: ${TIME_FORMS}`, parseOpt.time('--at'))
+    .option('--prefix <p>', 'every document and set whose key starts with this')
+    .option('--dry-run', 'list each key with its value now and at --at, write nothing', false)
+    .description('write back the values some keys had at a moment, as new writes (the database must be stopped; others are untouched)')
+    .action((keys: string[], raw: Raw) => {
+      if (keys.length === 0 && raw.prefix === undefined) throw new BriError(ErrorCodes.USAGE, 'restore keys needs keys or --prefix', { hint: 'bri restore keys USER_1 USER_2 --at 2026-11-24T10:00:00Z, or --prefix USER_' });
+      return run('restore keys', { ...archiveCommon(raw), ...pastOpts(raw), keys, at: raw.at as number, ...compact({ prefix: raw.prefix !== undefined ? String(raw.prefix) : undefined }), dryRun: raw.dryRun === true });
     });
 
   addIdentityOption(base(restore.command('verify')))

@@ -2,6 +2,7 @@
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type ThawStatus } from '../../archive/offline.js';
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes } from '../../errors.js';
+import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
@@ -207,6 +208,9 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.error}; that copy still opens with the old identity only\n`);
       return r.failures.length ? 1 : EXIT_OK;
     }),
+
+  'archive history': timeTravelHandlers['archive history'],
+  'archive show': timeTravelHandlers['archive show'],
 
   'archive download': (o) =>
     withArchive(o, 'bri archive download', async (api) => {

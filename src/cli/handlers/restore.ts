@@ -6,6 +6,7 @@ import { formatTable, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
 import { describePlan, printResult, restorableLines } from './restore-text.js';
+import { timeTravelHandlers } from './time-travel.js';
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withRestore(o: ArchiveCommon, fn: (api: RestoreApi) => Promise<number>): Promise<number> {
@@ -81,6 +82,9 @@ export const handlers: Handlers<CommandsOf<'restore'>> = {
         ...(o.newInstanceId !== undefined ? { newInstanceId: o.newInstanceId } : {}),
       }),
     ),
+
+  'restore diff': timeTravelHandlers['restore diff'],
+  'restore keys': timeTravelHandlers['restore keys'],
 
   'restore verify': (o) =>
     withRestore(o, async (api) => {

@@ -1,0 +1,77 @@
+/**
+ * Which operations make a document's history, following renames both ways: the key's own
+ * operations; before a RENAME into a followed name at line L, the old key's operations up to L;
+ * after a RENAME away from a followed name at line L, the new key's operations from L on (each
+ * name followed in turn, until nothing new is reached).
+ */
+import type { Operation, OperationAction } from '../../format/operation.js';
+
+export interface HistoryEntry {
+  /** Absolute line of the change. */
+  line: number;
+  timestamp: number;
+  action: OperationAction;
+  /** The name the change was made under (a RENAME's new name). */
+  key: string;
+  /** The document after the change (its stored string); null once deleted, or for a set. */
+  value: string | null;
+  /** A set's members after the change (SADD, SREM). */
+  members?: string[];
+  renamedFrom?: string;
+  renamedTo?: string;
+}
+
+export interface SeenOperation {
+  op: Operation;
+  line: number;
+  timestamp: number;
+  /** Just before the operation: the document it reads from (a RENAME's old key, else its target) and the target's set members. */
+  before: { value: string | null; members: string[] | null };
+}
+
+type Window = [number, number];
+
+export function lineage(key: string, ops: readonly SeenOperation[]): HistoryEntry[] {
+  const windows = new Map<string, Window[]>([[key, [[-Infinity, Infinity]]]]);
+  const inWindow = (name: string, line: number) => windows.get(name)?.some(([lo, hi]) => lo <= line && line <= hi) ?? false;
+  const add = (name: string, w: Window): boolean => {
+    const list = windows.get(name) ?? [];
+    if (list.some(([lo, hi]) => lo <= w[0] && w[1] <= hi)) return false;
+    windows.set(name, [...list, w]);
+    return true;
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const { op, line } of ops) {
+      if (op.action !== 'RENAME') continue;
+      if (inWindow(op.target, line)) changed = add(op.oldKey, [-Infinity, line]) || changed;
+      if (inWindow(op.oldKey, line)) changed = add(op.target, [line, Infinity]) || changed;
+    }
+  }
+  const out: HistoryEntry[] = [];
+  for (const { op, line, timestamp, before } of ops) {
+    const mine = inWindow(op.target, line) || (op.action === 'RENAME' && inWindow(op.oldKey, line));
+    if (!mine) continue;
+    const base = { line, timestamp, action: op.action, key: op.target };
+    switch (op.action) {
+      case 'SET':
+        out.push({ ...base, value: op.value });
+        break;
+      case 'DELETE':
+        out.push({ ...base, value: null });
+        break;
+      case 'RENAME':
+        out.push({ ...base, value: before.value, renamedFrom: op.oldKey, renamedTo: op.target });
+        break;
+      case 'SADD':
+      case 'SREM': {
+        const members = new Set(before.members ?? []);
+        if (op.action === 'SADD') members.add(op.member);
+        else members.delete(op.member);
+        out.push({ ...base, value: null, members: [...members] });
+        break;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+/**
+ * One member of an archive copy, read alone: members are contiguous in the tar, in the order the
+ * manifest lists them, so each one's offset follows from the manifest member's size (its tar header,
+ * the first 512 bytes) and the sizes the manifest gives. A local copy is read at that offset; a remote
+ * one with a ranged GET of exactly that member, never the whole object. The stored bytes are hashed
+ * as they pass and checked against the manifest at the end: a damaged member is said, naming it.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import type { CatalogArchive } from '../copies/catalog.js';
+import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
+
+const BLOCK = 512;
+const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
+
+/** Where each data member's bytes start in the file, from the manifest member's size. */
+export function memberOffsets(m: Manifest, manifestBytes: number): Map<string, { offset: number; size: number }> {
+  const out = new Map<string, { offset: number; size: number }>();
+  let at = BLOCK + padded(manifestBytes);
+  const add = (name: string, size: number) => {
+    out.set(name, { offset: at + BLOCK, size });
+    at += BLOCK + padded(size);
+  };
+  add(m.contents.snapshot.file, m.contents.snapshot.compressedSize);
+  for (const s of m.contents.segments) add(s.file, s.compressedSize);
+  return out;
+}
+
+/** The size a ustar header at the start of `head` gives (octal, bytes 124..135). */
+function headerSize(head: Buffer, name: string): number {
+  const field = head.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim();
+  if (head.length < BLOCK || !/^[0-7]+$/.test(field)) throw damagedMember(name, 'its first tar header does not read');
+  return parseInt(field, 8);
+}
+
+function damagedMember(name: string, why: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${name}: ${why}`, {
+    hint: 'The archive copy is damaged: `bri archive verify` says where, `bri archive repair` mends it from its PAR2 data.',
+    details: { member: name },
+  });
+}
+
+/** Counts the bytes read from each source (what a time-travel query cost). */
+export interface ReadCounter {
+  bytes: number;
+  requests: number;
+}
+
+/** Reads single members of one archive from the first copy that can be read (local first, then the remotes in order). */
+export class MemberSource {
+  private offsets: Map<string, { offset: number; size: number }> | null = null;
+  private copy: { source: string; file?: string; key?: string } | null = null;
+
+  constructor(
+    private readonly archive: CatalogArchive,
+    private readonly sources: ArchiveSources,
+    private readonly order: string[],
+    private readonly counter: ReadCounter,
+  ) {}
+
+  private async range(start: number, end: number): Promise<AsyncIterable<Buffer>> {
+    const c = this.copy!;
+    this.counter.requests++;
+    if (c.file !== undefined) return fs.createReadStream(c.file, { start, end, highWaterMark: 1 << 20 });
+    return (await this.sources.remote(c.source)!.store.get(c.key!, { range: { start, end } })) as AsyncIterable<Buffer>;
+  }
+
+  /** Finds a copy and the members' offsets (one 512-byte read). */
+  private async open(): Promise<Map<string, { offset: number; size: number }>> {
+    if (this.offsets) return this.offsets;
+    const copies = this.archive.copies.filter((c) => !c.damaged && !c.frozen);
+    const ranked = this.order.flatMap((s) => copies.filter((c) => c.source === s));
+    let last: unknown = null;
+    for (const c of ranked) {
+      this.copy = c.source === LOCAL_SOURCE ? { source: c.source, file: c.file ?? c.location } : { source: c.source, ...(c.key ? { key: c.key } : {}) };
+      if (this.copy.file === undefined && this.copy.key === undefined) continue;
+      try {
+        const head = await collect(await this.range(0, BLOCK - 1), this.counter);
+        this.offsets = memberOffsets(this.archive.manifest, headerSize(head, 'manifest.jss'));
+        return this.offsets;
+      } catch (err) {
+        last = err;
+      }
+    }
+    throw last ?? new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no readable copy of archive ${this.archive.manifest.archiveId}`, { hint: '`bri archive list` shows where its copies are.' });
+  }
+
+  /** The member's stored bytes, hashed as they pass; ARCHIVE_CORRUPTED at the end when they do not match the manifest. */
+  async *stored(name: string): AsyncGenerator<Buffer> {
+    const at = (await this.open()).get(name);
+    if (!at) throw damagedMember(name, 'the manifest lists no such member');
+    const hash = createHash('sha256');
+    let n = 0;
+    for await (const c of at.size === 0 ? [] : await this.range(at.offset, at.offset + at.size - 1)) {
+      hash.update(c);
+      n += c.length;
+      this.counter.bytes += c.length;
+      yield c;
+    }
+    if (n !== at.size || hash.digest('hex') !== this.archive.manifest.integrity.members[name]) throw damagedMember(name, 'its bytes do not match the manifest (damaged copy)');
+  }
+}
+
+async function collect(data: AsyncIterable<Buffer>, counter: ReadCounter): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of data) {
+    parts.push(c);
+    counter.bytes += c.length;
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,82 @@
+/**
+ * A selective rollback: the chosen documents and sets get back their values at T as new writes to
+ * the live database (so the chain, the audit trail and the next archive record the rollback
+ * itself); a document that did not exist at T is deleted; every other key is left alone.
+ */
+import type { DbState } from '../../format/state.js';
+import type { TimeTravel, TimeTravelOptions } from './time-travel.js';
+import type { ReadCounter } from './member-bytes.js';
+
+/** What a rollback writes through: the open store (db), or one opened under the lock (bri restore keys). */
+export interface LiveStore {
+  readonly state: Readonly<DbState>;
+  set(key: string, value: string): Promise<unknown>;
+  delete(key: string): Promise<unknown>;
+  sAdd(set: string, member: string): Promise<unknown>;
+  sRem(set: string, member: string): Promise<unknown>;
+}
+
+export interface RollbackItem {
+  key: string;
+  kind: 'document' | 'set';
+  /** The stored document now (null: none), or the set's members now. */
+  now: string | null | string[];
+  /** The same at T. */
+  atT: string | null | string[];
+  /** What the rollback does: nothing (equal), set it back, delete it, or add/remove set members. */
+  action: 'none' | 'set' | 'delete' | 'members';
+  added?: string[];
+  removed?: string[];
+}
+
+export interface RollbackResult {
+  at: number;
+  dryRun: boolean;
+  items: RollbackItem[];
+  /** Writes made (0 for a dry run). */
+  writes: number;
+  read: ReadCounter;
+}
+
+export type RollbackTarget = string[] | { prefix: string; keys?: string[] };
+
+export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: RollbackTarget, o: TimeTravelOptions & { at: number | string; dryRun?: boolean }): Promise<RollbackResult> {
+  const keys = Array.isArray(target) ? target : (target.keys ?? []);
+  const prefix = Array.isArray(target) ? null : target.prefix;
+  const past = await tt.valuesAt(keys, prefix, o);
+  const now = live.state;
+  const chosen = new Set(keys);
+  if (prefix !== null) {
+    for (const k of [...past.state.documents.keys(), ...past.state.collections.keys(), ...now.documents.keys(), ...now.collections.keys()]) if (k.startsWith(prefix)) chosen.add(k);
+  }
+  const items: RollbackItem[] = [];
+  for (const key of [...chosen].sort()) {
+    const isSet = past.state.collections.has(key) || now.collections.has(key);
+    if (isSet) {
+      const before = [...(past.state.collections.get(key) ?? [])];
+      const current = [...(now.collections.get(key) ?? [])];
+      const added = before.filter((m) => !now.collections.get(key)?.has(m));
+      const removed = current.filter((m) => !past.state.collections.get(key)?.has(m));
+      items.push({ key, kind: 'set', now: current, atT: before, action: added.length || removed.length ? 'members' : 'none', added, removed });
+    }
+    if (!isSet || past.state.documents.has(key) || now.documents.has(key)) {
+      const atT = past.state.documents.get(key) ?? null;
+      const cur = now.documents.get(key) ?? null;
+      items.push({ key, kind: 'document', now: cur, atT, action: atT === cur ? 'none' : atT === null ? 'delete' : 'set' });
+    }
+  }
+  let writes = 0;
+  if (!o.dryRun) {
+    for (const it of items) {
+      if (it.action === 'set') await live.set(it.key, it.atT as string);
+      else if (it.action === 'delete') await live.delete(it.key);
+      else if (it.action === 'members') {
+        for (const m of it.added!) await live.sAdd(it.key, m);
+        for (const m of it.removed!) await live.sRem(it.key, m);
+        writes += it.added!.length + it.removed!.length - 1;
+      }
+      if (it.action !== 'none') writes++;
+    }
+  }
+  return { at: typeof o.at === 'number' ? o.at : new Date(o.at).getTime(), dryRun: o.dryRun === true, items, writes, read: past.read };
+}

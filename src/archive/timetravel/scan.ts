@@ -1,0 +1,176 @@
+/**
+ * The one replay every time-travel query runs: from the starting snapshot of the first archive it
+ * is given, through the WAL members of the archives that follow in line order, then the shipped WAL,
+ * up to a time, in memory (nothing is written). Only the members that can hold a line at or before
+ * that time are read (the manifest's per-segment times pick them), each alone (member-bytes.ts).
+ * With a set of names, a line whose raw text names none of them is skipped before it is parsed; a
+ * name the answer turns out to need (a document renamed into one of them) restarts the scan with it.
+ */
+import type { EncryptionKey } from '../../format/encryption.js';
+import { SNAPSHOT_MEMBER } from '../../format/manifest.js';
+import type { Operation } from '../../format/operation.js';
+import { decodeSnapshot } from '../../format/snapshot-file.js';
+import { applyOperation, emptyState, type DbState } from '../../format/state.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { lineOperation } from '../../store/wal/wal-entry.js';
+import type { CatalogArchive } from '../copies/catalog.js';
+import type { ArchiveSources } from '../copies/sources.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { decryptChunks } from '../crypto/age-stream.js';
+import { identityMissing } from '../crypto/errors.js';
+import { decompressChunks } from '../package/compress.js';
+import { splitLineBatches } from '../package/replay.js';
+import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
+import { MemberSource, type ReadCounter } from './member-bytes.js';
+import type { NameSet } from './names.js';
+
+export interface ShippedLines {
+  refs: readonly ShipmentRef[];
+  fetch(ref: ShipmentRef): Promise<DecodedShipment>;
+}
+
+export interface ScanInput {
+  /** The instance's archives, in line order, from the one whose snapshot starts the scan; empty: the empty state at line 0. */
+  archives: CatalogArchive[];
+  /** The shipped WAL after the last of them. */
+  shipped: ShippedLines | null;
+  sources: ArchiveSources;
+  order: string[];
+  key?: EncryptionKey;
+  age: AgeIdentity | null;
+  counter: ReadCounter;
+}
+
+export interface LinePosition {
+  line: number;
+  timestamp: number;
+}
+
+export interface ScanOptions {
+  /** Lines stamped after this are not applied (null: to the end). */
+  untilTs: number | null;
+  /** The names the answer needs (null: every one). */
+  names: NameSet | null;
+  /** Each operation on the names, before it is applied: `state` is the state just before it. */
+  onOp?(op: Operation, at: LinePosition, state: DbState): void;
+  /** The state was replaced by a later archive's snapshot: lines between the archives are in no source. */
+  onGap?(fromLine: number, toLine: number, before: DbState): void;
+}
+
+export interface ScanResult {
+  state: DbState;
+  /** The last line applied and its time (the snapshot's line when none was). */
+  line: number;
+  timestamp: number | null;
+}
+
+/** Thrown inside a scan when the answer needs names it did not follow: the caller scans again with them. */
+export class NeedNames {
+  constructor(readonly names: string[]) {}
+}
+
+function damaged(message: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, message, { hint: 'Verify and repair the archive (`bri archive verify`, `bri archive repair`).' });
+}
+
+export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise<ScanResult> {
+  const names = opts.names;
+  let state = emptyState();
+  let line = input.archives[0]?.manifest.timeRange.walLines.start ?? 0;
+  let timestamp: number | null = null;
+  let stopped = false;
+  const until = opts.untilTs;
+  const needles = names?.needles() ?? null;
+
+  const apply = (text: string): boolean => {
+    if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
+      // Not one of the names (a plaintext entry names its keys in its JSON): only its time matters.
+      const ts = Number(text.slice(0, text.indexOf('|')));
+      if (until !== null && ts > until) return false;
+      line++;
+      timestamp = ts;
+      return true;
+    }
+    const parsed = parseWalLine(text);
+    if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
+    if (until !== null && parsed.timestamp > until) return false;
+    const op = lineOperation(parsed, input.key);
+    line++;
+    timestamp = parsed.timestamp;
+    if (names === null || names.concerns(op)) {
+      // A document renamed into a followed name brings the value of a name not followed: scan again with it.
+      if (names !== null && op.action === 'RENAME' && names.has(op.target) && !names.has(op.oldKey)) throw new NeedNames([op.oldKey]);
+      opts.onOp?.(op, { line, timestamp: parsed.timestamp }, state);
+      applyOperation(state, op);
+    }
+    return true;
+  };
+
+  for (const [i, a] of input.archives.entries()) {
+    if (stopped) break;
+    const m = a.manifest;
+    if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
+    if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
+    const members = new MemberSource(a, input.sources, input.order, input.counter);
+    const open = (name: string) => {
+      const stored = members.stored(name);
+      return m.encryption ? decryptChunks(stored, input.age, name) : stored;
+    };
+    if (i === 0 || m.timeRange.walLines.start > line) {
+      if (i > 0) opts.onGap?.(line, m.timeRange.walLines.start, state);
+      const parts: Buffer[] = [];
+      for await (const c of decompressChunks(open(m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
+      const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
+      state = names === null ? snap.state : names.restrict(snap.state);
+      line = m.timeRange.walLines.start;
+      timestamp = m.timeRange.start.getTime();
+    }
+    for (const seg of m.contents.segments) {
+      if (seg.lastLine <= line) continue;
+      if (until !== null && seg.firstTimestamp !== null && seg.firstTimestamp > until) {
+        stopped = true;
+        break;
+      }
+      if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
+      let more = true;
+      // Read to the member's end even past the time: its stored hash is checked there.
+      for await (const batch of splitLineBatches(decompressChunks(open(seg.file), seg.file, seg.originalSize))) {
+        for (const text of batch) {
+          if (!more || text.length === 0) continue;
+          more = apply(text);
+        }
+      }
+      if (!more) stopped = true;
+      if (stopped) break;
+    }
+  }
+  if (!stopped && input.shipped) {
+    for (const ref of input.shipped.refs) {
+      if (stopped || ref.lastLine <= line) continue;
+      const s = await input.shipped.fetch(ref);
+      input.counter.requests++;
+      input.counter.bytes += ref.size;
+      for (const [j, text] of s.lines.entries()) {
+        if (ref.firstLine + j <= line) continue;
+        if (!apply(text)) {
+          stopped = true;
+          break;
+        }
+      }
+    }
+  }
+  return { state, line, timestamp };
+}
+
+/** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */
+export async function scanWithClosure<T>(names: NameSet, scan: () => Promise<T>): Promise<T> {
+  for (let pass = 0; ; pass++) {
+    try {
+      return await scan();
+    } catch (err) {
+      if (!(err instanceof NeedNames) || pass > 64) throw err;
+      for (const n of err.names) names.add(n);
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Time travel on archives, without a restore: one document's history, its value at a moment, the
+ * difference between two moments, and the values to roll some keys back to. Each answer comes from
+ * one in-memory scan (scan.ts) of only the members that can hold the lines it needs, from whichever
+ * source has them (ranged reads on a remote), the archives chained in line order and the shipped WAL
+ * after them.
+ */
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import type { Operation } from '../../format/operation.js';
+import type { DbState } from '../../format/state.js';
+import type { CatalogArchive } from '../copies/catalog.js';
+import type { ArchiveSources } from '../copies/sources.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
+import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/plan.js';
+import type { ReadCounter } from './member-bytes.js';
+import { NameSet } from './names.js';
+import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
+import { lineage, type HistoryEntry } from './lineage.js';
+
+export type { HistoryEntry } from './lineage.js';
+
+export interface TimeTravelContext {
+  archives(source?: string): Promise<CatalogArchive[]>;
+  /** The restore plan for the end state or a time (archive, and the shipped WAL after the newest archive). */
+  plan(target: { kind: 'latest' } | { kind: 'timestamp'; timestamp: number }, instanceId?: string, source?: string): Promise<RestorePlan>;
+  shipped(plan: NonNullable<RestorePlan['shipped']>, age: AgeIdentity | null): ShippedLines;
+  sources: ArchiveSources;
+  order(source?: string): string[];
+  key?: EncryptionKey;
+  identity(given?: string | AgeIdentity): Promise<AgeIdentity | null>;
+}
+
+export interface TimeTravelOptions {
+  /** Only this source (a name or a provider). */
+  source?: string;
+  instanceId?: string;
+  /** What opens archives encrypted with age. */
+  identity?: string | AgeIdentity;
+}
+
+export interface ReadAnswer {
+  key: string;
+  at: number;
+  exists: boolean;
+  /** The stored document (as `bri data dump --json` shows it), null when it did not exist. */
+  document: string | null;
+  /** When the key names a set at that moment: its members. */
+  members?: string[];
+  /** What was read to answer. */
+  read: ReadCounter;
+}
+
+export interface DiffAnswer {
+  at: number;
+  to: number | null;
+  added: string[];
+  changed: string[];
+  removed: string[];
+  sets: Record<string, { added: string[]; removed: string[] }>;
+  read: ReadCounter;
+}
+
+export interface HistoryAnswer {
+  key: string;
+  entries: HistoryEntry[];
+  read: ReadCounter;
+}
+
+export interface StateAnswer {
+  state: DbState;
+  line: number;
+  read: ReadCounter;
+}
+
+/** The archives from `first` on, in the order their lines follow (the newest of any two that start at one line). */
+function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive[] {
+  const out = [first];
+  let end = first.manifest.timeRange.walLines.end;
+  for (;;) {
+    const next = all.filter((a) => a.manifest.timeRange.walLines.start >= end && a.manifest.timeRange.walLines.end > end);
+    if (next.length === 0) return out;
+    const startAt = Math.min(...next.map((a) => a.manifest.timeRange.walLines.start));
+    const pick = next.filter((a) => a.manifest.timeRange.walLines.start === startAt).sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()!;
+    out.push(pick);
+    end = pick.manifest.timeRange.walLines.end;
+  }
+}
+
+export class TimeTravel {
+  constructor(private readonly ctx: TimeTravelContext) {}
+
+  /** The scan's input: the archives from the one holding `from` (or the given one) on, then the shipped WAL after the newest. */
+  private async input(opts: TimeTravelOptions, from: { ts: number } | { archive: CatalogArchive | null }, counter: ReadCounter): Promise<{ input: ScanInput; latest: RestorePlan }> {
+    const all = await this.ctx.archives(opts.source);
+    const latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
+    const own = latest.archive ? instanceArchives(all, latest.instanceId).archives : [];
+    let first: CatalogArchive | null;
+    if ('archive' in from) first = from.archive;
+    else {
+      // The archive holding the time, else (past the archives) the newest one, which the shipped WAL continues.
+      const plan = await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source);
+      first = plan.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
+    }
+    const archives = first ? chainFrom(own, first) : [];
+    const age = archives.some((a) => a.manifest.encryption) || latest.shipped?.refs.some((r) => r.encrypted) ? await this.ctx.identity(opts.identity) : null;
+    const shippedAfter = latest.shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === latest.shipped.afterLine) ? this.ctx.shipped(latest.shipped, age) : null;
+    return { input: { archives, shipped: shippedAfter, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter }, latest };
+  }
+
+  /** The whole state at T (every name), reading only what that needs. */
+  async stateAt(at: number | string, opts: TimeTravelOptions = {}): Promise<StateAnswer> {
+    const ts = parseTimestamp(at);
+    const read: ReadCounter = { bytes: 0, requests: 0 };
+    const { input } = await this.input(opts, { ts }, read);
+    const r = await scanTimeline(input, { untilTs: ts, names: null });
+    return { state: r.state, line: r.line, read };
+  }
+
+  /** The document (and set) `key` as it was at T, or that it did not exist. */
+  async read(key: string, o: TimeTravelOptions & { at: number | string }): Promise<ReadAnswer> {
+    const ts = parseTimestamp(o.at);
+    const read: ReadCounter = { bytes: 0, requests: 0 };
+    const names = new NameSet([key]);
+    const state = await scanWithClosure(names, async () => {
+      const { input } = await this.input(o, { ts }, read);
+      return (await scanTimeline(input, { untilTs: ts, names })).state;
+    });
+    const doc = state.documents.get(key);
+    const set = state.collections.get(key);
+    return { key, at: ts, exists: doc !== undefined || (set !== undefined && set.size > 0), document: doc ?? null, ...(set && set.size > 0 ? { members: [...set] } : {}), read };
+  }
+
+  /** The values at T of `keys` (or of every name under `prefix`): the part of the state at T that holds them. */
+  async valuesAt(keys: string[], prefix: string | null, o: TimeTravelOptions & { at: number | string }): Promise<StateAnswer> {
+    const ts = parseTimestamp(o.at);
+    const read: ReadCounter = { bytes: 0, requests: 0 };
+    const names = new NameSet(keys, prefix);
+    const r = await scanWithClosure(names, async () => {
+      const { input } = await this.input(o, { ts }, read);
+      return scanTimeline(input, { untilTs: ts, names });
+    });
+    return { state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
+  }
+
+  /** The changes to one document, oldest first, following renames both ways, between `from` and `to`. */
+  async history(key: string, o: TimeTravelOptions & { from?: number | string; to?: number | string }): Promise<HistoryAnswer> {
+    const from = o.from !== undefined ? parseTimestamp(o.from) : null;
+    const to = o.to !== undefined ? parseTimestamp(o.to) : null;
+    if (from !== null && to !== null && to < from) throw new BriError(ErrorCodes.USAGE, '--to is before --from', { hint: 'Give the earlier time as --from.' });
+    const read: ReadCounter = { bytes: 0, requests: 0 };
+    const names = new NameSet([key]);
+    const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
+    await scanWithClosure(names, async () => {
+      ops.length = 0;
+      const all = await this.ctx.archives(o.source);
+      const { input } = from !== null ? await this.input(o, { ts: from }, read) : await this.input(o, { archive: await this.firstArchive(all, o) }, read);
+      await scanTimeline(input, {
+        untilTs: to,
+        names,
+        onOp(op, at, state) {
+          // The document goes on under its new name: follow it (a scan again with that name).
+          if (op.action === 'RENAME' && names.has(op.oldKey) && !names.has(op.target)) throw new NeedNames([op.target]);
+          const from = op.action === 'RENAME' ? op.oldKey : op.target;
+          const set = state.collections.get(op.target);
+          ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
+        },
+      });
+    });
+    const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
+    return { key, entries, read };
+  }
+
+  /** The documents and set members that differ between T and T2 (default: the newest restorable moment). */
+  async diff(o: TimeTravelOptions & { at: number | string; to?: number | string }): Promise<DiffAnswer> {
+    const at = parseTimestamp(o.at);
+    const to = o.to !== undefined ? parseTimestamp(o.to) : null;
+    if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
+    const read: ReadCounter = { bytes: 0, requests: 0 };
+    const { input } = await this.input(o, { ts: at }, read);
+    // One scan to T2; each name's value at T is kept the first time a line after T touches it.
+    const docsAtT = new Map<string, string | undefined>();
+    const setsAtT = new Map<string, Set<string> | undefined>();
+    // After a gap (lines no source holds) every name present at T is kept already: a name first seen then was absent at T.
+    let gapped = false;
+    const keep = (state: DbState, name: string) => {
+      if (!docsAtT.has(name)) docsAtT.set(name, gapped ? undefined : state.documents.get(name));
+      if (!setsAtT.has(name)) setsAtT.set(name, !gapped && state.collections.has(name) ? new Set(state.collections.get(name)) : undefined);
+    };
+    const r = await scanTimeline(input, {
+      untilTs: to,
+      names: null,
+      onOp(op, pos, state) {
+        if (pos.timestamp <= at) return;
+        keep(state, op.target);
+        if (op.action === 'RENAME') keep(state, op.oldKey);
+      },
+      onGap(_from, _to, before) {
+        if (gapped) return;
+        for (const name of before.documents.keys()) keep(before, name);
+        for (const name of before.collections.keys()) keep(before, name);
+        gapped = true;
+      },
+    });
+    const end = r.state;
+    if (gapped) {
+      for (const name of end.documents.keys()) if (!docsAtT.has(name)) docsAtT.set(name, undefined);
+      for (const name of end.collections.keys()) if (!setsAtT.has(name)) setsAtT.set(name, undefined);
+    }
+    const out: DiffAnswer = { at, to, added: [], changed: [], removed: [], sets: {}, read };
+    for (const [k, before] of docsAtT) {
+      const after = end.documents.get(k);
+      if (before === after) continue;
+      if (before === undefined) out.added.push(k);
+      else if (after === undefined) out.removed.push(k);
+      else out.changed.push(k);
+    }
+    for (const [k, before] of setsAtT) {
+      const after = end.collections.get(k);
+      const added = [...(after ?? [])].filter((m) => !before?.has(m));
+      const removed = [...(before ?? [])].filter((m) => !after?.has(m));
+      if (added.length || removed.length) out.sets[k] = { added: added.sort(), removed: removed.sort() };
+    }
+    out.added.sort();
+    out.changed.sort();
+    out.removed.sort();
+    return out;
+  }
+
+  private async firstArchive(all: CatalogArchive[], o: TimeTravelOptions): Promise<CatalogArchive | null> {
+    const latest = await this.ctx.plan({ kind: 'latest' }, o.instanceId, o.source);
+    if (!latest.archive) return null;
+    const own = instanceArchives(all, latest.instanceId).archives;
+    return own[0] ?? null;
+  }
+}
+
