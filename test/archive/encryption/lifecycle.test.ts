@@ -292,3 +292,26 @@ describe('the encryption settings', () => {
     expect(toPlainState((await recover(target)).state)).toEqual(state);
   }, 120_000);
 });
+
+describe('time travel on archives encrypted with age', () => {
+  it('read, history and diff with the identity; ENCRYPTION_KEY_MISSING without it', async () => {
+    const { dataDir, key, archive, mid } = await encryptedDb();
+    const api = openRestore({ dataDir, config: archive });
+    const env = { ...process.env };
+    delete process.env.BRI_AGE_IDENTITY;
+    try {
+      const r = await api.read('USER_1', { at: mid, identity: key.file });
+      expect(JSON.parse(r.document!)).toEqual({ name: `${SECRET}-1`, i: 1 });
+      const h = await api.history('USER_3', { identity: key.file });
+      expect(h.entries.map((e) => e.action)).toEqual(['SET', 'SET', 'DELETE']);
+      const d = await api.diff({ at: mid, identity: key.file });
+      expect(d.removed).toEqual(['USER_3']);
+      expect(d.changed).toHaveLength(29);
+      const missing = await api.read('USER_1', { at: mid }).then(() => null, (e: unknown) => e as { code: string });
+      expect(missing?.code).toBe('ENCRYPTION_KEY_MISSING');
+    } finally {
+      process.env = env;
+      await api.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * The time-travel commands on the shared fixtures' checkpoints (data directories written by BRI):
+ * `bri archive show --at` gives each document as the checkpoint has it, `bri restore diff` the
+ * difference of two checkpoints, `bri archive history` every change of a document, and
+ * `bri restore keys` rolls chosen keys back on the stopped database, the others untouched.
+ */
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { toPlainState } from '../../src/format/state.js';
+import { recover } from '../../src/store/recovery.js';
+import { verifyChain } from '../../src/store/wal/chain.js';
+import { runCli } from '../support/cli.js';
+import { copyFixture, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
+
+const norm = (docs: Record<string, string>) => normalizeState({ documents: docs, collections: {} }).documents;
+
+describe.skipIf(!fixturesPresent())('time travel on the fixtures, through the CLI', () => {
+  it('show, diff, history and keys agree with the checkpoints of a directory BRI wrote', async () => {
+    const dataDir = await copyFixture('small');
+    const cps = loadCheckpoints('small');
+    const made = await runCli(['archive', 'create', '-d', dataDir, '--level', '1', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const cp = cps[2]!;
+    const keys = Object.keys(cps.at(-1)!.state.documents).slice(0, 6);
+    for (const key of keys) {
+      const r = await runCli(['archive', 'show', key, '--at', String(cp.at), '-d', dataDir, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const shown = JSON.parse(r.stdout) as { key: string; at: string; exists: boolean; document: string | null };
+      expect(shown.key).toBe(key);
+      expect(shown.at).toBe(new Date(cp.at).toISOString());
+      expect(shown.exists).toBe(cp.state.documents[key] !== undefined);
+      if (shown.exists) expect(norm({ [key]: shown.document! })).toEqual(norm({ [key]: cp.state.documents[key]! }));
+    }
+
+    const a = cps[1]!;
+    const b = cps[4]!;
+    const d = await runCli(['restore', 'diff', '--at', String(a.at), '--to', String(b.at), '-d', dataDir, '--json']);
+    expect(d.code, d.stderr).toBe(0);
+    const diff = JSON.parse(d.stdout) as { added: string[]; changed: string[]; removed: string[]; sets: Record<string, { added: string[]; removed: string[] }> };
+    const A = a.state.documents;
+    const B = b.state.documents;
+    const all = [...new Set([...Object.keys(A), ...Object.keys(B)])].sort();
+    expect(diff.added).toEqual(all.filter((k) => !(k in A) && k in B));
+    expect(diff.removed).toEqual(all.filter((k) => k in A && !(k in B)));
+    const changed = all.filter((k) => k in A && k in B && A[k] !== B[k]);
+    expect(diff.changed).toEqual(changed);
+    for (const [s, v] of Object.entries(diff.sets)) {
+      expect(v.added).toEqual((b.state.collections[s] ?? []).filter((m) => !(a.state.collections[s] ?? []).includes(m)).sort());
+      expect(v.removed).toEqual((a.state.collections[s] ?? []).filter((m) => !(b.state.collections[s] ?? []).includes(m)).sort());
+    }
+
+    // A document changed between the checkpoints: its history holds each of its states at a checkpoint.
+    const key = changed[0] ?? keys[0]!;
+    const h = await runCli(['archive', 'history', key, '-d', dataDir, '--json']);
+    expect(h.code, h.stderr).toBe(0);
+    const entries = (JSON.parse(h.stdout) as { entries: Array<{ timestamp: number; value: string | null; action: string }> }).entries;
+    expect(entries.length).toBeGreaterThan(0);
+    for (const c of cps) {
+      const last = entries.filter((e) => e.timestamp <= c.at).at(-1);
+      const want = c.state.documents[key];
+      if (want === undefined) expect(last === undefined || last.value === null).toBe(true);
+      else expect(norm({ [key]: last!.value! })).toEqual(norm({ [key]: want }));
+    }
+
+    // Roll two keys back to the first checkpoint on the stopped database: they match it, the rest is as it was.
+    const before = toPlainState((await recover(dataDir)).state);
+    const chosen = [changed[0] ?? keys[0]!, diff.added[0] ?? keys[1]!];
+    const dry = await runCli(['restore', 'keys', ...chosen, '--at', String(a.at), '-d', dataDir, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).writes).toBe(0);
+    expect(toPlainState((await recover(dataDir)).state)).toEqual(before);
+    const done = await runCli(['restore', 'keys', ...chosen, '--at', String(a.at), '-d', dataDir, '--json']);
+    expect(done.code, done.stderr).toBe(0);
+    const after = toPlainState((await recover(dataDir)).state);
+    for (const k of chosen) {
+      if (A[k] === undefined) expect(after.documents[k]).toBeUndefined();
+      else expect(norm({ [k]: after.documents[k]! })).toEqual(norm({ [k]: A[k]! }));
+    }
+    for (const k of Object.keys(before.documents)) if (!chosen.includes(k)) expect(after.documents[k]).toBe(before.documents[k]);
+    expect((await verifyChain(dataDir)).ok).toBe(true);
+
+    // A moment before every archive: TIMESTAMP_NOT_FOUND with the available range (exit 31).
+    const early = await runCli(['archive', 'show', keys[0]!, '--at', '2001-01-01T00:00:00Z', '-d', dataDir]);
+    expect(early.code).toBe(31);
+    expect(early.stderr).toContain('TIMESTAMP_NOT_FOUND');
+    expect(path.isAbsolute(dataDir)).toBe(true);
+  }, 120_000);
+});
