@@ -23,6 +23,7 @@ import { decompressChunks } from '../package/compress.js';
 import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
+import { filterLines } from './raw-filter.js';
 import type { NameSet } from './names.js';
 
 export interface ShippedLines {
@@ -82,6 +83,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   let stopped = false;
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;
+  const needleBytes = needles?.map((n) => Buffer.from(n, 'utf8')) ?? null;
 
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
@@ -134,8 +136,15 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       }
       if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
       let more = true;
+      const chunks = decompressChunks(open(seg.file), seg.file, seg.originalSize);
+      if (needleBytes !== null && !m.contents.snapshot.encrypted && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until))) {
+        // The whole member is before the time: only the lines that name a followed key are parsed.
+        await filterLines(chunks, needleBytes, (text) => void apply(text), (n) => (line += n));
+        timestamp = seg.lastTimestamp ?? timestamp;
+        continue;
+      }
       // Read to the member's end even past the time: its stored hash is checked there.
-      for await (const batch of splitLineBatches(decompressChunks(open(seg.file), seg.file, seg.originalSize))) {
+      for await (const batch of splitLineBatches(chunks)) {
         for (const text of batch) {
           if (!more || text.length === 0) continue;
           more = apply(text);
