@@ -7,29 +7,18 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
 import { isBriError } from '../../src/errors.js';
 import { toPlainState } from '../../src/format/state.js';
-import type { RemoteConfig } from '../../src/remote/registry.js';
 import { recover } from '../../src/store/recovery.js';
-import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
+import { useS3rver } from '../support/servers/s3rver.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
-const BUCKET = 'bri-age';
 const tmp = useTempDirs('bri-age-s3-');
-let s3: S3rverServer;
-
-beforeAll(async () => {
-  s3 = await startS3rver([BUCKET]);
-}, 60_000);
-
-afterAll(async () => {
-  await s3?.dispose();
-});
+const server = useS3rver('bri-age');
 
 async function keyFile(dir: string, name: string) {
   const identity = await generateIdentity();
@@ -41,7 +30,7 @@ async function keyFile(dir: string, name: string) {
 /** Every file s3rver keeps for the bucket (object bodies and their metadata), read whole. */
 async function bucketFiles(): Promise<Array<{ file: string; bytes: Buffer }>> {
   const out: Array<{ file: string; bytes: Buffer }> = [];
-  for (const e of await fsp.readdir(s3.dir, { withFileTypes: true, recursive: true })) {
+  for (const e of await fsp.readdir(server.s3().dir, { withFileTypes: true, recursive: true })) {
     if (!e.isFile()) continue;
     const file = path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
     out.push({ file, bytes: await fsp.readFile(file) });
@@ -56,7 +45,7 @@ describe('age encryption on an S3-compatible server', () => {
     const r = await tmp();
     const dataDir = path.join(r, 'data');
     const key = await keyFile(r, 'key');
-    const remote: RemoteConfig = { provider: 's3', name: 's3', bucket: BUCKET, prefix: `age-${randomBytes(4).toString('hex')}`, endpoint: s3.endpoint, region: 'us-east-1', credentials: { ...S3RVER_CREDENTIALS }, sdkMaxAttempts: 1, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } };
+    const remote = server.config();
     const archive = { remotes: [remote], compression: { level: 3 }, continuous: { enabled: true, intervalMs: 100 }, encryption: { recipients: [key.recipient] } };
     const db = await createDB({ storeConfig: { dataDir, archive } });
     for (let i = 0; i < 40; i++) await db.set(`CUSTOMER_${i}`, { card: `${VALUE}-${i}` });

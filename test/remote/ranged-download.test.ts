@@ -9,15 +9,15 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadRanged } from '../../src/remote/ranged-download.js';
-import type { GetOptions, RemoteStore } from '../../src/remote/remote.js';
+import type { RemoteStore } from '../../src/remote/remote.js';
 import { withRetry, type RetryInfo } from '../../src/remote/retry.js';
 import { createS3Remote } from '../../src/remote/s3/s3.js';
 import { startFaultProxy, type FaultAction, type FaultProxy, type ProxiedRequest } from '../support/servers/fault-proxy.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
 import { expectCode, writeFixture, type FileFixture } from './conformance.js';
+import { countingStore, type Served } from '../support/counting-store.js';
 
 const MiB = 1024 * 1024;
 const pass: FaultAction = { kind: 'pass' };
@@ -30,27 +30,8 @@ let small: FileFixture;
 const prefix = `ranged-${randomBytes(3).toString('hex')}/`;
 
 /** Bytes the raw store's downloads delivered (what the server's responses carried to us), one chunk of slack at most. */
-const served = { bytes: 0 };
-
-/** The raw store with its downloads counted; every other call passes through. */
-function counting(inner: RemoteStore): RemoteStore {
-  const get = async (key: string, opts?: GetOptions): Promise<Readable> => {
-    const body = await inner.get(key, opts);
-    async function* counted(): AsyncGenerator<Buffer> {
-      try {
-        for await (const c of body as AsyncIterable<Buffer>) {
-          served.bytes += c.length;
-          yield c;
-        }
-      } finally {
-        body.destroy();
-      }
-    }
-    // highWaterMark 1: a chunk is pulled from the server only when the consumer asks, so the count has no read-ahead.
-    return Readable.from(counted(), { objectMode: false, highWaterMark: 1 });
-  };
-  return new Proxy(inner, { get: (t, p) => (p === 'get' ? get : (Reflect.get(t, p) as unknown)) }) as RemoteStore;
-}
+const served: Served = { bytes: 0, gets: 0 };
+const counting = (inner: RemoteStore) => countingStore(inner, served);
 
 function store(retries: RetryInfo[] = [], maxAttempts = 5): RemoteStore {
   const raw = createS3Remote({ bucket: 'bri-test', prefix, endpoint: proxy.endpoint, region: 'us-east-1', credentials: { ...S3RVER_CREDENTIALS }, sdkMaxAttempts: 1 });

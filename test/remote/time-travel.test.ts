@@ -5,55 +5,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { ArchiveSources } from '../../src/archive/copies/sources.js';
 import { createDB } from '../../src/db.js';
-import type { GetOptions, RemoteStore } from '../../src/remote/remote.js';
-import type { RemoteConfig } from '../../src/remote/registry.js';
-import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../support/servers/s3rver.js';
+import type { RemoteStore } from '../../src/remote/remote.js';
+import { countingStore, type Served } from '../support/counting-store.js';
+import { useS3rver } from '../support/servers/s3rver.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
-const BUCKET = 'bri-tt';
 const tmp = useTempDirs('bri-tt-s3-');
-let s3: S3rverServer;
-
-beforeAll(async () => {
-  s3 = await startS3rver([BUCKET]);
-}, 60_000);
-
-afterAll(async () => {
-  await s3?.dispose();
-});
-
-const served = { bytes: 0, gets: 0 };
-
-/** The store with its downloads counted as the consumer takes them (no read-ahead). */
-function counting(inner: RemoteStore): RemoteStore {
-  const get = async (key: string, opts?: GetOptions): Promise<Readable> => {
-    served.gets++;
-    const body = await inner.get(key, opts);
-    async function* counted(): AsyncGenerator<Buffer> {
-      try {
-        for await (const c of body as AsyncIterable<Buffer>) {
-          served.bytes += c.length;
-          yield c;
-        }
-      } finally {
-        body.destroy();
-      }
-    }
-    return Readable.from(counted(), { objectMode: false, highWaterMark: 1 });
-  };
-  return new Proxy(inner, { get: (t, p) => (p === 'get' ? get : (Reflect.get(t, p) as unknown)) }) as RemoteStore;
-}
+const server = useS3rver('bri-tt');
+const served: Served = { bytes: 0, gets: 0 };
 
 describe('time travel from an S3-compatible server', () => {
   it('show --at T in the first of ten segments fetches the snapshot and that segment only', async () => {
     const r = await tmp();
     const dataDir = path.join(r, 'data');
-    const remote: RemoteConfig = { provider: 's3', name: 's3', bucket: BUCKET, prefix: `tt-${randomBytes(4).toString('hex')}`, endpoint: s3.endpoint, region: 'us-east-1', credentials: { ...S3RVER_CREDENTIALS }, sdkMaxAttempts: 1 };
+    const remote = server.config();
     const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 64 * 1024, archive: { remotes: [remote], compression: { level: 1 } } } });
     const marks: number[] = [];
     for (let seg = 0; seg < 10; seg++) {
@@ -75,7 +44,7 @@ describe('time travel from an S3-compatible server', () => {
     expect(at).toBeGreaterThanOrEqual(first.firstTimestamp!);
 
     const sources = new ArchiveSources([remote]);
-    (sources.remotes[0] as { store: RemoteStore }).store = counting(sources.remotes[0]!.store);
+    (sources.remotes[0] as { store: RemoteStore }).store = countingStore(sources.remotes[0]!.store, served);
     const api = openRestore({ dataDir: path.join(r, 'elsewhere'), sources, config: { remotes: [remote] } });
     await api.list({ source: 's3' }); // the listing (the manifests) is cached: what follows is the query's own reads
     served.bytes = 0;

@@ -1,7 +1,10 @@
 /** s3rver for the tests: a child process on a free port with a temporary directory. */
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import type { RemoteConfig } from '../../../src/remote/registry.js';
 import { freePort, spawnServer, tsServerArgs, type RunningServer } from './spawn-server.js';
 
 /** The credentials s3rver accepts. */
@@ -28,5 +31,23 @@ export async function startS3rver(buckets: string[] = ['bri-test'], port?: numbe
       await server.stop();
       await fsp.rm(root, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * An s3rver for the whole test file, started before its tests and stopped after; `s3()` is the
+ * running server, and `config(prefix)` an S3 remote on it under a fresh prefix.
+ */
+export function useS3rver(bucket: string): { s3(): S3rverServer; config(name?: string): RemoteConfig } {
+  let server: S3rverServer | undefined;
+  beforeAll(async () => {
+    server = await startS3rver([bucket]);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.dispose();
+  });
+  return {
+    s3: () => server!,
+    config: (name = 's3') => ({ provider: 's3', name, bucket, prefix: `p-${randomBytes(4).toString('hex')}`, endpoint: server!.endpoint, region: 'us-east-1', credentials: { ...S3RVER_CREDENTIALS }, sdkMaxAttempts: 1, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 50 } }),
   };
 }
