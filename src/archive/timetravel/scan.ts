@@ -24,6 +24,7 @@ import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
 import { filterLines } from './raw-filter.js';
+import { LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
 export interface ShippedLines {
@@ -55,6 +56,11 @@ export interface ScanOptions {
   names: NameSet | null;
   /** Each operation on the names, before it is applied: `state` is the state just before it. */
   onOp?(op: Operation, at: LinePosition, state: DbState): void;
+  /**
+   * Lines stamped at or before this are applied by their keys alone, their values decoded only when a
+   * later line touches the key (a whole-state replay that needs values after this moment only).
+   */
+  lazyUntil?: number;
   /** The state was replaced by a later archive's snapshot: lines between the archives are in no source. */
   onGap?(fromLine: number, toLine: number, before: DbState): void;
 }
@@ -84,6 +90,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;
   const needleBytes = needles?.map((n) => Buffer.from(n, 'utf8')) ?? null;
+  const lazyUntil = opts.lazyUntil;
+  let lazy: LazyDocuments | null = lazyUntil !== undefined && names === null ? new LazyDocuments(state) : null;
 
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
@@ -97,7 +105,16 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     const parsed = parseWalLine(text);
     if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
     if (until !== null && parsed.timestamp > until) return false;
+    if (lazy !== null && parsed.timestamp <= lazyUntil! && lazy.applyRaw(parsed.entry)) {
+      line++;
+      timestamp = parsed.timestamp;
+      return true;
+    }
     const op = lineOperation(parsed, input.key);
+    if (lazy !== null) {
+      lazy.settle(op.target);
+      if (op.action === 'RENAME') lazy.settle(op.oldKey);
+    }
     line++;
     timestamp = parsed.timestamp;
     if (names === null || names.concerns(op)) {
@@ -120,11 +137,13 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       return m.encryption ? decryptChunks(stored, input.age, name) : stored;
     };
     if (i === 0 || m.timeRange.walLines.start > line) {
+      lazy?.settleAll();
       if (i > 0) opts.onGap?.(line, m.timeRange.walLines.start, state);
       const parts: Buffer[] = [];
       for await (const c of decompressChunks(open(m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
       const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
       state = names === null ? snap.state : names.restrict(snap.state);
+      lazy = opts.lazyUntil !== undefined && names === null ? new LazyDocuments(state) : null;
       line = m.timeRange.walLines.start;
       timestamp = m.timeRange.start.getTime();
     }
@@ -169,6 +188,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       }
     }
   }
+  lazy?.settleAll();
   return { state, line, timestamp };
 }
 

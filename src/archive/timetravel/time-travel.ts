@@ -190,6 +190,7 @@ export class TimeTravel {
     const r = await scanTimeline(input, {
       untilTs: to,
       names: null,
+      lazyUntil: at,
       onOp(op, pos, state) {
         if (pos.timestamp <= at) return;
         keep(state, op.target);
