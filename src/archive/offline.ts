@@ -19,6 +19,7 @@ import type { ArchiveApi } from './archive-api.js';
 import type { ArchiveConfig } from './config.js';
 import { assertDirectoryInput, assertRegularFileInput } from './package/input-file.js';
 import type { RestoreApi } from './restore-api.js';
+import type { LiveStore } from './timetravel/rollback.js';
 
 // What a program over these APIs prints: the types of their answers.
 export type { ArchiveApi, CreatedAndStored } from './archive-api.js';
@@ -137,4 +138,18 @@ export async function dumpDataDirectory(dataDir: string, opts: { skipInvalid?: b
 export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats> {
   await assertDataDir(dataDir, false);
   return collectStats(dataDir, encryptionKeyFromEnv());
+}
+
+/**
+ * Runs `fn` with the stopped database at `dataDir` open under its lock (what a rollback writes
+ * into: its writes go through the WAL like any other), closed afterwards whatever happens.
+ */
+export async function withStoppedDatabase<T>(dataDir: string, fn: (live: LiveStore) => Promise<T>): Promise<T> {
+  const { BriStore } = await import('../store/store.js');
+  const live = await BriStore.open({ dataDir, createIfMissing: false });
+  try {
+    return await fn(live);
+  } finally {
+    await live.close();
+  }
 }

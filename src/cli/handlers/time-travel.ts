@@ -1,6 +1,5 @@
 /** `bri archive history|show`, `bri restore diff|keys`: questions about the past, answered from the archives without a restore. */
-import { openOfflineRestore, type RestoreApi } from '../../archive/offline.js';
-import { BriStore } from '../../store/store.js';
+import { openOfflineRestore, withStoppedDatabase, type RestoreApi } from '../../archive/offline.js';
 import { EXIT_OK } from '../exit-codes.js';
 import type { CommandOptions, PastOptions } from '../options.js';
 import { formatTime, printJson, printLine } from '../output.js';
@@ -51,8 +50,7 @@ export const timeTravelHandlers = {
   'restore keys': (o: CommandOptions['restore keys']) =>
     withPast(o, async (api, where) => {
       // A stopped database, opened under its lock for the writes (they go through the WAL like any other).
-      const live = await BriStore.open({ dataDir: o.dataDir, createIfMissing: false });
-      try {
+      return withStoppedDatabase(o.dataDir, async (live) => {
         const target = o.prefix !== undefined ? { prefix: o.prefix, keys: o.keys } : o.keys;
         const r = await api.rollback(target, { ...where, at: o.at, dryRun: o.dryRun, live });
         if (o.json) printJson({ at: new Date(r.at).toISOString(), dryRun: r.dryRun, writes: r.writes, items: r.items });
@@ -61,8 +59,6 @@ export const timeTravelHandlers = {
           printLine([...lines, o.dryRun ? 'dry run: nothing written' : `${r.writes} writes`].join('\n'), o);
         }
         return EXIT_OK;
-      } finally {
-        await live.close();
-      }
+      });
     }),
 };
