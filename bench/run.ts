@@ -2,7 +2,7 @@
  * `npm run bench`: runs each registered benchmark in turn and prints its figures.
  *
  *   npm run bench                          every benchmark, full sizes
- *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, restore-remote, remote, archiving, shipping, encryption)
+ *   npm run bench -- --only store,par2     a selection (store, par2, archive, restore, restore-remote, remote, archiving, shipping, encryption, timetravel)
  *   npm run bench -- --quick               smaller sizes (a smoke run)
  *   npm run bench -- --only store --lines 200000
  *
@@ -105,6 +105,14 @@ const BENCHMARKS: Benchmark[] = [
       return runEncryptionBench(resolveEncryptionBenchOptions(argv, quick));
     },
   },
+  {
+    name: 'timetravel',
+    run: async (argv, quick) => {
+      // Issue 17: history, show --at T and diff from an archive against the tools and two restores, and the bytes fetched from a remote.
+      const { runTimeTravelBench, resolveTimeTravelBenchOptions } = await import('./timetravel.js');
+      return runTimeTravelBench(resolveTimeTravelBenchOptions(argv, quick));
+    },
+  },
 ];
 
 function parseOnly(argv: readonly string[]): string[] | null {
@@ -149,7 +157,7 @@ async function main(): Promise<void> {
   }
   console.log(`\n=== bench summary ===\n${summary.join('\n') || 'nothing selected'}`);
   if (ratios.length > 0) {
-    console.log(`\n=== ours / theirs, measured interleaved in this run (targets: issues 15 and 16) ===\n${formatSummary(ratios)}`);
+    console.log(`\n=== ours / theirs, measured interleaved in this run (targets: issues 15, 16 and 17) ===\n${formatSummary(ratios)}`);
   }
 }
 
