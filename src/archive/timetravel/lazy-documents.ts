@@ -1,9 +1,10 @@
 /**
  * Documents whose value is not decoded until someone asks: a whole-state replay (diff) applies the
- * lines before its first moment by their keys alone, read from the entry's text (`{"action":"SET",
- * "target":"K",...`, BRI's key order), and keeps each SET's entry as it is; a value is decoded from
- * it only for a key a later line touches. Anything that does not read that way (a key with an
- * escape, another key order, a set operation) is decoded and applied as usual.
+ * lines by their keys alone, read from the entry's text (`{"action":"SET","target":"K",...`, BRI's
+ * key order), and keeps each SET's entry as it is; a value is decoded from it only when it must be
+ * compared, and two equal entries are the same value without decoding either. Anything that does
+ * not read that way (a key with an escape, another key order, a set operation) is decoded and
+ * applied as usual.
  */
 import { decodeOperation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
@@ -11,6 +12,8 @@ import type { DbState } from '../../format/state.js';
 const SET = '{"action":"SET","target":"';
 const DELETE = '{"action":"DELETE","target":"';
 const RENAME = '{"action":"RENAME","target":"';
+const VALUE = '","value":"';
+const OLD_KEY = '","oldKey":"';
 
 /** The JSON string that starts at `from` (just after its opening quote) when it has no escape; its end. */
 function plainString(text: string, from: number): { value: string; end: number } | null {
@@ -20,43 +23,63 @@ function plainString(text: string, from: number): { value: string; end: number }
   return value.includes('\\') ? null : { value, end };
 }
 
+/** An entry read by its keys alone. */
+export type RawOp = { action: 'SET' | 'DELETE'; target: string; entry: string } | { action: 'RENAME'; target: string; oldKey: string };
+
+/** A document as held: a decoded value, the SET entry that wrote it, or nothing. */
+export type Held = { value: string } | { entry: string } | null;
+
+export function readRaw(entry: string): RawOp | null {
+  for (const [prefix, action] of [
+    [SET, 'SET'],
+    [DELETE, 'DELETE'],
+  ] as const) {
+    if (!entry.startsWith(prefix)) continue;
+    const k = plainString(entry, prefix.length);
+    if (k === null || (action === 'SET' && !entry.startsWith(VALUE, k.end))) return null;
+    return { action, target: k.value, entry };
+  }
+  if (!entry.startsWith(RENAME)) return null;
+  const k = plainString(entry, RENAME.length);
+  if (k === null || !entry.startsWith(OLD_KEY, k.end)) return null;
+  const old = plainString(entry, k.end + OLD_KEY.length);
+  return old === null ? null : { action: 'RENAME', target: k.value, oldKey: old.value };
+}
+
 export class LazyDocuments {
   /** key -> the entry of the SET that wrote it, not decoded. */
   private readonly entries = new Map<string, string>();
+  private state: DbState = { documents: new Map(), collections: new Map() };
 
-  constructor(private readonly state: DbState) {}
+  /** The state the documents belong to (a scan starts one from each snapshot it loads). */
+  attach(state: DbState): void {
+    this.settleAll();
+    this.state = state;
+  }
 
-  /** Applies a plaintext entry by its keys alone; false when it does not read that way (the caller decodes it). */
-  applyRaw(entry: string): boolean {
-    if (entry.startsWith(SET)) {
-      const k = plainString(entry, SET.length);
-      if (k === null || !entry.startsWith('","value":"', k.end)) return false;
-      this.state.documents.delete(k.value);
-      this.entries.set(k.value, entry);
-      return true;
+  apply(op: RawOp): void {
+    if (op.action !== 'RENAME') {
+      this.state.documents.delete(op.target);
+      if (op.action === 'SET') this.entries.set(op.target, op.entry);
+      else this.entries.delete(op.target);
+      return;
     }
-    if (entry.startsWith(DELETE)) {
-      const k = plainString(entry, DELETE.length);
-      if (k === null) return false;
-      this.state.documents.delete(k.value);
-      this.entries.delete(k.value);
-      return true;
-    }
-    if (entry.startsWith(RENAME)) {
-      const k = plainString(entry, RENAME.length);
-      if (k === null || !entry.startsWith('","oldKey":"', k.end)) return false;
-      const old = plainString(entry, k.end + '","oldKey":"'.length);
-      if (old === null) return false;
-      this.settle(old.value);
-      const v = this.state.documents.get(old.value);
-      // As BRI: renaming a key that does not exist changes nothing.
-      if (v === undefined) return true;
-      this.state.documents.delete(old.value);
-      this.entries.delete(k.value);
-      this.state.documents.set(k.value, v);
-      return true;
-    }
-    return false;
+    // As BRI: renaming a key that does not exist changes nothing; the value moves as it is held.
+    const held = this.peek(op.oldKey);
+    if (held === null) return;
+    this.state.documents.delete(op.oldKey);
+    this.entries.delete(op.oldKey);
+    this.state.documents.delete(op.target);
+    this.entries.delete(op.target);
+    if ('entry' in held) this.entries.set(op.target, held.entry);
+    else this.state.documents.set(op.target, held.value);
+  }
+
+  peek(key: string): Held {
+    const e = this.entries.get(key);
+    if (e !== undefined) return { entry: e };
+    const v = this.state.documents.get(key);
+    return v === undefined ? null : { value: v };
   }
 
   /** Decodes the value of `key` into the state, if it is held undecoded. */
@@ -64,16 +87,25 @@ export class LazyDocuments {
     const e = this.entries.get(key);
     if (e === undefined) return;
     this.entries.delete(key);
-    const op = decodeOperation(e);
-    if (op.action === 'SET') this.state.documents.set(key, op.value);
+    this.state.documents.set(key, valueOf({ entry: e })!);
   }
 
-  /** Every key held undecoded (a whole state is asked for: they are all decoded). */
   settleAll(): void {
     for (const k of [...this.entries.keys()]) this.settle(k);
   }
+}
 
-  has(key: string): boolean {
-    return this.entries.has(key);
-  }
+/** The stored document a held value stands for (undefined: none). */
+export function valueOf(h: Held): string | undefined {
+  if (h === null) return undefined;
+  if ('value' in h) return h.value;
+  const op = decodeOperation(h.entry);
+  return op.action === 'SET' ? op.value : undefined;
+}
+
+/** Whether two held documents are the same value (equal entries are, without decoding). */
+export function sameHeld(a: Held, b: Held): boolean {
+  if (a === null || b === null) return a === b;
+  if ('entry' in a && 'entry' in b && a.entry === b.entry) return true;
+  return valueOf(a) === valueOf(b);
 }

@@ -24,7 +24,7 @@ import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
 import { filterLines } from './raw-filter.js';
-import { LazyDocuments } from './lazy-documents.js';
+import { readRaw, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
 export interface ShippedLines {
@@ -57,10 +57,11 @@ export interface ScanOptions {
   /** Each operation on the names, before it is applied: `state` is the state just before it. */
   onOp?(op: Operation, at: LinePosition, state: DbState): void;
   /**
-   * Lines stamped at or before this are applied by their keys alone, their values decoded only when a
-   * later line touches the key (a whole-state replay that needs values after this moment only).
+   * Documents held undecoded (a whole-state replay): plaintext SET, DELETE and RENAME lines are applied
+   * by their keys alone; `onKeys` is told the keys each one touches, just before.
    */
-  lazyUntil?: number;
+  lazy?: LazyDocuments;
+  onKeys?(keys: readonly string[], at: LinePosition): void;
   /** The state was replaced by a later archive's snapshot: lines between the archives are in no source. */
   onGap?(fromLine: number, toLine: number, before: DbState): void;
 }
@@ -90,8 +91,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;
   const needleBytes = needles?.map((n) => Buffer.from(n, 'utf8')) ?? null;
-  const lazyUntil = opts.lazyUntil;
-  let lazy: LazyDocuments | null = lazyUntil !== undefined && names === null ? new LazyDocuments(state) : null;
+  const lazy = opts.lazy ?? null;
+  lazy?.attach(state);
 
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
@@ -105,9 +106,12 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     const parsed = parseWalLine(text);
     if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
     if (until !== null && parsed.timestamp > until) return false;
-    if (lazy !== null && parsed.timestamp <= lazyUntil! && lazy.applyRaw(parsed.entry)) {
+    const raw = lazy !== null && names === null ? readRaw(parsed.entry) : null;
+    if (raw !== null) {
       line++;
       timestamp = parsed.timestamp;
+      opts.onKeys?.(raw.action === 'RENAME' ? [raw.target, raw.oldKey] : [raw.target], { line, timestamp });
+      lazy!.apply(raw);
       return true;
     }
     const op = lineOperation(parsed, input.key);
@@ -143,7 +147,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       for await (const c of decompressChunks(open(m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
       const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
       state = names === null ? snap.state : names.restrict(snap.state);
-      lazy = opts.lazyUntil !== undefined && names === null ? new LazyDocuments(state) : null;
+      lazy?.attach(state);
       line = m.timeRange.walLines.start;
       timestamp = m.timeRange.start.getTime();
     }
@@ -188,7 +192,6 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       }
     }
   }
-  lazy?.settleAll();
   return { state, line, timestamp };
 }
 

@@ -15,6 +15,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/plan.js';
 import type { ReadCounter } from './member-bytes.js';
 import { NameSet } from './names.js';
+import { LazyDocuments, sameHeld, type Held } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 
@@ -178,42 +179,50 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const { input } = await this.input(o, { ts: at }, read);
-    // One scan to T2; each name's value at T is kept the first time a line after T touches it.
-    const docsAtT = new Map<string, string | undefined>();
+    // One scan to T2, documents held undecoded; each name's value at T is kept the first time a line after T touches it.
+    const lazy = new LazyDocuments();
+    const docsAtT = new Map<string, Held>();
     const setsAtT = new Map<string, Set<string> | undefined>();
     // After a gap (lines no source holds) every name present at T is kept already: a name first seen then was absent at T.
     let gapped = false;
-    const keep = (state: DbState, name: string) => {
-      if (!docsAtT.has(name)) docsAtT.set(name, gapped ? undefined : state.documents.get(name));
+    const keepDoc = (name: string) => {
+      if (!docsAtT.has(name)) docsAtT.set(name, gapped ? null : lazy.peek(name));
+    };
+    const keepSet = (state: DbState, name: string) => {
       if (!setsAtT.has(name)) setsAtT.set(name, !gapped && state.collections.has(name) ? new Set(state.collections.get(name)) : undefined);
     };
     const r = await scanTimeline(input, {
       untilTs: to,
       names: null,
-      lazyUntil: at,
+      lazy,
+      onKeys(keys, pos) {
+        if (pos.timestamp > at) for (const k of keys) keepDoc(k);
+      },
       onOp(op, pos, state) {
         if (pos.timestamp <= at) return;
-        keep(state, op.target);
-        if (op.action === 'RENAME') keep(state, op.oldKey);
+        if (op.action === 'SADD' || op.action === 'SREM') keepSet(state, op.target);
+        else keepDoc(op.target);
+        if (op.action === 'RENAME') keepDoc(op.oldKey);
       },
       onGap(_from, _to, before) {
         if (gapped) return;
-        for (const name of before.documents.keys()) keep(before, name);
-        for (const name of before.collections.keys()) keep(before, name);
+        for (const name of before.documents.keys()) keepDoc(name);
+        for (const name of before.collections.keys()) keepSet(before, name);
         gapped = true;
       },
     });
     const end = r.state;
     if (gapped) {
-      for (const name of end.documents.keys()) if (!docsAtT.has(name)) docsAtT.set(name, undefined);
+      lazy.settleAll();
+      for (const name of end.documents.keys()) if (!docsAtT.has(name)) docsAtT.set(name, null);
       for (const name of end.collections.keys()) if (!setsAtT.has(name)) setsAtT.set(name, undefined);
     }
     const out: DiffAnswer = { at, to, added: [], changed: [], removed: [], sets: {}, read };
     for (const [k, before] of docsAtT) {
-      const after = end.documents.get(k);
-      if (before === after) continue;
-      if (before === undefined) out.added.push(k);
-      else if (after === undefined) out.removed.push(k);
+      const after = lazy.peek(k);
+      if (sameHeld(before, after)) continue;
+      if (before === null) out.added.push(k);
+      else if (after === null) out.removed.push(k);
       else out.changed.push(k);
     }
     for (const [k, before] of setsAtT) {
