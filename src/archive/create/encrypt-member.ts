@@ -5,7 +5,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import type { AgeRecipients } from '../crypto/age-keys.js';
-import { encryptFileOffThread } from '../crypto/age-worker.js';
+import { encryptFile } from '../crypto/age-stream.js';
 
 export interface StagedMember {
   stagedPath: string;
@@ -17,7 +17,7 @@ export interface StagedMember {
 export async function encryptStaged<T extends StagedMember>(member: T, to: AgeRecipients): Promise<T> {
   const out = `${member.stagedPath}.age`;
   // Staged members go into the package, which is fsynced whole: no fsync of their own.
-  const r = await encryptFileOffThread(member.stagedPath, out, to, false);
+  const r = await encryptFile(member.stagedPath, out, to, false);
   await fsp.rm(member.stagedPath, { force: true });
   return { ...member, stagedPath: out, compressedSize: r.size, sha256: r.sha256 };
 }

@@ -12,7 +12,7 @@ import { compressOffThread } from '../package/compress-worker.js';
 import { commitFile, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
-import { encryptFileOffThread } from '../crypto/age-worker.js';
+import { encryptFile } from '../crypto/age-stream.js';
 import { rekeyHeader } from '../crypto/age-rekey.js';
 import { createHash } from 'node:crypto';
 
@@ -98,7 +98,7 @@ export async function writeSealedSeed(archiveDir: string, instanceId: string, li
   try {
     const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
     const z = await compressOffThread(encodedPieces(pieces), plain, 3, 0, false, true);
-    const e = await encryptFileOffThread(plain, target + '.tmp', to);
+    const e = await encryptFile(plain, target + '.tmp', to);
     const sealed: SealedSeedMember = { originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: e.size, sha256: e.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
     await writeFacts(archiveDir, instanceId, line, facts, sealed);
     await commitFile(target + '.tmp', target, { synced: true });

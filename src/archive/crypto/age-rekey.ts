@@ -86,18 +86,6 @@ async function wrapFor(fileKey: Uint8Array, to: AgeRecipients, lib: AgeInternals
   return stanzas;
 }
 
-/** The file key of an age file whose first bytes (its whole header at least) are `head`, unwrapped with `identity`; the header's length. */
-export async function unwrapFileKey(head: Uint8Array, identity: AgeIdentity | null, member: string): Promise<{ fileKey: Uint8Array; headerLength: number }> {
-  if (identity === null || identity.identities.length + identity.passphrases.length === 0) throw identityMissingError(member);
-  const headerLength = ageHeaderLength(head, member);
-  const { decrypter, trace } = tracedDecrypter(identity, member);
-  try {
-    return { fileKey: await decrypter.decryptHeader(head.subarray(0, headerLength)), headerLength };
-  } catch (err) {
-    throw headerError(err, trace, identity, member, true);
-  }
-}
-
 /**
  * A new header for the same file key, for `to`: the file key is unwrapped from the old header with
  * `identity` (Decrypter.decryptHeader), wrapped for the new recipients, and MACed (HMAC-SHA256 keyed
@@ -107,7 +95,14 @@ export async function unwrapFileKey(head: Uint8Array, identity: AgeIdentity | nu
 export async function rekeyHeader(head: Uint8Array, identity: AgeIdentity | null, to: AgeRecipients, member: string): Promise<{ header: Buffer; oldHeaderLength: number }> {
   if (identity === null || identity.identities.length + identity.passphrases.length === 0) throw identityMissingError(member);
   assertRecipients(to);
-  const { fileKey, headerLength: oldHeaderLength } = await unwrapFileKey(head, identity, member);
+  const oldHeaderLength = ageHeaderLength(head, member);
+  const { decrypter, trace } = tracedDecrypter(identity, member);
+  let fileKey: Uint8Array;
+  try {
+    fileKey = await decrypter.decryptHeader(head.subarray(0, oldHeaderLength));
+  } catch (err) {
+    throw headerError(err, trace, identity, member, true);
+  }
   const lib = await loadInternals();
   const stanzas = await wrapFor(fileKey, to, lib);
   const macKey = Buffer.from(hkdfSync('sha256', fileKey, new Uint8Array(0), 'header', 32));

@@ -27,7 +27,7 @@ import type { ProgressListener } from '../package/progress.js';
 import { passWalMember } from '../package/wal-member.js';
 import type { RestorePlan } from './plan.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
-import { decryptChunksOffThread } from '../crypto/age-worker.js';
+import { decryptChunks } from '../crypto/age-stream.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
 export function restoreError(message: string, hint: string, cause?: unknown): BriError {
@@ -99,7 +99,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   let checksumsText: string | null = null;
   const segmentsTotal = m?.contents.segments.length ?? 0;
   // An archive encrypted with age: each data member is decrypted after its stored bytes are hashed, before zstd.
-  const decrypt = m?.encryption !== undefined ? (name: string) => (stored: AsyncIterable<Buffer>) => decryptChunksOffThread(stored, opts.age ?? null, name) : null;
+  const decrypt = m?.encryption !== undefined ? (name: string) => (stored: AsyncIterable<Buffer>) => decryptChunks(stored, opts.age ?? null, name) : null;
   const chain = m !== null && verify ? new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key) : null;
   const checkStored = (name: string, sha: string) => {
     computed.set(name, sha);
