@@ -91,13 +91,17 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
 export class TimeTravel {
   constructor(private readonly ctx: TimeTravelContext) {}
 
-  /** The scan's input: the archives from the one holding `from` (or the given one) on, then the shipped WAL after the newest. */
-  private async input(opts: TimeTravelOptions, from: { ts: number } | { archive: CatalogArchive | null }, counter: ReadCounter): Promise<{ input: ScanInput; latest: RestorePlan }> {
+  /**
+   * The scan's input, made once per query (a scan that starts again with more names reads the same
+   * members): the archives from the one holding `from` (or the instance's first) on, then the shipped
+   * WAL after the newest.
+   */
+  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput> {
     const all = await this.ctx.archives(opts.source);
     const latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
     const own = latest.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
-    if ('archive' in from) first = from.archive;
+    if (from === 'first') first = own[0] ?? null;
     else {
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL continues.
       const plan = await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source);
@@ -106,16 +110,7 @@ export class TimeTravel {
     const archives = first ? chainFrom(own, first) : [];
     const age = archives.some((a) => a.manifest.encryption) || latest.shipped?.refs.some((r) => r.encrypted) ? await this.ctx.identity(opts.identity) : null;
     const shippedAfter = latest.shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === latest.shipped.afterLine) ? this.ctx.shipped(latest.shipped, age) : null;
-    return { input: { archives, shipped: shippedAfter, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter }, latest };
-  }
-
-  /** The whole state at T (every name), reading only what that needs. */
-  async stateAt(at: number | string, opts: TimeTravelOptions = {}): Promise<StateAnswer> {
-    const ts = parseTimestamp(at);
-    const read: ReadCounter = { bytes: 0, requests: 0 };
-    const { input } = await this.input(opts, { ts }, read);
-    const r = await scanTimeline(input, { untilTs: ts, names: null });
-    return { state: r.state, line: r.line, read };
+    return { archives, shipped: shippedAfter, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
 
   /** The document (and set) `key` as it was at T, or that it did not exist. */
@@ -123,10 +118,8 @@ export class TimeTravel {
     const ts = parseTimestamp(o.at);
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet([key]);
-    const state = await scanWithClosure(names, async () => {
-      const { input } = await this.input(o, { ts }, read);
-      return (await scanTimeline(input, { untilTs: ts, names })).state;
-    });
+    const input = await this.input(o, { ts }, read);
+    const state = await scanWithClosure(names, async () => (await scanTimeline(input, { untilTs: ts, names })).state);
     const doc = state.documents.get(key);
     const set = state.collections.get(key);
     return { key, at: ts, exists: doc !== undefined || (set !== undefined && set.size > 0), document: doc ?? null, ...(set && set.size > 0 ? { members: [...set] } : {}), read };
@@ -137,10 +130,8 @@ export class TimeTravel {
     const ts = parseTimestamp(o.at);
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet(keys, prefix);
-    const r = await scanWithClosure(names, async () => {
-      const { input } = await this.input(o, { ts }, read);
-      return scanTimeline(input, { untilTs: ts, names });
-    });
+    const input = await this.input(o, { ts }, read);
+    const r = await scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names }));
     return { state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
   }
 
@@ -152,10 +143,9 @@ export class TimeTravel {
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
+    const input = await this.input(o, from !== null ? { ts: from } : 'first', read);
     await scanWithClosure(names, async () => {
       ops.length = 0;
-      const all = await this.ctx.archives(o.source);
-      const { input } = from !== null ? await this.input(o, { ts: from }, read) : await this.input(o, { archive: await this.firstArchive(all, o) }, read);
       await scanTimeline(input, {
         untilTs: to,
         names,
@@ -178,7 +168,7 @@ export class TimeTravel {
     const to = o.to !== undefined ? parseTimestamp(o.to) : null;
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
-    const { input } = await this.input(o, { ts: at }, read);
+    const input = await this.input(o, { ts: at }, read);
     // One scan to T2, documents held undecoded; each name's value at T is kept the first time a line after T touches it.
     const lazy = new LazyDocuments();
     const docsAtT = new Map<string, Held>();
@@ -235,13 +225,6 @@ export class TimeTravel {
     out.changed.sort();
     out.removed.sort();
     return out;
-  }
-
-  private async firstArchive(all: CatalogArchive[], o: TimeTravelOptions): Promise<CatalogArchive | null> {
-    const latest = await this.ctx.plan({ kind: 'latest' }, o.instanceId, o.source);
-    if (!latest.archive) return null;
-    const own = instanceArchives(all, latest.instanceId).archives;
-    return own[0] ?? null;
   }
 }
 

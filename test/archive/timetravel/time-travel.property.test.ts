@@ -136,7 +136,11 @@ describe('time travel equals the raw WAL', () => {
           const h = await db.archive.history(key);
           const want = historyByTable(key, lines).map((l) => [l.line, l.op.action, l.op.target]);
           expect(h.entries.map((e) => [e.line, e.action, e.key])).toEqual(want);
-          for (const e of h.entries) if (e.action === 'SET') expect(e.value).toBe(lines.find((l) => l.line === e.line)!.op.action === 'SET' ? (lines.find((l) => l.line === e.line)!.op as { value: string }).value : undefined);
+          // Each SET entry carries the value its line wrote.
+          for (const e of h.entries) {
+            const op = lines.find((l) => l.line === e.line)!.op;
+            if (op.action === 'SET') expect(e.value).toBe(op.value);
+          }
 
           const d = await db.restore.diff({ at, to });
           const a = replayTo(lines, at);
