@@ -111,7 +111,7 @@ export async function writeSealedSeed(archiveDir: string, instanceId: string, li
 export async function readSealedSeed(archiveDir: string, instanceId: string, line: number, to: AgeRecipients): Promise<{ path: string; member: SealedSeedMember; facts: SeedFacts | null } | null> {
   const file = seedPath(archiveDir, instanceId, line, true);
   if (!fs.existsSync(file)) return null;
-  const raw = (await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').then((t) => JSON.parse(t) as Record<string, unknown>).catch(() => null)) ?? {};
+  const raw = await readFactsFile(archiveDir, instanceId, line);
   const member = raw.sealed as SealedSeedMember | undefined;
   if (!member || !sameRecipients(member, to)) return null;
   // Its bytes become a member as they are: checked against the facts (an interrupted rekey may have left them apart).
@@ -122,7 +122,7 @@ export async function readSealedSeed(archiveDir: string, instanceId: string, lin
     size += (c as Buffer).length;
   }
   if (size !== member.compressedSize || hash.digest('hex') !== member.sha256) return null;
-  return { path: file, member, facts: await readSeedFacts(archiveDir, instanceId, line) };
+  return { path: file, member, facts: factsOf(raw) };
 }
 
 /** Gives each sealed seed of the instance a new age header for `to` (rekey); answers how many. */
@@ -131,7 +131,7 @@ export async function rekeySealedSeeds(archiveDir: string, instanceId: string, i
   for (const line of await seedLines(archiveDir, instanceId)) {
     const file = seedPath(archiveDir, instanceId, line, true);
     if (!fs.existsSync(file)) continue;
-    const raw = JSON.parse(await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    const raw = await readFactsFile(archiveDir, instanceId, line);
     const bytes = await fsp.readFile(file);
     const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
     const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
@@ -166,13 +166,21 @@ export async function writeSeedMember(archiveDir: string, instanceId: string, li
 
 /** The facts written with a seed; null when there are none or they do not parse (the caller decodes the seed instead). */
 export async function readSeedFacts(archiveDir: string, instanceId: string, line: number): Promise<SeedFacts | null> {
-  try {
-    const v = JSON.parse(await fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8')) as Partial<SeedFacts>;
-    const count = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-    return count(v.documents) && count(v.collections) ? { documents: v.documents!, collections: v.collections! } : null;
-  } catch {
-    return null;
-  }
+  return factsOf(await readFactsFile(archiveDir, instanceId, line));
+}
+
+/** The facts file as written (an empty object when there is none or it does not parse). */
+async function readFactsFile(archiveDir: string, instanceId: string, line: number): Promise<Record<string, unknown>> {
+  return fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').then(
+    (t) => JSON.parse(t) as Record<string, unknown>,
+    () => ({}),
+  ).catch(() => ({}));
+}
+
+/** The counts of a facts file, when they are there and valid. */
+function factsOf(v: Record<string, unknown>): SeedFacts | null {
+  const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  return count(v.documents) && count(v.collections) ? { documents: v.documents, collections: v.collections } : null;
 }
 
 /** Text is encoded for the compressor in pieces of about this many characters. */
