@@ -21,7 +21,8 @@ import type { ShippingReport } from './shipping/report.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import { ShippingControl } from './shipping/shipping-control.js';
 import { ageRecipientsOf } from './config.js';
-import { assertRecipients, loadIdentity, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
+import { assertRecipients, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
+import { resolveIdentity } from './crypto/verify-identity.js';
 import { identityMissing } from './crypto/errors.js';
 import { rekeyCopies, type RekeyResult } from './rekey/rekey-copies.js';
 import type { RestoreApi } from './restore-api.js';
@@ -217,7 +218,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
     return this.queued(async () => {
       const to: AgeRecipients = { recipients: opts.recipients ?? [], ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) };
       assertRecipients(to);
-      const identity = opts.identity !== undefined && typeof opts.identity !== 'string' ? opts.identity : await loadIdentity({ ...(opts.identity ?? this.config.encryption?.identityFile ? { identityFile: opts.identity ?? this.config.encryption?.identityFile } : {}) });
+      const identity = await resolveIdentity(opts.identity, this.config.encryption?.identityFile);
       if (identity === null) throw identityMissing('rekeying archives');
       const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
       const ec = this.config.errorCorrection;

@@ -35,10 +35,10 @@ import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
-import { loadIdentity, type AgeIdentity } from './crypto/age-keys.js';
+import type { AgeIdentity } from './crypto/age-keys.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
-import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
+import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 
 export { par2Repairer } from './package/repairer.js';
 
@@ -310,10 +310,8 @@ export class RestoreApi {
   }
 
   /** The identity given, else the configuration's file, else $BRI_AGE_IDENTITY / $BRI_AGE_PASSPHRASE (null: none). */
-  private async identity(given: string | AgeIdentity | undefined): Promise<AgeIdentity | null> {
-    if (given !== undefined && typeof given !== 'string') return given;
-    const file = given ?? this.ctx.identityFile;
-    return loadIdentity(file !== undefined ? { identityFile: file } : {});
+  private identity(given: string | AgeIdentity | undefined): Promise<AgeIdentity | null> {
+    return resolveIdentity(given, this.ctx.identityFile);
   }
 
   /**

@@ -12,7 +12,8 @@ import type { ArchiveSources } from '../copies/sources.js';
 import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
 import { fetchShippedLines } from './shipped-catalog.js';
-import { loadIdentity, type AgeIdentity, type AgeRecipients } from '../crypto/age-keys.js';
+import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { resolveIdentity } from '../crypto/verify-identity.js';
 import type { ShippingEvent, ShippingStatus } from './shipper.js';
 import { absorbShipments, shippingBase, shippingTmpDir, WalShipping } from './shipping.js';
 
@@ -122,6 +123,6 @@ export class ShippingControl {
   }
 
   private identity(): Promise<AgeIdentity | null> {
-    return loadIdentity(this.ctx.identityFile !== undefined ? { identityFile: this.ctx.identityFile } : {});
+    return resolveIdentity(undefined, this.ctx.identityFile);
   }
 }
