@@ -4,7 +4,6 @@
  * difference of two checkpoints, `bri archive history` every change of a document, and
  * `bri restore keys` rolls chosen keys back on the stopped database, the others untouched.
  */
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
@@ -83,6 +82,5 @@ describe.skipIf(!fixturesPresent())('time travel on the fixtures, through the CL
     const early = await runCli(['archive', 'show', keys[0]!, '--at', '2001-01-01T00:00:00Z', '-d', dataDir]);
     expect(early.code).toBe(31);
     expect(early.stderr).toContain('TIMESTAMP_NOT_FOUND');
-    expect(path.isAbsolute(dataDir)).toBe(true);
   }, 120_000);
 });
