@@ -50,7 +50,7 @@ export interface ReadCounter {
 
 /** Reads single members of one archive from the first copy that can be read (local first, then the remotes in order). */
 export class MemberSource {
-  private offsets: Map<string, { offset: number; size: number }> | null = null;
+  private offsets: Promise<Map<string, { offset: number; size: number }>> | null = null;
   private copy: { source: string; file?: string; key?: string } | null = null;
 
   constructor(
@@ -67,9 +67,13 @@ export class MemberSource {
     return (await this.sources.remote(c.source)!.store.get(c.key!, { range: { start, end } })) as AsyncIterable<Buffer>;
   }
 
-  /** Finds a copy and the members' offsets (one 512-byte read). */
-  private async open(): Promise<Map<string, { offset: number; size: number }>> {
-    if (this.offsets) return this.offsets;
+  /** Finds a copy and the members' offsets (one 512-byte read, shared by the members read at once). */
+  private open(): Promise<Map<string, { offset: number; size: number }>> {
+    this.offsets ??= this.find();
+    return this.offsets;
+  }
+
+  private async find(): Promise<Map<string, { offset: number; size: number }>> {
     const copies = this.archive.copies.filter((c) => !c.damaged && !c.frozen);
     const ranked = this.order.flatMap((s) => copies.filter((c) => c.source === s));
     let last: unknown = null;
@@ -78,8 +82,7 @@ export class MemberSource {
       if (this.copy.file === undefined && this.copy.key === undefined) continue;
       try {
         const head = await collect(await this.range(0, BLOCK - 1), this.counter);
-        this.offsets = memberOffsets(this.archive.manifest, headerSize(head, 'manifest.jss'));
-        return this.offsets;
+        return memberOffsets(this.archive.manifest, headerSize(head, 'manifest.jss'));
       } catch (err) {
         last = err;
       }

@@ -7,7 +7,7 @@
  * name the answer turns out to need (a document renamed into one of them) restarts the scan with it.
  */
 import type { EncryptionKey } from '../../format/encryption.js';
-import { SNAPSHOT_MEMBER } from '../../format/manifest.js';
+import { SNAPSHOT_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
 import type { Operation } from '../../format/operation.js';
 import { decodeSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, emptyState, type DbState } from '../../format/state.js';
@@ -20,10 +20,10 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
-import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
-import { filterLines } from './raw-filter.js';
+import { DecodedMember, type DecodeMode } from './member-decoder.js';
+import { MemberFeed, collect, planMembers } from './member-feed.js';
 import { readRaw, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
@@ -130,52 +130,76 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     return true;
   };
 
-  for (const [i, a] of input.archives.entries()) {
-    if (stopped) break;
-    const m = a.manifest;
-    if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
-    if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
-    const members = new MemberSource(a, input.sources, input.order, input.counter);
-    const open = (name: string) => {
-      const stored = members.stored(name);
-      return m.encryption ? decryptChunks(stored, input.age, name) : stored;
-    };
-    if (i === 0 || m.timeRange.walLines.start > line) {
-      lazy?.settleAll();
-      if (i > 0) opts.onGap?.(line, m.timeRange.walLines.start, state);
-      const parts: Buffer[] = [];
-      for await (const c of decompressChunks(open(m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
-      const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
-      state = names === null ? snap.state : names.restrict(snap.state);
-      lazy?.attach(state);
-      line = m.timeRange.walLines.start;
-      timestamp = m.timeRange.start.getTime();
-    }
-    for (const seg of m.contents.segments) {
-      if (seg.lastLine <= line) continue;
-      if (until !== null && seg.firstTimestamp !== null && seg.firstTimestamp > until) {
-        stopped = true;
-        break;
+  const members = input.archives.map((a) => new MemberSource(a, input.sources, input.order, input.counter));
+  const open = (i: number, name: string) => {
+    const m = input.archives[i]!.manifest;
+    const stored = members[i]!.stored(name);
+    return m.encryption ? decryptChunks(stored, input.age, name) : stored;
+  };
+  // A member wholly before the time, with plaintext entries, is searched for the names on its bytes.
+  const modeOf = (m: Manifest, seg: ManifestSegment): DecodeMode =>
+    needleBytes !== null && !m.contents.snapshot.encrypted && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until)) ? { kind: 'filter', needles: needleBytes } : { kind: 'lines' };
+  const feed = new MemberFeed(planMembers(input.archives, until), async (item) => {
+    const seg = item.segment;
+    const m = input.archives[item.archive]!.manifest;
+    return new DecodedMember(await collect(open(item.archive, seg.file)), seg.file, seg.originalSize, modeOf(m, seg));
+  });
+  try {
+    for (const [i, a] of input.archives.entries()) {
+      if (stopped) break;
+      const m = a.manifest;
+      if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
+      if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
+      if (i === 0 || m.timeRange.walLines.start > line) {
+        lazy?.settleAll();
+        if (i > 0) opts.onGap?.(line, m.timeRange.walLines.start, state);
+        const parts: Buffer[] = [];
+        for await (const c of decompressChunks(open(i, m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
+        const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
+        state = names === null ? snap.state : names.restrict(snap.state);
+        lazy?.attach(state);
+        line = m.timeRange.walLines.start;
+        timestamp = m.timeRange.start.getTime();
       }
-      if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
-      let more = true;
-      const chunks = decompressChunks(open(seg.file), seg.file, seg.originalSize);
-      if (needleBytes !== null && !m.contents.snapshot.encrypted && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until))) {
-        // The whole member is before the time: only the lines that name a followed key are parsed.
-        await filterLines(chunks, needleBytes, (text) => void apply(text), (n) => (line += n));
-        timestamp = seg.lastTimestamp ?? timestamp;
-        continue;
-      }
-      // Read to the member's end even past the time: its stored hash is checked there.
-      for await (const batch of splitLineBatches(chunks)) {
-        for (const text of batch) {
-          if (!more || text.length === 0) continue;
-          more = apply(text);
+      for (const seg of m.contents.segments) {
+        if (seg.lastLine <= line) continue;
+        if (until !== null && seg.firstTimestamp !== null && seg.firstTimestamp > until) {
+          stopped = true;
+          break;
+        }
+        if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
+        const decoded = await feed.take(i, seg);
+        if (modeOf(m, seg).kind === 'filter') {
+          // Only the lines that name a followed key come back, with their places in the member.
+          const base = line;
+          for await (const found of decoded.found()) {
+            for (const [j, text] of found.texts.entries()) {
+              line = base + found.idx[j]!;
+              apply(text);
+            }
+          }
+          line = base + decoded.lineCount;
+          timestamp = seg.lastTimestamp ?? timestamp;
+          continue;
+        }
+        // The stored hash was checked when the member was read: its lines past the time are not decoded.
+        let more = true;
+        for await (const batch of decoded.lines()) {
+          for (const text of batch) {
+            if (text.length === 0) continue;
+            more = apply(text);
+            if (!more) break;
+          }
+          if (!more) break;
+        }
+        if (!more) {
+          stopped = true;
+          break;
         }
       }
-      if (!more) stopped = true;
-      if (stopped) break;
     }
+  } finally {
+    feed.close();
   }
   if (!stopped && input.shipped) {
     for (const ref of input.shipped.refs) {

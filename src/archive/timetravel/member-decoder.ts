@@ -1,0 +1,174 @@
+/**
+ * WAL members decoded off the main thread, several at once: a query hands each member's compressed
+ * bytes to a small pool of decoder threads (member-worker-source.ts) as soon as they are read, in
+ * line order, and takes the answers back in that order. Decompression and the search for names are
+ * per member and need no state, so two members are decoded on two cores while this thread applies
+ * the lines of an earlier one: what `zstd -dc | grep` gets from being two processes.
+ */
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
+
+const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding');
+
+/** What a member is decoded to: the lines that name one of `needles` (filter), or every line. */
+export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'lines' };
+
+/** Lines of a member, each with its index in the member (0: its first line). */
+export interface FoundLines {
+  texts: string[];
+  idx: number[];
+}
+
+interface Piece {
+  texts?: string[];
+  idx?: number[];
+  buf?: ArrayBuffer;
+  length?: number;
+  cuts?: Int32Array;
+}
+
+interface Job {
+  worker: PoolWorker;
+  pieces: Piece[];
+  done: { lines: number } | null;
+  failure: Error | null;
+  wake: (() => void) | null;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  jobs: Map<number, Job>;
+}
+
+let pool: PoolWorker[] | null = null;
+let nextId = 0;
+
+function failed(member: string, kind: string, message: string, limit: number): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member}: ${message}`, {
+    hint: kind === 'bomb' ? 'The archive is damaged or hostile; it was not unpacked.' : 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
+    details: kind === 'bomb' ? { member, declared: limit } : { member },
+  });
+}
+
+function workers(): PoolWorker[] {
+  if (pool) return pool;
+  const size = Math.max(1, Math.min(2, availableParallelism()));
+  const made: PoolWorker[] = [];
+  for (let i = 0; i < size; i++) {
+    const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
+    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number } & Piece) => {
+      const job = w.jobs.get(m.id);
+      if (!job) return;
+      if (m.type === 'piece') job.pieces.push(m);
+      else {
+        w.jobs.delete(m.id);
+        if (m.type === 'done') {
+          if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
+          job.done = { lines: m.lines! };
+        } else job.failure = new Error(`${m.kind}\n${m.message}`);
+        if (w.jobs.size === 0) w.worker.unref();
+      }
+      job.wake?.();
+    });
+    const failAll = (err: Error) => {
+      for (const job of w.jobs.values()) {
+        job.failure = err;
+        job.wake?.();
+      }
+      w.jobs.clear();
+      pool = null;
+    };
+    w.worker.on('error', failAll);
+    w.worker.on('exit', (code) => failAll(new Error(`damaged\nthe member decoder exited (code ${code})`)));
+    w.worker.unref();
+    made.push(w);
+  }
+  pool = made;
+  return made;
+}
+
+/** One member being decoded: read its pieces in order, or cancel it. */
+export class DecodedMember {
+  private readonly id = nextId++;
+  private readonly job: Job;
+
+  /** `data` is given up (its memory moves to the decoder thread). */
+  constructor(
+    data: Buffer,
+    private readonly member: string,
+    private readonly limit: number,
+    mode: DecodeMode,
+    /** The decompressed bytes handled at a time (1 MiB; tests make it small to move the boundaries). */
+    stageBytes?: number,
+  ) {
+    const all = workers();
+    const w = all[this.id % all.length]!;
+    this.job = { worker: w, pieces: [], done: null, failure: null, wake: null };
+    w.jobs.set(this.id, this.job);
+    w.worker.ref();
+    // Only a buffer that spans its whole ArrayBuffer is moved; a slice of a shared pool is copied.
+    const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+    const sent = whole ? data : Buffer.from(data);
+    const needles = mode.kind === 'filter' ? mode.needles.map((n) => new Uint8Array(n)) : undefined;
+    w.worker.postMessage({ type: 'job', id: this.id, mode: mode.kind, data: sent, limit, needles, stage: stageBytes }, [sent.buffer as ArrayBuffer]);
+  }
+
+  private async *pieces(): AsyncGenerator<Piece> {
+    const job = this.job;
+    try {
+      for (;;) {
+        const p = job.pieces.shift();
+        if (p !== undefined) {
+          // (An ack for a job the thread has finished is ignored there.)
+          job.worker.worker.postMessage({ type: 'ack', id: this.id });
+          yield p;
+          continue;
+        }
+        if (job.failure) {
+          const [kind, ...rest] = job.failure.message.split('\n');
+          throw failed(this.member, kind!, rest.join('\n'), this.limit);
+        }
+        if (job.done) return;
+        await new Promise<void>((wake) => (job.wake = wake));
+        job.wake = null;
+      }
+    } finally {
+      if (!job.done && !job.failure) this.cancel();
+    }
+  }
+
+  /** The lines that name a needle (filter mode), with the member's line count once read. */
+  async *found(): AsyncGenerator<FoundLines> {
+    for await (const p of this.pieces()) yield { texts: p.texts!, idx: p.idx! };
+  }
+
+  /** Every line, in batches (lines mode); a last line with no newline is a line. */
+  async *lines(): AsyncGenerator<string[]> {
+    for await (const p of this.pieces()) {
+      const buf = Buffer.from(p.buf!, 0, p.length!);
+      let from = 0;
+      for (const cut of p.cuts!) {
+        const parts = buf.toString('utf8', from, cut).split('\n');
+        if (buf[cut - 1] === 0x0a) parts.pop();
+        from = cut;
+        yield parts;
+      }
+    }
+  }
+
+  /** The member's line count (after its pieces were read). */
+  get lineCount(): number {
+    if (!this.job.done) throw new Error('the member was not read to its end');
+    return this.job.done.lines;
+  }
+
+  cancel(): void {
+    const w = this.job.worker;
+    if (!w.jobs.delete(this.id)) return;
+    w.worker.postMessage({ type: 'cancel', id: this.id });
+    if (w.jobs.size === 0) w.worker.unref();
+  }
+}

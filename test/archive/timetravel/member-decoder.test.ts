@@ -1,0 +1,100 @@
+/**
+ * The member decoder threads: the lines naming a needle come back with their places (or every line of a
+ * piece whose entries it cannot see into), every line comes back in lines mode, whatever the piece
+ * boundaries; damaged, truncated and oversized members are ARCHIVE_CORRUPTED naming the member.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Compressor } from 'zstd-napi';
+import { DecodedMember } from '../../../src/archive/timetravel/member-decoder.js';
+import { BriError } from '../../../src/errors.js';
+
+const line = fc.oneof(
+  fc.record({ key: fc.constantFrom('A', 'B', 'AB', 'C"x', 'é'), v: fc.string({ maxLength: 8 }) }).map(({ key, v }) => `1|0000abcd|${JSON.stringify({ action: 'SET', target: key, value: v })}`),
+  fc.base64String({ minLength: 4, maxLength: 20 }).map((b) => `2|0000abcd|${b}`),
+);
+
+function zstd(text: string): Buffer {
+  const c = new Compressor();
+  c.setParameters({ compressionLevel: 3, checksumFlag: true, contentSizeFlag: true });
+  return Buffer.from(c.compress(Buffer.from(text, 'utf8')));
+}
+
+async function found(d: DecodedMember) {
+  const texts: string[] = [];
+  const idx: number[] = [];
+  for await (const f of d.found()) {
+    texts.push(...f.texts);
+    idx.push(...f.idx);
+  }
+  return { texts, idx, lines: d.lineCount };
+}
+
+async function all(d: DecodedMember): Promise<string[]> {
+  const out: string[] = [];
+  for await (const b of d.lines()) out.push(...b);
+  return out;
+}
+
+describe('DecodedMember', () => {
+  it('filter: takes the lines that can name a needle, at their places, and counts every line', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 40 }), fc.integer({ min: 16, max: 400 }), fc.constantFrom('A', 'C"x', 'é'), fc.boolean(), async (lines, stage, key, ended) => {
+        const text = lines.join('\n') + (ended && lines.length > 0 ? '\n' : '');
+        const bytes = Buffer.byteLength(text);
+        const r = await found(new DecodedMember(zstd(text), 'wal/000001.wal.zst', bytes, { kind: 'filter', needles: [Buffer.from(JSON.stringify(key))] }, stage));
+        expect(r.lines).toBe(lines.length === 1 && lines[0] === '' ? (ended ? 1 : 0) : lines.length);
+        const plain = lines.every((l) => l.includes('|{"action":"'));
+        lines.forEach((l, i) => {
+          if (l.includes(JSON.stringify(key))) expect(r.idx).toContain(i);
+        });
+        if (plain) for (const t of r.texts) expect(t.includes(JSON.stringify(key))).toBe(true);
+        for (const [j, t] of r.texts.entries()) expect(t).toBe(lines[r.idx[j]!]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('lines: gives back every line, in order, whatever the stage size (and a line longer than the stage)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(line, fc.string({ minLength: 300, maxLength: 900 }).map((s) => s.replace(/\n/g, ' '))), { maxLength: 40 }), fc.integer({ min: 16, max: 400 }), async (lines, stage) => {
+        const text = lines.map((l) => l + '\n').join('');
+        const got = await all(new DecodedMember(zstd(text), 'wal/000001.wal.zst', Buffer.byteLength(text), { kind: 'lines' }, stage));
+        expect(got).toEqual(lines);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a member past its declared size, a damaged one and a truncated one are ARCHIVE_CORRUPTED naming it', async () => {
+    const text = Array.from({ length: 5000 }, (_, i) => `1|0000abcd|{"action":"SET","target":"K${i}","value":"v"}`).join('\n') + '\n';
+    const good = zstd(text);
+    const bomb = new DecodedMember(Buffer.from(good), 'wal/000002.wal.zst', 1000, { kind: 'lines' });
+    await expect(all(bomb)).rejects.toMatchObject({ code: 'ARCHIVE_CORRUPTED', details: { member: 'wal/000002.wal.zst', declared: 1000 } });
+    const flipped = Buffer.from(good);
+    for (let i = 20; i < flipped.length - 8; i += 7) flipped[i]! ^= 0x55;
+    const bad = new DecodedMember(flipped, 'wal/000003.wal.zst', text.length, { kind: 'filter', needles: [Buffer.from('"K7"')] });
+    const err = await found(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BriError);
+    expect((err as BriError).code).toBe('ARCHIVE_CORRUPTED');
+    expect((err as BriError).message).toContain('wal/000003.wal.zst');
+    const cut = new DecodedMember(good.subarray(0, good.length - 40), 'wal/000004.wal.zst', text.length, { kind: 'lines' });
+    await expect(all(cut)).rejects.toMatchObject({ code: 'ARCHIVE_CORRUPTED', details: { member: 'wal/000004.wal.zst' } });
+  });
+
+  it('a member left part-read is cancelled, and the members after it are decoded in full', async () => {
+    const text = Array.from({ length: 60_000 }, (_, i) => `1|0000abcd|{"action":"SET","target":"K${i}","value":"${'x'.repeat(40)}"}`).join('\n') + '\n';
+    const members = Array.from({ length: 5 }, () => new DecodedMember(zstd(text), 'wal/000001.wal.zst', text.length, { kind: 'lines' }, 4096));
+    for await (const batch of members[0]!.lines()) {
+      expect(batch.length).toBeGreaterThan(0);
+      break;
+    }
+    members[1]!.cancel();
+    for (const d of members.slice(2)) expect((await all(d)).length).toBe(60_000);
+    // Read in another order than they were given: each thread goes on with a member while another waits to be read.
+    const later = Array.from({ length: 5 }, () => new DecodedMember(zstd(text), 'wal/000001.wal.zst', text.length, { kind: 'lines' }, 4096));
+    for (const d of later.reverse()) expect((await all(d)).length).toBe(60_000);
+    const f = await found(new DecodedMember(zstd(text), 'wal/000001.wal.zst', text.length, { kind: 'filter', needles: [Buffer.from('"K59999"'), Buffer.from('"K7"')] }));
+    expect(f).toEqual({ texts: [text.split('\n')[7], text.split('\n')[59999]], idx: [7, 59999], lines: 60_000 });
+  });
+});
