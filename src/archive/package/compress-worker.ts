@@ -140,7 +140,7 @@ let shared: { worker: Worker; jobs: Map<number, Pending>; next: number } | null 
 
 function pool() {
   if (shared) return shared;
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { zstdPath: ZSTD_PATH, oneShotMax: ONE_SHOT_MAX } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { zstdPath: ZSTD_PATH, oneShotMax: ONE_SHOT_MAX } });
   const jobs = new Map<number, Pending>();
   const s = { worker, jobs, next: 0 };
   worker.on('message', (m: { id: number; type: 'ack' | 'done' | 'error'; message?: string } & Partial<OffThreadResult>) => {

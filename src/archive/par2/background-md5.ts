@@ -48,7 +48,7 @@ export function createInlineMd5(): Md5Stream {
 }
 
 export function createBackgroundMd5(): Md5Stream {
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
   const free: ArrayBuffer[] = [];
   let inFlight = 0;
   let waiting: (() => void) | undefined;

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { CatalogArchive } from '../copies/catalog.js';
+import type { LocalMember } from './member-decoder.js';
 import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
 
 const BLOCK = 512;
@@ -88,6 +89,35 @@ export class MemberSource {
       }
     }
     throw last ?? new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no readable copy of archive ${this.archive.manifest.archiveId}`, { hint: '`bri archive list` shows where its copies are.' });
+  }
+
+  /**
+   * The member whole, not checked here: its bytes (a remote copy's, fetched with one ranged read) or where it
+   * lies in a local copy, with what the manifest says its bytes are, for the decoder thread to read and check.
+   */
+  async whole(name: string): Promise<{ data: Buffer | LocalMember; stored: { sha256: string; size: number } }> {
+    const at = (await this.open()).get(name);
+    const sha256 = this.archive.manifest.integrity.members[name];
+    if (!at || sha256 === undefined) throw damagedMember(name, 'the manifest lists no such member');
+    const c = this.copy!;
+    const stored = { sha256, size: at.size };
+    if (c.file !== undefined) {
+      this.counter.requests++;
+      this.counter.bytes += at.size;
+      return { data: { path: c.file, offset: at.offset, size: at.size }, stored };
+    }
+    const data = Buffer.allocUnsafeSlow(at.size);
+    let n = 0;
+    if (at.size > 0) {
+      for await (const chunk of await this.range(at.offset, at.offset + at.size - 1)) {
+        this.counter.bytes += chunk.length;
+        if (n + chunk.length > at.size) throw damagedMember(name, 'the source sent more bytes than the member holds');
+        chunk.copy(data, n);
+        n += chunk.length;
+      }
+    }
+    if (n !== at.size) throw damagedMember(name, `the source sent ${n} of its ${at.size} bytes`);
+    return { data, stored };
   }
 
   /** The member's stored bytes, hashed as they pass; ARCHIVE_CORRUPTED at the end when they do not match the manifest. */

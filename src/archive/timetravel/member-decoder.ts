@@ -26,6 +26,7 @@ interface Piece {
   texts?: string[];
   idx?: number[];
   buf?: ArrayBuffer;
+  byteOffset?: number;
   length?: number;
   cuts?: Int32Array;
 }
@@ -34,7 +35,7 @@ interface Job {
   worker: PoolWorker;
   pieces: Piece[];
   done: { lines: number } | null;
-  failure: Error | null;
+  failure: { kind: string; message: string } | null;
   wake: (() => void) | null;
 }
 
@@ -46,11 +47,25 @@ interface PoolWorker {
 let pool: PoolWorker[] | null = null;
 let nextId = 0;
 
+const HINTS: Record<string, string> = {
+  bomb: 'The archive is damaged or hostile; it was not unpacked.',
+  stored: 'The archive copy is damaged: `bri archive verify` says where, `bri archive repair` mends it from its PAR2 data.',
+  damaged: 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
+};
+
 function failed(member: string, kind: string, message: string, limit: number): BriError {
+  if (kind === 'io') return new BriError(ErrorCodes.IO_ERROR, `${member}: ${message}`, { hint: 'Check that the archive file is still there and readable.', details: { member } });
+  // Not the archive's fault: the thread itself failed (out of memory, killed).
+  if (kind === 'crash') return new BriError(ErrorCodes.RESTORE_ERROR, `${member}: ${message}`, { hint: 'Run the query again; if it fails the same way, report it with this message.', details: { member } });
   return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member}: ${message}`, {
-    hint: kind === 'bomb' ? 'The archive is damaged or hostile; it was not unpacked.' : 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
+    hint: HINTS[kind] ?? HINTS.damaged!,
     details: kind === 'bomb' ? { member, declared: limit } : { member },
   });
+}
+
+/** Starts the decoder threads (about 60 ms), so that a query can plan while they boot. */
+export function startDecoders(): void {
+  workers();
 }
 
 function workers(): PoolWorker[] {
@@ -58,7 +73,7 @@ function workers(): PoolWorker[] {
   const size = Math.max(1, Math.min(2, availableParallelism()));
   const made: PoolWorker[] = [];
   for (let i = 0; i < size; i++) {
-    const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
+    const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
     w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number } & Piece) => {
       const job = w.jobs.get(m.id);
       if (!job) return;
@@ -68,21 +83,21 @@ function workers(): PoolWorker[] {
         if (m.type === 'done') {
           if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
           job.done = { lines: m.lines! };
-        } else job.failure = new Error(`${m.kind}\n${m.message}`);
+        } else job.failure = { kind: m.kind ?? 'damaged', message: m.message ?? 'the decoder failed' };
         if (w.jobs.size === 0) w.worker.unref();
       }
       job.wake?.();
     });
     const failAll = (err: Error) => {
       for (const job of w.jobs.values()) {
-        job.failure = err;
+        job.failure = { kind: 'crash', message: `the member decoder thread stopped (${err.message})` };
         job.wake?.();
       }
       w.jobs.clear();
       pool = null;
     };
     w.worker.on('error', failAll);
-    w.worker.on('exit', (code) => failAll(new Error(`damaged\nthe member decoder exited (code ${code})`)));
+    w.worker.on('exit', (code) => failAll(new Error(`exit code ${code}`)));
     w.worker.unref();
     made.push(w);
   }
@@ -90,30 +105,53 @@ function workers(): PoolWorker[] {
   return made;
 }
 
+/** Where a member lies in a local file. */
+export interface LocalMember {
+  path: string;
+  offset: number;
+  size: number;
+}
+
+export interface MemberJob {
+  /** Its name in the archive (errors name it). */
+  member: string;
+  /** The size the manifest declares for its content: decompression stops past it. */
+  limit: number;
+  mode: DecodeMode;
+  /** The manifest's sha256 and size of its stored bytes, checked on the decoder thread before anything is decoded. */
+  stored?: { sha256: string; size: number };
+  /** The number of lines the manifest gives it: with it, a member of plaintext entries is searched without counting its lines. */
+  lines?: number;
+  /** Decode by streaming, this many bytes at a time (tests: small, to move the boundaries); default one call for a member up to 64 MiB. */
+  stageBytes?: number;
+}
+
 /** One member being decoded: read its pieces in order, or cancel it. */
 export class DecodedMember {
   private readonly id = nextId++;
   private readonly job: Job;
+  private readonly member: string;
+  private readonly limit: number;
 
-  /** `data` is given up (its memory moves to the decoder thread). */
-  constructor(
-    data: Buffer,
-    private readonly member: string,
-    private readonly limit: number,
-    mode: DecodeMode,
-    /** The decompressed bytes handled at a time (1 MiB; tests make it small to move the boundaries). */
-    stageBytes?: number,
-  ) {
+  /** `data` is given up (its memory moves to the decoder thread); a member of a local file is read by the decoder thread itself. */
+  constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes }: MemberJob) {
+    this.member = member;
+    this.limit = limit;
     const all = workers();
     const w = all[this.id % all.length]!;
     this.job = { worker: w, pieces: [], done: null, failure: null, wake: null };
     w.jobs.set(this.id, this.job);
     w.worker.ref();
+    const needles = mode.kind === 'filter' ? mode.needles.map((n) => new Uint8Array(n)) : undefined;
+    const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines };
+    if (!Buffer.isBuffer(data)) {
+      w.worker.postMessage({ ...job, file: data });
+      return;
+    }
     // Only a buffer that spans its whole ArrayBuffer is moved; a slice of a shared pool is copied.
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
     const sent = whole ? data : Buffer.from(data);
-    const needles = mode.kind === 'filter' ? mode.needles.map((n) => new Uint8Array(n)) : undefined;
-    w.worker.postMessage({ type: 'job', id: this.id, mode: mode.kind, data: sent, limit, needles, stage: stageBytes }, [sent.buffer as ArrayBuffer]);
+    w.worker.postMessage({ ...job, data: sent }, [sent.buffer as ArrayBuffer]);
   }
 
   private async *pieces(): AsyncGenerator<Piece> {
@@ -127,10 +165,7 @@ export class DecodedMember {
           yield p;
           continue;
         }
-        if (job.failure) {
-          const [kind, ...rest] = job.failure.message.split('\n');
-          throw failed(this.member, kind!, rest.join('\n'), this.limit);
-        }
+        if (job.failure) throw failed(this.member, job.failure.kind, job.failure.message, this.limit);
         if (job.done) return;
         await new Promise<void>((wake) => (job.wake = wake));
         job.wake = null;
@@ -148,7 +183,7 @@ export class DecodedMember {
   /** Every line, in batches (lines mode); a last line with no newline is a line. */
   async *lines(): AsyncGenerator<string[]> {
     for await (const p of this.pieces()) {
-      const buf = Buffer.from(p.buf!, 0, p.length!);
+      const buf = Buffer.from(p.buf!, p.byteOffset ?? 0, p.length!);
       let from = 0;
       for (const cut of p.cuts!) {
         const parts = buf.toString('utf8', from, cut).split('\n');
@@ -156,12 +191,14 @@ export class DecodedMember {
         from = cut;
         yield parts;
       }
+      // Its memory goes back to the decoder thread for a later member (only strings were kept from it).
+      this.job.worker.worker.postMessage({ type: 'recycle', buf: p.buf }, [p.buf!]);
     }
   }
 
-  /** The member's line count (after its pieces were read). */
+  /** The member's line count, in filter mode (after its pieces were read). */
   get lineCount(): number {
-    if (!this.job.done) throw new Error('the member was not read to its end');
+    if (!this.job.done || this.job.done.lines < 0) throw new Error('the member was not read to its end in filter mode');
     return this.job.done.lines;
   }
 

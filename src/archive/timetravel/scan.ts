@@ -142,7 +142,11 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const feed = new MemberFeed(planMembers(input.archives, until), async (item) => {
     const seg = item.segment;
     const m = input.archives[item.archive]!.manifest;
-    return new DecodedMember(await collect(open(item.archive, seg.file)), seg.file, seg.originalSize, modeOf(m, seg));
+    const job = { member: seg.file, limit: seg.originalSize, mode: modeOf(m, seg), lines: seg.lastLine - seg.firstLine + 1 };
+    // Age-encrypted bytes are checked and opened here; plain ones are checked on the decoder thread.
+    if (m.encryption) return new DecodedMember(await collect(open(item.archive, seg.file)), job);
+    const { data, stored } = await members[item.archive]!.whole(seg.file);
+    return new DecodedMember(data, { ...job, stored });
   });
   try {
     for (const [i, a] of input.archives.entries()) {

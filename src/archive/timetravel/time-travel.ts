@@ -14,6 +14,7 @@ import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/plan.js';
 import type { ReadCounter } from './member-bytes.js';
+import { startDecoders } from './member-decoder.js';
 import { NameSet } from './names.js';
 import { LazyDocuments, sameHeld, type Held } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
@@ -97,6 +98,7 @@ export class TimeTravel {
    * WAL after the newest.
    */
   private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput> {
+    startDecoders();
     const all = await this.ctx.archives(opts.source);
     const latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
     const own = latest.archive ? instanceArchives(all, latest.instanceId).archives : [];

@@ -120,7 +120,7 @@ class WorkerPool implements ComputePool {
   ) {
     this.parallelism = threads;
     for (let t = 0; t < threads; t++) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, module } });
+      const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { memory, module } });
       worker.on('message', (msg: { id: number; error?: string }) => this.onMessage(worker, msg));
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => {

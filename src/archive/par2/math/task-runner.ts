@@ -14,7 +14,9 @@
  *
  * Workers are started from source text (`new Worker(code, { eval: true })`):
  * a worker cannot load a .ts module when the caller runs under tsx or vitest,
- * and a string works the same everywhere, compiled or not.
+ * and a string works the same everywhere, compiled or not. They start with no
+ * node options (`execArgv: []`): plain JavaScript needs no loader, and a worker
+ * that inherits tsx's boots about 60 ms slower.
  */
 
 import type { WasmKernelExports } from './kernel-wasm.js';
