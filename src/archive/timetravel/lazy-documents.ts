@@ -1,7 +1,7 @@
 /**
  * Documents whose value is not decoded until someone asks: a whole-state replay (diff) applies the
  * lines by their keys alone, read from the entry's text (`{"action":"SET","target":"K",...`, BRI's
- * key order), and keeps each SET's entry as it is; a value is decoded from it only when it must be
+ * key order; a set operation's member too), and keeps each SET's entry as it is; a value is decoded from it only when it must be
  * compared, and two equal entries are the same value without decoding either. Anything that does
  * not read that way (a key with an escape, another key order, a set operation) is decoded and
  * applied as usual.
@@ -9,11 +9,11 @@
 import { decodeOperation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
 
-const SET = '{"action":"SET","target":"';
-const DELETE = '{"action":"DELETE","target":"';
-const RENAME = '{"action":"RENAME","target":"';
+const ACTION = '{"action":"';
+const TARGET = '","target":"';
 const VALUE = '","value":"';
 const OLD_KEY = '","oldKey":"';
+const MEMBER = '","member":"';
 
 /** The JSON string that starts at `from` (just after its opening quote) when it has no escape; its end. */
 function plainString(text: string, from: number): { value: string; end: number } | null {
@@ -23,27 +23,48 @@ function plainString(text: string, from: number): { value: string; end: number }
   return value.includes('\\') ? null : { value, end };
 }
 
-/** An entry read by its keys alone. */
-export type RawOp = { action: 'SET' | 'DELETE'; target: string; entry: string } | { action: 'RENAME'; target: string; oldKey: string };
+/** An entry read by its keys alone (a set operation: with its member). */
+export type RawOp =
+  | { action: 'SET' | 'DELETE'; target: string; entry: string }
+  | { action: 'RENAME'; target: string; oldKey: string }
+  | { action: 'SADD'; target: string; member: string }
+  | { action: 'SREM'; target: string; member: string };
 
 /** A document as held: a decoded value, the SET entry that wrote it, or nothing. */
 export type Held = { value: string } | { entry: string } | null;
 
+/** The action of `{"action":"X","target":"`, and where the target starts; null for any other shape. */
+function actionOf(entry: string): { action: RawOp['action']; at: number } | null {
+  if (!entry.startsWith(ACTION)) return null;
+  const end = entry.indexOf('"', ACTION.length);
+  if (end < 0 || !entry.startsWith(TARGET, end)) return null;
+  const action = entry.slice(ACTION.length, end);
+  if (action !== 'SET' && action !== 'DELETE' && action !== 'RENAME' && action !== 'SADD' && action !== 'SREM') return null;
+  return { action, at: end + TARGET.length };
+}
+
 export function readRaw(entry: string): RawOp | null {
-  for (const [prefix, action] of [
-    [SET, 'SET'],
-    [DELETE, 'DELETE'],
-  ] as const) {
-    if (!entry.startsWith(prefix)) continue;
-    const k = plainString(entry, prefix.length);
-    if (k === null || (action === 'SET' && !entry.startsWith(VALUE, k.end))) return null;
-    return { action, target: k.value, entry };
+  const a = actionOf(entry);
+  if (a === null) return null;
+  const k = plainString(entry, a.at);
+  if (k === null) return null;
+  switch (a.action) {
+    case 'SET':
+      return entry.startsWith(VALUE, k.end) ? { action: 'SET', target: k.value, entry } : null;
+    case 'DELETE':
+      return { action: 'DELETE', target: k.value, entry };
+    case 'RENAME': {
+      if (!entry.startsWith(OLD_KEY, k.end)) return null;
+      const old = plainString(entry, k.end + OLD_KEY.length);
+      return old === null ? null : { action: 'RENAME', target: k.value, oldKey: old.value };
+    }
+    case 'SADD':
+    case 'SREM': {
+      if (!entry.startsWith(MEMBER, k.end)) return null;
+      const member = plainString(entry, k.end + MEMBER.length);
+      return member === null ? null : { action: a.action, target: k.value, member: member.value };
+    }
   }
-  if (!entry.startsWith(RENAME)) return null;
-  const k = plainString(entry, RENAME.length);
-  if (k === null || !entry.startsWith(OLD_KEY, k.end)) return null;
-  const old = plainString(entry, k.end + OLD_KEY.length);
-  return old === null ? null : { action: 'RENAME', target: k.value, oldKey: old.value };
 }
 
 export class LazyDocuments {
@@ -57,7 +78,8 @@ export class LazyDocuments {
     this.state = state;
   }
 
-  apply(op: RawOp): void {
+  /** Applies a SET, DELETE or RENAME read by its keys (set operations are applied as operations). */
+  apply(op: Exclude<RawOp, { action: 'SADD' | 'SREM' }>): void {
     if (op.action !== 'RENAME') {
       this.state.documents.delete(op.target);
       if (op.action === 'SET') this.entries.set(op.target, op.entry);

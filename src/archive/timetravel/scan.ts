@@ -107,14 +107,15 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
     if (until !== null && parsed.timestamp > until) return false;
     const raw = lazy !== null && names === null ? readRaw(parsed.entry) : null;
-    if (raw !== null) {
+    if (raw !== null && raw.action !== 'SADD' && raw.action !== 'SREM') {
       line++;
       timestamp = parsed.timestamp;
       opts.onKeys?.(raw.action === 'RENAME' ? [raw.target, raw.oldKey] : [raw.target], { line, timestamp });
       lazy!.apply(raw);
       return true;
     }
-    const op = lineOperation(parsed, input.key);
+    // A set operation read by its keys is the operation itself (no JSON.parse of the entry).
+    const op: Operation = raw !== null ? raw : lineOperation(parsed, input.key);
     if (lazy !== null) {
       lazy.settle(op.target);
       if (op.action === 'RENAME') lazy.settle(op.oldKey);
