@@ -1,10 +1,10 @@
 /**
  * Documents whose value is not decoded until someone asks: a whole-state replay (diff) applies the
  * lines by their keys alone, read from the entry's text (`{"action":"SET","target":"K",...`, BRI's
- * key order; a set operation's member too), and keeps each SET's entry as it is; a value is decoded from it only when it must be
- * compared, and two equal entries are the same value without decoding either. Anything that does
- * not read that way (a key with an escape, another key order, a set operation) is decoded and
- * applied as usual.
+ * key order), and keeps each SET's entry as it is; a value is decoded from it only when it must be
+ * compared, and two equal entries are the same value without decoding either. A set operation is
+ * read the same way (its member is the rest of the operation). Anything that does not read that way
+ * (a key with an escape, another key order) is decoded and applied as usual.
  */
 import { decodeOperation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
