@@ -33,38 +33,59 @@ export type RawOp =
 /** A document as held: a decoded value, the SET entry that wrote it, or nothing. */
 export type Held = { value: string } | { entry: string } | null;
 
-/** The action of `{"action":"X","target":"`, and where the target starts; null for any other shape. */
-function actionOf(entry: string): { action: RawOp['action']; at: number } | null {
-  if (!entry.startsWith(ACTION)) return null;
-  const end = entry.indexOf('"', ACTION.length);
-  if (end < 0 || !entry.startsWith(TARGET, end)) return null;
-  const action = entry.slice(ACTION.length, end);
-  if (action !== 'SET' && action !== 'DELETE' && action !== 'RENAME' && action !== 'SADD' && action !== 'SREM') return null;
-  return { action, at: end + TARGET.length };
+export function readRaw(entry: string): RawOp | null {
+  return readRawAt(entry, 0);
 }
 
-export function readRaw(entry: string): RawOp | null {
-  const a = actionOf(entry);
-  if (a === null) return null;
-  const k = plainString(entry, a.at);
+/** readRaw of the entry that starts at `from` in `text` (a SET's entry is the only part cut out). */
+function readRawAt(text: string, from: number): RawOp | null {
+  if (!text.startsWith(ACTION, from)) return null;
+  const end = text.indexOf('"', from + ACTION.length);
+  if (end < 0 || !text.startsWith(TARGET, end)) return null;
+  const action = text.slice(from + ACTION.length, end);
+  const k = plainString(text, end + TARGET.length);
   if (k === null) return null;
-  switch (a.action) {
+  switch (action) {
     case 'SET':
-      return entry.startsWith(VALUE, k.end) ? { action: 'SET', target: k.value, entry } : null;
+      return text.startsWith(VALUE, k.end) ? { action: 'SET', target: k.value, entry: from === 0 ? text : text.slice(from) } : null;
     case 'DELETE':
-      return { action: 'DELETE', target: k.value, entry };
+      return { action: 'DELETE', target: k.value, entry: '' };
     case 'RENAME': {
-      if (!entry.startsWith(OLD_KEY, k.end)) return null;
-      const old = plainString(entry, k.end + OLD_KEY.length);
+      if (!text.startsWith(OLD_KEY, k.end)) return null;
+      const old = plainString(text, k.end + OLD_KEY.length);
       return old === null ? null : { action: 'RENAME', target: k.value, oldKey: old.value };
     }
     case 'SADD':
     case 'SREM': {
-      if (!entry.startsWith(MEMBER, k.end)) return null;
-      const member = plainString(entry, k.end + MEMBER.length);
-      return member === null ? null : { action: a.action, target: k.value, member: member.value };
+      if (!text.startsWith(MEMBER, k.end)) return null;
+      const member = plainString(text, k.end + MEMBER.length);
+      return member === null ? null : { action, target: k.value, member: member.value };
     }
+    default:
+      return null;
   }
+}
+
+const ZERO = 0x30;
+const HEX = /^[0-9a-f]{8}$/;
+
+/**
+ * A whole WAL line read by its keys, without cutting it into fields first (a diff reads every line up
+ * to its later moment this way): its time, and the operation, or null when the line is not a
+ * plaintext entry of BRI's shape (the caller then parses it as usual, and says what is wrong with it).
+ */
+export function readRawLine(text: string): { timestamp: number; op: RawOp } | null {
+  const first = text.indexOf('|');
+  if (first <= 0 || first > 16) return null;
+  let timestamp = 0;
+  for (let i = 0; i < first; i++) {
+    const d = text.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return null;
+    timestamp = timestamp * 10 + d;
+  }
+  if (text.charCodeAt(first + 9) !== 0x7c || !HEX.test(text.slice(first + 1, first + 9))) return null;
+  const op = readRawAt(text, first + 10);
+  return op === null ? null : { timestamp, op };
 }
 
 export class LazyDocuments {

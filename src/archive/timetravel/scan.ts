@@ -24,7 +24,7 @@ import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
 import { DecodedMember, type DecodeMode } from './member-decoder.js';
 import { MemberFeed, collect, planMembers } from './member-feed.js';
-import { readRaw, type LazyDocuments } from './lazy-documents.js';
+import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
 export interface ShippedLines {
@@ -58,10 +58,10 @@ export interface ScanOptions {
   onOp?(op: Operation, at: LinePosition, state: DbState): void;
   /**
    * Documents held undecoded (a whole-state replay): plaintext SET, DELETE and RENAME lines are applied
-   * by their keys alone; `onKeys` is told the keys each one touches, just before.
+   * by their keys alone; `onKey` is told each key one touches (with the line's time), just before.
    */
   lazy?: LazyDocuments;
-  onKeys?(keys: readonly string[], at: LinePosition): void;
+  onKey?(key: string, timestamp: number): void;
   /** The state was replaced by a later archive's snapshot: lines between the archives are in no source. */
   onGap?(fromLine: number, toLine: number, before: DbState): void;
 }
@@ -103,19 +103,25 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       timestamp = ts;
       return true;
     }
+    const quick = lazy !== null && names === null ? readRawLine(text) : null;
+    if (quick !== null) {
+      if (until !== null && quick.timestamp > until) return false;
+      const raw = quick.op;
+      if (raw.action !== 'SADD' && raw.action !== 'SREM') {
+        line++;
+        timestamp = quick.timestamp;
+        opts.onKey?.(raw.target, timestamp);
+        if (raw.action === 'RENAME') opts.onKey?.(raw.oldKey, timestamp);
+        lazy!.apply(raw);
+        return true;
+      }
+    }
     const parsed = parseWalLine(text);
     if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
     if (until !== null && parsed.timestamp > until) return false;
-    const raw = lazy !== null && names === null ? readRaw(parsed.entry) : null;
-    if (raw !== null && raw.action !== 'SADD' && raw.action !== 'SREM') {
-      line++;
-      timestamp = parsed.timestamp;
-      opts.onKeys?.(raw.action === 'RENAME' ? [raw.target, raw.oldKey] : [raw.target], { line, timestamp });
-      lazy!.apply(raw);
-      return true;
-    }
     // A set operation read by its keys is the operation itself (no JSON.parse of the entry).
-    const op: Operation = raw !== null ? raw : lineOperation(parsed, input.key);
+    const setOp = quick?.op;
+    const op: Operation = setOp !== undefined && (setOp.action === 'SADD' || setOp.action === 'SREM') ? setOp : lineOperation(parsed, input.key);
     if (lazy !== null) {
       lazy.settle(op.target);
       if (op.action === 'RENAME') lazy.settle(op.oldKey);

@@ -187,8 +187,8 @@ export class TimeTravel {
       untilTs: to,
       names: null,
       lazy,
-      onKeys(keys, pos) {
-        if (pos.timestamp > at) for (const k of keys) keepDoc(k);
+      onKey(key, timestamp) {
+        if (timestamp > at) keepDoc(key);
       },
       onOp(op, pos, state) {
         if (pos.timestamp <= at) return;
