@@ -55,16 +55,21 @@ export class MemberFeed {
 
   /** The member, decoding (started now if the plan did not foresee it), with the next ones started behind it. */
   take(archive: number, segment: ManifestSegment): Promise<DecodedMember> {
-    const key = `${archive}:${segment.file}`;
+    const key = this.pass(archive, segment);
+    const p = this.started.get(key) ?? this.begin({ archive, segment });
+    this.started.delete(key);
+    return p;
+  }
+
+  /** Starts the members after this one, which the caller reads itself. */
+  pass(archive: number, segment: ManifestSegment): string {
     const at = this.plan.findIndex((m, i) => i >= this.next && m.archive === archive && m.segment.file === segment.file);
     if (at >= 0) this.next = at + 1;
     for (let i = this.next; i < Math.min(this.plan.length, this.next + AHEAD); i++) {
       const m = this.plan[i]!;
       if (!this.started.has(`${m.archive}:${m.segment.file}`)) this.begin(m);
     }
-    const p = this.started.get(key) ?? this.begin({ archive, segment });
-    this.started.delete(key);
-    return p;
+    return `${archive}:${segment.file}`;
   }
 
   /** Cancels every member started and not taken. */

@@ -20,6 +20,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
+import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, type ReadCounter } from './member-bytes.js';
 import { DecodedMember, type DecodeMode } from './member-decoder.js';
@@ -104,6 +105,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       return true;
     }
     const quick = lazy !== null && names === null ? readRawLine(text) : null;
+    let ts: number;
+    let op: Operation;
     if (quick !== null) {
       if (until !== null && quick.timestamp > until) return false;
       const raw = quick.op;
@@ -115,23 +118,26 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         lazy!.apply(raw);
         return true;
       }
+      // A set operation read by its keys is the operation itself (no JSON.parse of the entry).
+      ts = quick.timestamp;
+      op = raw;
+    } else {
+      const parsed = parseWalLine(text);
+      if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
+      if (until !== null && parsed.timestamp > until) return false;
+      ts = parsed.timestamp;
+      op = lineOperation(parsed, input.key);
     }
-    const parsed = parseWalLine(text);
-    if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
-    if (until !== null && parsed.timestamp > until) return false;
-    // A set operation read by its keys is the operation itself (no JSON.parse of the entry).
-    const setOp = quick?.op;
-    const op: Operation = setOp !== undefined && (setOp.action === 'SADD' || setOp.action === 'SREM') ? setOp : lineOperation(parsed, input.key);
     if (lazy !== null) {
       lazy.settle(op.target);
       if (op.action === 'RENAME') lazy.settle(op.oldKey);
     }
     line++;
-    timestamp = parsed.timestamp;
+    timestamp = ts;
     if (names === null || names.concerns(op)) {
       // A document renamed into a followed name brings the value of a name not followed: scan again with it.
       if (names !== null && op.action === 'RENAME' && names.has(op.target) && !names.has(op.oldKey)) throw new NeedNames([op.oldKey]);
-      opts.onOp?.(op, { line, timestamp: parsed.timestamp }, state);
+      opts.onOp?.(op, { line, timestamp: ts }, state);
       applyOperation(state, op);
     }
     return true;
@@ -155,6 +161,18 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     const { data, stored } = await members[item.archive]!.whole(seg.file);
     return new DecodedMember(data, { ...job, stored });
   });
+  /** Applies a member's lines decoded on this thread, read to its end (its stored hash is checked there); false once past the time. */
+  const applyInline = async (stored: AsyncIterable<Buffer>, seg: ManifestSegment): Promise<boolean> => {
+    let more = true;
+    for await (const batch of splitLineBatches(decompressChunks(stored, seg.file, seg.originalSize))) {
+      for (const text of batch) {
+        if (!more || text.length === 0) continue;
+        more = apply(text);
+      }
+    }
+    return more;
+  };
+  let first = true;
   try {
     for (const [i, a] of input.archives.entries()) {
       if (stopped) break;
@@ -179,6 +197,17 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           break;
         }
         if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
+        if (first && modeOf(m, seg).kind === 'lines') {
+          // The first member is decoded here while the decoder threads start (about 60 ms, then its decode).
+          first = false;
+          feed.pass(i, seg);
+          if (!(await applyInline(open(i, seg.file), seg))) {
+            stopped = true;
+            break;
+          }
+          continue;
+        }
+        first = false;
         const decoded = await feed.take(i, seg);
         if (modeOf(m, seg).kind === 'filter') {
           // Only the lines that name a followed key come back, with their places in the member.
