@@ -133,9 +133,27 @@ export class LazyDocuments {
     this.state.documents.set(key, valueOf({ entry: e })!);
   }
 
+  /** A copy of every document as held now (the maps, not the values: strings are shared). */
+  held(): HeldDocuments {
+    return { entries: new Map(this.entries), values: new Map(this.state.documents) };
+  }
+
   settleAll(): void {
     for (const k of [...this.entries.keys()]) this.settle(k);
   }
+}
+
+/** Every document of a moment: those held as the SET entry that wrote them, and those decoded. */
+export interface HeldDocuments {
+  entries: Map<string, string>;
+  values: Map<string, string>;
+}
+
+export function heldOf(docs: HeldDocuments, key: string): Held {
+  const e = docs.entries.get(key);
+  if (e !== undefined) return { entry: e };
+  const v = docs.values.get(key);
+  return v === undefined ? null : { value: v };
 }
 
 /** The stored document a held value stands for (undefined: none). */

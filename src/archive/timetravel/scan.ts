@@ -59,12 +59,11 @@ export interface ScanOptions {
   onOp?(op: Operation, at: LinePosition, state: DbState): void;
   /**
    * Documents held undecoded (a whole-state replay): plaintext SET, DELETE and RENAME lines are applied
-   * by their keys alone; `onKey` is told each key one touches (with the line's time), just before.
+   * by their keys alone.
    */
   lazy?: LazyDocuments;
-  onKey?(key: string, timestamp: number): void;
-  /** The state was replaced by a later archive's snapshot: lines between the archives are in no source. */
-  onGap?(fromLine: number, toLine: number, before: DbState): void;
+  /** Told the state as it was at `at`, once: just before the first line stamped later is applied (or a later archive's snapshot replaces the state), else at the end. */
+  mark?: { at: number; take(state: DbState): void };
 }
 
 export interface ScanResult {
@@ -94,12 +93,20 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const needleBytes = needles?.map((n) => Buffer.from(n, 'utf8')) ?? null;
   const lazy = opts.lazy ?? null;
   lazy?.attach(state);
+  let mark = opts.mark ?? null;
+  /** Called with each line's time before it is applied. */
+  const passing = (ts: number) => {
+    if (mark === null || ts <= mark.at) return;
+    mark.take(state);
+    mark = null;
+  };
 
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
       // Not one of the names (a plaintext entry names its keys in its JSON): only its time matters.
       const ts = Number(text.slice(0, text.indexOf('|')));
       if (until !== null && ts > until) return false;
+      passing(ts);
       line++;
       timestamp = ts;
       return true;
@@ -110,11 +117,10 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     if (quick !== null) {
       if (until !== null && quick.timestamp > until) return false;
       const raw = quick.op;
+      passing(quick.timestamp);
       if (raw.action !== 'SADD' && raw.action !== 'SREM') {
         line++;
         timestamp = quick.timestamp;
-        opts.onKey?.(raw.target, timestamp);
-        if (raw.action === 'RENAME') opts.onKey?.(raw.oldKey, timestamp);
         lazy!.apply(raw);
         return true;
       }
@@ -126,6 +132,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
       if (until !== null && parsed.timestamp > until) return false;
       ts = parsed.timestamp;
+      passing(ts);
       op = lineOperation(parsed, input.key);
     }
     if (lazy !== null) {
@@ -180,8 +187,9 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
       if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
+        // Lines between the archives are in no source: the state before the gap is the one at the mark.
+        if (i > 0) passing(Number.POSITIVE_INFINITY);
         lazy?.settleAll();
-        if (i > 0) opts.onGap?.(line, m.timeRange.walLines.start, state);
         const parts: Buffer[] = [];
         for await (const c of decompressChunks(open(i, m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
         const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
@@ -256,6 +264,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       }
     }
   }
+  passing(Number.POSITIVE_INFINITY);
   return { state, line, timestamp };
 }
 

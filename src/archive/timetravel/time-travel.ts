@@ -16,7 +16,7 @@ import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/p
 import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from './member-decoder.js';
 import { NameSet } from './names.js';
-import { LazyDocuments, sameHeld, type Held } from './lazy-documents.js';
+import { LazyDocuments, heldOf, sameHeld, type HeldDocuments } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 
@@ -171,56 +171,38 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
-    // One scan to T2, documents held undecoded; each name's value at T is kept the first time a line after T touches it.
+    // One scan to T2, documents held undecoded; the documents and sets as they were at T are copied once, when the scan passes T.
     const lazy = new LazyDocuments();
-    const docsAtT = new Map<string, Held>();
-    const setsAtT = new Map<string, Set<string> | undefined>();
-    // After a gap (lines no source holds) every name present at T is kept already: a name first seen then was absent at T.
-    let gapped = false;
-    const keepDoc = (name: string) => {
-      if (!docsAtT.has(name)) docsAtT.set(name, gapped ? null : lazy.peek(name));
-    };
-    const keepSet = (state: DbState, name: string) => {
-      if (!setsAtT.has(name)) setsAtT.set(name, !gapped && state.collections.has(name) ? new Set(state.collections.get(name)) : undefined);
-    };
+    const marks: Array<{ docs: HeldDocuments; sets: Map<string, Set<string>> }> = [];
     const r = await scanTimeline(input, {
       untilTs: to,
       names: null,
       lazy,
-      onKey(key, timestamp) {
-        if (timestamp > at) keepDoc(key);
-      },
-      onOp(op, pos, state) {
-        if (pos.timestamp <= at) return;
-        if (op.action === 'SADD' || op.action === 'SREM') keepSet(state, op.target);
-        else keepDoc(op.target);
-        if (op.action === 'RENAME') keepDoc(op.oldKey);
-      },
-      onGap(_from, _to, before) {
-        if (gapped) return;
-        for (const name of before.documents.keys()) keepDoc(name);
-        for (const name of before.collections.keys()) keepSet(before, name);
-        gapped = true;
+      mark: {
+        at,
+        take(state) {
+          marks.push({ docs: lazy.held(), sets: new Map([...state.collections].map(([k, v]) => [k, new Set(v)])) });
+        },
       },
     });
-    const end = r.state;
-    if (gapped) {
-      lazy.settleAll();
-      for (const name of end.documents.keys()) if (!docsAtT.has(name)) docsAtT.set(name, null);
-      for (const name of end.collections.keys()) if (!setsAtT.has(name)) setsAtT.set(name, undefined);
-    }
+    // (The scan marks T once, at the latest when it ends.)
+    const before = marks[0]!;
+    const after = lazy.held();
     const out: DiffAnswer = { at, to, added: [], changed: [], removed: [], sets: {}, read };
-    for (const [k, before] of docsAtT) {
-      const after = lazy.peek(k);
-      if (sameHeld(before, after)) continue;
-      if (before === null) out.added.push(k);
-      else if (after === null) out.removed.push(k);
+    for (const k of new Set([...before.docs.entries.keys(), ...before.docs.values.keys(), ...after.entries.keys(), ...after.values.keys()])) {
+      const was = heldOf(before.docs, k);
+      const now = heldOf(after, k);
+      if (sameHeld(was, now)) continue;
+      if (was === null) out.added.push(k);
+      else if (now === null) out.removed.push(k);
       else out.changed.push(k);
     }
-    for (const [k, before] of setsAtT) {
-      const after = end.collections.get(k);
-      const added = [...(after ?? [])].filter((m) => !before?.has(m));
-      const removed = [...(before ?? [])].filter((m) => !after?.has(m));
+    const end = r.state.collections;
+    for (const k of new Set([...before.sets.keys(), ...end.keys()])) {
+      const was = before.sets.get(k);
+      const now = end.get(k);
+      const added = [...(now ?? [])].filter((m) => !was?.has(m));
+      const removed = [...(was ?? [])].filter((m) => !now?.has(m));
       if (added.length || removed.length) out.sets[k] = { added: added.sort(), removed: removed.sort() };
     }
     out.added.sort();
