@@ -46,6 +46,27 @@ interface PoolWorker {
 
 let pool: PoolWorker[] | null = null;
 let nextId = 0;
+/** The pool as seen from outside: idle threads are stopped after `idleStopMs` (a database process keeps no threads it does not use). */
+export const decoderPool = {
+  idleStopMs: 30_000,
+  /** Decoder threads running now. */
+  running: (): number => pool?.length ?? 0,
+};
+let idleStop: NodeJS.Timeout | null = null;
+
+/** Stops the pool once no thread has had a job for `idleStopMs`; a later query starts a new one. */
+function idle(): void {
+  if (pool === null || pool.some((w) => w.jobs.size > 0)) return;
+  if (idleStop) clearTimeout(idleStop);
+  const stopping = pool;
+  idleStop = setTimeout(() => {
+    idleStop = null;
+    if (pool !== stopping || stopping.some((w) => w.jobs.size > 0)) return;
+    pool = null;
+    for (const w of stopping) void w.worker.terminate();
+  }, decoderPool.idleStopMs);
+  idleStop.unref();
+}
 
 const HINTS: Record<string, string> = {
   bomb: 'The archive is damaged or hostile; it was not unpacked.',
@@ -84,7 +105,10 @@ function workers(): PoolWorker[] {
           if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
           job.done = { lines: m.lines! };
         } else job.failure = { kind: m.kind ?? 'damaged', message: m.message ?? 'the decoder failed' };
-        if (w.jobs.size === 0) w.worker.unref();
+        if (w.jobs.size === 0) {
+          w.worker.unref();
+          idle();
+        }
       }
       job.wake?.();
     });
@@ -94,7 +118,11 @@ function workers(): PoolWorker[] {
         job.wake?.();
       }
       w.jobs.clear();
-      pool = null;
+      // The next query starts a whole new pool; the threads of this one that still run are stopped.
+      if (pool === made) {
+        pool = null;
+        for (const other of made) if (other !== w) void other.worker.terminate();
+      }
     };
     w.worker.on('error', failAll);
     w.worker.on('exit', (code) => failAll(new Error(`exit code ${code}`)));
@@ -206,6 +234,9 @@ export class DecodedMember {
     const w = this.job.worker;
     if (!w.jobs.delete(this.id)) return;
     w.worker.postMessage({ type: 'cancel', id: this.id });
-    if (w.jobs.size === 0) w.worker.unref();
+    if (w.jobs.size === 0) {
+      w.worker.unref();
+      idle();
+    }
   }
 }

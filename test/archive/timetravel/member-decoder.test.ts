@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Compressor } from 'zstd-napi';
-import { DecodedMember } from '../../../src/archive/timetravel/member-decoder.js';
+import { DecodedMember, decoderPool } from '../../../src/archive/timetravel/member-decoder.js';
 import { BriError } from '../../../src/errors.js';
 
 const line = fc.oneof(
@@ -110,5 +110,20 @@ describe('DecodedMember', () => {
     for (const d of later.reverse()) expect((await all(d)).length).toBe(60_000);
     const f = await found(new DecodedMember(zstd(text), { member: 'wal/000001.wal.zst', limit: text.length, mode: { kind: 'filter', needles: [Buffer.from('"K59999"'), Buffer.from('"K7"')] } }));
     expect(f).toEqual({ texts: [text.split('\n')[7], text.split('\n')[59999]], idx: [7, 59999], lines: 60_000 });
+  });
+
+  it('stops its threads when they have been idle a while, and starts them again for the next member', async () => {
+    const text = '1|0000abcd|{"action":"SET","target":"K","value":"v"}\n';
+    const before = decoderPool.idleStopMs;
+    decoderPool.idleStopMs = 50;
+    try {
+      expect(await all(new DecodedMember(zstd(text), { member: 'wal/000001.wal.zst', limit: text.length, mode: { kind: 'lines' } }))).toHaveLength(1);
+      expect(decoderPool.running()).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(decoderPool.running()).toBe(0);
+      expect(await all(new DecodedMember(zstd(text), { member: 'wal/000001.wal.zst', limit: text.length, mode: { kind: 'lines' } }))).toHaveLength(1);
+    } finally {
+      decoderPool.idleStopMs = before;
+    }
   });
 });
