@@ -313,7 +313,11 @@ async function recoveryProblemOf(file: string, layout: PackageLayout, manifest: 
 export async function checkArchiveBytes(file: string, read: { manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean }): Promise<ByteCheck> {
   const { manifest, layout } = read;
   const withEc = manifest === null || manifest.errorCorrection.enabled;
-  const found = withEc ? await usableSet(file, layout, manifest?.archiveId ?? null) : { why: 'the archive was made without recovery data' };
+  // The PAR2 set must protect this archive's file name, as the manifest gives it, only when the members
+  // (the manifest among them) match their checksums: a flipped byte in the manifest's archive id must not
+  // make an archive beyond repair. A set meant for another file is refused by its block hashes then.
+  const expectedId = read.membersMatch ? (manifest?.archiveId ?? null) : null;
+  const found = withEc ? await usableSet(file, layout, expectedId) : { why: 'the archive was made without recovery data' };
   const set = 'set' in found ? found.set : null;
   let recoveryProblem = await recoveryProblemOf(file, layout, manifest, set);
   if (!set && withEc && recoveryProblem === null) {

@@ -126,6 +126,23 @@ describe('damage the member checksums do not see: verify compares every PAR2 blo
     expect((await fsp.readFile(file)).equals(a.original)).toBe(true);
   });
 
+  it('a flipped byte in the manifest\'s archive id: still repairable from PAR2 (the set is not refused for the name the damaged manifest gives), and repair gives the original back', async () => {
+    const manifest = a.members.find((m) => m.name === 'manifest.jss')!;
+    const at = a.original.indexOf('"archiveId":"', manifest.dataOffset) + '"archiveId":"'.length;
+    expect(at).toBeGreaterThan(manifest.dataOffset);
+    const buf = Buffer.from(a.original);
+    flipByte(buf, at, 1);
+    const { dir, file } = await copyDir(root, 'manifest-id', a, buf);
+    const report = await verifyArchive(file);
+    expect(report).toMatchObject({ ok: false, repairable: true, recovery: { damagedBlocks: 1 } });
+    const target = path.join(root, 'manifest-id-restored');
+    const restore = await runCli(['restore', 'latest', '-d', a.dataDir, '-a', dir, '--target', target]);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(toPlainState((await recover(target)).state)).toEqual(a.expected);
+    expect((await runCli(['archive', 'repair', file, '--in-place', '-d', a.dataDir])).code).toBe(0);
+    expect((await fsp.readFile(file)).equals(a.original)).toBe(true);
+  });
+
   it('tar padding damaged and the recovery data unusable too: the member checksums vouch for the data, repair gives the original back', async () => {
     const buf = Buffer.from(a.original);
     hurtEveryPacket(a, buf, 'Main');
