@@ -176,9 +176,14 @@ export class DecodedMember {
       w.worker.postMessage({ ...job, file: data });
       return;
     }
-    // Only a buffer that spans its whole ArrayBuffer is moved; a slice of a shared pool is copied.
+    // Only a buffer that spans its whole ArrayBuffer is moved; anything else (a slice of Buffer's shared pool,
+    // which must never be detached, and which Node 22 refuses to transfer) is copied into memory of its own.
     const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-    const sent = whole ? data : Buffer.from(data);
+    let sent = data;
+    if (!whole) {
+      sent = Buffer.allocUnsafeSlow(data.length);
+      data.copy(sent);
+    }
     w.worker.postMessage({ ...job, data: sent }, [sent.buffer as ArrayBuffer]);
   }
 
