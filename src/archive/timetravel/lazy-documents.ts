@@ -33,11 +33,7 @@ export type RawOp =
 /** A document as held: a decoded value, the SET entry that wrote it, or nothing. */
 export type Held = { value: string } | { entry: string } | null;
 
-export function readRaw(entry: string): RawOp | null {
-  return readRawAt(entry, 0);
-}
-
-/** readRaw of the entry that starts at `from` in `text` (a SET's entry is the only part cut out). */
+/** The entry that starts at `from` in `text`, read by its keys (a SET's entry is the only part cut out). */
 function readRawAt(text: string, from: number): RawOp | null {
   if (!text.startsWith(ACTION, from)) return null;
   const end = text.indexOf('"', from + ACTION.length);
@@ -47,7 +43,7 @@ function readRawAt(text: string, from: number): RawOp | null {
   if (k === null) return null;
   switch (action) {
     case 'SET':
-      return text.startsWith(VALUE, k.end) ? { action: 'SET', target: k.value, entry: from === 0 ? text : text.slice(from) } : null;
+      return text.startsWith(VALUE, k.end) ? { action: 'SET', target: k.value, entry: text.slice(from) } : null;
     case 'DELETE':
       return { action: 'DELETE', target: k.value, entry: '' };
     case 'RENAME': {

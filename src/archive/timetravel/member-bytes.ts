@@ -106,17 +106,8 @@ export class MemberSource {
       this.counter.bytes += at.size;
       return { data: { path: c.file, offset: at.offset, size: at.size }, stored };
     }
-    const data = Buffer.allocUnsafeSlow(at.size);
-    let n = 0;
-    if (at.size > 0) {
-      for await (const chunk of await this.range(at.offset, at.offset + at.size - 1)) {
-        this.counter.bytes += chunk.length;
-        if (n + chunk.length > at.size) throw damagedMember(name, 'the source sent more bytes than the member holds');
-        chunk.copy(data, n);
-        n += chunk.length;
-      }
-    }
-    if (n !== at.size) throw damagedMember(name, `the source sent ${n} of its ${at.size} bytes`);
+    const data = at.size === 0 ? Buffer.alloc(0) : await collect(await this.range(at.offset, at.offset + at.size - 1), this.counter);
+    if (data.length !== at.size) throw damagedMember(name, `the source sent ${data.length} of its ${at.size} bytes`);
     return { data, stored };
   }
 
@@ -136,11 +127,20 @@ export class MemberSource {
   }
 }
 
-async function collect(data: AsyncIterable<Buffer>, counter: ReadCounter): Promise<Buffer> {
+/** The whole of `data` in one buffer of its own memory (it can move to a decoder thread), counted as read when a counter is given. */
+export async function collect(data: AsyncIterable<Buffer>, counter?: ReadCounter): Promise<Buffer> {
   const parts: Buffer[] = [];
+  let n = 0;
   for await (const c of data) {
     parts.push(c);
-    counter.bytes += c.length;
+    n += c.length;
+    if (counter) counter.bytes += c.length;
   }
-  return Buffer.concat(parts);
+  const out = Buffer.allocUnsafeSlow(n);
+  let at = 0;
+  for (const c of parts) {
+    c.copy(out, at);
+    at += c.length;
+  }
+  return out;
 }

@@ -80,20 +80,3 @@ export class MemberFeed {
     this.started.clear();
   }
 }
-
-/** The whole of a member's bytes, in one buffer of its own (it moves to a decoder thread). */
-export async function collect(data: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of data) {
-    parts.push(c);
-    n += c.length;
-  }
-  const out = Buffer.allocUnsafeSlow(n);
-  let at = 0;
-  for (const c of parts) {
-    c.copy(out, at);
-    at += c.length;
-  }
-  return out;
-}

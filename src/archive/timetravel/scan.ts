@@ -22,9 +22,9 @@ import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
 import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
-import { MemberSource, type ReadCounter } from './member-bytes.js';
+import { MemberSource, collect, type ReadCounter } from './member-bytes.js';
 import { DecodedMember, type DecodeMode } from './member-decoder.js';
-import { MemberFeed, collect, planMembers } from './member-feed.js';
+import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
@@ -168,14 +168,18 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     const { data, stored } = await members[item.archive]!.whole(seg.file);
     return new DecodedMember(data, { ...job, stored });
   });
-  /** Applies a member's lines decoded on this thread, read to its end (its stored hash is checked there); false once past the time. */
-  const applyInline = async (stored: AsyncIterable<Buffer>, seg: ManifestSegment): Promise<boolean> => {
+  /**
+   * Applies a member's lines in order; false once past the time. With `toEnd`, the batches are read to
+   * their end even then (decoded here, the stored hash is checked at the end of the bytes).
+   */
+  const applyLines = async (batches: AsyncIterable<string[]>, toEnd: boolean): Promise<boolean> => {
     let more = true;
-    for await (const batch of splitLineBatches(decompressChunks(stored, seg.file, seg.originalSize))) {
+    for await (const batch of batches) {
       for (const text of batch) {
-        if (!more || text.length === 0) continue;
-        more = apply(text);
+        if (!more) break;
+        if (text.length > 0) more = apply(text);
       }
+      if (!more && !toEnd) break;
     }
     return more;
   };
@@ -205,11 +209,12 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           break;
         }
         if (seg.firstLine !== line + 1) throw damaged(`${seg.file} starts at line ${seg.firstLine}, line ${line + 1} was expected`);
-        if (first && modeOf(m, seg).kind === 'lines') {
+        const mode = modeOf(m, seg).kind;
+        if (first && mode === 'lines') {
           // The first member is decoded here while the decoder threads start (about 60 ms, then its decode).
           first = false;
           feed.pass(i, seg);
-          if (!(await applyInline(open(i, seg.file), seg))) {
+          if (!(await applyLines(splitLineBatches(decompressChunks(open(i, seg.file), seg.file, seg.originalSize)), true))) {
             stopped = true;
             break;
           }
@@ -217,7 +222,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         }
         first = false;
         const decoded = await feed.take(i, seg);
-        if (modeOf(m, seg).kind === 'filter') {
+        if (mode === 'filter') {
           // Only the lines that name a followed key come back, with their places in the member.
           const base = line;
           for await (const found of decoded.found()) {
@@ -231,15 +236,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           continue;
         }
         // The stored hash was checked when the member was read: its lines past the time are not decoded.
-        let more = true;
-        for await (const batch of decoded.lines()) {
-          for (const text of batch) {
-            if (text.length === 0) continue;
-            more = apply(text);
-            if (!more) break;
-          }
-          if (!more) break;
-        }
+        const more = await applyLines(decoded.lines(), false);
         if (!more) {
           stopped = true;
           break;
