@@ -34,25 +34,30 @@ export function decodeOperation(entryJss: string): Operation {
   try {
     // Entries are plain JSON at the top level; the JSS decoder is needed only when a key carries a tag.
     raw = JSON.parse(entryJss);
-    if (raw !== null && typeof raw === 'object' && Object.keys(raw).some((k) => k.includes('<!'))) raw = decodeJss(entryJss);
+    // (The text is searched first: this runs once for every line of a restore, and a tag is rare.)
+    if (entryJss.includes('<!') && raw !== null && typeof raw === 'object' && Object.keys(raw).some((k) => k.includes('<!'))) raw = decodeJss(entryJss);
   } catch (err) {
     throw bad(`entry is not JSS: ${(err as Error).message}`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('entry is not an object');
   const obj = raw as Record<string, unknown>;
   const target = stringField(obj, 'target');
-  const txn = obj.txn as TxnInfo | undefined;
-  const extra = txn === undefined ? {} : { txn };
+  const op = operationOf(obj, target);
+  if (obj.txn !== undefined) op.txn = obj.txn as TxnInfo;
+  return op;
+}
+
+function operationOf(obj: Record<string, unknown>, target: string): Operation {
   switch (obj.action) {
     case 'SET':
-      return { action: 'SET', target, value: stringField(obj, 'value'), ...extra };
+      return { action: 'SET', target, value: stringField(obj, 'value') };
     case 'DELETE':
-      return { action: 'DELETE', target, ...extra };
+      return { action: 'DELETE', target };
     case 'RENAME':
-      return { action: 'RENAME', target, oldKey: stringField(obj, 'oldKey'), ...extra };
+      return { action: 'RENAME', target, oldKey: stringField(obj, 'oldKey') };
     case 'SADD':
     case 'SREM':
-      return { action: obj.action, target, member: stringField(obj, 'member'), ...extra };
+      return { action: obj.action, target, member: stringField(obj, 'member') };
     default:
       throw bad(`unknown action ${JSON.stringify(obj.action)}`);
   }

@@ -1,5 +1,4 @@
 /** One WAL line: `<timestamp>|<pointer>|<entry>`, without its newline. */
-import { isPointer } from './pointer.js';
 
 export interface WalLine {
   /** Milliseconds since the epoch when the line was written. */
@@ -16,13 +15,19 @@ export function parseWalLine(text: string): WalLine | null {
   if (first <= 0) return null;
   const second = text.indexOf('|', first + 1);
   if (second < 0) return null;
-  const tsText = text.slice(0, first);
-  if (!/^\d{1,16}$/.test(tsText)) return null;
-  const pointer = text.slice(first + 1, second);
-  if (!isPointer(pointer)) return null;
-  const entry = text.slice(second + 1);
-  if (entry.length === 0) return null;
-  return { timestamp: Number(tsText), pointer, entry };
+  // Checked by char codes, not a regular expression: this runs once for every line of a restore.
+  if (first > 16 || second - first !== 9 || second + 1 >= text.length) return null;
+  let timestamp = 0;
+  for (let i = 0; i < first; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    timestamp = timestamp * 10 + d;
+  }
+  for (let i = first + 1; i < second; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return null;
+  }
+  return { timestamp, pointer: text.slice(first + 1, second), entry: text.slice(second + 1) };
 }
 
 /** Serializes a line, without the trailing newline. */

@@ -16,6 +16,7 @@ import type { ManifestSegment } from '../../format/manifest.js';
 import { parseWalLine, type WalLine } from '../../format/wal-line.js';
 import type { ChainVerifier } from '../../store/wal/chain.js';
 import { decompressChunks } from './compress.js';
+import type { DecodedMember } from './decoder/member-decoder.js';
 import { pastTarget } from './replay.js';
 
 export interface WalMemberOptions {
@@ -45,6 +46,12 @@ export interface WalMemberResult {
   contentSha256: string;
   /** sha256 of the member's stored (compressed) bytes, always of the whole member. */
   storedSha256: string;
+}
+
+/** A member passed from a decoder thread: its decompressed bytes stay in use until released. */
+export interface DecodedWalMemberResult extends WalMemberResult {
+  /** Gives the member's memory back to the decoder thread: once the sink's writes of it are done. */
+  release(): void;
 }
 
 const NL = 0x0a;
@@ -134,5 +141,70 @@ export async function passWalMember(stored: AsyncIterable<Buffer>, name: string,
   }
   r.contentSha256 = content.digest('hex');
   r.storedSha256 = storedHash.digest('hex');
+  return r;
+}
+
+/**
+ * The same pass over a member that a decoder thread has read, checked against its stored sha256,
+ * decompressed, hashed and whose chain links it has checked (check mode, `decoder/`): this thread
+ * splits, parses and hands on the lines, and hashes only the links the decoder did not vouch for
+ * (the member's first, which needs the line before it, and any from a line that is not plaintext).
+ * `storedSha256` is the one the decoder held the stored bytes to (the manifest's); the bytes handed to
+ * the sink are the decoder's, which stay valid until `release()`.
+ */
+export async function passDecodedMember(decoded: DecodedMember, storedSha256: string, seg: ManifestSegment, opts: Omit<WalMemberOptions, 'decrypt'>): Promise<DecodedWalMemberResult> {
+  const held: Array<{ release(): void }> = [];
+  const release = () => {
+    for (const p of held.splice(0)) p.release();
+  };
+  const r: DecodedWalMemberResult = { lines: 0, firstTimestamp: null, lastTimestamp: null, stopped: false, contentBytes: 0, contentSha256: '', storedSha256, release };
+  let lineNo = seg.firstLine;
+  try {
+    for await (const piece of decoded.checked()) {
+      held.push(piece);
+      if (r.stopped) continue; // read on: the decoder checks the stored bytes of the whole member
+      const { bytes, cuts, unvouched } = piece;
+      let from = 0;
+      for (const cut of cuts) {
+        const texts = bytes.toString('utf8', from, cut).split('\n');
+        if (bytes[cut - 1] === NL) texts.pop();
+        let kept = 0;
+        for (const text of texts) {
+          const parsed = text.length === 0 ? null : parseWalLine(text);
+          if (parsed && pastTarget(parsed.timestamp, opts.untilTimestamp)) break;
+          const index = lineNo - seg.firstLine;
+          opts.chain?.pushParsed({ lineNo, segment: seg.segment, segmentLine: index + 1 }, parsed, text.length === 0, index > 0 && (unvouched < 0 || index < unvouched));
+          if (parsed) {
+            r.firstTimestamp ??= parsed.timestamp;
+            r.lastTimestamp = parsed.timestamp;
+          }
+          opts.onLine?.(parsed, lineNo);
+          lineNo++;
+          r.lines++;
+          kept++;
+        }
+        // Stopped inside this cut: its bytes up to the end of the last kept line.
+        let end = cut;
+        if (kept < texts.length) {
+          end = from;
+          for (let k = 0; k < kept; k++) end = bytes.indexOf(NL, end) + 1;
+          r.stopped = true;
+        }
+        if (end > from) {
+          r.contentBytes += end - from;
+          opts.onBytes?.(end - from);
+          await opts.sink?.(bytes.subarray(from, end));
+        }
+        if (r.stopped) break;
+        from = cut;
+      }
+      if (!opts.sink) release();
+    }
+    if (!r.stopped) r.contentSha256 = decoded.content.sha256;
+  } catch (err) {
+    release();
+    throw err;
+  }
+  if (!opts.sink) release();
   return r;
 }

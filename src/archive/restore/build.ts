@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { MANIFEST_MEMBER } from '../../format/manifest.js';
+import { MANIFEST_MEMBER, type ManifestSegment } from '../../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, cloneState, emptyState, type DbState } from '../../format/state.js';
 import { makeDataDirLayout, segmentIndex, SNAPSHOT_FILE } from '../../store/layout.js';
@@ -24,11 +24,16 @@ import { decompressChunks } from '../package/compress.js';
 import { checksumProblems } from '../package/integrity.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
-import { passWalMember } from '../package/wal-member.js';
+import { passDecodedMember, passWalMember, type DecodedWalMemberResult, type WalMemberOptions } from '../package/wal-member.js';
+import { DecodedMember, startDecoders } from '../package/decoder/member-decoder.js';
+import { InOrder } from '../package/decoder/in-order.js';
 import type { RestorePlan } from './plan.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
+
+/** WAL members read and handed to the decoder threads ahead of the one being applied. */
+const READ_AHEAD = 2;
 
 export function restoreError(message: string, hint: string, cause?: unknown): BriError {
   return new BriError(ErrorCodes.RESTORE_ERROR, message, { hint, cause });
@@ -105,7 +110,57 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     computed.set(name, sha);
     if (verify && m!.integrity.members[name] !== sha) throw damaged(`${name}: sha256 ${sha} differs from the manifest's`);
   };
+  const ahead = new InOrder(READ_AHEAD);
+  /** Writes one WAL member's lines into its segment as `pass` hands them on, replaying them, then checks what it computed against the manifest. */
+  const restoreWalMember = async (name: string, seg: ManifestSegment, pass: (o: Omit<WalMemberOptions, 'decrypt'>) => Promise<DecodedWalMemberResult>) => {
+    const out = await SegmentFile.create(dir, seg.segment);
+    let r: DecodedWalMemberResult | undefined;
+    let pendingLines = 0;
+    try {
+      r = await pass({
+        chain,
+        untilTimestamp: plan.untilTimestamp,
+        onLine(parsed, lineNo) {
+          if (!parsed) throw damaged(`${name}: line ${lineNo} does not parse`);
+          if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
+          else decodable = false;
+          if (isEncryptedEntry(parsed.entry)) encrypted = true;
+          lastLine = lineNo;
+          lastTimestamp = parsed.timestamp;
+          lastPointer = parsed.pointer;
+          pendingLines++;
+        },
+        async sink(bytes) {
+          await out.append(bytes, pendingLines);
+          pendingLines = 0;
+          done += bytes.length;
+          // The bar moves with the bytes written, within a segment too.
+          opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
+        },
+      });
+      await out.finish();
+    } catch (err) {
+      await out.discard();
+      throw err;
+    } finally {
+      // The bytes handed to the sink were written (or dropped): their memory goes back to the decoder thread.
+      r?.release();
+    }
+    checkStored(name, r.storedSha256);
+    if (chain?.firstBreak) throw damaged(`${name}: the chain breaks at line ${chain.firstBreak.lineNo} (${chain.firstBreak.reason})`);
+    if (verify && !r.stopped) {
+      if (r.lines !== seg.lastLine - seg.firstLine + 1) throw damaged(`${name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
+      if (r.contentBytes !== seg.originalSize || r.contentSha256 !== seg.contentSha256) throw damaged(`${name}: content does not match its size and sha256`);
+      if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) throw damaged(`${name}: timestamps differ from the manifest`);
+    }
+    linesRestored += r.lines;
+    segmentsDone++;
+    await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines: r.lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
+    if (r.stopped) stopped = true;
+  };
   if (file !== null && m !== null) {
+    // The decoder threads boot (tens of ms) while the manifest and the snapshot are read.
+    if (m.encryption === undefined && m.contents.segments.length > 0) startDecoders(1);
     await readPackage(file, {
       manifest(_m, rawSha) {
         computed.set(MANIFEST_MEMBER, rawSha);
@@ -158,61 +213,44 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           return;
         }
         if (info.kind !== 'wal') return;
-        if (stopped) {
-          // Past the point in time: not restored, but its checksum is still checked (as the tools' par2 pass would),
-          // so a damaged archive is said and repaired whatever the target.
-          if (verify) {
-            const h = createHash('sha256');
-            for await (const c of data) h.update(c);
-            checkStored(info.name, h.digest('hex'));
-          }
+        const seg = info.segment!;
+        if (decrypt) {
+          // Age: the stored bytes are hashed and decrypted here, then decompressed as they come.
+          if (stopped) return checkStored(info.name, await sha256Of(data));
+          await restoreWalMember(info.name, seg, async (passOpts) => {
+            const r = await passWalMember(data, info.name, seg, { ...passOpts, decrypt: decrypt(info.name) });
+            return { ...r, release: () => undefined };
+          });
           return;
         }
-        const seg = info.segment!;
-        const out = await SegmentFile.create(dir, seg.segment);
-        let r;
-        let pendingLines = 0;
-        try {
-          r = await passWalMember(data, info.name, seg, {
-            chain,
-            ...(decrypt ? { decrypt: decrypt(info.name) } : {}),
-            untilTimestamp: plan.untilTimestamp,
-            onLine(parsed, lineNo) {
-              if (!parsed) throw damaged(`${info.name}: line ${lineNo} does not parse`);
-              if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
-              else decodable = false;
-              if (isEncryptedEntry(parsed.entry)) encrypted = true;
-              lastLine = lineNo;
-              lastTimestamp = parsed.timestamp;
-              lastPointer = parsed.pointer;
-              pendingLines++;
-            },
-            async sink(bytes) {
-              await out.append(bytes, pendingLines);
-              pendingLines = 0;
-              done += bytes.length;
-              // The bar moves with the bytes written, within a segment too.
-              opts.onProgress?.({ operation: 'restore', phase: 'write', doneBytes: done, totalBytes: plan.bytesToWrite, item: `wal/${seg.segment}` });
-            },
-          });
-          await out.finish();
-        } catch (err) {
-          await out.discard();
-          throw err;
-        }
-        checkStored(info.name, r.storedSha256);
-        if (chain?.firstBreak) throw damaged(`${info.name}: the chain breaks at line ${chain.firstBreak.lineNo} (${chain.firstBreak.reason})`);
-        if (verify && !r.stopped) {
-          if (r.lines !== seg.lastLine - seg.firstLine + 1) throw damaged(`${info.name}: holds ${r.lines} lines, the manifest says ${seg.firstLine}..${seg.lastLine}`);
-          if (r.contentBytes !== seg.originalSize || r.contentSha256 !== seg.contentSha256) throw damaged(`${info.name}: content does not match its size and sha256`);
-          if (r.firstTimestamp !== seg.firstTimestamp || r.lastTimestamp !== seg.lastTimestamp) throw damaged(`${info.name}: timestamps differ from the manifest`);
-        }
-        linesRestored += r.lines;
-        segmentsDone++;
-        await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines: r.lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
-        if (r.stopped) stopped = true;
+        // Read ahead: the member's stored bytes go to a decoder thread now (checked against the manifest's
+        // sha256, decompressed, hashed, its chain links checked there), and its lines are applied here once
+        // the members before it are. A member the manifest places wholly past the point in time is kept
+        // here, hashed for its checksum, and decoded only if the data says otherwise.
+        const stored = await collectMember(data, info.size, info.name);
+        const storedSha = m.integrity.members[info.name] ?? '';
+        const job = () => new DecodedMember(stored, { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, threads: 1, ...(verify ? { stored: { sha256: storedSha, size: info.size } } : {}) });
+        const pastT = plan.untilTimestamp !== null && seg.firstTimestamp !== null && seg.firstTimestamp > plan.untilTimestamp;
+        let decoded = pastT ? null : job();
+        await ahead.add(
+          async () => {
+            if (stopped) {
+              // Past the point in time: only its checksum is checked (by the decoder thread when one has it).
+              if (decoded === null) return checkStored(info.name, createHash('sha256').update(stored).digest('hex'));
+              for await (const piece of decoded.checked()) piece.release();
+              return checkStored(info.name, storedSha);
+            }
+            const d = (decoded ??= job());
+            await restoreWalMember(info.name, seg, (passOpts) => passDecodedMember(d, storedSha, seg, passOpts));
+          },
+          () => decoded?.cancel(),
+        );
       },
+    }).catch(async (err: unknown) => {
+      await ahead.abandon(err);
+      throw err;
     });
+    await ahead.drain();
     if (verify) {
       const problems = checksumProblems(m, computed, checksumsText);
       if (problems.length > 0) throw damaged(problems[0]!);
@@ -256,4 +294,23 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
 /** What the build proved: the counts of the state it replayed (the directory is not read again). */
 export function builtCounts(built: Built): { documents: number | null; collections: number | null } {
   return built.expected === null ? { documents: null, collections: null } : { documents: built.expected.documents.size, collections: built.expected.collections.size };
+}
+
+async function sha256Of(data: AsyncIterable<Buffer>): Promise<string> {
+  const h = createHash('sha256');
+  for await (const c of data) h.update(c);
+  return h.digest('hex');
+}
+
+/** A member's stored bytes in one buffer of their own (it moves to a decoder thread). */
+async function collectMember(data: AsyncIterable<Buffer>, size: number, name: string): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for await (const c of data) {
+    if (at + c.length > size) throw damaged(`${name}: holds more than its ${size} bytes`);
+    c.copy(out, at);
+    at += c.length;
+  }
+  if (at !== size) throw damaged(`${name}: holds ${at} bytes, its header says ${size}`);
+  return out;
 }

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { CatalogArchive } from '../copies/catalog.js';
-import type { LocalMember } from './member-decoder.js';
+import type { LocalMember } from '../package/decoder/member-decoder.js';
 import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
 
 const BLOCK = 512;

@@ -6,7 +6,7 @@
  */
 import type { ManifestSegment } from '../../format/manifest.js';
 import type { CatalogArchive } from '../copies/catalog.js';
-import type { DecodedMember } from './member-decoder.js';
+import type { DecodedMember } from '../package/decoder/member-decoder.js';
 
 export interface PlannedMember {
   /** Index of its archive in the scan's list. */

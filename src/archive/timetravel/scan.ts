@@ -23,7 +23,7 @@ import { decompressChunks } from '../package/compress.js';
 import { splitLineBatches } from '../package/replay.js';
 import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
 import { MemberSource, collect, type ReadCounter } from './member-bytes.js';
-import { DecodedMember, type DecodeMode } from './member-decoder.js';
+import { DecodedMember, type DecodeMode } from '../package/decoder/member-decoder.js';
 import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';

@@ -14,7 +14,7 @@ import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/plan.js';
 import type { ReadCounter } from './member-bytes.js';
-import { startDecoders } from './member-decoder.js';
+import { startDecoders } from '../package/decoder/member-decoder.js';
 import { NameSet } from './names.js';
 import { LazyDocuments, heldOf, sameHeld, type HeldDocuments } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';

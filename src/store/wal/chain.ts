@@ -55,35 +55,40 @@ export class ChainVerifier {
     return this.pushParsed(line, line.text.length === 0 ? null : parseWalLine(line.text), line.text.length === 0);
   }
 
-  /** The same, for a line its caller has parsed already (null: it does not parse; `blank`: it is empty): each line is parsed once. */
-  pushParsed(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, parsed: WalLine | null, blank = false): boolean {
+  /**
+   * The same, for a line its caller has parsed already (null: it does not parse; `blank`: it is empty): each line is parsed once.
+   * `vouched`: the link from the line before to this one was checked elsewhere (a decoder thread hashed it), so it is not hashed again.
+   */
+  pushParsed(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, parsed: WalLine | null, blank = false, vouched = false): boolean {
     if (this.firstBreak) return false;
     this.state.lines++;
-    const fail = (reason: ChainBreakReason, expected: string | null, found: string | null): boolean => {
-      this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
-      return false;
-    };
-    if (blank) return fail('blank', null, null);
-    if (parsed === null) return fail('unparsable', null, null);
+    // (No closure per line: this runs once for every line of a restore.)
+    if (blank) return this.fail(line, 'blank', null, null);
+    if (parsed === null) return this.fail(line, 'unparsable', null, null);
     this.state.firstTimestamp ??= parsed.timestamp;
     if (isEncryptedEntry(parsed.entry) && this.key === undefined) {
       this.state.pointersChecked = false;
     } else if (this.prev === null) {
       this.anchored = true;
-    } else {
+    } else if (!vouched) {
       let plain: string;
       try {
         plain = entryPlaintext(parsed, this.key);
       } catch {
-        return fail('decrypt-failed', null, parsed.pointer);
+        return this.fail(line, 'decrypt-failed', null, parsed.pointer);
       }
       const expected = computePointer(this.prev, plain);
-      if (expected !== parsed.pointer) return fail('pointer-mismatch', expected, parsed.pointer);
+      if (expected !== parsed.pointer) return this.fail(line, 'pointer-mismatch', expected, parsed.pointer);
     }
     this.prev = parsed.pointer;
     this.state.lastPointer = parsed.pointer;
     this.state.lastTimestamp = parsed.timestamp;
     return true;
+  }
+
+  private fail(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, reason: ChainBreakReason, expected: string | null, found: string | null): false {
+    this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
+    return false;
   }
 }
 

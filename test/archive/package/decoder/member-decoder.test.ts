@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Compressor } from 'zstd-napi';
-import { DecodedMember, decoderPool } from '../../../src/archive/timetravel/member-decoder.js';
-import { BriError } from '../../../src/errors.js';
+import { DecodedMember, decoderPool } from '../../../../src/archive/package/decoder/member-decoder.js';
+import { BriError } from '../../../../src/errors.js';
 
 const line = fc.oneof(
   fc.record({ key: fc.constantFrom('A', 'B', 'AB', 'C"x', 'é'), v: fc.string({ maxLength: 8 }) }).map(({ key, v }) => `1|0000abcd|${JSON.stringify({ action: 'SET', target: key, value: v })}`),

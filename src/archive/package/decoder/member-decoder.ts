@@ -8,13 +8,27 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes } from '../../../errors.js';
 import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
 
 const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding');
 
-/** What a member is decoded to: the lines that name one of `needles` (filter), or every line. */
-export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'lines' };
+/**
+ * What a member is decoded to: the lines that name one of `needles` (filter), every line (lines), or
+ * every line with its content's sha256 and the hash chain's links inside it checked (check).
+ */
+export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'lines' } | { kind: 'check' };
+
+/** A piece of a member decoded in check mode: whole lines, cut about every 64 KiB (each cut one string under V8's large-object size). */
+export interface CheckedPiece {
+  bytes: Buffer;
+  /** Where each cut ends in `bytes`, at a line end (the last cut ends at bytes.length). */
+  cuts: Int32Array;
+  /** The first line (from the member's first, 0) whose chain link the thread did not vouch for, -1: every line so far. */
+  unvouched: number;
+  /** Once nothing (a pending write) reads it any more: the last piece of a buffer gives it back to the decoder thread (release pieces in order). */
+  release(): void;
+}
 
 /** Lines of a member, each with its index in the member (0: its first line). */
 export interface FoundLines {
@@ -25,16 +39,20 @@ export interface FoundLines {
 interface Piece {
   texts?: string[];
   idx?: number[];
-  buf?: ArrayBuffer;
+  /** Shared with the decoder thread, which takes it back (`recycle`) after the last piece of it is read. */
+  buf?: SharedArrayBuffer;
   byteOffset?: number;
   length?: number;
   cuts?: Int32Array;
+  bad?: number;
+  /** The last piece of its buffer. */
+  recycle?: boolean;
 }
 
 interface Job {
   worker: PoolWorker;
   pieces: Piece[];
-  done: { lines: number } | null;
+  done: { lines: number; content: { sha256: string; bytes: number } | null } | null;
   failure: { kind: string; message: string } | null;
   wake: (() => void) | null;
 }
@@ -84,18 +102,22 @@ function failed(member: string, kind: string, message: string, limit: number): B
   });
 }
 
-/** Starts the decoder threads (about 60 ms), so that a query can plan while they boot. */
-export function startDecoders(): void {
-  workers();
+/**
+ * Starts the decoder threads (about 60 ms each), so that a query can plan while they boot. A restore asks
+ * for one (its own thread replays the lines: one more would only compete with it for the two cores);
+ * time travel for two. The pool grows to the largest number asked.
+ */
+export function startDecoders(threads = 2): void {
+  workers(threads);
 }
 
-function workers(): PoolWorker[] {
-  if (pool) return pool;
-  const size = Math.max(1, Math.min(2, availableParallelism()));
-  const made: PoolWorker[] = [];
-  for (let i = 0; i < size; i++) {
+function workers(threads: number): PoolWorker[] {
+  const size = Math.max(1, Math.min(threads, 2, availableParallelism()));
+  if (pool && pool.length >= size) return pool;
+  const made: PoolWorker[] = pool ?? [];
+  while (made.length < size) {
     const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
-    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number } & Piece) => {
+    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null } & Piece) => {
       const job = w.jobs.get(m.id);
       if (!job) return;
       if (m.type === 'piece') job.pieces.push(m);
@@ -103,7 +125,7 @@ function workers(): PoolWorker[] {
         w.jobs.delete(m.id);
         if (m.type === 'done') {
           if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
-          job.done = { lines: m.lines! };
+          job.done = { lines: m.lines!, content: m.content ?? null };
         } else job.failure = { kind: m.kind ?? 'damaged', message: m.message ?? 'the decoder failed' };
         if (w.jobs.size === 0) {
           w.worker.unref();
@@ -152,6 +174,8 @@ export interface MemberJob {
   lines?: number;
   /** Decode by streaming, this many bytes at a time (tests: small, to move the boundaries); default one call for a member up to 64 MiB. */
   stageBytes?: number;
+  /** Decoder threads the caller wants at most (see startDecoders); default 2. */
+  threads?: number;
 }
 
 /** One member being decoded: read its pieces in order, or cancel it. */
@@ -162,11 +186,11 @@ export class DecodedMember {
   private readonly limit: number;
 
   /** `data` is given up (its memory moves to the decoder thread); a member of a local file is read by the decoder thread itself. */
-  constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes }: MemberJob) {
+  constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes, threads }: MemberJob) {
     this.member = member;
     this.limit = limit;
-    const all = workers();
-    const w = all[this.id % all.length]!;
+    const all = workers(threads ?? 2);
+    const w = all[this.id % Math.min(all.length, threads ?? 2)]!;
     this.job = { worker: w, pieces: [], done: null, failure: null, wake: null };
     w.jobs.set(this.id, this.job);
     w.worker.ref();
@@ -225,8 +249,33 @@ export class DecodedMember {
         yield parts;
       }
       // Its memory goes back to the decoder thread for a later member (only strings were kept from it).
-      this.job.worker.worker.postMessage({ type: 'recycle', buf: p.buf }, [p.buf!]);
+      if (p.recycle) this.job.worker.worker.postMessage({ type: 'recycle', buf: p.buf });
     }
+  }
+
+  /** Every piece as bytes (check mode), in order; each must be released. */
+  async *checked(): AsyncGenerator<CheckedPiece> {
+    for await (const p of this.pieces()) {
+      const worker = this.job.worker.worker;
+      let released = false;
+      yield {
+        bytes: Buffer.from(p.buf!, p.byteOffset ?? 0, p.length!),
+        cuts: p.cuts!,
+        unvouched: p.bad ?? -1,
+        release() {
+          if (released) return;
+          released = true;
+          if (p.recycle) worker.postMessage({ type: 'recycle', buf: p.buf });
+        },
+      };
+    }
+  }
+
+  /** The decompressed bytes' count and sha256 (check mode, after its pieces were read). */
+  get content(): { sha256: string; bytes: number } {
+    const c = this.job.done?.content;
+    if (!c) throw new Error('the member was not read to its end in check mode');
+    return c;
   }
 
   /** The member's line count, in filter mode (after its pieces were read). */

@@ -19,7 +19,9 @@ const NL = 0x0a;
 const PLAIN = Buffer.from('|{"action":"');
 const STAGE = 1 << 20;
 const CUT = 64 * 1024;
-const CREDIT = 4;
+const CREDIT = 16;
+/** A decoded member goes to the caller in regions of about this size, each as soon as it is checked. */
+const REGION = 1 << 20;
 const jobs = new Map();
 
 function count(buf, what, from, to) {
@@ -72,7 +74,15 @@ function borrow(kind, size) {
   const i = list.findIndex((b) => b.length >= size);
   if (i >= 0) return list.splice(i, 1)[0];
   // Room to grow: members of one instance are about the same size.
-  return Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.ceil(size * 1.125 / 65536) * 65536));
+  const n = Math.max(64 * 1024, Math.ceil(size * 1.125 / 65536) * 65536);
+  return kind === 'output' ? shared(n) : Buffer.allocUnsafeSlow(n);
+}
+/**
+ * Decompressed bytes live in shared memory: the caller reads a member's lines in regions while the rest
+ * of it is still being checked here, and gives the whole buffer back with one message (nothing is moved).
+ */
+function shared(n) {
+  return Buffer.from(new SharedArrayBuffer(n));
 }
 function giveBack(kind, buf) {
   if (buf && spare[kind].length < 2) spare[kind].push(buf);
@@ -107,14 +117,14 @@ async function decompressLines(job, emit) {
     await emit(out, n, true, true);
     return;
   }
-  let stage = Buffer.allocUnsafeSlow(job.stage);
+  let stage = shared(job.stage);
   let fill = 0;
   let total = 0;
   let src = job.data;
   for (;;) {
     if (fill === stage.length) {
       // One line longer than the stage: grow it.
-      const bigger = Buffer.allocUnsafeSlow(stage.length * 2);
+      const bigger = shared(stage.length * 2);
       stage.copy(bigger, 0, 0, fill);
       stage = bigger;
     }
@@ -146,9 +156,9 @@ function credit(job) {
   return new Promise((resume) => { job.resume = resume; });
 }
 
-function post(job, msg, transfer) {
+function post(job, msg) {
   job.unread++;
-  parentPort.postMessage(Object.assign({ id: job.id, type: 'piece' }, msg), transfer);
+  parentPort.postMessage(Object.assign({ id: job.id, type: 'piece' }, msg));
   return credit(job);
 }
 
@@ -190,28 +200,101 @@ async function runFilter(job) {
   return { texts, idx, lines };
 }
 
-async function runLines(job) {
-  await decompressLines(job, async (stage, end, last) => {
-    // Cut at line ends about every CUT bytes: the caller turns each cut into one string (kept under V8's large-object size).
-    const cuts = [];
-    for (let pos = 0; pos < end; ) {
-      let e = Math.min(pos + CUT, end);
-      if (e < end) {
-        const nl = stage.lastIndexOf(NL, e - 1);
-        e = (nl >= pos ? nl : stage.indexOf(NL, e)) + 1;
-      }
-      cuts.push(e);
-      pos = e;
+// One-shot sha256 (Node >= 20.12) is about twice as fast as createHash per line.
+const hashHex = typeof require('node:crypto').hash === 'function'
+  ? (data) => require('node:crypto').hash('sha256', data, 'hex')
+  : (data) => createHash('sha256').update(data).digest('hex');
+const PIPE = 0x7c;
+const OPEN_BRACE = 0x7b;
+
+/**
+ * The links of the hash chain inside a member (check mode): line i's pointer must be the first 8 hex
+ * digits of sha256(line i-1's pointer + line i's entry), over the bytes as stored (the UTF-8 the writer
+ * hashed). The first line's link needs the line before the member: the caller checks it. \`bad\` is the
+ * first line whose link was not vouched for here (a mismatch, a line that does not split, an entry that is
+ * not plaintext: BRI's encryption at rest); the caller checks that line and every later one itself.
+ */
+function linkChecker() {
+  let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  const prev = Buffer.alloc(8);
+  let index = 0;
+  let bad = -1;
+  function check(region, s, e) {
+    const p1 = region.indexOf(PIPE, s);
+    const p2 = p1 < 0 ? -1 : region.indexOf(PIPE, p1 + 1);
+    if (p1 <= s || p2 < 0 || p2 >= e || p2 - p1 !== 9 || p2 + 1 >= e || region[p2 + 1] !== OPEN_BRACE) return false;
+    if (index > 0) {
+      const n = 8 + e - (p2 + 1);
+      if (scratch.length < n) scratch = Buffer.allocUnsafeSlow(n * 2);
+      prev.copy(scratch, 0);
+      region.copy(scratch, 8, p2 + 1, e);
+      if (hashHex(scratch.subarray(0, n)).slice(0, 8) !== region.toString('latin1', p1 + 1, p2)) return false;
     }
+    region.copy(prev, 0, p1 + 1, p2);
+    return true;
+  }
+  return {
+    /** Whole lines region[from, end) (the member's last may have no newline). */
+    lines(region, from, end) {
+      for (let at = from; at < end; ) {
+        let e = region.indexOf(NL, at);
+        if (e < 0 || e >= end) e = end;
+        if (bad < 0 && !check(region, at, e)) bad = Math.max(index, 1);
+        index++;
+        at = e + 1;
+      }
+    },
+    get bad() { return bad; },
+  };
+}
+
+/** The end of the line that holds byte \`at\` (after its newline), or \`end\` for a last line with none. */
+function lineEnd(buf, at, end) {
+  const nl = buf.indexOf(NL, at);
+  return nl < 0 || nl >= end ? end : nl + 1;
+}
+
+/** Where to cut region[from, to) at line ends about every CUT bytes (each cut becomes one string, kept under V8's large-object size). */
+function cutsOf(buf, from, to) {
+  const cuts = [];
+  for (let pos = from; pos < to; ) {
+    let e = Math.min(pos + CUT, to);
+    if (e < to) {
+      const nl = buf.lastIndexOf(NL, e - 1);
+      e = nl >= pos ? nl + 1 : lineEnd(buf, e, to);
+    }
+    cuts.push(e - from);
+    pos = e;
+  }
+  return Int32Array.from(cuts);
+}
+
+async function runLines(job) {
+  const content = job.mode === 'check' ? createHash('sha256') : null;
+  const links = job.mode === 'check' ? linkChecker() : null;
+  let contentBytes = 0;
+  await decompressLines(job, async (stage, end, last) => {
     const tail = last ? 0 : stage.length - end;
-    const next = last ? null : Buffer.allocUnsafeSlow(Math.max(job.stage, tail * 2));
+    const next = last ? null : shared(Math.max(job.stage, tail * 2));
     if (tail > 0) stage.copy(next, 0, end);
-    const wait = post(job, { buf: stage.buffer, byteOffset: stage.byteOffset, length: end, cuts: Int32Array.from(cuts) }, [stage.buffer]);
-    if (wait) await wait;
+    if (end === 0) giveBack('output', stage);
+    // Region by region: the caller starts on the first while the rest is hashed here.
+    for (let from = 0; from < end; ) {
+      const to = from + REGION >= end ? end : lineEnd(stage, from + REGION, end);
+      if (content) {
+        content.update(stage.subarray(from, to));
+        contentBytes += to - from;
+        links.lines(stage, from, to);
+      }
+      const wait = post(job, { buf: stage.buffer, byteOffset: stage.byteOffset + from, length: to - from, cuts: cutsOf(stage, from, to), bad: links ? links.bad : -1, recycle: to === end });
+      from = to;
+      if (wait) await wait;
+      if (job.cancelled) return next;
+    }
     return next;
   });
   // (Lines mode does not count its lines: the caller splits them.)
-  return { texts: [], idx: [], lines: -1 };
+  return { texts: [], idx: [], lines: -1, content: content ? { sha256: content.digest('hex'), bytes: contentBytes } : null };
 }
 
 // Every job runs as it comes, each pausing on its own when its caller reads it slowly: a job that waited
@@ -245,7 +328,7 @@ async function run(job) {
   try {
     if (job.file) job.data = readMember(job.file);
     const r = job.mode === 'filter' ? await runFilter(job) : await runLines(job);
-    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines });
+    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null });
   } catch (err) {
     if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'error', kind: err.kind || 'damaged', message: String(err && err.message || err) });
   }
