@@ -145,7 +145,8 @@ export function* snapshotTextChunks(snapshot: SnapshotFile, documentPiece: (key:
 
 /** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object. */
 function defaultPiece(snapshot: SnapshotFile): (key: string, stored: string) => string {
-  return snapshot.version === 1 ? (k, v) => encodeProperty(k, v, 'documents') : (k, v) => encodeProperty(k, decodeDocument(v), 'documents');
+  // Version 1: a stored string takes no tag and no pointer, so its piece is what encodeProperty would give, without its bookkeeping per document.
+  return snapshot.version === 1 ? (k, v) => JSON.stringify(k) + ':' + JSON.stringify(v) : (k, v) => encodeProperty(k, decodeDocument(v), 'documents');
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */

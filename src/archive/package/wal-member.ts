@@ -208,3 +208,11 @@ export async function passDecodedMember(decoded: DecodedMember, storedSha256: st
   if (!opts.sink) release();
   return r;
 }
+
+/** A member's stored bytes in one buffer of their own (it moves to a decoder thread); the tar reader holds a member to its header's size. */
+export async function collectMember(data: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for await (const c of data) at += c.copy(out, at);
+  return at === size ? out : out.subarray(0, at);
+}

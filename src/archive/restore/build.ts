@@ -24,7 +24,7 @@ import { decompressChunks } from '../package/compress.js';
 import { checksumProblems } from '../package/integrity.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
-import { passDecodedMember, passWalMember, type DecodedWalMemberResult, type WalMemberOptions } from '../package/wal-member.js';
+import { collectMember, passDecodedMember, passWalMember, type DecodedWalMemberResult, type WalMemberOptions } from '../package/wal-member.js';
 import { DecodedMember, startDecoders } from '../package/decoder/member-decoder.js';
 import { InOrder } from '../package/decoder/in-order.js';
 import type { RestorePlan } from './plan.js';
@@ -227,7 +227,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         // sha256, decompressed, hashed, its chain links checked there), and its lines are applied here once
         // the members before it are. A member the manifest places wholly past the point in time is kept
         // here, hashed for its checksum, and decoded only if the data says otherwise.
-        const stored = await collectMember(data, info.size, info.name);
+        const stored = await collectMember(data, info.size);
         const storedSha = m.integrity.members[info.name] ?? '';
         const job = () => new DecodedMember(stored, { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, threads: 1, ...(verify ? { stored: { sha256: storedSha, size: info.size } } : {}) });
         const pastT = plan.untilTimestamp !== null && seg.firstTimestamp !== null && seg.firstTimestamp > plan.untilTimestamp;
@@ -300,17 +300,4 @@ async function sha256Of(data: AsyncIterable<Buffer>): Promise<string> {
   const h = createHash('sha256');
   for await (const c of data) h.update(c);
   return h.digest('hex');
-}
-
-/** A member's stored bytes in one buffer of their own (it moves to a decoder thread). */
-async function collectMember(data: AsyncIterable<Buffer>, size: number, name: string): Promise<Buffer> {
-  const out = Buffer.allocUnsafeSlow(size);
-  let at = 0;
-  for await (const c of data) {
-    if (at + c.length > size) throw damaged(`${name}: holds more than its ${size} bytes`);
-    c.copy(out, at);
-    at += c.length;
-  }
-  if (at !== size) throw damaged(`${name}: holds ${at} bytes, its header says ${size}`);
-  return out;
 }

@@ -4,7 +4,9 @@
  * and does the work that needs no state: zstd decompression (refusing to pass the size the manifest
  * declared) and, in `filter` mode, the search of the decompressed bytes for some names' JSON forms, so
  * that only the lines that name one come back as text (a history is about 1 line in 10,000). In
- * `lines` mode it hands back the decompressed bytes cut at line ends. At most CREDIT pieces of a job
+ * `lines` mode it hands back the decompressed bytes cut at line ends, in regions of shared memory; in
+ * `check` mode the same, each region once its content is hashed and the hash chain's links inside it
+ * are checked (a restore's and a verify's work that needs no state). At most CREDIT pieces of a job
  * wait unread before it pauses (`ack` resumes it); the thread goes on with its other jobs meanwhile.
  *
  * A piece with an entry that is not plaintext (BRI's encryption at rest: no name can be seen) comes
