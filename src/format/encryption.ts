@@ -51,6 +51,7 @@ export function decryptText(key: EncryptionKey, encoded: string, aad?: string): 
 
 /** Whether a text looks like BRI's base64 ciphertext rather than plaintext JSS. */
 export function looksEncrypted(text: string): boolean {
-  const t = text.trimStart();
+  // Only the start is looked at (a snapshot can be a hundred MiB: no trim of the whole text).
+  const t = text.slice(0, 1024).trimStart();
   return t.length > 0 && t[0] !== '{' && t[0] !== '[' && /^[A-Za-z0-9+/=\s]+$/.test(t.slice(0, 256));
 }

@@ -85,8 +85,13 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
 /** No pointer tag (`P`, alone or in an array's list of tags) and no `__proto__` key anywhere in the text. */
 function noPointerTags(text: string): boolean {
   if (text.includes('"__proto__"')) return false;
-  const tags = /<!([^>]*)>/g;
-  for (let m = tags.exec(text); m !== null; m = tags.exec(text)) if (m[1]!.includes('P')) return false;
+  // Each `<!...>` in turn, its characters looked at in place (a snapshot holds a tag or two per document: no match objects).
+  for (let at = text.indexOf('<!'); at >= 0; ) {
+    const end = text.indexOf('>', at + 2);
+    if (end < 0) return true;
+    for (let i = at + 2; i < end; i++) if (text.charCodeAt(i) === 0x50) return false;
+    at = text.indexOf('<!', end + 1);
+  }
   return true;
 }
 
@@ -105,7 +110,10 @@ function fastDocuments(parsed: unknown): Map<string, string> | null {
   if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) return null;
   for (const k of Object.keys(cols)) if (k.includes('<!')) return null;
   const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(docs as Record<string, unknown>)) {
+  const all = docs as Record<string, unknown>;
+  // (No entry arrays: a snapshot can hold millions of documents.)
+  for (const k in all) {
+    const v = all[k];
     if (k.includes('<!')) return null;
     if (typeof v === 'string') out.set(k, v);
     else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.set(k, JSON.stringify(v));
