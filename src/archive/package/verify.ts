@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
-import type { WalLine } from '../../format/wal-line.js';
+import { parseWalLine, type WalLine } from '../../format/wal-line.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
@@ -23,7 +23,9 @@ import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
 import { checkArchiveBytes, checksumProblems, LayoutRecorder, type Par2Status } from './integrity.js';
 import { readPackage } from './reader.js';
-import { passWalMember, type WalMemberResult } from './wal-member.js';
+import { collectMember, passWalMember, type WalMemberResult } from './wal-member.js';
+import { DecodedMember, startDecoders } from './decoder/member-decoder.js';
+import { InOrder } from './decoder/in-order.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
@@ -71,12 +73,8 @@ export interface VerifyOptions {
   onProgress?: ProgressListener;
 }
 
-async function* counting(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  for await (const c of data) {
-    onBytes(c.length);
-    yield c;
-  }
-}
+/** WAL members read and handed to the decoder threads ahead of the one whose answer is being taken. */
+const READ_AHEAD = 3;
 
 async function* hashing(data: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, onBytes?: (n: number) => void): AsyncGenerator<Buffer> {
   for await (const c of data) {
@@ -114,6 +112,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   let total = 0;
   let done = 0;
   const problem = (p: string) => report.problems.push(p);
+  const ahead = new InOrder(READ_AHEAD);
+  let readError: unknown = null;
   try {
     await readPackage(file, {
       manifest(m, rawSha, size) {
@@ -123,6 +123,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         computed.set(MANIFEST_MEMBER, rawSha);
         layout.manifest(size);
         verifier = new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key);
+        // The decoder threads boot (tens of ms) while the snapshot is read.
+        if (m.encryption === undefined && m.contents.segments.length > 0) startDecoders(2);
         total = m.compression.compressedSize;
       },
       async member(info, data) {
@@ -153,17 +155,40 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           }
           digest = await tap.digest();
         } else if (info.kind === 'wal') {
-          // One pass (package/wal-member.ts): stored hash, decompression, each line parsed once for the chain and the checks.
+          // The stored bytes hashed here; the member decompressed, hashed, and its lines parsed and chained on a
+          // decoder thread (two members at once), which sends back only what a pass over them finds. A member it
+          // cannot vouch for whole (encrypted entries, damage) is passed here, line by line, to say what is wrong.
           const seg = info.segment!;
-          const r = await passWalMember(counting(data, onBytes), info.name, seg, {
-            chain: verifier!,
-            untilTimestamp: null,
-            onLine(parsed) {
-              if (parsed && keyWorks === null && opts.key !== undefined && isEncryptedEntry(parsed.entry)) keyWorks = opensWith(parsed, opts.key);
-            },
-          });
-          digest = r.storedSha256;
-          checkWalMember(r, info.name, seg);
+          const hash = createHash('sha256');
+          const stored = await collectMember(hashing(data, hash, onBytes), info.size);
+          digest = hash.digest('hex');
+          const storedSha = digest;
+          const decoded = new DecodedMember(Buffer.from(stored), { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, summary: true });
+          await ahead.add(async () => {
+            const { summary: s, content } = await decoded.summary();
+            const chain = verifier!;
+            if (s.unvouched < 0) {
+              if (s.first !== null) chain.pushParsed({ lineNo: seg.firstLine, segment: seg.segment, segmentLine: 1 }, parseWalLine(s.first));
+              chain.vouched(Math.max(0, s.lines - 1), s.lastPointer, s.lastTimestamp);
+              const r = { lines: s.lines, firstTimestamp: s.firstTimestamp, lastTimestamp: s.lastTimestamp, stopped: false, contentBytes: content.bytes, contentSha256: content.sha256, storedSha256: storedSha };
+              return checkWalMember(r, info.name, seg);
+            }
+            const r = await passWalMember(
+              (async function* () {
+                yield stored;
+              })(),
+              info.name,
+              seg,
+              {
+                chain,
+                untilTimestamp: null,
+                onLine(parsed) {
+                  if (parsed && keyWorks === null && opts.key !== undefined && isEncryptedEntry(parsed.entry)) keyWorks = opensWith(parsed, opts.key);
+                },
+              },
+            );
+            checkWalMember(r, info.name, seg);
+          }, () => decoded.cancel());
         } else {
         const hash = createHash('sha256');
         const stored = hashing(data, hash, onBytes);
@@ -185,10 +210,16 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
       },
     });
   } catch (err) {
+    readError = err;
+  }
+  // The members still being checked are checked to their end, whatever stopped the read after them.
+  const memberError = await ahead.settle();
+  const err = memberError ?? readError;
+  if (err !== null) {
     if (!isBriError(err)) throw err;
     if (err.code === ErrorCodes.ENCRYPTION_KEY_MISSING) throw err;
-    // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's.
-    if (!layout.readFailed(err, manifest)) {
+    // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's (a WAL member's always is).
+    if (ahead.failed(err) || !layout.readFailed(err, manifest)) {
       report.error = { code: err.code, message: err.message };
       problem(err.message);
     }

@@ -86,6 +86,18 @@ export class ChainVerifier {
     return true;
   }
 
+  /**
+   * `lines` more lines, each parsed and linked to the one before it elsewhere (a decoder thread vouched for a
+   * member's lines after its first): the chain goes on from the last of them.
+   */
+  vouched(lines: number, lastPointer: string, lastTimestamp: number | null): void {
+    if (this.firstBreak || lines === 0) return;
+    this.state.lines += lines;
+    this.prev = lastPointer;
+    this.state.lastPointer = lastPointer;
+    this.state.lastTimestamp = lastTimestamp;
+  }
+
   private fail(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, reason: ChainBreakReason, expected: string | null, found: string | null): false {
     this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
     return false;

@@ -39,6 +39,17 @@ export class InOrder {
     this.check();
   }
 
+  /** Waits for every step (none is skipped for a failure elsewhere); gives the first step's failure, null for none. */
+  async settle(): Promise<unknown> {
+    await this.tail;
+    return this.failure === null ? null : this.failure.err;
+  }
+
+  /** Whether `err` is a step's failure. */
+  failed(err: unknown): boolean {
+    return this.failure !== null && this.failure.err === err;
+  }
+
   /** Something else failed: the steps not started are skipped, the one running is waited for (it may be writing). */
   async abandon(err: unknown): Promise<void> {
     this.failure ??= { err };

@@ -19,6 +19,21 @@ const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding')
  */
 export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'lines' } | { kind: 'check' };
 
+/**
+ * A member decoded in check mode with `summary`: what a pass over its lines would have found, worked out on
+ * the decoder thread. It stands for the pass only when `unvouched` is -1 (every line parsed, every link
+ * inside the member held); otherwise the caller passes the member itself.
+ */
+export interface MemberSummary {
+  lines: number;
+  /** The first line's text (its link to the line before the member is the caller's to check); null for none. */
+  first: string | null;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+  lastPointer: string;
+  unvouched: number;
+}
+
 /** A piece of a member decoded in check mode: whole lines, cut about every 64 KiB (each cut one string under V8's large-object size). */
 export interface CheckedPiece {
   bytes: Buffer;
@@ -52,7 +67,7 @@ interface Piece {
 interface Job {
   worker: PoolWorker;
   pieces: Piece[];
-  done: { lines: number; content: { sha256: string; bytes: number } | null } | null;
+  done: { lines: number; content: { sha256: string; bytes: number } | null; summary: MemberSummary | null } | null;
   failure: { kind: string; message: string } | null;
   wake: (() => void) | null;
 }
@@ -117,7 +132,7 @@ function workers(threads: number): PoolWorker[] {
   const made: PoolWorker[] = pool ?? [];
   while (made.length < size) {
     const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
-    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null } & Piece) => {
+    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null; summary?: MemberSummary | null } & Piece) => {
       const job = w.jobs.get(m.id);
       if (!job) return;
       if (m.type === 'piece') job.pieces.push(m);
@@ -125,7 +140,7 @@ function workers(threads: number): PoolWorker[] {
         w.jobs.delete(m.id);
         if (m.type === 'done') {
           if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
-          job.done = { lines: m.lines!, content: m.content ?? null };
+          job.done = { lines: m.lines!, content: m.content ?? null, summary: m.summary ?? null };
         } else job.failure = { kind: m.kind ?? 'damaged', message: m.message ?? 'the decoder failed' };
         if (w.jobs.size === 0) {
           w.worker.unref();
@@ -176,6 +191,8 @@ export interface MemberJob {
   stageBytes?: number;
   /** Decoder threads the caller wants at most (see startDecoders); default 2. */
   threads?: number;
+  /** Check mode: no lines come back, only what a pass over them would find (`summary()`). */
+  summary?: boolean;
 }
 
 /** One member being decoded: read its pieces in order, or cancel it. */
@@ -186,7 +203,7 @@ export class DecodedMember {
   private readonly limit: number;
 
   /** `data` is given up (its memory moves to the decoder thread); a member of a local file is read by the decoder thread itself. */
-  constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes, threads }: MemberJob) {
+  constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes, threads, summary }: MemberJob) {
     this.member = member;
     this.limit = limit;
     const all = workers(threads ?? 2);
@@ -195,7 +212,7 @@ export class DecodedMember {
     w.jobs.set(this.id, this.job);
     w.worker.ref();
     const needles = mode.kind === 'filter' ? mode.needles.map((n) => new Uint8Array(n)) : undefined;
-    const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines };
+    const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines, summary };
     if (!Buffer.isBuffer(data)) {
       w.worker.postMessage({ ...job, file: data });
       return;
@@ -269,6 +286,14 @@ export class DecodedMember {
         },
       };
     }
+  }
+
+  /** What a pass over the member would find (check mode with `summary`), with its content's count and sha256. */
+  async summary(): Promise<{ summary: MemberSummary; content: { sha256: string; bytes: number } }> {
+    for await (const _ of this.pieces()); // (none come in this mode)
+    const d = this.job.done!;
+    if (!d.summary || !d.content) throw new Error('the member was not decoded in check mode with a summary');
+    return { summary: d.summary, content: d.content };
   }
 
   /** The decompressed bytes' count and sha256 (check mode, after its pieces were read). */

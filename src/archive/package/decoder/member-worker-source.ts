@@ -220,14 +220,30 @@ function linkChecker() {
   let prev = '';
   let index = 0;
   let bad = -1;
+  let first = null;
+  let firstTs = null;
+  let lastTs = null;
   // On the text, as the caller's chain does (one string per cut, the lines cut out of it, one hash of a string per
-  // line): faster here than looking at each line's bytes with a Buffer call per field.
+  // line): faster here than looking at each line's bytes with a Buffer call per field. A line vouched for is one
+  // the caller's parser takes (a time of 1 to 16 digits, a pointer of 8 lowercase hex digits, a plaintext entry).
   function check(line) {
     const p1 = line.indexOf('|');
     const p2 = p1 < 0 ? -1 : line.indexOf('|', p1 + 1);
-    if (p1 <= 0 || p2 - p1 !== 9 || p2 + 1 >= line.length || line.charCodeAt(p2 + 1) !== OPEN_BRACE) return false;
+    if (p1 <= 0 || p1 > 16 || p2 - p1 !== 9 || p2 + 1 >= line.length || line.charCodeAt(p2 + 1) !== OPEN_BRACE) return false;
+    let ts = 0;
+    for (let i = 0; i < p1; i++) {
+      const d = line.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return false;
+      ts = ts * 10 + d;
+    }
+    for (let i = p1 + 1; i < p2; i++) {
+      const c = line.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+    }
     const pointer = line.slice(p1 + 1, p2);
     if (index > 0 && hashHex(prev + line.slice(p2 + 1)).slice(0, 8) !== pointer) return false;
+    if (index === 0) { first = line; firstTs = ts; }
+    lastTs = ts;
     prev = pointer;
     return true;
   }
@@ -248,6 +264,8 @@ function linkChecker() {
       }
     },
     get bad() { return bad; },
+    /** What the caller's pass would have found, when every line was vouched for: its line count, first line, times and last pointer. */
+    summary() { return { lines: index, first, firstTimestamp: firstTs, lastTimestamp: lastTs, lastPointer: prev, unvouched: bad }; },
   };
 }
 
@@ -290,15 +308,18 @@ async function runLines(job) {
         contentBytes += to - from;
         links.lines(stage, from, to, cuts);
       }
-      const wait = post(job, { buf: stage.buffer, byteOffset: stage.byteOffset + from, length: to - from, cuts, bad: links ? links.bad : -1, recycle: to === end });
+      const at = from;
       from = to;
+      if (job.summary) continue; // nothing goes back but the summary
+      const wait = post(job, { buf: stage.buffer, byteOffset: stage.byteOffset + at, length: to - at, cuts, bad: links ? links.bad : -1, recycle: to === end });
       if (wait) await wait;
       if (job.cancelled) return next;
     }
+    if (job.summary && last && end > 0) giveBack('output', stage);
     return next;
   });
   // (Lines mode does not count its lines: the caller splits them.)
-  return { texts: [], idx: [], lines: -1, content: content ? { sha256: content.digest('hex'), bytes: contentBytes } : null };
+  return { texts: [], idx: [], lines: -1, content: content ? { sha256: content.digest('hex'), bytes: contentBytes } : null, summary: job.summary ? links.summary() : null };
 }
 
 // Every job runs as it comes, each pausing on its own when its caller reads it slowly: a job that waited
@@ -332,7 +353,7 @@ async function run(job) {
   try {
     if (job.file) job.data = readMember(job.file);
     const r = job.mode === 'filter' ? await runFilter(job) : await runLines(job);
-    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null });
+    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null, summary: r.summary || null });
   } catch (err) {
     if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'error', kind: err.kind || 'damaged', message: String(err && err.message || err) });
   }
@@ -347,7 +368,7 @@ async function run(job) {
 parentPort.on('message', (m) => {
   if (m.type === 'job') {
     clearTimeout(idle);
-    const job = { id: m.id, mode: m.mode, file: m.file || null, data: m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null, limit: m.limit, sha256: m.sha256 || null, size: m.size, lines: m.lines ?? null, streamOnly: !!m.stage, stage: m.stage || STAGE, needles: m.needles || [], unread: 0, cancelled: false, resume: null };
+    const job = { id: m.id, mode: m.mode, file: m.file || null, data: m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null, limit: m.limit, sha256: m.sha256 || null, size: m.size, lines: m.lines ?? null, summary: !!m.summary, streamOnly: !!m.stage, stage: m.stage || STAGE, needles: m.needles || [], unread: 0, cancelled: false, resume: null };
     jobs.set(job.id, job);
     void run(job);
     return;
