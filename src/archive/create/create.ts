@@ -14,7 +14,7 @@ import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANI
 import type { AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { cloneState } from '../../format/state.js';
-import { seedTextChunks } from './seed-text.js';
+import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
@@ -25,7 +25,7 @@ import type { RecoveryWriter } from '../package/recovery.js';
 import { writePackage, type PackageMember } from '../package/writer.js';
 import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
-import { resolveStartState, stateSnapshotText } from './start-state.js';
+import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
@@ -292,10 +292,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // package is (the tar writer mostly waits on the disk, the seed's encoding is CPU).
     // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
     const endTs = wal.lastTimestamp ?? createdAt.getTime();
-    const endSnap = endState && wal.replayComplete ? { version: 2 as const, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: 2 as const, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
+    const endSnap = endState && wal.replayComplete ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
     const endText =
-      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key) : seedTextChunks(endSnap)) : undefined);
-    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size } : undefined;
+      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key) : snapshotTextChunks(endSnap)) : undefined);
+    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size, version: SNAPSHOT_MEMBER_VERSION } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
     const seal = opts.encryptTo ? (t: string | Iterable<string>) => writeSealedSeed(opts.archiveDir, state.instanceId, endLine, t, endFacts, opts.encryptTo!, opts.key !== undefined || start.encrypted) : null;
     const seeding = endText === undefined ? Promise.resolve() : seal ? seal(endText) : writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);

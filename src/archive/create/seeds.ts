@@ -39,6 +39,8 @@ function factsPath(archiveDir: string, instanceId: string, line: number): string
 export interface SeedFacts {
   documents: number;
   collections: number;
+  /** The snapshot version of the seed's text (seeds written before it was recorded are version 2). */
+  version?: 1 | 2;
 }
 
 /** What the manifest says of a sealed (age-encrypted) seed's member, and whom it is encrypted for. */
@@ -57,7 +59,7 @@ export interface SealedSeedMember {
 /** The facts go first: a seed under its name always has the facts beside it (when there are any). */
 async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined, sealed?: SealedSeedMember): Promise<void> {
   if (!facts && !sealed) return;
-  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...(facts ? { documents: facts.documents, collections: facts.collections } : {}), ...(sealed ? { sealed } : {}) }));
+  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...(facts ? { documents: facts.documents, collections: facts.collections, ...(facts.version ? { version: facts.version } : {}) } : {}), ...(sealed ? { sealed } : {}) }));
 }
 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
@@ -180,7 +182,8 @@ async function readFactsFile(archiveDir: string, instanceId: string, line: numbe
 /** The counts of a facts file, when they are there and valid. */
 function factsOf(v: Record<string, unknown>): SeedFacts | null {
   const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-  return count(v.documents) && count(v.collections) ? { documents: v.documents, collections: v.collections } : null;
+  if (!count(v.documents) || !count(v.collections)) return null;
+  return { documents: v.documents, collections: v.collections, version: v.version === 1 ? 1 : 2 };
 }
 
 /** Text is encoded for the compressor in pieces of about this many characters. */

@@ -44,10 +44,17 @@ function cannotRebuild(line: number, why: string): BriError {
   });
 }
 
-/** Encodes a state as the archive's snapshot member: version 2, walLine = absolute line. */
+/**
+ * Encodes a state as the archive's snapshot member: walLine = absolute line, version 1 (documents as their
+ * stored strings, as the WAL wrote them), which BRI reads as it reads version 2: written without decoding
+ * and re-encoding every document (issue 15: once per byte).
+ */
 export function stateSnapshotText(state: DbState, walLine: number, timestamp: number, key?: EncryptionKey): string {
-  return encodeSnapshot({ version: 2, walLine, timestamp, state }, key);
+  return encodeSnapshot({ version: SNAPSHOT_MEMBER_VERSION, walLine, timestamp, state }, key);
 }
+
+/** The version of the snapshots an archive is made with (its starting snapshot, and the seed it leaves). */
+export const SNAPSHOT_MEMBER_VERSION = 1 as const;
 
 export interface ResolveStartOptions {
   dataDir: string;
@@ -79,22 +86,22 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     if (!o.walCompleteFromStart) throw cannotRebuild(0, 'the first WAL segments are no longer in the data directory');
     const state = emptyState();
     // Nothing secret in an empty state: without the key it is stored in plaintext.
-    return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
+    return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: SNAPSHOT_MEMBER_VERSION, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
   }
   if (o.sealTo) {
     const sealed = await readSealedSeed(o.archiveDir, o.instanceId, M, o.sealTo);
     if (sealed) {
       const sealedMember = { path: sealed.path, ...sealed.member };
-      return { walLine: M, snapshotText: '', sealedMember, snapshotVersion: 2, encrypted: sealed.member.briEncrypted, state: null, documents: sealed.facts?.documents ?? null, collections: sealed.facts?.collections ?? null, coldDocuments: 0, source: 'seed' };
+      return { walLine: M, snapshotText: '', sealedMember, snapshotVersion: sealed.facts?.version ?? 2, encrypted: sealed.member.briEncrypted, state: null, documents: sealed.facts?.documents ?? null, collections: sealed.facts?.collections ?? null, coldDocuments: 0, source: 'seed' };
     }
   }
   const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
   if (facts) {
-    // Seeds are written as version 2 by this code, with their facts beside them: the bytes go to the member as they are.
+    // Seeds are written with their facts beside them (the version among them): the bytes go to the member as they are.
     const bytes = await readSeedChunks(o.archiveDir, o.instanceId, M);
     if (bytes !== null) {
       const encrypted = isEncryptedSnapshot(headText(bytes));
-      return { walLine: M, snapshotText: '', snapshotBytes: bytes, snapshotVersion: 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
+      return { walLine: M, snapshotText: '', snapshotBytes: bytes, snapshotVersion: facts.version ?? 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
     }
   }
   const seed = await readSeed(o.archiveDir, o.instanceId, M);
@@ -111,7 +118,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
       throw err;
     });
     if (r !== null && r.manifest.timeRange.walLines.end === M) {
-      return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: 2, encrypted: o.key !== undefined, state: r.state, ...counts(r.state), coldDocuments: 0, source: 'replay' };
+      return { walLine: M, snapshotText: stateSnapshotText(r.state, M, o.timestamp, o.key), snapshotVersion: SNAPSHOT_MEMBER_VERSION, encrypted: o.key !== undefined, state: r.state, ...counts(r.state), coldDocuments: 0, source: 'replay' };
     }
   }
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
@@ -126,7 +133,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   return {
     walLine: M,
     snapshotText: stateSnapshotText(rec.state, M, o.timestamp, encryptedDir ? o.key : undefined),
-    snapshotVersion: 2,
+    snapshotVersion: SNAPSHOT_MEMBER_VERSION,
     encrypted: encryptedDir && o.key !== undefined,
     state: rec.state,
     ...counts(rec.state),
