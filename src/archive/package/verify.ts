@@ -255,6 +255,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
       const snap = decodeSnapshot(text, opts.key);
       if (encrypted) keyWorks = true;
       if (snap.walLine !== m.contents.snapshot.walLine) problem(`${name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
+      if (snap.version !== m.contents.snapshot.version) problem(`${name}: snapshot version ${snap.version}, the manifest says ${m.contents.snapshot.version}`);
       if (m.stats.documentsAtSnapshot !== null && snap.state.documents.size !== m.stats.documentsAtSnapshot) {
         problem(`${name}: ${snap.state.documents.size} documents, the manifest says ${m.stats.documentsAtSnapshot}`);
       }

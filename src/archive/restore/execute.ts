@@ -345,8 +345,9 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
 async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Built, opts: RestoreOptions, result: RestoreResult): Promise<void> {
   const m = plan.archive?.manifest;
   if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return;
-  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot } : undefined;
   const s = m.contents.snapshot;
+  // (The version goes with the counts: the next manifest says which version its snapshot member is.)
+  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot, version: s.version } : undefined;
   // An encrypted member is kept as it is (its recipients with it): the next archive, encrypted for them, takes it unopened.
   const sealed = m.encryption ? { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
   try {
