@@ -56,11 +56,33 @@ export interface DecodedWalMemberResult extends WalMemberResult {
 
 const NL = 0x0a;
 
+/**
+ * Takes a member's lines in order: each parsed once, chained, counted and handed on; false for the first
+ * past the point in time (it is not taken). `vouched`: its link to the line before was checked on a
+ * decoder thread (never the member's first: that link needs the line before the member).
+ */
+function lineTaker(seg: ManifestSegment, opts: Omit<WalMemberOptions, 'decrypt'>, r: WalMemberResult): (text: string, vouched?: boolean) => boolean {
+  let lineNo = seg.firstLine;
+  return (text, vouched = false) => {
+    const parsed = text.length === 0 ? null : parseWalLine(text);
+    if (parsed && pastTarget(parsed.timestamp, opts.untilTimestamp)) return false;
+    const index = lineNo - seg.firstLine;
+    opts.chain?.pushParsed({ lineNo, segment: seg.segment, segmentLine: index + 1 }, parsed, text.length === 0, vouched && index > 0);
+    if (parsed) {
+      r.firstTimestamp ??= parsed.timestamp;
+      r.lastTimestamp = parsed.timestamp;
+    }
+    opts.onLine?.(parsed, lineNo);
+    lineNo++;
+    r.lines++;
+    return true;
+  };
+}
+
 export async function passWalMember(stored: AsyncIterable<Buffer>, name: string, seg: ManifestSegment, opts: WalMemberOptions): Promise<WalMemberResult> {
   const storedHash = createHash('sha256');
   const content = createHash('sha256');
   const r: WalMemberResult = { lines: 0, firstTimestamp: null, lastTimestamp: null, stopped: false, contentBytes: 0, contentSha256: '', storedSha256: '' };
-  let lineNo = seg.firstLine;
   // The end of the last line not yet handed to the sink: bytes of lines not complete yet wait here.
   let pending: Buffer[] = [];
   let carry = '';
@@ -76,19 +98,7 @@ export async function passWalMember(stored: AsyncIterable<Buffer>, name: string,
       },
     }),
   };
-  const line = (text: string): boolean => {
-    const parsed = text.length === 0 ? null : parseWalLine(text);
-    if (parsed && pastTarget(parsed.timestamp, opts.untilTimestamp)) return false;
-    opts.chain?.pushParsed({ lineNo, segment: seg.segment, segmentLine: lineNo - seg.firstLine + 1 }, parsed, text.length === 0);
-    if (parsed) {
-      r.firstTimestamp ??= parsed.timestamp;
-      r.lastTimestamp = parsed.timestamp;
-    }
-    opts.onLine?.(parsed, lineNo);
-    lineNo++;
-    r.lines++;
-    return true;
-  };
+  const line = lineTaker(seg, opts, r);
   const flush = async (parts: Buffer[]) => {
     for (const p of parts) {
       if (p.length === 0) continue;
@@ -158,7 +168,7 @@ export async function passDecodedMember(decoded: DecodedMember, storedSha256: st
     for (const p of held.splice(0)) p.release();
   };
   const r: DecodedWalMemberResult = { lines: 0, firstTimestamp: null, lastTimestamp: null, stopped: false, contentBytes: 0, contentSha256: '', storedSha256, release };
-  let lineNo = seg.firstLine;
+  const line = lineTaker(seg, opts, r);
   try {
     for await (const piece of decoded.checked()) {
       held.push(piece);
@@ -170,17 +180,8 @@ export async function passDecodedMember(decoded: DecodedMember, storedSha256: st
         if (bytes[cut - 1] === NL) texts.pop();
         let kept = 0;
         for (const text of texts) {
-          const parsed = text.length === 0 ? null : parseWalLine(text);
-          if (parsed && pastTarget(parsed.timestamp, opts.untilTimestamp)) break;
-          const index = lineNo - seg.firstLine;
-          opts.chain?.pushParsed({ lineNo, segment: seg.segment, segmentLine: index + 1 }, parsed, text.length === 0, index > 0 && (unvouched < 0 || index < unvouched));
-          if (parsed) {
-            r.firstTimestamp ??= parsed.timestamp;
-            r.lastTimestamp = parsed.timestamp;
-          }
-          opts.onLine?.(parsed, lineNo);
-          lineNo++;
-          r.lines++;
+          // The lines before the first the decoder did not vouch for (all when -1) need no hash here.
+          if (!line(text, unvouched < 0 || r.lines < unvouched)) break;
           kept++;
         }
         // Stopped inside this cut: its bytes up to the end of the last kept line.

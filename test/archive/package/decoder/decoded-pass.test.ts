@@ -38,6 +38,28 @@ const damage = fc.oneof(
   fc.record({ kind: fc.constant('garbage' as const), at: fc.nat() }),
 );
 
+/** The pointer before a member's first line, when the chain knows it. */
+const start = 'a1b2c3d4';
+
+/** A chained member: line i at time 1000 + i, its pointer from the line before (the first's from `start`), then the damage done. */
+function chainedMember(entries: string[], dmg: { kind: 'none' | 'pointer' | 'entry' | 'blank' | 'garbage'; at?: number }, ended: boolean): Buffer {
+  let prev = start;
+  const texts = entries.map((e, i) => {
+    const pointer = computePointer(prev, e);
+    prev = pointer;
+    return `${1000 + i}|${pointer}|${e}`;
+  });
+  if (dmg.kind !== 'none' && texts.length > 0) {
+    const at = dmg.at! % texts.length;
+    const [ts, ptr, ...rest] = texts[at]!.split('|');
+    if (dmg.kind === 'pointer') texts[at] = `${ts}|${ptr === 'ffffffff' ? '00000000' : 'ffffffff'}|${rest.join('|')}`;
+    else if (dmg.kind === 'entry') texts[at] = `${ts}|${ptr}|${rest.join('|').replace(/.$/, '#')}`;
+    else if (dmg.kind === 'blank') texts[at] = '';
+    else texts[at] = `${ts}|not-a-pointer`;
+  }
+  return Buffer.from(texts.join('\n') + (ended && texts.length > 0 ? '\n' : ''), 'utf8');
+}
+
 interface Outcome {
   lines: Array<[number, WalLine | null]>;
   written: string;
@@ -69,23 +91,7 @@ describe('passDecodedMember', () => {
         fc.option(fc.nat(70), { nil: null }),
         fc.boolean(),
         async (entries, dmg, knownPrev, stageBytes, cutAt, ended) => {
-          // A chained member: line i at time 1000 + i, its pointer from the line before (the member's first from `start`).
-          const start = 'a1b2c3d4';
-          let prev = start;
-          const texts = entries.map((e, i) => {
-            const pointer = computePointer(prev, e);
-            prev = pointer;
-            return `${1000 + i}|${pointer}|${e}`;
-          });
-          if (dmg.kind !== 'none') {
-            const at = dmg.at % texts.length;
-            const [ts, ptr, ...rest] = texts[at]!.split('|');
-            if (dmg.kind === 'pointer') texts[at] = `${ts}|${ptr === 'ffffffff' ? '00000000' : 'ffffffff'}|${rest.join('|')}`;
-            else if (dmg.kind === 'entry') texts[at] = `${ts}|${ptr}|${rest.join('|').replace(/.$/, '#')}`;
-            else if (dmg.kind === 'blank') texts[at] = '';
-            else texts[at] = `${ts}|not-a-pointer`;
-          }
-          const bytes = Buffer.from(texts.join('\n') + (ended ? '\n' : ''), 'utf8');
+          const bytes = chainedMember(entries, dmg, ended);
           const stored = zstd(bytes);
           const storedSha = createHash('sha256').update(stored).digest('hex');
           const seg = { file: 'wal/000001.wal.zst', segment: '000001.wal', firstLine: 11, originalSize: bytes.length } as ManifestSegment;
@@ -119,22 +125,7 @@ describe('a member summed up on the decoder thread (verify)', () => {
   it('stands for the pass when it vouches for every line, and does not vouch when the pass would find anything wrong', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(entry, { minLength: 0, maxLength: 60 }), damage, fc.boolean(), fc.option(fc.integer({ min: 16, max: 600 }), { nil: undefined }), fc.boolean(), async (entries, dmg, knownPrev, stageBytes, ended) => {
-        const start = 'a1b2c3d4';
-        let prev = start;
-        const texts = entries.map((e, i) => {
-          const pointer = computePointer(prev, e);
-          prev = pointer;
-          return `${1000 + i}|${pointer}|${e}`;
-        });
-        if (dmg.kind !== 'none' && texts.length > 0) {
-          const at = dmg.at % texts.length;
-          const [ts, ptr, ...rest] = texts[at]!.split('|');
-          if (dmg.kind === 'pointer') texts[at] = `${ts}|${ptr === 'ffffffff' ? '00000000' : 'ffffffff'}|${rest.join('|')}`;
-          else if (dmg.kind === 'entry') texts[at] = `${ts}|${ptr}|${rest.join('|').replace(/.$/, '#')}`;
-          else if (dmg.kind === 'blank') texts[at] = '';
-          else texts[at] = `${ts}|not-a-pointer`;
-        }
-        const bytes = Buffer.from(texts.join('\n') + (ended && texts.length > 0 ? '\n' : ''), 'utf8');
+        const bytes = chainedMember(entries, dmg, ended);
         const stored = zstd(bytes);
         const seg = { file: 'wal/000001.wal.zst', segment: '000001.wal', firstLine: 11, originalSize: bytes.length } as ManifestSegment;
         const chainStart = knownPrev ? start : null;
