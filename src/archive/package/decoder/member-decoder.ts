@@ -111,7 +111,8 @@ function failed(member: string, kind: string, message: string, limit: number): B
   if (kind === 'io') return new BriError(ErrorCodes.IO_ERROR, `${member}: ${message}`, { hint: 'Check that the archive file is still there and readable.', details: { member } });
   // Not the archive's fault: the thread itself failed (out of memory, killed).
   if (kind === 'crash') return new BriError(ErrorCodes.RESTORE_ERROR, `${member}: ${message}`, { hint: 'Run the query again; if it fails the same way, report it with this message.', details: { member } });
-  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member}: ${message}`, {
+  // (Worded as the main thread's decompression words it: `<member> decompresses to more than ...`, `<member>: zstd data is damaged ...`.)
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, kind === 'bomb' ? `${member} ${message}` : `${member}: ${message}`, {
     hint: HINTS[kind] ?? HINTS.damaged!,
     details: kind === 'bomb' ? { member, declared: limit } : { member },
   });
