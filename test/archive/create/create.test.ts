@@ -178,3 +178,49 @@ describe('seeds: the state the next archive starts from', () => {
     }
   });
 });
+
+describe('snapshot versions along a chain', () => {
+  it('offline archives start from version 1 seeds and say so; a version 2 seed from before (no version in its facts) is said as 2; each verifies and replays', async () => {
+    const root = await makeTempDir('bri-seed-version-');
+    made.push(root);
+    const dataDir = path.join(root, 'data');
+    const seeds = path.join(dataDir, 'archives', '.seeds');
+    const write = async (round: number) => {
+      const db = await createDB({ storeConfig: { dataDir } });
+      for (let i = 0; i < 20; i++) await db.set(`R${round}_${i}`, { i, at: new Date(1_700_000_000_000 + i) });
+      await db.sAdd(`S${round}`, `m${round}`);
+      if (round > 0) await db.rename(`R${round - 1}_1`, `MOVED${round}`);
+      const state = toPlainState(db.state);
+      await db.close();
+      return state;
+    };
+    const api = new ArchiveApi(offlineHost(dataDir, undefined), { compression: { level: 1 } });
+    const versions: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const expected = await write(round);
+      if (round === 3) {
+        // A seed as earlier code left it: version 2 text, facts without a version.
+        const seedFile = fs.readdirSync(seeds).find((n) => !n.endsWith('.facts.json'))!;
+        const factsFile = fs.readdirSync(seeds).find((n) => n.endsWith('.facts.json'))!;
+        const facts = JSON.parse(fs.readFileSync(path.join(seeds, factsFile), 'utf8')) as Record<string, unknown>;
+        expect(facts.version).toBe(1);
+        delete facts.version;
+        fs.writeFileSync(path.join(seeds, factsFile), JSON.stringify(facts));
+        const { decodeSnapshot, encodeSnapshot } = await import('../../../src/format/snapshot-file.js');
+        const { readSeed, writeSeed } = await import('../../../src/archive/create/seeds.js');
+        const [instanceId, line] = seedFile.split('.') as [string, string];
+        const text = (await readSeed(path.join(dataDir, 'archives'), instanceId, Number(line)))!;
+        const snap = decodeSnapshot(text);
+        expect(snap.version).toBe(1);
+        await writeSeed(path.join(dataDir, 'archives'), instanceId, Number(line), encodeSnapshot({ ...snap, version: 2 }), { documents: snap.state.documents.size, collections: snap.state.collections.size });
+      }
+      const a = await api.create();
+      versions.push(a.manifest.contents.snapshot.version);
+      const report = await api.verify(a.archiveId);
+      expect(report.problems, `round ${round}`).toEqual([]);
+      expect(toPlainState((await replayArchive(a.file!)).state), `round ${round}`).toEqual(expected);
+    }
+    // The first starts from the empty state, the next two from version 1 seeds, the last from the old version 2 seed.
+    expect(versions).toEqual([1, 1, 1, 2]);
+  });
+});
