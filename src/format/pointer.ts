@@ -12,7 +12,3 @@ export function computePointer(prevPointer: string, entryJss: string): string {
   const data = prevPointer + entryJss;
   return (oneShot ? oneShot('sha256', data, 'hex') : crypto.createHash('sha256').update(data).digest('hex')).slice(0, 8);
 }
-
-export function isPointer(text: string): boolean {
-  return /^[0-9a-f]{8}$/.test(text);
-}

@@ -235,7 +235,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         await ahead.add(
           async () => {
             if (stopped) {
-              // Past the point in time: only its checksum is checked (by the decoder thread when one has it).
+              // Past the point in time: only its checksum is checked (by the decoder thread when one has it), and only when verifying.
+              if (!verify) return decoded?.cancel();
               if (decoded === null) return checkStored(info.name, createHash('sha256').update(stored).digest('hex'));
               for await (const piece of decoded.checked()) piece.release();
               return checkStored(info.name, storedSha);

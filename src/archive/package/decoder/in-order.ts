@@ -12,7 +12,7 @@ export class InOrder {
   constructor(private readonly ahead: number) {}
 
   /** Throws the failure of an earlier step, if any. */
-  check(): void {
+  private check(): void {
     if (this.failure) throw this.failure.err;
   }
 
