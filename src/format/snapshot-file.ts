@@ -2,6 +2,7 @@
 import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
 import { decodeJss, encodeJss, encodeProperty } from './jss.js';
+import { isCanonicalJssObject } from './jss-canonical.js';
 import type { DbState } from './state.js';
 
 export type SnapshotVersion = 1 | 2;
@@ -154,7 +155,10 @@ export function* snapshotTextChunks(snapshot: SnapshotFile, documentPiece: (key:
 /** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object. */
 function defaultPiece(snapshot: SnapshotFile): (key: string, stored: string) => string {
   // Version 1: a stored string takes no tag and no pointer, so its piece is what encodeProperty would give, without its bookkeeping per document.
-  return snapshot.version === 1 ? (k, v) => JSON.stringify(k) + ':' + JSON.stringify(v) : (k, v) => encodeProperty(k, decodeDocument(v), 'documents');
+  if (snapshot.version === 1) return (k, v) => JSON.stringify(k) + ':' + JSON.stringify(v);
+  // Version 2: a document already in the encoder's form is its own piece (a native parse to check it,
+  // where the decode and re-encode build the whole tree twice in script).
+  return (k, v) => (isCanonicalJssObject(v) ? JSON.stringify(k) + ':' + v : encodeProperty(k, decodeDocument(v), 'documents'));
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */
@@ -177,4 +181,12 @@ export function withWalLine(text: string, walLine: number, key?: EncryptionKey):
   if (!m) return null;
   const out = `{"version":${m[1]},"walLine":${walLine},` + plain.slice(m[0].length);
   return key !== undefined && looksEncrypted(text) ? encryptText(key, out) : out;
+}
+
+/** withWalLine on a text in pieces (the header is in the first piece; an encrypted text is one piece). */
+export function piecesWithWalLine(pieces: readonly string[], walLine: number, key?: EncryptionKey): string[] | null {
+  if (pieces.length === 0) return null;
+  const whole = looksEncrypted(pieces[0]!) && pieces.length > 1 ? [pieces.join('')] : pieces;
+  const first = withWalLine(whole[0]!, walLine, key);
+  return first === null ? null : [first, ...whole.slice(1)];
 }
