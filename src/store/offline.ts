@@ -17,7 +17,7 @@ export interface SealResult {
   /** Local line number the archive ends at: the last line of a closed segment. */
   endLocalLine: number;
   /** The state at that line as snapshot text (walLine = absolute line), when the caller holds it in memory. */
-  endSnapshotText?: string;
+  endSnapshotText?: string | readonly string[];
   /** The instant of the seal: every line after it is stamped later (default: just before the seal was asked for). */
   sealedAt?: number;
   /** Document and set counts of the end state, with endSnapshotText (kept beside the seed: the next archive need not decode it). */

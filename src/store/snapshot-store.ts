@@ -39,21 +39,34 @@ export async function writeSnapshot(dataDir: string, snapshot: SnapshotFile, key
   await writeFileDurable(target, key === undefined ? snapshotTextChunks(snapshot) : encodeSnapshot(snapshot, key));
 }
 
+/** Size of the pieces a yielding encode gives: each is joined, hashed or written in well under a slice. */
+const PIECE_CHARS = 256 * 1024;
+
 /**
  * The same as encodeSnapshot, giving the event loop a turn every few milliseconds, so that a
  * large state is encoded without holding up everything else (the caller passes a state no one
- * changes meanwhile: a copy).
+ * changes meanwhile: a copy). The text comes as pieces of about 256 KiB, the header whole in the
+ * first, so that no later step (hash, write, compress) has to flatten or convert it at once; an
+ * encrypted snapshot is one AES-GCM message, so it is one piece.
  */
-export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string> {
-  const parts: string[] = [];
+export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string[]> {
+  const pieces: string[] = [];
+  let parts: string[] = [];
+  let size = 0;
   const slicer = timeSlicer(sliceMs);
   let n = 0;
-  for (const piece of snapshotTextChunks(snapshot)) {
-    parts.push(piece);
-    // The clock is read every 64 pieces: a document costs microseconds.
+  for (const part of snapshotTextChunks(snapshot)) {
+    parts.push(part);
+    size += part.length;
+    if (size >= PIECE_CHARS) {
+      pieces.push(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+    // The clock is read every 64 parts: a document costs microseconds.
     const turn = (++n & 63) === 0 ? slicer.maybeYield() : null;
     if (turn) await turn;
   }
-  const text = parts.join('');
-  return key === undefined ? text : encryptText(key, text);
+  if (parts.length > 0) pieces.push(parts.join(''));
+  return key === undefined ? pieces : [encryptText(key, pieces.join(''))];
 }

@@ -8,7 +8,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
-import { encodeSnapshot, withWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
+import { encodeSnapshot, piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { encodeSnapshotYielding } from './snapshot-store.js';
 import { applyOperation, cloneState, type DbState } from '../format/state.js';
 import { writeFileDurable } from './durable-fs.js';
@@ -74,7 +74,7 @@ export class BriStore {
   private closed = false;
   private snapshotLine: number;
   /** The state at the last seal (an archive's end), reused by the WAL cleanup that follows it. */
-  private sealed: { localLine: number; text: string } | null = null;
+  private sealed: { localLine: number; text: readonly string[] } | null = null;
   /** Snapshot writes (createSnapshot, WAL cleanup) one at a time: both replace snapshot.jss. */
   private snapshotQueue: Promise<unknown> = Promise.resolve();
 
@@ -234,19 +234,19 @@ export class BriStore {
    * line with the state at it, encoded as a snapshot whose walLine is `line + walLineOffset`:
    * what an archive needs to end on a boundary and to seed the next one.
    */
-  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: string; sealedAt: number; endCounts: { documents: number; collections: number } }> {
+  async sealForArchive(walLineOffset: number): Promise<{ endLocalLine: number; endSnapshotText: readonly string[]; sealedAt: number; endCounts: { documents: number; collections: number } }> {
     this.assertOpen();
     // Line, state and time together: every later line is stamped after sealedAt.
     const endLocalLine = this.writer.position.totalLines;
     const sealedAt = Date.now();
     this.writer.stampAfter(sealedAt);
     // A copy of the state (cheap: the stored strings are shared) and the rotation marker, in the
-    // same tick; the copy is then encoded a piece at a time while writes go on.
+    // same tick; the copy is then encoded a piece at a time while writes go on. The rotation first:
+    // its syncs, close and open each wait for a turn of the event loop, and writers wait for them.
     const frozen = cloneState(this.memory);
-    const rotated = this.writer.rotate({ skipIfEmpty: true });
+    await this.writer.rotate({ skipIfEmpty: true });
     const text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen }, this.key);
     this.sealed = { localLine: endLocalLine, text };
-    await rotated;
     return { endLocalLine, endSnapshotText: text, sealedAt, endCounts: { documents: frozen.documents.size, collections: frozen.collections.size } };
   }
 
@@ -267,7 +267,7 @@ export class BriStore {
       // snapshot (lines after it are replayed) only needs its walLine lowered, not a new encode.
       const last = plan[plan.length - 1]!.lastLine;
       const seal = this.sealed && this.sealed.localLine >= last ? this.sealed : null;
-      const reused = seal ? withWalLine(seal.text, seal.localLine - lines, this.key) : null;
+      const reused = seal ? piecesWithWalLine(seal.text, seal.localLine - lines, this.key) : null;
       const walLine = reused !== null ? seal!.localLine - lines : this.writer.position.totalLines - lines;
       const text = reused ?? encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: this.memory }, this.key);
       this.sealed = null;

@@ -44,6 +44,16 @@ export interface RemovableSegment extends SegmentInfo {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** The SHA-256 of a text in pieces, with a turn for the event loop between pieces (a running database's writers wait otherwise). */
+async function sha256OfPieces(pieces: readonly string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (let i = 0; i < pieces.length; i++) {
+    if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    hash.update(pieces[i]!);
+  }
+  return hash.digest('hex');
+}
+
 /**
  * The leading segments whose lines all lie at or below `limitLine` (local numbers), excluding
  * `beforeSegment` and later. At least one line always stays on disk: the chain continues from the
@@ -156,17 +166,18 @@ export type CleanupStep = 'journal-written' | 'snapshot-committed' | 'offset-rai
  * Carries out a cleanup: `snapshotText` is the snapshot to commit with (its walLine already
  * lowered by `plan.lines`). Throws if any step fails; `completeWalCleanup` then decides.
  */
-export async function applyWalCleanup(dataDir: string, plan: CleanupPlan, snapshotText: string, onStep?: (step: CleanupStep, item?: string) => void): Promise<void> {
+export async function applyWalCleanup(dataDir: string, plan: CleanupPlan, snapshotText: string | readonly string[], onStep?: (step: CleanupStep, item?: string) => void): Promise<void> {
+  const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   const journal: CleanupJournal = {
     version: 1,
     segments: plan.segments.map((s) => s.name),
     lines: plan.lines,
     removedLinesBefore: plan.removedLinesBefore,
-    snapshotSha256: sha256(snapshotText),
+    snapshotSha256: await sha256OfPieces(pieces),
   };
   await writeFileDurable(path.join(dataDir, CLEANUP_JOURNAL), JSON.stringify(journal) + '\n');
   onStep?.('journal-written');
-  await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), snapshotText);
+  await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), pieces);
   onStep?.('snapshot-committed');
   await setRemovedLines(dataDir, journal.removedLinesBefore, journal.removedLinesBefore + journal.lines);
   onStep?.('offset-raised');
