@@ -77,6 +77,10 @@ export class WalWriter {
   /** No line is stamped earlier than this (see stampAfter). */
   private stampFloor = 0;
   private syncTimer: NodeJS.Timeout | null = null;
+  /** The batched sync in flight: it runs beside the writes, and nothing closes its fd before it ends. */
+  private syncing: Promise<void> | null = null;
+  /** A rotation is closing the fd: a batched sync must not start on it (the rotation syncs it itself). */
+  private rotating = false;
   private dirty = false;
   private failed: unknown = null;
   private closed = false;
@@ -246,34 +250,53 @@ export class WalWriter {
     if (this.syncTimer !== null) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = null;
-      // Through the I/O queue: a rotation may have closed the fd this sync would otherwise use.
-      void this.enqueue(async () => {
-        if (!this.dirty || this.closed) return;
-        this.dirty = false;
-        await fdatasync(this.fd);
-      }).catch((err: unknown) => {
-        this.failed ??= err;
-      });
+      if (!this.dirty || this.closed || this.rotating || this.syncing !== null) return;
+      // Not through the I/O queue: writes (acknowledged once the OS has them) need not wait for the
+      // disk. A rotation or close waits for this sync before it closes the fd (waitForSync).
+      this.dirty = false;
+      this.syncing = fdatasync(this.fd).then(
+        () => {
+          this.syncing = null;
+          if (this.dirty) this.scheduleSync();
+        },
+        (err: unknown) => {
+          this.syncing = null;
+          this.failed ??= err;
+        },
+      );
     }, this.opts.batchIntervalMs);
     this.syncTimer.unref();
   }
 
+  /** Waits for the batched sync in flight, if any (its fd is about to be closed or synced again). */
+  private async waitForSync(): Promise<void> {
+    if (this.syncing !== null) await this.syncing;
+  }
+
   /** Syncs, closes the current segment and opens the next number. */
   private async openNextSegment(): Promise<void> {
-    await fdatasync(this.fd);
-    await closeFd(this.fd);
-    const dir = path.join(this.opts.dataDir, WAL_DIR);
-    this.pos.segment++;
-    this.fd = fs.openSync(path.join(dir, segmentName(this.pos.segment)), 'a', 0o644);
-    this.pos.segmentBytes = 0;
-    this.dirty = false;
-    await fsyncDir(dir);
+    this.rotating = true;
+    try {
+      await this.waitForSync();
+      await fdatasync(this.fd);
+      await closeFd(this.fd);
+      const dir = path.join(this.opts.dataDir, WAL_DIR);
+      this.pos.segment++;
+      this.fd = fs.openSync(path.join(dir, segmentName(this.pos.segment)), 'a', 0o644);
+      this.pos.segmentBytes = 0;
+      this.dirty = false;
+      await fsyncDir(dir);
+    } finally {
+      this.rotating = false;
+    }
   }
 
   /** Waits until every line appended so far is written and synced. */
   flush(): Promise<void> {
     return this.enqueue(async () => {
       await this.drain();
+      // A batched sync in flight counts only once it has ended (dirty was cleared when it began).
+      await this.waitForSync();
       if (this.failed !== null) throw this.writeFailed(this.failed);
       if (this.dirty) {
         await fdatasync(this.fd);
@@ -305,6 +328,7 @@ export class WalWriter {
     } finally {
       this.closed = true;
       if (this.syncTimer) clearTimeout(this.syncTimer);
+      await this.waitForSync();
       await closeFd(this.fd);
     }
   }
