@@ -8,7 +8,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
-import { encodeSnapshot, piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
+import { piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { encodeSnapshotYielding } from './snapshot-store.js';
 import { applyOperation, cloneState, type DbState } from '../format/state.js';
 import { writeFileDurable } from './durable-fs.js';
@@ -219,9 +219,11 @@ export class BriStore {
 
   private async writeSnapshotNow(): Promise<SnapshotInfo> {
     // Capture line and state together (no await in between), then make the WAL durable up to that line first.
+    // The state copied (the stored strings are shared) and encoded a slice at a time: writers go on meanwhile.
     const walLine = this.writer.position.totalLines;
     const timestamp = Date.now();
-    const text = encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp, state: this.memory }, this.key);
+    const frozen = cloneState(this.memory);
+    const text = await encodeSnapshotYielding({ version: this.config.snapshotVersion, walLine, timestamp, state: frozen }, this.key);
     await this.writer.flush();
     await writeFileDurable(path.join(this.dataDir, SNAPSHOT_FILE), text);
     this.snapshotLine = walLine;
@@ -269,12 +271,14 @@ export class BriStore {
       const seal = this.sealed && this.sealed.localLine >= last ? this.sealed : null;
       const reused = seal ? piecesWithWalLine(seal.text, seal.localLine - lines, this.key) : null;
       const walLine = reused !== null ? seal!.localLine - lines : this.writer.position.totalLines - lines;
-      const text = reused ?? encodeSnapshot({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: this.memory }, this.key);
+      const frozen = reused === null ? cloneState(this.memory) : null;
       this.sealed = null;
       const before = this.snapshotLine;
       this.writer.shiftLines(-lines);
       this.snapshotLine = walLine;
       try {
+        // Without a seal to reuse, the state at the shift, encoded a slice at a time as writes go on.
+        const text = reused ?? (await encodeSnapshotYielding({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: frozen! }, this.key));
         // The snapshot must not claim lines that are not on disk yet.
         await this.writer.flush();
         await applyWalCleanup(this.dataDir, { segments: plan, lines, removedLinesBefore }, text, onStep);
