@@ -3,7 +3,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
 import { decodeJss, encodeJss, encodeProperty } from './jss.js';
 import { isCanonicalJssObject } from './jss-canonical.js';
-import type { DbState } from './state.js';
+import type { DbState, StateEntries } from './state.js';
 
 export type SnapshotVersion = 1 | 2;
 
@@ -136,7 +136,10 @@ function decodeDocument(stored: string): unknown {
  * as decoded objects. Joined, the pieces are exactly encodeJss of the whole snapshot object;
  * streamed, they never hold the whole text in memory.
  */
-export function* snapshotTextChunks(snapshot: SnapshotFile, documentPiece: (key: string, stored: string) => string = defaultPiece(snapshot)): Generator<string> {
+/** What a snapshot is encoded from: its header fields and the state's entries (a live state's copy on write too). */
+export type SnapshotSource = Omit<SnapshotFile, 'state'> & { state: StateEntries };
+
+export function* snapshotTextChunks(snapshot: SnapshotSource, documentPiece: (key: string, stored: string) => string = defaultPiece(snapshot)): Generator<string> {
   yield `{"version":${snapshot.version},"walLine":${snapshot.walLine},"timestamp<!D>":${snapshot.timestamp},"documents":{`;
   let first = true;
   for (const [k, v] of snapshot.state.documents) {
@@ -153,7 +156,7 @@ export function* snapshotTextChunks(snapshot: SnapshotFile, documentPiece: (key:
 }
 
 /** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object. */
-function defaultPiece(snapshot: SnapshotFile): (key: string, stored: string) => string {
+function defaultPiece(snapshot: SnapshotSource): (key: string, stored: string) => string {
   // Version 1: a stored string takes no tag and no pointer, so its piece is what encodeProperty would give, without its bookkeeping per document.
   if (snapshot.version === 1) return (k, v) => JSON.stringify(k) + ':' + JSON.stringify(v);
   // Version 2: a document already in the encoder's form is its own piece (a native parse to check it,

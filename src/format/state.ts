@@ -8,6 +8,12 @@ export interface DbState {
   collections: Map<string, Set<string>>;
 }
 
+/** What a snapshot is written from: the documents and the sets, in order (a DbState is one). */
+export interface StateEntries {
+  documents: Iterable<[string, string]>;
+  collections: Iterable<[string, Iterable<string>]>;
+}
+
 export function emptyState(): DbState {
   return { documents: new Map(), collections: new Map() };
 }

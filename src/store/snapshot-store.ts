@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { encryptText } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type SnapshotFile } from '../format/snapshot-file.js';
+import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
 import { SNAPSHOT_FILE } from './layout.js';
@@ -49,7 +49,7 @@ const PIECE_CHARS = 256 * 1024;
  * first, so that no later step (hash, write, compress) has to flatten or convert it at once; an
  * encrypted snapshot is one AES-GCM message, so it is one piece.
  */
-export async function encodeSnapshotYielding(snapshot: SnapshotFile, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string[]> {
+export async function encodeSnapshotYielding(snapshot: SnapshotSource, key?: EncryptionKey, sliceMs = DEFAULT_SLICE_MS): Promise<string[]> {
   const pieces: string[] = [];
   let parts: string[] = [];
   let size = 0;

@@ -10,7 +10,8 @@ import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
 import { piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { encodeSnapshotYielding } from './snapshot-store.js';
-import { applyOperation, cloneState, type DbState } from '../format/state.js';
+import { applyOperation, type DbState } from '../format/state.js';
+import { FrozenState } from './frozen-state.js';
 import { writeFileDurable } from './durable-fs.js';
 import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
 import { acquireLock, type DirLock } from './lock.js';
@@ -77,6 +78,8 @@ export class BriStore {
   private sealed: { localLine: number; text: readonly string[] } | null = null;
   /** Snapshot writes (createSnapshot, WAL cleanup) one at a time: both replace snapshot.jss. */
   private snapshotQueue: Promise<unknown> = Promise.resolve();
+  /** States being encoded while writes go on: each write records what it changes in them first. */
+  private readonly frozen = new Set<FrozenState>();
 
   private constructor(
     readonly dataDir: string,
@@ -141,6 +144,7 @@ export class BriStore {
   private async write(op: Operation): Promise<WriteAck> {
     this.assertOpen();
     const res = this.writer.append(encodeOperation(op));
+    if (this.frozen.size > 0) for (const f of this.frozen) f.beforeApply(op);
     applyOperation(this.memory, op);
     await res.durable;
     return { lineNo: res.lineNo, pointer: res.pointer, timestamp: res.timestamp };
@@ -211,6 +215,22 @@ export class BriStore {
     return run;
   }
 
+  /** The state at this instant, kept while writes go on (copy on write) until encodeFrozen is done with it. */
+  private freeze(): FrozenState {
+    const frozen = new FrozenState(this.memory);
+    this.frozen.add(frozen);
+    return frozen;
+  }
+
+  /** Encodes the state frozen now (or `frozen`), a slice at a time, and lets it go. */
+  private async encodeFrozen(header: { version: SnapshotVersion; walLine: number; timestamp: number }, frozen = this.freeze()): Promise<string[]> {
+    try {
+      return await encodeSnapshotYielding({ ...header, state: frozen.entries }, this.key);
+    } finally {
+      this.frozen.delete(frozen);
+    }
+  }
+
   /** Writes snapshot.jss at the current line (tmp, fsync, rename), then rotates the WAL, as BRI does. */
   createSnapshot(): Promise<SnapshotInfo> {
     this.assertOpen();
@@ -222,8 +242,7 @@ export class BriStore {
     // The state copied (the stored strings are shared) and encoded a slice at a time: writers go on meanwhile.
     const walLine = this.writer.position.totalLines;
     const timestamp = Date.now();
-    const frozen = cloneState(this.memory);
-    const text = await encodeSnapshotYielding({ version: this.config.snapshotVersion, walLine, timestamp, state: frozen }, this.key);
+    const text = await this.encodeFrozen({ version: this.config.snapshotVersion, walLine, timestamp });
     await this.writer.flush();
     await writeFileDurable(path.join(this.dataDir, SNAPSHOT_FILE), text);
     this.snapshotLine = walLine;
@@ -245,11 +264,16 @@ export class BriStore {
     // A copy of the state (cheap: the stored strings are shared) and the rotation marker, in the
     // same tick; the copy is then encoded a piece at a time while writes go on. The rotation first:
     // its syncs, close and open each wait for a turn of the event loop, and writers wait for them.
-    const frozen = cloneState(this.memory);
-    await this.writer.rotate({ skipIfEmpty: true });
-    const text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen }, this.key);
+    const frozen = this.freeze();
+    let text: string[];
+    try {
+      await this.writer.rotate({ skipIfEmpty: true });
+      text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen.entries }, this.key);
+    } finally {
+      this.frozen.delete(frozen);
+    }
     this.sealed = { localLine: endLocalLine, text };
-    return { endLocalLine, endSnapshotText: text, sealedAt, endCounts: { documents: frozen.documents.size, collections: frozen.collections.size } };
+    return { endLocalLine, endSnapshotText: text, sealedAt, endCounts: { documents: frozen.documentCount, collections: frozen.collectionCount } };
   }
 
   /**
@@ -271,14 +295,14 @@ export class BriStore {
       const seal = this.sealed && this.sealed.localLine >= last ? this.sealed : null;
       const reused = seal ? piecesWithWalLine(seal.text, seal.localLine - lines, this.key) : null;
       const walLine = reused !== null ? seal!.localLine - lines : this.writer.position.totalLines - lines;
-      const frozen = reused === null ? cloneState(this.memory) : null;
+      const frozen = reused === null ? this.freeze() : null;
       this.sealed = null;
       const before = this.snapshotLine;
       this.writer.shiftLines(-lines);
       this.snapshotLine = walLine;
       try {
         // Without a seal to reuse, the state at the shift, encoded a slice at a time as writes go on.
-        const text = reused ?? (await encodeSnapshotYielding({ version: this.config.snapshotVersion, walLine, timestamp: Date.now(), state: frozen! }, this.key));
+        const text = reused ?? (await this.encodeFrozen({ version: this.config.snapshotVersion, walLine, timestamp: Date.now() }, frozen!));
         // The snapshot must not claim lines that are not on disk yet.
         await this.writer.flush();
         await applyWalCleanup(this.dataDir, { segments: plan, lines, removedLinesBefore }, text, onStep);

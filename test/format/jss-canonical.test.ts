@@ -74,12 +74,14 @@ describe('isCanonicalJssObject', () => {
   });
 
   it('answers true for documents as BRI writes them: Dates, Sets of distinct members, nested objects and arrays', () => {
+    // (Any text holding "__proto__" takes the full decode: the check does not look for where it is.)
+    const text = (maxLength: number) => fc.string({ maxLength }).filter((t) => !t.includes('__proto__'));
     const doc = fc.record({
-      name: fc.string(),
+      name: text(12),
       age: fc.integer(),
       score: fc.double({ noNaN: true, noDefaultInfinity: true }),
       joined: fc.integer({ min: 0, max: 4e12 }).map((n) => new Date(n)),
-      tags: fc.uniqueArray(fc.string({ maxLength: 4 }), { maxLength: 5 }).map((a) => new Set(a)),
+      tags: fc.uniqueArray(text(4), { maxLength: 5 }).map((a) => new Set(a)),
       nested: fc.record({ at: fc.integer({ min: 0, max: 4e12 }).map((n) => new Date(n)), list: fc.array(fc.record({ n: fc.nat() }), { maxLength: 3 }) }),
     });
     fc.assert(
