@@ -168,9 +168,11 @@ export class WalWriter {
   private scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    // setImmediate first, so that appends made in the same tick join this batch.
+    // The step runs as a microtask once the queue is free: appends made in the same synchronous run
+    // join this batch, and those made while a write or sync is under way join the next one. Not after
+    // a setImmediate: a long sliced loop (a snapshot encode) takes its turns in that phase too, and
+    // every write waited for one of its slices besides the turn it was issued in.
     void this.enqueue(async () => {
-      await new Promise<void>((r) => setImmediate(r));
       this.flushQueued = false;
       await this.drain();
     }).catch(() => undefined);
