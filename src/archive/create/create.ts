@@ -201,7 +201,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...(chain.tipFile && startLine === tip?.endLine ? { previousArchive: chain.tipFile } : {}),
       // With the end state's text from the caller, the start state is needed as text and counts only.
       needState: sealed.endSnapshotText === undefined,
-      ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}),
+      ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}), level,
     });
     const M = start.walLine;
     if (removedLinesFile !== null) {

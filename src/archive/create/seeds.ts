@@ -41,7 +41,21 @@ export interface SeedFacts {
   collections: number;
   /** The snapshot version of the seed's text (seeds written before it was recorded are version 2). */
   version?: 1 | 2;
+  /** The seed file as a member: an archive at the same level takes it as it is (no decompress and compress again). */
+  member?: SeedMemberFacts;
 }
+
+/** What the manifest says of a plain seed file taken as a snapshot member. */
+export interface SeedMemberFacts {
+  level: number;
+  originalSize: number;
+  contentSha256: string;
+  compressedSize: number;
+  sha256: string;
+}
+
+/** The zstd level plain seeds are written at. */
+export const SEED_LEVEL = 3;
 
 /** What the manifest says of a sealed (age-encrypted) seed's member, and whom it is encrypted for. */
 export interface SealedSeedMember {
@@ -59,7 +73,8 @@ export interface SealedSeedMember {
 /** The facts go first: a seed under its name always has the facts beside it (when there are any). */
 async function writeFacts(archiveDir: string, instanceId: string, line: number, facts: SeedFacts | undefined, sealed?: SealedSeedMember): Promise<void> {
   if (!facts && !sealed) return;
-  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...(facts ? { documents: facts.documents, collections: facts.collections, ...(facts.version ? { version: facts.version } : {}) } : {}), ...(sealed ? { sealed } : {}) }));
+  const counted = facts ? { documents: facts.documents, collections: facts.collections, ...(facts.version ? { version: facts.version } : {}), ...(facts.member ? { member: facts.member } : {}) } : {};
+  await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...counted, ...(sealed ? { sealed } : {}) }));
 }
 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
@@ -67,10 +82,12 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
   const dir = path.join(archiveDir, SEEDS_DIR);
   await fsp.mkdir(dir, { recursive: true });
   const target = seedPath(archiveDir, instanceId, line);
-  await writeFacts(archiveDir, instanceId, line, facts);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   // Encoded a piece at a time with turns for the event loop between pieces; zstd and both hashes on the worker.
-  await compressOffThread(encodedPieces(pieces), target + '.tmp', 3, 0, true, true);
+  const z = await compressOffThread(encodedPieces(pieces), target + '.tmp', SEED_LEVEL, 0, true, true);
+  // The facts before the seed takes its name, with what they say of the file (checked again when it is taken as a member).
+  const member: SeedMemberFacts = { level: SEED_LEVEL, originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: z.compressedSize, sha256: z.sha256 };
+  await writeFacts(archiveDir, instanceId, line, facts ? { ...facts, member } : undefined);
   await commitFile(target + '.tmp', target, { synced: true });
 }
 
@@ -181,9 +198,41 @@ async function readFactsFile(archiveDir: string, instanceId: string, line: numbe
 
 /** The counts of a facts file, when they are there and valid. */
 function factsOf(v: Record<string, unknown>): SeedFacts | null {
-  const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
   if (!count(v.documents) || !count(v.collections)) return null;
-  return { documents: v.documents, collections: v.collections, version: v.version === 1 ? 1 : 2 };
+  const member = memberOf(v.member);
+  return { documents: v.documents, collections: v.collections, version: v.version === 1 ? 1 : 2, ...(member ? { member } : {}) };
+}
+
+const count = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const sha = (s: unknown): s is string => typeof s === 'string' && /^[0-9a-f]{64}$/.test(s);
+
+function memberOf(v: unknown): SeedMemberFacts | null {
+  if (v === null || typeof v !== 'object') return null;
+  const m = v as Record<string, unknown>;
+  if (!count(m.level) || !count(m.originalSize) || !count(m.compressedSize) || !sha(m.sha256) || !sha(m.contentSha256)) return null;
+  return { level: m.level, originalSize: m.originalSize, compressedSize: m.compressedSize, sha256: m.sha256, contentSha256: m.contentSha256 };
+}
+
+/**
+ * The plain seed at `line` as an archive member, when its facts describe it at `level` and its bytes
+ * still match them (a seed rewritten after its facts, or damaged, is read the long way instead).
+ */
+export async function seedMemberAsIs(archiveDir: string, instanceId: string, line: number, facts: SeedFacts, level: number): Promise<({ path: string } & SeedMemberFacts) | null> {
+  const m = facts.member;
+  if (!m || m.level !== level) return null;
+  const file = seedPath(archiveDir, instanceId, line);
+  // Streamed: a piece hashed per read, the writers' thread never held for the whole file.
+  const hash = createHash('sha256');
+  let size = 0;
+  try {
+    for await (const chunk of fs.createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+  } catch {
+    return null;
+  }
+  return size === m.compressedSize && hash.digest('hex') === m.sha256 ? { path: file, ...m } : null;
 }
 
 /** Text is encoded for the compressor in pieces of about this many characters. */
@@ -245,6 +294,12 @@ export async function readSeedChunks(archiveDir: string, instanceId: string, lin
   const chunks: Buffer[] = [];
   for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
   return chunks;
+}
+
+/** The first KiB (at most) of a plain seed file's text: whether it is BRI-encrypted shows there. */
+export async function seedHeadText(file: string): Promise<string> {
+  for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) return c.subarray(0, 1024).toString('utf8');
+  return '';
 }
 
 /** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */

@@ -20,10 +20,9 @@ async function* toAsync<T>(items: readonly T[]): AsyncGenerator<T> {
 
 /** The snapshot member, staged: a sealed seed as it is, else the start state compressed (and encrypted when the archive is). */
 export async function stageSnapshot(start: StartState, stageDir: string, level: number, workers: number, encryptTo: AgeRecipients | undefined) {
-  if (start.sealedMember) {
-    const s = start.sealedMember;
-    return { path: s.path, originalSize: s.originalSize, compressedSize: s.compressedSize, sha256: s.sha256, contentSha256: s.contentSha256 };
-  }
+  // A sealed seed (for these recipients), or a plain one at this level (the archive is not sealed): taken as it is.
+  const asIs = start.sealedMember ?? (encryptTo ? undefined : start.seedMember);
+  if (asIs) return { path: asIs.path, originalSize: asIs.originalSize, compressedSize: asIs.compressedSize, sha256: asIs.sha256, contentSha256: asIs.contentSha256 };
   // Staged members are copied into the package, which is fsynced whole: flushing them too only doubles the disk writes.
   const snapPath = path.join(stageDir, SNAPSHOT_MEMBER);
   // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.

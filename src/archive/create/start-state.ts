@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
-import { readSealedSeed, readSeed, readSeedChunks, readSeedFacts, type SealedSeedMember } from './seeds.js';
+import { readSealedSeed, readSeed, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 
 export interface StartState {
@@ -26,6 +26,8 @@ export interface StartState {
   snapshotBytes?: Buffer[];
   /** The member itself, compressed and encrypted with age (a sealed seed, taken unopened), with what the manifest says of it. */
   sealedMember?: { path: string } & SealedSeedMember;
+  /** The member itself, a plain seed compressed at the archive's level, taken as it is. */
+  seedMember?: { path: string } & SeedMemberFacts;
   snapshotVersion: 1 | 2;
   encrypted: boolean;
   /** The decoded state, when it could be read (plaintext or key given) and was asked for. */
@@ -75,6 +77,8 @@ export interface ResolveStartOptions {
   needState?: boolean;
   /** The archive is encrypted for these recipients: a seed sealed for them is its snapshot member as it is. */
   sealTo?: AgeRecipients;
+  /** The archive's zstd level: a plain seed compressed at it is the snapshot member as it is. */
+  level?: number;
 }
 
 const counts = (state: DbState | null) => ({ documents: state ? state.documents.size : null, collections: state ? state.collections.size : null });
@@ -97,6 +101,13 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   }
   const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
   if (facts) {
+    if (!o.sealTo && o.level !== undefined) {
+      const seedMember = await seedMemberAsIs(o.archiveDir, o.instanceId, M, facts, o.level);
+      if (seedMember) {
+        const encrypted = isEncryptedSnapshot(await seedHeadText(seedMember.path));
+        return { walLine: M, snapshotText: '', seedMember, snapshotVersion: facts.version ?? 2, encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' };
+      }
+    }
     // Seeds are written with their facts beside them (the version among them): the bytes go to the member as they are.
     const bytes = await readSeedChunks(o.archiveDir, o.instanceId, M);
     if (bytes !== null) {
