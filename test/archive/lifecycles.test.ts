@@ -74,6 +74,10 @@ describe('a clone is a full database', () => {
     const { r, dataDir, second } = await twoArchives();
     const clone = path.join(r, 'clone');
     await openRestore({ dataDir }).clone({ archiveId: second.archiveId, targetDir: clone });
+    // The kept starting member is described as one, so the clone's first archive can take it as it is.
+    const seeds = path.join(clone, 'archives', '.seeds');
+    const factsFile = fs.readdirSync(seeds).find((n) => n.endsWith('.facts.json'))!;
+    expect(JSON.parse(fs.readFileSync(path.join(seeds, factsFile), 'utf8')).member).toMatchObject({ level: 1, sha256: second.manifest.contents.snapshot.sha256 });
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
     const db = await createDB({ storeConfig: { dataDir: clone, archive: { keepLocal: 1, compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
@@ -83,6 +87,8 @@ describe('a clone is a full database', () => {
         await db.set(`C_${round}`, { round });
         const a = await db.archive.create();
         expect(a.uploads.map((u) => u.outcome)).toEqual(['uploaded']);
+        // The first starts where the restore did, at the same level: the member the restore kept, as it is.
+        if (round === 0) expect(a.manifest.contents.snapshot.sha256).toBe(second.manifest.contents.snapshot.sha256);
         ids.push(a.archiveId);
       }
       const list = await db.archive.list();

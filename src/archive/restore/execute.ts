@@ -347,7 +347,9 @@ async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Bu
   if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return;
   const s = m.contents.snapshot;
   // (The version goes with the counts: the next manifest says which version its snapshot member is.)
-  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot, version: s.version } : undefined;
+  // A plain member is described as one too: the first archive at the same level takes it as it is.
+  const member = m.encryption ? undefined : { level: m.compression.level, originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256 };
+  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot, version: s.version, ...(member ? { member } : {}) } : undefined;
   // An encrypted member is kept as it is (its recipients with it): the next archive, encrypted for them, takes it unopened.
   const sealed = m.encryption ? { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
   try {
