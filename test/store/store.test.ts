@@ -190,6 +190,31 @@ describe('store', () => {
     expect((await verifyChain(dataDir)).ok).toBe(true);
   });
 
+  it('writes awaited one after another leave the event loop its turns (timers run while such a loop goes on)', async () => {
+    const dataDir = await tempDataDir();
+    const db = await BriStore.open({ dataDir, fsyncMode: 'batched', snapshotOnClose: false });
+    try {
+      let ticks = 0;
+      let writing = true;
+      const tick = (): void => {
+        if (!writing) return;
+        ticks++;
+        setTimeout(tick, 0);
+      };
+      setTimeout(tick, 0);
+      const t0 = performance.now();
+      for (let i = 0; i < 20_000; i++) await db.set(`K${i % 100}`, { i });
+      const ms = performance.now() - t0;
+      writing = false;
+      // A run of writes gives the event loop a turn at least every few milliseconds: a loop this long
+      // (well over 10 ms) let the timer fire again and again, where microtasks alone would not let it fire at all.
+      expect(ms).toBeGreaterThan(10);
+      expect(ticks).toBeGreaterThan(1);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('encrypts entries and snapshots with a key, and reads them back', async () => {
     const dataDir = await tempDataDir();
     const db = await BriStore.open({ dataDir, encryptionKey: FIXTURE_KEY });

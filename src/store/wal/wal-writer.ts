@@ -15,6 +15,8 @@ import { segmentName, WAL_DIR } from '../layout.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const closeFd = promisify(fs.close);
+/** The longest run of drains (writes completing in microtasks) before the event loop gets a turn. */
+const TURN_MS = 2;
 
 export type FsyncMode = 'always' | 'batched';
 
@@ -81,6 +83,9 @@ export class WalWriter {
   private syncing: Promise<void> | null = null;
   /** A rotation is closing the fd: a batched sync must not start on it (the rotation syncs it itself). */
   private rotating = false;
+  /** A run of drains without a turn of the event loop: whether one is under way, and since when (turnIfLong). */
+  private turnPending = false;
+  private runStart = 0;
   private dirty = false;
   private failed: unknown = null;
   private closed = false;
@@ -173,9 +178,29 @@ export class WalWriter {
     // a setImmediate: a long sliced loop (a snapshot encode) takes its turns in that phase too, and
     // every write waited for one of its slices besides the turn it was issued in.
     void this.enqueue(async () => {
+      await this.turnIfLong();
       this.flushQueued = false;
       await this.drain();
     }).catch(() => undefined);
+  }
+
+  /**
+   * Writes awaited one after another complete in microtasks alone, which would hold up timers and
+   * I/O (an application's other work) for as long as such a loop runs. A run of drains with no turn
+   * of the event loop in between gives it one once it has lasted TURN_MS.
+   */
+  private async turnIfLong(): Promise<void> {
+    const now = performance.now();
+    if (!this.turnPending) {
+      // A new run: it ends when the event loop next reaches its check phase.
+      this.turnPending = true;
+      this.runStart = now;
+      setImmediate(() => {
+        this.turnPending = false;
+      });
+      return;
+    }
+    if (now - this.runStart >= TURN_MS) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Writes (and under 'always', syncs) every pending line, acknowledging each batch. */
