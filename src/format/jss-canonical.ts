@@ -38,6 +38,7 @@ function tagsRoundTrip(node: unknown): boolean {
   let names: string[] | null = null;
   for (const key in obj) {
     const value = obj[key];
+    // Split as splitTaggedKey does (jss.ts), without a tuple for every key.
     const at = key.charCodeAt(key.length - 1) === 0x3e /* > */ ? key.lastIndexOf('<!') : -1;
     if (at < 0) {
       if (!tagsRoundTrip(value)) return false;

@@ -45,7 +45,7 @@ const PIECE_CHARS = 256 * 1024;
 /**
  * The same as encodeSnapshot, giving the event loop a turn every few milliseconds, so that a
  * large state is encoded without holding up everything else (the caller passes a state no one
- * changes meanwhile: a copy). The text comes as pieces of about 256 KiB, the header whole in the
+ * changes meanwhile: a frozen view of it, see frozen-state.ts). The text comes as pieces of about 256 KiB, the header whole in the
  * first, so that no later step (hash, write, compress) has to flatten or convert it at once; an
  * encrypted snapshot is one AES-GCM message, so it is one piece.
  */

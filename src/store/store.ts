@@ -239,7 +239,7 @@ export class BriStore {
 
   private async writeSnapshotNow(): Promise<SnapshotInfo> {
     // Capture line and state together (no await in between), then make the WAL durable up to that line first.
-    // The state copied (the stored strings are shared) and encoded a slice at a time: writers go on meanwhile.
+    // The state frozen (copy on write) and encoded a slice at a time: writers go on meanwhile.
     const walLine = this.writer.position.totalLines;
     const timestamp = Date.now();
     const text = await this.encodeFrozen({ version: this.config.snapshotVersion, walLine, timestamp });
@@ -261,17 +261,17 @@ export class BriStore {
     const endLocalLine = this.writer.position.totalLines;
     const sealedAt = Date.now();
     this.writer.stampAfter(sealedAt);
-    // A copy of the state (cheap: the stored strings are shared) and the rotation marker, in the
-    // same tick; the copy is then encoded a piece at a time while writes go on. The rotation first:
-    // its syncs, close and open each wait for a turn of the event loop, and writers wait for them.
+    // The state frozen (copy on write) and the rotation marker, in the same tick; the state is then
+    // encoded a slice at a time while writes go on. The rotation first: its syncs, close and open each
+    // wait for a turn of the event loop, and writers wait for them.
     const frozen = this.freeze();
-    let text: string[];
     try {
       await this.writer.rotate({ skipIfEmpty: true });
-      text = await encodeSnapshotYielding({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt, state: frozen.entries }, this.key);
-    } finally {
+    } catch (err) {
       this.frozen.delete(frozen);
+      throw err;
     }
+    const text = await this.encodeFrozen({ version: 2, walLine: endLocalLine + walLineOffset, timestamp: sealedAt }, frozen);
     this.sealed = { localLine: endLocalLine, text };
     return { endLocalLine, endSnapshotText: text, sealedAt, endCounts: { documents: frozen.documentCount, collections: frozen.collectionCount } };
   }
