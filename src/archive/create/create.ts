@@ -359,11 +359,11 @@ export async function writeArchivePackage(
     mtime: manifest.createdAt,
     ...(recovery
       ? {
-          finalMember: async (prefixBytes: number) => {
+          finalMember: async (prefixBytes: number, ready: (end: number) => Promise<void>) => {
             emit('recovery', totalBytes, totalBytes);
             const par2Path = path.join(stageDir, 'recovery.par2');
             const plan = { blockSize: manifest.errorCorrection.blockSize!, recoveryBlockCount: manifest.errorCorrection.recoveryBlockCount! };
-            const bytes = await recovery.write(out, prefixBytes, par2Path, plan, `${manifest.archiveId}.tar`);
+            const bytes = await recovery.write(out, prefixBytes, par2Path, plan, `${manifest.archiveId}.tar`, ready);
             return { name: 'recovery.par2', path: par2Path, size: bytes };
           },
         }

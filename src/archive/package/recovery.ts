@@ -32,8 +32,11 @@ export { protectedName, type Par2Status } from './integrity.js';
 export interface RecoveryWriter {
   redundancy: number;
   plan(protectedBytes: number): { blockSize: number; recoveryBlockCount: number };
-  /** Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` (recorded as file `name`) into `outPath`; returns its size. */
-  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }, name: string): Promise<number>;
+  /**
+   * Writes PAR2 data protecting bytes [0, prefixBytes) of `packagePath` (recorded as file `name`) into
+   * `outPath`; returns its size. With `ready`, the package is still being written: each read waits for it.
+   */
+  write(packagePath: string, prefixBytes: number, outPath: string, plan: { blockSize: number; recoveryBlockCount: number }, name: string, ready?: (end: number) => Promise<void>): Promise<number>;
 }
 
 export const DEFAULT_REDUNDANCY = 0.1;
@@ -54,8 +57,8 @@ export function par2RecoveryWriter(redundancy: number = DEFAULT_REDUNDANCY, opts
       const l = chooseSliceLayout(protectedBytes, { redundancy });
       return { blockSize: l.blockSize, recoveryBlockCount: Math.max(1, l.recoveryBlockCount) };
     },
-    async write(packagePath, prefixBytes, outPath, plan, name) {
-      const r = await createPar2({ path: packagePath, offset: 0, length: prefixBytes, name }, outPath, {
+    async write(packagePath, prefixBytes, outPath, plan, name, ready) {
+      const r = await createPar2({ path: packagePath, offset: 0, length: prefixBytes, name, ...(ready ? { ready } : {}) }, outPath, {
         blockSize: plan.blockSize,
         recoveryBlockCount: plan.recoveryBlockCount,
         ...(opts.threads !== undefined ? { threads: opts.threads } : {}),

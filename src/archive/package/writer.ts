@@ -2,7 +2,8 @@
  * Writing an archive package: a POSIX (ustar) tar of regular files, streamed
  * from staged member files, to a temp path that is fsynced before the caller
  * renames it into place. A hook may add a last member computed over every
- * byte written before it (the PAR2 recovery data protects the whole prefix).
+ * byte written before it (the PAR2 recovery data protects the whole prefix):
+ * it starts with the writing and reads each byte once it is on disk.
  */
 import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
@@ -19,8 +20,11 @@ export interface PackageMember {
 
 export interface WritePackageOptions {
   mtime: Date;
-  /** Called once the members are on disk, with their total tar length; may return one more member. */
-  finalMember?: (prefixBytes: number) => Promise<PackageMember | null>;
+  /**
+   * Called before the members are written, with their total tar length and a wait for the bytes
+   * before an offset to be on disk (it rejects when the writing fails); may return one more member.
+   */
+  finalMember?: (prefixBytes: number, ready: (end: number) => Promise<void>) => Promise<PackageMember | null>;
 }
 
 export interface WrittenPackage {
@@ -35,7 +39,8 @@ const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 /** A sink that counts what reached the file, so that the prefix can be read back while the tar is still open. */
 class FileSink extends Writable {
   written = 0;
-  private waiters: Array<{ at: number; resolve: () => void }> = [];
+  private waiters: Array<{ at: number; resolve: () => void; reject: (err: Error) => void }> = [];
+  private failure: Error | null = null;
   constructor(private readonly fh: fs.promises.FileHandle) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -51,7 +56,13 @@ class FileSink extends Writable {
   }
   reached(at: number): Promise<void> {
     if (this.written >= at) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ at, resolve }));
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiters.push({ at, resolve, reject }));
+  }
+  /** The bytes will not come: every wait, and every later one, rejects. */
+  abandon(err: Error): void {
+    this.failure ??= err;
+    for (const w of this.waiters.splice(0)) w.reject(this.failure);
   }
 }
 
@@ -86,8 +97,9 @@ export function guardedPipe(pack: tar.Pack, sink: NodeJS.WritableStream): { done
 export async function writePackage(outPath: string, members: PackageMember[], opts: WritePackageOptions): Promise<WrittenPackage> {
   const fh = await fs.promises.open(outPath, 'w', 0o644);
   const pack = tar.pack();
+  const sink = new FileSink(fh);
+  let final: Promise<PackageMember | null> | null = null;
   try {
-    const sink = new FileSink(fh);
     const { done: piping, guarded } = guardedPipe(pack, sink);
     const offsets: Record<string, number> = {};
     let offset = 0;
@@ -96,10 +108,14 @@ export async function writePackage(outPath: string, members: PackageMember[], op
       await guarded(addMember(pack, m, opts.mtime));
       offset += BLOCK + padded(m.size);
     };
-    for (const m of members) await add(m);
     if (opts.finalMember) {
-      await guarded(sink.reached(offset));
-      const last = await guarded(opts.finalMember(offset));
+      const prefixBytes = members.reduce((a, m) => a + BLOCK + padded(m.size), 0);
+      final = opts.finalMember(prefixBytes, (end) => guarded(sink.reached(end)));
+      final.catch(() => undefined);
+    }
+    for (const m of members) await add(m);
+    if (final) {
+      const last = await guarded(final);
       if (last) await add(last);
     }
     pack.finalize();
@@ -108,6 +124,9 @@ export async function writePackage(outPath: string, members: PackageMember[], op
     return { bytes: sink.written, offsets };
   } catch (err) {
     pack.destroy();
+    // The last member's computation waits for bytes that will not come: it is let go and settled before the file closes.
+    sink.abandon(err instanceof Error ? err : new Error(String(err)));
+    await final?.catch(() => undefined);
     throw err;
   } finally {
     await fh.close();

@@ -19,7 +19,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { BriError, ErrorCodes, asBriError } from '../../errors.js';
 import type { KernelChoice } from './math/compute-pool.js';
-import { commitTempOutput, discardTempOutput, openTempOutput, readAt, writeAt } from './io.js';
+import { commitTempOutput, discardTempOutput, openTempOutput, readAt, WindowedReader, writeAt } from './io.js';
 import { chooseSliceLayout, planPar2File } from './layout.js';
 import { DEFAULT_MEMORY_LIMIT_BYTES, planCombine, runCombine } from './math/linear-combine.js';
 import {
@@ -50,6 +50,11 @@ export interface Par2Input {
   length: number;
   /** The file name recorded in the PAR2 set (what `par2 verify` will look for). */
   name: string;
+  /**
+   * Resolves once the bytes before the absolute offset `end` can be read: the set is then computed
+   * while the range is still being written (each read waits for its bytes), not after.
+   */
+  ready?: (end: number) => Promise<void>;
 }
 
 export interface CreatePar2Options {
@@ -88,6 +93,8 @@ export const DEFAULT_REDUNDANCY = 0.1;
 export const DEFAULT_CREATOR = 'BRI Archive & Restore (PAR 2.0)';
 /** Read size of the sequential hashing pass. */
 const HASH_READ_BYTES = 1024 * 1024;
+/** Read size when the slices are read whole, in file order. */
+const READ_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Writes a PAR 2.0 set protecting input's byte range to `outPath` (via a
@@ -125,15 +132,31 @@ export async function createPar2(input: Par2Input, outPath: string, options: Cre
     throw asBriError(err, `par2: open ${input.path}`);
   }
   try {
-    const size = (await fh.stat()).size;
-    if (size < offset + length) {
-      throw new BriError(ErrorCodes.IO_ERROR, `par2: ${input.path} has ${size} bytes, range ends at ${offset + length}`);
-    }
     const end = offset + length;
+    const short = (at: number): BriError => new BriError(ErrorCodes.IO_ERROR, `par2: ${input.path} ends before ${at}, the range ends at ${end}`);
+    const ready = input.ready;
+    if (ready === undefined) {
+      const size = (await fh.stat()).size;
+      if (size < end) throw short(size);
+    }
+    // Whole slices are read in file order (one pass): from windows. Narrower reads (several passes) each alone.
+    let windowed: WindowedReader | null = null;
+    /** Reads the range's bytes at `pos` into `dest` (zeros past the range's end), once they are there. */
+    const readIn = async (dest: Uint8Array, pos: number): Promise<number> => {
+      const want = Math.max(0, Math.min(dest.length, end - pos));
+      let n: number;
+      if (windowed !== null) n = await windowed.read(dest, pos);
+      else {
+        if (ready !== undefined) await ready(pos + want);
+        n = await readAt(fh, dest, pos, end);
+      }
+      if (n < want) throw short(pos + n);
+      return n;
+    };
 
     // 1. Identity of the set.
     const head = Buffer.alloc(Math.min(MD5_16K_BYTES, length));
-    await readAt(fh, head, offset, end);
+    await readIn(head, offset);
     const md5_16k = md5(head);
     const fileId = computeFileId(md5_16k, length, name);
     const mainBody = encodeMainBody({ sliceSize: B, recoveryFileIds: [fileId], nonRecoveryFileIds: [] });
@@ -160,6 +183,7 @@ export async function createPar2(input: Par2Input, outPath: string, options: Cre
       };
       const plan = planCombine({ inputCount: N, outputCount: M, blockBytes: B }, combineOptions);
       const hashPass = M === 0 || plan.passes > 1;
+      if (!hashPass) windowed = new WindowedReader(fh, end, READ_WINDOW_BYTES, ready);
       const units = (hashPass ? 1 : 0) + (M > 0 ? 1 : 0);
       const report = (unit: number, fraction: number): void =>
         options.onProgress?.(Math.round((unit + fraction) * length), units * length);
@@ -169,7 +193,7 @@ export async function createPar2(input: Par2Input, outPath: string, options: Cre
         const buf = Buffer.alloc(Math.min(HASH_READ_BYTES, Math.max(1, length)));
         for (let pos = offset; pos < end; pos += buf.length) {
           options.signal?.throwIfAborted();
-          const n = await readAt(fh, buf, pos, end);
+          const n = await readIn(buf, pos);
           hasher.update(buf.subarray(0, n));
           report(0, (pos + n - offset) / length);
         }
@@ -194,8 +218,10 @@ export async function createPar2(input: Par2Input, outPath: string, options: Cre
               }
             },
             readInput(index, x, dest) {
-              const read = readAt(fh, dest, offset + index * B + x, end);
+              const read = readIn(dest, offset + index * B + x);
               if (hashPass) return read.then(() => undefined);
+              // Awaited by the chain below, in file order; a read that fails before (or after) its turn is still handled.
+              read.catch(() => undefined);
               hashChain = hashChain.then(async () => {
                 await read;
                 hasher.update(dest.subarray(0, Math.min(B, length - index * B)));

@@ -1,4 +1,4 @@
-import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBriError } from '../../../src/errors.js';
@@ -118,6 +118,52 @@ describe('createPar2', () => {
     expect(await readdir(dir)).toEqual(['c.bin']);
   });
 
+
+  it('computes the set while the range is being written: each read waits for its bytes, and the output is the same bytes as after', async () => {
+    const bytes = pseudoRandomBytes(3_500_000, 31);
+    const whole = join(dir, 'whole.bin');
+    await writeFile(whole, bytes);
+    // One pass (whole slices, read in windows), and several passes (narrow reads, each alone).
+    for (const opts of [{ blockSize: 16384 }, { blockSize: 16384, threads: 2, memoryLimitBytes: 256 * 1024 }]) {
+      const growing = join(dir, 'growing.bin');
+      await writeFile(growing, Buffer.alloc(0));
+      const fh = await open(growing, 'r+');
+      let written = 0;
+      const waiters: Array<{ end: number; go: () => void }> = [];
+      let asked = 0;
+      const ready = (end: number) => {
+        asked++;
+        // A read of bytes that are not on disk yet would give zeros (and a wrong set): it must wait.
+        return end <= written ? Promise.resolve() : new Promise<void>((go) => waiters.push({ end, go }));
+      };
+      const made = createPar2({ path: growing, length: bytes.length, name: 'g.bin', ready }, join(dir, 'g.par2'), opts);
+      // The writer: pieces of random sizes, a turn of the event loop between them.
+      for (let at = 0; at < bytes.length; ) {
+        const n = Math.min(bytes.length - at, 1 + ((at * 7919) % 90_000));
+        await fh.write(bytes, at, n, at);
+        at += n;
+        written = at;
+        for (const w of waiters.splice(0)) (w.end <= written ? w.go : () => waiters.push(w))();
+        await new Promise((r) => setImmediate(r));
+      }
+      await fh.close();
+      await made;
+      expect(asked).toBeGreaterThan(3);
+      await createPar2({ path: whole, length: bytes.length, name: 'g.bin' }, join(dir, 'after.par2'), opts);
+      expect((await readFile(join(dir, 'g.par2'))).equals(await readFile(join(dir, 'after.par2')))).toBe(true);
+    }
+  });
+
+  it('fails with what the wait gives when the bytes will not come, or IO_ERROR when the file falls short, leaving nothing behind', async () => {
+    const data = join(dir, 'w.bin');
+    await writeFile(data, pseudoRandomBytes(60_000, 4));
+    const broken = new Error('the writer failed');
+    const err = await createPar2({ path: data, length: 60_000, name: 'w.bin', ready: (end) => (end > 30_000 ? Promise.reject(broken) : Promise.resolve()) }, join(dir, 'w.par2'), { blockSize: 1024 }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('the writer failed');
+    const short = await createPar2({ path: data, length: 70_000, name: 'w.bin', ready: () => Promise.resolve() }, join(dir, 's.par2'), { blockSize: 1024 }).catch((e: unknown) => e);
+    expect(isBriError(short, 'IO_ERROR')).toBe(true);
+    expect(await readdir(dir)).toEqual(['w.bin']);
+  });
   it('handles redundancy 0 and an empty range', async () => {
     const data = join(dir, 'z.bin');
     await writeFile(data, pseudoRandomBytes(5000, 9));
