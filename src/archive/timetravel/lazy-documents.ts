@@ -136,7 +136,7 @@ export class LazyDocuments {
     const e = this.entries.get(key);
     if (e === undefined) return;
     this.entries.delete(key);
-    this.state.documents.set(key, valueOf({ entry: e })!);
+    this.state.documents.set(key, entryValue(e)!);
   }
 
   /** A copy of every document as held now (the maps, not the values: strings are shared). */
@@ -155,24 +155,36 @@ export interface HeldDocuments {
   values: Map<string, string>;
 }
 
-export function heldOf(docs: HeldDocuments, key: string): Held {
-  const e = docs.entries.get(key);
-  if (e !== undefined) return { entry: e };
-  const v = docs.values.get(key);
-  return v === undefined ? null : { value: v };
-}
-
-/** The stored document a held value stands for (undefined: none). */
-export function valueOf(h: Held): string | undefined {
-  if (h === null) return undefined;
-  if ('value' in h) return h.value;
-  const op = decodeOperation(h.entry);
+/** The stored document a SET entry wrote. */
+function entryValue(entry: string): string | undefined {
+  const op = decodeOperation(entry);
   return op.action === 'SET' ? op.value : undefined;
 }
 
-/** Whether two held documents are the same value (equal entries are, without decoding). */
-export function sameHeld(a: Held, b: Held): boolean {
-  if (a === null || b === null) return a === b;
-  if ('entry' in a && 'entry' in b && a.entry === b.entry) return true;
-  return valueOf(a) === valueOf(b);
+/**
+ * The documents that differ between two moments, each key looked at once in each map (no union of
+ * the keys, no wrapper per key): equal entries are the same value without decoding either.
+ */
+export function compareHeld(was: HeldDocuments, now: HeldDocuments): { added: string[]; changed: string[]; removed: string[] } {
+  const added: string[] = [];
+  const changed: string[] = [];
+  const removed: string[] = [];
+  const nowEntries = now.entries;
+  const nowValues = now.values;
+  const against = (k: string, wasEntry: string | undefined, wasValue: string | undefined): void => {
+    const e = nowEntries.get(k);
+    if (e !== undefined) {
+      if (e === wasEntry) return;
+      if ((wasEntry !== undefined ? entryValue(wasEntry) : wasValue) !== entryValue(e)) changed.push(k);
+      return;
+    }
+    const v = nowValues.get(k);
+    if (v === undefined) removed.push(k);
+    else if ((wasEntry !== undefined ? entryValue(wasEntry) : wasValue) !== v) changed.push(k);
+  };
+  for (const [k, e] of was.entries) against(k, e, undefined);
+  for (const [k, v] of was.values) if (!was.entries.has(k)) against(k, undefined, v);
+  for (const k of nowEntries.keys()) if (!was.entries.has(k) && !was.values.has(k)) added.push(k);
+  for (const k of nowValues.keys()) if (!nowEntries.has(k) && !was.entries.has(k) && !was.values.has(k)) added.push(k);
+  return { added, changed, removed };
 }

@@ -16,7 +16,7 @@ import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/p
 import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from '../package/decoder/member-decoder.js';
 import { NameSet } from './names.js';
-import { LazyDocuments, heldOf, sameHeld, type HeldDocuments } from './lazy-documents.js';
+import { LazyDocuments, compareHeld, type HeldDocuments } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 
@@ -188,15 +188,7 @@ export class TimeTravel {
     // (The scan marks T once, at the latest when it ends.)
     const before = marks[0]!;
     const after = lazy.held();
-    const out: DiffAnswer = { at, to, added: [], changed: [], removed: [], sets: {}, read };
-    for (const k of new Set([...before.docs.entries.keys(), ...before.docs.values.keys(), ...after.entries.keys(), ...after.values.keys()])) {
-      const was = heldOf(before.docs, k);
-      const now = heldOf(after, k);
-      if (sameHeld(was, now)) continue;
-      if (was === null) out.added.push(k);
-      else if (now === null) out.removed.push(k);
-      else out.changed.push(k);
-    }
+    const out: DiffAnswer = { at, to, ...compareHeld(before.docs, after), sets: {}, read };
     const end = r.state.collections;
     for (const k of new Set([...before.sets.keys(), ...end.keys()])) {
       const was = before.sets.get(k);
