@@ -160,10 +160,11 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           // cannot vouch for whole (encrypted entries, damage) is passed here, line by line, to say what is wrong.
           const seg = info.segment!;
           const hash = createHash('sha256');
-          const stored = await collectMember(hashing(data, hash, onBytes), info.size);
+          // In shared memory: the decoder thread reads the bytes where they are, and they stay here for a pass line by line.
+          const stored = await collectMember(hashing(data, hash, onBytes), info.size, { shared: true });
           digest = hash.digest('hex');
           const storedSha = digest;
-          const decoded = new DecodedMember(Buffer.from(stored), { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, summary: true });
+          const decoded = new DecodedMember(stored, { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, summary: true });
           await ahead.add(async () => {
             const { summary: s, content } = await decoded.summary();
             const chain = verifier!;

@@ -211,8 +211,9 @@ export async function passDecodedMember(decoded: DecodedMember, storedSha256: st
 }
 
 /** A member's stored bytes in one buffer of their own (it moves to a decoder thread); the tar reader holds a member to its header's size. */
-export async function collectMember(data: AsyncIterable<Buffer>, size: number): Promise<Buffer> {
-  const out = Buffer.allocUnsafeSlow(size);
+export async function collectMember(data: AsyncIterable<Buffer>, size: number, opts: { shared?: boolean } = {}): Promise<Buffer> {
+  // Shared memory: a decoder thread reads it as it is (no copy), and it stays readable here.
+  const out = opts.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
   let at = 0;
   for await (const c of data) at += c.copy(out, at);
   return at === size ? out : out.subarray(0, at);

@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { isSharedArrayBuffer } from 'node:util/types';
 import { BriError, ErrorCodes } from '../../../errors.js';
 import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
 
@@ -203,7 +204,10 @@ export class DecodedMember {
   private readonly member: string;
   private readonly limit: number;
 
-  /** `data` is given up (its memory moves to the decoder thread); a member of a local file is read by the decoder thread itself. */
+  /**
+   * `data` is given up (its memory moves to the decoder thread), unless it lies in shared memory (the thread
+   * reads it there; the caller keeps it and must not change it); a member of a local file is read by the decoder thread itself.
+   */
   constructor(data: Buffer | LocalMember, { member, limit, mode, stored, lines, stageBytes, threads, summary }: MemberJob) {
     this.member = member;
     this.limit = limit;
@@ -216,6 +220,10 @@ export class DecodedMember {
     const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines, summary };
     if (!Buffer.isBuffer(data)) {
       w.worker.postMessage({ ...job, file: data });
+      return;
+    }
+    if (isSharedArrayBuffer(data.buffer)) {
+      w.worker.postMessage({ ...job, data });
       return;
     }
     // Only a buffer that spans its whole ArrayBuffer is moved; anything else (a slice of Buffer's shared pool,

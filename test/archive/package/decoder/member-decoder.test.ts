@@ -96,6 +96,22 @@ describe('DecodedMember', () => {
     await expect(found(unlike)).rejects.toMatchObject({ code: 'ARCHIVE_CORRUPTED', message: expect.stringContaining('do not match the manifest'), details: { member: 'wal/000006.wal.zst' } });
   });
 
+  it('a member in shared memory is read where it lies: the same lines, and the caller still holds its bytes, unchanged', async () => {
+    const text = Array.from({ length: 3000 }, (_, i) => `${i + 1}|0000abcd|{"action":"SET","target":"K${i % 97}","value":"v${i}"}`).join('\n') + '\n';
+    const z = zstd(text);
+    const stored = Buffer.from(new SharedArrayBuffer(z.length));
+    z.copy(stored);
+    const got = await all(new DecodedMember(stored, { member: 'wal/000001.wal.zst', limit: Buffer.byteLength(text), mode: { kind: 'lines' } }));
+    expect(got).toEqual(text.slice(0, -1).split('\n'));
+    expect(stored.byteLength).toBe(z.length);
+    expect(stored.equals(z)).toBe(true);
+    // An ordinary buffer is given up instead (moved to the thread, not copied).
+    const moved = Buffer.allocUnsafeSlow(z.length);
+    z.copy(moved);
+    expect(await all(new DecodedMember(moved, { member: 'wal/000001.wal.zst', limit: Buffer.byteLength(text), mode: { kind: 'lines' } }))).toEqual(got);
+    expect(moved.byteLength).toBe(0);
+  });
+
   it('a member left part-read is cancelled, and the members after it are decoded in full', async () => {
     const text = Array.from({ length: 60_000 }, (_, i) => `1|0000abcd|{"action":"SET","target":"K${i}","value":"${'x'.repeat(40)}"}`).join('\n') + '\n';
     const members = Array.from({ length: 5 }, () => new DecodedMember(zstd(text), { member: 'wal/000001.wal.zst', limit: text.length, mode: { kind: 'lines' }, stageBytes: 4096 }));
