@@ -13,7 +13,7 @@ import { readColdTier } from './cold-tier.js';
 import { listSegments, type SegmentInfo } from './layout.js';
 import { readSnapshot } from './snapshot-store.js';
 import { lineOperation } from './wal/wal-entry.js';
-import { readWal, type RawLine } from './wal/wal-reader.js';
+import { readSegmentLines, segmentTail, type RawLine } from './wal/wal-reader.js';
 
 /** What to do with a line above the snapshot that does not parse: BRI skips it; we refuse by default. */
 export type InvalidLinePolicy = 'error' | 'skip';
@@ -27,6 +27,8 @@ export interface RecoveryOptions {
   untilLine?: number;
   /** Ignore snapshot.jss and replay from line 1 (a WAL complete from its first line). */
   ignoreSnapshot?: boolean;
+  /** Decode every line, even those of the segments the snapshot holds whole (what their count is checked against). */
+  readEveryLine?: boolean;
 }
 
 export interface InvalidLine {
@@ -102,7 +104,35 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
     skipped.push({ lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason });
   };
 
-  for await (const batch of readWal(dataDir, { segments })) {
+  /**
+   * The lines in batches. A closed segment the snapshot holds whole replays nothing: its lines are
+   * counted and its last line alone decoded (the chain's pointer and the time go on from it).
+   */
+  async function* batches(): AsyncGenerator<RawLine[]> {
+    let next = 1;
+    for (const [i, seg] of segments.entries()) {
+      if (!options.readEveryLine && i < segments.length - 1 && next <= walLine) {
+        const tail = await segmentTail(seg.path);
+        const parsed = tail.last === null ? null : parseWalLine(tail.last);
+        if (!tail.torn && next + tail.lines - 1 <= walLine && (tail.lines === 0 || parsed !== null)) {
+          if (parsed !== null) {
+            suspect = null; // a line follows it, and it is at or below the snapshot's line
+            totalLines = next + tail.lines - 1;
+            lastPointer = parsed.pointer;
+            lastTimestamp = parsed.timestamp;
+          }
+          next += tail.lines;
+          continue;
+        }
+      }
+      for await (const batch of readSegmentLines(seg.path, seg.name, next)) {
+        next = batch[batch.length - 1]!.lineNo + 1;
+        yield batch;
+      }
+    }
+  }
+
+  for await (const batch of batches()) {
     for (const line of batch) {
       if (suspect !== null) {
         if (suspect.line.lineNo > walLine) invalid(suspect.line, suspect.reason);

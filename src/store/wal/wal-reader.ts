@@ -133,3 +133,43 @@ export async function countSegmentLines(filePath: string): Promise<{ lines: numb
     await handle.close();
   }
 }
+
+/**
+ * A segment's line count as the reader numbers it, and its last line's text (CR stripped; null for an
+ * empty segment), read without decoding the others: what recovery needs of a segment its snapshot
+ * holds whole.
+ */
+export async function segmentTail(filePath: string): Promise<{ lines: number; torn: boolean; last: string | null }> {
+  const handle = await fsp.open(filePath, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let position = 0;
+    let lines = 0;
+    // File offsets of the last newline and of the one before it (-1: none).
+    let lastNl = -1;
+    let prevNl = -1;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      for (let i = buf.indexOf(0x0a, 0); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
+        lines++;
+        prevNl = lastNl;
+        lastNl = position + i;
+      }
+      position += bytesRead;
+    }
+    const torn = position > lastNl + 1;
+    if (!torn && lines === 0) return { lines: 0, torn: false, last: null };
+    const [from, to] = torn ? [lastNl + 1, position] : [prevNl + 1, lastNl];
+    const text = Buffer.allocUnsafe(to - from);
+    for (let at = 0; at < text.length; ) {
+      const { bytesRead } = await handle.read(text, at, text.length - at, from + at);
+      if (bytesRead === 0) throw new Error(`${filePath} changed while it was read`);
+      at += bytesRead;
+    }
+    const stop = !torn && text.length > 0 && text[text.length - 1] === 0x0d ? text.length - 1 : text.length;
+    return { lines: lines + (torn ? 1 : 0), torn, last: text.toString('utf8', 0, stop) };
+  } finally {
+    await handle.close();
+  }
+}
