@@ -111,24 +111,33 @@ export async function countSegmentLinesCached(filePath: string): Promise<{ lines
   return counted;
 }
 
+/** Reads a segment through, counting its newlines: their number, the file's size, and the offsets of the last two (-1: none). */
+async function scanNewlines(handle: fsp.FileHandle): Promise<{ newlines: number; size: number; lastNl: number; prevNl: number }> {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let size = 0;
+  let newlines = 0;
+  let lastNl = -1;
+  let prevNl = -1;
+  for (;;) {
+    const { bytesRead } = await handle.read(buf, 0, CHUNK, size);
+    if (bytesRead === 0) break;
+    for (let i = buf.indexOf(0x0a, 0); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
+      newlines++;
+      prevNl = lastNl;
+      lastNl = size + i;
+    }
+    size += bytesRead;
+  }
+  return { newlines, size, lastNl, prevNl };
+}
+
 /** Counts the lines of a segment as the reader numbers them (without decoding text). */
 export async function countSegmentLines(filePath: string): Promise<{ lines: number; torn: boolean; size: number }> {
   const handle = await fsp.open(filePath, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let position = 0;
-    let lines = 0;
-    let last = -1;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
-      if (bytesRead === 0) break;
-      let i = -1;
-      while ((i = buf.indexOf(0x0a, i + 1)) >= 0 && i < bytesRead) lines++;
-      last = buf[bytesRead - 1]!;
-      position += bytesRead;
-    }
-    const torn = position > 0 && last !== 0x0a;
-    return { lines: lines + (torn ? 1 : 0), torn, size: position };
+    const { newlines, size, lastNl } = await scanNewlines(handle);
+    const torn = size > lastNl + 1;
+    return { lines: newlines + (torn ? 1 : 0), torn, size };
   } finally {
     await handle.close();
   }
@@ -142,25 +151,10 @@ export async function countSegmentLines(filePath: string): Promise<{ lines: numb
 export async function segmentTail(filePath: string): Promise<{ lines: number; torn: boolean; last: string | null }> {
   const handle = await fsp.open(filePath, 'r');
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    let position = 0;
-    let lines = 0;
-    // File offsets of the last newline and of the one before it (-1: none).
-    let lastNl = -1;
-    let prevNl = -1;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
-      if (bytesRead === 0) break;
-      for (let i = buf.indexOf(0x0a, 0); i >= 0 && i < bytesRead; i = buf.indexOf(0x0a, i + 1)) {
-        lines++;
-        prevNl = lastNl;
-        lastNl = position + i;
-      }
-      position += bytesRead;
-    }
-    const torn = position > lastNl + 1;
-    if (!torn && lines === 0) return { lines: 0, torn: false, last: null };
-    const [from, to] = torn ? [lastNl + 1, position] : [prevNl + 1, lastNl];
+    const { newlines, size, lastNl, prevNl } = await scanNewlines(handle);
+    const torn = size > lastNl + 1;
+    if (!torn && newlines === 0) return { lines: 0, torn: false, last: null };
+    const [from, to] = torn ? [lastNl + 1, size] : [prevNl + 1, lastNl];
     const text = Buffer.allocUnsafe(to - from);
     for (let at = 0; at < text.length; ) {
       const { bytesRead } = await handle.read(text, at, text.length - at, from + at);
@@ -168,7 +162,7 @@ export async function segmentTail(filePath: string): Promise<{ lines: number; to
       at += bytesRead;
     }
     const stop = !torn && text.length > 0 && text[text.length - 1] === 0x0d ? text.length - 1 : text.length;
-    return { lines: lines + (torn ? 1 : 0), torn, last: text.toString('utf8', 0, stop) };
+    return { lines: newlines + (torn ? 1 : 0), torn, last: text.toString('utf8', 0, stop) };
   } finally {
     await handle.close();
   }
