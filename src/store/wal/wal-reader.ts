@@ -4,6 +4,7 @@
  * lines included, as the spec defines them.
  */
 import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
 import { listSegments, type SegmentInfo } from '../layout.js';
 
 export interface RawLine {
@@ -158,7 +159,12 @@ export async function segmentTail(filePath: string): Promise<{ lines: number; to
     const text = Buffer.allocUnsafe(to - from);
     for (let at = 0; at < text.length; ) {
       const { bytesRead } = await handle.read(text, at, text.length - at, from + at);
-      if (bytesRead === 0) throw new Error(`${filePath} changed while it was read`);
+      if (bytesRead === 0) {
+        throw new BriError(ErrorCodes.IO_ERROR, `${filePath} became shorter while it was read`, {
+          hint: 'Another process is changing the WAL: stop it (a data directory has one writer), then open again.',
+          details: { path: filePath },
+        });
+      }
       at += bytesRead;
     }
     const stop = !torn && text.length > 0 && text[text.length - 1] === 0x0d ? text.length - 1 : text.length;
