@@ -75,7 +75,7 @@ export async function discardTempOutput(out: TempOutput): Promise<void> {
 }
 
 /**
- * Reads of a file range in file order, served from one window of WINDOW_BYTES read at a time: a
+ * Reads of a file range in file order, served from one window of `windowBytes` read at a time: a
  * slice of a few KiB read alone costs a call into the thread pool and a promise each (measured: most
  * of a 6 MiB set's main-thread time in `read`). Calls may overlap; they are served one after another.
  * `ready`, when given, is awaited for the end of each window before it is read (a range still being written).
@@ -102,12 +102,17 @@ export class WindowedReader {
 
   private async serve(dest: Uint8Array, position: number): Promise<number> {
     const want = Math.max(0, Math.min(dest.length, this.end - position));
+    if (want === 0) {
+      dest.fill(0);
+      return 0;
+    }
     if (position < this.windowAt || position + want > this.windowAt + this.windowLength) {
       const length = Math.min(Math.max(this.windowBytes, want), this.end - position);
+      // No window until the read completes: a failed wait or read leaves none behind.
+      this.windowLength = 0;
       if (this.window.length < length) this.window = Buffer.allocUnsafe(length);
       if (this.ready !== undefined) await this.ready(position + length);
       this.windowAt = position;
-      this.windowLength = 0;
       this.windowLength = await readAt(this.fh, this.window.subarray(0, length), position, position + length);
     }
     const got = Math.max(0, Math.min(want, this.windowAt + this.windowLength - position));
