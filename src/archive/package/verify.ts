@@ -213,12 +213,20 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   } catch (err) {
     readError = err;
   }
+  // The PAR2 check reads the protected bytes again. It starts now, while the decoder threads finish the last
+  // members (this thread mostly waits for them), as if the members match their checksums; it is made again
+  // below when they do not (the set it may take depends on that).
+  const read = manifest as Manifest | null;
+  const early = readError === null && read !== null ? checkArchiveBytes(file, { manifest: read, layout: layout.layout, membersMatch: true }) : null;
+  early?.catch(() => undefined);
   // The members still being checked are checked to their end, whatever stopped the read after them.
   const memberError = await ahead.settle();
   const err = memberError ?? readError;
   if (err !== null) {
-    if (!isBriError(err)) throw err;
-    if (err.code === ErrorCodes.ENCRYPTION_KEY_MISSING) throw err;
+    if (!isBriError(err) || err.code === ErrorCodes.ENCRYPTION_KEY_MISSING) {
+      await early?.catch(() => undefined);
+      throw err;
+    }
     // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's (a WAL member's always is).
     if (ahead.failed(err) || !layout.readFailed(err, manifest)) {
       report.error = { code: err.code, message: err.message };
@@ -289,7 +297,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   const membersMatch = m !== null && report.error === null && !hashMismatch && listProblems.length === 0;
   // The PAR2 check reads the protected bytes again: said by name, so that the bar does not sit at 100%.
   opts.onProgress?.({ operation: 'verify', phase: 'recovery', doneBytes: 0, totalBytes: 0, item: 'every PAR2 block' });
-  const bytes = await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch });
+  if (!membersMatch) await early?.catch(() => undefined);
+  const bytes = early !== null && membersMatch ? await early : await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch });
   report.recovery = bytes.par2;
   report.dataIntact = bytes.dataIntact;
   report.recoveryData = m && !m.errorCorrection.enabled ? 'none' : bytes.recoveryProblem ? 'damaged' : 'intact';
