@@ -14,6 +14,7 @@ import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { encryptFile } from '../crypto/age-stream.js';
 import { rekeyHeader } from '../crypto/age-rekey.js';
+import { fileSha256 } from '../copies/upload.js';
 import { createHash } from 'node:crypto';
 
 export const SEEDS_DIR = '.seeds';
@@ -134,13 +135,8 @@ export async function readSealedSeed(archiveDir: string, instanceId: string, lin
   const member = raw.sealed as SealedSeedMember | undefined;
   if (!member || !sameRecipients(member, to)) return null;
   // Its bytes become a member as they are: checked against the facts (an interrupted rekey may have left them apart).
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of fs.createReadStream(file)) {
-    hash.update(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  if (size !== member.compressedSize || hash.digest('hex') !== member.sha256) return null;
+  const { size, sha256 } = await fileSha256(file);
+  if (size !== member.compressedSize || sha256 !== member.sha256) return null;
   return { path: file, member, facts: factsOf(raw) };
 }
 
@@ -222,17 +218,8 @@ export async function seedMemberAsIs(archiveDir: string, instanceId: string, lin
   if (!m || m.level !== level) return null;
   const file = seedPath(archiveDir, instanceId, line);
   // Streamed: a piece hashed per read, the writers' thread never held for the whole file.
-  const hash = createHash('sha256');
-  let size = 0;
-  try {
-    for await (const chunk of fs.createReadStream(file)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-  } catch {
-    return null;
-  }
-  return size === m.compressedSize && hash.digest('hex') === m.sha256 ? { path: file, ...m } : null;
+  const read = await fileSha256(file).catch(() => null);
+  return read !== null && read.size === m.compressedSize && read.sha256 === m.sha256 ? { path: file, ...m } : null;
 }
 
 /** Text is encoded for the compressor in pieces of about this many characters. */

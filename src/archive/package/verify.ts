@@ -216,8 +216,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   // The PAR2 check reads the protected bytes again. It starts now, while the decoder threads finish the last
   // members (this thread mostly waits for them), as if the members match their checksums; it is made again
   // below when they do not (the set it may take depends on that).
-  const read = manifest as Manifest | null;
-  const early = readError === null && read !== null ? checkArchiveBytes(file, { manifest: read, layout: layout.layout, membersMatch: true }) : null;
+  const m = manifest as Manifest | null;
+  const early = readError === null && m !== null ? checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch: true }) : null;
   early?.catch(() => undefined);
   // The members still being checked are checked to their end, whatever stopped the read after them.
   const memberError = await ahead.settle();
@@ -275,7 +275,6 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
       problem(`${name}: does not load: ${(err as Error).message}`);
     }
   }
-  const m = manifest as Manifest | null;
   const v = verifier as ChainVerifier | null;
   let listProblems: string[] = [];
   if (m && v) {

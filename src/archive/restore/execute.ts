@@ -348,10 +348,11 @@ async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Bu
   const s = m.contents.snapshot;
   // (The version goes with the counts: the next manifest says which version its snapshot member is.)
   // A plain member is described as one too: the first archive at the same level takes it as it is.
-  const member = m.encryption ? undefined : { level: m.compression.level, originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256 };
+  const stored = { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256 };
+  const member = m.encryption ? undefined : { level: m.compression.level, ...stored };
   const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot, version: s.version, ...(member ? { member } : {}) } : undefined;
   // An encrypted member is kept as it is (its recipients with it): the next archive, encrypted for them, takes it unopened.
-  const sealed = m.encryption ? { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
+  const sealed = m.encryption ? { ...stored, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
   try {
     await writeSeedMember(opts.seedDir, state.instanceId, state.removedLines, built.startSnapshot, facts, sealed);
   } catch (err) {
