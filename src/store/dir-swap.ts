@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir, pathExists, writeFileDurable } from './durable-fs.js';
-import { acquireLockFile, isLiveOwner, LOCK_FILE, readLockFileOwner, readLockOwner, type DirLock } from './lock.js';
+import { acquireLockFile, LOCK_FILE, removeStaleLock, type DirLock } from './lock.js';
 
 export interface SwapJournal {
   target: string;
@@ -43,10 +43,7 @@ function restoreLockPath(target: string): string {
 
 /** A restore lock whose process died (a kill) is removed by the next look at the target. */
 async function removeStaleRestoreLockFile(target: string): Promise<void> {
-  const file = restoreLockPath(target);
-  if (!fs.existsSync(file)) return;
-  const owner = await readLockFileOwner(file);
-  if (!isLiveOwner(owner)) await fsp.rm(file, { force: true });
+  await removeStaleLock(restoreLockPath(target));
 }
 
 export function stamp(date = new Date()): string {
@@ -68,8 +65,7 @@ export const RESTORE_LOCK_PURPOSE = 'bri restore';
 
 /** Removes a lock left in `dir` by a restore whose process died. */
 async function removeStaleRestoreLock(dir: string): Promise<void> {
-  const owner = await readLockOwner(dir).catch(() => null);
-  if (owner && owner.purpose === RESTORE_LOCK_PURPOSE && !isLiveOwner(owner)) await fsp.rm(path.join(dir, LOCK_FILE), { force: true });
+  await removeStaleLock(path.join(dir, LOCK_FILE), RESTORE_LOCK_PURPOSE);
 }
 
 /**

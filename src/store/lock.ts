@@ -2,6 +2,7 @@
  * One writer per data directory: `<dataDir>/bri.lock` holds the owner's pid and host.
  * A lock whose pid is dead on this host is stale and taken over.
  */
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,15 +40,7 @@ export async function readLockOwner(dataDir: string): Promise<LockOwner | null> 
 }
 
 export async function readLockFileOwner(lockPath: string): Promise<LockOwner | null> {
-  try {
-    const text = await fsp.readFile(lockPath, 'utf8');
-    const parsed = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof parsed.pid !== 'number') return null;
-    return { pid: parsed.pid, host: String(parsed.host ?? ''), since: Number(parsed.since ?? 0), purpose: String(parsed.purpose ?? '') };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    return null; // unreadable or torn lock file: treat as stale
-  }
+  return parseOwner(await readText(lockPath).catch(() => null));
 }
 
 /** Whether the lock is held by a live process (other than this one). */
@@ -75,25 +68,111 @@ export async function acquireLock(dataDir: string, purpose: string): Promise<Dir
 }
 
 /**
- * Takes the lock file at `lockPath` (created with O_EXCL, holding pid and host), taking over a
- * stale one; throws LOCKED naming `what` if a live process holds it.
+ * The lock's content is written to a scratch file beside it and published with link(2), which fails
+ * when the lock exists: a lock file is therefore whole whenever it can be seen. (Created with O_EXCL
+ * and then written, it was empty for a moment; a second process took that for a dead owner's lock,
+ * removed it, and both believed they held the directory.)
+ */
+const SCRATCH = /^(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** Whether `name` is a lock's scratch file (in flight, or left by a process killed while it took the lock). */
+export function isLockScratch(name: string): boolean {
+  return SCRATCH.test(name);
+}
+
+function scratchPath(lockPath: string): string {
+  return `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+async function readText(file: string): Promise<string | null> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function parseOwner(text: string | null): LockOwner | null {
+  if (text === null) return null;
+  try {
+    const parsed = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof parsed.pid !== 'number') return null;
+    return { pid: parsed.pid, host: String(parsed.host ?? ''), since: Number(parsed.since ?? 0), purpose: String(parsed.purpose ?? '') };
+  } catch {
+    return null; // a torn or damaged lock file (an older version wrote it in place): its owner is unknown, so it is stale
+  }
+}
+
+/** Publishes `text` as the lock; false when a lock is already there. */
+async function publish(lockPath: string, text: string): Promise<boolean> {
+  const scratch = scratchPath(lockPath);
+  try {
+    // No fsync: after a crash of the machine every pid in a lock is dead, so the lock is stale whatever it holds.
+    await fsp.writeFile(scratch, text, { flag: 'wx', mode: 0o644 });
+    await fsp.link(scratch, lockPath);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    await fsp.rm(scratch, { force: true });
+  }
+}
+
+/**
+ * Removes a stale lock whose content was `text`. It is first renamed to a name of this process's
+ * own, so that of two processes taking over the same stale lock only one removes it, and neither
+ * removes a lock the other published in the meantime: that one is put back.
+ */
+async function removeStale(lockPath: string, text: string): Promise<void> {
+  const aside = scratchPath(lockPath);
+  try {
+    await fsp.rename(lockPath, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process took it over first
+    throw err;
+  }
+  try {
+    if ((await readText(aside)) !== text) await fsp.link(aside, lockPath).catch(() => undefined);
+  } finally {
+    await fsp.rm(aside, { force: true });
+  }
+}
+
+/** Removes the scratch files of processes that were killed while they took this lock. */
+async function sweepScratch(lockPath: string): Promise<void> {
+  const dir = path.dirname(lockPath);
+  const base = path.basename(lockPath);
+  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+    const m = SCRATCH.exec(name);
+    if (m === null || m[1] !== base) continue;
+    const pid = Number(m[2]);
+    if (pid !== process.pid && !pidAlive(pid)) await fsp.rm(path.join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Removes the lock at `lockPath` when its owner is dead (and, given `purpose`, took it for that),
+ * with the scratch files that processes killed while taking it left beside it.
+ */
+export async function removeStaleLock(lockPath: string, purpose?: string): Promise<void> {
+  const found = await readText(lockPath).catch(() => null);
+  const owner = parseOwner(found);
+  if (found !== null && !isLiveOwner(owner) && (purpose === undefined || owner?.purpose === purpose)) await removeStale(lockPath, found);
+  await sweepScratch(lockPath);
+}
+
+/**
+ * Takes the lock file at `lockPath` (holding pid and host), taking over a stale one; throws LOCKED
+ * naming `what` if a live process holds it.
  */
 export async function acquireLockFile(lockPath: string, purpose: string, what: string): Promise<DirLock> {
   const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: Date.now(), purpose };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await fsp.open(lockPath, 'wx', 0o644);
-      try {
-        await handle.writeFile(JSON.stringify(owner) + '\n');
-        await handle.sync();
-      } catch (err) {
-        // A lock that could not be written (a full disk) is not left behind as an empty file.
-        await handle.close().catch(() => undefined);
-        await fsp.rm(lockPath, { force: true });
-        throw err;
-      } finally {
-        await handle.close().catch(() => undefined);
-      }
+  const text = JSON.stringify(owner) + '\n';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (await publish(lockPath, text)) {
+      await sweepScratch(lockPath);
       let released = false;
       return {
         path: lockPath,
@@ -101,25 +180,24 @@ export async function acquireLockFile(lockPath: string, purpose: string, what: s
         async release() {
           if (released) return;
           released = true;
-          const current = await readLockFileOwner(lockPath);
-          if (current && current.pid === owner.pid && current.since === owner.since) await fsp.rm(lockPath, { force: true });
+          if ((await readText(lockPath).catch(() => null)) === text) await fsp.rm(lockPath, { force: true });
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const current = await readLockFileOwner(lockPath);
-      if (current && isLiveOwner(current)) {
-        if (current.pid === process.pid && current.host === owner.host) {
-          throw new BriError(ErrorCodes.LOCKED, `${what} is already in use in this process (pid ${current.pid}, ${current.purpose})`, {
-            hint: 'Use the open database instance, or wait for the operation in progress, or close it first.',
-            details: { lockPath, owner: current },
-          });
-        }
-        throw lockedError(what, lockPath, current);
-      }
-      // Stale: the owner died without releasing. Remove and retry the exclusive create.
-      await fsp.rm(lockPath, { force: true });
     }
+    const found = await readText(lockPath);
+    if (found === null) continue; // released in the meantime
+    const current = parseOwner(found);
+    if (current && isLiveOwner(current)) {
+      if (current.pid === process.pid && current.host === owner.host) {
+        throw new BriError(ErrorCodes.LOCKED, `${what} is already in use in this process (pid ${current.pid}, ${current.purpose})`, {
+          hint: 'Use the open database instance, or wait for the operation in progress, or close it first.',
+          details: { lockPath, owner: current },
+        });
+      }
+      throw lockedError(what, lockPath, current);
+    }
+    // Stale: the owner died without releasing.
+    await removeStale(lockPath, found);
   }
   const current = await readLockFileOwner(lockPath);
   throw lockedError(what, lockPath, current ?? { pid: -1, host: '?', since: 0, purpose: 'unknown' });

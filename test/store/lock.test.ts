@@ -1,0 +1,160 @@
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { acquireLockFile, readLockFileOwner, removeStaleLock } from '../../src/store/lock.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-lock-'));
+});
+afterEach(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+/** A child process that takes the lock, prints "held", and holds it until killed. */
+function holder(lockPath: string): Promise<{ kill: () => void; exited: Promise<void> }> {
+  const code = `
+    const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock.ts', import.meta.url).href)});
+    await acquireLockFile(${JSON.stringify(lockPath)}, 'holder', 'test');
+    console.log('held');
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('held') && resolve({ kill: () => child.kill('SIGKILL'), exited }));
+    child.once('exit', (c) => reject(new Error(`holder exited with ${c}`)));
+  });
+}
+
+describe('the directory lock', () => {
+  it('is never seen empty or torn: a lock file, when it exists, names its owner', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    let stop = false;
+    const seen: string[] = [];
+    // A reader polling as fast as it can while the lock is taken and released again and again.
+    const reader = (async () => {
+      while (!stop) {
+        const text = await fsp.readFile(lockPath, 'utf8').catch(() => null);
+        if (text !== null && !/^\{.*"pid":\d+.*\}\n$/.test(text)) seen.push(JSON.stringify(text));
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 300; i++) await (await acquireLockFile(lockPath, 'test', 'test')).release();
+    stop = true;
+    await reader;
+    expect(seen).toEqual([]);
+  });
+
+  it('two acquirers at once in one process: exactly one holds it, the other is told it is in use', async () => {
+    for (let round = 0; round < 200; round++) {
+      const lockPath = path.join(dir, `bri-${round}.lock`);
+      const results = await Promise.allSettled([acquireLockFile(lockPath, 'a', 'test'), acquireLockFile(lockPath, 'b', 'test')]);
+      const held = results.filter((r) => r.status === 'fulfilled');
+      expect(held.length, `round ${round}`).toBe(1);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect((refused.reason as { code?: string }).code, `round ${round}`).toBe('LOCKED');
+      const owner = await readLockFileOwner(lockPath);
+      expect(owner?.purpose).toBe((held[0] as PromiseFulfilledResult<{ owner: { purpose: string } }>).value.owner.purpose);
+    }
+  });
+
+  it('processes racing for it in loops: never two holders at once', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    const marker = path.join(dir, 'holder');
+    // Each holder publishes a marker with O_EXCL: finding one there means another process holds the lock too.
+    const code = `
+      const fsp = await import('node:fs/promises');
+      const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock.ts', import.meta.url).href)});
+      let overlaps = 0, held = 0;
+      for (let i = 0; i < 250; i++) {
+        let lock;
+        try { lock = await acquireLockFile(${JSON.stringify(lockPath)}, 'racer', 'test'); } catch (e) { if (e.code !== 'LOCKED') throw e; continue; }
+        held++;
+        const mine = await fsp.writeFile(${JSON.stringify(marker)}, String(process.pid), { flag: 'wx' }).then(() => true, () => false);
+        if (!mine) overlaps++;
+        await new Promise((r) => setTimeout(r, 1));
+        if (mine) await fsp.rm(${JSON.stringify(marker)});
+        await lock.release();
+      }
+      console.log(JSON.stringify({ overlaps, held }));`;
+    const runs = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      return new Promise<{ overlaps: number; held: number }>((resolve, reject) =>
+        child.once('exit', (c) => (c === 0 ? resolve(JSON.parse(out) as { overlaps: number; held: number }) : reject(new Error(`racer exited with ${c}`)))),
+      );
+    });
+    const results = await Promise.all(runs);
+    expect(results.map((r) => r.overlaps)).toEqual([0, 0, 0, 0]);
+    expect(results.reduce((a, r) => a + r.held, 0)).toBeGreaterThan(0);
+    expect((await fsp.readdir(dir)).filter((n) => n !== 'holder')).toEqual([]);
+  }, 60_000);
+
+  it('leaves no files beside the lock once taken and released', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    await (await acquireLockFile(lockPath, 'test', 'test')).release();
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
+  it('a stale lock of a killed process is taken over, and the killed process\'s scratch files are removed', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    const h = await holder(lockPath);
+    h.kill();
+    await h.exited;
+    // What a process killed between writing its lock's content and publishing it leaves behind.
+    const deadPid = (await readLockFileOwner(lockPath))!.pid;
+    await fsp.writeFile(path.join(dir, `bri.lock.${deadPid}.abcdef012345.tmp`), '{"pid":');
+    const lock = await acquireLockFile(lockPath, 'next', 'test');
+    expect((await readLockFileOwner(lockPath))?.purpose).toBe('next');
+    expect(await fsp.readdir(dir)).toEqual(['bri.lock']);
+    await lock.release();
+    expect(await fsp.readdir(dir)).toEqual([]);
+  });
+
+  it('a live holder in another process is refused with LOCKED, and keeps its lock', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    const h = await holder(lockPath);
+    try {
+      await expect(acquireLockFile(lockPath, 'next', 'test')).rejects.toMatchObject({ code: 'LOCKED' });
+      expect((await readLockFileOwner(lockPath))?.purpose).toBe('holder');
+    } finally {
+      h.kill();
+      await h.exited;
+    }
+  });
+
+  it('an unreadable lock file (left by an older version, or damaged) is taken over', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    await fsp.writeFile(lockPath, '');
+    const lock = await acquireLockFile(lockPath, 'next', 'test');
+    expect((await readLockFileOwner(lockPath))?.purpose).toBe('next');
+    await lock.release();
+  });
+
+  it('removeStaleLock removes a dead owner\'s lock of the purpose asked and the scratch beside it, and nothing else', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    const h = await holder(lockPath);
+    h.kill();
+    await h.exited;
+    const deadPid = (await readLockFileOwner(lockPath))!.pid;
+    const scratch = path.join(dir, `bri.lock.${deadPid}.0123456789ab.tmp`);
+    await fsp.writeFile(scratch, '');
+    await removeStaleLock(lockPath, 'bri restore');
+    expect((await readLockFileOwner(lockPath))?.purpose, 'another purpose: kept').toBe('holder');
+    expect(await fsp.readdir(dir)).toEqual(['bri.lock']);
+    await removeStaleLock(lockPath, 'holder');
+    expect(await fsp.readdir(dir)).toEqual([]);
+
+    const live = await holder(lockPath);
+    try {
+      await removeStaleLock(lockPath);
+      expect((await readLockFileOwner(lockPath))?.purpose, 'a live owner: kept').toBe('holder');
+    } finally {
+      live.kill();
+      await live.exited;
+    }
+  });
+});
