@@ -25,8 +25,18 @@ export function fixturesPresent(): boolean {
   return fs.existsSync(path.join(FIXTURES_DIR, 'small/wal'));
 }
 
+const madeTempDirs: string[] = [];
+
+/** A fresh temp directory; removed after the test file (test/support/temp-cleanup.ts). */
 export async function makeTempDir(prefix = 'bri-test-'): Promise<string> {
-  return fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));
+  madeTempDirs.push(dir);
+  return dir;
+}
+
+/** The temp directories made so far, forgotten here. */
+export function takeTempDirs(): string[] {
+  return madeTempDirs.splice(0);
 }
 
 /** Copies a fixture into a fresh temp dir (writable), returns the data dir. */
