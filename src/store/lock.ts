@@ -104,13 +104,19 @@ function parseOwner(text: string | null): LockOwner | null {
   }
 }
 
+const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
 /** Publishes `text` as the lock; false when a lock is already there. */
 async function publish(lockPath: string, text: string): Promise<boolean> {
   const scratch = scratchPath(lockPath);
   try {
     // No fsync: after a crash of the machine every pid in a lock is dead, so the lock is stale whatever it holds.
     await fsp.writeFile(scratch, text, { flag: 'wx', mode: 0o644 });
-    await fsp.link(scratch, lockPath);
+    await fsp.link(scratch, lockPath).catch((err: NodeJS.ErrnoException) => {
+      // A file system without hard links (some network and FUSE mounts): created with O_EXCL, then written.
+      if (!NO_LINKS.has(err.code ?? '')) throw err;
+      return fsp.writeFile(lockPath, text, { flag: 'wx', mode: 0o644 });
+    });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
