@@ -85,7 +85,7 @@ export interface OursFigures {
   /** Timed inside the child, around create() / verify(). */
   ms: number;
   runsMs: number[];
-  /** The child process from spawn to exit (node + tsx start-up included). */
+  /** The child process from spawn to exit (node start-up included). */
   childWallMs: number;
   /** User + system CPU of the child (all threads) during the operation, ms. */
   cpuMs: number | null;
@@ -600,7 +600,7 @@ export async function runArchiveBench(opts: ArchiveBenchOptions): Promise<Archiv
     );
   }
   log(
-    '"theirs" peak RSS = tar + zstd (concurrent, per-process peaks added); ours = the whole child process (node + tsx + zstd threads). ' +
+    '"theirs" peak RSS = tar + zstd (concurrent, per-process peaks added); ours = the whole child process (node + zstd threads). ' +
       'Their output has no manifest, no per-segment frames, no checksums member; ours is a tar of per-segment .zst members.',
   );
   result.summaryRows = archiveSummaryRows(result.rows, result.smallMembers, cpus.length);

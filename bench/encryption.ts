@@ -92,7 +92,7 @@ export interface Sample {
   ms: number;
   cpuMs: number | null;
   peakRssKb: number | null;
-  /** Ours: the child from spawn to exit (node + tsx start-up included). */
+  /** Ours: the child from spawn to exit (node start-up included). */
   processMs?: number;
   /** Ours: when each part started, ms from the start of the call. */
   phases?: Record<string, number>;
@@ -476,7 +476,7 @@ export async function runEncryptionBench(opts: EncryptionBenchOptions = {}): Pro
   console.log('');
   log(
     `WAL ${size}, ${result.wal ? fmtInt(result.wal.lines) : '?'} lines, level ${LEVEL}, medians of ${runs} interleaved run(s) (the tools: ${runs} x ${TOOL_REPEATS}); "median of runs" = the median of the on/off ratios of each run (pairs measured one after the other). Ours = the call inside its child (CPU and peak RSS: ` +
-      `the whole child, node + tsx); theirs = the whole \`sh -c\` (CPU: GNU time's user + system of each process, added up; peak RSS: the processes of the pipe added up).`,
+      `the whole child, node); theirs = the whole \`sh -c\` (CPU: GNU time's user + system of each process, added up; peak RSS: the processes of the pipe added up).`,
   );
   if (failures.length > 0) log(`problems: ${failures.join('; ')}`);
 

@@ -680,7 +680,7 @@ export async function runRestoreBench(opts: RestoreBenchOptions = {}): Promise<R
   console.log('');
   log(
     `WAL ${result.wal ? `${fmtBytes(result.wal.bytes)}, ${fmtInt(result.wal.lines)} lines` : '?'}; archive ${result.archive ? fmtBytes(result.archive.bytes) : '?'} at level ${SETUP_LEVEL}. ` +
-      `"ours" peak RSS = the whole child (node + tsx; floor ${fmtRss(result.childBaselineRssKb)}); "theirs" = the largest step (par2, tar, zstd, sync run one after the other; zstd | awk added up).`,
+      `"ours" peak RSS = the whole child (node; floor ${fmtRss(result.childBaselineRssKb)}); "theirs" = the largest step (par2, tar, zstd, sync run one after the other; zstd | awk added up).`,
   );
   result.summaryRows = restoreSummaryRows(result);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });

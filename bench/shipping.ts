@@ -40,7 +40,7 @@ import { recover } from '../src/store/recovery.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rverServer } from '../test/support/servers/s3rver.js';
 import type { LoadChildResult } from './archiving.js';
 import type { ShippingFigures } from './children/archiving-load.js';
-import { benchRoot, hasGnuTime, machineInfo, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
+import { benchRoot, hasGnuTime, machineInfo, childCommand, runNodeChild, siblingPath, type MachineInfo } from './lib/measure.js';
 import { fmtBytes, fmtInt, fmtMs, formatTable } from './lib/table.js';
 import { loadRunLine, withWithoutTable } from './lib/with-without.js';
 import { flag, positiveInt } from './lib/args.js';
@@ -219,7 +219,7 @@ interface WriterOutput {
 /** Starts the writer, SIGKILLs it `killAfterMs` after its READY, and collects what it printed. */
 async function runKilledWriter(args: readonly string[], killAfterMs: number, startTimeoutMs: number): Promise<WriterOutput> {
   const envFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((s) => s !== '');
-  const child = spawn(process.execPath, [...envFlags, '--import', import.meta.resolve('tsx'), LOAD_CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...envFlags, ...childCommand(LOAD_CHILD), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const out: WriterOutput = { readyAt: 0, killedAt: 0, acks: new Map(), shipments: [], stderr: '' };
   let pending = '';
   let killTimer: NodeJS.Timeout | null = null;

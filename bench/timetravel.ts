@@ -519,7 +519,7 @@ export async function runTimeTravelBench(opts: TimeTravelBenchOptions = {}): Pro
     console.log('');
     log(
       `${size}, ${fmtInt(result.wal!.lines)} lines, archive ${archiveBytes !== null ? fmtBytes(archiveBytes) : '?'} (level ${LEVEL}, ${result.archive?.members} WAL members); medians of ${runs} run(s). ` +
-        `Ours = the call inside its child (CPU: the child's, every thread; peak RSS: the whole child, node + tsx); theirs = the whole \`sh -c\` (CPU: user + system of both processes; peak RSS: both added up), ` +
+        `Ours = the call inside its child (CPU: the child's, every thread; peak RSS: the whole child, node); theirs = the whole \`sh -c\` (CPU: user + system of both processes; peak RSS: both added up), ` +
         `or the two restores' calls added up (peak RSS: the larger). History per run: ${historyRatios.map((r) => `${r.toFixed(2)}x`).join(' ')}; diff per run: ${diffRatios.map((r) => `${r.toFixed(2)}x`).join(' ')}.`,
     );
     for (const c of result.checks) log(`checked: ${c}`);

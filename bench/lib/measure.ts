@@ -114,9 +114,32 @@ export interface ChildRun<T> extends RunResult {
   result: T;
 }
 
-/** The tsx ESM loader, resolved once, so that children run TypeScript without the tsx CLI's extra process. */
-function tsxLoaderUrl(): string {
-  return import.meta.resolve('tsx');
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const COMPILED_ROOT = path.join(REPO_ROOT, '.bench', 'dist');
+let compiledOnce: boolean | undefined;
+
+/**
+ * Our children run as users run the package: compiled to JavaScript (tsconfig.bench.json, into
+ * .bench/dist, once per bench process). Under tsx they carried its loader (about 48 MiB of RSS)
+ * and compiled our modules during the timed calls that load them lazily. BENCH_TSX=1 runs them
+ * under tsx, from the sources, as before.
+ */
+function compiled(): boolean {
+  if (compiledOnce !== undefined) return compiledOnce;
+  compiledOnce = false;
+  if (process.env.BENCH_TSX === '1') return compiledOnce;
+  const tsc = path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  fs.rmSync(COMPILED_ROOT, { recursive: true, force: true });
+  const r = spawnSync(process.execPath, [tsc, '-p', path.join(REPO_ROOT, 'tsconfig.bench.json')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`compiling the bench children failed (BENCH_TSX=1 runs them under tsx):\n${r.stdout}${r.stderr}`);
+  compiledOnce = true;
+  return compiledOnce;
+}
+
+/** How node runs one of our TypeScript child scripts: its compiled file, or the source under tsx. */
+export function childCommand(script: string): string[] {
+  if (!compiled()) return ['--import', import.meta.resolve('tsx'), script];
+  return [path.join(COMPILED_ROOT, path.relative(REPO_ROOT, script)).replace(/\.ts$/, '.js')];
 }
 
 export interface ChildOptions extends RunOptions {
@@ -125,7 +148,7 @@ export interface ChildOptions extends RunOptions {
 }
 
 /**
- * Runs one of our TypeScript child scripts under node + tsx and returns what it
+ * Runs one of our TypeScript child scripts (compiled, see childCommand) and returns what it
  * reported. Peak RSS: GNU time when present, else the child's own maxRSS.
  * Throws when the child fails or reports nothing.
  */
@@ -135,7 +158,7 @@ export async function runNodeChild<T extends { maxRssKb?: number }>(
   opts: ChildOptions = {},
 ): Promise<ChildRun<T>> {
   const envFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((s) => s !== '');
-  const nodeArgs = [...envFlags, ...(opts.nodeFlags ?? []), '--import', tsxLoaderUrl(), script, ...args];
+  const nodeArgs = [...envFlags, ...(opts.nodeFlags ?? []), ...childCommand(script), ...args];
   const run = await runMeasured(process.execPath, nodeArgs, { ...opts, captureStdout: true });
   const line = run.stdout
     .split('\n')
