@@ -1,12 +1,14 @@
 /**
- * One writer per data directory: `<dataDir>/bri.lock` holds the owner's pid and host.
- * A lock whose pid is dead on this host is stale and taken over.
+ * One writer per data directory: `<dataDir>/bri.lock` holds the owner's pid and host (and, on
+ * Linux, the boot and the process's start time). A lock of this host whose process is gone is
+ * stale and taken over, also when its pid now belongs to another process (process-identity.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
+import { bootId, ownProcessStart, processStart } from './process-identity.js';
 
 export { LOCK_FILE } from './layout.js';
 import { LOCK_FILE } from './layout.js';
@@ -18,6 +20,10 @@ export interface LockOwner {
   since: number;
   /** What took the lock, e.g. "store" or "bri archive create". */
   purpose: string;
+  /** The kernel's boot id when the lock was taken (Linux). */
+  boot?: string;
+  /** The owner's start time, in clock ticks since boot (Linux). */
+  start?: string;
 }
 
 export interface DirLock {
@@ -43,12 +49,28 @@ export async function readLockFileOwner(lockPath: string): Promise<LockOwner | n
   return parseOwner(await readText(lockPath).catch(() => null));
 }
 
-/** Whether the lock is held by a live process (other than this one). */
+/** The `since` of every lock this process holds now (a count each: two may share a millisecond). */
+const heldHere = new Map<number, number>();
+
+function holdHere(since: number, delta: 1 | -1): void {
+  const n = (heldHere.get(since) ?? 0) + delta;
+  if (n > 0) heldHere.set(since, n);
+  else heldHere.delete(since);
+}
+
+/** Whether the lock is held by a live process: another one, or this one when it took that lock. */
 export function isLiveOwner(owner: LockOwner | null): boolean {
   if (owner === null) return false;
   if (owner.host !== os.hostname()) return true; // cannot check another host's pids: assume alive
-  if (owner.pid === process.pid) return true;
-  return pidAlive(owner.pid);
+  // This pid: ours only if this process took that lock; else an earlier process had this pid (a restarted container).
+  if (owner.pid === process.pid) return heldHere.has(owner.since) && (owner.start === undefined || owner.start === ownProcessStart());
+  const boot = bootId();
+  if (owner.boot !== undefined && boot !== null && owner.boot !== boot) return false; // taken before a reboot
+  if (!pidAlive(owner.pid)) return false;
+  // Alive, but maybe another process under a reused pid.
+  if (owner.start === undefined) return true;
+  const start = processStart(owner.pid);
+  return start === null || start === owner.start;
 }
 
 function lockedError(what: string, lockPath: string, owner: LockOwner): BriError {
@@ -98,7 +120,14 @@ function parseOwner(text: string | null): LockOwner | null {
   try {
     const parsed = JSON.parse(text) as Partial<LockOwner>;
     if (typeof parsed.pid !== 'number') return null;
-    return { pid: parsed.pid, host: String(parsed.host ?? ''), since: Number(parsed.since ?? 0), purpose: String(parsed.purpose ?? '') };
+    return {
+      pid: parsed.pid,
+      host: String(parsed.host ?? ''),
+      since: Number(parsed.since ?? 0),
+      purpose: String(parsed.purpose ?? ''),
+      ...(typeof parsed.boot === 'string' ? { boot: parsed.boot } : {}),
+      ...(typeof parsed.start === 'string' ? { start: parsed.start } : {}),
+    };
   } catch {
     return null; // a torn or damaged lock file (an older version wrote it in place): its owner is unknown, so it is stale
   }
@@ -174,10 +203,18 @@ export async function removeStaleLock(lockPath: string, purpose?: string): Promi
  * naming `what` if a live process holds it.
  */
 export async function acquireLockFile(lockPath: string, purpose: string, what: string): Promise<DirLock> {
-  const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: Date.now(), purpose };
+  const boot = bootId();
+  const start = ownProcessStart();
+  const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: Date.now(), purpose, ...(boot !== null ? { boot } : {}), ...(start !== null ? { start } : {}) };
   const text = JSON.stringify(owner) + '\n';
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (await publish(lockPath, text)) {
+    // Counted as held before it is published: another acquirer in this process may read it at once.
+    holdHere(owner.since, 1);
+    const published = await publish(lockPath, text).catch((err: unknown) => {
+      holdHere(owner.since, -1);
+      throw err;
+    });
+    if (published) {
       await sweepScratch(lockPath);
       let released = false;
       return {
@@ -186,10 +223,15 @@ export async function acquireLockFile(lockPath: string, purpose: string, what: s
         async release() {
           if (released) return;
           released = true;
-          if ((await readText(lockPath).catch(() => null)) === text) await fsp.rm(lockPath, { force: true });
+          try {
+            if ((await readText(lockPath).catch(() => null)) === text) await fsp.rm(lockPath, { force: true });
+          } finally {
+            holdHere(owner.since, -1);
+          }
         },
       };
     }
+    holdHere(owner.since, -1);
     const found = await readText(lockPath);
     if (found === null) continue; // released in the meantime
     const current = parseOwner(found);

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLockFile, readLockFileOwner, removeStaleLock } from '../../src/store/lock.js';
+import { acquireLockFile, isLiveOwner, readLockFileOwner, removeStaleLock } from '../../src/store/lock.js';
+import { bootId, processStart } from '../../src/store/process-identity.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -156,5 +157,55 @@ describe('the directory lock', () => {
       live.kill();
       await live.exited;
     }
+  });
+
+  describe('a pid that came back (a container restarted after a crash, a reboot)', () => {
+    const linux = process.platform === 'linux';
+    const write = (lockPath: string, owner: Record<string, unknown>) => fsp.writeFile(lockPath, JSON.stringify({ host: os.hostname(), since: 1_700_000_000_000, purpose: 'store', ...owner }) + '\n');
+
+    it('a lock with this process\'s pid that this process did not take is an earlier process\'s: taken over', async () => {
+      const lockPath = path.join(dir, 'bri.lock');
+      await write(lockPath, { pid: process.pid });
+      const lock = await acquireLockFile(lockPath, 'after restart', 'test');
+      expect((await readLockFileOwner(lockPath))?.purpose).toBe('after restart');
+      // And the one it took is this process's: a second acquire is told so.
+      await expect(acquireLockFile(lockPath, 'again', 'test')).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining('in this process') });
+      await lock.release();
+      expect(await fsp.readdir(dir)).toEqual([]);
+    });
+
+    it.skipIf(!linux)('a live pid that started after the lock was taken is another process: taken over (Linux)', async () => {
+      const lockPath = path.join(dir, 'bri.lock');
+      const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+      try {
+        await new Promise((r) => setTimeout(r, 50));
+        const start = processStart(sleeper.pid!);
+        expect(start).not.toBeNull();
+        const theirs = { pid: sleeper.pid, boot: bootId(), start };
+        expect(isLiveOwner({ ...theirs, host: os.hostname(), since: 1, purpose: 'x' } as never), 'its own start: live').toBe(true);
+        await write(lockPath, { ...theirs, start: String(Number(start) - 100) });
+        const lock = await acquireLockFile(lockPath, 'next', 'test');
+        expect((await readLockFileOwner(lockPath))?.purpose).toBe('next');
+        await lock.release();
+        await write(lockPath, theirs);
+        await expect(acquireLockFile(lockPath, 'next', 'test')).rejects.toMatchObject({ code: 'LOCKED' });
+      } finally {
+        sleeper.kill('SIGKILL');
+      }
+    });
+
+    it.skipIf(!linux)('a lock taken before a reboot is stale even if its pid is alive now (Linux)', async () => {
+      const lockPath = path.join(dir, 'bri.lock');
+      await write(lockPath, { pid: 1, boot: '00000000-0000-0000-0000-000000000000' });
+      const lock = await acquireLockFile(lockPath, 'after reboot', 'test');
+      expect((await readLockFileOwner(lockPath))?.purpose).toBe('after reboot');
+      await lock.release();
+    });
+
+    it('a lock of another host is still assumed alive, and the error says how to clear it', async () => {
+      const lockPath = path.join(dir, 'bri.lock');
+      await fsp.writeFile(lockPath, JSON.stringify({ pid: 1, host: 'elsewhere', since: 1, purpose: 'store' }));
+      await expect(acquireLockFile(lockPath, 'next', 'test')).rejects.toMatchObject({ code: 'LOCKED', hint: expect.stringContaining(lockPath) });
+    });
   });
 });

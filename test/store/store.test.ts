@@ -261,6 +261,19 @@ describe('one writer per data directory', () => {
     await expect(BriStore.open({ dataDir })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining('pid 1 on'), hint: expect.any(String) });
   });
 
+  it('opens after a crash in a restarted container: the lock names this pid, but an earlier process took it', async () => {
+    const dataDir = await tempDataDir();
+    const db = await BriStore.open({ dataDir, snapshotOnClose: false });
+    await db.set('A', { n: 1 });
+    await db.close();
+    // What the crashed process left: its lock, with the pid this process has now (pid 1 or 7 again in a container).
+    await fsp.writeFile(path.join(dataDir, 'bri.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), since: Date.now() - 60_000, purpose: 'store' }) + '\n');
+    const reopened = await BriStore.open({ dataDir, snapshotOnClose: false });
+    expect(reopened.get('A')).toEqual({ n: 1 });
+    await expect(BriStore.open({ dataDir })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining('in this process') });
+    await reopened.close();
+  });
+
   it('takes over a stale lock whose process is dead', async () => {
     const dataDir = await tempDataDir();
     await fsp.mkdir(path.join(dataDir, 'wal'), { recursive: true });
