@@ -5,7 +5,7 @@
  */
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertDataDir } from '../store/data-dir.js';
-import { acquireLock } from '../store/lock.js';
+import { acquireLock } from '../store/lock/dir-lock.js';
 import { completeWalCleanup } from '../store/wal/wal-cleanup.js';
 import { offlineRemover, offlineSealer, type Sealer, type SegmentRemover } from '../store/offline.js';
 

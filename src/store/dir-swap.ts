@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fsyncDir, pathExists, writeFileDurable } from './durable-fs.js';
-import { acquireLockFile, LOCK_FILE, removeStaleLock, type DirLock } from './lock.js';
+import { acquireLockFile, LOCK_FILE, removeStaleLock, type DirLock } from './lock/dir-lock.js';
 
 export interface SwapJournal {
   target: string;

@@ -14,7 +14,7 @@ import { applyOperation, type DbState } from '../format/state.js';
 import { FrozenState } from './frozen-state.js';
 import { writeFileDurable } from './durable-fs.js';
 import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
-import { acquireLock, type DirLock } from './lock.js';
+import { acquireLock, type DirLock } from './lock/dir-lock.js';
 import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
 import { fixWalTail } from './wal/tail.js';

@@ -19,7 +19,7 @@ import { openRestore } from '../../src/archive/restore-api.js';
 import { recoverInterruptedRestore, writeJournal, type SwapJournal } from '../../src/store/dir-swap.js';
 import type { RestoreHooks } from '../../src/archive/restore/execute.js';
 import { toPlainState, type PlainState } from '../../src/format/state.js';
-import { LOCK_FILE, readLockFileOwner, readLockOwner } from '../../src/store/lock.js';
+import { LOCK_FILE, readLockFileOwner, readLockOwner } from '../../src/store/lock/dir-lock.js';
 import { recover } from '../../src/store/recovery.js';
 import { verifyDataDir } from '../../src/store/verify-data-dir.js';
 import { collectLines, prng, spawnTs, waitExit } from '../support/child.js';

@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLockFile, isLiveOwner, readLockFileOwner, removeStaleLock } from '../../src/store/lock.js';
-import { bootId, processStart } from '../../src/store/process-identity.js';
+import { acquireLockFile, isLiveOwner, readLockFileOwner, removeStaleLock } from '../../src/store/lock/dir-lock.js';
+import { bootId, processStart } from '../../src/store/lock/process-identity.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 /** A child process that takes the lock, prints "held", and holds it until killed. */
 function holder(lockPath: string): Promise<{ kill: () => void; exited: Promise<void> }> {
   const code = `
-    const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock.ts', import.meta.url).href)});
+    const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock/dir-lock.ts', import.meta.url).href)});
     await acquireLockFile(${JSON.stringify(lockPath)}, 'holder', 'test');
     console.log('held');
     setInterval(() => {}, 1000);`;
@@ -67,7 +67,7 @@ describe('the directory lock', () => {
     // Each holder publishes a marker with O_EXCL: finding one there means another process holds the lock too.
     const code = `
       const fsp = await import('node:fs/promises');
-      const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock.ts', import.meta.url).href)});
+      const { acquireLockFile } = await import(${JSON.stringify(new URL('../../src/store/lock/dir-lock.ts', import.meta.url).href)});
       let overlaps = 0, held = 0;
       for (let i = 0; i < 250; i++) {
         let lock;

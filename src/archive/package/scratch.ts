@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { madeByDeadProcess } from '../../store/lock/process-identity.js';
 
 const PREFIX = '.bri-scratch';
 /** Anywhere in a name: helpers' own temp files beside a scratch file (`.<scratch>.<random>.tmp`) carry it too. */
@@ -30,18 +31,10 @@ export function scratchPath(dir: string, what: string): string {
   return path.join(dir, `${PREFIX}.${hostTag()}.${process.pid}.${randomBytes(4).toString('hex')}.${label}`);
 }
 
-/** Whether `name` is a scratch file of a process of this host that no longer runs. */
-export function isStaleScratch(name: string): boolean {
+/** The pid of the process of this host that made the scratch file `name`, or null (not one, or another host's). */
+function scratchOwner(name: string): number | null {
   const m = OWNER_RE.exec(name);
-  if (!m || m[1] !== hostTag()) return false;
-  const pid = Number(m[2]);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false; // alive (or not ours to signal: EPERM is thrown, below)
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return m && m[1] === hostTag() ? Number(m[2]) : null;
 }
 
 /**
@@ -57,9 +50,14 @@ export async function sweepScratch(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of names) {
-    if (!isStaleScratch(name)) continue;
+    const pid = scratchOwner(name);
+    if (pid === null) continue;
+    const file = path.join(dir, name);
+    const st = await fsp.lstat(file).catch(() => null);
+    // Another process with this pid before this one (a restarted container) left it if it is older than this process.
+    if (st === null || !madeByDeadProcess(pid, st.mtimeMs)) continue;
     try {
-      await fsp.rm(path.join(dir, name), { force: true, recursive: true });
+      await fsp.rm(file, { force: true, recursive: true });
       removed.push(name);
     } catch {
       // another process removed it, or it cannot be: the next run tries again

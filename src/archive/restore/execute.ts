@@ -16,7 +16,7 @@ import { asBriError, BriError, ErrorCodes, errnoOf, isBriError } from '../../err
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
-import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../../store/lock.js';
+import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../../store/lock/dir-lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
 import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';

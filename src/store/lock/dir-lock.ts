@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
-import { bootId, ownProcessStart, processStart } from './process-identity.js';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { bootId, madeByDeadProcess, ownProcessStart, processGone, processStart } from './process-identity.js';
 
-export { LOCK_FILE } from './layout.js';
-import { LOCK_FILE } from './layout.js';
+export { LOCK_FILE } from '../layout.js';
+import { LOCK_FILE } from '../layout.js';
 
 export interface LockOwner {
   pid: number;
@@ -30,15 +30,6 @@ export interface DirLock {
   readonly path: string;
   readonly owner: LockOwner;
   release(): Promise<void>;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function readLockOwner(dataDir: string): Promise<LockOwner | null> {
@@ -66,7 +57,7 @@ export function isLiveOwner(owner: LockOwner | null): boolean {
   if (owner.pid === process.pid) return heldHere.has(owner.since) && (owner.start === undefined || owner.start === ownProcessStart());
   const boot = bootId();
   if (owner.boot !== undefined && boot !== null && owner.boot !== boot) return false; // taken before a reboot
-  if (!pidAlive(owner.pid)) return false;
+  if (processGone(owner.pid)) return false;
   // Alive, but maybe another process under a reused pid.
   if (owner.start === undefined) return true;
   const start = processStart(owner.pid);
@@ -182,8 +173,9 @@ async function sweepScratch(lockPath: string): Promise<void> {
   for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
     const m = SCRATCH.exec(name);
     if (m === null || m[1] !== base) continue;
-    const pid = Number(m[2]);
-    if (pid !== process.pid && !pidAlive(pid)) await fsp.rm(path.join(dir, name), { force: true });
+    const file = path.join(dir, name);
+    const st = await fsp.stat(file).catch(() => null);
+    if (st !== null && madeByDeadProcess(Number(m[2]), st.mtimeMs)) await fsp.rm(file, { force: true });
   }
 }
 

@@ -39,3 +39,24 @@ export function ownProcessStart(): string | null {
   if (ownStart === undefined) ownStart = processStart(process.pid);
   return ownStart;
 }
+
+/** Whether no process has the pid `pid` now (EPERM: one does, of another user). */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * Whether a file whose name says the process `pid` of this host made it, last written at `mtimeMs`,
+ * is a dead process's: that pid is gone, or it is this process's pid and the file is older than this
+ * process (an earlier process had the pid).
+ */
+export function madeByDeadProcess(pid: number, mtimeMs: number): boolean {
+  // A second of slack: file times and the process's start are read from different clocks' views.
+  if (pid === process.pid) return mtimeMs < performance.timeOrigin - 1000;
+  return processGone(pid);
+}

@@ -1,0 +1,28 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scratchPath, sweepScratch } from '../../../src/archive/package/scratch.js';
+import { makeTempDir } from '../../support/fixtures.js';
+
+describe('scratch files', () => {
+  it('the sweep removes a dead process\'s and an earlier process\'s with this pid (a restarted container), and keeps this process\'s', async () => {
+    const dir = await makeTempDir('bri-scratch-');
+    const mine = scratchPath(dir, 'download');
+    await fsp.writeFile(mine, 'now');
+    // The same name an earlier process with this pid made, a minute before this process started.
+    const earlier = scratchPath(dir, 'repaired');
+    await fsp.mkdir(earlier);
+    await fsp.writeFile(path.join(earlier, 'part'), 'x');
+    const before = new Date(performance.timeOrigin - 60_000);
+    await fsp.utimes(earlier, before, before);
+    // A process of this host that is gone.
+    const dead = path.join(dir, path.basename(scratchPath(dir, 'x')).replace(`.${process.pid}.`, `.${2 ** 22 + 777}.`));
+    await fsp.writeFile(dead, 'old');
+    const unrelated = path.join(dir, 'keep.bri');
+    await fsp.writeFile(unrelated, 'data');
+
+    const removed = await sweepScratch(dir);
+    expect(removed.sort()).toEqual([path.basename(earlier), path.basename(dead)].sort());
+    expect((await fsp.readdir(dir)).sort()).toEqual([path.basename(mine), 'keep.bri'].sort());
+  });
+});
