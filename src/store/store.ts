@@ -122,6 +122,7 @@ export class BriStore {
         },
         { segment: last?.index ?? 0, segmentBytes: 0, totalLines, lastPointer: rec.lastPointer },
       );
+      if (rec.lastTimestamp !== null) writer.stampNotBefore(rec.lastTimestamp);
       return new BriStore(
         dataDir,
         { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true },

@@ -137,8 +137,15 @@ export class WalWriter {
     this.stampFloor = Math.max(this.stampFloor, t + 1);
   }
 
+  /** Lines appended from now on are stamped at `t` or later (the WAL's last line, when it is opened). */
+  stampNotBefore(t: number): void {
+    this.stampFloor = Math.max(this.stampFloor, t);
+  }
+
   /** Appends one entry (plaintext JSS); the chain and line number are assigned now, in call order. */
   append(entryJss: string, now: number = Date.now()): AppendResult {
+    // Never earlier than the line before: a clock stepped back (NTP, a resumed VM) must not make the WAL's
+    // times go backwards, or "the state at T" would no longer be a prefix of the WAL.
     const timestamp = Math.max(now, this.stampFloor);
     if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
     if (this.failed !== null) throw this.writeFailed(this.failed);
@@ -147,6 +154,7 @@ export class WalWriter {
     const bytes = Buffer.from(`${timestamp}|${pointer}|${entry}\n`, 'utf8');
     this.pos.lastPointer = pointer;
     this.pos.totalLines++;
+    this.stampFloor = timestamp;
     const lineNo = this.pos.totalLines;
     const durable = new Promise<void>((resolve, reject) => this.pending.push({ bytes, resolve, reject }));
     this.scheduleFlush();
