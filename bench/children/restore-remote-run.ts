@@ -18,7 +18,8 @@ export function benchS3Remote(endpoint: string, bucket: string): Record<string, 
   return { provider: 's3', name: 's3', bucket, prefix: 'bench/', endpoint, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } };
 }
 
-if (process.argv[1]?.endsWith('restore-remote-run.ts')) {
+// Run as a child (its source under tsx, or compiled); imported by other children for its helpers.
+if (/restore-remote-run\.[jt]s$/.test(process.argv[1] ?? '')) {
   runChildMain(async () => {
     const args = childArgs();
     if (args.has('baseline')) {
