@@ -260,7 +260,8 @@ export class BriStore {
     this.assertOpen();
     // Line, state and time together: every later line is stamped after sealedAt.
     const endLocalLine = this.writer.position.totalLines;
-    const sealedAt = Date.now();
+    // Not before the last line: after the clock was stepped back, lines carry times ahead of it.
+    const sealedAt = Math.max(Date.now(), this.writer.stampFloorMs);
     this.writer.stampAfter(sealedAt);
     // The state frozen (copy on write) and the rotation marker, in the same tick; the state is then
     // encoded a slice at a time while writes go on. The rotation first: its syncs, close and open each

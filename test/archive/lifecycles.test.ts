@@ -243,3 +243,32 @@ describe('no silent gaps, no silent loss', () => {
     expect(archives()).toEqual(before);
   });
 });
+
+describe('a clock stepped back (NTP, a resumed VM)', () => {
+  it('the lines after it keep the WAL\'s order of times, the archive is sealed after its last line, and a restore to that line\'s time holds every line', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    let db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 10; i++) await db.set(`A_${i}`, { i });
+    await db.close();
+    // The lines so far, as a clock an hour ahead stamped them; the clock is then set right.
+    const ahead = Date.now() + 3_600_000;
+    const walDir = path.join(dataDir, 'wal');
+    for (const f of await fsp.readdir(walDir)) {
+      const file = path.join(walDir, f);
+      const text = await fsp.readFile(file, 'utf8');
+      await fsp.writeFile(file, text.replace(/^\d+\|/gm, `${ahead}|`));
+    }
+    db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 10; i++) await db.set(`B_${i}`, { i });
+    const archive = await db.archive.create();
+    const state = toPlainState(db.state);
+    await db.close();
+    const m = archive.manifest;
+    expect(m.timeRange.end.getTime()).toBeGreaterThanOrEqual(ahead);
+    expect(m.timeRange.sealedAt.getTime()).toBeGreaterThanOrEqual(m.timeRange.end.getTime());
+    const out = path.join(r, 'restored');
+    await openRestore({ dataDir }).toTimestamp(m.timeRange.end.getTime(), { targetDir: out });
+    expect(await stateOf(out)).toEqual(state);
+  });
+});

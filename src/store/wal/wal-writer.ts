@@ -137,6 +137,11 @@ export class WalWriter {
     this.stampFloor = Math.max(this.stampFloor, t + 1);
   }
 
+  /** The earliest time the next line can have: the last line's, or just after the last seal. */
+  get stampFloorMs(): number {
+    return this.stampFloor;
+  }
+
   /** Lines appended from now on are stamped at `t` or later (the WAL's last line, when it is opened). */
   stampNotBefore(t: number): void {
     this.stampFloor = Math.max(this.stampFloor, t);
