@@ -246,14 +246,23 @@ describe('continuous shipping', () => {
       const target = path.join(root, `pitr-${i}`);
       const r = await openRestore({ dataDir: target, config: { remotes: [remotes[i % 2]!] } }).toTimestamp(t);
       expect(r.shipped?.stoppedByTime).toBe(true);
-      expect(toPlainState((await recover(target)).state), `instant ${i}`).toEqual(expected);
+      const reopened = await recover(target);
+      expect(toPlainState(reopened.state), `instant ${i}`).toEqual(expected);
+      // The shipped lines were replayed too: the counts are the state's, and the first open replays nothing.
+      expect(r.documents, `instant ${i}`).toBe(Object.keys(expected.documents).length);
+      expect(r.collections, `instant ${i}`).toBe(Object.keys(expected.collections).length);
+      expect(reopened.snapshot?.walLine, `instant ${i}`).toBe(reopened.totalLines);
+      expect(reopened.replayed, `instant ${i}`).toBe(0);
     }
     // A clone takes the shipped WAL too, under a new instance id.
     const clone = path.join(root, 'clone');
     const c = await openRestore({ dataDir: path.join(root, 'elsewhere'), config: { remotes: [remotes[1]!] } }).clone({ targetDir: clone });
     expect(c.shipped?.lines).toBeGreaterThan(0);
     expect(c.instanceId).not.toBe(c.plan.instanceId);
-    expect(toPlainState((await recover(clone)).state)).toEqual(toPlainState((await recover(dataDir)).state));
+    const cloned = await recover(clone);
+    expect(toPlainState(cloned.state)).toEqual(toPlainState((await recover(dataDir)).state));
+    expect(c.documents).toBe(cloned.state.documents.size);
+    expect(cloned.replayed).toBe(0);
     // Past the last shipped line there is nothing to restore from.
     await expect(openRestore({ dataDir: path.join(root, 'late'), config: { remotes } }).toTimestamp(Date.now() + 60_000)).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
   }, 120_000);

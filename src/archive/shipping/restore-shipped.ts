@@ -75,8 +75,10 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
       return { failure: `it continues pointer ${shipment.header.prevPointer}, the restored chain ends at ${pos.lastPointer}`, stoppedByTime: false };
     }
     if (pastTarget(parsed.timestamp, until)) return { failure: null, stoppedByTime: true };
-    if (pos.expected && !(isEncryptedEntry(parsed.entry) && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
-    if (isEncryptedEntry(parsed.entry)) pos.encrypted = true;
+    const encrypted = isEncryptedEntry(parsed.entry);
+    if (encrypted) pos.encrypted = true;
+    // The replay stops only at a line it cannot read (encrypted at rest, no key); every other line is applied.
+    if (pos.expected && !(encrypted && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
     else pos.expected = null;
     buffer.push(text + '\n');
     pos.lastLine = abs;
