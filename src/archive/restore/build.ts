@@ -74,6 +74,8 @@ export interface Built {
   startSnapshot: Buffer[] | null;
   /** Where recovery.par2 lies in the archive (to audit it after the build), null when it was not reached or there is none. */
   recovery: { offset: number; size: number } | null;
+  /** Some of what was restored is encrypted at rest (BRI's key): without the key, its chain and state were not checked. */
+  encrypted: boolean;
 }
 
 /** An archive that does not match its manifest: the restore goes back to verifying (and repairing) a copy first. */
@@ -289,7 +291,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   else if (snapAtStart !== null && (m!.timeRange.walLines.start > 0 || snapAtStart.state.documents.size > 0 || snapAtStart.state.collections.size > 0)) {
     await writeSnapshot(dir, { version: 2, walLine: 0, timestamp: snapAtStart.timestamp, state: snapAtStart.state }, key);
   }
-  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: snapAtEnd ? expected : null, shipped, startSnapshot, recovery };
+  return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: snapAtEnd ? expected : null, shipped, startSnapshot, recovery, encrypted };
 }
 
 /** What the build proved: the counts of the state it replayed (the directory is not read again). */

@@ -286,6 +286,10 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     }
     const rd = base.recoveryDamaged;
     if (rd) base.warnings.push(`the recovery data of the copy on ${rd.source} is damaged (${rd.problem}); its data is intact and was restored; ${rd.hint}`);
+    // Said, not left to a null count: the bytes match the archive, but nothing inside them was looked at.
+    if (built.encrypted && opts.key === undefined) {
+      base.warnings.push('the data is encrypted at rest and no key was given: it was restored byte for byte and checked against the archive\'s checksums, but its hash chain and its state were not checked (documents and sets are not counted); give the key (BRI_ENCRYPTION_KEY) to check them, the database opens with it');
+    }
     const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
