@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { madeByDeadProcess } from '../../store/lock/process-identity.js';
+import { madeByDeadProcess, noteMadeHere } from '../../store/lock/process-identity.js';
 
 const PREFIX = '.bri-scratch';
 /** Anywhere in a name: helpers' own temp files beside a scratch file (`.<scratch>.<random>.tmp`) carry it too. */
@@ -28,7 +28,10 @@ function hostTag(): string {
 /** A new scratch path in `dir`; `what` says what it holds (e.g. `repaired`, `download`). */
 export function scratchPath(dir: string, what: string): string {
   const label = what.replace(/[^A-Za-z0-9._-]/g, '-').replace(/\.bri$/, '') || 'file';
-  return path.join(dir, `${PREFIX}.${hostTag()}.${process.pid}.${randomBytes(4).toString('hex')}.${label}`);
+  const name = `${PREFIX}.${hostTag()}.${process.pid}.${randomBytes(4).toString('hex')}.${label}`;
+  // Known to this process by name: its sweep never takes it for an earlier process's (see madeByDeadProcess).
+  noteMadeHere(name);
+  return path.join(dir, name);
 }
 
 /** The pid of the process of this host that made the scratch file `name`, or null (not one, or another host's). */
@@ -55,7 +58,7 @@ export async function sweepScratch(dir: string): Promise<string[]> {
     const file = path.join(dir, name);
     const st = await fsp.lstat(file).catch(() => null);
     // Another process with this pid before this one (a restarted container) left it if it is older than this process.
-    if (st === null || !madeByDeadProcess(pid, st.mtimeMs)) continue;
+    if (st === null || !madeByDeadProcess(pid, st.mtimeMs, name)) continue;
     try {
       await fsp.rm(file, { force: true, recursive: true });
       removed.push(name);

@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { bootId, madeByDeadProcess, ownProcessStart, processGone, processStart } from './process-identity.js';
+import { bootId, forgetMadeHere, madeByDeadProcess, noteMadeHere, ownProcessStart, processGone, processStart } from './process-identity.js';
 
 export { LOCK_FILE } from '../layout.js';
 import { LOCK_FILE } from '../layout.js';
@@ -93,8 +93,16 @@ export function isLockScratch(name: string): boolean {
   return SCRATCH.test(name);
 }
 
-function scratchPath(lockPath: string): string {
-  return `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+/** A scratch file beside the lock, known to this process until it is removed (see madeByDeadProcess). */
+async function withScratch<T>(lockPath: string, use: (scratch: string) => Promise<T>): Promise<T> {
+  const scratch = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  noteMadeHere(path.basename(scratch));
+  try {
+    return await use(scratch);
+  } finally {
+    await fsp.rm(scratch, { force: true });
+    forgetMadeHere(path.basename(scratch));
+  }
 }
 
 async function readText(file: string): Promise<string | null> {
@@ -128,22 +136,21 @@ const NO_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
 
 /** Publishes `text` as the lock; false when a lock is already there. */
 async function publish(lockPath: string, text: string): Promise<boolean> {
-  const scratch = scratchPath(lockPath);
-  try {
-    // No fsync: after a crash of the machine every pid in a lock is dead, so the lock is stale whatever it holds.
-    await fsp.writeFile(scratch, text, { flag: 'wx', mode: 0o644 });
-    await fsp.link(scratch, lockPath).catch((err: NodeJS.ErrnoException) => {
-      // A file system without hard links (some network and FUSE mounts): created with O_EXCL, then written.
-      if (!NO_LINKS.has(err.code ?? '')) throw err;
-      return fsp.writeFile(lockPath, text, { flag: 'wx', mode: 0o644 });
-    });
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  } finally {
-    await fsp.rm(scratch, { force: true });
-  }
+  return withScratch(lockPath, async (scratch) => {
+    try {
+      // No fsync: after a crash of the machine every pid in a lock is dead, so the lock is stale whatever it holds.
+      await fsp.writeFile(scratch, text, { flag: 'wx', mode: 0o644 });
+      await fsp.link(scratch, lockPath).catch((err: NodeJS.ErrnoException) => {
+        // A file system without hard links (some network and FUSE mounts): created with O_EXCL, then written.
+        if (!NO_LINKS.has(err.code ?? '')) throw err;
+        return fsp.writeFile(lockPath, text, { flag: 'wx', mode: 0o644 });
+      });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw err;
+    }
+  });
 }
 
 /**
@@ -152,18 +159,15 @@ async function publish(lockPath: string, text: string): Promise<boolean> {
  * removes a lock the other published in the meantime: that one is put back.
  */
 async function removeStale(lockPath: string, text: string): Promise<void> {
-  const aside = scratchPath(lockPath);
-  try {
-    await fsp.rename(lockPath, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process took it over first
-    throw err;
-  }
-  try {
+  await withScratch(lockPath, async (aside) => {
+    try {
+      await fsp.rename(lockPath, aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another process took it over first
+      throw err;
+    }
     if ((await readText(aside)) !== text) await fsp.link(aside, lockPath).catch(() => undefined);
-  } finally {
-    await fsp.rm(aside, { force: true });
-  }
+  });
 }
 
 /** Removes the scratch files of processes that were killed while they took this lock. */
@@ -175,7 +179,7 @@ async function sweepScratch(lockPath: string): Promise<void> {
     if (m === null || m[1] !== base) continue;
     const file = path.join(dir, name);
     const st = await fsp.stat(file).catch(() => null);
-    if (st !== null && madeByDeadProcess(Number(m[2]), st.mtimeMs)) await fsp.rm(file, { force: true });
+    if (st !== null && madeByDeadProcess(Number(m[2]), st.mtimeMs, name)) await fsp.rm(file, { force: true });
   }
 }
 

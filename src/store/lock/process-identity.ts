@@ -50,13 +50,34 @@ export function processGone(pid: number): boolean {
   }
 }
 
+/** The names of the scratch files this process made (a name derived from one, e.g. its `.tmp`, contains it). */
+const madeHere = new Set<string>();
+
+/** Records that this process makes a scratch file named `name` (its base name). */
+export function noteMadeHere(name: string): void {
+  madeHere.add(name);
+}
+
+/** Forgets a scratch file this process made and removed. */
+export function forgetMadeHere(name: string): void {
+  madeHere.delete(name);
+}
+
+function isMadeHere(name: string): boolean {
+  if (madeHere.has(name)) return true;
+  for (const made of madeHere) if (name.includes(made)) return true;
+  return false;
+}
+
 /**
- * Whether a file whose name says the process `pid` of this host made it, last written at `mtimeMs`,
- * is a dead process's: that pid is gone, or it is this process's pid and the file is older than this
- * process (an earlier process had the pid).
+ * Whether a file named `name`, whose name says the process `pid` of this host made it, last written
+ * at `mtimeMs`, is a dead process's: that pid is gone, or it is this process's pid but this process
+ * did not make it and it is older than this process (an earlier process had the pid: a restarted
+ * container). This process's own files are known by name, not by their times: after the clock was
+ * stepped back, a file made now can look older than the process.
  */
-export function madeByDeadProcess(pid: number, mtimeMs: number): boolean {
+export function madeByDeadProcess(pid: number, mtimeMs: number, name: string): boolean {
   // A second of slack: file times and the process's start are read from different clocks' views.
-  if (pid === process.pid) return mtimeMs < performance.timeOrigin - 1000;
+  if (pid === process.pid) return !isMadeHere(name) && mtimeMs < performance.timeOrigin - 1000;
   return processGone(pid);
 }

@@ -5,12 +5,12 @@ import { scratchPath, sweepScratch } from '../../../src/archive/package/scratch.
 import { makeTempDir } from '../../support/fixtures.js';
 
 describe('scratch files', () => {
-  it('the sweep removes a dead process\'s and an earlier process\'s with this pid (a restarted container), and keeps this process\'s', async () => {
+  it('the sweep removes a dead process\'s and an earlier process\'s with this pid (a restarted container), and keeps this process\'s, whatever their times say', async () => {
     const dir = await makeTempDir('bri-scratch-');
     const mine = scratchPath(dir, 'download');
     await fsp.writeFile(mine, 'now');
-    // The same name an earlier process with this pid made, a minute before this process started.
-    const earlier = scratchPath(dir, 'repaired');
+    // A name an earlier process with this pid made (not through this process's scratchPath), a minute before this process started.
+    const earlier = path.join(dir, path.basename(mine).replace(/\.[0-9a-f]{8}\.download$/, '.0badcafe.repaired'));
     await fsp.mkdir(earlier);
     await fsp.writeFile(path.join(earlier, 'part'), 'x');
     const before = new Date(performance.timeOrigin - 60_000);
@@ -21,8 +21,16 @@ describe('scratch files', () => {
     const unrelated = path.join(dir, 'keep.bri');
     await fsp.writeFile(unrelated, 'data');
 
+    // This process's own, made after the clock was stepped back an hour: its time says nothing, its name does.
+    const mineAfterStep = scratchPath(dir, 'upload');
+    await fsp.writeFile(mineAfterStep, 'x');
+    await fsp.writeFile(`${mineAfterStep}.123456.tmp`, 'x');
+    const hourAgo = new Date(performance.timeOrigin - 3_600_000);
+    await fsp.utimes(mineAfterStep, hourAgo, hourAgo);
+    await fsp.utimes(`${mineAfterStep}.123456.tmp`, hourAgo, hourAgo);
+
     const removed = await sweepScratch(dir);
     expect(removed.sort()).toEqual([path.basename(earlier), path.basename(dead)].sort());
-    expect((await fsp.readdir(dir)).sort()).toEqual([path.basename(mine), 'keep.bri'].sort());
+    expect((await fsp.readdir(dir)).sort()).toEqual([path.basename(mine), path.basename(mineAfterStep), `${path.basename(mineAfterStep)}.123456.tmp`, 'keep.bri'].sort());
   });
 });
