@@ -159,6 +159,21 @@ describe('the directory lock', () => {
     }
   });
 
+  it('another host\'s scratch file beside a lock on a shared file system is never swept (pids are per host); an older version\'s, without a host, of a dead pid is', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    const h = await holder(lockPath);
+    h.kill();
+    await h.exited;
+    const deadPid = (await readLockFileOwner(lockPath))!.pid;
+    const otherHost = `bri.lock.some-other-host.${deadPid}.0123456789ab.tmp`;
+    const legacy = `bri.lock.${deadPid}.0123456789ab.tmp`;
+    await fsp.writeFile(path.join(dir, otherHost), '');
+    await fsp.writeFile(path.join(dir, legacy), '');
+    const lock = await acquireLockFile(lockPath, 'next', 'test');
+    expect((await fsp.readdir(dir)).sort()).toEqual(['bri.lock', otherHost].sort());
+    await lock.release();
+  });
+
   describe('a pid that came back (a container restarted after a crash, a reboot)', () => {
     const linux = process.platform === 'linux';
     const write = (lockPath: string, owner: Record<string, unknown>) => fsp.writeFile(lockPath, JSON.stringify({ host: os.hostname(), since: 1_700_000_000_000, purpose: 'store', ...owner }) + '\n');

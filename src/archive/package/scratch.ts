@@ -12,26 +12,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { madeByDeadProcess, noteMadeHere } from '../../store/lock/process-identity.js';
+import { hostTag, noteMadeHere, sweepDeadFiles } from '../../store/lock/process-identity.js';
 
 const PREFIX = '.bri-scratch';
 /** Anywhere in a name: helpers' own temp files beside a scratch file (`.<scratch>.<random>.tmp`) carry it too. */
 const OWNER_RE = /\.bri-scratch\.([A-Za-z0-9-]+)\.(\d+)\./;
 
-/** This host, as a name part (no dots: they separate the parts). */
-function hostTag(): string {
-  return os.hostname().replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
-}
-
 /** A new scratch path in `dir`; `what` says what it holds (e.g. `repaired`, `download`). */
 export function scratchPath(dir: string, what: string): string {
   const label = what.replace(/[^A-Za-z0-9._-]/g, '-').replace(/\.bri$/, '') || 'file';
   const name = `${PREFIX}.${hostTag()}.${process.pid}.${randomBytes(4).toString('hex')}.${label}`;
+  const file = path.join(dir, name);
   // Known to this process by name: its sweep never takes it for an earlier process's (see madeByDeadProcess).
-  noteMadeHere(name);
-  return path.join(dir, name);
+  noteMadeHere(file);
+  return file;
 }
 
 /** The pid of the process of this host that made the scratch file `name`, or null (not one, or another host's). */
@@ -45,28 +40,8 @@ function scratchOwner(name: string): number | null {
  * directory that does not exist or cannot be read is left as it is, and nothing is thrown.
  */
 export async function sweepScratch(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const pid = scratchOwner(name);
-    if (pid === null) continue;
-    const file = path.join(dir, name);
-    const st = await fsp.lstat(file).catch(() => null);
-    // Another process with this pid before this one (a restarted container) left it if it is older than this process.
-    if (st === null || !madeByDeadProcess(pid, st.mtimeMs, name)) continue;
-    try {
-      await fsp.rm(file, { force: true, recursive: true });
-      removed.push(name);
-    } catch {
-      // another process removed it, or it cannot be: the next run tries again
-    }
-  }
-  return removed;
+  // Another process with this pid before this one (a restarted container) left it if it is older than this process.
+  return sweepDeadFiles(dir, scratchOwner);
 }
 
 /** The nearest directory that exists at or above `dir` (scratch for a directory not made yet goes beside it). */

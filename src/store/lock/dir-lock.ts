@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { bootId, forgetMadeHere, madeByDeadProcess, noteMadeHere, ownProcessStart, processGone, processStart } from './process-identity.js';
+import { bootId, forgetMadeHere, hostTag, noteMadeHere, ownProcessStart, processGone, processStart, sweepDeadFiles } from './process-identity.js';
 
 export { LOCK_FILE } from '../layout.js';
 import { LOCK_FILE } from '../layout.js';
@@ -93,15 +93,29 @@ export function isLockScratch(name: string): boolean {
   return SCRATCH.test(name);
 }
 
+/**
+ * The pid of this host's process that made the scratch file `name` of the lock named `base`, or null.
+ * Scratch names carry the host: on a file system two hosts share, one host's sweep must not remove
+ * a scratch file the other is publishing (pids are per host). A name without one (an older version) is taken as this host's.
+ */
+function lockScratchOwner(base: string, name: string): number | null {
+  if (!name.startsWith(base + '.')) return null;
+  const parts = name.slice(base.length + 1).split('.');
+  if (parts.length === 3) parts.unshift(hostTag());
+  const [host, pid, random, tmp] = parts;
+  if (parts.length !== 4 || host !== hostTag() || !/^\d+$/.test(pid!) || !/^[0-9a-f]{12}$/.test(random!) || tmp !== 'tmp') return null;
+  return Number(pid);
+}
+
 /** A scratch file beside the lock, known to this process until it is removed (see madeByDeadProcess). */
 async function withScratch<T>(lockPath: string, use: (scratch: string) => Promise<T>): Promise<T> {
-  const scratch = `${lockPath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  noteMadeHere(path.basename(scratch));
+  const scratch = `${lockPath}.${hostTag()}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  noteMadeHere(scratch);
   try {
     return await use(scratch);
   } finally {
     await fsp.rm(scratch, { force: true });
-    forgetMadeHere(path.basename(scratch));
+    forgetMadeHere(scratch);
   }
 }
 
@@ -140,12 +154,17 @@ async function publish(lockPath: string, text: string): Promise<boolean> {
     try {
       // No fsync: after a crash of the machine every pid in a lock is dead, so the lock is stale whatever it holds.
       await fsp.writeFile(scratch, text, { flag: 'wx', mode: 0o644 });
-      await fsp.link(scratch, lockPath).catch((err: NodeJS.ErrnoException) => {
-        // A file system without hard links (some network and FUSE mounts): created with O_EXCL, then written.
-        if (!NO_LINKS.has(err.code ?? '')) throw err;
-        return fsp.writeFile(lockPath, text, { flag: 'wx', mode: 0o644 });
-      });
-      return true;
+      const linked = await fsp.link(scratch, lockPath).then(
+        () => true,
+        async (err: NodeJS.ErrnoException) => {
+          // A file system without hard links (some network and FUSE mounts): created with O_EXCL, then written.
+          if (NO_LINKS.has(err.code ?? '')) return fsp.writeFile(lockPath, text, { flag: 'wx', mode: 0o644 }).then(() => true);
+          // The scratch file went between its write and its link (another run's sweep took it for a dead process's): the caller tries again.
+          if (err.code === 'ENOENT' && (await fsp.stat(scratch).catch(() => null)) === null && (await fsp.stat(path.dirname(lockPath)).catch(() => null)) !== null) return false;
+          throw err;
+        },
+      );
+      return linked;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw err;
@@ -172,15 +191,8 @@ async function removeStale(lockPath: string, text: string): Promise<void> {
 
 /** Removes the scratch files of processes that were killed while they took this lock. */
 async function sweepScratch(lockPath: string): Promise<void> {
-  const dir = path.dirname(lockPath);
   const base = path.basename(lockPath);
-  for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-    const m = SCRATCH.exec(name);
-    if (m === null || m[1] !== base) continue;
-    const file = path.join(dir, name);
-    const st = await fsp.stat(file).catch(() => null);
-    if (st !== null && madeByDeadProcess(Number(m[2]), st.mtimeMs, name)) await fsp.rm(file, { force: true });
-  }
+  await sweepDeadFiles(path.dirname(lockPath), (name) => lockScratchOwner(base, name));
 }
 
 /**

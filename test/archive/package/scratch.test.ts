@@ -1,7 +1,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { scratchPath, sweepScratch } from '../../../src/archive/package/scratch.js';
+import { madeHereCount } from '../../../src/store/lock/process-identity.js';
 import { makeTempDir } from '../../support/fixtures.js';
 
 describe('scratch files', () => {
@@ -32,5 +33,25 @@ describe('scratch files', () => {
     const removed = await sweepScratch(dir);
     expect(removed.sort()).toEqual([path.basename(earlier), path.basename(dead)].sort());
     expect((await fsp.readdir(dir)).sort()).toEqual([path.basename(mine), path.basename(mineAfterStep), `${path.basename(mineAfterStep)}.123456.tmp`, 'keep.bri'].sort());
+  });
+
+  it('a long-running process forgets the scratch files it made once they are gone, and keeps knowing those that remain', async () => {
+    const dir = await makeTempDir('bri-scratch-');
+    const kept = scratchPath(dir, 'kept');
+    await fsp.writeFile(kept, 'x');
+    const hourAgo = new Date(performance.timeOrigin - 3_600_000);
+    await fsp.utimes(kept, hourAgo, hourAgo);
+    for (let i = 0; i < 300; i++) scratchPath(dir, `gone-${i}`); // made and removed (never written here)
+    expect(madeHereCount()).toBeGreaterThanOrEqual(301);
+    vi.useFakeTimers({ now: Date.now() + 11 * 60_000, toFake: ['Date'] });
+    try {
+      scratchPath(dir, 'one-more');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(madeHereCount()).toBeLessThan(10);
+    // The one that still exists is still this process's: the sweep keeps it although its time is older than the process.
+    expect(await sweepScratch(dir)).toEqual([]);
+    expect(await fsp.readdir(dir)).toEqual([path.basename(kept)]);
   });
 });
