@@ -139,7 +139,10 @@ function decodeDocument(stored: string): unknown {
 /** What a snapshot is encoded from: its header fields and the state's entries (a live state's copy on write too). */
 export type SnapshotSource = Omit<SnapshotFile, 'state'> & { state: StateEntries };
 
-export function* snapshotTextChunks(snapshot: SnapshotSource, documentPiece: (key: string, stored: string) => string = defaultPiece(snapshot)): Generator<string> {
+/** A document's piece of the snapshot text (`"key":...`) from its key and its form in the state. */
+export type DocumentPiece = (key: string, stored: string) => string;
+
+export function* snapshotTextChunks(snapshot: SnapshotSource, documentPiece: DocumentPiece = defaultPiece(snapshot)): Generator<string> {
   yield `{"version":${snapshot.version},"walLine":${snapshot.walLine},"timestamp<!D>":${snapshot.timestamp},"documents":{`;
   let first = true;
   for (const [k, v] of snapshot.state.documents) {
@@ -165,8 +168,8 @@ function defaultPiece(snapshot: SnapshotSource): (key: string, stored: string) =
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */
-export function encodeSnapshot(snapshot: SnapshotFile, key?: EncryptionKey): string {
-  const text = [...snapshotTextChunks(snapshot)].join('');
+export function encodeSnapshot(snapshot: SnapshotFile, key?: EncryptionKey, documentPiece?: DocumentPiece): string {
+  const text = [...snapshotTextChunks(snapshot, documentPiece)].join('');
   return key === undefined ? text : encryptText(key, text);
 }
 

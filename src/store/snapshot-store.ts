@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { encryptText } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
+import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
 import { SNAPSHOT_FILE } from './layout.js';
@@ -34,9 +34,9 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
  * streamed a document at a time, so the whole text is never held (nor its bytes); an encrypted
  * one is sealed whole (one AES-GCM message), so it is encoded whole first.
  */
-export async function writeSnapshot(dataDir: string, snapshot: SnapshotFile, key?: EncryptionKey): Promise<void> {
+export async function writeSnapshot(dataDir: string, snapshot: SnapshotFile, key?: EncryptionKey, documentPiece?: DocumentPiece): Promise<void> {
   const target = path.join(dataDir, SNAPSHOT_FILE);
-  await writeFileDurable(target, key === undefined ? snapshotTextChunks(snapshot) : encodeSnapshot(snapshot, key));
+  await writeFileDurable(target, key === undefined ? snapshotTextChunks(snapshot, documentPiece) : encodeSnapshot(snapshot, key, documentPiece));
 }
 
 /** Size of the pieces a yielding encode gives: each is joined, hashed or written in well under a slice. */

@@ -14,12 +14,13 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type ManifestSegment } from '../../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
-import { applyOperation, cloneState, emptyState, type DbState } from '../../format/state.js';
+import { cloneState, type DbState } from '../../format/state.js';
+import { applyLiteralEntry, emptyLiteralState, literalDocumentPiece, literalStateOf, type LiteralState } from '../../format/literal-state.js';
 import { makeDataDirLayout, segmentIndex, SNAPSHOT_FILE } from '../../store/layout.js';
 import { writeSnapshot } from '../../store/snapshot-store.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
 import { rotateWal, SegmentFile } from '../../store/wal/segment-file.js';
-import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
+import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from '../package/compress.js';
 import { checksumProblems } from '../package/integrity.js';
 import { readPackage } from '../package/reader.js';
@@ -64,8 +65,8 @@ export interface Built {
   lastLine: number;
   lastTimestamp: number | null;
   lastPointer: string;
-  /** The state the directory must open to (null: it cannot be replayed, e.g. encrypted without the key). */
-  expected: DbState | null;
+  /** The state the directory must open to, documents as their JSON literals (null: it cannot be replayed, e.g. encrypted without the key). */
+  expected: LiteralState | null;
   shipped: ShippedOutcome | null;
   /**
    * The archive's starting snapshot member as stored (zstd of the snapshot text at the plan's start
@@ -88,7 +89,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   const m = plan.archive?.manifest ?? null;
   const verify = opts.verify !== false;
   await makeDataDirLayout(dir);
-  let expected: DbState | null = m === null ? emptyState() : null;
+  // Documents are kept as their JSON literals: the snapshot at the end is written from them as they are (format/literal-state.ts).
+  let expected: LiteralState | null = m === null ? emptyLiteralState() : null;
   /** The snapshot's own state as it was decoded (written as it is when the WAL cannot be replayed). */
   let snapAtStart = null as { state: DbState; timestamp: number } | null;
   let decodable = true;
@@ -124,7 +126,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         untilTimestamp: plan.untilTimestamp,
         onLine(parsed, lineNo) {
           if (!parsed) throw damaged(`${name}: line ${lineNo} does not parse`);
-          if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyOperation(expected, lineOperation(parsed, opts.key));
+          if (expected && decodable && !(isEncryptedEntry(parsed.entry) && !opts.key)) applyLiteralEntry(expected, entryPlaintext(parsed, opts.key));
           else decodable = false;
           if (isEncryptedEntry(parsed.entry)) encrypted = true;
           lastLine = lineNo;
@@ -209,8 +211,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           }
           const snap = decodeSnapshot(text, opts.key);
           if (verify && snap.walLine !== m.contents.snapshot.walLine) throw damaged(`${info.name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
-          expected = snap.state;
           snapAtStart = { state: cloneState(snap.state), timestamp: snap.timestamp };
+          expected = literalStateOf(snap.state);
           await opts.hooks?.afterSnapshotRestore?.({ path: path.join(dir, SNAPSHOT_FILE), walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
           return;
         }
@@ -284,7 +286,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     // reads version 2: written without decoding a document and loaded without building one, where
     // version 2 costs a JSON decode and re-encode of every document on each side (measured: the
     // first open of a 200 MiB restore took longer than replaying the whole WAL).
-    await writeSnapshot(dir, { version: 1, walLine: linesRestored, timestamp: lastTimestamp ?? snapAtStart?.timestamp ?? Date.now(), state: expected! }, key);
+    // The documents' literals are their pieces as they stand: no document is escaped again.
+    await writeSnapshot(dir, { version: 1, walLine: linesRestored, timestamp: lastTimestamp ?? snapAtStart?.timestamp ?? Date.now(), state: expected! }, key, literalDocumentPiece);
     // As BRI leaves a clean shutdown: the snapshot at the last line, the WAL rotated.
     await rotateWal(dir);
   }

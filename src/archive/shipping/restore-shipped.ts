@@ -8,11 +8,11 @@
  */
 import { ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { applyOperation, type DbState } from '../../format/state.js';
+import { applyLiteralEntry, type LiteralState } from '../../format/literal-state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { SegmentFile } from '../../store/wal/segment-file.js';
 import { pastTarget } from '../package/replay.js';
-import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
+import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import type { DecodedShipment, ShipmentRef } from './shipment.js';
 
 export interface ShippedSourceInput {
@@ -33,8 +33,8 @@ export interface ChainPosition {
   lastLine: number;
   lastPointer: string;
   lastTimestamp: number | null;
-  /** The state replayed so far (null once it cannot be: encrypted without the key). */
-  expected: DbState | null;
+  /** The state replayed so far, documents as their literals (null once it cannot be: encrypted without the key). */
+  expected: LiteralState | null;
   /** Set once a line encrypted at rest was appended. */
   encrypted?: boolean;
 }
@@ -78,7 +78,7 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
     const encrypted = isEncryptedEntry(parsed.entry);
     if (encrypted) pos.encrypted = true;
     // The replay stops only at a line it cannot read (encrypted at rest, no key); every other line is applied.
-    if (pos.expected && !(encrypted && !key)) applyOperation(pos.expected, lineOperation(parsed, key));
+    if (pos.expected && !(encrypted && !key)) applyLiteralEntry(pos.expected, entryPlaintext(parsed, key));
     else pos.expected = null;
     buffer.push(text + '\n');
     pos.lastLine = abs;

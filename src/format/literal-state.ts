@@ -1,0 +1,98 @@
+/**
+ * A replayed state whose documents are kept as the JSON string literals of their stored strings
+ * (quoted and escaped, exactly as they stand in the WAL's SET entries), for a restore that ends in
+ * a version-1 snapshot. There a document's piece is `"key":<literal>`, so a SET's value need not
+ * be unescaped when it is read nor escaped again when the snapshot is written: on a restore that
+ * is most of the work per line (measured: JSON.parse of every entry, then JSON.stringify of every
+ * surviving document).
+ *
+ * A literal is taken from an entry only when the whole entry has BRI's plain SET form and the
+ * literal passes JSON's grammar for strings, checked by one regular expression; any other entry
+ * (another action, a transaction's, other key order or spacing, a bad escape) goes through the full
+ * decoder, which throws WAL_CORRUPTED for what is not an operation. A literal may then spell a
+ * character otherwise than JSON.stringify would (`\u0041` for `A`): it is the same string to
+ * every reader of the snapshot, which parses it as JSON.
+ */
+import { decodeOperation } from './operation.js';
+import { applyOperation, type DbState } from './state.js';
+
+/** A DbState whose documents map each key to the JSON literal of its stored string. */
+export interface LiteralState extends DbState {
+  readonly literals: true;
+}
+
+/** One JSON string literal: no raw control character, no lone backslash, only JSON's escapes. */
+const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"`;
+/**
+ * BRI's plain entry form: action, target, then the operation's one field (value, oldKey or member),
+ * in that order, no spaces, no transaction. Any other form takes the full decoder.
+ */
+const PLAIN_ENTRY = new RegExp(String.raw`^\{"action":"(SET|DELETE|RENAME|SADD|SREM)","target":(${STRING})(?:,"(value|oldKey|member)":(${STRING}))?\}$`);
+/** The field each action carries (DELETE: none). */
+const FIELD: Record<string, string | undefined> = { SET: 'value', DELETE: undefined, RENAME: 'oldKey', SADD: 'member', SREM: 'member' };
+
+/**
+ * A copy of `s` that holds no reference to the text it was cut from. A cut of a longer string
+ * (a regular expression's match, a slice of a line) points into it, and a document kept in the
+ * state would keep the whole piece of WAL it came from in memory.
+ */
+function detached(s: string): string {
+  return (' ' + s).slice(1);
+}
+
+/** Turns a state of stored strings into one of literals, in place (the order of the documents is kept). */
+export function literalStateOf(state: DbState): LiteralState {
+  for (const [k, v] of state.documents) state.documents.set(k, JSON.stringify(v));
+  return Object.assign(state, { literals: true as const });
+}
+
+export function emptyLiteralState(): LiteralState {
+  return { documents: new Map(), collections: new Map(), literals: true };
+}
+
+/** The string a checked literal spells; `kept` when it stays in the state (then it holds nothing of the entry's text). */
+function unquote(literal: string, kept: boolean): string {
+  if (literal.includes('\\')) return JSON.parse(literal) as string;
+  const s = literal.slice(1, -1);
+  return kept ? detached(s) : s;
+}
+
+/** Applies one plaintext entry as BRI's replay does; throws WAL_CORRUPTED when it is not an operation. */
+export function applyLiteralEntry(state: LiteralState, entry: string): void {
+  const m = PLAIN_ENTRY.exec(entry);
+  if (m !== null && m[3] === FIELD[m[1]!]) {
+    const [, action, target, , field] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    switch (action) {
+      case 'SET':
+        state.documents.set(unquote(target, true), detached(field!));
+        return;
+      case 'DELETE':
+        state.documents.delete(unquote(target, false));
+        return;
+      case 'RENAME':
+        applyOperation(state, { action, target: unquote(target, true), oldKey: unquote(field!, false) });
+        return;
+      case 'SADD':
+        applyOperation(state, { action, target: unquote(target, true), member: unquote(field!, true) });
+        return;
+      case 'SREM':
+        applyOperation(state, { action, target: unquote(target, false), member: unquote(field!, false) });
+        return;
+    }
+  }
+  const op = decodeOperation(entry);
+  if (op.action === 'SET') state.documents.set(op.target, JSON.stringify(op.value));
+  else applyOperation(state, op);
+}
+
+/** A version-1 snapshot's piece for a document kept as its literal. */
+export function literalDocumentPiece(key: string, literal: string): string {
+  return JSON.stringify(key) + ':' + literal;
+}
+
+/** The state with each document's stored string (each literal parsed once): for a check or a caller that needs the values. */
+export function storedStateOf(state: LiteralState): DbState {
+  const documents = new Map<string, string>();
+  for (const [k, v] of state.documents) documents.set(k, JSON.parse(v) as string);
+  return { documents, collections: state.collections };
+}
