@@ -193,8 +193,11 @@ export class TimeTravel {
     for (const k of new Set([...before.sets.keys(), ...end.keys()])) {
       const was = before.sets.get(k);
       const now = end.get(k);
-      const added = [...(now ?? [])].filter((m) => !was?.has(m));
-      const removed = [...(was ?? [])].filter((m) => !now?.has(m));
+      // (Walked in place: a set can hold hundreds of thousands of members.)
+      const added: string[] = [];
+      const removed: string[] = [];
+      if (now) for (const m of now) if (!was?.has(m)) added.push(m);
+      if (was) for (const m of was) if (!now?.has(m)) removed.push(m);
       if (added.length || removed.length) out.sets[k] = { added: added.sort(), removed: removed.sort() };
     }
     out.added.sort();
