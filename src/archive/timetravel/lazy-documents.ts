@@ -7,6 +7,7 @@
  * (a key with an escape, another key order) is decoded and applied as usual.
  */
 import { decodeOperation } from '../../format/operation.js';
+import type { Operation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
 
 const ACTION = '{"action":"';
@@ -94,19 +95,80 @@ export function readRawLine(text: string): { timestamp: number; op: RawOp } | nu
   return op === null ? null : { timestamp, op };
 }
 
+/**
+ * What changed after a moment, kept as the scan goes (a diff): each document the first time a line
+ * after the moment touches it, as it was just before, and each set the first time one of its members
+ * is touched, as it was. Only what was touched can differ at the end, so the end is compared on those
+ * alone, and nothing is copied at the moment.
+ */
+export interface ChangesSince {
+  /** key -> the document as it was at the moment: the SET entry that wrote it, its value, or null (it did not exist). */
+  documents: Map<string, string | { value: string } | null>;
+  /** set -> its members at the moment. */
+  sets: Map<string, Set<string>>;
+}
+
 export class LazyDocuments {
   /** key -> the entry of the SET that wrote it, not decoded. */
   private readonly entries = new Map<string, string>();
   private state: DbState = { documents: new Map(), collections: new Map() };
+  private changes: ChangesSince | null = null;
 
   /** The state the documents belong to (a scan starts one from each snapshot it loads). */
   attach(state: DbState): void {
     this.settleAll();
+    if (this.changes !== null) {
+      // The whole state is replaced (a later archive's snapshot after a gap): everything in either is touched.
+      for (const k of this.state.documents.keys()) this.touch(k);
+      for (const set of this.state.collections.keys()) this.touchSet(set);
+      // What only the new state holds was not there at the moment (what was is recorded by now): recorded as absent.
+      for (const k of state.documents.keys()) this.touch(k);
+      for (const set of state.collections.keys()) this.touchSet(set);
+    }
     this.state = state;
+  }
+
+  /** From now on, records what each change finds (see ChangesSince). */
+  recordChanges(): void {
+    this.changes ??= { documents: new Map(), sets: new Map() };
+  }
+
+  /** What changed since recordChanges (null: it was not called). */
+  changesSince(): ChangesSince | null {
+    return this.changes;
+  }
+
+  /** Records the document `key` as it is now, if nothing after the moment touched it before. */
+  touch(key: string): void {
+    const docs = this.changes!.documents;
+    if (docs.has(key)) return;
+    // An entry is recorded as it is (no wrapper per document: most are entries).
+    const e = this.entries.get(key);
+    if (e !== undefined) return void docs.set(key, e);
+    const v = this.state.documents.get(key);
+    docs.set(key, v === undefined ? null : { value: v });
+  }
+
+  /** Records the members of `set` as they are now, if nothing after the moment touched it before. */
+  touchSet(set: string): void {
+    const sets = this.changes!.sets;
+    if (!sets.has(set)) sets.set(set, new Set(this.state.collections.get(set)));
+  }
+
+  /** Records what an operation applied as usual (not through `apply`) is about to change. */
+  touchOp(op: Operation): void {
+    if (this.changes === null) return;
+    if (op.action === 'SADD' || op.action === 'SREM') return this.touchSet(op.target);
+    this.touch(op.target);
+    if (op.action === 'RENAME') this.touch(op.oldKey);
   }
 
   /** Applies a SET, DELETE or RENAME read by its keys (set operations are applied as operations). */
   apply(op: Exclude<RawOp, { action: 'SADD' | 'SREM' }>): void {
+    if (this.changes !== null) {
+      this.touch(op.target);
+      if (op.action === 'RENAME') this.touch(op.oldKey);
+    }
     if (op.action !== 'RENAME') {
       this.state.documents.delete(op.target);
       if (op.action === 'SET') this.entries.set(op.target, op.entry);
@@ -139,20 +201,9 @@ export class LazyDocuments {
     this.state.documents.set(key, entryValue(e)!);
   }
 
-  /** A copy of every document as held now (the maps, not the values: strings are shared). */
-  held(): HeldDocuments {
-    return { entries: new Map(this.entries), values: new Map(this.state.documents) };
-  }
-
   settleAll(): void {
     for (const k of [...this.entries.keys()]) this.settle(k);
   }
-}
-
-/** Every document of a moment: those held as the SET entry that wrote them, and those decoded. */
-export interface HeldDocuments {
-  entries: Map<string, string>;
-  values: Map<string, string>;
 }
 
 /** The stored document a SET entry wrote. */
@@ -161,30 +212,33 @@ function entryValue(entry: string): string | undefined {
   return op.action === 'SET' ? op.value : undefined;
 }
 
-/**
- * The documents that differ between two moments, each key looked at once in each map (no union of
- * the keys, no wrapper per key): equal entries are the same value without decoding either.
- */
-export function compareHeld(was: HeldDocuments, now: HeldDocuments): { added: string[]; changed: string[]; removed: string[] } {
+/** The stored string of a document as recorded or held (an entry, or a value). */
+function storedOf(h: string | { value: string }): string | undefined {
+  return typeof h === 'string' ? entryValue(h) : h.value;
+}
+
+/** The documents and set members that differ between the moment of `changes` and the state `lazy` holds now. */
+export function differences(changes: ChangesSince, lazy: LazyDocuments, now: DbState): { added: string[]; changed: string[]; removed: string[]; sets: Record<string, { added: string[]; removed: string[] }> } {
   const added: string[] = [];
   const changed: string[] = [];
   const removed: string[] = [];
-  const nowEntries = now.entries;
-  const nowValues = now.values;
-  const against = (k: string, wasEntry: string | undefined, wasValue: string | undefined): void => {
-    const e = nowEntries.get(k);
-    if (e !== undefined) {
-      if (e === wasEntry) return;
-      if ((wasEntry !== undefined ? entryValue(wasEntry) : wasValue) !== entryValue(e)) changed.push(k);
-      return;
-    }
-    const v = nowValues.get(k);
-    if (v === undefined) removed.push(k);
-    else if ((wasEntry !== undefined ? entryValue(wasEntry) : wasValue) !== v) changed.push(k);
-  };
-  for (const [k, e] of was.entries) against(k, e, undefined);
-  for (const [k, v] of was.values) if (!was.entries.has(k)) against(k, undefined, v);
-  for (const k of nowEntries.keys()) if (!was.entries.has(k) && !was.values.has(k)) added.push(k);
-  for (const k of nowValues.keys()) if (!nowEntries.has(k) && !was.entries.has(k) && !was.values.has(k)) added.push(k);
-  return { added, changed, removed };
+  for (const [k, was] of changes.documents) {
+    const is = lazy.peek(k);
+    if (was === null) {
+      if (is !== null) added.push(k);
+    } else if (is === null) removed.push(k);
+    // Equal entries are the same value without decoding either.
+    else if (!('entry' in is && is.entry === was) && storedOf(was) !== storedOf('entry' in is ? is.entry : is)) changed.push(k);
+  }
+  const sets: Record<string, { added: string[]; removed: string[] }> = {};
+  for (const [set, was] of changes.sets) {
+    const is = now.collections.get(set);
+    // (Walked in place: a set can hold hundreds of thousands of members.)
+    const plus: string[] = [];
+    const minus: string[] = [];
+    if (is) for (const m of is) if (!was.has(m)) plus.push(m);
+    for (const m of was) if (!is?.has(m)) minus.push(m);
+    if (plus.length || minus.length) sets[set] = { added: plus.sort(), removed: minus.sort() };
+  }
+  return { added, changed, removed, sets };
 }

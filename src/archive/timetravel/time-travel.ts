@@ -16,7 +16,7 @@ import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/p
 import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from '../package/decoder/member-decoder.js';
 import { NameSet } from './names.js';
-import { LazyDocuments, compareHeld, type HeldDocuments } from './lazy-documents.js';
+import { LazyDocuments, differences } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 
@@ -171,35 +171,18 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
-    // One scan to T2, documents held undecoded; the documents and sets as they were at T are copied once, when the scan passes T.
+    // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
+    // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
     const lazy = new LazyDocuments();
-    const marks: Array<{ docs: HeldDocuments; sets: Map<string, Set<string>> }> = [];
     const r = await scanTimeline(input, {
       untilTs: to,
       names: null,
       lazy,
-      mark: {
-        at,
-        take(state) {
-          marks.push({ docs: lazy.held(), sets: new Map([...state.collections].map(([k, v]) => [k, new Set(v)])) });
-        },
-      },
+      onOp: (op) => lazy.touchOp(op),
+      mark: { at, take: () => lazy.recordChanges() },
     });
     // (The scan marks T once, at the latest when it ends.)
-    const before = marks[0]!;
-    const after = lazy.held();
-    const out: DiffAnswer = { at, to, ...compareHeld(before.docs, after), sets: {}, read };
-    const end = r.state.collections;
-    for (const k of new Set([...before.sets.keys(), ...end.keys()])) {
-      const was = before.sets.get(k);
-      const now = end.get(k);
-      // (Walked in place: a set can hold hundreds of thousands of members.)
-      const added: string[] = [];
-      const removed: string[] = [];
-      if (now) for (const m of now) if (!was?.has(m)) added.push(m);
-      if (was) for (const m of was) if (!now?.has(m)) removed.push(m);
-      if (added.length || removed.length) out.sets[k] = { added: added.sort(), removed: removed.sort() };
-    }
+    const out: DiffAnswer = { at, to, ...differences(lazy.changesSince()!, lazy, r.state), read };
     out.added.sort();
     out.changed.sort();
     out.removed.sort();
