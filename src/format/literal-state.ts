@@ -13,7 +13,7 @@
  * character otherwise than JSON.stringify would (`\u0041` for `A`): it is the same string to
  * every reader of the snapshot, which parses it as JSON.
  */
-import { decodeOperation } from './operation.js';
+import { decodeOperation, type OperationAction } from './operation.js';
 import { applyOperation, type DbState } from './state.js';
 
 /** A DbState whose documents map each key to the JSON literal of its stored string. */
@@ -46,6 +46,13 @@ export function literalStateOf(state: DbState): LiteralState {
   return Object.assign(state, { literals: true as const });
 }
 
+/** A copy of a state of stored strings as one of literals (the sets are copied too). */
+export function literalCopyOf(state: DbState): LiteralState {
+  const documents = new Map<string, string>();
+  for (const [k, v] of state.documents) documents.set(k, JSON.stringify(v));
+  return { documents, collections: new Map([...state.collections].map(([k, v]) => [k, new Set(v)])), literals: true };
+}
+
 export function emptyLiteralState(): LiteralState {
   return { documents: new Map(), collections: new Map(), literals: true };
 }
@@ -57,32 +64,40 @@ function unquote(literal: string, kept: boolean): string {
   return kept ? detached(s) : s;
 }
 
-/** Applies one plaintext entry as BRI's replay does; throws WAL_CORRUPTED when it is not an operation. */
-export function applyLiteralEntry(state: LiteralState, entry: string): void {
+/** Applies one plaintext entry as BRI's replay does, and says what it was; throws WAL_CORRUPTED when it is not an operation. */
+export function applyLiteralEntry(state: LiteralState, entry: string): OperationAction {
   const m = PLAIN_ENTRY.exec(entry);
   if (m !== null && m[3] === FIELD[m[1]!]) {
-    const [, action, target, , field] = m as unknown as [string, string, string, string | undefined, string | undefined];
+    const [, action, target, , field] = m as unknown as [string, OperationAction, string, string | undefined, string | undefined];
     switch (action) {
       case 'SET':
         state.documents.set(unquote(target, true), detached(field!));
-        return;
+        break;
       case 'DELETE':
         state.documents.delete(unquote(target, false));
-        return;
+        break;
       case 'RENAME':
         applyOperation(state, { action, target: unquote(target, true), oldKey: unquote(field!, false) });
-        return;
+        break;
       case 'SADD':
         applyOperation(state, { action, target: unquote(target, true), member: unquote(field!, true) });
-        return;
+        break;
       case 'SREM':
         applyOperation(state, { action, target: unquote(target, false), member: unquote(field!, false) });
-        return;
+        break;
     }
+    return action;
   }
   const op = decodeOperation(entry);
   if (op.action === 'SET') state.documents.set(op.target, JSON.stringify(op.value));
   else applyOperation(state, op);
+  return op.action;
+}
+
+/** What an entry does, checked as applyLiteralEntry checks it (WAL_CORRUPTED when it is not an operation), without applying it. */
+export function entryAction(entry: string): OperationAction {
+  const m = PLAIN_ENTRY.exec(entry);
+  return m !== null && m[3] === FIELD[m[1]!] ? (m[1] as OperationAction) : decodeOperation(entry).action;
 }
 
 /** A version-1 snapshot's piece for a document kept as its literal. */

@@ -8,9 +8,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
-import { toPlainState, type PlainState } from '../../src/format/state.js';
+import { decodeOperation } from '../../src/format/operation.js';
+import { computePointer } from '../../src/format/pointer.js';
+import { applyOperation, emptyState, toPlainState, type PlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
@@ -270,5 +273,54 @@ describe('a clock stepped back (NTP, a resumed VM)', () => {
     const out = path.join(r, 'restored');
     await openRestore({ dataDir }).toTimestamp(m.timeRange.end.getTime(), { targetDir: out });
     expect(await stateOf(out)).toEqual(state);
+  });
+});
+
+describe('entries in every spelling BRI reads (the replays keep documents as their JSON literals)', () => {
+  it('a WAL written with \\u escapes, \\/, spaces, another key order, transactions and escaped keys archives twice (the second from the first one\'s seed) and restores to the state BRI replays', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    await fsp.mkdir(path.join(dataDir, 'wal'), { recursive: true });
+    const spellings = (i: number): string[] => [
+      `{"action":"SET","target":"K_${i}","value":"{\\"n\\":${i},\\"s\\":\\"\\u0041\\/b\\"}"}`,
+      `{ "action": "SET", "target": "K_${i + 1}", "value": "{\\"n\\":${i}}" }`,
+      `{"value":"{\\"r\\":${i}}","target":"K_${i + 2}","action":"SET"}`,
+      `{"action":"SET","target":"K\\"q_${i}","value":"\\ud83d\\ude00 ${i}"}`,
+      `{"action":"SET","target":"K_${i + 3}","value":"{\\"t\\":${i}}","txn":{"txnId":"t${i}","actions":[{"action":"SET","target":"K_${i + 3}","ts":1}]}}`,
+      `{"action":"RENAME","target":"K_\\u0052${i}","oldKey":"K_${i + 1}"}`,
+      `{"action":"SADD","target":"S?","member":"m\\u00e9${i}"}`,
+      `{"action":"DELETE","target":"K_${i + 2}"}`,
+    ];
+    let prev = '';
+    let ts = Date.now() - 60_000;
+    const expected = emptyState();
+    const write = async (from: number, to: number) => {
+      const lines: string[] = [];
+      for (let i = from; i < to; i++) {
+        for (const entry of spellings(i)) {
+          prev = computePointer(prev, entry);
+          lines.push(`${ts++}|${prev}|${entry}\n`);
+          applyOperation(expected, decodeOperation(entry));
+        }
+      }
+      await fsp.appendFile(path.join(dataDir, 'wal', '000000.wal'), lines.join(''));
+    };
+    const api = new ArchiveApi(offlineHost(dataDir, undefined), { compression: { level: 1 } });
+    await write(0, 10);
+    await api.create();
+    await write(10, 20);
+    const second = await api.create();
+    expect(second.manifest.timeRange.walLines.start, 'the second archive starts from the first one\'s seed').toBe(80);
+    const out = path.join(r, 'restored');
+    const result = await openRestore({ dataDir }).fromLatest({ targetDir: out });
+    expect(result.documents).toBe(expected.documents.size);
+    const opened = await recover(out);
+    expect(opened.replayed, 'the first open replays nothing').toBe(0);
+    expect(opened.snapshot?.version).toBe(1);
+    expect(toPlainState(opened.state)).toEqual(toPlainState(expected));
+    // And the first archive alone (its end state replayed by the restore, from line 0).
+    const mid = path.join(r, 'mid');
+    await openRestore({ dataDir }).toTimestamp(second.manifest.timeRange.start.getTime(), { targetDir: mid });
+    expect(Object.keys(toPlainState((await recover(mid)).state).documents).length).toBeGreaterThan(0);
   });
 });

@@ -13,7 +13,7 @@ import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, snapshotMemberName, type Manifest } from '../../format/manifest.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
-import { cloneState } from '../../format/state.js';
+import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
@@ -217,7 +217,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const prevPointer = M === 0 ? '' : before === null ? null : before.pointer;
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
-    const endState = sealed.endSnapshotText === undefined && start.state ? cloneState(start.state) : undefined;
+    // Replayed with documents as their literals: the seed is written from them as they are (format/literal-state.ts).
+    const endState = sealed.endSnapshotText === undefined && start.state ? literalCopyOf(start.state) : undefined;
     // A sealed seed cannot be opened here (recipients only): without the end state from the caller, it comes from the data directory itself.
     const dirEnd = start.sealedMember && sealed.endSnapshotText === undefined ? await endStateOfDir(opts.dataDir, opts.key, sealed.endLocalLine) : null;
     const wal = await stageWalRange({
@@ -292,9 +293,11 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // package is (the tar writer mostly waits on the disk, the seed's encoding is CPU).
     // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
     const endTs = wal.lastTimestamp ?? createdAt.getTime();
-    const endSnap = endState && wal.replayComplete ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
+    const replayed = endState !== undefined && wal.replayComplete;
+    const endSnap = replayed ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
+    const piece = replayed ? literalDocumentPiece : undefined;
     const endText =
-      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key) : snapshotTextChunks(endSnap)) : undefined);
+      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key, piece) : snapshotTextChunks(endSnap, piece)) : undefined);
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size, version: SNAPSHOT_MEMBER_VERSION } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
     const seal = opts.encryptTo ? (t: string | Iterable<string>) => writeSealedSeed(opts.archiveDir, state.instanceId, endLine, t, endFacts, opts.encryptTo!, opts.key !== undefined || start.encrypted) : null;

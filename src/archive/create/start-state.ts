@@ -5,7 +5,7 @@
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
+import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot, type DocumentPiece } from '../../format/snapshot-file.js';
 import { emptyState, type DbState } from '../../format/state.js';
 import { readColdTier } from '../../store/cold-tier.js';
 import { replayArchive } from '../package/replay.js';
@@ -51,8 +51,8 @@ function cannotRebuild(line: number, why: string): BriError {
  * stored strings, as the WAL wrote them), which BRI reads as it reads version 2: written without decoding
  * and re-encoding every document (issue 15: once per byte).
  */
-export function stateSnapshotText(state: DbState, walLine: number, timestamp: number, key?: EncryptionKey): string {
-  return encodeSnapshot({ version: SNAPSHOT_MEMBER_VERSION, walLine, timestamp, state }, key);
+export function stateSnapshotText(state: DbState, walLine: number, timestamp: number, key?: EncryptionKey, documentPiece?: DocumentPiece): string {
+  return encodeSnapshot({ version: SNAPSHOT_MEMBER_VERSION, walLine, timestamp, state }, key, documentPiece);
 }
 
 /** The version of the snapshots an archive is made with (its starting snapshot, and the seed it leaves). */

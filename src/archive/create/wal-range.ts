@@ -8,10 +8,10 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { ManifestSegment } from '../../format/manifest.js';
 import type { OperationAction } from '../../format/operation.js';
-import { applyOperation, type DbState } from '../../format/state.js';
+import { applyLiteralEntry, entryAction, type LiteralState } from '../../format/literal-state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
-import { isEncryptedEntry, lineOperation } from '../../store/wal/wal-entry.js';
+import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import type { SegmentSpan } from '../../store/wal/wal-spans.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
 import { compressOffThread } from '../package/compress-worker.js';
@@ -51,8 +51,8 @@ export interface WalRangeOptions {
   key?: EncryptionKey;
   /** Each member is encrypted with age for these recipients once compressed (named `.age`). */
   encryptTo?: AgeRecipients;
-  /** When given, every operation is applied to it (needs plaintext or the key). */
-  replayInto?: DbState;
+  /** When given, every operation is applied to it (needs plaintext or the key), documents as their literals. */
+  replayInto?: LiteralState;
   stageDir: string;
   level: number;
   workers: number;
@@ -130,9 +130,8 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           entries++;
           if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
           else {
-            const op = lineOperation(line, opts.key);
-            counts[op.action]++;
-            if (opts.replayInto) applyOperation(opts.replayInto, op);
+            const entry = entryPlaintext(line, opts.key);
+            counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
           }
         }
         if (to === from) continue;
