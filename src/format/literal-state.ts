@@ -21,13 +21,14 @@ export interface LiteralState extends DbState {
   readonly literals: true;
 }
 
-/** One JSON string literal: no raw control character, no lone backslash, only JSON's escapes. */
-const STRING = String.raw`"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"`;
+/** The inside of one JSON string literal: no raw control character, no lone backslash, only JSON's escapes. */
+const INSIDE = String.raw`(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*`;
+const STRING = `"${INSIDE}"`;
 /**
  * BRI's plain entry form: action, target, then the operation's one field (value, oldKey or member),
  * in that order, no spaces, no transaction. Any other form takes the full decoder.
  */
-const PLAIN_ENTRY = new RegExp(String.raw`^\{"action":"(SET|DELETE|RENAME|SADD|SREM)","target":(${STRING})(?:,"(value|oldKey|member)":(${STRING}))?\}$`);
+const PLAIN_ENTRY = new RegExp(String.raw`^\{"action":"(SET|DELETE|RENAME|SADD|SREM)","target":(${STRING})(?:,"(value|oldKey|member)":"(${INSIDE})")?\}$`);
 /** The field each action carries (DELETE: none). */
 const FIELD: Record<string, string | undefined> = { SET: 'value', DELETE: undefined, RENAME: 'oldKey', SADD: 'member', SREM: 'member' };
 
@@ -57,11 +58,15 @@ export function emptyLiteralState(): LiteralState {
   return { documents: new Map(), collections: new Map(), literals: true };
 }
 
-/** The string a checked literal spells; `kept` when it stays in the state (then it holds nothing of the entry's text). */
+/** The string a checked literal's inside spells; `kept` when it stays in the state (then it holds nothing of the entry's text). */
+function inside(chars: string, kept: boolean): string {
+  if (chars.includes('\\')) return JSON.parse('"' + chars + '"') as string;
+  return kept ? detached(chars) : chars;
+}
+
+/** The string a checked literal spells (see inside). */
 function unquote(literal: string, kept: boolean): string {
-  if (literal.includes('\\')) return JSON.parse(literal) as string;
-  const s = literal.slice(1, -1);
-  return kept ? detached(s) : s;
+  return inside(literal.slice(1, -1), kept);
 }
 
 /** Applies one plaintext entry as BRI's replay does, and says what it was; throws WAL_CORRUPTED when it is not an operation. */
@@ -71,19 +76,20 @@ export function applyLiteralEntry(state: LiteralState, entry: string): Operation
     const [, action, target, , field] = m as unknown as [string, OperationAction, string, string | undefined, string | undefined];
     switch (action) {
       case 'SET':
-        state.documents.set(unquote(target, true), detached(field!));
+        // Joined, the literal is one string of its own size (a copy cut out of a longer one carries a view of 32 bytes more).
+        state.documents.set(unquote(target, true), ['"', field!, '"'].join(''));
         break;
       case 'DELETE':
         state.documents.delete(unquote(target, false));
         break;
       case 'RENAME':
-        applyOperation(state, { action, target: unquote(target, true), oldKey: unquote(field!, false) });
+        applyOperation(state, { action, target: unquote(target, true), oldKey: inside(field!, false) });
         break;
       case 'SADD':
-        applyOperation(state, { action, target: unquote(target, true), member: unquote(field!, true) });
+        applyOperation(state, { action, target: unquote(target, true), member: inside(field!, true) });
         break;
       case 'SREM':
-        applyOperation(state, { action, target: unquote(target, false), member: unquote(field!, false) });
+        applyOperation(state, { action, target: unquote(target, false), member: inside(field!, false) });
         break;
     }
     return action;
