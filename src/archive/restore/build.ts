@@ -26,7 +26,7 @@ import { checksumProblems } from '../package/integrity.js';
 import { readPackage } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
 import { collectMember, passDecodedMember, passWalMember, type DecodedWalMemberResult, type WalMemberOptions } from '../package/wal-member.js';
-import { DecodedMember, startDecoders } from '../package/decoder/member-decoder.js';
+import { DecodedMember, releaseDecoders, startDecoders } from '../package/decoder/member-decoder.js';
 import { InOrder } from '../package/decoder/in-order.js';
 import type { RestorePlan } from './plan.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
@@ -256,6 +256,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
       throw err;
     });
     await ahead.drain();
+    // The decoder thread's heap and its spare buffers go back before the snapshot is written (the peak of a restore's memory).
+    releaseDecoders();
     if (verify) {
       const problems = checksumProblems(m, computed, checksumsText);
       if (problems.length > 0) throw damaged(problems[0]!);

@@ -102,6 +102,20 @@ function idle(): void {
   idleStop.unref();
 }
 
+/**
+ * Stops the decoder threads now if none has a job, giving back their memory (each keeps its heap and
+ * the buffers of the last members for the next ones): for the end of a restore's WAL, where what comes
+ * next (the snapshot at the last line) needs the memory and no thread. A later query starts a new pool.
+ */
+export function releaseDecoders(): void {
+  if (pool === null || pool.some((w) => w.jobs.size > 0)) return;
+  if (idleStop) clearTimeout(idleStop);
+  idleStop = null;
+  const stopping = pool;
+  pool = null;
+  for (const w of stopping) void w.worker.terminate();
+}
+
 const HINTS: Record<string, string> = {
   bomb: 'The archive is damaged or hostile; it was not unpacked.',
   stored: 'The archive copy is damaged: `bri archive verify` says where, `bri archive repair` mends it from its PAR2 data.',
