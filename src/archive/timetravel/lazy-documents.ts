@@ -6,6 +6,7 @@
  * read the same way (its member is the rest of the operation). Anything that does not read that way
  * (a key with an escape, another key order) is decoded and applied as usual.
  */
+import { detached } from '../../format/literal-state.js';
 import { decodeOperation } from '../../format/operation.js';
 import type { Operation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
@@ -34,16 +35,6 @@ export type RawOp =
 /** A document as held: a decoded value, the SET entry that wrote it, or nothing. */
 export type Held = { value: string } | { entry: string } | null;
 
-/**
- * A string of its own, equal to `s`. A part cut out of a line is, in V8, a view of the whole piece of
- * the member the line was split from (64 KiB): held in a map, it would keep that piece alive, and the
- * collector would copy every piece a held document came from (measured on a diff: most of its time in
- * the collector). Joined to one character and cut again, the text is copied into a string of its size.
- */
-function detach(s: string): string {
-  return (' ' + s).slice(1);
-}
-
 /** The entry that starts at `from` in `text`, read by its keys (a SET's entry is the only part cut out). */
 function readRawAt(text: string, from: number): RawOp | null {
   if (!text.startsWith(ACTION, from)) return null;
@@ -54,19 +45,19 @@ function readRawAt(text: string, from: number): RawOp | null {
   if (k === null) return null;
   switch (action) {
     case 'SET':
-      return text.startsWith(VALUE, k.end) ? { action: 'SET', target: detach(k.value), entry: detach(text.slice(from)) } : null;
+      return text.startsWith(VALUE, k.end) ? { action: 'SET', target: detached(k.value), entry: detached(text.slice(from)) } : null;
     case 'DELETE':
-      return { action: 'DELETE', target: detach(k.value), entry: '' };
+      return { action: 'DELETE', target: detached(k.value), entry: '' };
     case 'RENAME': {
       if (!text.startsWith(OLD_KEY, k.end)) return null;
       const old = plainString(text, k.end + OLD_KEY.length);
-      return old === null ? null : { action: 'RENAME', target: detach(k.value), oldKey: detach(old.value) };
+      return old === null ? null : { action: 'RENAME', target: detached(k.value), oldKey: detached(old.value) };
     }
     case 'SADD':
     case 'SREM': {
       if (!text.startsWith(MEMBER, k.end)) return null;
       const member = plainString(text, k.end + MEMBER.length);
-      return member === null ? null : { action, target: detach(k.value), member: detach(member.value) };
+      return member === null ? null : { action, target: detached(k.value), member: detached(member.value) };
     }
     default:
       return null;
