@@ -217,7 +217,6 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const prevPointer = M === 0 ? '' : before === null ? null : before.pointer;
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
-    // Replayed with documents as their literals: the seed is written from them as they are (format/literal-state.ts).
     const endState = sealed.endSnapshotText === undefined && start.state ? literalCopyOf(start.state) : undefined;
     // A sealed seed cannot be opened here (recipients only): without the end state from the caller, it comes from the data directory itself.
     const dirEnd = start.sealedMember && sealed.endSnapshotText === undefined ? await endStateOfDir(opts.dataDir, opts.key, sealed.endLocalLine) : null;
@@ -289,15 +288,13 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...(opts.encryptTo ? { encryption: { scheme: 'age' as const, recipients: [...opts.encryptTo.recipients], passphrase: opts.encryptTo.passphrase !== undefined } } : {}),
     };
     emit('package', done, totalBytes);
-    // The seed for the next archive is durable before the archive is visible; it is written while the
-    // package is (the tar writer mostly waits on the disk, the seed's encoding is CPU).
-    // The end state, streamed document by document when it is plaintext (memory: the state, not its text).
+    // The seed for the next archive is durable before the archive is visible; it is written while the package is (the tar writer
+    // mostly waits on the disk, the seed's encoding is CPU), streamed document by document when it is plaintext (memory: the state, not its text).
     const endTs = wal.lastTimestamp ?? createdAt.getTime();
-    const replayed = endState !== undefined && wal.replayComplete;
-    const endSnap = replayed ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endState } : dirEnd ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: dirEnd } : null;
-    const piece = replayed ? literalDocumentPiece : undefined;
-    const endText =
-      sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key, piece) : snapshotTextChunks(endSnap, piece)) : undefined);
+    // The replayed end state holds its documents as their literals (format/literal-state.ts), which are their pieces as they are.
+    const [endOf, piece] = endState !== undefined && wal.replayComplete ? [endState, literalDocumentPiece] : [dirEnd, undefined];
+    const endSnap = endOf ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endOf } : null;
+    const endText = sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key, piece) : snapshotTextChunks(endSnap, piece)) : undefined);
     const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size, version: SNAPSHOT_MEMBER_VERSION } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
     const seal = opts.encryptTo ? (t: string | Iterable<string>) => writeSealedSeed(opts.archiveDir, state.instanceId, endLine, t, endFacts, opts.encryptTo!, opts.key !== undefined || start.encrypted) : null;
