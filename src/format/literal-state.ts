@@ -6,9 +6,9 @@
  * is most of the work per line (measured: JSON.parse of every entry, then JSON.stringify of every
  * surviving document).
  *
- * A literal is taken from an entry only when the whole entry has BRI's plain SET form and the
- * literal passes JSON's grammar for strings, checked by one regular expression; any other entry
- * (another action, a transaction's, other key order or spacing, a bad escape) goes through the full
+ * An entry is read this way only when it has BRI's plain form (action, target, one field) and its
+ * strings pass JSON's grammar for strings, checked by one regular expression; any other entry
+ * (a transaction's, another key order or spacing, a bad escape) goes through the full
  * decoder, which throws WAL_CORRUPTED for what is not an operation. A literal may then spell a
  * character otherwise than JSON.stringify would (`\u0041` for `A`): it is the same string to
  * every reader of the snapshot, which parses it as JSON.
@@ -41,12 +41,6 @@ export function detached(s: string): string {
   // Two parts joined are copied into one string of their size (a character joined and cut off again
   // leaves a view of 32 bytes over the copy). Under 13 characters a cut is a copy already.
   return s.length < 13 ? s : [s.slice(0, 1), s.slice(1)].join('');
-}
-
-/** Turns a state of stored strings into one of literals, in place (the order of the documents is kept). */
-export function literalStateOf(state: DbState): LiteralState {
-  for (const [k, v] of state.documents) state.documents.set(k, JSON.stringify(v));
-  return Object.assign(state, { literals: true as const });
 }
 
 /** A copy of a state of stored strings as one of literals (the sets are copied too). */

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BriError } from '../../src/errors.js';
-import { applyLiteralEntry, emptyLiteralState, literalDocumentPiece, literalStateOf, storedStateOf } from '../../src/format/literal-state.js';
+import { applyLiteralEntry, emptyLiteralState, literalCopyOf, literalDocumentPiece, storedStateOf } from '../../src/format/literal-state.js';
 import { decodeOperation, encodeOperation, type Operation } from '../../src/format/operation.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/format/snapshot-file.js';
 import { applyOperation, emptyState, type DbState } from '../../src/format/state.js';
@@ -102,7 +102,7 @@ describe('replaying with documents as their literals', () => {
         for (const o of before) applyOperation(start, o);
         const expected = emptyState();
         for (const o of [...before, ...after]) applyOperation(expected, o);
-        const state = literalStateOf(start);
+        const state = literalCopyOf(start);
         for (const o of after) applyLiteralEntry(state, encodeOperation(o));
         const text = encodeSnapshot({ version: 1, walLine: 7, timestamp: 1_700_000_000_000, state }, undefined, literalDocumentPiece);
         const loaded = decodeSnapshot(text).state;

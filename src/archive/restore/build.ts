@@ -14,8 +14,8 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type ManifestSegment } from '../../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
-import { cloneState, type DbState } from '../../format/state.js';
-import { applyLiteralEntry, emptyLiteralState, literalDocumentPiece, literalStateOf, type LiteralState } from '../../format/literal-state.js';
+import type { DbState } from '../../format/state.js';
+import { applyLiteralEntry, emptyLiteralState, literalCopyOf, literalDocumentPiece, type LiteralState } from '../../format/literal-state.js';
 import { makeDataDirLayout, segmentIndex, SNAPSHOT_FILE } from '../../store/layout.js';
 import { writeSnapshot } from '../../store/snapshot-store.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
@@ -211,8 +211,9 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           }
           const snap = decodeSnapshot(text, opts.key);
           if (verify && snap.walLine !== m.contents.snapshot.walLine) throw damaged(`${info.name}: walLine ${snap.walLine}, the manifest says ${m.contents.snapshot.walLine}`);
-          snapAtStart = { state: cloneState(snap.state), timestamp: snap.timestamp };
-          expected = literalStateOf(snap.state);
+          // The snapshot's own state stays as decoded (written as it is when the WAL cannot be replayed); the replay goes on in a copy of literals.
+          snapAtStart = { state: snap.state, timestamp: snap.timestamp };
+          expected = literalCopyOf(snap.state);
           await opts.hooks?.afterSnapshotRestore?.({ path: path.join(dir, SNAPSHOT_FILE), walLine: m.timeRange.walLines.start, documents: snap.state.documents.size });
           return;
         }
