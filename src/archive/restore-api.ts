@@ -18,7 +18,7 @@ import { planFor } from './restore/planner.js';
 import { parseTimeRange } from '../format/input.js';
 import { scanArchiveDir, type LocalArchive } from './copies/local-catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
-import { fetchGoodCopy, type SourceProblem } from './copies/fetch.js';
+import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
 import { verifyRemoteCopy } from './copies/copy-ops.js';
 import { readManifest } from './package/reader.js';
 import type { ProgressListener } from './package/progress.js';
@@ -239,16 +239,10 @@ export class RestoreApi {
       seedDir: targetDir === this.ctx.dataDir ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
       fetch: (p, workDir, verified) =>
         fetchGoodCopy(p.archive as CatalogArchive, {
-          sources: this.sources,
-          archiveDir: this.ctx.archiveDir,
-          order: this.order(opts.source),
-          workDir,
-          ...(this.ctx.key ? { key: this.ctx.key } : {}),
+          ...this.fetchOptions(opts.source, workDir, opts.onSourceProblem),
           // First the copy as it is (the build checks every member); verified and repaired first only when it does not match.
           verify: opts.verify === false ? false : verified ? true : 'on-doubt',
-          ...(this.ctx.repair ? { repair: this.ctx.repair } : {}),
           unreachable: listing.unreachable,
-          ...(opts.onSourceProblem ? { onProblem: opts.onSourceProblem } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
@@ -326,12 +320,20 @@ export class RestoreApi {
     const age = await verifyIdentity(opts, this.ctx.identityFile);
     const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
     if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: all });
-    return verifyRemoteCopy(a, { sources: this.sources, archiveDir: this.ctx.archiveDir, order: this.order(opts.source), workDir: this.ctx.archiveDir }, { ...key, neighbours: all });
+    return verifyRemoteCopy(a, this.fetchOptions(opts.source, this.ctx.archiveDir), { ...key, neighbours: all });
+  }
+
+  /** How a good copy is fetched from `source` (or every source in order), scratch files in `workDir`. */
+  private fetchOptions(source: string | undefined, workDir: string, onProblem?: (p: SourceProblem) => void): FetchOptions {
+    const { key, repair, archiveDir } = this.ctx;
+    return { sources: this.sources, archiveDir, order: this.order(source), workDir, ...(key ? { key } : {}), ...(repair ? { repair } : {}), ...(onProblem ? { onProblem } : {}) };
   }
 
   /** Questions about the past answered from the archives and the shipped WAL, without a restore (timetravel/). */
   private timeTravel(): TimeTravel {
     return new TimeTravel({
+      // Passed-over sources are told by the query (with the copy repaired or used instead).
+      goodCopy: (archive, source) => fetchGoodCopy(archive, { ...this.fetchOptions(source, this.ctx.archiveDir), verify: true }),
       archives: async (source) => (await this.listing(source)).archives,
       plan: (target, instanceId, source) => this.plan(target, instanceId, source),
       shipped: (p, age) => this.shippedInput(p, age).sources[0]!,

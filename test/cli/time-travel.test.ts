@@ -4,12 +4,18 @@
  * difference of two checkpoints, `bri archive history` every change of a document, and
  * `bri restore keys` rolls chosen keys back on the stopped database, the others untouched.
  */
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
 import { verifyChain } from '../../src/store/wal/chain.js';
 import { runCli } from '../support/cli.js';
 import { copyFixture, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
+import { damageWalMember } from '../support/damage-member.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-cli-tt-');
 
 const norm = (docs: Record<string, string>) => normalizeState({ documents: docs, collections: {} }).documents;
 
@@ -83,4 +89,37 @@ describe.skipIf(!fixturesPresent())('time travel on the fixtures, through the CL
     expect(early.code).toBe(31);
     expect(early.stderr).toContain('TIMESTAMP_NOT_FOUND');
   }, 120_000);
+});
+
+describe('time travel through the CLI over a damaged copy', () => {
+  it('answers on stdout from the copy repaired for it, says so on stderr (not with --quiet), and exits 0', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 4096, archive: { compression: { level: 1 } } } });
+    let file: string;
+    let member: string;
+    let at: number;
+    try {
+      for (let i = 0; i < 300; i++) await db.set(`K${i % 30}`, { i, pad: 'y'.repeat(50) });
+      at = Date.now();
+      const info = await db.archive.create();
+      const archive = await db.archive.get(info.archiveId);
+      const local = archive.copies.find((c) => c.source === 'local')!;
+      file = local.file ?? local.location;
+      member = await damageWalMember(file, archive.manifest, 1);
+    } finally {
+      await db.close();
+    }
+    const want = toPlainState((await recover(dataDir)).state).documents['K7'];
+    const r = await runCli(['archive', 'show', 'K7', '--at', String(at), '-d', dataDir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as { exists: boolean; document: string };
+    expect(shown.exists).toBe(true);
+    expect(shown.document).toBe(want);
+    expect(r.stderr).toContain(member);
+    expect(r.stderr).toMatch(/repaired from its PAR2 data/);
+    const quiet = await runCli(['archive', 'show', 'K7', '--at', String(at), '-d', dataDir, '--json', '--quiet']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(JSON.parse(quiet.stdout)).toEqual(JSON.parse(r.stdout));
+    expect(quiet.stderr).toBe('');
+  }, 60_000);
 });

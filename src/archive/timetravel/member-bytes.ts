@@ -59,6 +59,8 @@ export class MemberSource {
     private readonly sources: ArchiveSources,
     private readonly order: string[],
     private readonly counter: ReadCounter,
+    /** A verified (or repaired) local copy to read instead of the catalog's copies. */
+    private readonly goodCopy?: string,
   ) {}
 
   private async range(start: number, end: number): Promise<AsyncIterable<Buffer>> {
@@ -76,10 +78,13 @@ export class MemberSource {
 
   private async find(): Promise<Map<string, { offset: number; size: number }>> {
     const copies = this.archive.copies.filter((c) => !c.damaged && !c.frozen);
-    const ranked = this.order.flatMap((s) => copies.filter((c) => c.source === s));
+    const ranked =
+      this.goodCopy !== undefined
+        ? [{ source: LOCAL_SOURCE, file: this.goodCopy }]
+        : this.order.flatMap((s) => copies.filter((c) => c.source === s)).map((c) => (c.source === LOCAL_SOURCE ? { source: c.source, file: c.file ?? c.location } : { source: c.source, ...(c.key ? { key: c.key } : {}) }));
     let last: unknown = null;
     for (const c of ranked) {
-      this.copy = c.source === LOCAL_SOURCE ? { source: c.source, file: c.file ?? c.location } : { source: c.source, ...(c.key ? { key: c.key } : {}) };
+      this.copy = c;
       if (this.copy.file === undefined && this.copy.key === undefined) continue;
       try {
         const head = await collect(await this.range(0, BLOCK - 1), this.counter);

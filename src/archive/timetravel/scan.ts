@@ -12,7 +12,7 @@ import type { Operation } from '../../format/operation.js';
 import { decodeSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, emptyState, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
@@ -43,6 +43,8 @@ export interface ScanInput {
   key?: EncryptionKey;
   age: AgeIdentity | null;
   counter: ReadCounter;
+  /** Archives read from a verified (or repaired) local copy instead of their catalog copies: archive id -> file. */
+  goodCopies?: ReadonlyMap<string, string>;
 }
 
 export interface LinePosition {
@@ -76,6 +78,14 @@ export interface ScanResult {
 /** Thrown inside a scan when the answer needs names it did not follow: the caller scans again with them. */
 export class NeedNames {
   constructor(readonly names: string[]) {}
+}
+
+/** Thrown by a scan when reading one archive failed (a damaged member, a copy that cannot be read): which one, and why. */
+export class UnreadableArchive {
+  constructor(
+    readonly archiveId: string,
+    readonly cause: unknown,
+  ) {}
 }
 
 function damaged(message: string): BriError {
@@ -150,7 +160,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     return true;
   };
 
-  const members = input.archives.map((a) => new MemberSource(a, input.sources, input.order, input.counter));
+  const members = input.archives.map((a) => new MemberSource(a, input.sources, input.order, input.counter, input.goodCopies?.get(a.manifest.archiveId)));
   const open = (i: number, name: string) => {
     const m = input.archives[i]!.manifest;
     const stored = members[i]!.stored(name);
@@ -184,10 +194,13 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     return more;
   };
   let first = true;
+  /** The archive being read, to name it when reading fails. */
+  let reading: string | null = null;
   try {
     for (const [i, a] of input.archives.entries()) {
       if (stopped) break;
       const m = a.manifest;
+      reading = m.archiveId;
       if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
       if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
@@ -243,6 +256,10 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         }
       }
     }
+  } catch (err) {
+    // A missing identity is the caller's, and a name to follow is not a failure: any other names the archive.
+    if (err instanceof NeedNames || reading === null || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
+    throw new UnreadableArchive(reading, err);
   } finally {
     feed.close();
   }

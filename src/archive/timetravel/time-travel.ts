@@ -19,6 +19,8 @@ import { NameSet } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
 import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
+import { withGoodCopies } from './good-copies.js';
+import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
 
 export type { HistoryEntry } from './lineage.js';
 
@@ -31,6 +33,8 @@ export interface TimeTravelContext {
   order(source?: string): string[];
   key?: EncryptionKey;
   identity(given?: string | AgeIdentity): Promise<AgeIdentity | null>;
+  /** A verified (or repaired) copy of an archive whose copy failed under a query, from the sources in order. */
+  goodCopy?(archive: CatalogArchive, source?: string): Promise<FetchedCopy>;
 }
 
 export interface TimeTravelOptions {
@@ -39,6 +43,8 @@ export interface TimeTravelOptions {
   instanceId?: string;
   /** What opens archives encrypted with age. */
   identity?: string | AgeIdentity;
+  /** Told when a copy is passed over or repaired to answer (the answer is still whole). */
+  onSourceProblem?: (p: SourceProblem) => void;
 }
 
 export interface ReadAnswer {
@@ -92,6 +98,12 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
 export class TimeTravel {
   constructor(private readonly ctx: TimeTravelContext) {}
 
+  /** Runs a scan of `input`, again from a good copy of an archive whose copy failed (good-copies.ts). */
+  private resilient<T>(input: ScanInput, o: TimeTravelOptions, scan: () => Promise<T>): Promise<T> {
+    const find = this.ctx.goodCopy ? (a: CatalogArchive) => this.ctx.goodCopy!(a, o.source) : undefined;
+    return withGoodCopies(input, find, o.onSourceProblem, scan);
+  }
+
   /**
    * The scan's input, made once per query (a scan that starts again with more names reads the same
    * members): the archives from the one holding `from` (or the instance's first) on, then the shipped
@@ -121,7 +133,7 @@ export class TimeTravel {
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet([key]);
     const input = await this.input(o, { ts }, read);
-    const state = await scanWithClosure(names, async () => (await scanTimeline(input, { untilTs: ts, names })).state);
+    const state = await this.resilient(input, o, () => scanWithClosure(names, async () => (await scanTimeline(input, { untilTs: ts, names })).state));
     const doc = state.documents.get(key);
     const set = state.collections.get(key);
     return { key, at: ts, exists: doc !== undefined || (set !== undefined && set.size > 0), document: doc ?? null, ...(set && set.size > 0 ? { members: [...set] } : {}), read };
@@ -133,7 +145,7 @@ export class TimeTravel {
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet(keys, prefix);
     const input = await this.input(o, { ts }, read);
-    const r = await scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names }));
+    const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
     return { state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
   }
 
@@ -146,20 +158,22 @@ export class TimeTravel {
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     const input = await this.input(o, from !== null ? { ts: from } : 'first', read);
-    await scanWithClosure(names, async () => {
-      ops.length = 0;
-      await scanTimeline(input, {
-        untilTs: to,
-        names,
-        onOp(op, at, state) {
-          // The document goes on under its new name: follow it (a scan again with that name).
-          if (op.action === 'RENAME' && names.has(op.oldKey) && !names.has(op.target)) throw new NeedNames([op.target]);
-          const from = op.action === 'RENAME' ? op.oldKey : op.target;
-          const set = state.collections.get(op.target);
-          ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
-        },
-      });
-    });
+    await this.resilient(input, o, () =>
+      scanWithClosure(names, async () => {
+        ops.length = 0;
+        await scanTimeline(input, {
+          untilTs: to,
+          names,
+          onOp(op, at, state) {
+            // The document goes on under its new name: follow it (a scan again with that name).
+            if (op.action === 'RENAME' && names.has(op.oldKey) && !names.has(op.target)) throw new NeedNames([op.target]);
+            const from = op.action === 'RENAME' ? op.oldKey : op.target;
+            const set = state.collections.get(op.target);
+            ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
+          },
+        });
+      }),
+    );
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     return { key, entries, read };
   }
@@ -173,13 +187,16 @@ export class TimeTravel {
     const input = await this.input(o, { ts: at }, read);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
-    const lazy = new LazyDocuments();
-    const r = await scanTimeline(input, {
-      untilTs: to,
-      names: null,
-      lazy,
-      onOp: (op) => lazy.touchOp(op),
-      mark: { at, take: () => lazy.recordChanges() },
+    const { lazy, r } = await this.resilient(input, o, async () => {
+      const lazy = new LazyDocuments();
+      const r = await scanTimeline(input, {
+        untilTs: to,
+        names: null,
+        lazy,
+        onOp: (op) => lazy.touchOp(op),
+        mark: { at, take: () => lazy.recordChanges() },
+      });
+      return { lazy, r };
     });
     // (The scan marks T once, at the latest when it ends.)
     const out: DiffAnswer = { at, to, ...differences(lazy.changesSince()!, lazy, r.state), read };
