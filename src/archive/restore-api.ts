@@ -336,7 +336,7 @@ export class RestoreApi {
       goodCopy: (archive, source) => fetchGoodCopy(archive, { ...this.fetchOptions(source, this.ctx.archiveDir), verify: true }),
       archives: async (source) => (await this.listing(source)).archives,
       plan: (target, instanceId, source) => this.plan(target, instanceId, source),
-      shipped: (p, age) => this.shippedInput(p, age).sources[0]!,
+      shipped: (p, age) => this.shippedInput(p, age),
       sources: this.sources,
       order: (source) => this.order(source),
       ...(this.ctx.key ? { key: this.ctx.key } : {}),

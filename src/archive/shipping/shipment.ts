@@ -137,7 +137,9 @@ export async function decodeShipment(body: AsyncIterable<Buffer> | Buffer, ref: 
     for await (const c of decompressChunks(source, ref.key, MAX_SHIPMENT_BYTES)) parts.push(c);
   } catch (err) {
     if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
-    throw shippingError(`${ref.key}: ${(err as Error).message}`, { key: ref.key });
+    // (The decompressor's message already names the object.)
+    const message = (err as Error).message;
+    throw shippingError(message.startsWith(`${ref.key}:`) ? message : `${ref.key}: ${message}`, { key: ref.key });
   }
   const text = Buffer.concat(parts).toString('utf8');
   const nl = text.indexOf('\n');

@@ -21,17 +21,17 @@ import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
 import { splitLineBatches } from '../package/replay.js';
-import type { ShipmentRef, DecodedShipment } from '../shipping/shipment.js';
+import type { ShippedInput } from '../shipping/restore-shipped.js';
+import type { ShipmentRef } from '../shipping/shipment.js';
+import type { SourceProblem } from '../copies/fetch.js';
 import { MemberSource, collect, type ReadCounter } from './member-bytes.js';
 import { DecodedMember, type DecodeMode } from '../package/decoder/member-decoder.js';
 import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
 
-export interface ShippedLines {
-  refs: readonly ShipmentRef[];
-  fetch(ref: ShipmentRef): Promise<DecodedShipment>;
-}
+/** The shipped WAL after the archives: each source's shipments, the chosen source first. */
+export type ShippedLines = ShippedInput;
 
 export interface ScanInput {
   /** The instance's archives, in line order, from the one whose snapshot starts the scan; empty: the empty state at line 0. */
@@ -73,6 +73,10 @@ export interface ScanResult {
   /** The last line applied and its time (the snapshot's line when none was). */
   line: number;
   timestamp: number | null;
+  /** Shipments that failed on a source (taken from another one, or not at all). */
+  problems: SourceProblem[];
+  /** Where the shipped WAL broke before its end: no source could give the next line, later ones exist (null: it did not). */
+  broken: { source: string; fromLine: number; reason: string } | null;
 }
 
 /** Thrown inside a scan when the answer needs names it did not follow: the caller scans again with them. */
@@ -263,23 +267,46 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   } finally {
     feed.close();
   }
+  const problems: SourceProblem[] = [];
+  let broken: ScanResult['broken'] = null;
   if (!stopped && input.shipped) {
-    for (const ref of input.shipped.refs) {
-      if (stopped || ref.lastLine <= line) continue;
-      const s = await input.shipped.fetch(ref);
-      input.counter.requests++;
-      input.counter.bytes += ref.size;
-      for (const [j, text] of s.lines.entries()) {
-        if (ref.firstLine + j <= line) continue;
-        if (!apply(text)) {
-          stopped = true;
-          break;
+    // Each next line from the first source whose shipment holding it can be fetched (as a restore takes them).
+    const failed = new Set<ShipmentRef>();
+    next: for (;;) {
+      const want = line + 1;
+      for (const src of input.shipped.sources) {
+        const ref = src.refs.find((r) => r.firstLine <= want && want <= r.lastLine && !failed.has(r));
+        if (!ref) continue;
+        input.counter.requests++;
+        input.counter.bytes += ref.size;
+        let lines: readonly string[];
+        try {
+          lines = (await src.fetch(ref)).lines;
+        } catch (err) {
+          // No identity, or the wrong one, is not a damaged shipment: answering from less would hide it.
+          if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
+          failed.add(ref);
+          problems.push({ source: src.source, reason: `shipped WAL lines ${ref.firstLine}..${ref.lastLine}: ${(err as Error).message}` });
+          continue;
         }
+        for (const [j, text] of lines.entries()) {
+          if (ref.firstLine + j <= line) continue;
+          if (!apply(text)) break next;
+        }
+        // (A shipment that holds fewer lines than its name says is not asked again.)
+        if (line < ref.lastLine) failed.add(ref);
+        continue next;
       }
+      const later = input.shipped.sources.some((src) => src.refs.some((r) => r.lastLine > line));
+      if (later || (input.shipped.gapAt != null && line < input.shipped.gapAt)) {
+        const last = problems.at(-1);
+        broken = { source: last?.source ?? input.shipped.sources[0]?.source ?? '', fromLine: want, reason: last?.reason ?? 'no source holds this line, later ones exist' };
+      }
+      break;
     }
   }
   passing(Number.POSITIVE_INFINITY);
-  return { state, line, timestamp };
+  return { state, line, timestamp, problems, broken };
 }
 
 /** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */

@@ -17,7 +17,7 @@ import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from '../package/decoder/member-decoder.js';
 import { NameSet } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
-import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ShippedLines } from './scan.js';
+import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
@@ -98,6 +98,25 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
 export class TimeTravel {
   constructor(private readonly ctx: TimeTravelContext) {}
 
+  /**
+   * What a finished scan leaves to say: shipments taken from another source, and where the shipped WAL
+   * broke. A break before `wanted` (the moment the answer is for) is TIMESTAMP_NOT_FOUND: the lines up to
+   * that moment cannot all be read, and an answer from fewer would be wrong. Without a moment (the newest
+   * one), the answer is for the last line read, and that is said.
+   */
+  private settle(r: ScanResult, o: TimeTravelOptions, wanted: number | null): void {
+    const b = r.broken;
+    if (b !== null && wanted !== null && (r.timestamp === null || wanted > r.timestamp)) {
+      const newest = r.timestamp === null ? 'none' : new Date(r.timestamp).toISOString();
+      throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `the shipped WAL breaks at line ${b.fromLine} (${b.source}: ${b.reason}): ${new Date(wanted).toISOString()} cannot be read; the newest moment that can is ${newest}`, {
+        hint: 'Ask for an earlier moment, or bring the missing shipment back (another remote may hold it).',
+        details: { brokenAt: b.fromLine, newest: r.timestamp },
+      });
+    }
+    for (const p of r.problems) o.onSourceProblem?.(p);
+    if (b !== null) o.onSourceProblem?.({ source: b.source, reason: `shipped WAL from line ${b.fromLine}: ${b.reason}; the answer stops at line ${r.line}` });
+  }
+
   /** Runs a scan of `input`, again from a good copy of an archive whose copy failed (good-copies.ts). */
   private resilient<T>(input: ScanInput, o: TimeTravelOptions, scan: () => Promise<T>): Promise<T> {
     const find = this.ctx.goodCopy ? (a: CatalogArchive) => this.ctx.goodCopy!(a, o.source) : undefined;
@@ -122,7 +141,8 @@ export class TimeTravel {
       first = plan.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
     }
     const archives = first ? chainFrom(own, first) : [];
-    const age = archives.some((a) => a.manifest.encryption) || latest.shipped?.refs.some((r) => r.encrypted) ? await this.ctx.identity(opts.identity) : null;
+    const shippedAge = [latest.shipped?.refs ?? [], ...(latest.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));
+    const age = archives.some((a) => a.manifest.encryption) || shippedAge ? await this.ctx.identity(opts.identity) : null;
     const shippedAfter = latest.shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === latest.shipped.afterLine) ? this.ctx.shipped(latest.shipped, age) : null;
     return { archives, shipped: shippedAfter, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
@@ -133,7 +153,9 @@ export class TimeTravel {
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet([key]);
     const input = await this.input(o, { ts }, read);
-    const state = await this.resilient(input, o, () => scanWithClosure(names, async () => (await scanTimeline(input, { untilTs: ts, names })).state));
+    const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
+    this.settle(r, o, ts);
+    const state = r.state;
     const doc = state.documents.get(key);
     const set = state.collections.get(key);
     return { key, at: ts, exists: doc !== undefined || (set !== undefined && set.size > 0), document: doc ?? null, ...(set && set.size > 0 ? { members: [...set] } : {}), read };
@@ -146,6 +168,7 @@ export class TimeTravel {
     const names = new NameSet(keys, prefix);
     const input = await this.input(o, { ts }, read);
     const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
+    this.settle(r, o, ts);
     return { state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
   }
 
@@ -158,10 +181,10 @@ export class TimeTravel {
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     const input = await this.input(o, from !== null ? { ts: from } : 'first', read);
-    await this.resilient(input, o, () =>
+    const r = await this.resilient(input, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
-        await scanTimeline(input, {
+        return scanTimeline(input, {
           untilTs: to,
           names,
           onOp(op, at, state) {
@@ -174,6 +197,7 @@ export class TimeTravel {
         });
       }),
     );
+    this.settle(r, o, to);
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     return { key, entries, read };
   }
@@ -198,6 +222,8 @@ export class TimeTravel {
       });
       return { lazy, r };
     });
+    // Without T2, the newest moment read: T must not be past it.
+    this.settle(r, o, to ?? at);
     // (The scan marks T once, at the latest when it ends.)
     const out: DiffAnswer = { at, to, ...differences(lazy.changesSince()!, lazy, r.state), read };
     out.added.sort();
