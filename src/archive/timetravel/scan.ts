@@ -75,8 +75,10 @@ export interface ScanResult {
   timestamp: number | null;
   /** Shipments that failed on a source (taken from another one, or not at all). */
   problems: SourceProblem[];
-  /** Where the shipped WAL broke before its end: no source could give the next line, later ones exist (null: it did not). */
+  /** Where what can be read ends before the time: no source gives the next line, later ones exist (null: it did not). */
   broken: { source: string; fromLine: number; reason: string } | null;
+  /** Lines between two archives that no archive read holds, passed (the later archive's snapshot has the state after them). */
+  holes: Array<{ fromLine: number; toLine: number }>;
 }
 
 /** Thrown inside a scan when the answer needs names it did not follow: the caller scans again with them. */
@@ -198,6 +200,9 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     return more;
   };
   let first = true;
+  const problems: SourceProblem[] = [];
+  let broken: ScanResult['broken'] = null;
+  const holes: ScanResult['holes'] = [];
   /** The archive being read, to name it when reading fails. */
   let reading: string | null = null;
   try {
@@ -208,8 +213,19 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
       if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
-        // Lines between the archives are in no source: the state before the gap is the one at the mark.
-        if (i > 0) passing(Number.POSITIVE_INFINITY);
+        if (i > 0) {
+          // Lines between the archives are in no archive read. A time before the next archive starts may fall
+          // among them: the state then is not known. Past it, the next snapshot makes the state whole again.
+          const hole = { fromLine: line + 1, toLine: m.timeRange.walLines.start };
+          if (until !== null && m.timeRange.start.getTime() > until) {
+            broken = { source: 'archives', fromLine: hole.fromLine, reason: `lines ${hole.fromLine}..${hole.toLine} are in no archive read` };
+            stopped = true;
+            break;
+          }
+          holes.push(hole);
+          // The state before the gap is the one at the mark.
+          passing(Number.POSITIVE_INFINITY);
+        }
         lazy?.settleAll();
         const parts: Buffer[] = [];
         for await (const c of decompressChunks(open(i, m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
@@ -267,8 +283,6 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   } finally {
     feed.close();
   }
-  const problems: SourceProblem[] = [];
-  let broken: ScanResult['broken'] = null;
   if (!stopped && input.shipped) {
     // Each next line from the first source whose shipment holding it can be fetched (as a restore takes them).
     const failed = new Set<ShipmentRef>();
@@ -300,13 +314,13 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       const later = input.shipped.sources.some((src) => src.refs.some((r) => r.lastLine > line));
       if (later || (input.shipped.gapAt != null && line < input.shipped.gapAt)) {
         const last = problems.at(-1);
-        broken = { source: last?.source ?? input.shipped.sources[0]?.source ?? '', fromLine: want, reason: last?.reason ?? 'no source holds this line, later ones exist' };
+        broken = { source: last?.source ?? input.shipped.sources[0]?.source ?? '', fromLine: want, reason: last?.reason ?? 'no source holds this shipped line, later ones exist' };
       }
       break;
     }
   }
   passing(Number.POSITIVE_INFINITY);
-  return { state, line, timestamp, problems, broken };
+  return { state, line, timestamp, problems, broken, holes };
 }
 
 /** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */

@@ -108,13 +108,13 @@ export class TimeTravel {
     const b = r.broken;
     if (b !== null && wanted !== null && (r.timestamp === null || wanted > r.timestamp)) {
       const newest = r.timestamp === null ? 'none' : new Date(r.timestamp).toISOString();
-      throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `the shipped WAL breaks at line ${b.fromLine} (${b.source}: ${b.reason}): ${new Date(wanted).toISOString()} cannot be read; the newest moment that can is ${newest}`, {
-        hint: 'Ask for an earlier moment, or bring the missing shipment back (another remote may hold it).',
+      throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `what can be read breaks at line ${b.fromLine} (${b.source}: ${b.reason}): ${new Date(wanted).toISOString()} cannot be answered; the newest moment before the break is ${newest}`, {
+        hint: 'Ask for an earlier moment, or bring the missing archive or shipment back (another source may hold it: --source).',
         details: { brokenAt: b.fromLine, newest: r.timestamp },
       });
     }
     for (const p of r.problems) o.onSourceProblem?.(p);
-    if (b !== null) o.onSourceProblem?.({ source: b.source, reason: `shipped WAL from line ${b.fromLine}: ${b.reason}; the answer stops at line ${r.line}` });
+    if (b !== null) o.onSourceProblem?.({ source: b.source, reason: `from line ${b.fromLine}: ${b.reason}; the answer stops at line ${r.line}` });
   }
 
   /** Runs a scan of `input`, again from a good copy of an archive whose copy failed (good-copies.ts). */
@@ -198,6 +198,8 @@ export class TimeTravel {
       }),
     );
     this.settle(r, o, to);
+    // A change among lines no archive holds is not in the history: said, with where.
+    for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     return { key, entries, read };
   }

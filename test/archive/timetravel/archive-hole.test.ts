@@ -1,0 +1,65 @@
+/**
+ * Time travel when a middle archive of an instance is in no source read (lost, or not on the source
+ * asked): the lines it held are a hole. A moment after the hole is answered from the next archive's
+ * snapshot (exact); a moment inside it cannot be known, whether it is asked as `at` or as a diff's
+ * `to` (before, a diff to such a moment compared with the state after the hole); a history across it
+ * says that changes there are missing instead of looking whole.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../../src/db.js';
+import type { SourceProblem } from '../../../src/archive/copies/fetch.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-tt-hole-');
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('time travel across a hole between archives', () => {
+  it('answers around the hole, refuses a moment inside it, and a history across it says what it misses', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 600, archive: { compression: { level: 1 } } } });
+    try {
+      const ids: string[] = [];
+      const inside: number[] = [];
+      for (let b = 0; b < 3; b++) {
+        for (let i = 0; i < 4; i++) {
+          await db.set(`K${i}`, { b, i });
+          await pause(3);
+        }
+        if (b === 1) inside.push(Date.now());
+        await pause(3);
+        await db.set('K9', { b });
+        await pause(3);
+        ids.push((await db.archive.create()).archiveId);
+      }
+      const history = await db.restore.history('K1');
+      expect(history.entries.map((e) => JSON.parse(e.value!).b)).toEqual([0, 1, 2]);
+      const first = (await db.archive.get(ids[0]!)).manifest;
+      const lost = (await db.archive.get(ids[1]!)).manifest;
+      const beforeHole = first.timeRange.end.getTime();
+      const diffBefore = await db.restore.diff({ at: beforeHole });
+      const lostCopy = (await db.archive.get(ids[1]!)).copies[0]!;
+      await fsp.rm(lostCopy.file ?? lostCopy.location);
+
+      const told: SourceProblem[] = [];
+      const h = await db.restore.history('K1', { onSourceProblem: (p) => told.push(p) });
+      expect(h.entries.map((e) => JSON.parse(e.value!).b)).toEqual([0, 2]);
+      expect(told).toHaveLength(1);
+      expect(told[0]!.reason).toContain(`lines ${lost.timeRange.walLines.start + 1}..${lost.timeRange.walLines.end}`);
+      expect(told[0]!.reason).toContain('not in this history');
+
+      // Inside the hole: not known, as `at` and as `to`.
+      const t = inside[0]!;
+      await expect(db.restore.read('K1', { at: t })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      await expect(db.restore.diff({ at: beforeHole, to: t })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      await expect(db.restore.history('K1', { to: t })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      // Around it: exact (the next archive's snapshot holds the state after it).
+      const d = await db.restore.diff({ at: beforeHole });
+      expect([d.added, d.changed, d.removed, d.sets]).toEqual([diffBefore.added, diffBefore.changed, diffBefore.removed, diffBefore.sets]);
+      expect((await db.restore.read('K1', { at: beforeHole })).document).toBe(history.entries[0]!.value);
+    } finally {
+      await db.close();
+    }
+  });
+});
