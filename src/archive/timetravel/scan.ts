@@ -210,7 +210,11 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (stopped) break;
       const m = a.manifest;
       reading = m.archiveId;
-      if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) break;
+      if (i > 0 && until !== null && m.timeRange.start.getTime() > until && m.timeRange.walLines.start === line) {
+        // The time is past: what follows (this archive, the shipped WAL) is not read.
+        stopped = true;
+        break;
+      }
       if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
         if (i > 0) {

@@ -83,6 +83,35 @@ describe('time travel over damaged or missing shipped WAL', () => {
     }
   });
 
+  it('a moment in an earlier archive is answered whole when shipped WAL follows a later one (the scan stops at the time, not at a break)', async () => {
+    const { db } = await shippedDb(['nas']);
+    try {
+      // Two more archives, then more shipped lines after the last.
+      await db.archive.create();
+      await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 5; i++) await db.set(`K${i}`, { b: 8, i });
+      await new Promise((r) => setTimeout(r, 5));
+      await db.archive.create();
+      for (let i = 0; i < 5; i++) await db.set(`K${i}`, { b: 9, i });
+      await db.archive.flushShipping();
+      const history = await db.restore.history('K3');
+      expect(history.entries.map((e) => JSON.parse(e.value!).b)).toEqual([0, 1, 2, 3, 8, 9]);
+      const t = told();
+      for (const [n, e] of history.entries.entries()) {
+        // At the change and just before the next one (a moment after the last line applied).
+        const next = history.entries[n + 1]?.timestamp;
+        for (const at of [e.timestamp, ...(next !== undefined && next - 1 > e.timestamp ? [next - 1] : [])]) {
+          expect((await db.restore.read('K3', { ...t.o, at })).document, `change ${n} at ${at}`).toBe(e.value);
+          const d = await db.restore.diff({ ...t.o, at: history.entries[0]!.timestamp, to: at });
+          expect(d.changed.includes('K3')).toBe(n > 0);
+        }
+      }
+      expect(t.got).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
+
   for (const harm of ['damaged', 'deleted'] as const) {
     it(`a shipment ${harm} on the only remote: answers up to the line before it, a moment past it is TIMESTAMP_NOT_FOUND`, async () => {
       const { db, shipments } = await shippedDb(['nas']);
