@@ -72,6 +72,11 @@ export interface DiffAnswer {
 export interface HistoryAnswer {
   key: string;
   entries: HistoryEntry[];
+  /**
+   * Lines the history could not read: a hole between archives, or shipped WAL no source gives whole
+   * (to the end: `toLine` null). A change there is not in `entries`. Empty when the history is whole.
+   */
+  missing: Array<{ fromLine: number; toLine: number | null; reason: string }>;
   read: ReadCounter;
 }
 
@@ -201,7 +206,9 @@ export class TimeTravel {
     // A change among lines no archive holds is not in the history: said, with where.
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
-    return { key, entries, read };
+    const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
+    if (r.broken) missing.push({ fromLine: r.broken.fromLine, toLine: null, reason: `${r.broken.source}: ${r.broken.reason}` });
+    return { key, entries, missing, read };
   }
 
   /** The documents and set members that differ between T and T2 (default: the newest restorable moment). */

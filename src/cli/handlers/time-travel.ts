@@ -23,7 +23,8 @@ export const timeTravelHandlers = {
   'archive history': (o: CommandOptions['archive history']) =>
     withPast(o, async (api, where) => {
       const h = await api.history(o.key, { ...where, ...(o.from !== undefined ? { from: o.from } : {}), ...(o.to !== undefined ? { to: o.to } : {}) });
-      if (o.json) printJson({ key: h.key, entries: h.entries });
+      // (What it could not read is also said on stderr, unless --quiet.)
+      if (o.json) printJson({ key: h.key, entries: h.entries, ...(h.missing.length ? { missing: h.missing } : {}) });
       else {
         const lines = h.entries.map((e) => `${formatTime(e.timestamp)}  line ${e.line}  ${e.action.padEnd(6)} ${e.key}${e.renamedFrom !== undefined ? ` (from ${e.renamedFrom})` : ''}  ${e.members ? show(e.members) : show(e.value)}`);
         printLine(lines.length ? lines.join('\n') : `no change to ${o.key} in the archives`, o);

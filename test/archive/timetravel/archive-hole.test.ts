@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import type { SourceProblem } from '../../../src/archive/copies/fetch.js';
+import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-tt-hole-');
@@ -48,6 +49,16 @@ describe('time travel across a hole between archives', () => {
       expect(told).toHaveLength(1);
       expect(told[0]!.reason).toContain(`lines ${lost.timeRange.walLines.start + 1}..${lost.timeRange.walLines.end}`);
       expect(told[0]!.reason).toContain('not in this history');
+      // The answer itself says so too (a caller that listens to nothing still sees it); a whole one says nothing.
+      expect(h.missing).toEqual([{ fromLine: lost.timeRange.walLines.start + 1, toLine: lost.timeRange.walLines.end, reason: expect.any(String) as unknown }]);
+      expect(history.missing).toEqual([]);
+      // The CLI: the JSON names what is missing, stderr says it.
+      const cli = await runCli(['archive', 'history', 'K1', '-d', dataDir, '--json']);
+      expect(cli.code, cli.stderr).toBe(0);
+      const json = JSON.parse(cli.stdout) as { entries: unknown[]; missing?: unknown[] };
+      expect(json.entries).toHaveLength(2);
+      expect(json.missing).toEqual(h.missing);
+      expect(cli.stderr).toContain('not in this history');
 
       // Inside the hole: not known, as `at` and as `to`.
       const t = inside[0]!;

@@ -132,7 +132,10 @@ describe('time travel over damaged or missing shipped WAL', () => {
 
         const t = told();
         // History stops before the lost line, and says where and why.
-        expect((await db.restore.history('K3', t.o)).entries).toEqual(before);
+        const partial = await db.restore.history('K3', t.o);
+        expect(partial.entries).toEqual(before);
+        expect(partial.missing).toEqual([{ fromLine: from, toLine: null, reason: expect.stringContaining('shipped') as unknown }]);
+        expect(history.missing).toEqual([]);
         expect(t.got.at(-1)!.reason).toMatch(new RegExp(`from line ${from}: .*shipped.*the answer stops at line ${from - 1}`));
         // A moment before it answers as before; one past it cannot be answered.
         expect(await db.restore.read('K3', { at: early })).toMatchObject({ document: readEarly.document });
