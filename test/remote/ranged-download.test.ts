@@ -119,11 +119,13 @@ describe('downloadRanged (s3rver)', () => {
     expect(gets.filter((g) => g.action === 'cut-response')).toHaveLength(1);
     const resumed = gets.map(rangeOf).filter((st) => st !== null && st > partStart && st < partStart + 4 * MiB);
     expect(resumed).toHaveLength(1);
-    // Resumed well inside what the cut response delivered, not at the part's start.
-    expect(resumed[0]!).toBeGreaterThan(partStart + 2 * MiB);
+    // Resumed inside what the cut response delivered, not at the part's start. (How much of the 3 MiB was
+    // still in flight, in socket and stream buffers, when the connection dropped depends on the machine's
+    // load: up to 1 MiB was seen on a busy CI machine.)
+    expect(resumed[0]!).toBeGreaterThan(partStart + MiB);
     expect(resumed[0]!).toBeLessThanOrEqual(partStart + 3 * MiB);
-    // Refetching the part from its start would add about 3 MiB; a resume adds at most what was in flight.
-    expect(served.bytes - big.size).toBeLessThan(MiB);
+    // Refetching the part from its start would add the whole 3 MiB again; a resume adds only what was in flight.
+    expect(served.bytes - big.size).toBeLessThan(2 * MiB);
     expect(served.bytes).toBeGreaterThanOrEqual(big.size);
     await s.close();
   });
