@@ -17,8 +17,8 @@ export type GoodCopyFinder = (archive: CatalogArchive) => Promise<FetchedCopy>;
 
 /** The failure to report when no good copy could be found: the scan's own (it names the member), with what was tried. */
 function noGoodCopy(cause: unknown, search: unknown): unknown {
-  // A key that does not open an intact copy is the answer: every copy would say the same.
-  if (isBriError(search, ErrorCodes.DECRYPTION_FAILED)) return search;
+  // A key that is missing, or does not open an intact copy, is the answer: every copy would say the same.
+  if (isBriError(search, ErrorCodes.DECRYPTION_FAILED) || isBriError(search, ErrorCodes.ENCRYPTION_KEY_MISSING)) return search;
   if (!isBriError(cause)) return cause;
   const why = search instanceof Error ? search.message : String(search);
   return new BriError(cause.code, `${cause.message}; no good copy to read instead (${why})`, {

@@ -83,7 +83,7 @@ describe('time travel over damaged or missing shipped WAL', () => {
     }
   });
 
-  it('a moment in an earlier archive is answered whole when shipped WAL follows a later one (the scan stops at the time, not at a break)', async () => {
+  it('moments in each of three archives, with shipped WAL after the last, are answered exactly and nothing is said', async () => {
     const { db } = await shippedDb(['nas']);
     try {
       // Two more archives, then more shipped lines after the last.
