@@ -36,6 +36,7 @@ import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
+import { dataDirTail } from './timetravel/wal-tail.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
@@ -341,6 +342,7 @@ export class RestoreApi {
       order: (source) => this.order(source),
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       identity: (given) => this.identity(given),
+      tail: (instanceId) => dataDirTail(this.ctx.dataDir, instanceId),
     });
   }
 

@@ -13,7 +13,8 @@ import { decodeSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, emptyState, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import { lineOperation } from '../../store/wal/wal-entry.js';
+import { entryPlaintext, lineOperation } from '../../store/wal/wal-entry.js';
+import { computePointer } from '../../format/pointer.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
@@ -29,6 +30,7 @@ import { DecodedMember, type DecodeMode } from '../package/decoder/member-decode
 import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import type { NameSet } from './names.js';
+import type { TailSegment, WalTail } from './wal-tail.js';
 
 /** The shipped WAL after the archives: each source's shipments, the chosen source first. */
 export type ShippedLines = ShippedInput;
@@ -38,6 +40,8 @@ export interface ScanInput {
   archives: CatalogArchive[];
   /** The shipped WAL after the last of them. */
   shipped: ShippedLines | null;
+  /** The data directory's own WAL, read after both where it continues their chain (wal-tail.ts). */
+  tail?: WalTail | null;
   sources: ArchiveSources;
   order: string[];
   key?: EncryptionKey;
@@ -103,6 +107,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   let state = emptyState();
   let line = input.archives[0]?.manifest.timeRange.walLines.start ?? 0;
   let timestamp: number | null = null;
+  /** The pointer of the last line passed, where it is known (an archive's ends, each line of the WAL after them). */
+  let pointer = input.archives[0]?.manifest.chain.prevPointer ?? '';
   let stopped = false;
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;
@@ -238,6 +244,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         lazy?.attach(state);
         line = m.timeRange.walLines.start;
         timestamp = m.timeRange.start.getTime();
+        pointer = m.chain.prevPointer;
       }
       for (const seg of m.contents.segments) {
         if (seg.lastLine <= line) continue;
@@ -279,6 +286,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           break;
         }
       }
+      if (!stopped && line === m.timeRange.walLines.end) pointer = m.chain.lastPointer;
     }
   } catch (err) {
     // A missing identity is the caller's, and a name to follow is not a failure: any other names the archive.
@@ -287,12 +295,16 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   } finally {
     feed.close();
   }
-  if (!stopped && input.shipped) {
+  // After the archives: the shipped WAL, then the data directory's own WAL, where each continues the chain.
+  const places: LineSource[] = (input.shipped?.sources ?? []).map((src) => ({ source: src.source, refs: src.refs, fetch: (r) => src.fetch(r as ShipmentRef), joins: false }));
+  // (Listed only here: a scan that stopped before reads nothing of it.)
+  if (!stopped && input.tail) places.push({ source: input.tail.source, refs: await input.tail.segments(), fetch: (r) => input.tail!.fetch(r as TailSegment), joins: true });
+  if (!stopped && places.length > 0) {
     // Each next line from the first source whose shipment holding it can be fetched (as a restore takes them).
-    const failed = new Set<ShipmentRef>();
+    const failed = new Set<LineRange>();
     next: for (;;) {
       const want = line + 1;
-      for (const src of input.shipped.sources) {
+      for (const src of places) {
         const ref = src.refs.find((r) => r.firstLine <= want && want <= r.lastLine && !failed.has(r));
         if (!ref) continue;
         input.counter.requests++;
@@ -304,27 +316,63 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           // No identity, or the wrong one, is not a damaged shipment: answering from less would hide it.
           if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
           failed.add(ref);
-          problems.push({ source: src.source, reason: `shipped WAL lines ${ref.firstLine}..${ref.lastLine}: ${(err as Error).message}` });
+          problems.push({ source: src.source, reason: `${src.joins ? 'WAL' : 'shipped WAL'} lines ${ref.firstLine}..${ref.lastLine}: ${(err as Error).message}` });
+          continue;
+        }
+        const at = want - ref.firstLine;
+        if (src.joins && at < lines.length && !continuesChain(lines[at]!, pointer, input.key)) {
+          // Another history (a directory restored to an earlier moment, then written): none of it is this chain's.
+          for (const r of src.refs) failed.add(r);
+          const why = want === 1 ? 'does not start a chain: the lines before it are gone' : 'does not continue the chain of the archives and shipments before it (another history)';
+          problems.push({ source: src.source, reason: `its WAL line ${want} ${why}: not read` });
           continue;
         }
         for (const [j, text] of lines.entries()) {
           if (ref.firstLine + j <= line) continue;
           if (!apply(text)) break next;
+          pointer = pointerOf(text);
         }
         // (A shipment that holds fewer lines than its name says is not asked again.)
         if (line < ref.lastLine) failed.add(ref);
         continue next;
       }
-      const later = input.shipped.sources.some((src) => src.refs.some((r) => r.lastLine > line));
-      if (later || (input.shipped.gapAt != null && line < input.shipped.gapAt)) {
+      // Later lines exist (where they failed too, or hold another history): what can be read ends here.
+      const later = places.some((src) => src.refs.some((r) => r.lastLine > line));
+      if (later || (input.shipped?.gapAt != null && line < input.shipped.gapAt)) {
         const last = problems.at(-1);
-        broken = { source: last?.source ?? input.shipped.sources[0]?.source ?? '', fromLine: want, reason: last?.reason ?? 'no source holds this shipped line, later ones exist' };
+        broken = { source: last?.source ?? places[0]?.source ?? '', fromLine: want, reason: last?.reason ?? 'no source holds this shipped line, later ones exist' };
       }
       break;
     }
   }
   passing(Number.POSITIVE_INFINITY);
   return { state, line, timestamp, problems, broken, holes };
+}
+
+/** Lines after the archives, from one place: a remote's shipments, or the data directory's segments. */
+interface LineRange {
+  firstLine: number;
+  lastLine: number;
+  size: number;
+}
+interface LineSource {
+  source: string;
+  refs: readonly LineRange[];
+  fetch(ref: LineRange): Promise<{ lines: readonly string[] }>;
+  /** Its first line taken must continue the chain (the data directory: it may hold another history). */
+  joins: boolean;
+}
+
+/** The pointer a line carries (its text is checked when it is applied). */
+function pointerOf(text: string): string {
+  const first = text.indexOf('|');
+  return text.slice(first + 1, text.indexOf('|', first + 1));
+}
+
+/** Whether `text` is the line that follows the one whose pointer is `prev`. */
+function continuesChain(text: string, prev: string, key: EncryptionKey | undefined): boolean {
+  const parsed = parseWalLine(text);
+  return parsed !== null && computePointer(prev, entryPlaintext(parsed, key)) === parsed.pointer;
 }
 
 /** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */

@@ -5,7 +5,7 @@
  * source has them (ranged reads on a remote), the archives chained in line order and the shipped WAL
  * after them.
  */
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { Operation } from '../../format/operation.js';
 import type { DbState } from '../../format/state.js';
@@ -21,6 +21,7 @@ import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ScanResu
 import { lineage, type HistoryEntry } from './lineage.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
+import type { WalTail } from './wal-tail.js';
 
 export type { HistoryEntry } from './lineage.js';
 
@@ -35,6 +36,8 @@ export interface TimeTravelContext {
   identity(given?: string | AgeIdentity): Promise<AgeIdentity | null>;
   /** A verified (or repaired) copy of an archive whose copy failed under a query, from the sources in order. */
   goodCopy?(archive: CatalogArchive, source?: string): Promise<FetchedCopy>;
+  /** The data directory's own WAL when it belongs to the instance (null: the directory's own instance), else null. */
+  tail?(instanceId: string | null): Promise<WalTail | null>;
 }
 
 export interface TimeTravelOptions {
@@ -136,20 +139,55 @@ export class TimeTravel {
   private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput> {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
-    const latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
-    const own = latest.archive ? instanceArchives(all, latest.instanceId).archives : [];
+    // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
+    const ownTail = opts.source === undefined && this.ctx.tail ? (id: string | null) => this.ctx.tail!(id) : async () => null;
+    let latest: RestorePlan | null = null;
+    let tail: WalTail | null = null;
+    try {
+      latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
+      tail = await ownTail(latest.instanceId);
+    } catch (err) {
+      // Nothing archived or shipped yet: the directory's WAL alone.
+      if (!isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND) || opts.instanceId !== undefined) throw err;
+      tail = await ownTail(null);
+      if (tail === null) throw err;
+    }
+    if (tail === null && opts.instanceId === undefined) {
+      // The directory is another instance with nothing archived yet (restored in place, or a clone): its own
+      // history is its WAL, when that holds every line from the first; the archives are another database's.
+      const mine = await ownTail(null);
+      if (mine !== null && mine.startsAt === 1) {
+        latest = null;
+        tail = mine;
+      }
+    }
+    const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
     if (from === 'first') first = own[0] ?? null;
     else {
-      // The archive holding the time, else (past the archives) the newest one, which the shipped WAL continues.
-      const plan = await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source);
-      first = plan.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
+      if (tail !== null && from.ts > tail.readAt) {
+        throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(from.ts).toISOString()} is after the newest line (read at ${new Date(tail.readAt).toISOString()})`, {
+          hint: 'Ask for a moment that has passed.',
+          details: { timestamp: from.ts, newest: tail.readAt },
+        });
+      }
+      // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
+      const plan =
+        latest === null
+          ? null
+          : await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source).catch((err: unknown) => {
+              const newest = own.at(-1);
+              if (tail !== null && newest && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && from.ts >= newest.manifest.timeRange.start.getTime()) return latest!;
+              throw err;
+            });
+      first = plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
     }
     const archives = first ? chainFrom(own, first) : [];
-    const shippedAge = [latest.shipped?.refs ?? [], ...(latest.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));
+    const shippedAge = [latest?.shipped?.refs ?? [], ...(latest?.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));
     const age = archives.some((a) => a.manifest.encryption) || shippedAge ? await this.ctx.identity(opts.identity) : null;
-    const shippedAfter = latest.shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === latest.shipped.afterLine) ? this.ctx.shipped(latest.shipped, age) : null;
-    return { archives, shipped: shippedAfter, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
+    const shipped = latest?.shipped;
+    const shippedAfter = shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === shipped.afterLine) ? this.ctx.shipped(shipped, age) : null;
+    return { archives, shipped: shippedAfter, tail, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
 
   /** The document (and set) `key` as it was at T, or that it did not exist. */

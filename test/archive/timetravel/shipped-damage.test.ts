@@ -113,7 +113,7 @@ describe('time travel over damaged or missing shipped WAL', () => {
   });
 
   for (const harm of ['damaged', 'deleted'] as const) {
-    it(`a shipment ${harm} on the only remote: answers up to the line before it, a moment past it is TIMESTAMP_NOT_FOUND`, async () => {
+    it(`a shipment ${harm} on the only remote asked: answers up to the line before it, a moment past it is TIMESTAMP_NOT_FOUND`, async () => {
       const { db, shipments } = await shippedDb(['nas']);
       try {
         const history = await db.restore.history('K3');
@@ -130,22 +130,33 @@ describe('time travel over damaged or missing shipped WAL', () => {
         if (harm === 'damaged') await flip(victim);
         else await fsp.rm(victim);
 
+        // Asked of that remote alone (the data directory, which still holds the lines, is not read then).
+        const nas = { source: 'nas' };
         const t = told();
         // History stops before the lost line, and says where and why.
-        const partial = await db.restore.history('K3', t.o);
+        const partial = await db.restore.history('K3', { ...t.o, ...nas });
         expect(partial.entries).toEqual(before);
         expect(partial.missing).toEqual([{ fromLine: from, toLine: null, reason: expect.stringContaining('shipped') as unknown }]);
         expect(history.missing).toEqual([]);
         expect(t.got.at(-1)!.reason).toMatch(new RegExp(`from line ${from}: .*shipped.*the answer stops at line ${from - 1}`));
         // A moment before it answers as before; one past it cannot be answered.
-        expect(await db.restore.read('K3', { at: early })).toMatchObject({ document: readEarly.document });
-        await expect(db.restore.read('K3', { at: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
-        await expect(db.restore.diff({ at: early, to: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
-        await expect(db.restore.history('K3', { to: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+        expect(await db.restore.read('K3', { ...nas, at: early })).toMatchObject({ document: readEarly.document });
+        await expect(db.restore.read('K3', { ...nas, at: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+        await expect(db.restore.diff({ ...nas, at: early, to: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+        await expect(db.restore.history('K3', { ...nas, to: late })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
         // The newest moment that can be read is the line before it: a diff to it answers.
         const d = told();
-        await db.restore.diff({ ...d.o, at: early });
+        await db.restore.diff({ ...d.o, ...nas, at: early });
         expect(d.got.some((p) => p.reason.includes(`the answer stops at line ${from - 1}`))).toBe(true);
+
+        // Asked of every place, the data directory still holds those lines: the answers are whole again, the loss said.
+        const w = told();
+        const whole = await db.restore.history('K3', w.o);
+        expect(whole.entries).toEqual(history.entries);
+        expect(whole.missing).toEqual([]);
+        expect((await db.restore.read('K3', { at: late })).document).toBe(history.entries.at(-1)!.value);
+        // (A damaged shipment is said; a deleted one is simply not there to read.)
+        if (harm === 'damaged') expect(w.got.some((p) => p.source === 'nas' && p.reason.includes(`shipped WAL lines ${from}..`))).toBe(true);
       } finally {
         await db.close();
       }

@@ -1,0 +1,112 @@
+/**
+ * The data directory's own WAL, as the last place a time-travel answer reads from. The newest
+ * changes of a database (those since its last archive, or since its last shipment) are there and
+ * nowhere else yet: without them a history ended at the last archive as if nothing came after, and
+ * a rollback to ten minutes ago was refused while the lines were on the local disk.
+ *
+ * The WAL is read as it is on disk (a running database goes on writing): only whole lines, numbered
+ * as the archives number them (the lines a cleanup removed are added back to the local numbers). It
+ * is used only where it continues the chain the archives and shipments hold (the scan checks the
+ * first line it takes against the pointer before it), so a directory restored to an earlier moment,
+ * whose WAL went another way, is never read as their continuation.
+ */
+import { BriError, ErrorCodes } from '../../errors.js';
+import { readArchiveState } from '../../store/archive-state.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { listSegments, WAL_DIR } from '../../store/layout.js';
+import { countSegmentLinesCached, readSegmentLines } from '../../store/wal/wal-reader.js';
+
+/** How the data directory is named where an answer names its sources. */
+export const DATA_DIR_SOURCE = 'data directory';
+
+/** One segment of the data directory's WAL, with the absolute lines it held when listed. */
+export interface TailSegment {
+  key: string;
+  firstLine: number;
+  lastLine: number;
+  size: number;
+}
+
+export interface WalTail {
+  source: string;
+  /** The first line the directory can hold (the lines before it were removed once archived). */
+  startsAt: number;
+  /** When it was opened: a line written later is stamped after this, so any moment up to it is answered whole. */
+  readAt: number;
+  /**
+   * The segments with their absolute lines, listed when first asked: a query that stops before the
+   * tail reads nothing of it (listing counts the lines of every segment).
+   */
+  segments(): Promise<readonly TailSegment[]>;
+  /** The lines of one segment, from its first (whole lines only, at most its listed last). */
+  fetch(ref: TailSegment): Promise<{ lines: readonly string[] }>;
+}
+
+/** A directory never archived has no state yet: no line was removed from it. */
+const NEVER_ARCHIVED = { instanceId: null, removedLines: 0 };
+
+/** The directory's instance and removed lines; null when it is not a data directory (or its state cannot be read). */
+async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number } | null> {
+  const state = await readArchiveState(dataDir).catch(() => undefined);
+  if (state === undefined) return null;
+  if (state !== null) return state;
+  return (await fsp.stat(path.join(dataDir, WAL_DIR)).catch(() => null))?.isDirectory() ? NEVER_ARCHIVED : null;
+}
+
+/**
+ * The WAL of `dataDir` when it belongs to `instanceId` (given null: whatever its instance); null when
+ * it is not a data directory of that instance.
+ */
+export async function dataDirTail(dataDir: string, instanceId: string | null): Promise<WalTail | null> {
+  const opened = await tailState(dataDir);
+  if (opened === null || (instanceId !== null && opened.instanceId !== instanceId)) return null;
+  const readAt = Date.now();
+  let listed: Promise<TailSegment[]> | null = null;
+  return { source: DATA_DIR_SOURCE, startsAt: opened.removedLines + 1, readAt, segments: () => (listed ??= listStable(dataDir)), fetch: (ref) => segmentLines(ref) };
+}
+
+/** The segments, listed again when a cleanup removed lines meanwhile (none when it keeps moving). */
+async function listStable(dataDir: string): Promise<TailSegment[]> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const before = await tailState(dataDir);
+    if (before === null) return [];
+    const refs = await listTail(dataDir, before.removedLines).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    if (refs !== null && (await tailState(dataDir))?.removedLines === before.removedLines) return refs;
+  }
+  return [];
+}
+
+/** The segments with their absolute lines; the last one's line still being written is not counted. */
+async function listTail(dataDir: string, removedLines: number): Promise<TailSegment[]> {
+  const segments = await listSegments(dataDir);
+  const out: TailSegment[] = [];
+  let next = removedLines + 1;
+  for (const [i, seg] of segments.entries()) {
+    const { lines, torn } = await countSegmentLinesCached(seg.path);
+    const whole = i === segments.length - 1 && torn ? lines - 1 : lines;
+    if (whole > 0) out.push({ key: seg.path, firstLine: next, lastLine: next + whole - 1, size: seg.size });
+    next += lines;
+  }
+  return out;
+}
+
+async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
+  const lines: string[] = [];
+  const want = ref.lastLine - ref.firstLine + 1;
+  try {
+    for await (const batch of readSegmentLines(ref.key, ref.key, 1)) {
+      for (const l of batch) {
+        // A line still being written is not taken (a moment after it is not answered from this read).
+        if (!l.terminated || lines.length >= want) return { lines };
+        lines.push(l.text);
+      }
+    }
+  } catch (err) {
+    throw new BriError(ErrorCodes.IO_ERROR, `the data directory's WAL segment ${ref.key} could not be read: ${(err as Error).message}`, {
+      hint: 'A cleanup after an archive may have removed it meanwhile: ask again.',
+      cause: err,
+    });
+  }
+  return { lines };
+}

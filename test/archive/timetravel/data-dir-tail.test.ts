@@ -1,0 +1,162 @@
+/**
+ * Time travel reads the data directory's own WAL after the archives and the shipped WAL: the changes
+ * since the last archive are on the local disk and nowhere else yet. Before, a history ended at the
+ * last archive as if nothing came after (and said nothing), and a rollback to a moment after it (ten
+ * minutes ago, the last archive an hour ago) was TIMESTAMP_NOT_FOUND. The WAL is read only where it
+ * continues the archives' chain: a directory holding another history is never taken for it.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../../src/db.js';
+import { openRestore } from '../../../src/archive/restore-api.js';
+import type { SourceProblem } from '../../../src/archive/copies/fetch.js';
+import { recover } from '../../../src/store/recovery.js';
+import { verifyChain } from '../../../src/store/wal/chain.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-tt-tail-');
+const tick = () => new Promise((r) => setTimeout(r, 4));
+const values = (entries: Array<{ value: string | null }>) => entries.map((e) => (e.value === null ? null : (JSON.parse(e.value) as { v: number }).v));
+
+describe('time travel reads the data directory after the archives', () => {
+  it('on a running database: the changes since the last archive are in history, read, diff and rollback', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      for (let v = 0; v < 3; v++) for (const k of ['A', 'B', 'C']) await db.set(k, { v });
+      await db.archive.create();
+      await tick();
+      await db.set('A', { v: 10 });
+      await db.sAdd('S', 'x');
+      await tick();
+      const good = Date.now();
+      await tick();
+      // A bad migration, after the archive: only the data directory holds it.
+      await db.set('A', { v: 666 });
+      await db.set('B', { v: 666 });
+      await db.delete('C');
+      await db.sAdd('S', 'bad');
+
+      const h = await db.restore.history('A');
+      expect(values(h.entries)).toEqual([0, 1, 2, 10, 666]);
+      expect(h.entries.map((e) => e.line)).toEqual([1, 4, 7, 10, 12]);
+      expect(h.missing).toEqual([]);
+      expect((await db.restore.read('A', { at: good })).document).toBe('{"v":10}');
+      expect((await db.restore.read('C', { at: good })).exists).toBe(true);
+      const d = await db.restore.diff({ at: good });
+      expect([d.added, d.changed, d.removed, d.sets]).toEqual([[], ['A', 'B'], ['C'], { S: { added: ['bad'], removed: [] } }]);
+
+      const dry = await db.restore.rollback(['A', 'B', 'C', 'S'], { at: good, dryRun: true });
+      expect(dry.writes).toBe(0);
+      expect(db.get('A')).toEqual({ v: 666 });
+      const done = await db.restore.rollback(['A', 'B', 'C', 'S'], { at: good });
+      expect(done.writes).toBe(4);
+      expect(db.get('A')).toEqual({ v: 10 });
+      expect(db.get('B')).toEqual({ v: 2 });
+      expect(db.get('C')).toEqual({ v: 2 });
+      expect([...db.sMembers('S')]).toEqual(['x']);
+      // The rollback is itself in the history, read from the data directory as well.
+      expect(values((await db.restore.history('A')).entries)).toEqual([0, 1, 2, 10, 666, 10]);
+      // A moment that has not come is not answered from what was written so far.
+      await expect(db.restore.read('A', { at: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    } finally {
+      await db.close();
+    }
+    expect((await verifyChain(dataDir)).ok).toBe(true);
+  });
+
+  it('numbers lines as the archives do after a cleanup removed archived WAL, and answers before any archive', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 300, archive: { compression: { level: 1 }, cleanupWal: true } } });
+    try {
+      for (let v = 0; v < 20; v++) await db.set(`K${v % 4}`, { v });
+      // Nothing archived yet: the WAL alone, from its first line.
+      const first = await db.restore.history('K1');
+      expect(values(first.entries)).toEqual([1, 5, 9, 13, 17]);
+      await db.archive.create();
+      const removed = JSON.parse(await fsp.readFile(path.join(dataDir, 'bri-archive.json'), 'utf8')) as { removedLines: number };
+      expect(removed.removedLines).toBeGreaterThan(0);
+      for (let v = 20; v < 30; v++) await db.set(`K${v % 4}`, { v });
+      const h = await db.restore.history('K1');
+      expect(h.entries.slice(0, first.entries.length)).toEqual(first.entries);
+      expect(values(h.entries)).toEqual([1, 5, 9, 13, 17, 21, 25, 29]);
+      expect(h.entries.map((e) => e.line)).toEqual([2, 6, 10, 14, 18, 22, 26, 30]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a directory restored in place answers with its own history, not the undone changes of the archives', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    let db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let v = 0; v < 5; v++) await db.set('K', { v });
+    await tick();
+    const mid = Date.now();
+    await tick();
+    for (let v = 5; v < 10; v++) await db.set('K', { v });
+    await db.archive.create();
+    await db.close();
+    await openRestore({ dataDir }).toTimestamp(mid, { cleanExisting: true, force: true });
+    db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('K', { v: 100 });
+      const h = await db.restore.history('K');
+      expect(values(h.entries)).toEqual([0, 1, 2, 3, 4, 100]);
+      expect((await db.restore.read('K', { at: Date.now() - 1 })).document).toBe('{"v":100}');
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a data directory whose WAL goes another way than the archives is not read as their continuation', async () => {
+    const root = await tmp();
+    const archiveDir = path.join(root, 'archives');
+    const a = await createDB({ storeConfig: { dataDir: path.join(root, 'a'), archive: { localDir: archiveDir, compression: { level: 1 } } } });
+    for (let v = 0; v < 5; v++) await a.set('K', { v });
+    await a.archive.create();
+    const end = Date.now();
+    await a.close();
+    // Another directory claiming the same instance, with lines of its own past the archive's end.
+    const other = path.join(root, 'b');
+    const b = await createDB({ storeConfig: { dataDir: other } });
+    for (let v = 50; v < 60; v++) await b.set('K', { v });
+    await b.close();
+    const state = JSON.parse(await fsp.readFile(path.join(root, 'a', 'bri-archive.json'), 'utf8')) as { instanceId: string };
+    await fsp.writeFile(path.join(other, 'bri-archive.json'), JSON.stringify({ version: 1, instanceId: state.instanceId, removedLines: 0, last: null }));
+    const api = openRestore({ dataDir: other, archiveDir });
+    const got: SourceProblem[] = [];
+    const h = await api.history('K', { onSourceProblem: (p) => got.push(p) });
+    expect(values(h.entries)).toEqual([0, 1, 2, 3, 4]);
+    expect(h.missing).toEqual([{ fromLine: 6, toLine: null, reason: expect.stringContaining('another history') as unknown }]);
+    expect(got.some((p) => p.source === 'data directory' && p.reason.includes('another history'))).toBe(true);
+    await expect(api.read('K', { at: Date.now() })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    expect((await api.read('K', { at: end - 1_000_000 }).catch((e: { code: string }) => e.code))).toBe('TIMESTAMP_NOT_FOUND');
+  });
+
+  it('through the CLI on a stopped database: history shows the unarchived change, keys rolls back past the archive', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    await db.set('A', { v: 1 });
+    await db.set('B', { v: 1 });
+    await db.archive.create();
+    await db.set('A', { v: 2 });
+    await tick();
+    const good = Date.now();
+    await tick();
+    await db.set('A', { v: 3 });
+    await db.set('B', { v: 3 });
+    await db.close();
+
+    const h = await runCli(['archive', 'history', 'A', '-d', dataDir, '--json']);
+    expect(h.code, h.stderr).toBe(0);
+    expect(values((JSON.parse(h.stdout) as { entries: Array<{ value: string | null }> }).entries)).toEqual([1, 2, 3]);
+    const k = await runCli(['restore', 'keys', 'A', '--at', String(good), '-d', dataDir, '--json']);
+    expect(k.code, k.stderr).toBe(0);
+    const after = (await recover(dataDir)).state;
+    expect(after.documents.get('A')).toBe('{"v":2}');
+    expect(after.documents.get('B')).toBe('{"v":3}');
+    expect((await verifyChain(dataDir)).ok).toBe(true);
+  });
+});
