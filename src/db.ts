@@ -11,6 +11,7 @@ import { readArchiveState } from './store/archive-state.js';
 import type { SchedulerOptions } from './archive/jobs/scheduler.js';
 import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
+import { BriError, ErrorCodes } from './errors.js';
 import { BriStore, type StoreConfig } from './store/store.js';
 
 export interface DBStoreConfig extends StoreConfig {
@@ -25,8 +26,20 @@ export interface CreateDBOptions {
 
 export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore: RestoreApi };
 
+/** The options' shape, checked before anything is read: a plain JavaScript caller gets a typed error, not a TypeError. */
+function assertCreateOptions(options: CreateDBOptions): void {
+  const o = options as unknown as { storeConfig?: { dataDir?: unknown }; dataDir?: unknown } | null | undefined;
+  if (o === null || typeof o !== 'object' || o.storeConfig === null || typeof o.storeConfig !== 'object' || typeof o.storeConfig.dataDir !== 'string' || o.storeConfig.dataDir === '') {
+    const flat = o !== null && typeof o === 'object' && 'dataDir' in o;
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `createDB needs { storeConfig: { dataDir } }${flat ? ': dataDir was given at the top level' : ''}`, {
+      hint: "Call createDB({ storeConfig: { dataDir: './data', archive: { ... } } }).",
+    });
+  }
+}
+
 /** Opens the data directory (recovering it) and returns the database. */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
+  assertCreateOptions(options);
   // A bad archive configuration, or settings that overlap (a remote in the data directory), fail before the data directory is touched.
   const config = parseArchiveConfig(options.storeConfig.archive);
   const sources = new ArchiveSources(config.remotes, config.restoreSources);

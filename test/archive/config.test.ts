@@ -80,6 +80,16 @@ describe('archive configuration', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 
+  it('createDB called without storeConfig.dataDir is CONFIG_INVALID with a hint, not a TypeError', async () => {
+    for (const bad of [undefined, null, {}, { dataDir: './data' }, { storeConfig: null }, { storeConfig: {} }, { storeConfig: { dataDir: 7 } }, { storeConfig: { dataDir: '' } }]) {
+      const err = await createDB(bad as unknown as Parameters<typeof createDB>[0]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, JSON.stringify(bad)).toMatchObject({ code: 'CONFIG_INVALID', hint: expect.stringContaining('storeConfig') as unknown });
+    }
+  });
+
   it('a bad cron expression makes createDB fail before anything starts', async () => {
     const dir = path.join(await makeTempDir('bri-config-'), 'data');
     await expect(createDB({ storeConfig: { dataDir: dir, archive: { triggers: { schedule: '61 * * * *' } } } })).rejects.toMatchObject({
