@@ -103,6 +103,15 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
   }
 }
 
+/** A moment past the newest one that can be answered whole is not answered from what is there so far. */
+function notAfter(ts: number, newest: number): void {
+  if (ts <= newest) return;
+  throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(ts).toISOString()} is after the newest moment that can be answered (${new Date(newest).toISOString()})`, {
+    hint: 'Ask for an earlier moment (`bri restore list` shows what the archives and the shipped WAL hold).',
+    details: { timestamp: ts, newest },
+  });
+}
+
 export class TimeTravel {
   constructor(private readonly ctx: TimeTravelContext) {}
 
@@ -136,7 +145,7 @@ export class TimeTravel {
    * members): the archives from the one holding `from` (or the instance's first) on, then the shipped
    * WAL after the newest.
    */
-  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput> {
+  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
@@ -165,12 +174,7 @@ export class TimeTravel {
     let first: CatalogArchive | null;
     if (from === 'first') first = own[0] ?? null;
     else {
-      if (tail !== null && from.ts > tail.readAt) {
-        throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(from.ts).toISOString()} is after the newest line (read at ${new Date(tail.readAt).toISOString()})`, {
-          hint: 'Ask for a moment that has passed.',
-          details: { timestamp: from.ts, newest: tail.readAt },
-        });
-      }
+      if (tail !== null) notAfter(from.ts, tail.readAt);
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
       const plan =
         latest === null
@@ -187,7 +191,11 @@ export class TimeTravel {
     const age = archives.some((a) => a.manifest.encryption) || shippedAge ? await this.ctx.identity(opts.identity) : null;
     const shipped = latest?.shipped;
     const shippedAfter = shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === shipped.afterLine) ? this.ctx.shipped(shipped, age) : null;
-    return { archives, shipped: shippedAfter, tail, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
+    // The newest moment answered whole: what was written by the time the directory was read, else the end of the
+    // shipped WAL or the newest archive's seal (as a restore's plan takes them).
+    const sealed = own.at(-1)?.manifest.timeRange.sealedAt.getTime() ?? null;
+    const newest = tail !== null ? tail.readAt : shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
+    return { newest, archives, shipped: shippedAfter, tail, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
 
   /** The document (and set) `key` as it was at T, or that it did not exist. */
@@ -224,6 +232,7 @@ export class TimeTravel {
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     const input = await this.input(o, from !== null ? { ts: from } : 'first', read);
+    if (to !== null && input.newest !== null) notAfter(to, input.newest);
     const r = await this.resilient(input, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
@@ -256,6 +265,7 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
+    if (to !== null && input.newest !== null) notAfter(to, input.newest);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
     const { lazy, r } = await this.resilient(input, o, async () => {

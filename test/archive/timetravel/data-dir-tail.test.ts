@@ -67,6 +67,33 @@ describe('time travel reads the data directory after the archives', () => {
     expect((await verifyChain(dataDir)).ok).toBe(true);
   });
 
+  it('a moment past what can be answered is TIMESTAMP_NOT_FOUND as a diff\'s or a history\'s `to` too', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('A', { v: 1 });
+      const early = Date.now();
+      await tick();
+      await db.archive.create();
+      await tick();
+      await db.set('A', { v: 2 });
+      await tick();
+      const now = Date.now();
+      // From the archives alone (one source asked), the last write is past what they hold.
+      const local = { source: 'local' };
+      await expect(db.restore.diff({ ...local, at: early, to: now })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      await expect(db.restore.history('A', { ...local, to: now })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      expect(values((await db.restore.history('A', local)).entries)).toEqual([1]);
+      // With the data directory, up to now; a moment not yet come is refused.
+      expect((await db.restore.diff({ at: early, to: now })).changed).toEqual(['A']);
+      expect(values((await db.restore.history('A', { to: now })).entries)).toEqual([1, 2]);
+      await expect(db.restore.diff({ at: early, to: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+      await expect(db.restore.history('A', { to: Date.now() + 60_000 })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('numbers lines as the archives do after a cleanup removed archived WAL, and answers before any archive', async () => {
     const dataDir = path.join(await tmp(), 'data');
     const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 300, archive: { compression: { level: 1 }, cleanupWal: true } } });
