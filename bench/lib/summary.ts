@@ -26,10 +26,20 @@ function targetLimit(target: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** "(CPU <= 6x)" in a target -> 6: the CPU ratio is held to it too; null when the target names none. */
+function cpuLimit(target: string): number | null {
+  const m = /CPU\s*<=\s*([0-9.]+)x/.exec(target);
+  return m ? Number(m[1]) : null;
+}
+
+/** Met only when every part of the target is: within the wall ratio but past the CPU part is "NOT met (CPU)". */
 function verdict(row: SummaryRow): string {
   const limit = targetLimit(row.target);
   if (limit === null || row.ratio === null) return '-';
-  return row.ratio <= limit ? 'met' : 'NOT met';
+  if (row.ratio > limit) return 'NOT met';
+  const cpu = cpuLimit(row.target);
+  if (cpu !== null && row.cpuRatio !== null && row.cpuRatio > cpu) return 'NOT met (CPU)';
+  return 'met';
 }
 
 const x = (r: number | null): string => (r === null ? '-' : `${r.toFixed(2)}x`);
