@@ -10,10 +10,10 @@
  * first line it takes against the pointer before it), so a directory restored to an earlier moment,
  * whose WAL went another way, is never read as their continuation.
  */
-import { BriError, ErrorCodes } from '../../errors.js';
-import { readArchiveState } from '../../store/archive-state.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { readArchiveState } from '../../store/archive-state.js';
 import { listSegments, WAL_DIR } from '../../store/layout.js';
 import { countSegmentLinesCached, readSegmentLines } from '../../store/wal/wal-reader.js';
 
@@ -66,15 +66,21 @@ export async function dataDirTail(dataDir: string, instanceId: string | null): P
   return { source: DATA_DIR_SOURCE, startsAt: opened.removedLines + 1, readAt, segments: () => (listed ??= listStable(dataDir)), fetch: (ref) => segmentLines(ref) };
 }
 
-/** The segments, listed again when a cleanup removed lines meanwhile (none when it keeps moving). */
+/**
+ * The segments, listed again when a cleanup removed lines meanwhile. A directory that keeps changing
+ * under the listing (or is gone) is an error: an answer from none of its lines would look whole.
+ */
 async function listStable(dataDir: string): Promise<TailSegment[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await tailState(dataDir);
-    if (before === null) return [];
+    if (before === null) break;
     const refs = await listTail(dataDir, before.removedLines).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
     if (refs !== null && (await tailState(dataDir))?.removedLines === before.removedLines) return refs;
   }
-  return [];
+  throw new BriError(ErrorCodes.IO_ERROR, `the WAL of ${dataDir} changed under every reading of it (archived segments removed meanwhile)`, {
+    hint: 'Ask again; or ask one source alone (--source), which leaves the data directory out.',
+    details: { path: dataDir },
+  });
 }
 
 /** The segments with their absolute lines; the last one's line still being written is not counted. */
