@@ -130,7 +130,8 @@ export class TimeTravel {
         details: { brokenAt: b.fromLine, newest: r.timestamp },
       });
     }
-    for (const p of r.problems) o.onSourceProblem?.(p);
+    // The problem that ended what can be read is said once, with where the answer stops.
+    for (const p of r.problems) if (b === null || p.source !== b.source || p.reason !== b.reason) o.onSourceProblem?.(p);
     if (b !== null) o.onSourceProblem?.({ source: b.source, reason: `from line ${b.fromLine}: ${b.reason}; the answer stops at line ${r.line}` });
   }
 
