@@ -342,7 +342,7 @@ export class RestoreApi {
       order: (source) => this.order(source),
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       identity: (given) => this.identity(given),
-      tail: (instanceId) => dataDirTail(this.ctx.dataDir, instanceId),
+      tail: () => dataDirTail(this.ctx.dataDir),
     });
   }
 

@@ -36,8 +36,8 @@ export interface TimeTravelContext {
   identity(given?: string | AgeIdentity): Promise<AgeIdentity | null>;
   /** A verified (or repaired) copy of an archive whose copy failed under a query, from the sources in order. */
   goodCopy?(archive: CatalogArchive, source?: string): Promise<FetchedCopy>;
-  /** The data directory's own WAL when it belongs to the instance (null: the directory's own instance), else null. */
-  tail?(instanceId: string | null): Promise<WalTail | null>;
+  /** The data directory's own WAL, with the instance it belongs to (null: not a data directory). */
+  tail?(): Promise<WalTail | null>;
 }
 
 export interface TimeTravelOptions {
@@ -150,26 +150,23 @@ export class TimeTravel {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
-    const ownTail = opts.source === undefined && this.ctx.tail ? (id: string | null) => this.ctx.tail!(id) : async () => null;
+    const mine = opts.source === undefined && this.ctx.tail ? await this.ctx.tail() : null;
     let latest: RestorePlan | null = null;
     let tail: WalTail | null = null;
     try {
       latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
-      tail = await ownTail(latest.instanceId);
+      tail = mine !== null && mine.instanceId === latest.instanceId ? mine : null;
     } catch (err) {
       // Nothing archived or shipped yet: the directory's WAL alone.
-      if (!isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND) || opts.instanceId !== undefined) throw err;
-      tail = await ownTail(null);
-      if (tail === null) throw err;
+      if (!isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND) || opts.instanceId !== undefined || mine === null) throw err;
+      tail = mine;
     }
-    if (tail === null && opts.instanceId === undefined) {
-      // The directory is another instance with nothing archived yet (restored in place, or a clone): its own
-      // history is its WAL, when that holds every line from the first; the archives are another database's.
-      const mine = await ownTail(null);
-      if (mine !== null && mine.startsAt === 1) {
-        latest = null;
-        tail = mine;
-      }
+    if (tail === null && mine !== null && opts.instanceId === undefined && mine.startsAt === 1 && (await mine.segments()).length > 0) {
+      // The directory is another instance with nothing archived yet (restored in place, a clone, a new database):
+      // its own history is its WAL, when that holds lines from the first; the archives are another database's.
+      // (A directory with no line yet, a new one beside archives from elsewhere, leaves the answer to them.)
+      latest = null;
+      tail = mine;
     }
     const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;

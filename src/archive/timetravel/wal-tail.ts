@@ -30,6 +30,8 @@ export interface TailSegment {
 
 export interface WalTail {
   source: string;
+  /** The instance the directory belongs to (null: never archived, it has no id yet). */
+  instanceId: string | null;
   /** The first line the directory can hold (the lines before it were removed once archived). */
   startsAt: number;
   /** When it was opened: a line written later is stamped after this, so any moment up to it is answered whole. */
@@ -54,16 +56,13 @@ async function tailState(dataDir: string): Promise<{ instanceId: string | null; 
   return (await fsp.stat(path.join(dataDir, WAL_DIR)).catch(() => null))?.isDirectory() ? NEVER_ARCHIVED : null;
 }
 
-/**
- * The WAL of `dataDir` when it belongs to `instanceId` (given null: whatever its instance); null when
- * it is not a data directory of that instance.
- */
-export async function dataDirTail(dataDir: string, instanceId: string | null): Promise<WalTail | null> {
+/** The WAL of `dataDir` and the instance it belongs to; null when it is not a data directory. */
+export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
   const opened = await tailState(dataDir);
-  if (opened === null || (instanceId !== null && opened.instanceId !== instanceId)) return null;
+  if (opened === null) return null;
   const readAt = Date.now();
   let listed: Promise<TailSegment[]> | null = null;
-  return { source: DATA_DIR_SOURCE, startsAt: opened.removedLines + 1, readAt, segments: () => (listed ??= listStable(dataDir)), fetch: (ref) => segmentLines(ref) };
+  return { source: DATA_DIR_SOURCE, instanceId: opened.instanceId, startsAt: opened.removedLines + 1, readAt, segments: () => (listed ??= listStable(dataDir)), fetch: (ref) => segmentLines(ref) };
 }
 
 /**

@@ -190,6 +190,22 @@ describe('time travel reads the data directory after the archives', () => {
     }
   });
 
+  it('a new data directory with no line yet, beside archives from elsewhere, leaves the answers to them', async () => {
+    const root = await tmp();
+    const archiveDir = path.join(root, 'archives');
+    const a = await createDB({ storeConfig: { dataDir: path.join(root, 'a'), archive: { localDir: archiveDir, compression: { level: 1 } } } });
+    await a.set('K', { v: 1 });
+    await tick();
+    const at = Date.now();
+    await a.archive.create();
+    await a.close();
+    const fresh = path.join(root, 'fresh');
+    await (await createDB({ storeConfig: { dataDir: fresh } })).close();
+    const api = openRestore({ dataDir: fresh, archiveDir });
+    expect((await api.read('K', { at })).document).toBe('{"v":1}');
+    expect(values((await api.history('K')).entries)).toEqual([1]);
+  });
+
   it('a data directory whose WAL goes another way than the archives is not read as their continuation', async () => {
     const root = await tmp();
     const archiveDir = path.join(root, 'archives');
