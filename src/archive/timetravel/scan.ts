@@ -13,8 +13,8 @@ import { decodeSnapshot } from '../../format/snapshot-file.js';
 import { applyOperation, emptyState, type DbState } from '../../format/state.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import { entryPlaintext, lineOperation } from '../../store/wal/wal-entry.js';
-import { computePointer } from '../../format/pointer.js';
+import { lineOperation } from '../../store/wal/wal-entry.js';
+import { ChainVerifier } from '../../store/wal/chain.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
@@ -327,11 +327,13 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           problems.push({ source: src.source, reason: `its WAL line ${want} ${why}: not read` });
           continue;
         }
+        let applied: string | null = null;
         for (const [j, text] of lines.entries()) {
           if (ref.firstLine + j <= line) continue;
           if (!apply(text)) break next;
-          pointer = pointerOf(text);
+          applied = text;
         }
+        if (applied !== null) pointer = pointerOf(applied);
         // (A shipment that holds fewer lines than its name says is not asked again.)
         if (line < ref.lastLine) failed.add(ref);
         continue next;
@@ -369,10 +371,13 @@ function pointerOf(text: string): string {
   return text.slice(first + 1, text.indexOf('|', first + 1));
 }
 
-/** Whether `text` is the line that follows the one whose pointer is `prev`. */
+/** Whether `text` is the line that follows the one whose pointer is `prev` (checked as every chain is). */
 function continuesChain(text: string, prev: string, key: EncryptionKey | undefined): boolean {
-  const parsed = parseWalLine(text);
-  return parsed !== null && computePointer(prev, entryPlaintext(parsed, key)) === parsed.pointer;
+  const link = new ChainVerifier(prev, key);
+  const linked = link.push({ lineNo: 0, segment: '', segmentLine: 0, text });
+  // Encrypted, and no key: neither the link nor the line can be read; the key's error, as applying the line gives it.
+  if (linked && !link.state.pointersChecked) lineOperation(parseWalLine(text)!, key);
+  return linked;
 }
 
 /** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */
