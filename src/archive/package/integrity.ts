@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import { ErrorCodes, type BriError } from '../../errors.js';
 import { contentDigestInput, parseChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
-import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
+import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type KnownSlices, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
 import { readPackage, type MemberInfo } from './reader.js';
 
 export const TAR_BLOCK = 512;
@@ -171,7 +171,7 @@ export interface ByteCheck {
   blocksToRebuild: number;
 }
 
-async function usableSet(file: string, layout: PackageLayout, archiveId: string | null): Promise<{ set: Par2Set; verified: Par2VerifyResult } | { why: string }> {
+async function usableSet(file: string, layout: PackageLayout, archiveId: string | null, known: KnownSlices | undefined): Promise<{ set: Par2Set; verified: Par2VerifyResult } | { why: string }> {
   // The recovery member when the tar says where it is; else the whole file (packets are found by their magic).
   const source = layout.recovery ? { path: file, offset: layout.recovery.offset, length: layout.recovery.size } : file;
   try {
@@ -181,7 +181,7 @@ async function usableSet(file: string, layout: PackageLayout, archiveId: string 
     if (archiveId !== null && entry.name !== protectedName(archiveId)) return { why: `the PAR2 set protects ${entry.name}, not ${protectedName(archiveId)}` };
     if (entry.checksums === undefined) return { why: 'every copy of the slice checksums (IFSC packet) is damaged' };
     const size = (await fsp.stat(file)).size;
-    return { set, verified: await verifyPar2(set, { path: file, offset: 0, length: Math.min(entry.length, size) }) };
+    return { set, verified: await verifyPar2(set, { path: file, offset: 0, length: Math.min(entry.length, size) }, known ? { known } : {}) };
   } catch (err) {
     return { why: (err as Error).message };
   }
@@ -310,14 +310,17 @@ async function recoveryProblemOf(file: string, layout: PackageLayout, manifest: 
  * Checks the bytes of `file` given what a read of it found: its layout, and whether every member
  * matched its checksum (`membersMatch`, which vouches for the data when the PAR2 data cannot).
  */
-export async function checkArchiveBytes(file: string, read: { manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean }): Promise<ByteCheck> {
+export async function checkArchiveBytes(
+  file: string,
+  read: { manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean; known?: KnownSlices },
+): Promise<ByteCheck> {
   const { manifest, layout } = read;
   const withEc = manifest === null || manifest.errorCorrection.enabled;
   // The PAR2 set must protect this archive's file name, as the manifest gives it, only when the members
   // (the manifest among them) match their checksums: a flipped byte in the manifest's archive id must not
   // make an archive beyond repair. A set meant for another file is refused by its block hashes then.
   const expectedId = read.membersMatch ? (manifest?.archiveId ?? null) : null;
-  const found = withEc ? await usableSet(file, layout, expectedId) : { why: 'the archive was made without recovery data' };
+  const found = withEc ? await usableSet(file, layout, expectedId, read.known) : { why: 'the archive was made without recovery data' };
   const set = 'set' in found ? found.set : null;
   let recoveryProblem = await recoveryProblemOf(file, layout, manifest, set);
   if (!set && withEc && recoveryProblem === null) {

@@ -136,6 +136,8 @@ export interface ReadPackageOptions {
   manifestOnly?: boolean;
   /** Read this stream (a remote object) instead of opening `file`, which then only names it in errors. */
   input?: Readable;
+  /** Sees every byte of the file as it is read, in order, from the first (a verify hashes the PAR2 slices there: one read, not two). */
+  tap?: (chunk: Buffer) => void;
 }
 
 /** Streams the package, validating every header, calling the visitor for each member. */
@@ -155,6 +157,7 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
   }
   const extract = tar.extract();
   input.on('error', (err) => extract.destroy(err));
+  if (options.tap) input.on('data', options.tap);
   input.pipe(extract);
   let manifest: Manifest | null = null;
   let plan: Expectation[] = [];

@@ -12,6 +12,7 @@
  * repair).
  */
 import { createHash } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
@@ -26,6 +27,7 @@ import { readPackage } from './reader.js';
 import { collectMember, passWalMember, type WalMemberResult } from './wal-member.js';
 import { DecodedMember, startDecoders } from './decoder/member-decoder.js';
 import { InOrder } from './decoder/in-order.js';
+import { SliceTap } from './slice-tap.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
@@ -114,10 +116,14 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   const problem = (p: string) => report.problems.push(p);
   const ahead = new InOrder(READ_AHEAD);
   let readError: unknown = null;
+  // The PAR2 slices are hashed as the members are read (this thread mostly waits for the decoder threads).
+  const size = await fsp.stat(file).then((s) => s.size, () => null);
+  const slices = size === null ? null : new SliceTap(size);
   try {
     await readPackage(file, {
       manifest(m, rawSha, size) {
         if (m.encryption !== undefined && opts.deep && !opts.age) throw identityMissing(`archive ${m.archiveId}`);
+        slices?.start(m);
         manifest = m;
         report.archiveId = m.archiveId;
         computed.set(MANIFEST_MEMBER, rawSha);
@@ -209,7 +215,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         }
         layout.memberRead(info);
       },
-    });
+    }, slices ? { tap: slices.tap } : {});
   } catch (err) {
     readError = err;
   }
@@ -217,7 +223,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   // members (this thread mostly waits for them), as if the members match their checksums; it is made again
   // below when they do not (the set it may take depends on that).
   const m = manifest as Manifest | null;
-  const early = readError === null && m !== null ? checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch: true }) : null;
+  const known = slices?.known();
+  const early = readError === null && m !== null ? checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch: true, known }) : null;
   early?.catch(() => undefined);
   // The members still being checked are checked to their end, whatever stopped the read after them.
   const memberError = await ahead.settle();
@@ -297,7 +304,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   // The PAR2 check reads the protected bytes again: said by name, so that the bar does not sit at 100%.
   opts.onProgress?.({ operation: 'verify', phase: 'recovery', doneBytes: 0, totalBytes: 0, item: 'every PAR2 block' });
   if (!membersMatch) await early?.catch(() => undefined);
-  const bytes = early !== null && membersMatch ? await early : await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch });
+  const bytes = early !== null && membersMatch ? await early : await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch, known });
   report.recovery = bytes.par2;
   report.dataIntact = bytes.dataIntact;
   report.recoveryData = m && !m.errorCorrection.enabled ? 'none' : bytes.recoveryProblem ? 'damaged' : 'intact';

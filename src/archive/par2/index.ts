@@ -9,6 +9,8 @@ export type { CreatePar2Options, CreatePar2Result, Par2Input } from './create.js
 export { readPar2Set } from './read.js';
 export type { Par2FileEntry, Par2RecoverySlice, Par2Set, Par2Source } from './read.js';
 export { sliceIsRecorded, verifyPar2 } from './verify.js';
+export { SliceHasher } from './slice-hasher.js';
+export type { KnownSlices } from './slice-hasher.js';
 export { auditPar2File } from './audit.js';
 export type { Par2Audit } from './audit.js';
 export type { Par2Target, Par2VerifyResult, VerifyPar2Options } from './verify.js';

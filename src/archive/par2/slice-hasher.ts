@@ -13,8 +13,20 @@ export interface SliceChecksum {
   crc32: number;
 }
 
+/**
+ * The IFSC entries (MD5 ‖ CRC32 LE) of the whole slices at the start of a byte range, computed
+ * while something else reads the range: a later verify of that range compares them instead of
+ * reading and hashing those slices again (`VerifyPar2Options.known`).
+ */
+export interface KnownSlices {
+  blockSize: number;
+  /** Slices 0..slices-1, each a whole block of the range as read. */
+  slices: number;
+  entries: Buffer;
+}
+
 export class SliceHasher {
-  private readonly fileHash: Hash = createHash('md5');
+  private readonly fileHash: Hash | null;
   private blockHash: Hash = createHash('md5');
   private blockCrc = 0;
   private inBlock = 0;
@@ -28,14 +40,17 @@ export class SliceHasher {
    * @param blockSize the slice size
    * @param onSlice called as each slice completes, in order
    * @param keepEntries keep IFSC entries in `entries` (20 bytes per slice)
+   * @param wholeFile also hash the whole file (`finish` returns it); a caller that wants the slices alone skips that pass
    */
   constructor(
     private readonly length: number,
     private readonly blockSize: number,
     private readonly onSlice?: (index: number, sum: SliceChecksum) => void,
     keepEntries = true,
+    wholeFile = true,
   ) {
     this.entries = keepEntries ? Buffer.alloc(Math.ceil(length / blockSize) * IFSC_ENTRY_BYTES) : undefined;
+    this.fileHash = wholeFile ? createHash('md5') : null;
   }
 
   /** Feeds the next bytes of the file, in order. Bytes past `length` are ignored. */
@@ -45,7 +60,7 @@ export class SliceHasher {
     while (n > 0) {
       const take = Math.min(n, this.blockSize - this.inBlock);
       const part = data.subarray(pos, pos + take);
-      this.fileHash.update(part);
+      this.fileHash?.update(part);
       this.blockHash.update(part);
       this.blockCrc = crc32(part, this.blockCrc);
       this.inBlock += take;
@@ -59,6 +74,11 @@ export class SliceHasher {
   /** Bytes fed so far. */
   get bytesFed(): number {
     return this.fed;
+  }
+
+  /** The entries of the whole slices fed so far (kept entries only). */
+  known(): KnownSlices {
+    return { blockSize: this.blockSize, slices: this.block, entries: this.entries ?? Buffer.alloc(0) };
   }
 
   private endBlock(): void {
@@ -84,6 +104,6 @@ export class SliceHasher {
       this.inBlock = this.blockSize;
       this.endBlock();
     }
-    return this.fileHash.digest();
+    return this.fileHash?.digest() ?? Buffer.alloc(0);
   }
 }

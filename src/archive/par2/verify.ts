@@ -20,6 +20,7 @@ import { crc32 } from './crc32.js';
 import { readAt } from './io.js';
 import { IFSC_ENTRY_BYTES } from './packets.js';
 import type { Par2FileEntry, Par2Set } from './read.js';
+import type { KnownSlices } from './slice-hasher.js';
 
 /** Where the protected bytes are now. */
 export interface Par2Target {
@@ -65,6 +66,12 @@ export interface VerifyPar2Options {
   checkFileMd5?: boolean;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   signal?: AbortSignal;
+  /**
+   * The entries of the range's first whole slices, hashed while another pass read the range (a
+   * verify of an archive reads it once for its members): those slices are compared, not read again.
+   * Taken only at the set's block size, and only for slices the range holds whole and the block size is the set's.
+   */
+  known?: KnownSlices;
 }
 
 /** Picks the set's entry for a target: by name, or the only file. Throws USAGE when ambiguous. */
@@ -138,11 +145,19 @@ export async function verifyPar2(set: Par2Set, target: Par2Target, options: Veri
       : considered >= BACKGROUND_MD5_MIN_BYTES
         ? createBackgroundMd5()
         : createInlineMd5();
+  // Slices hashed already: whole ones, inside the range as it is now and as recorded (the last, padded, is read again).
+  const known = options.known !== undefined && options.known.blockSize === B && fileHash === undefined ? options.known : null;
+  const skip = known === null ? 0 : Math.min(known.slices, Math.floor(Math.min(considered, L) / B));
+  for (let index = 0; index < skip; index++) {
+    const at = index * IFSC_ENTRY_BYTES;
+    if (!known!.entries.subarray(at, at + IFSC_ENTRY_BYTES).equals(file.checksums.subarray(at, at + IFSC_ENTRY_BYTES))) damagedBlocks.push(index);
+  }
+  if (skip > 0) options.onProgress?.(skip * B, considered);
   try {
     // Whole slices per read, so each slice is checked from one buffer.
     const perRead = Math.max(1, Math.floor(VERIFY_READ_BYTES / B));
-    const readBuf = Buffer.alloc(Math.min(perRead, Math.max(1, file.blockCount)) * B);
-    for (let first = 0; first < file.blockCount; first += perRead) {
+    const readBuf = Buffer.alloc(Math.min(perRead, Math.max(1, file.blockCount - skip)) * B);
+    for (let first = skip; first < file.blockCount; first += perRead) {
       options.signal?.throwIfAborted();
       const count = Math.min(perRead, file.blockCount - first);
       const start = first * B;

@@ -2,7 +2,7 @@ import { truncate, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isBriError } from '../../../src/errors.js';
-import { createPar2, readPar2Set, verifyPar2, type Par2Set } from '../../../src/archive/par2/index.js';
+import { createPar2, readPar2Set, SliceHasher, verifyPar2, type KnownSlices, type Par2Set } from '../../../src/archive/par2/index.js';
 import { FIXTURE_DIR, makeTempDir, pseudoRandomBytes, xorByte } from './helpers.js';
 
 let dir: string;
@@ -90,5 +90,41 @@ describe('verifyPar2', () => {
     expect((await verifyPar2(two, { path: data, name: 'data.bin' })).intact).toBe(true);
     const noChecksums: Par2Set = { ...set, files: [{ ...set.files[0]!, checksums: undefined }] };
     expect(isBriError(await verifyPar2(noChecksums, { path: data }).catch((e: unknown) => e), 'PAR2_INVALID')).toBe(true);
+  });
+
+  it('takes slices hashed in an earlier pass as read, with the same verdict, and ignores them at another slice size', async () => {
+    const { data, bytes, set } = await setup(10_000, 512, 3);
+    /** What a pass over the file's bytes (in uneven reads, as a stream gives them) hashed of its whole slices. */
+    const hashedBy = (file: Buffer, blockSize: number, upTo = file.length): KnownSlices => {
+      const h = new SliceHasher(file.length, blockSize, undefined, true, false);
+      for (let at = 0; at < upTo; at += 700) h.update(file.subarray(at, Math.min(upTo, at + 700)));
+      return h.known();
+    };
+    const damaged = Buffer.from(bytes);
+    xorByte(damaged, 600, 1); // slice 1, among the hashed ones
+    xorByte(damaged, 9_999, 1); // the last, partial slice: never taken from the pass (it is padded), read again
+    await writeFile(data, damaged);
+    const known = hashedBy(damaged, 512);
+    expect(known.slices).toBe(19);
+    const plain = await verifyPar2(set, { path: data });
+    expect(await verifyPar2(set, { path: data }, { known })).toEqual(plain);
+    expect(plain).toMatchObject({ damagedBlocks: [1, 19], intact: false });
+    // The pass saw damage the file no longer has (the check trusts the pass for the slices it hashed)...
+    await writeFile(data, bytes);
+    expect((await verifyPar2(set, { path: data }, { known })).damagedBlocks).toEqual([1]);
+    // ...and a pass cut short leaves the rest to be read: here the damage past it is found on disk.
+    const early = hashedBy(bytes, 512, 3_000);
+    expect(early.slices).toBe(5);
+    const later = Buffer.from(bytes);
+    xorByte(later, 8_000, 1); // slice 15
+    await writeFile(data, later);
+    expect((await verifyPar2(set, { path: data }, { known: early })).damagedBlocks).toEqual([15]);
+    // Slices of another size (a manifest that lies about it) are not the set's: the file is read as without them.
+    await writeFile(data, bytes);
+    const other = hashedBy(damaged, 1024);
+    expect(await verifyPar2(set, { path: data }, { known: other })).toMatchObject({ damagedBlocks: [], intact: true });
+    // A file now shorter than the pass saw: slices past its end are missing, whatever the pass hashed.
+    await truncate(data, 9_000);
+    expect(await verifyPar2(set, { path: data }, { known: hashedBy(bytes, 512) })).toMatchObject({ damagedBlocks: [17, 18, 19], missingBlocks: 3 });
   });
 });
