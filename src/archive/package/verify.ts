@@ -27,6 +27,7 @@ import { readPackage } from './reader.js';
 import { collectMember, passWalMember, type WalMemberResult } from './wal-member.js';
 import { DecodedMember, startDecoders } from './decoder/member-decoder.js';
 import { InOrder } from './decoder/in-order.js';
+import { SharedPool } from './decoder/shared-pool.js';
 import { SliceTap } from './slice-tap.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
@@ -115,6 +116,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   let done = 0;
   const problem = (p: string) => report.problems.push(p);
   const ahead = new InOrder(READ_AHEAD);
+  const pool = new SharedPool(READ_AHEAD + 2);
   let readError: unknown = null;
   // The PAR2 slices are hashed as the members are read (this thread mostly waits for the decoder threads).
   const size = await fsp.stat(file).then((s) => s.size, () => null);
@@ -167,7 +169,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           const seg = info.segment!;
           const hash = createHash('sha256');
           // In shared memory: the decoder thread reads the bytes where they are, and they stay here for a pass line by line.
-          const stored = await collectMember(hashing(data, hash, onBytes), info.size, { shared: true });
+          const stored = await collectMember(hashing(data, hash, onBytes), info.size, { shared: pool });
           digest = hash.digest('hex');
           const storedSha = digest;
           const decoded = new DecodedMember(stored, { member: info.name, limit: seg.originalSize, mode: { kind: 'check' }, summary: true });
@@ -178,6 +180,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
               if (s.first !== null) chain.pushParsed({ lineNo: seg.firstLine, segment: seg.segment, segmentLine: 1 }, parseWalLine(s.first));
               chain.vouched(Math.max(0, s.lines - 1), s.lastPointer, s.lastTimestamp);
               const r = { lines: s.lines, firstTimestamp: s.firstTimestamp, lastTimestamp: s.lastTimestamp, stopped: false, contentBytes: content.bytes, contentSha256: content.sha256, storedSha256: storedSha };
+              pool.give(stored);
               return checkWalMember(r, info.name, seg);
             }
             const r = await passWalMember(
@@ -195,6 +198,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
               },
             );
             checkWalMember(r, info.name, seg);
+            // Read to its end by the thread and by this pass: its memory takes the next member (not after a cancel).
+            pool.give(stored);
           }, () => decoded.cancel());
         } else {
         const hash = createHash('sha256');

@@ -17,6 +17,7 @@ import { parseWalLine, type WalLine } from '../../format/wal-line.js';
 import type { ChainVerifier } from '../../store/wal/chain.js';
 import { decompressChunks } from './compress.js';
 import type { DecodedMember } from './decoder/member-decoder.js';
+import type { SharedPool } from './decoder/shared-pool.js';
 import { pastTarget } from './replay.js';
 
 export interface WalMemberOptions {
@@ -211,9 +212,9 @@ export async function passDecodedMember(decoded: DecodedMember, storedSha256: st
 }
 
 /** A member's stored bytes in one buffer of their own (it moves to a decoder thread); the tar reader holds a member to its header's size. */
-export async function collectMember(data: AsyncIterable<Buffer>, size: number, opts: { shared?: boolean } = {}): Promise<Buffer> {
+export async function collectMember(data: AsyncIterable<Buffer>, size: number, opts: { shared?: SharedPool } = {}): Promise<Buffer> {
   // Shared memory: a decoder thread reads it as it is (no copy), and it stays readable here.
-  const out = opts.shared ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafeSlow(size);
+  const out = opts.shared ? opts.shared.take(size) : Buffer.allocUnsafeSlow(size);
   let at = 0;
   for await (const c of data) at += c.copy(out, at);
   return at === size ? out : out.subarray(0, at);
