@@ -13,7 +13,7 @@ import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
-import { archiveDirFor, checkLocations, checkRestoreTarget, type LocationSettings } from './copies/locations.js';
+import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
 import { parseTimeRange } from '../format/input.js';
 import { scanArchiveDir, type LocalArchive } from './copies/local-catalog.js';
@@ -37,6 +37,7 @@ import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
 import { dataDirTail } from './timetravel/wal-tail.js';
+import { notYetArchived, noteReplacedLines, tailEnd } from './timetravel/tail-end.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
@@ -97,12 +98,6 @@ export interface RestoreListing {
 }
 
 export type { ShippedRange } from './shipping/shipped-ranges.js';
-
-/** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
-function carryOverFor(archiveDir: string, target: string): string[] {
-  const rel = path.relative(target, archiveDir);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
-}
 
 export class RestoreApi {
   private readonly sources: ArchiveSources;
@@ -219,7 +214,11 @@ export class RestoreApi {
         details: { instanceId: newInstanceId },
       });
     }
-    const plan = await this.planWithShipped(listing, target, opts);
+    const plan = await this.planWithShipped(listing, target, opts).catch(async (err: unknown) =>
+      Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp) : err),
+    );
+    // The directory replaced is read before it is moved aside: the lines of it this restore leaves out are said.
+    const replaced = await tailEnd(targetDir);
     const age = await this.identity(opts.identity);
     const shipRemote = plan.shipped ? this.sources.remote(plan.shipped.source) : undefined;
     const result = await executeRestore(plan, {
@@ -247,6 +246,7 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
+    noteReplacedLines(result, replaced, listing.archives, opts.cleanExisting === true);
     const shipped = result.shipped;
     for (const f of shipped?.replaced ?? []) opts.onSourceProblem?.({ source: f.source, reason: `shipped WAL lines ${f.fromLine}..${f.toLine}: ${f.reason}; taken from another source` });
     if (shipped?.broken) {

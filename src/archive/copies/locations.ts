@@ -154,3 +154,9 @@ export function checkRestoreTarget(target: string, s: LocationSettings): void {
     if (overlap(t.path, o.path)) throw refused(ErrorCodes.USAGE, t, o, 'a restore replaces (or with --clean-existing removes) everything in its target');
   }
 }
+
+/** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
+export function carryOverFor(archiveDir: string, target: string): string[] {
+  const rel = path.relative(target, archiveDir);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
+}

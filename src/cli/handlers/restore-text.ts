@@ -24,7 +24,8 @@ export function describePlan(plan: RestorePlan): string {
 export function printResult(result: RestoreResult, opts: CommonOptions): void {
   if (opts.json) return printJson(result);
   if (result.dryRun) {
-    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}`, opts);
+    const warnings = result.warnings.map((w) => `\nWARNING      ${w}`).join('');
+    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}${warnings}`, opts);
     return;
   }
   printLine(
