@@ -8,7 +8,9 @@
 import { EventEmitter } from 'node:events';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
+import { BriError, ErrorCodes, isBriError, withTypedIoErrors } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import type { AgeIdentity } from './crypto/age-keys.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ThawOptions } from '../remote/remote.js';
 import { readArchiveState } from '../store/archive-state.js';
@@ -44,6 +46,16 @@ async function archiveFileInput(file: string): Promise<string> {
   return file;
 }
 
+/** The id an archive file's name gives (`<id>.bri`), when it is a valid one. */
+function idOfFile(file: string): string | null {
+  const name = path.basename(file, ARCHIVE_EXTENSION);
+  try {
+    return assertArchiveId(name);
+  } catch {
+    return null;
+  }
+}
+
 function notFound(id: string, where: string): BriError {
   return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
     hint: '`bri archive list` shows the archives there are, and where each copy is.',
@@ -63,6 +75,25 @@ export interface ArchiveEvents {
   failed: [{ reason: RunReason; error: unknown }];
   /** Continuous shipping: a shipment made or a remote that failed (retried with backoff). */
   shipping: [ShippingEvent];
+}
+
+/** One archive of `verifyAll`: its report, or why it could not be verified. */
+export interface VerifiedArchive {
+  archiveId: string | null;
+  source: string;
+  /** The copy verified (a path, or a remote copy's location). */
+  file: string | null;
+  ok: boolean;
+  report: VerifyReport | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface VerifyAllReport {
+  /** Every archive verified and found whole, every source listed. */
+  ok: boolean;
+  archives: VerifiedArchive[];
+  /** Sources that could not be listed: their archives were not verified. */
+  unreachable: Array<{ source: string; error: { code: string; message: string } }>;
 }
 
 export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
@@ -195,11 +226,54 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
   async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
+    const neighbours = await this.list().catch(() => []);
+    return this.verifyOne(idOrFile, neighbours, await this.verifyKeys(opts), opts);
+  }
+
+  /**
+   * Verifies every archive: for each, the copy `verify(id)` takes (or its copy on `source`), and each
+   * copy whose manifest cannot be read (a local one by its file: its damage is found and said). One
+   * that cannot be verified is a failed entry, not a throw; a source that cannot be listed is said.
+   */
+  async verifyAll(opts: { onProgress?: ProgressListener; source?: string; onVerified?: (v: VerifiedArchive) => void } & VerifyIdentityOptions = {}): Promise<VerifyAllReport> {
+    const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
+    const keys = await this.verifyKeys(opts);
+    const archives: VerifiedArchive[] = [];
+    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string) => {
+      let v: VerifiedArchive;
+      try {
+        const report = await this.verifyOne(target, listing.archives, keys, opts);
+        v = { archiveId: report.archiveId ?? archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
+      } catch (err) {
+        if (!isBriError(err)) throw err;
+        v = { archiveId, source: opts.source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } };
+      }
+      archives.push(v);
+      opts.onVerified?.(v);
+    };
+    for (const a of listing.archives) {
+      await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
+    }
+    for (const u of listing.unreadable) {
+      if (u.source === LOCAL_SOURCE) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
+      else {
+        const v: VerifiedArchive = { archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } };
+        archives.push(v);
+        opts.onVerified?.(v);
+      }
+    }
+    const unreachable = listing.unreachable.map((f) => ({ source: f.source, error: { code: f.error.code, message: f.error.message } }));
+    return { ok: unreachable.length === 0 && archives.every((v) => v.ok), archives, unreachable };
+  }
+
+  private async verifyKeys(opts: VerifyIdentityOptions): Promise<{ key?: EncryptionKey; age?: AgeIdentity; deep?: true }> {
+    const age = await verifyIdentity(opts, this.config.encryption?.identityFile);
+    return { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true as const } : {}) };
+  }
+
+  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }): Promise<VerifyReport> {
     // A damaged manifest must not stop verification: resolve the file without reading it.
     const file = this.fileFor(idOrFile);
-    const neighbours = await this.list().catch(() => []);
-    const age = await verifyIdentity(opts, this.config.encryption?.identityFile);
-    const key = { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });

@@ -55,7 +55,8 @@ export interface CommandOptions {
   'archive get': ArchiveCommon & { id: string; source?: string };
   'archive inspect': ArchiveCommon & { file: string };
   /** `deep`: the contents of an archive encrypted with age too (needs `identity` or $BRI_AGE_IDENTITY). */
-  'archive verify': ArchiveCommon & { target: string; source?: string; deep: boolean; identity?: string };
+  /** `target` undefined: every archive (--all). */
+  'archive verify': ArchiveCommon & { target?: string; source?: string; deep: boolean; identity?: string };
   'archive rekey': ArchiveCommon & { recipients: string[]; passphrase: boolean; identity?: string; id?: string; source?: string };
   'archive delete': ArchiveCommon & { id: string; source?: string; force: boolean };
   'archive upload': ArchiveCommon & { id?: string; source?: string };

@@ -56,7 +56,8 @@ export async function placeFetched(got: FetchedCopy, target: string): Promise<vo
 
 /** Downloads the first copy that can be fetched (unverified), verifies it, and reports it under the copy's location. */
 export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchOptions, 'verify'>, verify: VerifyOptions): Promise<VerifyReport> {
-  const got = await fetchGoodCopy(entry, { ...fetch, verify: false });
+  // The copy as it is stored: a damaged one is verified too (what is wrong, whether repair mends it), not refused.
+  const got = await fetchGoodCopy(entry, { ...fetch, verify: false, asStored: true });
   try {
     return { ...(await verifyArchive(got.file, verify)), file: entry.copies.find((c) => c.source === got.source)!.location };
   } finally {

@@ -41,11 +41,15 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .action((file: string, raw: Raw) => run('archive inspect', { ...archiveCommon(raw), file }));
 
   addIdentityOption(cmd('verify'))
-    .argument('<id|file>', 'archive id or file')
+    .argument('[id|file]', 'archive id or file')
+    .option('--all', 'every archive (each one\'s local copy, else its first remote copy; with --source, its copy there)', false)
     .option('-s, --source <name>', 'verify the copy on this source (downloaded to a temp file)')
     .option('--deep', 'also the contents of an archive encrypted with age: age authentication, chain, counts (needs --identity or $BRI_AGE_IDENTITY)', false)
     .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes; an archive encrypted with age is checked as stored unless --deep')
-    .action((target: string, raw: Raw) => run('archive verify', { ...archiveCommon(raw), target, ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) }));
+    .action((target: string | undefined, raw: Raw) => {
+      if ((target === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or file, or --all', { hint: '`bri archive list` shows the ids; --all verifies every archive.' });
+      return run('archive verify', { ...archiveCommon(raw), ...(target !== undefined ? { target } : {}), ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) });
+    });
 
   addIdentityOption(cmd('rekey'))
     .argument('[id]', 'one archive (default: every archive and shipment of every source, and the seeds)')

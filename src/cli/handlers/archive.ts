@@ -3,7 +3,7 @@ import { openOfflineArchive, type ArchiveApi, type CopyStatus, type ThawStatus }
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
-import type { ArchiveCommon, CommandsOf, Handlers } from '../options.js';
+import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, copiesSummary, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
@@ -26,6 +26,34 @@ const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
   'in-progress': 'restore in progress',
   'no-copy': 'no copy there',
 };
+
+/** `bri archive verify --all`: a line per archive as it is verified (problems on stderr), then what it comes to. */
+async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify']): Promise<number> {
+  const r = await api.verifyAll({
+    ...only(o.source),
+    ...(o.identity !== undefined ? { identity: o.identity } : {}),
+    deep: o.deep,
+    onVerified(v) {
+      if (o.json) return;
+      const name = v.archiveId ?? v.file ?? '?';
+      if (v.ok && v.report) printLine(`OK      ${name} (${v.source}): ${v.report.checked.walLines} WAL lines, chain ${v.report.checked.chain}, snapshot ${v.report.checked.snapshot}`, o);
+      else {
+        const problems = v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`];
+        process.stderr.write(`FAILED  ${name} (${v.source}${v.file ? `: ${v.file}` : ''})\n${problems.map((p) => `  ${p}\n`).join('')}`);
+        if (v.report?.repairable) process.stderr.write(`  to repair it: bri archive repair ${v.report.file} --in-place\n`);
+      }
+    },
+  });
+  if (o.json) printJson(r);
+  else {
+    const failed = r.archives.filter((v) => !v.ok).length;
+    for (const u of r.unreachable) process.stderr.write(`NOT LISTED  ${u.source}: [${u.error.code}] ${u.error.message}\n`);
+    const line = `${r.archives.length} archives verified: ${r.archives.length - failed} whole, ${failed} failed${r.unreachable.length ? `; ${r.unreachable.length} sources not listed` : ''}`;
+    if (r.ok) printLine(line, o);
+    else process.stderr.write(line + '\n');
+  }
+  return outcomeExitCode.archiveVerifyAll(r);
+}
 
 export const handlers: Handlers<CommandsOf<'archive'>> = {
   'archive create': (o) =>
@@ -80,6 +108,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
 
   'archive verify': (o) =>
     withArchive(o, 'bri archive verify', async (api) => {
+      if (o.target === undefined) return verifyEvery(api, o);
       const bar = progressBar(!o.json && !o.quiet);
       const report = await api.verify(o.target, { ...only(o.source), ...(bar.listener ? { onProgress: bar.listener } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), deep: o.deep });
       bar.stop();
