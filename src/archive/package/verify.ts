@@ -306,7 +306,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     report.checked.neighbours = checkNeighbours(m, opts.neighbours ?? [], problem);
   }
   const membersMatch = m !== null && report.error === null && !hashMismatch && listProblems.length === 0;
-  // The PAR2 check reads the protected bytes again: said by name, so that the bar does not sit at 100%.
+  // The PAR2 check (the slices hashed during the read compared, the rest and the recovery data read): said by name, so that the bar does not sit at 100%.
   opts.onProgress?.({ operation: 'verify', phase: 'recovery', doneBytes: 0, totalBytes: 0, item: 'every PAR2 block' });
   if (!membersMatch) await early?.catch(() => undefined);
   const bytes = early !== null && membersMatch ? await early : await checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch, known });

@@ -76,9 +76,9 @@ export class SliceHasher {
     return this.fed;
   }
 
-  /** The entries of the whole slices fed so far (kept entries only). */
+  /** The entries of the whole slices fed so far (none when the entries are not kept). */
   known(): KnownSlices {
-    return { blockSize: this.blockSize, slices: this.block, entries: this.entries ?? Buffer.alloc(0) };
+    return this.entries === undefined ? { blockSize: this.blockSize, slices: 0, entries: Buffer.alloc(0) } : { blockSize: this.blockSize, slices: this.block, entries: this.entries };
   }
 
   private endBlock(): void {
