@@ -1,5 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { lineOffset, readWalChunks, type TornTail } from '../../../src/archive/create/wal-chunks.js';
 import { encodedPieces } from '../../../src/archive/create/seeds.js';
@@ -55,5 +56,27 @@ describe('encodedPieces', () => {
     expect(out.length).toBeGreaterThan(3);
     for (const b of out) expect(b.toString('utf8')).not.toContain('\ufffd');
     expect(Buffer.concat(out).toString('utf8')).toBe(pieces.join(''));
+  });
+
+  it('gives the pieces joined, as UTF-8, in buffers of their own of at most 256 KiB (property)', async () => {
+    const text = fc.oneof(
+      { weight: 6, arbitrary: fc.string({ unit: 'grapheme', maxLength: 40 }) },
+      { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 400 }) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom('x', 'é', '€', '😀'), fc.integer({ min: 1, max: 120_000 })).map(([c, n]) => c.repeat(n)) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { maxLength: 300 }), async (pieces) => {
+        const out: Buffer[] = [];
+        for await (const b of encodedPieces(pieces)) out.push(b);
+        expect(Buffer.concat(out).equals(Buffer.from(pieces.join(''), 'utf8'))).toBe(true);
+        for (const b of out) {
+          expect(b.length).toBeGreaterThan(0);
+          expect(b.length).toBeLessThanOrEqual(256 * 1024);
+          expect(b.byteOffset).toBe(0);
+        }
+        expect(new Set(out.map((b) => b.buffer)).size).toBe(out.length);
+      }),
+      { numRuns: 60 },
+    );
   });
 });
