@@ -39,6 +39,13 @@ async function* counted(chunks: AsyncIterable<Buffer>, onBytes: ((n: number) => 
   ended();
 }
 
+/** Text as UTF-8 in memory of its own (Buffer.from may take a small string from Buffer's shared pool, which must never be given up). */
+function ownBuffer(text: string): Buffer {
+  const b = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+  b.write(text, 0, 'utf8');
+  return b;
+}
+
 export interface WalRangeOptions {
   dataDir: string;
   spans: SegmentSpan[];
@@ -135,7 +142,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           }
         }
         if (to === from) continue;
-        if (chunk.hasCr) yield Buffer.from(lines.slice(from, to).join('\n') + '\n', 'utf8');
+        if (chunk.hasCr) yield ownBuffer(lines.slice(from, to).join('\n') + '\n');
         else if (from === 0 && to === n) yield chunk.bytes;
         else yield chunk.bytes.subarray(lineOffset(chunk.bytes, from), lineOffset(chunk.bytes, to));
       }
@@ -152,7 +159,8 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     // The member is compressed while the next segment is read: its lines are all handed over once `sent` resolves.
     let sent!: () => void;
     const allSent = new Promise<void>((r) => (sent = r));
-    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, false, true);
+    // Each chunk's memory is its own (readWalChunks, ownBuffer): given up to the compressor whole, never copied.
+    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, false, 'whole');
     job.catch(() => undefined);
     await Promise.race([allSent, job]);
     if (entries === 0) {

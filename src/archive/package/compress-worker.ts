@@ -173,8 +173,12 @@ function pool() {
  * sides once the file is fsynced (unless `sync` is false: a temporary file). With `owned`, the caller
  * gives up each chunk: a chunk that spans its whole ArrayBuffer is transferred, not copied (the
  * caller must not touch it again); otherwise each chunk is copied (the caller may reuse its buffer).
+ * With `owned: 'whole'`, the caller gives up the whole ArrayBuffer under each chunk (memory allocated
+ * for that chunk alone, never Buffer's shared pool, read through no other view afterwards): it is
+ * transferred whatever part of it the chunk views (a WAL chunk of whole lines is most of its buffer:
+ * copying each cost a fresh 256 KiB and its page faults).
  */
-export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path: string, level: number, workers: number, sync = true, owned = false): Promise<OffThreadResult> {
+export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path: string, level: number, workers: number, sync = true, owned: boolean | 'whole' = false): Promise<OffThreadResult> {
   const p = pool();
   const id = p.next++;
   p.worker.ref();
@@ -215,7 +219,7 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
       unacked += size;
       // Only a chunk that spans its whole ArrayBuffer: never a slice of Buffer.allocUnsafe's pool (slices are under half
       // the pool), whose transfer would detach its neighbours. Not a size test: the pool is 8 KiB on Node 20, 64 KiB on 24.
-      const transfer = owned && chunk.buffer instanceof ArrayBuffer && chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+      const transfer = owned !== false && chunk.buffer instanceof ArrayBuffer && (owned === 'whole' || (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength));
       let send: Uint8Array;
       if (transfer) send = chunk;
       else {

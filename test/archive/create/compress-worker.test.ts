@@ -48,6 +48,24 @@ describe('compressOffThread', () => {
     }
   });
 
+  it("'whole': a chunk viewing part of memory of its own is transferred whole, and only its view is compressed", async () => {
+    const dir = await makeTempDir();
+    // Each chunk views [10, n - 7) of its own buffer, as a WAL chunk views its whole lines (the rest was the next line's start).
+    const backing = chunksOf(300_000, 65536);
+    const views = backing.map((b) => b.subarray(10, b.length - 7));
+    const plain = Buffer.concat(views);
+    const file = path.join(dir, 'w.zst');
+    const r = await compressOffThread(from(views), file, 3, 0, false, 'whole');
+    expect(r.originalSize).toBe(plain.length);
+    expect(r.contentSha256).toBe(sha(plain));
+    expect(decompress(await fsp.readFile(file)).equals(plain)).toBe(true);
+    expect(backing.every((b) => b.buffer.byteLength === 0)).toBe(true);
+    // Without 'whole', the same views are copied: their memory stays the caller's.
+    const kept = chunksOf(100_000, 65536).map((b) => b.subarray(1));
+    await compressOffThread(from(kept), path.join(dir, 'k.zst'), 3, 0, false, true);
+    expect(kept.every((b) => b.buffer.byteLength > 0)).toBe(true);
+  });
+
   it('copies chunks it does not own, and a failing input fails the call and leaves the worker usable', async () => {
     const dir = await makeTempDir();
     const chunks = chunksOf(200_000, 65536);
