@@ -10,20 +10,30 @@ import type { Manifest } from '../../format/manifest.js';
 import type { RestoreResult } from '../restore/execute.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { dataDirTail, type WalTail } from './wal-tail.js';
+import { listSegments, type SegmentInfo } from '../../store/layout.js';
+import { segmentTail } from '../../store/wal/wal-reader.js';
 
 export interface TailEnd {
   instanceId: string | null;
-  /** Absolute number of the last whole line. */
-  lastLine: number;
+  /** Absolute number of the last whole line (null: not counted, the WAL on disk is past the budget). */
+  lastLine: number | null;
   /** Its time (null when it does not parse: a damaged directory). */
   lastTimestamp: number | null;
 }
 
+/**
+ * Past this many bytes of WAL on disk its lines are not counted (a restore would first wait for a read
+ * of all of it, and the directory replaced may be on a failing disk): only its last line's time is read.
+ */
+export const COUNT_BUDGET = 1 << 30;
+
 /** The end of the WAL of `dataDir`; null when it is not a data directory, holds no line, or cannot be read. */
-export async function tailEnd(dataDir: string): Promise<TailEnd | null> {
+export async function tailEnd(dataDir: string, countBudget = COUNT_BUDGET): Promise<TailEnd | null> {
   try {
     const tail = await dataDirTail(dataDir);
-    return tail === null ? null : await endOf(tail);
+    if (tail === null) return null;
+    const segments = await listSegments(dataDir);
+    return segments.reduce((n, s) => n + s.size, 0) > countBudget ? await lastTimeOnly(tail.instanceId, segments) : await endOf(tail);
   } catch {
     return null; // a directory that cannot be read (the reason for the restore, perhaps) says nothing here
   }
@@ -39,20 +49,42 @@ async function endOf(tail: WalTail): Promise<TailEnd | null> {
   return { instanceId: tail.instanceId, lastLine, lastTimestamp: text === undefined ? null : (parseWalLine(text)?.timestamp ?? null) };
 }
 
+/** The time of the last line on disk (a torn one's, when its time reads), from the last segment that holds one. */
+async function lastTimeOnly(instanceId: string | null, segments: readonly SegmentInfo[]): Promise<TailEnd | null> {
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const { last } = await segmentTail(segments[i]!.path);
+    if (last === null) continue;
+    const time = /^(\d{1,16})\|/.exec(last);
+    return { instanceId, lastLine: null, lastTimestamp: time ? Number(time[1]) : null };
+  }
+  return null;
+}
+
 /**
  * Says, among a restore's warnings, the lines of the directory it replaced that it leaves out (same
  * instance: the lines after the restored one in that directory's WAL), and where they went.
  */
 export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, archives: ReadonlyArray<{ manifest: Manifest }>, cleanExisting: boolean): void {
+  if (end === null || end.instanceId !== result.plan.instanceId) return;
+  const own = archives.filter((a) => a.manifest.instanceId === end.instanceId);
+  const fate = cleanExisting ? `${result.dryRun ? 'the restore would delete' : 'deleted'} them with it (--clean-existing)` : `${result.dryRun ? 'they would be kept' : 'kept'} in ${result.movedAside}`;
+  const keep = '(`bri archive create` before a restore keeps them)';
+  const when = end.lastTimestamp === null ? '' : `, to ${new Date(end.lastTimestamp).toISOString()}`;
+  if (end.lastLine === null) {
+    // Not counted (a WAL past the budget): said by time, when its last line is newer than the restore's.
+    if (end.lastTimestamp === null || end.lastTimestamp <= (result.lastTimestamp ?? 0)) return;
+    const newestEnd = Math.max(0, ...own.map((a) => a.manifest.timeRange.end.getTime()));
+    const none = end.lastTimestamp > newestEnd ? `; the newest of them are in no archive ${keep}` : '';
+    result.warnings.push(`the directory replaced holds lines newer than this restore (its WAL is too large to count them here${when})${none}: ${fate}`);
+    return;
+  }
   const restored = result.lastLine;
-  if (end === null || end.instanceId !== result.plan.instanceId || end.lastLine <= restored) return;
+  if (end.lastLine <= restored) return;
   const n = end.lastLine - restored;
-  const newestArchived = Math.max(0, ...archives.filter((a) => a.manifest.instanceId === end.instanceId).map((a) => a.manifest.timeRange.walLines.end));
+  const newestArchived = Math.max(0, ...own.map((a) => a.manifest.timeRange.walLines.end));
   const unarchived = Math.min(n, end.lastLine - newestArchived);
   const which = unarchived === n ? (n === 1 ? 'it is' : 'none of them is') : `${unarchived} of them ${unarchived === 1 ? 'is' : 'are'} not`;
-  const none = unarchived > 0 ? `; ${which} in an archive (\`bri archive create\` before a restore keeps them)` : '';
-  const when = end.lastTimestamp === null ? '' : `, to ${new Date(end.lastTimestamp).toISOString()}`;
-  const fate = cleanExisting ? `${result.dryRun ? 'the restore would delete' : 'deleted'} them with it (--clean-existing)` : `${result.dryRun ? 'they would be kept' : 'kept'} in ${result.movedAside}`;
+  const none = unarchived > 0 ? `; ${which} in an archive ${keep}` : '';
   result.warnings.push(`the directory replaced holds ${n} ${n === 1 ? 'line' : 'lines'} newer than this restore (lines ${restored + 1}..${end.lastLine}${when})${none}: ${fate}`);
 }
 
@@ -62,7 +94,8 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
  */
 export function notYetArchived(err: unknown, end: TailEnd | null, instanceId: string | undefined, ts: number): unknown {
   if (!isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) || end === null || end.lastTimestamp === null || ts > end.lastTimestamp || (instanceId !== undefined && end.instanceId !== instanceId)) return err;
-  return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${err.message}; the data directory's WAL holds it (lines to ${end.lastLine}, ${new Date(end.lastTimestamp).toISOString()}), in no archive yet`, {
+  const upTo = `${end.lastLine === null ? '' : `lines to ${end.lastLine}, `}${new Date(end.lastTimestamp).toISOString()}`;
+  return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${err.message}; the data directory's WAL holds it (${upTo}), in no archive yet`, {
     hint: '`bri archive create` puts those lines in an archive, then restore to that moment; or roll chosen documents back from them with `bri restore keys <key...> --at T`.',
     details: { ...(err.details ?? {}), dataDirThrough: new Date(end.lastTimestamp) },
   });

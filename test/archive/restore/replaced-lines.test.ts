@@ -14,6 +14,8 @@ import { isBriError } from '../../../src/errors.js';
 import { recover } from '../../../src/store/recovery.js';
 import { makeTempDir } from '../../support/fixtures.js';
 import { runCli } from '../../support/cli.js';
+import { noteReplacedLines, tailEnd } from '../../../src/archive/timetravel/tail-end.js';
+import type { RestoreResult } from '../../../src/archive/restore/execute.js';
 
 const pause = () => new Promise((r) => setTimeout(r, 5));
 
@@ -120,5 +122,26 @@ describe('a restore over a directory with lines it does not bring back', () => {
     expect(pitr.code).not.toBe(0);
     expect(pitr.stderr).toContain("the data directory's WAL holds it");
     expect(await fsp.readdir(path.dirname(dir))).toEqual(['data']); // refused: nothing moved
+  });
+
+  it('a WAL past the budget is not counted: the newer lines are said by the time of its last line', async () => {
+    const { dir } = await withUnarchivedLines();
+    const counted = await tailEnd(dir);
+    const timed = await tailEnd(dir, 0);
+    expect(counted).toMatchObject({ lastLine: 10 });
+    expect(timed).toEqual({ instanceId: counted!.instanceId, lastLine: null, lastTimestamp: counted!.lastTimestamp });
+    const api = openRestore({ dataDir: dir });
+    const dry = await api.fromLatest({ dryRun: true, force: true });
+    const archives = await api.list();
+    const result = { ...dry, warnings: [] } as RestoreResult;
+    noteReplacedLines(result, timed, archives.archives, false);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain('holds lines newer than this restore (its WAL is too large to count them here, to ');
+    expect(result.warnings[0]).toContain('the newest of them are in no archive');
+    // Not newer than what is restored: nothing said.
+    const upToDate = { ...dry, warnings: [], lastTimestamp: timed!.lastTimestamp } as RestoreResult;
+    noteReplacedLines(upToDate, timed, archives.archives, false);
+    expect(upToDate.warnings).toEqual([]);
+    await api.close();
   });
 });
