@@ -85,7 +85,7 @@ export async function writeSeed(archiveDir: string, instanceId: string, line: nu
   const target = seedPath(archiveDir, instanceId, line);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   // Encoded a piece at a time with turns for the event loop between pieces; zstd and both hashes on the worker.
-  const z = await compressOffThread(encodedPieces(pieces), target + '.tmp', SEED_LEVEL, 0, true, 'whole');
+  const z = await compressOffThread(encodedPieces(pieces), target + '.tmp', SEED_LEVEL, 0, { owned: 'whole' });
   // The facts before the seed takes its name, with what they say of the file (checked again when it is taken as a member).
   const member: SeedMemberFacts = { level: SEED_LEVEL, originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: z.compressedSize, sha256: z.sha256 };
   await writeFacts(archiveDir, instanceId, line, facts ? { ...facts, member } : undefined);
@@ -117,7 +117,7 @@ export async function writeSealedSeed(archiveDir: string, instanceId: string, li
   const plain = target + '.zst.tmp';
   try {
     const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
-    const z = await compressOffThread(encodedPieces(pieces), plain, 3, 0, false, 'whole');
+    const z = await compressOffThread(encodedPieces(pieces), plain, 3, 0, { sync: false, owned: 'whole' });
     const e = await encryptFile(plain, target + '.tmp', to);
     const sealed: SealedSeedMember = { originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: e.size, sha256: e.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
     await writeFacts(archiveDir, instanceId, line, facts, sealed);

@@ -28,7 +28,7 @@ export async function stageSnapshot(start: StartState, stageDir: string, level: 
   // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.
   const source = start.snapshotBytes ? toAsync(start.snapshotBytes) : encodedPieces([start.snapshotText]);
   // A seed's chunks as read may share memory (transferred only when whole); encoded pieces are each their own.
-  const z = await compressOffThread(source, snapPath, level, workers, false, start.snapshotBytes ? true : 'whole');
+  const z = await compressOffThread(source, snapPath, level, workers, { sync: false, owned: start.snapshotBytes ? true : 'whole' });
   const staged = { stagedPath: snapPath, ...z };
   const stored = encryptTo ? await encryptStaged(staged, encryptTo) : staged;
   return { path: stored.stagedPath, originalSize: z.originalSize, compressedSize: stored.compressedSize, sha256: stored.sha256, contentSha256: z.contentSha256 };

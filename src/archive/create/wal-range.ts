@@ -10,7 +10,7 @@ import type { ManifestSegment } from '../../format/manifest.js';
 import type { OperationAction } from '../../format/operation.js';
 import { applyLiteralEntry, entryAction, type LiteralState } from '../../format/literal-state.js';
 import { parseWalLine } from '../../format/wal-line.js';
-import { ChainVerifier } from '../../store/wal/chain.js';
+import { ChainVerifier, type ChainBreak } from '../../store/wal/chain.js';
 import { entryPlaintext, isEncryptedEntry } from '../../store/wal/wal-entry.js';
 import type { SegmentSpan } from '../../store/wal/wal-spans.js';
 import { describeBreak } from '../../store/verify-data-dir.js';
@@ -94,6 +94,8 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
   const segments: StagedSegment[] = [];
   const pending: Array<Promise<StagedSegment>> = [];
   const slicer = timeSlicer();
+  // With a key the thread cannot read the entries (BRI's encryption at rest): every link is checked here.
+  const linksOffThread = opts.key === undefined;
   for (const seg of opts.spans) {
     if (seg.lastLine <= localStart || seg.firstLine > localEnd || seg.lastLine < seg.firstLine) continue;
     let entries = 0;
@@ -101,8 +103,14 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     let lastTs: number | null = null;
     let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
     let last = -1;
-    const broken = (lineNo: number, segmentLine: number, torn: boolean): BriError => {
-      const b = verifier.firstBreak;
+    /**
+     * Plaintext lines and no key: the links inside the member are checked by the zstd thread as it compresses
+     * (confirmed when it is done, below); here its first line's link, and every line's form. Decided at the first line.
+     */
+    let offThread = false;
+    /** The pointer before the member's first line (null: taken on trust, the range's first line anchors the chain). */
+    let before: string | null = null;
+    const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak): BriError => {
       return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${!torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
         hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
         details: { segment: seg.name, lineNo },
@@ -127,7 +135,11 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           const lineNo = chunk.firstLineNo + i;
           const pos = { lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i };
           const parsed = text.length === 0 ? null : parseWalLine(text);
-          if (!verifier.pushParsed(pos, parsed, text.length === 0)) throw broken(lineNo, pos.segmentLine, false);
+          if (first === null) {
+            before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
+            offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
+          }
+          if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw broken(lineNo, pos.segmentLine, false);
           const line = parsed!;
           firstPointer ??= line.pointer;
           first ??= lineNo;
@@ -160,7 +172,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     let sent!: () => void;
     const allSent = new Promise<void>((r) => (sent = r));
     // Each chunk's memory is its own (readWalChunks, ownBuffer): given up to the compressor whole, never copied.
-    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, false, 'whole');
+    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, { sync: false, owned: 'whole', links: linksOffThread });
     job.catch(() => undefined);
     await Promise.race([allSent, job]);
     if (entries === 0) {
@@ -168,7 +180,16 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       continue;
     }
     const meta = { file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
-    const compressed = job.then((r) => ({ ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath }));
+    const claimed = verifier.state.lastPointer;
+    const member = { offThread, before, entries, claimed };
+    const compressed = job.then(async (r) => {
+      // The thread vouches for every link after the first, up to the last pointer this pass read; else the member is read again here, to name the break.
+      if (member.offThread && !(r.links && r.links.unvouched < 0 && r.links.lines === member.entries && r.links.lastPointer === member.claimed)) {
+        const b = await firstBreakIn(seg, member.before, localStart, localEnd, opts.key);
+        if (b !== null) throw broken(b.lineNo, b.segmentLine, false, b);
+      }
+      return { ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath };
+    });
     const staged = opts.encryptTo ? compressed.then((m) => encryptStaged(m, opts.encryptTo!)) : compressed;
     staged.catch(() => undefined);
     pending.push(staged);
@@ -193,4 +214,18 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     chainVerified: verifier.state.pointersChecked && !verifier.anchored,
     replayComplete: opts.replayInto !== undefined && opsKnown,
   };
+}
+
+/** The first break of the chain in a segment's lines of the range, read again from disk (null: none; the zstd thread could not vouch for a line that is fine here, such as an encrypted entry). */
+async function firstBreakIn(seg: SegmentSpan, before: string | null, localStart: number, localEnd: number, key: EncryptionKey | undefined): Promise<ChainBreak | null> {
+  const v = new ChainVerifier(before, key);
+  for await (const chunk of readWalChunks(seg.path, seg.firstLine, () => undefined)) {
+    for (let i = 0; i < chunk.lines.length; i++) {
+      const lineNo = chunk.firstLineNo + i;
+      if (lineNo <= localStart || lineNo > localEnd) continue;
+      const text = chunk.lines[i]!;
+      if (!v.pushParsed({ lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i }, text.length === 0 ? null : parseWalLine(text), text.length === 0)) return v.firstBreak;
+    }
+  }
+  return null;
 }

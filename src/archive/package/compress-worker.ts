@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { LINK_CHECKER_SOURCE } from './decoder/link-checker-source.js';
 
 const ZSTD_PATH = createRequire(import.meta.url).resolve('zstd-napi');
 
@@ -25,6 +26,7 @@ const IN_FLIGHT = 4 * 1024 * 1024;
 // Plain JavaScript: the worker is started with eval, so it needs no TypeScript loader.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
+${LINK_CHECKER_SOURCE}
 const fs = require('node:fs');
 const { createHash } = require('node:crypto');
 const { CompressStream, Compressor } = require(workerData.zstdPath);
@@ -65,7 +67,7 @@ function finish(job) {
       const fd = fs.openSync(m.path, 'r+');
       try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
     }
-    parentPort.postMessage({ id: m.id, type: 'done', compressedSize: job.bytes, sha256: job.hash.digest('hex'), originalSize: job.inBytes, contentSha256: job.inHash.digest('hex') });
+    parentPort.postMessage({ id: m.id, type: 'done', compressedSize: job.bytes, sha256: job.hash.digest('hex'), originalSize: job.inBytes, contentSha256: job.inHash.digest('hex'), links: job.links ? job.links.summary() : null });
   } catch (err) { job.fail(err); }
   jobs.delete(m.id);
 }
@@ -87,7 +89,7 @@ function oneShot(job) {
 }
 parentPort.on('message', (m) => {
   if (m.type === 'open') {
-    const job = { m, z: null, buf: undefined, pending: [], pendingBytes: 0, hash: createHash('sha256'), inHash: createHash('sha256'), inBytes: 0, bytes: 0, failed: null };
+    const job = { m, z: null, buf: undefined, pending: [], pendingBytes: 0, hash: createHash('sha256'), inHash: createHash('sha256'), inBytes: 0, bytes: 0, failed: null, links: m.links ? linkChecker() : null };
     job.fail = (err) => { if (!job.failed) { job.failed = err; release(job); jobs.delete(m.id); parentPort.postMessage({ id: m.id, type: 'error', message: String(err && err.message || err) }); } };
     jobs.set(m.id, job);
   } else if (m.type === 'data') {
@@ -96,6 +98,8 @@ parentPort.on('message', (m) => {
     const chunk = Buffer.from(m.chunk.buffer, m.chunk.byteOffset, m.chunk.byteLength);
     job.inHash.update(chunk);
     job.inBytes += chunk.length;
+    // WAL lines (each chunk whole lines): their chain's links checked here, beside the compression.
+    if (job.links) job.links.lines(chunk, 0, chunk.length, cutsOf(chunk, 0, chunk.length));
     if (job.z === null && job.pendingBytes + chunk.length <= ONE_SHOT_MAX) {
       if (job.buf === undefined) {
         job.buf = stageOwner === null ? (stage ??= Buffer.allocUnsafeSlow(ONE_SHOT_MAX)) : null;
@@ -128,6 +132,27 @@ export interface OffThreadResult {
   /** Bytes handed over and their SHA-256, computed on the worker. */
   originalSize: number;
   contentSha256: string;
+  /** With `links`: what the chain's links inside the lines handed over came to (LINK_CHECKER_SOURCE's summary). */
+  links?: LinkSummary | null;
+}
+
+/** The hash chain inside a run of WAL lines, as the thread found it: `unvouched` >= 0 is the first line whose link it could not vouch for. */
+export interface LinkSummary {
+  lines: number;
+  first: string | null;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+  lastPointer: string;
+  unvouched: number;
+}
+
+export interface OffThreadOptions {
+  /** fsync the file (default true; false: a temporary file). */
+  sync?: boolean;
+  /** What the caller gives up of each chunk (see compressOffThread). */
+  owned?: boolean | 'whole';
+  /** The chunks are whole WAL lines: check the hash chain's links inside them on the thread too. */
+  links?: boolean;
 }
 
 interface Pending {
@@ -149,7 +174,7 @@ function pool() {
     if (m.type === 'ack') j.acks.shift()?.();
     else if (m.type === 'done') {
       jobs.delete(m.id);
-      j.done({ compressedSize: m.compressedSize!, sha256: m.sha256!, originalSize: m.originalSize!, contentSha256: m.contentSha256! });
+      j.done({ compressedSize: m.compressedSize!, sha256: m.sha256!, originalSize: m.originalSize!, contentSha256: m.contentSha256!, ...(m.links ? { links: m.links } : {}) });
     } else {
       jobs.delete(m.id);
       j.fail(new Error(m.message));
@@ -178,7 +203,8 @@ function pool() {
  * transferred whatever part of it the chunk views (a WAL chunk of whole lines is most of its buffer:
  * copying each cost a fresh 256 KiB and its page faults).
  */
-export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path: string, level: number, workers: number, sync = true, owned: boolean | 'whole' = false): Promise<OffThreadResult> {
+export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path: string, level: number, workers: number, opts: OffThreadOptions = {}): Promise<OffThreadResult> {
+  const { sync = true, owned = false, links = false } = opts;
   const p = pool();
   const id = p.next++;
   p.worker.ref();
@@ -188,7 +214,7 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
   });
   result.catch(() => undefined);
   const job = p.jobs.get(id)!;
-  p.worker.postMessage({ type: 'open', id, path, level, workers, sync });
+  p.worker.postMessage({ type: 'open', id, path, level, workers, sync, links });
   const settled = result.then(
     () => undefined,
     () => undefined,

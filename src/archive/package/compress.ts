@@ -66,7 +66,7 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
     const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     const counted = readable.pipe(input);
     readable.on('error', (err) => counted.destroy(err));
-    const r = await compressOffThread(counted, outPath, opts.level, opts.workers ?? 0, opts.durable !== false);
+    const r = await compressOffThread(counted, outPath, opts.level, opts.workers ?? 0, { sync: opts.durable !== false });
     return { path: outPath, originalSize: input.bytes, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: input.digest() };
   }
   const output = new HashCounter();

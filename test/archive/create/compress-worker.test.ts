@@ -32,7 +32,7 @@ describe('compressOffThread', () => {
       const chunks = chunksOf(total, 65536);
       const plain = Buffer.concat(chunks);
       const file = path.join(dir, `${name}.zst`);
-      const r = await compressOffThread(from(chunks), file, level, workers, false, true);
+      const r = await compressOffThread(from(chunks), file, level, workers, { sync: false, owned: true });
       const z = await fsp.readFile(file);
       expect(r.originalSize).toBe(total);
       expect(r.contentSha256).toBe(sha(plain));
@@ -55,14 +55,14 @@ describe('compressOffThread', () => {
     const views = backing.map((b) => b.subarray(10, b.length - 7));
     const plain = Buffer.concat(views);
     const file = path.join(dir, 'w.zst');
-    const r = await compressOffThread(from(views), file, 3, 0, false, 'whole');
+    const r = await compressOffThread(from(views), file, 3, 0, { sync: false, owned: 'whole' });
     expect(r.originalSize).toBe(plain.length);
     expect(r.contentSha256).toBe(sha(plain));
     expect(decompress(await fsp.readFile(file)).equals(plain)).toBe(true);
     expect(backing.every((b) => b.buffer.byteLength === 0)).toBe(true);
     // Without 'whole', the same views are copied: their memory stays the caller's.
     const kept = chunksOf(100_000, 65536).map((b) => b.subarray(1));
-    await compressOffThread(from(kept), path.join(dir, 'k.zst'), 3, 0, false, true);
+    await compressOffThread(from(kept), path.join(dir, 'k.zst'), 3, 0, { sync: false, owned: true });
     expect(kept.every((b) => b.buffer.byteLength > 0)).toBe(true);
   });
 
@@ -70,15 +70,15 @@ describe('compressOffThread', () => {
     const dir = await makeTempDir();
     const chunks = chunksOf(200_000, 65536);
     const plain = Buffer.concat(chunks);
-    const r = await compressOffThread(from(chunks), path.join(dir, 'a.zst'), 3, 0, false);
+    const r = await compressOffThread(from(chunks), path.join(dir, 'a.zst'), 3, 0, { sync: false });
     expect(r.contentSha256).toBe(sha(plain));
     expect(Buffer.concat(chunks).equals(plain)).toBe(true);
     async function* failing(): AsyncGenerator<Buffer> {
       yield Buffer.from('abc');
       throw new Error('input broke');
     }
-    await expect(compressOffThread(failing(), path.join(dir, 'b.zst'), 3, 0, false)).rejects.toThrow('input broke');
-    const again = await compressOffThread(from([Buffer.from('hello')]), path.join(dir, 'c.zst'), 3, 0, false);
+    await expect(compressOffThread(failing(), path.join(dir, 'b.zst'), 3, 0, { sync: false })).rejects.toThrow('input broke');
+    const again = await compressOffThread(from([Buffer.from('hello')]), path.join(dir, 'c.zst'), 3, 0, { sync: false });
     expect(decompress(await fsp.readFile(path.join(dir, 'c.zst'))).toString()).toBe('hello');
     expect(again.originalSize).toBe(5);
   });
