@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
 import { compressOffThread, ONE_SHOT_MAX } from '../../../src/archive/package/compress-worker.js';
+import { computePointer } from '../../../src/format/pointer.js';
 import { makeTempDir } from '../../support/fixtures.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -64,6 +65,28 @@ describe('compressOffThread', () => {
     const kept = chunksOf(100_000, 65536).map((b) => b.subarray(1));
     await compressOffThread(from(kept), path.join(dir, 'k.zst'), 3, 0, { sync: false, owned: true });
     expect(kept.every((b) => b.buffer.byteLength > 0)).toBe(true);
+  });
+
+  it('links: the hash chain inside the lines handed over is checked on the thread, in chunks of whole lines', async () => {
+    const dir = await makeTempDir();
+    let prev = '';
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const entry = JSON.stringify({ action: 'SET', target: `K${i}`, value: JSON.stringify({ v: i, pad: 'x'.repeat(i % 90) }) });
+      prev = computePointer(prev, entry);
+      lines.push(`${1_700_000_000_000 + i}|${prev}|${entry}`);
+    }
+    const chunksOfLines = (ls: string[]) => [ls.slice(0, 1000), ls.slice(1000, 1001), ls.slice(1001)].map((part) => Buffer.from(part.join('\n') + '\n'));
+    const whole = await compressOffThread(from(chunksOfLines(lines)), path.join(dir, 'l.zst'), 3, 0, { sync: false, links: true });
+    expect(whole.links).toMatchObject({ lines: 3000, unvouched: -1, lastPointer: prev, firstTimestamp: 1_700_000_000_000, lastTimestamp: 1_700_000_002_999 });
+    // A value changed in place (its pointer not): the thread cannot vouch from that line on.
+    const tampered = [...lines];
+    tampered[1500] = tampered[1500]!.replace('\\"v\\":1500', '\\"v\\":1501');
+    expect(tampered[1500]).not.toBe(lines[1500]);
+    const bad = await compressOffThread(from(chunksOfLines(tampered)), path.join(dir, 't.zst'), 3, 0, { sync: false, links: true });
+    expect(bad.links?.unvouched).toBe(1500);
+    // Without links, nothing is said of them.
+    expect((await compressOffThread(from(chunksOfLines(lines)), path.join(dir, 'n.zst'), 3, 0, { sync: false })).links).toBeUndefined();
   });
 
   it('copies chunks it does not own, and a failing input fails the call and leaves the worker usable', async () => {
