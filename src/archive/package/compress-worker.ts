@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { LINK_CHECKER_SOURCE } from './decoder/link-checker-source.js';
+import { LINK_CHECKER_SOURCE, type LinkSummary } from './decoder/link-checker-source.js';
 
 const ZSTD_PATH = createRequire(import.meta.url).resolve('zstd-napi');
 
@@ -134,16 +134,6 @@ export interface OffThreadResult {
   contentSha256: string;
   /** With `links`: what the chain's links inside the lines handed over came to (LINK_CHECKER_SOURCE's summary). */
   links?: LinkSummary | null;
-}
-
-/** The hash chain inside a run of WAL lines, as the thread found it: `unvouched` >= 0 is the first line whose link it could not vouch for. */
-export interface LinkSummary {
-  lines: number;
-  first: string | null;
-  firstTimestamp: number | null;
-  lastTimestamp: number | null;
-  lastPointer: string;
-  unvouched: number;
 }
 
 export interface OffThreadOptions {

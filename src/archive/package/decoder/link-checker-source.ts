@@ -6,6 +6,21 @@
  * store's ChainVerifier computes it; the first line's link needs the line before the run, which the
  * caller checks. Defines NL, CUT, hashHex, linkChecker(), lineEnd() and cutsOf().
  */
+/**
+ * What linkChecker().summary() says of the lines it was given: their count, the first line's text (its
+ * link to the line before is the caller's to check), the first and last times, the last pointer, and
+ * `unvouched`: -1 when every line parsed and every link after the first held, else the first line it
+ * could not vouch for (the caller checks from there itself).
+ */
+export interface LinkSummary {
+  lines: number;
+  first: string | null;
+  firstTimestamp: number | null;
+  lastTimestamp: number | null;
+  lastPointer: string;
+  unvouched: number;
+}
+
 export const LINK_CHECKER_SOURCE = `
 const NL = 0x0a;
 /** Lines are decoded to text in cuts of about this many bytes (each string under V8's large-object size). */

@@ -5,6 +5,7 @@
  * per member and need no state, so two members are decoded on two cores while this thread applies
  * the lines of an earlier one: what `zstd -dc | grep` gets from being two processes.
  */
+import type { LinkSummary } from './link-checker-source.js';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -25,15 +26,7 @@ export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind
  * the decoder thread. It stands for the pass only when `unvouched` is -1 (every line parsed, every link
  * inside the member held); otherwise the caller passes the member itself.
  */
-export interface MemberSummary {
-  lines: number;
-  /** The first line's text (its link to the line before the member is the caller's to check); null for none. */
-  first: string | null;
-  firstTimestamp: number | null;
-  lastTimestamp: number | null;
-  lastPointer: string;
-  unvouched: number;
-}
+export type MemberSummary = LinkSummary;
 
 /** A piece of a member decoded in check mode: whole lines, cut about every 64 KiB (each cut one string under V8's large-object size). */
 export interface CheckedPiece {
