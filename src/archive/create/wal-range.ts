@@ -96,107 +96,117 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
   const slicer = timeSlicer();
   // With a key the thread cannot read the entries (BRI's encryption at rest): every link is checked here.
   const linksOffThread = opts.key === undefined;
-  for (const seg of opts.spans) {
-    if (seg.lastLine <= localStart || seg.firstLine > localEnd || seg.lastLine < seg.firstLine) continue;
-    let entries = 0;
-    let firstTs: number | null = null;
-    let lastTs: number | null = null;
-    let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
-    let last = -1;
-    /**
-     * Plaintext lines and no key: the links inside the member are checked by the zstd thread as it compresses
-     * (confirmed when it is done, below); here its first line's link, and every line's form. Decided at the first line.
-     */
-    let offThread = false;
-    /** The pointer before the member's first line (null: taken on trust, the range's first line anchors the chain). */
-    let before: string | null = null;
-    const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak): BriError => {
-      return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${!torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
-        hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
-        details: { segment: seg.name, lineNo },
-      });
-    };
-    // The segment's bytes go to the compressor as read (their buffers given up to it); the lines are parsed once, for the chain and the replay.
-    async function* chunks(): AsyncGenerator<Buffer> {
-      let torn: TornTail | null = null;
-      for await (const chunk of readWalChunks(seg.path, seg.firstLine, (t) => (torn = t))) {
-        const { lines } = chunk;
-        const n = lines.length;
-        // Lines of the chunk in the range: [from, to).
-        const from = Math.max(0, Math.min(n, localStart + 1 - chunk.firstLineNo));
-        const to = Math.max(from, Math.min(n, localEnd + 1 - chunk.firstLineNo));
-        for (let i = from; i < to; i++) {
-          // A whole segment may be in memory: the event loop gets a turn between slices of it.
-          if ((entries & 255) === 255) {
-            const turn = slicer.maybeYield();
-            if (turn) await turn;
+  // Every compression and check started: on a failure, each is let finish before the error goes up, so that
+  // nothing still writes into the stage directory when the caller removes it.
+  const started: Array<Promise<unknown>> = [];
+  try {
+    for (const seg of opts.spans) {
+      if (seg.lastLine <= localStart || seg.firstLine > localEnd || seg.lastLine < seg.firstLine) continue;
+      let entries = 0;
+      let firstTs: number | null = null;
+      let lastTs: number | null = null;
+      let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
+      let last = -1;
+      /**
+       * Plaintext lines and no key: the links inside the member are checked by the zstd thread as it compresses
+       * (confirmed when it is done, below); here its first line's link, and every line's form. Decided at the first line.
+       */
+      let offThread = false;
+      /** The pointer before the member's first line (null: taken on trust, the range's first line anchors the chain). */
+      let before: string | null = null;
+      const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak): BriError => {
+        return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${!torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
+          hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
+          details: { segment: seg.name, lineNo },
+        });
+      };
+      // The segment's bytes go to the compressor as read (their buffers given up to it); the lines are parsed once, for the chain and the replay.
+      async function* chunks(): AsyncGenerator<Buffer> {
+        let torn: TornTail | null = null;
+        for await (const chunk of readWalChunks(seg.path, seg.firstLine, (t) => (torn = t))) {
+          const { lines } = chunk;
+          const n = lines.length;
+          // Lines of the chunk in the range: [from, to).
+          const from = Math.max(0, Math.min(n, localStart + 1 - chunk.firstLineNo));
+          const to = Math.max(from, Math.min(n, localEnd + 1 - chunk.firstLineNo));
+          for (let i = from; i < to; i++) {
+            // A whole segment may be in memory: the event loop gets a turn between slices of it.
+            if ((entries & 255) === 255) {
+              const turn = slicer.maybeYield();
+              if (turn) await turn;
+            }
+            const text = lines[i]!;
+            const lineNo = chunk.firstLineNo + i;
+            const pos = { lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i };
+            const parsed = text.length === 0 ? null : parseWalLine(text);
+            if (first === null) {
+              before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
+              offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
+            }
+            if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw broken(lineNo, pos.segmentLine, false);
+            const line = parsed!;
+            firstPointer ??= line.pointer;
+            first ??= lineNo;
+            last = lineNo;
+            firstTs ??= line.timestamp;
+            lastTs = line.timestamp;
+            entries++;
+            if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
+            else {
+              const entry = entryPlaintext(line, opts.key);
+              counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
+            }
           }
-          const text = lines[i]!;
-          const lineNo = chunk.firstLineNo + i;
-          const pos = { lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i };
-          const parsed = text.length === 0 ? null : parseWalLine(text);
-          if (first === null) {
-            before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
-            offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
-          }
-          if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw broken(lineNo, pos.segmentLine, false);
-          const line = parsed!;
-          firstPointer ??= line.pointer;
-          first ??= lineNo;
-          last = lineNo;
-          firstTs ??= line.timestamp;
-          lastTs = line.timestamp;
-          entries++;
-          if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
-          else {
-            const entry = entryPlaintext(line, opts.key);
-            counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
-          }
+          if (to === from) continue;
+          if (chunk.hasCr) yield ownBuffer(lines.slice(from, to).join('\n') + '\n');
+          else if (from === 0 && to === n) yield chunk.bytes;
+          else yield chunk.bytes.subarray(lineOffset(chunk.bytes, from), lineOffset(chunk.bytes, to));
         }
-        if (to === from) continue;
-        if (chunk.hasCr) yield ownBuffer(lines.slice(from, to).join('\n') + '\n');
-        else if (from === 0 && to === n) yield chunk.bytes;
-        else yield chunk.bytes.subarray(lineOffset(chunk.bytes, from), lineOffset(chunk.bytes, to));
+        const t = torn as TornTail | null;
+        if (t !== null && t.lineNo > localStart && t.lineNo <= localEnd) {
+          // Checked as the old reader did: a chain break names itself, a line that parses is still torn.
+          const parsed = t.text.length === 0 ? null : parseWalLine(t.text);
+          const ok = verifier.pushParsed({ lineNo: t.lineNo, segment: seg.name, segmentLine: t.segmentLine }, parsed, t.text.length === 0);
+          throw broken(t.lineNo, t.segmentLine, ok);
+        }
       }
-      const t = torn as TornTail | null;
-      if (t !== null && t.lineNo > localStart && t.lineNo <= localEnd) {
-        // Checked as the old reader did: a chain break names itself, a line that parses is still torn.
-        const parsed = t.text.length === 0 ? null : parseWalLine(t.text);
-        const ok = verifier.pushParsed({ lineNo: t.lineNo, segment: seg.name, segmentLine: t.segmentLine }, parsed, t.text.length === 0);
-        throw broken(t.lineNo, t.segmentLine, ok);
+      // Staged, not kept: the package they go into is fsynced whole.
+      const stagedPath = path.join(opts.stageDir, `${seg.name}.zst`);
+      // The member is compressed while the next segment is read: its lines are all handed over once `sent` resolves.
+      let sent!: () => void;
+      const allSent = new Promise<void>((r) => (sent = r));
+      // Each chunk's memory is its own (readWalChunks, ownBuffer): given up to the compressor whole, never copied.
+      const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, { sync: false, owned: 'whole', links: linksOffThread });
+      job.catch(() => undefined);
+      started.push(job);
+      await Promise.race([allSent, job]);
+      if (entries === 0) {
+        await job;
+        continue;
       }
+      const meta = { file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
+      const claimed = verifier.state.lastPointer;
+      const member = { offThread, before, entries, claimed };
+      const compressed = job.then(async (r) => {
+        // The thread vouches for every link after the first, up to the last pointer this pass read; else the member is read again here, to name the break.
+        if (member.offThread && !(r.links && r.links.unvouched < 0 && r.links.lines === member.entries && r.links.lastPointer === member.claimed)) {
+          const b = await firstBreakIn(seg, member.before, localStart, localEnd, opts.key);
+          if (b !== null) throw broken(b.lineNo, b.segmentLine, false, b);
+        }
+        return { ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath };
+      });
+      const staged = opts.encryptTo ? compressed.then((m) => encryptStaged(m, opts.encryptTo!)) : compressed;
+      staged.catch(() => undefined);
+      started.push(staged);
+      pending.push(staged);
+      // At most two members at the compressor at once (memory: each may be buffered whole there).
+      if (pending.length - segments.length >= 2) segments.push(await pending[segments.length]!);
     }
-    // Staged, not kept: the package they go into is fsynced whole.
-    const stagedPath = path.join(opts.stageDir, `${seg.name}.zst`);
-    // The member is compressed while the next segment is read: its lines are all handed over once `sent` resolves.
-    let sent!: () => void;
-    const allSent = new Promise<void>((r) => (sent = r));
-    // Each chunk's memory is its own (readWalChunks, ownBuffer): given up to the compressor whole, never copied.
-    const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, { sync: false, owned: 'whole', links: linksOffThread });
-    job.catch(() => undefined);
-    await Promise.race([allSent, job]);
-    if (entries === 0) {
-      await job;
-      continue;
-    }
-    const meta = { file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
-    const claimed = verifier.state.lastPointer;
-    const member = { offThread, before, entries, claimed };
-    const compressed = job.then(async (r) => {
-      // The thread vouches for every link after the first, up to the last pointer this pass read; else the member is read again here, to name the break.
-      if (member.offThread && !(r.links && r.links.unvouched < 0 && r.links.lines === member.entries && r.links.lastPointer === member.claimed)) {
-        const b = await firstBreakIn(seg, member.before, localStart, localEnd, opts.key);
-        if (b !== null) throw broken(b.lineNo, b.segmentLine, false, b);
-      }
-      return { ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath };
-    });
-    const staged = opts.encryptTo ? compressed.then((m) => encryptStaged(m, opts.encryptTo!)) : compressed;
-    staged.catch(() => undefined);
-    pending.push(staged);
-    // At most two members at the compressor at once (memory: each may be buffered whole there).
-    if (pending.length - segments.length >= 2) segments.push(await pending[segments.length]!);
+    for (const p of pending.slice(segments.length)) segments.push(await p);
+  } catch (err) {
+    await Promise.allSettled(started);
+    throw err;
   }
-  for (const p of pending.slice(segments.length)) segments.push(await p);
   const total = segments.reduce((a, s) => a + s.entries, 0);
   if (total !== opts.endLine - opts.startLine) {
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `expected lines ${opts.startLine + 1}..${opts.endLine} in the WAL, found ${total}`, {

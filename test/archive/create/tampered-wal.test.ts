@@ -55,6 +55,8 @@ async function refused(dataDir: string, line: number): Promise<void> {
   expect(err).toMatchObject({ code: 'ARCHIVE_ERROR' });
   expect((err as Error).message).toContain(`(global line ${line})`);
   expect(await archived(dataDir)).toEqual([]);
+  // Nothing staged is left: every compression still running when the break was found was let finish first.
+  expect(await fsp.readdir(path.join(dataDir, 'archives', '.tmp')).catch(() => [])).toEqual([]);
   expect((await walLines(dataDir)).map((l) => l.text)).toEqual(before);
 }
 
@@ -80,6 +82,16 @@ describe('create refuses a WAL whose chain does not hold', () => {
     const prevPointer = lines[28]!.text.split('|')[1]!;
     await rewrite(lines[29]!, `${ts}|${computePointer(prevPointer, entry)}|${entry}`);
     await refused(dataDir, 31);
+  });
+
+  it('a break in an early segment while later ones are being compressed: the refusal, never an I/O error of the cleanup (repeated)', async () => {
+    for (let round = 0; round < 6; round++) {
+      const dataDir = await database(300);
+      const lines = await walLines(dataDir);
+      const at = 12 + round * 7; // in the first segments; many follow
+      await rewrite(lines[at]!, lines[at]!.text.replace(/\\"v\\":(\d+)/, '\\"v\\":-7'));
+      await refused(dataDir, at + 1);
+    }
   });
 
   it('a line that is not a WAL line, in the middle of a segment', async () => {
