@@ -120,6 +120,12 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           details: { segment: seg.name, lineNo },
         });
       };
+      /** A break found here in a member whose links the thread checks: an earlier link of it may be broken too, and the first one is named. */
+      const firstOf = async (found: BriError): Promise<BriError> => {
+        if (!offThread) return found;
+        const b = await firstBreakIn(seg, before, localStart, localEnd, opts.key);
+        return b !== null && b.lineNo < (found.details as { lineNo: number }).lineNo ? broken(b.lineNo, b.segmentLine, false, b) : found;
+      };
       // The segment's bytes go to the compressor as read (their buffers given up to it); the lines are parsed once, for the chain and the replay.
       async function* chunks(): AsyncGenerator<Buffer> {
         let torn: TornTail | null = null;
@@ -143,7 +149,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
               before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
               offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
             }
-            if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw broken(lineNo, pos.segmentLine, false);
+            if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw await firstOf(broken(lineNo, pos.segmentLine, false));
             const line = parsed!;
             firstPointer ??= line.pointer;
             first ??= lineNo;
@@ -167,7 +173,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           // Checked as the old reader did: a chain break names itself, a line that parses is still torn.
           const parsed = t.text.length === 0 ? null : parseWalLine(t.text);
           const ok = verifier.pushParsed({ lineNo: t.lineNo, segment: seg.name, segmentLine: t.segmentLine }, parsed, t.text.length === 0);
-          throw broken(t.lineNo, t.segmentLine, ok);
+          throw await firstOf(broken(t.lineNo, t.segmentLine, ok));
         }
       }
       // Staged, not kept: the package they go into is fsynced whole.

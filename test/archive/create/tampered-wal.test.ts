@@ -94,6 +94,19 @@ describe('create refuses a WAL whose chain does not hold', () => {
     }
   });
 
+  it('two breaks in one segment, the later one a line that is not a WAL line: the first is named', async () => {
+    const dataDir = await database(60);
+    const lines = await walLines(dataDir);
+    const file = lines[30]!.file;
+    const inIt = lines.map((l, i) => ({ ...l, at: i })).filter((l) => l.file === file);
+    expect(inIt.length).toBeGreaterThan(6);
+    const early = inIt[2]!;
+    const late = inIt[5]!;
+    await rewrite(early, early.text.replace(/\\"v\\":(\d+)/, '\\"v\\":-3'));
+    await rewrite(late, 'not a wal line');
+    await refused(dataDir, early.at + 1);
+  });
+
   it('a line that is not a WAL line, in the middle of a segment', async () => {
     const dataDir = await database(60);
     const lines = await walLines(dataDir);
