@@ -1,4 +1,5 @@
 /** File system steps that survive a crash: write to a temp file, fsync, rename, fsync the directory. */
+import { joinedPieces } from '../format/text-pieces.js';
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -48,16 +49,10 @@ export async function commitFile(tmp: string, target: string, opts: { synced?: b
 
 /** Bytes gathered before one write when the data comes in pieces. */
 const PIECES_BATCH = 1024 * 1024;
-/** Small pieces are joined to about this many characters before they are encoded (see writePieces). */
-const JOIN_CHARS = 16 * 1024;
-
 /**
  * Writes string pieces in writes of about PIECES_BATCH bytes into one kept buffer, small pieces joined
- * to JOIN_CHARS characters first: one encode call per piece costs more than the bytes (244,000
- * documents, 77 MB: 340 ms a piece at a time, 60-70 ms joined to 16 K characters; joined to a whole
- * batch, each string is past V8's largest regular heap object and costs again). A piece is never cut,
- * so one must not end inside a surrogate pair: the writers' pieces are whole parts of a JSON text
- * (as the cleanup's hash of the pieces already assumes).
+ * first (format/text-pieces.ts). A piece is never cut, so one must not end inside a surrogate pair:
+ * the writers' pieces are whole parts of a JSON text (as the cleanup's hash of the pieces already assumes).
  */
 async function writePieces(handle: fsp.FileHandle, pieces: Iterable<string>): Promise<void> {
   const buf = Buffer.allocUnsafe(PIECES_BATCH);
@@ -66,36 +61,17 @@ async function writePieces(handle: fsp.FileHandle, pieces: Iterable<string>): Pr
     for (let at = 0; at < used; ) at += (await handle.write(buf, at, used - at)).bytesWritten;
     used = 0;
   };
-  const put = async (text: string) => {
+  for (const text of joinedPieces(pieces)) {
     // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2 units).
     if (used + text.length * 3 > buf.length) {
       await flush();
       if (text.length * 3 > buf.length) {
         await handle.writeFile(text);
-        return;
+        continue;
       }
     }
     used += buf.write(text, used);
-  };
-  let parts: string[] = [];
-  let chars = 0;
-  for (const piece of pieces) {
-    if (piece.length >= JOIN_CHARS) {
-      if (parts.length) await put(parts.join(''));
-      parts = [];
-      chars = 0;
-      await put(piece);
-      continue;
-    }
-    parts.push(piece);
-    chars += piece.length;
-    if (chars >= JOIN_CHARS) {
-      await put(parts.join(''));
-      parts = [];
-      chars = 0;
-    }
   }
-  if (parts.length) await put(parts.join(''));
   await flush();
 }
 

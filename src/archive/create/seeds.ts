@@ -4,6 +4,7 @@
  * can start from it without replaying history. Written before the archive is
  * renamed into place, so an archive never exists without the seed after it.
  */
+import { joinedPieces } from '../../format/text-pieces.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -224,12 +225,6 @@ export async function seedMemberAsIs(archiveDir: string, instanceId: string, lin
 
 /** Text is encoded for the compressor into buffers of this many bytes (each one its own, transferable). */
 const BATCH_BYTES = 256 * 1024;
-/**
- * Small pieces are joined into strings of about this many characters before they are encoded: one call
- * per piece costs (244,000 documents: 600 ms), and so does a string past V8's largest regular heap object
- * (joined to 256 K characters: 450-600 ms); joined to 16 K: 150-180 ms, each a fresh process.
- */
-const JOIN_CHARS = 16 * 1024;
 /** A text longer than this many characters is cut (it may not fit a batch: a UTF-16 unit is up to 3 bytes). */
 const LONG = Math.floor(BATCH_BYTES / 3);
 
@@ -241,7 +236,7 @@ function cutAt(text: string, at: number): number {
 }
 
 /**
- * UTF-8 buffers of about BATCH_BYTES from pieces of text (small ones joined, a long one cut), each a
+ * UTF-8 buffers of about BATCH_BYTES from pieces of text (small ones joined: format/text-pieces.ts; a long one cut), each a
  * view of memory of its own (never read again here: compressOffThread's 'whole' transfers it), with a
  * turn for the event loop once a slice of time is used.
  */
@@ -264,19 +259,11 @@ export async function* encodedPieces(pieces: Iterable<string>): AsyncGenerator<B
       at = end;
     }
   };
-  let parts: string[] = [];
-  let chars = 0;
-  for (const p of pieces) {
-    parts.push(p);
-    chars += p.length;
-    if (chars < JOIN_CHARS) continue;
-    yield* put(parts.length === 1 ? p : parts.join(''));
-    parts = [];
-    chars = 0;
+  for (const text of joinedPieces(pieces)) {
+    yield* put(text);
     const turn = slicer.maybeYield();
     if (turn) await turn;
   }
-  if (parts.length) yield* put(parts.join(''));
   if (used > 0) yield full();
 }
 
