@@ -3,7 +3,7 @@
  * thaw, inspect: catalog-api.ts) and what runs archives: create and the job's steps (upload,
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
-import { withTypedIoErrors } from '../errors.js';
+import { typedIoError, withTypedIoErrors } from '../errors.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -139,7 +139,9 @@ export class ArchiveApi extends ArchiveCatalogApi {
         }
         this.emit('finished', result);
         return result;
-      } catch (err) {
+      } catch (thrown) {
+        // Listeners and hooks get the error the caller gets: a failed system call is a typed IO_ERROR for them too.
+        const err = typedIoError(thrown, 'archive create');
         if (isNothingToArchive(err)) this.emit('skipped', { reason, error: err });
         else {
           this.emit('failed', { reason, error: err });

@@ -90,7 +90,7 @@ function oneShot(job) {
 parentPort.on('message', (m) => {
   if (m.type === 'open') {
     const job = { m, z: null, buf: undefined, pending: [], pendingBytes: 0, hash: createHash('sha256'), inHash: createHash('sha256'), inBytes: 0, bytes: 0, failed: null, links: m.links ? linkChecker() : null };
-    job.fail = (err) => { if (!job.failed) { job.failed = err; release(job); jobs.delete(m.id); parentPort.postMessage({ id: m.id, type: 'error', message: String(err && err.message || err) }); } };
+    job.fail = (err) => { if (!job.failed) { job.failed = err; release(job); jobs.delete(m.id); parentPort.postMessage({ id: m.id, type: 'error', message: String(err && err.message || err), code: err && err.code, syscall: err && err.syscall, path: (err && err.path) || m.path }); } };
     jobs.set(m.id, job);
   } else if (m.type === 'data') {
     const job = jobs.get(m.id);
@@ -151,6 +151,23 @@ interface Pending {
   fail: (e: Error) => void;
 }
 
+/** A failure as the worker thread says it: a failed system call keeps its errno, call and path. */
+interface WorkerFailure {
+  message: string;
+  code?: string;
+  syscall?: string;
+  path?: string;
+}
+
+/** The worker's error as one of this thread, so that a full disk is still ENOSPC (an IO_ERROR naming the file) and not an untyped error. */
+function rebuiltError(f: Partial<WorkerFailure>): Error {
+  const err: NodeJS.ErrnoException = new Error(f.message ?? 'the zstd worker failed');
+  if (typeof f.code === 'string') err.code = f.code;
+  if (typeof f.syscall === 'string') err.syscall = f.syscall;
+  if (typeof f.path === 'string') err.path = f.path;
+  return err;
+}
+
 let shared: { worker: Worker; jobs: Map<number, Pending>; next: number } | null = null;
 
 function pool() {
@@ -158,7 +175,7 @@ function pool() {
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { zstdPath: ZSTD_PATH, oneShotMax: ONE_SHOT_MAX } });
   const jobs = new Map<number, Pending>();
   const s = { worker, jobs, next: 0 };
-  worker.on('message', (m: { id: number; type: 'ack' | 'done' | 'error'; message?: string } & Partial<OffThreadResult>) => {
+  worker.on('message', (m: { id: number; type: 'ack' | 'done' | 'error' } & Partial<OffThreadResult & WorkerFailure>) => {
     const j = jobs.get(m.id);
     if (!j) return;
     if (m.type === 'ack') j.acks.shift()?.();
@@ -167,7 +184,7 @@ function pool() {
       j.done({ compressedSize: m.compressedSize!, sha256: m.sha256!, originalSize: m.originalSize!, contentSha256: m.contentSha256!, ...(m.links ? { links: m.links } : {}) });
     } else {
       jobs.delete(m.id);
-      j.fail(new Error(m.message));
+      j.fail(rebuiltError(m));
     }
     if (jobs.size === 0) worker.unref();
   });

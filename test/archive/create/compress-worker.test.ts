@@ -6,6 +6,7 @@ import { decompress } from 'zstd-napi';
 import { compressOffThread, ONE_SHOT_MAX } from '../../../src/archive/package/compress-worker.js';
 import { computePointer } from '../../../src/format/pointer.js';
 import { makeTempDir } from '../../support/fixtures.js';
+import { ErrorCodes, asBriError } from '../../../src/errors.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -104,5 +105,23 @@ describe('compressOffThread', () => {
     const again = await compressOffThread(from([Buffer.from('hello')]), path.join(dir, 'c.zst'), 3, 0, { sync: false });
     expect(decompress(await fsp.readFile(path.join(dir, 'c.zst'))).toString()).toBe('hello');
     expect(again.originalSize).toBe(5);
+  });
+
+  it('a failed system call on the thread keeps its errno, call and path: a full disk or a missing folder is a typed IO_ERROR, not an untyped error', async () => {
+    const dir = await makeTempDir();
+    for (const [name, total] of [
+      ['one-shot', 100_000],
+      ['streamed', ONE_SHOT_MAX + 65536],
+    ] as const) {
+      const file = path.join(dir, 'missing', `${name}.zst`);
+      const err = (await compressOffThread(from(chunksOf(total, 65536)), file, 3, 1, { sync: false }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.code, name).toBe('ENOENT');
+      expect(err.path, name).toBe(file);
+      const typed = asBriError(err, 'archive create');
+      expect(typed.code).toBe(ErrorCodes.IO_ERROR);
+      expect(typed.details).toMatchObject({ errno: 'ENOENT', path: file });
+      expect(typed.hint, name).toBeTruthy();
+    }
   });
 });
