@@ -13,7 +13,7 @@ import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
-import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, type LocationSettings } from './copies/locations.js';
+import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
 import { parseTimeRange } from '../format/input.js';
 import { scanArchiveDir, type LocalArchive } from './copies/local-catalog.js';
@@ -200,9 +200,11 @@ export class RestoreApi {
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
     if (opts.instanceId !== undefined) assertInstanceId(opts.instanceId);
-    const targetDir = path.resolve(opts.targetDir ?? this.ctx.dataDir);
     // A target that exists must be a directory (a file or a device is refused before anything is read).
-    if (opts.targetDir !== undefined) assertDirectoryInput(targetDir, '--target');
+    if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
+    // The directory itself is replaced, not a link to it: a link to the data directory is a restore in place.
+    const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);
+    const inPlace = targetDir === realPath(this.ctx.dataDir);
     checkRestoreTarget(targetDir, this.locations());
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
@@ -236,7 +238,7 @@ export class RestoreApi {
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
       carryOver: carryOverFor(this.ctx.archiveDir, targetDir),
       // In place, the directory keeps this archive directory; a copy elsewhere gets the default one.
-      seedDir: targetDir === this.ctx.dataDir ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
+      seedDir: inPlace ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
       fetch: (p, workDir, verified) =>
         fetchGoodCopy(p.archive as CatalogArchive, {
           ...this.fetchOptions(opts.source, workDir, opts.onSourceProblem),
@@ -297,7 +299,7 @@ export class RestoreApi {
 
   /** A restore into another directory with a new instance id; the source is untouched. */
   async clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult> {
-    if (path.resolve(opts.targetDir) === path.resolve(this.ctx.dataDir)) {
+    if (realPath(opts.targetDir) === realPath(this.ctx.dataDir)) {
       throw new BriError(ErrorCodes.USAGE, 'a clone needs a target other than the data directory', { hint: 'Pass targetDir (--target) for the copy.' });
     }
     const target: RestoreTarget = opts.archiveId ? { kind: 'archive', archiveId: opts.archiveId } : opts.timestamp !== undefined ? { kind: 'timestamp', timestamp: parseTimestamp(opts.timestamp) } : { kind: 'latest' };

@@ -155,8 +155,11 @@ export function checkRestoreTarget(target: string, s: LocationSettings): void {
   }
 }
 
-/** An archive directory inside the target moves on with it (the restored directory keeps its archives). */
+/**
+ * An archive directory inside the target moves on with it (the restored directory keeps its archives).
+ * Compared by real path: an archive directory named through a link into the target is inside it all the same.
+ */
 export function carryOverFor(archiveDir: string, target: string): string[] {
-  const rel = path.relative(target, archiveDir);
+  const rel = path.relative(realPath(target), realPath(archiveDir));
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
 }

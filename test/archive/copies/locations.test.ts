@@ -97,6 +97,48 @@ describe('overlapping locations are refused up front', () => {
   });
 });
 
+describe('a restore compares real paths too', () => {
+  it('an archive directory named through a link into the data directory moves on with an in-place --clean-existing restore; a target that links to the data directory is a restore in place (the link stays); a clone into it is refused', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const write = async (from: number, n: number) => {
+      const db = await createDB({ storeConfig: { dataDir } });
+      for (let i = from; i < from + n; i++) await db.set(`K_${i}`, { i });
+      await db.close();
+    };
+    await write(0, 5);
+    await fsp.mkdir(path.join(dataDir, 'archives'));
+    const arcLink = path.join(r, 'arclink');
+    await fsp.symlink(path.join(dataDir, 'archives'), arcLink);
+    for (const round of [0, 1]) {
+      if (round) await write(5, 3);
+      const made = await runCli(['archive', 'create', '-q', '-d', dataDir, '-a', arcLink]);
+      expect(made.code, made.stderr).toBe(0);
+    }
+    const archives = fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.endsWith('.bri')).sort();
+    expect(archives).toHaveLength(2);
+    const restored = await runCli(['restore', 'latest', '-d', dataDir, '-a', arcLink, '--force', '--clean-existing']);
+    expect(restored.code, restored.stderr).toBe(0);
+    // Every archive is still there, and listed.
+    expect(fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.endsWith('.bri')).sort()).toEqual(archives);
+    const listed = await runCli(['archive', 'list', '--json', '-d', dataDir, '-a', arcLink]);
+    expect((JSON.parse(listed.stdout) as { archives: unknown[] }).archives).toHaveLength(2);
+    // A target named by a link to the data directory: the directory is restored, the link is left a link.
+    const dataLink = path.join(r, 'datalink');
+    await fsp.symlink(dataDir, dataLink);
+    await write(8, 2);
+    const viaLink = await runCli(['restore', 'latest', '--json', '-d', dataDir, '--target', dataLink, '--force', '--clean-existing']);
+    expect(viaLink.code, viaLink.stderr).toBe(0);
+    expect(fs.lstatSync(dataLink).isSymbolicLink()).toBe(true);
+    expect((JSON.parse(viaLink.stdout) as { targetDir: string }).targetDir).toBe(fs.realpathSync(dataDir));
+    expect(fs.readdirSync(path.join(dataDir, 'archives')).filter((f) => f.endsWith('.bri')).sort()).toEqual(archives);
+    expect((await recover(dataDir)).state.documents.size).toBe(8);
+    const clone = await runCli(['restore', 'clone', '-d', dataDir, '--target', dataLink, '--force']);
+    expect(clone.code, clone.stderr).toBe(2);
+    expect(clone.stderr).toMatch(/a clone needs a target other than the data directory/);
+  }, 60_000);
+});
+
 describe('a copy is another copy only at another location', () => {
   it('a remote that becomes the archive directory through a link later: the upload fails, WAL cleanup keeps every segment, pruning keeps the only copy', async () => {
     const r = await tmp();
