@@ -7,6 +7,7 @@ import { typedIoError, withTypedIoErrors } from '../errors.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
+import { fetchGoodCopy } from './copies/fetch.js';
 import { listLocalArchives } from './copies/local-catalog.js';
 import { archiveDirFor, checkLocations } from './copies/locations.js';
 import { ArchiveSources } from './copies/sources.js';
@@ -121,6 +122,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
               onProgress,
               ...(this.sources.remotes.length ? { fetchRemovedLines: (after: number, through: number, pointer: string, file: string) => this.shippingCtl.fetchRemovedLines(after, through, pointer, file) } : {}),
               knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
+              fetchArchive: (id, workDir) => this.fetchForReplay(id, workDir),
               ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
             });
           })
@@ -235,6 +237,14 @@ export class ArchiveApi extends ArchiveCatalogApi {
         { to, identity, ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}), ...(opts.source !== undefined ? { only: this.sources.select(opts.source) } : {}) },
       );
     });
+  }
+
+  /** A good copy of an archive in `workDir`, from the first source that has one (verified, repaired if need be): null when none has it. */
+  private async fetchForReplay(archiveId: string, workDir: string): Promise<string | null> {
+    const entry = (await this.scan()).archives.find((a) => a.manifest.archiveId === archiveId);
+    if (!entry) return null;
+    const copy = await fetchGoodCopy(entry, { sources: this.sources, archiveDir: this.archiveDir, order: this.order(), workDir, ...(this.host.key ? { key: this.host.key } : {}), verify: 'on-doubt' });
+    return copy.file;
   }
 
   private past: PastReader | null = null;

@@ -166,6 +166,53 @@ describe('a clone is a full database', () => {
   });
 });
 
+describe('the machine lost: restored from a remote, the database archives on', () => {
+  it('restore latest from a remote into a new place (no archives, no seeds there), write, archive: the next archive continues the chain from the remote copy of the last one, and every moment restores', async () => {
+    const r = await tmp();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const config = path.join(r, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    const dataDir = path.join(r, 'data');
+    const write = async (prefix: string, n: number) => {
+      const db = await createDB({ storeConfig: { dataDir } });
+      for (let i = 0; i < n; i++) await db.set(`${prefix}_${i}`, { i });
+      const state = toPlainState(db.state);
+      await db.close();
+      return state;
+    };
+    await write('A', 20);
+    expect((await runCli(['archive', 'create', '-q', '-d', dataDir, '-c', config])).code).toBe(0);
+    await write('B', 20);
+    expect((await runCli(['archive', 'create', '-q', '-d', dataDir, '-c', config])).code).toBe(0);
+    // The disk is lost: only the remote is left.
+    await fsp.rename(dataDir, path.join(r, 'lost'));
+    const back = await runCli(['restore', 'latest', '-q', '-d', dataDir, '-c', config]);
+    expect(back.code, back.stderr).toBe(0);
+    const end = await write('C', 10);
+    // The snapshot is at the end now (closing the database wrote one: local line 30, absolute 50): only the
+    // last archive's copy on the remote gives the state at line 40, where the next archive starts.
+    expect((await recover(dataDir)).snapshot?.walLine).toBe(30);
+    const made = await runCli(['archive', 'create', '--json', '-d', dataDir, '-c', config]);
+    expect(made.code, made.stderr).toBe(0);
+    const m = JSON.parse(made.stdout).manifest;
+    expect(m.timeRange.walLines).toEqual({ start: 40, end: 50 });
+    expect(m.stats.documentsAtSnapshot).toBe(40);
+    // Nothing downloaded for it is left behind.
+    expect(fs.readdirSync(path.join(dataDir, 'archives', '.tmp'))).toEqual([]);
+    const out = path.join(r, 'out');
+    const restored = await runCli(['restore', 'latest', '-q', '-d', dataDir, '-c', config, '--target', out]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(await stateOf(out)).toEqual(end);
+    // In process too: the same database archives again with a trigger's create.
+    const db = await createDB({ storeConfig: { dataDir, archive: { remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
+    await db.set('D_0', { i: 0 });
+    const again = await db.archive.create();
+    expect(again.manifest.timeRange.walLines).toEqual({ start: 50, end: 51 });
+    await db.close();
+  }, 60_000);
+});
+
 describe('no silent gaps, no silent loss', () => {
   it('the newest archive deleted while wal/ holds its lines: the next create holds them again, from where the one before ended', async () => {
     const { dataDir, first, second } = await twoArchives();

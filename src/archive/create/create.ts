@@ -61,6 +61,8 @@ export interface CreateArchiveOptions {
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
   /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
   knownArchives?: () => Promise<Manifest[]>;
+  /** A good copy of an archive downloaded into `workDir` (null: none): the previous one, replayed when neither it nor its seed is here. */
+  fetchArchive?: (archiveId: string, workDir: string) => Promise<string | null>;
   /** Encrypt every data member and the seed with age for these recipients (the archive config's `encryption`). */
   encryptTo?: AgeRecipients;
 }
@@ -198,7 +200,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       walCompleteFromStart: walComplete,
       key: opts.key,
       timestamp: createdAt.getTime(),
-      ...(chain.tipFile && startLine === tip?.endLine ? { previousArchive: chain.tipFile } : {}),
+      ...(startLine === tip?.endLine && (chain.tipFile || opts.fetchArchive) ? { previousArchive: chain.tipFile ?? (() => opts.fetchArchive!(tip.archiveId, stageDir)) } : {}),
       // With the end state's text from the caller, the start state is needed as text and counts only.
       needState: sealed.endSnapshotText === undefined,
       ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}), level,

@@ -68,8 +68,11 @@ export interface ResolveStartOptions {
   walCompleteFromStart: boolean;
   key?: EncryptionKey;
   timestamp: number;
-  /** The previous archive's file, to replay when no seed is kept. */
-  previousArchive?: string;
+  /**
+   * The previous archive's file, to replay when no seed is kept: a path, or a way to fetch a good copy
+   * from where it is kept (a directory restored from a remote has neither its archives nor their seeds).
+   */
+  previousArchive?: string | (() => Promise<string | null>);
   /**
    * False when the caller needs the state's text and counts only (a running database holds the
    * end state itself): a seed with its facts is then not decoded (default true).
@@ -122,9 +125,10 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
   }
   // Replay the previous archive, when it is here and readable.
-  if (o.previousArchive && (!encryptedDir || o.key)) {
+  const previous = o.previousArchive && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
+  if (previous) {
     // An archive encrypted with age cannot be read here (this machine holds recipients only): the data directory is the way then.
-    const r = await replayArchive(o.previousArchive, { key: o.key }).catch((err: unknown) => {
+    const r = await replayArchive(previous, { key: o.key }).catch((err: unknown) => {
       if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) return null;
       throw err;
     });
