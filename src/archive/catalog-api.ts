@@ -255,7 +255,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
       await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
     }
     for (const u of listing.unreadable) {
-      if (u.source === LOCAL_SOURCE) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
+      // A file whose manifest does not read is verified by its bytes; an entry that is not where an archive goes (misnamed, a link to nothing) fails as it is.
+      if (u.source === LOCAL_SOURCE && u.error.details?.misplaced !== true) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
       else {
         const v: VerifiedArchive = { archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } };
         archives.push(v);

@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, asBriError, errnoOf, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { fileIdentity } from '../../remote/index.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
@@ -47,24 +47,34 @@ async function cachedManifest(file: string, st: { size: number; mtimeMs: number;
   return manifest;
 }
 
+/** An entry of the archive directory named `<id>.bri` that cannot be read as a file: why. */
+function notAnArchive(name: string, err: unknown): BriError {
+  const errno = errnoOf(err);
+  if (errno !== undefined && errno !== 'ENOENT' && errno !== 'ELOOP') return asBriError(err, name);
+  const what = errno === undefined ? 'is not a file' : errno === 'ELOOP' ? 'is a loop of links' : 'is a link to nothing';
+  return new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} ${what}`, { hint: 'Put the archive file back where the link points, or remove the entry from the archive directory.', details: { name, misplaced: true } });
+}
+
 export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
   let names: string[];
   try {
     names = await fsp.readdir(archiveDir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { archives: [], unreadable: [] };
-    throw err;
+    // An archive directory not made yet holds none, truly; a link to nothing is not that (the archives are elsewhere, or gone).
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await fsp.lstat(archiveDir).catch(() => null))?.isSymbolicLink()) return { archives: [], unreadable: [] };
+    throw asBriError(err, `archive directory ${archiveDir}`);
   }
   const archives: LocalArchive[] = [];
   const unreadable: UnreadableArchive[] = [];
   for (const name of names.filter((n) => n.endsWith(ARCHIVE_EXTENSION)).sort()) {
     const file = path.join(archiveDir, name);
     try {
-      const st = await fsp.stat(file);
-      if (!st.isFile()) continue;
+      // An entry named like an archive that is not one (a link to nothing, a directory) is said, never passed over: it may be the archive moved away.
+      const st = await fsp.stat(file).catch((e: unknown) => Promise.reject(notAnArchive(name, e)));
+      if (!st.isFile()) throw notAnArchive(name, null);
       const manifest = await cachedManifest(file, st);
       if (manifest.archiveId + ARCHIVE_EXTENSION !== name) {
-        throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} holds archive ${manifest.archiveId}`, { hint: 'Rename the file to <archiveId>.bri.' });
+        throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} holds archive ${manifest.archiveId}`, { hint: 'Rename the file to <archiveId>.bri.', details: { name, holds: manifest.archiveId, misplaced: true } });
       }
       archives.push({ file, bytes: st.size, manifest, identity: fileIdentity(st) });
     } catch (err) {

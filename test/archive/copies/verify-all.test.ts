@@ -106,4 +106,37 @@ describe('verify every archive', () => {
     expect((await runCli(['archive', 'verify', '-d', dataDir])).code).toBe(EXIT_USAGE);
     expect((await runCli(['archive', 'verify', ids[0]!, '--all', '-d', dataDir])).code).toBe(EXIT_USAGE);
   });
+
+  it('entries named like archives that are not one (a link to nothing, a directory, a copy under another name) fail as what they are, never count as whole, and stop nothing else', async () => {
+    const { dataDir, ids, files } = await threeArchives();
+    const dir = path.dirname(files[0]!);
+    const ghost = '20261205T000000001Z-00000000';
+    const folder = '20261205T000000002Z-00000000';
+    const copy = '20261205T000000003Z-00000000';
+    await fsp.symlink('/nonexistent/archive.bri', path.join(dir, `${ghost}.bri`));
+    await fsp.mkdir(path.join(dir, `${folder}.bri`));
+    await fsp.copyFile(files[1]!, path.join(dir, `${copy}.bri`));
+    const all = await runCli(['archive', 'verify', '--all', '--json', '-d', dataDir]);
+    const report = JSON.parse(all.stdout) as { ok: boolean; archives: Array<{ archiveId: string | null; ok: boolean; file: string | null; error: { code: string; message: string } | null }> };
+    expect(report.ok).toBe(false);
+    // The three archives once each, whole; each odd entry once, failed, with what it is.
+    expect(report.archives.filter((v) => v.ok).map((v) => v.archiveId).sort()).toEqual([...ids].sort());
+    const failed = report.archives.filter((v) => !v.ok);
+    expect(failed).toHaveLength(3);
+    const why = (name: string) => failed.find((v) => v.file?.endsWith(`${name}.bri`))?.error?.message;
+    expect(why(ghost)).toMatch(/is a link to nothing/);
+    expect(why(folder)).toMatch(/is not a file/);
+    expect(why(copy)).toMatch(new RegExp(`holds archive ${ids[1]}`));
+    // The rest works: listing, a new archive, a restore.
+    const list = await runCli(['archive', 'list', '--json', '-d', dataDir]);
+    expect(list.code, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { archives: unknown[]; unreadable: unknown[] }).archives).toHaveLength(3);
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('AFTER', { ok: true });
+    await db.close();
+    const made = await runCli(['archive', 'create', '-q', '-d', dataDir]);
+    expect(made.code, made.stderr).toBe(0);
+    const restored = await runCli(['restore', 'latest', '-q', '-d', dataDir, '--target', path.join(path.dirname(dataDir), 'out')]);
+    expect(restored.code, restored.stderr).toBe(0);
+  }, 60_000);
 });
