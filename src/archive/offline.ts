@@ -11,6 +11,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
 import { assertDataDir } from '../store/data-dir.js';
+import { isLiveOwner, readLockOwner } from '../store/lock/dir-lock.js';
 import { recover } from '../store/recovery.js';
 import { collectStats, type DataDirStats } from '../store/stats.js';
 import { resolveEncryptionKey } from '../store/store.js';
@@ -142,9 +143,21 @@ export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats>
 
 /**
  * Runs `fn` with the stopped database at `dataDir` open under its lock (what a rollback writes
- * into: its writes go through the WAL like any other), closed afterwards whatever happens.
+ * into: its writes go through the WAL like any other), closed afterwards whatever happens. With
+ * `readOnly` (a dry run), the directory is only read, nothing in it changes (opening and closing the
+ * store writes a snapshot and starts a segment); a database open elsewhere is refused all the same.
  */
-export async function withStoppedDatabase<T>(dataDir: string, fn: (live: LiveStore) => Promise<T>): Promise<T> {
+export async function withStoppedDatabase<T>(dataDir: string, fn: (live: LiveStore) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+  if (opts.readOnly) {
+    await assertDataDir(dataDir, false);
+    const owner = await readLockOwner(dataDir);
+    if (owner && isLiveOwner(owner)) {
+      throw new BriError(ErrorCodes.LOCKED, `${dataDir} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose})`, { hint: 'Stop the process that has the database open, or roll back through it (db.restore.rollback).', details: { owner } });
+    }
+    const { state } = await recover(dataDir, { encryptionKey: encryptionKeyFromEnv() });
+    const refused = () => Promise.reject(new BriError(ErrorCodes.USAGE, 'a dry run writes nothing'));
+    return fn({ state, set: refused, delete: refused, sAdd: refused, sRem: refused });
+  }
   const { BriStore } = await import('../store/store.js');
   const live = await BriStore.open({ dataDir, createIfMissing: false });
   try {

@@ -4,6 +4,8 @@
  * difference of two checkpoints, `bri archive history` every change of a document, and
  * `bri restore keys` rolls chosen keys back on the stopped database, the others untouched.
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
@@ -123,3 +125,52 @@ describe('time travel through the CLI over a damaged copy', () => {
     expect(quiet.stderr).toBe('');
   }, 60_000);
 });
+
+/** Every file below `dir` with its size and sha256: what a dry run must leave as it was. */
+function fileTree(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const p = path.join(e.parentPath, e.name);
+    out.push(`${path.relative(dir, p)} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`);
+  }
+  return out.sort();
+}
+
+describe('restore keys --dry-run', () => {
+  it('changes no file of the data directory (answered or refused), and a database open elsewhere is refused as the real run refuses it', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db0 = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 10; i++) await db0.set(`K_${i}`, { v: 'before' });
+    await db0.archive.create();
+    const at = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 5; i++) await db0.set(`K_${i}`, { v: 'after' });
+    await db0.close();
+    const before = fileTree(dataDir);
+    const dry = await runCli(['restore', 'keys', 'K_1', 'K_7', '--at', String(at), '-d', dataDir, '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const r = JSON.parse(dry.stdout) as { dryRun: boolean; writes: number; items: Array<{ key: string; action: string }> };
+    expect(r.dryRun).toBe(true);
+    expect(r.items.find((i) => i.key === 'K_1')?.action).toBe('set');
+    expect(r.items.find((i) => i.key === 'K_7')?.action).toBe('none');
+    const refused = await runCli(['restore', 'keys', 'K_1', '--at', '2000-01-01T00:00:00Z', '-d', dataDir, '--dry-run']);
+    expect(refused.code).not.toBe(0);
+    expect(fileTree(dataDir)).toEqual(before);
+    // Open elsewhere: LOCKED, for the dry run as for the real one.
+    const open = await createDB({ storeConfig: { dataDir } });
+    try {
+      for (const extra of [['--dry-run'], []]) {
+        const locked = await runCli(['restore', 'keys', 'K_1', '--at', String(at), '-d', dataDir, ...extra]);
+        expect(locked.stderr, extra.join(' ')).toMatch(/LOCKED/);
+      }
+    } finally {
+      await open.close();
+    }
+    // The real run writes the rollback.
+    const real = await runCli(['restore', 'keys', 'K_1', '--at', String(at), '-d', dataDir, '--json']);
+    expect(real.code, real.stderr).toBe(0);
+    expect(toPlainState((await recover(dataDir)).state).documents.K_1).toBe(JSON.stringify({ v: 'before' }));
+  }, 60_000);
+});
+

@@ -64,6 +64,6 @@ export const timeTravelHandlers = {
           printLine([...lines, o.dryRun ? 'dry run: nothing written' : `${r.writes} writes`].join('\n'), o);
         }
         return EXIT_OK;
-      });
+      }, { readOnly: o.dryRun });
     }),
 };
