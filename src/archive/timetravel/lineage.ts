@@ -1,8 +1,12 @@
 /**
  * Which operations make a document's history, following renames both ways: the key's own
- * operations; before a RENAME into a followed name at line L, the old key's operations up to L;
- * after a RENAME away from a followed name at line L, the new key's operations from L on (each
- * name followed in turn, until nothing new is reached).
+ * operations; before a RENAME into a followed name at line L, the old key's operations up to L, back
+ * to where that name last took a document (a RENAME into it, included) or last gave one away (a
+ * RENAME from it, not included); after a RENAME away from a followed name at line L, the new key's
+ * operations from L on, up to where that name gives the document away (a RENAME from it, included)
+ * or takes another one over it (a RENAME into it, not included). Each name is followed in turn until
+ * nothing new is reached. Outside those bounds a name holds another document: its changes are not
+ * this one's.
  */
 import type { Operation, OperationAction } from '../../format/operation.js';
 
@@ -31,6 +35,19 @@ export interface SeenOperation {
 
 type Window = [number, number];
 
+/** The lines of the RENAMEs from and into each name, in line order. */
+function renamesByName(ops: readonly SeenOperation[]): { from: Map<string, number[]>; into: Map<string, number[]> } {
+  const from = new Map<string, number[]>();
+  const into = new Map<string, number[]>();
+  const push = (m: Map<string, number[]>, k: string, line: number) => (m.get(k) ?? m.set(k, []).get(k)!).push(line);
+  for (const { op, line } of ops) {
+    if (op.action !== 'RENAME') continue;
+    push(from, op.oldKey, line);
+    push(into, op.target, line);
+  }
+  return { from, into };
+}
+
 export function lineage(key: string, ops: readonly SeenOperation[]): HistoryEntry[] {
   const windows = new Map<string, Window[]>([[key, [[-Infinity, Infinity]]]]);
   const inWindow = (name: string, line: number) => windows.get(name)?.some(([lo, hi]) => lo <= line && line <= hi) ?? false;
@@ -40,12 +57,18 @@ export function lineage(key: string, ops: readonly SeenOperation[]): HistoryEntr
     windows.set(name, [...list, w]);
     return true;
   };
+  const { from, into } = renamesByName(ops);
+  const lastBefore = (lines: number[] | undefined, line: number) => lines?.filter((l) => l < line).at(-1) ?? -Infinity;
+  const firstAfter = (lines: number[] | undefined, line: number) => lines?.find((l) => l > line) ?? Infinity;
+  // (Half lines make a bound exclusive: line numbers are whole.)
+  const since = (name: string, line: number): number => Math.max(lastBefore(into.get(name), line), lastBefore(from.get(name), line) + 0.5);
+  const until = (name: string, line: number): number => Math.min(firstAfter(from.get(name), line), firstAfter(into.get(name), line) - 0.5);
   for (let changed = true; changed; ) {
     changed = false;
     for (const { op, line } of ops) {
       if (op.action !== 'RENAME') continue;
-      if (inWindow(op.target, line)) changed = add(op.oldKey, [-Infinity, line]) || changed;
-      if (inWindow(op.oldKey, line)) changed = add(op.target, [line, Infinity]) || changed;
+      if (inWindow(op.target, line)) changed = add(op.oldKey, [since(op.oldKey, line), line]) || changed;
+      if (inWindow(op.oldKey, line)) changed = add(op.target, [line, until(op.target, line)]) || changed;
     }
   }
   const out: HistoryEntry[] = [];

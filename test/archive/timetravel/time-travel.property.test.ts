@@ -87,20 +87,39 @@ function replayTo(lines: RawLine[], ts: number): DbState {
 
 /**
  * The reference for history, written apart from the code under test: `mine[name][i]` says whether
- * `name` at line i is the document's (the key itself always; the old name of a RENAME into it, up to
- * that line; the new name of a RENAME away from it, from that line on), grown until nothing changes.
+ * `name` at line i is the document's (the key itself always; the old name of a RENAME into it, back
+ * from that line to where that name took its document (a RENAME into it, included) or gave the one
+ * before away (a RENAME from it, not included); the new name of a RENAME away from it, from that
+ * line on, to where that name gives it away (a RENAME from it, included) or takes another document
+ * over it (a RENAME into it, not included)), grown until nothing changes.
  */
 function historyByTable(key: string, lines: RawLine[]): RawLine[] {
   const names = new Set([key, ...lines.flatMap((l) => (l.op.action === 'RENAME' ? [l.op.target, l.op.oldKey] : [l.op.target]))]);
   const n = lines.length;
   const mine = new Map([...names].map((k) => [k, new Array<boolean>(n).fill(k === key)]));
+  const renameOf = (j: number) => (lines[j]!.op.action === 'RENAME' ? (lines[j]!.op as { oldKey: string; target: string }) : null);
   for (let grew = true; grew; ) {
     grew = false;
+    const mark = (name: string, j: number) => {
+      if (!mine.get(name)![j]) (mine.get(name)![j] = true), (grew = true);
+    };
     lines.forEach((l, i) => {
       if (l.op.action !== 'RENAME') return;
       const { oldKey: x, target: y } = l.op;
-      if (mine.get(y)![i]) for (let j = 0; j <= i; j++) if (!mine.get(x)![j]) (mine.get(x)![j] = true), (grew = true);
-      if (mine.get(x)![i]) for (let j = i; j < n; j++) if (!mine.get(y)![j]) (mine.get(y)![j] = true), (grew = true);
+      if (mine.get(y)![i])
+        for (let j = i; j >= 0; j--) {
+          const r = j < i ? renameOf(j) : null;
+          if (r?.oldKey === x) break;
+          mark(x, j);
+          if (r?.target === x) break;
+        }
+      if (mine.get(x)![i])
+        for (let j = i; j < n; j++) {
+          const r = j > i ? renameOf(j) : null;
+          if (r?.target === y) break;
+          mark(y, j);
+          if (r?.oldKey === y) break;
+        }
     });
   }
   return lines.filter((l, i) => mine.get(l.op.target)![i] || (l.op.action === 'RENAME' && mine.get(l.op.oldKey)![i]));
