@@ -217,7 +217,7 @@ export class RestoreApi {
       });
     }
     const plan = await this.planWithShipped(listing, target, opts).catch(async (err: unknown) =>
-      Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp) : err),
+      Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp, listing.archives) : err),
     );
     // The directory replaced is read before it is moved aside: the lines of it this restore leaves out are said.
     const replaced = await tailEnd(targetDir);

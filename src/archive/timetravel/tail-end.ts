@@ -19,6 +19,8 @@ export interface TailEnd {
   lastLine: number | null;
   /** Its time (null when it does not parse: a damaged directory). */
   lastTimestamp: number | null;
+  /** The time of the first line on disk (null: not read, or it does not parse). */
+  firstTimestamp: number | null;
 }
 
 /**
@@ -46,7 +48,9 @@ async function endOf(tail: WalTail): Promise<TailEnd | null> {
   const { lines } = await tail.fetch(last);
   const text = lines[lines.length - 1];
   const lastLine = last.firstLine + lines.length - 1;
-  return { instanceId: tail.instanceId, lastLine, lastTimestamp: text === undefined ? null : (parseWalLine(text)?.timestamp ?? null) };
+  const first = segments[0] === last ? lines[0] : (await tail.fetch(segments[0]!)).lines[0];
+  const timeOf = (t: string | undefined) => (t === undefined ? null : (parseWalLine(t)?.timestamp ?? null));
+  return { instanceId: tail.instanceId, lastLine, lastTimestamp: timeOf(text), firstTimestamp: timeOf(first) };
 }
 
 /** The time of the last line on disk (a torn one's, when its time reads), from the last segment that holds one. */
@@ -55,7 +59,7 @@ async function lastTimeOnly(instanceId: string | null, segments: readonly Segmen
     const { last } = await segmentTail(segments[i]!.path);
     if (last === null) continue;
     const time = /^(\d{1,16})\|/.exec(last);
-    return { instanceId, lastLine: null, lastTimestamp: time ? Number(time[1]) : null };
+    return { instanceId, lastLine: null, lastTimestamp: time ? Number(time[1]) : null, firstTimestamp: null };
   }
   return null;
 }
@@ -90,10 +94,15 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
 
 /**
  * A point in time past every archive, which the data directory's own WAL holds: the restore's
- * TIMESTAMP_NOT_FOUND, said with where the lines are and how to restore them.
+ * TIMESTAMP_NOT_FOUND, said with where the lines are and how to restore them. Any other time (before
+ * the directory's first line, inside a gap between archives) keeps the error as it was: archiving
+ * the directory would not make it restorable.
  */
-export function notYetArchived(err: unknown, end: TailEnd | null, instanceId: string | undefined, ts: number): unknown {
+export function notYetArchived(err: unknown, end: TailEnd | null, instanceId: string | undefined, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>): unknown {
   if (!isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) || end === null || end.lastTimestamp === null || ts > end.lastTimestamp || (instanceId !== undefined && end.instanceId !== instanceId)) return err;
+  if (end.firstTimestamp !== null && ts < end.firstTimestamp) return err;
+  const newestArchived = Math.max(-Infinity, ...archives.filter((a) => a.manifest.instanceId === end.instanceId).map((a) => a.manifest.timeRange.end.getTime()));
+  if (ts <= newestArchived) return err;
   const upTo = `${end.lastLine === null ? '' : `lines to ${end.lastLine}, `}${new Date(end.lastTimestamp).toISOString()}`;
   return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${err.message}; the data directory's WAL holds it (${upTo}), in no archive yet`, {
     hint: '`bri archive create` puts those lines in an archive, then restore to that moment; or roll chosen documents back from them with `bri restore keys <key...> --at T`.',

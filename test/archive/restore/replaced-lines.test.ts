@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { openRestore } from '../../../src/archive/restore-api.js';
+import { openOfflineArchive } from '../../../src/archive/offline.js';
 import { isBriError } from '../../../src/errors.js';
 import { recover } from '../../../src/store/recovery.js';
 import { makeTempDir } from '../../support/fixtures.js';
@@ -113,6 +114,36 @@ describe('a restore over a directory with lines it does not bring back', () => {
     await api.close();
   });
 
+  it('a time the directory\'s WAL cannot make restorable (before its first line, in a gap between archives) keeps the plain refusal', async () => {
+    const before = Date.now();
+    await pause();
+    const dir = path.join(await makeTempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir } });
+    const ids: string[] = [];
+    const gapAt: number[] = [];
+    for (let a = 0; a < 3; a++) {
+      for (let i = 0; i < 5; i++) await db.set(`A${a}_${i}`, { a, i });
+      if (a === 1) {
+        await pause();
+        gapAt.push(Date.now());
+        await pause();
+      }
+      for (let i = 0; i < 5; i++) await db.set(`B${a}_${i}`, { a, i });
+      ids.push((await db.archive.create()).archiveId);
+    }
+    await db.set('LATER', { v: 1 });
+    await db.close();
+    // The middle archive deleted (its lines are still in wal/): its times are in no archive, and archiving would not bring them back.
+    await (await openOfflineArchive({ dataDir: dir, purpose: 'test' })).delete(ids[1]!, { force: true });
+    const api = openRestore({ dataDir: dir });
+    for (const ts of [before, gapAt[0]!]) {
+      const err = await api.toTimestamp(ts, { targetDir: path.join(path.dirname(dir), `out-${ts}`) }).catch((e: unknown) => e);
+      expect(isBriError(err, 'TIMESTAMP_NOT_FOUND'), String(err)).toBe(true);
+      expect((err as Error).message).not.toContain('in no archive yet');
+      expect((err as { hint?: string }).hint ?? '').not.toContain('bri archive create');
+    }
+  });
+
   it('through the CLI: the dry run prints the warning, the error its hint', async () => {
     const { dir, between } = await withUnarchivedLines();
     const dry = await runCli(['restore', 'latest', '--data-dir', dir, '--dry-run', '--force', '--clean-existing']);
@@ -129,7 +160,7 @@ describe('a restore over a directory with lines it does not bring back', () => {
     const counted = await tailEnd(dir);
     const timed = await tailEnd(dir, 0);
     expect(counted).toMatchObject({ lastLine: 10 });
-    expect(timed).toEqual({ instanceId: counted!.instanceId, lastLine: null, lastTimestamp: counted!.lastTimestamp });
+    expect(timed).toEqual({ instanceId: counted!.instanceId, lastLine: null, lastTimestamp: counted!.lastTimestamp, firstTimestamp: null });
     const api = openRestore({ dataDir: dir });
     const dry = await api.fromLatest({ dryRun: true, force: true });
     const archives = await api.list();
