@@ -189,6 +189,16 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const entry = (await this.scan()).archives.find((a) => a.manifest.archiveId === id);
     const doomed = entry?.copies.filter((c) => names.includes(c.source)) ?? [];
     if (!entry || doomed.length === 0) throw notFound(id, opts.source ?? 'any source');
+    // One file under two sources' names: deleting it for one would delete the other's copy too (whatever --force says).
+    for (const d of doomed) {
+      const same = d.identity === undefined ? undefined : entry.copies.find((c) => !doomed.includes(c) && c.identity === d.identity);
+      if (same) {
+        throw new BriError(ErrorCodes.USAGE, `${d.source}'s copy of ${id} (${d.location}) is the very file of ${same.source}'s copy (${same.location}): deleting one would delete both`, {
+          hint: 'The two sources are one place: give the remote a directory of its own (not one that reaches the archive directory), or delete the archive from every source (no --source).',
+          details: { archiveId: id, sources: [d.source, same.source] },
+        });
+      }
+    }
     if (!opts.force) refuseLoss(entry, doomed, await readArchiveState(this.host.dataDir).catch(() => null));
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of doomed) {

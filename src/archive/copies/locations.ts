@@ -47,12 +47,22 @@ export function isWithin(inner: string, outer: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
+/** The folders a remote keeps objects in (archives, shipped WAL): each may be a link of its own. */
+const REMOTE_FOLDERS = ['archives', 'shipped'];
+
+/** Whether two existing directories are one (a bind mount, which no path comparison sees). */
+function sameDirectory(a: string, b: string): boolean {
+  const sa = fs.statSync(a, { throwIfNoEntry: false });
+  const sb = fs.statSync(b, { throwIfNoEntry: false });
+  return sa !== undefined && sb !== undefined && sa.isDirectory() && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
 function overlap(a: string, b: string): boolean {
   return isWithin(a, b) || isWithin(b, a);
 }
 
 function relation(a: Place, b: Place): string {
-  if (a.path === b.path) return 'is the same directory as';
+  if (a.path === b.path || sameDirectory(a.path, b.path)) return 'is the same directory as';
   return isWithin(a.path, b.path) ? 'is inside' : 'contains';
 }
 
@@ -123,13 +133,16 @@ export function checkLocations(s: LocationSettings): void {
       clouds.push({ setting: r.setting, container, prefix: r.description.prefix });
       continue;
     }
-    const place: Place = { setting: r.setting, path: dir };
-    for (const other of [data, archives, ...locals]) {
-      if (overlap(place.path, other.path)) {
-        throw refused(ErrorCodes.CONFIG_INVALID, place, other, other === data || other === archives ? 'its copies would be the same files, and removing one copy would remove them' : 'two remotes would hold one copy, and pruning one would delete the other\'s');
+    // Where its objects go, each folder followed through a link of its own (an archives/ linked to the archive directory).
+    const places: Place[] = [dir, ...REMOTE_FOLDERS.map((f) => realPath(path.join(dir, f)))].map((p) => ({ setting: r.setting, path: p }));
+    for (const place of places) {
+      for (const other of [data, archives, ...locals]) {
+        if (overlap(place.path, other.path) || sameDirectory(place.path, other.path)) {
+          throw refused(ErrorCodes.CONFIG_INVALID, place, other, other === data || other === archives ? 'its copies would be the same files, and removing one copy would remove them' : 'two remotes would hold one copy, and pruning one would delete the other\'s');
+        }
       }
     }
-    locals.push(place);
+    locals.push(...places);
   }
 }
 

@@ -167,6 +167,41 @@ describe('a copy is another copy only at another location', () => {
   });
 });
 
+describe('a remote that reaches the archive directory through one of its folders', () => {
+  it('an archives/ linked to the archive directory is refused when given; made so later, deleting "the remote\'s copy" is refused instead of deleting the only file', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const db0 = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 5; i++) await db0.set(`K_${i}`, { i });
+    await db0.archive.create();
+    await db0.close();
+    const config = path.join(r, 'c.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    await fsp.symlink(path.join(dataDir, 'archives'), path.join(nas, 'archives'));
+    const listed = await runCli(['archive', 'list', '-d', dataDir, '-c', config]);
+    expect(listed.code, listed.stderr).toBe(2);
+    expect(listed.stderr).toMatch(/CONFIG_INVALID.*remote 'nas'/);
+    await fsp.rm(path.join(nas, 'archives'));
+    // In a running application, the link made after the settings were checked.
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
+    try {
+      await db.set('MORE', { v: 1 });
+      const made = await db.archive.create();
+      expect(made.uploads.filter((u) => u.archiveId === made.archiveId).map((u) => u.outcome)).toEqual(['uploaded']);
+      await fsp.rm(path.join(nas, 'archives'), { recursive: true });
+      await fsp.symlink(path.join(dataDir, 'archives'), path.join(nas, 'archives'));
+      const err = await db.archive.delete(made.archiveId, { source: 'nas', force: true }).catch((e: unknown) => e);
+      expect(isBriError(err, 'USAGE'), String(err)).toBe(true);
+      expect((err as Error).message).toMatch(/very file/);
+      expect(fs.existsSync(made.file)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 /** Where a generated layout puts each thing, relative to a root holding `data`. */
 const SPOTS = ['data', 'data/archives', 'data/wal', 'data/backups', 'arch', 'nas', 'nas/sub', '.', 'data/archives/nas', 'other'] as const;
 const layout = fc.record({
