@@ -84,9 +84,36 @@ function localRemoteDir(d: RemoteDescription): string | null {
   return d.provider === 'local' && d.path !== undefined ? path.join(realPath(d.path), d.prefix) : null;
 }
 
+/** The provider's own service, whatever spelling of it an endpoint uses (bucket names are global there). */
+const PROVIDER_HOSTS: Partial<Record<RemoteDescription['provider'], RegExp>> = {
+  s3: /(^|\.)amazonaws\.com(\.cn)?$/,
+  gcs: /(^|\.)(storage\.googleapis\.com|storage\.cloud\.google\.com)$/,
+  azure: /(^|\.)blob\.core\.windows\.net$/,
+};
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0)$/;
+
+/**
+ * Where an endpoint leads, told apart only where it can be: no endpoint and any spelling of the
+ * provider's own service are one place; every loopback name of one port is one server; otherwise
+ * the host (lower case), port (the scheme's default if none) and path.
+ */
+function endpointPlace(provider: RemoteDescription['provider'], endpoint: string | undefined): string {
+  if (endpoint === undefined) return 'default';
+  let u: URL;
+  try {
+    u = new URL(endpoint);
+  } catch {
+    return endpoint;
+  }
+  const host = u.hostname.toLowerCase();
+  if (PROVIDER_HOSTS[provider]?.test(host)) return 'default';
+  const port = u.port !== '' ? u.port : u.protocol === 'http:' ? '80' : '443';
+  return `${LOOPBACK.test(host) ? 'loopback' : host}:${port}${u.pathname.replace(/\/+$/, '')}`;
+}
+
 /** The container a cloud remote writes into: provider, endpoint (or the provider's own), account, bucket or container. */
 function remoteContainer(d: RemoteDescription): string {
-  return [d.provider, d.endpoint ?? 'default', d.account ?? '', d.bucket ?? d.container ?? ''].join('|');
+  return [d.provider, endpointPlace(d.provider, d.endpoint), d.account ?? '', d.bucket ?? d.container ?? ''].join('|');
 }
 
 /** Two prefixes in one container overlap when one is a prefix of the other by whole segments. */

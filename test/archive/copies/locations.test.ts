@@ -58,6 +58,19 @@ describe('overlapping locations are refused up front', () => {
     expect(refused({ dataDir: d, archiveDir: path.join(d, 'archives'), remotes: [s3('x', ''), s3('y', 'prod/')] })).toMatch(/point at one location/);
     expect(refused({ dataDir: d, archiveDir: path.join(d, 'archives'), remotes: [s3('x', 'prod/'), s3('y', 'staging/')] })).toBeNull();
     expect(refused({ dataDir: d, archiveDir: path.join(d, 'archives'), remotes: [s3('x', 'prod/'), s3('y', 'prod/', 'http://127.0.0.1:9000')] })).toBeNull();
+    // One service spelled two ways is one location: the provider's own endpoint (any spelling) and none; every loopback name of one port.
+    const one = (a: ReturnType<typeof s3>, b: ReturnType<typeof s3>) => refused({ dataDir: d, archiveDir: path.join(d, 'archives'), remotes: [a, b] });
+    expect(one(s3('x', 'p/'), s3('y', 'p/', 'https://s3.us-east-1.amazonaws.com'))).toMatch(/point at one location/);
+    expect(one(s3('x', 'p/', 'https://s3.amazonaws.com'), s3('y', 'p/', 'https://s3.eu-west-1.amazonaws.com/'))).toMatch(/point at one location/);
+    expect(one(s3('x', 'p/', 'http://127.0.0.1:45991'), s3('y', 'p/', 'http://localhost:45991'))).toMatch(/point at one location/);
+    expect(one(s3('x', 'p/', 'http://[::1]:45991'), s3('y', 'p/', 'http://LOCALHOST:45991/'))).toMatch(/point at one location/);
+    expect(one(s3('x', 'p/', 'https://minio.example:443'), s3('y', 'p/', 'https://MINIO.example'))).toMatch(/point at one location/);
+    const gcs = (name: string, endpoint?: string) => ({ setting: `remote '${name}'`, description: { provider: 'gcs' as const, location: 'gs://b/', bucket: 'b', prefix: '', ...(endpoint ? { endpoint } : {}) } });
+    expect(refused({ dataDir: d, archiveDir: path.join(d, 'archives'), remotes: [gcs('x'), gcs('y', 'https://storage.googleapis.com')] })).toMatch(/point at one location/);
+    // Other servers, or other ports of one, are other places.
+    expect(one(s3('x', 'p/', 'http://127.0.0.1:45991'), s3('y', 'p/', 'http://localhost:45992'))).toBeNull();
+    expect(one(s3('x', 'p/', 'https://minio-a.example'), s3('y', 'p/', 'https://minio-b.example'))).toBeNull();
+    expect(one(s3('x', 'p/'), s3('y', 'p/', 'https://minio.example'))).toBeNull();
   });
 
   it('compares real paths: a link to the data directory is the data directory', async () => {
