@@ -36,7 +36,7 @@ import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
-import { dataDirTail } from './timetravel/wal-tail.js';
+import { dataDirTail, startSeed } from './timetravel/wal-tail.js';
 import { notYetArchived, noteReplacedLines, tailEnd } from './timetravel/tail-end.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
@@ -345,6 +345,7 @@ export class RestoreApi {
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       identity: (given) => this.identity(given),
       tail: () => dataDirTail(this.ctx.dataDir),
+      seed: (instanceId, line) => startSeed(this.ctx.archiveDir, instanceId, line, this.ctx.key),
     });
   }
 

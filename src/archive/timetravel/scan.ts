@@ -42,6 +42,8 @@ export interface ScanInput {
   shipped: ShippedLines | null;
   /** The data directory's own WAL, read after both where it continues their chain (wal-tail.ts). */
   tail?: WalTail | null;
+  /** Without archives: the state the WAL continues (a clone's starting seed), else the empty state at line 0. */
+  start?: { line: number; pointer: string; timestamp: number; state: DbState };
   sources: ArchiveSources;
   order: string[];
   key?: EncryptionKey;
@@ -104,11 +106,13 @@ function damaged(message: string): BriError {
 
 export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise<ScanResult> {
   const names = opts.names;
-  let state = emptyState();
-  let line = input.archives[0]?.manifest.timeRange.walLines.start ?? 0;
-  let timestamp: number | null = null;
+  const start = input.archives.length === 0 ? (input.start ?? null) : null;
+  // (A copy: a scan that starts again with more names starts from the same state.)
+  let state = start === null ? emptyState() : names === null ? { documents: new Map(start.state.documents), collections: new Map([...start.state.collections].map(([k, v]) => [k, new Set(v)])) } : names.restrict(start.state);
+  let line = input.archives[0]?.manifest.timeRange.walLines.start ?? start?.line ?? 0;
+  let timestamp: number | null = start?.timestamp ?? null;
   /** The pointer of the last line passed, where it is known (an archive's ends, each line of the WAL after them). */
-  let pointer = input.archives[0]?.manifest.chain.prevPointer ?? '';
+  let pointer = input.archives[0]?.manifest.chain.prevPointer ?? start?.pointer ?? '';
   let stopped = false;
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;

@@ -38,6 +38,8 @@ export interface TimeTravelContext {
   goodCopy?(archive: CatalogArchive, source?: string): Promise<FetchedCopy>;
   /** The data directory's own WAL, with the instance it belongs to (null: not a data directory). */
   tail?(): Promise<WalTail | null>;
+  /** The state an instance's seed keeps at `line` (a clone's starting state), null when there is none that can be read. */
+  seed?(instanceId: string, line: number): Promise<DbState | null>;
 }
 
 export interface TimeTravelOptions {
@@ -193,7 +195,27 @@ export class TimeTravel {
     // shipped WAL or the newest archive's seal (as a restore's plan takes them).
     const sealed = own.at(-1)?.manifest.timeRange.sealedAt.getTime() ?? null;
     const newest = tail !== null ? tail.readAt : shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
-    return { newest, archives, shipped: shippedAfter, tail, sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
+    const start = archives.length === 0 && tail !== null ? await this.cloneStart(tail, from) : undefined;
+    return { newest, archives, shipped: shippedAfter, tail, ...(start ? { start } : {}), sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
+  }
+
+  /**
+   * A directory with nothing archived whose WAL starts past line 1 (a clone, a restore to an earlier
+   * moment): its starting state, kept as a seed when it was restored, with the pointer its first line
+   * continues. A moment before it is in the archives of the instance it came from, not here.
+   */
+  private async cloneStart(tail: WalTail, from: { ts: number } | 'first'): Promise<ScanInput['start']> {
+    const o = tail.origin;
+    if (tail.startsAt === 1 || tail.instanceId === null || o === null || o.line !== tail.startsAt - 1 || !this.ctx.seed) return undefined;
+    const state = await this.ctx.seed(tail.instanceId, o.line);
+    if (state === null) return undefined;
+    if (from !== 'first' && from.ts < o.timestamp) {
+      throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(from.ts).toISOString()} is before this directory's history starts (line ${o.line}, ${new Date(o.timestamp).toISOString()}): it was cloned or restored from another instance's archives, which hold that moment`, {
+        hint: 'Ask the archives it came from (--archive-dir of the source database, or --instance with its id).',
+        details: { timestamp: from.ts, startsAt: o.timestamp },
+      });
+    }
+    return { line: o.line, pointer: o.pointer, timestamp: o.timestamp, state };
   }
 
   /** The document (and set) `key` as it was at T, or that it did not exist. */
@@ -252,6 +274,11 @@ export class TimeTravel {
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
+    if (input.start && input.start.line > 0) {
+      const before = { fromLine: 1, toLine: input.start.line, reason: "before this directory's history starts: in the archives of the instance it was cloned or restored from" };
+      missing.unshift(before);
+      o.onSourceProblem?.({ source: 'archives', reason: `lines 1..${before.toLine} are ${before.reason}: a change to ${key} there is not in this history` });
+    }
     if (r.broken) missing.push({ fromLine: r.broken.fromLine, toLine: null, reason: `${r.broken.source}: ${r.broken.reason}` });
     return { key, entries, missing, read };
   }

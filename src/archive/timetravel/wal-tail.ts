@@ -16,6 +16,10 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import { listSegments, WAL_DIR } from '../../store/layout.js';
 import { countSegmentLinesCached, readSegmentLines } from '../../store/wal/wal-reader.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { decodeSnapshot } from '../../format/snapshot-file.js';
+import type { DbState } from '../../format/state.js';
+import { readSeed } from '../create/seeds.js';
 
 /** How the data directory is named where an answer names its sources. */
 export const DATA_DIR_SOURCE = 'data directory';
@@ -34,6 +38,8 @@ export interface WalTail {
   instanceId: string | null;
   /** The first line the directory can hold (the lines before it were removed once archived). */
   startsAt: number;
+  /** Where a clone (or a restore to an earlier moment) starts: the line before its first, with that line's pointer and time. */
+  origin: { line: number; pointer: string; timestamp: number } | null;
   /** When it was opened: a line written later is stamped after this, so any moment up to it is answered whole. */
   readAt: number;
   /**
@@ -46,10 +52,10 @@ export interface WalTail {
 }
 
 /** A directory never archived has no state yet: no line was removed from it. */
-const NEVER_ARCHIVED = { instanceId: null, removedLines: 0 };
+const NEVER_ARCHIVED = { instanceId: null, removedLines: 0, origin: undefined };
 
 /** The directory's instance and removed lines; null when it is not a data directory (or its state cannot be read). */
-async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number } | null> {
+async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number; origin?: WalTail['origin'] | undefined } | null> {
   const state = await readArchiveState(dataDir).catch(() => undefined);
   if (state === undefined) return null;
   if (state !== null) return state;
@@ -62,7 +68,15 @@ export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
   if (opened === null) return null;
   const readAt = Date.now();
   let listed: Promise<TailSegment[]> | null = null;
-  return { source: DATA_DIR_SOURCE, instanceId: opened.instanceId, startsAt: opened.removedLines + 1, readAt, segments: () => (listed ??= listStable(dataDir)), fetch: (ref) => segmentLines(ref) };
+  return {
+    source: DATA_DIR_SOURCE,
+    instanceId: opened.instanceId,
+    startsAt: opened.removedLines + 1,
+    origin: opened.origin ?? null,
+    readAt,
+    segments: () => (listed ??= listStable(dataDir)),
+    fetch: (ref) => segmentLines(ref),
+  };
 }
 
 /**
@@ -114,4 +128,18 @@ async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
     });
   }
   return { lines };
+}
+
+/**
+ * The state a seed keeps for `instanceId` at `line`: where a clone's WAL starts (its restore keeps it
+ * as a seed). Null when there is none, or it cannot be opened here (sealed with age, or no key).
+ */
+export async function startSeed(archiveDir: string, instanceId: string, line: number, key: EncryptionKey | undefined): Promise<DbState | null> {
+  const text = await readSeed(archiveDir, instanceId, line).catch(() => null);
+  if (text === null) return null;
+  try {
+    return decodeSnapshot(text, key).state;
+  } catch {
+    return null;
+  }
 }

@@ -147,6 +147,51 @@ describe('time travel reads the data directory after the archives', () => {
     }
   });
 
+  it('a clone of a later archive, written to and never archived: show, diff and history answer from its own WAL, from the state it was cloned at; a moment before that is refused', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { v: i });
+    await tick();
+    const beforeClone = Date.now();
+    await tick();
+    for (let i = 5; i < 10; i++) await db.set(`A_${i}`, { v: i });
+    await db.archive.create();
+    for (let i = 0; i < 10; i++) await db.set(`B_${i}`, { v: i });
+    const second = await db.archive.create();
+    await db.close();
+    expect(second.manifest.timeRange.walLines.start).toBe(10);
+    const cloneDir = path.join(root, 'clone');
+    const cloned = await runCli(['restore', 'clone', '-q', '-d', dataDir, '--target', cloneDir]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const clone = await createDB({ storeConfig: { dataDir: cloneDir } });
+    await tick();
+    const mid = Date.now();
+    await tick();
+    await clone.set('C_1', { v: 1 });
+    await clone.delete('A_1');
+    await clone.set('A_2', { v: 'changed' });
+    await tick();
+    const end = Date.now();
+    await clone.close();
+    const api = openRestore({ dataDir: cloneDir });
+    expect((await api.read('A_2', { at: mid })).document).toBe('{"v":2}');
+    expect((await api.read('A_2', { at: end })).document).toBe('{"v":"changed"}');
+    expect((await api.read('A_1', { at: end })).exists).toBe(false);
+    expect((await api.read('B_3', { at: end })).document).toBe('{"v":3}');
+    const d = await api.diff({ at: mid, to: end });
+    expect({ added: d.added, changed: d.changed, removed: d.removed }).toEqual({ added: ['C_1'], changed: ['A_2'], removed: ['A_1'] });
+    // The history from the clone on, and what lies before it said as not here.
+    const problems: SourceProblem[] = [];
+    const h = await api.history('A_2', { onSourceProblem: (p) => problems.push(p) });
+    expect(h.entries.map((e) => [e.line, e.action])).toEqual([[23, 'SET']]);
+    expect(h.missing).toEqual([expect.objectContaining({ fromLine: 1, toLine: 10 })]);
+    expect(problems.map((p) => p.reason).join('\n')).toMatch(/lines 1\.\.10 are before this directory's history starts/);
+    const err = await api.read('A_2', { at: beforeClone }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    expect((err as Error).message).toMatch(/before this directory's history starts/);
+  });
+
   it('numbers lines as the archives do after a cleanup removed archived WAL, and answers before any archive', async () => {
     const dataDir = path.join(await tmp(), 'data');
     const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 300, archive: { compression: { level: 1 }, cleanupWal: true } } });
