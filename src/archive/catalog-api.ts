@@ -96,6 +96,9 @@ export interface VerifyAllReport {
   unreachable: Array<{ source: string; error: { code: string; message: string } }>;
 }
 
+/** Where a repair writes its copy by default: a folder beside the archive (listings read only the archive directory's own files). */
+const REPAIRED_DIR = 'repaired';
+
 export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   protected running: Promise<unknown> = Promise.resolve();
   protected readonly manifests: ManifestCache = new Map();
@@ -295,12 +298,16 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   }
 
   /**
-   * Repairs a damaged archive with its PAR2 data: into `out` (default: beside it, `<id>.repaired.bri`),
-   * or in place (through a temp file and a rename) with `inPlace`.
+   * Repairs a damaged archive with its PAR2 data: into `out` (default: `repaired/<id>.bri` beside it,
+   * under its own name in a folder no listing reads as archives: a second file of one archive among
+   * them made every listing say the directory holds an unreadable one), or in place (through a temp
+   * file and a rename) with `inPlace`.
    */
   async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
     const file = await archiveFileInput(this.fileFor(idOrFile));
-    const out = opts.inPlace ? file : path.resolve(opts.out ?? file.replace(/\.bri$/, '') + '.repaired.bri');
+    if (opts.inPlace || opts.out !== undefined) return repairArchive(file, opts.inPlace ? file : path.resolve(opts.out!));
+    const out = path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
+    await fsp.mkdir(path.dirname(out), { recursive: true });
     return repairArchive(file, out);
   }
 

@@ -92,7 +92,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
 
   cmd('repair')
     .argument('<id|file>', 'archive id or file')
-    .option('-o, --out <file>', 'where to write the repaired copy (default: <archive>.repaired.bri)')
+    .option('-o, --out <file>', 'where to write the repaired copy (default: repaired/<archive>.bri beside it)')
     .option('--in-place', 'replace the archive (through a temp file and a rename)', false)
     .description('repair a damaged archive with its PAR2 recovery data')
     .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target, ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true }));

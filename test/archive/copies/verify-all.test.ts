@@ -139,4 +139,21 @@ describe('verify every archive', () => {
     const restored = await runCli(['restore', 'latest', '-q', '-d', dataDir, '--target', path.join(path.dirname(dataDir), 'out')]);
     expect(restored.code, restored.stderr).toBe(0);
   }, 60_000);
+
+  it('bri archive repair <id> with no --out writes repaired/<id>.bri beside it: listing, stats and verify --all still see one archive per id, and the repaired copy verifies', async () => {
+    const { dataDir, ids, files } = await threeArchives();
+    await damage(files[0]!, 4200, 1);
+    const repaired = await runCli(['archive', 'repair', ids[0]!, '-d', dataDir]);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    const out = path.join(path.dirname(files[0]!), 'repaired', `${ids[0]}.bri`);
+    expect(repaired.stdout).toContain(out);
+    const stats = await runCli(['archive', 'stats', '--json', '-d', dataDir]);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ archives: 3, unreadable: [] });
+    const all = await runCli(['archive', 'verify', '--all', '--json', '-d', dataDir]);
+    const report = JSON.parse(all.stdout) as { archives: Array<{ archiveId: string }> };
+    expect(report.archives.map((v) => v.archiveId).sort()).toEqual([...ids].sort());
+    const fixed = await runCli(['archive', 'verify', out, '-d', dataDir]);
+    expect(fixed.code, fixed.stderr).toBe(EXIT_OK);
+  }, 60_000);
 });
