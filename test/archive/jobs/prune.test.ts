@@ -52,6 +52,39 @@ describe('pruning', () => {
     }
   });
 
+  it('keepLocal: a local copy stays when the copy on the local remote rotted since its upload (same size, other bytes); it goes once that copy is whole again', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const archive = { keepLocal: 1, compression: { level: 1 }, remotes: [{ provider: 'local' as const, name: 'nas', path: nas }] };
+    const db = await createDB({ storeConfig: { dataDir: dir, archive } });
+    try {
+      for (let i = 0; i < 30; i++) await db.set(`A_${i}`, { i, pad: 'x'.repeat(40) });
+      const first = await db.archive.create();
+      const remoteFile = path.join(nas, 'archives', `${first.archiveId}.bri`);
+      const good = await fsp.readFile(remoteFile);
+      const rotten = Buffer.from(good);
+      for (let at = 5 * 512; at < 9 * 512; at++) rotten[at] = rotten[at]! ^ 0x5a;
+      await fsp.writeFile(remoteFile, rotten);
+      for (let i = 0; i < 30; i++) await db.set(`B_${i}`, { i });
+      const second = await db.archive.create();
+      // The only whole copy of the first archive is the local one: it stays.
+      expect(second.prune?.removed ?? []).toEqual([]);
+      expect(fs.existsSync(first.file)).toBe(true);
+      // The remote copy mended (as a repair or a new upload would): the local copy beyond keepLocal goes.
+      await fsp.writeFile(remoteFile, good);
+      const pruned = await db.archive.prune();
+      expect(pruned.removed.map((d) => [d.archiveId, d.source])).toEqual([[first.archiveId, 'local']]);
+      expect(fs.existsSync(first.file)).toBe(false);
+    } finally {
+      await db.close();
+    }
+    const out = path.join(r, 'out');
+    await openRestore({ dataDir: dir, config: { remotes: archive.remotes } }).fromLatest({ targetDir: out });
+    expect((await recover(out)).state.documents.size).toBe(60);
+  });
+
   it('without a remote, keepLocal never removes the only copy', async () => {
     const dir = path.join(await root(), 'data');
     const db = await createDB({ storeConfig: { dataDir: dir, snapshotOnClose: false, archive: { keepLocal: 1, compression: { level: 1 } } } });
