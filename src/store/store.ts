@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import { decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
@@ -380,3 +380,6 @@ export class BriStore {
     }
   }
 }
+
+// A snapshot that cannot be written (a full disk, the directory deleted under a running database) is a typed IO_ERROR, as a failed WAL write is.
+withTypedIoErrors(BriStore.prototype, ['createSnapshot', 'close'], 'snapshot');

@@ -350,3 +350,18 @@ describe('replay equals applying the operations to a Map (property)', () => {
     );
   });
 });
+
+describe('a data directory deleted under the open store', () => {
+  it('a snapshot, and the close that takes one, fail with a typed IO_ERROR naming the file (not a raw errno error)', async () => {
+    const dataDir = await tempDataDir();
+    const store = await BriStore.open({ dataDir });
+    await store.set('K', '{"v":1}');
+    await fsp.rm(dataDir, { recursive: true, force: true });
+    for (const step of [() => store.createSnapshot(), () => store.close()]) {
+      const err = (await step().catch((e: unknown) => e)) as { code?: string; message?: string; details?: { errno?: string } };
+      expect(err.code).toBe('IO_ERROR');
+      expect(err.details?.errno).toBe('ENOENT');
+      expect(err.message).toMatch(/snapshot\.jss/);
+    }
+  });
+});
