@@ -14,6 +14,7 @@ import type { AgeIdentity } from './crypto/age-keys.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ThawOptions } from '../remote/remote.js';
 import { readArchiveState } from '../store/archive-state.js';
+import { makeDirs } from '../store/durable-fs.js';
 import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import type { ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
@@ -307,7 +308,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const file = await archiveFileInput(this.fileFor(idOrFile));
     if (opts.inPlace || opts.out !== undefined) return repairArchive(file, opts.inPlace ? file : path.resolve(opts.out!));
     const out = path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
-    await fsp.mkdir(path.dirname(out), { recursive: true });
+    await makeDirs(path.dirname(out));
     return repairArchive(file, out);
   }
 

@@ -108,3 +108,22 @@ export async function pathExists(p: string): Promise<boolean> {
     throw err;
   }
 }
+
+/**
+ * `mkdir -p` that names the real failure: Node's recursive mkdir answers ENOENT when a directory it
+ * must make cannot be made (a read-only file system, no permission), and the hint then says the path
+ * does not exist. The first missing directory is made alone to get the real reason.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    let missing = path.resolve(dir);
+    for (let up = path.dirname(missing); up !== missing && !(await pathExists(up)); up = path.dirname(up)) missing = up;
+    // Throws the real reason; made meanwhile (or made now), the whole path is tried once more.
+    await fsp.mkdir(missing).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
+  }
+  await fsp.mkdir(dir, { recursive: true });
+}

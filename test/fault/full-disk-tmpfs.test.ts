@@ -2,7 +2,8 @@
  * A really full disk (a 2 MiB tmpfs, filled), not an injected one: the compression runs on a worker
  * thread, whose errors cross a thread boundary. Whatever fails first (the thread's write or the
  * main thread's), the caller, the CLI and the archive's 'failed' listeners get a typed IO_ERROR
- * naming ENOSPC, nothing half-written stays, and the run after space is freed succeeds.
+ * naming ENOSPC, nothing half-written stays, and the run after space is freed succeeds. A read-only
+ * archive directory is EROFS with its hint (Node's recursive mkdir says ENOENT there).
  * Needs root and a mountable tmpfs (CI runs as root); skipped with the reason otherwise.
  */
 import { spawnSync } from 'node:child_process';
@@ -61,12 +62,6 @@ describe.skipIf(small === null)('a full disk under the archive directory (real t
     dataDir = path.join(await tmp(), 'data');
     await writeDocs(dataDir, 400);
   });
-  afterAll(() => {
-    if (small !== null) {
-      spawnSync('umount', [small]);
-      fs.rmSync(small, { recursive: true, force: true });
-    }
-  });
 
   it('bri archive create: IO_ERROR naming ENOSPC with a hint, no stack trace, nothing left; the run after space is freed succeeds', async () => {
     const archiveDir = path.join(small!, 'cli');
@@ -119,4 +114,39 @@ describe.skipIf(small === null)('a full disk under the archive directory (real t
     expect(made.manifest.timeRange.walLines.end).toBe(401);
     await db.close();
   }, 60_000);
+});
+
+/** A tmpfs holding an empty `arch/`, remounted read-only: its path, or null (skipped, the reason said). */
+function readOnlyTmpfs(): string | null {
+  const m = mountTmpfs('1m');
+  if (!('dir' in m)) return null;
+  fs.mkdirSync(path.join(m.dir, 'arch'));
+  if (spawnSync('mount', ['-o', 'remount,ro', m.dir]).status === 0) return m.dir;
+  console.warn('full-disk-tmpfs: the read-only case is skipped: mount -o remount,ro failed');
+  spawnSync('umount', [m.dir]);
+  fs.rmSync(m.dir, { recursive: true, force: true });
+  return null;
+}
+const roDir = small === null ? null : readOnlyTmpfs();
+
+// Unmounted whatever ran (a test filter skips the describes, and their hooks with them).
+afterAll(() => {
+  for (const d of [small, roDir]) {
+    if (d === null) continue;
+    spawnSync('umount', [d]);
+    fs.rmSync(d, { recursive: true, force: true });
+  }
+});
+
+describe.skipIf(roDir === null)('a read-only archive directory (real tmpfs)', () => {
+
+  it('bri archive create: IO_ERROR naming EROFS with the read-only hint (Node says ENOENT for a directory it cannot make), not "does not exist"', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    await writeDocs(dataDir, 20);
+    const res = await runCli(['archive', 'create', '-d', dataDir, '-a', path.join(roDir!, 'arch')]);
+    expect(res.code, res.stderr).not.toBe(0);
+    expect(res.stderr).not.toMatch(CRASH);
+    expect(res.stderr).toMatch(/^error \[IO_ERROR\]: .*EROFS/m);
+    expect(res.stderr).toMatch(/^hint: .*read-only/m);
+  }, 30_000);
 });

@@ -6,7 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes } from '../../errors.js';
 import * as path from 'node:path';
-import { commitFile, fsyncDir } from '../../store/durable-fs.js';
+import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { removeCopyRecord } from './records.js';
 import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
 import { scratchPath } from '../package/scratch.js';
@@ -67,7 +67,7 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
 
 /** A verified (or repaired) copy of `entry` at `target`, from the first source in `fetch.order` that has a good one. */
 export async function downloadTo(entry: CatalogArchive, target: string, fetch: FetchOptions): Promise<DownloadedArchive> {
-  await fsp.mkdir(path.dirname(target), { recursive: true });
+  await makeDirs(path.dirname(target));
   const got = await fetchGoodCopy(entry, fetch);
   await placeFetched(got, target);
   return {

@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ChecksumAlgorithm, ProviderName } from '../../remote/remote.js';
-import { fsyncDir, writeFileDurable } from '../../store/durable-fs.js';
+import { fsyncDir, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { assertArchiveId } from '../package/ids.js';
 
 export const COPIES_DIR = '.copies';
@@ -52,7 +52,7 @@ function isRecord(x: unknown, archiveId: string, source: string): x is CopyRecor
 }
 
 export async function writeCopyRecord(archiveDir: string, record: CopyRecord): Promise<void> {
-  await fsp.mkdir(path.join(archiveDir, COPIES_DIR), { recursive: true });
+  await makeDirs(path.join(archiveDir, COPIES_DIR));
   await writeFileDurable(recordFile(archiveDir, record.archiveId, record.source), JSON.stringify(record, null, 2) + '\n');
 }
 

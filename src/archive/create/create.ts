@@ -15,7 +15,7 @@ import type { AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
-import { commitFile } from '../../store/durable-fs.js';
+import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { chainTip, earliestBuildableLine } from './chain-start.js';
@@ -141,12 +141,12 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   const createdAt = now();
   const retention = checkCreateOptions(opts, createdAt);
   const archiveId = newArchiveId(createdAt);
-  await fsp.mkdir(opts.archiveDir, { recursive: true });
+  await makeDirs(opts.archiveDir);
   const state = await ensureArchiveState(opts.dataDir);
   const tmpRoot = path.join(opts.archiveDir, TMP_DIR);
   await cleanStaleTemps(tmpRoot, state.instanceId);
   const stageDir = path.join(tmpRoot, `${state.instanceId}.${archiveId}`);
-  await fsp.mkdir(stageDir, { recursive: true });
+  await makeDirs(stageDir);
   const emit = (phase: Parameters<ProgressListener>[0]['phase'], doneBytes: number, totalBytes: number, item?: string) =>
     opts.onProgress?.({ operation: 'create', phase, doneBytes, totalBytes, ...(item ? { item } : {}) });
   try {

@@ -10,7 +10,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { decompressChunks } from '../package/compress.js';
 import { compressOffThread } from '../package/compress-worker.js';
-import { commitFile, writeFileDurable } from '../../store/durable-fs.js';
+import { commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { encryptFile } from '../crypto/age-stream.js';
@@ -82,7 +82,7 @@ async function writeFacts(archiveDir: string, instanceId: string, line: number, 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
 export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts?: SeedFacts): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const target = seedPath(archiveDir, instanceId, line);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   // Encoded a piece at a time with turns for the event loop between pieces; zstd and both hashes on the worker.
@@ -113,7 +113,7 @@ export async function removeSeed(archiveDir: string, instanceId: string, line: n
  * member it will become, with what the manifest needs of it (the next create never opens it).
  */
 export async function writeSealedSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts: SeedFacts | undefined, to: AgeRecipients, briEncrypted: boolean): Promise<void> {
-  await fsp.mkdir(path.join(archiveDir, SEEDS_DIR), { recursive: true });
+  await makeDirs(path.join(archiveDir, SEEDS_DIR));
   const target = seedPath(archiveDir, instanceId, line, true);
   const plain = target + '.zst.tmp';
   try {
@@ -174,7 +174,7 @@ function sameRecipients(member: SealedSeedMember, to: AgeRecipients): boolean {
  */
 export async function writeSeedMember(archiveDir: string, instanceId: string, line: number, compressed: readonly Buffer[], facts?: SeedFacts, sealed?: SealedSeedMember): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
-  await fsp.mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   await writeFacts(archiveDir, instanceId, line, facts, sealed);
   const target = seedPath(archiveDir, instanceId, line, sealed !== undefined);
   await writeFileDurable(target, Buffer.concat(compressed));

@@ -25,7 +25,7 @@ import type { RestorePlan } from './plan.js';
 import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
 import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
 import { auditPar2File } from '../par2/audit.js';
-import { fsyncTree } from '../../store/durable-fs.js';
+import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
 import { writeSeedMember } from '../create/seeds.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
@@ -213,7 +213,7 @@ export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): P
       collections: plan.archive ? plan.archive.manifest.stats.collectionsAtSnapshot : 0,
     };
   }
-  await fsp.mkdir(path.dirname(target), { recursive: true });
+  await makeDirs(path.dirname(target));
   // One restore per target: the lock comes before anything reads the journal, so a second restore never "recovers" a live one's build.
   const restoreLock = await acquireRestoreLock(target, RESTORE_LOCK_PURPOSE);
   try {
