@@ -135,6 +135,36 @@ describe('a clone is a full database', () => {
     expect(Object.keys(s.documents)).toHaveLength(21);
   });
 
+  it('the listing of a directory forked in place shows each instance\'s chain as one range, whatever archive of the other sorts between', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    let mid = 0;
+    for (let a = 0; a < 3; a++) {
+      for (let i = 0; i < 10; i++) await db.set(`P${a}_${i}`, { i });
+      if (a === 1) {
+        await new Promise((res) => setTimeout(res, 5));
+        mid = Date.now();
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      for (let i = 0; i < 10; i++) await db.set(`Q${a}_${i}`, { i });
+      await db.archive.create();
+    }
+    await db.close();
+    const back = await runCli(['restore', 'to-timestamp', String(mid), '-q', '-d', dataDir, '--force', '--clean-existing']);
+    expect(back.code, back.stderr).toBe(0);
+    const fork = await createDB({ storeConfig: { dataDir } });
+    await fork.set('FORK', { yes: true });
+    await fork.close();
+    expect((await runCli(['archive', 'create', '-q', '-d', dataDir])).code).toBe(0);
+    const listing = await openRestore({ dataDir }).list();
+    const byInstance = new Map<string, Array<{ firstLine: number; lastLine: number; archives: string[] }>>();
+    for (const range of listing.ranges) byInstance.set(range.instanceId, [...(byInstance.get(range.instanceId) ?? []), range]);
+    expect([...byInstance.values()].map((rs) => rs.length)).toEqual([1, 1]);
+    const parentRange = [...byInstance.values()].find((rs) => rs[0]!.archives.length === 3)![0]!;
+    expect([parentRange.firstLine, parentRange.lastLine]).toEqual([0, 60]);
+  });
+
   it('without its starting seed (an archive directory moved), a clone still archives: from its snapshot, the state alone when nothing follows', async () => {
     const { r, dataDir, second, state } = await twoArchives();
     const clone = path.join(r, 'clone');

@@ -83,18 +83,21 @@ export interface TimelineRange {
   archives: string[];
 }
 
-/** The instance's archives grouped into ranges that chain with no gap. */
+/** Each instance's archives grouped into ranges that chain with no gap (another instance's archive listed between two of them splits nothing). */
 export function timeline(archives: ReadonlyArray<{ manifest: Manifest }>): TimelineRange[] {
   const out: TimelineRange[] = [];
+  const lastOf = new Map<string, TimelineRange>();
   for (const a of archives) {
     const m = a.manifest;
-    const last = out[out.length - 1];
-    if (last && last.instanceId === m.instanceId && last.lastLine === m.timeRange.walLines.start) {
+    const last = lastOf.get(m.instanceId);
+    if (last && last.lastLine === m.timeRange.walLines.start) {
       last.end = m.timeRange.sealedAt;
       last.lastLine = m.timeRange.walLines.end;
       last.archives.push(m.archiveId);
     } else {
-      out.push({ instanceId: m.instanceId, start: m.timeRange.start, end: m.timeRange.sealedAt, firstLine: m.timeRange.walLines.start, lastLine: m.timeRange.walLines.end, archives: [m.archiveId] });
+      const range = { instanceId: m.instanceId, start: m.timeRange.start, end: m.timeRange.sealedAt, firstLine: m.timeRange.walLines.start, lastLine: m.timeRange.walLines.end, archives: [m.archiveId] };
+      out.push(range);
+      lastOf.set(m.instanceId, range);
     }
   }
   return out;
