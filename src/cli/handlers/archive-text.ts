@@ -98,3 +98,9 @@ export function manifestSummary(m: Manifest, bytes?: number): string {
     `retention   ${m.permanent ? 'permanent' : m.retentionUntil ? `until ${formatTime(m.retentionUntil.getTime())}` : 'policy'}`,
   ].join('\n');
 }
+
+/** What a verify checked of the WAL, as a line says it: an archive encrypted with age and no identity had its stored bytes checked only. */
+export function checkedText(c: { walLines: number; chain: string; snapshot: string }): string {
+  const lines = c.chain === 'encrypted-not-checked' ? 'WAL lines not opened (encrypted, no identity: stored bytes checked)' : `${c.walLines} WAL lines`;
+  return `${lines}, chain ${c.chain}, snapshot ${c.snapshot}`;
+}

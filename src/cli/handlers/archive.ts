@@ -6,7 +6,7 @@ import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, archiveRow, copiesSummary, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
@@ -36,7 +36,7 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
     onVerified(v) {
       if (o.json) return;
       const name = v.archiveId ?? v.file ?? '?';
-      if (v.ok && v.report) printLine(`OK      ${name} (${v.source}): ${v.report.checked.walLines} WAL lines, chain ${v.report.checked.chain}, snapshot ${v.report.checked.snapshot}`, o);
+      if (v.ok && v.report) printLine(`OK      ${name} (${v.source}): ${checkedText(v.report.checked)}`, o);
       else {
         const problems = v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`];
         process.stderr.write(`FAILED  ${name} (${v.source}${v.file ? `: ${v.file}` : ''})\n${problems.map((p) => `  ${p}\n`).join('')}`);
@@ -115,7 +115,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       bar.stop();
       if (o.json) printJson(report);
       else if (report.ok) {
-        printLine(`OK ${report.archiveId}: ${report.checked.members} members, ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}, ${report.checked.neighbours} neighbours checked`, o);
+        printLine(`OK ${report.archiveId}: ${report.checked.members} members, ${checkedText(report.checked)}, ${report.checked.neighbours} neighbours checked`, o);
       } else {
         process.stderr.write(`FAILED ${report.file}${report.error ? ` [${report.error.code}]` : ''}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);

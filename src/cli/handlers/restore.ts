@@ -4,7 +4,7 @@ import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import type { ArchiveCommon, CommandsOf, Handlers, RestoreRunOptions } from '../options.js';
 import { formatTable, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, archiveRow, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
 import { describePlan, printResult, restorableLines } from './restore-text.js';
 import { timeTravelHandlers } from './time-travel.js';
 
@@ -90,7 +90,7 @@ export const handlers: Handlers<CommandsOf<'restore'>> = {
     withRestore(o, async (api) => {
       const report = await api.verify(o.id, { ...(o.source !== undefined ? { source: o.source } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), deep: o.deep });
       if (o.json) printJson(report);
-      else if (report.ok) printLine(`OK ${o.id}: ${report.checked.walLines} WAL lines, chain ${report.checked.chain}, snapshot ${report.checked.snapshot}`, o);
+      else if (report.ok) printLine(`OK ${o.id}: ${checkedText(report.checked)}`, o);
       else {
         process.stderr.write(`FAILED ${o.id}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);

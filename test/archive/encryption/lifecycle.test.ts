@@ -126,6 +126,13 @@ describe('archives encrypted with age', () => {
     const report = JSON.parse(verified.stdout);
     expect(report.ok).toBe(true);
     expect(report.checked.chain).toBe('encrypted-not-checked');
+    // In words: the WAL was not opened (not "0 WAL lines"), for one archive and for every one.
+    for (const args of [['archive', 'verify', second.archiveId], ['archive', 'verify', '--all']]) {
+      const text = await runCli([...args, '-d', dataDir, '-c', config], env);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toContain('WAL lines not opened (encrypted, no identity');
+      expect(text.stdout).not.toMatch(/\b0 WAL lines/);
+    }
     const deep = await runCli(['archive', 'verify', second.archiveId, '-d', dataDir, '-c', config, '--deep'], env);
     expect(deep.code, deep.stderr).toBe(12);
   });
