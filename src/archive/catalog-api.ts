@@ -253,23 +253,28 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const keys = await this.verifyKeys(opts);
     const archives: VerifiedArchive[] = [];
-    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string) => {
+    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string, source = opts.source): Promise<VerifiedArchive> => {
       let v: VerifiedArchive;
       try {
-        const report = await this.verifyOne(target, listing.archives, keys, opts);
+        const report = await this.verifyOne(target, listing.archives, keys, { ...opts, ...(source !== undefined ? { source } : {}) });
         v = { archiveId: report.archiveId ?? archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
       } catch (err) {
         if (!isBriError(err)) throw err;
-        v = { archiveId, source: opts.source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } };
+        v = { archiveId, source: source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } };
       }
       archives.push(v);
       opts.onVerified?.(v);
+      return v;
     };
     for (const a of listing.archives) {
-      await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
+      const v = await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
+      // A damaged local copy is not the archive's last word: the next source's copy is verified too, as it is stored.
+      const next = opts.source === undefined && !v.ok && v.source === LOCAL_SOURCE ? a.copies.find((c) => c.source !== LOCAL_SOURCE) : undefined;
+      if (next) await one(a.manifest.archiveId, a.manifest.archiveId, () => next.source, next.source);
     }
     for (const u of listing.unreadable) {
       // A file whose manifest does not read is verified by its bytes; an entry that is not where an archive goes (misnamed, a link to nothing) fails as it is.
+      if (u.source === LOCAL_SOURCE && archives.some((v) => v.file === u.location)) continue; // verified already, by its id
       if (u.source === LOCAL_SOURCE && u.error.details?.misplaced !== true) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
       else {
         const v: VerifiedArchive = { archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } };

@@ -156,4 +156,28 @@ describe('verify every archive', () => {
     const fixed = await runCli(['archive', 'verify', out, '-d', dataDir]);
     expect(fixed.code, fixed.stderr).toBe(EXIT_OK);
   }, 60_000);
+
+  it('a local copy beyond repair is not the archive\'s last word: the remote\'s copy is verified too, and reported whole', async () => {
+    const { dataDir, nas, ids, files } = await threeArchives();
+    // Damage past any redundancy: most of the file.
+    const size = (await fsp.stat(files[2]!)).size;
+    await damage(files[2]!, 512, size - 1024);
+    const db = await createDB({ storeConfig: { dataDir, archive: { remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
+    try {
+      const r = await db.archive.verifyAll();
+      expect(r.ok).toBe(false);
+      const of = r.archives.filter((v) => v.archiveId === ids[2]);
+      expect(of.map((v) => [v.source, v.ok])).toEqual([
+        ['local', false],
+        ['nas', true],
+      ]);
+      // The others once each, from their first source.
+      expect(r.archives.filter((v) => v.archiveId !== ids[2]).map((v) => [v.archiveId, v.source, v.ok])).toEqual([
+        [ids[0], 'local', true],
+        [ids[1], 'local', true],
+      ]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });
