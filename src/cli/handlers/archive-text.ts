@@ -4,6 +4,7 @@ import type { Manifest } from '../../format/manifest.js';
 import type { CatalogArchive, CopyStatus, CreatedAndStored } from '../../archive/offline.js';
 import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printLine } from '../output.js';
+import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
 
 /** Failed uploads go to stderr, with what happens next (the exit code says it too). */
 export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
@@ -66,6 +67,17 @@ type ListingProblems = { unreadable: Array<{ location: string; source: string; e
 export function reportListingProblems(l: ListingProblems): void {
   for (const u of l.unreadable) process.stderr.write(`unreadable: ${u.source}: ${u.location}: [${u.error.code}] ${u.error.message}\n`);
   for (const u of l.unreachable) process.stderr.write(`unreachable: ${u.source}: [${u.error.code}] ${u.error.message}\n`);
+}
+
+/**
+ * A listing's exit code: when every source asked for could not be listed, nothing was read, and
+ * "no archives" would look like an answer: the exit code is the first source's error's. A listing
+ * that read some source is an answer (the others are said on stderr and in the JSON).
+ */
+export function listingExitCode(l: ListingProblems & { archives: unknown[] }, asked: string[] | null): number {
+  const down = new Set(l.unreachable.map((u) => u.source));
+  const first = l.unreachable[0];
+  return first && l.archives.length === 0 && asked !== null && asked.length > 0 && asked.every((s) => down.has(s)) ? exitCodeFor(first.error.code) : EXIT_OK;
 }
 
 export function listingProblemsJson(l: ListingProblems): Record<string, unknown> {

@@ -6,7 +6,7 @@ import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
@@ -84,11 +84,11 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const listing = await api.scan(only(o.source));
       if (o.json) {
         printJson({ archives: listing.archives.map(archiveJson), ...listingProblemsJson(listing) });
-        return EXIT_OK;
+        return listingExitCode(listing, o.source === undefined ? null : [o.source]);
       }
       printLine(listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', o);
       reportListingProblems(listing);
-      return EXIT_OK;
+      return listingExitCode(listing, o.source === undefined ? null : [o.source]);
     }),
 
   'archive get': (o) =>

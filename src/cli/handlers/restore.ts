@@ -4,7 +4,7 @@ import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import type { ArchiveCommon, CommandsOf, Handlers, RestoreRunOptions } from '../options.js';
 import { formatTable, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, listingExitCode, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
 import { describePlan, printResult, restorableLines } from './restore-text.js';
 import { timeTravelHandlers } from './time-travel.js';
 
@@ -53,12 +53,12 @@ export const handlers: Handlers<CommandsOf<'restore'>> = {
       const listing = await api.list({ ...(o.source !== undefined ? { source: o.source } : {}), ...(o.after !== undefined ? { after: o.after } : {}), ...(o.before !== undefined ? { before: o.before } : {}) });
       if (o.json) {
         printJson({ archives: listing.archives.map(archiveJson), ranges: listing.ranges, bySource: listing.bySource, shipped: listing.shipped, ...listingProblemsJson(listing) });
-        return EXIT_OK;
+        return listingExitCode(listing, o.source === undefined ? null : [o.source]);
       }
       const restorable = restorableLines(listing);
       printLine([listing.archives.length ? formatTable(ARCHIVE_HEADERS, listing.archives.map(archiveRow)) : 'no archives', '', 'restorable:', ...(restorable.length ? restorable : ['  nothing'])].join('\n'), o);
       reportListingProblems(listing);
-      return EXIT_OK;
+      return listingExitCode(listing, o.source === undefined ? null : [o.source]);
     }),
 
   'restore info': (o) =>
