@@ -200,9 +200,8 @@ export class RestoreApi {
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
     if (opts.instanceId !== undefined) assertInstanceId(opts.instanceId);
-    // A target that exists must be a directory (a file or a device is refused before anything is read).
+    // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
     if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
-    // The directory itself is replaced, not a link to it: a link to the data directory is a restore in place.
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);
     const inPlace = targetDir === realPath(this.ctx.dataDir);
     checkRestoreTarget(targetDir, this.locations());

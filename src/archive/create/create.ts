@@ -54,9 +54,8 @@ export interface CreateArchiveOptions {
   onProgress?: ProgressListener;
   now?: () => Date;
   /**
-   * Writes WAL lines `afterLine+1 .. throughLine` (absolute) to `file`, one per line, chaining
-   * from the pointer at `afterLine`: lines WAL cleanup removed because they were shipped to every
-   * remote, fetched back from a remote for this archive.
+   * Writes WAL lines `afterLine+1 .. throughLine` (absolute) to `file`, chaining from the pointer at `afterLine`:
+   * lines WAL cleanup removed because they were shipped to every remote, fetched back for this archive.
    */
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
   /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
