@@ -387,10 +387,9 @@ withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fr
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
   const dataDir = path.resolve(opts.dataDir);
   const config = parseArchiveConfig(opts.config);
-  const archiveDir = opts.archiveDir ?? config.localDir;
   return new RestoreApi({
     dataDir,
-    archiveDir: archiveDir !== undefined ? path.resolve(archiveDir) : archiveDirFor(dataDir, {}),
+    archiveDir: (opts.archiveDir ?? config.localDir) !== undefined ? path.resolve((opts.archiveDir ?? config.localDir)!) : archiveDirFor(dataDir, {}),
     ...(opts.key ? { key: opts.key } : {}),
     repair: opts.repair ?? par2Repairer,
     sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),

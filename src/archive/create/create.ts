@@ -60,8 +60,7 @@ export interface CreateArchiveOptions {
   fetchRemovedLines?: (afterLine: number, throughLine: number, pointer: string, file: string) => Promise<void>;
   /** Every archive the sources hold (asked only when the archive the state names as the last one was deleted). */
   knownArchives?: () => Promise<Manifest[]>;
-  /** A good copy of an archive downloaded into `workDir` (null: none): the previous one, replayed when neither it nor its seed is here. */
-  fetchArchive?: (archiveId: string, workDir: string) => Promise<string | null>;
+  fetchArchive?: (archiveId: string, workDir: string) => Promise<string | null>; // a good copy in workDir (null: none), to replay the previous archive
   /** Encrypt every data member and the seed with age for these recipients (the archive config's `encryption`). */
   encryptTo?: AgeRecipients;
 }
