@@ -251,7 +251,10 @@ export class TimeTravel {
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
-    const input = await this.input(o, from !== null ? { ts: from } : 'first', read);
+    // A history from before a clone's start is its history from that start (what came before is said as missing).
+    const input = await this.input(o, from !== null ? { ts: from } : 'first', read).catch((err: unknown) =>
+      isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && (err.details as { startsAt?: number } | undefined)?.startsAt !== undefined ? this.input(o, 'first', read) : Promise.reject(err),
+    );
     if (to !== null && input.newest !== null) notAfter(to, input.newest);
     const r = await this.resilient(input, o, () =>
       scanWithClosure(names, async () => {

@@ -187,6 +187,10 @@ describe('time travel reads the data directory after the archives', () => {
     expect(h.entries.map((e) => [e.line, e.action])).toEqual([[23, 'SET']]);
     expect(h.missing).toEqual([expect.objectContaining({ fromLine: 1, toLine: 10 })]);
     expect(problems.map((p) => p.reason).join('\n')).toMatch(/lines 1\.\.10 are before this directory's history starts/);
+    // A history from before the clone is its history from the clone on, the rest said as missing.
+    const since = await api.history('A_2', { from: beforeClone });
+    expect(since.entries.map((e) => e.line)).toEqual([23]);
+    expect(since.missing[0]).toMatchObject({ fromLine: 1, toLine: 10 });
     const err = await api.read('A_2', { at: beforeClone }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
     expect((err as Error).message).toMatch(/before this directory's history starts/);
