@@ -226,6 +226,8 @@ export class WalWriter {
         await this.writeBatch(batch);
         if (this.opts.fsyncMode === 'always') await fdatasync(this.fd);
         else this.scheduleSync();
+        // A segment deleted under the open database (its directory removed) takes every write without a word: they are lost at close.
+        if (fs.fstatSync(this.fd).nlink === 0) throw Object.assign(new Error(`ENOENT: the WAL segment ${segmentName(this.pos.segment)} was deleted while the database was open (the data directory removed?)`), { code: 'ENOENT', syscall: 'write' });
       } catch (err) {
         this.failed ??= err;
         const error = this.writeFailed(err);
