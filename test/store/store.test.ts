@@ -357,10 +357,20 @@ describe('a data directory deleted under the open store', () => {
     const store = await BriStore.open({ dataDir });
     await store.set('K', '{"v":1}');
     await fsp.rm(dataDir, { recursive: true, force: true });
-    // A write is refused, not acknowledged into a deleted file.
+    // A write is refused, not acknowledged into a deleted file ('always': at once).
     const lost = (await store.set('L', '{"v":2}').then(() => null, (e: unknown) => e)) as { code?: string; message?: string } | null;
     expect(lost?.code).toBe('IO_ERROR');
     expect(lost?.message).toMatch(/deleted while the database was open/);
+    // 'batched': the writes after the next sync (those before it were acknowledged before any sync, as always in that mode).
+    const batchedDir = await tempDataDir();
+    const batched = await BriStore.open({ dataDir: batchedDir, fsyncMode: 'batched', batchIntervalMs: 10 });
+    await batched.set('K', '{"v":1}');
+    await fsp.rm(batchedDir, { recursive: true, force: true });
+    await batched.set('K', '{"v":2}').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 60));
+    const after = (await batched.set('L', '{"v":3}').then(() => null, (e: unknown) => e)) as { code?: string } | null;
+    expect(after?.code).toBe('IO_ERROR');
+    await batched.close().catch(() => undefined);
     for (const step of [() => store.createSnapshot(), () => store.close()]) {
       const err = (await step().catch((e: unknown) => e)) as { code?: string; message?: string; details?: { errno?: string } };
       expect(err.code, err.message).toBe('IO_ERROR');

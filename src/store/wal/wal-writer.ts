@@ -224,10 +224,10 @@ export class WalWriter {
       try {
         if (this.failed !== null) throw this.failed;
         await this.writeBatch(batch);
-        if (this.opts.fsyncMode === 'always') await fdatasync(this.fd);
-        else this.scheduleSync();
-        // A segment deleted under the open database (its directory removed) takes every write without a word: they are lost at close.
-        if (fs.fstatSync(this.fd).nlink === 0) throw Object.assign(new Error(`ENOENT: the WAL segment ${segmentName(this.pos.segment)} was deleted while the database was open (the data directory removed?)`), { code: 'ENOENT', syscall: 'write' });
+        if (this.opts.fsyncMode === 'always') {
+          await fdatasync(this.fd);
+          this.assertStillNamed();
+        } else this.scheduleSync();
       } catch (err) {
         this.failed ??= err;
         const error = this.writeFailed(err);
@@ -288,6 +288,15 @@ export class WalWriter {
     this.dirty = true;
   }
 
+  /**
+   * A segment deleted under the open database (its data directory removed) takes every write without
+   * a word, and they are gone at close: checked where a write becomes durable (one fstat, beside an fdatasync).
+   */
+  private assertStillNamed(): void {
+    if (fs.fstatSync(this.fd).nlink > 0) return;
+    throw Object.assign(new Error(`ENOENT: the WAL segment ${segmentName(this.pos.segment)} was deleted while the database was open (the data directory removed?)`), { code: 'ENOENT', syscall: 'write' });
+  }
+
   private scheduleSync(): void {
     if (this.syncTimer !== null) return;
     this.syncTimer = setTimeout(() => {
@@ -299,6 +308,13 @@ export class WalWriter {
       this.syncing = fdatasync(this.fd).then(
         () => {
           this.syncing = null;
+          // (Batched writes are acknowledged before their sync: a deleted segment fails the writes after it.)
+          try {
+            this.assertStillNamed();
+          } catch (err) {
+            this.failed ??= err;
+            return;
+          }
           if (this.dirty) this.scheduleSync();
         },
         (err: unknown) => {
