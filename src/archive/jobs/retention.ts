@@ -159,7 +159,9 @@ function collect(archives: ReadonlyArray<RetentionArchive>): Entry[] {
  *     every copy, overriding the day counts both ways;
  *  4. otherwise each copy is aged against its source's days;
  *  5. of the surviving local copies only the keepLocal newest stay, unless rules
- *     1-3 protect the archive or no other copy of it is kept ('only-copy').
+ *     1-3 protect the archive or no other copy of it is kept ('only-copy');
+ *  6. an archive the shared retentionDays (or no age limit) still keeps never
+ *     loses its last copy to a source's own shorter days ('only-copy').
  * Both lists are ordered oldest archive first, then by source name.
  */
 export function planPrune(archives: ReadonlyArray<RetentionArchive>, policy: RetentionPolicy, now: Date): PrunePlan {
@@ -199,13 +201,21 @@ export function planPrune(archives: ReadonlyArray<RetentionArchive>, policy: Ret
     return keptElsewhere ? 'beyond-keep-local' : 'only-copy';
   };
 
+  // The retention every source shares (retentionDays): a source's own shorter days drop its copy, never the archive.
+  const shared: RetentionPolicy = policy.retentionDays === undefined ? {} : { retentionDays: policy.retentionDays };
+  const daysOf = (source: string) => policy.sourceRetentionDays?.[source] ?? policy.retentionDays ?? Infinity;
+
   const plan: PrunePlan = { remove: [], keep: [] };
   const ordered = [...entries].sort((a, b) => newerFirst(b.manifest, a.manifest));
   for (const e of ordered) {
-    for (const source of e.sources) {
-      const reason = source === LOCAL_SOURCE ? localReason(e) : decisionOf(e, source);
-      (isKept(reason) ? plan.keep : plan.remove).push({ archiveId: e.manifest.archiveId, source, reason });
+    const decided = e.sources.map((source) => ({ archiveId: e.manifest.archiveId, source, reason: source === LOCAL_SOURCE ? localReason(e) : decisionOf(e, source) }));
+    // 6. an archive the shared retention still keeps keeps one copy: the one whose source keeps copies longest
+    //    (a local copy gone to keepLocal, then the remote's own days, must not take its last copy).
+    if (e.whole === null && ageRule(e.manifest, LOCAL_SOURCE, shared, nowMs) !== 'expired' && !decided.some((d) => isKept(d.reason))) {
+      const last = decided.filter((d) => d.reason === 'expired').sort((a, b) => daysOf(b.source) - daysOf(a.source))[0];
+      if (last) last.reason = 'only-copy';
     }
+    for (const d of decided) (isKept(d.reason) ? plan.keep : plan.remove).push(d);
   }
   return plan;
 }

@@ -120,7 +120,7 @@ function reference(arcs: Arc[], policy: RetentionPolicy) {
     .sort((a, b) => b.createdAt - a.createdAt || b.lines.end - a.lines.end || (b.id > a.id ? 1 : -1));
   const topLocal = new Set(policy.keepLocal === undefined ? survivors.map((a) => a.id) : survivors.slice(0, policy.keepLocal).map((a) => a.id));
   const otherKept = (a: Arc) => a.copies.some((s) => s !== 'local' && !expired(a, s));
-  const reason = (a: Arc, source: string): Reason => {
+  const reasonBefore6 = (a: Arc, source: string): Reason => {
     const p = protection(a);
     if (p) return p;
     if (expired(a, source)) return 'expired';
@@ -128,6 +128,17 @@ function reference(arcs: Arc[], policy: RetentionPolicy) {
     if (source !== 'local' || policy.keepLocal === undefined) return age;
     if (topLocal.has(a.id)) return 'keep-local';
     return otherKept(a) ? 'beyond-keep-local' : 'only-copy';
+  };
+  // Rule 6: an archive the shared retentionDays (or no age limit) keeps is left one copy, the one whose source keeps longest (ties: by name).
+  const sharedKeeps = (a: Arc) => a.until === null && (policy.retentionDays === undefined || a.sealedAt >= NOW - policy.retentionDays * DAY);
+  const reason = (a: Arc, source: string): Reason => {
+    const r = reasonBefore6(a, source);
+    if (r !== 'expired' || protection(a) || !sharedKeeps(a)) return r;
+    const all = [...a.copies].sort().map((s) => ({ s, r: reasonBefore6(a, s) }));
+    if (all.some((x) => x.r !== 'expired' && x.r !== 'beyond-keep-local')) return r;
+    const days = (x: string) => daysFor(x) ?? Infinity;
+    const keeper = all.filter((x) => x.r === 'expired').reduce((best, x) => (days(x.s) > days(best.s) ? x : best));
+    return keeper.s === source ? 'only-copy' : r;
   };
   return { tips, protection, expired, topLocal, otherKept, reason };
 }
@@ -386,6 +397,23 @@ describe('planPrune examples', () => {
     expect(plan(arcs, { keepLocal: 0, retentionDays: 30, sourceRetentionDays: { s3: 2 } })).toMatchObject({
       'x|local': 'keep:only-copy',
       'x|s3': 'remove:expired',
+    });
+  });
+
+  it('never lets a source\'s own shorter days take the last copy of an archive the shared retention keeps (its local copy gone to keepLocal before)', () => {
+    const arcs = [
+      arc('d', { sealedDaysAgo: 3, end: 1, copies: ['s3'] }),
+      arc('two', { sealedDaysAgo: 3, end: 2, copies: ['gcs', 's3'] }),
+      arc('old', { sealedDaysAgo: 40, end: 3, copies: ['s3'] }),
+      arc('tip', { sealedDaysAgo: 0, end: 4 }),
+    ];
+    expect(plan(arcs, { keepLocal: 1, retentionDays: 30, sourceRetentionDays: { s3: 2, gcs: 1 } })).toMatchObject({
+      'd|s3': 'keep:only-copy',
+      // Of two copies both past their source's days, the one whose source keeps longer stays.
+      'two|s3': 'keep:only-copy',
+      'two|gcs': 'remove:expired',
+      // Past the shared retention, the archive goes whole.
+      'old|s3': 'remove:expired',
     });
   });
 
