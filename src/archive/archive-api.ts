@@ -137,7 +137,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         } catch (err) {
           // The archive is made and stored: a failing afterArchive is reported, it does not undo the run.
           result.hookErrors.push(`afterArchive: ${(err as Error).message}`);
-          await Promise.resolve(this.config.hooks?.onError?.(err)).catch(() => undefined);
+          await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
         }
         this.emit('finished', result);
         return result;
@@ -147,7 +147,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         if (isNothingToArchive(err)) this.emit('skipped', { reason, error: err });
         else {
           this.emit('failed', { reason, error: err });
-          await Promise.resolve(this.config.hooks?.onError?.(err)).catch(() => undefined);
+          await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
         }
         throw err;
       } finally {

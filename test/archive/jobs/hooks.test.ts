@@ -154,3 +154,61 @@ await runCommandHook('afterArchive', { command: 'sleep 30 & touch ${marker}' }, 
     expect(fs.existsSync(path.join(dir, 'elsewhere'))).toBe(false);
   });
 });
+
+describe('function hooks that throw', () => {
+  it('an onError that throws at once (not a rejected promise) leaves a finished archive and a swapped-in restore as they are: each reported once, never as a failure', async () => {
+    const dir = await tempDir();
+    const dataDir = path.join(dir, 'data');
+    let onErrorCalls = 0;
+    const hooks = {
+      afterArchive: () => {
+        throw new Error('afterArchive says no');
+      },
+      onError: () => {
+        onErrorCalls++;
+        throw new Error('onError broke');
+      },
+    };
+    const db = await dbWithLines(dataDir, { hooks });
+    const events: string[] = [];
+    db.archive.on('failed', () => events.push('failed'));
+    db.archive.on('finished', () => events.push('finished'));
+    const made = await db.archive.create();
+    expect(made.hookErrors).toEqual(['afterArchive: afterArchive says no']);
+    expect(events).toEqual(['finished']);
+    expect(onErrorCalls).toBe(1);
+    expect(await bris(path.join(dataDir, 'archives'))).toEqual([`${made.archiveId}.bri`]);
+    await db.close();
+    const target = path.join(dir, 'restored');
+    const r = await openRestore({ dataDir }).fromLatest({
+      targetDir: target,
+      hooks: {
+        afterRestore: () => {
+          throw new Error('afterRestore says no');
+        },
+        onError: () => {
+          throw new Error('onError broke');
+        },
+      },
+    });
+    expect(r.hookErrors).toEqual(['afterRestore: afterRestore says no']);
+    expect(fs.existsSync(path.join(target, 'snapshot.jss'))).toBe(true);
+  });
+
+  it('a hook that throws during the restore (after the snapshot, after a segment) stops it as HOOK_FAILED naming the hook; nothing is swapped in', async () => {
+    const dir = await tempDir();
+    const dataDir = path.join(dir, 'data');
+    const db = await dbWithLines(dataDir, {});
+    await db.archive.create();
+    await db.close();
+    for (const name of ['afterSnapshotRestore', 'afterWalSegmentRestore', 'beforeRestore'] as const) {
+      const target = path.join(dir, `out-${name}`);
+      const err = await openRestore({ dataDir })
+        .fromLatest({ targetDir: target, hooks: { [name]: () => { throw new Error(`${name} says no`); } } })
+        .catch((e: unknown) => e);
+      expect(isBriError(err, 'HOOK_FAILED'), `${name}: ${String(err)}`).toBe(true);
+      expect((err as Error).message).toContain(`hook ${name} failed: ${name} says no`);
+      expect(fs.existsSync(target)).toBe(false);
+    }
+  });
+});
