@@ -24,6 +24,7 @@ import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { storedEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
+import { checkOutputFile, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
@@ -116,6 +117,11 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   /** An archive id (validated) in the archive directory, or a path to a file. */
   fileFor(idOrFile: string): string {
     return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));
+  }
+
+  /** Where the data directory, the archive directory and the remotes are (what an output file must keep out of). */
+  protected places(): LocationSettings {
+    return { dataDir: this.host.dataDir, archiveDir: this.archiveDir, remotes: this.sources.places() };
   }
 
   /** Sources named by `--source` (a name or a provider), else every one in priority order. */
@@ -221,6 +227,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     // A directory as the target means "into it", under the archive's own name (as cp does).
     const named = path.resolve(file);
     const target = (await fsp.stat(named).catch(() => null))?.isDirectory() ? path.join(named, archiveFileName(id)) : named;
+    checkOutputFile(target, this.places(), 'the download target', id);
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!entry) throw notFound(id, opts.source ?? `any source${listing.unreachable.length ? ` (unreachable: ${listing.unreachable.map((u) => u.source).join(', ')})` : ''}`);
@@ -311,7 +318,13 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    */
   async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
     const file = await archiveFileInput(this.fileFor(idOrFile));
-    if (opts.inPlace || opts.out !== undefined) return repairArchive(file, opts.inPlace ? file : path.resolve(opts.out!));
+    if (opts.inPlace) return repairArchive(file, file);
+    if (opts.out !== undefined) {
+      const out = path.resolve(opts.out);
+      // (The archive's own name may be written: a repaired copy of it, the same archive.)
+      checkOutputFile(out, this.places(), 'the repaired copy (--out)', idOfFile(file));
+      return repairArchive(file, out);
+    }
     const out = path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
     await makeDirs(path.dirname(out));
     return repairArchive(file, out);

@@ -203,3 +203,28 @@ export function carryOverFor(archiveDir: string, target: string): string[] {
   const rel = path.relative(realPath(target), realPath(archiveDir));
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
 }
+
+/**
+ * A file a command writes (a download, a repaired copy): never inside the data directory outside its
+ * archive directory (the store owns what is there: a WAL segment or snapshot.jss written over), never
+ * in a local remote's directory, and never over another archive of the archive directory (its only
+ * copy, perhaps). `<id>.bri` of the archive itself may be written.
+ */
+export function checkOutputFile(file: string, s: LocationSettings, what: string, archiveId: string | null): void {
+  const out: Place = { setting: what, path: realPath(file) };
+  const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
+  const archives: Place = { setting: 'the archive directory', path: realPath(s.archiveDir) };
+  if (isWithin(out.path, data.path) && !isWithin(out.path, archives.path)) throw refused(ErrorCodes.USAGE, out, data, 'the store owns what is in it (a WAL segment or snapshot.jss written over is data lost)');
+  for (const r of s.remotes) {
+    const dir = localRemoteDir(r.description);
+    if (dir !== null && isWithin(out.path, dir)) throw refused(ErrorCodes.USAGE, out, { setting: r.setting, path: dir }, 'the remote\'s copies are its own');
+  }
+  const name = path.basename(out.path);
+  if (path.dirname(out.path) === archives.path && name.endsWith('.bri') && name !== `${archiveId}.bri` && fs.existsSync(out.path)) {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${out.path} would replace another archive of the archive directory`, {
+      hint: 'Write it elsewhere (a file outside the archive directory, or a new name).',
+      details: { path: out.path },
+    });
+  }
+}
+

@@ -215,6 +215,47 @@ describe('a remote that reaches the archive directory through one of its folders
   });
 });
 
+describe('files a command writes keep out of what the tool owns', () => {
+  it('download and repair --out refuse the data directory\'s files, a remote\'s directory and another archive; the archive\'s own name and a place outside are written', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { i });
+    const first = await db.archive.create();
+    for (let i = 0; i < 5; i++) await db.set(`B_${i}`, { i });
+    const second = await db.archive.create();
+    await db.close();
+    const config = path.join(r, 'c.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    const snapshot = await fsp.readFile(path.join(dataDir, 'snapshot.jss'));
+    const firstBytes = await fsp.readFile(first.file);
+    const damaged = path.join(r, 'damaged.bri');
+    await fsp.copyFile(second.file, damaged);
+    for (const [args, what] of [
+      [['archive', 'download', second.archiveId, path.join(dataDir, 'snapshot.jss')], 'snapshot.jss'],
+      [['archive', 'download', second.archiveId, path.join(dataDir, 'wal')], 'wal/ as a folder'],
+      [['archive', 'download', second.archiveId, first.file], 'another archive'],
+      [['archive', 'download', second.archiveId, path.join(nas, 'x.bri')], 'a remote'],
+      [['archive', 'repair', damaged, '--out', first.file], 'repair over another archive'],
+      [['archive', 'repair', damaged, '--out', path.join(dataDir, 'wal', '000000.wal')], 'repair over a WAL segment'],
+    ] as const) {
+      const res = await runCli([...args, '-d', dataDir, '-c', config]);
+      expect(res.code, `${what}: ${res.stderr}`).toBe(2);
+      expect(res.stderr, what).toMatch(/USAGE/);
+    }
+    expect(await fsp.readFile(path.join(dataDir, 'snapshot.jss'))).toEqual(snapshot);
+    expect(await fsp.readFile(first.file)).toEqual(firstBytes);
+    expect((await recover(dataDir)).state.documents.size).toBe(10);
+    expect(fs.readdirSync(path.join(dataDir, 'wal')).filter((f) => f.endsWith('.bri'))).toEqual([]);
+    const onItself = await runCli(['archive', 'download', second.archiveId, second.file, '-d', dataDir, '-c', config]);
+    expect(onItself.code, onItself.stderr).toBe(0);
+    const outside = await runCli(['archive', 'download', second.archiveId, path.join(r, 'copy.bri'), '-d', dataDir, '-c', config]);
+    expect(outside.code, outside.stderr).toBe(0);
+  }, 60_000);
+});
+
 /** Where a generated layout puts each thing, relative to a root holding `data`. */
 const SPOTS = ['data', 'data/archives', 'data/wal', 'data/backups', 'arch', 'nas', 'nas/sub', '.', 'data/archives/nas', 'other'] as const;
 const layout = fc.record({
