@@ -48,6 +48,13 @@ async function archiveFileInput(file: string): Promise<string> {
   return file;
 }
 
+/** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
+function namedAs(idOrFile: string, file: string, report: VerifyReport): VerifyReport {
+  const asked = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? null : idOrFile;
+  if (asked === null || report.archiveId === null || report.archiveId === asked) return report;
+  return { ...report, ok: false, problems: [...report.problems, `${file} holds archive ${report.archiveId}, not ${asked}`] };
+}
+
 /** The id an archive file's name gives (`<id>.bri`), when it is a valid one. */
 function idOfFile(file: string): string | null {
   const name = path.basename(file, ARCHIVE_EXTENSION);
@@ -303,7 +310,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const file = this.fileFor(idOrFile);
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
-    if (local) return verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    if (local) return namedAs(idOrFile, file, await verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };

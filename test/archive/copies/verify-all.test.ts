@@ -180,4 +180,14 @@ describe('verify every archive', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('bri archive verify <id> of a file that holds another (whole) archive fails, naming what it holds', async () => {
+    const { dataDir, ids, files } = await threeArchives();
+    await fsp.copyFile(files[0]!, files[2]!);
+    const res = await runCli(['archive', 'verify', ids[2]!, '--json', '-d', dataDir]);
+    expect(res.code, res.stderr).not.toBe(EXIT_OK);
+    const report = JSON.parse(res.stdout) as { ok: boolean; problems: string[] };
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toContain(`holds archive ${ids[0]}, not ${ids[2]}`);
+  }, 60_000);
 });
