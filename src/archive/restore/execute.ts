@@ -38,22 +38,6 @@ export interface RestoreHooks {
   onError?(error: unknown, plan: RestorePlan): void | Promise<void>;
 }
 
-/** A hook that throws during a restore stops it as HOOK_FAILED, naming the hook (not as a restore that broke). */
-function guarded(hooks: RestoreHooks | undefined): RestoreHooks | undefined {
-  if (!hooks) return hooks;
-  const wrap = <A extends unknown[]>(name: string, fn: ((...a: A) => void | Promise<void>) | undefined) =>
-    fn &&
-    (async (...a: A) => {
-      try {
-        await fn(...a);
-      } catch (err) {
-        if (isBriError(err)) throw err;
-        throw new BriError(ErrorCodes.HOOK_FAILED, `hook ${name} failed: ${(err as Error)?.message ?? String(err)}`, { hint: 'The restore stopped before anything was swapped in; fix the hook, or run without it.', cause: err });
-      }
-    });
-  return { ...hooks, beforeRestore: wrap('beforeRestore', hooks.beforeRestore), afterSnapshotRestore: wrap('afterSnapshotRestore', hooks.afterSnapshotRestore), afterWalSegmentRestore: wrap('afterWalSegmentRestore', hooks.afterWalSegmentRestore) };
-}
-
 export interface RestoreOptions {
   targetDir: string;
   key?: EncryptionKey;
@@ -254,7 +238,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   const temporary: string[] = [];
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
-    await guarded(opts.hooks)?.beforeRestore?.(plan);
+    await opts.hooks?.beforeRestore?.(plan);
     await writeJournal(journal);
     // One pass: the copy is built from as it is, every member checked against the manifest on the way.
     // A copy that does not match is verified (and repaired, or passed over for another source) first, then built again.
@@ -277,7 +261,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
         ...(opts.key ? { key: opts.key } : {}),
         ...(opts.age ? { age: opts.age } : {}),
         ...(opts.verify === false ? { verify: false } : {}),
-        ...(opts.hooks ? { hooks: guarded(opts.hooks)! } : {}),
+        ...(opts.hooks ? { hooks: opts.hooks } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         ...(opts.shipped ? { shipped: opts.shipped } : {}),
         ...(opts.shippedMustBeWhole ? { shippedMustBeWhole: true } : {}),
