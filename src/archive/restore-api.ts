@@ -37,7 +37,7 @@ import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
 import { dataDirTail, startSeed } from './timetravel/wal-tail.js';
-import { notYetArchived, noteReplacedLines, tailEnd } from './timetravel/tail-end.js';
+import { notYetArchived, noteReplacedLines, noteUnreadable, tailEnd } from './timetravel/tail-end.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
@@ -247,7 +247,7 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
-    noteReplacedLines(result, replaced, listing.archives, opts.cleanExisting === true);
+    noteReplacedLines(result, replaced, listing.archives, opts.cleanExisting === true), noteUnreadable(result, listing);
     const shipped = result.shipped;
     for (const f of shipped?.replaced ?? []) opts.onSourceProblem?.({ source: f.source, reason: `shipped WAL lines ${f.fromLine}..${f.toLine}: ${f.reason}; taken from another source` });
     if (shipped?.broken) {

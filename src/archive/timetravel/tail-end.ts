@@ -93,6 +93,23 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
 }
 
 /**
+ * Says, among a restore's warnings, each archive file that could not be read (its manifest damaged past
+ * what its recovery data mends, a copy cut short): what it holds may be newer than what was restored,
+ * and a restore that looks whole would hide it. (Entries that are not archives at all are said by the listing.)
+ */
+export function noteUnreadable(
+  result: RestoreResult,
+  listing: { archives: ReadonlyArray<{ manifest: Manifest }>; unreadable: ReadonlyArray<{ source: string; location: string; archiveId?: string; error: { code: string; message: string; details?: unknown } }> },
+): void {
+  const readable = new Set(listing.archives.map((a) => a.manifest.archiveId));
+  for (const u of listing.unreadable) {
+    // (A copy of an archive read from another source, or an entry that is no archive at all, hides nothing.)
+    if ((u.archiveId !== undefined && readable.has(u.archiveId)) || (u.error.details as { misplaced?: boolean } | undefined)?.misplaced === true) continue;
+    result.warnings.push(`${u.source}: ${u.location} could not be read (${u.error.code}: ${u.error.message}); whatever it holds is not in this restore: \`bri archive verify --all\` says what is wrong, \`bri archive repair\` mends what its recovery data can`);
+  }
+}
+
+/**
  * A point in time past every archive, which the data directory's own WAL holds: the restore's
  * TIMESTAMP_NOT_FOUND, said with where the lines are and how to restore them. Any other time (before
  * the directory's first line, inside a gap between archives) keeps the error as it was: archiving

@@ -144,6 +144,26 @@ describe('a restore over a directory with lines it does not bring back', () => {
     }
   });
 
+  it('an archive file that cannot be read is said by the restore that goes on without it (latest restored from the one before looked whole)', async () => {
+    const dir = path.join(await makeTempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir } });
+    for (let i = 0; i < 5; i++) await db.set(`A${i}`, { v: i });
+    await db.archive.create();
+    for (let i = 0; i < 3; i++) await db.set(`B${i}`, { v: i });
+    const newest = await db.archive.create();
+    await db.close();
+    await fsp.truncate(newest.file, 2000);
+    const out = path.join(path.dirname(dir), 'out');
+    for (const dryRun of [true, false]) {
+      const r = await openRestore({ dataDir: dir }).fromLatest({ targetDir: out, dryRun });
+      expect(r.lastLine).toBe(5);
+      expect(r.warnings.filter((w) => w.includes('could not be read')), `dry run ${dryRun}`).toEqual([expect.stringContaining(newest.file)]);
+    }
+    const cli = await runCli(['restore', 'latest', '-d', dir, '--target', path.join(path.dirname(dir), 'out2')]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout + cli.stderr).toMatch(/WARNING.*could not be read/);
+  });
+
   it('through the CLI: the dry run prints the warning, the error its hint', async () => {
     const { dir, between } = await withUnarchivedLines();
     const dry = await runCli(['restore', 'latest', '--data-dir', dir, '--dry-run', '--force', '--clean-existing']);
