@@ -207,9 +207,15 @@ export function decodeManifest(text: string): Manifest {
     if (s.firstLine !== expected || s.lastLine < s.firstLine - 1) throw bad(`segment ${s.segment} lines ${s.firstLine}..${s.lastLine} do not follow line ${expected - 1}`);
     expected = s.lastLine + 1;
     entries += s.lastLine - s.firstLine + 1;
+    if (s.entries !== s.lastLine - s.firstLine + 1) throw bad(`segment ${s.segment} says ${s.entries} entries for lines ${s.firstLine}..${s.lastLine}`);
   }
   if (expected - 1 !== m.timeRange.walLines.end) throw bad('segments do not end at walLines.end');
   if (entries !== m.contents.totalWalEntries) throw bad('totalWalEntries differs from the segments');
+  if (m.stats.operationsInWal !== m.contents.totalWalEntries) throw bad('stats.operationsInWal differs from totalWalEntries');
+  // The range ends at the last line's time, and the archive is sealed no earlier (what a restore to a time relies on).
+  const lastTime = m.contents.segments.reduce<number | null>((t, s) => s.lastTimestamp ?? t, null);
+  if (lastTime !== null && m.timeRange.end.getTime() !== lastTime) throw bad(`timeRange.end is not the time of line ${m.timeRange.walLines.end}`);
+  if (m.timeRange.sealedAt.getTime() < m.timeRange.end.getTime()) throw bad('timeRange.sealedAt is before timeRange.end');
   const names = m.contents.segments.map((s) => s.file);
   if ([...names].sort() .join() !== names.join()) throw bad('segments out of order');
   return m;

@@ -229,6 +229,12 @@ describe('the forger itself', () => {
     const plain = await readHostile(buildTar(entries()));
     expect(plain.report.ok, plain.report.problems.join('; ')).toBe(true);
   });
+
+  it('a manifest that says a plain snapshot is encrypted (checksums recomputed) is reported by verify', async () => {
+    const out = await readHostile(buildTar(consistentPackage({}, (m) => (m.contents.snapshot.encrypted = true))));
+    expect(out.report.ok).toBe(false);
+    expect(out.report.problems.join('; ')).toMatch(/snapshot\.jss\.zst: plain, the manifest says encrypted/);
+  });
 });
 
 describe('member names that leave the archive', () => {
@@ -578,6 +584,11 @@ const schemaCases: Array<[string, (m: ManifestObject) => unknown, RegExp]> = [
   ['segments that do not follow each other', (m: ManifestObject) => (m.contents.segments[1].firstLine += 1), /manifest\.jss is inconsistent/],
   ['segments that do not end at walLines.end', (m: ManifestObject) => (m.timeRange.walLines.end += 5), /manifest\.jss is inconsistent/],
   ['a segment listed twice', (m: ManifestObject) => m.contents.segments.splice(1, 0, structuredClone(m.contents.segments[0])), /manifest\.jss is inconsistent/],
+  // Facts a restore or a listing acts on, which the segments contradict.
+  ['a segment whose entries are not its lines', (m: ManifestObject) => (m.contents.segments[0].entries = 99), /manifest\.jss is inconsistent: segment .* says 99 entries/],
+  ['operations that are not the entries', (m: ManifestObject) => (m.stats.operationsInWal = 999), /manifest\.jss is inconsistent: stats\.operationsInWal/],
+  ['an end later than the last line', (m: ManifestObject) => (m.timeRange.end = new Date(4102444800000)), /manifest\.jss is inconsistent: timeRange\.end/],
+  ['a seal before the end', (m: ManifestObject) => (m.timeRange.sealedAt = new Date(1000)), /manifest\.jss is inconsistent: timeRange\.sealedAt/],
 ];
 
 describe('manifests that fail the schema', () => {

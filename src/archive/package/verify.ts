@@ -224,9 +224,8 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   } catch (err) {
     readError = err;
   }
-  // The PAR2 check reads the protected bytes again. It starts now, while the decoder threads finish the last
-  // members (this thread mostly waits for them), as if the members match their checksums; it is made again
-  // below when they do not (the set it may take depends on that).
+  // The PAR2 check starts now, while the decoder threads finish the last members, as if the members match
+  // their checksums; it is made again below when they do not (the set it may take depends on that).
   const m = manifest as Manifest | null;
   const known = slices?.known();
   const early = readError === null && m !== null ? checkArchiveBytes(file, { manifest: m, layout: layout.layout, membersMatch: true, known }) : null;
@@ -268,6 +267,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
     if (content.digest('hex') !== m.contents.snapshot.contentSha256) problem(`${name}: content does not match its sha256`);
     const text = Buffer.concat(parts).toString('utf8');
     const encrypted = isEncryptedSnapshot(text);
+    if (encrypted !== m.contents.snapshot.encrypted) problem(`${name}: ${encrypted ? 'encrypted' : 'plain'}, the manifest says ${encrypted ? 'plain' : 'encrypted'}`);
     if (encrypted && opts.key === undefined) {
       report.checked.snapshot = 'encrypted-not-checked';
       return;
