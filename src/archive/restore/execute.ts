@@ -177,8 +177,10 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
   };
 }
 
-export async function executeRestore(plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+export async function executeRestore(given: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   if (opts.newInstanceId !== undefined) assertInstanceId(opts.newInstanceId, 'new instance id');
+  // A clone is a new instance: its plan (and its dry run) says the chain forks.
+  const plan = opts.newInstanceId !== undefined && given.continuesChain ? { ...given, continuesChain: false } : given;
   const target = path.resolve(opts.targetDir);
   const base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'> = {
     dryRun: opts.dryRun === true,

@@ -125,6 +125,11 @@ describe('restore', () => {
     const { root, dataDir, db, archives } = await setup();
     const sourceBefore = await treeDigest(path.join(dataDir, 'wal'));
     const target = path.join(root, 'clone');
+    // The dry run says what the clone will be: a new instance, the chain forked (for the latest state too).
+    for (const latest of [false, true]) {
+      const dry = await db.restore.clone({ ...(latest ? {} : { archiveId: archives[0]! }), targetDir: target, dryRun: true, newInstanceId: 'staging' });
+      expect([dry.instanceId, dry.plan.continuesChain]).toEqual(['staging', false]);
+    }
     const result = await db.restore.clone({ archiveId: archives[0]!, targetDir: target });
     expect(result.instanceId).not.toBe(result.plan.instanceId);
     expect((await readArchiveState(target))!.instanceId).toBe(result.instanceId);
