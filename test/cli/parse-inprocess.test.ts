@@ -84,6 +84,8 @@ const CASES: Array<[string[], CommandName, Record<string, unknown>]> = [
   [['restore', 'to-timestamp', '2026-03-01T10:00:00Z', '-d', '/srv/d'], 'restore to-timestamp', { ...RESTORE, timestamp: Date.parse('2026-03-01T10:00:00Z') }],
   [['restore', 'to-timestamp', '1767225600000', '-d', '/srv/d'], 'restore to-timestamp', { ...RESTORE, timestamp: 1767225600000 }],
   [['restore', 'clone', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy' }],
+  // An empty id is given, not left out: the clone refuses it (a random id would hide the mistake).
+  [['restore', 'clone', '-d', '/srv/d', '--target', '/srv/copy', '--new-instance-id', ''], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', newInstanceId: '' }],
   [['restore', 'clone', 'ID1', '-d', '/srv/d', '--target', '/srv/copy', '--new-instance-id', 'copy-1'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1', newInstanceId: 'copy-1' }],
   [['restore', 'clone', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],
   [['restore', 'clone', 'ID1', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],

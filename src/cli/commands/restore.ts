@@ -86,7 +86,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
       if (id !== undefined && raw.archive !== undefined && id !== raw.archive) throw new BriError(ErrorCodes.USAGE, `clone names two archives (${id} and --archive ${String(raw.archive)})`, { hint: 'Give the archive once: bri restore clone <id> --target DIR.' });
       const archiveId = id ?? (raw.archive !== undefined ? String(raw.archive) : undefined);
       if (archiveId !== undefined && raw.at !== undefined) throw new BriError(ErrorCodes.USAGE, 'clone takes an archive or --at, not both', { hint: '<id> (or --archive <id>) clones the end of an archive; --at <time> the state at a point in time.' });
-      return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId ? { newInstanceId: String(raw.newInstanceId) } : {}) });
+      return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId !== undefined ? { newInstanceId: String(raw.newInstanceId) } : {}) });
     });
 
   addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
