@@ -180,9 +180,16 @@ export async function uploadPending(
   const out: CopyStatus[] = [];
   // One read of the records, not one per archive and remote: every create runs this over all local archives.
   const records = await readAllCopyRecords(archiveDir);
+  const now = Date.now();
+  // An archive past a remote's own retentionDays is not sent there again: its prune just removed it (each run sent it back, then removed it).
+  // (An instance's newest archive is never pruned: it goes everywhere, whatever its age.)
+  const newest = new Map<string, number>();
+  for (const { manifest: m } of archives) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
+  const pastRetention = (m: LocalFile['manifest'], days: number | undefined) =>
+    days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now - days * 86_400_000;
   for (const a of archives) {
     const have = records.get(a.manifest.archiveId) ?? [];
-    const missing = sources.remotes.filter((r) => !have.some((c) => c.source === r.name)).map((r) => r.name);
+    const missing = sources.remotes.filter((r) => !have.some((c) => c.source === r.name) && !pastRetention(a.manifest, r.config.retentionDays)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
   return out;

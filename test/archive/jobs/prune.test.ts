@@ -9,6 +9,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../../src/archive/restore-api.js';
+import { parseArchiveConfig } from '../../../src/archive/config.js';
+import { ArchiveSources } from '../../../src/archive/copies/sources.js';
+import { uploadPending } from '../../../src/archive/copies/upload.js';
 import { createDB } from '../../../src/db.js';
 import { toPlainState } from '../../../src/format/state.js';
 import { recover } from '../../../src/store/recovery.js';
@@ -127,5 +130,32 @@ describe('pruning', () => {
     const real = await new api(offlineHost(dir, undefined), { retentionDays: 7 }).prune({ now: later });
     expect(real.removed.map((d) => d.archiveId)).toEqual([ids[2]]);
     expect(fs.readdirSync(path.join(dir, 'archives')).filter((n) => n.endsWith('.bri')).sort()).toEqual([ids[0], ids[1], ids[3]].map((id) => `${id}.bri`));
+  });
+});
+
+describe('a remote with its own retentionDays', () => {
+  it('is not sent archives past its days again (its prune just removed them), except an instance\'s newest, which is never pruned', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const db = await createDB({ storeConfig: { dataDir: dir, archive: { compression: { level: 1 } } } });
+    await db.set('A', { v: 1 });
+    const older = await db.archive.create();
+    await db.set('B', { v: 2 });
+    const newest = await db.archive.create();
+    await db.close();
+    const config = parseArchiveConfig({ remotes: [{ provider: 'local', name: 'nas', path: nas, retentionDays: 2 }] });
+    const sources = new ArchiveSources(config.remotes, config.restoreSources);
+    const aged = (m: typeof older.manifest) => ({ ...m, timeRange: { ...m.timeRange, sealedAt: new Date(Date.now() - 10 * 86_400_000) } });
+    try {
+      const sent = await uploadPending([{ file: older.file, manifest: aged(older.manifest) }, { file: newest.file, manifest: aged(newest.manifest) }], sources, path.join(dir, 'archives'));
+      expect(sent.map((s) => [s.archiveId, s.outcome])).toEqual([[newest.archiveId, 'uploaded']]);
+      // Within its days, an archive goes there as usual.
+      const fresh = await uploadPending([{ file: older.file, manifest: older.manifest }], sources, path.join(dir, 'archives'));
+      expect(fresh.map((s) => [s.archiveId, s.outcome])).toEqual([[older.archiveId, 'uploaded']]);
+    } finally {
+      await sources.close();
+    }
   });
 });
