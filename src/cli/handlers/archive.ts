@@ -48,7 +48,10 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
   else {
     const failed = r.archives.filter((v) => !v.ok).length;
     for (const u of r.unreachable) process.stderr.write(`NOT LISTED  ${u.source}: [${u.error.code}] ${u.error.message}\n`);
-    const counts = r.archives.length === 0 ? 'no archives to verify' : `${r.archives.length} archives verified: ${r.archives.length - failed} whole, ${failed} failed`;
+    // Copies are counted as copies: a damaged local copy followed by a whole remote one is one archive, two copies.
+    const ids = new Set(r.archives.map((v) => v.archiveId ?? v.file));
+    const copies = ids.size === r.archives.length ? '' : ` (${r.archives.length} copies)`;
+    const counts = r.archives.length === 0 ? 'no archives to verify' : `${ids.size} archives verified${copies}: ${r.archives.length - failed} whole, ${failed} failed`;
     const line = `${counts}${r.unreachable.length ? `; ${r.unreachable.length} sources not listed` : ''}`;
     if (r.ok) printLine(line, o);
     else process.stderr.write(line + '\n');

@@ -179,6 +179,11 @@ describe('verify every archive', () => {
     } finally {
       await db.close();
     }
+    // In words, archives are counted as archives and copies as copies.
+    const config = path.join(path.dirname(dataDir), 'c.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    const cli = await runCli(['archive', 'verify', '--all', '-d', dataDir, '-c', config]);
+    expect(cli.stdout + cli.stderr).toContain('3 archives verified (4 copies): 3 whole, 1 failed');
   }, 60_000);
 
   it('bri archive verify <id> of a file that holds another (whole) archive fails, naming what it holds', async () => {
