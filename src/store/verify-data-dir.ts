@@ -4,6 +4,9 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { verifyChain, type ChainBreak, type ChainReport } from './wal/chain.js';
 import { readColdTier } from './cold-tier.js';
 import { readSnapshot } from './snapshot-store.js';
+import { recover } from './recovery.js';
+import { readArchiveState } from './archive-state.js';
+import type { DbState } from '../format/state.js';
 
 export interface DataDirReport {
   ok: boolean;
@@ -53,6 +56,14 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
         snapshot.ok = false;
         snapshot.error = `walLine ${snap.walLine} is past the WAL's end (${linesOnDisk} lines)`;
         problems.push(`snapshot.jss: ${snapshot.error}`);
+      } else if (!chain.firstBreak && !chain.anchored && chain.pointersChecked && (await wholeFromLineOne(dataDir))) {
+        // A WAL whole from its first line says what the snapshot must hold: another database's snapshot copied in is not it.
+        const differs = await snapshotAgainstReplay(dataDir, snap, key);
+        if (differs !== null) {
+          snapshot.ok = false;
+          snapshot.error = differs;
+          problems.push(`snapshot.jss: ${differs}`);
+        }
       }
     }
   } catch (err) {
@@ -82,3 +93,32 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
   }
   return { ok: problems.length === 0, dataDir, chain, snapshot, cold, problems };
 }
+
+/** Whether the WAL on disk is the directory's whole history: no line removed once archived, no restored origin before its first line. */
+async function wholeFromLineOne(dataDir: string): Promise<boolean> {
+  const state = await readArchiveState(dataDir).catch(() => undefined);
+  return state === null || (state !== undefined && state.removedLines === 0 && state.origin === undefined);
+}
+
+/**
+ * What the snapshot holds against the replay of the WAL's lines 1..walLine (a WAL whole from its first
+ * line): the same document keys and set members, but for the documents evicted to the cold tier (BRI
+ * leaves those out of its snapshot). Null when they agree; else the first difference, and how many.
+ */
+async function snapshotAgainstReplay(dataDir: string, snap: { walLine: number; state: DbState }, key: EncryptionKey | undefined): Promise<string | null> {
+  const replayed = (await recover(dataDir, { encryptionKey: key, ignoreSnapshot: true, untilLine: snap.walLine })).state;
+  const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
+  const wrong: string[] = [];
+  // Keys, not values: BRI's version-2 snapshot writes a document's references inlined, where the WAL wrote their ids.
+  for (const k of snap.state.documents.keys()) if (!replayed.documents.has(k)) wrong.push(k);
+  for (const k of replayed.documents.keys()) if (!snap.state.documents.has(k) && !cold.has(k)) wrong.push(k);
+  const sets = new Set([...snap.state.collections.keys(), ...replayed.collections.keys()]);
+  for (const k of sets) {
+    const a = snap.state.collections.get(k) ?? new Set<string>();
+    const b = replayed.collections.get(k) ?? new Set<string>();
+    if (a.size !== b.size || [...a].some((m) => !b.has(m))) wrong.push(k);
+  }
+  if (wrong.length === 0) return null;
+  return `its state is not the WAL's lines 1..${snap.walLine} replayed: ${wrong.length} key(s) differ, the first ${JSON.stringify(wrong[0])} (a snapshot of another database, or one damaged in place)`;
+}
+

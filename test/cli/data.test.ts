@@ -1,8 +1,10 @@
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyFixture, FIXTURE_KEY, fixturesPresent, loadCheckpoints, normalizeState } from '../support/fixtures.js';
 import { runCli } from '../support/cli.js';
+import { createDB } from '../../src/db.js';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -79,4 +81,31 @@ describe.skipIf(!fixturesPresent())('bri data (end to end, child process)', () =
     expect(res.code).toBe(10);
     expect(JSON.parse(res.stderr).error).toMatchObject({ code: 'NOT_A_DATA_DIR', hint: expect.any(String) });
   });
+});
+
+describe('bri data verify: the snapshot against a WAL whole from its first line', () => {
+  it('a snapshot.jss of another database is reported (its keys are not the replay\'s); the directory\'s own passes, also after an archive', async () => {
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'bri-data-foreign-'));
+    made.push(path.join(root, 'x'));
+    const write = async (dir: string, prefix: string, n: number) => {
+      const db = await createDB({ storeConfig: { dataDir: dir } });
+      for (let i = 0; i < n; i++) await db.set(`${prefix}_${i}`, { i });
+      await db.sAdd('S', `${prefix}-member`);
+      await db.close();
+    };
+    const mine = path.join(root, 'data');
+    const other = path.join(root, 'other');
+    await write(mine, 'USER', 10);
+    await write(other, 'ALIEN', 4);
+    const own = await runCli(['data', 'verify', '-d', mine]);
+    expect(own.code, own.stderr).toBe(0);
+    expect((await runCli(['archive', 'create', '-q', '-d', mine])).code).toBe(0);
+    expect((await runCli(['data', 'verify', '-d', mine])).code).toBe(0);
+    await fsp.copyFile(path.join(other, 'snapshot.jss'), path.join(mine, 'snapshot.jss'));
+    const foreign = await runCli(['data', 'verify', '-d', mine, '--json']);
+    expect(foreign.code).toBe(1);
+    const report = JSON.parse(foreign.stdout) as { ok: boolean; problems: string[] };
+    expect(report.ok).toBe(false);
+    expect(report.problems.join('\n')).toMatch(/snapshot\.jss: its state is not the WAL's lines 1\.\.\d+ replayed: \d+ key\(s\) differ/);
+  }, 60_000);
 });
