@@ -11,7 +11,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
 import { assertDataDir } from '../store/data-dir.js';
-import { isLiveOwner, readLockOwner } from '../store/lock/dir-lock.js';
+import { refuseIfLocked } from '../store/lock/dir-lock.js';
 import { recover } from '../store/recovery.js';
 import { collectStats, type DataDirStats } from '../store/stats.js';
 import { resolveEncryptionKey } from '../store/store.js';
@@ -150,10 +150,7 @@ export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats>
 export async function withStoppedDatabase<T>(dataDir: string, fn: (live: LiveStore) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
   if (opts.readOnly) {
     await assertDataDir(dataDir, false);
-    const owner = await readLockOwner(dataDir);
-    if (owner && isLiveOwner(owner)) {
-      throw new BriError(ErrorCodes.LOCKED, `${dataDir} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose})`, { hint: 'Stop the process that has the database open, or roll back through it (db.restore.rollback).', details: { owner } });
-    }
+    await refuseIfLocked(dataDir, 'Stop the process that has the database open, or roll back through it (db.restore.rollback).');
     const { state } = await recover(dataDir, { encryptionKey: encryptionKeyFromEnv() });
     const refused = () => Promise.reject(new BriError(ErrorCodes.USAGE, 'a dry run writes nothing'));
     return fn({ state, set: refused, delete: refused, sAdd: refused, sRem: refused });

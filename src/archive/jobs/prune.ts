@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { BriError, isBriError } from '../../errors.js';
 import { fileSha256 } from '../copies/upload.js';
+import { readAllCopyRecords, type CopyRecord } from '../copies/records.js';
 import { removeCopy } from '../copies/copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
 import type { ArchiveCopy, MergedListing } from '../copies/catalog.js';
@@ -63,22 +64,22 @@ function oneCopyPerLocation(copies: ArchiveCopy[]): { distinct: ArchiveCopy[]; t
 /**
  * Whether a copy other than the local one is whole, as far as can be told here: a cloud copy is taken
  * on its store's word (it checks what it keeps, and reading it back would cost a download); a copy on
- * a local remote (a NAS, a USB disk, where bits rot unseen) is read and hashed against the local copy.
+ * a local remote (a NAS, a USB disk, where bits rot unseen) is read and hashed against the SHA-256 its
+ * upload confirmed (the local file's, when no record says it).
  */
-async function anotherCopyWhole(copies: ArchiveCopy[], sources: ArchiveSources): Promise<boolean> {
+async function anotherCopyWhole(copies: ArchiveCopy[], sources: ArchiveSources, records: ReadonlyArray<CopyRecord>): Promise<boolean> {
   const local = copies.find((c) => c.source === LOCAL_SOURCE);
-  let localSha: string | null = null;
   for (const c of copies) {
     if (c.source === LOCAL_SOURCE) continue;
     if (c.provider !== 'local' || local?.file === undefined || c.key === undefined) return true;
-    localSha ??= (await fileSha256(local.file)).sha256;
+    const want = records.find((r) => r.source === c.source)?.sha256 ?? (await fileSha256(local.file)).sha256;
     const hash = createHash('sha256');
     try {
       for await (const chunk of await sources.remote(c.source)!.store.get(c.key)) hash.update(chunk as Buffer);
     } catch {
       continue;
     }
-    if (hash.digest('hex') === localSha) return true;
+    if (hash.digest('hex') === want) return true;
   }
   return false;
 }
@@ -101,10 +102,11 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   // With a source down, a local copy must not go on the word of the remaining ones only.
   const remove = plan.remove.filter((d) => !(d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local' && down.size > 0));
   // Nor on the word of a copy on a disk of ours whose bytes changed since the upload (its size is the same): it is read first.
-  for (const d of [...remove]) {
-    if (d.source !== LOCAL_SOURCE || d.reason !== 'beyond-keep-local') continue;
+  const relying = remove.filter((d) => d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local');
+  const records = relying.length > 0 ? await readAllCopyRecords(archiveDir) : new Map<string, CopyRecord[]>();
+  for (const d of relying) {
     const a = archives.find((x) => x.manifest.archiveId === d.archiveId)!;
-    if (!(await anotherCopyWhole(a.copies, sources))) remove.splice(remove.indexOf(d), 1);
+    if (!(await anotherCopyWhole(a.copies, sources, records.get(d.archiveId) ?? []))) remove.splice(remove.indexOf(d), 1);
   }
   // A copy's other names go with it when it goes (its bytes are theirs), and stay when it stays.
   for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });

@@ -12,11 +12,11 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, BriError, ErrorCodes, errnoOf, isBriError } from '../../errors.js';
+import { asBriError, ErrorCodes, errnoOf, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
-import { acquireLock, isLiveOwner, LOCK_FILE, readLockOwner, type DirLock } from '../../store/lock/dir-lock.js';
+import { acquireLock, LOCK_FILE, refuseIfLocked, type DirLock } from '../../store/lock/dir-lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
 import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';
@@ -131,13 +131,7 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
   if (st.exists && !st.empty && !opts.force) {
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
   }
-  const owner = st.exists ? await readLockOwner(target) : null;
-  if (owner && isLiveOwner(owner)) {
-    throw new BriError(ErrorCodes.LOCKED, `${target} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose})`, {
-      hint: 'Stop the process that has the database open, then restore.',
-      details: { owner },
-    });
-  }
+  if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
   return st;
 }
 

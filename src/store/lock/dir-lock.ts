@@ -75,6 +75,17 @@ function lockedError(what: string, lockPath: string, owner: LockOwner): BriError
   );
 }
 
+/**
+ * Throws LOCKED when a live process holds the data directory's lock, without taking it: for what only
+ * reads the directory but must refuse as the run that writes would (a dry run), or checks before it locks.
+ */
+export async function refuseIfLocked(dataDir: string, hint?: string): Promise<void> {
+  const owner = await readLockOwner(dataDir);
+  if (owner === null || !isLiveOwner(owner)) return;
+  const err = lockedError(`data directory ${dataDir}`, path.join(dataDir, LOCK_FILE), owner);
+  throw hint === undefined ? err : new BriError(ErrorCodes.LOCKED, err.message, { hint, details: err.details });
+}
+
 /** Takes the data directory's lock, taking over a stale one; throws LOCKED if a live process holds it. */
 export async function acquireLock(dataDir: string, purpose: string): Promise<DirLock> {
   return acquireLockFile(path.join(dataDir, LOCK_FILE), purpose, `data directory ${dataDir}`);
