@@ -48,9 +48,14 @@ async function archiveFileInput(file: string): Promise<string> {
   return file;
 }
 
+/** Whether a command's argument names a file (a path, or `<name>.bri`) rather than an archive id. */
+function namesFile(idOrFile: string): boolean {
+  return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION);
+}
+
 /** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
 function namedAs(idOrFile: string, file: string, report: VerifyReport): VerifyReport {
-  const asked = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? null : idOrFile;
+  const asked = namesFile(idOrFile) ? null : idOrFile;
   if (asked === null || report.archiveId === null || report.archiveId === asked) return report;
   return { ...report, ok: false, problems: [...report.problems, `${file} holds archive ${report.archiveId}, not ${asked}`] };
 }
@@ -123,7 +128,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   /** An archive id (validated) in the archive directory, or a path to a file. */
   fileFor(idOrFile: string): string {
-    return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));
+    return namesFile(idOrFile) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));
   }
 
   /** Where the data directory, the archive directory and the remotes are (what an output file must keep out of). */
@@ -311,7 +316,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return namedAs(idOrFile, file, await verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
-    const entry = idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
+    const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };
     return verifyRemoteCopy(entry, fetch, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
