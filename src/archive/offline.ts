@@ -28,6 +28,7 @@ export type { RestoreApi, RestoreCallOptions, RestoreListing, ShippedRange } fro
 export type { CatalogArchive, MergedListing, UnreadableCopy, SourceFailure } from './copies/catalog.js';
 export type { CopyStatus } from './copies/upload.js';
 export type { ThawStatus } from './copies/thaw.js';
+export type { ShippingReport } from './shipping/report.js';
 export type { VerifyReport } from './package/verify.js';
 export type { RestorePlan, TimelineRange } from './restore/plan.js';
 export type { RestoreResult } from './restore/execute.js';

@@ -50,6 +50,22 @@ describe('answers that tell what is', () => {
     expect(ok.stdout).toMatch(/no archives/);
   });
 
+  it('archive stats with a remote and continuous shipping off: how far the remote\'s archives reach, not "shipped"', async () => {
+    const { r, dataDir } = await withArchives(1);
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const config = path.join(r, 'archive.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    const up = await runCli(['archive', 'upload', '-d', dataDir, '--config', config]);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    const text = await runCli(['archive', 'stats', '-d', dataDir, '--config', config]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).not.toMatch(/shipped/);
+    expect(text.stdout).toMatch(/on remote +nas: archives through line 10 .*continuous shipping is off/);
+    const json = JSON.parse((await runCli(['archive', 'stats', '-d', dataDir, '--config', config, '--json'])).stdout) as { shipping: Array<{ continuous: boolean; shipments: number; shippedThrough: number }> };
+    expect(json.shipping).toEqual([expect.objectContaining({ source: 'nas', continuous: false, shipments: 0, shippedThrough: 10 })]);
+  });
+
   it('archive prune with no retention policy says so instead of "0 removed"', async () => {
     const { dataDir } = await withArchives(1);
     const res = await runCli(['archive', 'prune', '-d', dataDir]);

@@ -23,13 +23,17 @@ export interface ShippingReport {
   endTimestamp: number | null;
   lagLines: number;
   lagSeconds: number;
+  /** Shipped objects after the base archive (0: the row is how far the remote's archives reach). */
+  shipments: number;
+  /** Whether this configuration ships continuously (off: the row still says how far the remote reaches). */
+  continuous: boolean;
   /** The remote could not be asked. */
   error?: string;
   /** This process's shipper, when it runs. */
   live?: ShippingStatus;
 }
 
-export async function shippingReport(dataDir: string, archiveDir: string, sources: ArchiveSources, live: readonly ShippingStatus[]): Promise<ShippingReport[]> {
+export async function shippingReport(dataDir: string, archiveDir: string, sources: ArchiveSources, live: readonly ShippingStatus[], continuous: boolean): Promise<ShippingReport[]> {
   const state = await readArchiveState(dataDir);
   if (!state || sources.remotes.length === 0) return [];
   const spans = await segmentSpans(dataDir);
@@ -38,7 +42,7 @@ export async function shippingReport(dataDir: string, archiveDir: string, source
   const endTimestamp = lastLocal > 0 ? ((await lineAt(spans, lastLocal))?.timestamp ?? null) : null;
   const out: ShippingReport[] = [];
   for (const remote of sources.remotes) {
-    const row: ShippingReport = { source: remote.name, shippedThrough: null, shippedTimestamp: null, endLine, endTimestamp, lagLines: 0, lagSeconds: 0 };
+    const row: ShippingReport = { source: remote.name, shippedThrough: null, shippedTimestamp: null, endLine, endTimestamp, lagLines: 0, lagSeconds: 0, shipments: 0, continuous };
     const l = live.find((x) => x.source === remote.name);
     if (l) row.live = l;
     try {
@@ -46,6 +50,7 @@ export async function shippingReport(dataDir: string, archiveDir: string, source
       if (base) {
         const chain = chainAfter((await listShipments(remote)).get(state.instanceId) ?? [], base.line);
         row.shippedThrough = chain.throughLine;
+        row.shipments = chain.refs.length;
         row.shippedTimestamp = chain.refs.length ? await chainEndTime(remote, chain) : base.line === state.last?.endLine ? state.last.endTimestamp : null;
       }
     } catch (err) {

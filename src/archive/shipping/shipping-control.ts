@@ -81,7 +81,7 @@ export class ShippingControl {
   }
 
   report(): Promise<ShippingReport[]> {
-    return shippingReport(this.ctx.dataDir, this.ctx.archiveDir, this.ctx.sources, this.status());
+    return shippingReport(this.ctx.dataDir, this.ctx.archiveDir, this.ctx.sources, this.status(), this.ctx.continuous.enabled);
   }
 
   async flush(): Promise<void> {

@@ -1,7 +1,7 @@
 /** How archives, listings and the archive job's results read: text for people, JSON for machines. */
 import type { BriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import type { CatalogArchive, CopyStatus, CreatedAndStored } from '../../archive/offline.js';
+import type { CatalogArchive, CopyStatus, CreatedAndStored, ShippingReport } from '../../archive/offline.js';
 import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printLine } from '../output.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
@@ -115,4 +115,17 @@ export function manifestSummary(m: Manifest, bytes?: number): string {
 export function checkedText(c: { walLines: number; chain: string; snapshot: string }): string {
   const lines = c.chain === 'encrypted-not-checked' ? 'WAL lines not opened (encrypted, no identity: stored bytes checked)' : `${c.walLines} WAL lines`;
   return `${lines}, chain ${c.chain}, snapshot ${c.snapshot}`;
+}
+
+/**
+ * How far one remote holds the instance, for `bri archive stats`. Without continuous shipping the
+ * remote holds only archives, and the row says so rather than calling them shipped.
+ */
+export function reachLine(r: ShippingReport): string {
+  const label = r.continuous ? 'shipped    ' : 'on remote  ';
+  if (r.error) return `${label} ${r.source}: unknown (${r.error})`;
+  if (r.shippedThrough === null) return `${label} ${r.source}: ${r.continuous ? 'nothing yet (no archive there to continue)' : 'no archive of this database yet'}`;
+  const what = r.continuous ? 'through' : r.shipments > 0 ? 'archives and shipped WAL through' : 'archives through';
+  const off = r.continuous ? '' : r.shipments > 0 ? '; continuous shipping is off in this configuration' : ' (continuous shipping is off)';
+  return `${label} ${r.source}: ${what} line ${r.shippedThrough}${r.shippedTimestamp ? ` (${formatTime(r.shippedTimestamp)})` : ''}, ${r.lagLines} lines / ${r.lagSeconds.toFixed(1)} s behind the data directory (line ${r.endLine})${off}`;
 }
