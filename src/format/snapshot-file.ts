@@ -175,6 +175,12 @@ export function encodeSnapshot(snapshot: SnapshotFile, key?: EncryptionKey, docu
 
 const HEADER_RE = /^\{"version":([12]),"walLine":(\d+),/;
 
+/** The walLine of a plain snapshot from its first bytes (our header is written first); null when they are not our header. */
+export function headerWalLine(head: string): number | null {
+  const m = HEADER_RE.exec(head);
+  return m ? Number(m[2]) : null;
+}
+
 /**
  * The same snapshot with another walLine, without re-encoding its documents: the header is
  * always written first (snapshotTextChunks), so it is rewritten in place. Null when the text

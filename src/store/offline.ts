@@ -7,7 +7,8 @@
 import type { EncryptionKey } from '../format/encryption.js';
 import { encodeSnapshot } from '../format/snapshot-file.js';
 import { listSegments } from './layout.js';
-import { recover } from './recovery.js';
+import { recover, snapshotPastWalEnd } from './recovery.js';
+import { peekSnapshotWalLine } from './snapshot-store.js';
 import { fixWalTail } from './wal/tail.js';
 import { applyWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
 import { rotateWal } from './wal/segment-file.js';
@@ -38,8 +39,12 @@ export function offlineSealer(dataDir: string, key: EncryptionKey | undefined): 
   return async () => {
     await fixWalTail(dataDir, key);
     const spans = await segmentSpans(dataDir);
+    const endLocalLine = spans[spans.length - 1]?.lastLine ?? 0;
+    // Segments gone under the snapshot: the store would refuse to open this directory, so nothing is archived from it (or written to it).
+    const walLine = await peekSnapshotWalLine(dataDir);
+    if (walLine !== null && walLine > endLocalLine) throw snapshotPastWalEnd(walLine, endLocalLine);
     await rotateWal(dataDir);
-    return { endLocalLine: spans[spans.length - 1]?.lastLine ?? 0 };
+    return { endLocalLine };
   };
 }
 

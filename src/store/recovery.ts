@@ -184,16 +184,7 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
     const seg = segments.find((s) => s.name === suspect!.line.segment)!;
     tornTail = { segment: seg.name, path: seg.path, offset: suspect.line.offset, lineNo: suspect.line.lineNo };
   }
-  if (walLine > totalLines) {
-    throw new BriError(
-      ErrorCodes.WAL_CORRUPTED,
-      `snapshot.jss says walLine ${walLine} but the WAL holds only ${totalLines} lines: segments were removed without lowering walLine`,
-      {
-        hint: 'Restore the data directory from an archive; replaying now would skip new writes.',
-        details: { walLine, totalLines },
-      },
-    );
-  }
+  if (walLine > totalLines) throw snapshotPastWalEnd(walLine, totalLines);
   return {
     state,
     snapshot: snap ? { version: snap.version, walLine: snap.walLine, timestamp: snap.timestamp } : null,
@@ -208,4 +199,16 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
     tornTail,
     coldDocuments,
   };
+}
+
+/**
+ * A snapshot past the WAL's end: segments were removed from wal/ (by hand, a bad copy, a lost disk)
+ * without lowering walLine. The directory is damaged, not an older copy of itself; the store's open,
+ * the offline sealer and archive create all say it in these words.
+ */
+export function snapshotPastWalEnd(walLine: number, totalLines: number): BriError {
+  return new BriError(ErrorCodes.WAL_CORRUPTED, `snapshot.jss says walLine ${walLine} but the WAL holds only ${totalLines} lines: segments were removed without lowering walLine`, {
+    hint: 'The data directory is damaged (`bri data verify` shows how): put the missing segments back, or restore it from its archives (`bri restore latest`); replaying now would skip writes.',
+    details: { walLine, totalLines },
+  });
 }

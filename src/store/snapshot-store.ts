@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { encryptText } from '../format/encryption.js';
-import { decodeSnapshot, encodeSnapshot, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
+import { decodeSnapshot, encodeSnapshot, headerWalLine, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
 import { SNAPSHOT_FILE } from './layout.js';
@@ -27,6 +27,22 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
     });
   }
   return decodeSnapshot(text, key);
+}
+
+/**
+ * The snapshot's walLine from its first bytes, without decoding it: null when there is no snapshot,
+ * or its header is not readable so (encrypted, or written by someone else), for a cheap check.
+ */
+export async function peekSnapshotWalLine(dataDir: string): Promise<number | null> {
+  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  if (fh === null) return null;
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    return headerWalLine(head.subarray(0, bytesRead).toString('latin1'));
+  } finally {
+    await fh.close();
+  }
 }
 
 /**

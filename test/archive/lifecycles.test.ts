@@ -324,6 +324,49 @@ describe('no silent gaps, no silent loss', () => {
   });
 });
 
+describe('segments removed from wal/ under a snapshot that covers them', () => {
+  // The directory is damaged, not an older copy of itself: create says so as the store's own open
+  // does (WAL_CORRUPTED), never "a new timeline" nor "set BRI_ENCRYPTION_KEY", and writes nothing.
+  const refused = async (dataDir: string, archiveDir = path.join(dataDir, 'archives')) => {
+    const list = () => (fs.existsSync(archiveDir) ? fs.readdirSync(archiveDir).filter((n) => n.endsWith('.bri')).sort() : []);
+    const before = list();
+    const wal = () => (fs.existsSync(path.join(dataDir, 'wal')) ? fs.readdirSync(path.join(dataDir, 'wal')).sort() : []);
+    const walBefore = wal();
+    const res = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(res.code, res.stderr).toBe(13);
+    expect(res.stderr).toMatch(/WAL_CORRUPTED[\s\S]*snapshot\.jss says walLine \d+ but the WAL holds only \d+ lines[\s\S]*hint: The data directory is damaged/);
+    expect(res.stderr).not.toMatch(/BRI_ENCRYPTION_KEY|new timeline/);
+    expect(list()).toEqual(before);
+    expect(wal()).toEqual(walBefore);
+    await expect(createDB({ storeConfig: { dataDir } })).rejects.toMatchObject({ code: 'WAL_CORRUPTED' });
+  };
+
+  it('every segment gone after two archives', async () => {
+    const { dataDir } = await twoArchives();
+    for (const f of await fsp.readdir(path.join(dataDir, 'wal'))) await fsp.rm(path.join(dataDir, 'wal', f));
+    await refused(dataDir);
+  });
+
+  it('wal/ gone from a database never archived', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    for (let i = 0; i < 10; i++) await db.set(`A_${i}`, { i });
+    await db.close();
+    await fsp.rm(path.join(dataDir, 'wal'), { recursive: true });
+    await refused(dataDir);
+  });
+
+  it('the newest segments gone, past the last archive', async () => {
+    const { dataDir } = await twoArchives({ walSegmentSize: 600 });
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 600 } });
+    for (let i = 0; i < 30; i++) await db.set(`C_${i}`, { i });
+    await db.close();
+    const segments = (await fsp.readdir(path.join(dataDir, 'wal'))).sort();
+    for (const f of segments.slice(-2)) await fsp.rm(path.join(dataDir, 'wal', f));
+    await refused(dataDir);
+  });
+});
+
 describe('a clock stepped back (NTP, a resumed VM)', () => {
   it('the lines after it keep the WAL\'s order of times, the archive is sealed after its last line, and a restore to that line\'s time holds every line', async () => {
     const r = await tmp();

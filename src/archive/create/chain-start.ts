@@ -15,6 +15,7 @@ import type { Manifest } from '../../format/manifest.js';
 import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
+import { snapshotPastWalEnd } from '../../store/recovery.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
@@ -72,6 +73,12 @@ async function snapshotLine(dataDir: string, key: EncryptionKey | undefined, rem
   return snap ? snap.walLine + removedLines : null;
 }
 
+/** A snapshot past the WAL's end (said in the store's local line numbers), or null: read only on the way to an error. */
+export async function snapshotPastWal(dataDir: string, key: EncryptionKey | undefined, removedLines: number, endLine: number): Promise<BriError | null> {
+  const snap = await snapshotLine(dataDir, key, removedLines);
+  return snap !== null && snap > endLine ? snapshotPastWalEnd(snap - removedLines, endLine - removedLines) : null;
+}
+
 /**
  * The earliest line from `from` on whose state can be built without the lines before it: a seed
  * kept for the instance, or the data directory's snapshot. Throws ARCHIVE_ERROR when there is none.
@@ -82,6 +89,7 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
   if (snap !== null) candidates.push(snap);
   const usable = candidates.filter((l) => l >= o.from && l <= o.endLine);
   if (usable.length === 0) {
+    if (snap !== null && snap > o.endLine) throw snapshotPastWalEnd(snap - o.removedLines, o.endLine - o.removedLines);
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot find where the archive starts: no state can be built at or after line ${o.from}${snap === null ? ' (snapshot.jss is missing or unreadable)' : ` (the snapshot is at line ${snap})`}`, {
       hint: 'Set BRI_ENCRYPTION_KEY for an encrypted directory, or restore the data directory from an archive.',
       details: { from: o.from },

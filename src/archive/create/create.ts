@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { chainTip, earliestBuildableLine } from './chain-start.js';
+import { chainTip, earliestBuildableLine, snapshotPastWal } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -158,7 +158,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
     const endLine = sealed.endLocalLine + state.removedLines;
     const { tip } = chain;
-    if (tip && tip.endLine > endLine) throw diverged(tip, endLine);
+    if (tip && tip.endLine > endLine) throw (await snapshotPastWal(opts.dataDir, opts.key, state.removedLines, endLine)) ?? diverged(tip, endLine);
     let startLine: number | null = null;
     let gap: ArchiveGap | null = null;
     let removedLinesFile: string | null = null;
