@@ -324,6 +324,46 @@ describe('no silent gaps, no silent loss', () => {
   });
 });
 
+describe('a data directory put back from an older copy and written to since', () => {
+  it('its WAL past the archives\' end but another history: refused as a new timeline (not "repair the data directory"), and it archives as a new instance once bri-archive.json is moved aside', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const write = async (prefix: string, n: number) => {
+      const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 800, archive: { compression: { level: 1 } } } });
+      for (let i = 0; i < n; i++) await db.set(`K_${i % 7}`, { prefix, i });
+      await db.close();
+    };
+    await write('a', 20);
+    expect((await runCli(['archive', 'create', '-d', dataDir])).code).toBe(0);
+    const older = path.join(r, 'older');
+    await fsp.cp(dataDir, older, { recursive: true });
+    await write('b', 20);
+    expect((await runCli(['archive', 'create', '-d', dataDir])).code).toBe(0);
+    // The older copy's WAL and snapshot back in place (the archives' bookkeeping stays), then more writes than the archives hold.
+    for (const n of ['wal', 'snapshot.jss']) {
+      await fsp.rm(path.join(dataDir, n), { recursive: true, force: true });
+      await fsp.cp(path.join(older, n), path.join(dataDir, n), { recursive: true });
+    }
+    await write('c', 30);
+    const archives = () => fs.readdirSync(path.join(dataDir, 'archives')).filter((n) => n.endsWith('.bri')).sort();
+    const before = archives();
+    const made = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(made.code).toBe(23);
+    expect(made.stderr).toMatch(/line 40 is not the line its archive \S+ ends with[\s\S]*hint: It was put back from an older copy/);
+    expect(made.stderr).not.toMatch(/pointer mismatch|repair the data directory/);
+    expect(archives()).toEqual(before);
+    // What the hint says works: a new instance, whose archive restores to the directory's own state.
+    const expected = toPlainState((await recover(dataDir)).state);
+    await fsp.rename(path.join(dataDir, 'bri-archive.json'), path.join(r, 'bri-archive.json.old'));
+    const again = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(again.code, again.stderr).toBe(0);
+    const target = path.join(r, 'restored');
+    const restored = await runCli(['restore', 'latest', '-d', dataDir, '--target', target]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(toPlainState((await recover(target)).state)).toEqual(expected);
+  });
+});
+
 describe('segments removed from wal/ under a snapshot that covers them', () => {
   // The directory is damaged, not an older copy of itself: create says so as the store's own open
   // does (WAL_CORRUPTED), never "a new timeline" nor "set BRI_ENCRYPTION_KEY", and writes nothing.

@@ -20,6 +20,7 @@ import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
+import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
 
 export interface ChainTip {
   tip: ArchiveTip | null;
@@ -73,10 +74,35 @@ async function snapshotLine(dataDir: string, key: EncryptionKey | undefined, rem
   return snap ? snap.walLine + removedLines : null;
 }
 
-/** A snapshot past the WAL's end (said in the store's local line numbers), or null: read only on the way to an error. */
-export async function snapshotPastWal(dataDir: string, key: EncryptionKey | undefined, removedLines: number, endLine: number): Promise<BriError | null> {
-  const snap = await snapshotLine(dataDir, key, removedLines);
-  return snap !== null && snap > endLine ? snapshotPastWalEnd(snap - removedLines, endLine - removedLines) : null;
+const NEW_TIMELINE_HINT =
+  'It was put back from an older copy: restore it from the archives (`bri restore latest`) to go on from them, or, to keep it as it is, ' +
+  'archive it as a new instance (move bri-archive.json out of the data directory, then `bri archive create`).';
+
+/**
+ * Whether the data directory continues the chain's tip: its WAL reaches the tip's last line, and holds
+ * that very line (its pointer) when the line is still in wal/. A directory put back from an older copy
+ * and written to since has a line with that number that is another line: its lines after it are
+ * another history, refused before any is read. A WAL short of a snapshot that covers it is damage, not
+ * an older copy, and is said as the store's open says it.
+ */
+export async function assertContinues(o: { tip: ArchiveTip; endLine: number; spans: SegmentSpan[]; dataDir: string; removedLines: number; key?: EncryptionKey }): Promise<void> {
+  const { tip, endLine } = o;
+  if (tip.endLine > endLine) {
+    const snap = await snapshotLine(o.dataDir, o.key, o.removedLines);
+    if (snap !== null && snap > endLine) throw snapshotPastWalEnd(snap - o.removedLines, endLine - o.removedLines);
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's WAL ends at line ${endLine}, before the end of its archive ${tip.archiveId} (line ${tip.endLine}): it is not the directory those archives were made from`, {
+      hint: NEW_TIMELINE_HINT,
+      details: { endLine, archiveEnd: tip.endLine, archiveId: tip.archiveId },
+    });
+  }
+  if (tip.endLine <= o.removedLines) return;
+  const line = await lineAt(o.spans, tip.endLine - o.removedLines);
+  if (line !== null && line.pointer !== tip.lastPointer) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's line ${tip.endLine} is not the line its archive ${tip.archiveId} ends with (pointer ${line.pointer}, the archive's ${tip.lastPointer}): its history left the archives' at or before that line`, {
+      hint: NEW_TIMELINE_HINT,
+      details: { line: tip.endLine, pointer: line.pointer, archivePointer: tip.lastPointer, archiveId: tip.archiveId },
+    });
+  }
 }
 
 /**

@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { chainTip, earliestBuildableLine, snapshotPastWal } from './chain-start.js';
+import { assertContinues, chainTip, earliestBuildableLine } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -78,13 +78,6 @@ function nothingToArchive(line: number, tip: ArchiveTip | null): BriError {
   return new BriError(ErrorCodes.NOTHING_TO_ARCHIVE, `nothing to archive: no WAL line after line ${line}`, {
     hint: tip ? `Write to the database first; archive ${tip.archiveId} already holds everything through line ${tip.endLine}.` : 'Write to the database first: it holds no line yet.',
     details: { line },
-  });
-}
-
-function diverged(tip: ArchiveTip, endLine: number): BriError {
-  return new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's WAL ends at line ${endLine}, before the end of its archive ${tip.archiveId} (line ${tip.endLine}): it is not the directory those archives were made from`, {
-    hint: 'A data directory put back from an older copy is a new timeline: restore it from the archives (`bri restore`), or clone it (`bri restore clone`) to archive it as a new instance.',
-    details: { endLine, archiveEnd: tip.endLine, archiveId: tip.archiveId },
   });
 }
 
@@ -158,7 +151,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
     const endLine = sealed.endLocalLine + state.removedLines;
     const { tip } = chain;
-    if (tip && tip.endLine > endLine) throw (await snapshotPastWal(opts.dataDir, opts.key, state.removedLines, endLine)) ?? diverged(tip, endLine);
+    if (tip) await assertContinues({ tip, endLine, spans, dataDir: opts.dataDir, removedLines: state.removedLines, ...(opts.key ? { key: opts.key } : {}) });
     let startLine: number | null = null;
     let gap: ArchiveGap | null = null;
     let removedLinesFile: string | null = null;
