@@ -11,6 +11,7 @@ import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
 import { assertDataDir } from '../store/data-dir.js';
+import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { refuseIfLocked } from '../store/lock/dir-lock.js';
 import { recover } from '../store/recovery.js';
 import { collectStats, type DataDirStats } from '../store/stats.js';
@@ -111,6 +112,9 @@ export function encryptionKeyFromEnv(): EncryptionKey | undefined {
 /** `db.archive` over a data directory no process has open: its lock is taken per operation (`purpose` names the holder). */
 export async function openOfflineArchive(opts: { dataDir: string; purpose: string } & OfflineConfigSource): Promise<ArchiveApi> {
   const { ArchiveApi, offlineHost } = await import('./archive-api.js');
+  // A restore killed mid-swap leaves the archives in the old directory: finished first, so that no
+  // command answers "no archives" or makes a new chain beside them (the store's open does the same).
+  await recoverInterruptedRestore(path.resolve(opts.dataDir));
   const host = offlineHost(path.resolve(opts.dataDir), encryptionKeyFromEnv(), opts.purpose);
   return new ArchiveApi(host, await offlineArchiveConfig(opts));
 }
@@ -118,6 +122,7 @@ export async function openOfflineArchive(opts: { dataDir: string; purpose: strin
 /** `db.restore` for a data directory that is not open in this process. */
 export async function openOfflineRestore(opts: { dataDir: string } & OfflineConfigSource): Promise<RestoreApi> {
   const config = await offlineArchiveConfig(opts);
+  await recoverInterruptedRestore(path.resolve(opts.dataDir));
   const key = encryptionKeyFromEnv();
   const { openRestore } = await import('./restore-api.js');
   return openRestore({ dataDir: opts.dataDir, config, ...(key ? { key } : {}) });

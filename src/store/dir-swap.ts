@@ -120,25 +120,44 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   } else {
     did = 'the interrupted restore had completed';
   }
-  if (j.phase === 'swapping' && (await pathExists(target))) await carryOver(j);
-  if (j.phase === 'swapping' && j.cleanExisting && j.oldDir) await fsp.rm(j.oldDir, { recursive: true, force: true });
+  const left = j.phase === 'swapping' && (await pathExists(target)) ? await carryOver(j) : [];
+  if (j.phase === 'swapping') await dropOldDir(j, left);
+  if (left.length > 0) did += `; kept ${j.oldDir} (its ${left.join(', ')} exist in the restored directory too)`;
   for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
   await removeJournal(target);
   return did;
 }
 
-/** Moves the carried-over paths from the old directory (moved aside) into the target, if still there. */
-async function carryOver(j: SwapJournal): Promise<void> {
-  if (!j.oldDir) return;
-  for (const rel of j.carryOver) {
-    const from = path.join(j.oldDir, rel);
-    const to = path.join(j.target, rel);
-    if (!(await pathExists(from)) || (await pathExists(to))) continue;
+/**
+ * Moves the carried-over paths from the old directory (moved aside) into the target, if still there.
+ * A path the target holds too (an archive run between a kill and this recovery made `archives/`) is
+ * merged entry by entry; an entry on both sides stays in the old directory. Returns those left
+ * behind, so that the old directory is never deleted with them.
+ */
+async function carryOver(j: SwapJournal): Promise<string[]> {
+  if (!j.oldDir) return [];
+  const left: string[] = [];
+  for (const rel of j.carryOver) await moveOrMerge(path.join(j.oldDir, rel), path.join(j.target, rel), rel, left);
+  return left;
+}
+
+async function moveOrMerge(from: string, to: string, rel: string, left: string[]): Promise<void> {
+  const src = await fsp.lstat(from).catch(() => null);
+  if (src === null) return;
+  const dst = await fsp.lstat(to).catch(() => null);
+  if (dst === null) {
     await fsp.mkdir(path.dirname(to), { recursive: true });
     await fsp.rename(from, to);
     await fsyncDir(path.dirname(to));
     await fsyncDir(path.dirname(from));
-  }
+  } else if (src.isDirectory() && dst.isDirectory()) {
+    for (const name of await fsp.readdir(from)) await moveOrMerge(path.join(from, name), path.join(to, name), path.join(rel, name), left);
+  } else left.push(rel);
+}
+
+/** Removes the old directory of a clean restore, unless something of it could not be carried over. */
+async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<void> {
+  if (j.cleanExisting && j.oldDir && left.length === 0) await fsp.rm(j.oldDir, { recursive: true, force: true });
 }
 
 /** Moves the old target aside (if any), the new directory into its place, and the carried-over paths back in. */
@@ -147,7 +166,6 @@ export async function swapIn(j: SwapJournal): Promise<void> {
   if (j.oldDir) await fsp.rename(j.target, j.oldDir);
   await fsp.rename(j.newDir, j.target);
   await fsyncDir(path.dirname(j.target));
-  await carryOver(j);
-  if (j.cleanExisting && j.oldDir) await fsp.rm(j.oldDir, { recursive: true, force: true });
+  await dropOldDir(j, await carryOver(j));
   await removeJournal(j.target);
 }

@@ -23,6 +23,7 @@ import { LOCK_FILE, readLockFileOwner, readLockOwner } from '../../src/store/loc
 import { recover } from '../../src/store/recovery.js';
 import { verifyDataDir } from '../../src/store/verify-data-dir.js';
 import { collectLines, prng, spawnTs, waitExit } from '../support/child.js';
+import { runCli } from '../support/cli.js';
 import { makeTempDir } from '../support/fixtures.js';
 import { treeDigest } from '../support/tree.js';
 
@@ -498,13 +499,13 @@ describe('a restore killed with SIGKILL at random moments', () => {
    * directory not yet in place ('between'), or in place with the archives not yet carried over
    * ('before carry-over', in place only). Laid out by hand: swapIn has no hook to stop at.
    */
-  async function killedInSwap(old: Old, at: 'between' | 'before carry-over' = 'between'): Promise<{ newDir: string; oldDir: string }> {
+  async function killedInSwap(old: Old, at: 'between' | 'before carry-over' = 'between', cleanExisting = false): Promise<{ newDir: string; oldDir: string }> {
     await resetTarget(old);
     const staging = path.join(root, 'staging');
     await fsp.rm(staging, { recursive: true, force: true });
     await openRestore({ dataDir: old.dataDir, archiveDir: old.archiveDir }).fromLatest({ targetDir: staging });
     const when = '20260101T000000000Z';
-    const j: SwapJournal = { target, newDir: `${target}.restore-${when}`, oldDir: `${target}.pre-restore-${when}`, phase: 'swapping', cleanExisting: false, carryOver: old.inPlace ? ['archives'] : [] };
+    const j: SwapJournal = { target, newDir: `${target}.restore-${when}`, oldDir: `${target}.pre-restore-${when}`, phase: 'swapping', cleanExisting, carryOver: old.inPlace ? ['archives'] : [] };
     await writeJournal(j);
     await fsp.rename(target, j.oldDir!);
     await fsp.rename(staging, at === 'between' ? j.newDir : target);
@@ -550,6 +551,35 @@ describe('a restore killed with SIGKILL at random moments', () => {
     expect(toPlainState((await recover(target)).state)).toEqual(fx.latest);
     expect(under(await treeDigest(target), 'archives', true)).toEqual(fx.archivesDigest);
     expect((await leftovers()).temps).toEqual([]);
+  });
+
+  // Found by killing restores at each rename: the archive commands did not look at the journal, so
+  // `archive list` said "no archives" and `archive create` made a new archives/ in the target; the
+  // next recovery then skipped the carry-over (the path existed) and deleted the old directory with
+  // every archive in it.
+  it('a clean restore in place killed before carry-over: bri archive list and create finish the restore first: every archive is listed and kept', async () => {
+    await killedInSwap(fx.inPlace, 'before carry-over', true);
+    const listed = await runCli(['archive', 'list', '-d', target, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as { archives: unknown[] }).archives.length).toBe(Object.keys(fx.archivesDigest).filter((k) => k.endsWith('.bri') && !k.includes(path.sep)).length);
+    await runCli(['archive', 'create', '-d', target]);
+    const after = under(await treeDigest(target), 'archives', true);
+    for (const [k, v] of Object.entries(fx.archivesDigest)) if (k.endsWith('.bri') && !k.includes(path.sep)) expect(after[k], k).toBe(v);
+    expect((await leftovers()).asides).toEqual([]);
+  });
+
+  it('a clean restore in place killed before carry-over: a recovery that finds archives/ in the target merges the old one into it, and keeps the old directory when a name is on both sides', async () => {
+    const { oldDir } = await killedInSwap(fx.inPlace, 'before carry-over', true);
+    await fsp.mkdir(path.join(target, 'archives'), { recursive: true });
+    const oldNames = (await fsp.readdir(path.join(oldDir, 'archives'))).filter((n) => n.endsWith('.bri'));
+    await fsp.writeFile(path.join(target, 'archives', 'made-in-between.bri'), 'x');
+    await fsp.writeFile(path.join(target, 'archives', oldNames[0]!), 'another file of that name');
+    expect(await recoverInterruptedRestore(target)).toMatch(/kept \S+pre-restore/);
+    const names = await fsp.readdir(path.join(target, 'archives'));
+    for (const n of oldNames.slice(1)) expect(names).toContain(n);
+    expect(names).toContain('made-in-between.bri');
+    // The one on both sides stays where it was, and so does the directory holding it.
+    expect(fs.existsSync(path.join(oldDir, 'archives', oldNames[0]!))).toBe(true);
   });
 });
 
