@@ -339,6 +339,8 @@ describe('shipped WAL that is damaged or missing', () => {
     const r = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest();
     expect(r.shipped?.throughLine).toBe(victim.firstLine - 1);
     expect(r.shipped?.broken).toMatchObject({ fromLine: victim.firstLine });
+    // The lines past the break are still shipped under the old instance: the restored directory is a new one.
+    expect(r.instanceId).not.toBe(h.instanceId);
     const list = await (await import('../support/cli.js')).runCli(['restore', 'list', '-d', h.dataDir, '--config', h.cfg]);
     expect(list.stdout).toMatch(/s3: .*shipped WAL to .*missing from line \d+/);
     expect(list.stdout).toMatch(/nas: .*shipped WAL to .*\(line \d+\)/);
@@ -346,6 +348,64 @@ describe('shipped WAL that is damaged or missing', () => {
 });
 
 describe('WAL cleanup with shipping', () => {
+  /** A shipping database: BASE archived, then 20 lines shipped to both remotes. */
+  async function shippedPastArchive() {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const remotes = await remotesFor(root);
+    const archive = { remotes, cleanupWal: true, continuous: { enabled: true, intervalMs: 20 }, compression: { level: 1 } };
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, walSegmentSize: 600, archive } });
+    await db.set('BASE', { b: 1 });
+    const first = await db.archive.create();
+    const older = path.join(root, 'older');
+    await fsp.cp(dataDir, older, { recursive: true, filter: (src) => !src.endsWith('bri.lock') });
+    for (let i = 0; i < 20; i++) await db.set(`OLD_${i}`, { i });
+    await db.archive.flushShipping();
+    await db.close();
+    return { root, dataDir, remotes, archive, first, older };
+  }
+
+  /** Writes `n` new lines with shipping on, then a cleanup: the new lines must all still be there. */
+  async function writeAndClean(dataDir: string, archive: object, n: number) {
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, walSegmentSize: 600, archive } });
+    try {
+      for (let i = 0; i < n; i++) await db.set(`NEW_${i}`, { i, pad: 'n'.repeat(30) });
+      await db.archive.flushShipping().catch(() => undefined);
+      const cleaned = await db.archive.cleanupWal();
+      return { cleaned, status: db.archive.shippingStatus(), state: toPlainState(db.state) };
+    } finally {
+      await db.close();
+    }
+  }
+
+  it('an in-place restore of the newest archive while shipped WAL reaches past it starts a new instance: new lines are shipped under it, never taken for the old shipments', async () => {
+    const h = await shippedPastArchive();
+    const r = await openRestore({ dataDir: h.dataDir, config: { remotes: h.remotes } }).from(h.first.archiveId, { force: true });
+    expect(r.instanceId).not.toBe(h.first.manifest.instanceId);
+    const { state } = await writeAndClean(h.dataDir, h.archive, 12);
+    const reopened = toPlainState((await recover(h.dataDir)).state);
+    expect(reopened).toEqual(state);
+    expect(Object.keys(reopened.documents).filter((k) => k.startsWith('NEW_'))).toHaveLength(12);
+    // S3 alone brings the new instance back with every new line (its first archive and what was shipped after it).
+    const target = path.join(h.root, 'from-s3');
+    const back = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest({ instanceId: r.instanceId });
+    expect(back.instanceId).toBe(r.instanceId);
+    expect(toPlainState((await recover(target)).state)).toEqual(reopened);
+  }, 60_000);
+
+  it('a directory put back under the same instance, behind what was shipped: the shipper says so and WAL cleanup removes none of its new lines', async () => {
+    const h = await shippedPastArchive();
+    for (const n of ['wal', 'snapshot.jss']) {
+      await fsp.rm(path.join(h.dataDir, n), { recursive: true, force: true });
+      if (fs.existsSync(path.join(h.older, n))) await fsp.cp(path.join(h.older, n), path.join(h.dataDir, n), { recursive: true });
+    }
+    const { cleaned, status, state } = await writeAndClean(h.dataDir, h.archive, 8);
+    // Only what the archive holds may go: none of the lines written since the put-back.
+    expect(cleaned.safeLine).toBe(h.first.manifest.timeRange.walLines.end);
+    expect(status.map((s) => s.lastError)).toEqual([expect.stringMatching(/history left what was shipped/), expect.stringMatching(/history left what was shipped/)]);
+    expect(toPlainState((await recover(h.dataDir)).state)).toEqual(state);
+  }, 60_000);
+
   it('counts lines shipped to every remote as safe, and the next archive fetches them back', async () => {
     const root = await tempDir();
     const dataDir = path.join(root, 'data');

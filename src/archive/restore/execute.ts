@@ -284,6 +284,9 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     if (built.encrypted && opts.key === undefined) {
       base.warnings.push('the data is encrypted at rest and no key was given: it was restored byte for byte and checked against the archive\'s checksums, but its hash chain and its state were not checked (documents and sets are not counted); give the key (BRI_ENCRYPTION_KEY) to check them, the database opens with it');
     }
+    // Shipped WAL that broke off before its end: the lines past the break are still on the remote under this
+    // instance, so the restored directory (which ends before them) starts a new one, as a restore to an earlier point does.
+    if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
     const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.

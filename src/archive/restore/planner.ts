@@ -60,7 +60,13 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
   const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, ctx.unreachable, instanceId, afterLine, listings);
-  if (target.kind === 'archive') return planRestore(ctx.archives, target);
+  if (target.kind === 'archive') {
+    // The newest archive continues its chain only if nothing of the instance was shipped past it: restored
+    // under the same id, new lines would be numbered like shipped ones, and the shipper and WAL cleanup would take them for those.
+    const plan = planRestore(ctx.archives, target);
+    if (!plan.continuesChain || !(await shippedAfter(plan.instanceId, plan.archive!.manifest.timeRange.walLines.end))) return plan;
+    return { ...plan, continuesChain: false };
+  }
   const hasArchives = (id: string) => ctx.archives.some((a) => a.manifest.instanceId === id);
   const wanted = ctx.explicitInstance ?? ctx.ownInstance;
   // An instance without archives restores from its shipped WAL when that starts at line 1.

@@ -133,6 +133,7 @@ export class RemoteShipper {
       const head = await this.remote.store.head(best.key);
       const pointer = head.metadata.last_pointer;
       if (pointer === undefined) throw new BriError(ErrorCodes.REMOTE_ERROR, `${best.key} has no last_pointer metadata`, { hint: 'The object was not written by this shipper; remove it or ship to another prefix.' });
+      await this.assertHolds(best.lastLine, pointer);
       this.shippedThrough = best.lastLine;
       this.lastPointer = pointer;
     } else if (base) {
@@ -140,6 +141,24 @@ export class RemoteShipper {
       this.lastPointer = base.pointer;
     }
     this.resumed = this.shippedThrough !== null;
+  }
+
+  /**
+   * The shipments resumed from must be this directory's own lines: a directory that went back under the
+   * same instance (an older copy, lines lost in a crash after they were shipped) would otherwise have
+   * its new lines counted as shipped, and WAL cleanup would remove them. Said and not resumed (the
+   * shipper then counts as having shipped nothing); a line no longer in wal/ cannot be compared.
+   */
+  private async assertHolds(line: number, pointer: string): Promise<void> {
+    const read = await this.ctx.tail.read(line - 1, 64 * 1024, 1);
+    this.ctx.tail.reset();
+    const mine = read === 'nothing' ? null : read === null ? pointer : (parseWalLine(read.texts[0] ?? '')?.pointer ?? null);
+    if (mine === pointer) return;
+    throw new BriError(
+      ErrorCodes.ARCHIVE_ERROR,
+      `${this.remote.name} holds shipped WAL of this instance through line ${line}, and ${mine === null ? 'this data directory does not reach that line' : `this data directory's line ${line} is another line`}: its history left what was shipped`,
+      { hint: 'Nothing more is shipped there, and WAL cleanup keeps these lines. Stop the database, then restore it from the archives (`bri restore latest`), or archive it as a new instance (move bri-archive.json aside while it is stopped).' },
+    );
   }
 
   private async run(): Promise<void> {
