@@ -105,6 +105,16 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
   }
 }
 
+/**
+ * Whether the data directory answers for itself rather than the archives: it is another instance than the
+ * one they answer for (restored in place or cloned, nothing of it archived here yet), or a database never
+ * archived that holds lines from the first. A new directory with no line yet leaves the answer to them.
+ */
+async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean> {
+  if (mine.instanceId !== null) return mine.instanceId !== latest.instanceId;
+  return mine.startsAt === 1 && (await mine.segments()).length > 0;
+}
+
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
 function notAfter(ts: number, newest: number): void {
   if (ts <= newest) return;
@@ -154,19 +164,17 @@ export class TimeTravel {
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
     const mine = opts.source === undefined && this.ctx.tail ? await this.ctx.tail() : null;
     let latest: RestorePlan | null = null;
-    let tail: WalTail | null = null;
     try {
       latest = await this.ctx.plan({ kind: 'latest' }, opts.instanceId, opts.source);
-      tail = mine !== null && mine.instanceId === latest.instanceId ? mine : null;
     } catch (err) {
       // Nothing archived or shipped yet: the directory's WAL alone.
       if (!isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND) || opts.instanceId !== undefined || mine === null) throw err;
-      tail = mine;
     }
-    if (tail === null && mine !== null && opts.instanceId === undefined && mine.startsAt === 1 && (await mine.segments()).length > 0) {
-      // The directory is another instance with nothing archived yet (restored in place, a clone, a new database):
-      // its own history is its WAL, when that holds lines from the first; the archives are another database's.
-      // (A directory with no line yet, a new one beside archives from elsewhere, leaves the answer to them.)
+    // The instance the archives would answer for, when it is not the directory's (named where a moment is not here).
+    const others = latest !== null && mine !== null && latest.instanceId !== mine.instanceId ? latest.instanceId : null;
+    let tail: WalTail | null = mine !== null && latest !== null && others === null ? mine : null;
+    if (mine !== null && opts.instanceId === undefined && (latest === null || (await answersAlone(mine, latest)))) {
+      // The directory's own history is its seed and WAL; the archives here are another instance's.
       latest = null;
       tail = mine;
     }
@@ -195,24 +203,31 @@ export class TimeTravel {
     // shipped WAL or the newest archive's seal (as a restore's plan takes them).
     const sealed = own.at(-1)?.manifest.timeRange.sealedAt.getTime() ?? null;
     const newest = tail !== null ? tail.readAt : shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
-    const start = archives.length === 0 && tail !== null ? await this.cloneStart(tail, from) : undefined;
+    const start = latest === null && tail !== null ? await this.cloneStart(tail, from, others) : undefined;
     return { newest, archives, shipped: shippedAfter, tail, ...(start ? { start } : {}), sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
 
   /**
-   * A directory with nothing archived whose WAL starts past line 1 (a clone, a restore to an earlier
-   * moment): its starting state, kept as a seed when it was restored, with the pointer its first line
-   * continues. A moment before it is in the archives of the instance it came from, not here.
+   * A directory answered alone whose WAL starts past line 1 (a clone, a restore to an earlier moment):
+   * its starting state, kept as a seed when it was restored, with the pointer its first line continues.
+   * A moment before it is in the archives of the instance it came from, not here (`others`: the
+   * instance the archives here are of, if any). Without that state, no moment of it can be answered.
    */
-  private async cloneStart(tail: WalTail, from: { ts: number } | 'first'): Promise<ScanInput['start']> {
+  private async cloneStart(tail: WalTail, from: { ts: number } | 'first', others: string | null): Promise<ScanInput['start']> {
+    if (tail.startsAt === 1) return undefined;
     const o = tail.origin;
-    if (tail.startsAt === 1 || tail.instanceId === null || o === null || o.line !== tail.startsAt - 1 || !this.ctx.seed) return undefined;
-    const state = await this.ctx.seed(tail.instanceId, o.line);
-    if (state === null) return undefined;
+    const state = tail.instanceId !== null && o !== null && o.line === tail.startsAt - 1 && this.ctx.seed ? await this.ctx.seed(tail.instanceId, o.line) : null;
+    const ask = others !== null ? `the archives here are instance ${others}'s: --instance ${others} asks them` : 'its archives may be elsewhere: --archive-dir where they are, or --instance with the id of the one it came from';
+    if (state === null || o === null) {
+      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `this data directory (instance ${tail.instanceId ?? 'never archived'}) starts at line ${tail.startsAt}: its state before that is in no archive of it and no seed that can be read here`, {
+        hint: `Ask where its history is kept (${ask}).`,
+        details: { instanceId: tail.instanceId, startsAt: tail.startsAt },
+      });
+    }
     if (from !== 'first' && from.ts < o.timestamp) {
       throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(from.ts).toISOString()} is before this directory's history starts (line ${o.line}, ${new Date(o.timestamp).toISOString()}): it was cloned or restored from another instance's archives, which hold that moment`, {
-        hint: 'Ask the archives it came from (--archive-dir of the source database, or --instance with its id).',
-        details: { timestamp: from.ts, startsAt: o.timestamp },
+        hint: `Ask the archives of the instance it came from (${ask}).`,
+        details: { timestamp: from.ts, startsAt: o.timestamp, ...(others !== null ? { instanceId: others } : {}) },
       });
     }
     return { line: o.line, pointer: o.pointer, timestamp: o.timestamp, state };
