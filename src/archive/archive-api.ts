@@ -4,6 +4,7 @@
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
 import { typedIoError, withTypedIoErrors } from '../errors.js';
+import { readArchiveState } from '../store/archive-state.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -203,7 +204,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
   private async pruneNow(opts: { dryRun?: boolean; now?: Date }): Promise<PruneReport> {
     const listing = await this.scan();
-    return prune(listing, policyFromConfig(this.config, this.sources), this.sources, this.archiveDir, opts);
+    const ownInstance = (await readArchiveState(this.host.dataDir))?.instanceId;
+    return prune(listing, policyFromConfig(this.config, this.sources), this.sources, this.archiveDir, { ...opts, ...(ownInstance ? { ownInstance } : {}) });
   }
 
   /** Applies the retention policy (keepLocal, retentionDays, each remote's retentionDays); `dryRun` only reports. */

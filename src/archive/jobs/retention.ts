@@ -26,8 +26,12 @@ export interface RetentionArchive {
 }
 
 export type RemoveReason = 'expired' | 'beyond-keep-local';
-/** `same-location`: the copy is another name for a copy the plan decides on (one file, two sources): it goes only with it. */
-export type KeepReason = 'newest' | 'permanent' | 'retention-date' | 'within-retention' | 'no-age-limit' | 'keep-local' | 'only-copy' | 'same-location';
+/**
+ * `same-location`: the copy is another name for a copy the plan decides on (one file, two sources): it goes only with it.
+ * `other-database`: an archive of another instance that this archive directory neither holds nor uploaded (a second database
+ * on the same bucket and prefix): its own retention is not known here, so this one's never applies to it.
+ */
+export type KeepReason = 'newest' | 'permanent' | 'retention-date' | 'within-retention' | 'no-age-limit' | 'keep-local' | 'only-copy' | 'same-location' | 'other-database';
 
 export interface CopyDecision {
   archiveId: string;

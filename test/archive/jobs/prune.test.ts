@@ -133,6 +133,46 @@ describe('pruning', () => {
   });
 });
 
+describe('two databases on one remote location', () => {
+  // Found by an exploration of shared buckets: a clone given the production database's remote (same
+  // prefix) and a shorter retention pruned production's archives there, the only copies of their lines.
+  it("one database's prune never decides on another's archives there, while the other's own prune still decides on them", async () => {
+    const r = await root();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const remotes = [{ provider: 'local', name: 'nas', path: nas }];
+    const prodDir = path.join(r, 'prod');
+    const prod = await createDB({ storeConfig: { dataDir: prodDir, snapshotOnClose: false, archive: { keepLocal: 0, retentionDays: 90, remotes, compression: { level: 1 } } } });
+    const prodIds: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      await prod.set(`P${round}`, { round });
+      prodIds.push((await prod.archive.create()).archiveId);
+    }
+    await prod.close();
+    // A second database (a clone of production, so its lineage too) on the same remote, with a week of retention.
+    const otherDir = path.join(r, 'other');
+    await openRestore({ dataDir: prodDir, config: { remotes } }).clone({ targetDir: otherDir });
+    const other = await createDB({ storeConfig: { dataDir: otherDir, snapshotOnClose: false, archive: { retentionDays: 7, remotes, compression: { level: 1 } } } });
+    const otherIds: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      await other.set(`O${round}`, { round });
+      otherIds.push((await other.archive.create()).archiveId);
+    }
+    await other.close();
+    const { ArchiveApi, offlineHost } = await import('../../../src/archive/archive-api.js');
+    const later = new Date(Date.now() + 10 * 86_400_000);
+    const report = await new ArchiveApi(offlineHost(otherDir, undefined), { retentionDays: 7, remotes }).prune({ now: later });
+    // Its own older archive expired on both its copies; production's archives were not its to decide on.
+    expect(report.removed.map((d) => [d.archiveId, d.source]).sort()).toEqual([[otherIds[0], 'local'], [otherIds[0], 'nas']].sort());
+    expect(report.kept.filter((d) => d.reason === 'other-database').map((d) => d.archiveId).sort()).toEqual([...prodIds].sort());
+    for (const id of prodIds) expect(fs.existsSync(path.join(nas, 'archives', `${id}.bri`)), id).toBe(true);
+    // Production's own prune, with its own policy, still decides on them (nothing is 90 days old).
+    const own = await new ArchiveApi(offlineHost(prodDir, undefined), { keepLocal: 0, retentionDays: 90, remotes }).prune({ now: later });
+    expect(own.removed).toEqual([]);
+    expect(own.kept.filter((d) => d.reason === 'other-database').map((d) => d.archiveId)).toEqual(expect.arrayContaining([otherIds[1]]));
+  });
+});
+
 describe('a remote with its own retentionDays', () => {
   it('is not sent archives past its days again (its prune just removed them), except an instance\'s newest, which is never pruned', async () => {
     const r = await root();
