@@ -127,6 +127,17 @@ describe('the directory lock', () => {
     }
   });
 
+  it('a live holder whose lock names its time as a date text, or as nothing readable: LOCKED with that time or "an unknown time", never a RangeError', async () => {
+    const lockPath = path.join(dir, 'bri.lock');
+    for (const [since, said] of [['2026-12-05T10:00:00Z', 'since 2026-12-05T10:00:00.000Z'], ['yesterday', 'since an unknown time'], [null, 'since an unknown time']] as const) {
+      // pid 1 is always alive: the lock is a live owner's, written by another tool.
+      await fsp.writeFile(lockPath, JSON.stringify({ pid: 1, host: os.hostname(), since, purpose: 'other tool' }));
+      const err = await acquireLockFile(lockPath, 'next', 'test').then(() => null, (e: unknown) => e as { code?: string; message: string });
+      expect(err?.code, err?.message).toBe('LOCKED');
+      expect(err?.message).toContain(said);
+    }
+  });
+
   it('an unreadable lock file (left by an older version, or damaged) is taken over', async () => {
     const lockPath = path.join(dir, 'bri.lock');
     await fsp.writeFile(lockPath, '');

@@ -67,7 +67,7 @@ export function isLiveOwner(owner: LockOwner | null): boolean {
 function lockedError(what: string, lockPath: string, owner: LockOwner): BriError {
   return new BriError(
     ErrorCodes.LOCKED,
-    `${what} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose || 'unknown'}) since ${new Date(owner.since).toISOString()}`,
+    `${what} is locked by pid ${owner.pid} on ${owner.host} (${owner.purpose || 'unknown'}) since ${Number.isFinite(owner.since) && Math.abs(owner.since) <= 8.64e15 ? new Date(owner.since).toISOString() : 'an unknown time'}`,
     {
       hint: `Wait for that process, or stop it; if it is gone and on another host, remove ${lockPath} by hand.`,
       details: { lockPath, owner },
@@ -139,6 +139,12 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
+/** A lock's time as written: ms, or a date text another tool wrote; NaN when it is neither (said as unknown). */
+function sinceOf(v: unknown): number {
+  if (typeof v === 'number') return v;
+  return typeof v === 'string' ? (/^\d+$/.test(v) ? Number(v) : Date.parse(v)) : Number.NaN;
+}
+
 function parseOwner(text: string | null): LockOwner | null {
   if (text === null) return null;
   try {
@@ -147,7 +153,7 @@ function parseOwner(text: string | null): LockOwner | null {
     return {
       pid: parsed.pid,
       host: String(parsed.host ?? ''),
-      since: Number(parsed.since ?? 0),
+      since: sinceOf(parsed.since),
       purpose: String(parsed.purpose ?? ''),
       ...(typeof parsed.boot === 'string' ? { boot: parsed.boot } : {}),
       ...(typeof parsed.start === 'string' ? { start: parsed.start } : {}),
