@@ -115,6 +115,16 @@ async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean
   return mine.startsAt === 1 && (await mine.segments()).length > 0;
 }
 
+/**
+ * Where a history from `ts` starts: the newest archive whose lines hold every change from `ts` on: its
+ * starting state is from before `ts`, or it starts at line 0 (its start is its first line's time). One
+ * starting at `ts` past line 0 holds a change made then in its snapshot, not as a line.
+ */
+function historyStart(own: CatalogArchive[], ts: number): CatalogArchive | null {
+  const start = (a: CatalogArchive) => a.manifest.timeRange.start.getTime();
+  return own.filter((a) => start(a) < ts || (start(a) === ts && a.manifest.timeRange.walLines.start === 0)).at(-1) ?? null;
+}
+
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
 function notAfter(ts: number, newest: number): void {
   if (ts <= newest) return;
@@ -155,10 +165,10 @@ export class TimeTravel {
 
   /**
    * The scan's input, made once per query (a scan that starts again with more names reads the same
-   * members): the archives from the one holding `from` (or the instance's first) on, then the shipped
-   * WAL after the newest.
+   * members): the archives from the one holding `from` (a history's `since`: the one before any line
+   * from then; or the instance's first) on, then the shipped WAL after the newest.
    */
-  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
+  private async input(opts: TimeTravelOptions, from: { ts: number; since?: boolean } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
@@ -183,16 +193,17 @@ export class TimeTravel {
     if (from === 'first') first = own[0] ?? null;
     else {
       if (tail !== null) notAfter(from.ts, tail.readAt);
+      const since = from.since === true ? historyStart(own, from.ts) : null;
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
       const plan =
-        latest === null
+        latest === null || since !== null
           ? null
           : await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source).catch((err: unknown) => {
               const newest = own.at(-1);
               if (tail !== null && newest && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && from.ts >= newest.manifest.timeRange.start.getTime()) return latest!;
               throw err;
             });
-      first = plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
+      first = since ?? (plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null);
     }
     const archives = first ? chainFrom(own, first) : [];
     const shippedAge = [latest?.shipped?.refs ?? [], ...(latest?.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));
@@ -267,10 +278,12 @@ export class TimeTravel {
     const names = new NameSet([key]);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     // A history from before a clone's start is its history from that start (what came before is said as missing).
-    const input = await this.input(o, from !== null ? { ts: from } : 'first', read).catch((err: unknown) =>
+    const input = await this.input(o, from !== null ? { ts: from, since: true } : 'first', read).catch((err: unknown) =>
       isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && (err.details as { startsAt?: number } | undefined)?.startsAt !== undefined ? this.input(o, 'first', read) : Promise.reject(err),
     );
-    if (to !== null && input.newest !== null) notAfter(to, input.newest);
+    // (A history from a moment not yet come is refused as one to it is: no line of it can be read yet.)
+    const until = to ?? from;
+    if (until !== null && input.newest !== null) notAfter(until, input.newest);
     const r = await this.resilient(input, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
