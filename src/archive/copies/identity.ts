@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileIdentity } from '../../remote/index.js';
 import { archiveFileName } from '../package/ids.js';
-import { readCopyRecord } from './records.js';
+import { readCopyRecord, recordedCopyProblem, removeCopyRecord } from './records.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 async function localFileIdentity(file: string): Promise<string | null> {
@@ -35,6 +35,10 @@ export async function sameCopyAs(remote: RemoteSource, key: string, localFile: s
 /**
  * True when the archive is durable in the local directory and confirmed (size and checksum) on
  * every configured remote at a location of its own: only then may the WAL it holds leave the data directory.
+ * The record alone is not enough: each remote is asked (a HEAD) whether the copy is still there and
+ * the same (WAL cleanup asks only for the archives whose lines it is about to remove, one or two). A
+ * record found false is removed, so that the next upload pass sends the archive again; a remote that
+ * does not answer confirms nothing.
  */
 export async function storedEverywhere(archiveDir: string, id: string, sources: ArchiveSources): Promise<boolean> {
   const file = path.join(archiveDir, archiveFileName(id));
@@ -45,6 +49,12 @@ export async function storedEverywhere(archiveDir: string, id: string, sources: 
     if (!rec || rec.size !== st.size) return false;
     // A record says a copy was confirmed; only a copy at another location counts.
     if ((await sameCopyAs(r, archiveObjectKey(id), file, sources)) !== null) return false;
+    const problem = await recordedCopyProblem(r.store, rec).catch(() => undefined);
+    if (problem === undefined) return false;
+    if (problem !== null) {
+      await removeCopyRecord(archiveDir, id, r.name);
+      return false;
+    }
   }
   return true;
 }

@@ -7,7 +7,8 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ChecksumAlgorithm, ProviderName } from '../../remote/remote.js';
+import { isMissingObject } from '../../remote/index.js';
+import type { ChecksumAlgorithm, ProviderName, RemoteStore } from '../../remote/remote.js';
 import { fsyncDir, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { assertArchiveId } from '../package/ids.js';
 
@@ -87,6 +88,25 @@ export async function readAllCopyRecords(archiveDir: string): Promise<Map<string
     if (rec) out.set(rec.archiveId, [...(out.get(rec.archiveId) ?? []), rec]);
   }
   return out;
+}
+
+/**
+ * What is wrong with a recorded copy now, asked with a HEAD: gone, or another size or SHA-256 than
+ * the record's (the SHA-256 the upload stored as metadata, where the remote reports one); null when it
+ * is there and the same. A record only says what was confirmed once: a lifecycle rule or a person may
+ * have removed or replaced the object since. A HEAD that fails (the remote down) is thrown: it says
+ * nothing about the copy.
+ */
+export async function recordedCopyProblem(store: RemoteStore, rec: CopyRecord, signal?: AbortSignal): Promise<string | null> {
+  const head = await store.head(rec.key, signal ? { signal } : {}).catch((err: unknown) => {
+    if (isMissingObject(err)) return null;
+    throw err;
+  });
+  if (head === null) return `the copy recorded at ${rec.location} is gone`;
+  if (head.size !== rec.size) return `the copy recorded at ${rec.location} holds ${head.size} bytes, not the ${rec.size} confirmed at upload`;
+  const sha256 = head.checksums.sha256;
+  if (sha256 !== undefined && sha256 !== rec.sha256) return `the copy recorded at ${rec.location} is another file (its SHA-256 is not the one confirmed at upload)`;
+  return null;
 }
 
 export async function removeCopyRecord(archiveDir: string, archiveId: string, source: string): Promise<void> {

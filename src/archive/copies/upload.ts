@@ -3,7 +3,10 @@
  * remote, and counts as stored there only once the remote confirmed the size
  * and a checksum (the provider's put does that) and the record is durable.
  * An upload that failed (server gone, credentials refused) leaves no record:
- * the next run (create, or `bri archive upload`) uploads it again.
+ * the next run (create, or `bri archive upload`) uploads it again. A record
+ * is trusted by the pass after each create (no HEAD of every old archive);
+ * `bri archive upload` asks each remote whether the recorded copy is still
+ * there and the same, and uploads again one that is gone or different.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -14,9 +17,9 @@ import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
 import { uploadProgress, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
-import { readAllCopyRecords, readCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import { readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import { isMissingObject } from '../../remote/index.js';
-import { objectLocation } from './catalog.js';
+import { mapLimited, objectLocation } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
 
@@ -35,6 +38,8 @@ export interface CopyStatus {
   /** The confirmed copy (absent when the upload failed). */
   record?: CopyRecord;
   error?: BriError;
+  /** The copy recorded before was gone or different (what the check found): this upload replaced it. */
+  lost?: string;
 }
 
 /** Events of an upload run, for the API's listeners and the CLI. */
@@ -48,6 +53,8 @@ export type ReplicationEvent =
 export interface ReplicateOptions {
   signal?: AbortSignal;
   onEvent?: (e: ReplicationEvent) => void;
+  /** Ask each remote (a HEAD) whether a recorded copy is still there and the same; default false: the record is taken as it is. */
+  confirmRecorded?: boolean;
 }
 
 export async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
@@ -81,7 +88,7 @@ function sameLocation(remote: RemoteSource, other: string): BriError {
 
 async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions): Promise<CopyStatus> {
   const archiveId = archive.manifest.archiveId;
-  const base = { archiveId, source: remote.name };
+  const base: Pick<CopyStatus, 'archiveId' | 'source' | 'lost'> = { archiveId, source: remote.name };
   const key = archiveObjectKey(archiveId);
   const record = (checksum: CopyRecord['checksum']): CopyRecord => ({
     version: 1,
@@ -100,7 +107,13 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
     const twin = await sameCopyAs(remote, key, archive.file, sources);
     if (twin !== null) throw sameLocation(remote, twin);
     const before = await readCopyRecord(archiveDir, archiveId, remote.name);
-    if (before && before.sha256 === digest.sha256 && before.size === digest.size) return { ...base, outcome: 'recorded-before', record: before };
+    if (before && before.sha256 === digest.sha256 && before.size === digest.size) {
+      const lost = opts.confirmRecorded ? await recordedCopyProblem(remote.store, before, opts.signal) : null;
+      if (lost === null) return { ...base, outcome: 'recorded-before', record: before };
+      // The record is false now: gone before the upload, so that a failed upload leaves no copy counted there.
+      await removeCopyRecord(archiveDir, archiveId, remote.name);
+      base.lost = lost;
+    }
     // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so.
     const head = await remote.store.head(key, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
       // A missing object is expected; a missing bucket is a failure like any other.
@@ -170,7 +183,26 @@ export async function replicateArchive(
   );
 }
 
-/** Uploads every local archive that some remote has no confirmed copy of, oldest first. */
+/**
+ * The remotes whose recorded copy of an archive is not confirmed by a HEAD now: gone, different, or not
+ * answering (its upload then says the failure). No archive file is read for it.
+ */
+async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal?: AbortSignal): Promise<string[]> {
+  const asked = await Promise.all(
+    remotes.map(async (r) => {
+      const rec = have.find((c) => c.source === r.name);
+      const doubt = rec !== undefined && (await recordedCopyProblem(r.store, rec, signal).then((p) => p !== null, () => true));
+      return doubt ? [r.name] : [];
+    }),
+  );
+  return asked.flat();
+}
+
+/**
+ * Uploads every local archive that some remote has no confirmed copy of, oldest first. With
+ * `confirmRecorded`, a recorded copy is asked about first (a HEAD each, a few archives at a time)
+ * and one that is gone or different is uploaded again (its status says what was found).
+ */
 export async function uploadPending(
   archives: Array<LocalFile>,
   sources: ArchiveSources,
@@ -187,9 +219,11 @@ export async function uploadPending(
   for (const { manifest: m } of archives) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
   const pastRetention = (m: LocalFile['manifest'], days: number | undefined) =>
     days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now - days * 86_400_000;
-  for (const a of archives) {
+  const wanted = (a: LocalFile) => sources.remotes.filter((r) => !pastRetention(a.manifest, r.config.retentionDays));
+  const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
+  for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
-    const missing = sources.remotes.filter((r) => !have.some((c) => c.source === r.name) && !pastRetention(a.manifest, r.config.retentionDays)).map((r) => r.name);
+    const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name) || doubted[i]?.includes(r.name)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
   return out;
@@ -210,7 +244,8 @@ export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress
  * archive some remote (of `only`) has no confirmed copy of.
  */
 export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: ReplicationEvent) => void }): Promise<CopyStatus[]> {
-  const ev = opts.onEvent ? { onEvent: opts.onEvent } : {};
+  // An upload asked for is the time to check the records: a copy removed behind our back is uploaded again.
+  const ev: ReplicateOptions = { confirmRecorded: true, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
   if (opts.archiveId !== undefined) {
     const file = path.join(archiveDir, archiveFileName(opts.archiveId));
     const manifest = await readManifest(file).catch(() => {
