@@ -1,7 +1,8 @@
 /** Recognising a BRI data directory before anything is written to it. */
 import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes } from '../errors.js';
-import { SNAPSHOT_FILE, WAL_DIR } from './layout.js';
+import { LOCK_FILE, SNAPSHOT_FILE, WAL_DIR } from './layout.js';
+import { isLockScratch } from './lock/dir-lock.js';
 
 function notADataDir(dir: string, why: string): BriError {
   return new BriError(ErrorCodes.NOT_A_DATA_DIR, `${dir} is not a BRI data directory: ${why}`, {
@@ -11,8 +12,17 @@ function notADataDir(dir: string, why: string): BriError {
 }
 
 /**
+ * The lock and its scratch files: a first open takes the lock before it makes wal/, so a directory
+ * holding only these is new (another open is making it, or one was killed doing so), not foreign.
+ */
+function isLockEntry(name: string): boolean {
+  return name === LOCK_FILE || (name.startsWith(`${LOCK_FILE}.`) && isLockScratch(name));
+}
+
+/**
  * Accepts a directory holding wal/ or snapshot.jss, or an empty or missing one
- * (created when `create` is true). Anything else is refused and left as it is.
+ * (created when `create` is true); the lock's own files do not count (the lock
+ * then says LOCKED, or takes over a stale one). Anything else is refused and left as it is.
  */
 export async function assertDataDir(dir: string, create: boolean): Promise<void> {
   let entries: string[];
@@ -27,12 +37,13 @@ export async function assertDataDir(dir: string, create: boolean): Promise<void>
     await fsp.mkdir(dir, { recursive: true });
     return;
   }
-  if (entries.length === 0) return;
+  if (entries.every(isLockEntry)) return;
   if (entries.includes(WAL_DIR)) {
     const st = await fsp.stat(`${dir}/${WAL_DIR}`);
     if (!st.isDirectory()) throw notADataDir(dir, 'wal is not a directory');
     return;
   }
   if (entries.includes(SNAPSHOT_FILE)) return;
-  throw notADataDir(dir, `it holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}) and no wal/ or snapshot.jss`);
+  const others = entries.filter((e) => !isLockEntry(e));
+  throw notADataDir(dir, `it holds other files (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}) and no wal/ or snapshot.jss`);
 }
