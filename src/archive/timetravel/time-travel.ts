@@ -118,11 +118,12 @@ async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean
 /**
  * Where a history from `ts` starts: the newest archive whose lines hold every change from `ts` on: its
  * starting state is from before `ts`, or it starts at line 0 (its start is its first line's time). One
- * starting at `ts` past line 0 holds a change made then in its snapshot, not as a line.
+ * starting at `ts` past line 0 holds a change made then in its snapshot, not as a line. Before every
+ * archive, the first: a history from before the database is all of it, as one with no start.
  */
 function historyStart(own: CatalogArchive[], ts: number): CatalogArchive | null {
   const start = (a: CatalogArchive) => a.manifest.timeRange.start.getTime();
-  return own.filter((a) => start(a) < ts || (start(a) === ts && a.manifest.timeRange.walLines.start === 0)).at(-1) ?? null;
+  return own.filter((a) => start(a) < ts || (start(a) === ts && a.manifest.timeRange.walLines.start === 0)).at(-1) ?? own[0] ?? null;
 }
 
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
@@ -190,20 +191,20 @@ export class TimeTravel {
     }
     const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
+    if (from !== 'first' && tail !== null) notAfter(from.ts, tail.readAt);
     if (from === 'first') first = own[0] ?? null;
+    else if (from.since === true) first = historyStart(own, from.ts);
     else {
-      if (tail !== null) notAfter(from.ts, tail.readAt);
-      const since = from.since === true ? historyStart(own, from.ts) : null;
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
       const plan =
-        latest === null || since !== null
+        latest === null
           ? null
           : await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source).catch((err: unknown) => {
               const newest = own.at(-1);
               if (tail !== null && newest && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && from.ts >= newest.manifest.timeRange.start.getTime()) return latest!;
               throw err;
             });
-      first = since ?? (plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null);
+      first = plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
     }
     const archives = first ? chainFrom(own, first) : [];
     const shippedAge = [latest?.shipped?.refs ?? [], ...(latest?.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));

@@ -33,4 +33,22 @@ describe('history --from', () => {
       await db.close();
     }
   });
+
+  it('from before the database existed is its whole history, as without --from (it was refused: no archive holds that day)', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('A', { v: 1 });
+      await db.archive.create();
+      await db.set('A', { v: 2 });
+      await db.archive.create();
+      await db.set('A', { v: 3 });
+      const all = await db.restore.history('A');
+      expect(all.entries.map((e) => e.line)).toEqual([1, 2, 3]);
+      expect((await db.restore.history('A', { from: '2020-01-01' })).entries).toEqual(all.entries);
+      expect((await db.restore.history('A', { from: '2020-01-01', to: '2020-01-02' })).entries).toEqual([]);
+    } finally {
+      await db.close();
+    }
+  });
 });
