@@ -96,7 +96,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   );
   // close() stops the triggers and waits for a running archive, ships what is left, then closes the store, then the remotes' clients.
   const closeStore = store.close.bind(store);
-  const close = async () => {
+  const closeAll = async () => {
     if (store.isClosed) return;
     try {
       await archive.stopTriggers();
@@ -109,6 +109,15 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
         await archive.close();
       }
     }
+  };
+  // A second close() while one is under way (SIGTERM and SIGINT handlers, a shutdown hook and a finally) waits for it:
+  // store.isClosed turns true only at its end, and starting again found the WAL writer closed (STORE_CLOSED).
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= closeAll().finally(() => {
+      closing = null;
+    });
+    return closing;
   };
   return Object.assign(store, { archive, restore, close }) as BriDB;
 }
