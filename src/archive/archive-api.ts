@@ -57,6 +57,15 @@ export type CreatedAndStored = ArchiveRunResult;
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
 export type RecoveryFactory = (redundancy: number) => RecoveryWriter;
 
+/** A caller's callback that throws is its display's bug: the archive goes on (as a restore does), the error is a warning. */
+function guarded<E>(callback: ((e: E) => void) | undefined, e: E): void {
+  try {
+    callback?.(e);
+  } catch (err) {
+    process.emitWarning(`an archive callback threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
+  }
+}
+
 export class ArchiveApi extends ArchiveCatalogApi {
   private readonly lifecycles = new Set<string>();
   private readonly shippingCtl: ShippingControl;
@@ -103,7 +112,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       try {
         await this.config.hooks?.beforeArchive?.({ reason });
         const onProgress = (e: Parameters<ProgressListener>[0]) => {
-          opts.onProgress?.(e);
+          guarded(opts.onProgress, e);
           this.emit('progress', e);
         };
         const created = await this.host
@@ -163,11 +172,11 @@ export class ArchiveApi extends ArchiveCatalogApi {
   private async afterSteps(opts: CreateOptions): Promise<Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'>> {
     const onUpload = uploadEvents(
       (e) => {
-        opts.onUpload?.(e);
+        guarded(opts.onUpload, e);
         this.emit('upload', e);
       },
       (p) => {
-        opts.onProgress?.(p);
+        guarded(opts.onProgress, p);
         this.emit('progress', p);
       },
     )!;

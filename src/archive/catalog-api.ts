@@ -126,6 +126,19 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     super();
   }
 
+  /**
+   * A listener that throws is the application's bug, not the run's: it must not turn a made archive into a
+   * failure, stop a shipper, or (from a timer) take the host down. Its error is said as a process warning.
+   */
+  override emit<K extends keyof ArchiveEvents>(event: K, ...args: ArchiveEvents[K]): boolean {
+    try {
+      return (EventEmitter.prototype.emit as (this: EventEmitter, e: K, ...a: ArchiveEvents[K]) => boolean).call(this, event, ...args);
+    } catch (err) {
+      process.emitWarning(`a listener of the archive's '${String(event)}' event threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
+      return true;
+    }
+  }
+
   /** An archive id (validated) in the archive directory, or a path to a file. */
   fileFor(idOrFile: string): string {
     return namesFile(idOrFile) ? path.resolve(idOrFile) : path.join(this.archiveDir, archiveFileName(idOrFile));

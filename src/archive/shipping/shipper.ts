@@ -161,6 +161,15 @@ export class RemoteShipper {
     );
   }
 
+  /** A listener's bug is not a failed shipment, and a run (started from a timer) never rejects because of it. */
+  private say(e: ShippingEvent): void {
+    try {
+      this.ctx.onEvent?.(e);
+    } catch {
+      // the listener's own error (the archive API says it as a process warning)
+    }
+  }
+
   private async run(): Promise<void> {
     try {
       if (!this.resumed) await this.resume();
@@ -196,7 +205,7 @@ export class RemoteShipper {
       this.retryAt = Date.now() + wait;
       this.lastError = error.message;
       await this.measureLag();
-      this.ctx.onEvent?.({ kind: 'ship-failed', source: this.remote.name, error, retryInMs: Math.round(wait) });
+      this.say({ kind: 'ship-failed', source: this.remote.name, error, retryInMs: Math.round(wait) });
     }
   }
 
@@ -228,7 +237,7 @@ export class RemoteShipper {
     this.lastShipmentAt = Date.now();
     this.shipments++;
     await this.measureLag();
-    this.ctx.onEvent?.({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.size, lagLines: this.lastLag });
+    this.say({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.size, lagLines: this.lastLag });
   }
 
   /** Waits for a run in progress. */

@@ -1,0 +1,34 @@
+/**
+ * Listeners are the application's code: one that throws never takes the host down (an unhandled
+ * rejection from a timer-driven shipping tick), never turns a made archive into a failure, never
+ * counts as a failed shipment. Its error is said as a process warning (BRI_LISTENER_ERROR).
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { spawnTs, waitExit } from '../support/child.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-listeners-');
+
+describe('event listeners that throw', () => {
+  it('an application whose every archive and shipping listener throws keeps running: the archive is made and uploaded, the skip is a skip, shipping ships, the process exits 0', async () => {
+    const r = await tmp();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const child = spawnTs('test/fault/children/throwing-listeners.ts', [path.join(r, 'data'), nas]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exit = await waitExit(child);
+    expect(exit.code, stderr).toBe(0);
+    const out = JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(out.create).toEqual({ ok: true, uploads: ['uploaded'] });
+    expect(out.again).toEqual({ ok: false, code: 'NOTHING_TO_ARCHIVE' });
+    expect(out.status).toEqual([{ source: 'nas', lastError: null, lagLines: 0 }]);
+    expect(out.seen).toEqual(expect.arrayContaining(['finished', 'progress', 'shipping', 'skipped', 'started', 'upload']));
+    expect(out.seen).not.toContain('failed');
+    expect(out.warnings).toEqual(['BRI_LISTENER_ERROR']);
+  }, 60_000);
+});
