@@ -137,8 +137,12 @@ export class ArchiveApi extends ArchiveCatalogApi {
             });
           })
           .catch(async (err: unknown) => {
-            // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done.
-            if (isNothingToArchive(err)) await this.afterSteps(opts).catch(() => undefined);
+            // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done, and
+            // what it did is told with the error (details.afterSteps), a failed upload as much as a made one.
+            if (isNothingToArchive(err)) {
+              const steps = await this.afterSteps(opts).catch(() => null);
+              if (steps && (steps.uploads.length > 0 || steps.cleanup || steps.prune)) err.details.afterSteps = steps;
+            }
             throw err;
           });
         const result: ArchiveRunResult = { ...created, reason, ...(await this.afterSteps(opts)), hookErrors: [] };

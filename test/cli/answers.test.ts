@@ -66,6 +66,22 @@ describe('answers that tell what is', () => {
     expect(json.shipping).toEqual([expect.objectContaining({ source: 'nas', continuous: false, shipments: 0, shippedThrough: 10 })]);
   });
 
+  it('archive create with nothing new still says what its retry of an earlier upload did: a failure is exit 41, a success is said', async () => {
+    const { r, dataDir } = await withArchives(1);
+    const nas = path.join(r, 'nas');
+    const config = path.join(r, 'archive.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [{ provider: 'local', name: 'nas', path: nas }] }));
+    const failed = await runCli(['archive', 'create', '-d', dataDir, '--config', config]);
+    expect(failed.code).toBe(41);
+    expect(failed.stderr).toMatch(/upload of \S+ to nas FAILED/);
+    expect(failed.stderr).toMatch(/NOTHING_TO_ARCHIVE/);
+    await fsp.mkdir(nas);
+    const retried = await runCli(['archive', 'create', '-d', dataDir, '--config', config]);
+    expect(retried.code).toBe(1);
+    expect(retried.stderr).toMatch(/uploaded nas: \S+/);
+    expect(retried.stderr).toMatch(/NOTHING_TO_ARCHIVE/);
+  });
+
   it('archive prune with no retention policy says so instead of "0 removed"', async () => {
     const { dataDir } = await withArchives(1);
     const res = await runCli(['archive', 'prune', '-d', dataDir]);

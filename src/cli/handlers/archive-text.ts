@@ -20,7 +20,7 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
 }
 
 /** What the WAL cleanup and the pruning after an archive did (or why they failed). */
-export function reportAfterSteps(r: CreatedAndStored, opts: CommonOptions): void {
+export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' | 'hookErrors'>, opts: CommonOptions): void {
   const text = (line: string) => !opts.json && printLine(line, opts);
   if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
   else if (r.cleanup) text(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`);

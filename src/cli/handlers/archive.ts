@@ -1,10 +1,10 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
-import { openOfflineArchive, type ArchiveApi, type CopyStatus, type ThawStatus } from '../../archive/offline.js';
+import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
-import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
+import { formatBytes, formatTable, formatTime, printError, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
@@ -77,6 +77,18 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         reportUploads(created.uploads, o);
         reportAfterSteps(created, o);
         return outcomeExitCode.created(created);
+      } catch (err) {
+        // Nothing new, but an earlier run's upload was retried: what it did is said, and a failure is its exit code.
+        const found = isBriError(err, ErrorCodes.NOTHING_TO_ARCHIVE) ? (err.details.afterSteps as Pick<CreatedAndStored, 'uploads' | 'cleanup' | 'prune'> | undefined) : undefined;
+        const steps = found && { ...found, hookErrors: [] };
+        if (!steps) throw err;
+        bar.stop();
+        reportUploads(steps.uploads, { ...o, quiet: o.quiet || o.json });
+        reportAfterSteps(steps, { ...o, quiet: o.quiet || o.json });
+        const code = outcomeExitCode.created(steps);
+        if (code === EXIT_OK) throw err;
+        printError(err, o.json);
+        return code;
       } finally {
         bar.stop();
       }
