@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
 import { createAzureRemote } from './azure.js';
-import { createGcsRemote } from './gcs.js';
+import { createGcsRemote } from './gcs/gcs.js';
 import { normalizeStorePrefix } from './keys.js';
 import { createLocalRemote } from './local.js';
 import type { LifecycleRule, ProviderName, RemoteStore } from './remote.js';

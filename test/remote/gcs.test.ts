@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createGcsRemote } from '../../src/remote/gcs.js';
+import { createGcsRemote } from '../../src/remote/gcs/gcs.js';
 import type { RemoteConfig } from '../../src/remote/registry.js';
 import { gcsErrorBody } from '../support/servers/fault-proxy.js';
 import { startGcsServer, type GcsTestServer } from '../support/servers/gcs.js';
