@@ -13,6 +13,7 @@ import { par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from './errors.js';
 import { BriStore, type StoreConfig } from './store/store.js';
+import { assertStoreConfig, STORE_CONFIG_KEYS } from './store/store-config.js';
 
 export interface DBStoreConfig extends StoreConfig {
   archive?: ArchiveConfig;
@@ -26,15 +27,33 @@ export interface CreateDBOptions {
 
 export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore: RestoreApi };
 
-/** The options' shape, checked before anything is read: a plain JavaScript caller gets a typed error, not a TypeError. */
+const CREATE_DB_KEYS = ['storeConfig', 'scheduler'];
+
+function optionsError(message: string, key: string): BriError {
+  return new BriError(ErrorCodes.CONFIG_INVALID, message, {
+    hint: "Call createDB({ storeConfig: { dataDir: './data', archive: { ... } } }).",
+    details: { key },
+  });
+}
+
+/**
+ * The options, checked before anything is read: a plain JavaScript caller gets a typed error, not a
+ * TypeError, and a key in the wrong place or misspelt is refused rather than ignored (an archive block
+ * beside storeConfig, or storeConfig.archve, would leave the database without a single archive).
+ */
 function assertCreateOptions(options: CreateDBOptions): void {
   const o = options as unknown as { storeConfig?: { dataDir?: unknown }; dataDir?: unknown } | null | undefined;
   if (o === null || typeof o !== 'object' || o.storeConfig === null || typeof o.storeConfig !== 'object' || typeof o.storeConfig.dataDir !== 'string' || o.storeConfig.dataDir === '') {
     const flat = o !== null && typeof o === 'object' && 'dataDir' in o;
-    throw new BriError(ErrorCodes.CONFIG_INVALID, `createDB needs { storeConfig: { dataDir } }${flat ? ': dataDir was given at the top level' : ''}`, {
-      hint: "Call createDB({ storeConfig: { dataDir: './data', archive: { ... } } }).",
-    });
+    throw optionsError(`createDB needs { storeConfig: { dataDir } }${flat ? ': dataDir was given at the top level' : ''}`, 'storeConfig.dataDir');
   }
+  const unknown = Object.keys(o).filter((k) => !CREATE_DB_KEYS.includes(k));
+  if (unknown.length > 0) {
+    const misplaced = unknown.filter((k) => k === 'archive' || STORE_CONFIG_KEYS.includes(k));
+    const where = misplaced.length > 0 ? `; ${misplaced.map((k) => `'${k}'`).join(', ')} goes inside storeConfig` : '';
+    throw optionsError(`createDB: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')} (it takes ${CREATE_DB_KEYS.join(' and ')}${where})`, unknown[0]!);
+  }
+  assertStoreConfig(o.storeConfig, ['archive']);
 }
 
 /** Opens the data directory (recovering it) and returns the database. */
@@ -51,7 +70,9 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   }
   let store: BriStore;
   try {
-    store = await BriStore.open(options.storeConfig);
+    // The archive block is this layer's (parsed above): the store takes only its own options.
+    const { archive: _archive, ...storeConfig } = options.storeConfig;
+    store = await BriStore.open(storeConfig);
   } catch (err) {
     await sources.close();
     throw err;

@@ -17,6 +17,7 @@ import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from '
 import { acquireLock, type DirLock } from './lock/dir-lock.js';
 import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
+import { assertStoreConfig } from './store-config.js';
 import { fixWalTail } from './wal/tail.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal/wal-writer.js';
@@ -93,8 +94,9 @@ export class BriStore {
     this.snapshotLine = recovery.snapshot?.walLine ?? 0;
   }
 
-  /** Opens (or creates) a data directory: lock, recovery, then the WAL writer. */
+  /** Opens (or creates) a data directory: lock, recovery, then the WAL writer. A bad option is CONFIG_INVALID before anything is touched. */
   static async open(config: StoreConfig): Promise<BriStore> {
+    assertStoreConfig(config);
     const dataDir = path.resolve(config.dataDir);
     // A restore into this directory that a crash interrupted is finished (or rolled back) first.
     await recoverInterruptedRestore(dataDir);

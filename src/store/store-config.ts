@@ -1,0 +1,61 @@
+/**
+ * The store's options (createDB's storeConfig, BriStore.open's config), checked before the data
+ * directory is touched: a value the store would misread (a snapshot version it cannot read back, a
+ * size that never or always rotates, an fsync mode it takes for 'batched') or a key it does not know
+ * (a typo that silently turns a setting off) is a CONFIG_INVALID naming the key. Values are never
+ * echoed: the encryption key is one of them.
+ */
+import { z } from 'zod';
+import { BriError, ErrorCodes } from '../errors.js';
+import type { StoreConfig } from './store.js';
+
+const wholeNumber = (unit: string, dflt: string) => {
+  const message = `must be a whole number of ${unit}, at least 1 (default ${dflt})`;
+  return z.number({ message }).int({ message }).min(1, { message }).optional();
+};
+const flag = z.boolean({ message: 'must be true or false' }).optional();
+
+/** One entry per StoreConfig key (`satisfies` keeps the two in step: a new option must be checked here). */
+const shape = {
+  dataDir: z.string({ message: 'must be a directory path' }).min(1, { message: 'must be a directory path' }),
+  walSegmentSize: wholeNumber('bytes', '10485760, 10 MiB'),
+  fsyncMode: z.enum(['always', 'batched'], { message: "must be 'always' (acknowledged after fdatasync) or 'batched'" }).optional(),
+  batchIntervalMs: wholeNumber('milliseconds', '100'),
+  encryptionKey: z
+    .string({ message: 'must be a string of 64 hex characters (32 bytes)' })
+    .refine((k) => k === '' || /^[0-9a-fA-F]{64}$/.test(k.trim()), { message: 'must be 64 hex characters (32 bytes)' })
+    .optional(),
+  snapshotVersion: z.union([z.literal(1), z.literal(2)], { message: 'must be 1 or 2, the snapshot formats BRI reads (default 2)' }).optional(),
+  snapshotOnClose: flag,
+  invalidLines: z.enum(['error', 'skip'], { message: "must be 'error' or 'skip'" }).optional(),
+  createIfMissing: flag,
+} satisfies Record<keyof StoreConfig, z.ZodType>;
+
+export const STORE_CONFIG_KEYS: readonly string[] = Object.keys(shape);
+
+function configError(key: string, message: string): BriError {
+  return new BriError(ErrorCodes.CONFIG_INVALID, `storeConfig${key === '' ? '' : `.${key}`}: ${message}`, {
+    hint: "Fix storeConfig (see the README's createDB section); nothing was written.",
+    details: { key: key === '' ? 'storeConfig' : `storeConfig.${key}` },
+  });
+}
+
+/**
+ * Throws CONFIG_INVALID when `input` is not a valid StoreConfig: a wrong value names its key and what
+ * it takes, an unknown key lists the known ones. `also` are keys a caller validates itself (createDB's `archive`).
+ */
+export function assertStoreConfig(input: unknown, also: readonly string[] = []): asserts input is StoreConfig {
+  const schema = z
+    .strictObject({ ...shape, ...Object.fromEntries(also.map((k) => [k, z.unknown().optional()])) })
+    .superRefine((c, ctx) => {
+      // 'always' syncs every write: an interval given with it is a setting that does nothing.
+      if (c.batchIntervalMs !== undefined && c.fsyncMode !== 'batched') ctx.addIssue({ code: 'custom', path: ['batchIntervalMs'], message: "takes effect only with fsyncMode: 'batched'" });
+    });
+  const r = schema.safeParse(input);
+  if (r.success) return;
+  const issue = r.error.issues[0]!;
+  const key = issue.path.map(String).join('.');
+  if (issue.code !== 'unrecognized_keys') throw configError(key, issue.message);
+  const known = [...STORE_CONFIG_KEYS, ...also].join(', ');
+  throw configError(key, `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')} (the keys are ${known})`);
+}
