@@ -30,18 +30,28 @@ export const systemClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
-/** A cron expression croner accepts (5 or 6 fields, or @daily and the like). */
-const cron = z.string().refine(
-  (expr) => {
-    try {
-      new Cron(expr, { paused: true }).stop();
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'is not a cron expression (e.g. "0 3 * * *", or "@daily")' },
-);
+/** Whether croner takes `expr`, and whether any time from now on matches it. */
+function cronProblem(expr: string): 'invalid' | 'never' | null {
+  let job: Cron;
+  try {
+    job = new Cron(expr, { paused: true });
+  } catch {
+    return 'invalid';
+  }
+  // A date that never comes (30 February, a year gone by) parses: its job would simply never run.
+  const next = job.nextRun();
+  job.stop();
+  return next === null ? 'never' : null;
+}
+
+/** A cron expression croner accepts (5 or 6 fields, or @daily and the like) that fires at some time to come. */
+const cron = z.string().superRefine((expr, ctx) => {
+  const problem = cronProblem(expr);
+  if (problem === 'invalid') ctx.addIssue({ code: 'custom', message: 'is not a cron expression (e.g. "0 3 * * *", or "@daily")' });
+  if (problem === 'never') ctx.addIssue({ code: 'custom', message: 'never fires: no time from now on matches it (a day a month never has, like 30 February, or a year gone by)' });
+});
+
+const AUTOMATIC_TRIGGERS = ['schedule', 'intervalMs', 'walSizeMB', 'walSegments', 'walEntries'] as const;
 
 /** When the archive job runs by itself: the `triggers` block of the configuration (validated with it). */
 export const triggersSchema = z.strictObject({
@@ -57,6 +67,10 @@ export const triggersSchema = z.strictObject({
   walEntries: z.number().int().positive().optional(),
   /** Only by hand (db.archive.create, bri archive create); the default when no trigger is given. */
   manual: z.boolean().optional(),
+}).superRefine((t, ctx) => {
+  // 'Only by hand' beside a trigger contradicts it: the trigger would archive anyway.
+  const automatic = AUTOMATIC_TRIGGERS.filter((k) => t[k] !== undefined);
+  if (t.manual === true && automatic.length > 0) ctx.addIssue({ code: 'custom', path: ['manual'], message: `true (only by hand) contradicts ${automatic.join(', ')}, which archive${automatic.length === 1 ? 's' : ''} without being asked: keep one or the other` });
 });
 
 export type ArchiveTriggers = z.infer<typeof triggersSchema>;
