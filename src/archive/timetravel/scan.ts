@@ -114,6 +114,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   /** The pointer of the last line passed, where it is known (an archive's ends, each line of the WAL after them). */
   let pointer = input.archives[0]?.manifest.chain.prevPointer ?? start?.pointer ?? '';
   let stopped = false;
+  /** The seal of the last archive read to its end: no line was written between its last one and then. */
+  let sealed = Number.NEGATIVE_INFINITY;
   const until = opts.untilTs;
   const needles = names?.needles() ?? null;
   const needleBytes = needles?.map((n) => Buffer.from(n, 'utf8')) ?? null;
@@ -228,11 +230,11 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
         if (i > 0) {
-          // Lines between the archives are in no archive read. A time before the next archive starts may fall
-          // among them: the state then is not known. Past it, the next snapshot makes the state whole again.
+          // Lines between the archives are in no archive read. A time before the next archive starts and after
+          // the seal of the last one read may fall among them. Past it, the next snapshot makes the state whole.
           const hole = { fromLine: line + 1, toLine: m.timeRange.walLines.start };
           if (until !== null && m.timeRange.start.getTime() > until) {
-            broken = { source: 'archives', fromLine: hole.fromLine, reason: `lines ${hole.fromLine}..${hole.toLine} are in no archive read` };
+            if (until > sealed) broken = { source: 'archives', fromLine: hole.fromLine, reason: `lines ${hole.fromLine}..${hole.toLine} are in no archive read` };
             stopped = true;
             break;
           }
@@ -290,7 +292,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           break;
         }
       }
-      if (!stopped && line === m.timeRange.walLines.end) pointer = m.chain.lastPointer;
+      if (!stopped && line === m.timeRange.walLines.end) [pointer, sealed] = [m.chain.lastPointer, m.timeRange.sealedAt.getTime()];
     }
   } catch (err) {
     // A missing identity is the caller's, and a name to follow is not a failure: any other names the archive.

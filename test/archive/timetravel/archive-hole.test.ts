@@ -73,4 +73,36 @@ describe('time travel across a hole between archives', () => {
       await db.close();
     }
   });
+
+  it('answers a moment up to the seal of the archive before the hole, as a restore does (no line was written in between)', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('A', { v: 1 });
+      const first = (await db.archive.create()).manifest;
+      await pause(10);
+      const inside = Date.now();
+      await pause(10);
+      await db.set('A', { v: 2 });
+      const lost = await db.archive.create();
+      await db.set('A', { v: 3 });
+      await db.archive.create();
+      const lostCopy = (await db.archive.get(lost.archiveId)).copies[0]!;
+      await fsp.rm(lostCopy.file ?? lostCopy.location);
+
+      const sealed = first.timeRange.sealedAt.getTime();
+      expect(sealed).toBeGreaterThan(first.timeRange.end.getTime());
+      expect((await db.restore.read('A', { at: sealed })).document).toBe('{"v":1}');
+      expect((await db.restore.rollback(['A'], { at: sealed, dryRun: true })).items).toEqual([expect.objectContaining({ key: 'A', atT: '{"v":1}', action: 'set' })]);
+      const h = await db.restore.history('A', { to: sealed });
+      expect([h.entries.map((e) => e.value), h.missing]).toEqual([['{"v":1}'], []]);
+      const cli = await runCli(['archive', 'show', 'A', '--at', String(sealed), '-d', dataDir]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(cli.stdout.trim()).toBe('{"v":1}');
+      // Past the seal, among the lines of the lost archive: still not known.
+      await expect(db.restore.read('A', { at: inside })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    } finally {
+      await db.close();
+    }
+  });
 });
