@@ -78,5 +78,5 @@ export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: Roll
       if (it.action !== 'none') writes++;
     }
   }
-  return { at: typeof o.at === 'number' ? o.at : new Date(o.at).getTime(), dryRun: o.dryRun === true, items, writes, read: past.read };
+  return { at: past.at, dryRun: o.dryRun === true, items, writes, read: past.read };
 }

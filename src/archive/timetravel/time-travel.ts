@@ -86,6 +86,8 @@ export interface HistoryAnswer {
 }
 
 export interface StateAnswer {
+  /** The moment, as the one parser read it (ms since the epoch). */
+  at: number;
   state: DbState;
   line: number;
   read: ReadCounter;
@@ -267,7 +269,7 @@ export class TimeTravel {
     const input = await this.input(o, { ts }, read);
     const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
     this.settle(r, o, ts);
-    return { state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
+    return { at: ts, state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
   }
 
   /** The changes to one document, oldest first, following renames both ways, between `from` and `to`. */
