@@ -87,7 +87,7 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
   const n = end.lastLine - restored;
   const newestArchived = Math.max(0, ...own.map((a) => a.manifest.timeRange.walLines.end));
   const unarchived = Math.min(n, end.lastLine - newestArchived);
-  const which = unarchived === n ? (n === 1 ? 'it is' : 'none of them is') : `${unarchived} of them ${unarchived === 1 ? 'is' : 'are'} not`;
+  const which = unarchived === n ? (n === 1 ? 'it is not' : 'none of them is') : `${unarchived} of them ${unarchived === 1 ? 'is' : 'are'} not`;
   const none = unarchived > 0 ? `; ${which} in an archive ${keep}` : '';
   result.warnings.push(`the directory replaced holds ${n} ${n === 1 ? 'line' : 'lines'} newer than this restore (lines ${restored + 1}..${end.lastLine}${when})${none}: ${fate}`);
 }

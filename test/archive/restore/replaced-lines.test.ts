@@ -42,6 +42,17 @@ async function withUnarchivedLines(): Promise<{ dir: string; between: number; af
 const hasNewest = async (dir: string) => (await recover(dir)).state.documents.has('NEW');
 
 describe('a restore over a directory with lines it does not bring back', () => {
+  it('one line left out, in no archive: said as not in an archive (it used to read "it is in an archive")', async () => {
+    const dir = path.join(await makeTempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir: dir } });
+    await db.set('A', { v: 1 });
+    await db.archive.create();
+    await db.set('A', { v: 2 });
+    await db.close();
+    const dry = await openRestore({ dataDir: dir }).fromLatest({ dryRun: true, force: true, cleanExisting: true });
+    expect(dry.warnings).toEqual([expect.stringMatching(/holds 1 line newer than this restore \(lines 2\.\.2, .*; it is not in an archive \(/)]);
+  });
+
   it('says how many lines are left out, that no archive holds them, and where they go', async () => {
     const { dir } = await withUnarchivedLines();
     const api = openRestore({ dataDir: dir });
