@@ -141,6 +141,13 @@ export async function readSealedSeed(archiveDir: string, instanceId: string, lin
   return { path: file, member, facts: factsOf(raw) };
 }
 
+/** The recipients of the sealed seed at that line when they are not exactly `to` (a rekey since the configuration was read); else null. */
+export async function sealedForOthers(archiveDir: string, instanceId: string, line: number, to: AgeRecipients): Promise<string[] | null> {
+  if (!fs.existsSync(seedPath(archiveDir, instanceId, line, true))) return null;
+  const member = (await readFactsFile(archiveDir, instanceId, line).catch(() => ({}) as Record<string, unknown>)).sealed as SealedSeedMember | undefined;
+  return member && !sameRecipients(member, to) ? member.recipients : null;
+}
+
 /** Gives each sealed seed of the instance a new age header for `to` (rekey); answers how many. */
 export async function rekeySealedSeeds(archiveDir: string, instanceId: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<number> {
   let n = 0;
@@ -149,6 +156,9 @@ export async function rekeySealedSeeds(archiveDir: string, instanceId: string, i
     if (!fs.existsSync(file)) continue;
     const raw = await readFactsFile(archiveDir, instanceId, line);
     const bytes = await fsp.readFile(file);
+    const was = raw.sealed as SealedSeedMember | undefined;
+    // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it.
+    if (was && sameRecipients(was, to) && createHash('sha256').update(bytes).digest('hex') === was.sha256) continue;
     const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
     const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
     const sealed = raw.sealed as SealedSeedMember | undefined;

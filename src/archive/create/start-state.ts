@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
-import { readSealedSeed, readSeed, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
+import { readSealedSeed, readSeed, sealedForOthers, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 
 export interface StartState {
@@ -43,6 +43,13 @@ function cannotRebuild(line: number, why: string): BriError {
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot rebuild the state at line ${line}, where this archive must start: ${why}`, {
     hint: 'Keep the archive directory (its .seeds/) with the data directory; set BRI_ENCRYPTION_KEY for an encrypted one.',
     details: { line },
+  });
+}
+
+function sealedForOtherRecipients(line: number, recipients: string[]): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot start this archive at line ${line}: its seed there is sealed for other age recipients (${recipients.join(', ')}) than this configuration's`, {
+    hint: 'The archives were rekeyed since this configuration was read: put the new recipients in archive.encryption.recipients (and restart a running database).',
+    details: { line, recipients },
   });
 }
 
@@ -137,12 +144,15 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     }
   }
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
+  // The seed is there but sealed for other recipients (the archives were rekeyed and this configuration still names the old ones): said as such.
+  const others = o.sealTo ? await sealedForOthers(o.archiveDir, o.instanceId, M, o.sealTo) : null;
+  const rebuild = (why: string) => (others ? sealedForOtherRecipients(M, others) : cannotRebuild(M, why));
   const raw = await fsp.readFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
-  if (raw === null) throw cannotRebuild(M, 'there is no seed for it and no snapshot.jss in the data directory');
-  if (isEncryptedSnapshot(raw) && o.key === undefined) throw cannotRebuild(M, 'the data directory is encrypted and no key was given');
+  if (raw === null) throw rebuild('there is no seed for it and no snapshot.jss in the data directory');
+  if (isEncryptedSnapshot(raw) && o.key === undefined) throw rebuild('the data directory is encrypted and no key was given');
   const snap = await readSnapshot(o.dataDir, o.key);
   const snapAbs = snap!.walLine + o.removedLines;
-  if (snapAbs > M) throw cannotRebuild(M, `no seed for it, and the data directory's snapshot is already at line ${snapAbs}`);
+  if (snapAbs > M) throw rebuild(`no seed for it, and the data directory's snapshot is already at line ${snapAbs}`);
   const rec = await recover(o.dataDir, { encryptionKey: o.key, untilLine: M - o.removedLines });
   const cold = await readColdTier(o.dataDir, o.key);
   return {

@@ -8,7 +8,10 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, isBriError } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import { processGone } from '../../store/lock/process-identity.js';
+import { readManifest } from '../package/reader.js';
 import { commitFile } from '../../store/durable-fs.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { rekeyPackage } from './rekey-package.js';
@@ -39,7 +42,7 @@ export interface RekeyResult {
   shipments: number;
   seeds: number;
   /** Copies that could not be replaced (the old copy stays, still readable with the old identity). */
-  failures: Array<{ archiveId: string | null; source: string; error: string }>;
+  failures: Array<{ archiveId: string | null; source: string; error: string; code?: string }>;
 }
 
 export interface RekeyContext {
@@ -57,7 +60,9 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
   if (opts.archiveId !== undefined && chosen.length === 0) {
     throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${opts.archiveId}`, { hint: '`bri archive list` shows the archives there are.' });
   }
-  const stageRoot = path.join(ctx.archiveDir, '.tmp', `rekey-${process.pid}-${Date.now()}`);
+  const tmpDir = path.join(ctx.archiveDir, '.tmp');
+  await sweepDeadRekeys(tmpDir);
+  const stageRoot = path.join(tmpDir, `rekey-${process.pid}-${Date.now()}`);
   try {
     for (const a of chosen) {
       const id = a.manifest.archiveId;
@@ -67,25 +72,13 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
       }
       const copies = a.copies.filter((c) => allowed(c.source));
       if (copies.length === 0) continue;
-      const stage = path.join(stageRoot, id);
-      const local = copies.find((c) => c.source === LOCAL_SOURCE);
-      // The file to rewrite: the local copy, else a verified copy downloaded from the first remote that has a good one.
-      const from = local ? (local.file ?? local.location) : (await downloadTo(a, path.join(stage, 'downloaded.bri'), { sources: ctx.sources, archiveDir: ctx.archiveDir, order: ctx.sources.order.filter((s) => s !== LOCAL_SOURCE), workDir: stage })).file;
-      const rekeyed = await rekeyPackage(from, path.join(stage, 'new'), opts.identity, opts.to, ctx.recovery);
-      let file = rekeyed.path;
-      const done: string[] = [];
-      if (local) {
-        file = local.file ?? local.location;
-        await commitFile(rekeyed.path, file, { synced: true });
-        done.push(LOCAL_SOURCE);
+      try {
+        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, path.join(stageRoot, id), out) });
+      } catch (err) {
+        // One archive that cannot be rekeyed (a wrong identity for it, a damaged copy) does not stop the others.
+        if (!isBriError(err)) throw err;
+        out.failures.push({ archiveId: id, source: copies.map((c) => c.source).join(','), error: err.message, code: err.code });
       }
-      const remotes = copies.filter((c) => c.source !== LOCAL_SOURCE).map((c) => c.source);
-      for (const s of await replicateArchive({ file, manifest: rekeyed.manifest }, ctx.sources, ctx.archiveDir, {}, remotes)) {
-        if (s.outcome === 'failed') out.failures.push({ archiveId: id, source: s.source, error: s.error?.message ?? 'upload failed' });
-        else done.push(s.source);
-      }
-      out.archives.push({ archiveId: id, sources: done });
-      await fsp.rm(stage, { recursive: true, force: true });
     }
     if (opts.archiveId === undefined) {
       for (const remote of ctx.sources.remotes.filter((r) => allowed(r.name))) {
@@ -101,4 +94,51 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
     await fsp.rm(stageRoot, { recursive: true, force: true });
   }
   return out;
+}
+
+/**
+ * Rekeys one archive's chosen copies; answers the sources whose copy was replaced. A local copy already
+ * for the new recipients (a rekey killed before its uploads) is not rekeyed again (the old identity no longer
+ * opens it): it is the file the remotes get.
+ */
+async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArchive, copies: CatalogArchive['copies'], stage: string, out: RekeyResult): Promise<string[]> {
+  const local = copies.find((c) => c.source === LOCAL_SOURCE);
+  const localFile = local ? (local.file ?? local.location) : null;
+  const localManifest = localFile ? await readManifest(localFile) : null;
+  const done: string[] = [];
+  let file: string;
+  let manifest: Manifest;
+  if (localFile && localManifest && sameAgeRecipients(localManifest, opts.to)) {
+    [file, manifest] = [localFile, localManifest];
+  } else {
+    // The file to rewrite: the local copy, else a verified copy downloaded from the first remote that has a good one.
+    const from = localFile ?? (await downloadTo(a, path.join(stage, 'downloaded.bri'), { sources: ctx.sources, archiveDir: ctx.archiveDir, order: ctx.sources.order.filter((s) => s !== LOCAL_SOURCE), workDir: stage })).file;
+    const rekeyed = await rekeyPackage(from, path.join(stage, 'new'), opts.identity, opts.to, ctx.recovery);
+    [file, manifest] = [rekeyed.path, rekeyed.manifest];
+    if (localFile) {
+      await commitFile(rekeyed.path, localFile, { synced: true });
+      file = localFile;
+      done.push(LOCAL_SOURCE);
+    }
+  }
+  const remotes = copies.filter((c) => c.source !== LOCAL_SOURCE).map((c) => c.source);
+  for (const s of await replicateArchive({ file, manifest }, ctx.sources, ctx.archiveDir, {}, remotes)) {
+    if (s.outcome === 'failed') out.failures.push({ archiveId: a.manifest.archiveId, source: s.source, error: s.error?.message ?? 'upload failed' });
+    else done.push(s.source);
+  }
+  await fsp.rm(stage, { recursive: true, force: true });
+  return done;
+}
+
+function sameAgeRecipients(m: Manifest, to: AgeRecipients): boolean {
+  const e = m.encryption;
+  return e !== undefined && [...e.recipients].sort().join('\n') === [...to.recipients].sort().join('\n') && e.passphrase === (to.passphrase !== undefined);
+}
+
+/** Stage directories of rekeys whose process is gone (killed): each can hold a whole archive. */
+async function sweepDeadRekeys(tmpDir: string): Promise<void> {
+  for (const name of await fsp.readdir(tmpDir).catch(() => [] as string[])) {
+    const pid = /^rekey-(\d+)-\d+$/.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && processGone(Number(pid))) await fsp.rm(path.join(tmpDir, name), { recursive: true, force: true });
+  }
 }

@@ -1,7 +1,7 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
-import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
+import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printError, printJson, printLine } from '../output.js';
@@ -249,8 +249,10 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         lines.push('Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
         printLine(lines.join('\n'), o);
       }
-      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.error}; that copy still opens with the old identity only\n`);
-      return r.failures.length ? 1 : EXIT_OK;
+      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; that copy still opens with the old identity only\n`);
+      // A wrong identity keeps its own exit code (12) when it is what stopped an archive.
+      const coded = r.failures.find((f) => f.code !== undefined);
+      return coded ? exitCodeFor(coded.code as ErrorCode) : r.failures.length ? 1 : EXIT_OK;
     }),
 
   'archive history': timeTravelHandlers['archive history'],

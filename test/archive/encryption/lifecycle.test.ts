@@ -210,6 +210,60 @@ describe('rekey', () => {
   });
 });
 
+describe('a rekey that stopped half way', () => {
+  it('run again, it finishes: a local copy already for the new recipients is uploaded as it is, the remote copy still for the old ones is replaced, and a dead rekey\'s stage directory is removed', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const key = await keyPair(r, 'key');
+    const archive = { compression: { level: 1 }, encryption: { recipients: [key.recipient] }, remotes: [{ provider: 'local', name: 'nas', path: nas }] };
+    const db = await createDB({ storeConfig: { dataDir, archive } });
+    for (let i = 0; i < 20; i++) await db.set(`K_${i}`, { i });
+    const made = await db.archive.create();
+    await db.close();
+    const config = path.join(r, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ archive }));
+    const next = await keyPair(r, 'next');
+    const env = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
+    // What a rekey killed between its local rename and its upload leaves: the local copy rekeyed, the one on nas not; and its stage directory.
+    const half = await runCli(['archive', 'rekey', '-d', dataDir, '-c', config, '--recipient', next.recipient, '--identity', key.file, '-s', 'local'], env);
+    expect(half.code, half.stderr).toBe(0);
+    const dead = path.join(dataDir, 'archives', '.tmp', 'rekey-999999-1');
+    await fsp.mkdir(dead, { recursive: true });
+    await fsp.writeFile(path.join(dead, 'downloaded.bri'), 'x');
+    const again = await runCli(['archive', 'rekey', '-d', dataDir, '-c', config, '--recipient', next.recipient, '--identity', key.file], env);
+    expect(again.code, again.stderr).toBe(0);
+    const local = await fsp.readFile(made.file);
+    expect((await fsp.readFile(path.join(nas, 'archives', path.basename(made.file)))).equals(local)).toBe(true);
+    expect(fs.existsSync(dead)).toBe(false);
+    const target = path.join(r, 'restored');
+    const ok = await runCli(['restore', 'latest', '-d', dataDir, '-c', config, '--target', target, '--identity', next.file, '--source', 'nas'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
+describe('after a rekey', () => {
+  it('a create with the configuration not yet changed says its seed is sealed for the new recipients (not "no seed, keep .seeds/"); with them named, it archives', async () => {
+    const { r, dataDir, key, archive } = await encryptedDb();
+    const config = path.join(r, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ archive }));
+    const next = await keyPair(r, 'next');
+    const env = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
+    expect((await runCli(['archive', 'rekey', '-d', dataDir, '-c', config, '--recipient', next.recipient, '--identity', key.file], env)).code).toBe(0);
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('AFTER', { a: 1 });
+    await db.close();
+    const stale = await runCli(['archive', 'create', '-d', dataDir, '-c', config], env);
+    expect(stale.code).toBe(23);
+    expect(stale.stderr).toMatch(/sealed for other age recipients \(age1\S+\)[\s\S]*hint: The archives were rekeyed/);
+    expect(stale.stderr).not.toMatch(/Keep the archive directory/);
+    await fsp.writeFile(config, JSON.stringify({ archive: { ...archive, encryption: { recipients: [next.recipient] } } }));
+    const made = await runCli(['archive', 'create', '-d', dataDir, '-c', config], env);
+    expect(made.code, made.stderr).toBe(0);
+  });
+});
+
 describe('damage to an encrypted archive is damage, not a key problem', () => {
   /** Offset of the n-th age header (0: the snapshot member's) in the archive file. */
   function ageHeaderAt(buf: Buffer, n: number): number {
