@@ -124,4 +124,40 @@ describe('copy records against what the remote holds', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('a remote re-pointed under the same name (another prefix) holds none of the old place\'s copies: the next create uploads the old archive there', async () => {
+    const before = server.config();
+    const { root, dataDir, archiveId } = await archivedOnce(before);
+    const after: RemoteConfig = { ...server.config(), name: 's3' };
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { remotes: [after] } } });
+    try {
+      await db.set('AFTER', { v: 1 });
+      // The pass after a create asks no remote about its records: the record's place decides.
+      const next = await db.archive.create({ level: 1 });
+      expect(next.uploads.map((u) => [u.archiveId, u.outcome])).toEqual([
+        [archiveId, 'uploaded'],
+        [next.archiveId, 'uploaded'],
+      ]);
+      expect((await db.archive.copies(archiveId)).map((c) => c.location)).toEqual([expect.stringContaining((after as { prefix: string }).prefix)]);
+    } finally {
+      await db.close();
+    }
+    expect(await objectExists(after, `archives/${archiveId}.bri`)).toBe(true);
+    const config = path.join(root, 'moved.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [after] }));
+    const up = await runCli(['archive', 'upload', '-d', dataDir, '--config', config]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('every archive is confirmed on every remote');
+  }, 60_000);
+
+  it('the same place spelled another way (localhost for 127.0.0.1) keeps its records: nothing is uploaded', async () => {
+    const remote = server.config();
+    const { root, dataDir } = await archivedOnce(remote);
+    const respelled = { ...remote, endpoint: (remote as { endpoint: string }).endpoint.replace('127.0.0.1', 'localhost') };
+    const config = path.join(root, 'respelled.json');
+    await fsp.writeFile(config, JSON.stringify({ remotes: [respelled] }));
+    const up = await runCli(['archive', 'upload', '-d', dataDir, '--config', config]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('every archive is confirmed on every remote');
+  }, 60_000);
 });

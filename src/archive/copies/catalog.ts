@@ -11,11 +11,11 @@ import { isColdObject } from '../../remote/index.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ProviderName } from '../../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, type LocalArchive } from './local-catalog.js';
-import { readAllCopyRecords, type CopyRecord } from './records.js';
+import { isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
 import { manifestOfDamagedCopy } from './damaged.js';
 import { sweepScratch } from '../package/scratch.js';
 import { MAX_MANIFEST_BYTES, readManifestFrom } from '../package/reader.js';
-import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 
 export interface ArchiveCopy {
   source: string;
@@ -71,12 +71,6 @@ export type ManifestCache = Map<string, Manifest>;
 
 const PROBE_BYTES = 256 * 1024;
 
-/** A remote's location and an object key as one human-readable place. */
-export function objectLocation(remote: RemoteSource, key: string): string {
-  const loc = remote.store.describe().location;
-  return loc.endsWith('/') ? loc + key : `${loc}/${key}`;
-}
-
 /** Reads the manifest at the start of a remote object: a small range first, more if the manifest is larger. */
 export async function readRemoteManifest(remote: RemoteSource, key: string, size: number): Promise<Manifest> {
   const name = objectLocation(remote, key);
@@ -116,7 +110,7 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
   }
   const unreadable: RemoteListing['unreadable'] = [];
   const found = await mapLimited(objects, 4, async (o) => {
-    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size) ?? null;
+    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size && isRecordedHere(r, remote)) ?? null;
     const mine = local.get(o.id);
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
     const identity = remote.store.identify ? await remote.store.identify(o.key) : null;

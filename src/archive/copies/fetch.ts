@@ -12,7 +12,7 @@
 import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { readCopyRecord } from './records.js';
+import { isRecordedHere, readCopyRecord } from './records.js';
 import { readManifest } from '../package/reader.js';
 import type { ProgressListener } from '../package/progress.js';
 import type { RepairedCopy } from '../package/repairer.js';
@@ -169,7 +169,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
         const got = await download(remote, copy, file, opts);
         // A mismatch with our own upload record is damage; PAR2 may still repair it, so it is checked below.
         const rec = await readCopyRecord(opts.archiveDir, id, source);
-        doubt = rec !== null && (rec.sha256 !== got.sha256 || rec.size !== got.size);
+        doubt = rec !== null && isRecordedHere(rec, remote) && (rec.sha256 !== got.sha256 || rec.size !== got.size);
         if (doubt && opts.verify === false && opts.asStored !== true) {
           throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the copy's SHA-256 differs from the one confirmed at upload`, { details: { expected: rec!.sha256, actual: got.sha256 } });
         }

@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileIdentity } from '../../remote/index.js';
 import { archiveFileName } from '../package/ids.js';
-import { readCopyRecord, recordedCopyProblem, removeCopyRecord } from './records.js';
+import { isRecordedHere, readCopyRecord, recordedCopyProblem, removeCopyRecord } from './records.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
 
 async function localFileIdentity(file: string): Promise<string | null> {
@@ -46,7 +46,7 @@ export async function storedEverywhere(archiveDir: string, id: string, sources: 
   if (!st?.isFile()) return false;
   for (const r of sources.remotes) {
     const rec = await readCopyRecord(archiveDir, id, r.name);
-    if (!rec || rec.size !== st.size) return false;
+    if (!rec || rec.size !== st.size || !isRecordedHere(rec, r)) return false;
     // A record says a copy was confirmed; only a copy at another location counts.
     if ((await sameCopyAs(r, archiveObjectKey(id), file, sources)) !== null) return false;
     const problem = await recordedCopyProblem(r.store, rec).catch(() => undefined);

@@ -116,6 +116,15 @@ function remoteContainer(d: RemoteDescription): string {
   return [d.provider, endpointPlace(d.provider, d.endpoint), d.account ?? '', d.bucket ?? d.container ?? ''].join('|');
 }
 
+/**
+ * Where a remote's objects go, as one canonical string: a local remote's real directory, else the
+ * container (provider, endpoint, account, bucket or container) and the prefix. Two spellings of one
+ * place give one string; a remote re-pointed (another bucket, prefix, endpoint or directory) another.
+ */
+export function remotePlace(d: RemoteDescription): string {
+  return localRemoteDir(d) ?? `${remoteContainer(d)}|${d.prefix}`;
+}
+
 /** Two prefixes in one container overlap when one is a prefix of the other by whole segments. */
 function prefixesOverlap(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);

@@ -11,6 +11,8 @@ import { isMissingObject } from '../../remote/index.js';
 import type { ChecksumAlgorithm, ProviderName, RemoteStore } from '../../remote/remote.js';
 import { fsyncDir, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { assertArchiveId } from '../package/ids.js';
+import { remotePlace } from './locations.js';
+import { objectLocation, type RemoteSource } from './sources.js';
 
 export const COPIES_DIR = '.copies';
 
@@ -19,8 +21,13 @@ export interface CopyRecord {
   archiveId: string;
   source: string;
   provider: ProviderName;
-  /** Where the source points (no credentials). */
+  /** Where the copy is (the source's location and the key; no credentials). */
   location: string;
+  /**
+   * Where the source pointed, canonical (`remotePlace`): the record counts only while the remote
+   * points there. Records written before it have none: their `location` is compared instead.
+   */
+  place?: string;
   key: string;
   /** Size and SHA-256 of the archive file, as confirmed by the remote. */
   size: number;
@@ -48,7 +55,8 @@ function isRecord(x: unknown, archiveId: string, source: string): x is CopyRecor
     Number.isSafeInteger(r.size) &&
     typeof r.sha256 === 'string' &&
     /^[0-9a-f]{64}$/.test(r.sha256) &&
-    typeof r.checksum?.value === 'string'
+    typeof r.checksum?.value === 'string' &&
+    (r.place === undefined || typeof r.place === 'string')
   );
 }
 
@@ -88,6 +96,15 @@ export async function readAllCopyRecords(archiveDir: string): Promise<Map<string
     if (rec) out.set(rec.archiveId, [...(out.get(rec.archiveId) ?? []), rec]);
   }
   return out;
+}
+
+/**
+ * Whether a record was made where `remote` points now. A remote re-pointed under the same name
+ * (another bucket, prefix, endpoint or directory) holds none of the old place's copies: their
+ * records are no copy there (the archive is uploaded to the new place, the WAL waits for it).
+ */
+export function isRecordedHere(rec: CopyRecord, remote: RemoteSource): boolean {
+  return rec.place !== undefined ? rec.place === remotePlace(remote.store.describe()) : rec.location === objectLocation(remote, rec.key);
 }
 
 /**

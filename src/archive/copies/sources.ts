@@ -25,6 +25,12 @@ export function archiveObjectKey(archiveId: string): string {
   return `${ARCHIVE_KEY_PREFIX}${assertArchiveId(archiveId)}${ARCHIVE_EXTENSION}`;
 }
 
+/** A remote's location and an object key as one human-readable place. */
+export function objectLocation(remote: RemoteSource, key: string): string {
+  const loc = remote.store.describe().location;
+  return loc.endsWith('/') ? loc + key : `${loc}/${key}`;
+}
+
 /** The archive id an object key names, or null for any other object (never trusted as a path). */
 export function archiveIdFromKey(key: string): string | null {
   if (!key.startsWith(ARCHIVE_KEY_PREFIX) || !key.endsWith(ARCHIVE_EXTENSION)) return null;

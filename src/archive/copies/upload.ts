@@ -17,10 +17,11 @@ import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
 import { uploadProgress, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
-import { readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import { isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import { isMissingObject } from '../../remote/index.js';
-import { mapLimited, objectLocation } from './catalog.js';
-import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+import { mapLimited } from './catalog.js';
+import { remotePlace } from './locations.js';
+import { archiveObjectKey, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
 
 /** An archive file on this machine and its manifest. */
@@ -96,6 +97,7 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
     source: remote.name,
     provider: remote.config.provider,
     location: objectLocation(remote, key),
+    place: remotePlace(remote.store.describe()),
     key,
     size: digest.size,
     sha256: digest.sha256,
@@ -106,7 +108,12 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
     // The same file under another name is no copy: checked before (nothing is uploaded over it) and after the put.
     const twin = await sameCopyAs(remote, key, archive.file, sources);
     if (twin !== null) throw sameLocation(remote, twin);
-    const before = await readCopyRecord(archiveDir, archiveId, remote.name);
+    let before = await readCopyRecord(archiveDir, archiveId, remote.name);
+    // A record of the place the remote pointed at before says nothing of this one: it goes (the upload below writes this place's).
+    if (before && !isRecordedHere(before, remote)) {
+      await removeCopyRecord(archiveDir, archiveId, remote.name);
+      before = null;
+    }
     if (before && before.sha256 === digest.sha256 && before.size === digest.size) {
       const lost = opts.confirmRecorded ? await recordedCopyProblem(remote.store, before, opts.signal) : null;
       if (lost === null) return { ...base, outcome: 'recorded-before', record: before };
@@ -190,7 +197,7 @@ export async function replicateArchive(
 async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal?: AbortSignal): Promise<string[]> {
   const asked = await Promise.all(
     remotes.map(async (r) => {
-      const rec = have.find((c) => c.source === r.name);
+      const rec = have.find((c) => c.source === r.name && isRecordedHere(c, r));
       const doubt = rec !== undefined && (await recordedCopyProblem(r.store, rec, signal).then((p) => p !== null, () => true));
       return doubt ? [r.name] : [];
     }),
@@ -223,7 +230,7 @@ export async function uploadPending(
   const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
   for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
-    const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name) || doubted[i]?.includes(r.name)).map((r) => r.name);
+    const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name && isRecordedHere(c, r)) || doubted[i]?.includes(r.name)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
   }
   return out;
