@@ -19,6 +19,11 @@ export interface ArchiveTip {
   endLine: number;
   lastPointer: string;
   endTimestamp: number;
+  /**
+   * When the archive was sealed: it vouches that no line was written up to then, so the store stamps its
+   * lines after it, also after a reopen with a clock stepped back (absent in states written before it was kept).
+   */
+  sealedAt?: number;
 }
 
 export interface ArchiveState {

@@ -19,6 +19,7 @@ import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery
 import { assertDataDir } from './data-dir.js';
 import { assertStoreConfig } from './store-config.js';
 import { fixWalTail } from './wal/tail.js';
+import { readArchiveState } from './archive-state.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal/wal-writer.js';
 import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
@@ -125,6 +126,10 @@ export class BriStore {
         { segment: last?.index ?? 0, segmentBytes: 0, totalLines, lastPointer: rec.lastPointer },
       );
       if (rec.lastTimestamp !== null) writer.stampNotBefore(rec.lastTimestamp);
+      // The newest archive vouches for every moment up to its seal: a clock stepped back since (NTP, a resumed VM)
+      // must not stamp a new line inside a range a restore takes as complete.
+      const sealedAt = (await readArchiveState(dataDir).catch(() => null))?.last?.sealedAt;
+      if (sealedAt !== undefined) writer.stampAfter(sealedAt);
       return new BriStore(
         dataDir,
         { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true },

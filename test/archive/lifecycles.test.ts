@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
 import { openRestore } from '../../src/archive/restore-api.js';
 import { createDB } from '../../src/db.js';
@@ -433,6 +433,32 @@ describe('a clock stepped back (NTP, a resumed VM)', () => {
     const out = path.join(r, 'restored');
     await openRestore({ dataDir }).toTimestamp(m.timeRange.end.getTime(), { targetDir: out });
     expect(await stateOf(out)).toEqual(state);
+  });
+});
+
+describe('a clock stepped back past an archive\'s seal, then a reopen', () => {
+  it('the new lines are stamped after the seal (the archive vouches for every moment up to it), so a restore to a moment inside its range never leaves a line out', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    let db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { i });
+    // Sealed by a clock an hour ahead; the clock is then set right and the database reopened.
+    const real = Date.now.bind(Date);
+    const ahead = vi.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
+    const archive = await db.archive.create().finally(() => ahead.mockRestore());
+    await db.close();
+    const sealedAt = archive.manifest.timeRange.sealedAt.getTime();
+    expect(sealedAt).toBeGreaterThan(Date.now() + 3_000_000);
+    db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    await db.set('LATE', { v: 1 });
+    await db.close();
+    let late = '';
+    for (const f of await fsp.readdir(path.join(dataDir, 'wal'))) late ||= (await fsp.readFile(path.join(dataDir, 'wal', f), 'utf8')).split('\n').find((l) => l.includes('LATE')) ?? '';
+    expect(Number(late.split('|')[0])).toBeGreaterThan(sealedAt);
+    // A moment between now and the seal is the archive's state: the late line is after it.
+    const out = path.join(r, 'restored');
+    await openRestore({ dataDir }).toTimestamp(Date.now() + 60_000, { targetDir: out });
+    expect(Object.keys((await stateOf(out)).documents)).not.toContain('LATE');
   });
 });
 

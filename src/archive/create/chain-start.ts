@@ -31,7 +31,7 @@ export interface ChainTip {
 }
 
 function tipOf(m: Manifest): ArchiveTip {
-  return { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime() };
+  return { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() };
 }
 
 /**

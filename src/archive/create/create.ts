@@ -306,7 +306,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       if (endText !== undefined && !seededBefore) await removeSeed(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
       throw err;
     }
-    await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime() } });
+    await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap };

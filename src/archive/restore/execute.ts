@@ -166,7 +166,7 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
     version: 1,
     instanceId,
     removedLines: m?.timeRange.walLines.start ?? 0,
-    last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime() } : null,
+    last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() } : null,
     ...(origin ? { origin } : {}),
   };
 }
