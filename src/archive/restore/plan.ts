@@ -5,7 +5,7 @@
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseTime } from '../../format/input.js';
-import type { ArchiveCopy } from '../copies/catalog.js';
+import type { ArchiveCopy, SourceFailure } from '../copies/catalog.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
@@ -108,16 +108,35 @@ export function describeRanges(ranges: TimelineRange[]): string {
   return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (lines ${r.firstLine + 1}..${r.lastLine})`).join('; ');
 }
 
-/** The archives of one instance: the one asked for, else the newest archive's. */
-export function instanceArchives<A extends { manifest: Manifest }>(all: A[], instanceId?: string): { instanceId: string; archives: A[] } {
+/**
+ * "Not found" is an answer only when every source was read: with one that could not be (a bucket
+ * name mistyped, the server down), what was looked for may well be there, and the answer is that
+ * source's error (its code and hint), naming each source not read.
+ */
+export function notFoundUnlessUnread(notFound: BriError, unread: ReadonlyArray<SourceFailure> = []): BriError {
+  const first = unread[0];
+  if (!first) return notFound;
+  const names = unread.map((u) => u.source).join(', ');
+  return new BriError(first.error.code, `${notFound.message}: ${names} could not be read (${first.error.message})`, {
+    hint: first.error.hint ?? 'Check the network, the credentials and where the remote points, then try again; or restore from another source (--source).',
+    details: { ...notFound.details, unreachable: unread.map((u) => ({ source: u.source, code: u.error.code })) },
+    cause: first.error,
+  });
+}
+
+/** The archives of one instance: the one asked for, else the newest archive's. `unread`: the sources the listing could not read. */
+export function instanceArchives<A extends { manifest: Manifest }>(all: A[], instanceId?: string, unread: ReadonlyArray<SourceFailure> = []): { instanceId: string; archives: A[] } {
   const id = instanceId ?? [...all].sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()?.manifest.instanceId;
   if (id === undefined) {
-    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {
-      hint: 'Create one with `bri archive create`, or point --archive-dir at where they are.',
-    });
+    throw notFoundUnlessUnread(
+      new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {
+        hint: 'Create one with `bri archive create`, or point --archive-dir at where they are.',
+      }),
+      unread,
+    );
   }
   const archives = all.filter((a) => a.manifest.instanceId === id).sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start);
-  if (archives.length === 0) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archives of instance ${id}`, { hint: '`bri restore list` shows the instances there are.' });
+  if (archives.length === 0) throw notFoundUnlessUnread(new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archives of instance ${id}`, { hint: '`bri restore list` shows the instances there are.', details: { instanceId: id } }), unread);
   return { instanceId: id, archives };
 }
 
@@ -144,16 +163,17 @@ export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[]
   return hit;
 }
 
-export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceId?: string): RestorePlan {
+/** The plan for `target` over the archives listed; `unread`: the sources the listing could not read (an archive not found may be there). */
+export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceId?: string, unread: ReadonlyArray<SourceFailure> = []): RestorePlan {
   let chosen: PlanArchive;
   let inst: { instanceId: string; archives: PlanArchive[] };
   if (target.kind === 'archive') {
     const found = all.find((a) => a.manifest.archiveId === target.archiveId);
-    if (!found) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.', details: { archiveId: target.archiveId } });
+    if (!found) throw notFoundUnlessUnread(new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.', details: { archiveId: target.archiveId } }), unread);
     chosen = found;
     inst = instanceArchives(all, found.manifest.instanceId);
   } else {
-    inst = instanceArchives(all, instanceId);
+    inst = instanceArchives(all, instanceId, unread);
     chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp);
   }
   const m = chosen.manifest;
