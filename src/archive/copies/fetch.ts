@@ -10,7 +10,7 @@
  * (scratch.ts), hashed on the way, that the caller removes once done.
  */
 import * as fsp from 'node:fs/promises';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { isRecordedHere, readCopyRecord } from './records.js';
 import { readManifest } from '../package/reader.js';
@@ -186,9 +186,28 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });
     }
   }
-  const anyCopy = skipped.some((p) => p.code !== ErrorCodes.ARCHIVE_NOT_FOUND);
-  throw new BriError(anyCopy ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.ARCHIVE_NOT_FOUND, `no good copy of archive ${id}: ${skipped.map((p) => `${p.source}: ${p.reason}`).join('; ')}`, {
-    hint: anyCopy ? 'Every copy failed; `bri archive verify` and `bri archive repair` on a copy may tell more, or restore an earlier archive.' : 'No source holds it; `bri archive list` shows where each archive is.',
-    details: { archiveId: id, tried: skipped },
-  });
+  throw noGoodCopy(id, skipped);
+}
+
+/** Failures to get a copy at all (the network, the source, the disk, a cancel): nothing is known about the copy itself. */
+const NOT_FETCHED: ReadonlySet<string> = new Set([ErrorCodes.REMOTE_ERROR, ErrorCodes.REMOTE_NOT_FOUND, ErrorCodes.IO_ERROR, ErrorCodes.CANCELLED]);
+
+/**
+ * Why no copy could be used, by what was found: a copy found damaged (or holding something else) is
+ * ARCHIVE_CORRUPTED, and an earlier archive may be the way out; copies that could not be fetched (a
+ * connection cut, a source down), none found damaged, are the sources' failure (REMOTE_ERROR when they
+ * are all the remotes'): trying again may well work; no copy anywhere is ARCHIVE_NOT_FOUND.
+ */
+function noGoodCopy(id: string, skipped: SourceProblem[]): BriError {
+  const failed = skipped.filter((p) => p.code !== ErrorCodes.ARCHIVE_NOT_FOUND);
+  const damaged = failed.some((p) => p.code !== undefined && !NOT_FETCHED.has(p.code));
+  const remote = failed.every((p) => p.code?.startsWith('REMOTE_'));
+  const code = failed.length === 0 ? ErrorCodes.ARCHIVE_NOT_FOUND : damaged ? ErrorCodes.ARCHIVE_CORRUPTED : remote ? ErrorCodes.REMOTE_ERROR : ((failed.find((p) => p.code !== undefined)?.code ?? ErrorCodes.IO_ERROR) as ErrorCode);
+  const hint =
+    failed.length === 0
+      ? 'No source holds it; `bri archive list` shows where each archive is.'
+      : damaged
+        ? 'Every copy failed; `bri archive verify` and `bri archive repair` on a copy may tell more, or restore an earlier archive.'
+        : "No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.";
+  return new BriError(code, `no good copy of archive ${id}: ${skipped.map((p) => `${p.source}: ${p.reason}`).join('; ')}`, { hint, details: { archiveId: id, tried: skipped } });
 }
