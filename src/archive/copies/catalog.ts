@@ -74,6 +74,8 @@ const PROBE_BYTES = 256 * 1024;
 /** Reads the manifest at the start of a remote object: a small range first, more if the manifest is larger. */
 export async function readRemoteManifest(remote: RemoteSource, key: string, size: number): Promise<Manifest> {
   const name = objectLocation(remote, key);
+  // No byte range reads an empty object (its end would be -1): it is no archive, as any other object that is none.
+  if (size === 0) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${name} is empty (0 bytes): not an archive`, { hint: 'A file of 0 bytes holds no archive: remove it, or put the archive back under this name.', details: { empty: true } });
   try {
     return await readManifestFrom(await remote.store.get(key, { range: { start: 0, end: Math.min(size, PROBE_BYTES) - 1 } }), name);
   } catch (err) {
@@ -127,7 +129,7 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
         const cold = isColdObject(err);
         if ((err.code === ErrorCodes.REMOTE_ERROR && !cold) || err.code === ErrorCodes.REMOTE_NOT_FOUND) throw err;
         // A damaged manifest is repaired with the copy's PAR2 data, as a local copy's is (the copy stays marked damaged).
-        const repaired = cold ? null : await manifestOfDamagedCopy(remote, o.key, archiveDir).catch(() => null);
+        const repaired = cold || o.size === 0 ? null : await manifestOfDamagedCopy(remote, o.key, archiveDir).catch(() => null);
         if (repaired?.archiveId === o.id) return { manifest: repaired, copy: { ...copy, damaged: true as const } };
         unreadable.push({ source: remote.name, location: copy.location, error: err, archiveId: o.id, copy: { ...copy, ...(cold ? { frozen: true } : { damaged: true }) } });
         return null;
