@@ -9,8 +9,9 @@ import { parseArchiveConfig } from './archive/config.js';
 import { par2RecoveryWriter } from './archive/package/recovery.js';
 import { readArchiveState } from './store/archive-state.js';
 import type { SchedulerOptions } from './archive/jobs/scheduler.js';
-import { par2Repairer, RestoreApi } from './archive/restore-api.js';
+import { openRestore, par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
+import { afterClose } from './archive/archive-host.js';
 import { BriError, ErrorCodes } from './errors.js';
 import { BriStore, type StoreConfig } from './store/store.js';
 import { assertStoreConfig, STORE_CONFIG_KEYS } from './store/store-config.js';
@@ -85,8 +86,9 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
       seal: (removedLines) => store.sealForArchive(removedLines),
       removeSegments: (safeLocalLine, removedLines, onStep) => store.removeArchivedSegments(safeLocalLine, removedLines, onStep),
       releaseSeal: () => store.releaseSeal(),
-      // The open store holds the directory's lock; in-process exclusivity is the API's own queue.
-      exclusive: (fn) => fn(),
+      // The open store holds the directory's lock; in-process exclusivity is the API's own queue. Once closed, the
+      // lock is gone: a run queued behind the close is refused before it touches the archive directory.
+      exclusive: (fn) => (store.isClosed ? Promise.reject(new BriError(ErrorCodes.STORE_CLOSED, 'the database is closed', { hint: 'Open it again with createDB().' })) : fn()),
     },
     options.storeConfig.archive,
     // In a running database PAR2's arithmetic goes to a worker thread, whatever the archive's size: writes go on meanwhile.
@@ -140,5 +142,9 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     });
     return closing;
   };
-  return Object.assign(store, { archive, restore, close }) as BriDB;
+  // Once closed, db.restore is the stopped database's (its own remotes' clients, rollback under the directory's lock), as openRestore gives it.
+  const isClosed = () => store.isClosed;
+  let stopped: RestoreApi | null = null;
+  const stoppedRestore = () => (stopped ??= openRestore({ dataDir: store.dataDir, ...(options.storeConfig.archive ? { config: options.storeConfig.archive } : {}), ...(key ? { key } : {}) }));
+  return Object.assign(store, { archive: afterClose(archive, isClosed, 'db.archive'), restore: afterClose(restore, isClosed, 'db.restore', stoppedRestore), close }) as BriDB;
 }

@@ -3,6 +3,8 @@
  * (createDB), or offline under the directory's lock (the CLI, or after
  * db.close()).
  */
+import { EventEmitter } from 'node:events';
+import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertDataDir } from '../store/data-dir.js';
 import { acquireLock } from '../store/lock/dir-lock.js';
@@ -42,4 +44,38 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
       }
     },
   };
+}
+
+/*
+ * The `db.archive` and `db.restore` of a closed database. Their remotes' clients are closed with it, so
+ * a call after close() would answer from whatever still answers: an empty listing, "no archive", a
+ * remote "that cannot be reached", or an archive run on a directory this process no longer holds the
+ * lock of (one that removed another process's run in progress). Such a call goes to `stopped()` (what
+ * the stopped database offers: db.restore becomes openRestore's), or is STORE_CLOSED.
+ */
+
+/** Calls that stay harmless after close: listeners, figures already held, and closing again. */
+const STILL_OPEN = new Set<string | symbol>(['close', 'idle', 'stopTriggers', 'stopShipping', 'shippingStatus', 'metrics', 'fileFor']);
+
+function closedError(name: string, prop: string): BriError {
+  return new BriError(ErrorCodes.STORE_CLOSED, `${name}.${prop}: the database is closed`, {
+    hint: 'Open it again with createDB(), or, for a stopped database, use openRestore({ dataDir }) or the bri command line.',
+    details: { call: `${name}.${prop}` },
+  });
+}
+
+export function afterClose<T extends object>(api: T, closed: () => boolean, name: string, stopped?: () => T): T {
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || STILL_OPEN.has(prop) || prop in EventEmitter.prototype) return value;
+      const method = value as (...args: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        if (!closed()) return method.apply(target, args);
+        if (!stopped) return Promise.reject(closedError(name, String(prop)));
+        const other = stopped();
+        return (Reflect.get(other, prop) as (...a: unknown[]) => unknown).apply(other, args);
+      };
+    },
+  });
 }

@@ -22,4 +22,37 @@ describe('db.close', () => {
     expect(again.get('K_1')).toEqual({ a: 1 });
     await again.close();
   });
+
+  it("db.archive of a closed database refuses every call with STORE_CLOSED, and a create touches nothing: another process's run in progress keeps its stage directory; db.restore is the stopped database's", async () => {
+    const r = await tempDir();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    await db.set('K_1', { a: 1 });
+    await db.archive.create();
+    await db.close();
+    // What another process's create in progress has in the archive directory (its lock now held elsewhere).
+    const { readArchiveState } = await import('../../src/store/archive-state.js');
+    const instanceId = (await readArchiveState(dataDir))!.instanceId;
+    const stage = path.join(dataDir, 'archives', '.tmp', `${instanceId}.20991231T000000000Z-0000abcd`);
+    fs.mkdirSync(stage, { recursive: true });
+    fs.writeFileSync(path.join(stage, '000000.wal.zst'), 'in progress');
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['archive.create', () => db.archive.create()],
+      ['archive.list', () => db.archive.list()],
+      ['archive.prune', () => db.archive.prune()],
+      ['archive.verifyAll', () => db.archive.verifyAll()],
+    ];
+    for (const [name, call] of calls) await expect(call(), name).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    expect(fs.readdirSync(stage)).toEqual(['000000.wal.zst']);
+    fs.rmSync(stage, { recursive: true });
+    // The stopped database's restore: it lists and restores, in place too (what the open one refuses).
+    expect((await db.restore.list()).archives).toHaveLength(1);
+    await db.restore.fromLatest({ force: true });
+    const reopened = await createDB({ storeConfig: { dataDir } });
+    expect(reopened.get('K_1')).toEqual({ a: 1 });
+    await reopened.close();
+    // Listeners and held figures still answer.
+    expect(() => db.archive.on('finished', () => undefined)).not.toThrow();
+    expect(db.archive.shippingStatus()).toEqual([]);
+  });
 });

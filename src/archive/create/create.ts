@@ -93,7 +93,7 @@ const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 function retentionError(message: string): BriError {
   return new BriError(ErrorCodes.USAGE, `retention ${message}`, {
-    hint: "Use 'permanent', a whole number of days of at least 1 (30d, { days: 30 }), or a date after now and before the year 10000.",
+    hint: "Use 'permanent', { days: N } with N a whole number of at least 1 (e.g. { days: 30 }; 30d is the command line's --retention form), or a Date after now and before the year 10000.",
   });
 }
 
