@@ -2,6 +2,7 @@
  * Listeners are the application's code: one that throws never takes the host down (an unhandled
  * rejection from a timer-driven shipping tick), never turns a made archive into a failure, never
  * counts as a failed shipment. Its error is said as a process warning (BRI_LISTENER_ERROR).
+ * And flushShipping answers what it did: with shipping off it is USAGE, not a flush.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -31,4 +32,20 @@ describe('event listeners that throw', () => {
     expect(out.seen).not.toContain('failed');
     expect(out.warnings).toEqual(['BRI_LISTENER_ERROR']);
   }, 60_000);
+});
+
+describe('flushShipping', () => {
+  it('without continuous shipping is USAGE, not a flush that shipped nothing', async () => {
+    const r = await tmp();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const { createDB } = await import('../../src/db.js');
+    const db = await createDB({ storeConfig: { dataDir: path.join(r, 'data'), archive: { remotes: [{ provider: 'local', name: 'nas', path: nas }] } } });
+    try {
+      await db.set('K', { v: 1 });
+      await expect(db.archive.flushShipping()).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('continuous shipping is off') });
+    } finally {
+      await db.close();
+    }
+  });
 });

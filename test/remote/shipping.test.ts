@@ -189,6 +189,8 @@ describe('continuous shipping', () => {
       expect(lagging.lagMs).toBeGreaterThan(0);
       expect(lagging.lastError).toBeTruthy();
       expect(failures.length).toBeGreaterThan(0);
+      // A flush while it is down is not a flush: it says which remote is behind, and why.
+      await expect(db.archive.flushShipping()).rejects.toMatchObject({ code: 'REMOTE_ERROR', message: expect.stringMatching(/s3 is \d+ lines behind/) });
       down = false;
       await db.archive.flushShipping();
       expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null });

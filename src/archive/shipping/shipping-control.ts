@@ -5,6 +5,7 @@
  * fetch removed lines back for a new archive.
  */
 import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { ensureArchiveState, readArchiveState } from '../../store/archive-state.js';
 import type { Clock, WalGrowth } from '../jobs/scheduler.js';
@@ -84,8 +85,24 @@ export class ShippingControl {
     return shippingReport(this.ctx.dataDir, this.ctx.archiveDir, this.ctx.sources, this.status(), this.ctx.continuous.enabled);
   }
 
+  /**
+   * Ships everything written so far, and says so only when it is true: with shipping off, or a remote that
+   * failed (or has no archive to continue yet), the lines are not on it, and the caller is told which.
+   */
   async flush(): Promise<void> {
+    if (!this.enabled) {
+      throw new BriError(ErrorCodes.USAGE, 'flushShipping: continuous shipping is off', {
+        hint: 'Set archive.continuous.enabled with at least one remote, or make an archive (db.archive.create()) to put the lines on the remotes.',
+      });
+    }
     await this.shipping?.flush();
+    const behind = this.status().filter((s) => s.lagLines > 0 && (s.lastError !== null || s.shippedThrough === null));
+    if (behind.length > 0) {
+      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} is ${s.lagLines} lines behind (${s.lastError ?? 'no archive there to continue yet'})`).join('; ')}`, {
+        hint: 'Shipping goes on with backoff (shippingStatus() says how it goes); the lines stay in wal/ until a remote holds them.',
+        details: { sources: behind.map((s) => s.source) },
+      });
+    }
   }
 
   async stop(): Promise<void> {
