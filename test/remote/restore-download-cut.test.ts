@@ -41,7 +41,7 @@ describe('a download cut on every attempt', () => {
     } finally {
       await db.close();
     }
-    const proxied: RemoteConfig = { ...remote, endpoint: proxy.endpoint };
+    const proxied = { ...remote, endpoint: proxy.endpoint } as RemoteConfig;
     proxy.setPlan((r) => (isArchiveDownload(r) ? { kind: 'cut-response', afterBytes: 3000 } : { kind: 'pass' }));
     proxy.log.length = 0;
     const problems: Array<{ source: string; code?: string }> = [];
