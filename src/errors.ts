@@ -156,3 +156,17 @@ export function withTypedIoErrors(proto: object, names: readonly string[], prefi
     };
   }
 }
+
+/**
+ * An API call's options, checked for keys it does not take: a misspelt `dryRun` must never make a dry
+ * run real (nor a misspelt `targetDir` a restore in place). USAGE naming the key and the known ones.
+ */
+export function assertKnownOptions(opts: unknown, known: readonly string[], call: string): void {
+  if (opts === undefined || opts === null || typeof opts !== 'object') return;
+  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return;
+  throw new BriError(ErrorCodes.USAGE, `${call}: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')}`, {
+    hint: `It takes ${known.join(', ')}.`,
+    details: { unknown },
+  });
+}

@@ -3,7 +3,7 @@
  * thaw, inspect: catalog-api.ts) and what runs archives: create and the job's steps (upload,
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
-import { typedIoError, withTypedIoErrors } from '../errors.js';
+import { assertKnownOptions, typedIoError, withTypedIoErrors } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
@@ -103,6 +103,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
     const reason = opts.reason ?? 'manual';
     try {
       // Bad options are the caller's error, said before any hook runs or anything is sealed.
+      assertKnownOptions(opts, ['reason', 'name', 'retention', 'level', 'onProgress', 'onUpload'], 'create');
       checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression.level });
     } catch (err) {
       return Promise.reject(err);
@@ -223,6 +224,11 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
   /** Applies the retention policy (keepLocal, retentionDays, each remote's retentionDays); `dryRun` only reports. */
   prune(opts: { dryRun?: boolean; now?: Date } = {}): Promise<PruneReport> {
+    try {
+      assertKnownOptions(opts, ['dryRun', 'now'], 'prune');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.queued(() => this.pruneNow(opts));
   }
 

@@ -24,7 +24,7 @@ import { readManifest } from './package/reader.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
 import { findForTimestamp, instanceArchives, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore/plan.js';
-import { executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
+import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
@@ -199,7 +199,7 @@ export class RestoreApi {
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
-    if (opts.instanceId !== undefined) assertInstanceId(opts.instanceId);
+    assertRestoreCallOptions(opts, newInstanceId !== undefined, newInstanceId !== undefined ? 'clone' : `restore ${target.kind}`);
     // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
     if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);

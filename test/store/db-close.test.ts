@@ -56,3 +56,30 @@ describe('db.close', () => {
     expect(db.archive.shippingStatus()).toEqual([]);
   });
 });
+
+describe('API options', () => {
+  it('a misspelt option is USAGE naming it, before anything is done: a misspelt dryRun never restores, rolls back or prunes for real', async () => {
+    const dataDir = path.join(await tempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, retentionDays: 1 } } });
+    try {
+      await db.set('K', { v: 1 });
+      const made = await db.archive.create();
+      const at = Date.now();
+      await db.set('K', { v: 2 });
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['restore', () => db.restore.fromLatest({ targetDir: path.join(dataDir, '..', 'elsewhere'), dryrun: true } as never)],
+        ['clone', () => db.restore.clone({ targetDir: path.join(dataDir, '..', 'clone'), newInstanceID: 'x' } as never)],
+        ['rollback', () => db.restore.rollback(['K'], { at, dryrun: true } as never)],
+        ['prune', () => db.archive.prune({ dryrun: true } as never)],
+        ['create', () => db.archive.create({ nmae: 'x' } as never)],
+      ];
+      for (const [name, call] of calls) await expect(call(), name).rejects.toMatchObject({ code: 'USAGE', message: expect.stringMatching(/unknown option\(s\) '(dryrun|newInstanceID|nmae)'/) });
+      expect(db.get('K')).toEqual({ v: 2 });
+      expect(fs.existsSync(path.join(dataDir, '..', 'elsewhere'))).toBe(false);
+      expect(fs.existsSync(path.join(dataDir, '..', 'clone'))).toBe(false);
+      expect(fs.existsSync(made.file)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+});

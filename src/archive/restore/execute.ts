@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, ErrorCodes, errnoOf, isBriError } from '../../errors.js';
+import { asBriError, assertKnownOptions, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
@@ -169,6 +169,16 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
     last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() } : null,
     ...(origin ? { origin } : {}),
   };
+}
+
+const RESTORE_CALL_KEYS = ['targetDir', 'verify', 'cleanExisting', 'force', 'dryRun', 'hooks', 'onProgress', 'instanceId', 'source', 'onSourceProblem', 'onBrokenShipment', 'identity'];
+const CLONE_KEYS = [...RESTORE_CALL_KEYS, 'archiveId', 'timestamp', 'newInstanceId'];
+
+/** A restore call's options: an unknown key (a misspelt dryRun) is refused before anything is read. */
+export function assertRestoreCallOptions(opts: object, clone: boolean, call: string): void {
+  assertKnownOptions(opts, clone ? CLONE_KEYS : RESTORE_CALL_KEYS, call);
+  const id = (opts as { instanceId?: unknown }).instanceId;
+  if (id !== undefined) assertInstanceId(id as string);
 }
 
 export async function executeRestore(given: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {

@@ -3,6 +3,7 @@
  * the live database (so the chain, the audit trail and the next archive record the rollback
  * itself); a document that did not exist at T is deleted; every other key is left alone.
  */
+import { assertKnownOptions } from '../../errors.js';
 import type { DbState } from '../../format/state.js';
 import type { TimeTravel, TimeTravelOptions } from './time-travel.js';
 import type { ReadCounter } from './member-bytes.js';
@@ -41,6 +42,8 @@ export interface RollbackResult {
 export type RollbackTarget = string[] | { prefix: string; keys?: string[] };
 
 export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: RollbackTarget, o: TimeTravelOptions & { at: number | string; dryRun?: boolean }): Promise<RollbackResult> {
+  // A misspelt dryRun must not write into the live database.
+  assertKnownOptions(o, ['at', 'dryRun', 'live', 'source', 'instanceId', 'identity', 'onSourceProblem'], 'rollback');
   const keys = Array.isArray(target) ? target : (target.keys ?? []);
   const prefix = Array.isArray(target) ? null : target.prefix;
   const past = await tt.valuesAt(keys, prefix, o);
