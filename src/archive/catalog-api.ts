@@ -18,7 +18,7 @@ import { makeDirs } from '../store/durable-fs.js';
 import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import type { ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
-import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
+import { listSources, notFoundUnlessUnread, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
 import { downloadTo, refuseLoss, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
@@ -70,11 +70,15 @@ function idOfFile(file: string): string | null {
   }
 }
 
-function notFound(id: string, where: string): BriError {
-  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
-    hint: '`bri archive list` shows the archives there are, and where each copy is.',
-    details: { archiveId: id },
-  });
+/** Not found where every source was read; else the error of a source that could not be (the archive may be there). */
+function notFound(id: string, where: string, unread: MergedListing['unreachable'] = []): BriError {
+  return notFoundUnlessUnread(
+    new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
+      hint: '`bri archive list` shows the archives there are, and where each copy is.',
+      details: { archiveId: id },
+    }),
+    unread,
+  );
 }
 
 /** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */
@@ -192,8 +196,9 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {
     assertArchiveId(id);
-    const found = (await this.list(opts)).find((a) => a.manifest.archiveId === id);
-    if (!found) throw notFound(id, opts.source ?? 'any source');
+    const listing = await this.scan(opts);
+    const found = listing.archives.find((a) => a.manifest.archiveId === id);
+    if (!found) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
     return found;
   }
 
@@ -255,7 +260,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     checkOutputFile(target, this.places(), 'the download target', id);
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
-    if (!entry) throw notFound(id, opts.source ?? `any source${listing.unreachable.length ? ` (unreachable: ${listing.unreachable.map((u) => u.source).join(', ')})` : ''}`);
+    if (!entry) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
     return downloadTo(entry, target, {
       sources: this.sources,
       archiveDir: this.archiveDir,
@@ -272,8 +277,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
   async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
-    const neighbours = await this.list().catch(() => []);
-    return this.verifyOne(idOrFile, neighbours, await this.verifyKeys(opts), opts);
+    const listing = await this.scan().catch(() => ({ archives: [], unreachable: [] }));
+    return this.verifyOne(idOrFile, listing.archives, await this.verifyKeys(opts), opts, listing.unreachable);
   }
 
   /**
@@ -288,7 +293,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string, source = opts.source): Promise<VerifiedArchive> => {
       let v: VerifiedArchive;
       try {
-        const report = await this.verifyOne(target, listing.archives, keys, { ...opts, ...(source !== undefined ? { source } : {}) });
+        const report = await this.verifyOne(target, listing.archives, keys, { ...opts, ...(source !== undefined ? { source } : {}) }, listing.unreachable);
         v = { archiveId: report.archiveId ?? archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
       } catch (err) {
         if (!isBriError(err)) throw err;
@@ -323,14 +328,14 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true as const } : {}) };
   }
 
-  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }): Promise<VerifyReport> {
+  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }, unread: MergedListing['unreachable'] = []): Promise<VerifyReport> {
     // A damaged manifest must not stop verification: resolve the file without reading it.
     const file = this.fileFor(idOrFile);
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return namedAs(idOrFile, file, await verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
-    if (!entry) throw notFound(idOrFile, opts.source ?? 'any source');
+    if (!entry) throw notFound(idOrFile, opts.source ?? 'any source', unread);
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };
     return verifyRemoteCopy(entry, fetch, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }

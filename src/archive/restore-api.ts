@@ -188,8 +188,8 @@ export class RestoreApi {
   }
 
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
-    const all = (await this.listing()).archives;
-    const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId));
+    const { archives: all, unreachable } = await this.listing();
+    const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId), unreachable);
     return findForTimestamp(archives, parseTimestamp(ts));
   }
 
@@ -273,7 +273,7 @@ export class RestoreApi {
         archives: listing.archives,
         sources: this.sources,
         order: this.order(opts.source),
-        unreachable: new Set(listing.unreachable.map((u) => u.source)),
+        unreachable: listing.unreachable,
         ...(opts.instanceId !== undefined ? { explicitInstance: opts.instanceId } : {}),
         ...(own !== undefined ? { ownInstance: own } : {}),
       },

@@ -61,7 +61,10 @@ export const outcomeExitCode = {
     return r.ok ? EXIT_OK : r.repairable ? EXIT_REPAIRABLE : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
   },
   /** Figures that leave out an archive that cannot be read are not the whole answer. */
-  stats(s: { unreadable: unknown[] }): number {
+  /** Nothing counted while a source could not be read is that source's failure, not "0 archives". */
+  stats(s: { unreadable: unknown[]; archives?: number; unreachable?: Array<{ error: { code: string } }> }): number {
+    const down = s.unreachable?.[0];
+    if (down && s.archives === 0) return exitCodeFor(down.error.code as ErrorCode);
     return s.unreadable.length > 0 ? EXIT_FAILURE : EXIT_OK;
   },
   prune(r: { failed: Array<{ error: { code: string } }> }): number {

@@ -201,3 +201,19 @@ export async function listSources(
   }
   return { archives: sortArchives([...byId.values()]), unreadable, unreachable };
 }
+
+/**
+ * "Not found" is an answer only when every source was read: with one that could not be (a bucket
+ * name mistyped, the server down), what was looked for may well be there, and the answer is that
+ * source's error (its code and hint), naming each source not read.
+ */
+export function notFoundUnlessUnread(notFound: BriError, unread: ReadonlyArray<SourceFailure> = []): BriError {
+  const first = unread[0];
+  if (!first) return notFound;
+  const names = unread.map((u) => u.source).join(', ');
+  return new BriError(first.error.code, `${notFound.message}: ${names} could not be read (${first.error.message})`, {
+    hint: first.error.hint ?? 'Check the network, the credentials and where the remote points, then try again; or restore from another source (--source).',
+    details: { ...notFound.details, unreachable: unread.map((u) => ({ source: u.source, code: u.error.code })) },
+    cause: first.error,
+  });
+}

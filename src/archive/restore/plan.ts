@@ -2,10 +2,10 @@
  * Planning a restore: which archive, up to which line or time. Pure: a plan is
  * a value that `restore` carries out and `--dry-run` prints.
  */
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseTime } from '../../format/input.js';
-import type { ArchiveCopy, SourceFailure } from '../copies/catalog.js';
+import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
@@ -108,22 +108,6 @@ export function describeRanges(ranges: TimelineRange[]): string {
   return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (lines ${r.firstLine + 1}..${r.lastLine})`).join('; ');
 }
 
-/**
- * "Not found" is an answer only when every source was read: with one that could not be (a bucket
- * name mistyped, the server down), what was looked for may well be there, and the answer is that
- * source's error (its code and hint), naming each source not read.
- */
-export function notFoundUnlessUnread(notFound: BriError, unread: ReadonlyArray<SourceFailure> = []): BriError {
-  const first = unread[0];
-  if (!first) return notFound;
-  const names = unread.map((u) => u.source).join(', ');
-  return new BriError(first.error.code, `${notFound.message}: ${names} could not be read (${first.error.message})`, {
-    hint: first.error.hint ?? 'Check the network, the credentials and where the remote points, then try again; or restore from another source (--source).',
-    details: { ...notFound.details, unreachable: unread.map((u) => ({ source: u.source, code: u.error.code })) },
-    cause: first.error,
-  });
-}
-
 /** The archives of one instance: the one asked for, else the newest archive's. `unread`: the sources the listing could not read. */
 export function instanceArchives<A extends { manifest: Manifest }>(all: A[], instanceId?: string, unread: ReadonlyArray<SourceFailure> = []): { instanceId: string; archives: A[] } {
   const id = instanceId ?? [...all].sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()?.manifest.instanceId;
@@ -174,7 +158,12 @@ export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceI
     inst = instanceArchives(all, found.manifest.instanceId);
   } else {
     inst = instanceArchives(all, instanceId, unread);
-    chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp);
+    try {
+      chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp);
+    } catch (err) {
+      // A moment no archive listed holds may be in one a source that could not be read keeps.
+      throw isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? notFoundUnlessUnread(err, unread) : err;
+    }
   }
   const m = chosen.manifest;
   const until = target.kind === 'timestamp' && target.timestamp < m.timeRange.end.getTime() ? target.timestamp : null;

@@ -11,6 +11,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import type { ArchiveSources } from '../copies/sources.js';
+import type { SourceFailure } from '../copies/catalog.js';
 import { findShipped, type ShipmentListings, type ShippedPlan } from '../shipping/plan-shipped.js';
 import { listShipments } from '../shipping/shipped-catalog.js';
 
@@ -19,7 +20,8 @@ export interface PlannerContext {
   sources: ArchiveSources;
   /** Sources in the order the restore tries them. */
   order: readonly string[];
-  unreachable: ReadonlySet<string>;
+  /** The sources the listing could not read, with why: a plan that finds nothing answers with their error. */
+  unreachable: ReadonlyArray<SourceFailure>;
   /** The instance asked for (--instance), and the data directory's own (bri-archive.json), if any. */
   explicitInstance?: string;
   ownInstance?: string;
@@ -45,7 +47,7 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
   const found = new Set<string>();
   for (const name of ctx.order) {
     const remote = ctx.sources.remote(name);
-    if (!remote || ctx.unreachable.has(name)) continue;
+    if (!remote || ctx.unreachable.some((u) => u.source === name)) continue;
     let listing = listings.get(name);
     if (!listing) {
       listing = listShipments(remote);
@@ -59,11 +61,12 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
 
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
-  const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, ctx.unreachable, instanceId, afterLine, listings);
+  const down = new Set(ctx.unreachable.map((u) => u.source));
+  const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, down, instanceId, afterLine, listings);
   if (target.kind === 'archive') {
     // The newest archive continues its chain only if nothing of the instance was shipped past it: restored
     // under the same id, new lines would be numbered like shipped ones, and the shipper and WAL cleanup would take them for those.
-    const plan = planRestore(ctx.archives, target);
+    const plan = planRestore(ctx.archives, target, undefined, ctx.unreachable);
     if (!plan.continuesChain || !(await shippedAfter(plan.instanceId, plan.archive!.manifest.timeRange.walLines.end))) return plan;
     return { ...plan, continuesChain: false };
   }
@@ -91,7 +94,7 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
     if (best) return best;
   }
   const instance = wanted !== undefined && hasArchives(wanted) ? wanted : undefined;
-  const latest = planRestore(ctx.archives, { kind: 'latest' }, instance);
+  const latest = planRestore(ctx.archives, { kind: 'latest' }, instance, ctx.unreachable);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
   const { archives } = instanceArchives(ctx.archives, latest.instanceId);
   if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId);

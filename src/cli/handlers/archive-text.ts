@@ -74,10 +74,16 @@ export function reportListingProblems(l: ListingProblems): void {
  * "no archives" would look like an answer: the exit code is the first source's error's. A listing
  * that read some source is an answer (the others are said on stderr and in the JSON).
  */
-export function listingExitCode(l: ListingProblems & { archives: unknown[] }, asked: string[] | null): number {
+/**
+ * A listing that found nothing while a source could not be read is no answer (a mistyped bucket on a new
+ * machine is not "no archives"): that source's exit code. One that found something is an answer, its
+ * problems said on stderr, unless every source asked for (`-s`) was down.
+ */
+export function listingExitCode(l: ListingProblems & { archives: unknown[]; shipped?: unknown[] }, asked: string[] | null): number {
   const down = new Set(l.unreachable.map((u) => u.source));
   const first = l.unreachable[0];
-  return first && l.archives.length === 0 && asked !== null && asked.length > 0 && asked.every((s) => down.has(s)) ? exitCodeFor(first.error.code) : EXIT_OK;
+  if (!first || l.archives.length > 0 || (l.shipped?.length ?? 0) > 0) return EXIT_OK;
+  return asked === null || asked.every((s) => down.has(s)) ? exitCodeFor(first.error.code) : EXIT_OK;
 }
 
 export function listingProblemsJson(l: ListingProblems): Record<string, unknown> {
