@@ -70,7 +70,7 @@ describe('copy records against what the remote holds', () => {
     const up = await runCli(['archive', 'upload', '-d', dataDir, '--config', config]);
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).not.toContain('every archive is confirmed');
-    expect(up.stderr).toContain(`uploaded s3: ${archiveId}`);
+    expect(up.stderr).toMatch(new RegExp(`uploaded again to s3: ${archiveId} \\(.*; the copy recorded at \\S+ is gone\\)`));
     expect(await objectExists(remote, key)).toBe(true);
     // Confirmed now, by asking: nothing to do.
     const again = await runCli(['archive', 'upload', '-d', dataDir, '--config', config]);
@@ -80,8 +80,9 @@ describe('copy records against what the remote holds', () => {
     await deleteObject(remote, key);
     const one = await runCli(['archive', 'upload', archiveId, '-s', 's3', '-d', dataDir, '--config', config, '--json']);
     expect(one.code, one.stderr).toBe(0);
-    const parsed = JSON.parse(one.stdout) as { uploads: Array<{ source: string; outcome: string }> };
+    const parsed = JSON.parse(one.stdout) as { uploads: Array<{ source: string; outcome: string; lost?: string }> };
     expect(parsed.uploads.map((u) => [u.source, u.outcome])).toEqual([['s3', 'uploaded']]);
+    expect(parsed.uploads[0]!.lost).toMatch(/is gone/);
     expect(await objectExists(remote, key)).toBe(true);
   }, 60_000);
 

@@ -395,6 +395,31 @@ describe('WAL cleanup with shipping', () => {
     expect(toPlainState((await recover(target)).state)).toEqual(reopened);
   }, 60_000);
 
+  it('a remote re-pointed under the same name is not taken to hold the archive its old place holds: a first archive goes there, then the shipments, and it restores alone', async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const [oldPlace, newPlace] = [path.join(root, 'nas-old'), path.join(root, 'nas-new')];
+    for (const d of [oldPlace, newPlace]) await fsp.mkdir(d);
+    const archiveFor = (p: string) => ({ remotes: [{ provider: 'local' as const, name: 'nas', path: p }], continuous: { enabled: true, intervalMs: 20 }, compression: { level: 1 } });
+    let db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: archiveFor(oldPlace) } });
+    await db.set('BASE', { b: 1 });
+    await db.archive.create();
+    await db.close();
+    db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: archiveFor(newPlace) } });
+    try {
+      for (let i = 0; i < 10; i++) await db.set(`N_${i}`, { i });
+      await db.archive.idle();
+      await db.archive.flushShipping();
+      const expected = toPlainState(db.state);
+      await db.close();
+      const target = path.join(root, 'restored');
+      await openRestore({ dataDir: target, config: { remotes: archiveFor(newPlace).remotes } }).fromLatest();
+      expect(toPlainState((await recover(target)).state)).toEqual(expected);
+    } finally {
+      if (!db.isClosed) await db.close();
+    }
+  }, 60_000);
+
   it('a directory put back under the same instance, behind what was shipped: the shipper says so and WAL cleanup removes none of its new lines', async () => {
     const h = await shippedPastArchive();
     for (const n of ['wal', 'snapshot.jss']) {

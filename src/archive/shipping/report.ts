@@ -46,7 +46,7 @@ export async function shippingReport(dataDir: string, archiveDir: string, source
     const l = live.find((x) => x.source === remote.name);
     if (l) row.live = l;
     try {
-      const base = await shippingBase(dataDir, archiveDir, state.instanceId, remote.name);
+      const base = await shippingBase(dataDir, archiveDir, state.instanceId, remote);
       if (base) {
         const chain = chainAfter((await listShipments(remote)).get(state.instanceId) ?? [], base.line);
         row.shippedThrough = chain.throughLine;

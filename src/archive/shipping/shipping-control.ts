@@ -69,7 +69,7 @@ export class ShippingControl {
   async waitsForArchive(): Promise<boolean> {
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state || !this.shipping) return false;
-    for (const r of this.ctx.sources.remotes) if ((await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r.name)) === null) return true;
+    for (const r of this.ctx.sources.remotes) if ((await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r)) === null) return true;
     return false;
   }
 
@@ -118,7 +118,7 @@ export class ShippingControl {
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state) return;
     for (const r of this.ctx.sources.remotes) {
-      const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r.name);
+      const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r);
       if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line).catch(() => undefined);
     }
   }

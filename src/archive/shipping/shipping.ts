@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { readArchiveState } from '../../store/archive-state.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
-import { readAllCopyRecords } from '../copies/records.js';
+import { isRecordedHere, readAllCopyRecords } from '../copies/records.js';
 import type { Clock, WalGrowth } from '../jobs/scheduler.js';
 import { systemClock } from '../jobs/scheduler.js';
 import type { ArchiveSources, RemoteSource } from '../copies/sources.js';
@@ -45,17 +45,19 @@ export function shippingTmpDir(archiveDir: string, instanceId: string): string {
 }
 
 /** The newest archive of the instance confirmed on `remote` (end line and pointer), else line 0 of a WAL complete from line 1. */
-export async function shippingBase(dataDir: string, archiveDir: string, instanceId: string, remote: string): Promise<ShippingBase | null> {
+export async function shippingBase(dataDir: string, archiveDir: string, instanceId: string, remote: RemoteSource): Promise<ShippingBase | null> {
   const records = await readAllCopyRecords(archiveDir);
+  // A record counts where it was made: a remote re-pointed under the same name holds none of them.
+  const there = (archiveId: string) => records.get(archiveId)?.some((r) => r.source === remote.name && isRecordedHere(r, remote)) ?? false;
   let best: ShippingBase | null = null;
   for (const a of await listLocalArchives(archiveDir)) {
     const m = a.manifest;
-    if (m.instanceId !== instanceId || !records.get(m.archiveId)?.some((r) => r.source === remote)) continue;
+    if (m.instanceId !== instanceId || !there(m.archiveId)) continue;
     if (!best || m.timeRange.walLines.end > best.line) best = { line: m.timeRange.walLines.end, pointer: m.chain.lastPointer };
   }
   const state = await readArchiveState(dataDir);
   const tip = state?.last;
-  if (tip && (!best || tip.endLine > best.line) && records.get(tip.archiveId)?.some((r) => r.source === remote)) best = { line: tip.endLine, pointer: tip.lastPointer };
+  if (tip && (!best || tip.endLine > best.line) && there(tip.archiveId)) best = { line: tip.endLine, pointer: tip.lastPointer };
   if (best) return best;
   const segments = await listSegments(dataDir);
   return (state?.removedLines ?? 0) === 0 && (segments.length === 0 || segments[0]!.index === 0) ? { line: 0, pointer: '' } : null;
@@ -93,7 +95,7 @@ export class WalShipping {
           instanceId: opts.instanceId,
           tail: tailFor(),
           endLine: opts.endLine,
-          base: () => this.baseOf(remote.name),
+          base: () => this.baseOf(remote),
           maxShipmentBytes: 4 * 1024 * 1024,
           backoff: opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
           ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
@@ -104,12 +106,12 @@ export class WalShipping {
   /** Each remote's base, computed once per archive (reading every local manifest each tick would cost more than the tick). */
   private readonly bases = new Map<string, Promise<ShippingBase | null>>();
 
-  private baseOf(remote: string): Promise<ShippingBase | null> {
-    let b = this.bases.get(remote);
+  private baseOf(remote: RemoteSource): Promise<ShippingBase | null> {
+    let b = this.bases.get(remote.name);
     if (!b) {
       b = shippingBase(this.opts.dataDir, this.opts.archiveDir, this.opts.instanceId, remote);
-      b.catch(() => this.bases.delete(remote));
-      this.bases.set(remote, b);
+      b.catch(() => this.bases.delete(remote.name));
+      this.bases.set(remote.name, b);
     }
     return b;
   }

@@ -14,7 +14,8 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
         `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
       );
     } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
-      process.stderr.write(`${u.outcome === 'uploaded' ? 'uploaded' : 'already on'} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed)\n`);
+      const verb = u.outcome !== 'uploaded' ? 'already on' : u.lost ? 'uploaded again to' : 'uploaded';
+      process.stderr.write(`${verb} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed${u.lost ? `; ${u.lost}` : ''})\n`);
     }
   }
 }
@@ -30,7 +31,7 @@ export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' |
 }
 
 export function uploadJson(u: CopyStatus): Record<string, unknown> {
-  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
+  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.lost ? { lost: u.lost } : {}), ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
 }
 
 /** The lines an archive holds; one that holds a state and no line says so. */
