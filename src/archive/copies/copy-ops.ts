@@ -37,8 +37,10 @@ export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: 
     await fsyncDir(path.dirname(copy.file!));
     return;
   }
-  await sources.remote(copy.source)!.store.delete(archiveObjectKey(archiveId));
+  // The record goes first: a kill between the two leaves an object the listing shows (and a rerun deletes),
+  // never a record of a copy that is gone (which would count as a copy for WAL cleanup and the chain).
   await removeCopyRecord(archiveDir, archiveId, copy.source);
+  await sources.remote(copy.source)!.store.delete(archiveObjectKey(archiveId));
 }
 
 /** Puts a fetched copy at `target` (scratch file beside it, fsync, rename, directory fsync) and removes the fetch's scratch files. */
