@@ -125,11 +125,13 @@ export async function uploadBlocks(
     if (f.code === 'Md5Mismatch' || f.code === 'InvalidMd5' || (f.status === 400 && /md5/i.test(f.message))) {
       throw remoteFailure(ctx, `Azure refused a block: its MD5 does not match the bytes received (${f.code ?? f.status})`, { details: { integrity: true } });
     }
+    const mapped = toRemoteError(err, ctx, false);
     // A server that refuses a request (missing container) may reset the connection before it has
-    // read the body: the client sees ECONNRESET, not the 404. Ask once, so the error says which.
-    if (f.status === undefined && !(await container.exists().catch(() => true))) {
+    // read the body: the client sees ECONNRESET, not the 404. Ask once, so the error says which
+    // (not after a timeout: a server that did not answer the upload would hold the question too).
+    if (f.status === undefined && mapped.details.timedOut === undefined && !(await container.exists().catch(() => true))) {
       throw toRemoteError(Object.assign(new Error('The specified container does not exist.'), { statusCode: 404, code: 'ContainerNotFound' }), ctx, false);
     }
-    throw toRemoteError(err, ctx, false);
+    throw mapped;
   }
 }

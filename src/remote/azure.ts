@@ -38,6 +38,7 @@ import type {
   ThawOutcome,
 } from './remote.js';
 import { guardDownload, rangeWindow } from './streams.js';
+import { SocketTimeouts, type RemoteTimeouts } from './timeouts.js';
 
 const MiB = 1024 * 1024;
 /** Block size. Memory per upload is about (CONCURRENCY + 1) x this. */
@@ -76,6 +77,8 @@ export interface AzureRemoteOptions {
   listPageSize?: number;
   /** Tries per request inside the SDK (default 3); operations are retried by `withRetry`. */
   sdkMaxTries?: number;
+  /** Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts). */
+  timeouts?: RemoteTimeouts;
 }
 
 type AzureSdk = typeof import('@azure/storage-blob');
@@ -100,9 +103,13 @@ class AzureRemote implements RemoteStore {
   private readonly secrets: string[];
   private readonly account: string | undefined;
   private readonly endpoint: string | undefined;
+  private readonly sockets: SocketTimeouts;
   private sdk: Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> | undefined;
   private closed = false;
-  private readonly containerCheck = new BucketCheck(async (signal) => (await this.client()).container.exists(signal ? { abortSignal: signal } : {}));
+  private readonly containerCheck = new BucketCheck(async (signal) => {
+    const { container } = await this.client();
+    return this.sockets.run(undefined, () => container.exists(signal ? { abortSignal: signal } : {}));
+  });
 
   constructor(opts: AzureRemoteOptions) {
     this.opts = opts;
@@ -116,11 +123,13 @@ class AzureRemote implements RemoteStore {
     this.secrets = [opts.connectionString, opts.accountKey, opts.sasToken, opts.sasToken?.replace(/^\?/, ''), cs.AccountKey, cs.SharedAccessSignature].filter(
       (s): s is string => typeof s === 'string' && s !== '',
     );
+    this.sockets = new SocketTimeouts(opts.timeouts);
   }
 
   /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
   private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
-    return { provider: 'azure', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.container, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
+    const where = { timeouts: this.sockets.watch(), ...(this.endpoint !== undefined ? { endpoint: this.endpoint } : {}) };
+    return { provider: 'azure', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.container, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}), ...where };
   }
 
   private client(): Promise<{ sdk: AzureSdk; service: BlobServiceClient; container: ContainerClient }> {
@@ -160,7 +169,7 @@ class AzureRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     const settings = { blockSize: this.blockSize, concurrency: this.concurrency, ...(this.opts.accessTier !== undefined ? { accessTier: this.opts.accessTier } : {}) };
-    return uploadBlocks(container, this.prefix + key, source, opts, userMetadata, settings, ctx);
+    return this.sockets.run(ctx.timeouts, () => uploadBlocks(container, this.prefix + key, source, opts, userMetadata, settings, ctx));
   }
 
   /** A failure of Get Blob Properties: its 404 has no body, so whether the blob or the container is missing, the container tells. */
@@ -176,10 +185,10 @@ class AzureRemote implements RemoteStore {
     const { container } = await this.client();
     const blob = container.getBlobClient(this.prefix + key);
     try {
-      const res =
-        opts.range !== undefined
-          ? await blob.download(opts.range.start, opts.range.end - opts.range.start + 1, opts.signal ? { abortSignal: opts.signal } : {})
-          : await blob.download(0, undefined, opts.signal ? { abortSignal: opts.signal } : {});
+      const signal = opts.signal ? { abortSignal: opts.signal } : {};
+      const res = await this.sockets.run(ctx.timeouts, () =>
+        opts.range !== undefined ? blob.download(opts.range.start, opts.range.end - opts.range.start + 1, signal) : blob.download(0, undefined, signal),
+      );
       const body = res.readableStreamBody as Readable | undefined;
       if (body === undefined) throw remoteFailure(ctx, 'the response has no body');
       const window =
@@ -196,7 +205,7 @@ class AzureRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     try {
-      const p = await container.getBlobClient(this.prefix + key).getProperties(opts.signal ? { abortSignal: opts.signal } : {});
+      const p = await this.sockets.run(ctx.timeouts, () => container.getBlobClient(this.prefix + key).getProperties(opts.signal ? { abortSignal: opts.signal } : {}));
       this.containerCheck.found();
       const { user, sha256 } = splitMetadata(p.metadata);
       const checksums: Partial<Record<ChecksumAlgorithm, string>> = {};
@@ -228,7 +237,7 @@ class AzureRemote implements RemoteStore {
         const iter = container
           .listBlobsFlat({ prefix: this.prefix + prefix, ...(opts.signal ? { abortSignal: opts.signal } : {}) })
           .byPage({ maxPageSize: this.pageSize, ...(continuationToken !== undefined ? { continuationToken } : {}) });
-        const r = await iter.next();
+        const r = await this.sockets.run(ctx.timeouts, () => iter.next());
         if (r.done === true) return;
         page = r.value;
       } catch (err) {
@@ -247,7 +256,7 @@ class AzureRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     try {
-      await container.getBlobClient(this.prefix + key).delete(opts.signal ? { abortSignal: opts.signal } : {});
+      await this.sockets.run(ctx.timeouts, () => container.getBlobClient(this.prefix + key).delete(opts.signal ? { abortSignal: opts.signal } : {}));
     } catch (err) {
       if (failureFacts(err).code === 'BlobNotFound') return;
       throw toRemoteError(err, ctx, false);
@@ -275,11 +284,11 @@ class AzureRemote implements RemoteStore {
     const blob = container.getBlobClient(this.prefix + key);
     const signal = opts.signal ? { abortSignal: opts.signal } : {};
     try {
-      const p = await blob.getProperties(signal);
+      const p = await this.sockets.run(ctx.timeouts, () => blob.getProperties(signal));
       this.containerCheck.found();
       if (p.archiveStatus?.startsWith('rehydrate-pending')) return 'in-progress';
       if (p.accessTier !== 'Archive') return 'readable';
-      await blob.setAccessTier('Hot', { rehydratePriority: opts.tier === 'expedited' ? 'High' : 'Standard', ...signal });
+      await this.sockets.run(ctx.timeouts, () => blob.setAccessTier('Hot', { rehydratePriority: opts.tier === 'expedited' ? 'High' : 'Standard', ...signal }));
       return 'requested';
     } catch (err) {
       throw await this.missing(err, ctx, opts.signal);
@@ -298,6 +307,7 @@ class AzureRemote implements RemoteStore {
   async close(): Promise<void> {
     this.closed = true;
     this.sdk = undefined;
+    this.sockets.close();
   }
 }
 

@@ -22,6 +22,7 @@ export { withRetry } from './retry.js';
 export { downloadRanged, DEFAULT_CONCURRENCY, DEFAULT_PART_BYTES } from './ranged-download.js';
 export type { RangedDownloadOptions, RangedDownloadResult } from './ranged-download.js';
 export type { RetryInfo, RetryOptions } from './retry.js';
+export type { RemoteTimeouts } from './timeouts.js';
 export { createLocalRemote, fileIdentity } from './local.js';
 export type { LocalRemoteOptions } from './local.js';
 export { createS3Remote } from './s3/s3.js';

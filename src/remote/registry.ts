@@ -45,6 +45,12 @@ const retry = z.union([
   }),
 ]);
 
+/** Per-remote network limits (timeouts.ts); at most what a timer takes (about 24.8 days). */
+const timeouts = z.strictObject({
+  connectMs: z.number().int().min(1).max(2_147_483_647).optional(),
+  idleMs: z.number().int().min(1).max(2_147_483_647).optional(),
+});
+
 const common = {
   /** The source's name in listings, `--source` and `restoreSources` (default: the provider's name, numbered when taken). */
   name: z
@@ -89,6 +95,7 @@ const s3Schema = z.strictObject({
   sha256Checksums: z.boolean().optional(),
   lifecycleStorageClass: nonEmpty.optional(),
   sdkMaxAttempts: positiveInt.optional(),
+  timeouts: timeouts.optional(),
 });
 
 const gcsSchema = z
@@ -107,6 +114,7 @@ const gcsSchema = z
     lifecycleStorageClass: nonEmpty.optional(),
     sdkMaxRetries: z.number().int().min(0).optional(),
     downloadIdleTimeoutMs: positiveInt.optional(),
+    timeouts: timeouts.optional(),
   })
   .refine((c) => !(c.credentials !== undefined && c.keyFilename !== undefined), { message: 'give credentials or keyFilename, not both', path: ['credentials'] });
 
@@ -132,6 +140,7 @@ const azureSchema = z
     concurrency: positiveInt.optional(),
     listPageSize: z.number().int().min(1).max(5000).optional(),
     sdkMaxTries: positiveInt.optional(),
+    timeouts: timeouts.optional(),
   })
   .superRefine((c, ctx) => {
     const ways = [c.connectionString !== undefined, c.accountKey !== undefined, c.sasToken !== undefined].filter(Boolean).length;

@@ -7,6 +7,7 @@
  * connection). Messages and causes are scrubbed of credentials.
  */
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import type { TimeoutWatch } from './timeouts.js';
 import type { ProviderName } from './remote.js';
 
 /** Network failures worth another try (connection reset, timeouts, refused while a server restarts). */
@@ -77,6 +78,10 @@ export interface RemoteErrorContext {
    * reports a dropped connection (Azure's download stream), a retryable REMOTE_ERROR.
    */
   signal?: AbortSignal | undefined;
+  /** The call's connect and idle limits; `fired` says which one ended a request of it. */
+  timeouts?: TimeoutWatch;
+  /** Where the store's requests go (display form, no credentials), for timeout messages. */
+  endpoint?: string;
 }
 
 /** What we could read off a foreign error. */
@@ -183,6 +188,40 @@ function where(ctx: RemoteErrorContext): string {
   return `${ctx.provider}: ${ctx.op}${ctx.key !== undefined ? ` ${ctx.key}` : ''}`;
 }
 
+/**
+ * Which limit ended a failed call, if one did: the call's watch saw it fire (Azure, GCS: the SDK
+ * may report only a reset), or the message is a timeout's (ours, or S3's NodeHttpHandler's). A
+ * failure with an HTTP status is the server's answer, whatever timed out before it.
+ */
+function timeoutPhase(f: FailureFacts, watch: TimeoutWatch | undefined): 'connect' | 'idle' | undefined {
+  if (f.status !== undefined) return undefined;
+  if (watch?.fired !== undefined) return watch.fired;
+  if (/\(idle timeout\)|timed out after \d+ ms of inactivity/.test(f.message)) return 'idle';
+  if (/\(connect timeout\)|did not establish a connection with the server within/.test(f.message)) return 'connect';
+  return undefined;
+}
+
+/**
+ * The REMOTE_ERROR of a call that hit its connect or idle timeout: transient, so the retry wrapper
+ * tries again. `what` replaces the standard account of what was waited for (a download that stalled part-way).
+ */
+export function timedOut(
+  ctx: RemoteErrorContext,
+  phase: 'connect' | 'idle',
+  opts: { ms?: number | undefined; what?: string; details?: Record<string, unknown>; cause?: Error } = {},
+): BriError {
+  const ms = opts.ms ?? (phase === 'connect' ? ctx.timeouts?.connectMs : ctx.timeouts?.idleMs);
+  const limit = ms !== undefined ? `${ms} ms` : 'the configured time';
+  const container = ctx.provider === 'azure' ? 'container' : 'bucket';
+  const server = `${ctx.endpoint ?? `the ${ctx.provider} service`}${ctx.bucket !== undefined ? ` (${container} '${ctx.bucket}')` : ''}`;
+  const what = opts.what ?? (phase === 'connect' ? `no connection within ${limit} (connect timeout)` : `no byte moved for ${limit} (idle timeout)`);
+  return new BriError(ErrorCodes.REMOTE_ERROR, redact(`${where(ctx)}: timed out talking to ${server}: ${what}`, ctx.secrets), {
+    hint: `check that ${ctx.endpoint ?? 'the endpoint'} is reachable and answering (network, proxy, firewall, a hung server); if it is only slow, raise timeouts.${phase === 'connect' ? 'connectMs' : 'idleMs'} in this remote's configuration`,
+    details: { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), ...opts.details, retryable: true, timedOut: phase, ...(ms !== undefined ? { timeoutMs: ms } : {}) },
+    ...(opts.cause !== undefined ? { cause: opts.cause } : {}),
+  });
+}
+
 /** A REMOTE_ERROR of our own (integrity, confirmation), not wrapping a foreign error. */
 export function remoteFailure(ctx: RemoteErrorContext, message: string, opts: { hint?: string; details?: Record<string, unknown>; retryable?: boolean } = {}): BriError {
   return new BriError(ErrorCodes.REMOTE_ERROR, redact(`${where(ctx)}: ${message}`, ctx.secrets), {
@@ -223,6 +262,8 @@ export function toRemoteError(err: unknown, ctx: RemoteErrorContext, objectMissi
   const cause = sanitizedCause(err, secrets);
   const base = { provider: ctx.provider, op: ctx.op, ...(ctx.key !== undefined ? { key: ctx.key } : {}), ...(f.status !== undefined ? { status: f.status } : {}), ...(f.code !== undefined ? { remoteCode: f.code } : {}) };
   const text = redact(f.message, secrets);
+  const phase = timeoutPhase(f, ctx.timeouts);
+  if (phase !== undefined) return timedOut(ctx, phase, { details: base, cause });
   if (isAbort(err)) {
     // Not the caller's abort: the SDK gave up on the connection (Azure's download stream turns a
     // response cut short into an AbortError). Another try, or a resumed download, may help.

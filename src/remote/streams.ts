@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { HashTap, type HashTapOptions } from './hash-tap.js';
-import { remoteFailure, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
+import { remoteFailure, timedOut, toRemoteError, type RemoteErrorContext } from './remote-errors.js';
 
 /**
  * Opens `file` and returns it piped through a HashTap, with errors passed
@@ -63,9 +63,9 @@ export function guardDownload(src: Readable, ctx: RemoteErrorContext, window: Do
     let delivered = 0;
     const chunks = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const stalled = (): Error =>
-      remoteFailure(ctx, `no bytes for ${idle} ms after ${pos}${expected !== undefined ? ` of ${expected}` : ''} bytes: the connection stalled or dropped`, {
-        retryable: true,
-        hint: 'a transient failure (connection lost): try again later',
+      timedOut(ctx, 'idle', {
+        ms: idle,
+        what: `no bytes for ${idle} ms after ${pos}${expected !== undefined ? ` of ${expected}` : ''} bytes (idle timeout): the connection stalled or dropped`,
         details: { received: pos, ...(expected !== undefined ? { expectedBytes: expected } : {}), stalled: true },
       });
     try {

@@ -16,7 +16,7 @@
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Bucket, File, Storage, StorageOptions } from '@google-cloud/storage';
+import type { Bucket, CreateReadStreamOptions, File, Storage, StorageOptions } from '@google-cloud/storage';
 import { crc32cBytes } from '../crc32c.js';
 import {
   normalizeStorePrefix,
@@ -47,7 +47,8 @@ import type {
   ThawOutcome,
 } from '../remote.js';
 import { guardDownload, openHashed, progressOf } from '../streams.js';
-import { CHUNK_GRANULARITY_BYTES, CHUNK_SIZE_BYTES, DOWNLOAD_IDLE_TIMEOUT_MS, LIST_PAGE_SIZE, RESUMABLE_THRESHOLD_BYTES, type GcsRemoteOptions } from './options.js';
+import { SocketTimeouts, watchProgress } from '../timeouts.js';
+import { CHUNK_GRANULARITY_BYTES, CHUNK_SIZE_BYTES, LIST_PAGE_SIZE, RESUMABLE_THRESHOLD_BYTES, UPLOAD_READ_BYTES, type GcsRemoteOptions } from './options.js';
 
 export type { GcsRemoteOptions, GcsServiceAccountCredentials } from './options.js';
 
@@ -66,6 +67,7 @@ class GcsRemote implements RemoteStore {
   private readonly chunkSize: number;
   private readonly pageSize: number;
   private readonly secrets: string[];
+  private readonly sockets: SocketTimeouts;
   private sdk: Promise<{ storage: Storage; bucket: Bucket }> | undefined;
   private closed = false;
 
@@ -77,11 +79,13 @@ class GcsRemote implements RemoteStore {
     this.chunkSize = Math.max(CHUNK_GRANULARITY_BYTES, Math.ceil(chunk / CHUNK_GRANULARITY_BYTES) * CHUNK_GRANULARITY_BYTES);
     this.pageSize = Math.min(LIST_PAGE_SIZE, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
     this.secrets = opts.credentials ? [opts.credentials.private_key] : [];
+    this.sockets = new SocketTimeouts(opts.timeouts);
   }
 
   /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
   private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
-    return { provider: 'gcs', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
+    const where = { timeouts: this.sockets.watch(), endpoint: displayEndpoint(this.opts.endpoint) ?? 'https://storage.googleapis.com' };
+    return { provider: 'gcs', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}), ...where };
   }
 
   private client(): Promise<{ storage: Storage; bucket: Bucket }> {
@@ -102,14 +106,18 @@ class GcsRemote implements RemoteStore {
     return this.sdk;
   }
 
-  async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
+  put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
     const ctx = this.ctx('put', key, opts.signal);
+    // Everything the upload sets off (the file's reads, the library's requests) runs under the limits.
+    return this.sockets.run(ctx.timeouts, () => this.upload(key, source, opts, ctx));
+  }
+
+  private async upload(key: string, source: PutSource, opts: PutOptions, ctx: RemoteErrorContext): Promise<PutResult> {
     const userMetadata = await preparePut(ctx, key, source, opts);
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
     const file = bucket.file(this.prefix + key);
     const resumable = opts.size > this.threshold;
-    const tap = openHashed(source.path, { maxBytes: opts.size, crc32c: true, ...progressOf(opts) });
     let sessionUri: string | undefined;
     const ws = file.createWriteStream({
       resumable,
@@ -127,6 +135,16 @@ class GcsRemote implements RemoteStore {
     ws.on('uri', (uri: string) => {
       sessionUri = uri;
     });
+    // The library streams the body: on a new TLS connection the limits see it only once it is all
+    // sent (timeouts.ts), so meanwhile the upload's own progress counts, in steps of one small read.
+    const progress = watchProgress(ctx.timeouts ?? this.sockets.watch(), (err) => ws.destroy(err));
+    ws.on('progress', () => progress.moved());
+    const report = progressOf(opts).onBytes;
+    const onBytes = (n: number): void => {
+      progress.moved();
+      report?.(n);
+    };
+    const tap = openHashed(source.path, { maxBytes: opts.size, crc32c: true, onBytes }, UPLOAD_READ_BYTES);
     try {
       await pipeline(tap, ws, opts.signal ? { signal: opts.signal } : {});
     } catch (err) {
@@ -139,6 +157,8 @@ class GcsRemote implements RemoteStore {
         throw remoteFailure(ctx, `GCS refused the upload: checksum mismatch (${f.message})`, { details: { integrity: true } });
       }
       throw toRemoteError(err, ctx, false);
+    } finally {
+      progress.stop();
     }
     try {
       const digests = await tap.settled();
@@ -189,7 +209,7 @@ class GcsRemote implements RemoteStore {
     const { bucket } = await this.client();
     const file = bucket.file(this.prefix + key);
     try {
-      const [meta] = await file.getMetadata();
+      const [meta] = await this.sockets.run(ctx.timeouts, () => file.getMetadata());
       return { file, meta: meta as Record<string, unknown> };
     } catch (err) {
       const f = failureFacts(err);
@@ -207,21 +227,36 @@ class GcsRemote implements RemoteStore {
     const { bucket } = await this.client();
     // Pin the generation we saw, so that an overwrite in between cannot mix two objects.
     const file = bucket.file(this.prefix + key, { generation: Number(meta.generation) });
-    // A dropped connection shows only as silence (see DOWNLOAD_IDLE_TIMEOUT_MS): the guard turns it into a retryable error.
-    const guard = { idleTimeoutMs: this.opts.downloadIdleTimeoutMs ?? DOWNLOAD_IDLE_TIMEOUT_MS };
+    // A dropped connection shows only as silence (see downloadIdleTimeoutMs): the guard turns it into a retryable error.
+    const guard = { idleTimeoutMs: this.opts.downloadIdleTimeoutMs ?? this.sockets.limits.idleMs };
+    const read = (o: CreateReadStreamOptions): Readable => this.startRead(file, o, ctx);
     if (opts.range !== undefined) {
       const { start } = opts.range;
       if (start >= size && !(size === 0 && start === 0)) throw remoteFailure(ctx, 'the requested range is not satisfiable', { details: { size, range: opts.range } });
       const end = Math.min(opts.range.end, size - 1);
-      if (end < start) return guardDownload(file.createReadStream({ start: 0, end: 0, validation: false }), ctx, { takeBytes: 0 }, guard);
-      return guardDownload(file.createReadStream({ start, end, validation: false }), ctx, { takeBytes: end - start + 1, expectedBytes: end - start + 1 }, guard);
+      if (end < start) return guardDownload(read({ start: 0, end: 0, validation: false }), ctx, { takeBytes: 0 }, guard);
+      return guardDownload(read({ start, end, validation: false }), ctx, { takeBytes: end - start + 1, expectedBytes: end - start + 1 }, guard);
     }
     if (size === 0) {
       const { Readable } = await import('node:stream');
       return Readable.from([]);
     }
     // Whole object: the library checks the body against x-goog-hash's crc32c at the end.
-    return guardDownload(file.createReadStream({ validation: 'crc32c' }), ctx, { expectedBytes: size, takeBytes: size }, guard);
+    return guardDownload(read({ validation: 'crc32c' }), ctx, { expectedBytes: size, takeBytes: size }, guard);
+  }
+
+  /**
+   * The library sends a download's request on the stream's first read: started here, under the
+   * limits, not later in whatever context the reader is in. An error before the reader comes
+   * stays on the stream for it (and is no unhandled 'error').
+   */
+  private startRead(file: File, o: CreateReadStreamOptions, ctx: RemoteErrorContext): Readable {
+    return this.sockets.run(ctx.timeouts, () => {
+      const stream = file.createReadStream(o);
+      stream.on('error', () => undefined);
+      stream.read(0);
+      return stream;
+    });
   }
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
@@ -253,7 +288,7 @@ class GcsRemote implements RemoteStore {
       let files: File[];
       let next: { pageToken?: string } | null | undefined;
       try {
-        [files, next] = (await bucket.getFiles({ prefix: this.prefix + prefix, maxResults: this.pageSize, autoPaginate: false, ...(pageToken !== undefined ? { pageToken } : {}) })) as unknown as [
+        [files, next] = (await this.sockets.run(ctx.timeouts, () => bucket.getFiles({ prefix: this.prefix + prefix, maxResults: this.pageSize, autoPaginate: false, ...(pageToken !== undefined ? { pageToken } : {}) }))) as unknown as [
           File[],
           { pageToken?: string } | null,
         ];
@@ -274,7 +309,7 @@ class GcsRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
     try {
-      await bucket.file(this.prefix + key).delete();
+      await this.sockets.run(ctx.timeouts, () => bucket.file(this.prefix + key).delete());
     } catch (err) {
       const f = failureFacts(err);
       if (f.status === 404 && !/bucket/i.test(f.message)) return;
@@ -316,7 +351,7 @@ class GcsRemote implements RemoteStore {
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
     try {
-      const [meta] = await bucket.getMetadata();
+      const [meta] = await this.sockets.run(ctx.timeouts, () => bucket.getMetadata());
       const existing = ((meta as { lifecycle?: { rule?: LifecycleRuleJson[] } }).lifecycle?.rule ?? []).filter((r) => !this.isOurRule(r));
       const condition = (age: number): LifecycleRuleJson['condition'] => ({ age, ...(this.prefix !== '' ? { matchesPrefix: [this.prefix] } : {}) });
       const ours: LifecycleRuleJson[] = [];
@@ -324,7 +359,7 @@ class GcsRemote implements RemoteStore {
         ours.push({ action: { type: 'SetStorageClass', storageClass: this.opts.lifecycleStorageClass ?? 'ARCHIVE' }, condition: condition(rule.transitionAfterDays) });
       }
       if (rule.expireAfterDays !== undefined) ours.push({ action: { type: 'Delete' }, condition: condition(rule.expireAfterDays) });
-      await bucket.setMetadata({ lifecycle: { rule: [...existing, ...ours] } } as Parameters<Bucket['setMetadata']>[0]);
+      await this.sockets.run(ctx.timeouts, () => bucket.setMetadata({ lifecycle: { rule: [...existing, ...ours] } } as Parameters<Bucket['setMetadata']>[0]));
       return { applied: true };
     } catch (err) {
       const f = failureFacts(err);
@@ -336,6 +371,7 @@ class GcsRemote implements RemoteStore {
   async close(): Promise<void> {
     this.closed = true;
     this.sdk = undefined;
+    this.sockets.close();
   }
 }
 

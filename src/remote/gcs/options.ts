@@ -1,4 +1,5 @@
 /** What the GCS provider takes (validated by the registry's schema) and its defaults. */
+import type { RemoteTimeouts } from '../timeouts.js';
 
 const MiB = 1024 * 1024;
 /** Above this size, uploads are resumable. */
@@ -7,14 +8,10 @@ export const RESUMABLE_THRESHOLD_BYTES = 8 * MiB;
 export const CHUNK_SIZE_BYTES = 8 * MiB;
 /** GCS takes resumable chunks in multiples of this. */
 export const CHUNK_GRANULARITY_BYTES = 256 * 1024;
+/** Bytes per read of an upload's file: the step in which the upload's progress shows (timeouts.ts, watchProgress). */
+export const UPLOAD_READ_BYTES = 64 * 1024;
 /** Objects per list page (the API's maximum). */
 export const LIST_PAGE_SIZE = 1000;
-/**
- * The longest a download waits for its next bytes before it counts as dropped (and is resumed
- * by the retry wrapper): the library's read stream neither ends nor errors when the connection
- * drops mid-body (node-fetch 2 does not pass the response's error on), so silence is the sign.
- */
-export const DOWNLOAD_IDLE_TIMEOUT_MS = 60_000;
 
 export interface GcsServiceAccountCredentials {
   client_email: string;
@@ -46,6 +43,12 @@ export interface GcsRemoteOptions {
   lifecycleStorageClass?: string;
   /** Retries inside the library for idempotent requests (default 2); operations are retried by `withRetry`. */
   sdkMaxRetries?: number;
-  /** A download silent this long is taken for dropped and fails, retryable (default 60 s; see DOWNLOAD_IDLE_TIMEOUT_MS). */
+  /**
+   * A download silent this long while its reader waits is taken for dropped and fails, retryable
+   * (default: `timeouts.idleMs`): the library's read stream neither ends nor errors when the
+   * connection drops mid-body (node-fetch 2 does not pass the response's error on), so silence is the sign.
+   */
   downloadIdleTimeoutMs?: number;
+  /** Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts). */
+  timeouts?: RemoteTimeouts;
 }

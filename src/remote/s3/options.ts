@@ -1,4 +1,5 @@
 /** What the S3 provider takes (validated by the registry's schema) and its defaults. */
+import type { RemoteTimeouts } from '../timeouts.js';
 
 const MiB = 1024 * 1024;
 /** Default multipart part size. Memory per upload is about (QUEUE_SIZE + 1) x this. */
@@ -49,4 +50,9 @@ export interface S3RemoteOptions {
   lifecycleStorageClass?: string;
   /** Attempts per request inside the SDK (default 3); whole operations are retried by `withRetry`. */
   sdkMaxAttempts?: number;
+  /**
+   * Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts), given
+   * to the SDK's NodeHttpHandler as connectionTimeout and socketTimeout (a socket idle timeout).
+   */
+  timeouts?: RemoteTimeouts;
 }

@@ -20,6 +20,7 @@
 import type { Readable } from 'node:stream';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { multipartDigest, type Digests } from '../hash-tap.js';
+import { resolveTimeouts } from '../timeouts.js';
 import {
   normalizeStorePrefix,
   relativeKey,
@@ -70,6 +71,7 @@ class S3Remote implements RemoteStore {
   private readonly pageSize: number;
   private readonly sha256Checksums: boolean;
   private readonly secrets: string[];
+  private readonly limits: { connectMs: number; idleMs: number };
   private sdk: Promise<{ s3: S3Sdk; storage: StorageSdk; client: S3Client }> | undefined;
   private closed = false;
   private readonly bucketCheck = new BucketCheck(async (signal) => {
@@ -94,11 +96,14 @@ class S3Remote implements RemoteStore {
     this.sha256Checksums = opts.sha256Checksums ?? opts.endpoint === undefined;
     const c = opts.credentials;
     this.secrets = c ? [c.secretAccessKey, ...(c.sessionToken ? [c.sessionToken] : [])] : [];
+    this.limits = resolveTimeouts(opts.timeouts);
   }
 
   /** The error context of a call; `signal` is the caller's (an abort is CANCELLED only when it fired). */
   private ctx(op: string, key?: string, signal?: AbortSignal): RemoteErrorContext {
-    return { provider: 's3', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}) };
+    const endpoint = displayEndpoint(this.opts.endpoint);
+    const where = { timeouts: { ...this.limits }, ...(endpoint !== undefined ? { endpoint } : {}) };
+    return { provider: 's3', op, ...(key !== undefined ? { key } : {}), bucket: this.opts.bucket, secrets: this.secrets, ...(signal !== undefined ? { signal } : {}), ...where };
   }
 
   /** Loads the SDK and builds the client once (lazy, so `bri` without S3 never loads it). */
@@ -113,6 +118,9 @@ class S3Remote implements RemoteStore {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
         maxAttempts: o.sdkMaxAttempts ?? 3,
+        // The SDK's default is no limit at all: a server that accepts the connection and never
+        // answers held a call for ever. socketTimeout is an idle timeout (bytes moving restart it).
+        requestHandler: { connectionTimeout: this.limits.connectMs, socketTimeout: this.limits.idleMs },
         // The SDK's default logger is console for some messages ("An error was encountered in a
         // non-retryable streaming request."): our errors say what failed, so keep the SDK quiet.
         logger: SILENT_LOGGER,
