@@ -38,6 +38,8 @@ export interface ArchiveState {
    * first archive continue that chain.
    */
   origin?: { line: number; pointer: string; timestamp: number };
+  /** Where the instance's archives are made (the archive directory of its last create), so that another one is not taken for it. */
+  archiveDir?: string;
 }
 
 export async function readArchiveState(dataDir: string): Promise<ArchiveState | null> {

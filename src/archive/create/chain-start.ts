@@ -7,6 +7,7 @@
  * at the earliest line whose state can be built. Lines that fall between two
  * archives and are no longer in wal/ are said, never skipped silently.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
@@ -64,6 +65,30 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
     }
   }
   return { tip, ...(tipFile ? { tipFile } : {}), ...(found ? {} : { deleted: last }) };
+}
+
+/** A directory's real path (links resolved), or the path as given when it cannot be resolved. */
+export function realPathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/**
+ * An archive run into another archive directory than the one the instance's archives are made in (a
+ * command line without the database's localDir) would start a second chain of the same instance beside
+ * the first. Refused while that directory holds archives of the instance; a directory moved away is not.
+ */
+export async function assertArchiveDirOf(state: ArchiveState, archiveDir: string): Promise<void> {
+  const recorded = state.archiveDir;
+  if (recorded === undefined || realPathOr(recorded) === realPathOr(archiveDir)) return;
+  if (!(await listLocalArchives(recorded).catch(() => [])).some((a) => a.manifest.instanceId === state.instanceId)) return;
+  throw new BriError(ErrorCodes.USAGE, `this data directory's archives are made in ${recorded}, not ${path.resolve(archiveDir)}: an archive here would start a second chain of the same instance`, {
+    hint: `Give --archive-dir ${recorded} (or the configuration's localDir, with --config); if the archives moved, point at where they are now.`,
+    details: { recorded, given: path.resolve(archiveDir) },
+  });
 }
 
 /** The absolute line of the data directory's snapshot, or null when there is none or it cannot be read. */

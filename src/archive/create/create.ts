@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { assertContinues, chainTip, earliestBuildableLine } from './chain-start.js';
+import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, realPathOr } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -132,8 +132,9 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   const createdAt = now();
   const retention = checkCreateOptions(opts, createdAt);
   const archiveId = newArchiveId(createdAt);
-  await makeDirs(opts.archiveDir);
   const state = await ensureArchiveState(opts.dataDir);
+  await assertArchiveDirOf(state, opts.archiveDir);
+  await makeDirs(opts.archiveDir);
   const tmpRoot = path.join(opts.archiveDir, TMP_DIR);
   await cleanStaleTemps(tmpRoot, state.instanceId);
   const stageDir = path.join(tmpRoot, `${state.instanceId}.${archiveId}`);
@@ -306,7 +307,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       if (endText !== undefined && !seededBefore) await removeSeed(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
       throw err;
     }
-    await writeArchiveState(opts.dataDir, { ...state, last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
+    await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap };
