@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
+import { assertNotEmpty, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
 
 export function defaultDataDir(): string {
@@ -32,7 +32,11 @@ export function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** Options whose empty value would silently mean something else (the working directory, the data directory, every source). */
+const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['source', '--source'], ['instance', '--instance']];
+
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
+  for (const [key, flag] of NOT_EMPTY) assertNotEmpty(raw[key], flag);
   return {
     dataDir: path.resolve(String(raw.dataDir ?? defaultDataDir())),
     json: raw.json === true,

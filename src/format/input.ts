@@ -161,3 +161,11 @@ export function parseChoice<T extends string>(text: string, choices: readonly T[
   if (typeof text === 'string' && (choices as readonly string[]).includes(text)) return text as T;
   throw usage(`${label} ${shown(text)} is not one of ${choices.join(', ')}`, `Give ${label} as one of: ${choices.join(', ')}.`, { value: String(text).slice(0, 60), accepted: [...choices] });
 }
+
+/**
+ * An option given as an empty string names nothing: `--target ""` (an unset shell variable) must not
+ * mean "the data directory", nor `-d ""` the working directory, nor `-s ""` every source.
+ */
+export function assertNotEmpty(value: unknown, flag: string): void {
+  if (value === '') throw usage(`${flag} is empty`, `Give ${flag} a value, or leave the option out for its default (a shell variable that is not set gives an empty one).`, { flag });
+}

@@ -82,6 +82,31 @@ describe('answers that tell what is', () => {
     expect(retried.stderr).toMatch(/NOTHING_TO_ARCHIVE/);
   });
 
+  it('archive create into another archive directory than the database makes its archives in is refused (a second chain of the same instance); the right one, or a moved one, works', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const elsewhere = path.join(r, 'backups');
+    const db = await createDB({ storeConfig: { dataDir, archive: { localDir: elsewhere, compression: { level: 1 } } } });
+    await db.set('A', { v: 1 });
+    await db.archive.create();
+    await db.set('A', { v: 2 });
+    await db.close();
+    const wrong = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/archives are made in \S*backups[\s\S]*second chain[\s\S]*hint: Give --archive-dir/);
+    expect(fs.existsSync(path.join(dataDir, 'archives'))).toBe(false);
+    const right = await runCli(['archive', 'create', '-d', dataDir, '-a', elsewhere]);
+    expect(right.code, right.stderr).toBe(0);
+    // Moved: the recorded place holds none of them any more.
+    const moved = path.join(r, 'moved');
+    await fsp.rename(elsewhere, moved);
+    const db2 = await createDB({ storeConfig: { dataDir } });
+    await db2.set('A', { v: 3 });
+    await db2.close();
+    const there = await runCli(['archive', 'create', '-d', dataDir, '-a', moved]);
+    expect(there.code, there.stderr).toBe(0);
+  });
+
   it('archive prune with no retention policy says so instead of "0 removed"', async () => {
     const { dataDir } = await withArchives(1);
     const res = await runCli(['archive', 'prune', '-d', dataDir]);
@@ -99,6 +124,22 @@ describe('answers that tell what is', () => {
     expect(res.code).toBe(1);
     expect(res.stdout + res.stderr).toMatch(/afterRestore[\s\S]*hook-said-no/);
     expect(Object.keys(toPlainState((await recover(target)).state).documents)).toHaveLength(10);
+    // --quiet silences the summary, never why it failed.
+    const quiet = await runCli(['restore', 'latest', '-d', dataDir, '-c', config, '--target', path.join(r, 'out2'), '--quiet']);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stdout).toBe('');
+    expect(quiet.stderr).toMatch(/hook failed: afterRestore[\s\S]*hook-said-no/);
+  });
+
+  it('an empty --target, --data-dir, --source or --instance (an unset shell variable) is USAGE, never the data directory, the working directory or every source', async () => {
+    const { dataDir } = await withArchives(1);
+    const before = fs.readdirSync(dataDir).sort();
+    for (const args of [['restore', 'latest', '-d', dataDir, '--target', '', '--force', '--clean-existing'], ['restore', 'latest', '-d', '', '--force'], ['restore', 'latest', '-d', dataDir, '-s', '', '--dry-run'], ['archive', 'list', '-d', dataDir, '-s', ''], ['archive', 'history', 'K', '-d', dataDir, '--instance', '']]) {
+      const res = await runCli(args);
+      expect(res.code, args.join(' ')).toBe(2);
+      expect(res.stderr).toMatch(/USAGE.*is empty/);
+    }
+    expect(fs.readdirSync(dataDir).sort()).toEqual(before);
   });
 
   it('a restore into a target another restore is building: LOCKED before anything of the first is touched, and the first finishes', async () => {

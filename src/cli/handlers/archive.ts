@@ -190,7 +190,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const r = await api.prune({ dryRun: o.dryRun });
       if (o.json) {
         printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
-        return EXIT_OK;
+        return outcomeExitCode.prune(r);
       }
       if (!r.policyConfigured) {
         printLine("no retention policy is configured (keepLocal, retentionDays, a remote's retentionDays in --config): nothing expires, nothing was removed", o);

@@ -21,11 +21,22 @@ export function describePlan(plan: RestorePlan): string {
     .join('\n');
 }
 
+/**
+ * A restore's answer: its summary on stdout (what --quiet silences), and on stderr, whatever the flags,
+ * what a person must not miss: each warning and each failed hook (the exit code says a hook failed;
+ * --quiet hid why).
+ */
 export function printResult(result: RestoreResult, opts: CommonOptions): void {
-  if (opts.json) return printJson(result);
+  const broken = result.shipped?.broken;
+  const warnings = [...(broken ? [`shipped WAL lines ${broken.fromLine}..${broken.toLine} are unusable (${broken.reason}); restored up to line ${result.shipped!.throughLine}`] : []), ...result.warnings];
+  if (opts.json) printJson(result);
+  else {
+    for (const w of warnings) process.stderr.write(`WARNING      ${w}\n`);
+  }
+  for (const e of result.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
+  if (opts.json) return;
   if (result.dryRun) {
-    const warnings = result.warnings.map((w) => `\nWARNING      ${w}`).join('');
-    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}${warnings}`, opts);
+    printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}`, opts);
     return;
   }
   printLine(
@@ -33,14 +44,11 @@ export function printResult(result: RestoreResult, opts: CommonOptions): void {
       result.plan.archive ? `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})` : `restored ${result.targetDir} from the shipped WAL on ${result.source} (no archive yet)`,
       ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
       result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
-      result.shipped?.broken ? `WARNING      shipped WAL lines ${result.shipped.broken.fromLine}..${result.shipped.broken.toLine} are unusable (${result.shipped.broken.reason}); restored up to line ${result.shipped.throughLine}` : '',
       `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
       `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
       `instance     ${result.instanceId}`,
       result.repaired ? `repaired     ${result.repaired.repairedBlocks} of ${result.repaired.damagedBlocks} damaged blocks with PAR2` : '',
       result.movedAside ? `old data     moved to ${result.movedAside}` : '',
-      ...result.warnings.map((w) => `WARNING      ${w}`),
-      ...result.hookErrors.map((e) => `hook error   ${e}`),
     ]
       .filter(Boolean)
       .join('\n'),

@@ -39,7 +39,6 @@ function restoreRun(o: RestoreRunOptions, go: (api: RestoreApi, call: RestoreCal
       });
       bar.stop();
       printResult(result, o);
-      if (o.json) for (const e of result.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
       return outcomeExitCode.restored(result);
     } finally {
       bar.stop();

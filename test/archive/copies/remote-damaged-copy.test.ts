@@ -120,7 +120,7 @@ describe('a remote copy whose manifest is damaged', () => {
     const target = path.join(h.root, 'restored');
     const restore = await runCli(['restore', 'latest', '-d', h.dataDir, '--config', h.config, '--target', target]);
     expect(restore.code, restore.stderr).toBe(0);
-    expect(restore.stdout).toMatch(/WARNING +the recovery data of the copy on nas is damaged/);
+    expect(restore.stderr).toMatch(/WARNING +the recovery data of the copy on nas is damaged/);
     expect(toPlainState((await recover(target)).state)).toEqual(h.expected);
     const copy = path.join(h.root, 'downloaded.bri');
     const download = await runCli(['archive', 'download', h.id, copy, '-d', h.dataDir, '--config', h.config, '--json']);

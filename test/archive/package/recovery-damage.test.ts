@@ -86,8 +86,8 @@ describe('recovery data damaged, data intact', () => {
       const target = path.join(root, `restored-${path.basename(dir)}`);
       const restore = await runCli(['restore', 'latest', '-d', a.dataDir, '-a', dir, '--target', target]);
       expect(restore.code, restore.stderr).toBe(0);
-      expect(restore.stdout).toMatch(/WARNING.*recovery/);
-      expect(restore.stdout).toContain(`bri archive repair ${a.id} --in-place`);
+      expect(restore.stderr).toMatch(/WARNING.*recovery/);
+      expect(restore.stderr).toContain(`bri archive repair ${a.id} --in-place`);
       expect(toPlainState((await recover(target)).state)).toEqual(a.expected);
       const json = await runCli(['restore', 'latest', '-d', a.dataDir, '-a', dir, '--target', `${target}-json`, '--json']);
       expect(json.code, json.stderr).toBe(0);

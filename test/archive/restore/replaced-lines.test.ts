@@ -179,7 +179,7 @@ describe('a restore over a directory with lines it does not bring back', () => {
     const { dir, between } = await withUnarchivedLines();
     const dry = await runCli(['restore', 'latest', '--data-dir', dir, '--dry-run', '--force', '--clean-existing']);
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toMatch(/WARNING +the directory replaced holds 4 lines newer than this restore/);
+    expect(dry.stderr).toMatch(/WARNING +the directory replaced holds 4 lines newer than this restore/);
     const pitr = await runCli(['restore', 'to-timestamp', new Date(between).toISOString(), '--data-dir', dir, '--force']);
     expect(pitr.code).not.toBe(0);
     expect(pitr.stderr).toContain("the data directory's WAL holds it");
