@@ -11,16 +11,35 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Tag = string;
 
 interface EncodeContext {
-  /** First path at which each object was seen, to emit `P` for cycles and shared references. */
-  seen: Map<object, string>;
+  /**
+   * First path at which each object was seen, to emit `P` for cycles and shared references; null when
+   * no pointer can name that place (a key on the way holds a '/', which a pointer's path would split).
+   */
+  seen: Map<object, string | null>;
+  /** The objects being encoded (the current one's ancestors): a cycle through an unnameable place cannot be written. */
+  open: Set<object>;
 }
 
-function joinPath(path: string, key: string): string {
+function joinPath(path: string | null, key: string): string | null {
+  if (path === null || key.includes('/')) return null;
   return path === '' ? key : `${path}/${key}`;
 }
 
+/**
+ * A name the decoder would read as something else: one ending in a type tag (`a<!D>`, `a<!>`) loses its
+ * end or is refused as an unknown tag, and `__proto__` sets an object's prototype instead of a field.
+ * Refused (JSS_INVALID) rather than written into a document or a snapshot that would not read back.
+ */
+export function assertStorableName(name: string, what: string): void {
+  if (name === '__proto__' || (name.endsWith('>') && name.includes('<!'))) {
+    throw new BriError(ErrorCodes.JSS_INVALID, `${what} ${JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name)} cannot be stored: ${name === '__proto__' ? "'__proto__' is an object's prototype when read back" : "its end reads as a JSS type tag ('<!...>')"}`, {
+      hint: "Use another name: one that is not '__proto__' and does not end in '<!...>'.",
+    });
+  }
+}
+
 /** Encodes one value; returns the JSON value and the tag its key must carry ('' for none). */
-function encodeValue(value: unknown, path: string, ctx: EncodeContext): [Json, Tag] {
+function encodeValue(value: unknown, path: string | null, ctx: EncodeContext): [Json, Tag] {
   if (value === undefined) return [null, 'U'];
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return [value, ''];
   if (typeof value === 'number') return [value, ''];
@@ -34,16 +53,25 @@ function encodeValue(value: unknown, path: string, ctx: EncodeContext): [Json, T
   if (value instanceof Error) return [[value.name, value.message, value.stack ?? null], 'E'];
   const obj = value as object;
   const first = ctx.seen.get(obj);
-  if (first !== undefined) return [first, 'P'];
-  ctx.seen.set(obj, path);
+  if (first !== undefined && first !== null) return [first, 'P'];
+  // Seen only where no pointer can name it: written again here (a copy), unless that is a cycle.
+  if (ctx.open.has(obj)) {
+    throw new BriError(ErrorCodes.JSS_INVALID, 'JSS cannot encode a cycle through a key holding "/" (a pointer path would split it)', { hint: 'Break the cycle, or rename the key without "/".' });
+  }
+  if (first === undefined || path !== null) ctx.seen.set(obj, path);
   // Set members are written as they are (BRI does not encode them recursively).
   if (value instanceof Set) return [[...value] as Json[], 'S'];
-  if (value instanceof Map) return [encodeObject(Object.fromEntries(value), path, ctx), 'M'];
-  if (Array.isArray(value)) return encodeArray(value, path, ctx);
-  return [encodeObject(value as Record<string, unknown>, path, ctx), ''];
+  ctx.open.add(obj);
+  try {
+    if (value instanceof Map) return [encodeObject(Object.fromEntries(value), path, ctx), 'M'];
+    if (Array.isArray(value)) return encodeArray(value, path, ctx);
+    return [encodeObject(value as Record<string, unknown>, path, ctx), ''];
+  } finally {
+    ctx.open.delete(obj);
+  }
 }
 
-function encodeArray(items: readonly unknown[], path: string, ctx: EncodeContext): [Json, Tag] {
+function encodeArray(items: readonly unknown[], path: string | null, ctx: EncodeContext): [Json, Tag] {
   const out: Json[] = [];
   const tags: Tag[] = [];
   let tagged = false;
@@ -56,11 +84,12 @@ function encodeArray(items: readonly unknown[], path: string, ctx: EncodeContext
   return [out, tagged ? `[${tags.join(',')}]` : ''];
 }
 
-function encodeObject(obj: Record<string, unknown>, path: string, ctx: EncodeContext): Json {
+function encodeObject(obj: Record<string, unknown>, path: string | null, ctx: EncodeContext): Json {
   const out: { [key: string]: Json } = {};
   for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === undefined) continue; // properties holding undefined are dropped
+    assertStorableName(key, 'the field');
     const [json, tag] = encodeValue(value, joinPath(path, key), ctx);
     out[tag === '' ? key : `${key}<!${tag}>`] = json;
   }
@@ -69,7 +98,16 @@ function encodeObject(obj: Record<string, unknown>, path: string, ctx: EncodeCon
 
 /** Encodes an object or array as JSS text. */
 export function encodeJss(value: object): string {
-  const ctx: EncodeContext = { seen: new Map([[value, '']]) };
+  try {
+    return encodeTop(value);
+  } catch (err) {
+    if (err instanceof RangeError) throw new BriError(ErrorCodes.JSS_INVALID, `JSS cannot encode a value nested this deep (${err.message})`, { hint: 'Store a flatter document.' });
+    throw err;
+  }
+}
+
+function encodeTop(value: object): string {
+  const ctx: EncodeContext = { seen: new Map([[value, '']]), open: new Set([value]) };
   if (Array.isArray(value)) {
     const [json, tag] = encodeArray(value, '', ctx);
     if (tag !== '') {
@@ -91,7 +129,7 @@ export function encodeJss(value: object): string {
  * property by property gives the same text as encodeJss on the whole, without building it at once.
  */
 export function encodeProperty(key: string, value: unknown, path: string): string {
-  const ctx: EncodeContext = { seen: new Map() };
+  const ctx: EncodeContext = { seen: new Map(), open: new Set() };
   const [json, tag] = encodeValue(value, joinPath(path, key), ctx);
   return JSON.stringify(tag === '' ? key : `${key}<!${tag}>`) + ':' + JSON.stringify(json);
 }

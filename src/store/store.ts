@@ -6,7 +6,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
-import { decodeJss, encodeJss } from '../format/jss.js';
+import { assertStorableName, decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
 import { piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { encodeSnapshotYielding } from './snapshot-store.js';
@@ -151,6 +151,8 @@ export class BriStore {
 
   private async write(op: Operation): Promise<WriteAck> {
     this.assertOpen();
+    // A key or set name the snapshot could not hold would make the directory unopenable at its next open.
+    assertStorableName(op.target, op.action === 'SADD' || op.action === 'SREM' ? 'the set name' : 'the key');
     const res = this.writer.append(encodeOperation(op));
     if (this.frozen.size > 0) for (const f of this.frozen) f.beforeApply(op);
     applyOperation(this.memory, op);
@@ -160,7 +162,11 @@ export class BriStore {
 
   /** Stores a document: an object is JSS-encoded; a string is stored as it is. */
   set(key: string, value: object | string): Promise<WriteAck> {
-    return this.write({ action: 'SET', target: key, value: typeof value === 'string' ? value : encodeJss(value) });
+    try {
+      return this.write({ action: 'SET', target: key, value: typeof value === 'string' ? value : encodeJss(value) });
+    } catch (err) {
+      return Promise.reject(err); // a value JSS cannot hold is a rejection, as every other refusal
+    }
   }
 
   delete(key: string): Promise<WriteAck> {

@@ -18,7 +18,9 @@ const slowPiece = (key: string, stored: string): string => {
   return encodeProperty(key, value, 'documents');
 };
 
-const keyArb = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('1', '01', '4294967295', 'a<!D>', 'b<!S>', '__proto__', 'x<!P>', 'd', 's'));
+// Names the encoder refuses (a tag-like end, '__proto__') come in through the changed texts and the constants below.
+const storable = (k: string) => k !== '__proto__' && !(k.endsWith('>') && k.includes('<!'));
+const keyArb = fc.oneof(fc.string({ maxLength: 6 }).filter(storable), fc.constantFrom('1', '01', '4294967295', 'a<!Db', 'b<!S', 'x/y', 'd', 's'));
 
 /** Values JSS stores, with the shapes that make a decode and re-encode differ. */
 const valueArb = fc.letrec((tie) => ({
