@@ -462,6 +462,28 @@ describe('a clock stepped back past an archive\'s seal, then a reopen', () => {
   });
 });
 
+describe('a directory encrypted at rest, archived once without its key', () => {
+  it('that archive verifies whole with the key (its snapshot member\'s version is the seed\'s), and restores', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const key = 'a'.repeat(64);
+    const write = async (k: string) => {
+      const db = await createDB({ storeConfig: { dataDir, encryptionKey: key } });
+      await db.set(k, { v: 1 });
+      await db.close();
+    };
+    await write('K1');
+    expect((await runCli(['archive', 'create', '-d', dataDir], { BRI_ENCRYPTION_KEY: key })).code).toBe(0);
+    await write('K2');
+    const blind = await runCli(['archive', 'create', '-d', dataDir], { BRI_ENCRYPTION_KEY: '' });
+    expect(blind.code, blind.stderr).toBe(0);
+    const verified = await runCli(['archive', 'verify', '--all', '-d', dataDir], { BRI_ENCRYPTION_KEY: key });
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    const target = path.join(r, 'restored');
+    expect((await runCli(['restore', 'latest', '-d', dataDir, '--target', target], { BRI_ENCRYPTION_KEY: key })).code).toBe(0);
+  });
+});
+
 describe('entries in every spelling BRI reads (the replays keep documents as their JSON literals)', () => {
   it('a WAL written with \\u escapes, \\/, spaces, another key order, transactions and escaped keys archives twice (the second from the first one\'s seed) and restores to the state BRI replays', async () => {
     const r = await tmp();

@@ -129,7 +129,9 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   if (seed !== null) {
     const encrypted = isEncryptedSnapshot(seed);
     const decoded = !encrypted || o.key ? decodeSnapshot(seed, o.key) : null;
-    return { walLine: M, snapshotText: seed, snapshotVersion: decoded?.version ?? 2, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
+    // Sealed without the key, its version is in the facts written beside it (the manifest must say what the member holds).
+    const version = decoded?.version ?? (await readSeedFacts(o.archiveDir, o.instanceId, M))?.version ?? 2;
+    return { walLine: M, snapshotText: seed, snapshotVersion: version, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
   }
   // Replay the previous archive, when it is here and readable.
   const previous = o.previousArchive && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
