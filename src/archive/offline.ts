@@ -15,7 +15,7 @@ import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { refuseIfLocked } from '../store/lock/dir-lock.js';
 import { recover } from '../store/recovery.js';
 import { collectStats, type DataDirStats } from '../store/stats.js';
-import { resolveEncryptionKey } from '../store/store.js';
+import { resolveEncryptionKey } from '../store/store-config.js';
 import { verifyDataDir, type DataDirReport } from '../store/verify-data-dir.js';
 import type { ArchiveApi } from './archive-api.js';
 import type { ArchiveConfig } from './config.js';

@@ -60,3 +60,15 @@ export async function readColdTier(dataDir: string, key?: EncryptionKey): Promis
   }
   return out;
 }
+
+/**
+ * Removes the cold files of documents the state no longer holds (deleted, or renamed away), once a
+ * snapshot without them is durable: recovery loads every cold document its snapshot lacks, so such a
+ * file would bring a deleted document back at the next open.
+ */
+export async function dropObsoleteCold(dataDir: string, documents: ReadonlyMap<string, unknown>): Promise<void> {
+  for (const rel of await listColdFiles(dataDir)) {
+    const [, type, name] = rel.split('/') as [string, string, string];
+    if (!documents.has(coldKey(type, name))) await fsp.rm(path.join(dataDir, rel), { force: true });
+  }
+}

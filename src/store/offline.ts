@@ -7,6 +7,7 @@
 import type { EncryptionKey } from '../format/encryption.js';
 import { encodeSnapshot } from '../format/snapshot-file.js';
 import { listSegments } from './layout.js';
+import { dropObsoleteCold } from './cold-tier.js';
 import { recover, snapshotPastWalEnd } from './recovery.js';
 import { peekSnapshotWalLine } from './snapshot-store.js';
 import { fixWalTail } from './wal/tail.js';
@@ -64,6 +65,7 @@ export function offlineRemover(dataDir: string, key: EncryptionKey | undefined):
     const walLine = rec.totalLines - lines;
     const text = encodeSnapshot({ version: rec.snapshot?.version ?? 2, walLine, timestamp: Date.now(), state: rec.state }, key);
     await applyWalCleanup(dataDir, { segments: plan, lines, removedLinesBefore }, text, onStep);
+    await dropObsoleteCold(dataDir, rec.state.documents);
     return { segments: plan.map((s) => s.name), lines, snapshotLine: walLine };
   };
 }

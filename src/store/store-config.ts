@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
+import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
 import type { StoreConfig } from './store.js';
 
 const wholeNumber = (unit: string, dflt: string) => {
@@ -58,4 +59,10 @@ export function assertStoreConfig(input: unknown, also: readonly string[] = []):
   if (issue.code !== 'unrecognized_keys') throw configError(key, issue.message);
   const known = [...STORE_CONFIG_KEYS, ...also].join(', ');
   throw configError(key, `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')} (the keys are ${known})`);
+}
+
+/** The data directory's key: the one given, else $BRI_ENCRYPTION_KEY (empty: none). */
+export function resolveEncryptionKey(explicit: string | undefined): EncryptionKey | undefined {
+  const hex = explicit ?? process.env.BRI_ENCRYPTION_KEY;
+  return hex === undefined || hex === '' ? undefined : parseEncryptionKey(hex);
 }

@@ -5,7 +5,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
-import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
+import type { EncryptionKey } from '../format/encryption.js';
 import { assertStorableName, decodeJss, encodeJss } from '../format/jss.js';
 import { encodeOperation, type Operation } from '../format/operation.js';
 import { piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
@@ -20,6 +20,8 @@ import { assertDataDir } from './data-dir.js';
 import { assertStoreConfig } from './store-config.js';
 import { fixWalTail } from './wal/tail.js';
 import { readArchiveState } from './archive-state.js';
+import { dropObsoleteCold } from './cold-tier.js';
+import { resolveEncryptionKey } from './store-config.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal/wal-writer.js';
 import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
@@ -66,11 +68,6 @@ export interface StoreInfo {
   documents: number;
   collections: number;
   encrypted: boolean;
-}
-
-export function resolveEncryptionKey(explicit: string | undefined): EncryptionKey | undefined {
-  const hex = explicit ?? process.env.BRI_ENCRYPTION_KEY;
-  return hex === undefined || hex === '' ? undefined : parseEncryptionKey(hex);
 }
 
 export class BriStore {
@@ -162,11 +159,13 @@ export class BriStore {
 
   /** Stores a document: an object is JSS-encoded; a string is stored as it is. */
   set(key: string, value: object | string): Promise<WriteAck> {
+    let stored: string;
     try {
-      return this.write({ action: 'SET', target: key, value: typeof value === 'string' ? value : encodeJss(value) });
+      stored = typeof value === 'string' ? value : encodeJss(value);
     } catch (err) {
       return Promise.reject(err); // a value JSS cannot hold is a rejection, as every other refusal
     }
+    return this.write({ action: 'SET', target: key, value: stored });
   }
 
   delete(key: string): Promise<WriteAck> {
@@ -259,6 +258,7 @@ export class BriStore {
     const text = await this.encodeFrozen({ version: this.config.snapshotVersion, walLine, timestamp });
     await this.writer.flush();
     await writeFileDurable(path.join(this.dataDir, SNAPSHOT_FILE), text);
+    await dropObsoleteCold(this.dataDir, this.memory.documents);
     this.snapshotLine = walLine;
     const rot = await this.writer.rotate();
     return { walLine, timestamp, nextSegment: rot.opened };
@@ -321,6 +321,7 @@ export class BriStore {
         // The snapshot must not claim lines that are not on disk yet.
         await this.writer.flush();
         await applyWalCleanup(this.dataDir, { segments: plan, lines, removedLinesBefore }, text, onStep);
+        await dropObsoleteCold(this.dataDir, this.memory.documents);
       } catch (err) {
         const outcome = await completeWalCleanup(this.dataDir).catch(() => null);
         if (outcome === 'finished') return { segments: plan.map((s) => s.name), lines, snapshotLine: walLine };

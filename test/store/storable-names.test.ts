@@ -68,3 +68,25 @@ describe('names and shapes the snapshot must hold', () => {
     await db.close();
   });
 });
+
+describe('the cold tier', () => {
+  it('a cold document deleted, or renamed away, stays gone after the snapshot and the next open (its cold file goes once a snapshot without it is durable)', async () => {
+    const fsp = await import('node:fs/promises');
+    const dataDir = path.join(await tmp(), 'data');
+    const db0 = await createDB({ storeConfig: { dataDir } });
+    await db0.close();
+    await fsp.mkdir(path.join(dataDir, 'cold', 'USER'), { recursive: true });
+    await fsp.writeFile(path.join(dataDir, 'cold', 'USER', 'abc.jss'), '{"name":"Ada"}');
+    await fsp.writeFile(path.join(dataDir, 'cold', 'USER', 'empty.jss'), '{"name":"Bo"}');
+    const db = await createDB({ storeConfig: { dataDir } });
+    expect(db.get('USER_abc')).toEqual({ name: 'Ada' });
+    await db.delete('USER_abc');
+    await db.rename('USER_empty', 'USER_moved');
+    await db.close();
+    const again = await createDB({ storeConfig: { dataDir } });
+    expect(again.get('USER_abc')).toBeUndefined();
+    expect(again.get('USER_empty')).toBeUndefined();
+    expect(again.get('USER_moved')).toEqual({ name: 'Bo' });
+    await again.close();
+  });
+});
