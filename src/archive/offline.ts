@@ -86,6 +86,10 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   let config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
   // Relative paths in the file are relative to the file, like any config file.
   if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
+  // So is a local remote's path: the same file must name the same NAS from any working directory.
+  const atFile = (r: unknown) => (typeof r === 'object' && r !== null && typeof (r as { path?: unknown }).path === 'string' ? { ...r, path: path.resolve(path.dirname(file), (r as { path: string }).path) } : r);
+  if (config.remote !== undefined) config = { ...config, remote: atFile(config.remote) };
+  if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(atFile) };
   for (const key of ['hooks', 'restoreHooks']) {
     if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
   }

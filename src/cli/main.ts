@@ -21,7 +21,8 @@ export async function run(argv: string[], runner: Runner = runHandler): Promise<
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      // Help asked for (--help) is an answer; help shown because no command was given (an empty $CMD in a script) is not.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
       return EXIT_USAGE;
     }
     // The last line of defence: a failed system call that reached here is still said as one, with its hint.

@@ -342,12 +342,15 @@ class LocalRemote implements RemoteStore {
     const file = this.keyPath(key);
     // A missing object is no error, a missing root is (as a missing bucket is): rm's force would hide it.
     await this.assertRoot(ctx);
+    // unlink, not rm: rm answers a refused unlink (EPERM) with rmdir's ENOTDIR, which read as "no such object" here.
+    const unlink = (p: string) =>
+      fsp.unlink(p).catch((err: unknown) => {
+        if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
+      });
     try {
-      await fsp.rm(file, { force: true });
-      await fsp.rm(LocalRemote.sidecarPath(file), { force: true });
+      await unlink(file);
+      await unlink(LocalRemote.sidecarPath(file));
     } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOTDIR') return;
       throw this.fsError(err, ctx);
     }
     const dir = path.dirname(file);

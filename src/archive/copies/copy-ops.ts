@@ -33,7 +33,10 @@ export interface DownloadedArchive {
 /** Removes one copy: the local file (and its directory entry, durably), or the remote object and our record of it. */
 export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: ArchiveSources, archiveDir: string): Promise<void> {
   if (copy.source === LOCAL_SOURCE) {
-    await fsp.rm(copy.file!, { force: true });
+    // unlink, not rm: rm answers a refused unlink (EPERM, an immutable file) with rmdir's ENOTDIR, and the hint misleads.
+    await fsp.unlink(copy.file!).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
     await fsyncDir(path.dirname(copy.file!));
     return;
   }

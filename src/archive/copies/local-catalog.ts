@@ -6,6 +6,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, asBriError, errnoOf, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
+import { assertDataDir } from '../../store/data-dir.js';
 import { fileIdentity } from '../../remote/index.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
@@ -93,7 +94,9 @@ export async function scanArchiveDir(archiveDir: string): Promise<Listing> {
  */
 export async function missingLocalSource(dataDir: string, archiveDir: string): Promise<BriError | null> {
   const exists = async (p: string) => (await fsp.stat(p).catch(() => null)) !== null;
-  if ((await exists(archiveDir)) || (await exists(dataDir))) return null;
+  if (await exists(archiveDir)) return null;
+  // A directory that exists but is no data directory (a mistyped --data-dir) is not one with "no archives".
+  if (await exists(dataDir)) return assertDataDir(dataDir, false).then(() => null, (err: unknown) => (isBriError(err, ErrorCodes.NOT_A_DATA_DIR) ? err : null));
   return new BriError(ErrorCodes.NOT_A_DATA_DIR, `there is no data directory at ${dataDir} and no archive directory at ${archiveDir}`, {
     hint: 'Check --data-dir (default $BRI_DATA_DIR or ./data) and --archive-dir; to see what remotes hold after losing the machine, give them with --config.',
     details: { dataDir, archiveDir },
