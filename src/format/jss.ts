@@ -89,8 +89,9 @@ function encodeObject(obj: Record<string, unknown>, path: string | null, ctx: En
   for (const key of Object.keys(obj)) {
     const value = obj[key];
     if (value === undefined) continue; // properties holding undefined are dropped
-    assertStorableName(key, 'the field');
     const [json, tag] = encodeValue(value, joinPath(path, key), ctx);
+    // A tag-like end is read back right under a tag of its own (`a<!U><!D>`); under none it is read as the tag.
+    if (tag === '' || key === '__proto__') assertStorableName(key, 'the field');
     out[tag === '' ? key : `${key}<!${tag}>`] = json;
   }
   return out;

@@ -38,8 +38,12 @@ export interface ArchiveState {
    * first archive continue that chain.
    */
   origin?: { line: number; pointer: string; timestamp: number };
-  /** Where the instance's archives are made (the archive directory of its last create), so that another one is not taken for it. */
+  /**
+   * Where the instance's archives are made (the archive directory of its last create) and from which data
+   * directory, so that another archive directory is not taken for it (a copy of the directory elsewhere is not held to it).
+   */
   archiveDir?: string;
+  archivedFrom?: string;
 }
 
 export async function readArchiveState(dataDir: string): Promise<ArchiveState | null> {

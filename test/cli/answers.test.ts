@@ -105,6 +105,14 @@ describe('answers that tell what is', () => {
     await db2.close();
     const there = await runCli(['archive', 'create', '-d', dataDir, '-a', moved]);
     expect(there.code, there.stderr).toBe(0);
+    // A copy of the directory elsewhere makes its archives where it is (the first is not held against it).
+    const copy = path.join(r, 'copy');
+    await fsp.cp(dataDir, copy, { recursive: true });
+    const db3 = await createDB({ storeConfig: { dataDir: copy } });
+    await db3.set('A', { v: 4 });
+    await db3.close();
+    const copied = await runCli(['archive', 'create', '-d', copy]);
+    expect(copied.code, copied.stderr).toBe(0);
   });
 
   it('archive prune with no retention policy says so instead of "0 removed"', async () => {

@@ -30,10 +30,14 @@ describe('names and shapes the snapshot must hold', () => {
       () => db.set('K', JSON.parse('{"__proto__":{"x":1}}') as object),
     ];
     for (const call of refused) await expect(call()).rejects.toMatchObject({ code: 'JSS_INVALID' });
+    // Under a tag of its own such a field reads back right (BRI writes `"a<!U><!D>":ms`): it is kept.
+    await db.set('T', { 'a<!U>': new Date(5) });
+    expect(db.get('T')).toEqual({ 'a<!U>': new Date(5) });
     await db.close();
     const again = await createDB({ storeConfig: { dataDir } });
     expect(again.get('OK')).toEqual({ v: 1 });
     expect(again.get('K')).toBeUndefined();
+    expect(again.get('T')).toEqual({ 'a<!U>': new Date(5) });
     await again.close();
   });
 

@@ -81,9 +81,11 @@ export function realPathOr(p: string): string {
  * command line without the database's localDir) would start a second chain of the same instance beside
  * the first. Refused while that directory holds archives of the instance; a directory moved away is not.
  */
-export async function assertArchiveDirOf(state: ArchiveState, archiveDir: string): Promise<void> {
+export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, archiveDir: string): Promise<void> {
   const recorded = state.archiveDir;
   if (recorded === undefined || realPathOr(recorded) === realPathOr(archiveDir)) return;
+  // A copy of the directory (or the directory moved) makes its archives where it is now.
+  if (state.archivedFrom !== undefined && state.archivedFrom !== realPathOr(dataDir)) return;
   if (!(await listLocalArchives(recorded).catch(() => [])).some((a) => a.manifest.instanceId === state.instanceId)) return;
   throw new BriError(ErrorCodes.USAGE, `this data directory's archives are made in ${recorded}, not ${path.resolve(archiveDir)}: an archive here would start a second chain of the same instance`, {
     hint: `Give --archive-dir ${recorded} (or the configuration's localDir, with --config); if the archives moved, point at where they are now.`,

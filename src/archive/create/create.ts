@@ -133,7 +133,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   const retention = checkCreateOptions(opts, createdAt);
   const archiveId = newArchiveId(createdAt);
   const state = await ensureArchiveState(opts.dataDir);
-  await assertArchiveDirOf(state, opts.archiveDir);
+  await assertArchiveDirOf(state, opts.dataDir, opts.archiveDir);
   await makeDirs(opts.archiveDir);
   const tmpRoot = path.join(opts.archiveDir, TMP_DIR);
   await cleanStaleTemps(tmpRoot, state.instanceId);
@@ -307,7 +307,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       if (endText !== undefined && !seededBefore) await removeSeed(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
       throw err;
     }
-    await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
+    await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), archivedFrom: realPathOr(opts.dataDir), last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap };
