@@ -5,6 +5,7 @@
  */
 import { assertKnownOptions, typedIoError, withTypedIoErrors } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
+import { foreignArchiveOfInstance, foreignBranchError } from './copies/foreign-branch.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -117,7 +118,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
           this.emit('progress', e);
         };
         const created = await this.host
-          .exclusive(() => {
+          .exclusive(async () => {
+            await this.refuseForeignBranch();
             const ec = this.config.errorCorrection;
             const recovery = ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined;
             return createArchive({
@@ -171,6 +173,13 @@ export class ArchiveApi extends ArchiveCatalogApi {
     });
     this.running = run.catch(() => undefined);
     return run;
+  }
+
+  /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */
+  private async refuseForeignBranch(): Promise<void> {
+    const state = await readArchiveState(this.host.dataDir);
+    const found = state ? await foreignArchiveOfInstance(this.sources, this.archiveDir, state) : null;
+    if (found) throw foreignBranchError(found, state!.instanceId);
   }
 
   /** Uploads what a remote lacks, removes the WAL that is now safe, prunes: each step reported, none undoes the archive. */

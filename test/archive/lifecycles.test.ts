@@ -462,6 +462,43 @@ describe('a clock stepped back past an archive\'s seal, then a reopen', () => {
   });
 });
 
+describe('two directories archiving one instance to a shared remote', () => {
+  it('the old machine back after a recovery is refused before it adds a branch there (the new one goes on); moved aside as a new instance, it archives', async () => {
+    const r = await tmp();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const archive = { remotes: [{ provider: 'local' as const, name: 'nas', path: nas }], compression: { level: 1 } };
+    const oldDir = path.join(r, 'old');
+    let db = await createDB({ storeConfig: { dataDir: oldDir, archive } });
+    for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { i });
+    await db.archive.create();
+    await db.close();
+    // The new machine: restored from the remote alone, it goes on with the instance.
+    const newDir = path.join(r, 'new');
+    await openRestore({ dataDir: newDir, config: { remotes: archive.remotes } }).fromLatest();
+    db = await createDB({ storeConfig: { dataDir: newDir, archive } });
+    await db.set('B', { v: 1 });
+    const b = await db.archive.create();
+    await db.close();
+    // The old machine comes back and writes: its archive would fork the chain on the remote.
+    db = await createDB({ storeConfig: { dataDir: oldDir, archive } });
+    await db.set('OLD', { v: 1 });
+    await expect(db.archive.create()).rejects.toMatchObject({ code: 'ARCHIVE_ERROR', message: expect.stringContaining(`nas holds ${b.archiveId}`) });
+    await db.close();
+    const onNas = () => fs.readdirSync(path.join(nas, 'archives')).filter((n) => n.endsWith('.bri')).sort();
+    expect(onNas()).toHaveLength(2);
+    // The new machine is not held up by the old one's refusal.
+    db = await createDB({ storeConfig: { dataDir: newDir, archive } });
+    await db.set('B2', { v: 2 });
+    await db.archive.create();
+    await db.close();
+    // What the hint says works: the old directory as a new instance.
+    await fsp.rename(path.join(oldDir, 'bri-archive.json'), path.join(r, 'old-bri-archive.json'));
+    const made = await runCli(['archive', 'create', '-d', oldDir, '-a', path.join(oldDir, 'archives')]);
+    expect(made.code, made.stderr).toBe(0);
+  });
+});
+
 describe('a directory encrypted at rest, archived once without its key', () => {
   it('that archive verifies whole with the key (its snapshot member\'s version is the seed\'s), and restores', async () => {
     const r = await tmp();
