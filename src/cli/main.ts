@@ -14,8 +14,8 @@ export { createProgram } from './program.js';
 /** Runs the CLI and returns the exit code (the caller exits): the command's, or its error's. */
 export async function run(argv: string[], runner: Runner = runHandler): Promise<number> {
   let code = EXIT_OK;
-  const program = createProgram(async (name, opts) => (code = await runner(name, opts)));
   const json = argv.includes('--json');
+  const program = createProgram(async (name, opts) => (code = await runner(name, opts)), { json });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

@@ -30,12 +30,18 @@ export const runHandler: Runner = async <K extends CommandName>(name: K, opts: C
  * The commander program. Each command's action parses its options into an options object and
  * hands it to `run` (default: the handler); `run` answers the exit code.
  */
-export function createProgram(run: Runner = runHandler): Command {
+export function createProgram(run: Runner = runHandler, opts: { json?: boolean } = {}): Command {
   const program = new Command('bri')
     .description('BRI archive & restore: archive, verify and restore BRI data directories')
     .version('0.1.0')
-    .showHelpAfterError()
+    .showHelpAfterError(opts.json !== true)
     .exitOverride();
+  // Under --json a usage error is one JSON document on stderr, as every other error (a script parses one form).
+  if (opts.json === true) {
+    program.configureOutput({
+      outputError: (text, write) => write(JSON.stringify({ error: { code: 'USAGE', message: text.replace(/^error: /, '').trim(), hint: 'See --help.' } }) + '\n'),
+    });
+  }
   const dispatch: Dispatch = async (name, opts) => {
     await run(name, opts);
   };

@@ -92,4 +92,15 @@ describe('the command line says what is', () => {
     expect((await runCli(['--help'])).code).toBe(0);
     expect((await runCli(['archive', '--help'])).code).toBe(0);
   });
+
+  it('under --json, a usage error commander finds (an unknown option, a missing argument) is one JSON document on stderr, as our own errors are', async () => {
+    for (const args of [['archive', 'list', '--bogus', '--json'], ['archive', 'get', '--json'], ['restore', 'to-timestamp', '--json']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      const parsed = JSON.parse(r.stderr.trim()) as { error: { code: string; message: string } };
+      expect(parsed.error.code).toBe('USAGE');
+      expect(parsed.error.message).toMatch(/unknown option|missing required argument/);
+    }
+  });
 });
