@@ -7,7 +7,8 @@
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ArchiveState } from '../../store/archive-state.js';
-import { listLocalArchives } from './local-catalog.js';
+import * as fsp from 'node:fs/promises';
+import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { readAllCopyRecords } from './records.js';
 import { ARCHIVE_KEY_PREFIX, archiveIdFromKey, type ArchiveSources } from './sources.js';
 
@@ -25,7 +26,9 @@ export interface ForeignArchive {
 export async function foreignArchiveOfInstance(sources: ArchiveSources, archiveDir: string, state: ArchiveState): Promise<ForeignArchive | null> {
   const since = state.last?.archiveId;
   if (since === undefined || sources.remotes.length === 0) return null;
-  const mine = new Set([...(await listLocalArchives(archiveDir)).map((a) => a.manifest.archiveId), ...(await readAllCopyRecords(archiveDir)).keys()]);
+  // The archives this directory made: its files' names (no manifest read) and its copy records.
+  const files = (await fsp.readdir(archiveDir).catch(() => [] as string[])).filter((n) => n.endsWith(ARCHIVE_EXTENSION)).map((n) => n.slice(0, -ARCHIVE_EXTENSION.length));
+  const mine = new Set([...files, ...(await readAllCopyRecords(archiveDir)).keys()]);
   for (const remote of sources.remotes) {
     try {
       for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX)) {
