@@ -8,7 +8,28 @@
 import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
 import { parseEncryptionKey, type EncryptionKey } from '../format/encryption.js';
-import type { StoreConfig } from './store.js';
+import type { SnapshotVersion } from '../format/snapshot-file.js';
+import type { InvalidLinePolicy } from './recovery.js';
+import type { FsyncMode } from './wal/wal-writer.js';
+
+export interface StoreConfig {
+  /** The data directory (created if missing unless createIfMissing is false). */
+  dataDir: string;
+  /** Rotate a segment before a line would push it past this size. Default 10 MiB, as BRI. */
+  walSegmentSize?: number;
+  /** 'always' (default): each write is acknowledged after fdatasync. 'batched': synced every batchIntervalMs. */
+  fsyncMode?: FsyncMode;
+  batchIntervalMs?: number;
+  /** 64 hex chars; default $BRI_ENCRYPTION_KEY. With a key, new entries and snapshots are encrypted. */
+  encryptionKey?: string;
+  /** Snapshot format written (2, what BRI writes today, by default). */
+  snapshotVersion?: SnapshotVersion;
+  /** Take a snapshot on close(), as BRI's clean shutdown does. Default true. */
+  snapshotOnClose?: boolean;
+  /** Lines above the snapshot that do not parse: 'error' (default) or 'skip' as BRI does. */
+  invalidLines?: InvalidLinePolicy;
+  createIfMissing?: boolean;
+}
 
 const wholeNumber = (unit: string, dflt: string) => {
   const message = `must be a whole number of ${unit}, at least 1 (default ${dflt})`;

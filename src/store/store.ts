@@ -15,36 +15,18 @@ import { FrozenState } from './frozen-state.js';
 import { writeFileDurable } from './durable-fs.js';
 import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from './layout.js';
 import { acquireLock, type DirLock } from './lock/dir-lock.js';
-import { recover, type InvalidLinePolicy, type RecoveryResult } from './recovery.js';
+import { recover, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
-import { assertStoreConfig } from './store-config.js';
+import { assertStoreConfig, type StoreConfig } from './store-config.js';
 import { fixWalTail } from './wal/tail.js';
 import { readArchiveState } from './archive-state.js';
 import { dropObsoleteCold } from './cold-tier.js';
 import { resolveEncryptionKey } from './store-config.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
-import { WalWriter, type AppendListener, type FsyncMode, type RotateResult } from './wal/wal-writer.js';
+import { WalWriter, type AppendListener, type RotateResult } from './wal/wal-writer.js';
 import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
 export type { CleanupResult } from './wal/wal-cleanup.js';
-
-export interface StoreConfig {
-  /** The data directory (created if missing unless createIfMissing is false). */
-  dataDir: string;
-  /** Rotate a segment before a line would push it past this size. Default 10 MiB, as BRI. */
-  walSegmentSize?: number;
-  /** 'always' (default): each write is acknowledged after fdatasync. 'batched': synced every batchIntervalMs. */
-  fsyncMode?: FsyncMode;
-  batchIntervalMs?: number;
-  /** 64 hex chars; default $BRI_ENCRYPTION_KEY. With a key, new entries and snapshots are encrypted. */
-  encryptionKey?: string;
-  /** Snapshot format written (2, what BRI writes today, by default). */
-  snapshotVersion?: SnapshotVersion;
-  /** Take a snapshot on close(), as BRI's clean shutdown does. Default true. */
-  snapshotOnClose?: boolean;
-  /** Lines above the snapshot that do not parse: 'error' (default) or 'skip' as BRI does. */
-  invalidLines?: InvalidLinePolicy;
-  createIfMissing?: boolean;
-}
+export type { StoreConfig } from './store-config.js';
 
 export interface WriteAck {
   lineNo: number;
