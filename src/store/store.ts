@@ -54,6 +54,7 @@ export interface StoreInfo {
 
 export class BriStore {
   private closed = false;
+  private closing: Promise<void> | null = null;
   private snapshotLine: number;
   /** The state at the last seal (an archive's end), reused by the WAL cleanup that follows it. */
   private sealed: { localLine: number; text: readonly string[] } | null = null;
@@ -363,9 +364,22 @@ export class BriStore {
     return this.closed;
   }
 
-  /** Flushes, takes a final snapshot (unless disabled), closes the WAL and releases the lock. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Flushes, takes a final snapshot (unless disabled), closes the WAL and releases the lock. Idempotent: a call
+   * while one is under way waits for it and settles as it does; a call after it resolves.
+   */
+  close(): Promise<void> {
+    // `closed` turns true before the lock is released: a call then still waits for the release.
+    if (this.closed && this.closing === null) return Promise.resolve();
+    // Two shutdown paths at once (signal handlers, a finally) each started a close: the second's snapshot
+    // found the WAL writer closed (STORE_CLOSED), as db.close() once did.
+    this.closing ??= this.closeOnce().finally(() => {
+      this.closing = null;
+    });
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     try {
       if (this.config.snapshotOnClose) await this.createSnapshot();
       else await this.snapshotQueue;
