@@ -222,7 +222,7 @@ runChildMain(async () => {
           s.linesEach.push(e.lastLine - e.firstLine + 1);
         }
         if (printAcks) say(`SHIPPED ${e.source} ${e.firstLine} ${e.lastLine} ${e.bytes} ${(performance.timeOrigin + performance.now()).toFixed(3)}`);
-      } else {
+      } else if (e.kind === 'ship-failed') {
         s.failures++;
         s.firstFailure ??= e.error.message;
       }

@@ -42,7 +42,9 @@ export interface ShippingStatus {
 
 export type ShippingEvent =
   | { kind: 'shipped'; source: string; key: string; firstLine: number; lastLine: number; bytes: number; lagLines: number }
-  | { kind: 'ship-failed'; source: string; error: BriError; retryInMs: number };
+  | { kind: 'ship-failed'; source: string; error: BriError; retryInMs: number }
+  /** An object of the instance's shipments that was never a complete put, removed at resume. */
+  | { kind: 'ship-discarded'; source: string; key: string; reason: string };
 
 export interface RemoteShipperContext {
   dataDir: string;
@@ -121,26 +123,50 @@ export class RemoteShipper {
     return this.running;
   }
 
-  /** The highest line the remote holds for the instance, from its shipments (and the base archive). */
+  /**
+   * The highest line the remote holds for the instance, from its shipments (and the base archive).
+   * Every put of ours carries last_pointer: an object without it is a put that never completed (a
+   * server may show one cut by a kill). It does not count as shipped; while this WAL still holds its
+   * lines it is removed (they are shipped again), else the shipper stops and says so.
+   */
   private async resume(): Promise<void> {
     const base = await this.ctx.base();
-    let best: ShipmentRef | null = null;
+    const refs: ShipmentRef[] = [];
     for await (const o of this.remote.store.list(instancePrefix(this.ctx.instanceId))) {
       const ref = parseShipmentKey(o.key, o.size);
-      if (ref && (!best || ref.lastLine > best.lastLine)) best = ref;
+      if (ref && (!base || ref.lastLine > base.line)) refs.push(ref);
     }
-    if (best && (!base || best.lastLine > base.line)) {
-      const head = await this.remote.store.head(best.key);
-      const pointer = head.metadata.last_pointer;
-      if (pointer === undefined) throw new BriError(ErrorCodes.REMOTE_ERROR, `${best.key} has no last_pointer metadata`, { hint: 'The object was not written by this shipper; remove it or ship to another prefix.' });
-      await this.assertHolds(best.lastLine, pointer);
-      this.shippedThrough = best.lastLine;
+    refs.sort((a, b) => b.lastLine - a.lastLine);
+    this.shippedThrough = null;
+    for (const ref of refs) {
+      const pointer = (await this.remote.store.head(ref.key)).metadata.last_pointer;
+      if (pointer === undefined) {
+        await this.discardUnfinished(ref);
+        continue;
+      }
+      await this.assertHolds(ref.lastLine, pointer);
+      this.shippedThrough = ref.lastLine;
       this.lastPointer = pointer;
-    } else if (base) {
+      break;
+    }
+    if (this.shippedThrough === null && base) {
       this.shippedThrough = base.line;
       this.lastPointer = base.pointer;
     }
     this.resumed = this.shippedThrough !== null;
+  }
+
+  private async discardUnfinished(ref: ShipmentRef): Promise<void> {
+    const read = await this.ctx.tail.read(ref.lastLine - 1, 64 * 1024, 1);
+    this.ctx.tail.reset();
+    if (read === null || read === 'nothing') {
+      throw new BriError(ErrorCodes.REMOTE_ERROR, `${ref.key} on ${this.remote.name} has no last_pointer metadata (a put that did not complete, or not written by this shipper), and this WAL no longer holds its lines to ship them again`, {
+        hint: 'Check the object; remove it if it is not a complete shipment, or ship to another prefix. Shipping stops until then.',
+        details: { key: ref.key },
+      });
+    }
+    await this.remote.store.delete(ref.key);
+    this.say({ kind: 'ship-discarded', source: this.remote.name, key: ref.key, reason: 'a put that did not complete (no last_pointer metadata); its lines are shipped again' });
   }
 
   /**

@@ -24,7 +24,7 @@ const db = await createDB({
 });
 db.archive.on('shipping', (e) => {
   if (e.kind === 'shipped') say(`SHIPPED ${e.source} ${e.firstLine} ${e.lastLine} ${Date.now()}`);
-  else say(`SHIPFAIL ${e.source} ${e.error.message.replace(/\s+/g, ' ')}`);
+  else if (e.kind === 'ship-failed') say(`SHIPFAIL ${e.source} ${e.error.message.replace(/\s+/g, ' ')}`);
 });
 if (archiveFirst === '1') {
   await db.set(`BASE_${runText}`, { base: true });
