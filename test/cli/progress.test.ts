@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArchiveApi, offlineHost } from '../../src/archive/archive-api.js';
 import { PHASE_LABELS, PROGRESS_PHASES, type ProgressEvent } from '../../src/archive/package/progress.js';
+import { ONE_SHOT_MAX } from '../../src/archive/package/compress-worker.js';
 import { progressBar, progressLine } from '../../src/cli/progress.js';
 import { formatBytes } from '../../src/cli/output.js';
 import { createDB } from '../../src/db.js';
@@ -108,7 +109,9 @@ describe('movement within a segment', () => {
   });
 
   it.skipIf(!hasScript())('bri archive create on a terminal draws the WAL phase once-labelled, in human units, moving', async () => {
-    const dataDir = await bigSegment(8);
+    // A segment past ONE_SHOT_MAX is compressed as a stream, so the bar follows the compressor; a smaller one is
+    // taken whole in one call, and under load its staging can end before the bar's first redraw.
+    const dataDir = await bigSegment(ONE_SHOT_MAX / MiB + 2);
     // script(1) gives the CLI a pseudo-terminal, as a person's shell would.
     const cmd = `${JSON.stringify(process.execPath)} --import tsx src/cli/main.ts archive create -d ${JSON.stringify(dataDir)} --level 19`;
     const out = execFileSync('script', ['-qefc', cmd, '/dev/null'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, timeout: 120_000 });
