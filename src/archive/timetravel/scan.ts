@@ -14,7 +14,7 @@ import { applyOperation, emptyState, type DbState } from '../../format/state.js'
 import { parseWalLine } from '../../format/wal-line.js';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
-import { ChainVerifier } from '../../store/wal/chain.js';
+import { continuesChain, pointerOf } from './chain-link.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
@@ -369,21 +369,6 @@ interface LineSource {
   fetch(ref: LineRange): Promise<{ lines: readonly string[] }>;
   /** Its first line taken must continue the chain (the data directory: it may hold another history). */
   joins: boolean;
-}
-
-/** The pointer a line carries (its text is checked when it is applied). */
-function pointerOf(text: string): string {
-  const first = text.indexOf('|');
-  return text.slice(first + 1, text.indexOf('|', first + 1));
-}
-
-/** Whether `text` is the line that follows the one whose pointer is `prev` (checked as every chain is). */
-function continuesChain(text: string, prev: string, key: EncryptionKey | undefined): boolean {
-  const link = new ChainVerifier(prev, key);
-  const linked = link.push({ lineNo: 0, segment: '', segmentLine: 0, text });
-  // Encrypted, and no key: neither the link nor the line can be read; the key's error, as applying the line gives it.
-  if (linked && !link.state.pointersChecked) lineOperation(parseWalLine(text)!, key);
-  return linked;
 }
 
 /** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */
