@@ -15,7 +15,7 @@ import { archiveDirFor, checkLocations } from './copies/locations.js';
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
-import { cleanupArchivedWal, isNothingToArchive, reported, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
+import { cleanupArchivedWal, guarded, isNothingToArchive, reported, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';
@@ -57,15 +57,6 @@ export type CreatedAndStored = ArchiveRunResult;
 
 /** PAR2 support is plugged in by the layer that has it (see recovery-writer). */
 export type RecoveryFactory = (redundancy: number) => RecoveryWriter;
-
-/** A caller's callback that throws is its display's bug: the archive goes on (as a restore does), the error is a warning. */
-function guarded<E>(callback: ((e: E) => void) | undefined, e: E): void {
-  try {
-    callback?.(e);
-  } catch (err) {
-    process.emitWarning(`an archive callback threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
-  }
-}
 
 export class ArchiveApi extends ArchiveCatalogApi {
   private readonly lifecycles = new Set<string>();
@@ -154,7 +145,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         } catch (err) {
           // The archive is made and stored: a failing afterArchive is reported, it does not undo the run.
           result.hookErrors.push(`afterArchive: ${(err as Error).message}`);
-          await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
+          await this.tellOnError(err);
         }
         this.emit('finished', result);
         return result;
@@ -164,7 +155,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         if (isNothingToArchive(err)) this.emit('skipped', { reason, error: err });
         else {
           this.emit('failed', { reason, error: err });
-          await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
+          await this.tellOnError(err);
         }
         throw err;
       } finally {
@@ -173,6 +164,11 @@ export class ArchiveApi extends ArchiveCatalogApi {
     });
     this.running = run.catch(() => undefined);
     return run;
+  }
+
+  /** The onError hook, whose own failure changes nothing (the run's outcome stands). */
+  private async tellOnError(err: unknown): Promise<void> {
+    await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
   }
 
   /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */
@@ -201,6 +197,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
     const policy = policyFromConfig(this.config, this.sources);
     if (hasPolicy(policy)) out.prune = await reported(() => this.pruneNow({}));
+    // A failed upload is a failure to alert on (the archive stands): onError hears of it as of any other.
+    for (const err of stepFailures(out)) await this.tellOnError(err);
     return out;
   }
 

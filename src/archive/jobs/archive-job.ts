@@ -71,3 +71,30 @@ export async function reported<T>(step: () => Promise<T>): Promise<T | { error: 
     return { error: isBriError(err) ? err : new BriError(ErrorCodes.ARCHIVE_ERROR, (err as Error).message, { cause: err }) };
   }
 }
+
+/** A copy that could not be uploaded, as onError is told it: REMOTE_ERROR naming the archive and the remote (the archive stays made). */
+export function uploadFailure(u: CopyStatus): BriError {
+  return new BriError(ErrorCodes.REMOTE_ERROR, `upload of ${u.archiveId} to ${u.source} failed: ${u.error?.message ?? 'no answer'}`, {
+    hint: `The archive is kept locally and not counted as stored on ${u.source}: check that remote; the next create or \`bri archive upload\` tries again.`,
+    details: { archiveId: u.archiveId, remote: u.source, ...(u.error ? { causeCode: u.error.code } : {}) },
+    ...(u.error ? { cause: u.error } : {}),
+  });
+}
+
+/** What failed in the steps after an archive (a failed upload, the cleanup, the pruning): each is told to onError, none undoes the archive. */
+export function stepFailures(steps: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'>): BriError[] {
+  return [
+    ...steps.uploads.filter((u) => u.outcome === 'failed').map(uploadFailure),
+    ...(steps.cleanup && 'error' in steps.cleanup ? [steps.cleanup.error] : []),
+    ...(steps.prune && 'error' in steps.prune ? [steps.prune.error] : []),
+  ];
+}
+
+/** A caller's callback that throws is its display's bug: the archive goes on (as a restore does), the error is a warning. */
+export function guarded<E>(callback: ((e: E) => void) | undefined, e: E): void {
+  try {
+    callback?.(e);
+  } catch (err) {
+    process.emitWarning(`an archive callback threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
+  }
+}
