@@ -51,7 +51,7 @@ const CASES: Array<[string[], CommandName, Record<string, unknown>]> = [
   [['archive', 'inspect', 'some/file.bri', '-d', '/srv/d'], 'archive inspect', { ...D, file: 'some/file.bri' }],
   [['archive', 'verify', 'ID1', '-d', '/srv/d', '-s', 'nas'], 'archive verify', { ...D, target: 'ID1', source: 'nas', deep: false }],
   [['archive', 'verify', 'ID1', '-d', '/srv/d', '--deep', '-i', '/keys/k.txt'], 'archive verify', { ...D, target: 'ID1', deep: true, identity: '/keys/k.txt' }],
-  [['archive', 'rekey', '-d', '/srv/d', '-r', 'age1a', '--recipient', 'age1b', '--identity', '/keys/old.txt'], 'archive rekey', { ...D, recipients: ['age1a', 'age1b'], passphrase: false, identity: '/keys/old.txt' }],
+  [['archive', 'rekey', '-d', '/srv/d', '--recipient', 'age1a', '--recipient', 'age1b', '--identity', '/keys/old.txt'], 'archive rekey', { ...D, recipients: ['age1a', 'age1b'], passphrase: false, identity: '/keys/old.txt' }],
   [['archive', 'rekey', 'ID1', '-d', '/srv/d', '--passphrase', '-s', 's3'], 'archive rekey', { ...D, id: 'ID1', recipients: [], passphrase: true, source: 's3' }],
   [['archive', 'history', 'USER_1', '-d', '/srv/d', '--from', '1000', '--to', '2000', '-s', 's3', '-i', '/k.txt'], 'archive history', { ...D, key: 'USER_1', from: 1000, to: 2000, source: 's3', identity: '/k.txt' }],
   [['archive', 'show', 'USER_1', '-d', '/srv/d', '--at', '1500', '--instance', 'prod'], 'archive show', { ...D, key: 'USER_1', at: 1500, instanceId: 'prod' }],

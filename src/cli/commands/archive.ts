@@ -53,7 +53,8 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
 
   addIdentityOption(cmd('rekey'))
     .argument('[id]', 'one archive (default: every archive and shipment of every source, and the seeds)')
-    .option('-r, --recipient <age1...>', 'a new recipient (repeat for several); replaces the old ones', (v: string, prev: string[] = []) => [...prev, v])
+    // No short flag: -r is create's --retention, and a short flag means one thing across the CLI.
+    .option('--recipient <age1...>', 'a new recipient (repeat for several); replaces the old ones', (v: string, prev: string[] = []) => [...prev, v])
     .option('--passphrase', 'encrypt to the passphrase in $BRI_AGE_NEW_PASSPHRASE instead of recipients', false)
     .option('-s, --source <name>', 'only the copies on this source')
     .description("re-encrypt the age headers of archives (and shipments, seeds) for new recipients with the old identity; the payload is not re-encrypted, PAR2 is written again")
