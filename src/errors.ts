@@ -105,7 +105,11 @@ const IO_HINTS: Record<string, (where: string) => string> = {
   ENFILE: () => 'The system is out of file handles: close other programs and run it again.',
   EEXIST: (w) => `${w} already exists.`,
   EXDEV: (w) => `${w} is on another file system than the directory beside it.`,
+  EBUSY: (w) => `${w} is in use by the system (a mount point, or a file another program holds): unmount it or stop that program, or use another path.`,
 };
+
+/** Errnos that are the destination's doing in a two-path call (copyfile, rename, link): err.path is the source there. */
+const DEST_SIDE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EEXIST', 'EISDIR', 'EXDEV', 'EBUSY']);
 
 /** The errno code of a system call's failure, when it is one. */
 export function errnoOf(err: unknown): string | undefined {
@@ -113,31 +117,52 @@ export function errnoOf(err: unknown): string | undefined {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
 }
 
-/** What to do about a failed system call (a full disk, a permission, a missing folder), when it is one. */
-export function ioHint(err: unknown): string | undefined {
+/**
+ * The path a failed system call is about: a two-path call's destination (err.dest) when the errno is the
+ * destination's (a full disk, a read-only one); else the call's own path; else `where`, the file the
+ * caller was writing (a write() error carries no path). Permission and missing-path errors of a two-path
+ * call name both, since either side may be the cause.
+ */
+function faultPath(err: unknown, where?: string): string | undefined {
+  const e = err as NodeJS.ErrnoException & { dest?: unknown } | null;
+  const own = typeof e?.path === 'string' ? e.path : undefined;
+  const dest = typeof e?.dest === 'string' ? e.dest : undefined;
+  if (dest === undefined) return own ?? where;
+  if (DEST_SIDE.has(errnoOf(err) ?? '')) return dest;
+  return own !== undefined ? `${dest} (or ${own})` : dest;
+}
+
+/**
+ * What to do about a failed system call (a full disk, a permission, a missing folder), when it is one.
+ * `where`: the path the caller was working on, said when the error names none (a failed write()).
+ */
+export function ioHint(err: unknown, where?: string): string | undefined {
   const errno = errnoOf(err);
-  return errno !== undefined ? IO_HINTS[errno]?.(String((err as NodeJS.ErrnoException | null)?.path ?? 'the path')) : undefined;
+  return errno !== undefined ? IO_HINTS[errno]?.(faultPath(err, where) ?? 'the path') : undefined;
 }
 
 /**
  * Wraps a failure from the file system into an IO_ERROR that names the errno and the path and
  * says what to do (a full disk, a permission, a missing folder), keeping BriErrors as they are.
+ * `where`: the path the caller was working on, for an error that names none (a failed write()).
  */
-export function asBriError(err: unknown, context: string): BriError {
+export function asBriError(err: unknown, context: string, where?: string): BriError {
   if (err instanceof BriError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const errno = errnoOf(err);
-  const hint = ioHint(err);
+  const hint = ioHint(err, where);
+  const e = err as NodeJS.ErrnoException & { dest?: unknown } | null;
+  const at = typeof e?.path === 'string' ? e.path : where;
   return new BriError(ErrorCodes.IO_ERROR, `${context}: ${message}`, {
     ...(hint ? { hint } : {}),
-    details: { ...(errno ? { errno } : {}), ...((err as NodeJS.ErrnoException | null)?.path ? { path: (err as NodeJS.ErrnoException).path } : {}), ...((err as NodeJS.ErrnoException | null)?.syscall ? { syscall: (err as NodeJS.ErrnoException).syscall } : {}) },
+    details: { ...(errno ? { errno } : {}), ...(at ? { path: at } : {}), ...(typeof e?.dest === 'string' ? { dest: e.dest } : {}), ...(e?.syscall ? { syscall: e.syscall } : {}) },
     cause: err,
   });
 }
 
 /** A failed system call (anything with an errno) as a typed IO_ERROR; any other error as it is (a bug stays visible as one). */
-export function typedIoError(err: unknown, context: string): unknown {
-  return err instanceof BriError || errnoOf(err) === undefined ? err : asBriError(err, context);
+export function typedIoError(err: unknown, context: string, where?: string): unknown {
+  return err instanceof BriError || errnoOf(err) === undefined ? err : asBriError(err, context, where);
 }
 
 /**
