@@ -191,12 +191,13 @@ export class ArchiveApi extends ArchiveCatalogApi {
       },
     )!;
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
-    const uploads = this.sources.remotes.length ? await uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }) : [];
+    // Each step that changes the archives holds the directory's lock, as the create did (the CLI's lock is per step).
+    const uploads = this.sources.remotes.length ? await this.host.exclusive(async () => uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload })) : [];
     const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
     await this.shippingCtl.absorb();
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
     const policy = policyFromConfig(this.config, this.sources);
-    if (hasPolicy(policy)) out.prune = await reported(() => this.pruneNow({}));
+    if (hasPolicy(policy)) out.prune = await reported(() => this.host.exclusive(() => this.pruneNow({})));
     // A failed upload is a failure to alert on (the archive stands): onError hears of it as of any other.
     for (const err of stepFailures(out)) await this.tellOnError(err);
     return out;
@@ -236,7 +237,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.queued(() => this.pruneNow(opts));
+    // A dry run only reads; a prune decides on a listing that a create (or a delete) must not change meanwhile.
+    return opts.dryRun ? this.queued(() => this.pruneNow(opts)) : this.changing(() => this.pruneNow(opts));
   }
 
   /**
@@ -247,7 +249,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
    * archive.encryption.recipients to the new ones afterwards, so that new archives follow.
    */
   rekey(opts: { recipients?: string[]; passphrase?: string; identity?: string | AgeIdentity; archiveId?: string; source?: string }): Promise<RekeyResult> {
-    return this.queued(async () => {
+    return this.changing(async () => {
       const to: AgeRecipients = { recipients: opts.recipients ?? [], ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) };
       assertRecipients(to);
       const identity = await resolveIdentity(opts.identity, this.config.encryption?.identityFile);

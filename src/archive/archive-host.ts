@@ -4,7 +4,7 @@
  * db.close()).
  */
 import { EventEmitter } from 'node:events';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertDataDir } from '../store/data-dir.js';
 import { acquireLock } from '../store/lock/dir-lock.js';
@@ -44,6 +44,20 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
       }
     },
   };
+}
+
+/**
+ * Runs `fn`, which changes the archives (the archive directory, a remote's copies), with the right to change the
+ * data directory: a create, a WAL cleanup or a prune of another process (or of the open store's own job) decides on
+ * the archives there are, and must not do so while they change. A directory that is no data directory has no
+ * writer to keep out (no store, no create runs on it): `fn` runs as it is, as it did on a downloaded archive.
+ */
+export async function changingArchives<T>(host: ArchiveHost, fn: () => Promise<T>): Promise<T> {
+  const isDataDir = await assertDataDir(host.dataDir, false).then(
+    () => true,
+    (err: unknown) => (isBriError(err, ErrorCodes.NOT_A_DATA_DIR) ? false : Promise.reject(err)),
+  );
+  return isDataDir ? host.exclusive(fn) : fn();
 }
 
 /*

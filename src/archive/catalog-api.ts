@@ -16,7 +16,7 @@ import type { ThawOptions } from '../remote/remote.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { makeDirs } from '../store/durable-fs.js';
 import type { CleanupStep } from '../store/wal/wal-cleanup.js';
-import type { ArchiveHost } from './archive-host.js';
+import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, notFoundUnlessUnread, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
 import { downloadTo, refuseLoss, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
@@ -165,11 +165,16 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return run;
   }
 
+  /** Runs `fn`, which changes archives, after every queued run and under the data directory's lock (changingArchives). */
+  protected changing<T>(fn: () => Promise<T>): Promise<T> {
+    return this.queued(() => changingArchives(this.host, fn));
+  }
+
   /** Uploads what a remote has no confirmed copy of (one archive, or all), to every remote or the one named. */
   upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void; onProgress?: ProgressListener } = {}): Promise<CopyStatus[]> {
     // With no remote there is nothing to upload to: an empty answer would read as "everything is confirmed".
     if (this.sources.remotes.length === 0) return Promise.reject(new BriError(ErrorCodes.USAGE, 'no remote is configured', { hint: 'Give the remotes with --config <file> ({ "remotes": [...] }).' }));
-    return this.queued(() => {
+    return this.changing(() => {
       const onEvent = uploadEvents(opts.onUpload, opts.onProgress);
       return uploadArchives(this.archiveDir, this.sources, {
         ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}),
@@ -224,6 +229,11 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   /** Deletes an archive's copy on one source (a name or a provider), or every copy when `source` is absent. */
   async delete(id: string, opts: { source?: string; force?: boolean } = {}): Promise<DeletedCopies> {
     assertArchiveId(id);
+    // Decided and done under the lock: a create's WAL cleanup counting on this archive, or a prune, must not run in between.
+    return this.changing(() => this.deleteNow(id, opts));
+  }
+
+  private async deleteNow(id: string, opts: { source?: string; force?: boolean }): Promise<DeletedCopies> {
     const names = this.sources.selectOrAll(opts.source);
     // Every source is listed, whatever --source says: what would remain decides whether this is the last copy.
     const entry = (await this.scan()).archives.find((a) => a.manifest.archiveId === id);
@@ -239,7 +249,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         });
       }
     }
-    if (!opts.force) refuseLoss(entry, doomed, await readArchiveState(this.host.dataDir).catch(() => null));
+    if (!opts.force) await refuseLoss(entry, doomed, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir });
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of doomed) {
       await removeCopy(copy, id, this.sources, this.archiveDir);
@@ -348,16 +358,13 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    */
   async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
     const file = await archiveFileInput(this.fileFor(idOrFile));
-    if (opts.inPlace) return repairArchive(file, file);
-    if (opts.out !== undefined) {
-      const out = path.resolve(opts.out);
-      // (The archive's own name may be written: a repaired copy of it, the same archive.)
-      checkOutputFile(out, this.places(), 'the repaired copy (--out)', idOfFile(file));
-      return repairArchive(file, out);
-    }
-    const out = path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
-    await makeDirs(path.dirname(out));
-    return repairArchive(file, out);
+    const given = opts.inPlace ? file : opts.out !== undefined ? path.resolve(opts.out) : undefined;
+    // (The archive's own name may be written: a repaired copy of it, the same archive.)
+    if (given !== undefined && !opts.inPlace) checkOutputFile(given, this.places(), 'the repaired copy (--out)', idOfFile(file));
+    const out = given ?? path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
+    const write = () => (given === undefined ? makeDirs(path.dirname(out)) : Promise.resolve()).then(() => repairArchive(file, out));
+    // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.
+    return path.dirname(out) === this.archiveDir ? this.changing(write) : write();
   }
 
   /**
@@ -384,7 +391,6 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   async inspect(file: string): Promise<Manifest> {
     return readManifest(await archiveFileInput(path.resolve(file)));
   }
-
 }
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
