@@ -5,6 +5,7 @@
  * renamed into place, so an archive never exists without the seed after it.
  */
 import { joinedPieces } from '../../format/text-pieces.js';
+import { BriError, ErrorCodes } from '../../errors.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -15,6 +16,7 @@ import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { encryptFile } from '../crypto/age-stream.js';
 import { rekeyHeader } from '../crypto/age-rekey.js';
+import { decryptChunks } from '../crypto/age-stream.js';
 import { fileSha256 } from '../copies/upload.js';
 import { createHash } from 'node:crypto';
 
@@ -70,6 +72,8 @@ export interface SealedSeedMember {
   briEncrypted: boolean;
   recipients: string[];
   passphrase: boolean;
+  /** The recipients it was sealed for before a rekey: a configuration still naming them was read before the rekey. */
+  rekeyedFrom?: string[];
 }
 
 /** The facts go first: a seed under its name always has the facts beside it (when there are any). */
@@ -141,11 +145,40 @@ export async function readSealedSeed(archiveDir: string, instanceId: string, lin
   return { path: file, member, facts: factsOf(raw) };
 }
 
-/** The recipients of the sealed seed at that line when they are not exactly `to` (a rekey since the configuration was read); else null. */
-export async function sealedForOthers(archiveDir: string, instanceId: string, line: number, to: AgeRecipients): Promise<string[] | null> {
+/** Whom the sealed seed at that line is sealed for (recipients [] when its facts are unreadable); null when there is none. */
+export type SealedFor = Pick<SealedSeedMember, 'recipients' | 'passphrase' | 'rekeyedFrom'>;
+
+export async function sealedSeedAt(archiveDir: string, instanceId: string, line: number): Promise<SealedFor | null> {
   if (!fs.existsSync(seedPath(archiveDir, instanceId, line, true))) return null;
-  const member = (await readFactsFile(archiveDir, instanceId, line).catch(() => ({}) as Record<string, unknown>)).sealed as SealedSeedMember | undefined;
-  return member && !sameRecipients(member, to) ? member.recipients : null;
+  const member = (await readFactsFile(archiveDir, instanceId, line)).sealed as SealedSeedMember | undefined;
+  return member && Array.isArray(member.recipients) ? member : { recipients: [], passphrase: false };
+}
+
+/** Whether `to` is what the seed was sealed for before a rekey (a configuration read before the rekey, not a new setting). */
+export function rekeyedAwayFrom(sealed: SealedFor, to: AgeRecipients | undefined): boolean {
+  if (!to || !sealed.rekeyedFrom || to.passphrase !== undefined) return false;
+  return [...sealed.rekeyedFrom].sort().join('\n') === [...to.recipients].sort().join('\n');
+}
+
+/**
+ * The snapshot text of the sealed seed at that line, opened with `identity` (the state the previous archive
+ * ended with, for an archive whose encryption setting changed since): DECRYPTION_FAILED / ENCRYPTION_KEY_MISSING
+ * as decryptChunks says them; the text is checked against the facts' content hash when they have one.
+ */
+export async function openSealedSeed(archiveDir: string, instanceId: string, line: number, identity: AgeIdentity | null): Promise<Buffer[]> {
+  const file = seedPath(archiveDir, instanceId, line, true);
+  const chunks: Buffer[] = [];
+  const hash = createHash('sha256');
+  const plain = decryptChunks(fs.createReadStream(file), identity, `seed ${path.basename(file)}`);
+  for await (const c of decompressChunks(plain, path.basename(file), MAX_SEED_BYTES)) {
+    hash.update(c);
+    chunks.push(c);
+  }
+  const expected = ((await readFactsFile(archiveDir, instanceId, line)).sealed as SealedSeedMember | undefined)?.contentSha256;
+  if (expected && hash.digest('hex') !== expected) {
+    throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the seed ${file} does not match its checksum`, { hint: 'Remove it: the next archive then starts from the previous archive (replayed) or the data directory.', details: { file } });
+  }
+  return chunks;
 }
 
 /** Gives each sealed seed of the instance a new age header for `to` (rekey); answers how many. */
@@ -163,7 +196,8 @@ export async function rekeySealedSeeds(archiveDir: string, instanceId: string, i
     const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
     const sealed = raw.sealed as SealedSeedMember | undefined;
     if (sealed) {
-      const member: SealedSeedMember = { ...sealed, compressedSize: next.length, sha256: createHash('sha256').update(next).digest('hex'), recipients: [...to.recipients], passphrase: to.passphrase !== undefined };
+      // Whom it was sealed for before: a create still configured for them is told of the rekey, not opened for them again.
+      const member: SealedSeedMember = { ...sealed, compressedSize: next.length, sha256: createHash('sha256').update(next).digest('hex'), recipients: [...to.recipients], passphrase: to.passphrase !== undefined, rekeyedFrom: sealed.recipients };
       await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...raw, sealed: member }));
     }
     await writeFileDurable(file, next);

@@ -14,8 +14,10 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
-import { readSealedSeed, readSeed, sealedForOthers, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
-import type { AgeRecipients } from '../crypto/age-keys.js';
+import { openSealedSeed, readSealedSeed, readSeed, rekeyedAwayFrom, sealedSeedAt, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
+import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { resolveIdentity } from '../crypto/verify-identity.js';
+import type { SealedFor, SeedFacts } from './seeds.js';
 
 export interface StartState {
   /** Absolute line the state is at. */
@@ -51,6 +53,34 @@ function sealedForOtherRecipients(line: number, recipients: string[]): BriError 
     hint: 'The archives were rekeyed since this configuration was read: put the new recipients in archive.encryption.recipients (and restart a running database).',
     details: { line, recipients },
   });
+}
+
+/** Names what the previous archives were sealed for, and what this configuration asks for now. */
+function settingOf(s: { recipients: string[]; passphrase?: boolean | string } | undefined): string {
+  if (!s) return 'no encryption';
+  if (s.passphrase) return 'a passphrase';
+  return s.recipients.length ? `recipients ${s.recipients.join(', ')}` : 'recipients unknown (the seed\'s facts are unreadable)';
+}
+
+function sealedForOldSetting(line: number, sealed: SealedFor, now: AgeRecipients | undefined, identity: AgeIdentity | null, failure: unknown): BriError {
+  const open = sealed.passphrase ? 'set BRI_AGE_PASSPHRASE to the passphrase of the previous archives' : 'set BRI_AGE_IDENTITY to an identity file that opens the previous archives';
+  const keep = now ? 'or keep archive.encryption as it was, or rekey the archives to the new setting first (`bri archive rekey`)' : 'or keep archive.encryption as it was';
+  const tried = identity === null ? 'no age identity was given' : `no identity from ${identity.source} opens it`;
+  return new BriError(identity === null ? ErrorCodes.ENCRYPTION_KEY_MISSING : ErrorCodes.DECRYPTION_FAILED, `cannot start this archive at line ${line}: the state there (the seed the previous archive left) is sealed with age for ${settingOf(sealed)}, archive.encryption now asks for ${settingOf(now)}, and ${tried}`, {
+    hint: `To archive on with the new setting, ${open} (it is read once, to start from); ${keep}.`,
+    details: { line, sealedFor: sealed.recipients, passphrase: sealed.passphrase },
+    ...(failure ? { cause: failure } : {}),
+  });
+}
+
+/** The start state from a seed's text (opened from its seal): handed over as bytes when only the text and counts are needed. */
+function seedStart(M: number, chunks: Buffer[], facts: SeedFacts | null, o: ResolveStartOptions): StartState {
+  const encrypted = isEncryptedSnapshot(headText(chunks));
+  if (o.needState === false && facts) return { walLine: M, snapshotText: '', snapshotBytes: chunks, snapshotVersion: facts.version ?? 2, encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' };
+  const text = Buffer.concat(chunks).toString('utf8');
+  const decoded = !encrypted || o.key ? decodeSnapshot(text, o.key) : null;
+  const version = decoded?.version ?? facts?.version ?? 2;
+  return { walLine: M, snapshotText: text, snapshotVersion: version, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
 }
 
 /**
@@ -89,6 +119,11 @@ export interface ResolveStartOptions {
   sealTo?: AgeRecipients;
   /** The archive's zstd level: a plain seed compressed at it is the snapshot member as it is. */
   level?: number;
+  /**
+   * Opens a seed (or the previous archive) sealed with age for other recipients than `sealTo` (archive.encryption
+   * changed since): an identity file's path or identities read (default $BRI_AGE_IDENTITY / $BRI_AGE_PASSPHRASE).
+   */
+  identity?: string | AgeIdentity;
 }
 
 const counts = (state: DbState | null) => ({ documents: state ? state.documents.size : null, collections: state ? state.collections.size : null });
@@ -133,12 +168,28 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     const version = decoded?.version ?? (await readSeedFacts(o.archiveDir, o.instanceId, M))?.version ?? 2;
     return { walLine: M, snapshotText: seed, snapshotVersion: version, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
   }
+  // The seed is sealed for other recipients than this archive's (or this archive is not sealed): archive.encryption
+  // changed since the previous archive. Opened with the identity this machine has, the archive goes on with the new setting.
+  const sealedFor = await sealedSeedAt(o.archiveDir, o.instanceId, M);
+  // A rekey retired the recipients this configuration still names: never sealed for them again, whatever identity is here.
+  const retired = sealedFor !== null && rekeyedAwayFrom(sealedFor, o.sealTo);
+  let identity: AgeIdentity | null | undefined;
+  const ageIdentity = async () => (identity === undefined ? (identity = await resolveIdentity(o.identity)) : identity);
+  let unsealFailure: unknown = null;
+  if (sealedFor !== null && !retired && (await ageIdentity()) !== null) {
+    const chunks = await openSealedSeed(o.archiveDir, o.instanceId, M, identity!).catch((err: unknown) => {
+      if (!isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
+      unsealFailure = err;
+      return null;
+    });
+    if (chunks !== null) return seedStart(M, chunks, await readSeedFacts(o.archiveDir, o.instanceId, M), o);
+  }
   // Replay the previous archive, when it is here and readable.
-  const previous = o.previousArchive && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
+  const previous = o.previousArchive && !retired && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
   if (previous) {
-    // An archive encrypted with age cannot be read here (this machine holds recipients only): the data directory is the way then.
-    const r = await replayArchive(previous, { key: o.key }).catch((err: unknown) => {
-      if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) return null;
+    // An archive encrypted with age is read with the identity this machine has, if any (most hold recipients only): else the data directory is the way.
+    const r = await replayArchive(previous, { key: o.key, age: await ageIdentity() }).catch((err: unknown) => {
+      if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return null;
       throw err;
     });
     if (r !== null && r.manifest.timeRange.walLines.end === M) {
@@ -146,9 +197,9 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     }
   }
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
-  // The seed is there but sealed for other recipients (the archives were rekeyed and this configuration still names the old ones): said as such.
-  const others = o.sealTo ? await sealedForOthers(o.archiveDir, o.instanceId, M, o.sealTo) : null;
-  const rebuild = (why: string) => (others ? sealedForOtherRecipients(M, others) : cannotRebuild(M, why));
+  // Failing that, a sealed seed is said as what it is: rekeyed away from this configuration, or sealed for the setting before this one.
+  const rebuild = (why: string) =>
+    sealedFor === null ? cannotRebuild(M, why) : retired ? sealedForOtherRecipients(M, sealedFor.recipients) : sealedForOldSetting(M, sealedFor, o.sealTo, identity ?? null, unsealFailure);
   const raw = await fsp.readFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
   if (raw === null) throw rebuild('there is no seed for it and no snapshot.jss in the data directory');
   if (isEncryptedSnapshot(raw) && o.key === undefined) throw rebuild('the data directory is encrypted and no key was given');
