@@ -15,6 +15,7 @@ import { archiveDirFor, checkLocations } from './copies/locations.js';
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
+import { chainTip } from './create/chain-start.js';
 import { cleanupArchivedWal, guarded, isNothingToArchive, reported, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
@@ -134,6 +135,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
             // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done, and
             // what it did is told with the error (details.afterSteps), a failed upload as much as a made one.
             if (isNothingToArchive(err)) {
+              // Which archive holds it all: the CLI's answer names it ("nothing to archive: <id> already holds ...").
+              err.details.heldBy ??= (await this.chainTipNow().catch(() => null)) ?? null;
               const steps = await this.afterSteps(opts).catch(() => null);
               if (steps && (steps.uploads.length > 0 || steps.cleanup || steps.prune)) err.details.afterSteps = steps;
             }
@@ -169,6 +172,13 @@ export class ArchiveApi extends ArchiveCatalogApi {
   /** The onError hook, whose own failure changes nothing (the run's outcome stands). */
   private async tellOnError(err: unknown): Promise<void> {
     await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
+  }
+
+  /** The archive the next one continues: what a create with nothing new names as holding everything. */
+  private async chainTipNow(): Promise<{ archiveId: string; endLine: number } | null> {
+    const state = await readArchiveState(this.host.dataDir);
+    const tip = state ? (await chainTip(state, this.archiveDir, async () => (await this.scan()).archives.map((a) => a.manifest))).tip : null;
+    return tip && { archiveId: tip.archiveId, endLine: tip.endLine };
   }
 
   /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */

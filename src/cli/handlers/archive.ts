@@ -4,7 +4,7 @@ import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
-import { formatBytes, formatTable, formatTime, printError, printJson, printLine } from '../output.js';
+import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
@@ -59,6 +59,22 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
   return outcomeExitCode.archiveVerifyAll(r);
 }
 
+/**
+ * `archive create` with nothing new: not a failure (a cron job on a quiet database would alarm every hour), said
+ * on stderr, or as one document with archiveId null under --json. What an earlier run left and this one did again
+ * (an upload, the cleanup, the pruning) is said as after an archive, and a failed step is the exit code.
+ */
+function nothingNew(err: BriError, o: CommandOptions['archive create']): number {
+  const steps = { uploads: [], ...(err.details.afterSteps as Partial<Pick<CreatedAndStored, 'uploads' | 'cleanup' | 'prune'>> | undefined), hookErrors: [] };
+  const heldBy = err.details.heldBy as { archiveId: string; endLine: number } | null | undefined;
+  const reason = heldBy ? `nothing to archive: ${heldBy.archiveId} already holds everything through line ${heldBy.endLine}` : err.message;
+  if (o.json) printJson({ archiveId: null, reason, uploads: steps.uploads.map(uploadJson), cleanup: steps.cleanup ?? null, prune: steps.prune ?? null, hookErrors: steps.hookErrors });
+  else if (!o.quiet) process.stderr.write(`${reason}\n`);
+  reportUploads(steps.uploads, { ...o, quiet: o.quiet || o.json });
+  reportAfterSteps(steps, { ...o, quiet: o.quiet || o.json });
+  return outcomeExitCode.created(steps);
+}
+
 export const handlers: Handlers<CommandsOf<'archive'>> = {
   'archive create': (o) =>
     withArchive(o, 'bri archive create', async (api) => {
@@ -78,17 +94,9 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         reportAfterSteps(created, o);
         return outcomeExitCode.created(created);
       } catch (err) {
-        // Nothing new, but an earlier run's upload was retried: what it did is said, and a failure is its exit code.
-        const found = isBriError(err, ErrorCodes.NOTHING_TO_ARCHIVE) ? (err.details.afterSteps as Pick<CreatedAndStored, 'uploads' | 'cleanup' | 'prune'> | undefined) : undefined;
-        const steps = found && { ...found, hookErrors: [] };
-        if (!steps) throw err;
+        if (!isBriError(err, ErrorCodes.NOTHING_TO_ARCHIVE)) throw err;
         bar.stop();
-        reportUploads(steps.uploads, { ...o, quiet: o.quiet || o.json });
-        reportAfterSteps(steps, { ...o, quiet: o.quiet || o.json });
-        const code = outcomeExitCode.created(steps);
-        if (code === EXIT_OK) throw err;
-        printError(err, o.json);
-        return code;
+        return nothingNew(err, o);
       } finally {
         bar.stop();
       }
