@@ -129,15 +129,20 @@ export function parseTimestamp(text: string | number | Date, label = 'timestamp'
   return parseTime(text, label);
 }
 
+/** Whether reading an archive needs nothing but the archive: no age identity, no BRI_ENCRYPTION_KEY. */
+const needsNoKey = (m: Manifest) => m.encryption === undefined && !m.contents.snapshot.encrypted;
+
 /**
- * The archive whose range holds T: the newest whose start <= T <= sealedAt (it is
- * complete up to its seal), so that lines written in the same millisecond as a
- * boundary are included.
+ * The archive whose range holds T: one whose start <= T <= sealedAt (it is complete up to its seal),
+ * so that lines written in the same millisecond as a boundary are included. Two hold T when it falls
+ * between an archive's last line and its seal (the next one starts at that line): both give the same
+ * state, so the one that needs no key is taken (a plaintext archive before an encrypted one must not
+ * ask for an identity), else the newest.
  */
 export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[], ts: number): A {
   const ranges = timeline(archives);
   const candidates = archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
-  const hit = candidates[candidates.length - 1];
+  const hit = candidates.filter((a) => needsNoKey(a.manifest)).pop() ?? candidates[candidates.length - 1];
   if (!hit) {
     throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}`, {
       hint: 'Pick a time inside one of the available ranges (`bri restore list`).',
