@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
 import { decodeJss, encodeJss } from './jss.js';
+import { memberEndTime } from './line-time.js';
 
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_MEMBER = 'manifest.jss';
@@ -63,8 +64,14 @@ const segmentSchema = z.strictObject({
   firstLine: lineNo,
   lastLine: lineNo,
   entries: size,
+  /** The times of the member's first and last lines, as they are written. */
   firstTimestamp: z.number().int().nullable(),
   lastTimestamp: z.number().int().nullable(),
+  /**
+   * Only when some line of the member is stamped before a line before it (BRI's clock stepped back): how
+   * many, and the effective time of its last line (format/line-time.ts), later than its own time when so.
+   */
+  timesBack: z.strictObject({ lines: z.number().int().positive(), latestTimestamp: z.number().int() }).optional(),
   originalSize: size,
   compressedSize: size,
   sha256,
@@ -212,8 +219,8 @@ export function decodeManifest(text: string): Manifest {
   if (expected - 1 !== m.timeRange.walLines.end) throw bad('segments do not end at walLines.end');
   if (entries !== m.contents.totalWalEntries) throw bad('totalWalEntries differs from the segments');
   if (m.stats.operationsInWal !== m.contents.totalWalEntries) throw bad('stats.operationsInWal differs from totalWalEntries');
-  // The range ends at the last line's time, and the archive is sealed no earlier (what a restore to a time relies on).
-  const lastTime = m.contents.segments.reduce<number | null>((t, s) => s.lastTimestamp ?? t, null);
+  // The range ends at the last line's (effective) time, and the archive is sealed no earlier (what a restore to a time relies on).
+  const lastTime = m.contents.segments.reduce<number | null>((t, s) => memberEndTime(s) ?? t, null);
   if (lastTime !== null && m.timeRange.end.getTime() !== lastTime) throw bad(`timeRange.end is not the time of line ${m.timeRange.walLines.end}`);
   if (m.timeRange.sealedAt.getTime() < m.timeRange.end.getTime()) throw bad('timeRange.sealedAt is before timeRange.end');
   const names = m.contents.segments.map((s) => s.file);

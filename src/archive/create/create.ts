@@ -72,6 +72,8 @@ export interface CreatedArchive {
   bytes: number;
   /** Lines before this archive that no archive holds (its previous one was deleted after wal/ lost them), said rather than skipped. */
   gap: ArchiveGap | null;
+  /** What the archive holds as it is but a reader should know (WAL times that go backwards). */
+  warnings: string[];
 }
 
 function nothingToArchive(line: number, tip: ArchiveTip | null): BriError {
@@ -221,6 +223,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       startLine: M,
       endLine,
       prevPointer,
+      startTimestamp: M === 0 ? null : (before?.timestamp ?? null),
       key: opts.key,
       ...(opts.encryptTo ? { encryptTo: opts.encryptTo } : {}),
       ...(endState ? { replayInto: endState } : {}),
@@ -310,7 +313,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), archivedFrom: realPathOr(opts.dataDir), last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
     emit('done', totalBytes, totalBytes);
-    return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap };
+    return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? [] : [wal.timesWentBack] };
   } finally {
     await fsp.rm(stageDir, { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import type { AgeRecipients } from '../crypto/age-keys.js';
 import { encryptStaged } from './encrypt-member.js';
 import { lineOffset, readWalChunks, type TornTail } from './wal-chunks.js';
 import { timeSlicer } from '../../store/time-slice.js';
+import { describeStepsBack, LineClock } from '../../format/line-time.js';
 
 /** Progress is told once this many bytes went by (each read chunk of ~256 KiB: at least every 256 KiB within a segment, as the CLI shows it). */
 const PROGRESS_STEP = 128 * 1024;
@@ -55,6 +56,8 @@ export interface WalRangeOptions {
   endLine: number;
   /** The pointer before line start+1, or null to take the first line on trust. */
   prevPointer: string | null;
+  /** The effective time of line `startLine` (null: none, the range starts the log). */
+  startTimestamp: number | null;
   key?: EncryptionKey;
   /** Each member is encrypted with age for these recipients once compressed (named `.age`). */
   encryptTo?: AgeRecipients;
@@ -76,8 +79,11 @@ export interface WalRangeResult {
   byOperation: Record<OperationAction, number> | null;
   firstPointer: string;
   lastPointer: string;
+  /** The first line's own time, and the last line's effective time (format/line-time.ts). */
   firstTimestamp: number | null;
   lastTimestamp: number | null;
+  /** Where the lines' times went back, said (null: they never did). */
+  timesWentBack: string | null;
   /** False when entries were encrypted and no key was given: format checked, pointers not. */
   chainVerified: boolean;
   /** True when every operation was applied to `replayInto` (false without the key for an encrypted WAL). */
@@ -94,6 +100,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
   const segments: StagedSegment[] = [];
   const pending: Array<Promise<StagedSegment>> = [];
   const slicer = timeSlicer();
+  const clock = new LineClock(opts.startTimestamp);
   // With a key the thread cannot read the entries (BRI's encryption at rest): every link is checked here.
   const linksOffThread = opts.key === undefined;
   // Every compression and check started: on a failure, each is let finish before the error goes up, so that
@@ -105,6 +112,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       let entries = 0;
       let firstTs: number | null = null;
       let lastTs: number | null = null;
+      const backBefore = clock.linesBack;
       let first: number | null = null; // local line numbers may be <= 0 (lines fetched back from shipments)
       let last = -1;
       /**
@@ -156,6 +164,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
             last = lineNo;
             firstTs ??= line.timestamp;
             lastTs = line.timestamp;
+            clock.time(line.timestamp, lineNo + opts.removedLines);
             entries++;
             if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
             else {
@@ -190,7 +199,11 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
         await job;
         continue;
       }
-      const meta = { file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs };
+      const back = clock.linesBack - backBefore;
+      const meta = {
+        file: walMemberName(seg.name, opts.encryptTo !== undefined), segment: seg.name, firstLine: first! + opts.removedLines, lastLine: last + opts.removedLines, entries, firstTimestamp: firstTs, lastTimestamp: lastTs,
+        ...(back > 0 ? { timesBack: { lines: back, latestTimestamp: clock.now! } } : {}),
+      };
       const claimed = verifier.state.lastPointer;
       const member = { offThread, before, entries, claimed };
       const compressed = job.then(async (r) => {
@@ -226,7 +239,8 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
     firstPointer: firstPointer ?? '',
     lastPointer: verifier.state.lastPointer,
     firstTimestamp: verifier.state.firstTimestamp,
-    lastTimestamp: verifier.state.lastTimestamp,
+    lastTimestamp: total > 0 ? clock.now : null,
+    timesWentBack: describeStepsBack(clock),
     chainVerified: verifier.state.pointersChecked && !verifier.anchored,
     replayComplete: opts.replayInto !== undefined && opsKnown,
   };

@@ -31,6 +31,7 @@ import { InOrder } from '../package/decoder/in-order.js';
 import type { RestorePlan } from './plan.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
+import { LineClock } from '../../format/line-time.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
 
 /** WAL members read and handed to the decoder threads ahead of the one being applied. */
@@ -99,6 +100,9 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
   let linesRestored = 0;
   let lastLine = m?.timeRange.walLines.start ?? 0;
   let lastTimestamp: number | null = null;
+  // Lines are restored up to the first one stamped after the plan's time: the lines whose effective time is at or
+  // before it (format/line-time.ts), and the last one's time is its effective one.
+  const clock = new LineClock(m !== null && m.timeRange.walLines.start > 0 ? m.timeRange.start.getTime() : null);
   let lastPointer = m?.chain.prevPointer ?? '';
   let segmentsDone = 0;
   let done = 0;
@@ -130,7 +134,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
           else decodable = false;
           if (isEncryptedEntry(parsed.entry)) encrypted = true;
           lastLine = lineNo;
-          lastTimestamp = parsed.timestamp;
+          lastTimestamp = clock.time(parsed.timestamp, lineNo);
           lastPointer = parsed.pointer;
           pendingLines++;
         },
@@ -276,7 +280,9 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
       throw restoreError(`shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} are unusable: ${shipped.broken.reason}`, 'Nothing was swapped in; restore without --on-broken-shipment fail to stop at the last good line, or from another source.');
     }
     linesRestored += shipped.lines;
-    ({ lastLine, lastPointer, lastTimestamp } = pos);
+    ({ lastLine, lastPointer } = pos);
+    // (The shipped lines' own time of the last one: a line before it stamped later is not seen here.)
+    if (pos.lastTimestamp !== null) lastTimestamp = clock.time(pos.lastTimestamp, lastLine);
     if (pos.expected === null) decodable = false;
     if (shipped.encrypted) encrypted = true;
   }

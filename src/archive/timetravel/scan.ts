@@ -15,6 +15,7 @@ import { parseWalLine } from '../../format/wal-line.js';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
 import { continuesChain, pointerOf } from './chain-link.js';
+import { LineClock, memberEndTime } from '../../format/line-time.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
@@ -111,6 +112,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   let state = start === null ? emptyState() : names === null ? { documents: new Map(start.state.documents), collections: new Map([...start.state.collections].map(([k, v]) => [k, new Set(v)])) } : names.restrict(start.state);
   let line = input.archives[0]?.manifest.timeRange.walLines.start ?? start?.line ?? 0;
   let timestamp: number | null = start?.timestamp ?? null;
+  /** Lines are taken at their effective times (format/line-time.ts): the lines up to a time are a prefix. */
+  let clock = new LineClock(timestamp);
   /** The pointer of the last line passed, where it is known (an archive's ends, each line of the WAL after them). */
   let pointer = input.archives[0]?.manifest.chain.prevPointer ?? start?.pointer ?? '';
   let stopped = false;
@@ -132,7 +135,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
       // Not one of the names (a plaintext entry names its keys in its JSON): only its time matters.
-      const ts = Number(text.slice(0, text.indexOf('|')));
+      const ts = clock.time(Number(text.slice(0, text.indexOf('|'))), line + 1);
       if (until !== null && ts > until) return false;
       passing(ts);
       line++;
@@ -143,23 +146,23 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     let ts: number;
     let op: Operation;
     if (quick !== null) {
-      if (until !== null && quick.timestamp > until) return false;
+      ts = clock.time(quick.timestamp, line + 1);
+      if (until !== null && ts > until) return false;
       const raw = quick.op;
-      passing(quick.timestamp);
+      passing(ts);
       if (raw.action !== 'SADD' && raw.action !== 'SREM') {
         line++;
-        timestamp = quick.timestamp;
+        timestamp = ts;
         lazy!.apply(raw);
         return true;
       }
       // A set operation read by its keys is the operation itself (no JSON.parse of the entry).
-      ts = quick.timestamp;
       op = raw;
     } else {
       const parsed = parseWalLine(text);
       if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
-      if (until !== null && parsed.timestamp > until) return false;
-      ts = parsed.timestamp;
+      ts = clock.time(parsed.timestamp, line + 1);
+      if (until !== null && ts > until) return false;
       passing(ts);
       op = lineOperation(parsed, input.key);
     }
@@ -184,9 +187,10 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     const stored = members[i]!.stored(name);
     return m.encryption ? decryptChunks(stored, input.age, name) : stored;
   };
-  // A member wholly before the time, with plaintext entries, is searched for the names on its bytes.
+  // A member wholly before the time, with plaintext entries, is searched for the names on its bytes. Not one whose
+  // times go back: the lines found there are told at their effective times, which the lines skipped decide.
   const modeOf = (m: Manifest, seg: ManifestSegment): DecodeMode =>
-    needleBytes !== null && !m.contents.snapshot.encrypted && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until)) ? { kind: 'filter', needles: needleBytes } : { kind: 'lines' };
+    needleBytes !== null && !m.contents.snapshot.encrypted && seg.timesBack === undefined && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until)) ? { kind: 'filter', needles: needleBytes } : { kind: 'lines' };
   const feed = new MemberFeed(planMembers(input.archives, until), async (item) => {
     const seg = item.segment;
     const m = input.archives[item.archive]!.manifest;
@@ -250,6 +254,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         lazy?.attach(state);
         line = m.timeRange.walLines.start;
         timestamp = m.timeRange.start.getTime();
+        clock = new LineClock(timestamp);
         pointer = m.chain.prevPointer;
       }
       for (const seg of m.contents.segments) {
@@ -282,7 +287,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
             }
           }
           line = base + decoded.lineCount;
-          timestamp = seg.lastTimestamp ?? timestamp;
+          const end = memberEndTime(seg);
+          if (end !== null) timestamp = clock.time(end);
           continue;
         }
         // The stored hash was checked when the member was read: its lines past the time are not decoded.
