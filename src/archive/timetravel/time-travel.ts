@@ -93,6 +93,19 @@ export interface StateAnswer {
   read: ReadCounter;
 }
 
+/**
+ * The line a history's lines start after, when lines before it are asked for and cannot be read: a clone's
+ * starting state (read alone, or the start of its first archive, which has no archive before it). Null when the
+ * history starts at line 0, or after an archive the chain names (its lines are said where they are missing).
+ */
+function historyStartLine(input: ScanInput, from: number | null): number | null {
+  if (input.start) return input.start.line > 0 ? input.start.line : null;
+  const first = input.archives[0]?.manifest;
+  if (!first || first.timeRange.walLines.start === 0 || first.previousArchiveId !== null) return null;
+  // A history from a moment the first archive's starting state already holds does not reach before it.
+  return from === null || from <= first.timeRange.start.getTime() ? first.timeRange.walLines.start : null;
+}
+
 /** The archives from `first` on, in the order their lines follow (the newest of any two that start at one line). */
 function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive[] {
   const out = [first];
@@ -308,8 +321,11 @@ export class TimeTravel {
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
-    if (input.start && input.start.line > 0) {
-      const before = { fromLine: 1, toLine: input.start.line, reason: "before this directory's history starts: in the archives of the instance it was cloned or restored from" };
+    const startLine = historyStartLine(input, from);
+    if (startLine !== null) {
+      const cloned = input.start !== undefined || input.tail?.origin?.line === startLine;
+      const reason = cloned ? "before this directory's history starts: in the archives of the instance it was cloned or restored from" : "before this instance's first archive: in no archive of it";
+      const before = { fromLine: 1, toLine: startLine, reason };
       missing.unshift(before);
       o.onSourceProblem?.({ source: 'archives', reason: `lines 1..${before.toLine} are ${before.reason}: a change to ${key} there is not in this history` });
     }
