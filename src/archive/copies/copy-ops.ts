@@ -7,7 +7,8 @@ import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes } from '../../errors.js';
 import * as path from 'node:path';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
-import { removeCopyRecord } from './records.js';
+import { readAllCopyRecords, removeCopyRecord } from './records.js';
+import { someCopyWhole } from './whole-copy.js';
 import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
 import { scratchPath } from '../package/scratch.js';
 import type { ArchiveCopy, CatalogArchive } from './catalog.js';
@@ -89,19 +90,22 @@ export async function downloadTo(entry: CatalogArchive, target: string, fetch: F
 /**
  * Deleting a permanent archive, or the last copy of lines wal/ no longer holds, loses what no
  * later step can give back: it takes `force`. (The last copy of lines still in wal/ may go:
- * the next archive holds them again.)
+ * the next archive holds them again.) A copy that stays counts only when it is whole: the local one
+ * read and hashed, a remote one asked (its manifest reading is not enough: its members may have rotted).
  */
-export function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null): void {
+export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null, where: { sources: ArchiveSources; archiveDir: string }): Promise<void> {
   const m = entry.manifest;
   if (m.permanent) {
     throw new BriError(ErrorCodes.USAGE, `archive ${m.archiveId} is permanent`, { hint: 'Pass --force (force: true) to delete it anyway.', details: { archiveId: m.archiveId } });
   }
+  if (state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines) return;
   const gone = new Set(doomed.map((c) => c.identity ?? `${c.source}\n${c.location}`));
   const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
-  if (remaining.length > 0) return;
-  if (state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines) return;
-  throw new BriError(ErrorCodes.USAGE, `this is the only copy of archive ${m.archiveId}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
-    hint: 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
+  const records = (await readAllCopyRecords(where.archiveDir)).get(m.archiveId) ?? [];
+  if (remaining.length > 0 && (await someCopyWhole(remaining, entry.copies, m.archiveId, where.sources, records))) return;
+  const why = remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)` : `this is the only copy of archive ${m.archiveId}`;
+  throw new BriError(ErrorCodes.USAGE, `${why}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
+    hint: remaining.length > 0 ? `Repair the other copy first (\`bri archive repair ${m.archiveId} --in-place\`, or download a whole one), or pass --force to delete it anyway.` : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
     details: { archiveId: m.archiveId },
   });
 }

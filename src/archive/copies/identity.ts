@@ -10,6 +10,7 @@ import { fileIdentity } from '../../remote/index.js';
 import { archiveFileName } from '../package/ids.js';
 import { isRecordedHere, readCopyRecord, recordedCopyProblem, removeCopyRecord } from './records.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from './sources.js';
+import { checkLocalCopy } from './whole-copy.js';
 
 async function localFileIdentity(file: string): Promise<string | null> {
   const st = await fsp.stat(file).catch(() => null);
@@ -33,7 +34,7 @@ export async function sameCopyAs(remote: RemoteSource, key: string, localFile: s
 }
 
 /**
- * True when the archive is durable in the local directory and confirmed (size and checksum) on
+ * True when the archive is durable and whole (read and hashed) in the local directory, and confirmed (size and checksum) on
  * every configured remote at a location of its own: only then may the WAL it holds leave the data directory.
  * The record alone is not enough: each remote is asked (a HEAD) whether the copy is still there and
  * the same (WAL cleanup asks only for the archives whose lines it is about to remove, one or two). A
@@ -56,5 +57,7 @@ export async function storedEverywhere(archiveDir: string, id: string, sources: 
       return false;
     }
   }
-  return true;
+  // Last, as it reads the file: its members must still be what the manifest says (a rotted copy holds nothing).
+  const local = await checkLocalCopy(file, id).catch(() => null);
+  return local !== null && local.problem === null;
 }

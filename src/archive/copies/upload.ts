@@ -8,8 +8,6 @@
  * `bri archive upload` asks each remote whether the recorded copy is still
  * there and the same, and uploads again one that is gone or different.
  */
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes } from '../../errors.js';
 import { listLocalArchives } from './local-catalog.js';
@@ -23,6 +21,7 @@ import { mapLimited } from './catalog.js';
 import { remotePlace } from './locations.js';
 import { archiveObjectKey, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
+import { checkLocalCopy, damagedLocalCopy } from './whole-copy.js';
 
 /** An archive file on this machine and its manifest. */
 export interface LocalFile {
@@ -58,15 +57,7 @@ export interface ReplicateOptions {
   confirmRecorded?: boolean;
 }
 
-export async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
-    hash.update(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
+export { fileSha256 } from './whole-copy.js';
 
 /** Object metadata that lets a person (or a listing) tell what an archive holds without opening it. */
 export function archiveMetadata(m: Manifest): Record<string, string> {
@@ -180,10 +171,13 @@ export async function replicateArchive(
 ): Promise<CopyStatus[]> {
   const remotes = sources.remotes.filter((r) => only === undefined || only.includes(r.name));
   if (remotes.length === 0) return [];
-  const digest = await fileSha256(archive.file);
+  // The file is read whole before it goes anywhere: a rotted copy uploaded would replace a remote's whole one, or be
+  // counted later as a copy that holds the archive (prune, WAL cleanup).
+  const { problem, ...digest } = await checkLocalCopy(archive.file, archive.manifest.archiveId);
+  const damaged = problem === null ? null : damagedLocalCopy(archive.manifest.archiveId, archive.file, problem, 'it was not uploaded');
   return Promise.all(
     remotes.map(async (r) => {
-      const status = await copyTo(r, sources, archiveDir, archive, digest, opts);
+      const status: CopyStatus = damaged ? { archiveId: archive.manifest.archiveId, source: r.name, outcome: 'failed', error: damaged } : await copyTo(r, sources, archiveDir, archive, digest, opts);
       opts.onEvent?.({ kind: 'upload-done', status });
       return status;
     }),

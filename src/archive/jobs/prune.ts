@@ -1,14 +1,14 @@
 /**
  * Carrying out retention: the plan (retention.ts, pure) over every source's
  * copies of this database's archives, then the deletions, each reported. A
- * remote copy counts toward "another copy remains" only when it is whole (its
- * size is the local copy's, and its checksum the archive's); a source that
- * cannot be listed keeps every local copy it might have been the other copy of.
+ * copy counts toward "another copy remains" only when it is whole (the local
+ * one read and hashed; a remote one of the local copy's size, and its checksum
+ * the archive's); a source that cannot be listed keeps every local copy it
+ * might have been the other copy of.
  */
-import { createHash } from 'node:crypto';
 import { BriError, isBriError } from '../../errors.js';
-import { fileSha256 } from '../copies/upload.js';
-import { readAllCopyRecords, type CopyRecord } from '../copies/records.js';
+import { someCopyWhole } from '../copies/whole-copy.js';
+import { readAllCopyRecords } from '../copies/records.js';
 import { removeCopy } from '../copies/copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
 import type { ArchiveCopy, MergedListing } from '../copies/catalog.js';
@@ -62,38 +62,6 @@ function oneCopyPerLocation(copies: ArchiveCopy[]): { distinct: ArchiveCopy[]; t
 }
 
 /**
- * Whether a copy other than the local one is still the archive, before the local copy goes on its word.
- * A cloud copy is asked (one HEAD): the SHA-256 recorded with the object at upload, or the checksum the
- * remote confirmed then, must be the archive's; an object replaced behind our back by other bytes of the
- * same size is not. A copy on a local remote (a NAS, a USB disk, where bits rot unseen) is read and
- * hashed. The archive's SHA-256 is the one the upload confirmed (the local file's, when no record says it).
- */
-async function anotherCopyWhole(copies: ArchiveCopy[], sources: ArchiveSources, records: ReadonlyArray<CopyRecord>): Promise<boolean> {
-  const local = copies.find((c) => c.source === LOCAL_SOURCE);
-  let localSha: string | undefined;
-  const archiveSha = async (record: CopyRecord | undefined) => record?.sha256 ?? (localSha ??= local?.file === undefined ? '' : (await fileSha256(local.file)).sha256);
-  for (const c of copies) {
-    const store = sources.remote(c.source)?.store;
-    if (c.source === LOCAL_SOURCE || c.key === undefined || store === undefined) continue;
-    const record = records.find((r) => r.source === c.source);
-    const want = await archiveSha(record);
-    try {
-      if (c.provider !== 'local') {
-        const head = await store.head(c.key);
-        if (head.checksums.sha256 !== undefined ? head.checksums.sha256 === want : record !== undefined && head.checksums[record.checksum.algorithm] === record.checksum.value) return true;
-        continue;
-      }
-      const hash = createHash('sha256');
-      for await (const chunk of await store.get(c.key)) hash.update(chunk as Buffer);
-      if (hash.digest('hex') === want) return true;
-    } catch {
-      continue;
-    }
-  }
-  return false;
-}
-
-/**
  * The archives whose copies this prune decides on: this data directory's instance, and any archive this
  * archive directory holds or uploaded (its earlier instances). Another database's archives on a shared
  * bucket and prefix are left alone: their retention is theirs.
@@ -127,11 +95,14 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   );
   // With a source down, a local copy must not go on the word of the remaining ones only.
   const remove = plan.remove.filter((d) => !(d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local' && down.size > 0));
-  // Nor on the word of a copy on a disk of ours whose bytes changed since the upload (its size is the same): it is read first.
-  const relying = remove.filter((d) => d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local');
-  for (const d of relying) {
-    const a = archives.find((x) => x.manifest.archiveId === d.archiveId)!;
-    if (!(await anotherCopyWhole(a.copies, sources, records.get(d.archiveId) ?? []))) remove.splice(remove.indexOf(d), 1);
+  // A copy that goes while others of its archive stay goes on their word: one of them must be whole (read, or asked), else none goes.
+  const goingOf = new Map<string, CopyDecision[]>();
+  for (const d of remove) goingOf.set(d.archiveId, [...(goingOf.get(d.archiveId) ?? []), d]);
+  for (const [id, going] of goingOf) {
+    const a = archives.find((x) => x.manifest.archiveId === id)!;
+    const staying = a.copies.filter((c) => !going.some((d) => d.source === c.source));
+    if (staying.length === 0 || (await someCopyWhole(staying, a.all, id, sources, records.get(id) ?? []))) continue;
+    for (const d of going) remove.splice(remove.indexOf(d), 1);
   }
   // A copy's other names go with it when it goes (its bytes are theirs), and stay when it stays.
   for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });

@@ -102,7 +102,7 @@ export function checksumProblems(m: Manifest, computed: Map<string, string>, tex
 }
 
 /** Layout and member hashes without decompressing anything (what repair needs when PAR2 cannot vouch for the data). */
-export async function readLayout(file: string): Promise<{ manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean; error: BriError | null }> {
+export async function readLayout(file: string, tap?: (chunk: Buffer) => void): Promise<{ manifest: Manifest | null; layout: PackageLayout; membersMatch: boolean; error: BriError | null }> {
   const rec = new LayoutRecorder();
   const computed = new Map<string, string>();
   let manifest: Manifest | null = null;
@@ -131,7 +131,7 @@ export async function readLayout(file: string): Promise<{ manifest: Manifest | n
         else if (manifest!.integrity.members[info.name] !== digest) mismatch = true;
         rec.memberRead(info);
       },
-    });
+    }, tap ? { tap } : {});
   } catch (err) {
     const e = err as BriError;
     if (!rec.readFailed(e, manifest)) error = e;

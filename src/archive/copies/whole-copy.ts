@@ -1,0 +1,92 @@
+/**
+ * Whether a local archive file still IS the archive, read and hashed, before anything goes on its word:
+ * an upload over the remote's copy, a remote copy pruned or deleted because this one stays, WAL lines
+ * removed because it holds them. A file that stats, and whose manifest reads, may still have rotted
+ * members. One read gives the file's SHA-256 too (what an upload sends and records).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { ArchiveCopy } from './catalog.js';
+import type { CopyRecord } from './records.js';
+import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+import { readLayout } from '../package/integrity.js';
+
+export async function fileSha256(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const c of fs.createReadStream(file, { highWaterMark: 1 << 20 })) {
+    hash.update(c as Buffer);
+    size += (c as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+export interface LocalCopyCheck {
+  sha256: string;
+  size: number;
+  /** What is wrong with the copy (null: every member matches the manifest's checksums, and the manifest names the archive). */
+  problem: string | null;
+}
+
+export async function checkLocalCopy(file: string, archiveId: string): Promise<LocalCopyCheck> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const read = await readLayout(file, (c) => {
+    hash.update(c);
+    size += c.length;
+  });
+  const st = await fsp.stat(file);
+  // The tar walk may stop before the file's end (a cut, junk after it): the digest is then the whole file's, read again.
+  const digest = size === st.size ? { sha256: hash.digest('hex'), size } : await fileSha256(file);
+  const problem =
+    read.manifest === null ? (read.error?.message ?? 'its manifest cannot be read')
+    : read.manifest.archiveId !== archiveId ? `it holds archive ${read.manifest.archiveId}`
+    : !read.membersMatch ? (read.error?.message ?? 'its members do not match their checksums')
+    : null;
+  return { ...digest, problem };
+}
+
+/** The typed error of a local copy that cannot be relied on. */
+export function damagedLocalCopy(archiveId: string, file: string, problem: string, what: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the local copy of archive ${archiveId} is damaged (${problem}): ${what}`, {
+    hint: `Run \`bri archive repair ${archiveId} --in-place\` (or \`bri archive download ${archiveId}\` from a whole copy), then try again.`,
+    details: { archiveId, file },
+  });
+}
+
+/**
+ * Whether one of the copies that stay is still the archive, before other copies go on their word. The
+ * local copy is read and hashed (a file that stats, whose manifest reads, may have rotted members). A
+ * cloud copy is asked (one HEAD): the SHA-256 recorded with the object at upload, or the checksum the
+ * remote confirmed then, must be the archive's; an object replaced behind our back by other bytes of the
+ * same size is not. A copy on a local remote (a NAS, a USB disk, where bits rot unseen) is read and
+ * hashed. The archive's SHA-256 is the one the upload confirmed (the local file's, when no record says it).
+ */
+export async function someCopyWhole(staying: ArchiveCopy[], all: ArchiveCopy[], archiveId: string, sources: ArchiveSources, records: ReadonlyArray<CopyRecord>): Promise<boolean> {
+  const local = all.find((c) => c.source === LOCAL_SOURCE);
+  const stays = staying.find((c) => c.source === LOCAL_SOURCE);
+  if (stays?.file !== undefined && (await checkLocalCopy(stays.file, archiveId).catch(() => null))?.problem === null) return true;
+  let localSha: string | undefined;
+  const archiveSha = async (record: CopyRecord | undefined) => record?.sha256 ?? (localSha ??= local?.file === undefined ? '' : (await fileSha256(local.file)).sha256);
+  for (const c of staying) {
+    const store = sources.remote(c.source)?.store;
+    if (c.source === LOCAL_SOURCE || c.key === undefined || store === undefined) continue;
+    const record = records.find((r) => r.source === c.source);
+    const want = await archiveSha(record);
+    try {
+      if (c.provider !== 'local') {
+        const head = await store.head(c.key);
+        if (head.checksums.sha256 !== undefined ? head.checksums.sha256 === want : record !== undefined && head.checksums[record.checksum.algorithm] === record.checksum.value) return true;
+        continue;
+      }
+      const hash = createHash('sha256');
+      for await (const chunk of await store.get(c.key)) hash.update(chunk as Buffer);
+      if (hash.digest('hex') === want) return true;
+    } catch {
+      continue;
+    }
+  }
+  return false;
+}
