@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { BriError, errnoOf, ErrorCodes, ioHint, isBriError } from '../errors.js';
 import { fsyncDir, pathExists, writeFileDurable } from './durable-fs.js';
 import { acquireLockFile, LOCK_FILE, removeStaleLock, type DirLock } from './lock/dir-lock.js';
 
@@ -160,12 +161,85 @@ async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<void
   if (j.cleanExisting && j.oldDir && left.length === 0) await fsp.rm(j.oldDir, { recursive: true, force: true });
 }
 
-/** Moves the old target aside (if any), the new directory into its place, and the carried-over paths back in. */
+/**
+ * Moves the old target aside (if any), the new directory into its place, and the carried-over paths back in.
+ * A failure of the second rename puts the old directory back and is thrown as it is (nothing was swapped in).
+ * Any failure that leaves the swap half-done (the old directory cannot be put back; or the new one is in place
+ * and what follows failed) keeps the journal, for the next open or restore to finish, and is thrown as a
+ * RESTORE_ERROR that says where each directory is now (details.swap: 'interrupted' or 'unfinished').
+ */
 export async function swapIn(j: SwapJournal): Promise<void> {
   await writeJournal({ ...j, phase: 'swapping' });
   if (j.oldDir) await fsp.rename(j.target, j.oldDir);
-  await fsp.rename(j.newDir, j.target);
-  await fsyncDir(path.dirname(j.target));
-  await dropOldDir(j, await carryOver(j));
-  await removeJournal(j.target);
+  try {
+    await fsp.rename(j.newDir, j.target);
+  } catch (err) {
+    if (!j.oldDir || (await putBack(j.oldDir, j.target))) throw err;
+    throw swapFailure(j, err, 'interrupted');
+  }
+  try {
+    await fsyncDir(path.dirname(j.target));
+    await dropOldDir(j, await carryOver(j));
+    await removeJournal(j.target);
+  } catch (err) {
+    throw swapFailure(j, err, 'unfinished');
+  }
+}
+
+async function putBack(oldDir: string, target: string): Promise<boolean> {
+  try {
+    await fsp.rename(oldDir, target);
+    await fsyncDir(path.dirname(target)).catch(() => undefined); // the rename is made; its durability is the disk's
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a failed swap left its journal (the swap is half-done): the caller must then keep the new directory and the journal. */
+export function swapLeftJournal(err: unknown): boolean {
+  return isBriError(err) && (err.details.swap === 'interrupted' || err.details.swap === 'unfinished');
+}
+
+function swapFailure(j: SwapJournal, err: unknown, swap: 'interrupted' | 'unfinished'): BriError {
+  const why = (err as Error)?.message ?? String(err);
+  const next = `The next open of the database or the next restore into ${j.target} finishes it (the journal ${journalPath(j.target)} says where it stopped)`;
+  const io = ioHint(err);
+  const still = swap === 'unfinished' && j.oldDir ? j.carryOver.filter((rel) => fs.existsSync(path.join(j.oldDir!, rel))) : [];
+  const message =
+    swap === 'interrupted'
+      ? `restore into ${j.target} stopped between its two renames (${why}): ${j.target} does not exist now; the old data is in ${j.oldDir}, the restored data in ${j.newDir}`
+      : `restore into ${j.target} was swapped in, but finishing it failed (${why}): the restored data is in ${j.target}${j.oldDir ? `, the old data in ${j.oldDir}` : ''}${still.length > 0 ? ` (with its ${still.join(', ')}, not moved into ${j.target} yet)` : ''}`;
+  const undo = swap === 'interrupted' ? `; to keep the old data instead, remove the journal and ${j.newDir}, then rename ${j.oldDir} back to ${j.target}` : '';
+  return new BriError(ErrorCodes.RESTORE_ERROR, message, {
+    hint: `${io ? `${io} ` : ''}${next}${undo}.`,
+    details: { swap, target: j.target, oldDir: j.oldDir, newDir: j.newDir, journal: journalPath(j.target), ...(errnoOf(err) ? { errno: errnoOf(err) } : {}) },
+    cause: err,
+  });
+}
+
+/**
+ * The paths a swap could not move: the target, or a carried-over path, that is a mount point (rename
+ * fails EBUSY there; the directory it is in moves, and the mount with it). Checked before anything is
+ * touched: a restore in place with its archive directory mounted at <target>/archives is refused whole.
+ */
+export async function immovablePaths(target: string, carry: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of [target, ...carry.map((rel) => path.join(target, rel))]) if (await isMountPoint(p)) out.push(p);
+  return out;
+}
+
+async function isMountPoint(p: string): Promise<boolean> {
+  const [st, up] = await Promise.all([fsp.lstat(p).catch(() => null), fsp.lstat(path.dirname(p)).catch(() => null)]);
+  if (st === null || up === null || !st.isDirectory()) return false;
+  if (st.dev !== up.dev || st.ino === up.ino) return true;
+  // A bind mount of the same file system has the same st_dev: the kernel's list of mounts says it.
+  const real = await fsp.realpath(p);
+  return (await mountPoints()).has(real);
+}
+
+async function mountPoints(): Promise<Set<string>> {
+  const text = await fsp.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return new Set(text.split('\n').map((line) => line.split(' ')[4]).filter((m): m is string => m !== undefined).map(unescape));
 }

@@ -22,7 +22,7 @@ import { assertInstanceId } from '../package/ids.js';
 import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';
 import type { ProgressListener } from '../package/progress.js';
 import type { RestorePlan } from './plan.js';
-import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
+import { acquireRestoreLock, immovablePaths, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, swapLeftJournal, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
 import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
 import { auditPar2File } from '../par2/audit.js';
 import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
@@ -132,7 +132,19 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
   }
   if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
+  if (st.exists && !st.empty) await refuseImmovable(target, opts.carryOver ?? []);
   return st;
+}
+
+/** A mount point cannot be moved aside or carried over (EBUSY): said before anything is built or moved. */
+async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
+  const fixed = await immovablePaths(target, carryOver);
+  if (fixed.length === 0) return;
+  const what = fixed[0] === target ? `${target} is a mount point` : `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
+  throw restoreError(
+    `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
+    `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or mount the archive directory elsewhere and give that path as --archive-dir.`,
+  );
 }
 
 /**
@@ -328,7 +340,10 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     }
     return result;
   } catch (err) {
-    if (!swapped) {
+    const halfSwapped = swapLeftJournal(err);
+    // The old directory took the restore's lock with it: a later open in this process must not find it held.
+    if (halfSwapped && journal.oldDir) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true }).catch(() => undefined);
+    if (!swapped && !halfSwapped) {
       await fsp.rm(journal.newDir, { recursive: true, force: true });
       if (fs.existsSync(path.join(path.dirname(target), `.${path.basename(target)}.restore.json`))) await removeJournal(target);
     }
@@ -339,7 +354,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     }
     if (isBriError(err)) throw err;
     // A failed system call (a full disk, a permission) is said as such; the target is as it was either way.
-    if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`);
+    if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`, journal.newDir);
     throw restoreError(`restore failed: ${(err as Error).message}`, 'Nothing was swapped in; the target is as it was.', err);
   } finally {
     if (lock && !swapped) await lock.release();
