@@ -11,7 +11,9 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import type { ArchiveSources } from '../copies/sources.js';
-import type { SourceFailure } from '../copies/catalog.js';
+import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
+import { assertArchiveId } from '../package/ids.js';
+import * as path from 'node:path';
 import { findShipped, type ShipmentListings, type ShippedPlan } from '../shipping/plan-shipped.js';
 import { listShipments } from '../shipping/shipped-catalog.js';
 
@@ -25,6 +27,38 @@ export interface PlannerContext {
   /** The instance asked for (--instance), and the data directory's own (bri-archive.json), if any. */
   explicitInstance?: string;
   ownInstance?: string;
+  /** Archive files that could not be read (their manifest cut or damaged on that copy): one newer than the latest readable stops `latest`. */
+  unreadable?: ReadonlyArray<UnreadableCopy>;
+}
+
+/** The archive id an unreadable copy is named as (its object name, or its file name), when it is one. */
+function idOf(u: UnreadableCopy): string | null {
+  const id = u.archiveId ?? path.basename(u.location).replace(/\.bri$/, '');
+  try {
+    return assertArchiveId(id);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The latest state is the end of the newest archive: a file named as a newer archive that cannot be read
+ * (on any source) may hold lines after it, so a restore of `latest` from the older one would lose them
+ * silently. Said as damage, with the way to restore the older state on purpose.
+ */
+function assertNothingNewerUnread(ctx: PlannerContext, latest: RestorePlan): void {
+  const chosen = latest.archive!.manifest.archiveId;
+  const readable = new Set(ctx.archives.map((a) => a.manifest.archiveId));
+  const newer = (ctx.unreadable ?? []).filter((u) => {
+    const id = idOf(u);
+    return id !== null && !readable.has(id) && id > chosen && (u.error.details as { misplaced?: boolean } | undefined)?.misplaced !== true;
+  });
+  if (newer.length === 0) return;
+  const first = newer[0]!;
+  throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the newest archive cannot be read: ${first.source}: ${first.location} (${first.error.message}); the newest readable one, ${chosen}, may end before it`, {
+    hint: `Repair it (\`bri archive verify --all\`, \`bri archive repair\`) or bring a good copy back; to restore the older state on purpose: \`bri restore from ${chosen}\`.`,
+    details: { unreadable: newer.map((u) => u.location), newestReadable: chosen },
+  });
 }
 
 /** The archive whose range holds `ts` (start <= ts <= sealedAt), the newest such; undefined when none does. */
@@ -95,6 +129,7 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
   }
   const instance = wanted !== undefined && hasArchives(wanted) ? wanted : undefined;
   const latest = planRestore(ctx.archives, { kind: 'latest' }, instance, ctx.unreachable);
+  if (target.kind === 'latest') assertNothingNewerUnread(ctx, latest);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
   const { archives } = instanceArchives(ctx.archives, latest.instanceId);
   if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId);
