@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { segmentName } from '../../store/layout.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { contentDigestInput, formatChecksums } from '../../format/checksums.js';
-import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, MANIFEST_VERSION, snapshotMemberName, type Manifest } from '../../format/manifest.js';
+import { contentDigestInput } from '../../format/checksums.js';
+import { MANIFEST_VERSION, snapshotMemberName, type Manifest } from '../../format/manifest.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
@@ -22,7 +22,7 @@ import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, r
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
-import { writePackage, type PackageMember } from '../package/writer.js';
+import { writeArchivePackage } from './write-package.js';
 import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
 import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
@@ -30,6 +30,8 @@ import { stageWalRange } from './wal-range.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
 export type { RecoveryWriter } from '../package/recovery.js';
+// Rekey writes its packages as create does.
+export { writeArchivePackage } from './write-package.js';
 export const CREATED_BY = 'bri-archive/0.1.0';
 const TMP_DIR = '.tmp';
 
@@ -316,71 +318,6 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? [] : [wal.timesWentBack] };
   } finally {
     await fsp.rm(stageDir, { recursive: true, force: true });
-  }
-}
-
-export async function writeArchivePackage(
-  manifest: Manifest,
-  snapshotPath: string,
-  segments: Array<{ file: string; stagedPath: string; compressedSize: number }>,
-  stageDir: string,
-  recovery: RecoveryWriter | undefined,
-  emit: (phase: 'recovery', done: number, total: number) => void,
-  totalBytes: number,
-): Promise<{ path: string; bytes: number; manifest: Manifest }> {
-  const checksums = formatChecksums(Object.entries(manifest.integrity.members));
-  if (recovery) {
-    // The protected prefix is every member before recovery.par2: its size is known before writing.
-    const pad = (n: number) => 512 + Math.ceil(n / 512) * 512;
-    const estimate =
-      pad(encodeManifest(manifest).length + 256) +
-      pad(manifest.contents.snapshot.compressedSize) +
-      segments.reduce((a, s) => a + pad(s.compressedSize), 0) +
-      pad(checksums.length + 128);
-    const plan = recovery.plan(estimate);
-    manifest.errorCorrection.blockSize = plan.blockSize;
-    manifest.errorCorrection.recoveryBlockCount = plan.recoveryBlockCount;
-  }
-  const manifestText = encodeManifest(manifest);
-  readBackManifest(manifestText);
-  const manifestSha = createHash('sha256').update(manifestText).digest('hex');
-  const checksumText = formatChecksums([[MANIFEST_MEMBER, manifestSha]]) + checksums;
-  const members: PackageMember[] = [
-    { name: MANIFEST_MEMBER, data: Buffer.from(manifestText, 'utf8'), size: Buffer.byteLength(manifestText) },
-    { name: manifest.contents.snapshot.file, path: snapshotPath, size: manifest.contents.snapshot.compressedSize },
-    ...segments.map((s) => ({ name: s.file, path: s.stagedPath, size: s.compressedSize })),
-    { name: CHECKSUMS_MEMBER, data: Buffer.from(checksumText, 'utf8'), size: Buffer.byteLength(checksumText) },
-  ];
-  const out = path.join(stageDir, 'package.bri');
-  const result = await writePackage(out, members, {
-    mtime: manifest.createdAt,
-    ...(recovery
-      ? {
-          finalMember: async (prefixBytes: number, ready: (end: number) => Promise<void>) => {
-            emit('recovery', totalBytes, totalBytes);
-            const par2Path = path.join(stageDir, 'recovery.par2');
-            const plan = { blockSize: manifest.errorCorrection.blockSize!, recoveryBlockCount: manifest.errorCorrection.recoveryBlockCount! };
-            const bytes = await recovery.write(out, prefixBytes, par2Path, plan, `${manifest.archiveId}.tar`, ready);
-            return { name: 'recovery.par2', path: par2Path, size: bytes };
-          },
-        }
-      : {}),
-  });
-  return { path: out, bytes: result.bytes, manifest };
-}
-
-/**
- * Whatever is written, the reader must accept: a manifest the reader would refuse makes an
- * archive that can never be restored, so it is checked before the package exists.
- */
-function readBackManifest(text: string): void {
-  try {
-    decodeManifest(text);
-  } catch (err) {
-    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the archive's manifest would not read back: ${(err as Error).message}`, {
-      hint: 'Nothing was written. A value given to create (name, retention, instance id in bri-archive.json) breaks the manifest rules.',
-      cause: err,
-    });
   }
 }
 
