@@ -84,6 +84,16 @@ function localRemoteDir(d: RemoteDescription): string | null {
   return d.provider === 'local' && d.path !== undefined ? path.join(realPath(d.path), d.prefix) : null;
 }
 
+/**
+ * Where a local remote keeps its objects, each followed through links (a prefix, or an archives/ linked to
+ * a mounted disk's folder, is a place of its own): its directory and the folders it writes into.
+ */
+function localRemotePlaces(r: RemotePlace): Place[] {
+  const dir = localRemoteDir(r.description);
+  if (dir === null) return [];
+  return [dir, ...REMOTE_FOLDERS.map((f) => path.join(dir, f))].map((p) => ({ setting: r.setting, path: realPath(p) }));
+}
+
 /** The provider's own service, whatever spelling of it an endpoint uses (bucket names are global there). */
 const PROVIDER_HOSTS: Partial<Record<RemoteDescription['provider'], RegExp>> = {
   s3: /(^|\.)amazonaws\.com(\.cn)?$/,
@@ -169,8 +179,7 @@ export function checkLocations(s: LocationSettings): void {
       clouds.push({ setting: r.setting, container, prefix: r.description.prefix });
       continue;
     }
-    // Where its objects go, each folder followed through a link of its own (an archives/ linked to the archive directory).
-    const places: Place[] = [dir, ...REMOTE_FOLDERS.map((f) => realPath(path.join(dir, f)))].map((p) => ({ setting: r.setting, path: p }));
+    const places = localRemotePlaces(r);
     for (const place of places) {
       for (const other of [data, archives, ...locals]) {
         if (overlap(place.path, other.path) || sameDirectory(place.path, other.path)) {
@@ -194,10 +203,7 @@ export function checkRestoreTarget(target: string, s: LocationSettings): void {
   const others: Place[] = [
     data,
     { setting: 'the archive directory (archive.localDir, --archive-dir)', path: realPath(s.archiveDir) },
-    ...s.remotes.flatMap((r) => {
-      const dir = localRemoteDir(r.description);
-      return dir === null ? [] : [{ setting: r.setting, path: dir }];
-    }),
+    ...s.remotes.flatMap(localRemotePlaces),
   ];
   for (const o of others) {
     if (overlap(t.path, o.path)) throw refused(ErrorCodes.USAGE, t, o, 'a restore replaces (or with --clean-existing removes) everything in its target');
@@ -224,9 +230,8 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
   const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
   const archives: Place = { setting: 'the archive directory', path: realPath(s.archiveDir) };
   if (isWithin(out.path, data.path) && !isWithin(out.path, archives.path)) throw refused(ErrorCodes.USAGE, out, data, 'the store owns what is in it (a WAL segment or snapshot.jss written over is data lost)');
-  for (const r of s.remotes) {
-    const dir = localRemoteDir(r.description);
-    if (dir !== null && isWithin(out.path, dir)) throw refused(ErrorCodes.USAGE, out, { setting: r.setting, path: dir }, 'the remote\'s copies are its own');
+  for (const place of s.remotes.flatMap(localRemotePlaces)) {
+    if (isWithin(out.path, place.path)) throw refused(ErrorCodes.USAGE, out, place, 'the remote\'s copies are its own');
   }
   const name = path.basename(out.path);
   if (path.dirname(out.path) === archives.path && name.endsWith('.bri') && name !== `${archiveId}.bri` && fs.existsSync(out.path)) {
