@@ -27,6 +27,7 @@ import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
 import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
+import { lockInstanceCreate, removeDeadStages } from './create-lock.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
 export type { RecoveryWriter } from '../package/recovery.js';
@@ -140,12 +141,13 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   await assertArchiveDirOf(state, opts.dataDir, opts.archiveDir);
   await makeDirs(opts.archiveDir);
   const tmpRoot = path.join(opts.archiveDir, TMP_DIR);
-  await cleanStaleTemps(tmpRoot, state.instanceId);
+  const lock = await lockInstanceCreate(tmpRoot, state.instanceId, opts.dataDir, opts.archiveDir);
   const stageDir = path.join(tmpRoot, `${state.instanceId}.${archiveId}`);
-  await makeDirs(stageDir);
   const emit = (phase: Parameters<ProgressListener>[0]['phase'], doneBytes: number, totalBytes: number, item?: string) =>
     opts.onProgress?.({ operation: 'create', phase, doneBytes, totalBytes, ...(item ? { item } : {}) });
   try {
+    await removeDeadStages(tmpRoot, state.instanceId);
+    await makeDirs(stageDir);
     emit('prepare', 0, 0);
     const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
     const beforeSeal = Date.now() - 1;
@@ -317,17 +319,6 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? [] : [wal.timesWentBack] };
   } finally {
-    await fsp.rm(stageDir, { recursive: true, force: true });
+    await fsp.rm(stageDir, { recursive: true, force: true }).finally(() => lock.release());
   }
-}
-
-/** Removes temp dirs left by crashed runs of this instance (we hold its lock). */
-async function cleanStaleTemps(tmpRoot: string, instanceId: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await fsp.readdir(tmpRoot);
-  } catch {
-    return;
-  }
-  for (const n of names) if (n.startsWith(`${instanceId}.`)) await fsp.rm(path.join(tmpRoot, n), { recursive: true, force: true });
 }
