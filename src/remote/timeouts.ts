@@ -140,6 +140,9 @@ export class SocketTimeouts {
   /** Puts a call's limits on a connection it opens or uses (called from the diagnostics channels). */
   hold(socket: Socket, watch: TimeoutWatch): void {
     if (this.closed) {
+      // A library's own retry may open a connection after close() (GCS retries a request we gave up
+      // on): its request is not attached yet, and an 'error' nobody listens for would kill the process.
+      socket.on('error', () => undefined);
       socket.destroy(new Error('the store was closed'));
       return;
     }
