@@ -7,6 +7,7 @@ import { listColdFiles } from './cold-tier.js';
 import { listSegments } from './layout.js';
 import { isEncryptedEntry, lineOperation } from './wal/wal-entry.js';
 import { readSegmentLines } from './wal/wal-reader.js';
+import { segmentsBeingRemoved } from './wal/wal-cleanup.js';
 
 export interface SegmentStats {
   name: string;
@@ -34,7 +35,9 @@ export interface DataDirStats {
 }
 
 export async function collectStats(dataDir: string, key?: EncryptionKey): Promise<DataDirStats> {
-  const segments = await listSegments(dataDir);
+  // A cleanup that committed but did not finish (the next open finishes it): its segments are counted out, as the snapshot's walLine already is.
+  const leaving = await segmentsBeingRemoved(dataDir);
+  const segments = (await listSegments(dataDir)).filter((seg) => !leaving.has(seg.name));
   let snapshot: DataDirStats['snapshot'] = null;
   let encrypted = false;
   try {
