@@ -119,7 +119,7 @@ export class ShippingControl {
     if (!state) return;
     for (const r of this.ctx.sources.remotes) {
       const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r);
-      if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line).catch(() => undefined);
+      if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line, this.ctx.archiveDir).catch(() => undefined);
     }
   }
 

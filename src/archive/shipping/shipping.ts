@@ -63,12 +63,37 @@ export async function shippingBase(dataDir: string, archiveDir: string, instance
   return (state?.removedLines ?? 0) === 0 && (segments.length === 0 || segments[0]!.index === 0) ? { line: 0, pointer: '' } : null;
 }
 
-/** Deletes the shipments of `instanceId` on `remote` that end at or before `throughLine` (an archive there holds them). */
-export async function absorbShipments(remote: RemoteSource, instanceId: string, throughLine: number): Promise<number> {
+/** The line ranges (first..last, absolute) the instance's archives confirmed on `remote` hold as lines, merged. */
+async function confirmedLineRanges(archiveDir: string, instanceId: string, remote: RemoteSource): Promise<Array<[number, number]>> {
+  const records = await readAllCopyRecords(archiveDir);
+  const ranges: Array<[number, number]> = [];
+  for (const a of await listLocalArchives(archiveDir)) {
+    const m = a.manifest;
+    const { start, end } = m.timeRange.walLines;
+    if (m.instanceId !== instanceId || end <= start || !records.get(m.archiveId)?.some((r) => r.source === remote.name && isRecordedHere(r, remote))) continue;
+    ranges.push([start + 1, end]);
+  }
+  ranges.sort((x, y) => x[0] - y[0]);
+  const merged: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1] + 1) last[1] = Math.max(last[1], r[1]);
+    else merged.push([...r]);
+  }
+  return merged;
+}
+
+/**
+ * Deletes the shipments of `instanceId` on `remote` that end at or before `throughLine` and whose every line an
+ * archive confirmed there holds as a line. An archive that starts from a state after lines no archive holds (a gap)
+ * holds them only as their effect: the shipments are their last copy, and stay.
+ */
+export async function absorbShipments(remote: RemoteSource, instanceId: string, throughLine: number, archiveDir: string): Promise<number> {
+  const held = await confirmedLineRanges(archiveDir, instanceId, remote);
   const doomed: string[] = [];
   for await (const o of remote.store.list(instancePrefix(instanceId))) {
     const ref = parseShipmentKey(o.key, o.size);
-    if (ref && ref.lastLine <= throughLine) doomed.push(ref.key);
+    if (ref && ref.lastLine <= throughLine && held.some(([a, b]) => a <= ref.firstLine && ref.lastLine <= b)) doomed.push(ref.key);
   }
   for (const key of doomed) await remote.store.delete(key);
   return doomed.length;
