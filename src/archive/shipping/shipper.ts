@@ -92,9 +92,22 @@ export class RemoteShipper {
     if (this.writes.length > 100_000) this.writes.splice(0, 50_000);
   }
 
-  private async measureLag(): Promise<void> {
+  /**
+   * The lag from the end line read now. When it cannot be read the lag is not known, and is never said to be
+   * less than it was (lines written since count): a failed read is no "caught up". `strict`: the failure is thrown.
+   */
+  private async measureLag(strict = false): Promise<void> {
+    let end: number;
+    try {
+      end = await this.ctx.endLine();
+    } catch (err) {
+      this.lastLag += this.appendedSince;
+      this.appendedSince = 0;
+      if (strict) throw err;
+      return;
+    }
     this.appendedSince = 0;
-    this.lastLag = Math.max(0, (await this.ctx.endLine().catch(() => this.shippedThrough ?? 0)) - (this.shippedThrough ?? 0));
+    this.lastLag = Math.max(0, end - (this.shippedThrough ?? 0));
     // The oldest unshipped line is `lastLag` lines back from the newest: the first write batch holding it gives its age.
     const firstUnshipped = this.written - this.lastLag;
     while (this.writes.length > 0 && this.writes[0]![0] <= firstUnshipped) this.writes.shift();
@@ -210,6 +223,12 @@ export class RemoteShipper {
       // One tick ships what was written when it began (one shipment per segment), not what
       // arrives while it ships: under a steady load that would be a stream of tiny objects.
       const target = await this.ctx.endLine();
+      // The WAL never shrinks: an end before what was shipped is a directory changed under the database (its state gone).
+      if (target < this.shippedThrough) {
+        throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory ends at line ${target}, before line ${this.shippedThrough} shipped to ${this.remote.name}: it was changed under the running database (bri-archive.json or wal/ gone)`, {
+          hint: 'Nothing more is shipped. Stop the database and check the data directory (`bri data verify`).',
+        });
+      }
       for (let n = 0; n < 64 && this.shippedThrough < target; n++) {
         const read = await this.ctx.tail.read(this.shippedThrough, this.ctx.maxShipmentBytes, target - this.shippedThrough);
         if (read === 'nothing') break;
@@ -219,7 +238,7 @@ export class RemoteShipper {
         }
         await this.ship(read.firstLine, read.texts);
       }
-      await this.measureLag();
+      await this.measureLag(true);
       this.failures = 0;
       this.retryAt = 0;
       this.lastError = null;

@@ -96,9 +96,11 @@ export class ShippingControl {
       });
     }
     await this.shipping?.flush();
-    const behind = this.status().filter((s) => s.lagLines > 0 && (s.lastError !== null || s.shippedThrough === null));
+    // A run that failed confirms nothing, whatever lag it could measure (the end line may be what could not be read).
+    const behind = this.status().filter((s) => s.lastError !== null || (s.lagLines > 0 && s.shippedThrough === null));
     if (behind.length > 0) {
-      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} is ${s.lagLines} lines behind (${s.lastError ?? 'no archive there to continue yet'})`).join('; ')}`, {
+      const how = (s: ShippingStatus) => (s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up');
+      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? 'no archive there to continue yet'})`).join('; ')}`, {
         hint: 'Shipping goes on with backoff (shippingStatus() says how it goes); the lines stay in wal/ until a remote holds them.',
         details: { sources: behind.map((s) => s.source) },
       });
