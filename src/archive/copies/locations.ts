@@ -50,20 +50,45 @@ export function isWithin(inner: string, outer: string): boolean {
 /** The folders a remote keeps objects in (archives, shipped WAL): each may be a link of its own. */
 const REMOTE_FOLDERS = ['archives', 'shipped'];
 
-/** Whether two existing directories are one (a bind mount, which no path comparison sees). */
-function sameDirectory(a: string, b: string): boolean {
-  const sa = fs.statSync(a, { throwIfNoEntry: false });
-  const sb = fs.statSync(b, { throwIfNoEntry: false });
-  return sa !== undefined && sb !== undefined && sa.isDirectory() && sa.dev === sb.dev && sa.ino === sb.ino;
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where `inner` lies inside `outer` ('' for `outer` itself), or null. By path, else by device and inode:
+ * a bind mount shows one directory at two paths no string comparison relates, so `outer` is looked for
+ * among `inner`'s existing ancestors (a restore target through a mount of the data directory's parent).
+ */
+function pathInside(inner: string, outer: string): string | null {
+  if (isWithin(inner, outer)) return path.relative(outer, inner);
+  const o = statOrNull(outer);
+  if (o === null || !o.isDirectory()) return null;
+  const rest: string[] = [];
+  for (let dir = inner; ; dir = path.dirname(dir)) {
+    const st = statOrNull(dir);
+    if (st !== null && st.dev === o.dev && st.ino === o.ino) return rest.reverse().join(path.sep);
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    rest.push(path.basename(dir));
+  }
+}
+
+/** Whether `inner` is `outer` or lies below it, by real path or through another mount of one of its ancestors. */
+function isInside(inner: string, outer: string): boolean {
+  return pathInside(inner, outer) !== null;
 }
 
 function overlap(a: string, b: string): boolean {
-  return isWithin(a, b) || isWithin(b, a);
+  return isInside(a, b) || isInside(b, a);
 }
 
 function relation(a: Place, b: Place): string {
-  if (a.path === b.path || sameDirectory(a.path, b.path)) return 'is the same directory as';
-  return isWithin(a.path, b.path) ? 'is inside' : 'contains';
+  if (pathInside(a.path, b.path) === '') return 'is the same directory as';
+  return isInside(a.path, b.path) ? 'is inside' : 'contains';
 }
 
 function refused(code: typeof ErrorCodes.CONFIG_INVALID | typeof ErrorCodes.USAGE, a: Place, b: Place, why: string): BriError {
@@ -156,10 +181,10 @@ export function checkLocations(s: LocationSettings): void {
   const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
   const archives: Place = { setting: 'the archive directory (archive.localDir, --archive-dir)', path: realPath(s.archiveDir) };
   if (overlap(archives.path, data.path)) {
-    const rel = path.relative(data.path, archives.path);
-    const first = rel.split(path.sep)[0] ?? '';
-    if (rel === '' || rel.startsWith('..') || DATA_DIR_ENTRIES.includes(first)) {
-      throw refused(ErrorCodes.CONFIG_INVALID, archives, data, rel === '' || rel.startsWith('..') ? 'archives and the data directory would be one tree' : `${first} belongs to the store, which rewrites and removes what is in it`);
+    const rel = pathInside(archives.path, data.path);
+    const first = rel?.split(path.sep)[0] ?? '';
+    if (rel === null || rel === '' || DATA_DIR_ENTRIES.includes(first)) {
+      throw refused(ErrorCodes.CONFIG_INVALID, archives, data, rel === null || rel === '' ? 'archives and the data directory would be one tree' : `${first} belongs to the store, which rewrites and removes what is in it`);
     }
   }
   const locals: Place[] = [];
@@ -182,7 +207,7 @@ export function checkLocations(s: LocationSettings): void {
     const places = localRemotePlaces(r);
     for (const place of places) {
       for (const other of [data, archives, ...locals]) {
-        if (overlap(place.path, other.path) || sameDirectory(place.path, other.path)) {
+        if (overlap(place.path, other.path)) {
           throw refused(ErrorCodes.CONFIG_INVALID, place, other, other === data || other === archives ? 'its copies would be the same files, and removing one copy would remove them' : 'two remotes would hold one copy, and pruning one would delete the other\'s');
         }
       }
@@ -229,12 +254,12 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
   const out: Place = { setting: what, path: realPath(file) };
   const data: Place = { setting: 'the data directory', path: realPath(s.dataDir) };
   const archives: Place = { setting: 'the archive directory', path: realPath(s.archiveDir) };
-  if (isWithin(out.path, data.path) && !isWithin(out.path, archives.path)) throw refused(ErrorCodes.USAGE, out, data, 'the store owns what is in it (a WAL segment or snapshot.jss written over is data lost)');
+  if (isInside(out.path, data.path) && !isInside(out.path, archives.path)) throw refused(ErrorCodes.USAGE, out, data, 'the store owns what is in it (a WAL segment or snapshot.jss written over is data lost)');
   for (const place of s.remotes.flatMap(localRemotePlaces)) {
-    if (isWithin(out.path, place.path)) throw refused(ErrorCodes.USAGE, out, place, 'the remote\'s copies are its own');
+    if (isInside(out.path, place.path)) throw refused(ErrorCodes.USAGE, out, place, 'the remote\'s copies are its own');
   }
   const name = path.basename(out.path);
-  if (path.dirname(out.path) === archives.path && name.endsWith('.bri') && name !== `${archiveId}.bri` && fs.existsSync(out.path)) {
+  if (pathInside(path.dirname(out.path), archives.path) === '' && name.endsWith('.bri') && name !== `${archiveId}.bri` && fs.existsSync(out.path)) {
     throw new BriError(ErrorCodes.USAGE, `${what} ${out.path} would replace another archive of the archive directory`, {
       hint: 'Write it elsewhere (a file outside the archive directory, or a new name).',
       details: { path: out.path },
