@@ -97,3 +97,21 @@ describe('WAL times that go backwards', () => {
     }
   });
 });
+
+describe('WAL times that go backwards, on the command line', () => {
+  it('archive create says where times went back on stderr, and under --json in warnings', async () => {
+    const { runCli } = await import('../support/cli.js');
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    fs.mkdirSync(path.join(dataDir, 'wal'), { recursive: true });
+    appendLines(path.join(dataDir, 'wal', '000000.wal'), '', [
+      [2000, set('A', 'v1')],
+      [5000, set('B', 'b1')],
+      [1000, set('A', 'v3')],
+    ]);
+    const made = await runCli(['archive', 'create', '-d', dataDir, '--level', '1', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stderr).toMatch(/WARNING: WAL line times go backwards at line 3 by 4000 ms/);
+    expect(JSON.parse(made.stdout).warnings).toEqual([expect.stringMatching(/at line 3 by 4000 ms/)]);
+  });
+});

@@ -83,7 +83,8 @@ function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPos
     buffer.push(text + '\n');
     pos.lastLine = abs;
     pos.lastPointer = parsed.pointer;
-    pos.lastTimestamp = parsed.timestamp;
+    // The effective time (format/line-time.ts): a line stamped back by its host's clock does not move the restored moment back.
+    pos.lastTimestamp = pos.lastTimestamp === null ? parsed.timestamp : Math.max(pos.lastTimestamp, parsed.timestamp);
   }
   return { failure: null, stoppedByTime: false };
 }

@@ -87,8 +87,9 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
           ...(bar.listener ? { onProgress: bar.listener } : {}),
         });
         bar.stop();
-        if (o.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, gap: created.gap, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
+        if (o.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, gap: created.gap, warnings: created.warnings, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, o);
+        for (const w of created.warnings) process.stderr.write(`WARNING: ${w}\n`);
         if (created.gap) process.stderr.write(`WARNING: lines ${created.gap.fromLine}..${created.gap.toLine} are in no archive: ${created.gap.reason}. Times within them cannot be restored; their effect is in this archive's starting state.\n`);
         reportUploads(created.uploads, o);
         reportAfterSteps(created, o);
