@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import { parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
+import { durationMs, parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
 import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
 import type { RestoreHooks } from './restore/execute.js';
 import { triggersSchema } from './jobs/scheduler.js';
@@ -35,7 +35,7 @@ const errorCorrection = z.strictObject({
 
 const fn = <F>() => z.custom<F>((v) => typeof v === 'function', { message: 'must be a function' });
 const argv = z.array(z.string().min(1)).min(1);
-const command = z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: z.number().int().positive().optional(), cwd: z.string().min(1).optional() });
+const command = z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: durationMs(1).optional(), cwd: z.string().min(1).optional() });
 /** A hook: a function (API), or a command (JSON config): a shell line, an argv, or { command, timeoutMs, cwd }. */
 const hook = <F>() =>
   z
@@ -90,7 +90,7 @@ const schema = z.strictObject({
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
   cleanupWal: z.boolean().default(false),
   /** Ship the WAL to every remote as it is written, between archives. */
-  continuous: z.strictObject({ enabled: z.boolean().default(false), intervalMs: z.number().int().min(10).default(ARCHIVE_DEFAULTS.shipIntervalMs) }).prefault({}),
+  continuous: z.strictObject({ enabled: z.boolean().default(false), intervalMs: durationMs(10).default(ARCHIVE_DEFAULTS.shipIntervalMs) }).prefault({}),
   hooks: hooks.optional(),
   /** Around restores (default hooks of db.restore, openRestore and `bri restore`). */
   restoreHooks: restoreHooks.optional(),

@@ -14,9 +14,13 @@ import { createLocalRemote } from './local.js';
 import type { LifecycleRule, ProviderName, RemoteStore } from './remote.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { createS3Remote } from './s3/s3.js';
+import { MAX_TIMER_MS } from './timeouts.js';
 
 const nonEmpty = z.string().min(1);
 const positiveInt = z.number().int().positive();
+/** A wait in ms that a timer can hold (MAX_TIMER_MS): every duration of the configuration is one. */
+export const durationMs = (min: number) =>
+  z.number().int().min(min).max(MAX_TIMER_MS, { message: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest wait a timer takes)` });
 /** A provider lifecycle counts whole days; beyond 10000 years no provider takes it. */
 const days = z.number().int().min(1).max(3_650_000);
 
@@ -40,15 +44,15 @@ const retry = z.union([
   z.literal(false),
   z.strictObject({
     maxAttempts: positiveInt.optional(),
-    baseDelayMs: z.number().int().min(0).optional(),
-    maxDelayMs: z.number().int().min(0).optional(),
+    baseDelayMs: durationMs(0).optional(),
+    maxDelayMs: durationMs(0).optional(),
   }),
 ]);
 
-/** Per-remote network limits (timeouts.ts); at most what a timer takes (about 24.8 days). */
+/** Per-remote network limits (timeouts.ts). */
 const timeouts = z.strictObject({
-  connectMs: z.number().int().min(1).max(2_147_483_647).optional(),
-  idleMs: z.number().int().min(1).max(2_147_483_647).optional(),
+  connectMs: durationMs(1).optional(),
+  idleMs: durationMs(1).optional(),
 });
 
 const common = {
@@ -113,7 +117,7 @@ const gcsSchema = z
     listPageSize: z.number().int().min(1).max(1000).optional(),
     lifecycleStorageClass: nonEmpty.optional(),
     sdkMaxRetries: z.number().int().min(0).optional(),
-    downloadIdleTimeoutMs: positiveInt.optional(),
+    downloadIdleTimeoutMs: durationMs(1).optional(),
     timeouts: timeouts.optional(),
   })
   .refine((c) => !(c.credentials !== undefined && c.keyFilename !== undefined), { message: 'give credentials or keyFilename, not both', path: ['credentials'] });

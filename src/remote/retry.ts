@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { compareKeys } from './keys.js';
 import { isRetryable } from './remote-errors.js';
+import { MAX_TIMER_MS } from './timeouts.js';
 import type {
   CallOptions,
   GetOptions,
@@ -74,8 +75,9 @@ interface Resolved {
 function resolveRetryOptions(o: RetryOptions = {}): Resolved {
   return {
     maxAttempts: Math.max(1, Math.floor(o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS)),
-    baseDelayMs: Math.max(0, o.baseDelayMs ?? DEFAULT_BASE_DELAY_MS),
-    maxDelayMs: Math.max(0, o.maxDelayMs ?? DEFAULT_MAX_DELAY_MS),
+    // The API takes these unchecked (the configuration refuses more): a longer wait would fire at once.
+    baseDelayMs: Math.min(MAX_TIMER_MS, Math.max(0, o.baseDelayMs ?? DEFAULT_BASE_DELAY_MS)),
+    maxDelayMs: Math.min(MAX_TIMER_MS, Math.max(0, o.maxDelayMs ?? DEFAULT_MAX_DELAY_MS)),
     onRetry: o.onRetry,
     random: o.random ?? Math.random,
   };

@@ -34,6 +34,12 @@ export interface RemoteTimeouts {
   idleMs?: number;
 }
 
+/**
+ * The longest delay a Node timer keeps (about 24.8 days): a longer one fires after 1 ms instead
+ * (TimeoutOverflowWarning), so a configured wait above it would turn "practically never" into "at once".
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Default connect timeout. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 /** Default idle timeout: generous, since a server may think that long before its answer (S3's CompleteMultipartUpload). */
