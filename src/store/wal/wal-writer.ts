@@ -12,6 +12,7 @@ import { computePointer } from '../../format/pointer.js';
 import { entryAad } from '../../format/wal-line.js';
 import { fsyncDir } from '../durable-fs.js';
 import { segmentName, WAL_DIR } from '../layout.js';
+import { appendWhole, assertStillNamed, NothingTorn, openSegment, walWriteFailed } from './write-failure.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const closeFd = promisify(fs.close);
@@ -63,6 +64,8 @@ interface PendingLine {
   rotated?: RotateResult;
   /** On a rotation marker: do nothing when the segment is still empty (already a boundary). */
   skipIfEmpty?: boolean;
+  /** Set on a line once it is in the segment. */
+  written?: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -127,7 +130,7 @@ export class WalWriter {
     this.pos.totalLines += delta;
   }
 
-  /** Puts the writer in the failed state: later writes throw until the database is reopened. */
+  /** Puts the writer in the failed state for good: later writes throw until the database is reopened. */
   fail(cause: unknown): void {
     this.failed ??= cause;
   }
@@ -166,11 +169,8 @@ export class WalWriter {
     return { lineNo, pointer, timestamp, durable };
   }
 
-  private writeFailed(cause: unknown): BriError {
-    return new BriError(ErrorCodes.IO_ERROR, `WAL write failed: ${(cause as Error)?.message ?? cause}`, {
-      hint: 'Check disk space and permissions, then reopen the database; unacknowledged writes were not made durable.',
-      cause,
-    });
+  private writeFailed(cause: unknown, recoverable = false): BriError {
+    return walWriteFailed(cause, recoverable, path.join(this.opts.dataDir, WAL_DIR, segmentName(this.pos.segment)));
   }
 
   /** Runs `step` after every I/O step queued before it: writes, syncs and rotations never interleave. */
@@ -226,22 +226,24 @@ export class WalWriter {
         await this.writeBatch(batch);
         if (this.opts.fsyncMode === 'always') {
           await fdatasync(this.fd);
-          this.assertStillNamed();
+          assertStillNamed(this.fd, segmentName(this.pos.segment));
         } else this.scheduleSync();
       } catch (err) {
-        this.failed ??= err;
-        const error = this.writeFailed(err);
-        for (const p of [...batch, ...this.pending]) p.reject(error);
-        this.pending = [];
+        const clean = err instanceof NothingTorn;
+        if (!clean) this.failed ??= err;
+        const error = this.writeFailed(clean ? err.cause : err, clean);
+        const refused = [...batch, ...this.pending];
+        for (const p of refused) p.reject(error);
+        // Lines are numbered and chained, and in memory, from the moment they are appended: those not
+        // written stay owed, in order, ahead of the next line (rotation requests are refused for good).
+        this.pending = clean ? refused.filter((p) => p.bytes !== null && p.written !== true) : [];
         throw error;
       }
       let bytes = 0;
       let lines = 0;
       for (const p of batch) {
-        if (p.bytes !== null) {
-          bytes += p.bytes.length;
-          lines++;
-        }
+        bytes += p.bytes?.length ?? 0;
+        lines += p.bytes === null ? 0 : 1;
         p.resolve();
       }
       if (lines > 0) for (const l of this.listeners) l(lines, bytes);
@@ -250,7 +252,7 @@ export class WalWriter {
 
   /** Writes lines in order, rotating before a line that would push the segment past its size, and at markers. */
   private async writeBatch(batch: PendingLine[]): Promise<void> {
-    let chunk: Buffer[] = [];
+    let chunk: PendingLine[] = [];
     let chunkBytes = 0;
     for (const p of batch) {
       if (p.bytes === null) {
@@ -273,28 +275,19 @@ export class WalWriter {
         chunkBytes = 0;
         await this.openNextSegment();
       }
-      chunk.push(p.bytes);
+      chunk.push(p);
       chunkBytes += len;
     }
     this.writeChunk(chunk, chunkBytes);
   }
 
-  private writeChunk(chunk: Buffer[], bytes: number): void {
+  private writeChunk(chunk: PendingLine[], bytes: number): void {
     if (bytes === 0) return;
-    const data = chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk, bytes);
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
+    const data = chunk.length === 1 ? chunk[0]!.bytes! : Buffer.concat(chunk.map((p) => p.bytes!), bytes);
+    appendWhole(this.fd, data, this.pos.segmentBytes);
+    for (const p of chunk) p.written = true;
     this.pos.segmentBytes += bytes;
     this.dirty = true;
-  }
-
-  /**
-   * A segment deleted under the open database (its data directory removed) takes every write without
-   * a word, and they are gone at close: checked where a write becomes durable (one fstat, beside an fdatasync).
-   */
-  private assertStillNamed(): void {
-    if (fs.fstatSync(this.fd).nlink > 0) return;
-    throw Object.assign(new Error(`ENOENT: the WAL segment ${segmentName(this.pos.segment)} was deleted while the database was open (the data directory removed?)`), { code: 'ENOENT', syscall: 'write' });
   }
 
   private scheduleSync(): void {
@@ -310,7 +303,7 @@ export class WalWriter {
           this.syncing = null;
           // (Batched writes are acknowledged before their sync: a deleted segment fails the writes after it.)
           try {
-            this.assertStillNamed();
+            assertStillNamed(this.fd, segmentName(this.pos.segment));
           } catch (err) {
             this.failed ??= err;
             return;
@@ -331,19 +324,31 @@ export class WalWriter {
     if (this.syncing !== null) await this.syncing;
   }
 
-  /** Syncs, closes the current segment and opens the next number. */
+  /**
+   * Syncs the current segment, opens the next number, then closes the current one: a next segment that
+   * cannot be opened (or its directory entry synced) leaves the writer on the current one, as it was
+   * (an empty next segment left behind is taken as it is by the next rotation or open).
+   */
   private async openNextSegment(): Promise<void> {
     this.rotating = true;
     try {
       await this.waitForSync();
       await fdatasync(this.fd);
-      await closeFd(this.fd);
-      const dir = path.join(this.opts.dataDir, WAL_DIR);
-      this.pos.segment++;
-      this.fd = fs.openSync(path.join(dir, segmentName(this.pos.segment)), 'a', 0o644);
-      this.pos.segmentBytes = 0;
       this.dirty = false;
-      await fsyncDir(dir);
+      const dir = path.join(this.opts.dataDir, WAL_DIR);
+      const fd = openSegment(path.join(dir, segmentName(this.pos.segment + 1)));
+      try {
+        await fsyncDir(dir);
+      } catch (err) {
+        fs.closeSync(fd);
+        throw new NothingTorn(err);
+      }
+      const old = this.fd;
+      this.fd = fd;
+      this.pos.segment++;
+      this.pos.segmentBytes = 0;
+      // The old segment is synced: a failed close says nothing about its lines.
+      await closeFd(old).catch(() => undefined);
     } finally {
       this.rotating = false;
     }
