@@ -6,7 +6,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, typedIoError } from '../../errors.js';
 import { segmentName } from '../../store/layout.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { contentDigestInput } from '../../format/checksums.js';
@@ -15,9 +15,9 @@ import type { AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
-import { commitFile, makeDirs } from '../../store/durable-fs.js';
+import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
-import { ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
+import { ARCHIVE_STATE_FILE, ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, realPathOr } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
@@ -308,17 +308,44 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       await seeding;
       // The package was fsynced whole by its writer: only the rename and the directory are left.
       await commitFile(written.path, file, { synced: true });
+      // Placed, it is made once bri-archive.json names it: a state that cannot be written (a full data disk) takes it back out.
+      const last = { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() };
+      await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), archivedFrom: realPathOr(opts.dataDir), last }).catch((e: unknown) => {
+        // A failed write() names no file: the error says which one could not be written.
+        const statePath = path.join(opts.dataDir, ARCHIVE_STATE_FILE);
+        throw typedIoError(e, `archive create: recording the archive in ${ARCHIVE_STATE_FILE}`, statePath);
+      });
     } catch (err) {
       // No archive, so no seed of it either: a failed create leaves the archive directory as it was.
       await seeding.catch(() => undefined);
+      await withdrawArchive(file, archiveId, err);
       if (endText !== undefined && !seededBefore) await removeSeed(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
       throw err;
     }
-    await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), archivedFrom: realPathOr(opts.dataDir), last: { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() } });
-    if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine);
+    // The archive is made and recorded: older seeds that cannot go now go at the next run, and fail nothing.
+    if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? [] : [wal.timesWentBack] };
   } finally {
     await fsp.rm(stageDir, { recursive: true, force: true }).finally(() => lock.release());
   }
+}
+
+/**
+ * Takes back an archive a failed create may have placed (the rename done, then its directory's fsync or
+ * bri-archive.json failed), so that the error's "nothing was made" is true. One that cannot be removed is
+ * made, and said so: the next create continues from it (a newer archive on disk is the chain's tip).
+ */
+async function withdrawArchive(file: string, archiveId: string, cause: unknown): Promise<void> {
+  try {
+    await fsp.rm(file, { force: true });
+  } catch (rmErr) {
+    throw new BriError(ErrorCodes.IO_ERROR, `archive ${archiveId} was made (${file}) but what follows failed: ${(cause as Error).message}; it could not be taken back: ${(rmErr as Error).message}`, {
+      hint: 'The archive is complete and counts: fix the first failure (free space where it names), then run `bri archive create` again; it continues from this archive and records it.',
+      details: { archiveId, file, madeAnyway: true },
+      cause,
+    });
+  }
+  // Not durable, the removal may be undone by a crash: the archive then is a newer one on disk, which the next create finds.
+  await fsyncDir(path.dirname(file)).catch(() => undefined);
 }
