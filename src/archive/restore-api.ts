@@ -5,7 +5,6 @@
  * source in priority order that has a good copy.
  */
 import { randomUUID } from 'node:crypto';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
@@ -15,12 +14,11 @@ import { assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
+import { noReadableArchive, repairedLocalListing } from './restore/sources-read.js';
 import { parseTimeRange } from '../format/input.js';
-import { scanArchiveDir, type LocalArchive } from './copies/local-catalog.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
 import { verifyRemoteCopy } from './copies/copy-ops.js';
-import { readManifest } from './package/reader.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
 import { findForTimestamp, instanceArchives, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore/plan.js';
@@ -29,7 +27,6 @@ import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
-import { isColdObject } from '../remote/index.js';
 import type { ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
@@ -112,24 +109,8 @@ export class RestoreApi {
     return { dataDir: this.ctx.dataDir, archiveDir: this.ctx.archiveDir, remotes: this.sources.places() };
   }
 
-  /** The local archives, including damaged ones whose manifest can be read after a PAR2 repair (the restore repairs them again before use). */
-  private async localListing(): Promise<{ archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> }> {
-    const listing = await scanArchiveDir(this.ctx.archiveDir);
-    const out = [...listing.archives];
-    const unreadable: typeof listing.unreadable = [];
-    for (const bad of listing.unreadable) {
-      const fixed = this.ctx.repair ? await this.ctx.repair(bad.file) : null;
-      if (!fixed) {
-        unreadable.push(bad);
-        continue;
-      }
-      try {
-        out.push({ file: bad.file, bytes: (await fsp.stat(bad.file)).size, manifest: await readManifest(fixed.file) });
-      } finally {
-        await fsp.rm(fixed.file, { force: true });
-      }
-    }
-    return { archives: out, unreadable };
+  private localListing(): ReturnType<typeof repairedLocalListing> {
+    return repairedLocalListing(this.ctx.archiveDir, this.ctx.repair);
   }
 
   private order(source?: string): string[] {
@@ -140,21 +121,8 @@ export class RestoreApi {
   private async listing(source?: string): Promise<MergedListing> {
     const only = this.order(source);
     const merged = await listSources(this.ctx.archiveDir, this.sources, { only, cache: this.manifests, dataDir: this.ctx.dataDir, ...(only.includes(LOCAL_SOURCE) ? { localListing: await this.localListing() } : {}) });
-    // Nothing readable, and something there that could not be read (or no source could be listed at all): say that, not "no archives".
-    // A source that answered with nothing (a remote holding only shipped WAL) leaves the planning to go on.
-    if (merged.archives.length === 0 && (merged.unreadable.length > 0 || (merged.unreachable.length > 0 && merged.unreachable.length >= only.length))) {
-      const first = merged.unreadable[0] ?? merged.unreachable[0]!;
-      const where = 'location' in first ? first.location : first.source;
-      const cold = merged.unreadable.length > 0 && merged.unreadable.every((u) => isColdObject(u.error));
-      throw new BriError(merged.unreadable.length && !cold ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR, `no readable archive: ${where}: ${first.error.message}`, {
-        hint: cold
-          ? 'The copies are in an archive tier: `bri archive thaw --all --source <name>` (or db.archive.thaw) asks for them back; restore once they are readable.'
-          : merged.unreadable.length
-            ? 'The archives there are damaged beyond repair; restore from another copy (another source).'
-            : 'The sources could not be reached; check the network and the credentials, or use another source.',
-        details: { unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
-      });
-    }
+    const none = noReadableArchive(merged, only.length);
+    if (none) throw none;
     return merged;
   }
 

@@ -1,0 +1,52 @@
+/**
+ * What a restore reads its archives from, before it plans: the local archive
+ * directory with its damaged archives repaired where PAR2 can, and the one
+ * error for sources that hold something and nothing readable.
+ */
+import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { isColdObject } from '../../remote/index.js';
+import { scanArchiveDir, type LocalArchive } from '../copies/local-catalog.js';
+import type { MergedListing } from '../copies/catalog.js';
+import type { ArchiveRepairer } from '../package/repairer.js';
+import { readManifest } from '../package/reader.js';
+
+/** The local archives, including damaged ones whose manifest can be read after a PAR2 repair (the restore repairs them again before use). */
+export async function repairedLocalListing(archiveDir: string, repair: ArchiveRepairer | undefined): Promise<{ archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> }> {
+  const listing = await scanArchiveDir(archiveDir);
+  const out = [...listing.archives];
+  const unreadable: typeof listing.unreadable = [];
+  for (const bad of listing.unreadable) {
+    const fixed = repair ? await repair(bad.file) : null;
+    if (!fixed) {
+      unreadable.push(bad);
+      continue;
+    }
+    try {
+      out.push({ file: bad.file, bytes: (await fsp.stat(bad.file)).size, manifest: await readManifest(fixed.file) });
+    } finally {
+      await fsp.rm(fixed.file, { force: true });
+    }
+  }
+  return { archives: out, unreadable };
+}
+
+/**
+ * Nothing readable, and something there that could not be read (or no source of `asked` could be listed at all):
+ * the error that says so, not "no archives". A source that answered with nothing (a remote holding only shipped
+ * WAL) leaves the planning to go on: null.
+ */
+export function noReadableArchive(merged: MergedListing, asked: number): BriError | null {
+  if (merged.archives.length > 0 || (merged.unreadable.length === 0 && (merged.unreachable.length === 0 || merged.unreachable.length < asked))) return null;
+  const first = merged.unreadable[0] ?? merged.unreachable[0]!;
+  const where = 'location' in first ? first.location : first.source;
+  const cold = merged.unreadable.length > 0 && merged.unreadable.every((u) => isColdObject(u.error));
+  return new BriError(merged.unreadable.length && !cold ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR, `no readable archive: ${where}: ${first.error.message}`, {
+    hint: cold
+      ? 'The copies are in an archive tier: `bri archive thaw --all --source <name>` (or db.archive.thaw) asks for them back; restore once they are readable.'
+      : merged.unreadable.length
+        ? 'The archives there are damaged beyond repair; restore from another copy (another source).'
+        : 'The sources could not be reached; check the network and the credentials, or use another source.',
+    details: { unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
+  });
+}
