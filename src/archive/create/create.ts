@@ -82,7 +82,8 @@ export interface CreatedArchive {
 function nothingToArchive(line: number, tip: ArchiveTip | null): BriError {
   return new BriError(ErrorCodes.NOTHING_TO_ARCHIVE, `nothing to archive: no WAL line after line ${line}`, {
     hint: tip ? `Write to the database first; archive ${tip.archiveId} already holds everything through line ${tip.endLine}.` : 'Write to the database first: it holds no line yet.',
-    details: { line },
+    // The archive that holds it all, for an answer that names it; null: no archive yet.
+    details: { line, heldBy: tip ? { archiveId: tip.archiveId, endLine: tip.endLine } : null },
   });
 }
 
