@@ -57,10 +57,26 @@ function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<strin
   return out;
 }
 
+/** A remote's keys that name files or directories: a local remote's `path`, a GCS key file. */
+const REMOTE_PATH_KEYS = ['path', 'keyFilename'];
+
+/** A JSON object (anything else is left as it is, for validation to name). */
+function isBlock(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `block` with its string `keys` resolved against `dir`. */
+function pathsAtFile(block: Record<string, unknown>, keys: readonly string[], dir: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...block };
+  for (const key of keys) if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key]);
+  return out;
+}
+
 /**
- * The archive block of a JSON config file, not yet validated: relative paths in it (localDir,
- * hooks' cwd) are relative to the file, and hook commands run in the file's directory. The file
- * may hold credentials: its values are never printed, errors name keys only.
+ * The archive block of a JSON config file, not yet validated: relative paths in it (localDir, a
+ * local remote's path, a GCS keyFilename, encryption.identityFile, hooks' cwd) are relative to the
+ * file, and hook commands run in the file's directory. The file may hold credentials: its values
+ * are never printed, errors name keys only.
  */
 export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   const file = path.resolve(configFile);
@@ -84,12 +100,14 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   }
   const obj = parsed as Record<string, unknown>;
   let config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
-  // Relative paths in the file are relative to the file, like any config file.
-  if (typeof config.localDir === 'string') config = { ...config, localDir: path.resolve(path.dirname(file), config.localDir) };
-  // So is a local remote's path: the same file must name the same NAS from any working directory.
-  const atFile = (r: unknown) => (typeof r === 'object' && r !== null && typeof (r as { path?: unknown }).path === 'string' ? { ...r, path: path.resolve(path.dirname(file), (r as { path: string }).path) } : r);
-  if (config.remote !== undefined) config = { ...config, remote: atFile(config.remote) };
-  if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(atFile) };
+  // Relative paths in the file are relative to the file, like any config file: the same file must
+  // name the same archive directory, NAS and key files from any working directory.
+  const dir = path.dirname(file);
+  config = pathsAtFile(config, ['localDir'], dir);
+  if (isBlock(config.encryption)) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
+  const remoteAtFile = (r: unknown) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir) : r);
+  if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote) };
+  if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(remoteAtFile) };
   for (const key of ['hooks', 'restoreHooks']) {
     if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
   }
