@@ -276,6 +276,15 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     const index = lastSeg ? (segmentIndex(lastSeg.segment) ?? 0) + 1 : 0;
     const pos: ChainPosition = { lastLine, lastPointer, lastTimestamp, expected: decodable ? expected : null };
     shipped = await appendShipped(dir, index, pos, opts.shipped, plan.untilTimestamp, opts.key);
+    // A shipment listed when the restore was planned and gone when it was read: the remote changed under the restore (an
+    // archive confirmed there absorbs the shipments it holds). Stopping at the line before it would be an answer from
+    // fewer lines than the remote holds; a new plan reads the archive that holds them.
+    if (shipped.broken?.vanished) {
+      throw new BriError(ErrorCodes.RESTORE_ERROR, `shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} vanished while this restore read them (${shipped.broken.reason}): the remote changed under the restore`, {
+        hint: 'Nothing was swapped in. Run the restore again: a new archive there most likely holds those lines now.',
+        details: { retry: 'shipment-vanished', fromLine: shipped.broken.fromLine, toLine: shipped.broken.toLine },
+      });
+    }
     if (shipped.broken && opts.shippedMustBeWhole) {
       throw restoreError(`shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} are unusable: ${shipped.broken.reason}`, 'Nothing was swapped in; restore without --on-broken-shipment fail to stop at the last good line, or from another source.');
     }

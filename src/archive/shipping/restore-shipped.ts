@@ -7,6 +7,7 @@
  * last good line and the result says which range broke it.
  */
 import { ErrorCodes, isBriError } from '../../errors.js';
+import { isMissingObject } from '../../remote/index.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { applyLiteralEntry, type LiteralState } from '../../format/literal-state.js';
 import { parseWalLine } from '../../format/wal-line.js';
@@ -46,7 +47,7 @@ export interface ShippedOutcome {
   lines: number;
   throughLine: number;
   /** The shipment that stopped the restore before the chain's end, and why (null: none did). */
-  broken: { fromLine: number; toLine: number; reason: string } | null;
+  broken: { fromLine: number; toLine: number; reason: string; vanished?: true } | null;
   /** Shipments that failed and were taken from another source instead. */
   replaced: Array<{ source: string; fromLine: number; toLine: number; reason: string }>;
   /** The point in time stopped it (lines after it are not restored). */
@@ -58,7 +59,8 @@ export interface ShippedOutcome {
 /** Why a restore stopped at a line no shipment holds while later ones exist. */
 export const MISSING_SHIPMENT = 'missing: no shipment holds this line, later ones exist';
 
-type Failure = { source: string; fromLine: number; toLine: number; reason: string };
+/** `vanished`: listed when the restore was planned, gone when it was read (the remote changed under the restore). */
+type Failure = { source: string; fromLine: number; toLine: number; reason: string; vanished?: true };
 
 /** Appends the lines of one shipment that continue `pos`; a line that does not continue the chain is a failure. */
 function continueWith(shipment: DecodedShipment, ref: ShipmentRef, pos: ChainPosition, until: number | null, key: EncryptionKey | undefined, buffer: string[]): { failure: string | null; stoppedByTime: boolean } {
@@ -108,7 +110,7 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
           // No identity, or the wrong one, is not a damaged shipment: restoring less would hide it.
           if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
           failed.add(`${src.source}\n${ref.key}`);
-          failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: (err as Error).message });
+          failures.push({ source: src.source, fromLine: ref.firstLine, toLine: ref.lastLine, reason: (err as Error).message, ...(isMissingObject(err) ? { vanished: true as const } : {}) });
           continue;
         }
         const buffer: string[] = [];
@@ -141,8 +143,8 @@ export async function appendShipped(dir: string, segmentIndex: number, pos: Chai
   if (out.sources.length) out.source = out.sources[0]!;
   // A failure the restore got past (another source had the lines) is a replacement; one it stopped at breaks it.
   for (const f of failures) {
-    if (f.toLine <= pos.lastLine) out.replaced.push(f);
-    else out.broken ??= { fromLine: f.fromLine, toLine: f.toLine, reason: `${f.source}: ${f.reason}` };
+    if (f.toLine <= pos.lastLine) out.replaced.push({ source: f.source, fromLine: f.fromLine, toLine: f.toLine, reason: f.reason });
+    else out.broken ??= { fromLine: f.fromLine, toLine: f.toLine, reason: `${f.source}: ${f.reason}`, ...(f.vanished ? { vanished: true as const } : {}) };
   }
   if (out.stoppedByTime) out.broken = null;
   else if (!out.broken && input.gapAt != null && pos.lastLine < input.gapAt) {
