@@ -151,6 +151,11 @@ function configError(key: string, message: string): BriError {
   });
 }
 
+/** Settings each valid alone that cannot work together: refused rather than silently doing nothing. */
+function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous'>, remotes: RemoteConfig[]): void {
+  if (c.continuous.enabled && remotes.length === 0) throw configError('continuous.enabled', 'continuous shipping sends the WAL to remotes, and none is configured: add a remote (remote or remotes), or set enabled to false');
+}
+
 /** Validates the archive block. Throws CONFIG_INVALID naming the key (`archive.remotes[1].s3.bucket: is required`). */
 export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
   const r = schema.safeParse(input ?? {});
@@ -174,6 +179,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.${where}${err.message.replace(/^remote/, '')}`, { ...(err.hint ? { hint: err.hint } : {}), details: { ...err.details, entry: where } });
     }
   });
+  checkSettingsAgree(rest, parsed);
   const archiveHooks = asFunctions<ArchiveHooks>(h);
   const restore = asFunctions<RestoreHooks>(rh);
   return { ...rest, remotes: parsed, ...(archiveHooks ? { hooks: archiveHooks } : {}), ...(restore ? { restoreHooks: restore } : {}) };
