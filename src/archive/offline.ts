@@ -51,7 +51,7 @@ function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<strin
   for (const [name, v] of Object.entries(hooks)) {
     if (typeof v === 'string' || Array.isArray(v)) out[name] = { command: v, cwd: dir };
     else if (typeof v === 'object' && v !== null && !('cwd' in v)) out[name] = { ...v, cwd: dir };
-    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
+    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string' && (v as { cwd: string }).cwd !== '') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
     else out[name] = v;
   }
   return out;
@@ -65,10 +65,10 @@ function isBlock(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `block` with its string `keys` resolved against `dir`. */
+/** `block` with its string `keys` resolved against `dir`; an empty one stays empty, for validation to refuse (resolved, it named the file's directory). */
 function pathsAtFile(block: Record<string, unknown>, keys: readonly string[], dir: string): Record<string, unknown> {
   const out: Record<string, unknown> = { ...block };
-  for (const key of keys) if (typeof out[key] === 'string') out[key] = path.resolve(dir, out[key]);
+  for (const key of keys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = path.resolve(dir, out[key]);
   return out;
 }
 

@@ -1,0 +1,39 @@
+/**
+ * A --config file is validated like createDB's archive block: what createDB refuses, the file
+ * refuses too, with the same CONFIG_INVALID (exit 2) naming the key; and the file holds what the
+ * README says it holds (the archive block, or { "archive": {...} }).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../src/db.js';
+import { runCli } from '../support/cli.js';
+import { makeTempDir } from '../support/fixtures.js';
+
+/** A stopped database with one document, and a config file `c.json` beside it holding `config`. */
+async function withConfig(config: unknown): Promise<{ root: string; dir: string; cfg: string }> {
+  const root = await makeTempDir('bri-config-file-');
+  const dir = path.join(root, 'data');
+  const db = await createDB({ storeConfig: { dataDir: dir } });
+  await db.set('A', { a: 1 });
+  await db.close();
+  const cfg = path.join(root, 'etc', 'c.json');
+  fs.mkdirSync(path.dirname(cfg));
+  fs.writeFileSync(cfg, JSON.stringify(config));
+  return { root, dir, cfg };
+}
+
+describe('a --config file is checked like createDB', () => {
+  it.each([
+    ['an empty localDir', { localDir: '' }, 'archive.localDir'],
+    ['an empty local remote path', { remote: { provider: 'local', path: '' } }, 'archive.remote.local.path'],
+    ['an empty hook cwd', { hooks: { afterArchive: { command: 'true', cwd: '' } } }, 'archive.hooks.afterArchive.cwd'],
+  ])('%s is CONFIG_INVALID naming the key, and nothing is written (was: the file\'s directory)', async (_what, config, key) => {
+    const { root, dir, cfg } = await withConfig(config);
+    const r = await runCli(['archive', 'create', '-d', dir, '--config', cfg, '-q']);
+    expect(r.stderr).toContain(key);
+    expect(r.code).toBe(2);
+    expect(fs.readdirSync(path.join(root, 'etc'))).toEqual(['c.json']);
+    expect(fs.existsSync(path.join(dir, 'archives'))).toBe(false);
+  });
+});
