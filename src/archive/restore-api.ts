@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
-import { readArchiveState } from '../store/archive-state.js';
+import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
 import { assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
@@ -172,7 +172,9 @@ export class RestoreApi {
     if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);
     const inPlace = targetDir === realPath(this.ctx.dataDir);
-    checkRestoreTarget(targetDir, this.locations());
+    // The archives may be made elsewhere than this call was told (-a left out): that directory is kept as safe as the configured one.
+    const recorded = recordedArchiveDir(await readArchiveState(this.ctx.dataDir).catch(() => null), this.ctx.dataDir);
+    checkRestoreTarget(targetDir, { ...this.locations(), ...(recorded !== undefined ? { recordedArchiveDir: recorded } : {}) });
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
     const listing = await this.listing(opts.source);
@@ -203,7 +205,7 @@ export class RestoreApi {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
-      carryOver: carryOverFor(this.ctx.archiveDir, targetDir),
+      carryOver: [...new Set([this.ctx.archiveDir, ...(recorded !== undefined ? [recorded] : [])].flatMap((dir) => carryOverFor(dir, targetDir)))],
       // In place, the directory keeps this archive directory; a copy elsewhere gets the default one.
       seedDir: inPlace ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
       fetch: (p, workDir, verified) =>

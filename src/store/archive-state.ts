@@ -4,6 +4,7 @@
  * numbers map to absolute ones), and where the last archive ended.
  */
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -66,6 +67,22 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
       cause: err,
     });
   }
+}
+
+/**
+ * The archive directory the state records for `dataDir` (where its last archive was made), when this very
+ * directory recorded it: a copy of the data directory elsewhere is not held to it. Undefined otherwise.
+ */
+export function recordedArchiveDir(state: ArchiveState | null, dataDir: string): string | undefined {
+  if (state?.archiveDir === undefined) return undefined;
+  const real = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return path.resolve(p);
+    }
+  };
+  return state.archivedFrom === undefined || state.archivedFrom === real(dataDir) ? state.archiveDir : undefined;
 }
 
 export async function writeArchiveState(dataDir: string, state: ArchiveState): Promise<void> {

@@ -169,6 +169,11 @@ export interface LocationSettings {
   dataDir: string;
   archiveDir: string;
   remotes: readonly RemotePlace[];
+  /**
+   * Where bri-archive.json says this data directory's archives are made, when another than archiveDir
+   * (a command line without the database's localDir): a restore protects and carries it over all the same.
+   */
+  recordedArchiveDir?: string;
 }
 
 /**
@@ -228,6 +233,7 @@ export function checkRestoreTarget(target: string, s: LocationSettings): void {
   const others: Place[] = [
     data,
     { setting: 'the archive directory (archive.localDir, --archive-dir)', path: realPath(s.archiveDir) },
+    ...(s.recordedArchiveDir !== undefined ? [{ setting: 'the archive directory bri-archive.json records', path: realPath(s.recordedArchiveDir) }] : []),
     ...s.remotes.flatMap(localRemotePlaces),
   ];
   for (const o of others) {
