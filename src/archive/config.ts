@@ -13,6 +13,7 @@ import { triggersSchema } from './jobs/scheduler.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import { DEFAULT_REDUNDANCY } from './package/recovery.js';
 import { recipientProblem, type AgeRecipients } from './crypto/age-keys.js';
+import { LOCAL_SOURCE, nameRemotes } from './copies/sources.js';
 
 /** Where each default lives: the one place a setting left out is given its value. */
 export const ARCHIVE_DEFAULTS = {
@@ -152,8 +153,15 @@ function configError(key: string, message: string): BriError {
 }
 
 /** Settings each valid alone that cannot work together: refused rather than silently doing nothing. */
-function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous'>, remotes: RemoteConfig[]): void {
+function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous' | 'restoreSources'>, remotes: RemoteConfig[]): void {
   if (c.continuous.enabled && remotes.length === 0) throw configError('continuous.enabled', 'continuous shipping sends the WAL to remotes, and none is configured: add a remote (remote or remotes), or set enabled to false');
+  const names = nameRemotes(remotes);
+  // A source named here that no remote is would fail every restore and download (REMOTE_NOT_FOUND), a config error found late.
+  c.restoreSources?.forEach((s, i) => {
+    if (s !== LOCAL_SOURCE && !names.includes(s) && !remotes.some((r) => r.provider === s)) {
+      throw configError(`restoreSources[${i}]`, `names no configured source: the sources are ${[LOCAL_SOURCE, ...names].join(', ')} (a remote's name, or a provider for all its remotes)`);
+    }
+  });
 }
 
 /** Validates the archive block. Throws CONFIG_INVALID naming the key (`archive.remotes[1].s3.bucket: is required`). */

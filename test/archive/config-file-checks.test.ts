@@ -37,3 +37,20 @@ describe('a --config file is checked like createDB', () => {
     expect(fs.existsSync(path.join(dir, 'archives'))).toBe(false);
   });
 });
+
+describe('restoreSources', () => {
+  it('a name no configured source has is CONFIG_INVALID (exit 2) naming archive.restoreSources[i] and the sources (was: REMOTE_NOT_FOUND, exit 40)', async () => {
+    const { dir, cfg, root } = await withConfig({ remote: { provider: 'local', name: 'nas', path: '../nas' }, restoreSources: ['local', 'nsa'] });
+    fs.mkdirSync(path.join(root, 'nas'));
+    const r = await runCli(['archive', 'list', '-d', dir, '--config', cfg]);
+    expect(r.stderr).toMatch(/archive\.restoreSources\[1\]: names no configured source: the sources are local, nas/);
+    expect(r.code).toBe(2);
+  });
+
+  it('local, a remote name and a provider name are taken; so is the API', async () => {
+    const { parseArchiveConfig } = await import('../../src/archive/config.js');
+    const c = parseArchiveConfig({ remotes: [{ provider: 'local', name: 'nas', path: '/mnt/nas' }, { provider: 's3', bucket: 'my-bucket' }], restoreSources: ['s3', 'nas', 'local'] });
+    expect(c.restoreSources).toEqual(['s3', 'nas', 'local']);
+    expect(() => parseArchiveConfig({ restoreSources: ['nas'] })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { key: 'restoreSources[0]' } }));
+  });
+});
