@@ -68,6 +68,11 @@ export function shipmentKey(instanceId: string, firstLine: number, lastLine: num
   return `${instancePrefix(instanceId)}${pad(firstLine)}-${pad(lastLine)}.wal.zst${encrypted ? '.age' : ''}`;
 }
 
+/** The prefix of every shipment of the instance that starts at `firstLine`. */
+export function shipmentsFromPrefix(instanceId: string, firstLine: number): string {
+  return `${instancePrefix(instanceId)}${String(firstLine).padStart(LINE_DIGITS, '0')}-`;
+}
+
 /** The shipment a key names, or null for any other object. */
 export function parseShipmentKey(key: string, size: number): ShipmentRef | null {
   const m = NAME_RE.exec(key);

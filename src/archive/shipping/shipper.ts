@@ -13,9 +13,10 @@
  * remote already holds are not shipped again.
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { isMissingObject } from '../../remote/index.js';
 import type { RemoteSource } from '../copies/sources.js';
 import type { ShipmentEncoder } from './shared-encoder.js';
-import { instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, type ShipmentHeader, type ShipmentRef } from './shipment.js';
+import { instancePrefix, linesDigest, parseShipmentKey, shipmentKey, shipmentMetadata, shipmentsFromPrefix, type ShipmentHeader, type ShipmentRef } from './shipment.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { WalTail } from './wal-tail.js';
 
@@ -78,6 +79,8 @@ export class RemoteShipper {
   /** When lines were written: [lines written in all, at ms], oldest first, to tell the age of the oldest unshipped one. */
   private writes: Array<[number, number]> = [];
   private written = 0;
+  /** Another process ships this instance to this remote: said at every run, nothing more shipped until a restart. */
+  private forked: BriError | null = null;
 
   constructor(
     readonly remote: RemoteSource,
@@ -211,6 +214,7 @@ export class RemoteShipper {
 
   private async run(): Promise<void> {
     try {
+      if (this.forked) throw this.forked;
       if (!this.resumed) await this.resume();
       if (this.shippedThrough === null) return;
       // An archive on this remote that reaches past the shipments makes them moot up to its end.
@@ -273,16 +277,53 @@ export class RemoteShipper {
     const body = await this.ctx.encode(header, texts);
     const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine, body.encrypted);
     try {
+      await this.assertNotTaken(key, header);
       await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: body.encrypted ? 'application/octet-stream' : 'application/zstd' });
     } finally {
       await body.release();
     }
+    await this.assertNoOtherShipper(key, header);
     this.shippedThrough = header.lastLine;
     this.lastPointer = header.lastPointer;
     this.lastShipmentAt = Date.now();
     this.shipments++;
     await this.measureLag();
     this.say({ kind: 'shipped', source: this.remote.name, key, firstLine: header.firstLine, lastLine: header.lastLine, bytes: body.size, lagLines: this.lastLag });
+  }
+
+  /**
+   * Two processes shipping one instance (a copy of the data directory started beside the original) fork its
+   * shipped WAL there, and a restore from the remote then stops at the fork. After each put: another shipment
+   * starting at the same line is another shipper (so is the key holding other lines before the put: then
+   * nothing is put over it). This one's shipment is removed and it ships nothing more; the lines stay in wal/.
+   */
+  private async assertNoOtherShipper(key: string, header: ShipmentHeader): Promise<void> {
+    const others: string[] = [];
+    for await (const o of this.remote.store.list(shipmentsFromPrefix(this.ctx.instanceId, header.firstLine))) {
+      if (o.key !== key && parseShipmentKey(o.key, o.size)) others.push(o.key);
+    }
+    if (others.length === 0) return;
+    await this.remote.store.delete(key).catch(() => undefined);
+    throw this.otherShipper(others[0]!, header.firstLine);
+  }
+
+  /** The key about to be put holds other lines already (put there by another shipper): it is not put over. */
+  private async assertNotTaken(key: string, header: ShipmentHeader): Promise<void> {
+    const there = await this.remote.store.head(key).catch((err: unknown) => {
+      if (isMissingObject(err)) return null;
+      throw err;
+    });
+    const pointer = there?.metadata.last_pointer;
+    if (there === null || pointer === undefined || pointer === header.lastPointer) return;
+    throw this.otherShipper(key, header.firstLine);
+  }
+
+  private otherShipper(object: string, firstLine: number): BriError {
+    this.forked = new BriError(ErrorCodes.ARCHIVE_ERROR, `another process ships this instance to ${this.remote.name}: ${object} holds other lines from line ${firstLine} (a copy of this data directory running elsewhere?)`, {
+      hint: 'Nothing more is shipped from here, and the lines stay in wal/. Stop the copy that should not run; if it is this one, move its bri-archive.json aside while it is stopped (it then archives as a new instance).',
+      details: { remote: this.remote.name, firstLine, object },
+    });
+    return this.forked;
   }
 
   /** Waits for a run in progress. */
