@@ -73,6 +73,26 @@ function pathsAtFile(block: Record<string, unknown>, keys: readonly string[], di
 }
 
 /**
+ * The file's archive block: the file itself, or what its `archive` key holds (README: `{ "archive": {...} }`).
+ * The block has no `archive` key of its own, so a file with one is always the wrapped form; anything beside
+ * it is refused by name (it was reported as an unknown `archive` key, the documented one).
+ */
+function archiveBlockOf(obj: Record<string, unknown>, file: string): Record<string, unknown> {
+  if (!('archive' in obj)) return obj;
+  const beside = Object.keys(obj).filter((k) => k !== 'archive');
+  if (beside.length > 0) {
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file}: unknown key(s) ${beside.map((k) => `'${k}'`).join(', ')} beside 'archive'`, {
+      hint: 'The file holds the archive block alone ({ "remotes": [...] }), or { "archive": {...} } with nothing beside it (the data directory is -d).',
+      details: { key: beside[0]! },
+    });
+  }
+  if (typeof obj.archive !== 'object' || obj.archive === null || Array.isArray(obj.archive)) {
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file}: 'archive' must be a JSON object (the archive block)`, { hint: 'Write { "archive": { "remotes": [...] } }, or the archive block alone.', details: { key: 'archive' } });
+  }
+  return obj.archive as Record<string, unknown>;
+}
+
+/**
  * The archive block of a JSON config file, not yet validated: relative paths in it (localDir, a
  * local remote's path, a GCS keyFilename, encryption.identityFile, hooks' cwd) are relative to the
  * file, and hook commands run in the file's directory. The file may hold credentials: its values
@@ -98,8 +118,7 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new BriError(ErrorCodes.CONFIG_INVALID, `--config ${file} must hold a JSON object`, { hint: 'Put the archive block ({ "remotes": [...] }) or { "archive": {...} } in it.' });
   }
-  const obj = parsed as Record<string, unknown>;
-  let config = typeof obj.archive === 'object' && obj.archive !== null && Object.keys(obj).length === 1 ? (obj.archive as Record<string, unknown>) : obj;
+  let config = archiveBlockOf(parsed as Record<string, unknown>, file);
   // Relative paths in the file are relative to the file, like any config file: the same file must
   // name the same archive directory, NAS and key files from any working directory.
   const dir = path.dirname(file);

@@ -54,3 +54,21 @@ describe('restoreSources', () => {
     expect(() => parseArchiveConfig({ restoreSources: ['nas'] })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', details: { key: 'restoreSources[0]' } }));
   });
 });
+
+describe('the { "archive": {...} } form the README documents', () => {
+  it('is taken alone; a key beside it is refused by its name, never the documented archive key (was: "unknown key(s) \'archive\'")', async () => {
+    const { dir, cfg } = await withConfig({ archive: { keepLocal: 1 } });
+    const ok = await runCli(['archive', 'list', '-d', dir, '--config', cfg]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    fs.writeFileSync(cfg, JSON.stringify({ archive: { keepLocal: 1 }, dataDir: 'data' }));
+    const beside = await runCli(['archive', 'list', '-d', dir, '--config', cfg]);
+    expect(beside.stderr).toMatch(/unknown key\(s\) 'dataDir' beside 'archive'/);
+    expect(beside.stderr).not.toMatch(/unknown key\(s\) 'archive'/);
+    expect(beside.code).toBe(2);
+    fs.writeFileSync(cfg, JSON.stringify({ archive: { keepLocal: -1 } }));
+    const inner = await runCli(['archive', 'list', '-d', dir, '--config', cfg]);
+    expect(inner.stderr).toContain('archive.keepLocal');
+    expect(inner.code).toBe(2);
+  });
+});
