@@ -14,7 +14,6 @@ import type { AgeIdentity } from './crypto/age-keys.js';
 import type { Manifest } from '../format/manifest.js';
 import type { ThawOptions } from '../remote/remote.js';
 import { readArchiveState } from '../store/archive-state.js';
-import { makeDirs } from '../store/durable-fs.js';
 import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
@@ -33,7 +32,7 @@ import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './package/i
 import { assertRegularFileInput } from './package/input-file.js';
 import type { ProgressEvent, ProgressListener } from './package/progress.js';
 import { readManifest } from './package/reader.js';
-import { repairArchive, type RepairResult } from './package/recovery.js';
+import { repairArchive, repairIntoNewFolder, type RepairResult } from './package/recovery.js';
 import { par2Repairer } from './package/repairer.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
 import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
@@ -362,7 +361,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     // (The archive's own name may be written: a repaired copy of it, the same archive.)
     if (given !== undefined && !opts.inPlace) checkOutputFile(given, this.places(), 'the repaired copy (--out)', idOfFile(file));
     const out = given ?? path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
-    const write = () => (given === undefined ? makeDirs(path.dirname(out)) : Promise.resolve()).then(() => repairArchive(file, out));
+    const write = () => (given === undefined ? repairIntoNewFolder(file, out) : repairArchive(file, out));
     // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.
     return path.dirname(out) === this.archiveDir ? this.changing(write) : write();
   }

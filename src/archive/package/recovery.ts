@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { RECOVERY_MEMBER, type Manifest } from '../../format/manifest.js';
-import { commitFile } from '../../store/durable-fs.js';
+import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
 import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
 import { chooseSliceLayout, createPar2, repairPar2 } from '../par2/index.js';
@@ -199,5 +199,17 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
     };
   } finally {
     await Promise.all([tmp, par2Tmp, zeroed].map((f) => fsp.rm(f, { force: true })));
+  }
+}
+
+/** `repairArchive` into a folder made for it (the default `repaired/`): a repair that fails leaves no empty folder behind. */
+export async function repairIntoNewFolder(file: string, outPath: string): Promise<RepairResult> {
+  const dir = path.dirname(path.resolve(outPath));
+  await makeDirs(dir);
+  try {
+    return await repairArchive(file, outPath);
+  } catch (err) {
+    await fsp.rmdir(dir).catch(() => undefined);
+    throw err;
   }
 }

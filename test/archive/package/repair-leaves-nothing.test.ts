@@ -1,0 +1,27 @@
+/** A repair that cannot repair leaves nothing behind: not the `repaired/` folder it would have written into. */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../../src/db.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const root = useTempDirs('bri-repair-nothing-');
+
+describe('archive repair beyond repair', () => {
+  it('exits 21 and leaves no empty repaired/ folder among the archives', async () => {
+    const r = await root();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { errorCorrection: { enabled: false }, compression: { level: 1 } } } });
+    for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { v: i });
+    const { archiveId, file } = await db.archive.create();
+    await db.close();
+    const fh = await fsp.open(file, 'r+');
+    await fh.write(Buffer.from('XXXX'), 0, 4, 1100);
+    await fh.close();
+    const repaired = await runCli(['archive', 'repair', archiveId, '-d', dataDir]);
+    expect(repaired.code, repaired.stderr).toBe(21);
+    expect(fs.existsSync(path.join(dataDir, 'archives', 'repaired'))).toBe(false);
+  });
+});
