@@ -86,7 +86,13 @@ const schema = z.strictObject({
   /** At most this many of the newest archives keep a local copy, once a remote copy remains. */
   keepLocal: z.number().int().min(0).optional(),
   /** Archives are pruned this many days after their seal, unless permanent or dated (default: kept). */
-  retentionDays: z.number().positive().max(3_650_000, { message: 'must be at most 3650000 days (10000 years)' }).optional(),
+  retentionDays: z
+    .number()
+    // Whole days from 1, as --retention and a remote's retentionDays take them (a fraction near 0 pruned all but the newest at once).
+    .int({ message: 'must be a whole number of days, at least 1' })
+    .min(1, { message: 'must be a whole number of days, at least 1' })
+    .max(3_650_000, { message: 'must be at most 3650000 days (10000 years)' })
+    .optional(),
   triggers: triggersSchema.prefault({}),
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
   cleanupWal: z.boolean().default(false),

@@ -72,3 +72,16 @@ describe('the { "archive": {...} } form the README documents', () => {
     expect(inner.code).toBe(2);
   });
 });
+
+describe('retentionDays', () => {
+  it('is whole days, at least 1, like --retention and a remote\'s retentionDays (was: 5e-324 taken)', async () => {
+    const { parseArchiveConfig } = await import('../../src/archive/config.js');
+    for (const bad of [5e-324, 0.00001, 0.5, 1.5]) {
+      expect(() => parseArchiveConfig({ retentionDays: bad }), String(bad)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: 'archive.retentionDays: must be a whole number of days, at least 1' }));
+    }
+    expect(parseArchiveConfig({ retentionDays: 1 }).retentionDays).toBe(1);
+    const dir = path.join(await makeTempDir('bri-config-file-'), 'data');
+    await expect(createDB({ storeConfig: { dataDir: dir, archive: { retentionDays: 5e-324 } } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', details: { key: 'retentionDays' } });
+    expect(fs.existsSync(dir)).toBe(false);
+  });
+});
