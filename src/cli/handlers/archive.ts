@@ -1,4 +1,5 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
+import * as path from 'node:path';
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
 import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
@@ -186,7 +187,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
           `size        ${formatBytes(s.bytes)} (from ${formatBytes(s.originalBytes)}${s.bytes ? `, ${(s.originalBytes / s.bytes).toFixed(1)}x` : ''})`,
           `lines       ${s.firstLine === null ? '-' : `${s.firstLine + 1}..${s.lastLine}`} (${s.walLines})`,
           `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
-          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine > g.fromLine ? `lines ${g.fromLine + 1}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${s.unreadable.length} cannot)` : ''}`,
+          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine > g.fromLine ? `lines ${g.fromLine + 1}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${unreadableCount(s.unreadable)})` : ''}`,
           ...shipping.map(reachLine),
         ].join('\n'),
         o,
@@ -279,3 +280,9 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       return EXIT_OK;
     }),
 };
+
+/** How many archives cannot be read, not copies: one archive unreadable on two sources is one. */
+function unreadableCount(copies: ReadonlyArray<{ location: string; archiveId?: string }>): string {
+  const archives = new Set(copies.map((u) => u.archiveId ?? path.basename(u.location).replace(/\.bri$/, ''))).size;
+  return copies.length === archives ? `${archives} cannot` : `${archives} cannot, ${copies.length} copies`;
+}

@@ -113,4 +113,11 @@ describe('a rotted local copy is relied on for nothing', () => {
     expect(none.code).not.toBe(0);
     expect(fs.existsSync(path.join(fresh, 'archives', `${ids[0]}.bri`))).toBe(false);
   });
+
+  it('archive stats counts archives that cannot be read, not their copies', async () => {
+    const { dataDir, nas, config, ids, file } = await threeArchives(true);
+    for (const f of [file(ids[1]!), path.join(nas, 'archives', `${ids[1]}.bri`)]) await fsp.truncate(f, 1500);
+    const stats = await runCli(['archive', 'stats', '-d', dataDir, '-c', config]);
+    expect(stats.stdout).toMatch(/among the archives that can be read \(1 cannot, 2 copies\)/);
+  });
 });
