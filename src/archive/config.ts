@@ -159,15 +159,26 @@ function configError(key: string, message: string): BriError {
 }
 
 /** Settings each valid alone that cannot work together: refused rather than silently doing nothing. */
-function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous' | 'restoreSources'>, remotes: RemoteConfig[]): void {
+function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous' | 'restoreSources' | 'keepLocal'>, remotes: RemoteConfig[]): void {
   if (c.continuous.enabled && remotes.length === 0) throw configError('continuous.enabled', 'continuous shipping sends the WAL to remotes, and none is configured: add a remote (remote or remotes), or set enabled to false');
+  if (c.restoreSources === undefined) return;
   const names = nameRemotes(remotes);
+  // The remotes a source name means, as ArchiveSources.select reads it: none for `local` (the archive directory), else that remote, else every remote of that provider.
+  const meant = (s: string) => (s === LOCAL_SOURCE ? [] : names.includes(s) ? [s] : names.filter((_, i) => remotes[i]!.provider === s));
   // A source named here that no remote is would fail every restore and download (REMOTE_NOT_FOUND), a config error found late.
-  c.restoreSources?.forEach((s, i) => {
-    if (s !== LOCAL_SOURCE && !names.includes(s) && !remotes.some((r) => r.provider === s)) {
+  c.restoreSources.forEach((s, i) => {
+    if (s !== LOCAL_SOURCE && meant(s).length === 0) {
       throw configError(`restoreSources[${i}]`, `names no configured source: the sources are ${[LOCAL_SOURCE, ...names].join(', ')} (a remote's name, or a provider for all its remotes)`);
     }
   });
+  // keepLocal removes a local copy once any remote holds the archive: a remote restore never reads may then hold its only copy.
+  const unread = names.filter((n) => !c.restoreSources!.some((s) => meant(s).includes(n)));
+  if (c.keepLocal !== undefined && unread.length > 0) {
+    throw configError(
+      'restoreSources',
+      `leaves out ${unread.join(', ')}, while keepLocal removes local copies of archives a remote holds: restore and download would not find the archives only ${unread.length === 1 ? 'it holds' : 'they hold'}. Add ${unread.join(', ')} to restoreSources, or remove keepLocal`,
+    );
+  }
 }
 
 /** Validates the archive block. Throws CONFIG_INVALID naming the key (`archive.remotes[1].s3.bucket: is required`). */

@@ -85,3 +85,26 @@ describe('retentionDays', () => {
     expect(fs.existsSync(dir)).toBe(false);
   });
 });
+
+describe('keepLocal with restoreSources', () => {
+  it('restoreSources leaving out a remote while keepLocal removes local copies is CONFIG_INVALID naming the remote, before anything is written (was: TIMESTAMP_NOT_FOUND / "no source holds it" for archives nas holds)', async () => {
+    const { root, dir, cfg } = await withConfig({ keepLocal: 1, restoreSources: ['local'], remote: { provider: 'local', name: 'nas', path: '../nas' } });
+    fs.mkdirSync(path.join(root, 'nas'));
+    const r = await runCli(['archive', 'create', '-d', dir, '--config', cfg, '-q']);
+    expect(r.stderr).toMatch(/archive\.restoreSources: leaves out nas, while keepLocal removes local copies.*Add nas to restoreSources, or remove keepLocal/);
+    expect(r.code).toBe(2);
+    expect(fs.readdirSync(path.join(root, 'nas'))).toEqual([]);
+    expect(fs.existsSync(path.join(dir, 'archives'))).toBe(false);
+  });
+
+  it('is taken when restoreSources reads every remote (by name or provider), or without keepLocal', async () => {
+    const { parseArchiveConfig } = await import('../../src/archive/config.js');
+    const remotes = [{ provider: 'local', name: 'nas', path: '/mnt/nas' }, { provider: 's3', bucket: 'my-bucket' }, { provider: 's3', name: 'eu', bucket: 'my-bucket' }];
+    expect(parseArchiveConfig({ keepLocal: 0, remotes, restoreSources: ['s3', 'eu', 'nas'] }).restoreSources).toEqual(['s3', 'eu', 'nas']);
+    // A provider name means every remote of it only when no remote has that name (ArchiveSources.select): here 's3' is the first one.
+    expect(() => parseArchiveConfig({ keepLocal: 0, remotes, restoreSources: ['s3', 'nas'] })).toThrow(expect.objectContaining({ message: expect.stringMatching(/^archive\.restoreSources: leaves out eu,/) }));
+    expect(parseArchiveConfig({ keepLocal: 0, remotes: [{ provider: 's3', name: 'us', bucket: 'my-bucket' }, { provider: 's3', name: 'eu', bucket: 'my-bucket' }], restoreSources: ['s3'] }).restoreSources).toEqual(['s3']);
+    expect(parseArchiveConfig({ remotes, restoreSources: ['local'] }).restoreSources).toEqual(['local']);
+    expect(() => parseArchiveConfig({ keepLocal: 2, remotes, restoreSources: ['local', 'eu', 'nas'] })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/^archive\.restoreSources: leaves out s3,/) }));
+  });
+});
