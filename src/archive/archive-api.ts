@@ -12,6 +12,7 @@ import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy } from './copies/fetch.js';
 import { listLocalArchives } from './copies/local-catalog.js';
 import { archiveDirFor, checkLocations } from './copies/locations.js';
+import { assertArchiveDirOwner, instancesArchivedBy, recordArchiveDirOwner } from './copies/archive-dir-owner.js';
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
@@ -112,9 +113,10 @@ export class ArchiveApi extends ArchiveCatalogApi {
         const created = await this.host
           .exclusive(async () => {
             await this.refuseForeignBranch();
+            await assertArchiveDirOwner(this.archiveDir, this.host.dataDir, (await readArchiveState(this.host.dataDir))?.instanceId ?? '');
             const ec = this.config.errorCorrection;
             const recovery = ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined;
-            return createArchive({
+            const made = await createArchive({
               dataDir: this.host.dataDir,
               archiveDir: this.archiveDir,
               seal: this.host.seal,
@@ -130,6 +132,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
               fetchArchive: (id, workDir) => this.fetchForReplay(id, workDir),
               ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
             });
+            await recordArchiveDirOwner(this.archiveDir, this.host.dataDir, made.manifest.instanceId);
+            return made;
           })
           .catch(async (err: unknown) => {
             // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done, and
@@ -237,7 +241,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
   private async pruneNow(opts: { dryRun?: boolean; now?: Date }): Promise<PruneReport> {
     const listing = await this.scan();
     const ownInstance = (await readArchiveState(this.host.dataDir))?.instanceId;
-    return prune(listing, policyFromConfig(this.config, this.sources), this.sources, this.archiveDir, { ...opts, ...(ownInstance ? { ownInstance } : {}) });
+    const lineage = await instancesArchivedBy(this.archiveDir, this.host.dataDir);
+    return prune(listing, policyFromConfig(this.config, this.sources), this.sources, this.archiveDir, { ...opts, lineage, ...(ownInstance ? { ownInstance } : {}) });
   }
 
   /** Applies the retention policy (keepLocal, retentionDays, each remote's retentionDays); `dryRun` only reports. */

@@ -62,25 +62,26 @@ function oneCopyPerLocation(copies: ArchiveCopy[]): { distinct: ArchiveCopy[]; t
 }
 
 /**
- * The archives whose copies this prune decides on: this data directory's instance, and any archive this
- * archive directory holds or uploaded (its earlier instances). Another database's archives on a shared
- * bucket and prefix are left alone: their retention is theirs.
+ * The archives whose copies this prune decides on: this data directory's instance, and the instances it
+ * archived into its archive directory before (its earlier ones, after a restore in place: `lineage`).
+ * Another database's archives, on a shared bucket and prefix or in an archive directory it also wrote
+ * into, are left alone whatever this one holds of them: their retention is theirs.
  */
-function oursOnly(listing: MergedListing, records: ReadonlyMap<string, unknown>, ownInstance: string | undefined): { ours: MergedListing['archives']; others: MergedListing['archives'] } {
+function oursOnly(listing: MergedListing, ownInstance: string | undefined, lineage: ReadonlySet<string>): { ours: MergedListing['archives']; others: MergedListing['archives'] } {
   const ours: MergedListing['archives'] = [];
   const others: MergedListing['archives'] = [];
   for (const a of listing.archives) {
-    const mine = a.manifest.instanceId === ownInstance || records.has(a.manifest.archiveId) || a.copies.some((c) => c.source === LOCAL_SOURCE);
+    const mine = a.manifest.instanceId === ownInstance || lineage.has(a.manifest.instanceId);
     (mine ? ours : others).push(a);
   }
   return { ours, others };
 }
 
-export async function prune(listing: MergedListing, policy: RetentionPolicy, sources: ArchiveSources, archiveDir: string, opts: { dryRun?: boolean; now?: Date; ownInstance?: string } = {}): Promise<PruneReport> {
+export async function prune(listing: MergedListing, policy: RetentionPolicy, sources: ArchiveSources, archiveDir: string, opts: { dryRun?: boolean; now?: Date; ownInstance?: string; lineage?: ReadonlySet<string> } = {}): Promise<PruneReport> {
   const down = new Set(listing.unreachable.map((u) => u.source));
   const twinsOf = new Map<string, Map<string, ArchiveCopy[]>>();
   const records = await readAllCopyRecords(archiveDir);
-  const { ours, others } = oursOnly(listing, records, opts.ownInstance);
+  const { ours, others } = oursOnly(listing, opts.ownInstance, opts.lineage ?? new Set());
   const archives = ours.map((a) => {
     const local = a.copies.find((c) => c.source === LOCAL_SOURCE);
     const whole = a.copies.filter((c) => c.source === LOCAL_SOURCE || !c.damaged).filter((c) => !local || c.source === LOCAL_SOURCE || c.bytes === local.bytes);

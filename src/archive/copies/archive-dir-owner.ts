@@ -1,0 +1,81 @@
+/**
+ * An archive directory holds one database's archives. Its retention decides on
+ * every archive there that is its own (its instance's, and its earlier
+ * instances' after a restore in place), so a second data directory archiving
+ * into it would have one database's prune delete the other's archives, their
+ * only copies perhaps. `<archiveDir>/bri-archive-dir.json` records the data
+ * directory whose archives these are and the instances it archived there.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { writeFileDurable } from '../../store/durable-fs.js';
+import { realPath } from './locations.js';
+
+export const ARCHIVE_DIR_OWNER_FILE = 'bri-archive-dir.json';
+
+interface ArchiveDirOwner {
+  version: 1;
+  /** The data directory (real path) whose archives the directory holds. */
+  dataDir: string;
+  /** Every instance that data directory archived here (its earlier ones, after a restore in place, too). */
+  instances: string[];
+}
+
+async function readOwner(archiveDir: string): Promise<ArchiveDirOwner | null> {
+  const text = await fsp.readFile(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  if (text === null) return null;
+  try {
+    const o = JSON.parse(text) as ArchiveDirOwner;
+    if (o.version !== 1 || typeof o.dataDir !== 'string' || !Array.isArray(o.instances) || !o.instances.every((i) => typeof i === 'string')) throw new Error('bad fields');
+    return o;
+  } catch (err) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_DIR_OWNER_FILE} in ${archiveDir} is damaged: ${(err as Error).message}`, {
+      hint: `It names the data directory whose archives these are: remove it, and archive from that data directory again (it is written anew).`,
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Whether `dataDir` may archive as `instanceId` into `archiveDir`: the directory is its own, or holds no
+ * database's yet, or it is the same database (one of the owner's instances: the directory moved, or put
+ * back from a copy, whose chain the create's own checks judge). Another database, a clone too, may not.
+ */
+function mayArchive(owner: ArchiveDirOwner | null, dataDir: string, instanceId: string): boolean {
+  return owner === null || owner.dataDir === realPath(dataDir) || owner.instances.includes(instanceId);
+}
+
+/** Refuses (USAGE) to archive `dataDir` into an archive directory that holds another data directory's archives. */
+export async function assertArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
+  const owner = await readOwner(archiveDir);
+  if (mayArchive(owner, dataDir, instanceId)) return;
+  throw new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner!.dataDir}: archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives`, {
+    hint: `Give this data directory an archive directory of its own (--archive-dir, archive.localDir); a remote may be shared. If ${owner!.dataDir} moved here, its archive directory follows once the old path is gone.`,
+    details: { archiveDir, owner: owner!.dataDir, dataDir: path.resolve(dataDir) },
+  });
+}
+
+/**
+ * Records that `dataDir` archived `instanceId` into `archiveDir` (a durable write, only when something changes).
+ * The same database at another path takes the directory over only once the owner's path is gone (it moved).
+ */
+export async function recordArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
+  const owner = await readOwner(archiveDir);
+  const real = realPath(dataDir);
+  if (owner !== null && owner.dataDir !== real && (fs.existsSync(owner.dataDir) || !owner.instances.includes(instanceId))) return;
+  const instances = owner?.instances ?? [];
+  if (owner?.dataDir === real && instances.includes(instanceId)) return;
+  const next: ArchiveDirOwner = { version: 1, dataDir: real, instances: instances.includes(instanceId) ? instances : [...instances, instanceId] };
+  await writeFileDurable(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), JSON.stringify(next, null, 2) + '\n');
+}
+
+/**
+ * The instances whose archives in `archiveDir` are `dataDir`'s to decide on (their retention is its own):
+ * those it archived there, when the directory is its own; none when it is another's or records no owner.
+ */
+export async function instancesArchivedBy(archiveDir: string, dataDir: string): Promise<ReadonlySet<string>> {
+  const owner = await readOwner(archiveDir);
+  return new Set(owner !== null && owner.dataDir === realPath(dataDir) ? owner.instances : []);
+}
