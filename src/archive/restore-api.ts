@@ -244,6 +244,7 @@ export class RestoreApi {
         sources: this.sources,
         order: this.order(opts.source),
         unreachable: listing.unreachable,
+        unreadable: listing.unreadable,
         ...(opts.instanceId !== undefined ? { explicitInstance: opts.instanceId } : {}),
         ...(own !== undefined ? { ownInstance: own } : {}),
       },

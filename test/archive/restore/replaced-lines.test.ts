@@ -155,24 +155,25 @@ describe('a restore over a directory with lines it does not bring back', () => {
     }
   });
 
-  it('an archive file that cannot be read is said by the restore that goes on without it (latest restored from the one before looked whole)', async () => {
+  it('an archive file newer than every readable one that cannot be read stops restore latest (ARCHIVE_CORRUPTED naming it), dry run too; the older one restores when named', async () => {
     const dir = path.join(await makeTempDir(), 'data');
     const db = await createDB({ storeConfig: { dataDir: dir } });
     for (let i = 0; i < 5; i++) await db.set(`A${i}`, { v: i });
-    await db.archive.create();
+    const older = await db.archive.create();
     for (let i = 0; i < 3; i++) await db.set(`B${i}`, { v: i });
     const newest = await db.archive.create();
     await db.close();
     await fsp.truncate(newest.file, 2000);
     const out = path.join(path.dirname(dir), 'out');
     for (const dryRun of [true, false]) {
-      const r = await openRestore({ dataDir: dir }).fromLatest({ targetDir: out, dryRun });
-      expect(r.lastLine).toBe(5);
-      expect(r.warnings.filter((w) => w.includes('could not be read')), `dry run ${dryRun}`).toEqual([expect.stringContaining(newest.file)]);
+      const err = await openRestore({ dataDir: dir }).fromLatest({ targetDir: out, dryRun }).catch((e: unknown) => e);
+      expect(isBriError(err, 'ARCHIVE_CORRUPTED'), `dry run ${dryRun}: ${String(err)}`).toBe(true);
+      expect((err as Error).message).toContain(newest.file);
     }
     const cli = await runCli(['restore', 'latest', '-d', dir, '--target', path.join(path.dirname(dir), 'out2')]);
-    expect(cli.code, cli.stderr).toBe(0);
-    expect(cli.stdout + cli.stderr).toMatch(/WARNING.*could not be read/);
+    expect(cli.code, cli.stderr).toBe(21);
+    const named = await openRestore({ dataDir: dir }).from(older.archiveId, { targetDir: out });
+    expect(named.lastLine).toBe(5);
   });
 
   it('through the CLI: the dry run prints the warning, the error its hint', async () => {
