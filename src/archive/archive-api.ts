@@ -16,7 +16,6 @@ import { assertArchiveDirOwner, instancesArchivedBy, recordArchiveDirOwner } fro
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
-import { chainTip } from './create/chain-start.js';
 import { cleanupArchivedWal, guarded, isNothingToArchive, reported, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
@@ -131,6 +130,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
               knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
               fetchArchive: (id, workDir) => this.fetchForReplay(id, workDir),
               ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
+              // What opens the previous archives when the encryption setting changed since them (else the environment's).
+              ...(this.config.encryption?.identityFile ? { identity: this.config.encryption.identityFile } : {}),
             });
             await recordArchiveDirOwner(this.archiveDir, this.host.dataDir, made.manifest.instanceId);
             return made;
@@ -139,8 +140,6 @@ export class ArchiveApi extends ArchiveCatalogApi {
             // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done, and
             // what it did is told with the error (details.afterSteps), a failed upload as much as a made one.
             if (isNothingToArchive(err)) {
-              // Which archive holds it all: the CLI's answer names it ("nothing to archive: <id> already holds ...").
-              err.details.heldBy ??= (await this.chainTipNow().catch(() => null)) ?? null;
               const steps = await this.afterSteps(opts).catch(() => null);
               if (steps && (steps.uploads.length > 0 || steps.cleanup || steps.prune)) err.details.afterSteps = steps;
             }
@@ -179,11 +178,6 @@ export class ArchiveApi extends ArchiveCatalogApi {
   }
 
   /** The archive the next one continues: what a create with nothing new names as holding everything. */
-  private async chainTipNow(): Promise<{ archiveId: string; endLine: number } | null> {
-    const state = await readArchiveState(this.host.dataDir);
-    const tip = state ? (await chainTip(state, this.archiveDir, async () => (await this.scan()).archives.map((a) => a.manifest))).tip : null;
-    return tip && { archiveId: tip.archiveId, endLine: tip.endLine };
-  }
 
   /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */
   private async refuseForeignBranch(): Promise<void> {

@@ -11,7 +11,7 @@ import { segmentName } from '../../store/layout.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { contentDigestInput } from '../../format/checksums.js';
 import { MANIFEST_VERSION, snapshotMemberName, type Manifest } from '../../format/manifest.js';
-import type { AgeRecipients } from '../crypto/age-keys.js';
+import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
@@ -43,6 +43,8 @@ export type Retention = 'permanent' | Date | { days: number };
 
 export interface CreateArchiveOptions {
   dataDir: string;
+  /** What opens the previous archives' sealed seed when the encryption setting changed (an identity file's path or identities; default the environment's). */
+  identity?: string | AgeIdentity;
   archiveDir: string;
   seal: Sealer;
   key?: EncryptionKey;
@@ -203,6 +205,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       // With the end state's text from the caller, the start state is needed as text and counts only.
       needState: sealed.endSnapshotText === undefined,
       ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}), level,
+      ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
     });
     const M = start.walLine;
     if (removedLinesFile !== null) {

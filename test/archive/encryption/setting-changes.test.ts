@@ -135,3 +135,17 @@ describe('a change of archive.encryption between archives', () => {
     expect(wrong.stderr).toContain(`no identity from ${k2.file} opens it`);
   }, 120_000);
 });
+
+describe('a change of archive.encryption with identityFile in the configuration', () => {
+  it('archives on with the identity the configuration names (no environment), as a restore reads it', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const [k1, k2] = [await keyPair(r, 'k1'), await keyPair(r, 'k2')];
+    await write(dataDir, 'DOC_0');
+    expect((await createWith(r, dataDir, { encryption: { recipients: [k1.recipient] } }, NO_AGE_ENV)).code).toBe(0);
+    await write(dataDir, 'DOC_1');
+    const made = await createWith(r, dataDir, { encryption: { recipients: [k2.recipient], identityFile: k1.file } }, NO_AGE_ENV);
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(made.stdout).manifest.encryption).toMatchObject({ recipients: [k2.recipient] });
+  });
+});
