@@ -42,7 +42,13 @@ const shape = {
   dataDir: z.string({ message: 'must be a directory path' }).min(1, { message: 'must be a directory path' }),
   walSegmentSize: wholeNumber('bytes', '10485760, 10 MiB'),
   fsyncMode: z.enum(['always', 'batched'], { message: "must be 'always' (acknowledged after fdatasync) or 'batched'" }).optional(),
-  batchIntervalMs: wholeNumber('milliseconds', '100'),
+  // A timer holds at most 2^31-1 ms: beyond it Node fires at once, a sync loop of 1 ms.
+  batchIntervalMs: z
+    .number({ message: 'must be a whole number of milliseconds, at least 1 (default 100)' })
+    .int({ message: 'must be a whole number of milliseconds, at least 1 (default 100)' })
+    .min(1, { message: 'must be a whole number of milliseconds, at least 1 (default 100)' })
+    .max(2 ** 31 - 1, { message: 'must be at most 2147483647 ms (about 24.8 days, the longest a timer holds)' })
+    .optional(),
   encryptionKey: z
     .string({ message: 'must be a string of 64 hex characters (32 bytes)' })
     .refine((k) => k === '' || /^[0-9a-fA-F]{64}$/.test(k.trim()), { message: 'must be 64 hex characters (32 bytes)' })

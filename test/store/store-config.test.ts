@@ -33,6 +33,7 @@ describe('storeConfig', () => {
     [{ walSegmentSize: -1 }, /^storeConfig\.walSegmentSize: /],
     [{ walSegmentSize: 1.5 }, /^storeConfig\.walSegmentSize: /],
     [{ fsyncMode: 'batched', batchIntervalMs: 0 }, /^storeConfig\.batchIntervalMs: must be a whole number of milliseconds/],
+    [{ fsyncMode: 'batched', batchIntervalMs: 3_000_000_000 }, /^storeConfig\.batchIntervalMs: must be at most 2147483647 ms/],
     [{ batchIntervalMs: 50 }, /^storeConfig\.batchIntervalMs: takes effect only with fsyncMode: 'batched'/],
     [{ invalidLines: 'ignore' }, /^storeConfig\.invalidLines: must be 'error' or 'skip'/],
     [{ snapshotOnClose: 'no' }, /^storeConfig\.snapshotOnClose: must be true or false/],
