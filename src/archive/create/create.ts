@@ -28,6 +28,7 @@ import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from '
 import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
 import { lockInstanceCreate, removeDeadStages } from './create-lock.js';
+import { readAllCopyRecords, type CopyRecord } from '../copies/records.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
 export type { RecoveryWriter } from '../package/recovery.js';
@@ -185,7 +186,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
         // Lines after the last archive (even one no source holds any more) that this one does not hold are said.
         const prevEnd = tip?.endLine ?? chain.deleted?.endLine;
         if (prevEnd !== undefined && startLine > prevEnd) {
-          const why = tip ? 'they are no longer in wal/ and no remote holds them' : `archive ${chain.deleted!.archiveId}, which this directory continues, is in no source`;
+          const why = tip ? await whyNotFetched(opts.archiveDir, tip.archiveId, opts.fetchRemovedLines !== undefined) : `archive ${chain.deleted!.archiveId}, which this directory continues, is in no source`;
           gap = { fromLine: prevEnd + 1, toLine: startLine, reason: `${why}; this archive starts from the state at line ${startLine}` };
         }
       }
@@ -352,4 +353,16 @@ async function withdrawArchive(file: string, archiveId: string, cause: unknown):
   }
   // Not durable, the removal may be undone by a crash: the archive then is a newer one on disk, which the next create finds.
   await fsyncDir(path.dirname(file)).catch(() => undefined);
+}
+
+/**
+ * Why lines the WAL cleanup removed (once shipped) are not fetched back. With no remote configured this run cannot
+ * ask one: the remotes the previous archive was uploaded to are named, as where the shipped lines most likely are.
+ */
+async function whyNotFetched(archiveDir: string, tipId: string, remotesAsked: boolean): Promise<string> {
+  if (remotesAsked) return 'they are no longer in wal/ and no remote holds them';
+  const uploadedTo = [...new Set((await readAllCopyRecords(archiveDir).catch(() => new Map<string, CopyRecord[]>())).get(tipId)?.map((r) => r.source) ?? [])];
+  return uploadedTo.length
+    ? `they are no longer in wal/, and this run has no remote configured to fetch them back from (shipped WAL is most likely on ${uploadedTo.join(', ')}: run with the configuration that names it, -c, to archive them as lines)`
+    : 'they are no longer in wal/, and no remote is configured to fetch them back from';
 }
