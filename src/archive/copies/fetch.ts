@@ -137,7 +137,6 @@ async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opt
 export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): Promise<FetchedCopy> {
   const id = entry.manifest.archiveId;
   const skipped: SourceProblem[] = [];
-  const absent: SourceProblem[] = [];
   const skip = (p: SourceProblem) => {
     skipped.push(p);
     opts.onProblem?.(p);
@@ -155,8 +154,8 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
     }
     const copy = entry.copies.find((c) => c.source === source);
     if (!copy) {
-      // Known from the listing (keepLocal removed it, say): nothing was tried, so nothing is said; only an answer with no good copy names it.
-      absent.push({ source, reason: 'has no copy of this archive', code: ErrorCodes.ARCHIVE_NOT_FOUND });
+      // Known from the listing (keepLocal removed it, say): nothing was tried, so nothing is told as it goes (onProblem); the result still lists it.
+      skipped.push({ source, reason: 'has no copy of this archive', code: ErrorCodes.ARCHIVE_NOT_FOUND });
       continue;
     }
     const made: string[] = [];
@@ -188,7 +187,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });
     }
   }
-  throw noGoodCopy(id, [...skipped, ...absent]);
+  throw noGoodCopy(id, skipped);
 }
 
 /** Failures to get a copy at all (the network, the source, the disk, a cancel): nothing is known about the copy itself. */

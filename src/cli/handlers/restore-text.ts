@@ -42,7 +42,8 @@ export function printResult(result: RestoreResult, opts: CommonOptions): void {
   printLine(
     [
       result.plan.archive ? `restored ${result.targetDir} from ${result.plan.archive.manifest.archiveId} (copy on ${result.source})` : `restored ${result.targetDir} from the shipped WAL on ${result.source} (no archive yet)`,
-      ...result.skipped.map((p) => `passed over  ${p.source}: ${p.reason}`),
+      // A source with no copy at all was not passed over: nothing was tried there.
+      ...result.skipped.filter((p) => p.code !== 'ARCHIVE_NOT_FOUND').map((p) => `passed over  ${p.source}: ${p.reason}`),
       result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
       `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
       `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
