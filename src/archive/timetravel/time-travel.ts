@@ -95,15 +95,24 @@ export interface StateAnswer {
 
 /**
  * The line a history's lines start after, when lines before it are asked for and cannot be read: a clone's
- * starting state (read alone, or the start of its first archive, which has no archive before it). Null when the
- * history starts at line 0, or after an archive the chain names (its lines are said where they are missing).
+ * starting state (read alone, or the start of its first archive, which has no archive before it), or the
+ * start of the oldest archive any source holds when the ones before it are gone (expired by retention,
+ * deleted): `expired` then. Null when the history starts at line 0, or reaches no line before its first archive.
  */
-function historyStartLine(input: ScanInput, from: number | null): number | null {
-  if (input.start) return input.start.line > 0 ? input.start.line : null;
+function historyStartLine(input: ScanInput, from: number | null): { line: number; expired: boolean } | null {
+  if (input.start) return input.start.line > 0 ? { line: input.start.line, expired: false } : null;
   const first = input.archives[0]?.manifest;
-  if (!first || first.timeRange.walLines.start === 0 || first.previousArchiveId !== null) return null;
+  if (!first || first.timeRange.walLines.start === 0) return null;
   // A history from a moment the first archive's starting state already holds does not reach before it.
-  return from === null || from <= first.timeRange.start.getTime() ? first.timeRange.walLines.start : null;
+  if (from !== null && from > first.timeRange.start.getTime()) return null;
+  return { line: first.timeRange.walLines.start, expired: first.previousArchiveId !== null };
+}
+
+/** Why the lines before a history's start are not in it. */
+function beforeStartReason(start: { line: number; expired: boolean }, input: ScanInput): string {
+  if (start.expired) return `before the oldest archive any source holds (${input.archives[0]!.manifest.archiveId}): the archives before it are in no source (expired by retention, or deleted)`;
+  const cloned = input.start !== undefined || input.tail?.origin?.line === start.line;
+  return cloned ? "before this directory's history starts: in the archives of the instance it was cloned or restored from" : "before this instance's first archive: in no archive of it";
 }
 
 /** The archives from `first` on, in the order their lines follow (the newest of any two that start at one line). */
@@ -321,11 +330,9 @@ export class TimeTravel {
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
-    const startLine = historyStartLine(input, from);
-    if (startLine !== null) {
-      const cloned = input.start !== undefined || input.tail?.origin?.line === startLine;
-      const reason = cloned ? "before this directory's history starts: in the archives of the instance it was cloned or restored from" : "before this instance's first archive: in no archive of it";
-      const before = { fromLine: 1, toLine: startLine, reason };
+    const start = historyStartLine(input, from);
+    if (start !== null) {
+      const before = { fromLine: 1, toLine: start.line, reason: beforeStartReason(start, input) };
       missing.unshift(before);
       o.onSourceProblem?.({ source: 'archives', reason: `lines 1..${before.toLine} are ${before.reason}: a change to ${key} there is not in this history` });
     }
