@@ -46,7 +46,7 @@ function idOf(u: UnreadableCopy): string | null {
  * (on any source) may hold lines after it, so a restore of `latest` from the older one would lose them
  * silently. Said as damage, with the way to restore the older state on purpose.
  */
-function assertNothingNewerUnread(ctx: PlannerContext, latest: RestorePlan): void {
+function assertNothingNewerUnread(ctx: PlannerContext, latest: RestorePlan, ts?: number): void {
   const chosen = latest.archive!.manifest.archiveId;
   const readable = new Set(ctx.archives.map((a) => a.manifest.archiveId));
   const newer = (ctx.unreadable ?? []).filter((u) => {
@@ -55,9 +55,12 @@ function assertNothingNewerUnread(ctx: PlannerContext, latest: RestorePlan): voi
   });
   if (newer.length === 0) return;
   const first = newer[0]!;
-  throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the newest archive cannot be read: ${first.source}: ${first.location} (${first.error.message}); the newest readable one, ${chosen}, may end before it`, {
-    hint: `Repair it (\`bri archive verify --all\`, \`bri archive repair\`) or bring a good copy back; to restore the older state on purpose: \`bri restore from ${chosen}\`.`,
-    details: { unreadable: newer.map((u) => u.location), newestReadable: chosen },
+  // A time past the newest readable archive is in the unreadable one, as far as anything here can tell: not "in no archive".
+  const lost = ts === undefined ? `the newest readable one, ${chosen}, may end before it` : `it may hold ${new Date(ts).toISOString()}, which the newest readable one, ${chosen}, ends before`;
+  const older = ts === undefined ? `to restore the older state on purpose: \`bri restore from ${chosen}\`` : `a time the archives read hold can be restored meanwhile (\`bri restore list\`)`;
+  throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the newest archive cannot be read: ${first.source}: ${first.location} (${first.error.message}); ${lost}`, {
+    hint: `Repair it (\`bri archive verify --all\`, \`bri archive repair\`) or bring a good copy back; ${older}.`,
+    details: { unreadable: newer.map((u) => u.location), newestReadable: chosen, ...(ts !== undefined ? { timestamp: ts } : {}) },
   });
 }
 
@@ -136,6 +139,10 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
   // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines up to T.
   const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
   const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();
-  if (!shipped || shipped.endTime === null || target.timestamp < sealedAt || target.timestamp > shipped.endTime) throw notFound(target.timestamp, archives, shipped);
-  return { ...latest, target, untilTimestamp: target.timestamp, continuesChain: false, shipped };
+  const ts = target.timestamp;
+  if (ts < sealedAt) throw notFound(ts, archives, shipped);
+  if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };
+  // Past every line archived or shipped.
+  assertNothingNewerUnread(ctx, latest, ts);
+  throw notFound(ts, archives, shipped);
 }
