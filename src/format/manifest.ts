@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
 import { decodeJss, encodeJss } from './jss.js';
-import { memberEndTime } from './line-time.js';
+import { liftToEffectiveTimes, memberEndTime } from './line-time.js';
 
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_MEMBER = 'manifest.jss';
@@ -225,5 +225,7 @@ export function decodeManifest(text: string): Manifest {
   if (m.timeRange.sealedAt.getTime() < m.timeRange.end.getTime()) throw bad('timeRange.sealedAt is before timeRange.end');
   const names = m.contents.segments.map((s) => s.file);
   if ([...names].sort() .join() !== names.join()) throw bad('segments out of order');
+  // Checked as written; read at effective times (an archive made before `timesBack` existed has raw ones).
+  liftToEffectiveTimes(m);
   return m;
 }

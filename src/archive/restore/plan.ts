@@ -3,6 +3,7 @@
  * a value that `restore` carries out and `--dry-run` prints.
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { liftChainsToEffectiveTimes } from '../../format/line-time.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseTime } from '../../format/input.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
@@ -85,6 +86,7 @@ export interface TimelineRange {
 
 /** Each instance's archives grouped into ranges that chain with no gap (another instance's archive listed between two of them splits nothing). */
 export function timeline(archives: ReadonlyArray<{ manifest: Manifest }>): TimelineRange[] {
+  liftChainsToEffectiveTimes(archives.map((a) => a.manifest));
   const out: TimelineRange[] = [];
   const lastOf = new Map<string, TimelineRange>();
   for (const a of archives) {
@@ -120,6 +122,8 @@ export function instanceArchives<A extends { manifest: Manifest }>(all: A[], ins
     );
   }
   const archives = all.filter((a) => a.manifest.instanceId === id).sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start);
+  // Every range read from here on is at effective times, archives made before `timesBack` existed too.
+  liftChainsToEffectiveTimes(archives.map((a) => a.manifest));
   if (archives.length === 0) throw notFoundUnlessUnread(new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archives of instance ${id}`, { hint: '`bri restore list` shows the instances there are.', details: { instanceId: id } }), unread);
   return { instanceId: id, archives };
 }
