@@ -15,7 +15,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState, recordedArchiveDir } from '../../store/archive-state.js';
 import { writeFileDurable } from '../../store/durable-fs.js';
 import { listLocalArchives } from './local-catalog.js';
-import { realPath } from './locations.js';
+import { DEFAULT_ARCHIVE_SUBDIR, realPath } from './locations.js';
 
 export const ARCHIVE_DIR_OWNER_FILE = 'bri-archive-dir.json';
 
@@ -51,14 +51,36 @@ function mayArchive(owner: ArchiveDirOwner | null, dataDir: string, instanceId: 
   return owner === null || owner.dataDir === realPath(dataDir) || owner.instances.includes(instanceId);
 }
 
+/**
+ * An archive directory of its own for `dataDir` to be told to use: its default one, unless that is the
+ * refused directory itself (then one beside the data directory).
+ */
+function ownArchiveDirFor(dataDir: string, refused: string): string {
+  const preferred = path.join(path.resolve(dataDir), DEFAULT_ARCHIVE_SUBDIR);
+  return realPath(preferred) === realPath(refused) ? `${path.resolve(dataDir)}-archives` : preferred;
+}
+
 /** Refuses (USAGE) to archive `dataDir` into an archive directory that holds another data directory's archives. */
 export async function assertArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
   const owner = await readOwner(archiveDir);
   if (mayArchive(owner, dataDir, instanceId)) return;
+  const own = ownArchiveDirFor(dataDir, archiveDir);
   throw new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner!.dataDir}: archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives`, {
-    hint: `Give this data directory an archive directory of its own (--archive-dir, archive.localDir); a remote may be shared. If ${owner!.dataDir} moved here, its archive directory follows once the old path is gone.`,
-    details: { archiveDir, owner: owner!.dataDir, dataDir: path.resolve(dataDir) },
+    hint:
+      `Give this data directory an archive directory of its own: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${own}\` (and archive.localDir: ${own} in its --config); its chain goes on there, ` +
+      `and anything it archived in ${archiveDir} before stays there to restore from (-a ${archiveDir}). A remote may be shared. If ${owner!.dataDir} moved here, its archive directory follows once the old path is gone.`,
+    details: { archiveDir, owner: owner!.dataDir, dataDir: path.resolve(dataDir), ownArchiveDir: own },
   });
+}
+
+/**
+ * Whether `archiveDir` is another database's, `dataDir` (as `instanceId`) may not archive there: a directory
+ * the previous version let two data directories share went to the first to archive after the upgrade.
+ * A damaged owner file tells nothing: false.
+ */
+export async function ownedByAnother(archiveDir: string, dataDir: string, instanceId: string): Promise<boolean> {
+  const owner = await readOwner(archiveDir).catch(() => null);
+  return owner !== null && !mayArchive(owner, dataDir, instanceId);
 }
 
 /** How many entries of a folder are looked at for data directories (a folder of thousands is not read whole). */

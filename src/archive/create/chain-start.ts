@@ -18,6 +18,7 @@ import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import { snapshotPastWalEnd } from '../../store/recovery.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
+import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
@@ -79,7 +80,9 @@ export function realPathOr(p: string): string {
 /**
  * An archive run into another archive directory than the one the instance's archives are made in (a
  * command line without the database's localDir) would start a second chain of the same instance beside
- * the first. Refused while that directory holds archives of the instance; a directory moved away is not.
+ * the first. Refused while that directory holds archives of the instance; a directory moved away is not,
+ * nor one that became another database's (a directory the previous version let a clone share with its
+ * parent goes to the first to archive after the upgrade: the other's chain goes on in one of its own).
  */
 export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, archiveDir: string): Promise<void> {
   const recorded = state.archiveDir;
@@ -87,8 +90,9 @@ export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, a
   // A copy of the directory (or the directory moved) makes its archives where it is now.
   if (state.archivedFrom !== undefined && state.archivedFrom !== realPathOr(dataDir)) return;
   if (!(await listLocalArchives(recorded).catch(() => [])).some((a) => a.manifest.instanceId === state.instanceId)) return;
+  if (await ownedByAnother(recorded, dataDir, state.instanceId)) return;
   throw new BriError(ErrorCodes.USAGE, `this data directory's archives are made in ${recorded}, not ${path.resolve(archiveDir)}: an archive here would start a second chain of the same instance`, {
-    hint: `Give --archive-dir ${recorded} (or the configuration's localDir, with --config); if the archives moved, point at where they are now.`,
+    hint: `Give --archive-dir ${recorded}: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${recorded}\` (or archive.localDir: ${recorded} in --config); if the archives moved, point at where they are now.`,
     details: { recorded, given: path.resolve(archiveDir) },
   });
 }

@@ -3,7 +3,8 @@
  * version wrote none: here, the file is removed to stand for that). The
  * instances whose archives such a directory holds are its database's, as the
  * previous version's prune took them, unless another data directory beside it
- * records archiving there (a clone the previous version let share it).
+ * records archiving there (a clone the previous version let share it): then
+ * that one, refused there, goes on in an archive directory of its own.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -64,5 +65,55 @@ describe('an archive directory made before bri-archive-dir.json existed', () => 
     expect(after.kept.filter((d) => d.reason === 'other-database')).toEqual([]);
     expect(after.removed.map((d) => d.archiveId)).toEqual([ids[0]]);
     expect(bris(archiveDir)).not.toContain(`${ids[0]!}.bri`);
+  });
+
+  it("shared by a parent and its clone: the first to archive after the upgrade owns it without the other's instance; the other is refused there with the command to run, and that command makes its archives in a directory of its own", async () => {
+    const r = await tmp();
+    const shared = path.join(r, 'shared');
+    const parent = path.join(r, 'parent');
+    const clone = path.join(r, 'clone');
+    await writeKeys(parent, 'P1', 2);
+    expect((await createIn(parent, shared)).code).toBe(0);
+    const cloned = await runCli(['restore', 'clone', '-q', '-d', parent, '-a', shared, '--target', clone]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    // What the previous version allowed: the clone archiving into the parent's directory, no owner recorded.
+    await fsp.rm(path.join(shared, OWNER_FILE));
+    await writeKeys(clone, 'C1', 2);
+    expect((await createIn(clone, shared)).code).toBe(0);
+    await fsp.rm(path.join(shared, OWNER_FILE), { force: true });
+
+    // After the upgrade, the clone archives first: the parent's instance is not recorded as the clone's.
+    await writeKeys(clone, 'C2', 1);
+    const byClone = await createIn(clone, shared);
+    expect(byClone.code, byClone.stderr).toBe(0);
+    expect(ownerOf(shared)).toEqual(expect.objectContaining({ dataDir: fs.realpathSync(clone), instances: [await instanceOf(clone)] }));
+    const cloneReport = await new ArchiveApi(offlineHost(clone, undefined), { localDir: shared, retentionDays: 1 }).prune({ now: later(), dryRun: true });
+    const parentInstance = await instanceOf(parent);
+    const parentIds = new Set<string>();
+    for (const f of bris(shared)) {
+      const m = await readManifest(path.join(shared, f));
+      if (m.instanceId === parentInstance) parentIds.add(m.archiveId);
+    }
+    expect(parentIds.size).toBeGreaterThan(0);
+    expect(cloneReport.removed.filter((d) => parentIds.has(d.archiveId))).toEqual([]);
+
+    // The parent is refused there; the hint names the command that gives it an archive directory of its own.
+    await writeKeys(parent, 'P2', 1);
+    const refused = await createIn(parent, shared);
+    expect(refused.code).toBe(2);
+    const own = path.join(parent, 'archives');
+    expect(refused.stderr).toContain(`bri archive create -d ${parent} --archive-dir ${own}`);
+    const wayOut = await runCli(['archive', 'create', '-q', '-d', parent, '--archive-dir', own]);
+    expect(wayOut.code, wayOut.stderr).toBe(0);
+    const [first] = bris(own);
+    expect((await readManifest(path.join(own, first!))).instanceId).toBe(parentInstance);
+    // Its archives there restore its whole state, the lines archived in the shared directory included.
+    const target = path.join(r, 'restored');
+    const restored = await runCli(['restore', 'latest', '-q', '-d', parent, '-a', own, '--target', target]);
+    expect(restored.code, restored.stderr).toBe(0);
+    const back = await createDB({ storeConfig: { dataDir: target } });
+    expect(await back.get('P1_0')).toEqual({ i: 0 });
+    expect(await back.get('P2_0')).toEqual({ i: 0 });
+    await back.close();
   });
 });
