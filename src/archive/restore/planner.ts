@@ -29,7 +29,25 @@ export interface PlannerContext {
   ownInstance?: string;
   /** Archive files that could not be read (their manifest cut or damaged on that copy): one newer than the latest readable stops `latest`. */
   unreadable?: ReadonlyArray<UnreadableCopy>;
+  /**
+   * Where the data directory's WAL ends (lines removed by a cleanup counted), read only for a time past every
+   * line archived or shipped; null: no data directory. Without it such a time is never taken for the end state.
+   */
+  dataDirEnd?: () => Promise<DataDirEnd | null>;
 }
+
+export interface DataDirEnd {
+  /** The directory's instance (null: never archived). */
+  instanceId: string | null;
+  /** Its last whole line, absolute. */
+  lastLine: number;
+}
+
+/** A plan for a time past the last line of a quiet database: the end state, which holds at that time. */
+export type PlannedRestore = RestorePlan & {
+  /** The last line (and its time) the restored state ends at, T being after it with nothing written since. */
+  pastLastLine?: { line: number; timestamp: number };
+};
 
 /** The archive id an unreadable copy is named as (its object name, or its file name), when it is one. */
 function idOf(u: UnreadableCopy): string | null {
@@ -69,13 +87,40 @@ export function archiveHolding<A extends { manifest: Manifest }>(archives: reado
   return archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime()).pop();
 }
 
-function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null): BriError {
+/**
+ * No archive or shipment holds `ts`. Past the last of them (`after`: its line, and the data directory's end
+ * when it was read), the way on is the newest state, or archiving the lines only the directory's WAL holds.
+ */
+function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null }): BriError {
   const ranges = timeline(archives);
   const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source} reaches ${new Date(shipped.endTime).toISOString()}` : '';
   return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}${reach}`, {
-    hint: 'Pick a time inside one of the available ranges (`bri restore list`).',
+    hint: after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir),
     details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })), ...(shipped?.endTime ? { shippedThrough: new Date(shipped.endTime) } : {}) },
   });
+}
+
+function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null): string {
+  const latest = `\`bri restore latest\` restores the newest state there is (line ${line})`;
+  if (ts > Date.now()) return `That moment has not come yet: ${latest}.`;
+  if (dir !== null && dir.lastLine > line) return `The data directory's WAL holds lines ${line + 1}..${dir.lastLine}, in no archive: \`bri archive create\` archives them, then restore to that moment; or ${latest}.`;
+  return `${latest[0]!.toUpperCase()}${latest.slice(1)}; lines written after it, if any, are only in the WAL of the database that wrote them (\`bri archive create\` there archives them).`;
+}
+
+/**
+ * The plan for a time past every line archived or shipped (`line`, the last of them): the end state when the
+ * instance's data directory is here and holds no line after it (a quiet database: nothing changed since),
+ * else the refusal with the way on (lines may have been written elsewhere by then, or be in that WAL only).
+ */
+async function pastTheEnd(ctx: PlannerContext, latest: RestorePlan, shipped: ShippedPlan | null, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>): Promise<PlannedRestore> {
+  const m = latest.archive!.manifest;
+  const line = shipped ? shipped.throughLine : m.timeRange.walLines.end;
+  const found = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
+  const dir = found?.instanceId === latest.instanceId ? found : null;
+  // (A shipped chain with a gap restores only up to it, not to its end.)
+  if (dir === null || dir.lastLine > line || (shipped !== null && shipped.gapAt !== null) || ts > Date.now()) throw notFound(ts, archives, shipped, { line, dir });
+  const pastLastLine = { line, timestamp: shipped?.endTime ?? m.timeRange.end.getTime() };
+  return { ...latest, target: { kind: 'timestamp', timestamp: ts }, untilTimestamp: null, shipped, pastLastLine };
 }
 
 /** Instances with shipped WAL from line 1 and no archive, by the time their WAL reaches (newest last). */
@@ -96,7 +141,7 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
   return [...found];
 }
 
-export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
+export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<PlannedRestore> {
   const listings: ShipmentListings = new Map();
   const down = new Set(ctx.unreachable.map((u) => u.source));
   const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, down, instanceId, afterLine, listings);
@@ -144,5 +189,7 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };
   // Past every line archived or shipped.
   assertNothingNewerUnread(ctx, latest, ts);
-  throw notFound(ts, archives, shipped);
+  // (Shipped WAL whose end's time is unknown may hold it.)
+  if (shipped && shipped.endTime === null) throw notFound(ts, archives, shipped);
+  return pastTheEnd(ctx, latest, shipped, ts, archives);
 }
