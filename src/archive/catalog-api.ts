@@ -18,7 +18,7 @@ import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, notFoundUnlessUnread, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
-import { downloadTo, refuseLoss, removeCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
+import { downloadTo, refuseLoss, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { storedEverywhere } from './copies/identity.js';
@@ -34,7 +34,7 @@ import type { ProgressEvent, ProgressListener } from './package/progress.js';
 import { readManifest } from './package/reader.js';
 import { repairArchive, repairIntoNewFolder, type RepairResult } from './package/recovery.js';
 import { par2Repairer } from './package/repairer.js';
-import { verifyArchive, type VerifyReport } from './package/verify.js';
+import type { VerifyReport } from './package/verify.js';
 import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 import type { ShippingEvent } from './shipping/shipper.js';
 
@@ -342,7 +342,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const file = this.fileFor(idOrFile);
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
-    if (local) return namedAs(idOrFile, file, await verifyArchive(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+    if (local) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source', unread);
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };

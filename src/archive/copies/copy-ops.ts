@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { readAllCopyRecords, removeCopyRecord } from './records.js';
 import { someCopyWhole } from './whole-copy.js';
-import { fetchGoodCopy, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
+import { fetchGoodCopy, pinned, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
 import { scratchPath } from '../package/scratch.js';
 import type { ArchiveCopy, CatalogArchive } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
@@ -51,12 +51,24 @@ export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: 
 export async function placeFetched(got: FetchedCopy, target: string): Promise<void> {
   const tmp = scratchPath(path.dirname(target), `placing-${path.basename(target)}`);
   try {
-    if (got.temporary.includes(got.file)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
+    // A download or a repair is moved into place; a local copy (read through a link to it) is copied: never the archive's own file.
+    if (got.temporary.includes(got.file) && (got.source !== LOCAL_SOURCE || got.repaired !== null)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
     else await fsp.copyFile(got.file, tmp);
     await commitFile(tmp, target);
   } finally {
     await fsp.rm(tmp, { force: true });
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
+  }
+}
+
+/** Verifies a local archive file through a link of this run's own: a prune removing the file meanwhile leaves the reading whole. */
+export async function verifyLocalCopy(file: string, verify: VerifyOptions): Promise<VerifyReport> {
+  const made: string[] = [];
+  const read = await pinned(file, path.dirname(file), path.basename(file), made).catch(() => file);
+  try {
+    return { ...(await verifyArchive(read, verify)), file };
+  } finally {
+    await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
   }
 }
 

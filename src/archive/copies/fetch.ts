@@ -133,6 +133,24 @@ async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opt
   });
 }
 
+/**
+ * The local copy under a name of this run's own (a hard link in its work directory, removed with its other
+ * scratch files): a prune or keepLocal that removes the archive's file while this run reads it (another
+ * process's, or the database's own job) leaves the reading whole. A copy gone already is ARCHIVE_NOT_FOUND, and
+ * the next source is tried; where no link can be made (another file system) the copy is read in place.
+ */
+export async function pinned(file: string, workDir: string, id: string, made: string[]): Promise<string> {
+  const link = scratchPath(workDir, `reading-${id}`);
+  try {
+    await fsp.link(file, link);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return file;
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'the local copy was removed since the listing (a prune, keepLocal)', { details: { archiveId: id, file } });
+  }
+  made.push(link);
+  return link;
+}
+
 /** The first good copy of `entry` in `opts.order`. Throws ARCHIVE_CORRUPTED / ARCHIVE_NOT_FOUND listing every source's reason. */
 export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): Promise<FetchedCopy> {
   const id = entry.manifest.archiveId;
@@ -162,7 +180,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
     let doubt = false;
     try {
       let file: string;
-      if (source === LOCAL_SOURCE) file = copy.file!;
+      if (source === LOCAL_SOURCE) file = await pinned(copy.file!, work.workDir, id, made);
       else {
         const remote = opts.sources.remote(source)!;
         file = scratchPath(work.workDir, `download-${id}-from-${source}`);
