@@ -42,6 +42,8 @@ export interface RestorePlan {
   continuesChain: boolean;
   /** Shipped WAL restored after the archive (latest, or a time past the archives). */
   shipped?: ShippedPlan | null;
+  /** A time past the last line of a quiet database (nothing written since): the end state is the state then, this line's. */
+  pastLastLine?: { line: number; timestamp: number };
 }
 
 /**

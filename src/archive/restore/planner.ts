@@ -43,12 +43,6 @@ export interface DataDirEnd {
   lastLine: number;
 }
 
-/** A plan for a time past the last line of a quiet database: the end state, which holds at that time. */
-export type PlannedRestore = RestorePlan & {
-  /** The last line (and its time) the restored state ends at, T being after it with nothing written since. */
-  pastLastLine?: { line: number; timestamp: number };
-};
-
 /** The archive id an unreadable copy is named as (its object name, or its file name), when it is one. */
 function idOf(u: UnreadableCopy): string | null {
   const id = u.archiveId ?? path.basename(u.location).replace(/\.bri$/, '');
@@ -112,7 +106,7 @@ function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null): strin
  * instance's data directory is here and holds no line after it (a quiet database: nothing changed since),
  * else the refusal with the way on (lines may have been written elsewhere by then, or be in that WAL only).
  */
-async function pastTheEnd(ctx: PlannerContext, latest: RestorePlan, shipped: ShippedPlan | null, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>): Promise<PlannedRestore> {
+async function pastTheEnd(ctx: PlannerContext, latest: RestorePlan, shipped: ShippedPlan | null, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>): Promise<RestorePlan> {
   const m = latest.archive!.manifest;
   const line = shipped ? shipped.throughLine : m.timeRange.walLines.end;
   const found = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
@@ -141,7 +135,7 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
   return [...found];
 }
 
-export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<PlannedRestore> {
+export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
   const down = new Set(ctx.unreachable.map((u) => u.source));
   const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, down, instanceId, afterLine, listings);
