@@ -41,9 +41,18 @@ export interface StartState {
   source: 'empty' | 'seed' | 'data-dir-snapshot' | 'replay';
 }
 
-function cannotRebuild(line: number, why: string): BriError {
+function cannotRebuild(line: number, why: string, keyless = false): BriError {
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot rebuild the state at line ${line}, where this archive must start: ${why}`, {
-    hint: 'Keep the archive directory (its .seeds/) with the data directory; set BRI_ENCRYPTION_KEY for an encrypted one.',
+    hint: `Keep the archive directory (its .seeds/) with the data directory${keyless ? '; the data directory is encrypted at rest: set BRI_ENCRYPTION_KEY' : ''}.`,
+    details: { line },
+  });
+}
+
+/** The previous archive, which would give the start state, is sealed with age and nothing here opens it (its seed went with a lost archive directory). */
+function previousSealed(line: number, failure: BriError): BriError {
+  const wrong = failure.code === ErrorCodes.DECRYPTION_FAILED;
+  return new BriError(wrong ? ErrorCodes.DECRYPTION_FAILED : ErrorCodes.ENCRYPTION_KEY_MISSING, `cannot start this archive at line ${line}: the state there is in the previous archive, encrypted with age, and ${wrong ? 'the identity given does not open it' : 'no age identity was given'} (no seed of it is in this archive directory)`, {
+    hint: 'Set BRI_AGE_IDENTITY (or archive.encryption.identityFile) to an identity that opens the previous archives, or BRI_AGE_PASSPHRASE for a passphrase; it is needed once, for this archive.',
     details: { line },
   });
 }
@@ -186,10 +195,14 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   }
   // Replay the previous archive, when it is here and readable.
   const previous = o.previousArchive && !retired && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
+  let replayKeyFailure: BriError | null = null;
   if (previous) {
     // An archive encrypted with age is read with the identity this machine has, if any (most hold recipients only): else the data directory is the way.
     const r = await replayArchive(previous, { key: o.key, age: await ageIdentity() }).catch((err: unknown) => {
-      if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return null;
+      if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) {
+        replayKeyFailure = err;
+        return null;
+      }
       throw err;
     });
     if (r !== null && r.manifest.timeRange.walLines.end === M) {
@@ -199,7 +212,13 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
   // Failing that, a sealed seed is said as what it is: rekeyed away from this configuration, or sealed for the setting before this one.
   const rebuild = (why: string) =>
-    sealedFor === null ? cannotRebuild(M, why) : retired ? sealedForOtherRecipients(M, sealedFor.recipients) : sealedForOldSetting(M, sealedFor, o.sealTo, identity ?? null, unsealFailure);
+    sealedFor !== null
+      ? retired
+        ? sealedForOtherRecipients(M, sealedFor.recipients)
+        : sealedForOldSetting(M, sealedFor, o.sealTo, identity ?? null, unsealFailure)
+      : replayKeyFailure !== null
+        ? previousSealed(M, replayKeyFailure)
+        : cannotRebuild(M, why, encryptedDir && o.key === undefined);
   const raw = await fsp.readFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
   if (raw === null) throw rebuild('there is no seed for it and no snapshot.jss in the data directory');
   if (isEncryptedSnapshot(raw) && o.key === undefined) throw rebuild('the data directory is encrypted and no key was given');
