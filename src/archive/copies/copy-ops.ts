@@ -115,9 +115,15 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
   const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
   const records = (await readAllCopyRecords(where.archiveDir)).get(m.archiveId) ?? [];
   if (remaining.length > 0 && (await someCopyWhole(remaining, entry.copies, m.archiveId, where.sources, records))) return;
-  const why = remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)` : `this is the only copy of archive ${m.archiveId}`;
+  const why =
+    remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)`
+    : doomed.length > 1 ? `this deletes every copy of archive ${m.archiveId} (${doomed.map((c) => c.source).join(', ')})`
+    : `this is the only copy of archive ${m.archiveId}`;
   throw new BriError(ErrorCodes.USAGE, `${why}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
-    hint: remaining.length > 0 ? `Repair the other copy first (\`bri archive repair ${m.archiveId} --in-place\`, or download a whole one), or pass --force to delete it anyway.` : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
+    hint:
+      remaining.length > 0 ? `Repair the other copy first (\`bri archive repair ${m.archiveId} --in-place\`, or download a whole one), or pass --force to delete it anyway.`
+      : doomed.length > 1 ? `Pass --force (force: true) to delete them all anyway, or delete one source's copy only (--source).`
+      : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
     details: { archiveId: m.archiveId },
   });
 }

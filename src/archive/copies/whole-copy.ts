@@ -51,7 +51,7 @@ export async function checkLocalCopy(file: string, archiveId: string): Promise<L
 /** The typed error of a local copy that cannot be relied on. */
 export function damagedLocalCopy(archiveId: string, file: string, problem: string, what: string): BriError {
   return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `the local copy of archive ${archiveId} is damaged (${problem}): ${what}`, {
-    hint: `Run \`bri archive repair ${archiveId} --in-place\` (or \`bri archive download ${archiveId}\` from a whole copy), then try again.`,
+    hint: `Run \`bri archive repair ${archiveId} --in-place\` (or \`bri archive download ${archiveId} <file>\` from a whole copy, then put it in its place), then try again.`,
     details: { archiveId, file },
   });
 }

@@ -28,8 +28,8 @@ export interface RetentionArchive {
 export type RemoveReason = 'expired' | 'beyond-keep-local';
 /**
  * `same-location`: the copy is another name for a copy the plan decides on (one file, two sources): it goes only with it.
- * `other-database`: an archive of another instance that this archive directory neither holds nor uploaded (a second database
- * on the same bucket and prefix): its own retention is not known here, so this one's never applies to it.
+ * `other-database`: an archive of an instance that is not this database's (not its own, nor one its archive directory's owner file
+ * records: a second database on the same bucket and prefix): its own retention is not known here, so this one's never applies to it.
  */
 export type KeepReason = 'newest' | 'permanent' | 'retention-date' | 'within-retention' | 'no-age-limit' | 'keep-local' | 'only-copy' | 'same-location' | 'other-database';
 

@@ -207,8 +207,10 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         return EXIT_OK;
       }
       const verb = r.dryRun ? 'would remove' : 'removed';
-      const others = r.kept.filter((d) => d.reason === 'other-database').length;
-      const left = others ? ` (${others} of them of other databases' archives on a shared remote, left to their own retention)` : '';
+      const others = r.kept.filter((d) => d.reason === 'other-database');
+      const here = others.filter((d) => d.source === 'local').length;
+      const where = [here ? `${here} in this archive directory` : '', others.length - here ? `${others.length - here} on a shared remote` : ''].filter(Boolean).join(', ');
+      const left = others.length ? ` (${others.length} of them of other databases' archives, ${where}, left to their own retention)` : '';
       printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept${left}`].join('\n'), o);
       for (const f of r.failed) process.stderr.write(`could not remove ${f.source}: ${f.archiveId}: [${f.error.code}] ${f.error.message}\n`);
       return outcomeExitCode.prune(r);

@@ -184,6 +184,8 @@ async function publish(lockPath: string, text: string): Promise<boolean> {
       return linked;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      // A write() error names no file (a full disk): the lock's, so that the error and its hint name the disk at fault.
+      (err as NodeJS.ErrnoException).path ??= lockPath;
       throw err;
     }
   });

@@ -120,4 +120,14 @@ describe('a rotted local copy is relied on for nothing', () => {
     const stats = await runCli(['archive', 'stats', '-d', dataDir, '-c', config]);
     expect(stats.stdout).toMatch(/among the archives that can be read \(1 cannot, 2 copies\)/);
   });
+
+  it('archive delete of every copy of lines no longer in wal/ says it deletes every copy (not "the only copy", and no upload hint)', async () => {
+    const { dataDir, config, ids } = await threeArchives(true);
+    expect((await runCli(['archive', 'cleanup-wal', '-d', dataDir, '-c', config])).code).toBe(0);
+    const del = await runCli(['archive', 'delete', ids[0]!, '-d', dataDir, '-c', config]);
+    expect(del.code).toBe(2);
+    expect(del.stderr).toMatch(/this deletes every copy of archive \S+ \(local, nas\)/);
+    expect(del.stderr).not.toMatch(/only copy|archive upload/);
+  });
 });
+
