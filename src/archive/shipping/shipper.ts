@@ -100,16 +100,17 @@ export class RemoteShipper {
    * less than it was (lines written since count): a failed read is no "caught up". `strict`: the failure is thrown.
    */
   private async measureLag(strict = false): Promise<void> {
+    // Lines appended while the end is read count toward the next measure (the end read may not hold them).
+    const since = this.appendedSince;
+    this.appendedSince = 0;
     let end: number;
     try {
       end = await this.ctx.endLine();
     } catch (err) {
-      this.lastLag += this.appendedSince;
-      this.appendedSince = 0;
+      this.lastLag += since;
       if (strict) throw err;
       return;
     }
-    this.appendedSince = 0;
     this.lastLag = Math.max(0, end - (this.shippedThrough ?? 0));
     // The oldest unshipped line is `lastLag` lines back from the newest: the first write batch holding it gives its age.
     const firstUnshipped = this.written - this.lastLag;
