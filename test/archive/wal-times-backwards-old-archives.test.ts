@@ -11,28 +11,18 @@ import { openOfflineArchive, openOfflineRestore } from '../../src/archive/offlin
 import { formatChecksums, parseChecksums } from '../../src/format/checksums.js';
 import { decodeJss, encodeJss } from '../../src/format/jss.js';
 import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../../src/format/manifest.js';
-import { encodeOperation, type Operation } from '../../src/format/operation.js';
-import { computePointer } from '../../src/format/pointer.js';
+import type { Operation } from '../../src/format/operation.js';
 import { BriStore } from '../../src/store/store.js';
 import { runCli } from '../support/cli.js';
 import { buildTar, tarLayout, tarMembers } from '../support/hostile-tar.js';
+import { appendLinesAt, setOp } from '../support/bri-lines.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-times-back-old-');
 const T0 = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
 
-function appendLines(file: string, prev: string, lines: Array<[number, Operation]>): string {
-  let text = '';
-  for (const [at, op] of lines) {
-    const entry = encodeOperation(op);
-    prev = computePointer(prev, entry);
-    text += `${T0 + at}|${prev}|${entry}\n`;
-  }
-  fs.appendFileSync(file, text);
-  return prev;
-}
-
-const set = (target: string, v: string): Operation => ({ action: 'SET', target, value: JSON.stringify({ v }) });
+const appendLines = (file: string, prev: string, lines: Array<[number, Operation]>): string => appendLinesAt(T0, file, prev, lines);
+const set = setOp;
 
 /**
  * Rewrites an archive's manifest as the previous version wrote it: no `timesBack`, the range ending at

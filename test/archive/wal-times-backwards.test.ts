@@ -8,27 +8,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openOfflineArchive, openOfflineRestore } from '../../src/archive/offline.js';
-import { encodeOperation, type Operation } from '../../src/format/operation.js';
-import { computePointer } from '../../src/format/pointer.js';
+import type { Operation } from '../../src/format/operation.js';
 import { BriStore } from '../../src/store/store.js';
+import { appendLinesAt, setOp } from '../support/bri-lines.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-times-back-');
 const T0 = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
 
-/** Appends BRI lines (`<time>|<pointer>|<entry>`) to a segment, chained from `prev`; returns the last pointer. */
-function appendLines(file: string, prev: string, lines: Array<[number, Operation]>): string {
-  let text = '';
-  for (const [at, op] of lines) {
-    const entry = encodeOperation(op);
-    prev = computePointer(prev, entry);
-    text += `${T0 + at}|${prev}|${entry}\n`;
-  }
-  fs.appendFileSync(file, text);
-  return prev;
-}
-
-const set = (target: string, v: string): Operation => ({ action: 'SET', target, value: JSON.stringify({ v }) });
+const appendLines = (file: string, prev: string, lines: Array<[number, Operation]>): string => appendLinesAt(T0, file, prev, lines);
+const set = setOp;
 
 describe('WAL times that go backwards', () => {
   it('archive ranges are not inverted, create says where times went back, and restore to T, show --at T and history cut the log at the same line', async () => {
