@@ -33,7 +33,7 @@ import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
 import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
-import { dataDirTail, startSeed } from './timetravel/wal-tail.js';
+import { dataDirEnd, dataDirTail, startSeed } from './timetravel/wal-tail.js';
 import { notYetArchived, noteReplacedLines, noteUnreadable, tailEnd } from './timetravel/tail-end.js';
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
@@ -247,6 +247,8 @@ export class RestoreApi {
         unreadable: listing.unreadable,
         ...(opts.instanceId !== undefined ? { explicitInstance: opts.instanceId } : {}),
         ...(own !== undefined ? { ownInstance: own } : {}),
+        // A time past every line archived or shipped is the end state when this directory wrote nothing since.
+        dataDirEnd: () => dataDirEnd(this.ctx.dataDir),
       },
       target,
     );

@@ -79,6 +79,14 @@ export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
   };
 }
 
+/** Where the WAL of `dataDir` ends (its last whole line, lines a cleanup removed counted); null when it is not a data directory or cannot be read. */
+export async function dataDirEnd(dataDir: string): Promise<{ instanceId: string | null; lastLine: number } | null> {
+  const tail = await dataDirTail(dataDir).catch(() => null);
+  const segments = await tail?.segments().catch(() => null);
+  if (!tail || !segments) return null;
+  return { instanceId: tail.instanceId, lastLine: segments.at(-1)?.lastLine ?? tail.startsAt - 1 };
+}
+
 /**
  * The segments, listed again when a cleanup removed lines meanwhile. A directory that keeps changing
  * under the listing (or is gone) is an error: an answer from none of its lines would look whole.

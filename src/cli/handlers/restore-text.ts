@@ -3,6 +3,13 @@ import type { RestoreListing, RestorePlan, RestoreResult } from '../../archive/o
 import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printJson, printLine } from '../output.js';
 
+function restoreTo(plan: RestorePlan): string {
+  const past = plan.pastLastLine;
+  // A time after a quiet database's last line: the newest state is the state then.
+  if (past && plan.target.kind === 'timestamp') return `${formatTime(plan.target.timestamp)}: after the last line (line ${past.line}, ${formatTime(past.timestamp)}), nothing written since: the newest state`;
+  return plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`;
+}
+
 export function describePlan(plan: RestorePlan): string {
   const a = plan.archive;
   const shipped = plan.shipped ? `shipped WAL  lines ${plan.shipped.afterLine + 1}..${plan.shipped.throughLine} on ${plan.shipped.source}${plan.shipped.gapAt !== null ? ` (missing from line ${plan.shipped.gapAt})` : ''}` : '';
@@ -12,7 +19,7 @@ export function describePlan(plan: RestorePlan): string {
     shipped,
     `instance     ${plan.instanceId}`,
     `time range   ${formatTime(plan.timeRange.start.getTime())} .. ${formatTime(plan.timeRange.end.getTime())}`,
-    `restore to   ${plan.untilTimestamp === null ? 'the end of the archive' : `${formatTime(plan.untilTimestamp)} (every line with timestamp <= it)`}`,
+    `restore to   ${restoreTo(plan)}`,
     `lines        snapshot at line ${plan.startLine}, then up to ${plan.linesToReplay} lines to replay`,
     `bytes        ${formatBytes(plan.bytesToFetch)} to read, up to ${formatBytes(plan.bytesToWrite)} to write`,
     `chain        ${plan.continuesChain ? 'continues (same instance)' : 'forks: the result gets a new instance id'}`,
@@ -46,6 +53,7 @@ export function printResult(result: RestoreResult, opts: CommonOptions): void {
       ...result.skipped.filter((p) => p.code !== 'ARCHIVE_NOT_FOUND').map((p) => `passed over  ${p.source}: ${p.reason}`),
       result.shipped ? `shipped WAL  ${result.shipped.lines} lines from ${result.shipped.source}, through line ${result.shipped.throughLine}` : '',
       `lines        ${result.linesRestored} (through absolute line ${result.lastLine}, ${formatTime(result.lastTimestamp)})`,
+      result.plan.pastLastLine ? `restore to   ${restoreTo(result.plan)}` : '',
       `state        ${result.documents ?? '?'} documents, ${result.collections ?? '?'} sets`,
       `instance     ${result.instanceId}`,
       result.repaired ? `repaired     ${result.repaired.repairedBlocks} of ${result.repaired.damagedBlocks} damaged blocks with PAR2` : '',
