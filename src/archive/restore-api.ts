@@ -213,6 +213,7 @@ export class RestoreApi {
           ...this.fetchOptions(opts.source, workDir, opts.onSourceProblem),
           // First the copy as it is (the build checks every member); verified and repaired first only when it does not match.
           verify: opts.verify === false ? false : verified ? true : 'on-doubt',
+          pin: !inPlace,
           unreachable: listing.unreachable,
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
@@ -308,7 +309,7 @@ export class RestoreApi {
   private timeTravel(): TimeTravel {
     return new TimeTravel({
       // Passed-over sources are told by the query (with the copy repaired or used instead).
-      goodCopy: (archive, source) => fetchGoodCopy(archive, { ...this.fetchOptions(source, this.ctx.archiveDir), verify: true }),
+      goodCopy: (archive, source) => fetchGoodCopy(archive, { ...this.fetchOptions(source, this.ctx.archiveDir), verify: true, pin: true }),
       archives: async (source) => (await this.listing(source)).archives,
       plan: (target, instanceId, source) => this.plan(target, instanceId, source),
       shipped: (p, age) => this.shippedInput(p, age),

@@ -75,7 +75,7 @@ export async function verifyLocalCopy(file: string, verify: VerifyOptions): Prom
 /** Downloads the first copy that can be fetched (unverified), verifies it, and reports it under the copy's location. */
 export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchOptions, 'verify'>, verify: VerifyOptions): Promise<VerifyReport> {
   // The copy as it is stored: a damaged one is verified too (what is wrong, whether repair mends it), not refused.
-  const got = await fetchGoodCopy(entry, { ...fetch, verify: false, asStored: true });
+  const got = await fetchGoodCopy(entry, { ...fetch, verify: false, asStored: true, pin: true });
   try {
     return { ...(await verifyArchive(got.file, verify)), file: entry.copies.find((c) => c.source === got.source)!.location };
   } finally {
@@ -86,7 +86,7 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
 /** A verified (or repaired) copy of `entry` at `target`, from the first source in `fetch.order` that has a good one. */
 export async function downloadTo(entry: CatalogArchive, target: string, fetch: FetchOptions): Promise<DownloadedArchive> {
   await makeDirs(path.dirname(target));
-  const got = await fetchGoodCopy(entry, fetch);
+  const got = await fetchGoodCopy(entry, { ...fetch, pin: true });
   await placeFetched(got, target);
   return {
     archiveId: entry.manifest.archiveId,

@@ -10,6 +10,7 @@
  * (scratch.ts), hashed on the way, that the caller removes once done.
  */
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { isRecordedHere, readCopyRecord } from './records.js';
@@ -76,6 +77,12 @@ export interface FetchOptions {
   onProblem?: (p: SourceProblem) => void;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /**
+   * A local copy is read through a link of this run's own (`pinned`), so that a prune removing it meanwhile leaves the
+   * reading whole; for callers that remove `temporary` and may run beside the database's job. An in-place restore holds
+   * the lock (no prune runs), and its archive directory is inside the target: no link is left there.
+   */
+  pin?: boolean;
 }
 
 /**
@@ -134,10 +141,11 @@ async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opt
 }
 
 /**
- * The local copy under a name of this run's own (a hard link in its work directory, removed with its other
- * scratch files): a prune or keepLocal that removes the archive's file while this run reads it (another
- * process's, or the database's own job) leaves the reading whole. A copy gone already is ARCHIVE_NOT_FOUND, and
- * the next source is tried; where no link can be made (another file system) the copy is read in place.
+ * The local copy under a name of this run's own (a hard link beside it, in the archive directory, removed with
+ * the run's other scratch files; a killed run's is swept by the next fetch): a prune or keepLocal that removes
+ * the archive's file while this run reads it (another process's, or the database's own job) leaves the reading
+ * whole. A copy gone already is ARCHIVE_NOT_FOUND, and the next source is tried; where no link can be made the
+ * copy is read in place.
  */
 export async function pinned(file: string, workDir: string, id: string, made: string[]): Promise<string> {
   const link = scratchPath(workDir, `reading-${id}`);
@@ -180,7 +188,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
     let doubt = false;
     try {
       let file: string;
-      if (source === LOCAL_SOURCE) file = await pinned(copy.file!, work.workDir, id, made);
+      if (source === LOCAL_SOURCE) file = opts.pin === true ? await pinned(copy.file!, path.dirname(copy.file!), id, made) : copy.file!;
       else {
         const remote = opts.sources.remote(source)!;
         file = scratchPath(work.workDir, `download-${id}-from-${source}`);
