@@ -36,15 +36,27 @@ export function exitCodeFor(code: ErrorCode): number {
   return BY_CODE[code] ?? EXIT_FAILURE;
 }
 
+type UploadOutcome = { outcome: string; error?: { code: string } };
+
+/**
+ * Failed uploads exit with a remote error's code (41), unless none failed for the remote's sake: a local copy
+ * found damaged before it was sent (ARCHIVE_CORRUPTED, 21) is the archive's failure, not the network's.
+ */
+function uploadFailureCode(uploads: UploadOutcome[]): number {
+  const failed = uploads.filter((u) => u.outcome === 'failed');
+  const archiveOnly = failed.length > 0 && failed.every((u) => u.error?.code === ErrorCodes.ARCHIVE_CORRUPTED);
+  return exitCodeFor(archiveOnly ? ErrorCodes.ARCHIVE_CORRUPTED : ErrorCodes.REMOTE_ERROR);
+}
+
 /** What a command that ran exits with, from what its answer reports (an error thrown is exitCodeFor's). */
 export const outcomeExitCode = {
   /** A failed upload's own code says more than a failed cleanup, prune or hook (1). */
-  created(r: { uploads: Array<{ outcome: string }>; cleanup?: object | null; prune?: object | null; hookErrors: string[] }): number {
-    if (r.uploads.some((u) => u.outcome === 'failed')) return exitCodeFor(ErrorCodes.REMOTE_ERROR);
+  created(r: { uploads: UploadOutcome[]; cleanup?: object | null; prune?: object | null; hookErrors: string[] }): number {
+    if (r.uploads.some((u) => u.outcome === 'failed')) return uploadFailureCode(r.uploads);
     return (r.cleanup && 'error' in r.cleanup) || (r.prune && 'error' in r.prune) || r.hookErrors.length ? EXIT_FAILURE : EXIT_OK;
   },
-  uploads(uploads: Array<{ outcome: string }>): number {
-    return uploads.some((u) => u.outcome === 'failed') ? exitCodeFor(ErrorCodes.REMOTE_ERROR) : EXIT_OK;
+  uploads(uploads: UploadOutcome[]): number {
+    return uploads.some((u) => u.outcome === 'failed') ? uploadFailureCode(uploads) : EXIT_OK;
   },
   /** Repairable damage has its own code (also when the data is intact and only the recovery data is hurt). */
   archiveVerify(r: { ok: boolean; repairable: boolean; error: { code: string } | null }): number {

@@ -102,7 +102,8 @@ describe('a rotted local copy is relied on for nothing', () => {
     await fsp.rm(path.join(dataDir, 'archives', '.copies'), { recursive: true, force: true });
     await rot(file(ids[0]!));
     const up = await runCli(['archive', 'upload', ids[0]!, '-d', dataDir, '-c', config]);
-    expect(up.code).not.toBe(0);
+    // The archive's failure (ARCHIVE_CORRUPTED, 21), not the remote's (41).
+    expect(up.code).toBe(21);
     expect(up.stderr).toMatch(/local copy of archive \S+ is damaged[\s\S]*not uploaded/);
     expect((await fsp.readFile(remoteCopy)).equals(good)).toBe(true);
     // Nowhere at all: a new remote gets nothing from it either.
