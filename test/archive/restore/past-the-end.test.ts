@@ -9,25 +9,18 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { listSources } from '../../../src/archive/copies/catalog.js';
 import { ArchiveSources } from '../../../src/archive/copies/sources.js';
-import { planFor, type DataDirEnd } from '../../../src/archive/restore/planner.js';
-import { dataDirTail } from '../../../src/archive/timetravel/wal-tail.js';
+import { planFor } from '../../../src/archive/restore/planner.js';
+import { dataDirEnd } from '../../../src/archive/timetravel/wal-tail.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-past-the-end-');
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The data directory's last line (lines removed by a cleanup counted), as a restore reads it. */
-async function walEnd(dataDir: string): Promise<DataDirEnd | null> {
-  const tail = await dataDirTail(dataDir);
-  if (tail === null) return null;
-  return { instanceId: tail.instanceId, lastLine: (await tail.segments()).at(-1)?.lastLine ?? tail.startsAt - 1 };
-}
-
 async function planAt(dataDir: string, ts: number, withDir: boolean) {
   const sources = new ArchiveSources([]);
   const listing = await listSources(path.join(dataDir, 'archives'), sources);
   const ctx = { archives: listing.archives, sources, order: sources.order, unreachable: listing.unreachable, unreadable: listing.unreadable };
-  return planFor({ ...ctx, ...(withDir ? { dataDirEnd: () => walEnd(dataDir) } : {}) }, { kind: 'timestamp', timestamp: ts });
+  return planFor({ ...ctx, ...(withDir ? { dataDirEnd: () => dataDirEnd(dataDir) } : {}) }, { kind: 'timestamp', timestamp: ts });
 }
 
 const refusal = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as { code?: string; message?: string; hint?: string });
