@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
-import { commitFile, fsyncDir, writeFileDurable } from '../store/durable-fs.js';
+import { commitFile, fsyncDir, namingPath, writeFileDurable } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
 import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
@@ -173,7 +173,7 @@ class LocalRemote implements RemoteStore {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (opts.signal?.aborted) throw cancelled(ctx, err);
       if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
-      throw this.fsError(err, ctx);
+      throw this.fsError(namingPath(err, file), ctx);
     }
   }
 

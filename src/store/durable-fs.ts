@@ -94,9 +94,16 @@ export async function writeFileDurable(target: string, data: string | Uint8Array
   } catch (err) {
     // A failed write (a full disk) leaves the target as it was and no temp file beside it.
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
-    throw err;
+    throw namingPath(err, target);
   }
   await commitFile(tmp, target, { synced: true });
+}
+
+/** A failed write() or fsync() names no path: the file being written is the one at fault, and the hint must say which. */
+export function namingPath(err: unknown, file: string): unknown {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (e instanceof Error && typeof e.code === 'string' && typeof e.path !== 'string') e.path = file;
+  return err;
 }
 
 export async function pathExists(p: string): Promise<boolean> {

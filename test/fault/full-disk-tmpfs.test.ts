@@ -7,12 +7,15 @@
  * Needs root and a mountable tmpfs (CI runs as root); skipped with the reason otherwise.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import { ErrorCodes, isBriError } from '../../src/errors.js';
+import { asBriError, type BriError, ErrorCodes, isBriError } from '../../src/errors.js';
+import { createLocalRemote } from '../../src/remote/local.js';
+import { writeFileDurable } from '../../src/store/durable-fs.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
@@ -114,6 +117,29 @@ describe.skipIf(small === null)('a full disk under the archive directory (real t
     expect(made.manifest.timeRange.walLines.end).toBe(401);
     await db.close();
   }, 60_000);
+
+  it('a durable file write (a snapshot, a state file) and a local remote\'s put on a full disk name the file in the error and its hint (write() errors carry no path)', async () => {
+    const dir = path.join(small!, 'named');
+    fs.mkdirSync(path.join(dir, 'remote'), { recursive: true });
+    const source = path.join(await tmp(), 'object.bin');
+    fs.writeFileSync(source, Buffer.alloc(64 * 1024, 7));
+    const filler = fill(small!);
+    try {
+      const target = path.join(dir, 'snapshot.jss');
+      const written = await writeFileDurable(target, 'x'.repeat(64 * 1024)).then(() => null, (err: unknown) => err);
+      expect((written as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      expect(asBriError(written, 'snapshot write').hint).toContain(target);
+      expect(fs.readdirSync(dir)).toEqual(['remote']);
+
+      const remote = createLocalRemote({ path: path.join(dir, 'remote') });
+      const sha256 = createHash('sha256').update(fs.readFileSync(source)).digest('hex');
+      const put = await remote.put('archives/a.bri', { path: source }, { size: 64 * 1024, sha256 }).then(() => null, (err: unknown) => err);
+      expect(isBriError(put, ErrorCodes.REMOTE_ERROR), String(put)).toBe(true);
+      expect((put as BriError).hint).toContain(path.join(dir, 'remote', 'archives', 'a.bri'));
+    } finally {
+      fs.rmSync(filler);
+    }
+  }, 30_000);
 });
 
 /** A tmpfs holding an empty `arch/`, remounted read-only: its path, or null (skipped, the reason said). */
