@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
+import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
 import { assertDataDir } from '../store/data-dir.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { refuseIfLocked } from '../store/lock/dir-lock.js';
@@ -137,12 +138,26 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
  * The archive configuration of the file (if any) with `archiveDir` overriding its localDir,
  * validated; an archive directory that exists and is not a directory is refused at once.
  */
-export async function offlineArchiveConfig(from: OfflineConfigSource): Promise<ArchiveConfig> {
+export async function offlineArchiveConfig(from: OfflineConfigSource, dataDir?: string): Promise<ArchiveConfig> {
   let config: Record<string, unknown> = from.configFile !== undefined ? { ...loadArchiveConfigFile(from.configFile) } : {};
   if (from.archiveDir) config = { ...config, localDir: path.resolve(from.archiveDir) };
+  else if (config.localDir === undefined && dataDir !== undefined) {
+    const recorded = await recordedArchiveDirOf(dataDir);
+    if (recorded !== undefined) config = { ...config, localDir: recorded };
+  }
   if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, from.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
   (await import('./config.js')).parseArchiveConfig(config);
   return config as ArchiveConfig;
+}
+
+/**
+ * Where this data directory's archives are made, as bri-archive.json records it, when it is a
+ * directory: a program not told where (no -a, no localDir) lists, restores and archives there, as
+ * the database configured with that localDir does (`<dataDir>/archives` said "no archives").
+ */
+async function recordedArchiveDirOf(dataDir: string): Promise<string | undefined> {
+  const recorded = recordedArchiveDir(await readArchiveState(path.resolve(dataDir)).catch(() => null), path.resolve(dataDir));
+  return recorded !== undefined && fs.statSync(recorded, { throwIfNoEntry: false })?.isDirectory() ? recorded : undefined;
 }
 
 /** The key of an offline program: $BRI_ENCRYPTION_KEY only, never an argument (other users could read it). */
@@ -157,13 +172,13 @@ export async function openOfflineArchive(opts: { dataDir: string; purpose: strin
   // command answers "no archives" or makes a new chain beside them (the store's open does the same).
   await recoverInterruptedRestore(path.resolve(opts.dataDir));
   const host = offlineHost(path.resolve(opts.dataDir), encryptionKeyFromEnv(), opts.purpose);
-  return new ArchiveApi(host, await offlineArchiveConfig(opts));
+  return new ArchiveApi(host, await offlineArchiveConfig(opts, opts.dataDir));
 }
 
 /** `db.restore` for a data directory that is not open in this process. */
 export async function openOfflineRestore(opts: { dataDir: string } & OfflineConfigSource): Promise<RestoreApi> {
-  const config = await offlineArchiveConfig(opts);
   await recoverInterruptedRestore(path.resolve(opts.dataDir));
+  const config = await offlineArchiveConfig(opts, opts.dataDir);
   const key = encryptionKeyFromEnv();
   const { openRestore } = await import('./restore-api.js');
   return openRestore({ dataDir: opts.dataDir, config, ...(key ? { key } : {}) });

@@ -91,7 +91,7 @@ describe('answers that tell what is', () => {
     await db.archive.create();
     await db.set('A', { v: 2 });
     await db.close();
-    const wrong = await runCli(['archive', 'create', '-d', dataDir]);
+    const wrong = await runCli(['archive', 'create', '-d', dataDir, '-a', path.join(dataDir, 'archives')]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/archives are made in \S*backups[\s\S]*second chain[\s\S]*hint: Give --archive-dir/);
     expect(fs.existsSync(path.join(dataDir, 'archives'))).toBe(false);
@@ -113,6 +113,41 @@ describe('answers that tell what is', () => {
     await db3.close();
     const copied = await runCli(['archive', 'create', '-d', copy]);
     expect(copied.code, copied.stderr).toBe(0);
+  });
+
+  it('the CLI not told where archives are (no -a, no localDir) uses the archive directory bri-archive.json records: list, stats, restore to a time, history and create see the database\'s archives, not "no archives"', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const elsewhere = path.join(r, 'backups');
+    const db = await createDB({ storeConfig: { dataDir, archive: { localDir: elsewhere, compression: { level: 1 } } } });
+    await db.set('A', { v: 1 });
+    const first = await db.archive.create();
+    const at = new Date(first.manifest.timeRange.end).toISOString();
+    await db.set('A', { v: 2 });
+    await db.close();
+    const list = await runCli(['archive', 'list', '-d', dataDir, '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(list.stdout))).toContain(first.archiveId);
+    const stats = await runCli(['archive', 'stats', '-d', dataDir, '--json']);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).not.toMatch(/"archives":\s*0\b/);
+    const target = path.join(r, 'then');
+    const restored = await runCli(['restore', 'to-timestamp', at, '-d', dataDir, '--target', target]);
+    expect(restored.code, restored.stderr).toBe(0);
+    const then = toPlainState((await recover(target)).state).documents;
+    expect(Object.keys(then)).toEqual(['A']);
+    expect(then.A).toMatch(/1/);
+    expect(then.A).not.toMatch(/2/);
+    const made = await runCli(['archive', 'create', '-d', dataDir, '-q']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(fs.readdirSync(elsewhere).filter((f) => f.endsWith('.bri'))).toHaveLength(2);
+    expect(fs.existsSync(path.join(dataDir, 'archives'))).toBe(false);
+    // A copy of the data directory elsewhere is not held to the recorded place: its own default.
+    const copy = path.join(r, 'copy');
+    await fsp.cp(dataDir, copy, { recursive: true });
+    const copyList = await runCli(['archive', 'list', '-d', copy, '--json']);
+    expect(copyList.code, copyList.stderr).toBe(0);
+    expect(copyList.stdout).not.toContain(first.archiveId);
   });
 
   it('archive prune with no retention policy says so instead of "0 removed"', async () => {
