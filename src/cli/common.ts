@@ -32,8 +32,8 @@ export function compact<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** Options whose empty value would silently mean something else (the working directory, the data directory, every source). */
-const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['source', '--source'], ['instance', '--instance']];
+/** Options whose empty value would silently mean something else (the working directory, the data directory, every source, every key). */
+const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['source', '--source'], ['instance', '--instance'], ['prefix', '--prefix'], ['identity', '--identity']];
 
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   for (const [key, flag] of NOT_EMPTY) assertNotEmpty(raw[key], flag);

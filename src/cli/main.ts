@@ -14,7 +14,9 @@ export { createProgram } from './program.js';
 /** Runs the CLI and returns the exit code (the caller exits): the command's, or its error's. */
 export async function run(argv: string[], runner: Runner = runHandler): Promise<number> {
   let code = EXIT_OK;
-  const json = argv.includes('--json');
+  // Only an option: after `--` "--json" is an argument (a key named so), not the output format.
+  const end = argv.indexOf('--');
+  const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   const program = createProgram(async (name, opts) => (code = await runner(name, opts)), { json });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -174,15 +174,24 @@ describe('answers that tell what is', () => {
     expect(quiet.stderr).toMatch(/hook failed: afterRestore[\s\S]*hook-said-no/);
   });
 
-  it('an empty --target, --data-dir, --source or --instance (an unset shell variable) is USAGE, never the data directory, the working directory or every source', async () => {
+  it('an empty --target, --data-dir, --source, --instance, --prefix or --identity (an unset shell variable) is USAGE, never the data directory, the working directory, every source or every key', async () => {
     const { dataDir } = await withArchives(1);
     const before = fs.readdirSync(dataDir).sort();
-    for (const args of [['restore', 'latest', '-d', dataDir, '--target', '', '--force', '--clean-existing'], ['restore', 'latest', '-d', '', '--force'], ['restore', 'latest', '-d', dataDir, '-s', '', '--dry-run'], ['archive', 'list', '-d', dataDir, '-s', ''], ['archive', 'history', 'K', '-d', dataDir, '--instance', '']]) {
+    for (const args of [['restore', 'latest', '-d', dataDir, '--target', '', '--force', '--clean-existing'], ['restore', 'latest', '-d', '', '--force'], ['restore', 'latest', '-d', dataDir, '-s', '', '--dry-run'], ['archive', 'list', '-d', dataDir, '-s', ''], ['archive', 'history', 'K', '-d', dataDir, '--instance', ''], ['restore', 'keys', '-d', dataDir, '--prefix', '', '--at', '2026-01-01T00:00:00Z'], ['restore', 'keys', 'K', '-d', dataDir, '--at', '2026-01-01T00:00:00Z', '-i', '']]) {
       const res = await runCli(args);
       expect(res.code, args.join(' ')).toBe(2);
       expect(res.stderr).toMatch(/USAGE.*is empty/);
     }
     expect(fs.readdirSync(dataDir).sort()).toEqual(before);
+  });
+
+  it('a key named --json after -- is a key: errors stay text (only the option switches the output to JSON)', async () => {
+    const r = await tmp();
+    const res = await runCli(['archive', 'history', '-d', path.join(r, 'none'), '--', '--json']);
+    expect(res.code).toBe(10);
+    expect(res.stderr).toMatch(/^error \[NOT_A_DATA_DIR\]/m);
+    const asJson = await runCli(['archive', 'history', 'K', '-d', path.join(r, 'none'), '--json']);
+    expect(JSON.parse(asJson.stdout || asJson.stderr).error.code).toBe('NOT_A_DATA_DIR');
   });
 
   it('a restore into a target another restore is building: LOCKED before anything of the first is touched, and the first finishes', async () => {
