@@ -15,6 +15,17 @@ export function printLine(text: string, opts: OutputOptions = {}): void {
 }
 
 /** A plain aligned table. */
+/** Control characters, line and paragraph separators, lone surrogates: what would break a line or drive the terminal. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * A key, member or value as one safe piece of a text line: as it is when it prints as itself, else
+ * JSON-quoted with its escapes (a key holding a newline split the line; one holding ESC drove the terminal).
+ */
+export function printable(s: string): string {
+  return UNPRINTABLE.test(s) ? JSON.stringify(s) : s;
+}
+
 export function formatTable(headers: string[], rows: Array<Array<string | number>>): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));

@@ -2,7 +2,7 @@
 import { openOfflineRestore, withStoppedDatabase, type RestoreApi } from '../../archive/offline.js';
 import { EXIT_OK } from '../exit-codes.js';
 import type { CommandOptions, PastOptions } from '../options.js';
-import { formatTime, printJson, printLine } from '../output.js';
+import { formatTime, printable, printJson, printLine } from '../output.js';
 
 type Where = Pick<Parameters<RestoreApi['read']>[1], 'source' | 'instanceId' | 'identity' | 'onSourceProblem'>;
 
@@ -17,7 +17,8 @@ async function withPast(o: PastOptions, fn: (api: RestoreApi, at: Where) => Prom
   }
 }
 
-const show = (v: string | null | string[] | undefined) => (v === null || v === undefined ? '(none)' : Array.isArray(v) ? `{${v.join(', ')}}` : v);
+const show = (v: string | null | string[] | undefined) => (v === null || v === undefined ? '(none)' : Array.isArray(v) ? members(v) : printable(v));
+const members = (v: string[]) => `{${v.map(printable).join(', ')}}`;
 
 export const timeTravelHandlers = {
   'archive history': (o: CommandOptions['archive history']) =>
@@ -26,8 +27,8 @@ export const timeTravelHandlers = {
       // (What it could not read is also said on stderr, unless --quiet.)
       if (o.json) printJson({ key: h.key, entries: h.entries, ...(h.missing.length ? { missing: h.missing } : {}) });
       else {
-        const lines = h.entries.map((e) => `${formatTime(e.timestamp)}  line ${e.line}  ${e.action.padEnd(6)} ${e.key}${e.renamedFrom !== undefined ? ` (from ${e.renamedFrom})` : ''}  ${e.members ? show(e.members) : show(e.value)}`);
-        printLine(lines.length ? lines.join('\n') : `no change to ${o.key} in the archives`, o);
+        const lines = h.entries.map((e) => `${formatTime(e.timestamp)}  line ${e.line}  ${e.action.padEnd(6)} ${printable(e.key)}${e.renamedFrom !== undefined ? ` (from ${printable(e.renamedFrom)})` : ''}  ${e.members ? show(e.members) : show(e.value)}`);
+        printLine(lines.length ? lines.join('\n') : `no change to ${printable(o.key)}`, o);
       }
       return EXIT_OK;
     }),
@@ -36,7 +37,7 @@ export const timeTravelHandlers = {
     withPast(o, async (api, where) => {
       const r = await api.read(o.key, { ...where, at: o.at });
       if (o.json) printJson({ key: r.key, at: new Date(r.at).toISOString(), exists: r.exists, document: r.document, ...(r.members ? { members: r.members } : {}) });
-      else printLine(r.exists ? (r.document ?? show(r.members)) : `${o.key} did not exist at ${formatTime(o.at)}`, o);
+      else printLine(r.exists ? [...(r.document !== null && r.document !== undefined ? [show(r.document)] : []), ...(r.members ? [show(r.members)] : [])].join('\n') : `${printable(o.key)} did not exist at ${formatTime(o.at)}`, o);
       return EXIT_OK;
     }),
 
@@ -45,8 +46,8 @@ export const timeTravelHandlers = {
       const d = await api.diff({ ...where, at: o.at, ...(o.to !== undefined ? { to: o.to } : {}) });
       if (o.json) printJson({ added: d.added, changed: d.changed, removed: d.removed, sets: d.sets });
       else {
-        const sets = Object.entries(d.sets).map(([k, v]) => `~ ${k}${v.added.length ? ` +{${v.added.join(', ')}}` : ''}${v.removed.length ? ` -{${v.removed.join(', ')}}` : ''}`);
-        const lines = [...d.added.map((k) => `+ ${k}`), ...d.changed.map((k) => `* ${k}`), ...d.removed.map((k) => `- ${k}`), ...sets];
+        const sets = Object.entries(d.sets).map(([k, v]) => `~ ${printable(k)}${v.added.length ? ` +${members(v.added)}` : ''}${v.removed.length ? ` -${members(v.removed)}` : ''}`);
+        const lines = [...d.added.map((k) => `+ ${printable(k)}`), ...d.changed.map((k) => `* ${printable(k)}`), ...d.removed.map((k) => `- ${printable(k)}`), ...sets];
         printLine(lines.length ? lines.join('\n') : 'no difference', o);
       }
       return EXIT_OK;
@@ -60,7 +61,7 @@ export const timeTravelHandlers = {
         const r = await api.rollback(target, { ...where, at: o.at, dryRun: o.dryRun, live });
         if (o.json) printJson({ at: new Date(r.at).toISOString(), dryRun: r.dryRun, writes: r.writes, items: r.items });
         else {
-          const lines = r.items.map((i) => `${i.action === 'none' ? '=' : o.dryRun ? '~' : '!'} ${i.key} (${i.kind}): now ${show(i.now)}; at ${formatTime(o.at)} ${show(i.atT)}${i.action === 'none' ? '' : o.dryRun ? `; would ${i.action}` : `; ${i.action}`}`);
+          const lines = r.items.map((i) => `${i.action === 'none' ? '=' : o.dryRun ? '~' : '!'} ${printable(i.key)} (${i.kind}): now ${show(i.now)}; at ${formatTime(o.at)} ${show(i.atT)}${i.action === 'none' ? '' : o.dryRun ? `; would ${i.action}` : `; ${i.action}`}`);
           printLine([...lines, o.dryRun ? 'dry run: nothing written' : `${r.writes} writes`].join('\n'), o);
         }
         return EXIT_OK;
