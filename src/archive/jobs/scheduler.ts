@@ -106,6 +106,8 @@ export class ArchiveScheduler {
   private bytes = 0;
   private segmentAtRun = 0;
   private failedAt = -Infinity;
+  /** The cron slot that ran last: no slot runs twice. */
+  private lastSlot = -Infinity;
   private readonly cron: Cron | null;
 
   constructor(
@@ -150,14 +152,19 @@ export class ArchiveScheduler {
   }
 
   private armCron(): void {
-    const next = this.cron!.nextRun(new Date(this.clock.now()));
-    if (!next) return;
-    const wait = next.getTime() - this.clock.now();
-    if (wait > MAX_TIMER_MS) return this.after(MAX_TIMER_MS, () => this.armCron());
-    this.after(wait, () => {
-      this.fire('schedule');
-      this.armCron();
-    });
+    // Counted from the slot that last fired too: a timer that fires a little early (Node's do, about
+    // 1 in 300) or a wall clock stepped back would otherwise find that very slot again and run it twice.
+    const next = this.cron!.nextRun(new Date(Math.max(this.clock.now(), this.lastSlot)));
+    if (next) this.awaitSlot(next.getTime());
+  }
+
+  /** Runs the schedule at `slot`, once, then arms the next slot; a timer that fires before `slot` waits the rest. */
+  private awaitSlot(slot: number): void {
+    const wait = slot - this.clock.now();
+    if (wait > 0) return this.after(wait, () => this.awaitSlot(slot));
+    this.lastSlot = slot;
+    this.fire('schedule');
+    this.armCron();
   }
 
   private armInterval(): void {
