@@ -21,7 +21,7 @@ import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/f
 import { verifyRemoteCopy } from './copies/copy-ops.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
-import { findForTimestamp, instanceArchives, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type TimelineRange } from './restore/plan.js';
+import { findForTimestamp, instanceArchives, parseRestoreTarget, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
 import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
@@ -162,8 +162,9 @@ export class RestoreApi {
   }
 
   /** What a restore to `target` would use: the archive and, for the latest state or a time past the archives, the shipped WAL after it. */
-  async plan(target: RestoreTarget, instanceId?: string, source?: string): Promise<RestorePlan> {
-    return this.planWithShipped(await this.listing(source), target, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
+  async plan(target: RestoreTargetInput, instanceId?: string, source?: string): Promise<RestorePlan> {
+    const parsed = parseRestoreTarget(target);
+    return this.planWithShipped(await this.listing(source), parsed, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {

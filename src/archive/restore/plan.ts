@@ -19,6 +19,9 @@ export interface PlanArchive {
 
 export type RestoreTarget = { kind: 'latest' } | { kind: 'archive'; archiveId: string } | { kind: 'timestamp'; timestamp: number };
 
+/** A target as a caller gives it: a time in any form `parseTimestamp` takes. */
+export type RestoreTargetInput = RestoreTarget | { kind: 'timestamp'; timestamp: string | Date };
+
 export interface RestorePlan {
   target: RestoreTarget;
   /**
@@ -133,6 +136,23 @@ export function instanceArchives<A extends { manifest: Manifest }>(all: A[], ins
 /** A point in time given by a caller (ISO 8601 with a zone, a date: midnight UTC, ms since the epoch): the one time parser, USAGE otherwise. */
 export function parseTimestamp(text: string | number | Date, label = 'timestamp'): number {
   return parseTime(text, label);
+}
+
+/**
+ * A caller's target checked and its time parsed, as toTimestamp parses one: a time left out or unreadable
+ * must not plan the newest state in its place (USAGE).
+ */
+export function parseRestoreTarget(input: RestoreTargetInput): RestoreTarget {
+  const kind = (input as { kind?: unknown } | null | undefined)?.kind;
+  const hint = "Give { kind: 'latest' }, { kind: 'archive', archiveId } or { kind: 'timestamp', timestamp }.";
+  if (kind === 'latest') return { kind };
+  if (kind === 'timestamp') return { kind, timestamp: parseTimestamp((input as { timestamp: string | number | Date }).timestamp) };
+  if (kind === 'archive') {
+    const id = (input as { archiveId?: unknown }).archiveId;
+    if (typeof id === 'string' && id !== '') return { kind, archiveId: id };
+    throw new BriError(ErrorCodes.USAGE, 'a restore target of kind archive needs its archiveId', { hint: '`bri restore list` shows the archive ids there are.' });
+  }
+  throw new BriError(ErrorCodes.USAGE, `unknown restore target kind ${JSON.stringify(kind) ?? String(kind)}`, { hint });
 }
 
 /** Whether reading an archive needs nothing but the archive: no age identity, no BRI_ENCRYPTION_KEY. */
