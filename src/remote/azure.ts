@@ -93,6 +93,27 @@ function parseConnectionString(cs: string): Record<string, string> {
   return out;
 }
 
+/** The blob endpoint a connection string leads to, as the SDK derives it (Azurite's for UseDevelopmentStorage). */
+function connectionStringEndpoint(cs: Record<string, string>): string | undefined {
+  if (cs.UseDevelopmentStorage === 'true') return 'http://127.0.0.1:10000/devstoreaccount1';
+  if (cs.BlobEndpoint !== undefined || cs.AccountName === undefined) return cs.BlobEndpoint;
+  return `${cs.DefaultEndpointsProtocol ?? 'https'}://${cs.AccountName}.blob.${cs.EndpointSuffix ?? 'core.windows.net'}`;
+}
+
+/**
+ * The account an endpoint names when the credentials name none (a SAS token), read as the SDK
+ * reads it: <account>.blob.<suffix>, else a path-style endpoint's first segment (Azurite).
+ */
+function accountInEndpoint(endpoint: string | undefined): string | undefined {
+  if (endpoint === undefined) return undefined;
+  try {
+    const u = new URL(endpoint);
+    return /^([a-z0-9]+)(?:-secondary)?\.(?:privatelink\.)?blob\./.exec(u.hostname.toLowerCase())?.[1] ?? u.pathname.split('/').find((s) => s !== '');
+  } catch {
+    return undefined;
+  }
+}
+
 class AzureRemote implements RemoteStore {
   readonly provider = 'azure' as const;
   private readonly opts: AzureRemoteOptions;
@@ -118,8 +139,9 @@ class AzureRemote implements RemoteStore {
     this.concurrency = Math.max(1, opts.concurrency ?? CONCURRENCY);
     this.pageSize = Math.min(5000, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
     const cs = opts.connectionString !== undefined ? parseConnectionString(opts.connectionString) : {};
-    this.account = opts.accountName ?? cs.AccountName;
-    this.endpoint = displayEndpoint(opts.endpoint ?? cs.BlobEndpoint ?? (this.account !== undefined ? `https://${this.account}.blob.core.windows.net` : undefined));
+    const named = opts.accountName ?? cs.AccountName;
+    this.endpoint = displayEndpoint(opts.endpoint ?? connectionStringEndpoint(cs) ?? (named !== undefined ? `https://${named}.blob.core.windows.net` : undefined));
+    this.account = named ?? accountInEndpoint(this.endpoint);
     this.secrets = [opts.connectionString, opts.accountKey, opts.sasToken, opts.sasToken?.replace(/^\?/, ''), cs.AccountKey, cs.SharedAccessSignature].filter(
       (s): s is string => typeof s === 'string' && s !== '',
     );

@@ -125,7 +125,8 @@ const PROVIDER_HOSTS: Partial<Record<RemoteDescription['provider'], RegExp>> = {
   gcs: /(^|\.)(storage\.googleapis\.com|storage\.cloud\.google\.com)$/,
   azure: /(^|\.)blob\.core\.windows\.net$/,
 };
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[?::1\]?|0\.0\.0\.0)$/;
+/** Every name of this machine: URL writes an IPv4-mapped 127.x.y.z as [::ffff:7fxx:yyzz], and a connection to 0.0.0.0 or [::] lands here too. */
+const LOOPBACK = /^(localhost\.?|127(\.\d{1,3}){3}|\[::1\]|::1|\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]|0\.0\.0\.0|\[::\])$/;
 
 /**
  * Where an endpoint leads, told apart only where it can be: no endpoint and any spelling of the
@@ -146,9 +147,32 @@ function endpointPlace(provider: RemoteDescription['provider'], endpoint: string
   return `${LOOPBACK.test(host) ? 'loopback' : host}:${port}${u.pathname.replace(/\/+$/, '')}`;
 }
 
+/** <account>(-secondary)?.(privatelink.)?blob.<suffix>: the secondary and private endpoints reach the same blobs. */
+const AZURE_ACCOUNT_HOST = /^([a-z0-9]+)(?:-secondary)?\.(?:privatelink\.)?blob\.(.+)$/;
+
+/**
+ * The service and account an Azure endpoint leads to. The URL decides where blobs go, whatever
+ * the credentials (a SAS token names no account, a shared key's account name only signs), so the
+ * account is read from it as the SDK does: the host's first label, or on a path-style endpoint
+ * (Azurite) the path's first segment. Any other host (a custom domain) is one account by itself.
+ */
+function azureService(d: RemoteDescription): [service: string, account: string] {
+  const endpoint = d.endpoint ?? (d.account !== undefined ? `https://${d.account}.blob.core.windows.net` : undefined);
+  let u: URL;
+  try {
+    u = new URL(endpoint ?? '');
+  } catch {
+    return [endpoint ?? 'default', d.account ?? ''];
+  }
+  const byHost = AZURE_ACCOUNT_HOST.exec(u.hostname.toLowerCase());
+  if (byHost) return [byHost[2] === 'core.windows.net' ? 'default' : `blob.${byHost[2]}`, byHost[1]!];
+  return [endpointPlace('azure', endpoint), u.pathname.split('/').find((s) => s !== '') ?? ''];
+}
+
 /** The container a cloud remote writes into: provider, endpoint (or the provider's own), account, bucket or container. */
 function remoteContainer(d: RemoteDescription): string {
-  return [d.provider, endpointPlace(d.provider, d.endpoint), d.account ?? '', d.bucket ?? d.container ?? ''].join('|');
+  const [service, account] = d.provider === 'azure' ? azureService(d) : [endpointPlace(d.provider, d.endpoint), d.account ?? ''];
+  return [d.provider, service, account, d.bucket ?? d.container ?? ''].join('|');
 }
 
 /**
