@@ -46,6 +46,11 @@ function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: numbe
   return t.getTime();
 }
 
+/** Why `input` is not a time; the reason is kept in details for callers that word their own refusal. */
+function notATime(input: string, label: string, reason: string, hint: string): BriError {
+  return usage(`${label} ${shown(input)} is not a time: ${reason}`, hint, { value: input.slice(0, 60), reason });
+}
+
 /**
  * A point in time as ms since the epoch. Accepted: ISO 8601 with a zone (`Z`, `±hh:mm` or `±hhmm`;
  * seconds and up to 9 fraction digits optional, cut to the millisecond), a date alone
@@ -73,10 +78,11 @@ export function parseTime(input: string | number | Date, label = 'time'): number
   const m = ISO_TIME.exec(input);
   if (!m) {
     const noZone = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(input);
-    throw usage(`${label} ${shown(input)} is not a time${noZone ? ': a time of day needs its zone (Z for UTC, or ±hh:mm)' : ''}`, hint, { value: input.slice(0, 60) });
+    if (noZone) throw notATime(input, label, 'a time of day needs its zone (Z for UTC, or ±hh:mm)', hint);
+    throw usage(`${label} ${shown(input)} is not a time`, hint, { value: input.slice(0, 60) });
   }
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const bad = (what: string) => usage(`${label} ${shown(input)} is not a time: ${what}`, hint, { value: input.slice(0, 60) });
+  const bad = (what: string) => notATime(input, label, what, hint);
   if (mo < 1 || mo > 12) throw bad(`there is no month ${m[2]}`);
   if (d < 1 || d > daysInMonth(y, mo)) throw bad(`month ${m[2]} of ${m[1]} has no day ${m[3]}`);
   if (m[4] === undefined) return utcMs(y, mo, d, 0, 0, 0, 0);
@@ -148,8 +154,10 @@ export function parseRetention(text: string, now: number, label = 'retention'): 
   let t: number;
   try {
     t = parseTime(text, label);
-  } catch {
-    throw usage(`${label} ${shown(text)} is not 'permanent', a number of days or a date`, hint, { value: String(text).slice(0, 60) });
+  } catch (err) {
+    // parseTime's reason (no day 30 in that month, a time of day without its zone) is what the user must fix.
+    const reason = (err as BriError).details.reason;
+    throw usage(`${label} ${shown(text)} is not 'permanent', a number of days or a date${typeof reason === 'string' ? `: ${reason}` : ''}`, hint, { value: String(text).slice(0, 60) });
   }
   if (t <= now) throw usage(`${label} ${shown(text)} is not after now (${new Date(now).toISOString()}): the archive would expire at once${/^\d+$/.test(text) ? `; for days write ${text}d` : ''}`, hint);
   if (t > LATEST_STORED_MS) throw usage(`${label} ${shown(text)} is after 9999-12-31, the last date an archive can record`, hint);
