@@ -42,11 +42,31 @@ function isMain(): boolean {
   }
 }
 
-if (isMain()) {
-  // `bri data dump | head` closes the pipe early: that is not an error.
+/**
+ * What became of the output: a reader that went away early (`bri data dump | head`: EPIPE) is no
+ * failure, and the command still runs to its end, so that its exit code (a FAILED verify) and its
+ * cleanup (the store closed, its lock released) are what they would be. Any other failure to write
+ * it (a full disk behind `> file`) is the command's failure, said on stderr.
+ */
+function watchOutput(): () => Promise<unknown> {
+  let failed: unknown;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code !== 'EPIPE' && failed === undefined) failed = err;
   });
-  process.exitCode = await run(process.argv.slice(2));
+  // With stderr gone there is nowhere left to say anything: the exit code still says it.
+  process.stderr.on('error', () => undefined);
+  // Written out first: a write's failure comes after it returned (its callback, then the 'error' event).
+  const gone = (err: NodeJS.ErrnoException | null | undefined) => (err && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED' ? err : undefined);
+  return () => new Promise((resolve) => process.stdout.write('', (err) => setImmediate(() => resolve(failed ?? gone(err)))));
+}
+
+if (isMain()) {
+  const outputFailure = watchOutput();
+  const code = await run(process.argv.slice(2));
+  const failed = await outputFailure();
+  if (failed !== undefined && code === EXIT_OK) {
+    const said = typedIoError(failed, 'writing the output', 'standard output');
+    printError(said, process.argv.includes('--json'));
+    process.exitCode = isBriError(said) ? exitCodeFor(said.code) : EXIT_FAILURE;
+  } else process.exitCode = code;
 }
