@@ -46,15 +46,31 @@ function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: numbe
   return t.getTime();
 }
 
+/**
+ * Seconds since the epoch (what `date +%s` prints: 10 digits until 2286) read as ms would be a moment
+ * in 1970, before any archive, so a history or restore would quietly answer about nothing. As ms the
+ * window 1e8..1e11 is only 1970-01-02..1973-03-03; as seconds it is 1973..5138.
+ */
+function looksLikeSeconds(n: number): boolean {
+  return n >= 1e8 && n < 1e11;
+}
+
 /** Why `input` is not a time; the reason is kept in details for callers that word their own refusal. */
 function notATime(input: string, label: string, reason: string, hint: string): BriError {
   return usage(`${label} ${shown(input)} is not a time: ${reason}`, hint, { value: input.slice(0, 60), reason });
 }
 
+function secondsGiven(input: string, n: number, label: string): BriError {
+  const ms = n * 1000;
+  const reason = `it looks like seconds since the epoch (${new Date(ms).toISOString()}); as milliseconds it would be ${new Date(n).toISOString()}`;
+  return notATime(input, label, reason, `Give ${label} in milliseconds (add 000: ${ms}) or as an ISO time (${new Date(ms).toISOString()}).`);
+}
+
 /**
  * A point in time as ms since the epoch. Accepted: ISO 8601 with a zone (`Z`, `±hh:mm` or `±hhmm`;
  * seconds and up to 9 fraction digits optional, cut to the millisecond), a date alone
- * (`YYYY-MM-DD`, midnight UTC), or digits: ms since the epoch up to 8.64e15. Calendar-checked:
+ * (`YYYY-MM-DD`, midnight UTC), or digits: ms since the epoch up to 8.64e15, but not from 1e8 to 1e11,
+ * which looks like seconds (see looksLikeSeconds). Calendar-checked:
  * months 01-12, days that exist in their month, hours 00-23, minutes and seconds 00-59.
  * From the API a finite number within ±8.64e15 or a valid Date is taken as it is.
  */
@@ -73,6 +89,7 @@ export function parseTime(input: string | number | Date, label = 'time'): number
   if (/^\d+$/.test(input)) {
     const n = Number(input);
     if (n > MAX_TIME_MS) throw usage(`${label} ${shown(input)} is too large for ms since the epoch (at most 8640000000000000, the year 275760)`, hint, { value: input.slice(0, 60) });
+    if (looksLikeSeconds(n)) throw secondsGiven(input, n, label);
     return n;
   }
   const m = ISO_TIME.exec(input);
