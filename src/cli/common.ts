@@ -24,7 +24,7 @@ export function addConfigOption(cmd: Command): Command {
 }
 
 export function addArchiveDirOption(cmd: Command): Command {
-  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)'));
+  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)'));
 }
 
 /** The object without its undefined values: an options object says only what was given. */
@@ -33,7 +33,8 @@ export function compact<T extends object>(o: T): T {
 }
 
 /** Options whose empty value would silently mean something else (the working directory, the data directory, every source, every key). */
-const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['source', '--source'], ['instance', '--instance'], ['prefix', '--prefix'], ['identity', '--identity']];
+const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['source', '--source'], ['instance', '--instance'], ['prefix', '--prefix'], ['identity', '--identity'],
+  ['archiveDir', '--archive-dir'], ['archive', '--archive'], ['out', '--out'], ['config', '--config'], ['newInstanceId', '--new-instance-id']];
 
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   for (const [key, flag] of NOT_EMPTY) assertNotEmpty(raw[key], flag);
@@ -44,11 +45,11 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   };
 }
 
-/** --config and --archive-dir as given (an empty --archive-dir is none). */
+/** --config and --archive-dir as given. */
 export function archiveSetup(raw: Record<string, unknown>): ArchiveSetup {
   return compact({
     configFile: raw.config !== undefined ? String(raw.config) : undefined,
-    archiveDir: raw.archiveDir ? String(raw.archiveDir) : undefined,
+    archiveDir: raw.archiveDir !== undefined ? String(raw.archiveDir) : undefined,
   });
 }
 

@@ -174,10 +174,10 @@ describe('answers that tell what is', () => {
     expect(quiet.stderr).toMatch(/hook failed: afterRestore[\s\S]*hook-said-no/);
   });
 
-  it('an empty --target, --data-dir, --source, --instance, --prefix or --identity (an unset shell variable) is USAGE, never the data directory, the working directory, every source or every key', async () => {
-    const { dataDir } = await withArchives(1);
+  it('an empty --target, --data-dir, --source, --instance, --prefix, --identity, --archive-dir, --config, --archive, --out or --new-instance-id (an unset shell variable) is USAGE, never a default, the data directory, the working directory, every source or every key', async () => {
+    const { dataDir, ids } = await withArchives(1);
     const before = fs.readdirSync(dataDir).sort();
-    for (const args of [['restore', 'latest', '-d', dataDir, '--target', '', '--force', '--clean-existing'], ['restore', 'latest', '-d', '', '--force'], ['restore', 'latest', '-d', dataDir, '-s', '', '--dry-run'], ['archive', 'list', '-d', dataDir, '-s', ''], ['archive', 'history', 'K', '-d', dataDir, '--instance', ''], ['restore', 'keys', '-d', dataDir, '--prefix', '', '--at', '2026-01-01T00:00:00Z'], ['restore', 'keys', 'K', '-d', dataDir, '--at', '2026-01-01T00:00:00Z', '-i', '']]) {
+    for (const args of [['restore', 'latest', '-d', dataDir, '--target', '', '--force', '--clean-existing'], ['restore', 'latest', '-d', '', '--force'], ['restore', 'latest', '-d', dataDir, '-s', '', '--dry-run'], ['archive', 'list', '-d', dataDir, '-s', ''], ['archive', 'history', 'K', '-d', dataDir, '--instance', ''], ['restore', 'keys', '-d', dataDir, '--prefix', '', '--at', '2026-01-01T00:00:00Z'], ['restore', 'keys', 'K', '-d', dataDir, '--at', '2026-01-01T00:00:00Z', '-i', ''], ['archive', 'list', '-d', dataDir, '-a', ''], ['archive', 'list', '-d', dataDir, '-c', ''], ['restore', 'clone', '--archive', '', '--target', path.join(dataDir, '..', 'c'), '-d', dataDir], ['archive', 'repair', ids[0]!, '-d', dataDir, '--out', ''], ['restore', 'clone', '-d', dataDir, '--target', path.join(dataDir, '..', 'n'), '--new-instance-id', '']]) {
       const res = await runCli(args);
       expect(res.code, args.join(' ')).toBe(2);
       expect(res.stderr).toMatch(/USAGE.*is empty/);

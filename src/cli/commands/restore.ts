@@ -9,7 +9,7 @@ import { BROKEN_SHIPMENT, type Dispatch, type RestoreRunOptions } from '../optio
 type Raw = Record<string, unknown>;
 
 function base(cmd: Command): Command {
-  return addConfigOption(addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)')).option(
+  return addConfigOption(addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)')).option(
     '-s, --source <name>',
     "only this source: 'local', a remote's name, or a provider (s3, gcs, azure); default: every source in restoreSources order",
   );
@@ -89,13 +89,13 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
       return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId !== undefined ? { newInstanceId: String(raw.newInstanceId) } : {}) });
     });
 
-  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
     .requiredOption('--at <time>', `the first moment: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--to <time>', 'the second moment (default: the newest restorable one)', parseOpt.time('--to'))
     .description('documents added, changed and removed (and set members) between two moments, without a restore')
     .action((raw: Raw) => run('restore diff', { ...archiveCommon(raw), ...pastOpts(raw), at: raw.at as number, ...compact({ to: raw.to as number | undefined }) }));
 
-  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('keys')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('keys')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
     .argument('[keys...]', 'the keys to roll back')
     .requiredOption('--at <time>', `their values at this moment: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--prefix <p>', 'every document and set whose key starts with this')
