@@ -15,7 +15,8 @@ import * as path from 'node:path';
 import { asBriError, assertKnownOptions, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
-import { MISSING_SHIPMENT, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
+import type { ShippedInput, ShippedOutcome } from '../shipping/restore-shipped.js';
+import { dryRunCounts, plannedShipped, type DryRunBounds } from './dry-run.js';
 import { acquireLock, LOCK_FILE, refuseIfLocked, type DirLock } from '../../store/lock/dir-lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
@@ -90,10 +91,16 @@ export interface RestoreResult {
   targetDir: string;
   /** Where the previous target was moved (null if there was none, or it was removed). */
   movedAside: string | null;
+  /**
+   * Lines replayed. A dry run says what it can tell from the listing: exact, or, when a time cuts inside a
+   * WAL member or the shipped WAL, the lines surely restored, with `bounds` (lastTimestamp and the counts null).
+   */
   linesRestored: number;
-  /** Absolute number of the last restored line. */
+  /** Absolute number of the last restored line (a dry run: as linesRestored). */
   lastLine: number;
   lastTimestamp: number | null;
+  /** A dry run's bounds where the cut cannot be told without reading the lines; null otherwise. */
+  bounds?: DryRunBounds | null;
   documents: number | null;
   collections: number | null;
   instanceId: string;
@@ -145,26 +152,6 @@ async function refuseImmovable(target: string, carryOver: readonly string[]): Pr
     `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
     `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or mount the archive directory elsewhere and give that path as --archive-dir.`,
   );
-}
-
-/**
- * What a dry run reports of the shipped WAL: the chain as listed, without fetching it. A point in
- * time may stop inside it; that is known only once the lines are read, so the dry run gives the
- * chain's end as the upper bound.
- */
-function plannedShipped(plan: RestorePlan, used: boolean): ShippedOutcome | null {
-  const p = plan.shipped;
-  if (!used || !p || p.throughLine <= p.afterLine) return null;
-  return {
-    source: p.source,
-    sources: [p.source],
-    lines: p.throughLine - p.afterLine,
-    throughLine: p.throughLine,
-    broken: p.gapAt === null ? null : { fromLine: p.gapAt, toLine: p.gapAt, reason: MISSING_SHIPMENT },
-    replaced: [],
-    stoppedByTime: false,
-    encrypted: false,
-  };
 }
 
 /** What the restored directory records of its instance: the chain it continues, or where a new one begins. */
@@ -222,11 +209,7 @@ export async function executeRestore(given: RestorePlan, opts: RestoreOptions): 
       ...base,
       movedAside: st.exists && !st.empty && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null,
       shipped,
-      linesRestored: plan.linesToReplay + (shipped?.lines ?? 0),
-      lastLine: shipped?.throughLine ?? plan.startLine + plan.linesToReplay,
-      lastTimestamp: plan.untilTimestamp ?? plan.shipped?.endTime ?? plan.timeRange.end.getTime(),
-      documents: plan.archive ? plan.archive.manifest.stats.documentsAtSnapshot : 0,
-      collections: plan.archive ? plan.archive.manifest.stats.collectionsAtSnapshot : 0,
+      ...dryRunCounts(plan, shipped),
     };
   }
   await makeDirs(path.dirname(target));
