@@ -3,8 +3,8 @@
  * is given, through the WAL members of the archives that follow in line order, then the shipped WAL,
  * up to a time, in memory (nothing is written). Only the members that can hold a line at or before
  * that time are read (the manifest's per-segment times pick them), each alone (member-bytes.ts).
- * With a set of names, a line whose raw text names none of them is skipped before it is parsed; a
- * name the answer turns out to need (a document renamed into one of them) restarts the scan with it.
+ * With a set of names, a line whose raw text names none of them is skipped before it is parsed; the
+ * names the answer turns out to need (documents renamed into them) are said at the end (NeedNames).
  */
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
@@ -30,7 +30,7 @@ import { MemberSource, collect, type ReadCounter } from './member-bytes.js';
 import { DecodedMember, type DecodeMode } from '../package/decoder/member-decoder.js';
 import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
-import type { NameSet } from './names.js';
+import { NeedNames, type NameSet } from './names.js';
 import type { TailSegment, WalTail } from './wal-tail.js';
 
 /** The shipped WAL after the archives: each source's shipments, the chosen source first. */
@@ -86,11 +86,6 @@ export interface ScanResult {
   broken: { source: string; fromLine: number; reason: string } | null;
   /** Lines between two archives that no archive read holds, passed (the later archive's snapshot has the state after them). */
   holes: Array<{ fromLine: number; toLine: number }>;
-}
-
-/** Thrown inside a scan when the answer needs names it did not follow: the caller scans again with them. */
-export class NeedNames {
-  constructor(readonly names: string[]) {}
 }
 
 /** Thrown by a scan when reading one archive failed (a damaged member, a copy that cannot be read): which one, and why. */
@@ -172,9 +167,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
     }
     line++;
     timestamp = ts;
+    if (names !== null && op.action === 'RENAME') names.passedRename(op.oldKey, op.target);
     if (names === null || names.concerns(op)) {
-      // A document renamed into a followed name brings the value of a name not followed: scan again with it.
-      if (names !== null && op.action === 'RENAME' && names.has(op.target) && !names.has(op.oldKey)) throw new NeedNames([op.oldKey]);
       opts.onOp?.(op, { line, timestamp: ts }, state);
       applyOperation(state, op);
     }
@@ -301,8 +295,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       if (!stopped && line === m.timeRange.walLines.end) [pointer, sealed] = [m.chain.lastPointer, m.timeRange.sealedAt.getTime()];
     }
   } catch (err) {
-    // A missing identity is the caller's, and a name to follow is not a failure: any other names the archive.
-    if (err instanceof NeedNames || reading === null || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
+    // A missing identity is the caller's: any other failure names the archive.
+    if (reading === null || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
     throw new UnreadableArchive(reading, err);
   } finally {
     feed.close();
@@ -359,6 +353,9 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       break;
     }
   }
+  // A document renamed into a followed name brought the value of a name not followed: scan again with it.
+  const more = names?.unfollowed() ?? [];
+  if (more.length > 0) throw new NeedNames(more);
   passing(Number.POSITIVE_INFINITY);
   return { state, line, timestamp, problems, broken, holes };
 }
@@ -375,16 +372,4 @@ interface LineSource {
   fetch(ref: LineRange): Promise<{ lines: readonly string[] }>;
   /** Its first line taken must continue the chain (the data directory: it may hold another history). */
   joins: boolean;
-}
-
-/** Runs `scan` until it needs no more names than it follows (each NeedNames adds them and starts again). */
-export async function scanWithClosure<T>(names: NameSet, scan: () => Promise<T>): Promise<T> {
-  for (let pass = 0; ; pass++) {
-    try {
-      return await scan();
-    } catch (err) {
-      if (!(err instanceof NeedNames) || pass > 64) throw err;
-      for (const n of err.names) names.add(n);
-    }
-  }
 }

@@ -15,9 +15,9 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { instanceArchives, parseTimestamp, type RestorePlan } from '../restore/plan.js';
 import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from '../package/decoder/member-decoder.js';
-import { NameSet } from './names.js';
+import { NameSet, scanWithClosure } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
-import { NeedNames, scanTimeline, scanWithClosure, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
+import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
@@ -300,7 +300,8 @@ export class TimeTravel {
     const to = o.to !== undefined ? parseTimestamp(o.to) : null;
     if (from !== null && to !== null && to < from) throw new BriError(ErrorCodes.USAGE, '--to is before --from', { hint: 'Give the earlier time as --from.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
-    const names = new NameSet([key]);
+    // (The document goes on under the new name of a rename away from a followed one: followed too.)
+    const names = new NameSet([key], null, true);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     // A history from before a clone's start is its history from that start (what came before is said as missing).
     const input = await this.input(o, from !== null ? { ts: from, since: true } : 'first', read).catch((err: unknown) =>
@@ -316,8 +317,6 @@ export class TimeTravel {
           untilTs: to,
           names,
           onOp(op, at, state) {
-            // The document goes on under its new name: follow it (a scan again with that name).
-            if (op.action === 'RENAME' && names.has(op.oldKey) && !names.has(op.target)) throw new NeedNames([op.target]);
             const from = op.action === 'RENAME' ? op.oldKey : op.target;
             const set = state.collections.get(op.target);
             ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
