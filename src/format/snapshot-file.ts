@@ -73,6 +73,8 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
     // v1 keeps the stored string; v2 keeps the decoded object, re-encoded here to the stored form.
     if (typeof v === 'string') state.documents.set(k, v);
     else if (v !== null && typeof v === 'object') state.documents.set(k, encodeJss(v));
+    // The previous version wrote a stored '1', 'true' or 'null' decoded: its JSON text reads as it did.
+    else if (typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v))) state.documents.set(k, JSON.stringify(v));
     else throw corrupted(`document ${k} is neither a string nor an object`);
   }
   for (const [k, v] of Object.entries(cols as Record<string, unknown>)) {
@@ -123,12 +125,23 @@ function fastDocuments(parsed: unknown): Map<string, string> | null {
   return out;
 }
 
-function decodeDocument(stored: string): unknown {
+/**
+ * A version-2 document as its decoded object when reading that back gives `stored` again, else
+ * `stored` itself, a string, which a reader keeps as the stored form: a string that is not JSS
+ * ('plain text'), nor an object or array ('1', '"quoted"'), or one the decode rewrites
+ * ('{ "a": 1 }', '{"x":1.0}', '{"__proto__":{}}', an Error's stack) would otherwise come back
+ * changed, or not read at all. Under a key holding '/' no pointer can name a place, so a shared
+ * or cyclic object could not be written as it is: such a document stays its string too.
+ */
+function documentValue(key: string, stored: string): unknown {
+  let decoded: unknown;
   try {
-    return decodeJss(stored);
+    decoded = decodeJss(stored);
+    if (decoded === null || typeof decoded !== 'object' || encodeJss(decoded) !== stored) return stored;
   } catch {
-    return stored; // not JSS: keep the string, which a v2 reader takes as the stored form
+    return stored;
   }
+  return key.includes('/') && stored.includes('<!') ? stored : decoded;
 }
 
 /**
@@ -158,13 +171,13 @@ export function* snapshotTextChunks(snapshot: SnapshotSource, documentPiece: Doc
   yield '}}';
 }
 
-/** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object. */
+/** A document's piece as the JSS encoder writes it: version 1 keeps the stored string, version 2 the decoded object (documentValue). */
 function defaultPiece(snapshot: SnapshotSource): (key: string, stored: string) => string {
   // Version 1: a stored string takes no tag and no pointer, so its piece is what encodeProperty would give, without its bookkeeping per document.
   if (snapshot.version === 1) return (k, v) => JSON.stringify(k) + ':' + JSON.stringify(v);
   // Version 2: a document already in the encoder's form is its own piece (a native parse to check it,
   // where the decode and re-encode build the whole tree twice in script).
-  return (k, v) => (isCanonicalJssObject(v) ? JSON.stringify(k) + ':' + v : encodeProperty(k, decodeDocument(v), 'documents'));
+  return (k, v) => (isCanonicalJssObject(v) ? JSON.stringify(k) + ':' + v : encodeProperty(k, documentValue(k, v), 'documents'));
 }
 
 /** Encodes a snapshot as BRI does (version 2 by default: documents as decoded objects). */
