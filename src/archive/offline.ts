@@ -110,7 +110,8 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // A byte order mark (editors on Windows write one) is no part of the JSON.
+    parsed = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (err) {
     // JSON.parse quotes the text near the error, which may be a secret: only the position is kept.
     const pos = /position (\d+)/.exec((err as Error).message)?.[1];

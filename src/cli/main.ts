@@ -25,6 +25,8 @@ export async function run(argv: string[], runner: Runner = runHandler): Promise<
     if (err instanceof CommanderError) {
       // Help asked for (--help) is an answer; help shown because no command was given (an empty $CMD in a script) is not.
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT_OK;
+      // `bri help [command]` asks for it too (commander gives it the code of help shown for want of a command).
+      if (err.code === 'commander.help' && argv.slice(0, 2).includes('help')) return EXIT_OK;
       return EXIT_USAGE;
     }
     // The last line of defence: a failed system call that reached here is still said as one, with its hint.

@@ -59,3 +59,12 @@ describe('relative paths in a --config file', () => {
     expect(c.remotes[1]!.keyFilename).toBe('/etc/sa.json');
   });
 });
+
+describe('the file itself', () => {
+  it('a byte order mark before the JSON (editors on Windows write one) is read past, not "not valid JSON"', async () => {
+    const dir = await makeTempDir();
+    const file = path.join(dir, 'bri.json');
+    fs.writeFileSync(file, '\ufeff' + JSON.stringify({ localDir: 'arch' }));
+    expect(loadArchiveConfigFile(file).localDir).toBe(path.join(dir, 'arch'));
+  });
+});

@@ -87,10 +87,15 @@ describe('the command line says what is', () => {
     }
   });
 
-  it('bri, bri archive and bri restore without a command: the help, and exit 2 (an empty $CMD in a script is not a success); --help is exit 0', async () => {
+  it('bri, bri archive and bri restore without a command: the help, and exit 2 (an empty $CMD in a script is not a success); --help and bri help [command] are exit 0', async () => {
     for (const args of [[], ['archive'], ['restore']]) expect((await runCli(args)).code, args.join(' ')).toBe(2);
     expect((await runCli(['--help'])).code).toBe(0);
     expect((await runCli(['archive', '--help'])).code).toBe(0);
+    for (const args of [['help'], ['help', 'archive'], ['archive', 'help'], ['archive', 'help', 'list']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(/Usage: bri/);
+    }
   });
 
   it('under --json, a usage error commander finds (an unknown option, a missing argument) is one JSON document on stderr, as our own errors are', async () => {
