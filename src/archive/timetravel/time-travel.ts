@@ -139,17 +139,6 @@ async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean
   return mine.startsAt === 1 && (await mine.segments()).length > 0;
 }
 
-/**
- * Where a history from `ts` starts: the newest archive whose lines hold every change from `ts` on: its
- * starting state is from before `ts`, or it starts at line 0 (its start is its first line's time). One
- * starting at `ts` past line 0 holds a change made then in its snapshot, not as a line. Before every
- * archive, the first: a history from before the database is all of it, as one with no start.
- */
-function historyStart(own: CatalogArchive[], ts: number): CatalogArchive | null {
-  const start = (a: CatalogArchive) => a.manifest.timeRange.start.getTime();
-  return own.filter((a) => start(a) < ts || (start(a) === ts && a.manifest.timeRange.walLines.start === 0)).at(-1) ?? own[0] ?? null;
-}
-
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
 function notAfter(ts: number, newest: number): void {
   if (ts <= newest) return;
@@ -190,10 +179,10 @@ export class TimeTravel {
 
   /**
    * The scan's input, made once per query (a scan that starts again with more names reads the same
-   * members): the archives from the one holding `from` (a history's `since`: the one before any line
-   * from then; or the instance's first) on, then the shipped WAL after the newest.
+   * members): the archives from the one holding `from` (or the instance's first) on, then the shipped WAL
+   * after the newest.
    */
-  private async input(opts: TimeTravelOptions, from: { ts: number; since?: boolean } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
+  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
@@ -217,7 +206,6 @@ export class TimeTravel {
     let first: CatalogArchive | null;
     if (from !== 'first' && tail !== null) notAfter(from.ts, tail.readAt);
     if (from === 'first') first = own[0] ?? null;
-    else if (from.since === true) first = historyStart(own, from.ts);
     else {
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
       const plan =
@@ -303,10 +291,8 @@ export class TimeTravel {
     // (The document goes on under the new name of a rename away from a followed one: followed too.)
     const names = new NameSet([key], null, true);
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
-    // A history from before a clone's start is its history from that start (what came before is said as missing).
-    const input = await this.input(o, from !== null ? { ts: from, since: true } : 'first', read).catch((err: unknown) =>
-      isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && (err.details as { startsAt?: number } | undefined)?.startsAt !== undefined ? this.input(o, 'first', read) : Promise.reject(err),
-    );
+    // From the first line whatever `from`: a rename before it says under which names the document goes on.
+    const input = await this.input(o, 'first', read);
     // (A history from a moment not yet come is refused as one to it is: no line of it can be read yet.)
     const until = to ?? from;
     if (until !== null && input.newest !== null) notAfter(until, input.newest);
