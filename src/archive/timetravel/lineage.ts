@@ -6,7 +6,8 @@
  * operations from L on, up to where that name gives the document away (a RENAME from it, included)
  * or takes another one over it (a RENAME into it, not included). Each name is followed in turn until
  * nothing new is reached. Outside those bounds a name holds another document: its changes are not
- * this one's.
+ * this one's. A RENAME of a key holding no document changes nothing (the spec's no-op): it is no
+ * bound, and no change. A RENAME moves a document, never a set: a set's changes are the key's own.
  */
 import type { Operation, OperationAction } from '../../format/operation.js';
 
@@ -48,7 +49,8 @@ function renamesByName(ops: readonly SeenOperation[]): { from: Map<string, numbe
   return { from, into };
 }
 
-export function lineage(key: string, ops: readonly SeenOperation[]): HistoryEntry[] {
+export function lineage(key: string, seen: readonly SeenOperation[]): HistoryEntry[] {
+  const ops = seen.filter(({ op, before }) => op.action !== 'RENAME' || before.value !== null);
   const windows = new Map<string, Window[]>([[key, [[-Infinity, Infinity]]]]);
   const inWindow = (name: string, line: number) => windows.get(name)?.some(([lo, hi]) => lo <= line && line <= hi) ?? false;
   const add = (name: string, w: Window): boolean => {
@@ -73,7 +75,8 @@ export function lineage(key: string, ops: readonly SeenOperation[]): HistoryEntr
   }
   const out: HistoryEntry[] = [];
   for (const { op, line, timestamp, before } of ops) {
-    const mine = inWindow(op.target, line) || (op.action === 'RENAME' && inWindow(op.oldKey, line));
+    const setOp = op.action === 'SADD' || op.action === 'SREM';
+    const mine = setOp ? op.target === key : inWindow(op.target, line) || (op.action === 'RENAME' && inWindow(op.oldKey, line));
     if (!mine) continue;
     const base = { line, timestamp, action: op.action, key: op.target };
     switch (op.action) {

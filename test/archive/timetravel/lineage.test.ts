@@ -4,9 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Operation } from '../../../src/format/operation.js';
+import { applyOperation, emptyState } from '../../../src/format/state.js';
 import { lineage, type SeenOperation } from '../../../src/archive/timetravel/lineage.js';
 
-const seen = (ops: Operation[]): SeenOperation[] => ops.map((op, i) => ({ op, line: i + 1, timestamp: 1000 + i, before: { value: null, members: null } }));
+/** The operations as a scan sees them: each with the document it reads from just before it (a rename of nothing is a no-op). */
+function seen(ops: Operation[]): SeenOperation[] {
+  const state = emptyState();
+  return ops.map((op, i) => {
+    const value = state.documents.get(op.action === 'RENAME' ? op.oldKey : op.target) ?? null;
+    const set = state.collections.get(op.target);
+    applyOperation(state, op);
+    return { op, line: i + 1, timestamp: 1000 + i, before: { value, members: set ? [...set] : null } };
+  });
+}
 const set = (target: string, v: string): Operation => ({ action: 'SET', target, value: v });
 const rename = (oldKey: string, target: string): Operation => ({ action: 'RENAME', oldKey, target });
 const linesOf = (key: string, ops: Operation[]) => lineage(key, seen(ops)).map((e) => e.line);
@@ -32,5 +42,20 @@ describe('lineage', () => {
     const ops = [set('K', 'k'), rename('K', 'Y'), set('Y', 'k2'), set('Z', 'z'), rename('Z', 'Y'), set('Y', 'z2')];
     // Line 5 puts Z's document in Y: from there Y is not K's document.
     expect(linesOf('K', ops)).toEqual([1, 2, 3]);
+  });
+
+  it('a rename of a key holding no document changes nothing: no entry, and no bound of either name', () => {
+    const ops = [set('Y', 'y'), set('K', 'k'), { action: 'DELETE', target: 'K' } as Operation, rename('K', 'Y'), set('Y', 'y2')];
+    // Y kept its own document through line 4: K's dead one is not Y's past.
+    expect(linesOf('Y', ops)).toEqual([1, 5]);
+    // K's document ended at line 3: Y's later writes are not K's.
+    expect(linesOf('K', ops)).toEqual([2, 3]);
+  });
+
+  it('a rename moves the document, not a set of the same name: the new name\'s set changes are not the document\'s', () => {
+    const sadd = (target: string, member: string): Operation => ({ action: 'SADD', target, member });
+    const ops = [set('K', 'k'), sadd('K', 'a'), rename('K', 'Y'), sadd('Y', 'm'), set('Y', 'k2')];
+    expect(linesOf('K', ops)).toEqual([1, 2, 3, 5]);
+    expect(linesOf('Y', ops)).toEqual([1, 3, 4, 5]);
   });
 });

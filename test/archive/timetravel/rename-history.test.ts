@@ -41,4 +41,54 @@ describe('history through renames', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('a rename of a deleted key is no change: neither name takes the other\'s past or future', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('Y', 'y-original');
+      await db.set('K', 'k1');
+      await db.delete('K');
+      await db.rename('K', 'Y');
+      await db.set('Y', 'y2');
+      await db.archive.create();
+      expect(db.getRaw('Y')).toBe('y2');
+      expect(shown((await db.restore.history('Y')).entries)).toEqual([
+        [1, 'SET', 'Y', 'y-original'],
+        [5, 'SET', 'Y', 'y2'],
+      ]);
+      expect(shown((await db.restore.history('K')).entries)).toEqual([
+        [2, 'SET', 'K', 'k1'],
+        [3, 'DELETE', 'K', null],
+      ]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it('a document renamed to Y does not take the changes of the set named Y', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    try {
+      await db.set('K', 'k1');
+      await db.rename('K', 'Y');
+      await db.sAdd('Y', 'm');
+      await db.set('Y', 'k2');
+      await db.archive.create();
+      expect(shown((await db.restore.history('K')).entries)).toEqual([
+        [1, 'SET', 'K', 'k1'],
+        [2, 'RENAME', 'Y', 'k1'],
+        [4, 'SET', 'Y', 'k2'],
+      ]);
+      // The set's own history is Y's, with the document that came to Y.
+      expect((await db.restore.history('Y')).entries.map((e) => [e.line, e.action])).toEqual([
+        [1, 'SET'],
+        [2, 'RENAME'],
+        [3, 'SADD'],
+        [4, 'SET'],
+      ]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });

@@ -91,9 +91,17 @@ function replayTo(lines: RawLine[], ts: number): DbState {
  * from that line to where that name took its document (a RENAME into it, included) or gave the one
  * before away (a RENAME from it, not included); the new name of a RENAME away from it, from that
  * line on, to where that name gives it away (a RENAME from it, included) or takes another document
- * over it (a RENAME into it, not included)), grown until nothing changes.
+ * over it (a RENAME into it, not included)), grown until nothing changes. A RENAME of a key holding
+ * no document is in no history; a set's changes are only in its own name's.
  */
-function historyByTable(key: string, lines: RawLine[]): RawLine[] {
+function historyByTable(key: string, all: RawLine[]): RawLine[] {
+  // A RENAME of a key holding no document changes nothing (the spec's no-op): no line of any document.
+  const replay = emptyState();
+  const lines = all.filter(({ op }) => {
+    const moves = op.action !== 'RENAME' || replay.documents.has(op.oldKey);
+    applyOperation(replay, op);
+    return moves;
+  });
   const names = new Set([key, ...lines.flatMap((l) => (l.op.action === 'RENAME' ? [l.op.target, l.op.oldKey] : [l.op.target]))]);
   const n = lines.length;
   const mine = new Map([...names].map((k) => [k, new Array<boolean>(n).fill(k === key)]));
@@ -122,7 +130,9 @@ function historyByTable(key: string, lines: RawLine[]): RawLine[] {
         }
     });
   }
-  return lines.filter((l, i) => mine.get(l.op.target)![i] || (l.op.action === 'RENAME' && mine.get(l.op.oldKey)![i]));
+  // A set is never renamed: its changes are in the history of its own name only.
+  const setOp = (l: RawLine) => l.op.action === 'SADD' || l.op.action === 'SREM';
+  return lines.filter((l, i) => (setOp(l) ? l.op.target === key : mine.get(l.op.target)![i] || (l.op.action === 'RENAME' && mine.get(l.op.oldKey)![i])));
 }
 
 describe('time travel equals the raw WAL', () => {
