@@ -27,7 +27,7 @@ import { ShippingControl } from './shipping/shipping-control.js';
 import { ageRecipientsOf } from './config.js';
 import { assertRecipients, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
 import { resolveIdentity } from './crypto/verify-identity.js';
-import { identityMissing } from './crypto/errors.js';
+import { rekeyNeedsIdentity } from './crypto/errors.js';
 import { rekeyCopies, type RekeyResult } from './rekey/rekey-copies.js';
 import type { RestoreApi } from './restore-api.js';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -262,7 +262,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       const to: AgeRecipients = { recipients: opts.recipients ?? [], ...(opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {}) };
       assertRecipients(to);
       const identity = await resolveIdentity(opts.identity, this.config.encryption?.identityFile);
-      if (identity === null) throw identityMissing('rekeying archives');
+      if (identity === null) throw rekeyNeedsIdentity();
       const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
       const ec = this.config.errorCorrection;
       return rekeyCopies(
