@@ -83,7 +83,7 @@ export class NameSet {
   /** The text a raw line must hold to concern a name: each key as a JSON string, the prefix as the start of one. */
   needles(): string[] {
     const out = [...this.keys].map((k) => JSON.stringify(k));
-    if (this.prefix !== null) out.push(JSON.stringify(this.prefix).slice(0, -1));
+    if (this.prefix !== null) out.push(JSON.stringify(withoutOpenPair(this.prefix)).slice(0, -1));
     if (this.everyRename) out.push(RENAME_NEEDLE);
     return out;
   }
@@ -95,6 +95,16 @@ export class NameSet {
     for (const [k, v] of state.collections) if (this.has(k)) out.collections.set(k, new Set(v));
     return out;
   }
+}
+
+/**
+ * A prefix ending in the first half of a surrogate pair: JSON.stringify escapes that half alone
+ * (\udXXX), while a key going on with the second half is written raw (the whole character). The
+ * half is left out of the needle (the names are still matched whole once a line is parsed).
+ */
+function withoutOpenPair(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? prefix.slice(0, -1) : prefix;
 }
 
 /** Thrown by a scan when the answer needs names it did not follow: the caller scans again with them. */
