@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { isMissingObject } from '../../remote/index.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type ManifestSegment } from '../../format/manifest.js';
 import { decodeSnapshot, isEncryptedSnapshot } from '../../format/snapshot-file.js';
@@ -33,6 +34,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { LineClock } from '../../format/line-time.js';
 import { appendShipped, type ChainPosition, type ShippedInput, type ShippedOutcome } from '../shipping/restore-shipped.js';
+import type { ShipmentRef } from '../shipping/shipment.js';
 
 /** WAL members read and handed to the decoder threads ahead of the one being applied. */
 const READ_AHEAD = 2;
@@ -275,7 +277,8 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     const lastSeg = m?.contents.segments[m.contents.segments.length - 1];
     const index = lastSeg ? (segmentIndex(lastSeg.segment) ?? 0) + 1 : 0;
     const pos: ChainPosition = { lastLine, lastPointer, lastTimestamp, expected: decodable ? expected : null };
-    shipped = await appendShipped(dir, index, pos, opts.shipped, plan.untilTimestamp, opts.key);
+    const unfetched: Unfetched[] = [];
+    shipped = await appendShipped(dir, index, pos, noticingUnfetched(opts.shipped, unfetched), plan.untilTimestamp, opts.key);
     // A shipment listed when the restore was planned and gone when it was read: the remote changed under the restore (an
     // archive confirmed there absorbs the shipments it holds). Stopping at the line before it would be an answer from
     // fewer lines than the remote holds; a new plan reads the archive that holds them.
@@ -285,6 +288,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
         details: { retry: 'shipment-vanished', fromLine: shipped.broken.fromLine, toLine: shipped.broken.toLine },
       });
     }
+    if (shipped.broken) throwIfUnfetched(unfetched, shipped.throughLine + 1);
     if (shipped.broken && opts.shippedMustBeWhole) {
       throw restoreError(`shipped WAL lines ${shipped.broken.fromLine}..${shipped.broken.toLine} are unusable: ${shipped.broken.reason}`, 'Nothing was swapped in; restore without --on-broken-shipment fail to stop at the last good line, or from another source.');
     }
@@ -313,6 +317,44 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     await writeSnapshot(dir, { version: 2, walLine: 0, timestamp: snapAtStart.timestamp, state: snapAtStart.state }, key);
   }
   return { linesRestored, lastLine, lastTimestamp, lastPointer, expected: snapAtEnd ? expected : null, shipped, startSnapshot, recovery, encrypted };
+}
+
+/** A shipment a source did not give at all: nothing is known about the shipment itself. */
+interface Unfetched {
+  source: string;
+  ref: ShipmentRef;
+  error: BriError;
+}
+
+/** Failures to get a shipment (the source down or busy, the network, the disk, a cancel), as fetch.ts tells them from damage; a missing object is not one. */
+const NOT_FETCHED: ReadonlySet<string> = new Set([ErrorCodes.REMOTE_ERROR, ErrorCodes.REMOTE_NOT_FOUND, ErrorCodes.IO_ERROR, ErrorCodes.CANCELLED]);
+
+/** The same sources, each fetch that fails without a shipment noted in `into` (appendShipped only says why it stopped). */
+function noticingUnfetched(input: ShippedInput, into: Unfetched[]): ShippedInput {
+  const noticed = (src: ShippedInput['sources'][number]) => async (ref: ShipmentRef) => {
+    try {
+      return await src.fetch(ref);
+    } catch (err) {
+      if (isBriError(err) && NOT_FETCHED.has(err.code) && !isMissingObject(err)) into.push({ source: src.source, ref, error: err });
+      throw err;
+    }
+  };
+  return { ...input, sources: input.sources.map((src) => ({ ...src, fetch: noticed(src) })) };
+}
+
+/**
+ * The shipped WAL stopped at `line` because a source did not give the shipment holding it: that is no damaged
+ * or missing shipment (--on-broken-shipment), and restoring less would end the database early while the lines
+ * are there. The failure's own error (REMOTE_ERROR: try again), nothing swapped in, as for an archive copy not fetched.
+ */
+function throwIfUnfetched(unfetched: readonly Unfetched[], line: number): void {
+  const f = unfetched.find((u) => u.ref.firstLine <= line && line <= u.ref.lastLine);
+  if (!f) return;
+  throw new BriError(f.error.code, `shipped WAL lines ${f.ref.firstLine}..${f.ref.lastLine} could not be fetched from ${f.source}: ${f.error.message}; nothing was swapped in`, {
+    hint: `${f.error.hint ? `${f.error.hint}. ` : ''}No shipment was found damaged: the source did not give it. Try again once the network or the source is back, or restore from another source (--source).`,
+    details: { ...f.error.details, source: f.source, fromLine: f.ref.firstLine, toLine: f.ref.lastLine },
+    cause: f.error,
+  });
 }
 
 /** What the build proved: the counts of the state it replayed (the directory is not read again). */
