@@ -139,6 +139,16 @@ async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean
   return mine.startsAt === 1 && (await mine.segments()).length > 0;
 }
 
+/**
+ * Whether `ts` is before the first line of an instance whose first archive starts at line 0: the
+ * empty state (no archive holds that moment, but nothing was written by then). A first archive past
+ * line 0 (a clone's) starts from a state made elsewhere, which this one cannot answer before.
+ */
+function beforeFirstLine(own: CatalogArchive[], ts: number): boolean {
+  const first = own[0]?.manifest;
+  return first !== undefined && first.timeRange.walLines.start === 0 && ts < first.timeRange.start.getTime();
+}
+
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
 function notAfter(ts: number, newest: number): void {
   if (ts <= newest) return;
@@ -205,7 +215,7 @@ export class TimeTravel {
     const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
     if (from !== 'first' && tail !== null) notAfter(from.ts, tail.readAt);
-    if (from === 'first') first = own[0] ?? null;
+    if (from === 'first' || beforeFirstLine(own, from.ts)) first = own[0] ?? null;
     else {
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
       const plan =
