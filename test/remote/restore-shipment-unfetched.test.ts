@@ -53,7 +53,7 @@ describe('a shipment the remote does not serve', () => {
     } finally {
       await db.close();
     }
-    const proxied: RemoteConfig = { ...remote, endpoint: proxy.endpoint };
+    const proxied = { ...remote, endpoint: proxy.endpoint } as RemoteConfig;
     proxy.setPlan((r) => (isLaterShipment(r) ? { kind: 'status', status: 500, body: s3ErrorBody('InternalError'), contentType: 'application/xml' } : { kind: 'pass' }));
     const target = path.join(root, 'dr');
     const api = openRestore({ dataDir: target, config: { remotes: [proxied] } });
