@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { BriError, ErrorCodes } from '../../errors.js';
+import { killProcessGroup, startInTrackedGroup } from './hook-process-groups.js';
 
 /** A hook command: a shell command line, or an argv run without a shell. */
 export interface CommandHookSpec {
@@ -68,13 +69,16 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
   const argv = Array.isArray(spec.command) ? spec.command : ['/bin/sh', '-c', spec.command];
   const timeoutMs = spec.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
   return new Promise<void>((resolve, reject) => {
-    // Its own process group, so that a timeout kills what the command started too (sh -c 'sleep ...').
-    const child = spawn(argv[0]!, argv.slice(1), {
-      cwd: spec.cwd ?? process.cwd(),
-      env: { ...process.env, ...envFor(hook, event) },
-      stdio: ['pipe', 'ignore', 'pipe'],
-      detached: true,
-    });
+    // Its own process group, so that a timeout kills what the command started too (sh -c 'sleep ...');
+    // Ctrl-C does not reach that group, so startInTrackedGroup kills it when this process is stopped.
+    const { child, release } = startInTrackedGroup(() =>
+      spawn(argv[0]!, argv.slice(1), {
+        cwd: spec.cwd ?? process.cwd(),
+        env: { ...process.env, ...envFor(hook, event) },
+        stdio: ['pipe', 'ignore', 'pipe'],
+        detached: true,
+      }),
+    );
     let stderr = '';
     let timedOut = false;
     child.stderr!.setEncoding('utf8');
@@ -84,13 +88,7 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
     // A command that does not read its stdin closes the pipe: that is not its failure.
     child.stdin!.on('error', () => undefined);
     child.stdin!.end(eventJson(hook, event));
-    const killGroup = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // already gone
-      }
-    };
+    const killGroup = (signal: NodeJS.Signals) => killProcessGroup(child.pid!, signal);
     let killer: NodeJS.Timeout | undefined;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -99,10 +97,12 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
+      release();
       reject(hookError(hook, spec, `could not start: ${(err as NodeJS.ErrnoException).code ?? err.message}`, ''));
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
+      release();
       if (killer) clearTimeout(killer);
       let settled = false;
       const settle = () => {
