@@ -342,7 +342,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const file = this.fileFor(idOrFile);
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
-    if (local) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+    if (local) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, name: file, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) throw notFound(idOrFile, opts.source ?? 'any source', unread);
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };

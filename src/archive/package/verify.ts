@@ -74,6 +74,8 @@ export interface VerifyOptions {
   /** Other archives of the catalog, to check the chain against the neighbours. */
   neighbours?: ReadonlyArray<{ manifest: Manifest }>;
   onProgress?: ProgressListener;
+  /** What the archive is called in the report (default `file`): a caller reading it through a link or download of its own names the archive's place. */
+  name?: string;
 }
 
 /** WAL members read and handed to the decoder threads ahead of the one whose answer is being taken. */
@@ -88,19 +90,8 @@ async function* hashing(data: AsyncIterable<Buffer>, hash: ReturnType<typeof cre
 }
 
 export async function verifyArchive(file: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
-  const report: VerifyReport = {
-    ok: false,
-    file,
-    archiveId: null,
-    error: null,
-    problems: [],
-    checked: { members: 0, walLines: 0, chain: 'not-reached', snapshot: 'not-reached', neighbours: 0 },
-    recovery: null,
-    dataIntact: false,
-    recoveryData: 'intact',
-    repairable: false,
-    restorable: false,
-  };
+  const checked: VerifyReport['checked'] = { members: 0, walLines: 0, chain: 'not-reached', snapshot: 'not-reached', neighbours: 0 };
+  const report: VerifyReport = { ok: false, file, archiveId: null, error: null, problems: [], checked, recovery: null, dataIntact: false, recoveryData: 'intact', repairable: false, restorable: false };
   const computed = new Map<string, string>();
   const layout = new LayoutRecorder();
   let manifest: Manifest | null = null;
@@ -316,12 +307,18 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   bytes.dataProblems.forEach(problem);
   if (bytes.recoveryProblem) problem(bytes.recoveryProblem);
   report.ok = report.problems.length === 0;
-  if (keyWorks === false && report.dataIntact) throw wrongKey(file, m!);
-  if (ageWorks === false && report.dataIntact) throw wrongIdentity(file, m!);
+  if (keyWorks === false && report.dataIntact) throw wrongKey(opts.name ?? file, m!);
+  if (ageWorks === false && report.dataIntact) throw wrongIdentity(opts.name ?? file, m!);
   report.restorable = report.ok || (report.dataIntact && report.problems.length === 1 && bytes.recoveryProblem !== null);
   report.repairable = !report.ok && bytes.repairable && (report.dataIntact ? report.restorable : true);
   if (!report.ok) problem(summary(report, bytes.recoveryProblem !== null));
-  return report;
+  return opts.name === undefined ? report : shownAs(report, file, opts.name);
+}
+
+/** The report with the file read named as `name` wherever it says it (the read's errors name the path they read). */
+function shownAs(r: VerifyReport, read: string, name: string): VerifyReport {
+  const rename = (s: string) => s.split(read).join(name);
+  return { ...r, file: name, error: r.error && { ...r.error, message: rename(r.error.message) }, problems: r.problems.map(rename) };
 }
 
 /** The last line of a report that is not ok: what can be done. */
