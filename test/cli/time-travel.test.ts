@@ -86,10 +86,14 @@ describe.skipIf(!fixturesPresent())('time travel on the fixtures, through the CL
     for (const k of Object.keys(before.documents)) if (!chosen.includes(k)) expect(after.documents[k]).toBe(before.documents[k]);
     expect((await verifyChain(dataDir)).ok).toBe(true);
 
-    // A moment before every archive: TIMESTAMP_NOT_FOUND with the available range (exit 31).
-    const early = await runCli(['archive', 'show', keys[0]!, '--at', '2001-01-01T00:00:00Z', '-d', dataDir]);
-    expect(early.code).toBe(31);
-    expect(early.stderr).toContain('TIMESTAMP_NOT_FOUND');
+    // A moment before the first line (the first archive starts at line 0): nothing existed yet.
+    const early = await runCli(['archive', 'show', keys[0]!, '--at', '2001-01-01T00:00:00Z', '-d', dataDir, '--json']);
+    expect(early.code, early.stderr).toBe(0);
+    expect(JSON.parse(early.stdout).exists).toBe(false);
+    // A moment not come yet: TIMESTAMP_NOT_FOUND with the available range (exit 31).
+    const late = await runCli(['archive', 'show', keys[0]!, '--at', '2999-01-01T00:00:00Z', '-d', dataDir]);
+    expect(late.code).toBe(31);
+    expect(late.stderr).toContain('TIMESTAMP_NOT_FOUND');
   }, 120_000);
 });
 
@@ -154,7 +158,7 @@ describe('restore keys --dry-run', () => {
     expect(r.dryRun).toBe(true);
     expect(r.items.find((i) => i.key === 'K_1')?.action).toBe('set');
     expect(r.items.find((i) => i.key === 'K_7')?.action).toBe('none');
-    const refused = await runCli(['restore', 'keys', 'K_1', '--at', '2000-01-01T00:00:00Z', '-d', dataDir, '--dry-run']);
+    const refused = await runCli(['restore', 'keys', 'K_1', '--at', '2999-01-01T00:00:00Z', '-d', dataDir, '--dry-run']);
     expect(refused.code).not.toBe(0);
     expect(fileTree(dataDir)).toEqual(before);
     // Open elsewhere: LOCKED, for the dry run as for the real one.
