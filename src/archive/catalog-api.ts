@@ -17,7 +17,8 @@ import { readArchiveState } from '../store/archive-state.js';
 import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
-import { listSources, notFoundUnlessUnread, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
+import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
+import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
 import { downloadTo, refuseLoss, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
@@ -28,7 +29,7 @@ import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
 import type { ArchiveRunResult, RunReason } from './jobs/archive-job.js';
-import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from './package/ids.js';
+import { archiveFileName, assertArchiveId } from './package/ids.js';
 import { assertRegularFileInput } from './package/input-file.js';
 import type { ProgressEvent, ProgressListener } from './package/progress.js';
 import { readManifest } from './package/reader.js';
@@ -37,48 +38,6 @@ import { par2Repairer } from './package/repairer.js';
 import type { VerifyReport } from './package/verify.js';
 import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
 import type { ShippingEvent } from './shipping/shipper.js';
-
-/** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
-async function archiveFileInput(file: string): Promise<string> {
-  assertRegularFileInput(file, 'the archive file');
-  if (!(await fsp.stat(file).catch(() => null))) {
-    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}`, { hint: '`bri archive list` shows the archives there are; a path names a file.', details: { file } });
-  }
-  return file;
-}
-
-/** Whether a command's argument names a file (a path, or `<name>.bri`) rather than an archive id. */
-function namesFile(idOrFile: string): boolean {
-  return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION);
-}
-
-/** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
-function namedAs(idOrFile: string, file: string, report: VerifyReport): VerifyReport {
-  const asked = namesFile(idOrFile) ? null : idOrFile;
-  if (asked === null || report.archiveId === null || report.archiveId === asked) return report;
-  return { ...report, ok: false, problems: [...report.problems, `${file} holds archive ${report.archiveId}, not ${asked}`] };
-}
-
-/** The id an archive file's name gives (`<id>.bri`), when it is a valid one. */
-function idOfFile(file: string): string | null {
-  const name = path.basename(file, ARCHIVE_EXTENSION);
-  try {
-    return assertArchiveId(name);
-  } catch {
-    return null;
-  }
-}
-
-/** Not found where every source was read; else the error of a source that could not be (the archive may be there). */
-function notFound(id: string, where: string, unread: MergedListing['unreachable'] = []): BriError {
-  return notFoundUnlessUnread(
-    new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
-      hint: '`bri archive list` shows the archives there are, and where each copy is.',
-      details: { archiveId: id },
-    }),
-    unread,
-  );
-}
 
 /** The events `db.archive` emits (an EventEmitter): one run's life, and its steps. */
 export interface ArchiveEvents {
@@ -235,12 +194,17 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   private async deleteNow(id: string, opts: { source?: string; force?: boolean }): Promise<DeletedCopies> {
     const names = this.sources.selectOrAll(opts.source);
     // Every source is listed, whatever --source says: what would remain decides whether this is the last copy.
-    const entry = (await this.scan()).archives.find((a) => a.manifest.archiveId === id);
-    const doomed = entry?.copies.filter((c) => names.includes(c.source)) ?? [];
-    if (!entry || doomed.length === 0) throw notFound(id, opts.source ?? 'any source');
+    const listing = await this.scan();
+    const entry = listing.archives.find((a) => a.manifest.archiveId === id);
+    const readable = entry?.copies.filter((c) => names.includes(c.source)) ?? [];
+    // Copies whose manifest cannot be read are the id's too (a restore names them): reachable here, not "no archive".
+    const unread = (await unreadableCopiesOf(listing.unreadable, id, names, this)).filter((u) => !entry?.copies.some((c) => c.location === u.copy.location));
+    if (readable.length === 0 && unread.length === 0) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
+    if (readable.length === 0 && !opts.force) throw unreadableDeleteRefused(id, unread);
+    const doomed = [...readable, ...unread.map((u) => u.copy)];
     // One file under two sources' names: deleting it for one would delete the other's copy too (whatever --force says).
-    for (const d of doomed) {
-      const same = d.identity === undefined ? undefined : entry.copies.find((c) => !doomed.includes(c) && c.identity === d.identity);
+    for (const d of readable) {
+      const same = d.identity === undefined ? undefined : entry!.copies.find((c) => !doomed.includes(c) && c.identity === d.identity);
       if (same) {
         throw new BriError(ErrorCodes.USAGE, `${d.source}'s copy of ${id} (${d.location}) is the very file of ${same.source}'s copy (${same.location}): deleting one would delete both`, {
           hint: 'The two sources are one place: give the remote a directory of its own (not one that reaches the archive directory), or delete the archive from every source (no --source).',
@@ -248,7 +212,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         });
       }
     }
-    if (!opts.force) await refuseLoss(entry, doomed, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir });
+    if (entry && readable.length > 0 && !opts.force) await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir });
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of doomed) {
       await removeCopy(copy, id, this.sources, this.archiveDir);
@@ -269,7 +233,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     checkOutputFile(target, this.places(), 'the download target', id);
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
-    if (!entry) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
+    if (!entry) return this.downloadUnreadable(id, target, listing, opts);
     return downloadTo(entry, target, {
       sources: this.sources,
       archiveDir: this.archiveDir,
@@ -284,10 +248,18 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     });
   }
 
+  /** An id only unreadable copies hold: written as stored when the caller takes it unverified, else an error naming how. */
+  private async downloadUnreadable(id: string, target: string, listing: MergedListing, opts: { source?: string; verify?: boolean }): Promise<DownloadedArchive> {
+    const copies = await unreadableCopiesOf(listing.unreadable, id, this.order(opts.source), this);
+    if (copies.length === 0) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
+    if (opts.verify !== false) throw unreadableNotVerified(id, copies);
+    return downloadAsStored(id, copies, target, this);
+  }
+
   /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
   async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
-    const listing = await this.scan().catch(() => ({ archives: [], unreachable: [] }));
-    return this.verifyOne(idOrFile, listing.archives, await this.verifyKeys(opts), opts, listing.unreachable);
+    const listing = await this.scan().catch((): MergedListing => ({ archives: [], unreadable: [], unreachable: [] }));
+    return this.verifyOne(idOrFile, listing.archives, await this.verifyKeys(opts), opts, listing.unreachable, listing.unreadable);
   }
 
   /**
@@ -337,16 +309,24 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true as const } : {}) };
   }
 
-  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }, unread: MergedListing['unreachable'] = []): Promise<VerifyReport> {
+  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }, unread: MergedListing['unreachable'] = [], unreadable: MergedListing['unreadable'] = []): Promise<VerifyReport> {
     // A damaged manifest must not stop verification: resolve the file without reading it.
     const file = this.fileFor(idOrFile);
     const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
     if (local) assertRegularFileInput(file, 'the archive file');
     if (local) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, name: file, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
-    if (!entry) throw notFound(idOrFile, opts.source ?? 'any source', unread);
+    if (!entry) return this.verifyUnreadable(idOrFile, key, opts, unread, unreadable);
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };
     return verifyRemoteCopy(entry, fetch, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  }
+
+  /** A remote copy only its id names (its manifest cannot be read): verified as it is stored, which says what is wrong with it. */
+  private async verifyUnreadable(id: string, key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }, unread: MergedListing['unreachable'], unreadable: MergedListing['unreadable']): Promise<VerifyReport> {
+    const remotes = this.order(opts.source).filter((s) => s !== LOCAL_SOURCE);
+    const u = namesFile(id) ? undefined : (await unreadableCopiesOf(unreadable, id, remotes, this))[0];
+    if (!u) throw notFound(id, opts.source ?? 'any source', unread);
+    return verifyAsStored(u, this, { ...key, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }
 
   /**
@@ -356,7 +336,11 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    * file and a rename) with `inPlace`.
    */
   async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
-    const file = await archiveFileInput(this.fileFor(idOrFile));
+    const file = await archiveFileInput(this.fileFor(idOrFile)).catch((err: unknown) => {
+      if (namesFile(idOrFile) || !isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND)) throw err;
+      return null;
+    });
+    if (file === null) return this.repairRemote(idOrFile, opts);
     const given = opts.inPlace ? file : opts.out !== undefined ? path.resolve(opts.out) : undefined;
     // (The archive's own name may be written: a repaired copy of it, the same archive.)
     if (given !== undefined && !opts.inPlace) checkOutputFile(given, this.places(), 'the repaired copy (--out)', idOfFile(file));
@@ -364,6 +348,18 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const write = () => (given === undefined ? repairIntoNewFolder(file, out) : repairArchive(file, out));
     // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.
     return path.dirname(out) === this.archiveDir ? this.changing(write) : write();
+  }
+
+  /**
+   * An id with no local file: a remote copy whose manifest cannot be read is fetched as stored and repaired into
+   * `out` (default repaired/<id>.bri); a readable one is what `download` fetches, repairing it on the way.
+   */
+  private async repairRemote(id: string, opts: { out?: string; inPlace?: boolean }): Promise<RepairResult> {
+    const listing = await this.scan();
+    const u = opts.inPlace ? undefined : (await unreadableCopiesOf(listing.unreadable, id, this.sources.remotes.map((r) => r.name), this))[0];
+    if (!u) throw noLocalFile(id, this.fileFor(id), listing.archives.find((a) => a.manifest.archiveId === id));
+    if (opts.out !== undefined) checkOutputFile(path.resolve(opts.out), this.places(), 'the repaired copy (--out)', id);
+    return repairAsStored(id, u, opts.out !== undefined ? path.resolve(opts.out) : path.join(this.archiveDir, REPAIRED_DIR, archiveFileName(id)), opts.out === undefined, this);
   }
 
   /**

@@ -1,0 +1,205 @@
+/**
+ * What a command that takes an archive id (or a file) reaches. An argument names a file or an id,
+ * told apart and checked before anything is read. Copies named like an archive whose manifest cannot
+ * be read, PAR2 included (junk under an archive's name, an upload cut short, an object in an archive
+ * tier), are the id's too: no listing can say what they hold, yet a restore names them, so delete
+ * removes one (with --force: nothing in it can be read, but what it is cannot be checked either),
+ * download writes it as it is stored (--no-verify) to be examined or repaired elsewhere, verify and
+ * repair say what is wrong with it. Each refusal names the command that does work.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { downloadRanged, isColdObject } from '../../remote/index.js';
+import { commitFile, makeDirs } from '../../store/durable-fs.js';
+import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
+import { assertRegularFileInput } from '../package/input-file.js';
+import { repairArchive, repairIntoNewFolder, type RepairResult } from '../package/recovery.js';
+import { existingDir, scratchPath } from '../package/scratch.js';
+import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
+import { notFoundUnlessUnread, type ArchiveCopy, type CatalogArchive, type MergedListing, type UnreadableCopy } from './catalog.js';
+import type { DownloadedArchive } from './copy-ops.js';
+import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
+
+/** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
+export async function archiveFileInput(file: string): Promise<string> {
+  assertRegularFileInput(file, 'the archive file');
+  if (!(await fsp.stat(file).catch(() => null))) {
+    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}`, { hint: '`bri archive list` shows the archives there are; a path names a file.', details: { file } });
+  }
+  return file;
+}
+
+/** Whether a command's argument names a file (a path, or `<name>.bri`) rather than an archive id. */
+export function namesFile(idOrFile: string): boolean {
+  return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION);
+}
+
+/** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
+export function namedAs(idOrFile: string, file: string, report: VerifyReport): VerifyReport {
+  const asked = namesFile(idOrFile) ? null : idOrFile;
+  if (asked === null || report.archiveId === null || report.archiveId === asked) return report;
+  return { ...report, ok: false, problems: [...report.problems, `${file} holds archive ${report.archiveId}, not ${asked}`] };
+}
+
+/** The id an archive file's name gives (`<id>.bri`), when it is a valid one. */
+export function idOfFile(file: string): string | null {
+  const name = path.basename(file, ARCHIVE_EXTENSION);
+  try {
+    return assertArchiveId(name);
+  } catch {
+    return null;
+  }
+}
+
+/** Not found where every source was read; else the error of a source that could not be (the archive may be there). */
+export function notFound(id: string, where: string, unread: MergedListing['unreachable'] = []): BriError {
+  return notFoundUnlessUnread(
+    new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
+      hint: '`bri archive list` shows the archives there are, and where each copy is.',
+      details: { archiveId: id },
+    }),
+    unread,
+  );
+}
+
+/** A repair by id finds no local file: where the archive is instead, and the command that fetches (and repairs) a copy of it. */
+export function noLocalFile(id: string, file: string, elsewhere: CatalogArchive | undefined): BriError {
+  const on = elsewhere ? ` (archive ${id} is on ${elsewhere.copies.map((c) => c.source).join(', ')})` : '';
+  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}${on}`, {
+    hint: elsewhere ? `\`bri archive download ${id} <file>\` fetches a good copy, repairing a damaged one with its PAR2 data on the way.` : '`bri archive list` shows the archives there are; a path names a file.',
+    details: { archiveId: id, file },
+  });
+}
+
+export interface UnreadableArchiveCopy {
+  copy: ArchiveCopy;
+  /** Why its manifest cannot be read (the listing's error). */
+  error: BriError;
+  /** In an archive tier (S3 Glacier, Azure Archive): whole, perhaps, once thawed. */
+  frozen: boolean;
+}
+
+interface Where {
+  sources: ArchiveSources;
+  archiveDir: string;
+}
+
+/** The unreadable copies of `id` on the sources `names`: the archive directory's `<id>.bri`, a remote's object of that id. */
+export async function unreadableCopiesOf(unreadable: readonly UnreadableCopy[], id: string, names: readonly string[], where: Where): Promise<UnreadableArchiveCopy[]> {
+  const out: UnreadableArchiveCopy[] = [];
+  for (const u of unreadable) {
+    if (!names.includes(u.source)) continue;
+    if (u.source === LOCAL_SOURCE) {
+      if (u.location !== path.join(where.archiveDir, id + ARCHIVE_EXTENSION)) continue;
+      const st = await fsp.lstat(u.location).catch(() => null);
+      if (st) out.push({ copy: { source: LOCAL_SOURCE, provider: 'local', location: u.location, file: u.location, bytes: st.size, recorded: false, damaged: true }, error: u.error, frozen: false });
+      continue;
+    }
+    const remote = where.sources.remote(u.source);
+    if (u.archiveId !== id || !remote) continue;
+    const frozen = isColdObject(u.error);
+    const copy: ArchiveCopy = { source: u.source, provider: remote.config.provider, location: u.location, key: archiveObjectKey(id), bytes: 0, recorded: false, ...(frozen ? { frozen: true as const } : { damaged: true as const }) };
+    out.push({ copy, error: u.error, frozen });
+  }
+  return out;
+}
+
+/** What an unreadable copy is, and the commands that work on it. */
+function about(id: string, u: UnreadableArchiveCopy): { what: string; next: string } {
+  const s = u.copy.source;
+  const keep = `\`bri archive download ${id} <file> --source ${s} --no-verify\` writes it as it is stored, to examine or repair elsewhere`;
+  const remove = `\`bri archive delete ${id} --source ${s} --force\` removes it`;
+  return {
+    what: `${s}'s copy of ${id} (${u.copy.location}) cannot be read: ${u.error.message}`,
+    // A local entry that is no file, or another archive's file, has a hint of its own (put it back, rename it).
+    next: u.frozen ? `It is in an archive tier: \`bri archive thaw ${id} --source ${s}\` asks for it back; ${remove} anyway.` : `${u.error.details?.misplaced === true && u.error.hint ? `${u.error.hint} ` : ''}Nothing in it can be read, PAR2 data included: ${keep}; ${remove}.`,
+  };
+}
+
+/** Deleting an unreadable copy loses nothing any command can read, but what it holds cannot be checked either: it takes --force. */
+export function unreadableDeleteRefused(id: string, copies: readonly UnreadableArchiveCopy[]): BriError {
+  const first = about(id, copies[0]!);
+  return new BriError(ErrorCodes.USAGE, `${first.what}; what it holds cannot be checked, so it is not deleted without --force`, {
+    hint: first.next,
+    details: { archiveId: id, sources: copies.map((u) => u.copy.source) },
+  });
+}
+
+/** A download verifies what it writes: an unreadable copy cannot be, and the error says how to take it as it is. */
+export function unreadableNotVerified(id: string, copies: readonly UnreadableArchiveCopy[]): BriError {
+  const first = about(id, copies[0]!);
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `no good copy of archive ${id}: ${copies.map((u) => about(id, u).what).join('; ')}`, {
+    hint: first.next,
+    details: { archiveId: id, tried: copies.map((u) => ({ source: u.copy.source, code: u.error.code })) },
+  });
+}
+
+/** The copy's bytes as stored, in a scratch file of `dir` the caller removes (a remote's object downloaded, a local file copied). */
+export async function fetchAsStored(u: UnreadableArchiveCopy, dir: string, where: Where): Promise<string> {
+  const file = scratchPath(await existingDir(dir), `download-${path.basename(u.copy.location)}-from-${u.copy.source}`);
+  try {
+    if (u.copy.source === LOCAL_SOURCE) await fsp.copyFile(u.copy.file!, file);
+    else {
+      const store = where.sources.remote(u.copy.source)!.store;
+      const head = await store.head(u.copy.key!);
+      await downloadRanged(store, u.copy.key!, file, { size: head.size });
+    }
+    return file;
+  } catch (err) {
+    await fsp.rm(file, { force: true });
+    throw err;
+  }
+}
+
+/** Writes the first unreadable copy that can be fetched to `target` as it is stored, durably (a download taken unverified). */
+export async function downloadAsStored(id: string, copies: readonly UnreadableArchiveCopy[], target: string, where: Where): Promise<DownloadedArchive> {
+  await makeDirs(path.dirname(target));
+  let last: unknown;
+  for (const u of copies) {
+    let tmp: string | null = null;
+    try {
+      tmp = await fetchAsStored(u, path.dirname(target), where);
+      const bytes = (await fsp.stat(tmp)).size;
+      await commitFile(tmp, target);
+      return { archiveId: id, file: target, bytes, source: u.copy.source, skipped: [], repaired: null, recoveryDamaged: null };
+    } catch (err) {
+      if (tmp !== null) await fsp.rm(tmp, { force: true });
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/** Verifies the copy as it is stored, which says what is wrong with it; reported under the copy's location. */
+export async function verifyAsStored(u: UnreadableArchiveCopy, where: Where, opts: VerifyOptions): Promise<VerifyReport> {
+  const file = await fetchAsStored(u, where.archiveDir, where);
+  try {
+    return await verifyArchive(file, { ...opts, name: u.copy.location });
+  } finally {
+    await fsp.rm(file, { force: true });
+  }
+}
+
+/** Repairs the copy as it is stored into `out` (`inFolder`: a folder of its own, removed again if the repair fails). */
+export async function repairAsStored(id: string, u: UnreadableArchiveCopy, out: string, inFolder: boolean, where: Where): Promise<RepairResult> {
+  const fetched = await fetchAsStored(u, where.archiveDir, where);
+  try {
+    return await (inFolder ? repairIntoNewFolder(fetched, out) : repairArchive(fetched, out));
+  } catch (err) {
+    throw isBriError(err, ErrorCodes.IO_ERROR) || isBriError(err, ErrorCodes.USAGE) ? err : unreadableNotRepaired(id, u, err, fetched);
+  } finally {
+    await fsp.rm(fetched, { force: true });
+  }
+}
+
+/** Why repairing an unreadable copy failed, with what is left to do. */
+function unreadableNotRepaired(id: string, u: UnreadableArchiveCopy, err: unknown, fetched: string): BriError {
+  // The repair names the download it read: the copy's own place is what the user knows.
+  const why = (err instanceof Error ? err.message : String(err)).split(fetched).join(u.copy.location);
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${about(id, u).what}; repairing it failed: ${why}`, {
+    hint: `${about(id, u).next} A restore can start from an earlier archive (\`bri restore list\`).`,
+    details: { archiveId: id, source: u.copy.source },
+    cause: err,
+  });
+}
