@@ -16,13 +16,16 @@ import type { Manifest } from '../../format/manifest.js';
 import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
-import { snapshotPastWalEnd } from '../../store/recovery.js';
+import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
+import { readColdTier } from '../../store/cold-tier.js';
+import type { DbState } from '../../format/state.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
+import { verifyChain } from '../../store/wal/chain.js';
 
 export interface ChainTip {
   tip: ArchiveTip | null;
@@ -153,4 +156,40 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
     });
   }
   return Math.min(...usable);
+}
+
+/**
+ * Whether the empty state is the state before the WAL's line 1, for a WAL that starts at 000000.wal. It may
+ * not be the log from the beginning: its segments removed and the snapshot's walLine lowered (the format
+ * allows it), then BRI wrote again from 000000.wal, chained from ''. The snapshot then holds state that the
+ * WAL's lines 1..walLine do not replay to, and an archive started from nothing would lose it. Compared as
+ * `bri data verify` compares them (keys and set members; documents evicted to cold/ are left out of BRI's
+ * snapshots). An encrypted snapshot without the key cannot be read: the WAL is taken as complete.
+ */
+export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey | undefined): Promise<boolean> {
+  const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  if (raw === null || (isEncryptedSnapshot(raw) && key === undefined)) return true;
+  const snap = await readSnapshot(dataDir, key);
+  if (snap === null) return true;
+  const keyed = key ? { encryptionKey: key } : {};
+  const replayed = snap.walLine === 0 ? null : (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip', untilLine: snap.walLine })).state;
+  const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
+  if (sameKeys(snap.state, replayed, cold)) return true;
+  // A WAL damaged under the snapshot is not one that lost its start: archived from line 1, its first break is refused and named.
+  const broken = snap.walLine === 0 ? null : (await verifyChain(dataDir, keyed)).firstBreak;
+  return broken !== null && broken.lineNo <= snap.walLine;
+}
+
+/** The same documents and set members (`replayed` null: the empty state), but for documents in the cold tier. */
+function sameKeys(snap: DbState, replayed: DbState | null, cold: ReadonlySet<string>): boolean {
+  const docs = replayed?.documents ?? new Map<string, unknown>();
+  for (const k of snap.documents.keys()) if (!docs.has(k) && !cold.has(k)) return false;
+  for (const k of docs.keys()) if (!snap.documents.has(k) && !cold.has(k)) return false;
+  const sets = replayed?.collections ?? new Map<string, Set<string>>();
+  for (const k of new Set([...snap.collections.keys(), ...sets.keys()])) {
+    const a = snap.collections.get(k) ?? new Set<string>();
+    const b = sets.get(k) ?? new Set<string>();
+    if (a.size !== b.size || [...a].some((m) => !b.has(m))) return false;
+  }
+  return true;
 }

@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_STATE_FILE, ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, realPathOr } from './chain-start.js';
+import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -88,6 +88,11 @@ function nothingToArchive(line: number, tip: ArchiveTip | null): BriError {
     // The archive that holds it all, for an answer that names it; null: no archive yet.
     details: { line, heldBy: tip ? { archiveId: tip.archiveId, endLine: tip.endLine } : null },
   });
+}
+
+/** A first archive that starts at the snapshot although wal/ starts at line 1: the lines before it are said, not archived. */
+function historyBefore(line: number): string {
+  return `the data directory's snapshot (line ${line}) holds a state that the WAL's lines 1..${line} do not replay to (its first segments were removed, and walLine lowered): this archive starts from that state at line ${line}, without the history of lines 1..${line}`;
 }
 
 /** Lines between the previous archive and this one that no archive holds: the history of those lines is lost, their effect is in this archive's starting state. */
@@ -166,6 +171,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     let startLine: number | null = null;
     let gap: ArchiveGap | null = null;
     let removedLinesFile: string | null = null;
+    const warnings: string[] = [];
     if (tip && tip.endLine >= state.removedLines) startLine = tip.endLine;
     else if (tip && opts.fetchRemovedLines) {
       // Lines the WAL cleanup removed once they were shipped everywhere: fetched back, as the segment before the first on disk.
@@ -179,10 +185,18 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
         if (!isBriError(err) || err.details.incomplete !== false) throw err;
       }
     }
+    // The empty state starts a first archive only when the WAL replays to the snapshot: else the snapshot holds what the WAL lost.
+    const fromEmpty = startLine === null && !tip && walComplete && (await snapshotIsWalReplayed(opts.dataDir, opts.key));
     if (startLine === null) {
-      if (!tip && walComplete) startLine = 0;
+      if (fromEmpty) startLine = 0;
       else {
         startLine = await earliestBuildableLine({ dataDir: opts.dataDir, archiveDir: opts.archiveDir, instanceId: state.instanceId, removedLines: state.removedLines, from: state.removedLines, endLine, ...(opts.key ? { key: opts.key } : {}) });
+        // Readers check an archive's line 1 against the empty pointer: a WAL whose first line continues removed lines starts after it.
+        if (startLine === 0 && !walComplete && endLine > 0) {
+          startLine = 1;
+          warnings.push(`the WAL's first line continues lines no longer in wal/ (the snapshot is at line 0): this archive starts from the state at line 1, that line applied to the snapshot, without its history`);
+        }
+        if (!tip && walComplete && startLine > 0) warnings.push(historyBefore(startLine));
         // Lines after the last archive (even one no source holds any more) that this one does not hold are said.
         const prevEnd = tip?.endLine ?? chain.deleted?.endLine;
         if (prevEnd !== undefined && startLine > prevEnd) {
@@ -192,14 +206,14 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       }
     }
     // A first archive (or one after a gap) may hold the state alone; continuing an archive needs a new line.
-    if (endLine === startLine && gap === null && (tip !== null || walComplete)) throw nothingToArchive(startLine, tip);
+    if (endLine === startLine && gap === null && (tip !== null || fromEmpty)) throw nothingToArchive(startLine, tip);
     const start = await resolveStartState({
       dataDir: opts.dataDir,
       archiveDir: opts.archiveDir,
       instanceId: state.instanceId,
       removedLines: state.removedLines,
       startLine,
-      walCompleteFromStart: walComplete,
+      walCompleteFromStart: fromEmpty,
       key: opts.key,
       timestamp: createdAt.getTime(),
       ...(startLine === tip?.endLine && (chain.tipFile || opts.fetchArchive) ? { previousArchive: chain.tipFile ?? (() => opts.fetchArchive!(tip.archiveId, stageDir)) } : {}),
@@ -330,7 +344,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // The archive is made and recorded: older seeds that cannot go now go at the next run, and fail nothing.
     if (endText !== undefined) await pruneSeeds(opts.archiveDir, state.instanceId, endLine).catch(() => undefined);
     emit('done', totalBytes, totalBytes);
-    return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? [] : [wal.timesWentBack] };
+    return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? warnings : [...warnings, wal.timesWentBack] };
   } finally {
     await fsp.rm(stageDir, { recursive: true, force: true }).finally(() => lock.release());
   }

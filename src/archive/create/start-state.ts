@@ -1,6 +1,6 @@
 /**
  * The state an archive starts from, at absolute line M: empty at line 0 (a WAL
- * complete from its first line), the seed the previous archive left, or the
+ * complete from its first line, which replays to the snapshot), the seed the previous archive left, or the
  * data directory's snapshot (plus the cold tier, plus a replay up to M).
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
@@ -110,7 +110,7 @@ export interface ResolveStartOptions {
   instanceId: string;
   removedLines: number;
   startLine: number;
-  /** True when wal/ still holds every line from line 1 (the empty state at 0 is valid). */
+  /** True when the state before line 1 is the empty one (wal/ holds every line from line 1, and they replay to the snapshot). */
   walCompleteFromStart: boolean;
   key?: EncryptionKey;
   timestamp: number;
@@ -140,8 +140,8 @@ const counts = (state: DbState | null) => ({ documents: state ? state.documents.
 export async function resolveStartState(o: ResolveStartOptions): Promise<StartState> {
   const M = o.startLine;
   const encryptedDir = o.key !== undefined || (await snapshotIsEncrypted(o.dataDir));
-  if (M === 0) {
-    if (!o.walCompleteFromStart) throw cannotRebuild(0, 'the first WAL segments are no longer in the data directory');
+  // Else line 0's state is a seed's or the snapshot's (at walLine 0): what the WAL does not replay.
+  if (M === 0 && o.walCompleteFromStart) {
     const state = emptyState();
     // Nothing secret in an empty state: without the key it is stored in plaintext.
     return { walLine: 0, snapshotText: stateSnapshotText(state, 0, o.timestamp, o.key), snapshotVersion: SNAPSHOT_MEMBER_VERSION, encrypted: o.key !== undefined, state, ...counts(state), coldDocuments: 0, source: 'empty' };
