@@ -14,20 +14,10 @@ import {
   parseTimeRange,
 } from '../../src/format/input.js';
 import { parseTimestamp } from '../../src/archive/restore/plan.js';
+import { usageOf } from '../support/usage-error.js';
 
 const NOW = Date.UTC(2026, 5, 15, 12, 0, 0);
 
-/** Runs `f` and returns the USAGE error it throws (fails the test on anything else). */
-function usageOf(f: () => unknown): BriError {
-  try {
-    f();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BriError);
-    expect((err as BriError).code).toBe('USAGE');
-    return err as BriError;
-  }
-  throw new Error('expected a USAGE error, got a value');
-}
 
 describe('parseTime', () => {
   it('reads ISO 8601 with a zone, a date alone as midnight UTC, and ms since the epoch', () => {

@@ -5,24 +5,14 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import { BriError } from '../../src/errors.js';
 import { parseRetention } from '../../src/format/input.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
+import { usageOf } from '../support/usage-error.js';
 
 const tempDir = useTempDirs('bri-retention-reason-');
 const NOW = Date.UTC(2026, 5, 15);
 
-function usageOf(fn: () => unknown): BriError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BriError);
-    expect((err as BriError).code).toBe('USAGE');
-    return err as BriError;
-  }
-  throw new Error('expected a USAGE refusal');
-}
 
 describe('a refused --retention date says why', () => {
   it('the calendar and the missing zone are named, with the retention forms as the hint', () => {
