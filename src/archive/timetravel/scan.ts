@@ -86,6 +86,8 @@ export interface ScanResult {
   broken: { source: string; fromLine: number; reason: string } | null;
   /** Lines between two archives that no archive read holds, passed (the later archive's snapshot has the state after them). */
   holes: Array<{ fromLine: number; toLine: number }>;
+  /** Whether the scan stopped at the time (a later line is there): false when it read every line it could. */
+  cut: boolean;
 }
 
 /** Thrown by a scan when reading one archive failed (a damaged member, a copy that cannot be read): which one, and why. */
@@ -336,7 +338,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         let applied: string | null = null;
         for (const [j, text] of lines.entries()) {
           if (ref.firstLine + j <= line) continue;
-          if (!apply(text)) break next;
+          if ((stopped = !apply(text))) break next;
           applied = text;
         }
         if (applied !== null) pointer = pointerOf(applied);
@@ -357,7 +359,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const more = names?.unfollowed() ?? [];
   if (more.length > 0) throw new NeedNames(more);
   passing(Number.POSITIVE_INFINITY);
-  return { state, line, timestamp, problems, broken, holes };
+  return { state, line, timestamp, problems, broken, holes, cut: stopped };
 }
 
 /** Lines after the archives, from one place: a remote's shipments, or the data directory's segments. */

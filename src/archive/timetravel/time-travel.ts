@@ -149,6 +149,16 @@ function beforeFirstLine(own: CatalogArchive[], ts: number): boolean {
   return first !== undefined && first.timeRange.walLines.start === 0 && ts < first.timeRange.start.getTime();
 }
 
+/**
+ * After a scan that read the data directory: a moment it did not stop at (past every line read) is
+ * answered when it is not past the newest moment the input knows, nor the last line's time. The
+ * database's clock may be ahead of the reader's: its lines are then stamped after the reading, and a
+ * moment among them is answered as a restore to it restores it.
+ */
+function notPastRead(ts: number, input: { tail?: WalTail | null; newest: number | null }, r: ScanResult): void {
+  if (input.tail && !r.cut && input.newest !== null) notAfter(ts, Math.max(input.newest, r.timestamp ?? input.newest));
+}
+
 /** A moment past the newest one that can be answered whole is not answered from what is there so far. */
 function notAfter(ts: number, newest: number): void {
   if (ts <= newest) return;
@@ -214,7 +224,6 @@ export class TimeTravel {
     }
     const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
-    if (from !== 'first' && tail !== null) notAfter(from.ts, tail.readAt);
     if (from === 'first' || beforeFirstLine(own, from.ts)) first = own[0] ?? null;
     else {
       // The archive holding the time, else (past the archives) the newest one, which the shipped WAL and the data directory continue.
@@ -233,10 +242,12 @@ export class TimeTravel {
     const age = archives.some((a) => a.manifest.encryption) || shippedAge ? await this.ctx.identity(opts.identity) : null;
     const shipped = latest?.shipped;
     const shippedAfter = shipped && (archives.length === 0 || archives.at(-1)!.manifest.timeRange.walLines.end === shipped.afterLine) ? this.ctx.shipped(shipped, age) : null;
-    // The newest moment answered whole: what was written by the time the directory was read, else the end of the
-    // shipped WAL or the newest archive's seal (as a restore's plan takes them).
+    // The newest moment answered whole: the end of the shipped WAL or the newest archive's seal (as a restore's
+    // plan takes them); with the directory, what was written by the time it was read, at the latest (its lines
+    // after them are stamped later still: a scan reading them says how much, notPastRead).
     const sealed = own.at(-1)?.manifest.timeRange.sealedAt.getTime() ?? null;
-    const newest = tail !== null ? tail.readAt : shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
+    const ended = shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
+    const newest = tail !== null ? Math.max(tail.readAt, ended ?? 0) : ended;
     const start = latest === null && tail !== null ? await this.cloneStart(tail, from, others) : undefined;
     return { newest, archives, shipped: shippedAfter, tail, ...(start ? { start } : {}), sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
@@ -275,6 +286,7 @@ export class TimeTravel {
     const input = await this.input(o, { ts }, read);
     const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
     this.settle(r, o, ts);
+    notPastRead(ts, input, r);
     const state = r.state;
     const doc = state.documents.get(key);
     const set = state.collections.get(key);
@@ -289,6 +301,7 @@ export class TimeTravel {
     const input = await this.input(o, { ts }, read);
     const r = await this.resilient(input, o, () => scanWithClosure(names, () => scanTimeline(input, { untilTs: ts, names })));
     this.settle(r, o, ts);
+    notPastRead(ts, input, r);
     return { at: ts, state: new NameSet(keys, prefix).restrict(r.state), line: r.line, read };
   }
 
@@ -303,9 +316,10 @@ export class TimeTravel {
     const ops: Array<{ op: Operation; line: number; timestamp: number; before: { value: string | null; members: string[] | null } }> = [];
     // From the first line whatever `from`: a rename before it says under which names the document goes on.
     const input = await this.input(o, 'first', read);
-    // (A history from a moment not yet come is refused as one to it is: no line of it can be read yet.)
+    // (A history from a moment not yet come is refused as one to it is: no line of it can be read yet. With the
+    // data directory, once it is read: its lines may be stamped after now.)
     const until = to ?? from;
-    if (until !== null && input.newest !== null) notAfter(until, input.newest);
+    if (until !== null && !input.tail && input.newest !== null) notAfter(until, input.newest);
     const r = await this.resilient(input, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
@@ -321,6 +335,7 @@ export class TimeTravel {
       }),
     );
     this.settle(r, o, to);
+    if (until !== null) notPastRead(until, input, r);
     // A change among lines no archive holds is not in the history: said, with where.
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
@@ -342,7 +357,7 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
-    if (to !== null && input.newest !== null) notAfter(to, input.newest);
+    if (to !== null && !input.tail && input.newest !== null) notAfter(to, input.newest);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
     const { lazy, r } = await this.resilient(input, o, async () => {
@@ -358,6 +373,7 @@ export class TimeTravel {
     });
     // Without T2, the newest moment read: T must not be past it.
     this.settle(r, o, to ?? at);
+    notPastRead(to ?? at, input, r);
     // (The scan marks T once, at the latest when it ends.)
     const out: DiffAnswer = { at, to, ...differences(lazy.changesSince()!, lazy, r.state), read };
     out.added.sort();
