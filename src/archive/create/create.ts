@@ -27,6 +27,7 @@ import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
 import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
+import { archiveEndWithin, linesLeftFor } from './manifest-budget.js';
 import { lockInstanceCreate, removeDeadStages } from './create-lock.js';
 import { readAllCopyRecords, type CopyRecord } from '../copies/records.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
@@ -69,6 +70,8 @@ export interface CreateArchiveOptions {
   fetchArchive?: (archiveId: string, workDir: string) => Promise<string | null>; // a good copy in workDir (null: none), to replay the previous archive
   /** Encrypt every data member and the seed with age for these recipients (the archive config's `encryption`). */
   encryptTo?: AgeRecipients;
+  /** The largest manifest to write (default the readers' MAX_MANIFEST_BYTES): lower only in tests, which cannot make 30,000 segments. */
+  maxManifestBytes?: number;
 }
 
 export interface CreatedArchive {
@@ -165,9 +168,9 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
     const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
-    const endLine = sealed.endLocalLine + state.removedLines;
+    const walEnd = sealed.endLocalLine + state.removedLines;
     const { tip } = chain;
-    if (tip) await assertContinues({ tip, endLine, spans, dataDir: opts.dataDir, removedLines: state.removedLines, ...(opts.key ? { key: opts.key } : {}) });
+    if (tip) await assertContinues({ tip, endLine: walEnd, spans, dataDir: opts.dataDir, removedLines: state.removedLines, ...(opts.key ? { key: opts.key } : {}) });
     let startLine: number | null = null;
     let gap: ArchiveGap | null = null;
     let removedLinesFile: string | null = null;
@@ -190,9 +193,9 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     if (startLine === null) {
       if (fromEmpty) startLine = 0;
       else {
-        startLine = await earliestBuildableLine({ dataDir: opts.dataDir, archiveDir: opts.archiveDir, instanceId: state.instanceId, removedLines: state.removedLines, from: state.removedLines, endLine, ...(opts.key ? { key: opts.key } : {}) });
+        startLine = await earliestBuildableLine({ dataDir: opts.dataDir, archiveDir: opts.archiveDir, instanceId: state.instanceId, removedLines: state.removedLines, from: state.removedLines, endLine: walEnd, ...(opts.key ? { key: opts.key } : {}) });
         // Readers check an archive's line 1 against the empty pointer: a WAL whose first line continues removed lines starts after it.
-        if (startLine === 0 && !walComplete && endLine > 0) {
+        if (startLine === 0 && !walComplete && walEnd > 0) {
           startLine = 1;
           warnings.push(`the WAL's first line continues lines no longer in wal/ (the snapshot is at line 0): this archive starts from the state at line 1, that line applied to the snapshot, without its history`);
         }
@@ -206,7 +209,18 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       }
     }
     // A first archive (or one after a gap) may hold the state alone; continuing an archive needs a new line.
-    if (endLine === startLine && gap === null && (tip !== null || fromEmpty)) throw nothingToArchive(startLine, tip);
+    if (walEnd === startLine && gap === null && (tip !== null || fromEmpty)) throw nothingToArchive(startLine, tip);
+    if (removedLinesFile !== null) {
+      const first = spans[0];
+      const index = Math.max(0, (first?.index ?? 1) - 1);
+      spans.unshift({ name: segmentName(index), index, path: removedLinesFile, size: (await fsp.stat(removedLinesFile)).size, firstLine: startLine + 1 - state.removedLines, lastLine: 0 });
+    }
+    // As many segments as one manifest may list (else no reader would accept it): the lines after them are the next archive's.
+    const endLine = archiveEndWithin(spans, startLine, walEnd, state.removedLines, { maxManifestBytes: opts.maxManifestBytes, recipients: opts.encryptTo?.recipients });
+    if (endLine < walEnd) warnings.push(linesLeftFor(startLine, endLine, walEnd));
+    // The caller's end state is the seal's: an archive that stops before it makes its own.
+    const endSnapshotText = endLine === walEnd ? sealed.endSnapshotText : undefined;
+    const endLocalLine = endLine - state.removedLines;
     const start = await resolveStartState({
       dataDir: opts.dataDir,
       archiveDir: opts.archiveDir,
@@ -218,27 +232,22 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       timestamp: createdAt.getTime(),
       ...(startLine === tip?.endLine && (chain.tipFile || opts.fetchArchive) ? { previousArchive: chain.tipFile ?? (() => opts.fetchArchive!(tip.archiveId, stageDir)) } : {}),
       // With the end state's text from the caller, the start state is needed as text and counts only.
-      needState: sealed.endSnapshotText === undefined,
+      needState: endSnapshotText === undefined,
       ...(opts.encryptTo ? { sealTo: opts.encryptTo } : {}), level,
       ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
     });
     const M = start.walLine;
-    if (removedLinesFile !== null) {
-      const first = spans[0];
-      const index = Math.max(0, (first?.index ?? 1) - 1);
-      spans.unshift({ name: segmentName(index), index, path: removedLinesFile, size: (await fsp.stat(removedLinesFile)).size, firstLine: M + 1 - state.removedLines, lastLine: 0 });
-    }
 
     // The line before the archive: its pointer continues the chain, its time starts the range.
     const before =
       M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : state.origin?.line === M ? state.origin : await lineAt(spans, M - state.removedLines);
     // An origin with pointer '' is a chain that starts again after it (a restore that restored no line): checked from ''.
     const prevPointer = M === 0 ? '' : before === null ? null : before.pointer;
-    const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= sealed.endLocalLine).reduce((a, s) => a + s.size, 0);
+    const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= endLocalLine).reduce((a, s) => a + s.size, 0);
     let done = 0;
-    const endState = sealed.endSnapshotText === undefined && start.state ? literalCopyOf(start.state) : undefined;
+    const endState = endSnapshotText === undefined && start.state ? literalCopyOf(start.state) : undefined;
     // A sealed seed cannot be opened here (recipients only): without the end state from the caller, it comes from the data directory itself.
-    const dirEnd = start.sealedMember && sealed.endSnapshotText === undefined ? await endStateOfDir(opts.dataDir, opts.key, sealed.endLocalLine) : null;
+    const dirEnd = start.sealedMember && endSnapshotText === undefined ? await endStateOfDir(opts.dataDir, opts.key, endLocalLine) : null;
     const wal = await stageWalRange({
       dataDir: opts.dataDir,
       spans,
@@ -314,8 +323,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // The replayed end state holds its documents as their literals (format/literal-state.ts), which are their pieces as they are.
     const [endOf, piece] = endState !== undefined && wal.replayComplete ? [endState, literalDocumentPiece] : [dirEnd, undefined];
     const endSnap = endOf ? { version: SNAPSHOT_MEMBER_VERSION, walLine: endLine, timestamp: endTs, state: endOf } : null;
-    const endText = sealed.endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key, piece) : snapshotTextChunks(endSnap, piece)) : undefined);
-    const endFacts = sealed.endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size, version: SNAPSHOT_MEMBER_VERSION } : undefined;
+    const endText = endSnapshotText ?? (endSnap ? (start.encrypted && opts.key ? stateSnapshotText(endSnap.state, endLine, endSnap.timestamp, opts.key, piece) : snapshotTextChunks(endSnap, piece)) : undefined);
+    const endFacts = endSnapshotText !== undefined ? sealed.endCounts : endSnap ? { documents: endSnap.state.documents.size, collections: endSnap.state.collections.size, version: SNAPSHOT_MEMBER_VERSION } : undefined;
     const seededBefore = endText !== undefined && (await seedExists(opts.archiveDir, state.instanceId, endLine));
     const seal = opts.encryptTo ? (t: string | Iterable<string>) => writeSealedSeed(opts.archiveDir, state.instanceId, endLine, t, endFacts, opts.encryptTo!, opts.key !== undefined || start.encrypted) : null;
     const seeding = endText === undefined ? Promise.resolve() : seal ? seal(endText) : writeSeed(opts.archiveDir, state.instanceId, endLine, endText, endFacts);

@@ -34,10 +34,14 @@ export async function stageSnapshot(start: StartState, stageDir: string, level: 
   return { path: stored.stagedPath, originalSize: z.originalSize, compressedSize: stored.compressedSize, sha256: stored.sha256, contentSha256: z.contentSha256 };
 }
 
-/** The state at the seal, from the data directory itself (its snapshot plus the WAL up to the seal): the next seed, when the start was sealed. */
+/**
+ * The state at the archive's end, from the data directory itself (its snapshot plus the WAL up to it): the next
+ * seed, when the start was sealed. Null when the snapshot is past that line (an archive stopped before the seal).
+ */
 export async function endStateOfDir(dataDir: string, key: EncryptionKey | undefined, endLocalLine: number): Promise<DbState | null> {
   try {
-    return (await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), untilLine: endLocalLine })).state;
+    const rec = await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), untilLine: endLocalLine });
+    return rec.snapshot !== null && rec.snapshot.walLine > endLocalLine ? null : rec.state;
   } catch (err) {
     // An encrypted directory without its key: the archive is still made, its seed from the replay when there is one.
     if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return null;

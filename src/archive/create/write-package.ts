@@ -9,6 +9,7 @@ import { formatChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, decodeManifest, encodeManifest, MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { writePackage, type PackageMember } from '../package/writer.js';
+import { MAX_MANIFEST_BYTES } from '../package/reader.js';
 export async function writeArchivePackage(
   manifest: Manifest,
   snapshotPath: string,
@@ -32,7 +33,7 @@ export async function writeArchivePackage(
     manifest.errorCorrection.recoveryBlockCount = plan.recoveryBlockCount;
   }
   const manifestText = encodeManifest(manifest);
-  readBackManifest(manifestText);
+  readBackManifest(manifestText, manifest.contents.segments.length);
   const manifestSha = createHash('sha256').update(manifestText).digest('hex');
   const checksumText = formatChecksums([[MANIFEST_MEMBER, manifestSha]]) + checksums;
   const members: PackageMember[] = [
@@ -63,7 +64,14 @@ export async function writeArchivePackage(
  * Whatever is written, the reader must accept: a manifest the reader would refuse makes an
  * archive that can never be restored, so it is checked before the package exists.
  */
-function readBackManifest(text: string): void {
+function readBackManifest(text: string, segments: number): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_MANIFEST_BYTES) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the archive's manifest would be ${bytes} bytes, over the ${MAX_MANIFEST_BYTES} its readers accept (it lists ${segments} WAL segments)`, {
+      hint: 'Nothing was written. Archive more often (fewer WAL segments per archive), or raise walSegmentSize so that each segment holds more lines.',
+      details: { manifestBytes: bytes, maxManifestBytes: MAX_MANIFEST_BYTES },
+    });
+  }
   try {
     decodeManifest(text);
   } catch (err) {
