@@ -32,6 +32,7 @@ import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import { NeedNames, type NameSet } from './names.js';
 import type { TailSegment, WalTail } from './wal-tail.js';
+import { BadLine, archiveLineError, asBadLine, shippedLineError, walLineError } from './bad-line.js';
 
 /** The shipped WAL after the archives: each source's shipments, the chosen source first. */
 export type ShippedLines = ShippedInput;
@@ -132,7 +133,9 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const apply = (text: string): boolean => {
     if (needles !== null && text.charCodeAt(text.indexOf('|', text.indexOf('|') + 1) + 1) === 0x7b && !needles.some((n) => text.includes(n))) {
       // Not one of the names (a plaintext entry names its keys in its JSON): only its time matters.
-      const ts = clock.time(Number(text.slice(0, text.indexOf('|'))), line + 1);
+      const stamp = Number(text.slice(0, text.indexOf('|')));
+      if (!Number.isSafeInteger(stamp) || stamp < 0) throw new BadLine(line + 1, 'line does not parse');
+      const ts = clock.time(stamp, line + 1);
       if (until !== null && ts > until) return false;
       passing(ts);
       line++;
@@ -157,11 +160,15 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       op = raw;
     } else {
       const parsed = parseWalLine(text);
-      if (parsed === null) throw damaged(`line ${line + 1} does not parse`);
+      if (parsed === null) throw new BadLine(line + 1, 'line does not parse');
       ts = clock.time(parsed.timestamp, line + 1);
       if (until !== null && ts > until) return false;
       passing(ts);
-      op = lineOperation(parsed, input.key);
+      try {
+        op = lineOperation(parsed, input.key);
+      } catch (err) {
+        throw asBadLine(err, line + 1);
+      }
     }
     if (lazy !== null) {
       lazy.settle(op.target);
@@ -215,8 +222,9 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const problems: SourceProblem[] = [];
   let broken: ScanResult['broken'] = null;
   const holes: ScanResult['holes'] = [];
-  /** The archive being read, to name it when reading fails. */
+  /** The archive being read, to name it when reading fails, and its member. */
   let reading: string | null = null;
+  let member: ManifestSegment | null = null;
   try {
     for (const [i, a] of input.archives.entries()) {
       if (stopped) break;
@@ -255,6 +263,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
       }
       for (const seg of m.contents.segments) {
         if (seg.lastLine <= line) continue;
+        member = seg;
         if (until !== null && seg.firstTimestamp !== null && seg.firstTimestamp > until) {
           stopped = true;
           break;
@@ -299,14 +308,15 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   } catch (err) {
     // A missing identity is the caller's: any other failure names the archive.
     if (reading === null || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
-    throw new UnreadableArchive(reading, err);
+    throw new UnreadableArchive(reading, err instanceof BadLine && member !== null ? archiveLineError(reading, member, err) : err);
   } finally {
     feed.close();
   }
   // After the archives: the shipped WAL, then the data directory's own WAL, where each continues the chain.
-  const places: LineSource[] = (input.shipped?.sources ?? []).map((src) => ({ source: src.source, refs: src.refs, fetch: (r) => src.fetch(r as ShipmentRef), joins: false }));
+  const places: LineSource[] = (input.shipped?.sources ?? []).map((src) => ({ source: src.source, refs: src.refs, fetch: (r) => src.fetch(r as ShipmentRef), joins: false, bad: (r, b) => shippedLineError((r as ShipmentRef).key, b) }));
   // (Listed only here: a scan that stopped before reads nothing of it.)
-  if (!stopped && input.tail) places.push({ source: input.tail.source, refs: await input.tail.segments(), fetch: (r) => input.tail!.fetch(r as TailSegment), joins: true });
+  const tail = stopped ? null : (input.tail ?? null);
+  if (tail) places.push({ source: tail.source, refs: await tail.segments(), fetch: (r) => tail.fetch(r as TailSegment), joins: true, bad: (r, b) => walLineError(r as TailSegment, tail.startsAt, b) });
   if (!stopped && places.length > 0) {
     // Each next line from the first source whose shipment holding it can be fetched (as a restore takes them).
     const failed = new Set<LineRange>();
@@ -328,6 +338,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           continue;
         }
         const at = want - ref.firstLine;
+        // A line that is no WAL line is damage where it is, not another history.
+        if (src.joins && at < lines.length && parseWalLine(lines[at]!) === null) throw src.bad(ref, new BadLine(want, 'line does not parse'));
         if (src.joins && at < lines.length && !continuesChain(lines[at]!, pointer, input.key)) {
           // Another history (a directory restored to an earlier moment, then written): none of it is this chain's.
           for (const r of src.refs) failed.add(r);
@@ -336,11 +348,16 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           continue;
         }
         let applied: string | null = null;
-        for (const [j, text] of lines.entries()) {
-          if (ref.firstLine + j <= line) continue;
-          if ((stopped = !apply(text))) break next;
-          applied = text;
+        try {
+          for (const [j, text] of lines.entries()) {
+            if (ref.firstLine + j <= line) continue;
+            if ((stopped = !apply(text))) break;
+            applied = text;
+          }
+        } catch (err) {
+          throw err instanceof BadLine ? src.bad(ref, err) : err;
         }
+        if (stopped) break next;
         if (applied !== null) pointer = pointerOf(applied);
         // (A shipment that holds fewer lines than its name says is not asked again.)
         if (line < ref.lastLine) failed.add(ref);
@@ -374,4 +391,6 @@ interface LineSource {
   fetch(ref: LineRange): Promise<{ lines: readonly string[] }>;
   /** Its first line taken must continue the chain (the data directory: it may hold another history). */
   joins: boolean;
+  /** The error for a bad line of `ref`, naming it as this source does. */
+  bad(ref: LineRange, line: BadLine): BriError;
 }
