@@ -4,7 +4,7 @@
  * operations and, when asked, replaying them into a state (the archive's end state).
  */
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { ManifestSegment } from '../../format/manifest.js';
 import type { OperationAction } from '../../format/operation.js';
@@ -122,10 +122,11 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       let offThread = false;
       /** The pointer before the member's first line (null: taken on trust, the range's first line anchors the chain). */
       let before: string | null = null;
-      const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak): BriError => {
-        return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive: ${!torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
+      // The data directory's own damage, said as the store's open says it (exit 13), naming the file and the line.
+      const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak, why?: string): BriError => {
+        return new BriError(ErrorCodes.WAL_CORRUPTED, `cannot archive: ${why !== undefined ? `wal/${seg.name} line ${segmentLine} (global line ${lineNo}): ${why}` : !torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
           hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
-          details: { segment: seg.name, lineNo },
+          details: { segment: seg.name, segmentLine, lineNo },
         });
       };
       /** A break found here in a member whose links the thread checks: an earlier link of it may be broken too, and the first one is named. */
@@ -168,8 +169,14 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
             entries++;
             if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
             else {
-              const entry = entryPlaintext(line, opts.key);
-              counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
+              try {
+                const entry = entryPlaintext(line, opts.key);
+                counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
+              } catch (err) {
+                // An entry whose link holds but which is no operation: named where it is, as the store's replay names it.
+                if (!isBriError(err, ErrorCodes.WAL_CORRUPTED)) throw err;
+                throw await firstOf(broken(lineNo, pos.segmentLine, false, null, err.message));
+              }
             }
           }
           if (to === from) continue;

@@ -52,7 +52,7 @@ async function archived(dataDir: string): Promise<string[]> {
 async function refused(dataDir: string, line: number): Promise<void> {
   const before = (await walLines(dataDir)).map((l) => l.text);
   const err = await new ArchiveApi(offlineHost(dataDir, undefined)).create().catch((e: unknown) => e);
-  expect(err).toMatchObject({ code: 'ARCHIVE_ERROR' });
+  expect(err).toMatchObject({ code: 'WAL_CORRUPTED' });
   expect((err as Error).message).toContain(`(global line ${line})`);
   expect(await archived(dataDir)).toEqual([]);
   // Nothing staged is left: every compression still running when the break was found was let finish first.
@@ -69,7 +69,7 @@ describe('create refuses a WAL whose chain does not hold', () => {
     await refused(dataDir, 30);
     // The CLI says it with its exit code and the line.
     const cli = await runCli(['archive', 'create', '-d', dataDir]);
-    expect(cli.code).toBe(23);
+    expect(cli.code).toBe(13);
     expect(cli.stderr).toContain('pointer mismatch');
     expect(await archived(dataDir)).toEqual([]);
   });
@@ -107,11 +107,24 @@ describe('create refuses a WAL whose chain does not hold', () => {
     await refused(dataDir, early.at + 1);
   });
 
-  it('a line that is not a WAL line, in the middle of a segment', async () => {
+  it('a line that is not a WAL line, in the middle of a segment: WAL_CORRUPTED (exit 13, as the store says it) naming the file and the line', async () => {
     const dataDir = await database(60);
     const lines = await walLines(dataDir);
     await rewrite(lines[40]!, 'not a wal line');
     await refused(dataDir, 41);
+    const cli = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(cli.code).toBe(13);
+    const at = lines[40]!.index + 1;
+    expect(cli.stderr).toContain(`error [WAL_CORRUPTED]: cannot archive: wal/${path.basename(lines[40]!.file)} line ${at} (global line 41): line does not parse`);
+  });
+
+  it('a line whose link holds but whose entry is no operation: WAL_CORRUPTED naming that line, not the next link', async () => {
+    const dataDir = await database(60);
+    const lines = await walLines(dataDir);
+    const [ts] = lines[29]!.text.split('|');
+    const entry = '{"action":"NOPE","target":"K29"}';
+    await rewrite(lines[29]!, `${ts}|${computePointer(lines[28]!.text.split('|')[1]!, entry)}|${entry}`);
+    await refused(dataDir, 30);
   });
 
   it('damage after an archive: only the new lines are read and refused; the archive before stays restorable', async () => {
@@ -122,7 +135,7 @@ describe('create refuses a WAL whose chain does not hold', () => {
     const target = lines[lines.length - 5]!; // among the 30 new lines
     await rewrite(target, target.text.replace(/\\"v\\":(\d+)/, '\\"v\\":-1'));
     const err = await new ArchiveApi(offlineHost(dataDir, undefined)).create().catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ARCHIVE_ERROR' });
+    expect(err).toMatchObject({ code: 'WAL_CORRUPTED' });
     expect((await archived(dataDir)).filter((f) => f.endsWith('.bri'))).toEqual([`${first.archiveId}.bri`]);
     const target2 = path.join(path.dirname(dataDir), 'restored');
     const r = await openRestore({ dataDir }).fromLatest({ targetDir: target2 });
