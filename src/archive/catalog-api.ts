@@ -24,7 +24,7 @@ import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { storedEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
-import { checkOutputFile, type LocationSettings } from './copies/locations.js';
+import { outputFileFor, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
@@ -225,12 +225,9 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    * A verified copy of an archive at `file`, from the first source in priority order that has
    * a good one (repaired with its PAR2 data if need be); sources passed over are in `skipped`.
    */
-  async download(id: string, file: string, opts: { source?: string; verify?: boolean; onProblem?: (p: SourceProblem) => void; onProgress?: ProgressListener } = {}): Promise<DownloadedArchive> {
+  async download(id: string, file: string, opts: { source?: string; verify?: boolean; force?: boolean; onProblem?: (p: SourceProblem) => void; onProgress?: ProgressListener } = {}): Promise<DownloadedArchive> {
     assertArchiveId(id);
-    // A directory as the target means "into it", under the archive's own name (as cp does).
-    const named = path.resolve(file);
-    const target = (await fsp.stat(named).catch(() => null))?.isDirectory() ? path.join(named, archiveFileName(id)) : named;
-    checkOutputFile(target, this.places(), 'the download target', id);
+    const target = outputFileFor(file, archiveFileName(id), this.places(), 'the download target', id, opts.force === true);
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!entry) return this.downloadUnreadable(id, target, listing, opts);
@@ -335,15 +332,13 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    * them made every listing say the directory holds an unreadable one), or in place (through a temp
    * file and a rename) with `inPlace`.
    */
-  async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean } = {}): Promise<RepairResult> {
+  async repair(idOrFile: string, opts: { out?: string; inPlace?: boolean; force?: boolean } = {}): Promise<RepairResult> {
     const file = await archiveFileInput(this.fileFor(idOrFile)).catch((err: unknown) => {
       if (namesFile(idOrFile) || !isBriError(err, ErrorCodes.ARCHIVE_NOT_FOUND)) throw err;
       return null;
     });
     if (file === null) return this.repairRemote(idOrFile, opts);
-    const given = opts.inPlace ? file : opts.out !== undefined ? path.resolve(opts.out) : undefined;
-    // (The archive's own name may be written: a repaired copy of it, the same archive.)
-    if (given !== undefined && !opts.inPlace) checkOutputFile(given, this.places(), 'the repaired copy (--out)', idOfFile(file));
+    const given = opts.inPlace ? file : opts.out !== undefined ? this.repairedOut(opts.out, path.basename(file), idOfFile(file), opts.force) : undefined;
     const out = given ?? path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
     const write = () => (given === undefined ? repairIntoNewFolder(file, out) : repairArchive(file, out));
     // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.
@@ -354,12 +349,17 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    * An id with no local file: a remote copy whose manifest cannot be read is fetched as stored and repaired into
    * `out` (default repaired/<id>.bri); a readable one is what `download` fetches, repairing it on the way.
    */
-  private async repairRemote(id: string, opts: { out?: string; inPlace?: boolean }): Promise<RepairResult> {
+  private async repairRemote(id: string, opts: { out?: string; inPlace?: boolean; force?: boolean }): Promise<RepairResult> {
     const listing = await this.scan();
     const u = opts.inPlace ? undefined : (await unreadableCopiesOf(listing.unreadable, id, this.sources.remotes.map((r) => r.name), this))[0];
     if (!u) throw noLocalFile(id, this.fileFor(id), listing.archives.find((a) => a.manifest.archiveId === id));
-    if (opts.out !== undefined) checkOutputFile(path.resolve(opts.out), this.places(), 'the repaired copy (--out)', id);
-    return repairAsStored(id, u, opts.out !== undefined ? path.resolve(opts.out) : path.join(this.archiveDir, REPAIRED_DIR, archiveFileName(id)), opts.out === undefined, this);
+    const out = opts.out !== undefined ? this.repairedOut(opts.out, archiveFileName(id), id, opts.force) : undefined;
+    return repairAsStored(id, u, out ?? path.join(this.archiveDir, REPAIRED_DIR, archiveFileName(id)), out === undefined, this);
+  }
+
+  /** Where `--out` puts a repaired copy (the archive's own name may be written: a repaired copy of it, the same archive). */
+  private repairedOut(out: string, name: string, id: string | null, force: boolean | undefined): string {
+    return outputFileFor(out, name, this.places(), 'the repaired copy (--out)', id, force === true);
   }
 
   /**

@@ -63,10 +63,10 @@ export interface CommandOptions {
   'archive stats': ArchiveCommon & { source?: string };
   'archive prune': ArchiveCommon & { dryRun: boolean };
   'archive cleanup-wal': ArchiveCommon;
-  'archive repair': ArchiveCommon & { target: string; out?: string; inPlace: boolean };
+  'archive repair': ArchiveCommon & { target: string; out?: string; inPlace: boolean; force: boolean };
   /** One archive (`id`) or every archive (`all`), never both. */
   'archive thaw': ArchiveCommon & { id?: string; all: boolean; source?: string; days?: number; tier?: ThawTier };
-  'archive download': ArchiveCommon & { id: string; file: string; source?: string; verify: boolean };
+  'archive download': ArchiveCommon & { id: string; file: string; source?: string; verify: boolean; force: boolean };
   'archive history': PastOptions & { key: string; from?: number; to?: number };
   'archive show': PastOptions & { key: string; at: number };
   'restore list': ArchiveCommon & { source?: string; after?: number; before?: number };

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
 import { DATA_DIR_ENTRIES } from '../../store/layout.js';
+import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
@@ -289,7 +290,7 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
     if (isInside(out.path, place.path)) throw refused(ErrorCodes.USAGE, out, place, 'the remote\'s copies are its own');
   }
   const name = path.basename(out.path);
-  if (pathInside(path.dirname(out.path), archives.path) === '' && name.endsWith('.bri') && name !== `${archiveId}.bri` && fs.existsSync(out.path)) {
+  if (pathInside(path.dirname(out.path), archives.path) === '' && name.endsWith('.bri') && !isArchivesOwnFile(file, s, archiveId) && fs.existsSync(out.path)) {
     throw new BriError(ErrorCodes.USAGE, `${what} ${out.path} would replace another archive of the archive directory`, {
       hint: 'Write it elsewhere (a file outside the archive directory, or a new name).',
       details: { path: out.path },
@@ -297,3 +298,43 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
   }
 }
 
+
+/** Whether `file` is the archive directory's `<id>.bri` of this very archive: what is there holds it, damaged perhaps. */
+function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
+  const out = realPath(file);
+  return archiveId !== null && path.basename(out) === `${archiveId}.bri` && pathInside(path.dirname(out), realPath(s.archiveDir)) === '';
+}
+
+/**
+ * The file a download or a repaired copy is written to, refused (USAGE) before anything is fetched where
+ * writing would lose something: a directory (existing, or named with a trailing slash: made if missing)
+ * means into it under `fileName`, as cp does; an existing file or symbolic link is replaced only with
+ * `force` (the link itself, never what it points to: the file is renamed into place), but for the
+ * archive's own file in the archive directory; a FIFO, a device, a socket or a directory is never
+ * replaced (a rename would put a regular file where a device was).
+ */
+export function outputFileFor(given: string, fileName: string, s: LocationSettings, what: string, archiveId: string | null, force: boolean): string {
+  if (given === '') throw new BriError(ErrorCodes.USAGE, `${what} is empty`, { hint: `Give ${what} as a file, or a directory to write ${fileName} into.` });
+  const named = path.resolve(given);
+  const intoDir = given.endsWith('/') || given.endsWith(path.sep) || statOrNull(named)?.isDirectory() === true;
+  if (intoDir) assertDirectoryInput(named, what);
+  const file = intoDir ? path.join(named, fileName) : named;
+  checkOutputFile(file, s, what, archiveId);
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (st === undefined) return file;
+  if (st.isSymbolicLink()) {
+    if (!force) throw existingOutput(what, file, `a symbolic link (to ${fs.readlinkSync(file)})`, '--force (force: true) replaces the link itself, not the file it points to');
+    return file;
+  }
+  assertRegularFileInput(file, what);
+  // The archive's own file is replaced by a verified (or repaired) copy of the same archive: nothing is lost.
+  if (!force && !isArchivesOwnFile(file, s, archiveId)) throw existingOutput(what, file, 'an existing file', '--force (force: true) replaces it');
+  return file;
+}
+
+function existingOutput(what: string, file: string, kind: string, force: string): BriError {
+  return new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kind}: not replaced without --force`, {
+    hint: `Give a new name or a directory to write into; ${force}.`,
+    details: { path: file },
+  });
+}

@@ -95,8 +95,9 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .argument('<id|file>', 'archive id or file')
     .option('-o, --out <file>', 'where to write the repaired copy (default: repaired/<archive>.bri beside it)')
     .option('--in-place', 'replace the archive (through a temp file and a rename)', false)
+    .option('-f, --force', 'replace an existing file (or symbolic link) at --out', false)
     .description('repair a damaged archive with its PAR2 recovery data')
-    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target, ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true }));
+    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target, ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true, force: raw.force === true }));
 
   cmd('thaw')
     .argument('[id]', 'the archive to make readable again')
@@ -128,6 +129,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .argument('<file>', 'where to write the copy')
     .option('-s, --source <name>', 'only from this source')
     .option('--no-verify', 'take the first copy that downloads, without verifying it')
+    .option('-f, --force', 'replace an existing file (or symbolic link) at <file>', false)
     .description('a verified copy of an archive, from the first source (in restoreSources order) that has a good one')
-    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file, ...sourceOpt(raw), verify: raw.verify !== false }));
+    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file, ...sourceOpt(raw), verify: raw.verify !== false, force: raw.force === true }));
 }

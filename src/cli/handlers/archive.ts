@@ -226,7 +226,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
 
   'archive repair': (o) =>
     withArchive(o, 'bri archive repair', async (api) => {
-      const r = await api.repair(o.target, { ...(o.out !== undefined ? { out: o.out } : {}), inPlace: o.inPlace });
+      const r = await api.repair(o.target, { ...(o.out !== undefined ? { out: o.out } : {}), inPlace: o.inPlace, force: o.force });
       if (o.json) printJson(r);
       else if (!r.repaired) printLine(`${r.file}: intact, nothing to repair (${r.recoveryBlocksAvailable} recovery blocks available)`, o);
       else if (!r.dataRepaired) printLine(`the data is intact; wrote the recovery data again (${r.problems.join('; ')}) into ${r.file}`, o);
@@ -275,6 +275,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const a = await api.download(o.id, o.file, {
         ...only(o.source),
         verify: o.verify,
+        force: o.force,
         ...(o.json ? {} : { onProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
       });
       if (o.json) printJson(a);
