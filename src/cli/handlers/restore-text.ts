@@ -72,7 +72,7 @@ export function restorableLines(listing: RestoreListing): string[] {
     return s ? `, shipped WAL to ${s.endTime ? formatTime(s.endTime.getTime()) : '?'} (line ${s.throughLine}${s.gapAt !== null ? `; missing from line ${s.gapAt}` : ''})` : '';
   };
   const ranges = listing.bySource.flatMap(({ source, ranges }) =>
-    ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (lines ${r.firstLine + 1}..${r.lastLine}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
+    ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (${r.lastLine > r.firstLine ? `lines ${r.firstLine + 1}..${r.lastLine}` : `the state at line ${r.lastLine}`}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
   );
   const shippedOnly = listing.shippedOnly.map(
     (x) => `  ${x.source}: ${x.instanceId}: no archive yet; shipped WAL ${formatTime(x.startTime?.getTime())} .. ${formatTime(x.endTime?.getTime())} (lines 1..${x.throughLine}${x.gapAt !== null ? `; missing from line ${x.gapAt}` : ''})`,
