@@ -8,6 +8,7 @@ import type { Manifest } from '../../format/manifest.js';
 import { parseTime } from '../../format/input.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
+import { newestInstanceOfOneDatabase } from './instances.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
 export interface PlanArchive {
@@ -115,9 +116,12 @@ export function describeRanges(ranges: TimelineRange[]): string {
   return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (lines ${r.firstLine + 1}..${r.lastLine})`).join('; ');
 }
 
-/** The archives of one instance: the one asked for, else the newest archive's. `unread`: the sources the listing could not read. */
+/**
+ * The archives of one instance: the one asked for, else the newest archive's when the archives are one
+ * database's (USAGE naming the instances when they are several databases'). `unread`: the sources the listing could not read.
+ */
 export function instanceArchives<A extends { manifest: Manifest }>(all: A[], instanceId?: string, unread: ReadonlyArray<SourceFailure> = []): { instanceId: string; archives: A[] } {
-  const id = instanceId ?? [...all].sort((a, b) => a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime()).pop()?.manifest.instanceId;
+  const id = instanceId ?? newestInstanceOfOneDatabase(all);
   if (id === undefined) {
     throw notFoundUnlessUnread(
       new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {

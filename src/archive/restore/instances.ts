@@ -1,0 +1,107 @@
+/**
+ * Which instance a restore takes when nobody said (no --instance, no
+ * instance of the data directory's own): the newest archive's, only when
+ * every instance the sources hold is one database. A restore that starts a
+ * new instance (to an earlier point, a shipped WAL cut short) starts its
+ * first archive where the restore started, on a line of the old instance's
+ * chain; instances linked so, one after the other in time, are one
+ * database's. Two databases sharing a bucket and prefix, or a clone that
+ * archives beside its origin, are not: the newest of them may be the other
+ * database's, so the restore asks which.
+ */
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+
+interface InstanceArchives {
+  instanceId: string;
+  /** Its archives, by line. */
+  chain: Manifest[];
+  firstCreated: number;
+  newest: Manifest;
+}
+
+function byInstance(all: ReadonlyArray<{ manifest: Manifest }>): InstanceArchives[] {
+  const groups = new Map<string, Manifest[]>();
+  for (const { manifest: m } of all) {
+    const group = groups.get(m.instanceId);
+    if (group) group.push(m);
+    else groups.set(m.instanceId, [m]);
+  }
+  return [...groups].map(([instanceId, ms]) => {
+    const byCreated = [...ms].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    return { instanceId, chain: [...ms].sort((a, b) => a.timeRange.walLines.start - b.timeRange.walLines.start), firstCreated: byCreated[0]!.createdAt.getTime(), newest: byCreated[byCreated.length - 1]! };
+  });
+}
+
+/**
+ * The point where an archive's chain begins, as a line of another's would be named: a line after 0 by its
+ * pointer (a hash of every line before it), or by its time when the chain starts again from '' there (a
+ * restore that restored no line); line 0 by the first line's pointer and time (two databases may well
+ * write the same first entry, not in the same millisecond). Null: nothing to know it by.
+ */
+function startPoint(m: Manifest): string | null {
+  const { start, end } = m.timeRange.walLines;
+  if (start > 0) return m.chain.prevPointer === '' ? `${start}@${m.timeRange.start.getTime()}` : `${start}:${m.chain.prevPointer}`;
+  return end > 0 ? `0:${m.chain.firstPointer}@${m.timeRange.start.getTime()}` : null;
+}
+
+/** Every point of an instance's chain its archives name: where each starts and ends, by pointer and by time. */
+function chainPoints(i: InstanceArchives): Set<string> {
+  const points = new Set<string>();
+  for (const m of i.chain) {
+    const s = startPoint(m);
+    if (s !== null) points.add(s);
+    const { start, end } = m.timeRange.walLines;
+    if (start > 0) points.add(`${start}@${m.timeRange.start.getTime()}`);
+    points.add(`${end}:${m.chain.lastPointer}`).add(`${end}@${m.timeRange.end.getTime()}`);
+  }
+  return points;
+}
+
+/** The instances grouped into databases: an instance whose chain begins on a line of another's is that one's continuation. */
+function databases(instances: InstanceArchives[]): InstanceArchives[][] {
+  const parent = new Map(instances.map((i) => [i.instanceId, i.instanceId]));
+  const root = (id: string): string => (parent.get(id) === id ? id : root(parent.get(id)!));
+  const points = new Map(instances.map((i) => [i.instanceId, chainPoints(i)]));
+  for (const child of instances) {
+    const start = startPoint(child.chain[0]!);
+    if (start === null) continue;
+    for (const other of instances) if (other !== child && points.get(other.instanceId)!.has(start)) parent.set(root(child.instanceId), root(other.instanceId));
+  }
+  const out = new Map<string, InstanceArchives[]>();
+  for (const i of instances) {
+    const group = out.get(root(i.instanceId));
+    if (group) group.push(i);
+    else out.set(root(i.instanceId), [i]);
+  }
+  return [...out.values()];
+}
+
+/** One database's instances made one after the other (each archived until the next began), as restores in place leave them. */
+function oneAfterAnother(db: InstanceArchives[]): boolean {
+  const ordered = [...db].sort((a, b) => a.firstCreated - b.firstCreated);
+  return ordered.every((i, k) => k === 0 || ordered[k - 1]!.newest.createdAt.getTime() <= i.firstCreated);
+}
+
+function describe(i: InstanceArchives): string {
+  const m = i.newest;
+  return `${i.instanceId} (newest archive ${m.archiveId}, lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} to ${m.timeRange.end.toISOString()}, made ${m.createdAt.toISOString()})`;
+}
+
+/**
+ * The instance of the newest archive, when the archives are one database's; USAGE listing the instances
+ * when they are several databases' (or branches archived side by side), with the way to pick one.
+ */
+export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+  const instances = byInstance(all);
+  const newest = instances.reduce<InstanceArchives | undefined>((a, b) => (a === undefined || b.newest.createdAt.getTime() >= a.newest.createdAt.getTime() ? b : a), undefined);
+  if (instances.length <= 1) return newest?.instanceId;
+  const dbs = databases(instances);
+  if (dbs.length === 1 && oneAfterAnother(dbs[0]!)) return newest!.instanceId;
+  const listed = [...instances].sort((a, b) => b.newest.createdAt.getTime() - a.newest.createdAt.getTime());
+  const what = dbs.length > 1 ? `the archives of ${dbs.length} databases` : 'branches of one database archived side by side (a clone beside its origin)';
+  throw new BriError(ErrorCodes.USAGE, `the sources hold ${what}, and nothing says which one this restore is for (no --instance, no instance of the data directory's own): ${listed.map(describe).join('; ')}`, {
+    hint: 'Name the one to restore: --instance <id> (instanceId); `bri restore list` shows each instance\'s archives and times.',
+    details: { instances: listed.map((i) => ({ instanceId: i.instanceId, newestArchive: i.newest.archiveId, lastLine: i.newest.timeRange.walLines.end, end: i.newest.timeRange.end, createdAt: i.newest.createdAt })) },
+  });
+}
