@@ -66,7 +66,7 @@ export async function verifyLocalCopy(file: string, verify: VerifyOptions): Prom
   const made: string[] = [];
   const read = await pinned(file, path.dirname(file), path.basename(file), made).catch(() => file);
   try {
-    return { ...(await verifyArchive(read, verify)), file };
+    return { ...(await verifyArchive(read, { name: file, ...verify })), file };
   } finally {
     await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
   }
@@ -76,8 +76,10 @@ export async function verifyLocalCopy(file: string, verify: VerifyOptions): Prom
 export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchOptions, 'verify'>, verify: VerifyOptions): Promise<VerifyReport> {
   // The copy as it is stored: a damaged one is verified too (what is wrong, whether repair mends it), not refused.
   const got = await fetchGoodCopy(entry, { ...fetch, verify: false, asStored: true, pin: true });
+  // Its problems name the copy, not the scratch download read.
+  const location = entry.copies.find((c) => c.source === got.source)!.location;
   try {
-    return { ...(await verifyArchive(got.file, verify)), file: entry.copies.find((c) => c.source === got.source)!.location };
+    return { ...(await verifyArchive(got.file, { ...verify, name: location })), file: location };
   } finally {
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
   }
