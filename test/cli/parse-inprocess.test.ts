@@ -87,7 +87,6 @@ const CASES: Array<[string[], CommandName, Record<string, unknown>]> = [
   [['restore', 'to-timestamp', '1767225600000', '-d', '/srv/d'], 'restore to-timestamp', { ...RESTORE, timestamp: 1767225600000 }],
   [['restore', 'clone', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy' }],
   // An empty id is given, not left out: the clone refuses it (a random id would hide the mistake).
-  [['restore', 'clone', '-d', '/srv/d', '--target', '/srv/copy', '--new-instance-id', ''], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', newInstanceId: '' }],
   [['restore', 'clone', 'ID1', '-d', '/srv/d', '--target', '/srv/copy', '--new-instance-id', 'copy-1'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1', newInstanceId: 'copy-1' }],
   [['restore', 'clone', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],
   [['restore', 'clone', 'ID1', '--archive', 'ID1', '-d', '/srv/d', '--target', '/srv/copy'], 'restore clone', { ...RESTORE, targetDir: '/srv/copy', archiveId: 'ID1' }],
@@ -147,6 +146,7 @@ describe('bri: parsing into options objects, in process', () => {
       [['restore', 'list', '--after', '2026-01-02', '--before', '2026-01-01'], /--after .* is later than --before/],
       [['restore', 'to-timestamp', '2026-02-30'], /the time/],
       [['restore', 'latest', '--on-broken-shipment', 'maybe'], /--on-broken-shipment/],
+      [['restore', 'clone', '-d', '/srv/d', '--target', '/srv/copy', '--new-instance-id', ''], /--new-instance-id is empty/],
     ];
     for (const [argv, message] of bad) {
       const calls: Call[] = [];
