@@ -14,7 +14,7 @@ import { assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
-import { noReadableArchive, repairedLocalListing } from './restore/sources-read.js';
+import { noReadableArchive, noteDamagedLocalCopies, repairedLocalListing } from './restore/sources-read.js';
 import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
@@ -219,7 +219,8 @@ export class RestoreApi {
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
         }),
     });
-    noteReplacedLines(result, replaced, listing.archives, opts.cleanExisting === true), noteUnreadable(result, listing);
+    noteReplacedLines(result, replaced, listing.archives, opts.cleanExisting === true);
+    noteUnreadable(result, noteDamagedLocalCopies(result.warnings, listing, { archiveId: result.dryRun ? null : (plan.archive?.manifest.archiveId ?? null), source: result.source }));
     const shipped = result.shipped;
     for (const f of shipped?.replaced ?? []) opts.onSourceProblem?.({ source: f.source, reason: `shipped WAL lines ${f.fromLine}..${f.toLine}: ${f.reason}; taken from another source` });
     if (shipped?.broken) {

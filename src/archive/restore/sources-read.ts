@@ -4,11 +4,14 @@
  * error for sources that hold something and nothing readable.
  */
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { isColdObject } from '../../remote/index.js';
 import { scanArchiveDir, type LocalArchive } from '../copies/local-catalog.js';
 import type { MergedListing } from '../copies/catalog.js';
 import type { ArchiveRepairer } from '../package/repairer.js';
+import { ARCHIVE_EXTENSION } from '../package/ids.js';
+import { LOCAL_SOURCE } from '../copies/sources.js';
 import { readManifest } from '../package/reader.js';
 
 /** The local archives, including damaged ones whose manifest can be read after a PAR2 repair (the restore repairs them again before use). */
@@ -49,4 +52,23 @@ export function noReadableArchive(merged: MergedListing, asked: number): BriErro
         : 'The sources could not be reached; check the network and the credentials, or use another source.',
     details: { unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
   });
+}
+
+/**
+ * A local archive file that could not be read, of an archive another source holds readable: not something
+ * the restore missed (that copy was read instead), but a damaged local copy. Says so among the warnings, with
+ * how to mend it, and answers the listing without those files (the rest are said as unreadable).
+ */
+export function noteDamagedLocalCopies<L extends Pick<MergedListing, 'archives' | 'unreadable'>>(warnings: string[], listing: L, restoredFrom: { archiveId: string | null; source: string }): L {
+  const readable = new Map(listing.archives.map((a) => [a.manifest.archiveId, a]));
+  const named = (location: string) => (location.endsWith(ARCHIVE_EXTENSION) ? readable.get(path.basename(location, ARCHIVE_EXTENSION)) : undefined);
+  const damaged = listing.unreadable.filter((u) => u.source === LOCAL_SOURCE && u.archiveId === undefined && named(u.location) !== undefined);
+  for (const u of damaged) {
+    const a = named(u.location)!;
+    const id = a.manifest.archiveId;
+    const good = id === restoredFrom.archiveId && restoredFrom.source !== LOCAL_SOURCE ? restoredFrom.source : a.copies.find((c) => c.source !== LOCAL_SOURCE)?.source ?? 'another source';
+    const used = id === restoredFrom.archiveId ? `the copy on ${good} was restored from` : `its copy on ${good} is readable`;
+    warnings.push(`the local copy of archive ${id}, ${u.location}, is damaged (${u.error.code}: ${u.error.message}); ${used}: mend the local copy with \`bri archive repair ${u.location} --in-place\` (its recovery data), or replace it with the good copy: \`bri archive download ${id} ${u.location} --force\``);
+  }
+  return { ...listing, unreadable: listing.unreadable.filter((u) => !damaged.includes(u)) };
 }
