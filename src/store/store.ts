@@ -131,6 +131,8 @@ export class BriStore {
 
   private async write(op: Operation): Promise<WriteAck> {
     this.assertOpen();
+    // From the moment close() is called: a write let in now would race the WAL's close (EBADF, or a write said failed yet durable).
+    if (this.closing !== null) throw new BriError(ErrorCodes.STORE_CLOSED, 'the database is closing', { hint: 'Write before calling close(), or open it again with createDB() once close() has resolved.' });
     // A key or set name the snapshot could not hold would make the directory unopenable at its next open.
     assertStorableName(op.target, op.action === 'SADD' || op.action === 'SREM' ? 'the set name' : 'the key');
     const res = this.writer.append(encodeOperation(op));

@@ -7,71 +7,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { encryptText, type EncryptionKey } from '../../format/encryption.js';
+import { encryptText } from '../../format/encryption.js';
 import { computePointer } from '../../format/pointer.js';
 import { entryAad } from '../../format/wal-line.js';
 import { fsyncDir } from '../durable-fs.js';
 import { segmentName, WAL_DIR } from '../layout.js';
 import { appendWhole, assertStillNamed, NothingTorn, openSegment, walWriteFailed } from './write-failure.js';
+import type { AppendListener, AppendResult, PendingLine, RotateResult, WalPosition, WalWriterOptions } from './wal-writer-types.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const closeFd = promisify(fs.close);
 /** The longest run of drains (writes completing in microtasks) before the event loop gets a turn. */
 const TURN_MS = 2;
 
-export type FsyncMode = 'always' | 'batched';
-
-export interface WalWriterOptions {
-  dataDir: string;
-  /** Rotate before a line would push the segment past this many bytes. */
-  segmentSize: number;
-  /** 'always': a write is acknowledged after fdatasync; 'batched': after the OS has it, synced every batchIntervalMs. */
-  fsyncMode: FsyncMode;
-  batchIntervalMs: number;
-  encryptionKey?: EncryptionKey;
-}
-
-export interface WalPosition {
-  /** Index of the segment being appended to. */
-  segment: number;
-  /** Its size in bytes. */
-  segmentBytes: number;
-  /** Lines on disk (global count, as the reader numbers them). */
-  totalLines: number;
-  /** Pointer of the last line: the chain continues from it. */
-  lastPointer: string;
-}
-
-export interface AppendResult {
-  lineNo: number;
-  pointer: string;
-  timestamp: number;
-  /** Resolves when the line is acknowledged under the fsync mode. */
-  durable: Promise<void>;
-}
-
-export interface RotateResult {
-  /** The segment just closed. */
-  closed: number;
-  /** The new, empty segment now written to. */
-  opened: number;
-}
-
-interface PendingLine {
-  /** The line, or null for a rotation marker: rotate exactly here in the sequence. */
-  bytes: Buffer | null;
-  /** Set on a rotation marker once it has been carried out. */
-  rotated?: RotateResult;
-  /** On a rotation marker: do nothing when the segment is still empty (already a boundary). */
-  skipIfEmpty?: boolean;
-  /** Set on a line once it is in the segment. */
-  written?: boolean;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
-/** Called after lines are written: number of lines and bytes, for size and count triggers. */
-export type AppendListener = (lines: number, bytes: number) => void;
+export type { AppendListener, AppendResult, FsyncMode, RotateResult, WalPosition, WalWriterOptions } from './wal-writer-types.js';
 
 export class WalWriter {
   private fd: number;
@@ -91,7 +40,11 @@ export class WalWriter {
   private runStart = 0;
   private dirty = false;
   private failed: unknown = null;
+  /** close() was called: appends and rotations are refused. */
   private closed = false;
+  /** The close's last I/O step (it closes the fd), for a second close() to wait for. */
+  private closedFd: Promise<void> = Promise.resolve();
+  private fdClosed = false;
   private readonly listeners = new Set<AppendListener>();
   private pos: WalPosition;
 
@@ -356,16 +309,20 @@ export class WalWriter {
 
   /** Waits until every line appended so far is written and synced. */
   flush(): Promise<void> {
-    return this.enqueue(async () => {
-      await this.drain();
-      // A batched sync in flight counts only once it has ended (dirty was cleared when it began).
-      await this.waitForSync();
-      if (this.failed !== null) throw this.writeFailed(this.failed);
-      if (this.dirty) {
-        await fdatasync(this.fd);
-        this.dirty = false;
-      }
-    });
+    return this.enqueue(() => this.flushNow());
+  }
+
+  /** The body of a flush, run as an I/O step. */
+  private async flushNow(): Promise<void> {
+    await this.drain();
+    // A batched sync in flight counts only once it has ended (dirty was cleared when it began).
+    await this.waitForSync();
+    if (this.failed !== null) throw this.writeFailed(this.failed);
+    if (!this.dirty) return;
+    // Only a close whose own flush failed leaves lines unsynced behind a closed fd: they are not known durable.
+    if (this.fdClosed) throw this.writeFailed(new Error('the segment was closed before its last lines were synced'));
+    await fdatasync(this.fd);
+    this.dirty = false;
   }
 
   /**
@@ -384,15 +341,24 @@ export class WalWriter {
     return done.then(() => marker.rotated!);
   }
 
+  /**
+   * Refuses appends and rotations from now on, then, as the last I/O step, writes and syncs every line
+   * appended before, and closes the fd: a drain or sync queued before the close never meets a closed
+   * (or reused) fd number.
+   */
   async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      await this.flush();
-    } finally {
-      this.closed = true;
-      if (this.syncTimer) clearTimeout(this.syncTimer);
-      await this.waitForSync();
-      await closeFd(this.fd);
-    }
+    if (this.closed) return this.closedFd;
+    this.closed = true;
+    this.closedFd = this.enqueue(async () => {
+      try {
+        await this.flushNow();
+      } finally {
+        if (this.syncTimer) clearTimeout(this.syncTimer);
+        await this.waitForSync();
+        this.fdClosed = true;
+        await closeFd(this.fd);
+      }
+    });
+    return this.closedFd;
   }
 }
