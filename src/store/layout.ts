@@ -43,7 +43,19 @@ export interface SegmentInfo {
   size: number;
 }
 
-/** Lists the WAL segments in lexical order of their names, as BRI reads them. */
+/** The segments' names among `names`, by number (the same number twice, as 000001 and 0000001: by name). */
+export function inSegmentOrder(names: readonly string[]): { name: string; index: number }[] {
+  const numbered = names.flatMap((name) => {
+    const index = segmentIndex(name);
+    return index === null ? [] : [{ name, index }];
+  });
+  return numbered.sort((a, b) => a.index - b.index || (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * Lists the WAL segments in the order of their numbers: for 6-digit names (BRI's) that is the lexical order
+ * BRI reads them in; past 999999 a name takes a seventh digit, and as text 1000000.wal would come first.
+ */
 export async function listSegments(dataDir: string): Promise<SegmentInfo[]> {
   const dir = path.join(dataDir, WAL_DIR);
   let names: string[];
@@ -54,9 +66,7 @@ export async function listSegments(dataDir: string): Promise<SegmentInfo[]> {
     throw err;
   }
   const out: SegmentInfo[] = [];
-  for (const name of names.sort()) {
-    const index = segmentIndex(name);
-    if (index === null) continue;
+  for (const { name, index } of inSegmentOrder(names)) {
     const st = await fsp.stat(path.join(dir, name));
     if (!st.isFile()) continue;
     out.push({ name, index, path: path.join(dir, name), size: st.size });
