@@ -185,22 +185,31 @@ export async function openOfflineRestore(opts: { dataDir: string } & OfflineConf
   return openRestore({ dataDir: opts.dataDir, config, ...(key ? { key } : {}) });
 }
 
-/** The WAL hash chain, the snapshot and the cold tier of a data directory (reads only, takes no lock). */
-export async function verifyDataDirectory(dataDir: string): Promise<DataDirReport> {
+/**
+ * An existing data directory, a restore killed in its swap finished first: between its renames the directory
+ * was missing ("does not exist"), before them it was the old one, which the next open replaces.
+ */
+async function assertStoppedDataDir(dataDir: string): Promise<void> {
+  await recoverInterruptedRestore(path.resolve(dataDir));
   await assertDataDir(dataDir, false);
+}
+
+/** The WAL hash chain, the snapshot and the cold tier of a data directory (reads only, takes no lock, once an interrupted restore is finished). */
+export async function verifyDataDirectory(dataDir: string): Promise<DataDirReport> {
+  await assertStoppedDataDir(dataDir);
   return verifyDataDir(dataDir, encryptionKeyFromEnv());
 }
 
 /** The documents and sets of a data directory as the store sees them (reads only). */
 export async function dumpDataDirectory(dataDir: string, opts: { skipInvalid?: boolean } = {}): Promise<PlainState> {
-  await assertDataDir(dataDir, false);
+  await assertStoppedDataDir(dataDir);
   const rec = await recover(dataDir, { encryptionKey: encryptionKeyFromEnv(), invalidLines: opts.skipInvalid ? 'skip' : 'error' });
   return toPlainState(rec.state);
 }
 
 /** Segments, lines, bytes, the snapshot's line, operations by type. */
 export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats> {
-  await assertDataDir(dataDir, false);
+  await assertStoppedDataDir(dataDir);
   return collectStats(dataDir, encryptionKeyFromEnv());
 }
 
