@@ -223,8 +223,9 @@ export function decodeManifest(text: string): Manifest {
   const lastTime = m.contents.segments.reduce<number | null>((t, s) => memberEndTime(s) ?? t, null);
   if (lastTime !== null && m.timeRange.end.getTime() !== lastTime) throw bad(`timeRange.end is not the time of line ${m.timeRange.walLines.end}`);
   if (m.timeRange.sealedAt.getTime() < m.timeRange.end.getTime()) throw bad('timeRange.sealedAt is before timeRange.end');
-  const names = m.contents.segments.map((s) => s.file);
-  if ([...names].sort() .join() !== names.join()) throw bad('segments out of order');
+  // In the order of their numbers: past 999999 a segment's name has 7 digits and sorts before 999999 as text.
+  const numbers = m.contents.segments.map((s) => Number(/(\d+)\.wal/.exec(s.file)?.[1] ?? NaN));
+  if (numbers.some((n, i) => !(n > (numbers[i - 1] ?? -1)))) throw bad('segments out of order');
   // Checked as written; read at effective times (an archive made before `timesBack` existed has raw ones).
   liftToEffectiveTimes(m);
   return m;
