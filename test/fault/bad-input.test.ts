@@ -60,7 +60,7 @@ describe('bad input gives a typed error and changes nothing', () => {
     const dir = await fixture('small');
     const snap = path.join(dir, 'snapshot.jss');
     const text = await fsp.readFile(snap, 'utf8');
-    for (const bad of [text.slice(0, text.length / 2), '{"version":3,"walLine":1,"timestamp<!D>":1}', '{"version":2,"walLine":-4,"timestamp<!D>":1}', '[]', '{"version":2,"walLine":1,"timestamp<!D>":1,"documents":{"a":5}}']) {
+    for (const bad of [text.slice(0, text.length / 2), '{"version":3,"walLine":1,"timestamp<!D>":1}', '{"version":2,"walLine":-4,"timestamp<!D>":1}', '[]', '{"version":2,"walLine":1,"timestamp<!D>":1,"documents":5}', '{"version":2,"walLine":1,"timestamp<!D>":1,"documents":{},"collections":{"s":5}}']) {
       await fsp.writeFile(snap, bad);
       await expectRefused(dir, 'SNAPSHOT_CORRUPTED', /snapshot\.jss/);
     }

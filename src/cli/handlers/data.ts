@@ -1,4 +1,4 @@
-/** The `bri data` commands: a data directory's chain check, state as JSON, and figures (reads only, takes no lock). */
+/** The `bri data` commands: a data directory's chain check, state as JSON, and figures (they read only, once an interrupted restore is finished as the open finishes it; no lock). */
 import { dataDirectoryStats, dumpDataDirectory, verifyDataDirectory } from '../../archive/offline.js';
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import type { CommandsOf, Handlers } from '../options.js';
