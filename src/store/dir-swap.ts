@@ -23,6 +23,12 @@ export interface SwapJournal {
   cleanExisting: boolean;
   /** Paths relative to the target that move from the old directory to the new one (its archives). */
   carryOver: string[];
+  /**
+   * Directories of the new one (relative to the target) whose entries then move into a carried-over path: files
+   * written for the restored directory's archives (a new instance's seed) before the swap, in place only after it.
+   * `from` lies in a top-level directory of its own, removed once its entries are moved.
+   */
+  moveIn?: Array<{ from: string; to: string }>;
 }
 
 export function journalPath(target: string): string {
@@ -122,6 +128,7 @@ async function recoverUnderLock(target: string): Promise<string | null> {
     did = 'the interrupted restore had completed';
   }
   const left = j.phase === 'swapping' && (await pathExists(target)) ? await carryOver(j) : [];
+  if (j.phase === 'swapping' && (await pathExists(target))) await moveIn(j);
   if (j.phase === 'swapping') await dropOldDir(j, left);
   if (left.length > 0) did += `; kept ${j.oldDir} (its ${left.join(', ')} exist in the restored directory too)`;
   for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
@@ -156,6 +163,20 @@ async function moveOrMerge(from: string, to: string, rel: string, left: string[]
   } else left.push(rel);
 }
 
+/** Moves each entry of the journal's moveIn directories into place (over an entry of that name), then removes their top-level directory. */
+async function moveIn(j: SwapJournal): Promise<void> {
+  for (const { from, to } of j.moveIn ?? []) {
+    const src = path.join(j.target, from);
+    const names = await fsp.readdir(src).catch(() => [] as string[]);
+    const dst = path.join(j.target, to);
+    if (names.length > 0) await fsp.mkdir(dst, { recursive: true });
+    for (const name of names.sort()) await fsp.rename(path.join(src, name), path.join(dst, name));
+    if (names.length > 0) await fsyncDir(dst);
+    await fsp.rm(path.join(j.target, from.split(path.sep)[0]!), { recursive: true, force: true });
+    await fsyncDir(j.target);
+  }
+}
+
 /** Removes the old directory of a clean restore, unless something of it could not be carried over. */
 async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<void> {
   if (j.cleanExisting && j.oldDir && left.length === 0) await fsp.rm(j.oldDir, { recursive: true, force: true });
@@ -180,6 +201,7 @@ export async function swapIn(j: SwapJournal): Promise<void> {
   try {
     await fsyncDir(path.dirname(j.target));
     await dropOldDir(j, await carryOver(j));
+    await moveIn(j);
     await removeJournal(j.target);
   } catch (err) {
     throw swapFailure(j, err, 'unfinished');

@@ -27,7 +27,7 @@ import { acquireRestoreLock, immovablePaths, recoverInterruptedRestore, removeJo
 import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
 import { auditPar2File } from '../par2/audit.js';
 import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
-import { writeSeedMember } from '../create/seeds.js';
+import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
 
@@ -236,6 +236,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     carryOver: opts.carryOver ?? [],
   };
   let swapped = false;
+  let seedOutside: (() => Promise<void>) | null = null;
   const temporary: string[] = [];
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
@@ -294,6 +295,8 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
     const state = restoredState(plan, base.instanceId, built.linesRestored);
     await writeArchiveState(journal.newDir, state);
+    // The seed before the swap: the directory swapped in (a kill at any point after included) has it.
+    seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
     const phase = (p: 'fsync' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: target });
     phase('fsync');
@@ -313,7 +316,6 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       lastTimestamp: built.lastTimestamp,
       ...counts,
     };
-    await keepStartAsSeed(plan, state, built, opts, result);
     phase('done');
     try {
       await opts.hooks?.afterRestore?.(result);
@@ -328,6 +330,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     if (halfSwapped && journal.oldDir) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true }).catch(() => undefined);
     if (!swapped && !halfSwapped) {
       await fsp.rm(journal.newDir, { recursive: true, force: true });
+      await seedOutside?.().catch(() => undefined);
       if (fs.existsSync(path.join(path.dirname(target), `.${path.basename(target)}.restore.json`))) await removeJournal(target);
     }
     try {
@@ -342,29 +345,5 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   } finally {
     if (lock && !swapped) await lock.release();
     await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
-  }
-}
-
-/**
- * A new instance that does not start at line 0 (a clone, a restore to an earlier point) keeps the
- * restore's starting state as a seed: its first archive then starts where the restore did and holds
- * every restored line, whatever the data directory's snapshot has become. Best effort after the swap:
- * without it, the first archive starts at the data directory's snapshot.
- */
-async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Built, opts: RestoreOptions, result: RestoreResult): Promise<void> {
-  const m = plan.archive?.manifest;
-  if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return;
-  const s = m.contents.snapshot;
-  // (The version goes with the counts: the next manifest says which version its snapshot member is.)
-  // A plain member is described as one too: the first archive at the same level takes it as it is.
-  const stored = { originalSize: s.originalSize, contentSha256: s.contentSha256, compressedSize: s.compressedSize, sha256: s.sha256 };
-  const member = m.encryption ? undefined : { level: m.compression.level, ...stored };
-  const facts = m.stats.documentsAtSnapshot !== null && m.stats.collectionsAtSnapshot !== null ? { documents: m.stats.documentsAtSnapshot, collections: m.stats.collectionsAtSnapshot, version: s.version, ...(member ? { member } : {}) } : undefined;
-  // An encrypted member is kept as it is (its recipients with it): the next archive, encrypted for them, takes it unopened.
-  const sealed = m.encryption ? { ...stored, briEncrypted: s.encrypted, recipients: m.encryption.recipients, passphrase: m.encryption.passphrase } : undefined;
-  try {
-    await writeSeedMember(opts.seedDir, state.instanceId, state.removedLines, built.startSnapshot, facts, sealed);
-  } catch (err) {
-    result.warnings.push(`the starting state could not be kept in ${opts.seedDir} (${(err as Error).message}); the first archive will start at the data directory's snapshot`);
   }
 }
