@@ -61,12 +61,23 @@ export async function placeFetched(got: FetchedCopy, target: string): Promise<vo
   }
 }
 
+/**
+ * A structure that does not read (a manifest that is no JSS) in bytes the archive's own PAR2 data finds
+ * damaged is damage, not a file that is no archive: ARCHIVE_CORRUPTED (exit 21 beyond repair), as repair
+ * and restore say of that file, not ARCHIVE_INVALID (22).
+ */
+export function asDamage(report: VerifyReport): VerifyReport {
+  const damaged = report.recovery?.present === true && report.recovery.damagedBlocks > 0;
+  if (!damaged || report.error?.code !== ErrorCodes.ARCHIVE_INVALID) return report;
+  return { ...report, error: { ...report.error, code: ErrorCodes.ARCHIVE_CORRUPTED } };
+}
+
 /** Verifies a local archive file through a link of this run's own: a prune removing the file meanwhile leaves the reading whole. */
 export async function verifyLocalCopy(file: string, verify: VerifyOptions): Promise<VerifyReport> {
   const made: string[] = [];
   const read = await pinned(file, path.dirname(file), path.basename(file), made).catch(() => file);
   try {
-    return { ...(await verifyArchive(read, { name: file, ...verify })), file };
+    return { ...asDamage(await verifyArchive(read, { name: file, ...verify })), file };
   } finally {
     await Promise.all(made.map((f) => fsp.rm(f, { force: true })));
   }
@@ -79,7 +90,7 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
   // Its problems name the copy, not the scratch download read.
   const location = entry.copies.find((c) => c.source === got.source)!.location;
   try {
-    return { ...(await verifyArchive(got.file, { ...verify, name: location })), file: location };
+    return { ...asDamage(await verifyArchive(got.file, { ...verify, name: location })), file: location };
   } finally {
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
   }
