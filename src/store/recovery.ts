@@ -64,10 +64,11 @@ export interface RecoveryResult {
   coldDocuments: number;
 }
 
-function walCorrupted(line: RawLine, reason: string, cause?: unknown): BriError {
+/** A bad line of the data directory's WAL, named as `bri data verify` names it (the archive readers say it so too). */
+export function walCorrupted(line: Pick<RawLine, 'segment' | 'segmentLine' | 'lineNo'>, reason: string, cause?: unknown, details: Record<string, unknown> = {}): BriError {
   return new BriError(ErrorCodes.WAL_CORRUPTED, `wal/${line.segment} line ${line.segmentLine} (global line ${line.lineNo}): ${reason}`, {
     hint: "Run 'bri data verify' for details; restore from an archive, or open with invalidLines: 'skip' to replay as BRI does.",
-    details: { segment: line.segment, segmentLine: line.segmentLine, lineNo: line.lineNo },
+    details: { segment: line.segment, segmentLine: line.segmentLine, lineNo: line.lineNo, ...details },
     cause,
   });
 }

@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { ManifestSegment } from '../../format/manifest.js';
+import { walCorrupted } from '../../store/recovery.js';
 
 /** Thrown by a scan's line replay; the part of the scan reading that source turns it into its error. */
 export class BadLine {
@@ -50,9 +51,5 @@ export function walLineError(seg: { key: string; firstLine: number }, startsAt: 
   const segment = path.basename(seg.key);
   const segmentLine = bad.line - seg.firstLine + 1;
   const lineNo = bad.line - startsAt + 1;
-  return new BriError(ErrorCodes.WAL_CORRUPTED, `wal/${segment} line ${segmentLine} (global line ${lineNo}): ${bad.reason}`, {
-    hint: "Run 'bri data verify' for details; restore from an archive, or open with invalidLines: 'skip' to replay as BRI does.",
-    details: { segment, segmentLine, lineNo, line: bad.line },
-    cause: bad.cause,
-  });
+  return walCorrupted({ segment, segmentLine, lineNo }, bad.reason, bad.cause, { line: bad.line });
 }
