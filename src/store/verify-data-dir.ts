@@ -108,17 +108,25 @@ async function wholeFromLineOne(dataDir: string): Promise<boolean> {
 async function snapshotAgainstReplay(dataDir: string, snap: { walLine: number; state: DbState }, key: EncryptionKey | undefined): Promise<string | null> {
   const replayed = (await recover(dataDir, { encryptionKey: key, ignoreSnapshot: true, untilLine: snap.walLine })).state;
   const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
-  const wrong: string[] = [];
-  // Keys, not values: BRI's version-2 snapshot writes a document's references inlined, where the WAL wrote their ids.
-  for (const k of snap.state.documents.keys()) if (!replayed.documents.has(k)) wrong.push(k);
-  for (const k of replayed.documents.keys()) if (!snap.state.documents.has(k) && !cold.has(k)) wrong.push(k);
-  const sets = new Set([...snap.state.collections.keys(), ...replayed.collections.keys()]);
-  for (const k of sets) {
-    const a = snap.state.collections.get(k) ?? new Set<string>();
-    const b = replayed.collections.get(k) ?? new Set<string>();
-    if (a.size !== b.size || [...a].some((m) => !b.has(m))) wrong.push(k);
-  }
+  const wrong = keysDiffering(snap.state, replayed, cold);
   if (wrong.length === 0) return null;
   return `its state is not the WAL's lines 1..${snap.walLine} replayed: ${wrong.length} key(s) differ, the first ${JSON.stringify(wrong[0])} (a snapshot of another database, or one damaged in place)`;
 }
 
+/**
+ * The keys (documents, and sets by their members) on which a snapshot's state and a replay differ,
+ * but for documents in the cold tier, which BRI leaves out of its snapshots. Keys, not values: BRI's
+ * version-2 snapshot writes a document's references inlined, where the WAL wrote their ids.
+ */
+export function keysDiffering(snap: DbState, replayed: DbState, cold: ReadonlySet<string>): string[] {
+  const wrong: string[] = [];
+  for (const k of snap.documents.keys()) if (!replayed.documents.has(k)) wrong.push(k);
+  for (const k of replayed.documents.keys()) if (!snap.documents.has(k) && !cold.has(k)) wrong.push(k);
+  const sets = new Set([...snap.collections.keys(), ...replayed.collections.keys()]);
+  for (const k of sets) {
+    const a = snap.collections.get(k) ?? new Set<string>();
+    const b = replayed.collections.get(k) ?? new Set<string>();
+    if (a.size !== b.size || [...a].some((m) => !b.has(m))) wrong.push(k);
+  }
+  return wrong;
+}

@@ -18,7 +18,8 @@ import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
 import { readColdTier } from '../../store/cold-tier.js';
-import type { DbState } from '../../format/state.js';
+import { emptyState } from '../../format/state.js';
+import { keysDiffering } from '../../store/verify-data-dir.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
@@ -174,22 +175,8 @@ export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey 
   const keyed = key ? { encryptionKey: key } : {};
   const replayed = snap.walLine === 0 ? null : (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip', untilLine: snap.walLine })).state;
   const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
-  if (sameKeys(snap.state, replayed, cold)) return true;
+  if (keysDiffering(snap.state, replayed ?? emptyState(), cold).length === 0) return true;
   // A WAL damaged under the snapshot is not one that lost its start: archived from line 1, its first break is refused and named.
   const broken = snap.walLine === 0 ? null : (await verifyChain(dataDir, keyed)).firstBreak;
   return broken !== null && broken.lineNo <= snap.walLine;
-}
-
-/** The same documents and set members (`replayed` null: the empty state), but for documents in the cold tier. */
-function sameKeys(snap: DbState, replayed: DbState | null, cold: ReadonlySet<string>): boolean {
-  const docs = replayed?.documents ?? new Map<string, unknown>();
-  for (const k of snap.documents.keys()) if (!docs.has(k) && !cold.has(k)) return false;
-  for (const k of docs.keys()) if (!snap.documents.has(k) && !cold.has(k)) return false;
-  const sets = replayed?.collections ?? new Map<string, Set<string>>();
-  for (const k of new Set([...snap.collections.keys(), ...sets.keys()])) {
-    const a = snap.collections.get(k) ?? new Set<string>();
-    const b = sets.get(k) ?? new Set<string>();
-    if (a.size !== b.size || [...a].some((m) => !b.has(m))) return false;
-  }
-  return true;
 }
