@@ -4,6 +4,8 @@
  */
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
+import { BriError, ErrorCodes } from '../errors.js';
+import { isValidInstanceId } from '../format/ids.js';
 import { assertNotEmpty, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
 
@@ -38,6 +40,10 @@ const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target'
 
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   for (const [key, flag] of NOT_EMPTY) assertNotEmpty(raw[key], flag);
+  // An id the manifests cannot hold names no archive: said as a typo (`../x`, `Staging`), not "no archive of instance".
+  if (raw.instance !== undefined && !isValidInstanceId(String(raw.instance))) {
+    throw new BriError(ErrorCodes.USAGE, `--instance ${JSON.stringify(String(raw.instance))} is not an instance id`, { hint: 'Instance ids are 1-64 lowercase letters, digits, "-" and "_" (e.g. staging, or a UUID); `bri restore list` shows them.', details: { flag: '--instance' } });
+  }
   return {
     dataDir: path.resolve(String(raw.dataDir ?? defaultDataDir())),
     json: raw.json === true,

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { BriError, ErrorCodes } from '../errors.js';
 import { decodeJss, encodeJss } from './jss.js';
 import { liftToEffectiveTimes, memberEndTime } from './line-time.js';
+import { INSTANCE_ID_PATTERN, isValidInstanceId } from './ids.js';
+
+export { INSTANCE_ID_PATTERN, isValidInstanceId };
 
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_MEMBER = 'manifest.jss';
@@ -33,8 +36,6 @@ const ARCHIVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * manifest fields: lowercase letters, digits, '-' and '_' (a UUID, or a name such as `staging`),
  * no '.' (seed file names split on it), lowercase so that case-insensitive file systems never merge two.
  */
-export const INSTANCE_ID_PATTERN = '[a-z0-9][a-z0-9_-]{0,63}';
-const INSTANCE_ID_RE = new RegExp(`^${INSTANCE_ID_PATTERN}$`);
 const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,99}$/u;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const pointer = z.string().regex(/^([0-9a-f]{8})?$/);
@@ -47,9 +48,6 @@ export function isValidArchiveId(id: string): boolean {
   return ARCHIVE_ID_RE.test(id) && !id.includes('..');
 }
 
-export function isValidInstanceId(id: string): boolean {
-  return INSTANCE_ID_RE.test(id);
-}
 
 export function isValidArchiveName(name: string): boolean {
   return NAME_RE.test(name);

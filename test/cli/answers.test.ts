@@ -185,6 +185,15 @@ describe('answers that tell what is', () => {
     expect(fs.readdirSync(dataDir).sort()).toEqual(before);
   });
 
+  it('--instance that no manifest could hold (a typo, a path) is USAGE naming the rule, not "no archive of instance"', async () => {
+    const { dataDir } = await withArchives(1);
+    for (const id of ['../x', 'Staging', 'a'.repeat(65)]) {
+      const res = await runCli(['archive', 'history', 'K', '-d', dataDir, '--instance', id]);
+      expect(res.code, id).toBe(2);
+      expect(res.stderr).toMatch(/USAGE.*is not an instance id/);
+    }
+  });
+
   it('a key named --json after -- is a key: errors stay text (only the option switches the output to JSON)', async () => {
     const r = await tmp();
     const res = await runCli(['archive', 'history', '-d', path.join(r, 'none'), '--', '--json']);
