@@ -21,3 +21,15 @@ export { repairArchive, type RepairResult } from './archive/package/recovery.js'
 export type { ProgressEvent, ProgressListener } from './archive/package/progress.js';
 export type { Manifest } from './format/manifest.js';
 export * from './remote/index.js';
+export type { CreatedAndStored } from './archive/archive-api.js';
+export type { VerifyAllReport } from './archive/catalog-api.js';
+export type { CatalogArchive, MergedListing, UnreadableCopy, SourceFailure } from './archive/copies/catalog.js';
+export type { CopyStatus } from './archive/copies/upload.js';
+export type { ThawStatus } from './archive/copies/thaw.js';
+export type { ShippingReport } from './archive/shipping/report.js';
+export type { RekeyResult } from './archive/rekey/rekey-copies.js';
+export type { PruneReport } from './archive/jobs/prune.js';
+export type { CleanupResult } from './store/wal/wal-cleanup.js';
+export type { HistoryAnswer, HistoryEntry, ReadAnswer, DiffAnswer } from './archive/timetravel/time-travel.js';
+export type { RollbackItem, RollbackResult } from './archive/timetravel/rollback.js';
+export type { DataDirReport } from './store/verify-data-dir.js';
