@@ -33,7 +33,7 @@ function envFor(hook: string, event: unknown): Record<string, string> {
   const archiveOf = (x: unknown) => (x as { archive?: { manifest?: { archiveId?: unknown } } } | undefined)?.archive?.manifest?.archiveId;
   put('BRI_ARCHIVE_ID', e.archiveId ?? archiveOf(e) ?? archiveOf(e.plan));
   put('BRI_ARCHIVE_FILE', e.file);
-  put('BRI_TARGET_DIR', e.targetDir);
+  put('BRI_TARGET_DIR', e.targetDir ?? (e.plan as { targetDir?: unknown } | undefined)?.targetDir);
   if (e.error instanceof Error) {
     put('BRI_ERROR_MESSAGE', e.error.message);
     put('BRI_ERROR_CODE', (e.error as { code?: unknown }).code);

@@ -32,11 +32,12 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
 
 export interface RestoreHooks {
-  beforeRestore?(plan: RestorePlan): void | Promise<void>;
+  /** `plan.targetDir`: the directory the restore is about to replace. */
+  beforeRestore?(plan: RestorePlan & { targetDir: string }): void | Promise<void>;
   afterSnapshotRestore?(info: { path: string; walLine: number; documents: number | null }): void | Promise<void>;
   afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }): void | Promise<void>;
   afterRestore?(result: RestoreResult): void | Promise<void>;
-  onError?(error: unknown, plan: RestorePlan): void | Promise<void>;
+  onError?(error: unknown, plan: RestorePlan & { targetDir: string }): void | Promise<void>;
 }
 
 export interface RestoreOptions {
@@ -240,7 +241,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   const temporary: string[] = [];
   try {
     if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
-    await opts.hooks?.beforeRestore?.(plan);
+    await opts.hooks?.beforeRestore?.({ ...plan, targetDir: target });
     await writeJournal(journal);
     // One pass: the copy is built from as it is, every member checked against the manifest on the way.
     // A copy that does not match is verified (and repaired, or passed over for another source) first, then built again.
@@ -321,7 +322,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       await opts.hooks?.afterRestore?.(result);
     } catch (err) {
       result.hookErrors.push(`afterRestore: ${(err as Error).message}`);
-      await Promise.resolve().then(() => opts.hooks?.onError?.(err, plan)).catch(() => undefined);
+      await Promise.resolve().then(() => opts.hooks?.onError?.(err, { ...plan, targetDir: target })).catch(() => undefined);
     }
     return result;
   } catch (err) {
@@ -334,7 +335,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       if (fs.existsSync(path.join(path.dirname(target), `.${path.basename(target)}.restore.json`))) await removeJournal(target);
     }
     try {
-      await opts.hooks?.onError?.(err, plan);
+      await opts.hooks?.onError?.(err, { ...plan, targetDir: target });
     } catch {
       // the original error is the one to report
     }
