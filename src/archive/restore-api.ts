@@ -19,9 +19,10 @@ import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
 import { verifyRemoteCopy } from './copies/copy-ops.js';
+import { unreadableCopiesOf } from './copies/id-lookup.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
-import { findForTimestamp, instanceArchives, parseRestoreTarget, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
+import { findForTimestamp, instanceArchives, parseRestoreTarget, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
 import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
@@ -126,6 +127,14 @@ export class RestoreApi {
     return merged;
   }
 
+  /** An archive asked for by id that the listing holds only as copies that cannot be read: their damage, said before planning ("no archive" otherwise). */
+  private async assertReadable(id: string, listing: MergedListing, source: string | undefined): Promise<void> {
+    if (listing.archives.some((a) => a.manifest.archiveId === id)) return;
+    const order = this.order(source);
+    const copies = await unreadableCopiesOf(listing.unreadable, id, order, { sources: this.sources, archiveDir: this.ctx.archiveDir });
+    if (copies.length > 0) throw unreadableArchive(id, copies, this.sources.all.filter((s) => !order.includes(s)));
+  }
+
   private async defaultInstance(all: CatalogArchive[], explicit?: string): Promise<string | undefined> {
     if (explicit) return explicit;
     const state = await readArchiveState(this.ctx.dataDir).catch(() => null);
@@ -164,7 +173,9 @@ export class RestoreApi {
   /** What a restore to `target` would use: the archive and, for the latest state or a time past the archives, the shipped WAL after it. */
   async plan(target: RestoreTargetInput, instanceId?: string, source?: string): Promise<RestorePlan> {
     const parsed = parseRestoreTarget(target);
-    return this.planWithShipped(await this.listing(source), parsed, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
+    const listing = await this.listing(source);
+    if (parsed.kind === 'archive') await this.assertReadable(parsed.archiveId, listing, source);
+    return this.planWithShipped(listing, parsed, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
   }
 
   private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
@@ -186,6 +197,7 @@ export class RestoreApi {
         details: { instanceId: newInstanceId },
       });
     }
+    if (target.kind === 'archive') await this.assertReadable(target.archiveId, listing, opts.source);
     const plan = await this.planWithShipped(listing, target, opts).catch(async (err: unknown) =>
       Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp, listing.archives) : err),
     );
@@ -292,7 +304,9 @@ export class RestoreApi {
    * (`identity`, or the defaults of a restore), its contents too: the age authentication, the chain, the counts.
    */
   async verify(archiveId: string, opts: { source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
-    const all = (await this.listing(opts.source)).archives;
+    const listing = await this.listing(opts.source);
+    await this.assertReadable(archiveId, listing, opts.source);
+    const all = listing.archives;
     const a = all.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
     const age = await verifyIdentity(opts, this.ctx.identityFile);

@@ -7,6 +7,7 @@ import { liftChainsToEffectiveTimes } from '../../format/line-time.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseTime } from '../../format/input.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
+import { unreadableNotVerified, type UnreadableArchiveCopy } from '../copies/id-lookup.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 import { newestInstanceOfOneDatabase } from './instances.js';
 
@@ -180,6 +181,21 @@ export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[]
     });
   }
   return hit;
+}
+
+/**
+ * An archive asked for by id that no copy read holds, while copies named as it cannot be read (damaged beyond
+ * what PAR2 mends, or in an archive tier): that, not "no archive", with what still works. `others`: the
+ * sources left out by --source, which may hold a good copy.
+ */
+export function unreadableArchive(id: string, copies: readonly UnreadableArchiveCopy[], others: readonly string[]): BriError {
+  const base = unreadableNotVerified(id, copies);
+  const frozen = copies.every((u) => u.frozen);
+  const elsewhere = others.length > 0 ? `Another source's copy may be whole: \`bri restore from ${id} --source ${others[0]}\`. ` : '';
+  return new BriError(frozen ? ErrorCodes.REMOTE_ERROR : ErrorCodes.ARCHIVE_CORRUPTED, base.message, {
+    hint: `${elsewhere}${base.hint ?? ''} A restore can start from an earlier archive (\`bri restore list\`).`,
+    details: { ...base.details, ...(frozen ? { cold: true } : {}) },
+  });
 }
 
 /** The plan for `target` over the archives listed; `unread`: the sources the listing could not read (an archive not found may be there). */
