@@ -21,6 +21,20 @@ async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveA
 
 const only = (source: string | undefined) => (source !== undefined ? { source } : {});
 
+/**
+ * The commands that mend the copy verified (`file`): a local file is repaired in place; repair never writes
+ * to a remote, so a remote's copy is replaced by a whole one: the local copy, else its own, repaired on download.
+ */
+async function repairCommand(api: ArchiveApi, target: string, file: string | null): Promise<string> {
+  const entry = target.includes('/') || target.endsWith('.bri') ? null : await api.get(target).catch(() => null);
+  const remote = entry?.copies.find((c) => c.location === file && c.source !== 'local');
+  if (!entry || !remote) return `bri archive repair ${target} --in-place`;
+  const s = remote.source;
+  const replace = `bri archive delete ${target} --source ${s}, then bri archive upload ${target} --source ${s}`;
+  if (entry.copies.some((c) => c.source === 'local')) return `replace the copy on ${s} with the local one: ${replace}`;
+  return `bri archive download ${target} ${path.join(api.archiveDir, `${target}.bri`)} --source ${s} (repairs it on the way), then ${replace}`;
+}
+
 const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
   readable: 'readable now',
   requested: 'restore requested',
@@ -144,7 +158,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       } else {
         process.stderr.write(`FAILED ${report.file}${report.error ? ` [${report.error.code}]` : ''}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);
-        if (report.repairable) process.stderr.write(`  to repair it: bri archive repair ${o.target} --in-place\n`);
+        if (report.repairable) process.stderr.write(`  to repair it: ${await repairCommand(api, o.target, report.file)}\n`);
       }
       return outcomeExitCode.archiveVerify(report);
     }),
