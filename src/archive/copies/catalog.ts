@@ -6,15 +6,19 @@
  * says the remote holds that very file. A source that cannot be listed is
  * reported, not fatal: the others still answer.
  */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import { isColdObject } from '../../remote/index.js';
+import { fileIdentity, isColdObject } from '../../remote/index.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ProviderName } from '../../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, type LocalArchive } from './local-catalog.js';
+import { ARCHIVE_EXTENSION } from '../package/ids.js';
+import { par2Repairer } from '../package/repairer.js';
 import { isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
 import { manifestOfDamagedCopy } from './damaged.js';
 import { sweepScratch } from '../package/scratch.js';
-import { MAX_MANIFEST_BYTES, readManifestFrom } from '../package/reader.js';
+import { MAX_MANIFEST_BYTES, readManifest, readManifestFrom } from '../package/reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 
 export interface ArchiveCopy {
@@ -144,6 +148,30 @@ export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
   return list.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
 }
 
+type LocalListing = { archives: LocalArchive[]; unreadable: Array<{ file: string; error: BriError }> };
+
+/**
+ * The archive directory's listing with each `<id>.bri` whose manifest reads once PAR2 has repaired a scratch
+ * copy of it listed as that archive (`damaged`: those files), as a remote copy's damaged manifest is: the
+ * listing then says which archive is damaged, as get, download and restore do, not only that a file is unreadable.
+ */
+async function repairedManifests(listing: LocalListing): Promise<LocalListing & { damaged: Set<string> }> {
+  const damaged = new Set<string>();
+  const archives = [...listing.archives];
+  const unreadable: LocalListing['unreadable'] = [];
+  for (const bad of listing.unreadable) {
+    const st = bad.error.details?.misplaced === true ? null : await fsp.stat(bad.file).catch(() => null);
+    const fixed = st?.isFile() ? await par2Repairer(bad.file) : null;
+    const manifest = fixed ? await readManifest(fixed.file).catch(() => null).finally(() => fsp.rm(fixed.file, { force: true })) : null;
+    if (!st || manifest?.archiveId + ARCHIVE_EXTENSION !== path.basename(bad.file)) unreadable.push(bad);
+    else {
+      archives.push({ file: bad.file, bytes: st.size, manifest: manifest!, identity: fileIdentity(st) });
+      damaged.add(bad.file);
+    }
+  }
+  return { archives: sortArchives(archives), unreadable, damaged };
+}
+
 /** Lists the given sources (default: all) and merges them by archive id. */
 export async function listSources(
   archiveDir: string,
@@ -157,7 +185,8 @@ export async function listSources(
   // With remotes (a new machine after a loss), the remotes' answer stands and the local source simply holds nothing.
   const missing = opts.dataDir !== undefined && wanted.length === 1 && wanted[0] === LOCAL_SOURCE ? await missingLocalSource(opts.dataDir, archiveDir) : null;
   if (missing) throw missing;
-  const localListing = opts.localListing ?? (await scanArchiveDir(archiveDir));
+  // A restore passes the listing it repaired itself; a listing of its own repairs what PAR2 can, in scratch copies.
+  const localListing = opts.localListing ? { ...opts.localListing, damaged: new Set<string>() } : await repairedManifests(await scanArchiveDir(archiveDir));
   const localById = new Map(localListing.archives.map((a) => [a.manifest.archiveId, a]));
   const records = await readAllCopyRecords(archiveDir);
   const byId = new Map<string, CatalogArchive>();
@@ -172,7 +201,10 @@ export async function listSources(
     }
   };
   if (wanted.includes(LOCAL_SOURCE)) {
-    for (const a of localListing.archives) add(a.manifest, { source: LOCAL_SOURCE, provider: 'local', location: a.file, bytes: a.bytes, file: a.file, recorded: true, ...(a.identity ? { identity: a.identity } : {}) }, a.file);
+    for (const a of localListing.archives) {
+      const damaged = localListing.damaged.has(a.file) ? { damaged: true as const } : {};
+      add(a.manifest, { source: LOCAL_SOURCE, provider: 'local', location: a.file, bytes: a.bytes, file: a.file, recorded: true, ...damaged, ...(a.identity ? { identity: a.identity } : {}) }, a.file);
+    }
     for (const u of localListing.unreadable) unreadable.push({ source: LOCAL_SOURCE, location: u.file, error: u.error });
   }
   const remotes = sources.remotes.filter((r) => wanted.includes(r.name));
