@@ -52,7 +52,7 @@ export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: Cata
     formatBytes(m.compression.originalSize),
     formatBytes(a.bytes),
     ratio,
-    (a.copies ?? []).map((c) => c.source).join(',') || 'local',
+    (a.copies ?? []).map((c) => (c.damaged ? `${c.source} (damaged)` : c.source)).join(',') || 'local',
   ];
 }
 

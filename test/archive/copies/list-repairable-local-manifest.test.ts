@@ -50,6 +50,7 @@ it('archive list lists a local archive whose manifest PAR2 repairs as that archi
   expect(got.code, got.stderr).toBe(0);
   const human = await runCli(['archive', 'list', '-d', dataDir]);
   expect(human.stdout).toContain(ids[0]);
+  expect(human.stdout.split('\n').find((l) => l.startsWith(ids[0]!))).toMatch(/local \(damaged\)$/);
   expect(human.stderr).not.toContain(`${ids[0]}.bri`);
   // The repair read scratch copies: none is left among the archives.
   expect(fs.readdirSync(archives).filter((n) => n.endsWith('.bri')).sort()).toEqual(ids.map((id) => `${id}.bri`));
