@@ -18,7 +18,7 @@ import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
-import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored, withRepairedLocal } from './copies/id-lookup.js';
+import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
 import { downloadTo, refuseLoss, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
@@ -157,14 +157,10 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return listSources(this.archiveDir, this.sources, { only: this.listed(opts.source), cache: this.manifests, dataDir: this.host.dataDir });
   }
 
-  /** The listing for a command taking an id: a local copy whose manifest PAR2 repairs is the archive's (damaged) copy. */
-  protected async scanFor(id: string, opts: { source?: string } = {}): Promise<MergedListing> {
-    return withRepairedLocal(await this.scan(opts), id, this.archiveDir);
-  }
 
   async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {
     assertArchiveId(id);
-    const listing = await this.scanFor(id, opts);
+    const listing = await this.scan(opts);
     const found = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!found) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
     return found;
@@ -199,7 +195,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   private async deleteNow(id: string, opts: { source?: string; force?: boolean }): Promise<DeletedCopies> {
     const names = this.sources.selectOrAll(opts.source);
     // Every source is listed, whatever --source says: what would remain decides whether this is the last copy.
-    const listing = await this.scanFor(id);
+    const listing = await this.scan();
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     const readable = entry?.copies.filter((c) => names.includes(c.source)) ?? [];
     // Copies whose manifest cannot be read are the id's too (a restore names them): reachable here, not "no archive".
@@ -233,7 +229,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   async download(id: string, file: string, opts: { source?: string; verify?: boolean; force?: boolean; onProblem?: (p: SourceProblem) => void; onProgress?: ProgressListener } = {}): Promise<DownloadedArchive> {
     assertArchiveId(id);
     const target = outputFileFor(file, archiveFileName(id), this.places(), 'the download target', id, opts.force === true);
-    const listing = await this.scanFor(id, opts.source !== undefined ? { source: opts.source } : {});
+    const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const entry = listing.archives.find((a) => a.manifest.archiveId === id);
     if (!entry) return this.downloadUnreadable(id, target, listing, opts);
     return downloadTo(entry, target, {

@@ -10,13 +10,11 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import { downloadRanged, fileIdentity, isColdObject } from '../../remote/index.js';
+import { downloadRanged, isColdObject } from '../../remote/index.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
 import { assertRegularFileInput } from '../package/input-file.js';
-import { readManifest } from '../package/reader.js';
 import { repairArchive, repairIntoNewFolder, type RepairResult } from '../package/recovery.js';
-import { par2Repairer } from '../package/repairer.js';
 import { existingDir, scratchPath } from '../package/scratch.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type CatalogArchive, type MergedListing, type UnreadableCopy } from './catalog.js';
@@ -105,25 +103,6 @@ export async function unreadableCopiesOf(unreadable: readonly UnreadableCopy[], 
     out.push({ copy, error: u.error, frozen });
   }
   return out;
-}
-
-/**
- * The listing with the archive directory's `<id>.bri` counted as the archive's (local, damaged) copy when
- * its manifest reads once PAR2 has repaired a scratch copy of it, as a restore reads it (and a remote
- * copy's is read when listed): get shows it, download repairs it on the way, delete weighs what it holds.
- */
-export async function withRepairedLocal(listing: MergedListing, id: string, archiveDir: string): Promise<MergedListing> {
-  const file = path.join(archiveDir, id + ARCHIVE_EXTENSION);
-  const bad = listing.unreadable.find((u) => u.source === LOCAL_SOURCE && u.location === file && u.error.details?.misplaced !== true);
-  const st = bad ? await fsp.stat(file).catch(() => null) : null;
-  const fixed = st?.isFile() ? await par2Repairer(file) : null;
-  if (!fixed) return listing;
-  const manifest = await readManifest(fixed.file).catch(() => null).finally(() => fsp.rm(fixed.file, { force: true }));
-  if (manifest?.archiveId !== id) return listing;
-  const copy: ArchiveCopy = { source: LOCAL_SOURCE, provider: 'local', location: file, file, bytes: st!.size, recorded: true, damaged: true, identity: fileIdentity(st!) };
-  const entry = listing.archives.find((a) => a.manifest.archiveId === id);
-  const merged = entry ? { ...entry, file, copies: [copy, ...entry.copies] } : { manifest, bytes: st!.size, file, copies: [copy] };
-  return { ...listing, archives: [...listing.archives.filter((a) => a !== entry), merged], unreadable: listing.unreadable.filter((u) => u !== bad) };
 }
 
 /** What an unreadable copy is, and the commands that work on it. */
