@@ -44,6 +44,8 @@ export interface OfflineConfigSource {
   configFile?: string;
   /** Where archives are kept: overrides the file's localDir. */
   archiveDir?: string;
+  /** The command makes archives (`bri archive create`): an `archiveDir` not made yet is where the first one goes. */
+  archiveDirMayBeNew?: boolean;
 }
 
 /** Hook commands of a config file run in the file's directory (unless they name their cwd), so `./notify.sh` works. */
@@ -148,7 +150,21 @@ export async function offlineArchiveConfig(from: OfflineConfigSource, dataDir?: 
   }
   if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, from.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
   (await import('./config.js')).parseArchiveConfig(config);
+  if (from.archiveDir && !from.archiveDirMayBeNew) refuseMissingArchiveDir(path.resolve(from.archiveDir), config);
   return config as ArchiveConfig;
+}
+
+/**
+ * `--archive-dir` names where to look: one that does not exist, with no remote to look on instead, is a
+ * wrong path (a typo, an unmounted disk), never "no archives" with exit 0 a script takes for an empty list.
+ */
+function refuseMissingArchiveDir(dir: string, config: Record<string, unknown>): void {
+  const remotes = (Array.isArray(config.remotes) ? config.remotes.length : 0) + (config.remote !== undefined ? 1 : 0);
+  if (remotes > 0 || fs.existsSync(dir)) return;
+  throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `--archive-dir ${dir} does not exist`, {
+    hint: 'Check the path (and that its disk is mounted); without --archive-dir the data directory\'s own archive directory is used. `bri archive create` makes the directory.',
+    details: { path: dir },
+  });
 }
 
 /**

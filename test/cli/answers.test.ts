@@ -50,6 +50,33 @@ describe('answers that tell what is', () => {
     expect(ok.stdout).toMatch(/no archives/);
   });
 
+  it('an --archive-dir that does not exist (a typo, a disk not mounted) is ARCHIVE_NOT_FOUND (exit 20) for every command that reads archives, not "no archives" exit 0; create makes it, and a remote to look on instead is still read', async () => {
+    const { r, dataDir } = await withArchives(1);
+    const missing = path.join(r, 'bakcups');
+    for (const args of [['archive', 'list'], ['archive', 'list', '--json'], ['archive', 'stats'], ['archive', 'verify', '--all'], ['archive', 'prune'], ['restore', 'list'], ['restore', 'latest', '--dry-run'], ['archive', 'history', 'R0_1'], ['restore', 'diff', '--at', '2020-01-01T00:00:00Z']]) {
+      const res = await runCli([...args, '-d', dataDir, '-a', missing]);
+      expect(res.code, `${args.join(' ')}: ${res.stdout}${res.stderr}`).toBe(20);
+      expect(res.stderr).toMatch(/ARCHIVE_NOT_FOUND[\s\S]*--archive-dir .*bakcups does not exist/);
+      expect(res.stdout).not.toMatch(/no archives/);
+    }
+    expect(fs.existsSync(missing)).toBe(false);
+    // A fresh database's first archive goes into a directory not made yet.
+    const fresh = path.join(r, 'fresh');
+    const db = await createDB({ storeConfig: { dataDir: fresh } });
+    await db.set('K', { v: 1 });
+    await db.close();
+    const created = await runCli(['archive', 'create', '-d', fresh, '-a', path.join(r, 'new-archives')]);
+    expect(created.code, created.stderr).toBe(0);
+    const listed = await runCli(['archive', 'list', '--json', '-d', fresh, '-a', path.join(r, 'new-archives')]);
+    expect(JSON.parse(listed.stdout).archives).toHaveLength(1);
+    // With a remote configured, the remote is where the archives may be: listed, not refused.
+    const config = path.join(r, 'config.json');
+    fs.mkdirSync(path.join(r, 'nas'));
+    fs.writeFileSync(config, JSON.stringify({ remote: { provider: 'local', path: path.join(r, 'nas') } }));
+    const viaRemote = await runCli(['archive', 'list', '-d', dataDir, '-a', missing, '-c', config]);
+    expect(viaRemote.code, viaRemote.stderr).toBe(0);
+  });
+
   it('archive stats with a remote and continuous shipping off: how far the remote\'s archives reach, not "shipped"', async () => {
     const { r, dataDir } = await withArchives(1);
     const nas = path.join(r, 'nas');

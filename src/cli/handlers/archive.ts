@@ -11,7 +11,13 @@ import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, copiesSummary, l
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
-  const api = await openOfflineArchive({ dataDir: o.dataDir, purpose, ...(o.configFile !== undefined ? { configFile: o.configFile } : {}), ...(o.archiveDir !== undefined ? { archiveDir: o.archiveDir } : {}) });
+  const api = await openOfflineArchive({
+    dataDir: o.dataDir,
+    purpose,
+    ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
+    ...(o.archiveDir !== undefined ? { archiveDir: o.archiveDir } : {}),
+    archiveDirMayBeNew: purpose === 'bri archive create',
+  });
   try {
     return await fn(api);
   } finally {
