@@ -123,8 +123,9 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       /** The pointer before the member's first line (null: taken on trust, the range's first line anchors the chain). */
       let before: string | null = null;
       // The data directory's own damage, said as the store's open says it (exit 13), naming the file and the line.
-      const broken = (lineNo: number, segmentLine: number, torn: boolean, b = verifier.firstBreak, why?: string): BriError => {
-        return new BriError(ErrorCodes.WAL_CORRUPTED, `cannot archive: ${why !== undefined ? `wal/${seg.name} line ${segmentLine} (global line ${lineNo}): ${why}` : !torn && b ? describeBreak(b) : `wal/${seg.name} line ${segmentLine} is torn`}`, {
+      const broken = (lineNo: number, segmentLine: number, b = verifier.firstBreak, why?: string): BriError => {
+        const what = why !== undefined || b === null ? `wal/${seg.name} line ${segmentLine} (global line ${lineNo}): ${why ?? 'damaged'}` : describeBreak(b);
+        return new BriError(ErrorCodes.WAL_CORRUPTED, `cannot archive: ${what}`, {
           hint: "Run 'bri data verify' and repair the data directory (or restore it) before archiving; nothing was archived.",
           details: { segment: seg.name, segmentLine, lineNo },
         });
@@ -133,7 +134,41 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
       const firstOf = async (found: BriError): Promise<BriError> => {
         if (!offThread) return found;
         const b = await firstBreakIn(seg, before, localStart, localEnd, opts.key);
-        return b !== null && b.lineNo < (found.details as { lineNo: number }).lineNo ? broken(b.lineNo, b.segmentLine, false, b) : found;
+        return b !== null && b.lineNo < (found.details as { lineNo: number }).lineNo ? broken(b.lineNo, b.segmentLine, b) : found;
+      };
+      /** One line of the range: its link and form checked, counted, replayed. */
+      const take = async (text: string, lineNo: number, segmentLine: number): Promise<void> => {
+        // A whole segment may be in memory: the event loop gets a turn between slices of it.
+        if ((entries & 255) === 255) {
+          const turn = slicer.maybeYield();
+          if (turn) await turn;
+        }
+        const pos = { lineNo, segment: seg.name, segmentLine };
+        const parsed = text.length === 0 ? null : parseWalLine(text);
+        if (first === null) {
+          before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
+          offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
+        }
+        if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw await firstOf(broken(lineNo, segmentLine));
+        const line = parsed!;
+        firstPointer ??= line.pointer;
+        first ??= lineNo;
+        last = lineNo;
+        firstTs ??= line.timestamp;
+        lastTs = line.timestamp;
+        clock.time(line.timestamp, lineNo + opts.removedLines);
+        entries++;
+        if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
+        else {
+          try {
+            const entry = entryPlaintext(line, opts.key);
+            counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
+          } catch (err) {
+            // An entry whose link holds but which is no operation: named where it is, as the store's replay names it.
+            if (!isBriError(err, ErrorCodes.WAL_CORRUPTED)) throw err;
+            throw await firstOf(broken(lineNo, segmentLine, null, err.message));
+          }
+        }
       };
       // The segment's bytes go to the compressor as read (their buffers given up to it); the lines are parsed once, for the chain and the replay.
       async function* chunks(): AsyncGenerator<Buffer> {
@@ -144,41 +179,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           // Lines of the chunk in the range: [from, to).
           const from = Math.max(0, Math.min(n, localStart + 1 - chunk.firstLineNo));
           const to = Math.max(from, Math.min(n, localEnd + 1 - chunk.firstLineNo));
-          for (let i = from; i < to; i++) {
-            // A whole segment may be in memory: the event loop gets a turn between slices of it.
-            if ((entries & 255) === 255) {
-              const turn = slicer.maybeYield();
-              if (turn) await turn;
-            }
-            const text = lines[i]!;
-            const lineNo = chunk.firstLineNo + i;
-            const pos = { lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i };
-            const parsed = text.length === 0 ? null : parseWalLine(text);
-            if (first === null) {
-              before = verifier.state.lines === 0 ? opts.prevPointer : verifier.state.lastPointer;
-              offThread = linksOffThread && parsed !== null && !isEncryptedEntry(parsed.entry);
-            }
-            if (!verifier.pushParsed(pos, parsed, text.length === 0, offThread && first !== null)) throw await firstOf(broken(lineNo, pos.segmentLine, false));
-            const line = parsed!;
-            firstPointer ??= line.pointer;
-            first ??= lineNo;
-            last = lineNo;
-            firstTs ??= line.timestamp;
-            lastTs = line.timestamp;
-            clock.time(line.timestamp, lineNo + opts.removedLines);
-            entries++;
-            if (isEncryptedEntry(line.entry) && opts.key === undefined) opsKnown = false; // nor is the replay complete
-            else {
-              try {
-                const entry = entryPlaintext(line, opts.key);
-                counts[opts.replayInto ? applyLiteralEntry(opts.replayInto, entry) : entryAction(entry)]++;
-              } catch (err) {
-                // An entry whose link holds but which is no operation: named where it is, as the store's replay names it.
-                if (!isBriError(err, ErrorCodes.WAL_CORRUPTED)) throw err;
-                throw await firstOf(broken(lineNo, pos.segmentLine, false, null, err.message));
-              }
-            }
-          }
+          for (let i = from; i < to; i++) await take(lines[i]!, chunk.firstLineNo + i, chunk.firstSegmentLine + i);
           if (to === from) continue;
           if (chunk.hasCr) yield ownBuffer(lines.slice(from, to).join('\n') + '\n');
           else if (from === 0 && to === n) yield chunk.bytes;
@@ -186,10 +187,10 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
         }
         const t = torn as TornTail | null;
         if (t !== null && t.lineNo > localStart && t.lineNo <= localEnd) {
-          // Checked as the old reader did: a chain break names itself, a line that parses is still torn.
-          const parsed = t.text.length === 0 ? null : parseWalLine(t.text);
-          const ok = verifier.pushParsed({ lineNo: t.lineNo, segment: seg.name, segmentLine: t.segmentLine }, parsed, t.text.length === 0);
-          throw await firstOf(broken(t.lineNo, t.segmentLine, ok));
+          // A closed segment's last line with no newline is a line when it parses and chains, as the store's open and
+          // `bri data verify` take it: archived with its newline. One that does not is refused where it is.
+          await take(t.text, t.lineNo, t.segmentLine);
+          yield ownBuffer(t.text + '\n');
         }
       }
       // Staged, not kept: the package they go into is fsynced whole.
@@ -217,7 +218,7 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
         // The thread vouches for every link after the first, up to the last pointer this pass read; else the member is read again here, to name the break.
         if (member.offThread && !(r.links && r.links.unvouched < 0 && r.links.lines === member.entries && r.links.lastPointer === member.claimed)) {
           const b = await firstBreakIn(seg, member.before, localStart, localEnd, opts.key);
-          if (b !== null) throw broken(b.lineNo, b.segmentLine, false, b);
+          if (b !== null) throw broken(b.lineNo, b.segmentLine, b);
         }
         return { ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath };
       });
@@ -256,13 +257,13 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
 /** The first break of the chain in a segment's lines of the range, read again from disk (null: none; the zstd thread could not vouch for a line that is fine here, such as an encrypted entry). */
 async function firstBreakIn(seg: SegmentSpan, before: string | null, localStart: number, localEnd: number, key: EncryptionKey | undefined): Promise<ChainBreak | null> {
   const v = new ChainVerifier(before, key);
-  for await (const chunk of readWalChunks(seg.path, seg.firstLine, () => undefined)) {
-    for (let i = 0; i < chunk.lines.length; i++) {
-      const lineNo = chunk.firstLineNo + i;
-      if (lineNo <= localStart || lineNo > localEnd) continue;
-      const text = chunk.lines[i]!;
-      if (!v.pushParsed({ lineNo, segment: seg.name, segmentLine: chunk.firstSegmentLine + i }, text.length === 0 ? null : parseWalLine(text), text.length === 0)) return v.firstBreak;
-    }
+  const push = (text: string, lineNo: number, segmentLine: number): boolean =>
+    lineNo <= localStart || lineNo > localEnd || v.pushParsed({ lineNo, segment: seg.name, segmentLine }, text.length === 0 ? null : parseWalLine(text), text.length === 0);
+  let torn: TornTail | null = null;
+  for await (const chunk of readWalChunks(seg.path, seg.firstLine, (t) => (torn = t))) {
+    for (let i = 0; i < chunk.lines.length; i++) if (!push(chunk.lines[i]!, chunk.firstLineNo + i, chunk.firstSegmentLine + i)) return v.firstBreak;
   }
-  return null;
+  // The last line without its newline is archived as a line (stageWalRange): its link is checked as theirs.
+  const t = torn as TornTail | null;
+  return t !== null && !push(t.text, t.lineNo, t.segmentLine) ? v.firstBreak : null;
 }
