@@ -286,6 +286,7 @@ export class RestoreApi {
 
   /** A restore into another directory with a new instance id; the source is untouched. */
   async clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult> {
+    assertRestoreCallOptions(opts, true, 'clone');
     if (realPath(opts.targetDir) === realPath(this.ctx.dataDir)) {
       throw new BriError(ErrorCodes.USAGE, 'a clone needs a target other than the data directory', { hint: 'Pass targetDir (--target) for the copy.' });
     }

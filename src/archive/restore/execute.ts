@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, assertKnownOptions, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
+import { asBriError, assertKnownOptions, BriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import type { ShippedInput, ShippedOutcome } from '../shipping/restore-shipped.js';
@@ -174,9 +174,25 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
 const RESTORE_CALL_KEYS = ['targetDir', 'verify', 'cleanExisting', 'force', 'dryRun', 'hooks', 'onProgress', 'instanceId', 'source', 'onSourceProblem', 'onBrokenShipment', 'identity'];
 const CLONE_KEYS = [...RESTORE_CALL_KEYS, 'archiveId', 'timestamp', 'newInstanceId'];
 
-/** A restore call's options: an unknown key (a misspelt dryRun) is refused before anything is read. */
-export function assertRestoreCallOptions(opts: object, clone: boolean, call: string): void {
+/**
+ * A restore call's options: an unknown key (a misspelt dryRun) is refused before anything is read, and so
+ * is a targetDir that names nothing: '' (an unset variable) would resolve to the working directory and replace it.
+ */
+export function assertRestoreCallOptions(opts: unknown, clone: boolean, call: string): void {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new BriError(ErrorCodes.USAGE, `${call}: the options must be an object, not ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`, {
+      hint: `Pass an object (${clone ? '{ targetDir }' : '{} for the defaults'}), or leave the options out.`,
+    });
+  }
   assertKnownOptions(opts, clone ? CLONE_KEYS : RESTORE_CALL_KEYS, call);
+  const target = (opts as { targetDir?: unknown }).targetDir;
+  if ((target !== undefined || clone) && (typeof target !== 'string' || target === '')) {
+    const what = target === '' ? 'empty' : target === undefined ? 'missing' : `${target === null ? 'null' : typeof target}, not a path`;
+    throw new BriError(ErrorCodes.USAGE, `${call}: targetDir is ${what}`, {
+      hint: target === '' ? 'Give targetDir as a directory path, or leave it out for the data directory (an unset variable gives an empty one; it is not the working directory).' : clone ? 'Give targetDir as the path of the directory the copy is made in.' : 'Give targetDir as a directory path, or leave it out for the data directory.',
+      details: { option: 'targetDir' },
+    });
+  }
   const id = (opts as { instanceId?: unknown }).instanceId;
   if (id !== undefined) assertInstanceId(id as string);
 }
