@@ -99,18 +99,32 @@ async function readIdentityFile(path: string, via: string): Promise<AgeIdentity>
 }
 
 /**
- * The identity for decrypting: `identityFile` if given, else $BRI_AGE_IDENTITY (a path to an identity
- * file, or the identity text itself when it starts with 'AGE-SECRET-KEY-'), plus $BRI_AGE_PASSPHRASE
- * as a passphrase; null when none of them is set.
+ * Whether a value meant as a path holds identity text instead: a key, or an identity file's lines
+ * (`BRI_AGE_IDENTITY="$(cat key.txt)"` starts with its '# created:' comment). Such a value is read
+ * as the key and never quoted: quoting it as a path put the secret key in the message, the hint
+ * and the details.
+ */
+function isIdentityText(value: string): boolean {
+  return /AGE-(SECRET-KEY|PLUGIN)-/i.test(value) || /[\r\n]/.test(value);
+}
+
+/** The identity in `value`: its text when it holds one (named by `source` only), else the file at that path. */
+async function identityFromValue(value: string, source: string, via: string): Promise<AgeIdentity> {
+  return isIdentityText(value) ? parseIdentityText(value, source) : readIdentityFile(value, via);
+}
+
+/**
+ * The identity for decrypting: `identityFile` if given, else $BRI_AGE_IDENTITY (each a path to an
+ * identity file, or an identity file's text itself: a key, or comments then keys), plus
+ * $BRI_AGE_PASSPHRASE as a passphrase; null when none of them is set. An error names where the
+ * identity came from, never the key.
  */
 export async function loadIdentity(opts: { identityFile?: string; env?: NodeJS.ProcessEnv } = {}): Promise<AgeIdentity | null> {
   const env = opts.env ?? process.env;
   const fromEnv = env.BRI_AGE_IDENTITY?.trim();
   let id: AgeIdentity | null = null;
-  if (opts.identityFile !== undefined) id = await readIdentityFile(opts.identityFile, '');
-  else if (fromEnv !== undefined && fromEnv !== '') {
-    id = fromEnv.startsWith('AGE-SECRET-KEY-') ? parseIdentityText(fromEnv, 'BRI_AGE_IDENTITY') : await readIdentityFile(fromEnv, ' (BRI_AGE_IDENTITY)');
-  }
+  if (opts.identityFile !== undefined) id = await identityFromValue(opts.identityFile, 'the identity given', '');
+  else if (fromEnv !== undefined && fromEnv !== '') id = await identityFromValue(fromEnv, 'BRI_AGE_IDENTITY', ' (BRI_AGE_IDENTITY)');
   const passphrase = env.BRI_AGE_PASSPHRASE;
   if (passphrase === undefined || passphrase === '') return id;
   if (id === null) return { identities: [], passphrases: [passphrase], source: 'BRI_AGE_PASSPHRASE' };
