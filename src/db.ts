@@ -12,6 +12,7 @@ import type { SchedulerOptions } from './archive/jobs/scheduler.js';
 import { openRestore, par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
 import { afterClose } from './archive/archive-host.js';
+import type { WalShipping } from './archive/shipping/shipping.js';
 import { BriError, ErrorCodes } from './errors.js';
 import { BriStore, type StoreConfig } from './store/store.js';
 import { assertStoreConfig, STORE_CONFIG_KEYS } from './store/store-config.js';
@@ -79,12 +80,19 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     throw err;
   }
   const key = store.encryptionKey;
+  // Shipping, once started, pauses while WAL cleanup renumbers lines and removes segments (see wal-gate.ts).
+  let shippingStarted: Promise<WalShipping | null> | null = null;
+  const removeSegments = async (...args: Parameters<BriStore['removeArchivedSegments']>) => {
+    const shipping = await shippingStarted?.catch(() => null);
+    const remove = () => store.removeArchivedSegments(...args);
+    return shipping ? shipping.withWalPaused(remove) : remove();
+  };
   const archive = new ArchiveApi(
     {
       dataDir: store.dataDir,
       ...(key ? { key } : {}),
       seal: (removedLines) => store.sealForArchive(removedLines),
-      removeSegments: (safeLocalLine, removedLines, onStep) => store.removeArchivedSegments(safeLocalLine, removedLines, onStep),
+      removeSegments,
       releaseSeal: () => store.releaseSeal(),
       // The open store holds the directory's lock; in-process exclusivity is the API's own queue. Once closed, the
       // lock is gone: a run queued behind the close is refused before it touches the archive directory.
@@ -112,11 +120,12 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   // Triggers start with the database: WAL growth is watched through the writer's append events.
   archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
   // Continuous shipping reads the WAL files; the absolute end is the store's line count plus the lines removed.
-  await archive.startShipping(
+  shippingStarted = archive.startShipping(
     { onAppend: (l) => store.onAppend(l), segment: () => store.info().segment },
     async () => store.info().totalLines + ((await readArchiveState(store.dataDir))?.removedLines ?? 0),
     options.scheduler?.clock,
   );
+  await shippingStarted;
   // close() stops the triggers and waits for a running archive, ships what is left, then closes the store, then the remotes' clients.
   const closeStore = store.close.bind(store);
   const closeAll = async () => {

@@ -12,7 +12,9 @@
  * so it never ships a line twice nor skips one; lines an archive on that
  * remote already holds are not shipped again.
  */
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { asBriError, BriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
+import type { EncryptionKey } from '../../format/encryption.js';
+import { ChainVerifier } from '../../store/wal/chain.js';
 import { isMissingObject } from '../../remote/index.js';
 import type { RemoteSource } from '../copies/sources.js';
 import type { ShipmentEncoder } from './shared-encoder.js';
@@ -58,6 +60,8 @@ export interface RemoteShipperContext {
   /** The newest archive confirmed on this remote (its end line and pointer), or the genesis when the WAL is complete; null: none yet. */
   base(): Promise<ShippingBase | null>;
   onEvent?: (e: ShippingEvent) => void;
+  /** The key of encryption at rest (without it, encrypted lines' links cannot be checked). */
+  key?: EncryptionKey;
   maxShipmentBytes: number;
   backoff: { baseMs: number; maxMs: number };
 }
@@ -238,7 +242,7 @@ export class RemoteShipper {
         const read = await this.ctx.tail.read(this.shippedThrough, this.ctx.maxShipmentBytes, target - this.shippedThrough);
         if (read === 'nothing') break;
         if (read === null) throw new BriError(ErrorCodes.ARCHIVE_ERROR, `line ${this.shippedThrough + 1} left the WAL before it was shipped to ${this.remote.name} or archived there`, { hint: 'Create an archive (it covers those lines); shipping resumes after it.' });
-        if (read.prevPointer !== null && read.prevPointer !== this.lastPointer) {
+        if (read.prevPointer !== null ? read.prevPointer !== this.lastPointer : !this.continuesShipped(read.texts[0]!)) {
           throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the WAL at line ${read.firstLine} does not continue the pointer shipped to ${this.remote.name} (${this.lastPointer})`, { hint: "Run 'bri data verify'; shipping stops until the chain is right." });
         }
         await this.ship(read.firstLine, read.texts);
@@ -248,7 +252,7 @@ export class RemoteShipper {
       this.retryAt = 0;
       this.lastError = null;
     } catch (err) {
-      const error = isBriError(err) ? err : new BriError(ErrorCodes.REMOTE_ERROR, (err as Error).message, { cause: err });
+      const error = this.typed(err);
       this.failures++;
       const { baseMs, maxMs } = this.ctx.backoff;
       const wait = Math.min(maxMs, baseMs * 2 ** Math.min(this.failures - 1, 16)) * (0.5 + Math.random() / 2);
@@ -257,6 +261,22 @@ export class RemoteShipper {
       await this.measureLag();
       this.say({ kind: 'ship-failed', source: this.remote.name, error, retryInMs: Math.round(wait) });
     }
+  }
+
+  /**
+   * Whether `text` follows the last line shipped. Asked when the line before it is no longer on disk (a
+   * cleanup removed its segment): the pointer check would otherwise be skipped just where a misread of
+   * the numbering would ship other lines under these numbers.
+   */
+  private continuesShipped(text: string): boolean {
+    return new ChainVerifier(this.lastPointer, this.ctx.key).push({ lineNo: 0, segment: '', segmentLine: 0, text });
+  }
+
+  /** A failure as a typed error that names itself: the file system's as IO_ERROR with its path, a remote's as it came. */
+  private typed(err: unknown): BriError {
+    if (isBriError(err)) return err;
+    if (errnoOf(err) !== undefined) return asBriError(err, `shipping to ${this.remote.name}`);
+    return new BriError(ErrorCodes.REMOTE_ERROR, `shipping to ${this.remote.name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 
   private async ship(firstLine: number, texts: string[]): Promise<void> {

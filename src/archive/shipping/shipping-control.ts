@@ -56,6 +56,7 @@ export class ShippingControl {
       endLine,
       ...(clock ? { clock } : {}),
       ...(this.ctx.encryptTo ? { encryptTo: this.ctx.encryptTo } : {}),
+      ...(this.ctx.key ? { key: this.ctx.key } : {}),
       onEvent: (e) => this.ctx.onEvent(e),
     });
     this.shipping.start(growth);

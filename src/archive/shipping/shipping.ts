@@ -15,8 +15,10 @@ import { listSegments } from '../../store/layout.js';
 import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStatus } from './shipper.js';
 import { instancePrefix, parseShipmentKey } from './shipment.js';
 import { WalTail } from './wal-tail.js';
+import { WalGate } from './wal-gate.js';
 import { sharedShipmentEncoder } from './shared-encoder.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
+import type { EncryptionKey } from '../../format/encryption.js';
 
 export interface ShippingConfig {
   enabled?: boolean;
@@ -37,6 +39,8 @@ export interface ShippingOptions {
   backoff?: { baseMs: number; maxMs: number };
   /** Every shipment is encrypted with age for these recipients. */
   encryptTo?: AgeRecipients;
+  /** The key of encryption at rest: the chain is checked across a segment whose line before is gone. */
+  key?: EncryptionKey;
 }
 
 /** Where an instance's shipments are compressed before they go out (its own: archive directories may be shared). */
@@ -106,12 +110,12 @@ export class WalShipping {
   private stopped = false;
   private readonly clock: Clock;
   private lastSegment = -1;
+  private readonly gate = new WalGate();
 
   constructor(private readonly opts: ShippingOptions) {
     this.clock = opts.clock ?? systemClock;
     const encode = sharedShipmentEncoder(shippingTmpDir(opts.archiveDir, opts.instanceId), opts.encryptTo);
-    const tailFor = () =>
-      new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0);
+    const tailFor = () => new WalTail(opts.dataDir, async () => (await readArchiveState(opts.dataDir))?.removedLines ?? 0, this.gate);
     this.shippers = opts.sources.remotes.map(
       (remote) =>
         new RemoteShipper(remote, {
@@ -119,7 +123,8 @@ export class WalShipping {
           encode,
           instanceId: opts.instanceId,
           tail: tailFor(),
-          endLine: opts.endLine,
+          endLine: () => this.endLine(),
+          ...(opts.key ? { key: opts.key } : {}),
           base: () => this.baseOf(remote),
           maxShipmentBytes: 4 * 1024 * 1024,
           backoff: opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
@@ -175,6 +180,19 @@ export class WalShipping {
   status(): ShippingStatus[] {
     const now = this.clock.now();
     return this.shippers.map((s) => s.status(now));
+  }
+
+  /** The absolute end of the WAL, read when no cleanup is renumbering it (the store's count and removedLines agree). */
+  endLine(): Promise<number> {
+    return this.gate.read(this.opts.endLine);
+  }
+
+  /**
+   * Runs `fn` (a WAL cleanup: renumbering, removedLines raised, segments deleted) while no shipper reads the
+   * WAL: each read sees the directory wholly before or wholly after it.
+   */
+  withWalPaused<T>(fn: () => Promise<T>): Promise<T> {
+    return this.gate.exclusive(fn);
   }
 
   /** Ships everything written so far (retrying a failed remote once, now). */

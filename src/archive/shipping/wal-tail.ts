@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { parseWalLine } from '../../format/wal-line.js';
 import { listSegments, WAL_DIR, type SegmentInfo } from '../../store/layout.js';
 import { countSegmentLinesCached } from '../../store/wal/wal-reader.js';
+import { WalGate } from './wal-gate.js';
 
 export interface TailRead {
   /** Absolute number of the first line read. */
@@ -44,6 +45,8 @@ export class WalTail {
     private readonly dataDir: string,
     /** Lines removed from the front of wal/ (absolute = removed + local). */
     private readonly removedLines: () => Promise<number>,
+    /** Held while reading: a WAL cleanup never changes the files or the numbering under a read. */
+    private readonly gate: WalGate = new WalGate(),
   ) {}
 
   /** Forgets the position (after a cleanup, or when the caller jumps ahead). */
@@ -84,7 +87,11 @@ export class WalTail {
    * Complete lines from absolute line `from + 1` on, at most `maxBytes`, from one segment.
    * Empty when nothing new is on disk; null when line `from + 1` is no longer on disk.
    */
-  async read(from: number, maxBytes: number, maxLines = Number.POSITIVE_INFINITY): Promise<TailRead | null | 'nothing'> {
+  read(from: number, maxBytes: number, maxLines = Number.POSITIVE_INFINITY): Promise<TailRead | null | 'nothing'> {
+    return this.gate.read(() => this.readNow(from, maxBytes, maxLines));
+  }
+
+  private async readNow(from: number, maxBytes: number, maxLines: number): Promise<TailRead | null | 'nothing'> {
     if (!this.cursor || this.cursor.nextLine !== from + 1) this.cursor = await this.seek(from + 1);
     if (!this.cursor) {
       // Not on disk: either not written yet (a future line) or already removed.
