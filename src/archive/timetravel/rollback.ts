@@ -3,7 +3,7 @@
  * the live database (so the chain, the audit trail and the next archive record the rollback
  * itself); a document that did not exist at T is deleted; every other key is left alone.
  */
-import { assertKnownOptions } from '../../errors.js';
+import { assertKnownOptions, BriError, ErrorCodes } from '../../errors.js';
 import type { DbState } from '../../format/state.js';
 import type { TimeTravel, TimeTravelOptions } from './time-travel.js';
 import type { ReadCounter } from './member-bytes.js';
@@ -44,8 +44,7 @@ export type RollbackTarget = string[] | { prefix: string; keys?: string[] };
 export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: RollbackTarget, o: TimeTravelOptions & { at: number | string; dryRun?: boolean }): Promise<RollbackResult> {
   // A misspelt dryRun must not write into the live database.
   assertKnownOptions(o, ['at', 'dryRun', 'live', 'source', 'instanceId', 'identity', 'onSourceProblem'], 'rollback');
-  const keys = Array.isArray(target) ? target : (target.keys ?? []);
-  const prefix = Array.isArray(target) ? null : target.prefix;
+  const { keys, prefix } = rollbackSelection(target);
   const past = await tt.valuesAt(keys, prefix, o);
   const now = live.state;
   const chosen = new Set(keys);
@@ -82,4 +81,37 @@ export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: Roll
     }
   }
   return { at: past.at, dryRun: o.dryRun === true, items, writes, read: past.read };
+}
+
+const TARGET_HINT = "Give the keys (['USER_1', 'USER_2']) or { prefix: 'USER_' } (with optional keys): rollback writes into the live database, so what it touches is never guessed.";
+
+function badTarget(message: string): BriError {
+  return new BriError(ErrorCodes.USAGE, `rollback: ${message}`, { hint: TARGET_HINT });
+}
+
+function assertKeyList(keys: unknown, what: string): asserts keys is string[] {
+  if (!Array.isArray(keys)) throw badTarget(`${what} must be an array of keys, got ${typeof keys === 'string' ? 'a string' : typeof keys}`);
+  const bad = keys.findIndex((k) => typeof k !== 'string');
+  if (bad >= 0) throw badTarget(`${what}[${bad}] is not a key (${keys[bad] === null ? 'null' : typeof keys[bad]})`);
+}
+
+/**
+ * The keys and prefix a rollback touches, from a target checked as a plain-JS caller may pass it: a string, an
+ * object without `prefix`, or an empty prefix (an unset variable) must never roll back nothing and say done,
+ * nor every key of the live database (the CLI refuses an empty --prefix the same way).
+ */
+function rollbackSelection(target: unknown): { keys: string[]; prefix: string | null } {
+  if (Array.isArray(target)) {
+    assertKeyList(target, 'keys');
+    if (target.length === 0) throw badTarget('no keys given');
+    return { keys: target, prefix: null };
+  }
+  if (typeof target !== 'object' || target === null) throw badTarget(`the target must be an array of keys or { prefix }, got ${target === null ? 'null' : typeof target}`);
+  const t = target as Record<string, unknown>;
+  const unknown = Object.keys(t).filter((k) => k !== 'prefix' && k !== 'keys');
+  if (unknown.length > 0) throw badTarget(`unknown field(s) ${unknown.map((k) => `'${k}'`).join(', ')} in the target`);
+  if (typeof t.prefix !== 'string') throw badTarget(t.prefix === undefined ? 'the target has no prefix' : `prefix must be a string, got ${typeof t.prefix}`);
+  if (t.prefix === '') throw badTarget('an empty prefix would roll back every key of the database');
+  if (t.keys !== undefined) assertKeyList(t.keys, 'keys');
+  return { keys: (t.keys as string[] | undefined) ?? [], prefix: t.prefix };
 }
