@@ -26,7 +26,8 @@ import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
-import { verifyChain } from '../../store/wal/chain.js';
+import { ChainVerifier, verifyChain } from '../../store/wal/chain.js';
+import { readSegmentLines, type RawLine } from '../../store/wal/wal-reader.js';
 
 export interface ChainTip {
   tip: ArchiveTip | null;
@@ -179,4 +180,27 @@ export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey 
   // A WAL damaged under the snapshot is not one that lost its start: archived from line 1, its first break is refused and named.
   const broken = snap.walLine === 0 ? null : (await verifyChain(dataDir, keyed)).firstBreak;
   return broken !== null && broken.lineNo <= snap.walLine;
+}
+
+/**
+ * The pointer the line after the tip is chained from. The tip's last pointer, except after a restore that
+ * restored no WAL line (an archive of the state alone) left wal/ empty at the tip's line: the next line was
+ * then chained from '' (BRI's rule, and the store's: the last line of the highest non-empty segment, else
+ * ''), and it continues the instance. Only the WAL's first line on disk, right after the tip, may: a ''
+ * link after lines that wal/ holds is a break. A line whose link cannot be checked (encrypted, no key)
+ * keeps the tip's pointer.
+ */
+export async function pointerAfterTip(tip: ArchiveTip, o: { spans: SegmentSpan[]; removedLines: number; key: EncryptionKey | undefined }): Promise<string> {
+  if (tip.endLine === 0 || tip.endLine !== o.removedLines || tip.lastPointer === '') return tip.lastPointer;
+  const seg = o.spans.find((s) => s.firstLine <= 1 && 1 <= s.lastLine);
+  if (!seg) return tip.lastPointer;
+  let found: RawLine | undefined;
+  for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) if ((found = batch.find((l) => l.lineNo === 1))) break;
+  if (!found) return tip.lastPointer;
+  const first = found;
+  const linksFrom = (prev: string): boolean => {
+    const v = new ChainVerifier(prev, o.key);
+    return v.push(first) && v.state.pointersChecked;
+  };
+  return !linksFrom(tip.lastPointer) && linksFrom('') ? '' : tip.lastPointer;
 }

@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_STATE_FILE, ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
+import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -240,7 +240,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
 
     // The line before the archive: its pointer continues the chain, its time starts the range.
     const before =
-      M === 0 ? null : tip && tip.endLine === M ? { pointer: tip.lastPointer, timestamp: tip.endTimestamp } : state.origin?.line === M ? state.origin : await lineAt(spans, M - state.removedLines);
+      M === 0 ? null : tip && tip.endLine === M ? { pointer: await pointerAfterTip(tip, { spans, removedLines: state.removedLines, key: opts.key }), timestamp: tip.endTimestamp } : state.origin?.line === M ? state.origin : await lineAt(spans, M - state.removedLines);
     // An origin with pointer '' is a chain that starts again after it (a restore that restored no line): checked from ''.
     const prevPointer = M === 0 ? '' : before === null ? null : before.pointer;
     const totalBytes = spans.filter((s) => s.lastLine > M - state.removedLines && s.firstLine <= endLocalLine).reduce((a, s) => a + s.size, 0);
