@@ -22,6 +22,11 @@ export interface DataDirReport {
     timestamp?: number;
     error?: string;
     code?: string;
+    /**
+     * Whether its state was checked against the replay of the WAL's lines 1..walLine: false when those lines
+     * are gone (leading segments removed, or BRI's cleanup lowered walLine to 0): it is the anchor the lines on disk go on from.
+     */
+    comparedWithReplay: boolean;
   };
   cold: { documents: number; ok: boolean; checked: boolean; error?: string };
   /** One sentence per problem found, the first bad line first. */
@@ -46,7 +51,7 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
   const chain = await verifyChain(dataDir, { encryptionKey: key, ...(startPointer !== undefined ? { startPointer } : {}) });
   if (chain.firstBreak) problems.push(describeBreak(chain.firstBreak));
 
-  const snapshot: DataDirReport['snapshot'] = { present: false, ok: true, checked: true };
+  const snapshot: DataDirReport['snapshot'] = { present: false, ok: true, checked: true, comparedWithReplay: false };
   try {
     const snap = await readSnapshot(dataDir, key);
     if (snap) {
@@ -56,8 +61,10 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
         snapshot.ok = false;
         snapshot.error = `walLine ${snap.walLine} is past the WAL's end (${linesOnDisk} lines)`;
         problems.push(`snapshot.jss: ${snapshot.error}`);
-      } else if (!chain.firstBreak && !chain.anchored && chain.pointersChecked && (await wholeFromLineOne(dataDir))) {
+      } else if (!chain.firstBreak && !chain.anchored && chain.pointersChecked && snap.walLine > 0 && (await wholeFromLineOne(dataDir))) {
         // A WAL whole from its first line says what the snapshot must hold: another database's snapshot copied in is not it.
+        // (At walLine 0 a snapshot holding state is one whose lines were all removed, as BRI's cleanup leaves it: nothing to replay.)
+        snapshot.comparedWithReplay = true;
         const differs = await snapshotAgainstReplay(dataDir, snap, key);
         if (differs !== null) {
           snapshot.ok = false;

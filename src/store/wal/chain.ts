@@ -109,6 +109,7 @@ export interface ChainReport extends ChainState {
   ok: boolean;
   segments: number;
   firstBreak: ChainBreak | null;
+  /** No pointer is known before the first line on disk (leading segments removed): the chain starts on trust, and the log is not whole from line 1. */
   anchored: boolean;
   /** A last line with no newline that does not parse: a torn write, tolerated by recovery. */
   tornTail: { lineNo: number; segment: string } | null;
@@ -149,7 +150,7 @@ export async function verifyChain(dataDir: string, options: VerifyChainOptions =
     ok: verifier.firstBreak === null,
     segments: segments.length,
     firstBreak: verifier.firstBreak,
-    anchored: verifier.anchored,
+    anchored: verifier.anchored || start === null,
     tornTail,
   };
 }
