@@ -14,9 +14,12 @@ import { compressOffThread } from '../package/compress-worker.js';
 import { commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
-import { encryptFile } from '../crypto/age-stream.js';
+import { decryptChunks, encryptToFile } from '../crypto/age-stream.js';
 import { rekeyHeader } from '../crypto/age-rekey.js';
-import { decryptChunks } from '../crypto/age-stream.js';
+import { HashCounter } from '../package/compress.js';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CompressStream } from 'zstd-napi';
 import { fileSha256 } from '../copies/upload.js';
 import { createHash } from 'node:crypto';
 
@@ -87,6 +90,7 @@ async function writeFacts(archiveDir: string, instanceId: string, line: number, 
 export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts?: SeedFacts): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   await makeDirs(dir);
+  await sweepPlainSeedTmps(archiveDir);
   const target = seedPath(archiveDir, instanceId, line);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
   // Encoded a piece at a time with turns for the event loop between pieces; zstd and both hashes on the worker.
@@ -110,26 +114,43 @@ export async function removeSeed(archiveDir: string, instanceId: string, line: n
     await fsp.rm(seedPath(archiveDir, instanceId, line, sealed) + '.tmp', { force: true });
   }
   await fsp.rm(factsPath(archiveDir, instanceId, line), { force: true });
+  await sweepPlainSeedTmps(archiveDir);
+}
+
+/** The plaintext zstd a sealed seed was staged as before it was streamed into age: a kill left it behind. */
+const LEGACY_PLAIN_TMP = `${SEALED_SUFFIX}.zst.tmp`;
+const SEALED_ZSTD = { compressionLevel: SEED_LEVEL, nbWorkers: 0, checksumFlag: true, contentSizeFlag: true };
+
+/**
+ * Removes every sealed seed's plaintext staging file an older version's kill left in `.seeds/`, whatever
+ * its instance or line (nothing writes one any more): the state in the clear beside encrypted archives.
+ */
+async function sweepPlainSeedTmps(archiveDir: string): Promise<void> {
+  const dir = path.join(archiveDir, SEEDS_DIR);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const n of names) if (n.endsWith(LEGACY_PLAIN_TMP)) await fsp.rm(path.join(dir, n), { force: true });
 }
 
 /**
  * Writes a sealed seed: the snapshot text compressed and encrypted for `to`, stored as the archive
  * member it will become, with what the manifest needs of it (the next create never opens it).
+ * zstd streams straight into age: the state never touches the disk in the clear (it was staged as
+ * `<seed>.zst.tmp` first, left there by a kill until a later create).
  */
 export async function writeSealedSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts: SeedFacts | undefined, to: AgeRecipients, briEncrypted: boolean): Promise<void> {
   await makeDirs(path.join(archiveDir, SEEDS_DIR));
   const target = seedPath(archiveDir, instanceId, line, true);
-  const plain = target + '.zst.tmp';
-  try {
-    const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
-    const z = await compressOffThread(encodedPieces(pieces), plain, 3, 0, { sync: false, owned: 'whole' });
-    const e = await encryptFile(plain, target + '.tmp', to);
-    const sealed: SealedSeedMember = { originalSize: z.originalSize, contentSha256: z.contentSha256, compressedSize: e.size, sha256: e.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
-    await writeFacts(archiveDir, instanceId, line, facts, sealed);
-    await commitFile(target + '.tmp', target, { synced: true });
-  } finally {
-    await fsp.rm(plain, { force: true });
-  }
+  await sweepPlainSeedTmps(archiveDir);
+  const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
+  const plain = new HashCounter();
+  let e: { size: number; sha256: string } | undefined;
+  // On this thread, at the seed's fast level: age encryption runs here anyway, and costs more than zstd at level 3.
+  await pipeline(Readable.from(encodedPieces(pieces), { objectMode: false }), plain, new CompressStream(SEALED_ZSTD), async (zstd: AsyncIterable<Buffer>) => {
+    e = await encryptToFile(zstd, target + '.tmp', to, true, `seed ${path.basename(target)}`);
+  });
+  const sealed: SealedSeedMember = { originalSize: plain.bytes, contentSha256: plain.digest(), compressedSize: e!.size, sha256: e!.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
+  await writeFacts(archiveDir, instanceId, line, facts, sealed);
+  await commitFile(target + '.tmp', target, { synced: true });
 }
 
 /** The sealed seed at that line when it is encrypted for exactly `to` (another set of recipients could not read it). */

@@ -149,39 +149,50 @@ async function* readPieces(fh: fsp.FileHandle): AsyncGenerator<Buffer> {
  */
 export async function encryptFile(inPath: string, outPath: string, to: AgeRecipients, sync = true): Promise<{ size: number; sha256: string }> {
   assertRecipients(to);
-  const hash = createHash('sha256');
-  let size = 0;
   // The input is opened first: a missing input leaves no output file behind.
   const input = await fsp.open(inPath, 'r').catch((err: unknown) => Promise.reject(typedIoError(err, `encrypting ${inPath}`)));
   try {
-    const out = await fsp.open(outPath, 'w').catch((err: unknown) => Promise.reject(typedIoError(err, `encrypting ${inPath} into ${outPath}`)));
-    try {
-      // The pipeline yields 64 KiB pieces: write them 1 MiB at a time, fewer and larger system calls.
-      let batch: Buffer[] = [];
-      let batched = 0;
-      const flush = async () => {
-        const all = Buffer.concat(batch, batched);
-        for (let off = 0; off < all.length; ) off += (await out.write(all, off, all.length - off)).bytesWritten;
-        batch = [];
-        batched = 0;
-      };
-      for await (const c of encryptChunks(readPieces(input), to)) {
-        hash.update(c);
-        size += c.length;
-        batch.push(c);
-        batched += c.length;
-        if (batched >= WRITE_BATCH) await flush();
-      }
-      await flush();
-      if (sync) await out.sync();
-      await out.close();
-    } catch (err) {
-      await out.close().catch(() => undefined);
-      await fsp.rm(outPath, { force: true }).catch(() => undefined);
-      throw typedIoError(err, `encrypting ${inPath} into ${outPath}`);
-    }
+    return await encryptToFile(readPieces(input), outPath, to, sync, inPath);
   } finally {
     await input.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Encrypts a stream of plaintext pieces into outPath (created/truncated, fsynced when `sync` is
+ * true): no plaintext touches the disk on the way. Returns the size and sha256 (hex) of the bytes
+ * written; removes outPath on failure (the input's own error goes through unchanged). `what` names
+ * the input in errors.
+ */
+export async function encryptToFile(plain: AsyncIterable<Uint8Array>, outPath: string, to: AgeRecipients, sync: boolean, what: string): Promise<{ size: number; sha256: string }> {
+  assertRecipients(to);
+  const hash = createHash('sha256');
+  let size = 0;
+  const out = await fsp.open(outPath, 'w').catch((err: unknown) => Promise.reject(typedIoError(err, `encrypting ${what} into ${outPath}`)));
+  try {
+    // The pipeline yields 64 KiB pieces: write them 1 MiB at a time, fewer and larger system calls.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      const all = Buffer.concat(batch, batched);
+      for (let off = 0; off < all.length; ) off += (await out.write(all, off, all.length - off)).bytesWritten;
+      batch = [];
+      batched = 0;
+    };
+    for await (const c of encryptChunks(plain, to)) {
+      hash.update(c);
+      size += c.length;
+      batch.push(c);
+      batched += c.length;
+      if (batched >= WRITE_BATCH) await flush();
+    }
+    await flush();
+    if (sync) await out.sync();
+    await out.close();
+  } catch (err) {
+    await out.close().catch(() => undefined);
+    await fsp.rm(outPath, { force: true }).catch(() => undefined);
+    throw typedIoError(err, `encrypting ${what} into ${outPath}`);
   }
   return { size, sha256: hash.digest('hex') };
 }
