@@ -279,6 +279,22 @@ export class RemoteShipper {
     return new BriError(ErrorCodes.REMOTE_ERROR, `shipping to ${this.remote.name}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
 
+  /**
+   * Ships until the remote holds every line through `line` (a run ships a bounded number of shipments).
+   * Stops at a failed run, without a base, or when runs stop making progress; the status says how far it got.
+   */
+  async shipThrough(line: number): Promise<void> {
+    await this.idle();
+    for (let stalls = 0; stalls < 20; ) {
+      const before = this.shippedThrough;
+      await this.tick(true);
+      if (this.lastError !== null || this.shippedThrough === null || this.shippedThrough >= line) return;
+      // Lines appended but still in the writer's queue are not on disk yet: give them a moment.
+      if (this.shippedThrough === before) await new Promise((r) => setTimeout(r, 5 * ++stalls));
+      else stalls = 0;
+    }
+  }
+
   private async ship(firstLine: number, texts: string[]): Promise<void> {
     const first = parseWalLine(texts[0]!);
     const last = parseWalLine(texts[texts.length - 1]!);

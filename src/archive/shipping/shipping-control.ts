@@ -96,12 +96,15 @@ export class ShippingControl {
         hint: 'Set archive.continuous.enabled with at least one remote, or make an archive (db.archive.create()) to put the lines on the remotes.',
       });
     }
-    await this.shipping?.flush();
-    // A run that failed confirms nothing, whatever lag it could measure (the end line may be what could not be read).
-    const behind = this.status().filter((s) => s.lastError !== null || (s.lagLines > 0 && s.shippedThrough === null));
+    const target = (await this.shipping?.flush()) ?? null;
+    // A run that failed confirms nothing, whatever lag it could measure (the end line may be what could not be read);
+    // nor does a remote short of the end the WAL had when flush was called.
+    const short = (s: ShippingStatus) => target !== null && target > (s.shippedThrough ?? 0);
+    const behind = this.status().filter((s) => s.lastError !== null || short(s) || (s.lagLines > 0 && s.shippedThrough === null));
     if (behind.length > 0) {
-      const how = (s: ShippingStatus) => (s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up');
-      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? 'no archive there to continue yet'})`).join('; ')}`, {
+      const how = (s: ShippingStatus) =>
+        short(s) ? `is ${target! - (s.shippedThrough ?? 0)} lines behind, through line ${s.shippedThrough ?? 0} of ${target}` : s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up';
+      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? (s.shippedThrough === null ? 'no archive there to continue yet' : 'the lines did not reach the WAL files in time')})`).join('; ')}`, {
         hint: 'Shipping goes on with backoff (shippingStatus() says how it goes); the lines stay in wal/ until a remote holds them.',
         details: { sources: behind.map((s) => s.source) },
       });

@@ -195,10 +195,18 @@ export class WalShipping {
     return this.gate.exclusive(fn);
   }
 
-  /** Ships everything written so far (retrying a failed remote once, now). */
-  async flush(): Promise<void> {
-    await Promise.all(this.shippers.map((s) => s.idle()));
-    await this.tickAll(true);
+  /**
+   * Ships every line written before the call (as many runs as it takes, retrying a failed remote once, now).
+   * Returns that end line, or null when it could not be read; each shipper's status says how far it got.
+   */
+  async flush(): Promise<number | null> {
+    const target = await this.endLine().catch(() => null);
+    if (target === null) {
+      await this.tickAll(true);
+      return null;
+    }
+    await Promise.all(this.shippers.map((s) => s.shipThrough(target)));
+    return target;
   }
 
   /** Stops the timer and the append watch, ships what is left (best effort), and waits. */
