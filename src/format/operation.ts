@@ -79,3 +79,26 @@ export function encodeOperation(op: Operation): string {
       return encode({ action: op.action, target: op.target, member: op.member, txn: op.txn });
   }
 }
+
+/** What a write's fields are called to the caller who gave them. */
+const FIELD_NAMES: Record<string, string> = { target: 'the key', oldKey: 'the key renamed', member: 'the member' };
+
+/**
+ * A write as a plain-JS caller may give it (`rename(undefined, 'B')`, `sAdd('S', 5)`): every field the
+ * line's decoder requires to be a string is one before the line is written, else the line is acknowledged
+ * and then refused by every reader (reopen, archive, restore) as WAL_CORRUPTED.
+ */
+export function assertWritableOperation(op: Operation): void {
+  const fields: Array<[string, unknown]> = [['target', op.target]];
+  if (op.action === 'RENAME') fields.push(['oldKey', op.oldKey]);
+  if (op.action === 'SADD' || op.action === 'SREM') fields.push(['member', op.member]);
+  if (op.action === 'SET') fields.push(['value', op.value]);
+  for (const [field, v] of fields) {
+    if (typeof v === 'string') continue;
+    const name = field === 'target' && (op.action === 'SADD' || op.action === 'SREM') ? 'the set name' : (FIELD_NAMES[field] ?? `the ${field}`);
+    throw new BriError(ErrorCodes.USAGE, `${op.action}: ${name} must be a string, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`, {
+      hint: 'Keys, set names and set members are strings; a document is an object, an array or a string.',
+      details: { field },
+    });
+  }
+}

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertStorableName, decodeJss, encodeJss } from '../format/jss.js';
-import { encodeOperation, type Operation } from '../format/operation.js';
+import { assertWritableOperation, encodeOperation, type Operation } from '../format/operation.js';
 import { piecesWithWalLine, type SnapshotVersion } from '../format/snapshot-file.js';
 import { encodeSnapshotYielding } from './snapshot-store.js';
 import { applyOperation, type DbState } from '../format/state.js';
@@ -133,6 +133,7 @@ export class BriStore {
     this.assertOpen();
     // From the moment close() is called: a write let in now would race the WAL's close (EBADF, or a write said failed yet durable).
     if (this.closing !== null) throw new BriError(ErrorCodes.STORE_CLOSED, 'the database is closing', { hint: 'Write before calling close(), or open it again with createDB() once close() has resolved.' });
+    assertWritableOperation(op);
     // A key or set name the snapshot could not hold would make the directory unopenable at its next open.
     assertStorableName(op.target, op.action === 'SADD' || op.action === 'SREM' ? 'the set name' : 'the key');
     const res = this.writer.append(encodeOperation(op));

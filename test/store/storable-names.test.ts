@@ -14,6 +14,31 @@ import { useTempDirs } from '../support/temp-dirs.js';
 const tmp = useTempDirs('bri-names-');
 
 describe('names and shapes the snapshot must hold', () => {
+  it('a non-string key, renamed key, set name or member from plain JS is USAGE and nothing is written: never a line acknowledged that reopen and archive then refuse', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('A', { v: 1 });
+    await db.sAdd('S', 'm');
+    const lines = db.info().totalLines;
+    const loose = db as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+    const refused: unknown[][] = [
+      ['rename', undefined, 'B'], ['rename', 'A', 5], ['sAdd', 'S', 5], ['sAdd', 'S', { a: 1 }], ['sAdd', 'S', null], ['sRem', 'S', undefined],
+      ['sAdd', 7, 'm'], ['set', 123, { v: 1 }], ['set', undefined, { v: 1 }], ['delete', undefined], ['delete', null], ['sRem', ['S'], 'm'],
+    ];
+    for (const [method, ...args] of refused) {
+      await expect(loose[method as string]!.apply(db, args), `${String(method)}(${args.map((a) => JSON.stringify(a)).join(', ')})`).rejects.toMatchObject({ code: 'USAGE', hint: expect.stringMatching(/strings/) });
+    }
+    expect(db.info().totalLines).toBe(lines);
+    expect(db.sMembers('S')).toEqual(['m']);
+    // The directory stays one every later step takes: it archives, and reopens to the same state.
+    await db.archive.create();
+    await db.close();
+    const again = await createDB({ storeConfig: { dataDir } });
+    expect(again.get('A')).toEqual({ v: 1 });
+    expect(again.sMembers('S')).toEqual(['m']);
+    await again.close();
+  });
+
   it('a key, set name or field ending in a JSS tag, or named __proto__, is JSS_INVALID at set(), and the directory still opens', async () => {
     const dataDir = path.join(await tmp(), 'data');
     const db = await createDB({ storeConfig: { dataDir } });
