@@ -9,6 +9,9 @@ export type EncryptionKey = Buffer & { readonly __brand?: 'EncryptionKey' };
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** The shortest text BRI's encryption writes: the IV and the tag around nothing, in padded base64. */
+const MIN_CIPHERTEXT_CHARS = Math.ceil((IV_BYTES + TAG_BYTES) / 3) * 4;
+const NOT_BASE64 = /[^A-Za-z0-9+/=]/;
 
 /** Parses a 64-hex-char key (as in BRI_ENCRYPTION_KEY). */
 export function parseEncryptionKey(hex: string): EncryptionKey {
@@ -54,4 +57,16 @@ export function looksEncrypted(text: string): boolean {
   // Only the start is looked at (a snapshot can be a hundred MiB: no trim of the whole text).
   const t = text.slice(0, 1024).trimStart();
   return t.length > 0 && t[0] !== '{' && t[0] !== '[' && /^[A-Za-z0-9+/=\s]+$/.test(t.slice(0, 256));
+}
+
+/**
+ * Whether a text has the form of one encrypted WAL entry: padded base64 of at least an IV and a tag. Anything
+ * else is plaintext, a JSS object or a corrupt line: `[1,2]` is reported as corrupt, never as encrypted and unchecked.
+ */
+export function hasCiphertextForm(text: string): boolean {
+  const n = text.length;
+  // A plaintext entry ('{') is told at its first character: this runs for every line of a restore.
+  if (text.charCodeAt(0) === 0x7b || n < MIN_CIPHERTEXT_CHARS || n % 4 !== 0) return false;
+  const pad = text.indexOf('=');
+  return (pad === -1 || (pad >= n - 2 && text.charCodeAt(n - 1) === 0x3d)) && !NOT_BASE64.test(text);
 }

@@ -41,14 +41,17 @@ export function describeBreak(b: ChainBreak): string {
         ? 'entry cannot be decrypted with the key given'
         : b.reason === 'blank'
           ? 'blank line'
-          : 'line does not parse';
+          : b.reason === 'not-an-operation'
+            ? `entry is no operation the store accepts (WAL_CORRUPTED): ${b.detail ?? 'it does not decode'}`
+            : 'line does not parse';
   return `wal/${b.segment} line ${b.segmentLine} (global line ${b.lineNo}): ${what}`;
 }
 
 /** `startPointer`: the pointer before the first line on disk, when known (a restored directory). */
 export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startPointer?: string | null): Promise<DataDirReport> {
   const problems: string[] = [];
-  const chain = await verifyChain(dataDir, { encryptionKey: key, ...(startPointer !== undefined ? { startPointer } : {}) });
+  // Decoded as the open decodes: a line the store refuses is damage here too, not only a broken pointer.
+  const chain = await verifyChain(dataDir, { encryptionKey: key, decodeOperations: true, ...(startPointer !== undefined ? { startPointer } : {}) });
   if (chain.firstBreak) problems.push(describeBreak(chain.firstBreak));
 
   const snapshot: DataDirReport['snapshot'] = { present: false, ok: true, checked: true, comparedWithReplay: false };

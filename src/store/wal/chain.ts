@@ -3,6 +3,7 @@
  * name the first line where the chain breaks (file, line, expected and found).
  */
 import type { EncryptionKey } from '../../format/encryption.js';
+import { decodeOperation } from '../../format/operation.js';
 import { computePointer, GENESIS_POINTER } from '../../format/pointer.js';
 import { parseWalLine, type WalLine } from '../../format/wal-line.js';
 import { listSegments } from '../layout.js';
@@ -10,7 +11,7 @@ import { entryPlaintext, isEncryptedEntry } from './wal-entry.js';
 import { readWal, type RawLine } from './wal-reader.js';
 import { segmentsBeingRemoved } from './wal-cleanup.js';
 
-export type ChainBreakReason = 'pointer-mismatch' | 'unparsable' | 'blank' | 'decrypt-failed';
+export type ChainBreakReason = 'pointer-mismatch' | 'unparsable' | 'blank' | 'decrypt-failed' | 'not-an-operation';
 
 export interface ChainBreak {
   lineNo: number;
@@ -21,6 +22,8 @@ export interface ChainBreak {
   expected: string | null;
   /** The pointer the line carries (null when it does not parse). */
   found: string | null;
+  /** Why the store's decoder refuses the entry ('not-an-operation'). */
+  detail?: string;
 }
 
 export interface ChainState {
@@ -46,7 +49,8 @@ export class ChainVerifier {
   anchored = false;
   private prev: string | null;
 
-  constructor(startPointer: string | null, private readonly key?: EncryptionKey) {
+  /** `decodeOperations`: also decode each entry as the store's replay does, a line it refuses breaking the chain. */
+  constructor(startPointer: string | null, private readonly key?: EncryptionKey, private readonly opts: { decodeOperations?: boolean } = {}) {
     this.prev = startPointer;
     this.state = { lines: 0, lastPointer: startPointer ?? '', firstTimestamp: null, lastTimestamp: null, pointersChecked: true };
   }
@@ -69,9 +73,10 @@ export class ChainVerifier {
     this.state.firstTimestamp ??= parsed.timestamp;
     if (isEncryptedEntry(parsed.entry) && this.key === undefined) {
       this.state.pointersChecked = false;
-    } else if (this.prev === null) {
-      this.anchored = true;
-    } else if (!vouched) {
+    } else if (this.prev === null || vouched) {
+      if (this.prev === null) this.anchored = true;
+      if (this.opts.decodeOperations && !this.isOperation(line, parsed, null)) return false;
+    } else {
       let plain: string;
       try {
         plain = entryPlaintext(parsed, this.key);
@@ -80,6 +85,7 @@ export class ChainVerifier {
       }
       const expected = computePointer(this.prev, plain);
       if (expected !== parsed.pointer) return this.fail(line, 'pointer-mismatch', expected, parsed.pointer);
+      if (this.opts.decodeOperations && !this.isOperation(line, parsed, plain)) return false;
     }
     this.prev = parsed.pointer;
     this.state.lastPointer = parsed.pointer;
@@ -99,8 +105,24 @@ export class ChainVerifier {
     this.state.lastTimestamp = lastTimestamp;
   }
 
-  private fail(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, reason: ChainBreakReason, expected: string | null, found: string | null): false {
-    this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found };
+  /** With the same decoder as the store's replay: a line the open would refuse is no good link, whatever its pointer. */
+  private isOperation(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, parsed: WalLine, plain: string | null): boolean {
+    let text: string;
+    try {
+      text = plain ?? entryPlaintext(parsed, this.key);
+    } catch {
+      return this.fail(line, 'decrypt-failed', null, parsed.pointer);
+    }
+    try {
+      decodeOperation(text);
+      return true;
+    } catch (err) {
+      return this.fail(line, 'not-an-operation', null, parsed.pointer, (err as Error).message);
+    }
+  }
+
+  private fail(line: Pick<RawLine, 'lineNo' | 'segment' | 'segmentLine'>, reason: ChainBreakReason, expected: string | null, found: string | null, detail?: string): false {
+    this.firstBreak = { lineNo: line.lineNo, segment: line.segment, segmentLine: line.segmentLine, reason, expected, found, ...(detail !== undefined ? { detail } : {}) };
     return false;
   }
 }
@@ -119,6 +141,8 @@ export interface VerifyChainOptions {
   encryptionKey?: EncryptionKey;
   /** Pointer before the first line on disk; default '' when wal/000000.wal is present, else anchor on line 1. */
   startPointer?: string | null;
+  /** Decode every entry as the store's replay does (what `bri data verify` checks): a line it refuses breaks the chain. */
+  decodeOperations?: boolean;
 }
 
 export async function verifyChain(dataDir: string, options: VerifyChainOptions = {}): Promise<ChainReport> {
@@ -127,7 +151,7 @@ export async function verifyChain(dataDir: string, options: VerifyChainOptions =
   const leaving = await segmentsBeingRemoved(dataDir);
   const segments = (await listSegments(dataDir)).filter((seg) => !leaving.has(seg.name));
   const start = options.startPointer !== undefined ? options.startPointer : segments[0]?.index === 0 || segments.length === 0 ? GENESIS_POINTER : null;
-  const verifier = new ChainVerifier(start, options.encryptionKey);
+  const verifier = new ChainVerifier(start, options.encryptionKey, { decodeOperations: options.decodeOperations ?? false });
   let tornTail: ChainReport['tornTail'] = null;
   let pendingTorn: RawLine | null = null;
   outer: for await (const batch of readWal(dataDir, { segments })) {
@@ -137,7 +161,7 @@ export async function verifyChain(dataDir: string, options: VerifyChainOptions =
         pendingTorn = null;
         if (verifier.firstBreak) break outer;
       }
-      if (!line.terminated && parseWalLine(line.text) === null) {
+      if (!line.terminated && mayBeTorn(line.text, options)) {
         pendingTorn = line;
         continue;
       }
@@ -153,4 +177,20 @@ export async function verifyChain(dataDir: string, options: VerifyChainOptions =
     anchored: verifier.anchored || start === null,
     tornTail,
   };
+}
+
+/**
+ * Whether an unterminated line is a write recovery tolerates as torn when nothing follows it: it does not
+ * parse, or (decoding) its entry is no operation, as the replay's decoder says. Without the key, it is taken as written.
+ */
+function mayBeTorn(text: string, options: VerifyChainOptions): boolean {
+  const parsed = parseWalLine(text);
+  if (parsed === null) return true;
+  if (!options.decodeOperations || (isEncryptedEntry(parsed.entry) && options.encryptionKey === undefined)) return false;
+  try {
+    decodeOperation(entryPlaintext(parsed, options.encryptionKey));
+    return false;
+  } catch {
+    return true;
+  }
 }

@@ -1,12 +1,12 @@
 /** From a raw WAL line to its plaintext entry and operation, decrypting where needed. */
 import { BriError, ErrorCodes } from '../../errors.js';
-import { decryptText, type EncryptionKey } from '../../format/encryption.js';
+import { decryptText, hasCiphertextForm, type EncryptionKey } from '../../format/encryption.js';
 import { decodeOperation, type Operation } from '../../format/operation.js';
 import { entryAad, type WalLine } from '../../format/wal-line.js';
 
-/** Whether a stored entry is ciphertext (plaintext JSS entries are objects and start with '{'). */
+/** Whether a stored entry is ciphertext in the spec's form; anything else is plaintext, which the decoder then accepts or calls corrupt. */
 export function isEncryptedEntry(entry: string): boolean {
-  return entry.charCodeAt(0) !== 0x7b;
+  return hasCiphertextForm(entry);
 }
 
 /** The plaintext JSS of a line's entry. Throws ENCRYPTION_KEY_MISSING or DECRYPTION_FAILED. */
