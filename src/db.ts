@@ -56,6 +56,22 @@ function assertCreateOptions(options: CreateDBOptions): void {
     throw optionsError(`createDB: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')} (it takes ${CREATE_DB_KEYS.join(' and ')}${where})`, unknown[0]!);
   }
   assertStoreConfig(o.storeConfig, ['archive']);
+  assertSchedulerOptions((o as { scheduler?: unknown }).scheduler);
+}
+
+/** `scheduler` as a plain-JS caller may give it: a clock that is not one failed later as an untyped TypeError, with the directory locked. */
+function assertSchedulerOptions(scheduler: unknown): void {
+  if (scheduler === undefined) return;
+  if (scheduler === null || typeof scheduler !== 'object') throw optionsError('createDB: scheduler must be an object ({ clock?, retryHoldoffMs? })', 'scheduler');
+  const s = scheduler as Record<string, unknown>;
+  const unknown = Object.keys(s).filter((k) => k !== 'clock' && k !== 'retryHoldoffMs');
+  if (unknown.length > 0) throw optionsError(`createDB: unknown scheduler option(s) ${unknown.map((k) => `'${k}'`).join(', ')} (it takes clock and retryHoldoffMs)`, `scheduler.${unknown[0]}`);
+  const clock = s.clock as Record<string, unknown> | undefined;
+  if (clock !== undefined && (clock === null || typeof clock !== 'object' || ['now', 'setTimeout', 'clearTimeout'].some((f) => typeof clock[f] !== 'function'))) {
+    throw optionsError('createDB: scheduler.clock must have now(), setTimeout(fn, ms) and clearTimeout(handle)', 'scheduler.clock');
+  }
+  const holdoff = s.retryHoldoffMs;
+  if (holdoff !== undefined && (typeof holdoff !== 'number' || !Number.isFinite(holdoff) || holdoff < 0)) throw optionsError('createDB: scheduler.retryHoldoffMs must be a number of milliseconds >= 0', 'scheduler.retryHoldoffMs');
 }
 
 /** Opens the data directory (recovering it) and returns the database. */
@@ -79,6 +95,19 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     await sources.close();
     throw err;
   }
+  try {
+    return await withArchiveAndRestore(options, store, sources);
+  } catch (err) {
+    // Nothing of a database that failed to start may outlive the call: its lock held the directory in this process
+    // (every later createDB said LOCKED, with no handle to close it), its remotes' clients kept sockets open.
+    await store.close().catch(() => undefined);
+    await sources.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The open store with db.archive and db.restore, triggers and shipping started; close() stops them all. */
+async function withArchiveAndRestore(options: CreateDBOptions, store: BriStore, sources: ArchiveSources): Promise<BriDB> {
   const key = store.encryptionKey;
   // Shipping, once started, pauses while WAL cleanup renumbers lines and removes segments (see wal-gate.ts).
   let shippingStarted: Promise<WalShipping | null> | null = null;
@@ -117,15 +146,21 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     live: store,
   });
   archive.bindPast(restore);
-  // Triggers start with the database: WAL growth is watched through the writer's append events.
-  archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
-  // Continuous shipping reads the WAL files; the absolute end is the store's line count plus the lines removed.
-  shippingStarted = archive.startShipping(
-    { onAppend: (l) => store.onAppend(l), segment: () => store.info().segment },
-    async () => store.info().totalLines + ((await readArchiveState(store.dataDir))?.removedLines ?? 0),
-    options.scheduler?.clock,
-  );
-  await shippingStarted;
+  try {
+    // Triggers start with the database: WAL growth is watched through the writer's append events.
+    archive.startTriggers({ onAppend: (l) => store.onAppend(l), segment: () => store.info().segment }, options.scheduler ?? {});
+    // Continuous shipping reads the WAL files; the absolute end is the store's line count plus the lines removed.
+    shippingStarted = archive.startShipping(
+      { onAppend: (l) => store.onAppend(l), segment: () => store.info().segment },
+      async () => store.info().totalLines + ((await readArchiveState(store.dataDir))?.removedLines ?? 0),
+      options.scheduler?.clock,
+    );
+    await shippingStarted;
+  } catch (err) {
+    await archive.stopTriggers().catch(() => undefined);
+    await archive.stopShipping().catch(() => undefined);
+    throw err;
+  }
   // close() stops the triggers and waits for a running archive, ships what is left, then closes the store, then the remotes' clients.
   const closeStore = store.close.bind(store);
   const closeAll = async () => {
