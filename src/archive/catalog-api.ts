@@ -138,6 +138,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}),
         ...(opts.source !== undefined ? { only: this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE) } : {}),
         ...(onEvent ? { onEvent } : {}),
+        across: { listing: () => this.scan(), fetch: { ...(this.host.key ? { key: this.host.key } : {}), repair: par2Repairer } },
       });
     });
   }

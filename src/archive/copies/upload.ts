@@ -8,8 +8,12 @@
  * `bri archive upload` asks each remote whether the recorded copy is still
  * there and the same, and uploads again one that is gone or different.
  */
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes } from '../../errors.js';
+import { scratchPath } from '../package/scratch.js';
+import { downloadTo } from './copy-ops.js';
+import type { FetchOptions } from './fetch.js';
 import { listLocalArchives } from './local-catalog.js';
 import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
@@ -17,7 +21,7 @@ import { uploadProgress, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
 import { isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import { isMissingObject } from '../../remote/index.js';
-import { mapLimited } from './catalog.js';
+import { mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
 import { remotePlace } from './locations.js';
 import { archiveObjectKey, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
@@ -40,6 +44,8 @@ export interface CopyStatus {
   error?: BriError;
   /** The copy recorded before was gone or different (what the check found): this upload replaced it. */
   lost?: string;
+  /** There was no local copy: the one uploaded was fetched from this source (copied across). */
+  from?: string;
 }
 
 /** Events of an upload run, for the API's listeners and the CLI. */
@@ -200,6 +206,19 @@ async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal
 }
 
 /**
+ * The remotes an archive belongs on, among `manifests`: every one, except a remote whose own retentionDays it is
+ * past (its prune just removed it there: each run sent it back, then removed it). An instance's newest archive
+ * is never pruned: it goes everywhere, whatever its age. Prune keeps a local copy until these all hold it.
+ */
+export function remotesWanting(manifests: ReadonlyArray<Manifest>, sources: ArchiveSources, now: Date): (m: Manifest) => RemoteSource[] {
+  const newest = new Map<string, number>();
+  for (const m of manifests) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
+  const pastRetention = (m: Manifest, days: number | undefined) =>
+    days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now.getTime() - days * 86_400_000;
+  return (m) => sources.remotes.filter((r) => !pastRetention(m, r.config.retentionDays));
+}
+
+/**
  * Uploads every local archive that some remote has no confirmed copy of, oldest first. With
  * `confirmRecorded`, a recorded copy is asked about first (a HEAD each, a few archives at a time)
  * and one that is gone or different is uploaded again (its status says what was found).
@@ -213,19 +232,76 @@ export async function uploadPending(
   const out: CopyStatus[] = [];
   // One read of the records, not one per archive and remote: every create runs this over all local archives.
   const records = await readAllCopyRecords(archiveDir);
-  const now = Date.now();
-  // An archive past a remote's own retentionDays is not sent there again: its prune just removed it (each run sent it back, then removed it).
-  // (An instance's newest archive is never pruned: it goes everywhere, whatever its age.)
-  const newest = new Map<string, number>();
-  for (const { manifest: m } of archives) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
-  const pastRetention = (m: LocalFile['manifest'], days: number | undefined) =>
-    days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now - days * 86_400_000;
-  const wanted = (a: LocalFile) => sources.remotes.filter((r) => !pastRetention(a.manifest, r.config.retentionDays));
+  const wantedOf = remotesWanting(archives.map((a) => a.manifest), sources, new Date());
+  const wanted = (a: LocalFile) => wantedOf(a.manifest);
   const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
   for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
     const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name && isRecordedHere(c, r)) || doubted[i]?.includes(r.name)).map((r) => r.name);
     if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
+  }
+  return out;
+}
+
+/**
+ * The archives this archive directory uploaded before (a record of some remote) that have no local copy now and that a
+ * remote they belong on (of `only`) lacks: no record of it there, or a listing of that remote without it.
+ */
+function remoteOnlyLacking(listing: MergedListing, records: Map<string, CopyRecord[]>, sources: ArchiveSources, only?: string[]): Array<{ entry: CatalogArchive; missing: string[] }> {
+  const listed = (r: RemoteSource) => !listing.unreachable.some((u) => u.source === r.name);
+  const wanted = remotesWanting(listing.archives.map((a) => a.manifest), sources, new Date());
+  const out: Array<{ entry: CatalogArchive; missing: string[] }> = [];
+  for (const a of listing.archives) {
+    const have = records.get(a.manifest.archiveId) ?? [];
+    if (a.copies.some((c) => c.source === LOCAL_SOURCE) || have.length === 0) continue;
+    const holds = (r: RemoteSource) => have.some((c) => c.source === r.name && isRecordedHere(c, r)) && (!listed(r) || a.copies.some((c) => c.source === r.name && !c.damaged));
+    const missing = wanted(a.manifest).filter((r) => (only === undefined || only.includes(r.name)) && !holds(r)).map((r) => r.name);
+    if (missing.length) out.push({ entry: a, missing });
+  }
+  return out;
+}
+
+function cannotCopyAcross(archiveId: string, missing: string[], err: unknown): BriError {
+  const cause = asBriError(err, `download of ${archiveId}`);
+  return new BriError(ErrorCodes.REMOTE_ERROR, `archive ${archiveId} has no local copy to upload to ${missing.join(', ')}, and no other copy could be fetched to copy across: ${cause.message}`, {
+    hint: `Make another copy readable (\`bri archive thaw ${archiveId}\`, \`bri archive repair ${archiveId}\`, or start its source), then run \`bri archive upload\` again.`,
+    details: { archiveId, missing },
+    cause,
+  });
+}
+
+/** What copying across needs: the merged listing, and how to fetch and verify a copy. */
+export interface CopyAcross {
+  listing: () => Promise<MergedListing>;
+  fetch: Omit<FetchOptions, 'order' | 'workDir' | 'sources' | 'archiveDir'>;
+}
+
+/**
+ * Copies archives that have no local copy (keepLocal removed it) to the remotes that lack them, from a copy on
+ * another source: fetched and verified into a scratch file, uploaded from it, removed. Each status names the
+ * source it came `from`; one whose copy cannot be fetched fails for each remote, saying why.
+ */
+async function copyAcross(listing: MergedListing, sources: ArchiveSources, archiveDir: string, fetch: CopyAcross['fetch'], opts: ReplicateOptions & { only?: string[] } = {}): Promise<CopyStatus[]> {
+  const out: CopyStatus[] = [];
+  for (const { entry, missing } of remoteOnlyLacking(listing, await readAllCopyRecords(archiveDir), sources, opts.only)) {
+    const archiveId = entry.manifest.archiveId;
+    const tmp = scratchPath(archiveDir, `across-${archiveId}`);
+    try {
+      const order = sources.order.filter((s) => !missing.includes(s));
+      const got = await downloadTo(entry, tmp, { ...fetch, sources, archiveDir, order, workDir: archiveDir, ...(opts.signal ? { signal: opts.signal } : {}) });
+      // replicateArchive never throws (a failed upload is its status): only the fetch lands in the catch below.
+      const sent = await replicateArchive({ file: tmp, manifest: entry.manifest }, sources, archiveDir, opts, missing);
+      out.push(...sent.map((st) => ({ ...st, from: got.source })));
+    } catch (err) {
+      const error = cannotCopyAcross(archiveId, missing, err);
+      for (const source of missing) {
+        const status: CopyStatus = { archiveId, source, outcome: 'failed', error };
+        opts.onEvent?.({ kind: 'upload-done', status });
+        out.push(status);
+      }
+    } finally {
+      await fsp.rm(tmp, { force: true });
+    }
   }
   return out;
 }
@@ -244,7 +320,7 @@ export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress
  * `upload`: one local archive (to the remotes in `only`, default every one), or every local
  * archive some remote (of `only`) has no confirmed copy of.
  */
-export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: ReplicationEvent) => void }): Promise<CopyStatus[]> {
+export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: ReplicationEvent) => void; across?: CopyAcross }): Promise<CopyStatus[]> {
   // An upload asked for is the time to check the records: a copy removed behind our back is uploaded again.
   const ev: ReplicateOptions = { confirmRecorded: true, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
   if (opts.archiveId !== undefined) {
@@ -255,9 +331,11 @@ export async function uploadArchives(archiveDir: string, sources: ArchiveSources
     return replicateArchive({ file, manifest }, sources, archiveDir, ev, opts.only);
   }
   const all = await listLocalArchives(archiveDir);
-  if (opts.only === undefined) return uploadPending(all, sources, archiveDir, ev);
   const out: CopyStatus[] = [];
-  for (const a of all) out.push(...(await replicateArchive(a, sources, archiveDir, ev, opts.only)));
+  if (opts.only === undefined) out.push(...(await uploadPending(all, sources, archiveDir, ev)));
+  else for (const a of all) out.push(...(await replicateArchive(a, sources, archiveDir, ev, opts.only)));
+  // An archive whose local copy is gone (keepLocal) and that a remote still lacks is said, and copied across if it can be.
+  if (opts.across) out.push(...(await copyAcross(await opts.across.listing(), sources, archiveDir, opts.across.fetch, { ...ev, ...(opts.only ? { only: opts.only } : {}) })));
   return out;
 }
 

@@ -4,21 +4,39 @@
  * copy counts toward "another copy remains" only when it is whole (the local
  * one read and hashed; a remote one of the local copy's size, and its checksum
  * the archive's); a source that cannot be listed keeps every local copy it
- * might have been the other copy of.
+ * might have been the other copy of, and a local copy past keepLocal stays
+ * until every remote it belongs on holds a confirmed copy.
  */
 import { BriError, isBriError } from '../../errors.js';
 import { someCopyWhole } from '../copies/whole-copy.js';
-import { readAllCopyRecords } from '../copies/records.js';
+import { isRecordedHere, readAllCopyRecords, type CopyRecord } from '../copies/records.js';
+import { remotesWanting } from '../copies/upload.js';
+import type { Manifest } from '../../format/manifest.js';
 import { removeCopy } from '../copies/copy-ops.js';
 import { planPrune, type CopyDecision, type RetentionPolicy } from './retention.js';
 import type { ArchiveCopy, MergedListing } from '../copies/catalog.js';
-import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
+import { LOCAL_SOURCE, type ArchiveSources, type RemoteSource } from '../copies/sources.js';
+
+/**
+ * Why prune keeps a copy: the plan's reasons (retention.ts), and two of its own for a local copy past keepLocal.
+ * `not-on-every-remote`: a remote it belongs on has no confirmed copy of it (`lacking` names them): it is the copy the
+ * next upload sends there. `source-unreachable`: a source could not be listed, and it may have been the other copy.
+ */
+export type PruneKeepReason = CopyDecision['reason'] | 'not-on-every-remote' | 'source-unreachable';
+
+export interface KeptCopy {
+  archiveId: string;
+  source: string;
+  reason: PruneKeepReason;
+  /** With `not-on-every-remote`: the remotes that lack a confirmed copy. */
+  lacking?: string[];
+}
 
 export interface PruneReport {
   dryRun: boolean;
   /** Copies removed (or, in a dry run, that would be). */
   removed: Array<CopyDecision & { location: string }>;
-  kept: CopyDecision[];
+  kept: KeptCopy[];
   /** Deletions that failed; the copy is still there. */
   failed: Array<CopyDecision & { error: BriError }>;
   /** False when no retention setting is configured (keepLocal, retentionDays, a remote's retentionDays): nothing can expire. */
@@ -77,6 +95,22 @@ function oursOnly(listing: MergedListing, ownInstance: string | undefined, linea
   return { ours, others };
 }
 
+/**
+ * The remotes (of those it belongs on) that hold no confirmed copy of an archive's local copy: none listed whole there
+ * at the local copy's size, or no record of its upload to that place.
+ */
+function lackingRemotes(archives: Array<{ manifest: Manifest; all: ArchiveCopy[] }>, records: Map<string, CopyRecord[]>, sources: ArchiveSources, now: Date): (archiveId: string) => string[] {
+  const wanted = remotesWanting(archives.map((a) => a.manifest), sources, now);
+  return (archiveId) => {
+    const a = archives.find((x) => x.manifest.archiveId === archiveId)!;
+    const local = a.all.find((c) => c.source === LOCAL_SOURCE);
+    const has = (r: RemoteSource) =>
+      a.all.some((c) => c.source === r.name && !c.damaged && c.bytes === local?.bytes) &&
+      (records.get(archiveId) ?? []).some((rec) => rec.source === r.name && rec.size === local?.bytes && isRecordedHere(rec, r));
+    return wanted(a.manifest).filter((r) => !has(r)).map((r) => r.name);
+  };
+}
+
 export async function prune(listing: MergedListing, policy: RetentionPolicy, sources: ArchiveSources, archiveDir: string, opts: { dryRun?: boolean; now?: Date; ownInstance?: string; lineage?: ReadonlySet<string> } = {}): Promise<PruneReport> {
   const down = new Set(listing.unreachable.map((u) => u.source));
   const twinsOf = new Map<string, Map<string, ArchiveCopy[]>>();
@@ -95,7 +129,16 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
     opts.now ?? new Date(),
   );
   // With a source down, a local copy must not go on the word of the remaining ones only.
-  const remove = plan.remove.filter((d) => !(d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local' && down.size > 0));
+  const pastKeepLocal = (d: CopyDecision) => d.source === LOCAL_SOURCE && d.reason === 'beyond-keep-local';
+  // Nor before every remote it belongs on holds it (a failed upload): the local copy is what the next upload sends (issue: RETAIN 1).
+  const lackingOf = lackingRemotes(archives, records, sources, opts.now ?? new Date());
+  const held = new Map<CopyDecision, KeptCopy>();
+  for (const d of plan.remove.filter(pastKeepLocal)) {
+    const lacking = lackingOf(d.archiveId);
+    if (down.size > 0) held.set(d, { ...d, reason: 'source-unreachable' });
+    else if (lacking.length > 0) held.set(d, { ...d, reason: 'not-on-every-remote', lacking });
+  }
+  const remove = plan.remove.filter((d) => !held.has(d));
   // A copy that goes while others of its archive stay goes on their word: one of them must be whole (read, or asked), else none goes.
   const goingOf = new Map<string, CopyDecision[]>();
   for (const d of remove) goingOf.set(d.archiveId, [...(goingOf.get(d.archiveId) ?? []), d]);
@@ -109,7 +152,7 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });
   const twinsKept = plan.keep.flatMap((d) => (twinsOf.get(d.archiveId)?.get(d.source) ?? []).map((t) => ({ archiveId: d.archiveId, source: t.source, reason: 'same-location' as const })));
   const othersKept = others.flatMap((a) => a.copies.map((c) => ({ archiveId: a.manifest.archiveId, source: c.source, reason: 'other-database' as const })));
-  const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d) => ({ ...d, reason: 'only-copy' as const })), ...othersKept];
+  const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d): KeptCopy => held.get(d) ?? { ...d, reason: 'only-copy' }), ...othersKept];
   const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy) };
   for (const d of remove) {
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;

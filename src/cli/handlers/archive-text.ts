@@ -11,11 +11,12 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
   for (const u of uploads) {
     if (u.outcome === 'failed') {
       process.stderr.write(
-        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  the archive is kept locally and not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
+        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  ${u.from !== undefined || u.error?.details?.['missing'] ? 'it has no local copy and' : 'the archive is kept locally and'} is not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
       );
     } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
       const verb = u.outcome !== 'uploaded' ? 'already on' : u.lost ? 'uploaded again to' : 'uploaded';
-      process.stderr.write(`${verb} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed${u.lost ? `; ${u.lost}` : ''})\n`);
+      const across = u.from ? `; no local copy: copied across from ${u.from}` : '';
+      process.stderr.write(`${verb} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed${u.lost ? `; ${u.lost}` : ''}${across})\n`);
     }
   }
 }
@@ -30,8 +31,17 @@ export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' |
   for (const e of r.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
 }
 
+/** Local copies past keepLocal that prune held back, each with why (a remote lacks it, or a source could not be listed). */
+export function heldBackLines(kept: Array<{ archiveId: string; source: string; reason: string; lacking?: string[] }>): string[] {
+  return kept.flatMap((d) =>
+    d.reason === 'not-on-every-remote' ? [`kept ${d.source}: ${d.archiveId} (past keepLocal, but ${d.lacking?.join(', ')} has no confirmed copy yet: \`bri archive upload\` sends it)`]
+    : d.reason === 'source-unreachable' ? [`kept ${d.source}: ${d.archiveId} (past keepLocal, but a source could not be listed: it may be the only copy)`]
+    : [],
+  );
+}
+
 export function uploadJson(u: CopyStatus): Record<string, unknown> {
-  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.lost ? { lost: u.lost } : {}), ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
+  return { archiveId: u.archiveId, source: u.source, outcome: u.outcome, ...(u.lost ? { lost: u.lost } : {}), ...(u.from ? { from: u.from } : {}), ...(u.record ? { copy: u.record } : {}), ...(u.error ? { error: u.error.toJSON() } : {}) };
 }
 
 /** The lines an archive holds; one that holds a state and no line says so. */
