@@ -121,10 +121,7 @@ export async function removeSeed(archiveDir: string, instanceId: string, line: n
 const LEGACY_PLAIN_TMP = `${SEALED_SUFFIX}.zst.tmp`;
 const SEALED_ZSTD = { compressionLevel: SEED_LEVEL, nbWorkers: 0, checksumFlag: true, contentSizeFlag: true };
 
-/**
- * Removes every sealed seed's plaintext staging file an older version's kill left in `.seeds/`, whatever
- * its instance or line (nothing writes one any more): the state in the clear beside encrypted archives.
- */
+/** Removes the plaintext staging files of sealed seeds older versions' kills left, of any instance (none is written now). */
 async function sweepPlainSeedTmps(archiveDir: string): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
   const names = await fsp.readdir(dir).catch(() => [] as string[]);
@@ -202,29 +199,46 @@ export async function openSealedSeed(archiveDir: string, instanceId: string, lin
   return chunks;
 }
 
-/** Gives each sealed seed of the instance a new age header for `to` (rekey); answers how many. */
-export async function rekeySealedSeeds(archiveDir: string, instanceId: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<number> {
-  let n = 0;
+/** What a rekey did to an instance's sealed seeds: how many it rewrapped, and each it could not (left as it was). */
+export interface SealedSeedsRekey {
+  rekeyed: number;
+  failed: Array<{ seed: string; error: unknown }>;
+}
+
+/**
+ * Gives each sealed seed of the instance a new age header for `to` (rekey). One that cannot be rewrapped is
+ * left as it was and said, and the others still go (a rekey stopped there said nothing of what it had done).
+ */
+export async function rekeySealedSeeds(archiveDir: string, instanceId: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<SealedSeedsRekey> {
+  const out: SealedSeedsRekey = { rekeyed: 0, failed: [] };
   for (const line of await seedLines(archiveDir, instanceId)) {
     const file = seedPath(archiveDir, instanceId, line, true);
     if (!fs.existsSync(file)) continue;
-    const raw = await readFactsFile(archiveDir, instanceId, line);
-    const bytes = await fsp.readFile(file);
-    const was = raw.sealed as SealedSeedMember | undefined;
-    // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it.
-    if (was && sameRecipients(was, to) && createHash('sha256').update(bytes).digest('hex') === was.sha256) continue;
-    const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
-    const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
-    const sealed = raw.sealed as SealedSeedMember | undefined;
-    if (sealed) {
-      // Whom it was sealed for before: a create still configured for them is told of the rekey, not opened for them again.
-      const member: SealedSeedMember = { ...sealed, compressedSize: next.length, sha256: createHash('sha256').update(next).digest('hex'), recipients: [...to.recipients], passphrase: to.passphrase !== undefined, rekeyedFrom: sealed.recipients };
-      await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...raw, sealed: member }));
+    try {
+      if (await rekeySealedSeed(archiveDir, instanceId, line, file, identity, to)) out.rekeyed++;
+    } catch (error) {
+      out.failed.push({ seed: path.basename(file), error });
     }
-    await writeFileDurable(file, next);
-    n++;
   }
-  return n;
+  return out;
+}
+
+/** Rewraps one sealed seed for `to`; false when it already is for them. */
+async function rekeySealedSeed(archiveDir: string, instanceId: string, line: number, file: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<boolean> {
+  const raw = await readFactsFile(archiveDir, instanceId, line);
+  const bytes = await fsp.readFile(file);
+  const was = raw.sealed as SealedSeedMember | undefined;
+  // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it.
+  if (was && sameRecipients(was, to) && createHash('sha256').update(bytes).digest('hex') === was.sha256) return false;
+  const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
+  const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
+  if (was) {
+    // Whom it was sealed for before: a create still configured for them is told of the rekey, not opened for them again.
+    const member: SealedSeedMember = { ...was, compressedSize: next.length, sha256: createHash('sha256').update(next).digest('hex'), recipients: [...to.recipients], passphrase: to.passphrase !== undefined, rekeyedFrom: was.recipients };
+    await writeFileDurable(factsPath(archiveDir, instanceId, line), JSON.stringify({ ...raw, sealed: member }));
+  }
+  await writeFileDurable(file, next);
+  return true;
 }
 
 function sameRecipients(member: SealedSeedMember, to: AgeRecipients): boolean {

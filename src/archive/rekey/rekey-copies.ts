@@ -41,8 +41,8 @@ export interface RekeyResult {
   notEncrypted: string[];
   shipments: number;
   seeds: number;
-  /** Copies that could not be replaced (the old copy stays, still readable with the old identity). */
-  failures: Array<{ archiveId: string | null; source: string; error: string; code?: string }>;
+  /** Copies, shipments and seeds that could not be rewrapped (each stays as it was, readable with the old identity only). */
+  failures: Array<{ archiveId: string | null; source: string; error: string; code?: string; seed?: string }>;
 }
 
 export interface RekeyContext {
@@ -85,10 +85,10 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
         try {
           out.shipments += await rekeyShipments(remote, path.join(stageRoot, 'shipments'), opts.identity, opts.to);
         } catch (err) {
-          out.failures.push({ archiveId: null, source: remote.name, error: asBriError(err, `rekey of the shipments on ${remote.name}`).message });
+          out.failures.push({ archiveId: null, source: remote.name, ...failureOf(err, `rekey of the shipments on ${remote.name}`) });
         }
       }
-      if (allowed(LOCAL_SOURCE)) for (const id of ctx.instanceIds) out.seeds += await rekeySealedSeeds(ctx.archiveDir, id, opts.identity, opts.to);
+      if (allowed(LOCAL_SOURCE)) for (const id of ctx.instanceIds) await rekeySeeds(ctx, id, opts, out);
     }
   } finally {
     await fsp.rm(stageRoot, { recursive: true, force: true });
@@ -128,6 +128,23 @@ async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArc
   }
   await fsp.rm(stage, { recursive: true, force: true });
   return done;
+}
+
+/**
+ * Rekeys an instance's sealed seeds into `out`: one that cannot be (sealed for recipients the identity
+ * does not open) is a failure of its own, as an archive is. It was thrown after the archives were
+ * rewrapped, and the rekey answered that error alone: nothing said which archives now need the new key.
+ */
+async function rekeySeeds(ctx: RekeyContext, instanceId: string, opts: RekeyOptions, out: RekeyResult): Promise<void> {
+  const r = await rekeySealedSeeds(ctx.archiveDir, instanceId, opts.identity, opts.to);
+  out.seeds += r.rekeyed;
+  for (const f of r.failed) out.failures.push({ archiveId: null, source: LOCAL_SOURCE, seed: f.seed, ...failureOf(f.error, `rekey of the seed ${f.seed}`) });
+}
+
+/** A failure as a rekey reports it: its message, and its code when it is typed (the exit code follows it). */
+function failureOf(err: unknown, context: string): { error: string; code: string } {
+  const e = asBriError(err, context);
+  return { error: e.message, code: e.code };
 }
 
 function sameAgeRecipients(m: Manifest, to: AgeRecipients): boolean {
