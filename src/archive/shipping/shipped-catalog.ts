@@ -73,14 +73,20 @@ export async function fetchShipment(remote: RemoteSource, ref: ShipmentRef, key?
   return decodeShipment(await remote.store.get(ref.key), ref, key, age);
 }
 
+function isKeyError(err: BriError): boolean {
+  return err.code === ErrorCodes.DECRYPTION_FAILED || err.code === ErrorCodes.ENCRYPTION_KEY_MISSING;
+}
+
 /**
  * Writes the shipped lines `afterLine+1 .. throughLine` to `file` (a new archive needs them once WAL
  * cleanup removed them): from the first source in `remotes` whose shipments hold every one of them,
- * each shipment checked and chained from `pointer`. Throws ARCHIVE_ERROR when no source has them all.
+ * each shipment checked and chained from `pointer`. Throws ARCHIVE_ERROR when no source has them all, or the
+ * key's error (DECRYPTION_FAILED, ENCRYPTION_KEY_MISSING) when one holds them but `age` cannot open them.
  */
 export async function fetchShippedLines(remotes: readonly RemoteSource[], instanceId: string, afterLine: number, throughLine: number, pointer: string, file: string, key?: EncryptionKey, age?: AgeIdentity | null): Promise<void> {
   const problems: string[] = [];
   let incomplete = false;
+  let keyError: BriError | null = null;
   for (const remote of remotes) {
     try {
       const chain = chainAfter((await listShipments(remote)).get(instanceId) ?? [], afterLine);
@@ -117,11 +123,16 @@ export async function fetchShippedLines(remotes: readonly RemoteSource[], instan
     } catch (err) {
       if (!isBriError(err)) throw err;
       incomplete = true;
+      if (isKeyError(err)) keyError ??= err;
       problems.push(`${remote.name}: ${err.message}`);
     }
   }
+  const removed = `lines ${afterLine + 1}..${throughLine} were removed from the WAL once shipped`;
+  // A remote that holds them but whose shipments this identity cannot open is a key to give, not lines to wait for.
+  if (keyError) throw new BriError(keyError.code, `${removed}, and this identity cannot open them: ${problems.join('; ')}`, { hint: keyError.hint, details: { ...keyError.details, incomplete }, cause: keyError });
+  const lost = `${removed}, and no remote gives them back: ${problems.join('; ') || 'no remote'}`;
   // `incomplete`: some remote could not be read to the end and may still hold them; false: every remote answered that it does not.
-  throw new BriError(ErrorCodes.ARCHIVE_ERROR, `lines ${afterLine + 1}..${throughLine} were removed from the WAL once shipped, and no remote gives them back: ${problems.join('; ') || 'no remote'}`, {
+  throw new BriError(ErrorCodes.ARCHIVE_ERROR, lost, {
     hint: incomplete ? 'The next archive waits for a remote that holds them; nothing was archived, nothing is lost while one does.' : 'No remote holds them any more.',
     details: { incomplete },
   });

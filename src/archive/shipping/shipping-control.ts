@@ -5,7 +5,7 @@
  * fetch removed lines back for a new archive.
  */
 import * as fsp from 'node:fs/promises';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { ensureArchiveState, readArchiveState } from '../../store/archive-state.js';
 import type { Clock, WalGrowth } from '../jobs/scheduler.js';
@@ -13,7 +13,7 @@ import type { ArchiveSources } from '../copies/sources.js';
 import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
 import { fetchShippedLines } from './shipped-catalog.js';
-import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { identityRecipients, type AgeIdentity, type AgeRecipients } from '../crypto/age-keys.js';
 import { resolveIdentity } from '../crypto/verify-identity.js';
 import type { ShippingEvent, ShippingStatus } from './shipper.js';
 import { absorbShipments, shippingBase, shippingTmpDir, WalShipping } from './shipping.js';
@@ -132,17 +132,47 @@ export class ShippingControl {
   /** The line through which every remote holds every line (archives and shipments); 0 without shipping. */
   async shippedEverywhere(): Promise<number> {
     // Encrypted shipments that this machine could not read back do not make WAL safe to remove: the next archive needs those lines.
-    if (!this.enabled || (this.ctx.encryptTo && (await this.identity()) === null)) return 0;
+    if (!this.enabled || !(await this.opensShipments())) return 0;
     const live = this.status();
     const through = live.length ? live.map((s) => s.shippedThrough) : (await this.report()).map((r) => (r.error ? null : r.shippedThrough));
     return through.some((t) => t === null) ? 0 : Math.min(...(through as number[]));
+  }
+
+  /**
+   * Whether this machine's identity opens what shipping seals: one of its keys is a configured recipient, or it
+   * holds the passphrase used. An identity merely present (another key, an unrelated BRI_AGE_PASSPHRASE) does not.
+   */
+  private async opensShipments(): Promise<boolean> {
+    const to = this.ctx.encryptTo;
+    if (!to) return true;
+    const id = await this.identity();
+    if (id === null) return false;
+    if (to.passphrase !== undefined) return id.passphrases.includes(to.passphrase);
+    const mine = new Set(await identityRecipients(id));
+    return to.recipients.some((r) => mine.has(r));
   }
 
   /** Shipped lines that WAL cleanup removed, fetched back for a new archive (remotes in priority order). */
   async fetchRemovedLines(after: number, through: number, pointer: string, file: string): Promise<void> {
     const state = await readArchiveState(this.ctx.dataDir);
     const remotes = this.ctx.sources.order.map((n) => this.ctx.sources.remote(n)).filter((r): r is NonNullable<typeof r> => r !== undefined);
-    await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.ctx.key, await this.identity());
+    try {
+      await fetchShippedLines(remotes, state!.instanceId, after, through, pointer, file, this.ctx.key, await this.identity());
+    } catch (err) {
+      throw this.namingNeededIdentity(err);
+    }
+  }
+
+  /** A fetch that failed for the key says which identity opens the shipments: the configured recipients' (never a secret). */
+  private namingNeededIdentity(err: unknown): unknown {
+    const to = this.ctx.encryptTo;
+    if (!to || !(isBriError(err, ErrorCodes.DECRYPTION_FAILED) || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING))) return err;
+    const needed = to.passphrase !== undefined ? 'the passphrase in archive.encryption.passphrase, as BRI_AGE_PASSPHRASE' : `the identity of one of the recipients ${to.recipients.join(', ')}`;
+    return new BriError(err.code, `${err.message}; they open with ${needed}`, {
+      hint: `Give that identity (archive.encryption.identityFile, or BRI_AGE_IDENTITY${to.passphrase !== undefined ? ', BRI_AGE_PASSPHRASE' : ''}) and create the archive again: the remotes still hold the lines.`,
+      details: { ...err.details, recipients: to.recipients },
+      cause: err,
+    });
   }
 
   private identity(): Promise<AgeIdentity | null> {
