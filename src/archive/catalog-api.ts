@@ -28,7 +28,7 @@ import { outputFileFor, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
-import type { ArchiveRunResult, RunReason } from './jobs/archive-job.js';
+import { callSafely, type ArchiveRunResult, type RunReason } from './jobs/archive-job.js';
 import { archiveFileName, assertArchiveId } from './package/ids.js';
 import { assertRegularFileInput } from './package/input-file.js';
 import type { ProgressEvent, ProgressListener } from './package/progress.js';
@@ -93,12 +93,11 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
    * failure, stop a shipper, or (from a timer) take the host down. Its error is said as a process warning.
    */
   override emit<K extends keyof ArchiveEvents>(event: K, ...args: ArchiveEvents[K]): boolean {
-    try {
-      return (EventEmitter.prototype.emit as (this: EventEmitter, e: K, ...a: ArchiveEvents[K]) => boolean).call(this, event, ...args);
-    } catch (err) {
-      process.emitWarning(`a listener of the archive's '${String(event)}' event threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
-      return true;
-    }
+    // Each listener on its own: one that threw stopped the rest (an alerting one after it never heard), and an async
+    // one's rejection reached the host as an unhandled rejection.
+    const listeners = this.rawListeners(event) as Array<(...a: unknown[]) => unknown>;
+    for (const listener of listeners) callSafely(listener.bind(this), args as unknown[], `a listener of the archive's '${String(event)}' event`);
+    return listeners.length > 0;
   }
 
   /** An archive id (validated) in the archive directory, or a path to a file. */

@@ -22,6 +22,7 @@ import { verifyRemoteCopy } from './copies/copy-ops.js';
 import { unreadableCopiesOf } from './copies/id-lookup.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
+import { withHarmless } from './jobs/archive-job.js';
 import { findForTimestamp, instanceArchives, parseRestoreTarget, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
 import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import type { ArchiveRepairer } from './package/repairer.js';
@@ -178,8 +179,10 @@ export class RestoreApi {
     return this.planWithShipped(listing, parsed, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
   }
 
-  private async run(target: RestoreTarget, opts: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
-    assertRestoreCallOptions(opts, newInstanceId !== undefined, newInstanceId !== undefined ? 'clone' : `restore ${target.kind}`);
+  private async run(target: RestoreTarget, given: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
+    assertRestoreCallOptions(given, newInstanceId !== undefined, newInstanceId !== undefined ? 'clone' : `restore ${target.kind}`);
+    // The caller's callbacks never fail the restore (one that threw after the swap was reported "nothing was swapped in").
+    const opts = withHarmless(given, ['onProgress', 'onSourceProblem'], 'a restore');
     // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
     if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);

@@ -13,7 +13,7 @@ import { useTempDirs } from '../support/temp-dirs.js';
 const tmp = useTempDirs('bri-listeners-');
 
 describe('event listeners that throw', () => {
-  it('an application whose every archive and shipping listener throws keeps running: the archive is made and uploaded, the skip is a skip, shipping ships, the process exits 0', async () => {
+  it('an application whose every archive, shipping and restore listener throws or rejects keeps running: the archive is made and uploaded, the skip is a skip, shipping ships, a listener after a throwing one still hears, restores are made, the process exits 0', async () => {
     const r = await tmp();
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
@@ -31,6 +31,9 @@ describe('event listeners that throw', () => {
     expect(out.seen).toEqual(expect.arrayContaining(['finished', 'progress', 'shipping', 'skipped', 'started', 'upload']));
     expect(out.seen).not.toContain('failed');
     expect(out.warnings).toEqual(['BRI_LISTENER_ERROR']);
+    // Async listeners after a throwing one are called, and their rejections are warnings, not the host's end.
+    expect(out.heard).toEqual(['finished', 'shipping', 'started']);
+    expect(out.restored).toEqual([0, 1, 2].map(() => ({ ok: true, lastLine: 30 })));
   }, 60_000);
 });
 

@@ -91,10 +91,38 @@ export function stepFailures(steps: Pick<ArchiveRunResult, 'uploads' | 'cleanup'
 }
 
 /** A caller's callback that throws is its display's bug: the archive goes on (as a restore does), the error is a warning. */
-export function guarded<E>(callback: ((e: E) => void) | undefined, e: E): void {
+export function guarded<E>(callback: ((e: E) => unknown) | undefined, e: E): void {
+  callSafely(callback, [e], 'an archive callback');
+}
+
+function listenerWarning(what: string, err: unknown): void {
+  process.emitWarning(`${what} threw: ${err instanceof Error ? err.message : String(err)}`, { code: 'BRI_LISTENER_ERROR' });
+}
+
+/**
+ * Calls a caller's callback or listener so that neither its throw nor its rejected promise (an `async`
+ * listener) can fail the run or reach the host as an unhandled rejection: either is a BRI_LISTENER_ERROR warning.
+ */
+export function callSafely<A extends unknown[]>(callback: ((...a: A) => unknown) | undefined, args: A, what: string): void {
+  if (typeof callback !== 'function') return;
   try {
-    callback?.(e);
+    const result = callback(...args);
+    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (err: unknown) => listenerWarning(what, err));
+    }
   } catch (err) {
-    process.emitWarning(`an archive callback threw: ${(err as Error)?.message ?? String(err)}`, { code: 'BRI_LISTENER_ERROR' });
+    listenerWarning(what, err);
   }
+}
+
+/** The callback made harmless (see callSafely), for passing down to code that calls it as it likes. */
+export function harmless<A extends unknown[]>(callback: ((...a: A) => unknown) | undefined, what: string): ((...a: A) => void) | undefined {
+  return typeof callback === 'function' ? (...args: A) => callSafely(callback, args, what) : undefined;
+}
+
+/** `opts` with its callbacks named by `keys` made harmless (see callSafely). */
+export function withHarmless<T extends object>(opts: T, keys: ReadonlyArray<keyof T & string>, what: string): T {
+  const out = { ...opts } as Record<string, unknown>;
+  for (const k of keys) if (typeof out[k] === 'function') out[k] = harmless(out[k] as (...a: unknown[]) => unknown, `${what}'s ${k}`);
+  return out as T;
 }
