@@ -105,3 +105,38 @@ export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manif
     details: { instances: listed.map((i) => ({ instanceId: i.instanceId, newestArchive: i.newest.archiveId, lastLine: i.newest.timeRange.walLines.end, end: i.newest.timeRange.end, createdAt: i.newest.createdAt })) },
   });
 }
+
+/** An instance a restore may take, by time: when it began, and its last line archived or shipped (null: unknown). */
+export interface InstanceSpan {
+  instanceId: string;
+  /** When it began writing as itself, as far as the sources tell (its first archive made, its first shipment stored). */
+  began: number | null;
+  /** Its last line's time. */
+  last: number | null;
+  /** How a person recognises it in a refusal. */
+  label: string;
+}
+
+/**
+ * The newest of instances that replaced one another (each began after every older one's last line: a
+ * restore in place to an earlier point, a database lost and restored); USAGE naming them when one kept
+ * writing after a newer one began (a fork: a clone beside its origin, two databases), or when the
+ * sources cannot tell (a time unknown), as the archives' rule asks.
+ */
+export function newestOfSuccession(spans: readonly InstanceSpan[]): string | undefined {
+  if (spans.length <= 1) return spans[0]?.instanceId;
+  const known = spans.every((s) => s.began !== null && s.last !== null);
+  const ordered = [...spans].sort((a, b) => (a.began ?? 0) - (b.began ?? 0));
+  let lastBefore = -Infinity;
+  const succeeds = known && ordered.every((s, k) => {
+    const ok = k === 0 || lastBefore <= s.began!;
+    lastBefore = Math.max(lastBefore, s.last!);
+    return ok;
+  });
+  if (succeeds) return ordered[ordered.length - 1]!.instanceId;
+  const why = known ? 'instances that kept writing side by side (a clone beside its origin, or two databases)' : 'instances whose order the sources cannot tell';
+  throw new BriError(ErrorCodes.USAGE, `the sources hold ${why}, and nothing says which one this restore is for (no --instance, no instance of the data directory's own): ${[...ordered].reverse().map((s) => s.label).join('; ')}`, {
+    hint: 'Name the one to restore: --instance <id> (instanceId); `bri restore list` shows each instance\'s archives, shipped WAL and times.',
+    details: { instances: [...ordered].reverse().map((s) => ({ instanceId: s.instanceId, began: s.began === null ? null : new Date(s.began), last: s.last === null ? null : new Date(s.last) })) },
+  });
+}

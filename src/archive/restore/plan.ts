@@ -54,11 +54,13 @@ export interface RestorePlan {
 /**
  * The plan for an instance that has shipped WAL from its first line and no archive (a new database
  * lost before its first archive): the empty state at line 0, then the shipped lines, up to `until`.
+ * A time before the first line is the empty state (nothing was written by then), as with a first
+ * archive from line 0; one past the last line is the caller's to weigh (the planner's pastTheEnd).
  */
 export function planShippedOnly(target: RestoreTarget, instanceId: string, shipped: ShippedPlan): RestorePlan {
   if (target.kind === 'archive') throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${target.archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
   const end = shipped.endTime;
-  if (target.kind === 'timestamp' && ((end !== null && target.timestamp > end) || (shipped.startTime !== null && target.timestamp < shipped.startTime))) {
+  if (target.kind === 'timestamp' && end !== null && target.timestamp > end) {
     const range = `shipped WAL of instance ${instanceId} on ${shipped.source}: ${shipped.startTime === null ? '?' : new Date(shipped.startTime).toISOString()} .. ${end === null ? '?' : new Date(end).toISOString()}`;
     throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive or shipped WAL holds ${new Date(target.timestamp).toISOString()}; available: ${range}`, {
       hint: 'Pick a time inside the available range (`bri restore list`).',

@@ -5,11 +5,13 @@
  * lines up to T when T lies past it, else TIMESTAMP_NOT_FOUND naming every
  * range there is. An instance with no archive yet restores from its shipped
  * WAL alone when that starts at line 1 (a database lost before its first
- * archive). Pure decisions over listings; the only I/O is listing shipments.
+ * archive). Pure decisions over listings; the only I/O is listing shipments and
+ * reading their metadata (times).
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
+import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
 import { assertArchiveId } from '../package/ids.js';
@@ -87,7 +89,9 @@ export function archiveHolding<A extends { manifest: Manifest }>(archives: reado
  */
 function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null }): BriError {
   const ranges = timeline(archives);
-  const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source} reaches ${new Date(shipped.endTime).toISOString()}` : '';
+  // An instance with no archive yet has its shipped WAL for its whole range.
+  const whole = shipped?.afterLine === 0 && shipped.startTime !== null ? ` holds ${new Date(shipped.startTime).toISOString()} .. ` : ' reaches ';
+  const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source}${whole}${new Date(shipped.endTime).toISOString()}${whole === ' reaches ' ? '' : ` (lines 1..${shipped.throughLine})`}` : '';
   return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}${reach}`, {
     hint: after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir),
     details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })), ...(shipped?.endTime ? { shippedThrough: new Date(shipped.endTime) } : {}) },
@@ -107,13 +111,13 @@ function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null): strin
  * else the refusal with the way on (lines may have been written elsewhere by then, or be in that WAL only).
  */
 async function pastTheEnd(ctx: PlannerContext, latest: RestorePlan, shipped: ShippedPlan | null, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>): Promise<RestorePlan> {
-  const m = latest.archive!.manifest;
-  const line = shipped ? shipped.throughLine : m.timeRange.walLines.end;
+  const m = latest.archive?.manifest;
+  const line = shipped ? shipped.throughLine : m!.timeRange.walLines.end;
   const found = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
   const dir = found?.instanceId === latest.instanceId ? found : null;
   // (A shipped chain with a gap restores only up to it, not to its end.)
   if (dir === null || dir.lastLine > line || (shipped !== null && shipped.gapAt !== null) || ts > Date.now()) throw notFound(ts, archives, shipped, { line, dir });
-  const pastLastLine = { line, timestamp: shipped?.endTime ?? m.timeRange.end.getTime() };
+  const pastLastLine = { line, timestamp: shipped?.endTime ?? m!.timeRange.end.getTime() };
   return { ...latest, target: { kind: 'timestamp', timestamp: ts }, untilTimestamp: null, shipped, pastLastLine };
 }
 
@@ -135,6 +139,52 @@ async function shippedOnlyInstances(ctx: PlannerContext, listings: ShipmentListi
   return [...found];
 }
 
+/**
+ * The plan for an instance with shipped WAL from line 1 and no archive, at `target`: past its last line as
+ * an archived instance's (the end state of a quiet database here, else TIMESTAMP_NOT_FOUND with the way on).
+ */
+async function planShippedAt(ctx: PlannerContext, target: RestoreTarget, id: string, shipped: ShippedPlan): Promise<RestorePlan> {
+  if (target.kind !== 'timestamp' || shipped.endTime === null || target.timestamp <= shipped.endTime) return planShippedOnly(target, id, shipped);
+  return pastTheEnd(ctx, planShippedOnly({ kind: 'latest' }, id, shipped), shipped, target.timestamp, []);
+}
+
+/** When the instance began writing as itself: its first shipment's storing (null: unknown). */
+async function firstShipped(ctx: PlannerContext, shipped: ShippedPlan): Promise<number | null> {
+  const ref = shipped.refs[0];
+  const head = ref ? await ctx.sources.remote(shipped.source)?.store.head(ref.key).catch(() => null) : null;
+  return head ? head.lastModified.getTime() : null;
+}
+
+/**
+ * The instance a restore takes when nobody said: the archives' own choice (one database's newest), and
+ * the instances with shipped WAL only (a restore in place or a clone that has not archived yet), by time:
+ * a newer one that began after the older's last line replaced it; side by side, USAGE naming them.
+ */
+async function newestInstance(ctx: PlannerContext, listings: ShipmentListings, shippedAfter: (id: string, after: number) => Promise<ShippedPlan | null>): Promise<{ id: string; shipped?: ShippedPlan } | undefined> {
+  const archived = ctx.archives.length > 0 ? newestInstanceOfOneDatabase(ctx.archives) : undefined;
+  const spans: InstanceSpan[] = [];
+  const shippedOf = new Map<string, ShippedPlan>();
+  if (archived !== undefined) {
+    const own = ctx.archives.filter((a) => a.manifest.instanceId === archived).map((a) => a.manifest);
+    const newest = own.reduce((a, b) => (b.timeRange.walLines.end > a.timeRange.walLines.end ? b : a));
+    const after = await shippedAfter(archived, newest.timeRange.walLines.end);
+    const began = Math.min(...own.map((m) => m.createdAt.getTime()));
+    spans.push({ instanceId: archived, began, last: after ? after.endTime : newest.timeRange.end.getTime(), label: `${archived} (archives to ${newest.timeRange.end.toISOString()}, lines to ${after?.throughLine ?? newest.timeRange.walLines.end})` });
+  }
+  for (const id of await shippedOnlyInstances(ctx, listings)) {
+    const shipped = await shippedAfter(id, 0);
+    if (!shipped) continue;
+    shippedOf.set(id, shipped);
+    const to = shipped.endTime === null ? '?' : new Date(shipped.endTime).toISOString();
+    spans.push({ instanceId: id, began: await firstShipped(ctx, shipped), last: shipped.endTime, label: `${id} (no archive yet; shipped WAL on ${shipped.source}, lines 1..${shipped.throughLine} to ${to})` });
+  }
+  const id = newestOfSuccession(spans);
+  if (id === undefined) return undefined;
+  const shipped = shippedOf.get(id);
+  return shipped ? { id, shipped } : { id };
+}
+
+/** The one plan for `target` (see the file's comment). */
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
   const down = new Set(ctx.unreachable.map((u) => u.source));
@@ -147,30 +197,22 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
     return { ...plan, continuesChain: false };
   }
   const hasArchives = (id: string) => ctx.archives.some((a) => a.manifest.instanceId === id);
-  const wanted = ctx.explicitInstance ?? ctx.ownInstance;
+  let wanted = ctx.explicitInstance ?? ctx.ownInstance;
   // An instance without archives restores from its shipped WAL when that starts at line 1.
-  const shippedOnly = async (id: string): Promise<RestorePlan | null> => {
-    const shipped = await shippedAfter(id, 0);
-    return shipped ? planShippedOnly(target, id, shipped) : null;
-  };
   if (wanted !== undefined && !hasArchives(wanted)) {
-    const p = await shippedOnly(wanted);
-    if (p) return p;
+    const shipped = await shippedAfter(wanted, 0);
+    if (shipped) return planShippedAt(ctx, target, wanted, shipped);
     if (ctx.explicitInstance !== undefined) {
       throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive and no shipped WAL of instance ${wanted}`, { hint: '`bri restore list` shows the instances there are.', details: { instanceId: wanted } });
     }
+    wanted = undefined;
   }
-  if (ctx.archives.length === 0) {
-    // Nothing archived anywhere: the instance whose shipped WAL reaches furthest in time.
-    let best: RestorePlan | null = null;
-    for (const id of await shippedOnlyInstances(ctx, listings)) {
-      const p = await shippedOnly(id).catch(() => null);
-      if (p && (!best || (p.shipped?.endTime ?? 0) > (best.shipped?.endTime ?? 0))) best = p;
-    }
-    if (best) return best;
+  if (wanted === undefined) {
+    const newest = await newestInstance(ctx, listings, shippedAfter);
+    if (newest?.shipped) return planShippedAt(ctx, target, newest.id, newest.shipped);
+    wanted = newest?.id;
   }
-  const instance = wanted !== undefined && hasArchives(wanted) ? wanted : undefined;
-  const latest = planRestore(ctx.archives, { kind: 'latest' }, instance, ctx.unreachable);
+  const latest = planRestore(ctx.archives, { kind: 'latest' }, wanted, ctx.unreachable);
   if (target.kind === 'latest') assertNothingNewerUnread(ctx, latest);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
   const { archives } = instanceArchives(ctx.archives, latest.instanceId);
