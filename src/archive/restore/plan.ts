@@ -49,6 +49,8 @@ export interface RestorePlan {
   shipped?: ShippedPlan | null;
   /** A time past the last line of a quiet database (nothing written since): the end state is the state then, this line's. */
   pastLastLine?: { line: number; timestamp: number };
+  /** Why the result starts a new instance though it is the newest state read (a source that could not be read may hold more): a warning to say. */
+  newInstanceBecause?: string;
 }
 
 /**

@@ -184,8 +184,24 @@ async function newestInstance(ctx: PlannerContext, listings: ShipmentListings, s
   return shipped ? { id, shipped } : { id };
 }
 
-/** The one plan for `target` (see the file's comment). */
+/**
+ * A restore that passed over a source it could not read continues the chain only when nothing of it can be
+ * there: that source may hold lines past where this one stops (shipped while another was down), and the
+ * same instance going on from here would number new lines like those, one chain forked in two.
+ */
+function forkPastUnread(ctx: PlannerContext, plan: RestorePlan): RestorePlan {
+  if (!plan.continuesChain || ctx.unreachable.length === 0) return plan;
+  const down = ctx.unreachable.map((u) => u.source).join(', ');
+  const because = `${down} could not be read and may hold lines of instance ${plan.instanceId} after the ones restored: the restored directory starts a new instance, so that its new lines never mix with those (\`bri restore list\` once ${down} is back shows them)`;
+  return { ...plan, continuesChain: false, newInstanceBecause: because };
+}
+
+/** The one plan for `target` (see the file's comment); a newest state read past an unreadable source starts a new instance. */
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
+  return forkPastUnread(ctx, await planTarget(ctx, target));
+}
+
+async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
   const down = new Set(ctx.unreachable.map((u) => u.source));
   const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, down, instanceId, afterLine, listings);

@@ -3,7 +3,8 @@
  * WAL and no archive yet (a restore in place to an earlier point, a clone) is a candidate for `latest` as
  * much as an archived one: a newer one that began after the older's last line replaced it, two writing
  * side by side are refused (USAGE). A first-day database answers a time past its last shipped line as an
- * archived one does, and a time before its first line with the empty state.
+ * archived one does, and a time before its first line with the empty state. A restore that passed over a
+ * source holding more shipped lines starts a new instance, so that its new lines never fork the old chain.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -133,5 +134,39 @@ describe('a first-day database (shipped WAL, no archive) at a time', () => {
     const empty = await openRestore({ dataDir, config: { remotes: [remote] } }).toTimestamp(before);
     expect(empty.linesRestored).toBe(0);
     expect(await docs(dataDir)).toEqual({});
+  }, 60_000);
+});
+
+describe('restore latest in place while a remote holding more shipped lines is down', () => {
+  it('starts a new instance (said in the plan), so that later writes and a later restore latest keep the new lines', async () => {
+    const root = await tmp();
+    const nas1 = await nas(root, 'nas1');
+    const nas2 = await nas(root, 'nas2');
+    const remotes = [nas1, nas2];
+    const dataDir = path.join(root, 'data');
+    await writeShipped(dataDir, remotes, ['A0', 'A1', 'A2', 'A3'], 4);
+    await writeShipped(dataDir, remotes, ['B0', 'B1']);
+    const oldId = (await readArchiveState(dataDir))!.instanceId;
+    await fsp.rename(nas2.path, `${nas2.path}.off`);
+    const db = await createDB({ storeConfig: { dataDir, archive: shipping(remotes) } });
+    for (let i = 0; i < 4; i++) await db.set(`OLD${i}`, { i });
+    await pause(200);
+    await db.close();
+    await fsp.rename(`${nas2.path}.off`, nas2.path);
+    await fsp.rename(nas1.path, `${nas1.path}.off`);
+
+    const r = await openRestore({ dataDir, config: { remotes } }).fromLatest({ force: true, cleanExisting: true });
+    expect(r.instanceId).not.toBe(oldId);
+    expect(r.plan.continuesChain).toBe(false);
+    expect(r.plan.newInstanceBecause).toContain('nas1');
+
+    await fsp.rename(`${nas1.path}.off`, nas1.path);
+    await writeShipped(dataDir, remotes, ['NEW0']);
+    await fsp.rm(dataDir, { recursive: true });
+    const again = await openRestore({ dataDir, config: { remotes } }).fromLatest();
+    expect(again.instanceId).toBe(r.instanceId);
+    const d = await docs(dataDir);
+    expect(d['NEW0']).toBeDefined();
+    expect(d['OLD0']).toBeUndefined();
   }, 60_000);
 });
