@@ -30,6 +30,7 @@ import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
 import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
+import { entriesLeftBehind, leftBehindWarning, refuseDeletingArchives } from './replaced-dir.js';
 
 export interface RestoreHooks {
   /** `plan.targetDir`: the directory the restore is about to replace. */
@@ -141,6 +142,7 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
   }
   if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
   if (st.exists && !st.empty) await refuseImmovable(target, opts.carryOver ?? []);
+  if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
   return st;
 }
 
@@ -153,6 +155,12 @@ async function refuseImmovable(target: string, carryOver: readonly string[]): Pr
     `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
     `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or mount the archive directory elsewhere and give that path as --archive-dir.`,
   );
+}
+
+/** Entries of the replaced directory that stay with the old one (moved aside or deleted): said among the warnings. */
+async function noteLeftBehind(target: string, opts: RestoreOptions, fate: { dryRun: boolean; movedAside: string | null }, warnings: string[]): Promise<void> {
+  const said = leftBehindWarning(await entriesLeftBehind(target, opts.carryOver ?? []), fate);
+  if (said !== null) warnings.push(said);
 }
 
 /** What the restored directory records of its instance: the chain it continues, or where a new one begins. */
@@ -222,9 +230,11 @@ export async function executeRestore(given: RestorePlan, opts: RestoreOptions): 
     // The same refusals as the real run (a non-empty target without force, a locked one): a dry run says what would happen.
     const st = await checkTarget(target, opts);
     const shipped = plannedShipped(plan, opts.shipped !== undefined);
+    const movedAside = st.exists && !st.empty && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null;
+    await noteLeftBehind(target, opts, { dryRun: true, movedAside }, base.warnings);
     return {
       ...base,
-      movedAside: st.exists && !st.empty && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null,
+      movedAside,
       shipped,
       ...dryRunCounts(plan, shipped),
     };
@@ -252,6 +262,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     cleanExisting: opts.cleanExisting === true,
     carryOver: opts.carryOver ?? [],
   };
+  if (st.exists) await noteLeftBehind(target, opts, { dryRun: false, movedAside: journal.cleanExisting ? null : journal.oldDir }, base.warnings);
   let swapped = false;
   let seedOutside: (() => Promise<void>) | null = null;
   const temporary: string[] = [];

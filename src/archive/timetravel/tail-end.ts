@@ -21,6 +21,8 @@ export interface TailEnd {
   lastTimestamp: number | null;
   /** The time of the first line on disk (null: not read, or it does not parse). */
   firstTimestamp: number | null;
+  /** A directory restored to an earlier moment (or a clone): the last line it took from the archives of the instance it came from. */
+  originLine?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function tailEnd(dataDir: string, countBudget = COUNT_BUDGET): Prom
     const tail = await dataDirTail(dataDir);
     if (tail === null) return null;
     const segments = await listSegments(dataDir);
-    return segments.reduce((n, s) => n + s.size, 0) > countBudget ? await lastTimeOnly(tail.instanceId, segments) : await endOf(tail);
+    return segments.reduce((n, s) => n + s.size, 0) > countBudget ? await lastTimeOnly(tail, segments) : await endOf(tail);
   } catch {
     return null; // a directory that cannot be read (the reason for the restore, perhaps) says nothing here
   }
@@ -50,30 +52,35 @@ async function endOf(tail: WalTail): Promise<TailEnd | null> {
   const lastLine = last.firstLine + lines.length - 1;
   const first = segments[0] === last ? lines[0] : (await tail.fetch(segments[0]!)).lines[0];
   const timeOf = (t: string | undefined) => (t === undefined ? null : (parseWalLine(t)?.timestamp ?? null));
-  return { instanceId: tail.instanceId, lastLine, lastTimestamp: timeOf(text), firstTimestamp: timeOf(first) };
+  return { instanceId: tail.instanceId, lastLine, lastTimestamp: timeOf(text), firstTimestamp: timeOf(first), ...originOf(tail) };
 }
 
 /** The time of the last line on disk (a torn one's, when its time reads), from the last segment that holds one. */
-async function lastTimeOnly(instanceId: string | null, segments: readonly SegmentInfo[]): Promise<TailEnd | null> {
+async function lastTimeOnly(tail: WalTail, segments: readonly SegmentInfo[]): Promise<TailEnd | null> {
   for (let i = segments.length - 1; i >= 0; i--) {
     const { last } = await segmentTail(segments[i]!.path);
     if (last === null) continue;
     const time = /^(\d{1,16})\|/.exec(last);
-    return { instanceId, lastLine: null, lastTimestamp: time ? Number(time[1]) : null, firstTimestamp: null };
+    return { instanceId: tail.instanceId, lastLine: null, lastTimestamp: time ? Number(time[1]) : null, firstTimestamp: null, ...originOf(tail) };
   }
   return null;
 }
 
+const originOf = (tail: WalTail): { originLine?: number } => (tail.origin ? { originLine: tail.origin.line } : {});
+
 /**
  * Says, among a restore's warnings, the lines of the directory it replaced that it leaves out (same
- * instance: the lines after the restored one in that directory's WAL), and where they went.
+ * instance: the lines after the restored one in that directory's WAL; another instance: those of its
+ * lines no archive of it holds), and where they went.
  */
 export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, archives: ReadonlyArray<{ manifest: Manifest }>, cleanExisting: boolean): void {
-  if (end === null || end.instanceId !== result.plan.instanceId) return;
+  if (end === null) return;
   const own = archives.filter((a) => a.manifest.instanceId === end.instanceId);
   const fate = cleanExisting ? `${result.dryRun ? 'the restore would delete' : 'deleted'} them with it (--clean-existing)` : `${result.dryRun ? 'they would be kept' : 'kept'} in ${result.movedAside}`;
   const keep = '(`bri archive create` before a restore keeps them)';
   const when = end.lastTimestamp === null ? '' : `, to ${new Date(end.lastTimestamp).toISOString()}`;
+  // Another instance's lines (a fork written to since, another database) are no continuation of what is restored: counted on their own.
+  if (end.instanceId === null || end.instanceId !== result.plan.instanceId) return noteOtherInstance(result, end, own, { fate, keep, when });
   if (end.lastLine === null) {
     // Not counted (a WAL past the budget): said by time, when its last line is newer than the restore's.
     if (end.lastTimestamp === null || end.lastTimestamp <= (result.lastTimestamp ?? 0)) return;
@@ -90,6 +97,24 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
   const which = unarchived === n ? (n === 1 ? 'it is not' : 'none of them is') : `${unarchived} of them ${unarchived === 1 ? 'is' : 'are'} not`;
   const none = unarchived > 0 ? `; ${which} in an archive ${keep}` : '';
   result.warnings.push(`the directory replaced holds ${n} ${n === 1 ? 'line' : 'lines'} newer than this restore (lines ${restored + 1}..${end.lastLine}${when})${none}: ${fate}`);
+}
+
+/** The lines of a directory of another instance (or never archived) that no archive of it holds: the restore replaces them all. */
+function noteOtherInstance(result: RestoreResult, end: TailEnd, own: ReadonlyArray<{ manifest: Manifest }>, say: { fate: string; keep: string; when: string }): void {
+  const whose = end.instanceId === null ? 'a database never archived' : `instance ${end.instanceId}, not the one restored`;
+  if (end.lastLine === null) {
+    const newestEnd = Math.max(0, ...own.map((a) => a.manifest.timeRange.end.getTime()));
+    if (end.lastTimestamp === null || end.lastTimestamp <= newestEnd) return;
+    result.warnings.push(`the directory replaced is ${whose}; its newest lines are in no archive (its WAL is too large to count them here${say.when}) ${say.keep}: ${say.fate}`);
+    return;
+  }
+  // Lines up to a fork's origin are the archives' of the instance it came from.
+  const archivedThrough = Math.max(end.originLine ?? 0, ...own.map((a) => a.manifest.timeRange.walLines.end));
+  const n = end.lastLine - archivedThrough;
+  if (n <= 0) return;
+  result.warnings.push(
+    `the directory replaced is ${whose}; it holds ${n} ${n === 1 ? 'line' : 'lines'} in no archive (lines ${archivedThrough + 1}..${end.lastLine}${say.when}) ${say.keep}: ${say.fate}`,
+  );
 }
 
 /**
