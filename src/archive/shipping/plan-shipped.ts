@@ -53,7 +53,9 @@ export async function findShipped(
       throw err;
     }
     const chain = chainAfter(refs, afterLine);
-    if (chain.refs.length > 0) chains.push({ source: name, chain });
+    // Shipments only past a gap right after the archive (the lines that continued it went with a deleted archive)
+    // are a break to report, not nothing shipped: the restore stops at the archive's end and says which line is missing.
+    if (chain.refs.length > 0 || (chain.gapAt !== null && afterLine > 0)) chains.push({ source: name, chain });
   }
   if (chains.length === 0) return null;
   const best = chains.reduce((a, b) => (b.chain.throughLine > a.chain.throughLine ? b : a));
