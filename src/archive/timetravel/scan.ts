@@ -187,6 +187,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const members = input.archives.map((a) => new MemberSource(a, input.sources, input.order, input.counter, input.goodCopies?.get(a.manifest.archiveId)));
   const open = (i: number, name: string) => {
     const m = input.archives[i]!.manifest;
+    // Asked of an archive actually read only: a time before an encrypted archive's first line is read from the one before it.
+    if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
     const stored = members[i]!.stored(name);
     return m.encryption ? decryptChunks(stored, input.age, name) : stored;
   };
@@ -235,7 +237,6 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         stopped = true;
         break;
       }
-      if (m.encryption && !input.age) throw identityMissing(`archive ${m.archiveId}`);
       if (i === 0 || m.timeRange.walLines.start > line) {
         if (i > 0) {
           // Lines between the archives are in no archive read. A time before the next archive starts and after
