@@ -222,8 +222,9 @@ export class RestoreApi {
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
       carryOver: [...new Set([this.ctx.archiveDir, ...(recorded !== undefined ? [recorded] : [])].flatMap((dir) => carryOverFor(dir, targetDir)))],
-      // In place, the directory keeps this archive directory; a copy elsewhere gets the default one.
+      // In place, the directory keeps this archive directory (recorded, so that commands not told -a find it); a copy elsewhere gets the default one.
       seedDir: inPlace ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
+      ...(inPlace ? { archiveRecord: { archiveDir: realPath(this.ctx.archiveDir), archivedFrom: targetDir } } : {}),
       fetch: (p, workDir, verified) =>
         fetchGoodCopy(p.archive as CatalogArchive, {
           ...this.fetchOptions(opts.source, workDir, opts.onSourceProblem),

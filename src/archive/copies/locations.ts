@@ -269,10 +269,16 @@ export function checkRestoreTarget(target: string, s: LocationSettings): void {
 /**
  * An archive directory inside the target moves on with it (the restored directory keeps its archives).
  * Compared by real path: an archive directory named through a link into the target is inside it all the same.
+ * A link in the target to an archive directory elsewhere (another disk) is carried as the link itself: left
+ * with the old directory, the restored one would find no archives.
  */
 export function carryOverFor(archiveDir: string, target: string): string[] {
-  const rel = path.relative(realPath(target), realPath(archiveDir));
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? [rel] : [];
+  const inside = (rel: string) => rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  const realTarget = realPath(target);
+  const rel = path.relative(realTarget, realPath(archiveDir));
+  if (inside(rel)) return [rel];
+  const link = path.relative(realTarget, path.join(realPath(path.dirname(path.resolve(archiveDir))), path.basename(archiveDir)));
+  return inside(link) && fs.lstatSync(path.join(realTarget, link), { throwIfNoEntry: false })?.isSymbolicLink() === true ? [link] : [];
 }
 
 /**

@@ -61,6 +61,8 @@ export interface RestoreOptions {
   openHere?: (dir: string) => boolean;
   /** Paths inside the target that the restored directory keeps (its archive directory). */
   carryOver?: string[];
+  /** Where the restored directory's archives are made, recorded in it (in place: the directory keeps archiving where it did). */
+  archiveRecord?: { archiveDir: string; archivedFrom: string };
   /**
    * Gets a verified (or repaired) copy of the planned archive, trying sources in order.
    * `temporary` files are removed afterwards.
@@ -321,7 +323,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     // Shipped WAL that broke off before its end: the lines past the break are still on the remote under this
     // instance, so the restored directory (which ends before them) starts a new one, as a restore to an earlier point does.
     if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
-    const state = restoredState(plan, base.instanceId, built.linesRestored);
+    const state = { ...restoredState(plan, base.instanceId, built.linesRestored), ...(opts.archiveRecord ?? {}) };
     await writeArchiveState(journal.newDir, state);
     // The seed before the swap: the directory swapped in (a kill at any point after included) has it.
     seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);
