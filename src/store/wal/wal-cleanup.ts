@@ -22,7 +22,10 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState, writeArchiveState } from '../archive-state.js';
 import { fsyncDir, writeFileDurable } from '../durable-fs.js';
 import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from '../layout.js';
-import { countSegmentLinesCached } from './wal-reader.js';
+import { computePointer } from '../../format/pointer.js';
+import { parseWalLine, type WalLine } from '../../format/wal-line.js';
+import { countSegmentLinesCached, readSegmentLines, segmentTail } from './wal-reader.js';
+import { entryPlaintext, isEncryptedEntry } from './wal-entry.js';
 
 export { CLEANUP_JOURNAL } from '../layout.js';
 
@@ -65,10 +68,12 @@ export async function removableSegments(dataDir: string, limitLine: number, befo
   let last = 0;
   let open = true;
   let remaining = 0;
-  for (const seg of await listSegments(dataDir)) {
+  const segments = await listSegments(dataDir);
+  for (const [i, seg] of segments.entries()) {
     const { lines, torn } = await countSegmentLinesCached(seg.path);
-    // A closed segment ending mid-line is damage for someone to look at, not something to delete.
-    if (open && (seg.index >= beforeSegment || torn || last + lines > limitLine)) open = false;
+    if (open && (seg.index >= beforeSegment || last + lines > limitLine)) open = false;
+    // A closed segment ending mid-line is damage for someone to look at, not something to delete, unless that line is whole.
+    if (open && torn && !(await endsWithWholeLine(segments[i - 1], seg, segments[i + 1]))) open = false;
     if (!open) {
       remaining += lines;
       continue;
@@ -78,6 +83,45 @@ export async function removableSegments(dataDir: string, limitLine: number, befo
   }
   while (out.length > 0 && remaining === 0) remaining += out.pop()!.lines;
   return out;
+}
+
+/**
+ * Whether a closed segment's last line, which has no newline, is whole: it parses and chains from the line
+ * before it, and the next segment's first line chains from it, as the store's open and archive create take it
+ * (create archives it with its newline). An encrypted entry cannot be hashed without the key: its parse is all
+ * there is to check here. Read only for such a segment (rare), so reading it through costs nothing in the usual case.
+ */
+async function endsWithWholeLine(prev: SegmentInfo | undefined, seg: SegmentInfo, next: SegmentInfo | undefined): Promise<boolean> {
+  if (next === undefined) return false;
+  let before: WalLine | null = null;
+  let tail: WalLine | null = null;
+  let lines = 0;
+  for await (const batch of readSegmentLines(seg.path, seg.name, 1)) {
+    for (const line of batch) [before, tail, lines] = [tail, parseWalLine(line.text), lines + 1];
+  }
+  if (lines > 1 && before === null) return false;
+  if (lines === 1 && prev !== undefined) before = lastLineOf((await segmentTail(prev.path)).last);
+  const head = await firstLineOf(next);
+  // (The first line on disk, nothing before it, is anchored on trust as every reader anchors it.)
+  return tail !== null && head !== null && (before === null || chains(before, tail)) && chains(tail, head);
+}
+
+function lastLineOf(text: string | null): WalLine | null {
+  return text === null ? null : parseWalLine(text);
+}
+
+/** Whether `line` carries the pointer that follows `before` (an encrypted entry: not known without the key). */
+function chains(before: WalLine, line: WalLine): boolean {
+  return isEncryptedEntry(line.entry) || computePointer(before.pointer, entryPlaintext(line, undefined)) === line.pointer;
+}
+
+/** A segment's first line, parsed (null: none, unterminated, or not a WAL line). */
+async function firstLineOf(seg: SegmentInfo): Promise<WalLine | null> {
+  for await (const batch of readSegmentLines(seg.path, seg.name, 1)) {
+    const first = batch[0]!;
+    return first.terminated ? parseWalLine(first.text) : null;
+  }
+  return null;
 }
 
 async function readJournal(dataDir: string): Promise<CleanupJournal | null> {
