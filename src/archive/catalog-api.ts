@@ -19,7 +19,7 @@ import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
 import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
-import { downloadTo, refuseLoss, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
+import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { storedEverywhere } from './copies/identity.js';
@@ -29,6 +29,7 @@ import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
 import { callSafely, type ArchiveRunResult, type RunReason } from './jobs/archive-job.js';
+import { insideHookError } from './jobs/function-hook.js';
 import { archiveFileName, assertArchiveId } from './package/ids.js';
 import { assertRegularFileInput } from './package/input-file.js';
 import type { ProgressEvent, ProgressListener } from './package/progress.js';
@@ -117,6 +118,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 
   /** Runs `fn` after every run queued before it (creates, cleanups, prunes never interleave). */
   protected queued<T>(fn: () => Promise<T>): Promise<T> {
+    const refused = insideHookError('db.archive (prune, cleanup, delete, upload, repair, rekey)');
+    if (refused) return Promise.reject(refused);
     const run = this.running.then(fn);
     this.running = run.catch(() => undefined);
     return run;
@@ -156,7 +159,6 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   scan(opts: { source?: string } = {}): Promise<MergedListing> {
     return listSources(this.archiveDir, this.sources, { only: this.listed(opts.source), cache: this.manifests, dataDir: this.host.dataDir });
   }
-
 
   async get(id: string, opts: { source?: string } = {}): Promise<CatalogArchive> {
     assertArchiveId(id);
@@ -202,6 +204,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const unread = (await unreadableCopiesOf(listing.unreadable, id, names, this)).filter((u) => !entry?.copies.some((c) => c.location === u.copy.location));
     if (readable.length === 0 && unread.length === 0) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
     if (readable.length === 0 && !opts.force) throw unreadableDeleteRefused(id, unread);
+    refuseUnreachableDelete(id, names, listing.unreachable);
     const doomed = [...readable, ...unread.map((u) => u.copy)];
     // One file under two sources' names: deleting it for one would delete the other's copy too (whatever --force says).
     for (const d of readable) {
@@ -213,7 +216,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         });
       }
     }
-    if (entry && readable.length > 0 && !opts.force) await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir });
+    if (entry && readable.length > 0 && !opts.force) await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir, unreachable: listing.unreachable });
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of doomed) {
       await removeCopy(copy, id, this.sources, this.archiveDir);

@@ -11,7 +11,7 @@ import { readAllCopyRecords, removeCopyRecord } from './records.js';
 import { someCopyWhole } from './whole-copy.js';
 import { fetchGoodCopy, pinned, type FetchedCopy, type FetchOptions, type RecoveryDamage, type SourceProblem } from './fetch.js';
 import { scratchPath } from '../package/scratch.js';
-import type { ArchiveCopy, CatalogArchive } from './catalog.js';
+import type { ArchiveCopy, CatalogArchive, SourceFailure } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
 
@@ -118,7 +118,7 @@ export async function downloadTo(entry: CatalogArchive, target: string, fetch: F
  * the next archive holds them again.) A copy that stays counts only when it is whole: the local one
  * read and hashed, a remote one asked (its manifest reading is not enough: its members may have rotted).
  */
-export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null, where: { sources: ArchiveSources; archiveDir: string }): Promise<void> {
+export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null, where: { sources: ArchiveSources; archiveDir: string; unreachable?: readonly SourceFailure[] }): Promise<void> {
   const m = entry.manifest;
   if (m.permanent) {
     throw new BriError(ErrorCodes.USAGE, `archive ${m.archiveId} is permanent`, { hint: 'Pass --force (force: true) to delete it anyway.', details: { archiveId: m.archiveId } });
@@ -128,6 +128,9 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
   const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
   const records = (await readAllCopyRecords(where.archiveDir)).get(m.archiveId) ?? [];
   if (remaining.length > 0 && (await someCopyWhole(remaining, entry.copies, m.archiveId, where.sources, records))) return;
+  const down = (where.unreachable ?? []).filter((u) => !doomed.some((c) => c.source === u.source));
+  // A source that did not answer may hold another copy: "the only copy" would be a guess, and "keep another copy first" the wrong advice.
+  if (down.length > 0) throw otherCopyUnknown(m, down);
   const why =
     remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)`
     : doomed.length > 1 ? `this deletes every copy of archive ${m.archiveId} (${doomed.map((c) => c.source).join(', ')})`
@@ -138,5 +141,29 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
       : doomed.length > 1 ? `Pass --force (force: true) to delete them all anyway, or delete one source's copy only (--source).`
       : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
     details: { archiveId: m.archiveId },
+  });
+}
+
+function otherCopyUnknown(m: CatalogArchive['manifest'], down: readonly SourceFailure[]): BriError {
+  const names = down.map((u) => u.source).join(', ');
+  return new BriError(ErrorCodes.REMOTE_ERROR, `no other copy of archive ${m.archiveId} can be confirmed: ${names} could not be reached (${down[0]!.error.message}), and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: if ${names} holds no copy they would be lost`, {
+    hint: `Try again when ${names} answers (\`bri archive list\` shows where the copies are), or pass --force (force: true) to delete it anyway.`,
+    details: { archiveId: m.archiveId, unreachable: down.map((u) => ({ source: u.source, code: u.error.code })) },
+    cause: down[0]!.error,
+  });
+}
+
+/**
+ * A delete from every source (or from sources `names` lists) while one of them cannot be listed: its copy, if it has one,
+ * would stay and come back in every listing, the archive "deleted". Nothing is deleted: REMOTE_ERROR naming the source.
+ */
+export function refuseUnreachableDelete(id: string, names: readonly string[], unreachable: readonly SourceFailure[]): void {
+  const down = unreachable.filter((u) => names.includes(u.source));
+  if (down.length === 0) return;
+  const list = down.map((u) => u.source).join(', ');
+  throw new BriError(ErrorCodes.REMOTE_ERROR, `archive ${id} was not deleted: ${list} could not be reached (${down[0]!.error.message}), so its copy there (if any) cannot be deleted; nothing was deleted`, {
+    hint: `Try again when ${list} answers, or delete the copies that can be reached, one source at a time (--source <name>): ${list}'s copy then stays.`,
+    details: { archiveId: id, notDeleted: down.map((u) => ({ source: u.source, code: u.error.code })) },
+    cause: down[0]!.error,
   });
 }
