@@ -31,7 +31,7 @@ import { SharedPool } from './decoder/shared-pool.js';
 import { SliceTap } from './slice-tap.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
-import { identityMissing } from '../crypto/errors.js';
+import { identityMissing, wrongAgeIdentity } from '../crypto/errors.js';
 import type { ProgressListener } from './progress.js';
 
 export interface VerifyReport {
@@ -308,7 +308,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   if (bytes.recoveryProblem) problem(bytes.recoveryProblem);
   report.ok = report.problems.length === 0;
   if (keyWorks === false && report.dataIntact) throw wrongKey(opts.name ?? file, m!);
-  if (ageWorks === false && report.dataIntact) throw wrongIdentity(opts.name ?? file, m!);
+  if (ageWorks === false && report.dataIntact) throw wrongAgeIdentity(m!.archiveId, opts.name ?? file, m!.encryption, opts.age!);
   report.restorable = report.ok || (report.dataIntact && report.problems.length === 1 && bytes.recoveryProblem !== null);
   report.repairable = !report.ok && bytes.repairable && (report.dataIntact ? report.restorable : true);
   if (!report.ok) problem(summary(report, bytes.recoveryProblem !== null));
@@ -342,13 +342,6 @@ function opensWith(line: WalLine, key: EncryptionKey): boolean {
 function wrongKey(file: string, m: Manifest): BriError {
   return new BriError(ErrorCodes.DECRYPTION_FAILED, `archive ${m.archiveId} cannot be decrypted with the key given: its bytes are intact, so the key is not the one it was written with`, {
     hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) to the key of the database the archive was made from.',
-    details: { archiveId: m.archiveId, file },
-  });
-}
-
-function wrongIdentity(file: string, m: Manifest): BriError {
-  return new BriError(ErrorCodes.DECRYPTION_FAILED, `archive ${m.archiveId} cannot be decrypted with the age identity given: its bytes are intact, so it is encrypted for other recipients`, {
-    hint: `It is encrypted for ${m.encryption?.passphrase ? 'a passphrase' : (m.encryption?.recipients.join(', ') ?? 'other recipients')}; pass the identity of one of them (--identity FILE or BRI_AGE_IDENTITY).`,
     details: { archiveId: m.archiveId, file },
   });
 }
