@@ -16,6 +16,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import { listSegments, WAL_DIR } from '../../store/layout.js';
 import { countSegmentLinesCached, readSegmentLines } from '../../store/wal/wal-reader.js';
+import { segmentsRemovedBelow } from '../../store/wal/wal-cleanup.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot } from '../../format/snapshot-file.js';
 import type { DbState } from '../../format/state.js';
@@ -88,14 +89,16 @@ export async function dataDirEnd(dataDir: string): Promise<{ instanceId: string 
 }
 
 /**
- * The segments, listed again when a cleanup removed lines meanwhile. A directory that keeps changing
- * under the listing (or is gone) is an error: an answer from none of its lines would look whole.
+ * The segments, listed again when a cleanup removed lines meanwhile; those a cleanup still deletes after
+ * raising removedLines are left out (numbered from the raised count, they would shift every line after them).
+ * A directory that keeps changing under the listing (or is gone) is an error: an answer from none of its lines would look whole.
  */
 async function listStable(dataDir: string): Promise<TailSegment[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await tailState(dataDir);
     if (before === null) break;
-    const refs = await listTail(dataDir, before.removedLines).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    const leaving = await segmentsRemovedBelow(dataDir, before.removedLines);
+    const refs = await listTail(dataDir, before.removedLines, leaving).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
     if (refs !== null && (await tailState(dataDir))?.removedLines === before.removedLines) return refs;
   }
   throw new BriError(ErrorCodes.IO_ERROR, `the WAL of ${dataDir} changed under every reading of it (archived segments removed meanwhile)`, {
@@ -105,8 +108,8 @@ async function listStable(dataDir: string): Promise<TailSegment[]> {
 }
 
 /** The segments with their absolute lines; the last one's line still being written is not counted. */
-async function listTail(dataDir: string, removedLines: number): Promise<TailSegment[]> {
-  const segments = await listSegments(dataDir);
+async function listTail(dataDir: string, removedLines: number, leaving: ReadonlySet<string>): Promise<TailSegment[]> {
+  const segments = (await listSegments(dataDir)).filter((s) => !leaving.has(s.name));
   const out: TailSegment[] = [];
   let next = removedLines + 1;
   for (const [i, seg] of segments.entries()) {

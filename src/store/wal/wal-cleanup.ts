@@ -188,6 +188,16 @@ export async function segmentsBeingRemoved(dataDir: string): Promise<Set<string>
   return j && (await committed(dataDir, j)) ? new Set(j.segments) : new Set();
 }
 
+/**
+ * Segments a cleanup that already raised removedLines to `removedLines` has yet to delete: a reader that
+ * numbers wal/ from `removedLines` leaves them out (their lines are counted in it). Raising follows the
+ * commit, so the journal's numbers alone say so, without hashing the snapshot.
+ */
+export async function segmentsRemovedBelow(dataDir: string, removedLines: number): Promise<Set<string>> {
+  const j = await readJournal(dataDir).catch(() => null);
+  return j !== null && j.lines > 0 && j.removedLinesBefore + j.lines === removedLines ? new Set(j.segments) : new Set();
+}
+
 /** What a cleanup removed. */
 export interface CleanupResult {
   /** Segment files removed, from the first on disk. */
