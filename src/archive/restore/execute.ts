@@ -30,7 +30,7 @@ import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
 import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
-import { entriesLeftBehind, leftBehindWarning, refuseDeletingArchives } from './replaced-dir.js';
+import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning, refuseDeletingArchives } from './replaced-dir.js';
 
 export interface RestoreHooks {
   /** `plan.targetDir`: the directory the restore is about to replace. */
@@ -329,6 +329,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
     const phase = (p: 'fsync' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: target });
+    if (st.exists) await keepModeAndOwner(target, journal.newDir);
     phase('fsync');
     await fsyncTree(journal.newDir);
     // Proven while it was written (hashes, counts, the chain's end against the manifest): not read again.

@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { COLD_DIR, DATA_DIR_ENTRIES, TXN_DIR, WAL_DIR } from '../../store/layout.js';
+import { COLD_DIR, DATA_DIR_ENTRIES, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
 import { ARCHIVE_DIR_OWNER_FILE } from '../copies/archive-dir-owner.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 
@@ -71,4 +71,28 @@ export function leftBehindWarning(entries: readonly string[], fate: { dryRun: bo
       ? `${fate.dryRun ? 'the restore would delete them' : 'deleted them'} with it (--clean-existing)`
       : `${fate.dryRun ? 'they would be kept' : 'kept'} in ${fate.movedAside}, not in the restored directory`;
   return `the directory replaced holds entries that no archive holds and the restore does not bring back: ${entries.slice(0, NAMES_SHOWN).join(', ')}${more}: ${where}`;
+}
+
+/**
+ * The restored directory gets the replaced one's mode and owner (and its files the mode its snapshot had):
+ * built with the defaults of the user restoring, a private directory came back readable by every user of
+ * the machine, and one owned by the application's user came back owned by root.
+ */
+export async function keepModeAndOwner(replaced: string, built: string): Promise<void> {
+  const dir = await fsp.stat(replaced).catch(() => null);
+  if (dir === null || !dir.isDirectory()) return;
+  const file = await fsp.stat(path.join(replaced, SNAPSHOT_FILE)).catch(() => null);
+  const apply = async (p: string, isDir: boolean): Promise<void> => {
+    if (isDir || file !== null) await fsp.chmod(p, (isDir ? dir.mode : file!.mode) & 0o7777);
+    // Only root can give a file away: anyone else restores a directory that is theirs already.
+    await fsp.chown(p, dir.uid, dir.gid).catch((err: NodeJS.ErrnoException) => (err.code === 'EPERM' ? undefined : Promise.reject(err)));
+  };
+  const walk = async (p: string): Promise<void> => {
+    await apply(p, true);
+    for (const e of await fsp.readdir(p, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(path.join(p, e.name));
+      else if (e.isFile()) await apply(path.join(p, e.name), false);
+    }
+  };
+  await walk(built);
 }
