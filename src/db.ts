@@ -8,6 +8,7 @@ import { ArchiveSources } from './archive/copies/sources.js';
 import { parseArchiveConfig } from './archive/config.js';
 import { par2RecoveryWriter } from './archive/package/recovery.js';
 import { readArchiveState } from './store/archive-state.js';
+import { refuseInsideHook } from './archive/jobs/function-hook.js';
 import type { SchedulerOptions } from './archive/jobs/scheduler.js';
 import { openRestore, par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
@@ -181,6 +182,12 @@ async function withArchiveAndRestore(options: CreateDBOptions, store: BriStore, 
   // store.isClosed turns true only at its end, and starting again found the WAL writer closed (STORE_CLOSED).
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
+    try {
+      // From an archive hook: refused before anything stops (the run in progress waits for that very hook).
+      refuseInsideHook('db.close');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     closing ??= closeAll().finally(() => {
       closing = null;
     });

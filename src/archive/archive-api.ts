@@ -17,6 +17,7 @@ import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { cleanupArchivedWal, guarded, isNothingToArchive, reported, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
+import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';
@@ -96,6 +97,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
     const reason = opts.reason ?? 'manual';
     try {
       // Bad options are the caller's error, said before any hook runs or anything is sealed.
+      refuseInsideHook('db.archive.create');
       assertKnownOptions(opts, ['reason', 'name', 'retention', 'level', 'onProgress', 'onUpload'], 'create');
       checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression.level });
     } catch (err) {
@@ -150,7 +152,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
           await this.config.hooks?.afterArchive?.(result);
         } catch (err) {
           // The archive is made and stored: a failing afterArchive is reported, it does not undo the run.
-          result.hookErrors.push(`afterArchive: ${(err as Error).message}`);
+          result.hookErrors.push(`afterArchive: ${hookFailureText(err)}`);
           await this.tellOnError(err);
         }
         this.emit('finished', result);
@@ -375,6 +377,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
   /** Resolves when every run queued so far has ended. */
   async idle(): Promise<void> {
+    refuseInsideHook('db.archive.idle');
     await this.running;
   }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { durationMs, parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
 import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
+import { functionHook } from './jobs/function-hook.js';
 import type { RestoreHooks } from './restore/execute.js';
 import { triggersSchema } from './jobs/scheduler.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
@@ -139,13 +140,13 @@ export type ParsedArchiveConfig = Omit<z.output<typeof schema>, 'remote' | 'remo
   restoreHooks?: RestoreHooks;
 };
 
-/** Hooks with every command wrapped into a function that runs it. */
-function asFunctions<H>(settings: Record<string, unknown> | undefined): H | undefined {
+/** Hooks with every command wrapped into a function that runs it (and archive hooks' functions into functionHook). */
+function asFunctions<H>(settings: Record<string, unknown> | undefined, wrapFunctions = false): H | undefined {
   if (!settings) return undefined;
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(settings)) {
     if (v === undefined) continue;
-    if (typeof v === 'function') out[name] = v;
+    if (typeof v === 'function') out[name] = wrapFunctions ? functionHook(name, v as (...a: never[]) => unknown) : v;
     else out[name] = commandHook(name, typeof v === 'string' || Array.isArray(v) ? { command: v as string | string[] } : (v as CommandHookSpec));
   }
   return out as H;
@@ -205,7 +206,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
     }
   });
   checkSettingsAgree(rest, parsed);
-  const archiveHooks = asFunctions<ArchiveHooks>(h);
+  const archiveHooks = asFunctions<ArchiveHooks>(h, true);
   const restore = asFunctions<RestoreHooks>(rh);
   return { ...rest, remotes: parsed, ...(archiveHooks ? { hooks: archiveHooks } : {}), ...(restore ? { restoreHooks: restore } : {}) };
 }

@@ -285,7 +285,7 @@ describe('triggers on a real database', () => {
       for (let i = 0; i < 20; i++) await db.set(`F_${i}`, { i });
       const failed = waitFor<{ error: Error }>(db, 'failed');
       clock.advance(1000);
-      expect((await failed).error.message).toBe('not now');
+      expect((await failed).error).toMatchObject({ code: 'HOOK_FAILED', message: 'hook beforeArchive failed: not now' });
       expect(await db.archive.list()).toEqual([]);
       for (let i = 20; i < 30; i++) await db.set(`F_${i}`, { i });
       const finished = waitFor<{ file: string }>(db, 'finished');

@@ -1,0 +1,63 @@
+/**
+ * Archive hooks given as functions (the API): run so that what they do wrong is said as HOOK_FAILED, as a
+ * command hook's failure is, and so that a hook calling back into the archive API that waits for it is refused.
+ * A hook runs inside an archive run: `db.archive.create()`, a prune, a cleanup or `db.close()` from it would
+ * wait for the run, which waits for the hook, forever.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+
+const insideHook = new AsyncLocalStorage<string>();
+
+/** What a hook threw or rejected with, in words (null, a string, an Error, anything). */
+function thrownText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err === null || err === undefined) return `it rejected with ${String(err)}`;
+  return typeof err === 'string' ? err : (() => {
+    try {
+      return JSON.stringify(err) ?? String(err);
+    } catch {
+      return String(err);
+    }
+  })();
+}
+
+/** The hook as a function that runs it marked as inside a hook, its failure HOOK_FAILED naming the hook. */
+export function functionHook<F extends (...a: never[]) => unknown>(hook: string, fn: F): (...a: Parameters<F>) => Promise<void> {
+  return async (...args: Parameters<F>) => {
+    try {
+      await insideHook.run(hook, () => fn(...args));
+    } catch (err) {
+      if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED) throw err;
+      throw new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} failed: ${thrownText(err)}`, {
+        hint: `Fix the ${hook} function (it threw or rejected); the error it gave is in details.cause.`,
+        details: { hook, cause: isBriError(err) ? err.code : thrownText(err) },
+        cause: err,
+      });
+    }
+  };
+}
+
+/**
+ * An archive API call that would wait for the run a hook belongs to (the run waits for the hook), refused:
+ * USAGE naming the hook, instead of a create, prune or close that never ends. Null outside hooks.
+ */
+export function insideHookError(call: string): BriError | null {
+  const hook = insideHook.getStore();
+  if (hook === undefined) return null;
+  return new BriError(ErrorCodes.USAGE, `${call} was called from inside the ${hook} hook: it would wait for the archive run that waits for the hook`, {
+    hint: "Do it after the hook returns: in setImmediate(), or from a 'finished' / 'failed' event listener.",
+    details: { hook, call },
+  });
+}
+
+export function refuseInsideHook(call: string): void {
+  const err = insideHookError(call);
+  if (err) throw err;
+}
+
+/** What a failed hook said itself (a function hook's own error text, a command's failure), for a list of hook errors. */
+export function hookFailureText(err: unknown): string {
+  if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED && err.cause !== undefined) return thrownText(err.cause);
+  return err instanceof Error ? err.message : String(err);
+}
