@@ -34,6 +34,7 @@ export interface ShippingControlContext {
 
 export class ShippingControl {
   private shipping: WalShipping | null = null;
+  private stopped = false;
 
   constructor(private readonly ctx: ShippingControlContext) {}
 
@@ -47,6 +48,7 @@ export class ShippingControl {
     const state = await ensureArchiveState(this.ctx.dataDir);
     // What a killed process left half compressed goes before shipping starts again (this process holds the directory's lock).
     await fsp.rm(shippingTmpDir(this.ctx.archiveDir, state.instanceId), { recursive: true, force: true });
+    this.stopped = false;
     this.shipping = new WalShipping({
       dataDir: this.ctx.dataDir,
       archiveDir: this.ctx.archiveDir,
@@ -96,7 +98,8 @@ export class ShippingControl {
         hint: 'Set archive.continuous.enabled with at least one remote, or make an archive (db.archive.create()) to put the lines on the remotes.',
       });
     }
-    const target = (await this.shipping?.flush()) ?? null;
+    if (!this.shipping) throw this.notShipping();
+    const target = await this.shipping.flush();
     // A run that failed confirms nothing, whatever lag it could measure (the end line may be what could not be read);
     // nor does a remote short of the end the WAL had when flush was called.
     const short = (s: ShippingStatus) => target !== null && target > (s.shippedThrough ?? 0);
@@ -111,9 +114,19 @@ export class ShippingControl {
     }
   }
 
+  /** A flush with no shipper running would ship nothing: it says so, rather than resolve as if the lines were on the remotes. */
+  private notShipping(): BriError {
+    const why = this.stopped ? 'shipping was stopped (stopShipping() or close())' : 'shipping is not running here (an open database runs it)';
+    return new BriError(ErrorCodes.USAGE, `flushShipping: ${why}, so no line would be shipped`, {
+      hint: 'Flush before stopping shipping, or open the database again (shipping starts with it); an archive (db.archive.create()) also puts the lines on the remotes.',
+      details: { stopped: this.stopped },
+    });
+  }
+
   async stop(): Promise<void> {
     const s = this.shipping;
     this.shipping = null;
+    if (s) this.stopped = true;
     await s?.stop();
   }
 
