@@ -148,6 +148,20 @@ async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exis
   return st;
 }
 
+/** The longest name a restore gives beside the target: `<name>.pre-restore-<stamp>`. */
+const LONGEST_SUFFIX = `.pre-restore-${stamp()}`.length;
+const NAME_MAX = 255;
+
+/** A target whose name leaves no room for the restore's names beside it: refused before anything is made (the dry run too). */
+function refuseLongName(target: string): void {
+  const bytes = Buffer.byteLength(path.basename(target));
+  if (bytes + LONGEST_SUFFIX <= NAME_MAX) return;
+  throw new BriError(ErrorCodes.USAGE, `the target's name ${path.basename(target).slice(0, 40)}... is ${bytes} bytes: the restore names the directories it builds and moves aside beside it with up to ${LONGEST_SUFFIX} more, past the ${NAME_MAX} a file system allows`, {
+    hint: `Give a target whose last name is at most ${NAME_MAX - LONGEST_SUFFIX} bytes.`,
+    details: { target },
+  });
+}
+
 /** A mount point cannot be moved aside or carried over (EBUSY): said before anything is built or moved. */
 async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
   const fixed = await immovablePaths(target, carryOver);
@@ -226,6 +240,7 @@ export async function executeRestore(given: RestorePlan, opts: RestoreOptions): 
     hookErrors: [],
     warnings: [],
   };
+  refuseLongName(target);
   // An archive encrypted with age needs an identity: said before anything is fetched (a dry run says it too).
   if (plan.archive?.manifest.encryption !== undefined && !opts.age) throw identityMissing(`archive ${plan.archive.manifest.archiveId}`);
   if (opts.dryRun) {
