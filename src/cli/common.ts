@@ -69,7 +69,16 @@ export function addIdentityOption(cmd: Command): Command {
 }
 
 export function identityOpt(raw: Record<string, unknown>): { identity?: string } {
-  return raw.identity !== undefined ? { identity: path.resolve(String(raw.identity)) } : {};
+  if (raw.identity === undefined) return {};
+  const given = String(raw.identity);
+  // The key itself on the command line is in `ps` and shell history for every user: refused, and never repeated.
+  if (/AGE-SECRET-KEY-|AGE-PLUGIN-|[\r\n]/i.test(given)) {
+    throw new BriError(ErrorCodes.USAGE, '--identity takes the path of an identity file, and was given the key itself', {
+      hint: 'Put the key in a file readable only by you (age-keygen -o key.txt) and give its path, or set BRI_AGE_IDENTITY; other users can read a command line (ps).',
+      details: { flag: '--identity' },
+    });
+  }
+  return { identity: path.resolve(given) };
 }
 
 /** --source, --instance and --identity of the time-travel commands. */
