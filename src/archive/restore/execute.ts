@@ -238,7 +238,8 @@ export async function executeRestore(given: RestorePlan, opts: RestoreOptions): 
     skipped: [],
     shipped: null,
     hookErrors: [],
-    warnings: [],
+    // Why it starts a new instance where it would have continued one (a source that could not be read) is said.
+    warnings: plan.newInstanceBecause !== undefined && opts.newInstanceId === undefined ? [plan.newInstanceBecause] : [],
   };
   refuseLongName(target);
   // An archive encrypted with age needs an identity: said before anything is fetched (a dry run says it too).

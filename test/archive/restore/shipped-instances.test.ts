@@ -159,6 +159,7 @@ describe('restore latest in place while a remote holding more shipped lines is d
     expect(r.instanceId).not.toBe(oldId);
     expect(r.plan.continuesChain).toBe(false);
     expect(r.plan.newInstanceBecause).toContain('nas1');
+    expect(r.warnings).toContain(r.plan.newInstanceBecause);
 
     await fsp.rename(`${nas1.path}.off`, nas1.path);
     await writeShipped(dataDir, remotes, ['NEW0']);
