@@ -195,3 +195,63 @@ export function assertKnownOptions(opts: unknown, known: readonly string[], call
     details: { unknown },
   });
 }
+
+/*
+ * The API's arguments as a plain-JavaScript caller may pass them: `get(undefined)`, `list(null)`, `read('A')`
+ * without its `{ at }` were untyped TypeErrors from deep inside (`reading 'includes'`). Each method's arguments
+ * are checked against a short rule before it runs: USAGE naming the method and the argument.
+ */
+
+/** An id or file name (a non-empty string), a document key (any string), an options object, or one that may be left out. */
+export type ArgumentRule = 'id' | 'key' | 'options' | 'options?' | 'any';
+
+const RULE_TEXT: Record<ArgumentRule, string> = {
+  id: 'a non-empty string',
+  key: 'a string',
+  options: 'an options object',
+  'options?': 'an options object or nothing',
+  any: 'anything',
+};
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return v === '' ? 'an empty string' : typeof v;
+}
+
+function fits(rule: ArgumentRule, v: unknown): boolean {
+  switch (rule) {
+    case 'id':
+      return typeof v === 'string' && v !== '';
+    case 'key':
+      return typeof v === 'string';
+    case 'options':
+      return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'options?':
+      return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v));
+    case 'any':
+      return true;
+  }
+}
+
+/** Wraps each named method of `proto` (own or inherited) so that arguments breaking its rules reject with USAGE. */
+export function withCheckedArguments(proto: object, rules: Record<string, readonly ArgumentRule[]>, prefix: string): void {
+  const target = proto as Record<string, unknown>;
+  for (const [name, argRules] of Object.entries(rules)) {
+    const original = target[name];
+    if (typeof original !== 'function') throw new Error(`withCheckedArguments: ${prefix}.${name} is not a method`);
+    target[name] = function (this: unknown, ...args: unknown[]): unknown {
+      const bad = argRules.findIndex((rule, i) => !fits(rule, args[i]));
+      if (bad >= 0) {
+        const call = `${prefix}.${name}`;
+        return Promise.reject(
+          new BriError(ErrorCodes.USAGE, `${call}: argument ${bad + 1} must be ${RULE_TEXT[argRules[bad]!]}, got ${kindOf(args[bad])}`, {
+            hint: `Call ${call}(${argRules.map((r) => (r === 'id' ? 'id' : r === 'key' ? 'key' : r === 'any' ? '...' : r === 'options' ? '{ ... }' : '{ ... }?')).join(', ')}) as the README shows.`,
+            details: { call, argument: bad + 1 },
+          }),
+        );
+      }
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
+}

@@ -3,7 +3,7 @@
  * thaw, inspect: catalog-api.ts) and what runs archives: create and the job's steps (upload,
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
-import { assertKnownOptions, typedIoError, withTypedIoErrors } from '../errors.js';
+import { assertKnownOptions, typedIoError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { foreignArchiveOfInstance, foreignBranchError } from './copies/foreign-branch.js';
 import type { ArchiveHost } from './archive-host.js';
@@ -392,3 +392,4 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'shippingReport'], 'archive');
+withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'id', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive');

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
+import { BriError, ErrorCodes, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
@@ -377,6 +377,7 @@ export class RestoreApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify', 'history', 'read', 'diff', 'rollback'], 'restore');
+withCheckedArguments(RestoreApi.prototype, { list: ['options?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore');
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
