@@ -16,7 +16,7 @@ import { assertArchiveDirOwner, instancesArchivedBy, recordArchiveDirOwner } fro
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
-import { cleanupArchivedWal, guarded, isNothingToArchive, reported, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
+import { cleanupArchivedWal, guarded, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
@@ -99,6 +99,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       // Bad options are the caller's error, said before any hook runs or anything is sealed.
       refuseInsideHook('db.archive.create');
       assertKnownOptions(opts, ['reason', 'name', 'retention', 'level', 'onProgress', 'onUpload'], 'create');
+      if (!RUN_REASONS.includes(reason)) throw new BriError(ErrorCodes.USAGE, `create: reason ${JSON.stringify(reason)} is not one of ${RUN_REASONS.join(', ')}`, { hint: "Leave reason out (it is 'manual')." });
       checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression.level });
     } catch (err) {
       return Promise.reject(err);

@@ -50,7 +50,7 @@ export function isValidArchiveId(id: string): boolean {
 
 
 export function isValidArchiveName(name: string): boolean {
-  return NAME_RE.test(name);
+  return typeof name === 'string' && NAME_RE.test(name);
 }
 
 const segmentSchema = z.strictObject({

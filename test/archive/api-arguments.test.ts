@@ -55,6 +55,10 @@ describe('API arguments from plain JavaScript', () => {
         }
         await expect(p, call).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining(`${call}: argument`), details: { call } });
       }
+      // Options of the wrong kind inside an object: a name that is no string, a reason no run gives.
+      await db.set('C', { v: 3 });
+      await expect(a.create!({ name: 5 })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('archive name') });
+      await expect(a.create!({ reason: 'bogus' })).rejects.toMatchObject({ code: 'USAGE', message: expect.stringContaining('reason') });
       expect((await db.archive.list()).map((x) => x.manifest.archiveId)).toEqual([made.archiveId]);
       expect(await db.archive.get(made.archiveId)).toMatchObject({ manifest: { archiveId: made.archiveId } });
       await db.set('B', { v: 2 });

@@ -17,6 +17,8 @@ import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
 
 /** 'first-archive': shipping started on a database with no archive to continue (see ArchiveApi.startShipping). */
 export type RunReason = TriggerReason | 'manual' | 'first-archive';
+/** Every reason a run can give (events and results carry it; a caller's create takes one of them). */
+export const RUN_REASONS: readonly RunReason[] = ['schedule', 'interval', 'walSize', 'walSegments', 'walEntries', 'manual', 'first-archive'];
 
 /** What the WAL cleanup of a run did. */
 export interface CleanupReport extends CleanupResult {
