@@ -12,6 +12,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
+import { assertOwnDatabase, type OwnChain } from './own-database.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
 import { assertArchiveId } from '../package/ids.js';
@@ -36,6 +37,8 @@ export interface PlannerContext {
    * line archived or shipped; null: no data directory. Without it such a time is never taken for the end state.
    */
   dataDirEnd?: () => Promise<DataDirEnd | null>;
+  /** Where the data directory's own instance's chain begins and its last archive ends (bri-archive.json): whether the sources' instances are its database's. */
+  ownChain?: OwnChain;
 }
 
 export interface DataDirEnd {
@@ -196,6 +199,15 @@ function forkPastUnread(ctx: PlannerContext, plan: RestorePlan): RestorePlan {
   return { ...plan, continuesChain: false, newInstanceBecause: because };
 }
 
+/** The data directory's own instance has nothing here: another instance is taken only when it is the directory's database's (own-database.ts). */
+async function assertOwnDatabaseTaken(ctx: PlannerContext, taken: { id: string; shipped?: ShippedPlan }): Promise<void> {
+  const own = ctx.ownChain;
+  if (ctx.ownInstance === undefined || own === undefined || (!own.origin && !own.last)) return;
+  const end = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
+  const shipped = taken.shipped ? `${taken.id} (no archive; shipped WAL on ${taken.shipped.source}, lines 1..${taken.shipped.throughLine})` : undefined;
+  assertOwnDatabase(ctx.ownInstance, own, end?.lastLine ?? null, ctx.archives, taken.id, shipped);
+}
+
 /** The one plan for `target` (see the file's comment); a newest state read past an unreadable source starts a new instance. */
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   return forkPastUnread(ctx, await planTarget(ctx, target));
@@ -225,6 +237,7 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   }
   if (wanted === undefined) {
     const newest = await newestInstance(ctx, listings, shippedAfter);
+    if (newest !== undefined) await assertOwnDatabaseTaken(ctx, newest);
     if (newest?.shipped) return planShippedAt(ctx, target, newest.id, newest.shipped);
     wanted = newest?.id;
   }

@@ -1,0 +1,89 @@
+/**
+ * A restore over a data directory whose own instance has nothing in the sources read (no archive, no shipped
+ * WAL) takes another instance only when that one is its database's: the directory's instance began on a
+ * line of that one's chain (restored or cloned from it), or that one began on a line of the directory's
+ * (restored from it). Sources holding only another database's archives (a wrong --archive-dir, a config
+ * naming another bucket or prefix) would otherwise put that database over this one, exit 0: refused, with
+ * the instances found and --instance to take one on purpose. What bri-archive.json records of the chain
+ * is all this knows: a directory that says nothing of it (never archived, begun at line 0) is not refused.
+ */
+import { BriError, ErrorCodes } from '../../errors.js';
+import type { Manifest } from '../../format/manifest.js';
+import type { ArchiveState } from '../../store/archive-state.js';
+
+/** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
+export type OwnChain = Pick<ArchiveState, 'origin' | 'last'>;
+
+/** A line of a chain and its time, where the directory's chain is known to pass. */
+interface ChainPoint {
+  line: number;
+  pointer: string;
+  timestamp: number;
+}
+
+function knownPoints(own: OwnChain): ChainPoint[] {
+  const points: ChainPoint[] = own.origin ? [own.origin] : [];
+  if (own.last) points.push({ line: own.last.endLine, pointer: own.last.lastPointer, timestamp: own.last.endTimestamp });
+  return points;
+}
+
+/** Whether the directory began on a line of `chain` (one instance's archives): by pointer where an archive starts or ends there, by time inside one. */
+function beganOn(origin: ChainPoint, chain: readonly Manifest[]): boolean {
+  return chain.some((m) => {
+    const { start, end } = m.timeRange.walLines;
+    // A restore that restored no line starts its chain from '' again: its origin is the archive's start by time.
+    if (origin.line === start) return origin.pointer === m.chain.prevPointer || origin.timestamp === m.timeRange.start.getTime();
+    if (origin.line === end) return origin.pointer === m.chain.lastPointer;
+    return start < origin.line && origin.line < end && m.timeRange.start.getTime() <= origin.timestamp && origin.timestamp <= m.timeRange.end.getTime();
+  });
+}
+
+/**
+ * Whether `first` (an instance's first archive) begins on a line of the directory's chain: on a point it knows
+ * by pointer, else between two by time (its start is the time of that line); past them, no later than the
+ * directory's last line (`lastLine`, null: unknown).
+ */
+function beginsOnOwn(first: Manifest, own: OwnChain, lastLine: number | null): boolean {
+  const at = first.timeRange.walLines.start;
+  if (at === 0) return false;
+  const points = knownPoints(own);
+  const same = points.find((p) => p.line === at);
+  if (same) return same.pointer === first.chain.prevPointer || same.timestamp === first.timeRange.start.getTime();
+  const time = first.timeRange.start.getTime();
+  const before = points.filter((p) => p.line < at).reduce((t, p) => Math.max(t, p.timestamp), -Infinity);
+  const after = points.filter((p) => p.line > at).reduce((t, p) => Math.min(t, p.timestamp), Infinity);
+  if (after === Infinity && (lastLine === null || at > lastLine)) return false;
+  return before <= time && time <= after;
+}
+
+/** The sources' archives by instance, each chain by line. */
+function chains(archives: ReadonlyArray<{ manifest: Manifest }>): Map<string, Manifest[]> {
+  const out = new Map<string, Manifest[]>();
+  for (const { manifest: m } of archives) out.set(m.instanceId, [...(out.get(m.instanceId) ?? []), m]);
+  for (const chain of out.values()) chain.sort((a, b) => a.timeRange.walLines.start - b.timeRange.walLines.start);
+  return out;
+}
+
+function describe(id: string, chain: readonly Manifest[]): string {
+  const first = chain[0]!;
+  const last = chain[chain.length - 1]!;
+  return `${id} (archives ${first.archiveId}..${last.archiveId}, lines ${first.timeRange.walLines.start + 1}..${last.timeRange.walLines.end} to ${last.timeRange.end.toISOString()})`;
+}
+
+/**
+ * USAGE when the directory's instance (`ownId`, its chain `own`, its last line `lastLine`) is known and no
+ * instance whose archives the sources hold is its database's, `chosen` (shipped WAL only: `shippedLabel`) included.
+ */
+export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number | null, archives: ReadonlyArray<{ manifest: Manifest }>, chosen: string, shippedLabel?: string): void {
+  if (!own.origin && !own.last) return;
+  const byInstance = chains(archives);
+  const related = [...byInstance.values()].some((chain) => (own.origin !== undefined && beganOn(own.origin, chain)) || beginsOnOwn(chain[0]!, own, lastLine));
+  // (An instance with shipped WAL only began at line 1, so never on the directory's chain; the newest of a database is taken with its archived one.)
+  if (related) return;
+  const found = [...byInstance].map(([id, chain]) => describe(id, chain));
+  if (shippedLabel !== undefined && !byInstance.has(chosen)) found.push(shippedLabel);
+  throw new BriError(ErrorCodes.USAGE, `the data directory's instance ${ownId} has no archive and no shipped WAL in the sources read, and the instances there are another database's (none began on its chain, nor it on theirs): ${found.join('; ')}`, {
+    hint: `Point --archive-dir (or the remotes) at this database's archives; to put one of these over it on purpose, name it: --instance <id> (\`bri restore list\` shows them).`,
+    details: { instanceId: ownId, instances: [...byInstance.keys(), ...(byInstance.has(chosen) ? [] : [chosen])] },
+  });
+}
