@@ -216,13 +216,13 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         });
       }
     }
-    if (entry && readable.length > 0 && !opts.force) await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir, unreachable: listing.unreachable });
+    const warnings = entry && readable.length > 0 ? await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir, unreachable: listing.unreachable, archives: listing.archives, force: opts.force === true }) : [];
     const deleted: DeletedCopies['deleted'] = [];
     for (const copy of doomed) {
       await removeCopy(copy, id, this.sources, this.archiveDir);
       deleted.push({ source: copy.source, location: copy.location });
     }
-    return { archiveId: id, deleted };
+    return { archiveId: id, deleted, ...(warnings.length ? { warnings } : {}) };
   }
 
   /**

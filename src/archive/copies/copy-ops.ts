@@ -18,6 +18,8 @@ import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package
 export interface DeletedCopies {
   archiveId: string;
   deleted: Array<{ source: string; location: string }>;
+  /** What the delete leaves behind that a person should know (lines in no archive, where WAL cleanup stops). */
+  warnings?: string[];
 }
 
 export interface DownloadedArchive {
@@ -115,19 +117,26 @@ export async function downloadTo(entry: CatalogArchive, target: string, fetch: F
 /**
  * Deleting a permanent archive, or the last copy of lines wal/ no longer holds, loses what no
  * later step can give back: it takes `force`. (The last copy of lines still in wal/ may go:
- * the next archive holds them again.) A copy that stays counts only when it is whole: the local one
+ * the next archive holds them again; not when a later archive starts after them: that leaves a gap
+ * no archive fills, where WAL cleanup stops.) A copy that stays counts only when it is whole: the local one
  * read and hashed, a remote one asked (its manifest reading is not enough: its members may have rotted).
+ * Answers the warnings of a delete that goes ahead (with `force` too): the gap it leaves.
  */
-export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null, where: { sources: ArchiveSources; archiveDir: string; unreachable?: readonly SourceFailure[] }): Promise<void> {
+export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['copies'], state: { instanceId: string; removedLines: number } | null, where: { sources: ArchiveSources; archiveDir: string; unreachable?: readonly SourceFailure[]; archives?: readonly CatalogArchive[]; force?: boolean }): Promise<string[]> {
   const m = entry.manifest;
-  if (m.permanent) {
+  if (m.permanent && !where.force) {
     throw new BriError(ErrorCodes.USAGE, `archive ${m.archiveId} is permanent`, { hint: 'Pass --force (force: true) to delete it anyway.', details: { archiveId: m.archiveId } });
   }
-  if (state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines) return;
+  const inWal = state?.instanceId === m.instanceId && m.timeRange.walLines.start >= state.removedLines;
+  // Lines still in wal/ go into the next archive again, unless a later archive already starts after them (RETAIN 2).
+  const later = inWal ? where.archives?.find((a) => a.manifest.instanceId === m.instanceId && a.manifest.timeRange.walLines.start >= m.timeRange.walLines.end && a.manifest.timeRange.walLines.end > m.timeRange.walLines.end) : undefined;
+  if ((inWal && !later) || (where.force && !later)) return [];
   const gone = new Set(doomed.map((c) => c.identity ?? `${c.source}\n${c.location}`));
   const remaining = entry.copies.filter((c) => !doomed.includes(c) && !c.damaged && !gone.has(c.identity ?? `${c.source}\n${c.location}`));
   const records = (await readAllCopyRecords(where.archiveDir)).get(m.archiveId) ?? [];
-  if (remaining.length > 0 && (await someCopyWhole(remaining, entry.copies, m.archiveId, where.sources, records))) return;
+  if (remaining.length > 0 && (await someCopyWhole(remaining, entry.copies, m.archiveId, where.sources, records))) return [];
+  // The lines stay in wal/ (nothing is lost yet), but in no archive: said, with what it stops, rather than refused.
+  if (later) return [gapLeft(m, later.manifest.archiveId)];
   const down = (where.unreachable ?? []).filter((u) => !doomed.some((c) => c.source === u.source));
   // A source that did not answer may hold another copy: "the only copy" would be a guess, and "keep another copy first" the wrong advice.
   if (down.length > 0) throw otherCopyUnknown(m, down);
@@ -142,6 +151,12 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
       : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
     details: { archiveId: m.archiveId },
   });
+}
+
+/** Deleting the last copy of lines a later archive does not hold: no archive has them now, and WAL cleanup stops before them. */
+function gapLeft(m: CatalogArchive['manifest'], laterId: string): string {
+  const { start, end } = m.timeRange.walLines;
+  return `lines ${start + 1}..${end} of archive ${m.archiveId} are now in no archive (archive ${laterId} starts after them), only in the data directory's wal/: \`bri archive create\` cannot archive them again, and WAL cleanup stops at line ${start} until a copy of ${m.archiveId} is put back in the archive directory (keep one next time: delete one source's copy only, with --source)`;
 }
 
 function otherCopyUnknown(m: CatalogArchive['manifest'], down: readonly SourceFailure[]): BriError {

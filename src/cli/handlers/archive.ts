@@ -174,6 +174,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const r = await api.delete(o.id, { ...only(o.source), force: o.force });
       if (o.json) printJson(r);
       else printLine(r.deleted.map((d) => `deleted ${d.source}: ${d.location}`).join('\n'), o);
+      for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       return EXIT_OK;
     }),
 
