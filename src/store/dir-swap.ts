@@ -90,10 +90,25 @@ export async function recoverInterruptedRestore(target: string, opts: { locked?:
   }
   const lock = opts.locked ? null : await acquireRestoreLock(target, 'recovering an interrupted restore');
   try {
-    return await recoverUnderLock(target);
+    return await recoverUnderLock(target).catch((err: unknown) => Promise.reject(recoveryFailure(target, err)));
   } finally {
     await lock?.release();
   }
+}
+
+/**
+ * A recovery that fails (the old directory cannot be removed: a mount point inside it) is retried by every open
+ * until its cause is gone: said as a typed error naming the path and the journal, never as a raw errno error.
+ */
+function recoveryFailure(target: string, err: unknown): BriError {
+  if (err instanceof BriError) return err;
+  const io = ioHint(err);
+  const retry = `The next open of the database or restore into ${target} tries again (the journal ${journalPath(target)} says where the interrupted restore stopped).`;
+  return new BriError(errnoOf(err) ? ErrorCodes.IO_ERROR : ErrorCodes.RESTORE_ERROR, `finishing an interrupted restore into ${target} failed: ${(err as Error)?.message ?? String(err)}`, {
+    hint: io ? `${io} ${retry}` : `Fix what the message says. ${retry}`,
+    details: { target, journal: journalPath(target), ...(errnoOf(err) ? { errno: errnoOf(err) } : {}), ...(typeof (err as NodeJS.ErrnoException)?.path === 'string' ? { path: (err as NodeJS.ErrnoException).path } : {}) },
+    cause: err,
+  });
 }
 
 async function recoverUnderLock(target: string): Promise<string | null> {
@@ -258,6 +273,18 @@ async function isMountPoint(p: string): Promise<boolean> {
   // A bind mount of the same file system has the same st_dev: the kernel's list of mounts says it.
   const real = await fsp.realpath(p);
   return (await mountPoints()).has(real);
+}
+
+/**
+ * The mount points below `target` (its cold tier on a disk of its own): the swap moves them aside with the old
+ * directory, where --clean-existing cannot remove them (EBUSY) and the restored directory gets none. None
+ * found where the kernel's list of mounts cannot be read (no /proc).
+ */
+export async function mountsInside(target: string): Promise<string[]> {
+  const real = await fsp.realpath(target).catch(() => null);
+  if (real === null) return [];
+  const below = [...(await mountPoints())].filter((m) => m.startsWith(real === '/' ? '/' : `${real}/`) && m !== real);
+  return below.map((m) => path.join(target, path.relative(real, m))).sort();
 }
 
 async function mountPoints(): Promise<Set<string>> {

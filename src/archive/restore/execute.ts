@@ -14,23 +14,23 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, assertKnownOptions, BriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
-import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import type { ShippedInput, ShippedOutcome } from '../shipping/restore-shipped.js';
 import { dryRunCounts, plannedShipped, type DryRunBounds } from './dry-run.js';
-import { acquireLock, LOCK_FILE, refuseIfLocked, type DirLock } from '../../store/lock/dir-lock.js';
+import { acquireLock, LOCK_FILE, type DirLock } from '../../store/lock/dir-lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
 import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';
 import type { ProgressListener } from '../package/progress.js';
 import type { RestorePlan } from './plan.js';
-import { acquireRestoreLock, immovablePaths, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, swapLeftJournal, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
+import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, swapLeftJournal, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
 import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
 import { auditPar2File } from '../par2/audit.js';
 import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
 import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
-import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning, refuseDeletingArchives } from './replaced-dir.js';
+import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning } from './replaced-dir.js';
+import { checkTarget, refuseLongName } from './target-checks.js';
 
 export interface RestoreHooks {
   /** `plan.targetDir`: the directory the restore is about to replace. */
@@ -121,56 +121,6 @@ export interface RestoreResult {
   hookErrors: string[];
   /** What the restore got past and a person should know (it succeeded): damaged recovery data, a seed not kept. */
   warnings: string[];
-}
-
-async function targetState(target: string): Promise<{ exists: boolean; empty: boolean; isDataDir: boolean }> {
-  try {
-    const entries = await fsp.readdir(target);
-    return { exists: true, empty: entries.length === 0, isDataDir: entries.includes(WAL_DIR) || entries.includes(SNAPSHOT_FILE) };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, empty: true, isDataDir: false };
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw restoreError(`${target} is a file, not a directory`, 'Choose a directory as the target.');
-    throw err;
-  }
-}
-
-async function checkTarget(target: string, opts: RestoreOptions): Promise<{ exists: boolean; empty: boolean }> {
-  if (opts.openHere?.(target)) {
-    throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or openRestore({ dataDir }); or restore into another --target.');
-  }
-  const st = await targetState(target);
-  if (st.exists && !st.empty && !opts.force) {
-    throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
-  }
-  if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
-  if (st.exists && !st.empty) await refuseImmovable(target, opts.carryOver ?? []);
-  if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
-  return st;
-}
-
-/** The longest name a restore gives beside the target: `<name>.pre-restore-<stamp>`. */
-const LONGEST_SUFFIX = `.pre-restore-${stamp()}`.length;
-const NAME_MAX = 255;
-
-/** A target whose name leaves no room for the restore's names beside it: refused before anything is made (the dry run too). */
-function refuseLongName(target: string): void {
-  const bytes = Buffer.byteLength(path.basename(target));
-  if (bytes + LONGEST_SUFFIX <= NAME_MAX) return;
-  throw new BriError(ErrorCodes.USAGE, `the target's name ${path.basename(target).slice(0, 40)}... is ${bytes} bytes: the restore names the directories it builds and moves aside beside it with up to ${LONGEST_SUFFIX} more, past the ${NAME_MAX} a file system allows`, {
-    hint: `Give a target whose last name is at most ${NAME_MAX - LONGEST_SUFFIX} bytes.`,
-    details: { target },
-  });
-}
-
-/** A mount point cannot be moved aside or carried over (EBUSY): said before anything is built or moved. */
-async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
-  const fixed = await immovablePaths(target, carryOver);
-  if (fixed.length === 0) return;
-  const what = fixed[0] === target ? `${target} is a mount point` : `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
-  throw restoreError(
-    `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
-    `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or mount the archive directory elsewhere and give that path as --archive-dir.`,
-  );
 }
 
 /** Entries of the replaced directory that stay with the old one (moved aside or deleted): said among the warnings. */

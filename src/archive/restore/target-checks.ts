@@ -1,0 +1,74 @@
+/**
+ * What a restore checks of its target before anything is built, the dry run as the real run ("a dry run
+ * refuses what the real run would refuse"): a target that cannot be replaced fails here, not after the
+ * whole archive was read and the new directory built beside it.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { BriError, ErrorCodes } from '../../errors.js';
+import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
+import { refuseIfLocked } from '../../store/lock/dir-lock.js';
+import { immovablePaths, mountsInside, stamp } from '../../store/dir-swap.js';
+import { restoreError } from './build.js';
+import { refuseDeletingArchives } from './replaced-dir.js';
+import type { RestoreOptions } from './execute.js';
+
+export interface TargetState {
+  exists: boolean;
+  empty: boolean;
+}
+
+async function targetState(target: string): Promise<TargetState & { isDataDir: boolean }> {
+  try {
+    const entries = await fsp.readdir(target);
+    return { exists: true, empty: entries.length === 0, isDataDir: entries.includes(WAL_DIR) || entries.includes(SNAPSHOT_FILE) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, empty: true, isDataDir: false };
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw restoreError(`${target} is a file, not a directory`, 'Choose a directory as the target.');
+    throw err;
+  }
+}
+
+/** The checks of the target that the dry run and the real run (under its lock) both make. */
+export async function checkTarget(target: string, opts: RestoreOptions): Promise<TargetState> {
+  if (opts.openHere?.(target)) {
+    throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or openRestore({ dataDir }); or restore into another --target.');
+  }
+  const st = await targetState(target);
+  if (st.exists && !st.empty && !opts.force) {
+    throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
+  }
+  if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
+  if (st.exists && !st.empty) await refuseImmovable(target, opts.carryOver ?? []);
+  if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
+  return st;
+}
+
+/** The longest name a restore gives beside the target: `<name>.pre-restore-<stamp>`. */
+const LONGEST_SUFFIX = `.pre-restore-${stamp()}`.length;
+const NAME_MAX = 255;
+
+/** A target whose name leaves no room for the restore's names beside it: refused before anything is made (the dry run too). */
+export function refuseLongName(target: string): void {
+  const bytes = Buffer.byteLength(path.basename(target));
+  if (bytes + LONGEST_SUFFIX <= NAME_MAX) return;
+  throw new BriError(ErrorCodes.USAGE, `the target's name ${path.basename(target).slice(0, 40)}... is ${bytes} bytes: the restore names the directories it builds and moves aside beside it with up to ${LONGEST_SUFFIX} more, past the ${NAME_MAX} a file system allows`, {
+    hint: `Give a target whose last name is at most ${NAME_MAX - LONGEST_SUFFIX} bytes.`,
+    details: { target },
+  });
+}
+
+/**
+ * A mount point cannot be moved aside or carried over (EBUSY), and one inside the target would go aside with the
+ * old directory (which --clean-existing then cannot remove, and the restored directory would be without it):
+ * said before anything is built or moved.
+ */
+async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
+  const fixed = [...new Set([...(await immovablePaths(target, carryOver)), ...(await mountsInside(target))])];
+  if (fixed.length === 0) return;
+  const what = fixed[0] === target ? `${target} is a mount point` : `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
+  throw restoreError(
+    `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
+    `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or unmount ${fixed.join(', ')} (an archive directory: mount it elsewhere and give that path as --archive-dir), restore, then copy what the restore put there onto that disk and mount it there again.`,
+  );
+}
