@@ -121,7 +121,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
         report.archiveId = m.archiveId;
         computed.set(MANIFEST_MEMBER, rawSha);
         layout.manifest(size);
-        verifier = new ChainVerifier(m.chain.prevPointer === '' && m.timeRange.walLines.start > 0 ? null : m.chain.prevPointer, opts.key);
+        verifier = new ChainVerifier(restartsChain(m) ? null : m.chain.prevPointer, opts.key);
         // The decoder threads boot (tens of ms) while the snapshot is read.
         if (m.encryption === undefined && m.contents.segments.length > 0) startDecoders(2);
         total = m.compression.compressedSize;
@@ -369,7 +369,10 @@ function storedTap(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): {
   };
 }
 
-/** The previous archive must end where this one starts, with the pointer it continues; likewise the next. */
+/** Whether its first line was chained from '' past line 0: wal/ was left empty by a restore of no WAL line, the chain starts again (as create records it, a restore reads it). */
+const restartsChain = (m: Manifest): boolean => m.chain.prevPointer === '' && m.timeRange.walLines.start > 0;
+
+/** The previous archive must end where this one starts, with the pointer it continues (or a chain started again); likewise the next. */
 function checkNeighbours(m: Manifest, others: ReadonlyArray<{ manifest: Manifest }>, problem: (p: string) => void): number {
   let n = 0;
   for (const o of others) {
@@ -377,10 +380,10 @@ function checkNeighbours(m: Manifest, others: ReadonlyArray<{ manifest: Manifest
     if (x.instanceId !== m.instanceId || x.archiveId === m.archiveId) continue;
     if (x.timeRange.walLines.end === m.timeRange.walLines.start) {
       n++;
-      if (m.chain.verified && x.chain.lastPointer !== m.chain.prevPointer) problem(`chain: previous archive ${x.archiveId} ends at pointer ${x.chain.lastPointer}, this one continues ${m.chain.prevPointer}`);
+      if (m.chain.verified && !restartsChain(m) && x.chain.lastPointer !== m.chain.prevPointer) problem(`chain: previous archive ${x.archiveId} ends at pointer ${x.chain.lastPointer}, this one continues ${m.chain.prevPointer}`);
     } else if (x.timeRange.walLines.start === m.timeRange.walLines.end) {
       n++;
-      if (x.chain.verified && x.chain.prevPointer !== m.chain.lastPointer) problem(`chain: next archive ${x.archiveId} continues pointer ${x.chain.prevPointer}, this one ends at ${m.chain.lastPointer}`);
+      if (x.chain.verified && !restartsChain(x) && x.chain.prevPointer !== m.chain.lastPointer) problem(`chain: next archive ${x.archiveId} continues pointer ${x.chain.prevPointer}, this one ends at ${m.chain.lastPointer}`);
     } else if (x.timeRange.walLines.start < m.timeRange.walLines.end && m.timeRange.walLines.start < x.timeRange.walLines.end) {
       problem(`archive ${x.archiveId} overlaps lines ${Math.max(x.timeRange.walLines.start, m.timeRange.walLines.start) + 1}..${Math.min(x.timeRange.walLines.end, m.timeRange.walLines.end)}`);
     }
