@@ -10,6 +10,7 @@ import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../c
 import { unreadableNotVerified, type UnreadableArchiveCopy } from '../copies/id-lookup.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 import { newestInstanceOfOneDatabase } from './instances.js';
+import { easiestToRead, type OpensArchive } from './key-choice.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
 export interface PlanArchive {
@@ -164,20 +165,16 @@ export function parseRestoreTarget(input: RestoreTargetInput): RestoreTarget {
   throw new BriError(ErrorCodes.USAGE, `unknown restore target kind ${JSON.stringify(kind) ?? String(kind)}`, { hint });
 }
 
-/** Whether reading an archive needs nothing but the archive: no age identity, no BRI_ENCRYPTION_KEY. */
-const needsNoKey = (m: Manifest) => m.encryption === undefined && !m.contents.snapshot.encrypted;
-
 /**
  * The archive whose range holds T: one whose start <= T <= sealedAt (it is complete up to its seal),
  * so that lines written in the same millisecond as a boundary are included. Two hold T when it falls
- * between an archive's last line and its seal (the next one starts at that line): both give the same
- * state, so the one that needs no key is taken (a plaintext archive before an encrypted one must not
- * ask for an identity), else the newest.
+ * between an archive's last line and its seal: of those, the one that can be read (`opens`: with the
+ * identity given), as key-choice.ts says.
  */
-export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[], ts: number): A {
+export function findForTimestamp<A extends { manifest: Manifest }>(archives: A[], ts: number, opens?: OpensArchive): A {
   const ranges = timeline(archives);
   const candidates = archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
-  const hit = candidates.filter((a) => needsNoKey(a.manifest)).pop() ?? candidates[candidates.length - 1];
+  const hit = easiestToRead(candidates, opens);
   if (!hit) {
     throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}`, {
       hint: 'Pick a time inside one of the available ranges (`bri restore list`).',
@@ -202,8 +199,11 @@ export function unreadableArchive(id: string, copies: readonly UnreadableArchive
   });
 }
 
-/** The plan for `target` over the archives listed; `unread`: the sources the listing could not read (an archive not found may be there). */
-export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceId?: string, unread: ReadonlyArray<SourceFailure> = []): RestorePlan {
+/**
+ * The plan for `target` over the archives listed; `unread`: the sources the listing could not read (an archive not
+ * found may be there); `opens`: the archives the identity given opens (of two holding a time, that one is read).
+ */
+export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceId?: string, unread: ReadonlyArray<SourceFailure> = [], opens?: OpensArchive): RestorePlan {
   let chosen: PlanArchive;
   let inst: { instanceId: string; archives: PlanArchive[] };
   if (target.kind === 'archive') {
@@ -214,7 +214,7 @@ export function planRestore(all: PlanArchive[], target: RestoreTarget, instanceI
   } else {
     inst = instanceArchives(all, instanceId, unread);
     try {
-      chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp);
+      chosen = target.kind === 'latest' ? inst.archives[inst.archives.length - 1]! : findForTimestamp(inst.archives, target.timestamp, opens);
     } catch (err) {
       // A moment no archive listed holds may be in one a source that could not be read keeps.
       throw isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? notFoundUnlessUnread(err, unread) : err;

@@ -12,7 +12,9 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
+import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
 import { assertOwnDatabase, type OwnChain } from './own-database.js';
+import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
 import { assertArchiveId } from '../package/ids.js';
@@ -37,6 +39,8 @@ export interface PlannerContext {
    * line archived or shipped; null: no data directory. Without it such a time is never taken for the end state.
    */
   dataDirEnd?: () => Promise<DataDirEnd | null>;
+  /** The identity the restore reads with (asked only when two archives hold a time and the newer needs a key). */
+  identity?: () => Promise<AgeIdentity | null>;
   /** Where the data directory's own instance's chain begins and its last archive ends (bri-archive.json): whether the sources' instances are its database's. */
   ownChain?: OwnChain;
 }
@@ -208,6 +212,16 @@ async function assertOwnDatabaseTaken(ctx: PlannerContext, taken: { id: string; 
   assertOwnDatabase(ctx.ownInstance, own, end?.lastLine ?? null, ctx.archives, taken.id, shipped);
 }
 
+/**
+ * What the identity given opens, asked only when it decides something: two archives hold `ts` and the newer
+ * needs a key. One that cannot be read (a missing file) decides nothing: the reading says what is wrong.
+ */
+async function opensAt(ctx: PlannerContext, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): Promise<OpensArchive | undefined> {
+  const holding = archives.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
+  if (holding.length < 2 || ctx.identity === undefined || needsNoKey(holding[holding.length - 1]!.manifest)) return undefined;
+  return opensWithIdentity(await ctx.identity().catch(() => null));
+}
+
 /** The one plan for `target` (see the file's comment); a newest state read past an unreadable source starts a new instance. */
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   return forkPastUnread(ctx, await planTarget(ctx, target));
@@ -245,7 +259,7 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   if (target.kind === 'latest') assertNothingNewerUnread(ctx, latest);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
   const { archives } = instanceArchives(ctx.archives, latest.instanceId);
-  if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId);
+  if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId, [], await opensAt(ctx, archives, target.timestamp));
   // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines up to T.
   const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
   const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();

@@ -19,6 +19,7 @@ import { NameSet, scanWithClosure } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
 import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
+import { readableHolder } from './readable-holder.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
 import type { WalTail } from './wal-tail.js';
@@ -236,6 +237,7 @@ export class TimeTravel {
               throw err;
             });
       first = plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
+      if (first !== null) first = await readableHolder(own, first, from.ts, () => this.ctx.identity(opts.identity));
     }
     const archives = first ? chainFrom(own, first) : [];
     const shippedAge = [latest?.shipped?.refs ?? [], ...(latest?.shipped?.others.map((x) => x.refs) ?? [])].some((refs) => refs.some((r) => r.encrypted));
