@@ -21,3 +21,15 @@ export function continuesChain(text: string, prev: string, key: EncryptionKey | 
   if (linked && !link.state.pointersChecked) lineOperation(parseWalLine(text)!, key);
   return linked;
 }
+
+/**
+ * Whether the data directory's line `line` joins the chain where the scan stands (`prev`). Its first line
+ * on disk, right after the last archive, may link from '' instead: a restore that restored no WAL line (an
+ * archive of the state alone) left wal/ empty there, and BRI chains the next line from '' (the rule archive
+ * create applies: create/chain-start.ts pointerAfterTip). A '' link after lines wal/ holds stays a break.
+ */
+export function joinsChain(text: string, at: { prev: string; line: number; startsAt: number; archivedTo: number | undefined }, key: EncryptionKey | undefined): boolean {
+  if (continuesChain(text, at.prev, key)) return true;
+  const firstAfterArchives = at.line === at.startsAt && at.line - 1 === at.archivedTo && at.prev !== '';
+  return firstAfterArchives && continuesChain(text, '', key);
+}

@@ -14,7 +14,7 @@ import { applyOperation, emptyState, type DbState } from '../../format/state.js'
 import { parseWalLine } from '../../format/wal-line.js';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
-import { continuesChain, pointerOf } from './chain-link.js';
+import { joinsChain, pointerOf } from './chain-link.js';
 import { LineClock, memberEndTime } from '../../format/line-time.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import type { ArchiveSources } from '../copies/sources.js';
@@ -341,7 +341,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         const at = want - ref.firstLine;
         // A line that is no WAL line is damage where it is, not another history.
         if (src.joins && at < lines.length && parseWalLine(lines[at]!) === null) throw src.bad(ref, new BadLine(want, 'line does not parse'));
-        if (src.joins && at < lines.length && !continuesChain(lines[at]!, pointer, input.key)) {
+        if (src.joins && at < lines.length && !joinsChain(lines[at]!, { prev: pointer, line: want, startsAt: tail!.startsAt, archivedTo: input.archives.at(-1)?.manifest.timeRange.walLines.end }, input.key)) {
           // Another history (a directory restored to an earlier moment, then written): none of it is this chain's.
           for (const r of src.refs) failed.add(r);
           const why = want === 1 ? 'does not start a chain: the lines before it are gone' : 'does not continue the chain of the archives and shipments before it (another history)';
