@@ -39,7 +39,8 @@ export async function checkTarget(target: string, opts: RestoreOptions): Promise
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
   }
   if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
-  if (st.exists && !st.empty) await refuseImmovable(target, opts.carryOver ?? []);
+  // An empty mount point too: the swap renames the target aside, which no mount point allows (EBUSY).
+  if (st.exists) await refuseImmovable(target, opts.carryOver ?? []);
   if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
   return st;
 }
@@ -66,7 +67,13 @@ export function refuseLongName(target: string): void {
 async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
   const fixed = [...new Set([...(await immovablePaths(target, carryOver)), ...(await mountsInside(target))])];
   if (fixed.length === 0) return;
-  const what = fixed[0] === target ? `${target} is a mount point` : `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
+  if (fixed[0] === target) {
+    throw restoreError(
+      `cannot restore into ${target}: it is a mount point, which cannot be moved aside as a restore moves the directory it replaces; nothing was changed`,
+      `Give a directory inside it as the target (${path.join(target, 'data')}), or restore into another directory and move the restored directory's files into ${target}.`,
+    );
+  }
+  const what = `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
   throw restoreError(
     `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
     `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or unmount ${fixed.join(', ')} (an archive directory: mount it elsewhere and give that path as --archive-dir), restore, then copy what the restore put there onto that disk and mount it there again.`,
