@@ -393,4 +393,4 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'shippingReport'], 'archive');
-withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'id', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive');
+withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'key', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive');
