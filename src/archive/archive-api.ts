@@ -208,7 +208,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
     await this.shippingCtl.absorb();
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());
     const policy = policyFromConfig(this.config, this.sources);
-    if (hasPolicy(policy)) out.prune = await reported(() => this.host.exclusive(() => this.pruneNow({})));
+    // An archive's own retention date (create --retention) expires it with no policy configured, as `bri archive prune` does.
+    if (hasPolicy(policy) || (await listLocalArchives(this.archiveDir)).some((a) => a.manifest.retentionUntil !== null)) out.prune = await reported(() => this.host.exclusive(() => this.pruneNow({})));
     // A failed upload is a failure to alert on (the archive stands): onError hears of it as of any other.
     for (const err of stepFailures(out)) await this.tellOnError(err);
     return out;

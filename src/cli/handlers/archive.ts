@@ -223,7 +223,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
         return outcomeExitCode.prune(r);
       }
-      if (!r.policyConfigured) {
+      if (!r.policyConfigured && r.removed.length === 0 && r.failed.length === 0) {
         printLine("no retention policy is configured (keepLocal, retentionDays, a remote's retentionDays in --config): nothing expires, nothing was removed", o);
         return EXIT_OK;
       }
