@@ -3,9 +3,10 @@
  * refuses what the real run would refuse"): a target that cannot be replaced fails here, not after the
  * whole archive was read and the new directory built beside it.
  */
+import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, errnoOf, ErrorCodes, ioHint } from '../../errors.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import { refuseIfLocked } from '../../store/lock/dir-lock.js';
 import { immovablePaths, mountsInside, stamp } from '../../store/dir-swap.js';
@@ -23,7 +24,10 @@ async function targetState(target: string): Promise<TargetState & { isDataDir: b
     const entries = await fsp.readdir(target);
     return { exists: true, empty: entries.length === 0, isDataDir: entries.includes(WAL_DIR) || entries.includes(SNAPSHOT_FILE) };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { exists: false, empty: true, isDataDir: false };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      await refuseDanglingLink(target);
+      return { exists: false, empty: true, isDataDir: false };
+    }
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw restoreError(`${target} is a file, not a directory`, 'Choose a directory as the target.');
     throw err;
   }
@@ -42,6 +46,7 @@ export async function checkTarget(target: string, opts: RestoreOptions): Promise
   // An empty mount point too: the swap renames the target aside, which no mount point allows (EBUSY).
   if (st.exists) await refuseImmovable(target, opts.carryOver ?? []);
   if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
+  await probeBuildPlace(target);
   return st;
 }
 
@@ -78,4 +83,37 @@ async function refuseImmovable(target: string, carryOver: readonly string[]): Pr
     `cannot restore into ${target} in place: ${what}, which cannot move with the directory as a restore moves it aside and the restored one in; nothing was changed`,
     `Restore into another directory (--target, targetDir; the archives are read where they are), stop the database, then move the restored directory's files into ${target}; or unmount ${fixed.join(', ')} (an archive directory: mount it elsewhere and give that path as --archive-dir), restore, then copy what the restore put there onto that disk and mount it there again.`,
   );
+}
+
+/** A target that is a symbolic link to nothing (a disk not mounted yet): the swap would fail ENOTDIR renaming onto the link. */
+async function refuseDanglingLink(target: string): Promise<void> {
+  const to = await fsp.readlink(target).catch(() => null);
+  if (to === null) return;
+  throw restoreError(
+    `${target} is a symbolic link to ${to}, which does not exist; nothing was changed`,
+    `Give the directory the link should lead to as the target once it exists (mount its disk first), or remove the link to restore into a new directory at ${target}.`,
+  );
+}
+
+/**
+ * The directory the restore builds in, beside the target (with its lock and journal): a test entry made and
+ * removed there, so that a read-only file system or a parent the user cannot write to fails now, not after the
+ * build. The nearest existing ancestor when the parent is yet to be made (the real run makes it).
+ */
+async function probeBuildPlace(target: string): Promise<void> {
+  let dir = path.dirname(target);
+  while (!(await fsp.lstat(dir).then(() => true, () => false)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  const probe = path.join(dir, `.bri-restore-probe-${randomBytes(6).toString('hex')}`);
+  try {
+    await fsp.mkdir(probe);
+  } catch (err) {
+    // The hint names the directory, not the probe's name (which exists nowhere).
+    const hint = ioHint({ code: errnoOf(err), path: dir });
+    throw new BriError(ErrorCodes.IO_ERROR, `cannot restore into ${target}: the restore builds the new directory beside it, in ${dir}, and cannot write there (${(err as Error).message}); nothing was changed`, {
+      hint: hint ?? `Check that ${dir} can be written to by this user, or give a target elsewhere.`,
+      details: { target, path: dir, ...(errnoOf(err) ? { errno: errnoOf(err) } : {}) },
+      cause: err,
+    });
+  }
+  await fsp.rmdir(probe);
 }
