@@ -108,8 +108,8 @@ const IO_HINTS: Record<string, (where: string) => string> = {
   EBUSY: (w) => `${w} is in use by the system (a mount point, or a file another program holds): unmount it or stop that program, or use another path.`,
 };
 
-/** Errnos that are the destination's doing in a two-path call (copyfile, rename, link): err.path is the source there. */
-const DEST_SIDE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EEXIST', 'EISDIR', 'EXDEV', 'EBUSY']);
+/** Errnos that are the destination's doing in a two-path call (copyfile, rename, link): err.path is the source there (EBUSY: either side may be the mount point, both are named). */
+const DEST_SIDE = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EEXIST', 'EISDIR', 'EXDEV']);
 
 /** The errno code of a system call's failure, when it is one. */
 export function errnoOf(err: unknown): string | undefined {

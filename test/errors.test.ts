@@ -48,5 +48,7 @@ describe('ioHint and asBriError', () => {
 
   it('says what a busy path (a mount point) is', () => {
     expect(ioHint(errnoError('EBUSY', 'rename', '/data/archives'))).toContain('/data/archives is in use by the system (a mount point');
+    // A rename of a mount point fails EBUSY on the source: the hint names it, not only the destination that does not exist yet.
+    expect(ioHint(errnoError('EBUSY', 'rename', '/data/cold', '/data.pre-restore-1/cold'))).toContain('(or /data/cold) is in use by the system');
   });
 });
