@@ -79,8 +79,10 @@ export const outcomeExitCode = {
     if (down && s.archives === 0) return exitCodeFor(down.error.code as ErrorCode);
     return s.unreadable.length > 0 ? EXIT_FAILURE : EXIT_OK;
   },
-  prune(r: { failed: Array<{ error: { code: string } }> }): number {
-    return r.failed.length ? exitCodeFor(r.failed[0]!.error.code as ErrorCode) : EXIT_OK;
+  /** A failed deletion first; else a source not listed (its expired copies are still there): that source's error. */
+  prune(r: { failed: Array<{ error: { code: string } }>; unreachable?: Array<{ error: { code: string } }> }): number {
+    const first = r.failed[0] ?? r.unreachable?.[0];
+    return first ? exitCodeFor(first.error.code as ErrorCode) : EXIT_OK;
   },
   thaw(statuses: Array<{ error?: unknown }>): number {
     return statuses.some((s) => s.error) ? EXIT_FAILURE : EXIT_OK;

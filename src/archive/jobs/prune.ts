@@ -41,6 +41,11 @@ export interface PruneReport {
   failed: Array<CopyDecision & { error: BriError }>;
   /** False when no retention setting is configured (keepLocal, retentionDays, a remote's retentionDays): nothing can expire. */
   policyConfigured: boolean;
+  /**
+   * Sources that could not be listed: their expired copies were not pruned (nor counted among those kept), and
+   * the local copies past keepLocal they may hold the other copy of were kept.
+   */
+  unreachable: Array<{ source: string; error: BriError }>;
 }
 
 /** The policy the configuration gives: keepLocal, retentionDays, and each remote's own retentionDays. */
@@ -153,7 +158,7 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   const twinsKept = plan.keep.flatMap((d) => (twinsOf.get(d.archiveId)?.get(d.source) ?? []).map((t) => ({ archiveId: d.archiveId, source: t.source, reason: 'same-location' as const })));
   const othersKept = others.flatMap((a) => a.copies.map((c) => ({ archiveId: a.manifest.archiveId, source: c.source, reason: 'other-database' as const })));
   const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d): KeptCopy => held.get(d) ?? { ...d, reason: 'only-copy' }), ...othersKept];
-  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy) };
+  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy), unreachable: listing.unreachable.map((u) => ({ source: u.source, error: u.error })) };
   for (const d of remove) {
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;
     if (!opts.dryRun) {

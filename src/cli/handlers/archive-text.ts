@@ -21,13 +21,35 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
   }
 }
 
+interface CleanupOutcome {
+  segments: string[];
+  lines: number;
+  safeLine: number;
+  firstLineOnDisk?: number;
+  stoppedBy?: { message: string; hint: string } | null;
+}
+
+/**
+ * What a WAL cleanup did, and why it went no further. Its lines are absolute (from the instance's first
+ * line), while \`bri data stats\` counts from the first line on disk: the text says which.
+ */
+export function cleanupLines(r: CleanupOutcome): string[] {
+  const through = `archived and stored everywhere through absolute line ${r.safeLine}`;
+  const onDisk = r.firstLineOnDisk !== undefined ? `; the WAL on disk started at absolute line ${r.firstLineOnDisk + 1}` : '';
+  const done = r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines; ${through}${onDisk}): ${r.segments.join(', ')}` : `nothing to remove (${through}${onDisk})`;
+  return r.stoppedBy ? [done, `  stopped there: ${r.stoppedBy.message}`, `  hint: ${r.stoppedBy.hint}`] : [done];
+}
+
 /** What the WAL cleanup and the pruning after an archive did (or why they failed). */
 export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' | 'hookErrors'>, opts: CommonOptions): void {
   const text = (line: string) => !opts.json && printLine(line, opts);
   if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
-  else if (r.cleanup) text(`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through line ${r.cleanup.safeLine}`);
+  else if (r.cleanup) text(`wal cleanup  ${cleanupLines(r.cleanup).join('\n')}`);
   if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);
-  else if (r.prune) text(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}`);
+  else if (r.prune) {
+    const down = r.prune.unreachable.length ? ` (not listed, not pruned: ${r.prune.unreachable.map((u) => u.source).join(', ')})` : '';
+    text(`pruned       ${r.prune.removed.length ? r.prune.removed.map((d) => `${d.source}:${d.archiveId}`).join(', ') : 'nothing'}${down}`);
+  }
   for (const e of r.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
 }
 
@@ -38,6 +60,11 @@ export function heldBackLines(kept: Array<{ archiveId: string; source: string; r
     : d.reason === 'source-unreachable' ? [`kept ${d.source}: ${d.archiveId} (past keepLocal, but a source could not be listed: it may be the only copy)`]
     : [],
   );
+}
+
+/** A source prune could not list: what it leaves undone there, and why. */
+export function unlistedSourceLine(u: { source: string; error: BriError }): string {
+  return `${u.source} could not be listed: its expired copies were not pruned, and local copies it may hold were kept [${u.error.code}] ${u.error.message}\n${u.error.hint ? `  hint: ${u.error.hint}\n` : ''}`;
 }
 
 export function uploadJson(u: CopyStatus): Record<string, unknown> {

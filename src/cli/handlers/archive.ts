@@ -7,7 +7,7 @@ import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, heldBackLines, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, cleanupLines, heldBackLines, unlistedSourceLine, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
@@ -220,10 +220,11 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
     withArchive(o, 'bri archive prune', async (api) => {
       const r = await api.prune({ dryRun: o.dryRun });
       if (o.json) {
-        printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })) });
+        printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })), unreachable: r.unreachable.map((u) => ({ ...u, error: u.error.toJSON() })) });
         return outcomeExitCode.prune(r);
       }
-      if (!r.policyConfigured && r.removed.length === 0 && r.failed.length === 0) {
+      for (const u of r.unreachable) process.stderr.write(unlistedSourceLine(u));
+      if (!r.policyConfigured && r.removed.length === 0 && r.failed.length === 0 && r.unreachable.length === 0) {
         printLine("no retention policy is configured (keepLocal, retentionDays, a remote's retentionDays in --config): nothing expires, nothing was removed", o);
         return EXIT_OK;
       }
@@ -241,7 +242,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
     withArchive(o, 'bri archive cleanup-wal', async (api) => {
       const r = await api.cleanupWal();
       if (o.json) printJson(r);
-      else printLine(r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines, archived through line ${r.safeLine}): ${r.segments.join(', ')}` : `nothing to remove (archived and stored everywhere through line ${r.safeLine})`, o);
+      else printLine(cleanupLines(r).join('\n'), o);
       return EXIT_OK;
     }),
 
