@@ -1,12 +1,21 @@
 /**
- * The seed a restore that starts a new instance leaves for that instance's first archive: written
- * before the swap, so that no kill leaves a restored directory without it.
+ * The seed a restore leaves for the restored directory's next archive: a new instance's starting state,
+ * or the state at the end of the archive a continuing chain goes on from. Written before the swap, so
+ * that no kill leaves a restored directory without it.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { SwapJournal } from '../../store/dir-swap.js';
 import type { ArchiveState } from '../../store/archive-state.js';
-import { removeSeed, SEEDS_DIR, writeSeedMember } from '../create/seeds.js';
+import { decodeSnapshot } from '../../format/snapshot-file.js';
+import { WAL_DIR } from '../../store/layout.js';
+import { recover } from '../../store/recovery.js';
+import { writeSnapshot } from '../../store/snapshot-store.js';
+import { decryptChunks } from '../crypto/age-stream.js';
+import { SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from '../create/start-state.js';
+import { removeSeed, SEEDS_DIR, writeSealedSeed, writeSeedMember } from '../create/seeds.js';
+import { decompressChunks } from '../package/compress.js';
 import type { Built } from './build.js';
 import type { RestoreOptions } from './execute.js';
 import type { RestorePlan } from './plan.js';
@@ -22,6 +31,7 @@ import type { RestorePlan } from './plan.js';
  */
 export async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, built: Built, opts: RestoreOptions, journal: SwapJournal, warnings: string[]): Promise<(() => Promise<void>) | null> {
   const m = plan.archive?.manifest;
+  if (m && opts.seedDir && state.last !== null) return keepEndAsSeed(plan, state, built, opts, journal, warnings);
   if (!m || !opts.seedDir || state.last !== null || state.removedLines === 0 || built.startSnapshot === null) return null;
   const s = m.contents.snapshot;
   // (The version goes with the counts: the next manifest says which version its snapshot member is.)
@@ -42,6 +52,67 @@ export async function keepStartAsSeed(plan: RestorePlan, state: ArchiveState, bu
   }
   if (place.moveIn) journal.moveIn = [place.moveIn];
   return place.outside ? remove : null;
+}
+
+/**
+ * A continuing chain's next archive starts at the end of the archive restored. Encrypted with age, that state
+ * is in that archive only, and the restored app holds public keys only (as it should): once its snapshot
+ * moved past that line (shipped lines restored after the archive, or any later snapshot) no archive could be
+ * made again. The restore had the identity: the state there, replayed from the archive's start and the
+ * restored WAL, is kept sealed for the archive's recipients. A passphrase archive needs nothing kept (the
+ * app holds the passphrase, it replays the archive itself). Not kept: a warning, the restore stands.
+ */
+async function keepEndAsSeed(plan: RestorePlan, state: ArchiveState, built: Built, opts: RestoreOptions, journal: SwapJournal, warnings: string[]): Promise<(() => Promise<void>) | null> {
+  const m = plan.archive!.manifest;
+  const end = m.timeRange.walLines.end;
+  if (!m.encryption || m.encryption.passphrase || state.last?.endLine !== end || built.lastLine < end) return null;
+  const place = seedPlace(opts.seedDir!, journal);
+  const remove = () => removeSeed(place.dir, state.instanceId, end);
+  const scratch = path.join(journal.newDir, END_STATE_SCRATCH);
+  try {
+    const text = await stateAtArchiveEnd(plan, built, opts, journal.newDir, scratch);
+    const facts = { documents: text.documents, collections: text.collections, version: SNAPSHOT_MEMBER_VERSION };
+    await writeSealedSeed(place.dir, state.instanceId, end, text.snapshot, facts, { recipients: m.encryption.recipients }, opts.key !== undefined);
+  } catch (err) {
+    await remove().catch(() => undefined);
+    warnings.push(`the state at line ${end} (the end of ${m.archiveId}, where the next archive starts) could not be kept sealed in ${opts.seedDir} (${(err as Error).message}); the next archive needs an identity that opens ${m.archiveId} (BRI_AGE_IDENTITY) once`);
+    return null;
+  } finally {
+    await fsp.rm(scratch, { recursive: true, force: true });
+  }
+  if (place.moveIn) journal.moveIn = [place.moveIn];
+  return place.outside ? remove : null;
+}
+
+/**
+ * The snapshot text at the archive's last line: its starting state (the snapshot member, opened with the
+ * restore's identity; empty at line 0) with the restored WAL replayed up to that line, in a scratch directory
+ * that shares the restored directory's segments (whose chain the build checked against the archive's).
+ */
+async function stateAtArchiveEnd(plan: RestorePlan, built: Built, opts: RestoreOptions, builtDir: string, scratch: string): Promise<{ snapshot: string; documents: number; collections: number }> {
+  const m = plan.archive!.manifest;
+  const { start, end } = m.timeRange.walLines;
+  await fsp.rm(scratch, { recursive: true, force: true });
+  await fsp.mkdir(path.join(scratch, WAL_DIR), { recursive: true });
+  for (const name of await fsp.readdir(path.join(builtDir, WAL_DIR))) await fsp.link(path.join(builtDir, WAL_DIR, name), path.join(scratch, WAL_DIR, name));
+  if (built.startSnapshot === null && (m.stats.documentsAtSnapshot !== 0 || m.stats.collectionsAtSnapshot !== 0)) {
+    throw new Error('the archive starts from a snapshot at line 0 that the restore did not keep');
+  }
+  if (built.startSnapshot !== null) {
+    const parts: Buffer[] = [];
+    const member = m.contents.snapshot.file;
+    for await (const c of decompressChunks(decryptChunks(fromBuffers(built.startSnapshot), opts.age ?? null, member), member, m.contents.snapshot.originalSize)) parts.push(c);
+    const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), opts.key);
+    // The restored directory numbers its lines from the archive's start (removedLines): the start state is its line 0.
+    await writeSnapshot(scratch, { version: snap.version, walLine: 0, timestamp: snap.timestamp, state: snap.state }, opts.key);
+  }
+  const rec = await recover(scratch, { untilLine: end - start, ignoreSnapshot: built.startSnapshot === null, ...(opts.key ? { encryptionKey: opts.key } : {}) });
+  if (rec.appliedThrough !== end - start) throw new Error(`the restored WAL replays to line ${start + rec.appliedThrough}, the archive ends at line ${end}`);
+  return { snapshot: stateSnapshotText(rec.state, end, m.timeRange.end.getTime(), opts.key), documents: rec.state.documents.size, collections: rec.state.collections.size };
+}
+
+async function* fromBuffers(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks;
 }
 
 /** Where the restored directory's archives live, relative to the target; null when outside it. */
@@ -65,6 +136,9 @@ function seedPlace(seedDir: string, j: SwapJournal): { dir: string; outside: boo
   if (!carried) return { dir: path.join(j.newDir, rel), outside: false, moveIn: null };
   return { dir: path.join(j.newDir, STAGED_SEEDS), outside: false, moveIn: { from: path.join(STAGED_SEEDS, SEEDS_DIR), to: path.join(rel, SEEDS_DIR) } };
 }
+
+/** Where, in the new directory, the state at an archive's end is replayed (removed before the swap; a kill before it takes the new directory). */
+const END_STATE_SCRATCH = '.restore-end-state';
 
 /** Where, in the new directory, the seed for a carried-over archive directory waits for the swap. */
 const STAGED_SEEDS = '.restore-seeds';

@@ -1,0 +1,81 @@
+/**
+ * Disaster recovery of an age-encrypted, shipping database: the machine is lost after an archive (line 20)
+ * and 10 lines shipped only; `restore latest -i KEY` brings both back. The restored app holds public keys
+ * only (as it should), so its next archive, which starts at line 20, could not be made: the state there is
+ * in that archive alone, and the restore kept no seed of it (ENCRYPTION_KEY_MISSING on every run).
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../../src/db.js';
+import { runCli } from '../../support/cli.js';
+import { useTempDirs } from '../../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-dr-seed-');
+const NO_AGE_ENV = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
+
+async function keyFile(dir: string, name: string): Promise<{ file: string; recipient: string }> {
+  const identity = await generateIdentity();
+  const recipient = await identityToRecipient(identity);
+  const file = path.join(dir, `${name}.txt`);
+  await fsp.writeFile(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
+  return { file, recipient };
+}
+
+async function write(dataDir: string, archive: object, tag: string, n: number, then?: 'archive'): Promise<string | undefined> {
+  const db = await createDB({ storeConfig: { dataDir, archive } });
+  try {
+    for (let i = 0; i < n; i++) await db.set(`K_${i % 10}`, { tag, i });
+    await db.archive.flushShipping();
+    return then === 'archive' ? (await db.archive.create()).manifest.archiveId : undefined;
+  } finally {
+    await db.close();
+  }
+}
+
+async function contents(dataDir: string): Promise<unknown[]> {
+  const db = await createDB({ storeConfig: { dataDir } });
+  try {
+    const out: unknown[] = [];
+    for (let i = 0; i < 10; i++) out.push(await db.get(`K_${i}`));
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+describe('restore latest of a lost age-encrypted, shipping database', () => {
+  it('leaves the state at the archive end sealed: the restored app archives with public keys only, and that archive restores to its data', async () => {
+    const r = await tmp();
+    const k1 = await keyFile(r, 'k1');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const dataDir = path.join(r, 'prod');
+    const archive = { remotes: [{ provider: 'local' as const, name: 'nas', path: nas }], continuous: { enabled: true, intervalMs: 20 }, compression: { level: 1 }, encryption: { recipients: [k1.recipient] } };
+    const cfg = path.join(r, 'cfg.json');
+    await fsp.writeFile(cfg, JSON.stringify({ archive }));
+
+    await write(dataDir, archive, 'p1', 20, 'archive');
+    await write(dataDir, archive, 'p2', 10);
+    await fsp.rm(dataDir, { recursive: true, force: true }); // the machine is lost, its archive directory with it
+
+    const res = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file], NO_AGE_ENV);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/through line 30/);
+    expect(res.stdout + res.stderr).not.toMatch(/WARNING/);
+    expect(await fsp.readdir(dataDir)).not.toContain('.restore-end-state');
+
+    // The app has the recipients only: its archive starts at line 20 and holds lines 21..35.
+    const second = await write(dataDir, archive, 'p3', 5, 'archive');
+    expect(second).toBeDefined();
+    const expected = await contents(dataDir);
+
+    const again = path.join(r, 'again');
+    const back = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file, '--target', again], NO_AGE_ENV);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain(second!);
+    expect(await contents(again)).toEqual(expected);
+    expect(expected[4]).toEqual({ tag: 'p3', i: 4 });
+  }, 120_000);
+});
