@@ -256,7 +256,7 @@ export class RestoreApi {
 
   /** The one plan for a target: the archive (or none), the shipped WAL after it, where it stops. */
   private async planWithShipped(listing: MergedListing, target: RestoreTarget, opts: RestoreCallOptions): Promise<RestorePlan> {
-    const own = (await readArchiveState(this.ctx.dataDir).catch(() => null))?.instanceId;
+    const own = await readArchiveState(this.ctx.dataDir).catch(() => null);
     return planFor(
       {
         archives: listing.archives,
@@ -265,7 +265,10 @@ export class RestoreApi {
         unreachable: listing.unreachable,
         unreadable: listing.unreadable,
         ...(opts.instanceId !== undefined ? { explicitInstance: opts.instanceId } : {}),
-        ...(own !== undefined ? { ownInstance: own } : {}),
+        // Its chain too: the instances the sources hold are taken for it only when they are its database's.
+        ...(own !== null ? { ownInstance: own.instanceId, ownChain: own } : {}),
+        // Of two archives holding a time, the one this identity opens is read.
+        identity: () => this.identity(opts.identity),
         // A time past every line archived or shipped is the end state when this directory wrote nothing since.
         dataDirEnd: () => dataDirEnd(this.ctx.dataDir),
       },
