@@ -18,6 +18,7 @@ import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } f
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { cleanupArchivedWal, guarded, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
+import { withHarmlessOptions } from './jobs/caller-callbacks.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';
@@ -394,4 +395,5 @@ export class ArchiveApi extends ArchiveCatalogApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'shippingReport'], 'archive');
+withHarmlessOptions(ArchiveApi.prototype, { verify: 1, verifyAll: 0, download: 2, upload: 0, thaw: 0 }, ['onProgress', 'onVerified', 'onProblem', 'onUpload', 'onStatus'], 'db.archive');
 withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'key', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive');
