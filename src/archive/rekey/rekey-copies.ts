@@ -1,7 +1,8 @@
 /**
- * `bri archive rekey` / `db.archive.rekey`: every copy of every archive encrypted with age (or one
- * archive, or the copies on one source), every encrypted shipment and every sealed seed gets age
- * headers for the new recipients, unwrapped with an old identity; payloads are not re-encrypted.
+ * `bri archive rekey` / `db.archive.rekey`: every copy of this database's archives encrypted with age (or one
+ * archive, or the copies on one source), its encrypted shipments and its sealed seeds get age headers for the
+ * new recipients, unwrapped with an old identity; payloads are not re-encrypted. Other databases' archives
+ * and shipments on the same sources (a clone's origin on a shared remote) are left alone, and counted.
  * A local copy is rewritten beside itself and renamed over; remote copies are replaced by an upload
  * of the new file (confirmed by size and sha256, as every upload); a remote-only archive is
  * downloaded (verified, repaired if need be) first. Old identities do not open what was rekeyed.
@@ -18,6 +19,7 @@ import { rekeyPackage } from './rekey-package.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { rekeySealedSeeds } from '../create/seeds.js';
 import { rekeyShipments } from '../shipping/rekey-shipments.js';
+import { instancesOfThisDatabase, ownShipmentsOnly, type ShipmentsSeen } from './rekey-scope.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { downloadTo } from '../copies/copy-ops.js';
 import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
@@ -41,8 +43,20 @@ export interface RekeyResult {
   notEncrypted: string[];
   shipments: number;
   seeds: number;
-  /** Copies, shipments and seeds that could not be rewrapped (each stays as it was, readable with the old identity only). */
-  failures: Array<{ archiveId: string | null; source: string; error: string; code?: string; seed?: string }>;
+  /** Other databases' archives and shipments on the same sources (another instance's, not this one's lineage): not touched. */
+  leftAlone: { instances: string[]; archives: string[]; shipments: number };
+  /** Copies, shipments and seeds that could not be rewrapped; `state` says what each one opens with now. */
+  failures: RekeyFailure[];
+}
+
+export interface RekeyFailure {
+  archiveId: string | null;
+  source: string;
+  error: string;
+  code?: string;
+  seed?: string;
+  /** What is true of it after the failure: which copies (or shipments) open with the old identity, which with the new recipients. */
+  state: string;
 }
 
 export interface RekeyContext {
@@ -50,13 +64,32 @@ export interface RekeyContext {
   sources: ArchiveSources;
   archives: CatalogArchive[];
   recovery: RecoveryWriter | undefined;
-  instanceIds: string[];
+  /** Not read any more: every instance the sources hold is not this database's (see `dataDir`). */
+  instanceIds?: string[];
+  /**
+   * The data directory the rekey is for: its instance and its lineage are rekeyed (with its seeds, before it
+   * ever archived). Without it, the instances of the archive directory's own archives and seeds.
+   */
+  dataDir?: string;
 }
 
+const OLD_ONLY = 'it still opens with the old identity only';
+
 export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promise<RekeyResult> {
-  const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, seeds: 0, failures: [] };
+  const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, seeds: 0, leftAlone: { instances: [], archives: [], shipments: 0 }, failures: [] };
   const allowed = (source: string) => opts.only === undefined || opts.only.includes(source);
-  const chosen = ctx.archives.filter((a) => opts.archiveId === undefined || a.manifest.archiveId === opts.archiveId);
+  const own = await instancesOfThisDatabase(ctx.archiveDir, ctx.dataDir, ctx.archives);
+  const others = new Set<string>();
+  // An archive named by id is rekeyed whoever's it is: it was asked for.
+  const chosen = ctx.archives.filter((a) => {
+    if (opts.archiveId !== undefined) return a.manifest.archiveId === opts.archiveId;
+    if (own.has(a.manifest.instanceId)) return true;
+    if (a.manifest.encryption) {
+      others.add(a.manifest.instanceId);
+      out.leftAlone.archives.push(a.manifest.archiveId);
+    }
+    return false;
+  });
   if (opts.archiveId !== undefined && chosen.length === 0) {
     throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${opts.archiveId}`, { hint: '`bri archive list` shows the archives there are.' });
   }
@@ -72,24 +105,32 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
       }
       const copies = a.copies.filter((c) => allowed(c.source));
       if (copies.length === 0) continue;
+      const done: string[] = [];
       try {
-        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, path.join(stageRoot, id), out) });
+        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, path.join(stageRoot, id), out, done) });
       } catch (err) {
         // One archive that cannot be rekeyed (a wrong identity for it, a damaged copy) does not stop the others.
         if (!isBriError(err)) throw err;
-        out.failures.push({ archiveId: id, source: copies.map((c) => c.source).join(','), error: err.message, code: err.code });
+        const left = copies.map((c) => c.source).filter((s) => !done.includes(s));
+        out.failures.push({ archiveId: id, source: left.join(','), error: err.message, code: err.code, state: copiesState(done, left) });
       }
     }
     if (opts.archiveId === undefined) {
       for (const remote of ctx.sources.remotes.filter((r) => allowed(r.name))) {
+        const seen: ShipmentsSeen = { otherInstances: others, othersLeft: 0, rewritten: 0 };
         try {
-          out.shipments += await rekeyShipments(remote, path.join(stageRoot, 'shipments'), opts.identity, opts.to);
+          out.shipments += await rekeyShipments(ownShipmentsOnly(remote, own, seen), path.join(stageRoot, 'shipments'), opts.identity, opts.to);
         } catch (err) {
-          out.failures.push({ archiveId: null, source: remote.name, ...failureOf(err, `rekey of the shipments on ${remote.name}`) });
+          out.shipments += seen.rewritten;
+          const state = seen.rewritten > 0 ? `${seen.rewritten} shipments on ${remote.name} were rewrapped before it and open with the new recipients only; this one and the rest still open with the old identity only` : `the shipments on ${remote.name} still open with the old identity only`;
+          out.failures.push({ archiveId: null, source: remote.name, ...failureOf(err, `rekey of the shipments on ${remote.name}`), state });
         }
+        out.leftAlone.shipments += seen.othersLeft;
       }
-      if (allowed(LOCAL_SOURCE)) for (const id of ctx.instanceIds) await rekeySeeds(ctx, id, opts, out);
+      // The data directory's own seeds too: a clone or a restore that has not archived yet has no archive to name its instance.
+      if (allowed(LOCAL_SOURCE)) for (const id of own) await rekeySeeds(ctx, id, opts, out);
     }
+    out.leftAlone.instances = [...others].filter((i) => !own.has(i));
   } finally {
     await fsp.rm(stageRoot, { recursive: true, force: true });
   }
@@ -101,11 +142,10 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
  * for the new recipients (a rekey killed before its uploads) is not rekeyed again (the old identity no longer
  * opens it): it is the file the remotes get.
  */
-async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArchive, copies: CatalogArchive['copies'], stage: string, out: RekeyResult): Promise<string[]> {
+async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArchive, copies: CatalogArchive['copies'], stage: string, out: RekeyResult, done: string[]): Promise<string[]> {
   const local = copies.find((c) => c.source === LOCAL_SOURCE);
   const localFile = local ? (local.file ?? local.location) : null;
   const localManifest = localFile ? await readManifest(localFile) : null;
-  const done: string[] = [];
   let file: string;
   let manifest: Manifest;
   if (localFile && localManifest && sameAgeRecipients(localManifest, opts.to)) {
@@ -123,7 +163,7 @@ async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArc
   }
   const remotes = copies.filter((c) => c.source !== LOCAL_SOURCE).map((c) => c.source);
   for (const s of await replicateArchive({ file, manifest }, ctx.sources, ctx.archiveDir, {}, remotes)) {
-    if (s.outcome === 'failed') out.failures.push({ archiveId: a.manifest.archiveId, source: s.source, error: s.error?.message ?? 'upload failed' });
+    if (s.outcome === 'failed') out.failures.push({ archiveId: a.manifest.archiveId, source: s.source, error: s.error?.message ?? 'upload failed', ...(s.error ? { code: s.error.code } : {}), state: `the copy on ${s.source} still opens with the old identity only${file === localFile ? '; the local copy opens with the new recipients only' : ''}` });
     else done.push(s.source);
   }
   await fsp.rm(stage, { recursive: true, force: true });
@@ -138,7 +178,19 @@ async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArc
 async function rekeySeeds(ctx: RekeyContext, instanceId: string, opts: RekeyOptions, out: RekeyResult): Promise<void> {
   const r = await rekeySealedSeeds(ctx.archiveDir, instanceId, opts.identity, opts.to);
   out.seeds += r.rekeyed;
-  for (const f of r.failed) out.failures.push({ archiveId: null, source: LOCAL_SOURCE, seed: f.seed, ...failureOf(f.error, `rekey of the seed ${f.seed}`) });
+  for (const f of r.failed) {
+    const e = failureOf(f.error, `rekey of the seed ${f.seed}`);
+    // A key that does not open it stopped it before anything was written; a failed write may have left its facts rewritten before its bytes.
+    const untouched = e.code === ErrorCodes.DECRYPTION_FAILED || e.code === ErrorCodes.ENCRYPTION_KEY_MISSING;
+    const state = untouched ? OLD_ONLY : 'it opens with the old identity only (its facts may already name the new recipients): run the rekey again to finish it';
+    out.failures.push({ archiveId: null, source: LOCAL_SOURCE, seed: f.seed, ...e, state });
+  }
+}
+
+/** What an archive's copies open with after its rekey stopped: those replaced, the new recipients; the others, the old identity. */
+function copiesState(done: readonly string[], left: readonly string[]): string {
+  if (done.length === 0) return left.length > 1 ? 'every copy of it still opens with the old identity only' : OLD_ONLY;
+  return `the copies on ${done.join(', ')} open with the new recipients only; ${left.length ? `those on ${left.join(', ')} still with the old identity only` : 'no other copy was to be rekeyed'}`;
 }
 
 /** A failure as a rekey reports it: its message, and its code when it is typed (the exit code follows it). */
