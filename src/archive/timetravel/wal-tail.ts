@@ -127,8 +127,9 @@ async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
   try {
     for await (const batch of readSegmentLines(ref.key, ref.key, 1)) {
       for (const l of batch) {
-        // A line still being written is not taken (a moment after it is not answered from this read).
-        if (!l.terminated || lines.length >= want) return { lines };
+        // The listing counted the lines to take: a closed segment's last line without its newline is one of them
+        // (as the store's open and archive create take it); a last segment's line still being written is not.
+        if (lines.length >= want) return { lines };
         lines.push(l.text);
       }
     }
