@@ -8,6 +8,7 @@
  * until every remote it belongs on holds a confirmed copy.
  */
 import { BriError, isBriError } from '../../errors.js';
+import { isColdObject } from '../../remote/index.js';
 import { someCopyWhole } from '../copies/whole-copy.js';
 import { isRecordedHere, readAllCopyRecords, type CopyRecord } from '../copies/records.js';
 import { remotesWanting } from '../copies/upload.js';
@@ -46,6 +47,20 @@ export interface PruneReport {
    * the local copies past keepLocal they may hold the other copy of were kept.
    */
   unreachable: Array<{ source: string; error: BriError }>;
+  /**
+   * Copies kept because nothing says when they expire: their manifest cannot be read (`frozen`: in an archive tier,
+   * `thaw` it; `damaged` beyond PAR2 repair) and no other copy of the archive was listed to read it from.
+   */
+  unreadable: UnreadableKept[];
+}
+
+export interface UnreadableKept {
+  source: string;
+  /** The id the copy's name gives (null: a local file whose name is no archive id). */
+  archiveId: string | null;
+  location: string;
+  reason: 'frozen' | 'damaged';
+  error: BriError;
 }
 
 /** The policy the configuration gives: keepLocal, retentionDays, and each remote's own retentionDays. */
@@ -82,6 +97,27 @@ function oneCopyPerLocation(copies: ArchiveCopy[]): { distinct: ArchiveCopy[]; t
     twins.set(seen.source, [...(twins.get(seen.source) ?? []), c]);
   }
   return { distinct, twins };
+}
+
+/** The listing's unreadable copies that no listed archive's manifest speaks for: kept, as nothing says when they expire. */
+function unreadableKept(listing: MergedListing): UnreadableKept[] {
+  const known = new Set(listing.archives.map((a) => a.manifest.archiveId));
+  return listing.unreadable
+    .filter((u) => u.archiveId === undefined || !known.has(u.archiveId))
+    .map((u) => ({ source: u.source, archiveId: u.archiveId ?? null, location: u.location, reason: isColdObject(u.error) ? 'frozen' : 'damaged', error: u.error }));
+}
+
+/**
+ * Copies that are not whole (a damaged one whose manifest PAR2 repaired, or another copy gave; one of another size than
+ * the local copy) never count as the copy that remains, but their archive's expiry is known: they are decided as
+ * copies of their own, by a second plan that includes them, and go when their source's copy expires. One that is
+ * another name for a whole copy is left to it.
+ */
+function decideNotWhole(archives: Array<{ manifest: Manifest; copies: ArchiveCopy[]; notWhole: ArchiveCopy[] }>, policy: RetentionPolicy, now: Date): { remove: CopyDecision[]; keep: CopyDecision[] } {
+  if (!archives.some((a) => a.notWhole.length > 0)) return { remove: [], keep: [] };
+  const plan = planPrune(archives.map((a) => ({ manifest: a.manifest, copies: [...a.copies, ...a.notWhole] })), policy, now);
+  const isNotWhole = (d: CopyDecision) => archives.some((a) => a.manifest.archiveId === d.archiveId && a.notWhole.some((c) => c.source === d.source));
+  return { remove: plan.remove.filter(isNotWhole), keep: plan.keep.filter(isNotWhole) };
 }
 
 /**
@@ -123,10 +159,13 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   const { ours, others } = oursOnly(listing, opts.ownInstance, opts.lineage ?? new Set());
   const archives = ours.map((a) => {
     const local = a.copies.find((c) => c.source === LOCAL_SOURCE);
-    const whole = a.copies.filter((c) => c.source === LOCAL_SOURCE || !c.damaged).filter((c) => !local || c.source === LOCAL_SOURCE || c.bytes === local.bytes);
+    const isWhole = (c: ArchiveCopy) => c.source === LOCAL_SOURCE || (!c.damaged && (!local || c.bytes === local.bytes));
+    const whole = a.copies.filter(isWhole);
     const { distinct, twins } = oneCopyPerLocation(whole);
     twinsOf.set(a.manifest.archiveId, twins);
-    return { manifest: a.manifest, copies: distinct, all: a.copies };
+    const wholeIdentities = new Set(whole.map((c) => c.identity).filter((i) => i !== undefined));
+    const notWhole = a.copies.filter((c) => !isWhole(c) && (c.identity === undefined || !wholeIdentities.has(c.identity)));
+    return { manifest: a.manifest, copies: distinct, all: a.copies, notWhole };
   });
   const plan = planPrune(
     archives.map((a) => ({ manifest: a.manifest, copies: a.copies })),
@@ -155,10 +194,13 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   }
   // A copy's other names go with it when it goes (its bytes are theirs), and stay when it stays.
   for (const d of [...remove]) for (const t of twinsOf.get(d.archiveId)?.get(d.source) ?? []) remove.push({ ...d, source: t.source });
+  // Not whole: they go on nobody's word, so after the checks above.
+  const notWhole = decideNotWhole(archives, policy, opts.now ?? new Date());
+  remove.push(...notWhole.remove);
   const twinsKept = plan.keep.flatMap((d) => (twinsOf.get(d.archiveId)?.get(d.source) ?? []).map((t) => ({ archiveId: d.archiveId, source: t.source, reason: 'same-location' as const })));
   const othersKept = others.flatMap((a) => a.copies.map((c) => ({ archiveId: a.manifest.archiveId, source: c.source, reason: 'other-database' as const })));
-  const kept = [...plan.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d): KeptCopy => held.get(d) ?? { ...d, reason: 'only-copy' }), ...othersKept];
-  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy), unreachable: listing.unreachable.map((u) => ({ source: u.source, error: u.error })) };
+  const kept = [...plan.keep, ...notWhole.keep, ...twinsKept, ...plan.remove.filter((d) => !remove.includes(d)).map((d): KeptCopy => held.get(d) ?? { ...d, reason: 'only-copy' }), ...othersKept];
+  const report: PruneReport = { dryRun: opts.dryRun === true, removed: [], kept, failed: [], policyConfigured: hasPolicy(policy), unreachable: listing.unreachable.map((u) => ({ source: u.source, error: u.error })), unreadable: unreadableKept(listing) };
   for (const d of remove) {
     const copy = archives.find((a) => a.manifest.archiveId === d.archiveId)!.all.find((c) => c.source === d.source)!;
     if (!opts.dryRun) {

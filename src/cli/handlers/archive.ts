@@ -7,7 +7,7 @@ import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
 import { progressBar } from '../progress.js';
-import { ARCHIVE_HEADERS, archiveJson, cleanupLines, heldBackLines, unlistedSourceLine, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
+import { ARCHIVE_HEADERS, archiveJson, cleanupLines, heldBackLines, unlistedSourceLine, unreadableKeptLines, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
 /** The API for one command, closed when it is done (remote clients keep sockets open). */
 async function withArchive(o: ArchiveCommon, purpose: string, fn: (api: ArchiveApi) => Promise<number>): Promise<number> {
@@ -220,11 +220,11 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
     withArchive(o, 'bri archive prune', async (api) => {
       const r = await api.prune({ dryRun: o.dryRun });
       if (o.json) {
-        printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })), unreachable: r.unreachable.map((u) => ({ ...u, error: u.error.toJSON() })) });
+        printJson({ ...r, failed: r.failed.map((f) => ({ ...f, error: f.error.toJSON() })), unreachable: r.unreachable.map((u) => ({ ...u, error: u.error.toJSON() })), unreadable: r.unreadable.map((u) => ({ ...u, error: u.error.toJSON() })) });
         return outcomeExitCode.prune(r);
       }
       for (const u of r.unreachable) process.stderr.write(unlistedSourceLine(u));
-      if (!r.policyConfigured && r.removed.length === 0 && r.failed.length === 0 && r.unreachable.length === 0) {
+      if (!r.policyConfigured && r.removed.length === 0 && r.failed.length === 0 && r.unreachable.length === 0 && r.unreadable.length === 0) {
         printLine("no retention policy is configured (keepLocal, retentionDays, a remote's retentionDays in --config): nothing expires, nothing was removed", o);
         return EXIT_OK;
       }
@@ -233,7 +233,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const here = others.filter((d) => d.source === 'local').length;
       const where = [here ? `${here} in this archive directory` : '', others.length - here ? `${others.length - here} on a shared remote` : ''].filter(Boolean).join(', ');
       const left = others.length ? ` (${others.length} of them of other databases' archives, ${where}, left to their own retention)` : '';
-      printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept${left}`, ...heldBackLines(r.kept)].join('\n'), o);
+      printLine([...r.removed.map((d) => `${verb} ${d.source}: ${d.archiveId} (${d.reason})`), `${r.removed.length} ${r.dryRun ? 'to remove' : 'removed'}, ${r.kept.length} copies kept${left}`, ...heldBackLines(r.kept), ...unreadableKeptLines(r.unreadable)].join('\n'), o);
       for (const f of r.failed) process.stderr.write(`could not remove ${f.source}: ${f.archiveId}: [${f.error.code}] ${f.error.message}\n`);
       return outcomeExitCode.prune(r);
     }),
