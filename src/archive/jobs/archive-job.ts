@@ -13,7 +13,8 @@ import type { CreatedArchive } from '../create/create.js';
 import type { PruneReport } from './prune.js';
 import type { CopyStatus } from '../copies/upload.js';
 import type { TriggerReason } from './scheduler.js';
-import { safeArchivedLine, type SegmentRemover } from './wal-cleanup.js';
+import type { Manifest } from '../../format/manifest.js';
+import { safeArchivedLine, type CleanupStop, type SegmentRemover } from './wal-cleanup.js';
 
 /** 'first-archive': shipping started on a database with no archive to continue (see ArchiveApi.startShipping). */
 export type RunReason = TriggerReason | 'manual' | 'first-archive';
@@ -24,6 +25,10 @@ export const RUN_REASONS: readonly RunReason[] = ['schedule', 'interval', 'walSi
 export interface CleanupReport extends CleanupResult {
   /** Absolute line through which every line is archived and stored everywhere. */
   safeLine: number;
+  /** Absolute line before the first line on disk before this cleanup (`bri data stats` counts lines from there). */
+  firstLineOnDisk?: number;
+  /** What stopped the safe line short of the newest archive's end (null: nothing did). */
+  stoppedBy?: CleanupStop | null;
 }
 
 export interface ArchiveRunResult extends CreatedArchive {
@@ -42,6 +47,11 @@ export interface CleanupContext {
   dataDir: string;
   archiveDir: string;
   storedEverywhere(archiveId: string): Promise<boolean>;
+  /**
+   * Every archive the sources hold (remotes too): asked only when the local ones leave a gap. An archive
+   * fetched from a remote during a disaster recovery, or whose local copy keepLocal removed, is not local.
+   */
+  knownArchives?(): Promise<Manifest[]>;
   /** The line through which every remote holds every line by shipments (0: not shipping). */
   shippedEverywhere?(): Promise<number>;
   remove: SegmentRemover;
@@ -51,14 +61,20 @@ export interface CleanupContext {
 /** Removes the WAL segments that are archived and stored everywhere (the caller holds the right to change the directory). */
 export async function cleanupArchivedWal(ctx: CleanupContext): Promise<CleanupReport> {
   const state = await readArchiveState(ctx.dataDir);
-  if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0 };
-  const manifests = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
-  const archived = await safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0, stoppedBy: null };
+  const local = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
+  const safeOf = (manifests: Manifest[]) => safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  let archived = await safeOf(local);
+  // Listing the remotes costs a read of each manifest: only when the local archives alone leave lines uncovered.
+  const uncovered = archived.stoppedBy?.kind === 'gap' || !local.some((m) => m.instanceId === state.instanceId);
+  if (uncovered && ctx.knownArchives) archived = await safeOf([...local, ...(await ctx.knownArchives())]);
   // Shipped to every remote counts too: the next archive fetches those lines back from a remote.
-  const safeLine = Math.max(archived, (await ctx.shippedEverywhere?.()) ?? 0);
-  const local = safeLine - state.removedLines;
-  if (local <= 0) return { segments: [], lines: 0, snapshotLine: 0, safeLine };
-  return { ...(await ctx.remove(local, state.removedLines, ctx.onStep)), safeLine };
+  const shipped = (await ctx.shippedEverywhere?.()) ?? 0;
+  const safeLine = Math.max(archived.line, shipped);
+  const why = { firstLineOnDisk: state.removedLines, stoppedBy: shipped > archived.line ? null : archived.stoppedBy };
+  const lines = safeLine - state.removedLines;
+  if (lines <= 0) return { segments: [], lines: 0, snapshotLine: 0, safeLine, ...why };
+  return { ...(await ctx.remove(lines, state.removedLines, ctx.onStep)), safeLine, ...why };
 }
 
 export function isNothingToArchive(err: unknown): err is BriError {
