@@ -34,17 +34,21 @@ interface CleanupOutcome {
  * line), while \`bri data stats\` counts from the first line on disk: the text says which.
  */
 export function cleanupLines(r: CleanupOutcome): string[] {
-  const through = `archived and stored everywhere through absolute line ${r.safeLine}`;
-  const onDisk = r.firstLineOnDisk !== undefined ? `; the WAL on disk started at absolute line ${r.firstLineOnDisk + 1}` : '';
-  const done = r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines; ${through}${onDisk}): ${r.segments.join(', ')}` : `nothing to remove (${through}${onDisk})`;
-  return r.stoppedBy ? [done, `  stopped there: ${r.stoppedBy.message}`, `  hint: ${r.stoppedBy.hint}`] : [done];
+  const onDisk = r.firstLineOnDisk !== undefined ? `; the WAL on disk ${r.segments.length ? 'started' : 'starts'} at absolute line ${r.firstLineOnDisk + 1}` : '';
+  const through = `archived and stored everywhere through absolute line ${r.safeLine}${onDisk}`;
+  return [r.segments.length ? `removed ${r.segments.length} segments (${r.lines} lines; ${through}): ${r.segments.join(', ')}` : `nothing to remove (${through})`, ...stopLines(r)];
+}
+
+/** Why a WAL cleanup went no further than its safe line, with what to do (nothing when nothing stopped it). */
+function stopLines(r: CleanupOutcome): string[] {
+  return r.stoppedBy ? [`  stopped there: ${r.stoppedBy.message}`, `  hint: ${r.stoppedBy.hint}`] : [];
 }
 
 /** What the WAL cleanup and the pruning after an archive did (or why they failed). */
 export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' | 'hookErrors'>, opts: CommonOptions): void {
   const text = (line: string) => !opts.json && printLine(line, opts);
   if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
-  else if (r.cleanup) text(`wal cleanup  ${cleanupLines(r.cleanup).join('\n')}`);
+  else if (r.cleanup) text([`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through absolute line ${r.cleanup.safeLine}`, ...stopLines(r.cleanup)].join('\n'));
   if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);
   else if (r.prune) {
     const down = r.prune.unreachable.length ? ` (not listed, not pruned: ${r.prune.unreachable.map((u) => u.source).join(', ')})` : '';
@@ -59,15 +63,6 @@ export function heldBackLines(kept: Array<{ archiveId: string; source: string; r
     d.reason === 'not-on-every-remote' ? [`kept ${d.source}: ${d.archiveId} (past keepLocal, but ${d.lacking?.join(', ')} has no confirmed copy yet: \`bri archive upload\` sends it)`]
     : d.reason === 'source-unreachable' ? [`kept ${d.source}: ${d.archiveId} (past keepLocal, but a source could not be listed: it may be the only copy)`]
     : [],
-  );
-}
-
-/** Copies prune kept because nothing says when they expire, with what would let it decide. */
-export function unreadableKeptLines(unreadable: Array<{ source: string; archiveId: string | null; location: string; reason: 'frozen' | 'damaged' }>): string[] {
-  return unreadable.map((u) =>
-    u.reason === 'frozen'
-      ? `kept ${u.source}: ${u.archiveId ?? u.location} (in an archive tier, its manifest cannot be read and no other copy says when it expires: \`bri archive thaw\` it, then prune again)`
-      : `kept ${u.source}: ${u.archiveId ?? u.location} (its manifest is damaged beyond repair and no other copy says when it expires: check it with \`bri archive verify\`, delete it with \`bri archive delete\` if it is not needed)`,
   );
 }
 
