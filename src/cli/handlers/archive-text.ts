@@ -66,6 +66,15 @@ export function heldBackLines(kept: Array<{ archiveId: string; source: string; r
   );
 }
 
+/** Copies prune kept because nothing says when they expire, with what would let it decide. */
+export function unreadableKeptLines(unreadable: Array<{ source: string; archiveId: string | null; location: string; reason: 'frozen' | 'damaged' }>): string[] {
+  return unreadable.map((u) =>
+    u.reason === 'frozen'
+      ? `kept ${u.source}: ${u.archiveId ?? u.location} (in an archive tier, its manifest cannot be read and no other copy says when it expires: \`bri archive thaw\` it, then prune again)`
+      : `kept ${u.source}: ${u.archiveId ?? u.location} (its manifest is damaged beyond repair and no other copy says when it expires: check it with \`bri archive verify\`, delete it with \`bri archive delete\` if it is not needed)`,
+  );
+}
+
 /** A source prune could not list: what it leaves undone there, and why. */
 export function unlistedSourceLine(u: { source: string; error: BriError }): string {
   return `${u.source} could not be listed: its expired copies were not pruned, and local copies it may hold were kept [${u.error.code}] ${u.error.message}\n${u.error.hint ? `  hint: ${u.error.hint}\n` : ''}`;
