@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { BriError, errnoOf, ErrorCodes, ioHint } from '../../errors.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
 import { refuseIfLocked } from '../../store/lock/dir-lock.js';
+import { hostTag } from '../../store/lock/process-identity.js';
 import { immovablePaths, mountsInside, stamp } from '../../store/dir-swap.js';
 import { restoreError } from './build.js';
 import { refuseDeletingArchives } from './replaced-dir.js';
@@ -51,7 +52,11 @@ export async function checkTarget(target: string, opts: RestoreOptions): Promise
 }
 
 /** The longest name a restore gives beside the target: `<name>.pre-restore-<stamp>`. */
-const LONGEST_SUFFIX = `.pre-restore-${stamp()}`.length;
+/**
+ * The most a restore adds to the target's name beside it: `.pre-restore-<stamp>`, or its lock's scratch file
+ * (`.<name>.restore.lock.<host>.<pid>.<12 hex>.tmp`, the longer on most hosts).
+ */
+const LONGEST_SUFFIX = Math.max(`.pre-restore-${stamp()}`.length, `..restore.lock.${hostTag()}.9999999.${'0'.repeat(12)}.tmp`.length);
 const NAME_MAX = 255;
 
 /** A target whose name leaves no room for the restore's names beside it: refused before anything is made (the dry run too). */
