@@ -10,7 +10,7 @@ import type { DbState } from '../../format/state.js';
 import { recover } from '../../store/recovery.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
-import { encryptStaged } from './encrypt-member.js';
+import { compressSealed } from './encrypt-member.js';
 import { encodedPieces } from './seeds.js';
 import type { StartState } from './start-state.js';
 
@@ -28,10 +28,11 @@ export async function stageSnapshot(start: StartState, stageDir: string, level: 
   // Encoded (or handed over as read) a piece at a time; zstd and both hashes on the worker.
   const source = start.snapshotBytes ? toAsync(start.snapshotBytes) : encodedPieces([start.snapshotText]);
   // A seed's chunks as read may share memory (transferred only when whole); encoded pieces are each their own.
-  const z = await compressOffThread(source, snapPath, level, workers, { sync: false, owned: start.snapshotBytes ? true : 'whole' });
-  const staged = { stagedPath: snapPath, ...z };
-  const stored = encryptTo ? await encryptStaged(staged, encryptTo) : staged;
-  return { path: stored.stagedPath, originalSize: z.originalSize, compressedSize: stored.compressedSize, sha256: stored.sha256, contentSha256: z.contentSha256 };
+  const owned = start.snapshotBytes ? true : 'whole';
+  // Encrypted as it is compressed: the state never lies in the clear in the stage directory.
+  const stagedPath = encryptTo ? `${snapPath}.age` : snapPath;
+  const z = encryptTo ? await compressSealed(source, stagedPath, level, workers, encryptTo, { owned }) : await compressOffThread(source, stagedPath, level, workers, { sync: false, owned });
+  return { path: stagedPath, originalSize: z.originalSize, compressedSize: z.compressedSize, sha256: z.sha256, contentSha256: z.contentSha256 };
 }
 
 /**

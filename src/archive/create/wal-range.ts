@@ -17,7 +17,7 @@ import { describeBreak } from '../../store/verify-data-dir.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import { walMemberName } from '../../format/manifest.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
-import { encryptStaged } from './encrypt-member.js';
+import { compressSealed } from './encrypt-member.js';
 import { lineOffset, readWalChunks, type TornTail } from './wal-chunks.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import { describeStepsBack, LineClock } from '../../format/line-time.js';
@@ -193,13 +193,15 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
           yield ownBuffer(t.text + '\n');
         }
       }
-      // Staged, not kept: the package they go into is fsynced whole.
-      const stagedPath = path.join(opts.stageDir, `${seg.name}.zst`);
+      // Staged, not kept: the package they go into is fsynced whole. Encrypted as compressed: no plaintext member on disk.
+      const stagedPath = path.join(opts.stageDir, `${seg.name}.zst${opts.encryptTo ? '.age' : ''}`);
       // The member is compressed while the next segment is read: its lines are all handed over once `sent` resolves.
       let sent!: () => void;
       const allSent = new Promise<void>((r) => (sent = r));
       // Each chunk's memory is its own (readWalChunks, ownBuffer): given up to the compressor whole, never copied.
-      const job = compressOffThread(counted(chunks(), opts.onBytes, sent), stagedPath, opts.level, opts.workers, { sync: false, owned: 'whole', links: linksOffThread });
+      const input = counted(chunks(), opts.onBytes, sent);
+      const zopts = { owned: 'whole' as const, links: linksOffThread };
+      const job = opts.encryptTo ? compressSealed(input, stagedPath, opts.level, opts.workers, opts.encryptTo, zopts) : compressOffThread(input, stagedPath, opts.level, opts.workers, { sync: false, ...zopts });
       job.catch(() => undefined);
       started.push(job);
       await Promise.race([allSent, job]);
@@ -222,10 +224,9 @@ export async function stageWalRange(opts: WalRangeOptions): Promise<WalRangeResu
         }
         return { ...meta, originalSize: r.originalSize, compressedSize: r.compressedSize, sha256: r.sha256, contentSha256: r.contentSha256, stagedPath };
       });
-      const staged = opts.encryptTo ? compressed.then((m) => encryptStaged(m, opts.encryptTo!)) : compressed;
-      staged.catch(() => undefined);
-      started.push(staged);
-      pending.push(staged);
+      compressed.catch(() => undefined);
+      started.push(compressed);
+      pending.push(compressed);
       // At most two members at the compressor at once (memory: each may be buffered whole there).
       if (pending.length - segments.length >= 2) segments.push(await pending[segments.length]!);
     }
