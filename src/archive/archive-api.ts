@@ -276,7 +276,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
           sources: this.sources,
           archives: listing.archives,
           recovery: ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined,
-          instanceIds: [...new Set(listing.archives.map((a) => a.manifest.instanceId))],
+          dataDir: this.host.dataDir,
         },
         { to, identity, ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}), ...(opts.source !== undefined ? { only: this.sources.select(opts.source) } : {}) },
       );

@@ -75,7 +75,7 @@ function sealedForOldSetting(line: number, sealed: SealedFor, now: AgeRecipients
   const open = sealed.passphrase ? 'set BRI_AGE_PASSPHRASE to the passphrase of the previous archives' : 'set BRI_AGE_IDENTITY to an identity file that opens the previous archives';
   const keep = now ? 'or keep archive.encryption as it was, or rekey the archives to the new setting first (`bri archive rekey`)' : 'or keep archive.encryption as it was';
   const tried = identity === null ? 'no age identity was given' : `no identity from ${identity.source} opens it`;
-  return new BriError(identity === null ? ErrorCodes.ENCRYPTION_KEY_MISSING : ErrorCodes.DECRYPTION_FAILED, `cannot start this archive at line ${line}: the state there (the seed the previous archive left) is sealed with age for ${settingOf(sealed)}, archive.encryption now asks for ${settingOf(now)}, and ${tried}`, {
+  return new BriError(identity === null ? ErrorCodes.ENCRYPTION_KEY_MISSING : ErrorCodes.DECRYPTION_FAILED, `cannot start this archive at line ${line}: the state there (the seed kept there, left by the previous archive or by the restore this directory began from) is sealed with age for ${settingOf(sealed)}, archive.encryption now asks for ${settingOf(now)}, and ${tried}`, {
     hint: `To archive on with the new setting, ${open} (it is read once, to start from); ${keep}.`,
     details: { line, sealedFor: sealed.recipients, passphrase: sealed.passphrase },
     ...(failure ? { cause: failure } : {}),

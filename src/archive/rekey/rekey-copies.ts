@@ -64,8 +64,6 @@ export interface RekeyContext {
   sources: ArchiveSources;
   archives: CatalogArchive[];
   recovery: RecoveryWriter | undefined;
-  /** Not read any more: every instance the sources hold is not this database's (see `dataDir`). */
-  instanceIds?: string[];
   /**
    * The data directory the rekey is for: its instance and its lineage are rekeyed (with its seeds, before it
    * ever archived). Without it, the instances of the archive directory's own archives and seeds.

@@ -280,10 +280,12 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       else {
         const lines = r.archives.map((a) => `rekeyed ${a.archiveId}: ${a.sources.join(', ') || 'no copy'}`);
         lines.push(`${r.shipments} shipments, ${r.seeds} seeds rekeyed${r.notEncrypted.length ? `; not encrypted, left as they are: ${r.notEncrypted.join(', ')}` : ''}`);
-        lines.push('Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
+        const alone = r.leftAlone;
+        if (alone.archives.length || alone.shipments) lines.push(`left alone: ${alone.archives.length} archives and ${alone.shipments} shipments of other databases (instances ${alone.instances.join(', ')})`);
+        lines.push(passphrase ? 'Set archive.encryption.passphrase to the new passphrase (BRI_AGE_PASSPHRASE for restores).' : 'Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
         printLine(lines.join('\n'), o);
       }
-      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; that copy still opens with the old identity only\n`);
+      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; ${f.state}\n`);
       // A wrong identity keeps its own exit code (12) when it is what stopped an archive.
       const coded = r.failures.find((f) => f.code !== undefined);
       return coded ? exitCodeFor(coded.code as ErrorCode) : r.failures.length ? 1 : EXIT_OK;

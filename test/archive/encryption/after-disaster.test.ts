@@ -24,7 +24,7 @@ async function write(dataDir: string, prefix: string, n: number): Promise<void> 
 }
 
 describe('after a disaster recovery of an age-encrypted database', () => {
-  it('the next create without the identity is ENCRYPTION_KEY_MISSING naming BRI_AGE_IDENTITY; with it, it archives on', async () => {
+  it('the restore leaves a sealed seed, so the next create needs no identity; with the seed gone it is ENCRYPTION_KEY_MISSING naming BRI_AGE_IDENTITY, and with the identity it archives on', async () => {
     const r = await tmp();
     const identity = await generateIdentity();
     const keyFile = path.join(r, 'key.txt');
@@ -42,6 +42,13 @@ describe('after a disaster recovery of an age-encrypted database', () => {
     const restored = await runCli(['restore', 'latest', '-d', dataDir, '-c', config, '-i', keyFile, '-q'], NO_AGE_ENV);
     expect(restored.code, restored.stderr).toBe(0);
     await write(dataDir, 'M', 2);
+    // The restore, which held the identity, left the state at the archive's end sealed for the recipients: the
+    // restored application archives on with public keys only.
+    const onward = await runCli(['archive', 'create', '-d', dataDir, '-c', config, '-q'], NO_AGE_ENV);
+    expect(onward.code, onward.stderr).toBe(0);
+    // With that seed gone, the state is only in the (sealed) previous archive: a key problem, said as one.
+    await write(dataDir, 'N', 2);
+    fs.rmSync(path.join(dataDir, 'archives', '.seeds'), { recursive: true, force: true });
     const without = await runCli(['archive', 'create', '-d', dataDir, '-c', config], NO_AGE_ENV);
     expect(without.code, without.stderr).toBe(12);
     expect(without.stderr).toMatch(/ENCRYPTION_KEY_MISSING[\s\S]*previous archive, encrypted with age/);
