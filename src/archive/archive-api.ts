@@ -3,7 +3,7 @@
  * thaw, inspect: catalog-api.ts) and what runs archives: create and the job's steps (upload,
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
-import { assertKnownOptions, typedIoError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
+import { assertKnownOptions, BriError, ErrorCodes, typedIoError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { foreignArchiveOfInstance, foreignBranchError } from './copies/foreign-branch.js';
 import type { ArchiveHost } from './archive-host.js';
@@ -32,7 +32,6 @@ import { resolveIdentity } from './crypto/verify-identity.js';
 import { rekeyNeedsIdentity } from './crypto/errors.js';
 import { rekeyCopies, type RekeyResult } from './rekey/rekey-copies.js';
 import type { RestoreApi } from './restore-api.js';
-import { BriError, ErrorCodes } from '../errors.js';
 
 /** The part of the restore API that db.archive answers history and read with. */
 export type PastReader = Pick<RestoreApi, 'history' | 'read'>;
@@ -223,6 +222,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         archiveDir: this.archiveDir,
         shippedEverywhere: () => this.shippingCtl.shippedEverywhere(),
         storedEverywhere: (id) => this.isStoredEverywhere(id),
+        knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
         remove: this.host.removeSegments,
         onStep: (step, item) => this.emit('cleanup', { step, ...(item !== undefined ? { item } : {}) }),
       }),
