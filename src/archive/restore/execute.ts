@@ -8,6 +8,7 @@
  * Never a half-restored directory: anything that fails before the swap leaves
  * the target as it was.
  */
+import { hookFailureText } from '../jobs/function-hook.js';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -317,7 +318,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     try {
       await opts.hooks?.afterRestore?.(result);
     } catch (err) {
-      result.hookErrors.push(`afterRestore: ${(err as Error).message}`);
+      result.hookErrors.push(`afterRestore: ${hookFailureText(err)}`);
       await Promise.resolve().then(() => opts.hooks?.onError?.(err, { ...plan, targetDir: target })).catch(() => undefined);
     }
     return result;
@@ -338,7 +339,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     if (isBriError(err)) throw err;
     // A failed system call (a full disk, a permission) is said as such; the target is as it was either way.
     if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`, journal.newDir);
-    throw restoreError(`restore failed: ${(err as Error).message}`, 'Nothing was swapped in; the target is as it was.', err);
+    throw restoreError(`restore failed: ${hookFailureText(err)}`, swapped ? `The restored directory is in place at ${target}; what failed came after the swap.` : 'Nothing was swapped in; the target is as it was.', err);
   } finally {
     if (lock && !swapped) await lock.release();
     await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
