@@ -127,7 +127,8 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   // name the same archive directory, NAS and key files from any working directory.
   const dir = path.dirname(file);
   config = pathsAtFile(config, ['localDir'], dir);
-  if (isBlock(config.encryption)) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
+  // identityFile may hold the key itself (as the API takes it): only a path is resolved against the file.
+  if (isBlock(config.encryption) && !/AGE-SECRET-KEY-|AGE-PLUGIN-|[\r\n]/i.test(String(config.encryption.identityFile ?? ''))) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
   const remoteAtFile = (r: unknown) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir) : r);
   if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote) };
   if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(remoteAtFile) };

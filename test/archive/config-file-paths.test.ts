@@ -43,6 +43,20 @@ describe('relative paths in a --config file', () => {
     await db.close();
   });
 
+  it('encryption.identityFile holding the key itself (as the API takes it) is used as the key, not resolved as a path beside the file', async () => {
+    const root = await makeTempDir('bri-config-paths-');
+    const dir = await dataDirWithOneDoc(root);
+    const identity = await generateIdentity();
+    const cfg = path.join(root, 'c.json');
+    fs.writeFileSync(cfg, JSON.stringify({ encryption: { recipients: [await identityToRecipient(identity)], identityFile: identity } }));
+    const created = await runCli(['archive', 'create', '-d', dir, '--config', cfg, '-q'], { BRI_AGE_IDENTITY: '' });
+    expect(created.code, created.stderr).toBe(0);
+    const target = path.join(root, 'restored');
+    const restored = await runCli(['restore', 'latest', '-d', dir, '--config', cfg, '--target', target, '-q'], { BRI_AGE_IDENTITY: '' });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).not.toMatch(/AGE-SECRET-KEY/);
+  });
+
   it('a gcs keyFilename and a local path are relative to the file; absolute ones stay as they are', async () => {
     const root = await makeTempDir('bri-config-paths-');
     const cfg = path.join(root, 'c.json');
