@@ -12,9 +12,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
-import { decryptChunks, encryptFile } from '../crypto/age-stream.js';
+import { decryptChunks } from '../crypto/age-stream.js';
+import { compressSealed } from '../create/encrypt-member.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from '../../format/manifest.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
@@ -89,17 +91,36 @@ function shipmentText(header: ShipmentHeader, texts: readonly string[]): Buffer 
 
 /**
  * The object body for lines `texts` (without newlines), zstd, written to `file`: compressed on the worker thread (a running database ships
- * from the writers' thread: zstd there was part of the write latency under shipping).
+ * from the writers' thread: zstd there was part of the write latency under shipping). Encrypted, zstd streams straight into age: the
+ * lines never touch the disk in the clear (they were staged as a plaintext `<file>.zst` first, which a kill left in the archive dir).
  */
 export async function encodeShipmentToFile(header: ShipmentHeader, texts: readonly string[], file: string, encryptTo?: AgeRecipients): Promise<{ size: number; sha256: string }> {
+  const body = Readable.from([shipmentText(header, texts)]);
   // A temporary file, read once by the upload: no fsync.
-  const plain = encryptTo ? `${file}.zst` : file;
-  const r = await compressToFile(Readable.from([shipmentText(header, texts)]), plain, { level: 3, durable: false });
-  if (!encryptTo) return { size: r.compressedSize, sha256: r.sha256 };
-  try {
-    return await encryptFile(plain, file, encryptTo, false);
-  } finally {
-    await fsp.rm(plain, { force: true });
+  if (!encryptTo) {
+    const r = await compressToFile(body, file, { level: 3, durable: false });
+    return { size: r.compressedSize, sha256: r.sha256 };
+  }
+  await sweepPlainShipmentTmps(path.dirname(file));
+  const r = await compressSealed(body, file, 3, 0, encryptTo);
+  return { size: r.compressedSize, sha256: r.sha256 };
+}
+
+/** What an older version staged an encrypted shipment's plaintext as (`<n>-<m>-<rand>.wal.zst` + `.zst`); nothing writes one any more. */
+const LEGACY_PLAIN_SUFFIX = '.wal.zst.zst';
+const swept = new Set<string>();
+
+/**
+ * Removes, once per process, the plaintext shipments a kill of an older version left in every instance's shipping
+ * directory beside `dir` (`<archiveDir>/.tmp/shipping-<instance>/`): WAL lines in the clear next to encrypted archives.
+ */
+async function sweepPlainShipmentTmps(dir: string): Promise<void> {
+  const root = path.dirname(dir);
+  if (swept.has(root)) return;
+  swept.add(root);
+  const dirs = (await fsp.readdir(root).catch(() => [] as string[])).filter((n) => n.startsWith('shipping-')).map((n) => path.join(root, n));
+  for (const d of dirs) {
+    for (const n of await fsp.readdir(d).catch(() => [] as string[])) if (n.endsWith(LEGACY_PLAIN_SUFFIX)) await fsp.rm(path.join(d, n), { force: true });
   }
 }
 
