@@ -4,7 +4,6 @@
  * later open rejected with an untyped EBUSY until the unmount. Refused up front now (the dry run too); a
  * recovery that cannot finish says a typed error.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -13,6 +12,7 @@ import { createDB } from '../../../src/db.js';
 import { BriError } from '../../../src/errors.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { mountTmpfs, umount } from '../../support/tmpfs.js';
 
 const tmp = useTempDirs('bri-mounts-inside-');
 
@@ -21,17 +21,6 @@ async function makeData(dataDir: string): Promise<void> {
   for (let i = 0; i < 3; i++) await db.set(`K${i}`, { i });
   await db.archive.create();
   await db.close();
-}
-
-/** Mounts a small tmpfs at `dir` (root on Linux only): null, or why it cannot (the test is then skipped, saying so). */
-function mountTmpfs(dir: string, options = 'size=4m'): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux to mount a tmpfs';
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
-  return r.status === 0 ? null : `mount failed: ${r.stderr.trim()}`;
-}
-
-function umount(dir: string): void {
-  spawnSync('umount', [dir]);
 }
 
 describe('a mount point inside the data directory restored in place', () => {

@@ -14,6 +14,7 @@ import { openRestore } from '../../../src/archive/restore-api.js';
 import { REPO_ROOT } from '../../support/child.js';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { mountTmpfs, umount } from '../../support/tmpfs.js';
 
 const tmp = useTempDirs('bri-target-checks-');
 
@@ -22,17 +23,6 @@ async function makeData(dataDir: string): Promise<void> {
   for (let i = 0; i < 3; i++) await db.set(`K${i}`, { i });
   await db.archive.create();
   await db.close();
-}
-
-/** Mounts a small tmpfs at `dir` (root on Linux only): null, or why it cannot (the test is then skipped, saying so). */
-function mountTmpfs(dir: string, options = 'size=4m'): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux to mount a tmpfs';
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { encoding: 'utf8' });
-  return r.status === 0 ? null : `mount failed: ${r.stderr.trim()}`;
-}
-
-function umount(dir: string): void {
-  spawnSync('umount', [dir]);
 }
 
 describe('an empty mount point as the target', () => {
