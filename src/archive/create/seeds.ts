@@ -228,9 +228,11 @@ async function rekeySealedSeed(archiveDir: string, instanceId: string, line: num
   const raw = await readFactsFile(archiveDir, instanceId, line);
   const bytes = await fsp.readFile(file);
   const was = raw.sealed as SealedSeedMember | undefined;
-  // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it.
-  if (was && sameRecipients(was, to) && createHash('sha256').update(bytes).digest('hex') === was.sha256) return false;
-  const { header, oldHeaderLength } = await rekeyHeader(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)), identity, to, path.basename(file));
+  const head = bytes.subarray(0, Math.min(bytes.length, 64 * 1024));
+  // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it. Every passphrase's facts say the same: the new one must open it.
+  const newKey = to.passphrase === undefined ? null : { identities: [], passphrases: [to.passphrase], source: 'the new passphrase' };
+  if (was && sameRecipients(was, to) && createHash('sha256').update(bytes).digest('hex') === was.sha256 && (newKey === null || (await rekeyHeader(head, newKey, to, file).then(() => true, () => false)))) return false;
+  const { header, oldHeaderLength } = await rekeyHeader(head, identity, to, path.basename(file));
   const next = Buffer.concat([header, bytes.subarray(oldHeaderLength)]);
   if (was) {
     // Whom it was sealed for before: a create still configured for them is told of the rekey, not opened for them again.

@@ -12,9 +12,10 @@ import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { processGone } from '../../store/lock/process-identity.js';
-import { readManifest } from '../package/reader.js';
+import { readManifest, readPackage } from '../package/reader.js';
 import { commitFile } from '../../store/durable-fs.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
+import { rekeyHeader } from '../crypto/age-rekey.js';
 import { rekeyPackage } from './rekey-package.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { rekeySealedSeeds } from '../create/seeds.js';
@@ -72,6 +73,8 @@ export interface RekeyContext {
 }
 
 const OLD_ONLY = 'it still opens with the old identity only';
+/** An age header is a few hundred bytes per recipient: the first 64 KiB of a member hold it. */
+const HEAD_BYTES = 64 * 1024;
 
 export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promise<RekeyResult> {
   const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, seeds: 0, leftAlone: { instances: [], archives: [], shipments: 0 }, failures: [] };
@@ -146,7 +149,7 @@ async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArc
   const localManifest = localFile ? await readManifest(localFile) : null;
   let file: string;
   let manifest: Manifest;
-  if (localFile && localManifest && sameAgeRecipients(localManifest, opts.to)) {
+  if (localFile && localManifest && (await alreadyFor(localFile, localManifest, opts.to))) {
     [file, manifest] = [localFile, localManifest];
   } else {
     // The file to rewrite: the local copy, else a verified copy downloaded from the first remote that has a good one.
@@ -200,6 +203,36 @@ function failureOf(err: unknown, context: string): { error: string; code: string
 function sameAgeRecipients(m: Manifest, to: AgeRecipients): boolean {
   const e = m.encryption;
   return e !== undefined && [...e.recipients].sort().join('\n') === [...to.recipients].sort().join('\n') && e.passphrase === (to.passphrase !== undefined);
+}
+
+/**
+ * Whether the archive at `file` is already encrypted for `to`. Every passphrase's manifest says the same
+ * (passphrase: true, no recipients): one for the new passphrase is told by that passphrase opening it, else
+ * rotating a passphrase kept every archive for the old one while its shipments moved to the new one.
+ */
+async function alreadyFor(file: string, m: Manifest, to: AgeRecipients): Promise<boolean> {
+  if (!sameAgeRecipients(m, to)) return false;
+  if (to.passphrase === undefined) return true;
+  const newKey: AgeIdentity = { identities: [], passphrases: [to.passphrase], source: 'the new passphrase' };
+  // A file that cannot be read or opened is not yet for `to`: rekeyPackage then says what is wrong with it.
+  return snapshotHead(file).then((head) => rekeyHeader(head, newKey, to, m.contents.snapshot.file)).then(() => true, () => false);
+}
+
+/** The first bytes of an archive's snapshot member: its age header is in them. */
+async function snapshotHead(file: string): Promise<Buffer> {
+  const head: Buffer[] = [];
+  let size = 0;
+  await readPackage(file, {
+    async member(info, data) {
+      if (info.kind !== 'snapshot') return;
+      for await (const c of data) {
+        if (size >= HEAD_BYTES) continue;
+        head.push(c);
+        size += c.length;
+      }
+    },
+  });
+  return Buffer.concat(head);
 }
 
 /** Stage directories of rekeys whose process is gone (killed): each can hold a whole archive. */
