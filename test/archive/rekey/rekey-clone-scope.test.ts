@@ -6,22 +6,13 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { ageKeyFile, NO_AGE_ENV } from '../../support/age-keys.js';
 
 const tmp = useTempDirs('bri-rekey-clone-');
-const NO_AGE_ENV = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
-
-async function keyFile(dir: string, name: string): Promise<{ file: string; recipient: string }> {
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  const file = path.join(dir, `${name}.txt`);
-  await fsp.writeFile(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
-  return { file, recipient };
-}
 
 async function write(dataDir: string, archive: object, tag: string, n: number, then?: 'archive'): Promise<string | undefined> {
   const db = await createDB({ storeConfig: { dataDir, archive } });
@@ -56,7 +47,7 @@ interface RekeyJson {
 describe('archive rekey of a clone that shares its origin\'s remote', () => {
   it('rekeys the clone\'s own seed and leaves the origin\'s archives and shipments for k1; the clone then archives and restores with k2', async () => {
     const r = await tmp();
-    const [k1, k2] = [await keyFile(r, 'k1'), await keyFile(r, 'k2')];
+    const [k1, k2] = [await ageKeyFile(r, 'k1'), await ageKeyFile(r, 'k2')];
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
     const remotes = [{ provider: 'local' as const, name: 'nas', path: nas }];

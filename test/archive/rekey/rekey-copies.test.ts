@@ -4,29 +4,20 @@
  * code. It rewrapped archive 1, then stopped on the sealed seed with a bare DECRYPTION_FAILED: nothing
  * said archive 1 now opens with the new key only.
  */
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { ageKeyFile } from '../../support/age-keys.js';
 
 const tmp = useTempDirs('bri-rekey-partial-');
-
-async function keyFile(dir: string, name: string): Promise<{ file: string; recipient: string }> {
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  const file = path.join(dir, `${name}.txt`);
-  await fsp.writeFile(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
-  return { file, recipient };
-}
 
 describe('archive rekey', () => {
   it('with an identity that opens only the first archive: lists it as rekeyed, the second archive and the seed as failed, exit 12', async () => {
     const r = await tmp();
     const dataDir = path.join(r, 'data');
-    const [k1, k2, k3] = [await keyFile(r, 'k1'), await keyFile(r, 'k2'), await keyFile(r, 'k3')];
+    const [k1, k2, k3] = [await ageKeyFile(r, 'k1'), await ageKeyFile(r, 'k2'), await ageKeyFile(r, 'k3')];
     let db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, encryption: { recipients: [k1.recipient] } } } });
     await db.set('A', { v: 1 });
     const first = (await db.archive.create()).manifest.archiveId;

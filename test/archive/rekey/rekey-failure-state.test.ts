@@ -5,28 +5,19 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { ageKeyFile, NO_AGE_ENV } from '../../support/age-keys.js';
 
 const tmp = useTempDirs('bri-rekey-state-');
 const IO_FAULTS = path.resolve('test/support/io-faults.ts');
-const NO_AGE_ENV = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
-
-async function keyFile(dir: string, name: string): Promise<{ file: string; recipient: string }> {
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  const file = path.join(dir, `${name}.txt`);
-  await fsp.writeFile(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
-  return { file, recipient };
-}
 
 describe('archive rekey failures', () => {
   it('an upload that fails after the local copy was rewrapped says the local copy opens with the new recipients only, the remote one with the old identity only', async () => {
     const r = await tmp();
-    const [k1, k2] = [await keyFile(r, 'k1'), await keyFile(r, 'k2')];
+    const [k1, k2] = [await ageKeyFile(r, 'k1'), await ageKeyFile(r, 'k2')];
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
     const archive = { remotes: [{ provider: 'local' as const, name: 'nas', path: nas }], compression: { level: 1 }, encryption: { recipients: [k1.recipient] } };

@@ -6,22 +6,13 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { ageKeyFile, NO_AGE_ENV } from '../../support/age-keys.js';
 
 const tmp = useTempDirs('bri-dr-seed-');
-const NO_AGE_ENV = { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' };
-
-async function keyFile(dir: string, name: string): Promise<{ file: string; recipient: string }> {
-  const identity = await generateIdentity();
-  const recipient = await identityToRecipient(identity);
-  const file = path.join(dir, `${name}.txt`);
-  await fsp.writeFile(file, `# public key: ${recipient}\n${identity}\n`, { mode: 0o600 });
-  return { file, recipient };
-}
 
 async function write(dataDir: string, archive: object, tag: string, n: number, then?: 'archive'): Promise<string | undefined> {
   const db = await createDB({ storeConfig: { dataDir, archive } });
@@ -48,7 +39,7 @@ async function contents(dataDir: string): Promise<unknown[]> {
 describe('restore latest of a lost age-encrypted, shipping database', () => {
   it('leaves the state at the archive end sealed: the restored app archives with public keys only, and that archive restores to its data', async () => {
     const r = await tmp();
-    const k1 = await keyFile(r, 'k1');
+    const k1 = await ageKeyFile(r, 'k1');
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
     const dataDir = path.join(r, 'prod');
