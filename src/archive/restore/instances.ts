@@ -77,10 +77,42 @@ function databases(instances: InstanceArchives[]): InstanceArchives[][] {
   return [...out.values()];
 }
 
-/** One database's instances made one after the other (each archived until the next began), as restores in place leave them. */
+/** Where the chain is known to pass, `line@time` (segments' first and last lines too) and `line:pointer`, by line. */
+function linePoints(i: InstanceArchives): Array<{ line: number; key: string }> {
+  const out = [...chainPoints(i)].map((key) => ({ line: Number(/^\d+/.exec(key)![0]), key }));
+  for (const m of i.chain) {
+    for (const s of m.contents.segments) {
+      if (s.firstTimestamp !== null) out.push({ line: s.firstLine, key: `${s.firstLine}@${s.firstTimestamp}` });
+      if (s.lastTimestamp !== null) out.push({ line: s.lastLine, key: `${s.lastLine}@${s.lastTimestamp}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether `older` wrote past the line where `newer` left its chain after `newer` began writing as itself: a
+ * clone archiving beside an origin that went on, not a restore in place (which begins after the old one's
+ * last line). A newer one holding no line of its own past that point cannot be told from a clone: forked too.
+ * Null: its first own line's time is unknown (no segment of its own begins there): the archives' times decide.
+ */
+function forkedPast(older: InstanceArchives, newer: InstanceArchives): boolean | null {
+  const olderKeys = new Set(linePoints(older).map((p) => p.key));
+  const shared = linePoints(newer).filter((p) => olderKeys.has(p.key)).reduce((l, p) => Math.max(l, p.line), -1);
+  const olderEnd = older.chain.reduce((a, b) => (b.timeRange.walLines.end > a.timeRange.walLines.end ? b : a));
+  if (olderEnd.timeRange.walLines.end <= shared) return false;
+  if (newer.chain.every((m) => m.timeRange.walLines.end <= shared)) return true;
+  const own = newer.chain.flatMap((m) => m.contents.segments).filter((s) => s.firstLine > shared && s.firstTimestamp !== null);
+  if (own.length === 0) return null;
+  return olderEnd.timeRange.end.getTime() > Math.min(...own.map((s) => s.firstTimestamp!));
+}
+
+/**
+ * One database's instances made one after the other, as restores in place leave them: each began after the
+ * one before stopped, both in time (archives) and by line (nothing written past where the next began).
+ */
 function oneAfterAnother(db: InstanceArchives[]): boolean {
   const ordered = [...db].sort((a, b) => a.firstCreated - b.firstCreated);
-  return ordered.every((i, k) => k === 0 || ordered[k - 1]!.newest.createdAt.getTime() <= i.firstCreated);
+  return ordered.every((i, k) => k === 0 || (ordered[k - 1]!.newest.createdAt.getTime() <= i.firstCreated && ordered.slice(0, k).every((o) => forkedPast(o, i) !== true)));
 }
 
 function describe(i: InstanceArchives): string {
