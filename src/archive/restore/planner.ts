@@ -94,19 +94,20 @@ export function archiveHolding<A extends { manifest: Manifest }>(archives: reado
  * No archive or shipment holds `ts`. Past the last of them (`after`: its line, and the data directory's end
  * when it was read), the way on is the newest state, or archiving the lines only the directory's WAL holds.
  */
-function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null }): BriError {
+function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null; instance?: string }): BriError {
   const ranges = timeline(archives);
   // An instance with no archive yet has its shipped WAL for its whole range.
   const whole = shipped?.afterLine === 0 && shipped.startTime !== null ? ` holds ${new Date(shipped.startTime).toISOString()} .. ` : ' reaches ';
   const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source}${whole}${new Date(shipped.endTime).toISOString()}${whole === ' reaches ' ? '' : ` (lines 1..${shipped.throughLine})`}` : '';
   return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}${reach}`, {
-    hint: after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir),
+    hint: after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir, after.instance),
     details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })), ...(shipped?.endTime ? { shippedThrough: new Date(shipped.endTime) } : {}) },
   });
 }
 
-function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null): string {
-  const latest = `\`bri restore latest\` restores the newest state there is (line ${line})`;
+/** `instance`: the one the user named, kept in the command offered (without it, `latest` may pick another). */
+function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null, instance?: string): string {
+  const latest = `\`bri restore latest${instance === undefined ? '' : ` --instance ${instance}`}\` restores the newest state there is (line ${line})`;
   if (ts > Date.now()) return `That moment has not come yet: ${latest}.`;
   if (dir !== null && dir.lastLine > line) return `The data directory's WAL holds lines ${line + 1}..${dir.lastLine}, in no archive: \`bri archive create\` archives them, then restore to that moment; or ${latest}.`;
   return `${latest[0]!.toUpperCase()}${latest.slice(1)}; lines written after it, if any, are only in the WAL of the database that wrote them (\`bri archive create\` there archives them).`;
@@ -123,7 +124,7 @@ async function pastTheEnd(ctx: PlannerContext, latest: RestorePlan, shipped: Shi
   const found = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
   const dir = found?.instanceId === latest.instanceId ? found : null;
   // (A shipped chain with a gap restores only up to it, not to its end.)
-  if (dir === null || dir.lastLine > line || (shipped !== null && shipped.gapAt !== null) || ts > Date.now()) throw notFound(ts, archives, shipped, { line, dir });
+  if (dir === null || dir.lastLine > line || (shipped !== null && shipped.gapAt !== null) || ts > Date.now()) throw notFound(ts, archives, shipped, { line, dir, instance: ctx.explicitInstance });
   const pastLastLine = { line, timestamp: shipped?.endTime ?? m!.timeRange.end.getTime() };
   return { ...latest, target: { kind: 'timestamp', timestamp: ts }, untilTimestamp: null, shipped, pastLastLine };
 }
