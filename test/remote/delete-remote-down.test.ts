@@ -37,7 +37,7 @@ async function archived(): Promise<{ dataDir: string; ids: string[]; up: string;
   const down = path.join(root, 'down.json');
   await fsp.writeFile(up, JSON.stringify({ remotes: [s3] }));
   // Nothing listens on port 9 here: the remote is down.
-  await fsp.writeFile(down, JSON.stringify({ remotes: [{ ...s3, endpoint: 'http://127.0.0.1:9', retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } } satisfies RemoteConfig] }));
+  await fsp.writeFile(down, JSON.stringify({ remotes: [{ ...s3, endpoint: 'http://127.0.0.1:9', retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } } as RemoteConfig] }));
   return { dataDir, ids, up, down };
 }
 
