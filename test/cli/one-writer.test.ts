@@ -61,6 +61,8 @@ describe('one writer', () => {
       }
       expect(await tree(archives)).toEqual(before);
       expect(fs.existsSync(nas)).toBe(false);
+      // A remote that cannot be listed is said by prune (exit 40/41): the readers run with it in place.
+      await fsp.mkdir(nas);
       const readers: string[][] = [
         ['archive', 'list', ...base],
         ['archive', 'get', first, ...base],
