@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
+import { isIdentityText } from '../format/input.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
 import { assertDataDir } from '../store/data-dir.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
@@ -128,7 +129,7 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   const dir = path.dirname(file);
   config = pathsAtFile(config, ['localDir'], dir);
   // identityFile may hold the key itself (as the API takes it): only a path is resolved against the file.
-  if (isBlock(config.encryption) && !/AGE-SECRET-KEY-|AGE-PLUGIN-|[\r\n]/i.test(String(config.encryption.identityFile ?? ''))) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
+  if (isBlock(config.encryption) && !isIdentityText(String(config.encryption.identityFile ?? ''))) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
   const remoteAtFile = (r: unknown) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir) : r);
   if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote) };
   if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(remoteAtFile) };

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { BriError, ErrorCodes } from '../errors.js';
 import { isValidInstanceId } from '../format/ids.js';
-import { assertNotEmpty, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
+import { assertNotEmpty, isIdentityText, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
 
 export function defaultDataDir(): string {
@@ -72,7 +72,7 @@ export function identityOpt(raw: Record<string, unknown>): { identity?: string }
   if (raw.identity === undefined) return {};
   const given = String(raw.identity);
   // The key itself on the command line is in `ps` and shell history for every user: refused, and never repeated.
-  if (/AGE-SECRET-KEY-|AGE-PLUGIN-|[\r\n]/i.test(given)) {
+  if (isIdentityText(given)) {
     throw new BriError(ErrorCodes.USAGE, '--identity takes the path of an identity file, and was given the key itself', {
       hint: 'Put the key in a file readable only by you (age-keygen -o key.txt) and give its path, or set BRI_AGE_IDENTITY; other users can read a command line (ps).',
       details: { flag: '--identity' },

@@ -194,3 +194,12 @@ export function parseChoice<T extends string>(text: string, choices: readonly T[
 export function assertNotEmpty(value: unknown, flag: string): void {
   if (value === '') throw usage(`${flag} is empty`, `Give ${flag} a value, or leave the option out for its default (a shell variable that is not set gives an empty one).`, { flag });
 }
+
+/**
+ * Whether a value meant as a path holds age identity text instead: a key, or an identity file's lines
+ * (`BRI_AGE_IDENTITY="$(cat key.txt)"` starts with its '# created:' comment). Such a value is the key and
+ * is never quoted: quoting it as a path put the secret key in the message, the hint and the details.
+ */
+export function isIdentityText(value: string): boolean {
+  return /AGE-(SECRET-KEY|PLUGIN)-/i.test(value) || /[\r\n]/.test(value);
+}

@@ -7,6 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import { Decrypter, Encrypter, identityToRecipient, type Identity, type Stanza } from 'age-encryption';
 import { BriError, ErrorCodes, ioHint } from '../../errors.js';
+import { isIdentityText } from '../../format/input.js';
 
 /** What encrypts: age recipients (X25519 `age1...`, hybrid `age1pq1...`), or a passphrase (scrypt recipient) instead. */
 export interface AgeRecipients {
@@ -96,16 +97,6 @@ async function readIdentityFile(path: string, via: string): Promise<AgeIdentity>
     });
   }
   return parseIdentityText(text, path);
-}
-
-/**
- * Whether a value meant as a path holds identity text instead: a key, or an identity file's lines
- * (`BRI_AGE_IDENTITY="$(cat key.txt)"` starts with its '# created:' comment). Such a value is read
- * as the key and never quoted: quoting it as a path put the secret key in the message, the hint
- * and the details.
- */
-function isIdentityText(value: string): boolean {
-  return /AGE-(SECRET-KEY|PLUGIN)-/i.test(value) || /[\r\n]/.test(value);
 }
 
 /** The identity in `value`: its text when it holds one (named by `source` only), else the file at that path. */
