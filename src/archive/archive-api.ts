@@ -16,9 +16,9 @@ import { assertArchiveDirOwner, instancesArchivedBy, recordArchiveDirOwner } fro
 import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
-import { cleanupArchivedWal, guarded, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
+import { cleanupArchivedWal, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
-import { withHarmlessOptions } from './jobs/caller-callbacks.js';
+import { guarded, withHarmlessOptions } from './jobs/caller-callbacks.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';

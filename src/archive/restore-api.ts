@@ -22,7 +22,7 @@ import { verifyRemoteCopy } from './copies/copy-ops.js';
 import { unreadableCopiesOf } from './copies/id-lookup.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
-import { withHarmless } from './jobs/archive-job.js';
+import { withHarmless } from './jobs/caller-callbacks.js';
 import { findForTimestamp, instanceArchives, parseRestoreTarget, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
 import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import type { ArchiveRepairer } from './package/repairer.js';
