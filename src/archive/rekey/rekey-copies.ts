@@ -19,8 +19,8 @@ import { rekeyHeader } from '../crypto/age-rekey.js';
 import { rekeyPackage } from './rekey-package.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { rekeySealedSeeds } from '../create/seeds.js';
-import { rekeyShipments } from '../shipping/rekey-shipments.js';
-import { instancesOfThisDatabase, ownShipmentsOnly, type ShipmentsSeen } from './rekey-scope.js';
+import { rekeyShipments, type ShipmentsSeen } from '../shipping/rekey-shipments.js';
+import { instancesOfThisDatabase } from './rekey-scope.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { downloadTo } from '../copies/copy-ops.js';
 import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
@@ -120,7 +120,7 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
       for (const remote of ctx.sources.remotes.filter((r) => allowed(r.name))) {
         const seen: ShipmentsSeen = { otherInstances: others, othersLeft: 0, rewritten: 0 };
         try {
-          out.shipments += await rekeyShipments(ownShipmentsOnly(remote, own, seen), path.join(stageRoot, 'shipments'), opts.identity, opts.to);
+          out.shipments += await rekeyShipments(remote, path.join(stageRoot, 'shipments'), opts.identity, opts.to, { instances: own, seen });
         } catch (err) {
           out.shipments += seen.rewritten;
           const state = seen.rewritten > 0 ? `${seen.rewritten} shipments on ${remote.name} were rewrapped before it and open with the new recipients only; this one and the rest still open with the old identity only` : `the shipments on ${remote.name} still open with the old identity only`;

@@ -12,11 +12,28 @@ import type { RemoteSource } from '../copies/sources.js';
 import { listShipments } from './shipped-catalog.js';
 import { decodeShipment, shipmentMetadata } from './shipment.js';
 
-/** Rekeys every encrypted shipment on `remote`; answers how many were rewritten. */
-export async function rekeyShipments(remote: RemoteSource, tmpDir: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<number> {
+/** What a rekey saw of the shipments on one remote: other databases' left alone, and how many it rewrote (so far, on a failure). */
+export interface ShipmentsSeen {
+  otherInstances: Set<string>;
+  othersLeft: number;
+  rewritten: number;
+}
+
+/**
+ * Rekeys every encrypted shipment of the `instances` on `remote` (every instance's when not given: another
+ * database's shipments on a shared remote are counted in `seen`, never rewritten); answers how many were
+ * rewritten, and counts them in `seen` as they are put, so that a failure half way says how many already
+ * open with the new recipients only.
+ */
+export async function rekeyShipments(remote: RemoteSource, tmpDir: string, identity: AgeIdentity | null, to: AgeRecipients, scope?: { instances: ReadonlySet<string>; seen: ShipmentsSeen }): Promise<number> {
   let n = 0;
   await fsp.mkdir(tmpDir, { recursive: true });
-  for (const refs of (await listShipments(remote)).values()) {
+  for (const [instanceId, refs] of await listShipments(remote)) {
+    if (scope && !scope.instances.has(instanceId)) {
+      scope.seen.otherInstances.add(instanceId);
+      scope.seen.othersLeft += refs.length;
+      continue;
+    }
     for (const ref of refs) {
       if (!ref.encrypted) continue;
       const parts: Buffer[] = [];
@@ -34,6 +51,7 @@ export async function rekeyShipments(remote: RemoteSource, tmpDir: string, ident
         await fsp.rm(file, { force: true });
       }
       n++;
+      if (scope) scope.seen.rewritten++;
     }
   }
   return n;
