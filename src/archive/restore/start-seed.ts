@@ -8,7 +8,8 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { SwapJournal } from '../../store/dir-swap.js';
 import type { ArchiveState } from '../../store/archive-state.js';
-import { decodeSnapshot } from '../../format/snapshot-file.js';
+import { literalDocumentPiece } from '../../format/literal-state.js';
+import { decodeSnapshot, encodeSnapshot, snapshotTextChunks } from '../../format/snapshot-file.js';
 import { WAL_DIR } from '../../store/layout.js';
 import { recover } from '../../store/recovery.js';
 import { writeSnapshot } from '../../store/snapshot-store.js';
@@ -70,7 +71,7 @@ async function keepEndAsSeed(plan: RestorePlan, state: ArchiveState, built: Buil
   const remove = () => removeSeed(place.dir, state.instanceId, end);
   const scratch = path.join(journal.newDir, END_STATE_SCRATCH);
   try {
-    const text = await stateAtArchiveEnd(plan, built, opts, journal.newDir, scratch);
+    const text = stateBuiltAtArchiveEnd(plan, built, opts) ?? (await stateAtArchiveEnd(plan, built, opts, journal.newDir, scratch));
     const facts = { documents: text.documents, collections: text.collections, version: SNAPSHOT_MEMBER_VERSION };
     await writeSealedSeed(place.dir, state.instanceId, end, text.snapshot, facts, { recipients: m.encryption.recipients }, opts.key !== undefined);
   } catch (err) {
@@ -82,6 +83,21 @@ async function keepEndAsSeed(plan: RestorePlan, state: ArchiveState, built: Buil
   }
   if (place.moveIn) journal.moveIn = [place.moveIn];
   return place.outside ? remove : null;
+}
+
+/**
+ * The snapshot text at the archive's last line when the build ended there (no shipped line after it): the
+ * state the build replayed, written as the build writes its own snapshot (documents as their literals), so
+ * that the archive is not replayed a second time.
+ */
+function stateBuiltAtArchiveEnd(plan: RestorePlan, built: Built, opts: RestoreOptions): { snapshot: string | Iterable<string>; documents: number; collections: number } | null {
+  const m = plan.archive!.manifest;
+  const state = built.expected;
+  if (state === null || built.lastLine !== m.timeRange.walLines.end) return null;
+  const snapshot = { version: SNAPSHOT_MEMBER_VERSION, walLine: m.timeRange.walLines.end, timestamp: m.timeRange.end.getTime(), state };
+  // BRI's own encryption at rest needs the whole text; otherwise the pieces stream into zstd and age.
+  const text = opts.key ? encodeSnapshot(snapshot, opts.key, literalDocumentPiece) : snapshotTextChunks(snapshot, literalDocumentPiece);
+  return { snapshot: text, documents: state.documents.size, collections: state.collections.size };
 }
 
 /**

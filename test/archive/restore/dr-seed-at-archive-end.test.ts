@@ -14,19 +14,19 @@ import { ageKeyFile, NO_AGE_ENV } from '../../support/age-keys.js';
 
 const tmp = useTempDirs('bri-dr-seed-');
 
-async function write(dataDir: string, archive: object, tag: string, n: number, then?: 'archive'): Promise<string | undefined> {
-  const db = await createDB({ storeConfig: { dataDir, archive } });
+async function write(dataDir: string, archive: object, tag: string, n: number, then?: 'archive', encryptionKey?: string): Promise<string | undefined> {
+  const db = await createDB({ storeConfig: { dataDir, archive, ...(encryptionKey ? { encryptionKey } : {}) } });
   try {
     for (let i = 0; i < n; i++) await db.set(`K_${i % 10}`, { tag, i });
-    await db.archive.flushShipping();
+    if ((archive as { continuous?: unknown }).continuous) await db.archive.flushShipping();
     return then === 'archive' ? (await db.archive.create()).manifest.archiveId : undefined;
   } finally {
     await db.close();
   }
 }
 
-async function contents(dataDir: string): Promise<unknown[]> {
-  const db = await createDB({ storeConfig: { dataDir } });
+async function contents(dataDir: string, encryptionKey?: string): Promise<unknown[]> {
+  const db = await createDB({ storeConfig: { dataDir, ...(encryptionKey ? { encryptionKey } : {}) } });
   try {
     const out: unknown[] = [];
     for (let i = 0; i < 10; i++) out.push(await db.get(`K_${i}`));
@@ -68,5 +68,63 @@ describe('restore latest of a lost age-encrypted, shipping database', () => {
     expect(back.stdout).toContain(second!);
     expect(await contents(again)).toEqual(expected);
     expect(expected[4]).toEqual({ tag: 'p3', i: 4 });
+  }, 120_000);
+  it('without shipped lines after the archive (the seed is the state the restore built): the app writes, closes, and archives with public keys only', async () => {
+    const r = await tmp();
+    const k1 = await ageKeyFile(r, 'k1');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const dataDir = path.join(r, 'prod');
+    const archive = { remotes: [{ provider: 'local' as const, name: 'nas', path: nas }], compression: { level: 1 }, encryption: { recipients: [k1.recipient] } };
+    const cfg = path.join(r, 'cfg.json');
+    await fsp.writeFile(cfg, JSON.stringify({ archive }));
+
+    await write(dataDir, archive, 'p1', 20, 'archive');
+    await fsp.rm(dataDir, { recursive: true, force: true });
+
+    const res = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file], NO_AGE_ENV);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/through (absolute )?line 20\b/);
+    expect(res.stdout + res.stderr).not.toMatch(/WARNING/);
+
+    // Written and closed first: the directory's snapshot moves past line 20, where the next archive starts.
+    await write(dataDir, archive, 'p2', 7);
+    const second = await write(dataDir, archive, 'p3', 5, 'archive');
+    expect(second).toBeDefined();
+    const expected = await contents(dataDir);
+
+    const again = path.join(r, 'again');
+    const back = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file, '--target', again], NO_AGE_ENV);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain(second!);
+    expect(await contents(again)).toEqual(expected);
+    expect(expected[6]).toEqual({ tag: 'p2', i: 6 });
+    expect(expected[4]).toEqual({ tag: 'p3', i: 4 });
+  }, 120_000);
+  it('the same for a directory also encrypted at rest (BRI\'s key): the seed is the built state under that key', async () => {
+    const r = await tmp();
+    const k1 = await ageKeyFile(r, 'k1');
+    const dataDir = path.join(r, 'prod');
+    const key = 'b'.repeat(64);
+    const archive = { localDir: path.join(r, 'nas'), compression: { level: 1 }, encryption: { recipients: [k1.recipient] } };
+    const cfg = path.join(r, 'cfg.json');
+    await fsp.writeFile(cfg, JSON.stringify({ archive }));
+    const env = { ...NO_AGE_ENV, BRI_ENCRYPTION_KEY: key };
+
+    await write(dataDir, archive, 'p1', 20, 'archive', key);
+    await fsp.rm(dataDir, { recursive: true, force: true });
+    const res = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file], env);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout + res.stderr).not.toMatch(/WARNING/);
+
+    await write(dataDir, archive, 'p2', 7, undefined, key);
+    const second = await write(dataDir, archive, 'p3', 5, 'archive', key);
+    const expected = await contents(dataDir, key);
+    const again = path.join(r, 'again');
+    const back = await runCli(['restore', 'latest', '-d', dataDir, '-c', cfg, '-i', k1.file, '--target', again], env);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain(second!);
+    expect(await contents(again, key)).toEqual(expected);
+    expect(expected[6]).toEqual({ tag: 'p2', i: 6 });
   }, 120_000);
 });
