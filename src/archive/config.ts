@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { durationMs, parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
 import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
-import { functionHook } from './jobs/function-hook.js';
+import { boundedFunction, functionHook } from './jobs/function-hook.js';
 import type { RestoreHooks } from './restore/execute.js';
 import { triggersSchema } from './jobs/scheduler.js';
 import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
@@ -38,10 +38,12 @@ const errorCorrection = z.strictObject({
 const fn = <F>() => z.custom<F>((v) => typeof v === 'function', { message: 'must be a function' });
 const argv = z.array(z.string().min(1)).min(1);
 const command = z.strictObject({ command: z.union([z.string().min(1), argv]), timeoutMs: durationMs(1).optional(), cwd: z.string().min(1).optional() });
+/** A function with its own time limit (API): { function, timeoutMs }. */
+const timedFunction = <F>() => z.strictObject({ function: fn<F>(), timeoutMs: durationMs(1).optional() });
 /** A hook: a function (API), or a command (JSON config): a shell line, an argv, or { command, timeoutMs, cwd }. */
 const hook = <F>() =>
   z
-    .union([fn<F>(), z.string().min(1), argv, command], { message: 'must be a function, a command line, an argv array, or { command, timeoutMs, cwd }' })
+    .union([fn<F>(), timedFunction<F>(), z.string().min(1), argv, command], { message: 'must be a function, { function, timeoutMs }, a command line, an argv array, or { command, timeoutMs, cwd }' })
     .optional();
 const hooks = z.strictObject({
   beforeArchive: hook<NonNullable<ArchiveHooks['beforeArchive']>>(),
@@ -125,8 +127,8 @@ export interface ArchiveHooks {
   onError?(error: unknown): void | Promise<void>;
 }
 
-/** A hook as the configuration takes it: a function, or a command (see command-hook.ts). */
-export type HookSetting<F> = F | string | string[] | CommandHookSpec;
+/** A hook as the configuration takes it: a function (with its time limit, or the default 5 minutes), or a command (see command-hook.ts). */
+export type HookSetting<F> = F | { function: F; timeoutMs?: number } | string | string[] | CommandHookSpec;
 export type HookSettings<H> = { [K in keyof H]?: HookSetting<NonNullable<H[K]>> };
 
 /** The archive configuration as a caller writes it (createDB's storeConfig.archive, the JSON of --config): the schema's input. */
@@ -146,8 +148,11 @@ function asFunctions<H>(settings: Record<string, unknown> | undefined, wrapFunct
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(settings)) {
     if (v === undefined) continue;
-    if (typeof v === 'function') out[name] = wrapFunctions ? functionHook(name, v as (...a: never[]) => unknown) : v;
-    else out[name] = commandHook(name, typeof v === 'string' || Array.isArray(v) ? { command: v as string | string[] } : (v as CommandHookSpec));
+    if (typeof v === 'function') out[name] = wrapFunctions ? functionHook(name, v as (...a: never[]) => unknown) : boundedFunction(name, v as (...a: never[]) => unknown);
+    else if (typeof v === 'object' && v !== null && 'function' in v) {
+      const spec = v as { function: (...a: never[]) => unknown; timeoutMs?: number };
+      out[name] = wrapFunctions ? functionHook(name, spec.function, spec.timeoutMs) : boundedFunction(name, spec.function, spec.timeoutMs);
+    } else out[name] = commandHook(name, typeof v === 'string' || Array.isArray(v) ? { command: v as string | string[] } : (v as CommandHookSpec));
   }
   return out as H;
 }

@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { BriError, ErrorCodes } from '../../errors.js';
+import { DEFAULT_HOOK_TIMEOUT_MS, markBounded } from './function-hook.js';
 import { killProcessGroup, startInTrackedGroup } from './hook-process-groups.js';
 
 /** A hook command: a shell command line, or an argv run without a shell. */
@@ -18,7 +19,6 @@ export interface CommandHookSpec {
   cwd?: string;
 }
 
-export const DEFAULT_HOOK_TIMEOUT_MS = 5 * 60_000;
 /** How much of the command's stderr a failure quotes. */
 const STDERR_TAIL = 2000;
 
@@ -130,5 +130,6 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
 
 /** A hook function that runs the command (the shape function hooks have; onError's arguments become `{ error, plan }`). */
 export function commandHook(hook: string, spec: CommandHookSpec): (first?: unknown, second?: unknown) => Promise<void> {
-  return (first?: unknown, second?: unknown) => runCommandHook(hook, spec, hook === 'onError' ? { error: first, ...(second !== undefined ? { plan: second } : {}) } : first);
+  // Bounded by its own timeout (the command is killed past it): not given the functions' one on top.
+  return markBounded((first?: unknown, second?: unknown) => runCommandHook(hook, spec, hook === 'onError' ? { error: first, ...(second !== undefined ? { plan: second } : {}) } : first));
 }

@@ -22,11 +22,68 @@ function thrownText(err: unknown): string {
   })();
 }
 
-/** The hook as a function that runs it marked as inside a hook, its failure HOOK_FAILED naming the hook. */
-export function functionHook<F extends (...a: never[]) => unknown>(hook: string, fn: F): (...a: Parameters<F>) => Promise<void> {
-  return async (...args: Parameters<F>) => {
+/** How long a hook may run (a command is killed past it; a function is no longer waited for). */
+export const DEFAULT_HOOK_TIMEOUT_MS = 5 * 60_000;
+
+/** Hooks that end in bounded time already: commands (killed past their timeout) and functions given one here. */
+const bounded = new WeakSet<object>();
+
+export function markBounded<F extends (...a: never[]) => unknown>(f: F): F {
+  bounded.add(f);
+  return f;
+}
+
+/**
+ * Runs a function hook, no longer waiting for it past `timeoutMs`: HOOK_FAILED, as a command past its timeout.
+ * A function cannot be stopped: a hook awaiting a request that never answers would otherwise hold the run (and
+ * the archive job, and close()) forever.
+ */
+function settledWithin<T>(hook: string, timeoutMs: number, run: () => T | Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} did not settle within ${timeoutMs} ms: the run goes on without it`, {
+          hint: `The function may still be running (it cannot be stopped). Make it settle (a timeout of its own on what it waits for), or give it more time: { function, timeoutMs }.`,
+          details: { hook, timeoutMs, cause: 'timeout' },
+        }),
+      );
+    }, timeoutMs);
+    Promise.resolve()
+      .then(run)
+      .then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+  });
+}
+
+/** A function hook bounded in time, its own errors left as they are thrown (a restore's hooks). */
+export function boundedFunction<F extends (...a: never[]) => unknown>(hook: string, fn: F, timeoutMs = DEFAULT_HOOK_TIMEOUT_MS): (...a: Parameters<F>) => Promise<void> {
+  if (bounded.has(fn)) return fn as unknown as (...a: Parameters<F>) => Promise<void>;
+  return markBounded(async (...args: Parameters<F>) => {
+    await settledWithin(hook, timeoutMs, () => fn(...args));
+  });
+}
+
+/** Every function of a hooks object bounded in time (those already bounded, commands included, kept as they are). */
+export function boundedHooks<H extends object>(hooks: H | undefined): H | undefined {
+  if (!hooks) return hooks;
+  const out: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(hooks)) out[name] = typeof v === 'function' ? boundedFunction(name, v as (...a: never[]) => unknown) : v;
+  return out as H;
+}
+
+/** The hook as a function that runs it marked as inside a hook, its failure (or its running past `timeoutMs`) HOOK_FAILED naming the hook. */
+export function functionHook<F extends (...a: never[]) => unknown>(hook: string, fn: F, timeoutMs = DEFAULT_HOOK_TIMEOUT_MS): (...a: Parameters<F>) => Promise<void> {
+  return markBounded(async (...args: Parameters<F>) => {
     try {
-      await insideHook.run(hook, () => fn(...args));
+      await settledWithin(hook, timeoutMs, () => insideHook.run(hook, () => fn(...args)));
     } catch (err) {
       if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED) throw err;
       throw new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} failed: ${thrownText(err)}`, {
@@ -35,7 +92,7 @@ export function functionHook<F extends (...a: never[]) => unknown>(hook: string,
         cause: err,
       });
     }
-  };
+  });
 }
 
 /**

@@ -8,7 +8,7 @@
  * Never a half-restored directory: anything that fails before the swap leaves
  * the target as it was.
  */
-import { hookFailureText } from '../jobs/function-hook.js';
+import { boundedHooks, hookFailureText } from '../jobs/function-hook.js';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -172,7 +172,9 @@ export function assertRestoreCallOptions(opts: unknown, clone: boolean, call: st
   if (id !== undefined) assertInstanceId(id as string);
 }
 
-export async function executeRestore(given: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+export async function executeRestore(given: RestorePlan, options: RestoreOptions): Promise<RestoreResult> {
+  // A caller's function hooks, bounded in time: one that never settles must not hold the restore and its lock forever.
+  const opts = options.hooks ? { ...options, hooks: boundedHooks(options.hooks) } : options;
   if (opts.newInstanceId !== undefined) assertInstanceId(opts.newInstanceId, 'new instance id');
   // A clone is a new instance: its plan (and its dry run) says the chain forks.
   const plan = opts.newInstanceId !== undefined && given.continuesChain ? { ...given, continuesChain: false } : given;

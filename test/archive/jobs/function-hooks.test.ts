@@ -95,4 +95,46 @@ describe('archive hooks that are functions', () => {
       await before.close();
     }
   });
+  it('a function hook that never settles is HOOK_FAILED past its timeoutMs ({ function, timeoutMs }): beforeArchive stops the run, afterArchive is a hook error, and close() and later creates finish', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const never = () => new Promise<void>(() => undefined);
+    let stall = true;
+    const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, hooks: { beforeArchive: { function: () => (stall ? never() : undefined), timeoutMs: 200 }, afterArchive: { function: never, timeoutMs: 200 } } } } });
+    await db.set('A', { v: 1 });
+    const stopped = await settled(db.archive.create()).catch((e: unknown) => e);
+    expect(stopped).toMatchObject({ code: 'HOOK_FAILED', details: { hook: 'beforeArchive', timeoutMs: 200 } });
+    expect((stopped as Error).message).toMatch(/did not settle within 200 ms/);
+    stall = false;
+    const made = await settled(db.archive.create());
+    expect(made.hookErrors).toEqual([expect.stringMatching(/^afterArchive: .*did not settle within 200 ms/)]);
+    await settled(db.close());
+  });
+
+  it('a restore hook that never settles is HOOK_FAILED past its timeoutMs: a stalled beforeRestore swaps nothing in and leaves no lock; a stalled afterRestore leaves the restore in place', async () => {
+    const r = await tmp();
+    const dataDir = path.join(r, 'data');
+    const never = () => new Promise<void>(() => undefined);
+    const make = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+    await make.set('A', { v: 1 });
+    await make.archive.create();
+    await make.close();
+    const target = path.join(r, 'restored');
+    const before = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, restoreHooks: { beforeRestore: { function: never, timeoutMs: 200 } } } } });
+    await expect(settled(before.restore.fromLatest({ targetDir: target }))).rejects.toMatchObject({ code: 'HOOK_FAILED', details: { hook: 'beforeRestore' } });
+    await settled(before.close());
+    const after = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 }, restoreHooks: { afterRestore: { function: never, timeoutMs: 200 } } } } });
+    const done = await settled(after.restore.fromLatest({ targetDir: target }));
+    expect(done.hookErrors).toEqual([expect.stringMatching(/^afterRestore: .*did not settle within 200 ms/)]);
+    await settled(after.close());
+    const back = await createDB({ storeConfig: { dataDir: target } });
+    expect(await back.get('A')).toEqual({ v: 1 });
+    await back.close();
+  });
+
+  it('{ function } must hold a function, and timeoutMs a duration: CONFIG_INVALID', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    for (const bad of [{ function: 'notify.sh' }, { function: () => undefined, timeoutMs: 0 }, { function: () => undefined, timeoutMs: 10, cwd: '/' }]) {
+      await expect(createDB({ storeConfig: { dataDir, archive: { hooks: { afterArchive: bad as never } } } })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    }
+  });
 });
