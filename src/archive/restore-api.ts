@@ -20,11 +20,11 @@ import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
 import { verifyRemoteCopy } from './copies/copy-ops.js';
 import { unreadableCopiesOf } from './copies/id-lookup.js';
-import type { ProgressListener } from './package/progress.js';
 import { par2Repairer } from './package/repairer.js';
 import { withHarmless } from './jobs/caller-callbacks.js';
 import { findForTimestamp, instanceArchives, parseRestoreTarget, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
-import { assertRestoreCallOptions, executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
+import { executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
+import { assertRestoreCallOptions, tellRestoreFailure, type RestoreCallOptions } from './restore/call-options.js';
 import type { ArchiveRepairer } from './package/repairer.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
@@ -43,26 +43,7 @@ import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './c
 
 export { par2Repairer } from './package/repairer.js';
 
-export interface RestoreCallOptions {
-  /** Where to restore (default: the data directory). */
-  targetDir?: string;
-  verify?: boolean;
-  cleanExisting?: boolean;
-  force?: boolean;
-  dryRun?: boolean;
-  hooks?: RestoreHooks;
-  onProgress?: ProgressListener;
-  /** Which instance's archives (default: the data directory's, else the newest archive's). */
-  instanceId?: string;
-  /** Only this source (a name or a provider); default: every source, in `restoreSources` order. */
-  source?: string;
-  /** Told each time a source is passed over (missing copy, down, damaged beyond repair). */
-  onSourceProblem?: (p: SourceProblem) => void;
-  /** A damaged or missing shipment in the middle: 'stop' at the last good line before it (default), or 'fail' the restore. */
-  onBrokenShipment?: 'stop' | 'fail';
-  /** What opens archives encrypted with age: an identity file's path, or identities already read (default: the configuration's identityFile, else $BRI_AGE_IDENTITY). */
-  identity?: string | AgeIdentity;
-}
+export type { RestoreCallOptions } from './restore/call-options.js';
 
 export interface RestoreContext {
   dataDir: string;
@@ -181,6 +162,14 @@ export class RestoreApi {
 
   private async run(target: RestoreTarget, given: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
     assertRestoreCallOptions(given, newInstanceId !== undefined, newInstanceId !== undefined ? 'clone' : `restore ${target.kind}`);
+    const planned: { plan?: RestorePlan } = {};
+    return this.runChecked(target, given, planned, newInstanceId).catch(async (err: unknown) => {
+      await tellRestoreFailure(err, given.hooks ?? this.ctx.hooks, given, path.resolve(given.targetDir ?? this.ctx.dataDir), planned.plan);
+      throw err;
+    });
+  }
+
+  private async runChecked(target: RestoreTarget, given: RestoreCallOptions, planned: { plan?: RestorePlan }, newInstanceId?: string): Promise<RestoreResult> {
     // The caller's callbacks never fail the restore (one that threw after the swap was reported "nothing was swapped in").
     const opts = withHarmless(given, ['onProgress', 'onSourceProblem'], 'a restore');
     // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
@@ -204,6 +193,7 @@ export class RestoreApi {
     const plan = await this.planWithShipped(listing, target, opts).catch(async (err: unknown) =>
       Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp, listing.archives) : err),
     );
+    planned.plan = plan;
     // The directory replaced is read before it is moved aside: the lines of it this restore leaves out are said.
     const replaced = await tailEnd(targetDir);
     const age = await this.identity(opts.identity);

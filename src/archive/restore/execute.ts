@@ -13,11 +13,11 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, assertKnownOptions, BriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
+import { asBriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { ShippedInput, ShippedOutcome } from '../shipping/restore-shipped.js';
 import { dryRunCounts, plannedShipped, type DryRunBounds } from './dry-run.js';
-import { acquireLock, LOCK_FILE, type DirLock } from '../../store/lock/dir-lock.js';
+import { acquireLock, LOCK_FILE, refuseIfLocked, type DirLock } from '../../store/lock/dir-lock.js';
 import { writeArchiveState, type ArchiveState } from '../../store/archive-state.js';
 import { assertInstanceId } from '../package/ids.js';
 import { recoveryDamage, type RecoveryDamage } from '../copies/fetch.js';
@@ -31,7 +31,7 @@ import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
 import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning } from './replaced-dir.js';
-import { checkTarget, refuseLongName } from './target-checks.js';
+import { checkTarget, refuseLongName, STOP_THE_OWNER } from './target-checks.js';
 
 export interface RestoreHooks {
   /** `plan.targetDir`: the directory the restore is about to replace. */
@@ -39,7 +39,8 @@ export interface RestoreHooks {
   afterSnapshotRestore?(info: { path: string; walLine: number; documents: number | null }): void | Promise<void>;
   afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }): void | Promise<void>;
   afterRestore?(result: RestoreResult): void | Promise<void>;
-  onError?(error: unknown, plan: RestorePlan & { targetDir: string }): void | Promise<void>;
+  /** Any failure of a restore (not of a dry run): `plan` holds the plan's fields when the failure came after planning, else `targetDir` alone. */
+  onError?(error: unknown, plan: Partial<RestorePlan> & { targetDir: string }): void | Promise<void>;
 }
 
 export interface RestoreOptions {
@@ -146,32 +147,6 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
   };
 }
 
-const RESTORE_CALL_KEYS = ['targetDir', 'verify', 'cleanExisting', 'force', 'dryRun', 'hooks', 'onProgress', 'instanceId', 'source', 'onSourceProblem', 'onBrokenShipment', 'identity'];
-const CLONE_KEYS = [...RESTORE_CALL_KEYS, 'archiveId', 'timestamp', 'newInstanceId'];
-
-/**
- * A restore call's options: an unknown key (a misspelt dryRun) is refused before anything is read, and so
- * is a targetDir that names nothing: '' (an unset variable) would resolve to the working directory and replace it.
- */
-export function assertRestoreCallOptions(opts: unknown, clone: boolean, call: string): void {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new BriError(ErrorCodes.USAGE, `${call}: the options must be an object, not ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`, {
-      hint: `Pass an object (${clone ? '{ targetDir }' : '{} for the defaults'}), or leave the options out.`,
-    });
-  }
-  assertKnownOptions(opts, clone ? CLONE_KEYS : RESTORE_CALL_KEYS, call);
-  const target = (opts as { targetDir?: unknown }).targetDir;
-  if ((target !== undefined || clone) && (typeof target !== 'string' || target === '')) {
-    const what = target === '' ? 'empty' : target === undefined ? 'missing' : `${target === null ? 'null' : typeof target}, not a path`;
-    throw new BriError(ErrorCodes.USAGE, `${call}: targetDir is ${what}`, {
-      hint: target === '' ? 'Give targetDir as a directory path, or leave it out for the data directory (an unset variable gives an empty one; it is not the working directory).' : clone ? 'Give targetDir as the path of the directory the copy is made in.' : 'Give targetDir as a directory path, or leave it out for the data directory.',
-      details: { option: 'targetDir' },
-    });
-  }
-  const id = (opts as { instanceId?: unknown }).instanceId;
-  if (id !== undefined) assertInstanceId(id as string);
-}
-
 export async function executeRestore(given: RestorePlan, options: RestoreOptions): Promise<RestoreResult> {
   // A caller's function hooks, bounded in time: one that never settles must not hold the restore and its lock forever.
   const opts = options.hooks ? { ...options, hooks: boundedHooks(options.hooks) } : options;
@@ -222,7 +197,8 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
 }
 
 async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target: string, base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'>): Promise<RestoreResult> {
-  const st = await checkTarget(target, opts);
+  // A directory held by a running database is refused after beforeRestore, which may stop that application.
+  const st = await checkTarget(target, opts, 'after beforeRestore');
   let lock: DirLock | null = null;
   const when = stamp();
   const journal: SwapJournal = {
@@ -238,8 +214,11 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   let seedOutside: (() => Promise<void>) | null = null;
   const temporary: string[] = [];
   try {
-    if (st.exists) lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
     await opts.hooks?.beforeRestore?.({ ...plan, targetDir: target });
+    if (st.exists) {
+      await refuseIfLocked(target, STOP_THE_OWNER);
+      lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
+    }
     await writeJournal(journal);
     // One pass: the copy is built from as it is, every member checked against the manifest on the way.
     // A copy that does not match is verified (and repaired, or passed over for another source) first, then built again.
@@ -333,11 +312,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       await seedOutside?.().catch(() => undefined);
       if (fs.existsSync(path.join(path.dirname(target), `.${path.basename(target)}.restore.json`))) await removeJournal(target);
     }
-    try {
-      await opts.hooks?.onError?.(err, { ...plan, targetDir: target });
-    } catch {
-      // the original error is the one to report
-    }
+    // (The caller's onError is told by the API, of this failure and of those before the build: restore/call-options.ts.)
     if (isBriError(err)) throw err;
     // A failed system call (a full disk, a permission) is said as such; the target is as it was either way.
     if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`, journal.newDir);

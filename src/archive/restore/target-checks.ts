@@ -35,7 +35,10 @@ async function targetState(target: string): Promise<TargetState & { isDataDir: b
 }
 
 /** The checks of the target that the dry run and the real run (under its lock) both make. */
-export async function checkTarget(target: string, opts: RestoreOptions): Promise<TargetState> {
+/** What a restore into a directory another process has open tells the user. */
+export const STOP_THE_OWNER = 'Stop the process that has the database open (a beforeRestore hook can), then restore.';
+
+export async function checkTarget(target: string, opts: RestoreOptions, lock: 'now' | 'after beforeRestore' = 'now'): Promise<TargetState> {
   if (opts.openHere?.(target)) {
     throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or openRestore({ dataDir }); or restore into another --target.');
   }
@@ -43,7 +46,7 @@ export async function checkTarget(target: string, opts: RestoreOptions): Promise
   if (st.exists && !st.empty && !opts.force) {
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
   }
-  if (st.exists) await refuseIfLocked(target, 'Stop the process that has the database open, then restore.');
+  if (st.exists && lock === 'now') await refuseIfLocked(target, STOP_THE_OWNER);
   // An empty mount point too: the swap renames the target aside, which no mount point allows (EBUSY).
   if (st.exists) await refuseImmovable(target, opts.carryOver ?? []);
   if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
