@@ -4,6 +4,7 @@
  * BRI_AGE_PASSPHRASE), and the errors shared by decryptChunks and rekeyHeader. No message ever
  * holds a secret: identities and passphrases are named by their source, never quoted.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { Decrypter, Encrypter, identityToRecipient, type Identity, type Stanza } from 'age-encryption';
 import { BriError, ErrorCodes, ioHint } from '../../errors.js';
@@ -13,6 +14,16 @@ import { isIdentityText } from '../../format/input.js';
 export interface AgeRecipients {
   recipients: string[];
   passphrase?: string;
+}
+
+/**
+ * A mark of who a piece was encrypted for, kept in an object's metadata: a later rekey tells a shipment it
+ * already rewrapped for these recipients (age's X25519 stanzas do not name theirs). Recipients only: a
+ * passphrase's mark would be a hash of the passphrase.
+ */
+export function recipientsMark(to: AgeRecipients): string | undefined {
+  if (to.passphrase !== undefined || to.recipients.length === 0) return undefined;
+  return createHash('sha256').update([...to.recipients].sort().join('\n')).digest('hex');
 }
 
 /** What decrypts: identities (`AGE-SECRET-KEY-1...`, `AGE-SECRET-KEY-PQ-1...`) and/or passphrases. */

@@ -43,6 +43,8 @@ export interface RekeyResult {
   /** Archives not encrypted with age: left as they are. */
   notEncrypted: string[];
   shipments: number;
+  /** Shipments encrypted for the new recipients already (an earlier rekey, finished or stopped): left as they are. */
+  shipmentsAlreadyNew: number;
   seeds: number;
   /** Other databases' archives and shipments on the same sources (another instance's, not this one's lineage): not touched. */
   leftAlone: { instances: string[]; archives: string[]; shipments: number };
@@ -77,7 +79,7 @@ const OLD_ONLY = 'it still opens with the old identity only';
 const HEAD_BYTES = 64 * 1024;
 
 export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promise<RekeyResult> {
-  const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, seeds: 0, leftAlone: { instances: [], archives: [], shipments: 0 }, failures: [] };
+  const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, shipmentsAlreadyNew: 0, seeds: 0, leftAlone: { instances: [], archives: [], shipments: 0 }, failures: [] };
   const allowed = (source: string) => opts.only === undefined || opts.only.includes(source);
   const own = await instancesOfThisDatabase(ctx.archiveDir, ctx.dataDir, ctx.archives);
   const others = new Set<string>();
@@ -118,7 +120,7 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
     }
     if (opts.archiveId === undefined) {
       for (const remote of ctx.sources.remotes.filter((r) => allowed(r.name))) {
-        const seen: ShipmentsSeen = { otherInstances: others, othersLeft: 0, rewritten: 0 };
+        const seen: ShipmentsSeen = { otherInstances: others, othersLeft: 0, rewritten: 0, alreadyNew: 0 };
         try {
           out.shipments += await rekeyShipments(remote, path.join(stageRoot, 'shipments'), opts.identity, opts.to, { instances: own, seen });
         } catch (err) {
@@ -127,6 +129,7 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
           out.failures.push({ archiveId: null, source: remote.name, ...failureOf(err, `rekey of the shipments on ${remote.name}`), state });
         }
         out.leftAlone.shipments += seen.othersLeft;
+        out.shipmentsAlreadyNew += seen.alreadyNew;
       }
       // The data directory's own seeds too: a clone or a restore that has not archived yet has no archive to name its instance.
       if (allowed(LOCAL_SOURCE)) for (const id of own) await rekeySeeds(ctx, id, opts, out);

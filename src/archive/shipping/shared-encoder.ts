@@ -11,12 +11,14 @@ import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { encodeShipmentToFile, type ShipmentHeader } from './shipment.js';
-import type { AgeRecipients } from '../crypto/age-keys.js';
+import { recipientsMark, type AgeRecipients } from '../crypto/age-keys.js';
 
 export interface EncodedShipment {
   file: string;
   /** Encrypted with age (the object's name then ends in .age). */
   encrypted: boolean;
+  /** The mark of the recipients it is encrypted for (kept in the object's metadata), when it is. */
+  recipientsMark?: string;
   size: number;
   sha256: string;
   /** Done with the file (it is removed after the last user). */
@@ -26,6 +28,7 @@ export interface EncodedShipment {
 export type ShipmentEncoder = (header: ShipmentHeader, texts: readonly string[]) => Promise<EncodedShipment>;
 
 export function sharedShipmentEncoder(tmpDir: string, encryptTo?: AgeRecipients): ShipmentEncoder {
+  const mark = encryptTo ? recipientsMark(encryptTo) : undefined;
   const open = new Map<string, { file: string; body: Promise<{ file: string; size: number; sha256: string }>; users: number }>();
   return async (header, texts) => {
     const key = JSON.stringify(header);
@@ -46,7 +49,7 @@ export function sharedShipmentEncoder(tmpDir: string, encryptTo?: AgeRecipients)
       await fsp.rm(e.file, { force: true }).catch(() => undefined);
     };
     try {
-      return { ...(await e.body), encrypted: encryptTo !== undefined, release };
+      return { ...(await e.body), encrypted: encryptTo !== undefined, ...(mark !== undefined ? { recipientsMark: mark } : {}), release };
     } catch (err) {
       await release();
       throw err;

@@ -130,9 +130,13 @@ export function linesDigest(texts: readonly string[]): string {
   return h.digest('hex');
 }
 
-/** Metadata for the object: the header's facts, for listings that do not open it. */
-export function shipmentMetadata(h: ShipmentHeader): Record<string, string> {
+/** The metadata field of an encrypted shipment's recipients mark (crypto/age-keys.ts recipientsMark). */
+export const RECIPIENTS_MARK = 'age_recipients_sha256';
+
+/** Metadata for the object: the header's facts, for listings that do not open it (and, encrypted, the mark of its recipients). */
+export function shipmentMetadata(h: ShipmentHeader, recipients?: string): Record<string, string> {
   return {
+    ...(recipients !== undefined ? { [RECIPIENTS_MARK]: recipients } : {}),
     instance_id: h.instanceId,
     first_line: String(h.firstLine),
     last_line: String(h.lastLine),

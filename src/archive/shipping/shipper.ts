@@ -315,7 +315,7 @@ export class RemoteShipper {
     const key = shipmentKey(this.ctx.instanceId, header.firstLine, header.lastLine, body.encrypted);
     try {
       await this.assertNotTaken(key, header);
-      await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header), contentType: body.encrypted ? 'application/octet-stream' : 'application/zstd' });
+      await this.remote.store.put(key, { path: body.file }, { size: body.size, sha256: body.sha256, metadata: shipmentMetadata(header, body.recipientsMark), contentType: body.encrypted ? 'application/octet-stream' : 'application/zstd' });
     } finally {
       await body.release();
     }

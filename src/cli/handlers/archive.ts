@@ -279,7 +279,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       if (o.json) printJson(r);
       else {
         const lines = r.archives.map((a) => `rekeyed ${a.archiveId}: ${a.sources.join(', ') || 'no copy'}`);
-        lines.push(`${r.shipments} shipments, ${r.seeds} seeds rekeyed${r.notEncrypted.length ? `; not encrypted, left as they are: ${r.notEncrypted.join(', ')}` : ''}`);
+        lines.push(`${r.shipments} shipments, ${r.seeds} seeds rekeyed${r.shipmentsAlreadyNew ? ` (${r.shipmentsAlreadyNew} shipments were for the new recipients already)` : ''}${r.notEncrypted.length ? `; not encrypted, left as they are: ${r.notEncrypted.join(', ')}` : ''}`);
         const alone = r.leftAlone;
         if (alone.archives.length || alone.shipments) lines.push(`left alone: ${alone.archives.length} archives and ${alone.shipments} shipments of other databases (instances ${alone.instances.join(', ')})`);
         lines.push(passphrase ? 'Set archive.encryption.passphrase to the new passphrase (BRI_AGE_PASSPHRASE for restores).' : 'Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
