@@ -221,7 +221,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
         dataDir: this.host.dataDir,
         archiveDir: this.archiveDir,
         shippedEverywhere: () => this.shippingCtl.shippedEverywhere(),
-        storedEverywhere: (id) => this.isStoredEverywhere(id),
+        notStoredEverywhere: (id) => this.notStoredEverywhere(id),
         knownArchives: async () => (await this.scan()).archives.map((a) => a.manifest),
         remove: this.host.removeSegments,
         onStep: (step, item) => this.emit('cleanup', { step, ...(item !== undefined ? { item } : {}) }),

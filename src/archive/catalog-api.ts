@@ -22,7 +22,7 @@ import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLoc
 import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
-import { storedEverywhere } from './copies/identity.js';
+import { notStoredEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
 import { outputFileFor, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
@@ -180,12 +180,14 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return (await readAllCopyRecords(this.archiveDir)).get(assertArchiveId(id)) ?? [];
   }
 
-  /**
-   * True when the archive is durable in the local directory and confirmed (size and
-   * checksum) on every configured remote: only then may the WAL it holds leave the data directory.
-   */
+  /** True when the archive is durable locally and confirmed (size, checksum) on every remote: only then may its WAL leave the data directory. */
   async isStoredEverywhere(id: string): Promise<boolean> {
-    return storedEverywhere(this.archiveDir, id, this.sources);
+    return (await this.notStoredEverywhere(id)) === null;
+  }
+
+  /** Why the archive is not stored everywhere yet, naming the remote or the local copy (null: it is). */
+  notStoredEverywhere(id: string): Promise<string | null> {
+    return notStoredEverywhere(this.archiveDir, id, this.sources);
   }
 
   /** Deletes an archive's copy on one source (a name or a provider), or every copy when `source` is absent. */
@@ -394,4 +396,4 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
 }
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
-withTypedIoErrors(ArchiveCatalogApi.prototype, ['upload', 'list', 'scan', 'get', 'stats', 'delete', 'download', 'verify', 'repair', 'thaw', 'inspect', 'isStoredEverywhere', 'copies'], 'archive');
+withTypedIoErrors(ArchiveCatalogApi.prototype, ['upload', 'list', 'scan', 'get', 'stats', 'delete', 'download', 'verify', 'repair', 'thaw', 'inspect', 'isStoredEverywhere', 'notStoredEverywhere', 'copies'], 'archive');

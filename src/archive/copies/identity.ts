@@ -40,44 +40,46 @@ export async function sameCopyAs(remote: RemoteSource, key: string, localFile: s
 }
 
 /**
- * True when every line of the archive may leave the data directory: it is durable and whole (read and hashed)
- * in the local directory with no remote configured, or confirmed (size and checksum) on every configured remote
- * at a location of its own, local copy or not (keepLocal removes the local copy once the remotes confirmed it;
- * an archive fetched from a remote during a disaster recovery never had one). The record alone is not enough:
- * each remote is asked (a HEAD) whether the copy is still there and the same (WAL cleanup asks only for the
- * archives whose lines it is about to remove, one or two). A record found false is removed, so that the next
- * upload pass sends the archive again; a remote that does not answer confirms nothing.
+ * Why not every line of the archive may leave the data directory yet (null: they may): it is durable and whole
+ * (read and hashed) in the local directory with no remote configured, or confirmed (size and checksum) on every
+ * configured remote at a location of its own, local copy or not (keepLocal removes the local copy once the
+ * remotes confirmed it; an archive fetched from a remote during a disaster recovery never had one). The record
+ * alone is not enough: each remote is asked (a HEAD) whether the copy is still there and the same (WAL cleanup
+ * asks only for the archives whose lines it is about to remove, one or two). A record found false is removed,
+ * so that the next upload pass sends the archive again; a remote that does not answer confirms nothing. The
+ * reason names the remote (or the local copy) that stopped it.
  */
-export async function storedEverywhere(archiveDir: string, id: string, sources: ArchiveSources): Promise<boolean> {
+export async function notStoredEverywhere(archiveDir: string, id: string, sources: ArchiveSources): Promise<string | null> {
   const file = path.join(archiveDir, archiveFileName(id));
   const st = await fsp.stat(file).catch(() => null);
   const local = st?.isFile() ? file : null;
-  if (local === null && !sources.remotes.length) return false;
+  if (local === null && !sources.remotes.length) return 'there is no local copy, and no remote is configured';
   let digest: Digest | null = null;
   const unrecorded: RemoteSource[] = [];
   for (const r of sources.remotes) {
     const rec = await readCopyRecord(archiveDir, id, r.name);
     if (!rec || !isRecordedHere(rec, r)) {
-      if (local !== null) return false;
+      if (local !== null) return `no copy on ${r.name} is confirmed (size and SHA-256) yet`;
       unrecorded.push(r);
       continue;
     }
     // Every copy is one archive: records that disagree (or disagree with the local file) confirm nothing.
-    if (st?.isFile() ? rec.size !== st.size : digest !== null && (rec.size !== digest.size || rec.sha256 !== digest.sha256)) return false;
+    if (st?.isFile() ? rec.size !== st.size : digest !== null && (rec.size !== digest.size || rec.sha256 !== digest.sha256)) return `the copy confirmed on ${r.name} is not the same archive as the others`;
     digest ??= { size: rec.size, sha256: rec.sha256 };
     // A record says a copy was confirmed; only a copy at another location counts.
-    if ((await sameCopyAs(r, archiveObjectKey(id), local, sources)) !== null) return false;
+    const same = await sameCopyAs(r, archiveObjectKey(id), local, sources);
+    if (same !== null) return `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
     const problem = await recordedCopyProblem(r.store, rec).catch(() => undefined);
-    if (problem === undefined) return false;
+    if (problem === undefined) return `${r.name} did not answer whether its copy is still there`;
     if (problem !== null) {
       await removeCopyRecord(archiveDir, id, r.name);
-      return false;
+      return `the copy on ${r.name} is no longer the one confirmed (${problem})`;
     }
   }
-  if (local === null) return unrecorded.length === 0 || confirmUnrecorded(archiveDir, id, unrecorded, digest, sources);
+  if (local === null) return unrecorded.length === 0 ? null : confirmUnrecorded(archiveDir, id, unrecorded, digest, sources);
   // Last, as it reads the file: its members must still be what the manifest says (a rotted copy holds nothing).
   const checked = await checkLocalCopy(local, id).catch(() => null);
-  return checked !== null && checked.problem === null;
+  return checked === null ? 'the local copy cannot be read' : checked.problem === null ? null : `the local copy is damaged (${checked.problem})`;
 }
 
 interface Digest {
@@ -92,20 +94,22 @@ interface Digest {
  * have that size and SHA-256 (from its metadata, else read and hashed); each one that does gets its record,
  * so that the next cleanup asks a HEAD only.
  */
-async function confirmUnrecorded(archiveDir: string, id: string, remotes: RemoteSource[], known: Digest | null, sources: ArchiveSources): Promise<boolean> {
+async function confirmUnrecorded(archiveDir: string, id: string, remotes: RemoteSource[], known: Digest | null, sources: ArchiveSources): Promise<string | null> {
   const key = archiveObjectKey(id);
   const digest = known ?? (await wholeRemoteDigest(archiveDir, id, remotes[0]!).catch(() => null));
-  if (digest === null) return false;
+  if (digest === null) return `the copy on ${remotes[0]!.name} could not be read whole and checked`;
   for (const r of remotes) {
-    if ((await sameCopyAs(r, key, null, sources).catch(() => 'unknown')) !== null) return false;
+    const same = await sameCopyAs(r, key, null, sources).catch(() => 'unknown');
+    if (same !== null) return same === 'unknown' ? `${r.name} did not answer whether its copy is another one` : `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
     const head = await r.store.head(key).catch(() => null);
-    if (head === null || head.size !== digest.size) return false;
+    if (head === null) return `no copy on ${r.name} (or it did not answer)`;
+    if (head.size !== digest.size) return `the copy on ${r.name} is ${head.size} bytes, not ${digest.size}`;
     const sha256 = head.checksums.sha256 ?? (await objectDigest(r, key).catch(() => null))?.sha256;
-    if (sha256 !== digest.sha256) return false;
+    if (sha256 !== digest.sha256) return `the copy on ${r.name} does not have the archive's SHA-256`;
     const place = remotePlace(r.store.describe());
     await writeCopyRecord(archiveDir, { version: 1, archiveId: id, source: r.name, provider: r.config.provider, location: objectLocation(r, key), place, key, ...digest, checksum: { algorithm: 'sha256', value: digest.sha256 }, confirmedAt: new Date().toISOString() });
   }
-  return true;
+  return null;
 }
 
 async function objectDigest(remote: RemoteSource, key: string): Promise<Digest> {

@@ -46,7 +46,8 @@ export interface ArchiveRunResult extends CreatedArchive {
 export interface CleanupContext {
   dataDir: string;
   archiveDir: string;
-  storedEverywhere(archiveId: string): Promise<boolean>;
+  /** Why the archive's lines may not leave yet (null: they may), naming the remote or copy that stops them. */
+  notStoredEverywhere(archiveId: string): Promise<string | null>;
   /**
    * Every archive the sources hold (remotes too): asked only when the local ones leave a gap. An archive
    * fetched from a remote during a disaster recovery, or whose local copy keepLocal removed, is not local.
@@ -63,7 +64,7 @@ export async function cleanupArchivedWal(ctx: CleanupContext): Promise<CleanupRe
   const state = await readArchiveState(ctx.dataDir);
   if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0, stoppedBy: null };
   const local = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
-  const safeOf = (manifests: Manifest[]) => safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.storedEverywhere(id));
+  const safeOf = (manifests: Manifest[]) => safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.notStoredEverywhere(id));
   let archived = await safeOf(local);
   // Listing the remotes costs a read of each manifest: only when the local archives alone leave lines uncovered.
   const uncovered = archived.stoppedBy?.kind === 'gap' || !local.some((m) => m.instanceId === state.instanceId);

@@ -31,9 +31,9 @@ function gapStop(covered: number, m: Manifest, after: string | null): CleanupSto
   };
 }
 
-function notStoredStop(m: Manifest): CleanupStop {
+function notStoredStop(m: Manifest, why: string): CleanupStop {
   const { start, end } = m.timeRange.walLines;
-  const message = `archive ${m.archiveId} (absolute lines ${start + 1}..${end}) is not yet stored everywhere: not confirmed (size and SHA-256) on every remote, or, with no remote, not whole in the archive directory`;
+  const message = `archive ${m.archiveId} (absolute lines ${start + 1}..${end}) is not yet stored everywhere: ${why}`;
   const hint = `\`bri archive upload\` sends it where it is missing and confirms each copy; \`bri archive list\` shows where its copies are.`;
   return { kind: 'not-stored-everywhere', archiveId: m.archiveId, fromLine: start + 1, toLine: end, message, hint };
 }
@@ -43,7 +43,7 @@ function notStoredStop(m: Manifest): CleanupStop {
  * on disk (`removedLines`), each archive that continues the covered range moves it to its end
  * if it is stored everywhere; a gap, or no such archive that is, stops it (and says so).
  */
-export async function safeArchivedLine(manifests: ReadonlyArray<Manifest>, instanceId: string, removedLines: number, storedEverywhere: (archiveId: string) => Promise<boolean>): Promise<SafeLine> {
+export async function safeArchivedLine(manifests: ReadonlyArray<Manifest>, instanceId: string, removedLines: number, notStoredEverywhere: (archiveId: string) => Promise<string | null>): Promise<SafeLine> {
   const mine = [...new Map(manifests.filter((m) => m.instanceId === instanceId).map((m) => [m.archiveId, m])).values()].sort((a, b) => a.timeRange.walLines.start - b.timeRange.walLines.start);
   let covered = removedLines;
   let coveredBy: string | null = null;
@@ -59,8 +59,9 @@ export async function safeArchivedLine(manifests: ReadonlyArray<Manifest>, insta
       break;
     }
     // Another archive of the same lines (made again after a restore) may be stored everywhere where this one is not.
-    if (!(await storedEverywhere(m.archiveId))) {
-      stoppedBy ??= notStoredStop(m);
+    const why = await notStoredEverywhere(m.archiveId);
+    if (why !== null) {
+      stoppedBy ??= notStoredStop(m, why);
       continue;
     }
     covered = end;

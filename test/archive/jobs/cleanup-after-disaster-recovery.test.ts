@@ -91,6 +91,8 @@ describe('WAL cleanup after a disaster recovery from a remote', () => {
     expect(report.firstLineOnDisk).toBe(first);
     expect(report.stoppedBy.kind).toBe('not-stored-everywhere');
     expect(report.stoppedBy.archiveId).toBe(holding.manifest.archiveId);
+    // Which copy stops it is named: the remote's, which cannot be read whole and checked.
+    expect((report.stoppedBy as { message?: string }).message).toMatch(/copy on nas could not be read whole/);
     const text = await runCli(['archive', 'cleanup-wal', '-d', data, '-c', cfg]);
     expect(text.stdout).toContain(`through absolute line ${first}`);
     expect(text.stdout).toContain(`stopped there: archive ${holding.manifest.archiveId}`);

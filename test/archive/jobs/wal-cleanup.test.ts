@@ -109,10 +109,14 @@ describe('WAL cleanup in a running database', () => {
       const first = await db.archive.create();
       expect(first.uploads.map((u) => u.outcome)).toEqual(['failed']);
       expect(first.cleanup).toMatchObject({ segments: [], safeLine: 0 });
+      // What stops it names the remote.
+      expect((first.cleanup as { stoppedBy?: { message: string } }).stoppedBy?.message).toMatch(/no copy on nas is confirmed/);
+      expect(await db.archive.notStoredEverywhere(first.archiveId)).toMatch(/no copy on nas is confirmed/);
       expect(await walNames(dir)).toEqual([...segs, ...(await walNames(dir)).slice(segs.length)]);
       expect(await db.archive.isStoredEverywhere(first.archiveId)).toBe(false);
       await fsp.mkdir(nas);
       await db.archive.upload();
+      expect(await db.archive.notStoredEverywhere(first.archiveId)).toBeNull();
       const c = await db.archive.cleanupWal();
       expect(c.safeLine).toBe(first.manifest.timeRange.walLines.end);
       expect(c.segments.length).toBeGreaterThan(0);
