@@ -15,7 +15,7 @@ import { commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.j
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { decryptChunks, encryptToFile } from '../crypto/age-stream.js';
-import { rekeyHeader } from '../crypto/age-rekey.js';
+import { fileOpensWith, rekeyHeader } from '../crypto/age-rekey.js';
 import { HashCounter } from '../package/compress.js';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -160,6 +160,8 @@ export async function readSealedSeed(archiveDir: string, instanceId: string, lin
   // Its bytes become a member as they are: checked against the facts (an interrupted rekey may have left them apart).
   const { size, sha256 } = await fileSha256(file);
   if (size !== member.compressedSize || sha256 !== member.sha256) return null;
+  // Every passphrase's facts say the same: one changed without a rekey would leave its snapshot for the old passphrase only.
+  if (to.passphrase !== undefined && !(await fileOpensWith(file, { identities: [], passphrases: [to.passphrase], source: 'archive.encryption.passphrase' }))) return null;
   return { path: file, member, facts: factsOf(raw) };
 }
 

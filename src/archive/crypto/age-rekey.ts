@@ -5,6 +5,8 @@
  * the file key with an old identity, wrap it for the new recipients, MAC the new header.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Stanza } from 'age-encryption';
@@ -84,6 +86,31 @@ async function wrapFor(fileKey: Uint8Array, to: AgeRecipients, lib: AgeInternals
     stanzas.push(...(await recipient.wrapFileKey(fileKey)));
   }
   return stanzas;
+}
+
+/**
+ * Whether `identity` unwraps the file key of the age file (its first 64 KiB hold the header): a passphrase's stanza names nothing, so the one way to know a file is for a passphrase is to try
+ * it (one scrypt). False for a header that is not age's or does not open.
+ */
+export async function fileOpensWith(file: string, identity: AgeIdentity): Promise<boolean> {
+  try {
+    const handle = await fsp.open(file, 'r');
+    const head = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+    return await headerOpensWith(head.subarray(0, bytesRead), identity, path.basename(file));
+  } catch {
+    return false;
+  }
+}
+
+async function headerOpensWith(head: Uint8Array, identity: AgeIdentity, member: string): Promise<boolean> {
+  try {
+    const { decrypter } = tracedDecrypter(identity, member);
+    await decrypter.decryptHeader(head.subarray(0, ageHeaderLength(head, member)));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
