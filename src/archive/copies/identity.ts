@@ -67,8 +67,9 @@ export async function notStoredEverywhere(archiveDir: string, id: string, source
     if (st?.isFile() ? rec.size !== st.size : digest !== null && (rec.size !== digest.size || rec.sha256 !== digest.sha256)) return `the copy confirmed on ${r.name} is not the same archive as the others`;
     digest ??= { size: rec.size, sha256: rec.sha256 };
     // A record says a copy was confirmed; only a copy at another location counts.
-    const same = await sameCopyAs(r, archiveObjectKey(id), local, sources);
-    if (same !== null) return `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
+    // (undefined: the remote did not answer, down or unmounted.)
+    const same = await sameCopyAs(r, archiveObjectKey(id), local, sources).catch(() => undefined);
+    if (same !== null) return same === undefined ? `${r.name} did not answer whether its copy is still there` : `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
     const problem = await recordedCopyProblem(r.store, rec).catch(() => undefined);
     if (problem === undefined) return `${r.name} did not answer whether its copy is still there`;
     if (problem !== null) {
@@ -99,8 +100,8 @@ async function confirmUnrecorded(archiveDir: string, id: string, remotes: Remote
   const digest = known ?? (await wholeRemoteDigest(archiveDir, id, remotes[0]!).catch(() => null));
   if (digest === null) return `the copy on ${remotes[0]!.name} could not be read whole and checked`;
   for (const r of remotes) {
-    const same = await sameCopyAs(r, key, null, sources).catch(() => 'unknown');
-    if (same !== null) return same === 'unknown' ? `${r.name} did not answer whether its copy is another one` : `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
+    const same = await sameCopyAs(r, key, null, sources).catch(() => undefined);
+    if (same !== null) return same === undefined ? `${r.name} did not answer whether its copy is still there` : `the copy on ${r.name} is the same file as ${same}'s: it is not another copy`;
     const head = await r.store.head(key).catch(() => null);
     if (head === null) return `no copy on ${r.name} (or it did not answer)`;
     if (head.size !== digest.size) return `the copy on ${r.name} is ${head.size} bytes, not ${digest.size}`;

@@ -125,6 +125,27 @@ describe('WAL cleanup in a running database', () => {
     }
   });
 
+  it('a local remote that is gone (unmounted) stops the cleanup with "nas did not answer", not a REMOTE_NOT_FOUND about an older archive; notStoredEverywhere answers it', async () => {
+    const r = await root();
+    const dir = path.join(r, 'data');
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const db = await open(dir, { cleanupWal: true, compression: { level: 1 }, remotes: [{ provider: 'local', name: 'nas', path: nas }] });
+    try {
+      await writeSome(db, 'A', 50, []);
+      const first = await db.archive.create();
+      await fsp.rename(nas, `${nas}.away`);
+      await writeSome(db, 'B', 50, []);
+      const second = await db.archive.create();
+      expect(second.cleanup).not.toHaveProperty('error');
+      expect((second.cleanup as { stoppedBy?: { message: string } }).stoppedBy?.message).toMatch(/nas did not answer/);
+      expect(await db.archive.notStoredEverywhere(first.archiveId)).toMatch(/nas did not answer/);
+      expect(await db.archive.isStoredEverywhere(first.archiveId)).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('a run with nothing new to archive still uploads what failed before, and cleans up after it', async () => {
     const r = await root();
     const dir = path.join(r, 'data');
