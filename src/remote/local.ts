@@ -129,7 +129,7 @@ class LocalRemote implements RemoteStore {
       if (!st.isDirectory()) throw new Error('not a directory');
     } catch {
       throw new BriError(ErrorCodes.REMOTE_NOT_FOUND, `local: ${ctx.op}${ctx.key !== undefined ? ` ${ctx.key}` : ''}: the directory ${this.root} does not exist`, {
-        hint: `create ${this.root} first, or fix the path in the remote configuration`,
+        hint: `If ${this.root} is where a disk or a network share is mounted, mount it (creating the directory would put the copies on this machine's disk); else create it, or fix the path in the remote configuration.`,
         details: { provider: 'local', op: ctx.op, missing: 'directory', path: this.root, retryable: false },
       });
     }

@@ -265,7 +265,7 @@ function cannotCopyAcross(archiveId: string, missing: string[], err: unknown): B
   const cause = asBriError(err, `download of ${archiveId}`);
   return new BriError(ErrorCodes.REMOTE_ERROR, `archive ${archiveId} has no local copy to upload to ${missing.join(', ')}, and no other copy could be fetched to copy across: ${cause.message}`, {
     hint: `Make another copy readable (\`bri archive thaw ${archiveId}\`, \`bri archive repair ${archiveId}\`, or start its source), then run \`bri archive upload\` again.`,
-    details: { archiveId, missing },
+    details: { archiveId, missing, noLocalCopy: true },
     cause,
   });
 }

@@ -11,7 +11,7 @@ export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void 
   for (const u of uploads) {
     if (u.outcome === 'failed') {
       process.stderr.write(
-        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  ${u.from !== undefined || u.error?.details?.['missing'] ? 'it has no local copy and' : 'the archive is kept locally and'} is not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
+        `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  ${u.from !== undefined || u.error?.details?.['noLocalCopy'] === true ? 'it has no local copy and' : 'the archive is kept locally and'} is not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
       );
     } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
       const verb = u.outcome !== 'uploaded' ? 'already on' : u.lost ? 'uploaded again to' : 'uploaded';
