@@ -11,7 +11,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
-import { DATA_DIR_ENTRIES } from '../../store/layout.js';
+import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
+// archive-dir-owner imports this file too: each uses the other's names only inside functions, so the cycle is safe.
+import { ARCHIVE_DIR_OWNER_FILE } from './archive-dir-owner.js';
 import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
@@ -242,7 +244,55 @@ export function checkLocations(s: LocationSettings): void {
         }
       }
     }
+    for (const place of places) assertNoOtherDatabase(place, data.path);
     locals.push(...places);
+  }
+}
+
+/** What only a BRI data directory holds: the store's snapshot, the archive layer's state, or a wal/ of segments. */
+function isDataDirectory(dir: string): boolean {
+  if ([SNAPSHOT_FILE, ARCHIVE_STATE_FILE].some((f) => statOrNull(path.join(dir, f))?.isFile() === true)) return true;
+  try {
+    return fs.readdirSync(path.join(dir, WAL_DIR)).some((n) => segmentIndex(n) !== null);
+  } catch {
+    return false;
+  }
+}
+
+/** The data directory an archive directory's owner file names (unreadable: an unknown one, ''), or null when `dir` holds none. */
+function archiveDirOwner(dir: string): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, ARCHIVE_DIR_OWNER_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const owner = (JSON.parse(text) as { dataDir?: unknown }).dataDir;
+    return typeof owner === 'string' ? owner : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Refuses a local remote in another database's data directory, or in the archive directory another data
+ * directory archives into (its place or any folder above it): that database takes what is there as its own,
+ * and its first archive adopts the copies, its prune or its clean restore deletes them. Looked at on every
+ * use of the settings, not once: the other database may have been made after they were accepted.
+ */
+function assertNoOtherDatabase(place: Place, ownDataDir: string): void {
+  for (let dir = place.path; ; dir = path.dirname(dir)) {
+    const owner = archiveDirOwner(dir);
+    const data = isDataDirectory(dir);
+    if (data || (owner !== null && owner !== ownDataDir)) {
+      const what = data ? `another database's data directory ${dir}` : `the archive directory ${dir} of the data directory ${owner || '(unreadable)'}`;
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `${place.setting} (${place.path}) ${dir === place.path ? 'is' : 'is inside'} ${what}: that database takes the copies there as its own, and its prune or a restore with --clean-existing deletes them`, {
+        hint: `Point ${place.setting} at a directory of its own, outside every database's data directory and archive directory (a folder beside ${dir}, for example); copies it already wrote there (archives/, shipped/) go with it.`,
+        details: { setting: place.setting, path: place.path, otherDirectory: dir },
+      });
+    }
+    if (path.dirname(dir) === dir) return;
   }
 }
 
