@@ -121,7 +121,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
             const made = await createArchive({
               dataDir: this.host.dataDir,
               archiveDir: this.archiveDir,
-              seal: this.host.seal,
+              seal: this.scheduler?.watchSeal(this.host.seal) ?? this.host.seal,
               ...(this.host.key ? { key: this.host.key } : {}),
               ...(opts.name !== undefined ? { name: opts.name } : {}),
               ...(opts.retention !== undefined ? { retention: opts.retention } : {}),
@@ -172,6 +172,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
       }
     });
     this.running = run.catch(() => undefined);
+    // Growth triggers count from the seal of the last archive made, by hand or not.
+    this.scheduler?.follow(run);
     return run;
   }
 
@@ -179,8 +181,6 @@ export class ArchiveApi extends ArchiveCatalogApi {
   private async tellOnError(err: unknown): Promise<void> {
     await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
   }
-
-  /** The archive the next one continues: what a create with nothing new names as holding everything. */
 
   /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */
   private async refuseForeignBranch(): Promise<void> {

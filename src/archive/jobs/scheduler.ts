@@ -1,17 +1,19 @@
 /**
  * When the archive job runs: a cron schedule (croner computes the next
  * time), an interval, and WAL growth (entries, bytes, segments since the
- * last run, counted from the writer's append events, never by polling the
- * disk). Runs never overlap: a trigger during a run is coalesced into one
- * follow-up run. A failed run gives its counts back, so the next trigger
- * retries it; growth triggers then wait `retryHoldoffMs` so that a remote
- * that is down does not turn every write into a failing archive run.
+ * last archive's seal, whatever made it, counted from the writer's append
+ * events, never by polling the disk). Runs never overlap: a trigger during a
+ * run is coalesced into one follow-up run. A failed run gives its counts
+ * back, so the next trigger retries it; growth triggers then wait
+ * `retryHoldoffMs` so that a remote that is down does not turn every write
+ * into a failing archive run.
  *
  * Time comes from a Clock, so tests drive cron and interval triggers with a
  * fake one instead of waiting.
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { isNothingToArchive } from './archive-job.js';
 
 export interface Clock {
   now(): number;
@@ -88,6 +90,13 @@ export interface WalGrowth {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MiB = 1024 * 1024;
 
+/** Where growth is counted from: the append counts at an archive's seal, and the segment the first line after it went to. */
+interface Mark {
+  lines: number;
+  bytes: number;
+  segment: number | null;
+}
+
 export interface SchedulerOptions {
   clock?: Clock;
   /** After a failed run, growth triggers wait this long before they fire again (default 5 s). */
@@ -102,9 +111,16 @@ export class ArchiveScheduler {
   private stopped = true;
   private timers = new Set<unknown>();
   private unsubscribe: (() => void) | null = null;
-  private entries = 0;
-  private bytes = 0;
-  private segmentAtRun = 0;
+  /** Every line and byte the writer reported since start(). */
+  private seen = { lines: 0, bytes: 0 };
+  /** The last archive's seal (or start()): growth is what was reported after it. */
+  private base: Mark = { lines: 0, bytes: 0, segment: null };
+  /** The seal of the run in progress, which becomes `base` if that run makes its archive. */
+  private mark: Mark | null = null;
+  /** Archive runs queued or going, this scheduler's or by hand: growth waits for them to end. */
+  private inFlight = 0;
+  /** A seal under way: its rotation may not be written yet. */
+  private sealing = false;
   private failedAt = -Infinity;
   /** The cron slot that ran last: no slot runs twice. */
   private lastSlot = -Infinity;
@@ -138,7 +154,7 @@ export class ArchiveScheduler {
     if (this.cron) this.armCron();
     if (this.triggers.intervalMs !== undefined) this.armInterval();
     if (this.growth && this.watchesGrowth) {
-      this.segmentAtRun = this.growth.segment();
+      this.base = this.here();
       this.unsubscribe = this.growth.onAppend((lines, bytes) => this.grew(lines, bytes));
     }
   }
@@ -174,20 +190,72 @@ export class ArchiveScheduler {
     });
   }
 
+  private here(): Mark {
+    return { lines: this.seen.lines, bytes: this.seen.bytes, segment: null };
+  }
+
   private grew(lines: number, bytes: number): void {
-    this.entries += lines;
-    this.bytes += bytes;
-    if (this.clock.now() - this.failedAt < this.holdoffMs) return;
-    const reason = this.growthReason();
-    if (reason) this.fire(reason);
+    this.seen.lines += lines;
+    this.seen.bytes += bytes;
+    // Segments count from the one the first line after the seal went to: a rotation with no line
+    // written since the archive (a snapshot's, right after it) is no growth.
+    const segment = this.growth!.segment();
+    this.base.segment ??= segment;
+    // Until the seal has rotated the WAL, a line reported may be one before it, in the segment it closes.
+    if (this.mark && !this.sealing) this.mark.segment ??= segment;
+    this.recheckGrowth();
   }
 
   private growthReason(): TriggerReason | null {
     const t = this.triggers;
-    if (t.walEntries !== undefined && this.entries >= t.walEntries) return 'walEntries';
-    if (t.walSizeMB !== undefined && this.bytes >= t.walSizeMB * MiB) return 'walSize';
-    if (t.walSegments !== undefined && this.growth && this.growth.segment() - this.segmentAtRun >= t.walSegments) return 'walSegments';
+    const { base, seen } = this;
+    if (t.walEntries !== undefined && seen.lines - base.lines >= t.walEntries) return 'walEntries';
+    if (t.walSizeMB !== undefined && seen.bytes - base.bytes >= t.walSizeMB * MiB) return 'walSize';
+    if (t.walSegments !== undefined && this.growth && base.segment !== null && this.growth.segment() - base.segment >= t.walSegments) return 'walSegments';
     return null;
+  }
+
+  /** Runs a growth trigger whose threshold is met, unless a run will archive that growth anyway or a failed run's holdoff lasts. */
+  private recheckGrowth(): void {
+    if (this.stopped || this.running || this.inFlight > 0) return;
+    const reason = this.growthReason();
+    if (!reason) return;
+    if (this.clock.now() - this.failedAt >= this.holdoffMs) this.fire(reason);
+  }
+
+  /**
+   * `seal` (the host's) telling this scheduler where the archive it seals ends: growth counts from the moment
+   * the seal takes its line. Lines appended just before whose write is still under way are reported after it
+   * and count once more (a batch at most); counting from the seal's end would miss every line written while
+   * it encodes the state.
+   */
+  watchSeal<A extends unknown[], R>(seal: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+    return async (...args) => {
+      this.mark = this.here();
+      this.sealing = true;
+      try {
+        return await seal(...args);
+      } finally {
+        this.sealing = false;
+      }
+    };
+  }
+
+  /** An archive run (db.archive.create, by hand or by this scheduler): growth counts from its seal once it made its archive. */
+  follow(run: Promise<unknown>): void {
+    this.inFlight++;
+    run.then(
+      () => this.settled(true),
+      (err: unknown) => this.settled(isNothingToArchive(err)),
+    );
+  }
+
+  /** Nothing new to archive also counts as archived: every line up to the seal is in an archive. */
+  private settled(archived: boolean): void {
+    this.inFlight--;
+    if (archived && this.mark) this.base = this.mark;
+    this.mark = null;
+    this.recheckGrowth();
   }
 
   /** Starts a run now, or coalesces into the one follow-up run when one is going. */
@@ -201,29 +269,22 @@ export class ArchiveScheduler {
   }
 
   private async runOnce(reason: TriggerReason): Promise<void> {
-    // What this run archives: the counts start again from here.
-    const taken = { entries: this.entries, bytes: this.bytes, segment: this.segmentAtRun };
-    this.entries = 0;
-    this.bytes = 0;
-    this.segmentAtRun = this.growth?.segment() ?? 0;
+    // A job that does not tell its seal (watchSeal) archives what was written when it starts.
+    this.mark ??= this.here();
+    const job = this.job(reason);
+    this.follow(job);
     try {
-      await this.job(reason);
+      await job;
       this.failedAt = -Infinity;
-      // The archive's own seal rotates the WAL: segments count from the end of the run.
-      if (this.growth) this.segmentAtRun = this.growth.segment();
     } catch {
-      // Nothing was archived: the growth counts are owed to the next run.
-      this.entries += taken.entries;
-      this.bytes += taken.bytes;
-      this.segmentAtRun = taken.segment;
+      // Nothing was archived: the growth since the last archive is still owed, after the holdoff.
       this.failedAt = this.clock.now();
     } finally {
       this.running = null;
       const next = this.pending;
       this.pending = null;
       if (next && !this.stopped) this.fire(next);
-      // Growth may have passed a threshold during the run without a follow-up queued (a holdoff).
-      else if (!this.stopped && this.clock.now() - this.failedAt >= this.holdoffMs && this.growthReason()) this.fire(this.growthReason()!);
+      else this.recheckGrowth();
     }
   }
 
