@@ -4,9 +4,9 @@
  * last archive's seal, whatever made it, counted from the writer's append
  * events, never by polling the disk). Runs never overlap: a trigger during a
  * run is coalesced into one follow-up run. A failed run gives its counts
- * back, so the next trigger retries it; growth triggers then wait
- * `retryHoldoffMs` so that a remote that is down does not turn every write
- * into a failing archive run.
+ * back; growth triggers then wait `retryHoldoffMs` (so that a remote that is
+ * down does not turn every write into a failing archive run) and try again
+ * once it has passed, written to or not.
  *
  * Time comes from a Clock, so tests drive cron and interval triggers with a
  * fake one instead of waiting.
@@ -99,7 +99,7 @@ interface Mark {
 
 export interface SchedulerOptions {
   clock?: Clock;
-  /** After a failed run, growth triggers wait this long before they fire again (default 5 s). */
+  /** After a failed run, growth triggers wait this long, then try again while their threshold is met (default 5 s). */
   retryHoldoffMs?: number;
 }
 
@@ -121,6 +121,7 @@ export class ArchiveScheduler {
   private inFlight = 0;
   /** A seal under way: its rotation may not be written yet. */
   private sealing = false;
+  private retryArmed = false;
   private failedAt = -Infinity;
   /** The cron slot that ran last: no slot runs twice. */
   private lastSlot = -Infinity;
@@ -215,12 +216,22 @@ export class ArchiveScheduler {
     return null;
   }
 
-  /** Runs a growth trigger whose threshold is met, unless a run will archive that growth anyway or a failed run's holdoff lasts. */
+  /**
+   * Runs a growth trigger whose threshold is met, unless a run will archive that growth anyway; within the
+   * holdoff after a failed run, once it has passed (a timer: the application may write nothing more).
+   */
   private recheckGrowth(): void {
     if (this.stopped || this.running || this.inFlight > 0) return;
     const reason = this.growthReason();
     if (!reason) return;
-    if (this.clock.now() - this.failedAt >= this.holdoffMs) this.fire(reason);
+    const wait = this.failedAt + this.holdoffMs - this.clock.now();
+    if (wait <= 0) return this.fire(reason);
+    if (this.retryArmed) return;
+    this.retryArmed = true;
+    this.after(wait, () => {
+      this.retryArmed = false;
+      this.recheckGrowth();
+    });
   }
 
   /**
@@ -298,6 +309,7 @@ export class ArchiveScheduler {
     this.pending = null;
     for (const h of this.timers) this.clock.clearTimeout(h);
     this.timers.clear();
+    this.retryArmed = false;
     this.unsubscribe?.();
     this.unsubscribe = null;
     while (this.running) await this.running;

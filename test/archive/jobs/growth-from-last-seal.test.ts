@@ -2,11 +2,13 @@
  * Growth triggers (walEntries, walSegments) on a real database count what was
  * written after the last archive's seal, whatever made that archive: a create
  * by hand included, a snapshot's rotation not, the lines a run archives not
- * again.
+ * again. A growth-triggered run that failed is tried again once the holdoff has
+ * passed, although nothing more is written.
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB, type BriDB } from '../../../src/db.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-growth-seal-');
@@ -88,5 +90,52 @@ describe('growth triggers count from the last archive made, by hand or not', () 
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('a failed growth-triggered run is tried again after the holdoff', () => {
+  it('tried again once the holdoff has passed with nothing more written, and again after each failure', async () => {
+    const clock = new FakeClock(Date.now());
+    let failures = 2;
+    const db = await createDB({
+      storeConfig: {
+        dataDir: await dataDir(),
+        snapshotOnClose: false,
+        archive: { triggers: { walEntries: 20 }, compression: { level: 1 }, hooks: { beforeArchive: () => void (failures-- > 0 && (() => { throw new Error('notifier down'); })()) } },
+      },
+      scheduler: { clock, retryHoldoffMs: 5000 },
+    });
+    const events: string[] = [];
+    for (const e of ['started', 'finished', 'failed'] as const) db.archive.on(e, () => events.push(e));
+    try {
+      await writeLines(db, 'A', 20);
+      await settle(db);
+      expect(events).toEqual(['started', 'failed']);
+      clock.advance(4999);
+      await settle(db);
+      expect(events).toEqual(['started', 'failed']);
+      clock.advance(1);
+      await settle(db);
+      expect(events).toEqual(['started', 'failed', 'started', 'failed']);
+      const finished = nextFinished(db);
+      clock.advance(5000);
+      expect((await finished).manifest.timeRange.walLines).toEqual({ start: 0, end: 20 });
+      expect(clock.pending).toBe(0);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('close() clears a retry that waits for the holdoff', async () => {
+    const clock = new FakeClock(Date.now());
+    const db = await createDB({
+      storeConfig: { dataDir: await dataDir(), snapshotOnClose: false, archive: { triggers: { walEntries: 5 }, compression: { level: 1 }, hooks: { beforeArchive: () => { throw new Error('notifier down'); } } } },
+      scheduler: { clock, retryHoldoffMs: 5000 },
+    });
+    await writeLines(db, 'A', 5);
+    await settle(db);
+    expect(clock.pending).toBe(1);
+    await db.close();
+    expect(clock.pending).toBe(0);
   });
 });
