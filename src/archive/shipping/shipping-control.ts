@@ -100,18 +100,8 @@ export class ShippingControl {
     }
     if (!this.shipping) throw this.notShipping();
     const target = await this.shipping.flush();
-    // A run that failed confirms nothing, whatever lag it could measure (the end line may be what could not be read);
-    // nor does a remote short of the end the WAL had when flush was called.
-    const short = (s: ShippingStatus) => target !== null && target > (s.shippedThrough ?? 0);
-    const behind = this.status().filter((s) => s.lastError !== null || short(s) || (s.lagLines > 0 && s.shippedThrough === null));
-    if (behind.length > 0) {
-      const how = (s: ShippingStatus) =>
-        short(s) ? `is ${target! - (s.shippedThrough ?? 0)} lines behind, through line ${s.shippedThrough ?? 0} of ${target}` : s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up';
-      throw new BriError(ErrorCodes.REMOTE_ERROR, `flushShipping: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? (s.shippedThrough === null ? 'no archive there to continue yet' : 'the lines did not reach the WAL files in time')})`).join('; ')}`, {
-        hint: 'Shipping goes on with backoff (shippingStatus() says how it goes); the lines stay in wal/ until a remote holds them.',
-        details: { sources: behind.map((s) => s.source) },
-      });
-    }
+    const short = shortOfTarget('flushShipping', this.status(), target);
+    if (short) throw short;
   }
 
   /** A flush with no shipper running would ship nothing: it says so, rather than resolve as if the lines were on the remotes. */
@@ -123,11 +113,18 @@ export class ShippingControl {
     });
   }
 
+  /**
+   * Stops shipping after a last run; rejects (stopped all the same) naming each remote short of the lines written
+   * before it was called, as flush does: close() resolving there would tell the app its last lines are safe.
+   */
   async stop(): Promise<void> {
     const s = this.shipping;
     this.shipping = null;
-    if (s) this.stopped = true;
-    await s?.stop();
+    if (!s) return;
+    this.stopped = true;
+    const target = await s.stop();
+    const short = shortOfTarget('stopShipping', s.status(), target);
+    if (short) throw short;
   }
 
   /** Shipments an archive confirmed on that remote now holds are removed there (failures are left for the next run). */
@@ -191,4 +188,21 @@ export class ShippingControl {
   private identity(): Promise<AgeIdentity | null> {
     return resolveIdentity(undefined, this.ctx.identityFile);
   }
+}
+
+/**
+ * The remotes short of `target` (the end the WAL had when a flush or a stop was called), as REMOTE_ERROR naming
+ * each; null when every one holds it. A run that failed confirms nothing, whatever lag it could measure (the end
+ * line may be what could not be read).
+ */
+function shortOfTarget(call: string, status: ShippingStatus[], target: number | null): BriError | null {
+  const short = (s: ShippingStatus) => target !== null && target > (s.shippedThrough ?? 0);
+  const behind = status.filter((s) => s.lastError !== null || short(s) || (s.lagLines > 0 && s.shippedThrough === null));
+  if (behind.length === 0) return null;
+  const how = (s: ShippingStatus) =>
+    short(s) ? `is ${target! - (s.shippedThrough ?? 0)} lines behind, through line ${s.shippedThrough ?? 0} of ${target}` : s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up';
+  return new BriError(ErrorCodes.REMOTE_ERROR, `${call}: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? (s.shippedThrough === null ? 'no archive there to continue yet' : 'the lines did not reach the WAL files in time')})`).join('; ')}`, {
+    hint: 'The lines stay in wal/ until a remote holds them: shipping goes on with backoff while the database is open (shippingStatus() says how it goes); an archive (db.archive.create()) also puts them on the remotes.',
+    details: { sources: behind.map((s) => s.source) },
+  });
 }

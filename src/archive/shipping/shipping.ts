@@ -209,13 +209,14 @@ export class WalShipping {
     return target;
   }
 
-  /** Stops the timer and the append watch, ships what is left (best effort), and waits. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Stops the timer and the append watch, ships what is left, and waits; answers the end line it shipped to (null: unknown), for the caller to tell who fell short. */
+  async stop(): Promise<number | null> {
+    if (this.stopped) return null;
     this.stopped = true;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.unsubscribe?.();
-    await this.flush().catch(() => undefined);
+    const target = await this.flush().catch(() => null);
     await Promise.all(this.shippers.map((s) => s.idle()));
+    return target;
   }
 }
