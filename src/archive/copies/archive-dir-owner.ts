@@ -6,14 +6,24 @@
  * only copies perhaps. `<archiveDir>/bri-archive-dir.json` records the data
  * directory whose archives these are and the instances it archived there.
  * A directory made before the file existed is taken, when it is first written,
- * with the instances whose archives it holds, as the previous version took it.
+ * with the instances whose archives it holds, as the previous version took it,
+ * by a data directory shown to have archived there; one that never did (the
+ * directory is another database's, or a remote's folder) is refused there.
+ * The owner's path alone does not make a database the owner (a new one made
+ * where a moved one was is another), nor the owner's instance (a copy of the
+ * owner while the owner still archives there forks its chain).
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { readArchiveState, recordedArchiveDir } from '../../store/archive-state.js';
+import type { Manifest } from '../../format/manifest.js';
+import { parseWalLine } from '../../format/wal-line.js';
+import { readArchiveState, recordedArchiveDir, type ArchiveState } from '../../store/archive-state.js';
 import { writeFileDurable } from '../../store/durable-fs.js';
+import { readWal } from '../../store/wal/wal-reader.js';
+import { segmentSpans } from '../../store/wal/wal-spans.js';
+import { continuesKnownLine, copyOfOwnerError } from './foreign-branch.js';
 import { listLocalArchives } from './local-catalog.js';
 import { DEFAULT_ARCHIVE_SUBDIR, realPath } from './locations.js';
 
@@ -42,13 +52,71 @@ async function readOwner(archiveDir: string): Promise<ArchiveDirOwner | null> {
   }
 }
 
+/** Whether `dataDir` may archive into a directory with an owner: its own, another database's, or the owner's copy (cp -a) while the owner still archives there. */
+type Verdict = 'own' | 'another' | 'copy';
+
+/** bri-archive.json of a data directory; a damaged one reads as none (what it would say is judged by the create itself). */
+const stateOf = (dataDir: string) => readArchiveState(dataDir).catch(() => null);
+
+/** Whether `dir` lies inside `parent` (links resolved): an archive directory there moves and is copied with its data directory. */
+function isInside(dir: string, parent: string): boolean {
+  const rel = path.relative(realPath(parent), realPath(dir));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+/** Whether the state, written by `dataDir` itself (a copy's names its original), names `archiveDir` as where its archives are made. */
+function recordsArchiveDir(state: ArchiveState | null, dataDir: string, archiveDir: string): boolean {
+  const recorded = recordedArchiveDir(state, dataDir);
+  return recorded !== undefined && realPath(recorded) === realPath(archiveDir);
+}
+
 /**
- * Whether `dataDir` may archive as `instanceId` into `archiveDir`: the directory is its own, or holds no
- * database's yet, or it is the same database (one of the owner's instances: the directory moved, or put
- * back from a copy, whose chain the create's own checks judge). Another database, a clone too, may not.
+ * Whether the owner's path still holds the owner: its instance is one it archived here, or it records this
+ * directory (restored in place, not archived since). A new database made at a moved one's old path does not.
  */
-function mayArchive(owner: ArchiveDirOwner | null, dataDir: string, instanceId: string): boolean {
-  return owner === null || owner.dataDir === realPath(dataDir) || owner.instances.includes(instanceId);
+async function ownerStillThere(owner: ArchiveDirOwner, archiveDir: string): Promise<boolean> {
+  if (!fs.existsSync(owner.dataDir)) return false;
+  const state = await readArchiveState(owner.dataDir).catch(() => undefined);
+  // A state that cannot be read may still be the owner's: not taken over.
+  if (state === undefined) return true;
+  return state !== null && (owner.instances.includes(state.instanceId) || recordsArchiveDir(state, owner.dataDir, archiveDir));
+}
+
+/**
+ * Whether `dataDir`, at the owner's path as another instance, is the owner's database: restored in place
+ * (its state records the directory), the directory inside it, or its bri-archive.json moved aside to archive
+ * as a new instance (its WAL holds a line the owner's archives begin or end on). A new database made at a
+ * moved one's old path is none of these.
+ */
+async function sameDatabaseAtPath(owner: ArchiveDirOwner, archiveDir: string, dataDir: string): Promise<boolean> {
+  if (isInside(archiveDir, dataDir)) return true;
+  const state = await stateOf(dataDir);
+  if (recordsArchiveDir(state, dataDir, archiveDir)) return true;
+  const theirs = (await listLocalArchives(archiveDir).catch(() => [])).map((a) => a.manifest).filter((m) => owner.instances.includes(m.instanceId));
+  return walHoldsLineOf(dataDir, state?.removedLines ?? 0, theirs);
+}
+
+/**
+ * The directory is `dataDir`'s own when it archived there as `instanceId` (or is that database at the same
+ * path), or when the owner moved (its path is gone or holds another database now) and this is the same
+ * database (one of the owner's instances, whose chain the create's own checks judge). A copy of the owner
+ * while the owner is still there, or another database (a clone too), may not archive there.
+ */
+async function verdictOn(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string): Promise<Verdict> {
+  if (owner.dataDir === realPath(dataDir)) return owner.instances.includes(instanceId) || (await sameDatabaseAtPath(owner, archiveDir, dataDir)) ? 'own' : 'another';
+  if (!owner.instances.includes(instanceId)) return 'another';
+  return (await ownerStillThere(owner, archiveDir)) && !(await endsBeforeItsArchives(dataDir)) ? 'copy' : 'own';
+}
+
+/**
+ * Whether `dataDir`'s WAL ends before the last archive its bri-archive.json names: an older copy, which
+ * forks nothing (the create's own chain check refuses it, saying so), not a copy writing on past the owner.
+ */
+async function endsBeforeItsArchives(dataDir: string): Promise<boolean> {
+  const state = await stateOf(dataDir);
+  if (!state?.last) return false;
+  const spans = await segmentSpans(dataDir).catch(() => []);
+  return (spans.at(-1)?.lastLine ?? 0) + state.removedLines < state.last.endLine;
 }
 
 /**
@@ -60,27 +128,59 @@ function ownArchiveDirFor(dataDir: string, refused: string): string {
   return realPath(preferred) === realPath(refused) ? `${path.resolve(dataDir)}-archives` : preferred;
 }
 
-/** Refuses (USAGE) to archive `dataDir` into an archive directory that holds another data directory's archives. */
+function ownArchiveDirHint(dataDir: string, archiveDir: string, own: string): string {
+  return (
+    `Give this data directory an archive directory of its own: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${own}\` (and archive.localDir: ${own} in its --config); its chain goes on there, ` +
+    `and anything it archived in ${archiveDir} before stays there to restore from (-a ${archiveDir}). A remote may be shared.`
+  );
+}
+
+function anotherDatabase(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string): BriError {
+  const own = ownArchiveDirFor(dataDir, archiveDir);
+  const details = { archiveDir, owner: owner.dataDir, dataDir: path.resolve(dataDir), ownArchiveDir: own, instances: owner.instances };
+  if (owner.dataDir === realPath(dataDir)) {
+    return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives a database at this very path made (instances ${owner.instances.join(', ')}), and ${path.resolve(dataDir)} is not that database: its instance (${instanceId || 'none yet'}) is none of them and its WAL holds no line of their archives; archiving it there would let its retention delete that database's archives`, {
+      hint: `${ownArchiveDirHint(dataDir, archiveDir, own)} If the database that archived there moved, archive it from where it is now: the archive directory follows it.`,
+      details,
+    });
+  }
+  return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner.dataDir}: archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives`, {
+    hint: `${ownArchiveDirHint(dataDir, archiveDir, own)} If ${owner.dataDir} moved here, its archive directory follows once the old path is gone.`,
+    details,
+  });
+}
+
+/** An archive directory that records no owner and holds only archives `dataDir` did not make there (another database's, a remote's folder). */
+function strangersArchives(archiveDir: string, dataDir: string, held: readonly string[]): BriError {
+  const own = ownArchiveDirFor(dataDir, archiveDir);
+  return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds archives of ${held.length === 1 ? 'instance' : 'instances'} ${held.join(', ')}, none of them made by ${path.resolve(dataDir)} (not its instance, it never archived there, and it shares no line with them): another database's archives, or a remote's folder; archiving there would let its retention delete them`, {
+    hint: ownArchiveDirHint(dataDir, archiveDir, own),
+    details: { archiveDir, dataDir: path.resolve(dataDir), instances: [...held], ownArchiveDir: own },
+  });
+}
+
+/**
+ * Refuses to archive `dataDir` into an archive directory that holds another data directory's archives
+ * (USAGE), or that its original, still there, archives into while `dataDir` is a copy of it (ARCHIVE_ERROR).
+ * A directory that records no owner yet is taken with the instances that are shown to be `dataDir`'s
+ * (bri-archive-dir.json written now), and refused when it holds archives and none of them are.
+ */
 export async function assertArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
   const owner = await readOwner(archiveDir);
-  if (mayArchive(owner, dataDir, instanceId)) return;
-  const own = ownArchiveDirFor(dataDir, archiveDir);
-  throw new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner!.dataDir}: archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives`, {
-    hint:
-      `Give this data directory an archive directory of its own: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${own}\` (and archive.localDir: ${own} in its --config); its chain goes on there, ` +
-      `and anything it archived in ${archiveDir} before stays there to restore from (-a ${archiveDir}). A remote may be shared. If ${owner!.dataDir} moved here, its archive directory follows once the old path is gone.`,
-    details: { archiveDir, owner: owner!.dataDir, dataDir: path.resolve(dataDir), ownArchiveDir: own },
-  });
+  if (owner === null) return claimUnrecorded(archiveDir, dataDir);
+  const verdict = await verdictOn(owner, archiveDir, dataDir, instanceId);
+  if (verdict === 'copy') throw copyOfOwnerError(instanceId, archiveDir, owner.dataDir, path.resolve(dataDir), ownArchiveDirFor(dataDir, archiveDir));
+  if (verdict === 'another') throw anotherDatabase(owner, archiveDir, dataDir, instanceId);
 }
 
 /**
  * Whether `archiveDir` is another database's, `dataDir` (as `instanceId`) may not archive there: a directory
  * the previous version let two data directories share went to the first to archive after the upgrade.
- * A damaged owner file tells nothing: false.
+ * A damaged owner file, or none, tells nothing: false.
  */
 export async function ownedByAnother(archiveDir: string, dataDir: string, instanceId: string): Promise<boolean> {
   const owner = await readOwner(archiveDir).catch(() => null);
-  return owner !== null && !mayArchive(owner, dataDir, instanceId);
+  return owner !== null && (await verdictOn(owner, archiveDir, dataDir, instanceId)) !== 'own';
 }
 
 /** How many entries of a folder are looked at for data directories (a folder of thousands is not read whole). */
@@ -120,38 +220,112 @@ async function instancesOfOthers(archiveDir: string, dataDir: string): Promise<S
 }
 
 /**
- * The instances whose archives a directory made before bri-archive-dir.json existed holds, taken as
- * `dataDir`'s: the previous version's prune took every archive there as its own (the earlier instances of a
- * restore in place are), except those another data directory is shown to make there (a clone it let share).
+ * Whether `dataDir` is shown to have archived into `archiveDir` before the directory recorded an owner:
+ * the directory is inside it (its default place), or its bri-archive.json names it (a restore in place
+ * records it too), or that file predates the record and the directory holds its instance's archives.
  */
-async function instancesHeldBefore(archiveDir: string, dataDir: string): Promise<string[]> {
+function archivedHereBefore(state: ArchiveState | null, archiveDir: string, dataDir: string, held: ReadonlySet<string>): boolean {
+  if (isInside(archiveDir, dataDir)) return true;
+  if (state === null) return false;
+  if (recordedArchiveDir(state, dataDir) !== undefined) return recordsArchiveDir(state, dataDir, archiveDir);
+  return state.archiveDir === undefined && held.has(state.instanceId);
+}
+
+/**
+ * The instances whose archives a directory made before bri-archive-dir.json existed holds (`held`), and
+ * those taken as `dataDir`'s (`own`). Where it archived before, every one, as the previous version's prune
+ * took them (the earlier instances of a restore in place are), except those another data directory is
+ * shown to make there (a clone it let share); elsewhere its own instance's only (a directory that was never
+ * its, a remote's folder, holds another database's).
+ */
+async function heldBefore(archiveDir: string, dataDir: string): Promise<{ held: string[]; own: string[] }> {
   const held = new Set((await listLocalArchives(archiveDir).catch(() => [])).map((a) => a.manifest.instanceId));
-  if (held.size === 0) return [];
+  if (held.size === 0) return { held: [], own: [] };
+  const state = await stateOf(dataDir);
+  if (!archivedHereBefore(state, archiveDir, dataDir, held)) return { held: [...held], own: state !== null && held.has(state.instanceId) ? [state.instanceId] : [] };
   const others = await instancesOfOthers(archiveDir, dataDir);
-  return [...held].filter((i) => !others.has(i));
+  return { held: [...held], own: [...held].filter((i) => !others.has(i)) };
+}
+
+async function writeOwner(archiveDir: string, owner: ArchiveDirOwner): Promise<void> {
+  await writeFileDurable(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), JSON.stringify(owner, null, 2) + '\n');
+}
+
+/**
+ * Whether `dataDir` shares history with an archive in `archiveDir`: it was restored or cloned from one (its
+ * WAL, or what its bri-archive.json knows, holds a line one begins or ends on). Not that archive's database
+ * for its retention (a clone is another), but not a stranger to it either.
+ */
+async function descendsFromHeld(archiveDir: string, dataDir: string): Promise<boolean> {
+  const state = await stateOf(dataDir);
+  const held = (await listLocalArchives(archiveDir).catch(() => [])).map((a) => a.manifest);
+  return (state !== null && held.some((m) => continuesKnownLine(state, m))) || walHoldsLineOf(dataDir, state?.removedLines ?? 0, held);
+}
+
+/**
+ * A directory that records no owner: taken by `dataDir` with the instances shown to be its own, written
+ * before the create (which records itself in bri-archive.json as archiving here, after which anything there
+ * would look like its own). One holding none of its own is taken with none (a clone or restore of an
+ * archive there, as the previous version let a clone share its parent's), and refused when `dataDir` shares
+ * no history with any of them (another database's archives, a remote's folder).
+ */
+async function claimUnrecorded(archiveDir: string, dataDir: string): Promise<void> {
+  const { held, own } = await heldBefore(archiveDir, dataDir);
+  if (held.length === 0) return;
+  if (own.length === 0 && !(await descendsFromHeld(archiveDir, dataDir))) throw strangersArchives(archiveDir, dataDir, held);
+  await writeOwner(archiveDir, { version: 1, dataDir: realPath(dataDir), instances: own });
+}
+
+/**
+ * Whether `dataDir`'s WAL (`removedLines` gone from its front) holds a line one of `archives` begins or ends
+ * on, with its pointer: it shares their history. One pass, stopped at the last line asked about.
+ */
+async function walHoldsLineOf(dataDir: string, removedLines: number, archives: readonly Manifest[]): Promise<boolean> {
+  const wanted = new Map<number, Set<string>>();
+  const want = (line: number, pointer: string) => {
+    const local = line - removedLines;
+    if (local >= 1) wanted.set(local, (wanted.get(local) ?? new Set()).add(pointer));
+  };
+  for (const m of archives) {
+    want(m.timeRange.walLines.end, m.chain.lastPointer);
+    if (m.timeRange.walLines.start > 0) want(m.timeRange.walLines.start, m.chain.prevPointer);
+  }
+  const lastWanted = [...wanted.keys()].reduce((a, b) => Math.max(a, b), 0);
+  if (lastWanted === 0) return false;
+  try {
+    for await (const batch of readWal(dataDir)) {
+      for (const l of batch) if (wanted.get(l.lineNo)?.has(parseWalLine(l.text)?.pointer ?? '')) return true;
+      if (batch[batch.length - 1]!.lineNo >= lastWanted) return false;
+    }
+  } catch {
+    // A WAL that cannot be read shows nothing shared.
+  }
+  return false;
 }
 
 /**
  * Records that `dataDir` archived `instanceId` into `archiveDir` (a durable write, only when something changes).
- * The same database at another path takes the directory over only once the owner's path is gone (it moved).
+ * The same database at another path takes the directory over only once the owner is gone from its path (it moved).
  */
 export async function recordArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
   const owner = await readOwner(archiveDir);
   const real = realPath(dataDir);
-  if (owner !== null && owner.dataDir !== real && (fs.existsSync(owner.dataDir) || !owner.instances.includes(instanceId))) return;
-  const instances = owner?.instances ?? (await instancesHeldBefore(archiveDir, dataDir)).filter((i) => i !== instanceId);
+  if (owner !== null && owner.dataDir !== real && (!owner.instances.includes(instanceId) || (await ownerStillThere(owner, archiveDir)))) return;
+  const instances = owner?.instances ?? (await heldBefore(archiveDir, dataDir)).own.filter((i) => i !== instanceId);
   if (owner?.dataDir === real && instances.includes(instanceId)) return;
-  const next: ArchiveDirOwner = { version: 1, dataDir: real, instances: instances.includes(instanceId) ? instances : [...instances, instanceId] };
-  await writeFileDurable(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), JSON.stringify(next, null, 2) + '\n');
+  await writeOwner(archiveDir, { version: 1, dataDir: real, instances: instances.includes(instanceId) ? instances : [...instances, instanceId] });
 }
 
 /**
  * The instances whose archives in `archiveDir` are `dataDir`'s to decide on (their retention is its own):
- * those it archived there, when the directory is its own; none when it is another's. A directory that records
- * no owner yet (made before the owner file) is taken as the first create after the upgrade will record it.
+ * those it archived there, when the directory is its own; none when it is another's (a new database at a
+ * moved one's path included). A directory that records no owner yet (made before the owner file) is taken
+ * as the first create after the upgrade will record it.
  */
 export async function instancesArchivedBy(archiveDir: string, dataDir: string): Promise<ReadonlySet<string>> {
   const owner = await readOwner(archiveDir);
-  if (owner === null) return new Set(await instancesHeldBefore(archiveDir, dataDir));
-  return new Set(owner.dataDir === realPath(dataDir) ? owner.instances : []);
+  if (owner === null) return new Set((await heldBefore(archiveDir, dataDir)).own);
+  if (owner.dataDir !== realPath(dataDir)) return new Set();
+  const instanceId = (await stateOf(dataDir))?.instanceId ?? '';
+  return new Set((await verdictOn(owner, archiveDir, dataDir, instanceId)) === 'own' ? owner.instances : []);
 }
