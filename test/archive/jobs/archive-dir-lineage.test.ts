@@ -114,6 +114,37 @@ describe('an archive directory that is another database\'s', () => {
 });
 
 describe('two directories of one instance id', () => {
+  it("two databases' clones given one --new-instance-id: the second to archive is refused (another directory archives this instance, another database's history), never told to restore from it", async () => {
+    const r = await tmp();
+    const nas = path.join(r, 'nas');
+    await fsp.mkdir(nas);
+    const c = await configFile(r, 'c', { remotes: [{ provider: 'local', name: 'nas', path: nas }], compression: { level: 1 } });
+    const [db1, db2, st1, st2] = ['db1', 'db2', 'st1', 'st2'].map((n) => path.join(r, n)) as [string, string, string, string];
+    await writeKeys(db1, 'A', 2);
+    expect((await create(db1, c)).code).toBe(0);
+    await writeKeys(db2, 'B', 2);
+    expect((await create(db2, c)).code).toBe(0);
+    for (const [from, to] of [[db1, st1], [db2, st2]] as const) {
+      const cloned = await runCli(['restore', 'clone', '-q', '-d', from, '-c', c, '--target', to, '--new-instance-id', 'staging']);
+      expect(cloned.code, cloned.stderr).toBe(0);
+    }
+    await writeKeys(st1, 'S1', 1);
+    expect((await create(st1, c)).code).toBe(0);
+    const onNas = bris(path.join(nas, 'archives'));
+
+    await writeKeys(st2, 'S2', 1);
+    const refused = await create(st2, c);
+    expect(refused.code, refused.stderr).toBe(23);
+    expect(refused.stderr).toMatch(/another directory archives this instance \(staging\)[\s\S]*has made no archive of it yet[\s\S]*another database's history/);
+    expect(refused.stderr).toMatch(/another --new-instance-id/);
+    expect(refused.stderr).not.toMatch(/restore this directory from the remotes/);
+    expect(bris(path.join(nas, 'archives'))).toEqual(onNas);
+    // The first clone is not held up.
+    await writeKeys(st1, 'S3', 1);
+    const onward = await create(st1, c);
+    expect(onward.code, onward.stderr).toBe(0);
+  });
+
   it('a copy (cp -a) of a data directory archiving into the external archive directory its original still archives into is refused as another directory archiving the instance; the original goes on', async () => {
     const r = await tmp();
     const arch = path.join(r, 'arch');
