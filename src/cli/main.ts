@@ -7,6 +7,7 @@ import { isBriError, typedIoError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { Runner } from './options.js';
 import { printError } from './output.js';
+import { outputError, stdoutFailure } from './stdio.js';
 import { createProgram, runHandler } from './program.js';
 
 export { createProgram } from './program.js';
@@ -65,10 +66,11 @@ function watchOutput(): () => Promise<unknown> {
 if (isMain()) {
   const outputFailure = watchOutput();
   const code = await run(process.argv.slice(2));
-  const failed = await outputFailure();
-  if (failed !== undefined && code === EXIT_OK) {
-    const said = typedIoError(failed, 'writing the output', 'standard output');
+  // A file behind stdout is written by stdio.ts, which knows how much got there; a pipe by Node's stream.
+  const failed = stdoutFailure() ?? { error: await outputFailure(), written: undefined };
+  if (failed.error !== undefined && code === EXIT_OK) {
+    const said = outputError(failed.error, failed.written);
     printError(said, process.argv.includes('--json'));
-    process.exitCode = isBriError(said) ? exitCodeFor(said.code) : EXIT_FAILURE;
+    process.exitCode = exitCodeFor(said.code);
   } else process.exitCode = code;
 }

@@ -1,5 +1,6 @@
 /** Printing for the CLI: JSON for machines, aligned text for people, errors without stack traces. */
 import { BriError, isBriError } from '../errors.js';
+import { writeStderr, writeStdout } from './stdio.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -7,11 +8,11 @@ export interface OutputOptions {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  writeStdout(JSON.stringify(value, null, 2) + '\n');
 }
 
 export function printLine(text: string, opts: OutputOptions = {}): void {
-  if (!opts.quiet) process.stdout.write(text + '\n');
+  if (!opts.quiet) writeStdout(text + '\n');
 }
 
 /** A plain aligned table. */
@@ -52,13 +53,13 @@ export function formatTime(ms: number | null | undefined): string {
 export function printError(err: unknown, json: boolean): void {
   if (json) {
     const body = isBriError(err) ? err.toJSON() : { code: 'INTERNAL', message: String((err as Error)?.message ?? err) };
-    process.stderr.write(JSON.stringify({ error: body }) + '\n');
+    writeStderr(JSON.stringify({ error: body }) + '\n');
     return;
   }
   if (err instanceof BriError) {
-    process.stderr.write(`error [${err.code}]: ${err.message}\n`);
-    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    writeStderr(`error [${err.code}]: ${err.message}\n`);
+    if (err.hint) writeStderr(`hint: ${err.hint}\n`);
     return;
   }
-  process.stderr.write(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  writeStderr(`internal error: ${(err as Error)?.stack ?? String(err)}\n`);
 }
