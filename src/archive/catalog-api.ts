@@ -1,9 +1,7 @@
 /**
- * The copies side of `db.archive`: listing every source merged by id, get,
- * stats, upload, delete, download, verify, repair, thaw, inspect. ArchiveApi
- * (archive-api.ts) extends it with what runs archives: create, the job's
- * steps, triggers and shipping. Both are the facade: each method is a few
- * lines over the folders below.
+ * The copies side of `db.archive`: listing every source merged by id, get, stats, upload, delete, download,
+ * verify, repair, thaw, inspect. ArchiveApi (archive-api.ts) extends it with what runs archives: create, the
+ * job's steps, triggers and shipping. Both are the facade: each method is a few lines over the folders below.
  */
 import { EventEmitter } from 'node:events';
 import * as fsp from 'node:fs/promises';
@@ -22,6 +20,7 @@ import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLoc
 import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
+import { statsScope } from './rekey/rekey-scope.js';
 import { notStoredEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
 import { outputFileFor, type LocationSettings } from './copies/locations.js';
@@ -169,10 +168,10 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return found;
   }
 
-  /** Counts, sizes, covered lines and gaps, with the copies that could not be read and the sources that could not be listed (the figures leave them out). */
+  /** This database's counts, sizes, covered lines and gaps (another database's archives on a shared source counted apart), with the copies and sources that could not be read. */
   async stats(opts: { source?: string } = {}): Promise<CatalogStats & Pick<MergedListing, 'unreadable' | 'unreachable'>> {
     const listing = await this.scan(opts);
-    return { ...catalogStats(listing.archives), unreadable: listing.unreadable, unreachable: listing.unreachable };
+    return { ...catalogStats(listing.archives, await statsScope(this.archiveDir, this.host.dataDir, listing.archives)), unreadable: listing.unreadable, unreachable: listing.unreachable };
   }
 
   /** The confirmed remote copies recorded for an archive. */

@@ -286,6 +286,9 @@ describe('no silent gaps, no silent loss', () => {
     expect(made.stderr).toMatch(new RegExp(`WARNING: lines 31\\.\\.${out.gap.toLine} are in no archive`));
     const stats = JSON.parse((await runCli(['archive', 'stats', '-d', dataDir, '--json'])).stdout);
     expect(stats.gaps).toHaveLength(1);
+    // One meaning of fromLine/toLine everywhere: the first and last missing line, as create says them.
+    expect(stats.gaps[0]).toMatchObject({ fromLine: out.gap.fromLine, toLine: out.gap.toLine });
+    expect(stats.firstLine).toBe(1);
     // What is left restores to the whole state.
     const target = path.join(r, 'out');
     expect((await runCli(['restore', 'latest', '-d', dataDir, '--target', target])).code).toBe(0);

@@ -108,44 +108,65 @@ export async function listLocalArchives(archiveDir: string): Promise<LocalArchiv
 }
 
 export interface CatalogStats {
+  /** The archives of this database (its instance and its lineage), when it can be told; else every archive listed. */
   archives: number;
   bytes: number;
   originalBytes: number;
   walLines: number;
+  /** The first and last line held (both inclusive, absolute), and the time range, of `instance` (the data directory's, when it has archives). */
   firstLine: number | null;
   lastLine: number | null;
   oldest: Date | null;
   newest: Date | null;
-  /** Places where consecutive archives of an instance do not chain (missing or overlapping lines). */
+  instance: string | null;
+  /** Places where consecutive archives of an instance do not chain: lines fromLine..toLine (inclusive) in none, or, when toLine < fromLine, lines toLine+1..fromLine-1 in both. */
   gaps: Array<{ after: string; before: string; fromLine: number; toLine: number }>;
+  /** Archives on the same sources that are other databases' (a shared remote): not counted above. */
+  otherDatabases: { instances: string[]; archives: number };
 }
 
-export function catalogStats(archives: ReadonlyArray<{ manifest: Manifest; bytes: number }>): CatalogStats {
+/** Whose archives the figures are of: this database's instances, and the one its data directory is now (null: none). */
+export interface StatsScope {
+  own: ReadonlySet<string>;
+  current: string | null;
+}
+
+export function catalogStats(archives: ReadonlyArray<{ manifest: Manifest; bytes: number }>, scope?: StatsScope): CatalogStats {
+  // Without anything to tell this database by (a lost machine: no data directory, no local copy), every archive counts.
+  const mine = scope && scope.own.size > 0 ? archives.filter((a) => scope.own.has(a.manifest.instanceId)) : archives;
+  const others = archives.filter((a) => !mine.includes(a));
   const gaps: CatalogStats['gaps'] = [];
   const byInstance = new Map<string, Array<{ manifest: Manifest }>>();
-  for (const a of archives) {
+  for (const a of mine) {
     const list = byInstance.get(a.manifest.instanceId);
     if (list) list.push(a);
     else byInstance.set(a.manifest.instanceId, [a]);
   }
   for (const list of byInstance.values()) {
+    list.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start);
     for (let i = 1; i < list.length; i++) {
       const prev = list[i - 1]!.manifest;
       const cur = list[i]!.manifest;
       if (cur.timeRange.walLines.start !== prev.timeRange.walLines.end) {
-        gaps.push({ after: prev.archiveId, before: cur.archiveId, fromLine: prev.timeRange.walLines.end, toLine: cur.timeRange.walLines.start });
+        gaps.push({ after: prev.archiveId, before: cur.archiveId, fromLine: prev.timeRange.walLines.end + 1, toLine: cur.timeRange.walLines.start });
       }
     }
   }
+  // The range is the current instance's (an abandoned timeline's lines after a rollback are not where the database is).
+  const current = scope?.current !== null && scope?.current !== undefined && byInstance.has(scope.current) ? scope.current : null;
+  const ranged = current !== null ? mine.filter((a) => a.manifest.instanceId === current) : mine;
+  const ms = ranged.map((a) => a.manifest);
   return {
-    archives: archives.length,
-    bytes: archives.reduce((a, x) => a + x.bytes, 0),
-    originalBytes: archives.reduce((a, x) => a + x.manifest.compression.originalSize, 0),
-    walLines: archives.reduce((a, x) => a + x.manifest.contents.totalWalEntries, 0),
-    firstLine: archives.length ? Math.min(...archives.map((a) => a.manifest.timeRange.walLines.start)) : null,
-    lastLine: archives.length ? Math.max(...archives.map((a) => a.manifest.timeRange.walLines.end)) : null,
-    oldest: archives.length ? archives[0]!.manifest.timeRange.start : null,
-    newest: archives.length ? archives[archives.length - 1]!.manifest.timeRange.end : null,
+    archives: mine.length,
+    bytes: mine.reduce((a, x) => a + x.bytes, 0),
+    originalBytes: mine.reduce((a, x) => a + x.manifest.compression.originalSize, 0),
+    walLines: mine.reduce((a, x) => a + x.manifest.contents.totalWalEntries, 0),
+    firstLine: ms.length ? Math.min(...ms.map((m) => m.timeRange.walLines.start)) + 1 : null,
+    lastLine: ms.length ? Math.max(...ms.map((m) => m.timeRange.walLines.end)) : null,
+    oldest: ms.length ? new Date(Math.min(...ms.map((m) => m.timeRange.start.getTime()))) : null,
+    newest: ms.length ? new Date(Math.max(...ms.map((m) => m.timeRange.end.getTime()))) : null,
+    instance: current ?? (byInstance.size === 1 ? [...byInstance.keys()][0]! : null),
     gaps,
+    otherDatabases: { instances: [...new Set(others.map((a) => a.manifest.instanceId))], archives: others.length },
   };
 }

@@ -36,3 +36,8 @@ export async function instancesOfThisDatabase(archiveDir: string, dataDir: strin
   }
   return own;
 }
+
+/** Whose archives `bri archive stats` counts: this database's instances, and the one its data directory is now. */
+export async function statsScope(archiveDir: string, dataDir: string, archives: readonly CatalogArchive[]): Promise<{ own: Set<string>; current: string | null }> {
+  return { own: await instancesOfThisDatabase(archiveDir, dataDir, archives), current: (await readArchiveState(dataDir).catch(() => null))?.instanceId ?? null };
+}

@@ -206,9 +206,10 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         [
           `archives    ${s.archives}`,
           `size        ${formatBytes(s.bytes)} (from ${formatBytes(s.originalBytes)}${s.bytes ? `, ${(s.originalBytes / s.bytes).toFixed(1)}x` : ''})`,
-          `lines       ${s.firstLine === null ? '-' : `${s.firstLine + 1}..${s.lastLine}`} (${s.walLines})`,
+          `lines       ${s.firstLine === null ? '-' : `${s.firstLine}..${s.lastLine}`} (${s.walLines} in all)${s.instance ? `, instance ${s.instance}` : ''}`,
           `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
-          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine > g.fromLine ? `lines ${g.fromLine + 1}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${unreadableCount(s.unreadable)})` : ''}`,
+          `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine >= g.fromLine ? `lines ${g.fromLine}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine - 1} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${unreadableCount(s.unreadable)})` : ''}`,
+          ...(s.otherDatabases.archives ? [`others      ${s.otherDatabases.archives} archives of other databases on the same sources (instances ${s.otherDatabases.instances.join(', ')}), not counted`] : []),
           ...shipping.map(reachLine),
         ].join('\n'),
         o,
