@@ -9,8 +9,17 @@ import { isValidInstanceId } from '../format/ids.js';
 import { assertNotEmpty, isIdentityText, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
 
+/** The data directory when -d is not given: $BRI_DATA_DIR, else ./data. */
 export function defaultDataDir(): string {
-  return process.env.BRI_DATA_DIR && process.env.BRI_DATA_DIR !== '' ? process.env.BRI_DATA_DIR : './data';
+  const fromEnv = process.env.BRI_DATA_DIR;
+  // Set but empty is an unset shell variable passed on (BRI_DATA_DIR="$DIR"), as `-d ""` is: refused, never ./data.
+  if (fromEnv === '') {
+    throw new BriError(ErrorCodes.USAGE, 'BRI_DATA_DIR is set but empty', {
+      hint: 'Set BRI_DATA_DIR to the data directory, or unset it (unset BRI_DATA_DIR) for the default ./data, or give -d; a shell variable that is not set gives an empty one.',
+      details: { variable: 'BRI_DATA_DIR' },
+    });
+  }
+  return fromEnv ?? './data';
 }
 
 export function addDataDirOption(cmd: Command): Command {

@@ -102,7 +102,7 @@ function leafCommands(cmd: Command, prefix: string[] = []): string[] {
 
 describe('bri: parsing into options objects, in process', () => {
   beforeEach(() => {
-    vi.stubEnv('BRI_DATA_DIR', '');
+    vi.stubEnv('BRI_DATA_DIR', undefined);
   });
   afterEach(() => {
     vi.unstubAllEnvs();
