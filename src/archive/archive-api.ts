@@ -82,7 +82,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       ...(host.key ? { key: host.key } : {}),
       ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
       ...(this.config.encryption?.identityFile ? { identityFile: this.config.encryption.identityFile } : {}),
-      onEvent: (e) => this.emit('shipping', e),
+      onEvent: (e) => this.emit('shipping', e), onFailing: (err) => void this.tellOnError(err),
     });
   }
 

@@ -30,11 +30,15 @@ export interface ShippingControlContext {
   /** An identity file this machine holds (archive.encryption.identityFile): it can read encrypted shipments back. */
   identityFile?: string;
   onEvent(e: ShippingEvent): void;
+  /** A remote's shipping began to fail (the first failure after it shipped, or since the start): the onError hook hears it once per streak, not at every retry. */
+  onFailing?(error: BriError): void;
 }
 
 export class ShippingControl {
   private shipping: WalShipping | null = null;
   private stopped = false;
+  /** The remotes whose shipping fails now (told to onFailing once, until they ship again). */
+  private readonly failing = new Set<string>();
 
   constructor(private readonly ctx: ShippingControlContext) {}
 
@@ -59,7 +63,14 @@ export class ShippingControl {
       ...(clock ? { clock } : {}),
       ...(this.ctx.encryptTo ? { encryptTo: this.ctx.encryptTo } : {}),
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
-      onEvent: (e) => this.ctx.onEvent(e),
+      onEvent: (e) => {
+        this.ctx.onEvent(e);
+        if (e.kind === 'shipped') this.failing.delete(e.source);
+        else if (e.kind === 'ship-failed' && !this.failing.has(e.source)) {
+          this.failing.add(e.source);
+          this.ctx.onFailing?.(e.error);
+        }
+      },
     });
     this.shipping.start(growth);
     // The first tick resumes from what each remote holds and loads its SDK (a stall of a tenth of a
