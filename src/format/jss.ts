@@ -27,15 +27,25 @@ function joinPath(path: string | null, key: string): string | null {
 
 /**
  * A name the decoder would read as something else: one ending in a type tag (`a<!D>`, `a<!>`) loses its
- * end or is refused as an unknown tag, and `__proto__` sets an object's prototype instead of a field.
- * Refused (JSS_INVALID) rather than written into a document or a snapshot that would not read back.
+ * end or is refused as an unknown tag. Refused (JSS_INVALID) rather than written into a document or a
+ * snapshot that would not read back. (`__proto__` is an ordinary name: see setField.)
  */
 export function assertStorableName(name: string, what: string): void {
-  if (name === '__proto__' || (name.endsWith('>') && name.includes('<!'))) {
-    throw new BriError(ErrorCodes.JSS_INVALID, `${what} ${JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name)} cannot be stored: ${name === '__proto__' ? "'__proto__' is an object's prototype when read back" : "its end reads as a JSS type tag ('<!...>')"}`, {
-      hint: "Use another name: one that is not '__proto__' and does not end in '<!...>'.",
+  if (name.endsWith('>') && name.includes('<!')) {
+    throw new BriError(ErrorCodes.JSS_INVALID, `${what} ${JSON.stringify(name.length > 60 ? `${name.slice(0, 57)}...` : name)} cannot be stored: its end reads as a JSS type tag ('<!...>')`, {
+      hint: "Use another name: one that does not end in '<!...>'.",
     });
   }
+}
+
+/**
+ * Sets `obj[key]` as an own field of the object, as JSON.parse does. An assignment with the key
+ * `__proto__` replaces the object's prototype instead, and the field (a document keyed so in a
+ * snapshot, a field BRI wrote) would be gone from the keys, the text written back and the dump.
+ */
+export function setField(obj: object, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else (obj as Record<string, unknown>)[key] = value;
 }
 
 /** Encodes one value; returns the JSON value and the tag its key must carry ('' for none). */
@@ -91,8 +101,8 @@ function encodeObject(obj: Record<string, unknown>, path: string | null, ctx: En
     if (value === undefined) continue; // properties holding undefined are dropped
     const [json, tag] = encodeValue(value, joinPath(path, key), ctx);
     // A tag-like end is read back right under a tag of its own (`a<!U><!D>`); under none it is read as the tag.
-    if (tag === '' || key === '__proto__') assertStorableName(key, 'the field');
-    out[tag === '' ? key : `${key}<!${tag}>`] = json;
+    if (tag === '') assertStorableName(key, 'the field');
+    setField(out, tag === '' ? key : `${key}<!${tag}>`, json);
   }
   return out;
 }
@@ -189,7 +199,8 @@ function resolvePath(root: unknown, path: string): unknown {
   if (path === '') return node;
   for (const part of path.split('/')) {
     if (node instanceof Map) node = node.get(part);
-    else if (node !== null && typeof node === 'object') node = (node as Record<string, unknown>)[part];
+    // Own fields only: through `__proto__` or `constructor` a pointer would reach what no document holds.
+    else if (node !== null && typeof node === 'object' && Object.hasOwn(node, part)) node = (node as Record<string, unknown>)[part];
     else throw invalid(`pointer "${path}" does not resolve`);
   }
   if (node === undefined) throw invalid(`pointer "${path}" does not resolve`);
@@ -263,9 +274,7 @@ function decodePlain(json: unknown, ctx: DecodeContext): unknown {
     return out;
   }
   const out: Record<string, unknown> = {};
-  decodeEntries(json as Record<string, unknown>, ctx, (k, v) => {
-    out[k] = v;
-  });
+  decodeEntries(json as Record<string, unknown>, ctx, (k, v) => setField(out, k, v));
   return out;
 }
 

@@ -85,9 +85,11 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
   return { version, walLine, timestamp, state };
 }
 
-/** No pointer tag (`P`, alone or in an array's list of tags) and no `__proto__` key anywhere in the text. */
+/**
+ * No pointer tag (`P`, alone or in an array's list of tags) anywhere in the text. (A `__proto__` key
+ * needs no decoder: the native parser keeps it as a field, as the JSS decoder does.)
+ */
 function noPointerTags(text: string): boolean {
-  if (text.includes('"__proto__"')) return false;
   // Each `<!...>` in turn, its characters looked at in place (a snapshot holds a tag or two per document: no match objects).
   for (let at = text.indexOf('<!'); at >= 0; ) {
     const end = text.indexOf('>', at + 2);

@@ -1,4 +1,5 @@
 /** The database state as the WAL defines it, and the effect of each operation on it. */
+import { setField } from './jss.js';
 import type { Operation } from './operation.js';
 
 export interface DbState {
@@ -56,10 +57,11 @@ export interface PlainState {
 }
 
 export function toPlainState(state: DbState): PlainState {
+  // setField: a key '__proto__' stays a field of the dump (an assignment would replace its prototype).
   const documents: Record<string, string> = {};
-  for (const [k, v] of [...state.documents].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) documents[k] = v;
+  for (const [k, v] of [...state.documents].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) setField(documents, k, v);
   const collections: Record<string, string[]> = {};
-  for (const [k, v] of [...state.collections].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) collections[k] = [...v];
+  for (const [k, v] of [...state.collections].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) setField(collections, k, [...v]);
   return { documents, collections };
 }
 

@@ -39,7 +39,7 @@ describe('names and shapes the snapshot must hold', () => {
     await again.close();
   });
 
-  it('a key, set name or field ending in a JSS tag, or named __proto__, is JSS_INVALID at set(), and the directory still opens', async () => {
+  it('a key, set name or field ending in a JSS tag is JSS_INVALID at set(), and the directory still opens (__proto__ is kept: proto-keys-lifecycle)', async () => {
     const dataDir = path.join(await tmp(), 'data');
     const db = await createDB({ storeConfig: { dataDir } });
     await db.set('OK', { v: 1 });
@@ -47,12 +47,9 @@ describe('names and shapes the snapshot must hold', () => {
       () => db.set('x<!S>', { v: 1 }),
       () => db.set('a<!foo>', { v: 1 }),
       () => db.set('a<!>', { v: 1 }),
-      () => db.set('__proto__', { v: 1 }),
       () => db.sAdd('s<!D>', 'm'),
-      () => db.sAdd('__proto__', 'm'),
       () => db.rename('OK', 'y<!D>'),
       () => db.set('K', { 'a<!D>': 'str' }),
-      () => db.set('K', JSON.parse('{"__proto__":{"x":1}}') as object),
     ];
     for (const call of refused) await expect(call()).rejects.toMatchObject({ code: 'JSS_INVALID' });
     // Under a tag of its own such a field reads back right (BRI writes `"a<!U><!D>":ms`): it is kept.
