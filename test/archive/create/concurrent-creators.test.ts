@@ -21,7 +21,7 @@ async function write(dataDir: string, n: number, tag: string): Promise<void> {
 
 const archivesIn = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.bri'));
 
-it('a second data directory of the instance archiving into the same directory at the same time is refused LOCKED naming the first, which completes with its stage untouched; afterwards the copy is refused as a fork', async () => {
+it('a second data directory of the instance (a copy) archiving into the same directory at the same time is refused as a copy of the owner, which completes with its stage untouched; afterwards the copy is refused as a fork', async () => {
   const root = await tmp();
   const [data, data2, arch] = ['data', 'data2', 'arch'].map((d) => path.join(root, d)) as [string, string, string];
   await write(data, 20, 'a');
@@ -43,10 +43,9 @@ it('a second data directory of the instance archiving into the same directory at
   expect(stagesBefore).toHaveLength(1);
 
   const second = await runCli(['archive', 'create', '-d', data2, '-a', arch, '--level', '3']);
-  expect(second.code).toBe(11);
-  expect(second.stderr).toContain('[LOCKED]');
-  expect(second.stderr).toContain(`pid ${first.pid}`);
-  expect(second.stderr).toContain(`archive create from ${fs.realpathSync(data)}`);
+  // A copy of the directory that owns the archive directory (still there, archiving) is refused before the lock is even asked.
+  expect(second.code).toBe(23);
+  expect(second.stderr).toContain('another directory archives this instance');
   // Nothing of the first run's was removed: its stage directory is as it was.
   expect(fs.readdirSync(path.join(arch, '.tmp')).filter((n) => !n.startsWith('create-'))).toEqual(stagesBefore);
   expect(archivesIn(arch)).toHaveLength(1);
