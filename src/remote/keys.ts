@@ -1,5 +1,6 @@
 /** Keys, prefixes and metadata: validated in one place for every provider. */
 import { BriError, ErrorCodes } from '../errors.js';
+import { setField } from '../format/jss.js';
 
 /** Longest key, in UTF-8 bytes, prefix included (S3's and GCS's limit). */
 export const MAX_KEY_BYTES = 1024;
@@ -95,7 +96,7 @@ export function splitMetadata(stored: Record<string, string> | undefined): { use
   for (const [k0, v] of Object.entries(stored ?? {})) {
     const k = k0.toLowerCase();
     if (k === SHA256_METADATA_KEY) sha256 = HEX_SHA256_RE.test(v) ? v : undefined;
-    else if (!k.startsWith(RESERVED_METADATA_PREFIX)) user[k] = v;
+    else if (!k.startsWith(RESERVED_METADATA_PREFIX)) setField(user, k, v);
   }
   return sha256 === undefined ? { user } : { user, sha256 };
 }

@@ -6,6 +6,7 @@
  * read the same way (its member is the rest of the operation). Anything that does not read that way
  * (a key with an escape, another key order) is decoded and applied as usual.
  */
+import { setField } from '../../format/jss.js';
 import { detached } from '../../format/literal-state.js';
 import { decodeOperation } from '../../format/operation.js';
 import type { Operation } from '../../format/operation.js';
@@ -229,7 +230,8 @@ export function differences(changes: ChangesSince, lazy: LazyDocuments, now: DbS
     const minus: string[] = [];
     if (is) for (const m of is) if (!was.has(m)) plus.push(m);
     for (const m of was) if (!is?.has(m)) minus.push(m);
-    if (plus.length || minus.length) sets[set] = { added: plus.sort(), removed: minus.sort() };
+    // (A set named __proto__ is a field like any other.)
+    if (plus.length || minus.length) setField(sets, set, { added: plus.sort(), removed: minus.sort() });
   }
   return { added, changed, removed, sets };
 }
