@@ -19,7 +19,31 @@ export function defaultDataDir(): string {
       details: { variable: 'BRI_DATA_DIR' },
     });
   }
+  if (fromEnv !== undefined) assertUtf8Path(fromEnv, 'BRI_DATA_DIR');
   return fromEnv ?? './data';
+}
+
+/** Options that name a path (checked as one by commonOptions). */
+const PATH_OPTIONS: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['archiveDir', '--archive-dir'], ['out', '--out'], ['config', '--config'], ['identity', '--identity']];
+
+/**
+ * A path given on the command line (or in the environment) that is not valid UTF-8 reaches Node with
+ * U+FFFD for the bytes it cannot decode: another path than the one given (and two such names one path),
+ * so a download or a restore went elsewhere and said it succeeded. USAGE before anything runs.
+ */
+export function assertUtf8Path(value: unknown, what: string): void {
+  // An identity given as the key itself is refused by identityOpt without ever being quoted.
+  if (typeof value !== 'string' || !value.includes('\ufffd') || isIdentityText(value)) return;
+  throw new BriError(ErrorCodes.USAGE, `${what} ${JSON.stringify(value)} is not valid UTF-8 (or holds U+FFFD)`, {
+    hint: 'A name that is not valid UTF-8 cannot be given to bri (it would name another path): rename it, or give the path through a link with a UTF-8 name.',
+    details: { flag: what },
+  });
+}
+
+/** A path argument as given, once it is known to be valid UTF-8. */
+export function pathArgument(value: string, what: string): string {
+  assertUtf8Path(value, what);
+  return value;
 }
 
 export function addDataDirOption(cmd: Command): Command {
@@ -49,6 +73,7 @@ const NOT_EMPTY: Array<[string, string]> = [['dataDir', '--data-dir'], ['target'
 
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   for (const [key, flag] of NOT_EMPTY) assertNotEmpty(raw[key], flag);
+  for (const [key, flag] of PATH_OPTIONS) assertUtf8Path(raw[key], flag);
   // An id the manifests cannot hold names no archive: said as a typo (`../x`, `Staging`), not "no archive of instance".
   if (raw.instance !== undefined && !isValidInstanceId(String(raw.instance))) {
     throw new BriError(ErrorCodes.USAGE, `--instance ${JSON.stringify(String(raw.instance))} is not an instance id`, { hint: 'Instance ids are 1-64 lowercase letters, digits, "-" and "_" (e.g. staging, or a UUID); `bri restore list` shows them.', details: { flag: '--instance' } });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ParsedRetention } from '../../format/input.js';
-import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, addPastOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts, sourceOpt } from '../common.js';
+import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, addPastOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts, pathArgument, sourceOpt } from '../common.js';
 import { TIME_FORMS } from '../../format/input.js';
 import { THAW_TIERS, type Dispatch, type ThawTier } from '../options.js';
 
@@ -38,7 +38,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
   cmd('inspect')
     .argument('<file>', 'archive file')
     .description('the manifest summary of an archive file, without unpacking it')
-    .action((file: string, raw: Raw) => run('archive inspect', { ...archiveCommon(raw), file }));
+    .action((file: string, raw: Raw) => run('archive inspect', { ...archiveCommon(raw), file: pathArgument(file, '<file>') }));
 
   addIdentityOption(cmd('verify'))
     .argument('[id|file]', 'archive id or file')
@@ -48,7 +48,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes; an archive encrypted with age is checked as stored unless --deep')
     .action((target: string | undefined, raw: Raw) => {
       if ((target === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or file, or --all', { hint: '`bri archive list` shows the ids; --all verifies every archive.' });
-      return run('archive verify', { ...archiveCommon(raw), ...(target !== undefined ? { target } : {}), ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) });
+      return run('archive verify', { ...archiveCommon(raw), ...(target !== undefined ? { target: pathArgument(target, '<id|file>') } : {}), ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) });
     });
 
   addIdentityOption(cmd('rekey'))
@@ -97,7 +97,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .option('--in-place', 'replace the archive (through a temp file and a rename)', false)
     .option('-f, --force', 'replace an existing file (or symbolic link) at --out', false)
     .description('repair a damaged archive with its PAR2 recovery data')
-    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target, ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true, force: raw.force === true }));
+    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target: pathArgument(target, '<id|file>'), ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true, force: raw.force === true }));
 
   cmd('thaw')
     .argument('[id]', 'the archive to make readable again')
@@ -131,5 +131,5 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .option('--no-verify', 'take the first copy that downloads, without verifying it')
     .option('-f, --force', 'replace an existing file (or symbolic link) at <file>', false)
     .description('a verified copy of an archive, from the first source (in restoreSources order) that has a good one')
-    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file, ...sourceOpt(raw), verify: raw.verify !== false, force: raw.force === true }));
+    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file: pathArgument(file, '<file>'), ...sourceOpt(raw), verify: raw.verify !== false, force: raw.force === true }));
 }
