@@ -9,7 +9,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, isBriError, typedIoError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { processGone } from '../../store/lock/process-identity.js';
 import { readManifest, readPackage } from '../package/reader.js';
@@ -58,6 +58,8 @@ export interface RekeyFailure {
   error: string;
   code?: string;
   seed?: string;
+  /** What to do about it, when the error says (a full disk: where to free space). */
+  hint?: string;
   /** What is true of it after the failure: which copies (or shipments) open with the old identity, which with the new recipients. */
   state: string;
 }
@@ -109,13 +111,16 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
       const copies = a.copies.filter((c) => allowed(c.source));
       if (copies.length === 0) continue;
       const done: string[] = [];
+      const stage = path.join(stageRoot, id);
       try {
-        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, path.join(stageRoot, id), out, done) });
-      } catch (err) {
-        // One archive that cannot be rekeyed (a wrong identity for it, a damaged copy) does not stop the others.
+        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, stage, out, done) });
+      } catch (caught) {
+        // One archive that cannot be rekeyed (a wrong identity for it, a damaged copy, a full disk) does not stop the
+        // others, nor hide those rewrapped before it: a host fault too is said per archive, naming where it wrote.
+        const err = typedIoError(caught, `rekey of ${id} (its new copy is written in ${stage})`, stage);
         if (!isBriError(err)) throw err;
         const left = copies.map((c) => c.source).filter((s) => !done.includes(s));
-        out.failures.push({ archiveId: id, source: left.join(','), error: err.message, code: err.code, state: copiesState(done, left) });
+        out.failures.push({ archiveId: id, source: left.join(','), error: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}), state: copiesState(done, left) });
       }
     }
     if (opts.archiveId === undefined) {
@@ -198,9 +203,9 @@ function copiesState(done: readonly string[], left: readonly string[]): string {
 }
 
 /** A failure as a rekey reports it: its message, and its code when it is typed (the exit code follows it). */
-function failureOf(err: unknown, context: string): { error: string; code: string } {
+function failureOf(err: unknown, context: string): { error: string; code: string; hint?: string } {
   const e = asBriError(err, context);
-  return { error: e.message, code: e.code };
+  return { error: e.message, code: e.code, ...(e.hint ? { hint: e.hint } : {}) };
 }
 
 function sameAgeRecipients(m: Manifest, to: AgeRecipients): boolean {
