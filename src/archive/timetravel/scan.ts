@@ -317,7 +317,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   const places: LineSource[] = (input.shipped?.sources ?? []).map((src) => ({ source: src.source, refs: src.refs, fetch: (r) => src.fetch(r as ShipmentRef), joins: false, bad: (r, b) => shippedLineError((r as ShipmentRef).key, b) }));
   // (Listed only here: a scan that stopped before reads nothing of it.)
   const tail = stopped ? null : (input.tail ?? null);
-  if (tail) places.push({ source: tail.source, refs: await tail.segments(), fetch: (r) => tail.fetch(r as TailSegment), joins: true, bad: (r, b) => walLineError(r as TailSegment, tail.startsAt, b) });
+  if (tail) places.push({ source: tail.source, refs: await tail.segments(input.key), fetch: (r) => tail.fetch(r as TailSegment), joins: true, bad: (r, b) => walLineError(r as TailSegment, tail.startsAt, b) });
   if (!stopped && places.length > 0) {
     // Each next line from the first source whose shipment holding it can be fetched (as a restore takes them).
     const failed = new Set<LineRange>();

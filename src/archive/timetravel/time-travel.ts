@@ -135,9 +135,9 @@ function chainFrom(all: CatalogArchive[], first: CatalogArchive): CatalogArchive
  * one they answer for (restored in place or cloned, nothing of it archived here yet), or a database never
  * archived that holds lines from the first. A new directory with no line yet leaves the answer to them.
  */
-async function answersAlone(mine: WalTail, latest: RestorePlan): Promise<boolean> {
+async function answersAlone(mine: WalTail, latest: RestorePlan, key: EncryptionKey | undefined): Promise<boolean> {
   if (mine.instanceId !== null) return mine.instanceId !== latest.instanceId;
-  return mine.startsAt === 1 && (await mine.segments()).length > 0;
+  return mine.startsAt === 1 && (await mine.segments(key)).length > 0;
 }
 
 /**
@@ -218,7 +218,7 @@ export class TimeTravel {
     // The instance the archives would answer for, when it is not the directory's (named where a moment is not here).
     const others = latest !== null && mine !== null && latest.instanceId !== mine.instanceId ? latest.instanceId : null;
     let tail: WalTail | null = mine !== null && latest !== null && others === null ? mine : null;
-    if (mine !== null && opts.instanceId === undefined && (latest === null || (await answersAlone(mine, latest)))) {
+    if (mine !== null && opts.instanceId === undefined && (latest === null || (await answersAlone(mine, latest, this.ctx.key)))) {
       // The directory's own history is its seed and WAL; the archives here are another instance's.
       latest = null;
       tail = mine;

@@ -14,8 +14,12 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState } from '../../store/archive-state.js';
-import { listSegments, WAL_DIR } from '../../store/layout.js';
-import { countSegmentLinesCached, readSegmentLines } from '../../store/wal/wal-reader.js';
+import { listSegments, WAL_DIR, type SegmentInfo } from '../../store/layout.js';
+import { countSegmentLinesCached, readSegmentLines, segmentTail } from '../../store/wal/wal-reader.js';
+import { ChainVerifier } from '../../store/wal/chain.js';
+import { isLiveOwner, readLockOwner } from '../../store/lock/dir-lock.js';
+import { GENESIS_POINTER } from '../../format/pointer.js';
+import { parseWalLine } from '../../format/wal-line.js';
 import { segmentsRemovedBelow } from '../../store/wal/wal-cleanup.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot } from '../../format/snapshot-file.js';
@@ -45,9 +49,10 @@ export interface WalTail {
   readAt: number;
   /**
    * The segments with their absolute lines, listed when first asked: a query that stops before the
-   * tail reads nothing of it (listing counts the lines of every segment).
+   * tail reads nothing of it (listing counts the lines of every segment). `key` reads an encrypted
+   * last line that lacks its newline (without it, that line is left out).
    */
-  segments(): Promise<readonly TailSegment[]>;
+  segments(key?: EncryptionKey): Promise<readonly TailSegment[]>;
   /** The lines of one segment, from its first (whole lines only, at most its listed last). */
   fetch(ref: TailSegment): Promise<{ lines: readonly string[] }>;
 }
@@ -68,14 +73,14 @@ export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
   const opened = await tailState(dataDir);
   if (opened === null) return null;
   const readAt = Date.now();
-  let listed: Promise<TailSegment[]> | null = null;
+  const listed = new Map<EncryptionKey | undefined, Promise<TailSegment[]>>();
   return {
     source: DATA_DIR_SOURCE,
     instanceId: opened.instanceId,
     startsAt: opened.removedLines + 1,
     origin: opened.origin ?? null,
     readAt,
-    segments: () => (listed ??= listStable(dataDir)),
+    segments: (key) => listed.get(key) ?? listed.set(key, listStable(dataDir, key)).get(key)!,
     fetch: (ref) => segmentLines(ref),
   };
 }
@@ -93,12 +98,12 @@ export async function dataDirEnd(dataDir: string): Promise<{ instanceId: string 
  * raising removedLines are left out (numbered from the raised count, they would shift every line after them).
  * A directory that keeps changing under the listing (or is gone) is an error: an answer from none of its lines would look whole.
  */
-async function listStable(dataDir: string): Promise<TailSegment[]> {
+async function listStable(dataDir: string, key: EncryptionKey | undefined): Promise<TailSegment[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const before = await tailState(dataDir);
     if (before === null) break;
     const leaving = await segmentsRemovedBelow(dataDir, before.removedLines);
-    const refs = await listTail(dataDir, before.removedLines, leaving).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+    const refs = await listTail(dataDir, before.removedLines, leaving, key).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
     if (refs !== null && (await tailState(dataDir))?.removedLines === before.removedLines) return refs;
   }
   throw new BriError(ErrorCodes.IO_ERROR, `the WAL of ${dataDir} changed under every reading of it (archived segments removed meanwhile)`, {
@@ -107,18 +112,39 @@ async function listStable(dataDir: string): Promise<TailSegment[]> {
   });
 }
 
-/** The segments with their absolute lines; the last one's line still being written is not counted. */
-async function listTail(dataDir: string, removedLines: number, leaving: ReadonlySet<string>): Promise<TailSegment[]> {
+/** The segments with their absolute lines; the last one's line without its newline only when the store's open would take it. */
+async function listTail(dataDir: string, removedLines: number, leaving: ReadonlySet<string>, key: EncryptionKey | undefined): Promise<TailSegment[]> {
   const segments = (await listSegments(dataDir)).filter((s) => !leaving.has(s.name));
   const out: TailSegment[] = [];
   let next = removedLines + 1;
   for (const [i, seg] of segments.entries()) {
     const { lines, torn } = await countSegmentLinesCached(seg.path);
-    const whole = i === segments.length - 1 && torn ? lines - 1 : lines;
+    const open = i === segments.length - 1 && torn;
+    const whole = open && !(await openEndTaken(dataDir, segments.slice(0, i + 1), next === 1, key)) ? lines - 1 : lines;
     if (whole > 0) out.push({ key: seg.path, firstLine: next, lastLine: next + whole - 1, size: seg.size });
     next += lines;
   }
   return out;
+}
+
+/**
+ * Whether the open segment's last line, which has no newline, is one the store's next open takes (it
+ * terminates it: store/wal/tail.ts): no live process holds the directory (its writer may still be
+ * writing that line), and the line parses, is an operation and chains from the line before it (an
+ * encrypted one is read with the key; without it, left out: a cut ciphertext parses too).
+ */
+async function openEndTaken(dataDir: string, segments: readonly SegmentInfo[], fromLineOne: boolean, key: EncryptionKey | undefined): Promise<boolean> {
+  if (isLiveOwner(await readLockOwner(dataDir))) return false;
+  const seg = segments.at(-1)!;
+  let before: string | null = null;
+  let last: string | null = null;
+  for await (const batch of readSegmentLines(seg.path, seg.name, 1)) for (const l of batch) [before, last] = [last, l.text];
+  for (let i = segments.length - 2; before === null && i >= 0; i--) before = (await segmentTail(segments[i]!.path)).last;
+  // (Nothing before it on disk: it starts the chain at line 1, else it joins the archives where the scan checks it.)
+  const prev = before === null ? (fromLineOne ? GENESIS_POINTER : null) : (parseWalLine(before)?.pointer ?? undefined);
+  if (last === null || prev === undefined) return false;
+  const link = new ChainVerifier(prev, key, { decodeOperations: true });
+  return link.push({ lineNo: 0, segment: seg.name, segmentLine: 0, text: last }) && link.state.pointersChecked;
 }
 
 async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
