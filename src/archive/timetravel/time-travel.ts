@@ -59,7 +59,7 @@ export interface ReadAnswer {
   exists: boolean;
   /** The stored document (as `bri data dump --json` shows it), null when it did not exist. */
   document: string | null;
-  /** When the key names a set at that moment: its members. */
+  /** When the key names a set at that moment: its members (none for a set emptied by removing them). */
   members?: string[];
   /** What was read to answer. */
   read: ReadCounter;
@@ -292,7 +292,8 @@ export class TimeTravel {
     const state = r.state;
     const doc = state.documents.get(key);
     const set = state.collections.get(key);
-    return { key, at: ts, exists: doc !== undefined || (set !== undefined && set.size > 0), document: doc ?? null, ...(set && set.size > 0 ? { members: [...set] } : {}), read };
+    // A set whose members were all removed still exists, empty, as the store holds it.
+    return { key, at: ts, exists: doc !== undefined || set !== undefined, document: doc ?? null, ...(set ? { members: [...set] } : {}), read };
   }
 
   /** The values at T of `keys` (or of every name under `prefix`): the part of the state at T that holds them. */
