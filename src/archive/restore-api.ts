@@ -153,11 +153,16 @@ export class RestoreApi {
   }
 
   /** What a restore to `target` would use: the archive and, for the latest state or a time past the archives, the shipped WAL after it. */
-  async plan(target: RestoreTargetInput, instanceId?: string, source?: string): Promise<RestorePlan> {
+  plan(target: RestoreTargetInput, instanceId?: string, source?: string): Promise<RestorePlan> {
+    return this.planned(target, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) }, false);
+  }
+
+  /** `forQuestions`: for time travel, which reads the data directory's own lines itself (planner.ts). */
+  private async planned(target: RestoreTargetInput, opts: RestoreCallOptions, forQuestions: boolean): Promise<RestorePlan> {
     const parsed = parseRestoreTarget(target);
-    const listing = await this.listing(source);
-    if (parsed.kind === 'archive') await this.assertReadable(parsed.archiveId, listing, source);
-    return this.planWithShipped(listing, parsed, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) });
+    const listing = await this.listing(opts.source);
+    if (parsed.kind === 'archive') await this.assertReadable(parsed.archiveId, listing, opts.source);
+    return this.planWithShipped(listing, parsed, opts, forQuestions);
   }
 
   private async run(target: RestoreTarget, given: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
@@ -245,7 +250,7 @@ export class RestoreApi {
   }
 
   /** The one plan for a target: the archive (or none), the shipped WAL after it, where it stops. */
-  private async planWithShipped(listing: MergedListing, target: RestoreTarget, opts: RestoreCallOptions): Promise<RestorePlan> {
+  private async planWithShipped(listing: MergedListing, target: RestoreTarget, opts: RestoreCallOptions, forQuestions = false): Promise<RestorePlan> {
     const own = await readArchiveState(this.ctx.dataDir).catch(() => null);
     return planFor(
       {
@@ -261,6 +266,7 @@ export class RestoreApi {
         identity: () => this.identity(opts.identity),
         // A time past every line archived or shipped is the end state when this directory wrote nothing since.
         dataDirEnd: () => dataDirEnd(this.ctx.dataDir),
+        forQuestions,
       },
       target,
     );
@@ -325,7 +331,7 @@ export class RestoreApi {
       // Passed-over sources are told by the query (with the copy repaired or used instead).
       goodCopy: (archive, source) => fetchGoodCopy(archive, { ...this.fetchOptions(source, this.ctx.archiveDir), verify: true, pin: true }),
       archives: async (source) => (await this.listing(source)).archives,
-      plan: (target, instanceId, source) => this.plan(target, instanceId, source),
+      plan: (target, instanceId, source) => this.planned(target, { ...(instanceId ? { instanceId } : {}), ...(source ? { source } : {}) }, true),
       shipped: (p, age) => this.shippedInput(p, age),
       sources: this.sources,
       order: (source) => this.order(source),

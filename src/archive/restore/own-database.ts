@@ -6,6 +6,7 @@
  * naming another bucket or prefix) would otherwise put that database over this one, exit 0: refused, with
  * the instances found and --instance to take one on purpose. What bri-archive.json records of the chain
  * is all this knows: a directory that says nothing of it (never archived, begun at line 0) is not refused.
+ * Of its database's, another instance's newest state is still not the directory's own (ownStateNotArchived).
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
@@ -86,4 +87,40 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
     hint: `Point --archive-dir (or the remotes) at this database's archives; to put one of these over it on purpose, name it: --instance <id> (\`bri restore list\` shows them).`,
     details: { instanceId: ownId, instances: [...byInstance.keys(), ...(byInstance.has(chosen) ? [] : [chosen])] },
   });
+}
+
+/**
+ * The instance whose chain the directory began on (its origin is a line of it): the one it was cloned or
+ * restored from. Two may hold that line (a sibling restored from the same archive): the one reaching
+ * furthest back holds the most of the history they share.
+ */
+export function originInstance(own: OwnChain, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+  const origin = own.origin;
+  if (origin === undefined) return undefined;
+  const on = [...chains(archives)].filter(([, chain]) => beganOn(origin, chain));
+  on.sort((a, b) => a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
+  return on[0]?.[0];
+}
+
+/**
+ * The directory's own state (`ownId`, lines to `lastLine`) is in none of the sources read, while another
+ * instance's is (`taken`, the newest; `from`, the one it began on, if the archives hold it). That one's newest
+ * state is another line of history (it went on after the directory began): a restore of the directory's is
+ * refused, with the way on. `ts`: a moment asked for (past where the directory began), else its newest state.
+ */
+export function ownStateNotArchived(ownId: string, own: OwnChain, lastLine: number, taken: string, from: string | undefined, ts?: number): BriError {
+  const o = own.origin;
+  const began = o === undefined ? 'its lines' : `it began at line ${o.line} of ${from === undefined ? 'another instance' : `instance ${from}`} (${new Date(o.timestamp).toISOString()}); its lines since`;
+  const lines = o === undefined ? `1..${lastLine}` : `${o.line + 1}..${lastLine}`;
+  const what = ts === undefined ? 'its newest state' : `its state at ${new Date(ts).toISOString()}`;
+  const message = `the data directory's instance ${ownId} has no archive and no shipped WAL in the sources read: ${began} (${lines}) are in its WAL only, so ${what} is in no archive; instance ${taken}'s is another line of history`;
+  const steps = [
+    `\`bri archive create\` archives the directory's lines, then restore${ts === undefined ? '' : ' to that moment'}`,
+    'if it has archives elsewhere, point --archive-dir or the remotes at them',
+    ...(o !== undefined && from !== undefined ? [`a moment up to ${new Date(o.timestamp).toISOString()} restores from instance ${from}'s archives`] : []),
+    `instance ${taken}'s ${ts === undefined ? 'newest state' : 'state then'} is restored on purpose with --instance ${taken}`,
+  ];
+  const hint = `${steps.join('; ')}.`;
+  const details = { instanceId: ownId, instances: [taken], ...(o !== undefined ? { origin: { ...o, ...(from !== undefined ? { instanceId: from } : {}) } } : {}), ...(ts !== undefined ? { timestamp: ts } : {}) };
+  return new BriError(ts === undefined ? ErrorCodes.ARCHIVE_NOT_FOUND : ErrorCodes.TIMESTAMP_NOT_FOUND, message, { hint, details });
 }

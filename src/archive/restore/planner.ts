@@ -13,7 +13,7 @@ import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
-import { assertOwnDatabase, type OwnChain } from './own-database.js';
+import { assertOwnDatabase, originInstance, ownStateNotArchived, type OwnChain } from './own-database.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
@@ -43,6 +43,11 @@ export interface PlannerContext {
   identity?: () => Promise<AgeIdentity | null>;
   /** Where the data directory's own instance's chain begins and its last archive ends (bri-archive.json): whether the sources' instances are its database's. */
   ownChain?: OwnChain;
+  /**
+   * Planning for a question about the past (time travel reads the data directory itself), not for a restore:
+   * `latest` is the archives' newest instance though the directory's own state is in none of them.
+   */
+  forQuestions?: boolean;
 }
 
 export interface DataDirEnd {
@@ -253,9 +258,35 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   if (wanted === undefined) {
     const newest = await newestInstance(ctx, listings, shippedAfter);
     if (newest !== undefined) await assertOwnDatabaseTaken(ctx, newest);
+    const from = newest === undefined ? undefined : await ownStateElsewhere(ctx, target, newest.id);
+    // A moment the directory shares with the instance it began on: that one's, and never its chain going on.
+    if (from !== undefined) return { ...(await planInstance(ctx, target, from, shippedAfter)), continuesChain: false };
     if (newest?.shipped) return planShippedAt(ctx, target, newest.id, newest.shipped);
     wanted = newest?.id;
   }
+  return planInstance(ctx, target, wanted, shippedAfter);
+}
+
+/**
+ * The directory's own instance has nothing in the sources and another (`taken`) would be restored in its
+ * place: when the directory holds lines of its own, that one's newest state is not the directory's (it went
+ * on after the directory began: restored, it would bring back what a rollback undid, or put production's
+ * later writes in a clone). Only a moment up to where the directory began is the same in both: the
+ * instance it began on is planned for it; anything else is refused (own-database.ts).
+ */
+async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, taken: string): Promise<string | undefined> {
+  const ownId = ctx.ownInstance;
+  if (ctx.explicitInstance !== undefined || ownId === undefined || ctx.forQuestions === true || taken === ownId) return undefined;
+  const end = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
+  if (end === null || end.instanceId !== ownId || end.lastLine === 0) return undefined;
+  const own = ctx.ownChain ?? { last: null };
+  const from = originInstance(own, ctx.archives);
+  if (target.kind === 'timestamp' && own.origin !== undefined && from !== undefined && target.timestamp <= own.origin.timestamp) return from;
+  throw ownStateNotArchived(ownId, own, end.lastLine, taken, from, target.kind === 'timestamp' ? target.timestamp : undefined);
+}
+
+/** The plan for `target` over instance `wanted`'s archives and shipped WAL (undefined: the archives' newest instance). */
+async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, { kind: 'archive' }>, wanted: string | undefined, shippedAfter: (id: string, after: number) => Promise<ShippedPlan | null>): Promise<RestorePlan> {
   const latest = planRestore(ctx.archives, { kind: 'latest' }, wanted, ctx.unreachable);
   if (target.kind === 'latest') assertNothingNewerUnread(ctx, latest);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };

@@ -2,7 +2,8 @@
  * A restore over a data directory of its own (bri-archive.json records its chain) pointed at sources that
  * hold only another database's archives (a wrong --archive-dir) must not put that database over it: the
  * planner refuses (USAGE naming the instances found and --instance). An instance the directory was
- * restored or cloned from is its database's and is still taken; so is any instance when the directory is
+ * restored or cloned from is its database's: not refused as another's, but its newest state is not the
+ * directory's own (ARCHIVE_NOT_FOUND, --instance takes it); any instance is taken when the directory is
  * gone or says nothing of its chain.
  */
 import * as fsp from 'node:fs/promises';
@@ -93,9 +94,14 @@ describe("restore over a data directory from sources holding only another databa
     // The clone archives elsewhere (its archives not in origin's directory), and is pointed at origin's.
     await write(clone, ['C1'], true);
     await fsp.access(path.join(clone, 'archives'));
-    expect((await planOver(clone, path.join(origin, 'archives'))).instanceId).toBe(originId);
+    // Its database's (not USAGE), but origin's newest state is not the clone's (C1 is in none of these archives): named, it is taken.
+    const notHere = await refusal(planOver(clone, path.join(origin, 'archives')));
+    expect(notHere?.code).toBe('ARCHIVE_NOT_FOUND');
+    expect(notHere?.hint).toContain(`--instance ${originId}`);
+    expect((await planOver(clone, path.join(origin, 'archives'), originId)).instanceId).toBe(originId);
     // And the other way: origin's directory pointed at the clone's archives (which began on origin's chain).
     const cloneId = (await readArchiveState(clone))!.instanceId;
-    expect((await planOver(origin, path.join(clone, 'archives'))).instanceId).toBe(cloneId);
+    expect((await refusal(planOver(origin, path.join(clone, 'archives'))))?.code).toBe('ARCHIVE_NOT_FOUND');
+    expect((await planOver(origin, path.join(clone, 'archives'), cloneId)).instanceId).toBe(cloneId);
   }, 120_000);
 });

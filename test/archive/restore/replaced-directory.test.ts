@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { openRestore } from '../../../src/archive/restore-api.js';
+import { readArchiveState } from '../../../src/store/archive-state.js';
 import { recover } from '../../../src/store/recovery.js';
 import { makeTempDir } from '../../support/fixtures.js';
 import { runCli } from '../../support/cli.js';
@@ -35,12 +36,14 @@ describe('a restore over a directory of another instance', () => {
     const dir = path.join(await makeTempDir(), 'd');
     const mark = await write(dir, 'A', 3, true);
     await write(dir, 'B', 3, true);
+    const rolledBack = (await readArchiveState(dir))!.instanceId;
     await openRestore({ dataDir: dir }).toTimestamp(mark, { force: true, cleanExisting: true });
     await write(dir, 'IMPORTANT_', 4, false);
     const api = openRestore({ dataDir: dir });
-    const dry = await api.fromLatest({ force: true, cleanExisting: true, dryRun: true });
+    // The instance rolled back, named: the fork's own newest state is in no archive (own-state-not-archived.test.ts).
+    const dry = await api.fromLatest({ force: true, cleanExisting: true, dryRun: true, instanceId: rolledBack });
     expect(dry.warnings).toEqual([expect.stringMatching(/is instance .*, not the one restored; it holds 4 lines in no archive \(lines 4\.\.7, .*: the restore would delete them with it \(--clean-existing\)/)]);
-    const real = await api.fromLatest({ force: true, cleanExisting: true });
+    const real = await api.fromLatest({ force: true, cleanExisting: true, instanceId: rolledBack });
     expect(real.warnings).toEqual([expect.stringMatching(/it holds 4 lines in no archive .*: deleted them with it \(--clean-existing\)/)]);
   });
 

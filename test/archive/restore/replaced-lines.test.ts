@@ -12,6 +12,7 @@ import { createDB } from '../../../src/db.js';
 import { openRestore } from '../../../src/archive/restore-api.js';
 import { openOfflineArchive } from '../../../src/archive/offline.js';
 import { isBriError } from '../../../src/errors.js';
+import { readArchiveState } from '../../../src/store/archive-state.js';
 import { recover } from '../../../src/store/recovery.js';
 import { makeTempDir } from '../../support/fixtures.js';
 import { runCli } from '../../support/cli.js';
@@ -92,6 +93,7 @@ describe('a restore over a directory with lines it does not bring back', () => {
     const db = await createDB({ storeConfig: { dataDir: dir } });
     await db.archive.create();
     await db.close();
+    const before = (await readArchiveState(dir))!.instanceId;
     const api = openRestore({ dataDir: dir });
     const r = await api.from(afterArchive, { force: true, cleanExisting: true });
     expect(r.lastLine).toBe(6);
@@ -99,8 +101,9 @@ describe('a restore over a directory with lines it does not bring back', () => {
     expect(r.warnings[0]).toContain('holds 4 lines newer than this restore');
     expect(r.warnings[0]).not.toContain('in an archive');
     expect(r.warnings[0]).toContain('deleted them with it (--clean-existing)');
-    // They are in the newer archive: the latest state comes back whole.
-    expect((await api.fromLatest({ force: true, cleanExisting: true })).lastLine).toBe(10);
+    // They are in the newer archive: the latest state of the instance rolled back comes back whole, named (the
+    // directory is a new instance now, whose own newest state is in no archive: own-state-not-archived.test.ts).
+    expect((await api.fromLatest({ force: true, cleanExisting: true, instanceId: before })).lastLine).toBe(10);
     await api.close();
   });
 
