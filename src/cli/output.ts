@@ -15,6 +15,14 @@ export function printLine(text: string, opts: OutputOptions = {}): void {
   if (!opts.quiet) writeStdout(text + '\n');
 }
 
+/**
+ * Something said on stderr as it happens that is no error (a source passed over): a line of text, or under
+ * --json one JSON document on its own line, {"warning": {message, ...fields}}, so that stderr stays JSON.
+ */
+export function printWarning(text: string, json: boolean, fields: Record<string, unknown> = {}): void {
+  writeStderr(json ? JSON.stringify({ warning: { message: text, ...fields } }) + '\n' : text + '\n');
+}
+
 /** A plain aligned table. */
 /** Control characters, line and paragraph separators, lone surrogates: what would break a line or drive the terminal. */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;

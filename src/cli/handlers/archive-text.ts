@@ -6,14 +6,15 @@ import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printLine } from '../output.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
 
-/** Failed uploads go to stderr, with what happens next (the exit code says it too). */
+/** Failed uploads go to stderr, with what happens next (the exit code says it too); under --json they are in the document (uploadJson). */
 export function reportUploads(uploads: CopyStatus[], opts: CommonOptions): void {
+  if (opts.json) return;
   for (const u of uploads) {
     if (u.outcome === 'failed') {
       process.stderr.write(
         `upload of ${u.archiveId} to ${u.source} FAILED: [${u.error?.code}] ${u.error?.message}\n${u.error?.hint ? `  hint: ${u.error.hint}\n` : ''}  ${u.from !== undefined || u.error?.details?.['noLocalCopy'] === true ? 'it has no local copy and' : 'the archive is kept locally and'} is not counted as stored on ${u.source}; the next create or \`bri archive upload\` tries again\n`,
       );
-    } else if (!opts.quiet && !opts.json && u.outcome !== 'recorded-before') {
+    } else if (!opts.quiet && u.outcome !== 'recorded-before') {
       const verb = u.outcome !== 'uploaded' ? 'already on' : u.lost ? 'uploaded again to' : 'uploaded';
       const across = u.from ? `; no local copy: copied across from ${u.from}` : '';
       process.stderr.write(`${verb} ${u.source}: ${u.archiveId} (${u.record?.checksum.algorithm} confirmed${u.lost ? `; ${u.lost}` : ''}${across})\n`);
@@ -44,9 +45,10 @@ function stopLines(r: CleanupOutcome): string[] {
   return r.stoppedBy ? [`  stopped there: ${r.stoppedBy.message}`, `  hint: ${r.stoppedBy.hint}`] : [];
 }
 
-/** What the WAL cleanup and the pruning after an archive did (or why they failed). */
+/** What the WAL cleanup and the pruning after an archive did (or why they failed); under --json the document holds it all. */
 export function reportAfterSteps(r: Pick<CreatedAndStored, 'cleanup' | 'prune' | 'hookErrors'>, opts: CommonOptions): void {
-  const text = (line: string) => !opts.json && printLine(line, opts);
+  if (opts.json) return;
+  const text = (line: string) => printLine(line, opts);
   if (r.cleanup && 'error' in r.cleanup) process.stderr.write(`WAL cleanup failed: [${r.cleanup.error.code}] ${r.cleanup.error.message}\n`);
   else if (r.cleanup) text([`wal cleanup  ${r.cleanup.segments.length} segments removed (${r.cleanup.lines} lines); archived and stored everywhere through absolute line ${r.cleanup.safeLine}`, ...stopLines(r.cleanup)].join('\n'));
   if (r.prune && 'error' in r.prune) process.stderr.write(`pruning failed: [${r.prune.error.code}] ${r.prune.error.message}\n`);

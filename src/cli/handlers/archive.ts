@@ -5,7 +5,7 @@ import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
-import { formatBytes, formatTable, formatTime, printJson, printLine } from '../output.js';
+import { formatBytes, formatTable, formatTime, printJson, printLine, printWarning } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, cleanupLines, heldBackLines, unlistedSourceLine, unreadableKeptLines, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
@@ -91,8 +91,8 @@ function nothingNew(err: BriError, o: CommandOptions['archive create']): number 
   const reason = heldBy ? `nothing to archive: ${heldBy.archiveId} already holds everything through line ${heldBy.endLine}` : err.message;
   if (o.json) printJson({ archiveId: null, reason, uploads: steps.uploads.map(uploadJson), cleanup: steps.cleanup ?? null, prune: steps.prune ?? null, hookErrors: steps.hookErrors });
   else if (!o.quiet) process.stderr.write(`${reason}\n`);
-  reportUploads(steps.uploads, { ...o, quiet: o.quiet || o.json });
-  reportAfterSteps(steps, { ...o, quiet: o.quiet || o.json });
+  reportUploads(steps.uploads, o);
+  reportAfterSteps(steps, o);
   return outcomeExitCode.created(steps);
 }
 
@@ -110,8 +110,9 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         bar.stop();
         if (o.json) printJson({ archiveId: created.archiveId, file: created.file, bytes: created.bytes, gap: created.gap, warnings: created.warnings, uploads: created.uploads.map(uploadJson), cleanup: created.cleanup ?? null, prune: created.prune ?? null, hookErrors: created.hookErrors, manifest: created.manifest });
         else printLine(`created ${created.file}\n${manifestSummary(created.manifest, created.bytes)}`, o);
-        for (const w of created.warnings) process.stderr.write(`WARNING: ${w}\n`);
-        if (created.gap) process.stderr.write(`WARNING: lines ${created.gap.fromLine}..${created.gap.toLine} are in no archive: ${created.gap.reason}. Times within them cannot be restored; their effect is in this archive's starting state.\n`);
+        // Under --json the document holds the warnings and the gap: stderr stays JSON.
+        if (!o.json) for (const w of created.warnings) process.stderr.write(`WARNING: ${w}\n`);
+        if (created.gap && !o.json) process.stderr.write(`WARNING: lines ${created.gap.fromLine}..${created.gap.toLine} are in no archive: ${created.gap.reason}. Times within them cannot be restored; their effect is in this archive's starting state.\n`);
         reportUploads(created.uploads, o);
         reportAfterSteps(created, o);
         return outcomeExitCode.created(created);
@@ -174,7 +175,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const r = await api.delete(o.id, { ...only(o.source), force: o.force });
       if (o.json) printJson(r);
       else printLine(r.deleted.map((d) => `deleted ${d.source}: ${d.location}`).join('\n'), o);
-      for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+      if (!o.json) for (const w of r.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
       return EXIT_OK;
     }),
 
@@ -189,7 +190,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       }
       if (o.json) printJson({ uploads: uploads.map(uploadJson) });
       else if (uploads.length === 0) printLine('every archive is confirmed on every remote', o);
-      reportUploads(uploads, { ...o, quiet: o.quiet || o.json });
+      reportUploads(uploads, o);
       return outcomeExitCode.uploads(uploads);
     }),
 
@@ -286,7 +287,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         lines.push(passphrase ? 'Set archive.encryption.passphrase to the new passphrase (BRI_AGE_PASSPHRASE for restores).' : 'Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
         printLine(lines.join('\n'), o);
       }
-      for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; ${f.state}\n`);
+      if (!o.json) for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; ${f.state}\n`);
       // A wrong identity keeps its own exit code (12) when it is what stopped an archive.
       const coded = r.failures.find((f) => f.code !== undefined);
       return coded ? exitCodeFor(coded.code as ErrorCode) : r.failures.length ? 1 : EXIT_OK;
@@ -301,7 +302,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         ...only(o.source),
         verify: o.verify,
         force: o.force,
-        ...(o.json ? {} : { onProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
+        onProblem: (p) => printWarning(`${p.source}: ${p.reason}; trying the next source`, o.json, { source: p.source, reason: p.reason }),
       });
       if (o.json) printJson(a);
       else printLine(`wrote ${a.file} (${formatBytes(a.bytes)}) from ${a.source}${a.repaired ? `, repaired ${a.repaired.repairedBlocks} blocks with PAR2` : ''}`, o);

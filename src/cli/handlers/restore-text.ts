@@ -29,19 +29,20 @@ export function describePlan(plan: RestorePlan): string {
 }
 
 /**
- * A restore's answer: its summary on stdout (what --quiet silences), and on stderr, whatever the flags,
+ * A restore's answer: its summary on stdout (what --quiet silences), and on stderr, whatever --quiet says,
  * what a person must not miss: each warning and each failed hook (the exit code says a hook failed;
- * --quiet hid why).
+ * --quiet hid why). Under --json all of it is the one document on stdout.
  */
 export function printResult(result: RestoreResult, opts: CommonOptions): void {
   const broken = result.shipped?.broken;
   const warnings = [...(broken ? [`shipped WAL lines ${broken.fromLine}..${broken.toLine} are unusable (${broken.reason}); restored up to line ${result.shipped!.throughLine}`] : []), ...result.warnings];
-  if (opts.json) printJson(result);
-  else {
-    for (const w of warnings) process.stderr.write(`WARNING      ${w}\n`);
+  // Under --json the document holds the warnings and the failed hooks: stderr stays JSON.
+  if (opts.json) {
+    printJson(result);
+    return;
   }
+  for (const w of warnings) process.stderr.write(`WARNING      ${w}\n`);
   for (const e of result.hookErrors) process.stderr.write(`hook failed: ${e}\n`);
-  if (opts.json) return;
   if (result.dryRun) {
     printLine(`dry run: nothing was changed\n${describePlan(result.plan)}\ntarget       ${result.targetDir}${result.movedAside ? `\nmoved aside  ${result.movedAside}` : ''}`, opts);
     return;

@@ -2,7 +2,7 @@
 import { openOfflineRestore, type RestoreApi, type RestoreCallOptions, type RestoreResult } from '../../archive/offline.js';
 import { EXIT_OK, outcomeExitCode } from '../exit-codes.js';
 import type { ArchiveCommon, CommandsOf, Handlers, RestoreRunOptions } from '../options.js';
-import { formatTable, printJson, printLine } from '../output.js';
+import { formatTable, printJson, printLine, printWarning } from '../output.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, archiveRow, checkedText, listingExitCode, listingProblemsJson, manifestSummary, reportListingProblems } from './archive-text.js';
 import { describePlan, printResult, restorableLines } from './restore-text.js';
@@ -34,7 +34,7 @@ function restoreRun(o: RestoreRunOptions, go: (api: RestoreApi, call: RestoreCal
         ...(o.onBrokenShipment === 'fail' ? { onBrokenShipment: 'fail' as const } : {}),
         ...(o.identity !== undefined ? { identity: o.identity } : {}),
         // Saying so when a source is passed over: on stderr, so that --json output stays one document.
-        ...(o.quiet ? {} : { onSourceProblem: (p) => process.stderr.write(`${p.source}: ${p.reason}; trying the next source\n`) }),
+        ...(o.quiet ? {} : { onSourceProblem: (p) => printWarning(`${p.source}: ${p.reason}; trying the next source`, o.json, { source: p.source, reason: p.reason }) }),
         ...(bar.listener ? { onProgress: bar.listener } : {}),
       });
       bar.stop();

@@ -2,14 +2,14 @@
 import { openOfflineRestore, withStoppedDatabase, type RestoreApi } from '../../archive/offline.js';
 import { EXIT_OK } from '../exit-codes.js';
 import type { CommandOptions, PastOptions } from '../options.js';
-import { formatTime, printable, printJson, printLine } from '../output.js';
+import { formatTime, printable, printJson, printLine, printWarning } from '../output.js';
 
 type Where = Pick<Parameters<RestoreApi['read']>[1], 'source' | 'instanceId' | 'identity' | 'onSourceProblem'>;
 
 async function withPast(o: PastOptions, fn: (api: RestoreApi, at: Where) => Promise<number>): Promise<number> {
   const api = await openOfflineRestore({ dataDir: o.dataDir, ...(o.configFile !== undefined ? { configFile: o.configFile } : {}), ...(o.archiveDir !== undefined ? { archiveDir: o.archiveDir } : {}) });
   // A copy passed over or repaired to answer is said on stderr (the answer on stdout stays whole, --json included).
-  const told = o.quiet ? {} : { onSourceProblem: (p: { source: string; reason: string }) => process.stderr.write(`${p.source}: ${p.reason}\n`) };
+  const told = o.quiet ? {} : { onSourceProblem: (p: { source: string; reason: string }) => printWarning(`${p.source}: ${p.reason}`, o.json, { source: p.source, reason: p.reason }) };
   try {
     return await fn(api, { ...(o.source !== undefined ? { source: o.source } : {}), ...(o.instanceId !== undefined ? { instanceId: o.instanceId } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), ...told });
   } finally {
