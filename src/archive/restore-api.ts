@@ -10,7 +10,7 @@ import { BriError, ErrorCodes, withCheckedArguments, withTypedIoErrors } from '.
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestore } from '../store/dir-swap.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
-import { assertInstanceId } from './package/ids.js';
+import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
@@ -177,6 +177,7 @@ export class RestoreApi {
   private async runChecked(target: RestoreTarget, given: RestoreCallOptions, planned: { plan?: RestorePlan }, newInstanceId?: string): Promise<RestoreResult> {
     // The caller's callbacks never fail the restore (one that threw after the swap was reported "nothing was swapped in").
     const opts = withHarmless(given, ['onProgress', 'onSourceProblem'], 'a restore');
+    if (target.kind === 'archive') assertArchiveId(target.archiveId);
     // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
     if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);
@@ -308,6 +309,7 @@ export class RestoreApi {
    * (`identity`, or the defaults of a restore), its contents too: the age authentication, the chain, the counts.
    */
   async verify(archiveId: string, opts: { source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
+    assertArchiveId(archiveId);
     const listing = await this.listing(opts.source);
     await this.assertReadable(archiveId, listing, opts.source);
     const all = listing.archives;

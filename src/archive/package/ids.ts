@@ -14,7 +14,7 @@ export function newArchiveId(createdAt: Date): string {
 export function assertArchiveId(id: string): string {
   if (!isValidArchiveId(id)) {
     throw new BriError(ErrorCodes.USAGE, `"${id}" is not a valid archive id`, {
-      hint: 'Archive ids are letters, digits, ".", "_" and "-" (no path separators); `bri archive list` shows them.',
+      hint: 'Archive ids are 1-128 letters, digits, ".", "_" and "-", starting with a letter or digit (no path separators, no ".."); `bri archive list` shows them.',
       details: { archiveId: id },
     });
   }

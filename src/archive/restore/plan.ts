@@ -10,6 +10,7 @@ import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../c
 import { unreadableNotVerified, type UnreadableArchiveCopy } from '../copies/id-lookup.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 import { newestInstanceOfOneDatabase } from './instances.js';
+import { assertArchiveId } from '../package/ids.js';
 import { easiestToRead, type OpensArchive } from './key-choice.js';
 
 /** An archive as planning sees it: a manifest, and where its copies are (`file`: the local one, if any). */
@@ -159,7 +160,7 @@ export function parseRestoreTarget(input: RestoreTargetInput): RestoreTarget {
   if (kind === 'timestamp') return { kind, timestamp: parseTimestamp((input as { timestamp: string | number | Date }).timestamp) };
   if (kind === 'archive') {
     const id = (input as { archiveId?: unknown }).archiveId;
-    if (typeof id === 'string' && id !== '') return { kind, archiveId: id };
+    if (typeof id === 'string' && id !== '') return { kind, archiveId: assertArchiveId(id) };
     throw new BriError(ErrorCodes.USAGE, 'a restore target of kind archive needs its archiveId', { hint: '`bri restore list` shows the archive ids there are.' });
   }
   throw new BriError(ErrorCodes.USAGE, `unknown restore target kind ${JSON.stringify(kind) ?? String(kind)}`, { hint });

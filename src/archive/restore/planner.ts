@@ -240,7 +240,7 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   if (target.kind === 'archive') {
     // The newest archive continues its chain only if nothing of the instance was shipped past it: restored
     // under the same id, new lines would be numbered like shipped ones, and the shipper and WAL cleanup would take them for those.
-    const plan = planRestore(ctx.archives, target, undefined, ctx.unreachable);
+    const plan = planRestore(ctx.archives, { ...target, archiveId: assertArchiveId(target.archiveId) }, undefined, ctx.unreachable);
     if (!plan.continuesChain || !(await shippedAfter(plan.instanceId, plan.archive!.manifest.timeRange.walLines.end))) return plan;
     return { ...plan, continuesChain: false };
   }
