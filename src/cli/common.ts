@@ -40,14 +40,31 @@ export function assertUtf8Path(value: unknown, what: string): void {
   });
 }
 
-/** A path argument as given, once it is known to be valid UTF-8. */
-export function pathArgument(value: string, what: string): string {
+/** A path argument as given, once it is known to be valid UTF-8 (and, for a file written, not `-`). */
+export function pathArgument(value: string, what: string, opts: { written?: boolean } = {}): string {
   assertUtf8Path(value, what);
+  // `-` reads as standard output to a script's author; an archive is written to a file (one named "-" was made).
+  if (opts.written && value === '-') {
+    throw new BriError(ErrorCodes.USAGE, `${what} is "-": an archive copy is written to a file, not to standard output`, { hint: 'Give a file path (./- for a file named so).', details: { flag: what } });
+  }
   return value;
 }
 
+/**
+ * The parser of an option that names one path, given twice (`-d A -d B`, a command line built from two
+ * places): commander silently kept the last, and the command acted on a directory the caller may not have
+ * meant. USAGE naming both (an identity's key text is never quoted).
+ */
+export function givenOnce(flag: string): (value: string, previous: unknown) => string {
+  return (value, previous) => {
+    if (previous === undefined) return value;
+    const both = [previous, value].some((v) => isIdentityText(String(v))) ? '' : ` (${JSON.stringify(previous)} and ${JSON.stringify(value)})`;
+    throw new BriError(ErrorCodes.USAGE, `${flag} is given twice${both}`, { hint: `Give ${flag} once: it takes one value, and which one was meant cannot be guessed.`, details: { flag } });
+  };
+}
+
 export function addDataDirOption(cmd: Command): Command {
-  return cmd.addOption(new Option('-d, --data-dir <dir>', 'the data directory (default: $BRI_DATA_DIR or ./data)'));
+  return cmd.addOption(new Option('-d, --data-dir <dir>', 'the data directory (default: $BRI_DATA_DIR or ./data)').argParser(givenOnce('--data-dir')));
 }
 
 export function addOutputOptions(cmd: Command): Command {
@@ -55,11 +72,11 @@ export function addOutputOptions(cmd: Command): Command {
 }
 
 export function addConfigOption(cmd: Command): Command {
-  return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)");
+  return cmd.option('-c, --config <file>', "the archive configuration as JSON (createDB's storeConfig.archive block, or an object with an 'archive' key)", givenOnce('--config'));
 }
 
 export function addArchiveDirOption(cmd: Command): Command {
-  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)'));
+  return addConfigOption(cmd.option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)', givenOnce('--archive-dir')));
 }
 
 /** The object without its undefined values: an options object says only what was given. */
@@ -99,7 +116,7 @@ export function archiveCommon(raw: Record<string, unknown>): ArchiveCommon {
 
 /** `--identity FILE`: where an age identity is read from (never the secret itself on the command line). */
 export function addIdentityOption(cmd: Command): Command {
-  return cmd.option('-i, --identity <file>', 'an age identity file (as age-keygen writes it) for archives encrypted with age; default: $BRI_AGE_IDENTITY');
+  return cmd.option('-i, --identity <file>', 'an age identity file (as age-keygen writes it) for archives encrypted with age; default: $BRI_AGE_IDENTITY', givenOnce('--identity'));
 }
 
 export function identityOpt(raw: Record<string, unknown>): { identity?: string } {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ParsedRetention } from '../../format/input.js';
-import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, addPastOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts, pathArgument, sourceOpt } from '../common.js';
+import { addArchiveDirOption, addDataDirOption, addIdentityOption, addOutputOptions, addPastOptions, archiveCommon, compact, givenOnce, identityOpt, parseOpt, pastOpts, pathArgument, sourceOpt } from '../common.js';
 import { TIME_FORMS } from '../../format/input.js';
 import { THAW_TIERS, type Dispatch, type ThawTier } from '../options.js';
 
@@ -93,11 +93,11 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
 
   cmd('repair')
     .argument('<id|file>', 'archive id or file')
-    .option('-o, --out <file>', 'where to write the repaired copy (default: repaired/<archive>.bri beside it)')
+    .option('-o, --out <file>', 'where to write the repaired copy (default: repaired/<archive>.bri beside it)', givenOnce('--out'))
     .option('--in-place', 'replace the archive (through a temp file and a rename)', false)
     .option('-f, --force', 'replace an existing file (or symbolic link) at --out', false)
     .description('repair a damaged archive with its PAR2 recovery data')
-    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target: pathArgument(target, '<id|file>'), ...(raw.out ? { out: String(raw.out) } : {}), inPlace: raw.inPlace === true, force: raw.force === true }));
+    .action((target: string, raw: Raw) => run('archive repair', { ...archiveCommon(raw), target: pathArgument(target, '<id|file>'), ...(raw.out ? { out: pathArgument(String(raw.out), '--out', { written: true }) } : {}), inPlace: raw.inPlace === true, force: raw.force === true }));
 
   cmd('thaw')
     .argument('[id]', 'the archive to make readable again')
@@ -131,5 +131,5 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .option('--no-verify', 'take the first copy that downloads, without verifying it')
     .option('-f, --force', 'replace an existing file (or symbolic link) at <file>', false)
     .description('a verified copy of an archive, from the first source (in restoreSources order) that has a good one')
-    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file: pathArgument(file, '<file>'), ...sourceOpt(raw), verify: raw.verify !== false, force: raw.force === true }));
+    .action((id: string, file: string, raw: Raw) => run('archive download', { ...archiveCommon(raw), id, file: pathArgument(file, '<file>', { written: true }), ...sourceOpt(raw), verify: raw.verify !== false, force: raw.force === true }));
 }

@@ -3,13 +3,13 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
-import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, identityOpt, parseOpt, pastOpts } from '../common.js';
+import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, givenOnce, identityOpt, parseOpt, pastOpts } from '../common.js';
 import { BROKEN_SHIPMENT, type Dispatch, type RestoreRunOptions } from '../options.js';
 
 type Raw = Record<string, unknown>;
 
 function base(cmd: Command): Command {
-  return addConfigOption(addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)')).option(
+  return addConfigOption(addOutputOptions(addDataDirOption(cmd)).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)', givenOnce('--archive-dir'))).option(
     '-s, --source <name>',
     "only this source: 'local', a remote's name, or a provider (s3, gcs, azure); default: every source in restoreSources order",
   );
@@ -17,7 +17,7 @@ function base(cmd: Command): Command {
 
 function withRestoreOptions(cmd: Command): Command {
   return addIdentityOption(base(cmd))
-    .option('-t, --target <dir>', 'directory to restore into (default: the data directory)')
+    .option('-t, --target <dir>', 'directory to restore into (default: the data directory)', givenOnce('--target'))
     .option('--dry-run', 'print the plan and change nothing', false)
     .option('--verify', 'verify (and repair with PAR2) the archive first: the default')
     .option('--no-verify', 'skip verifying the archive first')
@@ -89,13 +89,13 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
       return run('restore clone', { ...o, targetDir, ...compact({ archiveId, timestamp: raw.at as number | undefined }), ...(raw.newInstanceId !== undefined ? { newInstanceId: String(raw.newInstanceId) } : {}) });
     });
 
-  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('diff')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)', givenOnce('--archive-dir')).option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
     .requiredOption('--at <time>', `the first moment: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--to <time>', 'the second moment (default: the newest restorable one)', parseOpt.time('--to'))
     .description('documents added, changed and removed (and set members) between two moments, without a restore')
     .action((raw: Raw) => run('restore diff', { ...archiveCommon(raw), ...pastOpts(raw), at: raw.at as number, ...compact({ to: raw.to as number | undefined }) }));
 
-  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('keys')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)').option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
+  addIdentityOption(addConfigOption(addOutputOptions(addDataDirOption(restore.command('keys')))).option('-a, --archive-dir <dir>', 'where archives are kept (default: where bri-archive.json records them, else <data-dir>/archives)', givenOnce('--archive-dir')).option('-s, --source <name>', 'only this source').option('--instance <id>', "which instance's archives"))
     .argument('[keys...]', 'the keys to roll back')
     .requiredOption('--at <time>', `their values at this moment: ${TIME_FORMS}`, parseOpt.time('--at'))
     .option('--prefix <p>', 'every document and set whose key starts with this')
