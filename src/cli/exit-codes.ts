@@ -63,11 +63,12 @@ export const outcomeExitCode = {
     if (r.ok) return EXIT_OK;
     return r.repairable ? EXIT_REPAIRABLE : r.error ? exitCodeFor(r.error.code as ErrorCode) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
   },
-  /** Every archive: the first that is neither whole nor repairable says it; else a repairable one; else a source not listed (1). */
-  archiveVerifyAll(r: { ok: boolean; archives: Array<{ ok: boolean; report: { ok: boolean; repairable: boolean; error: { code: string } | null } | null; error: { code: string } | null }> }): number {
+  /** Every archive: the first that is neither whole nor repairable says it; else a repairable one; else a source not listed (its error's code: 41 for a remote down, as prune, get and delete say it). */
+  archiveVerifyAll(r: { ok: boolean; archives: Array<{ ok: boolean; report: { ok: boolean; repairable: boolean; error: { code: string } | null } | null; error: { code: string } | null }>; unreachable?: Array<{ error: { code: string } }> }): number {
     if (r.ok) return EXIT_OK;
     const codes = r.archives.filter((v) => !v.ok).map((v) => (v.report ? outcomeExitCode.archiveVerify(v.report) : exitCodeFor(v.error!.code as ErrorCode)));
-    return codes.find((c) => c !== EXIT_REPAIRABLE) ?? codes[0] ?? EXIT_FAILURE;
+    const down = r.unreachable?.[0];
+    return codes.find((c) => c !== EXIT_REPAIRABLE) ?? codes[0] ?? (down ? exitCodeFor(down.error.code as ErrorCode) : EXIT_FAILURE);
   },
   restoreVerify(r: { ok: boolean; repairable: boolean }): number {
     return r.ok ? EXIT_OK : r.repairable ? EXIT_REPAIRABLE : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
