@@ -9,7 +9,7 @@ import { useTempDirs } from '../support/temp-dirs.js';
 const tmp = useTempDirs('bri-verify-all-down-');
 
 describe('bri archive verify --all with a remote down', () => {
-  it('verifies what it can read and exits with the remote's error code (as prune does), not 1', async () => {
+  it('verifies what it can read and exits with the code of the error of the remote (as prune does), not 1', async () => {
     const r = await tmp();
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
