@@ -99,13 +99,13 @@ export function archiveHolding<A extends { manifest: Manifest }>(archives: reado
  * No archive or shipment holds `ts`. Past the last of them (`after`: its line, and the data directory's end
  * when it was read), the way on is the newest state, or archiving the lines only the directory's WAL holds.
  */
-function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null; instance?: string }): BriError {
+function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null, after?: { line: number; dir: DataDirEnd | null; instance?: string }, before?: string): BriError {
   const ranges = timeline(archives);
   // An instance with no archive yet has its shipped WAL for its whole range.
   const whole = shipped?.afterLine === 0 && shipped.startTime !== null ? ` holds ${new Date(shipped.startTime).toISOString()} .. ` : ' reaches ';
   const reach = shipped?.endTime ? `; shipped WAL on ${shipped.source}${whole}${new Date(shipped.endTime).toISOString()}${whole === ' reaches ' ? '' : ` (lines 1..${shipped.throughLine})`}` : '';
   return new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `no archive holds ${new Date(ts).toISOString()}; available: ${describeRanges(ranges)}${reach}`, {
-    hint: after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir, after.instance),
+    hint: before ?? (after === undefined ? 'Pick a time inside one of the available ranges (`bri restore list`).' : pastTheEndHint(ts, after.line, after.dir, after.instance)),
     details: { timestamp: ts, available: ranges.map((r) => ({ start: r.start, end: r.end })), ...(shipped?.endTime ? { shippedThrough: new Date(shipped.endTime) } : {}) },
   });
 }
@@ -285,6 +285,20 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
   throw ownStateNotArchived(ownId, own, end.lastLine, taken, from, target.kind === 'timestamp' ? target.timestamp : undefined);
 }
 
+/**
+ * A moment before the data directory's own instance (`instanceId`, its archives `archives`) began: it was
+ * cloned or restored from another instance, whose archives hold that moment (named when the sources hold them).
+ */
+function beganElsewhereHint(ctx: PlannerContext, instanceId: string, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
+  const o = ctx.ownChain?.origin;
+  const first = archives[0]?.manifest;
+  if (instanceId !== ctx.ownInstance || o === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
+  const from = originInstance(ctx.ownChain!, ctx.archives.filter((a) => a.manifest.instanceId !== instanceId));
+  const began = `That moment is before this directory's instance began (line ${o.line}, ${new Date(o.timestamp).toISOString()}): it was cloned or restored from`;
+  if (from !== undefined) return `${began} instance ${from}, whose history it shares up to there: \`--instance ${from}\` asks its archives.`;
+  return `${began} another instance, whose archives are not in the sources read: point --archive-dir or the remotes at them, and name it with --instance (\`bri restore list\` shows the instances).`;
+}
+
 /** The plan for `target` over instance `wanted`'s archives and shipped WAL (undefined: the archives' newest instance). */
 async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, { kind: 'archive' }>, wanted: string | undefined, shippedAfter: (id: string, after: number) => Promise<ShippedPlan | null>): Promise<RestorePlan> {
   const latest = planRestore(ctx.archives, { kind: 'latest' }, wanted, ctx.unreachable);
@@ -296,7 +310,7 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
   const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
   const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();
   const ts = target.timestamp;
-  if (ts < sealedAt) throw notFound(ts, archives, shipped);
+  if (ts < sealedAt) throw notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };
   // Past every line archived or shipped.
   assertNothingNewerUnread(ctx, latest, ts);
