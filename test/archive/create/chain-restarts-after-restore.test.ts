@@ -87,6 +87,14 @@ describe('the first line after a restore that restored no WAL line', () => {
     const copy = path.join(root, 'copy');
     expect((await runCli(['restore', 'latest', '-d', dataDir, '--target', copy])).code).toBe(0);
     await writeOne(copy);
+    // While the original (the directory that archives there) is still in place, the copy is refused as a second directory of the instance.
+    const refused = await runCli(['archive', 'create', '-d', copy, '--archive-dir', archiveDir]);
+    expect(refused.code).toBe(23);
+    expect(refused.stderr).toContain('another directory archives this instance');
+    // The original's data lost, its archive directory kept: the archive directory follows the copy.
+    await fsp.rename(dataDir, `${dataDir}.old`);
+    await fsp.mkdir(dataDir);
+    await fsp.rename(path.join(`${dataDir}.old`, 'archives'), archiveDir);
     const made = await runCli(['archive', 'create', '-d', copy, '--archive-dir', archiveDir]);
     expect(made.stderr).toBe('');
     const newest = (await listLocalArchives(archiveDir)).map((a) => a.manifest.timeRange.walLines);
