@@ -117,6 +117,18 @@ export function errnoOf(err: unknown): string | undefined {
   return typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : undefined;
 }
 
+/** Errnos that say the path given is wrong (nothing there, a directory): the caller's to fix, not the host's. */
+const WRONG_PATH = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/**
+ * A failed system call (raw, or as an IO_ERROR) by which the host kept a right path from being read or
+ * written: a permission, too many open files, a disk error. It says nothing of the file's bytes: never "damaged".
+ */
+export function isHostFault(err: unknown): boolean {
+  const errno = err instanceof BriError ? (err.code === ErrorCodes.IO_ERROR ? err.details.errno : undefined) : errnoOf(err);
+  return typeof errno === 'string' && !WRONG_PATH.has(errno);
+}
+
 /**
  * The path a failed system call is about: a two-path call's destination (err.dest) when the errno is the
  * destination's (a full disk, a read-only one); else the call's own path; else `where`, the file the

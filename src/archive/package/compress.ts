@@ -13,7 +13,7 @@ import type * as Binding from 'zstd-napi/binding.js';
 
 // The low-level streaming decoder: DecompressStream would inflate a whole input chunk at once.
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
-import { BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, isHostFault } from '../../errors.js';
 import { compressOffThread } from './compress-worker.js';
 
 export const DEFAULT_ZSTD_LEVEL = 19;
@@ -87,6 +87,8 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
 
 function corrupted(member: string, err: unknown): BriError {
   if (err instanceof BriError) return err;
+  // The file it is read from could not be (too many open files, a permission): the host's fault, not the data's.
+  if (isHostFault(err)) return asBriError(err, `${member} cannot be read`);
   return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member}: zstd data is damaged (${(err as Error)?.message ?? err})`, {
     hint: 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
     details: { member },

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { ErrorCodes, type BriError } from '../../errors.js';
+import { ErrorCodes, isHostFault, type BriError } from '../../errors.js';
 import { contentDigestInput, parseChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
 import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type KnownSlices, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
@@ -183,6 +183,8 @@ async function usableSet(file: string, layout: PackageLayout, archiveId: string 
     const size = (await fsp.stat(file)).size;
     return { set, verified: await verifyPar2(set, { path: file, offset: 0, length: Math.min(entry.length, size) }, known ? { known } : {}) };
   } catch (err) {
+    // A file the host would not open or read (a permission, too many open files) says nothing of its recovery data.
+    if (isHostFault(err)) throw err;
     return { why: (err as Error).message };
   }
 }

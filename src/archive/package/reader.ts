@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, isBriError, isHostFault } from '../../errors.js';
 import {
   CHECKSUMS_MEMBER,
   decodeManifest,
@@ -104,6 +104,23 @@ function damaged(member: string, err: unknown): BriError {
   });
 }
 
+/**
+ * A fault of the host that keeps `file` from being read (a permission, too many open files, a disk error):
+ * IO_ERROR naming the errno and the file with what to do, never "damaged", since its bytes were never read.
+ * A wrong path (nothing there, a directory) and an error that is no system call's are answered as they are.
+ */
+function unreadableFile(file: string, err: unknown): unknown {
+  return isHostFault(err) ? asBriError(err, `cannot read archive ${file}`, file) : err;
+}
+
+function archiveNotFound(file: string, err: unknown): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `cannot read archive ${file}: ${(err as Error).message}`, {
+    hint: 'Check the path; `bri archive list` shows the archives there are.',
+    details: { file },
+    cause: err,
+  });
+}
+
 async function readAll(data: AsyncIterable<Buffer>, limit: number, what: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let n = 0;
@@ -149,14 +166,12 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
     // Listing reads only the first member: a small buffer keeps a catalog scan cheap.
     input = fs.createReadStream(file, { highWaterMark: options.manifestOnly ? 64 * 1024 : 1 << 20 });
   } catch (err) {
-    throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `cannot read archive ${file}: ${(err as Error).message}`, {
-      hint: 'Check the path; `bri archive list` shows the archives there are.',
-      details: { file },
-      cause: err,
-    });
+    const host = unreadableFile(file, err);
+    throw isBriError(host) ? host : archiveNotFound(file, err);
   }
   const extract = tar.extract();
-  input.on('error', (err) => extract.destroy(err));
+  // A file of ours that cannot be opened or read (too many open files, a failing disk) is the host's fault, not damage.
+  input.on('error', (err) => extract.destroy(options.input ? err : (unreadableFile(file, err) as Error)));
   if (options.tap) input.on('data', options.tap);
   input.pipe(extract);
   let manifest: Manifest | null = null;

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isHostFault } from '../../errors.js';
 import { RECOVERY_MEMBER, type Manifest } from '../../format/manifest.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
@@ -147,6 +147,8 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
   const dir = path.dirname(path.resolve(outPath));
   await sweepScratch(dir);
   const read = await readLayout(file);
+  // A file the host would not let us read (a permission, too many open files) is not beyond repair: say why.
+  if (isHostFault(read.error)) throw read.error;
   const bytes = await checkArchiveBytes(file, read);
   const archiveId = read.manifest?.archiveId ?? bytes.set?.files[0]!.name.replace(/\.tar$/, '') ?? path.basename(file, ARCHIVE_EXTENSION);
   const counts = { damagedBlocks: bytes.par2?.damagedBlocks ?? 0, recoveryBlocksAvailable: bytes.par2?.recoveryBlocksAvailable ?? 0 };

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, isHostFault } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { MANIFEST_MEMBER, type Manifest, type ManifestSegment } from '../../format/manifest.js';
 import { parseWalLine, type WalLine } from '../../format/wal-line.js';
@@ -225,9 +225,10 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
   const memberError = await ahead.settle();
   const err = memberError ?? readError;
   if (err !== null) {
-    if (!isBriError(err) || err.code === ErrorCodes.ENCRYPTION_KEY_MISSING) {
+    // A file the host did not let us read (a permission, too many open files) says nothing of its bytes: no report of damage.
+    if (!isBriError(err) || err.code === ErrorCodes.ENCRYPTION_KEY_MISSING || isHostFault(err)) {
       await early?.catch(() => undefined);
-      throw err;
+      throw opts.name !== undefined && isHostFault(err) ? errorShownAs(err as BriError, file, opts.name) : err;
     }
     // Past the data, a failed read is the recovery data's (reported with it below); before, it is the data's (a WAL member's always is).
     if (ahead.failed(err) || !layout.readFailed(err, manifest)) {
@@ -319,6 +320,12 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
 function shownAs(r: VerifyReport, read: string, name: string): VerifyReport {
   const rename = (s: string) => s.split(read).join(name);
   return { ...r, file: name, error: r.error && { ...r.error, message: rename(r.error.message) }, problems: r.problems.map(rename) };
+}
+
+/** A host fault met reading `read` (a link of the caller's own), said of the file it stands for. */
+function errorShownAs(err: BriError, read: string, name: string): BriError {
+  const rename = (s: string) => s.split(read).join(name);
+  return new BriError(err.code, rename(err.message), { ...(err.hint ? { hint: rename(err.hint) } : {}), details: { ...err.details, ...(err.details.path === read ? { path: name } : {}) }, cause: err });
 }
 
 /** The last line of a report that is not ok: what can be done. */

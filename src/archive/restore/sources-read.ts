@@ -5,7 +5,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isHostFault } from '../../errors.js';
 import { isColdObject } from '../../remote/index.js';
 import { scanArchiveDir, type LocalArchive } from '../copies/local-catalog.js';
 import type { MergedListing } from '../copies/catalog.js';
@@ -20,7 +20,8 @@ export async function repairedLocalListing(archiveDir: string, repair: ArchiveRe
   const out = [...listing.archives];
   const unreadable: typeof listing.unreadable = [];
   for (const bad of listing.unreadable) {
-    const fixed = repair ? await repair(bad.file) : null;
+    // A file the host keeps us from reading (a permission, too many open files) is no damage PAR2 could mend.
+    const fixed = repair && !isHostFault(bad.error) ? await repair(bad.file) : null;
     if (!fixed) {
       unreadable.push(bad);
       continue;
@@ -41,6 +42,14 @@ export async function repairedLocalListing(archiveDir: string, repair: ArchiveRe
  */
 export function noReadableArchive(merged: MergedListing, asked: number): BriError | null {
   if (merged.archives.length > 0 || (merged.unreadable.length === 0 && (merged.unreachable.length === 0 || merged.unreachable.length < asked))) return null;
+  // Files whose bytes were never read (the host refused them) are not "damaged beyond repair": said as the host fault they are, with its hint.
+  const refused = merged.unreadable.find((u) => isHostFault(u.error));
+  if (refused) {
+    return new BriError(ErrorCodes.IO_ERROR, `no readable archive: ${refused.location}: ${refused.error.message}`, {
+      hint: refused.error.hint ?? `Check that ${refused.location} can be read by this user, then run it again.`,
+      details: { ...refused.error.details, unreadable: merged.unreadable.map((u) => u.location), unreachable: merged.unreachable.map((u) => u.source) },
+    });
+  }
   const first = merged.unreadable[0] ?? merged.unreachable[0]!;
   const where = 'location' in first ? first.location : first.source;
   const cold = merged.unreadable.length > 0 && merged.unreadable.every((u) => isColdObject(u.error));
@@ -56,8 +65,8 @@ export function noReadableArchive(merged: MergedListing, asked: number): BriErro
 
 /**
  * A local archive file that could not be read, of an archive another source holds readable: not something
- * the restore missed (that copy was read instead), but a damaged local copy. Says so among the warnings, with
- * how to mend it, and answers the listing without those files (the rest are said as unreadable).
+ * the restore missed (that copy was read instead), but a damaged local copy (or one the host keeps from being
+ * read). Says so among the warnings, with how to mend it, and answers the listing without those files (the rest are said as unreadable).
  */
 export function noteDamagedLocalCopies<L extends Pick<MergedListing, 'archives' | 'unreadable'>>(warnings: string[], listing: L, restoredFrom: { archiveId: string | null; source: string }): L {
   const readable = new Map(listing.archives.map((a) => [a.manifest.archiveId, a]));
@@ -68,7 +77,12 @@ export function noteDamagedLocalCopies<L extends Pick<MergedListing, 'archives' 
     const id = a.manifest.archiveId;
     const good = id === restoredFrom.archiveId && restoredFrom.source !== LOCAL_SOURCE ? restoredFrom.source : a.copies.find((c) => c.source !== LOCAL_SOURCE)?.source ?? 'another source';
     const used = id === restoredFrom.archiveId ? `the copy on ${good} was restored from` : `its copy on ${good} is readable`;
+    if (isHostFault(u.error)) {
+      warnings.push(`the local copy of archive ${id}, ${u.location}, cannot be read (${u.error.code}: ${u.error.message}); ${used}${u.error.hint ? `: ${u.error.hint}` : ''}`);
+      continue;
+    }
     warnings.push(`the local copy of archive ${id}, ${u.location}, is damaged (${u.error.code}: ${u.error.message}); ${used}: mend the local copy with \`bri archive repair ${u.location} --in-place\` (its recovery data), or replace it with the good copy: \`bri archive download ${id} ${u.location} --force\``);
   }
   return { ...listing, unreadable: listing.unreadable.filter((u) => !damaged.includes(u)) };
 }
+

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { isSharedArrayBuffer } from 'node:util/types';
-import { BriError, ErrorCodes } from '../../../errors.js';
+import { BriError, errnoOf, ErrorCodes, ioHint } from '../../../errors.js';
 import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
 
 const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding');
@@ -62,13 +62,15 @@ interface Job {
   worker: PoolWorker;
   pieces: Piece[];
   done: { lines: number; content: { sha256: string; bytes: number } | null; summary: MemberSummary | null } | null;
-  failure: { kind: string; message: string } | null;
+  failure: { kind: string; message: string; errno?: string } | null;
   wake: (() => void) | null;
 }
 
 interface PoolWorker {
   worker: Worker;
   jobs: Map<number, Job>;
+  /** Fails its jobs with `err` (the pool is stopped for another thread's failure: its jobs are told that one, not "stopped"). */
+  fail?: (err: Error) => void;
 }
 
 let pool: PoolWorker[] | null = null;
@@ -115,7 +117,11 @@ const HINTS: Record<string, string> = {
   damaged: 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
 };
 
-function failed(member: string, kind: string, message: string, limit: number): BriError {
+function failed(member: string, kind: string, message: string, limit: number, errno?: string): BriError {
+  // The host would not give the thread what it needs to start (file descriptors, memory): its fault, said with what to do.
+  if (kind === 'host') {
+    return new BriError(ErrorCodes.IO_ERROR, `${member}: ${message}`, { hint: ioHint({ code: errno }) ?? 'The system could not start a thread: free memory or processes, then run it again.', details: { member, ...(errno ? { errno } : {}) } });
+  }
   if (kind === 'io') return new BriError(ErrorCodes.IO_ERROR, `${member}: ${message}`, { hint: 'Check that the archive file is still there and readable.', details: { member } });
   // Not the archive's fault: the thread itself failed (out of memory, killed).
   if (kind === 'crash') return new BriError(ErrorCodes.RESTORE_ERROR, `${member}: ${message}`, { hint: 'Run the query again; if it fails the same way, report it with this message.', details: { member } });
@@ -124,6 +130,12 @@ function failed(member: string, kind: string, message: string, limit: number): B
     hint: HINTS[kind] ?? HINTS.damaged!,
     details: kind === 'bomb' ? { member, declared: limit } : { member },
   });
+}
+
+/** The errno that kept a thread from starting ("Worker initialization failure: EMFILE"), if that is what stopped it. */
+function startErrno(err: Error): string | undefined {
+  if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INIT_FAILED') return errnoOf(err);
+  return /\b(E[A-Z]+)\b/.exec(err.message)?.[1];
 }
 
 /**
@@ -159,17 +171,23 @@ function workers(threads: number): PoolWorker[] {
       job.wake?.();
     });
     const failAll = (err: Error) => {
+      const errno = startErrno(err);
       for (const job of w.jobs.values()) {
-        job.failure = { kind: 'crash', message: `the member decoder thread stopped (${err.message})` };
+        job.failure = errno !== undefined ? { kind: 'host', message: `the member decoder thread could not start (${err.message})`, errno } : { kind: 'crash', message: `the member decoder thread stopped (${err.message})` };
         job.wake?.();
       }
       w.jobs.clear();
       // The next query starts a whole new pool; the threads of this one that still run are stopped.
       if (pool === made) {
         pool = null;
-        for (const other of made) if (other !== w) void other.worker.terminate();
+        for (const other of made) {
+          if (other === w) continue;
+          other.fail?.(err);
+          void other.worker.terminate();
+        }
       }
     };
+    w.fail = failAll;
     w.worker.on('error', failAll);
     w.worker.on('exit', (code) => failAll(new Error(`exit code ${code}`)));
     w.worker.unref();
@@ -255,7 +273,7 @@ export class DecodedMember {
           yield p;
           continue;
         }
-        if (job.failure) throw failed(this.member, job.failure.kind, job.failure.message, this.limit);
+        if (job.failure) throw failed(this.member, job.failure.kind, job.failure.message, this.limit, job.failure.errno);
         if (job.done) return;
         await new Promise<void>((wake) => (job.wake = wake));
         job.wake = null;
