@@ -85,6 +85,7 @@ type CallLine = { call: string; spare: number; ok: boolean; report?: { ok: boole
 
 describe('a process out of file handles (EMFILE)', () => {
   let calls: CallLine[];
+  let left: string[];
   let out: string;
   beforeAll(async () => {
     const work = await tmp();
@@ -93,6 +94,7 @@ describe('a process out of file handles (EMFILE)', () => {
     out = res.stdout;
     const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as CallLine & { left?: string[] });
     calls = lines.filter((l) => l.call !== undefined);
+    left = lines.find((l) => l.left !== undefined)!.left!;
     // Some calls must have been short of handles, or this tests nothing.
     expect(calls.filter((l) => !l.ok).length, out).toBeGreaterThan(0);
   }, 180_000);
@@ -108,5 +110,11 @@ describe('a process out of file handles (EMFILE)', () => {
       expect(l.error!.message, said).not.toMatch(/damaged|beyond repair|thread stopped/);
       if (l.call !== 'read') expect(l.error!.hint, said).toMatch(/ulimit -n/);
     }
+  });
+
+  it('a clone whose cleanup fails too (the scandir of its half-built directory) answers its own error, and names what it left for the next run', () => {
+    const clones = calls.filter((l) => l.call === 'clone' && !l.ok);
+    for (const l of clones) expect(l.error!.message, JSON.stringify(l)).not.toMatch(/scandir '[^']*\.restore-/);
+    for (const dir of left) expect(clones.some((l) => l.error!.hint?.includes(dir) && /next restore/.test(l.error!.hint)), `${dir} left unsaid\n${out}`).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
+import { asBriError, BriError, errnoOf, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { ShippedInput, ShippedOutcome } from '../shipping/restore-shipped.js';
 import { dryRunCounts, plannedShipped, type DryRunBounds } from './dry-run.js';
@@ -307,18 +307,41 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     const halfSwapped = swapLeftJournal(err);
     // The old directory took the restore's lock with it: a later open in this process must not find it held.
     if (halfSwapped && journal.oldDir) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true }).catch(() => undefined);
+    let leftover: string | null = null;
     if (!swapped && !halfSwapped) {
-      await fsp.rm(journal.newDir, { recursive: true, force: true });
+      leftover = await removeUnfinished(journal.newDir, target);
       await seedOutside?.().catch(() => undefined);
-      if (fs.existsSync(path.join(path.dirname(target), `.${path.basename(target)}.restore.json`))) await removeJournal(target);
     }
     // (The caller's onError is told by the API, of this failure and of those before the build: restore/call-options.ts.)
-    if (isBriError(err)) throw err;
+    if (isBriError(err)) throw withLeftover(err, leftover);
     // A failed system call (a full disk, a permission) is said as such; the target is as it was either way.
-    if (errnoOf(err) !== undefined) throw asBriError(err, `restore into ${target} failed, nothing was swapped in`, journal.newDir);
-    throw restoreError(`restore failed: ${hookFailureText(err)}`, swapped ? `The restored directory is in place at ${target}; what failed came after the swap.` : 'Nothing was swapped in; the target is as it was.', err);
+    if (errnoOf(err) !== undefined) throw withLeftover(asBriError(err, `restore into ${target} failed, nothing was swapped in`, journal.newDir), leftover);
+    throw withLeftover(restoreError(`restore failed: ${hookFailureText(err)}`, swapped ? `The restored directory is in place at ${target}; what failed came after the swap.` : 'Nothing was swapped in; the target is as it was.', err), leftover);
   } finally {
     if (lock && !swapped) await lock.release();
     await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
   }
+}
+
+/**
+ * Removes a failed restore's unfinished directory, then its journal. A removal that fails too (the same too
+ * many open files, a full disk) must not replace the restore's own error: the journal is kept, so that the
+ * next restore into `target` (or open of it) removes the directory, and what was left is answered for the error.
+ */
+async function removeUnfinished(newDir: string, target: string): Promise<string | null> {
+  const journalFile = path.join(path.dirname(target), `.${path.basename(target)}.restore.json`);
+  try {
+    await fsp.rm(newDir, { recursive: true, force: true });
+    if (fs.existsSync(journalFile)) await removeJournal(target);
+    return null;
+  } catch (err) {
+    const sweep = fs.existsSync(journalFile) ? `the next restore into ${target} (or open of it) removes it` : 'remove it by hand';
+    return `The unfinished ${fs.existsSync(newDir) ? newDir : journalFile} was left behind (removing it failed: ${(err as Error).message}): ${sweep}.`;
+  }
+}
+
+/** The restore's error, with what its cleanup could not remove said in its hint. */
+function withLeftover(err: BriError, leftover: string | null): BriError {
+  if (leftover === null) return err;
+  return new BriError(err.code, err.message, { hint: err.hint ? `${err.hint} ${leftover}` : leftover, details: { ...err.details, leftover }, cause: err.cause ?? err });
 }
