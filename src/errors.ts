@@ -105,6 +105,7 @@ const IO_HINTS: Record<string, (where: string) => string> = {
   ENFILE: () => 'The system is out of file handles: close other programs and run it again.',
   EEXIST: (w) => `${w} already exists.`,
   EXDEV: (w) => `${w} is on another file system than the directory beside it.`,
+  EFBIG: (w) => `${w} grew past the largest file this process may write (ulimit -f) or its file system takes: raise the limit, or use a file system that takes larger files; nothing half-written was kept.`,
   EBUSY: (w) => `${w} is in use by the system (a mount point, or a file another program holds): unmount it or stop that program, or use another path.`,
 };
 

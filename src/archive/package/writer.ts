@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
+import { typedIoError } from '../../errors.js';
 
 export interface PackageMember {
   name: string;
@@ -127,7 +128,8 @@ export async function writePackage(outPath: string, members: PackageMember[], op
     // The last member's computation waits for bytes that will not come: it is let go and settled before the file closes.
     sink.abandon(err instanceof Error ? err : new Error(String(err)));
     await final?.catch(() => undefined);
-    throw err;
+    // A write() error names no file: the package being written is the one (its disk is the full one). Others name theirs.
+    throw (err as NodeJS.ErrnoException | null)?.path === undefined ? typedIoError(err, `writing ${outPath}`, outPath) : err;
   } finally {
     await fh.close();
   }

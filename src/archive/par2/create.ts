@@ -271,7 +271,7 @@ export async function createPar2(input: Par2Input, outPath: string, options: Cre
     if (options.signal?.aborted && !(err instanceof BriError)) {
       throw new BriError(ErrorCodes.CANCELLED, 'PAR2 creation cancelled', { cause: err });
     }
-    throw err instanceof BriError ? err : asBriError(err, `par2: create ${outPath}`);
+    throw err instanceof BriError ? err : asBriError(err, `par2: create ${outPath}`, outPath);
   } finally {
     await fh.close();
   }

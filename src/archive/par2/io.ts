@@ -52,7 +52,7 @@ export async function openTempOutput(finalPath: string): Promise<TempOutput> {
     const fh = await open(tempPath, 'wx+');
     return { fh, tempPath, finalPath };
   } catch (err) {
-    throw asBriError(err, `par2: create ${tempPath}`);
+    throw asBriError(err, `par2: create ${tempPath}`, tempPath);
   }
 }
 
@@ -64,7 +64,7 @@ export async function commitTempOutput(out: TempOutput): Promise<void> {
     await commitFile(out.tempPath, out.finalPath, { synced: true });
   } catch (err) {
     await rm(out.tempPath, { force: true }).catch(() => undefined);
-    throw asBriError(err, `par2: commit ${out.finalPath}`);
+    throw asBriError(err, `par2: commit ${out.finalPath}`, out.tempPath);
   }
 }
 

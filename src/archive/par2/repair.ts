@@ -173,7 +173,7 @@ export async function repairPar2(
     if (options.signal?.aborted && !(err instanceof BriError)) {
       throw new BriError(ErrorCodes.CANCELLED, 'PAR2 repair cancelled', { cause: err });
     }
-    throw err instanceof BriError ? err : asBriError(err, `par2: repair ${outPath}`);
+    throw err instanceof BriError ? err : asBriError(err, `par2: repair ${outPath}`, outPath);
   } finally {
     if (out !== undefined) await discardTempOutput(out);
     await input.close();
