@@ -105,6 +105,9 @@ async function sameDatabaseAtPath(owner: ArchiveDirOwner, archiveDir: string, da
 async function verdictOn(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string): Promise<Verdict> {
   if (owner.dataDir === realPath(dataDir)) return owner.instances.includes(instanceId) || (await sameDatabaseAtPath(owner, archiveDir, dataDir)) ? 'own' : 'another';
   if (!owner.instances.includes(instanceId)) return 'another';
+  // A directory inside the data directory was copied with it (cp -a of a database with its default archives/): the
+  // copy's own, whatever path the owner file it carries names; only a directory both archive into is a copy's fork.
+  if (isInside(archiveDir, dataDir) && !isInside(archiveDir, owner.dataDir)) return 'own';
   return (await ownerStillThere(owner, archiveDir)) && !(await endsBeforeItsArchives(dataDir)) ? 'copy' : 'own';
 }
 

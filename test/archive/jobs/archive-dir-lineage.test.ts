@@ -168,4 +168,19 @@ describe('two directories of one instance id', () => {
     const original = await create(db1, c);
     expect(original.code, original.stderr).toBe(0);
   });
+  it('a copy (cp -a) of a data directory with its default archives/ inside archives into that copied directory of its own, the original still there', async () => {
+    const r = await tmp();
+    const db1 = path.join(r, 'db1');
+    const copy = path.join(r, 'db1b');
+    const c = await configFile(r, 'c', { compression: { level: 1 } });
+    await writeKeys(db1, 'A', 2);
+    expect((await create(db1, c)).code).toBe(0);
+    await fsp.cp(db1, copy, { recursive: true });
+    await writeKeys(copy, 'C', 1);
+    const made = await create(copy, c);
+    expect(made.code, made.stderr).toBe(0);
+    expect(bris(path.join(copy, 'archives'))).toHaveLength(2);
+    await writeKeys(db1, 'B', 1);
+    expect((await create(db1, c)).code).toBe(0);
+  });
 });
