@@ -40,6 +40,12 @@ export interface ArchiveState {
    */
   origin?: { line: number; pointer: string; timestamp: number };
   /**
+   * A new instance made by a restore (a clone, a restore to an earlier point): the last absolute line it took
+   * from the archives (and shipped WAL) of the instance it came from. Lines up to it are that instance's; only
+   * lines after it are this directory's own (absent in states written before it was kept).
+   */
+  restoredThrough?: number;
+  /**
    * Where the instance's archives are made (the archive directory of its last create) and from which data
    * directory, so that another archive directory is not taken for it (a copy of the directory elsewhere is not held to it).
    */

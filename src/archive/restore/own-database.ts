@@ -13,7 +13,7 @@ import type { Manifest } from '../../format/manifest.js';
 import type { ArchiveState } from '../../store/archive-state.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
-export type OwnChain = Pick<ArchiveState, 'origin' | 'last'>;
+export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough'>;
 
 /** A line of a chain and its time, where the directory's chain is known to pass. */
 interface ChainPoint {

@@ -280,6 +280,8 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
   const end = (await ctx.dataDirEnd?.().catch(() => null)) ?? null;
   if (end === null || end.instanceId !== ownId || end.lastLine === 0) return undefined;
   const own = ctx.ownChain ?? { last: null };
+  // Nothing written since the restore that made it (a rerun of that restore): every line is the other instance's.
+  if (own.restoredThrough !== undefined && end.lastLine !== null && end.lastLine <= own.restoredThrough) return undefined;
   const from = originInstance(own, ctx.archives);
   if (target.kind === 'timestamp' && own.origin !== undefined && from !== undefined && target.timestamp <= own.origin.timestamp) return from;
   throw ownStateNotArchived(ownId, own, end.lastLine, taken, from, target.kind === 'timestamp' ? target.timestamp : undefined);
