@@ -24,7 +24,7 @@ describe('archive configuration', () => {
     [{ keepLocal: -1 }, /^archive\.keepLocal: /],
     [{ retentionDays: 0 }, /^archive\.retentionDays: /],
     [{ cleanupWal: 'yes' }, /^archive\.cleanupWal: /],
-    [{ hooks: { afterArchive: 42 } }, /^archive\.hooks\.afterArchive: must be a function, a command line, an argv array/],
+    [{ hooks: { afterArchive: 42 } }, /^archive\.hooks\.afterArchive: must be a function, \{ function, timeoutMs \}, a command line, an argv array/],
     [{ hooks: { afterArchive: { command: 'x', timeout: 5 } } }, /^archive\.hooks\.afterArchive: unknown key\(s\) 'timeout'$/],
     [{ restoreHooks: { afterArchive: 'x' } }, /^archive\.restoreHooks: unknown key\(s\) 'afterArchive'$/],
     [{ remotes: [s3({ bucket: undefined })] }, /^archive\.remotes\[0\]\.s3\.bucket: is required$/],
