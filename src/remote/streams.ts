@@ -95,7 +95,7 @@ export function guardDownload(src: Readable, ctx: RemoteErrorContext, window: Do
 }
 
 /** `p`, or `onTimeout()`'s error when it has not settled within `ms` (no limit when `ms` is undefined). */
-function withDeadline<T>(p: Promise<T>, ms: number | undefined, onTimeout: () => Error): Promise<T> {
+export function withDeadline<T>(p: Promise<T>, ms: number | undefined, onTimeout: () => Error): Promise<T> {
   if (ms === undefined) return p;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(onTimeout()), ms);

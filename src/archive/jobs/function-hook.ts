@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { withDeadline } from '../../remote/streams.js';
 
 const insideHook = new AsyncLocalStorage<string>();
 
@@ -39,28 +40,15 @@ export function markBounded<F extends (...a: never[]) => unknown>(f: F): F {
  * the archive job, and close()) forever.
  */
 function settledWithin<T>(hook: string, timeoutMs: number, run: () => T | Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} did not settle within ${timeoutMs} ms: the run goes on without it`, {
-          hint: `The function may still be running (it cannot be stopped). Make it settle (a timeout of its own on what it waits for), or give it more time: { function, timeoutMs }.`,
-          details: { hook, timeoutMs, cause: 'timeout' },
-        }),
-      );
-    }, timeoutMs);
-    Promise.resolve()
-      .then(run)
-      .then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      );
-  });
+  return withDeadline(
+    Promise.resolve().then(run),
+    timeoutMs,
+    () =>
+      new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} did not settle within ${timeoutMs} ms: the run goes on without it`, {
+        hint: `The function may still be running (it cannot be stopped). Make it settle (a timeout of its own on what it waits for), or give it more time: { function, timeoutMs }.`,
+        details: { hook, timeoutMs, cause: 'timeout' },
+      }),
+  );
 }
 
 /** A function hook bounded in time, its own errors left as they are thrown (a restore's hooks). */
