@@ -11,18 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { REPO_ROOT } from '../support/child.js';
 import { runCli } from '../support/cli.js';
-import { mountTmpfs, umount } from '../support/tmpfs.js';
+import { mountTmpfs, umount, fillLeaving } from '../support/tmpfs.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-disk-hints-');
 
 /** Fills the file system under `dir`, leaving `spare` bytes free. */
-function fillLeaving(dir: string, spare: number): void {
-  const filler = path.join(dir, 'filler');
-  fs.rmSync(filler, { force: true });
-  const st = fs.statfsSync(dir);
-  fs.writeFileSync(filler, Buffer.alloc(Math.max(0, st.bavail * st.bsize - spare)));
-}
 
 async function writeDocs(dataDir: string, n: number): Promise<void> {
   const db = await createDB({ storeConfig: { dataDir, fsyncMode: 'batched' } });

@@ -9,17 +9,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import { mountTmpfs, umount } from '../support/tmpfs.js';
+import { mountTmpfs, umount, fillLeaving } from '../support/tmpfs.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 import { ageKeyFile } from '../support/age-keys.js';
 
 const tmp = useTempDirs('bri-rekey-full-');
 
-/** Fills the file system under `dir`, leaving `spare` bytes free. */
-function fillLeaving(dir: string, spare: number): void {
-  const st = fs.statfsSync(dir);
-  fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(Math.max(0, st.bavail * st.bsize - spare)));
-}
 
 describe('rekey on a full archive disk (real tmpfs)', () => {
   let root: string;

@@ -1,5 +1,7 @@
 /** A small tmpfs for tests of mount points (root on Linux only); a test that cannot mount one skips, saying why. */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Mounts a tmpfs at `dir`: null, or why it cannot (for ctx.skip). */
 export function mountTmpfs(dir: string, options = 'size=4m'): string | null {
@@ -10,4 +12,12 @@ export function mountTmpfs(dir: string, options = 'size=4m'): string | null {
 
 export function umount(dir: string): void {
   spawnSync('umount', [dir]);
+}
+
+/** Fills the file system under `dir` with `dir/filler`, leaving `spare` bytes free (a filler left by an earlier call is replaced). */
+export function fillLeaving(dir: string, spare: number): void {
+  const filler = path.join(dir, 'filler');
+  fs.rmSync(filler, { force: true });
+  const st = fs.statfsSync(dir);
+  fs.writeFileSync(filler, Buffer.alloc(Math.max(0, st.bavail * st.bsize - spare)));
 }
