@@ -38,8 +38,8 @@ export interface RekeyOptions {
 }
 
 export interface RekeyResult {
-  /** Archives rewritten, with the sources whose copies were replaced. */
-  archives: Array<{ archiveId: string; sources: string[] }>;
+  /** Archives rewritten, with the sources whose copies were replaced, and those already for the new recipients (an earlier rekey). */
+  archives: Array<{ archiveId: string; sources: string[]; alreadyNew: string[] }>;
   /** Archives not encrypted with age: left as they are. */
   notEncrypted: string[];
   shipments: number;
@@ -111,9 +111,11 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
       const copies = a.copies.filter((c) => allowed(c.source));
       if (copies.length === 0) continue;
       const done: string[] = [];
+      const alreadyNew: string[] = [];
       const stage = path.join(stageRoot, id);
       try {
-        out.archives.push({ archiveId: id, sources: await rekeyArchive(ctx, opts, a, copies, stage, out, done) });
+        await rekeyArchive(ctx, opts, a, copies, stage, out, { done, alreadyNew });
+        out.archives.push({ archiveId: id, sources: done, alreadyNew });
       } catch (caught) {
         // One archive that cannot be rekeyed (a wrong identity for it, a damaged copy, a full disk) does not stop the
         // others, nor hide those rewrapped before it: a host fault too is said per archive, naming where it wrote.
@@ -147,22 +149,26 @@ export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promis
 }
 
 /**
- * Rekeys one archive's chosen copies; answers the sources whose copy was replaced. A local copy already
- * for the new recipients (a rekey killed before its uploads) is not rekeyed again (the old identity no longer
- * opens it): it is the file the remotes get.
+ * Rekeys one archive's chosen copies into `seen`: the sources whose copy was replaced, and those already for the new
+ * recipients. A local copy already for them (a rekey killed before its uploads, or run again) is not rekeyed again
+ * (the old identity no longer opens it): it is the file the remotes get.
  */
-async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArchive, copies: CatalogArchive['copies'], stage: string, out: RekeyResult, done: string[]): Promise<string[]> {
+async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArchive, copies: CatalogArchive['copies'], stage: string, out: RekeyResult, seen: { done: string[]; alreadyNew: string[] }): Promise<void> {
+  const { done } = seen;
   const local = copies.find((c) => c.source === LOCAL_SOURCE);
   const localFile = local ? (local.file ?? local.location) : null;
-  const localManifest = localFile ? await readManifest(localFile) : null;
+  // The file to rewrite: the local copy, else a verified copy downloaded from the first remote that has a good one.
+  const base = localFile
+    ? { file: localFile, source: LOCAL_SOURCE }
+    : await downloadTo(a, path.join(stage, 'downloaded.bri'), { sources: ctx.sources, archiveDir: ctx.archiveDir, order: ctx.sources.order.filter((s) => s !== LOCAL_SOURCE), workDir: stage });
+  const baseManifest = await readManifest(base.file);
   let file: string;
   let manifest: Manifest;
-  if (localFile && localManifest && (await alreadyFor(localFile, localManifest, opts.to))) {
-    [file, manifest] = [localFile, localManifest];
+  if (baseManifest && (await alreadyFor(base.file, baseManifest, opts.to))) {
+    [file, manifest] = [base.file, baseManifest];
+    seen.alreadyNew.push(base.source);
   } else {
-    // The file to rewrite: the local copy, else a verified copy downloaded from the first remote that has a good one.
-    const from = localFile ?? (await downloadTo(a, path.join(stage, 'downloaded.bri'), { sources: ctx.sources, archiveDir: ctx.archiveDir, order: ctx.sources.order.filter((s) => s !== LOCAL_SOURCE), workDir: stage })).file;
-    const rekeyed = await rekeyPackage(from, path.join(stage, 'new'), opts.identity, opts.to, ctx.recovery);
+    const rekeyed = await rekeyPackage(base.file, path.join(stage, 'new'), opts.identity, opts.to, ctx.recovery);
     [file, manifest] = [rekeyed.path, rekeyed.manifest];
     if (localFile) {
       await commitFile(rekeyed.path, localFile, { synced: true });
@@ -173,10 +179,11 @@ async function rekeyArchive(ctx: RekeyContext, opts: RekeyOptions, a: CatalogArc
   const remotes = copies.filter((c) => c.source !== LOCAL_SOURCE).map((c) => c.source);
   for (const s of await replicateArchive({ file, manifest }, ctx.sources, ctx.archiveDir, {}, remotes)) {
     if (s.outcome === 'failed') out.failures.push({ archiveId: a.manifest.archiveId, source: s.source, error: s.error?.message ?? 'upload failed', ...(s.error ? { code: s.error.code } : {}), state: `the copy on ${s.source} still opens with the old identity only${file === localFile ? '; the local copy opens with the new recipients only' : ''}` });
+    // The remote held these very bytes already: the new recipients' copy an earlier run put there.
+    else if (s.outcome !== 'uploaded' && seen.alreadyNew.length > 0) { if (!seen.alreadyNew.includes(s.source)) seen.alreadyNew.push(s.source); }
     else done.push(s.source);
   }
   await fsp.rm(stage, { recursive: true, force: true });
-  return done;
 }
 
 /**

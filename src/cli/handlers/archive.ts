@@ -280,14 +280,14 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
       const r = await api.rekey({ recipients: o.recipients, ...(passphrase ? { passphrase } : {}), ...(o.identity !== undefined ? { identity: o.identity } : {}), ...(o.id !== undefined ? { archiveId: o.id } : {}), ...only(o.source) });
       if (o.json) printJson(r);
       else {
-        const lines = r.archives.map((a) => `rekeyed ${a.archiveId}: ${a.sources.join(', ') || 'no copy'}`);
+        const lines = r.archives.map((a) => `rekeyed ${a.archiveId}: ${[...a.sources, ...a.alreadyNew.map((s) => `${s} (for the new recipients already)`)].join(', ') || 'no copy replaced (see the failures below)'}`);
         lines.push(`${r.shipments} shipments, ${r.seeds} seeds rekeyed${r.shipmentsAlreadyNew ? ` (${r.shipmentsAlreadyNew} shipments were for the new recipients already)` : ''}${r.notEncrypted.length ? `; not encrypted, left as they are: ${r.notEncrypted.join(', ')}` : ''}`);
         const alone = r.leftAlone;
         if (alone.archives.length || alone.shipments) lines.push(`left alone: ${alone.archives.length} archives and ${alone.shipments} shipments of other databases (instances ${alone.instances.join(', ')})`);
         lines.push(passphrase ? 'Set archive.encryption.passphrase to the new passphrase (BRI_AGE_PASSPHRASE for restores).' : 'Set archive.encryption.recipients to the new recipients, so that new archives are encrypted for them.');
         printLine(lines.join('\n'), o);
       }
-      if (!o.json) for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; ${f.state}\n`);
+      if (!o.json) for (const f of r.failures) process.stderr.write(`rekey failed on ${f.source}${f.archiveId ? ` (${f.archiveId})` : ''}: ${f.code ? `[${f.code}] ` : ''}${f.error}; ${f.state}\n${f.hint ? `hint: ${f.hint}\n` : ''}`);
       // A wrong identity keeps its own exit code (12) when it is what stopped an archive.
       const coded = r.failures.find((f) => f.code !== undefined);
       return coded ? exitCodeFor(coded.code as ErrorCode) : r.failures.length ? 1 : EXIT_OK;

@@ -31,7 +31,7 @@ describe('archive rekey', () => {
     const res = await runCli(['archive', 'rekey', '-d', dataDir, '--recipient', k3.recipient, '-i', k1.file, '--json'], { BRI_AGE_IDENTITY: '', BRI_AGE_PASSPHRASE: '' });
     expect(res.code, res.stderr).toBe(12);
     const out = JSON.parse(res.stdout) as { archives: Array<{ archiveId: string; sources: string[] }>; seeds: number; failures: Array<{ archiveId: string | null; source: string; code?: string; seed?: string; error: string }> };
-    expect(out.archives).toEqual([{ archiveId: first, sources: ['local'] }]);
+    expect(out.archives).toEqual([{ archiveId: first, sources: ['local'], alreadyNew: [] }]);
     expect(out.failures).toEqual(expect.arrayContaining([
       expect.objectContaining({ archiveId: second, source: 'local', code: 'DECRYPTION_FAILED' }),
       expect.objectContaining({ archiveId: null, source: 'local', code: 'DECRYPTION_FAILED', seed: expect.stringMatching(/\.jss\.zst\.age$/) }),

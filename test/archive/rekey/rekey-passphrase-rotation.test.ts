@@ -49,7 +49,7 @@ describe('archive rekey --passphrase from one passphrase to another', () => {
     expect(rekey.code, rekey.stdout + rekey.stderr).toBe(0);
     const out = JSON.parse(rekey.stdout) as RekeyJson;
     expect(out.failures).toEqual([]);
-    expect(out.archives).toEqual([{ archiveId, sources: expect.arrayContaining(['local', 'nas']) }]);
+    expect(out.archives).toEqual([{ archiveId, sources: expect.arrayContaining(['local', 'nas']), alreadyNew: [] }]);
     expect(out.seeds).toBeGreaterThan(0);
     expect(out.shipments).toBeGreaterThan(0);
 
