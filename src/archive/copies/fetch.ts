@@ -120,7 +120,8 @@ async function check(file: string, entry: CatalogArchive, copy: ArchiveCopy, opt
     if (m !== null) return { file, repaired: null, recoveryDamaged: null };
   }
   // A wrong key is thrown from here (DECRYPTION_FAILED), never reported as damage.
-  const report = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  // Said of the copy's place, not of the pinned link or download read here.
+  const report = await verifyArchive(file, { ...(opts.key ? { key: opts.key } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), name: copy.location });
   if (report.archiveId !== null && report.archiveId !== id && (report.ok || report.restorable)) {
     throw new BriError(ErrorCodes.ARCHIVE_INVALID, `the copy holds archive ${report.archiveId}, not ${id}`);
   }
