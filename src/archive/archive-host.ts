@@ -4,9 +4,12 @@
  * db.close()).
  */
 import { EventEmitter } from 'node:events';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { asBriError, BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertDataDir } from '../store/data-dir.js';
+import { SNAPSHOT_FILE } from '../store/layout.js';
 import { acquireLock } from '../store/lock/dir-lock.js';
 import { completeWalCleanup } from '../store/wal/wal-cleanup.js';
 import { offlineRemover, offlineSealer, type Sealer, type SegmentRemover } from '../store/offline.js';
@@ -34,7 +37,7 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
     async exclusive(fn) {
       // A directory that is not a data directory is refused before its lock file is written into it.
       await assertDataDir(dataDir, false);
-      const lock = await acquireLock(dataDir, purpose);
+      const lock = await acquireLock(dataDir, purpose).catch(async (err: unknown) => Promise.reject(await lockOnFullDisk(err, dataDir, purpose)));
       try {
         // A WAL cleanup a crash interrupted is finished first, so that line numbers are right.
         await completeWalCleanup(dataDir);
@@ -44,6 +47,23 @@ export function offlineHost(dataDir: string, key: EncryptionKey | undefined, pur
       }
     },
   };
+}
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+
+/**
+ * The lock could not be written because the data directory's disk is full: the very commands that would free
+ * space there (a WAL cleanup, a delete, a prune) stop at it, and "free space there" named no safe way to.
+ */
+async function lockOnFullDisk(err: unknown, dataDir: string, purpose: string): Promise<unknown> {
+  if (!NO_SPACE.has((err as NodeJS.ErrnoException | null)?.code ?? '')) return err;
+  const e = asBriError(err, `${purpose}: the lock of data directory ${dataDir} cannot be written`);
+  const snapshot = await fsp.stat(path.join(dataDir, SNAPSHOT_FILE)).then((st) => st.size, () => 0);
+  return new BriError(ErrorCodes.IO_ERROR, e.message, {
+    hint: `The disk (or quota) holding ${dataDir} is full, and a change to the directory writes its lock first: free space on it, then run it again (a WAL cleanup, which removes archived WAL, needs room for a new ${SNAPSHOT_FILE}: ${snapshot} bytes). What can go without losing data: a local archive copy that a remote holds too (\`bri archive list\` shows each archive's copies), leftovers in the archive directory's .tmp; never WAL segments or ${SNAPSHOT_FILE} by hand.`,
+    details: e.details,
+    cause: err,
+  });
 }
 
 /**

@@ -217,6 +217,23 @@ export interface CleanupPlan {
 export type CleanupStep = 'journal-written' | 'snapshot-committed' | 'offset-raised' | 'segment-removed' | 'done';
 
 /**
+ * The new snapshot could not be written for want of space: the cleanup that would free space needs room for a
+ * whole snapshot first (its commit point comes before any segment goes). Said with the figures, so that the
+ * user frees enough once, not a little at a time.
+ */
+function snapshotNoSpace(err: unknown, dataDir: string, pieces: readonly string[], plan: CleanupPlan): unknown {
+  const errno = (err as NodeJS.ErrnoException | null)?.code;
+  if (errno !== 'ENOSPC' && errno !== 'EDQUOT') return err;
+  const needed = pieces.reduce((n, p) => n + Buffer.byteLength(p), 0);
+  const freed = plan.segments.reduce((n, s) => n + s.size, 0);
+  return new BriError(ErrorCodes.IO_ERROR, `WAL cleanup of ${dataDir}: no space for the new ${SNAPSHOT_FILE} (${needed} bytes): ${errno}`, {
+    hint: `A WAL cleanup writes the new ${SNAPSHOT_FILE} beside the old one before it removes any segment (nothing is lost if it stops): free at least ${needed} bytes on the disk holding ${dataDir} and run it again; it then frees ${freed} bytes of archived WAL. A local archive copy that a remote holds too can go (\`bri archive list\` shows each archive's copies); never WAL segments or ${SNAPSHOT_FILE} by hand.`,
+    details: { errno, path: path.join(dataDir, SNAPSHOT_FILE), bytesNeeded: needed, bytesFreed: freed },
+    cause: err,
+  });
+}
+
+/**
  * Carries out a cleanup: `snapshotText` is the snapshot to commit with (its walLine already
  * lowered by `plan.lines`). Throws if any step fails; `completeWalCleanup` then decides.
  */
@@ -231,7 +248,7 @@ export async function applyWalCleanup(dataDir: string, plan: CleanupPlan, snapsh
   };
   await writeFileDurable(path.join(dataDir, CLEANUP_JOURNAL), JSON.stringify(journal) + '\n');
   onStep?.('journal-written');
-  await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), pieces);
+  await writeFileDurable(path.join(dataDir, SNAPSHOT_FILE), pieces).catch((err: unknown) => Promise.reject(snapshotNoSpace(err, dataDir, pieces, plan)));
   onStep?.('snapshot-committed');
   await setRemovedLines(dataDir, journal.removedLinesBefore, journal.removedLinesBefore + journal.lines);
   onStep?.('offset-raised');
