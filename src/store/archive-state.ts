@@ -45,6 +45,8 @@ export interface ArchiveState {
    * lines after it are this directory's own (absent in states written before it was kept).
    */
   restoredThrough?: number;
+  /** The time of line `restoredThrough`: any moment up to it is the same in both instances. */
+  restoredThroughTime?: number;
   /**
    * Where the instance's archives are made (the archive directory of its last create) and from which data
    * directory, so that another archive directory is not taken for it (a copy of the directory elsewhere is not held to it).

@@ -132,7 +132,7 @@ async function noteLeftBehind(target: string, opts: RestoreOptions, fate: { dryR
 }
 
 /** What the restored directory records of its instance: the chain it continues, or where a new one begins. */
-function restoredState(plan: RestorePlan, instanceId: string, linesRestored: number, lastLine: number): ArchiveState {
+function restoredState(plan: RestorePlan, instanceId: string, linesRestored: number, lastLine: number, lastTimestamp: number | null): ArchiveState {
   const m = plan.archive?.manifest ?? null;
   const continues = plan.continuesChain && instanceId === plan.instanceId;
   // With no line restored, wal/ is empty and the next line's pointer starts from '' again (as in BRI): that is the chain the new instance continues.
@@ -144,7 +144,7 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
     removedLines: m?.timeRange.walLines.start ?? 0,
     last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() } : null,
     ...(origin ? { origin } : {}),
-    ...(continues ? {} : { restoredThrough: lastLine }),
+    ...(continues ? {} : { restoredThrough: lastLine, ...(lastTimestamp !== null ? { restoredThroughTime: lastTimestamp } : {}) }),
   };
 }
 
@@ -272,7 +272,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     // Shipped WAL that broke off before its end: the lines past the break are still on the remote under this
     // instance, so the restored directory (which ends before them) starts a new one, as a restore to an earlier point does.
     if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
-    const state = { ...restoredState(plan, base.instanceId, built.linesRestored, built.lastLine), ...(opts.archiveRecord ?? {}) };
+    const state = { ...restoredState(plan, base.instanceId, built.linesRestored, built.lastLine, built.lastTimestamp), ...(opts.archiveRecord ?? {}) };
     await writeArchiveState(journal.newDir, state);
     // The seed before the swap: the directory swapped in (a kill at any point after included) has it.
     seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);

@@ -13,7 +13,12 @@ import type { Manifest } from '../../format/manifest.js';
 import type { ArchiveState } from '../../store/archive-state.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
-export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough'>;
+export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime'>;
+
+/** Up to when the directory's history is the instance's it began on: the last line a restore took from it, else where it began. */
+export function sharedUntil(own: OwnChain): number | undefined {
+  return own.restoredThroughTime ?? own.origin?.timestamp;
+}
 
 /** A line of a chain and its time, where the directory's chain is known to pass. */
 interface ChainPoint {
@@ -117,7 +122,7 @@ export function ownStateNotArchived(ownId: string, own: OwnChain, lastLine: numb
   const steps = [
     `\`bri archive create\` archives the directory's lines, then restore${ts === undefined ? '' : ' to that moment'}`,
     'if it has archives elsewhere, point --archive-dir or the remotes at them',
-    ...(o !== undefined && from !== undefined ? [`a moment up to ${new Date(o.timestamp).toISOString()} restores from instance ${from}'s archives`] : []),
+    ...(o !== undefined && from !== undefined ? [`a moment up to ${new Date(sharedUntil(own)!).toISOString()} restores from instance ${from}'s archives`] : []),
     `instance ${taken}'s ${ts === undefined ? 'newest state' : 'state then'} is restored on purpose with --instance ${taken}`,
   ];
   const hint = `${steps.join('; ')}.`;

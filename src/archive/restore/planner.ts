@@ -13,7 +13,7 @@ import type { Manifest } from '../../format/manifest.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
-import { assertOwnDatabase, originInstance, ownStateNotArchived, type OwnChain } from './own-database.js';
+import { assertOwnDatabase, originInstance, ownStateNotArchived, sharedUntil, type OwnChain } from './own-database.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
@@ -283,7 +283,7 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
   // Nothing written since the restore that made it (a rerun of that restore): every line is the other instance's.
   if (own.restoredThrough !== undefined && end.lastLine !== null && end.lastLine <= own.restoredThrough) return undefined;
   const from = originInstance(own, ctx.archives);
-  if (target.kind === 'timestamp' && own.origin !== undefined && from !== undefined && target.timestamp <= own.origin.timestamp) return from;
+  if (target.kind === 'timestamp' && own.origin !== undefined && from !== undefined && target.timestamp <= sharedUntil(own)!) return from;
   throw ownStateNotArchived(ownId, own, end.lastLine, taken, from, target.kind === 'timestamp' ? target.timestamp : undefined);
 }
 

@@ -21,7 +21,7 @@ export interface TailEnd {
   lastTimestamp: number | null;
   /** The time of the first line on disk (null: not read, or it does not parse). */
   firstTimestamp: number | null;
-  /** A directory restored to an earlier moment (or a clone): the last line it took from the archives of the instance it came from. */
+  /** A directory restored to an earlier moment (or a clone): the last line it took from the archives of the instance it came from (its origin's line when the restore did not record it). */
   originLine?: number;
 }
 
@@ -66,7 +66,11 @@ async function lastTimeOnly(tail: WalTail, segments: readonly SegmentInfo[]): Pr
   return null;
 }
 
-const originOf = (tail: WalTail): { originLine?: number } => (tail.origin ? { originLine: tail.origin.line } : {});
+// Lines up to restoredThrough are the other instance's, archived there: a directory rolled back in place twice is not said to hold them "in no archive".
+const originOf = (tail: WalTail): { originLine?: number } => {
+  const line = tail.restoredThrough ?? tail.origin?.line;
+  return line !== undefined ? { originLine: line } : {};
+};
 
 /**
  * Says, among a restore's warnings, the lines of the directory it replaced that it leaves out (same

@@ -47,6 +47,28 @@ describe('a restore over a directory of another instance', () => {
     expect(real.warnings).toEqual([expect.stringMatching(/it holds 4 lines in no archive .*: deleted them with it \(--clean-existing\)/)]);
   });
 
+  it('rolled back in place twice: the lines the first rollback took from the archives are not said to be in no archive; lines written since are', async () => {
+    const dir = path.join(await makeTempDir(), 'd');
+    await write(dir, 'A', 3, true);
+    const db = await createDB({ storeConfig: { dataDir: dir } });
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      await db.set(`B${i}`, { i });
+      times.push(Date.now());
+      await pause();
+    }
+    await db.archive.create();
+    await db.close();
+    const api = openRestore({ dataDir: dir });
+    // Lines 1..3 in the first archive, 4..9 in the second: the first rollback takes 4..8 from it.
+    await api.toTimestamp(times[4]!, { force: true, cleanExisting: true });
+    const second = await api.toTimestamp(times[1]!, { force: true, cleanExisting: true, dryRun: true });
+    expect(second.warnings.filter((w) => /in no archive/.test(w))).toEqual([]);
+    await write(dir, 'OWN_', 2, false);
+    const after = await openRestore({ dataDir: dir }).toTimestamp(times[1]!, { force: true, cleanExisting: true, dryRun: true });
+    expect(after.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/it holds 2 lines in no archive \(lines 9\.\.10,/)]));
+  });
+
   it('another database as --target with --clean-existing: refused USAGE naming its archives, dry run and real run; nothing changed', async () => {
     const root = await makeTempDir();
     const mine = path.join(root, 'mine');
