@@ -124,6 +124,9 @@ export function retentionUntil(r: Retention | undefined, createdAt: Date): { ret
   let until: Date;
   if (r instanceof Date) until = r;
   else if (typeof r === 'object' && r !== null && typeof r.days === 'number') {
+    // { days: 30, permanent: true } kept 30 days: a key beside days is refused, never dropped.
+    const others = Object.keys(r).filter((k) => k !== 'days');
+    if (others.length > 0) throw retentionError(`${JSON.stringify(r)} has ${others.map((k) => `'${k}'`).join(', ')} beside days: it takes { days } alone`);
     if (!Number.isSafeInteger(r.days) || r.days < 1) throw retentionError(`of ${r.days} days: days must be a whole number, at least 1`);
     until = new Date(createdAt.getTime() + r.days * 86_400_000);
   } else throw retentionError(`${JSON.stringify(r)} is not 'permanent', { days } or a Date`);
