@@ -21,10 +21,15 @@ export function isCanonicalJssObject(text: string): boolean {
   } catch {
     return false;
   }
-  // Whitespace, escapes, number forms, duplicate or reordered keys: all rewritten by the parser.
-  if (JSON.stringify(parsed) !== text) return false;
-  // Without a tag the decoder builds the same tree the parser did.
-  return !text.includes('<!') || tagsRoundTrip(parsed);
+  try {
+    // Whitespace, escapes, number forms, duplicate or reordered keys: all rewritten by the parser.
+    if (JSON.stringify(parsed) !== text) return false;
+    // Without a tag the decoder builds the same tree the parser did.
+    return !text.includes('<!') || tagsRoundTrip(parsed);
+  } catch {
+    // Nested deeper than the stack reaches (the parser goes deeper than stringify): kept as the string it is.
+    return false;
+  }
 }
 
 /** Every tagged key under `node` is one the decoder and encoder give back unchanged. */
