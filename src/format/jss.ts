@@ -58,7 +58,11 @@ function encodeValue(value: unknown, path: string | null, ctx: EncodeContext): [
       hint: 'Store only JSON values, Dates, RegExps, Errors, Sets and Maps.',
     });
   }
-  if (value instanceof Date) return [value.getTime(), 'D'];
+  if (value instanceof Date) {
+    // NaN is written as null, which no reader takes back as a Date: the document would read back as its raw text.
+    if (Number.isNaN(value.getTime())) throw new BriError(ErrorCodes.JSS_INVALID, `JSS cannot encode an Invalid Date at "${path}"`, { hint: 'Store a valid Date (or null).' });
+    return [value.getTime(), 'D'];
+  }
   if (value instanceof RegExp) return [value.toString(), 'R'];
   if (value instanceof Error) return [[value.name, value.message, value.stack ?? null], 'E'];
   const obj = value as object;

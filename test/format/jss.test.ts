@@ -63,6 +63,13 @@ describe('JSS', () => {
     expect(() => decodeJss('{"a<!P>":"nowhere/x"}')).toThrowError(expect.objectContaining({ code: 'JSS_INVALID' }));
   });
 
+  it('refuses an Invalid Date (in a field, an array, a Map) with JSS_INVALID: written as null, it read back as the raw text', () => {
+    for (const value of [{ d: new Date('x'), n: 1 }, { a: [new Date(NaN)] }, { m: new Map([['k', new Date('y')]]) }]) {
+      expect(() => encodeJss(value)).toThrowError(expect.objectContaining({ code: 'JSS_INVALID', message: expect.stringMatching(/Invalid Date/) }));
+    }
+    expect(decodeJss(encodeJss({ d: new Date(0) }))).toEqual({ d: new Date(0) });
+  });
+
   const jssValue = fc.letrec((tie) => ({
     leaf: fc.oneof(
       fc.string(),
