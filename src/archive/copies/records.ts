@@ -8,7 +8,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMissingObject } from '../../remote/index.js';
-import type { ChecksumAlgorithm, ProviderName, RemoteStore } from '../../remote/remote.js';
+import type { ChecksumAlgorithm, ObjectHead, ProviderName, RemoteStore } from '../../remote/remote.js';
 import { fsyncDir, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { assertArchiveId } from '../package/ids.js';
 import { remotePlace } from './locations.js';
@@ -119,10 +119,14 @@ export async function recordedCopyProblem(store: RemoteStore, rec: CopyRecord, s
     if (isMissingObject(err)) return null;
     throw err;
   });
-  if (head === null) return `the copy recorded at ${rec.location} is gone`;
-  if (head.size !== rec.size) return `the copy recorded at ${rec.location} holds ${head.size} bytes, not the ${rec.size} confirmed at upload`;
+  return head === null ? `the copy recorded at ${rec.location} is gone` : headProblem(head, rec);
+}
+
+/** What a HEAD says is wrong with a copy that should be `want` (another size, another SHA-256 where the remote reports one); null: nothing. */
+export function headProblem(head: Pick<ObjectHead, 'size' | 'checksums'>, want: Pick<CopyRecord, 'location' | 'size' | 'sha256'>): string | null {
+  if (head.size !== want.size) return `the copy recorded at ${want.location} holds ${head.size} bytes, not the ${want.size} confirmed at upload`;
   const sha256 = head.checksums.sha256;
-  if (sha256 !== undefined && sha256 !== rec.sha256) return `the copy recorded at ${rec.location} is another file (its SHA-256 is not the one confirmed at upload)`;
+  if (sha256 !== undefined && sha256 !== want.sha256) return `the copy recorded at ${want.location} is another file (its SHA-256 is not the one confirmed at upload)`;
   return null;
 }
 

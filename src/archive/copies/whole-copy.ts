@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { ArchiveCopy } from './catalog.js';
-import type { CopyRecord } from './records.js';
+import { headProblem, type CopyRecord } from './records.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 import { readLayout } from '../package/integrity.js';
 
@@ -59,31 +59,35 @@ export function damagedLocalCopy(archiveId: string, file: string, problem: strin
 /**
  * Whether one of the copies that stay is still the archive, before other copies go on their word. The
  * local copy is read and hashed (a file that stats, whose manifest reads, may have rotted members). A
- * cloud copy is asked (one HEAD): the SHA-256 recorded with the object at upload, or the checksum the
- * remote confirmed then, must be the archive's; an object replaced behind our back by other bytes of the
- * same size is not. A copy on a local remote (a NAS, a USB disk, where bits rot unseen) is read and
- * hashed. The archive's SHA-256 is the one the upload confirmed (the local file's, when no record says it).
+ * cloud copy is asked (one HEAD), as WAL cleanup asks it (headProblem): the size and the SHA-256
+ * recorded with the object at upload must be the archive's (that metadata alone says nothing of an
+ * object cut short since), else the checksum the remote confirmed then. A copy on a local remote (a NAS,
+ * a USB disk, where bits rot unseen) is read and hashed. The archive's size and SHA-256 are the ones the
+ * upload confirmed (the local file's, when no record says them).
  */
 export async function someCopyWhole(staying: ArchiveCopy[], all: ArchiveCopy[], archiveId: string, sources: ArchiveSources, records: ReadonlyArray<CopyRecord>): Promise<boolean> {
   const local = all.find((c) => c.source === LOCAL_SOURCE);
   const stays = staying.find((c) => c.source === LOCAL_SOURCE);
   if (stays?.file !== undefined && (await checkLocalCopy(stays.file, archiveId).catch(() => null))?.problem === null) return true;
-  let localSha: string | undefined;
-  const archiveSha = async (record: CopyRecord | undefined) => record?.sha256 ?? (localSha ??= local?.file === undefined ? '' : (await fileSha256(local.file)).sha256);
+  let localDigest: Promise<{ sha256: string; size: number } | null> | undefined;
+  const archiveDigest = (record: CopyRecord | undefined) => (record ? Promise.resolve(record) : (localDigest ??= local?.file === undefined ? Promise.resolve(null) : fileSha256(local.file).catch(() => null)));
   for (const c of staying) {
     const store = sources.remote(c.source)?.store;
     if (c.source === LOCAL_SOURCE || c.key === undefined || store === undefined) continue;
     const record = records.find((r) => r.source === c.source);
-    const want = await archiveSha(record);
+    const want = await archiveDigest(record);
+    if (want === null) continue;
     try {
       if (c.provider !== 'local') {
         const head = await store.head(c.key);
-        if (head.checksums.sha256 !== undefined ? head.checksums.sha256 === want : record !== undefined && head.checksums[record.checksum.algorithm] === record.checksum.value) return true;
+        if (headProblem(head, { location: c.location, size: want.size, sha256: want.sha256 }) !== null) continue;
+        // A remote that keeps no SHA-256 must answer the checksum it confirmed at upload: a size alone is no proof.
+        if (head.checksums.sha256 !== undefined || (record !== undefined && head.checksums[record.checksum.algorithm] === record.checksum.value)) return true;
         continue;
       }
       const hash = createHash('sha256');
       for await (const chunk of await store.get(c.key)) hash.update(chunk as Buffer);
-      if (hash.digest('hex') === want) return true;
+      if (hash.digest('hex') === want.sha256) return true;
     } catch {
       continue;
     }
