@@ -14,7 +14,7 @@ import { openRestore, par2Repairer, RestoreApi } from './archive/restore-api.js'
 import * as path from 'node:path';
 import { afterClose } from './archive/archive-host.js';
 import type { WalShipping } from './archive/shipping/shipping.js';
-import { BriError, ErrorCodes } from './errors.js';
+import { BriError, ErrorCodes, typedIoError } from './errors.js';
 import { BriStore, type StoreConfig } from './store/store.js';
 import { assertStoreConfig, STORE_CONFIG_KEYS } from './store/store-config.js';
 
@@ -75,7 +75,18 @@ function assertSchedulerOptions(scheduler: unknown): void {
   if (holdoff !== undefined && (typeof holdoff !== 'number' || !Number.isFinite(holdoff) || holdoff < 0)) throw optionsError('createDB: scheduler.retryHoldoffMs must be a number of milliseconds >= 0', 'scheduler.retryHoldoffMs');
 }
 
-/** Opens the data directory (recovering it) and returns the database. */
+/**
+ * A failed system call while opening (a segment, wal/ or the directory of another user, a read-only disk) as the
+ * CLI says it: IO_ERROR naming the errno and the path, with what to do; never a raw Node error without a hint.
+ */
+function openFailure(err: unknown, dataDir: string): unknown {
+  return typedIoError(err, `opening the data directory ${path.resolve(dataDir)}`);
+}
+
+/**
+ * Opens the data directory (recovering it) and returns the database. A failed system call (a permission, a
+ * full or read-only disk) is thrown as an IO_ERROR naming the path at fault.
+ */
 export async function createDB(options: CreateDBOptions): Promise<BriDB> {
   assertCreateOptions(options);
   // A bad archive configuration, or settings that overlap (a remote in the data directory), fail before the data directory is touched.
@@ -94,7 +105,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     store = await BriStore.open(storeConfig);
   } catch (err) {
     await sources.close();
-    throw err;
+    throw openFailure(err, options.storeConfig.dataDir);
   }
   try {
     return await withArchiveAndRestore(options, store, sources);
@@ -103,7 +114,7 @@ export async function createDB(options: CreateDBOptions): Promise<BriDB> {
     // (every later createDB said LOCKED, with no handle to close it), its remotes' clients kept sockets open.
     await store.close().catch(() => undefined);
     await sources.close().catch(() => undefined);
-    throw err;
+    throw openFailure(err, options.storeConfig.dataDir);
   }
 }
 

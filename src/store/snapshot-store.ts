@@ -1,7 +1,7 @@
 /** Reading and writing `snapshot.jss` on disk: tmp, fsync, rename, fsync of the directory. */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes } from '../errors.js';
+import { asBriError, BriError, ErrorCodes, isHostFault } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { encryptText } from '../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, headerWalLine, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
@@ -20,6 +20,8 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
+    // A file the host keeps from being read (another user's, too many open files) says nothing of its bytes: not "corrupted".
+    if (isHostFault(err)) throw asBriError(err, `cannot read ${file}`, file);
     throw new BriError(ErrorCodes.SNAPSHOT_CORRUPTED, `cannot read ${file}: ${(err as Error).message}`, {
       hint: 'Check the file permissions of the data directory.',
       details: { path: file },

@@ -124,10 +124,25 @@ async function withScratch<T>(lockPath: string, use: (scratch: string) => Promis
   noteMadeHere(scratch);
   try {
     return await use(scratch);
+  } catch (err) {
+    throw namingTheDirectory(err, scratch, lockPath);
   } finally {
     await fsp.rm(scratch, { force: true });
     forgetMadeHere(scratch);
   }
+}
+
+/**
+ * A failed call on the scratch file (its create in a directory this user cannot write, on a read-only or full
+ * disk) is the directory's fault: said of the directory, since the scratch name, random, exists nowhere to check.
+ */
+function namingTheDirectory(err: unknown, scratch: string, lockPath: string): unknown {
+  const e = err as (NodeJS.ErrnoException & { dest?: unknown }) | null;
+  if (e === null || typeof e !== 'object' || (e.path !== scratch && e.dest !== scratch)) return err;
+  const dir = path.dirname(lockPath);
+  const what = e.syscall === 'rename' ? `move ${path.basename(lockPath)} aside` : `create ${path.basename(lockPath)}`;
+  const said = new Error(`${e.message.split(',')[0]}, cannot ${what} in ${dir}`, { cause: err });
+  return Object.assign(said, { code: e.code, errno: e.errno, syscall: e.syscall, path: dir });
 }
 
 async function readText(file: string): Promise<string | null> {
