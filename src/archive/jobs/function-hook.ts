@@ -8,7 +8,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { withDeadline } from '../../remote/streams.js';
 
-const insideHook = new AsyncLocalStorage<string>();
+/** A hook's run, as the code it calls sees it: `running` ends when the hook settles (or is no longer waited for). */
+interface HookRun {
+  hook: string;
+  running: boolean;
+}
+
+/**
+ * The hook the current code runs in. Every timer and promise the hook creates inherits it, and it is never
+ * cleared: what it scheduled for later (setImmediate, as the refusal's hint says) checks `running`, not its presence.
+ */
+const insideHook = new AsyncLocalStorage<HookRun>();
 
 /** What a hook threw or rejected with, in words (null, a string, an Error, anything). */
 function thrownText(err: unknown): string {
@@ -70,8 +80,9 @@ export function boundedHooks<H extends object>(hooks: H | undefined): H | undefi
 /** The hook as a function that runs it marked as inside a hook, its failure (or its running past `timeoutMs`) HOOK_FAILED naming the hook. */
 export function functionHook<F extends (...a: never[]) => unknown>(hook: string, fn: F, timeoutMs = DEFAULT_HOOK_TIMEOUT_MS): (...a: Parameters<F>) => Promise<void> {
   return markBounded(async (...args: Parameters<F>) => {
+    const run: HookRun = { hook, running: true };
     try {
-      await settledWithin(hook, timeoutMs, () => insideHook.run(hook, () => fn(...args)));
+      await settledWithin(hook, timeoutMs, () => insideHook.run(run, () => fn(...args)));
     } catch (err) {
       if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED) throw err;
       throw new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} failed: ${thrownText(err)}`, {
@@ -79,8 +90,19 @@ export function functionHook<F extends (...a: never[]) => unknown>(hook: string,
         details: { hook, cause: isBriError(err) ? err.code : thrownText(err) },
         cause: err,
       });
+    } finally {
+      // Once the run no longer waits for the hook, what the hook left behind may call in: nothing waits for it.
+      run.running = false;
     }
   });
+}
+
+/**
+ * Runs `fn` (and every timer and promise it creates) as no hook's code: the scheduler's runs, which a write made
+ * by a hook may start, are the scheduler's own, and nothing the hook awaits waits for them.
+ */
+export function outsideHooks<T>(fn: () => T): T {
+  return insideHook.exit(fn);
 }
 
 /**
@@ -88,8 +110,9 @@ export function functionHook<F extends (...a: never[]) => unknown>(hook: string,
  * USAGE naming the hook, instead of a create, prune or close that never ends. Null outside hooks.
  */
 export function insideHookError(call: string): BriError | null {
-  const hook = insideHook.getStore();
-  if (hook === undefined) return null;
+  const run = insideHook.getStore();
+  if (!run?.running) return null;
+  const { hook } = run;
   return new BriError(ErrorCodes.USAGE, `${call} was called from inside the ${hook} hook: it would wait for the archive run that waits for the hook`, {
     hint: "Do it after the hook returns: in setImmediate(), or from a 'finished' / 'failed' event listener.",
     details: { hook, call },

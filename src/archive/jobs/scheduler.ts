@@ -14,6 +14,7 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { isNothingToArchive } from './archive-job.js';
+import { outsideHooks } from './function-hook.js';
 
 export interface Clock {
   now(): number;
@@ -161,10 +162,11 @@ export class ArchiveScheduler {
   }
 
   private after(ms: number, fn: () => void): void {
-    const h = this.clock.setTimeout(() => {
+    // Armed by a write a hook made, the timer would otherwise run as that hook's code (see fire).
+    const h = outsideHooks(() => this.clock.setTimeout(() => {
       this.timers.delete(h);
       if (!this.stopped) fn();
-    }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+    }, Math.min(Math.max(0, ms), MAX_TIMER_MS)));
     this.timers.add(h);
   }
 
@@ -276,7 +278,9 @@ export class ArchiveScheduler {
       this.pending ??= reason;
       return;
     }
-    this.running = this.runOnce(reason);
+    // A write made by a hook's code reports growth in that hook's context: the run is the scheduler's, not the
+    // hook's, and must not be refused as a call from inside it (archiving would stop with no word).
+    this.running = outsideHooks(() => this.runOnce(reason));
   }
 
   private async runOnce(reason: TriggerReason): Promise<void> {
