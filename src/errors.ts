@@ -247,13 +247,25 @@ function fits(rule: ArgumentRule, v: unknown): boolean {
   }
 }
 
-/** Wraps each named method of `proto` (own or inherited) so that arguments breaking its rules reject with USAGE. */
-export function withCheckedArguments(proto: object, rules: Record<string, readonly ArgumentRule[]>, prefix: string): void {
+/**
+ * Wraps each named method of `proto` (own or inherited) so that arguments breaking its rules reject with USAGE,
+ * and an options argument holding a key not in `optionKeys[name]` too: a misspelt `source` must never make a
+ * delete of one copy a delete of every copy. An async method's own synchronous throw becomes its rejection.
+ */
+export function withCheckedArguments(proto: object, rules: Record<string, readonly ArgumentRule[]>, prefix: string, optionKeys: Record<string, readonly string[]> = {}): void {
   const target = proto as Record<string, unknown>;
   for (const [name, argRules] of Object.entries(rules)) {
     const original = target[name];
     if (typeof original !== 'function') throw new Error(`withCheckedArguments: ${prefix}.${name} is not a method`);
+    const isAsync = original.constructor.name === 'AsyncFunction';
+    const known = optionKeys[name];
+    const optionsAt = argRules.findIndex((r) => r === 'options' || r === 'options?');
     target[name] = function (this: unknown, ...args: unknown[]): unknown {
+      try {
+        if (known !== undefined && optionsAt >= 0 && args[optionsAt] !== undefined) assertKnownOptions(args[optionsAt], known, `${prefix}.${name}`);
+      } catch (err) {
+        return Promise.reject(err);
+      }
       const bad = argRules.findIndex((rule, i) => !fits(rule, args[i]));
       if (bad >= 0) {
         const call = `${prefix}.${name}`;
@@ -264,7 +276,12 @@ export function withCheckedArguments(proto: object, rules: Record<string, readon
           }),
         );
       }
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
+      if (isAsync) return (original as (...a: unknown[]) => unknown).apply(this, args);
+      try {
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } catch (err) {
+        return Promise.reject(err);
+      }
     };
   }
 }

@@ -8,7 +8,8 @@ import { readArchiveState } from '../store/archive-state.js';
 import { foreignArchiveOfInstance, foreignBranchError } from './copies/foreign-branch.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
-import { parseArchiveConfig, type ArchiveConfig } from './config.js';
+import { ageRecipientsOf, parseArchiveConfig, type ArchiveConfig } from './config.js';
+import { ARCHIVE_OPTION_KEYS } from './api-options.js';
 import { fetchGoodCopy } from './copies/fetch.js';
 import { listLocalArchives } from './copies/local-catalog.js';
 import { archiveDirFor, checkLocations } from './copies/locations.js';
@@ -26,7 +27,6 @@ import { par2RecoveryWriter } from './package/recovery.js';
 import type { ShippingReport } from './shipping/report.js';
 import type { ShippingStatus } from './shipping/shipper.js';
 import { ShippingControl } from './shipping/shipping-control.js';
-import { ageRecipientsOf } from './config.js';
 import { assertRecipients, type AgeIdentity, type AgeRecipients } from './crypto/age-keys.js';
 import { resolveIdentity } from './crypto/verify-identity.js';
 import { rekeyNeedsIdentity } from './crypto/errors.js';
@@ -396,4 +396,4 @@ export class ArchiveApi extends ArchiveCatalogApi {
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'shippingReport'], 'archive');
 withHarmlessOptions(ArchiveApi.prototype, { verify: 1, verifyAll: 0, download: 2, upload: 0, thaw: 0 }, ['onProgress', 'onVerified', 'onProblem', 'onUpload', 'onStatus'], 'db.archive');
-withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'key', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive');
+withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'key', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive', ARCHIVE_OPTION_KEYS);

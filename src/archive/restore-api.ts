@@ -40,6 +40,7 @@ import { notYetArchived, noteReplacedLines, noteUnreadable, tailEnd } from './ti
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
+import { RESTORE_OPTION_KEYS } from './api-options.js';
 
 export { par2Repairer } from './package/repairer.js';
 
@@ -378,7 +379,7 @@ export class RestoreApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify', 'history', 'read', 'diff', 'rollback'], 'restore');
-withCheckedArguments(RestoreApi.prototype, { list: ['options?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore');
+withCheckedArguments(RestoreApi.prototype, { list: ['options?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore', RESTORE_OPTION_KEYS);
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
