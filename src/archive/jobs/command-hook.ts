@@ -6,6 +6,7 @@
  * `beforeArchive` / `beforeRestore` that fails stops the operation.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { DEFAULT_HOOK_TIMEOUT_MS, markBounded } from './function-hook.js';
 import { killProcessGroup, startInTrackedGroup } from './hook-process-groups.js';
@@ -50,12 +51,18 @@ function eventJson(hook: string, event: unknown): string {
   });
 }
 
-function hookError(hook: string, spec: CommandHookSpec, why: string, stderr: string): BriError {
+function hookError(hook: string, spec: CommandHookSpec, why: string, stderr: string, hint = 'Fix the hook command, or remove it from the configuration; run it by hand with the same stdin to see what it does.'): BriError {
   const tail = stderr.length > STDERR_TAIL ? `...${stderr.slice(-STDERR_TAIL)}` : stderr;
-  return new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} (${describeCommand(spec)}) ${why}${tail.trim() ? `: ${tail.trim()}` : ''}`, {
-    hint: 'Fix the hook command, or remove it from the configuration; run it by hand with the same stdin to see what it does.',
-    details: { hook },
-  });
+  return new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} (${describeCommand(spec)}) ${why}${tail.trim() ? `: ${tail.trim()}` : ''}`, { hint, details: { hook } });
+}
+
+/** Why the command did not start: a missing working directory gives the same ENOENT as a missing program, and is said as itself. */
+function notStarted(hook: string, spec: CommandHookSpec, err: NodeJS.ErrnoException): BriError {
+  const cwd = spec.cwd ?? process.cwd();
+  if (err.code === 'ENOENT' && !fs.existsSync(cwd)) {
+    return hookError(hook, spec, `could not start: its working directory ${cwd} does not exist`, '', `Create ${cwd}, or set the hook's cwd to a directory that exists (with --config, a relative cwd is taken from the config file's directory).`);
+  }
+  return hookError(hook, spec, `could not start: ${err.code ?? err.message}`, '');
 }
 
 /** The command as shown in errors: its first word only (the rest may hold tokens). */
@@ -98,7 +105,7 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
     child.once('error', (err) => {
       clearTimeout(timer);
       release();
-      reject(hookError(hook, spec, `could not start: ${(err as NodeJS.ErrnoException).code ?? err.message}`, ''));
+      reject(notStarted(hook, spec, err as NodeJS.ErrnoException));
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
