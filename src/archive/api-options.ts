@@ -4,6 +4,9 @@
  * deleted every copy, the misspelt key dropped; only create, prune and the restores checked theirs.
  * Each list is typed against its call's options: the compiler says when the two part.
  */
+import { assertKnownOptions, BriError, ErrorCodes } from '../errors.js';
+import type { EncryptionKey } from '../format/encryption.js';
+import { resolveEncryptionKey } from '../store/store-config.js';
 import type { ArchiveApi } from './archive-api.js';
 import type { RestoreApi } from './restore-api.js';
 
@@ -42,3 +45,22 @@ export const RESTORE_OPTION_KEYS: Record<string, readonly string[]> = {
   read: keys<R['read']>({ ...TIME_TRAVEL, at: true }),
   diff: keys<R['diff']>({ ...TIME_TRAVEL, at: true, to: true }),
 };
+
+const OPEN_RESTORE_KEYS = ['dataDir', 'archiveDir', 'encryptionKey', 'key', 'repair', 'config', 'sources'];
+
+/**
+ * openRestore's options checked, and the data directory's key: `key` (the key's bytes), else `encryptionKey`
+ * (64 hex chars, as createDB's), else $BRI_ENCRYPTION_KEY, as createDB and the CLI read it. It read `key` alone:
+ * the variable and `encryptionKey` (which its own hint named) were ignored, and a hex string as `key` was taken
+ * for bytes (a chain "that does not start" instead of the key's error).
+ */
+export function openRestoreKey(opts: { key?: unknown; encryptionKey?: unknown }): EncryptionKey | undefined {
+  assertKnownOptions(opts, OPEN_RESTORE_KEYS, 'openRestore');
+  if (opts.key !== undefined && !(Buffer.isBuffer(opts.key) && opts.key.length === 32)) {
+    throw new BriError(ErrorCodes.USAGE, 'openRestore: key must be the key\'s 32 bytes (a Buffer)', { hint: 'Pass the 64 hex chars as encryptionKey (or set BRI_ENCRYPTION_KEY).' });
+  }
+  if (opts.encryptionKey !== undefined && typeof opts.encryptionKey !== 'string') {
+    throw new BriError(ErrorCodes.USAGE, 'openRestore: encryptionKey must be 64 hex chars', { hint: 'Pass the key as BRI was configured with it (or set BRI_ENCRYPTION_KEY).' });
+  }
+  return (opts.key as EncryptionKey | undefined) ?? resolveEncryptionKey(opts.encryptionKey as string | undefined);
+}

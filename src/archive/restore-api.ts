@@ -40,7 +40,7 @@ import { notYetArchived, noteReplacedLines, noteUnreadable, tailEnd } from './ti
 import { TimeTravel, type DiffAnswer, type HistoryAnswer, type ReadAnswer, type TimeTravelOptions } from './timetravel/time-travel.js';
 import { rollbackKeys, type LiveStore, type RollbackResult, type RollbackTarget } from './timetravel/rollback.js';
 import { resolveIdentity, verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
-import { RESTORE_OPTION_KEYS } from './api-options.js';
+import { openRestoreKey, RESTORE_OPTION_KEYS } from './api-options.js';
 
 export { par2Repairer } from './package/repairer.js';
 
@@ -382,13 +382,14 @@ withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fr
 withCheckedArguments(RestoreApi.prototype, { list: ['options?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore', RESTORE_OPTION_KEYS);
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
-export function openRestore(opts: { dataDir: string; archiveDir?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
+export function openRestore(opts: { dataDir: string; archiveDir?: string; encryptionKey?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {
+  const key = openRestoreKey(opts);
   const dataDir = path.resolve(opts.dataDir);
   const config = parseArchiveConfig(opts.config);
   return new RestoreApi({
     dataDir,
     archiveDir: (opts.archiveDir ?? config.localDir) !== undefined ? path.resolve((opts.archiveDir ?? config.localDir)!) : archiveDirFor(dataDir, {}),
-    ...(opts.key ? { key: opts.key } : {}),
+    ...(key ? { key } : {}),
     repair: opts.repair ?? par2Repairer,
     sources: opts.sources ?? new ArchiveSources(config.remotes, config.restoreSources),
     ...(config.restoreHooks ? { hooks: config.restoreHooks } : {}),
