@@ -35,16 +35,49 @@ export async function fsyncFile(file: string): Promise<void> {
  * The one durable write: a finished temp file becomes `target` (fsync of the file unless it was
  * synced already, rename over the target, fsync of the directory), so that a crash leaves the old
  * target or the new one, never a part. A failure removes the temp file and leaves the target as it was.
+ * The new target has the old one's mode and owner (takeOwnerOf).
  */
 export async function commitFile(tmp: string, target: string, opts: { synced?: boolean } = {}): Promise<void> {
   try {
     if (!opts.synced) await fsyncFile(tmp);
+    await takeOwnerOf(tmp, target);
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
     throw err;
   }
   await fsyncDir(path.dirname(target));
+}
+
+/**
+ * Only root gives files away; run as root (a cron job, an operator) on the application's directory, a
+ * file it left root-owned would lock that application out of its own database or archives.
+ */
+const mayGiveAway = (): boolean => process.geteuid?.() === 0;
+
+/** chown that lets the file system refuse (root squashed on NFS, an id a user namespace does not map): the write is worth more. */
+export async function chownIfAllowed(p: string, uid: number, gid: number): Promise<void> {
+  await fsp.chown(p, uid, gid).catch((err: NodeJS.ErrnoException) => (err.code === 'EPERM' || err.code === 'EINVAL' ? undefined : Promise.reject(err)));
+}
+
+/**
+ * Gives `file`, about to be renamed over `target`, what the file it replaces had: its mode and (as root)
+ * its owner and group; a new one (as root) the owner and group of the directory it goes into. A private
+ * file stays private, a group's file stays the group's, whoever rewrote it.
+ */
+export async function takeOwnerOf(file: string, target: string): Promise<void> {
+  const replaced = await fsp.lstat(target).catch(() => null);
+  if (replaced === null || !replaced.isFile()) return ownLikeDir(file);
+  // The owner first: a chown drops set-id bits the mode may have to set again.
+  if (mayGiveAway()) await chownIfAllowed(file, replaced.uid, replaced.gid);
+  await fsp.chmod(file, replaced.mode & 0o7777);
+}
+
+/** As root: gives `p`, just made, the owner and group of the directory it is in. */
+export async function ownLikeDir(p: string): Promise<void> {
+  if (!mayGiveAway()) return;
+  const dir = await fsp.stat(path.dirname(p));
+  await chownIfAllowed(p, dir.uid, dir.gid);
 }
 
 /** Bytes gathered before one write when the data comes in pieces. */
@@ -119,18 +152,37 @@ export async function pathExists(p: string): Promise<boolean> {
 /**
  * `mkdir -p` that names the real failure: Node's recursive mkdir answers ENOENT when a directory it
  * must make cannot be made (a read-only file system, no permission), and the hint then says the path
- * does not exist. The first missing directory is made alone to get the real reason.
+ * does not exist. The first missing directory is made alone to get the real reason. Made as root,
+ * they get the owner and group of the directory that holds them (ownLikeDir).
  */
 export async function makeDirs(dir: string): Promise<void> {
+  const first = await makeMissingDirs(dir);
+  if (first !== undefined) await ownMadeDirs(path.resolve(first), path.resolve(dir));
+}
+
+/** `mkdir -p` of `dir`; the first directory it made (undefined: none). */
+async function makeMissingDirs(dir: string): Promise<string | undefined> {
   try {
-    await fsp.mkdir(dir, { recursive: true });
-    return;
+    return await fsp.mkdir(dir, { recursive: true });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     let missing = path.resolve(dir);
     for (let up = path.dirname(missing); up !== missing && !(await pathExists(up)); up = path.dirname(up)) missing = up;
     // Throws the real reason; made meanwhile (or made now), the whole path is tried once more.
-    await fsp.mkdir(missing).catch((e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)));
+    const made = await fsp.mkdir(missing).then(
+      () => missing,
+      (e: NodeJS.ErrnoException) => (e.code === 'EEXIST' ? undefined : Promise.reject(e)),
+    );
+    const below = await fsp.mkdir(dir, { recursive: true });
+    return made ?? below;
   }
-  await fsp.mkdir(dir, { recursive: true });
+}
+
+/** As root: the directories made, `first` down to `last`, get the owner and group of the one that held them. */
+async function ownMadeDirs(first: string, last: string): Promise<void> {
+  if (!mayGiveAway()) return;
+  const made = [last];
+  while (made[0] !== first && path.dirname(made[0]!) !== made[0]) made.unshift(path.dirname(made[0]!));
+  // From the top down: each takes the owner its parent has by then.
+  for (const p of made) await ownLikeDir(p);
 }

@@ -10,7 +10,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir } from '../durable-fs.js';
+import { fsyncDir, ownLikeDir } from '../durable-fs.js';
 import { listSegments, segmentName, WAL_DIR } from '../layout.js';
 
 /** Bytes gathered before one writev: fewer thread-pool round trips than a write per 64 KiB piece. */
@@ -30,7 +30,14 @@ export class SegmentFile {
   /** Creates wal/<name> in `dataDir` (a name as the archive recorded it, or a segment index). */
   static async create(dataDir: string, name: string | number): Promise<SegmentFile> {
     const file = path.join(dataDir, WAL_DIR, typeof name === 'number' ? segmentName(name) : name);
-    return new SegmentFile(file, await fsp.open(file, 'w', 0o644));
+    const fh = await fsp.open(file, 'w', 0o644);
+    try {
+      await ownLikeDir(file);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw err;
+    }
+    return new SegmentFile(file, fh);
   }
 
   /**
@@ -100,6 +107,9 @@ export async function rotateWal(dataDir: string): Promise<void> {
   const last = segments[segments.length - 1];
   if (!last || last.size === 0) return;
   const dir = path.join(dataDir, WAL_DIR);
-  await (await fsp.open(path.join(dir, segmentName(last.index + 1)), 'a', 0o644)).close();
+  const next = path.join(dir, segmentName(last.index + 1));
+  await (await fsp.open(next, 'a', 0o644)).close();
+  // Sealed by root (an archive cron job), the segment the application appends to next must still be its own.
+  await ownLikeDir(next);
   await fsyncDir(dir);
 }
