@@ -5,9 +5,11 @@
  * (another database's, the only copies perhaps) are never deleted that way, and the other entries (an
  * application's settings, an index kept beside the data) are said, not lost without a word.
  */
+import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
+import { chownIfAllowed } from '../../store/durable-fs.js';
 import { COLD_DIR, DATA_DIR_ENTRIES, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
 import { ARCHIVE_DIR_OWNER_FILE } from '../copies/archive-dir-owner.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
@@ -74,25 +76,41 @@ export function leftBehindWarning(entries: readonly string[], fate: { dryRun: bo
 }
 
 /**
- * The restored directory gets the replaced one's mode and owner (and its files the mode its snapshot had):
+ * The restored directory gets the replaced one's mode and owner, its files the mode its snapshot had:
  * built with the defaults of the user restoring, a private directory came back readable by every user of
- * the machine, and one owned by the application's user came back owned by root.
+ * the machine, and one owned by the application's user came back owned by root. Each entry takes the
+ * owner of the one it replaces (a group-shared root:app directory holds the application's files), else
+ * of the directory it goes into.
  */
 export async function keepModeAndOwner(replaced: string, built: string): Promise<void> {
-  const dir = await fsp.stat(replaced).catch(() => null);
-  if (dir === null || !dir.isDirectory()) return;
-  const file = await fsp.stat(path.join(replaced, SNAPSHOT_FILE)).catch(() => null);
-  const apply = async (p: string, isDir: boolean): Promise<void> => {
-    if (isDir || file !== null) await fsp.chmod(p, (isDir ? dir.mode : file!.mode) & 0o7777);
-    // Only root can give a file away: anyone else restores a directory that is theirs already.
-    await fsp.chown(p, dir.uid, dir.gid).catch((err: NodeJS.ErrnoException) => (err.code === 'EPERM' ? undefined : Promise.reject(err)));
-  };
-  const walk = async (p: string): Promise<void> => {
-    await apply(p, true);
+  const top = await fsp.stat(replaced).catch(() => null);
+  if (top === null || !top.isDirectory()) return;
+  const snapshot = await fsp.stat(path.join(replaced, SNAPSHOT_FILE)).catch(() => null);
+  const walk = async (rel: string, parentOwner: Owner): Promise<void> => {
+    const p = path.join(built, rel);
+    const owner = (await counterpart(replaced, rel, true)) ?? parentOwner;
+    // The owner first: a chown may drop the set-group-id bit a shared directory's mode sets again.
+    await giveTo(p, owner);
+    await fsp.chmod(p, top.mode & 0o7777);
     for (const e of await fsp.readdir(p, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(path.join(p, e.name));
-      else if (e.isFile()) await apply(path.join(p, e.name), false);
+      const child = path.join(rel, e.name);
+      if (e.isDirectory()) await walk(child, owner);
+      else if (e.isFile()) {
+        await giveTo(path.join(built, child), (await counterpart(replaced, child, false)) ?? owner);
+        if (snapshot !== null) await fsp.chmod(path.join(built, child), snapshot.mode & 0o7777);
+      }
     }
   };
-  await walk(built);
+  await walk('', top);
 }
+
+type Owner = Pick<Stats, 'uid' | 'gid'>;
+
+/** The owner of the entry of the same kind at `rel` in the replaced directory (null: none there). */
+async function counterpart(replaced: string, rel: string, isDir: boolean): Promise<Owner | null> {
+  const st = await fsp.lstat(path.join(replaced, rel)).catch(() => null);
+  return st !== null && (isDir ? st.isDirectory() : st.isFile()) ? st : null;
+}
+
+/** Only root can give a file away: anyone else restores a directory that is theirs already. */
+const giveTo = (p: string, owner: Owner): Promise<void> => chownIfAllowed(p, owner.uid, owner.gid);
