@@ -2,8 +2,8 @@
 /** The `bri` program's entry and its one exit point: parsing (program.ts), then the command's exit code or its error's. */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CommanderError } from 'commander';
-import { isBriError, typedIoError } from '../errors.js';
+import { CommanderError, type Command } from 'commander';
+import { BriError, ErrorCodes, isBriError, typedIoError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { Runner } from './options.js';
 import { printError } from './output.js';
@@ -20,7 +20,7 @@ export async function run(argv: string[], runner: Runner = runHandler): Promise<
   const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   const program = createProgram(async (name, opts) => (code = await runner(name, opts)), { json });
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(helpAsOption(program, argv), { from: 'user' });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -35,6 +35,22 @@ export async function run(argv: string[], runner: Runner = runHandler): Promise<
     printError(said, json);
     return isBriError(said) ? exitCodeFor(said.code) : EXIT_FAILURE;
   }
+}
+
+/**
+ * `bri help archive create` as `bri archive create --help`: commander's help command reads one word (it showed
+ * the archive group's help), and took a word that names no command for the top-level help, exit 0.
+ */
+function helpAsOption(program: Command, argv: string[]): string[] {
+  if (argv[0] !== 'help' || argv.length < 2) return argv;
+  const words = argv.slice(1).filter((w) => !w.startsWith('-'));
+  let at: Command = program;
+  for (const word of words) {
+    const sub = at.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (sub === undefined) throw new BriError(ErrorCodes.USAGE, `unknown command '${[...words.slice(0, words.indexOf(word)), word].join(' ')}'`, { hint: `\`bri ${at === program ? '' : `${at.name()} `}--help\` lists the commands.` });
+    at = sub;
+  }
+  return [...words, '--help'];
 }
 
 function isMain(): boolean {

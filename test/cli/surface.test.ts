@@ -98,6 +98,22 @@ describe('the command line says what is', () => {
     }
   });
 
+  it('bri help <group> <command> shows that command\'s help (it showed the group\'s); a word naming no command is USAGE, exit 2 (it was the top-level help, exit 0)', async () => {
+    const create = await runCli(['help', 'archive', 'create']);
+    expect(create.code).toBe(0);
+    expect(create.stdout).toMatch(/^Usage: bri archive create/m);
+    const clone = await runCli(['help', 'restore', 'clone']);
+    expect(clone.stdout).toMatch(/--target <dir> +directory for the copy \(required\)/);
+    for (const [args, named] of [[['help', 'nosuch'], 'nosuch'], [['help', 'archive', 'nosuch'], 'archive nosuch']] as const) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`unknown command '${named}'`);
+    }
+    const both = await runCli(['archive', 'verify', '20261206T000000000Z-0000abcd', '--all']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/not both/);
+  });
+
   it('under --json, a usage error commander finds (an unknown option, a missing argument) is one JSON document on stderr, as our own errors are', async () => {
     for (const args of [['archive', 'list', '--bogus', '--json'], ['archive', 'get', '--json'], ['restore', 'to-timestamp', '--json']]) {
       const r = await runCli(args);

@@ -47,7 +47,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .option('--deep', 'also the contents of an archive encrypted with age: age authentication, chain, counts (needs --identity or $BRI_AGE_IDENTITY)', false)
     .description('checksums, manifest against members, chain (inside and with neighbours), snapshot, sizes; an archive encrypted with age is checked as stored unless --deep')
     .action((target: string | undefined, raw: Raw) => {
-      if ((target === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or file, or --all', { hint: '`bri archive list` shows the ids; --all verifies every archive.' });
+      if ((target === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, target === undefined ? 'give an archive id or file, or --all' : `give an archive id or file, or --all, not both (${target} and --all)`, { hint: '`bri archive list` shows the ids; --all verifies every archive.' });
       return run('archive verify', { ...archiveCommon(raw), ...(target !== undefined ? { target: pathArgument(target, '<id|file>') } : {}), ...sourceOpt(raw), deep: raw.deep === true, ...identityOpt(raw) });
     });
 
@@ -107,7 +107,7 @@ export function registerArchiveCommands(program: Command, run: Dispatch): void {
     .option('--tier <tier>', `how fast: ${THAW_TIERS.join(', ')} (default standard: hours on S3 Glacier; expedited: minutes)`, parseOpt.choice('--tier', THAW_TIERS))
     .description('restore archives from an archive tier (S3 Glacier, Azure Archive) so that they can be read again')
     .action((id: string | undefined, raw: Raw) => {
-      if ((id === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, 'give an archive id or --all', { hint: '`bri archive list` shows the ids; --all asks for every archive on the remotes.' });
+      if ((id === undefined) === (raw.all !== true)) throw new BriError(ErrorCodes.USAGE, id === undefined ? 'give an archive id or --all' : `give an archive id or --all, not both (${id} and --all)`, { hint: '`bri archive list` shows the ids; --all asks for every archive on the remotes.' });
       return run('archive thaw', { ...archiveCommon(raw), ...compact({ id }), all: raw.all === true, ...sourceOpt(raw), ...compact({ days: raw.days as number | undefined, tier: raw.tier as ThawTier | undefined }) });
     });
 

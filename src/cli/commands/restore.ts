@@ -15,9 +15,9 @@ function base(cmd: Command): Command {
   );
 }
 
-function withRestoreOptions(cmd: Command): Command {
+function withRestoreOptions(cmd: Command, target = 'directory to restore into (default: the data directory)'): Command {
   return addIdentityOption(base(cmd))
-    .option('-t, --target <dir>', 'directory to restore into (default: the data directory)', givenOnce('--target'))
+    .option('-t, --target <dir>', target, givenOnce('--target'))
     .option('--dry-run', 'print the plan and change nothing', false)
     .option('--verify', 'verify (and repair with PAR2) the archive first: the default')
     .option('--no-verify', 'skip verifying the archive first')
@@ -60,7 +60,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     .action((id: string, raw: Raw) => run('restore info', { ...archiveCommon(raw), id, ...(raw.source ? { source: String(raw.source) } : {}) }));
 
   withRestoreOptions(restore.command('latest'))
-    .description('restore the end of the newest archive')
+    .description('restore the newest state: the newest archive and the shipped WAL after it')
     .action((raw: Raw) => run('restore latest', restoreRunOptions(raw)));
 
   withRestoreOptions(restore.command('from'))
@@ -73,7 +73,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     .description('restore the state at a point in time (every WAL line with timestamp <= it)')
     .action((timestamp: number, raw: Raw) => run('restore to-timestamp', { ...restoreRunOptions(raw), timestamp }));
 
-  withRestoreOptions(restore.command('clone'))
+  withRestoreOptions(restore.command('clone'), 'directory for the copy (required)')
     .argument('[id]', 'from this archive (the same as --archive; default: the latest)')
     .description('a copy in another directory with a new instance id (the source is untouched)')
     .option('--archive <id>', 'from this archive (default: the latest)')
