@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { DEFAULT_HOOK_TIMEOUT_MS, markBounded } from './function-hook.js';
+import { DEFAULT_HOOK_TIMEOUT_MS, markBounded, saidIfOnError } from './function-hook.js';
 import { killProcessGroup, startInTrackedGroup } from './hook-process-groups.js';
 
 /** A hook command: a shell command line, or an argv run without a shell. */
@@ -138,5 +138,5 @@ export function runCommandHook(hook: string, spec: CommandHookSpec, event: unkno
 /** A hook function that runs the command (the shape function hooks have; onError's arguments become `{ error, plan }`). */
 export function commandHook(hook: string, spec: CommandHookSpec): (first?: unknown, second?: unknown) => Promise<void> {
   // Bounded by its own timeout (the command is killed past it): not given the functions' one on top.
-  return markBounded((first?: unknown, second?: unknown) => runCommandHook(hook, spec, hook === 'onError' ? { error: first, ...(second !== undefined ? { plan: second } : {}) } : first));
+  return markBounded((first?: unknown, second?: unknown) => saidIfOnError(hook, () => runCommandHook(hook, spec, hook === 'onError' ? { error: first, ...(second !== undefined ? { plan: second } : {}) } : first)));
 }

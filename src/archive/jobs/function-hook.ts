@@ -61,12 +61,28 @@ function settledWithin<T>(hook: string, timeoutMs: number, run: () => T | Promis
   );
 }
 
+/**
+ * An onError hook that failed: the failure it was told of stays the one reported (its callers do not throw its
+ * error over it), so its own is said here, as a BRI_HOOK_FAILED process warning, or the alerting path failed unseen.
+ */
+function sayIfOnErrorFailed(hook: string, err: unknown): void {
+  if (hook === 'onError') process.emitWarning(`hook failed: onError: ${hookFailureText(err)}`, { code: 'BRI_HOOK_FAILED' });
+}
+
+/** `run`, its failure said first if the hook is onError (see sayIfOnErrorFailed), then thrown as it was. */
+export async function saidIfOnError(hook: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    sayIfOnErrorFailed(hook, err);
+    throw err;
+  }
+}
+
 /** A function hook bounded in time, its own errors left as they are thrown (a restore's hooks). */
 export function boundedFunction<F extends (...a: never[]) => unknown>(hook: string, fn: F, timeoutMs = DEFAULT_HOOK_TIMEOUT_MS): (...a: Parameters<F>) => Promise<void> {
   if (bounded.has(fn)) return fn as unknown as (...a: Parameters<F>) => Promise<void>;
-  return markBounded(async (...args: Parameters<F>) => {
-    await settledWithin(hook, timeoutMs, () => fn(...args));
-  });
+  return markBounded((...args: Parameters<F>) => saidIfOnError(hook, async () => void (await settledWithin(hook, timeoutMs, () => fn(...args)))));
 }
 
 /** Every function of a hooks object bounded in time (those already bounded, commands included, kept as they are). */
@@ -84,6 +100,7 @@ export function functionHook<F extends (...a: never[]) => unknown>(hook: string,
     try {
       await settledWithin(hook, timeoutMs, () => insideHook.run(run, () => fn(...args)));
     } catch (err) {
+      sayIfOnErrorFailed(hook, err);
       if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED) throw err;
       throw new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} failed: ${thrownText(err)}`, {
         hint: `Fix the ${hook} function (it threw or rejected); the error it gave is in details.cause.`,

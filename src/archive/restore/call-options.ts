@@ -68,6 +68,6 @@ export async function tellRestoreFailure(err: unknown, hooks: RestoreHooks | und
   try {
     await boundedHooks(hooks)!.onError!(err, { ...plan, targetDir });
   } catch {
-    // the restore's own error is the one to report
+    // The restore's own error is the one to report; the hook's own failure was said as a warning (saidIfOnError).
   }
 }

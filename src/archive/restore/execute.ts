@@ -301,6 +301,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
       await opts.hooks?.afterRestore?.(result);
     } catch (err) {
       result.hookErrors.push(`afterRestore: ${hookFailureText(err)}`);
+      // The restore stands; what onError does wrong is said as a warning by its wrapper (saidIfOnError), not thrown over it.
       await Promise.resolve().then(() => opts.hooks?.onError?.(err, { ...plan, targetDir: target })).catch(() => undefined);
     }
     return result;
