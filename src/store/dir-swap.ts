@@ -144,7 +144,8 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   }
   const left = j.phase === 'swapping' && (await pathExists(target)) ? await carryOver(j) : [];
   if (j.phase === 'swapping' && (await pathExists(target))) await moveIn(j);
-  if (j.phase === 'swapping') await dropOldDir(j, left);
+  const notDropped = j.phase === 'swapping' ? await dropOldDir(j, left) : null;
+  if (notDropped !== null) did += `; ${notDropped}`;
   if (left.length > 0) did += `; kept ${j.oldDir} (its ${left.join(', ')} exist in the restored directory too)`;
   for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
   await removeJournal(target);
@@ -192,9 +193,20 @@ async function moveIn(j: SwapJournal): Promise<void> {
   }
 }
 
-/** Removes the old directory of a clean restore, unless something of it could not be carried over. */
-async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<void> {
-  if (j.cleanExisting && j.oldDir && left.length === 0) await fsp.rm(j.oldDir, { recursive: true, force: true });
+/**
+ * Removes the old directory of a clean restore, unless something of it could not be carried over. A removal that
+ * fails (an entry of another user, a mount point) leaves it aside and is said (returned), never thrown: the swap
+ * is done, and a journal kept for it made every later open fail on a directory no one needs.
+ */
+async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<string | null> {
+  if (!j.cleanExisting || !j.oldDir || left.length > 0) return null;
+  try {
+    await fsp.rm(j.oldDir, { recursive: true, force: true });
+    return null;
+  } catch (err) {
+    const io = ioHint(err);
+    return `the old directory ${j.oldDir} (--clean-existing) could not be deleted: ${(err as Error)?.message ?? String(err)}; the restore is done and the restored directory is in place, the old one is left aside: ${io ? `${io} Then remove` : 'Remove'} ${j.oldDir} by hand`;
+  }
 }
 
 /**
@@ -203,8 +215,9 @@ async function dropOldDir(j: SwapJournal, left: readonly string[]): Promise<void
  * Any failure that leaves the swap half-done (the old directory cannot be put back; or the new one is in place
  * and what follows failed) keeps the journal, for the next open or restore to finish, and is thrown as a
  * RESTORE_ERROR that says where each directory is now (details.swap: 'interrupted' or 'unfinished').
+ * Returns warnings: an old directory that --clean-existing could not delete is left aside (the swap is done).
  */
-export async function swapIn(j: SwapJournal): Promise<void> {
+export async function swapIn(j: SwapJournal): Promise<string[]> {
   await writeJournal({ ...j, phase: 'swapping' });
   if (j.oldDir) await fsp.rename(j.target, j.oldDir);
   try {
@@ -215,9 +228,10 @@ export async function swapIn(j: SwapJournal): Promise<void> {
   }
   try {
     await fsyncDir(path.dirname(j.target));
-    await dropOldDir(j, await carryOver(j));
+    const notDropped = await dropOldDir(j, await carryOver(j));
     await moveIn(j);
     await removeJournal(j.target);
+    return notDropped === null ? [] : [notDropped];
   } catch (err) {
     throw swapFailure(j, err, 'unfinished');
   }

@@ -4,7 +4,9 @@
  * whole archive was read and the new directory built beside it.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, errnoOf, ErrorCodes, ioHint } from '../../errors.js';
 import { SNAPSHOT_FILE, WAL_DIR } from '../../store/layout.js';
@@ -51,6 +53,7 @@ export async function checkTarget(target: string, opts: RestoreOptions, lock: 'n
   if (st.exists) await refuseImmovable(target, opts.carryOver ?? []);
   if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
   await probeBuildPlace(target);
+  if (st.exists && !st.empty) await refuseWhatThisUserCannotMove(target, opts.carryOver ?? [], opts.cleanExisting === true);
   return st;
 }
 
@@ -124,4 +127,73 @@ async function probeBuildPlace(target: string): Promise<void> {
     });
   }
   await fsp.rmdir(probe);
+}
+
+/**
+ * What this user cannot move or delete of the directory a restore replaces: refused before anything is built or
+ * moved (the dry run too). Found after the swap, the archives stayed in the old directory, the journal was kept,
+ * and every later open failed "finishing an interrupted restore": a directory moved into another one (the carried
+ * archives/) must be writable itself, as must the one it leaves (an archives/ made by root's `archive create`);
+ * --clean-existing deletes the rest, which needs every directory of it readable and writable.
+ */
+async function refuseWhatThisUserCannotMove(target: string, carryOver: readonly string[], cleanExisting: boolean): Promise<void> {
+  const unmovable = await cannotMove(target, carryOver);
+  if (unmovable.length > 0) {
+    throw notThisUsers(target, unmovable, `cannot restore into ${target} in place: ${unmovable.join(', ')} cannot be moved into the restored directory by this user (a directory moved into another must be writable itself, as must the one it leaves); nothing was changed`, 'or restore into another directory (--target, targetDir)');
+  }
+  if (!cleanExisting) return;
+  const undeletable = await cannotDelete(target, carryOver);
+  if (undeletable.length > 0) {
+    throw notThisUsers(target, undeletable, `cannot restore into ${target} with --clean-existing: ${undeletable.join(', ')} cannot be deleted by this user; nothing was changed`, `or restore without --clean-existing (cleanExisting): the old directory is then kept beside it as ${target}.pre-restore-<time>`);
+  }
+}
+
+async function mayAccess(p: string, mode: number): Promise<boolean> {
+  return fsp.access(p, mode).then(() => true, () => false);
+}
+
+/** The carried-over paths (and the directories they leave) this user may not rename into the restored directory. */
+async function cannotMove(target: string, carryOver: readonly string[]): Promise<string[]> {
+  const out = new Set<string>();
+  for (const rel of carryOver) {
+    const p = path.join(target, rel);
+    const st = await fsp.lstat(p).catch(() => null);
+    if (st === null) continue;
+    if (!(await mayAccess(path.dirname(p), fsc.W_OK | fsc.X_OK))) out.add(path.dirname(p));
+    // Its `..` changes: a directory (not a link to one) must be writable to move to another parent.
+    if (st.isDirectory() && !(await mayAccess(p, fsc.W_OK))) out.add(p);
+  }
+  return [...out];
+}
+
+/** The first few directories of the target (the carried-over paths aside) this user may not empty: rm -r would stop there. */
+async function cannotDelete(target: string, carryOver: readonly string[]): Promise<string[]> {
+  const carried = new Set(carryOver.map((rel) => path.join(target, rel)));
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    if (!(await mayAccess(dir, fsc.R_OK | fsc.W_OK | fsc.X_OK))) {
+      out.push(dir);
+      return;
+    }
+    for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
+      if (out.length >= 5) return;
+      if (e.isDirectory() && !carried.has(path.join(dir, e.name))) await walk(path.join(dir, e.name));
+    }
+  };
+  await walk(target);
+  return out;
+}
+
+function notThisUsers(target: string, paths: readonly string[], message: string, otherWay: string): BriError {
+  const user = (() => {
+    try {
+      return os.userInfo().username;
+    } catch {
+      return `uid ${process.getuid?.() ?? '?'}`;
+    }
+  })();
+  return new BriError(ErrorCodes.IO_ERROR, message, {
+    hint: `${ioHint({ code: 'EACCES', path: paths.join(', ') })} Give ${paths.length > 1 ? 'them' : 'it'} to the user running the restore (chown -R ${user} ${paths.join(' ')}) or run the restore as the owner, ${otherWay}.`,
+    details: { target, path: paths[0], paths, errno: 'EACCES' },
+  });
 }
