@@ -129,6 +129,24 @@ describe.skipIf(!asRoot)('createDB on a data directory the app cannot fully read
     expect(cli.stderr).not.toMatch(/SNAPSHOT_CORRUPTED|corrupted/);
   }, 60_000);
 
+  it("a restore's lock beside a target in a directory the app cannot write: IO_ERROR naming that directory, not the lock's scratch file", async () => {
+    const place = await tmp();
+    fs.chmodSync(place, 0o755);
+    const dataDir = path.join(place, 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('K', { a: 1 });
+    await db.archive.create();
+    await db.close();
+    fs.chmodSync(dataDir, 0o755);
+    const cli = await asApp([process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'restore', 'latest', '-d', dataDir, '--target', path.join(place, 'r1'), '--json']);
+    const said = (JSON.parse(cli.stdout || cli.stderr) as { error: Said }).error;
+    expect(said.code, cli.stderr).toBe('IO_ERROR');
+    expect(said.details).toMatchObject({ errno: 'EACCES', path: place });
+    expect(said.message).toContain(`cannot create .r1.restore.lock in ${place}`);
+    expect(said.hint).toContain(`No permission for ${place}:`);
+    expect(JSON.stringify(said)).not.toMatch(/\.tmp\b/);
+  }, 60_000);
+
   it('a whole data directory of the app opens, writes and closes as the app (the cases above are the faults only)', async () => {
     const dataDir = await appDataDir();
     expect(await appOpens(dataDir)).toEqual({ opened: true });
