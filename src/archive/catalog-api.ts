@@ -16,7 +16,7 @@ import type { CleanupStep } from '../store/wal/wal-cleanup.js';
 import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
-import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
+import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, repairInto, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
 import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
@@ -34,7 +34,7 @@ import { archiveFileName, assertArchiveId } from './package/ids.js';
 import { assertRegularFileInput } from './package/input-file.js';
 import type { ProgressEvent, ProgressListener } from './package/progress.js';
 import { readManifest } from './package/reader.js';
-import { repairArchive, repairIntoNewFolder, type RepairResult } from './package/recovery.js';
+import type { RepairResult } from './package/recovery.js';
 import { par2Repairer } from './package/repairer.js';
 import type { VerifyReport } from './package/verify.js';
 import { verifyIdentity, type VerifyIdentityOptions } from './crypto/verify-identity.js';
@@ -278,7 +278,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
       let v: VerifiedArchive;
       try {
         const report = await this.verifyOne(target, listing.archives, keys, { ...opts, ...(source !== undefined ? { source } : {}) }, listing.unreachable);
-        v = { archiveId: report.archiveId ?? archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
+        // The archive asked for, not the one a copy under its id turned out to hold.
+        v = { archiveId: archiveId ?? report.archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
       } catch (err) {
         if (!isBriError(err)) throw err;
         v = { archiveId, source: source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } };
@@ -329,7 +330,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const remotes = this.order(opts.source).filter((s) => s !== LOCAL_SOURCE);
     const u = namesFile(id) ? undefined : (await unreadableCopiesOf(unreadable, id, remotes, this))[0];
     if (!u) throw notFound(id, opts.source ?? 'any source', unread);
-    return verifyAsStored(u, this, { ...key, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    return verifyAsStored(id, u, this, { ...key, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }
 
   /**
@@ -346,7 +347,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     if (file === null) return this.repairRemote(idOrFile, opts);
     const given = opts.inPlace ? file : opts.out !== undefined ? this.repairedOut(opts.out, path.basename(file), idOfFile(file), opts.force) : undefined;
     const out = given ?? path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
-    const write = () => (given === undefined ? repairIntoNewFolder(file, out) : repairArchive(file, out));
+    const write = () => repairInto(file, out, given === undefined);
     // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.
     return path.dirname(out) === this.archiveDir ? this.changing(write) : write();
   }

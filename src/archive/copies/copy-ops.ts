@@ -85,6 +85,12 @@ export async function verifyLocalCopy(file: string, verify: VerifyOptions): Prom
   }
 }
 
+/** A copy verified for archive `asked` must hold it: a whole archive under another's id is not the one asked for (a restore refuses it). */
+export function heldAs(asked: string, location: string, report: VerifyReport): VerifyReport {
+  if (report.archiveId === null || report.archiveId === asked) return report;
+  return { ...report, ok: false, problems: [...report.problems, `${location} holds archive ${report.archiveId}, not ${asked}`] };
+}
+
 /** Downloads the first copy that can be fetched (unverified), verifies it, and reports it under the copy's location. */
 export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchOptions, 'verify'>, verify: VerifyOptions): Promise<VerifyReport> {
   // The copy as it is stored: a damaged one is verified too (what is wrong, whether repair mends it), not refused.
@@ -92,7 +98,7 @@ export async function verifyRemoteCopy(entry: CatalogArchive, fetch: Omit<FetchO
   // Its problems name the copy, not the scratch download read.
   const location = entry.copies.find((c) => c.source === got.source)!.location;
   try {
-    return { ...asDamage(await verifyArchive(got.file, { ...verify, name: location })), file: location };
+    return { ...heldAs(entry.manifest.archiveId, location, asDamage(await verifyArchive(got.file, { ...verify, name: location }))), file: location };
   } finally {
     await Promise.all(got.temporary.map((f) => fsp.rm(f, { force: true })));
   }

@@ -16,9 +16,10 @@ import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
 import { assertRegularFileInput } from '../package/input-file.js';
 import { repairArchive, repairIntoNewFolder, type RepairResult } from '../package/recovery.js';
 import { existingDir, scratchPath } from '../package/scratch.js';
+import { readManifest } from '../package/reader.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type CatalogArchive, type MergedListing, type UnreadableCopy } from './catalog.js';
-import { asDamage, type DownloadedArchive } from './copy-ops.js';
+import { asDamage, heldAs, type DownloadedArchive } from './copy-ops.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 
 /** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
@@ -37,9 +38,7 @@ export function namesFile(idOrFile: string): boolean {
 
 /** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
 export function namedAs(idOrFile: string, file: string, report: VerifyReport): VerifyReport {
-  const asked = namesFile(idOrFile) ? null : idOrFile;
-  if (asked === null || report.archiveId === null || report.archiveId === asked) return report;
-  return { ...report, ok: false, problems: [...report.problems, `${file} holds archive ${report.archiveId}, not ${asked}`] };
+  return namesFile(idOrFile) ? report : heldAs(idOrFile, file, report);
 }
 
 /** The id an archive file's name gives (`<id>.bri`), when it is a valid one. */
@@ -172,10 +171,10 @@ export async function downloadAsStored(id: string, copies: readonly UnreadableAr
 }
 
 /** Verifies the copy as it is stored, which says what is wrong with it; reported under the copy's location. */
-export async function verifyAsStored(u: UnreadableArchiveCopy, where: Where, opts: VerifyOptions): Promise<VerifyReport> {
+export async function verifyAsStored(id: string, u: UnreadableArchiveCopy, where: Where, opts: VerifyOptions): Promise<VerifyReport> {
   const file = await fetchAsStored(u, where.archiveDir, where);
   try {
-    return asDamage(await verifyArchive(file, { ...opts, name: u.copy.location }));
+    return heldAs(id, u.copy.location, asDamage(await verifyArchive(file, { ...opts, name: u.copy.location })));
   } finally {
     await fsp.rm(file, { force: true });
   }
@@ -185,12 +184,29 @@ export async function verifyAsStored(u: UnreadableArchiveCopy, where: Where, opt
 export async function repairAsStored(id: string, u: UnreadableArchiveCopy, out: string, inFolder: boolean, where: Where): Promise<RepairResult> {
   const fetched = await fetchAsStored(u, where.archiveDir, where);
   try {
-    return await (inFolder ? repairIntoNewFolder(fetched, out) : repairArchive(fetched, out));
+    // Another archive's bytes under this id are no copy of it: not "intact", and not written out as its repaired copy.
+    const held = await readManifest(fetched).then((m) => m.archiveId, () => id);
+    if (held !== id) throw new Error(`it holds archive ${held}, not ${id}`);
+    const result = await repairInto(fetched, out, inFolder);
+    if (result.archiveId !== id) {
+      if (result.repaired) await fsp.rm(result.file, { force: true });
+      throw new Error(`it holds archive ${result.archiveId}, not ${id}`);
+    }
+    // An intact copy writes nothing: the file it names is the copy, not the scratch download read (removed below).
+    return result.repaired ? result : { ...result, file: u.copy.location };
   } catch (err) {
     throw isBriError(err, ErrorCodes.IO_ERROR) || isBriError(err, ErrorCodes.USAGE) ? err : unreadableNotRepaired(id, u, err, fetched);
   } finally {
     await fsp.rm(fetched, { force: true });
   }
+}
+
+/** Repairs `file` into `out`; `inFolder`: a folder of its own, removed again when the repair fails or finds nothing to write. */
+export async function repairInto(file: string, out: string, inFolder: boolean): Promise<RepairResult> {
+  if (!inFolder) return repairArchive(file, out);
+  const result = await repairIntoNewFolder(file, out);
+  if (!result.repaired) await fsp.rmdir(path.dirname(out)).catch(() => undefined);
+  return result;
 }
 
 /** Why repairing an unreadable copy failed, with what is left to do. */
