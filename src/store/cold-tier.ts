@@ -7,8 +7,8 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { decryptText, looksEncrypted, type EncryptionKey } from '../format/encryption.js';
-import { COLD_DIR } from './layout.js';
-import { BriError, ErrorCodes } from '../errors.js';
+import { COLD_DIR, SNAPSHOT_FILE } from './layout.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 
 export interface ColdDocument {
   key: string;
@@ -20,6 +20,12 @@ export interface ColdDocument {
 export function coldKey(type: string, fileName: string): string {
   const id = fileName.replace(/\.jss$/, '');
   return id.startsWith(`${type}_`) ? id : `${type}_${id}`;
+}
+
+/** Where BRI evicts a document to (relative to the data directory): what to name when its file is missing. */
+export function coldFileOf(key: string): string {
+  const cut = key.indexOf('_');
+  return cut > 0 ? path.posix.join(COLD_DIR, key.slice(0, cut), `${key.slice(cut + 1)}.jss`) : path.posix.join(COLD_DIR, '<TYPE>', `${key}.jss`);
 }
 
 /** Lists the cold-tier files (relative paths), without reading them. */
@@ -42,23 +48,85 @@ export async function listColdFiles(dataDir: string): Promise<string[]> {
   return out;
 }
 
-/** Reads every cold document. Encrypted ones need the key. */
-export async function readColdTier(dataDir: string, key?: EncryptionKey): Promise<ColdDocument[]> {
+/** The keys the cold tier holds, told by the files' names (nothing decrypted: a damaged file still names its document). */
+export async function coldKeysOnDisk(dataDir: string): Promise<Set<string>> {
+  return new Set((await listColdFiles(dataDir)).map(keyOfColdFile));
+}
+
+function keyOfColdFile(rel: string): string {
+  const [, type, name] = rel.split('/') as [string, string, string];
+  return coldKey(type, name);
+}
+
+/**
+ * Reads every cold document. Encrypted ones need the key (ENCRYPTION_KEY_MISSING without it). A file that
+ * does not decrypt (DECRYPTION_FAILED) or does not hold a document (SNAPSHOT_CORRUPTED: torn, emptied) is
+ * named: served as it is, a fragment would pass for the document. `snapshotDecoded`: the caller decoded
+ * snapshot.jss with this key; when that snapshot is encrypted, a file the key does not open is damaged, not
+ * read with a wrong key, and the error says so.
+ */
+export async function readColdTier(dataDir: string, key?: EncryptionKey, snapshotDecoded = false): Promise<ColdDocument[]> {
   const out: ColdDocument[] = [];
   for (const rel of await listColdFiles(dataDir)) {
-    const [, type, name] = rel.split('/') as [string, string, string];
-    let text = await fsp.readFile(path.join(dataDir, rel), 'utf8');
-    if (looksEncrypted(text)) {
-      if (key === undefined) {
-        throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, `cold document ${rel} is encrypted and no key was given`, {
-          hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) or pass encryptionKey.',
-        });
-      }
-      text = decryptText(key, text);
-    }
-    out.push({ key: coldKey(type, name), value: text.replace(/\n$/, ''), file: rel });
+    out.push({ key: keyOfColdFile(rel), value: await readColdText(dataDir, rel, key, snapshotDecoded), file: rel });
   }
   return out;
+}
+
+async function readColdText(dataDir: string, rel: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<string> {
+  let text = await fsp.readFile(path.join(dataDir, rel), 'utf8');
+  if (looksEncrypted(text)) {
+    if (key === undefined) {
+      throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, `cold document ${rel} is encrypted and no key was given`, {
+        hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) or pass encryptionKey.',
+        details: { file: rel },
+      });
+    }
+    try {
+      text = decryptText(key, text);
+    } catch (err) {
+      if (!isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
+      const keyOpensSnapshot = snapshotDecoded && (await snapshotIsCiphertext(dataDir));
+      throw new BriError(ErrorCodes.DECRYPTION_FAILED, `cold document ${rel} cannot be decrypted${keyOpensSnapshot ? ' with the key that opens snapshot.jss: the file is damaged' : ': wrong key or altered file'}`, {
+        hint: `${keyOpensSnapshot ? '' : 'Check BRI_ENCRYPTION_KEY; if it opens snapshot.jss (`bri data verify` says), the file is damaged. '}Put ${rel} back from a copy of the data directory, or restore the directory from its archives (\`bri restore latest\`).`,
+        details: { file: rel },
+        cause: err,
+      });
+    }
+  }
+  const value = text.replace(/\n$/, '');
+  if (!holdsDocument(value)) throw coldFileDamaged(rel);
+  return value;
+}
+
+/** The first KiB of snapshot.jss only: whether the key had to open it. */
+async function snapshotIsCiphertext(dataDir: string): Promise<boolean> {
+  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return looksEncrypted(buf.toString('utf8', 0, bytesRead));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A stored document is JSS, which always parses as JSON, and is an object or an array: a torn or emptied file is neither. */
+function holdsDocument(value: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'object' && parsed !== null;
+  } catch {
+    return false;
+  }
+}
+
+function coldFileDamaged(rel: string): BriError {
+  return new BriError(ErrorCodes.SNAPSHOT_CORRUPTED, `cold document ${rel} does not hold a document (it does not parse as JSS: a torn or emptied file)`, {
+    hint: `Put ${rel} back from a copy of the data directory, or restore the directory from its archives (\`bri restore latest\`).`,
+    details: { file: rel },
+  });
 }
 
 /**
@@ -68,7 +136,6 @@ export async function readColdTier(dataDir: string, key?: EncryptionKey): Promis
  */
 export async function dropObsoleteCold(dataDir: string, documents: ReadonlyMap<string, unknown>): Promise<void> {
   for (const rel of await listColdFiles(dataDir)) {
-    const [, type, name] = rel.split('/') as [string, string, string];
-    if (!documents.has(coldKey(type, name))) await fsp.rm(path.join(dataDir, rel), { force: true });
+    if (!documents.has(keyOfColdFile(rel))) await fsp.rm(path.join(dataDir, rel), { force: true });
   }
 }

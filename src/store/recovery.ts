@@ -25,7 +25,7 @@ export interface RecoveryOptions {
   untilTimestamp?: number;
   /** Replay only lines numbered <= this. */
   untilLine?: number;
-  /** Ignore snapshot.jss and replay from line 1 (a WAL complete from its first line). */
+  /** Ignore snapshot.jss and replay from line 1 (a WAL complete from its first line): the cold tier, what that snapshot left out, is not read either. */
   ignoreSnapshot?: boolean;
   /** Decode every line, even those of the segments the snapshot holds whole (what their count is checked against). */
   readEveryLine?: boolean;
@@ -80,7 +80,7 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
   const state = snap?.state ?? emptyState();
   const walLine = snap?.walLine ?? 0;
   let coldDocuments = 0;
-  for (const doc of await readColdTier(dataDir, key)) {
+  for (const doc of options.ignoreSnapshot ? [] : await readColdTier(dataDir, key, snap !== null)) {
     if (!state.documents.has(doc.key)) {
       state.documents.set(doc.key, doc.value);
       coldDocuments++;

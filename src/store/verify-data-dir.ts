@@ -2,7 +2,7 @@
 import { isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { verifyChain, type ChainBreak, type ChainReport } from './wal/chain.js';
-import { readColdTier } from './cold-tier.js';
+import { coldFileOf, coldKeysOnDisk, readColdTier } from './cold-tier.js';
 import { readSnapshot } from './snapshot-store.js';
 import { recover } from './recovery.js';
 import { readArchiveState } from './archive-state.js';
@@ -28,7 +28,14 @@ export interface DataDirReport {
      */
     comparedWithReplay: boolean;
   };
-  cold: { documents: number; ok: boolean; checked: boolean; error?: string };
+  cold: {
+    documents: number;
+    ok: boolean;
+    checked: boolean;
+    error?: string;
+    /** Cold files missing: documents the WAL's lines 1..walLine hold that snapshot.jss left out and cold/ has no file for. */
+    missing?: string[];
+  };
   /** One sentence per problem found, the first bad line first. */
   problems: string[];
 }
@@ -55,9 +62,12 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
   if (chain.firstBreak) problems.push(describeBreak(chain.firstBreak));
 
   const snapshot: DataDirReport['snapshot'] = { present: false, ok: true, checked: true, comparedWithReplay: false };
+  let missingCold: string[] = [];
+  let snapshotDecoded = false;
   try {
     const snap = await readSnapshot(dataDir, key);
     if (snap) {
+      snapshotDecoded = true;
       Object.assign(snapshot, { present: true, version: snap.version, walLine: snap.walLine, timestamp: snap.timestamp });
       const linesOnDisk = chain.lines + (chain.tornTail ? 1 : 0);
       if (!chain.firstBreak && snap.walLine > linesOnDisk) {
@@ -68,11 +78,12 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
         // A WAL whole from its first line says what the snapshot must hold: another database's snapshot copied in is not it.
         // (At walLine 0 a snapshot holding state is one whose lines were all removed, as BRI's cleanup leaves it: nothing to replay.)
         snapshot.comparedWithReplay = true;
-        const differs = await snapshotAgainstReplay(dataDir, snap, key);
-        if (differs !== null) {
+        const against = await snapshotAgainstReplay(dataDir, snap, key);
+        missingCold = against.missingCold;
+        if (against.differs !== null) {
           snapshot.ok = false;
-          snapshot.error = differs;
-          problems.push(`snapshot.jss: ${differs}`);
+          snapshot.error = against.differs;
+          problems.push(`snapshot.jss: ${against.differs}`);
         }
       }
     }
@@ -90,18 +101,35 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
     }
   }
 
+  const cold = await checkColdTier(dataDir, key, snapshotDecoded);
+  if (cold.error !== undefined) problems.push(`cold tier: ${cold.error}`);
+  if (missingCold.length > 0) {
+    cold.ok = false;
+    cold.missing = missingCold;
+    problems.push(`cold tier: ${coldFilesMissing(missingCold, snapshot.walLine!)}`);
+  }
+  return { ok: problems.length === 0, dataDir, chain, snapshot, cold, problems };
+}
+
+/** Every cold file read, decrypted and parsed as the store's open reads it: the first that does not is named. */
+async function checkColdTier(dataDir: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<DataDirReport['cold']> {
   const cold: DataDirReport['cold'] = { documents: 0, ok: true, checked: true };
   try {
-    cold.documents = (await readColdTier(dataDir, key)).length;
+    cold.documents = (await readColdTier(dataDir, key, snapshotDecoded)).length;
   } catch (err) {
     if (isBriError(err, 'ENCRYPTION_KEY_MISSING')) cold.checked = false;
     else {
       cold.ok = false;
       cold.error = (err as Error).message;
-      problems.push(`cold tier: ${cold.error}`);
     }
   }
-  return { ok: problems.length === 0, dataDir, chain, snapshot, cold, problems };
+  return cold;
+}
+
+/** Documents that snapshot.jss left out as evicted, whose cold files are gone: the store opens without them. */
+export function coldFilesMissing(keys: string[], walLine: number): string {
+  const more = keys.length > 1 ? ` (and ${keys.length - 1} more)` : '';
+  return `${coldFileOf(keys[0]!)} is missing${more}: ${keys[0]} is in the WAL's lines 1..${walLine} replayed, snapshot.jss leaves it out (evicted to the cold tier), and cold/ has no file for it; the store opens without it, the WAL still holds it`;
 }
 
 /** Whether the WAL on disk is the directory's whole history: no line removed once archived, no restored origin before its first line. */
@@ -113,30 +141,40 @@ async function wholeFromLineOne(dataDir: string): Promise<boolean> {
 /**
  * What the snapshot holds against the replay of the WAL's lines 1..walLine (a WAL whole from its first
  * line): the same document keys and set members, but for the documents evicted to the cold tier (BRI
- * leaves those out of its snapshot). Null when they agree; else the first difference, and how many.
+ * leaves those out of its snapshot). `differs`: null when they agree, else the first difference and
+ * how many; the documents left out with no cold file are the cold tier's loss, said apart.
  */
-async function snapshotAgainstReplay(dataDir: string, snap: { walLine: number; state: DbState }, key: EncryptionKey | undefined): Promise<string | null> {
+async function snapshotAgainstReplay(dataDir: string, snap: { walLine: number; state: DbState }, key: EncryptionKey | undefined): Promise<{ differs: string | null; missingCold: string[] }> {
   const replayed = (await recover(dataDir, { encryptionKey: key, ignoreSnapshot: true, untilLine: snap.walLine })).state;
-  const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
-  const wrong = keysDiffering(snap.state, replayed, cold);
-  if (wrong.length === 0) return null;
-  return `its state is not the WAL's lines 1..${snap.walLine} replayed: ${wrong.length} key(s) differ, the first ${JSON.stringify(wrong[0])} (a snapshot of another database, or one damaged in place)`;
+  const { other, missingCold } = stateDifferences(snap.state, replayed, await coldKeysOnDisk(dataDir));
+  if (other.length === 0) return { differs: null, missingCold };
+  return { differs: `its state is not the WAL's lines 1..${snap.walLine} replayed: ${other.length} key(s) differ, the first ${JSON.stringify(other[0])} (a snapshot of another database, or one damaged in place)`, missingCold };
+}
+
+export interface StateDifferences {
+  /** Documents the replay holds that the snapshot leaves out with no cold file for them: cold files lost. */
+  missingCold: string[];
+  /** Every other key that differs: documents the snapshot holds and the replay does not, sets whose members differ. */
+  other: string[];
 }
 
 /**
  * The keys (documents, and sets by their members) on which a snapshot's state and a replay differ,
  * but for documents in the cold tier, which BRI leaves out of its snapshots. Keys, not values: BRI's
- * version-2 snapshot writes a document's references inlined, where the WAL wrote their ids.
+ * version-2 snapshot writes a document's references inlined, where the WAL wrote their ids. A snapshot
+ * whose first segments were removed holds more than the lines replay to, never less: a replayed
+ * document it leaves out with no cold file is the cold tier's loss, kept apart.
  */
-export function keysDiffering(snap: DbState, replayed: DbState, cold: ReadonlySet<string>): string[] {
-  const wrong: string[] = [];
-  for (const k of snap.documents.keys()) if (!replayed.documents.has(k)) wrong.push(k);
-  for (const k of replayed.documents.keys()) if (!snap.documents.has(k) && !cold.has(k)) wrong.push(k);
+export function stateDifferences(snap: DbState, replayed: DbState, cold: ReadonlySet<string>): StateDifferences {
+  const other: string[] = [];
+  const missingCold: string[] = [];
+  for (const k of snap.documents.keys()) if (!replayed.documents.has(k)) other.push(k);
+  for (const k of replayed.documents.keys()) if (!snap.documents.has(k) && !cold.has(k)) missingCold.push(k);
   const sets = new Set([...snap.collections.keys(), ...replayed.collections.keys()]);
   for (const k of sets) {
     const a = snap.collections.get(k) ?? new Set<string>();
     const b = replayed.collections.get(k) ?? new Set<string>();
-    if (a.size !== b.size || [...a].some((m) => !b.has(m))) wrong.push(k);
+    if (a.size !== b.size || [...a].some((m) => !b.has(m))) other.push(k);
   }
-  return wrong;
+  return { missingCold, other };
 }

@@ -17,9 +17,9 @@ import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
-import { readColdTier } from '../../store/cold-tier.js';
+import { coldFileOf, coldKeysOnDisk } from '../../store/cold-tier.js';
 import { emptyState } from '../../format/state.js';
-import { keysDiffering } from '../../store/verify-data-dir.js';
+import { coldFilesMissing, stateDifferences } from '../../store/verify-data-dir.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
@@ -166,7 +166,13 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
  * allows it), then BRI wrote again from 000000.wal, chained from ''. The snapshot then holds state that the
  * WAL's lines 1..walLine do not replay to, and an archive started from nothing would lose it. Compared as
  * `bri data verify` compares them (keys and set members; documents evicted to cold/ are left out of BRI's
- * snapshots). An encrypted snapshot without the key cannot be read: the WAL is taken as complete.
+ * snapshots, told by their files' names: a cold file that does not decrypt still says its document was
+ * evicted). An encrypted snapshot without the key cannot be read: the WAL is taken as complete.
+ *
+ * Such a snapshot holds more than the lines replay to, never less: a replayed document it leaves out with no
+ * cold file is a cold file lost, and the WAL whole from line 1 is then the only copy of it (archived from the
+ * empty state, nothing is lost). Both at once is refused (ARCHIVE_ERROR naming the missing file): starting
+ * from the snapshot would drop that document's lines, which the WAL cleanup would then delete as archived.
  */
 export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey | undefined): Promise<boolean> {
   const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
@@ -175,11 +181,20 @@ export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey 
   if (snap === null) return true;
   const keyed = key ? { encryptionKey: key } : {};
   const replayed = snap.walLine === 0 ? null : (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip', untilLine: snap.walLine })).state;
-  const cold = new Set((await readColdTier(dataDir, key).catch(() => [])).map((d) => d.key));
-  if (keysDiffering(snap.state, replayed ?? emptyState(), cold).length === 0) return true;
+  const { other, missingCold } = stateDifferences(snap.state, replayed ?? emptyState(), await coldKeysOnDisk(dataDir));
+  if (other.length === 0) return true;
   // A WAL damaged under the snapshot is not one that lost its start: archived from line 1, its first break is refused and named.
   const broken = snap.walLine === 0 ? null : (await verifyChain(dataDir, keyed)).firstBreak;
-  return broken !== null && broken.lineNo <= snap.walLine;
+  if (broken !== null && broken.lineNo <= snap.walLine) return true;
+  if (missingCold.length > 0) throw coldTierLost(missingCold, snap.walLine);
+  return false;
+}
+
+function coldTierLost(keys: string[], walLine: number): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot tell where this data directory's history starts: ${coldFilesMissing(keys, walLine)}; and snapshot.jss also holds what those lines do not replay to (its first segments removed?)`, {
+    hint: `Put ${coldFileOf(keys[0]!)} back from a copy of the data directory, then archive again (\`bri data verify\` lists what is missing); archiving from the snapshot would leave out the WAL lines that are the only copy of ${keys[0]}.`,
+    details: { missing: keys.map(coldFileOf), keys, walLine },
+  });
 }
 
 /**
