@@ -5,7 +5,31 @@ import { formatBytes } from './output.js';
 
 export interface ProgressHandle {
   listener: ProgressListener | undefined;
+  /** Says something on the terminal (a warning) on a line of its own above the bar, which is drawn again below it. */
+  aside(say: () => void): void;
   stop(): void;
+}
+
+/** The signals a user or a service manager stops a command with. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * While the bar is drawn the cursor is hidden and line wrapping is off: a command stopped by a signal (Ctrl-C)
+ * skips the handlers' finally blocks and left the user's terminal so. The terminal is given back first, then the
+ * process dies by the signal as it would have (exit 130 for Ctrl-C); the hook commands' own signal listener
+ * (jobs/hook-process-groups.ts) stops their process groups as before.
+ */
+function restoreTerminalOnSignals(restore: () => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    release();
+    restore();
+    process.kill(process.pid, signal);
+  };
+  const release = () => {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  return release;
 }
 
 const LABEL_WIDTH = Math.max(...Object.values(PHASE_LABELS).map((l) => l.length));
@@ -29,7 +53,7 @@ export function progressLine(e: ProgressEvent, barWidth = BAR_WIDTH): string {
 
 /** The bar on `stream` (stderr) when it is a terminal and `enabled`; otherwise no listener at all. */
 export function progressBar(enabled: boolean, stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): ProgressHandle {
-  if (!enabled || !stream.isTTY) return { listener: undefined, stop() {} };
+  if (!enabled || !stream.isTTY) return { listener: undefined, aside: (say) => say(), stop() {} };
   const bar = new cliProgress.SingleBar({
     stream,
     // The whole line comes from progressLine: cli-progress's own {total} and {value} are raw numbers.
@@ -40,20 +64,34 @@ export function progressBar(enabled: boolean, stream: NodeJS.WritableStream & { 
     fps: 10,
   });
   let started = false;
+  let last: ProgressEvent | undefined;
+  let releaseSignals = () => {};
+  const stop = () => {
+    if (started) bar.stop();
+    started = false;
+    releaseSignals();
+  };
+  const listener = (e: ProgressEvent) => {
+    last = e;
+    const total = Math.max(1, e.totalBytes);
+    if (!started) {
+      bar.start(total, Math.min(total, Math.max(0, e.doneBytes)), { event: e });
+      started = true;
+      releaseSignals = restoreTerminalOnSignals(() => bar.stop());
+    } else {
+      bar.setTotal(total);
+      bar.update(Math.min(total, Math.max(0, e.doneBytes)), { event: e });
+    }
+  };
   return {
-    listener(e: ProgressEvent) {
-      const total = Math.max(1, e.totalBytes);
-      if (!started) {
-        bar.start(total, Math.min(total, Math.max(0, e.doneBytes)), { event: e });
-        started = true;
-      } else {
-        bar.setTotal(total);
-        bar.update(Math.min(total, Math.max(0, e.doneBytes)), { event: e });
-      }
+    listener,
+    aside(say) {
+      // Written while the bar is drawn, the text went on the bar's line (cut at the edge) and the bar's last redraw erased it.
+      const wasDrawn = started;
+      stop();
+      say();
+      if (wasDrawn && last) listener(last);
     },
-    stop() {
-      if (started) bar.stop();
-      started = false;
-    },
+    stop,
   };
 }

@@ -33,8 +33,9 @@ function restoreRun(o: RestoreRunOptions, go: (api: RestoreApi, call: RestoreCal
         ...(o.source !== undefined ? { source: o.source } : {}),
         ...(o.onBrokenShipment === 'fail' ? { onBrokenShipment: 'fail' as const } : {}),
         ...(o.identity !== undefined ? { identity: o.identity } : {}),
-        // Saying so when a source is passed over: on stderr, so that --json output stays one document.
-        ...(o.quiet ? {} : { onSourceProblem: (p) => printWarning(`${p.source}: ${p.reason}; trying the next source`, o.json, { source: p.source, reason: p.reason }) }),
+        // Saying so when a source is passed over: on stderr (so that --json output stays one document), whatever
+        // --quiet says (a warning, as the download's), on its own line above the bar.
+        onSourceProblem: (p) => bar.aside(() => printWarning(`${p.source}: ${p.reason}; trying the next source`, o.json, { source: p.source, reason: p.reason })),
         ...(bar.listener ? { onProgress: bar.listener } : {}),
       });
       bar.stop();
