@@ -2,13 +2,17 @@
  * Recovery on open: load the snapshot (else the empty state at line 0), add the
  * cold tier, then replay every WAL line numbered above the snapshot's walLine.
  * A torn last line (no newline, does not parse) is tolerated: it was never acknowledged.
+ *
+ * The cold tier holds each document as it was when evicted, which may be after the line a point in
+ * time asks for: a cold document that a line after that point writes has no known value there
+ * (ARCHIVE_ERROR, coldValueUnknown). One no later line writes holds its value there as at the end.
  */
 import { segmentsBeingRemoved } from './wal/wal-cleanup.js';
-import { BriError, ErrorCodes } from '../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { applyOperation, emptyState, type DbState } from '../format/state.js';
-import type { OperationAction } from '../format/operation.js';
+import type { Operation, OperationAction } from '../format/operation.js';
 import { readColdTier } from './cold-tier.js';
 import { listSegments, type SegmentInfo } from './layout.js';
 import { readSnapshot } from './snapshot-store.js';
@@ -62,6 +66,11 @@ export interface RecoveryResult {
   skipped: InvalidLine[];
   tornTail: TornTail | null;
   coldDocuments: number;
+  /**
+   * The last line replayed that writes a document loaded from the cold tier (0: none): from it on the
+   * state at a line is exact (the cold files hold the documents as they are at the end).
+   */
+  coldWrittenThrough: number;
 }
 
 /** A bad line of the data directory's WAL, named as `bri data verify` names it (the archive readers say it so too). */
@@ -79,13 +88,15 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
   const snap = options.ignoreSnapshot ? null : await readSnapshot(dataDir, key);
   const state = snap?.state ?? emptyState();
   const walLine = snap?.walLine ?? 0;
-  let coldDocuments = 0;
+  // Documents the snapshot lacks that are taken from their cold files (key -> file).
+  const fromCold = new Map<string, string>();
   for (const doc of options.ignoreSnapshot ? [] : await readColdTier(dataDir, key, snap !== null)) {
     if (!state.documents.has(doc.key)) {
       state.documents.set(doc.key, doc.value);
-      coldDocuments++;
+      fromCold.set(doc.key, doc.file);
     }
   }
+  let coldWrittenThrough = 0;
   // A cleanup that committed but did not finish (a crash; the next open finishes it) no longer has these.
   const leaving = await segmentsBeingRemoved(dataDir);
   const segments = (await listSegments(dataDir)).filter((seg) => !leaving.has(seg.name));
@@ -99,6 +110,22 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
   let stopped = false;
   // An unterminated line that does not parse is torn only if nothing follows it.
   let suspect: { line: RawLine; reason: string } | null = null;
+
+  const writtenCold = (op: Operation): string | undefined =>
+    op.action === 'SADD' || op.action === 'SREM' ? undefined : fromCold.has(op.target) ? op.target : op.action === 'RENAME' && fromCold.has(op.oldKey) ? op.oldKey : undefined;
+  // The last line past the point asked for that writes a cold document: its value at that point is kept nowhere.
+  let coldWrittenAfter: { key: string; lineNo: number } | null = null;
+  const noteColdWrite = (lineNo: number, parsed: NonNullable<ReturnType<typeof parseWalLine>>): void => {
+    if (fromCold.size === 0) return;
+    let op: Operation;
+    try {
+      op = lineOperation(parsed, key);
+    } catch {
+      return; // a line that does not decode writes nothing the state could hold
+    }
+    const written = writtenCold(op);
+    if (written !== undefined) coldWrittenAfter = { key: written, lineNo };
+  };
 
   const invalid = (line: RawLine, reason: string, cause?: unknown): void => {
     if (policy === 'error') throw walCorrupted(line, reason, cause);
@@ -150,6 +177,7 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
       if (line.lineNo <= walLine || stopped) {
         if (line.terminated) lastPointer = parsed.pointer;
         if (!stopped) lastTimestamp = parsed.timestamp;
+        if (stopped && line.lineNo > walLine) noteColdWrite(line.lineNo, parsed);
         continue;
       }
       if (
@@ -158,6 +186,7 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
       ) {
         stopped = true;
         lastPointer = parsed.pointer;
+        noteColdWrite(line.lineNo, parsed);
         continue;
       }
       let op;
@@ -173,6 +202,7 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
         continue;
       }
       lastPointer = parsed.pointer;
+      if (writtenCold(op) !== undefined) coldWrittenThrough = line.lineNo;
       applyOperation(state, op);
       byOperation[op.action]++;
       replayed++;
@@ -186,6 +216,8 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
     tornTail = { segment: seg.name, path: seg.path, offset: suspect.line.offset, lineNo: suspect.line.lineNo };
   }
   if (walLine > totalLines) throw snapshotPastWalEnd(walLine, totalLines);
+  const unknown = coldWrittenAfter as { key: string; lineNo: number } | null;
+  if (unknown !== null) throw coldValueUnknown(unknown.key, fromCold.get(unknown.key)!, unknown.lineNo, options.untilLine ?? appliedThrough);
   return {
     state,
     snapshot: snap ? { version: snap.version, walLine: snap.walLine, timestamp: snap.timestamp } : null,
@@ -198,8 +230,25 @@ export async function recover(dataDir: string, options: RecoveryOptions = {}): P
     byOperation,
     skipped,
     tornTail,
-    coldDocuments,
+    coldDocuments: fromCold.size,
+    coldWrittenThrough,
   };
+}
+
+/**
+ * The state at a line before a cold document's last write cannot be built from the data directory: its
+ * cold file holds a later value (or a document created later). Lines are the directory's own numbers.
+ */
+export function coldValueUnknown(key: string, file: string, writtenAt: number, cut: number): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `the state at line ${cut} cannot be rebuilt from the data directory: ${key} is in the cold tier (${file}) as line ${writtenAt} or a later eviction left it, and its value at line ${cut} is kept nowhere`, {
+    hint: `The data directory's state is exact from line ${writtenAt} (the last line writing a cold document) on: start there, or keep the archive directory (its .seeds/) with the data directory.`,
+    details: { reason: 'cold-value-unknown', key, file, line: writtenAt, cut },
+  });
+}
+
+/** Whether an error is coldValueUnknown's (its details: key, file, line, cut). */
+export function isColdValueUnknown(err: unknown): err is BriError {
+  return isBriError(err, ErrorCodes.ARCHIVE_ERROR) && err.details.reason === 'cold-value-unknown';
 }
 
 /**

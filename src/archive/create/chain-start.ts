@@ -17,7 +17,7 @@ import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
-import { coldFileOf, coldKeysOnDisk } from '../../store/cold-tier.js';
+import { coldFileOf, coldKeysOnDisk, listColdFiles } from '../../store/cold-tier.js';
 import { emptyState } from '../../format/state.js';
 import { coldFilesMissing, stateDifferences } from '../../store/verify-data-dir.js';
 import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
@@ -142,13 +142,25 @@ export async function assertContinues(o: { tip: ArchiveTip; endLine: number; spa
 }
 
 /**
+ * The first absolute line at which the data directory's snapshot plus its cold tier is the state: the
+ * snapshot's own, or the last line that writes a cold document, if later (cold files hold documents as
+ * last evicted, so before that line a cold document's value, or whether it existed, is unknown).
+ */
+async function snapshotStateExactFrom(dataDir: string, key: EncryptionKey | undefined, removedLines: number, snap: number): Promise<number> {
+  if ((await listColdFiles(dataDir)).length === 0) return snap;
+  const rec = await recover(dataDir, { ...(key ? { encryptionKey: key } : {}), invalidLines: 'skip' });
+  return Math.max(snap, rec.coldWrittenThrough + removedLines);
+}
+
+/**
  * The earliest line from `from` on whose state can be built without the lines before it: a seed
- * kept for the instance, or the data directory's snapshot. Throws ARCHIVE_ERROR when there is none.
+ * kept for the instance, or the data directory's snapshot (from the last line writing a cold document,
+ * when that is later). Throws ARCHIVE_ERROR when there is none.
  */
 export async function earliestBuildableLine(o: { dataDir: string; archiveDir: string; instanceId: string; removedLines: number; from: number; endLine: number; key?: EncryptionKey }): Promise<number> {
   const candidates = [...(await seedLines(o.archiveDir, o.instanceId))];
   const snap = await snapshotLine(o.dataDir, o.key, o.removedLines);
-  if (snap !== null) candidates.push(snap);
+  if (snap !== null) candidates.push(await snapshotStateExactFrom(o.dataDir, o.key, o.removedLines, snap));
   const usable = candidates.filter((l) => l >= o.from && l <= o.endLine);
   if (usable.length === 0) {
     if (snap !== null && snap > o.endLine) throw snapshotPastWalEnd(snap - o.removedLines, o.endLine - o.removedLines);

@@ -7,13 +7,12 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot, type DocumentPiece } from '../../format/snapshot-file.js';
 import { emptyState, type DbState } from '../../format/state.js';
-import { readColdTier } from '../../store/cold-tier.js';
 import { replayArchive } from '../package/replay.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
-import { recover } from '../../store/recovery.js';
+import { isColdValueUnknown, recover } from '../../store/recovery.js';
 import { openSealedSeed, readSealedSeed, readSeed, rekeyedAwayFrom, sealedSeedAt, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { resolveIdentity } from '../crypto/verify-identity.js';
@@ -225,8 +224,12 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   const snap = await readSnapshot(o.dataDir, o.key);
   const snapAbs = snap!.walLine + o.removedLines;
   if (snapAbs > M) throw rebuild(`no seed for it, and the data directory's snapshot is already at line ${snapAbs}`);
-  const rec = await recover(o.dataDir, { encryptionKey: o.key, untilLine: M - o.removedLines });
-  const cold = await readColdTier(o.dataDir, o.key);
+  const rec = await recover(o.dataDir, { encryptionKey: o.key, untilLine: M - o.removedLines }).catch((err: unknown) => {
+    // A cold document written after M: its file holds a later value, so the state at M is not in this directory.
+    if (!isColdValueUnknown(err)) throw err;
+    const at = (err.details.line as number) + o.removedLines;
+    throw rebuild(`no seed for it, and the data directory's cold tier holds ${err.details.key} (${err.details.file as string}) as written at line ${at} or later: its value at line ${M} is kept nowhere (the directory's state is exact from line ${at} on)`);
+  });
   return {
     walLine: M,
     snapshotText: stateSnapshotText(rec.state, M, o.timestamp, encryptedDir ? o.key : undefined),
@@ -234,7 +237,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
     encrypted: encryptedDir && o.key !== undefined,
     state: rec.state,
     ...counts(rec.state),
-    coldDocuments: cold.length,
+    coldDocuments: rec.coldDocuments,
     source: snapAbs === M ? 'data-dir-snapshot' : 'replay',
   };
 }

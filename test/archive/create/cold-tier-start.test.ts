@@ -9,12 +9,13 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../../src/archive/restore-api.js';
+import { encodeJss } from '../../../src/format/jss.js';
 import { toPlainState } from '../../../src/format/state.js';
 import { encryptText, parseEncryptionKey } from '../../../src/format/encryption.js';
 import { decodeSnapshot, encodeSnapshot } from '../../../src/format/snapshot-file.js';
 import { recover } from '../../../src/store/recovery.js';
 import { runCli } from '../../support/cli.js';
-import { copyFixture, FIXTURE_KEY, fixturesPresent, normalizeState } from '../../support/fixtures.js';
+import { copyFixture, FIXTURE_KEY, fixturesPresent, loadCheckpoints, normalizeState } from '../../support/fixtures.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-cold-start-');
@@ -80,5 +81,45 @@ describe.runIf(fixturesPresent())('a first archive and the cold tier', () => {
     const made = await runCli(['archive', 'create', '-d', dataDir], { BRI_ENCRYPTION_KEY: FIXTURE_KEY });
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/snapshot\s+at line 0/);
+  });
+
+  it('leading segments removed and two documents in cold/ (one created after the snapshot, one updated after it): the archive starts where cold/ is exact, and every moment it answers for equals the replay', async () => {
+    const dataDir = await copyFixture('crashed');
+    const end = (await recover(dataDir)).state.documents;
+    const wal = path.join(dataDir, 'wal');
+    let removed = 0;
+    for (const seg of ['000000.wal', '000001.wal', '000002.wal', '000003.wal', '000004.wal']) {
+      removed += (await fsp.readFile(path.join(wal, seg), 'utf8')).split('\n').length - 1;
+      await fsp.rm(path.join(wal, seg));
+    }
+    expect(removed).toBe(364); // the snapshot's walLine: BRI's cleanup removes the segments it holds
+    // USER_09bn7wh is created at line 367 (after the snapshot), USER_4609w8r updated at line 613: both evicted at the end.
+    for (const k of ['USER_09bn7wh', 'USER_4609w8r']) {
+      const v = end.get(k)!;
+      await fsp.mkdir(path.join(dataDir, 'cold', 'USER'), { recursive: true });
+      await fsp.writeFile(path.join(dataDir, 'cold', 'USER', `${k.slice(5)}.jss`), typeof v === 'string' ? v : encodeJss(v as object));
+    }
+    await editSnapshot(dataDir, (s) => {
+      delete s.documents.USER_09bn7wh;
+      delete s.documents.USER_4609w8r;
+      s.walLine -= removed;
+    });
+    // The state at a line before a cold document's last write is not in the directory.
+    await expect(recover(dataDir, { untilLine: 2 })).rejects.toMatchObject({ code: 'ARCHIVE_ERROR', details: { reason: 'cold-value-unknown', line: 613 - removed } });
+
+    const made = await runCli(['archive', 'create', '-d', dataDir]);
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(new RegExp(`lines\\s+${613 - removed + 1}\\.\\.`));
+    const show = await runCli(['archive', 'show', 'USER_09bn7wh', '--at', '1795492782115', '-d', dataDir, '--json']);
+    expect(show.stdout).not.toContain('"exists": true');
+    let answered = 0;
+    for (const cp of loadCheckpoints('crashed')) {
+      const got = await restoredAt(dataDir, cp.at).catch((err: { code?: string }) => err.code);
+      if (got === 'TIMESTAMP_NOT_FOUND') continue;
+      expect(got, `at ${cp.at}`).toEqual(normalizeState(cp.state));
+      answered++;
+    }
+    expect(answered).toBeGreaterThan(0);
+    expect(await restoredAt(dataDir)).toEqual(normalizeState(loadCheckpoints('crashed').at(-1)!.state));
   });
 });
