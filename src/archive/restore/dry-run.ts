@@ -26,7 +26,7 @@ export interface DryRunBounds {
 export interface DryRunCounts {
   linesRestored: number;
   lastLine: number;
-  /** The effective time of the last line restored; null when no line is, or when the listing does not tell it (a cut not exact). */
+  /** The effective time of the last line restored (the archive's start when none of its WAL is); null at line 0, or when the listing does not tell it (a cut not exact). */
   lastTimestamp: number | null;
   /** Known only when no line is replayed (the starting snapshot's counts). */
   documents: number | null;
@@ -61,14 +61,12 @@ function archiveCut(plan: RestorePlan): Bound & { lastTimestamp: number | null }
   let lines = 0;
   // As the build's clock: the lines' effective times run on from the archive's start (line-time.ts).
   let lastTimestamp: number | null = m !== undefined && m.timeRange.walLines.start > 0 ? m.timeRange.start.getTime() : null;
-  let timed = false;
   for (const seg of plan.archive?.manifest.contents.segments ?? []) {
     if (seg.entries === 0) continue;
     const end = memberEndTime(seg);
     if (until === null || (end !== null && end <= until)) {
       lines += seg.entries;
       lastTimestamp = end === null ? lastTimestamp : Math.max(lastTimestamp ?? end, end);
-      timed = true;
       continue;
     }
     if (seg.firstTimestamp === null || seg.firstTimestamp > until) break;
@@ -77,8 +75,8 @@ function archiveCut(plan: RestorePlan): Bound & { lastTimestamp: number | null }
     if (seg.entries === 2) return { atLeast: lines + 1, atMost: lines + 1, lastTimestamp: first };
     return { atLeast: lines + 1, atMost: lines + seg.entries - 1, lastTimestamp: null };
   }
-  // No line replayed: the build has no line's time to give.
-  return { atLeast: lines, atMost: lines, lastTimestamp: timed ? lastTimestamp : null };
+  // No line replayed: the archive's start (its snapshot's line) is the last line, and its time is the start's, as the build says.
+  return { atLeast: lines, atMost: lines, lastTimestamp };
 }
 
 /** The counts a restore of `plan` will end with, as far as the listing tells them; `shipped`: the chain it will use, if any. */

@@ -148,6 +148,12 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
   };
 }
 
+/** The time of the last line restored: with none taken from the archive's WAL, its start's (the snapshot's line), as the dry run says. */
+function lastTimeOf(plan: RestorePlan, built: { lastTimestamp: number | null; linesRestored: number }): number | null {
+  const m = plan.archive?.manifest;
+  return built.lastTimestamp ?? (built.linesRestored === 0 && m !== undefined && m.timeRange.walLines.start > 0 ? m.timeRange.start.getTime() : null);
+}
+
 export async function executeRestore(given: RestorePlan, options: RestoreOptions): Promise<RestoreResult> {
   // A caller's function hooks, bounded in time: one that never settles must not hold the restore and its lock forever.
   const opts = options.hooks ? { ...options, hooks: boundedHooks(options.hooks) } : options;
@@ -272,7 +278,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     // Shipped WAL that broke off before its end: the lines past the break are still on the remote under this
     // instance, so the restored directory (which ends before them) starts a new one, as a restore to an earlier point does.
     if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
-    const state = { ...restoredState(plan, base.instanceId, built.linesRestored, built.lastLine, built.lastTimestamp), ...(opts.archiveRecord ?? {}) };
+    const state = { ...restoredState(plan, base.instanceId, built.linesRestored, built.lastLine, lastTimeOf(plan, built)), ...(opts.archiveRecord ?? {}) };
     await writeArchiveState(journal.newDir, state);
     // The seed before the swap: the directory swapped in (a kill at any point after included) has it.
     seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);
@@ -284,16 +290,18 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     // Proven while it was written (hashes, counts, the chain's end against the manifest): not read again.
     const counts = builtCounts(built);
     phase('swap');
-    await swapIn(journal);
+    // An old directory --clean-existing could not delete is left aside: said, and named as moved aside.
+    const notDropped = await swapIn(journal);
     swapped = true;
+    base.warnings.push(...notDropped);
     if (journal.oldDir && !journal.cleanExisting) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true });
     const result: RestoreResult = {
       ...base,
-      movedAside: journal.cleanExisting ? null : journal.oldDir,
+      movedAside: journal.cleanExisting && notDropped.length === 0 ? null : journal.oldDir,
       linesRestored: built.linesRestored,
       shipped: built.shipped,
       lastLine: built.lastLine,
-      lastTimestamp: built.lastTimestamp,
+      lastTimestamp: lastTimeOf(plan, built),
       ...counts,
     };
     phase('done');
