@@ -36,6 +36,19 @@ describe.skipIf(!isRoot)(`root's commands leave the application's data directory
     expect(again.code, again.stderr).toBe(0);
   }, 120_000);
 
+  it('restore keys: the segment its writes start and the snapshot are the app\'s; the app opens and writes', async () => {
+    const dataDir = await appDataDir(3);
+    expect((await appCli(['archive', 'create', '-d', dataDir, '-q'])).code).toBe(0);
+    const at = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await appWrites(dataDir, 2)).stdout.trim()).toBe('ok');
+    const rolled = await rootCli(['restore', 'keys', '--prefix', 'K', '--at', at, '-d', dataDir, '-q']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(notOwnedBy(dataDir)).toEqual([]);
+    const opened = await appWrites(dataDir, 1);
+    expect(opened.stdout.trim(), opened.stderr).toBe('ok');
+  }, 120_000);
+
   it('cleanup-wal under umask 077: snapshot.jss keeps the app\'s owner and mode 0644; the app opens and writes', async () => {
     const dataDir = await appDataDir(3);
     expect((await appCli(['archive', 'create', '-d', dataDir, '-q'])).code).toBe(0);

@@ -10,7 +10,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import { encryptText } from '../../format/encryption.js';
 import { computePointer } from '../../format/pointer.js';
 import { entryAad } from '../../format/wal-line.js';
-import { fsyncDir } from '../durable-fs.js';
+import { fsyncDir, makeDirs, ownLikeDir } from '../durable-fs.js';
 import { segmentName, WAL_DIR } from '../layout.js';
 import { appendWhole, assertStillNamed, NothingTorn, openSegment, walWriteFailed } from './write-failure.js';
 import type { AppendListener, AppendResult, PendingLine, RotateResult, WalPosition, WalWriterOptions } from './wal-writer-types.js';
@@ -56,11 +56,15 @@ export class WalWriter {
   /** Opens the segment `pos.segment` in append mode (creating it), continuing the chain from `pos`. */
   static async open(opts: WalWriterOptions, pos: WalPosition): Promise<WalWriter> {
     const dir = path.join(opts.dataDir, WAL_DIR);
-    await fs.promises.mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     const file = path.join(dir, segmentName(pos.segment));
     const existed = fs.existsSync(file);
     const fd = fs.openSync(file, 'a', 0o644);
-    if (!existed) await fsyncDir(dir);
+    if (!existed) {
+      // Made by root (a `bri restore keys` on the app's directory): the app's, as the directory is, or it cannot open it.
+      await ownLikeDir(file);
+      await fsyncDir(dir);
+    }
     const size = fs.fstatSync(fd).size;
     return new WalWriter(opts, { ...pos, segmentBytes: size }, fd);
   }
@@ -289,8 +293,10 @@ export class WalWriter {
       await fdatasync(this.fd);
       this.dirty = false;
       const dir = path.join(this.opts.dataDir, WAL_DIR);
-      const fd = openSegment(path.join(dir, segmentName(this.pos.segment + 1)));
+      const next = path.join(dir, segmentName(this.pos.segment + 1));
+      const fd = openSegment(next);
       try {
+        await ownLikeDir(next);
         await fsyncDir(dir);
       } catch (err) {
         fs.closeSync(fd);
