@@ -270,7 +270,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
 
     const sealedArchive = opts.encryptTo !== undefined;
     const snapName = snapshotMemberName(sealedArchive);
-    emit('snapshot', done, totalBytes, snapName);
+    // The phases after the WAL have no byte count of their own here: named alone (the WAL's figures read 100% through them).
+    emit('snapshot', 0, 0, snapName);
     const snap = await stageSnapshot(start, stageDir, level, opts.workers ?? 2, opts.encryptTo);
     const members: Record<string, string> = { [snapName]: snap.sha256 };
     for (const s of wal.segments) members[s.file] = s.sha256;
@@ -319,7 +320,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       ...retention,
       ...(opts.encryptTo ? { encryption: { scheme: 'age' as const, recipients: [...opts.encryptTo.recipients], passphrase: opts.encryptTo.passphrase !== undefined } } : {}),
     };
-    emit('package', done, totalBytes);
+    emit('package', 0, 0);
     // The seed for the next archive is durable before the archive is visible; it is written while the package is (the tar writer
     // mostly waits on the disk, the seed's encoding is CPU), streamed document by document when it is plaintext (memory: the state, not its text).
     const endTs = wal.lastTimestamp ?? createdAt.getTime();
@@ -335,7 +336,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const file = path.join(opts.archiveDir, archiveFileName(archiveId));
     let written: Awaited<ReturnType<typeof writeArchivePackage>>;
     try {
-      written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit, totalBytes);
+      written = await writeArchivePackage(manifest, snap.path, wal.segments, stageDir, opts.recovery, emit);
       await seeding;
       // The package was fsynced whole by its writer: only the rename and the directory are left.
       await commitFile(written.path, file, { synced: true });

@@ -17,7 +17,8 @@ export async function writeArchivePackage(
   stageDir: string,
   recovery: RecoveryWriter | undefined,
   emit: (phase: 'recovery', done: number, total: number) => void,
-  totalBytes: number,
+  // Once the WAL's byte count, which the recovery phase was given as its own; kept so that callers passing it still build.
+  _walBytes?: number,
 ): Promise<{ path: string; bytes: number; manifest: Manifest }> {
   const checksums = formatChecksums(Object.entries(manifest.integrity.members));
   if (recovery) {
@@ -48,7 +49,8 @@ export async function writeArchivePackage(
     ...(recovery
       ? {
           finalMember: async (prefixBytes: number, ready: (end: number) => Promise<void>) => {
-            emit('recovery', totalBytes, totalBytes);
+            // Named alone: the PAR2 writer tells no progress here (0 of 0, not the WAL's bytes as if all were done).
+            emit('recovery', 0, 0);
             const par2Path = path.join(stageDir, 'recovery.par2');
             const plan = { blockSize: manifest.errorCorrection.blockSize!, recoveryBlockCount: manifest.errorCorrection.recoveryBlockCount! };
             const bytes = await recovery.write(out, prefixBytes, par2Path, plan, `${manifest.archiveId}.tar`, ready);

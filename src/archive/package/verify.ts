@@ -194,7 +194,7 @@ export async function verifyArchive(file: string, opts: VerifyOptions = {}): Pro
           }, () => decoded.cancel());
         } else {
         const hash = createHash('sha256');
-        const stored = hashing(data, hash, onBytes);
+        const stored = hashing(data, hash, info.kind === 'checksums' ? undefined : onBytes); // total: snapshot and WAL only
         if (info.kind === 'checksums') {
           const chunks: Buffer[] = [];
           for await (const c of stored) chunks.push(c);
