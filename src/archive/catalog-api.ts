@@ -26,6 +26,7 @@ import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
 import { outputFileFor, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
+import { followFailed, type CopyCheck, type VerifiedArchive, type VerifiedById, type VerifyAllReport } from './copies/verify-copies.js';
 import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
 import type { ArchiveRunResult, RunReason } from './jobs/archive-job.js';
 import { callSafely } from './jobs/caller-callbacks.js';
@@ -54,24 +55,7 @@ export interface ArchiveEvents {
   shipping: [ShippingEvent];
 }
 
-/** One archive of `verifyAll`: its report, or why it could not be verified. */
-export interface VerifiedArchive {
-  archiveId: string | null;
-  source: string;
-  /** The copy verified (a path, or a remote copy's location). */
-  file: string | null;
-  ok: boolean;
-  report: VerifyReport | null;
-  error: { code: string; message: string } | null;
-}
-
-export interface VerifyAllReport {
-  /** Every archive verified and found whole, every source listed. */
-  ok: boolean;
-  archives: VerifiedArchive[];
-  /** Sources that could not be listed: their archives were not verified. */
-  unreachable: Array<{ source: string; error: { code: string; message: string } }>;
-}
+export type { VerifiedArchive, VerifiedById, VerifyAllReport } from './copies/verify-copies.js';
 
 /** Where a repair writes its copy by default: a folder beside the archive (listings read only the archive directory's own files). */
 const REPAIRED_DIR = 'repaired';
@@ -259,10 +243,23 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return downloadAsStored(id, copies, target, this);
   }
 
-  /** Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. */
-  async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
+  /**
+   * Verifies an archive by id (the local copy, else the first remote copy, downloaded) or by file path. A copy
+   * that fails is followed by the next sources' copies (of `source`'s), until one is whole (`otherCopies`, `wholeOn`).
+   */
+  async verify(idOrFile: string, opts: { onProgress?: ProgressListener; source?: string } & VerifyIdentityOptions = {}): Promise<VerifiedById> {
     const listing = await this.scan().catch((): MergedListing => ({ archives: [], unreadable: [], unreachable: [] }));
-    return this.verifyOne(idOrFile, listing.archives, await this.verifyKeys(opts), opts, listing.unreachable, listing.unreadable);
+    const keys = await this.verifyKeys(opts);
+    const report = await this.verifyOne(idOrFile, listing.archives, keys, opts, listing.unreachable, listing.unreadable);
+    const entry = report.ok || namesFile(idOrFile) ? undefined : listing.archives.find((a) => a.manifest.archiveId === idOrFile);
+    if (!entry) return report;
+    const first: VerifiedArchive = { archiveId: idOrFile, source: entry.copies.find((c) => c.location === report.file)?.source ?? LOCAL_SOURCE, file: report.file, ok: false, report, error: null };
+    const otherCopies = await followFailed(entry, first, this.order(opts.source), this.copyCheck(keys, listing.archives, opts));
+    return otherCopies.length === 0 ? report : { ...report, source: first.source, otherCopies, ...(first.wholeOn !== undefined ? { wholeOn: first.wholeOn } : {}) };
+  }
+
+  private copyCheck(keys: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, neighbours: CatalogArchive[], opts: { onProgress?: ProgressListener }): CopyCheck {
+    return { sources: this.sources, archiveDir: this.archiveDir, verify: { ...keys, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) } };
   }
 
   /**
@@ -274,35 +271,32 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const keys = await this.verifyKeys(opts);
     const archives: VerifiedArchive[] = [];
-    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string, source = opts.source): Promise<VerifiedArchive> => {
-      let v: VerifiedArchive;
-      try {
-        const report = await this.verifyOne(target, listing.archives, keys, { ...opts, ...(source !== undefined ? { source } : {}) }, listing.unreachable);
-        // The archive asked for, not the one a copy under its id turned out to hold.
-        v = { archiveId: archiveId ?? report.archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null };
-      } catch (err) {
-        if (!isBriError(err)) throw err;
-        v = { archiveId, source: source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } };
-      }
+    const push = (v: VerifiedArchive) => {
       archives.push(v);
       opts.onVerified?.(v);
       return v;
     };
+    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string): Promise<VerifiedArchive> => {
+      try {
+        const report = await this.verifyOne(target, listing.archives, keys, opts, listing.unreachable);
+        // The archive asked for, not the one a copy under its id turned out to hold.
+        return push({ archiveId: archiveId ?? report.archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null });
+      } catch (err) {
+        if (!isBriError(err)) throw err;
+        return push({ archiveId, source: opts.source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } });
+      }
+    };
+    const check = this.copyCheck(keys, listing.archives, opts);
     for (const a of listing.archives) {
       const v = await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
-      // A damaged local copy is not the archive's last word: the next source's copy is verified too, as it is stored.
-      const next = opts.source === undefined && !v.ok && v.source === LOCAL_SOURCE ? a.copies.find((c) => c.source !== LOCAL_SOURCE) : undefined;
-      if (next) await one(a.manifest.archiveId, a.manifest.archiveId, () => next.source, next.source);
+      // A failed copy is not the archive's last word: the next sources' copies are verified too, as they are stored, until one is whole.
+      if (!v.ok) await followFailed(a, v, this.order(opts.source), check, push);
     }
     for (const u of listing.unreadable) {
       // A file whose manifest does not read is verified by its bytes; an entry that is not where an archive goes (misnamed, a link to nothing) fails as it is.
       if (u.source === LOCAL_SOURCE && archives.some((v) => v.file === u.location)) continue; // verified already, by its id
       if (u.source === LOCAL_SOURCE && u.error.details?.misplaced !== true) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
-      else {
-        const v: VerifiedArchive = { archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } };
-        archives.push(v);
-        opts.onVerified?.(v);
-      }
+      else push({ archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } });
     }
     const unreachable = listing.unreachable.map((f) => ({ source: f.source, error: { code: f.error.code, message: f.error.message } }));
     return { ok: unreachable.length === 0 && archives.every((v) => v.ok), archives, unreachable };

@@ -6,8 +6,10 @@
  * says the remote holds that very file. A source that cannot be listed is
  * reported, not fatal: the others still answer.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { fileIdentity, isColdObject } from '../../remote/index.js';
 import type { Manifest } from '../../format/manifest.js';
@@ -16,8 +18,8 @@ import { missingLocalSource, scanArchiveDir, type LocalArchive } from './local-c
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { par2Repairer } from '../package/repairer.js';
 import { isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
-import { manifestOfDamagedCopy } from './damaged.js';
-import { sweepScratch } from '../package/scratch.js';
+import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
+import { repairArchive } from '../package/recovery.js';
 import { MAX_MANIFEST_BYTES, readManifest, readManifestFrom } from '../package/reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
 
@@ -248,4 +250,29 @@ export function notFoundUnlessUnread(notFound: BriError, unread: ReadonlyArray<S
     details: { ...notFound.details, unreachable: unread.map((u) => ({ source: u.source, code: u.error.code })) },
     cause: first.error,
   });
+}
+
+/**
+ * The manifest of a remote copy whose first bytes are damaged. A listing reads a remote copy's manifest
+ * from a ranged GET; when that fails its checks, the copy is not given up: like a local copy, it is fetched
+ * whole and repaired with its own PAR2 data, and its manifest read from the repaired bytes, so that it can be
+ * planned from and restored (the restore repairs it again before use). Both files are scratch files beside
+ * the archive directory, removed before this returns. Throws (ARCHIVE_CORRUPTED, REMOTE_ERROR...) when the
+ * copy cannot be fetched or repaired.
+ */
+async function manifestOfDamagedCopy(remote: RemoteSource, key: string, archiveDir: string): Promise<Manifest> {
+  // The archive directory may not exist yet (a restore into an empty place): beside it, then.
+  const dir = await existingDir(archiveDir);
+  await sweepScratch(dir);
+  const name = path.basename(key);
+  const copy = scratchPath(dir, `download-${name}-from-${remote.name}`);
+  const fixed = scratchPath(dir, `repaired-${name}`);
+  try {
+    await pipeline(await remote.store.get(key), fs.createWriteStream(copy, { mode: 0o600 }));
+    const r = await repairArchive(copy, fixed);
+    return await readManifest(r.repaired ? fixed : copy);
+  } finally {
+    await fsp.rm(copy, { force: true });
+    await fsp.rm(fixed, { force: true });
+  }
 }

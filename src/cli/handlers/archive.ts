@@ -1,7 +1,7 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
 import * as path from 'node:path';
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
-import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
+import { EXIT_OK, EXIT_REPAIRABLE, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
@@ -41,6 +41,29 @@ async function repairCommand(api: ArchiveApi, target: string, file: string | nul
   return `bri archive download ${target} ${path.join(api.archiveDir, `${target}.bri`)} --source ${s} (repairs it on the way), then ${replace}`;
 }
 
+/**
+ * The commands that replace failed copies of an archive from the whole one on `whole` (never the local copy: it is
+ * verified first): download it into the archive directory, then each failed remote copy is deleted and uploaded again.
+ */
+function replaceFrom(archiveDir: string, id: string, failed: readonly string[], whole: string): string {
+  const remotes = failed.filter((s) => s !== 'local');
+  const again = remotes.flatMap((s) => [`bri archive delete ${id} --source ${s}`, `bri archive upload ${id} --source ${s}`]);
+  return [`bri archive download ${id} ${path.join(archiveDir, `${id}.bri`)} --source ${whole}`, ...again].join(', then ');
+}
+
+/** What a verify answers of failed copies whose archive a later source holds whole: not lost, and how to mend them. */
+function wholeElsewhereLine(archiveDir: string, id: string, failed: ReadonlyArray<{ source: string }>, whole: string): string {
+  const bad = [...new Set(failed.map((f) => f.source))];
+  return `archive ${id} is whole on ${whole} (restore and download use it); to replace the failed ${bad.length > 1 ? 'copies' : 'copy'} (${bad.join(', ')}) from it: ${replaceFrom(archiveDir, id, bad, whole)}`;
+}
+
+/** Failed copies of archives whole on another source are mended, not lost: repairable's 24 at worst, whatever their own damage. */
+function verifyAllExitCode(r: Awaited<ReturnType<ArchiveApi['verifyAll']>>): number {
+  const rest = r.archives.filter((v) => v.ok || v.wholeOn === undefined);
+  const code = outcomeExitCode.archiveVerifyAll({ ...r, ok: r.unreachable.length === 0 && rest.every((v) => v.ok), archives: rest });
+  return code === EXIT_OK && !r.ok ? EXIT_REPAIRABLE : code;
+}
+
 const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
   readable: 'readable now',
   requested: 'restore requested',
@@ -76,8 +99,12 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
     const line = `${counts}${r.unreachable.length ? `; ${r.unreachable.length} sources not listed` : ''}`;
     if (r.ok) printLine(line, o);
     else process.stderr.write(line + '\n');
+    for (const id of new Set(r.archives.filter((v) => v.wholeOn !== undefined).map((v) => v.archiveId!))) {
+      const failed = r.archives.filter((v) => v.archiveId === id && v.wholeOn !== undefined);
+      process.stderr.write(`  ${wholeElsewhereLine(api.archiveDir, id, failed, failed[0]!.wholeOn!)}\n`);
+    }
   }
-  return outcomeExitCode.archiveVerifyAll(r);
+  return verifyAllExitCode(r);
 }
 
 /**
@@ -166,8 +193,14 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         process.stderr.write(`FAILED ${report.file}${report.error ? ` [${report.error.code}]` : ''}\n`);
         for (const p of report.problems) process.stderr.write(`  ${p}\n`);
         if (report.repairable) process.stderr.write(`  to repair it: ${await repairCommand(api, o.target, report.file)}\n`);
+        for (const v of report.otherCopies ?? []) {
+          if (v.ok) printLine(`OK ${o.target} on ${v.source} (${v.file}): ${checkedText(v.report!.checked)}`, o);
+          else process.stderr.write(`FAILED ${v.file} (${v.source})\n${(v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`]).map((p) => `  ${p}\n`).join('')}`);
+        }
+        const failed = [{ source: report.source ?? 'local' }, ...(report.otherCopies ?? []).filter((v) => !v.ok)];
+        if (report.wholeOn !== undefined) process.stderr.write(`${wholeElsewhereLine(api.archiveDir, o.target, failed, report.wholeOn)}\n`);
       }
-      return outcomeExitCode.archiveVerify(report);
+      return report.ok ? EXIT_OK : report.wholeOn !== undefined ? EXIT_REPAIRABLE : outcomeExitCode.archiveVerify(report);
     }),
 
   'archive delete': (o) =>
