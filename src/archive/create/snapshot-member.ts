@@ -7,7 +7,7 @@ import { ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { SNAPSHOT_MEMBER } from '../../format/manifest.js';
 import type { DbState } from '../../format/state.js';
-import { recover } from '../../store/recovery.js';
+import { recover, isColdValueUnknown } from '../../store/recovery.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import type { AgeRecipients } from '../crypto/age-keys.js';
 import { compressSealed } from './encrypt-member.js';
@@ -46,6 +46,8 @@ export async function endStateOfDir(dataDir: string, key: EncryptionKey | undefi
   } catch (err) {
     // An encrypted directory without its key: the archive is still made, its seed from the replay when there is one.
     if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING) || isBriError(err, ErrorCodes.DECRYPTION_FAILED)) return null;
+    // A cold file written after the archive's end (an eviction since the seal): the directory cannot tell the state then, the replay can.
+    if (isColdValueUnknown(err)) return null;
     throw err;
   }
 }
