@@ -17,7 +17,7 @@ import { changingArchives, type ArchiveHost } from './archive-host.js';
 import type { ParsedArchiveConfig } from './config.js';
 import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
 import { archiveFileInput, downloadAsStored, idOfFile, namedAs, namesFile, noLocalFile, notFound, repairAsStored, repairInto, unreadableCopiesOf, unreadableDeleteRefused, unreadableNotVerified, verifyAsStored } from './copies/id-lookup.js';
-import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopy, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
+import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopies, verifyLocalCopy, verifyRemoteCopy, type DeletedCopies, type DownloadedArchive } from './copies/copy-ops.js';
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { statsScope } from './rekey/rekey-scope.js';
@@ -203,11 +203,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
       }
     }
     const warnings = entry && readable.length > 0 ? await refuseLoss(entry, readable, await readArchiveState(this.host.dataDir).catch(() => null), { sources: this.sources, archiveDir: this.archiveDir, unreachable: listing.unreachable, archives: listing.archives, force: opts.force === true }) : [];
-    const deleted: DeletedCopies['deleted'] = [];
-    for (const copy of doomed) {
-      await removeCopy(copy, id, this.sources, this.archiveDir);
-      deleted.push({ source: copy.source, location: copy.location });
-    }
+    const deleted = await removeCopies(doomed, id, this.sources, this.archiveDir);
     return { archiveId: id, deleted, ...(warnings.length ? { warnings } : {}) };
   }
 

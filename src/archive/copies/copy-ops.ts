@@ -4,7 +4,7 @@
  * copy through a temporary download (archive verify, restore verify).
  */
 import * as fsp from 'node:fs/promises';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes } from '../../errors.js';
 import * as path from 'node:path';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { readAllCopyRecords, removeCopyRecord } from './records.js';
@@ -47,6 +47,38 @@ export async function removeCopy(copy: ArchiveCopy, archiveId: string, sources: 
   // never a record of a copy that is gone (which would count as a copy for WAL cleanup and the chain).
   await removeCopyRecord(archiveDir, archiveId, copy.source);
   await sources.remote(copy.source)!.store.delete(archiveObjectKey(archiveId));
+}
+
+/**
+ * Removes each copy in turn; one that fails does not stop the others (each is a copy of its own, and the caller
+ * asked them all gone). When one failed, the error says what was deleted and what was not (details: `deleted`,
+ * `notDeleted`): a copy already gone must not read as "nothing happened". A lone failure is thrown as it is.
+ */
+export async function removeCopies(doomed: readonly ArchiveCopy[], archiveId: string, sources: ArchiveSources, archiveDir: string): Promise<DeletedCopies['deleted']> {
+  const deleted: DeletedCopies['deleted'] = [];
+  const failed: Array<{ copy: ArchiveCopy; error: BriError }> = [];
+  for (const copy of doomed) {
+    try {
+      await removeCopy(copy, archiveId, sources, archiveDir);
+      deleted.push({ source: copy.source, location: copy.location });
+    } catch (err) {
+      if (doomed.length === 1) throw err;
+      failed.push({ copy, error: asBriError(err, `deleting ${copy.source}'s copy of archive ${archiveId}`, copy.file) });
+    }
+  }
+  if (failed.length > 0) throw partlyDeleted(archiveId, deleted, failed);
+  return deleted;
+}
+
+function partlyDeleted(id: string, deleted: DeletedCopies['deleted'], failed: ReadonlyArray<{ copy: ArchiveCopy; error: BriError }>): BriError {
+  const first = failed[0]!.error;
+  const names = failed.map((f) => f.copy.source).join(', ');
+  const done = deleted.length > 0 ? `deleted ${deleted.map((d) => `${d.source} (${d.location})`).join(', ')}; ` : '';
+  return new BriError(first.code, `archive ${id} was ${deleted.length > 0 ? 'partly' : 'not'} deleted: ${done}not deleted ${failed.map((f) => `${f.copy.source} (${f.copy.location}): ${f.error.message}`).join('; ')}`, {
+    hint: `${first.hint ? `${first.hint} ` : ''}${names} still ${failed.length > 1 ? 'hold their copies' : 'holds its copy'}: \`bri archive delete ${id} --source ${failed[0]!.copy.source}\` deletes it once that works${deleted.length > 0 ? ' (--force if it is then the last copy of lines no longer in wal/)' : ''}.`,
+    details: { archiveId: id, deleted, notDeleted: failed.map((f) => ({ source: f.copy.source, location: f.copy.location, code: f.error.code, message: f.error.message })) },
+    cause: first,
+  });
 }
 
 /** Puts a fetched copy at `target` (scratch file beside it, fsync, rename, directory fsync) and removes the fetch's scratch files. */
