@@ -6,7 +6,7 @@ import { CommanderError, type Command } from 'commander';
 import { BriError, ErrorCodes, isBriError, typedIoError } from '../errors.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import type { Runner } from './options.js';
-import { printError } from './output.js';
+import { printError, printWarning } from './output.js';
 import { outputError, stdoutFailure } from './stdio.js';
 import { createProgram, runHandler } from './program.js';
 
@@ -79,7 +79,20 @@ function watchOutput(): () => Promise<unknown> {
   return () => new Promise((resolve) => process.stdout.write('', (err) => setImmediate(() => resolve(failed ?? gone(err)))));
 }
 
+/**
+ * Process warnings in the CLI's own form: a BRI_* one (a failed onError hook) as every warning the CLI says (under
+ * --json one JSON line, so that stderr stays JSON); Node's own as Node says them.
+ */
+function sayProcessWarnings(json: boolean): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: string }) => {
+    if (w.code?.startsWith('BRI_')) printWarning(w.message, json, { code: w.code });
+    else process.stderr.write(`(node:${process.pid}) ${w.code ? `[${w.code}] ` : ''}${w.name}: ${w.message}\n`);
+  });
+}
+
 if (isMain()) {
+  sayProcessWarnings(process.argv.includes('--json'));
   const outputFailure = watchOutput();
   const code = await run(process.argv.slice(2));
   // A file behind stdout is written by stdio.ts, which knows how much got there; a pipe by Node's stream.

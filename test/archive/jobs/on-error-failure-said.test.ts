@@ -82,5 +82,13 @@ describe('an onError hook that fails', () => {
     const r = await runCli(['archive', 'create', '-d', dataDir, '--config', configFile]);
     expect(r.stderr).toContain('afterArchive');
     expect(r.stderr).toMatch(/hook failed: onError: .*exited with 7: PAGER-UNREACHABLE/);
+    expect(r.stderr).not.toMatch(/\(node:\d+\)/);
+    // Under --json, stderr holds JSON documents only: the warning is one of them.
+    const more = await createDB({ storeConfig: { dataDir } });
+    await more.set('B', { v: 2 });
+    await more.close();
+    const json = await runCli(['archive', 'create', '-d', dataDir, '--config', configFile, '--json']);
+    const docs = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { warning?: { message: string; code?: string } });
+    expect(docs).toEqual(expect.arrayContaining([{ warning: expect.objectContaining({ code: 'BRI_HOOK_FAILED', message: expect.stringMatching(/hook failed: onError/) }) }]));
   });
 });
