@@ -17,8 +17,6 @@ export async function writeArchivePackage(
   stageDir: string,
   recovery: RecoveryWriter | undefined,
   emit: (phase: 'recovery', done: number, total: number) => void,
-  // Once the WAL's byte count, which the recovery phase was given as its own; kept so that callers passing it still build.
-  _walBytes?: number,
 ): Promise<{ path: string; bytes: number; manifest: Manifest }> {
   const checksums = formatChecksums(Object.entries(manifest.integrity.members));
   if (recovery) {

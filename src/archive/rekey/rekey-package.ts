@@ -113,7 +113,7 @@ export async function rekeyPackage(file: string, stageDir: string, identity: Age
   next.encryption = { scheme: 'age', recipients: [...to.recipients], passphrase: to.passphrase !== undefined };
   next.errorCorrection = { ...next.errorCorrection, enabled: recovery !== undefined, algorithm: recovery ? 'par2' : null, redundancy: recovery?.redundancy ?? 0, blockSize: null, recoveryBlockCount: null };
   const segments = next.contents.segments.map((s) => ({ file: s.file, stagedPath: stored(s.file).path, compressedSize: s.compressedSize }));
-  const written = await writeArchivePackage(next, snap.path, segments, stageDir, recovery, () => undefined, 0);
+  const written = await writeArchivePackage(next, snap.path, segments, stageDir, recovery, () => undefined);
   for (const s of staged.values()) await fsp.rm(s.path, { force: true });
   // Whatever is written, its own reader must accept: the new file is verified as stored before it replaces anything.
   const after = await verifyArchive(written.path, {});

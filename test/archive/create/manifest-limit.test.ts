@@ -85,7 +85,7 @@ it('a manifest over the readers\' limit is refused before any package is written
   const huge: Manifest = { ...a.manifest, contents: { ...a.manifest.contents, segments: many } };
   const stageDir = path.join(root, 'stage');
   await fsp.mkdir(stageDir);
-  const err = await writeArchivePackage(huge, a.file, [], stageDir, undefined, () => undefined, 0).catch((e: unknown) => e);
+  const err = await writeArchivePackage(huge, a.file, [], stageDir, undefined, () => undefined).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'ARCHIVE_ERROR', message: expect.stringMatching(/over the 16777216 its readers accept/) });
   expect(await fsp.readdir(stageDir)).toEqual([]);
 });
