@@ -1,4 +1,6 @@
 /** Figures about a data directory: segments, lines, bytes, snapshot line, operations by type. */
+import * as path from 'node:path';
+import { typedIoError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import type { OperationAction } from '../format/operation.js';
 import { parseWalLine } from '../format/wal-line.js';
@@ -34,7 +36,19 @@ export interface DataDirStats {
   encrypted: boolean;
 }
 
+/**
+ * The figures of `dataDir`. A failed system call (a segment of another user, an unreadable wal/) is an IO_ERROR
+ * naming the path at fault with what to do, as createDB says it: this is exported, and no raw errno error may leave.
+ */
 export async function collectStats(dataDir: string, key?: EncryptionKey): Promise<DataDirStats> {
+  try {
+    return await gatherStats(dataDir, key);
+  } catch (err) {
+    throw typedIoError(err, `reading the data directory ${path.resolve(dataDir)}`);
+  }
+}
+
+async function gatherStats(dataDir: string, key?: EncryptionKey): Promise<DataDirStats> {
   // A cleanup that committed but did not finish (the next open finishes it): its segments are counted out, as the snapshot's walLine already is.
   const leaving = await segmentsBeingRemoved(dataDir);
   const segments = (await listSegments(dataDir)).filter((seg) => !leaving.has(seg.name));

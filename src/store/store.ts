@@ -4,7 +4,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, withTypedIoErrors } from '../errors.js';
+import { BriError, ErrorCodes, typedIoError, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { assertStorableName, decodeJss, encodeJss } from '../format/jss.js';
 import { assertWritableOperation, encodeOperation, type Operation } from '../format/operation.js';
@@ -17,11 +17,10 @@ import { DEFAULT_WAL_SEGMENT_SIZE, SNAPSHOT_FILE, SNAPSHOT_TMP, WAL_DIR } from '
 import { acquireLock, type DirLock } from './lock/dir-lock.js';
 import { recover, type RecoveryResult } from './recovery.js';
 import { assertDataDir } from './data-dir.js';
-import { assertStoreConfig, type StoreConfig } from './store-config.js';
+import { assertStoreConfig, resolveEncryptionKey, type StoreConfig } from './store-config.js';
 import { fixWalTail } from './wal/tail.js';
 import { readArchiveState } from './archive-state.js';
 import { dropObsoleteCold } from './cold-tier.js';
-import { resolveEncryptionKey } from './store-config.js';
 import { recoverInterruptedRestore } from './dir-swap.js';
 import { WalWriter, type AppendListener, type RotateResult } from './wal/wal-writer.js';
 import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
@@ -75,10 +74,18 @@ export class BriStore {
     this.snapshotLine = recovery.snapshot?.walLine ?? 0;
   }
 
-  /** Opens (or creates) a data directory: lock, recovery, then the WAL writer. A bad option is CONFIG_INVALID before anything is touched. */
+  /**
+   * Opens (or creates) a data directory: lock, recovery, then the WAL writer. A bad option is CONFIG_INVALID before
+   * anything is touched; a failed system call (a segment of another user, a read-only disk) an IO_ERROR naming the path.
+   */
   static async open(config: StoreConfig): Promise<BriStore> {
     assertStoreConfig(config);
     const dataDir = path.resolve(config.dataDir);
+    // Exported on its own (createDB is not the only caller): no raw errno error may leave it.
+    return BriStore.openAt(dataDir, config).catch((err: unknown) => Promise.reject(typedIoError(err, `opening the data directory ${dataDir}`)));
+  }
+
+  private static async openAt(dataDir: string, config: StoreConfig): Promise<BriStore> {
     // A restore into this directory that a crash interrupted is finished (or rolled back) first.
     await recoverInterruptedRestore(dataDir);
     await assertDataDir(dataDir, config.createIfMissing ?? true);
@@ -110,15 +117,8 @@ export class BriStore {
       // must not stamp a new line inside a range a restore takes as complete.
       const sealedAt = (await readArchiveState(dataDir).catch(() => null))?.last?.sealedAt;
       if (sealedAt !== undefined) writer.stampAfter(sealedAt);
-      return new BriStore(
-        dataDir,
-        { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true },
-        key,
-        lock,
-        writer,
-        rec.state,
-        rec,
-      );
+      const settings = { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true };
+      return new BriStore(dataDir, settings, key, lock, writer, rec.state, rec);
     } catch (err) {
       await lock.release();
       throw err;

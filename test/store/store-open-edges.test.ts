@@ -1,0 +1,77 @@
+/**
+ * The store's open and close at their edges, as an API caller meets them: the exported BriStore.open and
+ * collectStats on a directory the app cannot fully read (raw EACCES errors before: no code, no hint).
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../src/db.js';
+import { APP_GID, APP_UID, chownTree, isRoot, NEEDS_ROOT, openToApp } from '../support/app-user.js';
+import { REPO_ROOT } from '../support/child.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-store-open-edges-');
+
+interface Said {
+  name?: string;
+  code?: string;
+  message?: string;
+  hint?: string;
+  details?: Record<string, unknown>;
+  ok?: true;
+}
+
+/** Runs `body` (an async module body whose `store` is src/store/store.ts, `stats` src/store/stats.ts) as nobody: what it threw, or ok. */
+function asApp(body: string): Promise<Said> {
+  const imports = `const store = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/store/store.ts'))}); const stats = await import(${JSON.stringify(path.join(REPO_ROOT, 'src/store/stats.ts'))});`;
+  const code = `${imports}\ntry { ${body}; console.log(JSON.stringify({ ok: true })); }\ncatch (e) { console.log(JSON.stringify({ name: e?.name, code: e?.code, message: e?.message, hint: e?.hint, details: e?.details })); }`;
+  const argv = ['setpriv', `--reuid=${APP_UID}`, `--regid=${APP_GID}`, '--clear-groups', process.execPath, '--import', 'tsx', '--input-type=module', '-e', code];
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', () => resolve(JSON.parse(stdout.trim().split('\n').pop() || '{}') as Said));
+  });
+}
+
+/** The app's data directory (nobody's) of two segments or more, its oldest segment made unreadable (mode 000). */
+async function dataDirWithUnreadableSegment(): Promise<{ dataDir: string; segment: string }> {
+  const root = await tmp();
+  openToApp(root);
+  const dataDir = path.join(root, 'data');
+  const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 256 } });
+  for (let i = 0; i < 8; i++) await db.set(`K${i}`, { i, pad: 'x'.repeat(40) });
+  await db.close();
+  chownTree(dataDir);
+  const segments = fs.readdirSync(path.join(dataDir, 'wal')).filter((n) => n.endsWith('.wal')).sort();
+  expect(segments.length).toBeGreaterThan(1);
+  const segment = path.join(dataDir, 'wal', segments[0]!);
+  fs.chmodSync(segment, 0o000);
+  return { dataDir, segment };
+}
+
+function expectPermissionError(said: Said, at: string): void {
+  const shown = JSON.stringify(said);
+  expect(said.name, shown).toBe('BriError');
+  expect(said.code, shown).toBe('IO_ERROR');
+  expect(said.details, shown).toMatchObject({ errno: 'EACCES', path: at });
+  expect(said.hint, shown).toContain(`No permission for ${at}`);
+}
+
+describe.skipIf(!isRoot)(`a data directory the app cannot fully read${NEEDS_ROOT}`, () => {
+  it('BriStore.open (exported on its own) answers an unreadable segment with IO_ERROR naming it and the permission hint', async () => {
+    const { dataDir, segment } = await dataDirWithUnreadableSegment();
+    const said = await asApp(`const s = await store.BriStore.open({ dataDir: ${JSON.stringify(dataDir)} }); await s.close()`);
+    expectPermissionError(said, segment);
+    expect(said.message).toContain(`opening the data directory ${dataDir}`);
+  }, 60_000);
+
+  it('collectStats answers an unreadable segment with IO_ERROR naming it and the permission hint', async () => {
+    const { dataDir, segment } = await dataDirWithUnreadableSegment();
+    const said = await asApp(`await stats.collectStats(${JSON.stringify(dataDir)})`);
+    expectPermissionError(said, segment);
+    expect(said.message).toContain(`reading the data directory ${dataDir}`);
+  }, 60_000);
+});
