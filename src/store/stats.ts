@@ -5,7 +5,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import type { OperationAction } from '../format/operation.js';
 import { parseWalLine } from '../format/wal-line.js';
 import { readSnapshot } from './snapshot-store.js';
-import { listColdFiles } from './cold-tier.js';
+import { coldKeysOnDisk } from './cold-tier.js';
 import { listSegments } from './layout.js';
 import { isEncryptedEntry, lineOperation } from './wal/wal-entry.js';
 import { readSegmentLines } from './wal/wal-reader.js';
@@ -106,7 +106,8 @@ async function gatherStats(dataDir: string, key?: EncryptionKey): Promise<DataDi
     invalidLines,
     snapshot,
     linesToReplay: Math.max(0, totalLines - (snapshot?.walLine ?? 0)),
-    coldDocuments: (await listColdFiles(dataDir)).length,
+    // Documents, not files: cold/POST/abc.jss and cold/POST/POST_abc.jss both hold POST_abc.
+    coldDocuments: (await coldKeysOnDisk(dataDir)).size,
     firstTimestamp,
     lastTimestamp,
     byOperation: opsKnown ? byOperation : null,

@@ -1,6 +1,7 @@
 /**
  * The store's open and close at their edges, as an API caller meets them: the exported BriStore.open and
- * collectStats on a directory the app cannot fully read (raw EACCES errors before: no code, no hint).
+ * collectStats on a directory the app cannot fully read (raw EACCES errors before: no code, no hint); the cold
+ * documents `data stats` counts.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -9,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { APP_GID, APP_UID, chownTree, isRoot, NEEDS_ROOT, openToApp } from '../support/app-user.js';
 import { REPO_ROOT } from '../support/child.js';
+import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-store-open-edges-');
@@ -74,4 +76,20 @@ describe.skipIf(!isRoot)(`a data directory the app cannot fully read${NEEDS_ROOT
     expectPermissionError(said, segment);
     expect(said.message).toContain(`reading the data directory ${dataDir}`);
   }, 60_000);
+});
+
+describe('data stats', () => {
+  it('counts cold documents, not cold files: two files that name one key (cold/POST/abc.jss and cold/POST/POST_abc.jss) are one document', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('USER_1', { a: 1 });
+    await db.close();
+    for (const rel of ['cold/POST/abc.jss', 'cold/POST/POST_abc.jss', 'cold/POST/def.jss']) {
+      fs.mkdirSync(path.dirname(path.join(dataDir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dataDir, rel), '{"title":"t"}');
+    }
+    const r = await runCli(['data', 'stats', '-d', dataDir, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { coldDocuments: number }).coldDocuments).toBe(2);
+  });
 });
