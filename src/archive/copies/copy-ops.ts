@@ -184,11 +184,18 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
     : `this is the only copy of archive ${m.archiveId}`;
   throw new BriError(ErrorCodes.USAGE, `${why}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
     hint:
-      remaining.length > 0 ? `Repair the other copy first (\`bri archive repair ${m.archiveId} --in-place\`, or download a whole one), or pass --force to delete it anyway.`
+      remaining.length > 0 ? `${mendFirst(m.archiveId, remaining, where.archiveDir)}, or pass --force to delete it anyway.`
       : doomed.length > 1 ? `Pass --force (force: true) to delete them all anyway, or delete one source's copy only (--source).`
       : 'Pass --force (force: true) to delete it anyway, or keep another copy first (`bri archive upload`).',
     details: { archiveId: m.archiveId },
   });
+}
+
+/** What makes a whole copy stay before a delete: the local copy repaired in place, else one fetched (and repaired) into the archive directory. */
+function mendFirst(id: string, remaining: readonly ArchiveCopy[], archiveDir: string): string {
+  if (remaining.some((c) => c.source === LOCAL_SOURCE)) return `Repair the local copy first (\`bri archive repair ${id} --in-place\`, or download a whole one over it)`;
+  const from = remaining[0]!.source;
+  return `Put a whole copy in the archive directory first (\`bri archive download ${id} ${path.join(archiveDir, `${id}.bri`)} --source ${from}\` repairs ${from}'s on the way)`;
 }
 
 /** Deleting the last copy of lines a later archive does not hold: no archive has them now, and WAL cleanup stops before them. */

@@ -214,7 +214,8 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });
     }
   }
-  throw noGoodCopy(id, skipped);
+  // Sources this fetch was not asked to try (--source) may hold a whole copy: "every copy failed" would be false.
+  throw noGoodCopy(id, skipped, opts.sources.order.filter((s) => !opts.order.includes(s)));
 }
 
 /** Failures to get a copy at all (the network, the source, the disk, a cancel): nothing is known about the copy itself. */
@@ -226,7 +227,7 @@ const NOT_FETCHED: ReadonlySet<string> = new Set([ErrorCodes.REMOTE_ERROR, Error
  * connection cut, a source down), none found damaged, are the sources' failure (REMOTE_ERROR when they
  * are all the remotes'): trying again may well work; no copy anywhere is ARCHIVE_NOT_FOUND.
  */
-function noGoodCopy(id: string, skipped: SourceProblem[]): BriError {
+function noGoodCopy(id: string, skipped: SourceProblem[], untried: readonly string[]): BriError {
   const failed = skipped.filter((p) => p.code !== ErrorCodes.ARCHIVE_NOT_FOUND);
   const damaged = failed.some((p) => p.code !== undefined && !NOT_FETCHED.has(p.code));
   const remote = failed.every((p) => p.code?.startsWith('REMOTE_'));
@@ -234,6 +235,8 @@ function noGoodCopy(id: string, skipped: SourceProblem[]): BriError {
   const hint =
     failed.length === 0
       ? 'No source holds it; `bri archive list` shows where each archive is.'
+      : damaged && untried.length > 0
+        ? `Only ${skipped.map((p) => p.source).join(', ')} ${skipped.length > 1 ? 'were' : 'was'} tried: ${untried.join(', ')} may hold a whole copy (\`bri archive list\` shows where the copies are; with no --source every source is tried in turn).`
       : damaged
         ? 'Every copy failed; `bri archive verify` and `bri archive repair` on a copy may tell more, or restore an earlier archive.'
         : "No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.";
