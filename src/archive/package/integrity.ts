@@ -326,7 +326,10 @@ export async function checkArchiveBytes(
   const set = 'set' in found ? found.set : null;
   let recoveryProblem = await recoveryProblemOf(file, layout, manifest, set);
   if (!set && withEc && recoveryProblem === null) {
-    recoveryProblem = layout.prefixBytes !== null && !layout.recovery ? 'recovery.par2 is missing' : `recovery.par2 cannot be used: ${(found as { why: string }).why}`;
+    const why = (found as { why: string }).why;
+    // Without a manifest nothing says whether the archive was made with recovery data: both are said.
+    if (manifest === null && layout.recovery === null) recoveryProblem = `no recovery data found (an archive made without PAR2, or its recovery.par2 lost too): ${why}`;
+    else recoveryProblem = layout.prefixBytes !== null && !layout.recovery ? 'recovery.par2 is missing' : `recovery.par2 cannot be used: ${why}`;
   }
   if ('set' in found) {
     const v = found.verified;

@@ -24,4 +24,20 @@ describe('archive repair beyond repair', () => {
     expect(repaired.code, repaired.stderr).toBe(21);
     expect(fs.existsSync(path.join(dataDir, 'archives', 'repaired'))).toBe(false);
   });
+
+  it('an archive made without recovery data whose manifest is damaged: verify says no recovery data was found, not that its PAR2 data is damaged', async () => {
+    const r = await root();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { errorCorrection: { enabled: false }, compression: { level: 1 } } } });
+    await db.set('A', { v: 1 });
+    const { archiveId, file } = await db.archive.create();
+    await db.close();
+    const bytes = await fsp.readFile(file);
+    const at = bytes.indexOf('"archiveId"') + 20;
+    bytes[at] = bytes[at]! ^ 0xff;
+    await fsp.writeFile(file, bytes);
+    const verified = await runCli(['archive', 'verify', archiveId, '-d', dataDir]);
+    expect(verified.code).not.toBe(0);
+    expect(verified.stdout + verified.stderr).toMatch(/no recovery data found \(an archive made without PAR2/);
+  });
 });
