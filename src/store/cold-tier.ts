@@ -4,6 +4,7 @@
  * encrypted as a whole with encryption at rest. The key is `<TYPE>_<id>` unless the
  * file name already carries the `<TYPE>_` prefix.
  */
+import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { decryptText, looksEncrypted, type EncryptionKey } from '../format/encryption.js';
@@ -15,6 +16,13 @@ export interface ColdDocument {
   value: string;
   /** Path relative to the data directory. */
   file: string;
+}
+
+/** One key that two cold files name (`<id>.jss` and `<TYPE>_<id>.jss`): the one read, and the ones left unread. */
+export interface ColdDuplicate {
+  key: string;
+  served: string;
+  ignored: string[];
 }
 
 export function coldKey(type: string, fileName: string): string {
@@ -30,20 +38,43 @@ export function coldFileOf(key: string): string {
 
 /** Lists the cold-tier files (relative paths), without reading them. */
 export async function listColdFiles(dataDir: string): Promise<string[]> {
+  return (await scanColdTier(dataDir)).files;
+}
+
+async function scanColdTier(dataDir: string): Promise<{ files: string[] }> {
   const root = path.join(dataDir, COLD_DIR);
-  let types: string[];
+  let entries: Dirent[];
   try {
-    types = (await fsp.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    entries = await fsp.readdir(root, { withFileTypes: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [] };
     throw err;
   }
-  const out: string[] = [];
-  for (const type of types.sort()) {
-    const files = await fsp.readdir(path.join(root, type), { withFileTypes: true });
-    for (const f of files.filter((d) => d.isFile() && d.name.endsWith('.jss')).map((d) => d.name).sort()) {
-      out.push(path.posix.join(COLD_DIR, type, f));
-    }
+  const files: string[] = [];
+  for (const type of entries.filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    const inType = (await fsp.readdir(path.join(root, type), { withFileTypes: true })).filter((d) => d.name.endsWith('.jss'));
+    for (const f of inType.filter((d) => d.isFile()).sort(byName)) files.push(path.posix.join(COLD_DIR, type, f.name));
+  }
+  return { files };
+}
+
+function byName(a: Dirent, b: Dirent): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
+ * Keys that more than one cold file names. The file BRI writes and reads back (`cold/<TYPE>/<id>.jss`,
+ * coldFileOf) is the one served: BRI never reads the `<TYPE>_<id>.jss` spelling, so a document BRI
+ * evicted again went to its own name. When neither is BRI's name, the first in lexical order is.
+ */
+export function coldDuplicates(files: readonly string[]): ColdDuplicate[] {
+  const byKey = new Map<string, string[]>();
+  for (const rel of files) byKey.set(keyOfColdFile(rel), [...(byKey.get(keyOfColdFile(rel)) ?? []), rel]);
+  const out: ColdDuplicate[] = [];
+  for (const [key, rels] of byKey) {
+    if (rels.length < 2) continue;
+    const served = rels.includes(coldFileOf(key)) ? coldFileOf(key) : rels[0]!;
+    out.push({ key, served, ignored: rels.filter((r) => r !== served) });
   }
   return out;
 }
@@ -66,8 +97,10 @@ function keyOfColdFile(rel: string): string {
  * read with a wrong key, and the error says so.
  */
 export async function readColdTier(dataDir: string, key?: EncryptionKey, snapshotDecoded = false): Promise<ColdDocument[]> {
+  const { files } = await scanColdTier(dataDir);
+  const unread = new Set(coldDuplicates(files).flatMap((d) => d.ignored));
   const out: ColdDocument[] = [];
-  for (const rel of await listColdFiles(dataDir)) {
+  for (const rel of files.filter((f) => !unread.has(f))) {
     out.push({ key: keyOfColdFile(rel), value: await readColdText(dataDir, rel, key, snapshotDecoded), file: rel });
   }
   return out;

@@ -2,7 +2,9 @@
 import { isBriError } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { verifyChain, type ChainBreak, type ChainReport } from './wal/chain.js';
-import { coldFileOf, coldKeysOnDisk, readColdTier } from './cold-tier.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { coldDuplicates, coldFileOf, coldKeysOnDisk, listColdFiles, readColdTier, type ColdDuplicate } from './cold-tier.js';
 import { readSnapshot } from './snapshot-store.js';
 import { recover } from './recovery.js';
 import { readArchiveState } from './archive-state.js';
@@ -35,6 +37,8 @@ export interface DataDirReport {
     error?: string;
     /** Cold files missing: documents the WAL's lines 1..walLine hold that snapshot.jss left out and cold/ has no file for. */
     missing?: string[];
+    /** Keys two cold files name: the file the store reads, and the ones it leaves unread. */
+    duplicates?: ColdDuplicate[];
   };
   /** One sentence per problem found, the first bad line first. */
   problems: string[];
@@ -101,8 +105,8 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
     }
   }
 
-  const cold = await checkColdTier(dataDir, key, snapshotDecoded);
-  if (cold.error !== undefined) problems.push(`cold tier: ${cold.error}`);
+  const { cold, coldProblems } = await checkColdTier(dataDir, key, snapshotDecoded);
+  problems.push(...coldProblems.map((p) => `cold tier: ${p}`));
   if (missingCold.length > 0) {
     cold.ok = false;
     cold.missing = missingCold;
@@ -111,19 +115,37 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
   return { ok: problems.length === 0, dataDir, chain, snapshot, cold, problems };
 }
 
-/** Every cold file read, decrypted and parsed as the store's open reads it: the first that does not is named. */
-async function checkColdTier(dataDir: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<DataDirReport['cold']> {
+/**
+ * Every cold file read, decrypted and parsed as the store's open reads it: the first that does not is named.
+ * Said too: a key two files name (which one the store reads).
+ */
+async function checkColdTier(dataDir: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<{ cold: DataDirReport['cold']; coldProblems: string[] }> {
   const cold: DataDirReport['cold'] = { documents: 0, ok: true, checked: true };
+  const coldProblems: string[] = [];
   try {
     cold.documents = (await readColdTier(dataDir, key, snapshotDecoded)).length;
   } catch (err) {
     if (isBriError(err, 'ENCRYPTION_KEY_MISSING')) cold.checked = false;
     else {
-      cold.ok = false;
       cold.error = (err as Error).message;
+      coldProblems.push(cold.error);
     }
   }
-  return cold;
+  const duplicates = coldDuplicates(await listColdFiles(dataDir));
+  if (duplicates.length > 0) {
+    cold.duplicates = duplicates;
+    coldProblems.push(...(await Promise.all(duplicates.map((d) => duplicateColdFiles(dataDir, d)))));
+  }
+  cold.ok = coldProblems.length === 0;
+  return { cold, coldProblems };
+}
+
+async function duplicateColdFiles(dataDir: string, d: ColdDuplicate): Promise<string> {
+  const times = await Promise.all([d.served, ...d.ignored].map((rel) => fsp.stat(path.join(dataDir, rel)).then((s) => s.mtimeMs, () => 0)));
+  const newest = times.indexOf(Math.max(...times));
+  // By modification time only: a copy without -p resets it, so it is said, never acted on.
+  const newer = newest === 0 ? 'it is the newest of them' : `${d.ignored[newest - 1]} is the newest by its time`;
+  return `${[d.served, ...d.ignored].join(' and ')} ${d.ignored.length > 1 ? 'all' : 'both'} hold ${d.key}: the store reads ${d.served} (the name BRI writes and reads back) and leaves ${d.ignored.join(', ')} unread; ${newer}; keep the right document under ${d.served} and remove the other`;
 }
 
 /** Documents that snapshot.jss left out as evicted, whose cold files are gone: the store opens without them. */
