@@ -199,6 +199,8 @@ async function withArchiveAndRestore(options: CreateDBOptions, store: BriStore, 
     } catch (err) {
       return Promise.reject(err);
     }
+    // From the moment close() is called, as the README says: the jobs stopped first must not let a write in meanwhile.
+    store.refuseWrites();
     closing ??= closeAll().finally(() => {
       closing = null;
     });

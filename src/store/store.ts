@@ -54,6 +54,8 @@ export interface StoreInfo {
 export class BriStore {
   private closed = false;
   private closing: Promise<void> | null = null;
+  /** True from the moment a close is called (refuseWrites, close): a write then is refused, not acknowledged. */
+  private writesRefused = false;
   private snapshotLine: number;
   /** The state at the last seal (an archive's end), reused by the WAL cleanup that follows it. */
   private sealed: { localLine: number; text: readonly string[] } | null = null;
@@ -103,13 +105,7 @@ export class BriStore {
       if (tail.kind === 'cut') totalLines--;
       const last = rec.segments[rec.segments.length - 1];
       const writer = await WalWriter.open(
-        {
-          dataDir,
-          segmentSize: config.walSegmentSize ?? DEFAULT_WAL_SEGMENT_SIZE,
-          fsyncMode: config.fsyncMode ?? 'always',
-          batchIntervalMs: config.batchIntervalMs ?? 100,
-          encryptionKey: key,
-        },
+        { dataDir, segmentSize: config.walSegmentSize ?? DEFAULT_WAL_SEGMENT_SIZE, fsyncMode: config.fsyncMode ?? 'always', batchIntervalMs: config.batchIntervalMs ?? 100, encryptionKey: key },
         { segment: last?.index ?? 0, segmentBytes: 0, totalLines, lastPointer: rec.lastPointer },
       );
       if (rec.lastTimestamp !== null) writer.stampNotBefore(rec.lastTimestamp);
@@ -132,7 +128,7 @@ export class BriStore {
   private async write(op: Operation): Promise<WriteAck> {
     this.assertOpen();
     // From the moment close() is called: a write let in now would race the WAL's close (EBADF, or a write said failed yet durable).
-    if (this.closing !== null) throw new BriError(ErrorCodes.STORE_CLOSED, 'the database is closing', { hint: 'Write before calling close(), or open it again with createDB() once close() has resolved.' });
+    if (this.writesRefused) throw new BriError(ErrorCodes.STORE_CLOSED, 'the database is closing', { hint: 'Write before calling close(), or open it again with createDB() once close() has resolved.' });
     assertWritableOperation(op);
     // A key or set name the snapshot could not hold would make the directory unopenable at its next open.
     assertStorableName(op.target, op.action === 'SADD' || op.action === 'SREM' ? 'the set name' : 'the key');
@@ -350,21 +346,21 @@ export class BriStore {
   }
 
   info(): StoreInfo {
-    const pos = this.writer.position;
-    return {
-      dataDir: this.dataDir,
-      totalLines: pos.totalLines,
-      snapshotLine: this.snapshotLine,
-      segment: pos.segment,
-      lastPointer: pos.lastPointer,
-      documents: this.memory.documents.size,
-      collections: this.memory.collections.size,
-      encrypted: this.key !== undefined,
-    };
+    const { totalLines, segment, lastPointer } = this.writer.position;
+    const { documents, collections } = this.memory;
+    return { dataDir: this.dataDir, totalLines, snapshotLine: this.snapshotLine, segment, lastPointer, documents: documents.size, collections: collections.size, encrypted: this.key !== undefined };
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Refuses every write from now on (STORE_CLOSED), as close() does: db.close() calls it first, since it stops the
+   * archive's jobs and ships what is left before it closes the store, and a write let in meanwhile was acknowledged.
+   */
+  refuseWrites(): void {
+    this.writesRefused = true;
   }
 
   /**
@@ -374,6 +370,7 @@ export class BriStore {
   close(): Promise<void> {
     // `closed` turns true before the lock is released: a call then still waits for the release.
     if (this.closed && this.closing === null) return Promise.resolve();
+    this.writesRefused = true;
     // Two shutdown paths at once (signal handlers, a finally) each started a close: the second's snapshot
     // found the WAL writer closed (STORE_CLOSED), as db.close() once did.
     this.closing ??= this.closeOnce().finally(() => {

@@ -1,7 +1,7 @@
 /**
  * The store's open and close at their edges, as an API caller meets them: the exported BriStore.open and
  * collectStats on a directory the app cannot fully read (raw EACCES errors before: no code, no hint); the cold
- * documents `data stats` counts.
+ * documents `data stats` counts; a write issued once db.close() has begun.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -91,5 +91,21 @@ describe('data stats', () => {
     const r = await runCli(['data', 'stats', '-d', dataDir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { coldDocuments: number }).coldDocuments).toBe(2);
+  });
+});
+
+describe('db.close() with createDB', () => {
+  it('refuses a write issued after close() began with STORE_CLOSED (not acknowledged, not in the directory), as the bare store does', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const db = await createDB({ storeConfig: { dataDir, archive: { localDir: path.join(root, 'archives') } } });
+    await db.set('A', { v: 1 });
+    const closing = db.close();
+    await expect(db.set('LATE', { v: 2 })).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await expect(db.delete('A')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+    await closing;
+    const again = await createDB({ storeConfig: { dataDir } });
+    expect(again.keys()).toEqual(['A']);
+    await again.close();
   });
 });
