@@ -16,6 +16,8 @@ export interface ColdDocument {
   value: string;
   /** Path relative to the data directory. */
   file: string;
+  /** Whether the file was ciphertext (encryption at rest); a plaintext one in an encrypted directory is read all the same. */
+  encrypted: boolean;
 }
 
 /** One key that two cold files name (`<id>.jss` and `<TYPE>_<id>.jss`): the one read, and the ones left unread. */
@@ -101,14 +103,18 @@ export async function readColdTier(dataDir: string, key?: EncryptionKey, snapsho
   const unread = new Set(coldDuplicates(files).flatMap((d) => d.ignored));
   const out: ColdDocument[] = [];
   for (const rel of files.filter((f) => !unread.has(f))) {
-    out.push({ key: keyOfColdFile(rel), value: await readColdText(dataDir, rel, key, snapshotDecoded), file: rel });
+    out.push({ key: keyOfColdFile(rel), file: rel, ...(await readColdText(dataDir, rel, key, snapshotDecoded)) });
   }
   return out;
 }
 
-async function readColdText(dataDir: string, rel: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<string> {
+async function readColdText(dataDir: string, rel: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<{ value: string; encrypted: boolean }> {
   let text = await fsp.readFile(path.join(dataDir, rel), 'utf8');
-  if (looksEncrypted(text)) {
+  // A plaintext file under a key is read all the same: it holds a whole document (checked below), a directory that
+  // turned encryption on keeps its earlier evictions so, and refusing it would keep the whole database closed;
+  // `bri data verify` names it (unencrypted on disk, and not authenticated as ciphertext is).
+  const encrypted = looksEncrypted(text);
+  if (encrypted) {
     if (key === undefined) {
       throw new BriError(ErrorCodes.ENCRYPTION_KEY_MISSING, `cold document ${rel} is encrypted and no key was given`, {
         hint: 'Set BRI_ENCRYPTION_KEY (64 hex chars) or pass encryptionKey.',
@@ -129,7 +135,7 @@ async function readColdText(dataDir: string, rel: string, key: EncryptionKey | u
   }
   const value = text.replace(/\n$/, '');
   if (!holdsDocument(value)) throw coldFileDamaged(rel);
-  return value;
+  return { value, encrypted };
 }
 
 /** The first KiB of snapshot.jss only: whether the key had to open it. */

@@ -39,6 +39,8 @@ export interface DataDirReport {
     missing?: string[];
     /** Keys two cold files name: the file the store reads, and the ones it leaves unread. */
     duplicates?: ColdDuplicate[];
+    /** Cold files that are plaintext while a key was given (encryption at rest): read as documents, unencrypted on disk. */
+    plaintext?: string[];
   };
   /** One sentence per problem found, the first bad line first. */
   problems: string[];
@@ -117,13 +119,19 @@ export async function verifyDataDir(dataDir: string, key?: EncryptionKey, startP
 
 /**
  * Every cold file read, decrypted and parsed as the store's open reads it: the first that does not is named.
- * Said too: a key two files name (which one the store reads).
+ * Said too: a key two files name (which one the store reads), and plaintext files under a key.
  */
 async function checkColdTier(dataDir: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<{ cold: DataDirReport['cold']; coldProblems: string[] }> {
   const cold: DataDirReport['cold'] = { documents: 0, ok: true, checked: true };
   const coldProblems: string[] = [];
   try {
-    cold.documents = (await readColdTier(dataDir, key, snapshotDecoded)).length;
+    const docs = await readColdTier(dataDir, key, snapshotDecoded);
+    cold.documents = docs.length;
+    const plaintext = key === undefined ? [] : docs.filter((d) => !d.encrypted).map((d) => d.file);
+    if (plaintext.length > 0) {
+      cold.plaintext = plaintext;
+      coldProblems.push(plaintextColdFiles(plaintext));
+    }
   } catch (err) {
     if (isBriError(err, 'ENCRYPTION_KEY_MISSING')) cold.checked = false;
     else {
@@ -138,6 +146,11 @@ async function checkColdTier(dataDir: string, key: EncryptionKey | undefined, sn
   }
   cold.ok = coldProblems.length === 0;
   return { cold, coldProblems };
+}
+
+function plaintextColdFiles(files: string[]): string {
+  const more = files.length > 1 ? ` (and ${files.length - 1} more)` : '';
+  return `${files[0]} is not encrypted${more}, while the key says encryption at rest is on (BRI writes cold files encrypted): the store reads it as the document, which lies on disk in clear and unauthenticated; check that it is yours, and once a snapshot holds the document (the next one the store writes takes it, encrypted, and is read before cold/), remove the file`;
 }
 
 async function duplicateColdFiles(dataDir: string, d: ColdDuplicate): Promise<string> {

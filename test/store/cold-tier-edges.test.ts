@@ -1,14 +1,18 @@
 /**
- * Cold files the store met without a word: two files naming one key (one silently won).
+ * Cold files the store met without a word: two files naming one key (one silently won), and a plaintext file in an
+ * encrypted directory (loaded unsaid).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
+import { parseEncryptionKey } from '../../src/format/encryption.js';
 import { encodeJss } from '../../src/format/jss.js';
+import { decodeSnapshot, encodeSnapshot } from '../../src/format/snapshot-file.js';
 import { runCli } from '../support/cli.js';
-import { copyFixture, fixturesPresent } from '../support/fixtures.js';
+import { copyFixture, FIXTURE_KEY, fixturesPresent } from '../support/fixtures.js';
 
+const KEY = parseEncryptionKey(FIXTURE_KEY);
 const DOC = 'USER_9t7ey9m';
 
 /** The `small` fixture with DOC evicted: left out of snapshot.jss; returns the document as the store served it. */
@@ -45,6 +49,32 @@ describe.runIf(fixturesPresent())('cold tier edge cases', () => {
 
     const db = await createDB({ storeConfig: { dataDir } });
     expect(db.get(DOC)).toEqual(value);
+    await db.close();
+  });
+
+  it('a plaintext cold file in an encrypted directory is read as the document, and data verify names it as not encrypted', async () => {
+    const dataDir = await copyFixture('encrypted');
+    const snapFile = path.join(dataDir, 'snapshot.jss');
+    const snap = decodeSnapshot(await fsp.readFile(snapFile, 'utf8'), KEY);
+    const key = [...snap.state.documents.keys()].find((k) => k.startsWith('USER_'))!;
+    const db0 = await createDB({ storeConfig: { dataDir, encryptionKey: FIXTURE_KEY } });
+    const value = db0.get(key) as object;
+    await db0.close();
+    const after = decodeSnapshot(await fsp.readFile(snapFile, 'utf8'), KEY);
+    after.state.documents.delete(key);
+    await fsp.writeFile(snapFile, encodeSnapshot(after, KEY));
+    const rel = `cold/USER/${key.slice(5)}.jss`;
+    await writeCold(dataDir, rel, encodeJss(value));
+
+    const r = await runCli(['data', 'verify', '-d', dataDir, '--json'], { BRI_ENCRYPTION_KEY: FIXTURE_KEY });
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { snapshot: { ok: boolean }; cold: { ok: boolean; plaintext: string[] }; problems: string[] };
+    expect(report.snapshot.ok).toBe(true);
+    expect(report.cold.plaintext).toEqual([rel]);
+    expect(report.problems).toEqual([expect.stringContaining(`cold tier: ${rel} is not encrypted, while the key says encryption at rest is on`)]);
+
+    const db = await createDB({ storeConfig: { dataDir, encryptionKey: FIXTURE_KEY } });
+    expect(db.get(key)).toEqual(value);
     await db.close();
   });
 
