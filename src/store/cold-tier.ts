@@ -38,26 +38,35 @@ export function coldFileOf(key: string): string {
   return cut > 0 ? path.posix.join(COLD_DIR, key.slice(0, cut), `${key.slice(cut + 1)}.jss`) : path.posix.join(COLD_DIR, '<TYPE>', `${key}.jss`);
 }
 
-/** Lists the cold-tier files (relative paths), without reading them. */
+/** Lists the cold-tier files (relative paths), without reading them; a symbolic link named `<id>.jss` is listed too. */
 export async function listColdFiles(dataDir: string): Promise<string[]> {
   return (await scanColdTier(dataDir)).files;
 }
 
-async function scanColdTier(dataDir: string): Promise<{ files: string[] }> {
+/**
+ * The cold tier's `.jss` entries, and the symbolic links among its type folders and files (BRI makes
+ * neither: it writes a temporary file and renames it). A link is listed, never followed here.
+ */
+async function scanColdTier(dataDir: string): Promise<{ files: string[]; links: string[] }> {
   const root = path.join(dataDir, COLD_DIR);
   let entries: Dirent[];
   try {
     entries = await fsp.readdir(root, { withFileTypes: true });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [] };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], links: [] };
     throw err;
   }
   const files: string[] = [];
+  const links = entries.filter((d) => d.isSymbolicLink()).map((d) => path.posix.join(COLD_DIR, d.name));
   for (const type of entries.filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
     const inType = (await fsp.readdir(path.join(root, type), { withFileTypes: true })).filter((d) => d.name.endsWith('.jss'));
-    for (const f of inType.filter((d) => d.isFile()).sort(byName)) files.push(path.posix.join(COLD_DIR, type, f.name));
+    for (const f of inType.filter((d) => d.isFile() || d.isSymbolicLink()).sort(byName)) {
+      const rel = path.posix.join(COLD_DIR, type, f.name);
+      files.push(rel);
+      if (f.isSymbolicLink()) links.push(rel);
+    }
   }
-  return { files };
+  return { files, links: links.sort() };
 }
 
 function byName(a: Dirent, b: Dirent): number {
@@ -99,13 +108,27 @@ function keyOfColdFile(rel: string): string {
  * read with a wrong key, and the error says so.
  */
 export async function readColdTier(dataDir: string, key?: EncryptionKey, snapshotDecoded = false): Promise<ColdDocument[]> {
-  const { files } = await scanColdTier(dataDir);
+  const { files, links } = await scanColdTier(dataDir);
+  // Skipped, a linked document would be silently absent (and left out of the next snapshot); followed, a link
+  // may lead out of the data directory, or dangle once the file it names is removed as obsolete.
+  if (links.length > 0) throw await coldLinkRefused(dataDir, links[0]!, links.length);
   const unread = new Set(coldDuplicates(files).flatMap((d) => d.ignored));
   const out: ColdDocument[] = [];
   for (const rel of files.filter((f) => !unread.has(f))) {
     out.push({ key: keyOfColdFile(rel), file: rel, ...(await readColdText(dataDir, rel, key, snapshotDecoded)) });
   }
   return out;
+}
+
+async function coldLinkRefused(dataDir: string, rel: string, count: number): Promise<BriError> {
+  const abs = path.join(dataDir, rel);
+  const target = await fsp.readlink(abs).catch(() => '?');
+  const folder = rel.split('/').length === 2;
+  const more = count > 1 ? ` (and ${count - 1} more link(s) in cold/)` : '';
+  return new BriError(ErrorCodes.SNAPSHOT_CORRUPTED, `cold ${folder ? 'folder' : 'document'} ${rel} is a symbolic link to ${target}${more}: BRI writes the cold tier as plain ${folder ? 'folders' : 'files'}, and the store does not follow a link it did not make (it may lead out of the data directory)`, {
+    hint: `If what it points to is that ${folder ? 'type folder' : 'document'}, put a copy in its place (${folder ? `t="$(readlink -f '${abs}')" && rm '${abs}' && cp -R "$t" '${abs}'` : `cp --remove-destination "$(readlink -f '${abs}')" '${abs}'`}); else remove the link. Then \`bri data verify\` checks the cold tier again.`,
+    details: { file: rel, target, reason: 'cold-link' },
+  });
 }
 
 async function readColdText(dataDir: string, rel: string, key: EncryptionKey | undefined, snapshotDecoded: boolean): Promise<{ value: string; encrypted: boolean }> {

@@ -1,6 +1,6 @@
 /**
- * Cold files the store met without a word: two files naming one key (one silently won), and a plaintext file in an
- * encrypted directory (loaded unsaid).
+ * Cold files the store met without a word: two files naming one key (one silently won), a plaintext file in an
+ * encrypted directory (loaded unsaid), and a symbolic link (skipped: its document silently absent).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { parseEncryptionKey } from '../../src/format/encryption.js';
 import { encodeJss } from '../../src/format/jss.js';
 import { decodeSnapshot, encodeSnapshot } from '../../src/format/snapshot-file.js';
 import { runCli } from '../support/cli.js';
-import { copyFixture, FIXTURE_KEY, fixturesPresent } from '../support/fixtures.js';
+import { copyFixture, FIXTURE_KEY, fixturesPresent, makeTempDir } from '../support/fixtures.js';
 
 const KEY = parseEncryptionKey(FIXTURE_KEY);
 const DOC = 'USER_9t7ey9m';
@@ -78,4 +78,39 @@ describe.runIf(fixturesPresent())('cold tier edge cases', () => {
     await db.close();
   });
 
+  it.each([
+    ['out of the data directory', async (dataDir: string, doc: string) => {
+      const outside = path.join(await makeTempDir(), 'doc.jss');
+      await fsp.writeFile(outside, doc);
+      return outside;
+    }],
+    ['to another file inside cold/', async (dataDir: string, doc: string) => {
+      await writeCold(dataDir, 'cold/USER/kept.jss.bak', doc);
+      return 'kept.jss.bak';
+    }],
+  ])('a cold file that is a symbolic link %s is refused by the open (SNAPSHOT_CORRUPTED naming it) and named by data verify, never skipped', async (_where, makeTarget) => {
+    const { dataDir, value } = await withEvicted();
+    const target = await makeTarget(dataDir, encodeJss(value));
+    await fsp.mkdir(path.join(dataDir, 'cold/USER'), { recursive: true });
+    await fsp.symlink(target, path.join(dataDir, 'cold/USER/9t7ey9m.jss'));
+
+    const r = await runCli(['data', 'verify', '-d', dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cold tier: cold document cold/USER/9t7ey9m.jss is a symbolic link to ${target}`);
+    expect(r.stderr).not.toContain('is missing');
+    await expect(createDB({ storeConfig: { dataDir } })).rejects.toMatchObject({ code: 'SNAPSHOT_CORRUPTED', details: { file: 'cold/USER/9t7ey9m.jss', target, reason: 'cold-link' } });
+  });
+
+  it('a cold type folder that is a symbolic link is refused by the open naming it, its documents not silently absent', async () => {
+    const { dataDir, value } = await withEvicted();
+    const elsewhere = await makeTempDir();
+    await fsp.writeFile(path.join(elsewhere, '9t7ey9m.jss'), encodeJss(value));
+    await fsp.mkdir(path.join(dataDir, 'cold'), { recursive: true });
+    await fsp.symlink(elsewhere, path.join(dataDir, 'cold/USER'));
+
+    const r = await runCli(['data', 'verify', '-d', dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cold tier: cold folder cold/USER is a symbolic link to ${elsewhere}`);
+    await expect(createDB({ storeConfig: { dataDir } })).rejects.toMatchObject({ code: 'SNAPSHOT_CORRUPTED', details: { file: 'cold/USER', reason: 'cold-link' } });
+  });
 });
