@@ -22,7 +22,7 @@ export type { ProgressEvent, ProgressListener } from './archive/package/progress
 export type { Manifest } from './format/manifest.js';
 export * from './remote/index.js';
 export type { CreatedAndStored } from './archive/archive-api.js';
-export type { VerifyAllReport } from './archive/catalog-api.js';
+export type { VerifiedArchive, VerifiedById, VerifyAllReport } from './archive/catalog-api.js';
 export type { CatalogArchive, MergedListing, UnreadableCopy, SourceFailure } from './archive/copies/catalog.js';
 export type { CopyStatus } from './archive/copies/upload.js';
 export type { ThawStatus } from './archive/copies/thaw.js';

@@ -58,15 +58,19 @@ export const outcomeExitCode = {
   uploads(uploads: UploadOutcome[]): number {
     return uploads.some((u) => u.outcome === 'failed') ? uploadFailureCode(uploads) : EXIT_OK;
   },
-  /** Repairable damage has its own code (also when the data is intact and only the recovery data is hurt). */
-  archiveVerify(r: { ok: boolean; repairable: boolean; error: { code: string } | null }): number {
+  /**
+   * Repairable damage has its own code (also when the data is intact and only the recovery data is hurt), and so
+   * has a bad copy of an archive whole on another source (`wholeOn`): the copy is replaced from it, nothing is lost.
+   */
+  archiveVerify(r: { ok: boolean; repairable: boolean; error: { code: string } | null; wholeOn?: string }): number {
     if (r.ok) return EXIT_OK;
-    return r.repairable ? EXIT_REPAIRABLE : r.error ? exitCodeFor(r.error.code as ErrorCode) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
+    if (r.repairable || r.wholeOn !== undefined) return EXIT_REPAIRABLE;
+    return r.error ? exitCodeFor(r.error.code as ErrorCode) : exitCodeFor(ErrorCodes.ARCHIVE_CORRUPTED);
   },
   /** Every archive: the first that is neither whole nor repairable says it; else a repairable one; else a source not listed (its error's code: 41 for a remote down, as prune, get and delete say it). */
-  archiveVerifyAll(r: { ok: boolean; archives: Array<{ ok: boolean; report: { ok: boolean; repairable: boolean; error: { code: string } | null } | null; error: { code: string } | null }>; unreachable?: Array<{ error: { code: string } }> }): number {
+  archiveVerifyAll(r: { ok: boolean; archives: Array<{ ok: boolean; report: { ok: boolean; repairable: boolean; error: { code: string } | null } | null; error: { code: string } | null; wholeOn?: string }>; unreachable?: Array<{ error: { code: string } }> }): number {
     if (r.ok) return EXIT_OK;
-    const codes = r.archives.filter((v) => !v.ok).map((v) => (v.report ? outcomeExitCode.archiveVerify(v.report) : exitCodeFor(v.error!.code as ErrorCode)));
+    const codes = r.archives.filter((v) => !v.ok).map((v) => (v.wholeOn !== undefined ? EXIT_REPAIRABLE : v.report ? outcomeExitCode.archiveVerify(v.report) : exitCodeFor(v.error!.code as ErrorCode)));
     const down = r.unreachable?.[0];
     return codes.find((c) => c !== EXIT_REPAIRABLE) ?? codes[0] ?? (down ? exitCodeFor(down.error.code as ErrorCode) : EXIT_FAILURE);
   },

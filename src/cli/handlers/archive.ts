@@ -1,7 +1,7 @@
 /** The `bri archive` commands: each opens the archive API over the stopped data directory, calls it, prints, and answers the exit code. */
 import * as path from 'node:path';
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
-import { EXIT_OK, EXIT_REPAIRABLE, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
+import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
 import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
@@ -58,12 +58,6 @@ function wholeElsewhereLine(archiveDir: string, id: string, failed: ReadonlyArra
 }
 
 /** Failed copies of archives whole on another source are mended, not lost: repairable's 24 at worst, whatever their own damage. */
-function verifyAllExitCode(r: Awaited<ReturnType<ArchiveApi['verifyAll']>>): number {
-  const rest = r.archives.filter((v) => v.ok || v.wholeOn === undefined);
-  const code = outcomeExitCode.archiveVerifyAll({ ...r, ok: r.unreachable.length === 0 && rest.every((v) => v.ok), archives: rest });
-  return code === EXIT_OK && !r.ok ? EXIT_REPAIRABLE : code;
-}
-
 const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
   readable: 'readable now',
   requested: 'restore requested',
@@ -104,7 +98,7 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
       process.stderr.write(`  ${wholeElsewhereLine(api.archiveDir, id, failed, failed[0]!.wholeOn!)}\n`);
     }
   }
-  return verifyAllExitCode(r);
+  return outcomeExitCode.archiveVerifyAll(r);
 }
 
 /**
@@ -200,7 +194,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         const failed = [{ source: report.source ?? 'local' }, ...(report.otherCopies ?? []).filter((v) => !v.ok)];
         if (report.wholeOn !== undefined) process.stderr.write(`${wholeElsewhereLine(api.archiveDir, o.target, failed, report.wholeOn)}\n`);
       }
-      return report.ok ? EXIT_OK : report.wholeOn !== undefined ? EXIT_REPAIRABLE : outcomeExitCode.archiveVerify(report);
+      return outcomeExitCode.archiveVerify(report);
     }),
 
   'archive delete': (o) =>
