@@ -9,6 +9,7 @@ import type { RemoteDescription, RemoteStore } from '../../remote/remote.js';
 import type { RetryOptions } from '../../remote/retry.js';
 import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
 import type { RemotePlace } from './locations.js';
+import type { Manifest } from '../../format/manifest.js';
 
 export const LOCAL_SOURCE = 'local';
 /** Archives live under this key prefix, inside the remote's own prefix. */
@@ -120,4 +121,17 @@ export class ArchiveSources {
   async close(): Promise<void> {
     await Promise.all(this.remotes.map((r) => r.store.close()));
   }
+}
+
+/**
+ * The remotes an archive belongs on, among `manifests`: every one, except a remote whose own retentionDays it is
+ * past (its prune just removed it there: each run sent it back, then removed it). An instance's newest archive
+ * is never pruned: it goes everywhere, whatever its age. Prune keeps a local copy until these all hold it.
+ */
+export function remotesWanting(manifests: ReadonlyArray<Manifest>, sources: ArchiveSources, now: Date): (m: Manifest) => RemoteSource[] {
+  const newest = new Map<string, number>();
+  for (const m of manifests) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
+  const pastRetention = (m: Manifest, days: number | undefined) =>
+    days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now.getTime() - days * 86_400_000;
+  return (m) => sources.remotes.filter((r) => !pastRetention(m, r.config.retentionDays));
 }

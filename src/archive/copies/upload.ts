@@ -17,13 +17,13 @@ import type { FetchOptions } from './fetch.js';
 import { listLocalArchives } from './local-catalog.js';
 import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
-import { uploadProgress, type ProgressListener } from '../package/progress.js';
+import { uploadProgress, type PlannedUpload, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
 import { isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import { isMissingObject } from '../../remote/index.js';
 import { mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
 import { remotePlace } from './locations.js';
-import { archiveObjectKey, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
+import { archiveObjectKey, LOCAL_SOURCE, objectLocation, remotesWanting, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
 import { checkLocalCopy, damagedLocalCopy } from './whole-copy.js';
 
@@ -56,14 +56,24 @@ export type ReplicationEvent =
   | { kind: 'upload-done'; status: CopyStatus }
   | { kind: 'lifecycle'; source: string; applied: boolean; reason?: string };
 
+/** The uploads a run is about to make, said once before the first byte (one progress total); never passed on to listeners. */
+interface UploadPlan {
+  kind: 'upload-plan';
+  uploads: PlannedUpload[];
+}
+
+/** What an upload run tells its handler: the listeners' events and its plan. */
+export type UploadRunEvent = ReplicationEvent | UploadPlan;
+
 export interface ReplicateOptions {
   signal?: AbortSignal;
-  onEvent?: (e: ReplicationEvent) => void;
+  onEvent?: (e: UploadRunEvent) => void;
   /** Ask each remote (a HEAD) whether a recorded copy is still there and the same; default false: the record is taken as it is. */
   confirmRecorded?: boolean;
 }
 
 export { fileSha256 } from './whole-copy.js';
+export { remotesWanting } from './sources.js';
 
 /** Object metadata that lets a person (or a listing) tell what an archive holds without opening it. */
 export function archiveMetadata(m: Manifest): Record<string, string> {
@@ -206,19 +216,6 @@ async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal
 }
 
 /**
- * The remotes an archive belongs on, among `manifests`: every one, except a remote whose own retentionDays it is
- * past (its prune just removed it there: each run sent it back, then removed it). An instance's newest archive
- * is never pruned: it goes everywhere, whatever its age. Prune keeps a local copy until these all hold it.
- */
-export function remotesWanting(manifests: ReadonlyArray<Manifest>, sources: ArchiveSources, now: Date): (m: Manifest) => RemoteSource[] {
-  const newest = new Map<string, number>();
-  for (const m of manifests) newest.set(m.instanceId, Math.max(newest.get(m.instanceId) ?? -1, m.timeRange.walLines.end));
-  const pastRetention = (m: Manifest, days: number | undefined) =>
-    days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now.getTime() - days * 86_400_000;
-  return (m) => sources.remotes.filter((r) => !pastRetention(m, r.config.retentionDays));
-}
-
-/**
  * Uploads every local archive that some remote has no confirmed copy of, oldest first. With
  * `confirmRecorded`, a recorded copy is asked about first (a HEAD each, a few archives at a time)
  * and one that is gone or different is uploaded again (its status says what was found).
@@ -229,28 +226,63 @@ export async function uploadPending(
   archiveDir: string,
   opts: ReplicateOptions = {},
 ): Promise<CopyStatus[]> {
-  const out: CopyStatus[] = [];
+  const work = await pendingWork(archives, sources, archiveDir, opts);
+  await announce(work, opts.onEvent);
+  return sendLocal(work, sources, archiveDir, opts);
+}
+
+/** Local archives and the remotes each goes to in a run. */
+type LocalWork = Array<{ archive: LocalFile; missing: string[] }>;
+
+/** Every local archive that some remote it belongs on has no confirmed copy of (or a doubted one), and those remotes. */
+async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions): Promise<LocalWork> {
   // One read of the records, not one per archive and remote: every create runs this over all local archives.
   const records = await readAllCopyRecords(archiveDir);
   const wantedOf = remotesWanting(archives.map((a) => a.manifest), sources, new Date());
   const wanted = (a: LocalFile) => wantedOf(a.manifest);
   const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
+  const work: LocalWork = [];
   for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
     const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name && isRecordedHere(c, r)) || doubted[i]?.includes(r.name)).map((r) => r.name);
-    if (missing.length) out.push(...(await replicateArchive(a, sources, archiveDir, opts, missing)));
+    if (missing.length) work.push({ archive: a, missing });
   }
+  return work;
+}
+
+/** Uploads each archive of `work`, oldest first (the remotes of one archive in parallel). */
+async function sendLocal(work: LocalWork, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions): Promise<CopyStatus[]> {
+  const out: CopyStatus[] = [];
+  for (const { archive, missing } of work) out.push(...(await replicateArchive(archive, sources, archiveDir, opts, missing)));
   return out;
+}
+
+/**
+ * Says every upload of the run before the first starts, so that the progress total is known from the start
+ * (a total that grew with each upload begun took the bar back from 100%). A file that cannot be read counts 0:
+ * its upload fails and says why.
+ */
+async function announce(work: LocalWork, onEvent: ReplicateOptions['onEvent'], across: AcrossWork = []): Promise<void> {
+  if (!onEvent) return;
+  const uploads: PlannedUpload[] = [];
+  for (const { archive, missing } of work) {
+    const bytes = await fsp.stat(archive.file).then((st) => st.size, () => 0);
+    for (const source of missing) uploads.push({ archiveId: archive.manifest.archiveId, source, bytes });
+  }
+  for (const { entry, missing } of across) for (const source of missing) uploads.push({ archiveId: entry.manifest.archiveId, source, bytes: entry.bytes });
+  onEvent({ kind: 'upload-plan', uploads });
 }
 
 /**
  * The archives this archive directory uploaded before (a record of some remote) that have no local copy now and that a
  * remote they belong on (of `only`) lacks: no record of it there, or a listing of that remote without it.
  */
-function remoteOnlyLacking(listing: MergedListing, records: Map<string, CopyRecord[]>, sources: ArchiveSources, only?: string[]): Array<{ entry: CatalogArchive; missing: string[] }> {
+type AcrossWork = Array<{ entry: CatalogArchive; missing: string[] }>;
+
+function remoteOnlyLacking(listing: MergedListing, records: Map<string, CopyRecord[]>, sources: ArchiveSources, only?: string[]): AcrossWork {
   const listed = (r: RemoteSource) => !listing.unreachable.some((u) => u.source === r.name);
   const wanted = remotesWanting(listing.archives.map((a) => a.manifest), sources, new Date());
-  const out: Array<{ entry: CatalogArchive; missing: string[] }> = [];
+  const out: AcrossWork = [];
   for (const a of listing.archives) {
     const have = records.get(a.manifest.archiveId) ?? [];
     if (a.copies.some((c) => c.source === LOCAL_SOURCE) || have.length === 0) continue;
@@ -281,9 +313,9 @@ export interface CopyAcross {
  * another source: fetched and verified into a scratch file, uploaded from it, removed. Each status names the
  * source it came `from`; one whose copy cannot be fetched fails for each remote, saying why.
  */
-async function copyAcross(listing: MergedListing, sources: ArchiveSources, archiveDir: string, fetch: CopyAcross['fetch'], opts: ReplicateOptions & { only?: string[] } = {}): Promise<CopyStatus[]> {
+async function copyAcross(work: AcrossWork, sources: ArchiveSources, archiveDir: string, fetch: CopyAcross['fetch'], opts: ReplicateOptions = {}): Promise<CopyStatus[]> {
   const out: CopyStatus[] = [];
-  for (const { entry, missing } of remoteOnlyLacking(listing, await readAllCopyRecords(archiveDir), sources, opts.only)) {
+  for (const { entry, missing } of work) {
     const archiveId = entry.manifest.archiveId;
     const tmp = scratchPath(archiveDir, `across-${archiveId}`);
     try {
@@ -307,12 +339,14 @@ async function copyAcross(listing: MergedListing, sources: ArchiveSources, archi
 }
 
 /** One handler for upload events: the caller's, and the bytes sent as one progress figure over the parallel uploads. */
-export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress?: ProgressListener): ((e: ReplicationEvent) => void) | undefined {
+export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress?: ProgressListener): ((e: UploadRunEvent) => void) | undefined {
   if (!onEvent && !onProgress) return undefined;
   const progress = onProgress ? uploadProgress(onProgress) : undefined;
   return (e) => {
+    if (e.kind === 'upload-plan') return progress?.plan(e.uploads);
     onEvent?.(e);
-    if (e.kind === 'upload-progress') progress?.(e);
+    if (e.kind === 'upload-progress') progress?.sent(e);
+    if (e.kind === 'upload-done') progress?.ended(e.status.archiveId, e.status.source);
   };
 }
 
@@ -320,7 +354,7 @@ export function uploadEvents(onEvent?: (e: ReplicationEvent) => void, onProgress
  * `upload`: one local archive (to the remotes in `only`, default every one), or every local
  * archive some remote (of `only`) has no confirmed copy of.
  */
-export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: ReplicationEvent) => void; across?: CopyAcross }): Promise<CopyStatus[]> {
+export async function uploadArchives(archiveDir: string, sources: ArchiveSources, opts: { archiveId?: string; only?: string[]; onEvent?: (e: UploadRunEvent) => void; across?: CopyAcross }): Promise<CopyStatus[]> {
   // An upload asked for is the time to check the records: a copy removed behind our back is uploaded again.
   const ev: ReplicateOptions = { confirmRecorded: true, ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
   if (opts.archiveId !== undefined) {
@@ -328,14 +362,18 @@ export async function uploadArchives(archiveDir: string, sources: ArchiveSources
     const manifest = await readManifest(file).catch(() => {
       throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${opts.archiveId} in ${archiveDir}`, { hint: '`bri archive list` shows the archives there are.', details: { archiveId: opts.archiveId } });
     });
+    const work: LocalWork = [{ archive: { file, manifest }, missing: sources.remotes.filter((r) => opts.only === undefined || opts.only.includes(r.name)).map((r) => r.name) }];
+    await announce(work, opts.onEvent);
     return replicateArchive({ file, manifest }, sources, archiveDir, ev, opts.only);
   }
   const all = await listLocalArchives(archiveDir);
-  const out: CopyStatus[] = [];
-  if (opts.only === undefined) out.push(...(await uploadPending(all, sources, archiveDir, ev)));
-  else for (const a of all) out.push(...(await replicateArchive(a, sources, archiveDir, ev, opts.only)));
+  const local: LocalWork = opts.only === undefined ? await pendingWork(all, sources, archiveDir, ev) : all.map((archive) => ({ archive, missing: opts.only! }));
   // An archive whose local copy is gone (keepLocal) and that a remote still lacks is said, and copied across if it can be.
-  if (opts.across) out.push(...(await copyAcross(await opts.across.listing(), sources, archiveDir, opts.across.fetch, { ...ev, ...(opts.only ? { only: opts.only } : {}) })));
+  // Worked out before any upload (the local uploads touch neither its copies nor its records) so the plan holds both.
+  const across = opts.across ? remoteOnlyLacking(await opts.across.listing(), await readAllCopyRecords(archiveDir), sources, opts.only) : [];
+  await announce(local, opts.onEvent, across);
+  const out = await sendLocal(local, sources, archiveDir, ev);
+  if (opts.across) out.push(...(await copyAcross(across, sources, archiveDir, opts.across.fetch, ev)));
   return out;
 }
 

@@ -49,20 +49,55 @@ export interface ProgressEvent {
 
 export type ProgressListener = (event: ProgressEvent) => void;
 
+/** One upload of a run: an archive to one remote, and its size. */
+export interface PlannedUpload {
+  archiveId: string;
+  source: string;
+  bytes: number;
+}
+
+/** The bytes sent so far by one upload. */
+export interface UploadSent {
+  archiveId: string;
+  source: string;
+  doneBytes: number;
+  totalBytes: number;
+}
+
 /**
- * Upload progress of parallel uploads (one per remote) as one progress event: the bytes sent to
- * every remote over the bytes to send to all of them.
+ * Upload progress of a run's uploads (parallel, one per remote, archive after archive) as one progress event: the
+ * bytes sent over the bytes of every upload planned. The plan comes before the first byte so that the total never
+ * grows while the bar moves; an upload found not needed, or failed, counts as done when it ends, and a retry's
+ * restart from 0 is not shown (done never goes back within the phase).
  */
-export function uploadProgress(listener: ProgressListener): (e: { archiveId: string; source: string; doneBytes: number; totalBytes: number }) => void {
+export function uploadProgress(listener: ProgressListener): { plan(uploads: PlannedUpload[]): void; sent(e: UploadSent): void; ended(archiveId: string, source: string): void } {
   const uploads = new Map<string, { done: number; total: number }>();
-  return (e) => {
-    uploads.set(`${e.archiveId}\n${e.source}`, { done: e.doneBytes, total: e.totalBytes });
+  const keyOf = (archiveId: string, source: string) => `${archiveId}\n${source}`;
+  const tell = (archiveId: string, source: string) => {
     let done = 0;
     let total = 0;
     for (const u of uploads.values()) {
       done += u.done;
       total += u.total;
     }
-    listener({ operation: 'upload', phase: 'upload', doneBytes: done, totalBytes: total, item: `${e.archiveId} to ${e.source}` });
+    listener({ operation: 'upload', phase: 'upload', doneBytes: done, totalBytes: total, item: `${archiveId} to ${source}` });
+  };
+  return {
+    plan(planned) {
+      for (const p of planned) uploads.set(keyOf(p.archiveId, p.source), { done: 0, total: p.bytes });
+    },
+    sent(e) {
+      const u = uploads.get(keyOf(e.archiveId, e.source));
+      // An upload no plan announced (a caller that gave none) adds its own size, as before.
+      if (u === undefined) uploads.set(keyOf(e.archiveId, e.source), { done: e.doneBytes, total: e.totalBytes });
+      else u.done = Math.min(u.total, Math.max(u.done, e.doneBytes));
+      tell(e.archiveId, e.source);
+    },
+    ended(archiveId, source) {
+      const u = uploads.get(keyOf(archiveId, source));
+      if (u === undefined || u.done === u.total) return;
+      u.done = u.total;
+      tell(archiveId, source);
+    },
   };
 }
