@@ -88,8 +88,10 @@ export class BriStore {
   }
 
   private static async openAt(dataDir: string, config: StoreConfig): Promise<BriStore> {
-    // A restore into this directory that a crash interrupted is finished (or rolled back) first.
-    await recoverInterruptedRestore(dataDir);
+    // A restore into this directory that a crash interrupted is finished (or rolled back) first. What that did (an old
+    // directory that could not be deleted is left aside) is said as the hooks' failures are, a BRI_ process warning.
+    const recovered = await recoverInterruptedRestore(dataDir);
+    if (recovered !== null) process.emitWarning(`opening ${dataDir}: ${recovered}`, { code: 'BRI_RESTORE_RECOVERED' });
     await assertDataDir(dataDir, config.createIfMissing ?? true);
     const key = resolveEncryptionKey(config.encryptionKey);
     const lock = await acquireLock(dataDir, 'store');

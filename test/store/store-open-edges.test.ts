@@ -1,13 +1,16 @@
 /**
  * The store's open and close at their edges, as an API caller meets them: the exported BriStore.open and
  * collectStats on a directory the app cannot fully read (raw EACCES errors before: no code, no hint); the cold
- * documents `data stats` counts; a write issued once db.close() has begun.
+ * documents `data stats` counts; a write issued once db.close() has begun; what the open's recovery of an
+ * interrupted restore did (said to no one before).
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
+import { journalPath, writeJournal } from '../../src/store/dir-swap.js';
+import { BriStore } from '../../src/store/store.js';
 import { APP_GID, APP_UID, chownTree, isRoot, NEEDS_ROOT, openToApp } from '../support/app-user.js';
 import { REPO_ROOT } from '../support/child.js';
 import { runCli } from '../support/cli.js';
@@ -108,4 +111,43 @@ describe('db.close() with createDB', () => {
     expect(again.keys()).toEqual(['A']);
     await again.close();
   });
+});
+
+/** The BRI_* process warnings emitted while `fn` runs (and the tick after it). */
+async function warningsDuring(fn: () => Promise<void>): Promise<Array<{ code?: string; message: string }>> {
+  const seen: Array<{ code?: string; message: string }> = [];
+  const listen = (w: Error & { code?: string }) => {
+    if (w.code?.startsWith('BRI_')) seen.push({ code: w.code, message: w.message });
+  };
+  process.on('warning', listen);
+  try {
+    await fn();
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off('warning', listen);
+  }
+  return seen;
+}
+
+describe('opening a data directory whose restore a crash interrupted', () => {
+  for (const opener of ['BriStore.open', 'createDB'] as const) {
+    it(`${opener} says what the recovery did as a BRI_RESTORE_RECOVERED process warning`, async () => {
+      const dataDir = path.join(await tmp(), 'data');
+      const first = await createDB({ storeConfig: { dataDir } });
+      await first.set('A', { v: 1 });
+      await first.close();
+      // A restore killed while it built its new directory beside the target: the open rolls it back.
+      const newDir = `${dataDir}.restore-20260101T000000000Z`;
+      fs.mkdirSync(path.join(newDir, 'wal'), { recursive: true });
+      await writeJournal({ target: dataDir, newDir, oldDir: null, phase: 'building', cleanExisting: false, carryOver: [] });
+      const warnings = await warningsDuring(async () => {
+        const db = opener === 'createDB' ? await createDB({ storeConfig: { dataDir } }) : await BriStore.open({ dataDir });
+        expect(db.keys()).toEqual(['A']);
+        await db.close();
+      });
+      expect(fs.existsSync(journalPath(dataDir))).toBe(false);
+      expect(fs.existsSync(newDir)).toBe(false);
+      expect(warnings).toEqual([{ code: 'BRI_RESTORE_RECOVERED', message: `opening ${dataDir}: rolled back an unfinished restore (removed ${newDir})` }]);
+    });
+  }
 });
