@@ -13,7 +13,7 @@ import { toPlainState, type PlainState } from '../format/state.js';
 import { isIdentityText } from '../format/input.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
 import { assertDataDir } from '../store/data-dir.js';
-import { recoverInterruptedRestore } from '../store/dir-swap.js';
+import { recoverInterruptedRestoreSaying } from '../store/dir-swap.js';
 import { refuseIfLocked } from '../store/lock/dir-lock.js';
 import { recover } from '../store/recovery.js';
 import { collectStats, type DataDirStats } from '../store/stats.js';
@@ -189,14 +189,14 @@ export async function openOfflineArchive(opts: { dataDir: string; purpose: strin
   const { ArchiveApi, offlineHost } = await import('./archive-api.js');
   // A restore killed mid-swap leaves the archives in the old directory: finished first, so that no
   // command answers "no archives" or makes a new chain beside them (the store's open does the same).
-  await recoverInterruptedRestore(path.resolve(opts.dataDir));
+  await recoverInterruptedRestoreSaying(path.resolve(opts.dataDir));
   const host = offlineHost(path.resolve(opts.dataDir), encryptionKeyFromEnv(), opts.purpose);
   return new ArchiveApi(host, await offlineArchiveConfig(opts, opts.dataDir));
 }
 
 /** `db.restore` for a data directory that is not open in this process. */
 export async function openOfflineRestore(opts: { dataDir: string } & OfflineConfigSource): Promise<RestoreApi> {
-  await recoverInterruptedRestore(path.resolve(opts.dataDir));
+  await recoverInterruptedRestoreSaying(path.resolve(opts.dataDir));
   const config = await offlineArchiveConfig(opts, opts.dataDir);
   const key = encryptionKeyFromEnv();
   const { openRestore } = await import('./restore-api.js');
@@ -208,7 +208,7 @@ export async function openOfflineRestore(opts: { dataDir: string } & OfflineConf
  * was missing ("does not exist"), before them it was the old one, which the next open replaces.
  */
 async function assertStoppedDataDir(dataDir: string): Promise<void> {
-  await recoverInterruptedRestore(path.resolve(dataDir));
+  await recoverInterruptedRestoreSaying(path.resolve(dataDir));
   await assertDataDir(dataDir, false);
 }
 

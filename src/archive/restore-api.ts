@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { recoverInterruptedRestore } from '../store/dir-swap.js';
+import { recoverInterruptedRestoreSaying } from '../store/dir-swap.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
 import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
@@ -187,7 +187,7 @@ export class RestoreApi {
     const recorded = recordedArchiveDir(await readArchiveState(this.ctx.dataDir).catch(() => null), this.ctx.dataDir);
     checkRestoreTarget(targetDir, { ...this.locations(), ...(recorded !== undefined ? { recordedArchiveDir: recorded } : {}) });
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
-    if (!opts.dryRun) await recoverInterruptedRestore(targetDir);
+    if (!opts.dryRun) await recoverInterruptedRestoreSaying(targetDir);
     const listing = await this.listing(opts.source);
     if (newInstanceId !== undefined && listing.archives.some((a) => a.manifest.instanceId === newInstanceId)) {
       // Two directories under one instance id would write one chain of archives and shipments: each would break the other's.

@@ -75,6 +75,12 @@ async function removeStaleRestoreLock(dir: string): Promise<void> {
   await removeStaleLock(path.join(dir, LOCK_FILE), RESTORE_LOCK_PURPOSE);
 }
 
+/** recoverInterruptedRestore, saying what it did as the store's open says it (a BRI_RESTORE_RECOVERED process warning). */
+export async function recoverInterruptedRestoreSaying(target: string): Promise<void> {
+  const did = await recoverInterruptedRestore(target);
+  if (did !== null) process.emitWarning(`opening ${target}: ${did}`, { code: 'BRI_RESTORE_RECOVERED' });
+}
+
 /**
  * Finishes or rolls back a restore that a crash interrupted. Returns what it did, or null.
  * A complete, validated new directory is never deleted once the swap has begun: whatever

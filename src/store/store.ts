@@ -21,7 +21,7 @@ import { assertStoreConfig, resolveEncryptionKey, type StoreConfig } from './sto
 import { fixWalTail } from './wal/tail.js';
 import { readArchiveState } from './archive-state.js';
 import { dropObsoleteCold } from './cold-tier.js';
-import { recoverInterruptedRestore } from './dir-swap.js';
+import { recoverInterruptedRestoreSaying } from './dir-swap.js';
 import { WalWriter, type AppendListener, type RotateResult } from './wal/wal-writer.js';
 import { applyWalCleanup, completeWalCleanup, removableSegments, type CleanupResult, type CleanupStep } from './wal/wal-cleanup.js';
 export type { CleanupResult } from './wal/wal-cleanup.js';
@@ -90,8 +90,7 @@ export class BriStore {
   private static async openAt(dataDir: string, config: StoreConfig): Promise<BriStore> {
     // A restore into this directory that a crash interrupted is finished (or rolled back) first. What that did (an old
     // directory that could not be deleted is left aside) is said as the hooks' failures are, a BRI_ process warning.
-    const recovered = await recoverInterruptedRestore(dataDir);
-    if (recovered !== null) process.emitWarning(`opening ${dataDir}: ${recovered}`, { code: 'BRI_RESTORE_RECOVERED' });
+    await recoverInterruptedRestoreSaying(dataDir);
     await assertDataDir(dataDir, config.createIfMissing ?? true);
     const key = resolveEncryptionKey(config.encryptionKey);
     const lock = await acquireLock(dataDir, 'store');
