@@ -148,7 +148,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     assertArchiveId(id);
     const listing = await this.scan(opts);
     const found = listing.archives.find((a) => a.manifest.archiveId === id);
-    if (!found) throw notFound(id, opts.source ?? 'any source', listing.unreachable);
+    if (!found) throw notFound(id, opts.source ?? 'any source', listing.unreachable, listing.unreadable);
     return found;
   }
 

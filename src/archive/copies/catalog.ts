@@ -118,7 +118,9 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
   }
   const unreadable: RemoteListing['unreadable'] = [];
   const found = await mapLimited(objects, 4, async (o) => {
-    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size && isRecordedHere(r, remote)) ?? null;
+    // A record vouches for the object it confirmed, not for one written there since (a file copied over it, an object
+    // replaced, of the same size): that one is no confirmed upload, and its own manifest says what it holds.
+    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size && isRecordedHere(r, remote) && o.lastModified.getTime() <= Date.parse(r.confirmedAt)) ?? null;
     const mine = local.get(o.id);
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
     const identity = remote.store.identify ? await remote.store.identify(o.key) : null;

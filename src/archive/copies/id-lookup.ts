@@ -51,12 +51,17 @@ export function idOfFile(file: string): string | null {
   }
 }
 
-/** Not found where every source was read; else the error of a source that could not be (the archive may be there). */
-export function notFound(id: string, where: string, unread: MergedListing['unreachable'] = []): BriError {
+/**
+ * Not found where every source was read; else the error of a source that could not be (the archive may be there).
+ * A copy under its name that cannot be used (another archive's bytes, damage) is said: "no archive" alone reads as no file.
+ */
+export function notFound(id: string, where: string, unread: MergedListing['unreachable'] = [], unusable: MergedListing['unreadable'] = []): BriError {
+  const under = unusable.filter((u) => u.archiveId === id);
+  const why = under.map((u) => `; the copy on ${u.source} (${u.location}) cannot be used: ${u.error.message}`).join('');
   return notFoundUnlessUnread(
-    new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}`, {
+    new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${id} in ${where}${why}`, {
       hint: '`bri archive list` shows the archives there are, and where each copy is.',
-      details: { archiveId: id },
+      details: { archiveId: id, ...(under.length ? { unusable: under.map((u) => ({ source: u.source, location: u.location, reason: u.error.message })) } : {}) },
     }),
     unread,
   );
