@@ -43,7 +43,13 @@ const AS_APP = ['setpriv', `--reuid=${APP_UID}`, `--regid=${APP_GID}`, '--clear-
 /** `node --import tsx <args>` as the application's user (`asApp`), or as this process's user under `umask`. */
 function runNode(args: string[], opts: { asApp?: boolean; umask?: string }): Promise<CliResult> {
   const node = [process.execPath, '--import', 'tsx', ...args];
-  const argv = opts.asApp ? [...AS_APP, ...node] : opts.umask ? ['sh', '-c', `umask ${opts.umask} && exec "$@"`, 'sh', ...node] : node;
+  return run(opts.asApp ? [...AS_APP, ...node] : opts.umask ? ['sh', '-c', `umask ${opts.umask} && exec "$@"`, 'sh', ...node] : node);
+}
+
+/** Any command (`argv`) run as the application's user: its exit code and output. */
+export const runAsApp = (argv: string[]): Promise<CliResult> => run([...AS_APP, ...argv]);
+
+function run(argv: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -7,13 +7,13 @@
  * (the dry run too), and an old directory that --clean-existing cannot delete once the swap is done is left
  * aside with a warning, never a journal that blocks every open. Run as root, the app being `nobody` (setpriv).
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { journalPath, type SwapJournal } from '../../../src/store/dir-swap.js';
 import { REPO_ROOT } from '../../support/child.js';
+import { runAsApp } from '../../support/app-user.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-restore-users-');
@@ -21,19 +21,7 @@ const NOBODY = 65534;
 const asRoot = process.platform === 'linux' && process.getuid?.() === 0 && fs.existsSync('/usr/bin/setpriv');
 if (!asRoot) console.warn('other-users-entries: skipped: it needs root and setpriv (to restore as another user)');
 
-const AS_APP = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
-
-function asApp(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(AS_APP[0]!, [...AS_APP.slice(1), ...argv], { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const asApp = runAsApp;
 
 const cli = (...args: string[]) => asApp([process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]);
 
