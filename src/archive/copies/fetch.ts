@@ -43,6 +43,9 @@ export interface RecoveryDamage {
 /** Repairs `file` into a scratch file in `workDir` (default: beside it); null when it cannot. */
 export type CopyRepairer = (file: string, workDir?: string) => Promise<RepairedCopy | null>;
 
+/** A source the listing already knew has no copy: nothing was tried there (a caller telling the passed-over sources leaves it out). */
+export const NO_COPY_THERE = 'has no copy of this archive';
+
 export interface FetchedCopy {
   file: string;
   source: string;
@@ -182,7 +185,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
     const copy = entry.copies.find((c) => c.source === source);
     if (!copy) {
       // Known from the listing (keepLocal removed it, say): nothing was tried, so nothing is told as it goes (onProblem); the result still lists it.
-      skipped.push({ source, reason: 'has no copy of this archive', code: ErrorCodes.ARCHIVE_NOT_FOUND });
+      skipped.push({ source, reason: NO_COPY_THERE, code: ErrorCodes.ARCHIVE_NOT_FOUND });
       continue;
     }
     const made: string[] = [];
