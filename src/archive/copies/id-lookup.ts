@@ -67,12 +67,22 @@ export function notFound(id: string, where: string, unread: MergedListing['unrea
   );
 }
 
-/** A repair by id finds no local file: where the archive is instead, and the command that fetches (and repairs) a copy of it. */
+/**
+ * A repair by id finds no local file. An archive whose copies are elsewhere is no "not found": repair works on a file,
+ * and the download that fetches a remote copy into the archive directory repairs it with its PAR2 data on the way.
+ */
 export function noLocalFile(id: string, file: string, elsewhere: CatalogArchive | undefined): BriError {
-  const on = elsewhere ? ` (archive ${id} is on ${elsewhere.copies.map((c) => c.source).join(', ')})` : '';
-  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}${on}`, {
-    hint: elsewhere ? `\`bri archive download ${id} <file>\` fetches a good copy, repairing a damaged one with its PAR2 data on the way.` : '`bri archive list` shows the archives there are; a path names a file.',
-    details: { archiveId: id, file },
+  if (!elsewhere) {
+    return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `there is no archive file ${file}`, {
+      hint: '`bri archive list` shows the archives there are; a path names a file.',
+      details: { archiveId: id, file },
+    });
+  }
+  const on = elsewhere.copies.map((c) => c.source);
+  const from = on.find((s) => s !== LOCAL_SOURCE) ?? on[0]!;
+  return new BriError(ErrorCodes.USAGE, `archive ${id} has no file in the archive directory to repair: its copies are on ${on.join(', ')}`, {
+    hint: `\`bri archive download ${id} ${path.dirname(file)}${path.sep} --source ${from}\` fetches the copy on ${from} into the archive directory, repairing it with its PAR2 data on the way (\`bri archive verify ${id}\` says first whether it needs it).`,
+    details: { archiveId: id, file, sources: on },
   });
 }
 
