@@ -10,6 +10,7 @@ import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { NO_COPY_THERE, type FetchedCopy, type SourceProblem } from '../copies/fetch.js';
+import { LOCAL_SOURCE } from '../copies/sources.js';
 import { UnreadableArchive, type ScanInput } from './scan.js';
 
 /** Finds a verified (or repaired) copy of an archive, trying the sources in order; throws when none is good. */
@@ -52,8 +53,9 @@ export async function withGoodCopies<T>(input: ScanInput, find: GoodCopyFinder |
           throw noGoodCopy(err.cause, search);
         }
         temporary.push(...got.temporary);
-        // A source the listing knew has no copy was not tried: not said, as a restore does not say it.
-        for (const p of got.skipped) if (p.reason !== NO_COPY_THERE) onProblem?.(p);
+        // A local copy keepLocal removed was not tried: not said, as a restore does not say it. (A remote listed with no
+        // copy may hold one the listing could not read: said.)
+        for (const p of got.skipped) if (!(p.reason === NO_COPY_THERE && p.source === LOCAL_SOURCE)) onProblem?.(p);
         const why = err.cause instanceof Error ? err.cause.message : String(err.cause);
         if (got.repaired) {
           onProblem?.({
