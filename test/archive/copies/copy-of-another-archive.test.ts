@@ -75,4 +75,19 @@ describe("a remote copy holding another archive's bytes", () => {
     expect(r.code, r.stdout + r.stderr).not.toBe(0);
     await expect(fsp.access(path.join(s.dataDir, 'archives', 'repaired', `${s.ids[0]}.bri`))).rejects.toThrow();
   }, 60_000);
+
+  // The upload record vouches for the object it confirmed, not for one written there since (6b65f02): the listing
+  // took the local manifest for the copy on the record's word.
+  it('is not "upload confirmed here" for `archive get`, which names the archive it holds', async () => {
+    const { ids, args } = await swappedOnNas();
+    const fromNas = await runCli(['archive', 'get', ids[0]!, '-s', 'nas', ...args]);
+    expect(fromNas.stdout).not.toMatch(/upload confirmed here/);
+    expect(fromNas.stderr).toContain(`holds archive ${ids[1]}`);
+    const anywhere = await runCli(['archive', 'get', ids[0]!, ...args]);
+    expect(anywhere.code, anywhere.stderr).toBe(0);
+    expect(anywhere.stdout).toMatch(/copy {8}local:/);
+    expect(anywhere.stdout).not.toMatch(/copy {8}nas:.*upload confirmed here/);
+    // The other archive's own copy stays confirmed: nothing was written over it.
+    expect((await runCli(['archive', 'get', ids[1]!, '-s', 'nas', ...args])).stdout).toMatch(/copy {8}nas:.*upload confirmed here/);
+  }, 60_000);
 });
