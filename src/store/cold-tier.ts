@@ -8,7 +8,8 @@ import type { Dirent } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { decryptText, looksEncrypted, type EncryptionKey } from '../format/encryption.js';
-import { COLD_DIR, SNAPSHOT_FILE } from './layout.js';
+import { COLD_DIR } from './layout.js';
+import { snapshotIsEncrypted } from './snapshot-store.js';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 
 export interface ColdDocument {
@@ -148,7 +149,7 @@ async function readColdText(dataDir: string, rel: string, key: EncryptionKey | u
       text = decryptText(key, text);
     } catch (err) {
       if (!isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
-      const keyOpensSnapshot = snapshotDecoded && (await snapshotIsCiphertext(dataDir));
+      const keyOpensSnapshot = snapshotDecoded && (await snapshotIsEncrypted(dataDir));
       throw new BriError(ErrorCodes.DECRYPTION_FAILED, `cold document ${rel} cannot be decrypted${keyOpensSnapshot ? ' with the key that opens snapshot.jss: the file is damaged' : ': wrong key or altered file'}`, {
         hint: `${keyOpensSnapshot ? '' : 'Check BRI_ENCRYPTION_KEY; if it opens snapshot.jss (`bri data verify` says), the file is damaged. '}Put ${rel} back from a copy of the data directory, or restore the directory from its archives (\`bri restore latest\`).`,
         details: { file: rel },
@@ -161,18 +162,6 @@ async function readColdText(dataDir: string, rel: string, key: EncryptionKey | u
   return { value, encrypted };
 }
 
-/** The first KiB of snapshot.jss only: whether the key had to open it. */
-async function snapshotIsCiphertext(dataDir: string): Promise<boolean> {
-  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
-  if (fh === null) return false;
-  try {
-    const buf = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return looksEncrypted(buf.toString('utf8', 0, bytesRead));
-  } finally {
-    await fh.close();
-  }
-}
 
 /** A stored document is JSS, which always parses as JSON, and is an object or an array: a torn or emptied file is neither. */
 function holdsDocument(value: string): boolean {

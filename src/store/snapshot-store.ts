@@ -3,7 +3,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes, isHostFault } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
-import { encryptText } from '../format/encryption.js';
+import { encryptText, looksEncrypted } from '../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, headerWalLine, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
@@ -87,4 +87,17 @@ export async function encodeSnapshotYielding(snapshot: SnapshotSource, key?: Enc
   }
   if (parts.length > 0) pieces.push(parts.join(''));
   return key === undefined ? pieces : [encryptText(key, pieces.join(''))];
+}
+
+/** Whether snapshot.jss is encrypted, from its first KiB only (the whole file decoded as one string held the writers' thread). */
+export async function snapshotIsEncrypted(dataDir: string): Promise<boolean> {
+  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  if (fh === null) return false;
+  try {
+    const buf = Buffer.alloc(1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return looksEncrypted(buf.toString('utf8', 0, bytesRead));
+  } finally {
+    await fh.close();
+  }
 }

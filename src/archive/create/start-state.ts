@@ -8,7 +8,7 @@ import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot, type DocumentPiece } from '../../format/snapshot-file.js';
 import { emptyState, type DbState } from '../../format/state.js';
 import { replayArchive } from '../package/replay.js';
-import { readSnapshot } from '../../store/snapshot-store.js';
+import { readSnapshot, snapshotIsEncrypted } from '../../store/snapshot-store.js';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
@@ -248,15 +248,3 @@ function headText(chunks: Buffer[]): string {
   return head.toString('utf8');
 }
 
-/** Reads the snapshot's first KiB only: the whole file decoded as one string held the writers' thread. */
-async function snapshotIsEncrypted(dataDir: string): Promise<boolean> {
-  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
-  if (fh === null) return false;
-  try {
-    const buf = Buffer.alloc(1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return bytesRead > 0 && isEncryptedSnapshot(buf.toString('utf8', 0, bytesRead));
-  } finally {
-    await fh.close();
-  }
-}
