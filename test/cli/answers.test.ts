@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
 import { toPlainState } from '../../src/format/state.js';
 import { recover } from '../../src/store/recovery.js';
-import { REPO_ROOT } from '../support/child.js';
+import { REPO_ROOT, tsNodeArgs } from '../support/child.js';
 import { runCli } from '../support/cli.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
@@ -237,7 +237,7 @@ describe('answers that tell what is', () => {
     // The first restore waits in afterSnapshotRestore (its build directory exists) until the gate file appears.
     await fsp.writeFile(config, JSON.stringify({ restoreHooks: { afterWalSegmentRestore: `touch ${r}/building; while [ ! -f ${gate} ]; do sleep 0.05; done` } }));
     const target = path.join(r, 'target');
-    const first = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'restore', 'latest', '-d', dataDir, '-c', config, '--target', target], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BRI_ENCRYPTION_KEY: '' } });
+    const first = spawn(process.execPath, [...tsNodeArgs(), 'restore', 'latest', '-d', dataDir, '-c', config, '--target', target], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BRI_ENCRYPTION_KEY: '' } });
     let firstErr = '';
     first.stderr.on('data', (b) => (firstErr += b));
     const exited = new Promise<number | null>((res) => first.on('close', (code) => res(code)));

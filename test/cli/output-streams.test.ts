@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import { REPO_ROOT } from '../support/child.js';
+import { REPO_ROOT, tsNodeArgs } from '../support/child.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-output-');
@@ -19,7 +19,7 @@ const CRASH = /internal error|Unhandled|\n\s+at [^\n]+:\d+:\d+/;
 function runWith(args: string[], stdout: 'closed' | string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const out = stdout === 'closed' ? 'pipe' : fs.openSync(stdout, 'w');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, stdio: ['ignore', out, 'pipe'] });
+    const child = spawn(process.execPath, [...tsNodeArgs(), ...args], { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '' }, stdio: ['ignore', out, 'pipe'] });
     if (typeof out === 'number') fs.closeSync(out);
     else child.stdout!.destroy();
     let stderr = '';

@@ -8,7 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFixture, fixturesPresent } from '../support/fixtures.js';
-import { REPO_ROOT } from '../support/child.js';
+import { REPO_ROOT, tsNodeArgs } from '../support/child.js';
 
 interface Run {
   code: number | null;
@@ -23,7 +23,7 @@ const children = new Set<number>();
 function bri(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...tsNodeArgs(), ...args], { cwd: REPO_ROOT, env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child.pid!);
     let stdout = '';
     let stderr = '';

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../src/db.js';
-import { REPO_ROOT } from '../support/child.js';
+import { REPO_ROOT, tsNodeArgs } from '../support/child.js';
 import { runAsApp } from '../support/app-user.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
@@ -110,7 +110,7 @@ describe.skipIf(!asRoot)('createDB on a data directory the app cannot fully read
     fs.chownSync(snapshot, 0, 0);
     fs.chmodSync(snapshot, 0o600);
     expectIoError(await appOpens(dataDir), snapshot);
-    const cli = await asApp([process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'data', 'stats', '-d', dataDir]);
+    const cli = await asApp([process.execPath, ...tsNodeArgs(), 'data', 'stats', '-d', dataDir]);
     expect(cli.code, cli.stderr).not.toBe(13);
     expect(cli.stderr).toMatch(/IO_ERROR/);
     expect(cli.stderr).not.toMatch(/SNAPSHOT_CORRUPTED|corrupted/);
@@ -125,7 +125,7 @@ describe.skipIf(!asRoot)('createDB on a data directory the app cannot fully read
     await db.archive.create();
     await db.close();
     fs.chmodSync(dataDir, 0o755);
-    const cli = await asApp([process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'restore', 'latest', '-d', dataDir, '--target', path.join(place, 'r1'), '--json']);
+    const cli = await asApp([process.execPath, ...tsNodeArgs(), 'restore', 'latest', '-d', dataDir, '--target', path.join(place, 'r1'), '--json']);
     const said = (JSON.parse(cli.stdout || cli.stderr) as { error: Said }).error;
     expect(said.code, cli.stderr).toBe('IO_ERROR');
     expect(said.details).toMatchObject({ errno: 'EACCES', path: place });

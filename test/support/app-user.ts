@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CliResult } from './cli.js';
-import { REPO_ROOT } from './child.js';
+import { REPO_ROOT, tsNodeArgs } from './child.js';
 
 export const APP_UID = 65534;
 export const APP_GID = 65534;
@@ -40,9 +40,9 @@ export function notOwnedBy(dir: string, uid = APP_UID, gid = APP_GID): string[] 
 
 const AS_APP = ['setpriv', `--reuid=${APP_UID}`, `--regid=${APP_GID}`, '--clear-groups'];
 
-/** `node --import tsx <args>` as the application's user (`asApp`), or as this process's user under `umask`. */
+/** `node <args>` (through tsx: see tsNodeArgs) as the application's user (`asApp`), or as this process's user under `umask`. */
 function runNode(args: string[], opts: { asApp?: boolean; umask?: string }): Promise<CliResult> {
-  const node = [process.execPath, '--import', 'tsx', ...args];
+  const node = [process.execPath, ...tsNodeArgs(args[0]), ...args.slice(1)];
   return run(opts.asApp ? [...AS_APP, ...node] : opts.umask ? ['sh', '-c', `umask ${opts.umask} && exec "$@"`, 'sh', ...node] : node);
 }
 

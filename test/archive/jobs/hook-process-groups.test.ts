@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCommandHook } from '../../../src/archive/jobs/command-hook.js';
 import { createDB } from '../../../src/db.js';
-import { REPO_ROOT, waitExit } from '../../support/child.js';
+import { REPO_ROOT, waitExit, tsNodeArgs } from '../../support/child.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tempDir = useTempDirs('bri-hook-groups-');
@@ -71,7 +71,7 @@ async function startCreate(dir: string, hooks: Record<string, unknown>): Promise
   await db.close();
   const config = path.join(dir, 'cfg.json');
   fs.writeFileSync(config, JSON.stringify({ archive: { hooks } }));
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'archive', 'create', '-d', dataDir, '-c', config], {
+  return spawn(process.execPath, [...tsNodeArgs(), 'archive', 'create', '-d', dataDir, '-c', config], {
     cwd: REPO_ROOT,
     env: { ...process.env, BRI_ENCRYPTION_KEY: '' },
     stdio: 'ignore',

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { openRestore } from '../../../src/archive/restore-api.js';
-import { REPO_ROOT } from '../../support/child.js';
+import { REPO_ROOT, tsNodeArgs } from '../../support/child.js';
 import { runCli, type CliResult } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { mountTmpfs, umount } from '../../support/tmpfs.js';
@@ -107,7 +107,7 @@ describe('a target the restore cannot build beside', () => {
 function runCliAs(uid: number | null, args: string[]): Promise<CliResult> {
   if (uid === null) return runCli(args);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    const child = spawn(process.execPath, [...tsNodeArgs(), ...args], {
       cwd: REPO_ROOT,
       uid,
       gid: 65534,
