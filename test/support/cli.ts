@@ -1,6 +1,9 @@
 /** Runs the `bri` CLI in a child process, as a user would. */
 import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { REPO_ROOT, tsNodeArgs } from './child.js';
+
+const TS_PRELOAD = path.join(REPO_ROOT, 'test/support/ts-preload.mjs');
 
 export interface CliResult {
   code: number | null;
@@ -11,11 +14,13 @@ export interface CliResult {
 /** `nodeArgs` go before everything (e.g. --unhandled-rejections=strict), `preload` is imported after tsx, `script` replaces the CLI's entry point. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { nodeArgs?: string[]; script?: string; preload?: string } = {}): Promise<CliResult & { signal?: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    // A preload may patch the sources' modules: it runs with them, through tsx.
-    const entry = opts.preload ? ['--import', 'tsx', '--import', opts.preload, opts.script ?? 'src/cli/main.ts'] : tsNodeArgs(opts.script);
+    // A preload patches node's modules (io-faults.ts, nth-call-fault.ts): with the built CLI, it alone goes through tsx.
+    const cli = tsNodeArgs(opts.script);
+    const built = opts.preload !== undefined && !cli.includes('tsx');
+    const entry = !opts.preload ? cli : built ? ['--import', TS_PRELOAD, ...cli] : ['--import', 'tsx', '--import', opts.preload, ...cli.slice(2)];
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...env },
+      env: { ...process.env, BRI_ENCRYPTION_KEY: '', ...(built ? { BRI_TS_PRELOAD: opts.preload } : {}), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
