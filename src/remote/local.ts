@@ -203,7 +203,7 @@ class LocalRemote implements RemoteStore {
     try {
       const st = await fsp.stat(file);
       if (!st.isFile()) throw notFound(ctx);
-      return { file, size: st.size, mtime: st.mtime, ino: st.ino, dev: st.dev };
+      return { file, size: st.size, mtime: lastChanged(st), ino: st.ino, dev: st.dev };
     } catch (err) {
       if (isBriError(err)) throw err;
       const code = errnoCode(err);
@@ -332,7 +332,7 @@ class LocalRemote implements RemoteStore {
         if (errnoCode(err) === 'ENOENT') continue; // deleted while listing
         throw this.fsError(err, ctx);
       }
-      yield { key: `${keyBase}${item.name}`, size: st.size, lastModified: st.mtime };
+      yield { key: `${keyBase}${item.name}`, size: st.size, lastModified: lastChanged(st) };
     }
   }
 
@@ -394,4 +394,13 @@ class LocalRemote implements RemoteStore {
 /** A store on a local directory. */
 export function createLocalRemote(opts: LocalRemoteOptions): RemoteStore {
   return new LocalRemote(opts);
+}/**
+ * When the file last changed: its status-change time when later than its modification time. A copy written
+ * over an archive by `cp -p` or `rsync -t` keeps the old modification time, and the upload record would
+ * vouch for it; the status-change time cannot be set back.
+ */
+function lastChanged(st: import('node:fs').Stats): Date {
+  return st.ctimeMs > st.mtimeMs ? st.ctime : st.mtime;
 }
+
+

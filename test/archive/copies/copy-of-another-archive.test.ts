@@ -16,7 +16,8 @@ const tempDir = useTempDirs('bri-copy-of-another-');
  * Two archives of one size on local + nas; nas's copy of the first is then the second's bytes. Of the
  * recorded size, it is listed as the recorded copy (the listing reads no manifest for it): verify must tell.
  */
-async function swappedOnNas(): Promise<{ dataDir: string; config: string; nas: string; ids: string[]; args: string[] }> {
+/** `keepTimes`: copied as `cp -p` does, the replaced file's modification time set back to what it was. */
+async function swappedOnNas(keepTimes = false): Promise<{ dataDir: string; config: string; nas: string; ids: string[]; args: string[] }> {
   const root = await tempDir();
   const dataDir = path.join(root, 'data');
   const nas = path.join(root, 'nas');
@@ -36,7 +37,9 @@ async function swappedOnNas(): Promise<{ dataDir: string; config: string; nas: s
   }
   const onNas = (id: string) => path.join(nas, 'archives', `${id}.bri`);
   expect((await fsp.stat(onNas(ids[0]!))).size).toBe((await fsp.stat(onNas(ids[1]!))).size);
+  const was = await fsp.stat(onNas(ids[0]!));
   await fsp.copyFile(onNas(ids[1]!), onNas(ids[0]!));
+  if (keepTimes) await fsp.utimes(onNas(ids[0]!), was.atime, was.mtime);
   return { dataDir, config, nas, ids, args: ['-d', dataDir, '-c', config] };
 }
 
@@ -78,8 +81,8 @@ describe("a remote copy holding another archive's bytes", () => {
 
   // The upload record vouches for the object it confirmed, not for one written there since (6b65f02): the listing
   // took the local manifest for the copy on the record's word.
-  it('is not "upload confirmed here" for `archive get`, which names the archive it holds', async () => {
-    const { ids, args } = await swappedOnNas();
+  it.each([false, true])('is not "upload confirmed here" for `archive get`, which names the archive it holds (modification time kept: %s)', async (keepTimes) => {
+    const { ids, args } = await swappedOnNas(keepTimes);
     const fromNas = await runCli(['archive', 'get', ids[0]!, '-s', 'nas', ...args]);
     expect(fromNas.stdout).not.toMatch(/upload confirmed here/);
     expect(fromNas.stderr).toContain(`holds archive ${ids[1]}`);
