@@ -89,6 +89,8 @@ export interface WalGrowth {
 
 /** Longest single wait setTimeout takes (about 24.8 days); longer ones are waited in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** A wall clock this far behind where the timer's own wait should have brought it was stepped back. */
+const CLOCK_STEP_MS = 60_000;
 const MiB = 1024 * 1024;
 
 /** Where growth is counted from: the append counts at an archive's seal, and the segment the first line after it went to. */
@@ -179,8 +181,21 @@ export class ArchiveScheduler {
 
   /** Runs the schedule at `slot`, once, then arms the next slot; a timer that fires before `slot` waits the rest. */
   private awaitSlot(slot: number): void {
-    const wait = slot - this.clock.now();
-    if (wait > 0) return this.after(wait, () => this.awaitSlot(slot));
+    const armedAt = this.clock.now();
+    const wait = slot - armedAt;
+    if (wait > 0) {
+      const delay = Math.min(wait, MAX_TIMER_MS);
+      return this.after(delay, () => {
+        // The wall clock went back while the timer ran (NTP correcting a clock that ran ahead, a VM resumed): the
+        // slot is now as far away as the step, maybe years, and the schedule would stop till then. Count it again
+        // from the corrected time (its slots may repeat ones that ran by the wrong clock: an extra archive, not none).
+        if (this.clock.now() < armedAt + delay - CLOCK_STEP_MS) {
+          this.lastSlot = -Infinity;
+          return this.armCron();
+        }
+        this.awaitSlot(slot);
+      });
+    }
     this.lastSlot = slot;
     this.fire('schedule');
     this.armCron();

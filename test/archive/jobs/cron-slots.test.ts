@@ -74,6 +74,38 @@ describe('each cron slot runs once', () => {
     await s.stop();
   });
 
+  it.each([
+    ['while running', false],
+    ['before the scheduler started', true],
+  ])('a wall clock that ran years ahead and is corrected (%s) runs the schedule again from the corrected time', async (_when, fromStart) => {
+    const { clock, advance, stepBack } = steppableClock(START);
+    const ahead = Date.parse('2031-01-01T00:00:00Z') - START;
+    const { at, job } = timedRecorder(clock);
+    const s = new ArchiveScheduler({ schedule: '0 * * * *' }, job, undefined, { clock });
+    stepBack(-ahead);
+    if (!fromStart) {
+      stepBack(ahead);
+      s.start();
+      advance(2 * 3600_000);
+      await flush();
+      expect(at).toHaveLength(2);
+      stepBack(-ahead); // the clock jumps to 2031 for a while
+    } else s.start();
+    // Long enough by the wrong clock for the next slot to be one of 2031's.
+    advance(2 * 3600_000 + 600_000);
+    await flush();
+    stepBack(ahead); // NTP puts it right
+    const before = at.length;
+    for (let h = 0; h < 6; h++) {
+      advance(3600_000);
+      await flush();
+    }
+    const after = at.slice(before);
+    expect(after.length, JSON.stringify(at)).toBeGreaterThanOrEqual(5);
+    expect(after.every((t) => t < '2027')).toBe(true);
+    await s.stop();
+  });
+
   it('a database whose cron timer fires early calls beforeArchive once and archives once for the slot', async () => {
     const dir = path.join(await tempDir(), 'data');
     const clock = new EarlyClock(START, 1);
