@@ -22,6 +22,9 @@ const TURN_MS = 2;
 
 export type { AppendListener, AppendResult, FsyncMode, RotateResult, WalPosition, WalWriterOptions } from './wal-writer-types.js';
 
+/** Lines stamped this far ahead of the clock (at the floor a clock that ran ahead left) are worth a warning. */
+const CLOCK_BEHIND_WARN_MS = 10 * 60_000;
+
 export class WalWriter {
   private fd: number;
   private pending: PendingLine[] = [];
@@ -30,6 +33,7 @@ export class WalWriter {
   private flushQueued = false;
   /** No line is stamped earlier than this (see stampAfter). */
   private stampFloor = 0;
+  private warnedClockBehind = false;
   private syncTimer: NodeJS.Timeout | null = null;
   /** The batched sync in flight: it runs beside the writes, and nothing closes its fd before it ends. */
   private syncing: Promise<void> | null = null;
@@ -112,6 +116,7 @@ export class WalWriter {
     // Never earlier than the line before: a clock stepped back (NTP, a resumed VM) must not make the WAL's
     // times go backwards, or "the state at T" would no longer be a prefix of the WAL.
     const timestamp = Math.max(now, this.stampFloor);
+    if (timestamp - now > CLOCK_BEHIND_WARN_MS) this.warnClockBehind(timestamp, now);
     if (this.closed) throw new BriError(ErrorCodes.STORE_CLOSED, 'the WAL writer is closed', { hint: 'Open the database again.' });
     if (this.failed !== null) throw this.writeFailed(this.failed);
     const pointer = computePointer(this.pos.lastPointer, entryJss);
@@ -124,6 +129,22 @@ export class WalWriter {
     const durable = new Promise<void>((resolve, reject) => this.pending.push({ bytes, resolve, reject }));
     this.scheduleFlush();
     return { lineNo, pointer, timestamp, durable };
+  }
+
+  /**
+   * Said once per open: lines stamped at the floor are told apart only by their order, and every moment between them
+   * is one time for point-in-time restore, until the clock passes the floor (years, after a clock that ran ahead).
+   */
+  private warnClockBehind(floor: number, now: number): void {
+    if (this.warnedClockBehind) return;
+    this.warnedClockBehind = true;
+    const ahead = Math.round((floor - now) / 60_000);
+    process.emitWarning(
+      `${this.opts.dataDir}: new WAL lines are stamped ${new Date(floor).toISOString()}, ${ahead} min ahead of this host's clock (${new Date(now).toISOString()}): ` +
+        'an earlier line was written by a clock that ran ahead, and WAL times never go back; until the clock passes that time, lines share it and ' +
+        'a point-in-time restore cannot tell them apart (restore by line instead). Check the host clock (NTP).',
+      { code: 'BRI_CLOCK_BEHIND' },
+    );
   }
 
   private writeFailed(cause: unknown, recoverable = false): BriError {
