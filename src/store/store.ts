@@ -110,10 +110,11 @@ export class BriStore {
         { segment: last?.index ?? 0, segmentBytes: 0, totalLines, lastPointer: rec.lastPointer },
       );
       if (rec.lastTimestamp !== null) writer.stampNotBefore(rec.lastTimestamp);
-      // The newest archive vouches for every moment up to its seal: a clock stepped back since (NTP, a resumed VM)
-      // must not stamp a new line inside a range a restore takes as complete.
-      const sealedAt = (await readArchiveState(dataDir).catch(() => null))?.last?.sealedAt;
-      if (sealedAt !== undefined) writer.stampAfter(sealedAt);
+      // The newest archive vouches for every moment up to its seal, and a restore's state for every moment up to the
+      // line it restored through (or its origin): a clock stepped back since (NTP, a resumed VM) must not stamp a new line inside either.
+      const st = await readArchiveState(dataDir).catch(() => null);
+      const floor = Math.max(st?.last?.sealedAt ?? -Infinity, st?.restoredThroughTime ?? -Infinity, st?.origin?.timestamp ?? -Infinity);
+      if (floor > -Infinity) writer.stampAfter(floor);
       const settings = { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true };
       return new BriStore(dataDir, settings, key, lock, writer, rec.state, rec);
     } catch (err) {
