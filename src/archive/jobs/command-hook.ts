@@ -65,10 +65,18 @@ function notStarted(hook: string, spec: CommandHookSpec, err: NodeJS.ErrnoExcept
   return hookError(hook, spec, `could not start: ${err.code ?? err.message}`, '');
 }
 
-/** The command as shown in errors: its first word only (the rest may hold tokens). */
+/** `NAME=value` words the shell reads before the program, values quoted or not: they often hold a token. */
+const LEADING_ASSIGNMENTS = /^\s*(?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"(?:\\.|[^"\\])*"|\\.|[^\s'"\\])*\s+)*/;
+const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+/**
+ * The command as shown in errors: its program only. The rest may hold tokens, and so may the `NAME=value`
+ * words before it (`SLACK_TOKEN=xoxb-... ./notify.sh`): those are skipped, and a word that still looks like
+ * one (its quote never closed) is not shown.
+ */
 export function describeCommand(spec: CommandHookSpec): string {
-  const first = Array.isArray(spec.command) ? spec.command[0] : spec.command.trim().split(/\s+/)[0];
-  return first ?? '';
+  const program = Array.isArray(spec.command) ? spec.command[0] : spec.command.replace(LEADING_ASSIGNMENTS, '').split(/\s+/)[0];
+  return program && !ASSIGNMENT.test(program) ? program : 'a command whose program is not shown';
 }
 
 /** Runs one hook command for an event; resolves when it exits 0. */
