@@ -96,17 +96,34 @@ export interface FailureFacts {
 // first, so that a header pattern cannot eat its BEGIN line and leave the body behind.
 const SECRET_PATTERNS: readonly RegExp[] = [
   /(-----BEGIN [A-Z ]*PRIVATE KEY-----)[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----)/g,
-  /([?&](?:sig|signature|token|access_token)=)[^&\s"'<>]*/gi,
+  // After any separator, as a proxy's error page or a JSON body echoes a URL: `&`, `?`, `;` (`&amp;sig=`), or
+  // one URL- or JSON-encoded (`%26sig%3D`, `\u0026sig=`).
+  /((?:\b|%26|%3F|%3B|\\u0026)(?:sig|signature|token|access_token)(?:=|%3D))[^&\s"'<>;]*/gi,
   /(\b(?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|X-Goog-Signature|X-Goog-Credential)=)[^&\s"'<>]*/gi,
   /(\b(?:AccountKey|SharedAccessSignature|SharedAccessKey)=)[^;\s"'<>]*/gi,
   /(\bAuthorization:\s*)[^\r\n"']*/gi,
   /(\bBearer\s+)[A-Za-z0-9._~+/=-]+/g,
 ];
 
+/**
+ * The signature of a SAS given as a secret (a token, or a connection string's SharedAccessSignature), as
+ * written and decoded: a text that quotes the token escaped (`&amp;`, `%26`) no longer holds it whole,
+ * while the signature itself is still there.
+ */
+function sasSignatures(secret: string): string[] {
+  const sig = /(?:^|[?&;])sig=([^&;\s]+)/i.exec(secret)?.[1];
+  if (sig === undefined) return [];
+  try {
+    return [sig, decodeURIComponent(sig)];
+  } catch {
+    return [sig];
+  }
+}
+
 /** Removes secrets (given ones, and signature-like URL/connection-string parts) from a text. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   let out = text;
-  for (const secret of secrets) {
+  for (const secret of [...secrets, ...secrets.flatMap(sasSignatures)]) {
     if (secret.length < 4) continue;
     for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
   }
