@@ -26,12 +26,15 @@ import type { RestorePlan } from './plan.js';
 import { acquireRestoreLock, recoverInterruptedRestore, removeJournal, RESTORE_LOCK_PURPOSE, stamp, swapIn, swapLeftJournal, writeJournal, type SwapJournal } from '../../store/dir-swap.js';
 import { buildDataDir, builtCounts, restoreError, type Built } from './build.js';
 import { auditPar2File } from '../par2/audit.js';
-import { fsyncTree, makeDirs } from '../../store/durable-fs.js';
+import { chownIfAllowed, fsyncTree, makeDirs } from '../../store/durable-fs.js';
 import { keepStartAsSeed } from './start-seed.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
 import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning } from './replaced-dir.js';
 import { checkTarget, refuseLongName, STOP_THE_OWNER } from './target-checks.js';
+
+/** A new directory's mode before the umask (as mkdir makes one): a new target's once built. */
+const NEW_DIR_MODE = 0o777;
 
 export interface RestoreHooks {
   /** `plan.targetDir`: the directory the restore is about to replace. */
@@ -243,7 +246,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
         base.skipped = fetched.skipped;
       }
       await fsp.rm(journal.newDir, { recursive: true, force: true });
-      await fsp.mkdir(journal.newDir);
+      await makeBuildDir(journal.newDir, st.exists ? target : null);
       return buildDataDir(file, plan, journal.newDir, {
         ...(opts.key ? { key: opts.key } : {}),
         ...(opts.age ? { age: opts.age } : {}),
@@ -285,6 +288,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     // Phases without a byte count are said by name: a restore never sits at 100% saying nothing.
     const phase = (p: 'fsync' | 'swap' | 'done') => opts.onProgress?.({ operation: 'restore', phase: p, doneBytes: 0, totalBytes: 0, item: target });
     if (st.exists) await keepModeAndOwner(target, journal.newDir);
+    else await fsp.chmod(journal.newDir, NEW_DIR_MODE & ~process.umask());
     phase('fsync');
     await fsyncTree(journal.newDir);
     // Proven while it was written (hashes, counts, the chain's end against the manifest): not read again.
@@ -331,6 +335,23 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     if (lock && !swapped) await lock.release();
     await Promise.all(temporary.map((f) => fsp.rm(f, { force: true })));
   }
+}
+
+/**
+ * Makes the directory the restore builds in, private to the restoring user from its first byte and, over
+ * an existing target, with that directory's owner (as root) and mode: made with the user's defaults (0755),
+ * the plaintext of a 0700 data directory lay readable by every local user beside it for the whole build,
+ * and after a kill mid-build. The owner keeps write access whatever the target's mode (u+rwx) until the
+ * swap gives the exact mode (keepModeAndOwner); a new target is built private and gets the mode a new
+ * directory gets at the swap.
+ */
+async function makeBuildDir(newDir: string, replaced: string | null): Promise<void> {
+  await fsp.mkdir(newDir, { mode: 0o700 });
+  const top = replaced === null ? null : await fsp.stat(replaced).catch(() => null);
+  if (top === null || !top.isDirectory()) return;
+  // The owner first: a chown may drop a set-group-id bit that the mode sets again.
+  await chownIfAllowed(newDir, top.uid, top.gid);
+  await fsp.chmod(newDir, (top.mode & 0o7777) | 0o700);
 }
 
 /**
