@@ -29,6 +29,7 @@ import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from '.
 import { stageWalRange } from './wal-range.js';
 import { archiveEndWithin, linesLeftFor } from './manifest-budget.js';
 import { lockInstanceCreate, removeDeadStages } from './create-lock.js';
+import { clockBehindWarning, retentionOfSealed, retentionUntil, type Retention } from './retention-date.js';
 import { readAllCopyRecords, type CopyRecord } from '../copies/records.js';
 import { lineAt, segmentSpans } from '../../store/wal/wal-spans.js';
 
@@ -41,7 +42,7 @@ const TMP_DIR = '.tmp';
 import type { Sealer } from '../../store/offline.js';
 export type { SealResult, Sealer } from '../../store/offline.js';
 
-export type Retention = 'permanent' | Date | { days: number };
+export type { Retention } from './retention-date.js';
 
 export interface CreateArchiveOptions {
   dataDir: string;
@@ -103,37 +104,6 @@ export interface ArchiveGap {
   fromLine: number;
   toLine: number;
   reason: string;
-}
-
-/** The last instant a manifest date can hold (ISO 8601's four-digit years): later ones would not read back. */
-const LATEST_DATE_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-function retentionError(message: string): BriError {
-  return new BriError(ErrorCodes.USAGE, `retention ${message}`, {
-    hint: "Use 'permanent', { days: N } with N a whole number of at least 1 (e.g. { days: 30 }; 30d is the command line's --retention form), or a Date after now and before the year 10000.",
-  });
-}
-
-/**
- * What a retention becomes in the manifest, checked before anything is written: the reader
- * accepts only real dates, so a retention that would give none is refused here (USAGE).
- */
-export function retentionUntil(r: Retention | undefined, createdAt: Date): { retentionUntil: Date | null; permanent: boolean } {
-  if (r === undefined) return { retentionUntil: null, permanent: false };
-  if (r === 'permanent') return { retentionUntil: null, permanent: true };
-  let until: Date;
-  if (r instanceof Date) until = r;
-  else if (typeof r === 'object' && r !== null && typeof r.days === 'number') {
-    // { days: 30, permanent: true } kept 30 days: a key beside days is refused, never dropped.
-    const others = Object.keys(r).filter((k) => k !== 'days');
-    if (others.length > 0) throw retentionError(`${JSON.stringify(r)} has ${others.map((k) => `'${k}'`).join(', ')} beside days: it takes { days } alone`);
-    if (!Number.isSafeInteger(r.days) || r.days < 1) throw retentionError(`of ${r.days} days: days must be a whole number, at least 1`);
-    until = new Date(createdAt.getTime() + r.days * 86_400_000);
-  } else throw retentionError(`${JSON.stringify(r)} is not 'permanent', { days } or a Date`);
-  const ms = until.getTime();
-  if (!Number.isFinite(ms) || ms > LATEST_DATE_MS) throw retentionError(`ends after 9999-12-31 or is not a date`);
-  if (ms <= createdAt.getTime()) throw retentionError(`until ${until.toISOString()} is not after the archive's creation (${createdAt.toISOString()})`);
-  return { retentionUntil: until, permanent: false };
 }
 
 /** The caller's options, checked with the rules the manifest reader applies (USAGE). */
@@ -278,6 +248,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     const originalSize = snap.originalSize + wal.segments.reduce((a, s) => a + s.originalSize, 0);
     const compressedSize = snap.compressedSize + wal.segments.reduce((a, s) => a + s.compressedSize, 0);
     const startTs = M === 0 ? (wal.firstTimestamp ?? createdAt.getTime()) : (before?.timestamp ?? wal.firstTimestamp ?? createdAt.getTime());
+    const sealedAtDate = new Date(Math.max(sealedAt, wal.lastTimestamp ?? startTs));
     const manifest: Manifest = {
       version: MANIFEST_VERSION,
       archiveId,
@@ -287,7 +258,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       timeRange: {
         start: new Date(startTs),
         end: new Date(wal.lastTimestamp ?? startTs),
-        sealedAt: new Date(Math.max(sealedAt, wal.lastTimestamp ?? startTs)),
+        sealedAt: sealedAtDate,
         walLines: { start: M, end: endLine },
       },
       chain: { prevPointer: M === 0 ? '' : (before?.pointer ?? ''), firstPointer: wal.firstPointer, lastPointer: wal.lastPointer, verified: wal.chainVerified },
@@ -317,9 +288,11 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       },
       createdAt,
       createdBy: CREATED_BY,
-      ...retention,
+      ...retentionOfSealed(opts.retention, retention, createdAt, sealedAtDate),
       ...(opts.encryptTo ? { encryption: { scheme: 'age' as const, recipients: [...opts.encryptTo.recipients], passphrase: opts.encryptTo.passphrase !== undefined } } : {}),
     };
+    const behind = clockBehindWarning(createdAt, manifest.timeRange.end);
+    if (behind !== null) warnings.push(behind);
     emit('package', 0, 0);
     // The seed for the next archive is durable before the archive is visible; it is written while the package is (the tar writer
     // mostly waits on the disk, the seed's encoding is CPU), streamed document by document when it is plaintext (memory: the state, not its text).
