@@ -48,7 +48,7 @@ import type {
 } from '../remote.js';
 import { guardDownload, openHashed, progressOf } from '../streams.js';
 import { SocketTimeouts, watchProgress } from '../timeouts.js';
-import { CHUNK_GRANULARITY_BYTES, CHUNK_SIZE_BYTES, LIST_PAGE_SIZE, RESUMABLE_THRESHOLD_BYTES, UPLOAD_READ_BYTES, type GcsRemoteOptions } from './options.js';
+import { checkKeyFile, CHUNK_GRANULARITY_BYTES, CHUNK_SIZE_BYTES, LIST_PAGE_SIZE, RESUMABLE_THRESHOLD_BYTES, UPLOAD_READ_BYTES, type GcsRemoteOptions } from './options.js';
 
 export type { GcsRemoteOptions, GcsServiceAccountCredentials } from './options.js';
 
@@ -93,6 +93,7 @@ class GcsRemote implements RemoteStore {
     this.sdk ??= (async () => {
       const sdk: GcsSdk = await import('@google-cloud/storage');
       const o = this.opts;
+      if (o.keyFilename !== undefined) await checkKeyFile(o.keyFilename);
       const options: StorageOptions = {
         retryOptions: { autoRetry: o.sdkMaxRetries !== 0, maxRetries: o.sdkMaxRetries ?? 2, retryDelayMultiplier: 2, maxRetryDelay: 8, totalTimeout: 300 },
         ...(o.endpoint !== undefined ? { apiEndpoint: o.endpoint } : {}),

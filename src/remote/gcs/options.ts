@@ -1,4 +1,6 @@
 /** What the GCS provider takes (validated by the registry's schema) and its defaults. */
+import * as fsp from 'node:fs/promises';
+import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteTimeouts } from '../timeouts.js';
 
 const MiB = 1024 * 1024;
@@ -51,4 +53,23 @@ export interface GcsRemoteOptions {
   downloadIdleTimeoutMs?: number;
   /** Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts). */
   timeouts?: RemoteTimeouts;
+}
+
+/**
+ * Throws CONFIG_INVALID naming `file` when it is meant as JSON (named .json, or starting with `{`) and is not:
+ * the library said only "key must be a string, a buffer or an object". Nothing of the file is quoted (it holds
+ * a private key). A file it cannot read, or a .p12/.pem key, is left to the library, which names it.
+ */
+export async function checkKeyFile(file: string): Promise<void> {
+  const text = await fsp.readFile(file, 'utf8').catch(() => null);
+  if (text === null || (!file.toLowerCase().endsWith('.json') && !text.trimStart().startsWith('{'))) return;
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `remote.gcs.keyFilename: the key file ${file} is not valid JSON${at !== undefined ? ` (at character ${at})` : ''}`, {
+      hint: 'Point keyFilename at a service account key file as the Google Cloud console downloads it (JSON, with client_email and private_key), or download a new key; a file cut short or edited by hand is not read.',
+      details: { key: 'keyFilename', file },
+    });
+  }
 }
