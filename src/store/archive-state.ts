@@ -77,20 +77,36 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
   }
 }
 
+/** A directory's real path (links resolved), or the path as given when it cannot be resolved. */
+function realPathOr(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/**
+ * Whether two paths lead to one directory: by real path, else by device and inode (a bind mount shows one
+ * directory at a second path that no link leads to, and a container or a cron job may name it so).
+ */
+export function sameDirectory(a: string, b: string): boolean {
+  if (realPathOr(a) === realPathOr(b)) return true;
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.isDirectory() && x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The archive directory the state records for `dataDir` (where its last archive was made), when this very
- * directory recorded it: a copy of the data directory elsewhere is not held to it. Undefined otherwise.
+ * directory recorded it (at whatever path it is reached now): a copy of the data directory elsewhere is not held to it. Undefined otherwise.
  */
 export function recordedArchiveDir(state: ArchiveState | null, dataDir: string): string | undefined {
   if (state?.archiveDir === undefined) return undefined;
-  const real = (p: string) => {
-    try {
-      return fs.realpathSync(p);
-    } catch {
-      return path.resolve(p);
-    }
-  };
-  return state.archivedFrom === undefined || state.archivedFrom === real(dataDir) ? state.archiveDir : undefined;
+  return state.archivedFrom === undefined || sameDirectory(state.archivedFrom, dataDir) ? state.archiveDir : undefined;
 }
 
 export async function writeArchiveState(dataDir: string, state: ArchiveState): Promise<void> {

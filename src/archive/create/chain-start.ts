@@ -20,7 +20,7 @@ import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
 import { coldFileOf, coldKeysOnDisk, listColdFiles } from '../../store/cold-tier.js';
 import { emptyState } from '../../format/state.js';
 import { coldFilesMissing, stateDifferences } from '../../store/verify-data-dir.js';
-import type { ArchiveState, ArchiveTip } from '../../store/archive-state.js';
+import { sameDirectory, type ArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
@@ -91,11 +91,13 @@ export function realPathOr(p: string): string {
  */
 export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, archiveDir: string): Promise<void> {
   const recorded = state.archiveDir;
-  if (recorded === undefined || realPathOr(recorded) === realPathOr(archiveDir)) return;
+  // One directory at a second path (a bind mount) is that directory, neither another one nor a copy's.
+  if (recorded === undefined || sameDirectory(recorded, archiveDir)) return;
   // A copy of the directory (or the directory moved) makes its archives where it is now.
-  if (state.archivedFrom !== undefined && state.archivedFrom !== realPathOr(dataDir)) return;
+  if (state.archivedFrom !== undefined && !sameDirectory(state.archivedFrom, dataDir)) return;
   if (!(await listLocalArchives(recorded).catch(() => [])).some((a) => a.manifest.instanceId === state.instanceId)) return;
-  if (await ownedByAnother(recorded, dataDir, state.instanceId)) return;
+  // Asked at the path it recorded itself at: the owner file names that one, not the path of a bind mount.
+  if (await ownedByAnother(recorded, state.archivedFrom ?? dataDir, state.instanceId)) return;
   throw new BriError(ErrorCodes.USAGE, `this data directory's archives are made in ${recorded}, not ${path.resolve(archiveDir)}: an archive here would start a second chain of the same instance`, {
     hint: `Give --archive-dir ${recorded}: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${recorded}\` (or archive.localDir: ${recorded} in --config); if the archives moved, point at where they are now.`,
     details: { recorded, given: path.resolve(archiveDir) },
