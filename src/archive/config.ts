@@ -157,11 +157,27 @@ function asFunctions<H>(settings: Record<string, unknown> | undefined, wrapFunct
   return out as H;
 }
 
-function configError(key: string, message: string): BriError {
-  return new BriError(ErrorCodes.CONFIG_INVALID, `archive.${key}: ${message}`, {
-    hint: 'fix the archive configuration (see the README section on configuration)',
-    details: { key },
-  });
+function configError(key: string, message: string, hint = 'fix the archive configuration (see the README section on configuration)'): BriError {
+  return new BriError(ErrorCodes.CONFIG_INVALID, `archive.${key}: ${message}`, { hint, details: { key } });
+}
+
+/** The keys the schema takes in the object at `at` (under its optional or default wrapper): what a misspelt key was meant to be. */
+function keysAt(at: readonly PropertyKey[]): string[] {
+  let t: unknown = schema;
+  for (const k of [...at, null]) {
+    while (t instanceof z.ZodOptional || t instanceof z.ZodDefault || t instanceof z.ZodPrefault) t = t.unwrap();
+    if (k === null || !(t instanceof z.ZodObject)) break;
+    t = (t.shape as Record<PropertyKey, unknown>)[k];
+  }
+  return t instanceof z.ZodObject ? Object.keys(t.shape as object) : [];
+}
+
+/** An unknown key, with the keys its object takes (a key in the wrong place, `retention` for retentionDays, is told at once). */
+function unknownKeyError(at: readonly PropertyKey[], keys: readonly string[]): BriError {
+  const where = at.length ? `archive.${at.map(String).join('.')}` : 'the archive block';
+  const known = keysAt(at);
+  const hint = known.length ? `The keys of ${where} are ${known.join(', ')}: fix the archive configuration (see the README section on configuration).` : undefined;
+  return configError(at.map(String).join('.') || '(root)', `unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}`, hint);
 }
 
 /** Settings each valid alone that cannot work together: refused rather than silently doing nothing. */
@@ -193,7 +209,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') throw configError(key || '(root)', `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`);
+    if (issue.code === 'unrecognized_keys') throw unknownKeyError(issue.path, issue.keys);
     throw configError(key || '(root)', /received undefined/.test(issue.message) ? 'is required' : issue.message.replace(/^Invalid input: /, ''));
   }
   const { remote, remotes, hooks: h, restoreHooks: rh, ...rest } = r.data;
