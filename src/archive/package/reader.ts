@@ -4,6 +4,7 @@
  * agree with the manifest. Anything else stops the read with a typed error;
  * nothing is ever written by this module.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -23,6 +24,22 @@ import {
 
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 export const MAX_CHECKSUMS_BYTES = 16 * 1024 * 1024;
+/**
+ * BRI's longest WAL line and snapshot, in bytes: Node cannot make a longer buffer into a string
+ * (buffer.constants.MAX_STRING_LENGTH, 2^29-24 on 64-bit), so no store wrote one and none could read it.
+ */
+export const MAX_TEXT_BYTES = bufferConstants.MAX_STRING_LENGTH;
+
+/** Refuses, before a byte of it is inflated, a snapshot declared longer than any store could have written. */
+export function checkSnapshotSize(m: Manifest): void {
+  const declared = m.contents.snapshot.originalSize;
+  if (declared <= MAX_TEXT_BYTES) return;
+  const member = m.contents.snapshot.file ?? SNAPSHOT_MEMBER;
+  throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${member} declares ${declared} bytes once decompressed, more than BRI's largest snapshot (${MAX_TEXT_BYTES} bytes, the longest text Node can read); it was not unpacked`, {
+    hint: 'No BRI store writes such a snapshot: the archive is hostile or not BRI\'s. Restore an earlier archive or use another copy.',
+    details: { member, declared },
+  });
+}
 
 export type MemberKind = 'snapshot' | 'wal' | 'checksums' | 'recovery';
 
@@ -205,6 +222,7 @@ export async function readPackage(file: string, visitor: PackageVisitor = {}, op
         if (name !== MANIFEST_MEMBER) throw invalid(`the first member must be ${MANIFEST_MEMBER}, found "${name}"`, { member: name });
         const raw = await readAll(body, MAX_MANIFEST_BYTES, MANIFEST_MEMBER);
         manifest = decodeManifest(raw.toString('utf8'));
+        if (!options.manifestOnly) checkSnapshotSize(manifest);
         plan = expectations(manifest);
         const sha = createHash('sha256').update(raw).digest('hex');
         await callVisitor(() => visitor.manifest?.(manifest!, sha, raw.length));

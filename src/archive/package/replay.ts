@@ -11,7 +11,7 @@ import { parseWalLine } from '../../format/wal-line.js';
 import type { Manifest } from '../../format/manifest.js';
 import { lineOperation } from '../../store/wal/wal-entry.js';
 import { decompressChunks } from './compress.js';
-import { readPackage } from './reader.js';
+import { MAX_TEXT_BYTES, readPackage } from './reader.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
@@ -35,16 +35,35 @@ export interface ReplayResult {
 
 /**
  * Splits decompressed chunks into lines, one batch of lines per chunk (a promise per line
- * would cost more than the lines). Memory: a chunk plus one partial line.
+ * would cost more than the lines), cut at line ends only (a character may span two chunks).
+ * Memory: a chunk plus one partial line, which stops with ARCHIVE_CORRUPTED past the longest
+ * line a store can read (MAX_TEXT_BYTES) instead of growing until the process runs out.
  */
-export async function* splitLineBatches(chunks: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
-  let carry = '';
+export async function* splitLineBatches(chunks: AsyncIterable<Buffer>, member: string): AsyncGenerator<string[]> {
+  let carry: Buffer[] = [];
+  let carried = 0;
   for await (const c of chunks) {
-    const parts = (carry + c.toString('utf8')).split('\n');
-    carry = parts.pop()!;
-    if (parts.length > 0) yield parts;
+    const nl = c.lastIndexOf(0x0a);
+    if (nl < 0) {
+      carry.push(c);
+      if ((carried += c.length) > MAX_TEXT_BYTES) throw lineTooLong(member);
+      continue;
+    }
+    if (carried + nl > MAX_TEXT_BYTES) throw lineTooLong(member);
+    const text = (carried > 0 ? Buffer.concat([...carry, c.subarray(0, nl)]) : c.subarray(0, nl)).toString('utf8');
+    carry = [c.subarray(nl + 1)];
+    carried = c.length - nl - 1;
+    yield text.split('\n');
   }
-  if (carry !== '') yield [carry];
+  if (carried > 0) yield [Buffer.concat(carry).toString('utf8')];
+}
+
+/** Worded as the decoder threads word it (decoder/member-decoder.ts, kind 'line'). */
+function lineTooLong(member: string): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${member} holds a line longer than ${MAX_TEXT_BYTES} bytes, more than BRI can read as one line (the longest string Node can make)`, {
+    hint: "No BRI store writes such a line: the archive is hostile or not BRI's, and it was not unpacked. Restore an earlier archive or use another copy.",
+    details: { member },
+  });
 }
 
 export async function replayArchive(file: string, opts: ReplayOptions = {}): Promise<ReplayResult> {
@@ -71,7 +90,7 @@ export async function replayArchive(file: string, opts: ReplayOptions = {}): Pro
       }
       if (info.kind !== 'wal' || stopped || state === null) return;
       let lineNo = info.segment!.firstLine;
-      for await (const batch of splitLineBatches(decompressChunks(data, info.name, info.segment!.originalSize))) for (const text of batch) {
+      for await (const batch of splitLineBatches(decompressChunks(data, info.name, info.segment!.originalSize), info.name)) for (const text of batch) {
         const parsed = parseWalLine(text);
         if (parsed === null) {
           throw new BriError(ErrorCodes.ARCHIVE_CORRUPTED, `${info.name}: line ${lineNo} does not parse`, { hint: 'Repair the archive or use another copy.' });

@@ -22,6 +22,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
+import { checkSnapshotSize } from '../package/reader.js';
 import { splitLineBatches } from '../package/replay.js';
 import type { ShippedInput } from '../shipping/restore-shipped.js';
 import type { ShipmentRef } from '../shipping/shipment.js';
@@ -252,6 +253,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           passing(Number.POSITIVE_INFINITY);
         }
         lazy?.settleAll();
+        checkSnapshotSize(m);
         const parts: Buffer[] = [];
         for await (const c of decompressChunks(open(i, m.contents.snapshot.file), m.contents.snapshot.file ?? SNAPSHOT_MEMBER, m.contents.snapshot.originalSize)) parts.push(c);
         const snap = decodeSnapshot(Buffer.concat(parts).toString('utf8'), input.key);
@@ -275,7 +277,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
           // The first member is decoded here while the decoder threads start (about 60 ms, then its decode).
           first = false;
           feed.pass(i, seg);
-          if (!(await applyLines(splitLineBatches(decompressChunks(open(i, seg.file), seg.file, seg.originalSize)), true))) {
+          if (!(await applyLines(splitLineBatches(decompressChunks(open(i, seg.file), seg.file, seg.originalSize), seg.file), true))) {
             stopped = true;
             break;
           }

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { isSharedArrayBuffer } from 'node:util/types';
 import { BriError, errnoOf, ErrorCodes, ioHint } from '../../../errors.js';
+import { MAX_TEXT_BYTES } from '../reader.js';
 import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
 
 const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding');
@@ -113,6 +114,7 @@ export function releaseDecoders(): void {
 
 const HINTS: Record<string, string> = {
   bomb: 'The archive is damaged or hostile; it was not unpacked.',
+  line: 'No BRI store writes such a line: the archive is hostile or not BRI\'s, and it was not unpacked. Restore an earlier archive or use another copy.',
   stored: 'The archive copy is damaged: `bri archive verify` says where, `bri archive repair` mends it from its PAR2 data.',
   damaged: 'Repair the archive with its PAR2 data (`bri archive repair`) or use another copy.',
 };
@@ -126,7 +128,7 @@ function failed(member: string, kind: string, message: string, limit: number, er
   // Not the archive's fault: the thread itself failed (out of memory, killed).
   if (kind === 'crash') return new BriError(ErrorCodes.RESTORE_ERROR, `${member}: ${message}`, { hint: 'Run the query again; if it fails the same way, report it with this message.', details: { member } });
   // (Worded as the main thread's decompression words it: `<member> decompresses to more than ...`, `<member>: zstd data is damaged ...`.)
-  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, kind === 'bomb' ? `${member} ${message}` : `${member}: ${message}`, {
+  return new BriError(ErrorCodes.ARCHIVE_CORRUPTED, kind === 'bomb' || kind === 'line' ? `${member} ${message}` : `${member}: ${message}`, {
     hint: HINTS[kind] ?? HINTS.damaged!,
     details: kind === 'bomb' ? { member, declared: limit } : { member },
   });
@@ -152,7 +154,7 @@ function workers(threads: number): PoolWorker[] {
   if (pool && pool.length >= size) return pool;
   const made: PoolWorker[] = pool ?? [];
   while (made.length < size) {
-    const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH } }), jobs: new Map() };
+    const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH, maxLineBytes: MAX_TEXT_BYTES } }), jobs: new Map() };
     w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null; summary?: MemberSummary | null } & Piece) => {
       const job = w.jobs.get(m.id);
       if (!job) return;

@@ -23,6 +23,8 @@ const fs = require('node:fs');
 const PLAIN = Buffer.from('|{"action":"');
 const STAGE = 1 << 20;
 const CREDIT = 16;
+/** Node cannot make a longer buffer into a string, so no store wrote, and none can read, a longer WAL line. */
+const MAX_LINE_BYTES = workerData.maxLineBytes;
 /** A decoded member goes to the caller in regions of about this size, each as soon as it is checked. */
 const REGION = 1 << 20;
 const jobs = new Map();
@@ -126,8 +128,9 @@ async function decompressLines(job, emit) {
   let src = job.data;
   for (;;) {
     if (fill === stage.length) {
-      // One line longer than the stage: grow it.
-      const bigger = shared(stage.length * 2);
+      // One line longer than the stage: grow it, up to the longest line the store can read back.
+      if (fill >= MAX_LINE_BYTES) throw new Failure('line', 'holds a line longer than ' + MAX_LINE_BYTES + ' bytes, more than BRI can read as one line (the longest string Node can make)');
+      const bigger = shared(Math.min(stage.length * 2, MAX_LINE_BYTES + 1));
       stage.copy(bigger, 0, 0, fill);
       stage = bigger;
     }
@@ -209,7 +212,7 @@ async function runLines(job) {
   let contentBytes = 0;
   await decompressLines(job, async (stage, end, last) => {
     const tail = last ? 0 : stage.length - end;
-    const next = last ? null : shared(Math.max(job.stage, tail * 2));
+    const next = last ? null : shared(Math.max(job.stage, Math.min(tail * 2, MAX_LINE_BYTES + 1)));
     if (tail > 0) stage.copy(next, 0, end);
     if (end === 0) giveBack('output', stage);
     // Region by region: the caller starts on the first while the rest is hashed here.
@@ -268,7 +271,8 @@ async function run(job) {
     const r = job.mode === 'filter' ? await runFilter(job) : await runLines(job);
     if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null, summary: r.summary || null });
   } catch (err) {
-    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'error', kind: err.kind || 'damaged', message: String(err && err.message || err) });
+    // Only a Failure says something of the archive: anything else (a RangeError, an allocation that failed) is this thread's.
+    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'error', kind: err instanceof Failure ? err.kind : 'crash', message: String(err && err.message || err) });
   }
   releaseInput(job);
   jobs.delete(job.id);
