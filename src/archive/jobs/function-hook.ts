@@ -54,7 +54,7 @@ function settledWithin<T>(hook: string, timeoutMs: number, run: () => T | Promis
     Promise.resolve().then(run),
     timeoutMs,
     () =>
-      new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} did not settle within ${timeoutMs} ms: the run goes on without it`, {
+      new BriError(ErrorCodes.HOOK_FAILED, `hook ${hook} did not settle within ${timeoutMs} ms: ${hook.startsWith('before') ? 'the operation is stopped, as when it fails' : 'the run goes on without it'}`, {
         hint: `The function may still be running (it cannot be stopped). Make it settle (a timeout of its own on what it waits for), or give it more time: { function, timeoutMs }.`,
         details: { hook, timeoutMs, cause: 'timeout' },
       }),
