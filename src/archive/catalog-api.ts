@@ -21,6 +21,7 @@ import { downloadTo, refuseLoss, refuseUnreachableDelete, removeCopies, verifyLo
 import type { SourceProblem } from './copies/fetch.js';
 import { catalogStats, type CatalogStats } from './copies/local-catalog.js';
 import { statsScope } from './rekey/rekey-scope.js';
+import { assertOwnArchives } from './copies/archive-dir-owner.js';
 import { notStoredEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
 import { outputFileFor, type LocationSettings } from './copies/locations.js';
@@ -118,7 +119,8 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   upload(opts: { archiveId?: string; source?: string; onUpload?: (e: ReplicationEvent) => void; onProgress?: ProgressListener } = {}): Promise<CopyStatus[]> {
     // With no remote there is nothing to upload to: an empty answer would read as "everything is confirmed".
     if (this.sources.remotes.length === 0) return Promise.reject(new BriError(ErrorCodes.USAGE, 'no remote is configured', { hint: 'Give the remotes with --config <file> ({ "remotes": [...] }).' }));
-    return this.changing(() => {
+    return this.changing(async () => {
+      await assertOwnArchives(this.archiveDir, this.host.dataDir, 'upload');
       const onEvent = uploadEvents(opts.onUpload, opts.onProgress);
       return uploadArchives(this.archiveDir, this.sources, {
         ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}),
@@ -181,6 +183,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
   }
 
   private async deleteNow(id: string, opts: { source?: string; force?: boolean }): Promise<DeletedCopies> {
+    await assertOwnArchives(this.archiveDir, this.host.dataDir, 'delete');
     const names = this.sources.selectOrAll(opts.source);
     // Every source is listed, whatever --source says: what would remain decides whether this is the last copy.
     const listing = await this.scan();

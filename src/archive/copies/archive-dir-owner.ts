@@ -138,17 +138,36 @@ function ownArchiveDirHint(dataDir: string, archiveDir: string, own: string): st
   );
 }
 
-function anotherDatabase(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string): BriError {
+/** The commands other than the create that act for a data directory on its archive directory's archives. */
+export type ArchivesAct = 'upload' | 'delete' | 'rekey';
+
+/** What each would do to the database whose archives they are, said in its refusal. */
+const ACT_HARM: Record<ArchivesAct, string> = {
+  upload: "uploading them to its remotes would put that database's archives where a restore of it looks for its own",
+  delete: "deleting them would be judged by its WAL, not by theirs, and could remove that database's only copies",
+  rekey: "rekeying them for its recipients would leave that database's key unable to open them, and its next archive failing",
+};
+
+/** What to do instead: archive into a directory of its own (the create), or run the command for the database they are. */
+function actHint(act: ArchivesAct | undefined, owner: ArchiveDirOwner, archiveDir: string, dataDir: string, own: string): string {
+  if (act === undefined) return ownArchiveDirHint(dataDir, archiveDir, own);
+  return `Run it for the database whose archives these are (\`bri archive ${act} -d ${owner.dataDir} -a ${archiveDir}\`, with its --config); ${path.resolve(dataDir)}'s own archives are in its archive directory (${own}, or archive.localDir in its --config).`;
+}
+
+function anotherDatabase(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string, act?: ArchivesAct): BriError {
   const own = ownArchiveDirFor(dataDir, archiveDir);
   const details = { archiveDir, owner: owner.dataDir, dataDir: path.resolve(dataDir), ownArchiveDir: own, instances: owner.instances };
+  const hint = actHint(act, owner, archiveDir, dataDir, own);
   if (owner.dataDir === realPath(dataDir)) {
-    return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives a database at this very path made (instances ${owner.instances.join(', ')}), and ${path.resolve(dataDir)} is not that database: its instance (${instanceId || 'none yet'}) is none of them and its WAL holds no line of their archives; archiving it there would let its retention delete that database's archives`, {
-      hint: `${ownArchiveDirHint(dataDir, archiveDir, own)} If the database that archived there moved, archive it from where it is now: the archive directory follows it.`,
+    const harm = act === undefined ? "archiving it there would let its retention delete that database's archives" : ACT_HARM[act];
+    return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives a database at this very path made (instances ${owner.instances.join(', ')}), and ${path.resolve(dataDir)} is not that database: its instance (${instanceId || 'none yet'}) is none of them and its WAL holds no line of their archives; ${harm}`, {
+      hint: `${hint} If the database that archived there moved, ${act === undefined ? 'archive it' : `run the ${act}`} from where it is now: the archive directory follows it.`,
       details,
     });
   }
-  return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner.dataDir}: archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives`, {
-    hint: `${ownArchiveDirHint(dataDir, archiveDir, own)} If ${owner.dataDir} moved here, its archive directory follows once the old path is gone.`,
+  const harm = act === undefined ? `archiving ${path.resolve(dataDir)} there too would let each one's retention delete the other's archives` : `they are not ${path.resolve(dataDir)}'s: ${ACT_HARM[act]}`;
+  return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives of the data directory ${owner.dataDir}: ${harm}`, {
+    hint: act === undefined ? `${hint} If ${owner.dataDir} moved here, its archive directory follows once the old path is gone.` : hint,
     details,
   });
 }
@@ -174,6 +193,30 @@ export async function assertArchiveDirOwner(archiveDir: string, dataDir: string,
   const verdict = await verdictOn(owner, archiveDir, dataDir, instanceId);
   if (verdict === 'copy') throw copyOfOwnerError(instanceId, archiveDir, owner.dataDir, path.resolve(dataDir), ownArchiveDirFor(dataDir, archiveDir));
   if (verdict === 'another') throw anotherDatabase(owner, archiveDir, dataDir, instanceId);
+}
+
+/**
+ * The owner of `archiveDir` when it is another database than `dataDir` (with `dataDir`'s instance), by the
+ * create's verdict, or null. A directory that records no owner yet is left to the create to take, and one
+ * whose owner is gone from its path (its archives have no data directory left to break) is nobody else's:
+ * a lost machine's archive directory, copied back, is uploaded and rekeyed from wherever it is run.
+ */
+async function anotherOwner(archiveDir: string, dataDir: string): Promise<{ owner: ArchiveDirOwner; instanceId: string } | null> {
+  const owner = await readOwner(archiveDir);
+  if (owner === null) return null;
+  const state = await readArchiveState(dataDir).catch(() => undefined);
+  const atOwnersPath = owner.dataDir === realPath(dataDir);
+  // The owner's path with a state that cannot be read: the create says what is wrong with it.
+  if (state === undefined && atOwnersPath) return null;
+  const instanceId = state?.instanceId ?? '';
+  if ((await verdictOn(owner, archiveDir, dataDir, instanceId)) === 'own') return null;
+  return atOwnersPath || (await ownerStillThere(owner, archiveDir)) ? { owner, instanceId } : null;
+}
+
+/** Refuses `dataDir` acting (`act`) on the archives of an archive directory another data directory owns: the create's USAGE, naming the owner. */
+export async function assertOwnArchives(archiveDir: string, dataDir: string, act: ArchivesAct): Promise<void> {
+  const another = await anotherOwner(archiveDir, dataDir);
+  if (another) throw anotherDatabase(another.owner, archiveDir, dataDir, another.instanceId, act);
 }
 
 /**

@@ -21,6 +21,7 @@ import type { RecoveryWriter } from '../package/recovery.js';
 import { rekeySealedSeeds } from '../create/seeds.js';
 import { rekeyShipments, type ShipmentsSeen } from '../shipping/rekey-shipments.js';
 import { instancesOfThisDatabase } from './rekey-scope.js';
+import { assertOwnArchives } from '../copies/archive-dir-owner.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { downloadTo } from '../copies/copy-ops.js';
 import { LOCAL_SOURCE, type ArchiveSources } from '../copies/sources.js';
@@ -82,6 +83,8 @@ const HEAD_BYTES = 64 * 1024;
 
 export async function rekeyCopies(ctx: RekeyContext, opts: RekeyOptions): Promise<RekeyResult> {
   const out: RekeyResult = { archives: [], notEncrypted: [], shipments: 0, shipmentsAlreadyNew: 0, seeds: 0, leftAlone: { instances: [], archives: [], shipments: 0 }, failures: [] };
+  // Another data directory's archive directory (given with -a): its archives are rewrapped by their own database, for its recipients.
+  if (ctx.dataDir !== undefined) await assertOwnArchives(ctx.archiveDir, ctx.dataDir, 'rekey');
   const allowed = (source: string) => opts.only === undefined || opts.only.includes(source);
   const own = await instancesOfThisDatabase(ctx.archiveDir, ctx.dataDir, ctx.archives);
   const others = new Set<string>();
