@@ -75,7 +75,7 @@ export interface AzureRemoteOptions {
   concurrency?: number;
   /** Blobs per listing page (default 1000; small values are for tests). */
   listPageSize?: number;
-  /** Tries per request inside the SDK (default 3); operations are retried by `withRetry`. */
+  /** Tries per request inside the SDK (default 1: operations are retried by `withRetry`; more multiplies its attempts). */
   sdkMaxTries?: number;
   /** Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts). */
   timeouts?: RemoteTimeouts;
@@ -159,7 +159,8 @@ class AzureRemote implements RemoteStore {
     this.sdk ??= (async () => {
       const sdk: AzureSdk = await import('@azure/storage-blob');
       const o = this.opts;
-      const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: o.sdkMaxTries ?? 3, retryDelayInMs: 200, maxRetryDelayInMs: 5000 } };
+      // One attempt budget, withRetry's (the SDK's own tries multiplied it, and the error said fewer).
+      const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: o.sdkMaxTries ?? 1, retryDelayInMs: 200, maxRetryDelayInMs: 5000 } };
       let service: BlobServiceClient;
       try {
         if (o.connectionString !== undefined) {

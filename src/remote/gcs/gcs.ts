@@ -95,7 +95,8 @@ class GcsRemote implements RemoteStore {
       const o = this.opts;
       if (o.keyFilename !== undefined) await checkKeyFile(o.keyFilename);
       const options: StorageOptions = {
-        retryOptions: { autoRetry: o.sdkMaxRetries !== 0, maxRetries: o.sdkMaxRetries ?? 2, retryDelayMultiplier: 2, maxRetryDelay: 8, totalTimeout: 300 },
+        // One attempt budget, withRetry's (the library's own retries multiplied it, and the error said fewer).
+        retryOptions: { autoRetry: (o.sdkMaxRetries ?? 0) > 0, maxRetries: o.sdkMaxRetries ?? 0, retryDelayMultiplier: 2, maxRetryDelay: 8, totalTimeout: 300 },
         ...(o.endpoint !== undefined ? { apiEndpoint: o.endpoint } : {}),
         ...(o.projectId !== undefined ? { projectId: o.projectId } : o.endpoint !== undefined ? { projectId: 'bri-local' } : {}),
         ...(o.credentials !== undefined ? { credentials: { ...o.credentials } } : {}),

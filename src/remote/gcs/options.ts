@@ -43,7 +43,7 @@ export interface GcsRemoteOptions {
   listPageSize?: number;
   /** Storage class that applyLifecycle transitions to (default ARCHIVE). */
   lifecycleStorageClass?: string;
-  /** Retries inside the library for idempotent requests (default 2); operations are retried by `withRetry`. */
+  /** Retries inside the library for idempotent requests (default 0: operations are retried by `withRetry`; more multiplies its attempts). */
   sdkMaxRetries?: number;
   /**
    * A download silent this long while its reader waits is taken for dropped and fails, retryable

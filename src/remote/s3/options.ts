@@ -48,7 +48,7 @@ export interface S3RemoteOptions {
   sha256Checksums?: boolean;
   /** Storage class that applyLifecycle transitions to (default GLACIER). */
   lifecycleStorageClass?: string;
-  /** Attempts per request inside the SDK (default 3); whole operations are retried by `withRetry`. */
+  /** Attempts per request inside the SDK (default 1: whole operations are retried by `withRetry`; more multiplies its attempts). */
   sdkMaxAttempts?: number;
   /**
    * Connect and idle limits of every request (default 10 s and 60 s; see timeouts.ts), given

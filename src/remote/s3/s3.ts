@@ -117,7 +117,9 @@ class S3Remote implements RemoteStore {
         forcePathStyle: o.forcePathStyle ?? o.endpoint !== undefined,
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts: o.sdkMaxAttempts ?? 3,
+        // One attempt budget, withRetry's: the SDK's own retries multiplied it (5 x 3 tries of idleMs each on a
+        // server that never answers), and the error said 5.
+        maxAttempts: o.sdkMaxAttempts ?? 1,
         // The SDK's default is no limit at all: a server that accepts the connection and never
         // answers held a call for ever. socketTimeout is an idle timeout (bytes moving restart it).
         requestHandler: { connectionTimeout: this.limits.connectMs, socketTimeout: this.limits.idleMs },
