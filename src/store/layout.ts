@@ -1,6 +1,7 @@
 /** Names and paths inside a BRI data directory. */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { notRegularFile } from './files/regular-file.js';
 
 export const WAL_DIR = 'wal';
 export const SNAPSHOT_FILE = 'snapshot.jss';
@@ -68,6 +69,9 @@ export async function listSegments(dataDir: string): Promise<SegmentInfo[]> {
   const out: SegmentInfo[] = [];
   for (const { name, index } of inSegmentOrder(names)) {
     const st = await fsp.stat(path.join(dir, name));
+    // A FIFO, a socket or a device under a segment's name would be opened (to read, or by the rotation that reaches its
+    // number, to append) and wait for ever; a directory fails that open at once (EISDIR).
+    if (!st.isFile() && !st.isDirectory()) throw notRegularFile(path.join(dir, name), st, 'a WAL segment');
     if (!st.isFile()) continue;
     out.push({ name, index, path: path.join(dir, name), size: st.size });
   }

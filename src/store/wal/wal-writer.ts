@@ -11,8 +11,9 @@ import { encryptText } from '../../format/encryption.js';
 import { computePointer } from '../../format/pointer.js';
 import { entryAad } from '../../format/wal-line.js';
 import { fsyncDir, makeDirs, ownLikeDir } from '../durable-fs.js';
+import { openRegularFileSync } from '../files/regular-file.js';
 import { segmentName, WAL_DIR } from '../layout.js';
-import { appendWhole, assertStillNamed, NothingTorn, openSegment, walWriteFailed } from './write-failure.js';
+import { appendWhole, assertStillNamed, NothingTorn, walWriteFailed } from './write-failure.js';
 import type { AppendListener, AppendResult, PendingLine, RotateResult, WalPosition, WalWriterOptions } from './wal-writer-types.js';
 
 const fdatasync = promisify(fs.fdatasync);
@@ -63,7 +64,7 @@ export class WalWriter {
     await makeDirs(dir);
     const file = path.join(dir, segmentName(pos.segment));
     const existed = fs.existsSync(file);
-    const fd = fs.openSync(file, 'a', 0o644);
+    const fd = openRegularFileSync(file, 'a');
     if (!existed) {
       // Made by root (a `bri restore keys` on the app's directory): the app's, as the directory is, or it cannot open it.
       await ownLikeDir(file);
@@ -315,7 +316,12 @@ export class WalWriter {
       this.dirty = false;
       const dir = path.join(this.opts.dataDir, WAL_DIR);
       const next = path.join(dir, segmentName(this.pos.segment + 1));
-      const fd = openSegment(next);
+      let fd: number;
+      try {
+        fd = openRegularFileSync(next, 'a');
+      } catch (err) {
+        throw new NothingTorn(err); // an open that failed (EACCES, EMFILE, a FIFO at its name) touched nothing
+      }
       try {
         await ownLikeDir(next);
         await fsyncDir(dir);
