@@ -219,6 +219,11 @@ export async function assertOwnArchives(archiveDir: string, dataDir: string, act
   if (another) throw anotherDatabase(another.owner, archiveDir, dataDir, another.instanceId, act);
 }
 
+/** Whether the archives in `archiveDir` are another data directory's (`assertOwnArchives` would refuse); a damaged owner file tells nothing. */
+export async function holdsAnothersArchives(archiveDir: string, dataDir: string): Promise<boolean> {
+  return (await anotherOwner(archiveDir, dataDir).catch(() => null)) !== null;
+}
+
 /**
  * Whether `archiveDir` is another database's, `dataDir` (as `instanceId`) may not archive there: a directory
  * the previous version let two data directories share went to the first to archive after the upgrade.

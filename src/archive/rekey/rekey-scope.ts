@@ -7,7 +7,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { readArchiveState } from '../../store/archive-state.js';
-import { instancesArchivedBy } from '../copies/archive-dir-owner.js';
+import { holdsAnothersArchives, instancesArchivedBy } from '../copies/archive-dir-owner.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { LOCAL_SOURCE } from '../copies/sources.js';
 import { SEEDS_DIR } from '../create/seeds.js';
@@ -20,13 +20,15 @@ const SEED_NAME = /^(.+)\.(\d+)\.(?:facts\.json|jss.*)$/;
  * directory (its earlier ones after a restore in place; bri-archive-dir.json records them), whatever archives
  * are there as local copies (an archive directory holds one database's), and the instances its seeds there are
  * kept for (a clone or a restore that has not archived yet). A clone's origin is none of these: it is another
- * live database, configured for its own recipients.
+ * live database, configured for its own recipients. Nor is anything in an archive directory another data
+ * directory owns (given with -a): its only, then.
  */
 export async function instancesOfThisDatabase(archiveDir: string, dataDir: string | undefined, archives: readonly CatalogArchive[]): Promise<Set<string>> {
   const own = new Set<string>();
   if (dataDir !== undefined) {
     const state = await readArchiveState(dataDir);
     if (state) own.add(state.instanceId);
+    if (await holdsAnothersArchives(archiveDir, dataDir)) return own;
     for (const i of await instancesArchivedBy(archiveDir, dataDir)) own.add(i);
   }
   for (const a of archives) if (a.copies.some((c) => c.source === LOCAL_SOURCE)) own.add(a.manifest.instanceId);
@@ -37,7 +39,16 @@ export async function instancesOfThisDatabase(archiveDir: string, dataDir: strin
   return own;
 }
 
+/**
+ * Stands for a data directory that has no instance yet (it never archived) in the stats' scope: with no
+ * instance at all, every archive would count as its own (a lost machine's), those of another data
+ * directory's archive directory too.
+ */
+const NO_INSTANCE_YET = '';
+
 /** Whose archives `bri archive stats` counts: this database's instances, and the one its data directory is now. */
 export async function statsScope(archiveDir: string, dataDir: string, archives: readonly CatalogArchive[]): Promise<{ own: Set<string>; current: string | null }> {
-  return { own: await instancesOfThisDatabase(archiveDir, dataDir, archives), current: (await readArchiveState(dataDir).catch(() => null))?.instanceId ?? null };
+  const own = await instancesOfThisDatabase(archiveDir, dataDir, archives);
+  if (own.size === 0 && (await holdsAnothersArchives(archiveDir, dataDir))) own.add(NO_INSTANCE_YET);
+  return { own, current: (await readArchiveState(dataDir).catch(() => null))?.instanceId ?? null };
 }
