@@ -5,47 +5,81 @@
  * (another database's, the only copies perhaps) are never deleted that way, and the other entries (an
  * application's settings, an index kept beside the data) are said, not lost without a word.
  */
-import type { Stats } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { chownIfAllowed } from '../../store/durable-fs.js';
-import { COLD_DIR, DATA_DIR_ENTRIES, SNAPSHOT_FILE, TXN_DIR, WAL_DIR } from '../../store/layout.js';
+import { DATA_DIR_ENTRIES, SNAPSHOT_FILE, TXN_DIR } from '../../store/layout.js';
 import { ARCHIVE_DIR_OWNER_FILE } from '../copies/archive-dir-owner.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 
-/** How deep archives are looked for (an archive directory is at most a few levels down: backups/db1/archives). */
-const ARCHIVE_SEARCH_DEPTH = 3;
-/** The store's directories hold no archive (the store would delete one), and may be large: not walked. */
-const STORE_DIRS = new Set([WAL_DIR, COLD_DIR, TXN_DIR]);
+/**
+ * How many entries the search for archives reads before it gives up: bounded by entries, not depth (an
+ * archive directory four folders down was deleted as holding "no archive"), and said when reached.
+ */
+export const ARCHIVE_SEARCH_ENTRIES = 1_000_000;
 const NAMES_SHOWN = 10;
 
-/** The directories of `target` (relative; '.' for itself) holding archives or an archive directory's record, other than those carried over. */
-export async function archivesNotCarried(target: string, carryOver: readonly string[]): Promise<string[]> {
-  const carried = new Set(carryOver.map((rel) => path.normalize(rel)));
-  const found: string[] = [];
-  const walk = async (rel: string, depth: number): Promise<void> => {
-    if (carried.has(rel)) return;
-    const entries = await fsp.readdir(path.join(target, rel), { withFileTypes: true }).catch(() => []);
-    if (entries.some((e) => e.isFile() && (e.name.endsWith(ARCHIVE_EXTENSION) || e.name === ARCHIVE_DIR_OWNER_FILE))) {
-      found.push(rel === '' ? '.' : rel);
-      return;
+/**
+ * Visits `root`'s directories breadth first (nearest first), each with its entries, where `visit` says to go
+ * on below it; symbolic links are not followed (removing a directory removes a link, never what it points
+ * to). False when `maxEntries` were read before the whole tree was.
+ */
+export async function walkTree(root: string, skip: (rel: string) => boolean, visit: (rel: string, entries: readonly Dirent[]) => boolean, maxEntries: number): Promise<boolean> {
+  let left = maxEntries;
+  const queue = [''];
+  for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
+    if (skip(rel)) continue;
+    const dir = await fsp.opendir(path.join(root, rel)).catch(() => null);
+    if (dir === null) continue;
+    const entries: Dirent[] = [];
+    for await (const e of dir) {
+      if (left-- === 0) break;
+      entries.push(e);
     }
-    if (depth === 0) return;
-    // Links are not followed: removing the old directory removes a link, never what it points to.
-    for (const e of entries) if (e.isDirectory() && !(rel === '' && STORE_DIRS.has(e.name))) await walk(path.join(rel, e.name), depth - 1);
-  };
-  await walk('', ARCHIVE_SEARCH_DEPTH);
-  return found;
+    if (left < 0) {
+      visit(rel, entries);
+      return false;
+    }
+    if (visit(rel, entries)) for (const e of entries) if (e.isDirectory()) queue.push(path.join(rel, e.name));
+  }
+  return true;
 }
 
-/** --clean-existing over a directory holding archives this restore does not keep: refused, nothing changed. */
+/**
+ * The directories of `target` (relative; '.' for itself) holding archives or an archive directory's record,
+ * other than those carried over, the store's own directories searched too (an archive directory given as
+ * another database's wal/); `complete` false when the search stopped at its bound.
+ */
+export async function archivesNotCarried(target: string, carryOver: readonly string[]): Promise<{ found: string[]; complete: boolean }> {
+  const carried = new Set(carryOver.map((rel) => path.normalize(rel)));
+  const found: string[] = [];
+  const complete = await walkTree(target, (rel) => carried.has(rel), (rel, entries) => {
+    if (!entries.some((e) => e.isFile() && (e.name.endsWith(ARCHIVE_EXTENSION) || e.name === ARCHIVE_DIR_OWNER_FILE))) return true;
+    found.push(rel === '' ? '.' : rel);
+    return false;
+  }, ARCHIVE_SEARCH_ENTRIES);
+  return { found, complete };
+}
+
+/**
+ * --clean-existing over a directory holding archives this restore does not keep, or too large to be searched
+ * for them whole (what was not searched is never said to hold no archive): refused, nothing changed.
+ */
 export async function refuseDeletingArchives(target: string, carryOver: readonly string[]): Promise<void> {
-  const left = await archivesNotCarried(target, carryOver);
-  if (left.length === 0) return;
-  const dirs = left.map((rel) => path.join(target, rel));
+  const { found, complete } = await archivesNotCarried(target, carryOver);
+  if (found.length === 0 && complete) return;
+  const dirs = found.map((rel) => path.join(target, rel));
+  const kept = 'leave out --clean-existing: the old directory is then kept beside the restored one, archives and all.';
+  if (found.length === 0) {
+    throw new BriError(ErrorCodes.USAGE, `--clean-existing would delete ${target}, which holds more than ${ARCHIVE_SEARCH_ENTRIES} entries: the restore searched that many for archives (another database's, the only copies perhaps) and stopped, and deletes nothing it has not searched; nothing was changed`, {
+      hint: `Remove what ${target} holds yourself once you know it holds no archive you need (the restore then replaces an empty directory), or ${kept}`,
+      details: { target, searchedEntries: ARCHIVE_SEARCH_ENTRIES },
+    });
+  }
   throw new BriError(ErrorCodes.USAGE, `--clean-existing would delete archives that this restore does not keep: ${dirs.join(', ')} (in ${target}, which it replaces); nothing was changed`, {
-    hint: 'Move those archives out of the directory first (they may be the only copies, another database\'s perhaps), or leave out --clean-existing: the old directory is then kept beside the restored one, archives and all.',
+    hint: `Move those archives out of the directory first (they may be the only copies, another database's perhaps), or ${kept}`,
     details: { target, archives: dirs },
   });
 }
