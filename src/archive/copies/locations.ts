@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
-import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
+import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, LOCK_FILE, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
 // archive-dir-owner imports this file too: each uses the other's names only inside functions, so the cycle is safe.
 import { ARCHIVE_DIR_OWNER_FILE } from './archive-dir-owner.js';
 import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
@@ -249,9 +249,9 @@ export function checkLocations(s: LocationSettings): void {
   }
 }
 
-/** What only a BRI data directory holds: the store's snapshot, the archive layer's state, or a wal/ of segments. */
-function isDataDirectory(dir: string): boolean {
-  if ([SNAPSHOT_FILE, ARCHIVE_STATE_FILE].some((f) => statOrNull(path.join(dir, f))?.isFile() === true)) return true;
+/** What only a BRI data directory holds: the store's snapshot or lock, the archive layer's state, or a wal/ of segments. */
+export function isDataDirectory(dir: string): boolean {
+  if ([SNAPSHOT_FILE, ARCHIVE_STATE_FILE, LOCK_FILE].some((f) => statOrNull(path.join(dir, f))?.isFile() === true)) return true;
   try {
     return fs.readdirSync(path.join(dir, WAL_DIR)).some((n) => segmentIndex(n) !== null);
   } catch {
@@ -260,7 +260,7 @@ function isDataDirectory(dir: string): boolean {
 }
 
 /** The data directory an archive directory's owner file names (unreadable: an unknown one, ''), or null when `dir` holds none. */
-function archiveDirOwner(dir: string): string | null {
+export function archiveDirOwner(dir: string): string | null {
   let text: string;
   try {
     text = fs.readFileSync(path.join(dir, ARCHIVE_DIR_OWNER_FILE), 'utf8');

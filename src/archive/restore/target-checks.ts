@@ -14,6 +14,7 @@ import { refuseIfLocked } from '../../store/lock/dir-lock.js';
 import { hostTag } from '../../store/lock/process-identity.js';
 import { immovablePaths, mountsInside, stamp } from '../../store/dir-swap.js';
 import { restoreError } from './build.js';
+import { refuseOtherDatabases } from './other-databases.js';
 import { refuseDeletingArchives } from './replaced-dir.js';
 import type { RestoreOptions } from './execute.js';
 
@@ -36,14 +37,16 @@ async function targetState(target: string): Promise<TargetState & { isDataDir: b
   }
 }
 
-/** The checks of the target that the dry run and the real run (under its lock) both make. */
 /** What a restore into a directory another process has open tells the user. */
 export const STOP_THE_OWNER = 'Stop the process that has the database open (a beforeRestore hook can), then restore.';
 
+/** The checks of the target that the dry run and the real run (under its lock) both make. */
 export async function checkTarget(target: string, opts: RestoreOptions, lock: 'now' | 'after beforeRestore' = 'now'): Promise<TargetState> {
   if (opts.openHere?.(target)) {
     throw restoreError(`${target} is the data directory of the open database`, 'Close the database first (db.close()), then restore with `bri restore` or openRestore({ dataDir }); or restore into another --target.');
   }
+  // Before the refusal of a non-empty target, whose way out (--force) would take the other database apart.
+  await refuseOtherDatabases(target, opts.carryOver ?? []);
   const st = await targetState(target);
   if (st.exists && !st.empty && !opts.force) {
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
