@@ -12,9 +12,10 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { fileIdentity, isColdObject } from '../../remote/index.js';
+import { readArchiveState } from '../../store/archive-state.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ProviderName } from '../../remote/remote.js';
-import { missingLocalSource, scanArchiveDir, type LocalArchive } from './local-catalog.js';
+import { missingLocalSource, scanArchiveDir, unmountedArchiveDir, type LocalArchive } from './local-catalog.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { par2Repairer } from '../package/repairer.js';
 import { isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
@@ -234,6 +235,12 @@ export async function listSources(
       const e = u.archiveId !== undefined ? byId.get(u.archiveId) : undefined;
       if (e) e.copies.push(copy);
     }
+  }
+  // Every source read, and neither they nor the archive directory hold what bri-archive.json says was made there: a disk not mounted, not "no archives".
+  if (opts.dataDir !== undefined && sources.all.every((s) => wanted.includes(s)) && unreachable.length === 0) {
+    const state = await readArchiveState(opts.dataDir).catch(() => null);
+    const unmounted = await unmountedArchiveDir(state, archiveDir, (id) => !byId.has(id) && !unreadable.some((u) => u.archiveId === id), opts.dataDir);
+    if (unmounted) throw unmounted;
   }
   return { archives: sortArchives([...byId.values()]), unreadable, unreachable };
 }

@@ -6,9 +6,12 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, asBriError, errnoOf, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
+import { ARCHIVE_STATE_FILE, recordedArchiveDir, sameDirectory, type ArchiveState } from '../../store/archive-state.js';
 import { assertDataDir } from '../../store/data-dir.js';
 import { fileIdentity } from '../../remote/index.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
+// archive-dir-owner imports this file too: each uses the other's names only inside functions, so the cycle is safe.
+import { ARCHIVE_DIR_OWNER_FILE } from './archive-dir-owner.js';
 import { readManifest } from '../package/reader.js';
 
 export interface LocalArchive {
@@ -100,6 +103,29 @@ export async function missingLocalSource(dataDir: string, archiveDir: string): P
   return new BriError(ErrorCodes.NOT_A_DATA_DIR, `there is no data directory at ${dataDir} and no archive directory at ${archiveDir}`, {
     hint: 'Check --data-dir (default $BRI_DATA_DIR or ./data) and --archive-dir; to see what remotes hold after losing the machine, give them with --config.',
     details: { dataDir, archiveDir },
+  });
+}
+
+/**
+ * The archive directory `dataDir`'s bri-archive.json records as where its archives are made, holding nothing of
+ * what was made there: no owner file (every create writes it), no archive file, and the last archive it names
+ * in no source (`inNoSource` tells, from the caller's listing of every source). Without `dataDir`, the state's
+ * own archive directory is taken (the caller read the state of the directory it archives). A disk not mounted leaves its
+ * mount point so (an empty directory, or none): "no archives" there is false, and an archive made there starts
+ * a chain on the disk under it, hidden once the disk is back (and its WAL segments then deleted as archived).
+ * ARCHIVE_NOT_FOUND, or null when the directory is not that one or holds any of it.
+ */
+export async function unmountedArchiveDir(state: ArchiveState | null, archiveDir: string, inNoSource: (archiveId: string) => boolean, dataDir?: string): Promise<BriError | null> {
+  const recorded = dataDir === undefined ? state?.archiveDir : recordedArchiveDir(state, dataDir);
+  const last = state?.last;
+  if (!last || recorded === undefined || !sameDirectory(recorded, archiveDir) || !inNoSource(last.archiveId)) return null;
+  const names = await fsp.readdir(archiveDir).catch(() => [] as string[]);
+  if (names.some((n) => n === ARCHIVE_DIR_OWNER_FILE || n.endsWith(ARCHIVE_EXTENSION))) return null;
+  return new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `the archive directory ${archiveDir} holds nothing of what ${ARCHIVE_STATE_FILE} says was made there (archive ${last.archiveId}, through line ${last.endLine}, is in no source, and ${ARCHIVE_DIR_OWNER_FILE} is missing): is the disk that holds it not mounted?`, {
+    hint:
+      `Mount the disk (or share) at ${archiveDir} and run the command again; nothing was written there (an archive made now would start a new chain on the disk under the mount point, hidden once it is mounted). ` +
+      `If those archives were deleted on purpose, archive into a directory of its own (\`--archive-dir\`, or archive.localDir in --config).`,
+    details: { archiveDir, lastArchive: last.archiveId, lastLine: last.endLine, unmounted: true },
   });
 }
 

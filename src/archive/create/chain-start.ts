@@ -22,7 +22,7 @@ import { emptyState } from '../../format/state.js';
 import { coldFilesMissing, stateDifferences } from '../../store/verify-data-dir.js';
 import { sameDirectory, type ArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
-import { listLocalArchives } from '../copies/local-catalog.js';
+import { listLocalArchives, unmountedArchiveDir } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
@@ -45,7 +45,8 @@ function tipOf(m: Manifest): ArchiveTip {
  * Where the chain stands: the newest archive of the instance that still exists. The state file's
  * record counts while its archive exists (a local file, or a confirmed copy on a remote); a newer
  * archive on disk wins (a crash between the rename and the state update). When the recorded one is
- * gone, `known` (every source's listing, asked only then) gives the newest that remains.
+ * gone, `known` (every source's listing, asked only then) gives the newest that remains; when no source
+ * holds it and the archive directory holds nothing of it, the disk is taken as not mounted (ARCHIVE_NOT_FOUND).
  */
 export async function chainTip(state: ArchiveState, archiveDir: string, known?: () => Promise<Manifest[]>): Promise<ChainTip> {
   const local = (await listLocalArchives(archiveDir)).filter((a) => a.manifest.instanceId === state.instanceId);
@@ -70,6 +71,8 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
       tipFile = undefined;
     }
   }
+  const unmounted = found ? null : await unmountedArchiveDir(state, archiveDir, () => true);
+  if (unmounted) throw unmounted;
   return { tip, ...(tipFile ? { tipFile } : {}), ...(found ? {} : { deleted: last }) };
 }
 
