@@ -219,6 +219,7 @@ export function checkLocations(s: LocationSettings): void {
       throw refused(ErrorCodes.CONFIG_INVALID, archives, data, rel === null || rel === '' ? 'archives and the data directory would be one tree' : `${first} belongs to the store, which rewrites and removes what is in it`);
     }
   }
+  assertNoOtherDatabase(archives, data.path, 'archives');
   const locals: Place[] = [];
   const clouds: Array<{ setting: string; container: string; prefix: string }> = [];
   for (const r of s.remotes) {
@@ -244,7 +245,7 @@ export function checkLocations(s: LocationSettings): void {
         }
       }
     }
-    for (const place of places) assertNoOtherDatabase(place, data.path);
+    for (const place of places) assertNoOtherDatabase(place, data.path, 'copies');
     locals.push(...places);
   }
 }
@@ -276,23 +277,26 @@ export function archiveDirOwner(dir: string): string | null {
 }
 
 /**
- * Refuses a local remote in another database's data directory, or in the archive directory another data
- * directory archives into (its place or any folder above it): that database takes what is there as its own,
- * and its first archive adopts the copies, its prune or its clean restore deletes them. Looked at on every
- * use of the settings, not once: the other database may have been made after they were accepted.
+ * Refuses a local remote, or the archive directory, in another database's data directory (its place or any
+ * folder above it, up to this database's own), and a local remote in the archive directory another data
+ * directory archives into: that database takes the copies there as its own (its first archive adopts them,
+ * its prune deletes them), and its restore replaces its whole directory, deleting them with --clean-existing.
+ * Looked at on every use of the settings, not once: the other database may have been made after they were
+ * accepted. The archive directory's own owner is assertArchiveDirOwner's (a database moved keeps its own).
  */
-function assertNoOtherDatabase(place: Place, ownDataDir: string): void {
-  for (let dir = place.path; ; dir = path.dirname(dir)) {
-    const owner = archiveDirOwner(dir);
-    const data = isDataDirectory(dir);
+function assertNoOtherDatabase(place: Place, ownDataDir: string, what: 'copies' | 'archives'): void {
+  for (let dir = place.path, below = ''; dir !== ownDataDir && dir !== below; below = dir, dir = path.dirname(dir)) {
+    const owner = what === 'copies' ? archiveDirOwner(dir) : null;
+    // Another database's own archive directory (carried over by its restores) may be read from; its owner file decides on writes.
+    const data = isDataDirectory(dir) && !(what === 'archives' && below !== '' && (path.basename(below) === DEFAULT_ARCHIVE_SUBDIR || archiveDirOwner(below) !== null));
     if (data || (owner !== null && owner !== ownDataDir)) {
-      const what = data ? `another database's data directory ${dir}` : `the archive directory ${dir} of the data directory ${owner || '(unreadable)'}`;
-      throw new BriError(ErrorCodes.CONFIG_INVALID, `${place.setting} (${place.path}) ${dir === place.path ? 'is' : 'is inside'} ${what}: that database takes the copies there as its own, and its prune or a restore with --clean-existing deletes them`, {
-        hint: `Point ${place.setting} at a directory of its own, outside every database's data directory and archive directory (a folder beside ${dir}, for example); copies it already wrote there (archives/, shipped/) go with it.`,
+      const other = data ? `another database's data directory ${dir}` : `the archive directory ${dir} of the data directory ${owner || '(unreadable)'}`;
+      const why = what === 'copies' ? 'that database takes the copies there as its own, and its prune or a restore with --clean-existing deletes them' : 'that database\'s restore replaces its whole directory, deleting them with --clean-existing';
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `${place.setting} (${place.path}) ${dir === place.path ? 'is' : 'is inside'} ${other}: ${why}`, {
+        hint: `Point ${place.setting} at a directory of its own, outside every database's data directory and archive directory (a folder beside ${dir}, for example); ${what === 'copies' ? 'copies it already wrote there (archives/, shipped/) go with it' : 'move the archives already made there (and bri-archive-dir.json) with it'}.`,
         details: { setting: place.setting, path: place.path, otherDirectory: dir },
       });
     }
-    if (path.dirname(dir) === dir) return;
   }
 }
 
@@ -353,7 +357,6 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
     });
   }
 }
-
 
 /** Whether `file` is the archive directory's `<id>.bri` of this very archive: what is there holds it, damaged perhaps. */
 function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
