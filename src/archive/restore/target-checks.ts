@@ -53,7 +53,7 @@ export async function checkTarget(target: string, opts: RestoreOptions, lock: 'n
   }
   if (st.exists && lock === 'now') await refuseIfLocked(target, STOP_THE_OWNER);
   // An empty mount point too: the swap renames the target aside, which no mount point allows (EBUSY).
-  if (st.exists) await refuseImmovable(target, opts.carryOver ?? []);
+  if (st.exists) await refuseImmovable(target, opts.carryOver ?? [], st.isDataDir);
   if (st.exists && !st.empty && opts.cleanExisting) await refuseDeletingArchives(target, opts.carryOver ?? []);
   await probeBuildPlace(target);
   if (st.exists && !st.empty) await refuseWhatThisUserCannotMove(target, opts.carryOver ?? [], opts.cleanExisting === true);
@@ -83,13 +83,15 @@ export function refuseLongName(target: string): void {
  * old directory (which --clean-existing then cannot remove, and the restored directory would be without it):
  * said before anything is built or moved.
  */
-async function refuseImmovable(target: string, carryOver: readonly string[]): Promise<void> {
+async function refuseImmovable(target: string, carryOver: readonly string[], isDataDir: boolean): Promise<void> {
   const fixed = [...new Set([...(await immovablePaths(target, carryOver)), ...(await mountsInside(target))])];
   if (fixed.length === 0) return;
   if (fixed[0] === target) {
+    const elsewhere = `restore into another directory (--target, targetDir), stop the database, then move the restored directory's files into ${target}.`;
     throw restoreError(
       `cannot restore into ${target}: it is a mount point, which cannot be moved aside as a restore moves the directory it replaces; nothing was changed`,
-      `Give a directory inside it as the target (${path.join(target, 'data')}), or restore into another directory and move the restored directory's files into ${target}.`,
+      // A directory inside a data directory is refused as a target: never offered as the way out of one.
+      isDataDir ? elsewhere[0]!.toUpperCase() + elsewhere.slice(1) : `Give a directory inside it as the target (${path.join(target, 'data')}), or ${elsewhere}`,
     );
   }
   const what = `${fixed.join(', ')} ${fixed.length > 1 ? 'are mount points' : 'is a mount point'} (its own file system)`;
