@@ -40,16 +40,30 @@ interface ArchiveDirOwner {
 async function readOwner(archiveDir: string): Promise<ArchiveDirOwner | null> {
   const text = await fsp.readFile(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
   if (text === null) return null;
+  let o: ArchiveDirOwner | null;
   try {
-    const o = JSON.parse(text) as ArchiveDirOwner;
-    if (o.version !== 1 || typeof o.dataDir !== 'string' || !Array.isArray(o.instances) || !o.instances.every((i) => typeof i === 'string')) throw new Error('bad fields');
-    return o;
+    o = JSON.parse(text) as ArchiveDirOwner | null;
   } catch (err) {
-    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_DIR_OWNER_FILE} in ${archiveDir} is damaged: ${(err as Error).message}`, {
-      hint: `It names the data directory whose archives these are: remove it, and archive from that data directory again (it is written anew).`,
-      cause: err,
-    });
+    throw damagedOwnerFile(archiveDir, err as Error);
   }
+  if (typeof o?.version === 'number' && o.version > 1) throw newerOwnerFile(archiveDir, o.version);
+  if (o === null || o.version !== 1 || typeof o.dataDir !== 'string' || !Array.isArray(o.instances) || !o.instances.every((i) => typeof i === 'string')) throw damagedOwnerFile(archiveDir, new Error('bad fields'));
+  return o;
+}
+
+function damagedOwnerFile(archiveDir: string, err: Error): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_DIR_OWNER_FILE} in ${archiveDir} is damaged: ${err.message}`, {
+    hint: `It names the data directory whose archives these are: remove it, and archive from that data directory again (it is written anew).`,
+    cause: err,
+  });
+}
+
+/** An owner file a later bri wrote (its format moved on): not damaged, and not to be removed; this bri cannot tell whose the directory is. */
+function newerOwnerFile(archiveDir: string, version: number): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_DIR_OWNER_FILE} in ${archiveDir} was written by a newer version of bri (its format version ${version}; this one reads version 1)`, {
+    hint: `Upgrade bri-archive (the package of bri) to the version that archives into ${archiveDir}, and run the command with it; keep the file: it names the data directory whose archives these are.`,
+    details: { archiveDir, version },
+  });
 }
 
 /** Whether `dataDir` may archive into a directory with an owner: its own, another database's, or the owner's copy (cp -a) while the owner still archives there. */
