@@ -1,4 +1,5 @@
 /** File system steps that survive a crash: write to a temp file, fsync, rename, fsync the directory. */
+import { BriError, ErrorCodes } from '../errors.js';
 import { joinedPieces } from '../format/text-pieces.js';
 import { constants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
@@ -31,16 +32,49 @@ export async function fsyncFile(file: string): Promise<void> {
   }
 }
 
+/** How a fresh file is opened once its name is clear (see freshFile): never an existing file, never through a link. */
+export const FRESH_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Removes whatever stands at `file` (a link itself, never the file it names), so that it can be made fresh (FRESH_FLAGS). */
+export async function clearName(file: string): Promise<void> {
+  await fsp.unlink(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+}
+
+/**
+ * A file made fresh at `file`, open for writing: whatever stands at that name is removed first, and the open
+ * refuses a name that exists again or is a link. A temp name is predictable, in a directory another user may
+ * own (root's cron job on an application's directory): a link planted there would have had root's write,
+ * chown and chmod land on the file it names.
+ */
+export async function freshFile(file: string, mode = 0o644): Promise<fsp.FileHandle> {
+  await clearName(file);
+  return fsp.open(file, FRESH_FLAGS, mode);
+}
+
+/**
+ * Opens a file this process made (a temp file being finished), never through a link: another user may have
+ * put one at its name since (ELOOP then). `flags` as fs.open's numbers, O_NOFOLLOW added.
+ */
+export function openOwnFile(file: string, flags: number = constants.O_RDONLY): Promise<fsp.FileHandle> {
+  return fsp.open(file, flags | constants.O_NOFOLLOW);
+}
+
 /**
  * The one durable write: a finished temp file becomes `target` (fsync of the file unless it was
  * synced already, rename over the target, fsync of the directory), so that a crash leaves the old
  * target or the new one, never a part. A failure removes the temp file and leaves the target as it was.
- * The new target has the old one's mode and owner (takeOwnerOf).
+ * The new target has the old one's mode and owner (takeOwnerOf), given through the open file: never a link.
  */
 export async function commitFile(tmp: string, target: string, opts: { synced?: boolean } = {}): Promise<void> {
   try {
-    if (!opts.synced) await fsyncFile(tmp);
-    await takeOwnerOf(tmp, target);
+    const handle = await openOwnFile(tmp);
+    try {
+      await refuseSharedInode(handle, tmp);
+      if (!opts.synced) await handle.sync();
+      await takeOwnerOf(handle, target);
+    } finally {
+      await handle.close();
+    }
     await fsp.rename(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
@@ -50,30 +84,51 @@ export async function commitFile(tmp: string, target: string, opts: { synced?: b
 }
 
 /**
+ * A temp file this process made has one name: another (a hard link put at its name since) would be the file
+ * of someone else, given its owner and mode, then renamed over the target.
+ */
+async function refuseSharedInode(handle: fsp.FileHandle, tmp: string): Promise<void> {
+  const st = await handle.stat();
+  if (st.isFile() && st.nlink === 1) return;
+  throw new BriError(ErrorCodes.IO_ERROR, `the temp file ${tmp} was replaced while it was written (it is not the file this process made)`, {
+    hint: `Another user or process changes ${path.dirname(tmp)} while bri writes into it: see who can write there, then run the command again.`,
+    details: { path: tmp },
+  });
+}
+
+/**
  * Only root gives files away; run as root (a cron job, an operator) on the application's directory, a
  * file it left root-owned would lock that application out of its own database or archives.
  */
 const mayGiveAway = (): boolean => process.geteuid?.() === 0;
 
-/** chown that lets the file system refuse (root squashed on NFS, an id a user namespace does not map): the write is worth more. */
+/** Whether a chown failed only because the file system refuses it (root squashed on NFS, an id a user namespace does not map): the write is worth more. */
+const refusedChown = (err: NodeJS.ErrnoException): Promise<void> | undefined => (err.code === 'EPERM' || err.code === 'EINVAL' ? undefined : Promise.reject(err));
+
+/** chown that lets the file system refuse; a link is given away itself, never the file it names (lchown). */
 export async function chownIfAllowed(p: string, uid: number, gid: number): Promise<void> {
-  await fsp.chown(p, uid, gid).catch((err: NodeJS.ErrnoException) => (err.code === 'EPERM' || err.code === 'EINVAL' ? undefined : Promise.reject(err)));
+  await fsp.lchown(p, uid, gid).catch(refusedChown);
 }
 
 /**
- * Gives `file`, about to be renamed over `target`, what the file it replaces had: its mode and (as root)
- * its owner and group; a new one (as root) the owner and group of the directory it goes into. A private
- * file stays private, a group's file stays the group's, whoever rewrote it.
+ * Gives the open temp file `handle`, about to be renamed over `target`, what the file it replaces had: its
+ * mode and (as root) its owner and group; a new one (as root) the owner and group of the directory it goes
+ * into. A private file stays private, a group's file stays the group's, whoever rewrote it.
  */
-export async function takeOwnerOf(file: string, target: string): Promise<void> {
+async function takeOwnerOf(handle: fsp.FileHandle, target: string): Promise<void> {
   const replaced = await fsp.lstat(target).catch(() => null);
-  if (replaced === null || !replaced.isFile()) return ownLikeDir(file);
+  if (replaced === null || !replaced.isFile()) {
+    if (!mayGiveAway()) return;
+    const dir = await fsp.stat(path.dirname(target));
+    await handle.chown(dir.uid, dir.gid).catch(refusedChown);
+    return;
+  }
   // The owner first: a chown drops set-id bits the mode may have to set again.
-  if (mayGiveAway()) await chownIfAllowed(file, replaced.uid, replaced.gid);
-  await fsp.chmod(file, replaced.mode & 0o7777);
+  if (mayGiveAway()) await handle.chown(replaced.uid, replaced.gid).catch(refusedChown);
+  await handle.chmod(replaced.mode & 0o7777);
 }
 
-/** As root: gives `p`, just made, the owner and group of the directory it is in. */
+/** As root: gives `p`, just made, the owner and group of the directory it is in (a link at `p` itself, never what it names). */
 export async function ownLikeDir(p: string): Promise<void> {
   if (!mayGiveAway()) return;
   const dir = await fsp.stat(path.dirname(p));
@@ -116,7 +171,7 @@ async function writePieces(handle: fsp.FileHandle, pieces: Iterable<string>): Pr
 export async function writeFileDurable(target: string, data: string | Uint8Array | Iterable<string>, tmpSuffix = '.tmp'): Promise<void> {
   const tmp = target + tmpSuffix;
   try {
-    const handle = await fsp.open(tmp, 'w', 0o644);
+    const handle = await freshFile(tmp);
     try {
       if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
       else await writePieces(handle, data);

@@ -11,7 +11,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { decompressChunks } from '../package/compress.js';
 import { compressOffThread } from '../package/compress-worker.js';
-import { commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
+import { clearName, commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { decryptChunks, encryptToFile } from '../crypto/age-stream.js';
@@ -139,15 +139,18 @@ export async function writeSealedSeed(archiveDir: string, instanceId: string, li
   const target = seedPath(archiveDir, instanceId, line, true);
   await sweepPlainSeedTmps(archiveDir);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
+  const tmp = target + '.tmp';
+  // What stands at the name goes first (a link would be followed by encryptToFile's open; commitFile refuses one put there since).
+  await clearName(tmp);
   const plain = new HashCounter();
   let e: { size: number; sha256: string } | undefined;
   // On this thread, at the seed's fast level: age encryption runs here anyway, and costs more than zstd at level 3.
   await pipeline(Readable.from(encodedPieces(pieces), { objectMode: false }), plain, new CompressStream(SEALED_ZSTD), async (zstd: AsyncIterable<Buffer>) => {
-    e = await encryptToFile(zstd, target + '.tmp', to, true, `seed ${path.basename(target)}`);
+    e = await encryptToFile(zstd, tmp, to, true, `seed ${path.basename(target)}`);
   });
   const sealed: SealedSeedMember = { originalSize: plain.bytes, contentSha256: plain.digest(), compressedSize: e!.size, sha256: e!.sha256, briEncrypted, recipients: to.recipients, passphrase: to.passphrase !== undefined };
   await writeFacts(archiveDir, instanceId, line, facts, sealed);
-  await commitFile(target + '.tmp', target, { synced: true });
+  await commitFile(tmp, target, { synced: true });
 }
 
 /** The sealed seed at that line when it is encrypted for exactly `to` (another set of recipients could not read it). */
@@ -388,12 +391,7 @@ export async function seedLines(archiveDir: string, instanceId: string): Promise
 /** Removes this instance's seeds other than the one at `keepLine`. */
 export async function pruneSeeds(archiveDir: string, instanceId: string, keepLine: number): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
-  let names: string[];
-  try {
-    names = await fsp.readdir(dir);
-  } catch {
-    return;
-  }
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
   const keep = new Set([path.basename(seedPath(archiveDir, instanceId, keepLine)), path.basename(seedPath(archiveDir, instanceId, keepLine, true)), path.basename(factsPath(archiveDir, instanceId, keepLine))]);
   for (const n of names) if (n.startsWith(`${instanceId}.`) && !keep.has(n)) await fsp.rm(path.join(dir, n), { force: true });
 }

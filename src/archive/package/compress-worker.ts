@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { clearName, FRESH_FLAGS } from '../../store/durable-fs.js';
 import { LINK_CHECKER_SOURCE, type LinkSummary } from './decoder/link-checker-source.js';
 
 const ZSTD_PATH = createRequire(import.meta.url).resolve('zstd-napi');
@@ -44,16 +45,21 @@ function params(m, size) {
   if (m.workers > 1 && size !== undefined) p.jobSize = Math.max(1, Math.ceil(size / m.workers / (1 << 20))) << 20;
   return p;
 }
+// The file is made fresh (m.flags: the caller cleared its name) and written through its descriptor only, synchronously: this thread does nothing else meanwhile.
+function openOut(job) { job.fd = fs.openSync(job.m.path, job.m.flags, 0o644); }
+function closeOut(job) { const fd = job.fd; job.fd = null; if (fd !== null) fs.closeSync(fd); }
+function writeOut(job, buf) { for (let off = 0; off < buf.length; ) off += fs.writeSync(job.fd, buf, off); }
 function startStream(job) {
   const m = job.m;
   const z = new CompressStream(params(m));
-  const out = fs.createWriteStream(m.path, { mode: 0o644 });
   job.z = z;
-  z.on('data', (c) => { job.hash.update(c); job.bytes += c.length; if (!out.write(c)) { z.pause(); out.once('drain', () => z.resume()); } });
+  z.on('data', (c) => {
+    if (job.failed) return;
+    job.hash.update(c); job.bytes += c.length;
+    try { writeOut(job, c); } catch (err) { job.fail(err); z.destroy(); }
+  });
   z.on('error', job.fail);
-  out.on('error', job.fail);
-  z.on('end', () => out.end());
-  out.on('finish', () => finish(job));
+  z.on('end', () => finish(job));
   if (job.buf) z.write(Buffer.from(job.buf.subarray(0, job.pendingBytes)));
   for (const c of job.pending) z.write(c);
   job.pending = [];
@@ -63,10 +69,8 @@ function finish(job) {
   const m = job.m;
   if (job.failed) return;
   try {
-    if (m.sync !== false) {
-      const fd = fs.openSync(m.path, 'r+');
-      try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-    }
+    if (m.sync !== false) fs.fsyncSync(job.fd);
+    closeOut(job);
     parentPort.postMessage({ id: m.id, type: 'done', compressedSize: job.bytes, sha256: job.hash.digest('hex'), originalSize: job.inBytes, contentSha256: job.inHash.digest('hex'), links: job.links ? job.links.summary() : null });
   } catch (err) { job.fail(err); }
   jobs.delete(m.id);
@@ -83,15 +87,16 @@ function oneShot(job) {
     job.hash.update(out);
     job.bytes = out.length;
     release(job);
-    fs.writeFileSync(m.path, out, { mode: 0o644 });
+    writeOut(job, out);
     finish(job);
   } catch (err) { job.fail(err); }
 }
 parentPort.on('message', (m) => {
   if (m.type === 'open') {
-    const job = { m, z: null, buf: undefined, pending: [], pendingBytes: 0, hash: createHash('sha256'), inHash: createHash('sha256'), inBytes: 0, bytes: 0, failed: null, links: m.links ? linkChecker() : null };
-    job.fail = (err) => { if (!job.failed) { job.failed = err; release(job); jobs.delete(m.id); parentPort.postMessage({ id: m.id, type: 'error', message: String(err && err.message || err), code: err && err.code, syscall: err && err.syscall, path: (err && err.path) || m.path }); } };
+    const job = { m, fd: null, z: null, buf: undefined, pending: [], pendingBytes: 0, hash: createHash('sha256'), inHash: createHash('sha256'), inBytes: 0, bytes: 0, failed: null, links: m.links ? linkChecker() : null };
+    job.fail = (err) => { if (!job.failed) { job.failed = err; release(job); try { closeOut(job); } catch {} jobs.delete(m.id); parentPort.postMessage({ id: m.id, type: 'error', message: String(err && err.message || err), code: err && err.code, syscall: err && err.syscall, path: (err && err.path) || m.path }); } };
     jobs.set(m.id, job);
+    try { openOut(job); } catch (err) { job.fail(err); }
   } else if (m.type === 'data') {
     const job = jobs.get(m.id);
     if (!job || job.failed) return;
@@ -116,7 +121,7 @@ parentPort.on('message', (m) => {
   } else if (m.type === 'abort') {
     const job = jobs.get(m.id);
     jobs.delete(m.id);
-    if (job) { job.failed = new Error('aborted'); release(job); if (job.z) job.z.destroy(); }
+    if (job) { job.failed = new Error('aborted'); release(job); if (job.z) job.z.destroy(); try { closeOut(job); } catch {} }
   } else if (m.type === 'end') {
     const job = jobs.get(m.id);
     if (!job || job.failed) return;
@@ -221,7 +226,8 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
   });
   result.catch(() => undefined);
   const job = p.jobs.get(id)!;
-  p.worker.postMessage({ type: 'open', id, path, level, workers, sync, links });
+  await clearName(path);
+  p.worker.postMessage({ type: 'open', id, path, flags: FRESH_FLAGS, level, workers, sync, links });
   const settled = result.then(
     () => undefined,
     () => undefined,

@@ -4,7 +4,6 @@
  * size the manifest declared (a zip bomb stops there).
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
@@ -15,6 +14,7 @@ import type * as Binding from 'zstd-napi/binding.js';
 const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof Binding;
 import { asBriError, BriError, ErrorCodes, isHostFault } from '../../errors.js';
 import { compressOffThread } from './compress-worker.js';
+import { freshFile, openOwnFile } from '../../store/durable-fs.js';
 
 export const DEFAULT_ZSTD_LEVEL = 19;
 
@@ -72,10 +72,10 @@ export async function compressToFile(source: AsyncIterable<Buffer> | Readable, o
   const output = new HashCounter();
   const zstd = new CompressStream({ compressionLevel: opts.level, nbWorkers: opts.workers ?? 0, checksumFlag: true, contentSizeFlag: true });
   const readable = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
-  // A path-based stream: a FileHandle stream with autoClose off never emits 'close', and pipeline waits for it.
-  await pipeline(readable, input, zstd, output, fs.createWriteStream(outPath, { mode: 0o644 }));
+  // The handle's stream closes it when done (with autoClose off it never emits 'close', and pipeline waits for that).
+  await pipeline(readable, input, zstd, output, (await freshFile(outPath)).createWriteStream());
   if (opts.durable !== false) {
-    const fh = await fs.promises.open(outPath, 'r+');
+    const fh = await openOwnFile(outPath);
     try {
       await fh.sync();
     } finally {

@@ -15,9 +15,9 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { BriError, ErrorCodes, isHostFault } from '../../errors.js';
 import { RECOVERY_MEMBER, type Manifest } from '../../format/manifest.js';
-import { commitFile, makeDirs } from '../../store/durable-fs.js';
+import { commitFile, freshFile, makeDirs, openOwnFile } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION } from './ids.js';
-import { checkArchiveBytes, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
+import { checkArchiveBytes, largestWriterSlice, protectedName, readLayout, TAR_BLOCK, type ByteCheck, type PackageLayout } from './integrity.js';
 import { chooseSliceLayout, createPar2, repairPar2 } from '../par2/index.js';
 import { readManifest } from './reader.js';
 import { guardedPipe } from './writer.js';
@@ -86,13 +86,13 @@ export interface RepairResult {
 }
 
 async function copyPrefix(file: string, length: number, out: string): Promise<void> {
-  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), fs.createWriteStream(out, { mode: 0o644 }));
+  await pipeline(fs.createReadStream(file, { start: 0, end: length - 1 }), (await freshFile(out)).createWriteStream());
 }
 
 /** The prefix with its tar padding as the writer leaves it (zeros); members and headers as they are. */
 async function copyPrefixZeroPadding(file: string, layout: PackageLayout, length: number, out: string): Promise<void> {
   await copyPrefix(file, length, out);
-  const fh = await fsp.open(out, 'r+');
+  const fh = await openOwnFile(out, fs.constants.O_RDWR);
   try {
     for (const m of layout.members) {
       const end = m.offset + Math.ceil(m.size / TAR_BLOCK) * TAR_BLOCK;
@@ -106,7 +106,7 @@ async function copyPrefixZeroPadding(file: string, layout: PackageLayout, length
 /** Appends the recovery member and the end of the tar after a rebuilt prefix. */
 async function appendRecoveryMember(prefixPath: string, manifest: Manifest, par2Path: string, par2Bytes: number): Promise<void> {
   const pack = tar.pack();
-  const { done, guarded } = guardedPipe(pack, fs.createWriteStream(prefixPath, { flags: 'a' }));
+  const { done, guarded } = guardedPipe(pack, (await openOwnFile(prefixPath, fs.constants.O_WRONLY | fs.constants.O_APPEND)).createWriteStream());
   try {
     await guarded(
       new Promise<void>((resolve, reject) => {
@@ -182,9 +182,11 @@ export async function repairArchive(file: string, outPath: string): Promise<Repa
     // The prefix now holds an intact manifest: the recovery member is made again exactly as at creation.
     const manifest = await readManifest(tmp);
     const ec = manifest.errorCorrection;
+    // A slice size the writer never chooses for this prefix (a crafted manifest's) is left to the writer's own choice.
+    const blockSize = ec.blockSize ?? bytes.set?.blockSize;
     const made = await createPar2({ path: tmp, offset: 0, length: prefixBytes, name: protectedName(manifest.archiveId) }, par2Tmp, {
       redundancy: ec.redundancy,
-      ...((ec.blockSize ?? bytes.set?.blockSize) !== undefined ? { blockSize: (ec.blockSize ?? bytes.set?.blockSize)! } : {}),
+      ...(blockSize !== undefined && blockSize <= largestWriterSlice(prefixBytes) ? { blockSize } : {}),
       ...((ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length) !== undefined ? { recoveryBlockCount: (ec.recoveryBlockCount ?? bytes.set?.recoverySlices.length)! } : {}),
     });
     await appendRecoveryMember(tmp, manifest, par2Tmp, made.par2Bytes);
