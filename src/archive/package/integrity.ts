@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import { ErrorCodes, isHostFault, type BriError } from '../../errors.js';
 import { contentDigestInput, parseChecksums } from '../../format/checksums.js';
 import { CHECKSUMS_MEMBER, MANIFEST_MEMBER, type Manifest } from '../../format/manifest.js';
-import { auditPar2File, readPar2Set, sliceIsRecorded, verifyPar2, type KnownSlices, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
+import { auditPar2File, chooseSliceLayout, readPar2Set, sliceIsRecorded, verifyPar2, type KnownSlices, type Par2Set, type Par2VerifyResult } from '../par2/index.js';
 import { readPackage, type MemberInfo } from './reader.js';
 
 export const TAR_BLOCK = 512;
@@ -171,6 +171,18 @@ export interface ByteCheck {
   blocksToRebuild: number;
 }
 
+/** Create plans the slice size from an estimate of the protected bytes, a little above them (create/write-package.ts). */
+const PLAN_SLACK_BYTES = 64 * 1024;
+
+/**
+ * The slice size BRI's writer chooses for `length` protected bytes, at most: a set with larger slices is
+ * not one it wrote (a crafted one: 4 GiB slices over a few KiB), and checking or rewriting it at that size
+ * would allocate a whole slice.
+ */
+export function largestWriterSlice(length: number): number {
+  return chooseSliceLayout(length + PLAN_SLACK_BYTES, { redundancy: 0 }).blockSize;
+}
+
 async function usableSet(file: string, layout: PackageLayout, archiveId: string | null, known: KnownSlices | undefined): Promise<{ set: Par2Set; verified: Par2VerifyResult } | { why: string }> {
   // The recovery member when the tar says where it is; else the whole file (packets are found by their magic).
   const source = layout.recovery ? { path: file, offset: layout.recovery.offset, length: layout.recovery.size } : file;
@@ -180,6 +192,8 @@ async function usableSet(file: string, layout: PackageLayout, archiveId: string 
     if (set.files.length !== 1 || !entry) return { why: `the PAR2 set protects ${set.files.length} files, an archive's protects one` };
     if (archiveId !== null && entry.name !== protectedName(archiveId)) return { why: `the PAR2 set protects ${entry.name}, not ${protectedName(archiveId)}` };
     if (entry.checksums === undefined) return { why: 'every copy of the slice checksums (IFSC packet) is damaged' };
+    const largest = largestWriterSlice(entry.length);
+    if (set.blockSize > largest) return { why: `its slices are ${set.blockSize} bytes, more than the ${largest} BRI writes for ${entry.length} protected bytes` };
     const size = (await fsp.stat(file)).size;
     return { set, verified: await verifyPar2(set, { path: file, offset: 0, length: Math.min(entry.length, size) }, known ? { known } : {}) };
   } catch (err) {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeArchivePackage } from '../../../src/archive/create/write-package.js';
-import { par2RecoveryWriter } from '../../../src/archive/package/recovery.js';
+import { par2RecoveryWriter, type RecoveryWriter } from '../../../src/archive/package/recovery.js';
 import { contentDigestInput } from '../../../src/format/checksums.js';
 import { decodeManifest, type Manifest } from '../../../src/format/manifest.js';
 import { tarMembers } from '../../support/hostile-tar.js';
@@ -27,6 +27,8 @@ export interface RepackOptions {
   edit?: (m: Manifest) => void;
   /** PAR2 redundancy (default 0.1). */
   redundancy?: number;
+  /** Writes the recovery data instead of the real writer (a crafted PAR2 set). */
+  recovery?: RecoveryWriter;
   /** Where to write it (default: over `file`). */
   out?: string;
 }
@@ -55,7 +57,7 @@ export async function repack(file: string, opts: RepackOptions = {}): Promise<Ma
     m.integrity.contentSha256 = sha256(contentDigestInput(m.integrity.members));
     m.compression.compressedSize = snap.length + segs.reduce((a, s) => a + s.compressedSize, 0);
     opts.edit?.(m);
-    const res = await writeArchivePackage(m, snapPath, segs, stage, par2RecoveryWriter(opts.redundancy ?? 0.1), () => {});
+    const res = await writeArchivePackage(m, snapPath, segs, stage, opts.recovery ?? par2RecoveryWriter(opts.redundancy ?? 0.1), () => {});
     await fsp.rename(res.path, opts.out ?? file);
     return res.manifest;
   } finally {
