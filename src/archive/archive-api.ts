@@ -5,7 +5,7 @@
  */
 import { assertKnownOptions, BriError, ErrorCodes, typedIoError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
-import { foreignArchiveOfInstance, foreignBranchError } from './copies/foreign-branch.js';
+import { startForeignBranchCheck, type LateForeignCheck } from './jobs/foreign-branch-check.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { ageRecipientsOf, parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -112,9 +112,11 @@ export class ArchiveApi extends ArchiveCatalogApi {
           guarded(opts.onProgress, e);
           this.emit('progress', e);
         };
+        // Another directory archiving this instance to a shared remote is said before this one adds a branch there.
+        let lateForeign: LateForeignCheck | undefined;
         const created = await this.host
           .exclusive(async () => {
-            await this.refuseForeignBranch();
+            lateForeign = await startForeignBranchCheck(this.sources, this.archiveDir, await readArchiveState(this.host.dataDir));
             await assertArchiveDirOwner(this.archiveDir, this.host.dataDir, (await readArchiveState(this.host.dataDir))?.instanceId ?? '');
             const ec = this.config.errorCorrection;
             const recovery = ec.enabled ? this.recoveryFactory(ec.redundancy) : undefined;
@@ -143,11 +145,13 @@ export class ArchiveApi extends ArchiveCatalogApi {
             // Nothing new to archive: what an earlier run left undone (an upload, the cleanup) is still done, and
             // what it did is told with the error (details.afterSteps), a failed upload as much as a made one.
             if (isNothingToArchive(err)) {
+              await lateForeign?.();
               const steps = await this.afterSteps(opts).catch(() => null);
               if (steps && (steps.uploads.length > 0 || steps.cleanup || steps.prune)) err.details.afterSteps = steps;
             }
             throw err;
           });
+        await lateForeign?.(created);
         const result: ArchiveRunResult = { ...created, reason, ...(await this.afterSteps(opts)), hookErrors: [] };
         try {
           await this.config.hooks?.afterArchive?.(result);
@@ -180,13 +184,6 @@ export class ArchiveApi extends ArchiveCatalogApi {
   /** The onError hook, whose own failure changes nothing (the run's outcome stands). */
   private async tellOnError(err: unknown): Promise<void> {
     await Promise.resolve().then(() => this.config.hooks?.onError?.(err)).catch(() => undefined);
-  }
-
-  /** Another directory archiving this instance to a shared remote is said before this one adds a branch there. */
-  private async refuseForeignBranch(): Promise<void> {
-    const state = await readArchiveState(this.host.dataDir);
-    const found = state ? await foreignArchiveOfInstance(this.sources, this.archiveDir, state) : null;
-    if (found) throw foreignBranchError(found, state!.instanceId);
   }
 
   /** Uploads what a remote lacks, removes the WAL that is now safe, prunes: each step reported, none undoes the archive. */
