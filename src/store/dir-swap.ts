@@ -124,6 +124,7 @@ async function recoverUnderLock(target: string): Promise<string | null> {
     if (await pathExists(target)) await removeStaleRestoreLock(target);
     return null;
   }
+  await refuseJournalOfAnother(target, file);
   let j: SwapJournal;
   try {
     j = JSON.parse(await fsp.readFile(file, 'utf8')) as SwapJournal;
@@ -131,6 +132,7 @@ async function recoverUnderLock(target: string): Promise<string | null> {
     await removeJournal(target);
     return 'removed an unreadable restore journal';
   }
+  await refuseForeignJournal(target, file, j);
   let did: string;
   if (j.phase === 'building') {
     await fsp.rm(j.newDir, { recursive: true, force: true });
@@ -156,6 +158,64 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
   await removeJournal(target);
   return did;
+}
+
+/**
+ * The journal is beside the target, where another user may write (a parent the application owns, a sticky
+ * /tmp): one root (or anyone) acts on must be a file of the target's owner, of root or of this user.
+ */
+async function refuseJournalOfAnother(target: string, file: string): Promise<void> {
+  const st = await fsp.lstat(file);
+  const owner = (await fsp.stat(target).catch(() => null)) ?? (await fsp.stat(path.dirname(target)));
+  if (!st.isFile()) throw foreignJournal(target, file, 'it is not a regular file');
+  if (![0, owner.uid, process.geteuid?.()].includes(st.uid)) throw foreignJournal(target, file, `it belongs to uid ${st.uid}, neither root nor the owner of ${path.basename(target)}`);
+}
+
+/**
+ * Recovery renames and deletes only what a restore into `target` makes: the journal must name this target,
+ * the directories bri puts beside it, and plain relative paths inside them, with no link on the way.
+ */
+async function refuseForeignJournal(target: string, file: string, j: SwapJournal): Promise<void> {
+  const why = journalFault(target, j);
+  if (why !== null) throw foreignJournal(target, file, why);
+  const moves = j.moveIn ?? [];
+  const walks = [...(j.oldDir ? j.carryOver.map((rel) => [j.oldDir!, rel] as const) : []), ...j.carryOver.map((rel) => [target, rel] as const), ...moves.flatMap((m) => [[target, m.from] as const, [target, m.to] as const])];
+  for (const [base, rel] of walks) if (await linkAbove(base, rel)) throw foreignJournal(target, file, `a directory on the way to ${path.join(base, rel)} is a link`);
+}
+
+/** What in the journal a restore into `target` would not have written, or null. */
+function journalFault(target: string, j: SwapJournal): string | null {
+  if (j === null || typeof j !== 'object' || typeof j.target !== 'string' || path.resolve(j.target) !== path.resolve(target)) return `it is not for ${target}`;
+  if (!madeBeside(target, j.newDir, 'restore') || (j.oldDir !== null && !madeBeside(target, j.oldDir, 'pre-restore'))) return 'its directories are not the ones a restore makes beside the target';
+  if ((j.phase !== 'building' && j.phase !== 'swapping') || typeof j.cleanExisting !== 'boolean') return 'its phase is not one a restore writes';
+  const moves: unknown = j.moveIn ?? [];
+  const paths = Array.isArray(j.carryOver) && Array.isArray(moves) ? [...j.carryOver, ...moves.flatMap((m: { from?: unknown; to?: unknown } | null) => [m?.from, m?.to])] : [null];
+  return paths.every(plainRelative) ? null : 'a path it moves is not a plain relative one';
+}
+
+/** `<target>.<kind>-<stamp>`: the directory names a restore gives beside its target (the stamp of an earlier version's may differ). */
+function madeBeside(target: string, dir: unknown, kind: 'restore' | 'pre-restore'): boolean {
+  const prefix = `${path.resolve(target)}.${kind}-`;
+  return typeof dir === 'string' && path.resolve(dir).startsWith(prefix) && /^[^/\\\0]+$/.test(path.resolve(dir).slice(prefix.length));
+}
+
+/** A path below a directory, as a restore writes one: relative, no empty, `.` or `..` part. */
+function plainRelative(rel: unknown): boolean {
+  return typeof rel === 'string' && rel !== '' && !path.isAbsolute(rel) && !rel.includes('\0') && rel.split(/[\\/]/).every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+/** Whether a directory between `base` and `rel`'s last part is a link (a rename or delete through it would land elsewhere). */
+async function linkAbove(base: string, rel: string): Promise<boolean> {
+  const parts = rel.split(/[\\/]/);
+  for (let i = 1; i < parts.length; i++) if ((await fsp.lstat(path.join(base, ...parts.slice(0, i))).catch(() => null))?.isSymbolicLink()) return true;
+  return false;
+}
+
+function foreignJournal(target: string, file: string, why: string): BriError {
+  return new BriError(ErrorCodes.RESTORE_ERROR, `the restore journal ${file} was not left by a restore into ${target} (${why}); nothing was changed`, {
+    hint: `Look at ${file}: a restore into ${target} interrupted by a crash leaves it; if it is not one (another user's file, a hand-edited one), remove it, then run the command again.`,
+    details: { target, journal: file },
+  });
 }
 
 /**
