@@ -11,29 +11,16 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
-import { commitFile, fsyncDir, namingPath, writeFileDurable } from '../store/durable-fs.js';
+import { commitFile, fsyncDir, namingPath, pathExists, writeFileDurable } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
 import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
 import { checkSent, preparePut } from './put-check.js';
 import { cancelled, notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
-import type {
-  CallOptions,
-  GetOptions,
-  LifecycleResult,
-  ObjectHead,
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  PutSource,
-  RemoteDescription,
-  RemoteStore,
-  ThawOptions,
-  ThawOutcome,
-} from './remote.js';
+import type { CallOptions, GetOptions, LifecycleResult, ObjectHead, ObjectInfo, PutOptions, PutResult, PutSource, RemoteDescription, RemoteStore, ThawOptions, ThawOutcome } from './remote.js';
 
 export interface LocalRemoteOptions {
   /** Root directory. It must exist (like a bucket); directories below it are created as needed. */
@@ -43,6 +30,11 @@ export interface LocalRemoteOptions {
 }
 
 const SIDECAR_SUFFIX = '.bri-meta.json';
+/**
+ * What the first put leaves in the store's directory, on the disk it writes to: the directory of a disk not mounted
+ * (a NAS's mount point) lacks it, or holds one made after the copies this machine confirmed there (archive/copies/catalog.ts).
+ */
+export const LOCAL_REMOTE_MARKER = '.bri-remote.json';
 
 /** One file's identity on this machine (device and inode), in the form `RemoteStore.identify` gives. */
 export function fileIdentity(st: { dev: number; ino: number }): string {
@@ -65,7 +57,7 @@ interface Sidecar {
 }
 
 function isInternalName(name: string): boolean {
-  return name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.includes(TEMP_MARK));
+  return name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.includes(TEMP_MARK) || name === LOCAL_REMOTE_MARKER);
 }
 
 function errnoCode(err: unknown): string | undefined {
@@ -168,6 +160,7 @@ class LocalRemote implements RemoteStore {
       // Its temp name carries the temp mark, so that a listing never takes it for an object.
       await writeFileDurable(LocalRemote.sidecarPath(file), JSON.stringify(sidecar), `${TEMP_MARK}${randomBytes(6).toString('hex')}`);
       await commitFile(tmp, file, { synced: true });
+      await this.markStore();
       return { key, size: opts.size, checksum: { algorithm: 'sha256', value: sha256 } };
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
@@ -175,6 +168,12 @@ class LocalRemote implements RemoteStore {
       if (err instanceof Error && /grew past its declared size/.test(err.message)) throw remoteFailure(ctx, err.message, { details: { integrity: true } });
       throw this.fsError(namingPath(err, file), ctx);
     }
+  }
+
+  /** Marks the store's directory after its first object (LOCAL_REMOTE_MARKER says why); best effort, the object is in place. */
+  private async markStore(): Promise<void> {
+    const marker = path.join(this.root, this.prefix, LOCAL_REMOTE_MARKER);
+    if (!(await pathExists(marker))) await writeFileDurable(marker, `{"version":1,"createdAt":"${new Date().toISOString()}"}\n`, `${TEMP_MARK}${randomBytes(6).toString('hex')}`).catch(() => undefined);
   }
 
   /**
@@ -262,22 +261,14 @@ class LocalRemote implements RemoteStore {
     const ctx = this.ctx('head', key);
     throwIfAborted(opts.signal, ctx);
     const st = await this.statObject(key, ctx);
-    let sidecar: Sidecar | undefined;
-    try {
-      const parsed = JSON.parse(await fsp.readFile(LocalRemote.sidecarPath(st.file), 'utf8')) as Sidecar;
-      if (parsed.version === 1 && parsed.ino === st.ino && parsed.size === st.size) sidecar = parsed;
-    } catch {
-      // missing or unreadable sidecar: compute below
-    }
+    // A sidecar missing, unreadable or of another file says nothing: the SHA-256 is computed below.
+    const parsed = await fsp.readFile(LocalRemote.sidecarPath(st.file), 'utf8').then((t) => JSON.parse(t) as Sidecar | null).catch(() => null);
+    const sidecar = parsed?.version === 1 && parsed.ino === st.ino && parsed.size === st.size ? parsed : undefined;
     let sha256 = sidecar?.sha256;
     if (sha256 === undefined) {
       const tap = new HashTap();
       try {
-        await pipeline(createReadStream(st.file), tap, async function* (source) {
-          for await (const _ of source) {
-            // drain
-          }
-        });
+        await pipeline(createReadStream(st.file), tap, new Writable({ write: (_chunk, _encoding, done) => done() }));
       } catch (err) {
         throw this.fsError(err, ctx);
       }
@@ -386,15 +377,16 @@ class LocalRemote implements RemoteStore {
     return { applied: false, reason: 'a local directory has no lifecycle rules; retention is enforced by `bri archive prune`' };
   }
 
-  async close(): Promise<void> {
-    // nothing held
-  }
+  /** Nothing is held open. */
+  async close(): Promise<void> {}
 }
 
 /** A store on a local directory. */
 export function createLocalRemote(opts: LocalRemoteOptions): RemoteStore {
   return new LocalRemote(opts);
-}/**
+}
+
+/**
  * When the file last changed: its status-change time when later than its modification time. A copy written
  * over an archive by `cp -p` or `rsync -t` keeps the old modification time, and the upload record would
  * vouch for it; the status-change time cannot be set back.
@@ -402,5 +394,3 @@ export function createLocalRemote(opts: LocalRemoteOptions): RemoteStore {
 function lastChanged(st: import('node:fs').Stats): Date {
   return st.ctimeMs > st.mtimeMs ? st.ctime : st.mtime;
 }
-
-

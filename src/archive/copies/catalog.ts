@@ -12,13 +12,14 @@ import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { fileIdentity, isColdObject } from '../../remote/index.js';
+import { LOCAL_REMOTE_MARKER } from '../../remote/local.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ProviderName } from '../../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, unmountedArchiveDir, type LocalArchive } from './local-catalog.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { par2Repairer } from '../package/repairer.js';
-import { isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
+import { COPIES_DIR, isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
 import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
 import { repairArchive } from '../package/recovery.js';
 import { MAX_MANIFEST_BYTES, readManifest, readManifestFrom } from '../package/reader.js';
@@ -117,6 +118,8 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
     const id = archiveIdFromKey(o.key);
     if (id) objects.push({ id, key: o.key, size: o.size, lastModified: o.lastModified });
   }
+  const unmounted = remote.config.provider === 'local' ? await unmountedLocalRemote(remote, records, objects, archiveDir) : null;
+  if (unmounted) throw unmounted;
   const unreadable: RemoteListing['unreadable'] = [];
   const found = await mapLimited(objects, 4, async (o) => {
     // A record vouches for the object it confirmed, not for one written there since (a file copied over it, an object
@@ -147,6 +150,28 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
     return { manifest, copy };
   });
   return { found: found.filter((x): x is NonNullable<typeof x> => x !== null), unreadable };
+}
+
+/**
+ * A local remote whose disk is not mounted is its mount point, an empty directory: what is put there goes to this
+ * machine's disk, hidden once the disk is back, and must never count as a copy. Told by the copies this archive
+ * directory confirmed there: none of those confirmed before the store's marker was made (every one, with no marker)
+ * is listed. The first put on the disk makes its marker before any copy there is confirmed; one made later was
+ * made elsewhere. REMOTE_NOT_FOUND, or null.
+ */
+async function unmountedLocalRemote(remote: RemoteSource, records: Map<string, CopyRecord[]>, listed: ReadonlyArray<{ key: string; size: number }>, archiveDir: string): Promise<BriError | null> {
+  const d = remote.store.describe();
+  const dir = path.join(d.path ?? '', d.prefix);
+  const marker = await fsp.readFile(path.join(dir, LOCAL_REMOTE_MARKER), 'utf8').then((t) => Date.parse((JSON.parse(t) as { createdAt?: string } | null)?.createdAt ?? '')).catch(() => NaN);
+  const mine = [...records.values()].flat().filter((r) => r.source === remote.name && isRecordedHere(r, remote));
+  const before = Number.isNaN(marker) ? mine : mine.filter((r) => Date.parse(r.confirmedAt) < marker);
+  if (before.length === 0 || before.some((r) => listed.some((o) => o.key === r.key && o.size === r.size))) return null;
+  return new BriError(ErrorCodes.REMOTE_NOT_FOUND, `${remote.name}: ${dir} holds none of the ${before.length} archive ${before.length === 1 ? 'copy' : 'copies'} this machine confirmed there (${before[0]!.archiveId}${before.length > 1 ? ', ...' : ''}): is its disk or share not mounted?`, {
+    hint:
+      `Mount it at ${d.path} and run the command again: until then no copy there counts, and anything written there goes to this machine's disk under the mount point. ` +
+      `If its copies were deleted on purpose, remove their upload records (${path.join(archiveDir, COPIES_DIR, `*.${remote.name}.json`)}), then \`bri archive upload\`.`,
+    details: { provider: 'local', source: remote.name, path: dir, missing: 'directory', notMounted: true, confirmedThere: before.length, retryable: false },
+  });
 }
 
 export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
