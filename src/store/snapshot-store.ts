@@ -1,5 +1,4 @@
 /** Reading and writing `snapshot.jss` on disk: tmp, fsync, rename, fsync of the directory. */
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes, isHostFault } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
@@ -7,6 +6,7 @@ import { encryptText, looksEncrypted } from '../format/encryption.js';
 import { decodeSnapshot, encodeSnapshot, headerWalLine, snapshotTextChunks, type DocumentPiece, type SnapshotFile, type SnapshotSource } from '../format/snapshot-file.js';
 import { DEFAULT_SLICE_MS, timeSlicer } from './time-slice.js';
 import { writeFileDurable } from './durable-fs.js';
+import { openRegularFile, readRegularFile } from './files/regular-file.js';
 import { SNAPSHOT_FILE } from './layout.js';
 
 /** Loads the snapshot, or null when there is none. */
@@ -16,10 +16,11 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
   try {
     // Read as bytes, decoded in one call: read with an encoding, the text comes as pieces joined, which
     // the first look at it then flattens (measured: 110 ms more for an 18 MiB snapshot).
-    text = (await fsp.readFile(file)).toString('utf8');
+    text = (await readRegularFile(file)).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
+    if (err instanceof BriError) throw err; // not a regular file (a FIFO): said as what it is
     // A file the host keeps from being read (another user's, too many open files) says nothing of its bytes: not "corrupted".
     if (isHostFault(err)) throw asBriError(err, `cannot read ${file}`, file);
     throw new BriError(ErrorCodes.SNAPSHOT_CORRUPTED, `cannot read ${file}: ${(err as Error).message}`, {
@@ -36,7 +37,7 @@ export async function readSnapshot(dataDir: string, key?: EncryptionKey): Promis
  * or its header is not readable so (encrypted, or written by someone else), for a cheap check.
  */
 export async function peekSnapshotWalLine(dataDir: string): Promise<number | null> {
-  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  const fh = await openRegularFile(path.join(dataDir, SNAPSHOT_FILE)).catch(() => null);
   if (fh === null) return null;
   try {
     const head = Buffer.alloc(64);
@@ -91,7 +92,7 @@ export async function encodeSnapshotYielding(snapshot: SnapshotSource, key?: Enc
 
 /** Whether snapshot.jss is encrypted, from its first KiB only (the whole file decoded as one string held the writers' thread). */
 export async function snapshotIsEncrypted(dataDir: string): Promise<boolean> {
-  const fh = await fsp.open(path.join(dataDir, SNAPSHOT_FILE), 'r').catch(() => null);
+  const fh = await openRegularFile(path.join(dataDir, SNAPSHOT_FILE)).catch(() => null);
   if (fh === null) return false;
   try {
     const buf = Buffer.alloc(1024);

@@ -6,6 +6,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isHostFault } from '../../errors.js';
+import { isRegularFile } from '../../store/files/regular-file.js';
 import { isColdObject } from '../../remote/index.js';
 import { scanArchiveDir, type LocalArchive } from '../copies/local-catalog.js';
 import type { MergedListing } from '../copies/catalog.js';
@@ -20,8 +21,9 @@ export async function repairedLocalListing(archiveDir: string, repair: ArchiveRe
   const out = [...listing.archives];
   const unreadable: typeof listing.unreadable = [];
   for (const bad of listing.unreadable) {
-    // A file the host keeps us from reading (a permission, too many open files) is no damage PAR2 could mend.
-    const fixed = repair && !isHostFault(bad.error) ? await repair(bad.file) : null;
+    // A file the host keeps us from reading (a permission, too many open files) is no damage PAR2 could mend, nor is
+    // a FIFO or a device at an archive's name (reading it would wait for ever).
+    const fixed = repair && !isHostFault(bad.error) && (await isRegularFile(bad.file)) ? await repair(bad.file) : null;
     if (!fixed) {
       unreadable.push(bad);
       continue;

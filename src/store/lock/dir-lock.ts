@@ -8,6 +8,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
+import { readRegularFile } from '../files/regular-file.js';
 import { bootId, forgetMadeHere, hostTag, noteMadeHere, ownProcessStart, processGone, processStart, sweepDeadFiles } from './process-identity.js';
 
 export { LOCK_FILE } from '../layout.js';
@@ -145,9 +146,10 @@ function namingTheDirectory(err: unknown, scratch: string, lockPath: string): un
   return Object.assign(said, { code: e.code, errno: e.errno, syscall: e.syscall, path: dir });
 }
 
+/** A lock file's text, or null when there is none; a FIFO at its name is refused, not waited on (regular-file.ts). */
 async function readText(file: string): Promise<string | null> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    return await readRegularFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
