@@ -282,9 +282,12 @@ export class RemoteShipper {
   /**
    * Ships until the remote holds every line through `line` (a run ships a bounded number of shipments).
    * Stops at a failed run, without a base, or when runs stop making progress; the status says how far it got.
+   * `final` (shipping stops): a run in progress that fails was the last try, not followed by another one.
    */
-  async shipThrough(line: number): Promise<void> {
+  async shipThrough(line: number, final = false): Promise<void> {
+    const inProgress = this.running !== null;
     await this.idle();
+    if (final && inProgress && this.lastError !== null) return;
     for (let stalls = 0; stalls < 20; ) {
       const before = this.shippedThrough;
       await this.tick(true);

@@ -213,7 +213,18 @@ function shortOfTarget(call: string, status: ShippingStatus[], target: number | 
   const how = (s: ShippingStatus) =>
     short(s) ? `is ${target! - (s.shippedThrough ?? 0)} lines behind, through line ${s.shippedThrough ?? 0} of ${target}` : s.lagLines > 0 ? `is ${s.lagLines} lines behind` : 'could not be confirmed caught up';
   return new BriError(ErrorCodes.REMOTE_ERROR, `${call}: ${behind.map((s) => `${s.source} ${how(s)} (${s.lastError ?? (s.shippedThrough === null ? 'no archive there to continue yet' : 'the lines did not reach the WAL files in time')})`).join('; ')}`, {
-    hint: 'The lines stay in wal/ until a remote holds them: shipping goes on with backoff while the database is open (shippingStatus() says how it goes); an archive (db.archive.create()) also puts them on the remotes.',
+    // Stopped (close()), shipping goes on no more: what it left is said, and when it goes out.
+    hint:
+      call === 'stopShipping'
+        ? `Not shipped: ${behind.map((s) => notShipped(s, target)).join('; ')}. They stay in wal/ and ship at the next open of the database; an archive (db.archive.create(), \`bri archive create\`) also puts them on the remotes.`
+        : 'The lines stay in wal/ until a remote holds them: shipping goes on with backoff while the database is open (shippingStatus() says how it goes); an archive (db.archive.create()) also puts them on the remotes.',
     details: { sources: behind.map((s) => s.source) },
   });
+}
+
+/** The lines a remote was left without when shipping stopped. */
+function notShipped(s: ShippingStatus, target: number | null): string {
+  if (s.shippedThrough === null) return `${s.source} could not be asked what it holds (no line${target !== null ? ` through ${target}` : ''} is confirmed there)`;
+  const end = target ?? s.shippedThrough + s.lagLines;
+  return end > s.shippedThrough ? `lines ${s.shippedThrough + 1}..${end} to ${s.source}` : `${s.source}'s last shipment, not confirmed`;
 }

@@ -199,13 +199,13 @@ export class WalShipping {
    * Ships every line written before the call (as many runs as it takes, retrying a failed remote once, now).
    * Returns that end line, or null when it could not be read; each shipper's status says how far it got.
    */
-  async flush(): Promise<number | null> {
+  async flush(final = false): Promise<number | null> {
     const target = await this.endLine().catch(() => null);
     if (target === null) {
       await this.tickAll(true);
       return null;
     }
-    await Promise.all(this.shippers.map((s) => s.shipThrough(target)));
+    await Promise.all(this.shippers.map((s) => s.shipThrough(target, final)));
     return target;
   }
 
@@ -215,7 +215,8 @@ export class WalShipping {
     this.stopped = true;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.unsubscribe?.();
-    const target = await this.flush().catch(() => null);
+    // The final shipment: a remote that fails it is not tried again, so that close() waits one retry budget at most.
+    const target = await this.flush(true).catch(() => null);
     await Promise.all(this.shippers.map((s) => s.idle()));
     return target;
   }
