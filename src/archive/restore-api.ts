@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestoreSaying } from '../store/dir-swap.js';
-import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
+import { readArchiveState, recordedArchiveDir, sameDirectory } from '../store/archive-state.js';
 import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
@@ -218,7 +218,8 @@ export class RestoreApi {
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(newInstanceId ? { newInstanceId } : {}),
       ...(this.ctx.openHere ? { openHere: this.ctx.openHere } : {}),
-      carryOver: [...new Set([this.ctx.archiveDir, ...(recorded !== undefined ? [recorded] : [])].flatMap((dir) => carryOverFor(dir, targetDir)))],
+      // The default <target>/archives too, when it leads to the archive directory (a link made before the first archive: the path recorded is where it leads).
+      carryOver: [...new Set([this.ctx.archiveDir, ...(recorded !== undefined ? [recorded] : []), ...[archiveDirFor(targetDir, {})].filter((d) => sameDirectory(d, this.ctx.archiveDir))].flatMap((dir) => carryOverFor(dir, targetDir)))],
       // In place, the directory keeps this archive directory (recorded, so that commands not told -a find it); a copy elsewhere gets the default one.
       seedDir: inPlace ? this.ctx.archiveDir : archiveDirFor(targetDir, {}),
       ...(inPlace ? { archiveRecord: { archiveDir: realPath(this.ctx.archiveDir), archivedFrom: targetDir } } : {}),
