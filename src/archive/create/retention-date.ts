@@ -47,8 +47,19 @@ export function retentionOfSealed(r: Retention | undefined, checked: ReturnType<
   return retentionUntil(r, sealedAt);
 }
 
+/** Lines a live database writes while a create prepares (before its seal) are later than its creation time by about this much at most. */
+const PREPARE_SLACK_MS = 60_000;
+
+/**
+ * Whether an archive was made, by its host's clock, before its own last line was written (more than a create's
+ * preparation can explain): that clock was behind (or the lines' clock ahead), so its creation time orders nothing.
+ */
+export function madeBeforeItsLastLine(createdAt: Date, end: Date): boolean {
+  return createdAt.getTime() + PREPARE_SLACK_MS < end.getTime();
+}
+
 /** The warning for an archive made (by the host's clock) before its own last line was written: that clock is behind. */
 export function clockBehindWarning(createdAt: Date, end: Date): string | null {
-  if (createdAt.getTime() >= end.getTime()) return null;
+  if (!madeBeforeItsLastLine(createdAt, end)) return null;
   return `this host's clock (${createdAt.toISOString()}) is behind the archive's own last line (${end.toISOString()}): its creation time is wrong; a retention in days is counted from the line's time, and a restore that picks an instance by time may ask which one (check the host clock: NTP)`;
 }

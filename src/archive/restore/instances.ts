@@ -7,10 +7,14 @@
  * chain; instances linked so, one after the other in time, are one
  * database's. Two databases sharing a bucket and prefix, or a clone that
  * archives beside its origin, are not: the newest of them may be the other
- * database's, so the restore asks which.
+ * database's, so the restore asks which. The order of one database's instances
+ * is taken from where each began (on a line of another's chain: after it),
+ * not from the hosts' clocks; where only clocks can tell and an archive proves
+ * its clock wrong (made before its own last line), the restore asks too.
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
+import { madeBeforeItsLastLine } from '../create/retention-date.js';
 
 interface InstanceArchives {
   instanceId: string;
@@ -106,13 +110,44 @@ function forkedPast(older: InstanceArchives, newer: InstanceArchives): boolean |
   return olderEnd.timeRange.end.getTime() > Math.min(...own.map((s) => s.firstTimestamp!));
 }
 
+/** Whether `child`'s chain begins on a line of `parent`'s (a restore or clone of it), not where both begin alike. */
+function beganOn(child: InstanceArchives, parent: InstanceArchives): boolean {
+  const start = startPoint(child.chain[0]!);
+  return start !== null && start !== startPoint(parent.chain[0]!) && chainPoints(parent).has(start);
+}
+
+/** How many instances lie before `i` on the way back to where its database began (a clock-free order: a child after its parent). */
+function depthOf(i: InstanceArchives, db: InstanceArchives[], seen: ReadonlySet<string> = new Set()): number {
+  const parents = db.filter((p) => !seen.has(p.instanceId) && p !== i && beganOn(i, p));
+  const inPath = new Set([...seen, i.instanceId]);
+  return parents.reduce((d, p) => Math.max(d, depthOf(p, db, inPath) + 1), 0);
+}
+
 /**
- * One database's instances made one after the other, as restores in place leave them: each began after the
- * one before stopped, both in time (archives) and by line (nothing written past where the next began).
+ * One database's instances in the order they began: a child after the instance it began on (by its chain, no
+ * clock), instances at the same depth (siblings) by when their first archive was made.
  */
-function oneAfterAnother(db: InstanceArchives[]): boolean {
-  const ordered = [...db].sort((a, b) => a.firstCreated - b.firstCreated);
-  return ordered.every((i, k) => k === 0 || (ordered[k - 1]!.newest.createdAt.getTime() <= i.firstCreated && ordered.slice(0, k).every((o) => forkedPast(o, i) !== true)));
+function inOrderBegun(db: InstanceArchives[]): InstanceArchives[] {
+  const depth = new Map(db.map((i) => [i.instanceId, depthOf(i, db)]));
+  return [...db].sort((a, b) => depth.get(a.instanceId)! - depth.get(b.instanceId)! || a.firstCreated - b.firstCreated);
+}
+
+/**
+ * Whether one database's instances were made one after the other, as restores in place leave them (`ordered`:
+ * inOrderBegun): each began after the one before stopped, by line (nothing written past where the next began:
+ * else 'forked') and by its archives' times (else what contradicts the order of the lines, said).
+ */
+function oneAfterAnother(ordered: InstanceArchives[]): 'yes' | 'forked' | string {
+  if (ordered.some((i, k) => ordered.slice(0, k).some((o) => forkedPast(o, i) === true))) return 'forked';
+  const k = ordered.findIndex((i, k) => k > 0 && ordered[k - 1]!.newest.createdAt.getTime() > i.firstCreated);
+  if (k < 0) return 'yes';
+  const [older, newer] = [ordered[k - 1]!, ordered[k]!];
+  return `archive ${older.newest.archiveId} of ${older.instanceId} made ${older.newest.createdAt.toISOString()}, after ${newer.instanceId}, which began on its chain, made its first archive at ${new Date(newer.firstCreated).toISOString()}`;
+}
+
+/** The archives whose clock is proved wrong, said: made, by that clock, before their own last line (see madeBeforeItsLastLine). */
+function archivesMadeBeforeTheirLines(archives: readonly Manifest[]): string[] {
+  return archives.filter((m) => madeBeforeItsLastLine(m.createdAt, m.timeRange.end)).map((m) => `archive ${m.archiveId} made ${m.createdAt.toISOString()}, before its last line's ${m.timeRange.end.toISOString()}`);
 }
 
 function describe(i: InstanceArchives): string {
@@ -122,16 +157,22 @@ function describe(i: InstanceArchives): string {
 
 /**
  * The instance of the newest archive, when the archives are one database's; USAGE listing the instances
- * when they are several databases' (or branches archived side by side), with the way to pick one.
+ * when they are several databases' (or branches archived side by side), or when their order rests on
+ * clocks that contradict each other, with the way to pick one.
  */
 export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
   const instances = byInstance(all);
-  const newest = instances.reduce<InstanceArchives | undefined>((a, b) => (a === undefined || b.newest.createdAt.getTime() >= a.newest.createdAt.getTime() ? b : a), undefined);
-  if (instances.length <= 1) return newest?.instanceId;
+  if (instances.length <= 1) return instances[0]?.instanceId;
   const dbs = databases(instances);
-  if (dbs.length === 1 && oneAfterAnother(dbs[0]!)) return newest!.instanceId;
+  const wrong = dbs.length === 1 ? archivesMadeBeforeTheirLines(instances.flatMap((i) => i.chain)) : [];
+  const ordered = dbs.length === 1 ? inOrderBegun(dbs[0]!) : instances;
+  const succession = dbs.length === 1 && wrong.length === 0 ? oneAfterAnother(ordered) : null;
+  if (succession === 'yes') return ordered[ordered.length - 1]!.instanceId;
   const listed = [...instances].sort((a, b) => b.newest.createdAt.getTime() - a.newest.createdAt.getTime());
-  const what = dbs.length > 1 ? `the archives of ${dbs.length} databases` : 'branches of one database archived side by side (a clone beside its origin)';
+  const what =
+    dbs.length > 1 ? `the archives of ${dbs.length} databases`
+    : succession === 'forked' ? 'branches of one database archived side by side (a clone beside its origin)'
+    : `instances of one database whose order only the hosts' clocks could tell, and those clocks contradict each other (${wrong.length > 0 ? wrong.join('; ') : succession})`;
   throw new BriError(ErrorCodes.USAGE, `the sources hold ${what}, and nothing says which one this restore is for (no --instance, no instance of the data directory's own): ${listed.map(describe).join('; ')}`, {
     hint: 'Name the one to restore: --instance <id> (instanceId); `bri restore list` shows each instance\'s archives and times.',
     details: { instances: listed.map((i) => ({ instanceId: i.instanceId, newestArchive: i.newest.archiveId, lastLine: i.newest.timeRange.walLines.end, end: i.newest.timeRange.end, createdAt: i.newest.createdAt })) },
