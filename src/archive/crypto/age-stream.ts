@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { Encrypter } from 'age-encryption';
 import { BriError, ErrorCodes, typedIoError } from '../../errors.js';
+import { freshFile } from '../../store/durable-fs.js';
 import { assertRecipients, corrupted, headerError, identityMissingError, tracedDecrypter, type AgeIdentity, type AgeRecipients, type HeaderTrace } from './age-keys.js';
 import { ageHeaderLength, isAgeFile } from './age-rekey.js';
 
@@ -168,7 +169,8 @@ export async function encryptToFile(plain: AsyncIterable<Uint8Array>, outPath: s
   assertRecipients(to);
   const hash = createHash('sha256');
   let size = 0;
-  const out = await fsp.open(outPath, 'w').catch((err: unknown) => Promise.reject(typedIoError(err, `encrypting ${what} into ${outPath}`)));
+  // Made fresh (a link planted at the name is replaced, never written through: root may run this in another user's directory).
+  const out = await freshFile(outPath).catch((err: unknown) => Promise.reject(typedIoError(err, `encrypting ${what} into ${outPath}`)));
   try {
     // The pipeline yields 64 KiB pieces: write them 1 MiB at a time, fewer and larger system calls.
     let batch: Buffer[] = [];
