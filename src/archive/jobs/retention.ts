@@ -131,11 +131,16 @@ function ageRule(m: Manifest, source: string, policy: RetentionPolicy, now: numb
   return time(m.timeRange.sealedAt) < now - days * DAY_MS ? 'expired' : 'within-retention';
 }
 
-/** Newest first; ties go to the longer chain, then the id, so the plan never depends on input order. */
+/**
+ * Newest first, by the seal (never before the archive's own lines, so one instance's archives follow their lines),
+ * not by when each was made (a host clock that was behind would rank a new archive oldest, and keepLocal drop it);
+ * ties go to the longer chain, the creation time, then the id, so the plan never depends on input order.
+ */
 function newerFirst(a: Manifest, b: Manifest): number {
   return (
-    time(b.createdAt) - time(a.createdAt) ||
+    time(b.timeRange.sealedAt) - time(a.timeRange.sealedAt) ||
     b.timeRange.walLines.end - a.timeRange.walLines.end ||
+    time(b.createdAt) - time(a.createdAt) ||
     (a.archiveId < b.archiveId ? 1 : a.archiveId > b.archiveId ? -1 : 0)
   );
 }

@@ -117,7 +117,7 @@ function reference(arcs: Arc[], policy: RetentionPolicy) {
   };
   const survivors = arcs
     .filter((a) => a.copies.includes('local') && !expired(a, 'local'))
-    .sort((a, b) => b.createdAt - a.createdAt || b.lines.end - a.lines.end || (b.id > a.id ? 1 : -1));
+    .sort((a, b) => b.sealedAt - a.sealedAt || b.lines.end - a.lines.end || b.createdAt - a.createdAt || (b.id > a.id ? 1 : -1));
   const topLocal = new Set(policy.keepLocal === undefined ? survivors.map((a) => a.id) : survivors.slice(0, policy.keepLocal).map((a) => a.id));
   const otherKept = (a: Arc) => a.copies.some((s) => s !== 'local' && !expired(a, s));
   const reasonBefore6 = (a: Arc, source: string): Reason => {
@@ -289,7 +289,7 @@ describe('planPrune properties', () => {
           for (let i = 1; i < list.length; i++) {
             const prev = arcOf.get(list[i - 1]!.archiveId)!;
             const cur = arcOf.get(list[i]!.archiveId)!;
-            expect(prev.createdAt).toBeLessThanOrEqual(cur.createdAt);
+            expect(prev.sealedAt).toBeLessThanOrEqual(cur.sealedAt);
             if (prev.id === cur.id) expect(list[i - 1]!.source < list[i]!.source).toBe(true);
           }
         }
@@ -349,6 +349,12 @@ describe('planPrune examples', () => {
       'tip|local': 'keep:newest',
       'tip|s3': 'keep:newest',
     });
+  });
+
+  it('ranks keepLocal by the seal, not by a creation time a host clock that was behind made a year early', () => {
+    const behind = { ...arc('new', { sealedDaysAgo: 1, end: 9 }), createdAt: NOW - 365 * DAY };
+    const arcs = [arc('old', { sealedDaysAgo: 2, end: 5 }), arc('older', { sealedDaysAgo: 3, end: 2 }), behind];
+    expect(plan(arcs, { keepLocal: 2 })).toMatchObject({ 'new|local': 'keep:newest', 'old|local': 'keep:keep-local', 'older|local': 'remove:beyond-keep-local' });
   });
 
   it('keeps the newest of each instance separately', () => {
