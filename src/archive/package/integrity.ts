@@ -345,9 +345,15 @@ export async function checkArchiveBytes(
     if (manifest === null && layout.recovery === null) recoveryProblem = `no recovery data found (an archive made without PAR2, or its recovery.par2 lost too): ${why}`;
     else recoveryProblem = layout.prefixBytes !== null && !layout.recovery ? 'recovery.par2 is missing' : `recovery.par2 cannot be used: ${why}`;
   }
-  if ('set' in found) {
-    const v = found.verified;
-    const rest = v.intact ? [] : await stillDamaged(file, found.set, v.damagedBlocks, layout);
+  // Every member matches its SHA-256 and checksums.sha256 the manifest's: those vouch for the data, so PAR2
+  // blocks that still disagree (padding zeroed) mean the recovery data is not this archive's, not that the data
+  // is damaged; "repairing" the data from it would write other contents over intact ones.
+  const vouched = read.membersMatch && layout.prefixBytes !== null;
+  const v = 'set' in found ? found.verified : null;
+  const rest = v === null || v.intact ? [] : await stillDamaged(file, (found as { set: Par2Set }).set, v.damagedBlocks, layout);
+  if (v !== null && vouched && rest.length > 0) {
+    recoveryProblem ??= `recovery.par2 does not describe this archive: ${rest.length} of its ${v.totalBlocks} blocks disagree with members that match their SHA-256 (manifest and ${CHECKSUMS_MEMBER})`;
+  } else if ('set' in found && v !== null) {
     const repairable = v.intact ? recoveryProblem !== null : rest.length <= v.recoveryBlocksAvailable && found.set.files.length === 1;
     return {
       par2: { present: true, intact: v.intact, repairable: v.intact || repairable, damagedBlocks: v.damagedBlocks.length, totalBlocks: v.totalBlocks, recoveryBlocksAvailable: v.recoveryBlocksAvailable },
@@ -362,14 +368,13 @@ export async function checkArchiveBytes(
     };
   }
   // No usable PAR2 data: the member checksums and the tar headers' own vouch for the members, the padding must be zeros.
-  const structured = read.membersMatch && layout.prefixBytes !== null;
-  const dataProblems = structured ? await paddingProblems(file, layout) : [];
+  const dataProblems = vouched ? await paddingProblems(file, layout) : [];
   return {
     par2: null,
-    dataIntact: structured && dataProblems.length === 0,
+    dataIntact: vouched && dataProblems.length === 0,
     dataProblems,
     recoveryProblem,
-    repairable: structured && withEc && (dataProblems.length > 0 || recoveryProblem !== null),
+    repairable: vouched && withEc && (dataProblems.length > 0 || recoveryProblem !== null),
     set: null,
     verified: null,
     zeroPadding: dataProblems.length > 0,
