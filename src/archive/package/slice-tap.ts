@@ -7,8 +7,9 @@
  * the bytes seen before are held until then (the first read, about 1 MiB).
  * Nothing here decides anything: a manifest that lies about the slice size, or
  * a file read short, leaves entries that the set's own size does not take, and
- * the check reads the file as before.
+ * the check reads the file as before. (Also the tap of one member's stored bytes, hashed as they pass.)
  */
+import { createHash } from 'node:crypto';
 import { SliceHasher, type KnownSlices } from '../par2/index.js';
 import type { Manifest } from '../../format/manifest.js';
 
@@ -33,7 +34,7 @@ export class SliceTap {
     const held = this.held ?? [];
     this.held = null;
     const B = m.errorCorrection.enabled ? m.errorCorrection.blockSize : null;
-    if (B === null || !Number.isSafeInteger(B) || B <= 0 || this.fileSize / B > MAX_SLICES) return;
+    if (B === null || !Number.isSafeInteger(B) || B <= 0 || B > this.fileSize || this.fileSize / B > MAX_SLICES) return;
     this.hasher = new SliceHasher(this.fileSize, B, undefined, true, false);
     for (const c of held) this.hasher.update(c);
   }
@@ -42,4 +43,27 @@ export class SliceTap {
   known(): KnownSlices | undefined {
     return this.hasher?.known();
   }
+}
+
+/** A member's stored bytes, hashed as they pass, whoever reads them and however far: `digest` reads the rest. */
+export function storedTap(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): { bytes: AsyncIterable<Buffer>; digest(): Promise<string> } {
+  const hash = createHash('sha256');
+  const it = data[Symbol.asyncIterator]();
+  const next = async () => {
+    const r = await it.next();
+    if (!r.done) {
+      hash.update(r.value);
+      onBytes(r.value.length);
+    }
+    return r;
+  };
+  // No return(): a reader that stops early (a decryption error) leaves the rest for digest().
+  const bytes: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next }) };
+  return {
+    bytes,
+    async digest() {
+      while (!(await next()).done);
+      return hash.digest('hex');
+    },
+  };
 }

@@ -28,7 +28,7 @@ import { collectMember, passWalMember, type WalMemberResult } from './wal-member
 import { DecodedMember, startDecoders } from './decoder/member-decoder.js';
 import { InOrder } from './decoder/in-order.js';
 import { SharedPool } from './decoder/shared-pool.js';
-import { SliceTap } from './slice-tap.js';
+import { SliceTap, storedTap } from './slice-tap.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing, wrongAgeIdentity } from '../crypto/errors.js';
@@ -353,31 +353,10 @@ function wrongKey(file: string, m: Manifest): BriError {
   });
 }
 
-/** A member's stored bytes, hashed as they pass, whoever reads them and however far: `digest` reads the rest. */
-function storedTap(data: AsyncIterable<Buffer>, onBytes: (n: number) => void): { bytes: AsyncIterable<Buffer>; digest(): Promise<string> } {
-  const hash = createHash('sha256');
-  const it = data[Symbol.asyncIterator]();
-  const next = async () => {
-    const r = await it.next();
-    if (!r.done) {
-      hash.update(r.value);
-      onBytes(r.value.length);
-    }
-    return r;
-  };
-  // No return(): a reader that stops early (a decryption error) leaves the rest for digest().
-  const bytes: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => ({ next }) };
-  return {
-    bytes,
-    async digest() {
-      while (!(await next()).done);
-      return hash.digest('hex');
-    },
-  };
-}
-
 /** Whether its first line was chained from '' past line 0: wal/ was left empty by a restore of no WAL line, the chain starts again (as create records it, a restore reads it). */
 const restartsChain = (m: Manifest): boolean => m.chain.prevPointer === '' && m.timeRange.walLines.start > 0;
+/** Whether `m` goes on from `prev`, the archive ending on its first line: from the pointer `prev` ends at, or its chain starts again. */
+export const continuesArchive = (prev: Manifest, m: Manifest): boolean => !m.chain.verified || restartsChain(m) || prev.chain.lastPointer === m.chain.prevPointer;
 
 /** The previous archive must end where this one starts, with the pointer it continues (or a chain started again); likewise the next. */
 function checkNeighbours(m: Manifest, others: ReadonlyArray<{ manifest: Manifest }>, problem: (p: string) => void): number {
@@ -387,10 +366,10 @@ function checkNeighbours(m: Manifest, others: ReadonlyArray<{ manifest: Manifest
     if (x.instanceId !== m.instanceId || x.archiveId === m.archiveId) continue;
     if (x.timeRange.walLines.end === m.timeRange.walLines.start) {
       n++;
-      if (m.chain.verified && !restartsChain(m) && x.chain.lastPointer !== m.chain.prevPointer) problem(`chain: previous archive ${x.archiveId} ends at pointer ${x.chain.lastPointer}, this one continues ${m.chain.prevPointer}`);
+      if (!continuesArchive(x, m)) problem(`chain: previous archive ${x.archiveId} ends at pointer ${x.chain.lastPointer}, this one continues ${m.chain.prevPointer}`);
     } else if (x.timeRange.walLines.start === m.timeRange.walLines.end) {
       n++;
-      if (x.chain.verified && !restartsChain(x) && x.chain.prevPointer !== m.chain.lastPointer) problem(`chain: next archive ${x.archiveId} continues pointer ${x.chain.prevPointer}, this one ends at ${m.chain.lastPointer}`);
+      if (!continuesArchive(m, x)) problem(`chain: next archive ${x.archiveId} continues pointer ${x.chain.prevPointer}, this one ends at ${m.chain.lastPointer}`);
     } else if (x.timeRange.walLines.start < m.timeRange.walLines.end && m.timeRange.walLines.start < x.timeRange.walLines.end) {
       problem(`archive ${x.archiveId} overlaps lines ${Math.max(x.timeRange.walLines.start, m.timeRange.walLines.start) + 1}..${Math.min(x.timeRange.walLines.end, m.timeRange.walLines.end)}`);
     }

@@ -18,6 +18,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
 import { assertArchiveId } from '../package/ids.js';
+import { continuingPlan } from './chain-continuity.js';
 import * as path from 'node:path';
 import { findShipped, type ShipmentListings, type ShippedPlan } from '../shipping/plan-shipped.js';
 import { listShipments } from '../shipping/shipped-catalog.js';
@@ -230,7 +231,7 @@ async function opensAt(ctx: PlannerContext, archives: ReadonlyArray<{ manifest: 
 
 /** The one plan for `target` (see the file's comment); a newest state read past an unreadable source starts a new instance. */
 export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
-  return forkPastUnread(ctx, await planTarget(ctx, target));
+  return forkPastUnread(ctx, continuingPlan(await planTarget(ctx, target), ctx.archives));
 }
 
 async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {

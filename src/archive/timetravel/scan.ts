@@ -23,6 +23,7 @@ import { decryptChunks } from '../crypto/age-stream.js';
 import { identityMissing } from '../crypto/errors.js';
 import { decompressChunks } from '../package/compress.js';
 import { checkSnapshotSize } from '../package/reader.js';
+import { assertArchivesContinue } from '../restore/chain-continuity.js';
 import { splitLineBatches } from '../package/replay.js';
 import type { ShippedInput } from '../shipping/restore-shipped.js';
 import type { ShipmentRef } from '../shipping/shipment.js';
@@ -56,10 +57,7 @@ export interface ScanInput {
   goodCopies?: ReadonlyMap<string, string>;
 }
 
-export interface LinePosition {
-  line: number;
-  timestamp: number;
-}
+export type LinePosition = { line: number; timestamp: number };
 
 export interface ScanOptions {
   /** Lines stamped after this are not applied (null: to the end). */
@@ -228,6 +226,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   /** The archive being read, to name it when reading fails, and its member. */
   let reading: string | null = null;
   let member: ManifestSegment | null = null;
+  assertArchivesContinue(input.archives.map((a) => a.manifest));
   try {
     for (const [i, a] of input.archives.entries()) {
       if (stopped) break;
