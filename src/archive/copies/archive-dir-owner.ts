@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseWalLine } from '../../format/wal-line.js';
-import { readArchiveState, recordedArchiveDir, type ArchiveState } from '../../store/archive-state.js';
+import { readArchiveState, recordedArchiveDir, sameDirectory, type ArchiveState } from '../../store/archive-state.js';
 import { writeFileDurable } from '../../store/durable-fs.js';
 import { readWal } from '../../store/wal/wal-reader.js';
 import { segmentSpans } from '../../store/wal/wal-spans.js';
@@ -117,7 +117,7 @@ async function sameDatabaseAtPath(owner: ArchiveDirOwner, archiveDir: string, da
  * while the owner is still there, or another database (a clone too), may not archive there.
  */
 async function verdictOn(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string): Promise<Verdict> {
-  if (owner.dataDir === realPath(dataDir)) return owner.instances.includes(instanceId) || (await sameDatabaseAtPath(owner, archiveDir, dataDir)) ? 'own' : 'another';
+  if (sameDirectory(owner.dataDir, dataDir)) return owner.instances.includes(instanceId) || (await sameDatabaseAtPath(owner, archiveDir, dataDir)) ? 'own' : 'another';
   if (!owner.instances.includes(instanceId)) return 'another';
   // A directory inside the data directory was copied with it (cp -a of a database with its default archives/): the
   // copy's own, whatever path the owner file it carries names; only a directory both archive into is a copy's fork.
@@ -172,7 +172,7 @@ function anotherDatabase(owner: ArchiveDirOwner, archiveDir: string, dataDir: st
   const own = ownArchiveDirFor(dataDir, archiveDir);
   const details = { archiveDir, owner: owner.dataDir, dataDir: path.resolve(dataDir), ownArchiveDir: own, instances: owner.instances };
   const hint = actHint(act, owner, archiveDir, dataDir, own);
-  if (owner.dataDir === realPath(dataDir)) {
+  if (sameDirectory(owner.dataDir, dataDir)) {
     const harm = act === undefined ? "archiving it there would let its retention delete that database's archives" : ACT_HARM[act];
     return new BriError(ErrorCodes.USAGE, `the archive directory ${archiveDir} holds the archives a database at this very path made (instances ${owner.instances.join(', ')}), and ${path.resolve(dataDir)} is not that database: its instance (${instanceId || 'none yet'}) is none of them and its WAL holds no line of their archives; ${harm}`, {
       hint: `${hint} If the database that archived there moved, ${act === undefined ? 'archive it' : `run the ${act}`} from where it is now: the archive directory follows it.`,
@@ -219,7 +219,7 @@ async function anotherOwner(archiveDir: string, dataDir: string): Promise<{ owne
   const owner = await readOwner(archiveDir);
   if (owner === null) return null;
   const state = await readArchiveState(dataDir).catch(() => undefined);
-  const atOwnersPath = owner.dataDir === realPath(dataDir);
+  const atOwnersPath = sameDirectory(owner.dataDir, dataDir);
   // The owner's path with a state that cannot be read: the create says what is wrong with it.
   if (state === undefined && atOwnersPath) return null;
   const instanceId = state?.instanceId ?? '';
@@ -273,10 +273,9 @@ async function neighbourDirs(archiveDir: string, dataDir: string): Promise<strin
  */
 async function instancesOfOthers(archiveDir: string, dataDir: string): Promise<Set<string>> {
   const here = realPath(archiveDir);
-  const self = realPath(dataDir);
   const out = new Set<string>();
   for (const dir of await neighbourDirs(archiveDir, dataDir)) {
-    if (realPath(dir) === self) continue;
+    if (sameDirectory(dir, dataDir)) continue;
     const state = await readArchiveState(dir).catch(() => null);
     const recorded = recordedArchiveDir(state, dir);
     if (state?.archivedFrom !== undefined && recorded !== undefined && realPath(recorded) === here) out.add(state.instanceId);
@@ -375,7 +374,7 @@ async function walHoldsLineOf(dataDir: string, removedLines: number, archives: r
 export async function recordArchiveDirOwner(archiveDir: string, dataDir: string, instanceId: string): Promise<void> {
   const owner = await readOwner(archiveDir);
   const real = realPath(dataDir);
-  if (owner !== null && owner.dataDir !== real && (!owner.instances.includes(instanceId) || (await ownerStillThere(owner, archiveDir)))) return;
+  if (owner !== null && !sameDirectory(owner.dataDir, real) && (!owner.instances.includes(instanceId) || (await ownerStillThere(owner, archiveDir)))) return;
   const instances = owner?.instances ?? (await heldBefore(archiveDir, dataDir)).own.filter((i) => i !== instanceId);
   if (owner?.dataDir === real && instances.includes(instanceId)) return;
   await writeOwner(archiveDir, { version: 1, dataDir: real, instances: instances.includes(instanceId) ? instances : [...instances, instanceId] });
@@ -390,7 +389,7 @@ export async function recordArchiveDirOwner(archiveDir: string, dataDir: string,
 export async function instancesArchivedBy(archiveDir: string, dataDir: string): Promise<ReadonlySet<string>> {
   const owner = await readOwner(archiveDir);
   if (owner === null) return new Set((await heldBefore(archiveDir, dataDir)).own);
-  if (owner.dataDir !== realPath(dataDir)) return new Set();
+  if (!sameDirectory(owner.dataDir, dataDir)) return new Set();
   const instanceId = (await stateOf(dataDir))?.instanceId ?? '';
   return new Set((await verdictOn(owner, archiveDir, dataDir, instanceId)) === 'own' ? owner.instances : []);
 }

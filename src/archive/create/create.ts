@@ -17,7 +17,7 @@ import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
-import { ARCHIVE_STATE_FILE, ensureArchiveState, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
+import { ARCHIVE_STATE_FILE, ensureArchiveState, sameDirectory, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
@@ -315,7 +315,10 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
       await commitFile(written.path, file, { synced: true });
       // Placed, it is made once bri-archive.json names it: a state that cannot be written (a full data disk) takes it back out.
       const last = { archiveId, endLine, lastPointer: wal.lastPointer, endTimestamp: manifest.timeRange.end.getTime(), sealedAt: manifest.timeRange.sealedAt.getTime() };
-      await writeArchiveState(opts.dataDir, { ...state, archiveDir: realPathOr(opts.archiveDir), archivedFrom: realPathOr(opts.dataDir), last }).catch((e: unknown) => {
+      // Paths recorded before stay when they name these very directories (a bind mount's second path would otherwise
+      // replace them, and name nothing once it is unmounted).
+      const kept = (was: string | undefined, now: string) => (was !== undefined && sameDirectory(was, now) ? was : realPathOr(now));
+      await writeArchiveState(opts.dataDir, { ...state, archiveDir: kept(state.archiveDir, opts.archiveDir), archivedFrom: kept(state.archivedFrom, opts.dataDir), last }).catch((e: unknown) => {
         // A failed write() names no file: the error says which one could not be written.
         const statePath = path.join(opts.dataDir, ARCHIVE_STATE_FILE);
         throw typedIoError(e, `archive create: recording the archive in ${ARCHIVE_STATE_FILE}`, statePath);

@@ -57,8 +57,10 @@ describe('a data directory reached through a bind mount', () => {
     expect(list.code, list.stderr).toBe(0);
     expect((JSON.parse(list.stdout) as { archives: unknown[] }).archives).toHaveLength(1);
 
-    // Without -a it archives where bri-archive.json says (its owner file's check is not this test's).
-    await runCli(['archive', 'create', '-q', '-d', bind]);
+    // Without -a it archives where bri-archive.json says, the owner file's directory being this one at another path.
+    const again = await runCli(['archive', 'create', '-q', '-d', bind]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readdirSync(archiveDir).filter((f) => f.endsWith('.bri'))).toHaveLength(2);
     const elsewhere = await runCli(['archive', 'create', '-q', '-d', bind, '-a', path.join(bind, 'archives')]);
     expect(elsewhere.code, elsewhere.stderr).toBe(2);
     expect(elsewhere.stderr).toMatch(/archives are made in .*arch.*second chain/);
