@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { readRegularFile } from './files/regular-file.js';
 import { BriError, ErrorCodes } from '../errors.js';
 import { isValidInstanceId } from '../format/manifest.js';
 import { writeFileDurable } from './durable-fs.js';
@@ -58,7 +58,7 @@ export interface ArchiveState {
 export async function readArchiveState(dataDir: string): Promise<ArchiveState | null> {
   let text: string;
   try {
-    text = await fsp.readFile(path.join(dataDir, ARCHIVE_STATE_FILE), 'utf8');
+    text = await readRegularFile(path.join(dataDir, ARCHIVE_STATE_FILE), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

@@ -16,6 +16,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { readRegularFile } from '../../store/files/regular-file.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseWalLine } from '../../format/wal-line.js';
@@ -38,7 +39,7 @@ interface ArchiveDirOwner {
 }
 
 async function readOwner(archiveDir: string): Promise<ArchiveDirOwner | null> {
-  const text = await fsp.readFile(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  const text = await readRegularFile(path.join(archiveDir, ARCHIVE_DIR_OWNER_FILE), 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
   if (text === null) return null;
   let o: ArchiveDirOwner | null;
   try {

@@ -1,14 +1,14 @@
 /**
- * Where things are kept must never overlap: the data directory, the archive
- * directory, each remote's location and a restore target. Settings that are
- * valid one by one can be dangerous together: a local remote whose path is the
- * data directory makes the archive directory's files count as their own
- * "remote copy", and pruning or a clean restore then deletes the only copy.
+ * Where things are kept must never overlap: the data directory, the archive directory, each remote's location
+ * and a restore target. Settings valid one by one can be dangerous together: a local remote whose path is the
+ * data directory makes the archive directory's files count as their own "remote copy", and pruning or a clean
+ * restore then deletes the only copy.
  * Paths are compared by real path (symlinks resolved, as far as they exist),
  * remotes by what their store points at (provider, endpoint, bucket, prefix).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFileSync } from '../../store/files/regular-file.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
 import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, LOCK_FILE, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
@@ -264,7 +264,7 @@ export function isDataDirectory(dir: string): boolean {
 export function archiveDirOwner(dir: string): string | null {
   let text: string;
   try {
-    text = fs.readFileSync(path.join(dir, ARCHIVE_DIR_OWNER_FILE), 'utf8');
+    text = readRegularFileSync(path.join(dir, ARCHIVE_DIR_OWNER_FILE), 'utf8');
   } catch {
     return null;
   }

@@ -8,8 +8,8 @@
  * archives and are no longer in wal/ are said, never skipped silently.
  */
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { readRegularFile } from '../../store/files/regular-file.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { Manifest } from '../../format/manifest.js';
@@ -109,7 +109,7 @@ export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, a
 
 /** The absolute line of the data directory's snapshot, or null when there is none or it cannot be read. */
 async function snapshotLine(dataDir: string, key: EncryptionKey | undefined, removedLines: number): Promise<number | null> {
-  const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  const raw = await readRegularFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch((err: unknown) => (err instanceof BriError ? Promise.reject(err) : null));
   if (raw === null || (isEncryptedSnapshot(raw) && key === undefined)) return null;
   const snap = await readSnapshot(dataDir, key).catch(() => null);
   return snap ? snap.walLine + removedLines : null;
@@ -192,7 +192,7 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
  * from the snapshot would drop that document's lines, which the WAL cleanup would then delete as archived.
  */
 export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey | undefined): Promise<boolean> {
-  const raw = await fsp.readFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  const raw = await readRegularFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch((err: unknown) => (err instanceof BriError ? Promise.reject(err) : null));
   if (raw === null || (isEncryptedSnapshot(raw) && key === undefined)) return true;
   const snap = await readSnapshot(dataDir, key);
   if (snap === null) return true;

@@ -9,6 +9,7 @@ import { BriError, ErrorCodes } from '../../errors.js';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { openRegularFile, readRegularFile } from '../../store/files/regular-file.js';
 import { decompressChunks } from '../package/compress.js';
 import { compressOffThread } from '../package/compress-worker.js';
 import { clearName, commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
@@ -192,7 +193,7 @@ export async function openSealedSeed(archiveDir: string, instanceId: string, lin
   const file = seedPath(archiveDir, instanceId, line, true);
   const chunks: Buffer[] = [];
   const hash = createHash('sha256');
-  const plain = decryptChunks(fs.createReadStream(file), identity, `seed ${path.basename(file)}`);
+  const plain = decryptChunks((await openRegularFile(file)).createReadStream(), identity, `seed ${path.basename(file)}`);
   for await (const c of decompressChunks(plain, path.basename(file), MAX_SEED_BYTES)) {
     hash.update(c);
     chunks.push(c);
@@ -231,7 +232,7 @@ export async function rekeySealedSeeds(archiveDir: string, instanceId: string, i
 /** Rewraps one sealed seed for `to`; false when it already is for them. */
 async function rekeySealedSeed(archiveDir: string, instanceId: string, line: number, file: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<boolean> {
   const raw = await readFactsFile(archiveDir, instanceId, line);
-  const bytes = await fsp.readFile(file);
+  const bytes = await readRegularFile(file);
   const was = raw.sealed as SealedSeedMember | undefined;
   const head = bytes.subarray(0, Math.min(bytes.length, 64 * 1024));
   // Already for `to`, whole (a rekey run again after it stopped half way): the old identity would not open it. Every passphrase's facts say the same: the new one must open it.
@@ -273,7 +274,7 @@ export async function readSeedFacts(archiveDir: string, instanceId: string, line
 
 /** The facts file as written (an empty object when there is none or it does not parse). */
 async function readFactsFile(archiveDir: string, instanceId: string, line: number): Promise<Record<string, unknown>> {
-  return fsp.readFile(factsPath(archiveDir, instanceId, line), 'utf8').then(
+  return readRegularFile(factsPath(archiveDir, instanceId, line), 'utf8').then(
     (t) => JSON.parse(t) as Record<string, unknown>,
     () => ({}),
   ).catch(() => ({}));
@@ -358,13 +359,13 @@ export async function readSeedChunks(archiveDir: string, instanceId: string, lin
   const file = seedPath(archiveDir, instanceId, line);
   if (!fs.existsSync(file)) return null;
   const chunks: Buffer[] = [];
-  for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
+  for await (const c of decompressChunks((await openRegularFile(file)).createReadStream(), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
   return chunks;
 }
 
 /** The first KiB (at most) of a plain seed file's text: whether it is BRI-encrypted shows there. */
 export async function seedHeadText(file: string): Promise<string> {
-  for await (const c of decompressChunks(fs.createReadStream(file), path.basename(file), MAX_SEED_BYTES)) return c.subarray(0, 1024).toString('utf8');
+  for await (const c of decompressChunks((await openRegularFile(file)).createReadStream(), path.basename(file), MAX_SEED_BYTES)) return c.subarray(0, 1024).toString('utf8');
   return '';
 }
 

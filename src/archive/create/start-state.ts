@@ -9,8 +9,8 @@ import { decodeSnapshot, encodeSnapshot, isEncryptedSnapshot, type DocumentPiece
 import { emptyState, type DbState } from '../../format/state.js';
 import { replayArchive } from '../package/replay.js';
 import { readSnapshot, snapshotIsEncrypted } from '../../store/snapshot-store.js';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { readRegularFile } from '../../store/files/regular-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { isColdValueUnknown, recover } from '../../store/recovery.js';
 import { openSealedSeed, readSealedSeed, readSeed, rekeyedAwayFrom, sealedSeedAt, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
@@ -218,7 +218,7 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
       : replayKeyFailure !== null
         ? previousSealed(M, replayKeyFailure)
         : cannotRebuild(M, why, encryptedDir && o.key === undefined);
-  const raw = await fsp.readFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null);
+  const raw = await readRegularFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch((err: unknown) => (err instanceof BriError ? Promise.reject(err) : null));
   if (raw === null) throw rebuild('there is no seed for it and no snapshot.jss in the data directory');
   if (isEncryptedSnapshot(raw) && o.key === undefined) throw rebuild('the data directory is encrypted and no key was given');
   const snap = await readSnapshot(o.dataDir, o.key);
