@@ -174,6 +174,15 @@ async function unmountedLocalRemote(remote: RemoteSource, records: Map<string, C
   });
 }
 
+/** An upload onto a local remote whose disk is not mounted (unmountedLocalRemote) would land under the mount point: refused. */
+export async function assertLocalRemoteMounted(remote: RemoteSource, archiveDir: string): Promise<void> {
+  if (remote.config.provider !== 'local') return;
+  const listed: Array<{ key: string; size: number }> = [];
+  for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX)) listed.push(o);
+  const unmounted = await unmountedLocalRemote(remote, await readAllCopyRecords(archiveDir), listed, archiveDir);
+  if (unmounted) throw unmounted;
+}
+
 export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {
   return list.sort((a, b) => a.manifest.timeRange.walLines.start - b.manifest.timeRange.walLines.start || a.manifest.createdAt.getTime() - b.manifest.createdAt.getTime());
 }

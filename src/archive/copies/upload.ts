@@ -21,7 +21,7 @@ import { uploadProgress, type PlannedUpload, type ProgressListener } from '../pa
 import type { Manifest } from '../../format/manifest.js';
 import { isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import { isMissingObject } from '../../remote/index.js';
-import { mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
+import { assertLocalRemoteMounted, mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
 import { remotePlace } from './locations.js';
 import { archiveObjectKey, LOCAL_SOURCE, objectLocation, remotesWanting, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
@@ -139,6 +139,7 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
       await writeCopyRecord(archiveDir, rec);
       return { ...base, outcome: 'already-there', record: rec };
     }
+    await assertLocalRemoteMounted(remote, archiveDir);
     opts.onEvent?.({ kind: 'upload-start', archiveId, source: remote.name, bytes: digest.size });
     const step = Math.min(4 << 20, Math.max(1, Math.ceil(digest.size / 100)));
     let reported = -step;

@@ -47,6 +47,9 @@ describe('a local remote whose disk is not mounted', () => {
       await writeKeys(dataDir, round, 3);
       const made = await runCli(['archive', 'create', ...C]);
       expect(made.stdout, made.stderr).toMatch(/pruned\s+nothing \(not listed, not pruned: nas\)/);
+      // Nothing is written to the mount point (this machine's disk), where the copy would be hidden once the NAS is back.
+      expect(made.stderr).toMatch(/nas.*REMOTE_NOT_FOUND.*not mounted/);
+      expect(bris(path.join(nas, 'archives'))).toEqual([]);
     }
     expect(bris(archiveDir)).toHaveLength(3);
 
