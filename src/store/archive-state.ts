@@ -63,18 +63,34 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+  let s: ArchiveState;
   try {
-    const s = JSON.parse(text) as ArchiveState;
+    s = JSON.parse(text) as ArchiveState;
+  } catch (err) {
+    throw damagedState(dataDir, err);
+  }
+  // A newer bri's file is not damage: "restore it from a backup" would throw away what that version recorded.
+  if (typeof s?.version === 'number' && s.version > 1) {
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} was written by a newer version of bri (its format version ${s.version}; this one reads version 1)`, {
+      hint: 'Upgrade bri-archive to the version that wrote it (or a later one), and keep the file as it is.',
+      details: { file: path.join(dataDir, ARCHIVE_STATE_FILE), version: s.version },
+    });
+  }
+  try {
     if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isSafeInteger(s.removedLines) || s.removedLines < 0) throw new Error('bad fields');
     // It becomes paths and object keys: the manifest reader's rule, or nothing is written under it.
     if (!isValidInstanceId(s.instanceId)) throw new Error(`instanceId ${JSON.stringify(s.instanceId)} is not a valid instance id`);
     return s;
   } catch (err) {
-    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} is damaged: ${(err as Error).message}`, {
-      hint: 'Restore it from a backup of the data directory; it records the instance id and removed WAL lines.',
-      cause: err,
-    });
+    throw damagedState(dataDir, err);
   }
+}
+
+function damagedState(dataDir: string, err: unknown): BriError {
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} is damaged: ${(err as Error).message}`, {
+    hint: 'Restore it from a backup of the data directory; it records the instance id and removed WAL lines.',
+    cause: err,
+  });
 }
 
 /** A directory's real path (links resolved), or the path as given when it cannot be resolved. */
