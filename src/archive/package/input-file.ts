@@ -6,15 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { BriError, ErrorCodes } from '../../errors.js';
-
-function kindOf(st: fs.Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
+import { kindOfFile } from '../../store/files/regular-file.js';
 
 /**
  * Throws USAGE when `file` exists and is not a regular file (links are followed). A missing or
@@ -28,7 +20,7 @@ export function assertRegularFileInput(file: string, what: string): void {
     return;
   }
   if (st && !st.isFile()) {
-    throw new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kindOf(st)}, not a regular file`, {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kindOfFile(st)}, not a regular file`, {
       hint: `Give the path of a regular file as ${what}.`,
       details: { file },
     });
@@ -44,7 +36,7 @@ export function assertDirectoryInput(dir: string, what: string): void {
     return;
   }
   if (st && !st.isDirectory()) {
-    throw new BriError(ErrorCodes.USAGE, `${what} ${dir} is ${st.isFile() ? 'a file' : kindOf(st)}, not a directory`, {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${dir} is ${st.isFile() ? 'a file' : kindOfFile(st)}, not a directory`, {
       hint: `Give ${what} as a directory (or a path where one can be made).`,
       details: { dir },
     });
