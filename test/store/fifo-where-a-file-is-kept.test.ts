@@ -4,34 +4,14 @@
  * verify|stats|dump, archive create, restore). Now refused as an IO_ERROR that names the file and what it is,
  * or (an archive) left unread. Each run is a child process killed after a while: a hang fails, it does not freeze.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliWithin, runScript, type ScriptResult } from '../support/script-child.js';
+import { DB, WAIT, dataDirWithArchive, fifoAt } from '../support/fifo-dirs.js';
 import { useTempDirs } from '../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-fifo-kept-');
-const DB = path.resolve('src/db.ts');
-const WAIT = 20_000;
-
-/** A data directory with a few lines, one archive and a line after it, closed. */
-async function dataDirWithArchive(dataDir: string): Promise<void> {
-  const out = await runScript(
-    `import { createDB } from ${JSON.stringify(DB)};
-    const db = await createDB({ storeConfig: { dataDir: ${JSON.stringify(dataDir)} } });
-    for (let i = 0; i < 5; i++) await db.set('K' + i, { v: i });
-    await db.archive.create(); await db.set('Y', { v: 1 }); await db.close();`,
-    WAIT,
-  );
-  expect(out.code, out.stderr).toBe(0);
-}
-
-function fifoAt(file: string): void {
-  fs.rmSync(file, { force: true });
-  execFileSync('mkfifo', [file]);
-}
 
 /** createDB on `dataDir` in a child: what it rejected with. */
 async function openError(dataDir: string): Promise<ScriptResult & { error?: { code: string; message: string } }> {

@@ -5,34 +5,14 @@
  * Now refused as an IO_ERROR that names the file and what it is (readRegularFile), or taken as no owner
  * file. Each run is a child process killed after a while: a hang fails, it does not freeze the run.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCliWithin, runScript } from '../../support/script-child.js';
+import { DB, WAIT, dataDirWithArchive, fifoAt } from '../../support/fifo-dirs.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-fifo-owner-');
-const DB = path.resolve('src/db.ts');
-const WAIT = 20_000;
-
-/** A data directory with a few lines, one archive (and its seed) and a line after it, closed. */
-async function dataDirWithArchive(dataDir: string): Promise<void> {
-  const out = await runScript(
-    `import { createDB } from ${JSON.stringify(DB)};
-    const db = await createDB({ storeConfig: { dataDir: ${JSON.stringify(dataDir)} } });
-    for (let i = 0; i < 5; i++) await db.set('K' + i, { v: i });
-    await db.archive.create(); await db.set('Y', { v: 1 }); await db.close();`,
-    WAIT,
-  );
-  expect(out.code, out.stderr).toBe(0);
-}
-
-function fifoAt(file: string): void {
-  fs.rmSync(file, { force: true });
-  execFileSync('mkfifo', [file]);
-}
 
 describe('a FIFO where the archive layer keeps a file', () => {
   it.each([['bri-archive.json'], ['archives/bri-archive-dir.json'], ['the seed']])('%s: archive create refuses it as IO_ERROR naming it instead of waiting', async (where) => {
