@@ -335,7 +335,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     emit('done', totalBytes, totalBytes);
     return { archiveId, file, manifest: written.manifest, bytes: written.bytes, gap, warnings: wal.timesWentBack === null ? warnings : [...warnings, wal.timesWentBack] };
   } finally {
-    await fsp.rm(stageDir, { recursive: true, force: true }).finally(() => lock.release());
+    // Retried: a compression the failure stopped may still make its file while the directory is removed (ENOTEMPTY).
+    await fsp.rm(stageDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).finally(() => lock.release());
   }
 }
 
