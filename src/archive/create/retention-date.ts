@@ -38,17 +38,19 @@ export function retentionUntil(r: Retention | undefined, createdAt: Date): { ret
   return { retentionUntil: until, permanent: false };
 }
 
-/**
- * The retention of a made archive: `checked` (counted from the clock at the start of the create) unless it
- * counts days and the archive was sealed later than that clock said, then counted from the seal.
- */
-export function retentionOfSealed(r: Retention | undefined, checked: ReturnType<typeof retentionUntil>, createdAt: Date, sealedAt: Date): ReturnType<typeof retentionUntil> {
-  if (r === undefined || r === 'permanent' || r instanceof Date || sealedAt.getTime() <= createdAt.getTime()) return checked;
-  return retentionUntil(r, sealedAt);
-}
-
 /** Lines a live database writes while a create prepares (before its seal) are later than its creation time by about this much at most. */
 const PREPARE_SLACK_MS = 60_000;
+
+/**
+ * The retention of a made archive: `checked` (counted from the clock at the start of the create) unless it
+ * counts days and the archive was sealed later than that clock can explain (the clock was behind), then
+ * counted from the seal. A seal a few milliseconds after the start is the create's own work: the days stay
+ * counted from `createdAt`, so `retentionUntil - createdAt` is exactly the days asked for.
+ */
+export function retentionOfSealed(r: Retention | undefined, checked: ReturnType<typeof retentionUntil>, createdAt: Date, sealedAt: Date): ReturnType<typeof retentionUntil> {
+  if (r === undefined || r === 'permanent' || r instanceof Date || !madeBeforeItsLastLine(createdAt, sealedAt)) return checked;
+  return retentionUntil(r, sealedAt);
+}
 
 /**
  * Whether an archive was made, by its host's clock, before its own last line was written (more than a create's
