@@ -19,6 +19,7 @@ import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { remoteFailure, type RemoteErrorContext } from './remote-errors.js';
 import type { RemoteStore } from './remote.js';
+import { freshFile } from '../store/durable-fs.js';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_BYTES = 8 * MiB;
@@ -78,7 +79,7 @@ export async function downloadRanged(store: RemoteStore, key: string, file: stri
   const onAbort = (): void => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) controller.abort(opts.signal.reason);
-  const fh = await fsp.open(file, 'w+', 0o600);
+  const fh = await freshFile(file, 0o600, { readable: true });
   let failure: unknown;
   const pulse = new Pulse();
   const fail = (err: unknown): void => {

@@ -46,9 +46,10 @@ export async function clearName(file: string): Promise<void> {
  * own (root's cron job on an application's directory): a link planted there would have had root's write,
  * chown and chmod land on the file it names.
  */
-export async function freshFile(file: string, mode = 0o644): Promise<fsp.FileHandle> {
+export async function freshFile(file: string, mode = 0o644, opts: { readable?: boolean } = {}): Promise<fsp.FileHandle> {
   await clearName(file);
-  return fsp.open(file, FRESH_FLAGS, mode);
+  // O_WRONLY is 0: read and write is O_RDWR in its place.
+  return fsp.open(file, opts.readable ? (FRESH_FLAGS & ~constants.O_WRONLY) | constants.O_RDWR : FRESH_FLAGS, mode);
 }
 
 /**
@@ -240,4 +241,32 @@ async function ownMadeDirs(first: string, last: string): Promise<void> {
   while (made[0] !== first && path.dirname(made[0]!) !== made[0]) made.unshift(path.dirname(made[0]!));
   // From the top down: each takes the owner its parent has by then.
   for (const p of made) await ownLikeDir(p);
+}
+
+/**
+ * A folder bri names inside a directory another user may own (the archive directory's `.tmp`, `.seeds`,
+ * `.copies`, a create's stage folder), made with the directories above it, and a real directory: a link
+ * planted at its name (by the directory's owner, for root's cron job to follow) is removed, never what it
+ * names, and the folder made in its place, so root's files land where they are meant to and nowhere else.
+ * Anything else at the name (a file) is IO_ERROR naming it: bri removes only what it could have made.
+ */
+export async function makeOwnDir(dir: string): Promise<void> {
+  await makeDirs(path.dirname(dir));
+  const st = await fsp.lstat(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  if (st?.isDirectory()) return;
+  if (st !== null && !st.isSymbolicLink()) {
+    throw new BriError(ErrorCodes.IO_ERROR, `${dir} is not a directory: bri keeps its own files there`, {
+      hint: `Move ${dir} away (it is not bri's), then run again.`,
+      details: { path: dir },
+    });
+  }
+  if (st !== null) await clearName(dir);
+  try {
+    await fsp.mkdir(dir);
+  } catch (err) {
+    // Made meanwhile by a run beside this one: a directory is what was wanted; a link again is refused.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await fsp.lstat(dir)).isDirectory()) throw err;
+    return;
+  }
+  await ownLikeDir(dir);
 }

@@ -6,7 +6,6 @@
  * says the remote holds that very file. A source that cannot be listed is
  * reported, not fatal: the others still answer.
  */
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -24,6 +23,7 @@ import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
 import { repairArchive } from '../package/recovery.js';
 import { MAX_MANIFEST_BYTES, readManifest, readManifestFrom } from '../package/reader.js';
 import { archiveIdFromKey, ARCHIVE_KEY_PREFIX, LOCAL_SOURCE, objectLocation, type ArchiveSources, type RemoteSource } from './sources.js';
+import { freshFile } from '../../store/durable-fs.js';
 
 export interface ArchiveCopy {
   source: string;
@@ -311,7 +311,7 @@ async function manifestOfDamagedCopy(remote: RemoteSource, key: string, archiveD
   const copy = scratchPath(dir, `download-${name}-from-${remote.name}`);
   const fixed = scratchPath(dir, `repaired-${name}`);
   try {
-    await pipeline(await remote.store.get(key), fs.createWriteStream(copy, { mode: 0o600 }));
+    await pipeline(await remote.store.get(key), (await freshFile(copy, 0o600)).createWriteStream());
     const r = await repairArchive(copy, fixed);
     return await readManifest(r.repaired ? fixed : copy);
   } finally {

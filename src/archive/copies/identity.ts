@@ -5,12 +5,11 @@
  * file count twice, and WAL cleanup or pruning would act on a copy that is not there.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileIdentity } from '../../remote/index.js';
-import { makeDirs } from '../../store/durable-fs.js';
+import { freshFile, makeDirs } from '../../store/durable-fs.js';
 import { archiveFileName } from '../package/ids.js';
 import { scratchPath } from '../package/scratch.js';
 import { remotePlace } from './locations.js';
@@ -128,7 +127,7 @@ async function wholeRemoteDigest(archiveDir: string, id: string, remote: RemoteS
   await makeDirs(archiveDir);
   const scratch = scratchPath(archiveDir, 'cleanup-check');
   try {
-    await pipeline(await remote.store.get(archiveObjectKey(id)), fs.createWriteStream(scratch));
+    await pipeline(await remote.store.get(archiveObjectKey(id)), (await freshFile(scratch, 0o600)).createWriteStream());
     const checked = await checkLocalCopy(scratch, id);
     return checked.problem === null ? { size: checked.size, sha256: checked.sha256 } : null;
   } finally {

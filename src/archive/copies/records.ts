@@ -9,7 +9,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMissingObject } from '../../remote/index.js';
 import type { ChecksumAlgorithm, ObjectHead, ProviderName, RemoteStore } from '../../remote/remote.js';
-import { fsyncDir, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
+import { fsyncDir, makeOwnDir, writeFileDurable } from '../../store/durable-fs.js';
 import { assertArchiveId } from '../package/ids.js';
 import { remotePlace } from './locations.js';
 import { objectLocation, type RemoteSource } from './sources.js';
@@ -61,7 +61,7 @@ function isRecord(x: unknown, archiveId: string, source: string): x is CopyRecor
 }
 
 export async function writeCopyRecord(archiveDir: string, record: CopyRecord): Promise<void> {
-  await makeDirs(path.join(archiveDir, COPIES_DIR));
+  await makeOwnDir(path.join(archiveDir, COPIES_DIR));
   await writeFileDurable(recordFile(archiveDir, record.archiveId, record.source), JSON.stringify(record, null, 2) + '\n');
 }
 

@@ -9,7 +9,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
-import { makeDirs } from '../../store/durable-fs.js';
+import { makeOwnDir } from '../../store/durable-fs.js';
 import { acquireLockFile, type DirLock } from '../../store/lock/dir-lock.js';
 import { realPathOr } from './chain-start.js';
 
@@ -20,7 +20,7 @@ export function createLockPath(tmpRoot: string, instanceId: string): string {
 
 /** Takes the instance's create lock in `tmpRoot` (a dead owner's is taken over); LOCKED naming the live owner and its data directory. */
 export async function lockInstanceCreate(tmpRoot: string, instanceId: string, dataDir: string, archiveDir: string): Promise<DirLock> {
-  await makeDirs(tmpRoot);
+  await makeOwnDir(tmpRoot);
   const lockPath = createLockPath(tmpRoot, instanceId);
   try {
     return await acquireLockFile(lockPath, `bri archive create from ${realPathOr(dataDir)}`, `instance ${instanceId}'s archive creation in ${archiveDir}`);

@@ -15,7 +15,7 @@ import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { endStateOfDir, stageSnapshot } from './snapshot-member.js';
 import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.js';
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
-import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
+import { commitFile, fsyncDir, makeDirs, makeOwnDir } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_STATE_FILE, ensureArchiveState, sameDirectory, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
 import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
@@ -132,7 +132,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     opts.onProgress?.({ operation: 'create', phase, doneBytes, totalBytes, ...(item ? { item } : {}) });
   try {
     await removeDeadStages(tmpRoot, state.instanceId);
-    await makeDirs(stageDir);
+    await makeOwnDir(stageDir);
     emit('prepare', 0, 0);
     const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
     const beforeSeal = Date.now() - 1;

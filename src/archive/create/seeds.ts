@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { openRegularFile, readRegularFile } from '../../store/files/regular-file.js';
 import { decompressChunks } from '../package/compress.js';
 import { compressOffThread } from '../package/compress-worker.js';
-import { clearName, commitFile, makeDirs, writeFileDurable } from '../../store/durable-fs.js';
+import { clearName, commitFile, makeOwnDir, writeFileDurable } from '../../store/durable-fs.js';
 import { timeSlicer } from '../../store/time-slice.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { decryptChunks, encryptToFile } from '../crypto/age-stream.js';
@@ -90,7 +90,7 @@ async function writeFacts(archiveDir: string, instanceId: string, line: number, 
 /** Writes the snapshot text (whole, or streamed in pieces) of the state at absolute `line` durably, with its facts. */
 export async function writeSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts?: SeedFacts): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
-  await makeDirs(dir);
+  await makeOwnDir(dir);
   await sweepPlainSeedTmps(archiveDir);
   const target = seedPath(archiveDir, instanceId, line);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
@@ -136,7 +136,7 @@ async function sweepPlainSeedTmps(archiveDir: string): Promise<void> {
  * `<seed>.zst.tmp` first, left there by a kill until a later create).
  */
 export async function writeSealedSeed(archiveDir: string, instanceId: string, line: number, snapshotText: string | Iterable<string>, facts: SeedFacts | undefined, to: AgeRecipients, briEncrypted: boolean): Promise<void> {
-  await makeDirs(path.join(archiveDir, SEEDS_DIR));
+  await makeOwnDir(path.join(archiveDir, SEEDS_DIR));
   const target = seedPath(archiveDir, instanceId, line, true);
   await sweepPlainSeedTmps(archiveDir);
   const pieces = typeof snapshotText === 'string' ? [snapshotText] : snapshotText;
@@ -261,7 +261,7 @@ function sameRecipients(member: SealedSeedMember, to: AgeRecipients): boolean {
  */
 export async function writeSeedMember(archiveDir: string, instanceId: string, line: number, compressed: readonly Buffer[], facts?: SeedFacts, sealed?: SealedSeedMember): Promise<void> {
   const dir = path.join(archiveDir, SEEDS_DIR);
-  await makeDirs(dir);
+  await makeOwnDir(dir);
   await writeFacts(archiveDir, instanceId, line, facts, sealed);
   const target = seedPath(archiveDir, instanceId, line, sealed !== undefined);
   await writeFileDurable(target, Buffer.concat(compressed));

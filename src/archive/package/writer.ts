@@ -10,6 +10,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { typedIoError } from '../../errors.js';
+import { freshFile } from '../../store/durable-fs.js';
 
 export interface PackageMember {
   name: string;
@@ -96,7 +97,7 @@ export function guardedPipe(pack: tar.Pack, sink: NodeJS.WritableStream): { done
 }
 
 export async function writePackage(outPath: string, members: PackageMember[], opts: WritePackageOptions): Promise<WrittenPackage> {
-  const fh = await fs.promises.open(outPath, 'w', 0o644);
+  const fh = await freshFile(outPath);
   const pack = tar.pack();
   const sink = new FileSink(fh);
   let final: Promise<PackageMember | null> | null = null;

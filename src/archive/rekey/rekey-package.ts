@@ -16,6 +16,7 @@ import { writeArchivePackage } from '../create/create.js';
 import { readPackage } from '../package/reader.js';
 import type { RecoveryWriter } from '../package/recovery.js';
 import { verifyArchive } from '../package/verify.js';
+import { freshFile } from '../../store/durable-fs.js';
 
 /** An age header is a few hundred bytes per recipient: the first piece of this size holds it. */
 const HEAD_BYTES = 64 * 1024;
@@ -30,7 +31,7 @@ interface Restaged {
 /** Writes `data` with its age header replaced into `out`; its size and sha256 as written. */
 async function restage(data: AsyncIterable<Buffer>, out: string, name: string, identity: AgeIdentity | null, to: AgeRecipients): Promise<Restaged> {
   const hash = createHash('sha256');
-  const fh = await fsp.open(out, 'w', 0o600);
+  const fh = await freshFile(out, 0o600);
   let size = 0;
   const write = async (b: Buffer) => {
     hash.update(b);

@@ -12,6 +12,7 @@ import { rekeyHeader } from '../crypto/age-rekey.js';
 import type { RemoteSource } from '../copies/sources.js';
 import { listShipments } from './shipped-catalog.js';
 import { decodeShipment, RECIPIENTS_MARK, shipmentMetadata } from './shipment.js';
+import { freshFile } from '../../store/durable-fs.js';
 
 /** What a rekey saw of the shipments on one remote: other databases' left alone, and how many it rewrote (so far, on a failure). */
 export interface ShipmentsSeen {
@@ -56,7 +57,8 @@ export async function rekeyShipments(remote: RemoteSource, tmpDir: string, ident
       const { header, oldHeaderLength } = await rekeyHeader(body.subarray(0, Math.min(body.length, 64 * 1024)), identity, to, ref.key);
       const next = Buffer.concat([header, body.subarray(oldHeaderLength)]);
       const file = path.join(tmpDir, `shipment-${n}`);
-      await fsp.writeFile(file, next);
+      const fh = await freshFile(file, 0o600);
+      await fh.writeFile(next).finally(() => fh.close());
       try {
         await remote.store.put(ref.key, { path: file }, { size: next.length, sha256: createHash('sha256').update(next).digest('hex'), metadata: shipmentMetadata(decoded.header, mark), contentType: 'application/octet-stream' });
       } finally {

@@ -3,13 +3,13 @@
  * chain of them that continues an archive (from the line after its end, with
  * no line missing), where that chain breaks, and how far in time it reaches.
  */
-import * as fsp from 'node:fs/promises';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { RemoteSource } from '../copies/sources.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import { decodeShipment, parseShipmentKey, SHIPPED_PREFIX, type DecodedShipment, type ShipmentRef } from './shipment.js';
+import { freshFile } from '../../store/durable-fs.js';
 
 /** Shipments on a remote, by instance, in line order. */
 export async function listShipments(remote: RemoteSource): Promise<Map<string, ShipmentRef[]>> {
@@ -94,7 +94,7 @@ export async function fetchShippedLines(remotes: readonly RemoteSource[], instan
         problems.push(`${remote.name}: shipped only through line ${chain.throughLine}`);
         continue;
       }
-      const fh = await fsp.open(file, 'w', 0o600);
+      const fh = await freshFile(file, 0o600);
       try {
         let last = afterLine;
         let prev = pointer;

@@ -10,7 +10,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { fsyncDir, ownLikeDir } from '../durable-fs.js';
+import { freshFile, fsyncDir, ownLikeDir } from '../durable-fs.js';
 import { listSegments, segmentName, WAL_DIR } from '../layout.js';
 
 /** Bytes gathered before one writev: fewer thread-pool round trips than a write per 64 KiB piece. */
@@ -30,7 +30,7 @@ export class SegmentFile {
   /** Creates wal/<name> in `dataDir` (a name as the archive recorded it, or a segment index). */
   static async create(dataDir: string, name: string | number): Promise<SegmentFile> {
     const file = path.join(dataDir, WAL_DIR, typeof name === 'number' ? segmentName(name) : name);
-    const fh = await fsp.open(file, 'w', 0o644);
+    const fh = await freshFile(file);
     try {
       await ownLikeDir(file);
     } catch (err) {
