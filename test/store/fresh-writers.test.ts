@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeOwnDir } from '../../src/store/durable-fs.js';
 import { SegmentFile } from '../../src/store/wal/segment-file.js';
+import { openSegment } from '../../src/store/wal/write-failure.js';
 import { downloadRanged } from '../../src/remote/ranged-download.js';
 import { createLocalRemote } from '../../src/remote/local.js';
 import { APP_GID, APP_UID, NEEDS_ROOT, appWrites, isRoot, openToApp, ownerOf, rootCli } from '../support/app-user.js';
@@ -46,6 +47,15 @@ describe('a link planted at the name of a file bri writes is replaced, never wri
     await seg.finish();
     expect(fs.lstatSync(path.join(dir, 'wal', '000001.wal')).isFile()).toBe(true);
     expect(fs.readFileSync(path.join(dir, 'wal', '000001.wal'), 'utf8')).toBe('{"x":1}\n');
+    expectUntouched(victim);
+  });
+
+  it('openSegment (the store appending): a segment that is a link is refused, the file it names untouched', async () => {
+    const victim = await privateFile();
+    const dir = await tmp();
+    const seg = path.join(dir, '000003.wal');
+    plantLink(seg, victim);
+    expect(() => openSegment(seg)).toThrow();
     expectUntouched(victim);
   });
 

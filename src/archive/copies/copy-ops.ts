@@ -86,8 +86,8 @@ export async function placeFetched(got: FetchedCopy, target: string): Promise<vo
   const tmp = scratchPath(path.dirname(target), `placing-${path.basename(target)}`);
   try {
     // A download or a repair is moved into place; a local copy (read through a link to it) is copied: never the archive's own file.
-    if (got.temporary.includes(got.file) && (got.source !== LOCAL_SOURCE || got.repaired !== null)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp));
-    else await fsp.copyFile(got.file, tmp);
+    if (got.temporary.includes(got.file) && (got.source !== LOCAL_SOURCE || got.repaired !== null)) await fsp.rename(got.file, tmp).catch(() => fsp.copyFile(got.file, tmp, fsp.constants.COPYFILE_EXCL));
+    else await fsp.copyFile(got.file, tmp, fsp.constants.COPYFILE_EXCL);
     await commitFile(tmp, target);
   } finally {
     await fsp.rm(tmp, { force: true });

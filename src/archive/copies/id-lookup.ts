@@ -153,7 +153,7 @@ export function unreadableNotVerified(id: string, copies: readonly UnreadableArc
 export async function fetchAsStored(u: UnreadableArchiveCopy, dir: string, where: Where): Promise<string> {
   const file = scratchPath(await existingDir(dir), `download-${path.basename(u.copy.location)}-from-${u.copy.source}`);
   try {
-    if (u.copy.source === LOCAL_SOURCE) await fsp.copyFile(u.copy.file!, file);
+    if (u.copy.source === LOCAL_SOURCE) await fsp.copyFile(u.copy.file!, file, fsp.constants.COPYFILE_EXCL);
     else {
       const store = where.sources.remote(u.copy.source)!.store;
       const head = await store.head(u.copy.key!);

@@ -108,7 +108,8 @@ export async function rotateWal(dataDir: string): Promise<void> {
   if (!last || last.size === 0) return;
   const dir = path.join(dataDir, WAL_DIR);
   const next = path.join(dir, segmentName(last.index + 1));
-  await (await fsp.open(next, 'a', 0o644)).close();
+  // Made fresh: a link planted at that name is replaced, never followed (root's seal would create the file it names).
+  await (await freshFile(next)).close();
   // Sealed by root (an archive cron job), the segment the application appends to next must still be its own.
   await ownLikeDir(next);
   await fsyncDir(dir);

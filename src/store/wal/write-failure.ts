@@ -46,10 +46,13 @@ export function appendWhole(fd: number, data: Buffer, size: number): void {
   }
 }
 
-/** Opens a segment to append to; a failure (EACCES, ENOSPC, EMFILE) touched nothing. */
+/** A segment opened to append to, never through a link: root's command (a rollback under the lock) writing through one planted in wal/ would append to the file it names. */
+const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW;
+
+/** Opens a segment to append to; a failure (EACCES, ENOSPC, EMFILE, ELOOP for a link) touched nothing. */
 export function openSegment(file: string): number {
   try {
-    return fs.openSync(file, 'a', 0o644);
+    return fs.openSync(file, APPEND_FLAGS, 0o644);
   } catch (err) {
     throw new NothingTorn(err);
   }
