@@ -122,6 +122,8 @@ parentPort.on('message', (m) => {
     const job = jobs.get(m.id);
     jobs.delete(m.id);
     if (job) { job.failed = new Error('aborted'); release(job); if (job.z) job.z.destroy(); try { closeOut(job); } catch {} }
+    // Said once the file is closed (or was never opened): only then may the caller remove it and its folder.
+    parentPort.postMessage({ id: m.id, type: 'aborted' });
   } else if (m.type === 'end') {
     const job = jobs.get(m.id);
     if (!job || job.failed) return;
@@ -180,11 +182,14 @@ function pool() {
   const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { zstdPath: ZSTD_PATH, oneShotMax: ONE_SHOT_MAX } });
   const jobs = new Map<number, Pending>();
   const s = { worker, jobs, next: 0 };
-  worker.on('message', (m: { id: number; type: 'ack' | 'done' | 'error' } & Partial<OffThreadResult & WorkerFailure>) => {
+  worker.on('message', (m: { id: number; type: 'ack' | 'done' | 'error' | 'aborted' } & Partial<OffThreadResult & WorkerFailure>) => {
     const j = jobs.get(m.id);
     if (!j) return;
     if (m.type === 'ack') j.acks.shift()?.();
-    else if (m.type === 'done') {
+    else if (m.type === 'aborted') {
+      jobs.delete(m.id);
+      j.fail(new Error('aborted'));
+    } else if (m.type === 'done') {
       jobs.delete(m.id);
       j.done({ compressedSize: m.compressedSize!, sha256: m.sha256!, originalSize: m.originalSize!, contentSha256: m.contentSha256!, ...(m.links ? { links: m.links } : {}) });
     } else {
@@ -237,9 +242,10 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
   try {
     await send(chunks);
   } catch (err) {
-    // The input failed: the worker drops the job (its file is the caller's to remove).
-    p.jobs.delete(id);
+    // The input failed: the worker drops the job, and says when its file is closed (or the job had ended, or the worker
+    // died): the caller removes the file and its folder only after that, never while the worker may still make it.
     p.worker.postMessage({ type: 'abort', id });
+    await settled;
     if (p.jobs.size === 0) p.worker.unref();
     throw err;
   }

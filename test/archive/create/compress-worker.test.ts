@@ -107,6 +107,24 @@ describe('compressOffThread', () => {
     expect(again.originalSize).toBe(5);
   });
 
+  it('a failing input rejects only once the thread has closed its file: the caller may then remove the file and its folder, and nothing makes them again', async () => {
+    // A create removes its stage folder when a member's input fails: a file the thread opened after that removal
+    // began made the removal fail (ENOTEMPTY) in place of the input's own error.
+    for (let round = 0; round < 20; round++) {
+      const dir = path.join(await makeTempDir(), 'stage');
+      await fsp.mkdir(dir);
+      const out = path.join(dir, 'seg.zst');
+      async function* failingAtOnce(): AsyncGenerator<Buffer> {
+        throw new Error('input broke');
+      }
+      await expect(compressOffThread(failingAtOnce(), out, 3, 0, { sync: false })).rejects.toThrow('input broke');
+      await fsp.rm(out, { force: true });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await fsp.readdir(dir), `round ${round}`).toEqual([]);
+      await fsp.rmdir(dir);
+    }
+  });
+
   it('a failed system call on the thread keeps its errno, call and path: a full disk or a missing folder is a typed IO_ERROR, not an untyped error', async () => {
     const dir = await makeTempDir();
     for (const [name, total] of [
