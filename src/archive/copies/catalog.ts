@@ -174,13 +174,22 @@ async function unmountedLocalRemote(remote: RemoteSource, records: Map<string, C
   });
 }
 
-/** An upload onto a local remote whose disk is not mounted (unmountedLocalRemote) would land under the mount point: refused. */
-export async function assertLocalRemoteMounted(remote: RemoteSource, archiveDir: string): Promise<void> {
+/** The local remotes an upload run (its options object) found mounted: checked once per run, not once per archive. */
+const mountedInRun = new WeakMap<object, Set<string>>();
+
+/**
+ * An upload onto a local remote whose disk is not mounted (unmountedLocalRemote) would land under the mount point: refused.
+ * `run` (the upload run's options) keeps the answer for that run: the check lists the store and reads every upload record.
+ */
+export async function assertLocalRemoteMounted(remote: RemoteSource, archiveDir: string, run?: object): Promise<void> {
   if (remote.config.provider !== 'local') return;
+  const seen = run === undefined ? new Set<string>() : (mountedInRun.get(run) ?? mountedInRun.set(run, new Set()).get(run)!);
+  if (seen.has(remote.name)) return;
   const listed: Array<{ key: string; size: number }> = [];
   for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX)) listed.push(o);
   const unmounted = await unmountedLocalRemote(remote, await readAllCopyRecords(archiveDir), listed, archiveDir);
   if (unmounted) throw unmounted;
+  seen.add(remote.name);
 }
 
 export function sortArchives<T extends { manifest: Manifest }>(list: T[]): T[] {

@@ -139,7 +139,7 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
       await writeCopyRecord(archiveDir, rec);
       return { ...base, outcome: 'already-there', record: rec };
     }
-    await assertLocalRemoteMounted(remote, archiveDir);
+    await assertLocalRemoteMounted(remote, archiveDir, opts);
     opts.onEvent?.({ kind: 'upload-start', archiveId, source: remote.name, bytes: digest.size });
     const step = Math.min(4 << 20, Math.max(1, Math.ceil(digest.size / 100)));
     let reported = -step;
