@@ -165,12 +165,14 @@ describe('transfers through a proxy: slow but moving, or stalled part-way', () =
   let remotes: AllRemotes;
   const proxies: Partial<Record<Provider, ThrottleProxy>> = {};
   const stalling: Partial<Record<Provider, { up: ThrottleProxy; down: ThrottleProxy }>> = {};
-  // 8 MiB/s each way: 24 MiB takes 3 s, twice the idle timeout, in one request each way (no
-  // parts, blocks or chunks to split it). What the kernel buffers between the client and the
-  // proxy (a few MiB on loopback) drains within the idle timeout at the end of an upload.
+  // 8 MiB/s each way: 56 MiB takes 7 s, over twice the idle timeout, in one request each way (no
+  // parts, blocks or chunks to split it). At the end of an upload no byte moves on the client's
+  // socket while what the kernel buffers between the client and the proxy (a few MiB on loopback)
+  // drains and the server takes in the whole body (at 1.5 s, a loaded CI machine's server could
+  // take longer): the idle timeout leaves room for both.
   const THROTTLE = { bytesPerTick: 256 * 1024, tickMs: 32 };
-  const SIZE = 24 * MiB;
-  const IDLE_MS = 1500;
+  const SIZE = 56 * MiB;
+  const IDLE_MS = 3000;
 
   beforeAll(async () => {
     remotes = await startAllRemotes();
@@ -190,7 +192,7 @@ describe('transfers through a proxy: slow but moving, or stalled part-way', () =
     await remotes?.dispose();
   });
 
-  const oneRequest = { s3: { multipartThresholdBytes: 64 * MiB }, gcs: { resumableThresholdBytes: 64 * MiB }, azure: { blockSizeBytes: 32 * MiB } };
+  const oneRequest = { s3: { multipartThresholdBytes: 64 * MiB }, gcs: { resumableThresholdBytes: 64 * MiB }, azure: { blockSizeBytes: 64 * MiB } };
   /** A store of `provider` on its test server through `proxy` (none: direct), one request per transfer. */
   function storeVia(provider: Provider, prefix: string, proxy: ThrottleProxy | undefined, idleMs: number): RemoteStore {
     const endpoint = proxy === undefined ? undefined : provider === 'azure' ? `${proxy.endpoint}/${AZURITE_ACCOUNT}` : proxy.endpoint;
@@ -222,7 +224,7 @@ describe('transfers through a proxy: slow but moving, or stalled part-way', () =
     it(`${provider}: an upload the server stops reading part-way fails with the idle timeout, within it`, async () => {
       const store = storeVia(provider, `stall-up-${provider}`, stalling[provider]!.up, 500);
       try {
-        const f = await fileOf(SIZE);
+        const f = await fileOf(24 * MiB);
         const { err, ms } = await failure(() => store.put(KEY, { path: f.path }, { size: f.size, sha256: f.sha256 }));
         expect(err.code).toBe(ErrorCodes.REMOTE_ERROR);
         expect(err.details).toMatchObject({ provider, op: 'put', timedOut: 'idle', timeoutMs: 500, retryable: true });
