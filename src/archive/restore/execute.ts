@@ -32,6 +32,7 @@ import type { AgeIdentity } from '../crypto/age-keys.js';
 import { identityMissing } from '../crypto/errors.js';
 import { entriesLeftBehind, keepModeAndOwner, leftBehindWarning } from './replaced-dir.js';
 import { checkTarget, refuseLongName, STOP_THE_OWNER } from './target-checks.js';
+import { refuseOtherDatabases } from './other-databases.js';
 
 /** A new directory's mode before the umask (as mkdir makes one): a new target's once built. */
 const NEW_DIR_MODE = 0o777;
@@ -195,6 +196,8 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
       ...dryRunCounts(plan, shipped),
     };
   }
+  // Before its parents and its lock file are made beside it: inside another database they would be made there.
+  await refuseOtherDatabases(target, opts.carryOver ?? [], 'around');
   await makeDirs(path.dirname(target));
   // One restore per target: the lock comes before anything reads the journal, so a second restore never "recovers" a live one's build.
   const restoreLock = await acquireRestoreLock(target, RESTORE_LOCK_PURPOSE);

@@ -64,11 +64,12 @@ function described(o: OtherDatabase): string {
 
 /**
  * Refuses a target inside, or holding, another database's data directory or archive directory: LOCKED when a
- * process has that database open, else USAGE; both name it.
+ * process has that database open, else USAGE; both name it. `look: 'around'` looks only above the target: made
+ * before the restore makes the target's parents and its lock file beside it, which would land in that database.
  */
-export async function refuseOtherDatabases(target: string, carryOver: readonly string[]): Promise<void> {
+export async function refuseOtherDatabases(target: string, carryOver: readonly string[], look: 'around' | 'everywhere' = 'everywhere'): Promise<void> {
   const real = realPath(target);
-  const found = [around(real), ...(await within(real, carryOver))].filter((o): o is OtherDatabase => o !== null);
+  const found = [around(real), ...(look === 'around' ? [] : await within(real, carryOver))].filter((o): o is OtherDatabase => o !== null);
   if (found.length === 0) return;
   const shown = found.slice(0, 3).map(described).join(', ') + (found.length > 3 ? ` and ${found.length - 3} more` : '');
   const message = `cannot restore into ${target}: it ${found[0]!.where} ${shown}, which a restore would take apart with it (moved aside, or deleted with --clean-existing)`;

@@ -92,7 +92,8 @@ describe('a restore target around another database', () => {
     await makeDatabase(b, 'B_', true);
     const archives = path.join(b, 'archives');
     const before = tree(archives);
-    for (const target of [archives, path.join(archives, 'sub')]) {
+    // A target whose parents do not exist yet: refused before they (or the restore's lock file) are made in there.
+    for (const target of [archives, path.join(archives, 'sub'), path.join(archives, 'new', 'deeper', 'x')]) {
       const r = await runCli(['restore', 'latest', '-d', a, '--target', target, '--force']);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`it (is|is inside) the archive directory ${archives} of the data directory ${fs.realpathSync(b)}`));
