@@ -12,29 +12,14 @@ import { commitFile, writeFileDurable } from '../../src/store/durable-fs.js';
 import { compressToFile } from '../../src/archive/package/compress.js';
 import { writeSealedSeed } from '../../src/archive/create/seeds.js';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { APP_GID, APP_UID, NEEDS_ROOT, appWrites, isRoot, openToApp, ownerOf, rootCli } from '../support/app-user.js';
+import { APP_GID, APP_UID, NEEDS_ROOT, appWrites, isRoot, openToApp, rootCli } from '../support/app-user.js';
 import { useTempDirs } from '../support/temp-dirs.js';
+import { expectUntouched, plantLink, privateFile as makePrivateFile } from '../support/planted-links.js';
 
 const tmp = useTempDirs('bri-fresh-temp-');
 
 /** A private file (root's when run as root) that no write of bri may reach. */
-async function privateFile(): Promise<string> {
-  const file = path.join(await tmp(), 'root-only');
-  fs.writeFileSync(file, 'ROOT ONLY', { mode: 0o600 });
-  return file;
-}
-
-function expectUntouched(file: string): void {
-  expect(fs.readFileSync(file, 'utf8')).toBe('ROOT ONLY');
-  expect(ownerOf(file)).toEqual({ uid: process.geteuid!(), gid: process.getegid!(), mode: 0o600 });
-}
-
-/** A link at `name` to `victim`, owned (as root) by the application's user, as that user would plant it. */
-function plantLink(name: string, victim: string): void {
-  fs.rmSync(name, { force: true });
-  fs.symlinkSync(victim, name);
-  if (isRoot) fs.lchownSync(name, APP_UID, APP_GID);
-}
+const privateFile = async (): Promise<string> => makePrivateFile(await tmp());
 
 describe('a link planted at a temp name is replaced, never written through', () => {
   it('writeFileDurable: bri-archive.json.tmp linked to another file leaves that file as it was', async () => {

@@ -13,28 +13,13 @@ import { SegmentFile } from '../../src/store/wal/segment-file.js';
 import { openSegment } from '../../src/store/wal/write-failure.js';
 import { downloadRanged } from '../../src/remote/ranged-download.js';
 import { createLocalRemote } from '../../src/remote/local.js';
-import { APP_GID, APP_UID, NEEDS_ROOT, appWrites, isRoot, openToApp, ownerOf, rootCli } from '../support/app-user.js';
+import { APP_GID, APP_UID, NEEDS_ROOT, appWrites, isRoot, openToApp, rootCli } from '../support/app-user.js';
 import { useTempDirs } from '../support/temp-dirs.js';
+import { expectUntouched, plantLink, privateFile as makePrivateFile } from '../support/planted-links.js';
 
 const tmp = useTempDirs('bri-fresh-writers-');
 
-async function privateFile(): Promise<string> {
-  const file = path.join(await tmp(), 'root-only');
-  fs.writeFileSync(file, 'ROOT ONLY', { mode: 0o600 });
-  return file;
-}
-
-function expectUntouched(file: string): void {
-  expect(fs.readFileSync(file, 'utf8')).toBe('ROOT ONLY');
-  expect(ownerOf(file)).toEqual({ uid: process.geteuid!(), gid: process.getegid!(), mode: 0o600 });
-}
-
-/** A link at `name` to `victim`, owned (as root) by the application's user, as that user would plant it. */
-function plantLink(name: string, victim: string): void {
-  fs.rmSync(name, { force: true });
-  fs.symlinkSync(victim, name);
-  if (isRoot) fs.lchownSync(name, APP_UID, APP_GID);
-}
+const privateFile = async (): Promise<string> => makePrivateFile(await tmp());
 
 describe('a link planted at the name of a file bri writes is replaced, never written through', () => {
   it('SegmentFile.create (a restore writing wal/000001.wal): the file the link named is untouched', async () => {
