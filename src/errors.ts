@@ -202,11 +202,34 @@ export function withTypedIoErrors(proto: object, names: readonly string[], prefi
 export function assertKnownOptions(opts: unknown, known: readonly string[], call: string): void {
   if (opts === undefined || opts === null || typeof opts !== 'object') return;
   const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-  if (unknown.length === 0) return;
-  throw new BriError(ErrorCodes.USAGE, `${call}: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')}`, {
-    hint: `It takes ${known.join(', ')}.`,
-    details: { unknown },
-  });
+  if (unknown.length > 0) {
+    throw new BriError(ErrorCodes.USAGE, `${call}: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')}`, {
+      hint: `It takes ${known.join(', ')}.`,
+      details: { unknown },
+    });
+  }
+  assertOptionTypes(opts as Record<string, unknown>, call);
+}
+
+/** Options that are switches (true or false) and callbacks, whichever call takes them. */
+const SWITCH_OPTIONS = new Set(['dryRun', 'force', 'cleanExisting', 'verify', 'inPlace']);
+const CALLBACK_OPTIONS = new Set(['onProgress', 'onUpload', 'onSourceProblem', 'onProblem']);
+
+/**
+ * A switch given as anything but true or false: `dryRun: 'false'` (a flag read from the environment) ran the dry
+ * run while the result said it ran for real; a callback that is not a function failed only once called.
+ */
+function assertOptionTypes(opts: Record<string, unknown>, call: string): void {
+  for (const [key, value] of Object.entries(opts)) {
+    if (value === undefined) continue;
+    const want = SWITCH_OPTIONS.has(key) ? 'boolean' : CALLBACK_OPTIONS.has(key) ? 'function' : null;
+    if (want === null || typeof value === want) continue;
+    const shown = typeof value === 'string' ? `'${value.slice(0, 40)}'` : value === null ? 'null' : typeof value === 'object' ? 'an object' : String(value);
+    throw new BriError(ErrorCodes.USAGE, `${call}: ${key} is ${shown}, not ${want === 'boolean' ? 'true or false' : 'a function'}`, {
+      hint: want === 'boolean' ? `Give ${key} as true or false (a string such as 'false' is not false), or leave it out.` : `Give ${key} as a function, or leave it out.`,
+      details: { option: key },
+    });
+  }
 }
 
 /*
