@@ -77,6 +77,8 @@ export interface MergedListing {
 /** Manifests of remote objects, by source, key, size and date (objects are immutable in practice). */
 export type ManifestCache = Map<string, Manifest>;
 
+const cloned = (m: Manifest | undefined): Manifest | undefined => (m === undefined ? undefined : structuredClone(m));
+
 const PROBE_BYTES = 256 * 1024;
 
 /** Reads the manifest at the start of a remote object: a small range first, more if the manifest is larger. */
@@ -129,12 +131,13 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
     const identity = remote.store.identify ? await remote.store.identify(o.key) : null;
     const copy: ArchiveCopy = { source: remote.name, provider: remote.config.provider, location: objectLocation(remote, o.key), bytes: o.size, key: o.key, recorded: rec !== null, ...(identity ? { identity } : {}) };
-    let manifest = rec && mine && mine.bytes === o.size ? mine.manifest : cache.get(cacheKey);
+    // A copy of the cached one: listings are handed to the application, which may reshape what it gets in place.
+    let manifest = rec && mine && mine.bytes === o.size ? mine.manifest : cloned(cache.get(cacheKey));
     if (!manifest) {
       try {
         manifest = await readRemoteManifest(remote, o.key, o.size);
         if (manifest.archiveId !== o.id) throw new BriError(ErrorCodes.ARCHIVE_INVALID, `${o.key} holds archive ${manifest.archiveId}`, { hint: 'The object was renamed or replaced; it is not used.' });
-        cache.set(cacheKey, manifest);
+        cache.set(cacheKey, structuredClone(manifest));
       } catch (err) {
         if (!isBriError(err)) throw err;
         // A transport failure is the source's, not the copy's; a copy in an archive tier is the copy's (frozen, not damaged).

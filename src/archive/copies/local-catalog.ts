@@ -42,12 +42,16 @@ export interface Listing {
 const manifestCache = new Map<string, { size: number; mtimeMs: number; ino: number; manifest: Manifest }>();
 const MANIFEST_CACHE_LIMIT = 50_000;
 
+/**
+ * Each caller gets a manifest of its own: listings go to the application, which may reshape them in place (its
+ * Dates made strings for JSON); the cached one given out by reference broke every later create and restore.
+ */
 async function cachedManifest(file: string, st: { size: number; mtimeMs: number; ino: number }): Promise<Manifest> {
   const hit = manifestCache.get(file);
-  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit.manifest;
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return structuredClone(hit.manifest);
   const manifest = await readManifest(file);
   if (manifestCache.size >= MANIFEST_CACHE_LIMIT) manifestCache.clear();
-  manifestCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, manifest });
+  manifestCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, manifest: structuredClone(manifest) });
   return manifest;
 }
 
