@@ -36,7 +36,8 @@ const ARCHIVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
  * manifest fields: lowercase letters, digits, '-' and '_' (a UUID, or a name such as `staging`),
  * no '.' (seed file names split on it), lowercase so that case-insensitive file systems never merge two.
  */
-const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._:@+-]{0,99}$/u;
+/** Archive names: letters with their marks (Devanagari's vowel signs, a decomposed é), digits, a few separators. */
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{M}\p{N} ._:@+-]{0,99}$/u;
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const pointer = z.string().regex(/^([0-9a-f]{8})?$/);
 const lineNo = z.number().int().nonnegative();
