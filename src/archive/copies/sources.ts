@@ -4,7 +4,7 @@
  * restore and download follow (`restoreSources`).
  */
 import { BriError, ErrorCodes } from '../../errors.js';
-import { createRemote, type RemoteConfig } from '../../remote/registry.js';
+import { createRemote, PROVIDERS, type RemoteConfig } from '../../remote/registry.js';
 import type { RemoteDescription, RemoteStore } from '../../remote/remote.js';
 import type { RetryOptions } from '../../remote/retry.js';
 import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
@@ -48,6 +48,14 @@ export function nameRemotes(configs: RemoteConfig[]): string[] {
   const taken = new Set<string>([LOCAL_SOURCE]);
   return configs.map((c, i) => {
     let name = c.name ?? c.provider;
+    // restoreSources and --source take a provider's name for its remotes: a local remote named 's3' took the place
+    // of every S3 remote there, and a restore that looked only at it said there was no archive.
+    if (c.name !== undefined && c.name !== c.provider && (PROVIDERS as readonly string[]).includes(c.name)) {
+      throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.remotes[${i}].name: '${name}' is the name of a provider, and this remote is ${c.provider}: restoreSources and --source would take it for the ${name} remotes`, {
+        hint: `give this remote another name (e.g. '${c.provider}-${name}')`,
+        details: { key: `remotes[${i}].name` },
+      });
+    }
     if (c.name !== undefined && taken.has(name)) {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.remotes[${i}].name: '${name}' is used twice${name === LOCAL_SOURCE ? " ('local' is the archive directory)" : ''}`, {
         hint: 'give each remote its own name',

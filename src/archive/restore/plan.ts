@@ -132,7 +132,7 @@ export function instanceArchives<A extends { manifest: Manifest }>(all: A[], ins
   if (id === undefined) {
     throw notFoundUnlessUnread(
       new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, 'there are no archives to restore from', {
-        hint: 'Create one with `bri archive create`, or point --archive-dir at where they are.',
+        hint: 'If this database was archived, point --archive-dir at its archive directory, or --config at the remotes that hold its archives (restoreSources lists where a restore looks: `bri archive list` shows every configured source). A database never archived has none yet: `bri archive create` makes the first.',
       }),
       unread,
     );
