@@ -393,7 +393,7 @@ describe('WAL cleanup with shipping', () => {
     expect(Object.keys(reopened.documents).filter((k) => k.startsWith('NEW_'))).toHaveLength(12);
     // S3 alone brings the new instance back with every new line (its first archive and what was shipped after it).
     const target = path.join(h.root, 'from-s3');
-    const back = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest({ instanceId: r.instanceId });
+    const back = await openRestore({ dataDir: target, config: { remotes: [h.remotes[1]!] } }).fromLatest({ instanceId: r.instanceId! });
     expect(back.instanceId).toBe(r.instanceId);
     expect(toPlainState((await recover(target)).state)).toEqual(reopened);
   }, 60_000);

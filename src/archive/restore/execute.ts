@@ -113,7 +113,13 @@ export interface RestoreResult {
   bounds?: DryRunBounds | null;
   documents: number | null;
   collections: number | null;
-  instanceId: string;
+  /**
+   * The restored directory's instance. null in a dry run whose real run starts a new instance with a random id
+   * (each run draws its own: a dry run's would not be the real one's); `--new-instance-id` makes it known.
+   */
+  instanceId: string | null;
+  /** Whether the restored directory starts an instance of its own (a clone, a fork) rather than continuing the archives' one. */
+  newInstance: boolean;
   repaired: { damagedBlocks: number; repairedBlocks: number } | null;
   /** The copy's recovery data is damaged, its data intact (so it was restored from): what is wrong and how to fix it. */
   recoveryDamaged: RecoveryDamage | null;
@@ -170,7 +176,8 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
     plan,
     targetDir: target,
     movedAside: null,
-    instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : randomUUID()),
+    instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : opts.dryRun === true ? null : randomUUID()),
+    newInstance: opts.newInstanceId !== undefined || !plan.continuesChain,
     repaired: null,
     recoveryDamaged: null,
     source: plan.archive?.copies?.[0]?.source ?? plan.shipped?.source ?? 'local',
@@ -283,8 +290,9 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     }
     // Shipped WAL that broke off before its end: the lines past the break are still on the remote under this
     // instance, so the restored directory (which ends before them) starts a new one, as a restore to an earlier point does.
-    if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) base.instanceId = randomUUID();
-    const state = { ...restoredState(plan, base.instanceId, built.linesRestored, built.lastLine, lastTimeOf(plan, built)), ...(opts.archiveRecord ?? {}) };
+    if (built.shipped?.broken && opts.newInstanceId === undefined && base.instanceId === plan.instanceId) [base.instanceId, base.newInstance] = [randomUUID(), true];
+    // A real run always has its id (only a dry run's may be unknown).
+    const state = { ...restoredState(plan, base.instanceId!, built.linesRestored, built.lastLine, lastTimeOf(plan, built)), ...(opts.archiveRecord ?? {}) };
     await writeArchiveState(journal.newDir, state);
     // The seed before the swap: the directory swapped in (a kill at any point after included) has it.
     seedOutside = await keepStartAsSeed(plan, state, built, opts, journal, base.warnings);

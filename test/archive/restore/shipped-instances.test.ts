@@ -96,7 +96,7 @@ describe('restore latest with an instance that has shipped WAL and no archive ye
     expect(fs.existsSync(clone)).toBe(false);
     await expect(openRestore({ dataDir: clone, config: { remotes: [remote] } }).toTimestamp(Date.now() - 1)).rejects.toMatchObject({ code: 'USAGE' });
 
-    const ok = await runCli(['restore', 'latest', '-d', clone, '-c', config, '--instance', cloned.instanceId]);
+    const ok = await runCli(['restore', 'latest', '-d', clone, '-c', config, '--instance', cloned.instanceId!]);
     expect(ok.code, ok.stderr).toBe(0);
     const d = await docs(clone);
     expect(d['CLONE_ONLY']).toBeDefined();
