@@ -28,11 +28,25 @@ export function printWarning(text: string, json: boolean, fields: Record<string,
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
+ * Characters that print as nothing or pass for others: format characters (zero-width space, bidi overrides
+ * that make PRICE_<RLO>DSU_001 show as PRICE_100_USD), spaces other than ' ' (a no-break space). The zero-width
+ * joiner is left: it joins emoji.
+ */
+const INVISIBLE = /(?!\u200d)\p{Cf}|(?! )\p{Zs}/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+const INVISIBLE_OR_MARK_ALL = new RegExp(`${INVISIBLE.source}|\\p{M}`, 'gu');
+
+/**
  * A key, member or value as one safe piece of a text line: as it is when it prints as itself, else
- * JSON-quoted with its escapes (a key holding a newline split the line; one holding ESC drove the terminal).
+ * JSON-quoted with its escapes (a key holding a newline split the line; one holding ESC drove the terminal;
+ * two keys told apart only by an invisible character printed alike; the empty key printed as nothing).
  */
 export function printable(s: string): string {
-  return UNPRINTABLE.test(s) ? JSON.stringify(s) : s;
+  if (s !== '' && !UNPRINTABLE.test(s) && !INVISIBLE.test(s) && s === s.normalize('NFC')) return s;
+  // JSON escapes controls and lone surrogates; what JSON leaves as it is but prints as nothing, or as another
+  // key prints (a decomposed é beside the composed one), is escaped too, so that two keys never print alike.
+  const hidden = s === s.normalize('NFC') ? INVISIBLE_ALL : INVISIBLE_OR_MARK_ALL;
+  return JSON.stringify(s).replace(hidden, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
 }
 
 export function formatTable(headers: string[], rows: Array<Array<string | number>>): string {
