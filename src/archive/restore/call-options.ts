@@ -32,6 +32,9 @@ export interface RestoreCallOptions {
   identity?: string | AgeIdentity;
 }
 
+/** The hooks a restore call takes, typed against RestoreHooks (the compiler says when the two part). */
+const RESTORE_HOOKS: { [K in keyof Required<RestoreHooks>]: true } = { beforeRestore: true, afterSnapshotRestore: true, afterWalSegmentRestore: true, afterRestore: true, onError: true };
+
 const RESTORE_CALL_KEYS = ['targetDir', 'verify', 'cleanExisting', 'force', 'dryRun', 'hooks', 'onProgress', 'instanceId', 'source', 'onSourceProblem', 'onBrokenShipment', 'identity'];
 const CLONE_KEYS = [...RESTORE_CALL_KEYS, 'archiveId', 'timestamp', 'newInstanceId'];
 
@@ -56,6 +59,34 @@ export function assertRestoreCallOptions(opts: unknown, clone: boolean, call: st
   }
   const id = (opts as { instanceId?: unknown }).instanceId;
   if (id !== undefined) assertInstanceId(id as string);
+  assertCallHooks((opts as { hooks?: unknown }).hooks, call);
+}
+
+function hooksError(call: string, option: string, message: string, hint: string): BriError {
+  return new BriError(ErrorCodes.USAGE, `${call}: ${message}`, { hint, details: { option } });
+}
+
+/**
+ * A call's own hooks: a misspelt name (afterRestor), an archive hook, a value that is no function (a number, a
+ * command line) were taken and never run, while the same in archive.restoreHooks is CONFIG_INVALID. Refused
+ * here naming the key; a command, or a function with its own timeoutMs, is the configuration's form.
+ */
+function assertCallHooks(hooks: unknown, call: string): void {
+  if (hooks === undefined) return;
+  const names = Object.keys(RESTORE_HOOKS).join(', ');
+  if (typeof hooks !== 'object' || hooks === null || Array.isArray(hooks)) {
+    const what = hooks === null ? 'null' : Array.isArray(hooks) ? 'an array' : typeof hooks;
+    throw hooksError(call, 'hooks', `hooks is ${what}, not an object of hook functions`, `Give hooks as { afterRestore: fn, ... } ({} for none), or leave it out for the configuration's restoreHooks.`);
+  }
+  for (const [name, fn] of Object.entries(hooks)) {
+    if (!Object.hasOwn(RESTORE_HOOKS, name)) {
+      throw hooksError(call, `hooks.${name}`, `hooks.${name} is not a restore hook`, `A restore's hooks are ${names} (beforeArchive, afterArchive and onError of archiving go in archive.hooks).`);
+    }
+    if (fn !== undefined && typeof fn !== 'function') {
+      const shown = typeof fn === 'string' ? `the string '${fn.slice(0, 40)}'` : fn === null ? 'null' : Array.isArray(fn) ? 'an array' : typeof fn === 'object' ? 'an object' : String(fn);
+      throw hooksError(call, `hooks.${name}`, `hooks.${name} is ${shown}, not a function`, `Give ${name} as a function; a command (or a function with a timeoutMs of its own) is set in the configuration's restoreHooks.`);
+    }
+  }
 }
 
 /**
