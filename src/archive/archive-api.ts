@@ -3,13 +3,13 @@
  * thaw, inspect: catalog-api.ts) and what runs archives: create and the job's steps (upload,
  * WAL cleanup, prune), the triggers and continuous shipping.
  */
-import { assertKnownOptions, BriError, ErrorCodes, typedIoError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
+import { assertKnownOptions, BriError, ErrorCodes, typedIoError } from '../errors.js';
 import { readArchiveState } from '../store/archive-state.js';
 import { startForeignBranchCheck, type LateForeignCheck } from './jobs/foreign-branch-check.js';
 import type { ArchiveHost } from './archive-host.js';
 import { ArchiveCatalogApi } from './catalog-api.js';
 import { ageRecipientsOf, parseArchiveConfig, type ArchiveConfig } from './config.js';
-import { ARCHIVE_OPTION_KEYS } from './api-options.js';
+import { checkArchiveApiCalls } from './api-arguments.js';
 import { fetchGoodCopy } from './copies/fetch.js';
 import { listLocalArchives } from './copies/local-catalog.js';
 import { archiveDirFor, checkLocations } from './copies/locations.js';
@@ -19,7 +19,7 @@ import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } f
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
-import { guarded, withHarmlessOptions } from './jobs/caller-callbacks.js';
+import { guarded } from './jobs/caller-callbacks.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';
@@ -390,7 +390,5 @@ export class ArchiveApi extends ArchiveCatalogApi {
   }
 }
 
-// Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
-withTypedIoErrors(ArchiveApi.prototype, ['create', 'cleanupWal', 'prune', 'shippingReport'], 'archive');
-withHarmlessOptions(ArchiveApi.prototype, { verify: 1, verifyAll: 0, download: 2, upload: 0, thaw: 0 }, ['onProgress', 'onVerified', 'onProblem', 'onUpload', 'onStatus'], 'db.archive');
-withCheckedArguments(ArchiveApi.prototype, { create: ['options?'], prune: ['options?'], rekey: ['options'], history: ['key', 'options?'], upload: ['options?'], list: ['options?'], get: ['id', 'options?'], stats: ['options?'], delete: ['id', 'options?'], download: ['id', 'key', 'options?'], verify: ['id', 'options?'], verifyAll: ['options?'], repair: ['id', 'options?'], thaw: ['options'], inspect: ['id'] }, 'db.archive', ARCHIVE_OPTION_KEYS);
+// A plain-JavaScript caller's wrong arguments are USAGE naming the call; failed system calls are typed IO_ERRORs.
+checkArchiveApiCalls(ArchiveApi.prototype);

@@ -229,7 +229,8 @@ export class BriStore {
   }
 
   /** Writes snapshot.jss at the current line (tmp, fsync, rename), then rotates the WAL, as BRI does. */
-  createSnapshot(): Promise<SnapshotInfo> {
+  // async: after close, STORE_CLOSED is a rejection (as this file's other promise-returning calls), never a synchronous throw.
+  async createSnapshot(): Promise<SnapshotInfo> {
     this.assertOpen();
     return this.serialSnapshot(() => this.writeSnapshotNow());
   }
@@ -281,7 +282,7 @@ export class BriStore {
    * by the lines removed, and `removedLines` raised by as many (see wal-cleanup.ts for the
    * journal that makes it crash-safe). Reads, writes and later snapshots go on as before.
    */
-  removeArchivedSegments(safeLocalLine: number, removedLinesBefore: number, onStep?: (step: CleanupStep, item?: string) => void): Promise<CleanupResult> {
+  async removeArchivedSegments(safeLocalLine: number, removedLinesBefore: number, onStep?: (step: CleanupStep, item?: string) => void): Promise<CleanupResult> {
     this.assertOpen();
     return this.serialSnapshot(async () => {
       const plan = await removableSegments(this.dataDir, safeLocalLine, this.writer.position.segment);
@@ -333,7 +334,7 @@ export class BriStore {
   }
 
   /** Closes the current segment and opens the next one. */
-  rotateWal(): Promise<RotateResult> {
+  async rotateWal(): Promise<RotateResult> {
     this.assertOpen();
     return this.writer.rotate();
   }
