@@ -368,8 +368,9 @@ export class ArchiveApi extends ArchiveCatalogApi {
     return s;
   }
 
-  /** Stops the triggers and waits for a run in progress to end. */
+  /** Stops the triggers and waits for a run in progress to end (so refused from a hook that run waits for). */
   async stopTriggers(): Promise<void> {
+    refuseInsideHook('db.archive.stopTriggers');
     const s = this.scheduler;
     this.scheduler = null;
     await s?.stop();
@@ -381,8 +382,9 @@ export class ArchiveApi extends ArchiveCatalogApi {
     await this.running;
   }
 
-  /** Stops the triggers (waiting for a run in progress), then releases the remotes' clients. */
+  /** Stops the triggers (waiting for a run in progress: refused from its hooks), then releases the remotes' clients. */
   async close(): Promise<void> {
+    refuseInsideHook('db.archive.close');
     await this.stopTriggers();
     await this.stopShipping();
     await this.running;
