@@ -106,6 +106,8 @@ const IO_HINTS: Record<string, (where: string) => string> = {
   EEXIST: (w) => `${w} already exists.`,
   EXDEV: (w) => `${w} is on another file system than the directory beside it.`,
   EFBIG: (w) => `${w} grew past the largest file this process may write (ulimit -f) or its file system takes: raise the limit, or use a file system that takes larger files; nothing half-written was kept.`,
+  ENAMETOOLONG: (w) => `${w} (or a file bri makes under it) is longer than the file system takes (4096 bytes a path, 255 a name): use a shorter path for the data directory, the archive directory (archive.localDir, --archive-dir) or the target.`,
+  ELOOP: (w) => `${w} is, or goes through, a symbolic link where bri makes its own files (or links loop): remove the link (never what it names), then run it again.`,
   EBUSY: (w) => `${w} is in use by the system (a mount point, or a file another program holds): unmount it or stop that program, or use another path.`,
 };
 

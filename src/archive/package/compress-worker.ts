@@ -222,6 +222,9 @@ function pool() {
  */
 export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path: string, level: number, workers: number, opts: OffThreadOptions = {}): Promise<OffThreadResult> {
   const { sync = true, owned = false, links = false } = opts;
+  // Before the job is registered and the worker held: a name that cannot be cleared (too long, a read-only
+  // file system) fails the call alone, and never leaves the worker referenced (the process then never exited).
+  await clearName(path);
   const p = pool();
   const id = p.next++;
   p.worker.ref();
@@ -231,7 +234,6 @@ export async function compressOffThread(chunks: AsyncIterable<Uint8Array>, path:
   });
   result.catch(() => undefined);
   const job = p.jobs.get(id)!;
-  await clearName(path);
   p.worker.postMessage({ type: 'open', id, path, flags: FRESH_FLAGS, level, workers, sync, links });
   const settled = result.then(
     () => undefined,
