@@ -18,7 +18,7 @@ import { ArchiveSources } from './copies/sources.js';
 import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
-import { hookFailureText, refuseInsideHook } from './jobs/function-hook.js';
+import { hookFailureText, notAwaited, refuseInsideHook } from './jobs/function-hook.js';
 import { guarded } from './jobs/caller-callbacks.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
 import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
@@ -82,7 +82,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
       ...(host.key ? { key: host.key } : {}),
       ...(this.config.encryption ? { encryptTo: ageRecipientsOf(this.config.encryption) } : {}),
       ...(this.config.encryption?.identityFile ? { identityFile: this.config.encryption.identityFile } : {}),
-      onEvent: (e) => this.emit('shipping', e), onFailing: (err) => void this.tellOnError(err),
+      // Shipping goes on without waiting for onError: from it, db.close() waits for nothing that waits for the hook.
+      onEvent: (e) => this.emit('shipping', e), onFailing: (err) => void notAwaited(() => this.tellOnError(err)),
     });
   }
 

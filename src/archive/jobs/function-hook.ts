@@ -8,10 +8,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { withDeadline } from '../../remote/streams.js';
 
-/** A hook's run, as the code it calls sees it: `running` ends when the hook settles (or is no longer waited for). */
+/**
+ * A hook's run, as the code it calls sees it: `running` ends when the hook settles (or is no longer waited for);
+ * `awaited` is false for a call nothing waits for (an onError told of a shipping failure): no run waits for it.
+ */
 interface HookRun {
   hook: string;
   running: boolean;
+  awaited: boolean;
 }
 
 /**
@@ -19,6 +23,17 @@ interface HookRun {
  * cleared: what it scheduled for later (setImmediate, as the refusal's hint says) checks `running`, not its presence.
  */
 const insideHook = new AsyncLocalStorage<HookRun>();
+
+/** Set around a hook call that nothing awaits (see notAwaited); cleared again inside the hook, for what it starts. */
+const unawaited = new AsyncLocalStorage<boolean>();
+
+/**
+ * Runs `call`, which calls a hook that no archive run waits for (`void` from continuous shipping's failure): what
+ * the hook calls (db.close(), db.archive.create()) waits for nothing that waits for the hook, so it is not refused.
+ */
+export function notAwaited<T>(call: () => T): T {
+  return unawaited.run(true, call);
+}
 
 /** What a hook threw or rejected with, in words (null, a string, an Error, anything). */
 function thrownText(err: unknown): string {
@@ -96,9 +111,10 @@ export function boundedHooks<H extends object>(hooks: H | undefined): H | undefi
 /** The hook as a function that runs it marked as inside a hook, its failure (or its running past `timeoutMs`) HOOK_FAILED naming the hook. */
 export function functionHook<F extends (...a: never[]) => unknown>(hook: string, fn: F, timeoutMs = DEFAULT_HOOK_TIMEOUT_MS): (...a: Parameters<F>) => Promise<void> {
   return markBounded(async (...args: Parameters<F>) => {
-    const run: HookRun = { hook, running: true };
+    const run: HookRun = { hook, running: true, awaited: unawaited.getStore() !== true };
     try {
-      await settledWithin(hook, timeoutMs, () => insideHook.run(run, () => fn(...args)));
+      // Inside the hook the mark is cleared: a run the hook starts (a create from onError) awaits its own hooks.
+      await settledWithin(hook, timeoutMs, () => insideHook.run(run, () => unawaited.run(false, () => fn(...args))));
     } catch (err) {
       sayIfOnErrorFailed(hook, err);
       if (isBriError(err) && err.code === ErrorCodes.HOOK_FAILED) throw err;
@@ -124,11 +140,12 @@ export function outsideHooks<T>(fn: () => T): T {
 
 /**
  * An archive API call that would wait for the run a hook belongs to (the run waits for the hook), refused:
- * USAGE naming the hook, instead of a create, prune or close that never ends. Null outside hooks.
+ * USAGE naming the hook, instead of a create, prune or close that never ends. Null outside hooks, and inside
+ * a hook no run waits for (the refusal's reason would be false, and an alerting path could not shut down).
  */
 export function insideHookError(call: string): BriError | null {
   const run = insideHook.getStore();
-  if (!run?.running) return null;
+  if (!run?.running || !run.awaited) return null;
   const { hook } = run;
   return new BriError(ErrorCodes.USAGE, `${call} was called from inside the ${hook} hook: it would wait for the archive run that waits for the hook`, {
     hint: "Do it after the hook returns: in setImmediate(), or from a 'finished' / 'failed' event listener.",
