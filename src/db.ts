@@ -76,6 +76,30 @@ function assertSchedulerOptions(scheduler: unknown): void {
 }
 
 /**
+ * The options as they are at the call: plain objects and arrays copied all the way down (hooks and other functions kept).
+ * createDB reads them again after its first await (the archive block, the scheduler), and a caller that reuses one
+ * object for the next database (a new localDir, a new dataDir) sent this database's archives to the other's directory;
+ * the stopped database's db.restore read them at each call after close(). The scheduler's clock is kept as given:
+ * it is the caller's live object (a test's fake clock is advanced on it).
+ */
+function optionsAtCall(options: CreateDBOptions): CreateDBOptions {
+  const { scheduler } = options;
+  return { storeConfig: plainCopy(options.storeConfig), ...(scheduler !== undefined ? { scheduler: { ...scheduler } } : {}) };
+}
+
+function plainCopy<T>(value: T, seen = new Map<object, unknown>()): T {
+  if (value === null || typeof value !== 'object') return value;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done as T;
+  const out: Record<string, unknown> = Array.isArray(value) ? ([] as unknown as Record<string, unknown>) : proto === null ? (Object.create(null) as Record<string, unknown>) : {};
+  seen.set(value, out);
+  for (const k of Object.keys(value)) out[k] = plainCopy((value as Record<string, unknown>)[k], seen);
+  return out as T;
+}
+
+/**
  * A failed system call while opening (a segment, wal/ or the directory of another user, a read-only disk) as the
  * CLI says it: IO_ERROR naming the errno and the path, with what to do; never a raw Node error without a hint.
  */
@@ -87,8 +111,10 @@ function openFailure(err: unknown, dataDir: string): unknown {
  * Opens the data directory (recovering it) and returns the database. A failed system call (a permission, a
  * full or read-only disk) is thrown as an IO_ERROR naming the path at fault.
  */
-export async function createDB(options: CreateDBOptions): Promise<BriDB> {
-  assertCreateOptions(options);
+export async function createDB(given: CreateDBOptions): Promise<BriDB> {
+  assertCreateOptions(given);
+  // Everything below reads this copy: the caller's object may change once the first await yields (reused for the next database).
+  const options = optionsAtCall(given);
   // A bad archive configuration, or settings that overlap (a remote in the data directory), fail before the data directory is touched.
   const config = parseArchiveConfig(options.storeConfig.archive);
   const sources = new ArchiveSources(config.remotes, config.restoreSources);
