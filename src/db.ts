@@ -235,6 +235,9 @@ async function withArchiveAndRestore(options: CreateDBOptions, store: BriStore, 
   // Once closed, db.restore is the stopped database's (its own remotes' clients, rollback under the directory's lock), as openRestore gives it.
   const isClosed = () => store.isClosed;
   let stopped: RestoreApi | null = null;
-  const stoppedRestore = () => (stopped ??= openRestore({ dataDir: store.dataDir, ...(options.storeConfig.archive ? { config: options.storeConfig.archive } : {}), ...(key ? { key } : {}) }));
+  // What the database was opened with (createDB's copy of the configuration, its archive directory, its key or none):
+  // never the caller's object, nor $BRI_ENCRYPTION_KEY, as they are at the call after close().
+  const config = options.storeConfig.archive;
+  const stoppedRestore = () => (stopped ??= openRestore({ dataDir: store.dataDir, archiveDir: archive.archiveDir, ...(config ? { config } : {}), ...(key ? { key } : { encryptionKey: '' }) }));
   return Object.assign(store, { archive: afterClose(archive, isClosed, 'db.archive'), restore: afterClose(restore, isClosed, 'db.restore', stoppedRestore), close }) as BriDB;
 }

@@ -107,8 +107,13 @@ export function afterClose<T extends object>(api: T, closed: () => boolean, name
       return (...args: unknown[]) => {
         if (!closed()) return method.apply(target, args);
         if (!stopped) return Promise.reject(closedError(name, String(prop)));
-        const other = stopped();
-        return (Reflect.get(other, prop) as (...a: unknown[]) => unknown).apply(other, args);
+        // Every call proxied here returns a promise: what fails on the way (the stopped API cannot be made) is its rejection, never a throw.
+        try {
+          const other = stopped();
+          return (Reflect.get(other, prop) as (...a: unknown[]) => unknown).apply(other, args);
+        } catch (err) {
+          return Promise.reject(err);
+        }
       };
     },
   });
