@@ -3,7 +3,7 @@
  * the live database (so the chain, the audit trail and the next archive record the rollback
  * itself); a document that did not exist at T is deleted; every other key is left alone.
  */
-import { assertKnownOptions, BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, assertKnownOptions, BriError, ErrorCodes } from '../../errors.js';
 import type { DbState } from '../../format/state.js';
 import type { TimeTravel, TimeTravelOptions } from './time-travel.js';
 import type { ReadCounter } from './member-bytes.js';
@@ -67,20 +67,50 @@ export async function rollbackKeys(tt: TimeTravel, live: LiveStore, target: Roll
       items.push({ key, kind: 'document', now: cur, atT, action: atT === cur ? 'none' : atT === null ? 'delete' : 'set' });
     }
   }
-  let writes = 0;
-  if (!o.dryRun) {
-    for (const it of items) {
-      if (it.action === 'set') await live.set(it.key, it.atT as string);
-      else if (it.action === 'delete') await live.delete(it.key);
-      else if (it.action === 'members') {
-        for (const m of it.added!) await live.sAdd(it.key, m);
-        for (const m of it.removed!) await live.sRem(it.key, m);
-        writes += it.added!.length + it.removed!.length - 1;
-      }
-      if (it.action !== 'none') writes++;
-    }
-  }
+  const writes = o.dryRun ? 0 : await writeAll(live, items);
   return { at: past.at, dryRun: o.dryRun === true, items, writes, read: past.read };
+}
+
+/**
+ * Issues every write of the rollback before awaiting any. A store takes or refuses a write when it is called (its
+ * line is appended then, durable later), and a close() refuses every write from the moment it is called: awaited
+ * one by one, a close() (a SIGTERM handler) came between two writes and left some keys at T, the others not, with a
+ * bare STORE_CLOSED. Issued in one go, no close() comes between them: all are in, or none. A write that still fails
+ * (a full disk) fails with the keys written and those not, so the caller knows what the rollback changed.
+ */
+async function writeAll(live: LiveStore, items: RollbackItem[]): Promise<number> {
+  const pending = items.filter((it) => it.action !== 'none').map((it) => ({ key: it.key, writes: issue(live, it) }));
+  const settled = await Promise.all(pending.map(async (p) => ({ key: p.key, results: await Promise.allSettled(p.writes) })));
+  const failed = settled.filter((s) => s.results.some((r) => r.status === 'rejected'));
+  if (failed.length === 0) return settled.reduce((n, s) => n + s.results.length, 0);
+  const first = failed[0]!.results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as unknown;
+  const cause = asBriError(first, 'rollback: a write failed');
+  const written = settled.filter((s) => s.results.every((r) => r.status === 'fulfilled')).map((s) => s.key);
+  const partly = failed.filter((s) => s.results.some((r) => r.status === 'fulfilled')).map((s) => s.key);
+  const notWritten = failed.filter((s) => s.results.every((r) => r.status === 'rejected')).map((s) => s.key);
+  const how = written.length === 0 && partly.length === 0 ? 'no key was written' : `${written.length} of ${settled.length} key(s) were written${partly.length > 0 ? `, ${partly.length} in part (a set's members)` : ''}`;
+  return Promise.reject(
+    new BriError(cause.code, `rollback: ${how}: ${cause.message}`, {
+      hint: `${cause.hint ?? 'Fix the cause.'} Then run the same rollback again: what is already back at its value at T is left alone.`,
+      details: { ...cause.details, written, partlyWritten: partly, notWritten },
+      cause: first,
+    }),
+  );
+}
+
+/** The writes that give one item its value at T, all called now (in key order, as before). */
+function issue(live: LiveStore, it: RollbackItem): Array<Promise<unknown>> {
+  // A store that throws instead of rejecting must not stop the writes after it being issued: its throw is that write's failure.
+  const call = (w: () => Promise<unknown>) => {
+    try {
+      return w();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+  if (it.action === 'set') return [call(() => live.set(it.key, it.atT as string))];
+  if (it.action === 'delete') return [call(() => live.delete(it.key))];
+  return [...it.added!.map((m) => call(() => live.sAdd(it.key, m))), ...it.removed!.map((m) => call(() => live.sRem(it.key, m)))];
 }
 
 const TARGET_HINT = "Give the keys (['USER_1', 'USER_2']) or { prefix: 'USER_' } (with optional keys): rollback writes into the live database, so what it touches is never guessed.";
