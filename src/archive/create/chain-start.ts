@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRegularFile } from '../../store/files/regular-file.js';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { Manifest } from '../../format/manifest.js';
 import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
@@ -186,6 +186,11 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
  * snapshots, told by their files' names: a cold file that does not decrypt still says its document was
  * evicted). An encrypted snapshot without the key cannot be read: the WAL is taken as complete.
  *
+ * The cold tier is that state too: a document served from its cold file that the whole WAL, replayed from
+ * nothing, does not hold (every pre-restart document evicted before such a restart) says the same, and the
+ * archive starts from the snapshot plus the cold tier. With no snapshot.jss to start from, that is refused,
+ * naming the file: archived from line 1, the restore would lack the document.
+ *
  * Such a snapshot holds more than the lines replay to, never less: a replayed document it leaves out with no
  * cold file is a cold file lost, and the WAL whole from line 1 is then the only copy of it (archived from the
  * empty state, nothing is lost). Both at once is refused (ARCHIVE_ERROR naming the missing file): starting
@@ -193,18 +198,54 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
  */
 export async function snapshotIsWalReplayed(dataDir: string, key: EncryptionKey | undefined): Promise<boolean> {
   const raw = await readRegularFile(path.join(dataDir, SNAPSHOT_FILE), 'utf8').catch((err: unknown) => (err instanceof BriError ? Promise.reject(err) : null));
-  if (raw === null || (isEncryptedSnapshot(raw) && key === undefined)) return true;
-  const snap = await readSnapshot(dataDir, key);
-  if (snap === null) return true;
+  if (raw !== null && isEncryptedSnapshot(raw) && key === undefined) return true;
+  const snap = raw === null ? null : await readSnapshot(dataDir, key);
   const keyed = key ? { encryptionKey: key } : {};
-  const replayed = snap.walLine === 0 ? null : (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip', untilLine: snap.walLine })).state;
-  const { other, missingCold } = stateDifferences(snap.state, replayed ?? emptyState(), await coldKeysOnDisk(dataDir));
-  if (other.length === 0) return true;
+  const cold = await coldKeysOnDisk(dataDir);
+  if (snap === null) {
+    const lost = await coldOutsideWal(dataDir, key, [...cold]);
+    if (lost.length > 0) throw coldWithoutSnapshot(lost, cold);
+    return true;
+  }
+  const replayed = snap.walLine === 0 ? emptyState() : (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip', untilLine: snap.walLine })).state;
+  const { other, missingCold } = stateDifferences(snap.state, replayed, cold);
+  // Cold documents neither the snapshot nor the lines under it hold: only a later line or a lost start explains them.
+  const unexplained = [...cold].filter((k) => !snap.state.documents.has(k) && !replayed.documents.has(k));
+  if (other.length === 0 && (unexplained.length === 0 || (await coldOutsideWal(dataDir, key, unexplained)).length === 0)) return true;
   // A WAL damaged under the snapshot is not one that lost its start: archived from line 1, its first break is refused and named.
   const broken = snap.walLine === 0 ? null : (await verifyChain(dataDir, keyed)).firstBreak;
   if (broken !== null && broken.lineNo <= snap.walLine) return true;
   if (missingCold.length > 0) throw coldTierLost(missingCold, snap.walLine);
   return false;
+}
+
+/**
+ * Of the cold documents `keys`, the ones the data directory serves (snapshot, cold tier, then the lines after the
+ * snapshot) that the whole WAL replayed from nothing does not hold, by key (a RENAME carries a cold document to
+ * another key, which is then the one missing). A WAL that cannot be read without the key: none said.
+ */
+async function coldOutsideWal(dataDir: string, key: EncryptionKey | undefined, keys: string[]): Promise<string[]> {
+  if (keys.length === 0) return [];
+  const keyed = key ? { encryptionKey: key } : {};
+  try {
+    const served = (await recover(dataDir, { ...keyed, invalidLines: 'skip' })).state;
+    const whole = (await recover(dataDir, { ...keyed, ignoreSnapshot: true, invalidLines: 'skip' })).state;
+    return [...served.documents.keys()].filter((k) => !whole.documents.has(k));
+  } catch (err) {
+    if (isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) return [];
+    throw err;
+  }
+}
+
+function coldWithoutSnapshot(lost: string[], cold: ReadonlySet<string>): BriError {
+  // A cold document renamed by a later line is lost under its new key: the file named is the one on disk.
+  const keys = [...lost.filter((k) => cold.has(k)), ...lost.filter((k) => !cold.has(k))];
+  const first = keys[0]!;
+  const where = cold.has(first) ? `${coldFileOf(first)} holds ${first}` : `the cold tier holds ${first} (under an earlier key)`;
+  return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot archive this data directory from line 1: ${where}${keys.length > 1 ? ` (and ${keys.length - 1} more document(s))` : ''}, which no line of wal/ writes, and there is no snapshot.jss to start the archive from (the WAL's first segments removed?); a restore would lack it`, {
+    hint: 'Open the database and take a snapshot (db.createSnapshot(), or close it with snapshotOnClose), then archive again: the archive then starts from that snapshot, which holds the cold documents.',
+    details: { files: keys.filter((k) => cold.has(k)).map(coldFileOf), keys },
+  });
 }
 
 function coldTierLost(keys: string[], walLine: number): BriError {
