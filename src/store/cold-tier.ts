@@ -11,6 +11,7 @@ import { decryptText, looksEncrypted, type EncryptionKey } from '../format/encry
 import { COLD_DIR } from './layout.js';
 import { snapshotIsEncrypted } from './snapshot-store.js';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { clearName } from './durable-fs.js';
 
 export interface ColdDocument {
   key: string;
@@ -187,6 +188,6 @@ function coldFileDamaged(rel: string): BriError {
  */
 export async function dropObsoleteCold(dataDir: string, documents: ReadonlyMap<string, unknown>): Promise<void> {
   for (const rel of await listColdFiles(dataDir)) {
-    if (!documents.has(keyOfColdFile(rel))) await fsp.rm(path.join(dataDir, rel), { force: true });
+    if (!documents.has(keyOfColdFile(rel))) await clearName(path.join(dataDir, rel));
   }
 }

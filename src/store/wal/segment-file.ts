@@ -10,7 +10,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { freshFile, fsyncDir, ownLikeDir } from '../durable-fs.js';
+import { clearName, freshFile, fsyncDir, ownLikeDir } from '../durable-fs.js';
 import { listSegments, segmentName, WAL_DIR } from '../layout.js';
 
 /** Bytes gathered before one writev: fewer thread-pool round trips than a write per 64 KiB piece. */
@@ -74,7 +74,7 @@ export class SegmentFile {
     } finally {
       await this.fh.close();
     }
-    if (this.lines === 0) await fsp.rm(this.path, { force: true });
+    if (this.lines === 0) await clearName(this.path);
   }
 
   /** Closes without keeping anything (a failed build removes its directory). */

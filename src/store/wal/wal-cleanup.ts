@@ -20,7 +20,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { readArchiveState, writeArchiveState } from '../archive-state.js';
-import { fsyncDir, writeFileDurable } from '../durable-fs.js';
+import { clearName, fsyncDir, writeFileDurable } from '../durable-fs.js';
 import { ARCHIVE_STATE_FILE, CLEANUP_JOURNAL, listSegments, SNAPSHOT_FILE, WAL_DIR, type SegmentInfo } from '../layout.js';
 import { computePointer } from '../../format/pointer.js';
 import { parseWalLine, type WalLine } from '../../format/wal-line.js';
@@ -157,9 +157,9 @@ async function setRemovedLines(dataDir: string, before: number, after: number): 
 
 async function finish(dataDir: string, j: CleanupJournal): Promise<void> {
   await setRemovedLines(dataDir, j.removedLinesBefore, j.removedLinesBefore + j.lines);
-  for (const name of j.segments) await fsp.rm(path.join(dataDir, WAL_DIR, name), { force: true });
+  for (const name of j.segments) await clearName(path.join(dataDir, WAL_DIR, name));
   await fsyncDir(path.join(dataDir, WAL_DIR));
-  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await clearName(path.join(dataDir, CLEANUP_JOURNAL));
   await fsyncDir(dataDir);
 }
 
@@ -177,7 +177,7 @@ export async function completeWalCleanup(dataDir: string): Promise<'none' | 'fin
     await finish(dataDir, j);
     return 'finished';
   }
-  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await clearName(path.join(dataDir, CLEANUP_JOURNAL));
   await fsyncDir(dataDir);
   return 'rolled-back';
 }
@@ -253,11 +253,11 @@ export async function applyWalCleanup(dataDir: string, plan: CleanupPlan, snapsh
   await setRemovedLines(dataDir, journal.removedLinesBefore, journal.removedLinesBefore + journal.lines);
   onStep?.('offset-raised');
   for (const name of journal.segments) {
-    await fsp.rm(path.join(dataDir, WAL_DIR, name), { force: true });
+    await clearName(path.join(dataDir, WAL_DIR, name));
     onStep?.('segment-removed', name);
   }
   await fsyncDir(path.join(dataDir, WAL_DIR));
-  await fsp.rm(path.join(dataDir, CLEANUP_JOURNAL), { force: true });
+  await clearName(path.join(dataDir, CLEANUP_JOURNAL));
   await fsyncDir(dataDir);
   onStep?.('done');
 }
