@@ -42,7 +42,8 @@ function renamesByName(ops: readonly SeenOperation[]): { from: Map<string, numbe
   const into = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, k: string, line: number) => (m.get(k) ?? m.set(k, []).get(k)!).push(line);
   for (const { op, line } of ops) {
-    if (op.action !== 'RENAME') continue;
+    // A rename onto its own name changes nothing: it neither ends nor starts the name's document.
+    if (op.action !== 'RENAME' || op.oldKey === op.target) continue;
     push(from, op.oldKey, line);
     push(into, op.target, line);
   }
@@ -68,7 +69,7 @@ export function lineage(key: string, seen: readonly SeenOperation[]): HistoryEnt
   for (let changed = true; changed; ) {
     changed = false;
     for (const { op, line } of ops) {
-      if (op.action !== 'RENAME') continue;
+      if (op.action !== 'RENAME' || op.oldKey === op.target) continue;
       if (inWindow(op.target, line)) changed = add(op.oldKey, [since(op.oldKey, line), line]) || changed;
       if (inWindow(op.oldKey, line)) changed = add(op.target, [line, until(op.target, line)]) || changed;
     }

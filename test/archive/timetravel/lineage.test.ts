@@ -22,6 +22,15 @@ const rename = (oldKey: string, target: string): Operation => ({ action: 'RENAME
 const linesOf = (key: string, ops: Operation[]) => lineage(key, seen(ops)).map((e) => e.line);
 
 describe('lineage', () => {
+  it('a rename onto its own name changes nothing: the history before and after it is kept, both ways', () => {
+    // Backward: C came from B, which came from A, created at line 1; A renamed onto itself on the way.
+    const back = [set('A', 'a'), rename('A', 'A'), rename('A', 'B'), rename('B', 'C')];
+    expect(linesOf('C', back)).toEqual([1, 2, 3, 4]);
+    // Forward: A went to B, B renamed onto itself, then B's SET and DELETE are still A's document's.
+    const fwd: Operation[] = [set('A', 'v1'), rename('A', 'B'), rename('B', 'B'), set('B', 'v2'), { action: 'DELETE', target: 'B' }];
+    expect(linesOf('A', fwd)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('two renames in a row: the middle name holds the document between them only (a later SET of it is another document)', () => {
     const ops = [set('K_1', 'a'), rename('K_1', 'K_2'), rename('K_2', 'K_3'), set('K_2', 'unrelated'), set('K_1', 'unrelated too')];
     expect(linesOf('K_3', ops)).toEqual([1, 2, 3]);
