@@ -25,6 +25,7 @@ import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives, unmountedArchiveDir } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
+import { assertStateAgreesWithWal, markVouched } from './state-file-check.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
 import { ChainVerifier, verifyChain } from '../../store/wal/chain.js';
 import { readSegmentLines, type RawLine } from '../../store/wal/wal-reader.js';
@@ -38,7 +39,7 @@ export interface ChainTip {
 }
 
 function tipOf(m: Manifest): ArchiveTip {
-  return { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() };
+  return markVouched({ archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() });
 }
 
 /**
@@ -124,21 +125,25 @@ const NEW_TIMELINE_HINT =
  * that very line (its pointer) when the line is still in wal/. A directory put back from an older copy
  * and written to since has a line with that number that is another line: its lines after it are
  * another history, refused before any is read. A WAL short of a snapshot that covers it is damage, not
- * an older copy, and is said as the store's open says it.
+ * an older copy, and is said as the store's open says it. The tip's own line found on disk at another number
+ * than removedLines makes it is bri-archive.json's fault, not the directory's: said so (state-file-check.ts).
  */
 export async function assertContinues(o: { tip: ArchiveTip; endLine: number; spans: SegmentSpan[]; dataDir: string; removedLines: number; key?: EncryptionKey }): Promise<void> {
   const { tip, endLine } = o;
   if (tip.endLine > endLine) {
     const snap = await snapshotLine(o.dataDir, o.key, o.removedLines);
     if (snap !== null && snap > endLine) throw snapshotPastWalEnd(snap - o.removedLines, endLine - o.removedLines);
+    await assertStateAgreesWithWal(o, false);
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's WAL ends at line ${endLine}, before the end of its archive ${tip.archiveId} (line ${tip.endLine}): it is not the directory those archives were made from`, {
       hint: NEW_TIMELINE_HINT,
       details: { endLine, archiveEnd: tip.endLine, archiveId: tip.archiveId },
     });
   }
-  if (tip.endLine <= o.removedLines) return;
+  // The tip's line is out of wal/ (archived, or shipped, then cleaned out), unless removedLines is wrong: then it is still on disk.
+  if (tip.endLine <= o.removedLines) return assertStateAgreesWithWal(o, true);
   const line = await lineAt(o.spans, tip.endLine - o.removedLines);
   if (line !== null && line.pointer !== tip.lastPointer) {
+    await assertStateAgreesWithWal(o, false);
     throw new BriError(ErrorCodes.ARCHIVE_ERROR, `the data directory's line ${tip.endLine} is not the line its archive ${tip.archiveId} ends with (pointer ${line.pointer}, the archive's ${tip.lastPointer}): its history left the archives' at or before that line`, {
       hint: NEW_TIMELINE_HINT,
       details: { line: tip.endLine, pointer: line.pointer, archivePointer: tip.lastPointer, archiveId: tip.archiveId },
