@@ -24,7 +24,8 @@ import { statsScope } from './rekey/rekey-scope.js';
 import { assertOwnArchives } from './copies/archive-dir-owner.js';
 import { notStoredEverywhere } from './copies/identity.js';
 import { readAllCopyRecords, type CopyRecord } from './copies/records.js';
-import { outputFileFor, type LocationSettings } from './copies/locations.js';
+import type { LocationSettings } from './copies/locations.js';
+import { outputFileFor } from './output-file.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { followFailed, type CopyCheck, type VerifiedArchive, type VerifiedById, type VerifyAllReport } from './copies/verify-copies.js';
@@ -338,7 +339,11 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
       return null;
     });
     if (file === null) return this.repairRemote(idOrFile, opts);
-    const given = opts.inPlace ? file : opts.out !== undefined ? this.repairedOut(opts.out, path.basename(file), idOfFile(file), opts.force) : undefined;
+    // The archive the file holds, by its manifest (--out into a directory names the copy <id>.bri); by its name only where
+    // the archive directory's listing gave it (any name is a valid id: usb-copy.bri would pass for archive usb-copy).
+    const held = opts.out !== undefined && !opts.inPlace ? await readManifest(file).then((m) => m.archiveId, () => null) : null;
+    const id = held ?? (path.dirname(file) === this.archiveDir ? idOfFile(file) : null);
+    const given = opts.inPlace ? file : opts.out !== undefined ? this.repairedOut(opts.out, id !== null ? archiveFileName(id) : path.basename(file), id, opts.force) : undefined;
     const out = given ?? path.join(path.dirname(file), REPAIRED_DIR, path.basename(file));
     const write = () => repairInto(file, out, given === undefined);
     // A file written among the archives replaces one: not while a create, a cleanup or a prune decides on them.

@@ -14,7 +14,6 @@ import type { RemoteDescription } from '../../remote/remote.js';
 import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, LOCK_FILE, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
 // archive-dir-owner imports this file too: each uses the other's names only inside functions, so the cycle is safe.
 import { ARCHIVE_DIR_OWNER_FILE } from './archive-dir-owner.js';
-import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
 
 export const DEFAULT_ARCHIVE_SUBDIR = 'archives';
 
@@ -338,8 +337,10 @@ export function carryOverFor(archiveDir: string, target: string): string[] {
 /**
  * A file a command writes (a download, a repaired copy): never inside the data directory outside its
  * archive directory (the store owns what is there: a WAL segment or snapshot.jss written over), never
- * in a local remote's directory, and never over another archive of the archive directory (its only
- * copy, perhaps). `<id>.bri` of the archive itself may be written.
+ * in a local remote's directory, and directly in the archive directory only as `<archiveId>.bri` of the
+ * archive it holds (`archiveId`; null: unknown, refused there). Listings read every file there as the
+ * archive its name says: a whole copy under another name (monday.bri, the input's own name) was then
+ * called unreadable by list, verify --all and stats, and `<otherId>.bri` is another archive, its only copy perhaps.
  */
 export function checkOutputFile(file: string, s: LocationSettings, what: string, archiveId: string | null): void {
   const out: Place = { setting: what, path: realPath(file) };
@@ -349,51 +350,16 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
   for (const place of s.remotes.flatMap(localRemotePlaces)) {
     if (isInside(out.path, place.path)) throw refused(ErrorCodes.USAGE, out, place, 'the remote\'s copies are its own');
   }
-  const name = path.basename(out.path);
-  if (pathInside(path.dirname(out.path), archives.path) === '' && name.endsWith('.bri') && !isArchivesOwnFile(file, s, archiveId) && fs.existsSync(out.path)) {
-    throw new BriError(ErrorCodes.USAGE, `${what} ${out.path} would replace another archive of the archive directory`, {
-      hint: 'Write it elsewhere (a file outside the archive directory, or a new name).',
-      details: { path: out.path },
-    });
-  }
+  if (pathInside(path.dirname(out.path), archives.path) !== '' || isArchivesOwnFile(file, s, archiveId)) return;
+  const own = archiveId === null ? null : path.join(archives.path, `${archiveId}.bri`);
+  throw new BriError(ErrorCodes.USAGE, `${what} ${out.path} is in the archive directory under another name than ${own === null ? "the <archiveId>.bri of the archive it holds (its manifest cannot be read to tell which)" : `${archiveId}.bri`}: every listing reads a file there as the archive its name says, and would call it unreadable${fs.existsSync(out.path) ? ' (and it would replace what is there)' : ''}`, {
+    hint: own === null ? 'Write it outside the archive directory (`bri archive repair` without --out writes into repaired/ beside it); once `bri archive verify <file>` says it is whole, move it into the archive directory as <archiveId>.bri (the id `bri archive inspect <file>` prints).' : `Write it as ${own} (or give the archive directory itself), or to a file outside the archive directory.`,
+    details: { path: out.path, ...(own !== null ? { expected: own } : {}) },
+  });
 }
 
 /** Whether `file` is the archive directory's `<id>.bri` of this very archive: what is there holds it, damaged perhaps. */
-function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
+export function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
   const out = realPath(file);
   return archiveId !== null && path.basename(out) === `${archiveId}.bri` && pathInside(path.dirname(out), realPath(s.archiveDir)) === '';
-}
-
-/**
- * The file a download or a repaired copy is written to, refused (USAGE) before anything is fetched where
- * writing would lose something: a directory (existing, or named with a trailing slash: made if missing)
- * means into it under `fileName`, as cp does; an existing file or symbolic link is replaced only with
- * `force` (the link itself, never what it points to: the file is renamed into place), but for the
- * archive's own file in the archive directory; a FIFO, a device, a socket or a directory is never
- * replaced (a rename would put a regular file where a device was).
- */
-export function outputFileFor(given: string, fileName: string, s: LocationSettings, what: string, archiveId: string | null, force: boolean): string {
-  if (given === '') throw new BriError(ErrorCodes.USAGE, `${what} is empty`, { hint: `Give ${what} as a file, or a directory to write ${fileName} into.` });
-  const named = path.resolve(given);
-  const intoDir = given.endsWith('/') || given.endsWith(path.sep) || statOrNull(named)?.isDirectory() === true;
-  if (intoDir) assertDirectoryInput(named, what);
-  const file = intoDir ? path.join(named, fileName) : named;
-  checkOutputFile(file, s, what, archiveId);
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (st === undefined) return file;
-  if (st.isSymbolicLink()) {
-    if (!force) throw existingOutput(what, file, `a symbolic link (to ${fs.readlinkSync(file)})`, '--force (force: true) replaces the link itself, not the file it points to');
-    return file;
-  }
-  assertRegularFileInput(file, what);
-  // The archive's own file is replaced by a verified (or repaired) copy of the same archive: nothing is lost.
-  if (!force && !isArchivesOwnFile(file, s, archiveId)) throw existingOutput(what, file, 'an existing file', '--force (force: true) replaces it');
-  return file;
-}
-
-function existingOutput(what: string, file: string, kind: string, force: string): BriError {
-  return new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kind}: not replaced without --force`, {
-    hint: `Give a new name or a directory to write into; ${force}.`,
-    details: { path: file },
-  });
 }
