@@ -25,7 +25,7 @@ import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives, unmountedArchiveDir } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
-import { assertStateAgreesWithWal, markVouched } from './state-file-check.js';
+import { assertStateAgreesWithWal, markVouched, warnStateDisagrees } from './state-file-check.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
 import { ChainVerifier, verifyChain } from '../../store/wal/chain.js';
 import { readSegmentLines, type RawLine } from '../../store/wal/wal-reader.js';
@@ -54,8 +54,15 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
   let tip: ArchiveTip | null = null;
   let tipFile: string | undefined;
   const last = state.last;
-  const lastExists = last !== null && (local.some((a) => a.manifest.archiveId === last.archiveId) || (await readAllCopyRecords(archiveDir)).has(last.archiveId));
+  const lastLocal = last === null ? undefined : local.find((a) => a.manifest.archiveId === last.archiveId);
+  const lastExists = last !== null && (lastLocal !== undefined || (await readAllCopyRecords(archiveDir)).has(last.archiveId));
   if (lastExists) tip = last;
+  // The archive itself is here: its manifest says where it ends, not the state file's record of it (a wrong one is said).
+  if (last !== null && lastLocal !== undefined) {
+    tip = tipOf(lastLocal.manifest);
+    tipFile = lastLocal.file;
+    warnStateDisagrees(last, tip);
+  }
   for (const a of local) {
     if (tip === null || a.manifest.timeRange.walLines.end >= tip.endLine) {
       tip = tipOf(a.manifest);
