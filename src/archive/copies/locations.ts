@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { readRegularFileSync } from '../../store/files/regular-file.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
+import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
 import { ARCHIVE_STATE_FILE, DATA_DIR_ENTRIES, LOCK_FILE, SNAPSHOT_FILE, WAL_DIR, segmentIndex } from '../../store/layout.js';
 // archive-dir-owner imports this file too: each uses the other's names only inside functions, so the cycle is safe.
 import { ARCHIVE_DIR_OWNER_FILE } from './archive-dir-owner.js';
@@ -335,12 +336,11 @@ export function carryOverFor(archiveDir: string, target: string): string[] {
 }
 
 /**
- * A file a command writes (a download, a repaired copy): never inside the data directory outside its
- * archive directory (the store owns what is there: a WAL segment or snapshot.jss written over), never
- * in a local remote's directory, and directly in the archive directory only as `<archiveId>.bri` of the
- * archive it holds (`archiveId`; null: unknown, refused there). Listings read every file there as the
- * archive its name says: a whole copy under another name (monday.bri, the input's own name) was then
- * called unreadable by list, verify --all and stats, and `<otherId>.bri` is another archive, its only copy perhaps.
+ * A file a command writes (a download, a repaired copy): never inside the data directory outside its archive directory
+ * (the store owns what is there: a WAL segment or snapshot.jss written over), never in a local remote's directory, and
+ * directly in the archive directory only as `<archiveId>.bri` of the archive it holds (null: unknown, refused there).
+ * Listings read every file there as the archive its name says: a whole copy under another name (monday.bri, the input's
+ * own) was called unreadable by list, verify --all and stats, and `<otherId>.bri` is another archive, its only copy perhaps.
  */
 export function checkOutputFile(file: string, s: LocationSettings, what: string, archiveId: string | null): void {
   const out: Place = { setting: what, path: realPath(file) };
@@ -359,7 +359,41 @@ export function checkOutputFile(file: string, s: LocationSettings, what: string,
 }
 
 /** Whether `file` is the archive directory's `<id>.bri` of this very archive: what is there holds it, damaged perhaps. */
-export function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
+function isArchivesOwnFile(file: string, s: LocationSettings, archiveId: string | null): boolean {
   const out = realPath(file);
   return archiveId !== null && path.basename(out) === `${archiveId}.bri` && pathInside(path.dirname(out), realPath(s.archiveDir)) === '';
+}
+
+/**
+ * The file a download or a repaired copy is written to: a directory (existing, or named with a trailing slash: made
+ * if missing) means into it under `fileName` (`<archiveId>.bri` whenever the archive is known, the archive directory
+ * taking no other name); an existing file or symbolic link is replaced only with `force` (the link itself, never what
+ * it points to: the file is renamed into place), but for the archive's own file in the archive directory; a FIFO, a
+ * device, a socket or a directory is never replaced (a rename would put a regular file where a device was).
+ */
+export function outputFileFor(given: string, fileName: string, s: LocationSettings, what: string, archiveId: string | null, force: boolean): string {
+  if (given === '') throw new BriError(ErrorCodes.USAGE, `${what} is empty`, { hint: `Give ${what} as a file, or a directory to write ${fileName} into.` });
+  const named = path.resolve(given);
+  const intoDir = given.endsWith('/') || given.endsWith(path.sep) || statOrNull(named)?.isDirectory() === true;
+  if (intoDir) assertDirectoryInput(named, what);
+  const file = intoDir ? path.join(named, fileName) : named;
+  checkOutputFile(file, s, what, archiveId);
+  const st = fs.lstatSync(file, { throwIfNoEntry: false });
+  if (st === undefined) return file;
+  if (st.isSymbolicLink()) {
+    if (!force) throw existingOutput(what, file, `a symbolic link (to ${fs.readlinkSync(file)})`, '--force (force: true) replaces the link itself, not the file it points to');
+    return file;
+  }
+  assertRegularFileInput(file, what);
+  // The archive's own file is replaced by a verified (or repaired) copy of the same archive: nothing is lost.
+  if (!force && !isArchivesOwnFile(file, s, archiveId)) throw existingOutput(what, file, 'an existing file', '--force (force: true) replaces it');
+  return file;
+}
+
+// Reached only outside the archive directory (checkOutputFile refuses any other name there): a new name is safe here.
+function existingOutput(what: string, file: string, kind: string, force: string): BriError {
+  return new BriError(ErrorCodes.USAGE, `${what} ${file} is ${kind}: not replaced without --force`, {
+    hint: `Give a new name or a directory to write into; ${force}.`,
+    details: { path: file },
+  });
 }
