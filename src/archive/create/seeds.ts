@@ -25,13 +25,13 @@ import { fileSha256 } from '../copies/upload.js';
 import { createHash } from 'node:crypto';
 
 export const SEEDS_DIR = '.seeds';
-const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
+export const MAX_SEED_BYTES = 64 * 1024 * 1024 * 1024;
 
 const SEED_SUFFIX = '.jss.zst';
 /** A seed encrypted with age: kept as the archive member it becomes (the machine that makes archives cannot open it). */
 const SEALED_SUFFIX = '.jss.zst.age';
 
-function seedPath(archiveDir: string, instanceId: string, line: number, sealed = false): string {
+export function seedPath(archiveDir: string, instanceId: string, line: number, sealed = false): string {
   return path.join(archiveDir, SEEDS_DIR, `${instanceId}.${line}${sealed ? SEALED_SUFFIX : SEED_SUFFIX}`);
 }
 
@@ -361,12 +361,6 @@ export async function readSeedChunks(archiveDir: string, instanceId: string, lin
   const chunks: Buffer[] = [];
   for await (const c of decompressChunks((await openRegularFile(file)).createReadStream(), path.basename(file), MAX_SEED_BYTES)) chunks.push(c);
   return chunks;
-}
-
-/** The first KiB (at most) of a plain seed file's text: whether it is BRI-encrypted shows there. */
-export async function seedHeadText(file: string): Promise<string> {
-  for await (const c of decompressChunks((await openRegularFile(file)).createReadStream(), path.basename(file), MAX_SEED_BYTES)) return c.subarray(0, 1024).toString('utf8');
-  return '';
 }
 
 /** The snapshot text of the state at absolute `line`, or null when no seed is kept for it. */

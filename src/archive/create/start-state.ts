@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { readRegularFile } from '../../store/files/regular-file.js';
 import { SNAPSHOT_FILE } from '../../store/layout.js';
 import { isColdValueUnknown, recover } from '../../store/recovery.js';
-import { openSealedSeed, readSealedSeed, readSeed, rekeyedAwayFrom, sealedSeedAt, readSeedChunks, readSeedFacts, seedHeadText, seedMemberAsIs, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
+import { openSealedSeed, readSealedSeed, readSeed, rekeyedAwayFrom, sealedSeedAt, readSeedFacts, seedMemberAsIs, seedPath, type SealedSeedMember, type SeedMemberFacts } from './seeds.js';
+import { factsDisagree, scanChunks, scanSeedFile } from './seed-check.js';
 import type { AgeIdentity, AgeRecipients } from '../crypto/age-keys.js';
 import { resolveIdentity } from '../crypto/verify-identity.js';
 import type { SealedFor, SeedFacts } from './seeds.js';
@@ -40,9 +41,11 @@ export interface StartState {
   source: 'empty' | 'seed' | 'data-dir-snapshot' | 'replay';
 }
 
-function cannotRebuild(line: number, why: string, keyless = false): BriError {
+function cannotRebuild(line: number, why: string, keyless = false, badSeed = false): BriError {
+  // A damaged seed: the previous archive replayed gives the same state.
+  const keep = badSeed ? 'Put the previous archive back in the archive directory, or name a remote that holds it (archive.remotes): it is replayed in place of the seed' : 'Keep the archive directory (its .seeds/) with the data directory';
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot rebuild the state at line ${line}, where this archive must start: ${why}`, {
-    hint: `Keep the archive directory (its .seeds/) with the data directory${keyless ? '; the data directory is encrypted at rest: set BRI_ENCRYPTION_KEY' : ''}.`,
+    hint: `${keep}${keyless ? '; the data directory is encrypted at rest: set BRI_ENCRYPTION_KEY' : ''}.`,
     details: { line },
   });
 }
@@ -81,14 +84,65 @@ function sealedForOldSetting(line: number, sealed: SealedFor, now: AgeRecipients
   });
 }
 
-/** The start state from a seed's text (opened from its seal): handed over as bytes when only the text and counts are needed. */
-function seedStart(M: number, chunks: Buffer[], facts: SeedFacts | null, o: ResolveStartOptions): StartState {
+/** The start state from a seed's text (opened from its seal): handed over as bytes when only the text and counts are needed; why not, when it is no seed. */
+function seedStart(M: number, chunks: Buffer[], facts: SeedFacts | null, o: ResolveStartOptions): StartState | string {
   const encrypted = isEncryptedSnapshot(headText(chunks));
-  if (o.needState === false && facts) return { walLine: M, snapshotText: '', snapshotBytes: chunks, snapshotVersion: facts.version ?? 2, encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' };
-  const text = Buffer.concat(chunks).toString('utf8');
-  const decoded = !encrypted || o.key ? decodeSnapshot(text, o.key) : null;
+  if (o.needState === false && facts) {
+    const scan = (() => {
+      try {
+        return scanChunks(chunks, o.key);
+      } catch {
+        return null;
+      }
+    })();
+    if (scan !== null && factsDisagree(scan, facts, M) === null) {
+      return { walLine: M, snapshotText: '', snapshotBytes: chunks, snapshotVersion: facts.version ?? 2, encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' };
+    }
+  }
+  return decodedText(M, Buffer.concat(chunks).toString('utf8'), facts, o);
+}
+
+/** A seed's text decoded (when it can be: plaintext, or the key given): why it is no seed when it does not load or is at another line. */
+function decodedText(M: number, text: string, facts: SeedFacts | null, o: ResolveStartOptions): StartState | string {
+  if (text.length === 0) return 'it holds nothing';
+  const encrypted = isEncryptedSnapshot(text);
+  let decoded: ReturnType<typeof decodeSnapshot> | null = null;
+  if (!encrypted || o.key) {
+    try {
+      decoded = decodeSnapshot(text, o.key);
+    } catch (err) {
+      // A key that does not open it is said as such (the previous archive and the data directory need that key too).
+      if (isBriError(err, ErrorCodes.DECRYPTION_FAILED) || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
+      return `it does not load (${(err as Error).message})`;
+    }
+    if (decoded.walLine !== M) return `its snapshot is at line ${decoded.walLine}, not ${M}`;
+  }
+  // Sealed without the key, its version is in the facts written beside it (the manifest must say what the member holds).
   const version = decoded?.version ?? facts?.version ?? 2;
   return { walLine: M, snapshotText: text, snapshotVersion: version, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
+}
+
+/** A plain seed whose facts describe it as read (its text, line, version and counts): taken without decoding. Null: decoded instead. */
+async function seedByFacts(o: ResolveStartOptions, M: number, facts: SeedFacts): Promise<StartState | null> {
+  const asIs = !o.sealTo && o.level !== undefined ? await seedMemberAsIs(o.archiveDir, o.instanceId, M, facts, o.level) : null;
+  // Streamed when the file goes as it is (nothing kept); else its bytes are the member's text.
+  const scan = await scanSeedFile(seedPath(o.archiveDir, o.instanceId, M), o.key, asIs === null).catch(() => null);
+  if (scan === null || factsDisagree(scan, facts, M) !== null) return null;
+  const start = { walLine: M, snapshotText: '', snapshotVersion: facts.version ?? 2, encrypted: scan.encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' as const };
+  return asIs ? { ...start, seedMember: asIs } : { ...start, snapshotBytes: scan.chunks! };
+}
+
+/** The plain seed at M decoded; null when there is none, why it is no seed when it cannot be read or does not hold the state at M. */
+async function decodedSeed(o: ResolveStartOptions, M: number): Promise<StartState | string | null> {
+  let text: string | null;
+  try {
+    text = await readSeed(o.archiveDir, o.instanceId, M);
+  } catch (err) {
+    // Damaged bytes are the seed's fault: no seed. A host's fault (a FIFO there, a permission) is said as the IO error naming the file.
+    if (!isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED)) throw err;
+    return `it cannot be read (${err.message})`;
+  }
+  return text === null ? null : decodedText(M, text, await readSeedFacts(o.archiveDir, o.instanceId, M), o);
 }
 
 /**
@@ -152,30 +206,14 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
       return { walLine: M, snapshotText: '', sealedMember, snapshotVersion: sealed.facts?.version ?? 2, encrypted: sealed.member.briEncrypted, state: null, documents: sealed.facts?.documents ?? null, collections: sealed.facts?.collections ?? null, coldDocuments: 0, source: 'seed' };
     }
   }
+  // A plain seed the facts describe goes as it is; one they do not (or none) is decoded; one that does not decode, or holds
+  // another line's state, is no seed: the state comes the other ways, as when there is none (never an archive that does not restore).
   const facts = o.needState === false ? await readSeedFacts(o.archiveDir, o.instanceId, M) : null;
-  if (facts) {
-    if (!o.sealTo && o.level !== undefined) {
-      const seedMember = await seedMemberAsIs(o.archiveDir, o.instanceId, M, facts, o.level);
-      if (seedMember) {
-        const encrypted = isEncryptedSnapshot(await seedHeadText(seedMember.path));
-        return { walLine: M, snapshotText: '', seedMember, snapshotVersion: facts.version ?? 2, encrypted, state: null, documents: facts.documents, collections: facts.collections, coldDocuments: 0, source: 'seed' };
-      }
-    }
-    // Seeds are written with their facts beside them (the version among them): the bytes go to the member as they are.
-    const bytes = await readSeedChunks(o.archiveDir, o.instanceId, M);
-    if (bytes !== null) {
-      const encrypted = isEncryptedSnapshot(headText(bytes));
-      return { walLine: M, snapshotText: '', snapshotBytes: bytes, snapshotVersion: facts.version ?? 2, encrypted, state: null, ...facts, coldDocuments: 0, source: 'seed' };
-    }
-  }
-  const seed = await readSeed(o.archiveDir, o.instanceId, M);
-  if (seed !== null) {
-    const encrypted = isEncryptedSnapshot(seed);
-    const decoded = !encrypted || o.key ? decodeSnapshot(seed, o.key) : null;
-    // Sealed without the key, its version is in the facts written beside it (the manifest must say what the member holds).
-    const version = decoded?.version ?? (await readSeedFacts(o.archiveDir, o.instanceId, M))?.version ?? 2;
-    return { walLine: M, snapshotText: seed, snapshotVersion: version, encrypted, state: decoded?.state ?? null, ...counts(decoded?.state ?? null), coldDocuments: 0, source: 'seed' };
-  }
+  const byFacts = facts ? await seedByFacts(o, M, facts) : null;
+  if (byFacts) return byFacts;
+  const decoded = await decodedSeed(o, M);
+  if (decoded !== null && typeof decoded !== 'string') return decoded;
+  let badSeed: string | null = decoded === null ? null : `the seed ${seedPath(o.archiveDir, o.instanceId, M)} is not used: ${decoded}`;
   // The seed is sealed for other recipients than this archive's (or this archive is not sealed): archive.encryption
   // changed since the previous archive. Opened with the identity this machine has, the archive goes on with the new setting.
   const sealedFor = await sealedSeedAt(o.archiveDir, o.instanceId, M);
@@ -184,14 +222,21 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   let identity: AgeIdentity | null | undefined;
   const ageIdentity = async () => (identity === undefined ? (identity = await resolveIdentity(o.identity)) : identity);
   let unsealFailure: unknown = null;
+  let sealedBad: string | null = null;
   if (sealedFor !== null && !retired && (await ageIdentity()) !== null) {
     const chunks = await openSealedSeed(o.archiveDir, o.instanceId, M, identity!).catch((err: unknown) => {
-      if (!isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
-      unsealFailure = err;
+      // Damaged (its text is not the one sealed): no seed, as a plain one that does not decode.
+      if (isBriError(err, ErrorCodes.ARCHIVE_CORRUPTED)) sealedBad = `the sealed seed ${seedPath(o.archiveDir, o.instanceId, M, true)} is not used: ${err.message}`;
+      else if (!isBriError(err, ErrorCodes.DECRYPTION_FAILED)) throw err;
+      else unsealFailure = err;
       return null;
     });
-    if (chunks !== null) return seedStart(M, chunks, await readSeedFacts(o.archiveDir, o.instanceId, M), o);
+    const opened = chunks === null ? null : seedStart(M, chunks, await readSeedFacts(o.archiveDir, o.instanceId, M), o);
+    if (opened !== null && typeof opened !== 'string') return opened;
+    if (opened !== null) sealedBad = `the sealed seed ${seedPath(o.archiveDir, o.instanceId, M, true)} is not used: ${opened}`;
   }
+  // A sealed seed opened and found damaged: said as that, not as one sealed for another setting.
+  if (sealedBad !== null) badSeed = sealedBad;
   // Replay the previous archive, when it is here and readable.
   const previous = o.previousArchive && !retired && (!encryptedDir || o.key) ? (typeof o.previousArchive === 'string' ? o.previousArchive : await o.previousArchive()) : null;
   let replayKeyFailure: BriError | null = null;
@@ -211,13 +256,13 @@ export async function resolveStartState(o: ResolveStartOptions): Promise<StartSt
   // From the data directory's own snapshot: its walLine can be read only in plaintext or with the key.
   // Failing that, a sealed seed is said as what it is: rekeyed away from this configuration, or sealed for the setting before this one.
   const rebuild = (why: string) =>
-    sealedFor !== null
+    sealedFor !== null && sealedBad === null
       ? retired
         ? sealedForOtherRecipients(M, sealedFor.recipients)
         : sealedForOldSetting(M, sealedFor, o.sealTo, identity ?? null, unsealFailure)
       : replayKeyFailure !== null
         ? previousSealed(M, replayKeyFailure)
-        : cannotRebuild(M, why, encryptedDir && o.key === undefined);
+        : cannotRebuild(M, badSeed === null ? why : `${why} (${badSeed})`, encryptedDir && o.key === undefined, badSeed !== null);
   const raw = await readRegularFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch((err: unknown) => (err instanceof BriError ? Promise.reject(err) : null));
   if (raw === null) throw rebuild('there is no seed for it and no snapshot.jss in the data directory');
   if (isEncryptedSnapshot(raw) && o.key === undefined) throw rebuild('the data directory is encrypted and no key was given');
