@@ -48,11 +48,6 @@ function restoreLockPath(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.restore.lock`);
 }
 
-/** A restore lock whose process died (a kill) is removed by the next look at the target. */
-async function removeStaleRestoreLockFile(target: string): Promise<void> {
-  await removeStaleLock(restoreLockPath(target));
-}
-
 export function stamp(date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, '').replace('.', '');
 }
@@ -90,8 +85,10 @@ export async function recoverInterruptedRestore(target: string, opts: { locked?:
   const file = journalPath(target);
   // Nothing to recover is the common case: no lock file is created beside every directory opened.
   if (!fs.existsSync(file) && !fs.existsSync(file + '.tmp')) {
+    await refuseUnjournaledSwap(target, 'missing');
     if (await pathExists(target)) await removeStaleRestoreLock(target);
-    if (!opts.locked) await removeStaleRestoreLockFile(target);
+    // A restore lock whose process died (a kill) is removed by the next look at the target.
+    if (!opts.locked) await removeStaleLock(restoreLockPath(target));
     return null;
   }
   const lock = opts.locked ? null : await acquireRestoreLock(target, 'recovering an interrupted restore');
@@ -121,6 +118,7 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   const file = journalPath(target);
   await fsp.rm(file + '.tmp', { force: true }); // a journal being rewritten when the crash came
   if (!fs.existsSync(file)) {
+    await refuseUnjournaledSwap(target, 'missing');
     if (await pathExists(target)) await removeStaleRestoreLock(target);
     return null;
   }
@@ -129,8 +127,11 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   try {
     j = JSON.parse(await fsp.readFile(file, 'utf8')) as SwapJournal;
   } catch {
-    await removeJournal(target);
-    return 'removed an unreadable restore journal';
+    await refuseUnjournaledSwap(target, 'unreadable');
+    // Nothing beside the target for it to act on; bri writes it whole (temp file, rename): kept aside for whoever damaged it.
+    const kept = `${file}.unreadable-${stamp()}`;
+    await fsp.rename(file, kept).then(() => fsyncDir(path.dirname(target)));
+    return `moved an unreadable restore journal aside to ${kept}`;
   }
   await refuseForeignJournal(target, file, j);
   let did: string;
@@ -158,6 +159,30 @@ async function recoverUnderLock(target: string): Promise<string | null> {
   for (const dir of [target, j.oldDir]) if (dir && (await pathExists(dir))) await removeStaleRestoreLock(dir);
   await removeJournal(target);
   return did;
+}
+
+/**
+ * A restore between its two renames leaves `<target>.pre-restore-S` (the old data) and `<target>.restore-S` (the restored
+ * data, complete: the first rename comes after its validation); only its journal says what is left to do. Without it
+ * (gone, unreadable), an open would make an empty database at the target that hides both: refused, saying how to finish
+ * or undo the swap by hand. With an unreadable journal and no target, any directory a restore leaves beside it is refused.
+ */
+async function refuseUnjournaledSwap(target: string, journal: 'missing' | 'unreadable'): Promise<void> {
+  const entries = await fsp.readdir(path.dirname(target), { withFileTypes: true }).catch(() => []);
+  const left = entries.filter((d) => d.isDirectory()).map((d) => path.join(path.dirname(target), d.name)).filter((d) => madeBeside(target, d, 'restore') || madeBeside(target, d, 'pre-restore'));
+  const pair = left.map((d) => d.slice(`${path.resolve(target)}.restore-`.length)).find((s) => left.includes(`${path.resolve(target)}.pre-restore-${s}`) && left.includes(`${path.resolve(target)}.restore-${s}`));
+  const missing = !(await pathExists(target));
+  if (pair === undefined && !(journal === 'unreadable' && missing && left.length > 0)) return;
+  const [file, oldDir, newDir, aside] = [journalPath(target), `${target}.pre-restore-${pair}`, `${target}.restore-${pair}`, missing ? '' : `move ${target} aside, then `];
+  const what = `a restore into ${target} ${pair !== undefined ? 'stopped between its two renames' : 'was interrupted'}, and ${journal === 'missing' ? 'its journal is gone' : `its journal ${file} is unreadable`}`;
+  const where = pair !== undefined ? `the old data is in ${oldDir}, the restored data in ${newDir}, and ${target} ${missing ? 'does not exist' : 'was made since'}` : `${target} does not exist; beside it: ${left.join(', ')}`;
+  const how = pair !== undefined
+      ? `To finish the restore: ${aside}rename ${newDir} to ${target}, and move the archive directory (archives/, if it was inside) from ${oldDir} into it. To undo it: ${aside}rename ${oldDir} to ${target}, and remove ${newDir}.`
+      : `A *.pre-restore-* directory holds the data a restore moved aside; a *.restore-* one restored data, whole only if that restore reached its swap (\`bri data verify -d <it>\`): rename the one to keep to ${target}.`;
+  throw new BriError(ErrorCodes.RESTORE_ERROR, `${what}: ${where}; nothing was opened or changed`, {
+    hint: `${how}${journal === 'unreadable' ? ` Then remove ${file}.` : ''} Then open it again.`,
+    details: { target, journal: file, ...(pair !== undefined ? { oldDir, newDir } : { beside: left }) },
+  });
 }
 
 /**
