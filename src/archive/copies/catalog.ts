@@ -18,7 +18,7 @@ import type { ProviderName } from '../../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, unmountedArchiveDir, type LocalArchive } from './local-catalog.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { par2Repairer } from '../package/repairer.js';
-import { COPIES_DIR, isRecordedHere, readAllCopyRecords, type CopyRecord } from './records.js';
+import { COPIES_DIR, isRecordedHere, readAllCopyRecords, unvouched, type CopyRecord } from './records.js';
 import { existingDir, scratchPath, sweepScratch } from '../package/scratch.js';
 import { repairArchive } from '../package/recovery.js';
 import { MAX_MANIFEST_BYTES, readManifest, readManifestFrom } from '../package/reader.js';
@@ -126,7 +126,7 @@ async function listRemote(remote: RemoteSource, records: Map<string, CopyRecord[
   const found = await mapLimited(objects, 4, async (o) => {
     // A record vouches for the object it confirmed, not for one written there since (a file copied over it, an object
     // replaced, of the same size): that one is no confirmed upload, and its own manifest says what it holds.
-    const rec = records.get(o.id)?.find((r) => r.source === remote.name && r.size === o.size && isRecordedHere(r, remote) && o.lastModified.getTime() <= Date.parse(r.confirmedAt)) ?? null;
+    const rec = records.get(o.id)?.find((r) => r.source === remote.name && isRecordedHere(r, remote) && unvouched(r, o) === null) ?? null;
     const mine = local.get(o.id);
     const cacheKey = `${remote.name}\n${o.key}\n${o.size}\n${o.lastModified.getTime()}`;
     const identity = remote.store.identify ? await remote.store.identify(o.key) : null;

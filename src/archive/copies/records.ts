@@ -35,6 +35,11 @@ export interface CopyRecord {
   /** The checksum the remote itself reported and that matched. */
   checksum: { algorithm: ChecksumAlgorithm; value: string };
   confirmedAt: string;
+  /**
+   * The object's last-modified time as the remote gave it once confirmed (the remote's clock: a server ahead of
+   * ours made every copy look written after `confirmedAt`). Records written before it have none: `confirmedAt` then.
+   */
+  objectModified?: string;
 }
 
 const NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
@@ -56,7 +61,8 @@ function isRecord(x: unknown, archiveId: string, source: string): x is CopyRecor
     typeof r.sha256 === 'string' &&
     /^[0-9a-f]{64}$/.test(r.sha256) &&
     typeof r.checksum?.value === 'string' &&
-    (r.place === undefined || typeof r.place === 'string')
+    (r.place === undefined || typeof r.place === 'string') &&
+    (r.objectModified === undefined || typeof r.objectModified === 'string')
   );
 }
 
@@ -108,18 +114,46 @@ export function isRecordedHere(rec: CopyRecord, remote: RemoteSource): boolean {
 }
 
 /**
- * What is wrong with a recorded copy now, asked with a HEAD: gone, or another size or SHA-256 than
- * the record's (the SHA-256 the upload stored as metadata, where the remote reports one); null when it
- * is there and the same. A record only says what was confirmed once: a lifecycle rule or a person may
- * have removed or replaced the object since. A HEAD that fails (the remote down) is thrown: it says
- * nothing about the copy.
+ * What is wrong with a recorded copy now, asked with a HEAD: gone, or no longer vouched for (`unvouched`).
+ * A record only says what was confirmed once: a lifecycle rule, a person or a failing disk may have removed,
+ * replaced or rewritten the object since. A HEAD that fails (the remote down) is thrown: it says nothing about the copy.
  */
 export async function recordedCopyProblem(store: RemoteStore, rec: CopyRecord, signal?: AbortSignal): Promise<string | null> {
   const head = await store.head(rec.key, signal ? { signal } : {}).catch((err: unknown) => {
     if (isMissingObject(err)) return null;
     throw err;
   });
-  return head === null ? `the copy recorded at ${rec.location} is gone` : headProblem(head, rec);
+  return head === null ? `the copy recorded at ${rec.location} is gone` : unvouched(rec, head);
+}
+
+/**
+ * Why the record no longer vouches for the object a listing or a HEAD shows (null: it does): another size, another
+ * SHA-256 (where the remote reports one), or written after the upload was confirmed. The last is the one that tells a
+ * copy rewritten in place: a local remote's HEAD reports the SHA-256 its sidecar saved at upload, not one of the
+ * bytes now. Upload, isStoredEverywhere (and the WAL cleanup that trusts it) and the listing all ask this, so that
+ * they give one answer about one copy.
+ */
+export function unvouched(rec: CopyRecord, obj: Pick<ObjectHead, 'size' | 'lastModified'> & { checksums?: ObjectHead['checksums'] }): string | null {
+  const other = headProblem({ size: obj.size, checksums: obj.checksums ?? {} }, rec);
+  if (other !== null) return other;
+  // Not "after": a record whose times do not read vouches for nothing.
+  if (!(obj.lastModified.getTime() <= Date.parse(rec.objectModified ?? rec.confirmedAt))) return `the copy recorded at ${rec.location} was written again (${obj.lastModified.toISOString()}) after its upload was confirmed (${rec.objectModified ?? rec.confirmedAt})`;
+  return null;
+}
+
+/**
+ * The remotes whose recorded copy of an archive is not confirmed by a HEAD now: gone, no longer vouched for, or not
+ * answering (its upload then says the failure). No archive file is read for it.
+ */
+export async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal?: AbortSignal): Promise<string[]> {
+  const asked = await Promise.all(
+    remotes.map(async (r) => {
+      const rec = have.find((c) => c.source === r.name && isRecordedHere(c, r));
+      const doubt = rec !== undefined && (await recordedCopyProblem(r.store, rec, signal).then((p) => p !== null, () => true));
+      return doubt ? [r.name] : [];
+    }),
+  );
+  return asked.flat();
 }
 
 /** What a HEAD says is wrong with a copy that should be `want` (another size, another SHA-256 where the remote reports one); null: nothing. */

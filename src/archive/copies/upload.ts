@@ -8,6 +8,7 @@
  * `bri archive upload` asks each remote whether the recorded copy is still
  * there and the same, and uploads again one that is gone or different.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes } from '../../errors.js';
@@ -19,7 +20,8 @@ import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
 import { uploadProgress, type PlannedUpload, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
-import { isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import { doubtedCopies, isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import type { ObjectHead } from '../../remote/remote.js';
 import { isMissingObject } from '../../remote/index.js';
 import { assertLocalRemoteMounted, mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
 import { remotePlace } from './locations.js';
@@ -87,6 +89,21 @@ export function archiveMetadata(m: Manifest): Record<string, string> {
   };
 }
 
+/** The object's HEAD, null when there is none (a missing bucket is a failure like any other). */
+function headOrNull(remote: RemoteSource, key: string, signal?: AbortSignal): Promise<ObjectHead | null> {
+  return remote.store.head(key, signal ? { signal } : {}).catch((err: unknown) => {
+    if (isMissingObject(err)) return null;
+    throw err;
+  });
+}
+
+/** The SHA-256 of the object's bytes as stored now, read whole. */
+async function storedSha256(remote: RemoteSource, key: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of await remote.store.get(key, signal ? { signal } : {})) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 function sameLocation(remote: RemoteSource, other: string): BriError {
   return new BriError(ErrorCodes.CONFIG_INVALID, `${remote.name} stores this archive in the very file ${other === LOCAL_SOURCE ? 'of the archive directory' : `of remote ${other}`}: it is not another copy`, {
     hint: `Point remote ${remote.name} at a directory of its own (not the data directory, the archive directory or another remote's, directly or through a link).`,
@@ -98,18 +115,10 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
   const archiveId = archive.manifest.archiveId;
   const base: Pick<CopyStatus, 'archiveId' | 'source' | 'lost'> = { archiveId, source: remote.name };
   const key = archiveObjectKey(archiveId);
-  const record = (checksum: CopyRecord['checksum']): CopyRecord => ({
-    version: 1,
-    archiveId,
-    source: remote.name,
-    provider: remote.config.provider,
-    location: objectLocation(remote, key),
-    place: remotePlace(remote.store.describe()),
-    key,
-    size: digest.size,
-    sha256: digest.sha256,
-    checksum,
-    confirmedAt: new Date().toISOString(),
+  const record = (checksum: CopyRecord['checksum'], modified: Date | undefined): CopyRecord => ({
+    ...{ version: 1, archiveId, source: remote.name, provider: remote.config.provider, location: objectLocation(remote, key), place: remotePlace(remote.store.describe()), key },
+    ...{ size: digest.size, sha256: digest.sha256, checksum, confirmedAt: new Date().toISOString() },
+    ...(modified ? { objectModified: modified.toISOString() } : {}),
   });
   try {
     // The same file under another name is no copy: checked before (nothing is uploaded over it) and after the put.
@@ -128,14 +137,12 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
       await removeCopyRecord(archiveDir, archiveId, remote.name);
       base.lost = lost;
     }
-    // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so.
-    const head = await remote.store.head(key, opts.signal ? { signal: opts.signal } : {}).catch((err: unknown) => {
-      // A missing object is expected; a missing bucket is a failure like any other.
-      if (isMissingObject(err)) return null;
-      throw err;
-    });
-    if (head && head.size === digest.size && head.checksums.sha256 === digest.sha256) {
-      const rec = record({ algorithm: 'sha256', value: digest.sha256 });
+    // An earlier run may have uploaded it and died before recording: the remote's own SHA-256 says so. Not for an object
+    // the record stopped vouching for (its HEAD says the SHA-256 of the upload all the same), and on a local remote only
+    // from its bytes: its HEAD reports what the sidecar saved at upload, which a file rewritten in place keeps.
+    const head = base.lost !== undefined ? null : await headOrNull(remote, key, opts.signal);
+    if (head && head.size === digest.size && head.checksums.sha256 === digest.sha256 && (remote.config.provider !== 'local' || (await storedSha256(remote, key, opts.signal)) === digest.sha256)) {
+      const rec = record({ algorithm: 'sha256', value: digest.sha256 }, head.lastModified);
       await writeCopyRecord(archiveDir, rec);
       return { ...base, outcome: 'already-there', record: rec };
     }
@@ -166,7 +173,8 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
     );
     const after = await sameCopyAs(remote, key, archive.file, sources);
     if (after !== null) throw sameLocation(remote, after);
-    const rec = record(put.checksum);
+    // The remote's own time of what it stored, for unvouched(): a copy written again later is no longer this one.
+    const rec = record(put.checksum, (await headOrNull(remote, key, opts.signal).catch(() => null))?.lastModified);
     await writeCopyRecord(archiveDir, rec);
     return { ...base, outcome: 'uploaded', record: rec };
   } catch (err) {
@@ -199,21 +207,6 @@ export async function replicateArchive(
       return status;
     }),
   );
-}
-
-/**
- * The remotes whose recorded copy of an archive is not confirmed by a HEAD now: gone, different, or not
- * answering (its upload then says the failure). No archive file is read for it.
- */
-async function doubtedCopies(have: CopyRecord[], remotes: RemoteSource[], signal?: AbortSignal): Promise<string[]> {
-  const asked = await Promise.all(
-    remotes.map(async (r) => {
-      const rec = have.find((c) => c.source === r.name && isRecordedHere(c, r));
-      const doubt = rec !== undefined && (await recordedCopyProblem(r.store, rec, signal).then((p) => p !== null, () => true));
-      return doubt ? [r.name] : [];
-    }),
-  );
-  return asked.flat();
 }
 
 /**
@@ -287,7 +280,8 @@ function remoteOnlyLacking(listing: MergedListing, records: Map<string, CopyReco
   for (const a of listing.archives) {
     const have = records.get(a.manifest.archiveId) ?? [];
     if (a.copies.some((c) => c.source === LOCAL_SOURCE) || have.length === 0) continue;
-    const holds = (r: RemoteSource) => have.some((c) => c.source === r.name && isRecordedHere(c, r)) && (!listed(r) || a.copies.some((c) => c.source === r.name && !c.damaged));
+    // The listing's `recorded` is the record still vouching for the object listed (unvouched): one rewritten since is lacking.
+    const holds = (r: RemoteSource) => have.some((c) => c.source === r.name && isRecordedHere(c, r)) && (!listed(r) || a.copies.some((c) => c.source === r.name && c.recorded && !c.damaged));
     const missing = wanted(a.manifest).filter((r) => (only === undefined || only.includes(r.name)) && !holds(r)).map((r) => r.name);
     if (missing.length) out.push({ entry: a, missing });
   }
