@@ -14,6 +14,7 @@ import type { PruneReport } from './prune.js';
 import type { CopyStatus } from '../copies/upload.js';
 import type { TriggerReason } from './scheduler.js';
 import type { Manifest } from '../../format/manifest.js';
+import { assertStateMapsWal } from './cleanup-anchor.js';
 import { safeArchivedLine, type CleanupStop, type SegmentRemover } from './wal-cleanup.js';
 
 /** 'first-archive': shipping started on a database with no archive to continue (see ArchiveApi.startShipping). */
@@ -65,15 +66,19 @@ export async function cleanupArchivedWal(ctx: CleanupContext): Promise<CleanupRe
   if (!state) return { segments: [], lines: 0, snapshotLine: 0, safeLine: 0, stoppedBy: null };
   const local = (await listLocalArchives(ctx.archiveDir)).map((a) => a.manifest);
   const safeOf = (manifests: Manifest[]) => safeArchivedLine(manifests, state.instanceId, state.removedLines, (id) => ctx.notStoredEverywhere(id));
+  let considered = local;
   let archived = await safeOf(local);
   // Listing the remotes costs a read of each manifest: only when the local archives alone leave lines uncovered.
   const uncovered = archived.stoppedBy?.kind === 'gap' || !local.some((m) => m.instanceId === state.instanceId);
-  if (uncovered && ctx.knownArchives) archived = await safeOf([...local, ...(await ctx.knownArchives())]);
+  if (uncovered && ctx.knownArchives) archived = await safeOf((considered = [...local, ...(await ctx.knownArchives())]));
   // Shipped to every remote counts too: the next archive fetches those lines back from a remote.
   const shipped = (await ctx.shippedEverywhere?.()) ?? 0;
   const safeLine = Math.max(archived.line, shipped);
   const why = { firstLineOnDisk: state.removedLines, stoppedBy: shipped > archived.line ? null : archived.stoppedBy };
   const lines = safeLine - state.removedLines;
+  // removedLines alone maps local lines to the archives' lines: one put back from an older copy would remove lines no
+  // archive holds. Checked also when nothing is to go: a state written again by hand (removedLines 0) is told its value.
+  await assertStateMapsWal(ctx.dataDir, state, considered, safeLine);
   if (lines <= 0) return { segments: [], lines: 0, snapshotLine: 0, safeLine, ...why };
   return { ...(await ctx.remove(lines, state.removedLines, ctx.onStep)), safeLine, ...why };
 }
