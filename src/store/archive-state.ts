@@ -86,9 +86,21 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
   }
 }
 
+/**
+ * A backup's copy of the file is older than the WAL beside it (removedLines too small, `last` behind): put back, it
+ * maps WAL lines to the wrong archive lines, and lines no archive holds looked archived to the WAL cleanup. So the
+ * hint never sends to a copy: it says how to write the file again from the archives (the cleanup names the
+ * removedLines that the WAL on disk shows), or how to go on without it.
+ */
 function damagedState(dataDir: string, err: unknown): BriError {
+  const file = path.join(dataDir, ARCHIVE_STATE_FILE);
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `${ARCHIVE_STATE_FILE} in ${dataDir} is damaged: ${(err as Error).message}`, {
-    hint: 'Restore it from a backup of the data directory; it records the instance id and removed WAL lines.',
+    hint:
+      `Do not put back an older copy (a backup's): its removedLines would be too small. Write it again from the archives: ` +
+      `{"version":1,"instanceId":"<the instanceId of this directory's archives, in \`bri archive list --json\`>","removedLines":0,"last":null}, ` +
+      `then run \`bri archive cleanup-wal\`: it removes nothing while removedLines is wrong, and says the value to set. ` +
+      `Or move the file out of the data directory: the next \`bri archive create\` starts a new instance from the data directory's snapshot (its state whole; the archives made so far stay restorable).`,
+    details: { file },
     cause: err,
   });
 }
