@@ -50,7 +50,7 @@ export function nameRemotes(configs: RemoteConfig[]): string[] {
     let name = c.name ?? c.provider;
     // restoreSources and --source take a provider's name for its remotes: a local remote named 's3' took the place
     // of every S3 remote there, and a restore that looked only at it said there was no archive.
-    if (c.name !== undefined && c.name !== c.provider && (PROVIDERS as readonly string[]).includes(c.name)) {
+    if (c.name !== undefined && c.name !== c.provider && c.name !== LOCAL_SOURCE && (PROVIDERS as readonly string[]).includes(c.name)) {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.remotes[${i}].name: '${name}' is the name of a provider, and this remote is ${c.provider}: restoreSources and --source would take it for the ${name} remotes`, {
         hint: `give this remote another name (e.g. '${c.provider}-${name}')`,
         details: { key: `remotes[${i}].name` },
