@@ -177,27 +177,10 @@ function parseArrayTag(tag: string): Tag[] {
   return tags;
 }
 
-/** A container made (empty, already in its place) and still to be filled from its JSON. */
-interface Frame {
-  json: Record<string, unknown> | unknown[];
-  /** An object's or a Map's keys as written (tags on), or null for an array. */
-  keys: string[] | null;
-  /** An array's element tags (an array tag), or null. */
-  tags: Tag[] | null;
-  next: number;
-  into: Record<string, unknown> | Map<string, unknown> | unknown[];
-}
-
 interface DecodeContext {
   root: unknown;
   /** Pointers resolved after the whole tree is built, since a path may point forward in text order. */
   pending: Array<() => void>;
-  /**
-   * The containers being filled, innermost last. The walk keeps this stack itself instead of recursing:
-   * JSON.parse reads any depth, and a document nested a few thousand levels deep (one the store took, or
-   * BRI wrote) must decode too, also where it sits two levels down in a snapshot read from a deep stack.
-   */
-  frames: Frame[];
 }
 
 function invalid(message: string): BriError {
@@ -228,109 +211,75 @@ function resolvePath(root: unknown, path: string): unknown {
   return node;
 }
 
-/** What decodeTagged gives for a pointer: the caller puts the value in place once the whole tree is built. */
-const LATER: unique symbol = Symbol('pointer');
-
-/** Queues a container to be filled (by fill), and gives it back to be put in its place now. */
-function opened<T extends Frame['into']>(ctx: DecodeContext, json: Frame['json'], keys: string[] | null, tags: Tag[] | null, into: T): T {
-  ctx.frames.push({ json, keys, tags, next: 0, into });
-  return into;
-}
-
-/** Decodes `json` tagged `tag`: a container comes back empty (filled later, in text order), a pointer as LATER. */
-function decodeTagged(json: unknown, tag: Tag, ctx: DecodeContext): unknown {
+/** Decodes `json` tagged `tag`, calling `assign` with the value (now or, for pointers, later). */
+function decodeTagged(json: unknown, tag: Tag, ctx: DecodeContext, assign: (v: unknown) => void): void {
   switch (tag) {
     case '':
-      if (json === null || typeof json !== 'object') return json;
-      if (Array.isArray(json)) return opened(ctx, json, null, null, [] as unknown[]);
-      return opened(ctx, json as Record<string, unknown>, Object.keys(json), null, {} as Record<string, unknown>);
+      assign(decodePlain(json, ctx));
+      return;
     case 'D':
       if (typeof json !== 'number' && typeof json !== 'string') throw invalid('Date tag on a non-number value');
-      return new Date(json);
+      assign(new Date(json));
+      return;
     case 'R':
-      return parseRegExp(json);
+      assign(parseRegExp(json));
+      return;
     case 'E': {
       if (!Array.isArray(json)) throw invalid('Error tag on a non-array value');
       const err = new Error(String(json[1] ?? ''));
       err.name = String(json[0] ?? 'Error');
       if (typeof json[2] === 'string') err.stack = json[2];
-      return err;
+      assign(err);
+      return;
     }
     case 'U':
-      return undefined;
+      assign(undefined);
+      return;
     case 'S':
       if (!Array.isArray(json)) throw invalid('Set tag on a non-array value');
-      return new Set(json);
-    case 'M':
+      assign(new Set(json));
+      return;
+    case 'M': {
       if (json === null || typeof json !== 'object' || Array.isArray(json)) throw invalid('Map tag on a non-object value');
-      return opened(ctx, json as Record<string, unknown>, Object.keys(json), null, new Map<string, unknown>());
+      const map = new Map<string, unknown>();
+      assign(map);
+      decodeEntries(json as Record<string, unknown>, ctx, (k, v) => map.set(k, v));
+      return;
+    }
     case 'P':
       if (typeof json !== 'string') throw invalid('pointer tag on a non-string value');
-      return LATER;
+      ctx.pending.push(() => assign(resolvePath(ctx.root, json)));
+      return;
     default:
       if (tag.startsWith('[') && tag.endsWith(']')) {
         if (!Array.isArray(json)) throw invalid('array tag on a non-array value');
-        return opened(ctx, json, null, parseArrayTag(tag), new Array<unknown>(json.length));
+        const tags = parseArrayTag(tag);
+        const out: unknown[] = new Array(json.length);
+        assign(out);
+        json.forEach((item, i) => decodeTagged(item, tags[i] ?? '', ctx, (v) => (out[i] = v)));
+        return;
       }
       throw invalid(`unknown JSS tag "${tag}"`);
   }
 }
 
-/**
- * Fills the queued containers depth first, in text order: the order of the recursive walk it replaces,
- * so fields land in the same order and pointers resolve in the same order.
- */
-function fill(ctx: DecodeContext): void {
-  const frames = ctx.frames;
-  while (frames.length > 0) {
-    const f = frames[frames.length - 1]!;
-    const i = f.next++;
-    let json: unknown;
-    let put: (v: unknown) => void;
-    if (f.keys !== null) {
-      if (i >= f.keys.length) {
-        frames.pop();
-        continue;
-      }
-      const rawKey = f.keys[i]!;
-      const [key, tag] = splitTaggedKey(rawKey);
-      const into = f.into as Record<string, unknown> | Map<string, unknown>;
-      json = (f.json as Record<string, unknown>)[rawKey];
-      const v = decodeTagged(json, tag, ctx);
-      if (v !== LATER) {
-        if (into instanceof Map) into.set(key, v);
-        else setField(into, key, v);
-        continue;
-      }
-      put = into instanceof Map ? (w) => into.set(key, w) : (w) => setField(into, key, w);
-    } else {
-      const items = f.json as unknown[];
-      if (i >= items.length) {
-        frames.pop();
-        continue;
-      }
-      json = items[i];
-      const out = f.into as unknown[];
-      const v = decodeTagged(json, f.tags?.[i] ?? '', ctx);
-      if (v !== LATER) {
-        out[i] = v;
-        continue;
-      }
-      put = (w) => (out[i] = w);
-    }
-    const path = json as string;
-    ctx.pending.push(() => put(resolvePath(ctx.root, path)));
+function decodeEntries(obj: Record<string, unknown>, ctx: DecodeContext, set: (key: string, v: unknown) => void): void {
+  for (const rawKey of Object.keys(obj)) {
+    const [key, tag] = splitTaggedKey(rawKey);
+    decodeTagged(obj[rawKey], tag, ctx, (v) => set(key, v));
   }
 }
 
-/** Decodes an already parsed JSS value (JSON.parse's output) into values (Dates, Sets, Maps... restored). */
-export function decodeParsedJss<T = unknown>(json: unknown): T {
-  const ctx: DecodeContext = { root: undefined, pending: [], frames: [] };
-  const root = decodeTagged(json, '', ctx);
-  fill(ctx);
-  ctx.root = root;
-  for (const resolve of ctx.pending) resolve();
-  return root as T;
+function decodePlain(json: unknown, ctx: DecodeContext): unknown {
+  if (json === null || typeof json !== 'object') return json;
+  if (Array.isArray(json)) {
+    const out: unknown[] = [];
+    for (const item of json) out.push(decodePlain(item, ctx));
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  decodeEntries(json as Record<string, unknown>, ctx, (k, v) => setField(out, k, v));
+  return out;
 }
 
 /** Parses JSS text into values (Dates, Sets, Maps... restored). Throws JSS_INVALID on bad input. */
@@ -344,7 +293,11 @@ export function decodeJss<T = unknown>(text: string): T {
       cause: err,
     });
   }
-  return decodeParsedJss<T>(json);
+  const ctx: DecodeContext = { root: undefined, pending: [] };
+  const root = decodePlain(json, ctx);
+  ctx.root = root;
+  for (const resolve of ctx.pending) resolve();
+  return root as T;
 }
 
 export type { Json };
