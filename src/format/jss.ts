@@ -293,6 +293,11 @@ export function decodeJss<T = unknown>(text: string): T {
       cause: err,
     });
   }
+  return decodeParsedJss<T>(json);
+}
+
+/** Decodes a value JSON.parse already gave (a part of a larger text: its pointers resolve from this value as the root). */
+export function decodeParsedJss<T = unknown>(json: unknown): T {
   const ctx: DecodeContext = { root: undefined, pending: [] };
   const root = decodePlain(json, ctx);
   ctx.root = root;

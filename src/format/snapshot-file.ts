@@ -1,7 +1,7 @@
 /** snapshot.jss: `{ version, walLine, timestamp, documents, collections }`, plain or encrypted. */
 import { BriError, ErrorCodes } from '../errors.js';
 import { decryptText, encryptText, looksEncrypted, type EncryptionKey } from './encryption.js';
-import { decodeJss, encodeJss, encodeProperty } from './jss.js';
+import { decodeJss, decodeParsedJss, encodeJss, encodeProperty } from './jss.js';
 import { isCanonicalJssObject } from './jss-canonical.js';
 import type { DbState, StateEntries } from './state.js';
 
@@ -39,14 +39,16 @@ export function decodeSnapshot(text: string, key?: EncryptionKey): SnapshotFile 
     }
     plain = decryptText(key, text);
   }
-  // The native parser first: each document's stored form is then its JSON text as written
-  // (what encodeJss gives back for a document decoded from it), unless a pointer ties it
-  // to another part of the file; anything else takes the JSS decoder (fastDocuments: null).
+  // The native parser first (it reads any depth): each document's stored form is then its JSON
+  // text as written (what encodeJss gives back for a document decoded from it), unless a pointer
+  // ties it to another part of the file: only such documents take the JSS decoder, whose walk
+  // recurses, so a deep document beside `<!-- P... -->` text costs nothing. Anything else (a tagged
+  // top-level field, a Map document) takes the JSS decoder whole (fastDocuments: null).
   let raw: unknown;
   let fast: Map<string, string> | null = null;
   try {
-    const parsed = noPointerTags(plain) ? (JSON.parse(plain) as unknown) : null;
-    fast = parsed === null ? null : fastDocuments(parsed);
+    const parsed = JSON.parse(plain) as unknown;
+    fast = fastDocuments(parsed, !noPointerTags(plain));
     raw = fast !== null ? parsed : decodeJss(plain);
   } catch (err) {
     throw corrupted((err as Error).message, err);
@@ -105,7 +107,7 @@ function noPointerTags(text: string): boolean {
  * decoder: a tagged key among the top-level fields, documents or collections (a document or a
  * collection that is itself a Map, Set, ...), or a document that is neither object nor string.
  */
-function fastDocuments(parsed: unknown): Map<string, string> | null {
+function fastDocuments(parsed: unknown, mayPoint: boolean): Map<string, string> | null {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const o = parsed as Record<string, unknown>;
   for (const k of Object.keys(o)) if (k.includes('<!') && k !== 'timestamp<!D>') return null;
@@ -115,16 +117,51 @@ function fastDocuments(parsed: unknown): Map<string, string> | null {
   if (typeof cols !== 'object' || cols === null || Array.isArray(cols)) return null;
   for (const k of Object.keys(cols)) if (k.includes('<!')) return null;
   const out = new Map<string, string>();
+  let pointing: Record<string, object> | null = null;
   const all = docs as Record<string, unknown>;
   // (No entry arrays: a snapshot can hold millions of documents.)
   for (const k in all) {
     const v = all[k];
     if (k.includes('<!')) return null;
     if (typeof v === 'string') out.set(k, v);
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.set(k, JSON.stringify(v));
-    else return null;
+    else if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+    else if (mayPoint && holdsPointer(v)) {
+      (pointing ??= Object.create(null) as Record<string, object>)[k] = v; // (no prototype: a `__proto__` key is a key)
+      out.set(k, ''); // its place in the order; its stored form below
+    } else out.set(k, JSON.stringify(v));
+  }
+  if (pointing !== null) {
+    // Decoded on their own, under the path they have in the file (`documents/<key>/...`, where
+    // BRI's pointers lead): a pointer leading anywhere else takes the whole-file decoder.
+    let decoded: Record<string, object>;
+    try {
+      decoded = decodeParsedJss<{ documents: Record<string, object> }>({ documents: pointing }).documents;
+    } catch {
+      return null;
+    }
+    for (const k of Object.keys(pointing)) out.set(k, encodeJss(decoded[k]!));
   }
   return out;
+}
+
+/** Whether a natively parsed document has a key tagged with a pointer (`a<!P>`, `list<![,P]>`) at any depth, walked without recursion. */
+function holdsPointer(doc: object): boolean {
+  const todo: unknown[] = [doc];
+  while (todo.length > 0) {
+    const node = todo.pop();
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') todo.push(item);
+      continue;
+    }
+    for (const key in node) {
+      const at = key.charCodeAt(key.length - 1) === 0x3e /* > */ ? key.lastIndexOf('<!') : -1;
+      if (at >= 0 && key.indexOf('P', at + 2) >= 0) return true;
+      const value = (node as Record<string, unknown>)[key];
+      if (value !== null && typeof value === 'object') todo.push(value);
+    }
+  }
+  return false;
 }
 
 /**
@@ -136,6 +173,7 @@ function fastDocuments(parsed: unknown): Map<string, string> | null {
  * or cyclic object could not be written as it is: such a document stays its string too.
  */
 function documentValue(key: string, stored: string): unknown {
+  if (stored.includes('<!') && !nestedAtMost(stored, MAX_EMBEDDED_DEPTH)) return stored;
   let decoded: unknown;
   try {
     decoded = decodeJss(stored);
@@ -144,6 +182,41 @@ function documentValue(key: string, stored: string): unknown {
     return stored;
   }
   return key.includes('/') && stored.includes('<!') ? stored : decoded;
+}
+
+/**
+ * The deepest a tagged document is written into a version-2 snapshot as an object; a deeper one is
+ * written as its stored string, which a reader keeps as it is. A reader decodes a document holding a
+ * pointer with the JSS decoder, which recurses a few frames per level: about 1,600 levels on Node 20's
+ * default stack from a shallow one, fewer from a deep one (an open, an archive's replay). Written at
+ * the writer's depth, a document between the two left a snapshot.jss no open could read. 512 levels
+ * leave that walk a wide margin, and are far beyond a document anyone stores. (A document with no tag
+ * is read by the native parser and stringify, at any depth.)
+ */
+export const MAX_EMBEDDED_DEPTH = 512;
+
+/** Whether the JSON text nests arrays and objects at most `max` deep, by a scan (strings skipped whole by indexOf). */
+function nestedAtMost(text: string, max: number): boolean {
+  if (text.length <= 2 * max) return true; // each level takes two characters at least
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // To the closing quote: the next one not escaped (after an even run of backslashes).
+      let j = i;
+      for (;;) {
+        j = text.indexOf('"', j + 1);
+        if (j < 0) return true; // not JSON: the decode answers for it
+        let k = j - 1;
+        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return true;
 }
 
 /**
