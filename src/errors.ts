@@ -148,6 +148,16 @@ function faultPath(err: unknown, where?: string): string | undefined {
 }
 
 /**
+ * A path (or any word) as it must be typed in a shell command a hint suggests: as it is when it holds only
+ * characters no shell reads specially, else single-quoted (a space, a `$(...)`, a quote in a legal directory
+ * name would split the pasted command or run something).
+ */
+export function shellArg(word: string): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
  * What to do about a failed system call (a full disk, a permission, a missing folder), when it is one.
  * `where`: the path the caller was working on, said when the error names none (a failed write()).
  */

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { decryptText, looksEncrypted, type EncryptionKey } from '../format/encryption.js';
 import { COLD_DIR } from './layout.js';
 import { snapshotIsEncrypted } from './snapshot-store.js';
-import { BriError, ErrorCodes, isBriError } from '../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg } from '../errors.js';
 import { clearName } from './durable-fs.js';
 
 export interface ColdDocument {
@@ -124,11 +124,12 @@ export async function readColdTier(dataDir: string, key?: EncryptionKey, snapsho
 
 async function coldLinkRefused(dataDir: string, rel: string, count: number): Promise<BriError> {
   const abs = path.join(dataDir, rel);
+  const q = shellArg(abs);
   const target = await fsp.readlink(abs).catch(() => '?');
   const folder = rel.split('/').length === 2;
   const more = count > 1 ? ` (and ${count - 1} more link(s) in cold/)` : '';
   return new BriError(ErrorCodes.SNAPSHOT_CORRUPTED, `cold ${folder ? 'folder' : 'document'} ${rel} is a symbolic link to ${target}${more}: BRI writes the cold tier as plain ${folder ? 'folders' : 'files'}, and the store does not follow a link it did not make (it may lead out of the data directory)`, {
-    hint: `If what it points to is that ${folder ? 'type folder' : 'document'}, put a copy in its place (${folder ? `t="$(readlink -f '${abs}')" && rm '${abs}' && cp -R "$t" '${abs}'` : `cp --remove-destination "$(readlink -f '${abs}')" '${abs}'`}); else remove the link. Then \`bri data verify\` checks the cold tier again.`,
+    hint: `If what it points to is that ${folder ? 'type folder' : 'document'}, put a copy in its place (${folder ? `t="$(readlink -f ${q})" && rm ${q} && cp -R "$t" ${q}` : `cp --remove-destination "$(readlink -f ${q})" ${q}`}); else remove the link. Then \`bri data verify\` checks the cold tier again.`,
     details: { file: rel, target, reason: 'cold-link' },
   });
 }

@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { readRegularFile } from '../../store/files/regular-file.js';
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, shellArg } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { readArchiveState, recordedArchiveDir, sameDirectory, type ArchiveState } from '../../store/archive-state.js';
@@ -148,8 +148,8 @@ function ownArchiveDirFor(dataDir: string, refused: string): string {
 
 function ownArchiveDirHint(dataDir: string, archiveDir: string, own: string): string {
   return (
-    `Give this data directory an archive directory of its own: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${own}\` (and archive.localDir: ${own} in its --config); its chain goes on there, ` +
-    `and anything it archived in ${archiveDir} before stays there to restore from (-a ${archiveDir}). A remote may be shared.`
+    `Give this data directory an archive directory of its own: \`bri archive create -d ${shellArg(path.resolve(dataDir))} --archive-dir ${shellArg(own)}\` (and archive.localDir: ${own} in its --config); its chain goes on there, ` +
+    `and anything it archived in ${archiveDir} before stays there to restore from (-a ${shellArg(archiveDir)}). A remote may be shared.`
   );
 }
 
@@ -166,7 +166,7 @@ const ACT_HARM: Record<ArchivesAct, string> = {
 /** What to do instead: archive into a directory of its own (the create), or run the command for the database they are. */
 function actHint(act: ArchivesAct | undefined, owner: ArchiveDirOwner, archiveDir: string, dataDir: string, own: string): string {
   if (act === undefined) return ownArchiveDirHint(dataDir, archiveDir, own);
-  return `Run it for the database whose archives these are (\`bri archive ${act} -d ${owner.dataDir} -a ${archiveDir}\`, with its --config); ${path.resolve(dataDir)}'s own archives are in its archive directory (${own}, or archive.localDir in its --config).`;
+  return `Run it for the database whose archives these are (\`bri archive ${act} -d ${shellArg(owner.dataDir)} -a ${shellArg(archiveDir)}\`, with its --config); ${path.resolve(dataDir)}'s own archives are in its archive directory (${own}, or archive.localDir in its --config).`;
 }
 
 function anotherDatabase(owner: ArchiveDirOwner, archiveDir: string, dataDir: string, instanceId: string, act?: ArchivesAct): BriError {

@@ -9,7 +9,7 @@
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
 import { fileIdentity, isColdObject } from '../../remote/index.js';
 import { LOCAL_REMOTE_MARKER } from '../../remote/local.js';
 import { readArchiveState } from '../../store/archive-state.js';
@@ -172,7 +172,7 @@ async function unmountedLocalRemote(remote: RemoteSource, records: Map<string, C
   return new BriError(ErrorCodes.REMOTE_NOT_FOUND, `${remote.name}: ${dir} holds none of the ${before.length} archive ${before.length === 1 ? 'copy' : 'copies'} this machine confirmed there (${before[0]!.archiveId}${before.length > 1 ? ', ...' : ''}): is its disk or share not mounted?`, {
     hint:
       `Mount it at ${d.path} and run the command again: until then no copy there counts, and anything written there goes to this machine's disk under the mount point. ` +
-      `If its copies were deleted on purpose, remove their upload records (${path.join(archiveDir, COPIES_DIR, `*.${remote.name}.json`)}), then \`bri archive upload\`.`,
+      `If its copies were deleted on purpose, remove their upload records (${shellArg(path.join(archiveDir, COPIES_DIR))}/*.${remote.name}.json), then \`bri archive upload\`.`,
     details: { provider: 'local', source: remote.name, path: dir, missing: 'directory', notMounted: true, confirmedThere: before.length, retryable: false },
   });
 }

@@ -4,7 +4,7 @@
  * copy through a temporary download (archive verify, restore verify).
  */
 import * as fsp from 'node:fs/promises';
-import { asBriError, BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, shellArg } from '../../errors.js';
 import * as path from 'node:path';
 import { commitFile, fsyncDir, makeDirs } from '../../store/durable-fs.js';
 import { readAllCopyRecords, removeCopyRecord } from './records.js';
@@ -195,7 +195,7 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
 function mendFirst(id: string, remaining: readonly ArchiveCopy[], archiveDir: string): string {
   if (remaining.some((c) => c.source === LOCAL_SOURCE)) return `Repair the local copy first (\`bri archive repair ${id} --in-place\`, or download a whole one over it)`;
   const from = remaining[0]!.source;
-  return `Put a whole copy in the archive directory first (\`bri archive download ${id} ${path.join(archiveDir, `${id}.bri`)} --source ${from}\` repairs ${from}'s on the way)`;
+  return `Put a whole copy in the archive directory first (\`bri archive download ${id} ${shellArg(path.join(archiveDir, `${id}.bri`))} --source ${from}\` repairs ${from}'s on the way)`;
 }
 
 /** Deleting the last copy of lines a later archive does not hold: no archive has them now, and WAL cleanup stops before them. */

@@ -8,7 +8,7 @@
  * databases: the first to archive keeps the id, the other is told its archives would mix with another
  * database's, and never to restore from them.
  */
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, shellArg } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ArchiveState } from '../../store/archive-state.js';
 import * as fsp from 'node:fs/promises';
@@ -98,7 +98,7 @@ export function copyOfOwnerError(instanceId: string, archiveDir: string, ownerDi
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `another directory archives this instance (${instanceId}): ${ownerDir} makes its archives in ${archiveDir}, and ${dataDir} is a copy of it archiving the same instance there`, {
     hint:
       `Two copies of one database write archives of one instance (a copy made with cp?). Keep one: to keep this one as a database of its own, stop it, move bri-archive.json aside and archive it as a new instance in an archive directory of its own ` +
-      `(\`bri archive create -d ${dataDir} --archive-dir ${ownArchiveDir}\`); to drop this copy's changes, restore it from the archives (\`bri restore latest -d ${dataDir} -a ${archiveDir}\`) and archive only one of the two. ` +
+      `(\`bri archive create -d ${shellArg(dataDir)} --archive-dir ${shellArg(ownArchiveDir)}\`); to drop this copy's changes, restore it from the archives (\`bri restore latest -d ${shellArg(dataDir)} -a ${shellArg(archiveDir)}\`) and archive only one of the two. ` +
       `If ${ownerDir} is no longer used (this directory replaces it), move it away: the archive directory then follows this one.`,
     details: { instanceId, archiveDir, owner: ownerDir, dataDir, ownArchiveDir },
   });

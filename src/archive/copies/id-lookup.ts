@@ -9,7 +9,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
 import { downloadRanged, isColdObject } from '../../remote/index.js';
 import { commitFile, makeDirs } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
@@ -81,7 +81,7 @@ export function noLocalFile(id: string, file: string, elsewhere: CatalogArchive 
   const on = elsewhere.copies.map((c) => c.source);
   const from = on.find((s) => s !== LOCAL_SOURCE) ?? on[0]!;
   return new BriError(ErrorCodes.USAGE, `archive ${id} has no file in the archive directory to repair: its copies are on ${on.join(', ')}`, {
-    hint: `\`bri archive download ${id} ${path.dirname(file)}${path.sep} --source ${from}\` fetches the copy on ${from} into the archive directory, repairing it with its PAR2 data on the way (\`bri archive verify ${id}\` says first whether it needs it).`,
+    hint: `\`bri archive download ${id} ${shellArg(path.dirname(file) + path.sep)} --source ${from}\` fetches the copy on ${from} into the archive directory, repairing it with its PAR2 data on the way (\`bri archive verify ${id}\` says first whether it needs it).`,
     details: { archiveId: id, file, sources: on },
   });
 }

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRegularFile } from '../../store/files/regular-file.js';
-import { BriError, ErrorCodes, isBriError } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { Manifest } from '../../format/manifest.js';
 import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
@@ -110,7 +110,7 @@ export async function assertArchiveDirOf(state: ArchiveState, dataDir: string, a
   // Asked at the path it recorded itself at: the owner file names that one, not the path of a bind mount.
   if (await ownedByAnother(recorded, state.archivedFrom ?? dataDir, state.instanceId)) return;
   throw new BriError(ErrorCodes.USAGE, `this data directory's archives are made in ${recorded}, not ${path.resolve(archiveDir)}: an archive here would start a second chain of the same instance`, {
-    hint: `Give --archive-dir ${recorded}: \`bri archive create -d ${path.resolve(dataDir)} --archive-dir ${recorded}\` (or archive.localDir: ${recorded} in --config); if the archives moved, point at where they are now.`,
+    hint: `Give --archive-dir ${shellArg(recorded)}: \`bri archive create -d ${shellArg(path.resolve(dataDir))} --archive-dir ${shellArg(recorded)}\` (or archive.localDir: ${recorded} in --config); if the archives moved, point at where they are now.`,
     details: { recorded, given: path.resolve(archiveDir) },
   });
 }

@@ -5,7 +5,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isHostFault } from '../../errors.js';
+import { BriError, ErrorCodes, isHostFault, shellArg } from '../../errors.js';
 import { isRegularFile } from '../../store/files/regular-file.js';
 import { isColdObject } from '../../remote/index.js';
 import { scanArchiveDir, type LocalArchive } from '../copies/local-catalog.js';
@@ -83,7 +83,7 @@ export function noteDamagedLocalCopies<L extends Pick<MergedListing, 'archives' 
       warnings.push(`the local copy of archive ${id}, ${u.location}, cannot be read (${u.error.code}: ${u.error.message}); ${used}${u.error.hint ? `: ${u.error.hint}` : ''}`);
       continue;
     }
-    warnings.push(`the local copy of archive ${id}, ${u.location}, is damaged (${u.error.code}: ${u.error.message}); ${used}: mend the local copy with \`bri archive repair ${u.location} --in-place\` (its recovery data), or replace it with the good copy: \`bri archive download ${id} ${u.location} --force\``);
+    warnings.push(`the local copy of archive ${id}, ${u.location}, is damaged (${u.error.code}: ${u.error.message}); ${used}: mend the local copy with \`bri archive repair ${shellArg(u.location)} --in-place\` (its recovery data), or replace it with the good copy: \`bri archive download ${id} ${shellArg(u.location)} --force\``);
   }
   return { ...listing, unreadable: listing.unreadable.filter((u) => !damaged.includes(u)) };
 }

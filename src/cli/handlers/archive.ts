@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { openOfflineArchive, type ArchiveApi, type CopyStatus, type CreatedAndStored, type ThawStatus } from '../../archive/offline.js';
 import { EXIT_OK, exitCodeFor, outcomeExitCode } from '../exit-codes.js';
-import { BriError, ErrorCodes, isBriError, type ErrorCode } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg, type ErrorCode } from '../../errors.js';
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine, printWarning } from '../output.js';
@@ -34,11 +34,11 @@ const only = (source: string | undefined) => (source !== undefined ? { source } 
 async function repairCommand(api: ArchiveApi, target: string, file: string | null): Promise<string> {
   const entry = target.includes('/') || target.endsWith('.bri') ? null : await api.get(target).catch(() => null);
   const remote = entry?.copies.find((c) => c.location === file && c.source !== 'local');
-  if (!entry || !remote) return `bri archive repair ${target} --in-place`;
+  if (!entry || !remote) return `bri archive repair ${shellArg(target)} --in-place`;
   const s = remote.source;
-  const replace = `bri archive delete ${target} --source ${s}, then bri archive upload ${target} --source ${s}`;
+  const replace = `bri archive delete ${shellArg(target)} --source ${s}, then bri archive upload ${shellArg(target)} --source ${s}`;
   if (entry.copies.some((c) => c.source === 'local')) return `replace the copy on ${s} with the local one: ${replace}`;
-  return `bri archive download ${target} ${path.join(api.archiveDir, `${target}.bri`)} --source ${s} (repairs it on the way), then ${replace}`;
+  return `bri archive download ${shellArg(target)} ${shellArg(path.join(api.archiveDir, `${target}.bri`))} --source ${s} (repairs it on the way), then ${replace}`;
 }
 
 /**
@@ -48,7 +48,7 @@ async function repairCommand(api: ArchiveApi, target: string, file: string | nul
 function replaceFrom(archiveDir: string, id: string, failed: readonly string[], whole: string): string {
   const remotes = failed.filter((s) => s !== 'local');
   const again = remotes.flatMap((s) => [`bri archive delete ${id} --source ${s}`, `bri archive upload ${id} --source ${s}`]);
-  return [`bri archive download ${id} ${path.join(archiveDir, `${id}.bri`)} --source ${whole}`, ...again].join(', then ');
+  return [`bri archive download ${id} ${shellArg(path.join(archiveDir, `${id}.bri`))} --source ${whole}`, ...again].join(', then ');
 }
 
 /** What a verify answers of failed copies whose archive a later source holds whole: not lost, and how to mend them. */
