@@ -7,11 +7,9 @@
  */
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
-import { parseWalLine } from '../../format/wal-line.js';
 import type { ArchiveTip } from '../../store/archive-state.js';
 import { ARCHIVE_STATE_FILE } from '../../store/layout.js';
-import type { SegmentSpan } from '../../store/wal/wal-spans.js';
-import { readSegmentLines } from '../../store/wal/wal-reader.js';
+import { findLineCarrying, type SegmentSpan } from '../../store/wal/wal-spans.js';
 
 /**
  * Tips read from an archive's own manifest (the state file's record vouched for by it): their numbers are the
@@ -37,25 +35,10 @@ export function warnStateDisagrees(recorded: ArchiveTip, manifest: ArchiveTip): 
   );
 }
 
-/**
- * The local number of the line on disk that is the tip's last line (its pointer and its time), or null. With
- * `untilPastTip`, the scan stops at the first line written after the tip's time (lines after the tip are
- * written after it): when the tip's line was cleaned out of wal/, one line is read.
- */
+/** The local number of the line on disk that is the tip's last line (its pointer and its time), or null; `untilPastTip`: see findLineCarrying's stopAfter. */
 export async function findTipLine(spans: readonly SegmentSpan[], tip: ArchiveTip, untilPastTip: boolean): Promise<{ local: number; segment: string } | null> {
   if (tip.endLine === 0) return null;
-  for (const seg of spans) {
-    if (seg.lastLine < seg.firstLine) continue;
-    for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
-      for (const line of batch) {
-        const parsed = parseWalLine(line.text);
-        if (parsed === null) continue;
-        if (parsed.pointer === tip.lastPointer && parsed.timestamp === tip.endTimestamp) return { local: line.lineNo, segment: seg.name };
-        if (untilPastTip && parsed.timestamp > tip.endTimestamp) return null;
-      }
-    }
-  }
-  return null;
+  return findLineCarrying(spans, tip.lastPointer, { timestamp: tip.endTimestamp, ...(untilPastTip ? { stopAfter: tip.endTimestamp } : {}) });
 }
 
 /**

@@ -9,11 +9,10 @@
 import * as path from 'node:path';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import { parseWalLine } from '../../format/wal-line.js';
 import { ARCHIVE_STATE_FILE, type ArchiveState } from '../../store/archive-state.js';
 import { ChainVerifier } from '../../store/wal/chain.js';
 import { readSegmentLines } from '../../store/wal/wal-reader.js';
-import { lineAt, segmentSpans, type SegmentSpan } from '../../store/wal/wal-spans.js';
+import { findLineCarrying, lineAt, segmentSpans, type SegmentSpan } from '../../store/wal/wal-spans.js';
 
 /**
  * Throws ARCHIVE_ERROR naming bri-archive.json unless the WAL on disk is where the state says it is, checked
@@ -62,17 +61,6 @@ async function firstLine(spans: readonly SegmentSpan[]) {
   return null;
 }
 
-/** The local line that carries `pointer` (the first such), or null: where the archive's last line really is. */
-async function localLineOf(spans: readonly SegmentSpan[], pointer: string): Promise<number | null> {
-  for (const seg of spans) {
-    if (seg.lastLine < seg.firstLine) continue;
-    for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
-      for (const l of batch) if (parseWalLine(l.text)?.pointer === pointer) return l.lineNo;
-    }
-  }
-  return null;
-}
-
 /**
  * The removedLines the WAL on disk has, told by the newest archive it still shows: its last line in wal/ (carrying
  * its last pointer), or its last line just removed (the first line on disk continues it). Null when none does.
@@ -80,7 +68,7 @@ async function localLineOf(spans: readonly SegmentSpan[], pointer: string): Prom
 async function removedLinesFound(spans: readonly SegmentSpan[], mine: readonly Manifest[]): Promise<number | null> {
   const first = await firstLine(spans);
   for (const m of mine) {
-    const at = await localLineOf(spans, m.chain.lastPointer);
+    const at = (await findLineCarrying(spans, m.chain.lastPointer))?.local ?? null;
     if (at !== null && m.timeRange.walLines.end >= at) return m.timeRange.walLines.end - at;
     const v = new ChainVerifier(m.chain.lastPointer);
     if (first !== null && v.push(first) && v.state.pointersChecked) return m.timeRange.walLines.end;

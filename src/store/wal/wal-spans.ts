@@ -39,3 +39,23 @@ export async function lineAt(spans: SegmentSpan[], local: number): Promise<{ poi
   return null;
 }
 
+
+/**
+ * The first line on disk carrying `pointer` (and, when given, written at `timestamp`), with its local number
+ * and segment, or null. `stopAfter`: the scan ends at the first line written after that time (lines after a
+ * line are written after it), so looking for a line that was cleaned out of wal/ reads one line.
+ */
+export async function findLineCarrying(spans: readonly SegmentSpan[], pointer: string, opts: { timestamp?: number; stopAfter?: number } = {}): Promise<{ local: number; segment: string } | null> {
+  for (const seg of spans) {
+    if (seg.lastLine < seg.firstLine) continue;
+    for await (const batch of readSegmentLines(seg.path, seg.name, seg.firstLine)) {
+      for (const line of batch) {
+        const parsed = parseWalLine(line.text);
+        if (parsed === null) continue;
+        if (parsed.pointer === pointer && (opts.timestamp === undefined || parsed.timestamp === opts.timestamp)) return { local: line.lineNo, segment: seg.name };
+        if (opts.stopAfter !== undefined && parsed.timestamp > opts.stopAfter) return null;
+      }
+    }
+  }
+  return null;
+}
