@@ -7,18 +7,10 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB, type BriDB } from '../../../src/db.js';
+import { outcome, until } from '../../support/settle.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-hook-deferred-');
-
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
-
-async function until(done: () => boolean, ms = 15_000): Promise<void> {
-  for (const end = Date.now() + ms; !done(); ) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('work a function hook schedules for after it returns', () => {
   it('a prune in setImmediate and a create in a timer set by afterArchive both run (not USAGE "inside the afterArchive hook")', async () => {

@@ -7,18 +7,10 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB, type BriDB } from '../../../src/db.js';
+import { outcome, until } from '../../support/settle.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-hook-stop-calls-');
-
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
-
-async function until(done: () => boolean, ms = 20_000): Promise<void> {
-  for (const end = Date.now() + ms; !done(); ) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('hook calls that would wait for the run the hook belongs to', () => {
   it('db.archive.stopTriggers() in a trigger run\'s afterArchive is USAGE at once; the run finishes without a hook error', async () => {

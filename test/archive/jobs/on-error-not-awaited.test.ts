@@ -7,18 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createDB, type BriDB } from '../../../src/db.js';
+import { outcome, until } from '../../support/settle.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-on-error-not-awaited-');
-
-const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: string; message?: string }) => `${e.code}: ${e.message}`);
-
-async function until(done: () => boolean, ms = 20_000): Promise<void> {
-  for (const end = Date.now() + ms; !done(); ) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('an onError hook nothing waits for', () => {
   it('an onError told of a continuous shipping failure (nothing waits for it) closes the database', async () => {
