@@ -5,12 +5,13 @@
  * one read and hashed; a remote one of the local copy's size, and its checksum
  * the archive's); a source that cannot be listed keeps every local copy it
  * might have been the other copy of, and a local copy past keepLocal stays
- * until every remote it belongs on holds a confirmed copy.
+ * until every remote it belongs on holds a confirmed copy (one its upload
+ * record still vouches for: not gone, nor written again since).
  */
 import { BriError, isBriError } from '../../errors.js';
 import { isColdObject } from '../../remote/index.js';
 import { someCopyWhole } from '../copies/whole-copy.js';
-import { isRecordedHere, readAllCopyRecords, type CopyRecord } from '../copies/records.js';
+import { isRecordedHere, readAllCopyRecords, recordedCopyProblem, type CopyRecord } from '../copies/records.js';
 import { remotesWanting } from '../copies/upload.js';
 import type { Manifest } from '../../format/manifest.js';
 import { removeCopy } from '../copies/copy-ops.js';
@@ -138,17 +139,25 @@ function oursOnly(listing: MergedListing, ownInstance: string | undefined, linea
 
 /**
  * The remotes (of those it belongs on) that hold no confirmed copy of an archive's local copy: none listed whole there
- * at the local copy's size, or no record of its upload to that place.
+ * at the local copy's size whose upload record still vouches for it. A record alone, or with the size, is not enough:
+ * a copy rewritten there since (other bytes, the same size) or gone is no copy, and the local one is what the next
+ * upload sends. Asked as `archive list` asks (the listing's `recorded`: `unvouched`, size and not written since it was
+ * confirmed, by the remote's clock) and as upload and isStoredEverywhere ask (a HEAD, `recordedCopyProblem`: the
+ * SHA-256 too, where the remote keeps one); a remote that does not answer holds nothing confirmed.
  */
-function lackingRemotes(archives: Array<{ manifest: Manifest; all: ArchiveCopy[] }>, records: Map<string, CopyRecord[]>, sources: ArchiveSources, now: Date): (archiveId: string) => string[] {
+function lackingRemotes(archives: Array<{ manifest: Manifest; all: ArchiveCopy[] }>, records: Map<string, CopyRecord[]>, sources: ArchiveSources, now: Date): (archiveId: string) => Promise<string[]> {
   const wanted = remotesWanting(archives.map((a) => a.manifest), sources, now);
-  return (archiveId) => {
+  return async (archiveId) => {
     const a = archives.find((x) => x.manifest.archiveId === archiveId)!;
     const local = a.all.find((c) => c.source === LOCAL_SOURCE);
-    const has = (r: RemoteSource) =>
-      a.all.some((c) => c.source === r.name && !c.damaged && c.bytes === local?.bytes) &&
-      (records.get(archiveId) ?? []).some((rec) => rec.source === r.name && rec.size === local?.bytes && isRecordedHere(rec, r));
-    return wanted(a.manifest).filter((r) => !has(r)).map((r) => r.name);
+    const has = async (r: RemoteSource) => {
+      const rec = (records.get(archiveId) ?? []).find((x) => x.source === r.name && x.size === local?.bytes && isRecordedHere(x, r));
+      if (!rec || !a.all.some((c) => c.source === r.name && c.recorded && !c.damaged && c.bytes === local?.bytes)) return false;
+      return (await recordedCopyProblem(r.store, rec).catch(() => 'no answer')) === null;
+    };
+    const lacking: string[] = [];
+    for (const r of wanted(a.manifest)) if (!(await has(r))) lacking.push(r.name);
+    return lacking;
   };
 }
 
@@ -178,9 +187,12 @@ export async function prune(listing: MergedListing, policy: RetentionPolicy, sou
   const lackingOf = lackingRemotes(archives, records, sources, opts.now ?? new Date());
   const held = new Map<CopyDecision, KeptCopy>();
   for (const d of plan.remove.filter(pastKeepLocal)) {
-    const lacking = lackingOf(d.archiveId);
-    if (down.size > 0) held.set(d, { ...d, reason: 'source-unreachable' });
-    else if (lacking.length > 0) held.set(d, { ...d, reason: 'not-on-every-remote', lacking });
+    if (down.size > 0) {
+      held.set(d, { ...d, reason: 'source-unreachable' });
+      continue;
+    }
+    const lacking = await lackingOf(d.archiveId);
+    if (lacking.length > 0) held.set(d, { ...d, reason: 'not-on-every-remote', lacking });
   }
   const remove = plan.remove.filter((d) => !held.has(d));
   // A copy that goes while others of its archive stay goes on their word: one of them must be whole (read, or asked), else none goes.

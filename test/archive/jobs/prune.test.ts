@@ -75,8 +75,11 @@ describe('pruning', () => {
       // The only whole copy of the first archive is the local one: it stays.
       expect(second.prune && 'removed' in second.prune ? second.prune.removed : second.prune).toEqual([]);
       expect(fs.existsSync(first.file)).toBe(true);
-      // The remote copy mended (as a repair or a new upload would): the local copy beyond keepLocal goes.
+      // The remote copy mended by hand: written after its upload was confirmed, its record no longer vouches for it (as
+      // `archive list` says), so the local copy stays until `archive upload` confirms that copy again; then it goes.
       await fsp.writeFile(remoteFile, good);
+      expect((await db.archive.prune({ dryRun: true })).kept).toContainEqual({ archiveId: first.archiveId, source: 'local', reason: 'not-on-every-remote', lacking: ['nas'] });
+      await db.archive.upload();
       const pruned = await db.archive.prune();
       expect(pruned.removed.map((d) => [d.archiveId, d.source])).toEqual([[first.archiveId, 'local']]);
       expect(fs.existsSync(first.file)).toBe(false);
