@@ -14,7 +14,7 @@ import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import type { Manifest } from '../../format/manifest.js';
 import { isEncryptedSnapshot } from '../../format/snapshot-file.js';
-import { SNAPSHOT_FILE } from '../../store/layout.js';
+import { listSegments, SNAPSHOT_FILE } from '../../store/layout.js';
 import { readSnapshot } from '../../store/snapshot-store.js';
 import { recover, snapshotPastWalEnd } from '../../store/recovery.js';
 import { coldFileOf, coldKeysOnDisk, listColdFiles } from '../../store/cold-tier.js';
@@ -170,6 +170,20 @@ async function snapshotStateExactFrom(dataDir: string, key: EncryptionKey | unde
 }
 
 /**
+ * Whether the data directory holds nothing: no WAL byte (no wal/ at all, or empty segments), no cold
+ * document, and no snapshot or one of the empty state at line 0 (a directory just made, or one BRI opened
+ * and never wrote to). Asked before a first archive: the answer is NOTHING_TO_ARCHIVE, as for an empty
+ * database, and nothing (bri-archive.json, the archive directory) is written for it. A snapshot that
+ * cannot be read here is not taken as empty: the create's own checks say what it is.
+ */
+export async function holdsNothing(dataDir: string, key: EncryptionKey | undefined): Promise<boolean> {
+  if ((await listSegments(dataDir)).some((s) => s.size > 0)) return false;
+  if ((await listColdFiles(dataDir)).length > 0) return false;
+  const snap = await readSnapshot(dataDir, key).catch(() => undefined);
+  return snap === null || (snap !== undefined && snap.walLine === 0 && snap.state.documents.size === 0 && snap.state.collections.size === 0);
+}
+
+/**
  * The earliest line from `from` on whose state can be built without the lines before it: a seed
  * kept for the instance, or the data directory's snapshot (from the last line writing a cold document,
  * when that is later). Throws ARCHIVE_ERROR when there is none.
@@ -181,8 +195,12 @@ export async function earliestBuildableLine(o: { dataDir: string; archiveDir: st
   const usable = candidates.filter((l) => l >= o.from && l <= o.endLine);
   if (usable.length === 0) {
     if (snap !== null && snap > o.endLine) throw snapshotPastWalEnd(snap - o.removedLines, o.endLine - o.removedLines);
-    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot find where the archive starts: no state can be built at or after line ${o.from}${snap === null ? ' (snapshot.jss is missing or unreadable)' : ` (the snapshot is at line ${snap})`}`, {
-      hint: 'Set BRI_ENCRYPTION_KEY for an encrypted directory, or restore the data directory from an archive.',
+    // The hint for what is wrong here: a key only when the snapshot is encrypted and none was given.
+    const raw = snap === null ? await readRegularFile(path.join(o.dataDir, SNAPSHOT_FILE), 'utf8').catch(() => null) : null;
+    const locked = raw !== null && isEncryptedSnapshot(raw) && o.key === undefined;
+    const why = snap !== null ? `the snapshot is at line ${snap}` : raw === null ? 'snapshot.jss is missing' : locked ? 'snapshot.jss is encrypted and no key was given' : 'snapshot.jss cannot be read';
+    throw new BriError(ErrorCodes.ARCHIVE_ERROR, `cannot find where the archive starts: no state can be built at or after line ${o.from} (${why})`, {
+      hint: locked ? 'Set BRI_ENCRYPTION_KEY to the key of this encrypted directory.' : 'The state before the first line in wal/ is in no file here: restore the data directory from an archive (`bri restore latest`).',
       details: { from: o.from },
     });
   }

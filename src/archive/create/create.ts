@@ -17,8 +17,8 @@ import { literalCopyOf, literalDocumentPiece } from '../../format/literal-state.
 import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, fsyncDir, makeDirs, makeOwnDir } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
-import { ARCHIVE_STATE_FILE, ensureArchiveState, sameDirectory, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
+import { ARCHIVE_STATE_FILE, ensureArchiveState, readArchiveState, sameDirectory, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
+import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, holdsNothing, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -122,6 +122,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
   const createdAt = now();
   const retention = checkCreateOptions(opts, createdAt);
   const archiveId = newArchiveId(createdAt);
+  // A directory that holds nothing and was never archived: answered as an empty database is, before anything is written to it.
+  if ((await readArchiveState(opts.dataDir)) === null && (await holdsNothing(opts.dataDir, opts.key))) throw nothingToArchive(0, null);
   const state = await ensureArchiveState(opts.dataDir);
   await assertArchiveDirOf(state, opts.dataDir, opts.archiveDir);
   await makeDirs(opts.archiveDir);
@@ -140,7 +142,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // The archive is complete through this instant: later lines are stamped after it.
     const sealedAt = sealed.sealedAt ?? beforeSeal;
     const spans = await segmentSpans(opts.dataDir);
-    const walComplete = spans[0]?.index === 0 && state.removedLines === 0;
+    // No segment at all (no wal/ yet) is a WAL complete from line 1 too: it holds none of its lines.
+    const walComplete = (spans.length === 0 || spans[0]!.index === 0) && state.removedLines === 0;
     const walEnd = sealed.endLocalLine + state.removedLines;
     const { tip } = chain;
     if (tip) await assertContinues({ tip, endLine: walEnd, spans, dataDir: opts.dataDir, removedLines: state.removedLines, ...(opts.key ? { key: opts.key } : {}) });
