@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { BriError } from '../errors.js';
 import type { BlobServiceClient, ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import {
-  normalizeStorePrefix,
+  storeNames,
   relativeKey,
   splitMetadata,
   validateKey,
@@ -134,7 +134,7 @@ class AzureRemote implements RemoteStore {
 
   constructor(opts: AzureRemoteOptions) {
     this.opts = opts;
-    this.prefix = normalizeStorePrefix(opts.prefix);
+    this.prefix = storeNames('azure', opts.prefix).prefix;
     this.blockSize = Math.min(MAX_BLOCK_BYTES, Math.max(64 * 1024, opts.blockSizeBytes ?? BLOCK_SIZE_BYTES));
     this.concurrency = Math.max(1, opts.concurrency ?? CONCURRENCY);
     this.pageSize = Math.min(5000, Math.max(1, opts.listPageSize ?? LIST_PAGE_SIZE));
@@ -188,7 +188,7 @@ class AzureRemote implements RemoteStore {
 
   async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
     const ctx = this.ctx('put', key, opts.signal);
-    const userMetadata = await preparePut(ctx, key, source, opts);
+    const userMetadata = await preparePut(ctx, key, source, opts, { provider: 'azure', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     const settings = { blockSize: this.blockSize, concurrency: this.concurrency, ...(this.opts.accessTier !== undefined ? { accessTier: this.opts.accessTier } : {}) };
@@ -202,7 +202,7 @@ class AzureRemote implements RemoteStore {
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
     const ctx = this.ctx('get', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'azure', prefix: this.prefix });
     validateRange(opts.range);
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
@@ -224,7 +224,7 @@ class AzureRemote implements RemoteStore {
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
     const ctx = this.ctx('head', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'azure', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     try {
@@ -275,7 +275,7 @@ class AzureRemote implements RemoteStore {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     const ctx = this.ctx('delete', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'azure', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     try {
@@ -301,7 +301,7 @@ class AzureRemote implements RemoteStore {
   /** A blob in the Archive tier is rehydrated to Hot (the archive status says when one is under way). */
   async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
     const ctx = this.ctx('thaw', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'azure', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { container } = await this.client();
     const blob = container.getBlobClient(this.prefix + key);

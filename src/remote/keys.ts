@@ -1,8 +1,9 @@
 /** Keys, prefixes and metadata: validated in one place for every provider. */
 import { BriError, ErrorCodes } from '../errors.js';
 import { setField } from '../format/jss.js';
+import type { ProviderName } from './remote.js';
 
-/** Longest key, in UTF-8 bytes, prefix included (S3's and GCS's limit). */
+/** Longest key, in UTF-8 bytes, prefix included (S3's and GCS's limit; see NAME_LIMITS for each provider's). */
 export const MAX_KEY_BYTES = 1024;
 /** Largest user metadata, keys plus values, in bytes (S3's limit for user metadata). */
 export const MAX_METADATA_BYTES = 2048;
@@ -33,16 +34,133 @@ function checkSegments(text: string, what: string): void {
   }
 }
 
+/** A store's provider and normalised prefix: what a key's full name is checked against. */
+export interface StoreNames {
+  provider: ProviderName;
+  prefix: string;
+  /** A local store's root directory. */
+  root?: string;
+}
+
 /**
  * Checks an object key (relative to the store's prefix): non-empty,
  * `/`-separated, no empty, `.` or `..` segment, no leading or trailing `/`,
- * no backslash or control character, at most MAX_KEY_BYTES. Throws USAGE.
+ * no backslash or control character, at most MAX_KEY_BYTES; with `store`,
+ * the prefix and the key together within the provider's NAME_LIMITS. Throws USAGE.
  */
-export function validateKey(key: string): string {
+export function validateKey(key: string, store?: StoreNames): string {
   if (typeof key !== 'string' || key === '') throw usage('an object key must be a non-empty string');
   checkSegments(key, 'key');
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw usage(`key is longer than ${MAX_KEY_BYTES} bytes`, { key: key.slice(0, 64) });
+  const problem = store === undefined ? null : nameProblem(store.provider, store.prefix, key, store.root);
+  if (problem !== null) throw usage(`key ${JSON.stringify(key.slice(0, 64))}: ${problem.message}`, { key: key.slice(0, 64), limit: problem.limit });
   return key;
+}
+
+/**
+ * The longest key bri writes below a store's prefix, in UTF-8 bytes: `archives/<archive id, up to 128>.bri` (141,
+ * archive/copies/sources.ts); `shipped/<instance id, up to 64>/<16 digits>-<16 digits>.wal.zst.age` is 118
+ * (archive/shipping/shipment.ts). A prefix is accepted only if this fits below it: a prefix that fits no archive
+ * would fail every upload, and the tool would say "the next create tries again" for ever.
+ */
+export const LONGEST_BRI_KEY_BYTES = 141;
+/** The most '/'-separated parts of a key bri writes (`shipped/<instance>/<lines>`). */
+export const MOST_BRI_KEY_SEGMENTS = 3;
+/** The local provider's sidecar (`.<name>` + this) and temp files (`<file>` + this + 12 hex digits). */
+export const LOCAL_SIDECAR_SUFFIX = '.bri-meta.json';
+export const LOCAL_TEMP_MARK = '.bri-tmp-';
+/** The most the local provider adds to a key's last part on disk: a sidecar's temp file, `.<name>.bri-meta.json.bri-tmp-<12 hex>`. */
+export const LOCAL_NAME_OVERHEAD_BYTES = 1 + LOCAL_SIDECAR_SUFFIX.length + LOCAL_TEMP_MARK.length + 12;
+
+/**
+ * What each provider takes as an object's full name (prefix + key). S3: keys up to 1024 bytes of UTF-8; GCS: object
+ * names up to 1024 bytes, none under `.well-known/acme-challenge/`; Azure: blob names up to 1024 characters and 254
+ * '/'-separated segments; local: file names up to 255 bytes (NAME_MAX of ext4, XFS, btrfs, APFS) and paths up to
+ * PATH_MAX (4096 bytes on Linux, 1024 on macOS, the final NUL included).
+ */
+export const NAME_LIMITS = {
+  s3: { max: 1024, unit: 'bytes', what: "S3's longest object key" },
+  gcs: { max: 1024, unit: 'bytes', what: "GCS's longest object name", reservedStart: '.well-known/acme-challenge/' },
+  azure: { max: 1024, unit: 'characters', what: "Azure's longest blob name", segments: 254 },
+  local: { nameMax: 255, pathMax: (process.platform === 'darwin' ? 1024 : 4096) - 1 },
+} as const;
+
+export interface NameProblem {
+  /** The setting at fault: `prefix`, or a local store's `path`. */
+  key: 'prefix' | 'path';
+  message: string;
+  limit: number;
+  /** The whole name is too long (not one of its parts). */
+  whole?: true;
+  /** What to change in the configuration. */
+  fix: string;
+}
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function longPart(s: string): string {
+  return JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s);
+}
+
+/**
+ * Why `prefix` + `key` cannot be an object's name in the provider, or null. `root` (local stores): the directory
+ * the prefix is under, whose own parts are checked too (named `path`).
+ */
+export function nameProblem(provider: ProviderName, prefix: string, key: string, root?: string): NameProblem | null {
+  const name = prefix + key;
+  if (provider === 'local') {
+    const { nameMax, pathMax } = NAME_LIMITS.local;
+    const parts: Array<['path' | 'prefix', string]> = [
+      ...(root ?? '').split(/[\/]/).map((p): ['path', string] => ['path', p]),
+      ...prefix.split('/').map((p): ['prefix', string] => ['prefix', p]),
+    ];
+    for (const [where, part] of parts) {
+      if (bytes(part) > nameMax) return { key: where, limit: nameMax, fix: `Shorten that part of the ${where} to at most ${nameMax} bytes.`, message: `the ${where}'s part ${longPart(part)} is ${bytes(part)} bytes; a file or directory name is at most ${nameMax} bytes (NAME_MAX)` };
+    }
+    const segments = key.split('/');
+    const last = segments.pop()!;
+    for (const part of segments) if (bytes(part) > nameMax) return { key: 'prefix', limit: nameMax, fix: 'Use shorter keys.', message: `the key's part ${longPart(part)} is ${bytes(part)} bytes; a directory name is at most ${nameMax} bytes (NAME_MAX)` };
+    if (bytes(last) + LOCAL_NAME_OVERHEAD_BYTES > nameMax) {
+      return { key: 'prefix', limit: nameMax - LOCAL_NAME_OVERHEAD_BYTES, fix: 'Use shorter keys.', message: `the key's last part is ${bytes(last)} bytes; a local store takes at most ${nameMax - LOCAL_NAME_OVERHEAD_BYTES} (NAME_MAX ${nameMax}, less its sidecar's ${LOCAL_NAME_OVERHEAD_BYTES})` };
+    }
+    const total = bytes(root ?? '') + 1 + bytes(name) + LOCAL_NAME_OVERHEAD_BYTES;
+    if (total > pathMax) {
+      // The prefix as configured has no final '/': one byte less than its normalised form.
+      const budget = prefix === '' ? pathMax - (total - bytes(root ?? '')) : pathMax - (total - bytes(prefix)) - 1;
+      return { key: prefix === '' ? 'path' : 'prefix', limit: pathMax, whole: true, fix: `Give a ${prefix === '' ? 'path' : 'prefix'} of at most ${Math.max(0, budget)} bytes.`, message: `its files' paths would be up to ${total} bytes; a path is at most ${pathMax} bytes (PATH_MAX)` };
+    }
+    return null;
+  }
+  const limit = NAME_LIMITS[provider];
+  const size = limit.unit === 'bytes' ? bytes(name) : name.length;
+  if (size > limit.max) return { key: 'prefix', limit: limit.max, whole: true, fix: `Give a prefix of at most ${Math.max(0, limit.max - (size - (limit.unit === 'bytes' ? bytes(prefix) : prefix.length)) - 1)} ${limit.unit}.`, message: `the object name would be ${size} ${limit.unit}; ${limit.what} is ${limit.max} ${limit.unit}` };
+  if ('segments' in limit && name.split('/').length > limit.segments) {
+    return { key: 'prefix', limit: limit.segments, fix: `Give a prefix of at most ${limit.segments - (name.split('/').length - (prefix.split('/').length - 1))} '/'-separated parts.`, message: `the object name would have ${name.split('/').length} '/'-separated parts; Azure takes at most ${limit.segments}` };
+  }
+  if ('reservedStart' in limit && name.startsWith(limit.reservedStart)) {
+    return { key: 'prefix', limit: 0, fix: `Give a prefix that does not start with ${limit.reservedStart}`, message: `GCS refuses object names starting with ${limit.reservedStart}` };
+  }
+  return null;
+}
+
+/**
+ * A store's normalised prefix (normalizeStorePrefix), refused (USAGE, `details.key` the setting at fault) when the
+ * longest key bri writes would not fit below it in the provider: every upload would fail.
+ */
+export function storeNames(provider: ProviderName, prefix: string | undefined, root?: string): StoreNames {
+  const normalized = normalizeStorePrefix(prefix);
+  const longest = ['archives', 'k'.repeat(LONGEST_BRI_KEY_BYTES - 'archives/'.length)].join('/');
+  const deepest = [...Array<string>(MOST_BRI_KEY_SEGMENTS - 1).fill('d'), 'k'].join('/');
+  // The longest key for the length limits, the deepest for Azure's count of parts.
+  const [long, deep] = [nameProblem(provider, normalized, longest, root), nameProblem(provider, normalized, deepest, root)];
+  const problem = long?.whole ? long : (deep ?? long);
+  if (problem !== null) {
+    const why = problem.whole ? `with the longest key bri writes below it (${LONGEST_BRI_KEY_BYTES} bytes, an archive's), ${problem.message}` : problem.message;
+    throw new BriError(ErrorCodes.USAGE, `${why}: no archive could be uploaded`, { hint: problem.fix, details: { key: problem.key, limit: problem.limit } });
+  }
+  return { provider, prefix: normalized, ...(root !== undefined ? { root } : {}) };
 }
 
 /**

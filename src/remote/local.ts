@@ -17,7 +17,7 @@ import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
 import { commitFile, fsyncDir, namingPath, pathExists, writeFileDurable } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
-import { compareKeys, normalizeStorePrefix, validateKey, validateListPrefix, validateRange } from './keys.js';
+import { compareKeys, LOCAL_SIDECAR_SUFFIX as SIDECAR_SUFFIX, LOCAL_TEMP_MARK as TEMP_MARK, storeNames, validateKey, validateListPrefix, validateRange } from './keys.js';
 import { checkSent, preparePut } from './put-check.js';
 import { cancelled, notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
 import type { CallOptions, GetOptions, LifecycleResult, ObjectHead, ObjectInfo, PutOptions, PutResult, PutSource, RemoteDescription, RemoteStore, ThawOptions, ThawOutcome } from './remote.js';
@@ -29,7 +29,6 @@ export interface LocalRemoteOptions {
   prefix?: string;
 }
 
-const SIDECAR_SUFFIX = '.bri-meta.json';
 /**
  * What the first put leaves in the store's directory, on the disk it writes to: the directory of a disk not mounted
  * (a NAS's mount point) lacks it, or holds one made after the copies this machine confirmed there (archive/copies/catalog.ts).
@@ -40,7 +39,6 @@ export const LOCAL_REMOTE_MARKER = '.bri-remote.json';
 export function fileIdentity(st: { dev: number; ino: number }): string {
   return `file:${st.dev}:${st.ino}`;
 }
-const TEMP_MARK = '.bri-tmp-';
 /**
  * A temp file of ours untouched for this long is a dead put's (killed mid-write: nothing renames
  * or removes it). A live put writes its temp file without pause and renames it moments later.
@@ -73,7 +71,7 @@ class LocalRemote implements RemoteStore {
 
   constructor(opts: LocalRemoteOptions) {
     this.root = path.resolve(opts.path);
-    this.prefix = normalizeStorePrefix(opts.prefix);
+    this.prefix = storeNames('local', opts.prefix, this.root).prefix;
   }
 
   private ctx(op: string, key?: string): RemoteErrorContext {
@@ -81,7 +79,7 @@ class LocalRemote implements RemoteStore {
   }
 
   private keyPath(key: string): string {
-    validateKey(key);
+    validateKey(key, { provider: 'local', prefix: this.prefix, root: this.root });
     const base = path.basename(key);
     if (isInternalName(base)) throw new BriError(ErrorCodes.USAGE, `key ${JSON.stringify(key)} has a name reserved by the local provider`, { details: { key } });
     return path.join(this.root, this.prefix, ...key.split('/'));

@@ -2,13 +2,13 @@
 import * as fsp from 'node:fs/promises';
 import { asBriError, type BriError } from '../errors.js';
 import type { Digests } from './hash-tap.js';
-import { validateKey, validateMetadata, validatePutOptions } from './keys.js';
+import { validateKey, validateMetadata, validatePutOptions, type StoreNames } from './keys.js';
 import { remoteFailure, type RemoteErrorContext } from './remote-errors.js';
 import type { PutOptions, PutSource } from './remote.js';
 
-/** Validates key and options and checks that the source file exists with the declared size. Returns the user metadata. */
-export async function preparePut(ctx: RemoteErrorContext, key: string, source: PutSource, opts: PutOptions): Promise<Record<string, string>> {
-  validateKey(key);
+/** Validates key (within the provider's limits below `store`'s prefix) and options and checks that the source file exists with the declared size. Returns the user metadata. */
+export async function preparePut(ctx: RemoteErrorContext, key: string, source: PutSource, opts: PutOptions, store?: StoreNames): Promise<Record<string, string>> {
+  validateKey(key, store);
   validatePutOptions(opts);
   const metadata = validateMetadata(opts.metadata);
   let size: number;

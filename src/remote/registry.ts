@@ -6,10 +6,11 @@
  * Creating a store loads no SDK: each provider imports its SDK on first use.
  */
 import { z } from 'zod';
-import { BriError, ErrorCodes } from '../errors.js';
+import * as path from 'node:path';
+import { BriError, ErrorCodes, isBriError } from '../errors.js';
 import { createAzureRemote } from './azure.js';
 import { createGcsRemote } from './gcs/gcs.js';
-import { normalizeStorePrefix } from './keys.js';
+import { storeNames } from './keys.js';
 import { createLocalRemote } from './local.js';
 import type { LifecycleRule, ProviderName, RemoteStore } from './remote.js';
 import { withRetry, type RetryOptions } from './retry.js';
@@ -202,12 +203,15 @@ export function parseRemoteConfig(input: unknown): RemoteConfig {
       details: { key, issues: r.error.issues.length },
     });
   }
+  // Every limit the provider puts on names, checked here once: a prefix no archive fits below fails every upload.
   try {
-    normalizeStorePrefix(r.data.prefix);
+    storeNames(r.data.provider, r.data.prefix, r.data.provider === 'local' ? path.resolve(r.data.path) : undefined);
   } catch (err) {
-    throw new BriError(ErrorCodes.CONFIG_INVALID, `remote.${r.data.provider}.prefix: ${(err as Error).message}`, {
-      hint: "a prefix is '/'-separated names without '.', '..' or empty parts",
-      details: { key: 'prefix' },
+    const key = isBriError(err) && err.details.key === 'path' ? 'path' : 'prefix';
+    const named = r.data.name !== undefined ? ` (remote '${r.data.name}')` : '';
+    throw new BriError(ErrorCodes.CONFIG_INVALID, `remote.${r.data.provider}.${key}${named}: ${(err as Error).message}`, {
+      hint: (isBriError(err) ? err.hint : undefined) ?? "a prefix is '/'-separated names without '.', '..' or empty parts",
+      details: { key, ...(isBriError(err) && err.details.limit !== undefined ? { limit: err.details.limit } : {}) },
     });
   }
   return r.data;

@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Bucket, CreateReadStreamOptions, File, Storage, StorageOptions } from '@google-cloud/storage';
 import { crc32cBytes } from '../crc32c.js';
 import {
-  normalizeStorePrefix,
+  storeNames,
   relativeKey,
   SHA256_METADATA_KEY,
   splitMetadata,
@@ -73,7 +73,7 @@ class GcsRemote implements RemoteStore {
 
   constructor(opts: GcsRemoteOptions) {
     this.opts = opts;
-    this.prefix = normalizeStorePrefix(opts.prefix);
+    this.prefix = storeNames('gcs', opts.prefix).prefix;
     this.threshold = opts.resumableThresholdBytes ?? RESUMABLE_THRESHOLD_BYTES;
     const chunk = opts.chunkSizeBytes ?? CHUNK_SIZE_BYTES;
     this.chunkSize = Math.max(CHUNK_GRANULARITY_BYTES, Math.ceil(chunk / CHUNK_GRANULARITY_BYTES) * CHUNK_GRANULARITY_BYTES);
@@ -115,7 +115,7 @@ class GcsRemote implements RemoteStore {
   }
 
   private async upload(key: string, source: PutSource, opts: PutOptions, ctx: RemoteErrorContext): Promise<PutResult> {
-    const userMetadata = await preparePut(ctx, key, source, opts);
+    const userMetadata = await preparePut(ctx, key, source, opts, { provider: 'gcs', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
     const file = bucket.file(this.prefix + key);
@@ -206,7 +206,7 @@ class GcsRemote implements RemoteStore {
 
   private async metadataOf(key: string, op: string, signal?: AbortSignal): Promise<{ file: File; meta: Record<string, unknown> }> {
     const ctx = this.ctx(op, key, signal);
-    validateKey(key);
+    validateKey(key, { provider: 'gcs', prefix: this.prefix });
     throwIfAborted(signal, ctx);
     const { bucket } = await this.client();
     const file = bucket.file(this.prefix + key);
@@ -222,7 +222,7 @@ class GcsRemote implements RemoteStore {
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
     const ctx = this.ctx('get', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'gcs', prefix: this.prefix });
     validateRange(opts.range);
     const { meta } = await this.metadataOf(key, 'get', opts.signal);
     const size = Number(meta.size);
@@ -307,7 +307,7 @@ class GcsRemote implements RemoteStore {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     const ctx = this.ctx('delete', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 'gcs', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { bucket } = await this.client();
     try {

@@ -22,7 +22,7 @@ import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { multipartDigest, type Digests } from '../hash-tap.js';
 import { resolveTimeouts } from '../timeouts.js';
 import {
-  normalizeStorePrefix,
+  storeNames,
   relativeKey,
   SHA256_METADATA_KEY,
   splitMetadata,
@@ -88,7 +88,7 @@ class S3Remote implements RemoteStore {
 
   constructor(opts: S3RemoteOptions) {
     this.opts = opts;
-    this.prefix = normalizeStorePrefix(opts.prefix);
+    this.prefix = storeNames('s3', opts.prefix).prefix;
     this.partSize = Math.max(MIN_PART_SIZE_BYTES, opts.partSizeBytes ?? PART_SIZE_BYTES);
     this.queueSize = Math.max(1, opts.queueSize ?? QUEUE_SIZE);
     this.threshold = opts.multipartThresholdBytes ?? this.partSize;
@@ -136,7 +136,7 @@ class S3Remote implements RemoteStore {
 
   async put(key: string, source: PutSource, opts: PutOptions): Promise<PutResult> {
     const ctx = this.ctx('put', key, opts.signal);
-    const userMetadata = await preparePut(ctx, key, source, opts);
+    const userMetadata = await preparePut(ctx, key, source, opts, { provider: 's3', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { s3, storage, client } = await this.client();
     const Bucket = this.opts.bucket;
@@ -254,7 +254,7 @@ class S3Remote implements RemoteStore {
 
   async get(key: string, opts: GetOptions = {}): Promise<Readable> {
     const ctx = this.ctx('get', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 's3', prefix: this.prefix });
     validateRange(opts.range);
     throwIfAborted(opts.signal, ctx);
     const { s3, client } = await this.client();
@@ -279,7 +279,7 @@ class S3Remote implements RemoteStore {
 
   async head(key: string, opts: CallOptions = {}): Promise<ObjectHead> {
     const ctx = this.ctx('head', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 's3', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { s3, client } = await this.client();
     try {
@@ -333,7 +333,7 @@ class S3Remote implements RemoteStore {
 
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     const ctx = this.ctx('delete', key, opts.signal);
-    validateKey(key);
+    validateKey(key, { provider: 's3', prefix: this.prefix });
     throwIfAborted(opts.signal, ctx);
     const { s3, client } = await this.client();
     try {
@@ -359,7 +359,7 @@ class S3Remote implements RemoteStore {
   }
 
   async thaw(key: string, opts: ThawOptions = {}): Promise<ThawOutcome> {
-    validateKey(key);
+    validateKey(key, { provider: 's3', prefix: this.prefix });
     return thawS3Object(await this.target('thaw', key, opts.signal), key, opts, () => this.head(key, opts));
   }
 
