@@ -83,7 +83,8 @@ export class ShippingControl {
   async waitsForArchive(): Promise<boolean> {
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state || !this.shipping) return false;
-    for (const r of this.ctx.sources.remotes) if ((await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r)) === null) return true;
+    // A remote that cannot say whether its archive copies are still the ones confirmed is not counted as waiting (its shipping fails and says so).
+    for (const r of this.ctx.sources.remotes) if ((await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r).catch(() => undefined)) === null) return true;
     return false;
   }
 
@@ -145,7 +146,8 @@ export class ShippingControl {
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state) return;
     for (const r of this.ctx.sources.remotes) {
-      const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r);
+      // A remote that cannot be asked whether its archive is still there keeps its shipments (the next run tries again).
+      const base = await shippingBase(this.ctx.dataDir, this.ctx.archiveDir, state.instanceId, r).catch(() => null);
       if (base && base.line > 0) await absorbShipments(r, state.instanceId, base.line, this.ctx.archiveDir).catch(() => undefined);
     }
   }

@@ -7,13 +7,13 @@
 import * as path from 'node:path';
 import { readArchiveState } from '../../store/archive-state.js';
 import { listLocalArchives } from '../copies/local-catalog.js';
-import { isRecordedHere, readAllCopyRecords } from '../copies/records.js';
+import { isRecordedHere, readAllCopyRecords, recordedCopyProblem, type CopyRecord } from '../copies/records.js';
 import type { Clock, WalGrowth } from '../jobs/scheduler.js';
 import { systemClock } from '../jobs/scheduler.js';
 import type { ArchiveSources, RemoteSource } from '../copies/sources.js';
 import { listSegments } from '../../store/layout.js';
 import { RemoteShipper, type ShippingBase, type ShippingEvent, type ShippingStatus } from './shipper.js';
-import { instancePrefix, parseShipmentKey } from './shipment.js';
+import { instancePrefix, parseShipmentKey, type ShipmentRef } from './shipment.js';
 import { WalTail } from './wal-tail.js';
 import { WalGate } from './wal-gate.js';
 import { sharedShipmentEncoder } from './shared-encoder.js';
@@ -48,34 +48,59 @@ export function shippingTmpDir(archiveDir: string, instanceId: string): string {
   return path.join(archiveDir, '.tmp', `shipping-${instanceId}`);
 }
 
-/** The newest archive of the instance confirmed on `remote` (end line and pointer), else line 0 of a WAL complete from line 1. */
+/**
+ * Whether the record of an archive's upload to `remote` still vouches for the object there now (a HEAD:
+ * `recordedCopyProblem`, the check upload and isStoredEverywhere make): a record alone only says what was
+ * confirmed once, and a copy deleted or rewritten since holds none of the lines. A remote that does not
+ * answer throws: nothing is taken as held on its word.
+ */
+function vouchedOn(remote: RemoteSource, records: Map<string, CopyRecord[]>): (archiveId: string) => Promise<boolean> {
+  const asked = new Map<string, Promise<boolean>>();
+  return (archiveId) => {
+    // A record counts where it was made: a remote re-pointed under the same name holds none of them.
+    const rec = records.get(archiveId)?.find((r) => r.source === remote.name && isRecordedHere(r, remote));
+    if (!rec) return Promise.resolve(false);
+    let answer = asked.get(archiveId);
+    if (!answer) asked.set(archiveId, (answer = recordedCopyProblem(remote.store, rec).then((p) => p === null)));
+    return answer;
+  };
+}
+
+/**
+ * The newest archive of the instance confirmed on `remote` and still there as confirmed (end line and pointer), else
+ * line 0 of a WAL complete from line 1. Throws when the remote cannot be asked.
+ */
 export async function shippingBase(dataDir: string, archiveDir: string, instanceId: string, remote: RemoteSource): Promise<ShippingBase | null> {
   const records = await readAllCopyRecords(archiveDir);
-  // A record counts where it was made: a remote re-pointed under the same name holds none of them.
-  const there = (archiveId: string) => records.get(archiveId)?.some((r) => r.source === remote.name && isRecordedHere(r, remote)) ?? false;
-  let best: ShippingBase | null = null;
+  const recorded = (archiveId: string) => records.get(archiveId)?.some((r) => r.source === remote.name && isRecordedHere(r, remote)) ?? false;
+  const candidates: Array<ShippingBase & { archiveId: string }> = [];
   for (const a of await listLocalArchives(archiveDir)) {
     const m = a.manifest;
-    if (m.instanceId !== instanceId || !there(m.archiveId)) continue;
-    if (!best || m.timeRange.walLines.end > best.line) best = { line: m.timeRange.walLines.end, pointer: m.chain.lastPointer };
+    if (m.instanceId === instanceId && recorded(m.archiveId)) candidates.push({ archiveId: m.archiveId, line: m.timeRange.walLines.end, pointer: m.chain.lastPointer });
   }
   const state = await readArchiveState(dataDir);
   const tip = state?.last;
-  if (tip && (!best || tip.endLine > best.line) && there(tip.archiveId)) best = { line: tip.endLine, pointer: tip.lastPointer };
-  if (best) return best;
+  if (tip && recorded(tip.archiveId)) candidates.push({ archiveId: tip.archiveId, line: tip.endLine, pointer: tip.lastPointer });
+  // Newest first (a local manifest before the state file's word at one line): the first still there is the base, mostly one HEAD.
+  candidates.sort((x, y) => y.line - x.line);
+  const vouched = vouchedOn(remote, records);
+  for (const c of candidates) if (await vouched(c.archiveId)) return { line: c.line, pointer: c.pointer };
   const segments = await listSegments(dataDir);
   return (state?.removedLines ?? 0) === 0 && (segments.length === 0 || segments[0]!.index === 0) ? { line: 0, pointer: '' } : null;
 }
 
-/** The line ranges (first..last, absolute) the instance's archives confirmed on `remote` hold as lines, merged. */
-async function confirmedLineRanges(archiveDir: string, instanceId: string, remote: RemoteSource): Promise<Array<[number, number]>> {
-  const records = await readAllCopyRecords(archiveDir);
+/**
+ * The line ranges (first..last, absolute) that the instance's archives confirmed on `remote`, and still there as
+ * confirmed, hold as lines, merged. Only the archives that hold a line of `shipped` are asked (a HEAD each).
+ */
+async function confirmedLineRanges(archiveDir: string, instanceId: string, remote: RemoteSource, shipped: readonly ShipmentRef[]): Promise<Array<[number, number]>> {
+  const vouched = vouchedOn(remote, await readAllCopyRecords(archiveDir));
   const ranges: Array<[number, number]> = [];
   for (const a of await listLocalArchives(archiveDir)) {
     const m = a.manifest;
     const { start, end } = m.timeRange.walLines;
-    if (m.instanceId !== instanceId || end <= start || !records.get(m.archiveId)?.some((r) => r.source === remote.name && isRecordedHere(r, remote))) continue;
-    ranges.push([start + 1, end]);
+    if (m.instanceId !== instanceId || end <= start || !shipped.some((s) => s.firstLine <= end && start + 1 <= s.lastLine)) continue;
+    if (await vouched(m.archiveId)) ranges.push([start + 1, end]);
   }
   ranges.sort((x, y) => x[0] - y[0]);
   const merged: Array<[number, number]> = [];
@@ -89,16 +114,19 @@ async function confirmedLineRanges(archiveDir: string, instanceId: string, remot
 
 /**
  * Deletes the shipments of `instanceId` on `remote` that end at or before `throughLine` and whose every line an
- * archive confirmed there holds as a line. An archive that starts from a state after lines no archive holds (a gap)
- * holds them only as their effect: the shipments are their last copy, and stay.
+ * archive confirmed there, and still there as confirmed, holds as a line. An archive that starts from a state after
+ * lines no archive holds (a gap) holds them only as their effect: the shipments are their last copy, and stay. So
+ * do all of them when the remote cannot say whether its archive copies are still the ones confirmed.
  */
 export async function absorbShipments(remote: RemoteSource, instanceId: string, throughLine: number, archiveDir: string): Promise<number> {
-  const held = await confirmedLineRanges(archiveDir, instanceId, remote);
-  const doomed: string[] = [];
+  const shipped: ShipmentRef[] = [];
   for await (const o of remote.store.list(instancePrefix(instanceId))) {
     const ref = parseShipmentKey(o.key, o.size);
-    if (ref && ref.lastLine <= throughLine && held.some(([a, b]) => a <= ref.firstLine && ref.lastLine <= b)) doomed.push(ref.key);
+    if (ref && ref.lastLine <= throughLine) shipped.push(ref);
   }
+  if (shipped.length === 0) return 0;
+  const held = await confirmedLineRanges(archiveDir, instanceId, remote, shipped);
+  const doomed = shipped.filter((ref) => held.some(([a, b]) => a <= ref.firstLine && ref.lastLine <= b)).map((ref) => ref.key);
   for (const key of doomed) await remote.store.delete(key);
   return doomed.length;
 }
