@@ -49,6 +49,8 @@ interface Sidecar {
   version: 1;
   ino: number;
   size: number;
+  /** The file's mtime when written (absent in sidecars of older versions): a file rewritten in place, even with its old time set back (`cp -p`), has another. */
+  mtimeMs?: number;
   sha256: string;
   metadata: Record<string, string>;
   contentType?: string;
@@ -138,12 +140,11 @@ class LocalRemote implements RemoteStore {
       await this.sweepStaleTemps(dir);
       const tap = new HashTap({ maxBytes: opts.size, ...progressOf(opts) });
       await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
-      let ino: number;
+      let st: import('node:fs').Stats;
       const handle = await fsp.open(tmp, 'r+');
       try {
         await handle.sync();
-        const st = await handle.stat();
-        ino = st.ino;
+        st = await handle.stat();
         // What is on disk, not only what went through: the size the file system reports.
         if (st.size !== opts.size) checkSent(ctx, { ...tap.digests(), size: st.size }, opts);
       } finally {
@@ -152,7 +153,7 @@ class LocalRemote implements RemoteStore {
       const digests = tap.digests();
       checkSent(ctx, digests, opts);
       const sha256 = digests.sha256.toString('hex');
-      const sidecar: Sidecar = { version: 1, ino, size: opts.size, sha256, metadata, ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
+      const sidecar: Sidecar = { version: 1, ino: st.ino, size: opts.size, mtimeMs: st.mtimeMs, sha256, metadata, ...(opts.contentType !== undefined ? { contentType: opts.contentType } : {}) };
       // Sidecar first, naming the new file's inode; then the object. A crash in between leaves a
       // sidecar that does not match the file in place, which head() ignores.
       // Its temp name carries the temp mark, so that a listing never takes it for an object.
@@ -195,12 +196,12 @@ class LocalRemote implements RemoteStore {
     }
   }
 
-  private async statObject(key: string, ctx: RemoteErrorContext): Promise<{ file: string; size: number; mtime: Date; ino: number; dev: number }> {
+  private async statObject(key: string, ctx: RemoteErrorContext): Promise<{ file: string; size: number; mtime: Date; mtimeMs: number; ino: number; dev: number }> {
     const file = this.keyPath(key);
     try {
       const st = await fsp.stat(file);
       if (!st.isFile()) throw notFound(ctx);
-      return { file, size: st.size, mtime: lastChanged(st), ino: st.ino, dev: st.dev };
+      return { file, size: st.size, mtime: lastChanged(st), mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
     } catch (err) {
       if (isBriError(err)) throw err;
       const code = errnoCode(err);
@@ -259,9 +260,11 @@ class LocalRemote implements RemoteStore {
     const ctx = this.ctx('head', key);
     throwIfAborted(opts.signal, ctx);
     const st = await this.statObject(key, ctx);
-    // A sidecar missing, unreadable or of another file says nothing: the SHA-256 is computed below.
-    const parsed = await fsp.readFile(LocalRemote.sidecarPath(st.file), 'utf8').then((t) => JSON.parse(t) as Sidecar | null).catch(() => null);
-    const sidecar = parsed?.version === 1 && parsed.ino === st.ino && parsed.size === st.size ? parsed : undefined;
+    // A sidecar missing, unreadable, of another file or older than it (the file written again since) says nothing: the SHA-256 is computed below.
+    const at = LocalRemote.sidecarPath(st.file);
+    const [parsed, written] = await Promise.all([fsp.readFile(at, 'utf8').then((t) => JSON.parse(t) as Sidecar | null).catch(() => null), fsp.stat(at).then((s) => s.mtimeMs, () => -1)]);
+    const fresh = written >= st.mtimeMs && (parsed?.mtimeMs ?? st.mtimeMs) === st.mtimeMs;
+    const sidecar = fresh && parsed?.version === 1 && parsed.ino === st.ino && parsed.size === st.size ? parsed : undefined;
     let sha256 = sidecar?.sha256;
     if (sha256 === undefined) {
       const tap = new HashTap();
