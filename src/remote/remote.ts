@@ -67,6 +67,13 @@ export interface ObjectInfo {
   /** Key relative to the store's prefix. */
   key: string;
   size: number;
+  /**
+   * When the object's bytes were written: an upload record vouches only for an object not written since it was
+   * confirmed (archive/copies/records.ts). Never a time that moves without a write: GCS's `updated` moves when a
+   * lifecycle rule changes the storage class, so GCS gives `timeCreated` (a new write is a new generation, with its
+   * own). S3's LastModified stays through lifecycle transitions and restores; Azure's Last-Modified through tier
+   * changes and rehydration, but not through Set Blob Metadata or Properties, which bri never calls on an object.
+   */
   lastModified: Date;
 }
 

@@ -272,7 +272,7 @@ class GcsRemote implements RemoteStore {
     return {
       key,
       size: Number(meta.size),
-      lastModified: new Date(String(meta.updated ?? meta.timeCreated ?? 0)),
+      lastModified: new Date(String(meta.timeCreated ?? meta.updated ?? 0)),
       metadata: user,
       checksums,
       ...(typeof meta.etag === 'string' ? { etag: meta.etag } : {}),
@@ -299,7 +299,8 @@ class GcsRemote implements RemoteStore {
       }
       for (const f of files) {
         const m = f.metadata as { size?: string | number; updated?: string; timeCreated?: string };
-        yield { key: relativeKey(this.prefix, f.name), size: Number(m.size ?? 0), lastModified: new Date(m.updated ?? m.timeCreated ?? 0) };
+        // timeCreated, not updated: a lifecycle rule's change of storage class updates `updated`, and the copy would look written again (ObjectInfo).
+        yield { key: relativeKey(this.prefix, f.name), size: Number(m.size ?? 0), lastModified: new Date(m.timeCreated ?? m.updated ?? 0) };
       }
       pageToken = next?.pageToken;
     } while (pageToken !== undefined && pageToken !== '');
