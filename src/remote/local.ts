@@ -260,13 +260,14 @@ class LocalRemote implements RemoteStore {
     const ctx = this.ctx('head', key);
     throwIfAborted(opts.signal, ctx);
     const st = await this.statObject(key, ctx);
-    // A sidecar missing, unreadable, of another file or older than it (the file written again since) says nothing: the SHA-256 is computed below.
+    // A sidecar missing, unreadable or of another file says nothing: the SHA-256 is computed below. One older than its file
+    // (written again since; its time set back shows as another mtime than the one recorded) vouches for no bytes there: no SHA-256.
     const at = LocalRemote.sidecarPath(st.file);
     const [parsed, written] = await Promise.all([fsp.readFile(at, 'utf8').then((t) => JSON.parse(t) as Sidecar | null).catch(() => null), fsp.stat(at).then((s) => s.mtimeMs, () => -1)]);
-    const fresh = written >= st.mtimeMs && (parsed?.mtimeMs ?? st.mtimeMs) === st.mtimeMs;
-    const sidecar = fresh && parsed?.version === 1 && parsed.ino === st.ino && parsed.size === st.size ? parsed : undefined;
+    const ours = parsed?.version === 1 && parsed.ino === st.ino && parsed.size === st.size ? parsed : undefined;
+    const sidecar = ours !== undefined && written >= st.mtimeMs && (ours.mtimeMs ?? st.mtimeMs) === st.mtimeMs ? ours : undefined;
     let sha256 = sidecar?.sha256;
-    if (sha256 === undefined) {
+    if (ours === undefined) {
       const tap = new HashTap();
       try {
         await pipeline(createReadStream(st.file), tap, new Writable({ write: (_chunk, _encoding, done) => done() }));
@@ -280,7 +281,7 @@ class LocalRemote implements RemoteStore {
       size: st.size,
       lastModified: st.mtime,
       metadata: { ...(sidecar?.metadata ?? {}) },
-      checksums: { sha256 },
+      checksums: sha256 !== undefined ? { sha256 } : {},
       ...(sidecar?.contentType !== undefined ? { contentType: sidecar.contentType } : {}),
     };
   }
