@@ -5,6 +5,7 @@
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import { liftChainsToEffectiveTimes } from '../../format/line-time.js';
 import type { Manifest } from '../../format/manifest.js';
+import { linesAfter } from '../../format/text/line-range.js';
 import { parseTime } from '../../format/input.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
 import { unreadableNotVerified, type UnreadableArchiveCopy } from '../copies/id-lookup.js';
@@ -120,7 +121,7 @@ export function timeline(archives: ReadonlyArray<{ manifest: Manifest }>): Timel
 
 export function describeRanges(ranges: TimelineRange[]): string {
   if (ranges.length === 0) return 'no archives';
-  return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (lines ${r.firstLine + 1}..${r.lastLine})`).join('; ');
+  return ranges.map((r) => `${r.start.toISOString()} .. ${r.end.toISOString()} (${linesAfter(r.firstLine, r.lastLine)})`).join('; ');
 }
 
 /**

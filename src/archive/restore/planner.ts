@@ -10,6 +10,7 @@
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
+import { linesAfter } from '../../format/text/line-range.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
@@ -115,7 +116,7 @@ function notFound(ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, s
 function pastTheEndHint(ts: number, line: number, dir: DataDirEnd | null, instance?: string): string {
   const latest = `\`bri restore latest${instance === undefined ? '' : ` --instance ${instance}`}\` restores the newest state there is (line ${line})`;
   if (ts > Date.now()) return `That moment has not come yet: ${latest}.`;
-  if (dir !== null && dir.lastLine > line) return `The data directory's WAL holds lines ${line + 1}..${dir.lastLine}, in no archive: \`bri archive create\` archives them, then restore to that moment; or ${latest}.`;
+  if (dir !== null && dir.lastLine > line) return `The data directory's WAL holds ${linesAfter(line, dir.lastLine)}, in no archive: \`bri archive create\` archives them, then restore to that moment; or ${latest}.`;
   return `${latest[0]!.toUpperCase()}${latest.slice(1)}; lines written after it, if any, are only in the WAL of the database that wrote them (\`bri archive create\` there archives them).`;
 }
 

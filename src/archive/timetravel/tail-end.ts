@@ -7,6 +7,7 @@
  */
 import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
+import { linesAfter } from '../../format/text/line-range.js';
 import type { RestoreResult } from '../restore/execute.js';
 import { parseWalLine } from '../../format/wal-line.js';
 import { dataDirTail, type WalTail } from './wal-tail.js';
@@ -100,7 +101,7 @@ export function noteReplacedLines(result: RestoreResult, end: TailEnd | null, ar
   const unarchived = Math.min(n, end.lastLine - newestArchived);
   const which = unarchived === n ? (n === 1 ? 'it is not' : 'none of them is') : `${unarchived} of them ${unarchived === 1 ? 'is' : 'are'} not`;
   const none = unarchived > 0 ? `; ${which} in an archive ${keep}` : '';
-  result.warnings.push(`the directory replaced holds ${n} ${n === 1 ? 'line' : 'lines'} newer than this restore (lines ${restored + 1}..${end.lastLine}${when})${none}: ${fate}`);
+  result.warnings.push(`the directory replaced holds ${n} ${n === 1 ? 'line' : 'lines'} newer than this restore (${linesAfter(restored, end.lastLine)}${when})${none}: ${fate}`);
 }
 
 /** The lines of a directory of another instance (or never archived) that no archive of it holds: the restore replaces them all. */
@@ -117,7 +118,7 @@ function noteOtherInstance(result: RestoreResult, end: TailEnd, own: ReadonlyArr
   const n = end.lastLine - archivedThrough;
   if (n <= 0) return;
   result.warnings.push(
-    `the directory replaced is ${whose}; it holds ${n} ${n === 1 ? 'line' : 'lines'} in no archive (lines ${archivedThrough + 1}..${end.lastLine}${say.when}) ${say.keep}: ${say.fate}`,
+    `the directory replaced is ${whose}; it holds ${n} ${n === 1 ? 'line' : 'lines'} in no archive (${linesAfter(archivedThrough, end.lastLine)}${say.when}) ${say.keep}: ${say.fate}`,
   );
 }
 

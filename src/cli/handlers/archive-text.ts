@@ -4,6 +4,7 @@ import type { Manifest } from '../../format/manifest.js';
 import type { CatalogArchive, CopyStatus, CreatedAndStored, ShippingReport } from '../../archive/offline.js';
 import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printLine } from '../output.js';
+import { lineSpan } from '../../format/text/line-range.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
 
 /** Failed uploads go to stderr, with what happens next (the exit code says it too); under --json they are in the document (uploadJson). */
@@ -88,8 +89,7 @@ export function uploadJson(u: CopyStatus): Record<string, unknown> {
 
 /** The lines an archive holds; one that holds a state and no line says so. */
 function lineRange(m: Manifest): string {
-  const { start, end } = m.timeRange.walLines;
-  return end === start ? `none (the state at line ${start})` : `${start + 1}..${end}`;
+  return lineSpan(m.timeRange.walLines.start, m.timeRange.walLines.end);
 }
 
 /** One line per archive, the summary people read. */

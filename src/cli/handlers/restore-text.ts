@@ -2,6 +2,7 @@
 import type { RestoreListing, RestorePlan, RestoreResult } from '../../archive/offline.js';
 import type { CommonOptions } from '../options.js';
 import { formatBytes, formatTime, printJson, printLine } from '../output.js';
+import { linesAfter } from '../../format/text/line-range.js';
 
 function restoreTo(plan: RestorePlan): string {
   const past = plan.pastLastLine;
@@ -12,7 +13,7 @@ function restoreTo(plan: RestorePlan): string {
 
 export function describePlan(plan: RestorePlan): string {
   const a = plan.archive;
-  const shipped = plan.shipped ? `shipped WAL  lines ${plan.shipped.afterLine + 1}..${plan.shipped.throughLine} on ${plan.shipped.source}${plan.shipped.gapAt !== null ? ` (missing from line ${plan.shipped.gapAt})` : ''}` : '';
+  const shipped = plan.shipped ? `shipped WAL  ${linesAfter(plan.shipped.afterLine, plan.shipped.throughLine)} on ${plan.shipped.source}${plan.shipped.gapAt !== null ? ` (missing from line ${plan.shipped.gapAt})` : ''}` : '';
   return [
     a ? `archive      ${a.manifest.archiveId}${a.manifest.name ? ` (${a.manifest.name})` : ''}` : 'archive      none yet: from the empty state at line 0 and the shipped WAL',
     a ? `copies       ${(a.copies ?? []).map((c) => `${c.source} (${c.location})`).join(', ') || a.file}` : '',
@@ -73,10 +74,10 @@ export function restorableLines(listing: RestoreListing): string[] {
     return s ? `, shipped WAL to ${s.endTime ? formatTime(s.endTime.getTime()) : '?'} (line ${s.throughLine}${s.gapAt !== null ? `; missing from line ${s.gapAt}` : ''})` : '';
   };
   const ranges = listing.bySource.flatMap(({ source, ranges }) =>
-    ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (${r.lastLine > r.firstLine ? `lines ${r.firstLine + 1}..${r.lastLine}` : `the state at line ${r.lastLine}`}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
+    ranges.map((r) => `  ${source}: ${r.instanceId}: archives ${formatTime(r.start.getTime())} .. ${formatTime(r.end.getTime())} (${linesAfter(r.firstLine, r.lastLine)}, ${r.archives.length} archives)${shippedText(source, r.instanceId)}`),
   );
   const shippedOnly = listing.shippedOnly.map(
-    (x) => `  ${x.source}: ${x.instanceId}: no archive yet; shipped WAL ${formatTime(x.startTime?.getTime())} .. ${formatTime(x.endTime?.getTime())} (lines 1..${x.throughLine}${x.gapAt !== null ? `; missing from line ${x.gapAt}` : ''})`,
+    (x) => `  ${x.source}: ${x.instanceId}: no archive yet; shipped WAL ${formatTime(x.startTime?.getTime())} .. ${formatTime(x.endTime?.getTime())} (${linesAfter(0, x.throughLine)}${x.gapAt !== null ? `; missing from line ${x.gapAt}` : ''})`,
   );
   return [...ranges, ...shippedOnly];
 }
