@@ -376,21 +376,21 @@ export class BriStore {
     this.writesRefused = true;
     // Two shutdown paths at once (signal handlers, a finally) each started a close: the second's snapshot
     // found the WAL writer closed (STORE_CLOSED), as db.close() once did.
-    this.closing ??= this.closeOnce().finally(() => {
-      this.closing = null;
-    });
+    this.closing ??= this.closeOnce().finally(() => (this.closing = null));
     return this.closing;
   }
 
   private async closeOnce(): Promise<void> {
+    // A final snapshot not written (no file handles, a full disk) loses nothing: every line is in the WAL the next open replays. The WAL
+    // is closed and the lock released all the same, then that is said (they were not: bri.lock stayed, and a second close() resolved).
+    const snapshot = await (this.config.snapshotOnClose ? this.createSnapshot() : this.snapshotQueue).then(() => null, (err: unknown) => ({ err }));
     try {
-      if (this.config.snapshotOnClose) await this.createSnapshot();
-      else await this.snapshotQueue;
       await this.writer.close();
     } finally {
       this.closed = true;
       await this.lock.release();
     }
+    if (snapshot) throw snapshot.err;
   }
 }
 

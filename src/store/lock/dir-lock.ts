@@ -4,6 +4,7 @@
  * stale and taken over, also when its pid now belongs to another process (process-identity.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -242,6 +243,12 @@ export async function removeStaleLock(lockPath: string, purpose?: string): Promi
   await sweepScratch(lockPath);
 }
 
+/** Whether `file` is still the file `made` was taken of (the same inode, not changed since: a new file may reuse the number). */
+async function sameFile(file: string, made: Stats | null): Promise<boolean> {
+  const now = await fsp.stat(file).catch(() => null);
+  return made !== null && now !== null && now.dev === made.dev && now.ino === made.ino && now.ctimeMs === made.ctimeMs;
+}
+
 /**
  * Takes the lock file at `lockPath` (holding pid and host), taking over a stale one; throws LOCKED
  * naming `what` if a live process holds it.
@@ -260,6 +267,7 @@ export async function acquireLockFile(lockPath: string, purpose: string, what: s
     });
     if (published) {
       await sweepScratch(lockPath);
+      const made = await fsp.stat(lockPath).catch(() => null);
       let released = false;
       return {
         path: lockPath,
@@ -268,7 +276,10 @@ export async function acquireLockFile(lockPath: string, purpose: string, what: s
           if (released) return;
           released = true;
           try {
-            if ((await readText(lockPath).catch(() => null)) === text) await fsp.rm(lockPath, { force: true });
+            // Ours when it still says so; when it cannot be read (no file handle left: EMFILE, a close's usual moment), when it is
+            // still the very file published: stat and unlink take no handle. It was left behind, held by a live pid to every other process.
+            const ours = await readText(lockPath).then((found) => found === text, () => sameFile(lockPath, made));
+            if (ours) await fsp.unlink(lockPath).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
           } finally {
             holdHere(owner.since, -1);
           }
