@@ -37,16 +37,34 @@ const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 const INVISIBLE_OR_MARK_ALL = new RegExp(`${INVISIBLE.source}|\\p{M}`, 'gu');
 
 /**
+ * What prints as itself but reads as something else: a leading or trailing space (`A ` printed as `A`), and a
+ * leading `"` (the key `"x"` printed as the quoted form of the key `x`).
+ */
+const MISREAD = /^[ "]| $/;
+
+/**
  * A key, member or value as one safe piece of a text line: as it is when it prints as itself, else
  * JSON-quoted with its escapes (a key holding a newline split the line; one holding ESC drove the terminal;
  * two keys told apart only by an invisible character printed alike; the empty key printed as nothing).
  */
 export function printable(s: string): string {
-  if (s !== '' && !UNPRINTABLE.test(s) && !INVISIBLE.test(s) && s === s.normalize('NFC')) return s;
+  if (s !== '' && !UNPRINTABLE.test(s) && !INVISIBLE.test(s) && !MISREAD.test(s) && s === s.normalize('NFC')) return s;
   // JSON escapes controls and lone surrogates; what JSON leaves as it is but prints as nothing, or as another
   // key prints (a decomposed é beside the composed one), is escaped too, so that two keys never print alike.
   const hidden = s === s.normalize('NFC') ? INVISIBLE_ALL : INVISIBLE_OR_MARK_ALL;
   return JSON.stringify(s).replace(hidden, (c) => Array.from({ length: c.length }, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''));
+}
+
+/**
+ * A set's members as text, `{a, b}`: a member holding what separates them (`,`, a brace) is quoted too, or
+ * the set {"a, b"} printed as {a, b}, as the set of a and b does.
+ */
+export function printableMembers(members: readonly string[]): string {
+  const one = (m: string) => {
+    const p = printable(m);
+    return p === m && /[,{}]/.test(m) ? JSON.stringify(m) : p;
+  };
+  return `{${members.map(one).join(', ')}}`;
 }
 
 export function formatTable(headers: string[], rows: Array<Array<string | number>>): string {

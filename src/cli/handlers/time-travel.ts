@@ -2,7 +2,7 @@
 import { openOfflineRestore, withStoppedDatabase, type RestoreApi } from '../../archive/offline.js';
 import { EXIT_OK } from '../exit-codes.js';
 import type { CommandOptions, PastOptions } from '../options.js';
-import { formatTime, printable, printJson, printLine, printWarning } from '../output.js';
+import { formatTime, printable, printableMembers, printJson, printLine, printWarning } from '../output.js';
 
 type Where = Pick<Parameters<RestoreApi['read']>[1], 'source' | 'instanceId' | 'identity' | 'onSourceProblem'>;
 
@@ -18,7 +18,7 @@ async function withPast(o: PastOptions, fn: (api: RestoreApi, at: Where) => Prom
 }
 
 const show = (v: string | null | string[] | undefined) => (v === null || v === undefined ? '(none)' : Array.isArray(v) ? members(v) : printable(v));
-const members = (v: string[]) => `{${v.map(printable).join(', ')}}`;
+const members = printableMembers;
 
 export const timeTravelHandlers = {
   'archive history': (o: CommandOptions['archive history']) =>
