@@ -58,6 +58,9 @@ export interface ArchiveEvents {
 
 export type { VerifiedArchive, VerifiedById, VerifyAllReport } from './copies/verify-copies.js';
 
+/** An error as a report entry gives it: with its hint (what to do: raise `ulimit -n`, free the disk). */
+const said = (err: BriError): NonNullable<VerifiedArchive['error']> & { hint?: string } => ({ code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+
 /** Where a repair writes its copy by default: a folder beside the archive (listings read only the archive directory's own files). */
 const REPAIRED_DIR = 'repaired';
 
@@ -270,34 +273,33 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     const listing = await this.scan(opts.source !== undefined ? { source: opts.source } : {});
     const keys = await this.verifyKeys(opts);
     const archives: VerifiedArchive[] = [];
-    const push = (v: VerifiedArchive) => {
-      archives.push(v);
-      opts.onVerified?.(v);
-      return v;
-    };
-    const one = async (archiveId: string | null, target: string, sourceOf: (report: VerifyReport) => string): Promise<VerifiedArchive> => {
+    const push = (v: VerifiedArchive) => (archives.push(v), opts.onVerified?.(v), v);
+    // A throw (no file handles, a permission) is said of the local copy verified, with its hint: said of 'any source', file null, it was then verified
+    // again as a second entry. A remote copy's throw names no copy (the first that could be fetched): null, and each is then verified by its name.
+    const one = async (archiveId: string | null, target: string, local: string | null, sourceOf: (report: VerifyReport) => string): Promise<VerifiedArchive | null> => {
       try {
-        const report = await this.verifyOne(target, listing.archives, keys, opts, listing.unreachable);
+        const report = await this.verifyOne(target, listing.archives, keys, { ...opts, local }, listing.unreachable);
         // The archive asked for, not the one a copy under its id turned out to hold.
         return push({ archiveId: archiveId ?? report.archiveId, source: sourceOf(report), file: report.file, ok: report.ok, report, error: null });
       } catch (err) {
         if (!isBriError(err)) throw err;
-        return push({ archiveId, source: opts.source ?? 'any source', file: null, ok: false, report: null, error: { code: err.code, message: err.message } });
+        return local === null ? null : push({ archiveId, source: LOCAL_SOURCE, file: local, ok: false, report: null, error: said(err) });
       }
     };
     const check = this.copyCheck(keys, listing.archives, opts);
     for (const a of listing.archives) {
-      const v = await one(a.manifest.archiveId, a.manifest.archiveId, (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
+      const id = a.manifest.archiveId;
+      const v = await one(id, id, await this.localTarget(id, opts.source), (r) => a.copies.find((c) => c.location === r.file)?.source ?? LOCAL_SOURCE);
       // A failed copy is not the archive's last word: the next sources' copies are verified too, as they are stored, until one is whole.
-      if (!v.ok) await followFailed(a, v, this.order(opts.source), check, push);
+      if (!v?.ok) await followFailed(a, v ?? { archiveId: id, source: '', file: null, ok: false, report: null, error: null }, this.order(opts.source), check, push);
     }
     for (const u of listing.unreadable) {
       // A file whose manifest does not read is verified by its bytes; an entry that is not where an archive goes (misnamed, a link to nothing) fails as it is.
       if (u.source === LOCAL_SOURCE && archives.some((v) => v.file === u.location)) continue; // verified already, by its id
-      if (u.source === LOCAL_SOURCE && u.error.details?.misplaced !== true) await one(u.archiveId ?? idOfFile(u.location), u.location, () => LOCAL_SOURCE);
-      else push({ archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: { code: u.error.code, message: u.error.message } });
+      if (u.source === LOCAL_SOURCE && u.error.details?.misplaced !== true) await one(u.archiveId ?? idOfFile(u.location), u.location, u.location, () => LOCAL_SOURCE);
+      else push({ archiveId: u.archiveId ?? null, source: u.source, file: u.location, ok: false, report: null, error: said(u.error) });
     }
-    const unreachable = listing.unreachable.map((f) => ({ source: f.source, error: { code: f.error.code, message: f.error.message } }));
+    const unreachable = listing.unreachable.map((f) => ({ source: f.source, error: said(f.error) }));
     return { ok: unreachable.length === 0 && archives.every((v) => v.ok), archives, unreachable };
   }
 
@@ -306,16 +308,20 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     return { ...(this.host.key ? { key: this.host.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true as const } : {}) };
   }
 
-  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string }, unread: MergedListing['unreachable'] = [], unreadable: MergedListing['unreadable'] = []): Promise<VerifyReport> {
-    // A damaged manifest must not stop verification: resolve the file without reading it.
-    const file = this.fileFor(idOrFile);
-    const local = opts.source === undefined || opts.source === LOCAL_SOURCE ? await fsp.access(file).then(() => true, () => false) : false;
-    if (local) assertRegularFileInput(file, 'the archive file');
-    if (local) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, name: file, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+  private async verifyOne(idOrFile: string, neighbours: CatalogArchive[], key: { key?: EncryptionKey; age?: AgeIdentity; deep?: true }, opts: { onProgress?: ProgressListener; source?: string; local?: string | null }, unread: MergedListing['unreachable'] = [], unreadable: MergedListing['unreadable'] = []): Promise<VerifyReport> {
+    const file = opts.local !== undefined ? opts.local : await this.localTarget(idOrFile, opts.source);
+    if (file !== null) assertRegularFileInput(file, 'the archive file');
+    if (file !== null) return namedAs(idOrFile, file, await verifyLocalCopy(file, { ...key, neighbours, name: file, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
     const entry = namesFile(idOrFile) ? undefined : neighbours.find((a) => a.manifest.archiveId === idOrFile && a.copies.some((c) => c.source !== LOCAL_SOURCE && (opts.source === undefined || this.sources.select(opts.source).includes(c.source))));
     if (!entry) return this.verifyUnreadable(idOrFile, key, opts, unread, unreadable);
     const fetch = { sources: this.sources, archiveDir: this.archiveDir, order: this.order(opts.source).filter((s) => s !== LOCAL_SOURCE), workDir: this.archiveDir };
     return verifyRemoteCopy(entry, fetch, { ...key, neighbours, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  }
+
+  /** The local file verify takes (by id in the archive directory, or a path; a damaged manifest must not stop it: not read), or null: none there, or a remote asked. */
+  private async localTarget(idOrFile: string, source: string | undefined): Promise<string | null> {
+    const file = this.fileFor(idOrFile);
+    return (source === undefined || source === LOCAL_SOURCE) && (await fsp.access(file).then(() => true, () => false)) ? file : null;
   }
 
   /** A remote copy only its id names (its manifest cannot be read): verified as it is stored, which says what is wrong with it. */
@@ -379,11 +385,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
     if (opts.days !== undefined && !(Number.isSafeInteger(opts.days) && opts.days >= 1 && opts.days <= 365_000)) {
       throw new BriError(ErrorCodes.USAGE, `thaw days ${opts.days} is not a whole number of days from 1 to 365000`, { hint: 'Give how many days the restored copy stays readable, e.g. 7.' });
     }
-    return thawArchives(this.sources, this.listed(opts.source), opts.archiveId, {
-      ...(opts.days !== undefined ? { days: opts.days } : {}),
-      ...(opts.tier !== undefined ? { tier: opts.tier } : {}),
-      ...(opts.onStatus ? { onStatus: opts.onStatus } : {}),
-    });
+    return thawArchives(this.sources, this.listed(opts.source), opts.archiveId, { ...(opts.days !== undefined ? { days: opts.days } : {}), ...(opts.tier !== undefined ? { tier: opts.tier } : {}), ...(opts.onStatus ? { onStatus: opts.onStatus } : {}) });
   }
 
   /** The manifest of an archive file, read without unpacking the rest. */
