@@ -48,6 +48,8 @@ describe('an archive that holds only a state', () => {
     expect(list.stdout).toContain('none (the state at line 1)');
     const restorable = await runCli(['restore', 'list', '-d', dataDir]);
     expect(restorable.stdout).toContain('(the state at line 1, 1 archives)');
-    for (const out of [before.stderr, list.stdout, restorable.stdout]) expect(out).not.toContain('2..1');
+    const stats = await runCli(['archive', 'stats', '-d', dataDir]);
+    expect(stats.stdout).toMatch(/lines +none \(the state at line 1\) \(0 in this instance's archives, 2 in all\)/);
+    for (const out of [before.stderr, list.stdout, restorable.stdout, stats.stdout]) expect(out).not.toContain('2..1');
   }, 120_000);
 });

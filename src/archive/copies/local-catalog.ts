@@ -143,6 +143,8 @@ export interface CatalogStats {
   bytes: number;
   originalBytes: number;
   walLines: number;
+  /** The lines the archives of `instance` hold (walLines counts every instance of this database's). */
+  instanceWalLines: number;
   /** The first and last line held (both inclusive, absolute), and the time range, of `instance` (the data directory's, when it has archives). */
   firstLine: number | null;
   lastLine: number | null;
@@ -191,6 +193,7 @@ export function catalogStats(archives: ReadonlyArray<{ manifest: Manifest; bytes
     bytes: mine.reduce((a, x) => a + x.bytes, 0),
     originalBytes: mine.reduce((a, x) => a + x.manifest.compression.originalSize, 0),
     walLines: mine.reduce((a, x) => a + x.manifest.contents.totalWalEntries, 0),
+    instanceWalLines: ranged.reduce((a, x) => a + x.manifest.contents.totalWalEntries, 0),
     firstLine: ms.length ? Math.min(...ms.map((m) => m.timeRange.walLines.start)) + 1 : null,
     lastLine: ms.length ? Math.max(...ms.map((m) => m.timeRange.walLines.end)) : null,
     oldest: ms.length ? new Date(Math.min(...ms.map((m) => m.timeRange.start.getTime()))) : null,

@@ -6,6 +6,7 @@ import { BriError, ErrorCodes, isBriError, shellArg, type ErrorCode } from '../.
 import { timeTravelHandlers } from './time-travel.js';
 import type { ArchiveCommon, CommandOptions, CommandsOf, Handlers } from '../options.js';
 import { formatBytes, formatTable, formatTime, printJson, printLine, printWarning } from '../output.js';
+import { lineSpan } from '../../format/text/line-range.js';
 import { progressBar } from '../progress.js';
 import { ARCHIVE_HEADERS, archiveJson, cleanupLines, heldBackLines, unlistedSourceLine, unreadableKeptLines, archiveRow, checkedText, copiesSummary, listingExitCode, listingProblemsJson, manifestSummary, reportAfterSteps, reachLine, reportListingProblems, reportUploads, uploadJson } from './archive-text.js';
 
@@ -234,7 +235,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         [
           `archives    ${s.archives}`,
           `size        ${formatBytes(s.bytes)} (from ${formatBytes(s.originalBytes)}${s.bytes ? `, ${(s.originalBytes / s.bytes).toFixed(1)}x` : ''})`,
-          `lines       ${s.firstLine === null ? '-' : `${s.firstLine}..${s.lastLine}`} (${s.walLines} in all)${s.instance ? `, instance ${s.instance}` : ''}`,
+          `lines       ${s.firstLine === null ? '-' : lineSpan(s.firstLine - 1, s.lastLine ?? s.firstLine - 1)} (${s.instanceWalLines === s.walLines ? `${s.walLines} in all` : `${s.instanceWalLines} in this instance's archives, ${s.walLines} in all`})${s.instance ? `, instance ${s.instance}` : ''}`,
           `time range  ${formatTime(s.oldest?.getTime())} .. ${formatTime(s.newest?.getTime())}`,
           `gaps        ${s.gaps.length ? s.gaps.map((g) => (g.toLine >= g.fromLine ? `lines ${g.fromLine}..${g.toLine} missing between ${g.after} and ${g.before}` : `lines ${g.toLine + 1}..${g.fromLine - 1} in both ${g.after} and ${g.before}`)).join('; ') : 'none'}${s.unreadable.length ? ` among the archives that can be read (${unreadableCount(s.unreadable)})` : ''}`,
           ...(s.otherDatabases.archives ? [`others      ${s.otherDatabases.archives} archives of other databases on the same sources (instances ${s.otherDatabases.instances.join(', ')}), not counted`] : []),
