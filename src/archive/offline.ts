@@ -175,8 +175,16 @@ function refuseMissingArchiveDir(dir: string, config: Record<string, unknown>): 
  * the database configured with that localDir does (`<dataDir>/archives` said "no archives").
  */
 async function recordedArchiveDirOf(dataDir: string): Promise<string | undefined> {
-  const recorded = recordedArchiveDir(await readArchiveState(path.resolve(dataDir)).catch(() => null), path.resolve(dataDir));
-  return recorded !== undefined && fs.statSync(recorded, { throwIfNoEntry: false })?.isDirectory() ? recorded : undefined;
+  const dir = path.resolve(dataDir);
+  const state = await readArchiveState(dir).catch(() => null);
+  const recorded = recordedArchiveDir(state, dir);
+  if (recorded === undefined) return undefined;
+  const st = fs.statSync(recorded, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return recorded;
+  // Gone while the state names an archive made there (moved away, a disk not mounted): looked at all the
+  // same, so that list, restore and create say so (the path, the last archive), never "no archives" in
+  // <dataDir>/archives and a new chain there from a seed. `-a` names where the archives are now.
+  return st === undefined && state?.last ? recorded : undefined;
 }
 
 /** The key of an offline program: $BRI_ENCRYPTION_KEY only, never an argument (other users could read it). */

@@ -80,10 +80,25 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
     if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isSafeInteger(s.removedLines) || s.removedLines < 0) throw new Error('bad fields');
     // It becomes paths and object keys: the manifest reader's rule, or nothing is written under it.
     if (!isValidInstanceId(s.instanceId)) throw new Error(`instanceId ${JSON.stringify(s.instanceId)} is not a valid instance id`);
-    return s;
+    return movedWithDataDir(s, dataDir);
   } catch (err) {
     throw damagedState(dataDir, err);
   }
+}
+
+/**
+ * The state of a data directory moved (mv) together with the archive directory inside it (`-a DATA/backups`):
+ * it names both at their old absolute paths (as every version wrote them), and the archives were looked for
+ * where they no longer are ("no archives", then a new chain from a seed). When the directory it was archived
+ * from is gone, and the archive directory was inside it, both are read at their new place. A copy (the old
+ * directory still there) keeps its own default, as before.
+ */
+function movedWithDataDir(s: ArchiveState, dataDir: string): ArchiveState {
+  if (s.archivedFrom === undefined || s.archiveDir === undefined || fs.existsSync(s.archivedFrom)) return s;
+  const inside = path.relative(s.archivedFrom, s.archiveDir);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return s;
+  const here = realPathOr(dataDir);
+  return { ...s, archivedFrom: here, archiveDir: path.join(here, inside) };
 }
 
 /**

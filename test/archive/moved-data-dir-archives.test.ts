@@ -1,0 +1,67 @@
+/**
+ * A data directory moved (mv) together with the archive directory inside it (`-a DATA/backups`): its
+ * bri-archive.json names both at their old paths. The archives are found at the new place (list, and the next
+ * create continues the chain there); when the recorded directory is gone, that is said (its path, the last
+ * archive), never "no archives" with a new chain started from a seed.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createDB } from '../../src/db.js';
+import { runCli } from '../support/cli.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-moved-');
+
+async function write(dataDir: string, keys: string[]): Promise<void> {
+  const db = await createDB({ storeConfig: { dataDir } });
+  for (const k of keys) await db.set(k, { k });
+  await db.close();
+}
+
+describe('a data directory moved with its archive directory inside it', () => {
+  it('lists its archives at the new place and the next create continues the chain there', async () => {
+    const r = await tmp();
+    const [m1, m2] = [path.join(r, 'm1'), path.join(r, 'm2')];
+    await write(m1, ['A', 'B']);
+    const first = await runCli(['archive', 'create', '-d', m1, '-a', path.join(m1, 'backups'), '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const firstId = JSON.parse(first.stdout).archiveId as string;
+    await fsp.rename(m1, m2);
+
+    const listed = await runCli(['archive', 'list', '-d', m2, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).archives.map((a: { manifest: { archiveId: string } }) => a.manifest.archiveId)).toEqual([firstId]);
+
+    await write(m2, ['C']);
+    const next = await runCli(['archive', 'create', '-d', m2]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain(firstId);
+    expect(next.stderr).not.toContain('WARNING');
+    expect(fs.readdirSync(path.join(m2, 'backups')).filter((n) => n.endsWith('.bri'))).toHaveLength(2);
+    expect(fs.existsSync(path.join(m2, 'archives'))).toBe(false);
+    const state = JSON.parse(fs.readFileSync(path.join(m2, 'bri-archive.json'), 'utf8'));
+    expect([state.archivedFrom, state.archiveDir]).toEqual([fs.realpathSync(m2), path.join(fs.realpathSync(m2), 'backups')]);
+  });
+
+  it('the recorded archive directory gone: said, with its path and the last archive, not "no archives"', async () => {
+    const r = await tmp();
+    const [m1, m2] = [path.join(r, 'm1'), path.join(r, 'm2')];
+    await write(m1, ['A']);
+    const first = await runCli(['archive', 'create', '-d', m1, '-a', path.join(m1, 'backups'), '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const firstId = JSON.parse(first.stdout).archiveId as string;
+    await fsp.rename(m1, m2);
+    await fsp.rename(path.join(m2, 'backups'), path.join(r, 'elsewhere'));
+    const listed = await runCli(['archive', 'list', '-d', m2]);
+    expect(listed.code).not.toBe(0);
+    expect(listed.stderr).toContain('ARCHIVE_NOT_FOUND');
+    expect(listed.stderr).toContain(path.join(m2, 'backups'));
+    expect(listed.stderr).toContain(firstId);
+    expect(listed.stdout).not.toContain('no archives');
+    const given = await runCli(['archive', 'list', '-d', m2, '-a', path.join(r, 'elsewhere'), '--json']);
+    expect(given.code, given.stderr).toBe(0);
+    expect(JSON.parse(given.stdout).archives).toHaveLength(1);
+  });
+});
