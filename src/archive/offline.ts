@@ -12,6 +12,7 @@ import type { EncryptionKey } from '../format/encryption.js';
 import { toPlainState, type PlainState } from '../format/state.js';
 import { isIdentityText } from '../format/input.js';
 import { readArchiveState, recordedArchiveDir } from '../store/archive-state.js';
+import { resolveUserPath } from '../store/files/user-path.js';
 import { assertDataDir } from '../store/data-dir.js';
 import { recoverInterruptedRestoreSaying } from '../store/dir-swap.js';
 import { refuseIfLocked } from '../store/lock/dir-lock.js';
@@ -49,13 +50,26 @@ export interface OfflineConfigSource {
   archiveDirMayBeNew?: boolean;
 }
 
+/**
+ * A path the file gives for `key`: relative to the file's directory, `~/` the home directory, `..` as the
+ * kernel resolves it (after a link, the link target's parent: see store/files/user-path.ts).
+ */
+function atFile(value: string, key: string, dir: string): string {
+  return resolveUserPath(value, { what: `--config: archive.${key}`, code: ErrorCodes.CONFIG_INVALID, key }, dir);
+}
+
+/** The data directory as the kernel resolves it (`..` after a link, `~`): every path under it is joined to this one. */
+function dataDirOf(dataDir: string): string {
+  return resolveUserPath(dataDir, { what: '--data-dir' });
+}
+
 /** Hook commands of a config file run in the file's directory (unless they name their cwd), so `./notify.sh` works. */
-function hooksRunFrom(hooks: Record<string, unknown>, dir: string): Record<string, unknown> {
+function hooksRunFrom(hooks: Record<string, unknown>, dir: string, key: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(hooks)) {
     if (typeof v === 'string' || Array.isArray(v)) out[name] = { command: v, cwd: dir };
     else if (typeof v === 'object' && v !== null && !('cwd' in v)) out[name] = { ...v, cwd: dir };
-    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string' && (v as { cwd: string }).cwd !== '') out[name] = { ...v, cwd: path.resolve(dir, (v as { cwd: string }).cwd) };
+    else if (typeof v === 'object' && v !== null && typeof (v as { cwd: unknown }).cwd === 'string' && (v as { cwd: string }).cwd !== '') out[name] = { ...v, cwd: atFile((v as { cwd: string }).cwd, `${key}.${name}.cwd`, dir) };
     else out[name] = v;
   }
   return out;
@@ -70,9 +84,9 @@ function isBlock(v: unknown): v is Record<string, unknown> {
 }
 
 /** `block` with its string `keys` resolved against `dir`; an empty one stays empty, for validation to refuse (resolved, it named the file's directory). */
-function pathsAtFile(block: Record<string, unknown>, keys: readonly string[], dir: string): Record<string, unknown> {
+function pathsAtFile(block: Record<string, unknown>, keys: readonly string[], dir: string, at = ''): Record<string, unknown> {
   const out: Record<string, unknown> = { ...block };
-  for (const key of keys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = path.resolve(dir, out[key]);
+  for (const key of keys) if (typeof out[key] === 'string' && out[key] !== '') out[key] = atFile(out[key], at + key, dir);
   return out;
 }
 
@@ -103,7 +117,7 @@ function archiveBlockOf(obj: Record<string, unknown>, file: string): Record<stri
  * are never printed, errors name keys only.
  */
 export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
-  const file = path.resolve(configFile);
+  const file = resolveUserPath(configFile, { what: '--config' });
   assertRegularFileInput(file, '--config');
   let text: string;
   try {
@@ -129,12 +143,12 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   const dir = path.dirname(file);
   config = pathsAtFile(config, ['localDir'], dir);
   // identityFile may hold the key itself (as the API takes it): only a path is resolved against the file.
-  if (isBlock(config.encryption) && !isIdentityText(String(config.encryption.identityFile ?? ''))) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir) };
-  const remoteAtFile = (r: unknown) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir) : r);
-  if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote) };
-  if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map(remoteAtFile) };
+  if (isBlock(config.encryption) && !isIdentityText(String(config.encryption.identityFile ?? ''))) config = { ...config, encryption: pathsAtFile(config.encryption, ['identityFile'], dir, 'encryption.') };
+  const remoteAtFile = (r: unknown, at: string) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir, `${at}.`) : r);
+  if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote, 'remote') };
+  if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map((r, i) => remoteAtFile(r, `remotes[${i}]`)) };
   for (const key of ['hooks', 'restoreHooks']) {
-    if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, path.dirname(file)) };
+    if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, dir, key) };
   }
   return config as ArchiveConfig;
 }
@@ -145,14 +159,15 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
  */
 export async function offlineArchiveConfig(from: OfflineConfigSource, dataDir?: string): Promise<ArchiveConfig> {
   let config: Record<string, unknown> = from.configFile !== undefined ? { ...loadArchiveConfigFile(from.configFile) } : {};
-  if (from.archiveDir) config = { ...config, localDir: path.resolve(from.archiveDir) };
+  const archiveDir = from.archiveDir ? resolveUserPath(from.archiveDir, { what: '--archive-dir' }) : undefined;
+  if (archiveDir !== undefined) config = { ...config, localDir: archiveDir };
   else if (config.localDir === undefined && dataDir !== undefined) {
     const recorded = await recordedArchiveDirOf(dataDir);
     if (recorded !== undefined) config = { ...config, localDir: recorded };
   }
   if (typeof config.localDir === 'string') assertDirectoryInput(config.localDir, from.archiveDir ? '--archive-dir' : 'the archive directory (localDir)');
   (await import('./config.js')).parseArchiveConfig(config);
-  if (from.archiveDir && !from.archiveDirMayBeNew) refuseMissingArchiveDir(path.resolve(from.archiveDir), config);
+  if (archiveDir !== undefined && !from.archiveDirMayBeNew) refuseMissingArchiveDir(archiveDir, config);
   return config as ArchiveConfig;
 }
 
@@ -175,7 +190,7 @@ function refuseMissingArchiveDir(dir: string, config: Record<string, unknown>): 
  * the database configured with that localDir does (`<dataDir>/archives` said "no archives").
  */
 async function recordedArchiveDirOf(dataDir: string): Promise<string | undefined> {
-  const dir = path.resolve(dataDir);
+  const dir = dataDirOf(dataDir);
   const state = await readArchiveState(dir).catch(() => null);
   const recorded = recordedArchiveDir(state, dir);
   if (recorded === undefined) return undefined;
@@ -197,45 +212,49 @@ export async function openOfflineArchive(opts: { dataDir: string; purpose: strin
   const { ArchiveApi, offlineHost } = await import('./archive-api.js');
   // A restore killed mid-swap leaves the archives in the old directory: finished first, so that no
   // command answers "no archives" or makes a new chain beside them (the store's open does the same).
-  await recoverInterruptedRestoreSaying(path.resolve(opts.dataDir));
-  const host = offlineHost(path.resolve(opts.dataDir), encryptionKeyFromEnv(), opts.purpose);
-  return new ArchiveApi(host, await offlineArchiveConfig(opts, opts.dataDir));
+  const dataDir = dataDirOf(opts.dataDir);
+  await recoverInterruptedRestoreSaying(dataDir);
+  const host = offlineHost(dataDir, encryptionKeyFromEnv(), opts.purpose);
+  return new ArchiveApi(host, await offlineArchiveConfig(opts, dataDir));
 }
 
 /** `db.restore` for a data directory that is not open in this process. */
 export async function openOfflineRestore(opts: { dataDir: string } & OfflineConfigSource): Promise<RestoreApi> {
-  await recoverInterruptedRestoreSaying(path.resolve(opts.dataDir));
-  const config = await offlineArchiveConfig(opts, opts.dataDir);
+  const dataDir = dataDirOf(opts.dataDir);
+  await recoverInterruptedRestoreSaying(dataDir);
+  const config = await offlineArchiveConfig(opts, dataDir);
   const key = encryptionKeyFromEnv();
   const { openRestore } = await import('./restore-api.js');
-  return openRestore({ dataDir: opts.dataDir, config, ...(key ? { key } : {}) });
+  return openRestore({ dataDir, config, ...(key ? { key } : {}) });
 }
 
 /**
  * An existing data directory, a restore killed in its swap finished first: between its renames the directory
  * was missing ("does not exist"), before them it was the old one, which the next open replaces.
  */
-async function assertStoppedDataDir(dataDir: string): Promise<void> {
-  await recoverInterruptedRestoreSaying(path.resolve(dataDir));
+async function assertStoppedDataDir(given: string): Promise<string> {
+  const dataDir = dataDirOf(given);
+  await recoverInterruptedRestoreSaying(dataDir);
   await assertDataDir(dataDir, false);
+  return dataDir;
 }
 
 /** The WAL hash chain, the snapshot and the cold tier of a data directory (reads only, takes no lock, once an interrupted restore is finished). */
-export async function verifyDataDirectory(dataDir: string): Promise<DataDirReport> {
-  await assertStoppedDataDir(dataDir);
+export async function verifyDataDirectory(given: string): Promise<DataDirReport> {
+  const dataDir = await assertStoppedDataDir(given);
   return verifyDataDir(dataDir, encryptionKeyFromEnv());
 }
 
 /** The documents and sets of a data directory as the store sees them (reads only). */
-export async function dumpDataDirectory(dataDir: string, opts: { skipInvalid?: boolean } = {}): Promise<PlainState> {
-  await assertStoppedDataDir(dataDir);
+export async function dumpDataDirectory(given: string, opts: { skipInvalid?: boolean } = {}): Promise<PlainState> {
+  const dataDir = await assertStoppedDataDir(given);
   const rec = await recover(dataDir, { encryptionKey: encryptionKeyFromEnv(), invalidLines: opts.skipInvalid ? 'skip' : 'error' });
   return toPlainState(rec.state);
 }
 
 /** Segments, lines, bytes, the snapshot's line, operations by type. */
-export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats> {
-  await assertStoppedDataDir(dataDir);
+export async function dataDirectoryStats(given: string): Promise<DataDirStats> {
+  const dataDir = await assertStoppedDataDir(given);
   return collectStats(dataDir, encryptionKeyFromEnv());
 }
 
@@ -245,7 +264,8 @@ export async function dataDirectoryStats(dataDir: string): Promise<DataDirStats>
  * `readOnly` (a dry run), the directory is only read, nothing in it changes (opening and closing the
  * store writes a snapshot and starts a segment); a database open elsewhere is refused all the same.
  */
-export async function withStoppedDatabase<T>(dataDir: string, fn: (live: LiveStore) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+export async function withStoppedDatabase<T>(given: string, fn: (live: LiveStore) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+  const dataDir = dataDirOf(given);
   if (opts.readOnly) {
     await assertDataDir(dataDir, false);
     await refuseIfLocked(dataDir, 'Stop the process that has the database open, or roll back through it (db.restore.rollback).');

@@ -2,6 +2,7 @@
  * Options shared by commands (the data directory, --json, --quiet, --config, --archive-dir) and
  * the parsers of option values. Parsing only: no file is read here, no API is loaded.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { BriError, ErrorCodes } from '../errors.js';
@@ -20,11 +21,44 @@ export function defaultDataDir(): string {
     });
   }
   if (fromEnv !== undefined) assertUtf8Path(fromEnv, 'BRI_DATA_DIR');
-  return fromEnv ?? './data';
+  // A systemd Environment= line or a quoted value passes `~` on unexpanded.
+  return fromEnv !== undefined ? homeExpanded(fromEnv, 'BRI_DATA_DIR') : './data';
 }
 
 /** Options that name a path (checked as one by commonOptions). */
 const PATH_OPTIONS: Array<[string, string]> = [['dataDir', '--data-dir'], ['target', '--target'], ['archiveDir', '--archive-dir'], ['out', '--out'], ['config', '--config'], ['identity', '--identity']];
+const PATH_FLAGS = new Set(PATH_OPTIONS.map(([, flag]) => flag));
+
+/**
+ * `~` and `~/...` as the home directory: a shell expands them only unquoted at a word's start, so
+ * `--target=~/x`, a quoted '~/x' or a systemd unit reached bri with them and a directory named `~` was
+ * made. `~name` is refused. The rule of src/store/files/user-path.ts (expandHome), which the parsing
+ * modules cannot load (they touch no file: test/cli/thin.test.ts), for the values parsed here.
+ */
+export function homeExpanded(value: string, what: string): string {
+  if (!value.startsWith('~') || isIdentityText(value)) return value;
+  if (value !== '~' && !value.startsWith('~/')) {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${JSON.stringify(value)} starts with "~name" (another user's home directory), which bri does not expand`, {
+      hint: `Give the absolute path (e.g. /home/name/...), or ./${value} for a file or directory named so.`,
+      details: { flag: what },
+    });
+  }
+  const home = os.homedir();
+  if (home === '' || !path.isAbsolute(home)) {
+    throw new BriError(ErrorCodes.USAGE, `${what} ${JSON.stringify(value)} starts with "~", and the home directory is not known (HOME is not set)`, { hint: 'Give the absolute path, or set HOME.', details: { flag: what } });
+  }
+  return value === '~' ? home : path.join(home, value.slice(2));
+}
+
+/**
+ * A path made absolute without dropping its `..` by text: after a symbolic link the kernel goes up
+ * from the link's target (`app/../db` with app -> srv/current is srv/db), while path.resolve gave ./db.
+ * The API resolves it as the kernel does (src/store/files/user-path.ts); a path without `..` is resolved here.
+ */
+export function absoluteAsGiven(value: string): string {
+  if (!value.split(/[\\/]/).includes('..')) return path.resolve(value);
+  return path.isAbsolute(value) ? value : `${process.cwd()}${path.sep}${value}`;
+}
 
 /**
  * A path given on the command line (or in the environment) that is not valid UTF-8 reaches Node with
@@ -41,8 +75,9 @@ export function assertUtf8Path(value: unknown, what: string): void {
 }
 
 /** A path argument as given, once it is known to be valid UTF-8 (and, for a file written, not `-`). */
-export function pathArgument(value: string, what: string, opts: { written?: boolean } = {}): string {
-  assertUtf8Path(value, what);
+export function pathArgument(given: string, what: string, opts: { written?: boolean } = {}): string {
+  assertUtf8Path(given, what);
+  const value = homeExpanded(given, what);
   // `-` reads as standard output to a script's author; an archive is written to a file (one named "-" was made).
   if (opts.written && value === '-') {
     throw new BriError(ErrorCodes.USAGE, `${what} is "-": an archive copy is written to a file, not to standard output`, { hint: 'Give a file path (./- for a file named so).', details: { flag: what } });
@@ -56,7 +91,8 @@ export function pathArgument(value: string, what: string, opts: { written?: bool
  * meant. USAGE naming both (an identity's key text is never quoted).
  */
 export function givenOnce(flag: string): (value: string, previous: unknown) => string {
-  return (value, previous) => {
+  return (given, previous) => {
+    const value = PATH_FLAGS.has(flag) ? homeExpanded(given, flag) : given;
     if (previous === undefined) return value;
     const both = [previous, value].some((v) => isIdentityText(String(v))) ? '' : ` (${JSON.stringify(previous)} and ${JSON.stringify(value)})`;
     throw new BriError(ErrorCodes.USAGE, `${flag} is given twice${both}`, { hint: `Give ${flag} once: it takes one value, and which one was meant cannot be guessed.`, details: { flag } });
@@ -96,7 +132,7 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
     throw new BriError(ErrorCodes.USAGE, `--instance ${JSON.stringify(String(raw.instance))} is not an instance id`, { hint: 'Instance ids are 1-64 lowercase letters, digits, "-" and "_" (e.g. staging, or a UUID); `bri restore list` shows them.', details: { flag: '--instance' } });
   }
   return {
-    dataDir: path.resolve(String(raw.dataDir ?? defaultDataDir())),
+    dataDir: absoluteAsGiven(String(raw.dataDir ?? defaultDataDir())),
     json: raw.json === true,
     quiet: raw.quiet === true,
   };
@@ -129,7 +165,7 @@ export function identityOpt(raw: Record<string, unknown>): { identity?: string }
       details: { flag: '--identity' },
     });
   }
-  return { identity: path.resolve(given) };
+  return { identity: absoluteAsGiven(given) };
 }
 
 /** --source, --instance and --identity of the time-travel commands. */
