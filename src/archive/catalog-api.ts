@@ -59,7 +59,7 @@ export interface ArchiveEvents {
 export type { VerifiedArchive, VerifiedById, VerifyAllReport } from './copies/verify-copies.js';
 
 /** An error as a report entry gives it: with its hint (what to do: raise `ulimit -n`, free the disk). */
-const said = (err: BriError): NonNullable<VerifiedArchive['error']> & { hint?: string } => ({ code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
+const said = (err: BriError): NonNullable<VerifiedArchive['error']> => ({ code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) });
 
 /** Where a repair writes its copy by default: a folder beside the archive (listings read only the archive directory's own files). */
 const REPAIRED_DIR = 'repaired';

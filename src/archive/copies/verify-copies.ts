@@ -19,7 +19,7 @@ export interface VerifiedArchive {
   file: string | null;
   ok: boolean;
   report: VerifyReport | null;
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; hint?: string } | null;
   /** A failed copy whose archive a later source holds whole (that source): the copy is bad, the archive is not lost. */
   wholeOn?: string;
 }
@@ -29,7 +29,7 @@ export interface VerifyAllReport {
   ok: boolean;
   archives: VerifiedArchive[];
   /** Sources that could not be listed: their archives were not verified. */
-  unreachable: Array<{ source: string; error: { code: string; message: string } }>;
+  unreachable: Array<{ source: string; error: { code: string; message: string; hint?: string } }>;
 }
 
 /**
@@ -77,6 +77,6 @@ async function verifiedCopy(entry: CatalogArchive, copy: ArchiveCopy, check: Cop
     return { archiveId, source: copy.source, file: report.file, ok: report.ok, report, error: null };
   } catch (err) {
     if (!isBriError(err)) throw err;
-    return { archiveId, source: copy.source, file: copy.location, ok: false, report: null, error: { code: err.code, message: err.message } };
+    return { archiveId, source: copy.source, file: copy.location, ok: false, report: null, error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
   }
 }

@@ -67,6 +67,12 @@ const THAW_TEXT: Record<NonNullable<ThawStatus['outcome']>, string> = {
 };
 
 /** `bri archive verify --all`: a line per archive as it is verified (problems on stderr), then what it comes to. */
+/** A failed copy's lines under its FAILED line: the verify's problems, or the error that stopped it and what to do. */
+function copyProblems(v: { report: { problems: readonly string[] } | null; error: { code: string; message: string; hint?: string } | null }): string {
+  const lines = v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`, ...(v.error!.hint ? [`hint: ${v.error!.hint}`] : [])];
+  return lines.map((p) => `  ${p}\n`).join('');
+}
+
 async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify']): Promise<number> {
   const r = await api.verifyAll({
     ...only(o.source),
@@ -77,16 +83,15 @@ async function verifyEvery(api: ArchiveApi, o: CommandOptions['archive verify'])
       const name = v.archiveId ?? v.file ?? '?';
       if (v.ok && v.report) printLine(`OK      ${name} (${v.source}): ${checkedText(v.report.checked)}`, o);
       else {
-        const problems = v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`];
-        process.stderr.write(`FAILED  ${name} (${v.source}${v.file ? `: ${v.file}` : ''})\n${problems.map((p) => `  ${p}\n`).join('')}`);
-        if (v.report?.repairable) process.stderr.write(`  to repair it: bri archive repair ${v.report.file} --in-place\n`);
+        process.stderr.write(`FAILED  ${name} (${v.source}${v.file ? `: ${v.file}` : ''})\n${copyProblems(v)}`);
+        if (v.report?.repairable) process.stderr.write(`  to repair it: bri archive repair ${shellArg(v.report.file)} --in-place\n`);
       }
     },
   });
   if (o.json) printJson(r);
   else {
     const failed = r.archives.filter((v) => !v.ok).length;
-    for (const u of r.unreachable) process.stderr.write(`NOT LISTED  ${u.source}: [${u.error.code}] ${u.error.message}\n`);
+    for (const u of r.unreachable) process.stderr.write(`NOT LISTED  ${u.source}: [${u.error.code}] ${u.error.message}\n${u.error.hint ? `  hint: ${u.error.hint}\n` : ''}`);
     // Copies are counted as copies: a damaged local copy followed by a whole remote one is one archive, two copies.
     const ids = new Set(r.archives.map((v) => v.archiveId ?? v.file));
     const copies = ids.size === r.archives.length ? '' : ` (${r.archives.length} copies)`;
@@ -190,7 +195,7 @@ export const handlers: Handlers<CommandsOf<'archive'>> = {
         if (report.repairable) process.stderr.write(`  to repair it: ${await repairCommand(api, o.target, report.file)}\n`);
         for (const v of report.otherCopies ?? []) {
           if (v.ok) printLine(`OK ${o.target} on ${v.source} (${v.file}): ${checkedText(v.report!.checked)}`, o);
-          else process.stderr.write(`FAILED ${v.file} (${v.source})\n${(v.report ? v.report.problems : [`[${v.error!.code}] ${v.error!.message}`]).map((p) => `  ${p}\n`).join('')}`);
+          else process.stderr.write(`FAILED ${v.file} (${v.source})\n${copyProblems(v)}`);
         }
         const failed = [{ source: report.source ?? 'local' }, ...(report.otherCopies ?? []).filter((v) => !v.ok)];
         if (report.wholeOn !== undefined) process.stderr.write(`${wholeElsewhereLine(api.archiveDir, o.target, failed, report.wholeOn)}\n`);
