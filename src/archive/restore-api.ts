@@ -180,7 +180,7 @@ export class RestoreApi {
     const opts = withHarmless(given, ['onProgress', 'onSourceProblem'], 'a restore');
     if (target.kind === 'archive') assertArchiveId(target.archiveId);
     // A target that exists must be a directory (refused before anything is read); the directory is replaced, not a link to it.
-    if (opts.targetDir !== undefined) assertDirectoryInput(path.resolve(opts.targetDir), '--target');
+    if (opts.targetDir !== undefined) assertDirectoryInput(realPath(path.dirname(opts.targetDir)) + path.sep + path.basename(opts.targetDir), '--target');
     const targetDir = realPath(opts.targetDir ?? this.ctx.dataDir);
     const inPlace = targetDir === realPath(this.ctx.dataDir);
     // The archives may be made elsewhere than this call was told (-a left out): that directory is kept as safe as the configured one.

@@ -48,6 +48,19 @@ describe('.. after a symbolic link, as the kernel resolves it', () => {
     const listed = await bri(r, 'archive', 'list', '-d', '$R/app/../db', '--json');
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout).archives).toHaveLength(1);
+    // --target app/../restored is srv/restored, for the CLI and for the API.
+    const restored = await bri(r, 'restore', 'latest', '-d', '$R/app/../db', '-a', '$R/app/../arch', '--target', '$R/app/../restored', '-q');
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(fs.existsSync(path.join(r, 'srv', 'restored', 'wal'))).toBe(true);
+    expect(fs.existsSync(path.join(r, 'restored'))).toBe(false);
+    const db = await createDB({ storeConfig: { dataDir: path.join(r, 'srv', 'db'), archive: { localDir: path.join(r, 'srv', 'arch') } } });
+    try {
+      const result = await db.restore.fromLatest({ targetDir: `${r}/app/../api-restored` });
+      expect(result.targetDir).toBe(path.join(r, 'srv', 'api-restored'));
+      expect(fs.existsSync(path.join(r, 'api-restored'))).toBe(false);
+    } finally {
+      await db.close();
+    }
   });
 
   it('a --config reached through a link: "../bri-archives" in it is beside the directory the file really is in', async () => {

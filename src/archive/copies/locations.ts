@@ -3,12 +3,12 @@
  * and a restore target. Settings valid one by one can be dangerous together: a local remote whose path is the
  * data directory makes the archive directory's files count as their own "remote copy", and pruning or a clean
  * restore then deletes the only copy.
- * Paths are compared by real path (symlinks resolved, as far as they exist),
- * remotes by what their store points at (provider, endpoint, bucket, prefix).
+ * Paths are compared by real path (symlinks resolved, as far as they exist), remotes by what their store points at.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRegularFileSync } from '../../store/files/regular-file.js';
+import { resolveUserPath } from '../../store/files/user-path.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { RemoteDescription } from '../../remote/remote.js';
 import { assertDirectoryInput, assertRegularFileInput } from '../package/input-file.js';
@@ -29,9 +29,9 @@ export interface Place {
   path: string;
 }
 
-/** The real path of `p`: symlinks of the part that exists resolved, the rest appended. */
+/** The real path of `p`: symlinks of the part that exists resolved, the rest appended (`..` as the kernel takes it, user-path.ts). */
 export function realPath(p: string): string {
-  const abs = path.resolve(p);
+  const abs = resolveUserPath(p, { what: 'the path' });
   const rest: string[] = [];
   for (let dir = abs; ; dir = path.dirname(dir)) {
     try {

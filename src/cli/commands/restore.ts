@@ -1,9 +1,8 @@
 /** `bri restore list|info|latest|from|to-timestamp|clone|verify|diff|keys`: options into options objects (handlers/restore.ts runs them). */
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { BriError, ErrorCodes } from '../../errors.js';
 import { parseTimeRange, TIME_FORMS } from '../../format/input.js';
-import { addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, givenOnce, identityOpt, parseOpt, pastOpts } from '../common.js';
+import { absoluteAsGiven, addConfigOption, addDataDirOption, addIdentityOption, addOutputOptions, archiveCommon, compact, givenOnce, identityOpt, parseOpt, pastOpts } from '../common.js';
 import { BROKEN_SHIPMENT, type Dispatch, type RestoreRunOptions } from '../options.js';
 
 type Raw = Record<string, unknown>;
@@ -31,7 +30,7 @@ function restoreRunOptions(raw: Raw): RestoreRunOptions {
   return {
     ...archiveCommon(raw),
     ...(raw.source ? { source: String(raw.source) } : {}),
-    ...(raw.target ? { targetDir: path.resolve(String(raw.target)) } : {}),
+    ...(raw.target ? { targetDir: absoluteAsGiven(String(raw.target)) } : {}),
     dryRun: raw.dryRun === true,
     verify: raw.verify !== false,
     force: raw.force === true,
