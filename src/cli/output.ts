@@ -48,7 +48,16 @@ const MISREAD = /^[ "]| $/;
  * two keys told apart only by an invisible character printed alike; the empty key printed as nothing).
  */
 export function printable(s: string): string {
-  if (s !== '' && !UNPRINTABLE.test(s) && !INVISIBLE.test(s) && !MISREAD.test(s) && s === s.normalize('NFC')) return s;
+  return MISREAD.test(s) ? quoted(s) : printableValue(s);
+}
+
+/** A document's stored JSON text: `"v"` is how a string document reads, not a quoted name, so only what hides or splits is quoted. */
+export function printableValue(s: string): string {
+  if (s !== '' && !UNPRINTABLE.test(s) && !INVISIBLE.test(s) && s === s.normalize('NFC')) return s;
+  return quoted(s);
+}
+
+function quoted(s: string): string {
   // JSON escapes controls and lone surrogates; what JSON leaves as it is but prints as nothing, or as another
   // key prints (a decomposed é beside the composed one), is escaped too, so that two keys never print alike.
   const hidden = s === s.normalize('NFC') ? INVISIBLE_ALL : INVISIBLE_OR_MARK_ALL;

@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shellArg } from '../../src/errors.js';
 import { runCli } from '../support/cli.js';
-import { FIXTURES_DIR, makeTempDir } from '../support/fixtures.js';
+import { createDB } from '../../src/db.js';
+import { makeTempDir } from '../support/fixtures.js';
 
 /** The words bash gives a `bri ...` command line, with `bri` a function that prints its arguments (nothing else runs). */
 function pastedWords(cwd: string, command: string): string[] {
@@ -41,9 +41,10 @@ describe('a refusal hint names a command that runs as printed when pasted', () =
     const one = path.join(root, 'db one');
     const two = path.join(root, 'db $(touch PWNED)');
     const shared = path.join(root, 'shared arch');
-    for (const [dir, fixture] of [[one, 'small'], [two, 'crashed']] as const) {
-      await fsp.cp(path.join(FIXTURES_DIR, fixture), dir, { recursive: true });
-      execFileSync('chmod', ['-R', 'u+w', dir]);
+    for (const dir of [one, two]) {
+      const db = await createDB({ storeConfig: { dataDir: dir } });
+      await db.set('K', { dir });
+      await db.close();
     }
     const first = await runCli(['archive', 'create', '-d', one, '-a', shared, '-q']);
     expect(first.code, first.stderr).toBe(0);

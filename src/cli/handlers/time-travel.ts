@@ -2,7 +2,7 @@
 import { openOfflineRestore, withStoppedDatabase, type RestoreApi } from '../../archive/offline.js';
 import { EXIT_OK } from '../exit-codes.js';
 import type { CommandOptions, PastOptions } from '../options.js';
-import { formatTime, printable, printableMembers, printJson, printLine, printWarning } from '../output.js';
+import { formatTime, printable, printableMembers, printableValue, printJson, printLine, printWarning } from '../output.js';
 
 type Where = Pick<Parameters<RestoreApi['read']>[1], 'source' | 'instanceId' | 'identity' | 'onSourceProblem'>;
 
@@ -17,7 +17,7 @@ async function withPast(o: PastOptions, fn: (api: RestoreApi, at: Where) => Prom
   }
 }
 
-const show = (v: string | null | string[] | undefined) => (v === null || v === undefined ? '(none)' : Array.isArray(v) ? members(v) : printable(v));
+const show = (v: string | null | string[] | undefined) => (v === null || v === undefined ? '(none)' : Array.isArray(v) ? members(v) : printableValue(v));
 const members = printableMembers;
 
 export const timeTravelHandlers = {
