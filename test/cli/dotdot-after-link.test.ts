@@ -39,6 +39,8 @@ describe('.. after a symbolic link, as the kernel resolves it', () => {
     expect(Object.keys(JSON.parse(dump.stdout).documents)).toEqual(['MEANT']);
     const stats = await bri(r, 'data', 'stats', '-d', '$R/app/../db');
     expect(stats.stdout).toContain(`data directory  ${path.join(r, 'srv', 'db')}`);
+    const verified = await bri(r, 'data', 'verify', '-d', '$R/app/../db');
+    expect(verified.stdout).toContain(`OK ${path.join(r, 'srv', 'db')}: `);
     const created = await bri(r, 'archive', 'create', '-d', '$R/app/../db', '-a', '$R/app/../arch', '-q');
     expect(created.code, created.stderr).toBe(0);
     expect(fs.readdirSync(path.join(r, 'srv', 'arch')).filter((n) => n.endsWith('.bri'))).toHaveLength(1);

@@ -37,8 +37,10 @@ describe('an archive that holds only a state', () => {
     // Back to the first archive's end, then archived: the new instance's archive holds the state at line 1 and no line.
     const back = await runCli(['restore', 'to-timestamp', new Date(first.manifest.timeRange.end).toISOString(), '-d', dataDir, '--force', '--clean-existing', '-q']);
     expect(back.code, back.stderr).toBe(0);
-    const made = await runCli(['archive', 'create', '-d', dataDir, '-q']);
+    const made = await runCli(['archive', 'create', '-d', dataDir]);
     expect(made.code, made.stderr).toBe(0);
+    // Its summary says it chains no line (was "chain (start) ->  .. ", an empty first pointer).
+    expect(made.stdout).toMatch(/chain +\(start\) -> \(no line\)/);
 
     const before = await runCli(['restore', 'to-timestamp', '2020-01-01T00:00:00Z', '-d', dataDir, '--target', path.join(root, 'r')]);
     expect(before.code).toBe(31);

@@ -161,7 +161,7 @@ export function manifestSummary(m: Manifest, bytes?: number): string {
     `lines       ${lineRange(m)} (${m.contents.totalWalEntries} entries in ${m.contents.segments.length} segments)`,
     `snapshot    at line ${m.contents.snapshot.walLine}, ${s.documentsAtSnapshot ?? '?'} documents${m.contents.snapshot.encrypted ? ', encrypted' : ''}`,
     `operations  ${s.byOperation ? Object.entries(s.byOperation).map(([k, v]) => `${k} ${v}`).join(', ') : 'unknown (encrypted)'}`,
-    `chain       ${m.chain.prevPointer || '(start)'} -> ${m.chain.firstPointer} .. ${m.chain.lastPointer}${m.chain.verified ? '' : ' (not verified: encrypted)'}`,
+    `chain       ${m.chain.prevPointer || '(start)'} -> ${m.chain.firstPointer === '' ? '(no line)' : `${m.chain.firstPointer} .. ${m.chain.lastPointer}`}${m.chain.verified ? '' : ' (not verified: encrypted)'}`,
     `size        ${formatBytes(m.compression.originalSize)} -> ${formatBytes(m.compression.compressedSize)} zstd-${m.compression.level}${bytes ? `, file ${formatBytes(bytes)}` : ''}`,
     `encryption  ${m.encryption ? `age, ${m.encryption.passphrase ? 'a passphrase' : m.encryption.recipients.join(', ')}` : 'none'}`,
     `recovery    ${m.errorCorrection.enabled ? `par2, ${Math.round(m.errorCorrection.redundancy * 100)}%, ${m.errorCorrection.recoveryBlockCount} blocks of ${m.errorCorrection.blockSize} bytes` : 'none'}`,

@@ -12,13 +12,13 @@ export const handlers: Handlers<CommandsOf<'data'>> = {
       const c = report.chain;
       const chainText = c.pointersChecked ? (c.anchored ? 'chain verified (anchored on the first line on disk)' : 'chain verified from line 1') : 'chain NOT checked (encrypted; set BRI_ENCRYPTION_KEY)';
       printLine(
-        `OK ${o.dataDir}: ${c.segments} segments, ${c.lines} lines, ${chainText}` +
+        `OK ${report.dataDir}: ${c.segments} segments, ${c.lines} lines, ${chainText}` +
           (!report.snapshot.present ? ', no snapshot' : report.snapshot.checked ? `, snapshot v${report.snapshot.version ?? '?'} at line ${report.snapshot.walLine ?? '?'}` : ', snapshot encrypted (NOT checked)') +
           (c.tornTail ? `; torn last line ${c.tornTail.lineNo} in wal/${c.tornTail.segment} (ignored by recovery)` : ''),
         o,
       );
     } else {
-      process.stderr.write(`FAILED ${o.dataDir}\n`);
+      process.stderr.write(`FAILED ${report.dataDir}\n`);
       for (const p of report.problems) process.stderr.write(`  ${p}\n`);
     }
     return outcomeExitCode.dataVerify(report);
