@@ -28,6 +28,8 @@ export interface SourceProblem {
   source: string;
   reason: string;
   code?: string;
+  /** What to do about it, when the failure says (a host fault: out of file handles, a permission). */
+  hint?: string;
 }
 
 /** A copy whose data is intact and whose recovery data is damaged: usable, and what fixes it. */
@@ -214,7 +216,7 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       if (isBriError(err, ErrorCodes.DECRYPTION_FAILED) || isBriError(err, ErrorCodes.ENCRYPTION_KEY_MISSING)) throw err;
       const e = err as BriError;
       const thaw = isColdObject(e) ? `; \`bri archive thaw ${id} --source ${source}\` asks for it back` : '';
-      skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code } : {}) });
+      skip({ source, reason: e.message + thaw, ...(isBriError(e) ? { code: e.code, ...(e.hint ? { hint: e.hint } : {}) } : {}) });
     }
   }
   // Sources this fetch was not asked to try (--source) may hold a whole copy: "every copy failed" would be false.
@@ -242,6 +244,6 @@ function noGoodCopy(id: string, skipped: SourceProblem[], untried: readonly stri
         ? `Only ${skipped.map((p) => p.source).join(', ')} ${skipped.length > 1 ? 'were' : 'was'} tried: ${untried.join(', ')} may hold a whole copy (\`bri archive list\` shows where the copies are; with no --source every source is tried in turn).`
       : damaged
         ? 'Every copy failed; `bri archive verify` and `bri archive repair` on a copy may tell more, or restore an earlier archive.'
-        : "No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.";
+        : failed.find((p) => p.hint !== undefined)?.hint ?? "No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.";
   return new BriError(code, `no good copy of archive ${id}: ${skipped.map((p) => `${p.source}: ${p.reason}`).join('; ')}`, { hint, details: { archiveId: id, tried: skipped } });
 }
