@@ -102,7 +102,7 @@ describe('archives in S3 Glacier', () => {
       const r = await both.fromLatest();
       expect(r.source).toBe('nas');
       expect(r.skipped).toEqual([
-        { source: 's3', reason: expect.stringMatching(new RegExp(`archive tier.*\`bri archive thaw ${archiveId} --source s3\``)), code: 'REMOTE_ERROR' },
+        { source: 's3', reason: expect.stringMatching(new RegExp(`archive tier.*\`bri archive thaw ${archiveId} --source s3\``)), code: 'REMOTE_ERROR', hint: expect.stringContaining('bri archive thaw') },
       ]);
       expect(toPlainState((await recover(path.join(root, 'b'))).state)).toEqual(expected);
 
