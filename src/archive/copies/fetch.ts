@@ -244,6 +244,6 @@ function noGoodCopy(id: string, skipped: SourceProblem[], untried: readonly stri
         ? `Only ${skipped.map((p) => p.source).join(', ')} ${skipped.length > 1 ? 'were' : 'was'} tried: ${untried.join(', ')} may hold a whole copy (\`bri archive list\` shows where the copies are; with no --source every source is tried in turn).`
       : damaged
         ? 'Every copy failed; `bri archive verify` and `bri archive repair` on a copy may tell more, or restore an earlier archive.'
-        : failed.find((p) => p.hint !== undefined)?.hint ?? "No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.";
+        : `${failed.find((p) => p.hint !== undefined)?.hint?.concat(' ') ?? ''}No copy was found damaged: none could be fetched (each source's reason says why; a copy in an archive tier is thawed first). Try again once the network or the source is back.`;
   return new BriError(code, `no good copy of archive ${id}: ${skipped.map((p) => `${p.source}: ${p.reason}`).join('; ')}`, { hint, details: { archiveId: id, tried: skipped } });
 }
