@@ -2,10 +2,10 @@
  * Options shared by commands (the data directory, --json, --quiet, --config, --archive-dir) and
  * the parsers of option values. Parsing only: no file is read here, no API is loaded.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { BriError, ErrorCodes } from '../errors.js';
+import { expandHome } from '../format/text/home-path.js';
 import { isValidInstanceId } from '../format/ids.js';
 import { assertNotEmpty, isIdentityText, parseChoice, parseDays, parseInteger, parseRetention, parseTime, type ParsedRetention } from '../format/input.js';
 import type { ArchiveCommon, ArchiveSetup, CommonOptions } from './options.js';
@@ -32,22 +32,10 @@ const PATH_FLAGS = new Set(PATH_OPTIONS.map(([, flag]) => flag));
 /**
  * `~` and `~/...` as the home directory: a shell expands them only unquoted at a word's start, so
  * `--target=~/x`, a quoted '~/x' or a systemd unit reached bri with them and a directory named `~` was
- * made. `~name` is refused. The rule of src/store/files/user-path.ts (expandHome), which the parsing
- * modules cannot load (they touch no file: test/cli/thin.test.ts), for the values parsed here.
+ * made. `~name` is refused (expandHome, src/format/text/home-path.ts). An identity given as the key itself is left as it is.
  */
 export function homeExpanded(value: string, what: string): string {
-  if (!value.startsWith('~') || isIdentityText(value)) return value;
-  if (value !== '~' && !value.startsWith('~/')) {
-    throw new BriError(ErrorCodes.USAGE, `${what} ${JSON.stringify(value)} starts with "~name" (another user's home directory), which bri does not expand`, {
-      hint: `Give the absolute path (e.g. /home/name/...), or ./${value} for a file or directory named so.`,
-      details: { flag: what },
-    });
-  }
-  const home = os.homedir();
-  if (home === '' || !path.isAbsolute(home)) {
-    throw new BriError(ErrorCodes.USAGE, `${what} ${JSON.stringify(value)} starts with "~", and the home directory is not known (HOME is not set)`, { hint: 'Give the absolute path, or set HOME.', details: { flag: what } });
-  }
-  return value === '~' ? home : path.join(home, value.slice(2));
+  return isIdentityText(value) ? value : expandHome(value, { what });
 }
 
 /**

@@ -73,7 +73,7 @@ describe('the CLI is thin', () => {
     visit(path.join(CLI, 'main.ts'));
     expect([...packages]).toEqual(['commander']);
     const outside = [...loaded].map(rel).filter((f) => !f.startsWith(`cli${path.sep}`));
-    expect(outside.sort()).toEqual(['errors.ts', path.join('format', 'ids.ts'), path.join('format', 'input.ts')]);
+    expect(outside.sort()).toEqual(['errors.ts', path.join('format', 'ids.ts'), path.join('format', 'input.ts'), path.join('format', 'text', 'home-path.ts')]);
     expect([...loaded].map(rel).filter((f) => f.startsWith(path.join('cli', 'handlers')) || f === path.join('cli', 'progress.ts'))).toEqual([]);
     // Every handler module is reached by a dynamic import (program.ts), so the commands can run.
     const dynamic = importsOf(path.join(CLI, 'program.ts')).filter((i) => i.dynamic).map((i) => path.basename(i.spec));
