@@ -14,7 +14,7 @@ import { fileIdentity, isColdObject } from '../../remote/index.js';
 import { LOCAL_REMOTE_MARKER } from '../../remote/local.js';
 import { readArchiveState } from '../../store/archive-state.js';
 import type { Manifest } from '../../format/manifest.js';
-import type { ProviderName } from '../../remote/remote.js';
+import type { ObjectInfo, ProviderName } from '../../remote/remote.js';
 import { missingLocalSource, scanArchiveDir, unmountedArchiveDir, type LocalArchive } from './local-catalog.js';
 import { ARCHIVE_EXTENSION } from '../package/ids.js';
 import { par2Repairer } from '../package/repairer.js';
@@ -175,6 +175,38 @@ async function unmountedLocalRemote(remote: RemoteSource, records: Map<string, C
       `If its copies were deleted on purpose, remove their upload records (${shellArg(path.join(archiveDir, COPIES_DIR))}/*.${remote.name}.json), then \`bri archive upload\`.`,
     details: { provider: 'local', source: remote.name, path: dir, missing: 'directory', notMounted: true, confirmedThere: before.length, retryable: false },
   });
+}
+
+/** What each remote's listing found wrong with recorded copies: archiveId -> remote -> what. */
+export type ListedDoubts = Map<string, Map<string, string>>;
+
+/**
+ * The recorded copies a listing of their remote no longer shows as confirmed: gone (a deleted bucket or prefix, an
+ * expiry rule, a person) or no longer vouched for (`unvouched`). One LIST per remote, no HEAD per archive, so the
+ * upload pass after every create can afford it: a record alone would keep saying "stored" for years. A remote that
+ * cannot be listed, or a local one that looks unmounted, doubts nothing here: its uploads fail and say why.
+ */
+export async function listedDoubts(records: Map<string, CopyRecord[]>, remotes: RemoteSource[], archiveDir: string, signal?: AbortSignal): Promise<ListedDoubts> {
+  const out: ListedDoubts = new Map();
+  await Promise.all(
+    remotes.map(async (remote) => {
+      const mine = [...records.values()].flat().filter((r) => r.source === remote.name && isRecordedHere(r, remote));
+      if (mine.length === 0) return;
+      const listed = new Map<string, ObjectInfo>();
+      try {
+        for await (const o of remote.store.list(ARCHIVE_KEY_PREFIX, signal ? { signal } : {})) listed.set(o.key, o);
+        if (remote.config.provider === 'local' && (await unmountedLocalRemote(remote, records, [...listed.values()], archiveDir))) return;
+      } catch {
+        return;
+      }
+      for (const rec of mine) {
+        const obj = listed.get(rec.key);
+        const problem = obj === undefined ? `the copy recorded at ${rec.location} is gone` : unvouched(rec, obj);
+        if (problem !== null) (out.get(rec.archiveId) ?? out.set(rec.archiveId, new Map()).get(rec.archiveId)!).set(remote.name, problem);
+      }
+    }),
+  );
+  return out;
 }
 
 /** The local remotes an upload run (its options object) found mounted: checked once per run, not once per archive. */

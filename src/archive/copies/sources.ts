@@ -143,3 +143,15 @@ export function remotesWanting(manifests: ReadonlyArray<Manifest>, sources: Arch
     days !== undefined && !m.permanent && m.retentionUntil === null && newest.get(m.instanceId) !== m.timeRange.walLines.end && m.timeRange.sealedAt.getTime() < now.getTime() - days * 86_400_000;
   return (m) => sources.remotes.filter((r) => !pastRetention(m, r.config.retentionDays));
 }
+
+/** Object metadata that lets a person (or a listing) tell what an archive holds without opening it. */
+export function archiveMetadata(m: Manifest): Record<string, string> {
+  return {
+    archive_id: m.archiveId,
+    instance_id: m.instanceId,
+    first_line: String(m.timeRange.walLines.start + 1),
+    last_line: String(m.timeRange.walLines.end),
+    time_start: m.timeRange.start.toISOString(),
+    time_end: m.timeRange.end.toISOString(),
+  };
+}

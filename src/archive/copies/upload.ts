@@ -3,10 +3,11 @@
  * remote, and counts as stored there only once the remote confirmed the size
  * and a checksum (the provider's put does that) and the record is durable.
  * An upload that failed (server gone, credentials refused) leaves no record:
- * the next run (create, or `bri archive upload`) uploads it again. A record
- * is trusted by the pass after each create (no HEAD of every old archive);
- * `bri archive upload` asks each remote whether the recorded copy is still
- * there and the same, and uploads again one that is gone or different.
+ * the next run (create, or `bri archive upload`) uploads it again. The pass
+ * after each create checks the records with one listing of each remote (a
+ * deleted bucket or object is sent again); `bri archive upload` asks each
+ * remote (a HEAD) whether each recorded copy is still there and the same.
+ * Either way a copy gone or different is uploaded again, saying what was found.
  */
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -23,9 +24,9 @@ import type { Manifest } from '../../format/manifest.js';
 import { doubtedCopies, isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import type { ObjectHead } from '../../remote/remote.js';
 import { isMissingObject } from '../../remote/index.js';
-import { assertLocalRemoteMounted, mapLimited, type CatalogArchive, type MergedListing } from './catalog.js';
+import { assertLocalRemoteMounted, listedDoubts, mapLimited, type CatalogArchive, type ListedDoubts, type MergedListing } from './catalog.js';
 import { remotePlace } from './locations.js';
-import { archiveObjectKey, LOCAL_SOURCE, objectLocation, remotesWanting, type ArchiveSources, type RemoteSource } from './sources.js';
+import { archiveMetadata, archiveObjectKey, LOCAL_SOURCE, objectLocation, remotesWanting, type ArchiveSources, type RemoteSource } from './sources.js';
 import { sameCopyAs } from './identity.js';
 import { checkLocalCopy, damagedLocalCopy } from './whole-copy.js';
 
@@ -77,18 +78,6 @@ export interface ReplicateOptions {
 export { fileSha256 } from './whole-copy.js';
 export { remotesWanting } from './sources.js';
 
-/** Object metadata that lets a person (or a listing) tell what an archive holds without opening it. */
-export function archiveMetadata(m: Manifest): Record<string, string> {
-  return {
-    archive_id: m.archiveId,
-    instance_id: m.instanceId,
-    first_line: String(m.timeRange.walLines.start + 1),
-    last_line: String(m.timeRange.walLines.end),
-    time_start: m.timeRange.start.toISOString(),
-    time_end: m.timeRange.end.toISOString(),
-  };
-}
-
 /** The object's HEAD, null when there is none (a missing bucket is a failure like any other). */
 function headOrNull(remote: RemoteSource, key: string, signal?: AbortSignal): Promise<ObjectHead | null> {
   return remote.store.head(key, signal ? { signal } : {}).catch((err: unknown) => {
@@ -111,7 +100,7 @@ function sameLocation(remote: RemoteSource, other: string): BriError {
   });
 }
 
-async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions): Promise<CopyStatus> {
+async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir: string, archive: LocalFile, digest: { sha256: string; size: number }, opts: ReplicateOptions, found?: string): Promise<CopyStatus> {
   const archiveId = archive.manifest.archiveId;
   const base: Pick<CopyStatus, 'archiveId' | 'source' | 'lost'> = { archiveId, source: remote.name };
   const key = archiveObjectKey(archiveId);
@@ -131,7 +120,7 @@ async function copyTo(remote: RemoteSource, sources: ArchiveSources, archiveDir:
       before = null;
     }
     if (before && before.sha256 === digest.sha256 && before.size === digest.size) {
-      const lost = opts.confirmRecorded ? await recordedCopyProblem(remote.store, before, opts.signal) : null;
+      const lost = found ?? (opts.confirmRecorded ? await recordedCopyProblem(remote.store, before, opts.signal) : null);
       if (lost === null) return { ...base, outcome: 'recorded-before', record: before };
       // The record is false now: gone before the upload, so that a failed upload leaves no copy counted there.
       await removeCopyRecord(archiveDir, archiveId, remote.name);
@@ -193,6 +182,7 @@ export async function replicateArchive(
   archiveDir: string,
   opts: ReplicateOptions = {},
   only?: string[],
+  found?: Map<string, string>,
 ): Promise<CopyStatus[]> {
   const remotes = sources.remotes.filter((r) => only === undefined || only.includes(r.name));
   if (remotes.length === 0) return [];
@@ -202,7 +192,7 @@ export async function replicateArchive(
   const damaged = problem === null ? null : damagedLocalCopy(archive.manifest.archiveId, archive.file, problem, 'it was not uploaded');
   return Promise.all(
     remotes.map(async (r) => {
-      const status: CopyStatus = damaged ? { archiveId: archive.manifest.archiveId, source: r.name, outcome: 'failed', error: damaged } : await copyTo(r, sources, archiveDir, archive, digest, opts);
+      const status: CopyStatus = damaged ? { archiveId: archive.manifest.archiveId, source: r.name, outcome: 'failed', error: damaged } : await copyTo(r, sources, archiveDir, archive, digest, opts, found?.get(r.name));
       opts.onEvent?.({ kind: 'upload-done', status });
       return status;
     }),
@@ -225,8 +215,8 @@ export async function uploadPending(
   return sendLocal(work, sources, archiveDir, opts);
 }
 
-/** Local archives and the remotes each goes to in a run. */
-type LocalWork = Array<{ archive: LocalFile; missing: string[] }>;
+/** Local archives and the remotes each goes to in a run (`found`: what a listing found wrong with a recorded copy). */
+type LocalWork = Array<{ archive: LocalFile; missing: string[]; found?: Map<string, string> }>;
 
 /** Every local archive that some remote it belongs on has no confirmed copy of (or a doubted one), and those remotes. */
 async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions): Promise<LocalWork> {
@@ -234,12 +224,15 @@ async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, 
   const records = await readAllCopyRecords(archiveDir);
   const wantedOf = remotesWanting(archives.map((a) => a.manifest), sources, new Date());
   const wanted = (a: LocalFile) => wantedOf(a.manifest);
+  // Asked for (`bri archive upload`): a HEAD per recorded copy. After a create: one listing per remote (listedDoubts).
   const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
+  const listed: ListedDoubts = opts.confirmRecorded ? new Map() : await listedDoubts(records, sources.remotes, archiveDir, opts.signal);
   const work: LocalWork = [];
   for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
-    const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name && isRecordedHere(c, r)) || doubted[i]?.includes(r.name)).map((r) => r.name);
-    if (missing.length) work.push({ archive: a, missing });
+    const found = listed.get(a.manifest.archiveId);
+    const missing = wanted(a).filter((r) => !have.some((c) => c.source === r.name && isRecordedHere(c, r)) || doubted[i]?.includes(r.name) || found?.has(r.name)).map((r) => r.name);
+    if (missing.length) work.push({ archive: a, missing, ...(found ? { found } : {}) });
   }
   return work;
 }
@@ -247,7 +240,7 @@ async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, 
 /** Uploads each archive of `work`, oldest first (the remotes of one archive in parallel). */
 async function sendLocal(work: LocalWork, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions): Promise<CopyStatus[]> {
   const out: CopyStatus[] = [];
-  for (const { archive, missing } of work) out.push(...(await replicateArchive(archive, sources, archiveDir, opts, missing)));
+  for (const { archive, missing, found } of work) out.push(...(await replicateArchive(archive, sources, archiveDir, opts, missing, found)));
   return out;
 }
 
