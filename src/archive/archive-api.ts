@@ -15,7 +15,7 @@ import { listLocalArchives } from './copies/local-catalog.js';
 import { archiveDirFor, checkLocations } from './copies/locations.js';
 import { assertArchiveDirOwner, instancesArchivedBy, recordArchiveDirOwner } from './copies/archive-dir-owner.js';
 import { ArchiveSources } from './copies/sources.js';
-import { applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
+import { acrossVia, applyLifecycles, uploadEvents, uploadPending, type ReplicationEvent } from './copies/upload.js';
 import { checkCreateOptions, createArchive, type RecoveryWriter, type Retention } from './create/create.js';
 import { cleanupArchivedWal, isNothingToArchive, reported, RUN_REASONS, stepFailures, type ArchiveRunResult, type CleanupReport, type RunReason } from './jobs/archive-job.js';
 import { hookFailureText, notAwaited, refuseInsideHook } from './jobs/function-hook.js';
@@ -201,7 +201,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
     )!;
     if (this.sources.remotes.length) await applyLifecycles(this.sources, this.lifecycles, onUpload);
     // Each step that changes the archives holds the directory's lock, as the create did (the CLI's lock is per step).
-    const uploads = this.sources.remotes.length ? await this.host.exclusive(async () => uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload })) : [];
+    const uploads = this.sources.remotes.length ? await this.host.exclusive(async () => uploadPending(await listLocalArchives(this.archiveDir), this.sources, this.archiveDir, { onEvent: onUpload }, acrossVia(() => this.scan(), this.host.key))) : [];
     const out: Pick<ArchiveRunResult, 'uploads' | 'cleanup' | 'prune'> = { uploads };
     await this.shippingCtl.absorb();
     if (this.config.cleanupWal) out.cleanup = await reported(() => this.cleanupNow());

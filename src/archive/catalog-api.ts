@@ -28,7 +28,7 @@ import { outputFileFor, type LocationSettings } from './copies/locations.js';
 import { LOCAL_SOURCE, type ArchiveSources } from './copies/sources.js';
 import { thawArchives, type ThawStatus } from './copies/thaw.js';
 import { followFailed, type CopyCheck, type VerifiedArchive, type VerifiedById, type VerifyAllReport } from './copies/verify-copies.js';
-import { uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
+import { acrossVia, uploadArchives, uploadEvents, type CopyStatus, type ReplicationEvent } from './copies/upload.js';
 import type { ArchiveRunResult, RunReason } from './jobs/archive-job.js';
 import { callSafely } from './jobs/caller-callbacks.js';
 import { insideHookError } from './jobs/function-hook.js';
@@ -129,7 +129,7 @@ export class ArchiveCatalogApi extends EventEmitter<ArchiveEvents> {
         ...(opts.archiveId !== undefined ? { archiveId: opts.archiveId } : {}),
         ...(opts.source !== undefined ? { only: this.sources.select(opts.source).filter((n) => n !== LOCAL_SOURCE) } : {}),
         ...(onEvent ? { onEvent } : {}),
-        across: { listing: () => this.scan(), fetch: { ...(this.host.key ? { key: this.host.key } : {}), repair: par2Repairer } },
+        across: acrossVia(() => this.scan(), this.host.key),
       });
     });
   }

@@ -97,4 +97,37 @@ describe('the upload pass after a create checks its records with one listing of 
       await db.close();
     }
   }, 180_000);
+  it('with keepLocal 0, an archive whose bucket was deleted is copied across from the other remote by the next create', async () => {
+    const root = await tmp();
+    const nas = path.join(root, 'nas');
+    await fsp.mkdir(nas);
+    const dataDir = path.join(root, 'data');
+    const remotes = [server.config('s3'), { provider: 'local' as const, name: 'nas', path: nas }];
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { keepLocal: 0, remotes } } });
+    const raw = new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+    try {
+      const ids = await twoArchives(db);
+      const localFiles = async () => (await fsp.readdir(path.join(dataDir, 'archives'))).filter((f) => f.endsWith('.bri'));
+      expect(await localFiles()).not.toContain(`${ids[0]}.bri`);
+      const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: remotes[0]!.prefix }));
+      for (const o of listed.Contents ?? []) await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key! }));
+
+      await db.set('AFTER', { x: 1 });
+      const third = await db.archive.create({ level: 1 });
+      for (const id of ids) {
+        const status = third.uploads.find((u) => u.archiveId === id && u.source === 's3');
+        expect(status?.outcome).toBe('uploaded');
+        if (id === ids[0]) expect(status?.from).toBe('nas');
+        expect(status?.lost).toMatch(/is gone/);
+        expect(third.uploads.some((u) => u.archiveId === id && u.source === 'nas')).toBe(false);
+        expect((await db.archive.verify(id, { source: 's3' })).ok).toBe(true);
+        expect(await db.archive.isStoredEverywhere(id)).toBe(true);
+      }
+      // The copies fetched to send across are gone again.
+      expect((await fsp.readdir(path.join(dataDir, 'archives'), { recursive: true })).filter((f) => String(f).includes('across-'))).toEqual([]);
+    } finally {
+      raw.destroy();
+      await db.close();
+    }
+  }, 180_000);
 });

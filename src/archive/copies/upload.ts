@@ -14,6 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { asBriError, BriError, ErrorCodes } from '../../errors.js';
 import { scratchPath } from '../package/scratch.js';
+import { par2Repairer } from '../package/repairer.js';
 import { downloadTo } from './copy-ops.js';
 import type { FetchOptions } from './fetch.js';
 import { listLocalArchives } from './local-catalog.js';
@@ -200,33 +201,32 @@ export async function replicateArchive(
 }
 
 /**
- * Uploads every local archive that some remote has no confirmed copy of, oldest first. With
- * `confirmRecorded`, a recorded copy is asked about first (a HEAD each, a few archives at a time)
- * and one that is gone or different is uploaded again (its status says what was found).
+ * The pass after each create: uploads every local archive that some remote has no confirmed copy of, oldest first.
+ * One listing of each remote checks the records (listedDoubts): a copy gone or rewritten is sent again, and one
+ * whose local copy keepLocal removed is copied across from another source (`across`), as `bri archive upload` does.
  */
-export async function uploadPending(
-  archives: Array<LocalFile>,
-  sources: ArchiveSources,
-  archiveDir: string,
-  opts: ReplicateOptions = {},
-): Promise<CopyStatus[]> {
-  const work = await pendingWork(archives, sources, archiveDir, opts);
-  await announce(work, opts.onEvent);
-  return sendLocal(work, sources, archiveDir, opts);
+export async function uploadPending(archives: Array<LocalFile>, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions = {}, across?: CopyAcross): Promise<CopyStatus[]> {
+  const records = await readAllCopyRecords(archiveDir);
+  const listed = await listedDoubts(records, sources.remotes, archiveDir, opts.signal);
+  const work = await pendingWork(archives, sources, records, opts, listed);
+  const local = new Set(archives.map((a) => a.manifest.archiveId));
+  const lostRemoteOnly = across !== undefined && [...listed.keys()].some((id) => !local.has(id));
+  const acrossWork = lostRemoteOnly ? remoteOnlyLacking(await across.listing(), records, sources).filter((w) => listed.has(w.entry.manifest.archiveId)) : [];
+  await announce(work, opts.onEvent, acrossWork);
+  const out = await sendLocal(work, sources, archiveDir, opts);
+  if (acrossWork.length) out.push(...(await copyAcross(acrossWork.map((w) => ({ ...w, found: listed.get(w.entry.manifest.archiveId)! })), sources, archiveDir, across!.fetch, opts)));
+  return out;
 }
 
 /** Local archives and the remotes each goes to in a run (`found`: what a listing found wrong with a recorded copy). */
 type LocalWork = Array<{ archive: LocalFile; missing: string[]; found?: Map<string, string> }>;
 
 /** Every local archive that some remote it belongs on has no confirmed copy of (or a doubted one), and those remotes. */
-async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, archiveDir: string, opts: ReplicateOptions): Promise<LocalWork> {
-  // One read of the records, not one per archive and remote: every create runs this over all local archives.
-  const records = await readAllCopyRecords(archiveDir);
+async function pendingWork(archives: Array<LocalFile>, sources: ArchiveSources, records: Map<string, CopyRecord[]>, opts: ReplicateOptions, listed: ListedDoubts = new Map()): Promise<LocalWork> {
   const wantedOf = remotesWanting(archives.map((a) => a.manifest), sources, new Date());
   const wanted = (a: LocalFile) => wantedOf(a.manifest);
   // Asked for (`bri archive upload`): a HEAD per recorded copy. After a create: one listing per remote (listedDoubts).
   const doubted = opts.confirmRecorded ? await mapLimited(archives, 4, (a) => doubtedCopies(records.get(a.manifest.archiveId) ?? [], wanted(a), opts.signal)) : [];
-  const listed: ListedDoubts = opts.confirmRecorded ? new Map() : await listedDoubts(records, sources.remotes, archiveDir, opts.signal);
   const work: LocalWork = [];
   for (const [i, a] of archives.entries()) {
     const have = records.get(a.manifest.archiveId) ?? [];
@@ -264,7 +264,7 @@ async function announce(work: LocalWork, onEvent: ReplicateOptions['onEvent'], a
  * The archives this archive directory uploaded before (a record of some remote) that have no local copy now and that a
  * remote they belong on (of `only`) lacks: no record of it there, or a listing of that remote without it.
  */
-type AcrossWork = Array<{ entry: CatalogArchive; missing: string[] }>;
+type AcrossWork = Array<{ entry: CatalogArchive; missing: string[]; found?: Map<string, string> }>;
 
 function remoteOnlyLacking(listing: MergedListing, records: Map<string, CopyRecord[]>, sources: ArchiveSources, only?: string[]): AcrossWork {
   const listed = (r: RemoteSource) => !listing.unreachable.some((u) => u.source === r.name);
@@ -296,6 +296,11 @@ export interface CopyAcross {
   fetch: Omit<FetchOptions, 'order' | 'workDir' | 'sources' | 'archiveDir'>;
 }
 
+/** Copying across from the merged listing `scan`, fetching with the directory's key (if any) and repairing with PAR2. */
+export function acrossVia(scan: () => Promise<MergedListing>, key: FetchOptions['key']): CopyAcross {
+  return { listing: scan, fetch: { ...(key ? { key } : {}), repair: par2Repairer } };
+}
+
 /**
  * Copies archives that have no local copy (keepLocal removed it) to the remotes that lack them, from a copy on
  * another source: fetched and verified into a scratch file, uploaded from it, removed. Each status names the
@@ -303,14 +308,14 @@ export interface CopyAcross {
  */
 async function copyAcross(work: AcrossWork, sources: ArchiveSources, archiveDir: string, fetch: CopyAcross['fetch'], opts: ReplicateOptions = {}): Promise<CopyStatus[]> {
   const out: CopyStatus[] = [];
-  for (const { entry, missing } of work) {
+  for (const { entry, missing, found } of work) {
     const archiveId = entry.manifest.archiveId;
     const tmp = scratchPath(archiveDir, `across-${archiveId}`);
     try {
       const order = sources.order.filter((s) => !missing.includes(s));
       const got = await downloadTo(entry, tmp, { ...fetch, sources, archiveDir, order, workDir: archiveDir, ...(opts.signal ? { signal: opts.signal } : {}) });
       // replicateArchive never throws (a failed upload is its status): only the fetch lands in the catch below.
-      const sent = await replicateArchive({ file: tmp, manifest: entry.manifest }, sources, archiveDir, opts, missing);
+      const sent = await replicateArchive({ file: tmp, manifest: entry.manifest }, sources, archiveDir, opts, missing, found);
       out.push(...sent.map((st) => ({ ...st, from: got.source })));
     } catch (err) {
       const error = cannotCopyAcross(archiveId, missing, err);
@@ -355,7 +360,7 @@ export async function uploadArchives(archiveDir: string, sources: ArchiveSources
     return replicateArchive({ file, manifest }, sources, archiveDir, ev, opts.only);
   }
   const all = await listLocalArchives(archiveDir);
-  const local: LocalWork = opts.only === undefined ? await pendingWork(all, sources, archiveDir, ev) : all.map((archive) => ({ archive, missing: opts.only! }));
+  const local: LocalWork = opts.only === undefined ? await pendingWork(all, sources, await readAllCopyRecords(archiveDir), ev) : all.map((archive) => ({ archive, missing: opts.only! }));
   // An archive whose local copy is gone (keepLocal) and that a remote still lacks is said, and copied across if it can be.
   // Worked out before any upload (the local uploads touch neither its copies nor its records) so the plan holds both.
   const across = opts.across ? remoteOnlyLacking(await opts.across.listing(), await readAllCopyRecords(archiveDir), sources, opts.only) : [];
