@@ -130,4 +130,30 @@ describe('the upload pass after a create checks its records with one listing of 
       await db.close();
     }
   }, 180_000);
+  it('an archive gone from its only remote, with no local copy left, is a failure of every pass after a create, not "stored"', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const remote = server.config('s3');
+    const failures: unknown[] = [];
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { keepLocal: 0, remotes: [remote], hooks: { onError: (e) => void failures.push(e) } } } });
+    const raw = new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+    try {
+      const ids = await twoArchives(db);
+      expect(await fsp.readdir(path.join(dataDir, 'archives'))).not.toContain(`${ids[0]}.bri`);
+      await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: `${remote.prefix}/archives/${ids[0]}.bri` }));
+      for (let round = 0; round < 2; round++) {
+        await db.set(`AFTER${round}`, { round });
+        const made = await db.archive.create({ level: 1 });
+        const gone = made.uploads.filter((u) => u.archiveId === ids[0]);
+        expect(gone.map((u) => [u.source, u.outcome, u.error?.code])).toEqual([['s3', 'failed', 'ARCHIVE_NOT_FOUND']]);
+        expect(gone[0]!.error!.message).toMatch(/is gone, and no source holds another copy/);
+        expect(gone[0]!.error!.hint).toContain('.copies');
+        expect(made.uploads.find((u) => u.archiveId === made.archiveId)?.outcome).toBe('uploaded');
+      }
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      raw.destroy();
+      await db.close();
+    }
+  }, 180_000);
 });

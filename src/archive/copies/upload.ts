@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { asBriError, BriError, ErrorCodes } from '../../errors.js';
+import { asBriError, BriError, ErrorCodes, shellArg } from '../../errors.js';
 import { scratchPath } from '../package/scratch.js';
 import { par2Repairer } from '../package/repairer.js';
 import { downloadTo } from './copy-ops.js';
@@ -22,7 +22,7 @@ import { archiveFileName } from '../package/ids.js';
 import { readManifest } from '../package/reader.js';
 import { uploadProgress, type PlannedUpload, type ProgressListener } from '../package/progress.js';
 import type { Manifest } from '../../format/manifest.js';
-import { doubtedCopies, isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
+import { COPIES_DIR, doubtedCopies, isRecordedHere, readAllCopyRecords, readCopyRecord, recordedCopyProblem, removeCopyRecord, writeCopyRecord, type CopyRecord } from './records.js';
 import type { ObjectHead } from '../../remote/remote.js';
 import { isMissingObject } from '../../remote/index.js';
 import { assertLocalRemoteMounted, listedDoubts, mapLimited, type CatalogArchive, type ListedDoubts, type MergedListing } from './catalog.js';
@@ -211,10 +211,35 @@ export async function uploadPending(archives: Array<LocalFile>, sources: Archive
   const work = await pendingWork(archives, sources, records, opts, listed);
   const local = new Set(archives.map((a) => a.manifest.archiveId));
   const lostRemoteOnly = across !== undefined && [...listed.keys()].some((id) => !local.has(id));
-  const acrossWork = lostRemoteOnly ? remoteOnlyLacking(await across.listing(), records, sources).filter((w) => listed.has(w.entry.manifest.archiveId)) : [];
+  const scan = lostRemoteOnly ? await across.listing() : null;
+  const acrossWork = scan ? remoteOnlyLacking(scan, records, sources).filter((w) => listed.has(w.entry.manifest.archiveId)) : [];
   await announce(work, opts.onEvent, acrossWork);
-  const out = await sendLocal(work, sources, archiveDir, opts);
+  const out = scan ? goneEverywhere(listed, local, scan, archiveDir, opts.onEvent) : [];
+  out.push(...(await sendLocal(work, sources, archiveDir, opts)));
   if (acrossWork.length) out.push(...(await copyAcross(acrossWork.map((w) => ({ ...w, found: listed.get(w.entry.manifest.archiveId)! })), sources, archiveDir, across!.fetch, opts)));
+  return out;
+}
+
+/**
+ * A recorded copy the listing found gone, of an archive no source holds any more (every source answered): nothing
+ * can be sent, and the record alone would keep saying "stored". A failure each pass, until a copy is put back or
+ * the records go: the lines it held are in no archive.
+ */
+function goneEverywhere(listed: ListedDoubts, local: Set<string>, scan: MergedListing, archiveDir: string, onEvent: ReplicateOptions['onEvent']): CopyStatus[] {
+  if (scan.unreachable.length > 0) return [];
+  const out: CopyStatus[] = [];
+  for (const [archiveId, found] of listed) {
+    if (local.has(archiveId) || scan.archives.some((a) => a.manifest.archiveId === archiveId)) continue;
+    for (const [source, what] of found) {
+      const error = new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `archive ${archiveId}: ${what}, and no source holds another copy: the lines it held are in no archive now`, {
+        hint: `Put a copy of ${archiveId}.bri back where it was, if one is kept anywhere. If it was deleted on purpose, remove its upload records (${shellArg(path.join(archiveDir, COPIES_DIR, `${archiveId}.*.json`))}) so that this stops being reported.`,
+        details: { archiveId, source, goneEverywhere: true },
+      });
+      const status: CopyStatus = { archiveId, source, outcome: 'failed', error };
+      onEvent?.({ kind: 'upload-done', status });
+      out.push(status);
+    }
+  }
   return out;
 }
 
@@ -368,24 +393,4 @@ export async function uploadArchives(archiveDir: string, sources: ArchiveSources
   const out = await sendLocal(local, sources, archiveDir, ev);
   if (opts.across) out.push(...(await copyAcross(across, sources, archiveDir, opts.across.fetch, ev)));
   return out;
-}
-
-/**
- * Installs `glacierAfterDays` as the bucket's lifecycle rule where the provider
- * supports it (once per remote per process). Only the transition: expiry is
- * our pruning's job, because a provider rule would also delete permanent archives.
- */
-export async function applyLifecycles(sources: ArchiveSources, done: Set<string>, onEvent?: (e: ReplicationEvent) => void): Promise<void> {
-  for (const r of sources.remotes) {
-    if (done.has(r.name) || r.config.glacierAfterDays === undefined) continue;
-    done.add(r.name);
-    try {
-      const res = await r.store.applyLifecycle({ transitionAfterDays: r.config.glacierAfterDays });
-      onEvent?.({ kind: 'lifecycle', source: r.name, applied: res.applied, ...(res.reason ? { reason: res.reason } : {}) });
-    } catch (err) {
-      // Not fatal: the archives are stored either way; the next process tries again.
-      done.delete(r.name);
-      onEvent?.({ kind: 'lifecycle', source: r.name, applied: false, reason: (err as Error).message });
-    }
-  }
 }
