@@ -25,7 +25,7 @@ import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives, unmountedArchiveDir } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
 import { seedLines } from './seeds.js';
-import { assertStateAgreesWithWal, markVouched, warnStateDisagrees } from './state-file-check.js';
+import { assertStateAgreesWithWal, markVouched, stateDisagreement } from './state-file-check.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
 import { ChainVerifier, verifyChain } from '../../store/wal/chain.js';
 import { readSegmentLines, type RawLine } from '../../store/wal/wal-reader.js';
@@ -36,6 +36,8 @@ export interface ChainTip {
   tipFile?: string;
   /** The archive the state file names as the last one, when no source holds it any more. */
   deleted?: ArchiveTip;
+  /** How the state file's record of the last archive disagrees with its manifest (which is taken). */
+  disagrees?: string;
 }
 
 function tipOf(m: Manifest): ArchiveTip {
@@ -53,6 +55,7 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
   const local = (await listLocalArchives(archiveDir)).filter((a) => a.manifest.instanceId === state.instanceId);
   let tip: ArchiveTip | null = null;
   let tipFile: string | undefined;
+  let disagrees: string | null = null;
   const last = state.last;
   const lastLocal = last === null ? undefined : local.find((a) => a.manifest.archiveId === last.archiveId);
   const lastExists = last !== null && (lastLocal !== undefined || (await readAllCopyRecords(archiveDir)).has(last.archiveId));
@@ -61,7 +64,7 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
   if (last !== null && lastLocal !== undefined) {
     tip = tipOf(lastLocal.manifest);
     tipFile = lastLocal.file;
-    warnStateDisagrees(last, tip);
+    disagrees = stateDisagreement(last, tip);
   }
   for (const a of local) {
     if (tip === null || a.manifest.timeRange.walLines.end >= tip.endLine) {
@@ -69,7 +72,7 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
       tipFile = a.file;
     }
   }
-  if (last === null || lastExists || (tip !== null && tip.endLine >= last.endLine)) return { tip, ...(tipFile ? { tipFile } : {}) };
+  if (last === null || lastExists || (tip !== null && tip.endLine >= last.endLine)) return { tip, ...(tipFile ? { tipFile } : {}), ...(disagrees ? { disagrees } : {}) };
   let found = false;
   for (const m of known ? await known() : []) {
     if (m.instanceId !== state.instanceId) continue;

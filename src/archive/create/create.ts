@@ -150,7 +150,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     let startLine: number | null = null;
     let gap: ArchiveGap | null = null;
     let removedLinesFile: string | null = null;
-    const warnings: string[] = [];
+    const warnings: string[] = chain.disagrees ? [chain.disagrees] : [];
     if (tip && tip.endLine >= state.removedLines) startLine = tip.endLine;
     else if (tip && opts.fetchRemovedLines) {
       // Lines the WAL cleanup removed once they were shipped everywhere: fetched back, as the segment before the first on disk.

@@ -23,16 +23,16 @@ export function markVouched(tip: ArchiveTip): ArchiveTip {
   return tip;
 }
 
-/** Whether the state file's record of its last archive disagrees with that archive's manifest: said, and the manifest taken. */
-export function warnStateDisagrees(recorded: ArchiveTip, manifest: ArchiveTip): void {
+/**
+ * How the state file's record of its last archive disagrees with that archive's manifest (null: it does not). Said in
+ * the archive's warnings (the result, `--json`, the CLI's text), and the manifest is taken.
+ */
+export function stateDisagreement(recorded: ArchiveTip, manifest: ArchiveTip): string | null {
   const wrong: string[] = [];
   if (recorded.endLine !== manifest.endLine) wrong.push(`last.endLine ${recorded.endLine}, the manifest ${manifest.endLine}`);
   if (recorded.lastPointer !== manifest.lastPointer) wrong.push(`last.lastPointer ${JSON.stringify(recorded.lastPointer)}, the manifest ${JSON.stringify(manifest.lastPointer)}`);
-  if (wrong.length === 0) return;
-  process.emitWarning(
-    `the data directory's ${ARCHIVE_STATE_FILE} disagrees with the manifest of its last archive ${manifest.archiveId} (${wrong.join('; ')}): the manifest is taken, and the file is rewritten by this archive`,
-    { code: 'BRI_ARCHIVE_STATE_DISAGREES' },
-  );
+  if (wrong.length === 0) return null;
+  return `the data directory's ${ARCHIVE_STATE_FILE} disagrees with the manifest of its last archive ${manifest.archiveId} (${wrong.join('; ')}): the manifest is taken, and the file is rewritten by this archive`;
 }
 
 /** The local number of the line on disk that is the tip's last line (its pointer and its time), or null; `untilPastTip`: see findLineCarrying's stopAfter. */
