@@ -14,6 +14,7 @@ import { scratchPath } from '../package/scratch.js';
 import type { ArchiveCopy, CatalogArchive, SourceFailure } from './catalog.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
+import { linesAfter } from '../../format/text/line-range.js';
 
 export interface DeletedCopies {
   archiveId: string;
@@ -182,7 +183,7 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
     remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)`
     : doomed.length > 1 ? `this deletes every copy of archive ${m.archiveId} (${doomed.map((c) => c.source).join(', ')})`
     : `this is the only copy of archive ${m.archiveId}`;
-  throw new BriError(ErrorCodes.USAGE, `${why}, and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: they would be lost`, {
+  throw new BriError(ErrorCodes.USAGE, `${why}, and the data directory's wal/ no longer holds ${heldBy(m)}: they would be lost`, {
     hint:
       remaining.length > 0 ? `${mendFirst(m.archiveId, remaining, where.archiveDir)}, or pass --force to delete it anyway.`
       : doomed.length > 1 ? `Pass --force (force: true) to delete them all anyway, or delete one source's copy only (--source).`
@@ -201,12 +202,17 @@ function mendFirst(id: string, remaining: readonly ArchiveCopy[], archiveDir: st
 /** Deleting the last copy of lines a later archive does not hold: no archive has them now, and WAL cleanup stops before them. */
 function gapLeft(m: CatalogArchive['manifest'], laterId: string): string {
   const { start, end } = m.timeRange.walLines;
-  return `lines ${start + 1}..${end} of archive ${m.archiveId} are now in no archive (archive ${laterId} starts after them), only in the data directory's wal/: \`bri archive create\` cannot archive them again, and WAL cleanup stops at line ${start} until a copy of ${m.archiveId} is put back in the archive directory (keep one next time: delete one source's copy only, with --source)`;
+  return `${linesAfter(start, end)} of archive ${m.archiveId} ${end > start ? 'are' : 'is'} now in no archive (archive ${laterId} starts after them), only in the data directory's wal/: \`bri archive create\` cannot archive them again, and WAL cleanup stops at line ${start} until a copy of ${m.archiveId} is put back in the archive directory (keep one next time: delete one source's copy only, with --source)`;
+}
+
+/** What an archive holds that its deletion would lose, when wal/ no longer has it: its lines, or the state it holds. */
+function heldBy(m: CatalogArchive['manifest']): string {
+  return linesAfter(m.timeRange.walLines.start, m.timeRange.walLines.end);
 }
 
 function otherCopyUnknown(m: CatalogArchive['manifest'], down: readonly SourceFailure[]): BriError {
   const names = down.map((u) => u.source).join(', ');
-  return new BriError(ErrorCodes.REMOTE_ERROR, `no other copy of archive ${m.archiveId} can be confirmed: ${names} could not be reached (${down[0]!.error.message}), and lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} are no longer in the data directory's wal/: if ${names} holds no copy they would be lost`, {
+  return new BriError(ErrorCodes.REMOTE_ERROR, `no other copy of archive ${m.archiveId} can be confirmed: ${names} could not be reached (${down[0]!.error.message}), and the data directory's wal/ no longer holds ${heldBy(m)}: if ${names} holds no copy they would be lost`, {
     hint: `Try again when ${names} answers (\`bri archive list\` shows where the copies are), or pass --force (force: true) to delete it anyway.`,
     details: { archiveId: m.archiveId, unreachable: down.map((u) => ({ source: u.source, code: u.error.code })) },
     cause: down[0]!.error,

@@ -7,6 +7,7 @@
  * decides the line.
  */
 import type { Manifest } from '../../format/manifest.js';
+import { linesAfter } from '../../format/text/line-range.js';
 export type { SegmentRemover } from '../../store/offline.js';
 
 
@@ -33,7 +34,7 @@ function gapStop(covered: number, m: Manifest, after: string | null): CleanupSto
 
 function notStoredStop(m: Manifest, why: string): CleanupStop {
   const { start, end } = m.timeRange.walLines;
-  const message = `archive ${m.archiveId} (absolute lines ${start + 1}..${end}) is not yet stored everywhere: ${why}`;
+  const message = `archive ${m.archiveId} (absolute numbers: ${linesAfter(start, end)}) is not yet stored everywhere: ${why}`;
   const hint = `\`bri archive upload\` sends it where it is missing and confirms each copy; \`bri archive list\` shows where its copies are.`;
   return { kind: 'not-stored-everywhere', archiveId: m.archiveId, fromLine: start + 1, toLine: end, message, hint };
 }

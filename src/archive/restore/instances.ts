@@ -15,6 +15,7 @@
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { madeBeforeItsLastLine } from '../create/retention-date.js';
+import { linesAfter } from '../../format/text/line-range.js';
 
 interface InstanceArchives {
   instanceId: string;
@@ -152,7 +153,7 @@ function archivesMadeBeforeTheirLines(archives: readonly Manifest[]): string[] {
 
 function describe(i: InstanceArchives): string {
   const m = i.newest;
-  return `${i.instanceId} (newest archive ${m.archiveId}, lines ${m.timeRange.walLines.start + 1}..${m.timeRange.walLines.end} to ${m.timeRange.end.toISOString()}, made ${m.createdAt.toISOString()})`;
+  return `${i.instanceId} (newest archive ${m.archiveId}, ${linesAfter(m.timeRange.walLines.start, m.timeRange.walLines.end)} to ${m.timeRange.end.toISOString()}, made ${m.createdAt.toISOString()})`;
 }
 
 /**

@@ -11,6 +11,7 @@
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import type { ArchiveState } from '../../store/archive-state.js';
+import { linesAfter, lineSpan } from '../../format/text/line-range.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
 export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime'>;
@@ -73,7 +74,7 @@ function chains(archives: ReadonlyArray<{ manifest: Manifest }>): Map<string, Ma
 function describe(id: string, chain: readonly Manifest[]): string {
   const first = chain[0]!;
   const last = chain[chain.length - 1]!;
-  return `${id} (archives ${first.archiveId}..${last.archiveId}, lines ${first.timeRange.walLines.start + 1}..${last.timeRange.walLines.end} to ${last.timeRange.end.toISOString()})`;
+  return `${id} (archives ${first.archiveId}..${last.archiveId}, ${linesAfter(first.timeRange.walLines.start, last.timeRange.walLines.end)} to ${last.timeRange.end.toISOString()})`;
 }
 
 /**
@@ -116,7 +117,7 @@ export function originInstance(own: OwnChain, archives: ReadonlyArray<{ manifest
 export function ownStateNotArchived(ownId: string, own: OwnChain, lastLine: number, taken: string, from: string | undefined, ts?: number): BriError {
   const o = own.origin;
   const began = o === undefined ? 'its lines' : `it began at line ${o.line} of ${from === undefined ? 'another instance' : `instance ${from}`} (${new Date(o.timestamp).toISOString()}); its lines since`;
-  const lines = o === undefined ? `1..${lastLine}` : `${o.line + 1}..${lastLine}`;
+  const lines = lineSpan(o?.line ?? 0, lastLine);
   const what = ts === undefined ? 'its newest state' : `its state at ${new Date(ts).toISOString()}`;
   const message = `the data directory's instance ${ownId} has no archive and no shipped WAL in the sources read: ${began} (${lines}) are in its WAL only, so ${what} is in no archive; instance ${taken}'s is another line of history`;
   const steps = [
