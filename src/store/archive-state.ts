@@ -90,14 +90,15 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
  * The state of a data directory moved (mv) together with the archive directory inside it (`-a DATA/backups`):
  * it names both at their old absolute paths (as every version wrote them), and the archives were looked for
  * where they no longer are ("no archives", then a new chain from a seed). When the directory it was archived
- * from is gone, and the archive directory was inside it, both are read at their new place. A copy (the old
- * directory still there) keeps its own default, as before.
+ * from is gone, the state is this directory's: an archive directory that was inside it is read at its new place,
+ * one outside stays where it is. A copy (the old directory still there) keeps its own default, as before.
  */
 function movedWithDataDir(s: ArchiveState, dataDir: string): ArchiveState {
   if (s.archivedFrom === undefined || s.archiveDir === undefined || fs.existsSync(s.archivedFrom)) return s;
   const inside = path.relative(s.archivedFrom, s.archiveDir);
-  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return s;
   const here = realPathOr(dataDir);
+  // Moved alone, its archive directory elsewhere (`-a /backups/app`): that directory stays where it was, and is still its own.
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) return { ...s, archivedFrom: here };
   return { ...s, archivedFrom: here, archiveDir: path.join(here, inside) };
 }
 

@@ -64,4 +64,32 @@ describe('a data directory moved with its archive directory inside it', () => {
     expect(given.code, given.stderr).toBe(0);
     expect(JSON.parse(given.stdout).archives).toHaveLength(1);
   });
+  it('moved alone, its archive directory outside it: the archives are still found there and the chain goes on; a copy beside the original is not held to them', async () => {
+    const r = await tmp();
+    const [m1, m2, backups] = [path.join(r, 'm1'), path.join(r, 'moved', 'm2'), path.join(r, 'backups')];
+    await write(m1, ['A', 'B']);
+    const first = await runCli(['archive', 'create', '-d', m1, '-a', backups, '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const firstId = JSON.parse(first.stdout).archiveId as string;
+    // A copy while the original is still there: not held to the original's archive directory.
+    await fsp.cp(m1, path.join(r, 'copy'), { recursive: true });
+    const copyList = await runCli(['archive', 'list', '-d', path.join(r, 'copy'), '--json']);
+    expect(copyList.code, copyList.stderr).toBe(0);
+    expect(JSON.parse(copyList.stdout).archives).toEqual([]);
+
+    await fsp.mkdir(path.dirname(m2));
+    await fsp.rename(m1, m2);
+    const listed = await runCli(['archive', 'list', '-d', m2, '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).archives.map((a: { manifest: { archiveId: string } }) => a.manifest.archiveId)).toEqual([firstId]);
+    await write(m2, ['C']);
+    const next = await runCli(['archive', 'create', '-d', m2]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stdout).toContain(firstId);
+    expect(next.stderr).not.toContain('WARNING');
+    expect(fs.readdirSync(backups).filter((n) => n.endsWith('.bri'))).toHaveLength(2);
+    expect(fs.existsSync(path.join(m2, 'archives'))).toBe(false);
+    const restored = await runCli(['restore', 'latest', '-d', m2, '--target', path.join(r, 'restored'), '--json']);
+    expect(restored.code, restored.stderr).toBe(0);
+  });
 });
