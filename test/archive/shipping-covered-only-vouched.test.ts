@@ -66,15 +66,22 @@ describe('shipments are absorbed only by an archive copy its record still vouche
     }
     await spoil(path.join(nas, 'archives', `${second}.bri`), how);
     expect(shipments(nas, instanceId)).toEqual(shipped);
+    // No local copy either (set aside): the pass after the next create cannot send it again.
+    const local = path.join(root, 'data', 'archives', `${second}.bri`);
+    await fsp.rename(local, `${local}.aside`);
 
     db = await open(true);
     try {
       // The next run (its own archive uploaded, then shipments absorbed) keeps them: nas holds lines 6..25 only there.
       await db.set('C', { v: 1 });
       const third = await db.archive.create();
-      expect(third.uploads.map((u) => [u.archiveId, u.outcome])).toEqual([[third.archiveId, 'uploaded']]);
+      expect(third.uploads.map((u) => [u.archiveId, u.outcome]).sort()).toEqual([
+        [second, 'failed'],
+        [third.archiveId, 'uploaded'],
+      ]);
       expect(shipments(nas, instanceId)).toEqual(shipped);
       // Once the archive is on nas again, as confirmed, the next run absorbs them.
+      await fsp.rename(`${local}.aside`, local);
       const sent = await db.archive.upload();
       expect(sent.filter((s) => s.archiveId === second).map((s) => s.outcome)).toEqual(['uploaded']);
       await db.set('D', { v: 1 });
