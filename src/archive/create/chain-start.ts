@@ -24,6 +24,8 @@ import { sameDirectory, type ArchiveState, type ArchiveTip } from '../../store/a
 import { ownedByAnother } from '../copies/archive-dir-owner.js';
 import { listLocalArchives, unmountedArchiveDir } from '../copies/local-catalog.js';
 import { readAllCopyRecords } from '../copies/records.js';
+import { archiveFileName } from '../package/ids.js';
+import { linesAfter } from '../../format/text/line-range.js';
 import { seedLines } from './seeds.js';
 import { assertStateAgreesWithWal, markVouched, stateDisagreement } from './state-file-check.js';
 import { lineAt, type SegmentSpan } from '../../store/wal/wal-spans.js';
@@ -85,6 +87,17 @@ export async function chainTip(state: ArchiveState, archiveDir: string, known?: 
   const unmounted = found ? null : await unmountedArchiveDir(state, archiveDir, () => true);
   if (unmounted) throw unmounted;
   return { tip, ...(tipFile ? { tipFile } : {}), ...(found ? {} : { deleted: last }) };
+}
+
+/**
+ * The archive the state names as the last one is in no source, and this one holds its lines again (the WAL still
+ * has them): said, not taken silently for a first archive. A file of that name in the archive directory that
+ * could not be read (damaged beyond repair, not a regular file) is named: it was not deleted.
+ */
+export function lastArchiveGone(deleted: ArchiveTip, archiveDir: string, startLine: number, endLine: number): string {
+  const file = path.join(archiveDir, archiveFileName(deleted.archiveId));
+  const why = fs.existsSync(file) ? `cannot be read: its file ${file} is damaged beyond repair, or not a regular file` : 'is in no source (deleted)';
+  return `archive ${deleted.archiveId}, the last one this directory made (through line ${deleted.endLine}), ${why}; this archive holds ${linesAfter(startLine, endLine)} again`;
 }
 
 /** A directory's real path (links resolved), or the path as given when it cannot be resolved. */

@@ -18,7 +18,7 @@ import { snapshotTextChunks } from '../../format/snapshot-file.js';
 import { commitFile, fsyncDir, makeDirs, makeOwnDir } from '../../store/durable-fs.js';
 import { createHash } from 'node:crypto';
 import { ARCHIVE_STATE_FILE, ensureArchiveState, readArchiveState, sameDirectory, writeArchiveState, type ArchiveTip } from '../../store/archive-state.js';
-import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, holdsNothing, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
+import { assertArchiveDirOf, assertContinues, chainTip, earliestBuildableLine, holdsNothing, lastArchiveGone, pointerAfterTip, realPathOr, snapshotIsWalReplayed } from './chain-start.js';
 import { DEFAULT_ZSTD_LEVEL } from '../package/compress.js';
 import { archiveFileName, assertArchiveName, newArchiveId } from '../package/ids.js';
 import type { RecoveryWriter } from '../package/recovery.js';
@@ -194,6 +194,7 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     // As many segments as one manifest may list (else no reader would accept it): the lines after them are the next archive's.
     const endLine = archiveEndWithin(spans, startLine, walEnd, state.removedLines, { maxManifestBytes: opts.maxManifestBytes, recipients: opts.encryptTo?.recipients });
     if (endLine < walEnd) warnings.push(linesLeftFor(startLine, endLine, walEnd));
+    if (chain.deleted && gap === null && startLine <= chain.deleted.endLine) warnings.push(lastArchiveGone(chain.deleted, opts.archiveDir, startLine, endLine));
     // The caller's end state is the seal's: an archive that stops before it makes its own.
     const endSnapshotText = endLine === walEnd ? sealed.endSnapshotText : undefined;
     const endLocalLine = endLine - state.removedLines;
