@@ -183,7 +183,7 @@ export async function refuseLoss(entry: CatalogArchive, doomed: CatalogArchive['
     remaining.length > 0 ? `no other copy of archive ${m.archiveId} is whole (${remaining.map((c) => c.source).join(', ')}: read, and damaged or not the archive)`
     : doomed.length > 1 ? `this deletes every copy of archive ${m.archiveId} (${doomed.map((c) => c.source).join(', ')})`
     : `this is the only copy of archive ${m.archiveId}`;
-  throw new BriError(ErrorCodes.USAGE, `${why}, and the data directory's wal/ no longer holds ${heldBy(m)}: they would be lost`, {
+  throw new BriError(ErrorCodes.USAGE, `${why}, and ${notInWal(m)}: they would be lost`, {
     hint:
       remaining.length > 0 ? `${mendFirst(m.archiveId, remaining, where.archiveDir)}, or pass --force to delete it anyway.`
       : doomed.length > 1 ? `Pass --force (force: true) to delete them all anyway, or delete one source's copy only (--source).`
@@ -205,14 +205,15 @@ function gapLeft(m: CatalogArchive['manifest'], laterId: string): string {
   return `${linesAfter(start, end)} of archive ${m.archiveId} ${end > start ? 'are' : 'is'} now in no archive (archive ${laterId} starts after them), only in the data directory's wal/: \`bri archive create\` cannot archive them again, and WAL cleanup stops at line ${start} until a copy of ${m.archiveId} is put back in the archive directory (keep one next time: delete one source's copy only, with --source)`;
 }
 
-/** What an archive holds that its deletion would lose, when wal/ no longer has it: its lines, or the state it holds. */
-function heldBy(m: CatalogArchive['manifest']): string {
-  return linesAfter(m.timeRange.walLines.start, m.timeRange.walLines.end);
+/** What an archive holds that wal/ no longer has: its lines, or the state it holds. */
+function notInWal(m: CatalogArchive['manifest']): string {
+  const { start, end } = m.timeRange.walLines;
+  return `${linesAfter(start, end)} ${end > start ? 'are' : 'is'} no longer in the data directory's wal/`;
 }
 
 function otherCopyUnknown(m: CatalogArchive['manifest'], down: readonly SourceFailure[]): BriError {
   const names = down.map((u) => u.source).join(', ');
-  return new BriError(ErrorCodes.REMOTE_ERROR, `no other copy of archive ${m.archiveId} can be confirmed: ${names} could not be reached (${down[0]!.error.message}), and the data directory's wal/ no longer holds ${heldBy(m)}: if ${names} holds no copy they would be lost`, {
+  return new BriError(ErrorCodes.REMOTE_ERROR, `no other copy of archive ${m.archiveId} can be confirmed: ${names} could not be reached (${down[0]!.error.message}), and ${notInWal(m)}: if ${names} holds no copy they would be lost`, {
     hint: `Try again when ${names} answers (\`bri archive list\` shows where the copies are), or pass --force (force: true) to delete it anyway.`,
     details: { archiveId: m.archiveId, unreachable: down.map((u) => ({ source: u.source, code: u.error.code })) },
     cause: down[0]!.error,
