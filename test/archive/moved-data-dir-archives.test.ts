@@ -20,6 +20,20 @@ async function write(dataDir: string, keys: string[]): Promise<void> {
   await db.close();
 }
 
+/** At its new place `dataDir` lists the one archive `firstId`, and its next create continues that chain in `archiveDir`. */
+async function continuesAt(dataDir: string, archiveDir: string, firstId: string): Promise<void> {
+  const listed = await runCli(['archive', 'list', '-d', dataDir, '--json']);
+  expect(listed.code, listed.stderr).toBe(0);
+  expect(JSON.parse(listed.stdout).archives.map((a: { manifest: { archiveId: string } }) => a.manifest.archiveId)).toEqual([firstId]);
+  await write(dataDir, ['C']);
+  const next = await runCli(['archive', 'create', '-d', dataDir]);
+  expect(next.code, next.stderr).toBe(0);
+  expect(next.stdout).toContain(firstId);
+  expect(next.stderr).not.toContain('WARNING');
+  expect(fs.readdirSync(archiveDir).filter((n) => n.endsWith('.bri'))).toHaveLength(2);
+  expect(fs.existsSync(path.join(dataDir, 'archives'))).toBe(false);
+}
+
 describe('a data directory moved with its archive directory inside it', () => {
   it('lists its archives at the new place and the next create continues the chain there', async () => {
     const r = await tmp();
@@ -30,17 +44,7 @@ describe('a data directory moved with its archive directory inside it', () => {
     const firstId = JSON.parse(first.stdout).archiveId as string;
     await fsp.rename(m1, m2);
 
-    const listed = await runCli(['archive', 'list', '-d', m2, '--json']);
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).archives.map((a: { manifest: { archiveId: string } }) => a.manifest.archiveId)).toEqual([firstId]);
-
-    await write(m2, ['C']);
-    const next = await runCli(['archive', 'create', '-d', m2]);
-    expect(next.code, next.stderr).toBe(0);
-    expect(next.stdout).toContain(firstId);
-    expect(next.stderr).not.toContain('WARNING');
-    expect(fs.readdirSync(path.join(m2, 'backups')).filter((n) => n.endsWith('.bri'))).toHaveLength(2);
-    expect(fs.existsSync(path.join(m2, 'archives'))).toBe(false);
+    await continuesAt(m2, path.join(m2, 'backups'), firstId);
     const state = JSON.parse(fs.readFileSync(path.join(m2, 'bri-archive.json'), 'utf8'));
     expect([state.archivedFrom, state.archiveDir]).toEqual([fs.realpathSync(m2), path.join(fs.realpathSync(m2), 'backups')]);
   });
@@ -79,16 +83,7 @@ describe('a data directory moved with its archive directory inside it', () => {
 
     await fsp.mkdir(path.dirname(m2));
     await fsp.rename(m1, m2);
-    const listed = await runCli(['archive', 'list', '-d', m2, '--json']);
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).archives.map((a: { manifest: { archiveId: string } }) => a.manifest.archiveId)).toEqual([firstId]);
-    await write(m2, ['C']);
-    const next = await runCli(['archive', 'create', '-d', m2]);
-    expect(next.code, next.stderr).toBe(0);
-    expect(next.stdout).toContain(firstId);
-    expect(next.stderr).not.toContain('WARNING');
-    expect(fs.readdirSync(backups).filter((n) => n.endsWith('.bri'))).toHaveLength(2);
-    expect(fs.existsSync(path.join(m2, 'archives'))).toBe(false);
+    await continuesAt(m2, backups, firstId);
     const restored = await runCli(['restore', 'latest', '-d', m2, '--target', path.join(r, 'restored'), '--json']);
     expect(restored.code, restored.stderr).toBe(0);
   });
