@@ -251,10 +251,11 @@ function assertOptionTypes(opts: Record<string, unknown>, call: string): void {
  */
 
 /** An id or file name (a non-empty string), a document key (any string), an options object, or one that may be left out. */
-export type ArgumentRule = 'id' | 'key' | 'options' | 'options?' | 'any';
+export type ArgumentRule = 'id' | 'id?' | 'key' | 'options' | 'options?' | 'any';
 
 const RULE_TEXT: Record<ArgumentRule, string> = {
   id: 'a non-empty string',
+  'id?': 'a non-empty string or nothing',
   key: 'a string',
   options: 'an options object',
   'options?': 'an options object or nothing',
@@ -271,6 +272,8 @@ function fits(rule: ArgumentRule, v: unknown): boolean {
   switch (rule) {
     case 'id':
       return typeof v === 'string' && v !== '';
+    case 'id?':
+      return v === undefined || (typeof v === 'string' && v !== '');
     case 'key':
       return typeof v === 'string';
     case 'options':
@@ -306,7 +309,7 @@ export function withCheckedArguments(proto: object, rules: Record<string, readon
         const call = `${prefix}.${name}`;
         return Promise.reject(
           new BriError(ErrorCodes.USAGE, `${call}: argument ${bad + 1} must be ${RULE_TEXT[argRules[bad]!]}, got ${kindOf(args[bad])}`, {
-            hint: `Call ${call}(${argRules.map((r) => (r === 'id' ? 'id' : r === 'key' ? 'key' : r === 'any' ? '...' : r === 'options' ? '{ ... }' : '{ ... }?')).join(', ')}) as the README shows.`,
+            hint: `Call ${call}(${argRules.map((r) => (r === 'id' || r === 'id?' ? r : r === 'key' ? 'key' : r === 'any' ? '...' : r === 'options' ? '{ ... }' : '{ ... }?')).join(', ')}) as the README shows.`,
             details: { call, argument: bad + 1 },
           }),
         );

@@ -380,7 +380,7 @@ export class RestoreApi {
 
 // Every public operation answers a failed system call as a typed IO_ERROR with a hint (a full disk, a permission, a missing folder).
 withTypedIoErrors(RestoreApi.prototype, ['list', 'findForTimestamp', 'plan', 'fromLatest', 'from', 'toTimestamp', 'clone', 'verify', 'history', 'read', 'diff', 'rollback'], 'restore');
-withCheckedArguments(RestoreApi.prototype, { list: ['options?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore', RESTORE_OPTION_KEYS);
+withCheckedArguments(RestoreApi.prototype, { list: ['options?'], findForTimestamp: ['any', 'id?'], plan: ['options', 'id?', 'id?'], fromLatest: ['options?'], from: ['id', 'options?'], toTimestamp: ['any', 'options?'], clone: ['options'], verify: ['id', 'options?'], history: ['key', 'options?'], read: ['key', 'options'], diff: ['options'], rollback: ['any', 'options'] }, 'db.restore', RESTORE_OPTION_KEYS);
 
 /** Restore for a data directory that is not open in this process (the CLI, or after db.close()). */
 export function openRestore(opts: { dataDir: string; archiveDir?: string; encryptionKey?: string; key?: EncryptionKey; repair?: ArchiveRepairer; config?: ArchiveConfig; sources?: ArchiveSources }): RestoreApi {

@@ -45,6 +45,12 @@ describe('API arguments from plain JavaScript', () => {
         ['db.restore.verify', () => r.verify!(null)],
         ['db.restore.history', () => r.history!(42)],
         ['db.restore.rollback', () => r.rollback!()],
+        ['db.restore.findForTimestamp', () => r.findForTimestamp!(Date.now(), 5)],
+        ['db.restore.findForTimestamp', () => r.findForTimestamp!(Date.now(), '')],
+        ['db.restore.plan', () => r.plan!(null)],
+        ['db.restore.plan', () => r.plan!('latest')],
+        ['db.restore.plan', () => r.plan!({ kind: 'latest' }, 7)],
+        ['db.restore.plan', () => r.plan!({ kind: 'latest' }, undefined, 5)],
       ];
       for (const [call, f] of calls) {
         let p: Promise<unknown>;
