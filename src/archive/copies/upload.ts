@@ -232,7 +232,7 @@ function goneEverywhere(listed: ListedDoubts, local: Set<string>, scan: MergedLi
     if (local.has(archiveId) || scan.archives.some((a) => a.manifest.archiveId === archiveId)) continue;
     for (const [source, what] of found) {
       const error = new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `archive ${archiveId}: ${what}, and no source holds another copy: the lines it held are in no archive now`, {
-        hint: `Put a copy of ${archiveId}.bri back where it was, if one is kept anywhere. If it was deleted on purpose, remove its upload records (${shellArg(path.join(archiveDir, COPIES_DIR, `${archiveId}.*.json`))}) so that this stops being reported.`,
+        hint: `Put a copy of ${archiveId}.bri back where it was, if one is kept anywhere. If it was deleted on purpose, remove its upload records (${shellArg(path.join(archiveDir, COPIES_DIR))}/${archiveId}.*.json) so that this stops being reported.`,
         details: { archiveId, source, goneEverywhere: true },
       });
       const status: CopyStatus = { archiveId, source, outcome: 'failed', error };
