@@ -61,31 +61,36 @@ describe('pruning', () => {
     const nas = path.join(r, 'nas');
     await fsp.mkdir(nas);
     const archive = { keepLocal: 1, compression: { level: 1 }, remotes: [{ provider: 'local' as const, name: 'nas', path: nas }] };
-    const db = await createDB({ storeConfig: { dataDir: dir, archive } });
+    // Two archives made with no retention; then the first's copy on nas rots. A prune alone decides (a create's upload
+    // pass would first send the rotted copy again: test/remote/upload-after-create-lists.test.ts).
+    const db = await createDB({ storeConfig: { dataDir: dir, archive: { ...archive, keepLocal: undefined } } });
+    let first: Awaited<ReturnType<typeof db.archive.create>>;
     try {
       for (let i = 0; i < 30; i++) await db.set(`A_${i}`, { i, pad: 'x'.repeat(40) });
-      const first = await db.archive.create();
-      const remoteFile = path.join(nas, 'archives', `${first.archiveId}.bri`);
-      const good = await fsp.readFile(remoteFile);
-      const rotten = Buffer.from(good);
-      for (let at = 5 * 512; at < 9 * 512; at++) rotten[at] = rotten[at]! ^ 0x5a;
-      await fsp.writeFile(remoteFile, rotten);
+      first = await db.archive.create();
       for (let i = 0; i < 30; i++) await db.set(`B_${i}`, { i });
-      const second = await db.archive.create();
-      // The only whole copy of the first archive is the local one: it stays.
-      expect(second.prune && 'removed' in second.prune ? second.prune.removed : second.prune).toEqual([]);
-      expect(fs.existsSync(first.file)).toBe(true);
-      // The remote copy mended by hand: written after its upload was confirmed, its record no longer vouches for it (as
-      // `archive list` says), so the local copy stays until `archive upload` confirms that copy again; then it goes.
-      await fsp.writeFile(remoteFile, good);
-      expect((await db.archive.prune({ dryRun: true })).kept).toContainEqual({ archiveId: first.archiveId, source: 'local', reason: 'not-on-every-remote', lacking: ['nas'] });
-      await db.archive.upload();
-      const pruned = await db.archive.prune();
-      expect(pruned.removed.map((d) => [d.archiveId, d.source])).toEqual([[first.archiveId, 'local']]);
-      expect(fs.existsSync(first.file)).toBe(false);
+      await db.archive.create();
     } finally {
       await db.close();
     }
+    const remoteFile = path.join(nas, 'archives', `${first.archiveId}.bri`);
+    const good = await fsp.readFile(remoteFile);
+    const rotten = Buffer.from(good);
+    for (let at = 5 * 512; at < 9 * 512; at++) rotten[at] = rotten[at]! ^ 0x5a;
+    await fsp.writeFile(remoteFile, rotten);
+    const { ArchiveApi, offlineHost } = await import('../../../src/archive/archive-api.js');
+    const api = () => new ArchiveApi(offlineHost(dir, undefined), archive);
+    // The only whole copy of the first archive is the local one: it stays.
+    expect((await api().prune()).removed).toEqual([]);
+    expect(fs.existsSync(first.file)).toBe(true);
+    // The remote copy mended by hand: written after its upload was confirmed, its record no longer vouches for it (as
+    // `archive list` says), so the local copy stays until `archive upload` confirms that copy again; then it goes.
+    await fsp.writeFile(remoteFile, good);
+    expect((await api().prune({ dryRun: true })).kept).toContainEqual({ archiveId: first.archiveId, source: 'local', reason: 'not-on-every-remote', lacking: ['nas'] });
+    await api().upload();
+    const pruned = await api().prune();
+    expect(pruned.removed.map((d) => [d.archiveId, d.source])).toEqual([[first.archiveId, 'local']]);
+    expect(fs.existsSync(first.file)).toBe(false);
     const out = path.join(r, 'out');
     await openRestore({ dataDir: dir, config: { remotes: archive.remotes } }).fromLatest({ targetDir: out });
     expect((await recover(out)).state.documents.size).toBe(60);
