@@ -31,16 +31,26 @@ async function twoArchives(db: Db): Promise<string[]> {
   return ids;
 }
 
+/** Another S3 client than the tool's, as a person or an expiry rule acts on the bucket. */
+function rawS3(): S3Client {
+  return new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+}
+
+/** Deletes every object of the bucket (under `prefix`, if given), behind the tool's back. */
+async function deleteObjects(raw: S3Client, prefix?: string): Promise<void> {
+  const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, ...(prefix !== undefined ? { Prefix: prefix } : {}) }));
+  for (const o of listed.Contents ?? []) await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key! }));
+}
+
 describe('the upload pass after a create checks its records with one listing of each remote', () => {
   it('a bucket deleted and made again gets every archive back at the next create, each saying what was found', async () => {
     const root = await tmp();
     const remote = server.config('s3');
     const db = await createDB({ storeConfig: { dataDir: path.join(root, 'data'), snapshotOnClose: false, archive: { remotes: [remote] } } });
-    const raw = new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+    const raw = rawS3();
     try {
       const ids = await twoArchives(db);
-      const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-      for (const o of listed.Contents ?? []) await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key! }));
+      await deleteObjects(raw);
       await raw.send(new DeleteBucketCommand({ Bucket: BUCKET }));
       await raw.send(new CreateBucketCommand({ Bucket: BUCKET }));
 
@@ -97,6 +107,7 @@ describe('the upload pass after a create checks its records with one listing of 
       await db.close();
     }
   }, 180_000);
+
   it('with keepLocal 0, an archive whose bucket was deleted is copied across from the other remote by the next create', async () => {
     const root = await tmp();
     const nas = path.join(root, 'nas');
@@ -104,13 +115,12 @@ describe('the upload pass after a create checks its records with one listing of 
     const dataDir = path.join(root, 'data');
     const remotes = [server.config('s3'), { provider: 'local' as const, name: 'nas', path: nas }];
     const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { keepLocal: 0, remotes } } });
-    const raw = new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+    const raw = rawS3();
     try {
       const ids = await twoArchives(db);
       const localFiles = async () => (await fsp.readdir(path.join(dataDir, 'archives'))).filter((f) => f.endsWith('.bri'));
       expect(await localFiles()).not.toContain(`${ids[0]}.bri`);
-      const listed = await raw.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: remotes[0]!.prefix }));
-      for (const o of listed.Contents ?? []) await raw.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key! }));
+      await deleteObjects(raw, remotes[0]!.prefix);
 
       await db.set('AFTER', { x: 1 });
       const third = await db.archive.create({ level: 1 });
@@ -130,13 +140,14 @@ describe('the upload pass after a create checks its records with one listing of 
       await db.close();
     }
   }, 180_000);
+
   it('an archive gone from its only remote, with no local copy left, is a failure of every pass after a create, not "stored"', async () => {
     const root = await tmp();
     const dataDir = path.join(root, 'data');
     const remote = server.config('s3');
     const failures: unknown[] = [];
     const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { keepLocal: 0, remotes: [remote], hooks: { onError: (e) => void failures.push(e) } } } });
-    const raw = new S3Client({ endpoint: server.s3().endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...S3RVER_CREDENTIALS } });
+    const raw = rawS3();
     try {
       const ids = await twoArchives(db);
       expect(await fsp.readdir(path.join(dataDir, 'archives'))).not.toContain(`${ids[0]}.bri`);
