@@ -385,10 +385,11 @@ export async function uploadArchives(archiveDir: string, sources: ArchiveSources
     return replicateArchive({ file, manifest }, sources, archiveDir, ev, opts.only);
   }
   const all = await listLocalArchives(archiveDir);
-  const local: LocalWork = opts.only === undefined ? await pendingWork(all, sources, await readAllCopyRecords(archiveDir), ev) : all.map((archive) => ({ archive, missing: opts.only! }));
+  const records = await readAllCopyRecords(archiveDir);
+  const local: LocalWork = opts.only === undefined ? await pendingWork(all, sources, records, ev) : all.map((archive) => ({ archive, missing: opts.only! }));
   // An archive whose local copy is gone (keepLocal) and that a remote still lacks is said, and copied across if it can be.
   // Worked out before any upload (the local uploads touch neither its copies nor its records) so the plan holds both.
-  const across = opts.across ? remoteOnlyLacking(await opts.across.listing(), await readAllCopyRecords(archiveDir), sources, opts.only) : [];
+  const across = opts.across ? remoteOnlyLacking(await opts.across.listing(), records, sources, opts.only) : [];
   await announce(local, opts.onEvent, across);
   const out = await sendLocal(local, sources, archiveDir, ev);
   if (opts.across) out.push(...(await copyAcross(across, sources, archiveDir, opts.across.fetch, ev)));
