@@ -100,7 +100,7 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
  * restored from. Two may hold that line (a sibling restored from the same archive): the one reaching
  * furthest back holds the most of the history they share.
  */
-export function originInstance(own: OwnChain, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+export function originInstance(own: Pick<OwnChain, 'origin'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
   const origin = own.origin;
   if (origin === undefined) return undefined;
   const on = [...chains(archives)].filter(([, chain]) => beganOn(origin, chain));

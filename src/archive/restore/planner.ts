@@ -290,6 +290,19 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
 }
 
 /**
+ * The instance whose archives hold moment `ts` of the data directory's own instance (`instanceId`, its
+ * archives `archives`, none holding `ts`): the one it was cloned or restored from, when `ts` is before its
+ * first archive and no later than the history they share. Not when an instance was asked for by name.
+ */
+function sharedHistoryOf(ctx: PlannerContext, instanceId: string, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
+  const own = ctx.ownChain;
+  const first = archives[0]?.manifest;
+  if (ctx.explicitInstance !== undefined || instanceId !== ctx.ownInstance || own?.origin === undefined || first === undefined) return undefined;
+  if (ts >= first.timeRange.start.getTime() || ts > sharedUntil(own)!) return undefined;
+  return originInstance(own, ctx.archives.filter((a) => a.manifest.instanceId !== instanceId));
+}
+
+/**
  * A moment before the data directory's own instance (`instanceId`, its archives `archives`) began: it was
  * cloned or restored from another instance, whose archives hold that moment (named when the sources hold them).
  */
@@ -314,7 +327,15 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
   const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
   const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();
   const ts = target.timestamp;
-  if (ts < sealedAt) throw notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
+  if (ts < sealedAt) {
+    const from = sharedHistoryOf(ctx, latest.instanceId, archives, ts);
+    // The state then is the instance's it began on (the history they share): restored from that one, as a new timeline.
+    if (from !== undefined) {
+      const because = `${new Date(ts).toISOString()} is before this directory's instance ${latest.instanceId} began: restored from instance ${from}, whose history it shares up to there, as a new instance`;
+      return { ...(await planInstance(ctx, target, from, shippedAfter)), continuesChain: false, newInstanceBecause: because };
+    }
+    throw notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
+  }
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };
   // Past every line archived or shipped.
   assertNothingNewerUnread(ctx, latest, ts);

@@ -19,6 +19,8 @@ import { NameSet, scanWithClosure } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
 import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
+import { beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, stateDifferences, upToLine, type SharedFrom } from './before-origin.js';
+import { originInstance } from '../restore/own-database.js';
 import { readableHolder } from './readable-holder.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
@@ -92,28 +94,6 @@ export interface StateAnswer {
   state: DbState;
   line: number;
   read: ReadCounter;
-}
-
-/**
- * The line a history's lines start after, when lines before it are asked for and cannot be read: a clone's
- * starting state (read alone, or the start of its first archive, which has no archive before it), or the
- * start of the oldest archive any source holds when the ones before it are gone (expired by retention,
- * deleted): `expired` then. Null when the history starts at line 0, or reaches no line before its first archive.
- */
-function historyStartLine(input: ScanInput, from: number | null): { line: number; expired: boolean } | null {
-  if (input.start) return input.start.line > 0 ? { line: input.start.line, expired: false } : null;
-  const first = input.archives[0]?.manifest;
-  if (!first || first.timeRange.walLines.start === 0) return null;
-  // A history from a moment the first archive's starting state already holds does not reach before it.
-  if (from !== null && from > first.timeRange.start.getTime()) return null;
-  return { line: first.timeRange.walLines.start, expired: first.previousArchiveId !== null };
-}
-
-/** Why the lines before a history's start are not in it. */
-function beforeStartReason(start: { line: number; expired: boolean }, input: ScanInput): string {
-  if (start.expired) return `before the oldest archive any source holds (${input.archives[0]!.manifest.archiveId}): the archives before it are in no source (expired by retention, or deleted)`;
-  const cloned = input.start !== undefined || input.tail?.origin?.line === start.line;
-  return cloned ? "before this directory's history starts: in the archives of the instance it was cloned or restored from" : "before this instance's first archive: in no archive of it";
 }
 
 /** The archives from `first` on, in the order their lines follow (the newest of any two that start at one line). */
@@ -203,7 +183,7 @@ export class TimeTravel {
    * members): the archives from the one holding `from` (or the instance's first) on, then the shipped WAL
    * after the newest.
    */
-  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null }> {
+  private async input(opts: TimeTravelOptions, from: { ts: number } | 'first', counter: ReadCounter): Promise<ScanInput & { newest: number | null; sharedFrom?: SharedFrom }> {
     startDecoders();
     const all = await this.ctx.archives(opts.source);
     // The data directory's WAL is read after the archives and shipments, unless one source was asked for.
@@ -223,7 +203,13 @@ export class TimeTravel {
       latest = null;
       tail = mine;
     }
-    const own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
+    let sharedFrom: SharedFrom | undefined;
+    const parent = from !== 'first' && latest === null && opts.instanceId === undefined ? originAnswering(tail, all, from.ts) : undefined;
+    if (parent !== undefined) {
+      // Before the directory's instance began, nothing of it archived yet: the instance it came from answers.
+      [latest, tail, sharedFrom] = [await this.ctx.plan({ kind: 'latest' }, parent.instanceId, opts.source), null, parent];
+    }
+    let own = latest?.archive ? instanceArchives(all, latest.instanceId).archives : [];
     let first: CatalogArchive | null;
     if (from === 'first' || beforeFirstLine(own, from.ts)) first = own[0] ?? null;
     else {
@@ -234,8 +220,15 @@ export class TimeTravel {
           : await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source).catch((err: unknown) => {
               const newest = own.at(-1);
               if (tail !== null && newest && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && from.ts >= newest.manifest.timeRange.start.getTime()) return latest!;
-              throw err;
+              if (opts.instanceId !== undefined || !isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND)) throw err;
+              // Before the instance began: the one it came from holds that moment (before-origin.ts), else the error stands.
+              return this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, undefined, opts.source).catch(() => Promise.reject(err));
             });
+      if (plan !== null && latest !== null && plan.instanceId !== latest.instanceId) {
+        sharedFrom = { instanceId: plan.instanceId, until: own[0]!.manifest.timeRange.start.getTime() };
+        [latest, tail] = [plan, null];
+        own = instanceArchives(all, plan.instanceId).archives;
+      }
       first = plan?.archive ? (own.find((a) => a.manifest.archiveId === plan.archive!.manifest.archiveId) ?? null) : null;
       if (first !== null) first = await readableHolder(own, first, from.ts, () => this.ctx.identity(opts.identity));
     }
@@ -250,34 +243,8 @@ export class TimeTravel {
     const sealed = own.at(-1)?.manifest.timeRange.sealedAt.getTime() ?? null;
     const ended = shipped ? (shipped.endTime === null ? null : Math.max(shipped.endTime, sealed ?? 0)) : sealed;
     const newest = tail !== null ? Math.max(tail.readAt, ended ?? 0) : ended;
-    const start = latest === null && tail !== null ? await this.cloneStart(tail, from, others) : undefined;
-    return { newest, archives, shipped: shippedAfter, tail, ...(start ? { start } : {}), sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
-  }
-
-  /**
-   * A directory answered alone whose WAL starts past line 1 (a clone, a restore to an earlier moment):
-   * its starting state, kept as a seed when it was restored, with the pointer its first line continues.
-   * A moment before it is in the archives of the instance it came from, not here (`others`: the
-   * instance the archives here are of, if any). Without that state, no moment of it can be answered.
-   */
-  private async cloneStart(tail: WalTail, from: { ts: number } | 'first', others: string | null): Promise<ScanInput['start']> {
-    if (tail.startsAt === 1) return undefined;
-    const o = tail.origin;
-    const state = tail.instanceId !== null && o !== null && o.line === tail.startsAt - 1 && this.ctx.seed ? await this.ctx.seed(tail.instanceId, o.line) : null;
-    const ask = others !== null ? `the archives here are instance ${others}'s: --instance ${others} asks them` : 'its archives may be elsewhere: --archive-dir where they are, or --instance with the id of the one it came from';
-    if (state === null || o === null) {
-      throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `this data directory (instance ${tail.instanceId ?? 'never archived'}) starts at line ${tail.startsAt}: its state before that is in no archive of it and no seed that can be read here`, {
-        hint: `Ask where its history is kept (${ask}).`,
-        details: { instanceId: tail.instanceId, startsAt: tail.startsAt },
-      });
-    }
-    if (from !== 'first' && from.ts < o.timestamp) {
-      throw new BriError(ErrorCodes.TIMESTAMP_NOT_FOUND, `${new Date(from.ts).toISOString()} is before this directory's history starts (line ${o.line}, ${new Date(o.timestamp).toISOString()}): it was cloned or restored from another instance's archives, which hold that moment`, {
-        hint: `Ask the archives of the instance it came from (${ask}).`,
-        details: { timestamp: from.ts, startsAt: o.timestamp, ...(others !== null ? { instanceId: others } : {}) },
-      });
-    }
-    return { line: o.line, pointer: o.pointer, timestamp: o.timestamp, state };
+    const start = latest === null && tail !== null ? await cloneStart(tail, from, others, this.ctx.seed) : undefined;
+    return { newest, archives, shipped: shippedAfter, tail, ...(start ? { start } : {}), ...(sharedFrom !== undefined ? { sharedFrom } : {}), sources: this.ctx.sources, order: this.ctx.order(opts.source), ...(this.ctx.key ? { key: this.ctx.key } : {}), age, counter };
   }
 
   /** The document (and set) `key` as it was at T, or that it did not exist. */
@@ -323,18 +290,22 @@ export class TimeTravel {
     // data directory, once it is read: its lines may be stamped after now.)
     const until = to ?? from;
     if (until !== null && !input.tail && input.newest !== null) notAfter(until, input.newest);
-    const r = await this.resilient(input, o, () =>
+    const start = historyStartLine(input, from);
+    // Lines before the directory's instance began: the instance it came from holds them, up to there (before-origin.ts).
+    const parent = start !== null && !start.expired && o.instanceId === undefined ? await this.parentPart(input, start.line, o, read) : null;
+    const collect = (through: number) => (op: Operation, at: { line: number; timestamp: number }, state: DbState) => {
+      if (at.line > through) return;
+      const from = op.action === 'RENAME' ? op.oldKey : op.target;
+      const set = state.collections.get(op.target);
+      ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
+    };
+    const both = parent ? { ...input, archives: [...parent.archives, ...input.archives] } : input;
+    const [pr, r] = await this.resilient(both, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
-        return scanTimeline(input, {
-          untilTs: to,
-          names,
-          onOp(op, at, state) {
-            const from = op.action === 'RENAME' ? op.oldKey : op.target;
-            const set = state.collections.get(op.target);
-            ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
-          },
-        });
+        if (parent) parent.goodCopies = input.goodCopies = both.goodCopies;
+        const pr = parent ? await scanTimeline(parent, { untilTs: to, names, onOp: collect(start!.line) }) : null;
+        return [pr, await scanTimeline(input, { untilTs: to, names, onOp: collect(Infinity) })] as const;
       }),
     );
     this.settle(r, o, to);
@@ -343,14 +314,26 @@ export class TimeTravel {
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
-    const start = historyStartLine(input, from);
-    if (start !== null) {
+    if (parent && pr) {
+      const before = parentMissing(parent, pr, start!.line, from);
+      for (const p of [...pr.problems, ...before.map((m) => ({ source: 'archives', reason: `lines ${m.fromLine}..${m.toLine} are ${m.reason}: a change to ${key} there is not in this history` }))]) o.onSourceProblem?.(p);
+      missing.unshift(...before);
+    }
+    if (start !== null && !parent) {
       const before = { fromLine: 1, toLine: start.line, reason: beforeStartReason(start, input) };
       missing.unshift(before);
       o.onSourceProblem?.({ source: 'archives', reason: `lines 1..${before.toLine} are ${before.reason}: a change to ${key} there is not in this history` });
     }
     if (r.broken) missing.push({ fromLine: r.broken.fromLine, toLine: null, reason: `${r.broken.source}: ${r.broken.reason}` });
     return { key, entries, missing, read };
+  }
+
+  /** The instance the directory came from, read up to line `through` (where its own history starts); null when the sources hold none. */
+  private async parentPart(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<ScanInput | null> {
+    const tail = input.tail;
+    if (!tail?.origin) return null;
+    const id = originInstance({ origin: tail.origin }, (await this.ctx.archives(o.source)).filter((a) => a.manifest.instanceId !== tail.instanceId));
+    return id === undefined ? null : upToLine(await this.input({ ...o, instanceId: id }, 'first', read), through);
   }
 
   /** The documents and set members that differ between T and T2 (default: the newest restorable moment). */
@@ -360,6 +343,8 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
+    // (Both moments before the directory's instance began: one history, the older instance's.)
+    if (input.sharedFrom !== undefined && (to === null || to >= input.sharedFrom.until)) return this.diffAcross(input, at, to, o, read);
     if (to !== null && !input.tail && input.newest !== null) notAfter(to, input.newest);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
@@ -379,6 +364,25 @@ export class TimeTravel {
     notPastRead(to ?? at, input, r);
     // (The scan marks T once, at the latest when it ends.)
     const out: DiffAnswer = { at, to, ...differences(lazy.changesSince()!, lazy, r.state), read };
+    out.added.sort();
+    out.changed.sort();
+    out.removed.sort();
+    return out;
+  }
+
+  /**
+   * A diff from a moment before the directory's instance began (`input` reads the instance it came from,
+   * before-origin.ts): the state then, and the state at `to` along the directory's own history, compared.
+   */
+  private async diffAcross(input: ScanInput, at: number, to: number | null, o: TimeTravelOptions, read: ReadCounter): Promise<DiffAnswer> {
+    const then = await this.resilient(input, o, () => scanTimeline(input, { untilTs: at, names: null }));
+    this.settle(then, o, at);
+    const mine = await this.input(o, 'first', read);
+    if (to !== null && !mine.tail && mine.newest !== null) notAfter(to, mine.newest);
+    const now = await this.resilient(mine, o, () => scanTimeline(mine, { untilTs: to, names: null }));
+    this.settle(now, o, to);
+    if (to !== null) notPastRead(to, mine, now);
+    const out: DiffAnswer = { at, to, ...stateDifferences(then.state, now.state), read };
     out.added.sort();
     out.changed.sort();
     out.removed.sort();

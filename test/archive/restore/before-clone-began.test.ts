@@ -1,7 +1,9 @@
 /**
  * A moment before a clone began (it was cloned from an archive that starts past line 0, after that moment) is in the archives
- * of the instance it came from, not its own: TIMESTAMP_NOT_FOUND said only "pick a time inside one of the
- * available ranges", though those archives were on the same sources. The hint now names that instance.
+ * of the instance it came from, not its own. TIMESTAMP_NOT_FOUND first said only "pick a time inside one of the
+ * available ranges", though those archives were on the same sources; then its hint named that instance. The
+ * state then is the same in both (the history they share): it is now restored from that instance's archives,
+ * as a new instance, and the result says so.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -31,7 +33,7 @@ async function write(dataDir: string, key: string, remote: RemoteConfig): Promis
 }
 
 describe('restore to a moment before a clone began', () => {
-  it('is TIMESTAMP_NOT_FOUND whose hint names the instance it was cloned from (--instance), which restores it', async () => {
+  it('restores it from the instance it was cloned from, as a new instance, and says so; --instance still names that one', async () => {
     const root = await tmp();
     const remote: RemoteConfig = { provider: 'local', name: 'nas', path: path.join(root, 'nas') };
     await fsp.mkdir(remote.path);
@@ -49,10 +51,14 @@ describe('restore to a moment before a clone began', () => {
     expect((await readArchiveState(c))!.origin?.line).toBe(2);
     await write(c, 'C', remote);
 
-    const r = await runCli(['restore', 'to-timestamp', String(early), '-d', c, '-c', config, '--target', path.join(root, 'x')]);
-    expect(r.code, r.stderr).toBe(31);
-    expect(r.stderr).toContain('[TIMESTAMP_NOT_FOUND]');
-    expect(r.stderr).toContain(`--instance ${pId}`);
+    const x = path.join(root, 'x');
+    const r = await runCli(['restore', 'to-timestamp', String(early), '-d', c, '-c', config, '--target', x, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { warnings: string[]; instanceId: string };
+    expect(result.warnings.join('\n')).toContain(`restored from instance ${pId}, whose history it shares`);
+    expect(result.instanceId).not.toBe(pId);
+    const dump = await runCli(['data', 'dump', '-d', x]);
+    expect(Object.keys((JSON.parse(dump.stdout) as { documents: object }).documents)).toEqual(['A']);
     const named = await runCli(['restore', 'to-timestamp', String(early), '-d', c, '-c', config, '--target', path.join(root, 'y'), '--instance', pId]);
     expect(named.code, named.stderr).toBe(0);
   }, 120_000);

@@ -3,7 +3,9 @@
  * past line 1, its starting state kept as a seed beside the archives of the instance it came from. With
  * nothing of it archived yet, time travel answered from those archives: the timeline the restore cut
  * away (a diff showed a key that never existed in this database, a history missed the fork's writes,
- * a show of now was refused, a rollback offered to write back cut-away values).
+ * a show of now was refused, a rollback offered to write back cut-away values). A moment before the fork
+ * is the history it shares with the instance it came from: answered from that one's archives (it was
+ * refused, naming --instance).
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -18,7 +20,7 @@ const tick = () => new Promise((r) => setTimeout(r, 4));
 const instanceOf = async (dataDir: string) => (JSON.parse(await fsp.readFile(path.join(dataDir, 'bri-archive.json'), 'utf8')) as { instanceId: string }).instanceId;
 
 describe('time travel on a directory restored in place to an earlier moment', () => {
-  it('answers from its own seed and WAL, not the cut-away timeline of the archives; a moment before the fork names the instance that holds it', async () => {
+  it('answers from its own seed and WAL, not the cut-away timeline of the archives; a moment before the fork is answered from the instance it came from', async () => {
     const dataDir = path.join(await tmp(), 'data');
     const early = Date.now();
     await tick();
@@ -26,6 +28,9 @@ describe('time travel on a directory restored in place to an earlier moment', ()
     await db.set('A', { v: 1 });
     await db.set('B', { v: 1 });
     await db.archive.create();
+    await tick();
+    const mid = Date.now();
+    await tick();
     await db.set('B', { v: 2 });
     await tick();
     const fork = Date.now();
@@ -48,6 +53,11 @@ describe('time travel on a directory restored in place to an earlier moment', ()
     const diff = await runCli(['restore', 'diff', '--at', String(fork), '-d', dataDir]);
     expect(diff.code, diff.stderr).toBe(0);
     expect(diff.stdout.trim().split('\n')).toEqual(['+ D']);
+    // B's changes before the fork are in the old instance's archives: its history is whole.
+    const shared = await runCli(['archive', 'history', 'B', '-d', dataDir, '--json']);
+    const whole = JSON.parse(shared.stdout) as { entries: unknown[]; missing?: unknown[] };
+    expect(whole.entries).toMatchObject([{ line: 2, value: '{"v":1}' }, { line: 3, value: '{"v":2}' }]);
+    expect(whole.missing ?? []).toEqual([]);
     const history = await runCli(['archive', 'history', 'D', '-d', dataDir, '--json']);
     expect(history.code, history.stderr).toBe(0);
     expect((JSON.parse(history.stdout) as { entries: Array<{ action: string; value: string }> }).entries).toEqual([expect.objectContaining({ action: 'SET', value: '{"v":1}' })]);
@@ -61,11 +71,21 @@ describe('time travel on a directory restored in place to an earlier moment', ()
       ['C', null],
     ]);
 
-    // Before the fork: not here, with the instance whose archives hold it; asked of that instance, answered.
-    const before = await runCli(['archive', 'show', 'A', '--at', String(early), '-d', dataDir]);
-    expect(before.code).toBe(31);
-    expect(before.stderr).toMatch(/before this directory's history starts/);
-    expect(before.stderr).toContain(`--instance ${old}`);
+    // Before the fork: the history it shares with the instance it came from, whose archives answer.
+    const before = await runCli(['archive', 'show', 'A', '--at', String(early), '-d', dataDir, '--json']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(JSON.parse(before.stdout)).toMatchObject({ exists: false, document: null });
+    const then = await runCli(['archive', 'show', 'B', '--at', String(mid), '-d', dataDir]);
+    expect(then.stdout.trim()).toBe('{"v":1}');
+    // From then to now: B changed by the time of the fork, D written after it; A and C as they were (C cut away).
+    const across = await runCli(['restore', 'diff', '--at', String(mid), '-d', dataDir, '--json']);
+    expect(across.code, across.stderr).toBe(0);
+    expect(JSON.parse(across.stdout)).toMatchObject({ added: ['D'], changed: ['B'], removed: [] });
+    const back = await runCli(['restore', 'keys', 'B', 'D', '--at', String(mid), '-d', dataDir, '--dry-run', '--json']);
+    expect((JSON.parse(back.stdout) as { items: Array<{ key: string; atT: string | null }> }).items.map((i) => [i.key, i.atT])).toEqual([
+      ['B', '{"v":1}'],
+      ['D', null],
+    ]);
     expect((await openRestore({ dataDir }).read('C', { at: cutAway, instanceId: old })).document).toBe('{"v":1}');
 
     // Without the seed its state before the fork is nowhere here: refused, not answered from the other timeline.
