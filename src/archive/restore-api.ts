@@ -14,6 +14,7 @@ import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
+import { assertUnusedInstanceId, besideItsOriginal } from './restore/own-database.js';
 import { noReadableArchive, noteDamagedLocalCopies, repairedLocalListing } from './restore/sources-read.js';
 import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -189,17 +190,11 @@ export class RestoreApi {
     // Before planning: an interrupted in-place restore may have the archives in the directory moved aside.
     if (!opts.dryRun) await recoverInterruptedRestoreSaying(targetDir);
     const listing = await this.listing(opts.source);
-    if (newInstanceId !== undefined && listing.archives.some((a) => a.manifest.instanceId === newInstanceId)) {
-      // Two directories under one instance id would write one chain of archives and shipments: each would break the other's.
-      throw new BriError(ErrorCodes.USAGE, `instance id ${newInstanceId} is already used by archives in ${opts.source ?? 'the sources'}`, {
-        hint: 'A clone is a new instance: give it an id no archive uses (or leave it out for a random one).',
-        details: { instanceId: newInstanceId },
-      });
-    }
+    if (newInstanceId !== undefined) assertUnusedInstanceId(listing.archives, newInstanceId, opts.source);
     if (target.kind === 'archive') await this.assertReadable(target.archiveId, listing, opts.source);
-    const plan = await this.planWithShipped(listing, target, opts).catch(async (err: unknown) =>
-      Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp, listing.archives) : err),
-    );
+    const plan = await this.planWithShipped(listing, target, opts)
+      .then((p) => (inPlace || newInstanceId !== undefined ? p : besideItsOriginal(p, this.ctx.dataDir, targetDir)))
+      .catch(async (err: unknown) => Promise.reject(target.kind === 'timestamp' ? notYetArchived(err, await tailEnd(this.ctx.dataDir), opts.instanceId, target.timestamp, listing.archives) : err));
     planned.plan = plan;
     // The directory replaced is read before it is moved aside: the lines of it this restore leaves out are said.
     const replaced = await tailEnd(targetDir);

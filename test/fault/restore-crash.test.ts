@@ -503,7 +503,9 @@ describe('a restore killed with SIGKILL at random moments', () => {
     await resetTarget(old);
     const staging = path.join(root, 'staging');
     await fsp.rm(staging, { recursive: true, force: true });
-    await openRestore({ dataDir: old.dataDir, archiveDir: old.archiveDir }).fromLatest({ targetDir: staging });
+    // Built as the restore would build it: the newest state, continuing the chain (read from the archives alone:
+    // a copy beside a directory that still holds the instance would be a new instance).
+    await openRestore({ dataDir: path.join(root, 'lost-disk'), archiveDir: old.archiveDir }).fromLatest({ targetDir: staging });
     const when = '20260101T000000000Z';
     const j: SwapJournal = { target, newDir: `${target}.restore-${when}`, oldDir: `${target}.pre-restore-${when}`, phase: 'swapping', cleanExisting, carryOver: old.inPlace ? ['archives'] : [] };
     await writeJournal(j);

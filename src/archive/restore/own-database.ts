@@ -10,7 +10,11 @@
  */
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import type { ArchiveState } from '../../store/archive-state.js';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { readArchiveState, type ArchiveState } from '../../store/archive-state.js';
+import { WAL_DIR } from '../../store/layout.js';
+import type { RestorePlan } from './plan.js';
 import { linesAfter, lineSpan } from '../../format/text/line-range.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
@@ -129,4 +133,27 @@ export function ownStateNotArchived(ownId: string, own: OwnChain, lastLine: numb
   const hint = `${steps.join('; ')}.`;
   const details = { instanceId: ownId, instances: [taken], ...(o !== undefined ? { origin: { ...o, ...(from !== undefined ? { instanceId: from } : {}) } } : {}), ...(ts !== undefined ? { timestamp: ts } : {}) };
   return new BriError(ts === undefined ? ErrorCodes.ARCHIVE_NOT_FOUND : ErrorCodes.TIMESTAMP_NOT_FOUND, message, { hint, details });
+}
+
+/**
+ * A restore elsewhere (`target`) while the data directory still holds the instance the plan would continue
+ * (its WAL and its record): two directories would write one instance's chain, the archives of one refused
+ * by the other's next create, and a restore of either could bring back the other's lines. The copy starts a
+ * new instance, as a clone does, and says why. With the directory gone (a lost disk), it carries the chain on.
+ */
+export async function besideItsOriginal(plan: RestorePlan, dataDir: string, target: string): Promise<RestorePlan> {
+  if (!plan.continuesChain) return plan;
+  const state = await readArchiveState(dataDir).catch(() => null);
+  if (state?.instanceId !== plan.instanceId || !(await fsp.stat(path.join(dataDir, WAL_DIR)).then((s) => s.isDirectory(), () => false))) return plan;
+  const because = `${dataDir} still holds instance ${plan.instanceId}: the copy at ${target} starts a new instance, so that the two never write one chain of archives (to move the database itself, stop it and move its directory, or restore in place)`;
+  return { ...plan, continuesChain: false, newInstanceBecause: because };
+}
+
+/** A clone's id (`--new-instance-id`) that archives in the sources already use: two directories under one id would write one chain of archives and shipments, each breaking the other's. */
+export function assertUnusedInstanceId(archives: ReadonlyArray<{ manifest: Manifest }>, id: string, source: string | undefined): void {
+  if (!archives.some((a) => a.manifest.instanceId === id)) return;
+  throw new BriError(ErrorCodes.USAGE, `instance id ${id} is already used by archives in ${source ?? 'the sources'}`, {
+    hint: 'A clone is a new instance: give it an id no archive uses (or leave it out for a random one).',
+    details: { instanceId: id },
+  });
 }

@@ -31,7 +31,12 @@ describe('the instance a dry run reports', () => {
 
     const named = JSON.parse((await runCli(['restore', 'clone', '-d', dataDir, '--target', path.join(root, 'c2'), '--new-instance-id', 'staging', '--dry-run', '--json'])).stdout);
     expect(named).toMatchObject({ instanceId: 'staging', newInstance: true });
-    const latest = JSON.parse((await runCli(['restore', 'latest', '-d', dataDir, '--target', path.join(root, 'l'), '--dry-run', '--json'])).stdout);
+    // A copy of the newest state beside its original (still there) is a new instance too; with the original gone, it carries the chain on.
+    const beside = JSON.parse((await runCli(['restore', 'latest', '-d', dataDir, '--target', path.join(root, 'l'), '--dry-run', '--json'])).stdout);
+    expect(beside).toMatchObject({ instanceId: null, newInstance: true });
+    fs.renameSync(path.join(dataDir, 'archives'), path.join(root, 'archives'));
+    fs.rmSync(dataDir, { recursive: true });
+    const latest = JSON.parse((await runCli(['restore', 'latest', '-d', dataDir, '-a', path.join(root, 'archives'), '--target', path.join(root, 'l'), '--dry-run', '--json'])).stdout);
     expect(latest).toMatchObject({ instanceId: manifest.instanceId, newInstance: false });
   });
 });

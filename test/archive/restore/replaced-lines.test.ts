@@ -84,7 +84,8 @@ describe('a restore over a directory with lines it does not bring back', () => {
     const api = openRestore({ dataDir: dir });
     expect((await api.fromLatest({ force: true, dryRun: true })).warnings).toEqual([]);
     const elsewhere = path.join(path.dirname(dir), 'elsewhere');
-    expect((await api.fromLatest({ targetDir: elsewhere })).warnings).toEqual([]);
+    // (A copy beside its original is a new instance, said; no line of it is replaced.)
+    expect((await api.fromLatest({ targetDir: elsewhere })).warnings.filter((w) => !w.includes('starts a new instance'))).toEqual([]);
     await api.close();
   });
 
