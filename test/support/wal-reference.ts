@@ -4,6 +4,7 @@
  * line, a replay of it to a moment, and a document's history through renames from a name x line table.
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import type { BriDB } from '../../src/db.js';
 import { decodeOperation, type Operation } from '../../src/format/operation.js';
 import { applyOperation, emptyState, type DbState } from '../../src/format/state.js';
@@ -125,4 +126,28 @@ export function historyByTable(key: string, all: RawLine[]): RawLine[] {
   // A set is never renamed: its changes are in the history of its own name only.
   const setOp = (l: RawLine) => l.op.action === 'SADD' || l.op.action === 'SREM';
   return lines.filter((l, i) => (setOp(l) ? l.op.target === key : mine.get(l.op.target)![i] || (l.op.action === 'RENAME' && mine.get(l.op.oldKey)![i])));
+}
+
+/** The documents added, changed and removed, and each set's members added and removed, between the replays of `lines` to `at` and to `to`. */
+export function diffByReplay(lines: RawLine[], at: number, to: number): { added: string[]; changed: string[]; removed: string[]; sets: Record<string, { added: string[]; removed: string[] }> } {
+  const a = replayTo(lines, at);
+  const b = replayTo(lines, to);
+  const names = new Set([...a.documents.keys(), ...b.documents.keys()]);
+  const added = [...names].filter((k) => !a.documents.has(k) && b.documents.has(k)).sort();
+  const removed = [...names].filter((k) => a.documents.has(k) && !b.documents.has(k)).sort();
+  const changed = [...names].filter((k) => a.documents.has(k) && b.documents.has(k) && a.documents.get(k) !== b.documents.get(k)).sort();
+  const sets: Record<string, { added: string[]; removed: string[] }> = {};
+  for (const s of SETS) {
+    const was = a.collections.get(s) ?? new Set<string>();
+    const is = b.collections.get(s) ?? new Set<string>();
+    sets[s] = { added: [...is].filter((m) => !was.has(m)).sort(), removed: [...was].filter((m) => !is.has(m)).sort() };
+  }
+  return { added, changed, removed, sets };
+}
+
+/** Checks a diff's answer against diffByReplay (a set with no change may be left out of the answer). */
+export function expectDiffByReplay(d: { added: string[]; changed: string[]; removed: string[]; sets: Record<string, { added: string[]; removed: string[] }> }, lines: RawLine[], at: number, to: number): void {
+  const want = diffByReplay(lines, at, to);
+  expect({ added: d.added, changed: d.changed, removed: d.removed }).toEqual({ added: want.added, changed: want.changed, removed: want.removed });
+  for (const s of SETS) expect(d.sets[s] ?? { added: [], removed: [] }).toEqual(want.sets[s]);
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, historyByTable, KEYS, rawWal, replayTo, SETS, step, type RawLine } from '../../support/wal-reference.js';
+import { apply, expectDiffByReplay, historyByTable, KEYS, rawWal, replayTo, SETS, step, type RawLine } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
@@ -63,21 +63,7 @@ describe('time travel across a restore in place equals the history the database 
             expect(h.missing).toEqual([]);
             expect(h.entries.map((e) => [e.line, e.action, e.key])).toEqual(historyByTable(key, lines).map((l) => [l.line, l.op.action, l.op.target]));
 
-            const d = await db.restore.diff({ at, to });
-            const a = replayTo(lines, at);
-            const b = replayTo(lines, to);
-            const names = new Set([...a.documents.keys(), ...b.documents.keys()]);
-            const added = [...names].filter((k) => !a.documents.has(k) && b.documents.has(k)).sort();
-            const removed = [...names].filter((k) => a.documents.has(k) && !b.documents.has(k)).sort();
-            const changed = [...names].filter((k) => a.documents.has(k) && b.documents.has(k) && a.documents.get(k) !== b.documents.get(k)).sort();
-            expect({ added: d.added, changed: d.changed, removed: d.removed }).toEqual({ added, changed, removed });
-            for (const s of SETS) {
-              const was = a.collections.get(s) ?? new Set<string>();
-              const is = b.collections.get(s) ?? new Set<string>();
-              const plus = [...is].filter((m) => !was.has(m)).sort();
-              const minus = [...was].filter((m) => !is.has(m)).sort();
-              expect(d.sets[s] ?? { added: [], removed: [] }).toEqual({ added: plus, removed: minus });
-            }
+            expectDiffByReplay(await db.restore.diff({ at, to }), lines, at, to);
           } finally {
             await db.close();
           }

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, historyByTable, KEYS, rawWal, replayTo, SETS, step } from '../../support/wal-reference.js';
+import { apply, expectDiffByReplay, historyByTable, KEYS, rawWal, replayTo, SETS, step } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-tt-prop-');
 describe('time travel equals the raw WAL', () => {
@@ -51,21 +51,7 @@ describe('time travel equals the raw WAL', () => {
             if (op.action === 'SET') expect(e.value).toBe(op.value);
           }
 
-          const d = await db.restore.diff({ at, to });
-          const a = replayTo(lines, at);
-          const b = replayTo(lines, to);
-          const names = new Set([...a.documents.keys(), ...b.documents.keys()]);
-          const added = [...names].filter((k) => !a.documents.has(k) && b.documents.has(k)).sort();
-          const removed = [...names].filter((k) => a.documents.has(k) && !b.documents.has(k)).sort();
-          const changed = [...names].filter((k) => a.documents.has(k) && b.documents.has(k) && a.documents.get(k) !== b.documents.get(k)).sort();
-          expect({ added: d.added, changed: d.changed, removed: d.removed }).toEqual({ added, changed, removed });
-          for (const s of SETS) {
-            const before = a.collections.get(s) ?? new Set<string>();
-            const after = b.collections.get(s) ?? new Set<string>();
-            const plus = [...after].filter((m) => !before.has(m)).sort();
-            const minus = [...before].filter((m) => !after.has(m)).sort();
-            expect(d.sets[s] ?? { added: [], removed: [] }).toEqual({ added: plus, removed: minus });
-          }
+          expectDiffByReplay(await db.restore.diff({ at, to }), lines, at, to);
 
           // rollback: the chosen keys equal their state at T, the others are as they were.
           const chosen = [key, 'P_a'];
