@@ -31,3 +31,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { node
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
+
+/** stderr without the warning a restore beside its original prints (the copy is a new instance): what else it said. */
+export function besideOriginalUnsaid(stderr: string): string {
+  return stderr.replace(/^WARNING .* starts a new instance, .*\n/m, '');
+}
