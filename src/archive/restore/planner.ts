@@ -8,7 +8,7 @@
  * archive). Pure decisions over listings; the only I/O is listing shipments and
  * reading their metadata (times).
  */
-import { BriError, ErrorCodes } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
 import { linesAfter } from '../../format/text/line-range.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
@@ -330,11 +330,12 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
   if (ts < sealedAt) {
     const from = sharedHistoryOf(ctx, latest.instanceId, archives, ts);
     // The state then is the instance's it began on (the history they share): restored from that one, as a new timeline.
-    if (from !== undefined) {
-      const because = `${new Date(ts).toISOString()} is before this directory's instance ${latest.instanceId} began: restored from instance ${from}, whose history it shares up to there, as a new instance`;
-      return { ...(await planInstance(ctx, target, from, shippedAfter)), continuesChain: false, newInstanceBecause: because };
-    }
-    throw notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
+    const own = notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
+    if (from === undefined) throw own;
+    // (A moment that one does not hold either is answered as this instance's: its ranges, and the hint naming that one.)
+    const shared = await planInstance(ctx, target, from, shippedAfter).catch((err: unknown) => Promise.reject(isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? own : err));
+    const because = `${new Date(ts).toISOString()} is before this directory's instance ${latest.instanceId} began: restored from instance ${from}, whose history it shares up to there, as a new instance`;
+    return { ...shared, continuesChain: false, newInstanceBecause: because };
   }
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };
   // Past every line archived or shipped.
