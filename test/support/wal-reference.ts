@@ -151,3 +151,19 @@ export function expectDiffByReplay(d: { added: string[]; changed: string[]; remo
   expect({ added: d.added, changed: d.changed, removed: d.removed }).toEqual({ added: want.added, changed: want.changed, removed: want.removed });
   for (const s of SETS) expect(d.sets[s] ?? { added: [], removed: [] }).toEqual(want.sets[s]);
 }
+
+/** Two moments of `lines`, picked by two numbers: `at`, and `to` no earlier than it. */
+export function twoMoments(lines: RawLine[], pickA: number, pickB: number): { at: number; to: number } {
+  const times = [...new Set(lines.map((l) => l.ts))];
+  const at = times[pickA % times.length]!;
+  return { at, to: Math.max(at, times[pickB % times.length]!) };
+}
+
+/** Checks a read of `key` at `at` against the replay of `lines` to then (the state, for the rollback's check). */
+export function expectReadByReplay(read: { document: string | null; members?: string[] }, lines: RawLine[], key: string, at: number): DbState {
+  const ref = replayTo(lines, at);
+  expect(read.document).toEqual(ref.documents.get(key) ?? null);
+  const refSet = ref.collections.get(key);
+  expect(read.members ?? []).toEqual(refSet && refSet.size ? [...refSet] : []);
+  return ref;
+}

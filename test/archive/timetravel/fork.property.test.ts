@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, expectDiffByReplay, historyByTable, KEYS, rawWal, replayTo, SETS, step, type RawLine } from '../../support/wal-reference.js';
+import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments, type RawLine } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
@@ -49,15 +49,8 @@ describe('time travel across a restore in place equals the history the database 
             // The lines written since the restore, numbered on from the last line it kept.
             const since = (await rawWal(dataDir)).slice(known).map((l, i): RawLine => ({ ...l, line: kept.length + i + 1 }));
             const lines = [...kept, ...since];
-            const times = [...new Set(lines.map((l) => l.ts))];
-            const at = times[pickA % times.length]!;
-            const to = Math.max(at, times[pickB % times.length]!);
-
-            const read = await db.restore.read(key, { at });
-            const ref = replayTo(lines, at);
-            expect(read.document).toEqual(ref.documents.get(key) ?? null);
-            const refSet = ref.collections.get(key);
-            expect(read.members ?? []).toEqual(refSet && refSet.size ? [...refSet] : []);
+            const { at, to } = twoMoments(lines, pickA, pickB);
+            expectReadByReplay(await db.restore.read(key, { at }), lines, key, at);
 
             const h = await db.archive.history(key);
             expect(h.missing).toEqual([]);

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, expectDiffByReplay, historyByTable, KEYS, rawWal, replayTo, SETS, step } from '../../support/wal-reference.js';
+import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-tt-prop-');
 describe('time travel equals the raw WAL', () => {
@@ -31,15 +31,8 @@ describe('time travel equals the raw WAL', () => {
           for (const s of steps) await apply(db, s);
           await db.archive.flushShipping();
           const lines = await rawWal(dataDir);
-          const times = [...new Set(lines.map((l) => l.ts))];
-          const at = times[pickA % times.length]!;
-          const to = Math.max(at, times[pickB % times.length]!);
-
-          const read = await db.restore.read(key, { at });
-          const ref = replayTo(lines, at);
-          expect(read.document).toEqual(ref.documents.get(key) ?? null);
-          const refSet = ref.collections.get(key);
-          expect(read.members ?? []).toEqual(refSet && refSet.size ? [...refSet] : []);
+          const { at, to } = twoMoments(lines, pickA, pickB);
+          const ref = expectReadByReplay(await db.restore.read(key, { at }), lines, key, at);
 
           // history: the raw WAL filtered to the key through renames (a name x line table to a fixed point).
           const h = await db.archive.history(key);
