@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, withCheckedArguments, withTypedIoErrors } from '../errors.js';
+import { BriError, ErrorCodes, isBriError, withCheckedArguments, withTypedIoErrors } from '../errors.js';
 import type { EncryptionKey } from '../format/encryption.js';
 import { recoverInterruptedRestoreSaying } from '../store/dir-swap.js';
 import { readArchiveState, recordedArchiveDir, sameDirectory } from '../store/archive-state.js';
@@ -14,7 +14,7 @@ import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
-import { assertUnusedInstanceId, besideItsOriginal } from './restore/own-database.js';
+import { assertUnusedInstanceId, besideItsOriginal, sharedArchive } from './restore/own-database.js';
 import { noReadableArchive, noteDamagedLocalCopies, repairedLocalListing } from './restore/sources-read.js';
 import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -151,7 +151,13 @@ export class RestoreApi {
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
     const { archives: all, unreachable } = await this.listing();
     const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId), unreachable);
-    return findForTimestamp(archives, parseTimestamp(ts));
+    const t = parseTimestamp(ts);
+    try {
+      return findForTimestamp(archives, t);
+    } catch (err) {
+      const plan = instanceId === undefined && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? await this.plan({ kind: 'timestamp', timestamp: t }).catch(() => null) : null;
+      return sharedArchive(plan, archives, all, t) ?? Promise.reject(err);
+    }
   }
 
   /** What a restore to `target` would use: the archive and, for the latest state or a time past the archives, the shipped WAL after it. */
@@ -309,8 +315,7 @@ export class RestoreApi {
     assertArchiveId(archiveId);
     const listing = await this.listing(opts.source);
     await this.assertReadable(archiveId, listing, opts.source);
-    const all = listing.archives;
-    const a = all.find((x) => x.manifest.archiveId === archiveId);
+    const all = listing.archives, a = all.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
     const age = await verifyIdentity(opts, this.ctx.identityFile);
     const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };

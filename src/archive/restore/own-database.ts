@@ -157,3 +157,13 @@ export function assertUnusedInstanceId(archives: ReadonlyArray<{ manifest: Manif
     details: { instanceId: id },
   });
 }
+
+/**
+ * The archive holding `t` of the instance the directory came from, when a restore to `t` (`plan`) is made
+ * from there: a moment before the directory's own instance (its archives `own`) began (planner.ts).
+ */
+export function sharedArchive<A extends { manifest: Manifest }>(plan: RestorePlan | null, own: readonly A[], all: readonly A[], t: number): A | undefined {
+  const m = plan?.archive?.manifest;
+  if (!m || plan!.instanceId === own[0]?.manifest.instanceId || t < m.timeRange.start.getTime() || t > m.timeRange.sealedAt.getTime()) return undefined;
+  return all.find((a) => a.manifest.archiveId === m.archiveId);
+}

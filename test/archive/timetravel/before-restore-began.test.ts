@@ -1,7 +1,7 @@
 /**
  * A database restored in place to an earlier moment goes on as a new instance, and archives. A moment
  * before that restore is the history the two instances share, kept in the old one's archives: a restore
- * to it, `read`, `diff` and a rollback's values were TIMESTAMP_NOT_FOUND naming `--instance`, and
+ * to it, `findForTimestamp`, `read`, `diff` and a rollback's values were TIMESTAMP_NOT_FOUND naming `--instance`, and
  * `--instance` answers along the old timeline, cut away since; a history said the lines before the
  * restore were missing. They now answer from the old instance's archives up to where the new one began,
  * and along the new one's own history after it.
@@ -53,6 +53,7 @@ describe('a moment before a restore in place began a new instance', () => {
       expect((await readArchiveState(dataDir))!.instanceId).not.toBe(old);
 
       expect((await db.archive.read('K', { at: t0 })).document).toBe('{"v":1}');
+      expect((await db.restore.findForTimestamp(t0)).manifest.instanceId).toBe(old);
       // After the fork, the new instance's own history: not the cut-away K 2, nor J deleted.
       expect((await db.archive.read('K', { at: cut })).document).toBe('{"v":11}');
       expect((await db.archive.read('J', { at: cut })).exists).toBe(true);
