@@ -105,11 +105,41 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
  * furthest back holds the most of the history they share.
  */
 export function originInstance(own: Pick<OwnChain, 'origin'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
-  const origin = own.origin;
-  if (origin === undefined) return undefined;
-  const on = [...chains(archives)].filter(([, chain]) => beganOn(origin, chain));
-  on.sort((a, b) => a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
-  return on[0]?.[0];
+  return ancestry(own, undefined, archives)[0]?.instanceId;
+}
+
+/** An instance the directory's history came through: up to `line` (and the moment `until`), the two share one history. */
+export interface Ancestor {
+  instanceId: string;
+  line: number;
+  until: number;
+}
+
+/**
+ * The instances the directory's history came through, nearest first: the one it began on (originInstance),
+ * then the one that one began on, and so on: a restore of a restore, a clone of a clone. An instance began
+ * on another's chain when its first archive (none before it expired) starts past line 0 on a line of that
+ * chain. Each shares the history up to the moment the nearer ones all began (`until`).
+ */
+export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
+  const byInstance = chains(archives);
+  const seen = new Set(ownId === undefined ? [] : [ownId]);
+  const out: Ancestor[] = [];
+  let origin: ChainPoint | undefined = own.origin;
+  let until = own.restoredThroughTime ?? own.origin?.timestamp ?? -Infinity;
+  while (origin !== undefined) {
+    const at: ChainPoint = origin;
+    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain));
+    on.sort((a, b) => a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
+    if (on[0] === undefined) break;
+    const [instanceId, chain] = on[0];
+    out.push({ instanceId, line: at.line, until });
+    seen.add(instanceId);
+    const first = chain[0]!;
+    origin = first.previousArchiveId === null && first.timeRange.walLines.start > 0 ? { line: first.timeRange.walLines.start, pointer: first.chain.prevPointer, timestamp: first.timeRange.start.getTime() } : undefined;
+    until = Math.min(until, first.timeRange.start.getTime());
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import { linesAfter } from '../../format/text/line-range.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
-import { assertOwnDatabase, originInstance, ownStateNotArchived, sharedUntil, type OwnChain } from './own-database.js';
+import { ancestry, assertOwnDatabase, originInstance, ownStateNotArchived, sharedUntil, type OwnChain } from './own-database.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
@@ -290,16 +290,20 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
 }
 
 /**
- * The instance whose archives hold moment `ts` of the data directory's own instance (`instanceId`, its
- * archives `archives`, none holding `ts`): the one it was cloned or restored from, when `ts` is before its
- * first archive and no later than the history they share. Not when an instance was asked for by name.
+ * The instance whose archives hold moment `ts` of an instance the data directory's history passes through
+ * (`instanceId`: its own, or one it came from; its archives `archives`, none holding `ts`): the one that
+ * instance was cloned or restored from, when `ts` is before its first archive and no later than the history
+ * they share (own-database.ts, ancestry). Not when an instance was asked for by name.
  */
 function sharedHistoryOf(ctx: PlannerContext, instanceId: string, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
   const own = ctx.ownChain;
   const first = archives[0]?.manifest;
-  if (ctx.explicitInstance !== undefined || instanceId !== ctx.ownInstance || own?.origin === undefined || first === undefined) return undefined;
-  if (ts >= first.timeRange.start.getTime() || ts > sharedUntil(own)!) return undefined;
-  return originInstance(own, ctx.archives.filter((a) => a.manifest.instanceId !== instanceId));
+  if (ctx.explicitInstance !== undefined || ctx.ownInstance === undefined || own?.origin === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
+  const line = ancestry(own, ctx.ownInstance, ctx.archives);
+  // The instance after `instanceId` in the line back (the first one after the directory's own).
+  const at = instanceId === ctx.ownInstance ? 0 : line.findIndex((a) => a.instanceId === instanceId) + 1;
+  const next = at === 0 && instanceId !== ctx.ownInstance ? undefined : line[at];
+  return next !== undefined && ts <= next.until ? next.instanceId : undefined;
 }
 
 /**
@@ -334,7 +338,7 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
     if (from === undefined) throw own;
     // (A moment that one does not hold either is answered as this instance's: its ranges, and the hint naming that one.)
     const shared = await planInstance(ctx, target, from, shippedAfter).catch((err: unknown) => Promise.reject(isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? own : err));
-    const because = `${new Date(ts).toISOString()} is before this directory's instance ${latest.instanceId} began: restored from instance ${from}, whose history it shares up to there, as a new instance`;
+    const because = `${new Date(ts).toISOString()} is before this directory's instance ${ctx.ownInstance} began: restored from instance ${shared.instanceId}, whose history it shares up to there, as a new instance`;
     return { ...shared, continuesChain: false, newInstanceBecause: because };
   }
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };

@@ -13,10 +13,9 @@ import { originInstance } from '../restore/own-database.js';
 import type { ScanInput, ScanResult } from './scan.js';
 import type { WalTail } from './wal-tail.js';
 
-/** The instance that answers a moment before the directory's own began, and when the directory's own archives start. */
+/** The instance that answers a moment before the directory's own began. */
 export interface SharedFrom {
   instanceId: string;
-  until: number;
 }
 
 /**
@@ -99,7 +98,7 @@ export function originAnswering(tail: WalTail | null, archives: ReadonlyArray<{ 
   const origin = tail?.origin;
   if (origin == null || ts >= origin.timestamp) return undefined;
   const instanceId = originInstance({ origin }, archives);
-  return instanceId === undefined ? undefined : { instanceId, until: origin.timestamp };
+  return instanceId === undefined ? undefined : { instanceId };
 }
 
 /** The part of `input` (another instance's archives and shipped WAL) that holds lines up to `through`. */
@@ -109,9 +108,13 @@ export function upToLine(input: ScanInput, through: number): ScanInput {
   return { ...input, archives, shipped: last === undefined || last < through ? input.shipped : null, tail: null };
 }
 
-/** What a history could not read of lines 1..`through`, taken from the instance the directory came from (`parent`, read as `r`). */
-export function parentMissing(parent: ScanInput, r: ScanResult, through: number, from: number | null): Array<{ fromLine: number; toLine: number | null; reason: string }> {
-  const start = historyStartLine(parent, from);
+/**
+ * What a history could not read of lines 1..`through`, taken from an instance the directory came from
+ * (`parent`, read as `r`); the lines before its own start only for the `oldest` one (the others start where
+ * the one before them ends).
+ */
+export function parentMissing(parent: ScanInput, r: ScanResult, through: number, from: number | null, oldest: boolean): Array<{ fromLine: number; toLine: number | null; reason: string }> {
+  const start = oldest ? historyStartLine(parent, from) : null;
   const missing: Array<{ fromLine: number; toLine: number | null; reason: string }> = start === null ? [] : [{ fromLine: 1, toLine: start.line, reason: beforeStartReason(start, parent) }];
   for (const h of r.holes) if (h.fromLine <= through) missing.push({ ...h, toLine: Math.min(h.toLine, through), reason: 'in no archive read' });
   if (r.broken && r.broken.fromLine <= through) missing.push({ fromLine: r.broken.fromLine, toLine: through, reason: `${r.broken.source}: ${r.broken.reason}` });

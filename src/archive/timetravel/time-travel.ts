@@ -20,7 +20,7 @@ import { LazyDocuments, differences } from './lazy-documents.js';
 import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
 import { beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, stateDifferences, upToLine, type SharedFrom } from './before-origin.js';
-import { originInstance } from '../restore/own-database.js';
+import { ancestry } from '../restore/own-database.js';
 import { readableHolder } from './readable-holder.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
@@ -225,7 +225,7 @@ export class TimeTravel {
               return this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, undefined, opts.source).catch(() => Promise.reject(err));
             });
       if (plan !== null && latest !== null && plan.instanceId !== latest.instanceId) {
-        sharedFrom = { instanceId: plan.instanceId, until: own[0]!.manifest.timeRange.start.getTime() };
+        sharedFrom = { instanceId: plan.instanceId };
         [latest, tail] = [plan, null];
         own = instanceArchives(all, plan.instanceId).archives;
       }
@@ -292,20 +292,24 @@ export class TimeTravel {
     if (until !== null && !input.tail && input.newest !== null) notAfter(until, input.newest);
     const start = historyStartLine(input, from);
     // Lines before the directory's instance began: the instance it came from holds them, up to there (before-origin.ts).
-    const parent = start !== null && !start.expired && o.instanceId === undefined ? await this.parentPart(input, start.line, o, read) : null;
+    const parents = start !== null && !start.expired && o.instanceId === undefined ? await this.ancestorParts(input, start.line, o, read) : [];
     const collect = (through: number) => (op: Operation, at: { line: number; timestamp: number }, state: DbState) => {
       if (at.line > through) return;
       const from = op.action === 'RENAME' ? op.oldKey : op.target;
       const set = state.collections.get(op.target);
       ops.push({ op, ...at, before: { value: state.documents.get(from) ?? null, members: set ? [...set] : null } });
     };
-    const both = parent ? { ...input, archives: [...parent.archives, ...input.archives] } : input;
-    const [pr, r] = await this.resilient(both, o, () =>
+    const both = parents.length > 0 ? { ...input, archives: [...parents.flatMap((p) => p.input.archives), ...input.archives] } : input;
+    const [prs, r] = await this.resilient(both, o, () =>
       scanWithClosure(names, async () => {
         ops.length = 0;
-        if (parent) parent.goodCopies = input.goodCopies = both.goodCopies;
-        const pr = parent ? await scanTimeline(parent, { untilTs: to, names, onOp: collect(start!.line) }) : null;
-        return [pr, await scanTimeline(input, { untilTs: to, names, onOp: collect(Infinity) })] as const;
+        const prs: ScanResult[] = [];
+        for (const p of parents) {
+          p.input.goodCopies = both.goodCopies;
+          prs.push(await scanTimeline(p.input, { untilTs: to, names, onOp: collect(p.through) }));
+        }
+        input.goodCopies = both.goodCopies;
+        return [prs, await scanTimeline(input, { untilTs: to, names, onOp: collect(Infinity) })] as const;
       }),
     );
     this.settle(r, o, to);
@@ -314,12 +318,12 @@ export class TimeTravel {
     for (const h of r.holes) o.onSourceProblem?.({ source: 'archives', reason: `lines ${h.fromLine}..${h.toLine} are in no archive read: a change to ${key} there is not in this history` });
     const entries = lineage(key, ops).filter((e) => from === null || e.timestamp >= from);
     const missing: HistoryAnswer['missing'] = r.holes.map((h) => ({ ...h, reason: 'in no archive read' }));
-    if (parent && pr) {
-      const before = parentMissing(parent, pr, start!.line, from);
-      for (const p of [...pr.problems, ...before.map((m) => ({ source: 'archives', reason: `lines ${m.fromLine}..${m.toLine} are ${m.reason}: a change to ${key} there is not in this history` }))]) o.onSourceProblem?.(p);
+    if (parents.length > 0) {
+      const before = parents.flatMap((p, i) => parentMissing(p.input, prs[i]!, p.through, from, i === 0));
+      for (const p of [...prs.flatMap((pr) => pr.problems), ...before.map((m) => ({ source: 'archives', reason: `lines ${m.fromLine}..${m.toLine} are ${m.reason}: a change to ${key} there is not in this history` }))]) o.onSourceProblem?.(p);
       missing.unshift(...before);
     }
-    if (start !== null && !parent) {
+    if (start !== null && parents.length === 0) {
       const before = { fromLine: 1, toLine: start.line, reason: beforeStartReason(start, input) };
       missing.unshift(before);
       o.onSourceProblem?.({ source: 'archives', reason: `lines 1..${before.toLine} are ${before.reason}: a change to ${key} there is not in this history` });
@@ -328,12 +332,20 @@ export class TimeTravel {
     return { key, entries, missing, read };
   }
 
-  /** The instance the directory came from, read up to line `through` (where its own history starts); null when the sources hold none. */
-  private async parentPart(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<ScanInput | null> {
+  /**
+   * The instances the directory came from (a restore of a restore reaches back through each), oldest first,
+   * each read up to the line the next one (or the directory's own history, at `through`) starts after.
+   */
+  private async ancestorParts(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<Array<{ input: ScanInput; through: number }>> {
     const tail = input.tail;
-    if (!tail?.origin) return null;
-    const id = originInstance({ origin: tail.origin }, (await this.ctx.archives(o.source)).filter((a) => a.manifest.instanceId !== tail.instanceId));
-    return id === undefined ? null : upToLine(await this.input({ ...o, instanceId: id }, 'first', read), through);
+    if (!tail?.origin) return [];
+    const line = ancestry({ origin: tail.origin }, tail.instanceId ?? undefined, await this.ctx.archives(o.source));
+    const parts: Array<{ input: ScanInput; through: number }> = [];
+    for (const [i, a] of line.entries()) {
+      const upTo = i === 0 ? through : a.line;
+      parts.unshift({ input: upToLine(await this.input({ ...o, instanceId: a.instanceId }, 'first', read), upTo), through: upTo });
+    }
+    return parts;
   }
 
   /** The documents and set members that differ between T and T2 (default: the newest restorable moment). */
@@ -343,8 +355,8 @@ export class TimeTravel {
     if (to !== null && to < at) throw new BriError(ErrorCodes.USAGE, '--to is before --at', { hint: 'Give the earlier moment as --at.' });
     const read: ReadCounter = { bytes: 0, requests: 0 };
     const input = await this.input(o, { ts: at }, read);
-    // (Both moments before the directory's instance began: one history, the older instance's.)
-    if (input.sharedFrom !== undefined && (to === null || to >= input.sharedFrom.until)) return this.diffAcross(input, at, to, o, read);
+    // (T2 may be along another instance's history, the directory's or one between: each state is read where it is.)
+    if (input.sharedFrom !== undefined) return this.diffAcross(input, at, to, o, read);
     if (to !== null && !input.tail && input.newest !== null) notAfter(to, input.newest);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
@@ -372,12 +384,13 @@ export class TimeTravel {
 
   /**
    * A diff from a moment before the directory's instance began (`input` reads the instance it came from,
-   * before-origin.ts): the state then, and the state at `to` along the directory's own history, compared.
+   * before-origin.ts): the state then, and the state at `to` along the directory's own history (read from
+   * whichever instance answers for it), compared.
    */
   private async diffAcross(input: ScanInput, at: number, to: number | null, o: TimeTravelOptions, read: ReadCounter): Promise<DiffAnswer> {
     const then = await this.resilient(input, o, () => scanTimeline(input, { untilTs: at, names: null }));
     this.settle(then, o, at);
-    const mine = await this.input(o, 'first', read);
+    const mine = await this.input(o, to === null ? 'first' : { ts: to }, read);
     if (to !== null && !mine.tail && mine.newest !== null) notAfter(to, mine.newest);
     const now = await this.resilient(mine, o, () => scanTimeline(mine, { untilTs: to, names: null }));
     this.settle(now, o, to);
