@@ -38,14 +38,18 @@ function knownPoints(own: OwnChain): ChainPoint[] {
   return points;
 }
 
-/** Whether the directory began on a line of `chain` (one instance's archives): by pointer where an archive starts or ends there, by time inside one. */
-function beganOn(origin: ChainPoint, chain: readonly Manifest[]): boolean {
+/**
+ * Whether the directory began on a line of `chain` (one instance's archives): by pointer where an archive
+ * starts or ends there, by time inside one (not for an origin read from an archive, `atEdges`: only a
+ * restore's record is trusted that far; another database's archive may span the same line and time).
+ */
+function beganOn(origin: ChainPoint, chain: readonly Manifest[], atEdges = false): boolean {
   return chain.some((m) => {
     const { start, end } = m.timeRange.walLines;
     // A restore that restored no line starts its chain from '' again: its origin is the archive's start by time.
     if (origin.line === start) return origin.pointer === m.chain.prevPointer || origin.timestamp === m.timeRange.start.getTime();
     if (origin.line === end) return origin.pointer === m.chain.lastPointer;
-    return start < origin.line && origin.line < end && m.timeRange.start.getTime() <= origin.timestamp && origin.timestamp <= m.timeRange.end.getTime();
+    return !atEdges && start < origin.line && origin.line < end && m.timeRange.start.getTime() <= origin.timestamp && origin.timestamp <= m.timeRange.end.getTime();
   });
 }
 
@@ -115,29 +119,37 @@ export interface Ancestor {
   until: number;
 }
 
+/** Where an instance whose first archive is `first` began on another's chain: that archive's start, when it is the instance's first (none before it expired) and past line 0. */
+function firstArchiveOrigin(first: Manifest | undefined): ChainPoint | undefined {
+  if (first === undefined || first.previousArchiveId !== null || first.timeRange.walLines.start === 0) return undefined;
+  return { line: first.timeRange.walLines.start, pointer: first.chain.prevPointer, timestamp: first.timeRange.start.getTime() };
+}
+
 /**
  * The instances the directory's history came through, nearest first: the one it began on (originInstance),
  * then the one that one began on, and so on: a restore of a restore, a clone of a clone. An instance began
- * on another's chain when its first archive (none before it expired) starts past line 0 on a line of that
- * chain. Each shares the history up to the moment the nearer ones all began (`until`).
+ * on another's chain where its first archive starts (firstArchiveOrigin): the directory's own too, when its
+ * record no longer says (a restore that continued its chain rewrote it). Each shares the history up to the
+ * moment the nearer ones all began (`until`).
  */
 export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
   const byInstance = chains(archives);
   const seen = new Set(ownId === undefined ? [] : [ownId]);
   const out: Ancestor[] = [];
-  let origin: ChainPoint | undefined = own.origin;
-  let until = own.restoredThroughTime ?? own.origin?.timestamp ?? -Infinity;
+  let origin: ChainPoint | undefined = own.origin ?? firstArchiveOrigin(ownId === undefined ? undefined : byInstance.get(ownId)?.[0]);
+  let until = own.restoredThroughTime ?? origin?.timestamp ?? -Infinity;
+  let recorded = own.origin !== undefined;
   while (origin !== undefined) {
     const at: ChainPoint = origin;
-    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain));
+    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain, !recorded));
     on.sort((a, b) => a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
     if (on[0] === undefined) break;
     const [instanceId, chain] = on[0];
     out.push({ instanceId, line: at.line, until });
     seen.add(instanceId);
-    const first = chain[0]!;
-    origin = first.previousArchiveId === null && first.timeRange.walLines.start > 0 ? { line: first.timeRange.walLines.start, pointer: first.chain.prevPointer, timestamp: first.timeRange.start.getTime() } : undefined;
-    until = Math.min(until, first.timeRange.start.getTime());
+    origin = firstArchiveOrigin(chain[0]);
+    recorded = false;
+    until = Math.min(until, chain[0]!.timeRange.start.getTime());
   }
   return out;
 }

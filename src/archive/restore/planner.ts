@@ -298,8 +298,8 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
 function sharedHistoryOf(ctx: PlannerContext, instanceId: string, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
   const own = ctx.ownChain;
   const first = archives[0]?.manifest;
-  if (ctx.explicitInstance !== undefined || ctx.ownInstance === undefined || own?.origin === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
-  const line = ancestry(own, ctx.ownInstance, ctx.archives);
+  if (ctx.explicitInstance !== undefined || ctx.ownInstance === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
+  const line = ancestry(own ?? {}, ctx.ownInstance, ctx.archives);
   // The instance after `instanceId` in the line back (the first one after the directory's own).
   const at = instanceId === ctx.ownInstance ? 0 : line.findIndex((a) => a.instanceId === instanceId) + 1;
   const next = at === 0 && instanceId !== ctx.ownInstance ? undefined : line[at];

@@ -338,8 +338,8 @@ export class TimeTravel {
    */
   private async ancestorParts(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<Array<{ input: ScanInput; through: number }>> {
     const tail = input.tail;
-    if (!tail?.origin) return [];
-    const line = ancestry({ origin: tail.origin }, tail.instanceId ?? undefined, await this.ctx.archives(o.source));
+    if (!tail) return [];
+    const line = ancestry(tail.origin ? { origin: tail.origin } : {}, tail.instanceId ?? undefined, await this.ctx.archives(o.source));
     const parts: Array<{ input: ScanInput; through: number }> = [];
     for (const [i, a] of line.entries()) {
       const upTo = i === 0 ? through : a.line;

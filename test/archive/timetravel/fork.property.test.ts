@@ -1,9 +1,10 @@
 /**
- * Time travel across a restore in place, property-tested. A random workload is archived, the database
- * is restored in place to a random moment of it (a new instance when that is not its end), and a second
- * random workload goes on and is archived. The database's history is then the first workload's lines up
- * to that moment, followed by the second's: `read` and `diff` equal replays of it, and `history` equals it
- * filtered to the key through renames, whichever instance holds each moment; the cut-away lines are in none.
+ * Time travel across restores in place, property-tested. A random workload is archived, the database is
+ * restored in place to a random moment of its history (a new instance when that is not its end), and
+ * another random workload goes on and is archived; once or twice. The database's history is then each
+ * workload's lines up to the moment the next restore went back to, followed by the next: `read` and `diff`
+ * equal replays of it, and `history` equals it filtered to the key through renames, whichever instance
+ * holds each moment (a restore of a restore reaches back through both); the cut-away lines are in none.
  */
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -15,17 +16,16 @@ import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, ra
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
-describe('time travel across a restore in place equals the history the database kept', () => {
-  it('read, diff and history, the moments on either side of the restore', async () => {
+describe('time travel across restores in place equals the history the database kept', () => {
+  it('read, diff and history, the moments on either side of each restore', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 4, maxLength: 25 }),
-        fc.array(step, { minLength: 4, maxLength: 25 }),
-        fc.nat(),
+        fc.array(fc.tuple(fc.nat(), fc.array(step, { minLength: 4, maxLength: 20 })), { minLength: 1, maxLength: 2 }),
         fc.nat(),
         fc.nat(),
         fc.constantFrom(...KEYS, ...SETS),
-        async (first, second, pickFork, pickA, pickB, key) => {
+        async (first, rounds, pickA, pickB, key) => {
           const dataDir = path.join(await tmp(), 'data');
           const storeConfig = { dataDir, archive: { compression: { level: 1 } }, walSegmentSize: 600 };
           let db = await createDB({ storeConfig });
@@ -33,22 +33,25 @@ describe('time travel across a restore in place equals the history the database 
           for (const s of first) await apply(db, s);
           await db.archive.create().catch(() => undefined);
           await db.close();
-          const before = await rawWal(dataDir);
-          const forkTimes = [...new Set(before.map((l) => l.ts))];
-          const fork = forkTimes[pickFork % forkTimes.length]!;
-          const kept = before.filter((l) => l.ts <= fork);
-          const back = openRestore({ dataDir });
-          await back.toTimestamp(fork, { force: true }).finally(() => back.close());
-
-          db = await createDB({ storeConfig });
-          try {
+          // The database's history so far, by absolute line.
+          let lines = await rawWal(dataDir);
+          for (const [i, [pickFork, workload]] of rounds.entries()) {
+            const forkTimes = [...new Set(lines.map((l) => l.ts))];
+            const fork = forkTimes[pickFork % forkTimes.length]!;
+            const kept = lines.filter((l) => l.ts <= fork);
+            const back = openRestore({ dataDir });
+            await back.toTimestamp(fork, { force: true }).finally(() => back.close());
+            db = await createDB({ storeConfig });
             const known = (await rawWal(dataDir)).length;
             await new Promise((r) => setTimeout(r, 3));
-            for (const s of second) await apply(db, s);
+            for (const s of workload) await apply(db, s);
             await db.archive.create().catch(() => undefined);
             // The lines written since the restore, numbered on from the last line it kept.
-            const since = (await rawWal(dataDir)).slice(known).map((l, i): RawLine => ({ ...l, line: kept.length + i + 1 }));
-            const lines = [...kept, ...since];
+            const since = (await rawWal(dataDir)).slice(known).map((l, n): RawLine => ({ ...l, line: kept.length + n + 1 }));
+            lines = [...kept, ...since];
+            if (i < rounds.length - 1) await db.close();
+          }
+          try {
             const { at, to } = twoMoments(lines, pickA, pickB);
             expectReadByReplay(await db.restore.read(key, { at }), lines, key, at);
 

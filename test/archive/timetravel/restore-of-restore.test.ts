@@ -124,6 +124,41 @@ describe('a restore of a restore', () => {
     }
   }, 120_000);
 
+  it('keeps the way back through a later restore of the newest state, which rewrites the record of where the instance began', async () => {
+    const dataDir = path.join(await tmp(), 'data');
+    let db = await open(dataDir);
+    await db.set('K', { v: 1 });
+    const t1 = await moment();
+    await db.set('K', { v: 11 });
+    await db.archive.create();
+    const f1 = await moment();
+    await db.set('K', { v: 2 }); // cut away
+    await db.archive.create();
+    await db.close();
+    const A = (await readArchiveState(dataDir))!.instanceId;
+    await restoreInPlace(dataDir, f1);
+    db = await open(dataDir);
+    await db.set('K', { v: 3 });
+    await db.archive.create();
+    await db.close();
+    // The newest state of the instance, in place: its chain goes on, and its record no longer has its origin.
+    const latest = openRestore({ dataDir });
+    await latest.fromLatest({ force: true }).finally(() => latest.close());
+    expect((await readArchiveState(dataDir))!.origin).toBeUndefined();
+    db = await open(dataDir);
+    try {
+      await db.set('K', { v: 4 });
+      await db.archive.create();
+      expect((await db.archive.read('K', { at: t1 })).document).toBe('{"v":1}');
+      expect((await db.restore.findForTimestamp(t1)).manifest.instanceId).toBe(A);
+      const h = await db.archive.history('K');
+      expect(h.missing).toEqual([]);
+      expect(h.entries.map((e) => e.value)).toEqual(['{"v":1}', '{"v":11}', '{"v":3}', '{"v":4}']);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
   // (A clone records where its archive's starting state is: a clone of a clone began on the first database's
   // chain, as the first clone did. The whole lifecycle is kept here beside the restores of restores.)
   it('a clone of a clone answers and restores a moment before the first clone began, through the CLI', async () => {
