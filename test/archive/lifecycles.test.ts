@@ -488,7 +488,12 @@ describe('two directories archiving one instance to a shared remote', () => {
     // The old machine comes back and writes: its archive would fork the chain on the remote.
     db = await createDB({ storeConfig: { dataDir: oldDir, archive } });
     await db.set('OLD', { v: 1 });
-    await expect(db.archive.create()).rejects.toMatchObject({ code: 'ARCHIVE_ERROR', message: expect.stringContaining(`nas holds ${b.archiveId}`) });
+    // The way out offered first keeps its lines; the restore that drops them says so.
+    await expect(db.archive.create()).rejects.toMatchObject({
+      code: 'ARCHIVE_ERROR',
+      message: expect.stringContaining(`nas holds ${b.archiveId}`),
+      hint: expect.stringMatching(/^.*To keep this directory's lines, archive it as a new instance.*Only if its lines since its newest archive are to be dropped/),
+    });
     await db.close();
     const onNas = () => fs.readdirSync(path.join(nas, 'archives')).filter((n) => n.endsWith('.bri')).sort();
     expect(onNas()).toHaveLength(2);

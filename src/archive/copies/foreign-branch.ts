@@ -83,7 +83,8 @@ export function foreignBranchError(f: ForeignArchive, instanceId: string): BriEr
   const whose = f.sameDatabase ? '' : '; it does not continue this directory\'s chain: another database\'s history under the same instance id (two clones given one --new-instance-id?)';
   return new BriError(ErrorCodes.ARCHIVE_ERROR, `another directory archives this instance (${instanceId}): ${f.source} holds ${f.archiveId}${f.lastLine !== null ? ` (through line ${f.lastLine})` : ''}, ${when}${whose}`, {
     hint: f.sameDatabase
-      ? 'Two copies of one database write archives of one instance (an old machine back after a recovery?). Keep one: restore this directory from the remotes (`bri restore latest`), or archive it as a new instance (move bri-archive.json aside while it is stopped).'
+      ? `Two copies of one database write archives of one instance (an old machine back after a recovery?). To keep this directory's lines, archive it as a new instance: stop it, move bri-archive.json aside and archive again. ` +
+        `Only if its lines since its newest archive are to be dropped, restore it from the remotes (\`bri restore latest\` puts the other directory's newest state in place of its own).`
       : OWN_INSTANCE_HINT,
     details: { source: f.source, archiveId: f.archiveId, instanceId, sameDatabase: f.sameDatabase },
   });
