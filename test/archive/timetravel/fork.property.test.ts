@@ -4,20 +4,22 @@
  * another random workload goes on and is archived; once or twice. The database's history is then each
  * workload's lines up to the moment the next restore went back to, followed by the next: `read` and `diff`
  * equal replays of it, and `history` equals it filtered to the key through renames, whichever instance
- * holds each moment (a restore of a restore reaches back through both); the cut-away lines are in none.
+ * holds each moment (a restore of a restore reaches back through both); the cut-away lines are in none;
+ * a rollback to such a moment writes back the values the database held then, and the chain verifies.
  */
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
+import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments, type RawLine } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
 describe('time travel across restores in place equals the history the database kept', () => {
-  it('read, diff and history, the moments on either side of each restore', async () => {
+  it('read, diff, history and rollback, the moments on either side of each restore', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 4, maxLength: 25 }),
@@ -53,16 +55,27 @@ describe('time travel across restores in place equals the history the database k
           }
           try {
             const { at, to } = twoMoments(lines, pickA, pickB);
-            expectReadByReplay(await db.restore.read(key, { at }), lines, key, at);
+            const ref = expectReadByReplay(await db.restore.read(key, { at }), lines, key, at);
 
             const h = await db.archive.history(key);
             expect(h.missing).toEqual([]);
             expect(h.entries.map((e) => [e.line, e.action, e.key])).toEqual(historyByTable(key, lines).map((l) => [l.line, l.op.action, l.op.target]));
 
             expectDiffByReplay(await db.restore.diff({ at, to }), lines, at, to);
+
+            // A rollback to T writes the values the database held then, whichever instance holds them; the others stay.
+            const chosen = [key, 'P_a'];
+            const others = new Map([...db.state.documents].filter(([k]) => !chosen.includes(k)));
+            await db.restore.rollback(chosen, { at });
+            for (const k of chosen) {
+              expect(db.state.documents.get(k)).toEqual(ref.documents.get(k));
+              expect([...(db.state.collections.get(k) ?? [])].sort()).toEqual([...(ref.collections.get(k) ?? [])].sort());
+            }
+            for (const [k, v] of others) expect(db.state.documents.get(k)).toBe(v);
           } finally {
             await db.close();
           }
+          expect((await verifyChain(dataDir)).ok).toBe(true);
         },
       ),
       { numRuns: Number(process.env.TT_FORK_RUNS ?? 12) },
