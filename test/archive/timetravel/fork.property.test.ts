@@ -5,7 +5,7 @@
  * workload's lines up to the moment the next restore went back to, followed by the next: `read` and `diff`
  * equal replays of it, and `history` equals it filtered to the key through renames, whichever instance
  * holds each moment (a restore of a restore reaches back through both); the cut-away lines are in none;
- * a rollback to such a moment writes back the values the database held then, and the chain verifies.
+ * a restore to such a moment elsewhere is the state then; a rollback to it writes back the values the database held then, and the chain verifies.
  */
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -19,7 +19,7 @@ import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, ra
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
 describe('time travel across restores in place equals the history the database kept', () => {
-  it('read, diff, history and rollback, the moments on either side of each restore', async () => {
+  it('read, diff, history, restore and rollback, the moments on either side of each restore', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(step, { minLength: 4, maxLength: 25 }),
@@ -62,6 +62,17 @@ describe('time travel across restores in place equals the history the database k
             expect(h.entries.map((e) => [e.line, e.action, e.key])).toEqual(historyByTable(key, lines).map((l) => [l.line, l.op.action, l.op.target]));
 
             expectDiffByReplay(await db.restore.diff({ at, to }), lines, at, to);
+
+            // A restore to T elsewhere is the whole state the database held then.
+            const target = path.join(path.dirname(dataDir), 'at-t');
+            await db.restore.toTimestamp(at, { targetDir: target });
+            const restored = await createDB({ storeConfig: { dataDir: target } });
+            try {
+              expect(new Map(restored.state.documents)).toEqual(ref.documents);
+              expect(new Map([...restored.state.collections].map(([k, v]) => [k, [...v].sort()]))).toEqual(new Map([...ref.collections].map(([k, v]) => [k, [...v].sort()])));
+            } finally {
+              await restored.close();
+            }
 
             // A rollback to T writes the values the database held then, whichever instance holds them; the others stay.
             const chosen = [key, 'P_a'];
