@@ -315,12 +315,12 @@ export class RestoreApi {
     assertArchiveId(archiveId);
     const listing = await this.listing(opts.source);
     await this.assertReadable(archiveId, listing, opts.source);
-    const all = listing.archives, a = all.find((x) => x.manifest.archiveId === archiveId);
+    const a = listing.archives.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
     const age = await verifyIdentity(opts, this.ctx.identityFile);
     const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
-    if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: all });
-    return verifyRemoteCopy(a, this.fetchOptions(opts.source, this.ctx.archiveDir), { ...key, neighbours: all });
+    if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: listing.archives });
+    return verifyRemoteCopy(a, this.fetchOptions(opts.source, this.ctx.archiveDir), { ...key, neighbours: listing.archives });
   }
 
   /** How a good copy is fetched from `source` (or every source in order), scratch files in `workDir`. */
