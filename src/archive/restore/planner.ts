@@ -290,19 +290,21 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
 }
 
 /**
- * The instance whose archives hold moment `ts` of an instance the data directory's history passes through
- * (`instanceId`: its own, or one it came from; its archives `archives`, none holding `ts`): the one that
- * instance was cloned or restored from, when `ts` is before its first archive and no later than the history
- * they share (own-database.ts, ancestry). Not when an instance was asked for by name.
+ * The instance whose archives hold moment `ts` of an instance the history asked about passes through
+ * (`instanceId`: the one named with --instance, else the data directory's own, or one it came from; its
+ * archives `archives`, none holding `ts`): the one that instance was cloned or restored from, when `ts` is
+ * before its first archive and no later than the history they share (own-database.ts, ancestry). Along an
+ * instance's own timeline, a moment before it began is the state it began from.
  */
 function sharedHistoryOf(ctx: PlannerContext, instanceId: string, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
-  const own = ctx.ownChain;
   const first = archives[0]?.manifest;
-  if (ctx.explicitInstance !== undefined || ctx.ownInstance === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
-  const line = ancestry(own ?? {}, ctx.ownInstance, ctx.archives);
-  // The instance after `instanceId` in the line back (the first one after the directory's own).
-  const at = instanceId === ctx.ownInstance ? 0 : line.findIndex((a) => a.instanceId === instanceId) + 1;
-  const next = at === 0 && instanceId !== ctx.ownInstance ? undefined : line[at];
+  const base = ctx.explicitInstance ?? ctx.ownInstance;
+  if (base === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
+  // The directory's record says where its instance began; any other's first archive does.
+  const line = ancestry(base === ctx.ownInstance ? (ctx.ownChain ?? {}) : {}, base, ctx.archives);
+  // The instance after `instanceId` in the line back (the first one after `base`).
+  const at = instanceId === base ? 0 : line.findIndex((a) => a.instanceId === instanceId) + 1;
+  const next = at === 0 && instanceId !== base ? undefined : line[at];
   return next !== undefined && ts <= next.until ? next.instanceId : undefined;
 }
 
@@ -338,7 +340,8 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
     if (from === undefined) throw own;
     // (A moment that one does not hold either is answered as this instance's: its ranges, and the hint naming that one.)
     const shared = await planInstance(ctx, target, from, shippedAfter).catch((err: unknown) => Promise.reject(isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? own : err));
-    const because = `${new Date(ts).toISOString()} is before this directory's instance ${ctx.ownInstance} began: restored from instance ${shared.instanceId}, whose history it shares up to there, as a new instance`;
+    const whose = ctx.explicitInstance === undefined ? `this directory's instance ${ctx.ownInstance}` : `instance ${ctx.explicitInstance}`;
+    const because = `${new Date(ts).toISOString()} is before ${whose} began: restored from instance ${shared.instanceId}, whose history it shares up to there, as a new instance`;
     return { ...shared, continuesChain: false, newInstanceBecause: because };
   }
   if (shipped && shipped.endTime !== null && ts <= shipped.endTime) return { ...latest, target, untilTimestamp: ts, continuesChain: false, shipped };

@@ -220,9 +220,7 @@ export class TimeTravel {
           : await this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, latest.instanceId, opts.source).catch((err: unknown) => {
               const newest = own.at(-1);
               if (tail !== null && newest && isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) && from.ts >= newest.manifest.timeRange.start.getTime()) return latest!;
-              if (opts.instanceId !== undefined || !isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND)) throw err;
-              // Before the instance began: the one it came from holds that moment (before-origin.ts), else the error stands.
-              return this.ctx.plan({ kind: 'timestamp', timestamp: from.ts }, undefined, opts.source).catch(() => Promise.reject(err));
+              throw err;
             });
       if (plan !== null && latest !== null && plan.instanceId !== latest.instanceId) {
         sharedFrom = { instanceId: plan.instanceId };
@@ -292,7 +290,7 @@ export class TimeTravel {
     if (until !== null && !input.tail && input.newest !== null) notAfter(until, input.newest);
     const start = historyStartLine(input, from);
     // Lines before the directory's instance began: the instance it came from holds them, up to there (before-origin.ts).
-    const parents = start !== null && !start.expired && o.instanceId === undefined ? await this.ancestorParts(input, start.line, o, read) : [];
+    const parents = start !== null && !start.expired ? await this.ancestorParts(input, start.line, o, read) : [];
     const collect = (through: number) => (op: Operation, at: { line: number; timestamp: number }, state: DbState) => {
       if (at.line > through) return;
       const from = op.action === 'RENAME' ? op.oldKey : op.target;
@@ -333,13 +331,16 @@ export class TimeTravel {
   }
 
   /**
-   * The instances the directory came from (a restore of a restore reaches back through each), oldest first,
-   * each read up to the line the next one (or the directory's own history, at `through`) starts after.
+   * The instances the history's own (the directory's, or the one named) came from (a restore of a restore
+   * reaches back through each), oldest first, each read up to the line the next one (or its own history, at
+   * `through`) starts after.
    */
   private async ancestorParts(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<Array<{ input: ScanInput; through: number }>> {
     const tail = input.tail;
-    if (!tail) return [];
-    const line = ancestry(tail.origin ? { origin: tail.origin } : {}, tail.instanceId ?? undefined, await this.ctx.archives(o.source));
+    const id = input.archives[0]?.manifest.instanceId ?? tail?.instanceId ?? undefined;
+    if (id === undefined) return [];
+    // The directory's record says where its instance began; any other's first archive does.
+    const line = ancestry(tail?.instanceId === id && tail.origin ? { origin: tail.origin } : {}, id, await this.ctx.archives(o.source));
     const parts: Array<{ input: ScanInput; through: number }> = [];
     for (const [i, a] of line.entries()) {
       const upTo = i === 0 ? through : a.line;

@@ -4,7 +4,9 @@
  * where the second began, the second up to where the third began, then its own. A moment before the first
  * restore was TIMESTAMP_NOT_FOUND for `read`, `diff`, `findForTimestamp` and a restore, naming the second
  * instance (which does not hold it either); a history listed those lines as "in no archive". They are
- * answered from the first instance's archives, and a clone of a clone reaches back the same way.
+ * answered from the first instance's archives, and a clone of a clone reaches back the same way. The
+ * instance between, named with --instance, answers along its own timeline: the first one's history up to
+ * where it began, then its own.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -95,6 +97,14 @@ describe('a restore of a restore', () => {
       await expectWhole(db, t1, t3);
       expect((await db.restore.findForTimestamp(t1)).manifest.instanceId).toBe(A);
       expect((await db.restore.findForTimestamp(t3)).manifest.instanceId).toBe(B);
+      // Named, the instance between answers along its own timeline: the first one's lines up to where it
+      // began, then its own, the K 4 the second restore cut away included.
+      expect((await db.archive.read('K', { at: t1, instanceId: B })).document).toBe('{"v":1}');
+      const hB = await db.archive.history('K', { instanceId: B });
+      expect(hB.missing).toEqual([]);
+      expect(hB.entries.map((e) => e.value)).toEqual(['{"v":1}', '{"v":11}', '{"v":3}', '{"v":33}', '{"v":4}']);
+      const named = await db.restore.toTimestamp(t1, { instanceId: B, targetDir: path.join(path.dirname(dataDir), 'named'), dryRun: true });
+      expect(named.warnings.join('\n')).toContain(`before instance ${B} began: restored from instance ${A}`);
     } finally {
       await db.close();
     }
