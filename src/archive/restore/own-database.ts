@@ -106,10 +106,18 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
 /**
  * The instance whose chain the directory began on (its origin is a line of it): the one it was cloned or
  * restored from. Two may hold that line (a sibling restored from the same archive): the one reaching
- * furthest back holds the most of the history they share.
+ * furthest back holds the most of the history they share. Restored from an archive that starts at line 0,
+ * the directory records no origin, only the last line the restore took and its time: the instance is one
+ * whose chain starts at line 0 and holds that line then.
  */
-export function originInstance(own: Pick<OwnChain, 'origin'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
-  return ancestry(own, undefined, archives)[0]?.instanceId;
+export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+  if (own.origin !== undefined || own.restoredThrough === undefined || own.restoredThroughTime === undefined) return ancestry(own, undefined, archives)[0]?.instanceId;
+  const [line, time] = [own.restoredThrough, own.restoredThroughTime];
+  const holds = (m: Manifest) => {
+    const { start, end } = m.timeRange.walLines;
+    return start < line && line <= end && m.timeRange.start.getTime() <= time && time <= m.timeRange.end.getTime();
+  };
+  return [...chains(archives)].find(([, chain]) => chain[0]!.timeRange.walLines.start === 0 && chain.some(holds))?.[0];
 }
 
 /** An instance the directory's history came through: up to `line` (and the moment `until`), the two share one history. */

@@ -285,7 +285,7 @@ async function ownStateElsewhere(ctx: PlannerContext, target: RestoreTarget, tak
   // Nothing written since the restore that made it (a rerun of that restore): every line is the other instance's.
   if (own.restoredThrough !== undefined && end.lastLine !== null && end.lastLine <= own.restoredThrough) return undefined;
   const from = originInstance(own, ctx.archives);
-  if (target.kind === 'timestamp' && own.origin !== undefined && from !== undefined && target.timestamp <= sharedUntil(own)!) return from;
+  if (target.kind === 'timestamp' && from !== undefined && target.timestamp <= sharedUntil(own)!) return from;
   throw ownStateNotArchived(ownId, own, end.lastLine, taken, from, target.kind === 'timestamp' ? target.timestamp : undefined);
 }
 

@@ -169,6 +169,38 @@ describe('a restore of a restore', () => {
     }
   }, 120_000);
 
+  it('a restore to an earlier moment of an archive starting at line 0, written since and not archived, restores a moment before it from the instance it came from', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    let db = await open(dataDir);
+    await db.set('K', { v: 1 });
+    const t0 = await moment();
+    await db.set('J', { j: 1 });
+    const f = await moment();
+    await db.set('K', { v: 2 });
+    await db.archive.create();
+    await db.close();
+    const A = (await readArchiveState(dataDir))!.instanceId;
+    // Restored from the first archive (line 0 on): the directory records no origin, only the last line it took.
+    await restoreInPlace(dataDir, f);
+    expect((await readArchiveState(dataDir))!.origin).toBeUndefined();
+    db = await open(dataDir);
+    await db.set('K', { v: 9 });
+    await db.close();
+    const back = openRestore({ dataDir });
+    try {
+      const r = await back.toTimestamp(t0, { targetDir: path.join(root, 'at-t0') });
+      expect(r.instanceId).not.toBe(A);
+      // Past the lines it took from A, its own lines are in its WAL only: refused, with the way on.
+      await expect(back.toTimestamp(Date.now(), { targetDir: path.join(root, 'now') })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
+    } finally {
+      await back.close();
+    }
+    const check = await open(path.join(root, 'at-t0'));
+    expect([check.get('K'), check.get('J')]).toEqual([{ v: 1 }, undefined]);
+    await check.close();
+  }, 120_000);
+
   // (A clone records where its archive's starting state is: a clone of a clone began on the first database's
   // chain, as the first clone did. The whole lifecycle is kept here beside the restores of restores.)
   it('a clone of a clone answers and restores a moment before the first clone began, through the CLI', async () => {
