@@ -12,15 +12,10 @@ import { createDB } from '../../../src/db.js';
 import { openRestore } from '../../../src/archive/restore-api.js';
 import { readArchiveState } from '../../../src/store/archive-state.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { momentBetweenWrites } from '../../support/moments.js';
 
 const tmp = useTempDirs('bri-tt-before-restore-');
-const tick = () => new Promise((r) => setTimeout(r, 15));
-const moment = async () => {
-  await tick();
-  const t = Date.now();
-  await tick();
-  return t;
-};
+const moment = momentBetweenWrites;
 
 describe('a moment before a restore in place began a new instance', () => {
   it('is answered from the old instance up to where the new one began, and from the new one after it', async () => {

@@ -17,15 +17,10 @@ import { readArchiveState } from '../../../src/store/archive-state.js';
 import type { RemoteConfig } from '../../../src/remote/registry.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { momentBetweenWrites } from '../../support/moments.js';
 
 const tmp = useTempDirs('bri-tt-restore-of-restore-');
-const tick = () => new Promise((r) => setTimeout(r, 15));
-const moment = async () => {
-  await tick();
-  const t = Date.now();
-  await tick();
-  return t;
-};
+const moment = momentBetweenWrites;
 const config = { compression: { level: 1 } };
 const open = (dataDir: string) => createDB({ storeConfig: { dataDir, archive: config } });
 
