@@ -9,7 +9,7 @@ import type { DbState } from '../../format/state.js';
 import { setField } from '../../format/jss.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import { originInstance } from '../restore/own-database.js';
+import { ancestry, originInstance } from '../restore/own-database.js';
 import type { ScanInput, ScanResult } from './scan.js';
 import type { WalTail } from './wal-tail.js';
 
@@ -102,7 +102,7 @@ export function originAnswering(tail: WalTail | null, archives: ReadonlyArray<{ 
 }
 
 /** The part of `input` (another instance's archives and shipped WAL) that holds lines up to `through`. */
-export function upToLine(input: ScanInput, through: number): ScanInput {
+function upToLine(input: ScanInput, through: number): ScanInput {
   const archives = input.archives.filter((a) => a.manifest.timeRange.walLines.start < through);
   const last = archives.at(-1)?.manifest.timeRange.walLines.end;
   return { ...input, archives, shipped: last === undefined || last < through ? input.shipped : null, tail: null };
@@ -119,4 +119,23 @@ export function parentMissing(parent: ScanInput, r: ScanResult, through: number,
   for (const h of r.holes) if (h.fromLine <= through) missing.push({ ...h, toLine: Math.min(h.toLine, through), reason: 'in no archive read' });
   if (r.broken && r.broken.fromLine <= through) missing.push({ fromLine: r.broken.fromLine, toLine: through, reason: `${r.broken.source}: ${r.broken.reason}` });
   return missing;
+}
+
+/**
+ * The instances a history's own (the directory's, or the one named) came from (a restore of a restore
+ * reaches back through each), oldest first, each read (`read`, from its first archive) up to the line the
+ * next one (or its own history, at `through`) starts after. `all`: the archives of the sources asked.
+ */
+export async function ancestorParts(input: ScanInput, through: number, all: ReadonlyArray<{ manifest: Manifest }>, read: (instanceId: string) => Promise<ScanInput>): Promise<Array<{ input: ScanInput; through: number }>> {
+  const tail = input.tail;
+  const id = input.archives[0]?.manifest.instanceId ?? tail?.instanceId ?? undefined;
+  if (id === undefined) return [];
+  // The directory's record says where its instance began; any other's first archive does.
+  const line = ancestry(tail?.instanceId === id && tail.origin ? { origin: tail.origin } : {}, id, all);
+  const parts: Array<{ input: ScanInput; through: number }> = [];
+  for (const [i, a] of line.entries()) {
+    const upTo = i === 0 ? through : a.line;
+    parts.unshift({ input: upToLine(await read(a.instanceId), upTo), through: upTo });
+  }
+  return parts;
 }

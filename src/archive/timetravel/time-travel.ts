@@ -19,8 +19,7 @@ import { NameSet, scanWithClosure } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
 import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
-import { beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, stateDifferences, upToLine, type SharedFrom } from './before-origin.js';
-import { ancestry } from '../restore/own-database.js';
+import { ancestorParts, beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, stateDifferences, type SharedFrom } from './before-origin.js';
 import { readableHolder } from './readable-holder.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
@@ -290,7 +289,7 @@ export class TimeTravel {
     if (until !== null && !input.tail && input.newest !== null) notAfter(until, input.newest);
     const start = historyStartLine(input, from);
     // Lines before the directory's instance began: the instance it came from holds them, up to there (before-origin.ts).
-    const parents = start !== null && !start.expired ? await this.ancestorParts(input, start.line, o, read) : [];
+    const parents = start !== null && !start.expired ? await ancestorParts(input, start.line, await this.ctx.archives(o.source), (instanceId) => this.input({ ...o, instanceId }, 'first', read)) : [];
     const collect = (through: number) => (op: Operation, at: { line: number; timestamp: number }, state: DbState) => {
       if (at.line > through) return;
       const from = op.action === 'RENAME' ? op.oldKey : op.target;
@@ -328,25 +327,6 @@ export class TimeTravel {
     }
     if (r.broken) missing.push({ fromLine: r.broken.fromLine, toLine: null, reason: `${r.broken.source}: ${r.broken.reason}` });
     return { key, entries, missing, read };
-  }
-
-  /**
-   * The instances the history's own (the directory's, or the one named) came from (a restore of a restore
-   * reaches back through each), oldest first, each read up to the line the next one (or its own history, at
-   * `through`) starts after.
-   */
-  private async ancestorParts(input: ScanInput, through: number, o: TimeTravelOptions, read: ReadCounter): Promise<Array<{ input: ScanInput; through: number }>> {
-    const tail = input.tail;
-    const id = input.archives[0]?.manifest.instanceId ?? tail?.instanceId ?? undefined;
-    if (id === undefined) return [];
-    // The directory's record says where its instance began; any other's first archive does.
-    const line = ancestry(tail?.instanceId === id && tail.origin ? { origin: tail.origin } : {}, id, await this.ctx.archives(o.source));
-    const parts: Array<{ input: ScanInput; through: number }> = [];
-    for (const [i, a] of line.entries()) {
-      const upTo = i === 0 ? through : a.line;
-      parts.unshift({ input: upToLine(await this.input({ ...o, instanceId: a.instanceId }, 'first', read), upTo), through: upTo });
-    }
-    return parts;
   }
 
   /** The documents and set members that differ between T and T2 (default: the newest restorable moment). */
