@@ -48,6 +48,11 @@ export interface ArchiveState {
   /** The time of line `restoredThrough`: any moment up to it is the same in both instances. */
   restoredThroughTime?: number;
   /**
+   * The moment such a restore was asked for (a point in time): neither instance has a line between
+   * `restoredThroughTime` and it, so every moment up to it is the same in both too.
+   */
+  restoredTo?: number;
+  /**
    * Where the instance's archives are made (the archive directory of its last create) and from which data
    * directory, so that another archive directory is not taken for it (a copy of the directory elsewhere is not held to it).
    */

@@ -111,9 +111,9 @@ export class BriStore {
       );
       if (rec.lastTimestamp !== null) writer.stampNotBefore(rec.lastTimestamp);
       // The newest archive vouches for every moment up to its seal, and a restore's state for every moment up to the
-      // line it restored through (or its origin): a clock stepped back since (NTP, a resumed VM) must not stamp a new line inside either.
+      // line it restored through and the moment it was asked for (or its origin): a clock stepped back since (NTP, a resumed VM) must not stamp a new line inside either.
       const st = await readArchiveState(dataDir).catch(() => null);
-      const floor = Math.max(st?.last?.sealedAt ?? -Infinity, st?.restoredThroughTime ?? -Infinity, st?.origin?.timestamp ?? -Infinity);
+      const floor = Math.max(st?.last?.sealedAt ?? -Infinity, st?.restoredThroughTime ?? -Infinity, st?.restoredTo ?? -Infinity, st?.origin?.timestamp ?? -Infinity);
       if (floor > -Infinity) writer.stampAfter(floor);
       const settings = { snapshotVersion: config.snapshotVersion ?? 2, snapshotOnClose: config.snapshotOnClose ?? true };
       return new BriStore(dataDir, settings, key, lock, writer, rec.state, rec);

@@ -18,11 +18,15 @@ import type { RestorePlan } from './plan.js';
 import { linesAfter, lineSpan } from '../../format/text/line-range.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
-export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime'>;
+export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo'>;
 
-/** Up to when the directory's history is the instance's it began on: the last line a restore took from it, else where it began. */
-export function sharedUntil(own: OwnChain): number | undefined {
-  return own.restoredThroughTime ?? own.origin?.timestamp;
+/**
+ * Up to when the directory's history is the instance's it began on: the moment a restore was asked for, or
+ * the last line it took from it (no line of either is between the two), else where it began.
+ */
+export function sharedUntil(own: Pick<OwnChain, 'origin' | 'restoredThroughTime' | 'restoredTo'>): number | undefined {
+  const through = own.restoredThroughTime ?? own.origin?.timestamp;
+  return through === undefined ? undefined : Math.max(through, own.restoredTo ?? through);
 }
 
 /** A line of a chain and its time, where the directory's chain is known to pass. */
@@ -140,12 +144,12 @@ function firstArchiveOrigin(first: Manifest | undefined): ChainPoint | undefined
  * record no longer says (a restore that continued its chain rewrote it). Each shares the history up to the
  * moment the nearer ones all began (`until`).
  */
-export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
+export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime' | 'restoredTo'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
   const byInstance = chains(archives);
   const seen = new Set(ownId === undefined ? [] : [ownId]);
   const out: Ancestor[] = [];
   let origin: ChainPoint | undefined = own.origin ?? firstArchiveOrigin(ownId === undefined ? undefined : byInstance.get(ownId)?.[0]);
-  let until = own.restoredThroughTime ?? origin?.timestamp ?? -Infinity;
+  let until = sharedUntil({ ...own, origin }) ?? -Infinity;
   let recorded = own.origin !== undefined;
   while (origin !== undefined) {
     const at: ChainPoint = origin;

@@ -164,7 +164,7 @@ describe('a restore of a restore', () => {
     }
   }, 120_000);
 
-  it('a restore to an earlier moment of an archive starting at line 0, written since and not archived, restores a moment before it from the instance it came from', async () => {
+  it('a restore to an earlier moment of an archive starting at line 0, written since and not archived, restores a moment up to the one it was asked for from the instance it came from', async () => {
     const root = await tmp();
     const dataDir = path.join(root, 'data');
     let db = await open(dataDir);
@@ -186,6 +186,8 @@ describe('a restore of a restore', () => {
     try {
       const r = await back.toTimestamp(t0, { targetDir: path.join(root, 'at-t0') });
       expect(r.instanceId).not.toBe(A);
+      // The moment that restore was asked for, after the last line it took: no line of either instance is between.
+      await back.toTimestamp(f, { targetDir: path.join(root, 'at-f') });
       // Past the lines it took from A, its own lines are in its WAL only: refused, with the way on.
       await expect(back.toTimestamp(Date.now(), { targetDir: path.join(root, 'now') })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND' });
     } finally {
@@ -194,6 +196,9 @@ describe('a restore of a restore', () => {
     const check = await open(path.join(root, 'at-t0'));
     expect([check.get('K'), check.get('J')]).toEqual([{ v: 1 }, undefined]);
     await check.close();
+    const atF = await open(path.join(root, 'at-f'));
+    expect([atF.get('K'), atF.get('J')]).toEqual([{ v: 1 }, { j: 1 }]);
+    await atF.close();
   }, 120_000);
 
   // (A clone records where its archive's starting state is: a clone of a clone began on the first database's
