@@ -338,9 +338,9 @@ export class ArchiveApi extends ArchiveCatalogApi {
     return this.shippingCtl.report();
   }
 
-  /** Ships everything written so far, now. */
+  /** Ships everything written so far, now (after the archive a remote waits for, if one is being made). */
   flushShipping(): Promise<void> {
-    return this.shippingCtl.flush();
+    return this.shippingCtl.flush(() => this.running);
   }
 
   /** Stops shipping after a last shipment of what is written (close() does). */

@@ -9,6 +9,7 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { ensureArchiveState, readArchiveState } from '../../store/archive-state.js';
 import type { Clock, WalGrowth } from '../jobs/scheduler.js';
+import { insideHookError } from '../jobs/function-hook.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import { shippingMetrics } from './metrics.js';
 import { shippingReport, type ShippingReport } from './report.js';
@@ -103,14 +104,21 @@ export class ShippingControl {
   /**
    * Ships everything written so far, and says so only when it is true: with shipping off, or a remote that
    * failed (or has no archive to continue yet), the lines are not on it, and the caller is told which.
+   * `archiving`: the archive runs queued so far. A remote with no archive to continue ships nothing until the
+   * first archive (made at once when shipping started, or one under way) is done: the flush waits for it,
+   * rather than fail while that archive is about to put the lines there.
    */
-  async flush(): Promise<void> {
+  async flush(archiving?: () => Promise<unknown>): Promise<void> {
     if (!this.enabled) {
       throw new BriError(ErrorCodes.USAGE, 'flushShipping: continuous shipping is off', {
         hint: 'Set archive.continuous.enabled with at least one remote, or make an archive (db.archive.create()) to put the lines on the remotes.',
       });
     }
     if (!this.shipping) throw this.notShipping();
+    if (archiving && this.status().some((s) => s.shippedThrough === null)) {
+      // (From an archive hook that run waits for the hook: waiting for it would never end.)
+      if (insideHookError('flushShipping') === null) await archiving();
+    }
     const target = await this.shipping.flush();
     const short = shortOfTarget('flushShipping', this.status(), target);
     if (short) throw short;

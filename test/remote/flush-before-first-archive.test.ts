@@ -1,0 +1,76 @@
+/**
+ * A database whose WAL does not start at line 1 (a clone, a restore in place to an archive's edge) ships
+ * nothing until its first archive, which is made at once when shipping starts. A flushShipping() called
+ * right after the first writes, while that archive is still being made, failed with REMOTE_ERROR "no
+ * archive there to continue yet", though the archive under way was about to put the lines there. The
+ * flush waits for it, resolves, and the lines are then on the remote: a restore from the remote alone
+ * (the machine lost) gives every write acknowledged before the flush.
+ */
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openRestore } from '../../src/archive/restore-api.js';
+import { createDB } from '../../src/db.js';
+import { toPlainState } from '../../src/format/state.js';
+import { recover } from '../../src/store/recovery.js';
+import { useTempDirs } from '../support/temp-dirs.js';
+
+const tmp = useTempDirs('bri-flush-first-archive-');
+
+/** A database with two archives (no remote); the moment between them, where the second one starts. */
+async function twoArchives(dataDir: string): Promise<{ second: string; between: number }> {
+  const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } } } });
+  try {
+    for (let i = 0; i < 10; i++) await db.set(`A_${i}`, { i });
+    await db.archive.create();
+    await new Promise((r) => setTimeout(r, 5));
+    const between = Date.now();
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 10; i++) await db.set(`B_${i}`, { i });
+    const second = await db.archive.create();
+    return { second: second.archiveId, between };
+  } finally {
+    await db.close();
+  }
+}
+
+/** Opens `dataDir` with shipping to a fresh local remote, writes, flushes at once; then loses it and restores from the remote alone. */
+async function flushAtOnceThenLose(root: string, dataDir: string): Promise<void> {
+  const nas = path.join(root, 'nas');
+  await fsp.mkdir(nas);
+  const remotes = [{ provider: 'local' as const, name: 'nas', path: nas }];
+  const db = await createDB({ storeConfig: { dataDir, archive: { remotes, continuous: { enabled: true, intervalMs: 50 }, compression: { level: 1 } } } });
+  let expected;
+  try {
+    for (let i = 0; i < 10; i++) await db.set(`C_${i}`, { i });
+    await db.archive.flushShipping();
+    expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null });
+    expected = toPlainState(db.state);
+  } finally {
+    await db.close();
+  }
+  await fsp.rm(dataDir, { recursive: true, force: true });
+  const target = path.join(root, 'restored');
+  await openRestore({ dataDir: target, config: { remotes } }).fromLatest();
+  expect(toPlainState((await recover(target)).state)).toEqual(expected);
+}
+
+describe('flushShipping before the first archive of a database whose WAL does not start at line 1', () => {
+  it('a clone: the flush waits for the first archive and the writes are on the remote', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const { second } = await twoArchives(dataDir);
+    const clone = path.join(root, 'clone');
+    await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
+    await flushAtOnceThenLose(root, clone);
+  }, 60_000);
+
+  it('a restore in place to the edge of an archive: the same', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const { between } = await twoArchives(dataDir);
+    const back = openRestore({ dataDir });
+    await back.toTimestamp(between, { force: true }).finally(() => back.close());
+    await flushAtOnceThenLose(root, dataDir);
+  }, 60_000);
+});
