@@ -85,6 +85,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       ...(this.config.encryption?.identityFile ? { identityFile: this.config.encryption.identityFile } : {}),
       // Shipping goes on without waiting for onError: from it, db.close() waits for nothing that waits for the hook.
       onEvent: (e) => this.emit('shipping', e), onFailing: (err) => void notAwaited(() => this.tellOnError(err)),
+      archiveWanted: { create: () => this.create({ reason: 'first-archive' }), upload: () => this.upload({ onUpload: (e) => this.emit('upload', e) }) },
     });
   }
 
@@ -315,12 +316,8 @@ export class ArchiveApi extends ArchiveCatalogApi {
   private scheduler: ArchiveScheduler | null = null;
   /** Starts continuous shipping to every remote (createDB does, when `continuous.enabled`); `endLine`: the absolute last line. */
   async startShipping(growth: WalGrowth, endLine: () => Promise<number>, clock?: Clock): Promise<WalShipping | null> {
-    const shipping = await this.shippingCtl.start(growth, endLine, clock);
-    // Shipping continues an archive (or line 0 of a WAL complete from line 1): without one, nothing
-    // would be shipped until the first scheduled archive. One is made now, so the loss window is the
-    // same from the first day. Its failure is reported like any run's ('failed', onError) and retried by the triggers.
-    if (shipping && (await this.shippingCtl.waitsForArchive())) void this.create({ reason: 'first-archive' }).catch(() => undefined);
-    return shipping;
+    // (A remote with no archive to continue gets one at once: shipping-control.ts wantArchive.)
+    return this.shippingCtl.start(growth, endLine, clock);
   }
 
   /** Per remote: what is shipped, the lag in lines and seconds, the last error. Empty without continuous shipping. */

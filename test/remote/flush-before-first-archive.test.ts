@@ -5,6 +5,11 @@
  * archive there to continue yet", though the archive under way was about to put the lines there. The
  * flush waits for it, resolves, and the lines are then on the remote: a restore from the remote alone
  * (the machine lost) gives every write acknowledged before the flush.
+ *
+ * And with the remote down when the database opened, that first archive was made locally, its upload
+ * failed, and shipping then waited for the next archive (with no schedule, forever), showing the remote's
+ * old error after it was back. Now the local archive is uploaded as soon as the remote answers, and
+ * shipping goes on by itself.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -34,15 +39,28 @@ async function twoArchives(dataDir: string): Promise<{ second: string; between: 
   }
 }
 
-/** Opens `dataDir` with shipping to a fresh local remote, writes, flushes at once; then loses it and restores from the remote alone. */
-async function flushAtOnceThenLose(root: string, dataDir: string): Promise<void> {
+/**
+ * Opens `dataDir` with shipping to a local remote, writes, flushes at once; then loses it and restores from
+ * the remote alone. `down`: the remote's folder is missing at the open, and made before the flush.
+ */
+async function flushAtOnceThenLose(root: string, dataDir: string, down = false): Promise<void> {
   const nas = path.join(root, 'nas');
-  await fsp.mkdir(nas);
+  if (!down) await fsp.mkdir(nas);
   const remotes = [{ provider: 'local' as const, name: 'nas', path: nas }];
   const db = await createDB({ storeConfig: { dataDir, archive: { remotes, continuous: { enabled: true, intervalMs: 50 }, compression: { level: 1 } } } });
   let expected;
   try {
     for (let i = 0; i < 10; i++) await db.set(`C_${i}`, { i });
+    if (down) {
+      await db.archive.idle();
+      expect(db.archive.shippingStatus()[0]).toMatchObject({ shippedThrough: null, state: 'waiting-for-archive' });
+      await fsp.mkdir(nas);
+      // Shipping goes on by itself once the remote answers: the local first archive is uploaded, then the lines after it ship.
+      const deadline = Date.now() + 20_000;
+      while (db.archive.shippingStatus()[0]!.lagLines > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null, state: 'idle' });
+      for (let i = 0; i < 10; i++) await db.set(`D_${i}`, { i });
+    }
     await db.archive.flushShipping();
     expect(db.archive.shippingStatus()[0]).toMatchObject({ lagLines: 0, lastError: null });
     expected = toPlainState(db.state);
@@ -72,5 +90,14 @@ describe('flushShipping before the first archive of a database whose WAL does no
     const back = openRestore({ dataDir });
     await back.toTimestamp(between, { force: true }).finally(() => back.close());
     await flushAtOnceThenLose(root, dataDir);
+  }, 60_000);
+
+  it('a clone whose remote is down at the open: its first archive is uploaded once the remote is back, and shipping goes on', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const { second } = await twoArchives(dataDir);
+    const clone = path.join(root, 'clone');
+    await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
+    await flushAtOnceThenLose(root, clone, true);
   }, 60_000);
 });

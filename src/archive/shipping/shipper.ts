@@ -60,6 +60,8 @@ export interface RemoteShipperContext {
   /** The newest archive confirmed on this remote (its end line and pointer), or the genesis when the WAL is complete; null: none yet. */
   base(): Promise<ShippingBase | null>;
   onEvent?: (e: ShippingEvent) => void;
+  /** The remote answered and holds no archive of the instance to continue: one is wanted there. */
+  onWaiting?: () => void;
   /** The key of encryption at rest (without it, encrypted lines' links cannot be checked). */
   key?: EncryptionKey;
   maxShipmentBytes: number;
@@ -221,7 +223,13 @@ export class RemoteShipper {
     try {
       if (this.forked) throw this.forked;
       if (!this.resumed) await this.resume();
-      if (this.shippedThrough === null) return;
+      if (this.shippedThrough === null) {
+        // The remote answered: an error from before (it was down) no longer says why nothing ships.
+        this.failures = 0;
+        this.lastError = null;
+        this.ctx.onWaiting?.();
+        return;
+      }
       // An archive on this remote that reaches past the shipments makes them moot up to its end.
       const base = await this.ctx.base();
       if (base && base.line > this.shippedThrough) {

@@ -17,6 +17,7 @@ import { fetchShippedLines } from './shipped-catalog.js';
 import { identityRecipients, type AgeIdentity, type AgeRecipients } from '../crypto/age-keys.js';
 import { resolveIdentity } from '../crypto/verify-identity.js';
 import type { ShippingEvent, ShippingStatus } from './shipper.js';
+import { listLocalArchives } from '../copies/local-catalog.js';
 import { absorbShipments, shippingBase, shippingTmpDir, WalShipping } from './shipping.js';
 
 export interface ShippingControlContext {
@@ -33,13 +34,22 @@ export interface ShippingControlContext {
   onEvent(e: ShippingEvent): void;
   /** A remote's shipping began to fail (the first failure after it shipped, or since the start): the onError hook hears it once per streak, not at every retry. */
   onFailing?(error: BriError): void;
+  /** What puts an archive of the instance on a remote that has none to continue: a first archive, or the upload of the local ones. */
+  archiveWanted?: { create(): Promise<unknown>; upload(): Promise<unknown> };
 }
+
+/** How long a remote that still waits for an archive waits before the next try (doubled each time, up to the last). */
+const WANTED_DELAYS_MS = { first: 1000, max: 60_000 };
 
 export class ShippingControl {
   private shipping: WalShipping | null = null;
   private stopped = false;
   /** The remotes whose shipping fails now (told to onFailing once, until they ship again). */
   private readonly failing = new Set<string>();
+  /** The archive (or upload) a waiting remote asked for, while it runs; when the next may be asked, and after how long. */
+  private wanted: Promise<void> | null = null;
+  private wantedNextAt = 0;
+  private wantedDelayMs = WANTED_DELAYS_MS.first;
 
   constructor(private readonly ctx: ShippingControlContext) {}
 
@@ -72,16 +82,44 @@ export class ShippingControl {
           this.ctx.onFailing?.(e.error);
         }
       },
+      onWaiting: () => this.wantArchive(),
     });
     this.shipping.start(growth);
     // The first tick resumes from what each remote holds and loads its SDK (a stall of a tenth of a
     // second that would otherwise land in the middle of the writes); a remote that is down does not hold up the open.
     await Promise.race([this.shipping.tickAll(), new Promise((r) => setTimeout(r, 2000).unref())]);
+    // Without an archive to continue, nothing would be shipped until the first scheduled archive: one is made
+    // now, so the loss window is the same from the first day (a remote that is down is not asked: the archive is made all the same).
+    if (await this.waitsForArchive()) this.wantArchive();
     return this.shipping;
   }
 
+  /**
+   * A remote holds no archive of the instance to continue: the local archives are uploaded when there are
+   * some (their upload failed, the remote was down), else a first archive is made. Once at a time; while the
+   * remote still waits, tried again after 1 s, 2 s, ... up to a minute, so a shipper that waits never waits
+   * for the next scheduled archive (with none scheduled, forever); `now`: a flush asks, whatever the wait. A
+   * failure is the run's (its events, onError).
+   */
+  private wantArchive(now = false): void {
+    const want = this.ctx.archiveWanted;
+    if (!want || this.wanted || this.stopped || (!now && Date.now() < this.wantedNextAt)) return;
+    this.wantedNextAt = Date.now() + this.wantedDelayMs;
+    this.wantedDelayMs = Math.min(this.wantedDelayMs * 2, WANTED_DELAYS_MS.max);
+    this.wanted = (async () => {
+      const state = await readArchiveState(this.ctx.dataDir);
+      const archived = state !== null && (await listLocalArchives(this.ctx.archiveDir)).some((a) => a.manifest.instanceId === state.instanceId);
+      if (!this.stopped) await (archived ? want.upload() : want.create());
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        this.wanted = null;
+        this.shipping?.invalidateBases();
+      });
+  }
+
   /** Whether some remote has no base to ship from (no archive of the instance confirmed there, and the WAL does not start at line 1). */
-  async waitsForArchive(): Promise<boolean> {
+  private async waitsForArchive(): Promise<boolean> {
     const state = await readArchiveState(this.ctx.dataDir);
     if (!state || !this.shipping) return false;
     // A remote that cannot say whether its archive copies are still the ones confirmed is not counted as waiting (its shipping fails and says so).
@@ -104,9 +142,9 @@ export class ShippingControl {
   /**
    * Ships everything written so far, and says so only when it is true: with shipping off, or a remote that
    * failed (or has no archive to continue yet), the lines are not on it, and the caller is told which.
-   * `archiving`: the archive runs queued so far. A remote with no archive to continue ships nothing until the
-   * first archive (made at once when shipping started, or one under way) is done: the flush waits for it,
-   * rather than fail while that archive is about to put the lines there.
+   * `archiving`: the archive runs queued so far. A remote with no archive to continue ships nothing until one
+   * is there: the flush asks for it now (wantArchive, whatever its backoff) and waits for it and for a run
+   * under way, rather than fail while they are about to put the lines there.
    */
   async flush(archiving?: () => Promise<unknown>): Promise<void> {
     if (!this.enabled) {
@@ -115,9 +153,11 @@ export class ShippingControl {
       });
     }
     if (!this.shipping) throw this.notShipping();
-    if (archiving && this.status().some((s) => s.shippedThrough === null)) {
-      // (From an archive hook that run waits for the hook: waiting for it would never end.)
-      if (insideHookError('flushShipping') === null) await archiving();
+    // (From an archive hook, the run waits for the hook: waiting for it would never end.)
+    if (archiving && this.status().some((s) => s.shippedThrough === null) && insideHookError('flushShipping') === null) {
+      this.wantArchive(true);
+      await this.wanted;
+      await archiving();
     }
     const target = await this.shipping.flush();
     const short = shortOfTarget('flushShipping', this.status(), target);
@@ -142,6 +182,8 @@ export class ShippingControl {
     this.shipping = null;
     if (!s) return;
     this.stopped = true;
+    // An archive a waiting remote asked for ends before the database may close (not from its own hooks: it waits for them).
+    if (insideHookError('stopShipping') === null) await this.wanted;
     const target = await s.stop();
     const short = shortOfTarget('stopShipping', s.status(), target);
     if (short) throw short;

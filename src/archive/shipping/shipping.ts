@@ -36,6 +36,8 @@ export interface ShippingOptions {
   endLine(): Promise<number>;
   clock?: Clock;
   onEvent?: (e: ShippingEvent) => void;
+  /** A remote answered and holds no archive of the instance to continue. */
+  onWaiting?: () => void;
   backoff?: { baseMs: number; maxMs: number };
   /** Every shipment is encrypted with age for these recipients. */
   encryptTo?: AgeRecipients;
@@ -157,6 +159,7 @@ export class WalShipping {
           maxShipmentBytes: 4 * 1024 * 1024,
           backoff: opts.backoff ?? { baseMs: 500, maxMs: 30_000 },
           ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+          ...(opts.onWaiting ? { onWaiting: opts.onWaiting } : {}),
         }),
     );
   }
