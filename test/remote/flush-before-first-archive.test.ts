@@ -100,4 +100,22 @@ describe('flushShipping before the first archive of a database whose WAL does no
     await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
     await flushAtOnceThenLose(root, clone, true);
   }, 60_000);
+
+  it('a new database (its WAL from line 1 needs no archive to ship) whose remote is down: the flush fails and makes no archive', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const remotes = [{ provider: 'local' as const, name: 'nas', path: path.join(root, 'nas') }];
+    const db = await createDB({ storeConfig: { dataDir, archive: { remotes, continuous: { enabled: true, intervalMs: 50 }, compression: { level: 1 } } } });
+    const runs: string[] = [];
+    db.archive.on('started', (r) => runs.push(r.reason));
+    try {
+      await db.set('A', { a: 1 });
+      await expect(db.archive.flushShipping()).rejects.toMatchObject({ code: 'REMOTE_ERROR' });
+      await db.archive.idle();
+      expect(runs).toEqual([]);
+      expect(await db.archive.list()).toEqual([]);
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+  }, 60_000);
 });

@@ -48,6 +48,8 @@ export class ShippingControl {
   private readonly failing = new Set<string>();
   /** The archive (or upload) a waiting remote asked for, while it runs; when the next may be asked, and after how long. */
   private wanted: Promise<void> | null = null;
+  /** Some remote was found with no archive of the instance to continue (at the start, or when it answered). */
+  private waiting = false;
   private wantedNextAt = 0;
   private wantedDelayMs = WANTED_DELAYS_MS.first;
 
@@ -103,13 +105,15 @@ export class ShippingControl {
    */
   private wantArchive(now = false): void {
     const want = this.ctx.archiveWanted;
+    this.waiting = true;
     if (!want || this.wanted || this.stopped || (!now && Date.now() < this.wantedNextAt)) return;
     this.wantedNextAt = Date.now() + this.wantedDelayMs;
     this.wantedDelayMs = Math.min(this.wantedDelayMs * 2, WANTED_DELAYS_MS.max);
     this.wanted = (async () => {
       const state = await readArchiveState(this.ctx.dataDir);
       const archived = state !== null && (await listLocalArchives(this.ctx.archiveDir)).some((a) => a.manifest.instanceId === state.instanceId);
-      if (!this.stopped) await (archived ? want.upload() : want.create());
+      // (An upload refused or failed whole is made good by a create: its run uploads what the remotes lack too.)
+      if (!this.stopped) await (archived ? want.upload().catch(() => want.create()) : want.create());
     })()
       .catch(() => undefined)
       .finally(() => {
@@ -154,7 +158,7 @@ export class ShippingControl {
     }
     if (!this.shipping) throw this.notShipping();
     // (From an archive hook, the run waits for the hook: waiting for it would never end.)
-    if (archiving && this.status().some((s) => s.shippedThrough === null) && insideHookError('flushShipping') === null) {
+    if (archiving && this.waiting && this.status().some((s) => s.shippedThrough === null) && insideHookError('flushShipping') === null) {
       this.wantArchive(true);
       await this.wanted;
       await archiving();
