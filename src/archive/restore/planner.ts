@@ -14,7 +14,7 @@ import { linesAfter } from '../../format/text/line-range.js';
 import { describeRanges, instanceArchives, planRestore, planShippedOnly, timeline, type PlanArchive, type RestorePlan, type RestoreTarget } from './plan.js';
 import { newestInstanceOfOneDatabase, newestOfSuccession, type InstanceSpan } from './instances.js';
 import { needsNoKey, opensWithIdentity, type OpensArchive } from './key-choice.js';
-import { ancestry, assertOwnDatabase, originInstance, ownStateNotArchived, sharedUntil, type OwnChain } from './own-database.js';
+import { ancestry, type Ancestor, assertOwnDatabase, originInstance, ownStateNotArchived, sharedUntil, type OwnChain } from './own-database.js';
 import type { AgeIdentity } from '../crypto/age-keys.js';
 import type { ArchiveSources } from '../copies/sources.js';
 import type { SourceFailure, UnreadableCopy } from '../copies/catalog.js';
@@ -300,12 +300,38 @@ function sharedHistoryOf(ctx: PlannerContext, instanceId: string, archives: Read
   const first = archives[0]?.manifest;
   const base = ctx.explicitInstance ?? ctx.ownInstance;
   if (base === undefined || first === undefined || ts >= first.timeRange.start.getTime()) return undefined;
-  // The directory's record says where its instance began; any other's first archive does.
-  const line = ancestry(base === ctx.ownInstance ? (ctx.ownChain ?? {}) : {}, base, ctx.archives);
+  const line = historyLine(ctx, base);
   // The instance after `instanceId` in the line back (the first one after `base`).
   const at = instanceId === base ? 0 : line.findIndex((a) => a.instanceId === instanceId) + 1;
   const next = at === 0 && instanceId !== base ? undefined : line[at];
   return next !== undefined && ts <= next.until ? next.instanceId : undefined;
+}
+
+/** The instances the history of `base` came through, nearest first (the directory's record says where its instance began; any other's first archive does). */
+function historyLine(ctx: PlannerContext, base: string): Ancestor[] {
+  return ancestry(base === ctx.ownInstance ? (ctx.ownChain ?? {}) : {}, base, ctx.archives);
+}
+
+/**
+ * A moment before the oldest archive the history of an instance (`archives`, its own) has in the sources
+ * read, through the instances it came from: the ranges of that history (each one's archives up to where
+ * the next began, then its own), not its own instance's alone, which would hide the older ones it can
+ * restore; and where that history starts.
+ */
+function beforeHistoryKept(ctx: PlannerContext, ts: number, archives: ReadonlyArray<{ manifest: Manifest }>, shipped: ShippedPlan | null): BriError {
+  const base = ctx.explicitInstance ?? ctx.ownInstance!;
+  const line = historyLine(ctx, base);
+  // An ancestor's archives that hold lines before the next one began on it (the ones after are another timeline).
+  const began = new Map(line.map((a) => [a.instanceId, a]));
+  const shared = ctx.archives.filter((a) => {
+    const at = began.get(a.manifest.instanceId);
+    return at !== undefined && a.manifest.timeRange.walLines.start < at.line && a.manifest.timeRange.start.getTime() <= at.until;
+  });
+  const kept = [...shared, ...archives].sort((a, b) => a.manifest.timeRange.start.getTime() - b.manifest.timeRange.start.getTime());
+  const oldest = kept[0]!.manifest;
+  const through = line.length === 1 ? `instance ${line[0]!.instanceId} (restored or cloned from it)` : `instances ${line.map((a) => a.instanceId).join(', ')} (each restored or cloned from the next)`;
+  const hint = `That moment is before the oldest archive of this history in the sources read, instance ${oldest.instanceId}'s from ${oldest.timeRange.start.toISOString()}: the history came through ${through}, and their older archives expired or are in sources not read. Pick a time inside one of the available ranges.`;
+  return notFound(ts, kept, shipped, undefined, hint);
 }
 
 /**
@@ -338,8 +364,8 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
     // The state then is the instance's it began on (the history they share): restored from that one, as a new timeline.
     const own = notFound(ts, archives, shipped, undefined, beganElsewhereHint(ctx, latest.instanceId, archives, ts));
     if (from === undefined) throw own;
-    // (A moment that one does not hold either is answered as this instance's: its ranges, and the hint naming that one.)
-    const shared = await planInstance(ctx, target, from, shippedAfter).catch((err: unknown) => Promise.reject(isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? own : err));
+    // (A moment that one does not hold either: the ranges of the whole history, and where it starts.)
+    const shared = await planInstance(ctx, target, from, shippedAfter).catch((err: unknown) => Promise.reject(isBriError(err, ErrorCodes.TIMESTAMP_NOT_FOUND) ? beforeHistoryKept(ctx, ts, archives, shipped) : err));
     const whose = ctx.explicitInstance === undefined ? `this directory's instance ${ctx.ownInstance}` : `instance ${ctx.explicitInstance}`;
     const because = `${new Date(ts).toISOString()} is before ${whose} began: restored from instance ${shared.instanceId}, whose history it shares up to there, as a new instance`;
     return { ...shared, continuesChain: false, newInstanceBecause: because };
