@@ -39,6 +39,15 @@ async function twoArchives(dataDir: string): Promise<{ second: string; between: 
   }
 }
 
+/** A clone (in `root`/clone) of the second of two archives: its WAL starts past line 1. */
+async function cloneOfSecond(root: string): Promise<string> {
+  const dataDir = path.join(root, 'data');
+  const { second } = await twoArchives(dataDir);
+  const clone = path.join(root, 'clone');
+  await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
+  return clone;
+}
+
 /**
  * Opens `dataDir` with shipping to a local remote, writes, flushes at once; then loses it and restores from
  * the remote alone. `down`: the remote's folder is missing at the open, and made before the flush.
@@ -76,11 +85,7 @@ async function flushAtOnceThenLose(root: string, dataDir: string, down = false):
 describe('flushShipping before the first archive of a database whose WAL does not start at line 1', () => {
   it('a clone: the flush waits for the first archive and the writes are on the remote', async () => {
     const root = await tmp();
-    const dataDir = path.join(root, 'data');
-    const { second } = await twoArchives(dataDir);
-    const clone = path.join(root, 'clone');
-    await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
-    await flushAtOnceThenLose(root, clone);
+    await flushAtOnceThenLose(root, await cloneOfSecond(root));
   }, 60_000);
 
   it('a restore in place to the edge of an archive: the same', async () => {
@@ -94,11 +99,7 @@ describe('flushShipping before the first archive of a database whose WAL does no
 
   it('a clone whose remote is down at the open: its first archive is uploaded once the remote is back, and shipping goes on', async () => {
     const root = await tmp();
-    const dataDir = path.join(root, 'data');
-    const { second } = await twoArchives(dataDir);
-    const clone = path.join(root, 'clone');
-    await openRestore({ dataDir }).clone({ archiveId: second, targetDir: clone });
-    await flushAtOnceThenLose(root, clone, true);
+    await flushAtOnceThenLose(root, await cloneOfSecond(root), true);
   }, 60_000);
 
   it('a new database (its WAL from line 1 needs no archive to ship) whose remote is down: the flush fails and makes no archive', async () => {
