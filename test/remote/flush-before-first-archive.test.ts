@@ -9,7 +9,8 @@
  * And with the remote down when the database opened, that first archive was made locally, its upload
  * failed, and shipping then waited for the next archive (with no schedule, forever), showing the remote's
  * old error after it was back. Now the local archive is uploaded as soon as the remote answers, and
- * shipping goes on by itself.
+ * shipping goes on by itself. A remote added to the configuration of a database whose WAL was cleaned
+ * (so it needs an archive to continue) is the same: the flush waits for the archive it is sent.
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -100,6 +101,38 @@ describe('flushShipping before the first archive of a database whose WAL does no
   it('a clone whose remote is down at the open: its first archive is uploaded once the remote is back, and shipping goes on', async () => {
     const root = await tmp();
     await flushAtOnceThenLose(root, await cloneOfSecond(root), true);
+  }, 60_000);
+
+  it('a remote added to a database whose WAL was cleaned: the flush waits for the archive it is sent, and a restore from it alone is whole', async () => {
+    const root = await tmp();
+    const dataDir = path.join(root, 'data');
+    const [first, added] = [path.join(root, 'first'), path.join(root, 'added')];
+    await Promise.all([fsp.mkdir(first), fsp.mkdir(added)]);
+    const archive = (remotes: Array<{ provider: 'local'; name: string; path: string }>) => ({ remotes, continuous: { enabled: true, intervalMs: 50 }, cleanupWal: true, keepLocal: 1, compression: { level: 1 } });
+    const one = { provider: 'local' as const, name: 'first', path: first };
+    const two = { provider: 'local' as const, name: 'added', path: added };
+    let db = await createDB({ storeConfig: { dataDir, archive: archive([one]) } });
+    for (let i = 0; i < 3; i++) {
+      await db.set(`A_${i}`, { i });
+      await db.archive.create();
+    }
+    await db.close();
+    db = await createDB({ storeConfig: { dataDir, archive: archive([one, two]) } });
+    let expected;
+    try {
+      await db.set('N', { n: 1 });
+      await db.archive.flushShipping();
+      expect(db.archive.shippingStatus().map((s) => [s.source, s.lagLines, s.lastError])).toEqual([
+        ['first', 0, null],
+        ['added', 0, null],
+      ]);
+      expected = toPlainState(db.state);
+    } finally {
+      await db.close();
+    }
+    const target = path.join(root, 'restored');
+    await openRestore({ dataDir: target, config: { remotes: [two] } }).fromLatest();
+    expect(toPlainState((await recover(target)).state)).toEqual(expected);
   }, 60_000);
 
   it('a new database (its WAL from line 1 needs no archive to ship) whose remote is down: the flush fails and makes no archive', async () => {
