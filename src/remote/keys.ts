@@ -71,6 +71,21 @@ export const LOCAL_SIDECAR_SUFFIX = '.bri-meta.json';
 export const LOCAL_TEMP_MARK = '.bri-tmp-';
 /** The most the local provider adds to a key's last part on disk: a sidecar's temp file, `.<name>.bri-meta.json.bri-tmp-<12 hex>`. */
 export const LOCAL_NAME_OVERHEAD_BYTES = 1 + LOCAL_SIDECAR_SUFFIX.length + LOCAL_TEMP_MARK.length + 12;
+/**
+ * What the local provider's first put leaves in the store's directory, on the disk it writes to: the directory of a disk not
+ * mounted (a NAS's mount point) lacks it, or holds one made after the copies this machine confirmed there (archive/copies/catalog.ts).
+ */
+export const LOCAL_REMOTE_MARKER = '.bri-remote.json';
+/**
+ * A temp file of the local provider untouched for this long is a dead put's (killed mid-write: nothing renames
+ * or removes it). A live put writes its temp file without pause and renames it moments later.
+ */
+export const STALE_TEMP_MS = 15 * 60_000;
+
+/** A name the local provider keeps for itself (sidecars, temp files, the store's marker): never an object's. */
+export function isLocalInternalName(name: string): boolean {
+  return name.startsWith('.') && (name.endsWith(LOCAL_SIDECAR_SUFFIX) || name.includes(LOCAL_TEMP_MARK) || name === LOCAL_REMOTE_MARKER);
+}
 
 /**
  * What each provider takes as an object's full name (prefix + key). S3: keys up to 1024 bytes of UTF-8; GCS: object

@@ -17,7 +17,9 @@ import { BriError, ErrorCodes, ioHint, isBriError } from '../errors.js';
 import { commitFile, fsyncDir, namingPath, pathExists, writeFileDurable } from '../store/durable-fs.js';
 import { HashTap } from './hash-tap.js';
 import { progressOf } from './streams.js';
-import { compareKeys, LOCAL_SIDECAR_SUFFIX as SIDECAR_SUFFIX, LOCAL_TEMP_MARK as TEMP_MARK, storeNames, validateKey, validateListPrefix, validateRange } from './keys.js';
+import { compareKeys, isLocalInternalName as isInternalName, LOCAL_REMOTE_MARKER, LOCAL_SIDECAR_SUFFIX as SIDECAR_SUFFIX, LOCAL_TEMP_MARK as TEMP_MARK, STALE_TEMP_MS, storeNames, validateKey, validateListPrefix, validateRange } from './keys.js';
+
+export { LOCAL_REMOTE_MARKER, STALE_TEMP_MS } from './keys.js';
 import { checkSent, preparePut } from './put-check.js';
 import { cancelled, notFound, remoteFailure, throwIfAborted, type RemoteErrorContext } from './remote-errors.js';
 import type { CallOptions, GetOptions, LifecycleResult, ObjectHead, ObjectInfo, PutOptions, PutResult, PutSource, RemoteDescription, RemoteStore, ThawOptions, ThawOutcome } from './remote.js';
@@ -29,21 +31,11 @@ export interface LocalRemoteOptions {
   prefix?: string;
 }
 
-/**
- * What the first put leaves in the store's directory, on the disk it writes to: the directory of a disk not mounted
- * (a NAS's mount point) lacks it, or holds one made after the copies this machine confirmed there (archive/copies/catalog.ts).
- */
-export const LOCAL_REMOTE_MARKER = '.bri-remote.json';
 
 /** One file's identity on this machine (device and inode), in the form `RemoteStore.identify` gives. */
 export function fileIdentity(st: { dev: number; ino: number }): string {
   return `file:${st.dev}:${st.ino}`;
 }
-/**
- * A temp file of ours untouched for this long is a dead put's (killed mid-write: nothing renames
- * or removes it). A live put writes its temp file without pause and renames it moments later.
- */
-export const STALE_TEMP_MS = 15 * 60_000;
 
 interface Sidecar {
   version: 1;
@@ -56,9 +48,6 @@ interface Sidecar {
   contentType?: string;
 }
 
-function isInternalName(name: string): boolean {
-  return name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.includes(TEMP_MARK) || name === LOCAL_REMOTE_MARKER);
-}
 
 function errnoCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -87,13 +76,24 @@ class LocalRemote implements RemoteStore {
     return path.join(this.root, this.prefix, ...key.split('/'));
   }
 
-  /** Creates `dir` and its missing parents, fsyncing the parent of each new directory so that it survives a crash. */
-  private async mkdirsDurable(dir: string): Promise<void> {
-    const first = await fsp.mkdir(dir, { recursive: true });
-    if (first === undefined) return;
-    const created: string[] = [];
-    for (let d = dir; d.length >= first.length; d = path.dirname(d)) created.push(d);
-    for (const d of created.reverse()) await fsyncDir(path.dirname(d));
+  /**
+   * Creates `dir` and its missing parents below the root, fsyncing the parent of each new directory so that
+   * it survives a crash. Never the root itself: one gone since it was checked (a share unmounted meanwhile)
+   * would be made again on this machine's disk, and the copies put there taken for the remote's.
+   */
+  private async mkdirsDurable(dir: string, ctx: RemoteErrorContext): Promise<void> {
+    let d = this.root;
+    for (const part of path.relative(this.root, dir).split(path.sep).filter(Boolean)) {
+      d = path.join(d, part);
+      try {
+        await fsp.mkdir(d);
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') continue;
+        if (errnoCode(err) === 'ENOENT') await this.assertRoot(ctx);
+        throw err;
+      }
+      await fsyncDir(path.dirname(d));
+    }
   }
 
   private static sidecarPath(file: string): string {
@@ -136,7 +136,7 @@ class LocalRemote implements RemoteStore {
     const dir = path.dirname(file);
     const tmp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${randomBytes(6).toString('hex')}`);
     try {
-      await this.mkdirsDurable(dir);
+      await this.mkdirsDurable(dir, ctx);
       await this.sweepStaleTemps(dir);
       const tap = new HashTap({ maxBytes: opts.size, ...progressOf(opts) });
       await pipeline(createReadStream(source.path), tap, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), opts.signal ? { signal: opts.signal } : {});
