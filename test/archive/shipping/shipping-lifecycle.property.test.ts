@@ -1,7 +1,9 @@
 /**
  * Continuous shipping across a database's lifecycle, property-tested: random workloads and archives, the
- * remote going down and coming back (while the database runs, or across a reopen), reopens, and restores in
- * place to a random earlier moment (a new instance, whose WAL may not start at line 1). Whatever came
+ * remote going down and coming back (while the database runs, or across a reopen), reopens, restores in
+ * place to a random earlier moment (a new instance, whose WAL may not start at line 1), and clones that
+ * go on as the database (shipping to the same remote; a later rollback may go back to a moment before the
+ * clone began, which its origin's archives hold). Whatever came
  * before, once the remote is back a flushShipping() resolves, and the machine lost right after it, a restore
  * from the remote alone gives the state the database had at that flush.
  */
@@ -20,7 +22,7 @@ import { apply, step, type Step } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-ship-life-prop-');
 
-type Event = { kind: 'work'; steps: Step[] } | { kind: 'down' } | { kind: 'up' } | { kind: 'reopen' } | { kind: 'flush' } | { kind: 'rollback'; pick: number };
+type Event = { kind: 'work'; steps: Step[] } | { kind: 'down' } | { kind: 'up' } | { kind: 'reopen' } | { kind: 'flush' } | { kind: 'rollback'; pick: number } | { kind: 'clone' };
 
 const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('work' as const), steps: fc.array(step, { minLength: 1, maxLength: 8 }) }) },
@@ -29,6 +31,7 @@ const event: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'flush' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('rollback' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'clone' as const }) },
 );
 
 /** A close whose last shipment could not reach a remote that is down says so (REMOTE_ERROR): the lines stay in wal/. */
@@ -43,12 +46,13 @@ describe('continuous shipping across a lifecycle', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(event, { minLength: 3, maxLength: 10 }), fc.boolean(), async (events, cleanupWal) => {
         const root = await tmp();
-        const dataDir = path.join(root, 'data');
+        let dataDir = path.join(root, 'data');
         const nas = path.join(root, 'nas');
         const offline = path.join(root, 'nas.offline');
         await fsp.mkdir(nas);
         const remotes = [{ provider: 'local' as const, name: 'nas', path: nas }];
-        const storeConfig = { dataDir, archive: { remotes, continuous: { enabled: true, intervalMs: 30 }, cleanupWal, compression: { level: 1 } } };
+        const archive = { remotes, continuous: { enabled: true, intervalMs: 30 }, cleanupWal, compression: { level: 1 } };
+        const open = () => createDB({ storeConfig: { dataDir, archive } });
         let up = true;
         const setUp = async (want: boolean) => {
           if (want !== up) await fsp.rename(want ? offline : nas, want ? nas : offline);
@@ -56,7 +60,7 @@ describe('continuous shipping across a lifecycle', () => {
         };
         // The moments of the database's timeline (after each workload) with its state then.
         let moments: Array<{ ts: number; state: unknown }> = [];
-        let db = await createDB({ storeConfig });
+        let db = await open();
         // (A database that never wrote a line has nothing to restore: ARCHIVE_NOT_FOUND.)
         await db.set('K0', { v: -1 });
         for (const e of events) {
@@ -70,7 +74,17 @@ describe('continuous shipping across a lifecycle', () => {
             if (up) await db.archive.flushShipping();
           } else if (e.kind === 'reopen') {
             await close(db, up);
-            db = await createDB({ storeConfig });
+            db = await open();
+          } else if (e.kind === 'clone') {
+            await setUp(true);
+            await db.archive.flushShipping();
+            const state = toPlainState(db.state);
+            await close(db, true);
+            const clone = path.join(root, `clone-${path.basename(dataDir)}`);
+            await openRestore({ dataDir, config: { remotes } }).clone({ targetDir: clone });
+            dataDir = clone;
+            db = await open();
+            expect(toPlainState(db.state)).toEqual(state);
           } else if (moments.length > 0) {
             // Everything reaches the remote first, so that every moment is in an archive or the shipped WAL.
             await setUp(true);
@@ -80,7 +94,7 @@ describe('continuous shipping across a lifecycle', () => {
             const back = openRestore({ dataDir, config: { remotes } });
             await back.toTimestamp(m.ts, { force: true }).finally(() => back.close());
             moments = moments.filter((x) => x.ts <= m.ts);
-            db = await createDB({ storeConfig });
+            db = await open();
             expect(toPlainState(db.state)).toEqual(m.state);
           }
         }
