@@ -235,6 +235,18 @@ export async function planFor(ctx: PlannerContext, target: RestoreTarget): Promi
   return forkPastUnread(ctx, continuingPlan(await planTarget(ctx, target), ctx.archives));
 }
 
+/**
+ * A plan that stops at the newest archive's end continues its chain only if nothing of the instance was shipped
+ * past it (an archive named, a moment between its last line and its seal): restored under the same id, new lines
+ * would be numbered like the shipped ones it leaves out, and the shipper and WAL cleanup would take them for those.
+ */
+async function notPastShipped(plan: RestorePlan, shippedAfter: (id: string, after: number) => Promise<ShippedPlan | null>): Promise<RestorePlan> {
+  const end = plan.archive?.manifest.timeRange.walLines.end;
+  const shipped = plan.continuesChain && end !== undefined ? await shippedAfter(plan.instanceId, end) : null;
+  if (!shipped) return plan;
+  return { ...plan, continuesChain: false, newInstanceBecause: `instance ${plan.instanceId} shipped lines past line ${end}, where this restore stops (${shipped.source}, through line ${shipped.throughLine}): lines written after it must not be numbered like those` };
+}
+
 async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<RestorePlan> {
   const listings: ShipmentListings = new Map();
   const down = new Set(ctx.unreachable.map((u) => u.source));
@@ -242,9 +254,7 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   if (target.kind === 'archive') {
     // The newest archive continues its chain only if nothing of the instance was shipped past it: restored
     // under the same id, new lines would be numbered like shipped ones, and the shipper and WAL cleanup would take them for those.
-    const plan = planRestore(ctx.archives, { ...target, archiveId: assertArchiveId(target.archiveId) }, undefined, ctx.unreachable);
-    if (!plan.continuesChain || !(await shippedAfter(plan.instanceId, plan.archive!.manifest.timeRange.walLines.end))) return plan;
-    return { ...plan, continuesChain: false };
+    return notPastShipped(planRestore(ctx.archives, { ...target, archiveId: assertArchiveId(target.archiveId) }, undefined, ctx.unreachable), shippedAfter);
   }
   const hasArchives = (id: string) => ctx.archives.some((a) => a.manifest.instanceId === id);
   let wanted = ctx.explicitInstance ?? ctx.ownInstance;
@@ -354,7 +364,7 @@ async function planInstance(ctx: PlannerContext, target: Exclude<RestoreTarget, 
   if (target.kind === 'latest') assertNothingNewerUnread(ctx, latest);
   if (target.kind === 'latest') return { ...latest, shipped: await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end) };
   const { archives } = instanceArchives(ctx.archives, latest.instanceId);
-  if (archiveHolding(archives, target.timestamp)) return planRestore(ctx.archives, target, latest.instanceId, [], await opensAt(ctx, archives, target.timestamp));
+  if (archiveHolding(archives, target.timestamp)) return notPastShipped(planRestore(ctx.archives, target, latest.instanceId, [], await opensAt(ctx, archives, target.timestamp)), shippedAfter);
   // Past the newest archive's seal and no later than the last shipped line: the archive plus the shipped lines up to T.
   const shipped = await shippedAfter(latest.instanceId, latest.archive!.manifest.timeRange.walLines.end);
   const sealedAt = latest.archive!.manifest.timeRange.sealedAt.getTime();
