@@ -3,7 +3,7 @@
  * remote going down and coming back (while the database runs, or across a reopen), reopens, restores in
  * place to a random earlier moment (a new instance, whose WAL may not start at line 1), and clones that
  * go on as the database (shipping to the same remote; a later rollback may go back to a moment before the
- * clone began, which its origin's archives hold). Whatever came
+ * clone began, which its origin's archives hold); encrypted with age or not. Whatever came
  * before, once the remote is back a flushShipping() resolves, and the machine lost right after it, a restore
  * from the remote alone gives the state the database had at that flush.
  */
@@ -17,6 +17,7 @@ import { isBriError } from '../../../src/errors.js';
 import { toPlainState } from '../../../src/format/state.js';
 import { readArchiveState } from '../../../src/store/archive-state.js';
 import { recover } from '../../../src/store/recovery.js';
+import { ageKeyFile } from '../../support/age-keys.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, step, type Step } from '../../support/wal-reference.js';
 
@@ -44,14 +45,17 @@ async function close(db: BriDB, remoteUp: boolean): Promise<void> {
 describe('continuous shipping across a lifecycle', () => {
   it('once the remote is back, a flush resolves and the remote alone restores the state flushed', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { minLength: 3, maxLength: 10 }), fc.boolean(), async (events, cleanupWal) => {
+      fc.asyncProperty(fc.array(event, { minLength: 3, maxLength: 10 }), fc.boolean(), fc.boolean(), async (events, cleanupWal, encrypted) => {
         const root = await tmp();
         let dataDir = path.join(root, 'data');
         const nas = path.join(root, 'nas');
         const offline = path.join(root, 'nas.offline');
         await fsp.mkdir(nas);
         const remotes = [{ provider: 'local' as const, name: 'nas', path: nas }];
-        const archive = { remotes, continuous: { enabled: true, intervalMs: 30 }, cleanupWal, compression: { level: 1 } };
+        // Encrypted with age or not (this machine holds the identity: WAL cleanup may rely on the encrypted shipments).
+        const key = encrypted ? await ageKeyFile(root, 'key') : null;
+        const encryption = key ? { encryption: { recipients: [key.recipient], identityFile: key.file } } : {};
+        const archive = { remotes, continuous: { enabled: true, intervalMs: 30 }, cleanupWal, compression: { level: 1 }, ...encryption };
         const open = () => createDB({ storeConfig: { dataDir, archive } });
         let up = true;
         const setUp = async (want: boolean) => {
@@ -81,7 +85,7 @@ describe('continuous shipping across a lifecycle', () => {
             const state = toPlainState(db.state);
             await close(db, true);
             const clone = path.join(root, `clone-${path.basename(dataDir)}`);
-            await openRestore({ dataDir, config: { remotes } }).clone({ targetDir: clone });
+            await openRestore({ dataDir, config: { remotes, ...encryption } }).clone({ targetDir: clone });
             dataDir = clone;
             db = await open();
             expect(toPlainState(db.state)).toEqual(state);
@@ -91,7 +95,7 @@ describe('continuous shipping across a lifecycle', () => {
             await db.archive.flushShipping();
             await close(db, true);
             const m = moments[e.pick % moments.length]!;
-            const back = openRestore({ dataDir, config: { remotes } });
+            const back = openRestore({ dataDir, config: { remotes, ...encryption } });
             await back.toTimestamp(m.ts, { force: true }).finally(() => back.close());
             moments = moments.filter((x) => x.ts <= m.ts);
             db = await open();
@@ -106,7 +110,7 @@ describe('continuous shipping across a lifecycle', () => {
         // The machine is lost: its data directory and the archives in it.
         await fsp.rm(dataDir, { recursive: true, force: true });
         const target = path.join(root, 'restored');
-        await openRestore({ dataDir: target, config: { remotes } }).fromLatest({ instanceId });
+        await openRestore({ dataDir: target, config: { remotes, ...encryption } }).fromLatest({ instanceId });
         expect(toPlainState((await recover(target)).state)).toEqual(expected);
       }),
       { numRuns: Number(process.env.SHIP_LIFE_RUNS ?? 8) },
