@@ -252,8 +252,6 @@ async function planTarget(ctx: PlannerContext, target: RestoreTarget): Promise<R
   const down = new Set(ctx.unreachable.map((u) => u.source));
   const shippedAfter = (instanceId: string, afterLine: number) => findShipped(ctx.sources, ctx.order, down, instanceId, afterLine, listings);
   if (target.kind === 'archive') {
-    // The newest archive continues its chain only if nothing of the instance was shipped past it: restored
-    // under the same id, new lines would be numbered like shipped ones, and the shipper and WAL cleanup would take them for those.
     return notPastShipped(planRestore(ctx.archives, { ...target, archiveId: assertArchiveId(target.archiveId) }, undefined, ctx.unreachable), shippedAfter);
   }
   const hasArchives = (id: string) => ctx.archives.some((a) => a.manifest.instanceId === id);
