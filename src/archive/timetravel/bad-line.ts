@@ -9,14 +9,6 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { ManifestSegment } from '../../format/manifest.js';
 import { walCorrupted } from '../../store/recovery.js';
 
-/** Thrown by a scan when reading one archive failed (a damaged member, a copy that cannot be read): which one, and why. */
-export class UnreadableArchive {
-  constructor(
-    readonly archiveId: string,
-    readonly cause: unknown,
-  ) {}
-}
-
 /** Thrown by a scan's line replay; the part of the scan reading that source turns it into its error. */
 export class BadLine {
   constructor(

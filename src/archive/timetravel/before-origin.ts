@@ -3,15 +3,12 @@
  * earlier moment begins a new instance on a line of the one it came from: up to that line the two share
  * one history, kept in the older instance's archives. A moment there is answered from those (the planner
  * picks them, restore/planner.ts), and a difference from such a moment to one of the new instance's
- * compares the two states, each read from the instance that holds it. And which of two archives holding
- * a moment a scan starts from.
+ * compares the two states, each read from the instance that holds it.
  */
 import type { DbState } from '../../format/state.js';
 import { setField } from '../../format/jss.js';
 import { BriError, ErrorCodes } from '../../errors.js';
 import type { Manifest } from '../../format/manifest.js';
-import type { AgeIdentity } from '../crypto/age-keys.js';
-import { needsNoKey, opensWithIdentity } from '../restore/key-choice.js';
 import { ancestry, originInstance } from '../restore/own-database.js';
 import type { ScanInput, ScanResult } from './scan.js';
 import type { WalTail } from './wal-tail.js';
@@ -141,19 +138,4 @@ export async function ancestorParts(input: ScanInput, through: number, all: Read
     parts.unshift({ input: upToLine(await read(a.instanceId), upTo), through: upTo });
   }
   return parts;
-}
-
-/**
- * The archive a scan for a moment starts from, when two hold it (it falls between one's last line and its
- * seal, where the next one starts): both give the same state, and the plan weighed only the identity the
- * configuration names, not the one the query was given. The one that identity opens is read instead:
- * `planned`, unless it needs a key and another archive of `own` holding `ts` is one the identity opens (the newest such).
- */
-export async function readableHolder<A extends { manifest: Manifest }>(own: readonly A[], planned: A, ts: number, identity: () => Promise<AgeIdentity | null>): Promise<A> {
-  const holding = own.filter((a) => a.manifest.timeRange.start.getTime() <= ts && ts <= a.manifest.timeRange.sealedAt.getTime());
-  if (holding.length < 2 || needsNoKey(planned.manifest)) return planned;
-  // An identity that cannot be read decides nothing here: reading the archive says what is wrong with it.
-  const opens = await opensWithIdentity(await identity().catch(() => null));
-  if (opens(planned.manifest)) return planned;
-  return holding.filter((a) => opens(a.manifest)).pop() ?? planned;
 }

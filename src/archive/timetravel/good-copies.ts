@@ -11,8 +11,7 @@ import { BriError, ErrorCodes, isBriError } from '../../errors.js';
 import type { CatalogArchive } from '../copies/catalog.js';
 import { NO_COPY_THERE, type FetchedCopy, type SourceProblem } from '../copies/fetch.js';
 import { LOCAL_SOURCE } from '../copies/sources.js';
-import { UnreadableArchive } from './bad-line.js';
-import type { ScanInput } from './scan.js';
+import { UnreadableArchive, type ScanInput } from './scan.js';
 
 /** Finds a verified (or repaired) copy of an archive, trying the sources in order; throws when none is good. */
 export type GoodCopyFinder = (archive: CatalogArchive) => Promise<FetchedCopy>;

@@ -105,8 +105,6 @@ export class LazyDocuments {
   private readonly entries = new Map<string, string>();
   private state: DbState = { documents: new Map(), collections: new Map() };
   private changes: ChangesSince | null = null;
-  /** The renames applied before recordChanges, in order: [old key, new key] (a diff's prefilter follows them: diff-keys.ts). */
-  readonly renamesBefore: Array<[string, string]> = [];
 
   /** The state the documents belong to (a scan starts one from each snapshot it loads). */
   attach(state: DbState): void {
@@ -151,10 +149,7 @@ export class LazyDocuments {
 
   /** Records what an operation applied as usual (not through `apply`) is about to change. */
   touchOp(op: Operation): void {
-    if (this.changes === null) {
-      if (op.action === 'RENAME') this.renamesBefore.push([op.oldKey, op.target]);
-      return;
-    }
+    if (this.changes === null) return;
     if (op.action === 'SADD' || op.action === 'SREM') return this.touchSet(op.target);
     this.touch(op.target);
     if (op.action === 'RENAME') this.touch(op.oldKey);
@@ -165,7 +160,7 @@ export class LazyDocuments {
     if (this.changes !== null) {
       this.touch(op.target);
       if (op.action === 'RENAME') this.touch(op.oldKey);
-    } else if (op.action === 'RENAME') this.renamesBefore.push([op.oldKey, op.target]);
+    }
     if (op.action !== 'RENAME') {
       this.state.documents.delete(op.target);
       if (op.action === 'SET') this.entries.set(op.target, op.entry);

@@ -96,12 +96,6 @@ export class MemberSource {
     throw last ?? new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no readable copy of archive ${this.archive.manifest.archiveId}`, { hint: '`bri archive list` shows where its copies are.' });
   }
 
-  /** Whether the copy read is a local file (its members are read by the decoder threads, not fetched). */
-  async local(): Promise<boolean> {
-    await this.open();
-    return this.copy!.file !== undefined;
-  }
-
   /**
    * The member whole, not checked here: its bytes (a remote copy's, fetched with one ranged read) or where it
    * lies in a local copy, with what the manifest says its bytes are, for the decoder thread to read and check.

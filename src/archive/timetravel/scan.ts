@@ -34,9 +34,7 @@ import { MemberFeed, planMembers } from './member-feed.js';
 import { readRawLine, type LazyDocuments } from './lazy-documents.js';
 import { NeedNames, type NameSet } from './names.js';
 import type { TailSegment, WalTail } from './wal-tail.js';
-import { BadLine, UnreadableArchive, archiveLineError, asBadLine, shippedLineError, walLineError } from './bad-line.js';
-import { keyFiltered, type KeyPrefilter } from './diff-keys.js';
-import type { TouchedNames } from '../package/decoder/member-decoder.js';
+import { BadLine, archiveLineError, asBadLine, shippedLineError, walLineError } from './bad-line.js';
 
 /** The shipped WAL after the archives: each source's shipments, the chosen source first. */
 export type ShippedLines = ShippedInput;
@@ -75,8 +73,6 @@ export interface ScanOptions {
   lazy?: LazyDocuments;
   /** Told the state as it was at `at`, once: just before the first line stamped later is applied (or a later archive's snapshot replaces the state), else at the end. */
   mark?: { at: number; take(state: DbState): void };
-  /** Of the members wholly before its moment, only the lines that may concern its names are read (a diff: diff-keys.ts). */
-  prefilter?: KeyPrefilter;
 }
 
 export interface ScanResult {
@@ -92,6 +88,14 @@ export interface ScanResult {
   holes: Array<{ fromLine: number; toLine: number }>;
   /** Whether the scan stopped at the time (a later line is there): false when it read every line it could. */
   cut: boolean;
+}
+
+/** Thrown by a scan when reading one archive failed (a damaged member, a copy that cannot be read): which one, and why. */
+export class UnreadableArchive {
+  constructor(
+    readonly archiveId: string,
+    readonly cause: unknown,
+  ) {}
 }
 
 function damaged(message: string): BriError {
@@ -189,9 +193,8 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
   };
   // A member wholly before the time, with plaintext entries, is searched for the names on its bytes. Not one whose
   // times go back: the lines found there are told at their effective times, which the lines skipped decide.
-  let keyNames: TouchedNames | null = null;
   const modeOf = (m: Manifest, seg: ManifestSegment): DecodeMode =>
-    keyNames !== null && keyFiltered(m, seg, opts.prefilter!.before) ? { kind: 'keys', names: keyNames } : needleBytes !== null && !m.contents.snapshot.encrypted && seg.timesBack === undefined && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until)) ? { kind: 'filter', needles: needleBytes } : { kind: 'lines' };
+    needleBytes !== null && !m.contents.snapshot.encrypted && seg.timesBack === undefined && (until === null || (seg.lastTimestamp !== null && seg.lastTimestamp <= until)) ? { kind: 'filter', needles: needleBytes } : { kind: 'lines' };
   const feed = new MemberFeed(planMembers(input.archives, until), async (item) => {
     const seg = item.segment;
     const m = input.archives[item.archive]!.manifest;
@@ -260,8 +263,6 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         clock = new LineClock(timestamp);
         pointer = m.chain.prevPointer;
       }
-      // (The names a prefilter follows are read while the snapshot was loaded.)
-      if (opts.prefilter && i === 0) keyNames = await opts.prefilter.names;
       for (const seg of m.contents.segments) {
         if (seg.lastLine <= line) continue;
         member = seg;
@@ -283,7 +284,7 @@ export async function scanTimeline(input: ScanInput, opts: ScanOptions): Promise
         }
         first = false;
         const decoded = await feed.take(i, seg);
-        if (mode === 'filter' || mode === 'keys') {
+        if (mode === 'filter') {
           // Only the lines that name a followed key come back, with their places in the member.
           const base = line;
           for await (const found of decoded.found()) {

@@ -17,11 +17,10 @@ import type { ReadCounter } from './member-bytes.js';
 import { startDecoders } from '../package/decoder/member-decoder.js';
 import { NameSet, scanWithClosure } from './names.js';
 import { LazyDocuments, differences } from './lazy-documents.js';
-import { namesAfter, withRenamesInto } from './diff-keys.js';
-import type { TouchedNames } from '../package/decoder/member-decoder.js';
 import { scanTimeline, type ScanInput, type ScanResult, type ShippedLines } from './scan.js';
 import { lineage, type HistoryEntry } from './lineage.js';
-import { ancestorParts, beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, readableHolder, stateDifferences, type SharedFrom } from './before-origin.js';
+import { ancestorParts, beforeStartReason, cloneStart, historyStartLine, originAnswering, parentMissing, stateDifferences, type SharedFrom } from './before-origin.js';
+import { readableHolder } from './readable-holder.js';
 import { withGoodCopies } from './good-copies.js';
 import type { FetchedCopy, SourceProblem } from '../copies/fetch.js';
 import type { WalTail } from './wal-tail.js';
@@ -342,17 +341,17 @@ export class TimeTravel {
     if (to !== null && !input.tail && input.newest !== null) notAfter(to, input.newest);
     // One scan to T2, documents held undecoded; from T on, each document and set member is recorded as it
     // was the first time a line touches it, and only those are compared at the end (nothing is copied at T).
-    // Before T, only the lines that concern a name touched after it are read (diff-keys.ts).
-    const replay = (names: Promise<TouchedNames | null>) =>
-      this.resilient(input, o, async () => {
-        const lazy = new LazyDocuments();
-        const r = await scanTimeline(input, { untilTs: to, names: null, lazy, onOp: (op) => lazy.touchOp(op), mark: { at, take: () => lazy.recordChanges() }, prefilter: { before: at, names } });
-        return { lazy, r };
+    const { lazy, r } = await this.resilient(input, o, async () => {
+      const lazy = new LazyDocuments();
+      const r = await scanTimeline(input, {
+        untilTs: to,
+        names: null,
+        lazy,
+        onOp: (op) => lazy.touchOp(op),
+        mark: { at, take: () => lazy.recordChanges() },
       });
-    const after = namesAfter(input, at, to).catch(() => null);
-    let { lazy, r } = await replay(after);
-    const wider = withRenamesInto(await after, lazy.renamesBefore);
-    if (wider !== null) ({ lazy, r } = await replay(Promise.resolve(wider)));
+      return { lazy, r };
+    });
     // Without T2, the newest moment read: T must not be past it.
     this.settle(r, o, to ?? at);
     notPastRead(to ?? at, input, r);

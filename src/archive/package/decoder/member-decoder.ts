@@ -17,18 +17,10 @@ import { MEMBER_WORKER_SOURCE } from './member-worker-source.js';
 const BINDING_PATH = createRequire(import.meta.url).resolve('zstd-napi/binding');
 
 /**
- * What a member is decoded to: the lines that name one of `needles` (filter), the lines that may concern
- * some documents or set members (keys: each line's names read from its bytes; every RENAME and every line
- * not read that way comes back too), every line (lines), every line with its content's sha256 and the
- * hash chain's links inside it checked (check), or nothing but the names its lines touch (names).
+ * What a member is decoded to: the lines that name one of `needles` (filter), every line (lines), or
+ * every line with its content's sha256 and the hash chain's links inside it checked (check).
  */
-export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'keys'; names: TouchedNames } | { kind: 'lines' } | { kind: 'check' } | { kind: 'names' };
-
-/** Names lines touch: documents' keys (a RENAME's both), and sets' members as `set + "\0" + member`. */
-export interface TouchedNames {
-  keys: readonly string[];
-  pairs: readonly string[];
-}
+export type DecodeMode = { kind: 'filter'; needles: readonly Buffer[] } | { kind: 'lines' } | { kind: 'check' };
 
 /**
  * A member decoded in check mode with `summary`: what a pass over its lines would have found, worked out on
@@ -70,7 +62,7 @@ interface Piece {
 interface Job {
   worker: PoolWorker;
   pieces: Piece[];
-  done: { lines: number; content: { sha256: string; bytes: number } | null; summary: MemberSummary | null; names: (TouchedNames & { odd: string[] }) | null } | null;
+  done: { lines: number; content: { sha256: string; bytes: number } | null; summary: MemberSummary | null } | null;
   failure: { kind: string; message: string; errno?: string } | null;
   wake: (() => void) | null;
 }
@@ -163,7 +155,7 @@ function workers(threads: number): PoolWorker[] {
   const made: PoolWorker[] = pool ?? [];
   while (made.length < size) {
     const w: PoolWorker = { worker: new Worker(MEMBER_WORKER_SOURCE, { eval: true, execArgv: [], workerData: { bindingPath: BINDING_PATH, maxLineBytes: MAX_TEXT_BYTES } }), jobs: new Map() };
-    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null; summary?: MemberSummary | null; names?: (TouchedNames & { odd: string[] }) | null } & Piece) => {
+    w.worker.on('message', (m: { id: number; type: 'piece' | 'done' | 'error'; kind?: string; message?: string; lines?: number; content?: { sha256: string; bytes: number } | null; summary?: MemberSummary | null } & Piece) => {
       const job = w.jobs.get(m.id);
       if (!job) return;
       if (m.type === 'piece') job.pieces.push(m);
@@ -171,7 +163,7 @@ function workers(threads: number): PoolWorker[] {
         w.jobs.delete(m.id);
         if (m.type === 'done') {
           if (m.texts!.length > 0) job.pieces.push({ texts: m.texts!, idx: m.idx! });
-          job.done = { lines: m.lines!, content: m.content ?? null, summary: m.summary ?? null, names: m.names ?? null };
+          job.done = { lines: m.lines!, content: m.content ?? null, summary: m.summary ?? null };
         } else job.failure = { kind: m.kind ?? 'damaged', message: m.message ?? 'the decoder failed' };
         if (w.jobs.size === 0) {
           w.worker.unref();
@@ -252,8 +244,7 @@ export class DecodedMember {
     w.jobs.set(this.id, this.job);
     w.worker.ref();
     const needles = mode.kind === 'filter' ? mode.needles.map((n) => new Uint8Array(n)) : undefined;
-    const keys = mode.kind === 'keys' ? mode.names : undefined;
-    const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, keys: keys?.keys, pairs: keys?.pairs, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines, summary };
+    const job = { type: 'job', id: this.id, mode: mode.kind, limit, needles, stage: stageBytes, sha256: stored?.sha256, size: stored?.size, lines, summary };
     if (!Buffer.isBuffer(data)) {
       w.worker.postMessage({ ...job, file: data });
       return;
@@ -339,12 +330,6 @@ export class DecodedMember {
     const d = this.job.done!;
     if (!d.summary || !d.content) throw new Error('the member was not decoded in check mode with a summary');
     return { summary: d.summary, content: d.content };
-  }
-
-  /** The names the member's lines touch (names mode) and the lines not read by their bytes; null when a line is no plaintext entry. */
-  async names(): Promise<(TouchedNames & { odd: string[] }) | null> {
-    for await (const _ of this.pieces()); // (none come in this mode)
-    return this.job.done!.names;
   }
 
   /** The decompressed bytes' count and sha256 (check mode, after its pieces were read). */

@@ -13,7 +13,6 @@
  * back whole, line by line: the caller decides about it after decrypting.
  */
 import { LINK_CHECKER_SOURCE } from './link-checker-source.js';
-import { NAME_READER_SOURCE } from './name-reader-source.js';
 
 export const MEMBER_WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -22,7 +21,6 @@ const binding = require(workerData.bindingPath);
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const PLAIN = Buffer.from('|{"action":"');
-${NAME_READER_SOURCE}
 const STAGE = 1 << 20;
 const CREDIT = 16;
 /** Node cannot make a longer buffer into a string, so no store wrote, and none can read, a longer WAL line. */
@@ -62,33 +60,6 @@ function plainMatches(region, stop, needles, lines) {
   }
   while (at >= 0 && at < stop) { k++; at = region.indexOf(PLAIN, at + PLAIN.length); }
   return k === lines ? { starts, idx, lines } : null;
-}
-
-/**
- * Names mode: the names every line of the member touches, and the lines whose names are not read by their
- * bytes (an escape: the caller parses them); none when a line is no plaintext entry (names: null).
- */
-async function runNames(job) {
-  const keys = new Set();
-  const pairs = new Set();
-  const odd = [];
-  let plain = true;
-  await decompressLines(job, async (stage, end, last, whole) => {
-    for (let from = 0; from < end && plain; ) {
-      let e = stage.indexOf(NL, from);
-      if (e < 0 || e >= end) e = end;
-      const r = readNames(stage, from, e);
-      if (r === 0) plain = false;
-      else if (r === 1) odd.push(stage.toString('utf8', from, e));
-      else if (readAction === KEY_SET) pairs.add(pairName(readTarget, readOther));
-      else { keys.add(readTarget); if (readAction === KEY_RENAME) keys.add(readOther); }
-      from = e + 1;
-    }
-    if (!last) stage.copy(stage, 0, end);
-    else if (whole) giveBack('output', stage);
-    return stage;
-  });
-  return { texts: [], idx: [], lines: -1, names: plain ? { keys: [...keys].map(asText), pairs: [...pairs].map(asText), odd } : null };
 }
 
 class Failure extends Error { constructor(kind, message) { super(message); this.kind = kind; } }
@@ -199,8 +170,6 @@ function post(job, msg) {
 
 async function runFilter(job) {
   const needles = job.needles.map((n) => Buffer.from(n.buffer, n.byteOffset, n.byteLength));
-  const keys = job.mode === 'keys' ? new Set(job.keys.map(asBytes)) : null;
-  const pairs = job.mode === 'keys' ? new Set(job.pairs.map(asBytes)) : null;
   let lines = 0;
   let texts = [];
   let idx = [];
@@ -211,7 +180,7 @@ async function runFilter(job) {
     const stop = last && end > 0 && stage[end - 1] !== NL ? end + 1 : end;
     let region = stage;
     if (stop !== end) { region = Buffer.allocUnsafe(stop); stage.copy(region, 0, 0, end); region[end] = NL; }
-    const found = keys !== null ? keyMatches(region, stop, keys, pairs) : plainMatches(region, stop, needles, whole && job.lines !== null ? job.lines : count(region, NL, 0, stop));
+    const found = plainMatches(region, stop, needles, whole && job.lines !== null ? job.lines : count(region, NL, 0, stop));
     if (found === null) {
       // An entry that is not plaintext (no name can be seen in it), or a line that is no entry: every line goes back.
       for (let at = 0; at < stop; ) { const e = region.indexOf(NL, at); take(region, at, e); at = e + 1; }
@@ -299,8 +268,8 @@ function releaseInput(job) {
 async function run(job) {
   try {
     if (job.file) job.data = readMember(job.file);
-    const r = job.mode === 'filter' || job.mode === 'keys' ? await runFilter(job) : job.mode === 'names' ? await runNames(job) : await runLines(job);
-    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null, summary: r.summary || null, names: r.names });
+    const r = job.mode === 'filter' ? await runFilter(job) : await runLines(job);
+    if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'done', texts: r.texts, idx: r.idx, lines: r.lines, content: r.content || null, summary: r.summary || null });
   } catch (err) {
     // Only a Failure says something of the archive: anything else (a RangeError, an allocation that failed) is this thread's.
     if (!job.cancelled) parentPort.postMessage({ id: job.id, type: 'error', kind: err instanceof Failure ? err.kind : 'crash', message: String(err && err.message || err) });
@@ -316,7 +285,7 @@ async function run(job) {
 parentPort.on('message', (m) => {
   if (m.type === 'job') {
     clearTimeout(idle);
-    const job = { id: m.id, mode: m.mode, file: m.file || null, data: m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null, limit: m.limit, sha256: m.sha256 || null, size: m.size, lines: m.lines ?? null, summary: !!m.summary, streamOnly: !!m.stage, stage: m.stage || STAGE, needles: m.needles || [], keys: m.keys || [], pairs: m.pairs || [], unread: 0, cancelled: false, resume: null };
+    const job = { id: m.id, mode: m.mode, file: m.file || null, data: m.data ? Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength) : null, limit: m.limit, sha256: m.sha256 || null, size: m.size, lines: m.lines ?? null, summary: !!m.summary, streamOnly: !!m.stage, stage: m.stage || STAGE, needles: m.needles || [], unread: 0, cancelled: false, resume: null };
     jobs.set(job.id, job);
     void run(job);
     return;
