@@ -8,25 +8,17 @@
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDB, type BriDB } from '../../../src/db.js';
-import { applyOperation, emptyState, type DbState } from '../../../src/format/state.js';
+import { createDB } from '../../../src/db.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { rawWal, type RawLine } from '../../support/wal-reference.js';
+import { apply, rawWal, replayTo, type RawLine, type Step } from '../../support/wal-reference.js';
 
 /** Plain keys, and keys JSON escapes (a quote, a backslash, a control character) or writes as UTF-8. */
 const KEYS = ['K0', 'K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7', 'K8', 'K9', 'Q"a', 'B\\b', 'Éc', 'T\td', '🍕e'];
 const SETS = ['S0', 'S"1', 'Sé2'];
 const MEMBERS = ['a', 'b', 'c"', 'dé'];
 
-type Op =
-  | { kind: 'set'; key: string; v: number }
-  | { kind: 'delete'; key: string }
-  | { kind: 'rename'; from: string; to: string }
-  | { kind: 'sadd' | 'srem'; set: string; m: string }
-  | { kind: 'archive' }
-  | { kind: 'tick' };
-
-const op: fc.Arbitrary<Op> = fc.oneof(
+/** The shared workload steps (wal-reference.ts) over the names above. */
+const op: fc.Arbitrary<Step> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('set' as const), key: fc.constantFrom(...KEYS), v: fc.nat(9) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), key: fc.constantFrom(...KEYS) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('rename' as const), from: fc.constantFrom(...KEYS), to: fc.constantFrom(...KEYS) }).filter((r) => r.from !== r.to) },
@@ -34,22 +26,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'archive' as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'tick' as const }) },
 );
-
-async function run(db: BriDB, o: Op): Promise<void> {
-  if (o.kind === 'set') await db.set(o.key, { v: o.v });
-  else if (o.kind === 'delete') await db.delete(o.key);
-  else if (o.kind === 'rename') await db.rename(o.from, o.to);
-  else if (o.kind === 'sadd') await db.sAdd(o.set, o.m);
-  else if (o.kind === 'srem') await db.sRem(o.set, o.m);
-  else if (o.kind === 'archive') await db.archive.create().catch(() => undefined);
-  else await new Promise((r) => setTimeout(r, 2));
-}
-
-function replayTo(lines: RawLine[], ts: number): DbState {
-  const s = emptyState();
-  for (const l of lines) if (l.ts <= ts) applyOperation(s, l.op);
-  return s;
-}
 
 /** The difference of two replays, in the diff's shape (every set, changed or not, compared). */
 function byReplay(lines: RawLine[], at: number, to: number) {
@@ -81,7 +57,7 @@ describe('a diff over escaped names, renames and sets on both sides of its first
         // Segments of a few lines: many members, most of them wholly before or after a moment.
         const db = await createDB({ storeConfig: { dataDir, archive: { compression: { level: 1 } }, walSegmentSize: 300 } });
         try {
-          for (const o of ops) await run(db, o);
+          for (const o of ops) await apply(db, o);
           await db.set('K0', { v: 'last archived' });
           await new Promise((r) => setTimeout(r, 2));
           await db.set('K1', { v: 'last archived' });
