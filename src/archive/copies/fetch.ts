@@ -11,7 +11,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, errnoOf, ErrorCodes, ioHint, isBriError, type ErrorCode } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, typedIoError, type ErrorCode } from '../../errors.js';
 import type { EncryptionKey } from '../../format/encryption.js';
 import { isRecordedHere, readCopyRecord } from './records.js';
 import { readManifest } from '../package/reader.js';
@@ -217,8 +217,8 @@ export async function fetchGoodCopy(entry: CatalogArchive, opts: FetchOptions): 
       const e = err as BriError;
       const thaw = isColdObject(e) ? `; \`bri archive thaw ${id} --source ${source}\` asks for it back` : '';
       // A system call of this machine that failed (a scratch file out of handles or room) is its IO_ERROR, with what to do.
-      const [code, hint] = isBriError(e) ? [e.code, e.hint] : errnoOf(e) !== undefined ? [ErrorCodes.IO_ERROR, ioHint(e)] : [undefined, undefined];
-      skip({ source, reason: e.message + thaw, ...(code !== undefined ? { code } : {}), ...(hint !== undefined ? { hint } : {}) });
+      const typed = typedIoError(e, `fetching ${id} from ${source}`);
+      skip({ source, reason: e.message + thaw, ...(isBriError(typed) ? { code: typed.code, ...(typed.hint ? { hint: typed.hint } : {}) } : {}) });
     }
   }
   // Sources this fetch was not asked to try (--source) may hold a whole copy: "every copy failed" would be false.
