@@ -12,6 +12,8 @@ import { refuseInsideHook } from './archive/jobs/function-hook.js';
 import type { SchedulerOptions } from './archive/jobs/scheduler.js';
 import { openRestore, par2Repairer, RestoreApi } from './archive/restore-api.js';
 import * as path from 'node:path';
+import * as fsp from 'node:fs/promises';
+import { SNAPSHOT_FILE } from './store/layout.js';
 import { afterClose } from './archive/archive-host.js';
 import type { WalShipping } from './archive/shipping/shipping.js';
 import { BriError, ErrorCodes, typedIoError } from './errors.js';
@@ -58,6 +60,15 @@ function assertCreateOptions(options: CreateDBOptions): void {
   }
   assertStoreConfig(o.storeConfig, ['archive']);
   assertSchedulerOptions((o as { scheduler?: unknown }).scheduler);
+}
+
+/** BRI evicts documents to cold/ past maxMemoryMB; this store keeps every one in memory: said at open when the snapshot alone is larger. */
+async function warnPastMemoryLimit(dataDir: string, limitMB: number | undefined): Promise<void> {
+  if (limitMB === undefined) return;
+  const size = await fsp.stat(path.join(dataDir, SNAPSHOT_FILE)).then((st) => st.size, () => 0);
+  if (size <= limitMB * 1024 * 1024) return;
+  const mib = (size / 1024 / 1024).toFixed(1);
+  process.emitWarning(`storeConfig.maxMemoryMB is ${limitMB}, and the snapshot alone is ${mib} MiB: this store keeps every document in memory (it does not evict to cold/ as BRI does)`, { code: 'BRI_MAX_MEMORY' });
 }
 
 /** `scheduler` as a plain-JS caller may give it: a clock that is not one failed later as an untyped TypeError, with the directory locked. */
@@ -133,6 +144,7 @@ export async function createDB(given: CreateDBOptions): Promise<BriDB> {
     await sources.close();
     throw openFailure(err, options.storeConfig.dataDir);
   }
+  await warnPastMemoryLimit(options.storeConfig.dataDir, options.storeConfig.maxMemoryMB);
   try {
     return await withArchiveAndRestore(options, store, sources);
   } catch (err) {

@@ -22,7 +22,7 @@ import { cleanupArchivedWal, isNothingToArchive, reported, RUN_REASONS, stepFail
 import { hookFailureText, notAwaited, refuseInsideHook } from './jobs/function-hook.js';
 import { guarded } from './jobs/caller-callbacks.js';
 import { hasPolicy, policyFromConfig, prune, type PruneReport } from './jobs/prune.js';
-import { ArchiveScheduler, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
+import { ArchiveScheduler, assertManualAllowed, type Clock, type SchedulerOptions, type WalGrowth } from './jobs/scheduler.js';
 import type { ProgressListener } from './package/progress.js';
 import { par2RecoveryWriter } from './package/recovery.js';
 import type { ShippingReport } from './shipping/report.js';
@@ -104,6 +104,7 @@ export class ArchiveApi extends ArchiveCatalogApi {
       assertKnownOptions(opts, ['reason', 'name', 'retention', 'level', 'onProgress', 'onUpload'], 'create');
       if (!RUN_REASONS.includes(reason)) throw new BriError(ErrorCodes.USAGE, `create: reason ${JSON.stringify(reason)} is not one of ${RUN_REASONS.join(', ')}`, { hint: "Leave reason out (it is 'manual')." });
       checkCreateOptions({ ...opts, level: opts.level ?? this.config.compression.level });
+      if (reason === 'manual') assertManualAllowed(this.config.triggers);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { BriError, ErrorCodes, isBriError } from '../errors.js';
-import { durationMs, parseRemoteConfig, type RemoteConfig } from '../remote/registry.js';
+import { createRemote, durationMs, parseRemoteConfig, PROVIDERS, type RemoteConfig } from '../remote/registry.js';
+import { normalizeStorePrefix } from '../remote/keys.js';
 import { commandHook, type CommandHookSpec } from './jobs/command-hook.js';
 import { boundedFunction, functionHook } from './jobs/function-hook.js';
 import type { RestoreHooks } from './restore/execute.js';
@@ -15,6 +16,7 @@ import { DEFAULT_ZSTD_LEVEL } from './package/compress.js';
 import { DEFAULT_REDUNDANCY } from './package/recovery.js';
 import { recipientProblem, type AgeRecipients } from './crypto/age-keys.js';
 import { LOCAL_SOURCE, nameRemotes } from './copies/sources.js';
+import { realPath } from './copies/locations.js';
 
 /** Where each default lives: the one place a setting left out is given its value. */
 export const ARCHIVE_DEFAULTS = {
@@ -26,6 +28,8 @@ export const ARCHIVE_DEFAULTS = {
 } as const;
 
 const compression = z.strictObject({
+  /** The design note's `algorithm: 'zstd'`: the one algorithm archives use (their members are `.zst`), so the only value. */
+  algorithm: z.literal('zstd', { message: "must be 'zstd' (archives are zstd; there is no other algorithm)" }).optional(),
   level: z.number().int().min(1).max(22).default(ARCHIVE_DEFAULTS.level),
   workers: z.number().int().min(0).max(64).default(ARCHIVE_DEFAULTS.workers),
 });
@@ -82,6 +86,18 @@ const encryption = z
   });
 
 const sourceName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, { message: 'must be a source name (local, or a remote name or provider)' });
+/**
+ * A restore source written as the design note writes it: the location itself, with the keys of a remote of
+ * that type (`{ type: 's3', bucket, prefix, region }`, `{ type: 'local', path }`), resolved to the source
+ * configured there (resolveSourceLocations).
+ */
+const sourceLocation = z.looseObject({ type: z.enum(['local', ...PROVIDERS] as [string, ...string[]]) });
+const restoreSource = z.union([sourceName, sourceLocation], {
+  message: "must be a source's name (local, a remote's name or a provider) or its location as a remote is configured ({ type: 's3', bucket, prefix }, { type: 'local', path }, ...)",
+});
+type SourceLocation = z.infer<typeof sourceLocation>;
+/** The keys named in a refusal (never a value: a location's settings may hold secrets). */
+const LOCATION_KEYS = new Set(['bucket', 'container', 'prefix', 'path', 'region', 'endpoint', 'accountName', 'projectId', 'name']);
 
 const schema = z.strictObject({
   /** Triggers run while the database is open (default true; create by hand works either way). */
@@ -99,6 +115,15 @@ const schema = z.strictObject({
   triggers: triggersSchema.prefault({}),
   /** Remove WAL segments once every line in them is archived and stored everywhere. */
   cleanupWal: z.boolean().default(false),
+  /**
+   * The design note's `cleanupSnapshots: true`: BRI keeps one snapshot.jss, replaced by the next, and each archive
+   * holds the snapshot it starts from, so no older snapshot is ever left to clean up. `false` (keep them) would be a
+   * promise nothing keeps: refused.
+   */
+  cleanupSnapshots: z
+    .boolean()
+    .refine((v) => v, { message: 'false asks to keep old snapshots, and there are none to keep: BRI has one snapshot.jss, replaced by each snapshot, and every archive holds the snapshot it starts from. Leave it out or set it to true' })
+    .optional(),
   /** Ship the WAL to every remote as it is written, between archives. */
   continuous: z.strictObject({ enabled: z.boolean().default(false), intervalMs: durationMs(10).default(ARCHIVE_DEFAULTS.shipIntervalMs) }).prefault({}),
   hooks: hooks.optional(),
@@ -113,7 +138,7 @@ const schema = z.strictObject({
   /** Several remotes: every archive goes to each. */
   remotes: z.array(z.unknown()).optional(),
   /** Where restore and download look, in priority order (names or providers; default: local, then the remotes in order). */
-  restoreSources: z.array(sourceName).min(1).optional(),
+  restoreSources: z.array(restoreSource).min(1).optional(),
   /** age encryption of every data member, seed and shipped WAL object (default: none). */
   encryption: encryption.optional(),
 });
@@ -135,8 +160,10 @@ export type HookSettings<H> = { [K in keyof H]?: HookSetting<NonNullable<H[K]>> 
 export type ArchiveConfig = z.input<typeof schema>;
 
 /** After validation: every default filled in (ARCHIVE_DEFAULTS), `remote` and `remotes` as one list, every hook a function. */
-export type ParsedArchiveConfig = Omit<z.output<typeof schema>, 'remote' | 'remotes' | 'hooks' | 'restoreHooks'> & {
+export type ParsedArchiveConfig = Omit<z.output<typeof schema>, 'remote' | 'remotes' | 'hooks' | 'restoreHooks' | 'restoreSources'> & {
   remotes: RemoteConfig[];
+  /** Source names, in order (a location given is the name of the source configured there). */
+  restoreSources?: string[];
   /** Every hook as a function (commands wrapped). */
   hooks?: ArchiveHooks;
   restoreHooks?: RestoreHooks;
@@ -180,8 +207,41 @@ function unknownKeyError(at: readonly PropertyKey[], keys: readonly string[]): B
   return configError(at.map(String).join('.') || '(root)', `unknown key(s) ${keys.map((k) => `'${k}'`).join(', ')}`, hint);
 }
 
+/** A location's value as compared: a prefix however it is spelt (`production`, `/production/`), a local path by where it leads. */
+function sameSetting(key: string, a: unknown, b: unknown): boolean {
+  if (key === 'prefix') return typeof a === 'string' && normalizeStorePrefix(a) === normalizeStorePrefix(typeof b === 'string' ? b : undefined);
+  // A region left to the SDK's default on the remote is not a different place.
+  if (key === 'region' && a === undefined) return true;
+  if (key === 'path') return typeof a === 'string' && typeof b === 'string' && realPath(a) === realPath(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Each restore source given as a location, as the name of the source configured there: the archive directory
+ * (`{ type: 'local' }`, or its path when that is localDir) or the remote of that type whose settings are the ones
+ * given (a prefix left out is none; credentials need not be repeated). A location where this configuration keeps
+ * no archive is refused: restores read the archive directory and the remotes archives are sent to.
+ */
+function resolveSourceLocations(entries: ReadonlyArray<string | SourceLocation>, remotes: RemoteConfig[], localDir: string | undefined): string[] {
+  const names = nameRemotes(remotes);
+  return entries.map((e, i) => {
+    if (typeof e === 'string') return e;
+    const { type, ...given } = e;
+    const keys = Object.keys(given);
+    if (type === LOCAL_SOURCE && (keys.length === 0 || (keys.length === 1 && localDir !== undefined && sameSetting('path', given.path, localDir)))) return LOCAL_SOURCE;
+    const at = remotes.findIndex((r) => r.provider === type && [...new Set([...keys, 'prefix'])].every((k) => sameSetting(k, (r as Record<string, unknown>)[k] ?? (k === 'prefix' ? '' : undefined), given[k] ?? (k === 'prefix' ? '' : undefined))));
+    if (at >= 0) return names[at]!;
+    const known = [`local (${localDir ?? 'the archive directory'})`, ...names.map((n, k) => `${n} (${createRemote(remotes[k]!, { retry: false }).describe().location})`)];
+    throw configError(
+      `restoreSources[${i}]`,
+      `this ${type} location (${keys.filter((k) => LOCATION_KEYS.has(k)).join(', ') || 'no settings'}) is not where this configuration keeps archives: the sources are ${known.join(', ')}`,
+      "Restores read the archive directory and the remotes archives are sent to: add this location as a remote (remote or remotes), set archive.localDir to it if it is the archive directory, or give a source's name.",
+    );
+  });
+}
+
 /** Settings each valid alone that cannot work together: refused rather than silently doing nothing. */
-function checkSettingsAgree(c: Pick<z.output<typeof schema>, 'continuous' | 'restoreSources' | 'keepLocal'>, remotes: RemoteConfig[]): void {
+function checkSettingsAgree(c: Pick<ParsedArchiveConfig, 'continuous' | 'restoreSources' | 'keepLocal'>, remotes: RemoteConfig[]): void {
   if (c.continuous.enabled && remotes.length === 0) throw configError('continuous.enabled', 'continuous shipping sends the WAL to remotes, and none is configured: add a remote (remote or remotes), or set enabled to false');
   if (c.restoreSources === undefined) return;
   const names = nameRemotes(remotes);
@@ -212,7 +272,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
     if (issue.code === 'unrecognized_keys') throw unknownKeyError(issue.path, issue.keys);
     throw configError(key || '(root)', /received undefined/.test(issue.message) ? 'is required' : issue.message.replace(/^Invalid input: /, ''));
   }
-  const { remote, remotes, hooks: h, restoreHooks: rh, ...rest } = r.data;
+  const { remote, remotes, hooks: h, restoreHooks: rh, restoreSources: sourcesGiven, ...given } = r.data;
   const raw: Array<{ where: string; value: unknown }> = [
     ...(remote !== undefined ? [{ where: 'remote', value: remote }] : []),
     ...(remotes ?? []).map((value, i) => ({ where: `remotes[${i}]`, value })),
@@ -226,6 +286,7 @@ export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
       throw new BriError(ErrorCodes.CONFIG_INVALID, `archive.${where}${err.message.replace(/^remote/, '')}`, { ...(err.hint ? { hint: err.hint } : {}), details: { ...err.details, entry: where } });
     }
   });
+  const rest = { ...given, ...(sourcesGiven !== undefined ? { restoreSources: resolveSourceLocations(sourcesGiven, parsed, given.localDir) } : {}) };
   checkSettingsAgree(rest, parsed);
   const archiveHooks = asFunctions<ArchiveHooks>(h, true);
   const restore = asFunctions<RestoreHooks>(rh);

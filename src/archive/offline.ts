@@ -112,7 +112,7 @@ function archiveBlockOf(obj: Record<string, unknown>, file: string): Record<stri
 
 /**
  * The archive block of a JSON config file, not yet validated: relative paths in it (localDir, a
- * local remote's path, a GCS keyFilename, encryption.identityFile, hooks' cwd) are relative to the
+ * local remote's path, a GCS keyFilename, a restore source's path, encryption.identityFile, hooks' cwd) are relative to the
  * file, and hook commands run in the file's directory. The file may hold credentials: its values
  * are never printed, errors name keys only.
  */
@@ -147,6 +147,8 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   const remoteAtFile = (r: unknown, at: string) => (isBlock(r) ? pathsAtFile(r, REMOTE_PATH_KEYS, dir, `${at}.`) : r);
   if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote, 'remote') };
   if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map((r, i) => remoteAtFile(r, `remotes[${i}]`)) };
+  // A restore source given as its location ({ type: 'local', path }) names the same directory as the remote or localDir it is.
+  if (Array.isArray(config.restoreSources)) config = { ...config, restoreSources: config.restoreSources.map((r, i) => remoteAtFile(r, `restoreSources[${i}]`)) };
   for (const key of ['hooks', 'restoreHooks']) {
     if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, dir, key) };
   }

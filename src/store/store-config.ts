@@ -29,6 +29,12 @@ export interface StoreConfig {
   /** Lines above the snapshot that do not parse: 'error' (default) or 'skip' as BRI does. */
   invalidLines?: InvalidLinePolicy;
   createIfMissing?: boolean;
+  /**
+   * BRI's limit on the memory its documents take (it evicts the coldest to cold/ past it). Taken so that BRI's
+   * configuration opens as written; this store keeps every document in memory whatever it says (it reads
+   * cold/ but never evicts to it), and createDB warns (BRI_MAX_MEMORY) when the snapshot alone is larger.
+   */
+  maxMemoryMB?: number;
 }
 
 const wholeNumber = (unit: string, dflt: string) => {
@@ -57,6 +63,7 @@ const shape = {
   snapshotOnClose: flag,
   invalidLines: z.enum(['error', 'skip'], { message: "must be 'error' or 'skip'" }).optional(),
   createIfMissing: flag,
+  maxMemoryMB: z.number({ message: 'must be a number of MiB greater than 0' }).positive({ message: 'must be a number of MiB greater than 0' }).finite({ message: 'must be a number of MiB greater than 0' }).optional(),
 } satisfies Record<keyof StoreConfig, z.ZodType>;
 
 export const STORE_CONFIG_KEYS: readonly string[] = Object.keys(shape);

@@ -36,7 +36,7 @@ describe('an unknown key in the archive configuration', () => {
   });
 
   it("in a nested block: the hint lists that block's keys", () => {
-    expect(refusal({ compression: { lvl: 3 } }).hint).toMatch(/The keys of archive\.compression are level, workers\b/);
+    expect(refusal({ compression: { lvl: 3 } }).hint).toMatch(/The keys of archive\.compression are algorithm, level, workers\b/);
     expect(refusal({ continuous: { on: true } }).hint).toMatch(/The keys of archive\.continuous are enabled, intervalMs\b/);
     expect(refusal({ hooks: { before: 'x' } }).hint).toMatch(/The keys of archive\.hooks are beforeArchive, afterArchive, onError\b/);
   });

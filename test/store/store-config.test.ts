@@ -39,7 +39,7 @@ describe('storeConfig', () => {
     [{ snapshotOnClose: 'no' }, /^storeConfig\.snapshotOnClose: must be true or false/],
     [{ createIfMissing: 1 }, /^storeConfig\.createIfMissing: must be true or false/],
     [{ encryptionKey: 'abc' }, /^storeConfig\.encryptionKey: must be 64 hex characters/],
-    [{ archve: { triggers: { intervalMs: 1000 } } }, /^storeConfig: unknown key\(s\) 'archve' \(the keys are dataDir, walSegmentSize, fsyncMode, batchIntervalMs, encryptionKey, snapshotVersion, snapshotOnClose, invalidLines, createIfMissing, archive\)$/],
+    [{ archve: { triggers: { intervalMs: 1000 } } }, /^storeConfig: unknown key\(s\) 'archve' \(the keys are dataDir, walSegmentSize, fsyncMode, batchIntervalMs, encryptionKey, snapshotVersion, snapshotOnClose, invalidLines, createIfMissing, maxMemoryMB, archive\)$/],
   ])('refuses %j with CONFIG_INVALID naming the key, before the data directory is made', async (config, message) => {
     const r = await refusal(config);
     expect(r).toMatchObject({ code: 'CONFIG_INVALID', dirMade: false });

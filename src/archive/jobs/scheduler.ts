@@ -13,6 +13,7 @@
  */
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { BriError, ErrorCodes } from '../../errors.js';
 import { isNothingToArchive } from './archive-job.js';
 import { outsideHooks } from './function-hook.js';
 
@@ -68,15 +69,28 @@ export const triggersSchema = z.strictObject({
   walSegments: z.number().int().positive().optional(),
   /** ... once this many entries were written since the last archive. */
   walEntries: z.number().int().positive().optional(),
-  /** Only by hand (db.archive.create, bri archive create); the default when no trigger is given. */
+  /**
+   * Whether archives may also be made by hand (db.archive.create, bri archive create), as the design note's
+   * `manual: true // Allow manual triggering` says: true (the default) beside the triggers or alone; false
+   * leaves the archives to the triggers, and a create by hand is refused (USAGE) naming this setting.
+   */
   manual: z.boolean().optional(),
 }).superRefine((t, ctx) => {
-  // 'Only by hand' beside a trigger contradicts it: the trigger would archive anyway.
+  // Nothing by hand and nothing automatic: no archive would ever be made (refused rather than silently never archiving).
   const automatic = AUTOMATIC_TRIGGERS.filter((k) => t[k] !== undefined);
-  if (t.manual === true && automatic.length > 0) ctx.addIssue({ code: 'custom', path: ['manual'], message: `true (only by hand) contradicts ${automatic.join(', ')}, which archive${automatic.length === 1 ? 's' : ''} without being asked: keep one or the other` });
+  if (t.manual === false && automatic.length === 0) ctx.addIssue({ code: 'custom', path: ['manual'], message: `false leaves the archives to the triggers, and none is set (${AUTOMATIC_TRIGGERS.join(', ')}): no archive would ever be made. Set a trigger, or leave manual out` });
 });
 
 export type ArchiveTriggers = z.infer<typeof triggersSchema>;
+
+/** A create by hand, refused (USAGE) when `manual: false` leaves the archives to the triggers. */
+export function assertManualAllowed(triggers: ArchiveTriggers): void {
+  if (triggers.manual !== false) return;
+  throw new BriError(ErrorCodes.USAGE, 'create: archive.triggers.manual is false, so archives are made by the triggers only, not by hand', {
+    hint: 'Set archive.triggers.manual to true (or leave it out) to make archives by hand as well; the triggers configured make them meanwhile.',
+    details: { setting: 'archive.triggers.manual' },
+  });
+}
 
 export type TriggerReason = 'schedule' | 'interval' | 'walSize' | 'walSegments' | 'walEntries';
 

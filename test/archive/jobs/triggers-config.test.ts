@@ -1,6 +1,6 @@
 /**
- * The `triggers` block as createDB validates it: a trigger that would never fire, or one that
- * contradicts `manual`, is refused before the data directory is touched, never run as configured.
+ * The `triggers` block as createDB validates it: a trigger that would never fire, or `manual: false`
+ * with no trigger to make archives, is refused before the data directory is touched, never run as configured.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -31,19 +31,20 @@ describe('archive.triggers', () => {
   });
 
   it.each([
-    [{ manual: true, intervalMs: 1000 }, 'intervalMs, which archives'],
-    [{ manual: true, schedule: '0 3 * * *', walEntries: 10 }, 'schedule, walEntries, which archive'],
-  ])('refuses manual: true beside a trigger that archives by itself (%j)', async (triggers, named) => {
+    [{ manual: true, intervalMs: 1000 }],
+    [{ manual: true, schedule: '0 2 * * *', walSizeMB: 100, walSegments: 10 }],
+    [{ manual: true }],
+    [{ manual: false, walEntries: 10 }],
+  ])("takes manual as the design note means it, allowing archives by hand beside the triggers or not (%j)", (triggers) => {
+    expect(parseArchiveConfig({ triggers }).triggers).toEqual(triggers);
+  });
+
+  it.each([[{ manual: false }], [{ manual: false, schedule: undefined }]])('refuses manual: false with no trigger (%j): no archive would ever be made, before the data directory is made', async (triggers) => {
     const dataDir = path.join(await tempDir(), 'data');
     await expect(createDB({ storeConfig: { dataDir, archive: { triggers } } })).rejects.toMatchObject({
       code: 'CONFIG_INVALID',
-      message: expect.stringContaining(`archive.triggers.manual: true (only by hand) contradicts ${named}`),
+      message: expect.stringContaining('archive.triggers.manual: false leaves the archives to the triggers, and none is set'),
     });
     expect(fs.existsSync(dataDir)).toBe(false);
-  });
-
-  it('takes manual: true alone, and manual: false beside a trigger', () => {
-    expect(parseArchiveConfig({ triggers: { manual: true } }).triggers).toEqual({ manual: true });
-    expect(parseArchiveConfig({ triggers: { manual: false, intervalMs: 1000 } }).triggers).toEqual({ manual: false, intervalMs: 1000 });
   });
 });
