@@ -157,7 +157,12 @@ export type HookSetting<F> = F | { function: F; timeoutMs?: number } | string | 
 export type HookSettings<H> = { [K in keyof H]?: HookSetting<NonNullable<H[K]>> };
 
 /** The archive configuration as a caller writes it (createDB's storeConfig.archive, the JSON of --config): the schema's input. */
-export type ArchiveConfig = z.input<typeof schema>;
+export type ArchiveConfig = Omit<z.input<typeof schema>, 'hooks'> &
+  // The design note's other places for the same settings (asTheNoteNests): triggers in the block, restore hooks in hooks, sources.
+  z.input<typeof triggersSchema> & {
+    hooks?: z.input<typeof hooks> & Omit<z.input<typeof restoreHooks>, 'onError'>;
+    sources?: z.input<typeof schema>['restoreSources'];
+  };
 
 /** After validation: every default filled in (ARCHIVE_DEFAULTS), `remote` and `remotes` as one list, every hook a function. */
 export type ParsedArchiveConfig = Omit<z.output<typeof schema>, 'remote' | 'remotes' | 'hooks' | 'restoreHooks' | 'restoreSources'> & {
@@ -263,9 +268,50 @@ function checkSettingsAgree(c: Pick<ParsedArchiveConfig, 'continuous' | 'restore
   }
 }
 
+/** The design note's triggers as its section on triggers writes them: in the archive block itself. */
+const TRIGGER_KEYS = ['schedule', 'intervalMs', 'walSizeMB', 'walSegments', 'walEntries', 'manual'];
+/** The design note's restore hooks as its section on them writes them: in `hooks`, beside the archive's. */
+const RESTORE_HOOK_KEYS = ['beforeRestore', 'afterSnapshotRestore', 'afterWalSegmentRestore', 'afterRestore'];
+
+/**
+ * The block with what the design note writes in other places moved where the schema takes it: trigger keys
+ * in the archive block into `triggers`, restore hooks in `hooks` into `restoreHooks` (with `hooks.onError`
+ * then the restore's too, unless restoreHooks has its own), and `sources` (its restore manager's) as
+ * `restoreSources`. One setting given in both places is refused, naming both.
+ */
+function asTheNoteNests(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const out: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  const moveInto = (into: string, keys: readonly string[], from: Record<string, unknown>, fromName: string): void => {
+    const moving = keys.filter((k) => from[k] !== undefined);
+    if (moving.length === 0) return;
+    const target = out[into] === undefined ? {} : out[into];
+    if (typeof target !== 'object' || target === null || Array.isArray(target)) return; // the schema names it
+    const both = moving.find((k) => (target as Record<string, unknown>)[k] !== undefined);
+    if (both !== undefined) throw configError(`${fromName}${both}`, `is given here and in ${into}: keep one`);
+    out[into] = { ...target, ...Object.fromEntries(moving.map((k) => [k, from[k]])) };
+    for (const k of moving) delete from[k];
+  };
+  moveInto('triggers', TRIGGER_KEYS, out, '');
+  if (typeof out.hooks === 'object' && out.hooks !== null && !Array.isArray(out.hooks)) {
+    const hooksGiven: Record<string, unknown> = { ...(out.hooks as Record<string, unknown>) };
+    const restoreForm = RESTORE_HOOK_KEYS.some((k) => hooksGiven[k] !== undefined);
+    moveInto('restoreHooks', RESTORE_HOOK_KEYS, hooksGiven, 'hooks.');
+    const rh = out.restoreHooks as Record<string, unknown> | undefined;
+    if (restoreForm && hooksGiven.onError !== undefined && rh !== undefined && rh.onError === undefined) out.restoreHooks = { ...rh, onError: hooksGiven.onError };
+    out.hooks = hooksGiven;
+  }
+  if (out.sources !== undefined) {
+    if (out.restoreSources !== undefined) throw configError('sources', 'is given beside restoreSources (the same setting): keep one');
+    out.restoreSources = out.sources;
+    delete out.sources;
+  }
+  return out;
+}
+
 /** Validates the archive block. Throws CONFIG_INVALID naming the key (`archive.remotes[1].s3.bucket: is required`). */
 export function parseArchiveConfig(input: unknown): ParsedArchiveConfig {
-  const r = schema.safeParse(input ?? {});
+  const r = schema.safeParse(asTheNoteNests(input ?? {}));
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = issue.path.map(String).join('.');

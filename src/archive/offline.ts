@@ -148,7 +148,10 @@ export function loadArchiveConfigFile(configFile: string): ArchiveConfig {
   if (config.remote !== undefined) config = { ...config, remote: remoteAtFile(config.remote, 'remote') };
   if (Array.isArray(config.remotes)) config = { ...config, remotes: config.remotes.map((r, i) => remoteAtFile(r, `remotes[${i}]`)) };
   // A restore source given as its location ({ type: 'local', path }) names the same directory as the remote or localDir it is.
-  if (Array.isArray(config.restoreSources)) config = { ...config, restoreSources: config.restoreSources.map((r, i) => remoteAtFile(r, `restoreSources[${i}]`)) };
+  for (const key of ['restoreSources', 'sources']) {
+    const list = config[key];
+    if (Array.isArray(list)) config = { ...config, [key]: list.map((r, i) => remoteAtFile(r, `${key}[${i}]`)) };
+  }
   for (const key of ['hooks', 'restoreHooks']) {
     if (typeof config[key] === 'object' && config[key] !== null) config = { ...config, [key]: hooksRunFrom(config[key] as Record<string, unknown>, dir, key) };
   }

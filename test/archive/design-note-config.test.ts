@@ -162,3 +162,59 @@ describe("triggers.manual: false (archives by the triggers only, as 'allow manua
     expect(archives()).toHaveLength(1);
   });
 });
+
+describe("the design note's other places for the same settings", () => {
+  it('trigger keys in the archive block itself (its section on triggers) are the triggers; one given in both places is refused', () => {
+    expect(parseArchiveConfig({ intervalMs: 86_400_000, schedule: '0 2 * * *', walSizeMB: 100, walSegments: 10, walEntries: 100_000, manual: true }).triggers).toEqual({
+      intervalMs: 86_400_000,
+      schedule: '0 2 * * *',
+      walSizeMB: 100,
+      walSegments: 10,
+      walEntries: 100_000,
+      manual: true,
+    });
+    expect(parseArchiveConfig({ walEntries: 5, triggers: { schedule: '0 2 * * *' } }).triggers).toEqual({ schedule: '0 2 * * *', walEntries: 5 });
+    expect(refusal(() => parseArchiveConfig({ schedule: '0 2 * * *', triggers: { schedule: '0 3 * * *' } })).message).toBe('archive.schedule: is given here and in triggers: keep one');
+    expect(refusal(() => parseArchiveConfig({ schedule: '61 * * * *' })).message).toMatch(/^archive\.triggers\.schedule: is not a cron expression/);
+    expect(parseArchiveConfig({ sources: ['local'] }).restoreSources).toEqual(['local']);
+    expect(refusal(() => parseArchiveConfig({ sources: ['local'], restoreSources: ['local'] })).message).toMatch(/^archive\.sources: is given beside restoreSources/);
+  });
+
+  it('a walEntries trigger written in the archive block archives on a running database', async () => {
+    const dataDir = path.join(await tempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir, snapshotOnClose: false, archive: { walEntries: 5, compression: { level: 1 } } } });
+    try {
+      const finished = new Promise((resolve) => db.archive.once('finished', resolve));
+      for (let i = 0; i < 5; i++) await db.set(`A_${i}`, { i });
+      await finished;
+      expect(await db.archive.list()).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("restore hooks in `hooks`, with the note's arguments: archive.archiveId, (segment, { current, total }), result.archive; hooks.onError hears a failed restore", async () => {
+    const root = await tempDir();
+    const dataDir = path.join(root, 'data');
+    const db = await createDB({ storeConfig: { dataDir, walSegmentSize: 512 } });
+    for (let i = 0; i < 30; i++) await db.set(`K_${i}`, { i, pad: 'x'.repeat(20) });
+    const made = await db.archive.create();
+    await db.close();
+    const said: string[] = [];
+    const hooks = {
+      beforeRestore: (archive: { archiveId: string | null }) => void said.push(`before ${archive.archiveId}`),
+      afterSnapshotRestore: () => void said.push('snapshot'),
+      afterWalSegmentRestore: (_segment: unknown, progress: { current: number; total: number }) => void said.push(`segment ${progress.current}/${progress.total}`),
+      afterRestore: (result: { archive: string | null }) => void said.push(`after ${result.archive}`),
+      onError: (error: unknown) => void said.push(`error ${(error as { code?: string }).code}`),
+    };
+    const { openRestore } = await import('../../src/archive/restore-api.js');
+    await openRestore({ dataDir, config: { hooks } }).fromLatest({ targetDir: path.join(root, 'copy') });
+    const segments = made.manifest.contents.segments.length;
+    expect(segments).toBeGreaterThan(1);
+    expect(said).toEqual([`before ${made.manifest.archiveId}`, 'snapshot', ...Array.from({ length: segments }, (_, i) => `segment ${i + 1}/${segments}`), `after ${made.manifest.archiveId}`]);
+    said.length = 0;
+    await expect(openRestore({ dataDir, config: { hooks } }).fromLatest({ targetDir: path.join(root, 'copy') })).rejects.toMatchObject({ code: 'RESTORE_ERROR' });
+    expect(said).toEqual(['error RESTORE_ERROR']);
+  });
+});

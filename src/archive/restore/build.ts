@@ -46,7 +46,7 @@ export function restoreError(message: string, hint: string, cause?: unknown): Br
 /** The hooks a build calls (a subset of RestoreHooks). */
 export interface BuildHooks {
   afterSnapshotRestore?(info: { path: string; walLine: number; documents: number | null }): void | Promise<void>;
-  afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }): void | Promise<void>;
+  afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }, progress: { current: number; total: number }): void | Promise<void>;
 }
 
 export interface BuildOptions {
@@ -165,7 +165,7 @@ export async function buildDataDir(file: string | null, plan: RestorePlan, dir: 
     }
     linesRestored += r.lines;
     segmentsDone++;
-    await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines: r.lines, segmentsDone, segmentsTotal, linesDone: linesRestored });
+    await opts.hooks?.afterWalSegmentRestore?.({ segment: seg.segment, lines: r.lines, segmentsDone, segmentsTotal, linesDone: linesRestored }, { current: segmentsDone, total: segmentsTotal });
     if (r.stopped) stopped = true;
   };
   if (file !== null && m !== null) {

@@ -38,11 +38,13 @@ import { refuseOtherDatabases } from './other-databases.js';
 const NEW_DIR_MODE = 0o777;
 
 export interface RestoreHooks {
-  /** `plan.targetDir`: the directory the restore is about to replace. */
-  beforeRestore?(plan: RestorePlan & { targetDir: string }): void | Promise<void>;
+  /** `plan.targetDir`: the directory the restore is about to replace; `archiveId`: the archive restored from (null: none, shipped WAL alone), as the design note's `archive.archiveId`. */
+  beforeRestore?(plan: RestorePlan & { targetDir: string; archiveId: string | null }): void | Promise<void>;
   afterSnapshotRestore?(info: { path: string; walLine: number; documents: number | null }): void | Promise<void>;
-  afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }): void | Promise<void>;
-  afterRestore?(result: RestoreResult): void | Promise<void>;
+  /** `progress`: the design note's second argument, `{ current, total }` segments (the same counts as segmentsDone and segmentsTotal). */
+  afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }, progress: { current: number; total: number }): void | Promise<void>;
+  /** `result.archive`: the archive restored from (null: none), as the design note's hook reads it. */
+  afterRestore?(result: RestoreResult & { archive: string | null }): void | Promise<void>;
   /** Any failure of a restore (not of a dry run): `plan` holds the plan's fields when the failure came after planning, else `targetDir` alone. */
   onError?(error: unknown, plan: Partial<RestorePlan> & { targetDir: string }): void | Promise<void>;
 }
@@ -234,7 +236,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
   let seedOutside: (() => Promise<void>) | null = null;
   const temporary: string[] = [];
   try {
-    await opts.hooks?.beforeRestore?.({ ...plan, targetDir: target });
+    await opts.hooks?.beforeRestore?.({ ...plan, targetDir: target, archiveId: plan.archive?.manifest.archiveId ?? null });
     if (st.exists) {
       await refuseIfLocked(target, STOP_THE_OWNER);
       lock = await acquireLock(target, RESTORE_LOCK_PURPOSE);
@@ -321,7 +323,7 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     };
     phase('done');
     try {
-      await opts.hooks?.afterRestore?.(result);
+      await opts.hooks?.afterRestore?.({ ...result, archive: plan.archive?.manifest.archiveId ?? null });
     } catch (err) {
       result.hookErrors.push(`afterRestore: ${hookFailureText(err)}`);
       // The restore stands; what onError does wrong is said as a warning by its wrapper (saidIfOnError), not thrown over it.
