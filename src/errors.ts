@@ -83,6 +83,80 @@ export class BriError extends Error {
   toJSON(): Record<string, unknown> {
     return { code: this.code, message: this.message, hint: this.hint, details: this.details };
   }
+
+  /** The design note's fields (its errors.js), read from details; undefined where this error has none. */
+  get archiveId(): string | undefined {
+    return typeof this.details.archiveId === 'string' ? this.details.archiveId : undefined;
+  }
+
+  get timestamp(): number | undefined {
+    return typeof this.details.timestamp === 'number' ? this.details.timestamp : undefined;
+  }
+
+  /** TIMESTAMP_NOT_FOUND: the time ranges that can be restored ({ start, end } each). */
+  get availableRange(): unknown {
+    return this.code === ErrorCodes.TIMESTAMP_NOT_FOUND ? this.details.available : undefined;
+  }
+
+  /** ARCHIVE_CORRUPTED: what verification found wrong. */
+  get checksumErrors(): unknown {
+    return this.code === ErrorCodes.ARCHIVE_CORRUPTED ? this.details.problems : undefined;
+  }
+}
+
+/**
+ * The design note's error classes, for callers who catch by them: each is a BriError, and `instanceof` matches
+ * every BriError of its codes, whichever part of the project threw it (they are all thrown as BriError).
+ */
+export class ArchiveError extends BriError {
+  constructor(message: string, code: ErrorCode = ErrorCodes.ARCHIVE_ERROR, details: Record<string, unknown> = {}) {
+    super(code, message, { details });
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isBriError(v);
+  }
+}
+
+export class ArchiveNotFoundError extends ArchiveError {
+  constructor(archiveId: string) {
+    super(`Archive not found: ${archiveId}`, ErrorCodes.ARCHIVE_NOT_FOUND, { archiveId });
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isBriError(v, ErrorCodes.ARCHIVE_NOT_FOUND);
+  }
+}
+
+export class ArchiveCorruptedError extends ArchiveError {
+  constructor(archiveId: string, checksumErrors: unknown[] = []) {
+    super(`Archive corrupted: ${archiveId}`, ErrorCodes.ARCHIVE_CORRUPTED, { archiveId, problems: checksumErrors });
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isBriError(v, ErrorCodes.ARCHIVE_CORRUPTED);
+  }
+}
+
+/** A restore's failure: RESTORE_ERROR, and TIMESTAMP_NOT_FOUND (PointInTimeError is one, as in the note). */
+export class RestoreError extends ArchiveError {
+  constructor(message: string, code: ErrorCode = ErrorCodes.RESTORE_ERROR, details: Record<string, unknown> = {}) {
+    super(message, code, details);
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isBriError(v, ErrorCodes.RESTORE_ERROR) || isBriError(v, ErrorCodes.TIMESTAMP_NOT_FOUND);
+  }
+}
+
+export class PointInTimeError extends RestoreError {
+  constructor(timestamp: number, availableRange: unknown) {
+    super(`Timestamp ${new Date(timestamp).toISOString()} not available in archives`, ErrorCodes.TIMESTAMP_NOT_FOUND, { timestamp, available: availableRange });
+  }
+
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isBriError(v, ErrorCodes.TIMESTAMP_NOT_FOUND);
+  }
 }
 
 /** The one check callers use: is this a BriError, optionally of a given code. */

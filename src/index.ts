@@ -1,6 +1,6 @@
 /** The public API. Explicit re-exports only. */
 export { createDB, type CreateDBOptions, type BriDB } from './db.js';
-export { BriError, ErrorCodes, isBriError, type ErrorCode } from './errors.js';
+export { BriError, ErrorCodes, isBriError, type ErrorCode, ArchiveError, ArchiveNotFoundError, ArchiveCorruptedError, RestoreError, PointInTimeError } from './errors.js';
 export { BriStore, type StoreConfig, type WriteAck, type SnapshotInfo, type StoreInfo } from './store/store.js';
 export { verifyChain, ChainVerifier, type ChainReport, type ChainBreak } from './store/wal/chain.js';
 export { recover, type RecoveryOptions, type RecoveryResult } from './store/recovery.js';
