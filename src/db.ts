@@ -26,13 +26,15 @@ export interface DBStoreConfig extends StoreConfig {
 
 export interface CreateDBOptions {
   storeConfig: DBStoreConfig;
+  /** The archive block beside storeConfig, as the design note's section on restore hooks writes it: the same as storeConfig.archive (not both). */
+  archive?: ArchiveConfig;
   /** The triggers' clock and retry holdoff (tests drive cron and interval triggers with a fake clock). */
   scheduler?: SchedulerOptions;
 }
 
 export type BriDB = BriStore & { readonly archive: ArchiveApi; readonly restore: RestoreApi };
 
-const CREATE_DB_KEYS = ['storeConfig', 'scheduler'];
+const CREATE_DB_KEYS = ['storeConfig', 'archive', 'scheduler'];
 
 function optionsError(message: string, key: string): BriError {
   return new BriError(ErrorCodes.CONFIG_INVALID, message, {
@@ -54,9 +56,12 @@ function assertCreateOptions(options: CreateDBOptions): void {
   }
   const unknown = Object.keys(o).filter((k) => !CREATE_DB_KEYS.includes(k));
   if (unknown.length > 0) {
-    const misplaced = unknown.filter((k) => k === 'archive' || STORE_CONFIG_KEYS.includes(k));
+    const misplaced = unknown.filter((k) => STORE_CONFIG_KEYS.includes(k));
     const where = misplaced.length > 0 ? `; ${misplaced.map((k) => `'${k}'`).join(', ')} goes inside storeConfig` : '';
     throw optionsError(`createDB: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')} (it takes ${CREATE_DB_KEYS.join(' and ')}${where})`, unknown[0]!);
+  }
+  if ((o as { archive?: unknown }).archive !== undefined && (o.storeConfig as { archive?: unknown }).archive !== undefined) {
+    throw optionsError('createDB: the archive block is given both beside storeConfig and inside it: keep one', 'archive');
   }
   assertStoreConfig(o.storeConfig, ['archive']);
   assertSchedulerOptions((o as { scheduler?: unknown }).scheduler);
@@ -94,8 +99,9 @@ function assertSchedulerOptions(scheduler: unknown): void {
  * it is the caller's live object (a test's fake clock is advanced on it).
  */
 function optionsAtCall(options: CreateDBOptions): CreateDBOptions {
-  const { scheduler } = options;
-  return { storeConfig: plainCopy(options.storeConfig), ...(scheduler !== undefined ? { scheduler: { ...scheduler } } : {}) };
+  const { scheduler, archive } = options;
+  const storeConfig = plainCopy(options.storeConfig);
+  return { storeConfig: archive !== undefined ? { ...storeConfig, archive: plainCopy(archive) } : storeConfig, ...(scheduler !== undefined ? { scheduler: { ...scheduler } } : {}) };
 }
 
 function plainCopy<T>(value: T, seen = new Map<object, unknown>()): T {

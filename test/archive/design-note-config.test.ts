@@ -209,7 +209,13 @@ describe("the design note's other places for the same settings", () => {
       onError: (error: unknown) => void said.push(`error ${(error as { code?: string }).code}`),
     };
     const { openRestore } = await import('../../src/archive/restore-api.js');
-    await openRestore({ dataDir, config: { hooks } }).fromLatest({ targetDir: path.join(root, 'copy') });
+    const done = await openRestore({ dataDir, config: { hooks } }).fromLatest({ targetDir: path.join(root, 'copy') });
+    // The note's result fields beside ours.
+    expect(done).toMatchObject({ success: true, archive: made.manifest.archiveId, restoredTo: path.join(root, 'copy'), timestamp: done.lastTimestamp });
+    expect(done.wouldRestore).toBeUndefined();
+    const at = made.manifest.contents.segments[0]!.lastTimestamp!;
+    const dry = await openRestore({ dataDir }).toTimestamp(at, { targetDir: path.join(root, 'then'), dryRun: true });
+    expect(dry).toMatchObject({ success: true, wouldRestore: true, archive: made.manifest.archiveId, restoredTo: path.join(root, 'then'), timestamp: at });
     const segments = made.manifest.contents.segments.length;
     expect(segments).toBeGreaterThan(1);
     expect(said).toEqual([`before ${made.manifest.archiveId}`, 'snapshot', ...Array.from({ length: segments }, (_, i) => `segment ${i + 1}/${segments}`), `after ${made.manifest.archiveId}`]);

@@ -46,9 +46,20 @@ describe('storeConfig', () => {
     expect(r.message).toMatch(message);
   });
 
-  it('refuses an archive block placed beside storeConfig, saying where it goes', async () => {
-    const r = await refusal({}, { archive: { triggers: { intervalMs: 1000 } } });
-    expect(r).toEqual({ code: 'CONFIG_INVALID', message: "createDB: unknown option(s) 'archive' (it takes storeConfig and scheduler; 'archive' goes inside storeConfig)", dirMade: false });
+  it('takes an archive block beside storeConfig as the design note writes it (validated as storeConfig.archive), never both, never ignored', async () => {
+    expect(await refusal({ archive: { keepLocal: 1 } }, { archive: { keepLocal: 2 } })).toEqual({ code: 'CONFIG_INVALID', message: 'createDB: the archive block is given both beside storeConfig and inside it: keep one', dirMade: false });
+    expect(await refusal({}, { archive: { triggers: { schedule: '61 * * * *' } } })).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(/^archive\.triggers\.schedule: is not a cron expression/), dirMade: false });
+    expect(await refusal({}, { archve: {} })).toEqual({ code: 'CONFIG_INVALID', message: "createDB: unknown option(s) 'archve' (it takes storeConfig and archive and scheduler)", dirMade: false });
+    const dataDir = path.join(await tempDir(), 'data');
+    const db = await createDB({ storeConfig: { dataDir }, archive: { walEntries: 3, compression: { level: 1 } } } as CreateDBOptions);
+    try {
+      const finished = new Promise((resolve) => db.archive.once('finished', resolve));
+      for (let i = 0; i < 3; i++) await db.set(`K_${i}`, { i });
+      await finished;
+      expect(await db.archive.list()).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
   });
 
   it('never repeats the encryption key in its error', async () => {

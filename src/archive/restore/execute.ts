@@ -43,8 +43,7 @@ export interface RestoreHooks {
   afterSnapshotRestore?(info: { path: string; walLine: number; documents: number | null }): void | Promise<void>;
   /** `progress`: the design note's second argument, `{ current, total }` segments (the same counts as segmentsDone and segmentsTotal). */
   afterWalSegmentRestore?(info: { segment: string; lines: number; segmentsDone: number; segmentsTotal: number; linesDone: number }, progress: { current: number; total: number }): void | Promise<void>;
-  /** `result.archive`: the archive restored from (null: none), as the design note's hook reads it. */
-  afterRestore?(result: RestoreResult & { archive: string | null }): void | Promise<void>;
+  afterRestore?(result: RestoreResult): void | Promise<void>;
   /** Any failure of a restore (not of a dry run): `plan` holds the plan's fields when the failure came after planning, else `targetDir` alone. */
   onError?(error: unknown, plan: Partial<RestorePlan> & { targetDir: string }): void | Promise<void>;
 }
@@ -101,6 +100,8 @@ export interface RestoreResult {
   dryRun: boolean;
   plan: RestorePlan;
   targetDir: string;
+  /** The design note's fields: `success` (a failure throws), `archive` (the id restored from; null: shipped WAL alone), `restoredTo` (targetDir), `timestamp` (the moment asked for, else the last restored line's time), `wouldRestore` (a dry run). */
+  success: true; archive: string | null; restoredTo: string; timestamp: number | null; wouldRestore?: true;
   /** Where the previous target was moved (null if there was none, or it was removed). */
   movedAside: string | null;
   /**
@@ -160,6 +161,10 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
   };
 }
 
+/** What a result says before the lines are restored; `asked`: the moment a restore to a point in time asked for. */
+type ResultBase = Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections' | 'timestamp'>;
+const asked = (plan: RestorePlan): number | null => (plan.target.kind === 'timestamp' ? plan.target.timestamp : null);
+
 /** The time of the last line restored: with none taken from the archive's WAL, its start's (the snapshot's line), as the dry run says. */
 function lastTimeOf(plan: RestorePlan, built: { lastTimestamp: number | null; linesRestored: number }): number | null {
   const m = plan.archive?.manifest;
@@ -173,10 +178,14 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
   // A clone is a new instance: its plan (and its dry run) says the chain forks.
   const plan = opts.newInstanceId !== undefined && given.continuesChain ? { ...given, continuesChain: false } : given;
   const target = path.resolve(opts.targetDir);
-  const base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'> = {
+  const base: ResultBase = {
     dryRun: opts.dryRun === true,
     plan,
     targetDir: target,
+    success: true,
+    archive: plan.archive?.manifest.archiveId ?? null,
+    restoredTo: target,
+    ...(opts.dryRun === true ? { wouldRestore: true as const } : {}),
     movedAside: null,
     instanceId: opts.newInstanceId ?? (plan.continuesChain ? plan.instanceId : opts.dryRun === true ? null : randomUUID()),
     newInstance: opts.newInstanceId !== undefined || !plan.continuesChain,
@@ -196,14 +205,10 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
     // The same refusals as the real run (a non-empty target without force, a locked one): a dry run says what would happen.
     const st = await checkTarget(target, opts);
     const shipped = plannedShipped(plan, opts.shipped !== undefined);
-    const movedAside = st.exists && !st.empty && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null;
+    const movedAside = st.exists && !st.empty && !st.carriedOnly && !opts.cleanExisting ? `${target}.pre-restore-<time>` : null;
     await noteLeftBehind(target, opts, { dryRun: true, movedAside }, base.warnings);
-    return {
-      ...base,
-      movedAside,
-      shipped,
-      ...dryRunCounts(plan, shipped),
-    };
+    const counts = dryRunCounts(plan, shipped);
+    return { ...base, movedAside, shipped, ...counts, timestamp: asked(plan) ?? counts.lastTimestamp };
   }
   // Before its parents and its lock file are made beside it: inside another database they would be made there.
   await refuseOtherDatabases(target, opts.carryOver ?? [], 'around');
@@ -218,7 +223,7 @@ export async function executeRestore(given: RestorePlan, options: RestoreOptions
   }
 }
 
-async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target: string, base: Omit<RestoreResult, 'linesRestored' | 'lastLine' | 'lastTimestamp' | 'documents' | 'collections'>): Promise<RestoreResult> {
+async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target: string, base: ResultBase): Promise<RestoreResult> {
   // A directory held by a running database is refused after beforeRestore, which may stop that application.
   const st = await checkTarget(target, opts, 'after beforeRestore');
   let lock: DirLock | null = null;
@@ -312,18 +317,21 @@ async function restoreUnderLock(plan: RestorePlan, opts: RestoreOptions, target:
     swapped = true;
     base.warnings.push(...notDropped);
     if (journal.oldDir && !journal.cleanExisting) await fsp.rm(path.join(journal.oldDir, LOCK_FILE), { force: true });
+    // A target that held only its archive directory (carried over) leaves an empty shell aside: removed (rmdir: only if empty).
+    const shellGone = st.carriedOnly === true && journal.oldDir !== null && !journal.cleanExisting && (await fsp.rmdir(journal.oldDir).then(() => true, () => false));
     const result: RestoreResult = {
       ...base,
-      movedAside: journal.cleanExisting && notDropped.length === 0 ? null : journal.oldDir,
+      movedAside: (journal.cleanExisting && notDropped.length === 0) || shellGone ? null : journal.oldDir,
       linesRestored: built.linesRestored,
       shipped: built.shipped,
       lastLine: built.lastLine,
       lastTimestamp: lastTimeOf(plan, built),
+      timestamp: asked(plan) ?? lastTimeOf(plan, built),
       ...counts,
     };
     phase('done');
     try {
-      await opts.hooks?.afterRestore?.({ ...result, archive: plan.archive?.manifest.archiveId ?? null });
+      await opts.hooks?.afterRestore?.(result);
     } catch (err) {
       result.hookErrors.push(`afterRestore: ${hookFailureText(err)}`);
       // The restore stands; what onError does wrong is said as a warning by its wrapper (saidIfOnError), not thrown over it.

@@ -21,12 +21,15 @@ import type { RestoreOptions } from './execute.js';
 export interface TargetState {
   exists: boolean;
   empty: boolean;
+  /** It holds nothing but what the restore carries over (its archive directory): nothing of it is replaced. */
+  carriedOnly?: boolean;
 }
 
-async function targetState(target: string): Promise<TargetState & { isDataDir: boolean }> {
+async function targetState(target: string, carryOver: readonly string[]): Promise<TargetState & { isDataDir: boolean }> {
   try {
     const entries = await fsp.readdir(target);
-    return { exists: true, empty: entries.length === 0, isDataDir: entries.includes(WAL_DIR) || entries.includes(SNAPSHOT_FILE) };
+    const carriedOnly = entries.length > 0 && entries.every((e) => carryOver.includes(e));
+    return { exists: true, empty: entries.length === 0, carriedOnly, isDataDir: entries.includes(WAL_DIR) || entries.includes(SNAPSHOT_FILE) };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       await refuseDanglingLink(target);
@@ -47,8 +50,8 @@ export async function checkTarget(target: string, opts: RestoreOptions, lock: 'n
   }
   // Before the refusal of a non-empty target, whose way out (--force) would take the other database apart.
   await refuseOtherDatabases(target, opts.carryOver ?? []);
-  const st = await targetState(target);
-  if (st.exists && !st.empty && !opts.force) {
+  const st = await targetState(target, opts.carryOver ?? []);
+  if (st.exists && !st.empty && !st.carriedOnly && !opts.force) {
     throw restoreError(`${target} is not empty`, 'Pass --force (force: true) to replace it; the old directory is kept beside it unless --clean-existing.');
   }
   if (st.exists && lock === 'now') await refuseIfLocked(target, STOP_THE_OWNER);

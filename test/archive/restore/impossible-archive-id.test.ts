@@ -41,6 +41,18 @@ describe('an impossible archive id given to restore', () => {
     }
   }, 120_000);
 
+  it('a file given where the id goes (a download handed over) is USAGE saying how to restore from it', async () => {
+    const root = await tmp();
+    const d = await archived(root);
+    const file = path.join(root, 'backup.bri.zst');
+    const [a] = await openRestore({ dataDir: d }).list().then((l) => l.archives);
+    expect((await runCli(['archive', 'download', a!.manifest.archiveId, file, '-d', d])).code).toBe(0);
+    const r = await runCli(['restore', 'from', file, '--target', path.join(root, 't'), '-d', d]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`"${file}" looks like a file: \`bri archive inspect <file>\` shows the id it holds; put the file in the archive directory as <id>.bri`);
+    expect(r.stderr).toContain('starting with a letter or digit');
+  }, 120_000);
+
   it('is USAGE through the API for every impossible id, before anything is restored', async () => {
     const root = await tmp();
     const d = await archived(root);
