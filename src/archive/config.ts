@@ -214,10 +214,11 @@ function unknownKeyError(at: readonly PropertyKey[], keys: readonly string[]): B
 
 /** A location's value as compared: a prefix however it is spelt (`production`, `/production/`), a local path by where it leads. */
 function sameSetting(key: string, a: unknown, b: unknown): boolean {
-  if (key === 'prefix') return typeof a === 'string' && normalizeStorePrefix(a) === normalizeStorePrefix(typeof b === 'string' ? b : undefined);
+  const [x, y] = [a, b].map((v) => (typeof v === 'string' ? v : undefined));
+  if (key === 'prefix') return normalizeStorePrefix(x) === normalizeStorePrefix(y);
   // A region left to the SDK's default on the remote is not a different place.
   if (key === 'region' && a === undefined) return true;
-  if (key === 'path') return typeof a === 'string' && typeof b === 'string' && realPath(a) === realPath(b);
+  if (key === 'path') return x !== undefined && y !== undefined && realPath(x) === realPath(y);
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
@@ -234,7 +235,8 @@ function resolveSourceLocations(entries: ReadonlyArray<string | SourceLocation>,
     const { type, ...given } = e;
     const keys = Object.keys(given);
     if (type === LOCAL_SOURCE && (keys.length === 0 || (keys.length === 1 && localDir !== undefined && sameSetting('path', given.path, localDir)))) return LOCAL_SOURCE;
-    const at = remotes.findIndex((r) => r.provider === type && [...new Set([...keys, 'prefix'])].every((k) => sameSetting(k, (r as Record<string, unknown>)[k] ?? (k === 'prefix' ? '' : undefined), given[k] ?? (k === 'prefix' ? '' : undefined))));
+    // The prefix is compared even when left out (none): a remote under a prefix is another place than the bucket's root.
+    const at = remotes.findIndex((r) => r.provider === type && [...new Set([...keys, 'prefix'])].every((k) => sameSetting(k, (r as Record<string, unknown>)[k], given[k])));
     if (at >= 0) return names[at]!;
     const known = [`local (${localDir ?? 'the archive directory'})`, ...names.map((n, k) => `${n} (${createRemote(remotes[k]!, { retry: false }).describe().location})`)];
     throw configError(
@@ -268,10 +270,10 @@ function checkSettingsAgree(c: Pick<ParsedArchiveConfig, 'continuous' | 'restore
   }
 }
 
-/** The design note's triggers as its section on triggers writes them: in the archive block itself. */
-const TRIGGER_KEYS = ['schedule', 'intervalMs', 'walSizeMB', 'walSegments', 'walEntries', 'manual'];
-/** The design note's restore hooks as its section on them writes them: in `hooks`, beside the archive's. */
-const RESTORE_HOOK_KEYS = ['beforeRestore', 'afterSnapshotRestore', 'afterWalSegmentRestore', 'afterRestore'];
+/** The design note's triggers as its section on triggers writes them: in the archive block itself (the triggers block's own keys). */
+const TRIGGER_KEYS = Object.keys(triggersSchema.shape);
+/** The design note's restore hooks as its section on them writes them: in `hooks`, beside the archive's (onError is both's). */
+const RESTORE_HOOK_KEYS = Object.keys(restoreHooks.shape).filter((k) => k !== 'onError');
 
 /**
  * The block with what the design note writes in other places moved where the schema takes it: trigger keys
