@@ -29,6 +29,10 @@ describe.skipIf(!fixturesPresent())('bri archive (end to end, child process)', (
     const human = await runCli(['archive', 'list', '-d', dataDir]);
     expect(human.stdout).toContain(c.archiveId);
     expect(human.stdout).toMatch(/1\.\.630/);
+    // The ratio is the quotient of the columns beside it (original / the file's size), the one stats gives.
+    const fileRatio = (list.archives[0].manifest.compression.originalSize / list.archives[0].bytes).toFixed(1) + 'x';
+    expect(human.stdout.split('\n').find((l) => l.includes(c.archiveId))).toContain(` ${fileRatio} `);
+    expect((await runCli(['archive', 'stats', '-d', dataDir])).stdout).toContain(`, ${fileRatio})`);
 
     const got = JSON.parse((await runCli(['archive', 'get', c.archiveId, '-d', dataDir, '--json'])).stdout);
     expect(got.manifest.archiveId).toBe(c.archiveId);

@@ -95,7 +95,9 @@ function lineRange(m: Manifest): string {
 /** One line per archive, the summary people read. */
 export function archiveRow(a: { manifest: Manifest; bytes: number; copies?: CatalogArchive['copies'] }): Array<string | number> {
   const m = a.manifest;
-  const ratio = m.compression.compressedSize > 0 ? (m.compression.originalSize / m.compression.compressedSize).toFixed(1) + 'x' : '-';
+  // The quotient of the two columns beside it, as `archive stats` gives it (the file: zstd, tar, PAR2), never
+  // the members' zstd ratio alone: a small archive's file is larger than its WAL, and a ratio above 1 beside it read wrong.
+  const ratio = a.bytes > 0 ? (m.compression.originalSize / a.bytes).toFixed(1) + 'x' : '-';
   return [
     m.archiveId,
     m.name ?? '',
