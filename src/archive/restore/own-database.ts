@@ -124,6 +124,21 @@ export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' 
   return [...chains(archives)].find(([, chain]) => chain[0]!.timeRange.walLines.start === 0 && chain.some(holds))?.[0];
 }
 
+/**
+ * Whether `chain` holds the lines a restore took, through `restoredThrough` at `restoredThroughTime` (its
+ * record): false when an archive of it holds that line at no such time, so past the origin it went another
+ * way (two restores or clones from one archive begin on one origin, and only one of them is this
+ * directory's); null when no archive of it holds that line, or the record does not say.
+ */
+function passesThrough(chain: readonly Manifest[], own: Pick<OwnChain, 'restoredThrough' | 'restoredThroughTime'>): boolean | null {
+  const [line, time] = [own.restoredThrough, own.restoredThroughTime];
+  if (line === undefined || time === undefined) return null;
+  const holding = chain.filter((m) => m.timeRange.walLines.start < line && line <= m.timeRange.walLines.end);
+  if (holding.length === 0) return null;
+  // (A line's effective time lies within its archive's range: after the line the archive starts from, up to its last.)
+  return holding.some((m) => m.timeRange.start.getTime() <= time && time <= m.timeRange.end.getTime());
+}
+
 /** An instance the directory's history came through: up to `line` (and the moment `until`), the two share one history. */
 export interface Ancestor {
   instanceId: string;
@@ -144,7 +159,7 @@ function firstArchiveOrigin(first: Manifest | undefined): ChainPoint | undefined
  * record no longer says (a restore that continued its chain rewrote it). Each shares the history up to the
  * moment the nearer ones all began (`until`).
  */
-export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime' | 'restoredTo'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
+export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
   const byInstance = chains(archives);
   const seen = new Set(ownId === undefined ? [] : [ownId]);
   const out: Ancestor[] = [];
@@ -153,8 +168,10 @@ export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThroughTime' | 
   let recorded = own.origin !== undefined;
   while (origin !== undefined) {
     const at: ChainPoint = origin;
-    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain, !recorded));
-    on.sort((a, b) => a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
+    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain, !recorded) && (!recorded || passesThrough(chain, own) !== false));
+    // A restore's record says how far it took the instance's lines: one whose archives hold that line then is it.
+    const holds = (chain: readonly Manifest[]) => (recorded && passesThrough(chain, own) === true ? 0 : 1);
+    on.sort((a, b) => holds(a[1]) - holds(b[1]) || a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);
     if (on[0] === undefined) break;
     const [instanceId, chain] = on[0];
     out.push({ instanceId, line: at.line, until });

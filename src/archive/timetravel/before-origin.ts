@@ -89,6 +89,11 @@ export async function cloneStart(tail: WalTail, from: { ts: number } | 'first', 
   return { line: o.line, pointer: o.pointer, timestamp: o.timestamp, state };
 }
 
+/** What the directory's record says of where it began: its origin, and how far a restore took the lines of the instance it came from. */
+function restoreRecord(tail: WalTail): { origin?: NonNullable<WalTail['origin']>; restoredThrough?: number; restoredThroughTime?: number } {
+  return { ...(tail.origin ? { origin: tail.origin } : {}), ...(tail.restoredThrough !== undefined ? { restoredThrough: tail.restoredThrough } : {}), ...(tail.restoredThroughTime !== undefined ? { restoredThroughTime: tail.restoredThroughTime } : {}) };
+}
+
 /**
  * The instance that answers moment `ts` of a directory answered alone (nothing of its instance archived
  * yet) when `ts` is before its history starts: the one it was cloned or restored from, if the archives read
@@ -97,7 +102,7 @@ export async function cloneStart(tail: WalTail, from: { ts: number } | 'first', 
 export function originAnswering(tail: WalTail | null, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): SharedFrom | undefined {
   const origin = tail?.origin;
   if (origin == null || ts >= origin.timestamp) return undefined;
-  const instanceId = originInstance({ origin }, archives);
+  const instanceId = originInstance(restoreRecord(tail!), archives);
   return instanceId === undefined ? undefined : { instanceId };
 }
 
@@ -131,7 +136,7 @@ export async function ancestorParts(input: ScanInput, through: number, all: Read
   const id = input.archives[0]?.manifest.instanceId ?? tail?.instanceId ?? undefined;
   if (id === undefined) return [];
   // The directory's record says where its instance began; any other's first archive does.
-  const line = ancestry(tail?.instanceId === id && tail.origin ? { origin: tail.origin } : {}, id, all);
+  const line = ancestry(tail?.instanceId === id && tail.origin ? restoreRecord(tail) : {}, id, all);
   const parts: Array<{ input: ScanInput; through: number }> = [];
   for (const [i, a] of line.entries()) {
     const upTo = i === 0 ? through : a.line;

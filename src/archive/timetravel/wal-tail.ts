@@ -47,6 +47,8 @@ export interface WalTail {
   origin: { line: number; pointer: string; timestamp: number } | null;
   /** A directory a restore made as a new instance: the last line it took from the instance it came from (lines up to it are that one's). */
   restoredThrough?: number;
+  /** That line's time (which of two instances that began on one origin it came from). */
+  restoredThroughTime?: number;
   /** When it was opened: a line written later is stamped after this, so any moment up to it is answered whole. */
   readAt: number;
   /**
@@ -63,7 +65,7 @@ export interface WalTail {
 const NEVER_ARCHIVED = { instanceId: null, removedLines: 0, origin: undefined };
 
 /** The directory's instance and removed lines; null when it is not a data directory (or its state cannot be read). */
-async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number; origin?: WalTail['origin'] | undefined; restoredThrough?: number } | null> {
+async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number; origin?: WalTail['origin'] | undefined; restoredThrough?: number; restoredThroughTime?: number } | null> {
   const state = await readArchiveState(dataDir).catch(() => undefined);
   if (state === undefined) return null;
   if (state !== null) return state;
@@ -82,6 +84,7 @@ export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
     startsAt: opened.removedLines + 1,
     origin: opened.origin ?? null,
     ...(opened.restoredThrough !== undefined ? { restoredThrough: opened.restoredThrough } : {}),
+    ...(opened.restoredThroughTime !== undefined ? { restoredThroughTime: opened.restoredThroughTime } : {}),
     readAt,
     segments: (key) => listed.get(key) ?? listed.set(key, listStable(dataDir, key)).get(key)!,
     fetch: (ref) => segmentLines(ref),

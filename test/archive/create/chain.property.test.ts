@@ -7,6 +7,7 @@ import { replayArchive } from '../../../src/archive/package/replay.js';
 import { recover } from '../../../src/store/recovery.js';
 import { toPlainState } from '../../../src/format/state.js';
 import { makeTempDir } from '../../support/fixtures.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 type Step = { kind: 'write'; n: number; seed: number } | { kind: 'archive' } | { kind: 'snapshot' } | { kind: 'restart' };
 
@@ -84,7 +85,7 @@ describe('archives chain exactly (property over random workloads and archive poi
           await fsp.rm(root, { recursive: true, force: true });
         }
       }),
-      { numRuns: 15 },
+      { numRuns: 15, ...endsWithin(120_000) },
     );
   }, 120_000);
 });

@@ -19,6 +19,7 @@ import { toPlainState } from '../../../src/format/state.js';
 import { recover } from '../../../src/store/recovery.js';
 import { runCli } from '../../support/cli.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-readback-');
 
@@ -59,7 +60,7 @@ describe('property: what create writes, its reader accepts', () => {
           expect((await db.archive.get(created.archiveId)).manifest).toEqual(back);
           made++;
         }),
-        { numRuns: Number(process.env.READBACK_RUNS ?? 120) },
+        { numRuns: Number(process.env.READBACK_RUNS ?? 120), ...endsWithin(300_000) },
       );
       // Nothing listed is unreadable, and the stats see no gap: every archive chains to the next.
       const listing = await db.archive.scan();
@@ -117,7 +118,7 @@ describe('property: what create writes, its reader accepts', () => {
         expect(toPlainState((await recover(out)).state).documents).toHaveProperty('CLONE_1');
         made++;
       }),
-      { numRuns: Number(process.env.READBACK_CLONE_RUNS ?? 25) },
+      { numRuns: Number(process.env.READBACK_CLONE_RUNS ?? 25), ...endsWithin(600_000) },
     );
     console.log(`reads-back property (clones): ${made + refused} instance ids, ${made} clones archived and restored, ${refused} refused before writing`);
     expect(made).toBeGreaterThan(0);

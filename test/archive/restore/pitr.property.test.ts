@@ -14,6 +14,7 @@ import { recover } from '../../../src/store/recovery.js';
 import { verifyDataDir } from '../../../src/store/verify-data-dir.js';
 import type { WriteAck } from '../../../src/store/store.js';
 import { makeTempDir } from '../../support/fixtures.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 type Op =
   | { k: 'set'; key: number; v: number }
@@ -174,7 +175,7 @@ describe('point-in-time restore (property over random workloads, archive points 
           await fsp.rm(root, { recursive: true, force: true });
         },
       ),
-      { numRuns: RUNS },
+      { numRuns: RUNS, ...endsWithin(25_000 * RUNS) },
     );
     console.log(`pitr property: ${runs} runs, ${restores} point-in-time restores checked in ${Date.now() - started} ms`);
   }, 25_000 * RUNS);

@@ -20,6 +20,7 @@ import { recover } from '../../../src/store/recovery.js';
 import { ageKeyFile } from '../../support/age-keys.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, step, type Step } from '../../support/wal-reference.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-ship-life-prop-');
 
@@ -113,7 +114,7 @@ describe('continuous shipping across a lifecycle', () => {
         await openRestore({ dataDir: target, config: { remotes, ...encryption } }).fromLatest({ instanceId });
         expect(toPlainState((await recover(target)).state)).toEqual(expected);
       }),
-      { numRuns: Number(process.env.SHIP_LIFE_RUNS ?? 8) },
+      { numRuns: Number(process.env.SHIP_LIFE_RUNS ?? 8), ...endsWithin(300_000) },
     );
   }, 300_000);
 });

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createDB } from '../../../src/db.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, rawWal, replayTo, type RawLine, type Step } from '../../support/wal-reference.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 /** Plain keys, and keys JSON escapes (a quote, a backslash, a control character) or writes as UTF-8. */
 const KEYS = ['K0', 'K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'K7', 'K8', 'K9', 'Q"a', 'B\\b', 'Éc', 'T\td', '🍕e'];
@@ -79,7 +80,7 @@ describe('a diff over escaped names, renames and sets on both sides of its first
           await db.close();
         }
       }),
-      { numRuns: Number(process.env.DIFF_PREFILTER_RUNS ?? 25) },
+      { numRuns: Number(process.env.DIFF_PREFILTER_RUNS ?? 25), ...endsWithin(300_000) },
     );
   }, 300_000);
 

@@ -15,6 +15,7 @@ import { createDB } from '../../../src/db.js';
 import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments, type RawLine } from '../../support/wal-reference.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
 
@@ -100,7 +101,7 @@ describe('time travel across restores in place equals the history the database k
           expect((await verifyChain(dataDir)).ok).toBe(true);
         },
       ),
-      { numRuns: Number(process.env.TT_FORK_RUNS ?? 12) },
+      { numRuns: Number(process.env.TT_FORK_RUNS ?? 12), ...endsWithin(300_000) },
     );
   }, 300_000);
 });

@@ -13,6 +13,7 @@ import { createDB } from '../../../src/db.js';
 import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments } from '../../support/wal-reference.js';
+import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-tt-prop-');
 describe('time travel equals the raw WAL', () => {
@@ -61,7 +62,7 @@ describe('time travel equals the raw WAL', () => {
         }
         expect((await verifyChain(dataDir)).ok).toBe(true);
       }),
-      { numRuns: Number(process.env.TT_RUNS ?? 25) },
+      { numRuns: Number(process.env.TT_RUNS ?? 25), ...endsWithin(300_000) },
     );
   }, 300_000);
 });
