@@ -25,6 +25,7 @@ import type { RecoveryWriter } from '../package/recovery.js';
 import { writeArchivePackage } from './write-package.js';
 import type { ProgressListener } from '../package/progress.js';
 import { pruneSeeds, removeSeed, seedExists, writeSealedSeed, writeSeed } from './seeds.js';
+import { adoptRestoreSeeds } from './seed-adoption.js';
 import { resolveStartState, SNAPSHOT_MEMBER_VERSION, stateSnapshotText } from './start-state.js';
 import { stageWalRange } from './wal-range.js';
 import { archiveEndWithin, linesLeftFor } from './manifest-budget.js';
@@ -137,6 +138,8 @@ export async function createArchive(opts: CreateArchiveOptions): Promise<Created
     await makeOwnDir(stageDir);
     emit('prepare', 0, 0);
     const chain = await chainTip(state, opts.archiveDir, opts.knownArchives);
+    // A first archive after a restore into a new directory starts where the restore did, wherever the archives go.
+    if (!chain.tip) await adoptRestoreSeeds(opts.dataDir, opts.archiveDir, state.instanceId);
     const beforeSeal = Date.now() - 1;
     const sealed = await opts.seal(state.removedLines);
     // The archive is complete through this instant: later lines are stamped after it.

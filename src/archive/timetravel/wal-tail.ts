@@ -25,6 +25,7 @@ import type { EncryptionKey } from '../../format/encryption.js';
 import { decodeSnapshot } from '../../format/snapshot-file.js';
 import type { DbState } from '../../format/state.js';
 import { readSeed } from '../create/seeds.js';
+import { restoreSeedsDir } from '../create/seed-adoption.js';
 
 /** How the data directory is named where an answer names its sources. */
 export const DATA_DIR_SOURCE = 'data directory';
@@ -176,10 +177,12 @@ async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
 
 /**
  * The state a seed keeps for `instanceId` at `line`: where a clone's WAL starts (its restore keeps it
- * as a seed). Null when there is none, or it cannot be opened here (sealed with age, or no key).
+ * as a seed). Null when there is none, or it cannot be opened here (sealed with age, or no key). Looked
+ * for in the archive directory, then where the restore that made the data directory left it (`<data>/archives`:
+ * it could not know the archive directory the database would be run with).
  */
-export async function startSeed(archiveDir: string, instanceId: string, line: number, key: EncryptionKey | undefined): Promise<DbState | null> {
-  const text = await readSeed(archiveDir, instanceId, line).catch(() => null);
+export async function startSeed([archiveDir, dataDir]: [string, string], instanceId: string, line: number, key: EncryptionKey | undefined): Promise<DbState | null> {
+  const text = (await readSeed(archiveDir, instanceId, line).catch(() => null)) ?? (await readSeed(restoreSeedsDir(dataDir), instanceId, line).catch(() => null));
   if (text === null) return null;
   try {
     return decodeSnapshot(text, key).state;
