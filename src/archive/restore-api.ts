@@ -342,7 +342,7 @@ export class RestoreApi {
       ...(this.ctx.key ? { key: this.ctx.key } : {}),
       identity: (given) => this.identity(given),
       tail: () => dataDirTail(this.ctx.dataDir),
-      seed: (instanceId, line) => startSeed([this.ctx.archiveDir, this.ctx.dataDir], instanceId, line, this.ctx.key),
+      seed: (instanceId, line) => startSeed(this.ctx.archiveDir, this.ctx.dataDir, instanceId, line, this.ctx.key),
     });
   }
 

@@ -13,24 +13,23 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { sameDirectory } from '../../store/archive-state.js';
 import { commitFile, makeOwnDir, pathExists } from '../../store/durable-fs.js';
-import { DEFAULT_ARCHIVE_SUBDIR } from '../copies/locations.js';
+import { archiveDirFor } from '../copies/locations.js';
 import { SEEDS_DIR } from './seeds.js';
 
-/** The directory a restore keeps a new instance's seeds in when it made `dataDir`. */
+/** The directory a restore keeps a new instance's seeds in when it made `dataDir` (its default archive directory, restore-api.ts). */
 export function restoreSeedsDir(dataDir: string): string {
-  return path.join(dataDir, DEFAULT_ARCHIVE_SUBDIR);
+  return archiveDirFor(dataDir, {});
 }
 
-/** Copies the seeds of `instanceId` the restore left in `<dataDir>/archives` into `archiveDir` (none already there is replaced); how many files. */
-export async function adoptRestoreSeeds(dataDir: string, archiveDir: string, instanceId: string): Promise<number> {
+/** Copies the seeds of `instanceId` the restore left in `<dataDir>/archives` into `archiveDir` (none already there is replaced). */
+export async function adoptRestoreSeeds(dataDir: string, archiveDir: string, instanceId: string): Promise<void> {
   const fromDir = restoreSeedsDir(dataDir);
-  if (sameDirectory(path.resolve(fromDir), path.resolve(archiveDir))) return 0;
+  if (sameDirectory(fromDir, path.resolve(archiveDir))) return;
   const from = path.join(fromDir, SEEDS_DIR);
   const names = (await fsp.readdir(from).catch(() => [] as string[])).filter((n) => n.startsWith(`${instanceId}.`) && !n.endsWith('.tmp'));
-  if (names.length === 0) return 0;
+  if (names.length === 0) return;
   const to = path.join(archiveDir, SEEDS_DIR);
   await makeOwnDir(to);
-  let copied = 0;
   // The facts go after their seed: a seed is read by its own name, and its facts only with it.
   names.sort((a, b) => Number(a.endsWith('.facts.json')) - Number(b.endsWith('.facts.json')));
   for (const name of names) {
@@ -43,7 +42,5 @@ export async function adoptRestoreSeeds(dataDir: string, archiveDir: string, ins
     await fsp.rm(tmp, { force: true });
     await fsp.copyFile(source, tmp, fsConstants.COPYFILE_EXCL);
     await commitFile(tmp, target);
-    copied++;
   }
-  return copied;
 }

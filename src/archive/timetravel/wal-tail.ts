@@ -181,7 +181,7 @@ async function segmentLines(ref: TailSegment): Promise<{ lines: string[] }> {
  * for in the archive directory, then where the restore that made the data directory left it (`<data>/archives`:
  * it could not know the archive directory the database would be run with).
  */
-export async function startSeed([archiveDir, dataDir]: [string, string], instanceId: string, line: number, key: EncryptionKey | undefined): Promise<DbState | null> {
+export async function startSeed(archiveDir: string, dataDir: string, instanceId: string, line: number, key: EncryptionKey | undefined): Promise<DbState | null> {
   const text = (await readSeed(archiveDir, instanceId, line).catch(() => null)) ?? (await readSeed(restoreSeedsDir(dataDir), instanceId, line).catch(() => null));
   if (text === null) return null;
   try {
