@@ -20,21 +20,21 @@ import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
 import { fetchGoodCopy, type FetchOptions, type SourceProblem } from './copies/fetch.js';
 import { verifyRemoteCopy } from './copies/copy-ops.js';
-import { unreadableCopiesOf } from './copies/id-lookup.js';
+import { archiveFileInput, fromAdoptedFile, namesArchiveFile, onArchiveFile, unreadableCopiesOf } from './copies/id-lookup.js';
 import { par2Repairer } from './package/repairer.js';
 import { withHarmless } from './jobs/caller-callbacks.js';
-import { findForTimestamp, instanceArchives, parseRestoreTarget, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type TimelineRange } from './restore/plan.js';
+import { findForTimestamp, instanceArchives, parseRestoreTarget, planOfFile, unreadableArchive, parseTimestamp, timeline, type RestorePlan, type RestoreTarget, type RestoreTargetInput, type RestoreListing } from './restore/plan.js';
 import { executeRestore, type RestoreHooks, type RestoreResult } from './restore/execute.js';
 import { assertRestoreCallOptions, tellRestoreFailure, type RestoreCallOptions } from './restore/call-options.js';
 import type { ArchiveRepairer } from './package/repairer.js';
-import { listSources, type CatalogArchive, type ManifestCache, type MergedListing, type SourceFailure, type UnreadableCopy } from './copies/catalog.js';
+import { listSources, type CatalogArchive, type ManifestCache, type MergedListing } from './copies/catalog.js';
 import { ArchiveSources, LOCAL_SOURCE } from './copies/sources.js';
 import { verifyArchive, type VerifyReport } from './package/verify.js';
 import type { ShippedPlan } from './shipping/plan-shipped.js';
 import type { ShippedInput } from './shipping/restore-shipped.js';
 import type { ShipmentRef } from './shipping/shipment.js';
 import { fetchShipment } from './shipping/shipped-catalog.js';
-import { shippedRanges, type ShippedRange } from './shipping/shipped-ranges.js';
+import { shippedRanges } from './shipping/shipped-ranges.js';
 import type { AgeIdentity } from './crypto/age-keys.js';
 import { dataDirEnd, dataDirTail, startSeed } from './timetravel/wal-tail.js';
 import { notYetArchived, noteReplacedLines, noteUnreadable, tailEnd } from './timetravel/tail-end.js';
@@ -64,20 +64,7 @@ export interface RestoreContext {
   live?: LiveStore;
 }
 
-export interface RestoreListing {
-  archives: CatalogArchive[];
-  /** What can be restored: ranges of archives that chain with no gap. */
-  ranges: TimelineRange[];
-  unreadable: UnreadableCopy[];
-  /** Sources that could not be listed. */
-  unreachable: SourceFailure[];
-  /** Per source and instance: the shipped WAL after the instance's newest archive. */
-  shipped: ShippedRange[];
-  /** Per source that holds a listed archive: the ranges its copies alone can restore. */
-  bySource: Array<{ source: string; ranges: TimelineRange[] }>;
-  /** Instances with no archive yet, restorable from their shipped WAL alone (from line 1): one entry per source. */
-  shippedOnly: ShippedRange[];
-}
+export type { RestoreListing } from './restore/plan.js';
 
 export type { ShippedRange } from './shipping/shipped-ranges.js';
 
@@ -167,6 +154,8 @@ export class RestoreApi {
 
   /** `forQuestions`: for time travel, which reads the data directory's own lines itself (planner.ts). */
   private async planned(target: RestoreTargetInput, opts: RestoreCallOptions, forQuestions: boolean): Promise<RestorePlan> {
+    const adopt = { source: opts.source, keep: false, check: false };
+    if (target.kind === 'archive' && namesArchiveFile(target.archiveId)) return onArchiveFile(target.archiveId, this.ctx.archiveDir, adopt, (a) => this.planned({ kind: 'archive', archiveId: a.archiveId }, { ...opts, source: LOCAL_SOURCE }, forQuestions).then((p) => planOfFile(p, a.file)));
     const parsed = parseRestoreTarget(target);
     const listing = await this.listing(opts.source);
     if (parsed.kind === 'archive') await this.assertReadable(parsed.archiveId, listing, opts.source);
@@ -176,7 +165,12 @@ export class RestoreApi {
   private async run(target: RestoreTarget, given: RestoreCallOptions, newInstanceId?: string): Promise<RestoreResult> {
     assertRestoreCallOptions(given, newInstanceId !== undefined, newInstanceId !== undefined ? 'clone' : `restore ${target.kind}`);
     const planned: { plan?: RestorePlan } = {};
-    return this.runChecked(target, given, planned, newInstanceId).catch(async (err: unknown) => {
+    // An archive handed over as a file (`bri restore from ./backup.bri`): kept in the archive directory by a restore in place only (the directory's own archive).
+    const keep = !given.dryRun && newInstanceId === undefined && (given.targetDir === undefined || realPath(given.targetDir) === realPath(this.ctx.dataDir));
+    const work = target.kind === 'archive' && namesArchiveFile(target.archiveId)
+      ? onArchiveFile(target.archiveId, this.ctx.archiveDir, { source: given.source, keep, check: given.verify !== false }, (a) => this.runChecked({ kind: 'archive', archiveId: a.archiveId }, { ...given, source: LOCAL_SOURCE }, planned, newInstanceId).then((r) => fromAdoptedFile(r, a)))
+      : this.runChecked(target, given, planned, newInstanceId);
+    return work.catch(async (err: unknown) => {
       await tellRestoreFailure(err, given.hooks ?? this.ctx.hooks, given, path.resolve(given.targetDir ?? this.ctx.dataDir), planned.plan);
       throw err;
     });
@@ -281,7 +275,7 @@ export class RestoreApi {
     return this.run({ kind: 'latest' }, opts);
   }
 
-  /** The end of a given archive. */
+  /** The end of a given archive: its id, or the path of an archive file (adopted into the archive directory, copies/id-lookup.ts). */
   from(archiveId: string, opts: RestoreCallOptions = {}): Promise<RestoreResult> {
     return this.run({ kind: 'archive', archiveId }, opts);
   }
@@ -312,13 +306,15 @@ export class RestoreApi {
    * (`identity`, or the defaults of a restore), its contents too: the age authentication, the chain, the counts.
    */
   async verify(archiveId: string, opts: { source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
+    const age = await verifyIdentity(opts, this.ctx.identityFile);
+    const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
+    // An archive file is verified as it is, on its own (nothing is adopted: a verify changes nothing).
+    if (namesArchiveFile(archiveId)) return verifyArchive(await archiveFileInput(path.resolve(archiveId)), { ...key, name: archiveId });
     assertArchiveId(archiveId);
     const listing = await this.listing(opts.source);
     await this.assertReadable(archiveId, listing, opts.source);
     const a = listing.archives.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
-    const age = await verifyIdentity(opts, this.ctx.identityFile);
-    const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
     if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: listing.archives });
     return verifyRemoteCopy(a, this.fetchOptions(opts.source, this.ctx.archiveDir), { ...key, neighbours: listing.archives });
   }

@@ -7,12 +7,13 @@
  * download writes it as it is stored (--no-verify) to be examined or repaired elsewhere, verify and
  * repair say what is wrong with it. Each refusal names the command that does work.
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
 import { downloadRanged, isColdObject } from '../../remote/index.js';
-import { commitFile, makeDirs } from '../../store/durable-fs.js';
-import { ARCHIVE_EXTENSION, assertArchiveId } from '../package/ids.js';
+import { commitFile, makeDirs, pathExists } from '../../store/durable-fs.js';
+import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from '../package/ids.js';
 import { assertRegularFileInput } from '../package/input-file.js';
 import { repairArchive, repairIntoNewFolder, type RepairResult } from '../package/recovery.js';
 import { existingDir, scratchPath } from '../package/scratch.js';
@@ -20,6 +21,7 @@ import { readManifest } from '../package/reader.js';
 import { verifyArchive, type VerifyOptions, type VerifyReport } from '../package/verify.js';
 import { notFoundUnlessUnread, type ArchiveCopy, type CatalogArchive, type MergedListing, type UnreadableCopy } from './catalog.js';
 import { asDamage, heldAs, type DownloadedArchive } from './copy-ops.js';
+import { fileSha256 } from './whole-copy.js';
 import { archiveObjectKey, LOCAL_SOURCE, type ArchiveSources } from './sources.js';
 
 /** An archive file a caller names: a regular file that exists (ARCHIVE_NOT_FOUND, or USAGE for /dev/zero, a FIFO, a directory). */
@@ -34,6 +36,11 @@ export async function archiveFileInput(file: string): Promise<string> {
 /** Whether a command's argument names a file (a path, or `<name>.bri`) rather than an archive id. */
 export function namesFile(idOrFile: string): boolean {
   return idOrFile.includes('/') || idOrFile.endsWith(ARCHIVE_EXTENSION);
+}
+
+/** Whether a restore's argument is an archive file to restore from: it names one, and something is there (else it is judged as an id: "x/y" is no id). */
+export function namesArchiveFile(idOrFile: string): boolean {
+  return namesFile(idOrFile) && fs.existsSync(path.resolve(idOrFile));
 }
 
 /** A file verified for an id must hold that archive: a whole archive under another's name is not the one asked for. */
@@ -233,4 +240,118 @@ function unreadableNotRepaired(id: string, u: UnreadableArchiveCopy, err: unknow
     details: { archiveId: id, source: u.copy.source },
     cause: err,
   });
+}
+
+/** An archive file adopted into an archive directory; `undo` removes what the adoption added (nothing when the archive was there already). */
+export interface AdoptedFile {
+  archiveId: string;
+  /** The caller's file, as resolved (never written). */
+  file: string;
+  /** What the check mended on the copy (null: it was whole, or not checked). */
+  repaired: { damagedBlocks: number; repairedBlocks: number } | null;
+  undo: () => Promise<void>;
+}
+
+/**
+ * An archive handed over as a file (`bri restore from ./backup.bri`) put into the archive directory as `<id>.bri`,
+ * durably, where every later step finds it like any other: the restore by its id, then list, to-timestamp, the next
+ * create's chain, prune. With `check`, its bytes are checked against its PAR2 data and mended on the way (the copy
+ * kept is whole; the caller's file is never written); without, only a manifest that does not read is repaired. An
+ * archive of that id already there is used only when it is the same bytes: another copy (rekeyed, or rotted) is the
+ * user's to choose between.
+ */
+export async function adoptArchiveFile(file: string, archiveDir: string, check: boolean): Promise<AdoptedFile> {
+  const given = await archiveFileInput(path.resolve(file));
+  const made = await firstMissingDir(archiveDir);
+  await makeDirs(archiveDir);
+  let copy = scratchPath(archiveDir, 'adopted');
+  let repaired: AdoptedFile['repaired'] = null;
+  const removeDirs = async (): Promise<void> => {
+    for (let d = archiveDir; made !== undefined && d.startsWith(made); d = path.dirname(d)) await fsp.rmdir(d).catch(() => undefined);
+  };
+  // The copy's bytes repaired, when they need it: the copy is replaced by the repaired one.
+  const mend = async (): Promise<void> => {
+    const r = await repairArchive(copy, scratchPath(archiveDir, 'adopted-repaired'));
+    if (!r.repaired) return;
+    await fsp.rm(copy, { force: true });
+    [copy, repaired] = [r.file, { damagedBlocks: r.damagedBlocks, repairedBlocks: r.repairedBlocks }];
+  };
+  try {
+    await fsp.copyFile(given, copy, fsp.constants.COPYFILE_FICLONE);
+    if (check) await mend();
+    const manifest = await readManifest(copy).catch(async (err: unknown) => {
+      if (check) throw err;
+      await mend().catch(() => Promise.reject(err));
+      return readManifest(copy);
+    });
+    const id = manifest.archiveId;
+    const target = path.join(archiveDir, archiveFileName(id));
+    if (await pathExists(target)) {
+      await fsp.rm(copy, { force: true });
+      if (await sameBytes(target, given)) return { archiveId: id, file: given, repaired, undo: async () => undefined };
+      throw new BriError(ErrorCodes.RESTORE_ERROR, `archive ${id} (the file ${given}) is in the archive directory already, as other bytes: ${target}`, {
+        hint: `Restore that copy by its id (\`bri restore from ${id}\`: it is verified and repaired first), or move it out of the archive directory to restore from ${shellArg(given)}. A rekeyed archive keeps its id; \`bri archive verify\` says which copy is whole.`,
+        details: { archiveId: id, file: given, existing: target },
+      });
+    }
+    await commitFile(copy, target);
+    return {
+      archiveId: id,
+      file: given,
+      repaired,
+      undo: async () => {
+        await fsp.rm(target, { force: true });
+        await removeDirs();
+      },
+    };
+  } catch (err) {
+    await fsp.rm(copy, { force: true });
+    await removeDirs();
+    throw namingFile(err, copy, given);
+  }
+}
+
+/** An error about the scratch copy, said of the file the caller gave (the copy is gone). */
+function namingFile(err: unknown, copy: string, given: string): unknown {
+  if (!isBriError(err) || !err.message.includes(path.basename(copy))) return err;
+  return new BriError(err.code, err.message.split(copy).join(given), { ...(err.hint !== undefined ? { hint: err.hint } : {}), details: { ...err.details, file: given }, cause: err });
+}
+
+/** The outermost directory `mkdir -p dir` would make (undefined: it exists). */
+async function firstMissingDir(dir: string): Promise<string | undefined> {
+  let missing: string | undefined;
+  for (let d = path.resolve(dir); !(await pathExists(d)); d = path.dirname(d)) missing = d;
+  return missing;
+}
+
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fsp.stat(a), fsp.stat(b)]);
+  if (sa.size !== sb.size) return false;
+  const [ha, hb] = await Promise.all([fileSha256(a), fileSha256(b)]);
+  return ha.sha256 === hb.sha256;
+}
+
+/**
+ * `run` on the archive a restore names as a file, adopted into `archiveDir` (adoptArchiveFile) and read from there
+ * alone: the file is the source, never a remote copy of that id. Kept when `keep` and `run` succeeded; a dry run, a
+ * question, a clone (whose archives go elsewhere) and a failure leave the archive directory as they found it.
+ */
+export async function onArchiveFile<T>(file: string, archiveDir: string, opts: { source: string | undefined; keep: boolean; check: boolean }, run: (adopted: AdoptedFile) => Promise<T>): Promise<T> {
+  if (opts.source !== undefined && opts.source !== LOCAL_SOURCE) {
+    throw new BriError(ErrorCodes.USAGE, `an archive file (${file}) is its own source: --source ${opts.source} names another`, { hint: `Leave --source out to restore from ${shellArg(file)}, or give the archive's id to restore it from ${opts.source}.`, details: { file, source: opts.source } });
+  }
+  const adopted = await adoptArchiveFile(file, archiveDir, opts.check);
+  const result = await run(adopted).catch(async (err: unknown) => {
+    await adopted.undo();
+    throw err;
+  });
+  if (!opts.keep) await adopted.undo();
+  return result;
+}
+
+/** A restore from an adopted file: what its check mended, said as the restore's own repair. */
+export function fromAdoptedFile<R extends { repaired: AdoptedFile['repaired']; warnings: string[] }>(result: R, adopted: AdoptedFile): R {
+  if (!adopted.repaired) return result;
+  const said = `${adopted.file} was damaged (${adopted.repaired.damagedBlocks} blocks): repaired with its PAR2 data on the copy put in the archive directory; the file itself is unchanged`;
+  return { ...result, repaired: result.repaired ?? adopted.repaired, warnings: [...result.warnings, said] };
 }

@@ -16,7 +16,7 @@ export function assertArchiveId(id: string): string {
     // A file given where an id goes (an archive handed over, a download): what to do with it, not only the id rule.
     const file = id.includes('/') || /\.(bri|zst)$/.test(id);
     const rule = 'Archive ids are 1-128 letters, digits, ".", "_" and "-", starting with a letter or digit (no path separators, no ".."); `bri archive list` shows them.';
-    const asFile = `"${id}" looks like a file: \`bri archive inspect <file>\` shows the id it holds; put the file in the archive directory as <id>.bri (where \`bri archive list\` finds it), then give that id. `;
+    const asFile = `"${id}" looks like a file: \`bri restore from <file>\` (and restore info, verify, clone) takes an archive file that exists; \`bri archive inspect <file>\` shows the id it holds (put in the archive directory as <id>.bri, where \`bri archive list\` finds it, it is that archive). `;
     const hint = file ? asFile + rule : rule;
     throw new BriError(ErrorCodes.USAGE, `"${id}" is not a valid archive id`, { hint, details: { archiveId: id } });
   }

@@ -7,7 +7,8 @@ import { liftChainsToEffectiveTimes } from '../../format/line-time.js';
 import type { Manifest } from '../../format/manifest.js';
 import { linesAfter } from '../../format/text/line-range.js';
 import { parseTime } from '../../format/input.js';
-import { notFoundUnlessUnread, type ArchiveCopy, type SourceFailure } from '../copies/catalog.js';
+import { notFoundUnlessUnread, type ArchiveCopy, type CatalogArchive, type SourceFailure, type UnreadableCopy } from '../copies/catalog.js';
+import type { ShippedRange } from '../shipping/shipped-ranges.js';
 import { unreadableNotVerified, type UnreadableArchiveCopy } from '../copies/id-lookup.js';
 import type { ShippedPlan } from '../shipping/plan-shipped.js';
 import { newestInstanceOfOneDatabase } from './instances.js';
@@ -20,6 +21,27 @@ export interface PlanArchive {
   bytes: number;
   file: string | null;
   copies?: ArchiveCopy[];
+}
+
+export interface RestoreListing {
+  archives: CatalogArchive[];
+  /** What can be restored: ranges of archives that chain with no gap. */
+  ranges: TimelineRange[];
+  unreadable: UnreadableCopy[];
+  /** Sources that could not be listed. */
+  unreachable: SourceFailure[];
+  /** Per source and instance: the shipped WAL after the instance's newest archive. */
+  shipped: ShippedRange[];
+  /** Per source that holds a listed archive: the ranges its copies alone can restore. */
+  bySource: Array<{ source: string; ranges: TimelineRange[] }>;
+  /** Instances with no archive yet, restorable from their shipped WAL alone (from line 1): one entry per source. */
+  shippedOnly: ShippedRange[];
+}
+
+/** A plan made on an archive file adopted for the question (and removed again): its copy is the file the caller gave. */
+export function planOfFile(plan: RestorePlan, file: string): RestorePlan {
+  if (!plan.archive) return plan;
+  return { ...plan, archive: { ...plan.archive, file, ...(plan.archive.copies ? { copies: plan.archive.copies.map((c) => ({ ...c, location: file })) } : {}) } };
 }
 
 export type RestoreTarget = { kind: 'latest' } | { kind: 'archive'; archiveId: string } | { kind: 'timestamp'; timestamp: number };

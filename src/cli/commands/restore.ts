@@ -54,7 +54,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     });
 
   base(restore.command('info'))
-    .argument('<id>', 'archive id')
+    .argument('<id|file>', 'archive id, or an archive file (a path: ./backup.bri)')
     .description('what restoring an archive would give')
     .action((id: string, raw: Raw) => run('restore info', { ...archiveCommon(raw), id, ...(raw.source ? { source: String(raw.source) } : {}) }));
 
@@ -63,7 +63,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     .action((raw: Raw) => run('restore latest', restoreRunOptions(raw)));
 
   withRestoreOptions(restore.command('from'))
-    .argument('<id>', 'archive id')
+    .argument('<id|file>', 'archive id, or an archive file (a path: ./backup.bri): checked and repaired, then kept in the archive directory as <id>.bri')
     .description('restore the end of an archive')
     .action((id: string, raw: Raw) => run('restore from', { ...restoreRunOptions(raw), id }));
 
@@ -73,7 +73,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     .action((timestamp: number, raw: Raw) => run('restore to-timestamp', { ...restoreRunOptions(raw), timestamp }));
 
   withRestoreOptions(restore.command('clone'), 'directory for the copy (required)')
-    .argument('[id]', 'from this archive (the same as --archive; default: the latest)')
+    .argument('[id|file]', 'from this archive, or an archive file (a path; the same as --archive; default: the latest)')
     .description('a copy in another directory with a new instance id (the source is untouched)')
     .option('--archive <id>', 'from this archive (default: the latest)')
     .option('--at <time>', `at this point in time: ${TIME_FORMS}`, parseOpt.time('--at'))
@@ -106,7 +106,7 @@ export function registerRestoreCommands(program: Command, run: Dispatch): void {
     });
 
   addIdentityOption(base(restore.command('verify')))
-    .argument('<id>', 'archive id')
+    .argument('<id|file>', 'archive id, or an archive file (a path: ./backup.bri)')
     .option('--deep', 'also the contents of an archive encrypted with age (needs --identity or $BRI_AGE_IDENTITY)', false)
     .description('verify an archive before restoring from it')
     .action((id: string, raw: Raw) => run('restore verify', { ...archiveCommon(raw), id, ...(raw.source ? { source: String(raw.source) } : {}), deep: raw.deep === true, ...identityOpt(raw) }));

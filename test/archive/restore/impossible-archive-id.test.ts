@@ -2,7 +2,7 @@
  * An archive id no archive can have (a path separator, "..", a leading ".", past 128 characters) was USAGE
  * (exit 2) for `archive get/delete/download/thaw` but ARCHIVE_NOT_FOUND (exit 20) for `restore from`,
  * `restore info`, `restore verify` and `restore clone --archive`: the same id is now USAGE everywhere, and
- * the hint says the whole rule.
+ * the hint says the whole rule. A path to an archive file that exists is restored from (from-archive-file.test.ts).
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,16 +41,19 @@ describe('an impossible archive id given to restore', () => {
     }
   }, 120_000);
 
-  it('a file given where the id goes (a download handed over) is USAGE saying how to restore from it', async () => {
+  it('a file given where the id goes (a download handed over) is restored from; a path to nothing is USAGE saying what a file restore takes', async () => {
     const root = await tmp();
     const d = await archived(root);
     const file = path.join(root, 'backup.bri.zst');
     const [a] = await openRestore({ dataDir: d }).list().then((l) => l.archives);
     expect((await runCli(['archive', 'download', a!.manifest.archiveId, file, '-d', d])).code).toBe(0);
     const r = await runCli(['restore', 'from', file, '--target', path.join(root, 't'), '-d', d]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`"${file}" looks like a file: \`bri archive inspect <file>\` shows the id it holds; put the file in the archive directory as <id>.bri`);
-    expect(r.stderr).toContain('starting with a letter or digit');
+    expect(r.code, r.stderr).toBe(0);
+    const gone = path.join(root, 'gone', 'backup.bri.zst');
+    const none = await runCli(['restore', 'from', gone, '--target', path.join(root, 't2'), '-d', d]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(`"${gone}" looks like a file: \`bri restore from <file>\` (and restore info, verify, clone) takes an archive file that exists`);
+    expect(none.stderr).toContain('starting with a letter or digit');
   }, 120_000);
 
   it('is USAGE through the API for every impossible id, before anything is restored', async () => {
