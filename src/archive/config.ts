@@ -222,6 +222,18 @@ function sameSetting(key: string, a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A location's prefix that no remote could have ('..', an empty segment, not a string): the entry's error, not a USAGE from deep inside. */
+function assertLocationPrefix(prefix: unknown, i: number): void {
+  if (prefix === undefined) return;
+  const hint = "Give the prefix as the remote it names is configured with (segments joined by '/', no '..', no empty segment), or the remote's name.";
+  if (typeof prefix !== 'string') throw configError(`restoreSources[${i}].prefix`, `must be a string, got ${typeof prefix}`, hint);
+  try {
+    normalizeStorePrefix(prefix);
+  } catch (err) {
+    throw configError(`restoreSources[${i}].prefix`, err instanceof Error ? err.message : String(err), hint);
+  }
+}
+
 /**
  * Each restore source given as a location, as the name of the source configured there: the archive directory
  * (`{ type: 'local' }`, or its path when that is localDir) or the remote of that type whose settings are the ones
@@ -235,6 +247,7 @@ function resolveSourceLocations(entries: ReadonlyArray<string | SourceLocation>,
     const { type, ...given } = e;
     const keys = Object.keys(given);
     if (type === LOCAL_SOURCE && (keys.length === 0 || (keys.length === 1 && localDir !== undefined && sameSetting('path', given.path, localDir)))) return LOCAL_SOURCE;
+    assertLocationPrefix(given.prefix, i);
     // The prefix is compared even when left out (none): a remote under a prefix is another place than the bucket's root.
     const at = remotes.findIndex((r) => r.provider === type && [...new Set([...keys, 'prefix'])].every((k) => sameSetting(k, (r as Record<string, unknown>)[k], given[k])));
     if (at >= 0) return names[at]!;

@@ -74,6 +74,17 @@ describe("the design note's configuration, as written", () => {
     expect(parseArchiveConfig({ ...withNas, keepLocal: undefined, restoreSources: [{ type: 'local', path: path.join(root, 'nas-link') }, { type: 'local' }] }).restoreSources).toEqual(['nas', 'local']);
   });
 
+  it('a location whose prefix no remote can have is CONFIG_INVALID naming the entry\'s prefix, with a hint (not a USAGE without one)', async () => {
+    const c = noteConfig(await tempDir()).archive;
+    for (const [prefix, why] of [['../production', "'..'"], ['production//x', 'empty segment'], [7, 'must be a string']] as const) {
+      const err = refusal(() => parseArchiveConfig({ ...c, restoreSources: ['local', { type: 's3', bucket: 'my-bri-archives', prefix }] } as never));
+      expect(err.code).toBe('CONFIG_INVALID');
+      expect(err.message).toContain('archive.restoreSources[1].prefix: ');
+      expect(err.message).toContain(why);
+      expect(err.hint).toMatch(/prefix/);
+    }
+  });
+
   it('a location where no archive is kept is CONFIG_INVALID naming the entry and the sources, never a secret given with it', async () => {
     const c = noteConfig(await tempDir()).archive;
     for (const entry of [
