@@ -285,14 +285,14 @@ export class RestoreApi {
     return this.run({ kind: 'timestamp', timestamp: parseTimestamp(ts) }, opts);
   }
 
-  /** A restore into another directory with a new instance id (a dry run's is null: the real run draws its own); the source is untouched. */
-  async clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult> {
+  /** A restore into another directory with a new instance id (a dry run's is null: the real run draws its own); the source is untouched. `clonedTo`: the design note's name for the copy's directory. */
+  async clone(opts: { archiveId?: string; timestamp?: number | string; targetDir: string; newInstanceId?: string } & Omit<RestoreCallOptions, 'targetDir'>): Promise<RestoreResult & { clonedTo: string }> {
     assertRestoreCallOptions(opts, true, 'clone');
     if (realPath(opts.targetDir) === realPath(this.ctx.dataDir)) {
       throw new BriError(ErrorCodes.USAGE, 'a clone needs a target other than the data directory', { hint: 'Pass targetDir (--target) for the copy.' });
     }
     const target: RestoreTarget = opts.archiveId ? { kind: 'archive', archiveId: opts.archiveId } : opts.timestamp !== undefined ? { kind: 'timestamp', timestamp: parseTimestamp(opts.timestamp) } : { kind: 'latest' };
-    return this.run(target, opts, opts.newInstanceId !== undefined ? assertInstanceId(opts.newInstanceId, 'new instance id') : randomUUID()).then((r) => (r.dryRun && opts.newInstanceId === undefined ? { ...r, instanceId: null } : r));
+    return this.run(target, opts, opts.newInstanceId !== undefined ? assertInstanceId(opts.newInstanceId, 'new instance id') : randomUUID()).then((r) => ({ ...r, ...(r.dryRun && opts.newInstanceId === undefined ? { instanceId: null } : {}), clonedTo: r.targetDir }));
   }
 
   /** The identity given, else the configuration's file, else $BRI_AGE_IDENTITY / $BRI_AGE_PASSPHRASE (null: none). */

@@ -227,6 +227,9 @@ describe("the design note's other places for the same settings", () => {
     const at = made.manifest.contents.segments[0]!.lastTimestamp!;
     const dry = await openRestore({ dataDir }).toTimestamp(at, { targetDir: path.join(root, 'then'), dryRun: true });
     expect(dry).toMatchObject({ success: true, wouldRestore: true, archive: made.manifest.archiveId, restoredTo: path.join(root, 'then'), timestamp: at });
+    // A clone's result names its directory as the note's clone() does (clonedTo), beside its new instance id.
+    const cloned = await openRestore({ dataDir }).clone({ targetDir: path.join(root, 'clone'), newInstanceId: 'bri-clone-01' });
+    expect(cloned).toMatchObject({ success: true, clonedTo: path.join(root, 'clone'), restoredTo: path.join(root, 'clone'), instanceId: 'bri-clone-01', newInstance: true });
     const segments = made.manifest.contents.segments.length;
     expect(segments).toBeGreaterThan(1);
     expect(said).toEqual([`before ${made.manifest.archiveId}`, 'snapshot', ...Array.from({ length: segments }, (_, i) => `segment ${i + 1}/${segments}`), `after ${made.manifest.archiveId}`]);
