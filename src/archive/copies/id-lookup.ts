@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { BriError, ErrorCodes, isBriError, shellArg } from '../../errors.js';
+import { BriError, ErrorCodes, isBriError, shellArg, typedIoError } from '../../errors.js';
 import { downloadRanged, isColdObject } from '../../remote/index.js';
 import { commitFile, makeDirs, pathExists } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from '../package/ids.js';
@@ -307,14 +307,19 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
   } catch (err) {
     await fsp.rm(copy, { force: true });
     await removeDirs();
-    throw namingFile(err, copy, given);
+    throw namingFile(err, copy, given, archiveDir);
   }
 }
 
-/** An error about the scratch copy, said of the file the caller gave (the copy is gone). */
-function namingFile(err: unknown, copy: string, given: string): unknown {
-  if (!isBriError(err) || !err.message.includes(path.basename(copy))) return err;
-  return new BriError(err.code, err.message.split(copy).join(given), { ...(err.hint !== undefined ? { hint: err.hint } : {}), details: { ...err.details, file: given }, cause: err });
+/**
+ * An error about the scratch copy said of what the caller knows (the copy is gone): what the archive holds, of the
+ * file given; a failed system call (a full disk), of the archive directory it was copied into.
+ */
+function namingFile(err: unknown, copy: string, given: string, archiveDir: string): unknown {
+  const e = typedIoError(err, `copying ${given} into the archive directory`);
+  if (!isBriError(e) || !`${e.message} ${e.hint ?? ''}`.includes(copy)) return e;
+  const swap = (t: string) => t.split(copy).join(isBriError(err) ? given : archiveDir);
+  return new BriError(e.code, swap(e.message), { ...(e.hint !== undefined ? { hint: swap(e.hint) } : {}), details: { ...e.details, file: given }, cause: err });
 }
 
 /** The outermost directory `mkdir -p dir` would make (undefined: it exists). */

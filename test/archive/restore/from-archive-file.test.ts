@@ -13,6 +13,7 @@ import { createDB } from '../../../src/db.js';
 import { toPlainState, type PlainState } from '../../../src/format/state.js';
 import { recover } from '../../../src/store/recovery.js';
 import { runCli } from '../../support/cli.js';
+import { fillLeaving, mountTmpfs, umount } from '../../support/tmpfs.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
 
 const tmp = useTempDirs('bri-from-file-');
@@ -188,6 +189,28 @@ describe('what a file restore leaves when it does not restore', () => {
     expect(res.stderr).toContain(`bri restore from ${second.archiveId}`);
     expect(fs.readFileSync(there).equals(rotted)).toBe(true);
     expect(entries(archives)).toEqual([`${second.archiveId}.bri`]);
+  });
+
+  it('a full disk under the archive directory: IO_ERROR saying so, and no part of the copy left there', async (ctx) => {
+    const { r, file } = await lostDisk();
+    const dataDir = path.join(r, 'data');
+    const archives = path.join(dataDir, 'archives');
+    fs.mkdirSync(archives, { recursive: true });
+    const cannot = mountTmpfs(archives, 'size=1m');
+    if (cannot !== null) return ctx.skip(cannot);
+    try {
+      fillLeaving(archives, 4096);
+      const res = await runCli(['restore', 'from', file, '-d', dataDir]);
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toContain('IO_ERROR');
+      expect(res.stderr).toMatch(/full|ENOSPC/);
+      expect(res.stderr).toContain(`The disk (or quota) holding ${archives} is full`);
+      expect(res.stderr).not.toContain('scratch');
+      expect(entries(archives)).toEqual(['filler']);
+      expect(entries(dataDir)).toEqual(['archives']);
+    } finally {
+      umount(archives);
+    }
   });
 
   it('--source naming a remote is refused: the file is the source', async () => {
