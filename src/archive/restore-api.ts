@@ -154,7 +154,7 @@ export class RestoreApi {
 
   /** `forQuestions`: for time travel, which reads the data directory's own lines itself (planner.ts). */
   private async planned(target: RestoreTargetInput, opts: RestoreCallOptions, forQuestions: boolean): Promise<RestorePlan> {
-    const adopt = { source: opts.source, keep: false, check: false };
+    const adopt = { source: opts.source, keepFor: null, check: false };
     if (target.kind === 'archive' && namesArchiveFile(target.archiveId)) return onArchiveFile(target.archiveId, this.ctx.archiveDir, adopt, (a) => this.planned({ kind: 'archive', archiveId: a.archiveId }, { ...opts, source: LOCAL_SOURCE }, forQuestions).then((p) => planOfFile(p, a.file)));
     const parsed = parseRestoreTarget(target);
     const listing = await this.listing(opts.source);
@@ -168,7 +168,7 @@ export class RestoreApi {
     // An archive handed over as a file (`bri restore from ./backup.bri`): kept in the archive directory by a restore in place only (the directory's own archive).
     const keep = !given.dryRun && newInstanceId === undefined && (given.targetDir === undefined || realPath(given.targetDir) === realPath(this.ctx.dataDir));
     const work = target.kind === 'archive' && namesArchiveFile(target.archiveId)
-      ? onArchiveFile(target.archiveId, this.ctx.archiveDir, { source: given.source, keep, check: given.verify !== false }, (a) => this.runChecked({ kind: 'archive', archiveId: a.archiveId }, { ...given, source: LOCAL_SOURCE }, planned, newInstanceId).then((r) => fromAdoptedFile(r, a)))
+      ? onArchiveFile(target.archiveId, this.ctx.archiveDir, { source: given.source, keepFor: keep ? this.ctx.dataDir : null, check: given.verify !== false }, (a) => this.runChecked({ kind: 'archive', archiveId: a.archiveId }, { ...given, source: LOCAL_SOURCE }, planned, newInstanceId).then((r) => fromAdoptedFile(r, a)))
       : this.runChecked(target, given, planned, newInstanceId);
     return work.catch(async (err: unknown) => {
       await tellRestoreFailure(err, given.hooks ?? this.ctx.hooks, given, path.resolve(given.targetDir ?? this.ctx.dataDir), planned.plan);

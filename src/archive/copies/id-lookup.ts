@@ -12,6 +12,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { BriError, ErrorCodes, isBriError, shellArg, typedIoError } from '../../errors.js';
 import { downloadRanged, isColdObject } from '../../remote/index.js';
+import { readArchiveState } from '../../store/archive-state.js';
 import { commitFile, makeDirs, pathExists } from '../../store/durable-fs.js';
 import { ARCHIVE_EXTENSION, archiveFileName, assertArchiveId } from '../package/ids.js';
 import { assertRegularFileInput } from '../package/input-file.js';
@@ -266,6 +267,7 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
   await makeDirs(archiveDir);
   let copy = scratchPath(archiveDir, 'adopted');
   let repaired: AdoptedFile['repaired'] = null;
+  let placed: string | null = null;
   const removeDirs = async (): Promise<void> => {
     for (let d = archiveDir; made !== undefined && d.startsWith(made); d = path.dirname(d)) await fsp.rmdir(d).catch(() => undefined);
   };
@@ -294,6 +296,8 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
         details: { archiveId: id, file: given, existing: target },
       });
     }
+    // Renamed in, then the directory's fsync failed: the name is there, not durable; taken out like the copy.
+    placed = target;
     await commitFile(copy, target);
     return {
       archiveId: id,
@@ -306,6 +310,7 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
     };
   } catch (err) {
     await fsp.rm(copy, { force: true });
+    if (placed !== null) await fsp.rm(placed, { force: true });
     await removeDirs();
     throw namingFile(err, copy, given, archiveDir);
   }
@@ -338,19 +343,21 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
 
 /**
  * `run` on the archive a restore names as a file, adopted into `archiveDir` (adoptArchiveFile) and read from there
- * alone: the file is the source, never a remote copy of that id. Kept when `keep` and `run` succeeded; a dry run, a
- * question, a clone (whose archives go elsewhere) and a failure leave the archive directory as they found it.
+ * alone: the file is the source, never a remote copy of that id. Kept by a restore in place (`keepFor`: the data
+ * directory) that succeeded, or that failed after the restored directory was swapped in (it records that archive
+ * as its last); a dry run, a question, a clone and a failure before the swap leave the archive directory as they found it.
  */
-export async function onArchiveFile<T>(file: string, archiveDir: string, opts: { source: string | undefined; keep: boolean; check: boolean }, run: (adopted: AdoptedFile) => Promise<T>): Promise<T> {
+export async function onArchiveFile<T>(file: string, archiveDir: string, opts: { source: string | undefined; keepFor: string | null; check: boolean }, run: (adopted: AdoptedFile) => Promise<T>): Promise<T> {
   if (opts.source !== undefined && opts.source !== LOCAL_SOURCE) {
     throw new BriError(ErrorCodes.USAGE, `an archive file (${file}) is its own source: --source ${opts.source} names another`, { hint: `Leave --source out to restore from ${shellArg(file)}, or give the archive's id to restore it from ${opts.source}.`, details: { file, source: opts.source } });
   }
   const adopted = await adoptArchiveFile(file, archiveDir, opts.check);
   const result = await run(adopted).catch(async (err: unknown) => {
-    await adopted.undo();
+    const swapped = opts.keepFor !== null && (await readArchiveState(opts.keepFor).catch(() => null))?.last?.archiveId === adopted.archiveId;
+    if (!swapped) await adopted.undo();
     throw err;
   });
-  if (!opts.keep) await adopted.undo();
+  if (opts.keepFor === null) await adopted.undo();
   return result;
 }
 

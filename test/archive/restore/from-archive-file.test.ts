@@ -12,6 +12,7 @@ import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
 import { toPlainState, type PlainState } from '../../../src/format/state.js';
 import { recover } from '../../../src/store/recovery.js';
+import { REPO_ROOT } from '../../support/child.js';
 import { runCli } from '../../support/cli.js';
 import { fillLeaving, mountTmpfs, umount } from '../../support/tmpfs.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
@@ -172,6 +173,30 @@ describe('what a file restore leaves when it does not restore', () => {
     fs.copyFileSync(file, path.join(archives, `${second.archiveId}.bri`));
     expect((await runCli(['restore', 'from', file, '-d', dataDir])).code).not.toBe(0);
     expect(entries(archives)).toEqual([`${second.archiveId}.bri`]);
+  });
+
+  it('an I/O error once the copy is renamed in (the directory\'s fsync) takes it out again; one after the swap keeps it, and the next open finishes the restore with it', async () => {
+    const { r, file, second, state } = await lostDisk();
+    const dataDir = path.join(r, 'data');
+    const db = await createDB({ storeConfig: { dataDir } });
+    await db.set('OLD', { x: 1 });
+    await db.close();
+    const before = entries(dataDir);
+    const failing = (after: number) => runCli(['restore', 'from', file, '-d', dataDir, '--force'], { BRI_IO_FAULT: JSON.stringify({ code: 'EIO', op: 'fsync', under: dataDir, after }) }, { preload: path.join(REPO_ROOT, 'test/support/io-faults.ts') });
+    // The first fsync under the directory is the archive directory's, after the copy's rename: nothing of it may stay.
+    const adopting = await failing(1);
+    expect(adopting.code).not.toBe(0);
+    expect(adopting.stderr).toContain('IO_ERROR');
+    expect(entries(dataDir)).toEqual(before);
+    // The second is the swap's: the restore is in place, and the archive it was made from goes with it.
+    const swapping = await failing(2);
+    expect(swapping.code).not.toBe(0);
+    expect(swapping.stderr).toContain('was swapped in, but finishing it failed');
+    const reopened = await createDB({ storeConfig: { dataDir } });
+    const now = toPlainState(reopened.state);
+    await reopened.close();
+    expect(now).toEqual(state);
+    expect(entries(path.join(dataDir, 'archives')).filter((n) => n.endsWith('.bri'))).toEqual([`${second.archiveId}.bri`]);
   });
 
   it('another copy of that id there already is the user\'s to choose: refused, both left as they are', async () => {
