@@ -154,8 +154,7 @@ export class RestoreApi {
 
   /** `forQuestions`: for time travel, which reads the data directory's own lines itself (planner.ts). */
   private async planned(target: RestoreTargetInput, opts: RestoreCallOptions, forQuestions: boolean): Promise<RestorePlan> {
-    const adopt = { source: opts.source, keepFor: null, check: false };
-    if (target.kind === 'archive' && namesArchiveFile(target.archiveId)) return onArchiveFile(target.archiveId, this.ctx.archiveDir, adopt, (a) => this.planned({ kind: 'archive', archiveId: a.archiveId }, { ...opts, source: LOCAL_SOURCE }, forQuestions).then((p) => planOfFile(p, a.file)));
+    if (target.kind === 'archive' && namesArchiveFile(target.archiveId)) return onArchiveFile(target.archiveId, this.ctx.archiveDir, { source: opts.source, keepFor: null, check: false }, (a) => this.planned({ kind: 'archive', archiveId: a.archiveId }, { ...opts, source: LOCAL_SOURCE }, forQuestions).then((p) => planOfFile(p, a.file)));
     const parsed = parseRestoreTarget(target);
     const listing = await this.listing(opts.source);
     if (parsed.kind === 'archive') await this.assertReadable(parsed.archiveId, listing, opts.source);
@@ -306,15 +305,18 @@ export class RestoreApi {
    * (`identity`, or the defaults of a restore), its contents too: the age authentication, the chain, the counts.
    */
   async verify(archiveId: string, opts: { source?: string } & VerifyIdentityOptions = {}): Promise<VerifyReport> {
-    const age = await verifyIdentity(opts, this.ctx.identityFile);
-    const key = { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
+    const keys = async () => {
+      const age = await verifyIdentity(opts, this.ctx.identityFile);
+      return { ...(this.ctx.key ? { key: this.ctx.key } : {}), ...(age ? { age } : {}), ...(opts.deep ? { deep: true } : {}) };
+    };
     // An archive file is verified as it is, on its own (nothing is adopted: a verify changes nothing).
-    if (namesArchiveFile(archiveId)) return verifyArchive(await archiveFileInput(path.resolve(archiveId)), { ...key, name: archiveId });
+    if (namesArchiveFile(archiveId)) return verifyArchive(await archiveFileInput(path.resolve(archiveId)), { ...(await keys()), name: archiveId });
     assertArchiveId(archiveId);
     const listing = await this.listing(opts.source);
     await this.assertReadable(archiveId, listing, opts.source);
     const a = listing.archives.find((x) => x.manifest.archiveId === archiveId);
     if (!a) throw new BriError(ErrorCodes.ARCHIVE_NOT_FOUND, `no archive ${archiveId}`, { hint: '`bri restore list` shows the archives there are.' });
+    const key = await keys();
     if (a.file && this.order(opts.source).includes(LOCAL_SOURCE)) return verifyArchive(a.file, { ...key, neighbours: listing.archives });
     return verifyRemoteCopy(a, this.fetchOptions(opts.source, this.ctx.archiveDir), { ...key, neighbours: listing.archives });
   }

@@ -209,11 +209,13 @@ export async function pathExists(p: string): Promise<boolean> {
  * `mkdir -p` that names the real failure: Node's recursive mkdir answers ENOENT when a directory it
  * must make cannot be made (a read-only file system, no permission), and the hint then says the path
  * does not exist. The first missing directory is made alone to get the real reason. Made as root,
- * they get the owner and group of the directory that holds them (ownLikeDir).
+ * they get the owner and group of the directory that holds them (ownLikeDir). Returns the outermost
+ * directory it made (undefined: none), for a caller that takes them out again.
  */
-export async function makeDirs(dir: string): Promise<void> {
+export async function makeDirs(dir: string): Promise<string | undefined> {
   const first = await makeMissingDirs(dir);
   if (first !== undefined) await ownMadeDirs(path.resolve(first), path.resolve(dir));
+  return first === undefined ? undefined : path.resolve(first);
 }
 
 /** `mkdir -p` of `dir`; the first directory it made (undefined: none). */

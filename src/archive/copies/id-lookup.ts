@@ -263,8 +263,7 @@ export interface AdoptedFile {
  */
 export async function adoptArchiveFile(file: string, archiveDir: string, check: boolean): Promise<AdoptedFile> {
   const given = await archiveFileInput(path.resolve(file));
-  const made = await firstMissingDir(archiveDir);
-  await makeDirs(archiveDir);
+  const made = await makeDirs(archiveDir);
   let copy = scratchPath(archiveDir, 'adopted');
   let repaired: AdoptedFile['repaired'] = null;
   let placed: string | null = null;
@@ -280,10 +279,11 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
   };
   try {
     await fsp.copyFile(given, copy, fsp.constants.COPYFILE_FICLONE);
-    if (check) await mend();
+    // A manifest that does not read is repaired first (the id is in it); else the check waits until the copy is to be kept.
+    let mended = false;
     const manifest = await readManifest(copy).catch(async (err: unknown) => {
-      if (check) throw err;
-      await mend().catch(() => Promise.reject(err));
+      await mend().catch((e: unknown) => Promise.reject(check ? e : err));
+      mended = true;
       return readManifest(copy);
     });
     const id = manifest.archiveId;
@@ -296,6 +296,7 @@ export async function adoptArchiveFile(file: string, archiveDir: string, check: 
         details: { archiveId: id, file: given, existing: target },
       });
     }
+    if (check && !mended) await mend();
     // Renamed in, then the directory's fsync failed: the name is there, not durable; taken out like the copy.
     placed = target;
     await commitFile(copy, target);
@@ -325,13 +326,6 @@ function namingFile(err: unknown, copy: string, given: string, archiveDir: strin
   if (!isBriError(e) || !`${e.message} ${e.hint ?? ''}`.includes(copy)) return e;
   const swap = (t: string) => t.split(copy).join(isBriError(err) ? given : archiveDir);
   return new BriError(e.code, swap(e.message), { ...(e.hint !== undefined ? { hint: swap(e.hint) } : {}), details: { ...e.details, file: given }, cause: err });
-}
-
-/** The outermost directory `mkdir -p dir` would make (undefined: it exists). */
-async function firstMissingDir(dir: string): Promise<string | undefined> {
-  let missing: string | undefined;
-  for (let d = path.resolve(dir); !(await pathExists(d)); d = path.dirname(d)) missing = d;
-  return missing;
 }
 
 async function sameBytes(a: string, b: string): Promise<boolean> {

@@ -138,6 +138,7 @@ describe('what a file restore leaves when it does not restore', () => {
     expect(info.stdout).toContain(file);
     const verify = await runCli(['restore', 'verify', file, '-d', dataDir]);
     expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stdout).toContain(`OK ${file}`);
     expect(fs.existsSync(path.join(r, 'never'))).toBe(false);
   });
 
