@@ -48,6 +48,12 @@ export interface ArchiveState {
   /** The time of line `restoredThrough`: any moment up to it is the same in both instances. */
   restoredThroughTime?: number;
   /**
+   * The instance such a restore took its lines from. Two instances can begin on one origin and write past it
+   * at the same time (a clone kept beside its original): neither the origin nor the times tell them apart
+   * (absent in states written before it was kept; an id that is not one is not taken).
+   */
+  restoredFrom?: string;
+  /**
    * The moment such a restore was asked for (a point in time): neither instance has a line between
    * `restoredThroughTime` and it, so every moment up to it is the same in both too.
    */
@@ -85,6 +91,8 @@ export async function readArchiveState(dataDir: string): Promise<ArchiveState | 
     if (s.version !== 1 || typeof s.instanceId !== 'string' || !Number.isSafeInteger(s.removedLines) || s.removedLines < 0) throw new Error('bad fields');
     // It becomes paths and object keys: the manifest reader's rule, or nothing is written under it.
     if (!isValidInstanceId(s.instanceId)) throw new Error(`instanceId ${JSON.stringify(s.instanceId)} is not a valid instance id`);
+    // (A hint only: an edited one that is no instance id is left out, and the times decide as before it was kept.)
+    if (s.restoredFrom !== undefined && !(typeof s.restoredFrom === 'string' && isValidInstanceId(s.restoredFrom))) delete s.restoredFrom;
     return movedWithDataDir(s, dataDir);
   } catch (err) {
     throw damagedState(dataDir, err);

@@ -157,7 +157,7 @@ function restoredState(plan: RestorePlan, instanceId: string, linesRestored: num
     removedLines: m?.timeRange.walLines.start ?? 0,
     last: continues && m !== null ? { archiveId: m.archiveId, endLine: m.timeRange.walLines.end, lastPointer: m.chain.lastPointer, endTimestamp: m.timeRange.end.getTime(), sealedAt: m.timeRange.sealedAt.getTime() } : null,
     ...(origin ? { origin } : {}),
-    ...(continues ? {} : { restoredThrough: lastLine, ...(lastTimestamp !== null ? { restoredThroughTime: lastTimestamp } : {}), ...(plan.target.kind === 'timestamp' ? { restoredTo: plan.target.timestamp } : {}) }),
+    ...(continues ? {} : { restoredThrough: lastLine, ...(lastTimestamp !== null ? { restoredThroughTime: lastTimestamp } : {}), ...(plan.target.kind === 'timestamp' ? { restoredTo: plan.target.timestamp } : {}), ...(plan.instanceId !== instanceId ? { restoredFrom: plan.instanceId } : {}) }),
   };
 }
 

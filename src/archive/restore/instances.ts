@@ -159,9 +159,10 @@ function describe(i: InstanceArchives): string {
 /**
  * The instance of the newest archive, when the archives are one database's; USAGE listing the instances
  * when they are several databases' (or branches archived side by side), or when their order rests on
- * clocks that contradict each other, with the way to pick one.
+ * clocks that contradict each other, with the way to pick one. Of branches side by side, the one a data
+ * directory's record says its lines came from (`restoredFrom`) is its own database's line.
  */
-export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manifest }>, restoredFrom?: string): string | undefined {
   const instances = byInstance(all);
   if (instances.length <= 1) return instances[0]?.instanceId;
   const dbs = databases(instances);
@@ -169,6 +170,7 @@ export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manif
   const ordered = dbs.length === 1 ? inOrderBegun(dbs[0]!) : instances;
   const succession = dbs.length === 1 && wrong.length === 0 ? oneAfterAnother(ordered) : null;
   if (succession === 'yes') return ordered[ordered.length - 1]!.instanceId;
+  if (succession === 'forked' && restoredFrom !== undefined && instances.some((i) => i.instanceId === restoredFrom)) return restoredFrom;
   const listed = [...instances].sort((a, b) => b.newest.createdAt.getTime() - a.newest.createdAt.getTime());
   const what =
     dbs.length > 1 ? `the archives of ${dbs.length} databases`

@@ -18,7 +18,7 @@ import type { RestorePlan } from './plan.js';
 import { linesAfter, lineSpan } from '../../format/text/line-range.js';
 
 /** What bri-archive.json says of the directory's chain: where it began (a restore past line 0) and its last archive's end. */
-export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo'>;
+export type OwnChain = Pick<ArchiveState, 'origin' | 'last' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo' | 'restoredFrom'>;
 
 /**
  * Up to when the directory's history is the instance's it began on: the moment a restore was asked for, or
@@ -114,7 +114,9 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
  * the directory records no origin, only the last line the restore took and its time: the instance is one
  * whose chain starts at line 0 and holds that line then.
  */
-export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime' | 'restoredFrom'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
+  // The restore's record names it (kept since 2026-12): the archives read hold it or not.
+  if (own.restoredFrom !== undefined && archives.some((a) => a.manifest.instanceId === own.restoredFrom)) return own.restoredFrom;
   if (own.origin !== undefined || own.restoredThrough === undefined || own.restoredThroughTime === undefined) return ancestry(own, undefined, archives)[0]?.instanceId;
   const [line, time] = [own.restoredThrough, own.restoredThroughTime];
   const holds = (m: Manifest) => {
@@ -159,7 +161,7 @@ function firstArchiveOrigin(first: Manifest | undefined): ChainPoint | undefined
  * record no longer says (a restore that continued its chain rewrote it). Each shares the history up to the
  * moment the nearer ones all began (`until`).
  */
-export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
+export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime' | 'restoredTo' | 'restoredFrom'>, ownId: string | undefined, archives: ReadonlyArray<{ manifest: Manifest }>): Ancestor[] {
   const byInstance = chains(archives);
   const seen = new Set(ownId === undefined ? [] : [ownId]);
   const out: Ancestor[] = [];
@@ -168,7 +170,9 @@ export function ancestry(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'res
   let recorded = own.origin !== undefined;
   while (origin !== undefined) {
     const at: ChainPoint = origin;
-    const on = [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain, !recorded) && (!recorded || passesThrough(chain, own) !== false));
+    // The instance a restore's record names is the one (two can begin on one origin and pass through its line at the same time).
+    const named = recorded && own.restoredFrom !== undefined && !seen.has(own.restoredFrom) ? byInstance.get(own.restoredFrom) : undefined;
+    const on = named !== undefined ? [[own.restoredFrom!, named] as const] : [...byInstance].filter(([id, chain]) => !seen.has(id) && beganOn(at, chain, !recorded) && (!recorded || passesThrough(chain, own) !== false));
     // A restore's record says how far it took the instance's lines: one whose archives hold that line then is it.
     const holds = (chain: readonly Manifest[]) => (recorded && passesThrough(chain, own) === true ? 0 : 1);
     on.sort((a, b) => holds(a[1]) - holds(b[1]) || a[1][0]!.timeRange.walLines.start - b[1][0]!.timeRange.walLines.start);

@@ -176,7 +176,7 @@ async function firstShipped(ctx: PlannerContext, shipped: ShippedPlan): Promise<
  * a newer one that began after the older's last line replaced it; side by side, USAGE naming them.
  */
 async function newestInstance(ctx: PlannerContext, listings: ShipmentListings, shippedAfter: (id: string, after: number) => Promise<ShippedPlan | null>): Promise<{ id: string; shipped?: ShippedPlan } | undefined> {
-  const archived = ctx.archives.length > 0 ? newestInstanceOfOneDatabase(ctx.archives) : undefined;
+  const archived = ctx.archives.length > 0 ? newestInstanceOfOneDatabase(ctx.archives, ctx.ownInstance !== undefined ? ctx.ownChain?.restoredFrom : undefined) : undefined;
   const spans: InstanceSpan[] = [];
   const shippedOf = new Map<string, ShippedPlan>();
   if (archived !== undefined) {

@@ -90,8 +90,9 @@ export async function cloneStart(tail: WalTail, from: { ts: number } | 'first', 
 }
 
 /** What the directory's record says of where it began: its origin, and how far a restore took the lines of the instance it came from. */
-function restoreRecord(tail: WalTail): { origin?: NonNullable<WalTail['origin']>; restoredThrough?: number; restoredThroughTime?: number } {
-  return { ...(tail.origin ? { origin: tail.origin } : {}), ...(tail.restoredThrough !== undefined ? { restoredThrough: tail.restoredThrough } : {}), ...(tail.restoredThroughTime !== undefined ? { restoredThroughTime: tail.restoredThroughTime } : {}) };
+function restoreRecord(tail: WalTail): { origin?: NonNullable<WalTail['origin']>; restoredThrough?: number; restoredThroughTime?: number; restoredFrom?: string } {
+  const { restoredThrough, restoredThroughTime, restoredFrom } = tail;
+  return { ...(tail.origin ? { origin: tail.origin } : {}), ...(restoredThrough !== undefined ? { restoredThrough } : {}), ...(restoredThroughTime !== undefined ? { restoredThroughTime } : {}), ...(restoredFrom !== undefined ? { restoredFrom } : {}) };
 }
 
 /**

@@ -50,6 +50,8 @@ export interface WalTail {
   restoredThrough?: number;
   /** That line's time (which of two instances that began on one origin it came from). */
   restoredThroughTime?: number;
+  /** The instance it took those lines from, where its record names it. */
+  restoredFrom?: string;
   /** When it was opened: a line written later is stamped after this, so any moment up to it is answered whole. */
   readAt: number;
   /**
@@ -66,7 +68,7 @@ export interface WalTail {
 const NEVER_ARCHIVED = { instanceId: null, removedLines: 0, origin: undefined };
 
 /** The directory's instance and removed lines; null when it is not a data directory (or its state cannot be read). */
-async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number; origin?: WalTail['origin'] | undefined; restoredThrough?: number; restoredThroughTime?: number } | null> {
+async function tailState(dataDir: string): Promise<{ instanceId: string | null; removedLines: number; origin?: WalTail['origin'] | undefined; restoredThrough?: number; restoredThroughTime?: number; restoredFrom?: string } | null> {
   const state = await readArchiveState(dataDir).catch(() => undefined);
   if (state === undefined) return null;
   if (state !== null) return state;
@@ -86,6 +88,7 @@ export async function dataDirTail(dataDir: string): Promise<WalTail | null> {
     origin: opened.origin ?? null,
     ...(opened.restoredThrough !== undefined ? { restoredThrough: opened.restoredThrough } : {}),
     ...(opened.restoredThroughTime !== undefined ? { restoredThroughTime: opened.restoredThroughTime } : {}),
+    ...(opened.restoredFrom !== undefined ? { restoredFrom: opened.restoredFrom } : {}),
     readAt,
     segments: (key) => listed.get(key) ?? listed.set(key, listStable(dataDir, key)).get(key)!,
     fetch: (ref) => segmentLines(ref),
