@@ -115,7 +115,7 @@ export function assertOwnDatabase(ownId: string, own: OwnChain, lastLine: number
  * whose chain starts at line 0 and holds that line then.
  */
 export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' | 'restoredThroughTime' | 'restoredFrom'>, archives: ReadonlyArray<{ manifest: Manifest }>): string | undefined {
-  // The restore's record names it (kept since 2026-12): the archives read hold it or not.
+  // The restore's record names it (records written before it was kept do not: the lines and times decide then).
   if (own.restoredFrom !== undefined && archives.some((a) => a.manifest.instanceId === own.restoredFrom)) return own.restoredFrom;
   if (own.origin !== undefined || own.restoredThrough === undefined || own.restoredThroughTime === undefined) return ancestry(own, undefined, archives)[0]?.instanceId;
   const [line, time] = [own.restoredThrough, own.restoredThroughTime];
