@@ -159,8 +159,8 @@ function describe(i: InstanceArchives): string {
 /**
  * The instance of the newest archive, when the archives are one database's; USAGE listing the instances
  * when they are several databases' (or branches archived side by side), or when their order rests on
- * clocks that contradict each other, with the way to pick one. Of branches side by side, the one a data
- * directory's record says its lines came from (`restoredFrom`) is its own database's line.
+ * clocks that contradict each other, with the way to pick one. Where they cannot choose, the one a data
+ * directory's record says its lines came from (`restoredFrom`) is that directory's line of history.
  */
 export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manifest }>, restoredFrom?: string): string | undefined {
   const instances = byInstance(all);
@@ -170,7 +170,8 @@ export function newestInstanceOfOneDatabase(all: ReadonlyArray<{ manifest: Manif
   const ordered = dbs.length === 1 ? inOrderBegun(dbs[0]!) : instances;
   const succession = dbs.length === 1 && wrong.length === 0 ? oneAfterAnother(ordered) : null;
   if (succession === 'yes') return ordered[ordered.length - 1]!.instanceId;
-  if (succession === 'forked' && restoredFrom !== undefined && instances.some((i) => i.instanceId === restoredFrom)) return restoredFrom;
+  // (Whatever kept the archives from choosing: the directory's own record says which line of history it is on.)
+  if (restoredFrom !== undefined && instances.some((i) => i.instanceId === restoredFrom)) return restoredFrom;
   const listed = [...instances].sort((a, b) => b.newest.createdAt.getTime() - a.newest.createdAt.getTime());
   const what =
     dbs.length > 1 ? `the archives of ${dbs.length} databases`
