@@ -14,7 +14,7 @@ import { assertArchiveId, assertInstanceId } from './package/ids.js';
 import { assertDirectoryInput } from './package/input-file.js';
 import { archiveDirFor, carryOverFor, checkLocations, checkRestoreTarget, realPath, type LocationSettings } from './copies/locations.js';
 import { planFor } from './restore/planner.js';
-import { assertUnusedInstanceId, besideItsOriginal, sharedArchive } from './restore/own-database.js';
+import { assertUnusedInstanceId, besideItsOriginal, sharedArchive, sharedMomentInstance } from './restore/own-database.js';
 import { noReadableArchive, noteDamagedLocalCopies, repairedLocalListing } from './restore/sources-read.js';
 import { parseTimeRange } from '../format/input.js';
 import { parseArchiveConfig, type ArchiveConfig } from './config.js';
@@ -106,11 +106,11 @@ export class RestoreApi {
     if (copies.length > 0) throw unreadableArchive(id, copies, this.sources.all.filter((s) => !order.includes(s)));
   }
 
-  private async defaultInstance(all: CatalogArchive[], explicit?: string): Promise<string | undefined> {
+  private async defaultInstance(all: CatalogArchive[], explicit?: string, ts?: number): Promise<string | undefined> {
     if (explicit) return explicit;
     const state = await readArchiveState(this.ctx.dataDir).catch(() => null);
     if (!state) return undefined;
-    return all.some((a) => a.manifest.instanceId === state.instanceId) ? state.instanceId : undefined;
+    return all.some((a) => a.manifest.instanceId === state.instanceId) ? state.instanceId : ts === undefined ? undefined : sharedMomentInstance(state, all, ts);
   }
 
   /** Archives (optionally by time: overlapping [after, before]) and the restorable ranges. */
@@ -137,8 +137,8 @@ export class RestoreApi {
 
   async findForTimestamp(ts: number | string, instanceId?: string): Promise<CatalogArchive> {
     const { archives: all, unreachable } = await this.listing();
-    const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId), unreachable);
     const t = parseTimestamp(ts);
+    const { archives } = instanceArchives(all, await this.defaultInstance(all, instanceId, t), unreachable);
     try {
       return findForTimestamp(archives, t);
     } catch (err) {

@@ -127,6 +127,15 @@ export function originInstance(own: Pick<OwnChain, 'origin' | 'restoredThrough' 
 }
 
 /**
+ * The instance whose archives hold moment `ts` of a directory with nothing of its own archived yet: the one
+ * its record says it was restored from, when `ts` is up to where the two share one history.
+ */
+export function sharedMomentInstance(own: Pick<OwnChain, 'origin' | 'restoredThroughTime' | 'restoredTo' | 'restoredFrom'>, archives: ReadonlyArray<{ manifest: Manifest }>, ts: number): string | undefined {
+  const from = own.restoredFrom;
+  return from !== undefined && ts <= (sharedUntil(own) ?? -Infinity) && archives.some((a) => a.manifest.instanceId === from) ? from : undefined;
+}
+
+/**
  * Whether `chain` holds the lines a restore took, through `restoredThrough` at `restoredThroughTime` (its
  * record): false when an archive of it holds that line at no such time, so past the origin it went another
  * way (two restores or clones from one archive begin on one origin, and only one of them is this

@@ -68,8 +68,11 @@ it('a directory restored from a clone that wrote beside its original reads the c
     const kept = [...cloneLines.slice(0, 7), { ...(await rawWal(cloneDir)).at(-1)!, line: 8 }];
 
     const at = cloneLines[4]!.ts;
+    const cloneId = (await readArchiveState(cloneDir))!.restoredFrom!;
     /** A moment of the clone's own lines before the third began (line 5) is the clone's: from every source, and from the remote alone. */
     const expectTheClones = async (label: string) => {
+      // The archive that holds that moment for this directory is the clone's.
+      expect((await third.restore.findForTimestamp(at)).manifest.instanceId).toBe(cloneId);
       for (const source of [undefined, 'nas']) {
         const ref = expectReadByReplay(await third.restore.read('A', { at, ...(source ? { source } : {}) }), kept, 'A', at);
         expect(JSON.parse(ref.documents.get('A')!)).toMatchObject({ by: 'clone' });
