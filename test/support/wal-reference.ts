@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import type { BriDB } from '../../src/db.js';
+import { createDB, type BriDB } from '../../src/db.js';
 import { decodeOperation, type Operation } from '../../src/format/operation.js';
 import { applyOperation, emptyState, type DbState } from '../../src/format/state.js';
 import { parseWalLine } from '../../src/format/wal-line.js';
@@ -166,4 +166,16 @@ export function expectReadByReplay(read: { document: string | null; members?: st
   const refSet = ref.collections.get(key);
   expect(read.members ?? []).toEqual(refSet && refSet.size ? [...refSet] : []);
   return ref;
+}
+
+/** Opens the directory a restore made and checks that it holds `ref`: its documents, and its sets' members in any order. */
+export async function expectRestoredState(dataDir: string, ref: DbState): Promise<void> {
+  const restored = await createDB({ storeConfig: { dataDir } });
+  try {
+    expect(new Map(restored.state.documents)).toEqual(ref.documents);
+    const sorted = (c: DbState['collections']) => new Map([...c].map(([k, v]) => [k, [...v].sort()]));
+    expect(sorted(restored.state.collections)).toEqual(sorted(ref.collections));
+  } finally {
+    await restored.close();
+  }
 }

@@ -14,7 +14,7 @@ import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB, type BriDB } from '../../../src/db.js';
 import { readArchiveState } from '../../../src/store/archive-state.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, type RawLine } from '../../support/wal-reference.js';
+import { apply, expectReadByReplay, expectRestoredState, historyByTable, KEYS, rawWal, SETS, step, type RawLine } from '../../support/wal-reference.js';
 import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-sibling-prop-');
@@ -82,13 +82,7 @@ describe('a directory restored from a clone that wrote beside its original answe
               const ref = expectReadByReplay(await third.restore.read(key, { at, ...(source ? { source } : {}) }), lines, key, at);
               const target = path.join(root, `at-t-${source ?? 'all'}`);
               await third.restore.toTimestamp(at, { targetDir: target, ...(source ? { source } : {}) });
-              const restored = await createDB({ storeConfig: { dataDir: target } });
-              try {
-                expect(new Map(restored.state.documents)).toEqual(ref.documents);
-                expect(new Map([...restored.state.collections].map(([k, v]) => [k, [...v].sort()]))).toEqual(new Map([...ref.collections].map(([k, v]) => [k, [...v].sort()])));
-              } finally {
-                await restored.close();
-              }
+              await expectRestoredState(target, ref);
             }
             const h = await third.archive.history(key);
             expect(h.missing).toEqual([]);

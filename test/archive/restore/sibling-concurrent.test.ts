@@ -13,7 +13,7 @@ import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
 import { readArchiveState } from '../../../src/store/archive-state.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { expectReadByReplay, historyByTable, rawWal, replayTo, type RawLine } from '../../support/wal-reference.js';
+import { expectReadByReplay, expectRestoredState, historyByTable, rawWal, replayTo, type RawLine } from '../../support/wal-reference.js';
 
 const tmp = useTempDirs('bri-sibling-concurrent-');
 const tick = () => new Promise((r) => setTimeout(r, 4));
@@ -78,12 +78,7 @@ it('a directory restored from a clone that wrote beside its original reads the c
         expect(JSON.parse(ref.documents.get('A')!)).toMatchObject({ by: 'clone' });
         const target = path.join(root, `at-t-${label}-${source ?? 'all'}`);
         await third.restore.toTimestamp(at, { targetDir: target, ...(source ? { source } : {}) });
-        const restored = await createDB({ storeConfig: { dataDir: target } });
-        try {
-          expect(new Map(restored.state.documents)).toEqual(replayTo(kept, at).documents);
-        } finally {
-          await restored.close();
-        }
+        await expectRestoredState(target, replayTo(kept, at));
       }
       // Its history: the clone's lines up to where the third began, then its own.
       for (const key of ['A', 'B']) {

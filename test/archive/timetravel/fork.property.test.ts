@@ -14,7 +14,7 @@ import { openRestore } from '../../../src/archive/restore-api.js';
 import { createDB } from '../../../src/db.js';
 import { verifyChain } from '../../../src/store/wal/chain.js';
 import { useTempDirs } from '../../support/temp-dirs.js';
-import { apply, expectDiffByReplay, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments, type RawLine } from '../../support/wal-reference.js';
+import { apply, expectDiffByReplay, expectRestoredState, expectReadByReplay, historyByTable, KEYS, rawWal, SETS, step, twoMoments, type RawLine } from '../../support/wal-reference.js';
 import { endsWithin } from '../../support/property-budget.js';
 
 const tmp = useTempDirs('bri-tt-fork-prop-');
@@ -77,13 +77,7 @@ describe('time travel across restores in place equals the history the database k
             if (unarchived && at > lastFork) await expect(db.restore.toTimestamp(at, { targetDir: target })).rejects.toMatchObject({ code: 'TIMESTAMP_NOT_FOUND', hint: expect.stringContaining('bri archive create') });
             else {
               await db.restore.toTimestamp(at, { targetDir: target });
-              const restored = await createDB({ storeConfig: { dataDir: target } });
-              try {
-                expect(new Map(restored.state.documents)).toEqual(ref.documents);
-                expect(new Map([...restored.state.collections].map(([k, v]) => [k, [...v].sort()]))).toEqual(new Map([...ref.collections].map(([k, v]) => [k, [...v].sort()])));
-              } finally {
-                await restored.close();
-              }
+              await expectRestoredState(target, ref);
             }
 
             // A rollback to T writes the values the database held then, whichever instance holds them; the others stay.
